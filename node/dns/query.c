@@ -1,0 +1,293 @@
+/* The query path. Stages: parse (header, question, the other sections only
+ * to validate them and find the OPT record) -> classify (errors, meta
+ * types, EDNS version) -> look up the closest encloser in the serving view
+ * -> copy the precompiled answer, fixing compression pointers and cutting
+ * at an RRset boundary when it does not fit -> append OPT. */
+#include "node/dns/query.h"
+
+#include <string.h>
+
+#include "node/dns/dname.h"
+#include "node/dns/rrtype.h"
+#include "node/dns/wire.h"
+#include "node/zone/node.h"
+#include "node/zone/view.h"
+
+#define HDR_LEN	  12
+#define OPT_LEN	  11
+#define FLAG_QR	  0x80
+#define FLAG_AA	  0x04
+#define FLAG_TC	  0x02
+#define FLAG_RD	  0x01
+#define FLAG_CD	  0x10
+#define OPCODE_MASK 0x78
+#define EDNS_DO	  0x8000
+
+struct query {
+	uint8_t qname[DNAME_MAXLEN]; /* lowercase */
+	uint8_t labels[DNAME_MAXLABELS];
+	size_t nlabels;
+	size_t qname_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	bool question_ok; /* the question can be echoed */
+	bool has_opt;
+	uint8_t edns_version;
+	uint16_t edns_flags;
+	uint16_t edns_payload;
+};
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* The question: one uncompressed name (nothing precedes it to point at),
+ * lowercased into q->qname with its label offsets. */
+static bool parse_question(struct wire_cursor *w, struct query *q)
+{
+	size_t len = 0, n = 0;
+	for (;;) {
+		uint8_t l = wire_u8(w);
+		if (w->err || l > 63)
+			return false;
+		if (len + 1u + l > DNAME_MAXLEN)
+			return false;
+		q->qname[len] = l;
+		if (l == 0) {
+			len++;
+			break;
+		}
+		if (wire_left(w) < l)
+			return false;
+		q->labels[n++] = (uint8_t)len;
+		for (size_t i = 0; i < l; i++) {
+			uint8_t c = w->pos[i];
+			q->qname[len + 1 + i] =
+				(c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+		}
+		w->pos += l;
+		len += 1u + l;
+	}
+	q->qname_len = len;
+	q->nlabels = n;
+	q->qtype = wire_u16(w);
+	q->qclass = wire_u16(w);
+	return !w->err;
+}
+
+/* One resource record of the answer, authority or additional section:
+ * validated, and the OPT record's fields kept (RFC 6891 6.1.1). */
+static bool parse_rr(struct wire_cursor *w, struct query *q, bool additional)
+{
+	bool root = wire_skip_name(w);
+	uint16_t type = wire_u16(w);
+	uint16_t rclass = wire_u16(w);
+	uint32_t ttl = wire_u32(w);
+	uint16_t rdlen = wire_u16(w);
+	if (w->err || wire_left(w) < rdlen)
+		return false;
+	if (type == RRTYPE_OPT) {
+		if (!additional || !root || q->has_opt)
+			return false;
+		struct wire_cursor opts;
+		wire_init(&opts, w->pos, rdlen);
+		while (wire_left(&opts) > 0) {
+			wire_u16(&opts);
+			wire_skip(&opts, wire_u16(&opts));
+		}
+		if (opts.err)
+			return false;
+		q->has_opt = true;
+		q->edns_payload = rclass;
+		q->edns_version = (uint8_t)(ttl >> 16);
+		q->edns_flags = (uint16_t)ttl;
+	}
+	wire_skip(w, rdlen);
+	return !w->err;
+}
+
+/* Header + echoed question + OPT, with rcode; no records. */
+static size_t write_error(const struct dns_query_params *p,
+			  const uint8_t *in, const struct query *q,
+			  unsigned rcode, uint8_t *out, size_t outcap)
+{
+	size_t len = HDR_LEN;
+	size_t qsec = q->question_ok ? q->qname_len + 4 : 0;
+	(void)outcap; /* >= 512 by contract; this is < 300 bytes */
+	memcpy(out, in, 2);
+	out[2] = (uint8_t)(FLAG_QR | (in[2] & (OPCODE_MASK | FLAG_RD)));
+	out[3] = (uint8_t)((in[3] & FLAG_CD) | (rcode & 0x0F));
+	wr16(out + 4, q->question_ok ? 1 : 0);
+	wr16(out + 6, 0);
+	wr16(out + 8, 0);
+	wr16(out + 10, 0);
+	if (qsec) {
+		memcpy(out + len, in + HDR_LEN, qsec);
+		len += qsec;
+	}
+	if (q->has_opt) {
+		uint8_t *o = out + len;
+		o[0] = 0;
+		wr16(o + 1, RRTYPE_OPT);
+		wr16(o + 3, p->udp_payload);
+		o[5] = (uint8_t)(rcode >> 4);
+		o[6] = 0;
+		wr16(o + 7, q->edns_flags & EDNS_DO);
+		wr16(o + 9, 0);
+		wr16(out + 10, 1);
+		len += OPT_LEN;
+	}
+	return len;
+}
+
+static const struct zone_answer *lookup(const struct serving_view *view,
+					const struct query *q)
+{
+	size_t matched;
+	const struct zone_node *n =
+		serving_view_lookup(view, q->qname, q->qname_len, q->labels,
+				    q->nlabels, &matched);
+	if (n == NULL)
+		return NULL;
+	if (matched == 0)
+		return zone_node_answer(n, q->qtype);
+	if (n->cut != NULL)
+		return n->cut->referral;
+	if (n->wildcard != NULL)
+		return zone_node_answer(n->wildcard, q->qtype);
+	return n->zone->nxdomain;
+}
+
+size_t dns_query_answer(const struct serving_view *view,
+			const struct dns_query_params *p, const uint8_t *in,
+			size_t inlen, uint8_t *out, size_t outcap)
+{
+	struct query q;
+	struct wire_cursor w;
+
+	if (inlen < HDR_LEN || (in[2] & FLAG_QR))
+		return 0;
+	q.question_ok = false;
+	q.has_opt = false;
+	q.edns_flags = 0;
+	uint16_t qdcount = rd16(in + 4);
+	uint16_t rrcount[3] = {rd16(in + 6), rd16(in + 8), rd16(in + 10)};
+	unsigned opcode = (in[2] & OPCODE_MASK) >> 3;
+
+	wire_init(&w, in, inlen);
+	wire_skip(&w, HDR_LEN);
+	if (qdcount != 1)
+		return write_error(p, in, &q,
+				   opcode ? RCODE_NOTIMP : RCODE_FORMERR, out,
+				   outcap);
+	if (!parse_question(&w, &q))
+		return write_error(p, in, &q, RCODE_FORMERR, out, outcap);
+	q.question_ok = true;
+	if (opcode != 0)
+		return write_error(p, in, &q, RCODE_NOTIMP, out, outcap);
+	for (int s = 0; s < 3; s++) {
+		for (unsigned i = 0; i < rrcount[s]; i++) {
+			if (!parse_rr(&w, &q, s == 2)) {
+				q.has_opt = false;
+				return write_error(p, in, &q, RCODE_FORMERR,
+						   out, outcap);
+			}
+		}
+	}
+	if (wire_left(&w) != 0) {
+		q.has_opt = false;
+		return write_error(p, in, &q, RCODE_FORMERR, out, outcap);
+	}
+	if (q.has_opt && q.edns_version != 0)
+		return write_error(p, in, &q, RCODE_BADVERS, out, outcap);
+	if (q.qclass != RRCLASS_IN)
+		return write_error(p, in, &q, RCODE_REFUSED, out, outcap);
+	if (rrtype_is_meta(q.qtype) && q.qtype != RRTYPE_ANY) {
+		unsigned rcode = RCODE_NOTIMP;
+		if (q.qtype == RRTYPE_OPT || q.qtype == RRTYPE_TSIG ||
+		    q.qtype == RRTYPE_TKEY || q.qtype == 0)
+			rcode = RCODE_FORMERR;
+		else if (q.qtype == RRTYPE_AXFR || q.qtype == RRTYPE_IXFR)
+			rcode = RCODE_REFUSED; /* no zone transfers */
+		else if (q.qtype < RRTYPE_TKEY)
+			rcode = RCODE_NOERROR; /* unassigned: plain lookup */
+		if (rcode != RCODE_NOERROR)
+			return write_error(p, in, &q, rcode, out, outcap);
+	}
+
+	const struct zone_answer *a = view ? lookup(view, &q) : NULL;
+	if (a == NULL)
+		return write_error(p, in, &q, RCODE_REFUSED, out, outcap);
+
+	/* Size limit: RFC 6891 6.2.5 (at least 512), our own payload, and
+	 * 512 without EDNS (RFC 1035 4.2.1); TCP only by the framing. */
+	size_t limit;
+	if (p->tcp) {
+		limit = DNS_MSG_MAX;
+	} else if (q.has_opt) {
+		limit = q.edns_payload < 512 ? 512 : q.edns_payload;
+		if (limit > p->udp_payload)
+			limit = p->udp_payload;
+	} else {
+		limit = 512;
+	}
+	if (limit > outcap)
+		limit = outcap;
+
+	size_t qsec = q.qname_len + 4;
+	size_t head = HDR_LEN + qsec;
+	size_t opt = q.has_opt ? OPT_LEN : 0;
+	size_t body = a->len;
+	uint16_t an = a->an, ns = a->ns, ar = a->ar;
+	bool tc = false;
+	if (head + body + opt > limit) {
+		/* Cut after the last RRset that fits (cut[0] is empty). */
+		size_t i = a->ncut;
+		while (i > 1 && head + a->cut[i - 1].end + opt > limit)
+			i--;
+		const struct zone_answer_cut *c = &a->cut[i - 1];
+		body = c->end;
+		an = c->an;
+		ns = c->ns;
+		ar = c->ar;
+		tc = c->next_required;
+	}
+
+	memcpy(out, in, 2);
+	out[2] = (uint8_t)(FLAG_QR | (in[2] & (OPCODE_MASK | FLAG_RD)) |
+			   (a->aa ? FLAG_AA : 0) | (tc ? FLAG_TC : 0));
+	out[3] = (uint8_t)((in[3] & FLAG_CD) | a->rcode);
+	wr16(out + 4, 1);
+	wr16(out + 6, an);
+	wr16(out + 8, ns);
+	wr16(out + 10, (uint16_t)(ar + (q.has_opt ? 1 : 0)));
+	memcpy(out + HDR_LEN, in + HDR_LEN, qsec);
+	memcpy(out + head, a->body, body);
+	size_t delta = q.qname_len - a->qname_len;
+	if (delta != 0) {
+		for (size_t i = 0; i < a->nfix && a->fix[i] < body; i++) {
+			uint8_t *ptr = out + head + a->fix[i];
+			wr16(ptr, (uint16_t)(rd16(ptr) + delta));
+		}
+	}
+	size_t len = head + body;
+	if (q.has_opt) {
+		uint8_t *o = out + len;
+		o[0] = 0;
+		wr16(o + 1, RRTYPE_OPT);
+		wr16(o + 3, p->udp_payload);
+		o[5] = 0;
+		o[6] = 0;
+		wr16(o + 7, q.edns_flags & EDNS_DO);
+		wr16(o + 9, 0);
+		len += OPT_LEN;
+	}
+	return len;
+}

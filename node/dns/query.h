@@ -1,0 +1,32 @@
+/* The query path: parse one DNS message (question + OPT), look it up in a
+ * serving view, write the precompiled answer. No allocation, no locks, no
+ * system calls: it is the code that the fuzzer and the benchmark measure. */
+#ifndef Q53_NODE_DNS_QUERY_H
+#define Q53_NODE_DNS_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct serving_view;
+
+#define DNS_UDP_PAYLOAD_DEFAULT 1232
+#define DNS_MSG_MAX		65535
+
+struct dns_query_params {
+	/* EDNS payload size we advertise and the cap of UDP answers. */
+	uint16_t udp_payload;
+	/* The message came over TCP: no size cap but 65535, no TC. */
+	bool tcp;
+};
+
+/* Answers the message q[0..qlen) (untrusted) from view (may be NULL: every
+ * name is then REFUSED). Writes the response into out, which must hold at
+ * least DNS_MSG_MAX bytes for TCP and p->udp_payload (>= 512) for UDP.
+ * Returns the response length, or 0 when the message must be dropped
+ * (shorter than a header, or a response: QR=1). */
+size_t dns_query_answer(const struct serving_view *view,
+			const struct dns_query_params *p, const uint8_t *q,
+			size_t qlen, uint8_t *out, size_t outcap);
+
+#endif

@@ -1,0 +1,606 @@
+/* Answer compilation. A builder writes a whole response for a question
+ * name (the node's own name, the apex for shared negative answers, the cut
+ * for referrals, or "*.<parent>" for wildcard answers) with name
+ * compression resolved, then keeps everything after the question together
+ * with the list of compression pointers that move when the real query name
+ * is longer (see struct zone_answer). */
+#include "node/zone/compile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "node/dns/dname.h"
+#include "node/dns/rrtype.h"
+#include "node/zone/node.h"
+
+#define BUILDER_MAX_LABELS 8192
+#define BUILDER_MAX_FIX	   8192
+#define BUILDER_MAX_CUTS   4096
+#define BUILDER_MAX_EXTRA  1024
+#define CHAIN_MAX	   16
+#define DNS_BUILDER_MSG_MAX 65535
+#define DNS_BUILDER_CAP	    (DNS_BUILDER_MSG_MAX + 1024)
+
+enum section { SEC_ANSWER, SEC_AUTHORITY, SEC_ADDITIONAL };
+
+struct builder {
+	const struct zone *z;
+	uint8_t msg[DNS_BUILDER_CAP];
+	size_t len;
+	size_t qend; /* first byte after the question */
+	bool wildcard;
+	bool overflow;
+	uint8_t rcode;
+	bool aa;
+	uint16_t count[3];
+	uint16_t labels[BUILDER_MAX_LABELS];
+	size_t nlabels;
+	uint16_t fix[BUILDER_MAX_FIX];
+	size_t nfix;
+	struct zone_answer_cut cuts[BUILDER_MAX_CUTS];
+	size_t ncuts;
+	/* Additional-section RRsets already written. */
+	const struct zone_rrset *extra[BUILDER_MAX_EXTRA];
+	size_t nextra;
+	/* Nodes visited by the CNAME chain. */
+	const struct zone_node *chain[CHAIN_MAX];
+	size_t nchain;
+};
+
+static inline uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+}
+
+static void put_bytes(struct builder *b, const void *p, size_t n)
+{
+	if (b->len + n > sizeof(b->msg)) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->msg + b->len, p, n);
+	b->len += n;
+}
+
+static void put_u16(struct builder *b, uint16_t v)
+{
+	uint8_t w[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	put_bytes(b, w, 2);
+}
+
+static void put_u32(struct builder *b, uint32_t v)
+{
+	uint8_t w[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
+			(uint8_t)(v >> 8), (uint8_t)v};
+	put_bytes(b, w, 4);
+}
+
+/* Does the (possibly compressed) name at msg offset pos equal name? */
+static bool msg_name_eq(const struct builder *b, size_t pos,
+			const uint8_t *name)
+{
+	for (int hops = 0; hops < 128; hops++) {
+		uint8_t l = b->msg[pos];
+		if ((l & 0xC0) == 0xC0) {
+			pos = ((size_t)(l & 0x3F) << 8) | b->msg[pos + 1];
+			continue;
+		}
+		if (l != *name)
+			return false;
+		if (l == 0)
+			return true;
+		for (size_t i = 1; i <= l; i++) {
+			if (lower(b->msg[pos + i]) != lower(name[i]))
+				return false;
+		}
+		pos += 1u + l;
+		name += 1u + l;
+	}
+	return false;
+}
+
+static void put_name(struct builder *b, const uint8_t *name, bool compress)
+{
+	const uint8_t *s = name;
+	while (*s) {
+		if (compress) {
+			for (size_t i = 0; i < b->nlabels; i++) {
+				size_t pos = b->labels[i];
+				if (!msg_name_eq(b, pos, s))
+					continue;
+				if (!(b->wildcard && pos == 12)) {
+					if (b->nfix == BUILDER_MAX_FIX) {
+						b->overflow = true;
+						return;
+					}
+					b->fix[b->nfix++] =
+						(uint16_t)(b->len - b->qend);
+				}
+				put_u16(b, (uint16_t)(0xC000 | pos));
+				return;
+			}
+		}
+		if (b->len < 0x3FFF && b->nlabels < BUILDER_MAX_LABELS)
+			b->labels[b->nlabels++] = (uint16_t)b->len;
+		put_bytes(b, s, 1u + *s);
+		s += 1u + *s;
+	}
+	put_bytes(b, s, 1);
+}
+
+/* Writes rdata, compressing the names of the RFC 1035 types that may be
+ * compressed (RFC 3597 4); every other type is copied as it is. */
+static void put_rdata(struct builder *b, uint16_t type,
+		      const struct zone_rdata *rd)
+{
+	size_t n;
+	switch (type) {
+	case RRTYPE_NS:
+	case RRTYPE_CNAME:
+	case RRTYPE_PTR:
+		put_name(b, rd->data, true);
+		return;
+	case RRTYPE_MX:
+		put_bytes(b, rd->data, 2);
+		put_name(b, rd->data + 2, true);
+		return;
+	case RRTYPE_SOA:
+		n = dname_wire_len(rd->data, rd->len);
+		put_name(b, rd->data, true);
+		put_name(b, rd->data + n, true);
+		n += dname_wire_len(rd->data + n, rd->len - n);
+		put_bytes(b, rd->data + n, rd->len - n);
+		return;
+	default:
+		put_bytes(b, rd->data, rd->len);
+	}
+}
+
+static void cut_point(struct builder *b, enum section next)
+{
+	if (b->ncuts == BUILDER_MAX_CUTS) {
+		b->overflow = true;
+		return;
+	}
+	/* The previous cut now knows what follows it. */
+	if (b->ncuts > 0)
+		b->cuts[b->ncuts - 1].next_required = next != SEC_ADDITIONAL;
+}
+
+static void put_rrset(struct builder *b, const uint8_t *owner,
+		      const struct zone_rrset *rr, uint32_t ttl,
+		      enum section sec)
+{
+	cut_point(b, sec);
+	for (uint32_t i = 0; i < rr->count; i++) {
+		put_name(b, owner, true);
+		put_u16(b, rr->type);
+		put_u16(b, RRCLASS_IN);
+		put_u32(b, ttl);
+		size_t rdlen_at = b->len;
+		put_u16(b, 0);
+		put_rdata(b, rr->type, &rr->rdata[i]);
+		if (b->overflow)
+			return;
+		size_t rdlen = b->len - rdlen_at - 2;
+		b->msg[rdlen_at] = (uint8_t)(rdlen >> 8);
+		b->msg[rdlen_at + 1] = (uint8_t)rdlen;
+	}
+	b->count[sec] = (uint16_t)(b->count[sec] + rr->count);
+	if (b->ncuts < BUILDER_MAX_CUTS) {
+		struct zone_answer_cut *c = &b->cuts[b->ncuts++];
+		c->end = (uint16_t)(b->len - b->qend);
+		c->an = b->count[SEC_ANSWER];
+		c->ns = b->count[SEC_AUTHORITY];
+		c->ar = b->count[SEC_ADDITIONAL];
+		c->next_required = 0;
+	}
+}
+
+static void put_soa(struct builder *b)
+{
+	const struct zone *z = b->z;
+	const struct zone_rrset *soa = zone_node_rrset(z->apex, RRTYPE_SOA);
+	const struct zone_rdata *rd = &soa->rdata[0];
+	/* RFC 2308 3: the TTL of the SOA in a negative answer is the
+	 * minimum of the SOA's TTL and its MINIMUM field. */
+	uint32_t minimum = 0;
+	if (rd->len >= 4) {
+		const uint8_t *m = rd->data + rd->len - 4;
+		minimum = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 |
+			  (uint32_t)m[2] << 8 | m[3];
+	}
+	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	put_rrset(b, z->apex->name, soa, ttl, SEC_AUTHORITY);
+}
+
+/* The lowercase node for an in-zone target name, or NULL. */
+static const struct zone_node *find_target(const struct zone *z,
+					   const uint8_t *name)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	size_t len = dname_wire_len(name, DNAME_MAXLEN);
+	if (len == 0)
+		return NULL;
+	dname_lower_copy(lname, name, len);
+	if (!dname_is_sub(lname, len, z->origin, z->origin_len))
+		return NULL;
+	return zone_find_node(z, lname, len);
+}
+
+static void put_extra(struct builder *b, const struct zone_node *n,
+		      uint16_t type)
+{
+	const struct zone_rrset *rr = zone_node_rrset(n, type);
+	if (rr == NULL)
+		return;
+	for (size_t i = 0; i < b->nextra; i++) {
+		if (b->extra[i] == rr)
+			return;
+	}
+	if (b->nextra == BUILDER_MAX_EXTRA)
+		return;
+	b->extra[b->nextra++] = rr;
+	put_rrset(b, n->name, rr, rr->ttl, SEC_ADDITIONAL);
+}
+
+/* Address records for the names an RRset points at (RFC 1034 4.3.2 step
+ * 6): NS targets (glue beneath a delegation included), MX exchanges and
+ * SRV targets inside the zone. */
+static void put_additionals(struct builder *b, const struct zone_rrset *rr)
+{
+	size_t off;
+	switch (rr->type) {
+	case RRTYPE_NS:
+		off = 0;
+		break;
+	case RRTYPE_MX:
+		off = 2;
+		break;
+	case RRTYPE_SRV:
+		off = 6;
+		break;
+	default:
+		return;
+	}
+	for (uint32_t i = 0; i < rr->count; i++) {
+		const struct zone_rdata *rd = &rr->rdata[i];
+		if (rd->len <= off)
+			continue;
+		const struct zone_node *t = find_target(b->z, rd->data + off);
+		if (t == NULL)
+			continue;
+		if (t->cut != NULL && rr->type != RRTYPE_NS)
+			continue;
+		put_extra(b, t, RRTYPE_A);
+		put_extra(b, t, RRTYPE_AAAA);
+	}
+}
+
+static void put_referral(struct builder *b, const struct zone_node *cut)
+{
+	const struct zone_rrset *ns = zone_node_rrset(cut, RRTYPE_NS);
+	put_rrset(b, cut->name, ns, ns->ttl, SEC_AUTHORITY);
+	put_additionals(b, ns);
+}
+
+enum resolve_kind { RESOLVE_NODE, RESOLVE_CUT, RESOLVE_NXDOMAIN, RESOLVE_OUT };
+
+/* Finds name in the zone: the node (exact, or the wildcard that
+ * synthesises it), the delegation it lies beneath, or none. */
+static enum resolve_kind resolve(const struct zone *z, const uint8_t *name,
+				 const struct zone_node **out)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	size_t len = dname_wire_len(name, DNAME_MAXLEN);
+	if (len == 0)
+		return RESOLVE_OUT;
+	dname_lower_copy(lname, name, len);
+	if (!dname_is_sub(lname, len, z->origin, z->origin_len))
+		return RESOLVE_OUT;
+	const uint8_t *s = lname;
+	size_t slen = len;
+	for (;;) {
+		const struct zone_node *n = zone_find_node(z, s, slen);
+		if (n != NULL) {
+			if (s == lname) {
+				*out = n;
+				return RESOLVE_NODE;
+			}
+			if (n->cut != NULL) {
+				*out = n->cut;
+				return RESOLVE_CUT;
+			}
+			if (n->wildcard != NULL) {
+				*out = n->wildcard;
+				return RESOLVE_NODE;
+			}
+			return RESOLVE_NXDOMAIN;
+		}
+		slen -= 1u + *s;
+		s += 1u + *s;
+	}
+}
+
+static void answer_at(struct builder *b, const struct zone_node *n,
+		      const uint8_t *owner, uint16_t qtype);
+
+static void follow_cname(struct builder *b, const uint8_t *target,
+			 uint16_t qtype)
+{
+	const struct zone_node *t;
+	switch (resolve(b->z, target, &t)) {
+	case RESOLVE_OUT:
+		return;
+	case RESOLVE_NXDOMAIN:
+		/* RFC 6604 2.1: the rcode is that of the last name. */
+		b->rcode = RCODE_NXDOMAIN;
+		put_soa(b);
+		return;
+	case RESOLVE_CUT:
+		put_referral(b, t);
+		return;
+	case RESOLVE_NODE:
+		break;
+	}
+	for (size_t i = 0; i < b->nchain; i++) {
+		if (b->chain[i] == t)
+			return; /* a loop: stop, as Knot does */
+	}
+	if (b->nchain == CHAIN_MAX)
+		return;
+	b->chain[b->nchain++] = t;
+	answer_at(b, t, target, qtype);
+}
+
+/* RFC 8482 4.1: one RRset for ANY, the one of the lowest type. */
+static const struct zone_rrset *any_choice(const struct zone_node *n)
+{
+	const struct zone_rrset *best = NULL;
+	for (uint32_t i = 0; i < n->nrrsets; i++) {
+		if (best == NULL || n->rrsets[i].type < best->type)
+			best = &n->rrsets[i];
+	}
+	return best;
+}
+
+static void answer_at(struct builder *b, const struct zone_node *n,
+		      const uint8_t *owner, uint16_t qtype)
+{
+	if (n->cut != NULL && !(qtype == RRTYPE_DS && n->cut == n)) {
+		if (b->count[SEC_ANSWER] == 0)
+			b->aa = false;
+		put_referral(b, n->cut);
+		return;
+	}
+	const struct zone_rrset *cname = zone_node_rrset(n, RRTYPE_CNAME);
+	if (cname != NULL && qtype != RRTYPE_CNAME && qtype != RRTYPE_ANY) {
+		put_rrset(b, owner, cname, cname->ttl, SEC_ANSWER);
+		follow_cname(b, cname->rdata[0].data, qtype);
+		return;
+	}
+	const struct zone_rrset *rr = qtype == RRTYPE_ANY
+					      ? any_choice(n)
+					      : zone_node_rrset(n, qtype);
+	if (rr == NULL) {
+		put_soa(b);
+		return;
+	}
+	put_rrset(b, owner, rr, rr->ttl, SEC_ANSWER);
+	put_additionals(b, rr);
+}
+
+static void builder_start(struct builder *b, const struct zone *z,
+			  const uint8_t *qname, bool wildcard)
+{
+	b->z = z;
+	b->len = 12;
+	memset(b->msg, 0, 12);
+	b->nlabels = 0;
+	b->nfix = 0;
+	b->ncuts = 0;
+	b->nextra = 0;
+	b->nchain = 0;
+	b->overflow = false;
+	b->wildcard = false;
+	b->rcode = RCODE_NOERROR;
+	b->aa = true;
+	memset(b->count, 0, sizeof(b->count));
+	put_name(b, qname, false);
+	put_u32(b, 0); /* qtype, qclass: not part of the answer */
+	b->qend = b->len;
+	b->wildcard = wildcard;
+	/* The cut before the first RRset: an empty body. */
+	b->cuts[0] = (struct zone_answer_cut){0};
+	b->ncuts = 1;
+}
+
+static int builder_finish(struct builder *b, struct zone *z,
+			  const struct zone_answer **out)
+{
+	if (b->overflow)
+		return Q53_ERANGE;
+	size_t body = b->len - b->qend;
+	/* Room for the longest query name and an OPT record. */
+	if (body + 12 + DNAME_MAXLEN + 4 + 11 > DNS_BUILDER_MSG_MAX)
+		return Q53_ERANGE;
+	size_t size = sizeof(struct zone_answer) + body +
+		      b->nfix * sizeof(uint16_t) +
+		      b->ncuts * sizeof(struct zone_answer_cut) + 8;
+	struct zone_answer *a = calloc(1, size);
+	if (a == NULL)
+		return Q53_ENOMEM;
+	if (z->nowned == z->owned_cap) {
+		size_t cap = z->owned_cap ? z->owned_cap * 2 : 64;
+		struct zone_answer **owned =
+			realloc(z->owned, cap * sizeof(*owned));
+		if (owned == NULL) {
+			free(a);
+			return Q53_ENOMEM;
+		}
+		z->owned = owned;
+		z->owned_cap = cap;
+	}
+	z->owned[z->nowned++] = a;
+	a->rcode = b->rcode;
+	a->aa = b->aa;
+	a->qname_len = (uint8_t)(b->qend - 4 - 12);
+	a->an = b->count[SEC_ANSWER];
+	a->ns = b->count[SEC_AUTHORITY];
+	a->ar = b->count[SEC_ADDITIONAL];
+	a->len = (uint16_t)body;
+	memcpy(a->body, b->msg + b->qend, body);
+	/* Align the tables after the body. */
+	uintptr_t p = (uintptr_t)(a->body + body);
+	p = (p + 7) & ~(uintptr_t)7;
+	struct zone_answer_cut *cuts = (struct zone_answer_cut *)p;
+	memcpy(cuts, b->cuts, b->ncuts * sizeof(*cuts));
+	a->cut = cuts;
+	a->ncut = (uint16_t)b->ncuts;
+	uint16_t *fix = (uint16_t *)(cuts + b->ncuts);
+	memcpy(fix, b->fix, b->nfix * sizeof(*fix));
+	a->fix = fix;
+	a->nfix = (uint16_t)b->nfix;
+	*out = a;
+	return 0;
+}
+
+static int compile_one(struct builder *b, struct zone *z,
+		       const struct zone_node *n, uint16_t qtype,
+		       const struct zone_answer **out)
+{
+	bool wildcard = n->name[0] == 1 && n->name[1] == '*';
+	builder_start(b, z, n->name, wildcard);
+	b->chain[b->nchain++] = n;
+	answer_at(b, n, n->name, qtype);
+	return builder_finish(b, z, out);
+}
+
+/* The types whose answer differs at n: its own, plus those found along
+ * its CNAME chain. */
+static size_t answer_types(const struct zone *z, const struct zone_node *n,
+			   uint16_t *types, size_t max)
+{
+	size_t count = 0;
+	const struct zone_node *cur = n;
+	for (int depth = 0; cur != NULL && depth < CHAIN_MAX; depth++) {
+		for (uint32_t i = 0; i < cur->nrrsets; i++) {
+			uint16_t t = cur->rrsets[i].type;
+			bool seen = false;
+			for (size_t j = 0; j < count; j++)
+				seen = seen || types[j] == t;
+			if (!seen && count < max)
+				types[count++] = t;
+		}
+		const struct zone_rrset *cname =
+			zone_node_rrset(cur, RRTYPE_CNAME);
+		if (cname == NULL)
+			break;
+		const struct zone_node *next = NULL;
+		if (resolve(z, cname->rdata[0].data, &next) != RESOLVE_NODE)
+			break;
+		cur = next;
+	}
+	return count;
+}
+
+static int compile_node(struct builder *b, struct zone *z,
+			struct zone_node *n)
+{
+	uint16_t types[256];
+	size_t ntypes = 0;
+	int rc;
+
+	if (n->cut != NULL) {
+		if (n->cut != n) {
+			return 0; /* beneath a delegation: resolved later */
+		}
+		rc = compile_one(b, z, n, RRTYPE_NS, &n->referral);
+		if (rc != 0)
+			return rc;
+		n->default_answer = n->referral;
+		types[ntypes++] = RRTYPE_DS;
+	} else {
+		ntypes = answer_types(z, n, types, 254);
+		types[ntypes++] = RRTYPE_ANY;
+		if (zone_node_rrset(n, RRTYPE_CNAME) != NULL) {
+			/* Type 0 is never stored: the chain's NODATA. */
+			rc = compile_one(b, z, n, 0, &n->default_answer);
+			if (rc != 0)
+				return rc;
+		} else {
+			n->default_answer = z->nodata;
+		}
+	}
+	n->answers = calloc(ntypes, sizeof(*n->answers));
+	if (n->answers == NULL)
+		return Q53_ENOMEM;
+	for (size_t i = 0; i < ntypes; i++) {
+		n->answers[i].type = types[i];
+		rc = compile_one(b, z, n, types[i], &n->answers[i].answer);
+		if (rc != 0)
+			return rc;
+	}
+	n->nanswers = (uint32_t)ntypes;
+	return 0;
+}
+
+static int compile_negative(struct builder *b, struct zone *z, uint8_t rcode,
+			    const struct zone_answer **out)
+{
+	builder_start(b, z, z->origin, false);
+	b->rcode = rcode;
+	put_soa(b);
+	return builder_finish(b, z, out);
+}
+
+int zone_compile(struct zone *z, char *errbuf, size_t errlen)
+{
+	char text[DNAME_MAXLEN * 4 + 1];
+	struct builder *b = malloc(sizeof(*b));
+	int rc;
+	if (b == NULL)
+		return Q53_ENOMEM;
+	rc = compile_negative(b, z, RCODE_NXDOMAIN, &z->nxdomain);
+	if (rc == 0)
+		rc = compile_negative(b, z, RCODE_NOERROR, &z->nodata);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "cannot compile negative answers: %s",
+			 q53_strerror(rc));
+		goto out;
+	}
+	/* Delegations first: names beneath them answer with their referral. */
+	for (size_t i = 0; i < z->nnodes && rc == 0; i++) {
+		struct zone_node *n = z->nodes[i];
+		if (n->cut == n)
+			rc = compile_node(b, z, n);
+		if (rc != 0) {
+			dname_to_text(n->name, text, sizeof(text));
+			snprintf(errbuf, errlen,
+				 "answer for %s does not fit in a DNS "
+				 "message (%s)",
+				 text, q53_strerror(rc));
+		}
+	}
+	for (size_t i = 0; i < z->nnodes && rc == 0; i++) {
+		struct zone_node *n = z->nodes[i];
+		if (n->cut == n)
+			continue;
+		if (n->cut != NULL)
+			n->default_answer = n->cut->referral;
+		else
+			rc = compile_node(b, z, n);
+		if (rc != 0) {
+			dname_to_text(n->name, text, sizeof(text));
+			snprintf(errbuf, errlen,
+				 "answer for %s does not fit in a DNS "
+				 "message (%s)",
+				 text, q53_strerror(rc));
+		}
+	}
+out:
+	free(b);
+	return rc;
+}

@@ -1,0 +1,443 @@
+/* Zone loading: libzscanner parses the RFC 1035 text into wire-format
+ * records; this file builds the name tree (with empty non-terminals,
+ * delegations and wildcards marked), checks the zone is servable, and hands
+ * it to the answer compiler. */
+#include "node/zone/zone.h"
+
+#include <libzscanner/scanner.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "node/dns/dname.h"
+#include "node/dns/rrtype.h"
+#include "node/zone/compile.h"
+#include "node/zone/node.h"
+
+struct zone_loader {
+	struct zone *z;
+	const char *name; /* file path or label, for messages */
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static int load_fail(struct zone_loader *l, uint64_t line, const char *fmt,
+		     ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(l->err, l->errlen, "%s:%llu: %s", l->name,
+			 (unsigned long long)line, msg);
+	else
+		snprintf(l->err, l->errlen, "%s: %s", l->name, msg);
+	l->rc = Q53_EZONE;
+	return Q53_EZONE;
+}
+
+struct zone_node *zone_find_node(const struct zone *z, const uint8_t *name,
+				 size_t len)
+{
+	return name_table_get(&z->index, name, len, dname_hash(name, len));
+}
+
+const struct zone_rrset *zone_node_rrset(const struct zone_node *n,
+					 uint16_t type)
+{
+	for (uint32_t i = 0; i < n->nrrsets; i++) {
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+	}
+	return NULL;
+}
+
+static struct zone_node *node_add(struct zone *z, const uint8_t *name,
+				  size_t len)
+{
+	struct zone_node *n = zone_find_node(z, name, len);
+	if (n != NULL)
+		return n;
+	if (z->nnodes == z->nodes_cap) {
+		size_t cap = z->nodes_cap ? z->nodes_cap * 2 : 64;
+		struct zone_node **nodes = realloc(z->nodes, cap * sizeof(*nodes));
+		if (nodes == NULL)
+			return NULL;
+		z->nodes = nodes;
+		z->nodes_cap = cap;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	n->name = malloc(len);
+	if (n->name == NULL)
+		goto err_after_node;
+	memcpy(n->name, name, len);
+	n->name_len = (uint8_t)len;
+	n->zone = z;
+	if (name_table_put(&z->index, n->name, len, n, NULL) != 0)
+		goto err_after_name;
+	z->nodes[z->nnodes++] = n;
+	return n;
+
+err_after_name:
+	free(n->name);
+err_after_node:
+	free(n);
+	return NULL;
+}
+
+static int rrset_add(struct zone_loader *l, struct zone_node *n,
+		     uint16_t type, uint32_t ttl, const uint8_t *rdata,
+		     uint16_t rdlen, uint64_t line)
+{
+	struct zone_rrset *rr = (struct zone_rrset *)zone_node_rrset(n, type);
+	if (rr == NULL) {
+		struct zone_rrset *sets =
+			realloc(n->rrsets, (n->nrrsets + 1) * sizeof(*sets));
+		if (sets == NULL)
+			return Q53_ENOMEM;
+		n->rrsets = sets;
+		rr = &sets[n->nrrsets++];
+		memset(rr, 0, sizeof(*rr));
+		rr->type = type;
+		rr->ttl = ttl;
+		rr->first_line = line;
+	}
+	/* Identical records are one record (RFC 2181 5). The first TTL of
+	 * an RRset wins, as in Knot. */
+	for (uint32_t i = 0; i < rr->count; i++) {
+		if (rr->rdata[i].len == rdlen &&
+		    memcmp(rr->rdata[i].data, rdata, rdlen) == 0)
+			return 0;
+	}
+	if (rr->count == rr->cap) {
+		uint32_t cap = rr->cap ? rr->cap * 2 : 2;
+		struct zone_rdata *rd = realloc(rr->rdata, cap * sizeof(*rd));
+		if (rd == NULL)
+			return Q53_ENOMEM;
+		rr->rdata = rd;
+		rr->cap = cap;
+	}
+	uint8_t *copy = malloc(rdlen ? rdlen : 1);
+	if (copy == NULL)
+		return Q53_ENOMEM;
+	memcpy(copy, rdata, rdlen);
+	rr->rdata[rr->count].len = rdlen;
+	rr->rdata[rr->count].data = copy;
+	rr->count++;
+	l->z->nrecords++;
+	return 0;
+}
+
+static int record_add(struct zone_loader *l, zs_scanner_t *s)
+{
+	struct zone *z = l->z;
+	uint8_t owner[DNAME_MAXLEN];
+	uint64_t line = s->line_counter;
+	size_t len = s->r_owner_length;
+
+	if (s->r_class != RRCLASS_IN)
+		return load_fail(l, line, "class %u is not supported (only IN)",
+				 s->r_class);
+	if (rrtype_is_meta(s->r_type))
+		return load_fail(l, line, "type %u cannot be stored in a zone",
+				 s->r_type);
+	if (s->r_type == RRTYPE_DNAME)
+		return load_fail(l, line,
+				 "DNAME is not supported (use CNAME records)");
+	dname_lower_copy(owner, s->r_owner, len);
+	/* Out-of-zone data is ignored, as Knot and NSD do. */
+	if (!dname_is_sub(owner, len, z->origin, z->origin_len))
+		return 0;
+	if (s->r_type == RRTYPE_SOA && len != z->origin_len)
+		return load_fail(l, line, "SOA record outside the zone apex");
+	if (s->r_data_length > UINT16_MAX)
+		return load_fail(l, line, "RDATA too long");
+	struct zone_node *n = node_add(z, owner, len);
+	if (n == NULL)
+		return Q53_ENOMEM;
+	return rrset_add(l, n, s->r_type, s->r_ttl, s->r_data,
+			 (uint16_t)s->r_data_length, line);
+}
+
+/* Adds the empty non-terminals between every name and the apex, and links
+ * each node to its parent. */
+static int tree_link(struct zone *z)
+{
+	for (size_t i = 0; i < z->nnodes; i++) {
+		struct zone_node *n = z->nodes[i];
+		while (n != z->apex && n->parent == NULL) {
+			const uint8_t *pname = n->name + 1 + n->name[0];
+			size_t plen = n->name_len - 1u - n->name[0];
+			struct zone_node *p = node_add(z, pname, plen);
+			if (p == NULL)
+				return Q53_ENOMEM;
+			n->parent = p;
+			n = p;
+		}
+	}
+	return 0;
+}
+
+static int zone_check(struct zone_loader *l)
+{
+	struct zone *z = l->z;
+	char text[DNAME_MAXLEN * 4 + 1];
+
+	const struct zone_rrset *soa = zone_node_rrset(z->apex, RRTYPE_SOA);
+	if (soa == NULL)
+		return load_fail(l, 0, "no SOA record at the zone apex");
+	if (soa->count != 1)
+		return load_fail(l, soa->first_line,
+				 "more than one SOA record at the zone apex");
+	if (zone_node_rrset(z->apex, RRTYPE_NS) == NULL)
+		return load_fail(l, 0, "no NS records at the zone apex");
+	for (size_t i = 0; i < z->nnodes; i++) {
+		struct zone_node *n = z->nodes[i];
+		const struct zone_rrset *cname =
+			zone_node_rrset(n, RRTYPE_CNAME);
+		if (cname == NULL)
+			continue;
+		dname_to_text(n->name, text, sizeof(text));
+		if (cname->count > 1)
+			return load_fail(l, cname->first_line,
+					 "more than one CNAME record at %s",
+					 text);
+		if (n->nrrsets > 1)
+			return load_fail(l, cname->first_line,
+					 "CNAME and other data at %s (RFC "
+					 "1034 3.6.2)",
+					 text);
+		if (n == z->apex)
+			return load_fail(l, cname->first_line,
+					 "CNAME at the zone apex");
+	}
+	return 0;
+}
+
+/* Marks delegations (NS below the apex; the topmost one wins for
+ * everything beneath it) and wildcard children. */
+static void tree_mark(struct zone *z)
+{
+	for (size_t i = 0; i < z->nnodes; i++) {
+		struct zone_node *n = z->nodes[i];
+		const struct zone_node *cut = NULL;
+		for (struct zone_node *a = n; a != NULL && a != z->apex;
+		     a = a->parent) {
+			if (zone_node_rrset(a, RRTYPE_NS) != NULL)
+				cut = a;
+		}
+		n->cut = cut;
+		if (n->name[0] == 1 && n->name[1] == '*' && n->parent)
+			n->parent->wildcard = n;
+	}
+}
+
+static void node_free(struct zone_node *n)
+{
+	for (uint32_t i = 0; i < n->nrrsets; i++) {
+		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
+			free(n->rrsets[i].rdata[j].data);
+		free(n->rrsets[i].rdata);
+	}
+	free(n->rrsets);
+	free(n->answers);
+	free(n->name);
+	free(n);
+}
+
+static void zone_free(struct zone *z)
+{
+	for (size_t i = 0; i < z->nnodes; i++)
+		node_free(z->nodes[i]);
+	free(z->nodes);
+	for (size_t i = 0; i < z->nowned; i++)
+		free(z->owned[i]);
+	free(z->owned);
+	name_table_free(&z->index);
+	free(z);
+}
+
+void zone_retain(struct zone *z)
+{
+	__atomic_add_fetch(&z->refs, 1, __ATOMIC_RELAXED);
+}
+
+void zone_release(struct zone *z)
+{
+	if (z && __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		zone_free(z);
+}
+
+const uint8_t *zone_origin(const struct zone *z)
+{
+	return z->origin;
+}
+
+size_t zone_record_count(const struct zone *z)
+{
+	return z->nrecords;
+}
+
+/* Shared by the file and text entry points: scanner s has its input set. */
+static int zone_load(struct zone **out, zs_scanner_t *s,
+		     struct zone_loader *l)
+{
+	int rc;
+	for (;;) {
+		if (zs_parse_record(s) != 0 && s->state != ZS_STATE_ERROR) {
+			rc = load_fail(l, s->line_counter, "%s",
+				       zs_strerror(s->error.code));
+			goto err;
+		}
+		if (s->state == ZS_STATE_DATA) {
+			rc = record_add(l, s);
+			if (rc != 0) {
+				if (l->rc == 0)
+					load_fail(l, s->line_counter, "%s",
+						  q53_strerror(rc));
+				goto err;
+			}
+		} else if (s->state == ZS_STATE_ERROR) {
+			rc = load_fail(l, s->line_counter, "%s",
+				       zs_strerror(s->error.code));
+			goto err;
+		} else if (s->state == ZS_STATE_INCLUDE) {
+			rc = load_fail(l, s->line_counter,
+				       "$INCLUDE is not supported");
+			goto err;
+		} else {
+			break; /* EOF or STOP */
+		}
+	}
+	rc = tree_link(l->z);
+	if (rc != 0)
+		goto err_msg;
+	rc = zone_check(l);
+	if (rc != 0)
+		goto err;
+	tree_mark(l->z);
+	rc = zone_compile(l->z, l->err, l->errlen);
+	if (rc != 0) {
+		char inner[256];
+		snprintf(inner, sizeof(inner), "%s", l->err);
+		snprintf(l->err, l->errlen, "%s: %s", l->name, inner);
+		goto err;
+	}
+	*out = l->z;
+	return 0;
+
+err_msg:
+	load_fail(l, 0, "%s", q53_strerror(rc));
+err:
+	return rc;
+}
+
+static int zone_new(struct zone **out, const char *origin,
+		    struct zone_loader *l, zs_scanner_t *s)
+{
+	struct zone *z = calloc(1, sizeof(*z));
+	if (z == NULL)
+		return Q53_ENOMEM;
+	z->refs = 1;
+	l->z = z;
+	if (name_table_init(&z->index, 64) != 0)
+		goto err_after_zone;
+	if (zs_init(s, origin, RRCLASS_IN, 3600) != 0) {
+		load_fail(l, 0, "bad zone origin '%s': %s", origin,
+			  zs_strerror(s->error.code));
+		goto err_after_index;
+	}
+	size_t olen = dname_wire_len(s->zone_origin, sizeof(s->zone_origin));
+	if (olen == 0)
+		goto err_after_scanner;
+	dname_lower_copy(z->origin, s->zone_origin, olen);
+	z->origin_len = (uint8_t)olen;
+	z->apex = node_add(z, z->origin, olen);
+	if (z->apex == NULL)
+		goto err_after_scanner;
+	*out = z;
+	return 0;
+
+err_after_scanner:
+	zs_deinit(s);
+err_after_index:
+	name_table_free(&z->index);
+err_after_zone:
+	free(z);
+	l->z = NULL;
+	return l->rc ? l->rc : Q53_ENOMEM;
+}
+
+int zone_load_file(struct zone **out, const char *origin, const char *path,
+		   char *errbuf, size_t errlen)
+{
+	struct zone_loader l = {.name = path, .err = errbuf, .errlen = errlen};
+	struct zone *z;
+	errbuf[0] = '\0';
+	zs_scanner_t *s = malloc(sizeof(*s));
+	if (s == NULL)
+		return Q53_ENOMEM;
+	int rc = zone_new(&z, origin, &l, s);
+	if (rc != 0)
+		goto err_after_alloc;
+	if (zs_set_input_file(s, path) != 0) {
+		rc = load_fail(&l, 0, "cannot read: %s",
+			       zs_strerror(s->error.code));
+		goto err_after_zone;
+	}
+	rc = zone_load(out, s, &l);
+	if (rc != 0)
+		goto err_after_zone;
+	zs_deinit(s);
+	free(s);
+	return 0;
+
+err_after_zone:
+	zs_deinit(s);
+	zone_free(z);
+err_after_alloc:
+	free(s);
+	if (errbuf[0] == '\0')
+		snprintf(errbuf, errlen, "%s: %s", path, q53_strerror(rc));
+	return rc;
+}
+
+int zone_load_text(struct zone **out, const char *origin, const char *text,
+		   size_t len, const char *name, char *errbuf, size_t errlen)
+{
+	struct zone_loader l = {.name = name, .err = errbuf, .errlen = errlen};
+	struct zone *z;
+	errbuf[0] = '\0';
+	zs_scanner_t *s = malloc(sizeof(*s));
+	if (s == NULL)
+		return Q53_ENOMEM;
+	int rc = zone_new(&z, origin, &l, s);
+	if (rc != 0)
+		goto err_after_alloc;
+	if (zs_set_input_string(s, text, len) != 0) {
+		rc = load_fail(&l, 0, "%s", zs_strerror(s->error.code));
+		goto err_after_zone;
+	}
+	rc = zone_load(out, s, &l);
+	if (rc != 0)
+		goto err_after_zone;
+	zs_deinit(s);
+	free(s);
+	return 0;
+
+err_after_zone:
+	zs_deinit(s);
+	zone_free(z);
+err_after_alloc:
+	free(s);
+	if (errbuf[0] == '\0')
+		snprintf(errbuf, errlen, "%s: %s", name, q53_strerror(rc));
+	return rc;
+}
