@@ -14,10 +14,10 @@ enum q53_err {
 	Q53_ERANGE = -ERANGE,
 	Q53_ENOSPC = -ENOSPC,
 	Q53_EBASE = -1000,
-	Q53_EMALF = -1001,   /* malformed wire data */
-	Q53_ETRAIL = -1002,  /* trailing data after a message */
-	Q53_EZONE = -1003,   /* zone file rejected (details in errmsg) */
-	Q53_ELIMIT = -1004,  /* a configured limit was reached */
+	Q53_EMALF = -1001,  /* malformed wire data */
+	Q53_ETRAIL = -1002, /* trailing data after a message */
+	Q53_EZONE = -1003,  /* zone file rejected (details in errmsg) */
+	Q53_ELIMIT = -1004, /* a configured limit was reached */
 };
 
 /* Human text for a q53_err or a negative errno; never NULL. */

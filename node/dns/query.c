@@ -13,15 +13,15 @@
 #include "node/zone/node.h"
 #include "node/zone/view.h"
 
-#define HDR_LEN	  12
-#define OPT_LEN	  11
-#define FLAG_QR	  0x80
-#define FLAG_AA	  0x04
-#define FLAG_TC	  0x02
-#define FLAG_RD	  0x01
-#define FLAG_CD	  0x10
+#define HDR_LEN	    12
+#define OPT_LEN	    11
+#define FLAG_QR	    0x80
+#define FLAG_AA	    0x04
+#define FLAG_TC	    0x02
+#define FLAG_RD	    0x01
+#define FLAG_CD	    0x10
 #define OPCODE_MASK 0x78
-#define EDNS_DO	  0x8000
+#define EDNS_DO	    0x8000
 
 struct query {
 	uint8_t qname[DNAME_MAXLEN]; /* lowercase */
@@ -70,7 +70,7 @@ static bool parse_question(struct wire_cursor *w, struct query *q)
 		for (size_t i = 0; i < l; i++) {
 			uint8_t c = w->pos[i];
 			q->qname[len + 1 + i] =
-				(c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+			    (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
 		}
 		w->pos += l;
 		len += 1u + l;
@@ -114,9 +114,9 @@ static bool parse_rr(struct wire_cursor *w, struct query *q, bool additional)
 }
 
 /* Header + echoed question + OPT, with rcode; no records. */
-static size_t write_error(const struct dns_query_params *p,
-			  const uint8_t *in, const struct query *q,
-			  unsigned rcode, uint8_t *out, size_t outcap)
+static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
+			  const struct query *q, unsigned rcode, uint8_t *out,
+			  size_t outcap)
 {
 	size_t len = HDR_LEN;
 	size_t qsec = q->question_ok ? q->qname_len + 4 : 0;
@@ -151,9 +151,8 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 					const struct query *q)
 {
 	size_t matched;
-	const struct zone_node *n =
-		serving_view_lookup(view, q->qname, q->qname_len, q->labels,
-				    q->nlabels, &matched);
+	const struct zone_node *n = serving_view_lookup(
+	    view, q->qname, q->qname_len, q->labels, q->nlabels, &matched);
 	if (n == NULL)
 		return NULL;
 	if (matched == 0)

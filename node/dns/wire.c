@@ -5,7 +5,7 @@ bool wire_skip_name(struct wire_cursor *w)
 	if (w->err)
 		return false;
 	const uint8_t *p = w->pos;
-	const uint8_t *after = NULL; /* where the cursor resumes */
+	const uint8_t *after = NULL;   /* where the cursor resumes */
 	const uint8_t *limit = w->pos; /* pointers must go below this */
 	size_t expanded = 0;
 	bool root = true;

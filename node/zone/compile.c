@@ -15,11 +15,11 @@
 #include "node/dns/rrtype.h"
 #include "node/zone/node.h"
 
-#define BUILDER_MAX_LABELS 8192
-#define BUILDER_MAX_FIX	   8192
-#define BUILDER_MAX_CUTS   4096
-#define BUILDER_MAX_EXTRA  1024
-#define CHAIN_MAX	   16
+#define BUILDER_MAX_LABELS  8192
+#define BUILDER_MAX_FIX	    8192
+#define BUILDER_MAX_CUTS    4096
+#define BUILDER_MAX_EXTRA   1024
+#define CHAIN_MAX	    16
 #define DNS_BUILDER_MSG_MAX 65535
 #define DNS_BUILDER_CAP	    (DNS_BUILDER_MSG_MAX + 1024)
 
@@ -116,7 +116,7 @@ static void put_name(struct builder *b, const uint8_t *name, bool compress)
 						return;
 					}
 					b->fix[b->nfix++] =
-						(uint16_t)(b->len - b->qend);
+					    (uint16_t)(b->len - b->qend);
 				}
 				put_u16(b, (uint16_t)(0xC000 | pos));
 				return;
@@ -381,9 +381,8 @@ static void answer_at(struct builder *b, const struct zone_node *n,
 		follow_cname(b, cname->rdata[0].data, qtype);
 		return;
 	}
-	const struct zone_rrset *rr = qtype == RRTYPE_ANY
-					      ? any_choice(n)
-					      : zone_node_rrset(n, qtype);
+	const struct zone_rrset *rr =
+	    qtype == RRTYPE_ANY ? any_choice(n) : zone_node_rrset(n, qtype);
 	if (rr == NULL) {
 		put_soa(b);
 		return;
@@ -435,7 +434,7 @@ static int builder_finish(struct builder *b, struct zone *z,
 	if (z->nowned == z->owned_cap) {
 		size_t cap = z->owned_cap ? z->owned_cap * 2 : 64;
 		struct zone_answer **owned =
-			realloc(z->owned, cap * sizeof(*owned));
+		    realloc(z->owned, cap * sizeof(*owned));
 		if (owned == NULL) {
 			free(a);
 			return Q53_ENOMEM;
@@ -495,7 +494,7 @@ static size_t answer_types(const struct zone *z, const struct zone_node *n,
 				types[count++] = t;
 		}
 		const struct zone_rrset *cname =
-			zone_node_rrset(cur, RRTYPE_CNAME);
+		    zone_node_rrset(cur, RRTYPE_CNAME);
 		if (cname == NULL)
 			break;
 		const struct zone_node *next = NULL;
@@ -506,8 +505,7 @@ static size_t answer_types(const struct zone *z, const struct zone_node *n,
 	return count;
 }
 
-static int compile_node(struct builder *b, struct zone *z,
-			struct zone_node *n)
+static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 {
 	uint16_t types[256];
 	size_t ntypes = 0;

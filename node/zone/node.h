@@ -76,9 +76,9 @@ struct zone_node {
 
 	/* Query-time data. */
 	uint32_t nanswers;
-	struct zone_answer_entry *answers;	/* by type, ascending */
+	struct zone_answer_entry *answers;	  /* by type, ascending */
 	const struct zone_answer *default_answer; /* any other type */
-	const struct zone_answer *referral;	/* for a delegation */
+	const struct zone_answer *referral;	  /* for a delegation */
 };
 
 /* The answer a node gives to qtype. */

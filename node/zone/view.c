@@ -98,7 +98,7 @@ const struct zone_node *serving_view_lookup(const struct serving_view *v,
 		size_t off = i < nlabels ? labels[i] : name_len - 1;
 		size_t len = name_len - off;
 		const struct zone_node *n = name_table_get(
-			&v->index, name + off, len, dname_hash(name + off, len));
+		    &v->index, name + off, len, dname_hash(name + off, len));
 		if (n != NULL) {
 			*matched = i;
 			return n;

@@ -24,8 +24,7 @@ struct zone_loader {
 	int rc;
 };
 
-static int load_fail(struct zone_loader *l, uint64_t line, const char *fmt,
-		     ...)
+static int load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -65,7 +64,8 @@ static struct zone_node *node_add(struct zone *z, const uint8_t *name,
 		return n;
 	if (z->nnodes == z->nodes_cap) {
 		size_t cap = z->nodes_cap ? z->nodes_cap * 2 : 64;
-		struct zone_node **nodes = realloc(z->nodes, cap * sizeof(*nodes));
+		struct zone_node **nodes =
+		    realloc(z->nodes, cap * sizeof(*nodes));
 		if (nodes == NULL)
 			return NULL;
 		z->nodes = nodes;
@@ -92,14 +92,14 @@ err_after_node:
 	return NULL;
 }
 
-static int rrset_add(struct zone_loader *l, struct zone_node *n,
-		     uint16_t type, uint32_t ttl, const uint8_t *rdata,
-		     uint16_t rdlen, uint64_t line)
+static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
+		     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
+		     uint64_t line)
 {
 	struct zone_rrset *rr = (struct zone_rrset *)zone_node_rrset(n, type);
 	if (rr == NULL) {
 		struct zone_rrset *sets =
-			realloc(n->rrsets, (n->nrrsets + 1) * sizeof(*sets));
+		    realloc(n->rrsets, (n->nrrsets + 1) * sizeof(*sets));
 		if (sets == NULL)
 			return Q53_ENOMEM;
 		n->rrsets = sets;
@@ -201,7 +201,7 @@ static int zone_check(struct zone_loader *l)
 	for (size_t i = 0; i < z->nnodes; i++) {
 		struct zone_node *n = z->nodes[i];
 		const struct zone_rrset *cname =
-			zone_node_rrset(n, RRTYPE_CNAME);
+		    zone_node_rrset(n, RRTYPE_CNAME);
 		if (cname == NULL)
 			continue;
 		dname_to_text(n->name, text, sizeof(text));
@@ -286,8 +286,7 @@ size_t zone_record_count(const struct zone *z)
 }
 
 /* Shared by the file and text entry points: scanner s has its input set. */
-static int zone_load(struct zone **out, zs_scanner_t *s,
-		     struct zone_loader *l)
+static int zone_load(struct zone **out, zs_scanner_t *s, struct zone_loader *l)
 {
 	int rc;
 	for (;;) {

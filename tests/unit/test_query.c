@@ -16,46 +16,46 @@
 #include "node/zone/zone.h"
 
 static const char ZONE[] =
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n"
-	"@ NS ns1\n"
-	"@ NS ns2.other.net.\n"
-	"@ MX 10 mail\n"
-	"ns1 A 192.0.2.53\n"
-	"mail A 192.0.2.25\n"
-	"www A 192.0.2.1\n"
-	"www A 192.0.2.2\n"
-	"www AAAA 2001:db8::1\n"
-	"alias CNAME www\n"
-	"chain CNAME alias\n"
-	"dangling CNAME nowhere\n"
-	"outside CNAME www.other.net.\n"
-	"a.b.c.deep TXT \"deep\"\n"
-	"*.wild A 192.0.2.99\n"
-	"*.wild TXT \"wild\"\n"
-	"sub NS ns.sub\n"
-	"sub DS 12345 13 2 "
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-	"ns.sub A 192.0.2.77\n"
-	"big TXT \"" /* a large RRset, for truncation */
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	"\"\n"
-	"big TXT \"b\" \"c\"\n"
-	"big TXT \"" /* 3 x 280 bytes > 512 */
-	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-	"\"\n"
-	"big TXT \""
-	"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-	"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-	"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-	"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-	"\"\n";
+    "$TTL 300\n"
+    "@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n"
+    "@ NS ns1\n"
+    "@ NS ns2.other.net.\n"
+    "@ MX 10 mail\n"
+    "ns1 A 192.0.2.53\n"
+    "mail A 192.0.2.25\n"
+    "www A 192.0.2.1\n"
+    "www A 192.0.2.2\n"
+    "www AAAA 2001:db8::1\n"
+    "alias CNAME www\n"
+    "chain CNAME alias\n"
+    "dangling CNAME nowhere\n"
+    "outside CNAME www.other.net.\n"
+    "a.b.c.deep TXT \"deep\"\n"
+    "*.wild A 192.0.2.99\n"
+    "*.wild TXT \"wild\"\n"
+    "sub NS ns.sub\n"
+    "sub DS 12345 13 2 "
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+    "ns.sub A 192.0.2.77\n"
+    "big TXT \"" /* a large RRset, for truncation */
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "\"\n"
+    "big TXT \"b\" \"c\"\n"
+    "big TXT \"" /* 3 x 280 bytes > 512 */
+    "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+    "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+    "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+    "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+    "\"\n"
+    "big TXT \""
+    "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+    "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+    "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+    "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+    "\"\n";
 
 static struct serving_view *view;
 static uint8_t out[DNS_MSG_MAX];
@@ -128,7 +128,8 @@ static uint16_t count(knot_pkt_t *r, knot_section_t s)
 
 static void owner_is(knot_pkt_t *r, knot_section_t s, int i, const char *name)
 {
-	const knot_rrset_t *rr = knot_pkt_rr(knot_pkt_section(r, s), (uint16_t)i);
+	const knot_rrset_t *rr =
+	    knot_pkt_rr(knot_pkt_section(r, s), (uint16_t)i);
 	char text[KNOT_DNAME_TXT_MAXLEN];
 	knot_dname_to_str(text, rr->owner, sizeof(text));
 	assert_string_equal(text, name);
@@ -165,7 +166,7 @@ static void test_nxdomain_nodata(void **state)
 	assert_int_equal(count(r, KNOT_AUTHORITY), 1);
 	owner_is(r, KNOT_AUTHORITY, 0, "example.com.");
 	const knot_rrset_t *soa =
-		knot_pkt_rr(knot_pkt_section(r, KNOT_AUTHORITY), 0);
+	    knot_pkt_rr(knot_pkt_section(r, KNOT_AUTHORITY), 0);
 	assert_int_equal(soa->ttl, 60); /* min(300, SOA minimum 60) */
 	knot_pkt_free(r);
 	/* empty non-terminal */
@@ -179,8 +180,8 @@ static void test_nxdomain_nodata(void **state)
 static void test_wildcard(void **state)
 {
 	(void)state;
-	knot_pkt_t *r = ask("a.very.long.name.wild.example.com", KNOT_RRTYPE_A,
-			    0, false);
+	knot_pkt_t *r =
+	    ask("a.very.long.name.wild.example.com", KNOT_RRTYPE_A, 0, false);
 	assert_int_equal(knot_wire_get_rcode(r->wire), KNOT_RCODE_NOERROR);
 	assert_int_equal(count(r, KNOT_ANSWER), 1);
 	owner_is(r, KNOT_ANSWER, 0, "a.very.long.name.wild.example.com.");
@@ -215,8 +216,8 @@ static void test_cname(void **state)
 static void test_referral(void **state)
 {
 	(void)state;
-	knot_pkt_t *r = ask("host.deeper.sub.example.com", KNOT_RRTYPE_A, 0,
-			    false);
+	knot_pkt_t *r =
+	    ask("host.deeper.sub.example.com", KNOT_RRTYPE_A, 0, false);
 	assert_int_equal(knot_wire_get_rcode(r->wire), KNOT_RCODE_NOERROR);
 	assert_false(knot_wire_get_aa(r->wire));
 	assert_int_equal(count(r, KNOT_ANSWER), 0);
@@ -250,13 +251,13 @@ static void test_refused_and_truncation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_positive),
-		cmocka_unit_test(test_case_preserved),
-		cmocka_unit_test(test_nxdomain_nodata),
-		cmocka_unit_test(test_wildcard),
-		cmocka_unit_test(test_cname),
-		cmocka_unit_test(test_referral),
-		cmocka_unit_test(test_refused_and_truncation),
+	    cmocka_unit_test(test_positive),
+	    cmocka_unit_test(test_case_preserved),
+	    cmocka_unit_test(test_nxdomain_nodata),
+	    cmocka_unit_test(test_wildcard),
+	    cmocka_unit_test(test_cname),
+	    cmocka_unit_test(test_referral),
+	    cmocka_unit_test(test_refused_and_truncation),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,88 @@
+/* Zone loading: good zones load, bad ones are refused with the file, the
+ * line and the reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/common/errcode.h"
+#include "node/zone/zone.h"
+
+#define HEAD "$TTL 300\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\n"
+
+static void expect_error(const char *text, const char *needle)
+{
+	struct zone *z = NULL;
+	char err[512];
+	int rc = zone_load_text(&z, "example.com.", text, strlen(text),
+				"bad.zone", err, sizeof(err));
+	if (rc == 0)
+		zone_release(z);
+	assert_int_not_equal(rc, 0);
+	assert_null(z);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err, needle);
+}
+
+static void test_good(void **state)
+{
+	(void)state;
+	struct zone *z = NULL;
+	char err[512];
+	const char text[] = HEAD "www A 192.0.2.1\nwww A 192.0.2.1\n"
+				 "other.org. A 192.0.2.9\n"
+				 "x TYPE65400 \\# 4 0a000001\n";
+	assert_int_equal(zone_load_text(&z, "example.com", text,
+					sizeof(text) - 1, "good", err,
+					sizeof(err)),
+			 0);
+	/* SOA, NS, one www A (duplicates merge), x; out-of-zone ignored */
+	assert_int_equal(zone_record_count(z), 4);
+	zone_release(z);
+}
+
+static void test_bad(void **state)
+{
+	(void)state;
+	expect_error("$TTL 300\n@ NS ns1\n", "bad.zone: no SOA record");
+	expect_error("$TTL 300\n@ SOA ns1 host 1 2 3 4 5\n",
+		     "no NS records at the zone apex");
+	expect_error(HEAD "www A 192.0.2.1\nwww CNAME x\n",
+		     "bad.zone:5: CNAME and other data");
+	expect_error(HEAD "www A 192.0.2.1\nbad A 300.1.1.1\n", "bad.zone:5:");
+	expect_error(HEAD "$INCLUDE /etc/passwd\n",
+		     "bad.zone:4: $INCLUDE is not supported");
+	expect_error(HEAD "www CH TXT \"x\"\n", "bad.zone:4:");
+	expect_error(HEAD "a CNAME b\na CNAME c\n", "more than one CNAME");
+	expect_error(HEAD "sub SOA ns1 host 1 2 3 4 5\n",
+		     "SOA record outside the zone apex");
+	expect_error(HEAD "@ SOA ns2 host 2 2 3 4 5\n",
+		     "more than one SOA record");
+	expect_error(HEAD "x DNAME y\n", "DNAME is not supported");
+	expect_error(HEAD "x \"unterminated\n", "bad.zone:4:");
+}
+
+static void test_file(void **state)
+{
+	(void)state;
+	struct zone *z = NULL;
+	char err[512];
+	int rc = zone_load_file(&z, "example.com", "/nonexistent/q53.zone", err,
+				sizeof(err));
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err, "/nonexistent/q53.zone"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_good),
+	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
