@@ -135,35 +135,36 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 	return 0;
 }
 
-static int record_add(struct zone_loader *l, zs_scanner_t *s)
+static int record_add(struct zone_loader *l, const uint8_t *owner_any,
+		      size_t len, uint16_t rclass, uint16_t type, uint32_t ttl,
+		      const uint8_t *rdata, size_t rdlen, uint64_t line)
 {
 	struct zone *z = l->z;
 	uint8_t owner[DNAME_MAXLEN];
-	uint64_t line = s->line_counter;
-	size_t len = s->r_owner_length;
 
-	if (s->r_class != RRCLASS_IN)
+	if (rclass != RRCLASS_IN)
 		return load_fail(l, line, "class %u is not supported (only IN)",
-				 s->r_class);
-	if (rrtype_is_meta(s->r_type))
+				 rclass);
+	if (rrtype_is_meta(type))
 		return load_fail(l, line, "type %u cannot be stored in a zone",
-				 s->r_type);
-	if (s->r_type == RRTYPE_DNAME)
+				 type);
+	if (type == RRTYPE_DNAME)
 		return load_fail(l, line,
 				 "DNAME is not supported (use CNAME records)");
-	dname_lower_copy(owner, s->r_owner, len);
+	if (len == 0 || dname_wire_len(owner_any, len) != len)
+		return load_fail(l, line, "malformed owner name");
+	dname_lower_copy(owner, owner_any, len);
 	/* Out-of-zone data is ignored, as Knot and NSD do. */
 	if (!dname_is_sub(owner, len, z->origin, z->origin_len))
 		return 0;
-	if (s->r_type == RRTYPE_SOA && len != z->origin_len)
+	if (type == RRTYPE_SOA && len != z->origin_len)
 		return load_fail(l, line, "SOA record outside the zone apex");
-	if (s->r_data_length > UINT16_MAX)
+	if (rdlen > UINT16_MAX)
 		return load_fail(l, line, "RDATA too long");
 	struct zone_node *n = node_add(z, owner, len);
 	if (n == NULL)
 		return Q53_ENOMEM;
-	return rrset_add(l, n, s->r_type, s->r_ttl, s->r_data,
-			 (uint16_t)s->r_data_length, line);
+	return rrset_add(l, n, type, ttl, rdata, (uint16_t)rdlen, line);
 }
 
 /* Adds the empty non-terminals between every name and the apex, and links
@@ -285,158 +286,190 @@ size_t zone_record_count(const struct zone *z)
 	return z->nrecords;
 }
 
-/* Shared by the file and text entry points: scanner s has its input set. */
-static int zone_load(struct zone **out, zs_scanner_t *s, struct zone_loader *l)
+/* Links, checks and compiles the zone l->z holds. */
+static int zone_finish(struct zone_loader *l)
 {
-	int rc;
-	for (;;) {
-		if (zs_parse_record(s) != 0 && s->state != ZS_STATE_ERROR) {
-			rc = load_fail(l, s->line_counter, "%s",
-				       zs_strerror(s->error.code));
-			goto err;
-		}
-		if (s->state == ZS_STATE_DATA) {
-			rc = record_add(l, s);
-			if (rc != 0) {
-				if (l->rc == 0)
-					load_fail(l, s->line_counter, "%s",
-						  q53_strerror(rc));
-				goto err;
-			}
-		} else if (s->state == ZS_STATE_ERROR) {
-			rc = load_fail(l, s->line_counter, "%s",
-				       zs_strerror(s->error.code));
-			goto err;
-		} else if (s->state == ZS_STATE_INCLUDE) {
-			rc = load_fail(l, s->line_counter,
-				       "$INCLUDE is not supported");
-			goto err;
-		} else {
-			break; /* EOF or STOP */
-		}
-	}
-	rc = tree_link(l->z);
+	int rc = tree_link(l->z);
 	if (rc != 0)
-		goto err_msg;
+		return load_fail(l, 0, "%s", q53_strerror(rc));
 	rc = zone_check(l);
 	if (rc != 0)
-		goto err;
+		return rc;
 	tree_mark(l->z);
 	rc = zone_compile(l->z, l->err, l->errlen);
 	if (rc != 0) {
 		char inner[256];
 		snprintf(inner, sizeof(inner), "%s", l->err);
 		snprintf(l->err, l->errlen, "%s: %s", l->name, inner);
-		goto err;
 	}
-	*out = l->z;
-	return 0;
-
-err_msg:
-	load_fail(l, 0, "%s", q53_strerror(rc));
-err:
 	return rc;
 }
 
-static int zone_new(struct zone **out, const char *origin,
-		    struct zone_loader *l, zs_scanner_t *s)
+/* An empty zone for origin (wire, any case) with its apex node. */
+static struct zone *zone_new(const uint8_t *origin, size_t olen)
 {
 	struct zone *z = calloc(1, sizeof(*z));
 	if (z == NULL)
-		return Q53_ENOMEM;
+		return NULL;
 	z->refs = 1;
-	l->z = z;
 	if (name_table_init(&z->index, 64) != 0)
 		goto err_after_zone;
-	if (zs_init(s, origin, RRCLASS_IN, 3600) != 0) {
-		load_fail(l, 0, "bad zone origin '%s': %s", origin,
-			  zs_strerror(s->error.code));
-		goto err_after_index;
-	}
-	size_t olen = dname_wire_len(s->zone_origin, sizeof(s->zone_origin));
-	if (olen == 0)
-		goto err_after_scanner;
-	dname_lower_copy(z->origin, s->zone_origin, olen);
+	dname_lower_copy(z->origin, origin, olen);
 	z->origin_len = (uint8_t)olen;
 	z->apex = node_add(z, z->origin, olen);
 	if (z->apex == NULL)
-		goto err_after_scanner;
-	*out = z;
-	return 0;
+		goto err_after_index;
+	return z;
 
-err_after_scanner:
-	zs_deinit(s);
 err_after_index:
 	name_table_free(&z->index);
 err_after_zone:
 	free(z);
-	l->z = NULL;
-	return l->rc ? l->rc : Q53_ENOMEM;
+	return NULL;
+}
+
+/* Parses with libzscanner from a file (path) or from text (len bytes). */
+static int zone_scan(struct zone **out, const char *origin, const char *path,
+		     const char *text, size_t len, struct zone_loader *l)
+{
+	int rc;
+	l->err[0] = '\0';
+	zs_scanner_t *s = malloc(sizeof(*s));
+	if (s == NULL)
+		return Q53_ENOMEM;
+	if (zs_init(s, origin, RRCLASS_IN, 3600) != 0) {
+		rc = load_fail(l, 0, "bad zone origin '%s': %s", origin,
+			       zs_strerror(s->error.code));
+		goto err_after_alloc;
+	}
+	size_t olen = dname_wire_len(s->zone_origin, sizeof(s->zone_origin));
+	l->z = olen ? zone_new(s->zone_origin, olen) : NULL;
+	if (l->z == NULL) {
+		rc = load_fail(l, 0, "%s", q53_strerror(Q53_ENOMEM));
+		goto err_after_scanner;
+	}
+	if ((path ? zs_set_input_file(s, path)
+		  : zs_set_input_string(s, text, len)) != 0) {
+		rc = load_fail(l, 0, "cannot read: %s",
+			       zs_strerror(s->error.code));
+		goto err_after_zone;
+	}
+	for (;;) {
+		if (zs_parse_record(s) != 0 && s->state != ZS_STATE_ERROR) {
+			rc = load_fail(l, s->line_counter, "%s",
+				       zs_strerror(s->error.code));
+			goto err_after_zone;
+		}
+		if (s->state == ZS_STATE_DATA) {
+			rc = record_add(l, s->r_owner, s->r_owner_length,
+					s->r_class, s->r_type, s->r_ttl,
+					s->r_data, s->r_data_length,
+					s->line_counter);
+			if (rc != 0) {
+				if (l->rc == 0)
+					load_fail(l, s->line_counter, "%s",
+						  q53_strerror(rc));
+				goto err_after_zone;
+			}
+		} else if (s->state == ZS_STATE_ERROR) {
+			rc = load_fail(l, s->line_counter, "%s",
+				       zs_strerror(s->error.code));
+			goto err_after_zone;
+		} else if (s->state == ZS_STATE_INCLUDE) {
+			rc = load_fail(l, s->line_counter,
+				       "$INCLUDE is not supported");
+			goto err_after_zone;
+		} else {
+			break; /* EOF or STOP */
+		}
+	}
+	rc = zone_finish(l);
+	if (rc != 0)
+		goto err_after_zone;
+	zs_deinit(s);
+	free(s);
+	*out = l->z;
+	return 0;
+
+err_after_zone:
+	zone_free(l->z);
+err_after_scanner:
+	zs_deinit(s);
+err_after_alloc:
+	free(s);
+	return rc;
 }
 
 int zone_load_file(struct zone **out, const char *origin, const char *path,
 		   char *errbuf, size_t errlen)
 {
 	struct zone_loader l = {.name = path, .err = errbuf, .errlen = errlen};
-	struct zone *z;
-	errbuf[0] = '\0';
-	zs_scanner_t *s = malloc(sizeof(*s));
-	if (s == NULL)
-		return Q53_ENOMEM;
-	int rc = zone_new(&z, origin, &l, s);
-	if (rc != 0)
-		goto err_after_alloc;
-	if (zs_set_input_file(s, path) != 0) {
-		rc = load_fail(&l, 0, "cannot read: %s",
-			       zs_strerror(s->error.code));
-		goto err_after_zone;
-	}
-	rc = zone_load(out, s, &l);
-	if (rc != 0)
-		goto err_after_zone;
-	zs_deinit(s);
-	free(s);
-	return 0;
-
-err_after_zone:
-	zs_deinit(s);
-	zone_free(z);
-err_after_alloc:
-	free(s);
-	if (errbuf[0] == '\0')
-		snprintf(errbuf, errlen, "%s: %s", path, q53_strerror(rc));
-	return rc;
+	return zone_scan(out, origin, path, NULL, 0, &l);
 }
 
 int zone_load_text(struct zone **out, const char *origin, const char *text,
 		   size_t len, const char *name, char *errbuf, size_t errlen)
 {
 	struct zone_loader l = {.name = name, .err = errbuf, .errlen = errlen};
-	struct zone *z;
-	errbuf[0] = '\0';
-	zs_scanner_t *s = malloc(sizeof(*s));
-	if (s == NULL)
-		return Q53_ENOMEM;
-	int rc = zone_new(&z, origin, &l, s);
-	if (rc != 0)
-		goto err_after_alloc;
-	if (zs_set_input_string(s, text, len) != 0) {
-		rc = load_fail(&l, 0, "%s", zs_strerror(s->error.code));
-		goto err_after_zone;
-	}
-	rc = zone_load(out, s, &l);
-	if (rc != 0)
-		goto err_after_zone;
-	zs_deinit(s);
-	free(s);
-	return 0;
+	return zone_scan(out, origin, NULL, text, len, &l);
+}
 
-err_after_zone:
-	zs_deinit(s);
-	zone_free(z);
-err_after_alloc:
-	free(s);
-	if (errbuf[0] == '\0')
-		snprintf(errbuf, errlen, "%s: %s", name, q53_strerror(rc));
+struct zone_builder {
+	struct zone *z;
+	char name[DNAME_MAXLEN * 4 + 1];
+};
+
+int zone_builder_new(struct zone_builder **out, const uint8_t *origin)
+{
+	size_t olen = dname_wire_len(origin, DNAME_MAXLEN);
+	if (olen == 0)
+		return Q53_EINVAL;
+	struct zone_builder *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return Q53_ENOMEM;
+	b->z = zone_new(origin, olen);
+	if (b->z == NULL) {
+		free(b);
+		return Q53_ENOMEM;
+	}
+	dname_to_text(b->z->origin, b->name, sizeof(b->name));
+	*out = b;
+	return 0;
+}
+
+int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
+		     uint16_t type, uint32_t ttl, const uint8_t *rdata,
+		     uint16_t rdlen, char *errbuf, size_t errlen)
+{
+	struct zone_loader l = {
+	    .z = b->z, .name = b->name, .err = errbuf, .errlen = errlen};
+	size_t len = dname_wire_len(owner, DNAME_MAXLEN);
+	int rc =
+	    record_add(&l, owner, len, RRCLASS_IN, type, ttl, rdata, rdlen, 0);
+	if (rc != 0 && l.rc == 0)
+		load_fail(&l, 0, "%s", q53_strerror(rc));
 	return rc;
+}
+
+int zone_builder_finish(struct zone_builder *b, struct zone **out, char *errbuf,
+			size_t errlen)
+{
+	struct zone_loader l = {
+	    .z = b->z, .name = b->name, .err = errbuf, .errlen = errlen};
+	int rc = zone_finish(&l);
+	if (rc == 0) {
+		*out = b->z;
+		b->z = NULL;
+	}
+	zone_builder_abort(b);
+	return rc;
+}
+
+void zone_builder_abort(struct zone_builder *b)
+{
+	if (b == NULL)
+		return;
+	if (b->z != NULL)
+		zone_free(b->z);
+	free(b);
 }

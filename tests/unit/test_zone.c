@@ -77,12 +77,56 @@ static void test_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/q53.zone"));
 }
 
+static void test_builder(void **state)
+{
+	(void)state;
+	struct zone_builder *b;
+	struct zone *z = NULL;
+	char err[512];
+	const uint8_t origin[] = "\7example\3com";
+	const uint8_t www[] = "\3WWW\7example\3com";
+	const uint8_t soa[] = "\3ns1\0\4host\0"
+			      "\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5";
+	const uint8_t ns[] = "\3ns1\0";
+	const uint8_t a[] = {192, 0, 2, 1};
+
+	assert_int_equal(zone_builder_new(&b, origin), 0);
+	assert_int_equal(zone_builder_add(b, origin, 6, 300, soa,
+					  sizeof(soa) - 1, err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_builder_add(b, origin, 2, 300, ns, sizeof(ns) - 1,
+					  err, sizeof(err)),
+			 0);
+	assert_int_equal(
+	    zone_builder_add(b, www, 1, 300, a, sizeof(a), err, sizeof(err)),
+	    0);
+	assert_int_not_equal(
+	    zone_builder_add(b, www, 41, 300, a, sizeof(a), err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "example.com.: type 41 cannot be stored"));
+	assert_int_equal(zone_builder_finish(b, &z, err, sizeof(err)), 0);
+	assert_int_equal(zone_record_count(z), 3);
+	zone_release(z);
+
+	/* CNAME beside other data is refused at finish. */
+	assert_int_equal(zone_builder_new(&b, origin), 0);
+	zone_builder_add(b, origin, 6, 300, soa, sizeof(soa) - 1, err,
+			 sizeof(err));
+	zone_builder_add(b, origin, 2, 300, ns, sizeof(ns) - 1, err,
+			 sizeof(err));
+	zone_builder_add(b, www, 1, 300, a, sizeof(a), err, sizeof(err));
+	zone_builder_add(b, www, 5, 300, ns, sizeof(ns) - 1, err, sizeof(err));
+	assert_int_not_equal(zone_builder_finish(b, &z, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "CNAME and other data"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good),
 	    cmocka_unit_test(test_bad),
 	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_builder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
