@@ -1,0 +1,36 @@
+# Replicated control plane: Raft (canonical/raft 0.15 + raft_uv for disk)
+# over NNG, peer messages in protobuf-c. Included by the top-level
+# CMakeLists.txt after q53_node_testing is defined.
+
+find_program(Q53_PROTOC_C protoc-c REQUIRED)
+pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
+pkg_check_modules(RAFT REQUIRED IMPORTED_TARGET raft)
+# Debian's libnng-dev ships no pkg-config file.
+find_library(Q53_NNG_LIBRARY nng REQUIRED)
+find_path(Q53_NNG_INCLUDE_DIR nng/nng.h REQUIRED)
+
+# proto/foo.proto -> ${PROJECT_BINARY_DIR}/proto/foo.pb-c.{c,h}, so sources
+# write #include "proto/foo.pb-c.h".
+file(GLOB Q53_PROTO_FILES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/proto/*.proto)
+set(Q53_PROTO_SOURCES)
+foreach(proto ${Q53_PROTO_FILES})
+  get_filename_component(name ${proto} NAME_WE)
+  set(out_c ${PROJECT_BINARY_DIR}/proto/${name}.pb-c.c)
+  set(out_h ${PROJECT_BINARY_DIR}/proto/${name}.pb-c.h)
+  add_custom_command(
+    OUTPUT ${out_c} ${out_h}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/proto
+    COMMAND ${Q53_PROTOC_C} --c_out=${PROJECT_BINARY_DIR}
+            -I${PROJECT_SOURCE_DIR} ${proto}
+    DEPENDS ${proto}
+    COMMENT "protoc-c ${name}.proto"
+    VERBATIM)
+  list(APPEND Q53_PROTO_SOURCES ${out_c})
+endforeach()
+
+target_sources(q53_node_testing PRIVATE ${Q53_PROTO_SOURCES})
+target_include_directories(q53_node_testing PUBLIC ${PROJECT_BINARY_DIR}
+                           ${Q53_NNG_INCLUDE_DIR})
+target_link_libraries(q53_node_testing PUBLIC PkgConfig::RAFT
+                      PkgConfig::PROTOBUF_C ${Q53_NNG_LIBRARY}
+                      Threads::Threads)
