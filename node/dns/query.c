@@ -113,10 +113,16 @@ static bool parse_rr(struct wire_cursor *w, struct query *q, bool additional)
 	return !w->err;
 }
 
-/* Header + echoed question + OPT, with rcode; no records. */
+/* Extended DNS Error codes (RFC 8914 4) we attach. */
+#define EDE_NONE	      0xFFFF
+#define EDE_NOT_AUTHORITATIVE 20
+#define EDNS_OPT_EDE	      15
+
+/* Header + echoed question + OPT (with an Extended DNS Error when ede is
+ * not EDE_NONE), with rcode; no records. */
 static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
-			  const struct query *q, unsigned rcode, uint8_t *out,
-			  size_t outcap)
+			  const struct query *q, unsigned rcode, uint16_t ede,
+			  uint8_t *out, size_t outcap)
 {
 	size_t len = HDR_LEN;
 	size_t qsec = q->question_ok ? q->qname_len + 4 : 0;
@@ -143,6 +149,13 @@ static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
 		wr16(o + 9, 0);
 		wr16(out + 10, 1);
 		len += OPT_LEN;
+		if (ede != EDE_NONE) {
+			wr16(o + 9, 6);
+			wr16(o + 11, EDNS_OPT_EDE);
+			wr16(o + 13, 2);
+			wr16(o + 15, ede);
+			len += 6;
+		}
 	}
 	return len;
 }
@@ -155,8 +168,15 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 	    view, q->qname, q->qname_len, q->labels, q->nlabels, &matched);
 	if (n == NULL)
 		return NULL;
-	if (matched == 0)
+	if (matched == 0) {
+		if (q->qtype == RRTYPE_DS && n == n->zone->apex) {
+			const struct zone_node *parent =
+			    serving_view_parent_side(view, n);
+			if (parent != NULL)
+				n = parent;
+		}
 		return zone_node_answer(n, q->qtype);
+	}
 	if (n->cut != NULL)
 		return n->cut->referral;
 	if (n->wildcard != NULL)
@@ -182,48 +202,58 @@ size_t dns_query_answer(const struct serving_view *view,
 
 	wire_init(&w, in, inlen);
 	wire_skip(&w, HDR_LEN);
-	if (qdcount != 1)
+	/* Knot drops QDCOUNT > 1; RFC 9619 makes it FORMERR, so do we. */
+	if (qdcount > 1)
 		return write_error(p, in, &q,
-				   opcode ? RCODE_NOTIMP : RCODE_FORMERR, out,
-				   outcap);
-	if (!parse_question(&w, &q))
-		return write_error(p, in, &q, RCODE_FORMERR, out, outcap);
-	q.question_ok = true;
+				   opcode ? RCODE_NOTIMP : RCODE_FORMERR,
+				   EDE_NONE, out, outcap);
+	if (qdcount == 1) {
+		if (!parse_question(&w, &q))
+			return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE,
+					   out, outcap);
+		q.question_ok = true;
+	}
 	if (opcode != 0)
-		return write_error(p, in, &q, RCODE_NOTIMP, out, outcap);
+		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
+				   outcap);
 	for (int s = 0; s < 3; s++) {
 		for (unsigned i = 0; i < rrcount[s]; i++) {
 			if (!parse_rr(&w, &q, s == 2)) {
 				q.has_opt = false;
 				return write_error(p, in, &q, RCODE_FORMERR,
-						   out, outcap);
+						   EDE_NONE, out, outcap);
 			}
 		}
 	}
 	if (wire_left(&w) != 0) {
 		q.has_opt = false;
-		return write_error(p, in, &q, RCODE_FORMERR, out, outcap);
+		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
+				   outcap);
 	}
+	if (qdcount == 0)
+		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
+				   outcap);
 	if (q.has_opt && q.edns_version != 0)
-		return write_error(p, in, &q, RCODE_BADVERS, out, outcap);
-	if (q.qclass != RRCLASS_IN)
-		return write_error(p, in, &q, RCODE_REFUSED, out, outcap);
-	if (rrtype_is_meta(q.qtype) && q.qtype != RRTYPE_ANY) {
-		unsigned rcode = RCODE_NOTIMP;
-		if (q.qtype == RRTYPE_OPT || q.qtype == RRTYPE_TSIG ||
-		    q.qtype == RRTYPE_TKEY || q.qtype == 0)
-			rcode = RCODE_FORMERR;
-		else if (q.qtype == RRTYPE_AXFR || q.qtype == RRTYPE_IXFR)
-			rcode = RCODE_REFUSED; /* no zone transfers */
-		else if (q.qtype < RRTYPE_TKEY)
-			rcode = RCODE_NOERROR; /* unassigned: plain lookup */
-		if (rcode != RCODE_NOERROR)
-			return write_error(p, in, &q, rcode, out, outcap);
-	}
+		return write_error(p, in, &q, RCODE_BADVERS, EDE_NONE, out,
+				   outcap);
+	/* QCLASS * is answered from class IN, as Knot does (RFC 1035 3.2.5);
+	 * every other class is not served here. */
+	if (q.qclass != RRCLASS_IN && q.qclass != RRCLASS_ANY)
+		return write_error(p, in, &q, RCODE_REFUSED, EDE_NONE, out,
+				   outcap);
+	/* Zone transfers are not offered (RFC 5936 2.2.1); TYPE0 is no type.
+	 * Other meta types are looked up like any type, as Knot does. */
+	if (q.qtype == RRTYPE_AXFR || q.qtype == RRTYPE_IXFR)
+		return write_error(p, in, &q, RCODE_REFUSED, EDE_NONE, out,
+				   outcap);
+	if (q.qtype == 0)
+		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
+				   outcap);
 
 	const struct zone_answer *a = view ? lookup(view, &q) : NULL;
 	if (a == NULL)
-		return write_error(p, in, &q, RCODE_REFUSED, out, outcap);
+		return write_error(p, in, &q, RCODE_REFUSED,
+				   EDE_NOT_AUTHORITATIVE, out, outcap);
 
 	/* Size limit: RFC 6891 6.2.5 (at least 512), our own payload, and
 	 * 512 without EDNS (RFC 1035 4.2.1); TCP only by the framing. */

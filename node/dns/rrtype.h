@@ -17,6 +17,8 @@ enum {
 	RRTYPE_DNAME = 39,
 	RRTYPE_OPT = 41,
 	RRTYPE_DS = 43,
+	RRTYPE_RRSIG = 46,
+	RRTYPE_NSEC = 47,
 	RRTYPE_SVCB = 64,
 	RRTYPE_HTTPS = 65,
 	RRTYPE_TKEY = 249,
@@ -45,6 +47,15 @@ enum {
 static inline bool rrtype_is_meta(uint16_t t)
 {
 	return t == RRTYPE_OPT || (t >= 128 && t <= 255) || t == 0;
+}
+
+/* Types answered at a CNAME's owner rather than through the chain: the
+ * CNAME itself, ANY (RFC 8482: one RRset of the name), and the DNSSEC
+ * types that may sit beside a CNAME (RFC 4035 2.5). */
+static inline bool rrtype_beside_cname(uint16_t t)
+{
+	return t == RRTYPE_CNAME || t == RRTYPE_ANY || t == RRTYPE_RRSIG ||
+	       t == RRTYPE_NSEC;
 }
 
 #endif

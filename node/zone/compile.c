@@ -101,6 +101,9 @@ static bool msg_name_eq(const struct builder *b, size_t pos,
 	return false;
 }
 
+/* Writes name, compressed against every name already in the message
+ * (question included, case-insensitively, as Knot and NSD do: a name in
+ * RDATA may then carry the query's case, RFC 4343 4.1 allows it). */
 static void put_name(struct builder *b, const uint8_t *name, bool compress)
 {
 	const uint8_t *s = name;
@@ -247,8 +250,8 @@ static void put_extra(struct builder *b, const struct zone_node *n,
 }
 
 /* Address records for the names an RRset points at (RFC 1034 4.3.2 step
- * 6): NS targets (glue beneath a delegation included), MX exchanges and
- * SRV targets inside the zone. */
+ * 6): NS targets (glue beneath a delegation included), MX exchanges, SRV
+ * targets and SVCB/HTTPS targets (RFC 9460 4.1) inside the zone. */
 static void put_additionals(struct builder *b, const struct zone_rrset *rr)
 {
 	size_t off;
@@ -261,6 +264,10 @@ static void put_additionals(struct builder *b, const struct zone_rrset *rr)
 		break;
 	case RRTYPE_SRV:
 		off = 6;
+		break;
+	case RRTYPE_SVCB:
+	case RRTYPE_HTTPS:
+		off = 2;
 		break;
 	default:
 		return;
@@ -376,7 +383,7 @@ static void answer_at(struct builder *b, const struct zone_node *n,
 		return;
 	}
 	const struct zone_rrset *cname = zone_node_rrset(n, RRTYPE_CNAME);
-	if (cname != NULL && qtype != RRTYPE_CNAME && qtype != RRTYPE_ANY) {
+	if (cname != NULL && !rrtype_beside_cname(qtype)) {
 		put_rrset(b, owner, cname, cname->ttl, SEC_ANSWER);
 		follow_cname(b, cname->rdata[0].data, qtype);
 		return;
@@ -521,9 +528,11 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 		n->default_answer = n->referral;
 		types[ntypes++] = RRTYPE_DS;
 	} else {
-		ntypes = answer_types(z, n, types, 254);
+		ntypes = answer_types(z, n, types, 252);
 		types[ntypes++] = RRTYPE_ANY;
 		if (zone_node_rrset(n, RRTYPE_CNAME) != NULL) {
+			types[ntypes++] = RRTYPE_RRSIG;
+			types[ntypes++] = RRTYPE_NSEC;
 			/* Type 0 is never stored: the chain's NODATA. */
 			rc = compile_one(b, z, n, 0, &n->default_answer);
 			if (rc != 0)

@@ -12,6 +12,10 @@ struct serving_view {
 	struct zone **zones;
 	size_t nzones;
 	struct name_table index; /* every name of every zone */
+	/* Where two zones share a name (a delegation in the parent and the
+	 * child's apex), the parent's node: DS lives there (RFC 4035 3.1.4.1).
+	 */
+	struct name_table parent_side;
 };
 
 int serving_view_build(struct serving_view **out, struct zone *const *zones,
@@ -30,6 +34,9 @@ int serving_view_build(struct serving_view **out, struct zone *const *zones,
 	rc = name_table_init(&v->index, names);
 	if (rc != 0)
 		goto err_after_zones;
+	rc = name_table_init(&v->parent_side, nzones);
+	if (rc != 0)
+		goto err_after_index;
 	for (size_t i = 0; i < nzones; i++) {
 		struct zone *z = zones[i];
 		for (size_t j = 0; j < z->nnodes; j++) {
@@ -42,13 +49,22 @@ int serving_view_build(struct serving_view **out, struct zone *const *zones,
 			/* A name in two zones (a delegation and the child's
 			 * apex): the deeper zone answers. */
 			const struct zone_node *o = old;
-			if (o != NULL &&
-			    o->zone->origin_len > n->zone->origin_len) {
+			if (o == NULL)
+				continue;
+			const struct zone_node *parent = n;
+			if (o->zone->origin_len > n->zone->origin_len) {
 				rc = name_table_put(&v->index, o->name,
 						    o->name_len, old, NULL);
 				if (rc != 0)
 					goto err_after_index;
+			} else {
+				parent = o;
 			}
+			rc = name_table_put(&v->parent_side, parent->name,
+					    parent->name_len, (void *)parent,
+					    NULL);
+			if (rc != 0)
+				goto err_after_index;
 		}
 		zone_retain(z);
 		v->zones[v->nzones++] = z;
@@ -59,6 +75,7 @@ int serving_view_build(struct serving_view **out, struct zone *const *zones,
 err_after_index:
 	for (size_t i = 0; i < v->nzones; i++)
 		zone_release(v->zones[i]);
+	name_table_free(&v->parent_side);
 	name_table_free(&v->index);
 err_after_zones:
 	free(v->zones);
@@ -74,8 +91,18 @@ void serving_view_free(struct serving_view *v)
 	for (size_t i = 0; i < v->nzones; i++)
 		zone_release(v->zones[i]);
 	free(v->zones);
+	name_table_free(&v->parent_side);
 	name_table_free(&v->index);
 	free(v);
+}
+
+const struct zone_node *serving_view_parent_side(const struct serving_view *v,
+						 const struct zone_node *apex)
+{
+	if (v->parent_side.count == 0)
+		return NULL;
+	return name_table_get(&v->parent_side, apex->name, apex->name_len,
+			      dname_hash(apex->name, apex->name_len));
 }
 
 size_t serving_view_zone_count(const struct serving_view *v)

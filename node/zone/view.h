@@ -36,6 +36,12 @@ const struct zone_node *serving_view_lookup(const struct serving_view *v,
 					    const uint8_t *labels,
 					    size_t nlabels, size_t *matched);
 
+/* For the apex node of a zone whose parent zone is served too, the
+ * parent's node of the same name (the delegation, which holds the DS
+ * RRset); NULL otherwise. */
+const struct zone_node *serving_view_parent_side(const struct serving_view *v,
+						 const struct zone_node *apex);
+
 /* --- publication (node-wide slot) --- */
 
 /* Reader side: the current view or NULL. Call only from a thread registered
