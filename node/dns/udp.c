@@ -1,0 +1,150 @@
+#include "node/dns/udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/common/errcode.h"
+#include "node/zone/view.h"
+
+int dns_udp_open(const struct sockaddr *addr, socklen_t addrlen,
+		 const char **what)
+{
+	int fd;
+	int one = 1;
+	int rcvbuf = 1 << 20;
+	int err;
+
+	fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		*what = "socket";
+		return -errno;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+		*what = "setsockopt(SO_REUSEPORT)";
+		goto err_after_socket;
+	}
+	/* v6 only, unless the address itself is IPv4-mapped. */
+	if (addr->sa_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(
+		&((const struct sockaddr_in6 *)addr)->sin6_addr) &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
+		*what = "setsockopt(IPV6_V6ONLY)";
+		goto err_after_socket;
+	}
+	/* Best effort: room for bursts while the worker is busy. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, addr, addrlen) != 0) {
+		*what = "bind";
+		goto err_after_socket;
+	}
+	return fd;
+
+err_after_socket:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+int dns_udp_batch_init(struct dns_udp_batch *b, uint16_t udp_payload)
+{
+	memset(b, 0, sizeof(*b));
+	if (udp_payload < 512)
+		return Q53_EINVAL;
+	b->params.udp_payload = udp_payload;
+	b->params.tcp = false;
+	b->in = malloc((size_t)DNS_UDP_BATCH * DNS_UDP_QUERY_MAX);
+	if (b->in == NULL)
+		goto err;
+	b->out = malloc((size_t)DNS_UDP_BATCH * udp_payload);
+	if (b->out == NULL)
+		goto err_after_in;
+	for (size_t i = 0; i < DNS_UDP_BATCH; i++) {
+		b->rx_iov[i].iov_base = b->in + i * DNS_UDP_QUERY_MAX;
+		b->rx_iov[i].iov_len = DNS_UDP_QUERY_MAX;
+		b->rx[i].msg_hdr.msg_iov = &b->rx_iov[i];
+		b->rx[i].msg_hdr.msg_iovlen = 1;
+		b->rx[i].msg_hdr.msg_name = &b->peer[i];
+		b->tx[i].msg_hdr.msg_iov = &b->tx_iov[i];
+		b->tx[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+
+err_after_in:
+	free(b->in);
+	b->in = NULL;
+err:
+	return Q53_ENOMEM;
+}
+
+void dns_udp_batch_free(struct dns_udp_batch *b)
+{
+	free(b->out);
+	free(b->in);
+	b->out = NULL;
+	b->in = NULL;
+}
+
+static void dns_udp_send_all(int fd, struct mmsghdr *tx, unsigned n)
+{
+	unsigned off = 0;
+
+	while (off < n) {
+		int r = sendmmsg(fd, tx + off, n - off, MSG_DONTWAIT);
+		if (r > 0) {
+			off += (unsigned)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			return; /* socket buffer full: drop the rest */
+		} else {
+			off++; /* this peer is unreachable: skip it */
+		}
+	}
+}
+
+int dns_udp_serve(struct dns_udp_batch *b, int fd)
+{
+	const struct serving_view *view;
+	unsigned ntx = 0;
+	int n;
+
+	for (size_t i = 0; i < DNS_UDP_BATCH; i++) {
+		b->rx[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
+		b->rx[i].msg_hdr.msg_control = NULL;
+		b->rx[i].msg_hdr.msg_controllen = 0;
+		b->rx[i].msg_hdr.msg_flags = 0;
+	}
+	do {
+		n = recvmmsg(fd, b->rx, DNS_UDP_BATCH, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0; /* EAGAIN, or a queued ICMP error: nothing to do */
+
+	view = serving_view_current();
+	for (int i = 0; i < n; i++) {
+		struct msghdr *rh = &b->rx[i].msg_hdr;
+		uint8_t *out = b->out + (size_t)i * b->params.udp_payload;
+		size_t len;
+
+		if (rh->msg_flags & MSG_TRUNC)
+			continue;
+		len = dns_query_answer(view, &b->params, rh->msg_iov->iov_base,
+				       b->rx[i].msg_len, out,
+				       b->params.udp_payload);
+		if (len == 0)
+			continue;
+		b->tx_iov[ntx].iov_base = out;
+		b->tx_iov[ntx].iov_len = len;
+		b->tx[ntx].msg_hdr.msg_name = rh->msg_name;
+		b->tx[ntx].msg_hdr.msg_namelen = rh->msg_namelen;
+		b->tx[ntx].msg_hdr.msg_iov = &b->tx_iov[ntx];
+		b->tx[ntx].msg_hdr.msg_iovlen = 1;
+		ntx++;
+	}
+	dns_udp_send_all(fd, b->tx, ntx);
+	return n;
+}

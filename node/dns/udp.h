@@ -1,0 +1,52 @@
+/* DNS over UDP for one worker: a socket bound with SO_REUSEPORT (one per
+ * worker per address, so the kernel spreads queries over the workers) and a
+ * preallocated batch of messages served with recvmmsg/sendmmsg. Nothing on
+ * the serving path allocates or locks. */
+#ifndef Q53_NODE_DNS_UDP_H
+#define Q53_NODE_DNS_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "node/dns/query.h"
+
+/* Largest query we read; a longer datagram is dropped (MSG_TRUNC). */
+#define DNS_UDP_QUERY_MAX 4096
+/* Messages per recvmmsg/sendmmsg call. */
+#define DNS_UDP_BATCH 64
+
+/* Opens a non-blocking UDP socket with SO_REUSEPORT bound to addr.
+ * Returns the descriptor (caller closes it) or a negative errno; on failure
+ * *what names the step that failed ("socket", "bind", ...). */
+int dns_udp_open(const struct sockaddr *addr, socklen_t addrlen,
+		 const char **what);
+
+/* Per-worker buffers of one batch: DNS_UDP_BATCH queries and answers. */
+struct dns_udp_batch {
+	struct dns_query_params params;
+	struct mmsghdr rx[DNS_UDP_BATCH];
+	struct iovec rx_iov[DNS_UDP_BATCH];
+	struct sockaddr_storage peer[DNS_UDP_BATCH];
+	struct mmsghdr tx[DNS_UDP_BATCH];
+	struct iovec tx_iov[DNS_UDP_BATCH];
+	uint8_t *in;  /* DNS_UDP_BATCH * DNS_UDP_QUERY_MAX */
+	uint8_t *out; /* DNS_UDP_BATCH * params.udp_payload */
+};
+
+/* Allocates the batch buffers; udp_payload is the EDNS size we advertise and
+ * the cap of every answer (512..4096). Returns 0 or Q53_ENOMEM / Q53_EINVAL.
+ * Release with dns_udp_batch_free (also safe after a failed init). */
+int dns_udp_batch_init(struct dns_udp_batch *b, uint16_t udp_payload);
+void dns_udp_batch_free(struct dns_udp_batch *b);
+
+/* Receives up to one batch on fd, answers every query from
+ * serving_view_current() and sends the answers back from the same socket.
+ * The calling thread must be an online urcu-qsbr reader; the view is used
+ * only until return, so a quiescent state may follow at once. Returns the
+ * number of datagrams received (0: nothing was waiting). Answers that the
+ * kernel cannot take now (full socket buffer) are dropped, as any UDP
+ * server under overload would. */
+int dns_udp_serve(struct dns_udp_batch *b, int fd);
+
+#endif

@@ -1,0 +1,547 @@
+/* q53d: the quorum53 node. The main thread is the control thread: it loads
+ * the zone files, publishes the serving view, starts the DNS workers (see
+ * node/dns/workers.c for why they are threads) and then runs one libuv loop
+ * that handles SIGHUP (reload every zone, publish a new view) and
+ * SIGTERM/SIGINT (clean shutdown). It is the only writer of the view. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "node/common/errcode.h"
+#include "node/dns/query.h"
+#include "node/dns/workers.h"
+#include "node/zone/view.h"
+#include "node/zone/zone.h"
+
+#ifndef Q53_VERSION
+#define Q53_VERSION "0.1.0"
+#endif
+
+#define Q53D_EXIT_USAGE	     2
+#define Q53D_WORKERS_MAX     1024
+#define Q53D_TCP_CLIENTS_MAX (1u << 20)
+
+struct q53d_zone {
+	char *origin;	   /* owned copy (argv stays intact for ps) */
+	const char *path;  /* points into argv */
+	struct zone *zone; /* one reference, owned */
+};
+
+struct q53d {
+	struct q53d_zone *zones;
+	size_t nzones;
+	struct sockaddr_storage *addrs;
+	size_t naddrs;
+	struct dns_workers_config wcfg;
+	struct dns_workers *workers;
+	uv_loop_t loop;
+	uv_signal_t sighup, sigterm, sigint;
+};
+
+static void q53d_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: q53d --dns ADDR:PORT [--dns ...] --zone ORIGIN=FILE "
+	    "[--zone ...] [options]\n"
+	    "\n"
+	    "  --dns ADDR:PORT            serve DNS (UDP and TCP) on "
+	    "127.0.0.1:5353 or [::1]:5353\n"
+	    "  --zone ORIGIN=FILE         serve the RFC 1035 zone file for "
+	    "ORIGIN\n"
+	    "  --workers N                worker threads (default: online "
+	    "CPUs)\n"
+	    "  --edns-size N              EDNS UDP payload, 512..4096 "
+	    "(default %d)\n"
+	    "  --tcp-idle-timeout MS      close idle TCP connections "
+	    "(default 10000)\n"
+	    "  --tcp-max-clients N        TCP connections in total "
+	    "(default 1024)\n"
+	    "  --tcp-max-per-client N     TCP connections per client IP "
+	    "(default 64)\n"
+	    "  --help, --version\n"
+	    "\n"
+	    "A TCP connection beyond a limit is accepted and closed at once.\n"
+	    "Signals: SIGHUP reloads every zone file (a file that fails "
+	    "keeps its previous\nversion), SIGTERM/SIGINT stop.\n",
+	    DNS_UDP_PAYLOAD_DEFAULT);
+}
+
+/* Reports a bad command line in one line; returns -1. */
+__attribute__((format(printf, 1, 2))) static int
+q53d_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "q53d: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see q53d --help)\n");
+	return -1;
+}
+
+static int q53d_parse_uint(const char *opt, const char *arg, unsigned long min,
+			   unsigned long max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] == '\0' || arg[0] == '-' || arg[0] == '+' || *end != '\0' ||
+	    errno != 0 || v < min || v > max)
+		return q53d_usage_error(
+		    "%s '%s': expected a whole number from %lu to %lu", opt,
+		    arg, min, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* "127.0.0.1:5353" or "[::1]:5353". */
+static int q53d_parse_addr(const char *arg, struct sockaddr_storage *out)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port_text;
+	const char *colon;
+	size_t hostlen;
+	unsigned port;
+
+	memset(out, 0, sizeof(*out));
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		hostlen = (size_t)(close - arg - 1);
+		if (hostlen == 0 || hostlen >= sizeof(host))
+			goto bad;
+		memcpy(host, arg + 1, hostlen);
+		host[hostlen] = '\0';
+		port_text = close + 2;
+	} else {
+		colon = strrchr(arg, ':');
+		if (colon == NULL)
+			goto bad;
+		if (memchr(arg, ':', (size_t)(colon - arg)) != NULL)
+			return q53d_usage_error(
+			    "--dns '%s': put an IPv6 address in brackets, "
+			    "as in [::1]:5353",
+			    arg);
+		hostlen = (size_t)(colon - arg);
+		if (hostlen == 0 || hostlen >= sizeof(host))
+			goto bad;
+		memcpy(host, arg, hostlen);
+		host[hostlen] = '\0';
+		port_text = colon + 1;
+	}
+	if (port_text[0] == '\0' || strlen(port_text) > 5 ||
+	    strspn(port_text, "0123456789") != strlen(port_text) ||
+	    (port = (unsigned)atoi(port_text)) == 0 || port > 65535)
+		return q53d_usage_error(
+		    "--dns '%s': the port must be 1 to 65535", arg);
+	if (arg[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return q53d_usage_error(
+			    "--dns '%s': not an IPv6 address", arg);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return q53d_usage_error(
+			    "--dns '%s': not an IPv4 address (names are "
+			    "not resolved)",
+			    arg);
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+	}
+	return 0;
+bad:
+	return q53d_usage_error("--dns '%s': expected ADDR:PORT such as "
+				"127.0.0.1:5353 or [::1]:5353",
+				arg);
+}
+
+enum {
+	OPT_DNS = 256,
+	OPT_ZONE,
+	OPT_WORKERS,
+	OPT_EDNS_SIZE,
+	OPT_TCP_IDLE,
+	OPT_TCP_MAX,
+	OPT_TCP_MAX_PER,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+/* Returns 0 to run, 1 when --help/--version was handled, -1 on a usage
+ * error (already reported). Paths point into argv. */
+static int q53d_parse_args(struct q53d *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dns", required_argument, NULL, OPT_DNS},
+	    {"zone", required_argument, NULL, OPT_ZONE},
+	    {"workers", required_argument, NULL, OPT_WORKERS},
+	    {"edns-size", required_argument, NULL, OPT_EDNS_SIZE},
+	    {"tcp-idle-timeout", required_argument, NULL, OPT_TCP_IDLE},
+	    {"tcp-max-clients", required_argument, NULL, OPT_TCP_MAX},
+	    {"tcp-max-per-client", required_argument, NULL, OPT_TCP_MAX_PER},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned edns = DNS_UDP_PAYLOAD_DEFAULT;
+	int c;
+
+	d->wcfg.nworkers = ncpu < 1		     ? 1
+			   : ncpu > Q53D_WORKERS_MAX ? Q53D_WORKERS_MAX
+						     : (unsigned)ncpu;
+	d->wcfg.tcp_idle_timeout_ms = 10000;
+	d->wcfg.tcp_max_clients = 1024;
+	d->wcfg.tcp_max_per_client = 64;
+	/* Room for every argument: nothing to grow later. */
+	d->addrs = calloc((size_t)argc, sizeof(*d->addrs));
+	d->zones = calloc((size_t)argc, sizeof(*d->zones));
+	if (d->addrs == NULL || d->zones == NULL) {
+		fprintf(stderr, "q53d: out of memory\n");
+		return -1;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DNS:
+			if (q53d_parse_addr(optarg, &d->addrs[d->naddrs]) != 0)
+				return -1;
+			d->naddrs++;
+			break;
+		case OPT_ZONE: {
+			char *eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg || eq[1] == '\0')
+				return q53d_usage_error(
+				    "--zone '%s': expected ORIGIN=FILE "
+				    "such as "
+				    "example.com=/etc/q53/example.com.zone",
+				    optarg);
+			d->zones[d->nzones].origin =
+			    strndup(optarg, (size_t)(eq - optarg));
+			if (d->zones[d->nzones].origin == NULL) {
+				fprintf(stderr, "q53d: out of memory\n");
+				return -1;
+			}
+			d->zones[d->nzones].path = eq + 1;
+			d->nzones++;
+			break;
+		}
+		case OPT_WORKERS:
+			if (q53d_parse_uint("--workers", optarg, 1,
+					    Q53D_WORKERS_MAX,
+					    &d->wcfg.nworkers) != 0)
+				return -1;
+			break;
+		case OPT_EDNS_SIZE:
+			if (q53d_parse_uint("--edns-size", optarg, 512, 4096,
+					    &edns) != 0)
+				return -1;
+			break;
+		case OPT_TCP_IDLE:
+			if (q53d_parse_uint("--tcp-idle-timeout", optarg, 1,
+					    86400000,
+					    &d->wcfg.tcp_idle_timeout_ms) != 0)
+				return -1;
+			break;
+		case OPT_TCP_MAX:
+			if (q53d_parse_uint("--tcp-max-clients", optarg, 1,
+					    Q53D_TCP_CLIENTS_MAX,
+					    &d->wcfg.tcp_max_clients) != 0)
+				return -1;
+			break;
+		case OPT_TCP_MAX_PER:
+			if (q53d_parse_uint("--tcp-max-per-client", optarg, 1,
+					    Q53D_TCP_CLIENTS_MAX,
+					    &d->wcfg.tcp_max_per_client) != 0)
+				return -1;
+			break;
+		case OPT_HELP:
+			q53d_usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("q53d %s\n", Q53_VERSION);
+			return 1;
+		case ':':
+			return q53d_usage_error("%s needs a value",
+						argv[optind - 1]);
+		default:
+			return q53d_usage_error("unknown option '%s'",
+						argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return q53d_usage_error("unexpected argument '%s'",
+					argv[optind]);
+	if (d->naddrs == 0)
+		return q53d_usage_error("no --dns address given; add one such "
+					"as --dns 127.0.0.1:5353");
+	if (d->nzones == 0)
+		return q53d_usage_error(
+		    "no --zone given; add one such as "
+		    "--zone example.com=/etc/q53/example.com.zone");
+	d->wcfg.addrs = d->addrs;
+	d->wcfg.naddrs = d->naddrs;
+	d->wcfg.udp_payload = (uint16_t)edns;
+	return 0;
+}
+
+/* Builds a view over zones[] and publishes it (the old view is freed after
+ * a grace period). */
+static int q53d_publish(struct zone *const *zones, size_t n)
+{
+	struct serving_view *v;
+	int rc;
+
+	rc = serving_view_build(&v, zones, n);
+	if (rc != 0)
+		return rc;
+	serving_view_publish(v);
+	return 0;
+}
+
+static int q53d_load_all(struct q53d *d)
+{
+	char err[512];
+	struct zone **zs;
+	int rc;
+
+	for (size_t i = 0; i < d->nzones; i++) {
+		struct q53d_zone *qz = &d->zones[i];
+		rc = zone_load_file(&qz->zone, qz->origin, qz->path, err,
+				    sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "q53d: cannot load zone %s: %s\n",
+				qz->origin, err);
+			return rc;
+		}
+		fprintf(stderr, "q53d: zone %s: %zu records from %s\n",
+			qz->origin, zone_record_count(qz->zone), qz->path);
+	}
+	zs = calloc(d->nzones, sizeof(*zs));
+	if (zs == NULL) {
+		fprintf(stderr, "q53d: out of memory\n");
+		return Q53_ENOMEM;
+	}
+	for (size_t i = 0; i < d->nzones; i++)
+		zs[i] = d->zones[i].zone;
+	rc = q53d_publish(zs, d->nzones);
+	free(zs);
+	if (rc != 0)
+		fprintf(stderr, "q53d: cannot build the serving view: %s\n",
+			q53_strerror(rc));
+	return rc;
+}
+
+/* SIGHUP: reload every zone file; one that fails keeps its previous
+ * version, so the node goes on serving every zone it had. */
+static void q53d_reload(struct q53d *d)
+{
+	char err[512];
+	struct zone **next;
+	size_t failed = 0;
+	int rc;
+
+	next = calloc(d->nzones, sizeof(*next));
+	if (next == NULL) {
+		fprintf(stderr, "q53d: reload: out of memory; nothing "
+				"changed\n");
+		return;
+	}
+	for (size_t i = 0; i < d->nzones; i++) {
+		struct q53d_zone *qz = &d->zones[i];
+		rc = zone_load_file(&next[i], qz->origin, qz->path, err,
+				    sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr,
+				"q53d: reload: zone %s: %s (still serving "
+				"the previous version)\n",
+				qz->origin, err);
+			zone_retain(qz->zone);
+			next[i] = qz->zone;
+			failed++;
+		}
+	}
+	/* Nothing new loaded: the current view already is the answer. */
+	rc = failed == d->nzones ? 0 : q53d_publish(next, d->nzones);
+	if (rc != 0) {
+		fprintf(stderr,
+			"q53d: reload: cannot build the serving view: %s; "
+			"nothing changed\n",
+			q53_strerror(rc));
+		for (size_t i = 0; i < d->nzones; i++)
+			zone_release(next[i]);
+		free(next);
+		return;
+	}
+	for (size_t i = 0; i < d->nzones; i++) {
+		zone_release(d->zones[i].zone);
+		d->zones[i].zone = next[i];
+	}
+	free(next);
+	fprintf(stderr, "q53d: reloaded %zu of %zu zones\n", d->nzones - failed,
+		d->nzones);
+}
+
+static void q53d_on_sighup(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	q53d_reload(h->data);
+}
+
+static void q53d_on_stop(uv_signal_t *h, int signum)
+{
+	struct q53d *d = h->data;
+
+	fprintf(stderr, "q53d: %s: stopping\n", strsignal(signum));
+	/* With every handle closed the loop returns and main cleans up. */
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static int q53d_signals_start(struct q53d *d)
+{
+	struct {
+		uv_signal_t *h;
+		uv_signal_cb cb;
+		int sig;
+	} sigs[] = {
+	    {&d->sighup, q53d_on_sighup, SIGHUP},
+	    {&d->sigterm, q53d_on_stop, SIGTERM},
+	    {&d->sigint, q53d_on_stop, SIGINT},
+	};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		rc = uv_signal_init(&d->loop, sigs[i].h);
+		if (rc == 0) {
+			sigs[i].h->data = d;
+			rc =
+			    uv_signal_start(sigs[i].h, sigs[i].cb, sigs[i].sig);
+		}
+		if (rc != 0) {
+			fprintf(stderr, "q53d: cannot watch signal %d: %s\n",
+				sigs[i].sig, uv_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void q53d_walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* Every worker holds sockets and connections: take the hard descriptor
+ * limit so --tcp-max-clients is not capped by the soft one. */
+static void q53d_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void q53d_log_serving(const struct q53d *d)
+{
+	char line[1024];
+	size_t off = 0;
+
+	line[0] = '\0';
+	for (size_t i = 0; i < d->naddrs && off < sizeof(line) - 64; i++) {
+		char a[INET6_ADDRSTRLEN + 8];
+		dns_workers_format_addr(&d->addrs[i], a, sizeof(a));
+		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s",
+					i ? ", " : "", a);
+	}
+	fprintf(stderr, "q53d: serving %zu zone%s on %s (%u worker%s)\n",
+		d->nzones, d->nzones == 1 ? "" : "s", line, d->wcfg.nworkers,
+		d->wcfg.nworkers == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv)
+{
+	struct q53d d;
+	char err[512];
+	int exit_code = 1;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = q53d_parse_args(&d, argc, argv);
+	if (rc != 0) {
+		exit_code = rc > 0 ? 0 : Q53D_EXIT_USAGE;
+		goto out;
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	q53d_raise_nofile();
+
+	rc = uv_loop_init(&d.loop);
+	if (rc != 0) {
+		fprintf(stderr, "q53d: uv_loop_init: %s\n", uv_strerror(rc));
+		goto out_after_zones;
+	}
+	/* Before anything slow: a signal that arrives while zones load waits
+	 * for the loop instead of killing the process. */
+	if (q53d_signals_start(&d) != 0)
+		goto out_after_loop;
+
+	if (q53d_load_all(&d) != 0)
+		goto out_after_loop;
+
+	rc = dns_workers_start(&d.workers, &d.wcfg, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "q53d: %s\n", err);
+		goto out_after_loop;
+	}
+	q53d_log_serving(&d);
+
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	exit_code = 0;
+
+	dns_workers_stop(d.workers);
+	d.workers = NULL;
+out_after_loop:
+	serving_view_publish(NULL);
+	uv_walk(&d.loop, q53d_walk_close, NULL);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&d.loop) != 0)
+		fprintf(stderr, "q53d: libuv loop still busy\n");
+out_after_zones:
+	for (size_t i = 0; i < d.nzones; i++)
+		if (d.zones[i].zone != NULL)
+			zone_release(d.zones[i].zone);
+	if (exit_code == 0)
+		fprintf(stderr, "q53d: stopped\n");
+out:
+	for (size_t i = 0; i < d.nzones; i++)
+		free(d.zones[i].origin);
+	free(d.zones);
+	free(d.addrs);
+	return exit_code;
+}
