@@ -32,6 +32,7 @@ struct query {
 	uint16_t qclass;
 	bool question_ok; /* the question can be echoed */
 	bool has_opt;
+	bool has_tsig; /* a TSIG record, last in the message (RFC 8945 5.1) */
 	uint8_t edns_version;
 	uint16_t edns_flags;
 	uint16_t edns_payload;
@@ -93,6 +94,13 @@ static bool parse_rr(struct wire_cursor *w, struct query *q, bool additional)
 	uint16_t rdlen = wire_u16(w);
 	if (w->err || wire_left(w) < rdlen)
 		return false;
+	if (q->has_tsig)
+		return false; /* TSIG must be the last record */
+	if (type == RRTYPE_TSIG) {
+		if (!additional)
+			return false;
+		q->has_tsig = true;
+	}
 	if (type == RRTYPE_OPT) {
 		if (!additional || !root || q->has_opt)
 			return false;
@@ -195,6 +203,7 @@ size_t dns_query_answer(const struct serving_view *view,
 		return 0;
 	q.question_ok = false;
 	q.has_opt = false;
+	q.has_tsig = false;
 	q.edns_flags = 0;
 	uint16_t qdcount = rd16(in + 4);
 	uint16_t rrcount[3] = {rd16(in + 6), rd16(in + 8), rd16(in + 10)};
@@ -202,36 +211,41 @@ size_t dns_query_answer(const struct serving_view *view,
 
 	wire_init(&w, in, inlen);
 	wire_skip(&w, HDR_LEN);
-	/* Knot drops QDCOUNT > 1; RFC 9619 makes it FORMERR, so do we. */
-	if (qdcount > 1)
-		return write_error(p, in, &q,
-				   opcode ? RCODE_NOTIMP : RCODE_FORMERR,
-				   EDE_NONE, out, outcap);
-	if (qdcount == 1) {
+	/* The whole message is read before anything is decided, so that every
+	 * answer to a query with EDNS carries OPT (RFC 6891 6.1.1). */
+	if (qdcount > 0) {
 		if (!parse_question(&w, &q))
 			return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE,
 					   out, outcap);
-		q.question_ok = true;
+		q.question_ok = qdcount == 1;
+		for (unsigned i = 1; i < qdcount && !w.err; i++) {
+			wire_skip_name(&w);
+			wire_skip(&w, 4);
+		}
 	}
-	if (opcode != 0)
-		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
-				   outcap);
-	for (int s = 0; s < 3; s++) {
+	for (int s = 0; s < 3 && !w.err; s++) {
 		for (unsigned i = 0; i < rrcount[s]; i++) {
 			if (!parse_rr(&w, &q, s == 2)) {
-				q.has_opt = false;
-				return write_error(p, in, &q, RCODE_FORMERR,
-						   EDE_NONE, out, outcap);
+				w.err = true;
+				break;
 			}
 		}
 	}
-	if (wire_left(&w) != 0) {
+	if (w.err || wire_left(&w) != 0) {
 		q.has_opt = false;
 		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
 				   outcap);
 	}
-	if (qdcount == 0)
+	if (opcode != 0)
+		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
+				   outcap);
+	/* Knot drops QDCOUNT > 1; RFC 9619 makes it FORMERR, so do we. */
+	if (qdcount != 1)
 		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
+				   outcap);
+	/* No TSIG keys are configured: a signed query is refused. */
+	if (q.has_tsig)
+		return write_error(p, in, &q, RCODE_REFUSED, EDE_NONE, out,
 				   outcap);
 	if (q.has_opt && q.edns_version != 0)
 		return write_error(p, in, &q, RCODE_BADVERS, EDE_NONE, out,

@@ -212,13 +212,14 @@ struct dns_tcp_conn {
 };
 
 int dns_tcp_pool_init(struct dns_tcp_pool *p, int epfd,
-		      struct dns_tcp_limits *limits, uint64_t idle_timeout_ms)
+		      struct dns_tcp_limits *limits, uint64_t idle_timeout_ms,
+		      uint16_t udp_payload)
 {
 	memset(p, 0, sizeof(*p));
 	p->epfd = epfd;
 	p->limits = limits;
 	p->idle_timeout_ms = idle_timeout_ms;
-	p->params.udp_payload = DNS_UDP_PAYLOAD_DEFAULT;
+	p->params.udp_payload = udp_payload;
 	p->params.tcp = true;
 	p->scratch = malloc(2 + (size_t)DNS_MSG_MAX);
 	if (p->scratch == NULL)

@@ -75,10 +75,12 @@ struct dns_tcp_pool {
 	size_t nspare;
 };
 
-/* epfd and limits are borrowed and must outlive the pool. Returns 0 or
+/* epfd and limits are borrowed and must outlive the pool. udp_payload is
+ * the EDNS payload size advertised in answers (--edns-size). Returns 0 or
  * Q53_ENOMEM. */
 int dns_tcp_pool_init(struct dns_tcp_pool *p, int epfd,
-		      struct dns_tcp_limits *limits, uint64_t idle_timeout_ms);
+		      struct dns_tcp_limits *limits, uint64_t idle_timeout_ms,
+		      uint16_t udp_payload);
 /* Closes every connection and frees the pool's buffers. */
 void dns_tcp_pool_close(struct dns_tcp_pool *p);
 

@@ -197,7 +197,8 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 	if (dns_udp_batch_init(&w->batch, cfg->udp_payload) != 0)
 		goto err_nomem;
 	if (dns_tcp_pool_init(&w->pool, w->epfd, &ws->limits,
-			      cfg->tcp_idle_timeout_ms) != 0) {
+			      cfg->tcp_idle_timeout_ms,
+			      cfg->udp_payload) != 0) {
 		dns_tcp_pool_close(&w->pool);
 		goto err_nomem;
 	}
