@@ -1,0 +1,516 @@
+/* Route 53 change batches from JSON (jansson). Every key of the documented
+ * shape is recognised; anything else is an error, so that a typo never
+ * silently drops a field. */
+#include "node/control/change_batch.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "node/dns/rrtype.h"
+
+static const struct {
+	const char *name;
+	uint16_t type;
+} TYPES[] = {
+    {"A", RRTYPE_A},	   {"AAAA", RRTYPE_AAAA},
+    {"CAA", 257},	   {"CNAME", RRTYPE_CNAME},
+    {"DS", RRTYPE_DS},	   {"HTTPS", RRTYPE_HTTPS},
+    {"MX", RRTYPE_MX},	   {"NAPTR", 35},
+    {"NS", RRTYPE_NS},	   {"PTR", RRTYPE_PTR},
+    {"SOA", RRTYPE_SOA},   {"SPF", 99},
+    {"SRV", RRTYPE_SRV},   {"SSHFP", 44},
+    {"SVCB", RRTYPE_SVCB}, {"TLSA", 52},
+    {"TXT", 16},
+};
+
+/* Fields of a ResourceRecordSet this version recognises but does not serve
+ * yet (routing policies, health checks, alias records). */
+static const char *const UNSUPPORTED[] = {
+    "SetIdentifier",
+    "Weight",
+    "Region",
+    "GeoLocation",
+    "Failover",
+    "MultiValueAnswer",
+    "HealthCheckId",
+    "AliasTarget",
+    "CidrRoutingConfig",
+    "TrafficPolicyInstanceId",
+};
+
+bool change_batch_type_supported(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(TYPES) / sizeof(TYPES[0]); i++) {
+		if (TYPES[i].type == type)
+			return true;
+	}
+	return false;
+}
+
+int change_batch_type_from_name(const char *name, uint16_t *type)
+{
+	for (size_t i = 0; i < sizeof(TYPES) / sizeof(TYPES[0]); i++) {
+		if (strcmp(TYPES[i].name, name) == 0) {
+			*type = TYPES[i].type;
+			return 0;
+		}
+	}
+	return Q53_EINVAL;
+}
+
+const char *change_batch_action_name(enum change_action a)
+{
+	switch (a) {
+	case CHANGE_CREATE:
+		return "CREATE";
+	case CHANGE_DELETE:
+		return "DELETE";
+	case CHANGE_UPSERT:
+		return "UPSERT";
+	}
+	return "?";
+}
+
+void change_batch_errors_init(struct change_batch_errors *e, char *buf,
+			      size_t cap)
+{
+	e->buf = buf;
+	e->cap = cap;
+	e->len = 0;
+	e->count = 0;
+	if (cap > 0)
+		buf[0] = '\0';
+}
+
+static void errors_append(struct change_batch_errors *e, const char *fmt,
+			  va_list ap)
+{
+	if (e->len + 1 >= e->cap)
+		return;
+	int n = vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
+	if (n > 0)
+		e->len += (size_t)n < e->cap - e->len ? (size_t)n
+						      : e->cap - e->len - 1;
+}
+
+static void errors_put(struct change_batch_errors *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void errors_put(struct change_batch_errors *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	errors_append(e, fmt, ap);
+	va_end(ap);
+}
+
+void change_batch_errors_add(struct change_batch_errors *e, size_t index,
+			     const char *fmt, ...)
+{
+	va_list ap;
+	errors_put(e, "%s", e->count == 0 ? "InvalidChangeBatch: " : "; ");
+	if (index != SIZE_MAX)
+		errors_put(e, "change %zu: ", index);
+	va_start(ap, fmt);
+	errors_append(e, fmt, ap);
+	va_end(ap);
+	e->count++;
+}
+
+/* Reports one problem of change i and returns Q53_EINVAL. */
+#define BAD(...) (change_batch_errors_add(e, i, __VA_ARGS__), Q53_EINVAL)
+
+static char *dup_string(const json_t *s)
+{
+	size_t n = json_string_length(s);
+	char *c = malloc(n + 1);
+	if (c != NULL) {
+		memcpy(c, json_string_value(s), n);
+		c[n] = '\0';
+	}
+	return c;
+}
+
+static bool key_in(const char *key, const char *const *keys, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(key, keys[k]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Checks that obj has only the given keys, each present one of the given
+ * JSON type (JSON_TRUE stands for any boolean), and all of the first
+ * nrequired. where names the object in messages. */
+static int check_object(const json_t *obj, const char *where,
+			const char *const *keys, const json_type *types,
+			size_t nkeys, size_t nrequired,
+			struct change_batch_errors *e, size_t i)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return BAD("%s must be an object", where);
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		size_t k;
+		for (k = 0; k < nkeys; k++) {
+			if (strcmp(key, keys[k]) == 0)
+				break;
+		}
+		if (k == nkeys)
+			return BAD("unknown key '%s' in %s", key, where);
+		bool ok = types[k] == JSON_TRUE ? json_is_boolean(v)
+						: json_typeof(v) == types[k];
+		if (!ok)
+			return BAD("%s.%s has the wrong JSON type", where, key);
+	}
+	for (size_t k = 0; k < nrequired; k++) {
+		if (json_object_get(obj, keys[k]) == NULL)
+			return BAD("%s.%s is required", where, keys[k]);
+	}
+	return 0;
+}
+
+/* Shape of the fields not served yet, so a malformed one is reported as
+ * malformed rather than as unsupported. */
+static int check_unsupported_shapes(const json_t *rrs,
+				    struct change_batch_errors *e, size_t i)
+{
+	static const char *const GEO[] = {"ContinentCode", "CountryCode",
+					  "SubdivisionCode"};
+	static const json_type GEO_T[] = {JSON_STRING, JSON_STRING,
+					  JSON_STRING};
+	static const char *const ALIAS[] = {"HostedZoneId", "DNSName",
+					    "EvaluateTargetHealth"};
+	static const json_type ALIAS_T[] = {JSON_STRING, JSON_STRING,
+					    JSON_TRUE};
+	static const char *const CIDR[] = {"CollectionId", "LocationName"};
+	static const json_type CIDR_T[] = {JSON_STRING, JSON_STRING};
+	const json_t *v;
+	int rc;
+
+	v = json_object_get(rrs, "SetIdentifier");
+	if (v != NULL && (!json_is_string(v) || json_string_length(v) < 1 ||
+			  json_string_length(v) > 128))
+		return BAD("SetIdentifier must be a string of 1 to 128 "
+			   "characters");
+	v = json_object_get(rrs, "Weight");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			  json_integer_value(v) > 255))
+		return BAD("Weight must be an integer from 0 to 255");
+	v = json_object_get(rrs, "Region");
+	if (v != NULL && !json_is_string(v))
+		return BAD("Region must be a string");
+	v = json_object_get(rrs, "GeoLocation");
+	if (v != NULL) {
+		rc = check_object(v, "GeoLocation", GEO, GEO_T, 3, 0, e, i);
+		if (rc != 0)
+			return rc;
+		if (json_object_size(v) == 0)
+			return BAD("GeoLocation must name a location");
+	}
+	v = json_object_get(rrs, "Failover");
+	if (v != NULL && (!json_is_string(v) ||
+			  (strcmp(json_string_value(v), "PRIMARY") != 0 &&
+			   strcmp(json_string_value(v), "SECONDARY") != 0)))
+		return BAD("Failover must be PRIMARY or SECONDARY");
+	v = json_object_get(rrs, "MultiValueAnswer");
+	if (v != NULL && !json_is_boolean(v))
+		return BAD("MultiValueAnswer must be true or false");
+	v = json_object_get(rrs, "HealthCheckId");
+	if (v != NULL && !json_is_string(v))
+		return BAD("HealthCheckId must be a string");
+	v = json_object_get(rrs, "AliasTarget");
+	if (v != NULL) {
+		rc = check_object(v, "AliasTarget", ALIAS, ALIAS_T, 3, 3, e, i);
+		if (rc != 0)
+			return rc;
+	}
+	v = json_object_get(rrs, "CidrRoutingConfig");
+	if (v != NULL) {
+		rc = check_object(v, "CidrRoutingConfig", CIDR, CIDR_T, 2, 2, e,
+				  i);
+		if (rc != 0)
+			return rc;
+	}
+	v = json_object_get(rrs, "TrafficPolicyInstanceId");
+	if (v != NULL && !json_is_string(v))
+		return BAD("TrafficPolicyInstanceId must be a string");
+	return 0;
+}
+
+static int parse_values(const json_t *rrs, struct change *c,
+			struct change_batch_errors *e, size_t i)
+{
+	const json_t *list = json_object_get(rrs, "ResourceRecords");
+	size_t idx;
+	json_t *rr;
+
+	if (list == NULL)
+		return BAD("ResourceRecords is required");
+	if (!json_is_array(list))
+		return BAD("ResourceRecords must be an array");
+	if (json_array_size(list) == 0)
+		return BAD("ResourceRecords must hold at least one record");
+	c->rrset.values = calloc(json_array_size(list), sizeof(char *));
+	if (c->rrset.values == NULL)
+		return Q53_ENOMEM;
+	json_array_foreach(list, idx, rr)
+	{
+		const char *key;
+		json_t *v;
+		json_object_foreach(rr, key, v)
+		{
+			if (strcmp(key, "Value") != 0)
+				return BAD("unknown key '%s' in "
+					   "ResourceRecords[%zu]",
+					   key, idx);
+		}
+		v = json_object_get(rr, "Value");
+		if (!json_is_object(rr) || !json_is_string(v))
+			return BAD("ResourceRecords[%zu] must be {\"Value\": "
+				   "string}",
+				   idx);
+		if (json_string_length(v) > CHANGE_BATCH_MAX_VALUE_LEN)
+			return BAD("ResourceRecords[%zu].Value is longer than "
+				   "%d characters",
+				   idx, CHANGE_BATCH_MAX_VALUE_LEN);
+		c->rrset.values[idx] = dup_string(v);
+		if (c->rrset.values[idx] == NULL)
+			return Q53_ENOMEM;
+		c->rrset.nvalues++;
+	}
+	return 0;
+}
+
+/* Parses change i into c (which the caller frees, also on error). */
+static int parse_change(const json_t *obj, struct change *c,
+			struct change_batch_errors *e, size_t i)
+{
+	static const char *const CHANGE_KEYS[] = {"Action",
+						  "ResourceRecordSet"};
+	static const json_type CHANGE_T[] = {JSON_STRING, JSON_OBJECT};
+	static const char *const RRS_KEYS[] = {"Name", "Type", "TTL",
+					       "ResourceRecords"};
+	const char *key;
+	json_t *v;
+	int rc;
+
+	rc = check_object(obj, "the change", CHANGE_KEYS, CHANGE_T, 2, 2, e, i);
+	if (rc != 0)
+		return rc;
+	const char *action = json_string_value(json_object_get(obj, "Action"));
+	if (strcmp(action, "CREATE") == 0)
+		c->action = CHANGE_CREATE;
+	else if (strcmp(action, "DELETE") == 0)
+		c->action = CHANGE_DELETE;
+	else if (strcmp(action, "UPSERT") == 0)
+		c->action = CHANGE_UPSERT;
+	else
+		return BAD("Action must be CREATE, DELETE or UPSERT");
+
+	const json_t *rrs = json_object_get(obj, "ResourceRecordSet");
+	json_object_foreach((json_t *)rrs, key, v)
+	{
+		if (!key_in(key, RRS_KEYS, 4) &&
+		    !key_in(key, UNSUPPORTED,
+			    sizeof(UNSUPPORTED) / sizeof(UNSUPPORTED[0])))
+			return BAD("unknown key '%s' in ResourceRecordSet",
+				   key);
+	}
+	v = json_object_get(rrs, "Name");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return BAD("ResourceRecordSet.Name must be a non-empty string");
+	c->rrset.name = dup_string(v);
+	if (c->rrset.name == NULL)
+		return Q53_ENOMEM;
+	v = json_object_get(rrs, "Type");
+	if (!json_is_string(v))
+		return BAD("ResourceRecordSet.Type must be a string");
+	if (change_batch_type_from_name(json_string_value(v), &c->rrset.type))
+		return BAD("record type '%s' is not supported",
+			   json_string_value(v));
+	v = json_object_get(rrs, "SetIdentifier");
+	if (json_is_string(v)) {
+		c->rrset.set_identifier = dup_string(v);
+		if (c->rrset.set_identifier == NULL)
+			return Q53_ENOMEM;
+	}
+
+	rc = check_unsupported_shapes(rrs, e, i);
+	if (rc != 0)
+		return rc;
+	char fields[256] = "";
+	size_t flen = 0;
+	for (size_t k = 0; k < sizeof(UNSUPPORTED) / sizeof(UNSUPPORTED[0]);
+	     k++) {
+		if (json_object_get(rrs, UNSUPPORTED[k]) == NULL)
+			continue;
+		flen +=
+		    (size_t)snprintf(fields + flen, sizeof(fields) - flen,
+				     "%s%s", flen ? ", " : "", UNSUPPORTED[k]);
+	}
+	if (flen > 0)
+		return BAD("%s: not yet supported (routing policies, health "
+			   "checks and alias records come in a later version)",
+			   fields);
+
+	v = json_object_get(rrs, "TTL");
+	if (v == NULL)
+		return BAD("ResourceRecordSet.TTL is required");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > (json_int_t)CHANGE_BATCH_MAX_TTL)
+		return BAD("TTL must be an integer from 0 to %u",
+			   CHANGE_BATCH_MAX_TTL);
+	c->rrset.ttl = (uint32_t)json_integer_value(v);
+	return parse_values(rrs, c, e, i);
+}
+
+static void change_clear(struct change *c)
+{
+	free(c->rrset.name);
+	for (size_t k = 0; k < c->rrset.nvalues; k++)
+		free(c->rrset.values[k]);
+	free(c->rrset.values);
+	free(c->rrset.set_identifier);
+}
+
+void change_batch_free(struct change_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->nchanges; i++)
+		change_clear(&b->changes[i]);
+	free(b->changes);
+	free(b->comment);
+	free(b);
+}
+
+static int check_limits(const struct change_batch *b,
+			struct change_batch_errors *e)
+{
+	size_t records = 0, chars = 0;
+	for (size_t i = 0; i < b->nchanges; i++) {
+		const struct change *c = &b->changes[i];
+		size_t weight = c->action == CHANGE_UPSERT ? 2 : 1;
+		records += weight * c->rrset.nvalues;
+		for (size_t k = 0; k < c->rrset.nvalues; k++)
+			chars += weight * strlen(c->rrset.values[k]);
+	}
+	if (records > CHANGE_BATCH_MAX_RECORDS)
+		change_batch_errors_add(
+		    e, SIZE_MAX,
+		    "%zu ResourceRecord elements exceed the limit of %d per "
+		    "batch (UPSERT counts twice)",
+		    records, CHANGE_BATCH_MAX_RECORDS);
+	if (chars > CHANGE_BATCH_MAX_VALUE_CHARS)
+		change_batch_errors_add(
+		    e, SIZE_MAX,
+		    "%zu characters of values exceed the limit of %d per "
+		    "batch (UPSERT counts twice)",
+		    chars, CHANGE_BATCH_MAX_VALUE_CHARS);
+	return e->count ? Q53_EINVAL : 0;
+}
+
+int change_batch_parse(struct change_batch **out, const char *json, size_t len,
+		       char *err, size_t errlen)
+{
+	struct change_batch_errors errs;
+	json_error_t jerr;
+	const char *key;
+	json_t *v;
+	int rc;
+
+	change_batch_errors_init(&errs, err, errlen);
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(err, errlen,
+			 "InvalidInput: change batch is not valid JSON: line "
+			 "%d column %d: %s",
+			 jerr.line, jerr.column, jerr.text);
+		return Q53_EINVAL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen,
+			 "InvalidInput: change batch must be a JSON object");
+		rc = Q53_EINVAL;
+		goto err_after_root;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "Comment") != 0 &&
+		    strcmp(key, "Changes") != 0) {
+			snprintf(err, errlen,
+				 "InvalidInput: unknown key '%s' in the change "
+				 "batch",
+				 key);
+			rc = Q53_EINVAL;
+			goto err_after_root;
+		}
+	}
+	const json_t *comment = json_object_get(root, "Comment");
+	const json_t *changes = json_object_get(root, "Changes");
+	if (comment != NULL &&
+	    (!json_is_string(comment) ||
+	     json_string_length(comment) > CHANGE_BATCH_MAX_COMMENT)) {
+		snprintf(err, errlen,
+			 "InvalidInput: Comment must be a string of at most %d "
+			 "characters",
+			 CHANGE_BATCH_MAX_COMMENT);
+		rc = Q53_EINVAL;
+		goto err_after_root;
+	}
+	if (!json_is_array(changes) || json_array_size(changes) == 0) {
+		snprintf(err, errlen,
+			 "InvalidInput: Changes must be a non-empty array");
+		rc = Q53_EINVAL;
+		goto err_after_root;
+	}
+
+	struct change_batch *b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		rc = Q53_ENOMEM;
+		goto err_after_root;
+	}
+	b->changes = calloc(json_array_size(changes), sizeof(*b->changes));
+	if (b->changes == NULL) {
+		rc = Q53_ENOMEM;
+		goto err_after_batch;
+	}
+	if (comment != NULL) {
+		b->comment = dup_string(comment);
+		if (b->comment == NULL) {
+			rc = Q53_ENOMEM;
+			goto err_after_batch;
+		}
+	}
+	b->nchanges = json_array_size(changes);
+	for (size_t i = 0; i < b->nchanges; i++) {
+		rc = parse_change(json_array_get(changes, i), &b->changes[i],
+				  &errs, i);
+		if (rc == Q53_ENOMEM)
+			goto err_after_batch;
+	}
+	if (errs.count == 0)
+		check_limits(b, &errs);
+	if (errs.count > 0) {
+		rc = Q53_EINVAL;
+		goto err_after_batch;
+	}
+	json_decref(root);
+	*out = b;
+	return 0;
+
+err_after_batch:
+	change_batch_free(b);
+err_after_root:
+	json_decref(root);
+	return rc;
+}

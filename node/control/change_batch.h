@@ -1,0 +1,83 @@
+/* A Route 53 change batch, parsed from the JSON the AWS CLI takes
+ * (`aws route53 change-resource-record-sets --change-batch file://x.json`):
+ * {"Comment": ..., "Changes": [{"Action": "CREATE|DELETE|UPSERT",
+ * "ResourceRecordSet": {...}}]}. Parsing checks the document's shape, the
+ * batch-wide Route 53 limits and the fields this version does not serve yet;
+ * what a change means for a zone is zone_store_apply's job. */
+#ifndef Q53_NODE_CONTROL_CHANGE_BATCH_H
+#define Q53_NODE_CONTROL_CHANGE_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Route 53 limits for one ChangeResourceRecordSets request (UPSERT values
+ * count twice) and for one value and one comment. */
+#define CHANGE_BATCH_MAX_RECORDS     1000
+#define CHANGE_BATCH_MAX_VALUE_CHARS 32000
+#define CHANGE_BATCH_MAX_VALUE_LEN   4000
+#define CHANGE_BATCH_MAX_COMMENT     256
+#define CHANGE_BATCH_MAX_TTL	     2147483647u
+
+enum change_action {
+	CHANGE_CREATE = 1,
+	CHANGE_DELETE,
+	CHANGE_UPSERT,
+};
+
+struct change_rrset {
+	char *name; /* as given: absolute, final dot optional */
+	uint16_t type;
+	uint32_t ttl;
+	char **values; /* presentation format, one per ResourceRecord */
+	size_t nvalues;
+	char *set_identifier; /* NULL: a simple record set */
+};
+
+struct change {
+	enum change_action action;
+	struct change_rrset rrset;
+};
+
+struct change_batch {
+	char *comment; /* NULL when absent */
+	struct change *changes;
+	size_t nchanges; /* >= 1 */
+};
+
+/* Parses json[0..len). On success *out is a batch the caller frees with
+ * change_batch_free. On failure returns Q53_EINVAL and writes into err
+ * (always NUL-terminated, truncated to errlen) either "InvalidInput: ..."
+ * (not JSON, wrong top-level shape, a batch limit) or "InvalidChangeBatch:"
+ * followed by one "change N: reason" per failing change, N counted from 0:
+ * unknown keys, wrong types, missing fields, unsupported types, and the
+ * routing-policy / health-check / alias fields, which are recognised and
+ * refused as "not yet supported". Q53_ENOMEM otherwise. */
+int change_batch_parse(struct change_batch **out, const char *json, size_t len,
+		       char *err, size_t errlen);
+void change_batch_free(struct change_batch *b);
+
+/* The record types Route 53 takes in a record set (A AAAA CAA CNAME DS
+ * HTTPS MX NAPTR NS PTR SOA SPF SRV SSHFP SVCB TLSA TXT). type_from_name
+ * wants the upper-case mnemonic; returns 0 or Q53_EINVAL. */
+bool change_batch_type_supported(uint16_t type);
+int change_batch_type_from_name(const char *name, uint16_t *type);
+
+const char *change_batch_action_name(enum change_action a);
+
+/* Collects "change N: reason" messages into one text, in the caller's
+ * buffer: "InvalidChangeBatch: change 1: ...; change 3: ...". Shared with
+ * zone_store so both report failures in the same words. */
+struct change_batch_errors {
+	char *buf;
+	size_t cap;
+	size_t len;
+	size_t count;
+};
+void change_batch_errors_init(struct change_batch_errors *e, char *buf,
+			      size_t cap);
+void change_batch_errors_add(struct change_batch_errors *e, size_t index,
+			     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,142 @@
+/* The Route 53 data model: hosted zones held in memory as record sets, the
+ * state the replicated FSM owns. Pure and deterministic: no I/O, no clock,
+ * no randomness, no globals, no threads; zone ids and everything else that
+ * must agree across nodes come in as parameters. Same calls, same state,
+ * same snapshot bytes on every node.
+ *
+ * Errors: functions return 0 or a negative q53_err and write a message into
+ * the caller's err buffer (always NUL-terminated, truncated to errlen) that
+ * starts with the Route 53 error code the API should return:
+ * NoSuchHostedZone (Q53_ENOENT), HostedZoneAlreadyExists and
+ * ConflictingDomainExists (Q53_EEXIST), HostedZoneNotEmpty, InvalidInput,
+ * InvalidDomainName, InvalidChangeBatch (Q53_EINVAL). On any error the store
+ * is unchanged. */
+#ifndef Q53_NODE_CONTROL_ZONE_STORE_H
+#define Q53_NODE_CONTROL_ZONE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct change_batch;
+struct zone;
+
+/* Zone ids: "Z" followed by 13 to 21 upper-case letters or digits. */
+#define ZONE_STORE_ID_MIN 14
+#define ZONE_STORE_ID_MAX 22
+
+/* Defaults of the records create makes at the apex (Route 53's). */
+#define ZONE_STORE_SOA_TTL 900
+#define ZONE_STORE_NS_TTL  172800
+
+struct zone_store_rdata {
+	uint16_t len;
+	uint8_t *data;
+};
+
+/* One record set, read-only for callers. */
+struct zone_store_rrset {
+	uint8_t *owner; /* lowercase wire name */
+	uint8_t owner_len;
+	uint16_t type;
+	uint32_t ttl;
+	char *set_identifier; /* NULL: a simple record set */
+	uint16_t count;
+	struct zone_store_rdata *rdata; /* canonical order, distinct */
+};
+
+/* A hosted zone as get/list show it. Pointers stay valid until the next
+ * call that changes the store. */
+struct zone_store_info {
+	const char *id;
+	const char *name;	      /* "example.com." */
+	const uint8_t *origin;	      /* lowercase wire */
+	const char *comment;	      /* NULL when none */
+	const char *caller_reference; /* NULL when none */
+	uint32_t serial;
+	size_t nrrsets;
+	/* Canonical DNS order of owner (RFC 4034 6.1), then type, then set
+	 * identifier. */
+	const struct zone_store_rrset *const *rrsets;
+};
+
+struct zone_store_zone;
+
+/* The store; the caller owns the struct, init/free manage its contents. */
+struct zone_store {
+	struct zone_store_zone **zones; /* sorted by id */
+	size_t nzones;
+};
+
+void zone_store_init(struct zone_store *s);
+void zone_store_free(struct zone_store *s);
+
+struct zone_store_create_params {
+	const char *id;			/* required */
+	const char *name;		/* required, final dot optional */
+	const char *caller_reference;	/* optional, unique across zones */
+	const char *comment;		/* optional, at most 256 characters */
+	const char *const *nameservers; /* >= 1 names, for the apex NS set */
+	size_t nnameservers;
+};
+
+/* Creates an empty hosted zone: apex SOA (first nameserver, hostmaster.
+ * <zone>, serial 1, 7200 900 1209600 86400) and apex NS (every nameserver).
+ * Everything in p is copied. Refuses a second zone with the same id, name
+ * or caller reference. */
+int zone_store_create(struct zone_store *s,
+		      const struct zone_store_create_params *p, char *err,
+		      size_t errlen);
+
+/* Deletes a hosted zone that holds nothing but its apex SOA and NS. */
+int zone_store_delete(struct zone_store *s, const char *id, char *err,
+		      size_t errlen);
+
+size_t zone_store_count(const struct zone_store *s);
+/* The i-th zone in id order (list), or the zone with id (get). Return 0 or
+ * Q53_ENOENT. */
+int zone_store_get_at(const struct zone_store *s, size_t i,
+		      struct zone_store_info *out);
+int zone_store_get(const struct zone_store *s, const char *id,
+		   struct zone_store_info *out);
+
+/* Applies b to the zone atomically, with Route 53's rules: CREATE fails if
+ * the set (name, type, set identifier) exists; DELETE must match TTL and
+ * every value; UPSERT creates or replaces; one change per set and batch
+ * except DELETE then CREATE (replace); no CNAME beside other data in the
+ * result; the apex SOA and NS can be replaced but not deleted. Every failing
+ * change is named by its index. On success the SOA serial is bumped by one
+ * (the store owns the serial: an UPSERTed SOA keeps its other fields). */
+int zone_store_apply(struct zone_store *s, const char *id,
+		     const struct change_batch *b, char *err, size_t errlen);
+
+/* Compiles the zone for serving (zone_builder). *out carries one
+ * reference, released with zone_release. */
+int zone_store_build(const struct zone_store *s, const char *id,
+		     struct zone **out, char *err, size_t errlen);
+
+/* The zone as RFC 1035 text, one record per line, absolute names, in
+ * canonical order. *text is NUL-terminated, caller frees with free(). */
+int zone_store_export(const struct zone_store *s, const char *id, char **text,
+		      size_t *len, char *err, size_t errlen);
+
+/* Replaces the zone's record sets with the records of a zone file
+ * (text[0..len), names relative to the zone). Records are grouped into
+ * record sets (the first TTL of a set wins, identical records merge). The
+ * file's apex SOA and NS replace the current ones; when it has none the
+ * current ones stay. Only the types change batches take; no $INCLUDE, no
+ * names outside the zone. The serial becomes the file's when that is
+ * newer, else the current one plus one. Errors name the line. */
+int zone_store_import(struct zone_store *s, const char *id, const char *text,
+		      size_t len, char *err, size_t errlen);
+
+/* The whole store as bytes (for Raft snapshots): deterministic, versioned,
+ * length-prefixed. *buf is the caller's to free(). */
+int zone_store_snapshot(const struct zone_store *s, uint8_t **buf, size_t *len);
+
+/* Replaces the contents of s with the store serialised in buf[0..len)
+ * (untrusted: every field is checked, garbage gives Q53_EMALF and a reason).
+ * On failure s is unchanged. */
+int zone_store_restore(struct zone_store *s, const uint8_t *buf, size_t len,
+		       char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,394 @@
+/* Route 53 change batches from JSON, and record values <-> wire RDATA:
+ * the AWS CLI files parse, malformed and not-yet-supported ones are
+ * refused with the change index and the reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/common/errcode.h"
+#include "node/control/change_batch.h"
+#include "node/control/rdata_text.h"
+
+/* Test data sits beside this file (tests/unit/data/route53), unless
+ * Q53_ROUTE53_DATA points elsewhere. */
+static char *load_data(const char *name, size_t *len)
+{
+	char path[4096];
+	const char *dir = getenv("Q53_ROUTE53_DATA");
+	if (dir != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	} else {
+		const char *slash = strrchr(__FILE__, '/');
+		int n = slash ? (int)(slash - __FILE__) : 1;
+		snprintf(path, sizeof(path), "%.*s/data/route53/%s", n,
+			 slash ? __FILE__ : ".", name);
+	}
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	char *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void expect_refused(const char *json, const char *const *needles)
+{
+	struct change_batch *b = NULL;
+	char err[4096];
+	int rc = change_batch_parse(&b, json, strlen(json), err, sizeof(err));
+	if (rc == 0) {
+		change_batch_free(b);
+		fail_msg("accepted: %s", json);
+	}
+	assert_int_equal(rc, Q53_EINVAL);
+	assert_null(b);
+	for (; *needles != NULL; needles++) {
+		if (strstr(err, *needles) == NULL)
+			fail_msg("error '%s' does not contain '%s'", err,
+				 *needles);
+	}
+}
+
+#define REFUSED(json, ...)                                                     \
+	expect_refused(json, (const char *const[]){__VA_ARGS__, NULL})
+
+static void test_simple_file(void **state)
+{
+	(void)state;
+	size_t len;
+	char err[1024];
+	struct change_batch *b = NULL;
+	char *json = load_data("batch-simple.json", &len);
+	int rc = change_batch_parse(&b, json, len, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("%s", err);
+	assert_string_equal(b->comment, "basic record types");
+	assert_int_equal(b->nchanges, 7);
+	const struct change *c = &b->changes[0];
+	assert_int_equal(c->action, CHANGE_CREATE);
+	assert_string_equal(c->rrset.name, "www.example.com");
+	assert_int_equal(c->rrset.type, 1);
+	assert_int_equal(c->rrset.ttl, 300);
+	assert_int_equal(c->rrset.nvalues, 2);
+	assert_string_equal(c->rrset.values[1], "192.0.2.11");
+	assert_null(c->rrset.set_identifier);
+	c = &b->changes[3];
+	assert_int_equal(c->rrset.type, 16);
+	assert_string_equal(c->rrset.values[1], "\"part one\" \"part two\"");
+	assert_int_equal(b->changes[6].rrset.type, 257);
+	change_batch_free(b);
+	free(json);
+
+	json = load_data("batch-upsert-delete.json", &len);
+	assert_int_equal(change_batch_parse(&b, json, len, err, sizeof(err)),
+			 0);
+	assert_int_equal(b->changes[0].action, CHANGE_UPSERT);
+	assert_int_equal(b->changes[1].action, CHANGE_DELETE);
+	change_batch_free(b);
+	free(json);
+
+	/* Rejected later by the store, but well-formed. */
+	json = load_data("batch-invalid.json", &len);
+	assert_int_equal(change_batch_parse(&b, json, len, err, sizeof(err)),
+			 0);
+	assert_int_equal(b->nchanges, 4);
+	change_batch_free(b);
+	free(json);
+}
+
+static void test_routing_files(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file;
+		const char *fields[4];
+	} cases[] = {
+	    {"batch-weighted.json", {"SetIdentifier, Weight"}},
+	    {"batch-failover.json",
+	     {"SetIdentifier, Failover, HealthCheckId", "change 1: "
+							"SetIdentifier, "
+							"Failover"}},
+	    {"batch-multivalue.json",
+	     {"SetIdentifier, MultiValueAnswer, HealthCheckId",
+	      "change 2: SetIdentifier, MultiValueAnswer: not"}},
+	    {"batch-geolocation.json", {"SetIdentifier, GeoLocation"}},
+	    {"batch-latency.json", {"SetIdentifier, Region"}},
+	    {"batch-cidr.json",
+	     {"SetIdentifier, CidrRoutingConfig", "change 2: "}},
+	    {"batch-alias-apex.json", {"change 0: AliasTarget: not yet"}},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len;
+		char err[4096];
+		struct change_batch *b = NULL;
+		char *json = load_data(cases[i].file, &len);
+		assert_int_equal(
+		    change_batch_parse(&b, json, len, err, sizeof(err)),
+		    Q53_EINVAL);
+		assert_null(b);
+		if (strncmp(err, "InvalidChangeBatch: change 0: ", 30) != 0 ||
+		    strstr(err, "not yet supported") == NULL)
+			fail_msg("%s: %s", cases[i].file, err);
+		for (size_t k = 0; k < 4 && cases[i].fields[k]; k++) {
+			if (strstr(err, cases[i].fields[k]) == NULL)
+				fail_msg("%s: '%s' lacks '%s'", cases[i].file,
+					 err, cases[i].fields[k]);
+		}
+		free(json);
+	}
+}
+
+#define ONE(rrs)                                                               \
+	"{\"Changes\": [{\"Action\": \"CREATE\", \"ResourceRecordSet\": " rrs  \
+	"}]}"
+#define WWW_A "\"Name\": \"www.example.com\", \"Type\": \"A\""
+#define VALUE "\"ResourceRecords\": [{\"Value\": \"192.0.2.1\"}]"
+
+static void test_shape_errors(void **state)
+{
+	(void)state;
+	REFUSED("{\"Changes\": [", "InvalidInput: change batch is not valid "
+				   "JSON: line 1");
+	REFUSED("[]", "InvalidInput: change batch must be a JSON object");
+	REFUSED("{\"Changes\": [], \"Comment\": \"x\"}",
+		"Changes must be a non-empty array");
+	REFUSED("{\"Comment\": \"x\"}", "Changes must be a non-empty array");
+	REFUSED("{\"Changes\": [{}], \"Extra\": 1}",
+		"InvalidInput: unknown key 'Extra'");
+	REFUSED("{\"Changes\": [{}], \"Changes\": [{}]}", "duplicate");
+	REFUSED("{\"Comment\": 5, \"Changes\": [{}]}", "Comment must be");
+	REFUSED("{\"Changes\": [5]}", "change 0: the change must be an object");
+	REFUSED("{\"Changes\": [{\"Action\": \"CREATE\"}]}",
+		"change 0: the change.ResourceRecordSet is required");
+	REFUSED(
+	    "{\"Changes\": [{\"Action\": \"MODIFY\", \"ResourceRecordSet\": "
+	    "{" WWW_A ", \"TTL\": 1, " VALUE "}}]}",
+	    "change 0: Action must be CREATE, DELETE or UPSERT");
+	REFUSED("{\"Changes\": [{\"Action\": \"CREATE\", \"Typo\": 1, "
+		"\"ResourceRecordSet\": {" WWW_A ", \"TTL\": 1, " VALUE "}}]}",
+		"change 0: unknown key 'Typo' in the change");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"Ttl\": 1, " VALUE "}"),
+		"change 0: unknown key 'Ttl' in ResourceRecordSet");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"ResourceRecords\": "
+		    "[{\"Value\": \"192.0.2.1\", \"Weight\": 1}]}"),
+		"change 0: unknown key 'Weight' in ResourceRecords[0]");
+	REFUSED(ONE("{" WWW_A ", " VALUE "}"),
+		"change 0: ResourceRecordSet.TTL is required");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": -1, " VALUE "}"),
+		"change 0: TTL must be an integer from 0 to 2147483647");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 2147483648, " VALUE "}"),
+		"change 0: TTL must be an integer");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": \"300\", " VALUE "}"),
+		"change 0: TTL must be an integer");
+	REFUSED(ONE("{\"Name\": \"x.example.com\", \"Type\": \"LOC\", "
+		    "\"TTL\": 1, " VALUE "}"),
+		"change 0: record type 'LOC' is not supported");
+	REFUSED(ONE("{\"Name\": \"x.example.com\", \"Type\": \"a\", "
+		    "\"TTL\": 1, " VALUE "}"),
+		"record type 'a' is not supported");
+	REFUSED(ONE("{\"Type\": \"A\", \"TTL\": 1, " VALUE "}"),
+		"change 0: ResourceRecordSet.Name must be");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"ResourceRecords\": []}"),
+		"change 0: ResourceRecords must hold at least one record");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1}"),
+		"change 0: ResourceRecords is required");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"ResourceRecords\": "
+		    "[{\"Value\": 1}]}"),
+		"ResourceRecords[0] must be {\"Value\": string}");
+	/* Malformed routing fields are malformed before unsupported. */
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"Weight\": 256, " VALUE "}"),
+		"change 0: Weight must be an integer from 0 to 255");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"Failover\": \"TERTIARY\", " VALUE
+		    "}"),
+		"change 0: Failover must be PRIMARY or SECONDARY");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"GeoLocation\": {\"Planet\": "
+		    "\"Mars\"}, " VALUE "}"),
+		"change 0: unknown key 'Planet' in GeoLocation");
+	REFUSED(ONE("{" WWW_A ", \"AliasTarget\": {\"DNSName\": \"x\"}}"),
+		"change 0: AliasTarget.HostedZoneId is required");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"HealthCheckId\": \"hc\", " VALUE
+		    "}"),
+		"change 0: HealthCheckId: not yet supported");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"TrafficPolicyInstanceId\": "
+		    "\"t\", " VALUE "}"),
+		"change 0: TrafficPolicyInstanceId: not yet supported");
+}
+
+/* Every failing change is named, not only the first. */
+static void test_each_change_named(void **state)
+{
+	(void)state;
+	REFUSED("{\"Changes\": ["
+		"{\"Action\": \"CREATE\", \"ResourceRecordSet\": {" WWW_A
+		", \"TTL\": 1, " VALUE "}},"
+		"{\"Action\": \"DROP\", \"ResourceRecordSet\": {" WWW_A
+		", \"TTL\": 1, " VALUE "}},"
+		"{\"Action\": \"CREATE\", \"ResourceRecordSet\": {" WWW_A
+		", \"TTL\": 1, " VALUE "}},"
+		"{\"Action\": \"UPSERT\", \"ResourceRecordSet\": {" WWW_A
+		", \"Weight\": 5, \"SetIdentifier\": \"x\", \"TTL\": 1, " VALUE
+		"}}]}",
+		"InvalidChangeBatch: change 1: Action must be",
+		"; change 3: SetIdentifier, Weight: not yet supported");
+}
+
+static char *batch_of(size_t nchanges, size_t values_each, const char *action,
+		      size_t value_len)
+{
+	size_t cap = 64 + nchanges * (200 + values_each * (value_len + 32));
+	char *json = malloc(cap);
+	size_t o = (size_t)snprintf(json, cap, "{\"Changes\": [");
+	char *value = malloc(value_len + 1);
+	memset(value, 'a', value_len);
+	value[value_len] = '\0';
+	for (size_t i = 0; i < nchanges; i++) {
+		o += (size_t)snprintf(json + o, cap - o,
+				      "%s{\"Action\": \"%s\", "
+				      "\"ResourceRecordSet\": {\"Name\": "
+				      "\"n%zu.example.com\", \"Type\": "
+				      "\"TXT\", \"TTL\": 60, "
+				      "\"ResourceRecords\": [",
+				      i ? "," : "", action, i);
+		for (size_t k = 0; k < values_each; k++)
+			o += (size_t)snprintf(json + o, cap - o,
+					      "%s{\"Value\": \"%s\"}",
+					      k ? "," : "", value);
+		o += (size_t)snprintf(json + o, cap - o, "]}}");
+	}
+	snprintf(json + o, cap - o, "]}");
+	free(value);
+	return json;
+}
+
+static void expect_batch(char *json, int want, const char *needle)
+{
+	struct change_batch *b = NULL;
+	char err[4096];
+	int rc = change_batch_parse(&b, json, strlen(json), err, sizeof(err));
+	if (rc != want)
+		fail_msg("rc %d, want %d: %s", rc, want, err);
+	if (needle != NULL && strstr(err, needle) == NULL)
+		fail_msg("'%s' lacks '%s'", err, needle);
+	change_batch_free(b);
+	free(json);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	expect_batch(batch_of(10, 100, "CREATE", 1), 0, NULL);
+	expect_batch(batch_of(7, 143, "CREATE", 1), Q53_EINVAL,
+		     "1001 ResourceRecord elements exceed the limit of 1000");
+	/* UPSERT values count twice. */
+	expect_batch(batch_of(5, 100, "UPSERT", 1), 0, NULL);
+	expect_batch(batch_of(1, 501, "UPSERT", 1), Q53_EINVAL,
+		     "1002 ResourceRecord elements");
+	expect_batch(batch_of(8, 1, "CREATE", 4000), 0, NULL);
+	expect_batch(batch_of(9, 1, "CREATE", 4000), Q53_EINVAL,
+		     "36000 characters of values exceed the limit of 32000");
+	expect_batch(batch_of(4, 1, "UPSERT", 4000), 0, NULL); /* the limit */
+	expect_batch(batch_of(5, 1, "UPSERT", 3201), Q53_EINVAL,
+		     "32010 characters");
+	expect_batch(batch_of(1, 1, "CREATE", 4001), Q53_EINVAL,
+		     "change 0: ResourceRecords[0].Value is longer than 4000");
+}
+
+static void test_rdata_text(void **state)
+{
+	(void)state;
+	static const struct {
+		uint16_t type;
+		const char *in;
+		const char *out;
+	} ok[] = {
+	    {1, "192.0.2.10", "192.0.2.10"},
+	    {28, "2001:db8::10", "2001:db8::10"},
+	    {15, "10 mail.example.com", "10 mail.example.com."},
+	    {16, "\"v=spf1 -all\"", "\"v=spf1 -all\""},
+	    {16, "\"part one\" \"part two\"", "\"part one\" \"part two\""},
+	    {5, "www.example.com", "www.example.com."},
+	    {33, "10 60 5060 sip.example.com", "10 60 5060 sip.example.com."},
+	    {257, "0 issue \"ca.example.net\"", "0 issue \"ca.example.net\""},
+	    {2, "ns1.example.net.", "ns1.example.net."},
+	    {6, "ns1.x. h.x. 1 2 3 4 5", "ns1.x. h.x. 1 2 3 4 5"},
+	    {65400, "\\# 2 0a0b", "\\# 2 0A0B"},
+	};
+	uint8_t wire[RDATA_TEXT_WIRE_MAX];
+	char err[256], text[1024];
+	uint16_t len;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int rc =
+		    rdata_text_to_wire(ok[i].type, ok[i].in, wire, sizeof(wire),
+				       &len, err, sizeof(err));
+		if (rc != 0)
+			fail_msg("%s: %s", ok[i].in, err);
+		assert_int_equal(rdata_text_from_wire(ok[i].type, wire, len,
+						      text, sizeof(text)),
+				 0);
+		assert_string_equal(text, ok[i].out);
+		assert_int_equal(rdata_text_check_wire(ok[i].type, wire, len),
+				 0);
+	}
+	static const struct {
+		uint16_t type;
+		const char *in;
+		const char *why;
+	} bad[] = {
+	    {1, "300.1.1.1", ""},
+	    {1, "192.0.2.1 192.0.2.2", ""},
+	    {1, "", "value is empty"},
+	    {1, "192.0.2.1\nevil 300 IN A 192.0.2.66", "line break"},
+	    {1, "192.0.2.1\r", "line break"},
+	    {28, "192.0.2.1", ""},
+	    {15, "mail.example.com", ""},
+	    {16, "\"unterminated", ""},
+	    {1, "192.0.2.1 (", ""},
+	    {41, "x", "cannot be stored"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc =
+		    rdata_text_to_wire(bad[i].type, bad[i].in, wire,
+				       sizeof(wire), &len, err, sizeof(err));
+		if (rc == 0)
+			fail_msg("accepted '%s'", bad[i].in);
+		assert_int_equal(rc, Q53_EINVAL);
+		assert_true(err[0] != '\0');
+		assert_non_null(strstr(err, bad[i].why));
+	}
+	/* A comment after the value is harmless: the record is the same. */
+	assert_int_equal(rdata_text_to_wire(1, "192.0.2.1 ; note", wire,
+					    sizeof(wire), &len, err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(len, 4);
+	/* Malformed wire data is caught. */
+	assert_int_equal(rdata_text_check_wire(1, (const uint8_t *)"\1\2\3", 3),
+			 Q53_EMALF);
+	assert_int_equal(
+	    rdata_text_check_wire(15, (const uint8_t *)"\0\1\300\14", 4),
+	    Q53_EMALF);
+	assert_int_equal(rdata_text_type_name(28, text, sizeof(text)), 0);
+	assert_string_equal(text, "AAAA");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_simple_file),
+	    cmocka_unit_test(test_routing_files),
+	    cmocka_unit_test(test_shape_errors),
+	    cmocka_unit_test(test_each_change_named),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_rdata_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

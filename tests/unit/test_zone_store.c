@@ -1,0 +1,872 @@
+/* The Route 53 data model: hosted zones, atomic change batches with Route
+ * 53's rules (each rejected batch names every failing change and leaves
+ * the store byte-for-byte unchanged), export/import, snapshots, and the
+ * compiled zone answering queries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libknot/libknot.h>
+
+#include "node/common/errcode.h"
+#include "node/control/change_batch.h"
+#include "node/control/zone_store.h"
+#include "node/dns/query.h"
+#include "node/zone/view.h"
+#include "node/zone/zone.h"
+
+#define ZID  "Z0123456789ABC"
+#define ZID2 "Z0123456789ABD"
+
+static const char *const NS[] = {"ns1.quorum53.test", "ns2.quorum53.test."};
+
+static char *load_data(const char *name, size_t *len)
+{
+	char path[4096];
+	const char *dir = getenv("Q53_ROUTE53_DATA");
+	if (dir != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	} else {
+		const char *slash = strrchr(__FILE__, '/');
+		int n = slash ? (int)(slash - __FILE__) : 1;
+		snprintf(path, sizeof(path), "%.*s/data/route53/%s", n,
+			 slash ? __FILE__ : ".", name);
+	}
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	char *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void create(struct zone_store *s, const char *id, const char *name)
+{
+	char err[512];
+	struct zone_store_create_params p = {
+	    .id = id, .name = name, .nameservers = NS, .nnameservers = 2};
+	if (zone_store_create(s, &p, err, sizeof(err)) != 0)
+		fail_msg("create: %s", err);
+}
+
+static int setup(void **state)
+{
+	struct zone_store *s = malloc(sizeof(*s));
+	zone_store_init(s);
+	create(s, ZID, "Example.COM");
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	zone_store_free(*state);
+	free(*state);
+	return 0;
+}
+
+struct snap {
+	uint8_t *p;
+	size_t len;
+};
+
+static struct snap snap(const struct zone_store *s)
+{
+	struct snap n;
+	assert_int_equal(zone_store_snapshot(s, &n.p, &n.len), 0);
+	return n;
+}
+
+static void snap_same(struct snap a, struct snap b)
+{
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.p, b.p, a.len);
+	free(a.p);
+	free(b.p);
+}
+
+static int apply_json(struct zone_store *s, const char *id, const char *json,
+		      char *err, size_t errlen)
+{
+	struct change_batch *b;
+	int rc = change_batch_parse(&b, json, strlen(json), err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = zone_store_apply(s, id, b, err, errlen);
+	change_batch_free(b);
+	return rc;
+}
+
+static void apply_ok(struct zone_store *s, const char *json)
+{
+	char err[4096];
+	if (apply_json(s, ZID, json, err, sizeof(err)) != 0)
+		fail_msg("refused: %s\n%s", err, json);
+}
+
+static void apply_file(struct zone_store *s, const char *file)
+{
+	size_t len;
+	char *json = load_data(file, &len);
+	apply_ok(s, json);
+	free(json);
+}
+
+/* The batch is refused, err holds every needle, the store is unchanged. */
+static void refused(struct zone_store *s, const char *json,
+		    const char *const *needles)
+{
+	char err[8192];
+	struct snap before = snap(s);
+	int rc = apply_json(s, ZID, json, err, sizeof(err));
+	if (rc == 0)
+		fail_msg("accepted: %s", json);
+	assert_int_equal(rc, Q53_EINVAL);
+	for (; *needles != NULL; needles++) {
+		if (strstr(err, *needles) == NULL)
+			fail_msg("error '%s' does not contain '%s'", err,
+				 *needles);
+	}
+	snap_same(before, snap(s));
+}
+
+#define REFUSED(s, json, ...)                                                  \
+	refused(s, json, (const char *const[]){__VA_ARGS__, NULL})
+
+/* One change; rrs is the inside of a ResourceRecordSet. */
+#define CH(action, rrs)                                                        \
+	"{\"Action\": \"" action "\", \"ResourceRecordSet\": {" rrs "}}"
+#define BATCH(changes) "{\"Changes\": [" changes "]}"
+#define RRS(name, type, ttl, values)                                           \
+	"\"Name\": \"" name "\", \"Type\": \"" type "\", \"TTL\": " #ttl       \
+	", \"ResourceRecords\": [" values "]"
+#define V(x) "{\"Value\": \"" x "\"}"
+
+static const struct zone_store_rrset *find(const struct zone_store *s,
+					   const char *name, uint16_t type)
+{
+	struct zone_store_info info;
+	uint8_t wire[KNOT_DNAME_MAXLEN];
+	assert_int_equal(zone_store_get(s, ZID, &info), 0);
+	assert_non_null(knot_dname_from_str(wire, name, sizeof(wire)));
+	for (size_t i = 0; i < info.nrrsets; i++) {
+		const struct zone_store_rrset *r = info.rrsets[i];
+		if (r->type == type && r->owner_len == knot_dname_size(wire) &&
+		    memcmp(r->owner, wire, r->owner_len) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static uint32_t serial(const struct zone_store *s)
+{
+	struct zone_store_info info;
+	assert_int_equal(zone_store_get(s, ZID, &info), 0);
+	const struct zone_store_rrset *soa = find(s, info.name, 6);
+	assert_non_null(soa);
+	const uint8_t *p = soa->rdata[0].data + soa->rdata[0].len - 20;
+	uint32_t v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		     (uint32_t)p[2] << 8 | p[3];
+	assert_int_equal(v, info.serial);
+	return v;
+}
+
+static void test_create(void **state)
+{
+	struct zone_store *s = *state;
+	struct zone_store_info info;
+	char err[512];
+
+	assert_int_equal(zone_store_count(s), 1);
+	assert_int_equal(zone_store_get_at(s, 0, &info), 0);
+	assert_string_equal(info.id, ZID);
+	assert_string_equal(info.name, "example.com.");
+	assert_int_equal(info.nrrsets, 2);
+	assert_int_equal(serial(s), 1);
+	const struct zone_store_rrset *ns = find(s, "example.com", 2);
+	assert_non_null(ns);
+	assert_int_equal(ns->count, 2);
+	assert_int_equal(ns->ttl, ZONE_STORE_NS_TTL);
+	assert_int_equal(find(s, "example.com", 6)->ttl, ZONE_STORE_SOA_TTL);
+	assert_int_equal(zone_store_get(s, "ZNOPE0000000000", &info),
+			 Q53_ENOENT);
+
+	struct zone_store_create_params p = {.id = ZID2,
+					     .name = "example.org",
+					     .caller_reference = "ref-1",
+					     .comment = "second",
+					     .nameservers = NS,
+					     .nnameservers = 1};
+	struct snap before = snap(s);
+	p.id = "z0123456789ABC";
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(err, "InvalidInput: hosted zone ID"));
+	p.id = "Z0123";
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EINVAL);
+	p.id = ZID;
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EEXIST);
+	assert_non_null(strstr(err, "HostedZoneAlreadyExists"));
+	p.id = ZID2;
+	p.name = "EXAMPLE.com.";
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EEXIST);
+	assert_non_null(strstr(err, "ConflictingDomainExists"));
+	p.name = "bad..name";
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(err, "InvalidDomainName"));
+	p.name = ".";
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EINVAL);
+	p.name = "example.org";
+	p.nnameservers = 0;
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EINVAL);
+	snap_same(before, snap(s));
+
+	p.nnameservers = 1;
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)), 0);
+	assert_int_equal(zone_store_count(s), 2);
+	assert_int_equal(zone_store_get(s, ZID2, &info), 0);
+	assert_string_equal(info.comment, "second");
+	assert_string_equal(info.caller_reference, "ref-1");
+	p.id = "Z0123456789ABE";
+	p.name = "example.net";
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)),
+			 Q53_EEXIST);
+	assert_non_null(strstr(err, "caller reference 'ref-1'"));
+	/* Nested zones are separate hosted zones. */
+	p.caller_reference = NULL;
+	p.name = "sub.example.com";
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)), 0);
+	assert_int_equal(zone_store_count(s), 3);
+}
+
+static void test_files_apply(void **state)
+{
+	struct zone_store *s = *state;
+	apply_file(s, "batch-simple.json");
+	assert_int_equal(serial(s), 2);
+	const struct zone_store_rrset *a = find(s, "www.example.com", 1);
+	assert_non_null(a);
+	assert_int_equal(a->count, 2);
+	assert_int_equal(a->ttl, 300);
+	assert_non_null(find(s, "www.example.com", 28));
+	assert_non_null(find(s, "example.com", 15));
+	assert_int_equal(find(s, "example.com", 16)->count, 2);
+	assert_non_null(find(s, "blog.example.com", 5));
+	assert_non_null(find(s, "_sip._tcp.example.com", 33));
+	assert_non_null(find(s, "example.com", 257));
+
+	apply_file(s, "batch-upsert-delete.json");
+	assert_int_equal(serial(s), 3);
+	a = find(s, "www.example.com", 1);
+	assert_int_equal(a->count, 1);
+	assert_int_equal(a->ttl, 60);
+	assert_memory_equal(a->rdata[0].data, "\xc0\x00\x02\x14", 4);
+	assert_null(find(s, "blog.example.com", 5));
+
+	/* Rejected whole, both reasons named. */
+	size_t len;
+	char *json = load_data("batch-invalid.json", &len);
+	REFUSED(s, json,
+		"InvalidChangeBatch: change 1: RRSet of type CNAME with DNS "
+		"name api.example.com. is not permitted because a conflicting "
+		"RRSet of type A",
+		"; change 3: [name='www.example.com.', type='AAAA'] is already "
+		"changed by change 2");
+	free(json);
+	assert_int_equal(serial(s), 3);
+	assert_null(find(s, "api.example.com", 1));
+
+	/* Routing policies are refused before they reach the store. */
+	const char *files[] = {"batch-weighted.json", "batch-failover.json",
+			       "batch-alias-apex.json"};
+	for (size_t i = 0; i < 3; i++) {
+		char err[2048];
+		json = load_data(files[i], &len);
+		assert_int_equal(apply_json(s, ZID, json, err, sizeof(err)),
+				 Q53_EINVAL);
+		assert_non_null(strstr(err, "not yet supported"));
+		free(json);
+	}
+}
+
+static void test_create_delete_rules(void **state)
+{
+	struct zone_store *s = *state;
+	apply_ok(s,
+		 BATCH(CH("CREATE", RRS("www.example.com", "A", 300,
+					V("192.0.2.1") "," V("192.0.2.2")))));
+	REFUSED(
+	    s,
+	    BATCH(
+		CH("CREATE", RRS("WWW.example.com.", "A", 60, V("192.0.2.9")))),
+	    "InvalidChangeBatch: change 0: Tried to create resource record "
+	    "set [name='www.example.com.', type='A'] but it already exists");
+	REFUSED(s,
+		BATCH(CH("DELETE", RRS("www.example.com", "AAAA", 300,
+				       V("2001:db8::1")))),
+		"change 0: Tried to delete resource record set "
+		"[name='www.example.com.', type='AAAA'] but it was not found");
+	REFUSED(s,
+		BATCH(CH("DELETE", RRS("www.example.com", "A", 60,
+				       V("192.0.2.1") "," V("192.0.2.2")))),
+		"change 0: Tried to delete resource record set "
+		"[name='www.example.com.', type='A'] but the values provided "
+		"do not match the current values");
+	REFUSED(s,
+		BATCH(CH("DELETE",
+			 RRS("www.example.com", "A", 300, V("192.0.2.1")))),
+		"change 0:", "do not match");
+	REFUSED(s,
+		BATCH(CH("DELETE", RRS("www.example.com", "A", 300,
+				       V("192.0.2.1") "," V("192.0.2.3")))),
+		"change 0:", "do not match");
+	/* Exact match in any order and case deletes. */
+	apply_ok(s,
+		 BATCH(CH("DELETE", RRS("WwW.Example.Com.", "A", 300,
+					V("192.0.2.2") "," V("192.0.2.1")))));
+	assert_null(find(s, "www.example.com", 1));
+	assert_int_equal(serial(s), 3);
+}
+
+static void test_upsert_and_duplicates(void **state)
+{
+	struct zone_store *s = *state;
+	apply_ok(s, BATCH(CH("UPSERT", RRS("x.example.com", "TXT", 60,
+					   V("\\\"one\\\"")))));
+	apply_ok(s, BATCH(CH("UPSERT", RRS("x.example.com", "TXT", 120,
+					   V("\\\"two\\\"")))));
+	const struct zone_store_rrset *t = find(s, "x.example.com", 16);
+	assert_int_equal(t->ttl, 120);
+	assert_memory_equal(t->rdata[0].data, "\3two", 4);
+
+	REFUSED(s,
+		BATCH(CH("CREATE",
+			 RRS("y.example.com", "A", 60,
+			     V("192.0.2.1"))) "," CH("UPSERT",
+						     RRS("Y.example.com", "A",
+							 60, V("192.0.2.2")))),
+		"change 1: [name='y.example.com.', type='A'] is already "
+		"changed by change 0 of this batch");
+	REFUSED(
+	    s,
+	    BATCH(CH("UPSERT", RRS("x.example.com", "TXT", 60, V("a"))) "," CH(
+		"DELETE", RRS("x.example.com", "TXT", 60, V("a")))),
+	    "change 1:", "already changed by change 0");
+	/* DELETE then CREATE replaces, the idiom from before UPSERT. */
+	apply_ok(s, BATCH(CH("DELETE",
+			     RRS("x.example.com", "TXT", 120,
+				 V("\\\"two\\\""))) "," CH("CREATE",
+							   RRS("x.example.com",
+							       "TXT", 30,
+							       V("three")))));
+	assert_int_equal(find(s, "x.example.com", 16)->ttl, 30);
+	/* Duplicate values within one set. */
+	REFUSED(
+	    s,
+	    BATCH(CH("CREATE", RRS("z.example.com", "AAAA", 60,
+				   V("2001:db8::1") "," V("2001:DB8:0::1")))),
+	    "change 0: [name='z.example.com.', type='AAAA']: duplicate "
+	    "value '2001:DB8:0::1'");
+	assert_int_equal(serial(s), 4);
+}
+
+static void test_cname_rules(void **state)
+{
+	struct zone_store *s = *state;
+	apply_ok(
+	    s,
+	    BATCH(CH("CREATE",
+		     RRS("a.example.com", "A", 60,
+			 V("192.0.2.1"))) "," CH("CREATE",
+						 RRS("c.example.com", "CNAME",
+						     60, V("a.example.com")))));
+	/* CNAME beside existing data. */
+	REFUSED(s,
+		BATCH(CH("CREATE", RRS("a.example.com", "CNAME", 60,
+				       V("b.example.com")))),
+		"change 0: RRSet of type CNAME with DNS name a.example.com. is "
+		"not permitted because a conflicting RRSet of type A with the "
+		"same DNS name exists in zone example.com.");
+	/* Data beside an existing CNAME. */
+	REFUSED(s, BATCH(CH("CREATE", RRS("c.example.com", "TXT", 60, V("x")))),
+		"change 0: RRSet of type TXT with DNS name c.example.com. is "
+		"not permitted because a conflicting RRSet of type CNAME");
+	/* In the resulting state: the A goes in the same batch, fine. */
+	apply_ok(
+	    s,
+	    BATCH(CH("DELETE",
+		     RRS("a.example.com", "A", 60,
+			 V("192.0.2.1"))) "," CH("CREATE",
+						 RRS("a.example.com", "CNAME",
+						     60, V("b.example.com")))));
+	REFUSED(s,
+		BATCH(CH("CREATE",
+			 RRS("example.com", "CNAME", 60, V("b.example.com")))),
+		"change 0: [name='example.com.', type='CNAME']: a CNAME record "
+		"set is not permitted at the zone apex");
+	REFUSED(
+	    s,
+	    BATCH(CH("CREATE", RRS("d.example.com", "CNAME", 60,
+				   V("b.example.com") "," V("e.example.com")))),
+	    "change 0:", "a CNAME record set holds exactly one record, not 2");
+}
+
+static void test_apex_rules(void **state)
+{
+	struct zone_store *s = *state;
+	const struct zone_store_rrset *soa = find(s, "example.com", 6);
+	REFUSED(s,
+		BATCH(CH("DELETE", RRS("example.com", "NS", 172800,
+				       V("ns1.quorum53.test") "," V(
+					   "ns2.quorum53.test")))),
+		"change 0: [name='example.com.', type='NS']: the NS record set "
+		"at the zone apex cannot be deleted");
+	REFUSED(s,
+		BATCH(CH("DELETE",
+			 RRS("example.com", "SOA", 900,
+			     V("ns1.quorum53.test. hostmaster.example.com. 1 "
+			       "7200 900 1209600 86400")))),
+		"change 0:",
+		"the SOA record set at the zone apex cannot be "
+		"deleted");
+	REFUSED(s,
+		BATCH(CH("CREATE",
+			 RRS("example.com", "NS", 60, V("ns9.quorum53.test")))),
+		"change 0: Tried to create resource record set "
+		"[name='example.com.', type='NS'] but it already exists");
+	REFUSED(s,
+		BATCH(CH("CREATE", RRS("www.example.com", "SOA", 60,
+				       V("a. b. 1 2 3 4 5")))),
+		"change 0:",
+		"an SOA record set is only permitted at the zone "
+		"apex");
+	REFUSED(s,
+		BATCH(CH("UPSERT",
+			 RRS("example.com", "SOA", 60,
+			     V("a. b. 1 2 3 4 5") "," V("a. b. 2 2 3 4 5")))),
+		"change 0:", "exactly one record, not 2");
+	(void)soa;
+	/* UPSERT is how they change; the store keeps the serial. */
+	apply_ok(s, BATCH(CH("UPSERT", RRS("example.com", "NS", 3600,
+					   V("ns9.quorum53.test")))));
+	assert_int_equal(find(s, "example.com", 2)->count, 1);
+	apply_ok(s, BATCH(CH("UPSERT", RRS("example.com", "SOA", 300,
+					   V("ns9.quorum53.test. "
+					     "admin.example.com. 777 1 2 3 "
+					     "4")))));
+	assert_int_equal(serial(s), 3);
+	soa = find(s, "example.com", 6);
+	assert_int_equal(soa->ttl, 300);
+	/* Delegations below the apex are ordinary sets. */
+	apply_ok(s, BATCH(CH("CREATE", RRS("sub.example.com", "NS", 60,
+					   V("ns.sub.example.com")))));
+	apply_ok(s, BATCH(CH("DELETE", RRS("sub.example.com", "NS", 60,
+					   V("ns.sub.example.com")))));
+}
+
+static void test_names_and_values(void **state)
+{
+	struct zone_store *s = *state;
+	REFUSED(s,
+		BATCH(CH("CREATE",
+			 RRS("www.example.net", "A", 60, V("192.0.2.1")))),
+		"change 0: RRSet with DNS name www.example.net. is not "
+		"permitted in zone example.com.");
+	REFUSED(
+	    s,
+	    BATCH(CH("CREATE", RRS("notexample.com", "A", 60, V("192.0.2.1")))),
+	    "change 0: RRSet with DNS name notexample.com. is not "
+	    "permitted");
+	REFUSED(
+	    s,
+	    BATCH(CH("CREATE", RRS("a..example.com", "A", 60, V("1.2.3.4")))),
+	    "change 0: 'a..example.com' is not a valid DNS name");
+	REFUSED(s,
+		BATCH(CH(
+		    "CREATE",
+		    RRS("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			"aaaaaaaaaa.example.com",
+			"A", 60, V("192.0.2.1")))),
+		"change 0:", "is not a valid DNS name");
+	REFUSED(s,
+		BATCH(CH("CREATE",
+			 RRS("www.example.com", "A", 60, V("300.1.1.1")))),
+		"change 0: [name='www.example.com.', type='A']: value "
+		"'300.1.1.1' is not a valid A record");
+	REFUSED(
+	    s,
+	    BATCH(CH("CREATE", RRS("www.example.com", "A", 60,
+				   V("192.0.2.1\\nevil 60 IN A 192.0.2.66")))),
+	    "change 0:", "line break");
+	REFUSED(s,
+		BATCH(CH("CREATE", RRS("m.example.com", "MX", 60,
+				       V("mail.example.com")))),
+		"change 0:", "is not a valid MX record");
+	/* Every failing change named, the good ones do not slip through. */
+	REFUSED(
+	    s,
+	    BATCH(CH("CREATE", RRS("ok.example.com", "A", 60, V("192.0.2.1"))) "," CH(
+		"CREATE",
+		RRS("www.example.org", "A", 60,
+		    V("192.0.2.1"))) "," CH("CREATE",
+					    RRS("ok2.example.com", "A", 60,
+						V("192.0.2.1"))) "," CH("CREAT"
+									"E",
+									RRS("ba"
+									    "d."
+									    "ex"
+									    "am"
+									    "pl"
+									    "e."
+									    "co"
+									    "m",
+									    "AA"
+									    "A"
+									    "A",
+									    60,
+									    V("1.2.3.4")))),
+	    "change 1: RRSet with DNS name www.example.org.",
+	    "; change 3: [name='bad.example.com.', type='AAAA']");
+	assert_null(find(s, "ok.example.com", 1));
+
+	/* Wildcards; Route 53 octal escapes; case folding. */
+	apply_ok(s, BATCH(CH("CREATE",
+			     RRS("*.example.com", "A", 60, V("192.0.2.99")))));
+	assert_non_null(find(s, "*.example.com", 1));
+	REFUSED(s,
+		BATCH(CH("CREATE",
+			 RRS("\\\\052.EXAMPLE.com", "A", 60, V("192.0.2.98")))),
+		"change 0: Tried to create resource record set "
+		"[name='*.example.com.', type='A'] but it already exists");
+	apply_ok(s, BATCH(CH("CREATE", RRS("MiXeD.Example.Com", "TXT", 0,
+					   V("\\\"t\\\"")))));
+	assert_int_equal(find(s, "mixed.example.com", 16)->ttl, 0);
+	apply_ok(s, BATCH(CH("CREATE", RRS("max.example.com", "TXT", 2147483647,
+					   V("\\\"t\\\"")))));
+}
+
+static void test_not_found(void **state)
+{
+	struct zone_store *s = *state;
+	char err[512];
+	struct change_batch *b;
+	const char *json =
+	    BATCH(CH("CREATE", RRS("a.example.com", "A", 60, V("192.0.2.1"))));
+	assert_int_equal(
+	    change_batch_parse(&b, json, strlen(json), err, sizeof(err)), 0);
+	assert_int_equal(zone_store_apply(s, ZID2, b, err, sizeof(err)),
+			 Q53_ENOENT);
+	assert_non_null(strstr(err, "NoSuchHostedZone"));
+	change_batch_free(b);
+	struct zone *z;
+	assert_int_equal(zone_store_build(s, ZID2, &z, err, sizeof(err)),
+			 Q53_ENOENT);
+	assert_int_equal(zone_store_delete(s, ZID2, err, sizeof(err)),
+			 Q53_ENOENT);
+}
+
+static void test_delete_zone(void **state)
+{
+	struct zone_store *s = *state;
+	char err[512];
+	apply_ok(s, BATCH(CH("CREATE",
+			     RRS("a.example.com", "A", 60, V("192.0.2.1")))));
+	/* Replaced SOA and NS still count as the apex's own. */
+	apply_ok(s, BATCH(CH("UPSERT", RRS("example.com", "NS", 60,
+					   V("ns1.quorum53.test")))));
+	struct snap before = snap(s);
+	assert_int_equal(zone_store_delete(s, ZID, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(err, "HostedZoneNotEmpty: hosted zone " ZID));
+	snap_same(before, snap(s));
+	apply_ok(s, BATCH(CH("DELETE",
+			     RRS("a.example.com", "A", 60, V("192.0.2.1")))));
+	assert_int_equal(zone_store_delete(s, ZID, err, sizeof(err)), 0);
+	assert_int_equal(zone_store_count(s), 0);
+}
+
+static char *export(const struct zone_store *s, const char *id)
+{
+	char *text, err[512];
+	size_t len;
+	if (zone_store_export(s, id, &text, &len, err, sizeof(err)) != 0)
+		fail_msg("export: %s", err);
+	assert_int_equal(strlen(text), len);
+	return text;
+}
+
+static void test_export_import(void **state)
+{
+	struct zone_store *s = *state;
+	char err[1024];
+	apply_file(s, "batch-simple.json");
+	apply_ok(
+	    s, BATCH(CH("CREATE",
+			RRS("*.wild.example.com", "A", 60,
+			    V("192.0.2.99"))) "," CH("CREATE",
+						     RRS("esc.example.com",
+							 "TXT", 60,
+							 V("\\\"semi;colon\\\" "
+							   "\\\"quote\\\\\\\"d"
+							   "\\\"")))));
+	char *text = export(s, ZID);
+	assert_non_null(strstr(text, "$ORIGIN example.com.\n"));
+	assert_non_null(strstr(text, "www.example.com. 300 IN A 192.0.2.10\n"));
+	assert_non_null(strstr(text, "example.com. 3600 IN MX 10 "
+				     "mail.example.com.\n"));
+
+	/* Into a fresh store: the same records, the same serial. */
+	struct zone_store s2;
+	zone_store_init(&s2);
+	create(&s2, ZID, "example.com");
+	if (zone_store_import(&s2, ZID, text, strlen(text), err, sizeof(err)) !=
+	    0)
+		fail_msg("import: %s\n%s", err, text);
+	char *text2 = export(&s2, ZID);
+	assert_string_equal(text, text2);
+	snap_same(snap(s), snap(&s2));
+	free(text2);
+
+	/* Bad files are refused with the line and leave the zone alone. */
+	static const struct {
+		const char *text;
+		const char *needle;
+	} bad[] = {
+	    {"www A 192.0.2.1\nwww A 300.1.1.1\n", "InvalidInput: line 2:"},
+	    {"www A 192.0.2.1\nother.org. A 192.0.2.1\n",
+	     "line 2: other.org. is outside the zone example.com."},
+	    {"$INCLUDE /etc/passwd\n", "line 1: $INCLUDE is not supported"},
+	    {"www A 192.0.2.1\nwww CNAME x\n", "CNAME and other data at "
+					       "www.example.com."},
+	    {"@ CNAME x\n", "CNAME"},
+	    {"x LOC 52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m\n",
+	     "line 1: type LOC is not supported"},
+	    {"www CH TXT \"x\"\n", "InvalidInput: line 1:"},
+	    {"sub SOA a. b. 1 2 3 4 5\n", "SOA record outside the zone apex"},
+	    {"@ SOA a. b. 1 2 3 4 5\n@ SOA a. c. 1 2 3 4 5\n",
+	     "exactly one SOA"},
+	    {"x \"unterminated\n", "line 1:"},
+	    {"x A 192.0.2.1 (\n", "InvalidInput: line"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct snap before = snap(&s2);
+		int rc =
+		    zone_store_import(&s2, ZID, bad[i].text,
+				      strlen(bad[i].text), err, sizeof(err));
+		if (rc == 0)
+			fail_msg("imported: %s", bad[i].text);
+		if (strstr(err, bad[i].needle) == NULL)
+			fail_msg("'%s' lacks '%s'", err, bad[i].needle);
+		snap_same(before, snap(&s2));
+	}
+	assert_int_equal(zone_store_import(&s2, ZID2, "", 0, err, sizeof(err)),
+			 Q53_ENOENT);
+
+	/* Records are grouped into sets (first TTL wins, duplicates merge);
+	 * without SOA/NS of its own the file keeps the zone's, and the
+	 * serial moves on. */
+	uint32_t before_serial = serial(s);
+	const char grouped[] = "$TTL 60\n"
+			       "www A 192.0.2.1\n"
+			       "mail A 192.0.2.25\n"
+			       "www 300 A 192.0.2.2\n"
+			       "www A 192.0.2.1\n"
+			       "WWW AAAA 2001:db8::1\n";
+	assert_int_equal(zone_store_import(s, ZID, grouped, sizeof(grouped) - 1,
+					   err, sizeof(err)),
+			 0);
+	struct zone_store_info info;
+	assert_int_equal(zone_store_get(s, ZID, &info), 0);
+	assert_int_equal(info.nrrsets, 5); /* SOA NS mail/A www/A www/AAAA */
+	const struct zone_store_rrset *a = find(s, "www.example.com", 1);
+	assert_int_equal(a->count, 2);
+	assert_int_equal(a->ttl, 60);
+	assert_int_equal(serial(s), before_serial + 1);
+	assert_null(find(s, "blog.example.com", 5));
+
+	free(text);
+	zone_store_free(&s2);
+}
+
+static void test_snapshot(void **state)
+{
+	struct zone_store *s = *state;
+	char err[512];
+	struct zone_store_create_params p = {.id = ZID2,
+					     .name = "example.org",
+					     .caller_reference = "ref",
+					     .comment = "comment",
+					     .nameservers = NS,
+					     .nnameservers = 2};
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)), 0);
+	apply_file(s, "batch-simple.json");
+	apply_file(s, "batch-upsert-delete.json");
+
+	struct snap a = snap(s);
+	struct zone_store s2;
+	zone_store_init(&s2);
+	create(&s2, "Z9999999999999", "other.test"); /* replaced */
+	if (zone_store_restore(&s2, a.p, a.len, err, sizeof(err)) != 0)
+		fail_msg("restore: %s", err);
+	struct zone_store_info info;
+	assert_int_equal(zone_store_count(&s2), 2);
+	assert_int_equal(zone_store_get(&s2, "Z9999999999999", &info),
+			 Q53_ENOENT);
+	assert_int_equal(zone_store_get(&s2, ZID, &info), 0);
+	assert_int_equal(info.serial, 3);
+	assert_int_equal(zone_store_get(&s2, ZID2, &info), 0);
+	assert_string_equal(info.comment, "comment");
+	struct snap b = snap(&s2);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.p, b.p, a.len);
+	free(b.p);
+
+	/* Garbage never crashes and never changes the store. */
+	struct snap keep = snap(&s2);
+	static const uint8_t junk[] = "Q53ZSTOR\0\0\0\1\0\0\0\1garbage";
+	assert_int_equal(
+	    zone_store_restore(&s2, junk, sizeof(junk), err, sizeof(err)),
+	    Q53_EMALF);
+	assert_non_null(strstr(err, "zone store snapshot rejected"));
+	assert_int_equal(
+	    zone_store_restore(&s2, (const uint8_t *)"{}", 2, err, sizeof(err)),
+	    Q53_EMALF);
+	assert_int_equal(zone_store_restore(&s2, a.p, 0, err, sizeof(err)),
+			 Q53_EMALF);
+	for (size_t n = 0; n < a.len; n++) {
+		/* Every truncation fails. */
+		assert_int_equal(
+		    zone_store_restore(&s2, a.p, n, err, sizeof(err)),
+		    Q53_EMALF);
+	}
+	uint8_t *more = malloc(a.len + 1);
+	memcpy(more, a.p, a.len);
+	more[a.len] = 0;
+	assert_int_equal(
+	    zone_store_restore(&s2, more, a.len + 1, err, sizeof(err)),
+	    Q53_EMALF);
+	assert_non_null(strstr(err, "trailing bytes"));
+	/* Flipped bytes: refused, or a store that serialises back to exactly
+	 * the bytes it came from (the format has one encoding per state). */
+	uint32_t seed = 12345;
+	for (size_t n = 0; n < a.len; n++) {
+		memcpy(more, a.p, a.len);
+		seed = seed * 1103515245u + 12345u;
+		more[n] ^= (uint8_t)(1u << ((seed >> 16) % 8));
+		struct zone_store s3;
+		zone_store_init(&s3);
+		if (zone_store_restore(&s3, more, a.len, err, sizeof(err)) ==
+		    0) {
+			struct snap c = snap(&s3);
+			assert_int_equal(c.len, a.len);
+			assert_memory_equal(c.p, more, a.len);
+			free(c.p);
+		}
+		zone_store_free(&s3);
+	}
+	free(more);
+	snap_same(keep, snap(&s2));
+	free(a.p);
+	zone_store_free(&s2);
+
+	/* The empty store round-trips too. */
+	zone_store_init(&s2);
+	a = snap(&s2);
+	assert_int_equal(zone_store_restore(&s2, a.p, a.len, err, sizeof(err)),
+			 0);
+	snap_same(a, snap(&s2));
+	zone_store_free(&s2);
+}
+
+/* Asks view for name/type; returns the rcode and the answer count. */
+static int ask(const struct serving_view *view, const char *name, uint16_t type,
+	       uint16_t *ancount, uint8_t *out)
+{
+	uint8_t qbuf[512] = {0};
+	knot_pkt_t *q = knot_pkt_new(qbuf, sizeof(qbuf), NULL);
+	knot_dname_t *qname = knot_dname_from_str_alloc(name);
+	knot_wire_set_id(q->wire, 7);
+	assert_int_equal(knot_pkt_put_question(q, qname, KNOT_CLASS_IN, type),
+			 0);
+	free(qname);
+	struct dns_query_params p = {.udp_payload = 1232};
+	size_t n = dns_query_answer(view, &p, q->wire, q->size, out, 1232);
+	knot_pkt_free(q);
+	assert_true(n >= 12);
+	*ancount = knot_wire_get_ancount(out);
+	return knot_wire_get_rcode(out);
+}
+
+static bool has_bytes(const uint8_t *p, size_t n, const void *needle,
+		      size_t len)
+{
+	return memmem(p, n, needle, len) != NULL;
+}
+
+static void test_build_and_answer(void **state)
+{
+	struct zone_store *s = *state;
+	char err[512];
+	uint8_t out[1232];
+	uint16_t an;
+	struct zone *z;
+	struct serving_view *view;
+
+	apply_file(s, "batch-simple.json");
+	apply_ok(s, BATCH(CH("CREATE", RRS("new.example.com", "A", 60,
+					   V("198.51.100.7")))));
+	if (zone_store_build(s, ZID, &z, err, sizeof(err)) != 0)
+		fail_msg("build: %s", err);
+	/* SOA + 2 NS + 2 A + AAAA + 2 MX + 2 TXT + CNAME + SRV + CAA + A */
+	assert_int_equal(zone_record_count(z), 14);
+	assert_int_equal(serving_view_build(&view, &z, 1), 0);
+	zone_release(z);
+
+	assert_int_equal(ask(view, "new.example.com", 1, &an, out), 0);
+	assert_int_equal(an, 1);
+	assert_true(has_bytes(out, sizeof(out), "\xc6\x33\x64\x07", 4));
+	assert_int_equal(ask(view, "www.example.com", 1, &an, out), 0);
+	assert_int_equal(an, 2);
+	assert_int_equal(ask(view, "blog.example.com", 1, &an, out), 0);
+	assert_int_equal(an, 3); /* CNAME + the two A of www */
+	assert_int_equal(ask(view, "nothere.example.com", 1, &an, out), 3);
+	/* The SOA the view serves carries the store's serial (3). */
+	assert_int_equal(ask(view, "example.com", 6, &an, out), 0);
+	assert_int_equal(an, 1);
+	serving_view_free(view);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_create),
+	    T(test_files_apply),
+	    T(test_create_delete_rules),
+	    T(test_upsert_and_duplicates),
+	    T(test_cname_rules),
+	    T(test_apex_rules),
+	    T(test_names_and_values),
+	    T(test_not_found),
+	    T(test_delete_zone),
+	    T(test_export_import),
+	    T(test_snapshot),
+	    T(test_build_and_answer),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
