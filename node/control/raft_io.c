@@ -154,12 +154,17 @@ static void transport_close(struct raft_uv_transport *t,
 
 /* --- trampolines (#1): raft_uv calls back with ITS io ----------------- */
 
+static void peers_prune(struct nng_io *impl);
+
 static void tick_trampoline(struct raft_io *inner)
 {
 	struct nng_io *impl = inner->data;
 
 	if (impl->tick != NULL)
 		impl->tick(impl->outer);
+	/* After raft's tick: a configuration change it applied is seen. */
+	if (impl->state == IO_STARTED)
+		peers_prune(impl);
 }
 
 static void recv_trampoline(struct raft_io *inner, struct raft_message *m)
@@ -276,6 +281,44 @@ static struct peer *peer_get(struct nng_io *impl, raft_id id,
 	if (!peer->open && peer_open_socket(impl, peer) != 0)
 		return NULL;
 	return peer;
+}
+
+static bool in_configuration(const struct raft_configuration *conf,
+			     raft_id id)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->n; i++)
+		if (conf->servers[i].id == id)
+			return true;
+	return false;
+}
+
+/* Close and forget the peers that left raft's configuration (raft_remove):
+ * otherwise their PUSH socket and dialer would retry forever. raft sends to
+ * servers of its current configuration only, and peer_get opens a peer
+ * again should one come back. raft_init set outer->data to the raft
+ * instance (RAFT_OVER_NNG.md #1). */
+static void peers_prune(struct nng_io *impl)
+{
+	const struct raft *r = impl->outer->data;
+	unsigned i = 0;
+
+	if (r == NULL || r->configuration.n == 0)
+		return;
+	while (i < impl->n_peers) {
+		struct peer *peer = impl->peers[i];
+
+		if (in_configuration(&r->configuration, peer->id)) {
+			i++;
+			continue;
+		}
+		peer_close_socket(peer);
+		free(peer->address);
+		free(peer);
+		impl->peers[i] = impl->peers[--impl->n_peers];
+		impl->stats.pruned++;
+	}
 }
 
 static void peers_close_sockets(struct nng_io *impl)
@@ -769,4 +812,14 @@ void q53_raft_io_release(struct raft_io *io)
 void q53_raft_io_stats(struct raft_io *io, struct q53_raft_io_stats *stats)
 {
 	*stats = impl_of(io)->stats;
+}
+
+unsigned q53_raft_io_open_peers(struct raft_io *io)
+{
+	struct nng_io *impl = impl_of(io);
+	unsigned i, n = 0;
+
+	for (i = 0; i < impl->n_peers; i++)
+		n += impl->peers[i]->open;
+	return n;
 }

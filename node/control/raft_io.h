@@ -8,6 +8,9 @@
  * A server's raft address is the NNG URL it listens on, e.g.
  * "tcp://127.0.0.1:7001"; peers dial the address raft gives for them.
  *
+ * Peers are dialled on first send and closed on the tick after they left
+ * raft's configuration (raft_remove).
+ *
  * Lifecycle: q53_raft_io_init -> raft_init(r, io, ...) (io->init listens)
  * -> raft_start -> ... -> raft_close(r, cb) (io->close tears everything
  * down, then raft's close runs) -> in cb or later: q53_raft_io_release(io).
@@ -52,7 +55,12 @@ struct q53_raft_io_stats {
 	unsigned long long dropped;   /* no pipe to the peer, queue full, ... */
 	unsigned long long received;  /* decoded and given to raft */
 	unsigned long long malformed; /* undecodable or claiming our own id */
+	unsigned long long pruned;    /* peers closed after leaving the
+					 configuration (raft_remove) */
 };
+
+/* Number of peers with an open PUSH socket + dialer (for tests). */
+unsigned q53_raft_io_open_peers(struct raft_io *io);
 
 /* Copy the counters of an io set up by q53_raft_io_init. */
 void q53_raft_io_stats(struct raft_io *io, struct q53_raft_io_stats *stats);

@@ -1,0 +1,502 @@
+/* node/control/fsm_log.c: entry framing, exactly-once sessions, snapshot /
+ * restore symmetry, and allocation failure on demand (house style #15):
+ * a seeded failing raft_heap makes any allocation of the adapter or the
+ * FSM fail; every failed call must leave the state untouched and every
+ * successful one must match a reference that never failed; nothing leaks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <raft.h>
+
+#include "node/common/errcode.h"
+#include "node/control/fsm_counter.h"
+#include "node/control/fsm_log.h"
+
+/* --- failing heap ------------------------------------------------------- */
+
+static struct {
+	uint64_t rng;
+	unsigned fail_permille; /* 0: never */
+	long outstanding;
+	unsigned long failures;
+} heap;
+
+static bool heap_fail(void)
+{
+	uint64_t z;
+
+	if (heap.fail_permille == 0)
+		return false;
+	z = (heap.rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	if (z % 1000 < heap.fail_permille) {
+		heap.failures++;
+		return true;
+	}
+	return false;
+}
+
+static void *heap_malloc(void *data, size_t size)
+{
+	void *p;
+
+	(void)data;
+	if (heap_fail())
+		return NULL;
+	p = malloc(size);
+	heap.outstanding += p != NULL;
+	return p;
+}
+
+static void heap_free(void *data, void *ptr)
+{
+	(void)data;
+	heap.outstanding -= ptr != NULL;
+	free(ptr);
+}
+
+static void *heap_calloc(void *data, size_t nmemb, size_t size)
+{
+	void *p;
+
+	(void)data;
+	if (heap_fail())
+		return NULL;
+	p = calloc(nmemb, size);
+	heap.outstanding += p != NULL;
+	return p;
+}
+
+static void *heap_realloc(void *data, void *ptr, size_t size)
+{
+	void *p;
+
+	(void)data;
+	if (heap_fail())
+		return NULL;
+	p = realloc(ptr, size);
+	if (ptr == NULL && p != NULL)
+		heap.outstanding++;
+	return p;
+}
+
+static void *heap_aligned_alloc(void *data, size_t alignment, size_t size)
+{
+	void *p;
+
+	(void)data;
+	if (heap_fail())
+		return NULL;
+	p = aligned_alloc(alignment, size);
+	heap.outstanding += p != NULL;
+	return p;
+}
+
+static void heap_aligned_free(void *data, size_t alignment, void *ptr)
+{
+	(void)alignment;
+	heap_free(data, ptr);
+}
+
+static struct raft_heap failing_heap = {
+    .malloc = heap_malloc,
+    .free = heap_free,
+    .calloc = heap_calloc,
+    .realloc = heap_realloc,
+    .aligned_alloc = heap_aligned_alloc,
+    .aligned_free = heap_aligned_free,
+};
+
+static int setup_heap(void **state)
+{
+	(void)state;
+	memset(&heap, 0, sizeof(heap));
+	raft_heap_set(&failing_heap);
+	return 0;
+}
+
+static int teardown_heap(void **state)
+{
+	(void)state;
+	raft_heap_set_default();
+	assert_int_equal(heap.outstanding, 0);
+	return 0;
+}
+
+/* --- helpers -----------------------------------------------------------------
+ */
+
+struct fsm_pair {
+	struct q53_fsm_counter counter;
+	struct q53_fsm_log log;
+};
+
+static void pair_init(struct fsm_pair *p, unsigned max_sessions)
+{
+	struct q53_fsm_log_config config = {.max_sessions = max_sessions};
+
+	q53_fsm_counter_init(&p->counter);
+	assert_int_equal(q53_fsm_log_init(&p->log, &p->counter.fsm, &config),
+			 0);
+}
+
+static void pair_close(struct fsm_pair *p)
+{
+	q53_fsm_log_close(&p->log);
+	q53_fsm_counter_close(&p->counter);
+}
+
+static struct raft_buffer entry(uint16_t type, uint64_t client,
+				uint64_t request, uint64_t id, size_t len)
+{
+	struct q53_fsm_log_command cmd = {0};
+	uint8_t payload[32] = {0};
+	struct raft_buffer buf;
+	unsigned saved = heap.fail_permille;
+
+	assert_true(len <= sizeof(payload));
+	memcpy(payload, &id, len < 8 ? len : 8);
+	cmd.type = type;
+	cmd.client_id = client;
+	cmd.request_id = request;
+	cmd.payload = payload;
+	cmd.len = len;
+	heap.fail_permille = 0;
+	assert_int_equal(q53_fsm_log_encode(&cmd, &buf), 0);
+	heap.fail_permille = saved;
+	return buf;
+}
+
+static const struct q53_fsm_log_result *apply(struct fsm_pair *p,
+					      struct raft_buffer buf)
+{
+	void *result = NULL;
+
+	assert_int_equal(p->log.raft_fsm.apply(&p->log.raft_fsm, &buf, &result),
+			 0);
+	raft_free(buf.base);
+	return result;
+}
+
+/* The adapter's snapshot in one raft_malloc'd buffer (what restore gets). */
+static struct raft_buffer snapshot_one(struct fsm_pair *p)
+{
+	struct raft_fsm *fsm = &p->log.raft_fsm;
+	struct raft_buffer *bufs = NULL, out;
+	unsigned n = 0, i;
+	unsigned saved = heap.fail_permille;
+	size_t off = 0;
+
+	heap.fail_permille = 0;
+	assert_int_equal(fsm->snapshot(fsm, &bufs, &n), 0);
+	out.len = 0;
+	for (i = 0; i < n; i++)
+		out.len += bufs[i].len;
+	out.base = raft_malloc(out.len);
+	assert_non_null(out.base);
+	for (i = 0; i < n; i++) {
+		memcpy((uint8_t *)out.base + off, bufs[i].base, bufs[i].len);
+		off += bufs[i].len;
+	}
+	fsm->snapshot_finalize(fsm, &bufs, &n);
+	heap.fail_permille = saved;
+	return out;
+}
+
+static void assert_same_state(struct fsm_pair *a, struct fsm_pair *b)
+{
+	struct raft_buffer sa = snapshot_one(a), sb = snapshot_one(b);
+
+	assert_int_equal(sa.len, sb.len);
+	assert_memory_equal(sa.base, sb.base, sa.len);
+	raft_free(sa.base);
+	raft_free(sb.base);
+}
+
+/* --- framing -------------------------------------------------------------- */
+
+static void test_framing(void **state)
+{
+	struct q53_fsm_log_command cmd, out;
+	uint8_t payload[40];
+	struct raft_buffer buf;
+	size_t len;
+
+	(void)state;
+	for (len = 0; len < sizeof(payload); len++) {
+		memset(payload, 0xa5, sizeof(payload));
+		cmd = (struct q53_fsm_log_command){.type = 3,
+						   .client_id = 9,
+						   .request_id = 77,
+						   .payload = payload,
+						   .len = len};
+		assert_int_equal(q53_fsm_log_encode(&cmd, &buf), 0);
+		assert_int_equal(buf.len % 8, 0);
+		assert_int_equal(buf.len,
+				 Q53_FSM_LOG_HEADER_SIZE + ((len + 7) / 8) * 8);
+		assert_int_equal(q53_fsm_log_decode(&buf, &out), 0);
+		assert_int_equal(out.type, 3);
+		assert_int_equal(out.client_id, 9);
+		assert_int_equal(out.request_id, 77);
+		assert_int_equal(out.len, len);
+		if (len > 0)
+			assert_memory_equal(out.payload, payload, len);
+		if (len % 8 != 0) { /* padding must be zero */
+			((uint8_t *)buf.base)[buf.len - 1] = 1;
+			assert_int_equal(q53_fsm_log_decode(&buf, &out),
+					 Q53_EMALF);
+		}
+		buf.len -= 1; /* short */
+		assert_int_equal(q53_fsm_log_decode(&buf, &out), Q53_EMALF);
+		raft_free(buf.base);
+	}
+	/* session without request id */
+	cmd = (struct q53_fsm_log_command){.client_id = 1};
+	assert_int_equal(q53_fsm_log_encode(&cmd, &buf), Q53_EINVAL);
+	/* unknown format */
+	buf = entry(1, 1, 1, 1, 8);
+	((uint8_t *)buf.base)[0] = 2;
+	assert_int_equal(q53_fsm_log_decode(&buf, &out), Q53_EMALF);
+	raft_free(buf.base);
+}
+
+/* --- exactly once ----------------------------------------------------------
+ */
+
+static void test_sessions(void **state)
+{
+	const struct q53_fsm_log_result *r;
+	struct fsm_pair p;
+	struct raft_buffer junk;
+	uint64_t first;
+
+	(void)state;
+	pair_init(&p, 2);
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 1, 101, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(r->len, 8);
+	memcpy(&first, r->bytes, 8);
+	assert_int_equal(first, 1);
+	/* the retry is a no-op answered with the first result */
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 1, 101, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_DUPLICATE);
+	assert_int_equal(r->len, 8);
+	assert_memory_equal(r->bytes, &first, 8);
+	assert_int_equal(p.counter.n, 1);
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 2, 102, 13));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 1, 101, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_STALE);
+	/* no session: always applied */
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 0, 0, 5, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 0, 0, 5, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	/* rejected by the FSM: applied as a no-op, remembered */
+	r = apply(&p, entry(99, 2, 1, 0, 0));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(r->code, Q53_FSM_COUNTER_REJECTED);
+	r = apply(&p, entry(99, 2, 1, 0, 0));
+	assert_int_equal(r->status, Q53_FSM_LOG_DUPLICATE);
+	assert_int_equal(r->code, Q53_FSM_COUNTER_REJECTED);
+	/* malformed entries are skipped */
+	junk = entry(1, 0, 0, 0, 8);
+	((uint8_t *)junk.base)[0] = 0xff;
+	r = apply(&p, junk);
+	assert_int_equal(r->status, Q53_FSM_LOG_MALFORMED);
+	assert_int_equal(p.counter.n, 4);
+	/* table of 2: client 3 evicts client 1 (applied longest ago) */
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 3, 1, 301, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(q53_fsm_log_last_request(&p.log, 1), 0);
+	assert_int_equal(q53_fsm_log_last_request(&p.log, 2), 1);
+	assert_int_equal(q53_fsm_log_last_request(&p.log, 3), 1);
+	pair_close(&p);
+}
+
+/* --- snapshot / restore ----------------------------------------------------
+ */
+
+static void test_snapshot_restore(void **state)
+{
+	struct fsm_pair a, b;
+	struct raft_buffer snap, bad;
+	uint64_t i;
+
+	(void)state;
+	pair_init(&a, 0);
+	pair_init(&b, 0);
+	for (i = 1; i <= 50; i++)
+		apply(&a, entry(Q53_FSM_COUNTER_APPEND, i % 7, i, i, i % 20));
+	snap = snapshot_one(&a);
+	/* truncated or corrupted: refused, state unchanged */
+	for (i = 0; i < snap.len; i += 1 + snap.len / 40) {
+		bad.len = (size_t)i;
+		bad.base = raft_malloc(snap.len);
+		memcpy(bad.base, snap.base, snap.len);
+		assert_int_equal(b.log.raft_fsm.restore(&b.log.raft_fsm, &bad),
+				 RAFT_MALFORMED);
+		raft_free(bad.base); /* raft frees it when restore fails */
+	}
+	assert_int_equal(b.counter.n, 0);
+	assert_int_equal(b.log.raft_fsm.restore(&b.log.raft_fsm, &snap), 0);
+	assert_same_state(&a, &b);
+	/* and they go on identically */
+	apply(&a, entry(Q53_FSM_COUNTER_APPEND, 3, 1000, 1, 8));
+	apply(&b, entry(Q53_FSM_COUNTER_APPEND, 3, 1000, 1, 8));
+	assert_same_state(&a, &b);
+	assert_int_equal(a.counter.hash, b.counter.hash);
+	pair_close(&a);
+	pair_close(&b);
+}
+
+/* --- allocation failures
+ * ------------------------------------------------------
+ */
+
+static void test_alloc_failures(void **state)
+{
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 200; seed++) {
+		struct fsm_pair faulty, ref;
+		uint64_t requests[6] = {0};
+		unsigned op;
+
+		heap.rng = seed * 7919;
+		pair_init(&faulty, 4);
+		pair_init(&ref, 4);
+		for (op = 0; op < 60; op++) {
+			unsigned roll, tries;
+			uint64_t client, request;
+			struct raft_buffer buf, before;
+			void *result = NULL;
+			int rv;
+
+			heap.fail_permille = 0;
+			roll = (unsigned)(heap.rng % 10);
+			heap.rng = heap.rng * 6364136223846793005ull + seed;
+			if (roll < 7) {
+				/* apply: repeats and old ids included */
+				const struct q53_fsm_log_result *want;
+				struct q53_fsm_log_result got;
+
+				client = heap.rng % 6;
+				request =
+				    requests[client] + 1 - (heap.rng >> 8) % 3;
+				if (client != 0 && request == 0)
+					request = 1;
+				if (request > requests[client])
+					requests[client] = request;
+				buf = entry(Q53_FSM_COUNTER_APPEND, client,
+					    request, op, (heap.rng >> 16) % 24);
+				before = snapshot_one(&faulty);
+				heap.fail_permille = 300;
+				for (tries = 0;; tries++) {
+					assert_true(tries < 1000);
+					rv = faulty.log.raft_fsm.apply(
+					    &faulty.log.raft_fsm, &buf,
+					    &result);
+					if (rv == 0)
+						break;
+					assert_int_equal(rv, RAFT_NOMEM);
+					/* nothing changed */
+					{
+						struct raft_buffer now =
+						    snapshot_one(&faulty);
+
+						assert_int_equal(now.len,
+								 before.len);
+						assert_memory_equal(now.base,
+								    before.base,
+								    now.len);
+						raft_free(now.base);
+					}
+				}
+				heap.fail_permille = 0;
+				got =
+				    *(const struct q53_fsm_log_result *)result;
+				want = apply(&ref, buf); /* frees buf */
+				assert_int_equal(got.status, want->status);
+				assert_int_equal(got.code, want->code);
+				assert_int_equal(got.len, want->len);
+				if (got.len > 0)
+					assert_memory_equal(
+					    got.bytes, want->bytes, got.len);
+				raft_free(before.base);
+			} else if (roll < 8) {
+				/* snapshot may fail, never leaks */
+				struct raft_buffer *bufs = NULL;
+				unsigned n = 0;
+
+				heap.fail_permille = 300;
+				rv = faulty.log.raft_fsm.snapshot(
+				    &faulty.log.raft_fsm, &bufs, &n);
+				heap.fail_permille = 0;
+				if (rv == 0)
+					faulty.log.raft_fsm.snapshot_finalize(
+					    &faulty.log.raft_fsm, &bufs, &n);
+				else
+					assert_int_equal(rv, RAFT_NOMEM);
+			} else {
+				/* restore of the reference: all or nothing */
+				buf = snapshot_one(&ref);
+				before = snapshot_one(&faulty);
+				heap.fail_permille = 300;
+				rv = faulty.log.raft_fsm.restore(
+				    &faulty.log.raft_fsm, &buf);
+				heap.fail_permille = 0;
+				if (rv != 0) {
+					struct raft_buffer now =
+					    snapshot_one(&faulty);
+
+					assert_int_equal(rv, RAFT_NOMEM);
+					assert_int_equal(now.len, before.len);
+					assert_memory_equal(
+					    now.base, before.base, now.len);
+					raft_free(now.base);
+					raft_free(buf.base);
+					/* retry without failures */
+					buf = snapshot_one(&ref);
+					assert_int_equal(
+					    faulty.log.raft_fsm.restore(
+						&faulty.log.raft_fsm, &buf),
+					    0);
+				}
+				raft_free(before.base);
+			}
+			assert_same_state(&faulty, &ref);
+		}
+		heap.fail_permille = 0;
+		assert_int_equal(faulty.counter.hash, ref.counter.hash);
+		pair_close(&faulty);
+		pair_close(&ref);
+		assert_int_equal(heap.outstanding, 0);
+	}
+	assert_true(heap.failures > 100);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_framing, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_sessions, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_snapshot_restore, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_alloc_failures, setup_heap,
+					    teardown_heap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
