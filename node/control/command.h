@@ -1,0 +1,243 @@
+/* Commands of the replicated control plane and their results: the one
+ * module that knows their encoding (house style #12; proto/command.proto).
+ * The API and the runtime build a command with command_encode_*, put
+ * out.type and out.data / out.len into a struct q53_fsm_log_command
+ * (node/control/fsm_log.h) and read what came back with
+ * command_result_decode; the FSM (node/control/control_fsm.c) decodes
+ * commands with command_decode and encodes results with
+ * command_result_encode. Nobody else touches protobuf for commands.
+ *
+ * Encoding checks only shape (a NULL string is encoded as "none"); what a
+ * command means is the FSM's business, which validates every field since log
+ * entries are untrusted bytes.
+ *
+ * Memory: encoded bytes are raft_malloc'd (caller frees with raft_free), and
+ * so is every allocation of a decode, so raft_heap_set makes any of them fail
+ * (house style #15). A decode that runs out of memory says Q53_ENOMEM, never
+ * Q53_EMALF: the FSM must not reject on one node what another accepts. */
+#ifndef Q53_NODE_CONTROL_COMMAND_H
+#define Q53_NODE_CONTROL_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+/* The fsm_log command type of each command (wire contract). */
+enum command_type {
+	COMMAND_CREATE_HOSTED_ZONE = 1,
+	COMMAND_DELETE_HOSTED_ZONE = 2,
+	COMMAND_CHANGE_RRSETS = 3,
+	COMMAND_IMPORT_ZONE = 4,
+	COMMAND_CREATE_HEALTH_CHECK = 5,
+	COMMAND_UPDATE_HEALTH_CHECK = 6,
+	COMMAND_DELETE_HEALTH_CHECK = 7,
+	COMMAND_HEALTH_VOTE = 8,
+	COMMAND_SET_NODE = 9,
+	COMMAND_REMOVE_NODE = 10,
+};
+#define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
+#define COMMAND_TYPE_MAX COMMAND_REMOVE_NODE
+
+/* "CreateHostedZone", ...; "Unknown" for anything else. Never NULL. */
+const char *command_type_name(uint16_t type);
+
+/* The commands. In what command_decode fills, strings are never NULL ("" =
+ * none) and NUL-terminated; byte fields carry their length. In what
+ * command_encode_* takes, NULL strings mean "none". All borrowed. */
+struct command_create_hosted_zone {
+	const char *id;
+	const char *name;
+	const char *caller_reference;
+	const char *comment;
+	const char *const *nameservers;
+	size_t n_nameservers;
+	const char *change_id; /* optional: the change recorded */
+	uint64_t time_ms;
+};
+
+struct command_delete_hosted_zone {
+	const char *id;
+	const char *change_id;
+	uint64_t time_ms;
+};
+
+struct command_change_rrsets {
+	const char *zone_id;
+	const char *change_id;
+	const char *batch_json; /* verbatim as submitted */
+	size_t batch_len;
+	uint64_t time_ms;
+};
+
+struct command_import_zone {
+	const char *zone_id;
+	const char *change_id;
+	const char *text;
+	size_t len;
+	uint64_t time_ms;
+};
+
+struct command_create_health_check {
+	const char *id;
+	const char *caller_reference;
+	const char *config_json; /* HealthCheckConfig */
+	size_t config_len;
+	uint64_t time_ms;
+};
+
+struct command_update_health_check {
+	const char *id;
+	uint64_t version;	 /* expected current version; 0 = any */
+	const char *config_json; /* the whole new config */
+	size_t config_len;
+	uint64_t time_ms;
+};
+
+struct command_delete_health_check {
+	const char *id;
+	uint64_t time_ms;
+};
+
+struct command_health_vote {
+	uint64_t member_id;
+	const char *check_id;
+	bool healthy; /* Inverted already applied */
+	const char *reason;
+	uint64_t time_ms; /* when observed */
+};
+
+struct command_set_node {
+	uint64_t node_id;
+	const char *raft_address;
+	const char *dns_address;
+	const char *api_address;
+	const char *name;
+	uint64_t time_ms;
+};
+
+struct command_remove_node {
+	uint64_t node_id;
+	uint64_t time_ms;
+};
+
+/* One encoded command: what goes into struct q53_fsm_log_command. */
+struct command_payload {
+	uint16_t type;
+	uint8_t *data; /* raft_malloc'd; NULL when len is 0 */
+	size_t len;
+};
+
+/* Encode a command into *out. Return 0, Q53_EINVAL (nameservers NULL with
+ * n_nameservers > 0, bytes NULL with a length) or Q53_ENOMEM. */
+int command_encode_create_hosted_zone(
+    const struct command_create_hosted_zone *c, struct command_payload *out);
+int command_encode_delete_hosted_zone(
+    const struct command_delete_hosted_zone *c, struct command_payload *out);
+int command_encode_change_rrsets(const struct command_change_rrsets *c,
+				 struct command_payload *out);
+int command_encode_import_zone(const struct command_import_zone *c,
+			       struct command_payload *out);
+int command_encode_create_health_check(
+    const struct command_create_health_check *c, struct command_payload *out);
+int command_encode_update_health_check(
+    const struct command_update_health_check *c, struct command_payload *out);
+int command_encode_delete_health_check(
+    const struct command_delete_health_check *c, struct command_payload *out);
+int command_encode_health_vote(const struct command_health_vote *c,
+			       struct command_payload *out);
+int command_encode_set_node(const struct command_set_node *c,
+			    struct command_payload *out);
+int command_encode_remove_node(const struct command_remove_node *c,
+			       struct command_payload *out);
+
+/* raft_free's out->data and zeroes out. */
+void command_payload_clear(struct command_payload *out);
+
+/* A decoded command; the strings point into memory owned by it. */
+struct command {
+	enum command_type type;
+	union {
+		struct command_create_hosted_zone create_hosted_zone;
+		struct command_delete_hosted_zone delete_hosted_zone;
+		struct command_change_rrsets change_rrsets;
+		struct command_import_zone import_zone;
+		struct command_create_health_check create_health_check;
+		struct command_update_health_check update_health_check;
+		struct command_delete_health_check delete_health_check;
+		struct command_health_vote health_vote;
+		struct command_set_node set_node;
+		struct command_remove_node remove_node;
+	} u;
+	void *pb; /* private: the unpacked message */
+};
+
+/* Decode payload[0..len) (borrowed, untrusted) of `type` into *out. Returns
+ * 0 (release with command_free), Q53_EMALF (unknown type, not a message of
+ * that type) or Q53_ENOMEM; on error *out needs no release. */
+int command_decode(uint16_t type, const uint8_t *payload, size_t len,
+		   struct command *out);
+void command_free(struct command *c);
+
+/* --- results --- */
+
+struct command_change_info {
+	const char *id; /* "" / NULL: no change recorded */
+	uint64_t submitted_ms;
+	const char *comment;
+};
+
+struct command_hosted_zone_info {
+	const char *id; /* NULL / "": absent */
+	const char *name;
+	const char *caller_reference;
+	const char *comment;
+	const char *const *nameservers;
+	size_t n_nameservers;
+	uint64_t record_set_count;
+};
+
+struct command_health_check_info {
+	const char *id; /* NULL / "": absent */
+	const char *caller_reference;
+	const char *config_json; /* canonical */
+	size_t config_len;
+	uint64_t version;
+};
+
+/* The result of one command. index: the FSM index the command got (see
+ * control_fsm.h). Rejected commands (code != 0) carry error_name (the Route
+ * 53 error code) and error_message; applied ones what they created. */
+struct command_result {
+	uint64_t index;
+	const char *error_name; /* "" / NULL when applied */
+	const char *error_message;
+	struct command_change_info change;
+	struct command_hosted_zone_info hosted_zone;
+	struct command_health_check_info health_check;
+	void *pb; /* private (decode) */
+};
+
+/* Encode r (borrowed) into *buf / *len, raft_malloc'd. 0 or Q53_ENOMEM. */
+int command_result_encode(const struct command_result *r, uint8_t **buf,
+			  size_t *len);
+
+/* Decode a result body (borrowed) into *out; strings are never NULL after
+ * a decode. 0 (release with command_result_free), Q53_EMALF or
+ * Q53_ENOMEM. */
+int command_result_decode(const uint8_t *buf, size_t len,
+			  struct command_result *out);
+void command_result_free(struct command_result *r);
+
+/* A protobuf-c allocator over raft_malloc / raft_free, for command.c and
+ * the FSM snapshot code. `failed` is set when an allocation failed, which
+ * tells Q53_ENOMEM from Q53_EMALF after protobuf_c_message_unpack returned
+ * NULL. */
+struct command_pb_alloc {
+	ProtobufCAllocator base; /* pass &a.base to protobuf-c */
+	bool failed;
+};
+void command_pb_alloc_init(struct command_pb_alloc *a);
+
+#endif

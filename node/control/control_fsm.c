@@ -1,0 +1,1842 @@
+#include "node/control/control_fsm.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <raft.h>
+
+#include "node/common/errcode.h"
+#include "node/control/change_batch.h"
+#include "node/control/command.h"
+#include "node/control/zone_store.h"
+#include "node/health/check_config.h"
+#include "proto/command.pb-c.h"
+
+#define SNAPSHOT_FORMAT 1
+#define SNAPSHOT_END	0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX		4096
+/* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
+#define REJECTED 1
+
+/* --- state --- */
+
+struct check {
+	char *id;
+	char *caller_reference;
+	char *config_json; /* canonical */
+	size_t config_len;
+	struct health_check_config cfg;
+	uint64_t version;
+	uint64_t created_index;
+	uint64_t created_ms;
+	struct health_vote *votes; /* by member id */
+	char **reasons;
+	size_t n_votes;
+	size_t cap_votes;
+	bool healthy;
+	uint64_t transition_index;
+	uint64_t transition_ms;
+	struct health_vote_decision decision;
+};
+
+struct node {
+	char *raft_address;
+	char *dns_address;
+	char *api_address;
+	char *name;
+	uint64_t index;
+	uint64_t time_ms;
+};
+
+struct change_rec {
+	char *id;
+	char *zone_id;
+	char *comment;
+	uint64_t submitted_ms;
+	uint64_t index;
+};
+
+/* Everything the snapshot holds; restore builds a new one and swaps. */
+struct state {
+	struct zone_store zones;
+	uint64_t applied;
+	struct check **checks; /* by id */
+	size_t n_checks;
+	size_t cap_checks;
+	uint64_t *node_ids; /* by id; parallel to nodes */
+	struct node *nodes;
+	size_t n_nodes;
+	size_t cap_nodes;
+	struct change_rec *changes; /* by id */
+	size_t n_changes;
+	size_t cap_changes;
+};
+
+struct control_fsm {
+	struct q53_fsm base;
+	struct state s;
+	/* Local marks for the runtime, not replicated. */
+	char **dirty;
+	size_t n_dirty;
+	size_t cap_dirty;
+	bool dirty_all;
+	bool dirty_health;
+};
+
+/* --- small helpers --- */
+
+static char *rmemdup(const char *p, size_t len)
+{
+	char *c = raft_malloc(len + 1);
+
+	if (c == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(c, p, len);
+	c[len] = '\0';
+	return c;
+}
+
+static char *rstrdup(const char *s)
+{
+	return rmemdup(s, strlen(s));
+}
+
+/* Grow *v (elements of size) to hold at least need; 0 or Q53_ENOMEM. */
+static int reserve(void **v, size_t *cap, size_t need, size_t size)
+{
+	size_t n;
+	void *grown;
+
+	if (need <= *cap)
+		return 0;
+	n = *cap < 4 ? 4 : *cap * 2;
+	if (n < need)
+		n = need;
+	grown = raft_realloc(*v, n * size);
+	if (grown == NULL)
+		return Q53_ENOMEM;
+	*v = grown;
+	*cap = n;
+	return 0;
+}
+
+/* Ids of changes and health checks: 1..64 of [A-Za-z0-9_-]. */
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > CONTROL_FSM_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static size_t check_find(const struct state *s, const char *id, bool *found)
+{
+	size_t lo = 0, hi = s->n_checks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->checks[mid]->id, id);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static struct check *check_get(const struct state *s, const char *id)
+{
+	bool found;
+	size_t pos = check_find(s, id, &found);
+
+	return found ? s->checks[pos] : NULL;
+}
+
+static size_t node_find(const struct state *s, uint64_t id, bool *found)
+{
+	size_t lo = 0, hi = s->n_nodes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->node_ids[mid] == id) {
+			*found = true;
+			return mid;
+		}
+		if (s->node_ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static size_t change_find(const struct state *s, const char *id, bool *found)
+{
+	size_t lo = 0, hi = s->n_changes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->changes[mid].id, id);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static size_t vote_find(const struct check *c, uint64_t member, bool *found)
+{
+	size_t lo = 0, hi = c->n_votes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->votes[mid].member_id == member) {
+			*found = true;
+			return mid;
+		}
+		if (c->votes[mid].member_id < member)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static void check_free(struct check *c)
+{
+	if (c == NULL)
+		return;
+	raft_free(c->id);
+	raft_free(c->caller_reference);
+	raft_free(c->config_json);
+	health_check_config_clear(&c->cfg);
+	for (size_t i = 0; i < c->n_votes; i++)
+		raft_free(c->reasons[i]);
+	raft_free(c->votes);
+	raft_free(c->reasons);
+	raft_free(c);
+}
+
+static void node_clear(struct node *n)
+{
+	raft_free(n->raft_address);
+	raft_free(n->dns_address);
+	raft_free(n->api_address);
+	raft_free(n->name);
+	memset(n, 0, sizeof(*n));
+}
+
+static void change_clear(struct change_rec *c)
+{
+	raft_free(c->id);
+	raft_free(c->zone_id);
+	raft_free(c->comment);
+	memset(c, 0, sizeof(*c));
+}
+
+static void state_init(struct state *s)
+{
+	memset(s, 0, sizeof(*s));
+	zone_store_init(&s->zones);
+}
+
+static void state_free(struct state *s)
+{
+	zone_store_free(&s->zones);
+	for (size_t i = 0; i < s->n_checks; i++)
+		check_free(s->checks[i]);
+	raft_free(s->checks);
+	for (size_t i = 0; i < s->n_nodes; i++)
+		node_clear(&s->nodes[i]);
+	raft_free(s->nodes);
+	raft_free(s->node_ids);
+	for (size_t i = 0; i < s->n_changes; i++)
+		change_clear(&s->changes[i]);
+	raft_free(s->changes);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --- JSON parsers and memory ---
+ * jansson does not always report its own allocation failures: its lexer
+ * drops the character it could not append (lex_save ignores
+ * strbuffer_append_byte's result, jansson 2.14), so a key can come out one
+ * letter short and the document be rejected, or accepted as something else,
+ * on one node only. The FSM must never let memory decide a verdict, so it
+ * watches jansson's allocator: any failure while it parses makes the apply
+ * Q53_ENOMEM. The watch is installed once per process, chains to the
+ * allocator that was in place (tests install a failing one first) and keeps
+ * its flag per thread; only the raft loop thread reads it. */
+
+static _Thread_local bool json_failed;
+static json_malloc_t json_next_malloc;
+static json_free_t json_next_free;
+
+static void *json_watch_malloc(size_t size)
+{
+	void *p = json_next_malloc(size);
+
+	if (p == NULL)
+		json_failed = true;
+	return p;
+}
+
+static void json_watch_free(void *p)
+{
+	json_next_free(p);
+}
+
+static void json_watch_install(void)
+{
+	json_malloc_t m;
+	json_free_t f;
+
+	json_get_alloc_funcs(&m, &f);
+	if (m == json_watch_malloc)
+		return;
+	json_next_malloc = m;
+	json_next_free = f;
+	json_set_alloc_funcs(json_watch_malloc, json_watch_free);
+}
+
+static void json_watch_start(void)
+{
+	json_failed = false;
+}
+
+/* rc of a parser, made Q53_ENOMEM when jansson failed to allocate. */
+static int json_watch_end(int rc)
+{
+	return json_failed ? Q53_ENOMEM : rc;
+}
+
+/* --- health decisions --- */
+
+static void decide_endpoint(const struct state *s, struct check *c,
+			    struct health_vote_decision *d)
+{
+	int rv = health_vote_decide(&c->cfg, s->node_ids, s->n_nodes, c->votes,
+				    c->n_votes, 0, 0, d);
+
+	assert(rv == 0);
+	(void)rv;
+}
+
+static void decide_calculated(const struct state *s, const struct check *c,
+			      struct health_vote_decision *d)
+{
+	bool healthy[HEALTH_CHECK_CHILDREN_MAX];
+	int rv;
+
+	for (size_t i = 0; i < c->cfg.n_children; i++) {
+		const struct check *child = check_get(s, c->cfg.children[i]);
+
+		healthy[i] = child != NULL && child->healthy;
+	}
+	rv = health_vote_decide_calculated(&c->cfg, healthy, c->cfg.n_children,
+					   d);
+	assert(rv == 0);
+	(void)rv;
+}
+
+/* Record a decision; a changed status is a transition at (index, ms). */
+static bool settle(struct control_fsm *f, struct check *c,
+		   const struct health_vote_decision *d, uint64_t index,
+		   uint64_t ms)
+{
+	bool changed = d->healthy != c->healthy;
+
+	c->decision = *d;
+	if (changed) {
+		c->healthy = d->healthy;
+		c->transition_index = index;
+		c->transition_ms = ms;
+		if (f != NULL)
+			f->dirty_health = true;
+	}
+	return changed;
+}
+
+/* Re-decide `only` (an endpoint check) or every endpoint check (NULL), then
+ * the CALCULATED checks until nothing changes (children form no cycle, so
+ * depth + 1 passes suffice; the bound keeps a corrupt state finite). Never
+ * allocates. f may be NULL (restore: no dirty marks). */
+static void redecide(struct control_fsm *f, struct state *s, struct check *only,
+		     uint64_t index, uint64_t ms)
+{
+	struct health_vote_decision d;
+
+	for (size_t i = 0; i < s->n_checks; i++) {
+		struct check *c = s->checks[i];
+
+		if (c->cfg.type == HEALTH_CHECK_CALCULATED ||
+		    (only != NULL && c != only))
+			continue;
+		decide_endpoint(s, c, &d);
+		settle(f, c, &d, index, ms);
+	}
+	for (size_t pass = 0; pass <= s->n_checks; pass++) {
+		bool changed = false;
+
+		for (size_t i = 0; i < s->n_checks; i++) {
+			struct check *c = s->checks[i];
+
+			if (c->cfg.type != HEALTH_CHECK_CALCULATED)
+				continue;
+			decide_calculated(s, c, &d);
+			changed |= settle(f, c, &d, index, ms);
+		}
+		if (!changed)
+			break;
+	}
+}
+
+/* True when `target` is reachable from the children of cfg (so making cfg
+ * the config of target would close a cycle). Depth-first over ids, bounded
+ * by the number of checks. */
+static bool reaches(const struct state *s,
+		    const struct health_check_config *cfg, const char *target,
+		    size_t depth)
+{
+	if (depth > s->n_checks)
+		return true;
+	for (size_t i = 0; i < cfg->n_children; i++) {
+		const struct check *child;
+
+		if (strcmp(cfg->children[i], target) == 0)
+			return true;
+		child = check_get(s, cfg->children[i]);
+		if (child != NULL &&
+		    child->cfg.type == HEALTH_CHECK_CALCULATED &&
+		    reaches(s, &child->cfg, target, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+/* --- apply: the frame every handler fills --- */
+
+struct apply {
+	struct control_fsm *f;
+	uint64_t index; /* the index this command gets if it applies */
+	int32_t code;
+	char err[ERR_MAX]; /* "Name: message" */
+	struct command_result res;
+	uint8_t *out;
+	size_t out_len;
+	/* Prepared before the state changes, committed after. */
+	struct change_rec change;
+	bool has_change;
+	char *dirty_id;
+};
+
+static int reject(struct apply *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int reject(struct apply *a, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->code = code;
+	va_start(ap, fmt);
+	vsnprintf(a->err, sizeof(a->err), fmt, ap);
+	va_end(ap);
+	return REJECTED;
+}
+
+static int reject_no_zone(struct apply *a, const char *id)
+{
+	return reject(a, Q53_ENOENT,
+		      "NoSuchHostedZone: no hosted zone found with ID: %s", id);
+}
+
+static int reject_no_check(struct apply *a, const char *id)
+{
+	return reject(a, Q53_ENOENT,
+		      "NoSuchHealthCheck: no health check found with ID: %s",
+		      id);
+}
+
+/* Refuses a bad or used change id; "" passes unless required. */
+static int check_change_id(struct apply *a, const char *id, bool required)
+{
+	bool found;
+
+	if (id[0] == '\0' && !required)
+		return 0;
+	if (!id_ok(id))
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: change ID '%.80s' must be 1 to %d "
+			      "letters, digits, '-' or '_'",
+			      id, CONTROL_FSM_ID_MAX);
+	change_find(&a->f->s, id, &found);
+	if (found)
+		return reject(a, Q53_EEXIST,
+			      "InvalidInput: change ID %s is already used", id);
+	return 0;
+}
+
+/* A change record to insert at commit ("" id: none). */
+static int prepare_change(struct apply *a, const char *id, const char *zone_id,
+			  const char *comment, uint64_t ms)
+{
+	struct state *s = &a->f->s;
+	struct change_rec *c = &a->change;
+
+	if (id[0] == '\0')
+		return 0;
+	if (reserve((void **)&s->changes, &s->cap_changes, s->n_changes + 1,
+		    sizeof(*s->changes)) != 0)
+		return Q53_ENOMEM;
+	c->id = rstrdup(id);
+	c->zone_id = rstrdup(zone_id);
+	c->comment = rstrdup(comment != NULL ? comment : "");
+	c->submitted_ms = ms;
+	c->index = a->index;
+	if (c->id == NULL || c->zone_id == NULL || c->comment == NULL) {
+		change_clear(c);
+		return Q53_ENOMEM;
+	}
+	a->has_change = true;
+	a->res.change.id = c->id;
+	a->res.change.comment = c->comment;
+	a->res.change.submitted_ms = ms;
+	return 0;
+}
+
+/* A dirty mark for zone_id, unless it is marked already. */
+static int prepare_dirty(struct apply *a, const char *zone_id)
+{
+	struct control_fsm *f = a->f;
+
+	if (f->dirty_all)
+		return 0;
+	for (size_t i = 0; i < f->n_dirty; i++)
+		if (strcmp(f->dirty[i], zone_id) == 0)
+			return 0;
+	if (reserve((void **)&f->dirty, &f->cap_dirty, f->n_dirty + 1,
+		    sizeof(*f->dirty)) != 0)
+		return Q53_ENOMEM;
+	a->dirty_id = rstrdup(zone_id);
+	return a->dirty_id != NULL ? 0 : Q53_ENOMEM;
+}
+
+static void unprepare(struct apply *a)
+{
+	if (a->has_change)
+		change_clear(&a->change);
+	a->has_change = false;
+	raft_free(a->dirty_id);
+	a->dirty_id = NULL;
+	raft_free(a->out);
+	a->out = NULL;
+	a->out_len = 0;
+}
+
+static int encode_success(struct apply *a)
+{
+	a->res.index = a->index;
+	return command_result_encode(&a->res, &a->out, &a->out_len);
+}
+
+/* The state changed: take the index, insert what was prepared. Cannot
+ * fail. */
+static void commit(struct apply *a)
+{
+	struct control_fsm *f = a->f;
+	struct state *s = &f->s;
+
+	s->applied = a->index;
+	if (a->has_change) {
+		bool found;
+		size_t pos;
+
+		if (s->n_changes >= CONTROL_FSM_CHANGES_MAX) {
+			size_t oldest = 0;
+
+			for (size_t i = 1; i < s->n_changes; i++)
+				if (s->changes[i].index <
+				    s->changes[oldest].index)
+					oldest = i;
+			change_clear(&s->changes[oldest]);
+			memmove(&s->changes[oldest], &s->changes[oldest + 1],
+				(s->n_changes - oldest - 1) *
+				    sizeof(*s->changes));
+			s->n_changes--;
+		}
+		pos = change_find(s, a->change.id, &found);
+		assert(!found);
+		memmove(&s->changes[pos + 1], &s->changes[pos],
+			(s->n_changes - pos) * sizeof(*s->changes));
+		s->changes[pos] = a->change;
+		s->n_changes++;
+		a->has_change = false;
+	}
+	if (a->dirty_id != NULL) {
+		f->dirty[f->n_dirty++] = a->dirty_id;
+		a->dirty_id = NULL;
+	}
+}
+
+/* --- hosted zones --- */
+
+static int apply_create_hosted_zone(struct apply *a,
+				    const struct command_create_hosted_zone *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_create_params p = {
+	    .id = c->id,
+	    .name = c->name,
+	    .caller_reference =
+		c->caller_reference[0] != '\0' ? c->caller_reference : NULL,
+	    .comment = c->comment[0] != '\0' ? c->comment : NULL,
+	    .nameservers = c->nameservers,
+	    .nnameservers = c->n_nameservers,
+	};
+	struct zone_store_info info;
+	char err[ERR_MAX];
+	int rv;
+
+	rv = check_change_id(a, c->change_id, false);
+	if (rv != 0)
+		return rv;
+	rv = prepare_change(a, c->change_id, c->id, c->comment, c->time_ms);
+	if (rv == 0)
+		rv = prepare_dirty(a, c->id);
+	if (rv != 0)
+		return rv;
+	rv = zone_store_create(&s->zones, &p, err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	rv = zone_store_get(&s->zones, c->id, &info);
+	assert(rv == 0);
+	a->res.hosted_zone.id = info.id;
+	a->res.hosted_zone.name = info.name;
+	a->res.hosted_zone.caller_reference = c->caller_reference;
+	a->res.hosted_zone.comment = c->comment;
+	a->res.hosted_zone.nameservers = c->nameservers;
+	a->res.hosted_zone.n_nameservers = c->n_nameservers;
+	a->res.hosted_zone.record_set_count = info.nrrsets;
+	rv = encode_success(a);
+	if (rv != 0) {
+		/* Undo: an empty zone is deleted without allocating. */
+		rv = zone_store_delete(&s->zones, c->id, err, sizeof(err));
+		assert(rv == 0);
+		return Q53_ENOMEM;
+	}
+	commit(a);
+	return 0;
+}
+
+static int apply_delete_hosted_zone(struct apply *a,
+				    const struct command_delete_hosted_zone *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_info info;
+	char err[ERR_MAX];
+	int rv;
+
+	if (zone_store_get(&s->zones, c->id, &info) != 0)
+		return reject_no_zone(a, c->id);
+	rv = check_change_id(a, c->change_id, false);
+	if (rv != 0)
+		return rv;
+	rv = prepare_change(a, c->change_id, c->id, "", c->time_ms);
+	if (rv == 0)
+		rv = prepare_dirty(a, c->id);
+	if (rv == 0)
+		rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = zone_store_delete(&s->zones, c->id, err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
+static int apply_change_rrsets(struct apply *a,
+			       const struct command_change_rrsets *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_info info;
+	struct change_batch *b = NULL;
+	char err[ERR_MAX];
+	int rv;
+
+	if (zone_store_get(&s->zones, c->zone_id, &info) != 0)
+		return reject_no_zone(a, c->zone_id);
+	rv = check_change_id(a, c->change_id, true);
+	if (rv != 0)
+		return rv;
+	err[0] = '\0';
+	json_watch_start();
+	rv = json_watch_end(change_batch_parse(&b, c->batch_json, c->batch_len,
+					       err, sizeof(err)));
+	if (rv != 0) {
+		change_batch_free(b);
+		if (rv == Q53_ENOMEM)
+			return rv;
+		return reject(a, Q53_EINVAL, "%s", err);
+	}
+	rv =
+	    prepare_change(a, c->change_id, c->zone_id, b->comment, c->time_ms);
+	if (rv == 0)
+		rv = prepare_dirty(a, c->zone_id);
+	if (rv == 0)
+		rv = encode_success(a);
+	if (rv != 0)
+		goto out;
+	rv = zone_store_apply(&s->zones, c->zone_id, b, err, sizeof(err));
+	if (rv != 0 && rv != Q53_ENOMEM)
+		rv = reject(a, rv, "%s", err);
+	if (rv == 0)
+		commit(a);
+out:
+	change_batch_free(b);
+	return rv;
+}
+
+static int apply_import_zone(struct apply *a,
+			     const struct command_import_zone *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_info info;
+	char err[ERR_MAX];
+	int rv;
+
+	if (zone_store_get(&s->zones, c->zone_id, &info) != 0)
+		return reject_no_zone(a, c->zone_id);
+	rv = check_change_id(a, c->change_id, false);
+	if (rv != 0)
+		return rv;
+	rv = prepare_change(a, c->change_id, c->zone_id, "", c->time_ms);
+	if (rv == 0)
+		rv = prepare_dirty(a, c->zone_id);
+	if (rv == 0)
+		rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = zone_store_import(&s->zones, c->zone_id, c->text, c->len, err,
+			       sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
+/* --- health checks --- */
+
+/* Parse and check a config: for CALCULATED, children exist and (for an
+ * update of `self`) do not lead back to it. *json gets the canonical text
+ * (raft_malloc'd). */
+static int parse_config(struct apply *a, const char *text, size_t len,
+			const char *self, struct health_check_config *cfg,
+			char **json, size_t *json_len)
+{
+	const struct state *s = &a->f->s;
+	char err[ERR_MAX];
+	char *canon = NULL;
+	int rv;
+
+	*json = NULL;
+	memset(cfg, 0, sizeof(*cfg));
+	err[0] = '\0';
+	json_watch_start();
+	rv = json_watch_end(
+	    health_check_config_parse(cfg, text, len, err, sizeof(err)));
+	if (rv != 0) {
+		health_check_config_clear(cfg);
+		if (rv == Q53_ENOMEM)
+			return rv;
+		return reject(a, Q53_EINVAL, "InvalidInput: %s", err);
+	}
+	for (size_t i = 0; i < cfg->n_children; i++) {
+		const char *child = cfg->children[i];
+
+		if (check_get(s, child) == NULL) {
+			rv = reject(a, Q53_EINVAL,
+				    "InvalidInput: ChildHealthChecks: no "
+				    "health check with ID %.80s",
+				    child);
+			goto err;
+		}
+		if (self != NULL && strcmp(child, self) == 0) {
+			rv = reject(a, Q53_EINVAL,
+				    "InvalidInput: ChildHealthChecks: a "
+				    "health check cannot be its own child");
+			goto err;
+		}
+	}
+	if (self != NULL && reaches(s, cfg, self, 0)) {
+		rv = reject(a, Q53_EINVAL,
+			    "InvalidInput: ChildHealthChecks: %s would "
+			    "monitor itself through its children",
+			    self);
+		goto err;
+	}
+	json_watch_start();
+	rv = json_watch_end(health_check_config_format(cfg, &canon));
+	if (rv != 0) {
+		free(canon);
+		goto err;
+	}
+	*json_len = strlen(canon);
+	*json = rmemdup(canon, *json_len);
+	free(canon);
+	if (*json == NULL) {
+		rv = Q53_ENOMEM;
+		goto err;
+	}
+	return 0;
+err:
+	health_check_config_clear(cfg);
+	return rv;
+}
+
+static int
+apply_create_health_check(struct apply *a,
+			  const struct command_create_health_check *c)
+{
+	struct state *s = &a->f->s;
+	struct check *hc;
+	struct health_vote_decision d;
+	bool found;
+	size_t pos;
+	int rv;
+
+	if (!id_ok(c->id))
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: health check ID '%.80s' must be "
+			      "1 to %d letters, digits, '-' or '_'",
+			      c->id, CONTROL_FSM_ID_MAX);
+	if (strlen(c->caller_reference) > CONTROL_FSM_CALLER_MAX)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: CallerReference is longer than %d "
+			      "characters",
+			      CONTROL_FSM_CALLER_MAX);
+	pos = check_find(s, c->id, &found);
+	if (found)
+		return reject(a, Q53_EEXIST,
+			      "HealthCheckAlreadyExists: a health check with "
+			      "ID %s already exists",
+			      c->id);
+	hc = raft_calloc(1, sizeof(*hc));
+	if (hc == NULL)
+		return Q53_ENOMEM;
+	rv = parse_config(a, c->config_json, c->config_len, NULL, &hc->cfg,
+			  &hc->config_json, &hc->config_len);
+	if (rv != 0)
+		goto err;
+	/* Route 53: the same caller reference again is the same request if
+	 * the config is the same (answered with the existing check, nothing
+	 * changes), a conflict otherwise. */
+	for (size_t i = 0; c->caller_reference[0] != '\0' && i < s->n_checks;
+	     i++) {
+		const struct check *o = s->checks[i];
+
+		if (strcmp(o->caller_reference, c->caller_reference) != 0)
+			continue;
+		if (!health_check_config_equal(&o->cfg, &hc->cfg)) {
+			rv = reject(a, Q53_EEXIST,
+				    "HealthCheckAlreadyExists: caller "
+				    "reference '%s' was used for health check "
+				    "%s with another configuration",
+				    c->caller_reference, o->id);
+			goto err;
+		}
+		a->res.index = o->created_index;
+		a->res.health_check.id = o->id;
+		a->res.health_check.caller_reference = o->caller_reference;
+		a->res.health_check.config_json = o->config_json;
+		a->res.health_check.config_len = o->config_len;
+		a->res.health_check.version = o->version;
+		rv = command_result_encode(&a->res, &a->out, &a->out_len);
+		check_free(hc);
+		return rv;
+	}
+	hc->id = rstrdup(c->id);
+	hc->caller_reference = rstrdup(c->caller_reference);
+	if (hc->id == NULL || hc->caller_reference == NULL ||
+	    reserve((void **)&s->checks, &s->cap_checks, s->n_checks + 1,
+		    sizeof(*s->checks)) != 0) {
+		rv = Q53_ENOMEM;
+		goto err;
+	}
+	hc->version = 1;
+	hc->created_index = a->index;
+	hc->created_ms = c->time_ms;
+	hc->transition_index = a->index;
+	hc->transition_ms = c->time_ms;
+	if (hc->cfg.type == HEALTH_CHECK_CALCULATED)
+		decide_calculated(s, hc, &d);
+	else
+		decide_endpoint(s, hc, &d);
+	hc->healthy = d.healthy;
+	hc->decision = d;
+	a->res.health_check.id = hc->id;
+	a->res.health_check.caller_reference = hc->caller_reference;
+	a->res.health_check.config_json = hc->config_json;
+	a->res.health_check.config_len = hc->config_len;
+	a->res.health_check.version = hc->version;
+	rv = encode_success(a);
+	if (rv != 0)
+		goto err;
+	memmove(&s->checks[pos + 1], &s->checks[pos],
+		(s->n_checks - pos) * sizeof(*s->checks));
+	s->checks[pos] = hc;
+	s->n_checks++;
+	a->f->dirty_health = true;
+	commit(a);
+	return 0;
+err:
+	check_free(hc);
+	return rv;
+}
+
+static int
+apply_update_health_check(struct apply *a,
+			  const struct command_update_health_check *c)
+{
+	struct state *s = &a->f->s;
+	struct check *hc = check_get(s, c->id);
+	struct health_check_config cfg;
+	char *json;
+	size_t json_len;
+	int rv;
+
+	if (hc == NULL)
+		return reject_no_check(a, c->id);
+	if (c->version != 0 && c->version != hc->version)
+		return reject(a, Q53_EINVAL,
+			      "HealthCheckVersionMismatch: health check %s is "
+			      "at version %llu, not %llu",
+			      hc->id, (unsigned long long)hc->version,
+			      (unsigned long long)c->version);
+	rv = parse_config(a, c->config_json, c->config_len, hc->id, &cfg, &json,
+			  &json_len);
+	if (rv != 0)
+		return rv;
+	if (cfg.type != hc->cfg.type) {
+		rv = reject(a, Q53_EINVAL,
+			    "InvalidInput: Type: a health check's type cannot "
+			    "change (%s)",
+			    health_check_type_name(hc->cfg.type));
+		goto err;
+	}
+	a->res.health_check.id = hc->id;
+	a->res.health_check.caller_reference = hc->caller_reference;
+	a->res.health_check.config_json = json;
+	a->res.health_check.config_len = json_len;
+	a->res.health_check.version = hc->version + 1;
+	rv = encode_success(a);
+	if (rv != 0)
+		goto err;
+	health_check_config_clear(&hc->cfg);
+	hc->cfg = cfg;
+	raft_free(hc->config_json);
+	hc->config_json = json;
+	hc->config_len = json_len;
+	hc->version++;
+	redecide(a->f, s, hc->cfg.type == HEALTH_CHECK_CALCULATED ? NULL : hc,
+		 a->index, c->time_ms);
+	commit(a);
+	return 0;
+err:
+	health_check_config_clear(&cfg);
+	raft_free(json);
+	return rv;
+}
+
+static int
+apply_delete_health_check(struct apply *a,
+			  const struct command_delete_health_check *c)
+{
+	struct state *s = &a->f->s;
+	bool found;
+	size_t pos = check_find(s, c->id, &found);
+	int rv;
+
+	if (!found)
+		return reject_no_check(a, c->id);
+	for (size_t i = 0; i < s->n_checks; i++) {
+		const struct check *o = s->checks[i];
+
+		for (size_t k = 0; k < o->cfg.n_children; k++)
+			if (strcmp(o->cfg.children[k], c->id) == 0)
+				return reject(a, Q53_EINVAL,
+					      "HealthCheckInUse: health check "
+					      "%s is a child of %s",
+					      c->id, o->id);
+	}
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	check_free(s->checks[pos]);
+	memmove(&s->checks[pos], &s->checks[pos + 1],
+		(s->n_checks - pos - 1) * sizeof(*s->checks));
+	s->n_checks--;
+	a->f->dirty_health = true;
+	commit(a);
+	return 0;
+}
+
+static int apply_health_vote(struct apply *a,
+			     const struct command_health_vote *c)
+{
+	struct state *s = &a->f->s;
+	struct check *hc = check_get(s, c->check_id);
+	struct health_vote v = {
+	    .member_id = c->member_id,
+	    .healthy = c->healthy,
+	    .log_index = a->index,
+	    .time_ms = c->time_ms,
+	};
+	bool found;
+	size_t pos;
+	char *reason;
+	int rv;
+
+	if (hc == NULL)
+		return reject_no_check(a, c->check_id);
+	node_find(s, c->member_id, &found);
+	if (!found)
+		return reject(a, Q53_ENOENT,
+			      "NoSuchNode: node %llu is not a cluster member",
+			      (unsigned long long)c->member_id);
+	if (hc->cfg.type == HEALTH_CHECK_CALCULATED)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: health check %s is CALCULATED "
+			      "and takes no votes",
+			      hc->id);
+	if (strlen(c->reason) > CONTROL_FSM_REASON_MAX)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: vote reason longer than %d bytes",
+			      CONTROL_FSM_REASON_MAX);
+	pos = vote_find(hc, c->member_id, &found);
+	if (!found) {
+		size_t cap = hc->cap_votes;
+
+		if (reserve((void **)&hc->votes, &cap, hc->n_votes + 1,
+			    sizeof(*hc->votes)) != 0)
+			return Q53_ENOMEM;
+		cap = hc->cap_votes;
+		if (reserve((void **)&hc->reasons, &cap, hc->n_votes + 1,
+			    sizeof(*hc->reasons)) != 0)
+			return Q53_ENOMEM;
+		hc->cap_votes = cap;
+	}
+	reason = rstrdup(c->reason);
+	if (reason == NULL)
+		return Q53_ENOMEM;
+	rv = encode_success(a);
+	if (rv != 0) {
+		raft_free(reason);
+		return rv;
+	}
+	if (found) {
+		raft_free(hc->reasons[pos]);
+	} else {
+		memmove(&hc->votes[pos + 1], &hc->votes[pos],
+			(hc->n_votes - pos) * sizeof(*hc->votes));
+		memmove(&hc->reasons[pos + 1], &hc->reasons[pos],
+			(hc->n_votes - pos) * sizeof(*hc->reasons));
+		hc->n_votes++;
+	}
+	hc->votes[pos] = v;
+	hc->reasons[pos] = reason;
+	redecide(a->f, s, hc, a->index, c->time_ms);
+	commit(a);
+	return 0;
+}
+
+/* --- nodes --- */
+
+static bool text_ok(const char *t, size_t max)
+{
+	return strlen(t) <= max;
+}
+
+static int apply_set_node(struct apply *a, const struct command_set_node *c)
+{
+	struct state *s = &a->f->s;
+	struct node n = {.index = a->index, .time_ms = c->time_ms};
+	bool found;
+	size_t pos;
+	int rv;
+
+	if (c->node_id == 0)
+		return reject(a, Q53_EINVAL, "InvalidInput: node ID 0");
+	if (c->raft_address[0] == '\0')
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: node %llu has no Raft address",
+			      (unsigned long long)c->node_id);
+	if (!text_ok(c->raft_address, CONTROL_FSM_ADDRESS_MAX) ||
+	    !text_ok(c->dns_address, CONTROL_FSM_ADDRESS_MAX) ||
+	    !text_ok(c->api_address, CONTROL_FSM_ADDRESS_MAX) ||
+	    !text_ok(c->name, CONTROL_FSM_NODE_NAME_MAX))
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: node %llu: an address is longer "
+			      "than %d or the name longer than %d characters",
+			      (unsigned long long)c->node_id,
+			      CONTROL_FSM_ADDRESS_MAX,
+			      CONTROL_FSM_NODE_NAME_MAX);
+	pos = node_find(s, c->node_id, &found);
+	if (!found) {
+		size_t cap = s->cap_nodes;
+
+		if (reserve((void **)&s->nodes, &cap, s->n_nodes + 1,
+			    sizeof(*s->nodes)) != 0)
+			return Q53_ENOMEM;
+		cap = s->cap_nodes;
+		if (reserve((void **)&s->node_ids, &cap, s->n_nodes + 1,
+			    sizeof(*s->node_ids)) != 0)
+			return Q53_ENOMEM;
+		s->cap_nodes = cap;
+	}
+	n.raft_address = rstrdup(c->raft_address);
+	n.dns_address = rstrdup(c->dns_address);
+	n.api_address = rstrdup(c->api_address);
+	n.name = rstrdup(c->name);
+	if (n.raft_address == NULL || n.dns_address == NULL ||
+	    n.api_address == NULL || n.name == NULL) {
+		node_clear(&n);
+		return Q53_ENOMEM;
+	}
+	rv = encode_success(a);
+	if (rv != 0) {
+		node_clear(&n);
+		return rv;
+	}
+	if (found) {
+		node_clear(&s->nodes[pos]);
+	} else {
+		memmove(&s->nodes[pos + 1], &s->nodes[pos],
+			(s->n_nodes - pos) * sizeof(*s->nodes));
+		memmove(&s->node_ids[pos + 1], &s->node_ids[pos],
+			(s->n_nodes - pos) * sizeof(*s->node_ids));
+		s->n_nodes++;
+	}
+	s->nodes[pos] = n;
+	s->node_ids[pos] = c->node_id;
+	if (!found) /* one more member: every majority moves */
+		redecide(a->f, s, NULL, a->index, c->time_ms);
+	commit(a);
+	return 0;
+}
+
+static int apply_remove_node(struct apply *a,
+			     const struct command_remove_node *c)
+{
+	struct state *s = &a->f->s;
+	bool found;
+	size_t pos = node_find(s, c->node_id, &found);
+	int rv;
+
+	if (!found)
+		return reject(a, Q53_ENOENT, "NoSuchNode: no node with ID %llu",
+			      (unsigned long long)c->node_id);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	node_clear(&s->nodes[pos]);
+	memmove(&s->nodes[pos], &s->nodes[pos + 1],
+		(s->n_nodes - pos - 1) * sizeof(*s->nodes));
+	memmove(&s->node_ids[pos], &s->node_ids[pos + 1],
+		(s->n_nodes - pos - 1) * sizeof(*s->node_ids));
+	s->n_nodes--;
+	/* Its votes go with it. */
+	for (size_t i = 0; i < s->n_checks; i++) {
+		struct check *hc = s->checks[i];
+		size_t k = vote_find(hc, c->node_id, &found);
+
+		if (!found)
+			continue;
+		raft_free(hc->reasons[k]);
+		memmove(&hc->votes[k], &hc->votes[k + 1],
+			(hc->n_votes - k - 1) * sizeof(*hc->votes));
+		memmove(&hc->reasons[k], &hc->reasons[k + 1],
+			(hc->n_votes - k - 1) * sizeof(*hc->reasons));
+		hc->n_votes--;
+	}
+	redecide(a->f, s, NULL, a->index, c->time_ms);
+	commit(a);
+	return 0;
+}
+
+/* --- q53_fsm: apply --- */
+
+static int dispatch(struct apply *a, const struct command *cmd)
+{
+	switch (cmd->type) {
+	case COMMAND_CREATE_HOSTED_ZONE:
+		return apply_create_hosted_zone(a, &cmd->u.create_hosted_zone);
+	case COMMAND_DELETE_HOSTED_ZONE:
+		return apply_delete_hosted_zone(a, &cmd->u.delete_hosted_zone);
+	case COMMAND_CHANGE_RRSETS:
+		return apply_change_rrsets(a, &cmd->u.change_rrsets);
+	case COMMAND_IMPORT_ZONE:
+		return apply_import_zone(a, &cmd->u.import_zone);
+	case COMMAND_CREATE_HEALTH_CHECK:
+		return apply_create_health_check(a,
+						 &cmd->u.create_health_check);
+	case COMMAND_UPDATE_HEALTH_CHECK:
+		return apply_update_health_check(a,
+						 &cmd->u.update_health_check);
+	case COMMAND_DELETE_HEALTH_CHECK:
+		return apply_delete_health_check(a,
+						 &cmd->u.delete_health_check);
+	case COMMAND_HEALTH_VOTE:
+		return apply_health_vote(a, &cmd->u.health_vote);
+	case COMMAND_SET_NODE:
+		return apply_set_node(a, &cmd->u.set_node);
+	case COMMAND_REMOVE_NODE:
+		return apply_remove_node(a, &cmd->u.remove_node);
+	}
+	return reject(a, Q53_EMALF, "InvalidInput: unknown command");
+}
+
+/* The rejection's result body: "Name: message" split at the first ": ". */
+static int encode_rejection(struct apply *a)
+{
+	char *sep = strstr(a->err, ": ");
+
+	memset(&a->res, 0, sizeof(a->res));
+	if (sep != NULL) {
+		*sep = '\0';
+		a->res.error_name = a->err;
+		a->res.error_message = sep + 2;
+	} else {
+		a->res.error_name = "InvalidInput";
+		a->res.error_message = a->err;
+	}
+	return command_result_encode(&a->res, &a->out, &a->out_len);
+}
+
+static int fsm_apply(struct q53_fsm *base, uint16_t type,
+		     const uint8_t *payload, size_t len, int32_t *code,
+		     uint8_t **out, size_t *out_len)
+{
+	struct control_fsm *f = base->data;
+	struct apply *a;
+	struct command cmd;
+	int rv;
+
+	*code = 0;
+	*out = NULL;
+	*out_len = 0;
+	a = raft_calloc(1, sizeof(*a));
+	if (a == NULL)
+		return Q53_ENOMEM;
+	a->f = f;
+	a->index = f->s.applied + 1;
+	rv = command_decode(type, payload, len, &cmd);
+	if (rv == Q53_ENOMEM)
+		goto out;
+	if (rv != 0)
+		rv = reject(a, Q53_EMALF,
+			    "InvalidInput: malformed %s command (type %u, %zu "
+			    "bytes)",
+			    command_type_name(type), (unsigned)type, len);
+	else
+		rv = dispatch(a, &cmd);
+	if (rv == REJECTED) {
+		raft_free(a->out);
+		a->out = NULL;
+		rv = encode_rejection(a);
+		if (rv == 0)
+			*code = a->code;
+	}
+	if (rv == 0) {
+		*out = a->out;
+		*out_len = a->out_len;
+		a->out = NULL;
+	}
+	if (cmd.pb != NULL)
+		command_free(&cmd);
+out:
+	unprepare(a);
+	raft_free(a);
+	assert(rv == 0 || rv == Q53_ENOMEM);
+	return rv;
+}
+
+/* --- q53_fsm: snapshot --- */
+
+/* The snapshot message points into the state; these hold the arrays. */
+struct snap_arrays {
+	Q53__Command__SnapshotHealthCheck **checks;
+	Q53__Command__SnapshotHealthCheck *check_items;
+	Q53__Command__SnapshotVote **votes;
+	Q53__Command__SnapshotVote *vote_items;
+	Q53__Command__SnapshotNode **nodes;
+	Q53__Command__SnapshotNode *node_items;
+	Q53__Command__SnapshotChange **changes;
+	Q53__Command__SnapshotChange *change_items;
+};
+
+static void snap_arrays_free(struct snap_arrays *x)
+{
+	raft_free(x->checks);
+	raft_free(x->check_items);
+	raft_free(x->votes);
+	raft_free(x->vote_items);
+	raft_free(x->nodes);
+	raft_free(x->node_items);
+	raft_free(x->changes);
+	raft_free(x->change_items);
+}
+
+/* raft_calloc that treats 0 elements as success. */
+static void *calloc0(size_t n, size_t size, bool *failed)
+{
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	p = raft_calloc(n, size);
+	if (p == NULL)
+		*failed = true;
+	return p;
+}
+
+static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
+{
+	struct control_fsm *f = base->data;
+	const struct state *s = &f->s;
+	Q53__Command__FsmSnapshot m;
+	struct snap_arrays x = {0};
+	uint8_t *zones = NULL;
+	size_t zones_len = 0, n_votes = 0, v = 0;
+	bool failed = false;
+	int rv;
+
+	*buf = NULL;
+	*len = 0;
+	for (size_t i = 0; i < s->n_checks; i++)
+		n_votes += s->checks[i]->n_votes;
+	x.checks = calloc0(s->n_checks, sizeof(*x.checks), &failed);
+	x.check_items = calloc0(s->n_checks, sizeof(*x.check_items), &failed);
+	x.votes = calloc0(n_votes, sizeof(*x.votes), &failed);
+	x.vote_items = calloc0(n_votes, sizeof(*x.vote_items), &failed);
+	x.nodes = calloc0(s->n_nodes, sizeof(*x.nodes), &failed);
+	x.node_items = calloc0(s->n_nodes, sizeof(*x.node_items), &failed);
+	x.changes = calloc0(s->n_changes, sizeof(*x.changes), &failed);
+	x.change_items =
+	    calloc0(s->n_changes, sizeof(*x.change_items), &failed);
+	if (failed) {
+		rv = Q53_ENOMEM;
+		goto out;
+	}
+	rv = zone_store_snapshot(&s->zones, &zones, &zones_len);
+	if (rv != 0)
+		goto out;
+
+	q53__command__fsm_snapshot__init(&m);
+	m.format = SNAPSHOT_FORMAT;
+	m.end = SNAPSHOT_END;
+	m.applied = s->applied;
+	m.zone_store.data = zones;
+	m.zone_store.len = zones_len;
+	m.n_health_checks = s->n_checks;
+	m.health_checks = x.checks;
+	for (size_t i = 0; i < s->n_checks; i++) {
+		const struct check *c = s->checks[i];
+		Q53__Command__SnapshotHealthCheck *pc = &x.check_items[i];
+
+		q53__command__snapshot_health_check__init(pc);
+		pc->id = c->id;
+		pc->caller_reference = c->caller_reference;
+		pc->config_json.data = (uint8_t *)c->config_json;
+		pc->config_json.len = c->config_len;
+		pc->version = c->version;
+		pc->created_index = c->created_index;
+		pc->created_ms = c->created_ms;
+		pc->n_votes = c->n_votes;
+		pc->votes = c->n_votes > 0 ? &x.votes[v] : NULL;
+		for (size_t k = 0; k < c->n_votes; k++, v++) {
+			Q53__Command__SnapshotVote *pv = &x.vote_items[v];
+
+			q53__command__snapshot_vote__init(pv);
+			pv->member_id = c->votes[k].member_id;
+			pv->healthy = c->votes[k].healthy;
+			pv->reason = c->reasons[k];
+			pv->index = c->votes[k].log_index;
+			pv->time_ms = c->votes[k].time_ms;
+			x.votes[v] = pv;
+		}
+		pc->healthy = c->healthy;
+		pc->basis = c->decision.basis;
+		pc->transition_index = c->transition_index;
+		pc->transition_ms = c->transition_ms;
+		x.checks[i] = pc;
+	}
+	m.n_nodes = s->n_nodes;
+	m.nodes = x.nodes;
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		const struct node *n = &s->nodes[i];
+		Q53__Command__SnapshotNode *pn = &x.node_items[i];
+
+		q53__command__snapshot_node__init(pn);
+		pn->node_id = s->node_ids[i];
+		pn->raft_address = n->raft_address;
+		pn->dns_address = n->dns_address;
+		pn->api_address = n->api_address;
+		pn->name = n->name;
+		pn->index = n->index;
+		pn->time_ms = n->time_ms;
+		x.nodes[i] = pn;
+	}
+	m.n_changes = s->n_changes;
+	m.changes = x.changes;
+	for (size_t i = 0; i < s->n_changes; i++) {
+		const struct change_rec *c = &s->changes[i];
+		Q53__Command__SnapshotChange *pc = &x.change_items[i];
+
+		q53__command__snapshot_change__init(pc);
+		pc->id = c->id;
+		pc->zone_id = c->zone_id;
+		pc->comment = c->comment;
+		pc->submitted_ms = c->submitted_ms;
+		pc->index = c->index;
+		x.changes[i] = pc;
+	}
+	*len = protobuf_c_message_get_packed_size(&m.base);
+	*buf = raft_malloc(*len);
+	if (*buf == NULL) {
+		*len = 0;
+		rv = Q53_ENOMEM;
+		goto out;
+	}
+	protobuf_c_message_pack(&m.base, *buf);
+out:
+	free(zones);
+	snap_arrays_free(&x);
+	return rv;
+}
+
+/* --- q53_fsm: restore --- */
+
+/* Fills t from the message (untrusted). Q53_EMALF, Q53_ENOMEM or 0. */
+static int restore_checks(struct state *t, const Q53__Command__FsmSnapshot *m)
+{
+	char err[ERR_MAX];
+	int rv;
+
+	if (m->n_health_checks == 0)
+		return 0;
+	t->checks = raft_calloc(m->n_health_checks, sizeof(*t->checks));
+	if (t->checks == NULL)
+		return Q53_ENOMEM;
+	t->cap_checks = m->n_health_checks;
+	for (size_t i = 0; i < m->n_health_checks; i++) {
+		const Q53__Command__SnapshotHealthCheck *pc =
+		    m->health_checks[i];
+		struct check *c;
+
+		if (!id_ok(pc->id) ||
+		    strlen(pc->caller_reference) > CONTROL_FSM_CALLER_MAX ||
+		    (i > 0 &&
+		     strcmp(m->health_checks[i - 1]->id, pc->id) >= 0) ||
+		    pc->version == 0 || pc->created_index == 0 ||
+		    pc->transition_index < pc->created_index ||
+		    pc->transition_index > m->applied ||
+		    pc->basis > HEALTH_VOTE_CALCULATED)
+			return Q53_EMALF;
+		c = raft_calloc(1, sizeof(*c));
+		if (c == NULL)
+			return Q53_ENOMEM;
+		t->checks[t->n_checks++] = c;
+		c->id = rstrdup(pc->id);
+		c->caller_reference = rstrdup(pc->caller_reference);
+		c->config_json = rmemdup((const char *)pc->config_json.data,
+					 pc->config_json.len);
+		c->config_len = pc->config_json.len;
+		if (c->id == NULL || c->caller_reference == NULL ||
+		    c->config_json == NULL)
+			return Q53_ENOMEM;
+		err[0] = '\0';
+		json_watch_start();
+		rv = json_watch_end(health_check_config_parse(
+		    &c->cfg, c->config_json, c->config_len, err, sizeof(err)));
+		if (rv != 0)
+			return rv == Q53_ENOMEM ? rv : Q53_EMALF;
+		c->version = pc->version;
+		c->created_index = pc->created_index;
+		c->created_ms = pc->created_ms;
+		c->healthy = pc->healthy;
+		c->transition_index = pc->transition_index;
+		c->transition_ms = pc->transition_ms;
+		if (pc->n_votes > 0) {
+			c->votes = raft_calloc(pc->n_votes, sizeof(*c->votes));
+			c->reasons =
+			    raft_calloc(pc->n_votes, sizeof(*c->reasons));
+			if (c->votes == NULL || c->reasons == NULL)
+				return Q53_ENOMEM;
+			c->cap_votes = pc->n_votes;
+		}
+		for (size_t k = 0; k < pc->n_votes; k++) {
+			const Q53__Command__SnapshotVote *pv = pc->votes[k];
+			bool member;
+
+			node_find(t, pv->member_id, &member);
+			if (!member ||
+			    (k > 0 &&
+			     pc->votes[k - 1]->member_id >= pv->member_id) ||
+			    pv->index > m->applied ||
+			    strlen(pv->reason) > CONTROL_FSM_REASON_MAX ||
+			    c->cfg.type == HEALTH_CHECK_CALCULATED)
+				return Q53_EMALF;
+			c->reasons[k] = rstrdup(pv->reason);
+			if (c->reasons[k] == NULL)
+				return Q53_ENOMEM;
+			c->votes[k].member_id = pv->member_id;
+			c->votes[k].healthy = pv->healthy;
+			c->votes[k].log_index = pv->index;
+			c->votes[k].time_ms = pv->time_ms;
+			c->n_votes++;
+		}
+	}
+	return 0;
+}
+
+static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
+{
+	if (m->n_nodes == 0)
+		return 0;
+	t->nodes = raft_calloc(m->n_nodes, sizeof(*t->nodes));
+	t->node_ids = raft_calloc(m->n_nodes, sizeof(*t->node_ids));
+	if (t->nodes == NULL || t->node_ids == NULL)
+		return Q53_ENOMEM;
+	t->cap_nodes = m->n_nodes;
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		const Q53__Command__SnapshotNode *pn = m->nodes[i];
+		struct node *n = &t->nodes[i];
+
+		if (pn->node_id == 0 ||
+		    (i > 0 && m->nodes[i - 1]->node_id >= pn->node_id) ||
+		    pn->raft_address[0] == '\0' ||
+		    !text_ok(pn->raft_address, CONTROL_FSM_ADDRESS_MAX) ||
+		    !text_ok(pn->dns_address, CONTROL_FSM_ADDRESS_MAX) ||
+		    !text_ok(pn->api_address, CONTROL_FSM_ADDRESS_MAX) ||
+		    !text_ok(pn->name, CONTROL_FSM_NODE_NAME_MAX) ||
+		    pn->index > m->applied)
+			return Q53_EMALF;
+		t->node_ids[i] = pn->node_id;
+		t->n_nodes++;
+		n->raft_address = rstrdup(pn->raft_address);
+		n->dns_address = rstrdup(pn->dns_address);
+		n->api_address = rstrdup(pn->api_address);
+		n->name = rstrdup(pn->name);
+		n->index = pn->index;
+		n->time_ms = pn->time_ms;
+		if (n->raft_address == NULL || n->dns_address == NULL ||
+		    n->api_address == NULL || n->name == NULL)
+			return Q53_ENOMEM;
+	}
+	return 0;
+}
+
+static int restore_changes(struct state *t, const Q53__Command__FsmSnapshot *m)
+{
+	if (m->n_changes > CONTROL_FSM_CHANGES_MAX)
+		return Q53_EMALF;
+	if (m->n_changes == 0)
+		return 0;
+	t->changes = raft_calloc(m->n_changes, sizeof(*t->changes));
+	if (t->changes == NULL)
+		return Q53_ENOMEM;
+	t->cap_changes = m->n_changes;
+	for (size_t i = 0; i < m->n_changes; i++) {
+		const Q53__Command__SnapshotChange *pc = m->changes[i];
+		struct change_rec *c = &t->changes[i];
+
+		if (!id_ok(pc->id) ||
+		    (i > 0 && strcmp(m->changes[i - 1]->id, pc->id) >= 0) ||
+		    pc->index == 0 || pc->index > m->applied)
+			return Q53_EMALF;
+		t->n_changes++;
+		c->id = rstrdup(pc->id);
+		c->zone_id = rstrdup(pc->zone_id);
+		c->comment = rstrdup(pc->comment);
+		c->submitted_ms = pc->submitted_ms;
+		c->index = pc->index;
+		if (c->id == NULL || c->zone_id == NULL || c->comment == NULL)
+			return Q53_ENOMEM;
+	}
+	return 0;
+}
+
+/* The decided statuses must be what the rule decides from the votes: a
+ * re-decision changes nothing in a consistent state. Stored transitions are
+ * at index >= 1, so one stamped 0 here is a status the snapshot got wrong. */
+static int restore_decisions(struct state *t,
+			     const Q53__Command__FsmSnapshot *m)
+{
+	for (size_t i = 0; i < t->n_checks; i++) {
+		const struct check *c = t->checks[i];
+
+		for (size_t k = 0; k < c->cfg.n_children; k++)
+			if (check_get(t, c->cfg.children[k]) == NULL)
+				return Q53_EMALF;
+		if (reaches(t, &c->cfg, c->id, 0))
+			return Q53_EMALF;
+	}
+	redecide(NULL, t, NULL, 0, 0);
+	for (size_t i = 0; i < t->n_checks; i++)
+		if (t->checks[i]->transition_index == 0 ||
+		    t->checks[i]->decision.basis != m->health_checks[i]->basis)
+			return Q53_EMALF;
+	return 0;
+}
+
+static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
+{
+	struct control_fsm *f = base->data;
+	struct command_pb_alloc alloc;
+	Q53__Command__FsmSnapshot *m;
+	struct state t;
+	char err[ERR_MAX];
+	int rv;
+
+	command_pb_alloc_init(&alloc);
+	m = q53__command__fsm_snapshot__unpack(&alloc.base, len,
+					       len > 0 ? buf : NULL);
+	if (m == NULL)
+		return alloc.failed ? Q53_ENOMEM : Q53_EMALF;
+	state_init(&t);
+	if (m->format != SNAPSHOT_FORMAT || m->end != SNAPSHOT_END) {
+		rv = Q53_EMALF;
+		goto out;
+	}
+	t.applied = m->applied;
+	rv = zone_store_restore(&t.zones, m->zone_store.data, m->zone_store.len,
+				err, sizeof(err));
+	if (rv != 0 && rv != Q53_ENOMEM)
+		rv = Q53_EMALF;
+	if (rv == 0)
+		rv = restore_nodes(&t, m);
+	if (rv == 0)
+		rv = restore_checks(&t, m);
+	if (rv == 0)
+		rv = restore_changes(&t, m);
+	if (rv == 0)
+		rv = restore_decisions(&t, m);
+	if (rv != 0)
+		goto out;
+	state_free(&f->s);
+	f->s = t;
+	state_init(&t);
+	f->dirty_all = true;
+	f->dirty_health = true;
+	for (size_t i = 0; i < f->n_dirty; i++)
+		raft_free(f->dirty[i]);
+	f->n_dirty = 0;
+out:
+	state_free(&t);
+	q53__command__fsm_snapshot__free_unpacked(m, &alloc.base);
+	return rv;
+}
+
+/* --- lifecycle and queries --- */
+
+int control_fsm_new(struct control_fsm **out)
+{
+	struct control_fsm *f = raft_calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (f == NULL)
+		return Q53_ENOMEM;
+	json_watch_install();
+	state_init(&f->s);
+	f->base.data = f;
+	f->base.apply = fsm_apply;
+	f->base.snapshot = fsm_snapshot;
+	f->base.restore = fsm_restore;
+	f->dirty_all = true;
+	*out = f;
+	return 0;
+}
+
+void control_fsm_free(struct control_fsm *f)
+{
+	if (f == NULL)
+		return;
+	state_free(&f->s);
+	for (size_t i = 0; i < f->n_dirty; i++)
+		raft_free(f->dirty[i]);
+	raft_free(f->dirty);
+	raft_free(f);
+}
+
+struct q53_fsm *control_fsm_base(struct control_fsm *f)
+{
+	return &f->base;
+}
+
+uint64_t control_fsm_applied(const struct control_fsm *f)
+{
+	return f->s.applied;
+}
+
+void control_fsm_take_dirty(struct control_fsm *f,
+			    struct control_fsm_dirty *out)
+{
+	out->all = f->dirty_all;
+	out->health = f->dirty_health;
+	out->zone_ids = f->dirty;
+	out->n_zone_ids = f->n_dirty;
+	f->dirty = NULL;
+	f->n_dirty = 0;
+	f->cap_dirty = 0;
+	f->dirty_all = false;
+	f->dirty_health = false;
+}
+
+void control_fsm_dirty_clear(struct control_fsm_dirty *d)
+{
+	for (size_t i = 0; i < d->n_zone_ids; i++)
+		raft_free(d->zone_ids[i]);
+	raft_free(d->zone_ids);
+	memset(d, 0, sizeof(*d));
+}
+
+const struct zone_store *control_fsm_zone_store(const struct control_fsm *f)
+{
+	return &f->s.zones;
+}
+
+size_t control_fsm_change_count(const struct control_fsm *f)
+{
+	return f->s.n_changes;
+}
+
+int control_fsm_change_at(const struct control_fsm *f, size_t i,
+			  struct control_fsm_change *out)
+{
+	const struct change_rec *c;
+
+	if (i >= f->s.n_changes)
+		return Q53_ENOENT;
+	c = &f->s.changes[i];
+	out->id = c->id;
+	out->zone_id = c->zone_id;
+	out->comment = c->comment;
+	out->submitted_ms = c->submitted_ms;
+	out->index = c->index;
+	return 0;
+}
+
+int control_fsm_change_get(const struct control_fsm *f, const char *id,
+			   struct control_fsm_change *out)
+{
+	bool found;
+	size_t pos = change_find(&f->s, id, &found);
+
+	return found ? control_fsm_change_at(f, pos, out) : Q53_ENOENT;
+}
+
+size_t control_fsm_health_check_count(const struct control_fsm *f)
+{
+	return f->s.n_checks;
+}
+
+int control_fsm_health_check_at(const struct control_fsm *f, size_t i,
+				struct control_fsm_health_check *out)
+{
+	const struct check *c;
+
+	if (i >= f->s.n_checks)
+		return Q53_ENOENT;
+	c = f->s.checks[i];
+	out->id = c->id;
+	out->caller_reference = c->caller_reference;
+	out->config = &c->cfg;
+	out->config_json = c->config_json;
+	out->version = c->version;
+	out->created_index = c->created_index;
+	out->created_ms = c->created_ms;
+	out->healthy = c->healthy;
+	out->transition_index = c->transition_index;
+	out->transition_ms = c->transition_ms;
+	out->decision = c->decision;
+	out->votes = c->votes;
+	out->reasons = (const char *const *)c->reasons;
+	out->n_votes = c->n_votes;
+	return 0;
+}
+
+int control_fsm_health_check_get(const struct control_fsm *f, const char *id,
+				 struct control_fsm_health_check *out)
+{
+	bool found;
+	size_t pos = check_find(&f->s, id, &found);
+
+	return found ? control_fsm_health_check_at(f, pos, out) : Q53_ENOENT;
+}
+
+size_t control_fsm_node_count(const struct control_fsm *f)
+{
+	return f->s.n_nodes;
+}
+
+int control_fsm_node_at(const struct control_fsm *f, size_t i,
+			struct control_fsm_node *out)
+{
+	const struct node *n;
+
+	if (i >= f->s.n_nodes)
+		return Q53_ENOENT;
+	n = &f->s.nodes[i];
+	out->id = f->s.node_ids[i];
+	out->raft_address = n->raft_address;
+	out->dns_address = n->dns_address;
+	out->api_address = n->api_address;
+	out->name = n->name;
+	out->index = n->index;
+	out->time_ms = n->time_ms;
+	return 0;
+}
+
+int control_fsm_node_get(const struct control_fsm *f, uint64_t id,
+			 struct control_fsm_node *out)
+{
+	bool found;
+	size_t pos = node_find(&f->s, id, &found);
+
+	return found ? control_fsm_node_at(f, pos, out) : Q53_ENOENT;
+}

@@ -1,0 +1,157 @@
+/* The control plane's replicated state machine (a struct q53_fsm, see
+ * node/control/fsm.h): hosted zones (a zone_store), change records, health
+ * checks with every member's latest vote and the decided status, and node
+ * metadata. Pure (house style #12): it decodes one command
+ * (node/control/command.h), mutates memory, answers a result; no I/O, no
+ * clock (times come inside commands), no randomness.
+ *
+ * The FSM index. fsm.h's apply is not told the raft index, so the FSM
+ * counts: every command that changes the state gets the next index (1, 2,
+ * ...), the same on every node at the same log position; rejected commands
+ * (and no-op successes, such as a CreateHealthCheck repeating a caller
+ * reference with the same config) do not advance it. Change records and
+ * health transitions carry this index; the runtime compares it with
+ * control_fsm_applied() of each voter to decide INSYNC.
+ *
+ * Members. The members whose health votes count are the nodes with
+ * metadata (SetNodeMetadata adds or replaces one, RemoveNodeMetadata
+ * removes one and drops its votes). The runtime proposes SetNodeMetadata
+ * when a node joins the Raft configuration and RemoveNodeMetadata when it
+ * leaves. Votes from non-members are rejected (NoSuchNode).
+ *
+ * Health decision (node/health/vote_rule.h), re-run after every command
+ * that can change it: votes never age (max_age 0), a new check is healthy,
+ * a status change is a transition stamped with the index and time_ms of the
+ * command that caused it. CALCULATED checks take no votes; their children
+ * must exist, cannot form a cycle, and a child in use cannot be deleted
+ * (HealthCheckInUse).
+ *
+ * Apply results: *code 0 (applied) or a negative q53_err classifying the
+ * rejection (Q53_ENOENT: no such thing, Q53_EEXIST: already exists or
+ * conflicts, Q53_EINVAL: invalid, Q53_EMALF: undecodable command); the body
+ * is a CommandResult (command_result_decode) with the Route 53 error name
+ * and message. A rejection changes nothing. Q53_ENOMEM from apply changes
+ * nothing either.
+ *
+ * Memory: the FSM's own memory comes from raft_malloc (raft_heap_set fails
+ * it in tests); the zone_store and the JSON parsers use malloc.
+ *
+ * Threads: one (the raft loop). Query results point into the FSM and are
+ * valid until the next apply / restore. */
+#ifndef Q53_NODE_CONTROL_CONTROL_FSM_H
+#define Q53_NODE_CONTROL_CONTROL_FSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/control/fsm.h"
+#include "node/health/vote_rule.h"
+
+struct control_fsm;
+struct zone_store;
+struct health_check_config;
+
+/* Change records kept; beyond, the one with the lowest index goes. */
+#define CONTROL_FSM_CHANGES_MAX	  10000
+#define CONTROL_FSM_ID_MAX	  64  /* change, health check ids */
+#define CONTROL_FSM_CALLER_MAX	  64  /* health check caller reference */
+#define CONTROL_FSM_REASON_MAX	  256 /* vote reason */
+#define CONTROL_FSM_ADDRESS_MAX	  255
+#define CONTROL_FSM_NODE_NAME_MAX 64
+
+/* A new, empty FSM in *out (free with control_fsm_free). 0 or
+ * Q53_ENOMEM. */
+int control_fsm_new(struct control_fsm **out);
+void control_fsm_free(struct control_fsm *f);
+
+/* The struct q53_fsm to hand to q53_fsm_log_init (owned by f). */
+struct q53_fsm *control_fsm_base(struct control_fsm *f);
+
+/* The index of the last command that changed the state (0: none). */
+uint64_t control_fsm_applied(const struct control_fsm *f);
+
+/* --- what the runtime rebuilds --- */
+
+/* Zones whose records changed (or that were created or deleted) since the
+ * last take, in the order first changed; all = every zone (after a
+ * restore, and initially): rebuild everything and drop compiled zones that
+ * zone_store_get no longer finds. health: some decided status changed. */
+struct control_fsm_dirty {
+	bool all;
+	bool health;
+	char *
+	    *zone_ids; /* raft_malloc'd; release with control_fsm_dirty_clear */
+	size_t n_zone_ids;
+};
+
+/* Moves the marks into *out and clears them; never fails. */
+void control_fsm_take_dirty(struct control_fsm *f,
+			    struct control_fsm_dirty *out);
+void control_fsm_dirty_clear(struct control_fsm_dirty *d);
+
+/* --- queries for the API (read-only) --- */
+
+/* The hosted zones: zone_store_count / _get_at / _get for list zones, get
+ * zone and list record sets; zone_store_build for the runtime. */
+const struct zone_store *control_fsm_zone_store(const struct control_fsm *f);
+
+struct control_fsm_change {
+	const char *id;
+	const char *zone_id;
+	const char *comment; /* "" when none */
+	uint64_t submitted_ms;
+	uint64_t index; /* PENDING until every voter applied this index */
+};
+
+/* Changes by id. 0 or Q53_ENOENT. */
+size_t control_fsm_change_count(const struct control_fsm *f);
+int control_fsm_change_at(const struct control_fsm *f, size_t i,
+			  struct control_fsm_change *out);
+int control_fsm_change_get(const struct control_fsm *f, const char *id,
+			   struct control_fsm_change *out);
+
+struct control_fsm_health_check {
+	const char *id;
+	const char *caller_reference; /* "" when none */
+	const struct health_check_config *config;
+	const char *config_json; /* canonical, NUL-terminated */
+	uint64_t version;	 /* 1 at creation, +1 per update */
+	uint64_t created_index;
+	uint64_t created_ms;
+	/* The decided status and the last transition (creation counts). */
+	bool healthy;
+	uint64_t transition_index;
+	uint64_t transition_ms;
+	struct health_vote_decision decision; /* how it was decided */
+	/* Every current member's latest vote, by member id. */
+	const struct health_vote *votes;
+	const char *const *reasons; /* reasons[i] for votes[i] */
+	size_t n_votes;
+};
+
+/* Health checks by id. 0 or Q53_ENOENT. */
+size_t control_fsm_health_check_count(const struct control_fsm *f);
+int control_fsm_health_check_at(const struct control_fsm *f, size_t i,
+				struct control_fsm_health_check *out);
+int control_fsm_health_check_get(const struct control_fsm *f, const char *id,
+				 struct control_fsm_health_check *out);
+
+struct control_fsm_node {
+	uint64_t id;
+	const char *raft_address;
+	const char *dns_address; /* "" when none */
+	const char *api_address; /* "" when none */
+	const char *name;	 /* "" when none */
+	uint64_t index;		 /* last SetNodeMetadata */
+	uint64_t time_ms;
+};
+
+/* Nodes (= members) by id. 0 or Q53_ENOENT. */
+size_t control_fsm_node_count(const struct control_fsm *f);
+int control_fsm_node_at(const struct control_fsm *f, size_t i,
+			struct control_fsm_node *out);
+int control_fsm_node_get(const struct control_fsm *f, uint64_t id,
+			 struct control_fsm_node *out);
+
+#endif

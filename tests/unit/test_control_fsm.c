@@ -1,0 +1,1107 @@
+/* The control FSM (node/control/control_fsm.h): every command applied and
+ * rejected, a change batch answered by the serving view built from the
+ * store, health decisions from member votes, snapshot / restore byte for
+ * byte, garbage snapshots, and allocation failures at every point of apply
+ * (raft_heap_set for the FSM's memory, json_set_alloc_funcs for the JSON
+ * parsers) leaving the state unchanged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <libknot/libknot.h>
+#include <raft.h>
+
+#include "node/common/errcode.h"
+#include "node/control/command.h"
+#include "node/control/control_fsm.h"
+#include "node/control/zone_store.h"
+#include "node/dns/query.h"
+#include "node/health/check_config.h"
+#include "node/zone/view.h"
+#include "node/zone/zone.h"
+
+#define ZID  "Z0123456789ABC"
+#define ZID2 "Z0123456789ABD"
+
+static const char *const NS[] = {"ns1.quorum53.test", "ns2.quorum53.test."};
+
+static const char BATCH_WWW[] =
+    "{\"Comment\": \"www\", \"Changes\": [{\"Action\": \"CREATE\", "
+    "\"ResourceRecordSet\": {\"Name\": \"www.example.com\", \"Type\": \"A\", "
+    "\"TTL\": 300, \"ResourceRecords\": [{\"Value\": \"192.0.2.10\"}]}}]}";
+static const char BATCH_DEL_WWW[] =
+    "{\"Changes\": [{\"Action\": \"DELETE\", \"ResourceRecordSet\": "
+    "{\"Name\": \"www.example.com\", \"Type\": \"A\", \"TTL\": 300, "
+    "\"ResourceRecords\": [{\"Value\": \"192.0.2.10\"}]}}]}";
+static const char HC_HTTP[] =
+    "{\"IPAddress\": \"192.0.2.80\", \"Port\": 8080, \"Type\": \"HTTP\", "
+    "\"ResourcePath\": \"/health\", \"RequestInterval\": 10}";
+static const char HC_TCP[] =
+    "{\"IPAddress\": \"192.0.2.81\", \"Port\": 25, \"Type\": \"TCP\"}";
+
+/* --- allocation failures on demand (raft heap + jansson) --- */
+
+static long fault_at = -1; /* fail the allocation with this number */
+static long alloc_no;	   /* allocations since arming */
+static bool fault_hit;
+
+static bool fault_now(void)
+{
+	if (fault_at < 0)
+		return false;
+	if (alloc_no++ == fault_at) {
+		fault_hit = true;
+		return true;
+	}
+	return false;
+}
+
+static void arm(long n)
+{
+	fault_at = n;
+	alloc_no = 0;
+	fault_hit = false;
+}
+
+static void disarm(void)
+{
+	fault_at = -1;
+}
+
+static void *heap_malloc(void *data, size_t size)
+{
+	(void)data;
+	return fault_now() ? NULL : malloc(size);
+}
+
+static void heap_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
+static void *heap_calloc(void *data, size_t n, size_t size)
+{
+	(void)data;
+	return fault_now() ? NULL : calloc(n, size);
+}
+
+static void *heap_realloc(void *data, void *p, size_t size)
+{
+	(void)data;
+	return fault_now() ? NULL : realloc(p, size);
+}
+
+static void *heap_aligned_alloc(void *data, size_t alignment, size_t size)
+{
+	(void)data;
+	return fault_now() ? NULL : aligned_alloc(alignment, size);
+}
+
+static void heap_aligned_free(void *data, size_t alignment, void *p)
+{
+	(void)data;
+	(void)alignment;
+	free(p);
+}
+
+static struct raft_heap test_heap = {
+    .malloc = heap_malloc,
+    .free = heap_free,
+    .calloc = heap_calloc,
+    .realloc = heap_realloc,
+    .aligned_alloc = heap_aligned_alloc,
+    .aligned_free = heap_aligned_free,
+};
+
+static void *json_test_malloc(size_t size)
+{
+	return fault_now() ? NULL : malloc(size);
+}
+
+static void json_test_free(void *p)
+{
+	free(p);
+}
+
+/* --- helpers --- */
+
+struct snap {
+	uint8_t *p;
+	size_t len;
+};
+
+static struct snap snap(struct control_fsm *f)
+{
+	struct q53_fsm *b = control_fsm_base(f);
+	struct snap s;
+
+	assert_int_equal(b->snapshot(b, &s.p, &s.len), 0);
+	return s;
+}
+
+static void snap_same(struct snap a, struct snap b)
+{
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.p, b.p, a.len);
+	raft_free(b.p);
+}
+
+/* Applies p (consumed); fills *r when r != NULL (release with
+ * command_result_free). Returns the FSM's code. */
+static int32_t run(struct control_fsm *f, struct command_payload p,
+		   struct command_result *r)
+{
+	struct q53_fsm *b = control_fsm_base(f);
+	int32_t code = 12345;
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	assert_int_equal(b->apply(b, p.type, p.data, p.len, &code, &out, &len),
+			 0);
+	assert_non_null(out);
+	if (r != NULL)
+		assert_int_equal(command_result_decode(out, len, r), 0);
+	raft_free(out);
+	command_payload_clear(&p);
+	return code;
+}
+
+/* Applies p and expects a rejection named err_name; the state must not
+ * change. */
+static void refused(struct control_fsm *f, struct command_payload p,
+		    int32_t code, const char *err_name, const char *needle)
+{
+	struct command_result r;
+	struct snap before = snap(f);
+	uint64_t applied = control_fsm_applied(f);
+
+	assert_int_equal(run(f, p, &r), code);
+	if (strcmp(r.error_name, err_name) != 0)
+		fail_msg("error %s: %s, expected %s", r.error_name,
+			 r.error_message, err_name);
+	if (needle != NULL && strstr(r.error_message, needle) == NULL)
+		fail_msg("'%s' lacks '%s'", r.error_message, needle);
+	assert_int_equal(r.index, 0);
+	command_result_free(&r);
+	assert_int_equal(control_fsm_applied(f), applied);
+	snap_same(before, snap(f));
+	raft_free(before.p);
+}
+
+static void ok(struct control_fsm *f, struct command_payload p)
+{
+	struct command_result r;
+
+	if (run(f, p, &r) != 0)
+		fail_msg("refused: %s: %s", r.error_name, r.error_message);
+	command_result_free(&r);
+}
+
+static struct command_payload p_zone(const char *id, const char *name,
+				     const char *caller, const char *change)
+{
+	struct command_create_hosted_zone c = {
+	    .id = id,
+	    .name = name,
+	    .caller_reference = caller,
+	    .comment = "a zone",
+	    .nameservers = NS,
+	    .n_nameservers = 2,
+	    .change_id = change,
+	    .time_ms = 1000,
+	};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_create_hosted_zone(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_zone_delete(const char *id, const char *change)
+{
+	struct command_delete_hosted_zone c = {
+	    .id = id, .change_id = change, .time_ms = 2000};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_delete_hosted_zone(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_batch(const char *zone, const char *change,
+				      const char *json)
+{
+	struct command_change_rrsets c = {
+	    .zone_id = zone,
+	    .change_id = change,
+	    .batch_json = json,
+	    .batch_len = strlen(json),
+	    .time_ms = 3000,
+	};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_change_rrsets(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_import(const char *zone, const char *text)
+{
+	struct command_import_zone c = {.zone_id = zone,
+					.text = text,
+					.len = strlen(text),
+					.time_ms = 4000};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_import_zone(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_check(const char *id, const char *caller,
+				      const char *json)
+{
+	struct command_create_health_check c = {
+	    .id = id,
+	    .caller_reference = caller,
+	    .config_json = json,
+	    .config_len = strlen(json),
+	    .time_ms = 5000,
+	};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_create_health_check(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_check_update(const char *id, uint64_t version,
+					     const char *json)
+{
+	struct command_update_health_check c = {
+	    .id = id,
+	    .version = version,
+	    .config_json = json,
+	    .config_len = strlen(json),
+	    .time_ms = 6000,
+	};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_update_health_check(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_check_delete(const char *id)
+{
+	struct command_delete_health_check c = {.id = id, .time_ms = 7000};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_delete_health_check(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_vote(uint64_t member, const char *check,
+				     bool healthy, uint64_t ms)
+{
+	struct command_health_vote c = {
+	    .member_id = member,
+	    .check_id = check,
+	    .healthy = healthy,
+	    .reason = healthy ? "HTTP 200" : "connection refused",
+	    .time_ms = ms,
+	};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_health_vote(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_node(uint64_t id, const char *name)
+{
+	char raft[64];
+	struct command_set_node c = {
+	    .node_id = id,
+	    .raft_address = raft,
+	    .dns_address = "192.0.2.53:53",
+	    .api_address = "tcp://192.0.2.53:8053",
+	    .name = name,
+	    .time_ms = 100 * id,
+	};
+	struct command_payload p;
+
+	snprintf(raft, sizeof(raft), "tcp://10.0.0.%u:7000", (unsigned)id);
+	assert_int_equal(command_encode_set_node(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_node_remove(uint64_t id, uint64_t ms)
+{
+	struct command_remove_node c = {.node_id = id, .time_ms = ms};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_remove_node(&c, &p), 0);
+	return p;
+}
+
+static struct control_fsm *fsm_new(void)
+{
+	struct control_fsm *f;
+
+	assert_int_equal(control_fsm_new(&f), 0);
+	return f;
+}
+
+static bool dirty_has(const struct control_fsm_dirty *d, const char *id)
+{
+	for (size_t i = 0; i < d->n_zone_ids; i++)
+		if (strcmp(d->zone_ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* Asks view for name/type; returns the rcode and the answer count. */
+static int ask(const struct serving_view *view, const char *name, uint16_t type,
+	       uint16_t *ancount, uint8_t *out)
+{
+	uint8_t qbuf[512] = {0};
+	knot_pkt_t *q = knot_pkt_new(qbuf, sizeof(qbuf), NULL);
+	knot_dname_t *qname = knot_dname_from_str_alloc(name);
+	struct dns_query_params p = {.udp_payload = 1232};
+	size_t n;
+
+	knot_wire_set_id(q->wire, 7);
+	assert_int_equal(knot_pkt_put_question(q, qname, KNOT_CLASS_IN, type),
+			 0);
+	free(qname);
+	n = dns_query_answer(view, &p, q->wire, q->size, out, 1232);
+	knot_pkt_free(q);
+	assert_true(n >= 12);
+	*ancount = knot_wire_get_ancount(out);
+	return knot_wire_get_rcode(out);
+}
+
+/* --- codec --- */
+
+static void test_command_codec(void **state)
+{
+	struct command_payload p = p_zone(ZID, "example.com", "ref", "C1");
+	struct command c;
+
+	(void)state;
+	assert_int_equal(p.type, COMMAND_CREATE_HOSTED_ZONE);
+	assert_int_equal(command_decode(p.type, p.data, p.len, &c), 0);
+	assert_string_equal(c.u.create_hosted_zone.id, ZID);
+	assert_string_equal(c.u.create_hosted_zone.name, "example.com");
+	assert_int_equal(c.u.create_hosted_zone.n_nameservers, 2);
+	assert_string_equal(c.u.create_hosted_zone.nameservers[1],
+			    "ns2.quorum53.test.");
+	assert_int_equal(c.u.create_hosted_zone.time_ms, 1000);
+	command_free(&c);
+	/* Unknown type, garbage. */
+	assert_int_equal(command_decode(99, p.data, p.len, &c), Q53_EMALF);
+	assert_int_equal(command_decode(COMMAND_CREATE_HOSTED_ZONE,
+					(const uint8_t *)"\xff\xff\xff", 3, &c),
+			 Q53_EMALF);
+	command_payload_clear(&p);
+
+	/* Absent strings decode as "". */
+	struct command_health_vote v = {.member_id = 3};
+	assert_int_equal(command_encode_health_vote(&v, &p), 0);
+	assert_int_equal(command_decode(p.type, p.data, p.len, &c), 0);
+	assert_string_equal(c.u.health_vote.check_id, "");
+	assert_string_equal(c.u.health_vote.reason, "");
+	assert_int_equal(c.u.health_vote.member_id, 3);
+	command_free(&c);
+	command_payload_clear(&p);
+
+	struct command_create_hosted_zone bad = {.n_nameservers = 1};
+	assert_int_equal(command_encode_create_hosted_zone(&bad, &p),
+			 Q53_EINVAL);
+}
+
+/* --- hosted zones --- */
+
+static void test_zones(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	struct control_fsm_dirty d;
+	struct control_fsm_change ch;
+	struct command_result r;
+	struct zone_store_info info;
+
+	(void)state;
+	control_fsm_take_dirty(f, &d);
+	assert_true(d.all); /* a fresh FSM: build everything (nothing) */
+	control_fsm_dirty_clear(&d);
+
+	assert_int_equal(run(f, p_zone(ZID, "Example.COM", "ref-1", "C0"), &r),
+			 0);
+	assert_int_equal(r.index, 1);
+	assert_string_equal(r.hosted_zone.id, ZID);
+	assert_string_equal(r.hosted_zone.name, "example.com.");
+	assert_string_equal(r.hosted_zone.caller_reference, "ref-1");
+	assert_int_equal(r.hosted_zone.n_nameservers, 2);
+	assert_int_equal(r.hosted_zone.record_set_count, 2);
+	assert_string_equal(r.change.id, "C0");
+	assert_int_equal(r.change.submitted_ms, 1000);
+	command_result_free(&r);
+	assert_int_equal(control_fsm_applied(f), 1);
+	control_fsm_take_dirty(f, &d);
+	assert_false(d.all);
+	assert_int_equal(d.n_zone_ids, 1);
+	assert_string_equal(d.zone_ids[0], ZID);
+	control_fsm_dirty_clear(&d);
+
+	/* Duplicates and conflicts change nothing. */
+	refused(f, p_zone(ZID, "other.com", NULL, NULL), Q53_EEXIST,
+		"HostedZoneAlreadyExists", ZID);
+	refused(f, p_zone(ZID2, "example.com.", NULL, NULL), Q53_EEXIST,
+		"ConflictingDomainExists", NULL);
+	refused(f, p_zone(ZID2, "other.com", "ref-1", NULL), Q53_EEXIST,
+		"HostedZoneAlreadyExists", "ref-1");
+	refused(f, p_zone("Zbad", "other.com", NULL, NULL), Q53_EINVAL,
+		"InvalidInput", NULL);
+	refused(f, p_zone(ZID2, "other.com", NULL, "C0"), Q53_EEXIST,
+		"InvalidInput", "already used");
+	refused(f, p_zone(ZID2, "other.com", NULL, "bad id!"), Q53_EINVAL,
+		"InvalidInput", "change ID");
+	control_fsm_take_dirty(f, &d);
+	assert_int_equal(d.n_zone_ids, 0); /* refusals mark nothing */
+	control_fsm_dirty_clear(&d);
+
+	/* A change batch: recorded with its index, answered by the view. */
+	assert_int_equal(run(f, p_batch(ZID, "C1", BATCH_WWW), &r), 0);
+	assert_int_equal(r.index, 2);
+	assert_string_equal(r.change.id, "C1");
+	assert_string_equal(r.change.comment, "www");
+	assert_int_equal(r.change.submitted_ms, 3000);
+	command_result_free(&r);
+	assert_int_equal(control_fsm_change_get(f, "C1", &ch), 0);
+	assert_string_equal(ch.zone_id, ZID);
+	assert_int_equal(ch.index, 2);
+	assert_int_equal(ch.submitted_ms, 3000);
+	assert_int_equal(control_fsm_change_get(f, "C0", &ch), 0);
+	assert_int_equal(ch.index, 1);
+	assert_int_equal(control_fsm_change_get(f, "C9", &ch), Q53_ENOENT);
+	control_fsm_take_dirty(f, &d);
+	assert_int_equal(d.n_zone_ids, 1);
+	assert_true(dirty_has(&d, ZID));
+	control_fsm_dirty_clear(&d);
+
+	struct zone *z;
+	struct serving_view *view;
+	char err[512];
+	uint8_t out[1232];
+	uint16_t an;
+
+	if (zone_store_build(control_fsm_zone_store(f), ZID, &z, err,
+			     sizeof(err)) != 0)
+		fail_msg("build: %s", err);
+	assert_int_equal(serving_view_build(&view, &z, 1), 0);
+	zone_release(z);
+	assert_int_equal(ask(view, "www.example.com", KNOT_RRTYPE_A, &an, out),
+			 0);
+	assert_int_equal(an, 1);
+	assert_non_null(memmem(out, sizeof(out), "\xc0\x00\x02\x0a", 4));
+	assert_int_equal(
+	    ask(view, "nothere.example.com", KNOT_RRTYPE_A, &an, out),
+	    KNOT_RCODE_NXDOMAIN);
+	serving_view_free(view);
+
+	/* Rejected batches. */
+	refused(f, p_batch(ZID, "C2", BATCH_WWW), Q53_EINVAL,
+		"InvalidChangeBatch", "change 0");
+	refused(f, p_batch(ZID, "C2", "{not json"), Q53_EINVAL, "InvalidInput",
+		"not valid JSON");
+	refused(f, p_batch(ZID2, "C2", BATCH_WWW), Q53_ENOENT,
+		"NoSuchHostedZone", ZID2);
+	refused(f, p_batch(ZID, "C1", BATCH_DEL_WWW), Q53_EEXIST,
+		"InvalidInput", "already used");
+	refused(f, p_batch(ZID, "", BATCH_DEL_WWW), Q53_EINVAL, "InvalidInput",
+		"change ID");
+	refused(f,
+		p_batch(ZID, "C2",
+			"{\"Changes\": [{\"Action\": \"CREATE\", "
+			"\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
+			"\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
+			"\"a\", \"Weight\": 1, \"ResourceRecords\": "
+			"[{\"Value\": \"192.0.2.1\"}]}}]}"),
+		Q53_EINVAL, "InvalidChangeBatch", "not yet supported");
+
+	/* Not empty, then empty. */
+	refused(f, p_zone_delete(ZID, "C3"), Q53_EINVAL, "HostedZoneNotEmpty",
+		NULL);
+	refused(f, p_zone_delete(ZID2, NULL), Q53_ENOENT, "NoSuchHostedZone",
+		NULL);
+	ok(f, p_batch(ZID, "C3", BATCH_DEL_WWW));
+
+	/* Import replaces the records. */
+	ok(f,
+	   p_import(ZID,
+		    "www 60 IN A 192.0.2.99\nmail 60 IN AAAA 2001:db8::1\n"));
+	assert_int_equal(zone_store_get(control_fsm_zone_store(f), ZID, &info),
+			 0);
+	assert_int_equal(info.nrrsets, 4);
+	refused(f, p_import(ZID, "www 60 IN A 192.0.2.999\n"), Q53_EINVAL,
+		"InvalidInput", NULL);
+	refused(f, p_import(ZID2, "www 60 IN A 192.0.2.1\n"), Q53_ENOENT,
+		"NoSuchHostedZone", NULL);
+	ok(f, p_import(ZID, ""));
+
+	assert_int_equal(run(f, p_zone_delete(ZID, "C4"), &r), 0);
+	assert_string_equal(r.change.id, "C4");
+	command_result_free(&r);
+	assert_int_equal(zone_store_count(control_fsm_zone_store(f)), 0);
+	control_fsm_take_dirty(f, &d);
+	assert_int_equal(d.n_zone_ids, 1); /* deleted: drop it from the view */
+	assert_true(dirty_has(&d, ZID));
+	control_fsm_dirty_clear(&d);
+	/* Change records outlive their zone. */
+	assert_int_equal(control_fsm_change_count(f), 4); /* C0 C1 C3 C4 */
+	assert_int_equal(control_fsm_change_get(f, "C4", &ch), 0);
+	assert_int_equal(ch.index, control_fsm_applied(f));
+	control_fsm_free(f);
+}
+
+static void test_malformed_commands(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	struct command_payload p = {0};
+	struct command_result r;
+
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, NULL));
+	p.type = 77;
+	refused(f, p, Q53_EMALF, "InvalidInput", "malformed");
+	p = (struct command_payload){.type = COMMAND_CHANGE_RRSETS};
+	p.data = raft_malloc(4);
+	memcpy(p.data, "\x0a\xff\x01\x02", 4);
+	p.len = 4;
+	refused(f, p, Q53_EMALF, "InvalidInput", "ChangeResourceRecordSets");
+	/* An empty payload is a command with every field absent. */
+	p = (struct command_payload){.type = COMMAND_DELETE_HOSTED_ZONE};
+	refused(f, p, Q53_ENOENT, "NoSuchHostedZone", NULL);
+	assert_int_equal(run(f, p_zone_delete(ZID, NULL), &r), 0);
+	assert_string_equal(r.change.id, "");
+	command_result_free(&r);
+	control_fsm_free(f);
+}
+
+/* --- nodes and health --- */
+
+static void status(struct control_fsm *f, const char *id, bool healthy,
+		   uint64_t transition_index)
+{
+	struct control_fsm_health_check hc;
+
+	assert_int_equal(control_fsm_health_check_get(f, id, &hc), 0);
+	if (hc.healthy != healthy || hc.transition_index != transition_index)
+		fail_msg("%s: healthy %d at %llu, expected %d at %llu", id,
+			 hc.healthy, (unsigned long long)hc.transition_index,
+			 healthy, (unsigned long long)transition_index);
+}
+
+static void test_nodes(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	struct control_fsm_node n;
+
+	(void)state;
+	ok(f, p_node(2, "b"));
+	ok(f, p_node(1, "a"));
+	assert_int_equal(control_fsm_node_count(f), 2);
+	assert_int_equal(control_fsm_node_at(f, 0, &n), 0);
+	assert_int_equal(n.id, 1);
+	assert_string_equal(n.name, "a");
+	assert_string_equal(n.raft_address, "tcp://10.0.0.1:7000");
+	assert_int_equal(n.index, 2);
+	ok(f, p_node(1, "renamed"));
+	assert_int_equal(control_fsm_node_get(f, 1, &n), 0);
+	assert_string_equal(n.name, "renamed");
+	assert_int_equal(n.index, 3);
+	assert_int_equal(control_fsm_node_count(f), 2);
+	refused(f, p_node(0, "zero"), Q53_EINVAL, "InvalidInput", NULL);
+	struct command_set_node c = {.node_id = 5};
+	struct command_payload p;
+	assert_int_equal(command_encode_set_node(&c, &p), 0);
+	refused(f, p, Q53_EINVAL, "InvalidInput", "Raft address");
+	refused(f, p_node_remove(9, 1), Q53_ENOENT, "NoSuchNode", NULL);
+	ok(f, p_node_remove(2, 1));
+	assert_int_equal(control_fsm_node_get(f, 2, &n), Q53_ENOENT);
+	assert_int_equal(control_fsm_node_count(f), 1);
+	control_fsm_free(f);
+}
+
+static void test_health_votes(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	struct control_fsm_health_check hc;
+	struct control_fsm_dirty d;
+	struct command_result r;
+
+	(void)state;
+	ok(f, p_node(1, "a")); /* 1 */
+	ok(f, p_node(2, "b")); /* 2 */
+	ok(f, p_node(3, "c")); /* 3 */
+
+	/* A new check is healthy, its creation the first transition. */
+	assert_int_equal(run(f, p_check("hc1", "ref-1", HC_HTTP), &r), 0);
+	assert_int_equal(r.index, 4);
+	assert_string_equal(r.health_check.id, "hc1");
+	assert_int_equal(r.health_check.version, 1);
+	assert_non_null(strstr(r.health_check.config_json, "\"Port\":8080"));
+	command_result_free(&r);
+	status(f, "hc1", true, 4);
+	assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc), 0);
+	assert_int_equal(hc.decision.basis, HEALTH_VOTE_TOO_FEW);
+	assert_int_equal(hc.created_ms, 5000);
+	assert_int_equal(hc.transition_ms, 5000);
+	control_fsm_take_dirty(f, &d);
+	control_fsm_dirty_clear(&d);
+
+	/* One node alone cannot fail it. */
+	ok(f, p_vote(1, "hc1", false, 10000)); /* 5 */
+	status(f, "hc1", true, 4);
+	/* A majority can. */
+	ok(f, p_vote(2, "hc1", false, 10001)); /* 6 */
+	status(f, "hc1", false, 6);
+	assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc), 0);
+	assert_int_equal(hc.transition_ms, 10001);
+	assert_int_equal(hc.decision.basis, HEALTH_VOTE_QUORUM);
+	assert_int_equal(hc.n_votes, 2);
+	assert_int_equal(hc.votes[1].member_id, 2);
+	assert_int_equal(hc.votes[1].log_index, 6);
+	assert_string_equal(hc.reasons[1], "connection refused");
+	control_fsm_take_dirty(f, &d);
+	assert_true(d.health);
+	control_fsm_dirty_clear(&d);
+	/* The third agrees with neither: still 2 of 3 unhealthy. */
+	ok(f, p_vote(3, "hc1", true, 10002)); /* 7 */
+	status(f, "hc1", false, 6);
+	/* Node 1 recovers: 2 of 3 healthy. */
+	ok(f, p_vote(1, "hc1", true, 10003)); /* 8 */
+	status(f, "hc1", true, 8);
+	/* A single dissenting node does not flip it back. */
+	ok(f, p_vote(2, "hc1", false, 10004)); /* 9 */
+	status(f, "hc1", true, 8);
+	ok(f, p_vote(1, "hc1", false, 10005)); /* 10 */
+	status(f, "hc1", false, 10);
+
+	/* Removing node 1 drops its vote: 1 healthy of 2 reporting is not a
+	 * strict majority. Removing node 2 too: 1 of 1 healthy. */
+	ok(f, p_node_remove(1, 20000)); /* 11 */
+	assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc), 0);
+	assert_int_equal(hc.n_votes, 2);
+	assert_int_equal(hc.votes[0].member_id, 2);
+	status(f, "hc1", false, 10);
+	ok(f, p_node_remove(2, 20001)); /* 12 */
+	status(f, "hc1", true, 12);
+	assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc), 0);
+	assert_int_equal(hc.transition_ms, 20001);
+	assert_int_equal(hc.n_votes, 1);
+	/* A returning member starts without a vote: 1 of 2 reporting is
+	 * enough for a majority of 2? No: 2 * 1 > 2 is false: too few. */
+	ok(f, p_node(2, "b")); /* 13 */
+	assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc), 0);
+	assert_int_equal(hc.decision.basis, HEALTH_VOTE_TOO_FEW);
+	status(f, "hc1", true, 12);
+
+	/* Refusals. */
+	refused(f, p_vote(1, "hc1", false, 1), Q53_ENOENT, "NoSuchNode", "1");
+	refused(f, p_vote(3, "nope", false, 1), Q53_ENOENT, "NoSuchHealthCheck",
+		"nope");
+	refused(f, p_check("hc1", "ref-9", HC_TCP), Q53_EEXIST,
+		"HealthCheckAlreadyExists", NULL);
+	refused(f, p_check("hc2", "ref-1", HC_TCP), Q53_EEXIST,
+		"HealthCheckAlreadyExists", "ref-1");
+	refused(f, p_check("bad id", NULL, HC_TCP), Q53_EINVAL, "InvalidInput",
+		NULL);
+	refused(f, p_check("hc2", NULL, "{\"Type\": \"TCP\"}"), Q53_EINVAL,
+		"InvalidInput", "Port");
+	refused(f, p_check("hc2", NULL, "{\"Type\""), Q53_EINVAL,
+		"InvalidInput", "JSON");
+	/* The same caller reference and config: the existing check, nothing
+	 * changes. */
+	{
+		struct snap before = snap(f);
+		uint64_t applied = control_fsm_applied(f);
+
+		assert_int_equal(run(f, p_check("hc9", "ref-1", HC_HTTP), &r),
+				 0);
+		assert_string_equal(r.health_check.id, "hc1");
+		assert_int_equal(r.index, 4);
+		command_result_free(&r);
+		assert_int_equal(control_fsm_applied(f), applied);
+		snap_same(before, snap(f));
+		raft_free(before.p);
+	}
+
+	/* Update: versions, type, Disabled. */
+	refused(f, p_check_update("hc1", 7, HC_HTTP), Q53_EINVAL,
+		"HealthCheckVersionMismatch", NULL);
+	refused(f, p_check_update("hc1", 1, HC_TCP), Q53_EINVAL, "InvalidInput",
+		"Type");
+	refused(f, p_check_update("nope", 0, HC_TCP), Q53_ENOENT,
+		"NoSuchHealthCheck", NULL);
+	ok(f, p_vote(2, "hc1", false, 30000)); /* 14 */
+	status(f, "hc1", false, 14); /* 1 of 2 healthy: not more than 50% */
+	ok(f, p_vote(3, "hc1", false, 30001)); /* 15 */
+	status(f, "hc1", false, 14);
+	assert_int_equal(
+	    run(f,
+		p_check_update(
+		    "hc1", 1,
+		    "{\"IPAddress\": \"192.0.2.80\", \"Port\": 8080, "
+		    "\"Type\": \"HTTP\", \"Disabled\": true}"),
+		&r),
+	    0); /* 16 */
+	assert_int_equal(r.health_check.version, 2);
+	command_result_free(&r);
+	status(f, "hc1", true, 16);
+	assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc), 0);
+	assert_int_equal(hc.decision.basis, HEALTH_VOTE_DISABLED);
+	assert_int_equal(hc.transition_ms, 6000);
+	assert_int_equal(hc.version, 2);
+	ok(f, p_check_update("hc1", 0, HC_HTTP)); /* 17 */
+	status(f, "hc1", false, 17);
+
+	/* CALCULATED: children must exist, no cycle, no votes, in use. */
+	ok(f, p_check("hc2", NULL, HC_TCP)); /* 18 */
+	refused(f,
+		p_check("calc", NULL,
+			"{\"Type\": \"CALCULATED\", \"ChildHealthChecks\": "
+			"[\"hc1\", \"nope\"], \"HealthThreshold\": 1}"),
+		Q53_EINVAL, "InvalidInput", "nope");
+	ok(f, p_check("calc", NULL,
+		      "{\"Type\": \"CALCULATED\", \"ChildHealthChecks\": "
+		      "[\"hc1\", \"hc2\"], \"HealthThreshold\": 2}")); /* 19 */
+	status(f, "calc", false, 19); /* hc1 down */
+	ok(f, p_check("calc2", NULL,
+		      "{\"Type\": \"CALCULATED\", \"ChildHealthChecks\": "
+		      "[\"calc\"], \"HealthThreshold\": 1}")); /* 20 */
+	status(f, "calc2", false, 20);
+	refused(f,
+		p_check_update("calc", 0,
+			       "{\"Type\": \"CALCULATED\", "
+			       "\"ChildHealthChecks\": [\"calc2\"], "
+			       "\"HealthThreshold\": 1}"),
+		Q53_EINVAL, "InvalidInput", "itself");
+	refused(f,
+		p_check_update("calc", 0,
+			       "{\"Type\": \"CALCULATED\", "
+			       "\"ChildHealthChecks\": [\"calc\"], "
+			       "\"HealthThreshold\": 1}"),
+		Q53_EINVAL, "InvalidInput", "own child");
+	refused(f, p_vote(2, "calc", true, 1), Q53_EINVAL, "InvalidInput",
+		"CALCULATED");
+	refused(f, p_check_delete("hc1"), Q53_EINVAL, "HealthCheckInUse",
+		"calc");
+	/* hc1 recovers: both calculated checks follow at the same index. */
+	ok(f, p_vote(2, "hc1", true, 40000)); /* 21 */
+	ok(f, p_vote(3, "hc1", true, 40001)); /* 22 */
+	status(f, "hc1", true, 22);
+	status(f, "calc", true, 22);
+	status(f, "calc2", true, 22);
+
+	ok(f, p_check_delete("calc2")); /* 23 */
+	ok(f, p_check_delete("calc"));	/* 24 */
+	ok(f, p_check_delete("hc1"));	/* 25 */
+	refused(f, p_check_delete("hc1"), Q53_ENOENT, "NoSuchHealthCheck",
+		NULL);
+	assert_int_equal(control_fsm_health_check_count(f), 1);
+	assert_int_equal(control_fsm_applied(f), 25);
+	control_fsm_free(f);
+}
+
+/* --- snapshots --- */
+
+/* A history touching every part of the state. */
+static void rich_history(struct control_fsm *f)
+{
+	char id[32], change[32], json[512];
+
+	ok(f, p_node(1, "a"));
+	ok(f, p_node(2, "b"));
+	ok(f, p_node(3, "c"));
+	ok(f, p_zone(ZID, "example.com", "ref-1", "C0"));
+	ok(f, p_zone(ZID2, "example.net", NULL, NULL));
+	ok(f, p_batch(ZID, "C1", BATCH_WWW));
+	ok(f, p_import(ZID2, "@ 300 IN MX 10 mail.example.net.\n"
+			     "mail 300 IN A 192.0.2.25\n"));
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "hc%d", i);
+		snprintf(json, sizeof(json),
+			 "{\"IPAddress\": \"192.0.2.%d\", \"Port\": %d, "
+			 "\"Type\": \"TCP\"}",
+			 i + 1, 1000 + i);
+		snprintf(change, sizeof(change), "ref-%d", i);
+		ok(f, p_check(id, i % 2 ? change : NULL, json));
+		if (i % 2)
+			continue;
+		for (uint64_t m = 1; m <= 3; m++)
+			ok(f, p_vote(m, id, m != 2, 1000 * m + i));
+	}
+	ok(f, p_check("calc", "calc-ref",
+		      "{\"Type\": \"CALCULATED\", \"ChildHealthChecks\": "
+		      "[\"hc0\", \"hc1\", \"hc2\"], \"HealthThreshold\": 2}"));
+	ok(f, p_node_remove(3, 99));
+	for (int i = 0; i < 4; i++) {
+		snprintf(change, sizeof(change), "CX%d", i);
+		ok(f, p_batch(ZID, change, i % 2 ? BATCH_WWW : BATCH_DEL_WWW));
+	}
+	ok(f, p_check_update("hc1", 1,
+			     "{\"IPAddress\": \"192.0.2.2\", \"Port\": 1001, "
+			     "\"Type\": \"TCP\", \"Inverted\": true}"));
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new(), *e = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct control_fsm_dirty d;
+	struct snap a, b;
+
+	(void)state;
+	rich_history(f);
+	a = snap(f);
+	b = snap(f); /* deterministic */
+	snap_same(a, b);
+	assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+	snap_same(a, snap(g));
+	assert_int_equal(control_fsm_applied(g), control_fsm_applied(f));
+	control_fsm_take_dirty(g, &d);
+	assert_true(d.all);
+	assert_true(d.health);
+	control_fsm_dirty_clear(&d);
+
+	/* Both go on the same way. */
+	ok(f, p_vote(1, "hc0", false, 77));
+	ok(g, p_vote(1, "hc0", false, 77));
+	ok(f, p_batch(ZID, "CY", BATCH_DEL_WWW));
+	ok(g, p_batch(ZID, "CY", BATCH_DEL_WWW));
+	b = snap(f);
+	snap_same(b, snap(g));
+
+	/* Restoring the empty FSM's snapshot empties g. */
+	struct snap empty = snap(e);
+	assert_int_equal(gb->restore(gb, empty.p, empty.len), 0);
+	snap_same(empty, snap(g));
+	assert_int_equal(control_fsm_applied(g), 0);
+	assert_int_equal(control_fsm_node_count(g), 0);
+	raft_free(empty.p);
+	raft_free(a.p);
+	raft_free(b.p);
+	control_fsm_free(f);
+	control_fsm_free(g);
+	control_fsm_free(e);
+}
+
+static void test_snapshot_garbage(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct snap a, before;
+	uint8_t junk[64];
+
+	(void)state;
+	rich_history(f);
+	ok(g, p_node(7, "g")); /* g holds something of its own */
+	before = snap(g);
+	a = snap(f);
+	/* Every truncation but the whole fails and leaves g as it was. */
+	for (size_t n = 0; n < a.len; n += n < 256 ? 1 : 97) {
+		int rv = gb->restore(gb, a.p, n);
+
+		if (rv == 0)
+			fail_msg("truncation at %zu of %zu restored", n, a.len);
+		assert_int_equal(rv, Q53_EMALF);
+		snap_same(before, snap(g));
+	}
+	/* Flipped bytes: refused, or (when the flip lands in a free-form
+	 * field) a consistent state that snapshots to what it restored. */
+	for (size_t i = 0; i < a.len; i += 7) {
+		struct control_fsm *h = fsm_new();
+		struct q53_fsm *hb = control_fsm_base(h);
+		int rv;
+
+		a.p[i] ^= 0x41;
+		rv = hb->restore(hb, a.p, a.len);
+		assert_true(rv == 0 || rv == Q53_EMALF);
+		if (rv == 0) {
+			struct snap s1 = snap(h), s2;
+			struct control_fsm *k = fsm_new();
+			struct q53_fsm *kb = control_fsm_base(k);
+
+			assert_int_equal(kb->restore(kb, s1.p, s1.len), 0);
+			s2 = snap(k);
+			snap_same(s1, s2);
+			raft_free(s1.p);
+			control_fsm_free(k);
+		}
+		a.p[i] ^= 0x41;
+		control_fsm_free(h);
+	}
+	memset(junk, 0xa5, sizeof(junk));
+	assert_int_equal(gb->restore(gb, junk, sizeof(junk)), Q53_EMALF);
+	snap_same(before, snap(g));
+	raft_free(a.p);
+	raft_free(before.p);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
+/* --- allocation failures --- */
+
+/* Applies p with the n-th allocation failing, for n = 0, 1, ... until it
+ * goes through: every failure is Q53_ENOMEM with the state unchanged, and
+ * the final apply gives what a run without failures gives. */
+static void apply_under_faults(struct control_fsm *f, struct command_payload p)
+{
+	struct q53_fsm *b = control_fsm_base(f);
+	struct snap before = snap(f), after;
+	struct control_fsm *ref = fsm_new();
+	struct q53_fsm *rb = control_fsm_base(ref);
+	int32_t ref_code, code;
+	uint8_t *ref_out, *out;
+	size_t ref_len, len;
+	struct control_fsm_dirty d;
+
+	assert_int_equal(rb->restore(rb, before.p, before.len), 0);
+	assert_int_equal(
+	    rb->apply(rb, p.type, p.data, p.len, &ref_code, &ref_out, &ref_len),
+	    0);
+	after = snap(ref);
+	for (long n = 0;; n++) {
+		int rv;
+
+		arm(n);
+		rv = b->apply(b, p.type, p.data, p.len, &code, &out, &len);
+		disarm();
+		if (rv == Q53_ENOMEM) {
+			assert_true(fault_hit);
+			snap_same(before, snap(f));
+			continue;
+		}
+		assert_int_equal(rv, 0);
+		if (code != ref_code) {
+			struct command_result r;
+
+			assert_int_equal(command_result_decode(out, len, &r),
+					 0);
+			fail_msg("%s with allocation %ld failing: code %d (%s: "
+				 "%s), expected %d",
+				 command_type_name(p.type), n, code,
+				 r.error_name, r.error_message, ref_code);
+		}
+		assert_int_equal(len, ref_len);
+		assert_memory_equal(out, ref_out, len);
+		raft_free(out);
+		/* Through (possibly past a failure the FSM absorbed): the
+		 * same result and state as without failures. */
+		snap_same(after, snap(f));
+		break;
+	}
+	/* Dirty marks are local: take them so ref and f can be compared
+	 * again later on. */
+	control_fsm_take_dirty(f, &d);
+	control_fsm_dirty_clear(&d);
+	raft_free(ref_out);
+	raft_free(before.p);
+	raft_free(after.p);
+	control_fsm_free(ref);
+	command_payload_clear(&p);
+}
+
+static void test_allocation_failures(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	struct q53_fsm *b = control_fsm_base(f);
+
+	(void)state;
+	apply_under_faults(f, p_node(1, "a"));
+	apply_under_faults(f, p_node(2, "b"));
+	apply_under_faults(f, p_node(2, "b2"));
+	apply_under_faults(f, p_zone(ZID, "example.com", "ref", "C0"));
+	apply_under_faults(f, p_zone(ZID, "example.com", "ref", "C0"));
+	apply_under_faults(f, p_zone(ZID2, "example.net", NULL, NULL));
+	apply_under_faults(f, p_batch(ZID, "C1", BATCH_WWW));
+	apply_under_faults(f, p_batch(ZID, "C2", BATCH_WWW));
+	apply_under_faults(f, p_batch(ZID, "C2", "{bad json"));
+	apply_under_faults(f, p_import(ZID2, "a 60 IN A 192.0.2.1\n"));
+	apply_under_faults(f, p_check("hc1", "r1", HC_HTTP));
+	apply_under_faults(f, p_check("hc2", "r1", HC_HTTP));
+	apply_under_faults(f, p_check("hc3", NULL, "{\"Type\": \"TCP\"}"));
+	apply_under_faults(f, p_check("hc4", NULL, HC_TCP));
+	apply_under_faults(f, p_vote(1, "hc1", false, 1));
+	apply_under_faults(f, p_vote(2, "hc1", false, 2));
+	apply_under_faults(f, p_vote(2, "hc1", true, 3));
+	apply_under_faults(
+	    f, p_check("calc", NULL,
+		       "{\"Type\": \"CALCULATED\", \"ChildHealthChecks\": "
+		       "[\"hc1\", \"hc4\"], \"HealthThreshold\": 1}"));
+	apply_under_faults(f, p_check_update("hc4", 1, HC_TCP));
+	apply_under_faults(f, p_check_update("hc4", 1, HC_TCP));
+	apply_under_faults(f, p_check_delete("hc4"));
+	apply_under_faults(f, p_check_delete("calc"));
+	apply_under_faults(f, p_node_remove(1, 4));
+	apply_under_faults(f, p_batch(ZID, "C3", BATCH_DEL_WWW));
+	apply_under_faults(f, p_zone_delete(ZID, "C4"));
+	apply_under_faults(f, p_zone_delete(ZID, "C5"));
+
+	/* Snapshot and restore under faults: Q53_ENOMEM, nothing changed. */
+	struct snap s = snap(f), t;
+	struct control_fsm *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	for (long n = 0;; n++) {
+		int rv;
+
+		arm(n);
+		rv = b->snapshot(b, &t.p, &t.len);
+		disarm();
+		if (rv == 0) {
+			snap_same(s, t);
+			break;
+		}
+		assert_int_equal(rv, Q53_ENOMEM);
+	}
+	ok(g, p_node(9, "z"));
+	struct snap g0 = snap(g);
+	for (long n = 0;; n++) {
+		int rv;
+
+		arm(n);
+		rv = gb->restore(gb, s.p, s.len);
+		disarm();
+		if (rv == 0)
+			break;
+		assert_int_equal(rv, Q53_ENOMEM);
+		snap_same(g0, snap(g));
+	}
+	snap_same(s, snap(g));
+	raft_free(g0.p);
+	raft_free(s.p);
+	control_fsm_free(g);
+	control_fsm_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_command_codec),
+	    cmocka_unit_test(test_zones),
+	    cmocka_unit_test(test_malformed_commands),
+	    cmocka_unit_test(test_nodes),
+	    cmocka_unit_test(test_health_votes),
+	    cmocka_unit_test(test_snapshot_round_trip),
+	    cmocka_unit_test(test_snapshot_garbage),
+	    cmocka_unit_test(test_allocation_failures),
+	};
+
+	/* Before any JSON exists: jansson's memory fails on demand too. */
+	json_set_alloc_funcs(json_test_malloc, json_test_free);
+	raft_heap_set(&test_heap);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
