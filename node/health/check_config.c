@@ -215,7 +215,7 @@ static int field_fqdn(struct parse_ctx *ctx, const char *key, const json_t *v)
 
 static int field_port(struct parse_ctx *ctx, const char *key, const json_t *v)
 {
-	unsigned port;
+	unsigned port = 0;
 	int rc = get_uint(ctx, key, v, 1, 65535, &port);
 
 	if (rc != 0)

@@ -34,8 +34,8 @@ static struct health_vote_decision decide(const struct health_check_config *cfg,
 					  size_t n_votes)
 {
 	uint64_t members[16];
-	struct health_vote v[16];
-	struct health_vote_decision d;
+	struct health_vote v[16] = {0};
+	struct health_vote_decision d = {0};
 	size_t i;
 
 	for (i = 0; i < n_members; i++)
