@@ -49,35 +49,51 @@ static inline void wr16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+/* ASCII uppercase to lowercase in 8 bytes at once; other bytes (label
+ * lengths are < 64, so never letters) are left alone. */
+static inline uint64_t lower8(uint64_t x)
+{
+	uint64_t h = x & 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3fULL; /* bit 7: byte >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ULL; /* bit 7: byte > 'Z' */
+	uint64_t upper = (ge_a ^ gt_z) & ~x & 0x8080808080808080ULL;
+	return x | (upper >> 2);
+}
+
 /* The question: one uncompressed name (nothing precedes it to point at),
  * lowercased into q->qname with its label offsets. */
 static bool parse_question(struct wire_cursor *w, struct query *q)
 {
-	size_t len = 0, n = 0;
+	const uint8_t *name = w->pos;
+	size_t left = wire_left(w), len = 0, n = 0;
+	/* The label structure first: only the length bytes are read. */
 	for (;;) {
-		uint8_t l = wire_u8(w);
-		if (w->err || l > 63)
+		if (len >= left)
 			return false;
-		if (len + 1u + l > DNAME_MAXLEN)
-			return false;
-		q->qname[len] = l;
-		if (l == 0) {
-			len++;
+		uint8_t l = name[len];
+		if (l == 0)
 			break;
-		}
-		if (wire_left(w) < l)
+		if (l > 63 || len + 1u + l >= DNAME_MAXLEN)
 			return false;
 		q->labels[n++] = (uint8_t)len;
-		for (size_t i = 0; i < l; i++) {
-			uint8_t c = w->pos[i];
-			q->qname[len + 1 + i] =
-			    (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
-		}
-		w->pos += l;
 		len += 1u + l;
 	}
+	len++;
 	q->qname_len = len;
 	q->nlabels = n;
+	/* Then the whole name, lowercased 8 bytes at a time. */
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+		memcpy(&x, name + i, 8);
+		x = lower8(x);
+		memcpy(q->qname + i, &x, 8);
+	}
+	for (; i < len; i++) {
+		uint8_t c = name[i];
+		q->qname[i] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+	}
+	wire_skip(w, len);
 	q->qtype = wire_u16(w);
 	q->qclass = wire_u16(w);
 	return !w->err;

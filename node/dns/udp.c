@@ -68,6 +68,7 @@ int dns_udp_batch_init(struct dns_udp_batch *b, uint16_t udp_payload)
 		b->rx[i].msg_hdr.msg_iov = &b->rx_iov[i];
 		b->rx[i].msg_hdr.msg_iovlen = 1;
 		b->rx[i].msg_hdr.msg_name = &b->peer[i];
+		b->rx[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
 		b->tx[i].msg_hdr.msg_iov = &b->tx_iov[i];
 		b->tx[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -112,17 +113,18 @@ int dns_udp_serve(struct dns_udp_batch *b, int fd)
 	unsigned ntx = 0;
 	int n;
 
-	for (size_t i = 0; i < DNS_UDP_BATCH; i++) {
+	/* recvmmsg rewrites only the headers it fills: reset those. */
+	for (unsigned i = 0; i < b->used; i++) {
 		b->rx[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
-		b->rx[i].msg_hdr.msg_control = NULL;
-		b->rx[i].msg_hdr.msg_controllen = 0;
 		b->rx[i].msg_hdr.msg_flags = 0;
 	}
+	b->used = 0;
 	do {
 		n = recvmmsg(fd, b->rx, DNS_UDP_BATCH, MSG_DONTWAIT, NULL);
 	} while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return 0; /* EAGAIN, or a queued ICMP error: nothing to do */
+	b->used = (unsigned)n;
 
 	view = serving_view_current();
 	for (int i = 0; i < n; i++) {

@@ -30,8 +30,9 @@ struct dns_udp_batch {
 	struct sockaddr_storage peer[DNS_UDP_BATCH];
 	struct mmsghdr tx[DNS_UDP_BATCH];
 	struct iovec tx_iov[DNS_UDP_BATCH];
-	uint8_t *in;  /* DNS_UDP_BATCH * DNS_UDP_QUERY_MAX */
-	uint8_t *out; /* DNS_UDP_BATCH * params.udp_payload */
+	uint8_t *in;   /* DNS_UDP_BATCH * DNS_UDP_QUERY_MAX */
+	uint8_t *out;  /* DNS_UDP_BATCH * params.udp_payload */
+	unsigned used; /* rx headers the last recvmmsg filled (to reset) */
 };
 
 /* Allocates the batch buffers; udp_payload is the EDNS size we advertise and

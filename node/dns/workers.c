@@ -22,6 +22,9 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+/* Inline the QSBR fast paths (quiescent state, online/offline): they run
+ * once per wake-up. */
+#define _LGPL_SOURCE
 #include <urcu-qsbr.h>
 
 #include "node/common/errcode.h"
@@ -214,9 +217,9 @@ err_nomem:
 static void dns_worker_serve_udp(struct dns_worker *w, int fd)
 {
 	for (int round = 0; round < DNS_WORKER_UDP_ROUNDS; round++) {
-		int n = dns_udp_serve(&w->batch, fd);
-		rcu_quiescent_state();
-		if (n < DNS_UDP_BATCH)
+		if (round > 0)
+			rcu_quiescent_state();
+		if (dns_udp_serve(&w->batch, fd) < DNS_UDP_BATCH)
 			break;
 	}
 }
@@ -226,13 +229,18 @@ static void *dns_worker_main(void *arg)
 	struct dns_worker *w = arg;
 	struct epoll_event evs[DNS_WORKER_EVENTS];
 
+	/* One clock read per wake-up: the expiry check uses the time taken
+	 * after the previous wait (older only by the work done since). */
+	uint64_t now = dns_worker_now_ms();
+
 	rcu_register_thread();
 	while (
 	    !atomic_load_explicit(&w->owner->stopping, memory_order_acquire)) {
-		uint64_t now = dns_worker_now_ms();
 		int timeout = dns_tcp_pool_expire(&w->pool, now);
 		int n;
 
+		/* Going offline is a quiescent state: the view read by the
+		 * previous batch may be reclaimed while we wait. */
 		rcu_thread_offline();
 		n = epoll_wait(w->epfd, evs, DNS_WORKER_EVENTS, timeout);
 		rcu_thread_online();
@@ -270,7 +278,6 @@ static void *dns_worker_main(void *arg)
 				break;
 			}
 		}
-		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();
 	return NULL;
