@@ -4,7 +4,7 @@
 
 find_program(Q53_PROTOC_C protoc-c REQUIRED)
 pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
-pkg_check_modules(RAFT REQUIRED IMPORTED_TARGET raft)
+pkg_check_modules(RAFT REQUIRED IMPORTED_TARGET raft=0.15.0)
 # Debian's libnng-dev ships no pkg-config file.
 find_library(Q53_NNG_LIBRARY nng REQUIRED)
 find_path(Q53_NNG_INCLUDE_DIR nng/nng.h REQUIRED)

@@ -18,6 +18,7 @@
 #include <raft/uv.h>
 
 #include "node/common/errcode.h"
+#include "node/control/raft_compat.h"
 #include "node/control/raft_msg.h"
 
 /* Messages taken from the PULL socket per loop wake-up, so a busy peer
@@ -90,6 +91,10 @@ struct nng_io {
 	raft_io_tick_cb tick;
 	raft_io_recv_cb recv;
 	raft_io_close_cb close_cb;
+
+	/* libraft 0.15 workarounds: deliver() opens the window, io_send()
+	 * clamps the result raft sends inside it. */
+	struct q53_raft_compat compat;
 
 	struct q53_raft_io_stats stats;
 };
@@ -414,11 +419,15 @@ static void idle_cb(uv_idle_t *idle)
 
 /* #3 raft still uses req after send returns: complete on a later loop turn.
  * #4 a non-zero return would make a follower UNAVAILABLE for good, so a
- * lost message is reported through the callback only. */
+ * lost message is reported through the callback only.
+ * A result raft sends while deliver() hands it an AppendEntries is clamped
+ * (node/control/raft_compat.h) on a copy: send_to_peer encodes it before
+ * returning, so the copy may live on this stack. */
 static int io_send(struct raft_io *io, struct raft_io_send *req,
 		   const struct raft_message *message, raft_io_send_cb cb)
 {
 	struct nng_io *impl = impl_of(io);
+	struct raft_message m = *message;
 	struct send_done *d;
 
 	d = malloc(sizeof(*d));
@@ -427,7 +436,8 @@ static int io_send(struct raft_io *io, struct raft_io_send *req,
 	d->next = NULL;
 	d->req = req;
 	d->cb = cb;
-	d->status = send_to_peer(impl, message);
+	q53_raft_compat_send(&impl->compat, &m);
+	d->status = send_to_peer(impl, &m);
 	if (d->status == 0)
 		impl->stats.sent++;
 	else
@@ -456,8 +466,12 @@ static void deliver(struct nng_io *impl, nng_msg *msg)
 		return;
 	}
 	impl->stats.received++;
+	/* libraft 0.15 workarounds (node/control/raft_compat.h); raft_init
+	 * set outer->data to the raft instance (#1). */
+	q53_raft_compat_recv(&impl->compat, impl->outer->data, &in.message);
 	/* raft owns entries, conf and snapshot data from here on. */
 	impl->recv(impl->outer, &in.message);
+	q53_raft_compat_recv_done(&impl->compat);
 }
 
 static void poll_cb(uv_poll_t *poll, int status, int events)
@@ -741,6 +755,7 @@ int q53_raft_io_init(struct raft_io *io, uv_loop_t *loop,
 	impl->loop = loop;
 	impl->state = IO_NEW;
 	impl->done_tail = &impl->done_head;
+	q53_raft_compat_init(&impl->compat, Q53_RAFT_COMPAT_ALL);
 	impl->max_message_size = config->max_message_size > 0
 				     ? config->max_message_size
 				     : DEFAULT_MAX_MESSAGE_SIZE;

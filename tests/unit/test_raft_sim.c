@@ -20,8 +20,8 @@
  * Limits of raft_fixture 0.15: a killed server keeps its memory (a crash
  * with an intact disk and a frozen process, not a restart from disk), and
  * messages are never reordered within a link. Two libraft 0.15 defects
- * are worked around at the fixture io, as node/control/raft_io.c must
- * (sim_io_shim; Q53_SIM_RAW_RAFT=1 shows them). */
+ * are worked around at the fixture io by node/control/raft_compat.c, as in
+ * node/control/raft_io.c (sim_io_shim; Q53_SIM_RAW_RAFT=1 shows them). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -36,6 +36,7 @@
 
 #include "node/control/fsm_counter.h"
 #include "node/control/fsm_log.h"
+#include "node/control/raft_compat.h"
 
 #define MAX_SERVERS 5
 #define N_CLIENTS   4
@@ -505,47 +506,25 @@ static int sim_io_truncate(struct raft_io *io, raft_index index)
 	return 0;
 }
 
-/* libraft 0.15 acknowledges and commits what a leader never verified.
- * When an AppendEntries needs no new entry (a heartbeat, or entries the
- * follower already has) it is answered synchronously with
- * last_log_index = r->last_stored (recv_append_entries.c), and the follower
- * sets commit_index = min(leader_commit, last_stored) (replication.c
- * replicationAppend, n == 0). A follower that still holds an uncommitted
- * suffix from an older term beyond prev_log_index thus claims to match the
- * leader up to its own last index: the leader raises match_index over
- * entries that follower does not have and commits them on a minority
- * (seeds 17, 24: later overwritten -> "conflicting terms ... (commit
- * index N) -> shutdown", or a follower stuck rejecting with a match_index
- * that ignores the rejection), and the follower may commit its own stale
- * suffix. Raft's rule is "up to the last NEW entry", i.e. prev_log_index +
- * n_entries; forks fixed it that way (cowsql/raft recvAppendEntries).
- *
- * A second 0.15 defect: a follower rejects ("no entry at index") any
- * prev_log_index below the start of its compacted log, although everything
- * up to its snapshot is committed and so matches the leader; the leader
- * then probes down one index per round trip, and prev_log_index 0 makes
- * the follower append the leader's entries after its own, at the wrong
- * indexes, and crash (replicationAppend: "No log entries found at index 1",
- * then removeSuffix -> refsDecr on its error path; seed 752 on 0.15). The
- * shim moves such a request's start up to the follower's snapshot.
- *
- * node/control/raft_io.c needs the same rewrites at its delivery and send
- * points; the simulation applies them here, at the fixture io, so it checks
- * the cluster the product runs. Q53_SIM_RAW_RAFT=1 (or =commit, =snapshot
- * for one of the two) turns them off to show the defects. */
+/* Two libraft 0.15 defects (an AppendEntries acknowledged and committed
+ * past prev_log_index + n_entries: seeds 17, 24, ...; one below the
+ * follower's snapshot crashing it: seed 752) are worked around by
+ * node/control/raft_compat.c, the code node/control/raft_io.c runs at its
+ * delivery and send points. The simulation applies it at the fixture io,
+ * so it checks the cluster the product runs. Q53_SIM_RAW_RAFT=1 (or
+ * =commit, =snapshot for one of the two) turns it off to show the
+ * defects. */
 struct sim_io_shim {
 	raft_io_recv_cb recv;
 	int (*start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 		     raft_io_recv_cb recv);
 	int (*send)(struct raft_io *io, struct raft_io_send *req,
 		    const struct raft_message *message, raft_io_send_cb cb);
-	bool in_append;	     /* raft is handling an AppendEntries */
-	raft_index verified; /* its prev_log_index + n_entries */
+	struct q53_raft_compat compat;
 };
 
 static struct sim_io_shim shims[MAX_SERVERS];
-static bool raw_commit;	  /* no clamp of leader_commit / last_log_index */
-static bool raw_snapshot; /* no rewrite of AppendEntries below a snapshot */
+static unsigned compat_fixes = Q53_RAFT_COMPAT_ALL;
 
 static struct sim_io_shim *shim_of(struct raft_io *io)
 {
@@ -558,75 +537,24 @@ static struct sim_io_shim *shim_of(struct raft_io *io)
 	return NULL;
 }
 
-/* Entries up to the follower's snapshot are committed, hence the leader's:
- * start the request at the snapshot (same array, same batch: raft frees
- * both), or drop its entries when it holds nothing newer. */
-static void skip_snapshotted(const struct raft *r, struct raft_message *m)
-{
-	struct raft_append_entries *ae = &m->append_entries;
-	raft_index snap = r->log.snapshot.last_index, skip;
-	unsigned i;
-
-	/* While a snapshot is stored (taken or installed) raft's own rules
-	 * apply: it ignores entries then. */
-	if (snap == 0 || ae->prev_log_index >= snap ||
-	    r->snapshot.put.data != NULL)
-		return;
-	skip = snap - ae->prev_log_index;
-	if (skip >= ae->n_entries) {
-		if (ae->n_entries > 0) {
-			raft_free(ae->entries[0].batch);
-			raft_free(ae->entries);
-		}
-		ae->entries = NULL;
-		ae->n_entries = 0;
-	} else {
-		for (i = 0; i + skip < ae->n_entries; i++)
-			ae->entries[i] = ae->entries[i + skip];
-		ae->n_entries -= (unsigned)skip;
-	}
-	ae->prev_log_index = snap;
-	ae->prev_log_term = r->log.snapshot.last_term;
-}
-
 static void shim_recv(struct raft_io *io, struct raft_message *m)
 {
 	struct sim_io_shim *sh = shim_of(io);
-	struct raft *r = io->data;
 
-	if (m->type != RAFT_IO_APPEND_ENTRIES ||
-	    m->append_entries.term < r->current_term) {
-		sh->recv(io, m);
-		return;
-	}
-	if (!raw_snapshot)
-		skip_snapshotted(r, m);
-	if (raw_commit) {
-		sh->recv(io, m);
-		return;
-	}
-	sh->verified =
-	    m->append_entries.prev_log_index + m->append_entries.n_entries;
-	if (m->append_entries.leader_commit > sh->verified)
-		m->append_entries.leader_commit = sh->verified;
-	sh->in_append = true;
+	/* raft_init set io->data to the raft instance. */
+	q53_raft_compat_recv(&sh->compat, io->data, m);
 	sh->recv(io, m);
-	sh->in_append = false;
+	q53_raft_compat_recv_done(&sh->compat);
 }
 
-/* A synchronous success answers the AppendEntries being handled; an
- * asynchronous one (after the follower wrote new entries) reports
- * last_stored, which then ends with that request's entries. */
 static int shim_send(struct raft_io *io, struct raft_io_send *req,
 		     const struct raft_message *message, raft_io_send_cb cb)
 {
 	struct sim_io_shim *sh = shim_of(io);
 	struct raft_message m = *message;
 
-	if (m.type == RAFT_IO_APPEND_ENTRIES_RESULT && sh->in_append &&
-	    m.append_entries_result.rejected == 0 &&
-	    m.append_entries_result.last_log_index > sh->verified)
-		m.append_entries_result.last_log_index = sh->verified;
+	/* The fixture copies the message before returning. */
+	q53_raft_compat_send(&sh->compat, &m);
 	return sh->send(io, req, &m, cb);
 }
 
@@ -642,8 +570,9 @@ static int shim_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 static void shim_install(struct raft_io *io, struct sim_io_shim *sh)
 {
 	memset(sh, 0, sizeof(*sh));
-	if (raw_commit && raw_snapshot)
+	if (compat_fixes == 0)
 		return;
+	q53_raft_compat_init(&sh->compat, compat_fixes);
 	sh->start = io->start;
 	sh->send = io->send;
 	io->start = shim_start;
@@ -909,8 +838,10 @@ int main(int argc, char **argv)
 	{
 		const char *raw = getenv("Q53_SIM_RAW_RAFT");
 
-		raw_commit = raw != NULL && strcmp(raw, "snapshot") != 0;
-		raw_snapshot = raw != NULL && strcmp(raw, "commit") != 0;
+		if (raw != NULL && strcmp(raw, "snapshot") != 0)
+			compat_fixes &= ~Q53_RAFT_COMPAT_COMMIT;
+		if (raw != NULL && strcmp(raw, "commit") != 0)
+			compat_fixes &= ~Q53_RAFT_COMPAT_SNAPSHOT;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
