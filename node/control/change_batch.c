@@ -28,19 +28,31 @@ static const struct {
     {"TXT", 16},
 };
 
-/* Fields of a ResourceRecordSet this version recognises but does not serve
- * yet (routing policies, health checks, alias records). */
-static const char *const UNSUPPORTED[] = {
+/* Fields of a ResourceRecordSet served since health checks came: failover
+ * routing and health checks. */
+static const char *const ROUTING[] = {
     "SetIdentifier",
+    "Failover",
+    "HealthCheckId",
+};
+
+/* Fields of a ResourceRecordSet this version recognises but does not serve
+ * yet (the other routing policies, alias records, traffic policies). */
+static const char *const UNSUPPORTED[] = {
     "Weight",
     "Region",
     "GeoLocation",
-    "Failover",
     "MultiValueAnswer",
-    "HealthCheckId",
     "AliasTarget",
     "CidrRoutingConfig",
     "TrafficPolicyInstanceId",
+};
+
+/* The routing policies a SetIdentifier needs exactly one of, with
+ * Route 53's names. */
+static const char *const POLICIES[] = {
+    "Weight",	   "Region",	       "Failover",
+    "GeoLocation", "MultiValueAnswer", "CidrRoutingConfig",
 };
 
 bool change_batch_type_supported(uint16_t type)
@@ -63,6 +75,19 @@ int change_batch_type_from_name(const char *name, uint16_t *type)
 	return Q53_EINVAL;
 }
 
+const char *change_batch_failover_name(enum change_failover f)
+{
+	switch (f) {
+	case CHANGE_FAILOVER_PRIMARY:
+		return "PRIMARY";
+	case CHANGE_FAILOVER_SECONDARY:
+		return "SECONDARY";
+	case CHANGE_FAILOVER_NONE:
+		break;
+	}
+	return "";
+}
+
 const char *change_batch_action_name(enum change_action a)
 {
 	switch (a) {
@@ -79,6 +104,7 @@ const char *change_batch_action_name(enum change_action a)
 void change_batch_errors_init(struct change_batch_errors *e, char *buf,
 			      size_t cap)
 {
+	e->code = "InvalidChangeBatch";
 	e->buf = buf;
 	e->cap = cap;
 	e->len = 0;
@@ -112,7 +138,10 @@ void change_batch_errors_add(struct change_batch_errors *e, size_t index,
 			     const char *fmt, ...)
 {
 	va_list ap;
-	errors_put(e, "%s", e->count == 0 ? "InvalidChangeBatch: " : "; ");
+	if (e->count == 0)
+		errors_put(e, "%s: ", e->code);
+	else
+		errors_put(e, "; ");
 	if (index != SIZE_MAX)
 		errors_put(e, "change %zu: ", index);
 	va_start(ap, fmt);
@@ -178,10 +207,10 @@ static int check_object(const json_t *obj, const char *where,
 	return 0;
 }
 
-/* Shape of the fields not served yet, so a malformed one is reported as
- * malformed rather than as unsupported. */
-static int check_unsupported_shapes(const json_t *rrs,
-				    struct change_batch_errors *e, size_t i)
+/* Shape of the routing fields, served or not, so a malformed one is
+ * reported as malformed rather than as unsupported. */
+static int check_routing_shapes(const json_t *rrs,
+				struct change_batch_errors *e, size_t i)
 {
 	static const char *const GEO[] = {"ContinentCode", "CountryCode",
 					  "SubdivisionCode"};
@@ -197,10 +226,13 @@ static int check_unsupported_shapes(const json_t *rrs,
 	int rc;
 
 	v = json_object_get(rrs, "SetIdentifier");
-	if (v != NULL && (!json_is_string(v) || json_string_length(v) < 1 ||
-			  json_string_length(v) > 128))
-		return BAD("SetIdentifier must be a string of 1 to 128 "
-			   "characters");
+	if (v != NULL &&
+	    (!json_is_string(v) || json_string_length(v) < 1 ||
+	     strlen(json_string_value(v)) != json_string_length(v) ||
+	     json_string_length(v) > CHANGE_BATCH_MAX_SET_ID))
+		return BAD("SetIdentifier must be a string of 1 to %d "
+			   "characters",
+			   CHANGE_BATCH_MAX_SET_ID);
 	v = json_object_get(rrs, "Weight");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
 			  json_integer_value(v) > 255))
@@ -225,8 +257,13 @@ static int check_unsupported_shapes(const json_t *rrs,
 	if (v != NULL && !json_is_boolean(v))
 		return BAD("MultiValueAnswer must be true or false");
 	v = json_object_get(rrs, "HealthCheckId");
-	if (v != NULL && !json_is_string(v))
-		return BAD("HealthCheckId must be a string");
+	if (v != NULL &&
+	    (!json_is_string(v) || json_string_length(v) < 1 ||
+	     json_string_length(v) > CHANGE_BATCH_MAX_HEALTH_CHECK_ID ||
+	     strlen(json_string_value(v)) != json_string_length(v)))
+		return BAD("HealthCheckId must be a string of 1 to %d "
+			   "characters",
+			   CHANGE_BATCH_MAX_HEALTH_CHECK_ID);
 	v = json_object_get(rrs, "AliasTarget");
 	if (v != NULL) {
 		rc = check_object(v, "AliasTarget", ALIAS, ALIAS_T, 3, 3, e, i);
@@ -290,6 +327,75 @@ static int parse_values(const json_t *rrs, struct change *c,
 	return 0;
 }
 
+/* Route 53's description of a change in its "Invalid request" messages:
+ * "[Action=CREATE, Name=www.example.com., Type=A, SetIdentifier=x]". */
+static void change_text(const json_t *rrs, const struct change *c, char *out,
+			size_t outlen)
+{
+	const char *name = c->rrset.name;
+	size_t n = strlen(name);
+	const json_t *set_id = json_object_get(rrs, "SetIdentifier");
+	const json_t *type = json_object_get(rrs, "Type");
+
+	snprintf(out, outlen,
+		 "[Action=%s, Name=%.*s%s, Type=%s, SetIdentifier=%.*s]",
+		 change_batch_action_name(c->action), (int)(n > 255 ? 255 : n),
+		 name, n > 0 && name[n - 1] == '.' ? "" : ".",
+		 json_string_value(type),
+		 set_id ? (int)json_string_length(set_id) : 4,
+		 set_id ? json_string_value(set_id) : "null");
+}
+
+/* SetIdentifier, Failover and HealthCheckId of change i (shapes already
+ * checked, no unsupported field present): a SetIdentifier needs exactly
+ * one routing policy and a routing policy needs a SetIdentifier. */
+static int parse_routing(const json_t *rrs, struct change *c,
+			 struct change_batch_errors *e, size_t i)
+{
+	const json_t *set_id = json_object_get(rrs, "SetIdentifier");
+	const json_t *failover = json_object_get(rrs, "Failover");
+	const json_t *hc = json_object_get(rrs, "HealthCheckId");
+	char text[512];
+	size_t policies = 0;
+
+	for (size_t k = 0; k < sizeof(POLICIES) / sizeof(POLICIES[0]); k++)
+		policies += json_object_get(rrs, POLICIES[k]) != NULL;
+	change_text(rrs, c, text, sizeof(text));
+	if (set_id != NULL && policies != 1) {
+		char list[256] = "";
+		size_t o = 0;
+		for (size_t k = 0; k < sizeof(POLICIES) / sizeof(POLICIES[0]);
+		     k++)
+			o +=
+			    (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+					     k ? ", " : "", POLICIES[k]);
+		return BAD("Invalid request: Expected exactly one of [%s], "
+			   "but found %s in Change with %s",
+			   list, policies == 0 ? "none" : "more than one",
+			   text);
+	}
+	if (set_id == NULL && failover != NULL)
+		return BAD("Invalid request: Missing field 'SetIdentifier' in "
+			   "Change with %s",
+			   text);
+	if (set_id != NULL) {
+		c->rrset.set_identifier = dup_string(set_id);
+		if (c->rrset.set_identifier == NULL)
+			return Q53_ENOMEM;
+	}
+	if (failover != NULL)
+		c->rrset.failover =
+		    strcmp(json_string_value(failover), "PRIMARY") == 0
+			? CHANGE_FAILOVER_PRIMARY
+			: CHANGE_FAILOVER_SECONDARY;
+	if (hc != NULL) {
+		c->rrset.health_check_id = dup_string(hc);
+		if (c->rrset.health_check_id == NULL)
+			return Q53_ENOMEM;
+	}
+	return 0;
+}
+
 /* Parses change i into c (which the caller frees, also on error). */
 static int parse_change(const json_t *obj, struct change *c,
 			struct change_batch_errors *e, size_t i)
@@ -320,6 +426,8 @@ static int parse_change(const json_t *obj, struct change *c,
 	json_object_foreach((json_t *)rrs, key, v)
 	{
 		if (!key_in(key, RRS_KEYS, 4) &&
+		    !key_in(key, ROUTING,
+			    sizeof(ROUTING) / sizeof(ROUTING[0])) &&
 		    !key_in(key, UNSUPPORTED,
 			    sizeof(UNSUPPORTED) / sizeof(UNSUPPORTED[0])))
 			return BAD("unknown key '%s' in ResourceRecordSet",
@@ -337,14 +445,8 @@ static int parse_change(const json_t *obj, struct change *c,
 	if (change_batch_type_from_name(json_string_value(v), &c->rrset.type))
 		return BAD("record type '%s' is not supported",
 			   json_string_value(v));
-	v = json_object_get(rrs, "SetIdentifier");
-	if (json_is_string(v)) {
-		c->rrset.set_identifier = dup_string(v);
-		if (c->rrset.set_identifier == NULL)
-			return Q53_ENOMEM;
-	}
 
-	rc = check_unsupported_shapes(rrs, e, i);
+	rc = check_routing_shapes(rrs, e, i);
 	if (rc != 0)
 		return rc;
 	char fields[256] = "";
@@ -358,10 +460,15 @@ static int parse_change(const json_t *obj, struct change *c,
 				     "%s%s", flen ? ", " : "", UNSUPPORTED[k]);
 	}
 	if (flen > 0)
-		return BAD("%s: not yet supported (routing policies, health "
-			   "checks and alias records come in a later version)",
+		return BAD("%s: not yet supported (weighted, latency, "
+			   "geolocation, multivalue answer and IP-based "
+			   "routing and alias records come in a later "
+			   "version)",
 			   fields);
 
+	rc = parse_routing(rrs, c, e, i);
+	if (rc != 0)
+		return rc;
 	v = json_object_get(rrs, "TTL");
 	if (v == NULL)
 		return BAD("ResourceRecordSet.TTL is required");
@@ -380,6 +487,7 @@ static void change_clear(struct change *c)
 		free(c->rrset.values[k]);
 	free(c->rrset.values);
 	free(c->rrset.set_identifier);
+	free(c->rrset.health_check_id);
 }
 
 void change_batch_free(struct change_batch *b)
@@ -513,4 +621,102 @@ err_after_batch:
 err_after_root:
 	json_decref(root);
 	return rc;
+}
+
+static const char *type_name(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(TYPES) / sizeof(TYPES[0]); i++) {
+		if (TYPES[i].type == type)
+			return TYPES[i].name;
+	}
+	return NULL;
+}
+
+/* One ResourceRecordSet object, keys in Route 53's order; NULL on
+ * failure (*bad set when the type or action is unknown). */
+static json_t *format_change(const struct change *c, bool *bad)
+{
+	const struct change_rrset *r = &c->rrset;
+	const char *type = type_name(r->type);
+	const char *action = change_batch_action_name(c->action);
+	json_t *rrs = json_object(), *values = json_array(),
+	       *ch = json_object();
+	int rc = 0;
+
+	if (type == NULL || strcmp(action, "?") == 0) {
+		*bad = true;
+		goto err;
+	}
+	if (rrs == NULL || values == NULL || ch == NULL)
+		goto err;
+	rc |= json_object_set_new(rrs, "Name", json_string(r->name));
+	rc |= json_object_set_new(rrs, "Type", json_string(type));
+	if (r->set_identifier != NULL)
+		rc |= json_object_set_new(rrs, "SetIdentifier",
+					  json_string(r->set_identifier));
+	if (r->failover != CHANGE_FAILOVER_NONE)
+		rc |= json_object_set_new(
+		    rrs, "Failover",
+		    json_string(change_batch_failover_name(r->failover)));
+	rc |= json_object_set_new(rrs, "TTL", json_integer(r->ttl));
+	for (size_t k = 0; k < r->nvalues; k++)
+		rc |= json_array_append_new(
+		    values, json_pack("{s:s}", "Value", r->values[k]));
+	if (r->health_check_id != NULL)
+		rc |= json_object_set_new(rrs, "HealthCheckId",
+					  json_string(r->health_check_id));
+	rc |= json_object_set(rrs, "ResourceRecords", values);
+	rc |= json_object_set_new(ch, "Action", json_string(action));
+	rc |= json_object_set(ch, "ResourceRecordSet", rrs);
+	if (rc != 0)
+		goto err;
+	json_decref(values);
+	json_decref(rrs);
+	return ch;
+
+err:
+	json_decref(values);
+	json_decref(rrs);
+	json_decref(ch);
+	return NULL;
+}
+
+int change_batch_format(const struct change_batch *b, char **json, size_t *len)
+{
+	json_t *root = json_object(), *changes = json_array();
+	bool bad = false;
+	int rc = 0;
+
+	*json = NULL;
+	*len = 0;
+	if (root == NULL || changes == NULL)
+		goto err_nomem;
+	if (b->comment != NULL)
+		rc |= json_object_set_new(root, "Comment",
+					  json_string(b->comment));
+	for (size_t i = 0; i < b->nchanges && rc == 0; i++) {
+		json_t *ch = format_change(&b->changes[i], &bad);
+		if (ch == NULL)
+			goto err_nomem;
+		rc |= json_array_append_new(changes, ch);
+	}
+	rc |= json_object_set(root, "Changes", changes);
+	if (rc != 0)
+		goto err_nomem;
+	/* Into malloc'd memory, whatever allocator jansson was given. */
+	size_t n =
+	    json_dumpb(root, NULL, 0, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	if (n == 0 || (*json = malloc(n + 1)) == NULL)
+		goto err_nomem;
+	json_dumpb(root, *json, n, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	(*json)[n] = '\0';
+	*len = n;
+	json_decref(changes);
+	json_decref(root);
+	return 0;
+
+err_nomem:
+	json_decref(changes);
+	json_decref(root);
+	return bad ? Q53_EINVAL : Q53_ENOMEM;
 }

@@ -2,8 +2,10 @@
  * (`aws route53 change-resource-record-sets --change-batch file://x.json`):
  * {"Comment": ..., "Changes": [{"Action": "CREATE|DELETE|UPSERT",
  * "ResourceRecordSet": {...}}]}. Parsing checks the document's shape, the
- * batch-wide Route 53 limits and the fields this version does not serve yet;
- * what a change means for a zone is zone_store_apply's job. */
+ * batch-wide Route 53 limits, the rules of one record set on its own
+ * (Failover needs SetIdentifier, SetIdentifier needs a routing policy) and
+ * the fields this version does not serve yet; what a change means for a
+ * zone (groups, existing health checks) is zone_store_apply's job. */
 #ifndef Q53_NODE_CONTROL_CHANGE_BATCH_H
 #define Q53_NODE_CONTROL_CHANGE_BATCH_H
 
@@ -19,10 +21,20 @@
 #define CHANGE_BATCH_MAX_COMMENT     256
 #define CHANGE_BATCH_MAX_TTL	     2147483647u
 
+#define CHANGE_BATCH_MAX_SET_ID		 128
+#define CHANGE_BATCH_MAX_HEALTH_CHECK_ID 64
+
 enum change_action {
 	CHANGE_CREATE = 1,
 	CHANGE_DELETE,
 	CHANGE_UPSERT,
+};
+
+/* Route 53's Failover element; the only routing policy served so far. */
+enum change_failover {
+	CHANGE_FAILOVER_NONE = 0,
+	CHANGE_FAILOVER_PRIMARY,
+	CHANGE_FAILOVER_SECONDARY,
 };
 
 struct change_rrset {
@@ -31,7 +43,14 @@ struct change_rrset {
 	uint32_t ttl;
 	char **values; /* presentation format, one per ResourceRecord */
 	size_t nvalues;
-	char *set_identifier; /* NULL: a simple record set */
+	/* NULL: a simple record set. Otherwise a member of a routing group
+	 * (name, type), and failover says its role (never NONE then). */
+	char *set_identifier;
+	enum change_failover failover;
+	/* NULL: none (always healthy). Allowed on any set, but only a group
+	 * member's health changes answers. Existence is checked by the store.
+	 */
+	char *health_check_id;
 };
 
 struct change {
@@ -50,12 +69,23 @@ struct change_batch {
  * (always NUL-terminated, truncated to errlen) either "InvalidInput: ..."
  * (not JSON, wrong top-level shape, a batch limit) or "InvalidChangeBatch:"
  * followed by one "change N: reason" per failing change, N counted from 0:
- * unknown keys, wrong types, missing fields, unsupported types, and the
- * routing-policy / health-check / alias fields, which are recognised and
- * refused as "not yet supported". Q53_ENOMEM otherwise. */
+ * unknown keys, wrong types, missing fields, unsupported types, Failover
+ * without SetIdentifier, SetIdentifier without a routing policy, and the
+ * routing fields served later (Weight, Region, GeoLocation,
+ * MultiValueAnswer, CidrRoutingConfig, AliasTarget,
+ * TrafficPolicyInstanceId), which are recognised and refused as "not yet
+ * supported". Q53_ENOMEM otherwise. */
 int change_batch_parse(struct change_batch **out, const char *json, size_t len,
 		       char *err, size_t errlen);
 void change_batch_free(struct change_batch *b);
+
+/* The mirror of parse: b as JSON in the same shape (keys in Route 53's
+ * order, no whitespace), which change_batch_parse reads back to an equal
+ * batch when b is within the batch limits. Names and values are written as
+ * given. *json is NUL-terminated, the caller frees it with free(). Returns
+ * 0, Q53_EINVAL (a type or action this module does not know) or
+ * Q53_ENOMEM. */
+int change_batch_format(const struct change_batch *b, char **json, size_t *len);
 
 /* The record types Route 53 takes in a record set (A AAAA CAA CNAME DS
  * HTTPS MX NAPTR NS PTR SOA SPF SRV SSHFP SVCB TLSA TXT). type_from_name
@@ -64,11 +94,16 @@ bool change_batch_type_supported(uint16_t type);
 int change_batch_type_from_name(const char *name, uint16_t *type);
 
 const char *change_batch_action_name(enum change_action a);
+/* "PRIMARY", "SECONDARY"; "" for NONE. */
+const char *change_batch_failover_name(enum change_failover f);
 
 /* Collects "change N: reason" messages into one text, in the caller's
  * buffer: "InvalidChangeBatch: change 1: ...; change 3: ...". Shared with
- * zone_store so both report failures in the same words. */
+ * zone_store so both report failures in the same words. init sets code to
+ * "InvalidChangeBatch"; a caller may set another Route 53 error code
+ * (e.g. "NoSuchHealthCheck") before the first add. */
 struct change_batch_errors {
+	const char *code;
 	char *buf;
 	size_t cap;
 	size_t len;

@@ -41,6 +41,17 @@ struct check {
 	uint64_t transition_index;
 	uint64_t transition_ms;
 	struct health_vote_decision decision;
+	bool flipped; /* local: status changed in this apply, zones to mark */
+};
+
+/* One (health check, hosted zone) pair such that a record set of the zone
+ * names the check. Derived from the zones (not in the snapshot); the
+ * pointers borrow the check's id and the zone's id (zone_store_info.id),
+ * which live as long as the pair: a check in use cannot be deleted, and a
+ * zone's pairs are redone whenever its record sets change. */
+struct health_ref {
+	const struct check *check;
+	const char *zone_id;
 };
 
 struct node {
@@ -74,6 +85,11 @@ struct state {
 	struct change_rec *changes; /* by id */
 	size_t n_changes;
 	size_t cap_changes;
+	/* Which zones use which check: by (check id, zone id), each pair
+	 * once. Rebuilt on restore, redone per zone on every change. */
+	struct health_ref *refs;
+	size_t n_refs;
+	size_t cap_refs;
 };
 
 struct control_fsm {
@@ -85,6 +101,7 @@ struct control_fsm {
 	size_t cap_dirty;
 	bool dirty_all;
 	bool dirty_health;
+	bool flipped; /* some check's flipped is set */
 };
 
 /* --- small helpers --- */
@@ -283,6 +300,7 @@ static void state_free(struct state *s)
 	for (size_t i = 0; i < s->n_changes; i++)
 		change_clear(&s->changes[i]);
 	raft_free(s->changes);
+	raft_free(s->refs);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -380,8 +398,11 @@ static bool settle(struct control_fsm *f, struct check *c,
 		c->healthy = d->healthy;
 		c->transition_index = index;
 		c->transition_ms = ms;
-		if (f != NULL)
+		if (f != NULL) {
 			f->dirty_health = true;
+			c->flipped = true;
+			f->flipped = true;
+		}
 	}
 	return changed;
 }
@@ -441,6 +462,157 @@ static bool reaches(const struct state *s,
 			return true;
 	}
 	return false;
+}
+
+/* --- which zones use which health check --- */
+
+static int ref_cmp(const struct check *c, const char *zone_id,
+		   const struct health_ref *r)
+{
+	int k = strcmp(c->id, r->check->id);
+
+	return k != 0 ? k : strcmp(zone_id, r->zone_id);
+}
+
+/* The first pair not before (c, zone_id); zone_id "" finds c's first. */
+static size_t refs_lower(const struct state *s, const struct check *c,
+			 const char *zone_id)
+{
+	size_t lo = 0, hi = s->n_refs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ref_cmp(c, zone_id, &s->refs[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Drops the pairs of a zone, found by the address of its id (so this
+ * works after the zone is gone). Never allocates. */
+static void refs_drop_zone(struct state *s, const char *zone_id)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < s->n_refs; i++)
+		if (s->refs[i].zone_id != zone_id)
+			s->refs[o++] = s->refs[i];
+	s->n_refs = o;
+}
+
+/* Adds the pairs of the zone's record sets. Needs room for them (the
+ * caller reserved it: at most one per set naming a check). Returns 0, or
+ * Q53_EMALF when a set names a check that does not exist (an untrusted
+ * snapshot; apply checked existence first). */
+static int refs_add_zone(struct state *s, const struct zone_store_info *info)
+{
+	for (size_t i = 0; i < info->nrrsets; i++) {
+		const char *id = info->rrsets[i]->health_check_id;
+		const struct check *c;
+		size_t pos;
+
+		if (id == NULL)
+			continue;
+		c = check_get(s, id);
+		if (c == NULL)
+			return Q53_EMALF;
+		pos = refs_lower(s, c, info->id);
+		if (pos < s->n_refs && s->refs[pos].check == c &&
+		    strcmp(s->refs[pos].zone_id, info->id) == 0)
+			continue;
+		assert(s->n_refs < s->cap_refs);
+		memmove(&s->refs[pos + 1], &s->refs[pos],
+			(s->n_refs - pos) * sizeof(*s->refs));
+		s->refs[pos] = (struct health_ref){c, info->id};
+		s->n_refs++;
+	}
+	return 0;
+}
+
+/* Redoes the pairs of zone_id after its record sets changed (room
+ * reserved by the caller). */
+static void refs_redo_zone(struct state *s, const char *zone_id)
+{
+	struct zone_store_info info;
+	int rv;
+
+	rv = zone_store_get(&s->zones, zone_id, &info);
+	assert(rv == 0);
+	refs_drop_zone(s, info.id);
+	rv = refs_add_zone(s, &info);
+	assert(rv == 0);
+	(void)rv;
+}
+
+/* Builds every pair of a restored state. Q53_EMALF (a record set names a
+ * missing check) or Q53_ENOMEM. */
+static int refs_rebuild(struct state *s)
+{
+	struct zone_store_info info;
+	size_t need = 0;
+	int rv;
+
+	for (size_t z = 0; zone_store_get_at(&s->zones, z, &info) == 0; z++)
+		for (size_t i = 0; i < info.nrrsets; i++)
+			need += info.rrsets[i]->health_check_id != NULL;
+	if (reserve((void **)&s->refs, &s->cap_refs, need, sizeof(*s->refs)))
+		return Q53_ENOMEM;
+	s->n_refs = 0;
+	for (size_t z = 0; zone_store_get_at(&s->zones, z, &info) == 0; z++) {
+		rv = refs_add_zone(s, &info);
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
+/* For zone_store_apply_with_checks: ctx is the state. */
+static bool check_exists(void *ctx, const char *check_id)
+{
+	return check_get(ctx, check_id) != NULL;
+}
+
+/* A mark for zone_id, unless there is one; when memory runs out, every
+ * zone is marked instead (marks are local hints, a superset is safe). */
+static void dirty_add(struct control_fsm *f, const char *zone_id)
+{
+	char *copy;
+
+	if (f->dirty_all)
+		return;
+	for (size_t i = 0; i < f->n_dirty; i++)
+		if (strcmp(f->dirty[i], zone_id) == 0)
+			return;
+	if (reserve((void **)&f->dirty, &f->cap_dirty, f->n_dirty + 1,
+		    sizeof(*f->dirty)) != 0 ||
+	    (copy = rstrdup(zone_id)) == NULL) {
+		f->dirty_all = true;
+		return;
+	}
+	f->dirty[f->n_dirty++] = copy;
+}
+
+/* Marks every zone that uses a check whose status just changed. */
+static void dirty_flipped(struct control_fsm *f)
+{
+	struct state *s = &f->s;
+
+	if (!f->flipped)
+		return;
+	f->flipped = false;
+	for (size_t i = 0; i < s->n_checks; i++) {
+		struct check *c = s->checks[i];
+
+		if (!c->flipped)
+			continue;
+		c->flipped = false;
+		for (size_t k = refs_lower(s, c, "");
+		     k < s->n_refs && s->refs[k].check == c; k++)
+			dirty_add(f, s->refs[k].zone_id);
+	}
 }
 
 /* --- apply: the frame every handler fills --- */
@@ -604,6 +776,7 @@ static void commit(struct apply *a)
 		f->dirty[f->n_dirty++] = a->dirty_id;
 		a->dirty_id = NULL;
 	}
+	dirty_flipped(f);
 }
 
 /* --- hosted zones --- */
@@ -683,6 +856,7 @@ static int apply_delete_hosted_zone(struct apply *a,
 		return rv;
 	if (rv != 0)
 		return reject(a, rv, "%s", err);
+	refs_drop_zone(s, info.id); /* by address: the zone is gone */
 	commit(a);
 	return 0;
 }
@@ -711,19 +885,30 @@ static int apply_change_rrsets(struct apply *a,
 			return rv;
 		return reject(a, Q53_EINVAL, "%s", err);
 	}
-	rv =
-	    prepare_change(a, c->change_id, c->zone_id, b->comment, c->time_ms);
+	/* Room for the zone's (check, zone) pairs afterwards: at most one
+	 * more per change naming a check. */
+	size_t named = 0;
+	for (size_t i = 0; i < b->nchanges; i++)
+		named += b->changes[i].rrset.health_check_id != NULL;
+	rv = reserve((void **)&s->refs, &s->cap_refs, s->n_refs + named,
+		     sizeof(*s->refs));
+	if (rv == 0)
+		rv = prepare_change(a, c->change_id, c->zone_id, b->comment,
+				    c->time_ms);
 	if (rv == 0)
 		rv = prepare_dirty(a, c->zone_id);
 	if (rv == 0)
 		rv = encode_success(a);
 	if (rv != 0)
 		goto out;
-	rv = zone_store_apply(&s->zones, c->zone_id, b, err, sizeof(err));
+	rv = zone_store_apply_with_checks(&s->zones, c->zone_id, b,
+					  check_exists, s, err, sizeof(err));
 	if (rv != 0 && rv != Q53_ENOMEM)
 		rv = reject(a, rv, "%s", err);
-	if (rv == 0)
+	if (rv == 0) {
+		refs_redo_zone(s, c->zone_id);
 		commit(a);
+	}
 out:
 	change_batch_free(b);
 	return rv;
@@ -755,6 +940,7 @@ static int apply_import_zone(struct apply *a,
 		return rv;
 	if (rv != 0)
 		return reject(a, rv, "%s", err);
+	refs_redo_zone(s, c->zone_id); /* a zone file names no check */
 	commit(a);
 	return 0;
 }
@@ -1003,6 +1189,12 @@ apply_delete_health_check(struct apply *a,
 					      "%s is a child of %s",
 					      c->id, o->id);
 	}
+	size_t ref = refs_lower(s, s->checks[pos], "");
+	if (ref < s->n_refs && s->refs[ref].check == s->checks[pos])
+		return reject(a, Q53_EINVAL,
+			      "HealthCheckInUse: health check %s is used by "
+			      "record sets of hosted zone %s",
+			      c->id, s->refs[ref].zone_id);
 	rv = encode_success(a);
 	if (rv != 0)
 		return rv;
@@ -1656,6 +1848,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 		rv = restore_changes(&t, m);
 	if (rv == 0)
 		rv = restore_decisions(&t, m);
+	if (rv == 0)
+		rv = refs_rebuild(&t);
 	if (rv != 0)
 		goto out;
 	state_free(&f->s);
@@ -1738,6 +1932,39 @@ void control_fsm_dirty_clear(struct control_fsm_dirty *d)
 const struct zone_store *control_fsm_zone_store(const struct control_fsm *f)
 {
 	return &f->s.zones;
+}
+
+bool control_fsm_health_lookup(void *fsm, const char *check_id)
+{
+	const struct control_fsm *f = fsm;
+	const struct check *c = check_get(&f->s, check_id);
+
+	return c == NULL || c->healthy;
+}
+
+int control_fsm_build_zone(const struct control_fsm *f, const char *zone_id,
+			   struct zone **out, char *err, size_t errlen)
+{
+	return zone_store_build_with_health(&f->s.zones, zone_id,
+					    control_fsm_health_lookup,
+					    (void *)f, out, err, errlen);
+}
+
+size_t control_fsm_zones_using(const struct control_fsm *f,
+			       const char *check_id, const char **zone_ids,
+			       size_t max)
+{
+	const struct state *s = &f->s;
+	const struct check *c = check_get(s, check_id);
+	size_t n = 0;
+
+	if (c == NULL)
+		return 0;
+	for (size_t k = refs_lower(s, c, "");
+	     k < s->n_refs && s->refs[k].check == c; k++, n++)
+		if (n < max)
+			zone_ids[n] = s->refs[k].zone_id;
+	return n;
 }
 
 size_t control_fsm_change_count(const struct control_fsm *f)

@@ -26,6 +26,16 @@
  * must exist, cannot form a cycle, and a child in use cannot be deleted
  * (HealthCheckInUse).
  *
+ * Failover. Record sets may name a health check (HealthCheckId; it must
+ * exist when the batch applies, else NoSuchHealthCheck). Routing by health
+ * is resolved when a zone is built, not per query: the FSM keeps which
+ * zones use which check (derived, rebuilt on restore, redone per zone on
+ * each change batch or import), and when a check's decided status changes
+ * (vote, member added or removed, config update) it marks every zone using
+ * it dirty, so all nodes rebuild the same zones after the same index. A
+ * check used by record sets cannot be deleted (HealthCheckInUse; Route 53
+ * allows it and leaves the answers undefined, we refuse).
+ *
  * Apply results: *code 0 (applied) or a negative q53_err classifying the
  * rejection (Q53_ENOENT: no such thing, Q53_EEXIST: already exists or
  * conflicts, Q53_EINVAL: invalid, Q53_EMALF: undecodable command); the body
@@ -49,6 +59,7 @@
 #include "node/health/vote_rule.h"
 
 struct control_fsm;
+struct zone;
 struct zone_store;
 struct health_check_config;
 
@@ -73,10 +84,12 @@ uint64_t control_fsm_applied(const struct control_fsm *f);
 
 /* --- what the runtime rebuilds --- */
 
-/* Zones whose records changed (or that were created or deleted) since the
- * last take, in the order first changed; all = every zone (after a
- * restore, and initially): rebuild everything and drop compiled zones that
- * zone_store_get no longer finds. health: some decided status changed. */
+/* Zones whose records changed (or that were created or deleted), or whose
+ * answers changed because a health check they use changed status, since
+ * the last take, in the order first marked; all = every zone (after a
+ * restore, initially, and when memory for a mark ran out): rebuild
+ * everything and drop compiled zones that zone_store_get no longer finds.
+ * health: some decided status changed. */
 struct control_fsm_dirty {
 	bool all;
 	bool health;
@@ -93,8 +106,32 @@ void control_fsm_dirty_clear(struct control_fsm_dirty *d);
 /* --- queries for the API (read-only) --- */
 
 /* The hosted zones: zone_store_count / _get_at / _get for list zones, get
- * zone and list record sets; zone_store_build for the runtime. */
+ * zone and list record sets. */
 const struct zone_store *control_fsm_zone_store(const struct control_fsm *f);
+
+/* Compiles a hosted zone for serving with the decided health statuses
+ * (failover groups answered accordingly, see
+ * zone_store_build_with_health): what the
+ * runtime calls for each dirty zone before publishing a serving view.
+ * *out carries one reference (zone_release). 0, Q53_ENOENT
+ * (NoSuchHostedZone: dropped from the view), Q53_ENOMEM or another
+ * zone_builder error, with a message in err. */
+int control_fsm_build_zone(const struct control_fsm *f, const char *zone_id,
+			   struct zone **out, char *err, size_t errlen);
+
+/* The health lookup behind control_fsm_build_zone, for
+ * zone_store_build_with_health(store, id, control_fsm_health_lookup, fsm,
+ * ...): fsm is
+ * a struct control_fsm *, the answer is the check's decided status (true
+ * for an id that names no check). */
+bool control_fsm_health_lookup(void *fsm, const char *check_id);
+
+/* The zones whose record sets name check_id, in id order: writes up to max
+ * of them into zone_ids (pointers valid until the next apply / restore)
+ * and returns how many there are. */
+size_t control_fsm_zones_using(const struct control_fsm *f,
+			       const char *check_id, const char **zone_ids,
+			       size_t max);
 
 struct control_fsm_change {
 	const char *id;

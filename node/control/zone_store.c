@@ -17,6 +17,7 @@
 #include "node/control/rdata_text.h"
 #include "node/dns/dname.h"
 #include "node/dns/rrtype.h"
+#include "node/health/vote_rule.h"
 #include "node/zone/zone.h"
 
 #define NAME_TEXT_MAX	 (DNAME_MAXLEN * 4 + 2)
@@ -180,13 +181,23 @@ static void set_free(struct zone_store_rrset *s)
 		free(s->rdata[i].data);
 	free(s->rdata);
 	free(s->set_identifier);
+	free(s->health_check_id);
 	free(s->owner);
 	free(s);
 }
 
+/* The routing fields of a new set; {NULL, NONE, NULL} for a plain one. */
+struct set_routing {
+	const char *set_id;
+	enum change_failover failover;
+	const char *health_check_id;
+};
+
+static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL};
+
 static struct zone_store_rrset *set_new(const uint8_t *owner, size_t len,
 					uint16_t type, uint32_t ttl,
-					const char *set_id)
+					const struct set_routing *r)
 {
 	struct zone_store_rrset *s = calloc(1, sizeof(*s));
 	if (s == NULL)
@@ -198,13 +209,21 @@ static struct zone_store_rrset *set_new(const uint8_t *owner, size_t len,
 	s->owner_len = (uint8_t)len;
 	s->type = type;
 	s->ttl = ttl;
-	if (set_id != NULL) {
-		s->set_identifier = strdup(set_id);
+	s->failover = r->failover;
+	if (r->set_id != NULL) {
+		s->set_identifier = strdup(r->set_id);
 		if (s->set_identifier == NULL)
 			goto err_after_owner;
 	}
+	if (r->health_check_id != NULL) {
+		s->health_check_id = strdup(r->health_check_id);
+		if (s->health_check_id == NULL)
+			goto err_after_set_id;
+	}
 	return s;
 
+err_after_set_id:
+	free(s->set_identifier);
 err_after_owner:
 	free(s->owner);
 err_after_set:
@@ -247,10 +266,18 @@ static int set_add_rdata(struct zone_store_rrset *s, const uint8_t *data,
 	return 0;
 }
 
+static bool opt_eq(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* Everything but the key (owner, type, set identifier) is the same. */
 static bool set_same_data(const struct zone_store_rrset *a,
 			  const struct zone_store_rrset *b)
 {
-	if (a->ttl != b->ttl || a->count != b->count)
+	if (a->ttl != b->ttl || a->count != b->count ||
+	    a->failover != b->failover ||
+	    !opt_eq(a->health_check_id, b->health_check_id))
 		return false;
 	for (uint16_t i = 0; i < a->count; i++) {
 		if (rdata_cmp(&a->rdata[i], &b->rdata[i]) != 0)
@@ -474,7 +501,7 @@ static int zone_add_apex_set(struct zone_store_zone *z, struct set_list *l,
 			     const struct zone_store_rdata *rd, size_t n)
 {
 	struct zone_store_rrset *set =
-	    set_new(z->origin, z->origin_len, type, ttl, NULL);
+	    set_new(z->origin, z->origin_len, type, ttl, &PLAIN);
 	if (set == NULL)
 		return Q53_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -734,6 +761,22 @@ static int change_to_set(const struct zone_store_zone *z,
 			   label, z->name);
 		return Q53_EINVAL;
 	}
+	if ((r->set_identifier == NULL) !=
+	    (r->failover == CHANGE_FAILOVER_NONE)) {
+		report_add(e, i,
+			   "%s: a SetIdentifier needs a Failover role, and a "
+			   "Failover role a SetIdentifier",
+			   label);
+		return Q53_EINVAL;
+	}
+	if ((r->type == RRTYPE_SOA || (r->type == RRTYPE_NS && apex)) &&
+	    (r->set_identifier != NULL || r->health_check_id != NULL)) {
+		report_add(e, i,
+			   "%s: the %s record set at the zone apex cannot "
+			   "have a routing policy or a health check",
+			   label, tname);
+		return Q53_EINVAL;
+	}
 	if ((r->type == RRTYPE_CNAME || r->type == RRTYPE_SOA) &&
 	    r->nvalues != 1) {
 		report_add(e, i,
@@ -751,8 +794,10 @@ static int change_to_set(const struct zone_store_zone *z,
 			   r->nvalues);
 		return Q53_EINVAL;
 	}
+	struct set_routing routing = {r->set_identifier, r->failover,
+				      r->health_check_id};
 	struct zone_store_rrset *set =
-	    set_new(owner, olen, r->type, r->ttl, r->set_identifier);
+	    set_new(owner, olen, r->type, r->ttl, &routing);
 	uint8_t *wire = malloc(RDATA_TEXT_WIRE_MAX);
 	if (set == NULL || wire == NULL) {
 		rc = Q53_ENOMEM;
@@ -901,8 +946,108 @@ static void check_cname(const struct zone_store_zone *z,
 	}
 }
 
+/* Routing policies of record sets; only failover is served so far. */
+enum set_policy {
+	POLICY_SIMPLE,
+	POLICY_FAILOVER,
+};
+
+static enum set_policy set_policy_of(const struct zone_store_rrset *s)
+{
+	return s->set_identifier == NULL ? POLICY_SIMPLE : POLICY_FAILOVER;
+}
+
+static const char *set_policy_name(enum set_policy p)
+{
+	return p == POLICY_FAILOVER ? "failover" : "simple";
+}
+
+/* The group rules at (owner, type) of an applied change, in the resulting
+ * state (Route 53's words): a routed set cannot join a plain set or a group
+ * of another policy, a plain set cannot join a group, and a failover group
+ * has one set per role. */
+static void check_routing(const struct zone_store_rrset *cand, size_t i,
+			  const struct set_list *work, struct report *e)
+{
+	char name[NAME_TEXT_MAX], t[32];
+	size_t pos =
+	    list_lower_bound(work->v, work->n, cand->owner, cand->type, NULL);
+	enum set_policy pc = set_policy_of(cand);
+
+	name_text(cand->owner, name, sizeof(name));
+	type_text(cand->type, t, sizeof(t));
+	for (; pos < work->n && work->v[pos]->type == cand->type &&
+	       name_cmp(work->v[pos]->owner, cand->owner) == 0;
+	     pos++) {
+		const struct zone_store_rrset *o = work->v[pos];
+		enum set_policy po = set_policy_of(o);
+
+		if (o == cand)
+			continue;
+		if (pc != po && pc == POLICY_SIMPLE) {
+			report_add(e, i,
+				   "RRSet with DNS name %s, type %s cannot be "
+				   "created because %s rrsets exist with the "
+				   "same name and type",
+				   name, t, set_policy_name(po));
+			return;
+		}
+		if (pc != po) {
+			report_add(
+			    e, i,
+			    "RRSet with DNS name %s, type %s, "
+			    "SetIdentifier \"%s\" cannot be created because "
+			    "a non %s rrset exists with the same name "
+			    "and type",
+			    name, t, cand->set_identifier, set_policy_name(pc));
+			return;
+		}
+		if (pc == POLICY_FAILOVER && o->failover == cand->failover) {
+			report_add(
+			    e, i,
+			    "RRSet with DNS name %s, type %s, SetIdentifier "
+			    "\"%s\" cannot be created because the rrset with "
+			    "SetIdentifier \"%s\" already has the failover "
+			    "role "
+			    "%s for the same name and type",
+			    name, t, cand->set_identifier, o->set_identifier,
+			    change_batch_failover_name(cand->failover));
+			return;
+		}
+	}
+}
+
+/* Every HealthCheckId of b must name an existing check. Returns 0, or
+ * Q53_ENOENT with "NoSuchHealthCheck: change N: ...; change M: ..." in
+ * err. */
+static int check_health_ids(const struct change_batch *b,
+			    zone_store_check_fn exists, void *ctx, char *err,
+			    size_t errlen)
+{
+	struct change_batch_errors list;
+
+	change_batch_errors_init(&list, err, errlen);
+	list.code = "NoSuchHealthCheck";
+	for (size_t i = 0; i < b->nchanges; i++) {
+		const char *hc = b->changes[i].rrset.health_check_id;
+		if (hc != NULL && (exists == NULL || !exists(ctx, hc)))
+			change_batch_errors_add(
+			    &list, i, "no health check found with ID: %.64s",
+			    hc);
+	}
+	return list.count > 0 ? Q53_ENOENT : 0;
+}
+
 int zone_store_apply(struct zone_store *s, const char *id,
 		     const struct change_batch *b, char *err, size_t errlen)
+{
+	return zone_store_apply_with_checks(s, id, b, NULL, NULL, err, errlen);
+}
+
+int zone_store_apply_with_checks(struct zone_store *s, const char *id,
+				 const struct change_batch *b,
+				 zone_store_check_fn exists, void *ctx,
+				 char *err, size_t errlen)
 {
 	struct report e = {0};
 	struct set_list work = {0}, removed = {0};
@@ -915,6 +1060,9 @@ int zone_store_apply(struct zone_store *s, const char *id,
 	if (b->nchanges == 0)
 		return fail(err, errlen, Q53_EINVAL,
 			    "InvalidInput: the change batch holds no changes");
+	rc = check_health_ids(b, exists, ctx, err, errlen);
+	if (rc != 0)
+		return rc;
 	e.why = calloc(b->nchanges, sizeof(*e.why));
 	if (e.why == NULL)
 		return Q53_ENOMEM;
@@ -965,9 +1113,10 @@ int zone_store_apply(struct zone_store *s, const char *id,
 		in_work[i] = rc == 0;
 	}
 	for (size_t i = 0; i < b->nchanges; i++) {
-		if (in_work[i])
-			check_cname(z, cands[i], i, &work, cands, b->nchanges,
-				    &e);
+		if (!in_work[i])
+			continue;
+		check_cname(z, cands[i], i, &work, cands, b->nchanges, &e);
+		check_routing(cands[i], i, &work, &e);
 	}
 	if (e.nomem) {
 		rc = Q53_ENOMEM;
@@ -1018,8 +1167,66 @@ out:
 
 /* --- building, export, import --- */
 
+/* The end of the (owner, type) group that starts at v[i]. */
+static size_t group_end(struct zone_store_rrset *const *v, size_t n, size_t i)
+{
+	size_t j = i + 1;
+	while (j < n && v[j]->type == v[i]->type &&
+	       name_cmp(v[j]->owner, v[i]->owner) == 0)
+		j++;
+	return j;
+}
+
+static bool set_healthy(const struct zone_store_rrset *set,
+			zone_store_check_fn healthy, void *ctx)
+{
+	return set->health_check_id == NULL || healthy == NULL ||
+	       healthy(ctx, set->health_check_id);
+}
+
+/* The set that answers for the group g[0..n): a plain set itself; of a
+ * failover group the first eligible of PRIMARY, SECONDARY, where eligible
+ * is healthy, or every member when none is (fail open). */
+static const struct zone_store_rrset *
+group_pick(struct zone_store_rrset *const *g, size_t n,
+	   zone_store_check_fn healthy, void *ctx)
+{
+	static const enum change_failover ORDER[] = {CHANGE_FAILOVER_PRIMARY,
+						     CHANGE_FAILOVER_SECONDARY};
+	const struct zone_store_rrset *cand[2];
+	bool ok[2];
+	size_t m = 0;
+
+	if (n == 1 && g[0]->set_identifier == NULL)
+		return g[0];
+	for (size_t r = 0; r < 2; r++) {
+		for (size_t k = 0; k < n && m < 2; k++) {
+			if (g[k]->failover != ORDER[r])
+				continue;
+			cand[m] = g[k];
+			ok[m] = set_healthy(g[k], healthy, ctx);
+			m++;
+			break;
+		}
+	}
+	health_vote_fail_open(ok, m, ok);
+	for (size_t k = 0; k < m; k++) {
+		if (ok[k])
+			return cand[k];
+	}
+	return NULL; /* not a group the store keeps */
+}
+
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen)
+{
+	return zone_store_build_with_health(s, id, NULL, NULL, out, err,
+					    errlen);
+}
+
+int zone_store_build_with_health(const struct zone_store *s, const char *id,
+				 zone_store_check_fn healthy, void *ctx,
+				 struct zone **out, char *err, size_t errlen)
 {
 	struct zone_builder *b;
 	err[0] = '\0';
@@ -1029,9 +1236,11 @@ int zone_store_build(const struct zone_store *s, const char *id,
 	int rc = zone_builder_new(&b, z->origin);
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < z->nsets; i++) {
-		const struct zone_store_rrset *set = z->sets[i];
-		for (uint16_t k = 0; k < set->count; k++) {
+	for (size_t i = 0; i < z->nsets;) {
+		size_t j = group_end(z->sets, z->nsets, i);
+		const struct zone_store_rrset *set =
+		    group_pick(z->sets + i, j - i, healthy, ctx);
+		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
 			rc = zone_builder_add(b, set->owner, set->type,
 					      set->ttl, set->rdata[k].data,
 					      set->rdata[k].len, err, errlen);
@@ -1040,6 +1249,7 @@ int zone_store_build(const struct zone_store *s, const char *id,
 				return rc;
 			}
 		}
+		i = j;
 	}
 	return zone_builder_finish(b, out, err, errlen);
 }
@@ -1085,6 +1295,125 @@ static void out_text(struct out_buf *o, const char *t)
 	out_bytes(o, t, strlen(t));
 }
 
+/* A set a zone file cannot hold. */
+static bool set_is_routed(const struct zone_store_rrset *set)
+{
+	return set->set_identifier != NULL || set->health_check_id != NULL;
+}
+
+/* A lowercase wire name as Route 53 writes names: final dot, and every
+ * byte but a-z, 0-9, '-' and '_' (and a lone '*' label) as \ooo. */
+static void name_route53_text(const uint8_t *wire, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t p = 0; wire[p] != 0 && o + 5 < outlen; p += 1u + wire[p]) {
+		const uint8_t *label = wire + p;
+		if (label[0] == 1 && label[1] == '*') {
+			out[o++] = '*';
+		} else {
+			for (size_t k = 1; k <= label[0] && o + 5 < outlen;
+			     k++) {
+				uint8_t c = label[k];
+				if ((c >= 'a' && c <= 'z') ||
+				    (c >= '0' && c <= '9') || c == '-' ||
+				    c == '_')
+					out[o++] = (char)c;
+				else
+					o += (size_t)snprintf(
+					    out + o, outlen - o, "\\%03o", c);
+			}
+		}
+		out[o++] = '.';
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+}
+
+/* Fills c with a CREATE of set (everything malloc'd, freed by
+ * change_batch_free). val is a scratch buffer of valcap bytes. */
+static int set_to_change(const struct zone_store_rrset *set, struct change *c,
+			 char *val, size_t valcap)
+{
+	char name[NAME_TEXT_MAX];
+	int rc;
+
+	c->action = CHANGE_CREATE;
+	name_route53_text(set->owner, name, sizeof(name));
+	c->rrset.type = set->type;
+	c->rrset.ttl = set->ttl;
+	c->rrset.failover = set->failover;
+	c->rrset.name = strdup(name);
+	if (c->rrset.name == NULL ||
+	    (set->set_identifier != NULL &&
+	     (c->rrset.set_identifier = strdup(set->set_identifier)) == NULL) ||
+	    (set->health_check_id != NULL &&
+	     (c->rrset.health_check_id = strdup(set->health_check_id)) == NULL))
+		return Q53_ENOMEM;
+	c->rrset.values = calloc(set->count, sizeof(*c->rrset.values));
+	if (c->rrset.values == NULL)
+		return Q53_ENOMEM;
+	for (uint16_t k = 0; k < set->count; k++) {
+		rc = rdata_text_from_wire(set->type, set->rdata[k].data,
+					  set->rdata[k].len, val, valcap);
+		if (rc != 0)
+			return rc;
+		c->rrset.values[k] = strdup(val);
+		if (c->rrset.values[k] == NULL)
+			return Q53_ENOMEM;
+		c->rrset.nvalues++;
+	}
+	return 0;
+}
+
+int zone_store_export_batch(const struct zone_store *s, const char *id,
+			    char **json, size_t *len, char *err, size_t errlen)
+{
+	size_t valcap = RDATA_TEXT_WIRE_MAX * 4 + 64;
+	char comment[CHANGE_BATCH_MAX_COMMENT + 1];
+	int rc = 0;
+
+	err[0] = '\0';
+	*json = NULL;
+	*len = 0;
+	const struct zone_store_zone *z = zone_find(s, id, NULL);
+	if (z == NULL)
+		return no_such_zone(id, err, errlen);
+	size_t routed = 0;
+	for (size_t i = 0; i < z->nsets; i++)
+		routed += set_is_routed(z->sets[i]);
+	if (routed == 0)
+		return 0;
+	struct change_batch *b = calloc(1, sizeof(*b));
+	char *val = malloc(valcap);
+	if (b == NULL || val == NULL) {
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	snprintf(comment, sizeof(comment),
+		 "record sets of %.160s (%s) its zone file cannot hold",
+		 z->name, z->id);
+	b->comment = strdup(comment);
+	b->changes = calloc(routed, sizeof(*b->changes));
+	if (b->comment == NULL || b->changes == NULL) {
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < z->nsets && rc == 0; i++) {
+		if (!set_is_routed(z->sets[i]))
+			continue;
+		rc = set_to_change(z->sets[i], &b->changes[b->nchanges++], val,
+				   valcap);
+	}
+	if (rc == 0)
+		rc = change_batch_format(b, json, len);
+out:
+	free(val);
+	change_batch_free(b);
+	return rc;
+}
+
 int zone_store_export(const struct zone_store *s, const char *id, char **text,
 		      size_t *len, char *err, size_t errlen)
 {
@@ -1102,14 +1431,21 @@ int zone_store_export(const struct zone_store *s, const char *id, char **text,
 		return Q53_ENOMEM;
 	snprintf(head, sizeof(head), "$ORIGIN %s\n", z->name);
 	out_text(&o, head);
+	size_t routed = 0;
+	for (size_t i = 0; i < z->nsets; i++)
+		routed += set_is_routed(z->sets[i]);
+	if (routed > 0) {
+		snprintf(head, sizeof(head),
+			 "; %zu record sets with a SetIdentifier or a "
+			 "HealthCheckId are not in this file (export them as a "
+			 "change batch)\n",
+			 routed);
+		out_text(&o, head);
+	}
 	for (size_t i = 0; i < z->nsets && rc == 0; i++) {
 		const struct zone_store_rrset *set = z->sets[i];
-		if (set->set_identifier != NULL) {
-			rc = fail(err, errlen, Q53_EINVAL,
-				  "InvalidInput: record sets with a "
-				  "SetIdentifier have no zone file form");
-			break;
-		}
+		if (set_is_routed(set))
+			continue;
 		name_text(set->owner, name, sizeof(name));
 		type_text(set->type, t, sizeof(t));
 		snprintf(head, sizeof(head), "%s %u IN %s ", name, set->ttl, t);
@@ -1132,6 +1468,59 @@ int zone_store_export(const struct zone_store *s, const char *id, char **text,
 	}
 	*text = (char *)o.p;
 	*len = o.len - 1;
+	return 0;
+}
+
+/* The routing rules of one (owner, type) group g[0..n) of zone z. */
+static int group_check(const struct zone_store_zone *z,
+		       struct zone_store_rrset *const *g, size_t n, char *err,
+		       size_t errlen)
+{
+	char name[NAME_TEXT_MAX];
+	size_t roles[3] = {0};
+	bool apex =
+	    name_eq(g[0]->owner, g[0]->owner_len, z->origin, z->origin_len);
+
+	name_text(g[0]->owner, name, sizeof(name));
+	for (size_t k = 0; k < n; k++) {
+		const struct zone_store_rrset *x = g[k];
+		if (x->failover > CHANGE_FAILOVER_SECONDARY ||
+		    (x->set_identifier == NULL) !=
+			(x->failover == CHANGE_FAILOVER_NONE))
+			return fail(err, errlen, Q53_EINVAL,
+				    "a record set at %s has a SetIdentifier "
+				    "without a Failover role or the reverse",
+				    name);
+		if (apex && (x->type == RRTYPE_SOA || x->type == RRTYPE_NS) &&
+		    set_is_routed(x))
+			return fail(err, errlen, Q53_EINVAL,
+				    "the SOA and NS record sets at the zone "
+				    "apex cannot have a routing policy or a "
+				    "health check");
+		if ((x->set_identifier != NULL &&
+		     (x->set_identifier[0] == '\0' ||
+		      strlen(x->set_identifier) > CHANGE_BATCH_MAX_SET_ID)) ||
+		    (x->health_check_id != NULL &&
+		     (x->health_check_id[0] == '\0' ||
+		      strlen(x->health_check_id) >
+			  CHANGE_BATCH_MAX_HEALTH_CHECK_ID)))
+			return fail(err, errlen, Q53_EINVAL,
+				    "a record set at %s has an empty or too "
+				    "long SetIdentifier or HealthCheckId",
+				    name);
+		roles[x->failover]++;
+	}
+	if (roles[CHANGE_FAILOVER_NONE] > 0 && n > roles[CHANGE_FAILOVER_NONE])
+		return fail(err, errlen, Q53_EINVAL,
+			    "a failover group and a plain record set of one "
+			    "type at %s",
+			    name);
+	if (roles[CHANGE_FAILOVER_PRIMARY] > 1 ||
+	    roles[CHANGE_FAILOVER_SECONDARY] > 1)
+		return fail(err, errlen, Q53_EINVAL,
+			    "two failover record sets of one role and type at "
+			    "%s",
+			    name);
 	return 0;
 }
 
@@ -1181,6 +1570,13 @@ static int zone_check_sets(const struct zone_store_zone *z,
 				    "CNAME at the zone apex");
 		i = j;
 	}
+	for (size_t i = 0; i < l->n;) {
+		size_t j = group_end(l->v, l->n, i);
+		int rc = group_check(z, l->v + i, j - i, err, errlen);
+		if (rc != 0)
+			return rc;
+		i = j;
+	}
 	return 0;
 }
 
@@ -1225,7 +1621,7 @@ static int import_record(const struct zone_store_zone *z, struct set_list *l,
 	    name_cmp(owner, l->v[pos]->owner) == 0) {
 		set = l->v[pos];
 	} else {
-		set = set_new(owner, len, sc->r_type, sc->r_ttl, NULL);
+		set = set_new(owner, len, sc->r_type, sc->r_ttl, &PLAIN);
 		if (set == NULL || list_insert(l, pos, set) != 0) {
 			set_free(set);
 			return Q53_ENOMEM;
@@ -1334,12 +1730,16 @@ err_after_scanner:
  * "Q53ZSTOR" u32:version u32:nzones, then per zone (in id order):
  *   str16:id  u8:len name  opt:comment  opt:caller_reference  u32:nsets
  *   per set (canonical order): u8:len owner  u16:type  u32:ttl
- *     opt:set_identifier  u16:count  per record: u16:len data
+ *     opt:set_identifier  u8:failover  opt:health_check_id  u16:count
+ *     per record: u16:len data
  * Integers big-endian; str16 = u16 length + bytes; opt = u8 0, or u8 1 and
- * a str16. The serial is the one in the SOA record. */
+ * a str16; failover 0 none, 1 PRIMARY, 2 SECONDARY. The serial is the one
+ * in the SOA record. Version 1 had no failover and health_check_id (read
+ * as none). */
 
 static const char SNAP_MAGIC[8] = {'Q', '5', '3', 'Z', 'S', 'T', 'O', 'R'};
-#define SNAP_VERSION 1
+#define SNAP_VERSION	2
+#define SNAP_VERSION_V1 1
 
 static void out_u8(struct out_buf *o, uint8_t v)
 {
@@ -1394,6 +1794,8 @@ int zone_store_snapshot(const struct zone_store *s, uint8_t **buf, size_t *len)
 			out_u16(&o, set->type);
 			out_u32(&o, set->ttl);
 			out_opt(&o, set->set_identifier);
+			out_u8(&o, (uint8_t)set->failover);
+			out_opt(&o, set->health_check_id);
 			out_u16(&o, set->count);
 			for (uint16_t r = 0; r < set->count; r++) {
 				out_u16(&o, set->rdata[r].len);
@@ -1510,12 +1912,14 @@ static int restore_fail(char *err, size_t errlen, const char *why,
 
 /* Reads one record set of zone z. Returns 0, Q53_EMALF (reason in why) or
  * Q53_ENOMEM. */
-static int restore_set(struct in_cursor *c, const struct zone_store_zone *z,
+static int restore_set(struct in_cursor *c, uint32_t version,
+		       const struct zone_store_zone *z,
 		       struct zone_store_rrset **out, const char **why)
 {
 	uint8_t owner[DNAME_MAXLEN];
 	bool nomem = false;
-	char *set_id;
+	char *set_id, *hc = NULL;
+	uint8_t failover = 0;
 	int rc;
 
 	*out = NULL;
@@ -1523,9 +1927,13 @@ static int restore_set(struct in_cursor *c, const struct zone_store_zone *z,
 	uint16_t type = in_u16(c);
 	uint32_t ttl = in_u32(c);
 	in_opt(c, &set_id, &nomem);
+	if (version != SNAP_VERSION_V1) {
+		failover = in_u8(c);
+		in_opt(c, &hc, &nomem);
+	}
 	uint16_t count = in_u16(c);
 	if (nomem)
-		return Q53_ENOMEM;
+		goto err_nomem;
 	*why = "truncated or malformed record set";
 	if (c->bad)
 		goto err_after_id;
@@ -1537,12 +1945,17 @@ static int restore_set(struct in_cursor *c, const struct zone_store_zone *z,
 	    (type == RRTYPE_SOA &&
 	     !name_eq(owner, olen, z->origin, z->origin_len)))
 		goto err_after_id;
-	struct zone_store_rrset *set = set_new(owner, olen, type, ttl, set_id);
-	if (set == NULL) {
-		free(set_id);
-		return Q53_ENOMEM;
-	}
+	*why = "unknown failover role";
+	if (failover > CHANGE_FAILOVER_SECONDARY)
+		goto err_after_id;
+	struct set_routing routing = {set_id, (enum change_failover)failover,
+				      hc};
+	struct zone_store_rrset *set =
+	    set_new(owner, olen, type, ttl, &routing);
 	free(set_id);
+	free(hc);
+	if (set == NULL)
+		return Q53_ENOMEM;
 	for (uint16_t r = 0; r < count; r++) {
 		uint16_t n = in_u16(c);
 		const uint8_t *p = in_take(c, n);
@@ -1570,14 +1983,20 @@ static int restore_set(struct in_cursor *c, const struct zone_store_zone *z,
 	*out = set;
 	return 0;
 
+err_nomem:
+	free(set_id);
+	free(hc);
+	return Q53_ENOMEM;
 err_after_id:
 	free(set_id);
+	free(hc);
 	return Q53_EMALF;
 }
 
 /* Reads one zone. Returns 0, Q53_EMALF (reason in why) or Q53_ENOMEM. */
-static int restore_zone(struct in_cursor *c, struct zone_store_zone **out,
-			const char **why, char *err, size_t errlen)
+static int restore_zone(struct in_cursor *c, uint32_t version,
+			struct zone_store_zone **out, const char **why,
+			char *err, size_t errlen)
 {
 	bool nomem = false;
 	struct set_list l = {0};
@@ -1609,7 +2028,7 @@ static int restore_zone(struct in_cursor *c, struct zone_store_zone **out,
 		goto err_after_zone;
 	for (uint32_t k = 0; k < nsets; k++) {
 		struct zone_store_rrset *set;
-		rc = restore_set(c, z, &set, why);
+		rc = restore_set(c, version, z, &set, why);
 		if (rc != 0)
 			goto err_after_zone;
 		if (l.n > 0 && set_cmp(l.v[l.n - 1], set) >= 0) {
@@ -1660,7 +2079,8 @@ int zone_store_restore(struct zone_store *s, const uint8_t *buf, size_t len,
 	if (magic == NULL || memcmp(magic, SNAP_MAGIC, sizeof(SNAP_MAGIC)) != 0)
 		return restore_fail(err, errlen, "not a zone store snapshot",
 				    0);
-	if (in_u32(&c) != SNAP_VERSION)
+	uint32_t version = in_u32(&c);
+	if (version != SNAP_VERSION && version != SNAP_VERSION_V1)
 		return restore_fail(err, errlen, "unknown version", 8);
 	uint32_t nzones = in_u32(&c);
 	if (c.bad || nzones > (len - c.pos) / 8)
@@ -1671,7 +2091,7 @@ int zone_store_restore(struct zone_store *s, const uint8_t *buf, size_t len,
 	for (uint32_t i = 0; i < nzones; i++) {
 		size_t at = c.pos;
 		struct zone_store_zone *z;
-		rc = restore_zone(&c, &z, &why, inner, sizeof(inner));
+		rc = restore_zone(&c, version, &z, &why, inner, sizeof(inner));
 		if (rc == Q53_ENOMEM)
 			goto err_after_next;
 		if (rc != 0) {

@@ -7,18 +7,34 @@
  * Errors: functions return 0 or a negative q53_err and write a message into
  * the caller's err buffer (always NUL-terminated, truncated to errlen) that
  * starts with the Route 53 error code the API should return:
- * NoSuchHostedZone (Q53_ENOENT), HostedZoneAlreadyExists and
- * ConflictingDomainExists (Q53_EEXIST), HostedZoneNotEmpty, InvalidInput,
- * InvalidDomainName, InvalidChangeBatch (Q53_EINVAL). On any error the store
- * is unchanged. */
+ * NoSuchHostedZone and NoSuchHealthCheck (Q53_ENOENT),
+ * HostedZoneAlreadyExists and ConflictingDomainExists (Q53_EEXIST),
+ * HostedZoneNotEmpty, InvalidInput, InvalidDomainName, InvalidChangeBatch
+ * (Q53_EINVAL). On any error the store is unchanged.
+ *
+ * Routing. Record sets with a SetIdentifier form a group per (name, type);
+ * the only policy served is failover (one PRIMARY, one SECONDARY at most),
+ * and a group never mixes with a plain set or another policy. Any set may
+ * name a health check (HealthCheckId). The store does not know health
+ * checks: the caller answers for it through a zone_store_check_fn, whether
+ * a check exists (apply) and whether it is healthy (build). Health is
+ * applied when a zone is built, never per query. */
 #ifndef Q53_NODE_CONTROL_ZONE_STORE_H
 #define Q53_NODE_CONTROL_ZONE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct change_batch;
+#include "node/control/change_batch.h"
+
 struct zone;
+
+/* The caller's answer about the health check named check_id: whether it
+ * exists (zone_store_apply_with_checks) or whether it is healthy now
+ * (zone_store_build_with_health). Must be a pure function of ctx's state (the
+ * same on every node) and must not change the store. */
+typedef bool (*zone_store_check_fn)(void *ctx, const char *check_id);
 
 /* Zone ids: "Z" followed by 13 to 21 upper-case letters or digits. */
 #define ZONE_STORE_ID_MIN 14
@@ -39,7 +55,9 @@ struct zone_store_rrset {
 	uint8_t owner_len;
 	uint16_t type;
 	uint32_t ttl;
-	char *set_identifier; /* NULL: a simple record set */
+	char *set_identifier;	       /* NULL: a simple record set */
+	enum change_failover failover; /* NONE exactly when no set id */
+	char *health_check_id;	       /* NULL: always healthy */
 	uint16_t count;
 	struct zone_store_rdata *rdata; /* canonical order, distinct */
 };
@@ -100,24 +118,64 @@ int zone_store_get(const struct zone_store *s, const char *id,
 		   struct zone_store_info *out);
 
 /* Applies b to the zone atomically, with Route 53's rules: CREATE fails if
- * the set (name, type, set identifier) exists; DELETE must match TTL and
- * every value; UPSERT creates or replaces; one change per set and batch
- * except DELETE then CREATE (replace); no CNAME beside other data in the
- * result; the apex SOA and NS can be replaced but not deleted. Every failing
- * change is named by its index. On success the SOA serial is bumped by one
- * (the store owns the serial: an UPSERTed SOA keeps its other fields). */
+ * the set (name, type, set identifier) exists; DELETE must match TTL, every
+ * value, the failover role and the health check; UPSERT creates or
+ * replaces; one change per set and batch except DELETE then CREATE
+ * (replace); no CNAME beside other data in the result; the apex SOA and NS
+ * can be replaced but not deleted and take no routing policy or health
+ * check; in the result, a routing group holds at most one PRIMARY and one
+ * SECONDARY and mixes neither with a plain set of its name and type nor
+ * with another policy. Every failing change is named by its index
+ * ("InvalidChangeBatch: change N: ..."). A HealthCheckId for which
+ * exists(ctx, id) is false fails the batch first, as "NoSuchHealthCheck:
+ * change N: ..." (Q53_ENOENT); exists NULL means no health check exists.
+ * On success the SOA serial is bumped by one (the store owns the serial:
+ * an UPSERTed SOA keeps its other fields). */
+int zone_store_apply_with_checks(struct zone_store *s, const char *id,
+				 const struct change_batch *b,
+				 zone_store_check_fn exists, void *ctx,
+				 char *err, size_t errlen);
+/* The same with no health check existing. */
 int zone_store_apply(struct zone_store *s, const char *id,
 		     const struct change_batch *b, char *err, size_t errlen);
 
-/* Compiles the zone for serving (zone_builder). *out carries one
- * reference, released with zone_release. */
+/* Compiles the zone for serving (zone_builder), answering each (name,
+ * type) with one record set: a plain set as it is; a failover group with
+ * its PRIMARY while healthy, else its SECONDARY while healthy, else (every
+ * member unhealthy: fail open, Route 53's rule) its PRIMARY. A set without
+ * a HealthCheckId is healthy; with one, healthy(ctx, id) decides (healthy
+ * NULL: all healthy). Each answered set keeps its own TTL. *out carries
+ * one reference, released with zone_release. */
+int zone_store_build_with_health(const struct zone_store *s, const char *id,
+				 zone_store_check_fn healthy, void *ctx,
+				 struct zone **out, char *err, size_t errlen);
+/* The same with every health check healthy (tests, tools). The runtime
+ * builds through control_fsm_build_zone, which passes the decided
+ * statuses. */
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen);
 
 /* The zone as RFC 1035 text, one record per line, absolute names, in
- * canonical order. *text is NUL-terminated, caller frees with free(). */
+ * canonical order. A zone file has no place for a SetIdentifier, a
+ * Failover role or a HealthCheckId, so record sets carrying any of them
+ * are left out (never reduced to their currently answered records); a
+ * comment line after $ORIGIN says how many, and zone_store_export_batch
+ * gives them. Importing the file alone therefore drops them. *text is
+ * NUL-terminated, caller frees with free(). */
 int zone_store_export(const struct zone_store *s, const char *id, char **text,
 		      size_t *len, char *err, size_t errlen);
+
+/* The record sets zone_store_export leaves out, every member of every
+ * group with all its fields, as a Route 53 change batch of CREATEs
+ * (change_batch_format) that change_batch_parse and zone_store_apply read
+ * back after zone_store_import of the zone file: the two together restore
+ * the zone's record sets. Names use Route 53's \ooo escapes. A zone beyond
+ * one batch's limits (1,000 records, 32,000 value characters) gives a
+ * batch the caller must split. When there is nothing to leave out, returns
+ * 0 with *json NULL and *len 0; otherwise *json is NUL-terminated, caller
+ * frees with free(). */
+int zone_store_export_batch(const struct zone_store *s, const char *id,
+			    char **json, size_t *len, char *err, size_t errlen);
 
 /* Replaces the zone's record sets with the records of a zone file
  * (text[0..len), names relative to the zone). Records are grouped into
@@ -129,13 +187,16 @@ int zone_store_export(const struct zone_store *s, const char *id, char **text,
 int zone_store_import(struct zone_store *s, const char *id, const char *text,
 		      size_t len, char *err, size_t errlen);
 
-/* The whole store as bytes (for Raft snapshots): deterministic, versioned,
- * length-prefixed. *buf is the caller's to free(). */
+/* The whole store as bytes (for Raft snapshots): deterministic, versioned
+ * (version 2: record sets carry their failover role and health check;
+ * restore reads version 1 too), length-prefixed. *buf is the caller's to
+ * free(). */
 int zone_store_snapshot(const struct zone_store *s, uint8_t **buf, size_t *len);
 
 /* Replaces the contents of s with the store serialised in buf[0..len)
- * (untrusted: every field is checked, garbage gives Q53_EMALF and a reason).
- * On failure s is unchanged. */
+ * (untrusted: every field is checked, the routing rules included, garbage
+ * gives Q53_EMALF and a reason). That each HealthCheckId names an existing
+ * check is the caller's to verify. On failure s is unchanged. */
 int zone_store_restore(struct zone_store *s, const uint8_t *buf, size_t len,
 		       char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 /* Route 53 change batches from JSON, and record values <-> wire RDATA:
- * the AWS CLI files parse, malformed and not-yet-supported ones are
- * refused with the change index and the reason. */
+ * the AWS CLI files parse (failover routing and health checks included),
+ * malformed and not-yet-supported ones are refused with the change index
+ * and the reason, and a formatted batch parses back to the same batch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,22 +109,43 @@ static void test_simple_file(void **state)
 static void test_routing_files(void **state)
 {
 	(void)state;
+	/* Failover and health checks are served: the file parses (that its
+	 * health checks must exist is the store's rule). */
+	size_t flen;
+	char ferr[1024];
+	struct change_batch *fb = NULL;
+	char *fjson = load_data("batch-failover.json", &flen);
+	if (change_batch_parse(&fb, fjson, flen, ferr, sizeof(ferr)) != 0)
+		fail_msg("batch-failover.json: %s", ferr);
+	assert_int_equal(fb->nchanges, 2);
+	assert_string_equal(fb->changes[0].rrset.set_identifier,
+			    "shop-primary");
+	assert_int_equal(fb->changes[0].rrset.failover,
+			 CHANGE_FAILOVER_PRIMARY);
+	assert_string_equal(fb->changes[0].rrset.health_check_id,
+			    "HC_PRIMARY_ID");
+	assert_string_equal(fb->changes[1].rrset.set_identifier,
+			    "shop-secondary");
+	assert_int_equal(fb->changes[1].rrset.failover,
+			 CHANGE_FAILOVER_SECONDARY);
+	assert_null(fb->changes[1].rrset.health_check_id);
+	change_batch_free(fb);
+	free(fjson);
+
+	/* The other routing policies are still refused, naming only the
+	 * fields not served (SetIdentifier and HealthCheckId are). */
 	static const struct {
 		const char *file;
 		const char *fields[4];
 	} cases[] = {
-	    {"batch-weighted.json", {"SetIdentifier, Weight"}},
-	    {"batch-failover.json",
-	     {"SetIdentifier, Failover, HealthCheckId", "change 1: "
-							"SetIdentifier, "
-							"Failover"}},
+	    {"batch-weighted.json", {"change 0: Weight: not", "change 2: "}},
 	    {"batch-multivalue.json",
-	     {"SetIdentifier, MultiValueAnswer, HealthCheckId",
-	      "change 2: SetIdentifier, MultiValueAnswer: not"}},
-	    {"batch-geolocation.json", {"SetIdentifier, GeoLocation"}},
-	    {"batch-latency.json", {"SetIdentifier, Region"}},
+	     {"change 0: MultiValueAnswer: not",
+	      "change 2: MultiValueAnswer: not"}},
+	    {"batch-geolocation.json", {"change 0: GeoLocation: not"}},
+	    {"batch-latency.json", {"change 0: Region: not"}},
 	    {"batch-cidr.json",
-	     {"SetIdentifier, CidrRoutingConfig", "change 2: "}},
+	     {"change 0: CidrRoutingConfig: not", "change 2: "}},
 	    {"batch-alias-apex.json", {"change 0: AliasTarget: not yet"}},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -136,7 +158,9 @@ static void test_routing_files(void **state)
 		    Q53_EINVAL);
 		assert_null(b);
 		if (strncmp(err, "InvalidChangeBatch: change 0: ", 30) != 0 ||
-		    strstr(err, "not yet supported") == NULL)
+		    strstr(err, "not yet supported") == NULL ||
+		    strstr(err, "SetIdentifier") != NULL ||
+		    strstr(err, "HealthCheckId") != NULL)
 			fail_msg("%s: %s", cases[i].file, err);
 		for (size_t k = 0; k < 4 && cases[i].fields[k]; k++) {
 			if (strstr(err, cases[i].fields[k]) == NULL)
@@ -215,9 +239,18 @@ static void test_shape_errors(void **state)
 		"change 0: unknown key 'Planet' in GeoLocation");
 	REFUSED(ONE("{" WWW_A ", \"AliasTarget\": {\"DNSName\": \"x\"}}"),
 		"change 0: AliasTarget.HostedZoneId is required");
-	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"HealthCheckId\": \"hc\", " VALUE
-		    "}"),
-		"change 0: HealthCheckId: not yet supported");
+	REFUSED(
+	    ONE("{" WWW_A ", \"TTL\": 1, \"HealthCheckId\": \"\", " VALUE "}"),
+	    "change 0: HealthCheckId must be a string of 1 to 64");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"HealthCheckId\": 7, " VALUE "}"),
+		"change 0: HealthCheckId must be a string");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"HealthCheckId\": "
+		    "\"x1234567890123456789012345678901234567890123456789012345"
+		    "678901234\", " VALUE "}"),
+		"change 0: HealthCheckId must be a string of 1 to 64");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"\", "
+		    "\"Failover\": \"PRIMARY\", " VALUE "}"),
+		"change 0: SetIdentifier must be a string of 1 to 128");
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"TrafficPolicyInstanceId\": "
 		    "\"t\", " VALUE "}"),
 		"change 0: TrafficPolicyInstanceId: not yet supported");
@@ -238,7 +271,137 @@ static void test_each_change_named(void **state)
 		", \"Weight\": 5, \"SetIdentifier\": \"x\", \"TTL\": 1, " VALUE
 		"}}]}",
 		"InvalidChangeBatch: change 1: Action must be",
-		"; change 3: SetIdentifier, Weight: not yet supported");
+		"; change 3: Weight: not yet supported");
+}
+
+/* Route 53's rules of one routed record set, in its words. */
+static void test_routing_fields(void **state)
+{
+	(void)state;
+	/* Failover needs a SetIdentifier. */
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"Failover\": \"PRIMARY\", " VALUE
+		    "}"),
+		"InvalidChangeBatch: change 0: Invalid request: Missing field "
+		"'SetIdentifier' in Change with [Action=CREATE, "
+		"Name=www.example.com., Type=A, SetIdentifier=null]");
+	/* A SetIdentifier needs a routing policy. */
+	REFUSED(
+	    ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", " VALUE "}"),
+	    "InvalidChangeBatch: change 0: Invalid request: Expected "
+	    "exactly one of [Weight, Region, Failover, GeoLocation, "
+	    "MultiValueAnswer, CidrRoutingConfig], but found none in "
+	    "Change with [Action=CREATE, Name=www.example.com., Type=A, "
+	    "SetIdentifier=x]");
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "
+		    "\"HealthCheckId\": \"hc\", " VALUE "}"),
+		"found none in Change with");
+	/* A policy served later beside Failover: refused as unsupported. */
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "
+		    "\"Failover\": \"PRIMARY\", \"Weight\": 1, " VALUE "}"),
+		"change 0: Weight: not yet supported");
+	/* Each failing change is named. */
+	REFUSED("{\"Changes\": ["
+		"{\"Action\": \"DELETE\", \"ResourceRecordSet\": {" WWW_A
+		", \"TTL\": 1, \"SetIdentifier\": \"p\", \"Failover\": "
+		"\"PRIMARY\", " VALUE "}},"
+		"{\"Action\": \"UPSERT\", \"ResourceRecordSet\": "
+		"{\"Name\": \"shop.example.com.\", \"Type\": \"AAAA\", "
+		"\"TTL\": 1, \"Failover\": \"SECONDARY\", \"ResourceRecords\": "
+		"[{\"Value\": \"2001:db8::1\"}]}}]}",
+		"InvalidChangeBatch: change 1: Invalid request: Missing field "
+		"'SetIdentifier' in Change with [Action=UPSERT, "
+		"Name=shop.example.com., Type=AAAA, SetIdentifier=null]");
+
+	/* Accepted: a failover member, and a plain set with a health check
+	 * (allowed; only a group member's health changes answers). */
+	const char *json =
+	    "{\"Changes\": [{\"Action\": \"UPSERT\", \"ResourceRecordSet\": "
+	    "{" WWW_A ", \"TTL\": 5, \"SetIdentifier\": \"s\", \"Failover\": "
+	    "\"SECONDARY\", \"HealthCheckId\": \"hc-2\", " VALUE "}},"
+	    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+	    "\"plain.example.com\", \"Type\": \"A\", \"TTL\": 5, "
+	    "\"HealthCheckId\": \"hc-3\", " VALUE "}}]}";
+	struct change_batch *b = NULL;
+	char err[1024];
+	if (change_batch_parse(&b, json, strlen(json), err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(b->changes[0].rrset.set_identifier, "s");
+	assert_int_equal(b->changes[0].rrset.failover,
+			 CHANGE_FAILOVER_SECONDARY);
+	assert_string_equal(b->changes[0].rrset.health_check_id, "hc-2");
+	assert_null(b->changes[1].rrset.set_identifier);
+	assert_int_equal(b->changes[1].rrset.failover, CHANGE_FAILOVER_NONE);
+	assert_string_equal(b->changes[1].rrset.health_check_id, "hc-3");
+	change_batch_free(b);
+	assert_string_equal(change_batch_failover_name(CHANGE_FAILOVER_PRIMARY),
+			    "PRIMARY");
+	assert_string_equal(change_batch_failover_name(CHANGE_FAILOVER_NONE),
+			    "");
+}
+
+static void batch_equal(const struct change_batch *a,
+			const struct change_batch *b)
+{
+	assert_int_equal(a->nchanges, b->nchanges);
+	if (a->comment == NULL)
+		assert_null(b->comment);
+	else
+		assert_string_equal(a->comment, b->comment);
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const struct change_rrset *x = &a->changes[i].rrset,
+					  *y = &b->changes[i].rrset;
+		assert_int_equal(a->changes[i].action, b->changes[i].action);
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->type, y->type);
+		assert_int_equal(x->ttl, y->ttl);
+		assert_int_equal(x->failover, y->failover);
+		assert_true((x->set_identifier == NULL) ==
+			    (y->set_identifier == NULL));
+		if (x->set_identifier != NULL)
+			assert_string_equal(x->set_identifier,
+					    y->set_identifier);
+		assert_true((x->health_check_id == NULL) ==
+			    (y->health_check_id == NULL));
+		if (x->health_check_id != NULL)
+			assert_string_equal(x->health_check_id,
+					    y->health_check_id);
+		assert_int_equal(x->nvalues, y->nvalues);
+		for (size_t k = 0; k < x->nvalues; k++)
+			assert_string_equal(x->values[k], y->values[k]);
+	}
+}
+
+/* format is parse's mirror: every file that parses comes back equal. */
+static void test_format_round_trip(void **state)
+{
+	(void)state;
+	static const char *const files[] = {
+	    "batch-simple.json", "batch-upsert-delete.json",
+	    "batch-invalid.json", "batch-failover.json"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t len, len2;
+		char err[1024], *text;
+		struct change_batch *a = NULL, *b = NULL;
+		char *json = load_data(files[i], &len);
+		assert_int_equal(
+		    change_batch_parse(&a, json, len, err, sizeof(err)), 0);
+		assert_int_equal(change_batch_format(a, &text, &len2), 0);
+		assert_int_equal(strlen(text), len2);
+		if (change_batch_parse(&b, text, len2, err, sizeof(err)) != 0)
+			fail_msg("%s: %s\n%s", files[i], err, text);
+		batch_equal(a, b);
+		change_batch_free(a);
+		change_batch_free(b);
+		free(text);
+		free(json);
+	}
+	/* A type the module does not know cannot be written. */
+	struct change c = {.action = CHANGE_CREATE,
+			   .rrset = {.name = "x.", .type = 99 + 1000}};
+	struct change_batch bad = {.changes = &c, .nchanges = 1};
+	char *text;
+	size_t len;
+	assert_int_equal(change_batch_format(&bad, &text, &len), Q53_EINVAL);
 }
 
 static char *batch_of(size_t nchanges, size_t values_each, const char *action,
@@ -387,6 +550,8 @@ int main(void)
 	    cmocka_unit_test(test_routing_files),
 	    cmocka_unit_test(test_shape_errors),
 	    cmocka_unit_test(test_each_change_named),
+	    cmocka_unit_test(test_routing_fields),
+	    cmocka_unit_test(test_format_round_trip),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_rdata_text),
 	};

@@ -40,6 +40,18 @@ static const char BATCH_DEL_WWW[] =
     "{\"Changes\": [{\"Action\": \"DELETE\", \"ResourceRecordSet\": "
     "{\"Name\": \"www.example.com\", \"Type\": \"A\", \"TTL\": 300, "
     "\"ResourceRecords\": [{\"Value\": \"192.0.2.10\"}]}}]}";
+/* A failover group on shop.example.com: PRIMARY with hc1, SECONDARY with
+ * hc4 (CREATE, or DELETE with the same values). */
+#define FAILOVER_BATCH(action)                                                 \
+	"{\"Changes\": [{\"Action\": \"" action "\", \"ResourceRecordSet\": "  \
+	"{\"Name\": \"shop.example.com\", \"Type\": \"A\", \"TTL\": 30, "      \
+	"\"SetIdentifier\": \"p\", \"Failover\": \"PRIMARY\", "                \
+	"\"HealthCheckId\": \"hc1\", \"ResourceRecords\": [{\"Value\": "       \
+	"\"192.0.2.51\"}]}}, {\"Action\": \"" action "\", "                    \
+	"\"ResourceRecordSet\": {\"Name\": \"shop.example.com\", \"Type\": "   \
+	"\"A\", \"TTL\": 60, \"SetIdentifier\": \"s\", \"Failover\": "         \
+	"\"SECONDARY\", \"HealthCheckId\": \"hc4\", \"ResourceRecords\": "     \
+	"[{\"Value\": \"192.0.2.52\"}]}}]}"
 static const char HC_HTTP[] =
     "{\"IPAddress\": \"192.0.2.80\", \"Port\": 8080, \"Type\": \"HTTP\", "
     "\"ResourcePath\": \"/health\", \"RequestInterval\": 10}";
@@ -847,6 +859,13 @@ static void rich_history(struct control_fsm *f)
 	ok(f, p_check("calc", "calc-ref",
 		      "{\"Type\": \"CALCULATED\", \"ChildHealthChecks\": "
 		      "[\"hc0\", \"hc1\", \"hc2\"], \"HealthThreshold\": 2}"));
+	ok(f, p_batch(ZID, "CF", FAILOVER_BATCH("CREATE")));
+	ok(f, p_batch(ZID2, "CF2",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"x.example.net\", "
+		      "\"Type\": \"A\", \"TTL\": 5, \"HealthCheckId\": "
+		      "\"calc\", \"ResourceRecords\": [{\"Value\": "
+		      "\"192.0.2.9\"}]}}]}"));
 	ok(f, p_node_remove(3, 99));
 	for (int i = 0; i < 4; i++) {
 		snprintf(change, sizeof(change), "CX%d", i);
@@ -1035,6 +1054,8 @@ static void test_allocation_failures(void **state)
 	apply_under_faults(f, p_check("hc2", "r1", HC_HTTP));
 	apply_under_faults(f, p_check("hc3", NULL, "{\"Type\": \"TCP\"}"));
 	apply_under_faults(f, p_check("hc4", NULL, HC_TCP));
+	apply_under_faults(f, p_batch(ZID, "CF", FAILOVER_BATCH("CREATE")));
+	apply_under_faults(f, p_batch(ZID, "CF1", FAILOVER_BATCH("CREATE")));
 	apply_under_faults(f, p_vote(1, "hc1", false, 1));
 	apply_under_faults(f, p_vote(2, "hc1", false, 2));
 	apply_under_faults(f, p_vote(2, "hc1", true, 3));
@@ -1044,6 +1065,8 @@ static void test_allocation_failures(void **state)
 		       "[\"hc1\", \"hc4\"], \"HealthThreshold\": 1}"));
 	apply_under_faults(f, p_check_update("hc4", 1, HC_TCP));
 	apply_under_faults(f, p_check_update("hc4", 1, HC_TCP));
+	apply_under_faults(f, p_check_delete("hc4")); /* in use */
+	apply_under_faults(f, p_batch(ZID, "CF2", FAILOVER_BATCH("DELETE")));
 	apply_under_faults(f, p_check_delete("hc4"));
 	apply_under_faults(f, p_check_delete("calc"));
 	apply_under_faults(f, p_node_remove(1, 4));
