@@ -17,8 +17,7 @@ int dns_udp_open(const struct sockaddr *addr, socklen_t addrlen,
 	int rcvbuf = 1 << 20;
 	int err;
 
-	fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*what = "socket";
 		return -errno;
@@ -107,10 +106,8 @@ static void dns_udp_send_all(int fd, struct mmsghdr *tx, unsigned n)
 	}
 }
 
-int dns_udp_serve(struct dns_udp_batch *b, int fd)
+int dns_udp_recv(struct dns_udp_batch *b, int fd, int flags)
 {
-	const struct serving_view *view;
-	unsigned ntx = 0;
 	int n;
 
 	/* recvmmsg rewrites only the headers it fills: reset those. */
@@ -119,14 +116,18 @@ int dns_udp_serve(struct dns_udp_batch *b, int fd)
 		b->rx[i].msg_hdr.msg_flags = 0;
 	}
 	b->used = 0;
-	do {
-		n = recvmmsg(fd, b->rx, DNS_UDP_BATCH, MSG_DONTWAIT, NULL);
-	} while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return 0; /* EAGAIN, or a queued ICMP error: nothing to do */
+	n = recvmmsg(fd, b->rx, DNS_UDP_BATCH, flags, NULL);
+	if (n < 0)
+		return -errno;
 	b->used = (unsigned)n;
+	return n;
+}
 
-	view = serving_view_current();
+void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
+		   const struct serving_view *view)
+{
+	unsigned ntx = 0;
+
 	for (int i = 0; i < n; i++) {
 		struct msghdr *rh = &b->rx[i].msg_hdr;
 		uint8_t *out = b->out + (size_t)i * b->params.udp_payload;
@@ -148,5 +149,4 @@ int dns_udp_serve(struct dns_udp_batch *b, int fd)
 		ntx++;
 	}
 	dns_udp_send_all(fd, b->tx, ntx);
-	return n;
 }

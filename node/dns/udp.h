@@ -11,6 +11,8 @@
 
 #include "node/dns/query.h"
 
+struct serving_view;
+
 /* Largest query we read; a longer datagram is dropped (MSG_TRUNC). */
 #define DNS_UDP_QUERY_MAX 4096
 /* Messages per recvmmsg/sendmmsg call. */
@@ -41,13 +43,18 @@ struct dns_udp_batch {
 int dns_udp_batch_init(struct dns_udp_batch *b, uint16_t udp_payload);
 void dns_udp_batch_free(struct dns_udp_batch *b);
 
-/* Receives up to one batch on fd, answers every query from
- * serving_view_current() and sends the answers back from the same socket.
- * The calling thread must be an online urcu-qsbr reader; the view is used
- * only until return, so a quiescent state may follow at once. Returns the
- * number of datagrams received (0: nothing was waiting). Answers that the
- * kernel cannot take now (full socket buffer) are dropped, as any UDP
- * server under overload would. */
-int dns_udp_serve(struct dns_udp_batch *b, int fd);
+/* Receives up to one batch on fd. flags: MSG_DONTWAIT, or MSG_WAITFORONE
+ * to block until a datagram arrives and take what else is queued. Returns
+ * the number of datagrams received, 0 when none (or the socket was shut
+ * down for reading), negative errno on EINTR and the like. */
+int dns_udp_recv(struct dns_udp_batch *b, int fd, int flags);
+
+/* Answers the n datagrams just received from view (may be NULL: REFUSED)
+ * and sends the answers back from fd. The view must stay valid until
+ * return (the caller is an online urcu-qsbr reader). Answers the kernel
+ * cannot take now (full socket buffer) are dropped, as any UDP server
+ * under overload would. */
+void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
+		   const struct serving_view *view);
 
 #endif

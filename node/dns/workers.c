@@ -1,11 +1,16 @@
 /* DESIGN: the DNS workers are the only threads besides the control loop.
  * Answering queries must scale with cores and must never wait behind the
  * control thread (zone reloads now, Raft and health checks later), so each
- * core gets one thread that owns an epoll set and its own SO_REUSEPORT
- * sockets: the kernel spreads clients over them and no lock is shared on
- * the query path. Workers read the serving view through urcu-qsbr: online
- * while handling a batch, a quiescent state after each batch, offline while
- * blocked in epoll_wait so they never delay a grace period. */
+ * core gets its own SO_REUSEPORT sockets and threads: the kernel spreads
+ * clients over them and no lock is shared on the query path.
+ * Per worker: one UDP thread per address, blocked in recvmmsg
+ * (MSG_WAITFORONE) and answering whole batches: no epoll on the UDP path,
+ * whose per-packet wake-up callback costs more kernel time than the whole
+ * answer costs in user space; and one thread with an epoll set for TCP
+ * (listeners and connections). Threads read the serving view through
+ * urcu-qsbr: online while handling a batch, offline while blocked, so they
+ * never delay a grace period. Stopping: a flag, an eventfd for the epoll
+ * thread and shutdown(SHUT_RD) on the UDP sockets to wake their readers. */
 #include "node/dns/workers.h"
 
 #include <arpa/inet.h>
@@ -30,15 +35,22 @@
 #include "node/common/errcode.h"
 #include "node/dns/tcp.h"
 #include "node/dns/udp.h"
+#include "node/zone/view.h"
 
 /* Events taken per epoll_wait. */
 #define DNS_WORKER_EVENTS 64
-/* UDP batches served per readiness event before other sockets get a turn. */
-#define DNS_WORKER_UDP_ROUNDS 4
 
 struct dns_worker_endpoint {
 	enum dns_poll_kind kind; /* first member: epoll data.ptr points here */
 	int fd;
+};
+
+struct dns_udp_thread {
+	struct dns_worker *worker;
+	int fd;
+	pthread_t thread;
+	bool started;
+	struct dns_udp_batch batch;
 };
 
 struct dns_worker {
@@ -48,11 +60,10 @@ struct dns_worker {
 	bool started;
 	int epfd;
 	struct dns_worker_endpoint wake;
-	struct dns_worker_endpoint *udp; /* one per address */
+	struct dns_udp_thread *udp;	 /* one per address */
 	struct dns_worker_endpoint *tcp; /* one per address */
 	bool pool_ready;
 	struct dns_tcp_pool pool;
-	struct dns_udp_batch batch;
 };
 
 struct dns_workers {
@@ -115,16 +126,19 @@ static void dns_worker_close(struct dns_worker *w, size_t naddrs)
 	if (w->pool_ready)
 		dns_tcp_pool_close(&w->pool);
 	w->pool_ready = false;
-	dns_udp_batch_free(&w->batch);
 	for (size_t i = 0; i < naddrs; i++) {
-		if (w->udp != NULL && w->udp[i].fd >= 0)
-			close(w->udp[i].fd);
+		if (w->udp != NULL) {
+			dns_udp_batch_free(&w->udp[i].batch);
+			if (w->udp[i].fd >= 0)
+				close(w->udp[i].fd);
+		}
 		if (w->tcp != NULL && w->tcp[i].fd >= 0)
 			close(w->tcp[i].fd);
 	}
 	free(w->udp);
 	free(w->tcp);
-	w->udp = w->tcp = NULL;
+	w->udp = NULL;
+	w->tcp = NULL;
 	if (w->wake.fd >= 0)
 		close(w->wake.fd);
 	if (w->epfd >= 0)
@@ -170,7 +184,7 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		socklen_t salen = dns_worker_addrlen(&ws->addrs[i]);
 
 		dns_workers_format_addr(&ws->addrs[i], addr, sizeof(addr));
-		w->udp[i].kind = DNS_POLL_UDP;
+		w->udp[i].worker = w;
 		rc = dns_udp_open(sa, salen, &what);
 		if (rc < 0) {
 			snprintf(errbuf, errlen,
@@ -188,17 +202,15 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 			return rc;
 		}
 		w->tcp[i].fd = rc;
-		rc = dns_worker_watch(w, &w->udp[i]);
-		if (rc == 0)
-			rc = dns_worker_watch(w, &w->tcp[i]);
+		if (dns_udp_batch_init(&w->udp[i].batch, cfg->udp_payload) != 0)
+			goto err_nomem;
+		rc = dns_worker_watch(w, &w->tcp[i]);
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "epoll_ctl: %s",
 				 q53_strerror(rc));
 			return rc;
 		}
 	}
-	if (dns_udp_batch_init(&w->batch, cfg->udp_payload) != 0)
-		goto err_nomem;
 	if (dns_tcp_pool_init(&w->pool, w->epfd, &ws->limits,
 			      cfg->tcp_idle_timeout_ms,
 			      cfg->udp_payload) != 0) {
@@ -214,14 +226,24 @@ err_nomem:
 	return Q53_ENOMEM;
 }
 
-static void dns_worker_serve_udp(struct dns_worker *w, int fd)
+static void *dns_udp_thread_main(void *arg)
 {
-	for (int round = 0; round < DNS_WORKER_UDP_ROUNDS; round++) {
-		if (round > 0)
-			rcu_quiescent_state();
-		if (dns_udp_serve(&w->batch, fd) < DNS_UDP_BATCH)
-			break;
+	struct dns_udp_thread *u = arg;
+	atomic_bool *stopping = &u->worker->owner->stopping;
+
+	rcu_register_thread();
+	while (!atomic_load_explicit(stopping, memory_order_acquire)) {
+		/* Offline while blocked: a quiescent state, so the view read
+		 * by the previous batch may be reclaimed meanwhile. */
+		rcu_thread_offline();
+		int n = dns_udp_recv(&u->batch, u->fd, MSG_WAITFORONE);
+		rcu_thread_online();
+		if (n > 0)
+			dns_udp_reply(&u->batch, u->fd, n,
+				      serving_view_current());
 	}
+	rcu_unregister_thread();
+	return NULL;
 }
 
 static void *dns_worker_main(void *arg)
@@ -265,8 +287,7 @@ static void *dns_worker_main(void *arg)
 			case DNS_POLL_WAKE:
 				(void)!read(ep->fd, &count, sizeof(count));
 				break;
-			case DNS_POLL_UDP:
-				dns_worker_serve_udp(w, ep->fd);
+			case DNS_POLL_UDP: /* served by the UDP threads */
 				break;
 			case DNS_POLL_TCP_LISTEN:
 				dns_tcp_pool_accept(&w->pool, ep->fd, now);
@@ -297,14 +318,27 @@ static void dns_workers_join(struct dns_workers *ws)
 {
 	atomic_store_explicit(&ws->stopping, true, memory_order_release);
 	for (unsigned i = 0; i < ws->nworkers; i++) {
+		struct dns_worker *w = &ws->workers[i];
 		uint64_t one = 1;
-		if (ws->workers[i].started)
-			(void)!write(ws->workers[i].wake.fd, &one, sizeof(one));
+		if (w->started)
+			(void)!write(w->wake.fd, &one, sizeof(one));
+		/* Wakes a reader blocked in recvmmsg, which then returns 0
+		 * (Linux does this for unconnected UDP sockets too). */
+		for (size_t a = 0; a < ws->cfg.naddrs; a++) {
+			if (w->udp[a].started)
+				shutdown(w->udp[a].fd, SHUT_RD);
+		}
 	}
 	for (unsigned i = 0; i < ws->nworkers; i++) {
-		if (ws->workers[i].started)
-			pthread_join(ws->workers[i].thread, NULL);
-		ws->workers[i].started = false;
+		struct dns_worker *w = &ws->workers[i];
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		w->started = false;
+		for (size_t a = 0; a < ws->cfg.naddrs; a++) {
+			if (w->udp[a].started)
+				pthread_join(w->udp[a].thread, NULL);
+			w->udp[a].started = false;
+		}
 	}
 }
 
@@ -370,6 +404,20 @@ int dns_workers_start(struct dns_workers **out,
 			break;
 		}
 		w->started = true;
+		for (size_t a = 0; a < cfg->naddrs && rc == 0; a++) {
+			struct dns_udp_thread *u = &w->udp[a];
+			rc = -pthread_create(&u->thread, NULL,
+					     dns_udp_thread_main, u);
+			if (rc != 0)
+				snprintf(errbuf, errlen,
+					 "cannot start UDP thread of worker "
+					 "%u: %s",
+					 i, q53_strerror(rc));
+			else
+				u->started = true;
+		}
+		if (rc != 0)
+			break;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
