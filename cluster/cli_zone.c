@@ -274,7 +274,7 @@ static int zone_ref_only(int argc, char **argv, const char *usage,
 
 static int zone_get(struct cli *cli, int argc, char **argv)
 {
-	const char *ref;
+	const char *ref = NULL;
 	int rv = zone_ref_only(argc, argv, "q53 zone get ID|NAME", &ref);
 	if (rv != CLI_EXIT_OK)
 		return rv;
@@ -311,7 +311,7 @@ static int zone_get(struct cli *cli, int argc, char **argv)
 
 static int zone_delete(struct cli *cli, int argc, char **argv)
 {
-	const char *ref;
+	const char *ref = NULL;
 	int rv = zone_ref_only(argc, argv, "q53 zone delete ID|NAME", &ref);
 	if (rv != CLI_EXIT_OK)
 		return rv;
@@ -364,7 +364,7 @@ static int zone_import(struct cli *cli, int argc, char **argv)
 
 static int zone_export(struct cli *cli, int argc, char **argv)
 {
-	const char *ref;
+	const char *ref = NULL;
 	int rv = zone_ref_only(argc, argv, "q53 zone export ID|NAME", &ref);
 	if (rv != CLI_EXIT_OK)
 		return rv;
@@ -570,7 +570,7 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 
 static int records_list(struct cli *cli, int argc, char **argv)
 {
-	const char *ref;
+	const char *ref = NULL;
 	int rv = zone_ref_only(argc, argv, "q53 records list ID|NAME", &ref);
 	if (rv != CLI_EXIT_OK)
 		return rv;

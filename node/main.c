@@ -1,8 +1,15 @@
-/* q53d: the quorum53 node. The main thread is the control thread: it loads
- * the zone files, publishes the serving view, starts the DNS workers (see
- * node/dns/workers.c for why they are threads) and then runs one libuv loop
- * that handles SIGHUP (reload every zone, publish a new view) and
- * SIGTERM/SIGINT (clean shutdown). It is the only writer of the view. */
+/* q53d: the quorum53 node. The main thread is the control thread and the
+ * only writer of the serving view; the DNS workers (node/dns/workers.c says
+ * why they are threads) only read it. Two modes:
+ *
+ * - static (no --data-dir): load the zone files, publish, start the
+ *   workers, run one libuv loop for SIGHUP (reload every zone) and
+ *   SIGTERM/SIGINT (clean shutdown);
+ * - cluster (--data-dir DIR): run the replicated control plane
+ *   (node/control/cluster_node.h: raft over NNG, client API) on the loop;
+ *   the workers start once the node first publishes a view (at once, or
+ *   after catching up when joining); --zone files seed the cluster on
+ *   first boot through the log. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -15,10 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "node/common/errcode.h"
+#include "node/control/cluster_node.h"
 #include "node/dns/query.h"
 #include "node/dns/workers.h"
 #include "node/zone/view.h"
@@ -38,7 +47,28 @@ struct q53d_zone {
 	struct zone *zone; /* one reference, owned */
 };
 
+/* Cluster mode (--data-dir): the options and the running node. */
+struct q53d_cluster {
+	const char *data_dir; /* NULL: static mode */
+	unsigned long long id;
+	const char *raft;
+	const char *api;
+	const char *join;
+	const char *name;
+	const char *nameservers; /* "a,b" */
+	unsigned snapshot_threshold;
+	unsigned election_timeout_ms;
+	unsigned heartbeat_ms;
+	char **ns; /* split nameservers */
+	size_t n_ns;
+	struct cluster_node_seed *seeds;
+	struct cluster_node *node;
+	bool stopping;
+	int exit_code;
+};
+
 struct q53d {
+	struct q53d_cluster cl;
 	struct q53d_zone *zones;
 	size_t nzones;
 	struct sockaddr_storage *addrs;
@@ -55,6 +85,14 @@ static void q53d_usage(FILE *f)
 	    f,
 	    "usage: q53d --dns ADDR:PORT [--dns ...] --zone ORIGIN=FILE "
 	    "[--zone ...] [options]\n"
+	    "       q53d --dns ADDR:PORT --data-dir DIR [--id N] [--raft "
+	    "HOST:PORT]\n"
+	    "            [--api HOST:PORT] [--join HOST:PORT] [--zone "
+	    "ORIGIN=FILE ...] [options]\n"
+	    "\n"
+	    "Static mode (no --data-dir) serves zone files. Cluster mode "
+	    "keeps zones in a\nreplicated Raft log in DIR and serves a "
+	    "client API (the q53 CLI).\n"
 	    "\n"
 	    "  --dns ADDR:PORT            serve DNS (UDP and TCP) on "
 	    "127.0.0.1:5353 or [::1]:5353\n"
@@ -72,9 +110,37 @@ static void q53d_usage(FILE *f)
 	    "(default 64)\n"
 	    "  --help, --version\n"
 	    "\n"
+	    "Cluster mode:\n"
+	    "  --data-dir DIR             Raft log and snapshots (created if "
+	    "missing); an empty\n"
+	    "                             DIR without --join bootstraps a "
+	    "one-node cluster\n"
+	    "  --id N                     this node's Raft ID, >= 1 "
+	    "(default 1)\n"
+	    "  --raft HOST:PORT           Raft peer address (default "
+	    "127.0.0.1:7053)\n"
+	    "  --api HOST:PORT            client API for q53 (default "
+	    "127.0.0.1:8053)\n"
+	    "  --join HOST:PORT           ask the member with this API "
+	    "address to add this\n"
+	    "                             node; DNS is served once caught "
+	    "up\n"
+	    "  --name NAME                node name (default node<ID>)\n"
+	    "  --nameservers A,B          apex NS of new zones (default "
+	    "ns1.q53.invalid.,\n"
+	    "                             ns2.q53.invalid.)\n"
+	    "  --zone ORIGIN=FILE         create the zone from FILE on first "
+	    "boot only\n"
+	    "  --snapshot-threshold N     entries between Raft snapshots "
+	    "(default 1024)\n"
+	    "  --election-timeout MS      Raft election timeout (default "
+	    "1000)\n"
+	    "  --heartbeat MS             Raft heartbeat (default 100)\n"
+	    "\n"
 	    "A TCP connection beyond a limit is accepted and closed at once.\n"
 	    "Signals: SIGHUP reloads every zone file (a file that fails "
-	    "keeps its previous\nversion), SIGTERM/SIGINT stop.\n",
+	    "keeps its previous\nversion; static mode), SIGTERM/SIGINT "
+	    "stop.\n",
 	    DNS_UDP_PAYLOAD_DEFAULT);
 }
 
@@ -184,6 +250,16 @@ enum {
 	OPT_TCP_MAX_PER,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_DATA_DIR,
+	OPT_ID,
+	OPT_RAFT,
+	OPT_API,
+	OPT_JOIN,
+	OPT_NAME,
+	OPT_NAMESERVERS,
+	OPT_SNAPSHOT,
+	OPT_ELECTION,
+	OPT_HEARTBEAT,
 };
 
 /* Returns 0 to run, 1 when --help/--version was handled, -1 on a usage
@@ -200,6 +276,16 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"tcp-max-per-client", required_argument, NULL, OPT_TCP_MAX_PER},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+	    {"id", required_argument, NULL, OPT_ID},
+	    {"raft", required_argument, NULL, OPT_RAFT},
+	    {"api", required_argument, NULL, OPT_API},
+	    {"join", required_argument, NULL, OPT_JOIN},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"nameservers", required_argument, NULL, OPT_NAMESERVERS},
+	    {"snapshot-threshold", required_argument, NULL, OPT_SNAPSHOT},
+	    {"election-timeout", required_argument, NULL, OPT_ELECTION},
+	    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
 	    {NULL, 0, NULL, 0},
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -275,6 +361,49 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 					    &d->wcfg.tcp_max_per_client) != 0)
 				return -1;
 			break;
+		case OPT_DATA_DIR:
+			d->cl.data_dir = optarg;
+			break;
+		case OPT_ID: {
+			unsigned id;
+			if (q53d_parse_uint("--id", optarg, 1, UINT_MAX, &id) !=
+			    0)
+				return -1;
+			d->cl.id = id;
+			break;
+		}
+		case OPT_RAFT:
+			d->cl.raft = optarg;
+			break;
+		case OPT_API:
+			d->cl.api = optarg;
+			break;
+		case OPT_JOIN:
+			d->cl.join = optarg;
+			break;
+		case OPT_NAME:
+			d->cl.name = optarg;
+			break;
+		case OPT_NAMESERVERS:
+			d->cl.nameservers = optarg;
+			break;
+		case OPT_SNAPSHOT:
+			if (q53d_parse_uint("--snapshot-threshold", optarg, 2,
+					    1u << 30,
+					    &d->cl.snapshot_threshold) != 0)
+				return -1;
+			break;
+		case OPT_ELECTION:
+			if (q53d_parse_uint("--election-timeout", optarg, 50,
+					    600000,
+					    &d->cl.election_timeout_ms) != 0)
+				return -1;
+			break;
+		case OPT_HEARTBEAT:
+			if (q53d_parse_uint("--heartbeat", optarg, 5, 60000,
+					    &d->cl.heartbeat_ms) != 0)
+				return -1;
+			break;
 		case OPT_HELP:
 			q53d_usage(stdout);
 			return 1;
@@ -295,7 +424,14 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	if (d->naddrs == 0)
 		return q53d_usage_error("no --dns address given; add one such "
 					"as --dns 127.0.0.1:5353");
-	if (d->nzones == 0)
+	if (d->cl.data_dir == NULL &&
+	    (d->cl.raft || d->cl.api || d->cl.join || d->cl.name ||
+	     d->cl.nameservers || d->cl.id || d->cl.snapshot_threshold))
+		return q53d_usage_error("--id, --raft, --api, --join, --name, "
+					"--nameservers and "
+					"--snapshot-threshold need "
+					"--data-dir (cluster mode)");
+	if (d->nzones == 0 && d->cl.data_dir == NULL)
 		return q53d_usage_error(
 		    "no --zone given; add one such as "
 		    "--zone example.com=/etc/q53/example.com.zone");
@@ -484,6 +620,186 @@ static void q53d_log_serving(const struct q53d *d)
 		d->wcfg.nworkers == 1 ? "" : "s");
 }
 
+/* --- cluster mode --------------------------------------------------------- */
+
+static int q53d_split_nameservers(struct q53d_cluster *cl)
+{
+	const char *list = cl->nameservers != NULL
+			       ? cl->nameservers
+			       : "ns1.q53.invalid.,ns2.q53.invalid.";
+	const char *p = list;
+
+	cl->ns = calloc(strlen(list) + 1, sizeof(char *));
+	if (cl->ns == NULL)
+		return -1;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		if (len > 0) {
+			cl->ns[cl->n_ns] = strndup(p, len);
+			if (cl->ns[cl->n_ns] == NULL)
+				return -1;
+			cl->n_ns++;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (cl->n_ns == 0)
+		return q53d_usage_error("--nameservers '%s': no name", list);
+	return 0;
+}
+
+static void q53d_cluster_serving(void *data)
+{
+	struct q53d *d = data;
+	char err[512];
+	int rc;
+
+	if (d->cl.stopping || d->workers != NULL)
+		return;
+	rc = dns_workers_start(&d->workers, &d->wcfg, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "q53d: %s\n", err);
+		d->workers = NULL;
+		d->cl.exit_code = 1;
+		uv_kill(getpid(), SIGTERM);
+		return;
+	}
+	dns_workers_format_addr(&d->addrs[0], err, sizeof(err));
+	fprintf(stderr, "q53d: serving DNS on %s%s (%u worker%s)\n", err,
+		d->naddrs > 1 ? " and more" : "", d->wcfg.nworkers,
+		d->wcfg.nworkers == 1 ? "" : "s");
+}
+
+static void q53d_cluster_closed(void *data)
+{
+	struct q53d *d = data;
+
+	d->cl.node = NULL;
+}
+
+static void q53d_cluster_on_stop(uv_signal_t *h, int signum)
+{
+	struct q53d *d = h->data;
+
+	if (d->cl.stopping)
+		return;
+	d->cl.stopping = true;
+	fprintf(stderr, "q53d: %s: stopping\n", strsignal(signum));
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	if (d->cl.node != NULL)
+		cluster_node_close(d->cl.node, q53d_cluster_closed, d);
+}
+
+static void q53d_cluster_on_sighup(uv_signal_t *h, int signum)
+{
+	(void)h;
+	(void)signum;
+	fprintf(stderr, "q53d: SIGHUP: zones come from the Raft log in "
+			"cluster mode; nothing to reload\n");
+}
+
+static int q53d_cluster_main(struct q53d *d)
+{
+	struct q53d_cluster *cl = &d->cl;
+	struct cluster_node_config cfg = {0};
+	char err[512], dns[INET6_ADDRSTRLEN + 8];
+	int rc;
+
+	cl->exit_code = 1;
+	if (q53d_split_nameservers(cl) != 0)
+		return Q53D_EXIT_USAGE;
+	if (mkdir(cl->data_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "q53d: --data-dir %s: %s\n", cl->data_dir,
+			strerror(errno));
+		return 1;
+	}
+	cl->seeds = calloc(d->nzones + 1, sizeof(*cl->seeds));
+	if (cl->seeds == NULL)
+		return 1;
+	for (size_t i = 0; i < d->nzones; i++) {
+		cl->seeds[i].origin = d->zones[i].origin;
+		cl->seeds[i].path = d->zones[i].path;
+	}
+	dns_workers_format_addr(&d->addrs[0], dns, sizeof(dns));
+
+	rc = uv_loop_init(&d->loop);
+	if (rc != 0) {
+		fprintf(stderr, "q53d: uv_loop_init: %s\n", uv_strerror(rc));
+		return 1;
+	}
+	struct {
+		uv_signal_t *h;
+		uv_signal_cb cb;
+		int sig;
+	} sigs[] = {
+	    {&d->sighup, q53d_cluster_on_sighup, SIGHUP},
+	    {&d->sigterm, q53d_cluster_on_stop, SIGTERM},
+	    {&d->sigint, q53d_cluster_on_stop, SIGINT},
+	};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		uv_signal_init(&d->loop, sigs[i].h);
+		sigs[i].h->data = d;
+		uv_signal_start(sigs[i].h, sigs[i].cb, sigs[i].sig);
+	}
+
+	cfg.id = cl->id != 0 ? cl->id : 1;
+	cfg.data_dir = cl->data_dir;
+	cfg.raft_address = cl->raft != NULL ? cl->raft : "127.0.0.1:7053";
+	cfg.api_address = cl->api != NULL ? cl->api : "127.0.0.1:8053";
+	cfg.dns_address = dns;
+	cfg.join = cl->join;
+	cfg.name = cl->name;
+	cfg.nameservers = (const char *const *)cl->ns;
+	cfg.n_nameservers = cl->n_ns;
+	cfg.seeds = cl->seeds;
+	cfg.n_seeds = d->nzones;
+	cfg.snapshot_threshold = cl->snapshot_threshold;
+	cfg.election_timeout_ms = cl->election_timeout_ms;
+	cfg.heartbeat_ms = cl->heartbeat_ms;
+	cfg.on_serving = q53d_cluster_serving;
+	cfg.data = d;
+	rc = cluster_node_init(&cl->node, &d->loop, &cfg, err, sizeof(err));
+	if (rc == 0)
+		rc = cluster_node_start(cl->node, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "q53d: %s\n", err);
+		cl->stopping = true;
+		uv_close((uv_handle_t *)&d->sighup, NULL);
+		uv_close((uv_handle_t *)&d->sigterm, NULL);
+		uv_close((uv_handle_t *)&d->sigint, NULL);
+		if (cl->node != NULL)
+			cluster_node_close(cl->node, q53d_cluster_closed, d);
+	} else {
+		cl->exit_code = 0;
+	}
+
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+
+	if (d->workers != NULL) {
+		dns_workers_stop(d->workers);
+		d->workers = NULL;
+	}
+	serving_view_publish(NULL);
+	uv_walk(&d->loop, q53d_walk_close, NULL);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&d->loop) != 0)
+		fprintf(stderr, "q53d: libuv loop still busy\n");
+	if (cl->exit_code == 0)
+		fprintf(stderr, "q53d: stopped\n");
+	return cl->exit_code;
+}
+
+static void q53d_cluster_free(struct q53d_cluster *cl)
+{
+	for (size_t i = 0; i < cl->n_ns; i++)
+		free(cl->ns[i]);
+	free(cl->ns);
+	free(cl->seeds);
+}
+
 int main(int argc, char **argv)
 {
 	struct q53d d;
@@ -500,6 +816,11 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	q53d_raise_nofile();
+	if (d.cl.data_dir != NULL) {
+		exit_code = q53d_cluster_main(&d);
+		q53d_cluster_free(&d.cl);
+		goto out;
+	}
 
 	rc = uv_loop_init(&d.loop);
 	if (rc != 0) {

@@ -92,14 +92,13 @@ def wait_api(cli, proc, timeout=30.0):
 
 @pytest.fixture
 def node(q53d_factory, tmp_path):
-    # q53d still wants a zone from a file; an unrelated one.
-    placeholder = tmp_path / "placeholder.test.zone"
-    placeholder.write_text(
-        "$ORIGIN placeholder.test.\n$TTL 300\n"
-        "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\n")
+    # Cluster mode: a one-node cluster bootstrapped in an empty data dir,
+    # no zone seeded (the tests create their own).
     api = free_port()
-    extra = ["--api", f"127.0.0.1:{api}"] + os.environ.get("Q53D_API_ARGS", "").split()
-    srv = q53d_factory([("placeholder.test", str(placeholder))], extra=extra)
+    extra = ["--api", f"127.0.0.1:{api}", "--data-dir", str(tmp_path / "data"),
+             "--raft", f"127.0.0.1:{free_port()}"] + \
+        os.environ.get("Q53D_API_ARGS", "").split()
+    srv = q53d_factory([], extra=extra)
     cli = Cli(f"127.0.0.1:{api}")
     wait_api(cli, srv)
     return srv, cli

@@ -1,0 +1,217 @@
+/* Internals of the cluster runtime shared by cluster_node.c (raft, serving
+ * view, membership, join) and cluster_node_api.c (the struct api_backend).
+ * Not for other modules: use node/control/cluster_node.h. Loop thread
+ * only. */
+#ifndef Q53_NODE_CONTROL_CLUSTER_NODE_IMPL_H
+#define Q53_NODE_CONTROL_CLUSTER_NODE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <raft.h>
+#include <uv.h>
+
+#include "node/control/api.h"
+#include "node/control/cluster_node.h"
+#include "node/control/command.h"
+#include "node/control/fsm_log.h"
+
+#define CN_ADDR_MAX 256
+#define CN_NAME_MAX 65
+#define CN_ID_LEN   21 /* "Z"/"C" + 20 characters */
+
+struct control_fsm;
+struct cluster_node_rpc;
+struct zone;
+
+struct cn_zone {
+	char *id;
+	struct zone *zone; /* one reference */
+};
+
+/* The join of a node started with --join (house style #13):
+ *
+ *   ASK --request sent--> ASKING --added--> CATCHING_UP --applied--> DONE
+ *    ^                       |
+ *    +---- back-off ---------+ (error, timeout, NotLeader: follow hint)
+ *
+ * NONE: not joining (bootstrap or restart as a member). */
+enum cn_join_state {
+	CN_JOIN_NONE,
+	CN_JOIN_ASK,
+	CN_JOIN_ASKING,
+	CN_JOIN_CATCHING_UP,
+	CN_JOIN_DONE,
+};
+
+/* A membership change run by the leader, one at a time (raft allows one
+ * configuration change in flight). Add: RAFT_ADD -> ASSIGN_DUE (raft_assign
+ * on the next tick, contract 16) -> ASSIGNING -> METADATA -> reply.
+ * Remove: METADATA (RemoveNodeMetadata) -> RAFT_REMOVE -> reply. Both are
+ * idempotent, so a failed one is answered as retryable. */
+enum cn_member_step {
+	CN_STEP_RAFT_ADD,
+	CN_STEP_ASSIGN_DUE,
+	CN_STEP_ASSIGNING,
+	CN_STEP_METADATA,
+	CN_STEP_RAFT_REMOVE,
+};
+
+struct cn_member_op {
+	struct cluster_node *n;
+	bool remove;
+	enum cn_member_step step;
+	struct api_call *call; /* NULL: the node's own metadata */
+	uint64_t id;
+	char raft_url[CN_ADDR_MAX];
+	char api[CN_ADDR_MAX];
+	char dns[CN_ADDR_MAX];
+	char name[CN_NAME_MAX];
+	bool in_config; /* remove: still in raft's configuration */
+	struct raft_change change;
+	unsigned assign_attempts;
+	uint64_t due; /* uv_now of the next raft_assign attempt */
+};
+
+/* A write waiting for a leader (election) or forwarded to it. */
+struct cn_write {
+	struct cluster_node *n;
+	struct cn_write *next; /* waiting list */
+	struct api_call *call;
+	uint64_t deadline; /* uv_now: give up waiting for a leader */
+};
+
+struct cn_submit;
+/* status: raft's (0 = committed and applied, res valid during the call). */
+typedef void (*cn_submit_done)(struct cn_submit *s, int status,
+			       const struct q53_fsm_log_result *res);
+
+/* One raft_apply of this node. */
+struct cn_submit {
+	struct raft_apply req;
+	struct cluster_node *n;
+	struct cn_submit *prev, *next; /* n->submits */
+	struct api_call *call;	       /* NULL for internal commands */
+	cn_submit_done done;
+	void *arg;
+	char change_id[CN_ID_LEN + 1];
+	char zone_id[CN_ID_LEN + 1];
+};
+
+struct cluster_node {
+	uv_loop_t *loop;
+
+	/* configuration (owned copies) */
+	uint64_t id;
+	char *data_dir;
+	char raft_url[CN_ADDR_MAX];
+	char *api_address;
+	char *dns_address;
+	char *join;
+	char *name;
+	char **nameservers;
+	size_t n_nameservers;
+	const struct cluster_node_seed *seeds; /* borrowed */
+	size_t n_seeds;
+	unsigned snapshot_threshold;
+	unsigned election_timeout_ms;
+	unsigned heartbeat_ms;
+	void (*on_serving)(void *data);
+	void *data;
+
+	/* raft */
+	struct raft raft;
+	struct raft_io io;
+	struct control_fsm *fsm;
+	struct q53_fsm_log log;
+	bool io_inited;
+	bool raft_inited;
+	bool raft_closed;
+	bool bootstrapped; /* this boot created the cluster */
+
+	struct api_server *api;
+	struct cluster_node_rpc *rpc;
+	uv_check_t check; /* coalesced rebuild + publish */
+	uv_timer_t tick;  /* waits, deferred raft calls, join, seeds */
+	bool handles_init;
+
+	/* the fsm_log session of this process */
+	uint64_t client_id;
+	uint64_t next_request;
+	struct cn_submit *submits; /* in flight, with or without a call */
+
+	/* serving */
+	struct cn_zone *zones;
+	size_t n_zones;
+	bool serving;
+	bool rebuild_all;
+	uint64_t published_applied; /* FSM index the published view holds */
+	uint64_t insync_index;	    /* every voter reported >= this */
+
+	/* commit propagation: see cn_on_check */
+	struct raft_barrier barrier;
+	bool barrier_inflight;
+	bool committed_since_barrier;
+
+	struct cn_write *waiting;
+	struct cn_member_op *member_op;
+	bool self_meta_inflight;
+	uint64_t self_meta_due;
+
+	enum cn_join_state join_state;
+	char join_target[CN_ADDR_MAX];
+	uint64_t join_due;
+	unsigned join_backoff_ms;
+	uint64_t join_applied_target;
+
+	size_t seed_next;
+	bool seed_inflight;
+
+	unsigned fanouts; /* status fan-outs in flight */
+
+	bool closing;
+	unsigned close_pending;
+	void (*close_cb)(void *data);
+	void *close_data;
+};
+
+/* --- cluster_node.c --- */
+
+/* Frames p (consumed: its data is freed here in every case) under the
+ * node's session and proposes it. On 0, done runs later exactly once. On
+ * failure nothing was proposed: RAFT_NOTLEADER or Q53_ENOMEM. */
+int cn_submit(struct cluster_node *n, struct command_payload *p,
+	      struct api_call *call, cn_submit_done done, void *arg,
+	      struct cn_submit **out);
+
+bool cn_is_leader(struct cluster_node *n);
+/* The leader's API address from node metadata, NULL if unknown (or self). */
+const char *cn_leader_api(struct cluster_node *n, uint64_t *leader_id);
+
+/* Routes a write: true when this node leads and the caller runs it now;
+ * otherwise the call was forwarded to the leader, parked until one is
+ * elected, or answered. */
+bool cn_write_route(struct cluster_node *n, struct api_call *call);
+
+/* Membership (leader side); the call is answered. */
+void cn_member_add(struct cluster_node *n, struct api_call *call, uint64_t id,
+		   const char *address);
+void cn_member_remove(struct cluster_node *n, struct api_call *call,
+		      uint64_t id);
+
+/* "Z" or "C" followed by 20 random upper-case letters and digits. */
+void cn_new_id(char prefix, char out[CN_ID_LEN + 1]);
+uint64_t cn_now_ms(void);
+
+/* --- cluster_node_api.c --- */
+
+struct api_backend cn_api_backend(struct cluster_node *n);
+/* Runs a write on the leader (after cn_write_route said so). */
+void cn_api_execute(struct cluster_node *n, struct api_call *call);
+/* The packed StatusRequest / AddNodeRequest (malloc'd; caller frees). */
+int cn_api_pack_status(uint8_t **buf, size_t *len);
+int cn_api_pack_add_node(uint64_t id, const char *address, uint8_t **buf,
+			 size_t *len);
+
+#endif

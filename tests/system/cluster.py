@@ -1,0 +1,227 @@
+"""Start and stop a q53d cluster (real processes) for system tests.
+
+Node i listens on 127.0.0.<i+1> (DNS, Raft and API on free ports) with its
+own data dir. Node 1 bootstraps; the others start with --join. Every wait is
+a poll with a deadline on `q53 status --json` or a DNS query; processes are
+stopped (SIGTERM) or killed (SIGKILL) by their PID only.
+"""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+
+from q53d import free_port, q53d_binary
+
+# Generous for 5 ASan nodes on 2 shared cores; still sub-second elections.
+ELECTION_MS = int(os.environ.get("Q53_TEST_ELECTION_MS", "600"))
+HEARTBEAT_MS = int(os.environ.get("Q53_TEST_HEARTBEAT_MS", "60"))
+
+
+def q53_binary():
+    path = os.environ.get("Q53") or os.path.join(os.path.dirname(q53d_binary()), "q53")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"q53 binary not found at {path}: build it or set Q53")
+    return path
+
+
+def q53(api, *args, json_out=True, stdin=None, timeout_s=10, proc_timeout=60):
+    """Runs the CLI against api; returns the CompletedProcess."""
+    cmd = [q53_binary(), "--node", api, "--timeout", str(timeout_s)]
+    if json_out:
+        cmd.append("--json")
+    cmd += [str(a) for a in args]
+    return subprocess.run(cmd, capture_output=True, text=True, input=stdin,
+                          timeout=proc_timeout)
+
+
+class Node:
+    def __init__(self, cluster, nid, join=None):
+        self.cluster = cluster
+        self.id = nid
+        self.host = f"127.0.0.{nid}"
+        self.dns_port = free_port(self.host)
+        self.raft = f"{self.host}:{free_port(self.host)}"
+        self.api = f"{self.host}:{free_port(self.host)}"
+        self.dir = os.path.join(cluster.root, f"node{nid}")
+        self.join = join
+        self.proc = None
+        self.logs = []
+
+    def args(self):
+        a = [q53d_binary(), "--dns", f"{self.host}:{self.dns_port}", "--workers", "1",
+             "--data-dir", self.dir, "--id", str(self.id), "--raft", self.raft,
+             "--api", self.api, "--name", f"n{self.id}",
+             "--election-timeout", str(ELECTION_MS), "--heartbeat", str(HEARTBEAT_MS),
+             "--snapshot-threshold", str(self.cluster.snapshot_threshold),
+             "--nameservers", "ns1.q53.test.,ns2.q53.test."]
+        if self.join:
+            a += ["--join", self.join]
+        for origin, path in self.cluster.seeds:
+            a += ["--zone", f"{origin}={path}"]
+        return a
+
+    def start(self):
+        log = tempfile.NamedTemporaryFile(prefix=f"q53d-n{self.id}-", suffix=".log",
+                                          delete=False, dir=self.cluster.root)
+        self.logs.append(log.name)
+        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """kill -9 by PID."""
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout=20):
+        """SIGTERM by PID; returns the exit code (sanitizer reports make it non-zero)."""
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                return "timeout"
+        return self.proc.returncode if self.proc else 0
+
+    def output(self):
+        out = []
+        for name in self.logs:
+            with open(name, errors="replace") as f:
+                out.append(f.read())
+        return "\n".join(out)
+
+    def status(self):
+        p = q53(self.api, "status", timeout_s=2, proc_timeout=10)
+        if p.returncode != 0:
+            return None
+        return json.loads(p.stdout)
+
+    def query(self, qname, rdtype="A", timeout=2.0):
+        q = dns.message.make_query(qname, rdtype)
+        return dns.query.udp(q, self.host, port=self.dns_port, timeout=timeout)
+
+
+def answer_key(r):
+    """A comparable form of a DNS answer: rcode and sorted answer text."""
+    return (dns.rcode.to_text(r.rcode()),
+            sorted(rr.to_text() for rr in r.answer))
+
+
+class Cluster:
+    def __init__(self, root, seeds=(), snapshot_threshold=1024):
+        self.root = root
+        self.seeds = list(seeds)
+        self.snapshot_threshold = snapshot_threshold
+        self.nodes = {}
+        self.removed = set()  # ids removed from the cluster (may still run)
+
+    # --- lifecycle ---------------------------------------------------------
+
+    def start(self, n):
+        first = self.add_node(1)
+        self.wait_leader([first])
+        for i in range(2, n + 1):
+            self.add_node(i, join=first.api)
+        self.wait_members(range(1, n + 1))
+        return self
+
+    def add_node(self, nid, join=None):
+        node = Node(self, nid, join=join)
+        self.nodes[nid] = node
+        return node.start()
+
+    def members(self):
+        """Running nodes that were not removed from the cluster."""
+        return [n for n in list(self.nodes.values())
+                if n.alive() and n.id not in self.removed]
+
+    def stop_all(self):
+        """SIGTERM every running node; returns {id: exit code} of unclean ones."""
+        bad = {}
+        for n in list(self.nodes.values()):
+            rc = n.stop()
+            if rc not in (0, None, -9):
+                bad[n.id] = (rc, n.output()[-3000:])
+        return bad
+
+    # --- waits (poll with deadline) ----------------------------------------
+
+    def wait_leader(self, nodes=None, timeout=30.0, exclude=()):
+        """The leader every given live node agrees on (its Node)."""
+        nodes = [n for n in (nodes or self.members()) if n.alive()]
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            sts = [n.status() for n in nodes]
+            ids = {s["LeaderId"] for s in sts if s}
+            if None not in sts and len(ids) == 1:
+                lid = ids.pop()
+                if lid in self.nodes and lid not in exclude and self.nodes[lid].alive():
+                    return self.nodes[lid]
+            last = sts
+            time.sleep(0.05)
+        raise AssertionError(f"no agreed leader within {timeout}s: {last}")
+
+    def wait_members(self, ids, timeout=60.0):
+        """Until the voters are exactly ids and each of them serves DNS."""
+        want = sorted(ids)
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            leader = self.wait_leader(timeout=max(1.0, deadline - time.monotonic()))
+            p = q53(leader.api, "node", "list", timeout_s=3)
+            if p.returncode == 0:
+                nodes = json.loads(p.stdout)["Nodes"]
+                voters = sorted(n["Id"] for n in nodes if n["Role"] == "voter")
+                reach = all(n["Reachable"] and n["ApiAddress"] for n in nodes)
+                if voters == want and reach and len(nodes) == len(want):
+                    return nodes
+                last = nodes
+            time.sleep(0.1)
+        raise AssertionError(f"members not {want} within {timeout}s: {last}")
+
+    def wait_insync(self, api, change_id, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            p = q53(api, "get-change", change_id, timeout_s=3)
+            if p.returncode == 0:
+                st = json.loads(p.stdout)
+                if st["ChangeInfo"]["Status"] == "INSYNC":
+                    return st
+                last = st
+            else:
+                last = p.stderr
+            time.sleep(0.05)
+        raise AssertionError(f"change {change_id} not INSYNC within {timeout}s: {last}")
+
+    def wait_identical(self, names, nodes=None, timeout=30.0):
+        """Until every node gives the same answers to every (qname, type)."""
+        nodes = nodes or self.members()
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                keys = [tuple(answer_key(n.query(q, t, timeout=1.0)) for q, t in names)
+                        for n in nodes]
+            except Exception as e:  # a node not answering yet
+                last = e
+                time.sleep(0.1)
+                continue
+            if all(k == keys[0] for k in keys):
+                return keys[0]
+            last = keys
+            time.sleep(0.1)
+        raise AssertionError(f"answers differ after {timeout}s: {last}")
