@@ -27,7 +27,8 @@ int rdata_text_type_name(uint16_t type, char *out, size_t outlen)
 	return 0;
 }
 
-int rdata_text_to_wire(uint16_t type, const char *value, uint8_t *out,
+/* Text -> wire through libzscanner, without the round-trip check. */
+static int parse_value(uint16_t type, const char *value, uint8_t *out,
 		       size_t outcap, uint16_t *rdlen, char *err, size_t errlen)
 {
 	char tname[32];
@@ -103,6 +104,33 @@ err_after_line:
 	return rc;
 }
 
+/* Is rdata well-formed for its type (libknot's wire parser, which checks
+ * it against the type's descriptor)? The text dumper assumes it is. */
+static int wire_valid(uint16_t type, const uint8_t *rdata, uint16_t rdlen)
+{
+	size_t len = 11 + (size_t)rdlen, pos = 0;
+	uint8_t *wire = malloc(len);
+	knot_rrset_t rr;
+	int rc;
+
+	if (wire == NULL)
+		return Q53_ENOMEM;
+	wire[0] = 0; /* root owner */
+	wire[1] = (uint8_t)(type >> 8);
+	wire[2] = (uint8_t)type;
+	wire[3] = 0;
+	wire[4] = KNOT_CLASS_IN;
+	memset(wire + 5, 0, 4);
+	wire[9] = (uint8_t)(rdlen >> 8);
+	wire[10] = (uint8_t)rdlen;
+	memcpy(wire + 11, rdata, rdlen);
+	knot_rrset_init_empty(&rr);
+	rc = knot_rrset_rr_from_wire(wire, &pos, len, &rr, NULL, false);
+	knot_rrset_clear(&rr, NULL);
+	free(wire);
+	return rc == KNOT_EOK && pos == len ? 0 : Q53_EMALF;
+}
+
 static int dump(uint16_t type, const uint8_t *rdata, uint16_t rdlen, char *out,
 		size_t outlen, bool generic_fallback)
 {
@@ -111,6 +139,18 @@ static int dump(uint16_t type, const uint8_t *rdata, uint16_t rdlen, char *out,
 	knot_dump_style_t style = KNOT_DUMP_STYLE_DEFAULT;
 	int rc;
 
+	/* Malformed RDATA is only ever shown in RFC 3597 form: the typed
+	 * dumpers trust their input. */
+	rc = wire_valid(type, rdata, rdlen);
+	if (rc == Q53_EMALF && generic_fallback)
+		style.generic = true;
+	else if (rc != 0)
+		return rc;
+	/* libknot's wire parser does not check type bitmaps, and its dumper
+	 * trusts them: types that carry one are shown in RFC 3597 form. */
+	if (type == KNOT_RRTYPE_NSEC || type == KNOT_RRTYPE_NSEC3 ||
+	    type == KNOT_RRTYPE_CSYNC)
+		style.generic = true;
 	knot_rrset_init(&rr, (knot_dname_t *)root, type, KNOT_CLASS_IN, 0);
 	if (knot_rrset_add_rdata(&rr, rdata, rdlen, NULL) != KNOT_EOK)
 		return Q53_ENOMEM;
@@ -154,14 +194,14 @@ int rdata_text_check_wire(uint16_t type, const uint8_t *rdata, uint16_t rdlen)
 		goto out;
 	}
 	rc = dump(type, rdata, rdlen, text, textcap, false);
-	if (rc == Q53_ENOSPC) {
+	if (rc == Q53_ENOSPC || rc == Q53_EMALF) {
 		rc = Q53_EMALF;
 		goto out;
 	}
 	if (rc != 0)
 		goto out;
-	rc = rdata_text_to_wire(type, text, wire, RDATA_TEXT_WIRE_MAX, &len2,
-				err, sizeof(err));
+	rc = parse_value(type, text, wire, RDATA_TEXT_WIRE_MAX, &len2, err,
+			 sizeof(err));
 	if (rc == Q53_ENOMEM)
 		goto out;
 	if (rc != 0 || len2 != rdlen || memcmp(wire, rdata, rdlen) != 0)
@@ -169,5 +209,22 @@ int rdata_text_check_wire(uint16_t type, const uint8_t *rdata, uint16_t rdlen)
 out:
 	free(wire);
 	free(text);
+	return rc;
+}
+
+int rdata_text_to_wire(uint16_t type, const char *value, uint8_t *out,
+		       size_t outcap, uint16_t *rdlen, char *err, size_t errlen)
+{
+	int rc = parse_value(type, value, out, outcap, rdlen, err, errlen);
+	if (rc != 0)
+		return rc;
+	/* Only what prints back to the same wire is accepted: stored RDATA is
+	 * exported and snapshotted as text (e.g. CAA tag "8)" parses but
+	 * prints as something that does not). */
+	rc = rdata_text_check_wire(type, out, *rdlen);
+	if (rc == Q53_EMALF)
+		return refuse(err, errlen,
+			      "value does not read back the same (malformed "
+			      "for its type)");
 	return rc;
 }

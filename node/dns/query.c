@@ -252,6 +252,11 @@ size_t dns_query_answer(const struct serving_view *view,
 		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
 				   outcap);
 	}
+	/* RFC 6891 6.1.3: an unknown EDNS version is answered BADVERS
+	 * before anything else is looked at. */
+	if (q.has_opt && q.edns_version != 0)
+		return write_error(p, in, &q, RCODE_BADVERS, EDE_NONE, out,
+				   outcap);
 	if (opcode != 0)
 		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
 				   outcap);
@@ -262,9 +267,6 @@ size_t dns_query_answer(const struct serving_view *view,
 	/* No TSIG keys are configured: a signed query is refused. */
 	if (q.has_tsig)
 		return write_error(p, in, &q, RCODE_REFUSED, EDE_NONE, out,
-				   outcap);
-	if (q.has_opt && q.edns_version != 0)
-		return write_error(p, in, &q, RCODE_BADVERS, EDE_NONE, out,
 				   outcap);
 	/* QCLASS * is answered from class IN, as Knot does (RFC 1035 3.2.5);
 	 * every other class is not served here. */

@@ -82,8 +82,12 @@ static bool msg_name_eq(const struct builder *b, size_t pos,
 			const uint8_t *name)
 {
 	for (int hops = 0; hops < 128; hops++) {
+		if (pos >= b->len)
+			return false; /* never read what is not written yet */
 		uint8_t l = b->msg[pos];
 		if ((l & 0xC0) == 0xC0) {
+			if (pos + 1 >= b->len)
+				return false;
 			pos = ((size_t)(l & 0x3F) << 8) | b->msg[pos + 1];
 			continue;
 		}
@@ -91,6 +95,8 @@ static bool msg_name_eq(const struct builder *b, size_t pos,
 			return false;
 		if (l == 0)
 			return true;
+		if (pos + l >= b->len)
+			return false;
 		for (size_t i = 1; i <= l; i++) {
 			if (lower(b->msg[pos + i]) != lower(name[i]))
 				return false;
@@ -101,12 +107,21 @@ static bool msg_name_eq(const struct builder *b, size_t pos,
 	return false;
 }
 
+/* Highest offset a compression pointer may target: the query path adds up
+ * to 255 - (compiled question name length) to every pointer (longer query
+ * names), and the result must stay below 0x4000. */
+#define BUILDER_PTR_MAX (0x3FFF - DNAME_MAXLEN)
+
 /* Writes name, compressed against every name already in the message
  * (question included, case-insensitively, as Knot and NSD do: a name in
- * RDATA may then carry the query's case, RFC 4343 4.1 allows it). */
+ * RDATA may then carry the query's case, RFC 4343 4.1 allows it). The
+ * labels written are offered for compression only once the whole name is
+ * in the message, so a name never points into itself. */
 static void put_name(struct builder *b, const uint8_t *name, bool compress)
 {
 	const uint8_t *s = name;
+	uint16_t written[DNAME_MAXLABELS];
+	size_t nwritten = 0;
 	while (*s) {
 		if (compress) {
 			for (size_t i = 0; i < b->nlabels; i++) {
@@ -122,15 +137,18 @@ static void put_name(struct builder *b, const uint8_t *name, bool compress)
 					    (uint16_t)(b->len - b->qend);
 				}
 				put_u16(b, (uint16_t)(0xC000 | pos));
-				return;
+				goto offer;
 			}
 		}
-		if (b->len < 0x3FFF && b->nlabels < BUILDER_MAX_LABELS)
-			b->labels[b->nlabels++] = (uint16_t)b->len;
+		if (b->len <= BUILDER_PTR_MAX && nwritten < DNAME_MAXLABELS)
+			written[nwritten++] = (uint16_t)b->len;
 		put_bytes(b, s, 1u + *s);
 		s += 1u + *s;
 	}
 	put_bytes(b, s, 1);
+offer:
+	for (size_t i = 0; i < nwritten && b->nlabels < BUILDER_MAX_LABELS; i++)
+		b->labels[b->nlabels++] = written[i];
 }
 
 /* Writes rdata, compressing the names of the RFC 1035 types that may be

@@ -1,0 +1,298 @@
+/* libFuzzer target for the query path: one untrusted DNS message is parsed,
+ * looked up and encoded by dns_query_answer, over UDP (1232 and 512 byte
+ * payloads) and TCP, against a serving view built once from zones that reach
+ * every lookup branch (wildcards, CNAME chains and loops, a delegation with
+ * glue, a nested hosted zone, empty non-terminals, many types, RRsets larger
+ * than any UDP payload). response_check.c holds the invariants.
+ *
+ * Reproduce: build/fuzz/tests/fuzz/fuzz_query CRASH-FILE */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/dns/query.h"
+#include "node/zone/view.h"
+#include "node/zone/zone.h"
+#include "tests/fuzz/response_check.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static const char zone_example[] =
+    "$ORIGIN example.com.\n"
+    "$TTL 3600\n"
+    "@\tIN SOA ns1 hostmaster 2024010101 7200 3600 1209600 300\n"
+    "@\tNS ns1\n"
+    "@\tNS ns2.other.test.\n"
+    "@\tA 192.0.2.1\n"
+    "@\tAAAA 2001:db8::1\n"
+    "@\tMX 10 mail\n"
+    "@\tMX 20 mail.other.test.\n"
+    "@\tTXT \"v=spf1 -all\"\n"
+    "@\tCAA 0 issue \"letsencrypt.org\"\n"
+    "ns1\tA 192.0.2.53\n"
+    "ns1\tAAAA 2001:db8::53\n"
+    "mail\tA 192.0.2.25\n"
+    "www\tA 192.0.2.80\n"
+    "www\tA 192.0.2.81\n"
+    "www\tAAAA 2001:db8::80\n"
+    "www\tSSHFP 1 1 0123456789abcdef0123456789abcdef01234567\n"
+    "_443._tcp.www\tTLSA 3 1 1 "
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+    "MiXeD\tA 192.0.2.7\n"
+    "www2\tCNAME WWW\n"
+    /* CNAME chains: short, long, looping, leaving the zone, into the
+     * other hosted zone, into a delegation, into a wildcard. */
+    "chain1\tCNAME chain2\n"
+    "chain2\tCNAME chain3\n"
+    "chain3\tCNAME www\n"
+    "long1\tCNAME long2\n"
+    "long2\tCNAME long3\n"
+    "long3\tCNAME long4\n"
+    "long4\tCNAME long5\n"
+    "long5\tCNAME long6\n"
+    "long6\tCNAME long7\n"
+    "long7\tCNAME long8\n"
+    "long8\tCNAME long9\n"
+    "long9\tCNAME long10\n"
+    "long10\tCNAME long11\n"
+    "long11\tCNAME long12\n"
+    "long12\tCNAME big\n"
+    "loop1\tCNAME loop2\n"
+    "loop2\tCNAME loop1\n"
+    "self\tCNAME self\n"
+    "ext\tCNAME www.example.net.\n"
+    "cross\tCNAME www.other.test.\n"
+    "crossback\tCNAME back.other.test.\n"
+    "tonested\tCNAME host.nested\n"
+    "todeleg\tCNAME host.sub\n"
+    "towild\tCNAME foo.wild\n"
+    "tocnamewild\tCNAME x.cnamewild\n"
+    "tonx\tCNAME nothere\n"
+    "tobig\tCNAME bigtxt\n"
+    /* Wildcards: plain, with children (so *.wild is not a leaf), CNAME
+     * wildcard, wildcard below an empty non-terminal. */
+    "*.wild\tA 192.0.2.100\n"
+    "*.wild\tTXT \"wildcard\"\n"
+    "*.wild\tMX 10 mail\n"
+    "deeper.*.wild\tA 192.0.2.101\n"
+    "exists.wild\tAAAA 2001:db8::100\n"
+    "*.cnamewild\tCNAME www\n"
+    "*.a.ent2\tA 192.0.2.102\n"
+    /* Empty non-terminals: c.ent and b.c.ent exist only as parents. */
+    "a.b.c.ent\tA 192.0.2.2\n"
+    "x.ent\tTXT \"sibling\"\n"
+    "_sip._tcp\tSRV 10 60 5060 sip\n"
+    "_sip._udp\tSRV 0 0 0 .\n"
+    "sip\tA 192.0.2.60\n"
+    "naptr\tNAPTR 100 10 \"U\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" .\n"
+    "hinfo\tHINFO \"PC\" \"Linux\"\n"
+    "ptr\tPTR www\n"
+    "rp\tRP hostmaster txt\n"
+    "txt\tTXT \"a\" \"\" \"multi string\" \"\\\"quoted\\\"\" \"\\255\\000\"\n"
+    "spf\tSPF \"v=spf1 -all\"\n"
+    "loc\tLOC 52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m\n"
+    "caa\tCAA 128 tbs \"unknown\"\n"
+    "svcb\tSVCB 1 . alpn=h2,h3 port=8443\n"
+    "https\tHTTPS 1 . alpn=h2\n"
+    /* RFC 3597: an unknown type, an empty one, and a known type written
+     * in generic form. */
+    "unknown\tTYPE65534 \\# 4 0a000001\n"
+    "empty\tTYPE65280 \\# 0\n"
+    "generic\tTYPE1 \\# 4 c0000201\n"
+    "generic\tTYPE16 \\# 6 05 68656c6c6f\n"
+    /* Odd owners: escaped dot and space, a 63-byte label, a name close
+     * to 255 bytes, a CNAME towards it (compression of long names). */
+    "dot\\.in\\.label\tA 192.0.2.3\n"
+    "sp\\032ace\tA 192.0.2.4\n"
+    "l63-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\t"
+    "A 192.0.2.5\n"
+    "tolong\tCNAME "
+    "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc."
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+    "dddddddddddddddddddddddddddddddddddddddd\n"
+    "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc."
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+    "dddddddddddddddddddddddddddddddddddddddd\tMX 10 "
+    "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc."
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+    "dddddddddddddddddddddddddddddddddddddddd\n"
+    /* A delegation with in-bailiwick glue, one with only out-of-zone
+     * NS, and the parent side of the hosted child zone nested. */
+    "sub\tNS ns1.sub\n"
+    "sub\tNS ns2.sub\n"
+    "sub\tNS ns2.other.test.\n"
+    "sub\tDS 12345 13 2 "
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+    "ns1.sub\tA 192.0.2.54\n"
+    "ns1.sub\tAAAA 2001:db8::54\n"
+    "ns2.sub\tA 192.0.2.57\n"
+    "host.sub\tA 192.0.2.58\n"
+    "outdeleg\tNS ns.example.net.\n"
+    "nested\tNS ns1.nested\n"
+    "ns1.nested\tA 192.0.2.55\n";
+
+static const char zone_other[] = "$ORIGIN other.test.\n"
+				 "$TTL 300\n"
+				 "@ SOA ns2 admin 1 3600 600 86400 60\n"
+				 "@ NS ns2\n"
+				 "ns2 A 198.51.100.2\n"
+				 "mail A 198.51.100.25\n"
+				 "www A 198.51.100.80\n"
+				 "* A 198.51.100.99\n"
+				 "*.deep TXT \"deep wildcard\"\n"
+				 "back CNAME www.example.com.\n"
+				 "pingpong CNAME crossback.example.com.\n";
+
+static const char zone_nested[] = "$ORIGIN nested.example.com.\n"
+				  "$TTL 60\n"
+				  "@ SOA ns1 admin 7 3600 600 86400 60\n"
+				  "@ NS ns1\n"
+				  "ns1 A 192.0.2.55\n"
+				  "host A 192.0.2.56\n"
+				  "* CNAME host\n";
+
+static struct serving_view *view;
+
+/* The fixed zones must load: without them the target tests nothing. */
+static struct zone *load(const char *origin, const char *text, size_t len)
+{
+	struct zone *z = NULL;
+	char err[512];
+	if (zone_load_text(&z, origin, text, len, origin, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_query: zone %s failed: %s\n", origin,
+			err);
+		abort();
+	}
+	return z;
+}
+
+static void append(char *buf, size_t cap, size_t *off, const char *s)
+{
+	size_t n = strlen(s);
+	if (*off + n >= cap)
+		abort();
+	memcpy(buf + *off, s, n + 1);
+	*off += n;
+}
+
+/* big.test: RRsets of n 255-byte TXT records, at an exact name and under a
+ * wildcard, n as large as the zone compiler accepts: answers just under the
+ * 64 KiB of a TCP message, which a long query name pushes over; and a large
+ * wildcard MX RRset full of compressed names. */
+static struct zone *load_big_zone(void)
+{
+	size_t cap = 1 << 20;
+	char *b = malloc(cap), line[640], s255[256];
+	if (b == NULL)
+		abort();
+	memset(s255, 'x', 255);
+	s255[255] = '\0';
+	struct zone *z = NULL;
+	for (int n = 250; n > 200 && z == NULL; n--) {
+		size_t off = 0;
+		append(b, cap, &off,
+		       "$ORIGIN big.test.\n$TTL 60\n@ SOA ns admin 1 2 3 4 5\n"
+		       "@ NS ns\nns A 203.0.113.53\n");
+		for (int i = 0; i < n; i++) {
+			snprintf(line, sizeof(line),
+				 "exact TXT \"%03d%s\"\n*.w TXT \"%03d%s\"\n",
+				 i, s255 + 3, i, s255 + 3);
+			append(b, cap, &off, line);
+		}
+		/* A wildcard answer of ~30 KB whose names compress against
+		 * names past offset 16 KiB: the pointers that move with a
+		 * longer query name must stay below 0x4000. */
+		for (int i = 0; i < 700; i++) {
+			snprintf(line, sizeof(line),
+				 "*.mx MX %d x.h%04d\n*.mx MX %d y.h%04d\n", i,
+				 i, i + 1000, i);
+			append(b, cap, &off, line);
+		}
+		char err[512];
+		if (zone_load_text(&z, "big.test.", b, off, "big.test.", err,
+				   sizeof(err)) != 0)
+			z = NULL;
+	}
+	fprintf(stderr, "fuzz_query: zone big.test. %s\n",
+		z ? "loaded" : "skipped (no RRset size accepted)");
+	free(b);
+	return z;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	/* The large RRsets of example.com are generated, not written out. */
+	size_t cap = sizeof(zone_example) + 64 * 1024, off = 0;
+	char *text = malloc(cap), line[512];
+	if (text == NULL)
+		abort();
+	append(text, cap, &off, zone_example);
+	for (int i = 0; i < 200; i++) { /* 200 A = 3200 bytes */
+		snprintf(line, sizeof(line), "big\tA 10.0.%d.%d\n", i / 250,
+			 i % 250 + 1);
+		append(text, cap, &off, line);
+	}
+	for (int i = 0; i < 12; i++) { /* ~3 KiB of TXT */
+		snprintf(line, sizeof(line), "bigtxt\tTXT \"%02d %0250d\"\n", i,
+			 i);
+		append(text, cap, &off, line);
+	}
+
+	struct zone *zones[4];
+	size_t n = 0;
+	zones[n++] = load("example.com.", text, off);
+	zones[n++] = load("other.test.", zone_other, strlen(zone_other));
+	zones[n++] =
+	    load("nested.example.com.", zone_nested, strlen(zone_nested));
+	struct zone *zb = load_big_zone();
+	if (zb != NULL)
+		zones[n++] = zb;
+	free(text);
+
+	int ret = serving_view_build(&view, zones, n);
+	if (ret != 0) {
+		fprintf(stderr, "fuzz_query: serving_view_build: %d\n", ret);
+		abort();
+	}
+	/* The view holds its own references. */
+	for (size_t i = 0; i < n; i++)
+		zone_release(zones[i]);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct dns_query_params udp1232 = {
+	    .udp_payload = DNS_UDP_PAYLOAD_DEFAULT, .tcp = false};
+	static const struct dns_query_params udp512 = {.udp_payload = 512,
+						       .tcp = false};
+	static const struct dns_query_params tcp = {
+	    .udp_payload = DNS_UDP_PAYLOAD_DEFAULT, .tcp = true};
+
+	static uint8_t udp_out[DNS_MSG_MAX], tcp_out[DNS_MSG_MAX];
+
+	size_t nu =
+	    response_check_answer_keep(view, &udp1232, data, size, udp_out);
+	response_check_answer(view, &udp512, data, size);
+	size_t nt = response_check_answer_keep(view, &tcp, data, size, tcp_out);
+	/* An untruncated UDP answer is the whole answer: TCP (same advertised
+	 * payload) must give the same bytes. */
+	if (nu > 2 && (udp_out[2] & 0x02) == 0 &&
+	    (nu != nt || memcmp(udp_out, tcp_out, nu) != 0)) {
+		fprintf(stderr, "UDP (1232) and TCP answers differ; TCP:\n");
+		for (size_t i = 0; i < nt && i < 1024; i++)
+			fprintf(stderr, "%02x%s", tcp_out[i],
+				i % 32 == 31 ? "\n" : "");
+		response_check_fail("UDP answer without TC != TCP answer", data,
+				    size, udp_out, nu);
+	}
+	/* No view at all: everything REFUSED, same invariants. */
+	response_check_answer(NULL, &udp512, data, size);
+	return 0;
+}
