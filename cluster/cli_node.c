@@ -89,10 +89,16 @@ static int node_id_arg(const char *s, uint64_t *id)
 
 static int node_add(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "q53 node add ID ADDRESS";
-	const char *pos[2];
+	static const char usage[] = "q53 node add ID RAFT-ADDRESS [--api "
+				    "HOST:PORT] [--dns HOST:PORT] [--name N]";
+	const char *pos[2], *api = NULL, *dns = NULL, *name = NULL;
 	size_t npos;
-	int rv = cli_parse_args(argc, argv, NULL, 0, pos, 2, &npos, usage);
+	const struct cli_opt opts[] = {
+	    {"api", &api, NULL},
+	    {"dns", &dns, NULL},
+	    {"name", &name, NULL},
+	};
+	int rv = cli_parse_args(argc, argv, opts, 3, pos, 2, &npos, usage);
 	if (rv != CLI_EXIT_OK)
 		return rv;
 	if (npos != 2)
@@ -103,6 +109,12 @@ static int node_add(struct cli *cli, int argc, char **argv)
 	if ((rv = node_id_arg(pos[0], &an.id)) != CLI_EXIT_OK)
 		return rv;
 	an.address = (char *)pos[1];
+	if (api != NULL)
+		an.api_address = (char *)api;
+	if (dns != NULL)
+		an.dns_address = (char *)dns;
+	if (name != NULL)
+		an.name = (char *)name;
 	Q53__Api__Request req = Q53__API__REQUEST__INIT;
 	req.body_case = Q53__API__REQUEST__BODY_ADD_NODE;
 	req.add_node = &an;

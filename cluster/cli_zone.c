@@ -458,6 +458,56 @@ static int parse_seconds(const char *what, const char *s, double *out)
 	return CLI_EXIT_OK;
 }
 
+/* The change, its progress and every voter's applied FSM index. */
+static int print_get_change(const struct cli *cli,
+			    const Q53__Api__GetChangeResponse *g,
+			    const char *progress)
+{
+	if (cli->json) {
+		json_t *nodes = json_array();
+		for (size_t i = 0; i < g->n_nodes; i++) {
+			const Q53__Api__NodeApplied *n = g->nodes[i];
+			json_array_append_new(
+			    nodes, json_pack("{s:I,s:s,s:I,s:b,s:b}", "Id",
+					     (json_int_t)n->id, "Name", n->name,
+					     "AppliedIndex",
+					     (json_int_t)n->applied_index,
+					     "InSync", (int)n->in_sync,
+					     "Reachable", (int)n->reachable));
+		}
+		return cli_print_json(json_pack(
+		    "{s:o,s:{s:i,s:i,s:I,s:o}}", "ChangeInfo",
+		    change_json(g->change), "Progress", "NodesInSync",
+		    (int)g->nodes_in_sync, "NodesTotal", (int)g->nodes_total,
+		    "Index", (json_int_t)g->index, "Nodes", nodes));
+	}
+	struct cli_table t;
+	char index[24];
+	snprintf(index, sizeof(index), "%llu", (unsigned long long)g->index);
+	cli_table_init(&t, 2, NULL);
+	kv_change(&t, g->change);
+	kv(&t, "Progress", progress);
+	kv(&t, "Index", index);
+	int rv = print_kv(&t);
+	if (rv != CLI_EXIT_OK || g->n_nodes == 0)
+		return rv;
+	static const char *const headers[] = {"NODE", "NAME", "APPLIED",
+					      "IN SYNC"};
+	cli_table_init(&t, 4, headers);
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		const Q53__Api__NodeApplied *n = g->nodes[i];
+		char id[24], applied[24];
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)n->id);
+		snprintf(applied, sizeof(applied), "%llu",
+			 (unsigned long long)n->applied_index);
+		const char *row[4] = {id, n->name[0] ? n->name : "-",
+				      n->reachable ? applied : "(unreachable)",
+				      n->in_sync ? "yes" : "no"};
+		cli_table_add(&t, row);
+	}
+	return print_kv(&t);
+}
+
 int cli_zone_get_change(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] =
@@ -514,20 +564,7 @@ int cli_zone_get_change(struct cli *cli, int argc, char **argv)
 		bool insync =
 		    g->change->status == Q53__API__CHANGE_STATUS__INSYNC;
 		if (!wait || insync) {
-			if (cli->json) {
-				json_t *o = json_pack(
-				    "{s:o,s:{s:i,s:i}}", "ChangeInfo",
-				    change_json(g->change), "Progress",
-				    "NodesInSync", (int)g->nodes_in_sync,
-				    "NodesTotal", (int)g->nodes_total);
-				rv = cli_print_json(o);
-			} else {
-				struct cli_table t;
-				cli_table_init(&t, 2, NULL);
-				kv_change(&t, g->change);
-				kv(&t, "Progress", progress);
-				rv = print_kv(&t);
-			}
+			rv = print_get_change(cli, g, progress);
 			cli_response_free(r);
 			return rv;
 		}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/cli.h"
+#include "cluster/cli_health.h"
 #include "cluster/cli_node.h"
 #include "cluster/cli_zone.h"
 
@@ -27,9 +28,20 @@ static void usage(FILE *f)
 	    "  change-batch ID|NAME FILE|-   (AWS CLI change-batch JSON)\n"
 	    "  get-change ID [--wait] [--wait-timeout S]   (default 120 s)\n"
 	    "  records list ID|NAME\n"
+	    "Health checks (Route 53 HealthCheckConfig JSON)\n"
+	    "  health create FILE|- [--caller-reference R]\n"
+	    "  health get ID\n"
+	    "  health list\n"
+	    "  health update ID FILE|- [--health-check-version N]\n"
+	    "  health delete ID              (not while record sets use it)\n"
+	    "  health status ID              (every node's observation and "
+	    "vote,\n"
+	    "                                 the decided status, last "
+	    "transition)\n"
 	    "Cluster\n"
 	    "  node list\n"
-	    "  node add ID ADDRESS\n"
+	    "  node add ID RAFT-ADDRESS [--api HOST:PORT] [--dns HOST:PORT] "
+	    "[--name N]\n"
 	    "  node remove ID\n"
 	    "  status\n"
 	    "\n"
@@ -160,6 +172,8 @@ int main(int argc, char **argv)
 		rv = cli_zone_get_change(&cli, cargc, cargv);
 	else if (strcmp(cmd, "records") == 0)
 		rv = cli_zone_records(&cli, cargc, cargv);
+	else if (strcmp(cmd, "health") == 0)
+		rv = cli_health_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "node") == 0)
 		rv = cli_node_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "status") == 0)

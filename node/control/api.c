@@ -295,6 +295,27 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_STATUS:
 		DISPATCH(status);
 		break;
+	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK:
+		DISPATCH(create_health_check);
+		break;
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK:
+		DISPATCH(get_health_check);
+		break;
+	case Q53__API__REQUEST__BODY_LIST_HEALTH_CHECKS:
+		DISPATCH(list_health_checks);
+		break;
+	case Q53__API__REQUEST__BODY_UPDATE_HEALTH_CHECK:
+		DISPATCH(update_health_check);
+		break;
+	case Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK:
+		DISPATCH(delete_health_check);
+		break;
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS:
+		DISPATCH(get_health_check_status);
+		break;
+	case Q53__API__REQUEST__BODY_HEALTH_VOTE:
+		DISPATCH(health_vote);
+		break;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */

@@ -65,6 +65,25 @@ struct api_backend {
 			    const Q53__Api__RemoveNodeRequest *req);
 	void (*status)(void *data, struct api_call *call,
 		       const Q53__Api__StatusRequest *req);
+	void (*create_health_check)(
+	    void *data, struct api_call *call,
+	    const Q53__Api__CreateHealthCheckRequest *req);
+	void (*get_health_check)(void *data, struct api_call *call,
+				 const Q53__Api__GetHealthCheckRequest *req);
+	void (*list_health_checks)(
+	    void *data, struct api_call *call,
+	    const Q53__Api__ListHealthChecksRequest *req);
+	void (*update_health_check)(
+	    void *data, struct api_call *call,
+	    const Q53__Api__UpdateHealthCheckRequest *req);
+	void (*delete_health_check)(
+	    void *data, struct api_call *call,
+	    const Q53__Api__DeleteHealthCheckRequest *req);
+	void (*get_health_check_status)(
+	    void *data, struct api_call *call,
+	    const Q53__Api__GetHealthCheckStatusRequest *req);
+	void (*health_vote)(void *data, struct api_call *call,
+			    const Q53__Api__HealthVoteRequest *req);
 };
 
 struct api_server_config {

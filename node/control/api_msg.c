@@ -119,8 +119,77 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 		if (r->add_node == NULL || r->add_node->id == 0)
 			return refuse(err, errlen, Q53_EINVAL,
 				      "a non-zero node id is required");
+		if ((rv = check_name("api_address", r->add_node->api_address,
+				     false, err, errlen)) != 0 ||
+		    (rv = check_name("dns_address", r->add_node->dns_address,
+				     false, err, errlen)) != 0 ||
+		    (rv = check_name("name", r->add_node->name, false, err,
+				     errlen)) != 0)
+			return rv;
 		return check_name("address", r->add_node->address, true, err,
 				  errlen);
+	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK:
+		if (r->create_health_check == NULL ||
+		    r->create_health_check->config_json.len == 0)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "config_json (HealthCheckConfig) is "
+				      "required");
+		if (r->create_health_check->config_json.len >
+		    API_MSG_HEALTH_CONFIG_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "config_json is longer than %d bytes",
+				      API_MSG_HEALTH_CONFIG_MAX);
+		return check_name("caller_reference",
+				  r->create_health_check->caller_reference,
+				  false, err, errlen);
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK:
+		return check_name(
+		    "id", r->get_health_check ? r->get_health_check->id : NULL,
+		    true, err, errlen);
+	case Q53__API__REQUEST__BODY_LIST_HEALTH_CHECKS:
+		if (r->list_health_checks == NULL)
+			return 0;
+		if ((rv = check_name("marker", r->list_health_checks->marker,
+				     false, err, errlen)) != 0)
+			return rv;
+		return check_page(r->list_health_checks->max_items, err,
+				  errlen);
+	case Q53__API__REQUEST__BODY_UPDATE_HEALTH_CHECK:
+		if ((rv = check_name("id",
+				     r->update_health_check
+					 ? r->update_health_check->id
+					 : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		if (r->update_health_check->config_json.len == 0)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "config_json is required");
+		if (r->update_health_check->config_json.len >
+		    API_MSG_HEALTH_CONFIG_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "config_json is longer than %d bytes",
+				      API_MSG_HEALTH_CONFIG_MAX);
+		return 0;
+	case Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK:
+		return check_name(
+		    "id",
+		    r->delete_health_check ? r->delete_health_check->id : NULL,
+		    true, err, errlen);
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS:
+		return check_name("id",
+				  r->get_health_check_status
+				      ? r->get_health_check_status->id
+				      : NULL,
+				  true, err, errlen);
+	case Q53__API__REQUEST__BODY_HEALTH_VOTE:
+		if (r->health_vote == NULL || r->health_vote->member_id == 0)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "a non-zero member id is required");
+		if ((rv = check_name("reason", r->health_vote->reason, false,
+				     err, errlen)) != 0)
+			return rv;
+		return check_name("check_id", r->health_vote->check_id, true,
+				  err, errlen);
 	case Q53__API__REQUEST__BODY_REMOVE_NODE:
 		if (r->remove_node == NULL || r->remove_node->id == 0)
 			return refuse(err, errlen, Q53_EINVAL,
@@ -198,6 +267,20 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "remove_node";
 	case Q53__API__REQUEST__BODY_STATUS:
 		return "status";
+	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK:
+		return "create_health_check";
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK:
+		return "get_health_check";
+	case Q53__API__REQUEST__BODY_LIST_HEALTH_CHECKS:
+		return "list_health_checks";
+	case Q53__API__REQUEST__BODY_UPDATE_HEALTH_CHECK:
+		return "update_health_check";
+	case Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK:
+		return "delete_health_check";
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS:
+		return "get_health_check_status";
+	case Q53__API__REQUEST__BODY_HEALTH_VOTE:
+		return "health_vote";
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return "none";

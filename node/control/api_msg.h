@@ -31,12 +31,15 @@
 #define API_ERR_UNAVAILABLE	     "Unavailable"
 #define API_ERR_NOT_IMPLEMENTED	     "NotImplemented"
 #define API_ERR_INTERNAL	     "InternalError"
+#define API_ERR_NO_SUCH_HEALTH_CHECK "NoSuchHealthCheck"
 
 /* Longest zone reference, change id or node address taken (bytes). */
 #define API_MSG_NAME_MAX 1024
 /* Page size when a list request says 0, and the most a page may hold. */
 #define API_MSG_PAGE_DEFAULT 100
 #define API_MSG_PAGE_MAX     1000
+/* Largest HealthCheckConfig JSON taken (256 children of 64 chars fit). */
+#define API_MSG_HEALTH_CONFIG_MAX 65536
 
 /* Decodes buf[0..len) (untrusted). On success *out is the request, which
  * the caller frees with api_msg_request_free. Returns Q53_EMALF (not a

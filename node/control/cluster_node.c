@@ -71,6 +71,29 @@ void cn_new_id(char prefix, char out[CN_ID_LEN + 1])
 	out[CN_ID_LEN] = '\0';
 }
 
+void cn_new_uuid(char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t rnd[16];
+	size_t o = 0;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		uint64_t t = cn_now_ms() ^ (uint64_t)clock();
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] =
+			    (uint8_t)(t >> ((i % 8) * 8)) ^ (uint8_t)(i * 37);
+	}
+	rnd[6] = (uint8_t)((rnd[6] & 0x0f) | 0x40); /* version 4 */
+	rnd[8] = (uint8_t)((rnd[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[rnd[i] >> 4];
+		out[o++] = hex[rnd[i] & 15];
+	}
+	out[o] = '\0';
+}
+
 /* "HOST:PORT" -> "tcp://HOST:PORT"; URLs stay as they are. */
 static int cn_url(const char *address, char *out, size_t len)
 {
@@ -156,7 +179,8 @@ static bool cn_zone_rebuild(struct cluster_node *n, const char *id)
 		cn_zone_drop(n, i);
 		return true;
 	}
-	if (zone_store_build(s, id, &z, err, sizeof(err)) != 0) {
+	/* Health-aware: failover groups follow the decided statuses. */
+	if (control_fsm_build_zone(n->fsm, id, &z, err, sizeof(err)) != 0) {
 		cn_log(n,
 		       "zone %s: cannot compile: %s (serving the previous "
 		       "version)",
@@ -286,6 +310,7 @@ static void cn_on_check(uv_check_t *h)
 	if (n->closing)
 		return;
 	cn_publish(n);
+	cn_health_after_apply(n);
 	if (n->join_state == CN_JOIN_CATCHING_UP &&
 	    control_fsm_applied(n->fsm) >= n->join_applied_target) {
 		n->join_state = CN_JOIN_DONE;
@@ -726,51 +751,26 @@ static void cn_member_step(struct cn_member_op *op)
 			      rv < 0 ? q53_strerror(rv) : raft_strerror(rv));
 }
 
-/* Splits "RAFT[?api=HOST:PORT&dns=HOST:PORT&name=NAME]" into op. */
-static int cn_member_parse(struct cn_member_op *op, const char *address)
+/* Fills op's addresses: the raft address as a URL, the metadata copied.
+ * Q53_EINVAL when one is empty where required or too long. */
+static int cn_member_parse(struct cn_member_op *op, const char *raft,
+			   const char *api, const char *dns, const char *name)
 {
-	char raft[CN_ADDR_MAX];
-	const char *q = strchr(address, '?');
-	size_t len = q != NULL ? (size_t)(q - address) : strlen(address);
+	int w;
 
-	if (len == 0 || len >= sizeof(raft))
+	if (cn_url(raft, op->raft_url, sizeof(op->raft_url)) != 0 ||
+	    strchr(raft, '?') != NULL)
 		return Q53_EINVAL;
-	memcpy(raft, address, len);
-	raft[len] = '\0';
-	if (cn_url(raft, op->raft_url, sizeof(op->raft_url)) != 0)
+	w = snprintf(op->api, sizeof(op->api), "%s", api != NULL ? api : "");
+	if (w < 0 || (size_t)w >= sizeof(op->api))
 		return Q53_EINVAL;
-	while (q != NULL) {
-		const char *key = q + 1;
-		const char *end = strchr(key, '&');
-		const char *eq = strchr(key, '=');
-		size_t klen, vlen;
-		char *dst;
-		size_t dlen;
-
-		q = end;
-		if (end == NULL)
-			end = key + strlen(key);
-		if (eq == NULL || eq > end)
-			return Q53_EINVAL;
-		klen = (size_t)(eq - key);
-		vlen = (size_t)(end - eq - 1);
-		if (klen == 3 && memcmp(key, "api", 3) == 0) {
-			dst = op->api;
-			dlen = sizeof(op->api);
-		} else if (klen == 3 && memcmp(key, "dns", 3) == 0) {
-			dst = op->dns;
-			dlen = sizeof(op->dns);
-		} else if (klen == 4 && memcmp(key, "name", 4) == 0) {
-			dst = op->name;
-			dlen = sizeof(op->name);
-		} else {
-			return Q53_EINVAL;
-		}
-		if (vlen >= dlen)
-			return Q53_EINVAL;
-		memcpy(dst, eq + 1, vlen);
-		dst[vlen] = '\0';
-	}
+	w = snprintf(op->dns, sizeof(op->dns), "%s", dns != NULL ? dns : "");
+	if (w < 0 || (size_t)w >= sizeof(op->dns))
+		return Q53_EINVAL;
+	w = snprintf(op->name, sizeof(op->name), "%s",
+		     name != NULL ? name : "");
+	if (w < 0 || (size_t)w >= sizeof(op->name))
+		return Q53_EINVAL;
 	return 0;
 }
 
@@ -803,7 +803,8 @@ static struct cn_member_op *cn_member_new(struct cluster_node *n,
 }
 
 void cn_member_add(struct cluster_node *n, struct api_call *call, uint64_t id,
-		   const char *address)
+		   const char *address, const char *api, const char *dns,
+		   const char *name)
 {
 	struct cn_member_op *op = cn_member_new(n, call, id, false);
 	const struct raft_server *srv;
@@ -811,15 +812,14 @@ void cn_member_add(struct cluster_node *n, struct api_call *call, uint64_t id,
 
 	if (op == NULL)
 		return;
-	if (cn_member_parse(op, address) != 0) {
+	if (cn_member_parse(op, address, api, dns, name) != 0) {
 		if (call != NULL)
 			api_reply_error(
 			    call, API_ERR_INVALID_INPUT, false,
-			    "node address '%.200s': expected "
-			    "HOST:PORT or tcp://HOST:PORT, "
-			    "optionally followed by "
-			    "?api=HOST:PORT&dns=HOST:PORT&name=NAME",
-			    address);
+			    "node address '%.200s': expected HOST:PORT or "
+			    "tcp://HOST:PORT (API and DNS addresses and the "
+			    "name go in their own fields, at most %d bytes)",
+			    address, CN_ADDR_MAX - 1);
 		free(op);
 		return;
 	}
@@ -915,13 +915,6 @@ static void cn_member_tick(struct cluster_node *n)
 /* --- own metadata and joining ---------------------------------------------
  */
 
-static int cn_own_address(struct cluster_node *n, char *out, size_t len)
-{
-	int w = snprintf(out, len, "%s?api=%s&dns=%s&name=%s", n->raft_url,
-			 n->api_address, n->dns_address, n->name);
-	return w < 0 || (size_t)w >= len ? Q53_EINVAL : 0;
-}
-
 static void cn_join_retry(struct cluster_node *n)
 {
 	n->join_state = CN_JOIN_ASK;
@@ -979,13 +972,12 @@ static void cn_join_cb(void *data, int status, const uint8_t *buf, size_t len)
 
 static void cn_ask_add(struct cluster_node *n, const char *target)
 {
-	char address[4 * CN_ADDR_MAX];
 	uint8_t *buf;
 	size_t len;
 	int rv;
 
-	if (cn_own_address(n, address, sizeof(address)) != 0 ||
-	    cn_api_pack_add_node(n->id, address, &buf, &len) != 0)
+	if (cn_api_pack_add_node(n->id, n->raft_url, n->api_address,
+				 n->dns_address, n->name, &buf, &len) != 0)
 		return;
 	rv = cluster_node_rpc_call(n->rpc, target, buf, len, CN_JOIN_TIMEOUT_MS,
 				   cn_join_cb, n);
@@ -1025,10 +1017,9 @@ static void cn_self_meta_tick(struct cluster_node *n)
 		return;
 	n->self_meta_due = uv_now(n->loop) + CN_SELF_META_RETRY_MS;
 	if (cn_is_leader(n)) {
-		char address[4 * CN_ADDR_MAX];
-		if (n->member_op == NULL &&
-		    cn_own_address(n, address, sizeof(address)) == 0)
-			cn_member_add(n, NULL, n->id, address);
+		if (n->member_op == NULL)
+			cn_member_add(n, NULL, n->id, n->raft_url,
+				      n->api_address, n->dns_address, n->name);
 		return;
 	}
 	api = cn_leader_api(n, NULL);
@@ -1176,6 +1167,7 @@ static void cn_on_tick(uv_timer_t *t)
 	cn_join_tick(n);
 	cn_self_meta_tick(n);
 	cn_seed_tick(n);
+	cn_health_tick(n);
 }
 
 /* --- lifecycle ------------------------------------------------------------
@@ -1280,6 +1272,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rv = cluster_node_rpc_init(&n->rpc, loop);
 	if (rv != 0)
 		goto nomem_free;
+	rv = cn_health_init(n, err, errlen);
+	if (rv != 0)
+		goto err_free;
 	backend = cn_api_backend(n);
 	api_cfg.listen = n->api_address;
 	rv = api_server_init(&n->api, loop, &backend, &api_cfg);
@@ -1342,6 +1337,11 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 	}
 	uv_check_start(&n->check, cn_on_check);
 	uv_timer_start(&n->tick, cn_on_tick, CN_TICK_MS, CN_TICK_MS);
+	rv = cn_health_start(n);
+	if (rv != 0) {
+		snprintf(err, errlen, "health prober: %s", q53_strerror(rv));
+		return rv;
+	}
 	if (cn_config_server(n, n->id) == NULL && n->join != NULL) {
 		n->join_state = CN_JOIN_ASK;
 		n->join_due = uv_now(n->loop);
@@ -1365,6 +1365,7 @@ static void cn_free(struct cluster_node *n)
 
 	cn_zones_clear(n);
 	free(n->zones);
+	cn_health_free(n);
 	q53_fsm_log_close(&n->log);
 	if (n->fsm != NULL)
 		control_fsm_free(n->fsm);
@@ -1398,6 +1399,11 @@ static void cn_api_closed(void *data)
 }
 
 static void cn_rpc_closed(void *data)
+{
+	cn_close_part(data);
+}
+
+static void cn_prober_closed(void *data)
 {
 	cn_close_part(data);
 }
@@ -1436,6 +1442,10 @@ void cluster_node_close(struct cluster_node *n, void (*cb)(void *data),
 		n->close_pending++;
 		api_server_close(n->api, cn_api_closed, n);
 		n->api = NULL;
+	}
+	if (n->prober != NULL) {
+		n->close_pending++;
+		cn_health_close(n, cn_prober_closed, n);
 	}
 	if (n->rpc != NULL) {
 		n->close_pending++;

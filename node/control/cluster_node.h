@@ -26,13 +26,25 @@
  * request whose raft_apply failed after it was proposed is answered as "may
  * or may not have been applied" (not retryable) rather than re-proposed.
  *
- * Membership: AddNode's address is the raft address ("HOST:PORT" or
- * "tcp://HOST:PORT"), optionally followed by
- * "?api=HOST:PORT&dns=HOST:PORT&name=NAME" for the node metadata (the API
- * address is what forwarding and INSYNC need); AddNodeRequest has no
- * fields for them yet. Every voter also keeps its own metadata right by
- * asking the leader to add itself again (idempotent) when the FSM's record
- * differs from its configuration.
+ * Membership: AddNodeRequest carries the raft address ("HOST:PORT" or
+ * "tcp://HOST:PORT") and, in their own fields, the node metadata: API
+ * address (what forwarding and INSYNC need), DNS address and name. Every
+ * voter also keeps its own metadata right by asking the leader to add
+ * itself again (idempotent) when the FSM's record differs from its
+ * configuration.
+ *
+ * Health (cluster_node_health.c): every node runs a prober
+ * (node/health/prober.h) that follows the FSM's health checks after each
+ * apply (added, re-added on a new version, removed), probes from the host
+ * of the raft address (so endpoints can tell nodes apart) and, when its
+ * local verdict on a check differs from the vote the FSM holds for it (a
+ * verdict change, or the slow refresh), proposes a HealthVote: directly
+ * when leader, else forwarded to the leader's API. Only a node that knows
+ * a leader (is part of a quorum) votes; a vote that cannot be committed is
+ * retried later, never decided locally: a cut-off node keeps serving the
+ * last committed health (fail-static). Zones whose answers depend on a
+ * check are rebuilt (control_fsm_build_zone) when its decided status
+ * changes, so all nodes switch at the same FSM index.
  *
  * Lifecycle (house style #10): cluster_node_init -> cluster_node_start ->
  * cluster_node_close(cb); memory is freed before cb runs. */

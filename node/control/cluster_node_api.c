@@ -273,7 +273,9 @@ void cn_api_execute(struct cluster_node *n, struct api_call *call)
 	}
 	case Q53__API__REQUEST__BODY_ADD_NODE:
 		cn_member_add(n, call, req->add_node->id,
-			      req->add_node->address);
+			      req->add_node->address,
+			      req->add_node->api_address,
+			      req->add_node->dns_address, req->add_node->name);
 		return;
 	case Q53__API__REQUEST__BODY_REMOVE_NODE:
 		cn_member_remove(n, call, req->remove_node->id);
@@ -281,6 +283,14 @@ void cn_api_execute(struct cluster_node *n, struct api_call *call)
 	case Q53__API__REQUEST__BODY_GET_CHANGE:
 		/* A get-change that waited for a leader (see be_get_change). */
 		be_get_change(n, call, req->get_change);
+		return;
+	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_UPDATE_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_HEALTH_VOTE:
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS:
+		cn_health_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -460,6 +470,7 @@ static void be_status(void *data, struct api_call *call,
 struct cn_fan_member {
 	struct cn_fanout *f;
 	uint64_t id;
+	char name[CN_NAME_MAX];
 	char raft[CN_ADDR_MAX];
 	char api[CN_ADDR_MAX];
 	int role;
@@ -529,12 +540,33 @@ static void cn_fanout_reply(struct cn_fanout *f)
 		Q53__Api__GetChangeResponse gc =
 		    Q53__API__GET_CHANGE_RESPONSE__INIT;
 		Q53__Api__ChangeInfo ci = Q53__API__CHANGE_INFO__INIT;
+		Q53__Api__NodeApplied *na = calloc(f->total + 1, sizeof(*na));
+		Q53__Api__NodeApplied **nap =
+		    calloc(f->total + 1, sizeof(*nap));
 		uint32_t in_sync = 0;
 
-		for (size_t i = 0; i < f->total; i++)
-			if (f->members[i].reachable &&
-			    f->members[i].applied >= f->change.index)
-				in_sync++;
+		if (na == NULL || nap == NULL) {
+			api_reply_error(f->call, API_ERR_INTERNAL, false,
+					"out of memory");
+			free(na);
+			free(nap);
+			goto out;
+		}
+		for (size_t i = 0; i < f->total; i++) {
+			struct cn_fan_member *m = &f->members[i];
+			q53__api__node_applied__init(&na[i]);
+			na[i].id = m->id;
+			na[i].name = m->name;
+			na[i].applied_index = m->applied;
+			na[i].reachable = m->reachable;
+			na[i].in_sync =
+			    m->reachable && m->applied >= f->change.index;
+			in_sync += na[i].in_sync;
+			nap[i] = &na[i];
+		}
+		gc.nodes = nap;
+		gc.n_nodes = f->total;
+		gc.index = f->change.index;
 		ci.id = f->change_id;
 		ci.comment = f->comment;
 		ci.submitted_at_ms = f->change.submitted_ms;
@@ -550,7 +582,10 @@ static void cn_fanout_reply(struct cn_fanout *f)
 		r.body_case = Q53__API__RESPONSE__BODY_GET_CHANGE;
 		r.get_change = &gc;
 		api_reply(f->call, &r);
+		free(na);
+		free(nap);
 	}
+out:
 	n->fanouts--;
 	free(f->members);
 	free(f);
@@ -612,9 +647,11 @@ static void cn_fanout_start(struct cluster_node *n, struct cn_fanout *f)
 		m->role = srv->role;
 		m->leader = srv->id == leader_id;
 		snprintf(m->raft, sizeof(m->raft), "%s", srv->address);
-		if (control_fsm_node_get(n->fsm, srv->id, &meta) == 0)
+		if (control_fsm_node_get(n->fsm, srv->id, &meta) == 0) {
 			snprintf(m->api, sizeof(m->api), "%s",
 				 meta.api_address);
+			snprintf(m->name, sizeof(m->name), "%s", meta.name);
+		}
 		if (srv->id == n->id) {
 			m->reachable = n->serving;
 			m->applied = n->serving ? n->published_applied : 0;
@@ -672,10 +709,40 @@ static void be_get_change(void *data, struct api_call *call,
 		Q53__Api__GetChangeResponse gc =
 		    Q53__API__GET_CHANGE_RESPONSE__INIT;
 		Q53__Api__ChangeInfo ci = Q53__API__CHANGE_INFO__INIT;
+		const struct raft_configuration *conf = &n->raft.configuration;
+		Q53__Api__NodeApplied *na = calloc(conf->n + 1, sizeof(*na));
+		Q53__Api__NodeApplied **nap = calloc(conf->n + 1, sizeof(*nap));
 		unsigned voters = 0;
-		for (unsigned i = 0; i < n->raft.configuration.n; i++)
-			voters +=
-			    n->raft.configuration.servers[i].role == RAFT_VOTER;
+		if (na == NULL || nap == NULL) {
+			api_reply_error(call, API_ERR_INTERNAL, false,
+					"out of memory");
+			free(na);
+			free(nap);
+			free(f);
+			return;
+		}
+		/* Nobody asked: each voter holds at least the change. */
+		for (unsigned i = 0; i < conf->n; i++) {
+			struct control_fsm_node meta;
+			if (conf->servers[i].role != RAFT_VOTER)
+				continue;
+			q53__api__node_applied__init(&na[voters]);
+			na[voters].id = conf->servers[i].id;
+			if (control_fsm_node_get(n->fsm, conf->servers[i].id,
+						 &meta) == 0)
+				na[voters].name = (char *)meta.name;
+			na[voters].applied_index =
+			    conf->servers[i].id == n->id && n->serving
+				? n->published_applied
+				: c.index;
+			na[voters].in_sync = true;
+			na[voters].reachable = true;
+			nap[voters] = &na[voters];
+			voters++;
+		}
+		gc.nodes = nap;
+		gc.n_nodes = voters;
+		gc.index = c.index;
 		ci.id = f->change_id;
 		ci.comment = f->comment;
 		ci.submitted_at_ms = c.submitted_ms;
@@ -685,6 +752,8 @@ static void be_get_change(void *data, struct api_call *call,
 		r.body_case = Q53__API__RESPONSE__BODY_GET_CHANGE;
 		r.get_change = &gc;
 		api_reply(call, &r);
+		free(na);
+		free(nap);
 		free(f);
 		return;
 	}
@@ -724,6 +793,13 @@ struct api_backend cn_api_backend(struct cluster_node *n)
 	    .add_node = be_add_node,
 	    .remove_node = be_remove_node,
 	    .status = be_status,
+	    .create_health_check = cn_be_create_health_check,
+	    .get_health_check = cn_be_get_health_check,
+	    .list_health_checks = cn_be_list_health_checks,
+	    .update_health_check = cn_be_update_health_check,
+	    .delete_health_check = cn_be_delete_health_check,
+	    .get_health_check_status = cn_be_get_health_check_status,
+	    .health_vote = cn_be_health_vote,
 	};
 	return b;
 }
@@ -744,7 +820,8 @@ int cn_api_pack_status(uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int cn_api_pack_add_node(uint64_t id, const char *address, uint8_t **buf,
+int cn_api_pack_add_node(uint64_t id, const char *address, const char *api,
+			 const char *dns, const char *name, uint8_t **buf,
 			 size_t *len)
 {
 	Q53__Api__Request req = Q53__API__REQUEST__INIT;
@@ -752,6 +829,9 @@ int cn_api_pack_add_node(uint64_t id, const char *address, uint8_t **buf,
 
 	an.id = id;
 	an.address = (char *)address;
+	an.api_address = (char *)(api != NULL ? api : "");
+	an.dns_address = (char *)(dns != NULL ? dns : "");
+	an.name = (char *)(name != NULL ? name : "");
 	req.version = API_MSG_VERSION;
 	req.body_case = Q53__API__REQUEST__BODY_ADD_NODE;
 	req.add_node = &an;

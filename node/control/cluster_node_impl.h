@@ -23,7 +23,11 @@
 
 struct control_fsm;
 struct cluster_node_rpc;
+struct health_prober;
 struct zone;
+
+#define CN_CHECK_ID_MAX 64  /* = HEALTH_CHECK_ID_MAX */
+#define CN_REASON_MAX	128 /* a probe's reason as kept locally */
 
 struct cn_zone {
 	char *id;
@@ -80,6 +84,31 @@ struct cn_write {
 	struct cn_write *next; /* waiting list */
 	struct api_call *call;
 	uint64_t deadline; /* uv_now: give up waiting for a leader */
+};
+
+/* This node's view of one FSM health check (cluster_node_health.c), kept
+ * in the FSM's order (by id). The vote it last got committed (sent_*)
+ * is what it compares its verdict with, until the FSM shows that vote;
+ * then the FSM's record is the reference. */
+struct cn_check {
+	char id[CN_CHECK_ID_MAX + 1];
+	uint64_t version;  /* config version the prober runs */
+	bool probing;	   /* added to the prober (not CALCULATED) */
+	bool has_verdict;  /* the observer left UNKNOWN */
+	bool verdict;	   /* local verdict (Inverted applied) */
+	char reason[CN_REASON_MAX];
+	uint64_t observed_ms; /* wall clock of the verdict (change) */
+	bool refresh_due;     /* the observer's slow refresh asked a vote */
+	bool inflight;	      /* a vote is being committed */
+	uint64_t retry_due;   /* uv_now: no vote before this */
+	bool sent_ok;	      /* sent_healthy was committed ... */
+	bool sent_healthy;
+	uint64_t sent_index; /* ... at this FSM index */
+	/* the last probe result, for health status */
+	char last_reason[CN_REASON_MAX];
+	uint64_t last_ms; /* wall clock, 0 = none yet */
+	uint64_t probes;
+	uint64_t votes_sent; /* committed votes of this node */
 };
 
 struct cn_submit;
@@ -170,6 +199,16 @@ struct cluster_node {
 
 	unsigned fanouts; /* status fan-outs in flight */
 
+	/* health (cluster_node_health.c) */
+	struct health_prober *prober;
+	char probe_source[64]; /* host of the raft address, "" = any */
+	struct cn_check *checks;
+	size_t n_checks;
+	uint64_t checks_synced; /* FSM index the checks were synced at */
+	bool checks_sync_all;	/* sync even if the index did not move */
+	unsigned votes_inflight;
+	uint64_t vote_scan_due; /* uv_now of the tick's next vote scan */
+
 	bool closing;
 	unsigned close_pending;
 	void (*close_cb)(void *data);
@@ -195,14 +234,61 @@ const char *cn_leader_api(struct cluster_node *n, uint64_t *leader_id);
 bool cn_write_route(struct cluster_node *n, struct api_call *call);
 
 /* Membership (leader side); the call is answered. */
+/* address: the raft address (HOST:PORT or tcp:// URL); api, dns, name:
+ * the node metadata ("" or NULL = keep what the FSM has). */
 void cn_member_add(struct cluster_node *n, struct api_call *call, uint64_t id,
-		   const char *address);
+		   const char *address, const char *api, const char *dns,
+		   const char *name);
 void cn_member_remove(struct cluster_node *n, struct api_call *call,
 		      uint64_t id);
 
 /* "Z" or "C" followed by 20 random upper-case letters and digits. */
 void cn_new_id(char prefix, char out[CN_ID_LEN + 1]);
 uint64_t cn_now_ms(void);
+
+/* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", Route 53's health check ids. */
+void cn_new_uuid(char out[37]);
+
+/* --- cluster_node_health.c --- */
+
+/* Sets up the prober (nothing runs). 0 or a q53_err with err. */
+int cn_health_init(struct cluster_node *n, char *err, size_t errlen);
+/* Starts probing (the checks the FSM holds now and later). */
+int cn_health_start(struct cluster_node *n);
+/* After applies (each loop turn): follow the FSM's checks, vote where
+ * the FSM differs from the local verdict. */
+void cn_health_after_apply(struct cluster_node *n);
+/* The periodic part: retries votes that could not be committed. */
+void cn_health_tick(struct cluster_node *n);
+/* Closes the prober; done(data) once it is gone (at once without one). */
+void cn_health_close(struct cluster_node *n, void (*done)(void *data),
+		     void *data);
+/* Frees the local check table (after close). */
+void cn_health_free(struct cluster_node *n);
+/* This node's view of check id, NULL when it does not follow it. */
+const struct cn_check *cn_health_local(const struct cluster_node *n,
+				       const char *id);
+
+/* --- cluster_node_health_api.c --- */
+
+/* Health-check writes on the leader (from cn_api_execute). */
+void cn_health_api_execute(struct cluster_node *n, struct api_call *call);
+/* The backend's health operations. */
+void cn_be_create_health_check(void *data, struct api_call *call,
+			       const Q53__Api__CreateHealthCheckRequest *req);
+void cn_be_get_health_check(void *data, struct api_call *call,
+			    const Q53__Api__GetHealthCheckRequest *req);
+void cn_be_list_health_checks(void *data, struct api_call *call,
+			      const Q53__Api__ListHealthChecksRequest *req);
+void cn_be_update_health_check(void *data, struct api_call *call,
+			       const Q53__Api__UpdateHealthCheckRequest *req);
+void cn_be_delete_health_check(void *data, struct api_call *call,
+			       const Q53__Api__DeleteHealthCheckRequest *req);
+void cn_be_get_health_check_status(
+    void *data, struct api_call *call,
+    const Q53__Api__GetHealthCheckStatusRequest *req);
+void cn_be_health_vote(void *data, struct api_call *call,
+		       const Q53__Api__HealthVoteRequest *req);
 
 /* --- cluster_node_api.c --- */
 
@@ -211,7 +297,8 @@ struct api_backend cn_api_backend(struct cluster_node *n);
 void cn_api_execute(struct cluster_node *n, struct api_call *call);
 /* The packed StatusRequest / AddNodeRequest (malloc'd; caller frees). */
 int cn_api_pack_status(uint8_t **buf, size_t *len);
-int cn_api_pack_add_node(uint64_t id, const char *address, uint8_t **buf,
+int cn_api_pack_add_node(uint64_t id, const char *address, const char *api,
+			 const char *dns, const char *name, uint8_t **buf,
 			 size_t *len);
 
 #endif

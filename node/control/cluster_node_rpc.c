@@ -239,8 +239,16 @@ static int rpc_peer_get(struct cluster_node_rpc *c, const char *address,
 		free(p);
 		return Q53_ENOMEM;
 	}
-	nng_socket_set_ms(p->sock, NNG_OPT_REQ_RESENDTIME,
-			  NNG_DURATION_INFINITE);
+	/* Never re-send (neither on a timer nor when the connection drops:
+	 * NNG re-queues a pending request on another pipe when its pipe
+	 * closes unless the resend time is infinite); a forwarded write
+	 * re-sent after a leader change could be applied twice. */
+	if (nng_socket_set_ms(p->sock, NNG_OPT_REQ_RESENDTIME,
+			      NNG_DURATION_INFINITE) != 0) {
+		nng_close(p->sock);
+		free(p);
+		return Q53_EINVAL;
+	}
 	nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, RPC_MAX_RESPONSE);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, RPC_RECONNECT_MIN_MS);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, RPC_RECONNECT_MAX_MS);
@@ -280,6 +288,11 @@ int cluster_node_rpc_call(struct cluster_node_rpc *c, const char *address,
 	r->deadline = uv_now(c->loop) + timeout_ms;
 	if (nng_ctx_open(&r->ctx, p->sock) != 0)
 		goto err_free;
+	/* Contexts copy the socket's resend time when opened; set it on the
+	 * context too so no NNG version can re-send this request. */
+	if (nng_ctx_set_ms(r->ctx, NNG_OPT_REQ_RESENDTIME,
+			   NNG_DURATION_INFINITE) != 0)
+		goto err_ctx;
 	if (nng_aio_alloc(&r->aio, rpc_aio_cb, r) != 0)
 		goto err_ctx;
 	if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, req, len) != 0)

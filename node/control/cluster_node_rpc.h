@@ -4,8 +4,11 @@
  * to the leader, to ask voters for their applied index (INSYNC) and to ask
  * a member to add this node (--join).
  *
- * NNG never re-sends a request by itself here (NNG_OPT_REQ_RESENDTIME is
- * infinite): a forwarded write must not be applied twice.
+ * NNG never re-sends a request by itself here: NNG_OPT_REQ_RESENDTIME is
+ * infinite on every socket and context (checked), so neither a timer nor
+ * a dropped connection (NNG otherwise re-queues a pending request on
+ * another pipe) sends it again; the call then fails with -EIO. A forwarded
+ * write must not be applied twice, e.g. after a leader change.
  *
  * Lifecycle (house style #10): cluster_node_rpc_init -> calls ->
  * cluster_node_rpc_close(cb). Everything but the NNG-side hand-off runs on

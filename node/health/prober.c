@@ -71,6 +71,9 @@ struct prober_check {
 struct health_prober {
 	uv_loop_t *loop;
 	struct health_prober_options opt;
+	/* source_address parsed (family AF_UNSPEC: none) and as curl wants */
+	struct sockaddr_storage source;
+	char interface[64];
 	enum prober_state state;
 	CURLM *multi;
 	uv_timer_t curl_timer;
@@ -528,6 +531,9 @@ static int http_setup(struct prober_check *c, CURL *e)
 	/* A name alone is resolved to IPv4, per probe (Route 53 too). */
 	rc |= curl_easy_setopt(e, CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
 	rc |= curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+	if (c->p->interface[0] != '\0' &&
+	    (c->p->source.ss_family == AF_INET6) == v6)
+		rc |= curl_easy_setopt(e, CURLOPT_INTERFACE, c->p->interface);
 	rc |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_http_prereq);
 	rc |= curl_easy_setopt(e, CURLOPT_PREREQDATA, c);
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_http_header);
@@ -644,7 +650,14 @@ static int tcp_connect(struct prober_check *c, const struct sockaddr *addr)
 	c->tcp_open = true;
 	c->open++;
 	c->connect.data = c;
-	rc = uv_tcp_connect(&c->connect, &c->tcp, addr, on_tcp_connected);
+	rc = 0;
+	if (c->p->source.ss_family != AF_UNSPEC &&
+	    c->p->source.ss_family == addr->sa_family)
+		rc = uv_tcp_bind(&c->tcp,
+				 (const struct sockaddr *)&c->p->source, 0);
+	if (rc == 0)
+		rc = uv_tcp_connect(&c->connect, &c->tcp, addr,
+				    on_tcp_connected);
 	if (rc != 0) {
 		tcp_reason(c, rc);
 		tcp_done(c, false);
@@ -799,6 +812,17 @@ int health_prober_init(struct health_prober **out, uv_loop_t *loop,
 	}
 	p->loop = loop;
 	p->opt = *opt;
+	p->opt.source_address = NULL; /* parsed below, not kept */
+	p->source.ss_family = AF_UNSPEC;
+	if (opt->source_address != NULL && opt->source_address[0] != '\0') {
+		const char *a = opt->source_address;
+		if (uv_ip4_addr(a, 0, (struct sockaddr_in *)&p->source) != 0 &&
+		    uv_ip6_addr(a, 0, (struct sockaddr_in6 *)&p->source) != 0) {
+			rc = Q53_EINVAL;
+			goto err_after_alloc;
+		}
+		snprintf(p->interface, sizeof(p->interface), "host!%s", a);
+	}
 	if (p->opt.connect_timeout_ms == 0)
 		p->opt.connect_timeout_ms = DEFAULT_CONNECT_MS;
 	if (p->opt.response_timeout_ms == 0)

@@ -19,6 +19,8 @@
  * it is resolved to an IPv4 address per probe, as Route 53 does (libcurl's
  * resolver thread, uv_getaddrinfo for TCP); such HTTPS probes always send
  * SNI.
+ * With source_address, HTTP(S) probes bind to it (CURLOPT_INTERFACE
+ * "host!ADDR") and TCP probes bind to it, port 0, before connecting.
  * Every check is probed at once when the prober starts (or when added to a
  * started prober), then every RequestInterval. One probe per check at a
  * time: a probe still running when the next is due makes it skip a round.
@@ -86,11 +88,16 @@ struct health_prober_options {
 	unsigned interval_unit_ms;    /* one RequestInterval second; 0=1000 */
 	/* Observer refresh period; 0 = 15 minutes, UINT64_MAX = never. */
 	uint64_t refresh_ms;
+	/* Local IPv4 or IPv6 address every probe connects from (copied);
+	 * NULL or "" = the kernel's choice. A cluster node passes its own
+	 * address so endpoints see (and may filter) each node apart. Probes
+	 * of the other address family are not bound. */
+	const char *source_address;
 };
 
 /* Allocates a prober on loop (options copied). Nothing runs until
- * health_prober_start. Returns 0, Q53_EINVAL (no on_verdict) or
- * Q53_ENOMEM. Free only through health_prober_close. */
+ * health_prober_start. Returns 0, Q53_EINVAL (no on_verdict, or a
+ * source_address that is not an IP address) or Q53_ENOMEM. Free only through health_prober_close. */
 int health_prober_init(struct health_prober **out, uv_loop_t *loop,
 		       const struct health_prober_options *opt);
 
