@@ -1,0 +1,449 @@
+#!/usr/bin/env python3
+"""A quorum53 cluster of q53d processes on this machine (no Docker).
+
+  deploy/local-cluster up [-n N]      start N nodes (default 3); idempotent
+  deploy/local-cluster status [--json]
+  deploy/local-cluster add            start one more node; it joins
+  deploy/local-cluster remove ID      `q53 node remove ID`, then stop it
+  deploy/local-cluster pause ID       kill -STOP the node (cut it off)
+  deploy/local-cluster resume ID      kill -CONT it (it catches up)
+  deploy/local-cluster down [--purge] stop exactly the processes it started
+                                      (--purge also deletes their data)
+
+Node N listens on 127.0.0.(10+N): DNS :5353 (UDP+TCP), Raft :7053, client
+API :8053, with its data, log and pidfile in build/local-cluster/nodeN/.
+Node 1 bootstraps with the demo zone deploy/demo/example.com.zone; the
+others start with --join. `up` after `down` restarts the same cluster from
+its data (restart = snapshot + log tail); `up -n 5` on a running 3-node
+cluster adds two nodes.
+
+Binaries: $Q53D and $Q53 if set, else build/release/{q53d,q53}, built
+(cmake, Release, after deploy/install-deps.sh) when missing.
+Environment: Q53_LC_DIR (state dir), Q53_LC_NET (default 127.0.0),
+Q53_LC_FIRST (host octet of node 1, default 11), Q53_LC_DNS_PORT,
+Q53_LC_RAFT_PORT, Q53_LC_API_PORT, Q53_LC_WORKERS (default 1),
+Q53_LC_ELECTION_MS / Q53_LC_HEARTBEAT_MS (default 1000 / 100).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STATE = os.path.abspath(os.environ.get("Q53_LC_DIR") or os.path.join(TOP, "build", "local-cluster"))
+NET = os.environ.get("Q53_LC_NET", "127.0.0")
+FIRST = int(os.environ.get("Q53_LC_FIRST", "11"))
+DNS_PORT = int(os.environ.get("Q53_LC_DNS_PORT", "5353"))
+RAFT_PORT = int(os.environ.get("Q53_LC_RAFT_PORT", "7053"))
+API_PORT = int(os.environ.get("Q53_LC_API_PORT", "8053"))
+WORKERS = os.environ.get("Q53_LC_WORKERS", "1")
+ELECTION_MS = os.environ.get("Q53_LC_ELECTION_MS", "1000")
+HEARTBEAT_MS = os.environ.get("Q53_LC_HEARTBEAT_MS", "100")
+DEMO_ZONE = os.path.join(TOP, "deploy", "demo", "example.com.zone")
+ORIGIN = "example.com"
+BUILD = os.path.join(TOP, "build", "release")
+
+
+def say(msg):
+    print(f"local-cluster: {msg}", flush=True)
+
+
+def die(msg, code=1):
+    print(f"local-cluster: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+# --- binaries ---------------------------------------------------------------
+
+def binaries():
+    q53d = os.environ.get("Q53D") or os.path.join(BUILD, "q53d")
+    q53 = os.environ.get("Q53") or os.path.join(os.path.dirname(q53d), "q53")
+    if os.access(q53d, os.X_OK) and os.access(q53, os.X_OK):
+        return q53d, q53
+    if os.environ.get("Q53D") or os.environ.get("Q53"):
+        die(f"binaries not found: {q53d} / {q53}")
+    say("q53d/q53 missing: installing dependencies and building (Release) into build/release")
+    subprocess.run(["bash", os.path.join(TOP, "deploy", "install-deps.sh")], check=True)
+    subprocess.run(["cmake", "-S", TOP, "-B", BUILD, "-DCMAKE_BUILD_TYPE=Release"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", BUILD, "-j", str(os.cpu_count() or 2),
+                    "--target", "q53d", "q53"], check=True, stdout=subprocess.DEVNULL)
+    return q53d, q53
+
+
+# --- node records (one directory per node) -----------------------------------
+
+class Node:
+    def __init__(self, nid):
+        self.id = nid
+        self.dir = os.path.join(STATE, f"node{nid}")
+        self.meta_path = os.path.join(self.dir, "node.json")
+        meta = {}
+        if os.path.exists(self.meta_path):
+            with open(self.meta_path) as f:
+                meta = json.load(f)
+        self.host = meta.get("host", f"{NET}.{FIRST + nid - 1}")
+        self.dns = meta.get("dns", f"{self.host}:{DNS_PORT}")
+        self.raft = meta.get("raft", f"{self.host}:{RAFT_PORT}")
+        self.api = meta.get("api", f"{self.host}:{API_PORT}")
+        self.removed = meta.get("removed", False)
+        self.data = os.path.join(self.dir, "data")
+        self.pidfile = os.path.join(self.dir, "q53d.pid")
+        self.log = os.path.join(self.dir, "q53d.log")
+
+    def save(self):
+        os.makedirs(self.dir, exist_ok=True)
+        tmp = self.meta_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"id": self.id, "host": self.host, "dns": self.dns, "raft": self.raft,
+                       "api": self.api, "removed": self.removed}, f, indent=1)
+        os.replace(tmp, self.meta_path)
+
+    def pid(self):
+        """The PID in the pidfile if that process is still our q53d, else None."""
+        try:
+            with open(self.pidfile) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        # Guard against a recycled PID: the process must be q53d on our data dir.
+        if os.path.basename(cmd[0]) == b"q53d" and self.data.encode() in cmd:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        return None
+            except OSError:
+                return None
+            return pid
+        return None
+
+    def paused(self):
+        pid = self.pid()
+        if pid is None:
+            return False
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+    def start(self, q53d, join=None, seed=False):
+        os.makedirs(self.data, exist_ok=True)
+        self.save()
+        args = [q53d, "--dns", self.dns, "--workers", WORKERS, "--data-dir", self.data,
+                "--id", str(self.id), "--raft", self.raft, "--api", self.api,
+                "--name", f"node{self.id}", "--election-timeout", ELECTION_MS,
+                "--heartbeat", HEARTBEAT_MS]
+        fresh = not os.listdir(self.data)
+        if fresh and join:
+            args += ["--join", join]
+        if seed and fresh:
+            args += ["--zone", f"{ORIGIN}={DEMO_ZONE}"]  # the bootstrapping node
+        with open(self.log, "ab") as log:
+            log.write(f"--- {time.strftime('%F %T')} {' '.join(args)}\n".encode())
+            log.flush()
+            p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        with open(self.pidfile, "w") as f:
+            f.write(f"{p.pid}\n")
+        return p.pid
+
+    def stop(self, timeout=15.0):
+        pid = self.pid()
+        if pid is None:
+            self._clear_pidfile()
+            return None
+        os.kill(pid, signal.SIGCONT)  # a paused node must be able to exit
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid() == pid:
+            time.sleep(0.05)
+        if self.pid() == pid:
+            os.kill(pid, signal.SIGKILL)
+            while self.pid() == pid:
+                time.sleep(0.05)
+        self._clear_pidfile()
+        return pid
+
+    def _clear_pidfile(self):
+        try:
+            os.unlink(self.pidfile)
+        except FileNotFoundError:
+            pass
+
+
+def nodes():
+    out = []
+    if os.path.isdir(STATE):
+        for d in os.listdir(STATE):
+            if d.startswith("node") and d[4:].isdigit() and \
+                    os.path.exists(os.path.join(STATE, d, "node.json")):
+                out.append(Node(int(d[4:])))
+    return sorted(out, key=lambda n: n.id)
+
+
+def members():
+    return [n for n in nodes() if not n.removed]
+
+
+# --- talking to the cluster ---------------------------------------------------
+
+def q53(q53bin, api, *args, timeout=3):
+    try:
+        p = subprocess.run([q53bin, "--node", api, "--timeout", str(timeout), "--json", *args],
+                           capture_output=True, text=True, timeout=timeout + 10)
+    except subprocess.TimeoutExpired:
+        return None
+    if p.returncode != 0:
+        return None
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return None
+
+
+def dns_answers(node):
+    """True when the node answers the demo zone's SOA (its responder works)."""
+    host, port = node.dns.rsplit(":", 1)
+    try:
+        p = subprocess.run(["dig", "+short", "+time=1", "+tries=1", f"@{host}", "-p", port,
+                            ORIGIN, "SOA"], capture_output=True, text=True, timeout=5)
+        return p.returncode == 0 and p.stdout.strip() != ""
+    except (OSError, subprocess.TimeoutExpired):
+        return None  # no dig: do not hold anything up on it
+
+
+def live_api(q53bin, exclude=()):
+    for n in members():
+        if n.id in exclude or n.pid() is None or n.paused():
+            continue
+        st = q53(q53bin, n.api, "status", timeout=2)
+        if st and st.get("LeaderId"):
+            return n.api
+    return None
+
+
+def node_list(q53bin, exclude=()):
+    api = live_api(q53bin, exclude)
+    if api is None:
+        return None
+    r = q53(q53bin, api, "node", "list")
+    return r["Nodes"] if r else None
+
+
+def wait(what, pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = pred()
+        if r:
+            return r
+        time.sleep(0.1)
+    die(f"timed out after {timeout:.0f}s waiting for {what} (logs: {STATE}/node*/q53d.log)")
+
+
+def wait_voters(q53bin, ids, timeout=60.0):
+    want = sorted(ids)
+
+    def ok():
+        nl = node_list(q53bin)
+        if not nl:
+            return None
+        voters = sorted(n["Id"] for n in nl if n["Role"] == "voter")
+        if voters != want or len(nl) != len(want):
+            return None
+        if not all(n["Reachable"] for n in nl):
+            return None
+        by_id = {n.id: n for n in nodes()}
+        return all(i in by_id and dns_answers(by_id[i]) is not False for i in want)
+    wait(f"voters {want} serving DNS", ok, timeout)
+
+
+# --- commands ------------------------------------------------------------------
+
+def cmd_up(n):
+    q53d, q53bin = binaries()
+    os.makedirs(STATE, exist_ok=True)
+    known = members()
+    started = []
+    if not known:
+        first = Node(1)
+        say(f"bootstrapping node 1 on {first.host} with the demo zone {ORIGIN}")
+        first.start(q53d, seed=True)
+        started.append(1)
+        wait("node 1 to lead", lambda: (q53(q53bin, first.api, "status", timeout=1) or {})
+             .get("State") == "leader", 30)
+        wait(f"node 1 to serve {ORIGIN}", lambda: dns_answers(first) is not False, 30)
+        known = [first]
+    # Restart members that are not running (after `down` or a reboot).
+    for node in known:
+        if node.pid() is None:
+            node.start(q53d)
+            started.append(node.id)
+    if len(known) > 1 and started:
+        wait("a leader", lambda: live_api(q53bin), 60)
+    ids = [m.id for m in known]
+    while len(ids) < n:
+        nid = next_id()
+        join = live_api(q53bin) or wait("a leader", lambda: live_api(q53bin), 60)
+        Node(nid).start(q53d, join=join)
+        started.append(nid)
+        ids.append(nid)
+    wait_voters(q53bin, ids)
+    if started:
+        say(f"started node(s) {', '.join(map(str, started))}")
+    else:
+        say(f"already up ({len(ids)} nodes); nothing started")
+    if len(ids) > n:
+        say(f"note: {len(ids)} members (more than -n {n}); use `remove ID` to shrink")
+    show_status(q53bin)
+    hints()
+
+
+def next_id():
+    used = [m.id for m in nodes()]  # removed ids are not reused
+    return max(used, default=0) + 1
+
+
+def cmd_add():
+    q53d, q53bin = binaries()
+    if not members():
+        die("no cluster: run `deploy/local-cluster up` first")
+    join = live_api(q53bin) or die("no live member with a leader to join through")
+    nid = next_id()
+    node = Node(nid)
+    say(f"starting node {nid} on {node.host}, joining through {join}")
+    node.start(q53d, join=join)
+    wait_voters(q53bin, [m.id for m in members()])
+    say(f"node {nid} is a voter and serves DNS on {node.dns}")
+
+
+def cmd_remove(nid):
+    _, q53bin = binaries()
+    node = {m.id: m for m in members()}.get(nid)
+    if node is None:
+        die(f"node {nid} is not a member of this local cluster")
+    api = live_api(q53bin, exclude=(nid,)) or live_api(q53bin)
+    if api is None:
+        die("no live member with a leader to remove it through")
+    p = subprocess.run([q53bin, "--node", api, "--timeout", "15", "node", "remove", str(nid)],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        die(f"q53 node remove {nid} failed: {p.stderr.strip() or p.stdout.strip()}")
+    node.removed = True
+    node.save()
+    rest = [m.id for m in members()]
+
+    def gone():
+        nl = node_list(q53bin, exclude=(nid,))
+        return nl is not None and nid not in [x["Id"] for x in nl]
+    wait(f"node {nid} to leave the configuration", gone, 60)
+    pid = node.stop()
+    say(f"removed node {nid} from the cluster and stopped it (pid {pid}); members: {rest}")
+
+
+def cmd_pause(nid, stop):
+    node = {m.id: m for m in members()}.get(nid)
+    pid = node.pid() if node else None
+    if pid is None:
+        die(f"node {nid} is not running")
+    os.kill(pid, signal.SIGSTOP if stop else signal.SIGCONT)
+    say(f"node {nid} (pid {pid}) {'paused (SIGSTOP)' if stop else 'resumed (SIGCONT)'}")
+
+
+def cmd_down(purge):
+    stopped = []
+    for node in nodes():
+        pid = node.stop()
+        if pid:
+            stopped.append(f"node{node.id}={pid}")
+    say("stopped " + (", ".join(stopped) if stopped else "nothing (no node running)"))
+    if purge and os.path.isdir(STATE):
+        import shutil
+        shutil.rmtree(STATE)
+        say(f"purged {STATE}")
+
+
+def collect_status(q53bin):
+    rows = []
+    for node in nodes():
+        pid = node.pid()
+        st = None
+        if pid and not node.paused():
+            st = q53(q53bin, node.api, "status", timeout=1)
+        rows.append({"Id": node.id, "Pid": pid, "Removed": node.removed,
+                     "Paused": node.paused(), "Dns": node.dns, "Api": node.api,
+                     "Raft": node.raft, "Dir": node.dir, "Status": st})
+    return rows
+
+
+def show_status(q53bin):
+    rows = collect_status(q53bin)
+    print(f"{'id':>3} {'pid':>8} {'state':<10} {'leader':>6} {'applied':>8}  dns / api")
+    for r in rows:
+        st = r["Status"] or {}
+        state = ("removed" if r["Removed"] else "stopped" if not r["Pid"]
+                 else "paused" if r["Paused"] else st.get("State", "no-answer"))
+        print(f"{r['Id']:>3} {r['Pid'] or '-':>8} {state:<10} {st.get('LeaderId') or '-':>6} "
+              f"{st.get('AppliedIndex', '-'):>8}  {r['Dns']} / {r['Api']}")
+
+
+def hints():
+    live = [m for m in members() if m.pid()]
+    if not live:
+        return
+    a = live[0]
+    h, p = a.dns.rsplit(":", 1)
+    b = live[1] if len(live) > 1 else a
+    me = os.path.relpath(os.path.abspath(__file__))
+    q53bin = os.path.relpath(binaries()[1])
+    print(f"""
+Try:
+  dig @{h} -p {p} www.example.com
+  dig @{b.dns.rsplit(':', 1)[0]} -p {p} anything.apps.example.com
+  {q53bin} --node {b.api} node list
+  {q53bin} --node {b.api} records list example.com
+  echo '{{"Changes":[{{"Action":"UPSERT","ResourceRecordSet":{{"Name":"hello.example.com","Type":"A","TTL":60,"ResourceRecords":[{{"Value":"192.0.2.99"}}]}}}}]}}' \\
+    | {q53bin} --node {b.api} change-batch example.com -
+  {q53bin} --node {b.api} get-change ID --wait
+  {me} add | remove ID | pause ID | resume ID | status | down""")
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__.strip())
+        return 0
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "up":
+        n = 3
+        if rest[:1] == ["-n"] and len(rest) == 2 and rest[1].isdigit() and int(rest[1]) >= 1:
+            n = int(rest[1])
+        elif rest:
+            die("usage: local-cluster up [-n N]", 2)
+        cmd_up(n)
+    elif cmd == "status":
+        _, q53bin = binaries()
+        if rest == ["--json"]:
+            print(json.dumps(collect_status(q53bin), indent=1))
+        else:
+            if not nodes():
+                say("no cluster (run `deploy/local-cluster up`)")
+                return 0
+            show_status(q53bin)
+    elif cmd == "add" and not rest:
+        cmd_add()
+    elif cmd in ("remove", "pause", "resume") and len(rest) == 1 and rest[0].isdigit():
+        if cmd == "remove":
+            cmd_remove(int(rest[0]))
+        else:
+            cmd_pause(int(rest[0]), cmd == "pause")
+    elif cmd == "down" and rest in ([], ["--purge"]):
+        cmd_down(bool(rest))
+    else:
+        die(f"unknown command: {' '.join(argv)} (see --help)", 2)
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends quietly
+    sys.exit(main(sys.argv[1:]))
