@@ -395,7 +395,7 @@ def hints():
     a = live[0]
     h, p = a.dns.rsplit(":", 1)
     b = live[1] if len(live) > 1 else a
-    me = os.path.relpath(os.path.abspath(__file__))
+    me = os.path.relpath(os.path.join(TOP, "deploy", "local-cluster"))
     q53bin = os.path.relpath(binaries()[1])
     print(f"""
 Try:
