@@ -80,6 +80,9 @@ struct nng_io {
 	bool poll_init;
 	uv_idle_t idle;
 	bool idle_init;
+	/* Defers the last steps of close past raft_uv's own timer close. */
+	uv_timer_t reap;
+	bool reaping;
 	unsigned handles_closing;
 
 	struct send_done *done_head;
@@ -288,8 +291,7 @@ static struct peer *peer_get(struct nng_io *impl, raft_id id,
 	return peer;
 }
 
-static bool in_configuration(const struct raft_configuration *conf,
-			     raft_id id)
+static bool in_configuration(const struct raft_configuration *conf, raft_id id)
 {
 	unsigned i;
 
@@ -577,9 +579,9 @@ static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 	return 0;
 }
 
-static void inner_closed(struct raft_io *inner)
+static void reap_closed(uv_handle_t *handle)
 {
-	struct nng_io *impl = inner->data;
+	struct nng_io *impl = handle->data;
 
 	/* After the poll handle is gone: NNG owns the fd it watched. */
 	if (impl->pull_open) {
@@ -592,6 +594,29 @@ static void inner_closed(struct raft_io *inner)
 	impl->state = IO_CLOSED;
 	/* May call q53_raft_io_release: impl is not touched after this. */
 	impl->close_cb(impl->outer);
+}
+
+static void reap_cb(uv_timer_t *timer)
+{
+	uv_close((uv_handle_t *)timer, reap_closed);
+}
+
+/* raft_uv 0.15 may call its close callback more than once (seen when a
+ * snapshot write completes during close: uvMaybeFireCloseCb runs again with
+ * every condition still true) and keeps using its state in the same
+ * callback. So the first call only schedules the rest for the next loop
+ * iteration (a 0 ms timer), and later calls are ignored; freeing raft_uv
+ * here made it call us again with a garbage io pointer. */
+static void inner_closed(struct raft_io *inner)
+{
+	struct nng_io *impl = inner->data;
+
+	if (impl->reaping)
+		return;
+	impl->reaping = true;
+	uv_timer_init(impl->loop, &impl->reap);
+	impl->reap.data = impl;
+	uv_timer_start(&impl->reap, reap_cb, 0, 0);
 }
 
 static void close_inner(struct nng_io *impl)
