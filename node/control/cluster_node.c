@@ -310,6 +310,7 @@ static void cn_on_check(uv_check_t *h)
 	if (n->closing)
 		return;
 	cn_publish(n);
+	cn_webhook_after_apply(n);
 	cn_health_after_apply(n);
 	if (n->join_state == CN_JOIN_CATCHING_UP &&
 	    control_fsm_applied(n->fsm) >= n->join_applied_target) {
@@ -1275,6 +1276,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rv = cn_health_init(n, err, errlen);
 	if (rv != 0)
 		goto err_free;
+	rv = cn_webhook_init(n);
+	if (rv != 0)
+		goto nomem_free;
 	backend = cn_api_backend(n);
 	api_cfg.listen = n->api_address;
 	rv = api_server_init(&n->api, loop, &backend, &api_cfg);
@@ -1408,6 +1412,11 @@ static void cn_prober_closed(void *data)
 	cn_close_part(data);
 }
 
+static void cn_webhook_closed(void *data)
+{
+	cn_close_part(data);
+}
+
 static void cn_raft_closed(struct raft *r)
 {
 	struct cluster_node *n = r->data;
@@ -1446,6 +1455,10 @@ void cluster_node_close(struct cluster_node *n, void (*cb)(void *data),
 	if (n->prober != NULL) {
 		n->close_pending++;
 		cn_health_close(n, cn_prober_closed, n);
+	}
+	if (n->webhook != NULL) {
+		n->close_pending++;
+		cn_webhook_close(n, cn_webhook_closed, n);
 	}
 	if (n->rpc != NULL) {
 		n->close_pending++;

@@ -24,6 +24,7 @@
 struct control_fsm;
 struct cluster_node_rpc;
 struct health_prober;
+struct cn_webhook;
 struct zone;
 
 #define CN_CHECK_ID_MAX 64  /* = HEALTH_CHECK_ID_MAX */
@@ -92,10 +93,10 @@ struct cn_write {
  * then the FSM's record is the reference. */
 struct cn_check {
 	char id[CN_CHECK_ID_MAX + 1];
-	uint64_t version;  /* config version the prober runs */
-	bool probing;	   /* added to the prober (not CALCULATED) */
-	bool has_verdict;  /* the observer left UNKNOWN */
-	bool verdict;	   /* local verdict (Inverted applied) */
+	uint64_t version; /* config version the prober runs */
+	bool probing;	  /* added to the prober (not CALCULATED) */
+	bool has_verdict; /* the observer left UNKNOWN */
+	bool verdict;	  /* local verdict (Inverted applied) */
 	char reason[CN_REASON_MAX];
 	uint64_t observed_ms; /* wall clock of the verdict (change) */
 	bool refresh_due;     /* the observer's slow refresh asked a vote */
@@ -207,7 +208,8 @@ struct cluster_node {
 	uint64_t checks_synced; /* FSM index the checks were synced at */
 	bool checks_sync_all;	/* sync even if the index did not move */
 	unsigned votes_inflight;
-	uint64_t vote_scan_due; /* uv_now of the tick's next vote scan */
+	uint64_t vote_scan_due;	    /* uv_now of the tick's next vote scan */
+	struct cn_webhook *webhook; /* cluster_node_webhook.c */
 
 	bool closing;
 	unsigned close_pending;
@@ -268,6 +270,19 @@ void cn_health_free(struct cluster_node *n);
 /* This node's view of check id, NULL when it does not follow it. */
 const struct cn_check *cn_health_local(const struct cluster_node *n,
 				       const char *id);
+
+/* --- cluster_node_webhook.c --- */
+
+/* Sets up the sender (libcurl multi on n->loop; nothing runs). 0 or
+ * Q53_ENOMEM. */
+int cn_webhook_init(struct cluster_node *n);
+/* After applies: takes the FSM's transitions; on the leader, POSTs each
+ * one to its check's WebhookUrl (followers drop them). */
+void cn_webhook_after_apply(struct cluster_node *n);
+/* Cancels deliveries in flight; done(data) once every handle is closed
+ * (at once without a sender). */
+void cn_webhook_close(struct cluster_node *n, void (*done)(void *data),
+		      void *data);
 
 /* --- cluster_node_health_api.c --- */
 

@@ -42,6 +42,7 @@ struct check {
 	uint64_t transition_ms;
 	struct health_vote_decision decision;
 	bool flipped; /* local: status changed in this apply, zones to mark */
+	bool flipped_from; /* local: the status before this apply */
 };
 
 /* One (health check, hosted zone) pair such that a record set of the zone
@@ -102,6 +103,10 @@ struct control_fsm {
 	bool dirty_all;
 	bool dirty_health;
 	bool flipped; /* some check's flipped is set */
+	struct control_fsm_transition *transitions; /* for the webhooks */
+	size_t n_transitions;
+	size_t cap_transitions;
+	uint64_t transitions_dropped;
 };
 
 /* --- small helpers --- */
@@ -395,6 +400,8 @@ static bool settle(struct control_fsm *f, struct check *c,
 
 	c->decision = *d;
 	if (changed) {
+		if (f != NULL && !c->flipped)
+			c->flipped_from = c->healthy;
 		c->healthy = d->healthy;
 		c->transition_index = index;
 		c->transition_ms = ms;
@@ -595,7 +602,28 @@ static void dirty_add(struct control_fsm *f, const char *zone_id)
 	f->dirty[f->n_dirty++] = copy;
 }
 
-/* Marks every zone that uses a check whose status just changed. */
+/* Records c's transition for the runtime; counts it as dropped when the
+ * list is full or memory runs out (webhooks are best effort). */
+static void transition_add(struct control_fsm *f, const struct check *c)
+{
+	struct control_fsm_transition *t;
+
+	if (f->n_transitions >= CONTROL_FSM_TRANSITIONS_MAX ||
+	    reserve((void **)&f->transitions, &f->cap_transitions,
+		    f->n_transitions + 1, sizeof(*f->transitions)) != 0) {
+		f->transitions_dropped++;
+		return;
+	}
+	t = &f->transitions[f->n_transitions++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->check_id, sizeof(t->check_id), "%s", c->id);
+	t->healthy = c->healthy;
+	t->index = c->transition_index;
+	t->time_ms = c->transition_ms;
+}
+
+/* Marks every zone that uses a check whose status just changed, and
+ * records the transitions. */
 static void dirty_flipped(struct control_fsm *f)
 {
 	struct state *s = &f->s;
@@ -609,6 +637,8 @@ static void dirty_flipped(struct control_fsm *f)
 		if (!c->flipped)
 			continue;
 		c->flipped = false;
+		if (c->healthy != c->flipped_from)
+			transition_add(f, c);
 		for (size_t k = refs_lower(s, c, "");
 		     k < s->n_refs && s->refs[k].check == c; k++)
 			dirty_add(f, s->refs[k].zone_id);
@@ -1894,6 +1924,7 @@ void control_fsm_free(struct control_fsm *f)
 	for (size_t i = 0; i < f->n_dirty; i++)
 		raft_free(f->dirty[i]);
 	raft_free(f->dirty);
+	raft_free(f->transitions);
 	raft_free(f);
 }
 
@@ -1919,6 +1950,24 @@ void control_fsm_take_dirty(struct control_fsm *f,
 	f->cap_dirty = 0;
 	f->dirty_all = false;
 	f->dirty_health = false;
+}
+
+void control_fsm_take_transitions(struct control_fsm *f,
+				  struct control_fsm_transitions *out)
+{
+	out->items = f->transitions;
+	out->n = f->n_transitions;
+	out->dropped = f->transitions_dropped;
+	f->transitions = NULL;
+	f->n_transitions = 0;
+	f->cap_transitions = 0;
+	f->transitions_dropped = 0;
+}
+
+void control_fsm_transitions_clear(struct control_fsm_transitions *t)
+{
+	raft_free(t->items);
+	memset(t, 0, sizeof(*t));
 }
 
 void control_fsm_dirty_clear(struct control_fsm_dirty *d)

@@ -103,6 +103,34 @@ void control_fsm_take_dirty(struct control_fsm *f,
 			    struct control_fsm_dirty *out);
 void control_fsm_dirty_clear(struct control_fsm_dirty *d);
 
+/* Decided status changes since the last take, for the leader's webhooks
+ * (node/control/cluster_node_webhook.c): one entry per check and apply
+ * whose status differs after the apply from before it (a status that
+ * flips and flips back within one apply is none; creation is none), in
+ * apply order. Local, not replicated, not in the snapshot: a restore
+ * records none. At most CONTROL_FSM_TRANSITIONS_MAX are kept untaken;
+ * beyond, and when memory runs out, new ones are counted in dropped. */
+#define CONTROL_FSM_TRANSITIONS_MAX 1024
+
+struct control_fsm_transition {
+	char check_id[CONTROL_FSM_ID_MAX + 1];
+	bool healthy;	  /* the new status */
+	uint64_t index;	  /* FSM index of the command that caused it */
+	uint64_t time_ms; /* that command's time */
+};
+
+struct control_fsm_transitions {
+	struct control_fsm_transition *items; /* raft_malloc'd */
+	size_t n;
+	uint64_t dropped;
+};
+
+/* Moves the recorded transitions into *out (release with
+ * control_fsm_transitions_clear) and clears them; never fails. */
+void control_fsm_take_transitions(struct control_fsm *f,
+				  struct control_fsm_transitions *out);
+void control_fsm_transitions_clear(struct control_fsm_transitions *t);
+
 /* --- queries for the API (read-only) --- */
 
 /* The hosted zones: zone_store_count / _get_at / _get for list zones, get

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "node/common/errcode.h"
 
@@ -349,6 +350,42 @@ static int field_children(struct parse_ctx *ctx, const char *key,
 	return 0;
 }
 
+/* http:// or https:// (any case), a host, printable ASCII without spaces;
+ * the rest is the receiver's business. */
+static int webhook_check(const char *url, char *errbuf, size_t errlen)
+{
+	const char *p, *host;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return fail(errbuf, errlen,
+			    "WebhookUrl: must start with http:// or https://");
+	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+		return fail(errbuf, errlen, "WebhookUrl: no host");
+	for (p = url; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c >= 0x7f)
+			return fail(errbuf, errlen,
+				    "WebhookUrl: only printable ASCII without "
+				    "spaces (percent-encode the rest)");
+	}
+	return 0;
+}
+
+static int field_webhook(struct parse_ctx *ctx, const char *key,
+			 const json_t *v)
+{
+	int rc = get_string(ctx, key, v, HEALTH_CHECK_WEBHOOK_MAX,
+			    ctx->cfg->webhook_url);
+
+	if (rc != 0)
+		return rc;
+	return webhook_check(ctx->cfg->webhook_url, ctx->errbuf, ctx->errlen);
+}
+
 static int field_unsupported(struct parse_ctx *ctx, const char *key,
 			     const json_t *v)
 {
@@ -378,6 +415,7 @@ static const struct {
     {"HealthThreshold", field_threshold},
     {"ChildHealthChecks", field_children},
     {"HealthyShare", field_share},
+    {"WebhookUrl", field_webhook},
     {"Regions", field_unsupported},
     {"AlarmIdentifier", field_unsupported},
     {"InsufficientDataHealthStatus", field_unsupported},
@@ -472,6 +510,14 @@ int health_check_config_validate(const struct health_check_config *cfg,
 			    "HealthyShare: %u is out of range "
 			    "0..%d",
 			    cfg->healthy_share, HEALTH_CHECK_SHARE_MAX);
+	if (strnlen(cfg->webhook_url, sizeof(cfg->webhook_url)) >
+	    HEALTH_CHECK_WEBHOOK_MAX)
+		return fail(errbuf, errlen,
+			    "WebhookUrl: longer than %d characters",
+			    HEALTH_CHECK_WEBHOOK_MAX);
+	if (cfg->webhook_url[0] != '\0' &&
+	    webhook_check(cfg->webhook_url, errbuf, errlen) != 0)
+		return Q53_EINVAL;
 	if (cfg->type == HEALTH_CHECK_CALCULATED) {
 		if (cfg->ip_address[0] != '\0')
 			return fail(errbuf, errlen,
@@ -685,6 +731,8 @@ int health_check_config_to_json(const struct health_check_config *cfg,
 	rc |= set_new(obj, "Inverted", json_boolean(cfg->inverted));
 	rc |= set_new(obj, "Disabled", json_boolean(cfg->disabled));
 	rc |= set_new(obj, "HealthyShare", json_integer(cfg->healthy_share));
+	if (cfg->webhook_url[0] != '\0')
+		rc |= set_new(obj, "WebhookUrl", json_string(cfg->webhook_url));
 done:
 	if (rc != 0) {
 		json_decref(obj);
@@ -746,7 +794,8 @@ bool health_check_config_equal(const struct health_check_config *a,
 	    strcmp(a->ip_address, b->ip_address) != 0 ||
 	    strcmp(a->fqdn, b->fqdn) != 0 ||
 	    strcmp(a->resource_path, b->resource_path) != 0 ||
-	    strcmp(a->search_string, b->search_string) != 0)
+	    strcmp(a->search_string, b->search_string) != 0 ||
+	    strcmp(a->webhook_url, b->webhook_url) != 0)
 		return false;
 	for (i = 0; i < a->n_children; i++)
 		if (strcmp(a->children[i], b->children[i]) != 0)

@@ -33,6 +33,12 @@
  *   HealthyShare    (ours) 0..99: the check is healthy when more than this
  *                   percentage of the reporting members say healthy;
  *                   default 50 (strict majority). Route 53's own rule is 18.
+ *   WebhookUrl      (ours) an http:// or https:// URL of <= 1024 printable
+ *                   ASCII chars without spaces, any type: the leader POSTs
+ *                   a JSON object there once per decided transition (at
+ *                   least once, from the leader: see
+ *                   node/control/cluster_node_webhook.c); default none,
+ *                   and then absent from the canonical JSON.
  *   Regions, AlarmIdentifier, InsufficientDataHealthStatus,
  *   RoutingControlArn  refused as not supported (every member probes). */
 #ifndef Q53_NODE_HEALTH_CHECK_CONFIG_H
@@ -54,6 +60,7 @@
 #define HEALTH_CHECK_THRESHOLD_DEFAULT 3
 #define HEALTH_CHECK_SHARE_DEFAULT     50
 #define HEALTH_CHECK_SHARE_MAX	       99
+#define HEALTH_CHECK_WEBHOOK_MAX       1024 /* chars of WebhookUrl */
 
 enum health_check_type {
 	HEALTH_CHECK_HTTP,
@@ -82,6 +89,7 @@ struct health_check_config {
 	char (*children)[HEALTH_CHECK_ID_MAX + 1];
 	size_t n_children;
 	unsigned health_threshold;
+	char webhook_url[HEALTH_CHECK_WEBHOOK_MAX + 1]; /* "" = none */
 };
 
 /* Route 53's name of a type ("HTTPS_STR_MATCH"); never NULL. */

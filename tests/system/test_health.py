@@ -18,6 +18,9 @@ processes (cluster.py) and real HTTP / TCP endpoints started by the test
   flips the decided status or the answers.
 * CLI errors: invalid HealthCheckConfig JSON (the field is named) and
   HealthCheckInUse.
+* A check's WebhookUrl (a receiver the test runs on loopback) gets exactly
+  one POST per decided transition, from the leader, carrying the check id,
+  the status and the transition index every node's FSM reports.
 
 Every wait polls with a deadline; processes and endpoints are started here
 and stopped by PID / by their own handles."""
@@ -25,7 +28,9 @@ import json
 import os
 import socket
 import struct
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -408,3 +413,101 @@ def test_flapping_endpoint_and_cli_errors(make_cluster, tmp_path):
     ok(q53(api, "health", "delete", other["Id"]))
     p = q53(api, "health", "get", other["Id"])
     assert p.returncode == 1 and "NoSuchHealthCheck" in p.stderr, p.stderr
+
+
+# --- webhooks ---------------------------------------------------------------------
+
+class WebhookReceiver:
+    """An HTTP server on loopback that records every POST's JSON body; served
+    by one thread, stopped with shutdown() and joined."""
+
+    def __init__(self, host="127.0.0.1"):
+        posts, lock = [], threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    posts.append((self.path, self.headers.get("Content-Type"),
+                                  json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._posts, self._lock = posts, lock
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def posts(self):
+        with self._lock:
+            return list(self._posts)
+
+    def wait(self, pred, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = [p for p in self.posts() if pred(p[2])]
+            if got:
+                return got
+            time.sleep(0.05)
+        raise AssertionError(f"{what}: no POST within {timeout}s: {self.posts()}")
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def test_webhook_once_per_transition(make_cluster):
+    ep = make_cluster.endpoint(HTTPEndpoint, "127.0.0.50")
+    rx = WebhookReceiver()
+    try:
+        c = make_cluster(3)
+        api = c.members()[0].api
+        cfg = http_cfg(ep)
+        cfg["WebhookUrl"] = rx.url
+        hid = create_check(api, cfg)
+        got = ok(q53(api, "health", "get", hid))
+        assert rx.url in json.dumps(got), got
+        wait_status(c, hid, lambda s: s["Status"] == "HEALTHY" and s["Reporting"] == 3,
+                    30, "all members reporting healthy")
+        assert rx.posts() == [], rx.posts()  # creation is no transition
+
+        def check_post(post, status):
+            path, ctype, body = post
+            assert path == "/hook" and ctype == "application/json", post
+            assert body["HealthCheckId"] == hid and body["Status"] == status, body
+            assert isinstance(body["Index"], int) and body["Index"] > 0, body
+            assert body["Time"].endswith("Z") and "T" in body["Time"], body
+            assert isinstance(body["Node"], str) and body["Node"], body
+            return body["Index"]
+
+        # Down: exactly one Unhealthy POST, at the index every FSM decided.
+        ep.stop()
+        down = rx.wait(lambda b: b["Status"] == "Unhealthy", FAILOVER_BOUND + 10,
+                       "Unhealthy webhook")
+        i_down = check_post(down[0], "Unhealthy")
+        sts = wait_status(c, hid, lambda s: s["Status"] == "UNHEALTHY", 15, "unhealthy")
+        assert {s["TransitionIndex"] for s in sts.values()} == {i_down}, sts
+        assert "Reason" in down[0][2], down[0]
+
+        # Up again: exactly one Healthy POST.
+        ep.start()
+        up = rx.wait(lambda b: b["Status"] == "Healthy", FAILOVER_BOUND + 10,
+                     "Healthy webhook")
+        i_up = check_post(up[0], "Healthy")
+        assert i_up > i_down
+        sts = wait_status(c, hid, lambda s: s["Status"] == "HEALTHY" and s["HealthyVotes"] == 3,
+                          15, "healthy")
+        assert {s["TransitionIndex"] for s in sts.values()} == {i_up}, sts
+        # Every node has applied the last transition (its vote came after
+        # it); a follower firing too would have posted by now.
+        posts = rx.posts()
+        assert [p[2]["Status"] for p in posts] == ["Unhealthy", "Healthy"], posts
+        assert [p[2]["Index"] for p in posts] == [i_down, i_up], posts
+    finally:
+        rx.stop()

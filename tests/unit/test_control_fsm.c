@@ -831,6 +831,72 @@ static void test_health_votes(void **state)
 /* --- snapshots --- */
 
 /* A history touching every part of the state. */
+/* The transitions the runtime's webhooks take: one per decided status
+ * change, stamped with the FSM index and time, in apply order (a
+ * CALCULATED parent after its child); creation and unchanged decisions
+ * record none; a take empties the list; beyond the cap they are counted
+ * as dropped. */
+static void test_health_transitions(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	struct control_fsm_transitions t;
+
+	(void)state;
+	ok(f, p_node(1, "a"));		    /* 1 */
+	ok(f, p_node(2, "b"));		    /* 2 */
+	ok(f, p_node(3, "c"));		    /* 3 */
+	ok(f, p_check("hc1", "", HC_HTTP)); /* 4 */
+	ok(f, p_check("hc2", "",
+		      "{\"Type\": \"CALCULATED\", \"ChildHealthChecks\": "
+		      "[\"hc1\"], \"HealthThreshold\": 1}")); /* 5 */
+	control_fsm_take_transitions(f, &t);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(t.dropped, 0);
+	control_fsm_transitions_clear(&t);
+
+	ok(f, p_vote(1, "hc1", false, 10000)); /* 6: no change */
+	ok(f, p_vote(2, "hc1", false, 10001)); /* 7: both flip */
+	refused(f, p_vote(9, "hc1", true, 10002), Q53_ENOENT, "NoSuchNode",
+		NULL);
+	control_fsm_take_transitions(f, &t);
+	assert_int_equal(t.n, 2);
+	assert_string_equal(t.items[0].check_id, "hc1");
+	assert_false(t.items[0].healthy);
+	assert_int_equal(t.items[0].index, 7);
+	assert_int_equal(t.items[0].time_ms, 10001);
+	assert_string_equal(t.items[1].check_id, "hc2");
+	assert_false(t.items[1].healthy);
+	assert_int_equal(t.items[1].index, 7);
+	control_fsm_transitions_clear(&t);
+	assert_null(t.items);
+	control_fsm_take_transitions(f, &t);
+	assert_int_equal(t.n, 0);
+	control_fsm_transitions_clear(&t);
+
+	/* Two applies before a take: both, in order. */
+	ok(f, p_vote(1, "hc1", true, 10003));  /* 8: no change (1 of 2) */
+	ok(f, p_vote(3, "hc1", true, 10004));  /* 9: healthy */
+	ok(f, p_vote(3, "hc1", false, 10005)); /* 10: unhealthy */
+	control_fsm_take_transitions(f, &t);
+	assert_int_equal(t.n, 4);
+	assert_true(t.items[0].healthy);
+	assert_int_equal(t.items[0].index, 9);
+	assert_string_equal(t.items[1].check_id, "hc2");
+	assert_false(t.items[2].healthy);
+	assert_int_equal(t.items[2].index, 10);
+	assert_int_equal(t.items[2].time_ms, 10005);
+	control_fsm_transitions_clear(&t);
+
+	/* Untaken ones are capped; the rest are counted. */
+	for (unsigned i = 0; i < CONTROL_FSM_TRANSITIONS_MAX; i++)
+		ok(f, p_vote(3, "hc1", i % 2 == 0, 20000 + i));
+	control_fsm_take_transitions(f, &t);
+	assert_int_equal(t.n, CONTROL_FSM_TRANSITIONS_MAX);
+	assert_int_equal(t.dropped, CONTROL_FSM_TRANSITIONS_MAX);
+	control_fsm_transitions_clear(&t);
+	control_fsm_free(f);
+}
+
 static void rich_history(struct control_fsm *f)
 {
 	char id[32], change[32], json[512];
@@ -1118,6 +1184,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_commands),
 	    cmocka_unit_test(test_nodes),
 	    cmocka_unit_test(test_health_votes),
+	    cmocka_unit_test(test_health_transitions),
 	    cmocka_unit_test(test_snapshot_round_trip),
 	    cmocka_unit_test(test_snapshot_garbage),
 	    cmocka_unit_test(test_allocation_failures),

@@ -353,6 +353,16 @@ static const struct bad_case BAD[] = {
      "InsufficientDataHealthStatus"},
     {"{\"Type\":\"HTTP\"," EP "\"RoutingControlArn\":\"arn\"}",
      "RoutingControlArn"},
+    {"{\"Type\":\"HTTP\"," EP "\"WebhookUrl\":\"ftp://h/x\"}", "WebhookUrl"},
+    {"{\"Type\":\"HTTP\"," EP "\"WebhookUrl\":\"127.0.0.1:9\"}", "WebhookUrl"},
+    {"{\"Type\":\"HTTP\"," EP "\"WebhookUrl\":\"http://\"}", "WebhookUrl"},
+    {"{\"Type\":\"HTTP\"," EP "\"WebhookUrl\":\"http:///x\"}", "WebhookUrl"},
+    {"{\"Type\":\"HTTP\"," EP "\"WebhookUrl\":\"http://h/a b\"}", "WebhookUrl"},
+    {"{\"Type\":\"HTTP\"," EP "\"WebhookUrl\":\"\"}", "WebhookUrl"},
+    {"{\"Type\":\"HTTP\"," EP "\"WebhookUrl\":1}", "WebhookUrl"},
+    {"{\"Type\":\"HTTP\"," EP
+     "\"WebhookUrl\":\"http://h/" LONG256 LONG256 LONG256 LONG256 "\"}",
+     "WebhookUrl"},
     {"[]", "HealthCheckConfig"},
     {"{\"Type\":\"HTTP\",", "HealthCheckConfig"},
     {"{\"Type\":\"HTTP\",\"Type\":\"TCP\"}", "HealthCheckConfig"},
@@ -381,6 +391,58 @@ static void test_invalid_fields(void **state)
 		assert_int_equal(cfg.n_children, 0);
 		health_check_config_clear(&cfg);
 	}
+}
+
+/* WebhookUrl: any type, kept verbatim, in the canonical JSON (only when
+ * set), part of equality; up to HEALTH_CHECK_WEBHOOK_MAX characters. */
+static void test_webhook_url(void **state)
+{
+	struct health_check_config cfg, other;
+	char json[HEALTH_CHECK_WEBHOOK_MAX + 256];
+	char url[HEALTH_CHECK_WEBHOOK_MAX + 1];
+	char err[256] = "";
+	char *text;
+
+	(void)state;
+	assert_int_equal(
+	    parse_str(&cfg,
+		      "{\"Type\":\"TCP\"," EP "\"Port\":9,"
+		      "\"WebhookUrl\":\"http://127.0.0.1:8/h?a=1\"}",
+		      err, sizeof(err)),
+	    0);
+	assert_string_equal(cfg.webhook_url, "http://127.0.0.1:8/h?a=1");
+	assert_int_equal(health_check_config_format(&cfg, &text), 0);
+	assert_non_null(
+	    strstr(text, "\"WebhookUrl\":\"http://127.0.0.1:8/h?a=1\""));
+	free(text);
+	assert_round_trip(&cfg);
+	assert_int_equal(health_check_config_copy(&other, &cfg), 0);
+	assert_true(health_check_config_equal(&cfg, &other));
+	other.webhook_url[0] = '\0';
+	assert_false(health_check_config_equal(&cfg, &other));
+	assert_int_equal(health_check_config_format(&other, &text), 0);
+	assert_null(strstr(text, "WebhookUrl"));
+	free(text);
+	health_check_config_clear(&other);
+	health_check_config_clear(&cfg);
+
+	/* CALCULATED and HTTPS, exactly the maximum length. */
+	memset(url, 'a', sizeof(url));
+	memcpy(url, "HTTPS://h/", 10);
+	url[HEALTH_CHECK_WEBHOOK_MAX] = '\0';
+	snprintf(json, sizeof(json),
+		 "{\"Type\":\"CALCULATED\",\"ChildHealthChecks\":[\"a\"],"
+		 "\"HealthThreshold\":1,\"WebhookUrl\":\"%s\"}",
+		 url);
+	assert_int_equal(parse_str(&cfg, json, err, sizeof(err)), 0);
+	assert_string_equal(cfg.webhook_url, url);
+	assert_round_trip(&cfg);
+	/* validate refuses what the parser would. */
+	memcpy(cfg.webhook_url, "gopher", 6);
+	assert_int_equal(health_check_config_validate(&cfg, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_memory_equal(err, "WebhookUrl: ", 12);
+	health_check_config_clear(&cfg);
 }
 
 static void test_too_many_children(void **state)
@@ -429,6 +491,7 @@ int main(void)
 	    cmocka_unit_test(test_copy_equal),
 	    cmocka_unit_test(test_invalid_fields),
 	    cmocka_unit_test(test_too_many_children),
+	    cmocka_unit_test(test_webhook_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
