@@ -319,8 +319,11 @@ static void cn_on_check(uv_check_t *h)
 		       (unsigned long long)control_fsm_applied(n->fsm));
 		cn_start_serving(n);
 	}
+	/* Only when nothing else is on its way: entries still being
+	 * replicated carry the new commit index to the followers anyway, and
+	 * a barrier per turn under load costs one more fsync per commit. */
 	if (n->committed_since_barrier && !n->barrier_inflight &&
-	    cn_is_leader(n)) {
+	    n->submits == NULL && cn_is_leader(n)) {
 		n->barrier.data = n;
 		if (raft_barrier(&n->raft, &n->barrier, cn_barrier_cb) == 0)
 			n->barrier_inflight = true;
