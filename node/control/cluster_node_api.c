@@ -43,8 +43,7 @@ static void cn_change_info(Q53__Api__ChangeInfo *ci,
 /* --- writes (leader) -------------------------------------------------------
  */
 
-/* Reports a failed or rejected apply; returns true when it answered. */
-static bool cn_reply_failure(struct api_call *call, int status,
+bool cn_reply_failure(struct api_call *call, int status,
 			     const struct q53_fsm_log_result *res,
 			     struct command_result *cr, bool *decoded)
 {

@@ -70,42 +70,6 @@ static bool cn_read_on_leader(struct cluster_node *n, struct api_call *call)
 /* --- writes (leader) --------------------------------------------------------
  */
 
-/* Answers a failed / rejected apply; true when it answered. */
-static bool cn_health_failed(struct api_call *call, int status,
-			     const struct q53_fsm_log_result *res,
-			     struct command_result *cr, bool *decoded)
-{
-	*decoded = false;
-	if (status != 0) {
-		api_reply_error(call, API_ERR_UNAVAILABLE, false,
-				"leadership lost before the commit was "
-				"confirmed (%s); the change may or may not "
-				"have been applied: check before retrying",
-				raft_strerror(status));
-		return true;
-	}
-	if (res->status != Q53_FSM_LOG_APPLIED &&
-	    res->status != Q53_FSM_LOG_DUPLICATE) {
-		api_reply_error(call, API_ERR_INTERNAL, false,
-				"log entry not applied (status %d)",
-				(int)res->status);
-		return true;
-	}
-	if (command_result_decode(res->bytes, res->len, cr) != 0) {
-		api_reply_error(call, API_ERR_INTERNAL, false,
-				"undecodable command result");
-		return true;
-	}
-	*decoded = true;
-	if (res->code != 0) {
-		api_reply_error(
-		    call, cr->error_name[0] ? cr->error_name : API_ERR_INTERNAL,
-		    false, "%s", cr->error_message);
-		return true;
-	}
-	return false;
-}
-
 static void cn_done_health_write(struct cn_submit *s, int status,
 				 const struct q53_fsm_log_result *res)
 {
@@ -123,7 +87,7 @@ static void cn_done_health_write(struct cn_submit *s, int status,
 	struct command_result cr;
 	bool decoded;
 
-	if (cn_health_failed(s->call, status, res, &cr, &decoded))
+	if (cn_reply_failure(s->call, status, res, &cr, &decoded))
 		goto out;
 	switch (api_call_request(s->call)->body_case) {
 	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK:

@@ -316,4 +316,11 @@ int cn_api_pack_add_node(uint64_t id, const char *address, const char *api,
 			 const char *dns, const char *name, uint8_t **buf,
 			 size_t *len);
 
+/* Answers a write whose apply failed (leadership lost: Unavailable, not
+ * retryable) or was rejected by the FSM (its Route 53 error); returns true
+ * when it answered. Otherwise cr holds the decoded result (*decoded). */
+bool cn_reply_failure(struct api_call *call, int status,
+		      const struct q53_fsm_log_result *res,
+		      struct command_result *cr, bool *decoded);
+
 #endif
