@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
+#include "node/dns/rdata_check.h"
 #include "node/dns/rrtype.h"
 
 static int refuse(char *err, size_t errlen, const char *why)
@@ -104,33 +105,6 @@ err_after_line:
 	return rc;
 }
 
-/* Is rdata well-formed for its type (libknot's wire parser, which checks
- * it against the type's descriptor)? The text dumper assumes it is. */
-static int wire_valid(uint16_t type, const uint8_t *rdata, uint16_t rdlen)
-{
-	size_t len = 11 + (size_t)rdlen, pos = 0;
-	uint8_t *wire = malloc(len);
-	knot_rrset_t rr;
-	int rc;
-
-	if (wire == NULL)
-		return Q53_ENOMEM;
-	wire[0] = 0; /* root owner */
-	wire[1] = (uint8_t)(type >> 8);
-	wire[2] = (uint8_t)type;
-	wire[3] = 0;
-	wire[4] = KNOT_CLASS_IN;
-	memset(wire + 5, 0, 4);
-	wire[9] = (uint8_t)(rdlen >> 8);
-	wire[10] = (uint8_t)rdlen;
-	memcpy(wire + 11, rdata, rdlen);
-	knot_rrset_init_empty(&rr);
-	rc = knot_rrset_rr_from_wire(wire, &pos, len, &rr, NULL, false);
-	knot_rrset_clear(&rr, NULL);
-	free(wire);
-	return rc == KNOT_EOK && pos == len ? 0 : Q53_EMALF;
-}
-
 static int dump(uint16_t type, const uint8_t *rdata, uint16_t rdlen, char *out,
 		size_t outlen, bool generic_fallback)
 {
@@ -141,7 +115,7 @@ static int dump(uint16_t type, const uint8_t *rdata, uint16_t rdlen, char *out,
 
 	/* Malformed RDATA is only ever shown in RFC 3597 form: the typed
 	 * dumpers trust their input. */
-	rc = wire_valid(type, rdata, rdlen);
+	rc = rdata_check(type, rdata, rdlen);
 	if (rc == Q53_EMALF && generic_fallback)
 		style.generic = true;
 	else if (rc != 0)

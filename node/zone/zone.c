@@ -12,6 +12,7 @@
 
 #include "node/common/errcode.h"
 #include "node/dns/dname.h"
+#include "node/dns/rdata_check.h"
 #include "node/dns/rrtype.h"
 #include "node/zone/compile.h"
 #include "node/zone/node.h"
@@ -161,6 +162,13 @@ static int record_add(struct zone_loader *l, const uint8_t *owner_any,
 		return load_fail(l, line, "SOA record outside the zone apex");
 	if (rdlen > UINT16_MAX)
 		return load_fail(l, line, "RDATA too long");
+	int rc = rdata_check(type, rdata, (uint16_t)rdlen);
+	if (rc == Q53_EMALF)
+		return load_fail(l, line,
+				 "RDATA of %u bytes is malformed for type %u",
+				 (unsigned)rdlen, type);
+	if (rc != 0)
+		return rc;
 	struct zone_node *n = node_add(z, owner, len);
 	if (n == NULL)
 		return Q53_ENOMEM;

@@ -63,6 +63,8 @@ static void test_bad(void **state)
 	expect_error(HEAD "@ SOA ns2 host 2 2 3 4 5\n",
 		     "more than one SOA record");
 	expect_error(HEAD "x DNAME y\n", "DNAME is not supported");
+	expect_error(HEAD "bad TYPE1 \\# 3 c00002\n",
+		     "bad.zone:4: RDATA of 3 bytes is malformed for type 1");
 	expect_error(HEAD "x \"unterminated\n", "bad.zone:4:");
 }
 
