@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Writes the upgrade fixture: a one-node data directory made by a given
+release's q53d (Q53D, Q53 in the environment), with a snapshot and a log
+tail holding every command type that release had (zones, change batches,
+an imported zone file, health checks, votes, node metadata), plus the
+answers that release gave (expected.json). test_upgrade.py restarts the
+current q53d on a copy and requires the same answers.
+
+    Q53D=.../q53d Q53=.../q53 tests/system/data/upgrade/make_fixture.py OUT_DIR
+
+Addresses are fixed (the Raft configuration in the log names them):
+127.0.0.53, raft 17053, api 18053, dns 15353.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+
+HOST = "127.0.0.53"
+RAFT = f"{HOST}:17053"
+API = f"{HOST}:18053"
+DNS_PORT = 15353
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.join(HERE, "..", "..", "..", "..", "..", "shared", "data", "route53")
+
+# (qname, type): what the test asks both releases.
+QUERIES = [
+    ("example.com.", "SOA"), ("example.com.", "NS"), ("example.com.", "MX"),
+    ("example.com.", "TXT"), ("example.com.", "CAA"), ("www.example.com.", "A"),
+    ("www.example.com.", "AAAA"), ("blog.example.com.", "CNAME"),
+    ("_sip._tcp.example.com.", "SRV"), ("shop.example.com.", "A"),
+    ("nope.example.com.", "A"), ("bulk7.example.com.", "A"),
+    ("bulk19.example.com.", "TXT"), ("imported.test.", "SOA"),
+    ("host.imported.test.", "A"), ("alias.imported.test.", "CNAME"),
+    ("sub.imported.test.", "NS"), ("x.sub.imported.test.", "A"),
+]
+
+
+def q53(*args, stdin=None):
+    cmd = [os.environ["Q53"], "--node", API, "--json", "--timeout", "10"] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd}: {p.returncode} {p.stderr}")
+    return json.loads(p.stdout) if p.stdout.strip() else None
+
+
+def wait_leader(proc, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("q53d exited")
+        p = subprocess.run([os.environ["Q53"], "--node", API, "--json", "--timeout", "1",
+                            "status"], capture_output=True, text=True)
+        if p.returncode == 0 and json.loads(p.stdout).get("LeaderId") == 1:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("no leader")
+
+
+def answers():
+    out = {}
+    for qname, t in QUERIES:
+        r = dns.query.udp(dns.message.make_query(qname, t), HOST, port=DNS_PORT, timeout=2)
+        out[f"{qname} {t}"] = {
+            "rcode": dns.rcode.to_text(r.rcode()),
+            "answer": sorted(rr.to_text() for rr in r.answer),
+            "authority": sorted(rr.to_text() for rr in r.authority),
+        }
+    return out
+
+
+def main():
+    out_dir = sys.argv[1]
+    work = tempfile.mkdtemp(prefix="q53-fixture-")
+    data = os.path.join(work, "node1")
+    args = [os.environ["Q53D"], "--dns", f"{HOST}:{DNS_PORT}", "--workers", "1",
+            "--data-dir", data, "--id", "1", "--raft", RAFT, "--api", API,
+            "--name", "n1", "--snapshot-threshold", "8", "--election-timeout", "600",
+            "--heartbeat", "60", "--nameservers", "ns1.q53.test.,ns2.q53.test."]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_leader(proc)
+        z = q53("zone", "create", "example.com", "--comment", "upgrade fixture",
+                "--caller-reference", "fixture-1")
+        hc = q53("health", "create", os.path.join(SHARED, "hc-tcp.json"),
+                 "--caller-reference", "fixture-hc")
+        hcid = hc["HealthCheck"]["Id"]
+        q53("change-batch", "example.com", os.path.join(SHARED, "batch-simple.json"))
+        fo = open(os.path.join(SHARED, "batch-failover.json")).read()
+        q53("change-batch", "example.com", "-", stdin=fo.replace("HC_PRIMARY_ID", hcid))
+        for i in range(24):
+            b = {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": f"bulk{i}.example.com", "Type": "A" if i % 2 else "TXT", "TTL": 60 + i,
+                "ResourceRecords": [{"Value": f"192.0.2.{i}" if i % 2 else f'"bulk {i}"'}]}}]}
+            q53("change-batch", "example.com", "-", stdin=json.dumps(b))
+        q53("zone", "create", "imported.test")
+        zone_text = ("$TTL 300\n@ SOA ns1.q53.test. hostmaster.imported.test. 2024010101 7200 900 1209600 86400\n"
+                     "@ NS ns1.q53.test.\n@ NS ns2.q53.test.\nhost A 198.51.100.1\nhost A 198.51.100.2\n"
+                     "alias CNAME host\nsub NS ns.sub\nns.sub A 198.51.100.53\n")
+        q53("zone", "import", "imported.test", "-", stdin=zone_text)
+        q53("health", "update", hcid, "-", stdin=json.dumps({"FailureThreshold": 2}))
+        # The tail after the last snapshot: more batches (threshold 8).
+        q53("change-batch", "example.com", os.path.join(SHARED, "batch-upsert-delete.json"))
+        q53("change-batch", "example.com", "-", stdin=json.dumps({"Changes": [{"Action": "CREATE",
+            "ResourceRecordSet": {"Name": "tail.example.com", "Type": "A", "TTL": 5,
+                                  "ResourceRecords": [{"Value": "203.0.113.5"}]}}]}))
+        QUERIES.append(("tail.example.com.", "A"))
+        expected = {"zones": q53("zone", "list"), "health": q53("health", "list"),
+                    "answers": answers(), "zone_id": z["HostedZone"]["Id"], "check_id": hcid}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=20)
+    if rc != 0:
+        raise RuntimeError(f"q53d exit {rc}")
+    os.makedirs(out_dir, exist_ok=True)
+    with tarfile.open(os.path.join(out_dir, "node1.tar.gz"), "w:gz") as t:
+        t.add(data, arcname="node1")
+    with open(os.path.join(out_dir, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
