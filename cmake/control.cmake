@@ -1,6 +1,7 @@
-# Replicated control plane: Raft (canonical/raft 0.15 + raft_uv for disk)
-# over NNG, peer messages in protobuf-c. Included by the top-level
-# CMakeLists.txt after q53_node_testing is defined.
+# The lower layers of the build (see the top-level CMakeLists.txt):
+# q53_common, q53_proto (protobuf-c from proto/*.proto) and q53_cluster.
+# Raft is canonical/raft 0.15 exactly (node/raft/raft_compat.c works around
+# two of its defects); NNG carries peer and client messages.
 
 find_program(Q53_PROTOC_C protoc-c REQUIRED)
 pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
@@ -8,6 +9,12 @@ pkg_check_modules(RAFT REQUIRED IMPORTED_TARGET raft=0.15.0)
 # Debian's libnng-dev ships no pkg-config file.
 find_library(Q53_NNG_LIBRARY nng REQUIRED)
 find_path(Q53_NNG_INCLUDE_DIR nng/nng.h REQUIRED)
+
+file(GLOB Q53_COMMON_SOURCES CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/node/common/*.c)
+add_library(q53_common STATIC ${Q53_COMMON_SOURCES})
+target_include_directories(q53_common PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(q53_common PUBLIC PkgConfig::UV PkgConfig::CURL)
 
 # proto/foo.proto -> ${PROJECT_BINARY_DIR}/proto/foo.pb-c.{c,h}, so sources
 # write #include "proto/foo.pb-c.h".
@@ -27,10 +34,13 @@ foreach(proto ${Q53_PROTO_FILES})
     VERBATIM)
   list(APPEND Q53_PROTO_SOURCES ${out_c})
 endforeach()
+add_library(q53_proto STATIC ${Q53_PROTO_SOURCES})
+target_include_directories(q53_proto PUBLIC ${PROJECT_BINARY_DIR})
+target_link_libraries(q53_proto PUBLIC PkgConfig::PROTOBUF_C)
 
-target_sources(q53_node_testing PRIVATE ${Q53_PROTO_SOURCES})
-target_include_directories(q53_node_testing PUBLIC ${PROJECT_BINARY_DIR}
+file(GLOB Q53_CLUSTER_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/cluster/*.c)
+add_library(q53_cluster STATIC ${Q53_CLUSTER_SOURCES})
+target_include_directories(q53_cluster PUBLIC ${PROJECT_SOURCE_DIR}
                            ${Q53_NNG_INCLUDE_DIR})
-target_link_libraries(q53_node_testing PUBLIC PkgConfig::RAFT
-                      PkgConfig::PROTOBUF_C ${Q53_NNG_LIBRARY}
-                      Threads::Threads)
+target_link_libraries(q53_cluster PUBLIC q53_proto q53_common PkgConfig::UV
+                      ${Q53_NNG_LIBRARY} Threads::Threads)

@@ -6,7 +6,7 @@
  *   workers, run one libuv loop for SIGHUP (reload every zone) and
  *   SIGTERM/SIGINT (clean shutdown);
  * - cluster (--data-dir DIR): run the replicated control plane
- *   (node/control/cluster_node.h: raft over NNG, client API) on the loop;
+ *   (node/runtime/cluster_node.h: raft over NNG, client API) on the loop;
  *   the workers start once the node first publishes a view (at once, or
  *   after catching up when joining); --zone files seed the cluster on
  *   first boot through the log. */
@@ -27,7 +27,7 @@
 #include <uv.h>
 
 #include "node/common/errcode.h"
-#include "node/control/cluster_node.h"
+#include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
 #include "node/dns/workers.h"
 #include "node/zone/view.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
-#include "node/dns/rrtype.h"
+#include "node/dnsdata/rrtype.h"
 
 static const struct {
 	const char *name;

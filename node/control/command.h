@@ -2,7 +2,7 @@
  * module that knows their encoding (house style #12; proto/command.proto).
  * The API and the runtime build a command with command_encode_*, put
  * out.type and out.data / out.len into a struct q53_fsm_log_command
- * (node/control/fsm_log.h) and read what came back with
+ * (node/raft/fsm_log.h) and read what came back with
  * command_result_decode; the FSM (node/control/control_fsm.c) decodes
  * commands with command_decode and encodes results with
  * command_result_encode. Nobody else touches protobuf for commands.

@@ -1,5 +1,5 @@
 /* The control plane's replicated state machine (a struct q53_fsm, see
- * node/control/fsm.h): hosted zones (a zone_store), change records, health
+ * node/raft/fsm.h): hosted zones (a zone_store), change records, health
  * checks with every member's latest vote and the decided status, and node
  * metadata. Pure (house style #12): it decodes one command
  * (node/control/command.h), mutates memory, answers a result; no I/O, no
@@ -55,7 +55,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/control/fsm.h"
+#include "node/raft/fsm.h"
 #include "node/health/vote_rule.h"
 
 struct control_fsm;
@@ -104,7 +104,7 @@ void control_fsm_take_dirty(struct control_fsm *f,
 void control_fsm_dirty_clear(struct control_fsm_dirty *d);
 
 /* Decided status changes since the last take, for the leader's webhooks
- * (node/control/cluster_node_webhook.c): one entry per check and apply
+ * (node/runtime/cluster_node_webhook.c): one entry per check and apply
  * whose status differs after the apply from before it (a status that
  * flips and flips back within one apply is none; creation is none), in
  * apply order. Local, not replicated, not in the snapshot: a restore

@@ -14,9 +14,9 @@
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
-#include "node/control/rdata_text.h"
-#include "node/dns/dname.h"
-#include "node/dns/rrtype.h"
+#include "node/dnsdata/rdata_text.h"
+#include "node/dnsdata/dname.h"
+#include "node/dnsdata/rrtype.h"
 #include "node/health/vote_rule.h"
 #include "node/zone/zone.h"
 

@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "node/dns/dname.h"
-#include "node/dns/rrtype.h"
+#include "node/dnsdata/dname.h"
+#include "node/dnsdata/rrtype.h"
 #include "node/dns/wire.h"
 #include "node/zone/node.h"
 #include "node/zone/view.h"

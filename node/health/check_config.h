@@ -37,7 +37,7 @@
  *                   ASCII chars without spaces, any type: the leader POSTs
  *                   a JSON object there once per decided transition (at
  *                   least once, from the leader: see
- *                   node/control/cluster_node_webhook.c); default none,
+ *                   node/runtime/cluster_node_webhook.c); default none,
  *                   and then absent from the canonical JSON.
  *   Regions, AlarmIdentifier, InsufficientDataHealthStatus,
  *   RoutingControlArn  refused as not supported (every member probes). */

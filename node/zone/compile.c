@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
-#include "node/dns/dname.h"
-#include "node/dns/rrtype.h"
+#include "node/dnsdata/dname.h"
+#include "node/dnsdata/rrtype.h"
 #include "node/zone/node.h"
 
 #define BUILDER_MAX_LABELS  8192

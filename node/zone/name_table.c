@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
-#include "node/dns/dname.h"
+#include "node/dnsdata/dname.h"
 
 int name_table_init(struct name_table *t, size_t expected)
 {

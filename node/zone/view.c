@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "node/common/errcode.h"
-#include "node/dns/dname.h"
+#include "node/dnsdata/dname.h"
 #include "node/zone/name_table.h"
 #include "node/zone/node.h"
 #include "node/zone/zone.h"

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
-#include "node/dns/dname.h"
-#include "node/dns/rdata_check.h"
-#include "node/dns/rrtype.h"
+#include "node/dnsdata/dname.h"
+#include "node/dnsdata/rdata_check.h"
+#include "node/dnsdata/rrtype.h"
 #include "node/zone/compile.h"
 #include "node/zone/node.h"
 

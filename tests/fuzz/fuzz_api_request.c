@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
-#include "node/control/api_msg.h"
+#include "cluster/api_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

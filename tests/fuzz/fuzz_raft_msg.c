@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
-#include "node/control/raft_msg.h"
+#include "node/raft/raft_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

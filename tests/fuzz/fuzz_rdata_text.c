@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
-#include "node/control/rdata_text.h"
+#include "node/dnsdata/rdata_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -27,9 +27,9 @@
 #include <uv.h>
 
 #include "node/common/errcode.h"
-#include "node/control/api.h"
-#include "node/control/api_msg.h"
-#include "node/control/api_render.h"
+#include "node/api/api.h"
+#include "cluster/api_msg.h"
+#include "node/api/api_render.h"
 #include "node/control/change_batch.h"
 #include "node/control/zone_store.h"
 

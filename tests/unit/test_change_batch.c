@@ -14,7 +14,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
-#include "node/control/rdata_text.h"
+#include "node/dnsdata/rdata_text.h"
 
 /* Test data sits beside this file (tests/unit/data/route53), unless
  * Q53_ROUTE53_DATA points elsewhere. */

@@ -22,7 +22,7 @@
 #include "node/common/errcode.h"
 #include "node/control/command.h"
 #include "node/control/control_fsm.h"
-#include "node/control/fsm_log.h"
+#include "node/raft/fsm_log.h"
 
 #define N_ZONES	 4
 #define N_CHECKS 6

@@ -1,4 +1,4 @@
-/* node/control/fsm_log.c: entry framing, exactly-once sessions, snapshot /
+/* node/raft/fsm_log.c: entry framing, exactly-once sessions, snapshot /
  * restore symmetry, and allocation failure on demand (house style #15):
  * a seeded failing raft_heap makes any allocation of the adapter or the
  * FSM fail; every failed call must leave the state untouched and every
@@ -15,8 +15,8 @@
 #include <raft.h>
 
 #include "node/common/errcode.h"
-#include "node/control/fsm_counter.h"
-#include "node/control/fsm_log.h"
+#include "tests/unit/support/fsm_counter.h"
+#include "node/raft/fsm_log.h"
 
 /* --- failing heap ------------------------------------------------------- */
 

@@ -1,9 +1,9 @@
-/* node/control/raft_compat.c against real libraft 0.15 raft instances run
+/* node/raft/raft_compat.c against real libraft 0.15 raft instances run
  * by raft_fixture: each test brings a follower into the state that
  * triggers one defect, builds the AppendEntries its leader sends, checks
  * the rewrite, hands the message to the follower's own recv callback and
  * checks the result it sends (captured at its io->send, clamped there as
- * node/control/raft_io.c does). The raw variants show the 0.15 defect on
+ * node/raft/raft_io.c does). The raw variants show the 0.15 defect on
  * the same state, so the tests would notice a libraft that no longer has
  * it (then re-check raft_compat's version guard). */
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 #include <raft.h>
 #include <raft/fixture.h>
 
-#include "node/control/raft_compat.h"
+#include "node/raft/raft_compat.h"
 
 #define N_SERVERS 3
 #define FOLLOWER  1 /* index of the server under test */

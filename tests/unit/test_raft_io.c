@@ -25,7 +25,7 @@
 #include <raft.h>
 #include <uv.h>
 
-#include "node/control/raft_io.h"
+#include "node/raft/raft_io.h"
 
 #define N_NODES		     3
 #define DEADLINE_MS	     10000

@@ -28,9 +28,9 @@
 #include <raft.h>
 #include <uv.h>
 
-#include "node/control/fsm_counter.h"
-#include "node/control/fsm_log.h"
-#include "node/control/raft_io.h"
+#include "tests/unit/support/fsm_counter.h"
+#include "node/raft/fsm_log.h"
+#include "node/raft/raft_io.h"
 
 #define N_NODES		     4
 #define DEADLINE_MS	     10000

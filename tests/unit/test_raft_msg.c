@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "node/common/errcode.h"
-#include "node/control/raft_msg.h"
+#include "node/raft/raft_msg.h"
 #include "proto/raft_msg.pb-c.h"
 
 #define SENDER_ID   7

@@ -1,7 +1,7 @@
 /* Deterministic cluster simulation (house style #14) of the replicated
  * control plane's log: raft_fixture (simulated time, in-memory disk and
- * network) runs 3- or 5-node clusters whose FSM is node/control/fsm_log.c
- * around the test FSM node/control/fsm_counter.c. A seeded schedule mixes
+ * network) runs 3- or 5-node clusters whose FSM is node/raft/fsm_log.c
+ * around the test FSM tests/unit/support/fsm_counter.c. A seeded schedule mixes
  * client submissions, one-way and two-way link partitions (saturate /
  * desaturate), leader deposition and transfer, kills and revivals, and
  * stepping; clients retry an unanswered request with the SAME request id
@@ -20,8 +20,8 @@
  * Limits of raft_fixture 0.15: a killed server keeps its memory (a crash
  * with an intact disk and a frozen process, not a restart from disk), and
  * messages are never reordered within a link. Two libraft 0.15 defects
- * are worked around at the fixture io by node/control/raft_compat.c, as in
- * node/control/raft_io.c (sim_io_shim; Q53_SIM_RAW_RAFT=1 shows them). */
+ * are worked around at the fixture io by node/raft/raft_compat.c, as in
+ * node/raft/raft_io.c (sim_io_shim; Q53_SIM_RAW_RAFT=1 shows them). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,9 +34,9 @@
 #include <raft.h>
 #include <raft/fixture.h>
 
-#include "node/control/fsm_counter.h"
-#include "node/control/fsm_log.h"
-#include "node/control/raft_compat.h"
+#include "tests/unit/support/fsm_counter.h"
+#include "node/raft/fsm_log.h"
+#include "node/raft/raft_compat.h"
 
 #define MAX_SERVERS 5
 #define N_CLIENTS   4
@@ -509,7 +509,7 @@ static int sim_io_truncate(struct raft_io *io, raft_index index)
 /* Two libraft 0.15 defects (an AppendEntries acknowledged and committed
  * past prev_log_index + n_entries: seeds 17, 24, ...; one below the
  * follower's snapshot crashing it: seed 752) are worked around by
- * node/control/raft_compat.c, the code node/control/raft_io.c runs at its
+ * node/raft/raft_compat.c, the code node/raft/raft_io.c runs at its
  * delivery and send points. The simulation applies it at the fixture io,
  * so it checks the cluster the product runs. Q53_SIM_RAW_RAFT=1 (or
  * =commit, =snapshot for one of the two) turns it off to show the

@@ -1,0 +1,284 @@
+#include "node/api/api_render.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/libknot.h>
+
+#include "node/common/errcode.h"
+#include "cluster/api_msg.h"
+#include "node/dnsdata/rdata_text.h"
+#include "node/dnsdata/dname.h"
+
+#define HOSTEDZONE_PREFIX "/hostedzone/"
+
+static int fail(char *err, size_t errlen, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rv, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (errlen > 0)
+		vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rv;
+}
+
+static bool looks_like_id(const char *ref)
+{
+	size_t n = strlen(ref);
+	if (n < ZONE_STORE_ID_MIN || n > ZONE_STORE_ID_MAX || ref[0] != 'Z')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((ref[i] >= 'A' && ref[i] <= 'Z') ||
+		      (ref[i] >= '0' && ref[i] <= '9')))
+			return false;
+	return true;
+}
+
+int api_render_resolve(const struct zone_store *s, const char *ref,
+		       struct zone_store_info *info, char *err, size_t errlen)
+{
+	const char *id = ref;
+	if (strncmp(id, HOSTEDZONE_PREFIX, strlen(HOSTEDZONE_PREFIX)) == 0)
+		id += strlen(HOSTEDZONE_PREFIX);
+	if (looks_like_id(id) && zone_store_get(s, id, info) == 0)
+		return 0;
+
+	uint8_t wire[KNOT_DNAME_MAXLEN];
+	if (ref[0] != '\0' &&
+	    knot_dname_from_str(wire, ref, sizeof(wire)) != NULL) {
+		knot_dname_to_lower(wire);
+		size_t n = zone_store_count(s);
+		for (size_t i = 0; i < n; i++) {
+			if (zone_store_get_at(s, i, info) == 0 &&
+			    dname_equal(info->origin, wire))
+				return 0;
+		}
+	}
+	return fail(err, errlen, Q53_ENOENT,
+		    "%s: no hosted zone with id or name '%s'",
+		    API_ERR_NO_SUCH_ZONE, ref);
+}
+
+void api_render_zone(Q53__Api__HostedZone *hz,
+		     const struct zone_store_info *info)
+{
+	q53__api__hosted_zone__init(hz);
+	hz->id = (char *)info->id;
+	hz->name = (char *)info->name;
+	if (info->caller_reference != NULL)
+		hz->caller_reference = (char *)info->caller_reference;
+	if (info->comment != NULL)
+		hz->comment = (char *)info->comment;
+	hz->record_set_count = info->nrrsets;
+	hz->serial = info->serial;
+}
+
+void api_render_strings_free(char **names, size_t n)
+{
+	for (size_t i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int api_render_nameservers(const struct zone_store_info *info, char ***names,
+			   size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	for (size_t i = 0; i < info->nrrsets; i++) {
+		const struct zone_store_rrset *rs = info->rrsets[i];
+		if (rs->type != KNOT_RRTYPE_NS || rs->set_identifier != NULL ||
+		    !dname_equal(rs->owner, info->origin))
+			continue;
+		char **v = calloc(rs->count > 0 ? rs->count : 1, sizeof(*v));
+		if (v == NULL)
+			return Q53_ENOMEM;
+		for (uint16_t k = 0; k < rs->count; k++) {
+			char text[KNOT_DNAME_TXT_MAXLEN + 1];
+			dname_to_text(rs->rdata[k].data, text, sizeof(text));
+			v[k] = strdup(text);
+			if (v[k] == NULL) {
+				api_render_strings_free(v, k);
+				return Q53_ENOMEM;
+			}
+		}
+		*names = v;
+		*n = rs->count;
+		return 0;
+	}
+	return 0;
+}
+
+static uint32_t page_size(uint32_t max_items)
+{
+	if (max_items == 0)
+		return API_MSG_PAGE_DEFAULT;
+	return max_items > API_MSG_PAGE_MAX ? API_MSG_PAGE_MAX : max_items;
+}
+
+void api_render_zones_free(Q53__Api__ListZonesResponse *out)
+{
+	if (out->zones != NULL)
+		free(out->zones[0]); /* one array of HostedZone */
+	free(out->zones);
+	out->zones = NULL;
+	out->n_zones = 0;
+}
+
+int api_render_zones(const struct zone_store *s, const char *marker,
+		     uint32_t max_items, Q53__Api__ListZonesResponse *out)
+{
+	q53__api__list_zones_response__init(out);
+	size_t total = zone_store_count(s), first = 0;
+	struct zone_store_info info;
+	if (marker != NULL && marker[0] != '\0')
+		while (first < total &&
+		       zone_store_get_at(s, first, &info) == 0 &&
+		       strcmp(info.id, marker) < 0)
+			first++;
+	size_t n = total - first;
+	if (n > page_size(max_items))
+		n = page_size(max_items);
+	if (n == 0)
+		return 0;
+	Q53__Api__HostedZone *zones = calloc(n, sizeof(*zones));
+	Q53__Api__HostedZone **ptrs = calloc(n, sizeof(*ptrs));
+	if (zones == NULL || ptrs == NULL) {
+		free(zones);
+		free(ptrs);
+		return Q53_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		zone_store_get_at(s, first + i, &info);
+		api_render_zone(&zones[i], &info);
+		ptrs[i] = &zones[i];
+	}
+	out->zones = ptrs;
+	out->n_zones = n;
+	if (first + n < total && zone_store_get_at(s, first + n, &info) == 0)
+		out->next_marker = (char *)info.id;
+	return 0;
+}
+
+static void record_set_free(Q53__Api__RecordSet *rs)
+{
+	free(rs->name);
+	free(rs->type);
+	api_render_strings_free(rs->values, rs->n_values);
+	if (rs->set_identifier != protobuf_c_empty_string)
+		free(rs->set_identifier);
+}
+
+void api_render_records_free(Q53__Api__ListRecordsResponse *out)
+{
+	for (size_t i = 0; i < out->n_record_sets; i++)
+		record_set_free(out->record_sets[i]);
+	if (out->record_sets != NULL)
+		free(out->record_sets[0]); /* one array of RecordSet */
+	free(out->record_sets);
+	if (out->next_marker != protobuf_c_empty_string)
+		free(out->next_marker);
+	q53__api__list_records_response__init(out);
+}
+
+static int render_record_set(Q53__Api__RecordSet *out,
+			     const struct zone_store_rrset *rs)
+{
+	char text[KNOT_DNAME_TXT_MAXLEN + 1];
+	char type[32];
+	dname_to_text(rs->owner, text, sizeof(text));
+	rdata_text_type_name(rs->type, type, sizeof(type));
+	out->name = strdup(text);
+	out->type = strdup(type);
+	out->ttl = rs->ttl;
+	if (rs->set_identifier != NULL)
+		out->set_identifier = strdup(rs->set_identifier);
+	if (out->name == NULL || out->type == NULL ||
+	    out->set_identifier == NULL)
+		return Q53_ENOMEM;
+	out->values =
+	    calloc(rs->count > 0 ? rs->count : 1, sizeof(*out->values));
+	if (out->values == NULL)
+		return Q53_ENOMEM;
+	/* Presentation forms can be long (TXT); size each one up front. */
+	size_t cap = RDATA_TEXT_WIRE_MAX * 4 + 64;
+	char *buf = malloc(cap);
+	if (buf == NULL)
+		return Q53_ENOMEM;
+	int rv = 0;
+	for (uint16_t k = 0; k < rs->count; k++) {
+		rv = rdata_text_from_wire(rs->type, rs->rdata[k].data,
+					  rs->rdata[k].len, buf, cap);
+		if (rv != 0)
+			break;
+		out->values[k] = strdup(buf);
+		if (out->values[k] == NULL) {
+			rv = Q53_ENOMEM;
+			break;
+		}
+		out->n_values++;
+	}
+	free(buf);
+	return rv;
+}
+
+int api_render_records(const struct zone_store_info *info, const char *marker,
+		       uint32_t max_items, Q53__Api__ListRecordsResponse *out,
+		       char *err, size_t errlen)
+{
+	q53__api__list_records_response__init(out);
+	size_t first = 0;
+	if (marker != NULL && marker[0] != '\0') {
+		char *end;
+		unsigned long long v = strtoull(marker, &end, 10);
+		if (*end != '\0' || marker[0] < '0' || marker[0] > '9')
+			return fail(err, errlen, Q53_EINVAL,
+				    "%s: bad marker '%s'",
+				    API_ERR_INVALID_INPUT, marker);
+		first = v < info->nrrsets ? (size_t)v : info->nrrsets;
+	}
+	size_t n = info->nrrsets - first;
+	if (n > page_size(max_items))
+		n = page_size(max_items);
+	if (n == 0)
+		return 0;
+	Q53__Api__RecordSet *sets = calloc(n, sizeof(*sets));
+	Q53__Api__RecordSet **ptrs = calloc(n, sizeof(*ptrs));
+	if (sets == NULL || ptrs == NULL) {
+		free(sets);
+		free(ptrs);
+		return fail(err, errlen, Q53_ENOMEM, "%s: out of memory",
+			    API_ERR_INTERNAL);
+	}
+	out->record_sets = ptrs;
+	for (size_t i = 0; i < n; i++) {
+		q53__api__record_set__init(&sets[i]);
+		ptrs[i] = &sets[i];
+		out->n_record_sets++;
+		int rv = render_record_set(&sets[i], info->rrsets[first + i]);
+		if (rv != 0) {
+			api_render_records_free(out);
+			return fail(err, errlen, rv,
+				    "%s: rendering records: %s",
+				    API_ERR_INTERNAL, q53_strerror(rv));
+		}
+	}
+	if (first + n < info->nrrsets) {
+		char next[32];
+		snprintf(next, sizeof(next), "%zu", first + n);
+		out->next_marker = strdup(next);
+		if (out->next_marker == NULL) {
+			out->next_marker = (char *)protobuf_c_empty_string;
+			api_render_records_free(out);
+			return fail(err, errlen, Q53_ENOMEM,
+				    "%s: out of memory", API_ERR_INTERNAL);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,451 @@
+/* The health side of the cluster runtime (see cluster_node.h, "Health"):
+ * the node's prober follows the FSM's health checks, its verdicts become
+ * HealthVote commands proposed through the leader, and nothing here
+ * decides a status: the FSM does, from the committed votes.
+ *
+ * Votes are edges, not a stream: a node proposes only when its local
+ * verdict differs from the vote the FSM holds for it (or from the vote it
+ * last got committed while the FSM has not applied it yet), and on the
+ * observer's slow refresh. One vote per check is in flight at a time; one
+ * that fails (no leader, leader moved, rejected) is tried again after
+ * CN_VOTE_RETRY_MS while the node still knows a leader, so a lost vote does
+ * not wait for the next verdict change. A node that knows no leader (cut
+ * off, election) proposes nothing and serves the last committed health. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "cluster/api_msg.h"
+#include "node/runtime/cluster_node_impl.h"
+#include "cluster/member_rpc.h"
+#include "node/control/control_fsm.h"
+#include "node/health/check_config.h"
+#include "node/health/observer.h"
+#include "node/health/prober.h"
+#include "proto/api.pb-c.h"
+
+#define CN_VOTE_RETRY_MS   500
+#define CN_VOTE_TIMEOUT_MS 3000
+#define CN_VOTE_SCAN_MS	   100 /* the tick looks for votes to retry */
+
+/* A vote on its way (the check may move in n->checks meanwhile). */
+struct cn_vote {
+	struct cluster_node *n;
+	char id[CN_CHECK_ID_MAX + 1];
+	bool healthy;
+};
+
+#define cn_hlog(n, ...)                                                        \
+	do {                                                                   \
+		fprintf(stderr, "q53d[%llu]: ", (unsigned long long)(n)->id);  \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+	} while (0)
+
+static struct cn_check *cn_check_find(struct cluster_node *n, const char *id)
+{
+	size_t lo = 0, hi = n->n_checks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(n->checks[mid].id, id);
+		if (c == 0)
+			return &n->checks[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct cn_check *cn_health_local(const struct cluster_node *n,
+				       const char *id)
+{
+	return cn_check_find((struct cluster_node *)n, id);
+}
+
+/* --- votes ------------------------------------------------------------------
+ */
+
+static void cn_vote_finish(struct cn_vote *v, bool committed, uint64_t index)
+{
+	struct cluster_node *n = v->n;
+	struct cn_check *c = cn_check_find(n, v->id);
+
+	n->votes_inflight--;
+	if (c != NULL) {
+		c->inflight = false;
+		if (committed) {
+			c->sent_ok = true;
+			c->sent_healthy = v->healthy;
+			c->sent_index = index;
+			c->votes_sent++;
+			if (c->has_verdict && c->verdict == v->healthy)
+				c->refresh_due = false;
+		} else {
+			c->retry_due = uv_now(n->loop) + CN_VOTE_RETRY_MS;
+		}
+	}
+	free(v);
+}
+
+static void cn_vote_done(struct cn_submit *s, int status,
+			 const struct q53_fsm_log_result *res)
+{
+	struct cn_vote *v = s->arg;
+	bool ok = status == 0 &&
+		  (res->status == Q53_FSM_LOG_APPLIED ||
+		   res->status == Q53_FSM_LOG_DUPLICATE) &&
+		  res->code == 0;
+
+	/* The leader's FSM applied it just before this callback. */
+	cn_vote_finish(v, ok, ok ? control_fsm_applied(v->n->fsm) : 0);
+}
+
+static void cn_vote_forwarded(void *data, int status, const uint8_t *buf,
+			      size_t len)
+{
+	struct cn_vote *v = data;
+	Q53__Api__Response *r = NULL;
+	bool ok = false;
+	uint64_t index = 0;
+
+	if (status == 0)
+		r = q53__api__response__unpack(NULL, len, buf);
+	if (r != NULL && r->error[0] == '\0' &&
+	    r->body_case == Q53__API__RESPONSE__BODY_HEALTH_VOTE &&
+	    r->health_vote != NULL) {
+		ok = true;
+		index = r->health_vote->index;
+	}
+	if (r != NULL)
+		q53__api__response__free_unpacked(r, NULL);
+	cn_vote_finish(v, ok, index);
+}
+
+/* Proposes c's verdict: on the leader directly, else through the leader's
+ * API. Returns true when a vote is on its way. */
+static bool cn_vote_send(struct cluster_node *n, struct cn_check *c)
+{
+	struct cn_vote *v = calloc(1, sizeof(*v));
+	const char *leader;
+	int rv;
+
+	if (v == NULL)
+		return false;
+	v->n = n;
+	v->healthy = c->verdict;
+	memcpy(v->id, c->id, sizeof(v->id));
+	if (cn_is_leader(n)) {
+		struct command_payload p = {0};
+		struct command_health_vote cmd = {
+		    .member_id = n->id,
+		    .check_id = c->id,
+		    .healthy = c->verdict,
+		    .reason = c->reason,
+		    .time_ms = c->observed_ms,
+		};
+		rv = command_encode_health_vote(&cmd, &p);
+		if (rv == 0)
+			rv = cn_submit(n, &p, NULL, cn_vote_done, v, NULL);
+		else
+			command_payload_clear(&p);
+	} else if ((leader = cn_leader_api(n, NULL)) != NULL) {
+		Q53__Api__Request req = Q53__API__REQUEST__INIT;
+		Q53__Api__HealthVoteRequest hv =
+		    Q53__API__HEALTH_VOTE_REQUEST__INIT;
+		uint8_t *buf;
+		size_t len;
+
+		hv.member_id = n->id;
+		hv.check_id = c->id;
+		hv.healthy = c->verdict;
+		hv.reason = c->reason;
+		hv.observed_at_ms = c->observed_ms;
+		req.version = API_MSG_VERSION;
+		req.body_case = Q53__API__REQUEST__BODY_HEALTH_VOTE;
+		req.health_vote = &hv;
+		len = q53__api__request__get_packed_size(&req);
+		buf = malloc(len + 1);
+		if (buf == NULL) {
+			free(v);
+			return false;
+		}
+		q53__api__request__pack(&req, buf);
+		rv = member_rpc_call(n->rpc, leader, buf, len,
+					   CN_VOTE_TIMEOUT_MS,
+					   cn_vote_forwarded, v);
+		free(buf);
+	} else {
+		rv = Q53_EINVAL; /* no leader known: not in a quorum */
+	}
+	if (rv != 0) {
+		free(v);
+		c->retry_due = uv_now(n->loop) + CN_VOTE_RETRY_MS;
+		return false;
+	}
+	c->inflight = true;
+	n->votes_inflight++;
+	return true;
+}
+
+/* Whether c's verdict differs from what the cluster holds of this node. */
+static bool cn_vote_needed(struct cluster_node *n, const struct cn_check *c)
+{
+	struct control_fsm_health_check hc;
+	bool have = false, healthy = false;
+
+	if (!c->probing || !c->has_verdict)
+		return false;
+	if (c->refresh_due)
+		return true;
+	if (c->sent_ok && control_fsm_applied(n->fsm) < c->sent_index) {
+		have = true; /* committed, not applied here yet */
+		healthy = c->sent_healthy;
+	} else if (control_fsm_health_check_get(n->fsm, c->id, &hc) == 0) {
+		for (size_t i = 0; i < hc.n_votes; i++) {
+			if (hc.votes[i].member_id == n->id) {
+				have = true;
+				healthy = hc.votes[i].healthy;
+			}
+		}
+	}
+	return !have || healthy != c->verdict;
+}
+
+/* Votes where needed, if this node may vote at all: it serves (caught
+ * up), is a member (has metadata) and knows a leader. */
+static void cn_votes_run(struct cluster_node *n, struct cn_check *only)
+{
+	struct control_fsm_node meta;
+	uint64_t now = uv_now(n->loop);
+
+	if (n->closing || !n->serving ||
+	    control_fsm_node_get(n->fsm, n->id, &meta) != 0)
+		return;
+	if (!cn_is_leader(n) && cn_leader_api(n, NULL) == NULL)
+		return;
+	for (size_t i = 0; i < n->n_checks; i++) {
+		struct cn_check *c = &n->checks[i];
+		if (only != NULL && c != only)
+			continue;
+		if (c->inflight || now < c->retry_due || !cn_vote_needed(n, c))
+			continue;
+		cn_vote_send(n, c);
+	}
+}
+
+/* --- the prober -------------------------------------------------------------
+ */
+
+static void cn_on_verdict(void *data, const struct health_prober_event *ev)
+{
+	struct cluster_node *n = data;
+	struct cn_check *c = cn_check_find(n, ev->check_id);
+
+	if (c == NULL)
+		return;
+	c->has_verdict = true;
+	c->verdict = ev->healthy;
+	c->observed_ms = cn_now_ms();
+	snprintf(c->reason, sizeof(c->reason), "%s", ev->reason);
+	if (ev->kind == HEALTH_PROBER_REFRESH)
+		c->refresh_due = true;
+	else
+		cn_hlog(n, "health check %s: locally %s (%s)", c->id,
+			c->verdict ? "healthy" : "unhealthy", c->reason);
+	c->retry_due = 0; /* a new verdict goes out at once */
+	cn_votes_run(n, c);
+}
+
+static void cn_on_result(void *data, const struct health_prober_event *ev)
+{
+	struct cluster_node *n = data;
+	struct cn_check *c = cn_check_find(n, ev->check_id);
+
+	if (c == NULL)
+		return;
+	c->probes++;
+	c->last_ms = cn_now_ms();
+	snprintf(c->last_reason, sizeof(c->last_reason), "%s", ev->reason);
+}
+
+/* The host of "tcp://HOST:PORT" if it is an IP literal other than the
+ * wildcard, else "". */
+static void cn_probe_source(const char *url, char *out, size_t len)
+{
+	const char *h = strstr(url, "://");
+	const char *end;
+	char host[64];
+	unsigned char bin[16];
+	size_t hl;
+
+	out[0] = '\0';
+	h = h != NULL ? h + 3 : url;
+	if (*h == '[') {
+		h++;
+		end = strchr(h, ']');
+	} else {
+		end = strrchr(h, ':');
+	}
+	if (end == NULL || (hl = (size_t)(end - h)) == 0 || hl >= sizeof(host))
+		return;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, bin) == 1) {
+		if (strcmp(host, "0.0.0.0") != 0)
+			snprintf(out, len, "%s", host);
+	} else if (inet_pton(AF_INET6, host, bin) == 1) {
+		if (strcmp(host, "::") != 0)
+			snprintf(out, len, "%s", host);
+	}
+}
+
+int cn_health_init(struct cluster_node *n, char *err, size_t errlen)
+{
+	struct health_prober_options opt = {
+	    .on_verdict = cn_on_verdict,
+	    .on_result = cn_on_result,
+	    .data = n,
+	};
+	int rv;
+
+	cn_probe_source(n->raft_url, n->probe_source, sizeof(n->probe_source));
+	opt.source_address = n->probe_source;
+	n->checks_sync_all = true;
+	rv = health_prober_init(&n->prober, n->loop, &opt);
+	if (rv != 0) {
+		n->prober = NULL;
+		snprintf(err, errlen, "health prober: %s", q53_strerror(rv));
+	}
+	return rv;
+}
+
+int cn_health_start(struct cluster_node *n)
+{
+	int rv = health_prober_start(n->prober);
+
+	cn_health_after_apply(n);
+	return rv;
+}
+
+static void cn_check_prober_add(struct cluster_node *n, struct cn_check *c,
+				const struct control_fsm_health_check *hc)
+{
+	int rv;
+
+	c->version = hc->version;
+	c->probing = false;
+	c->has_verdict = false;
+	c->refresh_due = false;
+	c->probes = 0;
+	c->last_ms = 0;
+	c->last_reason[0] = '\0';
+	if (hc->config->type == HEALTH_CHECK_CALCULATED)
+		return; /* decided from its children, never probed */
+	rv = health_prober_add(n->prober, c->id, hc->config);
+	if (rv != 0) {
+		cn_hlog(n, "health check %s: cannot probe: %s", c->id,
+			q53_strerror(rv));
+		return;
+	}
+	c->probing = true;
+}
+
+/* Makes n->checks follow the FSM's checks (both sorted by id): new ones
+ * are added to the prober, a new config version re-adds, gone ones are
+ * removed. */
+static void cn_checks_sync(struct cluster_node *n)
+{
+	size_t total = control_fsm_health_check_count(n->fsm);
+	struct cn_check *next = calloc(total + 1, sizeof(*next));
+	size_t i = 0, k = 0;
+
+	if (next == NULL) {
+		n->checks_sync_all = true; /* try again next turn */
+		return;
+	}
+	while (i < total || k < n->n_checks) {
+		struct control_fsm_health_check hc;
+		int cmp;
+
+		if (i < total &&
+		    control_fsm_health_check_at(n->fsm, i, &hc) != 0) {
+			i++;
+			continue;
+		}
+		cmp = i >= total	 ? 1
+		      : k >= n->n_checks ? -1
+					 : strcmp(hc.id, n->checks[k].id);
+		if (cmp > 0) { /* gone from the FSM */
+			if (n->checks[k].probing)
+				health_prober_remove(n->prober,
+						     n->checks[k].id);
+			k++;
+			continue;
+		}
+		struct cn_check *c = &next[i];
+		if (cmp == 0) {
+			*c = n->checks[k++];
+			if (c->version != hc.version) {
+				if (c->probing)
+					health_prober_remove(n->prober, c->id);
+				cn_check_prober_add(n, c, &hc);
+			}
+		} else {
+			snprintf(c->id, sizeof(c->id), "%s", hc.id);
+			cn_check_prober_add(n, c, &hc);
+		}
+		i++;
+	}
+	free(n->checks);
+	n->checks = next;
+	n->n_checks = total;
+}
+
+void cn_health_after_apply(struct cluster_node *n)
+{
+	uint64_t applied = control_fsm_applied(n->fsm);
+
+	if (n->prober == NULL || n->closing)
+		return;
+	if (!n->checks_sync_all && applied == n->checks_synced)
+		return;
+	n->checks_sync_all = false;
+	n->checks_synced = applied;
+	cn_checks_sync(n);
+}
+
+void cn_health_tick(struct cluster_node *n)
+{
+	uint64_t now = uv_now(n->loop);
+
+	if (n->prober == NULL || n->closing || now < n->vote_scan_due)
+		return;
+	n->vote_scan_due = now + CN_VOTE_SCAN_MS;
+	cn_votes_run(n, NULL);
+}
+
+void cn_health_close(struct cluster_node *n, void (*done)(void *data),
+		     void *data)
+{
+	struct health_prober *p = n->prober;
+
+	n->prober = NULL;
+	if (p == NULL) {
+		done(data);
+		return;
+	}
+	health_prober_close(p, done, data);
+}
+
+void cn_health_free(struct cluster_node *n)
+{
+	free(n->checks);
+	n->checks = NULL;
+	n->n_checks = 0;
+}

@@ -1,0 +1,602 @@
+/* DESIGN: no thread is created here. As in node/health/prober.c, libcurl's
+ * multi interface is driven from the loop thread (uv_poll per socket, one
+ * uv_timer for libcurl's timeout); libcurl's threaded resolver may start a
+ * thread per name lookup of a WebhookUrl host, which only hands the answer
+ * back to libcurl.
+ *
+ * Health check webhooks (a check's WebhookUrl, check_config.h): after each
+ * loop turn's applies the runtime takes the FSM's decided transitions
+ * (control_fsm_take_transitions). The leader POSTs one JSON object per
+ * transition:
+ *
+ *   {"HealthCheckId": ID, "Status": "Healthy" | "Unhealthy",
+ *    "Index": FSM index, "Time": RFC 3339 (the transition's time),
+ *    "Reason": why (when known), "Node": the leader's name}
+ *
+ * with a 2 s timeout per attempt and up to two retries (0.5 s, then 1 s
+ * later) when the attempt fails or the answer is not 2xx; the loop never
+ * blocks. Followers drop the transitions they apply.
+ *
+ * Delivery is "at least once, from the leader", best effort: a leader that
+ * dies (or loses a POST's every attempt) loses it; a new leader fires the
+ * transitions it applies as leader, which may repeat one the old leader
+ * sent (the old leader applied it, fired, died before the followers
+ * committed it). Receivers de-duplicate by (HealthCheckId, Index).
+ * Transitions older than CN_WEBHOOK_STALE_MS (a restarted lone node
+ * replaying its log) are not fired. Proxies from the environment are not
+ * used; https:// certificates are verified. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "node/common/errcode.h"
+#include "node/runtime/cluster_node_impl.h"
+#include "node/control/control_fsm.h"
+#include "node/health/check_config.h"
+#include "node/health/vote_rule.h"
+
+#define CN_WEBHOOK_TIMEOUT_MS  2000
+#define CN_WEBHOOK_ATTEMPTS    3 /* the first and two retries */
+#define CN_WEBHOOK_RETRY_MS    500
+#define CN_WEBHOOK_PENDING_MAX 256 /* POSTs in flight or waiting */
+#define CN_WEBHOOK_STALE_MS    (5 * 60 * 1000)
+#define CN_WEBHOOK_AGENT       "quorum53-webhook"
+
+#define cn_wlog(n, ...)                                                        \
+	do {                                                                   \
+		fprintf(stderr, "q53d[%llu]: ", (unsigned long long)(n)->id);  \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+	} while (0)
+
+/* One socket libcurl asked us to watch. */
+struct cn_webhook_socket {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct cn_webhook *w;
+	struct cn_webhook_socket *prev, *next;
+};
+
+/* One transition's POST, across its attempts. */
+struct cn_webhook_post {
+	struct cn_webhook *w;
+	struct cn_webhook_post *prev, *next;
+	CURL *easy; /* NULL between attempts */
+	struct curl_slist *headers;
+	char *url;  /* malloc'd */
+	char *body; /* json_dumps'd, freed with free() */
+	char check_id[CN_CHECK_ID_MAX + 1];
+	uint64_t index;
+	unsigned attempt; /* attempts started */
+	uint64_t due;	  /* uv_now of the next attempt (easy == NULL) */
+};
+
+struct cn_webhook {
+	struct cluster_node *n;
+	CURLM *multi;
+	uv_timer_t curl_timer;
+	uv_timer_t retry_timer;
+	struct cn_webhook_post *posts;
+	size_t n_posts;
+	struct cn_webhook_socket *sockets;
+	unsigned open; /* timers + sockets not closed yet */
+	bool closing;
+	void (*close_cb)(void *data);
+	void *close_data;
+};
+
+/* --- lifecycle of the pieces --- */
+
+static void webhook_maybe_free(struct cn_webhook *w)
+{
+	void (*cb)(void *data) = w->close_cb;
+	void *data = w->close_data;
+
+	if (!w->closing || w->open != 0)
+		return;
+	free(w);
+	curl_global_cleanup();
+	if (cb != NULL)
+		cb(data);
+}
+
+static void post_free(struct cn_webhook_post *p)
+{
+	struct cn_webhook *w = p->w;
+
+	if (p->easy != NULL) {
+		if (w->multi != NULL)
+			curl_multi_remove_handle(w->multi, p->easy);
+		curl_easy_cleanup(p->easy);
+	}
+	curl_slist_free_all(p->headers);
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		w->posts = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	w->n_posts--;
+	free(p->url);
+	free(p->body);
+	free(p);
+}
+
+/* --- libcurl on the loop (as node/health/prober.c) --- */
+
+static void webhook_multi_info(struct cn_webhook *w);
+static void webhook_schedule_retry(struct cn_webhook *w);
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	struct cn_webhook_socket *s = h->data;
+	struct cn_webhook *w = s->w;
+	int flags = 0;
+	int running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(w->multi, s->fd, flags, &running);
+	webhook_multi_info(w);
+}
+
+static void on_socket_closed(uv_handle_t *h)
+{
+	struct cn_webhook_socket *s = h->data;
+	struct cn_webhook *w = s->w;
+
+	free(s);
+	w->open--;
+	webhook_maybe_free(w);
+}
+
+static void socket_close(struct cn_webhook_socket *s)
+{
+	struct cn_webhook *w = s->w;
+
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		w->sockets = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	uv_close((uv_handle_t *)&s->poll, on_socket_closed);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+			  void *socketp)
+{
+	struct cn_webhook *w = userp;
+	struct cn_webhook_socket *s = socketp;
+	int events = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			curl_multi_assign(w->multi, fd, NULL);
+			socket_close(s);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return -1;
+		if (uv_poll_init_socket(w->n->loop, &s->poll, fd) != 0) {
+			free(s);
+			return -1;
+		}
+		s->fd = fd;
+		s->w = w;
+		s->poll.data = s;
+		s->next = w->sockets;
+		if (w->sockets != NULL)
+			w->sockets->prev = s;
+		w->sockets = s;
+		w->open++;
+		curl_multi_assign(w->multi, fd, s);
+	}
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	if (uv_poll_start(&s->poll, events, on_poll) != 0)
+		return -1;
+	return 0;
+}
+
+static void on_curl_timeout(uv_timer_t *t)
+{
+	struct cn_webhook *w = t->data;
+	int running;
+
+	curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	webhook_multi_info(w);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct cn_webhook *w = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		uv_timer_stop(&w->curl_timer);
+	else
+		uv_timer_start(&w->curl_timer, on_curl_timeout,
+			       (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+static size_t on_body(char *buf, size_t size, size_t nmemb, void *userp)
+{
+	(void)buf;
+	(void)userp;
+	return size * nmemb; /* the receiver's answer body is not kept */
+}
+
+/* --- attempts --- */
+
+/* Starts the next attempt of p. 0, or Q53_ENOMEM (p unchanged, no
+ * handle). */
+static int post_attempt(struct cn_webhook_post *p)
+{
+	struct cn_webhook *w = p->w;
+	CURL *e = curl_easy_init();
+	CURLcode rc = CURLE_OK;
+
+	if (e == NULL)
+		return Q53_ENOMEM;
+	if (p->headers == NULL) {
+		p->headers =
+		    curl_slist_append(NULL, "Content-Type: application/json");
+		if (p->headers == NULL)
+			goto err;
+	}
+	rc |= curl_easy_setopt(e, CURLOPT_URL, p->url);
+	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
+	rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, CN_WEBHOOK_AGENT);
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+	rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, p->body);
+	rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(p->body));
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+			       (long)CN_WEBHOOK_TIMEOUT_MS);
+	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			       (long)CN_WEBHOOK_TIMEOUT_MS);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	if (rc != CURLE_OK)
+		goto err;
+	if (curl_multi_add_handle(w->multi, e) != CURLM_OK)
+		goto err;
+	p->easy = e;
+	p->attempt++;
+	return 0;
+err:
+	curl_easy_cleanup(e);
+	return Q53_ENOMEM;
+}
+
+/* An attempt ended: done, another attempt later, or given up. */
+static void post_finished(struct cn_webhook_post *p, CURLcode result)
+{
+	struct cn_webhook *w = p->w;
+	struct cluster_node *n = w->n;
+	long code = 0;
+	char why[96];
+
+	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_multi_remove_handle(w->multi, p->easy);
+	curl_easy_cleanup(p->easy);
+	p->easy = NULL;
+	if (result == CURLE_OK && code >= 200 && code <= 299) {
+		cn_wlog(n,
+			"health check %s: webhook for index %" PRIu64
+			" delivered (HTTP %ld)",
+			p->check_id, p->index, code);
+		post_free(p);
+		return;
+	}
+	if (result != CURLE_OK)
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(result));
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", code);
+	if (p->attempt >= CN_WEBHOOK_ATTEMPTS) {
+		cn_wlog(n,
+			"health check %s: webhook for index %" PRIu64
+			" failed after %u attempts (%s)",
+			p->check_id, p->index, p->attempt, why);
+		post_free(p);
+		return;
+	}
+	cn_wlog(n,
+		"health check %s: webhook for index %" PRIu64
+		" attempt %u failed (%s), retrying",
+		p->check_id, p->index, p->attempt, why);
+	p->due = uv_now(n->loop) + (uint64_t)CN_WEBHOOK_RETRY_MS * p->attempt;
+	webhook_schedule_retry(w);
+}
+
+static void webhook_multi_info(struct cn_webhook *w)
+{
+	CURLMsg *msg;
+	int left;
+
+	while (!w->closing &&
+	       (msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+		struct cn_webhook_post *p = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
+		post_finished(p, msg->data.result);
+	}
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	struct cn_webhook *w = t->data;
+	uint64_t now = uv_now(w->n->loop);
+	struct cn_webhook_post *p, *next;
+
+	for (p = w->posts; p != NULL; p = next) {
+		next = p->next;
+		if (p->easy != NULL || p->due > now)
+			continue;
+		if (post_attempt(p) != 0) {
+			cn_wlog(w->n,
+				"health check %s: webhook for index "
+				"%" PRIu64 " dropped: out of memory",
+				p->check_id, p->index);
+			post_free(p);
+		}
+	}
+	webhook_schedule_retry(w);
+}
+
+/* Arms the retry timer for the earliest waiting POST. */
+static void webhook_schedule_retry(struct cn_webhook *w)
+{
+	uint64_t now = uv_now(w->n->loop), first = UINT64_MAX;
+	const struct cn_webhook_post *p;
+
+	for (p = w->posts; p != NULL; p = p->next)
+		if (p->easy == NULL && p->due < first)
+			first = p->due;
+	if (first == UINT64_MAX) {
+		uv_timer_stop(&w->retry_timer);
+		return;
+	}
+	uv_timer_start(&w->retry_timer, on_retry, first > now ? first - now : 0,
+		       0);
+}
+
+/* --- the body --- */
+
+/* "2006-01-02T15:04:05.000Z". */
+static void rfc3339(uint64_t ms, char out[32])
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(out + strlen(out), 32 - strlen(out), ".%03uZ",
+		 (unsigned)(ms % 1000));
+}
+
+/* Why hc is in its current state, when t is its latest transition: the
+ * newest vote of a member agreeing with the status, or the basis of the
+ * decision when no vote decided it. NULL when unknown. */
+static const char *transition_reason(const struct control_fsm_transition *t,
+				     const struct control_fsm_health_check *hc)
+{
+	const char *why = NULL;
+	uint64_t newest = 0;
+
+	if (hc->transition_index != t->index || hc->healthy != t->healthy)
+		return NULL; /* superseded within the same loop turn */
+	if (hc->decision.basis != HEALTH_VOTE_QUORUM)
+		return health_vote_basis_name(hc->decision.basis);
+	for (size_t i = 0; i < hc->n_votes; i++) {
+		if (hc->votes[i].healthy != t->healthy ||
+		    hc->votes[i].log_index < newest)
+			continue;
+		newest = hc->votes[i].log_index;
+		why = hc->reasons[i];
+	}
+	return why != NULL && why[0] != '\0' ? why : NULL;
+}
+
+static char *transition_body(const struct cluster_node *n,
+			     const struct control_fsm_transition *t,
+			     const struct control_fsm_health_check *hc)
+{
+	const char *reason = transition_reason(t, hc);
+	char when[32], node[32];
+	json_t *o;
+	char *text;
+
+	rfc3339(t->time_ms, when);
+	if (n->name == NULL || n->name[0] == '\0')
+		snprintf(node, sizeof(node), "%" PRIu64, n->id);
+	o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "HealthCheckId", t->check_id,
+		      "Status", t->healthy ? "Healthy" : "Unhealthy", "Index",
+		      (json_int_t)t->index, "Time", when, "Node",
+		      n->name != NULL && n->name[0] != '\0' ? n->name : node);
+	if (o == NULL)
+		return NULL;
+	if (reason != NULL &&
+	    json_object_set_new(o, "Reason", json_string(reason)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}
+
+/* Queues and starts the POST of t. 0 or Q53_ENOMEM. */
+static int webhook_fire(struct cn_webhook *w,
+			const struct control_fsm_transition *t,
+			const struct control_fsm_health_check *hc)
+{
+	struct cn_webhook_post *p = calloc(1, sizeof(*p));
+	int rv = Q53_ENOMEM;
+
+	if (p == NULL)
+		return Q53_ENOMEM;
+	p->w = w;
+	p->index = t->index;
+	snprintf(p->check_id, sizeof(p->check_id), "%s", t->check_id);
+	p->url = strdup(hc->config->webhook_url);
+	p->body = transition_body(w->n, t, hc);
+	if (p->url == NULL || p->body == NULL)
+		goto err;
+	p->next = w->posts;
+	if (w->posts != NULL)
+		w->posts->prev = p;
+	w->posts = p;
+	w->n_posts++;
+	rv = post_attempt(p);
+	if (rv != 0) {
+		post_free(p);
+		return rv;
+	}
+	return 0;
+err:
+	free(p->url);
+	free(p->body);
+	free(p);
+	return rv;
+}
+
+/* --- API (cluster_node_impl.h) --- */
+
+int cn_webhook_init(struct cluster_node *n)
+{
+	struct cn_webhook *w;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return Q53_ENOMEM;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		goto err_after_global;
+	w->n = n;
+	w->multi = curl_multi_init();
+	if (w->multi == NULL)
+		goto err_after_alloc;
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+	/* Timer init on a live loop cannot fail. */
+	uv_timer_init(n->loop, &w->curl_timer);
+	uv_timer_init(n->loop, &w->retry_timer);
+	w->curl_timer.data = w;
+	w->retry_timer.data = w;
+	w->open = 2;
+	n->webhook = w;
+	return 0;
+err_after_alloc:
+	free(w);
+err_after_global:
+	curl_global_cleanup();
+	return Q53_ENOMEM;
+}
+
+void cn_webhook_after_apply(struct cluster_node *n)
+{
+	struct cn_webhook *w = n->webhook;
+	struct control_fsm_transitions ts;
+	uint64_t now = cn_now_ms();
+	bool leader;
+
+	control_fsm_take_transitions(n->fsm, &ts);
+	if (w == NULL || w->closing || (ts.n == 0 && ts.dropped == 0))
+		goto out;
+	leader = cn_is_leader(n);
+	if (leader && ts.dropped > 0)
+		cn_wlog(n, "webhooks: %" PRIu64 " transitions lost (memory)",
+			ts.dropped);
+	for (size_t i = 0; leader && i < ts.n; i++) {
+		const struct control_fsm_transition *t = &ts.items[i];
+		struct control_fsm_health_check hc;
+
+		if (control_fsm_health_check_get(n->fsm, t->check_id, &hc) !=
+			0 ||
+		    hc.config->webhook_url[0] == '\0')
+			continue;
+		if (t->time_ms + CN_WEBHOOK_STALE_MS < now) {
+			cn_wlog(n,
+				"health check %s: transition at index "
+				"%" PRIu64 " is stale, webhook not fired",
+				t->check_id, t->index);
+			continue;
+		}
+		if (w->n_posts >= CN_WEBHOOK_PENDING_MAX) {
+			cn_wlog(n,
+				"health check %s: webhook for index "
+				"%" PRIu64 " dropped: %d pending",
+				t->check_id, t->index, CN_WEBHOOK_PENDING_MAX);
+			continue;
+		}
+		if (webhook_fire(w, t, &hc) != 0)
+			cn_wlog(n,
+				"health check %s: webhook for index "
+				"%" PRIu64 " dropped: out of memory",
+				t->check_id, t->index);
+	}
+out:
+	control_fsm_transitions_clear(&ts);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct cn_webhook *w = h->data;
+
+	w->open--;
+	webhook_maybe_free(w);
+}
+
+void cn_webhook_close(struct cluster_node *n, void (*done)(void *data),
+		      void *data)
+{
+	struct cn_webhook *w = n->webhook;
+
+	n->webhook = NULL;
+	if (w == NULL) {
+		done(data);
+		return;
+	}
+	w->closing = true;
+	w->close_cb = done;
+	w->close_data = data;
+	w->open++; /* this function's own reference */
+	while (w->posts != NULL)
+		post_free(w->posts);
+	/* Every easy handle is out; the multi may still close sockets. */
+	curl_multi_cleanup(w->multi);
+	w->multi = NULL;
+	while (w->sockets != NULL)
+		socket_close(w->sockets);
+	uv_close((uv_handle_t *)&w->curl_timer, on_timer_closed);
+	uv_close((uv_handle_t *)&w->retry_timer, on_timer_closed);
+	w->open--;
+	webhook_maybe_free(w);
+}
