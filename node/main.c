@@ -61,7 +61,7 @@ struct q53d_cluster {
 	unsigned heartbeat_ms;
 	char **ns; /* split nameservers */
 	size_t n_ns;
-	struct cluster_node_seed *seeds;
+	struct zone_seed_entry *seeds;
 	struct cluster_node *node;
 	bool stopping;
 	int exit_code;

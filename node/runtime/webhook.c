@@ -35,7 +35,7 @@
 
 #include "node/common/curl_loop.h"
 #include "node/common/errcode.h"
-#include "node/runtime/cluster_node_impl.h"
+#include "node/runtime/webhook.h"
 #include "node/control/control_fsm.h"
 #include "node/health/check_config.h"
 #include "node/health/vote_rule.h"
@@ -47,32 +47,37 @@
 #define CN_WEBHOOK_STALE_MS    (5 * 60 * 1000)
 #define CN_WEBHOOK_AGENT       "quorum53-webhook"
 
-#define cn_wlog(n, ...)                                                        \
-	do {                                                                   \
-		fprintf(stderr, "q53d[%llu]: ", (unsigned long long)(n)->id);  \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-	} while (0)
+#define cn_wlog(n, ...) cluster_log((n)->id, __VA_ARGS__)
 
 /* One transition's POST, across its attempts. */
-struct cn_webhook_post {
-	struct cn_webhook *w;
-	struct cn_webhook_post *prev, *next;
+struct webhook_post {
+	struct webhook *w;
+	struct webhook_post *prev, *next;
 	CURL *easy; /* NULL between attempts */
 	struct curl_slist *headers;
 	char *url;  /* malloc'd */
 	char *body; /* json_dumps'd, freed with free() */
-	char check_id[CN_CHECK_ID_MAX + 1];
+	char check_id[CLUSTER_CHECK_ID_MAX + 1];
 	uint64_t index;
 	unsigned attempt; /* attempts started */
 	uint64_t due;	  /* uv_now of the next attempt (easy == NULL) */
 };
 
-struct cn_webhook {
-	struct cluster_node *n;
+/* The fields the rest of the file reads as n->... */
+struct webhook_node {
+	struct cluster_ops ops;
+	uv_loop_t *loop;
+	struct control_fsm *fsm;
+	uint64_t id;
+	char *name;
+	struct webhook *webhook;
+};
+
+struct webhook {
+	struct webhook_node *n;
 	struct curl_loop *curl; /* NULL once closing */
 	uv_timer_t retry_timer;
-	struct cn_webhook_post *posts;
+	struct webhook_post *posts;
 	size_t n_posts;
 	unsigned open; /* the retry timer + the curl loop not closed yet */
 	bool closing;
@@ -82,21 +87,23 @@ struct cn_webhook {
 
 /* --- lifecycle of the pieces --- */
 
-static void webhook_maybe_free(struct cn_webhook *w)
+static void webhook_maybe_free(struct webhook *w)
 {
 	void (*cb)(void *data) = w->close_cb;
 	void *data = w->close_data;
 
 	if (!w->closing || w->open != 0)
 		return;
+	free(w->n->name);
+	free(w->n);
 	free(w);
 	if (cb != NULL)
 		cb(data);
 }
 
-static void post_free(struct cn_webhook_post *p)
+static void post_free(struct webhook_post *p)
 {
-	struct cn_webhook *w = p->w;
+	struct webhook *w = p->w;
 
 	if (p->easy != NULL) {
 		if (w->curl != NULL)
@@ -116,7 +123,7 @@ static void post_free(struct cn_webhook_post *p)
 	free(p);
 }
 
-static void webhook_schedule_retry(struct cn_webhook *w);
+static void webhook_schedule_retry(struct webhook *w);
 
 static size_t on_body(char *buf, size_t size, size_t nmemb, void *userp)
 {
@@ -129,9 +136,9 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *userp)
 
 /* Starts the next attempt of p. 0, or Q53_ENOMEM (p unchanged, no
  * handle). */
-static int post_attempt(struct cn_webhook_post *p)
+static int post_attempt(struct webhook_post *p)
 {
-	struct cn_webhook *w = p->w;
+	struct webhook *w = p->w;
 	CURL *e = curl_easy_init();
 	CURLcode rc = CURLE_OK;
 
@@ -172,10 +179,10 @@ err:
 }
 
 /* An attempt ended: done, another attempt later, or given up. */
-static void post_finished(struct cn_webhook_post *p, CURLcode result)
+static void post_finished(struct webhook_post *p, CURLcode result)
 {
-	struct cn_webhook *w = p->w;
-	struct cluster_node *n = w->n;
+	struct webhook *w = p->w;
+	struct webhook_node *n = w->n;
 	long code = 0;
 	char why[96];
 
@@ -213,8 +220,8 @@ static void post_finished(struct cn_webhook_post *p, CURLcode result)
 
 static void webhook_on_curl_done(void *data, CURL *easy, CURLcode result)
 {
-	struct cn_webhook *w = data;
-	struct cn_webhook_post *p = NULL;
+	struct webhook *w = data;
+	struct webhook_post *p = NULL;
 
 	if (w->closing)
 		return;
@@ -224,9 +231,9 @@ static void webhook_on_curl_done(void *data, CURL *easy, CURLcode result)
 
 static void on_retry(uv_timer_t *t)
 {
-	struct cn_webhook *w = t->data;
+	struct webhook *w = t->data;
 	uint64_t now = uv_now(w->n->loop);
-	struct cn_webhook_post *p, *next;
+	struct webhook_post *p, *next;
 
 	for (p = w->posts; p != NULL; p = next) {
 		next = p->next;
@@ -244,10 +251,10 @@ static void on_retry(uv_timer_t *t)
 }
 
 /* Arms the retry timer for the earliest waiting POST. */
-static void webhook_schedule_retry(struct cn_webhook *w)
+static void webhook_schedule_retry(struct webhook *w)
 {
 	uint64_t now = uv_now(w->n->loop), first = UINT64_MAX;
-	const struct cn_webhook_post *p;
+	const struct webhook_post *p;
 
 	for (p = w->posts; p != NULL; p = p->next)
 		if (p->easy == NULL && p->due < first)
@@ -300,7 +307,7 @@ static const char *transition_reason(const struct control_fsm_transition *t,
 	return why != NULL && why[0] != '\0' ? why : NULL;
 }
 
-static char *transition_body(const struct cluster_node *n,
+static char *transition_body(const struct webhook_node *n,
 			     const struct control_fsm_transition *t,
 			     const struct control_fsm_health_check *hc)
 {
@@ -329,11 +336,11 @@ static char *transition_body(const struct cluster_node *n,
 }
 
 /* Queues and starts the POST of t. 0 or Q53_ENOMEM. */
-static int webhook_fire(struct cn_webhook *w,
+static int webhook_fire(struct webhook *w,
 			const struct control_fsm_transition *t,
 			const struct control_fsm_health_check *hc)
 {
-	struct cn_webhook_post *p = calloc(1, sizeof(*p));
+	struct webhook_post *p = calloc(1, sizeof(*p));
 	int rv = Q53_ENOMEM;
 
 	if (p == NULL)
@@ -363,18 +370,35 @@ err:
 	return rv;
 }
 
-/* --- API (cluster_node_impl.h) --- */
+/* --- API (webhook.h) --- */
 
-int cn_webhook_init(struct cluster_node *n)
+int webhook_init(struct webhook **out, const struct webhook_config *config)
 {
-	struct cn_webhook *w;
+	struct webhook_node *n;
+	struct webhook *w;
+
+	*out = NULL;
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return Q53_ENOMEM;
+	n->ops = config->ops;
+	n->loop = config->ops.loop;
+	n->fsm = config->ops.fsm;
+	n->id = config->ops.node_id;
+	n->name = strdup(config->name != NULL ? config->name : "");
 
 	w = calloc(1, sizeof(*w));
-	if (w == NULL)
+	if (w == NULL || n->name == NULL) {
+		free(w);
+		free(n->name);
+		free(n);
 		return Q53_ENOMEM;
+	}
 	w->n = n;
 	if (curl_loop_init(&w->curl, n->loop, webhook_on_curl_done, w) != 0) {
 		free(w);
+		free(n->name);
+		free(n);
 		return Q53_ENOMEM;
 	}
 	/* Timer init on a live loop cannot fail. */
@@ -382,20 +406,22 @@ int cn_webhook_init(struct cluster_node *n)
 	w->retry_timer.data = w;
 	w->open = 2;
 	n->webhook = w;
+	*out = w;
 	return 0;
 }
 
-void cn_webhook_after_apply(struct cluster_node *n)
+void webhook_after_apply(struct webhook *hook)
 {
-	struct cn_webhook *w = n->webhook;
+	struct webhook_node *n = hook->n;
+	struct webhook *w = n->webhook;
 	struct control_fsm_transitions ts;
-	uint64_t now = cn_now_ms();
+	uint64_t now = ids_wall_ms();
 	bool leader;
 
 	control_fsm_take_transitions(n->fsm, &ts);
 	if (w == NULL || w->closing || (ts.n == 0 && ts.dropped == 0))
 		goto out;
-	leader = cn_is_leader(n);
+	leader = cluster_is_leader(&n->ops);
 	if (leader && ts.dropped > 0)
 		cn_wlog(n, "webhooks: %" PRIu64 " transitions lost (memory)",
 			ts.dropped);
@@ -433,7 +459,7 @@ out:
 
 static void on_timer_closed(uv_handle_t *h)
 {
-	struct cn_webhook *w = h->data;
+	struct webhook *w = h->data;
 
 	w->open--;
 	webhook_maybe_free(w);
@@ -441,22 +467,18 @@ static void on_timer_closed(uv_handle_t *h)
 
 static void on_curl_closed(void *data)
 {
-	struct cn_webhook *w = data;
+	struct webhook *w = data;
 
 	w->open--;
 	webhook_maybe_free(w);
 }
 
-void cn_webhook_close(struct cluster_node *n, void (*done)(void *data),
-		      void *data)
+void webhook_close(struct webhook *hook, void (*done)(void *data), void *data)
 {
-	struct cn_webhook *w = n->webhook;
+	struct webhook_node *n = hook->n;
+	struct webhook *w = n->webhook;
 
 	n->webhook = NULL;
-	if (w == NULL) {
-		done(data);
-		return;
-	}
 	w->closing = true;
 	w->close_cb = done;
 	w->close_data = data;
