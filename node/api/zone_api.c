@@ -410,6 +410,9 @@ static void be_status(void *data, struct api_call *call,
 	st.applied_index = cluster_served(&n->ops);
 	st.zones = (uint32_t)zone_store_count(cn_store(n));
 	st.nodes = rs.nodes;
+	st.quorum_contact = rs.quorum_contact;
+	st.contact_age_ms =
+	    rs.contact_age_ms == UINT64_MAX ? -1 : (int64_t)rs.contact_age_ms;
 	st.version = Q53_VERSION;
 	r.body_case = Q53__API__RESPONSE__BODY_STATUS;
 	r.status = &st;
