@@ -82,10 +82,16 @@ static void cn_seed_import_done(struct proposal *s, int status,
 		n->seed_inflight = false; /* retried by the tick */
 		return;
 	}
-	if (res->code != 0)
-		cn_log(n, "seed zone %s from %s: import rejected", seed->origin,
-		       seed->path);
-	else
+	if (res->code != 0) {
+		struct command_result cr;
+		bool decoded =
+		    command_result_decode(res->bytes, res->len, &cr) == 0;
+		cn_log(n, "seed zone %s from %s: import rejected: %s",
+		       seed->origin, seed->path,
+		       decoded ? cr.error_message : "(undecodable result)");
+		if (decoded)
+			command_result_free(&cr);
+	} else
 		cn_log(n, "seeded zone %s (%s) from %s", seed->origin,
 		       s->zone_id, seed->path);
 	cn_seed_next(n);
