@@ -17,7 +17,9 @@
 #include "node/api/api_render.h"
 #include "node/runtime/cluster_node_impl.h"
 #include "cluster/member_rpc.h"
+#include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
+#include "node/control/upgrade.h"
 #include "node/raft/raft_io.h"
 #include "node/control/zone_store.h"
 #include "node/zone/view.h"
@@ -1090,13 +1092,17 @@ static void cn_seed_import(struct cluster_node *n, const char *zone_id)
 		return;
 	}
 	cn_new_id('C', change_id);
-	struct command_import_zone c = {.zone_id = zone_id,
-					.change_id = change_id,
-					.text = text,
-					.len = len,
-					.time_ms = cn_now_ms()};
-	rv = command_encode_import_zone(&c, &p);
+	char perr[512];
+	rv = command_text_import_zone(control_fsm_zone_store(n->fsm), zone_id,
+				      change_id, text, len, cn_now_ms(), &p,
+				      perr, sizeof(perr));
 	free(text);
+	if (rv == Q53_EINVAL) {
+		cn_log(n, "seed zone %s: %s: %s", seed->origin, seed->path,
+		       perr);
+		cn_seed_next(n);
+		return;
+	}
 	if (rv == 0)
 		rv = cn_submit(n, &p, NULL, cn_seed_import_done, NULL, &s);
 	if (rv != 0) {
@@ -1245,9 +1251,12 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		n->client_id = (cn_now_ms() << 16) ^ n->id;
 	n->next_request = 1;
 
-	if (control_fsm_new(&n->fsm) != 0)
+	if (control_fsm_new(&n->fsm) != 0 ||
+	    control_upgrade_new(n->fsm, &n->upgrade) != 0)
 		goto nomem_free;
-	rv = q53_fsm_log_init(&n->log, control_fsm_base(n->fsm), NULL);
+	/* The log's entries and snapshots reach the FSM through the upgrade
+	 * module (the previous release's text commands). */
+	rv = q53_fsm_log_init(&n->log, control_upgrade_base(n->upgrade), NULL);
 	if (rv != 0) {
 		snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
 		goto err_free;
@@ -1374,6 +1383,8 @@ static void cn_free(struct cluster_node *n)
 	free(n->zones);
 	cn_health_free(n);
 	q53_fsm_log_close(&n->log);
+	if (n->upgrade != NULL)
+		control_upgrade_free(n->upgrade);
 	if (n->fsm != NULL)
 		control_fsm_free(n->fsm);
 	for (size_t i = 0; i < n->n_nameservers; i++)

@@ -22,6 +22,7 @@
 #define CN_ID_LEN   21 /* "Z"/"C" + 20 characters */
 
 struct control_fsm;
+struct control_upgrade;
 struct member_rpc;
 struct health_prober;
 struct cn_webhook;
@@ -154,6 +155,7 @@ struct cluster_node {
 	struct raft raft;
 	struct raft_io io;
 	struct control_fsm *fsm;
+	struct control_upgrade *upgrade; /* over fsm, for fsm_log */
 	struct q53_fsm_log log;
 	bool io_inited;
 	bool raft_inited;
