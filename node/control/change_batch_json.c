@@ -412,6 +412,10 @@ int change_batch_parse(struct change_batch **out, const char *json, size_t len,
 
 	change_batch_errors_init(&errs, err, errlen);
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Out of memory is not the text's fault (the upgrade module must
+	 * not reject on one node an old entry another accepts). */
+	if (root == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+		return Q53_ENOMEM;
 	if (root == NULL) {
 		snprintf(err, errlen,
 			 "InvalidInput: change batch is not valid JSON: line "

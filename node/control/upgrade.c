@@ -37,23 +37,18 @@ static void fatal_default(void *ctx, const char *message)
 
 /* --- commands --- */
 
-int control_upgrade_command(const struct control_fsm *fsm, uint16_t type,
-			    const uint8_t *payload, size_t len,
-			    struct command_payload *out, char *err,
-			    size_t errlen)
+/* One conversion of a decoded legacy command. */
+static int convert(const struct control_fsm *fsm, const struct command_legacy *c,
+		   struct command_payload *out, char *err, size_t errlen)
 {
-	struct command_legacy c;
 	int rc;
 
 	err[0] = '\0';
 	memset(out, 0, sizeof(*out));
-	rc = command_legacy_decode(type, payload, len, &c);
-	if (rc != 0)
-		return rc;
-	switch (type) {
+	switch (c->type) {
 	case COMMAND_LEGACY_CHANGE_RRSETS: {
 		const struct command_legacy_change_rrsets *x =
-		    &c.u.change_rrsets;
+		    &c->u.change_rrsets;
 		struct zone_store_info info;
 		/* As apply did: an unknown zone before the batch's text. */
 		if (zone_store_get(control_fsm_zone_store(fsm), x->zone_id,
@@ -71,7 +66,7 @@ int control_upgrade_command(const struct control_fsm *fsm, uint16_t type,
 		break;
 	}
 	case COMMAND_LEGACY_IMPORT_ZONE: {
-		const struct command_legacy_import_zone *x = &c.u.import_zone;
+		const struct command_legacy_import_zone *x = &c->u.import_zone;
 		rc = command_text_import_zone(control_fsm_zone_store(fsm),
 					      x->zone_id, x->change_id, x->text,
 					      x->len, x->time_ms, out, err,
@@ -79,14 +74,14 @@ int control_upgrade_command(const struct control_fsm *fsm, uint16_t type,
 		break;
 	}
 	case COMMAND_LEGACY_CREATE_HEALTH_CHECK: {
-		const struct command_legacy_health_check *x = &c.u.health_check;
+		const struct command_legacy_health_check *x = &c->u.health_check;
 		rc = command_text_create_health_check(
 		    x->id, x->caller_reference, x->config_json, x->config_len,
 		    x->time_ms, out, err, errlen);
 		break;
 	}
 	default: {
-		const struct command_legacy_health_check *x = &c.u.health_check;
+		const struct command_legacy_health_check *x = &c->u.health_check;
 		struct control_fsm_health_check hc;
 		/* As apply did: an unknown check before the config. */
 		if (control_fsm_health_check_get(fsm, x->id, &hc) != 0) {
@@ -103,9 +98,31 @@ int control_upgrade_command(const struct control_fsm *fsm, uint16_t type,
 		break;
 	}
 	}
-	command_legacy_free(&c);
 	if (rc != 0)
 		command_payload_clear(out);
+	return rc;
+}
+
+int control_upgrade_command(const struct control_fsm *fsm, uint16_t type,
+			    const uint8_t *payload, size_t len,
+			    struct command_payload *out, char *err,
+			    size_t errlen)
+{
+	struct command_legacy c;
+	int rc;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	rc = command_legacy_decode(type, payload, len, &c);
+	if (rc != 0)
+		return rc;
+	rc = convert(fsm, &c, out, err, errlen);
+	/* jansson reports some allocation failures as syntax errors, and the
+	 * FSM must not reject on one node an entry another accepts: text that
+	 * fails is parsed once more, and only a second failure rejects. */
+	if (rc == Q53_EINVAL)
+		rc = convert(fsm, &c, out, err, errlen);
+	command_legacy_free(&c);
 	return rc;
 }
 

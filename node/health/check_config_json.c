@@ -451,6 +451,8 @@ int health_check_config_parse(struct health_check_config *out, const char *json,
 
 	memset(out, 0, sizeof(*out));
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+		return Q53_ENOMEM; /* not the text's fault */
 	if (root == NULL)
 		return health_check_fail(errbuf, errlen,
 			    "HealthCheckConfig: invalid JSON at line %d: %s",
