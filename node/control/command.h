@@ -5,7 +5,14 @@
  * (node/raft/fsm_log.h) and read what came back with
  * command_result_decode; the FSM (node/control/control_fsm.c) decodes
  * commands with command_decode and encodes results with
- * command_result_encode. Nobody else touches protobuf for commands.
+ * command_result_encode. Nobody else touches protobuf for commands
+ * (the previous release's text commands: command_legacy.h).
+ *
+ * Commands are typed: a change batch carries wire names and wire RDATA, an
+ * imported zone its record sets, a health check its resolved config. The
+ * text forms are parsed once, by the node serving the request
+ * (command_text.h); apply parses nothing. Types 11 to 14 carry a
+ * command_version; see enum command_type for the numbers.
  *
  * Encoding checks only shape (a NULL string is encoded as "none"); what a
  * command means is the FSM's business, which validates every field since log
@@ -13,8 +20,10 @@
  *
  * Memory: encoded bytes are raft_malloc'd (caller frees with raft_free), and
  * so is every allocation of a decode, so raft_heap_set makes any of them fail
- * (house style #15). A decode that runs out of memory says Q53_ENOMEM, never
- * Q53_EMALF: the FSM must not reject on one node what another accepts. */
+ * (house style #15), except a decoded config's children (malloc, as
+ * health_check_config_clear frees them). A decode that runs out of memory
+ * says Q53_ENOMEM, never Q53_EMALF: the FSM must not reject on one node
+ * what another accepts. */
 #ifndef Q53_NODE_CONTROL_COMMAND_H
 #define Q53_NODE_CONTROL_COMMAND_H
 
