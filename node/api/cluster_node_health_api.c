@@ -614,8 +614,8 @@ static void be_check_status(struct cluster_node *n, struct api_call *call,
 			continue;
 		hs->pending++;
 		if (member_rpc_call(n->rpc, meta.api_address, sreq, slen,
-					  CN_HEALTH_FANOUT_TIMEOUT_MS, cn_hs_cb,
-					  m) != 0)
+				    CN_HEALTH_FANOUT_TIMEOUT_MS, cn_hs_cb,
+				    m) != 0)
 			hs->pending--;
 	}
 	free(sreq);

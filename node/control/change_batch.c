@@ -123,7 +123,6 @@ void change_batch_errors_add(struct change_batch_errors *e, size_t index,
 	e->count++;
 }
 
-
 static void change_clear(struct change *c)
 {
 	free(c->rrset.name);
@@ -153,4 +152,3 @@ const char *change_batch_type_name(uint16_t type)
 	}
 	return NULL;
 }
-

@@ -414,7 +414,9 @@ int change_batch_parse(struct change_batch **out, const char *json, size_t len,
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	/* Out of memory is not the text's fault (the upgrade module must
 	 * not reject on one node an old entry another accepts). */
-	if (root == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+	if (root == NULL &&
+	    (json_error_code(&jerr) == json_error_out_of_memory ||
+	     jerr.text[0] == '\0'))
 		return Q53_ENOMEM;
 	if (root == NULL) {
 		snprintf(err, errlen,
@@ -652,8 +654,8 @@ static void typed_priv_free(struct typed_priv *p)
 		return;
 	for (size_t i = 0; i < p->n; i++) {
 		struct typed_change *t = &p->store[i];
-		for (size_t k = 0; t->rdata != NULL && k < p->changes[i].set.nrdata;
-		     k++)
+		for (size_t k = 0;
+		     t->rdata != NULL && k < p->changes[i].set.nrdata; k++)
 			free((void *)t->rdata[k].data);
 		free(t->rdata);
 		free(t->invalid);
@@ -753,8 +755,8 @@ int change_batch_compile(const struct change_batch *b,
 		c->set.health_check_id = r->health_check_id;
 		c->set.owner = t->owner;
 		c->set.owner_len = change_batch_name_to_wire(r->name, t->owner);
-		t->rdata = calloc(r->nvalues ? r->nvalues : 1,
-				  sizeof(*t->rdata));
+		t->rdata =
+		    calloc(r->nvalues ? r->nvalues : 1, sizeof(*t->rdata));
 		if (t->rdata == NULL)
 			goto err;
 		c->set.rdata = t->rdata;

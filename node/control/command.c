@@ -84,7 +84,6 @@ static const char *str_out(const char *s)
 	return s != NULL ? s : "";
 }
 
-
 static int pack(const ProtobufCMessage *msg, uint8_t **buf, size_t *len)
 {
 	size_t n = protobuf_c_message_get_packed_size(msg);
@@ -521,7 +520,6 @@ static void unpacked_free(void *pb)
 	protobuf_c_message_free_unpacked(pb, &a.base);
 }
 
-
 static int fill_typed(struct command *out);
 
 static void fill_command(struct command *out)
@@ -598,7 +596,8 @@ static void fill_command(struct command *out)
 
 bool command_type_versioned(uint16_t type)
 {
-	return type >= COMMAND_CHANGE_RRSETS && type <= COMMAND_UPDATE_HEALTH_CHECK;
+	return type >= COMMAND_CHANGE_RRSETS &&
+	       type <= COMMAND_UPDATE_HEALTH_CHECK;
 }
 
 uint32_t command_peek_version(const uint8_t *payload, size_t len)
@@ -637,10 +636,9 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 				? m->set_identifier
 				: NULL;
 	r->failover = (enum change_failover)m->failover;
-	r->health_check_id =
-	    m->health_check_id != NULL && m->health_check_id[0]
-		? m->health_check_id
-		: NULL;
+	r->health_check_id = m->health_check_id != NULL && m->health_check_id[0]
+				 ? m->health_check_id
+				 : NULL;
 	return 0;
 }
 
@@ -660,7 +658,8 @@ static int fill_typed(struct command *out)
 			nrd += m->changes[i]->set->n_rdata;
 		}
 		size_t a = m->n_changes * sizeof(struct rrset_change);
-		uint8_t *p = raft_malloc(a + nrd * sizeof(struct rrset_rdata) + 1);
+		uint8_t *p =
+		    raft_malloc(a + nrd * sizeof(struct rrset_rdata) + 1);
 		if (p == NULL)
 			return Q53_ENOMEM;
 		out->aux = p;
@@ -669,13 +668,16 @@ static int fill_typed(struct command *out)
 		nrd = 0;
 		for (size_t i = 0; i < m->n_changes; i++) {
 			const Q53__Command__RecordSetChange *x = m->changes[i];
-			if (x->action < CHANGE_CREATE || x->action > CHANGE_UPSERT ||
-			    command_set_from_pb(x->set, &ch[i].set, rd + nrd) != 0)
+			if (x->action < CHANGE_CREATE ||
+			    x->action > CHANGE_UPSERT ||
+			    command_set_from_pb(x->set, &ch[i].set, rd + nrd) !=
+				0)
 				return Q53_EMALF;
 			nrd += x->set->n_rdata;
 			ch[i].action = (enum change_action)x->action;
-			ch[i].invalid =
-			    x->invalid != NULL && x->invalid[0] ? x->invalid : NULL;
+			ch[i].invalid = x->invalid != NULL && x->invalid[0]
+					    ? x->invalid
+					    : NULL;
 		}
 		c->zone_id = str_out(m->zone_id);
 		c->change_id = str_out(m->change_id);
@@ -696,7 +698,8 @@ static int fill_typed(struct command *out)
 		for (size_t i = 0; i < m->n_sets; i++)
 			nrd += m->sets[i]->n_rdata;
 		size_t a = m->n_sets * sizeof(struct rrset_data);
-		uint8_t *p = raft_malloc(a + nrd * sizeof(struct rrset_rdata) + 1);
+		uint8_t *p =
+		    raft_malloc(a + nrd * sizeof(struct rrset_rdata) + 1);
 		if (p == NULL)
 			return Q53_ENOMEM;
 		out->aux = p;
@@ -704,7 +707,8 @@ static int fill_typed(struct command *out)
 		struct rrset_rdata *rd = (void *)(p + a);
 		nrd = 0;
 		for (size_t i = 0; i < m->n_sets; i++) {
-			if (command_set_from_pb(m->sets[i], &sets[i], rd + nrd) != 0)
+			if (command_set_from_pb(m->sets[i], &sets[i],
+						rd + nrd) != 0)
 				return Q53_EMALF;
 			nrd += m->sets[i]->n_rdata;
 		}

@@ -247,7 +247,7 @@ struct command_result {
 	struct command_change_info change;
 	struct command_hosted_zone_info hosted_zone;
 	struct command_health_check_info health_check;
-	void *pb; /* private (decode) */
+	void *pb;				 /* private (decode) */
 	struct health_check_config config_store; /* private (decode) */
 };
 

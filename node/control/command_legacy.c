@@ -139,8 +139,8 @@ int command_legacy_decode(uint16_t type, const uint8_t *payload, size_t len,
 	if (d == NULL)
 		return Q53_EMALF;
 	command_pb_alloc_init(&a);
-	out->pb =
-	    protobuf_c_message_unpack(d, &a.base, len, len > 0 ? payload : NULL);
+	out->pb = protobuf_c_message_unpack(d, &a.base, len,
+					    len > 0 ? payload : NULL);
 	if (out->pb == NULL)
 		return a.failed ? Q53_ENOMEM : Q53_EMALF;
 	out->type = type;

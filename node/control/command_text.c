@@ -85,12 +85,9 @@ static int parse_config(const char *json, size_t len,
 	return rc;
 }
 
-int command_text_create_health_check(const char *id,
-				     const char *caller_reference,
-				     const char *json, size_t len,
-				     uint64_t time_ms,
-				     struct command_payload *out, char *err,
-				     size_t errlen)
+int command_text_create_health_check(
+    const char *id, const char *caller_reference, const char *json, size_t len,
+    uint64_t time_ms, struct command_payload *out, char *err, size_t errlen)
 {
 	struct health_check_config cfg;
 	int rc;

@@ -33,12 +33,9 @@ int command_text_import_zone(const struct zone_store *store,
 			     struct command_payload *out, char *err,
 			     size_t errlen);
 
-int command_text_create_health_check(const char *id,
-				     const char *caller_reference,
-				     const char *json, size_t len,
-				     uint64_t time_ms,
-				     struct command_payload *out, char *err,
-				     size_t errlen);
+int command_text_create_health_check(
+    const char *id, const char *caller_reference, const char *json, size_t len,
+    uint64_t time_ms, struct command_payload *out, char *err, size_t errlen);
 
 /* version: the expected current version, 0 = any; json: the whole new
  * config (the API merges an update into the current one). */

@@ -16,9 +16,10 @@
 #include "node/health/check_config.h"
 #include "proto/command.pb-c.h"
 
-#define SNAPSHOT_FORMAT 2 /* 1: the previous release (node/control/upgrade.c) */
-#define SNAPSHOT_END	0x51353346u /* FsmSnapshot.end */
-#define ERR_MAX		4096
+#define SNAPSHOT_FORMAT 2 /* 1: the previous release (node/control/upgrade.c)  \
+			   */
+#define SNAPSHOT_END 0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX	     4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
 #define REJECTED 1
 
@@ -305,7 +306,6 @@ static void state_free(struct state *s)
 	raft_free(s->refs);
 	memset(s, 0, sizeof(*s));
 }
-
 
 /* --- health decisions --- */
 
@@ -850,8 +850,7 @@ static int apply_change_rrsets(struct apply *a,
 	rv = check_change_id(a, c->change_id, true);
 	if (rv != 0)
 		return rv;
-	if (b->comment != NULL &&
-	    strlen(b->comment) > CHANGE_BATCH_MAX_COMMENT)
+	if (b->comment != NULL && strlen(b->comment) > CHANGE_BATCH_MAX_COMMENT)
 		return reject(a, Q53_EINVAL,
 			      "InvalidInput: the comment is longer than %d "
 			      "characters",

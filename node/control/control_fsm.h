@@ -183,9 +183,9 @@ int control_fsm_change_get(const struct control_fsm *f, const char *id,
 
 struct control_fsm_health_check {
 	const char *id;
-	const char *caller_reference; /* "" when none */
+	const char *caller_reference;		  /* "" when none */
 	const struct health_check_config *config; /* JSON: the API's business */
-	uint64_t version;	 /* 1 at creation, +1 per update */
+	uint64_t version; /* 1 at creation, +1 per update */
 	uint64_t created_index;
 	uint64_t created_ms;
 	/* The decided status and the last transition (creation counts). */

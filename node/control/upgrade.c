@@ -38,8 +38,9 @@ static void fatal_default(void *ctx, const char *message)
 /* --- commands --- */
 
 /* One conversion of a decoded legacy command. */
-static int convert(const struct control_fsm *fsm, const struct command_legacy *c,
-		   struct command_payload *out, char *err, size_t errlen)
+static int convert(const struct control_fsm *fsm,
+		   const struct command_legacy *c, struct command_payload *out,
+		   char *err, size_t errlen)
 {
 	int rc;
 
@@ -67,21 +68,22 @@ static int convert(const struct control_fsm *fsm, const struct command_legacy *c
 	}
 	case COMMAND_LEGACY_IMPORT_ZONE: {
 		const struct command_legacy_import_zone *x = &c->u.import_zone;
-		rc = command_text_import_zone(control_fsm_zone_store(fsm),
-					      x->zone_id, x->change_id, x->text,
-					      x->len, x->time_ms, out, err,
-					      errlen);
+		rc = command_text_import_zone(
+		    control_fsm_zone_store(fsm), x->zone_id, x->change_id,
+		    x->text, x->len, x->time_ms, out, err, errlen);
 		break;
 	}
 	case COMMAND_LEGACY_CREATE_HEALTH_CHECK: {
-		const struct command_legacy_health_check *x = &c->u.health_check;
+		const struct command_legacy_health_check *x =
+		    &c->u.health_check;
 		rc = command_text_create_health_check(
 		    x->id, x->caller_reference, x->config_json, x->config_len,
 		    x->time_ms, out, err, errlen);
 		break;
 	}
 	default: {
-		const struct command_legacy_health_check *x = &c->u.health_check;
+		const struct command_legacy_health_check *x =
+		    &c->u.health_check;
 		struct control_fsm_health_check hc;
 		/* As apply did: an unknown check before the config. */
 		if (control_fsm_health_check_get(fsm, x->id, &hc) != 0) {
@@ -127,8 +129,8 @@ int control_upgrade_command(const struct control_fsm *fsm, uint16_t type,
 }
 
 /* A rejection answered here, in the shape control_fsm.c gives one. */
-static int reject(const char *err, int code, int32_t *out_code,
-		  uint8_t **out, size_t *out_len)
+static int reject(const char *err, int code, int32_t *out_code, uint8_t **out,
+		  size_t *out_len)
 {
 	char text[ERR_MAX];
 	struct command_result r = {0};
@@ -151,9 +153,8 @@ static int reject(const char *err, int code, int32_t *out_code,
 	return rc;
 }
 
-static int up_apply(struct q53_fsm *base, uint16_t type,
-		    const uint8_t *payload, size_t len, int32_t *code,
-		    uint8_t **out, size_t *out_len)
+static int up_apply(struct q53_fsm *base, uint16_t type, const uint8_t *payload,
+		    size_t len, int32_t *code, uint8_t **out, size_t *out_len)
 {
 	struct control_upgrade *u = base->data;
 	struct q53_fsm *inner = control_fsm_base(u->fsm);
@@ -408,16 +409,18 @@ int control_upgrade_snapshot(const uint8_t *buf, size_t len, uint8_t **out,
 					       len > 0 ? buf : NULL);
 	if (m == NULL)
 		return alloc.failed ? Q53_ENOMEM : Q53_EMALF;
+	/* Format 1 has neither zones nor typed configs: one that carries
+	 * them is not the previous release's. */
 	rc = Q53_EMALF;
-	if (m->format != SNAPSHOT_FORMAT_V1 || m->n_zones != 0)
-		goto out;
+	bool typed = m->n_zones != 0;
+	for (size_t i = 0; i < m->n_health_checks; i++)
+		typed = typed || m->health_checks[i]->config != NULL;
+	if (m->format != SNAPSHOT_FORMAT_V1 || typed)
+		goto keep;
 	rc = legacy_zones(m->zone_store.data, m->zone_store.len, &a, &m->zones,
 			  &m->n_zones);
-	if (rc != 0) {
-		m->zones = NULL;
-		m->n_zones = 0;
+	if (rc != 0)
 		goto out;
-	}
 	/* The configs, typed. */
 	size_t nc = m->n_health_checks;
 	cfgs = arena_alloc(&a, nc * sizeof(*cfgs));
@@ -469,6 +472,7 @@ out:
 			raft_free(children[i]);
 		}
 	}
+keep:
 	q53__command__fsm_snapshot__free_unpacked(m, &alloc.base);
 	arena_free(&a);
 	return rc;

@@ -38,8 +38,7 @@ typedef void (*control_upgrade_fatal_fn)(void *ctx, const char *message);
 
 /* A wrapper over fsm (borrowed; it must outlive the wrapper). 0 or
  * Q53_ENOMEM. */
-int control_upgrade_new(struct control_fsm *fsm,
-			struct control_upgrade **out);
+int control_upgrade_new(struct control_fsm *fsm, struct control_upgrade **out);
 void control_upgrade_free(struct control_upgrade *u);
 
 /* The struct q53_fsm to hand to q53_fsm_log_init (owned by u). */

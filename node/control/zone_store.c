@@ -844,7 +844,8 @@ static int change_to_set(const struct zone_store_zone *z,
 		if (rc == Q53_ENOMEM)
 			goto err_after_set;
 		if (rc != 0) {
-			report_add(e, i, "%s: record %zu is not a valid %s record",
+			report_add(e, i,
+				   "%s: record %zu is not a valid %s record",
 				   label, k, tname);
 			rc = Q53_EINVAL;
 			goto err_after_set;
@@ -1409,8 +1410,8 @@ static int zone_check_sets(const struct zone_store_zone *z,
 /* Turns typed set r (untrusted) of zone z into a new set, or says why not
  * (Q53_EINVAL with a reason in why) or Q53_ENOMEM. */
 static int set_from_typed(const struct zone_store_zone *z,
-			  const struct rrset_data *r, struct zone_store_rrset **out,
-			  const char **why)
+			  const struct rrset_data *r,
+			  struct zone_store_rrset **out, const char **why)
 {
 	uint8_t owner[DNAME_MAXLEN];
 	int rc;
@@ -1490,8 +1491,8 @@ static int sets_from_typed(const struct zone_store_zone *z,
 		if (rc == Q53_ENOMEM)
 			return rc;
 		if (rc != 0)
-			return fail(err, errlen, Q53_EINVAL, "record set %zu: %s",
-				    i, why);
+			return fail(err, errlen, Q53_EINVAL,
+				    "record set %zu: %s", i, why);
 		l->v[l->n++] = set;
 	}
 	return 0;

@@ -161,7 +161,7 @@ static int set_to_change(const struct zone_store_rrset *set, struct change *c,
 }
 
 int zone_text_export_batch(const struct zone_store *s, const char *id,
-			    char **json, size_t *len, char *err, size_t errlen)
+			   char **json, size_t *len, char *err, size_t errlen)
 {
 	size_t valcap = RDATA_TEXT_WIRE_MAX * 4 + 64;
 	char comment[CHANGE_BATCH_MAX_COMMENT + 1];
@@ -197,8 +197,8 @@ int zone_text_export_batch(const struct zone_store *s, const char *id,
 	for (size_t i = 0; i < z->nrrsets && rc == 0; i++) {
 		if (!set_is_routed(z->rrsets[i]))
 			continue;
-		rc = set_to_change(z->rrsets[i], &b->changes[b->nchanges++], val,
-				   valcap);
+		rc = set_to_change(z->rrsets[i], &b->changes[b->nchanges++],
+				   val, valcap);
 	}
 	if (rc == 0)
 		rc = change_batch_format(b, json, len);
@@ -209,7 +209,7 @@ out:
 }
 
 int zone_text_export(const struct zone_store *s, const char *id, char **text,
-		      size_t *len, char *err, size_t errlen)
+		     size_t *len, char *err, size_t errlen)
 {
 	struct out_buf o = {0};
 	char name[NAME_TEXT_MAX], t[32], head[NAME_TEXT_MAX + 64];
@@ -265,7 +265,6 @@ int zone_text_export(const struct zone_store *s, const char *id, char **text,
 	*len = o.len - 1;
 	return 0;
 }
-
 
 /* --- import --- */
 
@@ -339,9 +338,9 @@ static int record_cmp(const void *pa, const void *pb)
 	return a->order < b->order ? -1 : (a->order > b->order);
 }
 
-static int import_record(const struct zone_store_info *z,
-			 struct text_priv *p, size_t *cap,
-			 const zs_scanner_t *sc, char *why, size_t whylen)
+static int import_record(const struct zone_store_info *z, struct text_priv *p,
+			 size_t *cap, const zs_scanner_t *sc, char *why,
+			 size_t whylen)
 {
 	uint8_t owner[DNAME_MAXLEN];
 	char t[32];

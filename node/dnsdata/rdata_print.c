@@ -17,8 +17,8 @@ int rdata_text_type_name(uint16_t type, char *out, size_t outlen)
 	return 0;
 }
 
-int rdata_text_print(uint16_t type, const uint8_t *rdata, uint16_t rdlen, char *out,
-		size_t outlen, bool generic_fallback)
+int rdata_text_print(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
+		     char *out, size_t outlen, bool generic_fallback)
 {
 	static const uint8_t root[1] = {0};
 	knot_rrset_t rr;
@@ -64,4 +64,3 @@ int rdata_text_from_wire(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
 {
 	return rdata_text_print(type, rdata, rdlen, out, outlen, true);
 }
-

@@ -89,16 +89,18 @@ int health_check_webhook_check(const char *url, char *errbuf, size_t errlen)
 	else if (strncasecmp(url, "https://", 8) == 0)
 		host = url + 8;
 	else
-		return health_check_fail(errbuf, errlen,
-			    "WebhookUrl: must start with http:// or https://");
+		return health_check_fail(
+		    errbuf, errlen,
+		    "WebhookUrl: must start with http:// or https://");
 	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
 		return health_check_fail(errbuf, errlen, "WebhookUrl: no host");
 	for (p = url; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c <= 0x20 || c >= 0x7f)
-			return health_check_fail(errbuf, errlen,
-				    "WebhookUrl: only printable ASCII without "
-				    "spaces (percent-encode the rest)");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "WebhookUrl: only printable ASCII without "
+			    "spaces (percent-encode the rest)");
 	}
 	return 0;
 }
@@ -154,14 +156,15 @@ int health_check_config_validate(const struct health_check_config *cfg,
 		return health_check_fail(errbuf, errlen, "Type: unknown type");
 	if (cfg->healthy_share > HEALTH_CHECK_SHARE_MAX)
 		return health_check_fail(errbuf, errlen,
-			    "HealthyShare: %u is out of range "
-			    "0..%d",
-			    cfg->healthy_share, HEALTH_CHECK_SHARE_MAX);
+					 "HealthyShare: %u is out of range "
+					 "0..%d",
+					 cfg->healthy_share,
+					 HEALTH_CHECK_SHARE_MAX);
 	if (strnlen(cfg->webhook_url, sizeof(cfg->webhook_url)) >
 	    HEALTH_CHECK_WEBHOOK_MAX)
-		return health_check_fail(errbuf, errlen,
-			    "WebhookUrl: longer than %d characters",
-			    HEALTH_CHECK_WEBHOOK_MAX);
+		return health_check_fail(
+		    errbuf, errlen, "WebhookUrl: longer than %d characters",
+		    HEALTH_CHECK_WEBHOOK_MAX);
 	if (memchr(cfg->webhook_url, '\0', sizeof(cfg->webhook_url)) == NULL)
 		return health_check_fail(errbuf, errlen,
 					 "WebhookUrl: unterminated");
@@ -170,106 +173,126 @@ int health_check_config_validate(const struct health_check_config *cfg,
 		return Q53_EINVAL;
 	if (cfg->type == HEALTH_CHECK_CALCULATED) {
 		if (cfg->ip_address[0] != '\0')
-			return health_check_fail(errbuf, errlen,
-				    "IPAddress: not allowed for CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "IPAddress: not allowed for CALCULATED");
 		if (cfg->fqdn[0] != '\0')
-			return health_check_fail(errbuf, errlen,
-				    "FullyQualifiedDomainName: not allowed for "
-				    "CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "FullyQualifiedDomainName: not allowed for "
+			    "CALCULATED");
 		if (cfg->port != 0)
-			return health_check_fail(errbuf, errlen,
-				    "Port: not allowed for CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen, "Port: not allowed for CALCULATED");
 		if (cfg->resource_path[0] != '\0')
-			return health_check_fail(errbuf, errlen,
-				    "ResourcePath: not allowed for CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "ResourcePath: not allowed for CALCULATED");
 		if (cfg->search_string[0] != '\0')
-			return health_check_fail(errbuf, errlen,
-				    "SearchString: not allowed for CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "SearchString: not allowed for CALCULATED");
 		if (cfg->request_interval != 0)
-			return health_check_fail(errbuf, errlen,
-				    "RequestInterval: not allowed for "
-				    "CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "RequestInterval: not allowed for "
+			    "CALCULATED");
 		if (cfg->failure_threshold != 0)
-			return health_check_fail(errbuf, errlen,
-				    "FailureThreshold: not allowed for "
-				    "CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "FailureThreshold: not allowed for "
+			    "CALCULATED");
 		if (cfg->enable_sni)
-			return health_check_fail(errbuf, errlen,
-				    "EnableSNI: not allowed for CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "EnableSNI: not allowed for CALCULATED");
 		if (cfg->n_children == 0 || cfg->children == NULL)
-			return health_check_fail(errbuf, errlen,
-				    "ChildHealthChecks: at least one id for "
-				    "CALCULATED");
+			return health_check_fail(
+			    errbuf, errlen,
+			    "ChildHealthChecks: at least one id for "
+			    "CALCULATED");
 		if (cfg->n_children > HEALTH_CHECK_CHILDREN_MAX)
-			return health_check_fail(errbuf, errlen,
-				    "ChildHealthChecks: more than %d ids",
-				    HEALTH_CHECK_CHILDREN_MAX);
+			return health_check_fail(
+			    errbuf, errlen,
+			    "ChildHealthChecks: more than %d ids",
+			    HEALTH_CHECK_CHILDREN_MAX);
 		for (i = 0; i < cfg->n_children; i++) {
 			size_t len =
 			    strnlen(cfg->children[i], HEALTH_CHECK_ID_MAX + 1);
 			if (len == 0 || len > HEALTH_CHECK_ID_MAX)
-				return health_check_fail(errbuf, errlen,
-					    "ChildHealthChecks[%zu]: ids are "
-					    "1..%d characters",
-					    i, HEALTH_CHECK_ID_MAX);
+				return health_check_fail(
+				    errbuf, errlen,
+				    "ChildHealthChecks[%zu]: ids are "
+				    "1..%d characters",
+				    i, HEALTH_CHECK_ID_MAX);
 			for (j = 0; j < i; j++)
 				if (strcmp(cfg->children[i],
 					   cfg->children[j]) == 0)
-					return health_check_fail(errbuf, errlen,
-						    "ChildHealthChecks[%zu]: "
-						    "duplicate id \"%s\"",
-						    i, cfg->children[i]);
+					return health_check_fail(
+					    errbuf, errlen,
+					    "ChildHealthChecks[%zu]: "
+					    "duplicate id \"%s\"",
+					    i, cfg->children[i]);
 		}
 		if (cfg->health_threshold > cfg->n_children)
-			return health_check_fail(errbuf, errlen,
-				    "HealthThreshold: %u exceeds the %zu "
-				    "ChildHealthChecks",
-				    cfg->health_threshold, cfg->n_children);
+			return health_check_fail(
+			    errbuf, errlen,
+			    "HealthThreshold: %u exceeds the %zu "
+			    "ChildHealthChecks",
+			    cfg->health_threshold, cfg->n_children);
 		return 0;
 	}
 
 	if (cfg->n_children != 0 || cfg->children != NULL)
-		return health_check_fail(errbuf, errlen,
-			    "ChildHealthChecks: only for CALCULATED");
+		return health_check_fail(
+		    errbuf, errlen, "ChildHealthChecks: only for CALCULATED");
 	if (cfg->health_threshold != 0)
-		return health_check_fail(errbuf, errlen,
-			    "HealthThreshold: only for CALCULATED");
+		return health_check_fail(
+		    errbuf, errlen, "HealthThreshold: only for CALCULATED");
 	if (health_check_strings_check(cfg, errbuf, errlen) != 0)
 		return Q53_EINVAL;
 	if (cfg->ip_address[0] == '\0' && cfg->fqdn[0] == '\0')
-		return health_check_fail(errbuf, errlen,
-			    "IPAddress: required (or FullyQualifiedDomainName) "
-			    "for %s",
-			    health_check_type_name(cfg->type));
+		return health_check_fail(
+		    errbuf, errlen,
+		    "IPAddress: required (or FullyQualifiedDomainName) "
+		    "for %s",
+		    health_check_type_name(cfg->type));
 	if (cfg->port == 0)
-		return health_check_fail(errbuf, errlen, "Port: required for %s",
-			    health_check_type_name(cfg->type));
+		return health_check_fail(errbuf, errlen,
+					 "Port: required for %s",
+					 health_check_type_name(cfg->type));
 	if (cfg->request_interval < 1 ||
 	    (cfg->request_interval > 10 && cfg->request_interval != 30))
-		return health_check_fail(errbuf, errlen,
-			    "RequestInterval: must be 10 or 30 seconds (or "
-			    "1..9)");
+		return health_check_fail(
+		    errbuf, errlen,
+		    "RequestInterval: must be 10 or 30 seconds (or "
+		    "1..9)");
 	if (cfg->failure_threshold < 1 ||
 	    cfg->failure_threshold > HEALTH_CHECK_FAILURE_MAX)
-		return health_check_fail(errbuf, errlen,
-			    "FailureThreshold: %u is out of range 1..%d",
-			    cfg->failure_threshold, HEALTH_CHECK_FAILURE_MAX);
-	if (!health_check_type_is_http(cfg->type) && cfg->resource_path[0] != '\0')
-		return health_check_fail(errbuf, errlen,
-			    "ResourcePath: only for HTTP and HTTPS types");
+		return health_check_fail(
+		    errbuf, errlen,
+		    "FailureThreshold: %u is out of range 1..%d",
+		    cfg->failure_threshold, HEALTH_CHECK_FAILURE_MAX);
+	if (!health_check_type_is_http(cfg->type) &&
+	    cfg->resource_path[0] != '\0')
+		return health_check_fail(
+		    errbuf, errlen,
+		    "ResourcePath: only for HTTP and HTTPS types");
 	if (health_check_type_matches_string(cfg->type)) {
 		if (cfg->search_string[0] == '\0')
-			return health_check_fail(errbuf, errlen,
-				    "SearchString: required for %s",
-				    health_check_type_name(cfg->type));
+			return health_check_fail(
+			    errbuf, errlen, "SearchString: required for %s",
+			    health_check_type_name(cfg->type));
 	} else if (cfg->search_string[0] != '\0') {
-		return health_check_fail(errbuf, errlen,
-			    "SearchString: only for HTTP_STR_MATCH and "
-			    "HTTPS_STR_MATCH");
+		return health_check_fail(
+		    errbuf, errlen,
+		    "SearchString: only for HTTP_STR_MATCH and "
+		    "HTTPS_STR_MATCH");
 	}
 	if (cfg->enable_sni && !health_check_type_is_tls(cfg->type))
-		return health_check_fail(errbuf, errlen,
-			    "EnableSNI: only for HTTPS and HTTPS_STR_MATCH");
+		return health_check_fail(
+		    errbuf, errlen,
+		    "EnableSNI: only for HTTPS and HTTPS_STR_MATCH");
 	return 0;
 }
 

@@ -48,7 +48,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 #define HEALTH_CHECK_ID_MAX	       64  /* chars of a health check id */
 #define HEALTH_CHECK_CHILDREN_MAX      256 /* ChildHealthChecks entries */
 #define HEALTH_CHECK_FQDN_MAX	       255
@@ -99,8 +98,8 @@ bool health_check_type_matches_string(enum health_check_type type);
 bool health_check_type_is_tls(enum health_check_type type);
 
 /* Cross-field, range and string-form checks on a filled struct (the
- * parse runs them too; the FSM runs them on configs it decodes). Returns 0 or Q53_EINVAL
- * with "Field: reason" in errbuf. */
+ * parse runs them too; the FSM runs them on configs it decodes). Returns 0 or
+ * Q53_EINVAL with "Field: reason" in errbuf. */
 int health_check_config_validate(const struct health_check_config *cfg,
 				 char *errbuf, size_t errlen);
 

@@ -12,7 +12,6 @@
 
 #include "node/common/errcode.h"
 
-
 /* Which optional fields the JSON had, for "required"/"not allowed" checks
  * a zero value cannot express. */
 enum {
@@ -41,7 +40,7 @@ static int get_bool(struct parse_ctx *ctx, const char *key, const json_t *v,
 {
 	if (!json_is_boolean(v))
 		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: must be true or false", key);
+					 "%s: must be true or false", key);
 	*out = json_is_true(v);
 	return 0;
 }
@@ -53,12 +52,13 @@ static int get_uint(struct parse_ctx *ctx, const char *key, const json_t *v,
 
 	if (!json_is_integer(v))
 		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: must be an integer %lld..%lld", key, min, max);
+					 "%s: must be an integer %lld..%lld",
+					 key, min, max);
 	n = json_integer_value(v);
 	if (n < min || n > max)
 		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: %lld is out of range %lld..%lld", key,
-			    (long long)n, min, max);
+					 "%s: %lld is out of range %lld..%lld",
+					 key, (long long)n, min, max);
 	*out = (unsigned)n;
 	return 0;
 }
@@ -70,18 +70,19 @@ static int get_string(struct parse_ctx *ctx, const char *key, const json_t *v,
 	size_t len;
 
 	if (!json_is_string(v))
-		return health_check_fail(ctx->errbuf, ctx->errlen, "%s: must be a string",
-			    key);
+		return health_check_fail(ctx->errbuf, ctx->errlen,
+					 "%s: must be a string", key);
 	len = json_string_length(v);
 	if (len == 0)
-		return health_check_fail(ctx->errbuf, ctx->errlen, "%s: must not be empty",
-			    key);
+		return health_check_fail(ctx->errbuf, ctx->errlen,
+					 "%s: must not be empty", key);
 	if (len > max)
 		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: longer than %zu characters", key, max);
+					 "%s: longer than %zu characters", key,
+					 max);
 	if (memchr(json_string_value(v), '\0', len) != NULL)
 		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: contains a NUL character", key);
+					 "%s: contains a NUL character", key);
 	memcpy(dst, json_string_value(v), len + 1);
 	return 0;
 }
@@ -92,11 +93,12 @@ static int field_type(struct parse_ctx *ctx, const char *key, const json_t *v)
 	size_t i;
 
 	if (!json_is_string(v))
-		return health_check_fail(ctx->errbuf, ctx->errlen, "%s: must be a string",
-			    key);
+		return health_check_fail(ctx->errbuf, ctx->errlen,
+					 "%s: must be a string", key);
 	s = json_string_value(v);
 	for (i = 0; i <= (size_t)HEALTH_CHECK_CALCULATED; i++) {
-		if (strcmp(s, health_check_type_name((enum health_check_type)i)) == 0) {
+		if (strcmp(s, health_check_type_name(
+				  (enum health_check_type)i)) == 0) {
 			ctx->cfg->type = (enum health_check_type)i;
 			ctx->seen |= SEEN_TYPE;
 			return 0;
@@ -105,11 +107,13 @@ static int field_type(struct parse_ctx *ctx, const char *key, const json_t *v)
 	if (strcmp(s, "CLOUDWATCH_METRIC") == 0 ||
 	    strcmp(s, "RECOVERY_CONTROL") == 0)
 		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: %s is not supported by quorum53", key, s);
-	return health_check_fail(ctx->errbuf, ctx->errlen,
-		    "%s: unknown type \"%.32s\" (HTTP, HTTPS, HTTP_STR_MATCH, "
-		    "HTTPS_STR_MATCH, TCP or CALCULATED)",
-		    key, s);
+					 "%s: %s is not supported by quorum53",
+					 key, s);
+	return health_check_fail(
+	    ctx->errbuf, ctx->errlen,
+	    "%s: unknown type \"%.32s\" (HTTP, HTTPS, HTTP_STR_MATCH, "
+	    "HTTPS_STR_MATCH, TCP or CALCULATED)",
+	    key, s);
 }
 
 static int field_ip(struct parse_ctx *ctx, const char *key, const json_t *v)
@@ -128,12 +132,11 @@ static int field_ip(struct parse_ctx *ctx, const char *key, const json_t *v)
 		inet_ntop(AF_INET6, addr, ctx->cfg->ip_address,
 			  sizeof(ctx->cfg->ip_address));
 	else
-		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: \"%s\" is not an IPv4 or IPv6 address", key,
-			    text);
+		return health_check_fail(
+		    ctx->errbuf, ctx->errlen,
+		    "%s: \"%s\" is not an IPv4 or IPv6 address", key, text);
 	return 0;
 }
-
 
 static int field_fqdn(struct parse_ctx *ctx, const char *key, const json_t *v)
 {
@@ -141,11 +144,13 @@ static int field_fqdn(struct parse_ctx *ctx, const char *key, const json_t *v)
 
 	if (rc != 0)
 		return rc;
-	if (!health_check_fqdn_valid(ctx->cfg->fqdn) || strcmp(ctx->cfg->fqdn, ".") == 0)
-		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: not a valid host name (labels of 1..63 "
-			    "letters, digits, '-' or '_')",
-			    key);
+	if (!health_check_fqdn_valid(ctx->cfg->fqdn) ||
+	    strcmp(ctx->cfg->fqdn, ".") == 0)
+		return health_check_fail(
+		    ctx->errbuf, ctx->errlen,
+		    "%s: not a valid host name (labels of 1..63 "
+		    "letters, digits, '-' or '_')",
+		    key);
 	return 0;
 }
 
@@ -172,10 +177,11 @@ static int field_path(struct parse_ctx *ctx, const char *key, const json_t *v)
 	for (p = ctx->cfg->resource_path; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c <= 0x20 || c >= 0x7f)
-			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "%s: only printable ASCII without spaces "
-				    "(percent-encode the rest)",
-				    key);
+			return health_check_fail(
+			    ctx->errbuf, ctx->errlen,
+			    "%s: only printable ASCII without spaces "
+			    "(percent-encode the rest)",
+			    key);
 	}
 	return 0;
 }
@@ -193,8 +199,9 @@ static int field_interval(struct parse_ctx *ctx, const char *key,
 
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	    (json_integer_value(v) > 10 && json_integer_value(v) != 30))
-		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: must be 10 or 30 seconds (or 1..9)", key);
+		return health_check_fail(
+		    ctx->errbuf, ctx->errlen,
+		    "%s: must be 10 or 30 seconds (or 1..9)", key);
 	n = (unsigned)json_integer_value(v);
 	ctx->cfg->request_interval = n;
 	ctx->seen |= SEEN_INTERVAL;
@@ -256,12 +263,14 @@ static int field_children(struct parse_ctx *ctx, const char *key,
 	int rc;
 
 	if (!json_is_array(v))
-		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "%s: must be an array of health check ids", key);
+		return health_check_fail(
+		    ctx->errbuf, ctx->errlen,
+		    "%s: must be an array of health check ids", key);
 	n = json_array_size(v);
 	if (n > HEALTH_CHECK_CHILDREN_MAX)
-		return health_check_fail(ctx->errbuf, ctx->errlen, "%s: more than %d ids",
-			    key, HEALTH_CHECK_CHILDREN_MAX);
+		return health_check_fail(ctx->errbuf, ctx->errlen,
+					 "%s: more than %d ids", key,
+					 HEALTH_CHECK_CHILDREN_MAX);
 	ctx->seen |= SEEN_CHILDREN;
 	if (n == 0)
 		return 0;
@@ -277,14 +286,14 @@ static int field_children(struct parse_ctx *ctx, const char *key,
 			return rc;
 		for (j = 0; j < i; j++)
 			if (strcmp(cfg->children[j], cfg->children[i]) == 0)
-				return health_check_fail(ctx->errbuf, ctx->errlen,
-					    "%s: duplicate id \"%s\"", name,
-					    cfg->children[i]);
+				return health_check_fail(
+				    ctx->errbuf, ctx->errlen,
+				    "%s: duplicate id \"%s\"", name,
+				    cfg->children[i]);
 		cfg->n_children = i + 1;
 	}
 	return 0;
 }
-
 
 static int field_webhook(struct parse_ctx *ctx, const char *key,
 			 const json_t *v)
@@ -294,17 +303,19 @@ static int field_webhook(struct parse_ctx *ctx, const char *key,
 
 	if (rc != 0)
 		return rc;
-	return health_check_webhook_check(ctx->cfg->webhook_url, ctx->errbuf, ctx->errlen);
+	return health_check_webhook_check(ctx->cfg->webhook_url, ctx->errbuf,
+					  ctx->errlen);
 }
 
 static int field_unsupported(struct parse_ctx *ctx, const char *key,
 			     const json_t *v)
 {
 	(void)v;
-	return health_check_fail(ctx->errbuf, ctx->errlen,
-		    "%s: not supported by quorum53 (every member probes every "
-		    "check)",
-		    key);
+	return health_check_fail(
+	    ctx->errbuf, ctx->errlen,
+	    "%s: not supported by quorum53 (every member probes every "
+	    "check)",
+	    key);
 }
 
 static const struct {
@@ -349,7 +360,7 @@ static int parse_fields(struct parse_ctx *ctx, const json_t *obj)
 				break;
 		if (i == sizeof(FIELDS) / sizeof(FIELDS[0]))
 			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "%.64s: unknown field", key);
+						 "%.64s: unknown field", key);
 		rc = FIELDS[i].fn(ctx, key, v);
 		if (rc != 0)
 			return rc;
@@ -364,36 +375,44 @@ static int resolve(struct parse_ctx *ctx)
 	struct health_check_config *cfg = ctx->cfg;
 
 	if (!(ctx->seen & SEEN_TYPE))
-		return health_check_fail(ctx->errbuf, ctx->errlen, "Type: required");
+		return health_check_fail(ctx->errbuf, ctx->errlen,
+					 "Type: required");
 	if (!(ctx->seen & SEEN_SHARE))
 		cfg->healthy_share = HEALTH_CHECK_SHARE_DEFAULT;
 	if (cfg->type == HEALTH_CHECK_CALCULATED) {
 		if (!(ctx->seen & SEEN_CHILDREN))
-			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "ChildHealthChecks: required for "
-				    "CALCULATED");
+			return health_check_fail(
+			    ctx->errbuf, ctx->errlen,
+			    "ChildHealthChecks: required for "
+			    "CALCULATED");
 		if (!(ctx->seen & SEEN_HEALTH_THRESHOLD))
-			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "HealthThreshold: required for CALCULATED");
+			return health_check_fail(
+			    ctx->errbuf, ctx->errlen,
+			    "HealthThreshold: required for CALCULATED");
 		if (ctx->seen & SEEN_INTERVAL)
-			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "RequestInterval: not allowed for "
-				    "CALCULATED");
+			return health_check_fail(
+			    ctx->errbuf, ctx->errlen,
+			    "RequestInterval: not allowed for "
+			    "CALCULATED");
 		if (ctx->seen & SEEN_FAILURE)
-			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "FailureThreshold: not allowed for "
-				    "CALCULATED");
+			return health_check_fail(
+			    ctx->errbuf, ctx->errlen,
+			    "FailureThreshold: not allowed for "
+			    "CALCULATED");
 		if (ctx->seen & SEEN_PORT)
-			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "Port: not allowed for CALCULATED");
+			return health_check_fail(
+			    ctx->errbuf, ctx->errlen,
+			    "Port: not allowed for CALCULATED");
 		return 0;
 	}
 	if (ctx->seen & SEEN_CHILDREN)
-		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "ChildHealthChecks: only for CALCULATED");
+		return health_check_fail(
+		    ctx->errbuf, ctx->errlen,
+		    "ChildHealthChecks: only for CALCULATED");
 	if (ctx->seen & SEEN_HEALTH_THRESHOLD)
-		return health_check_fail(ctx->errbuf, ctx->errlen,
-			    "HealthThreshold: only for CALCULATED");
+		return health_check_fail(
+		    ctx->errbuf, ctx->errlen,
+		    "HealthThreshold: only for CALCULATED");
 	if (!(ctx->seen & SEEN_INTERVAL))
 		cfg->request_interval = HEALTH_CHECK_INTERVAL_DEFAULT;
 	if (!(ctx->seen & SEEN_FAILURE))
@@ -401,7 +420,7 @@ static int resolve(struct parse_ctx *ctx)
 	if (!(ctx->seen & SEEN_PORT)) {
 		if (cfg->type == HEALTH_CHECK_TCP)
 			return health_check_fail(ctx->errbuf, ctx->errlen,
-				    "Port: required for TCP");
+						 "Port: required for TCP");
 		cfg->port = health_check_type_is_tls(cfg->type) ? 443 : 80;
 	}
 	if (!(ctx->seen & SEEN_SNI))
@@ -421,8 +440,8 @@ int health_check_config_from_json(struct health_check_config *out,
 	if (errlen > 0)
 		errbuf[0] = '\0';
 	if (!json_is_object(obj)) {
-		rc = health_check_fail(errbuf, errlen,
-			  "HealthCheckConfig: must be a JSON object");
+		rc = health_check_fail(
+		    errbuf, errlen, "HealthCheckConfig: must be a JSON object");
 		goto err;
 	}
 	rc = parse_fields(&ctx, obj);
@@ -451,12 +470,15 @@ int health_check_config_parse(struct health_check_config *out, const char *json,
 
 	memset(out, 0, sizeof(*out));
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+	if (root == NULL &&
+	    (json_error_code(&jerr) == json_error_out_of_memory ||
+	     jerr.text[0] == '\0'))
 		return Q53_ENOMEM; /* not the text's fault */
 	if (root == NULL)
-		return health_check_fail(errbuf, errlen,
-			    "HealthCheckConfig: invalid JSON at line %d: %s",
-			    jerr.line, jerr.text);
+		return health_check_fail(
+		    errbuf, errlen,
+		    "HealthCheckConfig: invalid JSON at line %d: %s", jerr.line,
+		    jerr.text);
 	rc = health_check_config_from_json(out, root, errbuf, errlen);
 	json_decref(root);
 	return rc;
@@ -549,4 +571,3 @@ int health_check_config_format(const struct health_check_config *cfg,
 	*out = text;
 	return 0;
 }
-

@@ -131,16 +131,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct q53_fsm *b = control_upgrade_base(u);
 	int calls = fatal_calls;
-	int rv = b->apply(b, data[0], data + 1, size - 1, &code, &out,
-			  &out_len);
+	int rv =
+	    b->apply(b, data[0], data + 1, size - 1, &code, &out, &out_len);
 	if (fatal_calls != calls) {
 		/* A newer type or version: nothing done. */
 		if (rv != Q53_ENOMEM || out != NULL)
 			fail("a newer entry was applied");
 	} else if (rv == 0) {
 		struct command_result r;
-		if (out == NULL ||
-		    command_result_decode(out, out_len, &r) != 0)
+		if (out == NULL || command_result_decode(out, out_len, &r) != 0)
 			fail("undecodable result");
 		if ((code != 0) != (r.error_name[0] != '\0'))
 			fail("code and error name disagree");

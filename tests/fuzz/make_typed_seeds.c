@@ -121,8 +121,8 @@ int main(int argc, char **argv)
 					       .time_ms = 2};
 	rv = command_encode_create_hosted_zone(&z, &p);
 	seed(f, "create-zone", p, rv);
-	rv = command_text_create_health_check("hc1", "r1", HC, strlen(HC), 3, &p,
-					      err, sizeof(err));
+	rv = command_text_create_health_check("hc1", "r1", HC, strlen(HC), 3,
+					      &p, err, sizeof(err));
 	seed(f, "create-health-check", p, rv);
 	rv = command_text_create_health_check("calc", "", CALC, strlen(CALC), 3,
 					      &p, err, sizeof(err));
@@ -131,8 +131,7 @@ int main(int argc, char **argv)
 					      err, sizeof(err));
 	seed(f, "update-health-check", p, rv);
 	rv = command_text_change_rrsets("Z0123456789ABC", "C1", BATCH,
-					strlen(BATCH), 5, &p, err,
-					sizeof(err));
+					strlen(BATCH), 5, &p, err, sizeof(err));
 	seed(f, "change-rrsets-invalid-name", p, rv);
 	/* The same without the bad name: applies. */
 	char good[sizeof(BATCH)];
@@ -169,12 +168,11 @@ int main(int argc, char **argv)
 	raft_free(snap);
 
 	/* The previous release's text commands (types 3 to 6). */
-	struct command_legacy_change_rrsets lc = {
-	    .zone_id = "Z0123456789ABC",
-	    .change_id = "C5",
-	    .batch_json = good,
-	    .batch_len = strlen(good),
-	    .time_ms = 10};
+	struct command_legacy_change_rrsets lc = {.zone_id = "Z0123456789ABC",
+						  .change_id = "C5",
+						  .batch_json = good,
+						  .batch_len = strlen(good),
+						  .time_ms = 10};
 	rv = command_legacy_encode_change_rrsets(&lc, &p);
 	seed(f, "legacy-change-rrsets", p, rv);
 	struct command_legacy_import_zone li = {.zone_id = "Z0123456789ABC",

@@ -266,7 +266,7 @@ static void fake_run(struct fake *f, struct api_call *call)
 		const ProtobufCBinaryData *t = &req->import_zone->zone_file;
 		const char *text = t->data != NULL ? (const char *)t->data : "";
 		if (zone_text_import(&f->store, id, text, t->len, err,
-				      sizeof(err)) != 0)
+				     sizeof(err)) != 0)
 			return api_reply_error_text(call, err);
 		reply_change(call, fake_new_change(f),
 			     Q53__API__RESPONSE__BODY_IMPORT_ZONE);
@@ -278,7 +278,7 @@ static void fake_run(struct fake *f, struct api_call *call)
 		char *text;
 		size_t len;
 		if (zone_text_export(&f->store, info.id, &text, &len, err,
-				      sizeof(err)) != 0)
+				     sizeof(err)) != 0)
 			return api_reply_error_text(call, err);
 		Q53__Api__ExportZoneResponse ez =
 		    Q53__API__EXPORT_ZONE_RESPONSE__INIT;

@@ -614,8 +614,7 @@ static void test_malformed_commands(void **state)
 		command_result_free(&r);
 		raft_free(out);
 		/* Nor does it read the previous release's text forms. */
-		struct command_payload legacy =
-		    p_batch(ZID, "CX", BATCH_WWW);
+		struct command_payload legacy = p_batch(ZID, "CX", BATCH_WWW);
 		assert_int_equal(b->apply(b, legacy.type, legacy.data,
 					  legacy.len, &code, &out, &len),
 				 0);
@@ -666,9 +665,9 @@ static void test_newer_versions(void **state)
 
 	/* An unknown, newer command type. */
 	fatal_calls = 0;
-	assert_int_equal(b->apply(b, COMMAND_TYPE_MAX + 1, NULL, 0, &code,
-				  &out, &len),
-			 Q53_ENOMEM);
+	assert_int_equal(
+	    b->apply(b, COMMAND_TYPE_MAX + 1, NULL, 0, &code, &out, &len),
+	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 1);
 	char want[256];
 	snprintf(want, sizeof(want),
@@ -690,18 +689,18 @@ static void test_newer_versions(void **state)
 	assert_int_equal(typed.data[0], 0x08);
 	assert_int_equal(typed.data[1], COMMAND_VERSION);
 	typed.data[1] = COMMAND_VERSION + 1;
-	assert_int_equal(b->apply(b, typed.type, typed.data, typed.len, &code,
-				  &out, &len),
-			 Q53_ENOMEM);
+	assert_int_equal(
+	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
+	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
 	assert_non_null(strstr(fatal_msg, "has command type 11 version 2 "
 					  "written by a newer quorum53: "
 					  "upgrade this node"));
 	/* The same entry at the current version applies. */
 	typed.data[1] = COMMAND_VERSION;
-	assert_int_equal(b->apply(b, typed.type, typed.data, typed.len, &code,
-				  &out, &len),
-			 0);
+	assert_int_equal(
+	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
+	    0);
 	assert_int_equal(code, 0);
 	raft_free(out);
 	command_payload_clear(&typed);

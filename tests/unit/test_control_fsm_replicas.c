@@ -145,9 +145,9 @@ static void gen_command(struct gen *g, struct command_payload *p)
 		change_id(g, cid, sizeof(cid));
 		batch_json(g, k, text, sizeof(text));
 		char err[4096];
-		rv = command_text_change_rrsets(zid, cid, text, strlen(text),
-						g->time_ms, p, err,
-						sizeof(err));
+		rv =
+		    command_text_change_rrsets(zid, cid, text, strlen(text),
+					       g->time_ms, p, err, sizeof(err));
 		if (rv == Q53_EINVAL) {
 			struct command_legacy_change_rrsets c = {
 			    .zone_id = zid,

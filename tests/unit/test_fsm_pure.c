@@ -210,9 +210,10 @@ static struct health_check_config tcp_config(uint16_t port)
 static struct command_payload p_check(const char *id, uint16_t port)
 {
 	struct health_check_config cfg = tcp_config(port);
-	struct command_create_health_check c = {
-	    .id = id, .caller_reference = "ref", .config = &cfg,
-	    .time_ms = 3000};
+	struct command_create_health_check c = {.id = id,
+						.caller_reference = "ref",
+						.config = &cfg,
+						.time_ms = 3000};
 	struct command_payload p;
 	assert_int_equal(command_encode_create_health_check(&c, &p), 0);
 	return p;
@@ -238,7 +239,8 @@ static const struct zone_store_rrset *find(struct control_fsm *f,
 		return NULL;
 	for (size_t i = 0; i < info.nrrsets; i++)
 		if (info.rrsets[i]->type == type &&
-		    info.rrsets[i]->owner_len == strlen((const char *)owner) + 1 &&
+		    info.rrsets[i]->owner_len ==
+			strlen((const char *)owner) + 1 &&
 		    memcmp(info.rrsets[i]->owner, owner,
 			   info.rrsets[i]->owner_len) == 0)
 			return info.rrsets[i];
@@ -276,9 +278,9 @@ static void test_every_typed_command(void **state)
 	ok(f, p_zone());
 
 	/* A change batch: wire name, wire RDATA. */
-	ok(f, ONE(.action = CHANGE_CREATE, .owner = WWW,
-		  .owner_len = sizeof(WWW), .ttl = 300,
-		  .rdata = "\xc0\x00\x02\x0a", .rdlen = 4));
+	ok(f,
+	   ONE(.action = CHANGE_CREATE, .owner = WWW, .owner_len = sizeof(WWW),
+	       .ttl = 300, .rdata = "\xc0\x00\x02\x0a", .rdlen = 4));
 	const struct zone_store_rrset *www = find(f, WWW, 1);
 	assert_non_null(www);
 	assert_int_equal(www->ttl, 300);
@@ -328,12 +330,11 @@ static void test_every_typed_command(void **state)
 		Q53_EINVAL, "InvalidChangeBatch",
 		"change 0: [name='mail.example.com.', type='A']: record 0 is "
 		"not a valid A record");
-	refused(f,
-		ONE(.action = CHANGE_CREATE, .owner = (const uint8_t *)"\5ab",
-		    .owner_len = 3, .ttl = 300, .rdata = "\1\2\3\4",
-		    .rdlen = 4),
-		Q53_EINVAL, "InvalidChangeBatch",
-		"change 0: malformed owner name");
+	refused(
+	    f,
+	    ONE(.action = CHANGE_CREATE, .owner = (const uint8_t *)"\5ab",
+		.owner_len = 3, .ttl = 300, .rdata = "\1\2\3\4", .rdlen = 4),
+	    Q53_EINVAL, "InvalidChangeBatch", "change 0: malformed owner name");
 	refused(f,
 		ONE(.action = CHANGE_CREATE, .owner = SHOP,
 		    .owner_len = sizeof(SHOP), .ttl = 30,
@@ -373,8 +374,7 @@ static void test_every_typed_command(void **state)
 		  .failover = CHANGE_FAILOVER_PRIMARY, .hc = "hc1"));
 	{
 		struct command_delete_health_check c = {.id = "hc1"};
-		assert_int_equal(command_encode_delete_health_check(&c, &p),
-				 0);
+		assert_int_equal(command_encode_delete_health_check(&c, &p), 0);
 		refused(f, p, Q53_EINVAL, "HealthCheckInUse",
 			"health check hc1 is used by record sets of hosted "
 			"zone " ZID);
@@ -443,8 +443,7 @@ static void test_every_typed_command(void **state)
 	assert_non_null(find(f, (const uint8_t *)"\7example\3com", 6));
 	{
 		struct command_delete_health_check c = {.id = "hc1"};
-		assert_int_equal(command_encode_delete_health_check(&c, &p),
-				 0);
+		assert_int_equal(command_encode_delete_health_check(&c, &p), 0);
 		ok(f, p);
 		struct command_remove_node rn = {.node_id = 1};
 		assert_int_equal(command_encode_remove_node(&rn, &p), 0);
@@ -463,9 +462,9 @@ static void test_decode_refusals(void **state)
 	assert_int_equal(command_decode(COMMAND_LEGACY_CHANGE_RRSETS,
 					(const uint8_t *)"", 0, &c),
 			 Q53_EMALF);
-	assert_int_equal(command_decode(COMMAND_TYPE_MAX + 1,
-					(const uint8_t *)"", 0, &c),
-			 Q53_EMALF);
+	assert_int_equal(
+	    command_decode(COMMAND_TYPE_MAX + 1, (const uint8_t *)"", 0, &c),
+	    Q53_EMALF);
 	/* command_version 2 is not this release's. */
 	assert_int_equal(command_decode(COMMAND_CHANGE_RRSETS,
 					(const uint8_t *)"\x08\x02", 2, &c),

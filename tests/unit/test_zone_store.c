@@ -1095,8 +1095,8 @@ static void test_export_import(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct snap before = snap(&s2);
 		int rc =
-		    zone_text_import(&s2, ZID, bad[i].text,
-				      strlen(bad[i].text), err, sizeof(err));
+		    zone_text_import(&s2, ZID, bad[i].text, strlen(bad[i].text),
+				     err, sizeof(err));
 		if (rc == 0)
 			fail_msg("imported: %s", bad[i].text);
 		if (strstr(err, bad[i].needle) == NULL)
@@ -1117,7 +1117,7 @@ static void test_export_import(void **state)
 			       "www A 192.0.2.1\n"
 			       "WWW AAAA 2001:db8::1\n";
 	assert_int_equal(zone_text_import(s, ZID, grouped, sizeof(grouped) - 1,
-					   err, sizeof(err)),
+					  err, sizeof(err)),
 			 0);
 	struct zone_store_info info;
 	assert_int_equal(zone_store_get(s, ZID, &info), 0);
@@ -1175,18 +1175,18 @@ static void test_snapshot(void **state)
 	    .origin_len = dname_wire_len(info.origin, 255)};
 	struct rrset_data saved = t.sets[1];
 	t.sets[1] = t.sets[0]; /* repeated */
-	assert_int_equal(zone_store_load(&s3, &lp, t.sets, t.n, err,
-					 sizeof(err)),
-			 Q53_EINVAL);
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)),
+	    Q53_EINVAL);
 	assert_non_null(strstr(err, "record set 1: record sets out of order"));
 	t.sets[1] = saved;
 	static const uint8_t other[] = "\7example\3org";
 	saved = t.sets[t.n - 1];
 	t.sets[t.n - 1].owner = other;
 	t.sets[t.n - 1].owner_len = sizeof(other);
-	assert_int_equal(zone_store_load(&s3, &lp, t.sets, t.n, err,
-					 sizeof(err)),
-			 Q53_EINVAL);
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)),
+	    Q53_EINVAL);
 	t.sets[t.n - 1] = saved;
 	for (size_t k = 0; k < t.n; k++) {
 		if (t.sets[k].type != 1)
@@ -1196,9 +1196,9 @@ static void test_snapshot(void **state)
 		size_t keep_n = t.sets[k].nrdata;
 		t.sets[k].rdata = &bad;
 		t.sets[k].nrdata = 1;
-		assert_int_equal(zone_store_load(&s3, &lp, t.sets, t.n, err,
-						 sizeof(err)),
-				 Q53_EINVAL);
+		assert_int_equal(
+		    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)),
+		    Q53_EINVAL);
 		assert_non_null(strstr(err, "malformed RDATA"));
 		t.sets[k].rdata = keep_rd;
 		t.sets[k].nrdata = keep_n;
@@ -1206,14 +1206,13 @@ static void test_snapshot(void **state)
 	}
 	/* Without its apex NS (the first set) the zone breaks a rule. */
 	assert_int_equal(t.sets[0].type, 2);
-	assert_int_equal(zone_store_load(&s3, &lp, t.sets + 1, t.n - 1, err,
-					 sizeof(err)),
-			 Q53_EINVAL);
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets + 1, t.n - 1, err, sizeof(err)),
+	    Q53_EINVAL);
 	assert_non_null(strstr(err, "the zone apex needs an NS record set"));
 	assert_int_equal(zone_store_count(&s3), 0);
-	assert_int_equal(zone_store_load(&s3, &lp, t.sets, t.n, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)), 0);
 	typed_free(&t);
 	zone_store_free(&s3);
 	snap_same(keep, snap(&s2));
