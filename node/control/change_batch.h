@@ -142,8 +142,10 @@ int change_batch_format(const struct change_batch *b, char **json, size_t *len);
 /* Converts a parsed batch into its typed form: names to lowercase wire
  * names (Route 53's \ooo escapes), values to wire RDATA through
  * rdata_text_to_wire; what does not convert is kept as the change's
- * invalid reason (see struct rrset_change), not refused here. Returns 0
- * (release with change_batch_typed_free) or Q53_ENOMEM. */
+ * invalid reason (see struct rrset_change), not refused here. The typed
+ * batch borrows b's comment, set identifiers and health check ids: free it
+ * before b. Returns 0 (release with change_batch_typed_free) or
+ * Q53_ENOMEM. */
 int change_batch_compile(const struct change_batch *b,
 			 struct change_batch_typed *out);
 void change_batch_typed_free(struct change_batch_typed *t);
