@@ -35,6 +35,7 @@
 #include "node/health/check_config.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
+#include "proto/command.pb-c.h"
 
 #define ZID  "Z0123456789ABC"
 #define ZID2 "Z0123456789ABD"
@@ -724,6 +725,179 @@ static void test_newer_versions(void **state)
 	control_fsm_free(f);
 }
 
+/* --- the previous release's snapshots --- */
+
+struct bytes {
+	uint8_t p[2048];
+	size_t n;
+};
+
+static void b_put(struct bytes *b, const void *p, size_t n)
+{
+	assert_true(b->n + n <= sizeof(b->p));
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+static void b_u(struct bytes *b, uint32_t v, size_t n)
+{
+	for (size_t i = n; i-- > 0;)
+		b->p[b->n++] = (uint8_t)(v >> (8 * i));
+}
+
+static void b_str16(struct bytes *b, const char *s)
+{
+	b_u(b, (uint32_t)strlen(s), 2);
+	b_put(b, s, strlen(s));
+}
+
+static void b_name(struct bytes *b, const char *wire, size_t n)
+{
+	b_u(b, (uint32_t)n, 1);
+	b_put(b, wire, n);
+}
+
+/* A record set in zone_store's private layout of version v. */
+static void b_set(struct bytes *b, unsigned v, const char *owner, size_t olen,
+		  uint16_t type, uint32_t ttl, const char *set_id,
+		  unsigned failover, const char *hc, const char *rdata,
+		  size_t rdlen)
+{
+	b_name(b, owner, olen);
+	b_u(b, type, 2);
+	b_u(b, ttl, 4);
+	b_u(b, set_id != NULL, 1);
+	if (set_id != NULL)
+		b_str16(b, set_id);
+	if (v >= 2) {
+		b_u(b, failover, 1);
+		b_u(b, hc != NULL, 1);
+		if (hc != NULL)
+			b_str16(b, hc);
+	}
+	b_u(b, 1, 2);
+	b_u(b, (uint32_t)rdlen, 2);
+	b_put(b, rdata, rdlen);
+}
+
+/* FsmSnapshot format 1 as 0.1.0 wrote it: zone_store bytes (version v of
+ * its layout) and a health check's config as JSON. */
+static struct snap legacy_snapshot(unsigned v)
+{
+	static const char ORIGIN[] = "\7example\3com";
+	static const char SOA[] = "\3ns1\7example\3net\0\12hostmaster\7example"
+				  "\3com\0\0\0\0\x11\0\0\x1c\x20\0\0\x03\x84"
+				  "\0\x12\x75\0\0\x01\x51\x80";
+	static const char NSR[] = "\3ns1\7example\3net";
+	static const char SHOP[] = "\4shop\7example\3com";
+	static const char HC[] = "{\"IPAddress\": \"192.0.2.80\", \"Port\": "
+				 "8080, \"Type\": \"HTTP\"}";
+	struct bytes b = {.n = 0};
+
+	b_put(&b, "Q53ZSTOR", 8);
+	b_u(&b, v, 4);
+	b_u(&b, 1, 4);
+	b_str16(&b, ZID);
+	b_name(&b, ORIGIN, sizeof(ORIGIN));
+	b_u(&b, 1, 1);
+	b_str16(&b, "old zone");
+	b_u(&b, 0, 1);
+	b_u(&b, v >= 2 ? 3 : 2, 4);
+	b_set(&b, v, ORIGIN, sizeof(ORIGIN), 2, 172800, NULL, 0, NULL, NSR,
+	      sizeof(NSR));
+	b_set(&b, v, ORIGIN, sizeof(ORIGIN), 6, 900, NULL, 0, NULL, SOA,
+	      sizeof(SOA) - 1);
+	if (v >= 2)
+		b_set(&b, v, SHOP, sizeof(SHOP), 1, 30, "p", 1, "hc1",
+		      "\xc0\x00\x02\x33", 4);
+
+	Q53__Command__FsmSnapshot m = Q53__COMMAND__FSM_SNAPSHOT__INIT;
+	Q53__Command__SnapshotHealthCheck hc =
+	    Q53__COMMAND__SNAPSHOT_HEALTH_CHECK__INIT;
+	Q53__Command__SnapshotHealthCheck *hcs[] = {&hc};
+	hc.id = "hc1";
+	hc.caller_reference = "ref";
+	hc.config_json.data = (uint8_t *)HC;
+	hc.config_json.len = strlen(HC);
+	hc.version = 1;
+	hc.created_index = 1;
+	hc.healthy = true;
+	hc.basis = HEALTH_VOTE_TOO_FEW;
+	hc.transition_index = 1;
+	m.format = 1;
+	m.applied = 7;
+	m.zone_store.data = b.p;
+	m.zone_store.len = b.n;
+	m.n_health_checks = 1;
+	m.health_checks = hcs;
+	m.end = 0x51353346u;
+	struct snap out;
+	out.len = protobuf_c_message_get_packed_size(&m.base);
+	out.p = raft_malloc(out.len);
+	protobuf_c_message_pack(&m.base, out.p);
+	return out;
+}
+
+static void test_legacy_snapshots(void **state)
+{
+	(void)state;
+	for (unsigned v = 1; v <= 2; v++) {
+		struct control_fsm *f = fsm_new();
+		struct control_upgrade *u;
+		struct snap old = legacy_snapshot(v);
+
+		assert_int_equal(control_upgrade_new(f, &u), 0);
+		struct q53_fsm *b = control_upgrade_base(u);
+		/* The FSM alone does not read format 1. */
+		struct q53_fsm *fb = control_fsm_base(f);
+		assert_int_equal(fb->restore(fb, old.p, old.len), Q53_EMALF);
+		assert_int_equal(b->restore(b, old.p, old.len), 0);
+		assert_int_equal(control_fsm_applied(f), 7);
+		struct zone_store_info info;
+		assert_int_equal(
+		    zone_store_get(control_fsm_zone_store(f), ZID, &info), 0);
+		assert_string_equal(info.name, "example.com.");
+		assert_string_equal(info.comment, "old zone");
+		assert_int_equal(info.serial, 0x11);
+		assert_int_equal(info.nrrsets, v >= 2 ? 3 : 2);
+		if (v >= 2) {
+			assert_string_equal(info.rrsets[2]->set_identifier,
+					    "p");
+			assert_int_equal(info.rrsets[2]->failover,
+					 CHANGE_FAILOVER_PRIMARY);
+			assert_string_equal(info.rrsets[2]->health_check_id,
+					    "hc1");
+		}
+		struct control_fsm_health_check hc;
+		assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc),
+				 0);
+		assert_int_equal(hc.config->port, 8080);
+		assert_int_equal(hc.config->request_interval, 30);
+		/* Written back in this release's format, read back alone. */
+		struct snap now = snap(f);
+		assert_int_equal(now.p[1], 2);
+		struct control_fsm *g = fsm_new();
+		struct q53_fsm *gb = control_fsm_base(g);
+		assert_int_equal(gb->restore(gb, now.p, now.len), 0);
+		snap_same(now, snap(g));
+		raft_free(now.p);
+		/* Every cut of the old snapshot is refused, the state kept. */
+		struct snap keep = snap(g);
+		struct control_upgrade *gu;
+		assert_int_equal(control_upgrade_new(g, &gu), 0);
+		struct q53_fsm *gub = control_upgrade_base(gu);
+		for (size_t n = 0; n < old.len; n++)
+			assert_int_not_equal(gub->restore(gub, old.p, n), 0);
+		snap_same(keep, snap(g));
+		raft_free(keep.p);
+		control_upgrade_free(gu);
+		control_fsm_free(g);
+		raft_free(old.p);
+		control_upgrade_free(u);
+		control_fsm_free(f);
+	}
+}
+
 /* --- nodes and health --- */
 
 static void status(struct control_fsm *f, const char *id, bool healthy,
@@ -1312,6 +1486,7 @@ int main(void)
 	    cmocka_unit_test(test_zones),
 	    cmocka_unit_test(test_malformed_commands),
 	    cmocka_unit_test(test_newer_versions),
+	    cmocka_unit_test(test_legacy_snapshots),
 	    cmocka_unit_test(test_nodes),
 	    cmocka_unit_test(test_health_votes),
 	    cmocka_unit_test(test_health_transitions),
