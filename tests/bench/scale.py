@@ -222,7 +222,7 @@ def bench_q53d(work, zonefile, records, last, args):
     from cluster import Cluster, q53  # noqa: E402,F401
 
     load_timeout = 60 + records / 2000.0
-    root = os.path.join(work, "q53d")
+    root = os.path.join(work, f"q53d-{records}")
     os.makedirs(root)
     c = Cluster(root, snapshot_threshold=args.snapshot_threshold)
     perf = None
