@@ -222,7 +222,7 @@ def bench_q53d(work, zonefile, records, last, args):
     from cluster import Cluster, q53  # noqa: E402,F401
 
     load_timeout = 60 + records / 2000.0
-    root = os.path.join(work, f"q53d-{records}")
+    root = os.path.join(work, "q53d")
     os.makedirs(root)
     c = Cluster(root, snapshot_threshold=args.snapshot_threshold)
     perf = None
@@ -399,19 +399,22 @@ def main():
     rows = []
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
-            zonefile = os.path.join(work, f"zone-{n}")
+            sub = os.path.join(work, f"size-{n}")
+            os.makedirs(sub)
+            zonefile = os.path.join(sub, "zone")
             records, serial_off, last = write_zone(zonefile, n)
             for k in kinds:
                 t = time.perf_counter()
                 if k == "q53d":
-                    r = bench_q53d(work, zonefile, records, last, args)
+                    r = bench_q53d(sub, zonefile, records, last, args)
                 else:
-                    r = bench_single(k, work, zonefile, records, serial_off, last, args)
+                    r = bench_single(k, sub, zonefile, records, serial_off, last, args)
                 rows.append(r)
                 print(f"  {n:>9,} {k:<5} load {r['load']:.2f} s, change p50 "
                       f"{r['change']['p50']:.1f} ms p99 {r['change']['p99']:.1f} ms "
                       f"({time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
-            os.unlink(zonefile)
+            if not args.keep:
+                shutil.rmtree(sub, ignore_errors=True)
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
