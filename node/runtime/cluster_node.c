@@ -35,6 +35,8 @@
 #define CN_DEFAULT_SNAPSHOT	1024
 #define CN_DEFAULT_ELECTION_MS	1000
 #define CN_DEFAULT_HEARTBEAT_MS 100
+/* exit status of a node stopped at a log entry of a newer release */
+#define CN_EXIT_NEWER_FORMAT 3
 
 #define cn_log(n, ...)                                                         \
 	do {                                                                   \
@@ -303,12 +305,32 @@ static void cn_barrier_cb(struct raft_barrier *req, int status)
  * index only with the next AppendEntries (a heartbeat, up to
  * heartbeat_ms later); a barrier entry is such an AppendEntries, so
  * followers apply (and INSYNC comes) about one round trip after commit. */
+/* An entry written by a newer release: the FSM adapter stopped at it, and
+ * nothing after it may apply on this node (skipping it would diverge from
+ * the nodes that understand it). Stop the process; the log is intact. */
+static void cn_stop_newer_format(struct cluster_node *n, unsigned format)
+{
+	cn_log(n,
+	       "log entry %llu uses framing format %u of a newer quorum53: "
+	       "upgrade this node",
+	       (unsigned long long)raft_last_applied(&n->raft) + 1, format);
+	exit(CN_EXIT_NEWER_FORMAT);
+}
+
 static void cn_on_check(uv_check_t *h)
 {
 	struct cluster_node *n = h->data;
+	unsigned newer = q53_fsm_log_newer_format(&n->log);
 
+	if (newer != 0)
+		cn_stop_newer_format(n, newer);
 	if (n->closing)
 		return;
+	/* what cn_submit queued this turn: one entry (proposal_batch.h) */
+	if (cn_is_leader(n))
+		proposal_batch_flush(&n->proposals);
+	else
+		proposal_batch_fail_waiting(&n->proposals, RAFT_NOTLEADER);
 	cn_publish(n);
 	cn_webhook_after_apply(n);
 	cn_health_after_apply(n);
@@ -345,15 +367,16 @@ static void cn_submit_unlink(struct cluster_node *n, struct cn_submit *s)
 	s->prev = s->next = NULL;
 }
 
-static void cn_apply_cb(struct raft_apply *req, int status, void *result)
+static void cn_proposal_done(void *arg, int status,
+			     const struct q53_fsm_log_result *res)
 {
-	struct cn_submit *s = req->data;
+	struct cn_submit *s = arg;
 	struct cluster_node *n = s->n;
 
 	cn_submit_unlink(n, s);
 	if (status == 0)
 		n->committed_since_barrier = true;
-	s->done(s, status, status == 0 ? result : NULL);
+	s->done(s, status, status == 0 ? res : NULL);
 	free(s);
 }
 
@@ -391,10 +414,9 @@ int cn_submit(struct cluster_node *n, struct command_payload *p,
 	s->call = call;
 	s->done = done;
 	s->arg = arg;
-	s->req.data = s;
-	rv = raft_apply(&n->raft, &s->req, &buf, 1, cn_apply_cb);
+	/* proposed at the end of this loop turn, with whatever else comes */
+	rv = proposal_batch_add(&n->proposals, buf, cn_proposal_done, s);
 	if (rv != 0) {
-		raft_free(buf.base);
 		free(s);
 		return rv;
 	}
@@ -472,7 +494,7 @@ static void cn_write_forward(struct cn_write *w, const char *leader_api)
 
 	raw = api_call_raw(w->call, &len);
 	rv = member_rpc_call(w->n->rpc, leader_api, raw, len,
-				   CN_FORWARD_TIMEOUT_MS, cn_forward_cb, w);
+			     CN_FORWARD_TIMEOUT_MS, cn_forward_cb, w);
 	if (rv != 0) {
 		api_reply_error(w->call, API_ERR_UNAVAILABLE, true,
 				"cannot forward to the leader at %s: %s",
@@ -984,7 +1006,7 @@ static void cn_ask_add(struct cluster_node *n, const char *target)
 				 n->dns_address, n->name, &buf, &len) != 0)
 		return;
 	rv = member_rpc_call(n->rpc, target, buf, len, CN_JOIN_TIMEOUT_MS,
-				   cn_join_cb, n);
+			     cn_join_cb, n);
 	free(buf);
 	if (rv == 0) {
 		if (n->join_state == CN_JOIN_ASK)
@@ -1252,6 +1274,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
 		goto err_free;
 	}
+	proposal_batch_init(&n->proposals, &n->raft);
 	io_cfg.dir = n->data_dir;
 	rv = q53_raft_io_init(&n->io, loop, &io_cfg);
 	if (rv != 0) {
@@ -1427,6 +1450,7 @@ static void cn_raft_closed(struct raft *r)
 
 	q53_raft_io_release(&n->io);
 	n->raft_closed = true;
+	proposal_batch_close(&n->proposals);
 	/* Anything raft did not call back is answered now. */
 	while ((s = n->submits) != NULL) {
 		cn_submit_unlink(n, s);

@@ -16,6 +16,7 @@
 #include "node/runtime/cluster_node.h"
 #include "node/control/command.h"
 #include "node/raft/fsm_log.h"
+#include "node/runtime/proposal_batch.h"
 
 #define CN_ADDR_MAX 256
 #define CN_NAME_MAX 65
@@ -155,6 +156,7 @@ struct cluster_node {
 	struct raft_io io;
 	struct control_fsm *fsm;
 	struct q53_fsm_log log;
+	struct proposal_batch proposals; /* cn_submit's queue into raft */
 	bool io_inited;
 	bool raft_inited;
 	bool raft_closed;

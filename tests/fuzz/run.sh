@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 top=$PWD
 build=$top/build/fuzz
 all_targets=(fuzz_query fuzz_zone fuzz_raft_msg fuzz_change_batch fuzz_rdata_text
-             fuzz_api_request)
+             fuzz_api_request fuzz_fsm_log)
 
 mode=long
 minutes=30
