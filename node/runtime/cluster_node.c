@@ -1450,6 +1450,10 @@ static void cn_raft_closed(struct raft *r)
 
 	q53_raft_io_release(&n->io);
 	n->raft_closed = true;
+	if (n->proposals.entries > 0)
+		cn_log(n, "proposed %llu commands in %llu log entries",
+		       (unsigned long long)n->proposals.commands,
+		       (unsigned long long)n->proposals.entries);
 	proposal_batch_close(&n->proposals);
 	/* Anything raft did not call back is answered now. */
 	while ((s = n->submits) != NULL) {
