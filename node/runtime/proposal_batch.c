@@ -127,38 +127,49 @@ static void entry_fail(struct proposal_batch_entry *e, int status)
 	entry_free(e);
 }
 
+/* The entry's frames as one raft buffer: the frame itself when alone, a
+ * format-2 batch otherwise. The frames are consumed either way. */
+static int entry_encode(struct proposal_batch_entry *e, struct raft_buffer *buf)
+{
+	struct raft_buffer *frames;
+	unsigned i;
+	int rv;
+
+	if (e->count == 1) {
+		*buf = e->items[0]->frame;
+		e->items[0]->frame.base = NULL;
+		return 0;
+	}
+	frames = malloc(e->count * sizeof(*frames));
+	if (frames == NULL) {
+		rv = Q53_ENOMEM;
+	} else {
+		for (i = 0; i < e->count; i++)
+			frames[i] = e->items[i]->frame;
+		rv = q53_fsm_log_encode_batch(frames, e->count, buf);
+		free(frames);
+	}
+	for (i = 0; i < e->count; i++) {
+		raft_free(e->items[i]->frame.base);
+		e->items[i]->frame.base = NULL;
+	}
+	return rv;
+}
+
 void proposal_batch_flush(struct proposal_batch *q)
 {
 	while (q->head != NULL && q->n_inflight < PROPOSAL_BATCH_MAX_INFLIGHT) {
 		struct proposal_batch_entry *e = entry_take(q);
 		struct raft_buffer buf;
-		struct raft_buffer *frames = NULL;
-		unsigned i;
 		int rv;
 
 		if (e == NULL)
 			return; /* out of memory: the next turn tries again */
-		if (e->count == 1) {
-			buf = e->items[0]->frame; /* the frame itself */
-			e->items[0]->frame.base = NULL;
-		} else {
-			frames = malloc(e->count * sizeof(*frames));
-			rv = frames == NULL ? Q53_ENOMEM : (int)0;
-			for (i = 0; rv == 0 && i < e->count; i++)
-				frames[i] = e->items[i]->frame;
-			if (rv == 0)
-				rv = q53_fsm_log_encode_batch(frames, e->count,
-							      &buf);
-			free(frames);
-			for (i = 0; i < e->count; i++) {
-				raft_free(e->items[i]->frame.base);
-				e->items[i]->frame.base = NULL;
-			}
-			if (rv != 0) {
-				entry_fail(e, rv == Q53_ENOMEM ? RAFT_NOMEM
-							       : RAFT_INVALID);
-				continue;
-			}
+		rv = entry_encode(e, &buf);
+		if (rv != 0) {
+			entry_fail(e, rv == Q53_ENOMEM ? RAFT_NOMEM
+						       : RAFT_INVALID);
+			continue;
 		}
 		rv = raft_apply(q->raft, &e->req, &buf, 1, entry_applied);
 		if (rv != 0) {
