@@ -14,8 +14,10 @@
  * dirty (zone_store_build) and publishes one serving view per loop turn.
  *
  * Writes (client API) are acknowledged after commit: the leader encodes a
- * command (command_encode_*), frames it under the node's client session
- * and replies from the raft_apply callback; a follower forwards the raw
+ * command (command_encode_*), frames it under the node's client session,
+ * queues it (node/runtime/proposal_batch.h: under load, one log entry for
+ * all the proposals of a loop turn) and replies from the raft_apply
+ * callback with that command's own result; a follower forwards the raw
  * request to the leader's API and relays the answer; with no leader known
  * a write waits up to CLUSTER_NODE_ELECTION_WAIT_MS, then Unavailable
  * (retryable).
