@@ -142,30 +142,146 @@ int q53_fsm_log_encode(const struct q53_fsm_log_command *cmd,
 	return 0;
 }
 
+/* One format-1 frame from r (its format byte already checked by the
+ * caller or checked here); cmd->payload points into the frame. */
+static int read_frame(struct reader *r, struct q53_fsm_log_command *cmd)
+{
+	const uint8_t *head = read_bytes(r, 2);
+	size_t len;
+
+	if (head == NULL)
+		return Q53_EMALF;
+	if (head[0] > Q53_FSM_LOG_FORMAT_MAX)
+		return Q53_ERANGE;
+	if (head[0] != Q53_FSM_LOG_FORMAT || head[1] != 0)
+		return Q53_EMALF;
+	cmd->type = read_u16(r);
+	len = read_u32(r);
+	cmd->client_id = read_u64(r);
+	cmd->request_id = read_u64(r);
+	cmd->len = len;
+	cmd->payload = read_bytes(r, len);
+	read_zeros(r, pad8(len) - len);
+	if (r->bad || (cmd->client_id != 0 && cmd->request_id == 0))
+		return Q53_EMALF;
+	if (len == 0)
+		cmd->payload = NULL;
+	return 0;
+}
+
 int q53_fsm_log_decode(const struct raft_buffer *buf,
 		       struct q53_fsm_log_command *cmd)
 {
 	struct reader r = {.p = buf->base, .left = buf->len};
-	const uint8_t *format;
-	size_t len;
+	int rv;
 
 	if (buf->base == NULL)
 		return Q53_EMALF;
-	format = read_bytes(&r, 2);
-	if (format == NULL || format[0] != Q53_FSM_LOG_FORMAT || format[1] != 0)
+	rv = read_frame(&r, cmd);
+	if (rv == 0 && r.left != 0)
+		rv = Q53_EMALF;
+	return rv;
+}
+
+int q53_fsm_log_encode_batch(const struct raft_buffer *frames, unsigned n,
+			     struct raft_buffer *buf)
+{
+	struct q53_fsm_log_command cmd;
+	size_t total = 0;
+	unsigned i;
+	uint8_t *p;
+
+	if (n == 0 || n > Q53_FSM_LOG_BATCH_MAX)
+		return Q53_EINVAL;
+	for (i = 0; i < n; i++) {
+		if (q53_fsm_log_decode(&frames[i], &cmd) != 0 ||
+		    (n > 1 && cmd.client_id == 0) ||
+		    frames[i].len > Q53_FSM_LOG_PAYLOAD_MAX - total)
+			return Q53_EINVAL;
+		total += frames[i].len;
+	}
+	if (n > 1)
+		total += Q53_FSM_LOG_BATCH_HEADER_SIZE;
+	buf->base = raft_malloc(total);
+	if (buf->base == NULL)
+		return Q53_ENOMEM;
+	buf->len = total;
+	p = buf->base;
+	if (n > 1) {
+		*p++ = Q53_FSM_LOG_FORMAT_BATCH;
+		*p++ = 0;
+		p = put_u16(p, 0);
+		p = put_u32(p, n);
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(p, frames[i].base, frames[i].len);
+		p += frames[i].len;
+	}
+	assert(p == (uint8_t *)buf->base + total);
+	return 0;
+}
+
+int q53_fsm_log_entry_open(const struct raft_buffer *buf,
+			   struct q53_fsm_log_entry *e, unsigned *format)
+{
+	struct reader r = {.p = buf->base, .left = buf->len};
+	struct q53_fsm_log_command cmd;
+	const uint8_t *head;
+	unsigned i;
+	int rv;
+
+	memset(e, 0, sizeof(*e));
+	if (format != NULL)
+		*format = 0;
+	if (buf->base == NULL || buf->len == 0)
 		return Q53_EMALF;
-	cmd->type = read_u16(&r);
-	len = read_u32(&r);
-	cmd->client_id = read_u64(&r);
-	cmd->request_id = read_u64(&r);
-	cmd->len = len;
-	cmd->payload = read_bytes(&r, len);
-	read_zeros(&r, pad8(len) - len);
-	if (r.bad || r.left != 0 ||
-	    (cmd->client_id != 0 && cmd->request_id == 0))
+	if (format != NULL)
+		*format = ((const uint8_t *)buf->base)[0];
+	if (((const uint8_t *)buf->base)[0] != Q53_FSM_LOG_FORMAT_BATCH) {
+		rv = q53_fsm_log_decode(buf, &cmd);
+		if (rv != 0)
+			return rv;
+		e->p = buf->base;
+		e->left = buf->len;
+		e->count = 1;
+		return 0;
+	}
+	head = read_bytes(&r, 2);
+	if (head == NULL || head[1] != 0 || read_u16(&r) != 0)
 		return Q53_EMALF;
-	if (len == 0)
-		cmd->payload = NULL;
+	e->count = read_u32(&r);
+	if (r.bad || e->count == 0 || e->count > Q53_FSM_LOG_BATCH_MAX)
+		return Q53_EMALF;
+	e->p = r.p;
+	e->left = r.left;
+	e->batch = true;
+	/* Whole entry first: nothing applies from a malformed batch. A frame
+	 * of a newer format inside a batch is malformed too (a newer release
+	 * changes the outer format byte). */
+	for (i = 0; i < e->count; i++) {
+		rv = read_frame(&r, &cmd);
+		if (rv != 0 || cmd.client_id == 0)
+			return Q53_EMALF;
+	}
+	if (r.left != 0)
+		return Q53_EMALF;
+	return 0;
+}
+
+int q53_fsm_log_entry_next(struct q53_fsm_log_entry *e,
+			   struct q53_fsm_log_command *cmd)
+{
+	struct reader r = {.p = e->p, .left = e->left};
+	int rv;
+
+	if (e->next >= e->count)
+		return Q53_ENOENT;
+	rv = read_frame(&r, cmd);
+	assert(rv == 0); /* validated by q53_fsm_log_entry_open */
+	(void)rv;
+	e->p = r.p;
+	e->left = r.left;
+	e->next++;
 	return 0;
 }
 
@@ -224,10 +340,26 @@ static int session_reserve(struct q53_fsm_log *log)
 	return 0;
 }
 
+/* Free a result body, or keep it in the graveyard (until last_reset) when
+ * one of the first `live` results of the current batch points at it. */
+static void body_release(struct q53_fsm_log *log, uint8_t *bytes, unsigned live)
+{
+	unsigned i;
+
+	if (bytes == NULL)
+		return;
+	for (i = 0; i < live; i++)
+		if (log->batch[i].bytes == bytes) {
+			log->graveyard[log->n_graveyard++] = bytes;
+			return;
+		}
+	raft_free(bytes);
+}
+
 /* Insert client_id (not present), forgetting the sessions applied longest
  * ago while the table is full. session_reserve ran first. */
-static struct q53_fsm_log_session *session_insert(struct q53_fsm_log *log,
-						  uint64_t client_id)
+static struct q53_fsm_log_session *
+session_insert(struct q53_fsm_log *log, uint64_t client_id, unsigned live)
 {
 	struct q53_fsm_log_session *s;
 	unsigned pos, i, oldest;
@@ -237,7 +369,7 @@ static struct q53_fsm_log_session *session_insert(struct q53_fsm_log *log,
 		for (i = 1; i < log->n_sessions; i++)
 			if (log->sessions[i].seq < log->sessions[oldest].seq)
 				oldest = i;
-		raft_free(log->sessions[oldest].bytes);
+		body_release(log, log->sessions[oldest].bytes, live);
 		memmove(&log->sessions[oldest], &log->sessions[oldest + 1],
 			(log->n_sessions - oldest - 1) * sizeof(*s));
 		log->n_sessions--;
@@ -269,8 +401,13 @@ uint64_t q53_fsm_log_last_request(const struct q53_fsm_log *log,
 
 static void last_reset(struct q53_fsm_log *log)
 {
+	unsigned i;
+
 	raft_free(log->last_owned);
 	log->last_owned = NULL;
+	for (i = 0; i < log->n_graveyard; i++)
+		raft_free(log->graveyard[i]);
+	log->n_graveyard = 0;
 	memset(&log->last, 0, sizeof(log->last));
 }
 
@@ -288,11 +425,13 @@ static int to_raft_error(int rv)
 	}
 }
 
-static int log_apply(struct raft_fsm *raft_fsm, const struct raft_buffer *buf,
-		     void **result)
+/* Apply one command into *res. `live`: results of the current batch before
+ * this one (the bodies they point at are kept). 0, or Q53_ENOMEM with
+ * nothing changed. */
+static int apply_one(struct q53_fsm_log *log,
+		     const struct q53_fsm_log_command *cmd,
+		     struct q53_fsm_log_result *res, unsigned live)
 {
-	struct q53_fsm_log *log = raft_fsm->data;
-	struct q53_fsm_log_command cmd;
 	struct q53_fsm_log_session *s = NULL;
 	uint8_t *out = NULL;
 	size_t out_len = 0;
@@ -300,57 +439,150 @@ static int log_apply(struct raft_fsm *raft_fsm, const struct raft_buffer *buf,
 	unsigned pos;
 	int rv;
 
-	last_reset(log);
-	*result = &log->last;
-	if (q53_fsm_log_decode(buf, &cmd) != 0) {
-		/* Same bytes on every node, so skipped on every node. */
-		log->last.status = Q53_FSM_LOG_MALFORMED;
-		log->last.seq = ++log->seq;
-		return 0;
-	}
-	if (cmd.client_id != 0) {
-		s = session_find(log, cmd.client_id, &pos);
-		if (s != NULL && cmd.request_id <= s->request_id) {
-			if (cmd.request_id == s->request_id) {
-				log->last.status = Q53_FSM_LOG_DUPLICATE;
-				log->last.code = s->code;
-				log->last.bytes = s->bytes;
-				log->last.len = s->len;
+	memset(res, 0, sizeof(*res));
+	res->client_id = cmd->client_id;
+	res->request_id = cmd->request_id;
+	if (cmd->client_id != 0) {
+		s = session_find(log, cmd->client_id, &pos);
+		if (s != NULL && cmd->request_id <= s->request_id) {
+			if (cmd->request_id == s->request_id) {
+				res->status = Q53_FSM_LOG_DUPLICATE;
+				res->code = s->code;
+				res->bytes = s->bytes;
+				res->len = s->len;
 			} else {
-				log->last.status = Q53_FSM_LOG_STALE;
+				res->status = Q53_FSM_LOG_STALE;
 			}
-			log->last.seq = ++log->seq;
+			res->seq = ++log->seq;
 			return 0;
 		}
 		if (s == NULL && session_reserve(log) != 0)
-			return RAFT_NOMEM; /* raft offers this entry again */
+			return Q53_ENOMEM;
 	}
-	rv = log->fsm->apply(log->fsm, cmd.type, cmd.payload, cmd.len, &code,
+	rv = log->fsm->apply(log->fsm, cmd->type, cmd->payload, cmd->len, &code,
 			     &out, &out_len);
 	if (rv != 0) {
 		assert(rv == Q53_ENOMEM);
-		return RAFT_NOMEM;
+		return Q53_ENOMEM;
 	}
 	/* Applied: nothing below can fail. */
 	log->seq++;
-	if (cmd.client_id != 0) {
+	if (cmd->client_id != 0) {
 		if (s == NULL)
-			s = session_insert(log, cmd.client_id);
-		raft_free(s->bytes);
-		s->request_id = cmd.request_id;
+			s = session_insert(log, cmd->client_id, live);
+		body_release(log, s->bytes, live);
+		s->request_id = cmd->request_id;
 		s->seq = log->seq;
 		s->code = code;
 		s->bytes = out;
 		s->len = out_len;
 	} else {
-		log->last_owned = out;
+		assert(live == 0 && log->last_owned == NULL);
+		log->last_owned =
+		    out; /* format 1 only: batches have sessions */
 	}
-	log->last.status = Q53_FSM_LOG_APPLIED;
-	log->last.code = code;
-	log->last.bytes = out;
-	log->last.len = out_len;
-	log->last.seq = log->seq;
+	res->status = Q53_FSM_LOG_APPLIED;
+	res->code = code;
+	res->bytes = out;
+	res->len = out_len;
+	res->seq = log->seq;
 	return 0;
+}
+
+/* Room for the results of a batch of n and the bodies it may retire (one
+ * replaced and one evicted per command). */
+static int batch_reserve(struct q53_fsm_log *log, unsigned n)
+{
+	struct q53_fsm_log_result *results;
+	uint8_t **graveyard;
+
+	if (n <= log->cap_batch)
+		return 0;
+	results = raft_realloc(log->batch, n * sizeof(*results));
+	if (results == NULL)
+		return Q53_ENOMEM;
+	log->batch = results;
+	graveyard = raft_realloc(log->graveyard, 2 * n * sizeof(*graveyard));
+	if (graveyard == NULL)
+		return Q53_ENOMEM; /* the bigger results array is kept */
+	log->graveyard = graveyard;
+	log->cap_batch = n;
+	return 0;
+}
+
+/* A format-2 entry (validated). Resumes after the commands an earlier
+ * attempt applied before it ran out of memory: raft offers the same entry
+ * again, and applying them twice would move seq on this node only. */
+static int apply_batch(struct q53_fsm_log *log, struct q53_fsm_log_entry *e,
+		       void **result)
+{
+	struct q53_fsm_log_command cmd;
+	unsigned i;
+
+	if (log->resume >= e->count) /* not the entry that failed: restart */
+		log->resume = 0;
+	if (log->resume == 0 && batch_reserve(log, e->count) != 0)
+		return RAFT_NOMEM;
+	for (i = 0; q53_fsm_log_entry_next(e, &cmd) == 0; i++) {
+		if (i < log->resume)
+			continue;
+		if (apply_one(log, &cmd, &log->batch[i], i) != 0) {
+			log->resume = i;
+			return RAFT_NOMEM;
+		}
+	}
+	log->resume = 0;
+	log->batch[0].n_results = e->count;
+	log->batch[0].results = log->batch;
+	*result = &log->batch[0];
+	return 0;
+}
+
+static int log_apply(struct raft_fsm *raft_fsm, const struct raft_buffer *buf,
+		     void **result)
+{
+	struct q53_fsm_log *log = raft_fsm->data;
+	struct q53_fsm_log_entry e;
+	struct q53_fsm_log_command cmd;
+	unsigned format = 0;
+	int rv;
+
+	*result = &log->last;
+	if (log->newer_format != 0)
+		return RAFT_MALFORMED; /* stays stopped at that entry */
+	rv = q53_fsm_log_entry_open(buf, &e, &format);
+	if (rv == Q53_ERANGE) {
+		/* Written by a newer release: skipping it would diverge from
+		 * the nodes that understand it. Stop here, for good. */
+		log->newer_format = format;
+		return RAFT_MALFORMED;
+	}
+	if (log->resume == 0)
+		last_reset(log);
+	log->last.n_results = 1;
+	log->last.results = &log->last;
+	if (rv != 0) {
+		/* Same bytes on every node, so skipped on every node. */
+		log->resume = 0;
+		log->last.status = Q53_FSM_LOG_MALFORMED;
+		log->last.seq = ++log->seq;
+		return 0;
+	}
+	if (e.batch)
+		return apply_batch(log, &e, result);
+	log->resume = 0;
+	rv = q53_fsm_log_entry_next(&e, &cmd);
+	assert(rv == 0);
+	if (apply_one(log, &cmd, &log->last, 0) != 0)
+		return RAFT_NOMEM; /* raft offers this entry again */
+	log->last.n_results = 1;
+	log->last.results = &log->last;
+	return 0;
+}
+
+unsigned q53_fsm_log_newer_format(const struct q53_fsm_log *log)
+{
+	return log->newer_format;
 }
 
 /* --- raft_fsm: snapshot / restore -----------------------------------------
@@ -375,6 +607,10 @@ static int log_snapshot(struct raft_fsm *raft_fsm, struct raft_buffer *bufs[],
 	unsigned i;
 	int rv;
 
+	/* Half a batch applied (its retry pending): the state matches no log
+	 * index. raft tries again after a later apply. */
+	if (log->resume != 0 || log->newer_format != 0)
+		return RAFT_NOMEM;
 	rv = log->fsm->snapshot(log->fsm, &inner, &inner_len);
 	if (rv != 0)
 		return to_raft_error(rv);
@@ -528,6 +764,7 @@ static int log_restore(struct raft_fsm *raft_fsm, struct raft_buffer *buf)
 		goto err_after_sessions;
 
 	/* Committed: swap in the new table. */
+	log->resume = 0;
 	last_reset(log);
 	sessions_free(log->sessions, log->n_sessions);
 	log->sessions = sessions;
@@ -570,6 +807,12 @@ int q53_fsm_log_init(struct q53_fsm_log *log, struct q53_fsm *fsm,
 void q53_fsm_log_close(struct q53_fsm_log *log)
 {
 	last_reset(log);
+	raft_free(log->batch);
+	raft_free(log->graveyard);
+	log->batch = NULL;
+	log->graveyard = NULL;
+	log->cap_batch = 0;
+	log->resume = 0;
 	sessions_free(log->sessions, log->n_sessions);
 	log->sessions = NULL;
 	log->n_sessions = 0;

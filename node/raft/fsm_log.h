@@ -1,9 +1,10 @@
 /* Log entries of the replicated control plane and the adapter that applies
  * them to a struct q53_fsm (node/raft/fsm.h) on behalf of raft.
  *
- * Entry framing (the one place that knows it; all integers little-endian):
+ * Entry framing (the one place that knows it; all integers little-endian).
+ * Format 1 (Q53_FSM_LOG_FORMAT), one command:
  *
- *   0  u8  format       Q53_FSM_LOG_FORMAT
+ *   0  u8  format       1
  *   1  u8  reserved     0
  *   2  u16 type         command type, passed to the FSM
  *   4  u32 payload_len
@@ -11,6 +12,23 @@
  *  16  u64 request_id   per client, strictly increasing, first is 1
  *  24  payload, then zeros up to a multiple of 8 bytes (RAFT_OVER_NNG.md
  *      #14: unaligned payloads read back corrupted after a raft_uv restart)
+ *
+ * Format 2 (Q53_FSM_LOG_FORMAT_BATCH), commands proposed together under
+ * load (one fsync, one replication round and one publication for all):
+ *
+ *   0  u8  format       2
+ *   1  u8  reserved     0
+ *   2  u16 reserved     0
+ *   4  u32 count        1 .. Q53_FSM_LOG_BATCH_MAX
+ *   8  count format-1 frames back to back (each 8-aligned, each with a
+ *      client session: client_id != 0), in the order they are applied.
+ *
+ * Every command of a batch keeps its own session and result, exactly as if
+ * it were an entry of its own; a batch is validated whole before anything
+ * applies (a malformed frame skips the whole entry on every node).
+ * An entry whose format byte is newer than Q53_FSM_LOG_FORMAT_MAX (written
+ * by a newer release) is never skipped: the adapter stops applying at it
+ * (q53_fsm_log_newer_format) and the node must stop and be upgraded.
  *
  * Exactly once: the adapter remembers, per client, the last applied
  * request id and its result. A client retries a request it got no answer
@@ -32,6 +50,7 @@
 #ifndef Q53_NODE_RAFT_FSM_LOG_H
 #define Q53_NODE_RAFT_FSM_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,9 +58,14 @@
 
 #include "node/raft/fsm.h"
 
-#define Q53_FSM_LOG_FORMAT	1
-#define Q53_FSM_LOG_HEADER_SIZE 24
-/* Largest payload accepted by the encoder (and so on the log). */
+#define Q53_FSM_LOG_FORMAT	      1
+#define Q53_FSM_LOG_FORMAT_BATCH      2
+#define Q53_FSM_LOG_FORMAT_MAX	      2 /* the newest this release applies */
+#define Q53_FSM_LOG_HEADER_SIZE	      24
+#define Q53_FSM_LOG_BATCH_HEADER_SIZE 8
+#define Q53_FSM_LOG_BATCH_MAX	      1024 /* commands in one batch entry */
+/* Largest payload accepted by the encoder (and so on the log); also the
+ * bound of the frames of one batch together. */
 #define Q53_FSM_LOG_PAYLOAD_MAX		 ((size_t)64 << 20)
 #define Q53_FSM_LOG_DEFAULT_MAX_SESSIONS 4096
 
@@ -61,11 +85,43 @@ struct q53_fsm_log_command {
 int q53_fsm_log_encode(const struct q53_fsm_log_command *cmd,
 		       struct raft_buffer *buf);
 
-/* Parse an entry; cmd->payload points into buf. Returns 0 or Q53_EMALF
- * (short, unknown format, bad length, non-zero padding, request_id 0 with a
- * client). */
+/* Parse a format-1 entry; cmd->payload points into buf. Returns 0,
+ * Q53_ERANGE (format byte newer than Q53_FSM_LOG_FORMAT_MAX) or Q53_EMALF
+ * (short, a batch, unknown format, bad length, non-zero padding,
+ * request_id 0 with a client). */
 int q53_fsm_log_decode(const struct raft_buffer *buf,
 		       struct q53_fsm_log_command *cmd);
+
+/* One entry of n format-1 frames (each from q53_fsm_log_encode, borrowed)
+ * into buf (raft_malloc'd, as q53_fsm_log_encode): n == 1 copies the frame
+ * (format 1), n > 1 makes a format-2 batch. Returns 0, Q53_EINVAL (n 0 or
+ * above Q53_FSM_LOG_BATCH_MAX, a frame that does not decode, a frame
+ * without a client session when n > 1, frames above
+ * Q53_FSM_LOG_PAYLOAD_MAX together) or Q53_ENOMEM. */
+int q53_fsm_log_encode_batch(const struct raft_buffer *frames, unsigned n,
+			     struct raft_buffer *buf);
+
+/* Reading the commands of an entry of either format. */
+struct q53_fsm_log_entry {
+	const uint8_t *p; /* the next frame */
+	size_t left;
+	unsigned count; /* commands in the entry */
+	unsigned next;	/* commands returned so far */
+	bool batch;	/* format 2 */
+};
+
+/* Validate the whole entry in buf (borrowed; must outlive e) and set up e
+ * to read its commands. Returns 0, Q53_ERANGE with *format the entry's
+ * format byte (newer than this release), or Q53_EMALF (any frame
+ * malformed, count 0 or above Q53_FSM_LOG_BATCH_MAX, a batch command
+ * without a session, trailing bytes). format may be NULL. */
+int q53_fsm_log_entry_open(const struct raft_buffer *buf,
+			   struct q53_fsm_log_entry *e, unsigned *format);
+
+/* The next command of an opened entry (payload points into its buffer):
+ * 0, or Q53_ENOENT after the last. */
+int q53_fsm_log_entry_next(struct q53_fsm_log_entry *e,
+			   struct q53_fsm_log_command *cmd);
 
 /* How an entry was applied. */
 enum q53_fsm_log_status {
@@ -78,13 +134,23 @@ enum q53_fsm_log_status {
 /* What the `result` argument of a raft_apply callback points to. Owned by
  * the adapter and overwritten by the next apply: valid only inside the
  * callback (raft 0.15 fires it from within fsm->apply's caller,
- * replication.c applyCommand); copy what you keep. */
+ * replication.c applyCommand); copy what you keep.
+ *
+ * The callback's result is that of the entry's first command and carries
+ * the results of all of them: results[0 .. n_results - 1], in the order of
+ * the frames (n_results 1 and results == the result itself for a format-1
+ * entry and for a MALFORMED entry of either format). In results[i > 0],
+ * n_results and results are 0 / NULL. */
 struct q53_fsm_log_result {
 	enum q53_fsm_log_status status;
 	int32_t code;	      /* FSM verdict (APPLIED and DUPLICATE) */
 	const uint8_t *bytes; /* FSM result body (APPLIED and DUPLICATE) */
 	size_t len;
-	uint64_t seq; /* entries applied so far, this one included */
+	uint64_t seq;	     /* commands applied so far, this one included */
+	uint64_t client_id;  /* of the command (0 when MALFORMED) */
+	uint64_t request_id; /* of the command (0 when MALFORMED) */
+	unsigned n_results;
+	const struct q53_fsm_log_result *results;
 };
 
 struct q53_fsm_log_config {
@@ -104,6 +170,17 @@ struct q53_fsm_log {
 	unsigned cap_sessions;
 	struct q53_fsm_log_result last; /* see struct q53_fsm_log_result */
 	uint8_t *last_owned; /* result body owned by `last` (no session) */
+	/* the results of a batch entry (raft_malloc'd, grown, reused) */
+	struct q53_fsm_log_result *batch;
+	unsigned cap_batch;
+	/* result bodies a later command of the same batch replaced in (or
+	 * evicted from) their session: freed with the results */
+	uint8_t **graveyard;
+	unsigned n_graveyard;
+	/* commands of the current batch applied before an allocation failed:
+	 * raft offers the same entry again and they are not applied twice */
+	unsigned resume;
+	unsigned newer_format; /* != 0: stopped at an entry of this format */
 };
 
 /* Set up `log` around `fsm` (borrowed: must outlive log). config may be
@@ -115,6 +192,12 @@ int q53_fsm_log_init(struct q53_fsm_log *log, struct q53_fsm *fsm,
 /* Free the session table; only after raft_close's callback (raft may still
  * apply until then). The wrapped fsm is not touched. */
 void q53_fsm_log_close(struct q53_fsm_log *log);
+
+/* 0, or the format byte of the entry the adapter stopped at: an entry
+ * written by a newer quorum53 (every later apply fails too, so that the
+ * state never moves past it). The node must stop: "log entry N uses
+ * framing format F of a newer quorum53: upgrade this node". */
+unsigned q53_fsm_log_newer_format(const struct q53_fsm_log *log);
 
 /* The session of client_id: its last applied request id (0 if none known).
  * For tests and for a node answering "was my request applied?". */

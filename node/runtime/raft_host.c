@@ -14,9 +14,12 @@
 #include "node/control/control_fsm.h"
 #include "node/control/upgrade.h"
 #include "node/raft/raft_io.h"
+#include "node/runtime/proposal_batch.h"
 #include "node/runtime/quorum_contact.h"
 
 #define RH_HEARD_MAX 64 /* servers whose last contact is tracked */
+/* exit status of a node stopped at a log entry of a newer release */
+#define RH_EXIT_NEWER_FORMAT 3
 
 struct raft_host {
 	uv_loop_t *loop;
@@ -30,6 +33,7 @@ struct raft_host {
 	struct control_fsm *fsm;
 	struct control_upgrade *upgrade; /* over fsm, for fsm_log */
 	struct q53_fsm_log log;
+	struct proposal_batch proposals; /* raft_host_propose's queue */
 	bool io_inited;
 	bool raft_inited;
 	bool closing;
@@ -121,6 +125,7 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 		snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
 		return rv;
 	}
+	proposal_batch_init(&h->proposals, &h->raft);
 	io_cfg.dir = h->data_dir;
 	rv = q53_raft_io_init(&h->io, loop, &io_cfg);
 	if (rv != 0) {
@@ -276,15 +281,16 @@ static void cn_submit_unlink(struct raft_host *n, struct proposal *s)
 	s->prev = s->next = NULL;
 }
 
-static void cn_apply_cb(struct raft_apply *req, int status, void *result)
+static void cn_proposal_done(void *arg, int status,
+			     const struct q53_fsm_log_result *res)
 {
-	struct proposal *s = req->data;
+	struct proposal *s = arg;
 	struct raft_host *n = s->host;
 
 	cn_submit_unlink(n, s);
 	if (status == 0)
 		n->committed_since_barrier = true;
-	s->done(s, status, status == 0 ? result : NULL);
+	s->done(s, status, status == 0 ? res : NULL);
 	free(s);
 }
 
@@ -322,10 +328,9 @@ int raft_host_propose(struct raft_host *n, struct command_payload *p,
 	s->call = call;
 	s->done = done;
 	s->arg = arg;
-	s->req.data = s;
-	rv = raft_apply(&n->raft, &s->req, &buf, 1, cn_apply_cb);
+	/* proposed at the end of this loop turn, with whatever else comes */
+	rv = proposal_batch_add(&n->proposals, buf, cn_proposal_done, s);
 	if (rv != 0) {
-		raft_free(buf.base);
 		free(s);
 		return rv;
 	}
@@ -349,10 +354,33 @@ static void cn_barrier_cb(struct raft_barrier *req, int status)
 	n->barrier_inflight = false;
 }
 
+/* An entry written by a newer release: the FSM adapter stopped at it, and
+ * nothing after it may apply on this node (skipping it would diverge from
+ * the nodes that understand it). Stop the process; the log is intact. */
+static void rh_stop_newer_format(struct raft_host *n, unsigned format)
+{
+	cluster_log(n->id,
+		    "log entry %llu uses framing format %u of a newer "
+		    "quorum53: upgrade this node",
+		    (unsigned long long)raft_last_applied(&n->raft) + 1,
+		    format);
+	exit(RH_EXIT_NEWER_FORMAT);
+}
+
 void raft_host_after_turn(struct raft_host *n)
 {
+	unsigned newer = q53_fsm_log_newer_format(&n->log);
+
+	if (newer != 0)
+		rh_stop_newer_format(n, newer);
 	if (n->closing)
 		return;
+	/* what raft_host_propose queued this turn: one entry
+	 * (proposal_batch.h) */
+	if (raft_host_is_leader(n))
+		proposal_batch_flush(&n->proposals);
+	else
+		proposal_batch_fail_waiting(&n->proposals, RAFT_NOTLEADER);
 	/* Only when nothing else is on its way: entries still being
 	 * replicated carry the new commit index to the followers anyway, and
 	 * a barrier per turn under load costs one more fsync per commit. */
@@ -373,6 +401,11 @@ static void rh_raft_closed(struct raft *r)
 	struct proposal *s;
 
 	q53_raft_io_release(&n->io);
+	if (n->proposals.entries > 0)
+		cluster_log(n->id, "proposed %llu commands in %llu log entries",
+			    (unsigned long long)n->proposals.commands,
+			    (unsigned long long)n->proposals.entries);
+	proposal_batch_close(&n->proposals);
 	/* Anything raft did not call back is answered now. */
 	while ((s = n->submits) != NULL) {
 		cn_submit_unlink(n, s);

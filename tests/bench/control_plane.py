@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import selectors
+import shutil
 import socket
 import statistics
 import struct
@@ -280,6 +281,7 @@ def bench(size, args):
         bad = c.stop_all()
         if bad:
             print(f"warning: unclean exits: {list(bad)}", file=sys.stderr)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def main():

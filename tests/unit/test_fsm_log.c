@@ -307,9 +307,9 @@ static void test_sessions(void **state)
 	r = apply(&p, entry(99, 2, 1, 0, 0));
 	assert_int_equal(r->status, Q53_FSM_LOG_DUPLICATE);
 	assert_int_equal(r->code, Q53_FSM_COUNTER_REJECTED);
-	/* malformed entries are skipped */
+	/* malformed entries are skipped (format 0: never a valid format) */
 	junk = entry(1, 0, 0, 0, 8);
-	((uint8_t *)junk.base)[0] = 0xff;
+	((uint8_t *)junk.base)[0] = 0;
 	r = apply(&p, junk);
 	assert_int_equal(r->status, Q53_FSM_LOG_MALFORMED);
 	assert_int_equal(p.counter.n, 4);
@@ -485,6 +485,368 @@ static void test_alloc_failures(void **state)
 	assert_true(heap.failures > 100);
 }
 
+/* --- batches (format 2) ----------------------------------------------------
+ */
+
+/* A batch entry of the n format-1 frames (freed). */
+static struct raft_buffer batch_of(struct raft_buffer *frames, unsigned n)
+{
+	struct raft_buffer buf;
+	unsigned saved = heap.fail_permille, i;
+
+	heap.fail_permille = 0;
+	assert_int_equal(q53_fsm_log_encode_batch(frames, n, &buf), 0);
+	for (i = 0; i < n; i++)
+		raft_free(frames[i].base);
+	heap.fail_permille = saved;
+	return buf;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void test_batch_framing(void **state)
+{
+	struct q53_fsm_log_command cmd;
+	struct q53_fsm_log_entry e;
+	struct raft_buffer frames[3], buf, one;
+	unsigned format, i;
+	size_t cut;
+
+	(void)state;
+	frames[0] = entry(Q53_FSM_COUNTER_APPEND, 5, 1, 11, 8);
+	frames[1] = entry(7, 6, 9, 12, 3);
+	frames[2] = entry(Q53_FSM_COUNTER_APPEND, 5, 2, 13, 0);
+	buf = batch_of(frames, 3);
+	assert_int_equal(buf.len % 8, 0);
+	assert_int_equal(buf.len, Q53_FSM_LOG_BATCH_HEADER_SIZE + 32 + 32 + 24);
+	assert_int_equal(((uint8_t *)buf.base)[0], Q53_FSM_LOG_FORMAT_BATCH);
+	/* not one command */
+	assert_int_equal(q53_fsm_log_decode(&buf, &cmd), Q53_EMALF);
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, &format), 0);
+	assert_int_equal(format, 2);
+	assert_int_equal(e.count, 3);
+	assert_true(e.batch);
+	assert_int_equal(q53_fsm_log_entry_next(&e, &cmd), 0);
+	assert_int_equal(cmd.client_id, 5);
+	assert_int_equal(cmd.request_id, 1);
+	assert_int_equal(cmd.len, 8);
+	assert_int_equal(q53_fsm_log_entry_next(&e, &cmd), 0);
+	assert_int_equal(cmd.type, 7);
+	assert_int_equal(cmd.client_id, 6);
+	assert_int_equal(cmd.request_id, 9);
+	assert_int_equal(cmd.len, 3);
+	assert_int_equal(q53_fsm_log_entry_next(&e, &cmd), 0);
+	assert_int_equal(cmd.request_id, 2);
+	assert_null(cmd.payload);
+	assert_int_equal(q53_fsm_log_entry_next(&e, &cmd), Q53_ENOENT);
+
+	/* every truncation is malformed, never a crash */
+	for (cut = 0; cut < buf.len; cut++) {
+		struct raft_buffer shorter = {.base = buf.base, .len = cut};
+
+		assert_int_equal(q53_fsm_log_entry_open(&shorter, &e, NULL),
+				 Q53_EMALF);
+	}
+	/* count that does not match the frames, 0, above the limit */
+	put_le32((uint8_t *)buf.base + 4, 4);
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	put_le32((uint8_t *)buf.base + 4, 2); /* trailing frame */
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	put_le32((uint8_t *)buf.base + 4, 0);
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	put_le32((uint8_t *)buf.base + 4, Q53_FSM_LOG_BATCH_MAX + 1);
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	put_le32((uint8_t *)buf.base + 4, 3);
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), 0);
+	/* reserved bytes */
+	((uint8_t *)buf.base)[1] = 1;
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	((uint8_t *)buf.base)[1] = 0;
+	((uint8_t *)buf.base)[3] = 1;
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	((uint8_t *)buf.base)[3] = 0;
+	/* a nested batch or a newer frame inside a batch is malformed */
+	((uint8_t *)buf.base)[8] = Q53_FSM_LOG_FORMAT_BATCH;
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	((uint8_t *)buf.base)[8] = 9;
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	((uint8_t *)buf.base)[8] = Q53_FSM_LOG_FORMAT;
+	/* a command without a session inside a batch */
+	memset((uint8_t *)buf.base + 8 + 8, 0, 16);
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, NULL), Q53_EMALF);
+	raft_free(buf.base);
+
+	/* a newer format: ERANGE and the format byte, both ways in */
+	buf = entry(Q53_FSM_COUNTER_APPEND, 1, 1, 1, 8);
+	((uint8_t *)buf.base)[0] = Q53_FSM_LOG_FORMAT_MAX + 1;
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, &format), Q53_ERANGE);
+	assert_int_equal(format, Q53_FSM_LOG_FORMAT_MAX + 1);
+	assert_int_equal(q53_fsm_log_decode(&buf, &cmd), Q53_ERANGE);
+	((uint8_t *)buf.base)[0] = 0;
+	assert_int_equal(q53_fsm_log_entry_open(&buf, &e, &format), Q53_EMALF);
+	raft_free(buf.base);
+
+	/* encoder: n == 1 is the frame itself (format 1) */
+	frames[0] = entry(Q53_FSM_COUNTER_APPEND, 0, 0, 3, 5);
+	assert_int_equal(q53_fsm_log_encode_batch(frames, 1, &one), 0);
+	assert_int_equal(one.len, frames[0].len);
+	assert_memory_equal(one.base, frames[0].base, one.len);
+	assert_int_equal(q53_fsm_log_entry_open(&one, &e, &format), 0);
+	assert_int_equal(format, 1);
+	assert_false(e.batch);
+	raft_free(one.base);
+	/* limits: no frames, too many, no session in a batch, garbage */
+	assert_int_equal(q53_fsm_log_encode_batch(frames, 0, &one), Q53_EINVAL);
+	frames[1] = entry(Q53_FSM_COUNTER_APPEND, 4, 1, 3, 5);
+	assert_int_equal(q53_fsm_log_encode_batch(frames, 2, &one), Q53_EINVAL);
+	{
+		struct raft_buffer many[Q53_FSM_LOG_BATCH_MAX + 1];
+
+		for (i = 0; i <= Q53_FSM_LOG_BATCH_MAX; i++)
+			many[i] = frames[1];
+		assert_int_equal(q53_fsm_log_encode_batch(
+				     many, Q53_FSM_LOG_BATCH_MAX + 1, &one),
+				 Q53_EINVAL);
+		assert_int_equal(
+		    q53_fsm_log_encode_batch(many, Q53_FSM_LOG_BATCH_MAX, &one),
+		    0);
+		assert_int_equal(q53_fsm_log_entry_open(&one, &e, NULL), 0);
+		assert_int_equal(e.count, Q53_FSM_LOG_BATCH_MAX);
+		raft_free(one.base);
+	}
+	((uint8_t *)frames[1].base)[0] = 0;
+	assert_int_equal(q53_fsm_log_encode_batch(&frames[1], 1, &one),
+			 Q53_EINVAL);
+	raft_free(frames[0].base);
+	raft_free(frames[1].base);
+}
+
+static uint64_t body_u64(const struct q53_fsm_log_result *r)
+{
+	uint64_t v;
+
+	assert_int_equal(r->len, 8);
+	memcpy(&v, r->bytes, 8);
+	return v;
+}
+
+static void test_batch_apply(void **state)
+{
+	const struct q53_fsm_log_result *r;
+	struct fsm_pair p, singles;
+	struct raft_buffer frames[6];
+	unsigned i;
+
+	(void)state;
+	pair_init(&p, 2);
+	pair_init(&singles, 2);
+	/* client 1 twice (the second replaces its session's result), a
+	 * retry of it, a rejected command, and client 3 evicting client 2
+	 * whose result is still being reported */
+	for (i = 0; i < 2; i++) {
+		struct fsm_pair *q = i == 0 ? &p : &singles;
+
+		frames[0] = entry(Q53_FSM_COUNTER_APPEND, 1, 1, 101, 8);
+		frames[1] = entry(Q53_FSM_COUNTER_APPEND, 2, 1, 201, 8);
+		frames[2] = entry(Q53_FSM_COUNTER_APPEND, 1, 2, 102, 8);
+		frames[3] = entry(Q53_FSM_COUNTER_APPEND, 1, 2, 102, 8);
+		frames[4] = entry(99, 1, 3, 0, 0);
+		frames[5] = entry(Q53_FSM_COUNTER_APPEND, 3, 1, 301, 8);
+		if (i == 0) {
+			r = apply(q, batch_of(frames, 6));
+		} else {
+			unsigned k;
+
+			for (k = 0; k < 6; k++)
+				apply(q, frames[k]);
+		}
+	}
+	assert_int_equal(r->n_results, 6);
+	assert_ptr_equal(&r->results[0], r);
+	assert_int_equal(r->results[0].status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(body_u64(&r->results[0]), 1);
+	assert_int_equal(r->results[1].status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(body_u64(&r->results[1]), 2);
+	assert_int_equal(r->results[1].client_id, 2);
+	assert_int_equal(r->results[2].status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(body_u64(&r->results[2]), 3);
+	assert_int_equal(r->results[3].status, Q53_FSM_LOG_DUPLICATE);
+	assert_int_equal(body_u64(&r->results[3]), 3);
+	assert_int_equal(r->results[3].request_id, 2);
+	assert_int_equal(r->results[4].status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(r->results[4].code, Q53_FSM_COUNTER_REJECTED);
+	assert_int_equal(r->results[5].status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(body_u64(&r->results[5]), 4);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(r->results[i].seq, i + 1);
+	/* one batch == the same commands one entry each */
+	assert_same_state(&p, &singles);
+	assert_int_equal(p.counter.hash, singles.counter.hash);
+	assert_int_equal(q53_fsm_log_last_request(&p.log, 2), 0); /* evicted */
+
+	/* the whole batch again (a client retrying after a lost leader):
+	 * nothing applies twice */
+	frames[0] = entry(Q53_FSM_COUNTER_APPEND, 1, 3, 101, 8);
+	frames[1] = entry(Q53_FSM_COUNTER_APPEND, 3, 1, 301, 8);
+	frames[2] = entry(Q53_FSM_COUNTER_APPEND, 1, 2, 102, 8);
+	r = apply(&p, batch_of(frames, 3));
+	assert_int_equal(r->n_results, 3);
+	assert_int_equal(r->results[0].status, Q53_FSM_LOG_DUPLICATE);
+	assert_int_equal(r->results[0].code, Q53_FSM_COUNTER_REJECTED);
+	assert_int_equal(r->results[1].status, Q53_FSM_LOG_DUPLICATE);
+	assert_int_equal(body_u64(&r->results[1]), 4);
+	assert_int_equal(r->results[2].status, Q53_FSM_LOG_STALE);
+	assert_int_equal(p.counter.n, 4);
+
+	/* a malformed batch is skipped whole: one MALFORMED result */
+	frames[0] = entry(Q53_FSM_COUNTER_APPEND, 7, 1, 701, 8);
+	frames[1] = entry(Q53_FSM_COUNTER_APPEND, 8, 1, 801, 5);
+	{
+		struct raft_buffer bad = batch_of(frames, 2);
+
+		((uint8_t *)bad.base)[bad.len - 1] = 1; /* padding */
+		r = apply(&p, bad);
+	}
+	assert_int_equal(r->status, Q53_FSM_LOG_MALFORMED);
+	assert_int_equal(r->n_results, 1);
+	assert_int_equal(p.counter.n, 4);
+	assert_int_equal(q53_fsm_log_last_request(&p.log, 7), 0);
+	pair_close(&p);
+	pair_close(&singles);
+}
+
+/* An entry of a newer format stops the adapter there: never skipped, and
+ * nothing after it applies. */
+static void test_newer_format(void **state)
+{
+	struct fsm_pair p;
+	struct raft_buffer buf;
+	void *result = NULL;
+	uint64_t seq;
+
+	(void)state;
+	pair_init(&p, 0);
+	apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 1, 1, 8));
+	assert_int_equal(q53_fsm_log_newer_format(&p.log), 0);
+	seq = p.log.seq;
+	buf = entry(Q53_FSM_COUNTER_APPEND, 1, 2, 2, 8);
+	((uint8_t *)buf.base)[0] = 7;
+	assert_int_not_equal(
+	    p.log.raft_fsm.apply(&p.log.raft_fsm, &buf, &result), 0);
+	assert_int_equal(q53_fsm_log_newer_format(&p.log), 7);
+	/* offered again (raft retries): still refused */
+	assert_int_not_equal(
+	    p.log.raft_fsm.apply(&p.log.raft_fsm, &buf, &result), 0);
+	raft_free(buf.base);
+	buf = entry(Q53_FSM_COUNTER_APPEND, 1, 2, 2, 8);
+	assert_int_not_equal(
+	    p.log.raft_fsm.apply(&p.log.raft_fsm, &buf, &result), 0);
+	raft_free(buf.base);
+	assert_int_equal(p.counter.n, 1);
+	assert_int_equal(p.log.seq, seq);
+	assert_int_equal(q53_fsm_log_last_request(&p.log, 1), 1);
+	pair_close(&p);
+}
+
+/* Allocation failures in the middle of a batch: raft offers the entry
+ * again; the commands applied before the failure are not applied twice,
+ * seq and every result match a reference that never failed. */
+static void test_batch_alloc_failures(void **state)
+{
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 100; seed++) {
+		struct fsm_pair faulty, ref;
+		uint64_t requests[5] = {0};
+		unsigned op;
+
+		heap.rng = seed * 104729;
+		pair_init(&faulty, 3);
+		pair_init(&ref, 3);
+		for (op = 0; op < 20; op++) {
+			struct raft_buffer frames[8], buf;
+			const struct q53_fsm_log_result *want;
+			struct q53_fsm_log_result got[8];
+			unsigned n, k, tries;
+			void *result = NULL;
+			int rv;
+
+			heap.fail_permille = 0;
+			n = 2 + (unsigned)(heap.rng % 7);
+			for (k = 0; k < n; k++) {
+				uint64_t client, request;
+
+				heap.rng =
+				    heap.rng * 6364136223846793005ull + seed;
+				client = 1 + (heap.rng >> 20) % 5;
+				request = requests[client - 1] + 1 -
+					  (heap.rng >> 40) % 3;
+				if (request == 0)
+					request = 1;
+				if (request > requests[client - 1])
+					requests[client - 1] = request;
+				frames[k] = entry(Q53_FSM_COUNTER_APPEND,
+						  client, request, op * 8 + k,
+						  8 + (heap.rng >> 50) % 9);
+			}
+			buf = batch_of(frames, n);
+			heap.fail_permille = 200;
+			for (tries = 0;; tries++) {
+				assert_true(tries < 1000);
+				rv = faulty.log.raft_fsm.apply(
+				    &faulty.log.raft_fsm, &buf, &result);
+				if (rv == 0)
+					break;
+				assert_int_equal(rv, RAFT_NOMEM);
+			}
+			heap.fail_permille = 0;
+			for (k = 0; k < n; k++) {
+				const struct q53_fsm_log_result *res =
+				    &((const struct q53_fsm_log_result *)result)
+					 ->results[k];
+
+				got[k] = *res;
+				/* bodies stay valid until the next apply */
+				if (res->len > 0) {
+					uint8_t *copy = malloc(res->len);
+
+					assert_non_null(copy);
+					memcpy(copy, res->bytes, res->len);
+					got[k].bytes = copy;
+				}
+			}
+			want = apply(&ref, buf); /* frees buf */
+			assert_int_equal(want->n_results, n);
+			for (k = 0; k < n; k++) {
+				const struct q53_fsm_log_result *w =
+				    &want->results[k];
+
+				assert_int_equal(got[k].status, w->status);
+				assert_int_equal(got[k].code, w->code);
+				assert_int_equal(got[k].seq, w->seq);
+				assert_int_equal(got[k].len, w->len);
+				if (w->len > 0)
+					assert_memory_equal(got[k].bytes,
+							    w->bytes, w->len);
+				free((void *)got[k].bytes);
+			}
+			assert_same_state(&faulty, &ref);
+		}
+		assert_int_equal(faulty.counter.hash, ref.counter.hash);
+		pair_close(&faulty);
+		pair_close(&ref);
+		assert_int_equal(heap.outstanding, 0);
+	}
+	assert_true(heap.failures > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +858,14 @@ int main(void)
 					    teardown_heap),
 	    cmocka_unit_test_setup_teardown(test_alloc_failures, setup_heap,
 					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_batch_framing, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_batch_apply, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_newer_format, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_batch_alloc_failures,
+					    setup_heap, teardown_heap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
