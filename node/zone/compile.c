@@ -758,7 +758,7 @@ int zone_compile_nodes(struct zone *z, struct zone_node *const *nodes, size_t n,
 			rc = compile_fail(nodes[i], rc, errbuf, errlen);
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (nodes[i]->flags & ZONE_NODE_VOLATILE)
+		if (nodes[i]->flags & (ZONE_NODE_VOLATILE | ZONE_NODE_HEALTH))
 			rc = zone_vol_add(z, nodes[i]);
 	}
 out:

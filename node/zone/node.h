@@ -94,6 +94,8 @@ struct zone_node {
 #define ZONE_NODE_VOLATILE 0x01
 /* Created by the build in progress (cleared when it finishes). */
 #define ZONE_NODE_FRESH 0x02
+/* Answers by health (a failover group): volatile whatever it holds. */
+#define ZONE_NODE_HEALTH 0x04
 
 /* The answer a node gives to qtype; NULL: the zone's NODATA. */
 static inline const struct zone_answer *

@@ -53,8 +53,9 @@ struct serving_view *serving_view_current(void);
 
 /* Writer side (one control thread): makes v current and hands the
  * previous view to call_rcu, which frees it once every reader has passed a
- * quiescent state. Never waits for readers. v may be NULL (stop serving).
- */
+ * quiescent state. Never waits for readers, except when v is NULL (stop
+ * serving, at shutdown once the readers are gone): then it returns once
+ * every replaced view is freed. */
 void serving_view_publish(struct serving_view *v);
 
 /* Waits until every view replaced so far is freed (rcu_barrier). Not from

@@ -29,6 +29,9 @@ void serving_view_publish(struct serving_view *v)
 	old = rcu_xchg_pointer(&serving_view_slot, v);
 	if (old != NULL)
 		call_rcu(&old->rcu, view_free_cb);
+	/* Stopping: everything replaced is freed before we return. */
+	if (v == NULL)
+		rcu_barrier();
 }
 
 void serving_view_reclaim_wait(void)

@@ -530,3 +530,22 @@ void zone_builder_abort(struct zone_builder *b)
 		zone_destroy(b->z);
 	free(b);
 }
+
+int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	size_t len = dname_wire_len(owner, DNAME_MAXLEN);
+	if (len == 0)
+		return Q53_EINVAL;
+	dname_lower_copy(lname, owner, len);
+	struct zone_node *n = zone_find_node(b->z, lname, len);
+	if (n == NULL)
+		return Q53_ENOENT;
+	n->flags |= ZONE_NODE_HEALTH;
+	return 0;
+}
+
+uint64_t zone_build_id(const struct zone *z)
+{
+	return z->build_id;
+}

@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 	double t_import = now_ms() - t0;
 	long rss_store = rss_kb();
 	t0 = now_ms();
-	if (zone_store_build(&s, ZID, &z, err, sizeof(err)) != 0) {
+	if (zone_store_build_update(&s, ZID, NULL, NULL, NULL, &z, err,
+				    sizeof(err)) != 0) {
 		fprintf(stderr, "build: %s\n", err);
 		return 1;
 	}
@@ -111,7 +112,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		struct zone *nz;
-		if (zone_store_build(&s, ZID, &nz, err, sizeof(err)) != 0) {
+		if (zone_store_build_update(&s, ZID, z, NULL, NULL, &nz, err,
+					    sizeof(err)) != 0) {
 			fprintf(stderr, "rebuild: %s\n", err);
 			return 1;
 		}
