@@ -138,10 +138,10 @@ static int update_name(struct zone_update *u,
 		n = zone_node_add(z, name, len);
 		if (n == NULL)
 			return Q53_ENOMEM;
+		/* zone_record_add counts what it adds. */
 		rc = src->records(src->ctx, u, name, len);
 		if (rc != 0)
 			return rc;
-		z->nrecords += node_records(n);
 	} else if (old != NULL) {
 		rc = name_index_del(&z->index, name, len);
 		if (rc != 0)
