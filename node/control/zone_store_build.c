@@ -209,15 +209,18 @@ static int src_each_below(void *arg, const uint8_t *name, size_t len,
 	const struct build_src *b = arg;
 	const struct zone_store_zone *z = b->z;
 	const uint8_t *last = NULL;
+	size_t last_len = 0;
 	for (size_t i = zone_store_impl_lower_bound(z, name); i < z->nsets;
 	     i++) {
 		const struct zone_store_rrset *s = z->sets[i];
 		if (!dname_is_sub(s->owner, s->owner_len, name, len))
 			break;
 		if (s->owner_len == len ||
-		    (last != NULL && memcmp(last, s->owner, s->owner_len) == 0))
+		    (last_len == s->owner_len &&
+		     memcmp(last, s->owner, s->owner_len) == 0))
 			continue;
 		last = s->owner;
+		last_len = s->owner_len;
 		int rc = fn(fnarg, s->owner, s->owner_len);
 		if (rc != 0)
 			return rc;

@@ -460,8 +460,9 @@ static void builder_start(struct builder *b, const struct zone *z,
 static size_t answer_size(size_t body, size_t nfix, size_t ncuts)
 {
 	size_t head = (sizeof(struct zone_answer) + body + 7) & ~(size_t)7;
-	return head + ncuts * sizeof(struct zone_answer_cut) +
-	       nfix * sizeof(uint16_t);
+	size_t size = head + ncuts * sizeof(struct zone_answer_cut) +
+		      nfix * sizeof(uint16_t);
+	return (size + 7) & ~(size_t)7; /* the next one stays aligned */
 }
 
 /* Writes answer a's header, body and tables at dst (8-aligned, room for
