@@ -96,6 +96,8 @@ struct zone_node {
 #define ZONE_NODE_FRESH 0x02
 /* Answers by health (a failover group): volatile whatever it holds. */
 #define ZONE_NODE_HEALTH 0x04
+/* Its record data is one allocation (n->rrsets), see zone_node_compact. */
+#define ZONE_NODE_PACKED 0x08
 
 /* The answer a node gives to qtype; NULL: the zone's NODATA. */
 static inline const struct zone_answer *
@@ -145,6 +147,8 @@ struct zone {
 	 * a malloc'd lowercase wire name. */
 	uint8_t **vol;
 	size_t nvol, vol_cap;
+	/* "*" names created by the build; SIZE_MAX: unknown (incremental). */
+	size_t nwild;
 	/* Build time only (NULL once built): every node, in creation order. */
 	struct zone_node **nodes;
 	size_t nnodes, nodes_cap;

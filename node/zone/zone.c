@@ -74,6 +74,8 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 	memcpy(n->name, name, len);
 	n->name_len = (uint8_t)len;
 	n->flags = ZONE_NODE_FRESH;
+	if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
+		z->nwild++;
 	if (name_index_put(&z->index, n) != 0) {
 		free(n);
 		return NULL;
@@ -250,7 +252,7 @@ void zone_node_mark(struct zone *z, struct zone_node *n)
 	}
 	n->cut = cut;
 	n->wildcard = NULL;
-	if (n->name_len + 2u <= DNAME_MAXLEN) {
+	if (z->nwild != 0 && n->name_len + 2u <= DNAME_MAXLEN) {
 		uint8_t w[DNAME_MAXLEN];
 		w[0] = 1;
 		w[1] = '*';
@@ -266,11 +268,52 @@ static void tree_mark(struct zone *z)
 		zone_node_mark(z, z->nodes[i]);
 }
 
+int zone_node_compact(struct zone_node *n)
+{
+	size_t nrd = 0, bytes = 0;
+	if (n->flags & ZONE_NODE_PACKED)
+		return 0;
+	for (uint32_t i = 0; i < n->nrrsets; i++) {
+		nrd += n->rrsets[i].count;
+		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
+			bytes += n->rrsets[i].rdata[j].len;
+	}
+	size_t size = n->nrrsets * sizeof(struct zone_rrset) +
+		      nrd * sizeof(struct zone_rdata) + bytes;
+	uint8_t *block = size ? malloc(size) : NULL;
+	if (size && block == NULL)
+		return Q53_ENOMEM;
+	struct zone_rrset *sets = (struct zone_rrset *)block;
+	struct zone_rdata *rd =
+	    (struct zone_rdata *)(block + n->nrrsets * sizeof(*sets));
+	uint8_t *data = (uint8_t *)(rd + nrd);
+	for (uint32_t i = 0; i < n->nrrsets; i++) {
+		struct zone_rrset *o = &n->rrsets[i];
+		sets[i] = *o;
+		sets[i].rdata = rd;
+		sets[i].cap = o->count;
+		for (uint32_t j = 0; j < o->count; j++) {
+			rd->len = o->rdata[j].len;
+			rd->data = data;
+			memcpy(data, o->rdata[j].data, rd->len);
+			data += rd->len;
+			rd++;
+			free(o->rdata[j].data);
+		}
+		free(o->rdata);
+	}
+	free(n->rrsets);
+	n->rrsets = sets;
+	n->flags |= ZONE_NODE_PACKED;
+	return 0;
+}
+
 void zone_node_release(struct zone_node *n)
 {
 	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	for (uint32_t i = 0; i < n->nrrsets; i++) {
+	for (uint32_t i = 0; !(n->flags & ZONE_NODE_PACKED) && i < n->nrrsets;
+	     i++) {
 		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
 			free(n->rrsets[i].rdata[j].data);
 		free(n->rrsets[i].rdata);
@@ -346,6 +389,11 @@ static int zone_finish(struct zone_loader *l)
 	rc = zone_check(l);
 	if (rc != 0)
 		return rc;
+	for (size_t i = 0; i < l->z->nnodes; i++) {
+		rc = zone_node_compact(l->z->nodes[i]);
+		if (rc != 0)
+			return zone_load_fail(l, 0, "%s", q53_strerror(rc));
+	}
 	tree_mark(l->z);
 	rc = zone_compile(l->z, l->err, l->errlen);
 	if (rc != 0) {

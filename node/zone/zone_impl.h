@@ -40,6 +40,9 @@ int zone_apex_check(struct zone_loader *l);
 /* Sets n->cut and, for a "*" node, its parent's wildcard, from z's index
  * (every ancestor of n already current). */
 void zone_node_mark(struct zone *z, struct zone_node *n);
+/* Moves n's record data into one allocation (no record may be added
+ * after). 0 or Q53_ENOMEM (n unchanged). */
+int zone_node_compact(struct zone_node *n);
 /* Records n's name in z->vol. 0 or Q53_ENOMEM. */
 int zone_vol_add(struct zone *z, const struct zone_node *n);
 /* Sets z->build_id to a new process-wide unique value. */

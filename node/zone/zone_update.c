@@ -213,6 +213,10 @@ static int update_run(struct zone_update *u, const uint8_t *const *changed,
 		rc = zone_node_check(&u->l, z->nodes[i]);
 	if (rc != 0)
 		return rc;
+	for (size_t i = 0; i < z->nnodes && rc == 0; i++)
+		rc = zone_node_compact(z->nodes[i]);
+	if (rc != 0)
+		return rc;
 	for (size_t i = 0; i < z->nnodes; i++)
 		zone_node_mark(z, z->nodes[i]);
 	rc = zone_compile_nodes(z, z->nodes, z->nnodes, u->l.err, u->l.errlen);
@@ -242,6 +246,7 @@ int zone_update_build(struct zone **out, const struct zone *prev,
 	if (name_table_init(&u.seen, 64) != 0)
 		goto out;
 	u.z->nrecords = prev->nrecords;
+	u.z->nwild = SIZE_MAX; /* the shared nodes may hold some */
 	dname_to_text(prev->origin, u.label, sizeof(u.label));
 	u.l = (struct zone_loader){
 	    .z = u.z, .name = u.label, .err = errbuf, .errlen = errlen};
