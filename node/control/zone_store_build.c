@@ -71,6 +71,11 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 	int rc = zone_builder_new(&b, z->origin);
 	if (rc != 0)
 		return rc;
+	rc = zone_builder_reserve(b, z->nsets);
+	if (rc != 0) {
+		zone_builder_abort(b);
+		return rc;
+	}
 	for (size_t i = 0; i < z->nsets;) {
 		size_t j = zone_store_impl_group_end(z->sets, z->nsets, i);
 		const struct zone_store_rrset *set =

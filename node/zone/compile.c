@@ -577,6 +577,18 @@ static size_t answer_types(const struct zone *z, const struct zone_node *n,
 
 #define NODE_MAX_ANSWERS 256
 
+/* Frees a[0..n), where one answer may appear more than once. */
+static void free_distinct(struct zone_answer **a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < i && a[k] != a[i])
+			k++;
+		if (k == i)
+			free(a[i]);
+	}
+}
+
 /* Packs the answers of n into one allocation (n->block), sharing equal
  * ones; frees the pieces. ans[0..nans) by type, then def and ref. */
 static int node_pack(struct zone_node *n, const uint16_t *types,
@@ -601,7 +613,7 @@ static int node_pack(struct zone_node *n, const uint16_t *types,
 		size_t k;
 		for (k = 0; k < i; k++) {
 			if (all[k] != NULL && where[k] < SIZE_MAX - nall &&
-			    answer_same(all[k], all[i]))
+			    (all[k] == all[i] || answer_same(all[k], all[i])))
 				break;
 		}
 		if (k < i) {
@@ -637,8 +649,7 @@ static int node_pack(struct zone_node *n, const uint16_t *types,
 	n->default_answer = placed[nans];
 	n->referral = placed[nans + 1];
 out:
-	for (size_t i = 0; i < nall; i++)
-		free(all[i]);
+	free_distinct(all, nall);
 	return rc ? Q53_ENOMEM : 0;
 }
 
@@ -680,6 +691,14 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 		}
 	}
 	for (size_t i = 0; i < ntypes; i++) {
+		/* ANY at a name of one RRset answers with that RRset: the
+		 * same answer as its own type (compiled before ANY). */
+		if (types[i] == RRTYPE_ANY && n->nrrsets == 1 && i > 0 &&
+		    types[0] == n->rrsets[0].type && n->cut == NULL &&
+		    n->rrsets[0].type != RRTYPE_CNAME) {
+			ans[i] = ans[0];
+			continue;
+		}
 		rc = compile_one(b, z, n, types[i], &ans[i]);
 		if (rc != 0)
 			goto fail;
@@ -694,8 +713,7 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 	return node_pack(n, types, ans, ntypes, def, NULL);
 
 fail:
-	for (size_t i = 0; i < ntypes; i++)
-		free(ans[i]);
+	free_distinct(ans, ntypes);
 	free(def);
 	free(ref);
 	return rc;

@@ -267,3 +267,48 @@ int name_index_del(struct name_index *ix, const uint8_t *name, size_t len)
 	}
 	return 0;
 }
+
+int name_index_reserve(struct name_index *ix, size_t expected)
+{
+	uint8_t depth = 0;
+	/* About 32 names a page: no splits while it fills. */
+	while (((size_t)32 << depth) < expected && depth < 20)
+		depth++;
+	if (depth <= ix->depth)
+		return 0;
+	struct name_index bigger;
+	size_t n = (size_t)1 << depth;
+	bigger.dir = calloc(n, sizeof(*bigger.dir));
+	if (bigger.dir == NULL)
+		return Q53_ENOMEM;
+	bigger.depth = depth;
+	bigger.count = 0;
+	for (size_t d = 0; d < n; d++) {
+		bigger.dir[d] = page_new(depth);
+		if (bigger.dir[d] == NULL) {
+			for (size_t k = 0; k < d; k++)
+				free(bigger.dir[k]);
+			free(bigger.dir);
+			return Q53_ENOMEM;
+		}
+	}
+	/* Move the nodes over (their page references move with them). */
+	size_t old = (size_t)1 << ix->depth;
+	for (size_t d = 0; d < old;) {
+		struct name_index_page *p = ix->dir[d];
+		d += span_of(ix, p->depth);
+		for (size_t i = 0; i < NAME_INDEX_SLOTS; i++) {
+			struct zone_node *nd = p->node[i];
+			if (nd == NULL)
+				continue;
+			uint64_t h = dname_hash(nd->name, nd->name_len);
+			slot_put(bigger.dir[h >> (64 - depth)], p->tag[i], nd);
+			bigger.count++;
+			p->node[i] = NULL;
+		}
+		page_release(p);
+	}
+	free(ix->dir);
+	*ix = bigger;
+	return 0;
+}

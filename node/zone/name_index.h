@@ -38,6 +38,9 @@ int name_index_init(struct name_index *ix);
 /* dst becomes a copy of src sharing every page (O(directory)). 0 or
  * Q53_ENOMEM (dst is then empty and needs no free). */
 int name_index_clone(struct name_index *dst, const struct name_index *src);
+/* Grows the directory of an index that is not shared (a build's) to hold
+ * about expected names without splitting. 0 or Q53_ENOMEM (unchanged). */
+int name_index_reserve(struct name_index *ix, size_t expected);
 /* Drops the index's pages (and through them its node references). */
 void name_index_free(struct name_index *ix);
 

@@ -597,3 +597,8 @@ uint64_t zone_build_id(const struct zone *z)
 {
 	return z->build_id;
 }
+
+int zone_builder_reserve(struct zone_builder *b, size_t names)
+{
+	return name_index_reserve(&b->z->index, names);
+}

@@ -48,6 +48,10 @@ size_t zone_record_count(const struct zone *z);
 
 #endif
 
+/* Sizes b for about names owner names (a hint: fewer reallocations).
+ * 0 or Q53_ENOMEM. */
+int zone_builder_reserve(struct zone_builder *b, size_t names);
+
 /* Marks owner (added to b already) as answering by health: its node is
  * rebuilt by every incremental build (zone_update_build). 0 or Q53_ENOMEM.
  */
