@@ -162,8 +162,8 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 			    zone_store_check_fn healthy, void *ctx,
 			    struct zone **out, char *err, size_t errlen);
 /* The same with every health check healthy (tests, tools). The runtime
- * builds through control_fsm_build_zone, which passes the decided
- * statuses. */
+ * builds through zone_store_build_update with control_fsm_health_lookup,
+ * which passes the decided statuses. */
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen);
 
