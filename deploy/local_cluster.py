@@ -22,7 +22,12 @@ Binaries: $Q53D and $Q53 if set, else build/release/{q53d,q53}, built
 Environment: Q53_LC_DIR (state dir), Q53_LC_NET (default 127.0.0),
 Q53_LC_FIRST (host octet of node 1, default 11), Q53_LC_DNS_PORT,
 Q53_LC_RAFT_PORT, Q53_LC_API_PORT, Q53_LC_WORKERS (default 1),
-Q53_LC_ELECTION_MS / Q53_LC_HEARTBEAT_MS (default 1000 / 100).
+Q53_LC_ELECTION_MS / Q53_LC_HEARTBEAT_MS (default 1000 / 100),
+Q53_LC_ANYCAST: q53d --anycast for every node, "{id}" replaced by the node
+id (e.g. 10.53.53.{id}/32@lo; adding addresses needs CAP_NET_ADMIN, e.g. run
+the whole cluster under `unshare -rn`); each node writes its announcement
+to nodeN/anycast, shown by `status` (the QuorumContact column is what the
+announcer reads).
 """
 import json
 import os
@@ -41,6 +46,7 @@ API_PORT = int(os.environ.get("Q53_LC_API_PORT", "8053"))
 WORKERS = os.environ.get("Q53_LC_WORKERS", "1")
 ELECTION_MS = os.environ.get("Q53_LC_ELECTION_MS", "1000")
 HEARTBEAT_MS = os.environ.get("Q53_LC_HEARTBEAT_MS", "100")
+ANYCAST = os.environ.get("Q53_LC_ANYCAST", "")
 DEMO_ZONE = os.path.join(TOP, "deploy", "demo", "example.com.zone")
 ORIGIN = "example.com"
 BUILD = os.path.join(TOP, "build", "release")
@@ -140,6 +146,10 @@ class Node:
             args += ["--join", join]
         if seed and fresh:
             args += ["--zone", f"{ORIGIN}={DEMO_ZONE}"]  # the bootstrapping node
+        if ANYCAST:
+            args += ["--anycast", ANYCAST.replace("{id}", str(self.id)),
+                     "--anycast-check", ORIGIN,
+                     "--anycast-state", os.path.join(self.dir, "anycast")]
         with open(self.log, "ab") as log:
             log.write(f"--- {time.strftime('%F %T')} {' '.join(args)}\n".encode())
             log.flush()
@@ -371,21 +381,31 @@ def collect_status(q53bin):
         st = None
         if pid and not node.paused():
             st = q53(q53bin, node.api, "status", timeout=1)
+        try:
+            with open(os.path.join(node.dir, "anycast")) as f:
+                anycast = f.read().strip()
+        except OSError:
+            anycast = None
         rows.append({"Id": node.id, "Pid": pid, "Removed": node.removed,
                      "Paused": node.paused(), "Dns": node.dns, "Api": node.api,
-                     "Raft": node.raft, "Dir": node.dir, "Status": st})
+                     "Raft": node.raft, "Dir": node.dir, "Status": st,
+                     "Anycast": anycast})
     return rows
 
 
 def show_status(q53bin):
     rows = collect_status(q53bin)
-    print(f"{'id':>3} {'pid':>8} {'state':<10} {'leader':>6} {'applied':>8}  dns / api")
+    print(f"{'id':>3} {'pid':>8} {'state':<10} {'leader':>6} {'applied':>8} {'quorum':>6}"
+          f"  dns / api")
     for r in rows:
         st = r["Status"] or {}
         state = ("removed" if r["Removed"] else "stopped" if not r["Pid"]
                  else "paused" if r["Paused"] else st.get("State", "no-answer"))
+        quorum = {True: "yes", False: "no"}.get(st.get("QuorumContact"), "-")
         print(f"{r['Id']:>3} {r['Pid'] or '-':>8} {state:<10} {st.get('LeaderId') or '-':>6} "
-              f"{st.get('AppliedIndex', '-'):>8}  {r['Dns']} / {r['Api']}")
+              f"{st.get('AppliedIndex', '-'):>8} {quorum:>6}  {r['Dns']} / {r['Api']}")
+        if r["Anycast"]:
+            print(f"    anycast: {r['Anycast']}")
 
 
 def hints():

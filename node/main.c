@@ -9,7 +9,8 @@
  *   (node/runtime/cluster_node.h: raft over NNG, client API) on the loop;
  *   the workers start once the node first publishes a view (at once, or
  *   after catching up when joining); --zone files seed the cluster on
- *   first boot through the log. */
+ *   first boot through the log; --anycast announces an address while the
+ *   node answers and is in contact with a quorum (node/anycast/). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "node/anycast/announcer.h"
 #include "node/common/errcode.h"
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
@@ -61,8 +63,17 @@ struct q53d_cluster {
 	unsigned heartbeat_ms;
 	char **ns; /* split nameservers */
 	size_t n_ns;
-	struct cluster_node_seed *seeds;
+	struct zone_seed_entry *seeds;
 	struct cluster_node *node;
+	/* --anycast */
+	const char *anycast;
+	const char *anycast_check; /* NULL: the first --zone origin */
+	const char *anycast_state;
+	unsigned anycast_interval_ms;
+	unsigned anycast_drain_ms;
+	bool anycast_drain_set;
+	struct anycast_announcer *announcer;
+	uv_timer_t drain; /* withdrawn, then the node closes */
 	bool stopping;
 	int exit_code;
 };
@@ -136,6 +147,22 @@ static void q53d_usage(FILE *f)
 	    "  --election-timeout MS      Raft election timeout (default "
 	    "1000)\n"
 	    "  --heartbeat MS             Raft heartbeat (default 100)\n"
+	    "  --anycast ADDR/PREFIX[@IFACE]\n"
+	    "                             put the address on IFACE (default "
+	    "lo) while the\n"
+	    "                             responder answers and the node is "
+	    "in contact with\n"
+	    "                             a quorum (BIRD exports it); needs "
+	    "CAP_NET_ADMIN\n"
+	    "  --anycast-check NAME       the zone whose SOA the check asks "
+	    "(default: the\n"
+	    "                             first --zone origin; none: any "
+	    "answer counts)\n"
+	    "  --anycast-state FILE       write \"announced ...\" / "
+	    "\"withdrawn ...: why\" there\n"
+	    "  --anycast-interval MS      check period (default 500)\n"
+	    "  --anycast-drain MS         on stop: withdraw, wait, then stop "
+	    "(default 500)\n"
 	    "\n"
 	    "A TCP connection beyond a limit is accepted and closed at once.\n"
 	    "Signals: SIGHUP reloads every zone file (a file that fails "
@@ -260,6 +287,11 @@ enum {
 	OPT_SNAPSHOT,
 	OPT_ELECTION,
 	OPT_HEARTBEAT,
+	OPT_ANYCAST,
+	OPT_ANYCAST_CHECK,
+	OPT_ANYCAST_STATE,
+	OPT_ANYCAST_INTERVAL,
+	OPT_ANYCAST_DRAIN,
 };
 
 /* Returns 0 to run, 1 when --help/--version was handled, -1 on a usage
@@ -286,6 +318,11 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"snapshot-threshold", required_argument, NULL, OPT_SNAPSHOT},
 	    {"election-timeout", required_argument, NULL, OPT_ELECTION},
 	    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+	    {"anycast", required_argument, NULL, OPT_ANYCAST},
+	    {"anycast-check", required_argument, NULL, OPT_ANYCAST_CHECK},
+	    {"anycast-state", required_argument, NULL, OPT_ANYCAST_STATE},
+	    {"anycast-interval", required_argument, NULL, OPT_ANYCAST_INTERVAL},
+	    {"anycast-drain", required_argument, NULL, OPT_ANYCAST_DRAIN},
 	    {NULL, 0, NULL, 0},
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -403,6 +440,27 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			if (q53d_parse_uint("--heartbeat", optarg, 5, 60000,
 					    &d->cl.heartbeat_ms) != 0)
 				return -1;
+			break;
+		case OPT_ANYCAST:
+			d->cl.anycast = optarg;
+			break;
+		case OPT_ANYCAST_CHECK:
+			d->cl.anycast_check = optarg;
+			break;
+		case OPT_ANYCAST_STATE:
+			d->cl.anycast_state = optarg;
+			break;
+		case OPT_ANYCAST_INTERVAL:
+			if (q53d_parse_uint("--anycast-interval", optarg, 10,
+					    60000,
+					    &d->cl.anycast_interval_ms) != 0)
+				return -1;
+			break;
+		case OPT_ANYCAST_DRAIN:
+			if (q53d_parse_uint("--anycast-drain", optarg, 0, 60000,
+					    &d->cl.anycast_drain_ms) != 0)
+				return -1;
+			d->cl.anycast_drain_set = true;
 			break;
 		case OPT_HELP:
 			q53d_usage(stdout);
@@ -678,6 +736,33 @@ static void q53d_cluster_closed(void *data)
 	d->cl.node = NULL;
 }
 
+static bool q53d_quorum_contact(void *data)
+{
+	struct q53d *d = data;
+	struct cluster_raft_status st;
+
+	if (d->cl.node == NULL || d->cl.stopping)
+		return false;
+	cluster_node_status(d->cl.node, &st);
+	return st.quorum_contact;
+}
+
+static void q53d_drained(uv_timer_t *t)
+{
+	struct q53d *d = t->data;
+
+	uv_close((uv_handle_t *)t, NULL);
+	if (d->cl.node != NULL)
+		cluster_node_close(d->cl.node, q53d_cluster_closed, d);
+}
+
+static void q53d_anycast_closed(void *data)
+{
+	struct q53d *d = data;
+
+	d->cl.announcer = NULL;
+}
+
 static void q53d_cluster_on_stop(uv_signal_t *h, int signum)
 {
 	struct q53d *d = h->data;
@@ -689,8 +774,41 @@ static void q53d_cluster_on_stop(uv_signal_t *h, int signum)
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+	if (d->cl.announcer != NULL) {
+		/* Withdraw first and let the routers move the traffic, then
+		 * stop: a graceful stop loses no query. */
+		anycast_close(d->cl.announcer, q53d_anycast_closed, d);
+		uv_timer_init(&d->loop, &d->cl.drain);
+		d->cl.drain.data = d;
+		uv_timer_start(&d->cl.drain, q53d_drained,
+			       d->cl.anycast_drain_ms, 0);
+		return;
+	}
 	if (d->cl.node != NULL)
 		cluster_node_close(d->cl.node, q53d_cluster_closed, d);
+}
+
+static int q53d_anycast_start(struct q53d *d, const char *dns, char *err,
+			      size_t errlen)
+{
+	struct q53d_cluster *cl = &d->cl;
+	struct anycast_config ac = {0};
+	int rc;
+
+	ac.node_id = cl->id != 0 ? cl->id : 1;
+	ac.spec = cl->anycast;
+	ac.responder = dns;
+	ac.check_name = cl->anycast_check != NULL ? cl->anycast_check
+			: d->nzones > 0		  ? d->zones[0].origin
+						  : NULL;
+	ac.state_file = cl->anycast_state;
+	ac.interval_ms = cl->anycast_interval_ms;
+	ac.quorum_contact = q53d_quorum_contact;
+	ac.data = d;
+	rc = anycast_init(&cl->announcer, &d->loop, &ac, err, errlen);
+	if (rc == 0)
+		rc = anycast_start(cl->announcer);
+	return rc;
 }
 
 static void q53d_cluster_on_sighup(uv_signal_t *h, int signum)
@@ -761,15 +879,22 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.heartbeat_ms = cl->heartbeat_ms;
 	cfg.on_serving = q53d_cluster_serving;
 	cfg.data = d;
+	if (cl->anycast != NULL && cl->anycast_drain_ms == 0 &&
+	    !cl->anycast_drain_set)
+		cl->anycast_drain_ms = 500;
 	rc = cluster_node_init(&cl->node, &d->loop, &cfg, err, sizeof(err));
 	if (rc == 0)
 		rc = cluster_node_start(cl->node, err, sizeof(err));
+	if (rc == 0 && cl->anycast != NULL)
+		rc = q53d_anycast_start(d, dns, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "q53d: %s\n", err);
 		cl->stopping = true;
 		uv_close((uv_handle_t *)&d->sighup, NULL);
 		uv_close((uv_handle_t *)&d->sigterm, NULL);
 		uv_close((uv_handle_t *)&d->sigint, NULL);
+		if (cl->announcer != NULL)
+			anycast_close(cl->announcer, q53d_anycast_closed, d);
 		if (cl->node != NULL)
 			cluster_node_close(cl->node, q53d_cluster_closed, d);
 	} else {

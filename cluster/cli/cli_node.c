@@ -203,17 +203,19 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 	Q53__Api__StatusResponse *s = r->status;
 	if (cli->json) {
 		rv = cli_print_json(json_pack(
-		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s}", "Node",
-		    cli->client.node, "NodeId", (json_int_t)s->node_id, "State",
-		    s->state, "LeaderId", (json_int_t)s->leader_id, "LeaderApi",
-		    s->leader_api, "Term", (json_int_t)s->term, "CommitIndex",
-		    (json_int_t)s->commit_index, "AppliedIndex",
+		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I}",
+		    "Node", cli->client.node, "NodeId", (json_int_t)s->node_id,
+		    "State", s->state, "LeaderId", (json_int_t)s->leader_id,
+		    "LeaderApi", s->leader_api, "Term", (json_int_t)s->term,
+		    "CommitIndex", (json_int_t)s->commit_index, "AppliedIndex",
 		    (json_int_t)s->applied_index, "Zones", (int)s->zones,
-		    "Nodes", (int)s->nodes, "Version", s->version));
+		    "Nodes", (int)s->nodes, "Version", s->version,
+		    "QuorumContact", (int)s->quorum_contact, "ContactAgeMs",
+		    (json_int_t)s->contact_age_ms));
 	} else {
 		struct cli_table t;
 		cli_table_init(&t, 2, NULL);
-		char v[6][32];
+		char v[7][48];
 		snprintf(v[0], sizeof(v[0]), "%llu",
 			 (unsigned long long)s->node_id);
 		snprintf(v[1], sizeof(v[1]), "%llu",
@@ -225,6 +227,13 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 			 (unsigned long long)s->applied_index);
 		snprintf(v[4], sizeof(v[4]), "%u", (unsigned)s->zones);
 		snprintf(v[5], sizeof(v[5]), "%u", (unsigned)s->nodes);
+		if (s->contact_age_ms < 0)
+			snprintf(v[6], sizeof(v[6]), "%s (never)",
+				 s->quorum_contact ? "yes" : "no");
+		else
+			snprintf(v[6], sizeof(v[6]), "%s (%lld ms ago)",
+				 s->quorum_contact ? "yes" : "no",
+				 (long long)s->contact_age_ms);
 		const char *rows[][2] = {
 		    {"Node", cli->client.node},
 		    {"NodeId", v[0]},
@@ -235,6 +244,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    {"Commit/Applied", v[3]},
 		    {"Zones", v[4]},
 		    {"Nodes", v[5]},
+		    {"QuorumContact", v[6]},
 		    {"Version", s->version[0] ? s->version : "-"},
 		};
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)

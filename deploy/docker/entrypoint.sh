@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entrypoint of the quorum53 image.
 #
-#   node    (default) q53d + BIRD + the anycast announcer
+#   node    (default) q53d (announcing the anycast address: --anycast) + BIRD
 #   router  BIRD only: BGP from every node, ECMP into the kernel, forwarding
 #   client  a route to the anycast address via the router, then idle
 #   anything else is exec'd (e.g. `q53 --node node1:8053 status`)
@@ -13,21 +13,19 @@
 #                   the data dir is empty, first answering one is used
 #   Q53_ZONES       space list of ORIGIN=FILE seeded on bootstrap
 #                   [example.com=/etc/quorum53/example.com.zone]
-#   Q53_CHECK_NAME  the name whose SOA the announcer asks [first seeded origin]
+#   Q53_CHECK_NAME  the zone whose SOA q53d's announcer asks [first origin of
+#                   Q53_ZONES]
 #   Q53_ANYCAST     the anycast address [10.53.53.53]
 #   Q53_ROUTER      the router's address on the node network [10.53.0.2]; the
 #                   address facing it serves DNS, the client API and BGP
 #   Q53_RAFT_NET    a separate network (a.b.c.d/len) for Raft traffic; the
 #                   node's address on it carries Raft [Raft on the same address]
 #   Q53_NODE_AS / Q53_ROUTER_AS                      [65053 / 65000]
-#   Q53_CHECK_INTERVAL_MS   announcer period [500]
-#   Q53_WITHDRAW_AFTER      failed responder checks in a row before
-#                           withdrawing [2]
-#   Q53_NO_LEADER_GRACE_MS  how long the node may know no leader before it
-#                           withdraws [3000]: longer than an election (1-2
-#                           election timeouts), so an election in the
-#                           majority does not withdraw every node at once,
-#                           while a node cut off in a minority goes
+#   Q53_CHECK_INTERVAL_MS   announcer period [500] (q53d --anycast-interval)
+# The anycast /32 is on lo (and so exported by BIRD) while q53d's responder
+# answers and the node is in contact with a quorum, as q53d measures it
+# (node/anycast/, `q53 status` QuorumContact); q53d removes it otherwise
+# and on SIGTERM, before it stops.
 #   Q53_BFD_INTERVAL_MS / Q53_BFD_MULTIPLIER / Q53_HOLD_TIME  [100 / 5 / 3]
 #   Q53D_ARGS       extra q53d arguments (e.g. --workers 1)
 # Router: Q53_NODE_NET [10.53.0.0/24], Q53_ANYCAST, the AS numbers, BFD.
@@ -139,7 +137,10 @@ fi
 
 args=(--data-dir "$DATA" --id "$ID" --name "$(hostname)"
       --raft "$RAFT_IP:7053" --api "$API"
-      --dns "127.0.0.1:53" --dns "$MYIP:53" --dns "$ANYCAST:53")
+      --dns "127.0.0.1:53" --dns "$MYIP:53" --dns "$ANYCAST:53"
+      --anycast "$ANYCAST/32@lo" --anycast-check "$CHECK_NAME"
+      --anycast-interval "${Q53_CHECK_INTERVAL_MS:-500}"
+      --anycast-state "$RUN/anycast")
 if [ -z "$(ls -A "$DATA" 2>/dev/null)" ]; then
   if [ "${Q53_BOOTSTRAP:-0}" = 1 ]; then
     log "empty data dir: bootstrapping a new cluster as node $ID, seeding: $ZONES"
@@ -168,8 +169,7 @@ fi
 # shellcheck disable=SC2206
 args+=(${Q53D_ARGS:-})
 
-# A stale anycast address (container restarted) must not be announced early.
-ip addr del "$ANYCAST/32" dev lo 2>/dev/null || true
+# q53d removes a stale anycast address (container restarted) at start.
 
 render_bird /etc/quorum53/bird/node.conf "$RUN/bird.conf" \
   ROUTER_ID="$MYIP" LOCAL_IP="$MYIP" LOCAL_NET="$(network_of "$me")" ROUTER_IP="$ROUTER" \
@@ -182,61 +182,10 @@ log "q53d ${args[*]}"
 q53d "${args[@]}" &
 q53d_pid=$!
 
-# The announcer: the anycast /32 is on lo (and so exported by BIRD) only
-# while the local responder answers SOA for $CHECK_NAME and `q53 status`
-# says this node is a leader or a follower that knows its leader.
-healthy() {
-  local st
-  kdig +timeout=1 +retry=0 +short @127.0.0.1 "$CHECK_NAME" SOA 2>/dev/null | grep -q . || return 1
-  st=$(q53 --node "$API" --timeout 1 --json status 2>/dev/null) || return 2
-  jq -e '(.State == "leader" or .State == "follower") and ((.LeaderId // 0) > 0)' \
-    >/dev/null <<<"$st" || return 3
-}
-announced() { ip -4 -o addr show dev lo | grep -q " $ANYCAST/32 "; }
-now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-announcer() {
-  local fails=0 why period last_leader bad
-  period=$(awk -v ms="${Q53_CHECK_INTERVAL_MS:-500}" 'BEGIN {printf "%.3f", ms / 1000}')
-  last_leader=0
-  trap 'ip addr del "$ANYCAST/32" dev lo 2>/dev/null; exit 0' TERM INT
-  while :; do
-    if healthy; then
-      fails=0
-      last_leader=$(now_ms)
-      if ! announced; then
-        ip addr add "$ANYCAST/32" dev lo
-        log "announce $ANYCAST/32 (responder answers, in quorum)"
-      fi
-    else
-      why=$?
-      fails=$((fails + 1))
-      bad=0
-      case $why in
-        1) [ "$fails" -ge "${Q53_WITHDRAW_AFTER:-2}" ] && bad=1 ;;
-        *) [ $(( $(now_ms) - last_leader )) -ge "${Q53_NO_LEADER_GRACE_MS:-3000}" ] && bad=1 ;;
-      esac
-      if announced && [ "$bad" = 1 ]; then
-        ip addr del "$ANYCAST/32" dev lo
-        case $why in
-          1) log "withdraw $ANYCAST/32: the responder does not answer $CHECK_NAME SOA" ;;
-          2) log "withdraw $ANYCAST/32: q53 status has not answered for ${Q53_NO_LEADER_GRACE_MS:-3000} ms" ;;
-          *) log "withdraw $ANYCAST/32: no leader known for ${Q53_NO_LEADER_GRACE_MS:-3000} ms (not in a quorum)" ;;
-        esac
-      fi
-    fi
-    sleep "$period"
-  done
-}
-announcer &
-ann_pid=$!
-
 shutdown() {
-  # Withdraw first and let the router move the traffic, then stop q53d:
-  # a graceful stop loses no query.
-  log "stopping: withdraw $ANYCAST/32, then stop q53d"
-  stop_children "$ann_pid"
-  ip addr del "$ANYCAST/32" dev lo 2>/dev/null || true
-  sleep 0.5
+  # q53d withdraws first and lets the router move the traffic (0.5 s,
+  # --anycast-drain), then stops: a graceful stop loses no query.
+  log "stopping q53d (it withdraws $ANYCAST/32 first)"
   stop_children "$q53d_pid"
   wait "$q53d_pid" 2>/dev/null || true
   stop_children "$bird_pid"
@@ -250,7 +199,6 @@ wait "$q53d_pid"
 rc=$?
 set -e
 log "q53d exited ($rc)"
-stop_children "$ann_pid"
-ip addr del "$ANYCAST/32" dev lo 2>/dev/null || true
+ip addr del "$ANYCAST/32" dev lo 2>/dev/null || true # after a crash
 stop_children "$bird_pid"
 exit "$rc"

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "node/common/curl_loop.h"
 #include "node/common/errcode.h"
 #include "node/health/check_config.h"
 
@@ -26,14 +27,6 @@ enum prober_state {
 	PROBER_INITED,
 	PROBER_STARTED,
 	PROBER_CLOSING,
-};
-
-/* One socket libcurl asked us to watch. */
-struct prober_socket {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct health_prober *p;
-	struct prober_socket *prev, *next;
 };
 
 struct prober_check {
@@ -75,11 +68,9 @@ struct health_prober {
 	struct sockaddr_storage source;
 	char interface[64];
 	enum prober_state state;
-	CURLM *multi;
-	uv_timer_t curl_timer;
+	struct curl_loop *curl; /* NULL once closing */
 	struct prober_check *checks;
-	struct prober_socket *sockets;
-	/* checks not freed + sockets not closed + curl_timer */
+	/* checks not freed + the curl loop not closed */
 	unsigned open;
 	bool in_close; /* health_prober_close is on the stack */
 	health_prober_close_cb close_cb;
@@ -96,7 +87,6 @@ static void prober_maybe_finish(struct health_prober *p)
 	cb = p->close_cb;
 	data = p->close_data;
 	free(p);
-	curl_global_cleanup();
 	if (cb != NULL)
 		cb(data);
 }
@@ -166,114 +156,19 @@ static void on_check_handle_closed(uv_handle_t *h)
 	check_maybe_free(c);
 }
 
-/* --- libcurl on the loop --- */
+/* --- libcurl on the loop (node/common/curl_loop.h) --- */
 
-static void check_multi_info(struct health_prober *p);
+static void http_done(struct prober_check *c, CURLcode result);
 
-static void on_poll(uv_poll_t *h, int status, int events)
+static void prober_on_curl_done(void *data, CURL *easy, CURLcode result)
 {
-	struct prober_socket *s = h->data;
-	struct health_prober *p = s->p;
-	int flags = 0;
-	int running;
+	struct health_prober *p = data;
+	struct prober_check *c = NULL;
 
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(p->multi, s->fd, flags, &running);
-	check_multi_info(p);
-}
-
-static void on_socket_closed(uv_handle_t *h)
-{
-	struct prober_socket *s = h->data;
-	struct health_prober *p = s->p;
-
-	free(s);
-	p->open--;
-	prober_maybe_finish(p);
-}
-
-/* uv_close stops the poll synchronously, so libcurl may close the fd and
- * reuse its number right after this. */
-static void socket_close(struct prober_socket *s)
-{
-	struct health_prober *p = s->p;
-
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		p->sockets = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	uv_close((uv_handle_t *)&s->poll, on_socket_closed);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
-			  void *socketp)
-{
-	struct health_prober *p = userp;
-	struct prober_socket *s = socketp;
-	int events = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			curl_multi_assign(p->multi, fd, NULL);
-			socket_close(s);
-		}
-		return 0;
-	}
-	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL)
-			return -1;
-		if (uv_poll_init_socket(p->loop, &s->poll, fd) != 0) {
-			free(s);
-			return -1;
-		}
-		s->fd = fd;
-		s->p = p;
-		s->poll.data = s;
-		s->next = p->sockets;
-		if (p->sockets != NULL)
-			p->sockets->prev = s;
-		p->sockets = s;
-		p->open++;
-		curl_multi_assign(p->multi, fd, s);
-	}
-	if (what & CURL_POLL_IN)
-		events |= UV_READABLE;
-	if (what & CURL_POLL_OUT)
-		events |= UV_WRITABLE;
-	if (uv_poll_start(&s->poll, events, on_poll) != 0)
-		return -1;
-	return 0;
-}
-
-static void on_curl_timeout(uv_timer_t *t)
-{
-	struct health_prober *p = t->data;
-	int running;
-
-	curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_multi_info(p);
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct health_prober *p = userp;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		uv_timer_stop(&p->curl_timer);
-	else
-		uv_timer_start(&p->curl_timer, on_curl_timeout,
-			       (uint64_t)timeout_ms, 0);
-	return 0;
+	if (p->state == PROBER_CLOSING)
+		return;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &c);
+	http_done(c, result);
 }
 
 /* --- HTTP(S) probe --- */
@@ -282,8 +177,8 @@ static void http_release(struct prober_check *c)
 {
 	if (c->easy == NULL)
 		return;
-	if (c->p->multi != NULL)
-		curl_multi_remove_handle(c->p->multi, c->easy);
+	if (c->p->curl != NULL)
+		curl_loop_remove(c->p->curl, c->easy);
 	curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->headers);
 	curl_slist_free_all(c->connect_to);
@@ -364,22 +259,6 @@ static void http_done(struct prober_check *c, CURLcode result)
 
 	http_release(c);
 	deliver(c, healthy);
-}
-
-static void check_multi_info(struct health_prober *p)
-{
-	CURLMsg *msg;
-	int left;
-
-	while (p->state != PROBER_CLOSING &&
-	       (msg = curl_multi_info_read(p->multi, &left)) != NULL) {
-		struct prober_check *c = NULL;
-		CURLcode result = msg->data.result;
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &c);
-		http_done(c, result);
-	}
 }
 
 static void on_http_deadline(uv_timer_t *t)
@@ -560,7 +439,7 @@ static int http_start(struct prober_check *c)
 		goto err_after_init;
 	c->easy = e;
 	c->pending = true;
-	if (curl_multi_add_handle(c->p->multi, e) != CURLM_OK) {
+	if (curl_loop_add(c->p->curl, e) != 0) {
 		rc = Q53_ENOMEM;
 		goto err_after_setup;
 	}
@@ -803,13 +682,9 @@ int health_prober_init(struct health_prober **out, uv_loop_t *loop,
 
 	if (opt->on_verdict == NULL)
 		return Q53_EINVAL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return Q53_ENOMEM;
 	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		rc = Q53_ENOMEM;
-		goto err_after_global;
-	}
+	if (p == NULL)
+		return Q53_ENOMEM;
 	p->loop = loop;
 	p->opt = *opt;
 	p->opt.source_address = NULL; /* parsed below, not kept */
@@ -835,31 +710,15 @@ int health_prober_init(struct health_prober **out, uv_loop_t *loop,
 		p->opt.refresh_ms = DEFAULT_REFRESH_MS;
 	else if (p->opt.refresh_ms == UINT64_MAX)
 		p->opt.refresh_ms = 0; /* the observer's "never" */
-	p->multi = curl_multi_init();
-	if (p->multi == NULL) {
-		rc = Q53_ENOMEM;
+	rc = curl_loop_init(&p->curl, loop, prober_on_curl_done, p);
+	if (rc != 0)
 		goto err_after_alloc;
-	}
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
-	rc = uv_timer_init(loop, &p->curl_timer);
-	if (rc != 0) {
-		rc = Q53_ENOMEM;
-		goto err_after_multi;
-	}
-	p->curl_timer.data = p;
 	p->open = 1;
 	p->state = PROBER_INITED;
 	*out = p;
 	return 0;
-err_after_multi:
-	curl_multi_cleanup(p->multi);
 err_after_alloc:
 	free(p);
-err_after_global:
-	curl_global_cleanup();
 	return rc;
 }
 
@@ -946,9 +805,9 @@ int health_prober_observer(const struct health_prober *p, const char *id,
 	return 0;
 }
 
-static void on_curl_timer_closed(uv_handle_t *h)
+static void prober_on_curl_closed(void *data)
 {
-	struct health_prober *p = h->data;
+	struct health_prober *p = data;
 
 	p->open--;
 	prober_maybe_finish(p);
@@ -965,12 +824,9 @@ void health_prober_close(struct health_prober *p, health_prober_close_cb cb,
 	p->close_data = data;
 	while (p->checks != NULL)
 		check_remove(p->checks);
-	/* Every easy handle is out; the multi may still close sockets. */
-	curl_multi_cleanup(p->multi);
-	p->multi = NULL;
-	while (p->sockets != NULL)
-		socket_close(p->sockets);
-	uv_close((uv_handle_t *)&p->curl_timer, on_curl_timer_closed);
+	/* Every easy handle is out. */
+	curl_loop_close(p->curl, prober_on_curl_closed, p);
+	p->curl = NULL;
 	p->in_close = false;
 	prober_maybe_finish(p);
 }

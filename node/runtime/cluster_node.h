@@ -1,8 +1,19 @@
-/* The replicated control plane of one q53d node: raft (canonical/raft 0.15)
- * over q53_raft_io (raft_uv disk + NNG), the fsm_log adapter around the
- * control_fsm, the client API server (node/api/api.h) and the serving
- * view the DNS workers read. Everything runs on the one libuv loop given to
- * cluster_node_init (house style #9).
+/* A q53d node: composes the runtime's modules on the one libuv loop given
+ * to cluster_node_init (house style #9), each owning its own state and
+ * given a struct cluster_ops (node/runtime/cluster_ops.h) at init:
+ *
+ *   raft_host       raft over q53_raft_io, fsm_log + control FSM, proposals
+ *   view_publisher  coalesced rebuild + publication of the serving view
+ *   api_edge        the client API (node/api/): zone and health requests,
+ *                   write routing to the leader, change tracking (INSYNC)
+ *   membership      configuration changes, join, own metadata
+ *   zone_seed       --zone seeds, resumable
+ *   health_votes    the prober and this node's HealthVotes
+ *   webhook         health-check webhooks from the leader
+ *
+ * This file only wires them: the ops table, the loop turn (uv_check: views,
+ * webhooks, health, join catch-up, commit barrier), the tick (waiting
+ * writes, membership, seeds, votes) and the lifecycle.
  *
  * Boot: an empty data dir without a join address bootstraps a one-node
  * cluster (and seeds the --zone files through the log once leader); an
@@ -10,41 +21,9 @@
  * node (retrying with back-off) and serves only once caught up; a data dir
  * with raft state restarts from raft_uv (snapshot + log tail).
  *
- * Applies are coalesced: a uv_check_t rebuilds the zones the FSM marked
- * dirty (zone_store_build) and publishes one serving view per loop turn.
- *
- * Writes (client API) are acknowledged after commit: the leader encodes a
- * command (command_encode_*), frames it under the node's client session
- * and replies from the raft_apply callback; a follower forwards the raw
- * request to the leader's API and relays the answer; with no leader known
- * a write waits up to CLUSTER_NODE_ELECTION_WAIT_MS, then Unavailable
- * (retryable).
- *
- * Exactly-once sessions: one fsm_log client session per q53d process (a
- * random client id drawn at start, request ids 1, 2, ... in raft_apply
- * order), so every entry this process proposes is framed and ordered; a
- * request whose raft_apply failed after it was proposed is answered as "may
- * or may not have been applied" (not retryable) rather than re-proposed.
- *
- * Membership: AddNodeRequest carries the raft address ("HOST:PORT" or
- * "tcp://HOST:PORT") and, in their own fields, the node metadata: API
- * address (what forwarding and INSYNC need), DNS address and name. Every
- * voter also keeps its own metadata right by asking the leader to add
- * itself again (idempotent) when the FSM's record differs from its
- * configuration.
- *
- * Health (cluster_node_health.c): every node runs a prober
- * (node/health/prober.h) that follows the FSM's health checks after each
- * apply (added, re-added on a new version, removed), probes from the host
- * of the raft address (so endpoints can tell nodes apart) and, when its
- * local verdict on a check differs from the vote the FSM holds for it (a
- * verdict change, or the slow refresh), proposes a HealthVote: directly
- * when leader, else forwarded to the leader's API. Only a node that knows
- * a leader (is part of a quorum) votes; a vote that cannot be committed is
- * retried later, never decided locally: a cut-off node keeps serving the
- * last committed health (fail-static). Zones whose answers depend on a
- * check are rebuilt (control_fsm_build_zone) when its decided status
- * changes, so all nodes switch at the same FSM index.
+ * Writes (client API) are acknowledged after commit: a request whose
+ * raft_apply failed after it was proposed is answered as "may or may not
+ * have been applied" (not retryable) rather than re-proposed.
  *
  * Lifecycle (house style #10): cluster_node_init -> cluster_node_start ->
  * cluster_node_close(cb); memory is freed before cb runs. */
@@ -56,17 +35,10 @@
 
 #include <uv.h>
 
-/* How long a write waits for a leader during an election. */
-#define CLUSTER_NODE_ELECTION_WAIT_MS 5000
+#include "node/runtime/cluster_ops.h"
+#include "node/runtime/zone_seed.h"
 
 struct cluster_node;
-
-/* A zone to create on first boot: ORIGIN and the zone file (read once
- * leader). Borrowed until cluster_node_close. */
-struct cluster_node_seed {
-	const char *origin;
-	const char *path;
-};
 
 struct cluster_node_config {
 	uint64_t id;		  /* >= 1 */
@@ -79,7 +51,7 @@ struct cluster_node_config {
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;
-	const struct cluster_node_seed *seeds;
+	const struct zone_seed_entry *seeds; /* borrowed until close */
 	size_t n_seeds;
 	unsigned snapshot_threshold;  /* 0 = 1024 */
 	unsigned election_timeout_ms; /* 0 = 1000 */
@@ -103,6 +75,11 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
  * API server. 0 or a negative q53_err with the reason in err; on failure
  * close the node with cluster_node_close. */
 int cluster_node_start(struct cluster_node *n, char *err, size_t errlen);
+
+/* Raft's state and the measured quorum contact (for the anycast
+ * announcer). */
+void cluster_node_status(struct cluster_node *n,
+			 struct cluster_raft_status *out);
 
 /* Stops the API (calls it holds are answered), closes raft and every
  * handle, frees n, then cb(data) on the loop thread. Call once. */

@@ -1,4 +1,4 @@
-/* The health side of the cluster runtime (see cluster_node.h, "Health"):
+/* The health side of a node (see health_votes.h):
  * the node's prober follows the FSM's health checks, its verdicts become
  * HealthVote commands proposed through the leader, and nothing here
  * decides a status: the FSM does, from the committed votes.
@@ -18,8 +18,8 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
+#include "node/runtime/health_votes.h"
 #include "cluster/api_msg.h"
-#include "node/runtime/cluster_node_impl.h"
 #include "cluster/member_rpc.h"
 #include "node/control/control_fsm.h"
 #include "node/health/check_config.h"
@@ -31,21 +31,57 @@
 #define CN_VOTE_TIMEOUT_MS 3000
 #define CN_VOTE_SCAN_MS	   100 /* the tick looks for votes to retry */
 
+/* This node's view of one FSM health check , kept
+ * in the FSM's order (by id). The vote it last got committed (sent_*)
+ * is what it compares its verdict with, until the FSM shows that vote;
+ * then the FSM's record is the reference. */
+struct cn_check {
+	char id[CLUSTER_CHECK_ID_MAX + 1];
+	uint64_t version; /* config version the prober runs */
+	bool probing;	  /* added to the prober (not CALCULATED) */
+	bool has_verdict; /* the observer left UNKNOWN */
+	bool verdict;	  /* local verdict (Inverted applied) */
+	char reason[CLUSTER_REASON_MAX];
+	uint64_t observed_ms; /* wall clock of the verdict (change) */
+	bool refresh_due;     /* the observer's slow refresh asked a vote */
+	bool inflight;	      /* a vote is being committed */
+	uint64_t retry_due;   /* uv_now: no vote before this */
+	bool sent_ok;	      /* sent_healthy was committed ... */
+	bool sent_healthy;
+	uint64_t sent_index; /* ... at this FSM index */
+	/* the last probe result, for health status */
+	char last_reason[CLUSTER_REASON_MAX];
+	uint64_t last_ms; /* wall clock, 0 = none yet */
+	uint64_t probes;
+	uint64_t votes_sent; /* committed votes of this node */
+};
+
+struct health_votes {
+	struct cluster_ops ops;
+	struct member_rpc *rpc;
+	uv_loop_t *loop;
+	struct control_fsm *fsm;
+	uint64_t id;
+	struct health_prober *prober;
+	char probe_source[64]; /* host of the raft address, "" = any */
+	struct cn_check *checks;
+	size_t n_checks;
+	uint64_t checks_synced; /* FSM index the checks were synced at */
+	bool checks_sync_all;	/* sync even if the index did not move */
+	unsigned votes_inflight;
+	uint64_t vote_scan_due; /* uv_now of the tick's next vote scan */
+};
+
 /* A vote on its way (the check may move in n->checks meanwhile). */
 struct cn_vote {
-	struct cluster_node *n;
-	char id[CN_CHECK_ID_MAX + 1];
+	struct health_votes *n;
+	char id[CLUSTER_CHECK_ID_MAX + 1];
 	bool healthy;
 };
 
-#define cn_hlog(n, ...)                                                        \
-	do {                                                                   \
-		fprintf(stderr, "q53d[%llu]: ", (unsigned long long)(n)->id);  \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-	} while (0)
+#define cn_hlog(n, ...) cluster_log((n)->id, __VA_ARGS__)
 
-static struct cn_check *cn_check_find(struct cluster_node *n, const char *id)
+static struct cn_check *cn_check_find(struct health_votes *n, const char *id)
 {
 	size_t lo = 0, hi = n->n_checks;
 
@@ -62,10 +98,27 @@ static struct cn_check *cn_check_find(struct cluster_node *n, const char *id)
 	return NULL;
 }
 
-const struct cn_check *cn_health_local(const struct cluster_node *n,
-				       const char *id)
+int health_votes_observe(const struct health_votes *n, const char *id,
+			 struct cluster_check_observation *out)
 {
-	return cn_check_find((struct cluster_node *)n, id);
+	const struct cn_check *c = cn_check_find((struct health_votes *)n, id);
+	struct health_observer obs;
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL)
+		return Q53_ENOENT;
+	if (!c->probing)
+		return 0;
+	out->probing = true;
+	if (n->prober != NULL &&
+	    health_prober_observer(n->prober, id, &obs) == 0)
+		snprintf(
+		    out->state, sizeof(out->state), "%s",
+		    health_observer_state_name(health_observer_state(&obs)));
+	snprintf(out->reason, sizeof(out->reason), "%s", c->last_reason);
+	out->observed_ms = c->last_ms;
+	out->probes = c->probes;
+	return 0;
 }
 
 /* --- votes ------------------------------------------------------------------
@@ -73,7 +126,7 @@ const struct cn_check *cn_health_local(const struct cluster_node *n,
 
 static void cn_vote_finish(struct cn_vote *v, bool committed, uint64_t index)
 {
-	struct cluster_node *n = v->n;
+	struct health_votes *n = v->n;
 	struct cn_check *c = cn_check_find(n, v->id);
 
 	n->votes_inflight--;
@@ -93,7 +146,7 @@ static void cn_vote_finish(struct cn_vote *v, bool committed, uint64_t index)
 	free(v);
 }
 
-static void cn_vote_done(struct cn_submit *s, int status,
+static void cn_vote_done(struct proposal *s, int status,
 			 const struct q53_fsm_log_result *res)
 {
 	struct cn_vote *v = s->arg;
@@ -129,7 +182,7 @@ static void cn_vote_forwarded(void *data, int status, const uint8_t *buf,
 
 /* Proposes c's verdict: on the leader directly, else through the leader's
  * API. Returns true when a vote is on its way. */
-static bool cn_vote_send(struct cluster_node *n, struct cn_check *c)
+static bool cn_vote_send(struct health_votes *n, struct cn_check *c)
 {
 	struct cn_vote *v = calloc(1, sizeof(*v));
 	const char *leader;
@@ -140,7 +193,7 @@ static bool cn_vote_send(struct cluster_node *n, struct cn_check *c)
 	v->n = n;
 	v->healthy = c->verdict;
 	memcpy(v->id, c->id, sizeof(v->id));
-	if (cn_is_leader(n)) {
+	if (cluster_is_leader(&n->ops)) {
 		struct command_payload p = {0};
 		struct command_health_vote cmd = {
 		    .member_id = n->id,
@@ -151,10 +204,11 @@ static bool cn_vote_send(struct cluster_node *n, struct cn_check *c)
 		};
 		rv = command_encode_health_vote(&cmd, &p);
 		if (rv == 0)
-			rv = cn_submit(n, &p, NULL, cn_vote_done, v, NULL);
+			rv = cluster_propose(&n->ops, &p, NULL, cn_vote_done, v,
+					     NULL);
 		else
 			command_payload_clear(&p);
-	} else if ((leader = cn_leader_api(n, NULL)) != NULL) {
+	} else if ((leader = cluster_leader_api(&n->ops, NULL)) != NULL) {
 		Q53__Api__Request req = Q53__API__REQUEST__INIT;
 		Q53__Api__HealthVoteRequest hv =
 		    Q53__API__HEALTH_VOTE_REQUEST__INIT;
@@ -177,8 +231,7 @@ static bool cn_vote_send(struct cluster_node *n, struct cn_check *c)
 		}
 		q53__api__request__pack(&req, buf);
 		rv = member_rpc_call(n->rpc, leader, buf, len,
-					   CN_VOTE_TIMEOUT_MS,
-					   cn_vote_forwarded, v);
+				     CN_VOTE_TIMEOUT_MS, cn_vote_forwarded, v);
 		free(buf);
 	} else {
 		rv = Q53_EINVAL; /* no leader known: not in a quorum */
@@ -194,7 +247,7 @@ static bool cn_vote_send(struct cluster_node *n, struct cn_check *c)
 }
 
 /* Whether c's verdict differs from what the cluster holds of this node. */
-static bool cn_vote_needed(struct cluster_node *n, const struct cn_check *c)
+static bool cn_vote_needed(struct health_votes *n, const struct cn_check *c)
 {
 	struct control_fsm_health_check hc;
 	bool have = false, healthy = false;
@@ -219,15 +272,16 @@ static bool cn_vote_needed(struct cluster_node *n, const struct cn_check *c)
 
 /* Votes where needed, if this node may vote at all: it serves (caught
  * up), is a member (has metadata) and knows a leader. */
-static void cn_votes_run(struct cluster_node *n, struct cn_check *only)
+static void cn_votes_run(struct health_votes *n, struct cn_check *only)
 {
 	struct control_fsm_node meta;
 	uint64_t now = uv_now(n->loop);
 
-	if (n->closing || !n->serving ||
+	if (cluster_closing(&n->ops) || !cluster_served(&n->ops) ||
 	    control_fsm_node_get(n->fsm, n->id, &meta) != 0)
 		return;
-	if (!cn_is_leader(n) && cn_leader_api(n, NULL) == NULL)
+	if (!cluster_is_leader(&n->ops) &&
+	    cluster_leader_api(&n->ops, NULL) == NULL)
 		return;
 	for (size_t i = 0; i < n->n_checks; i++) {
 		struct cn_check *c = &n->checks[i];
@@ -244,14 +298,14 @@ static void cn_votes_run(struct cluster_node *n, struct cn_check *only)
 
 static void cn_on_verdict(void *data, const struct health_prober_event *ev)
 {
-	struct cluster_node *n = data;
+	struct health_votes *n = data;
 	struct cn_check *c = cn_check_find(n, ev->check_id);
 
 	if (c == NULL)
 		return;
 	c->has_verdict = true;
 	c->verdict = ev->healthy;
-	c->observed_ms = cn_now_ms();
+	c->observed_ms = ids_wall_ms();
 	snprintf(c->reason, sizeof(c->reason), "%s", ev->reason);
 	if (ev->kind == HEALTH_PROBER_REFRESH)
 		c->refresh_due = true;
@@ -264,13 +318,13 @@ static void cn_on_verdict(void *data, const struct health_prober_event *ev)
 
 static void cn_on_result(void *data, const struct health_prober_event *ev)
 {
-	struct cluster_node *n = data;
+	struct health_votes *n = data;
 	struct cn_check *c = cn_check_find(n, ev->check_id);
 
 	if (c == NULL)
 		return;
 	c->probes++;
-	c->last_ms = cn_now_ms();
+	c->last_ms = ids_wall_ms();
 	snprintf(c->last_reason, sizeof(c->last_reason), "%s", ev->reason);
 }
 
@@ -305,8 +359,11 @@ static void cn_probe_source(const char *url, char *out, size_t len)
 	}
 }
 
-int cn_health_init(struct cluster_node *n, char *err, size_t errlen)
+int health_votes_init(struct health_votes **out,
+		      const struct health_votes_config *config, char *err,
+		      size_t errlen)
 {
+	struct health_votes *n = calloc(1, sizeof(*n));
 	struct health_prober_options opt = {
 	    .on_verdict = cn_on_verdict,
 	    .on_result = cn_on_result,
@@ -314,7 +371,19 @@ int cn_health_init(struct cluster_node *n, char *err, size_t errlen)
 	};
 	int rv;
 
-	cn_probe_source(n->raft_url, n->probe_source, sizeof(n->probe_source));
+	*out = n;
+	if (n == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return Q53_ENOMEM;
+	}
+	n->ops = config->ops;
+	n->rpc = config->rpc;
+	n->loop = config->ops.loop;
+	n->fsm = config->ops.fsm;
+	n->id = config->ops.node_id;
+	opt.data = n;
+	cn_probe_source(config->raft_url, n->probe_source,
+			sizeof(n->probe_source));
 	opt.source_address = n->probe_source;
 	n->checks_sync_all = true;
 	rv = health_prober_init(&n->prober, n->loop, &opt);
@@ -325,15 +394,15 @@ int cn_health_init(struct cluster_node *n, char *err, size_t errlen)
 	return rv;
 }
 
-int cn_health_start(struct cluster_node *n)
+int health_votes_start(struct health_votes *n)
 {
 	int rv = health_prober_start(n->prober);
 
-	cn_health_after_apply(n);
+	health_votes_after_apply(n);
 	return rv;
 }
 
-static void cn_check_prober_add(struct cluster_node *n, struct cn_check *c,
+static void cn_check_prober_add(struct health_votes *n, struct cn_check *c,
 				const struct control_fsm_health_check *hc)
 {
 	int rv;
@@ -359,7 +428,7 @@ static void cn_check_prober_add(struct cluster_node *n, struct cn_check *c,
 /* Makes n->checks follow the FSM's checks (both sorted by id): new ones
  * are added to the prober, a new config version re-adds, gone ones are
  * removed. */
-static void cn_checks_sync(struct cluster_node *n)
+static void cn_checks_sync(struct health_votes *n)
 {
 	size_t total = control_fsm_health_check_count(n->fsm);
 	struct cn_check *next = calloc(total + 1, sizeof(*next));
@@ -407,11 +476,11 @@ static void cn_checks_sync(struct cluster_node *n)
 	n->n_checks = total;
 }
 
-void cn_health_after_apply(struct cluster_node *n)
+void health_votes_after_apply(struct health_votes *n)
 {
 	uint64_t applied = control_fsm_applied(n->fsm);
 
-	if (n->prober == NULL || n->closing)
+	if (n->prober == NULL || cluster_closing(&n->ops))
 		return;
 	if (!n->checks_sync_all && applied == n->checks_synced)
 		return;
@@ -420,18 +489,19 @@ void cn_health_after_apply(struct cluster_node *n)
 	cn_checks_sync(n);
 }
 
-void cn_health_tick(struct cluster_node *n)
+void health_votes_tick(struct health_votes *n)
 {
 	uint64_t now = uv_now(n->loop);
 
-	if (n->prober == NULL || n->closing || now < n->vote_scan_due)
+	if (n->prober == NULL || cluster_closing(&n->ops) ||
+	    now < n->vote_scan_due)
 		return;
 	n->vote_scan_due = now + CN_VOTE_SCAN_MS;
 	cn_votes_run(n, NULL);
 }
 
-void cn_health_close(struct cluster_node *n, void (*done)(void *data),
-		     void *data)
+void health_votes_close(struct health_votes *n, void (*done)(void *data),
+			void *data)
 {
 	struct health_prober *p = n->prober;
 
@@ -443,9 +513,10 @@ void cn_health_close(struct cluster_node *n, void (*done)(void *data),
 	health_prober_close(p, done, data);
 }
 
-void cn_health_free(struct cluster_node *n)
+void health_votes_free(struct health_votes *n)
 {
+	if (n == NULL)
+		return;
 	free(n->checks);
-	n->checks = NULL;
-	n->n_checks = 0;
+	free(n);
 }

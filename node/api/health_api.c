@@ -14,12 +14,13 @@
 
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
-#include "node/runtime/cluster_node_impl.h"
+#include "node/api/edge_state.h"
+#include "node/api/commit_reply.h"
+#include "node/api/health_api.h"
+#include "node/api/write_router.h"
 #include "cluster/member_rpc.h"
 #include "node/control/control_fsm.h"
 #include "node/health/check_config.h"
-#include "node/health/observer.h"
-#include "node/health/prober.h"
 #include "proto/api.pb-c.h"
 
 /* A member that does not answer in this time shows as unreachable. */
@@ -58,22 +59,22 @@ static void cn_reply_no_check(struct api_call *call, const char *id)
 
 /* Not applied here (yet?): a follower that knows a leader asks it. Returns
  * true when the call went there (or waits for a leader). */
-static bool cn_read_on_leader(struct cluster_node *n, struct api_call *call)
+static bool cn_read_on_leader(struct api_edge *n, struct api_call *call)
 {
-	if (cn_is_leader(n) || n->closing || cn_leader_api(n, NULL) == NULL)
+	if (cluster_is_leader(&n->ops) || cluster_closing(&n->ops) ||
+	    cluster_leader_api(&n->ops, NULL) == NULL)
 		return false;
-	if (cn_write_route(n, call))
-		cn_health_api_execute(n, call);
+	write_router_submit(n->router, call);
 	return true;
 }
 
 /* --- writes (leader) --------------------------------------------------------
  */
 
-static void cn_done_health_write(struct cn_submit *s, int status,
+static void cn_done_health_write(struct proposal *s, int status,
 				 const struct q53_fsm_log_result *res)
 {
-	struct cluster_node *n = s->n;
+	struct api_edge *n = s->arg;
 	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
 	Q53__Api__HealthCheck hc;
 	Q53__Api__CreateHealthCheckResponse cr_ =
@@ -87,7 +88,7 @@ static void cn_done_health_write(struct cn_submit *s, int status,
 	struct command_result cr;
 	bool decoded;
 
-	if (cn_reply_failure(s->call, status, res, &cr, &decoded))
+	if (commit_reply_failure(s->call, status, res, &cr, &decoded))
 		goto out;
 	switch (api_call_request(s->call)->body_case) {
 	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK:
@@ -131,7 +132,7 @@ out:
 		command_result_free(&cr);
 }
 
-static void cn_health_propose(struct cluster_node *n, struct api_call *call,
+static void cn_health_propose(struct api_edge *n, struct api_call *call,
 			      struct command_payload *p, int encode_rv)
 {
 	int rv = encode_rv;
@@ -139,13 +140,13 @@ static void cn_health_propose(struct cluster_node *n, struct api_call *call,
 	if (rv != 0)
 		command_payload_clear(p);
 	else
-		rv = cn_submit(n, p, call, cn_done_health_write, NULL, NULL);
+		rv = cluster_propose(&n->ops, p, call, cn_done_health_write, n,
+				     NULL);
 	if (rv == 0)
 		return;
 	if (rv == RAFT_NOTLEADER) {
 		/* Lost leadership since routing: route again. */
-		if (cn_write_route(n, call))
-			cn_health_api_execute(n, call);
+		write_router_submit(n->router, call);
 		return;
 	}
 	api_reply_error(call, API_ERR_UNAVAILABLE, true,
@@ -202,16 +203,16 @@ static bool cn_config_merge(struct api_call *call, const char *current,
 	return ok;
 }
 
-static void be_get_check(struct cluster_node *n, struct api_call *call,
+static void be_get_check(struct api_edge *n, struct api_call *call,
 			 const Q53__Api__GetHealthCheckRequest *req);
-static void be_check_status(struct cluster_node *n, struct api_call *call,
+static void be_check_status(struct api_edge *n, struct api_call *call,
 			    const Q53__Api__GetHealthCheckStatusRequest *req);
 
-void cn_health_api_execute(struct cluster_node *n, struct api_call *call)
+void health_api_execute(struct api_edge *n, struct api_call *call)
 {
 	const Q53__Api__Request *req = api_call_request(call);
 	struct command_payload p = {0};
-	uint64_t now = cn_now_ms();
+	uint64_t now = ids_wall_ms();
 	int rv;
 
 	switch (req->body_case) {
@@ -222,7 +223,7 @@ void cn_health_api_execute(struct cluster_node *n, struct api_call *call)
 		if (!cn_config_ok(call, c->config_json.data,
 				  c->config_json.len))
 			return;
-		cn_new_uuid(id);
+		ids_new_uuid(id);
 		struct command_create_health_check cmd = {
 		    .id = id,
 		    .caller_reference = c->caller_reference,
@@ -301,35 +302,37 @@ void cn_health_api_execute(struct cluster_node *n, struct api_call *call)
 
 static void be_health_write(void *data, struct api_call *call)
 {
-	struct cluster_node *n = data;
+	struct api_edge *n = data;
 
-	if (cn_write_route(n, call))
-		cn_health_api_execute(n, call);
+	write_router_submit(n->router, call);
 }
 
-void cn_be_create_health_check(void *data, struct api_call *call,
-			       const Q53__Api__CreateHealthCheckRequest *req)
+static void
+be_create_health_check(void *data, struct api_call *call,
+		       const Q53__Api__CreateHealthCheckRequest *req)
 {
 	(void)req;
 	be_health_write(data, call);
 }
 
-void cn_be_update_health_check(void *data, struct api_call *call,
-			       const Q53__Api__UpdateHealthCheckRequest *req)
+static void
+be_update_health_check(void *data, struct api_call *call,
+		       const Q53__Api__UpdateHealthCheckRequest *req)
 {
 	(void)req;
 	be_health_write(data, call);
 }
 
-void cn_be_delete_health_check(void *data, struct api_call *call,
-			       const Q53__Api__DeleteHealthCheckRequest *req)
+static void
+be_delete_health_check(void *data, struct api_call *call,
+		       const Q53__Api__DeleteHealthCheckRequest *req)
 {
 	(void)req;
 	be_health_write(data, call);
 }
 
-void cn_be_health_vote(void *data, struct api_call *call,
-		       const Q53__Api__HealthVoteRequest *req)
+static void be_health_vote(void *data, struct api_call *call,
+			   const Q53__Api__HealthVoteRequest *req)
 {
 	(void)req;
 	be_health_write(data, call);
@@ -338,7 +341,7 @@ void cn_be_health_vote(void *data, struct api_call *call,
 /* --- reads ------------------------------------------------------------------
  */
 
-static void be_get_check(struct cluster_node *n, struct api_call *call,
+static void be_get_check(struct api_edge *n, struct api_call *call,
 			 const Q53__Api__GetHealthCheckRequest *req)
 {
 	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
@@ -360,16 +363,16 @@ static void be_get_check(struct cluster_node *n, struct api_call *call,
 	api_reply(call, &r);
 }
 
-void cn_be_get_health_check(void *data, struct api_call *call,
-			    const Q53__Api__GetHealthCheckRequest *req)
+static void be_get_health_check(void *data, struct api_call *call,
+				const Q53__Api__GetHealthCheckRequest *req)
 {
 	be_get_check(data, call, req);
 }
 
-void cn_be_list_health_checks(void *data, struct api_call *call,
-			      const Q53__Api__ListHealthChecksRequest *req)
+static void be_list_health_checks(void *data, struct api_call *call,
+				  const Q53__Api__ListHealthChecksRequest *req)
 {
-	struct cluster_node *n = data;
+	struct api_edge *n = data;
 	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
 	Q53__Api__ListHealthChecksResponse l =
 	    Q53__API__LIST_HEALTH_CHECKS_RESPONSE__INIT;
@@ -413,45 +416,40 @@ out:
 struct cn_hs_member {
 	struct cn_hs *hs;
 	Q53__Api__HealthCheckNodeStatus st;
-	char name[CN_NAME_MAX];
+	char name[CLUSTER_NAME_MAX];
 	char state[16];
-	char reason[CN_REASON_MAX];
+	char reason[CLUSTER_REASON_MAX];
 	char vote_reason[CONTROL_FSM_REASON_MAX + 1];
 };
 
 struct cn_hs {
-	struct cluster_node *n;
+	struct api_edge *n;
 	struct api_call *call;
-	char id[CN_CHECK_ID_MAX + 1];
+	char id[CLUSTER_CHECK_ID_MAX + 1];
 	size_t total, pending;
 	struct cn_hs_member *members;
 };
 
 /* This node's own observation of check id into st (strings copied into
  * m's buffers). */
-static void cn_observe_self(struct cluster_node *n, const char *id,
+static void cn_observe_self(struct api_edge *n, const char *id,
 			    struct cn_hs_member *m)
 {
-	const struct cn_check *c = cn_health_local(n, id);
-	struct health_observer obs;
+	struct cluster_check_observation o;
 
 	m->st.reachable = true;
-	m->st.applied_index = n->serving ? n->published_applied : 0;
-	if (c == NULL || !c->probing)
+	m->st.applied_index = cluster_served(&n->ops);
+	if (n->ops.observe_check(n->ops.data, id, &o) != 0 || !o.probing)
 		return;
-	if (n->prober != NULL &&
-	    health_prober_observer(n->prober, id, &obs) == 0)
-		snprintf(
-		    m->state, sizeof(m->state), "%s",
-		    health_observer_state_name(health_observer_state(&obs)));
-	snprintf(m->reason, sizeof(m->reason), "%s", c->last_reason);
-	m->st.observed_at_ms = c->last_ms;
-	m->st.probes = c->probes;
+	snprintf(m->state, sizeof(m->state), "%s", o.state);
+	snprintf(m->reason, sizeof(m->reason), "%s", o.reason);
+	m->st.observed_at_ms = o.observed_ms;
+	m->st.probes = o.probes;
 }
 
 static void cn_hs_reply(struct cn_hs *hs)
 {
-	struct cluster_node *n = hs->n;
+	struct api_edge *n = hs->n;
 	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
 	Q53__Api__GetHealthCheckStatusResponse st =
 	    Q53__API__GET_HEALTH_CHECK_STATUS_RESPONSE__INIT;
@@ -459,7 +457,6 @@ static void cn_hs_reply(struct cn_hs *hs)
 	    calloc(hs->total + 1, sizeof(*ptrs));
 	struct control_fsm_health_check fc;
 
-	n->fanouts--;
 	if (ptrs == NULL) {
 		api_reply_error(hs->call, API_ERR_INTERNAL, false,
 				"out of memory");
@@ -496,7 +493,7 @@ static void cn_hs_reply(struct cn_hs *hs)
 	st.healthy_votes = (uint32_t)fc.decision.healthy_votes;
 	st.transition_index = fc.transition_index;
 	st.transition_at_ms = fc.transition_ms;
-	st.applied_index = n->serving ? n->published_applied : 0;
+	st.applied_index = cluster_served(&n->ops);
 	st.answered_by = n->id;
 	st.nodes = ptrs;
 	st.n_nodes = hs->total;
@@ -564,7 +561,7 @@ static int cn_pack_local_status(const char *id, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-static void be_check_status(struct cluster_node *n, struct api_call *call,
+static void be_check_status(struct api_edge *n, struct api_call *call,
 			    const Q53__Api__GetHealthCheckStatusRequest *req)
 {
 	struct control_fsm_health_check fc;
@@ -593,7 +590,6 @@ static void be_check_status(struct cluster_node *n, struct api_call *call,
 	hs->n = n;
 	hs->call = call;
 	snprintf(hs->id, sizeof(hs->id), "%s", fc.id);
-	n->fanouts++;
 	hs->pending = 1; /* held until every request went out */
 	for (size_t i = 0; i < members; i++) {
 		struct control_fsm_node meta;
@@ -616,8 +612,8 @@ static void be_check_status(struct cluster_node *n, struct api_call *call,
 			continue;
 		hs->pending++;
 		if (member_rpc_call(n->rpc, meta.api_address, sreq, slen,
-					  CN_HEALTH_FANOUT_TIMEOUT_MS, cn_hs_cb,
-					  m) != 0)
+				    CN_HEALTH_FANOUT_TIMEOUT_MS, cn_hs_cb,
+				    m) != 0)
 			hs->pending--;
 	}
 	free(sreq);
@@ -625,9 +621,20 @@ static void be_check_status(struct cluster_node *n, struct api_call *call,
 		cn_hs_reply(hs);
 }
 
-void cn_be_get_health_check_status(
-    void *data, struct api_call *call,
-    const Q53__Api__GetHealthCheckStatusRequest *req)
+static void
+be_get_health_check_status(void *data, struct api_call *call,
+			   const Q53__Api__GetHealthCheckStatusRequest *req)
 {
 	be_check_status(data, call, req);
+}
+
+void health_api_backend(struct api_backend *b)
+{
+	b->create_health_check = be_create_health_check;
+	b->get_health_check = be_get_health_check;
+	b->list_health_checks = be_list_health_checks;
+	b->update_health_check = be_update_health_check;
+	b->delete_health_check = be_delete_health_check;
+	b->get_health_check_status = be_get_health_check_status;
+	b->health_vote = be_health_vote;
 }

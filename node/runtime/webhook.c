@@ -1,8 +1,7 @@
-/* DESIGN: no thread is created here. As in node/health/prober.c, libcurl's
- * multi interface is driven from the loop thread (uv_poll per socket, one
- * uv_timer for libcurl's timeout); libcurl's threaded resolver may start a
- * thread per name lookup of a WebhookUrl host, which only hands the answer
- * back to libcurl.
+/* DESIGN: no thread is created here. libcurl's multi interface is driven
+ * from the loop thread (node/common/curl_loop.h, shared with the prober);
+ * libcurl's threaded resolver may start a thread per name lookup of a
+ * WebhookUrl host, which only hands the answer back to libcurl.
  *
  * Health check webhooks (a check's WebhookUrl, check_config.h): after each
  * loop turn's applies the runtime takes the FSM's decided transitions
@@ -34,8 +33,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "node/common/curl_loop.h"
 #include "node/common/errcode.h"
-#include "node/runtime/cluster_node_impl.h"
+#include "node/runtime/webhook.h"
 #include "node/control/control_fsm.h"
 #include "node/health/check_config.h"
 #include "node/health/vote_rule.h"
@@ -47,44 +47,39 @@
 #define CN_WEBHOOK_STALE_MS    (5 * 60 * 1000)
 #define CN_WEBHOOK_AGENT       "quorum53-webhook"
 
-#define cn_wlog(n, ...)                                                        \
-	do {                                                                   \
-		fprintf(stderr, "q53d[%llu]: ", (unsigned long long)(n)->id);  \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-	} while (0)
-
-/* One socket libcurl asked us to watch. */
-struct cn_webhook_socket {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct cn_webhook *w;
-	struct cn_webhook_socket *prev, *next;
-};
+#define cn_wlog(n, ...) cluster_log((n)->id, __VA_ARGS__)
 
 /* One transition's POST, across its attempts. */
-struct cn_webhook_post {
-	struct cn_webhook *w;
-	struct cn_webhook_post *prev, *next;
+struct webhook_post {
+	struct webhook *w;
+	struct webhook_post *prev, *next;
 	CURL *easy; /* NULL between attempts */
 	struct curl_slist *headers;
 	char *url;  /* malloc'd */
 	char *body; /* json_dumps'd, freed with free() */
-	char check_id[CN_CHECK_ID_MAX + 1];
+	char check_id[CLUSTER_CHECK_ID_MAX + 1];
 	uint64_t index;
 	unsigned attempt; /* attempts started */
 	uint64_t due;	  /* uv_now of the next attempt (easy == NULL) */
 };
 
-struct cn_webhook {
-	struct cluster_node *n;
-	CURLM *multi;
-	uv_timer_t curl_timer;
+/* The fields the rest of the file reads as n->... */
+struct webhook_node {
+	struct cluster_ops ops;
+	uv_loop_t *loop;
+	struct control_fsm *fsm;
+	uint64_t id;
+	char *name;
+	struct webhook *webhook;
+};
+
+struct webhook {
+	struct webhook_node *n;
+	struct curl_loop *curl; /* NULL once closing */
 	uv_timer_t retry_timer;
-	struct cn_webhook_post *posts;
+	struct webhook_post *posts;
 	size_t n_posts;
-	struct cn_webhook_socket *sockets;
-	unsigned open; /* timers + sockets not closed yet */
+	unsigned open; /* the retry timer + the curl loop not closed yet */
 	bool closing;
 	void (*close_cb)(void *data);
 	void *close_data;
@@ -92,26 +87,27 @@ struct cn_webhook {
 
 /* --- lifecycle of the pieces --- */
 
-static void webhook_maybe_free(struct cn_webhook *w)
+static void webhook_maybe_free(struct webhook *w)
 {
 	void (*cb)(void *data) = w->close_cb;
 	void *data = w->close_data;
 
 	if (!w->closing || w->open != 0)
 		return;
+	free(w->n->name);
+	free(w->n);
 	free(w);
-	curl_global_cleanup();
 	if (cb != NULL)
 		cb(data);
 }
 
-static void post_free(struct cn_webhook_post *p)
+static void post_free(struct webhook_post *p)
 {
-	struct cn_webhook *w = p->w;
+	struct webhook *w = p->w;
 
 	if (p->easy != NULL) {
-		if (w->multi != NULL)
-			curl_multi_remove_handle(w->multi, p->easy);
+		if (w->curl != NULL)
+			curl_loop_remove(w->curl, p->easy);
 		curl_easy_cleanup(p->easy);
 	}
 	curl_slist_free_all(p->headers);
@@ -127,114 +123,7 @@ static void post_free(struct cn_webhook_post *p)
 	free(p);
 }
 
-/* --- libcurl on the loop (as node/health/prober.c) --- */
-
-static void webhook_multi_info(struct cn_webhook *w);
-static void webhook_schedule_retry(struct cn_webhook *w);
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-	struct cn_webhook_socket *s = h->data;
-	struct cn_webhook *w = s->w;
-	int flags = 0;
-	int running;
-
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(w->multi, s->fd, flags, &running);
-	webhook_multi_info(w);
-}
-
-static void on_socket_closed(uv_handle_t *h)
-{
-	struct cn_webhook_socket *s = h->data;
-	struct cn_webhook *w = s->w;
-
-	free(s);
-	w->open--;
-	webhook_maybe_free(w);
-}
-
-static void socket_close(struct cn_webhook_socket *s)
-{
-	struct cn_webhook *w = s->w;
-
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		w->sockets = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	uv_close((uv_handle_t *)&s->poll, on_socket_closed);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
-			  void *socketp)
-{
-	struct cn_webhook *w = userp;
-	struct cn_webhook_socket *s = socketp;
-	int events = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			curl_multi_assign(w->multi, fd, NULL);
-			socket_close(s);
-		}
-		return 0;
-	}
-	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL)
-			return -1;
-		if (uv_poll_init_socket(w->n->loop, &s->poll, fd) != 0) {
-			free(s);
-			return -1;
-		}
-		s->fd = fd;
-		s->w = w;
-		s->poll.data = s;
-		s->next = w->sockets;
-		if (w->sockets != NULL)
-			w->sockets->prev = s;
-		w->sockets = s;
-		w->open++;
-		curl_multi_assign(w->multi, fd, s);
-	}
-	if (what & CURL_POLL_IN)
-		events |= UV_READABLE;
-	if (what & CURL_POLL_OUT)
-		events |= UV_WRITABLE;
-	if (uv_poll_start(&s->poll, events, on_poll) != 0)
-		return -1;
-	return 0;
-}
-
-static void on_curl_timeout(uv_timer_t *t)
-{
-	struct cn_webhook *w = t->data;
-	int running;
-
-	curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	webhook_multi_info(w);
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct cn_webhook *w = userp;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		uv_timer_stop(&w->curl_timer);
-	else
-		uv_timer_start(&w->curl_timer, on_curl_timeout,
-			       (uint64_t)timeout_ms, 0);
-	return 0;
-}
+static void webhook_schedule_retry(struct webhook *w);
 
 static size_t on_body(char *buf, size_t size, size_t nmemb, void *userp)
 {
@@ -247,9 +136,9 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *userp)
 
 /* Starts the next attempt of p. 0, or Q53_ENOMEM (p unchanged, no
  * handle). */
-static int post_attempt(struct cn_webhook_post *p)
+static int post_attempt(struct webhook_post *p)
 {
-	struct cn_webhook *w = p->w;
+	struct webhook *w = p->w;
 	CURL *e = curl_easy_init();
 	CURLcode rc = CURLE_OK;
 
@@ -279,7 +168,7 @@ static int post_attempt(struct cn_webhook_post *p)
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	if (rc != CURLE_OK)
 		goto err;
-	if (curl_multi_add_handle(w->multi, e) != CURLM_OK)
+	if (curl_loop_add(w->curl, e) != 0)
 		goto err;
 	p->easy = e;
 	p->attempt++;
@@ -290,15 +179,15 @@ err:
 }
 
 /* An attempt ended: done, another attempt later, or given up. */
-static void post_finished(struct cn_webhook_post *p, CURLcode result)
+static void post_finished(struct webhook_post *p, CURLcode result)
 {
-	struct cn_webhook *w = p->w;
-	struct cluster_node *n = w->n;
+	struct webhook *w = p->w;
+	struct webhook_node *n = w->n;
 	long code = 0;
 	char why[96];
 
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(w->multi, p->easy);
+	curl_loop_remove(w->curl, p->easy);
 	curl_easy_cleanup(p->easy);
 	p->easy = NULL;
 	if (result == CURLE_OK && code >= 200 && code <= 299) {
@@ -329,27 +218,22 @@ static void post_finished(struct cn_webhook_post *p, CURLcode result)
 	webhook_schedule_retry(w);
 }
 
-static void webhook_multi_info(struct cn_webhook *w)
+static void webhook_on_curl_done(void *data, CURL *easy, CURLcode result)
 {
-	CURLMsg *msg;
-	int left;
+	struct webhook *w = data;
+	struct webhook_post *p = NULL;
 
-	while (!w->closing &&
-	       (msg = curl_multi_info_read(w->multi, &left)) != NULL) {
-		struct cn_webhook_post *p = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
-		post_finished(p, msg->data.result);
-	}
+	if (w->closing)
+		return;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p);
+	post_finished(p, result);
 }
 
 static void on_retry(uv_timer_t *t)
 {
-	struct cn_webhook *w = t->data;
+	struct webhook *w = t->data;
 	uint64_t now = uv_now(w->n->loop);
-	struct cn_webhook_post *p, *next;
+	struct webhook_post *p, *next;
 
 	for (p = w->posts; p != NULL; p = next) {
 		next = p->next;
@@ -367,10 +251,10 @@ static void on_retry(uv_timer_t *t)
 }
 
 /* Arms the retry timer for the earliest waiting POST. */
-static void webhook_schedule_retry(struct cn_webhook *w)
+static void webhook_schedule_retry(struct webhook *w)
 {
 	uint64_t now = uv_now(w->n->loop), first = UINT64_MAX;
-	const struct cn_webhook_post *p;
+	const struct webhook_post *p;
 
 	for (p = w->posts; p != NULL; p = p->next)
 		if (p->easy == NULL && p->due < first)
@@ -423,7 +307,7 @@ static const char *transition_reason(const struct control_fsm_transition *t,
 	return why != NULL && why[0] != '\0' ? why : NULL;
 }
 
-static char *transition_body(const struct cluster_node *n,
+static char *transition_body(const struct webhook_node *n,
 			     const struct control_fsm_transition *t,
 			     const struct control_fsm_health_check *hc)
 {
@@ -452,11 +336,11 @@ static char *transition_body(const struct cluster_node *n,
 }
 
 /* Queues and starts the POST of t. 0 or Q53_ENOMEM. */
-static int webhook_fire(struct cn_webhook *w,
+static int webhook_fire(struct webhook *w,
 			const struct control_fsm_transition *t,
 			const struct control_fsm_health_check *hc)
 {
-	struct cn_webhook_post *p = calloc(1, sizeof(*p));
+	struct webhook_post *p = calloc(1, sizeof(*p));
 	int rv = Q53_ENOMEM;
 
 	if (p == NULL)
@@ -486,51 +370,58 @@ err:
 	return rv;
 }
 
-/* --- API (cluster_node_impl.h) --- */
+/* --- API (webhook.h) --- */
 
-int cn_webhook_init(struct cluster_node *n)
+int webhook_init(struct webhook **out, const struct webhook_config *config)
 {
-	struct cn_webhook *w;
+	struct webhook_node *n;
+	struct webhook *w;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	*out = NULL;
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
 		return Q53_ENOMEM;
+	n->ops = config->ops;
+	n->loop = config->ops.loop;
+	n->fsm = config->ops.fsm;
+	n->id = config->ops.node_id;
+	n->name = strdup(config->name != NULL ? config->name : "");
+
 	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		goto err_after_global;
+	if (w == NULL || n->name == NULL) {
+		free(w);
+		free(n->name);
+		free(n);
+		return Q53_ENOMEM;
+	}
 	w->n = n;
-	w->multi = curl_multi_init();
-	if (w->multi == NULL)
-		goto err_after_alloc;
-	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+	if (curl_loop_init(&w->curl, n->loop, webhook_on_curl_done, w) != 0) {
+		free(w);
+		free(n->name);
+		free(n);
+		return Q53_ENOMEM;
+	}
 	/* Timer init on a live loop cannot fail. */
-	uv_timer_init(n->loop, &w->curl_timer);
 	uv_timer_init(n->loop, &w->retry_timer);
-	w->curl_timer.data = w;
 	w->retry_timer.data = w;
 	w->open = 2;
 	n->webhook = w;
+	*out = w;
 	return 0;
-err_after_alloc:
-	free(w);
-err_after_global:
-	curl_global_cleanup();
-	return Q53_ENOMEM;
 }
 
-void cn_webhook_after_apply(struct cluster_node *n)
+void webhook_after_apply(struct webhook *hook)
 {
-	struct cn_webhook *w = n->webhook;
+	struct webhook_node *n = hook->n;
+	struct webhook *w = n->webhook;
 	struct control_fsm_transitions ts;
-	uint64_t now = cn_now_ms();
+	uint64_t now = ids_wall_ms();
 	bool leader;
 
 	control_fsm_take_transitions(n->fsm, &ts);
 	if (w == NULL || w->closing || (ts.n == 0 && ts.dropped == 0))
 		goto out;
-	leader = cn_is_leader(n);
+	leader = cluster_is_leader(&n->ops);
 	if (leader && ts.dropped > 0)
 		cn_wlog(n, "webhooks: %" PRIu64 " transitions lost (memory)",
 			ts.dropped);
@@ -568,34 +459,35 @@ out:
 
 static void on_timer_closed(uv_handle_t *h)
 {
-	struct cn_webhook *w = h->data;
+	struct webhook *w = h->data;
 
 	w->open--;
 	webhook_maybe_free(w);
 }
 
-void cn_webhook_close(struct cluster_node *n, void (*done)(void *data),
-		      void *data)
+static void on_curl_closed(void *data)
 {
-	struct cn_webhook *w = n->webhook;
+	struct webhook *w = data;
+
+	w->open--;
+	webhook_maybe_free(w);
+}
+
+void webhook_close(struct webhook *hook, void (*done)(void *data), void *data)
+{
+	struct webhook_node *n = hook->n;
+	struct webhook *w = n->webhook;
 
 	n->webhook = NULL;
-	if (w == NULL) {
-		done(data);
-		return;
-	}
 	w->closing = true;
 	w->close_cb = done;
 	w->close_data = data;
 	w->open++; /* this function's own reference */
 	while (w->posts != NULL)
 		post_free(w->posts);
-	/* Every easy handle is out; the multi may still close sockets. */
-	curl_multi_cleanup(w->multi);
-	w->multi = NULL;
-	while (w->sockets != NULL)
-		socket_close(w->sockets);
-	uv_close((uv_handle_t *)&w->curl_timer, on_timer_closed);
+	/* Every easy handle is out. */
+	curl_loop_close(w->curl, on_curl_closed, w);
+	w->curl = NULL;
 	uv_close((uv_handle_t *)&w->retry_timer, on_timer_closed);
 	w->open--;
 	webhook_maybe_free(w);

@@ -1,0 +1,95 @@
+/* The request edge (see api_edge.h): wiring of the API server, the backend
+ * halves, write routing and change tracking. */
+#include "node/api/api_edge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node/api/change_status.h"
+#include "node/api/write_router.h"
+#include "node/api/zone_api.h"
+#include "node/common/errcode.h"
+
+int api_edge_init(struct api_edge **out, uv_loop_t *loop,
+		  const struct api_edge_config *c, char *err, size_t errlen)
+{
+	struct api_server_config api_cfg = {0};
+	struct write_router_config wr = {0};
+	struct change_status_config cs = {0};
+	struct api_backend backend;
+	struct api_edge *e;
+	int rv;
+
+	*out = e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		goto nomem;
+	e->ops = c->ops;
+	e->id = c->ops.node_id;
+	e->fsm = c->ops.fsm;
+	e->api_address = c->api_address;
+	e->nameservers = (char **)c->nameservers;
+	e->n_nameservers = c->n_nameservers;
+	e->rpc = c->rpc;
+	e->member_add = c->member_add;
+	e->member_remove = c->member_remove;
+	e->data = c->data;
+	wr.ops = c->ops;
+	wr.rpc = c->rpc;
+	wr.execute = zone_api_execute;
+	wr.data = e;
+	cs.ops = c->ops;
+	cs.rpc = c->rpc;
+	if (write_router_new(&e->router, &wr) != 0 ||
+	    change_status_new(&e->changes, &cs) != 0)
+		goto nomem;
+	zone_api_backend(&backend);
+	backend.data = e;
+	api_cfg.listen = c->api_address;
+	rv = api_server_init(&e->api, loop, &backend, &api_cfg);
+	if (rv != 0) {
+		snprintf(err, errlen, "API server: %s", q53_strerror(rv));
+		return rv;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return Q53_ENOMEM;
+}
+
+int api_edge_start(struct api_edge *e, char *err, size_t errlen)
+{
+	int rv = api_server_start(e->api);
+
+	if (rv != 0)
+		snprintf(err, errlen, "API: %s", api_server_errmsg(e->api));
+	return rv;
+}
+
+void api_edge_tick(struct api_edge *e)
+{
+	if (e->router != NULL)
+		write_router_tick(e->router);
+}
+
+void api_edge_close(struct api_edge *e, void (*cb)(void *data), void *data)
+{
+	struct api_server *api = e->api;
+
+	if (e->router != NULL)
+		write_router_tick(e->router); /* answers every waiting write */
+	e->api = NULL;
+	if (api == NULL) {
+		cb(data);
+		return;
+	}
+	api_server_close(api, cb, data);
+}
+
+void api_edge_free(struct api_edge *e)
+{
+	if (e == NULL)
+		return;
+	write_router_free(e->router);
+	change_status_free(e->changes);
+	free(e);
+}

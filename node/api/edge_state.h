@@ -1,0 +1,41 @@
+/* The request edge's own state (node/api/api_edge.h), read by its halves
+ * zone_api.c and health_api.c as n->...; header only, so the halves do
+ * not depend on the edge's wiring (api_edge.c), which depends on them. */
+#ifndef Q53_NODE_API_EDGE_STATE_H
+#define Q53_NODE_API_EDGE_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/runtime/cluster_ops.h"
+
+struct api_server;
+struct change_status;
+struct member_rpc;
+struct write_router;
+
+/* Membership, provided by the node (node/runtime/membership.h). */
+typedef void (*api_edge_member_add)(void *data, struct api_call *call,
+				    uint64_t id, const char *address,
+				    const char *api, const char *dns,
+				    const char *name);
+typedef void (*api_edge_member_remove)(void *data, struct api_call *call,
+				       uint64_t id);
+
+struct api_edge {
+	struct cluster_ops ops;
+	uint64_t id;
+	struct control_fsm *fsm;
+	const char *api_address;
+	char **nameservers;
+	size_t n_nameservers;
+	struct member_rpc *rpc;
+	struct api_server *api;
+	struct write_router *router;
+	struct change_status *changes;
+	api_edge_member_add member_add;
+	api_edge_member_remove member_remove;
+	void *data;
+};
+
+#endif

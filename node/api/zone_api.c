@@ -1,0 +1,477 @@
+/* The zone, change and node operations of the request edge (struct
+ * api_backend, node/api/api.h): writes routed to the leader
+ * (node/api/write_router.h) and proposed there as one command each,
+ * answered from the raft_apply callback (after commit); reads answered
+ * from this node's FSM; get-change and node list go to the change
+ * tracking (node/api/change_status.h) to tell PENDING from INSYNC. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "cluster/api_msg.h"
+#include "node/api/api_render.h"
+#include "node/api/change_status.h"
+#include "node/api/health_api.h"
+#include "node/api/zone_api.h"
+#include "node/api/edge_state.h"
+#include "node/api/commit_reply.h"
+#include "node/api/write_router.h"
+#include "node/control/control_fsm.h"
+#include "node/control/zone_store.h"
+#include "proto/api.pb-c.h"
+
+#ifndef Q53_VERSION
+#define Q53_VERSION "0.1.0"
+#endif
+
+static const struct zone_store *cn_store(struct api_edge *n)
+{
+	return control_fsm_zone_store(n->fsm);
+}
+
+static void cn_change_info(Q53__Api__ChangeInfo *ci,
+			   const struct command_change_info *c)
+{
+	q53__api__change_info__init(ci);
+	ci->id = (char *)(c->id != NULL ? c->id : "");
+	ci->status = Q53__API__CHANGE_STATUS__PENDING;
+	ci->submitted_at_ms = c->submitted_ms;
+	ci->comment = (char *)(c->comment != NULL ? c->comment : "");
+}
+
+/* --- writes (leader) -------------------------------------------------------
+ */
+
+static void cn_done_change(struct proposal *s, int status,
+			   const struct q53_fsm_log_result *res)
+{
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__ChangeInfo ci;
+	Q53__Api__DeleteZoneResponse del = Q53__API__DELETE_ZONE_RESPONSE__INIT;
+	Q53__Api__ImportZoneResponse imp = Q53__API__IMPORT_ZONE_RESPONSE__INIT;
+	Q53__Api__ChangeBatchResponse cb =
+	    Q53__API__CHANGE_BATCH_RESPONSE__INIT;
+	struct command_result cr;
+	bool decoded;
+
+	if (commit_reply_failure(s->call, status, res, &cr, &decoded))
+		goto out;
+	cn_change_info(&ci, &cr.change);
+	switch (api_call_request(s->call)->body_case) {
+	case Q53__API__REQUEST__BODY_DELETE_ZONE:
+		del.change = &ci;
+		r.body_case = Q53__API__RESPONSE__BODY_DELETE_ZONE;
+		r.delete_zone = &del;
+		break;
+	case Q53__API__REQUEST__BODY_IMPORT_ZONE:
+		imp.change = &ci;
+		r.body_case = Q53__API__RESPONSE__BODY_IMPORT_ZONE;
+		r.import_zone = &imp;
+		break;
+	default:
+		cb.change = &ci;
+		r.body_case = Q53__API__RESPONSE__BODY_CHANGE_BATCH;
+		r.change_batch = &cb;
+		break;
+	}
+	api_reply(s->call, &r);
+out:
+	if (decoded)
+		command_result_free(&cr);
+}
+
+static void cn_done_create_zone(struct proposal *s, int status,
+				const struct q53_fsm_log_result *res)
+{
+	struct api_edge *n = s->arg;
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__CreateZoneResponse cz = Q53__API__CREATE_ZONE_RESPONSE__INIT;
+	Q53__Api__HostedZone hz;
+	Q53__Api__ChangeInfo ci;
+	struct zone_store_info info;
+	struct command_result cr;
+	char **names = NULL;
+	size_t n_names = 0;
+	bool decoded;
+
+	if (commit_reply_failure(s->call, status, res, &cr, &decoded))
+		goto out;
+	/* The apply callback runs right after the FSM applied it here. */
+	if (zone_store_get(cn_store(n), s->zone_id, &info) != 0 ||
+	    api_render_nameservers(&info, &names, &n_names) != 0) {
+		api_reply_error(s->call, API_ERR_INTERNAL, false,
+				"zone %s created but not readable", s->zone_id);
+		goto out;
+	}
+	api_render_zone(&hz, &info);
+	cn_change_info(&ci, &cr.change);
+	cz.zone = &hz;
+	cz.change = &ci;
+	cz.nameservers = names;
+	cz.n_nameservers = n_names;
+	r.body_case = Q53__API__RESPONSE__BODY_CREATE_ZONE;
+	r.create_zone = &cz;
+	api_reply(s->call, &r);
+	api_render_strings_free(names, n_names);
+out:
+	if (decoded)
+		command_result_free(&cr);
+}
+
+static void cn_propose(struct api_edge *n, struct api_call *call,
+		       struct command_payload *p, int encode_rv,
+		       proposal_done done, const char *zone_id)
+{
+	struct proposal *s;
+	int rv = encode_rv;
+
+	if (rv != 0) {
+		command_payload_clear(p);
+	} else {
+		rv = cluster_propose(&n->ops, p, call, done, n, &s);
+	}
+	if (rv == 0) {
+		if (zone_id != NULL)
+			snprintf(s->zone_id, sizeof(s->zone_id), "%s", zone_id);
+		return;
+	}
+	if (rv == RAFT_NOTLEADER) {
+		/* Lost leadership since routing: route again. */
+		write_router_submit(n->router, call);
+		return;
+	}
+	api_reply_error(call, API_ERR_UNAVAILABLE, true,
+			"cannot propose the change: %s",
+			rv < 0 ? q53_strerror(rv) : raft_strerror(rv));
+}
+
+/* Resolves a zone reference into id (copied); answers on failure. */
+static bool cn_resolve(struct api_edge *n, struct api_call *call,
+		       const char *ref, char id[ZONE_STORE_ID_MAX + 1])
+{
+	struct zone_store_info info;
+	char err[512];
+
+	if (api_render_resolve(cn_store(n), ref, &info, err, sizeof(err)) !=
+	    0) {
+		api_reply_error_text(call, err);
+		return false;
+	}
+	snprintf(id, ZONE_STORE_ID_MAX + 1, "%s", info.id);
+	return true;
+}
+
+static void be_get_change(void *data, struct api_call *call,
+			  const Q53__Api__GetChangeRequest *req);
+
+void zone_api_execute(void *data, struct api_call *call)
+{
+	struct api_edge *n = data;
+	const Q53__Api__Request *req = api_call_request(call);
+	struct command_payload p = {0};
+	char zone_id[ZONE_STORE_ID_MAX + 1];
+	char change_id[IDS_LEN + 1];
+	uint64_t now = ids_wall_ms();
+	int rv;
+
+	ids_new('C', change_id);
+	switch (req->body_case) {
+	case Q53__API__REQUEST__BODY_CREATE_ZONE: {
+		const Q53__Api__CreateZoneRequest *c = req->create_zone;
+		char new_id[IDS_LEN + 1];
+		ids_new('Z', new_id);
+		struct command_create_hosted_zone cmd = {
+		    .id = new_id,
+		    .name = c->name,
+		    .caller_reference = c->caller_reference,
+		    .comment = c->comment,
+		    .nameservers = (const char *const *)n->nameservers,
+		    .n_nameservers = n->n_nameservers,
+		    .change_id = change_id,
+		    .time_ms = now,
+		};
+		rv = command_encode_create_hosted_zone(&cmd, &p);
+		cn_propose(n, call, &p, rv, cn_done_create_zone, new_id);
+		return;
+	}
+	case Q53__API__REQUEST__BODY_DELETE_ZONE: {
+		if (!cn_resolve(n, call, req->delete_zone->zone, zone_id))
+			return;
+		struct command_delete_hosted_zone cmd = {
+		    .id = zone_id, .change_id = change_id, .time_ms = now};
+		rv = command_encode_delete_hosted_zone(&cmd, &p);
+		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		return;
+	}
+	case Q53__API__REQUEST__BODY_IMPORT_ZONE: {
+		const ProtobufCBinaryData *t = &req->import_zone->zone_file;
+		if (!cn_resolve(n, call, req->import_zone->zone, zone_id))
+			return;
+		struct command_import_zone cmd = {
+		    .zone_id = zone_id,
+		    .change_id = change_id,
+		    .text = t->data != NULL ? (const char *)t->data : "",
+		    .len = t->len,
+		    .time_ms = now,
+		};
+		rv = command_encode_import_zone(&cmd, &p);
+		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		return;
+	}
+	case Q53__API__REQUEST__BODY_CHANGE_BATCH: {
+		const ProtobufCBinaryData *j =
+		    &req->change_batch->change_batch_json;
+		if (!cn_resolve(n, call, req->change_batch->zone, zone_id))
+			return;
+		struct command_change_rrsets cmd = {
+		    .zone_id = zone_id,
+		    .change_id = change_id,
+		    .batch_json = j->data != NULL ? (const char *)j->data : "",
+		    .batch_len = j->len,
+		    .time_ms = now,
+		};
+		rv = command_encode_change_rrsets(&cmd, &p);
+		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		return;
+	}
+	case Q53__API__REQUEST__BODY_ADD_NODE:
+		n->member_add(n->data, call, req->add_node->id,
+			      req->add_node->address,
+			      req->add_node->api_address,
+			      req->add_node->dns_address, req->add_node->name);
+		return;
+	case Q53__API__REQUEST__BODY_REMOVE_NODE:
+		n->member_remove(n->data, call, req->remove_node->id);
+		return;
+	case Q53__API__REQUEST__BODY_GET_CHANGE:
+		/* A get-change that waited for a leader (see be_get_change). */
+		be_get_change(n, call, req->get_change);
+		return;
+	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_UPDATE_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_HEALTH_VOTE:
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK:
+	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS:
+		health_api_execute(n, call);
+		return;
+	default:
+		api_reply_error(call, API_ERR_INTERNAL, false,
+				"not a write operation");
+		return;
+	}
+}
+
+static void be_write(void *data, struct api_call *call)
+{
+	struct api_edge *n = data;
+
+	write_router_submit(n->router, call);
+}
+
+#define WRITE_OP(op, type)                                                     \
+	static void be_##op(void *data, struct api_call *call,                 \
+			    const type *req)                                   \
+	{                                                                      \
+		(void)req;                                                     \
+		be_write(data, call);                                          \
+	}
+
+WRITE_OP(create_zone, Q53__Api__CreateZoneRequest)
+WRITE_OP(delete_zone, Q53__Api__DeleteZoneRequest)
+WRITE_OP(import_zone, Q53__Api__ImportZoneRequest)
+WRITE_OP(change_batch, Q53__Api__ChangeBatchRequest)
+WRITE_OP(add_node, Q53__Api__AddNodeRequest)
+WRITE_OP(remove_node, Q53__Api__RemoveNodeRequest)
+
+/* --- reads (local FSM) -----------------------------------------------------
+ */
+
+static void be_list_zones(void *data, struct api_call *call,
+			  const Q53__Api__ListZonesRequest *req)
+{
+	struct api_edge *n = data;
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__ListZonesResponse lz;
+
+	if (api_render_zones(cn_store(n), req->marker, req->max_items, &lz) !=
+	    0) {
+		api_reply_error(call, API_ERR_INTERNAL, false, "out of memory");
+		return;
+	}
+	r.body_case = Q53__API__RESPONSE__BODY_LIST_ZONES;
+	r.list_zones = &lz;
+	api_reply(call, &r);
+	api_render_zones_free(&lz);
+}
+
+static void be_get_zone(void *data, struct api_call *call,
+			const Q53__Api__GetZoneRequest *req)
+{
+	struct api_edge *n = data;
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__GetZoneResponse gz = Q53__API__GET_ZONE_RESPONSE__INIT;
+	Q53__Api__HostedZone hz;
+	struct zone_store_info info;
+	char err[512];
+
+	if (api_render_resolve(cn_store(n), req->zone, &info, err,
+			       sizeof(err)) != 0) {
+		api_reply_error_text(call, err);
+		return;
+	}
+	api_render_zone(&hz, &info);
+	gz.zone = &hz;
+	if (api_render_nameservers(&info, &gz.nameservers, &gz.n_nameservers) !=
+	    0) {
+		api_reply_error(call, API_ERR_INTERNAL, false, "out of memory");
+		return;
+	}
+	r.body_case = Q53__API__RESPONSE__BODY_GET_ZONE;
+	r.get_zone = &gz;
+	api_reply(call, &r);
+	api_render_strings_free(gz.nameservers, gz.n_nameservers);
+}
+
+static void be_export_zone(void *data, struct api_call *call,
+			   const Q53__Api__ExportZoneRequest *req)
+{
+	struct api_edge *n = data;
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__ExportZoneResponse ez = Q53__API__EXPORT_ZONE_RESPONSE__INIT;
+	char id[ZONE_STORE_ID_MAX + 1], err[512];
+	char *text;
+	size_t len;
+
+	if (!cn_resolve(n, call, req->zone, id))
+		return;
+	if (zone_store_export(cn_store(n), id, &text, &len, err, sizeof(err)) !=
+	    0) {
+		api_reply_error_text(call, err);
+		return;
+	}
+	ez.zone_file.data = (uint8_t *)text;
+	ez.zone_file.len = len;
+	r.body_case = Q53__API__RESPONSE__BODY_EXPORT_ZONE;
+	r.export_zone = &ez;
+	api_reply(call, &r);
+	free(text);
+}
+
+static void be_list_records(void *data, struct api_call *call,
+			    const Q53__Api__ListRecordsRequest *req)
+{
+	struct api_edge *n = data;
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__ListRecordsResponse lr;
+	struct zone_store_info info;
+	char err[512];
+
+	if (api_render_resolve(cn_store(n), req->zone, &info, err,
+			       sizeof(err)) != 0) {
+		api_reply_error_text(call, err);
+		return;
+	}
+	if (api_render_records(&info, req->marker, req->max_items, &lr, err,
+			       sizeof(err)) != 0) {
+		api_reply_error_text(call, err);
+		return;
+	}
+	r.body_case = Q53__API__RESPONSE__BODY_LIST_RECORDS;
+	r.list_records = &lr;
+	api_reply(call, &r);
+	api_render_records_free(&lr);
+}
+
+static void be_status(void *data, struct api_call *call,
+		      const Q53__Api__StatusRequest *req)
+{
+	struct api_edge *n = data;
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__StatusResponse st = Q53__API__STATUS_RESPONSE__INIT;
+	uint64_t leader_id = 0;
+	const char *leader_api = cluster_leader_api(&n->ops, &leader_id);
+	struct cluster_raft_status rs;
+
+	(void)req;
+	n->ops.status(n->ops.data, &rs);
+	st.node_id = n->id;
+	st.state = (char *)rs.state;
+	st.leader_id = leader_id;
+	if (leader_id == n->id)
+		leader_api = n->api_address;
+	st.leader_api = (char *)(leader_api != NULL ? leader_api : "");
+	st.term = rs.term;
+	st.commit_index = rs.commit_index;
+	/* The FSM index the published serving view holds (what INSYNC
+	 * compares); 0 while a joining node is still catching up. */
+	st.applied_index = cluster_served(&n->ops);
+	st.zones = (uint32_t)zone_store_count(cn_store(n));
+	st.nodes = rs.nodes;
+	st.quorum_contact = rs.quorum_contact;
+	st.contact_age_ms =
+	    rs.contact_age_ms == UINT64_MAX ? -1 : (int64_t)rs.contact_age_ms;
+	st.version = Q53_VERSION;
+	r.body_case = Q53__API__RESPONSE__BODY_STATUS;
+	r.status = &st;
+	api_reply(call, &r);
+}
+
+static void be_get_change(void *data, struct api_call *call,
+			  const Q53__Api__GetChangeRequest *req)
+{
+	struct api_edge *n = data;
+	struct control_fsm_change c;
+	const char *id = req->id;
+
+	if (strncmp(id, "/change/", 8) == 0)
+		id += 8;
+	if (control_fsm_change_get(n->fsm, id, &c) != 0) {
+		/* Not applied here yet: the leader knows every committed
+		 * change. */
+		const char *leader = cluster_is_leader(&n->ops)
+					 ? NULL
+					 : cluster_leader_api(&n->ops, NULL);
+		if (leader != NULL && !cluster_closing(&n->ops)) {
+			write_router_submit(n->router, call);
+			return;
+		}
+		api_reply_error(call, API_ERR_NO_SUCH_CHANGE, false,
+				"no change with ID '%s'", req->id);
+		return;
+	}
+	change_status_get(n->changes, call, &c);
+}
+
+static void be_list_nodes(void *data, struct api_call *call,
+			  const Q53__Api__ListNodesRequest *req)
+{
+	struct api_edge *n = data;
+
+	(void)req;
+	change_status_list_nodes(n->changes, call);
+}
+
+void zone_api_backend(struct api_backend *out)
+{
+	struct api_backend b = {
+	    .create_zone = be_create_zone,
+	    .list_zones = be_list_zones,
+	    .get_zone = be_get_zone,
+	    .delete_zone = be_delete_zone,
+	    .import_zone = be_import_zone,
+	    .export_zone = be_export_zone,
+	    .change_batch = be_change_batch,
+	    .get_change = be_get_change,
+	    .list_records = be_list_records,
+	    .list_nodes = be_list_nodes,
+	    .add_node = be_add_node,
+	    .remove_node = be_remove_node,
+	    .status = be_status,
+	};
+
+	health_api_backend(&b);
+	*out = b;
+}

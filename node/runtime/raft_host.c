@@ -1,0 +1,403 @@
+/* The Raft host (see raft_host.h): raft + q53_raft_io + fsm_log + the
+ * control FSM, the proposals of this process and the commit-propagation
+ * barrier. Also measures quorum contact: the io's receive callback is
+ * wrapped to note when each server was last heard from. */
+#include "node/runtime/raft_host.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "node/common/errcode.h"
+#include "node/control/control_fsm.h"
+#include "node/raft/raft_io.h"
+#include "node/runtime/quorum_contact.h"
+
+#define RH_HEARD_MAX 64 /* servers whose last contact is tracked */
+
+struct raft_host {
+	uv_loop_t *loop;
+	uint64_t id;
+	char *data_dir;
+	char raft_url[CLUSTER_ADDR_MAX];
+	unsigned election_timeout_ms;
+
+	struct raft raft;
+	struct raft_io io;
+	struct control_fsm *fsm;
+	struct q53_fsm_log log;
+	bool io_inited;
+	bool raft_inited;
+	bool closing;
+
+	/* the fsm_log session of this process */
+	uint64_t client_id;
+	uint64_t next_request;
+	struct proposal *submits; /* in flight, with or without a call */
+
+	/* commit propagation: see raft_host_after_turn */
+	struct raft_barrier barrier;
+	bool barrier_inflight;
+	bool committed_since_barrier;
+
+	/* quorum contact: uv_now when each server was last heard from */
+	int (*io_start)(struct raft_io *io, unsigned msecs,
+			raft_io_tick_cb tick, raft_io_recv_cb recv);
+	raft_io_recv_cb raft_recv;
+	struct quorum_contact_peer heard[RH_HEARD_MAX];
+	size_t n_heard;
+
+	void (*close_cb)(void *data);
+	void *close_data;
+};
+
+static struct raft_host *rh_of_io(struct raft_io *io)
+{
+	return (struct raft_host *)((char *)io -
+				    offsetof(struct raft_host, io));
+}
+
+static void rh_on_recv(struct raft_io *io, struct raft_message *m)
+{
+	struct raft_host *h = rh_of_io(io);
+	uint64_t now = uv_now(h->loop);
+	size_t i;
+
+	for (i = 0; i < h->n_heard; i++)
+		if (h->heard[i].id == m->server_id)
+			break;
+	if (i == h->n_heard && h->n_heard < RH_HEARD_MAX)
+		h->heard[h->n_heard++].id = m->server_id;
+	if (i < h->n_heard)
+		h->heard[i].last_ms = now;
+	h->raft_recv(io, m);
+}
+
+static int rh_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+		       raft_io_recv_cb recv)
+{
+	struct raft_host *h = rh_of_io(io);
+
+	h->raft_recv = recv;
+	return h->io_start(io, msecs, tick, rh_on_recv);
+}
+
+int raft_host_init(struct raft_host **out, uv_loop_t *loop,
+		   const struct raft_host_config *cfg, char *err, size_t errlen)
+{
+	struct q53_raft_io_config io_cfg = {0};
+	struct raft_host *h;
+	int rv;
+
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		goto nomem;
+	*out = h;
+	h->loop = loop;
+	h->id = cfg->id;
+	h->election_timeout_ms = cfg->election_timeout_ms;
+	h->data_dir = strdup(cfg->data_dir);
+	if (h->data_dir == NULL)
+		goto nomem;
+	snprintf(h->raft_url, sizeof(h->raft_url), "%s", cfg->raft_url);
+	if (getrandom(&h->client_id, sizeof(h->client_id), 0) !=
+		(ssize_t)sizeof(h->client_id) ||
+	    h->client_id == 0)
+		h->client_id = (ids_wall_ms() << 16) ^ h->id;
+	h->next_request = 1;
+
+	if (control_fsm_new(&h->fsm) != 0)
+		goto nomem;
+	rv = q53_fsm_log_init(&h->log, control_fsm_base(h->fsm), NULL);
+	if (rv != 0) {
+		snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
+		return rv;
+	}
+	io_cfg.dir = h->data_dir;
+	rv = q53_raft_io_init(&h->io, loop, &io_cfg);
+	if (rv != 0) {
+		snprintf(err, errlen, "raft io: %s", q53_strerror(rv));
+		return rv;
+	}
+	h->io_inited = true;
+	h->io_start = h->io.start;
+	h->io.start = rh_io_start;
+	rv = raft_init(&h->raft, &h->io, &h->log.raft_fsm, h->id, h->raft_url);
+	if (rv != 0) {
+		snprintf(err, errlen, "raft init (%s, %s): %s", h->raft_url,
+			 h->data_dir, raft_errmsg(&h->raft));
+		return Q53_EINVAL;
+	}
+	h->raft_inited = true;
+	h->raft.data = h;
+	raft_set_election_timeout(&h->raft, cfg->election_timeout_ms);
+	raft_set_heartbeat_timeout(&h->raft, cfg->heartbeat_ms);
+	raft_set_snapshot_threshold(&h->raft, cfg->snapshot_threshold);
+	raft_set_snapshot_trailing(&h->raft, cfg->snapshot_threshold);
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return Q53_ENOMEM;
+}
+
+int raft_host_start(struct raft_host *h, bool bootstrap, bool *bootstrapped,
+		    char *err, size_t errlen)
+{
+	struct raft_configuration conf;
+	int rv;
+
+	*bootstrapped = false;
+	if (bootstrap) {
+		raft_configuration_init(&conf);
+		rv = raft_configuration_add(&conf, h->id, h->raft_url,
+					    RAFT_VOTER);
+		if (rv == 0)
+			rv = raft_bootstrap(&h->raft, &conf);
+		raft_configuration_close(&conf);
+		if (rv == 0) {
+			*bootstrapped = true;
+			cluster_log(h->id,
+				    "bootstrapped a one-node cluster in %s",
+				    h->data_dir);
+		} else if (rv != RAFT_CANTBOOTSTRAP) {
+			snprintf(err, errlen, "raft bootstrap in %s: %s",
+				 h->data_dir, raft_errmsg(&h->raft));
+			return Q53_EINVAL;
+		}
+	}
+	rv = raft_start(&h->raft);
+	if (rv != 0) {
+		snprintf(err, errlen, "raft start (%s): %s", h->data_dir,
+			 raft_errmsg(&h->raft));
+		return Q53_EINVAL;
+	}
+	return 0;
+}
+
+struct control_fsm *raft_host_fsm(struct raft_host *h)
+{
+	return h->fsm;
+}
+
+struct raft *raft_host_raft(struct raft_host *h)
+{
+	return &h->raft;
+}
+
+bool raft_host_is_leader(struct raft_host *h)
+{
+	return h->raft_inited && raft_state(&h->raft) == RAFT_LEADER;
+}
+
+const char *raft_host_leader_api(struct raft_host *h, uint64_t *leader_id)
+{
+	struct control_fsm_node node;
+	const char *address;
+	raft_id id = 0;
+
+	raft_leader(&h->raft, &id, &address);
+	if (leader_id != NULL)
+		*leader_id = id;
+	if (id == 0 || id == h->id)
+		return NULL;
+	if (control_fsm_node_get(h->fsm, id, &node) != 0 ||
+	    node.api_address[0] == '\0')
+		return NULL;
+	return node.api_address;
+}
+
+const struct raft_server *raft_host_server(struct raft_host *h, uint64_t id)
+{
+	for (unsigned i = 0; i < h->raft.configuration.n; i++)
+		if (h->raft.configuration.servers[i].id == id)
+			return &h->raft.configuration.servers[i];
+	return NULL;
+}
+
+static const char *rh_state_name(struct raft_host *h)
+{
+	switch (raft_state(&h->raft)) {
+	case RAFT_LEADER:
+		return "leader";
+	case RAFT_FOLLOWER:
+		return "follower";
+	case RAFT_CANDIDATE:
+		return "candidate";
+	default:
+		return "unavailable";
+	}
+}
+
+void raft_host_status(struct raft_host *h, struct cluster_raft_status *out)
+{
+	const struct raft_configuration *conf = &h->raft.configuration;
+	struct quorum_contact_peer peers[RH_HEARD_MAX];
+	size_t n = 0;
+	raft_id leader = 0;
+	const char *address;
+
+	out->state = rh_state_name(h);
+	out->term = h->raft.current_term;
+	out->commit_index = h->raft.commit_index;
+	out->nodes = conf->n;
+	for (unsigned i = 0; i < conf->n && n < RH_HEARD_MAX; i++) {
+		peers[n].id = conf->servers[i].id;
+		peers[n].voter = conf->servers[i].role == RAFT_VOTER;
+		peers[n].last_ms = 0;
+		for (size_t k = 0; k < h->n_heard; k++)
+			if (h->heard[k].id == peers[n].id)
+				peers[n].last_ms = h->heard[k].last_ms;
+		n++;
+	}
+	raft_leader(&h->raft, &leader, &address);
+	out->quorum_contact = quorum_contact_measure(
+	    raft_host_is_leader(h), h->id, leader, peers, n, uv_now(h->loop),
+	    h->election_timeout_ms, &out->contact_age_ms);
+}
+
+/* --- proposing commands --- */
+
+static void cn_submit_unlink(struct raft_host *n, struct proposal *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		n->submits = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void cn_apply_cb(struct raft_apply *req, int status, void *result)
+{
+	struct proposal *s = req->data;
+	struct raft_host *n = s->host;
+
+	cn_submit_unlink(n, s);
+	if (status == 0)
+		n->committed_since_barrier = true;
+	s->done(s, status, status == 0 ? result : NULL);
+	free(s);
+}
+
+int raft_host_propose(struct raft_host *n, struct command_payload *p,
+		      struct api_call *call, proposal_done done, void *arg,
+		      struct proposal **out)
+{
+	struct q53_fsm_log_command cmd = {
+	    .type = p->type,
+	    .client_id = n->client_id,
+	    .request_id = n->next_request,
+	    .payload = p->data,
+	    .len = p->len,
+	};
+	struct raft_buffer buf;
+	struct proposal *s;
+	int rv;
+
+	if (out != NULL)
+		*out = NULL;
+	if (n->closing || !raft_host_is_leader(n)) {
+		command_payload_clear(p);
+		return RAFT_NOTLEADER;
+	}
+	rv = q53_fsm_log_encode(&cmd, &buf);
+	command_payload_clear(p);
+	if (rv != 0)
+		return rv;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		raft_free(buf.base);
+		return Q53_ENOMEM;
+	}
+	s->host = n;
+	s->call = call;
+	s->done = done;
+	s->arg = arg;
+	s->req.data = s;
+	rv = raft_apply(&n->raft, &s->req, &buf, 1, cn_apply_cb);
+	if (rv != 0) {
+		raft_free(buf.base);
+		free(s);
+		return rv;
+	}
+	n->next_request++;
+	s->next = n->submits;
+	if (n->submits != NULL)
+		n->submits->prev = s;
+	n->submits = s;
+	if (out != NULL)
+		*out = s;
+	return 0;
+}
+
+/* --- commit propagation --- */
+
+static void cn_barrier_cb(struct raft_barrier *req, int status)
+{
+	struct raft_host *n = req->data;
+
+	(void)status;
+	n->barrier_inflight = false;
+}
+
+void raft_host_after_turn(struct raft_host *n)
+{
+	if (n->closing)
+		return;
+	/* Only when nothing else is on its way: entries still being
+	 * replicated carry the new commit index to the followers anyway, and
+	 * a barrier per turn under load costs one more fsync per commit. */
+	if (n->committed_since_barrier && !n->barrier_inflight &&
+	    n->submits == NULL && raft_host_is_leader(n)) {
+		n->barrier.data = n;
+		if (raft_barrier(&n->raft, &n->barrier, cn_barrier_cb) == 0)
+			n->barrier_inflight = true;
+		n->committed_since_barrier = false;
+	}
+}
+
+/* --- close --- */
+
+static void rh_raft_closed(struct raft *r)
+{
+	struct raft_host *n = r->data;
+	struct proposal *s;
+
+	q53_raft_io_release(&n->io);
+	/* Anything raft did not call back is answered now. */
+	while ((s = n->submits) != NULL) {
+		cn_submit_unlink(n, s);
+		s->done(s, RAFT_SHUTDOWN, NULL);
+		free(s);
+	}
+	n->close_cb(n->close_data);
+}
+
+void raft_host_close(struct raft_host *h, void (*cb)(void *data), void *data)
+{
+	h->closing = true;
+	h->close_cb = cb;
+	h->close_data = data;
+	if (h->raft_inited) {
+		raft_close(&h->raft, rh_raft_closed);
+		return;
+	}
+	if (h->io_inited)
+		q53_raft_io_release(&h->io);
+	cb(data);
+}
+
+void raft_host_free(struct raft_host *h)
+{
+	if (h == NULL)
+		return;
+	q53_fsm_log_close(&h->log);
+	if (h->fsm != NULL)
+		control_fsm_free(h->fsm);
+	free(h->data_dir);
+	free(h);
+}

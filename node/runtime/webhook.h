@@ -1,0 +1,26 @@
+/* Health-check webhooks (a check's WebhookUrl): after each loop turn's
+ * applies, takes the FSM's decided transitions; on the leader POSTs each
+ * one to its check's WebhookUrl (followers drop them). See webhook.c for
+ * the body, the retries and the delivery guarantee. Loop thread only. */
+#ifndef Q53_NODE_RUNTIME_WEBHOOK_H
+#define Q53_NODE_RUNTIME_WEBHOOK_H
+
+#include "node/runtime/cluster_ops.h"
+
+struct webhook;
+
+struct webhook_config {
+	struct cluster_ops ops;
+	const char *name; /* the node's name in the body (copied) */
+};
+
+/* Sets up the sender (libcurl multi on the loop; nothing runs). 0 or
+ * Q53_ENOMEM. */
+int webhook_init(struct webhook **out, const struct webhook_config *config);
+/* After applies: takes the FSM's transitions and fires them (leader). */
+void webhook_after_apply(struct webhook *w);
+/* Cancels deliveries in flight; frees w, then done(data) once every
+ * handle is closed. */
+void webhook_close(struct webhook *w, void (*done)(void *data), void *data);
+
+#endif
