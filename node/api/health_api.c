@@ -20,7 +20,8 @@
 #include "node/api/write_router.h"
 #include "cluster/member_rpc.h"
 #include "node/control/control_fsm.h"
-#include "node/health/check_config.h"
+#include "node/control/command_text.h"
+#include "node/health/check_config_json.h"
 #include "proto/api.pb-c.h"
 
 /* A member that does not answer in this time shows as unreachable. */
@@ -29,21 +30,34 @@
 /* --- rendering --------------------------------------------------------------
  */
 
-/* hc borrows the FSM's strings: reply before the next apply. */
+/* hc borrows the FSM's strings: reply before the next apply. The config
+ * is written here as canonical JSON (the FSM holds it typed): release
+ * out->config_json.data with free() after the reply (cn_render_done). */
 static void cn_render_check(Q53__Api__HealthCheck *out,
 			    const struct control_fsm_health_check *hc)
 {
+	char *json = NULL;
+
 	q53__api__health_check__init(out);
 	out->id = (char *)hc->id;
 	out->caller_reference = (char *)hc->caller_reference;
-	out->config_json.data = (uint8_t *)hc->config_json;
-	out->config_json.len = strlen(hc->config_json);
+	if (health_check_config_format(hc->config, &json) == 0) {
+		out->config_json.data = (uint8_t *)json;
+		out->config_json.len = strlen(json);
+	}
 	out->version = hc->version;
 	out->healthy = hc->healthy;
 	out->transition_index = hc->transition_index;
 	out->transition_at_ms = hc->transition_ms;
 	out->created_index = hc->created_index;
 	out->created_at_ms = hc->created_ms;
+}
+
+static void cn_render_done(Q53__Api__HealthCheck *out)
+{
+	free(out->config_json.data);
+	out->config_json.data = NULL;
+	out->config_json.len = 0;
 }
 
 static const char *cn_check_ref(const char *id)
@@ -127,6 +141,9 @@ static void cn_done_health_write(struct proposal *s, int status,
 		break;
 	}
 	api_reply(s->call, &r);
+	if (r.body_case == Q53__API__RESPONSE__BODY_CREATE_HEALTH_CHECK ||
+	    r.body_case == Q53__API__RESPONSE__BODY_UPDATE_HEALTH_CHECK)
+		cn_render_done(&hc);
 out:
 	if (decoded)
 		command_result_free(&cr);
@@ -152,26 +169,6 @@ static void cn_health_propose(struct api_edge *n, struct api_call *call,
 	api_reply_error(call, API_ERR_UNAVAILABLE, true,
 			"cannot propose the change: %s",
 			rv < 0 ? q53_strerror(rv) : raft_strerror(rv));
-}
-
-/* Checks a HealthCheckConfig before it goes into the log (the FSM checks
- * again); answers InvalidInput naming the field. */
-static bool cn_config_ok(struct api_call *call, const uint8_t *json, size_t len)
-{
-	struct health_check_config cfg;
-	char err[512];
-	int rv = health_check_config_parse(&cfg, (const char *)json, len, err,
-					   sizeof(err));
-
-	health_check_config_clear(&cfg);
-	if (rv == 0)
-		return true;
-	if (rv == Q53_ENOMEM)
-		api_reply_error(call, API_ERR_UNAVAILABLE, true,
-				"out of memory");
-	else
-		api_reply_error(call, API_ERR_INVALID_INPUT, false, "%s", err);
-	return false;
 }
 
 /* The current config with the request's fields laid over it (Route 53's
@@ -219,19 +216,16 @@ void health_api_execute(struct api_edge *n, struct api_call *call)
 	case Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK: {
 		const Q53__Api__CreateHealthCheckRequest *c =
 		    req->create_health_check;
-		char id[37];
-		if (!cn_config_ok(call, c->config_json.data,
-				  c->config_json.len))
-			return;
+		char id[37], err[512];
 		ids_new_uuid(id);
-		struct command_create_health_check cmd = {
-		    .id = id,
-		    .caller_reference = c->caller_reference,
-		    .config_json = (const char *)c->config_json.data,
-		    .config_len = c->config_json.len,
-		    .time_ms = now,
-		};
-		rv = command_encode_create_health_check(&cmd, &p);
+		/* Parsed here, once: the log carries the typed config. */
+		rv = command_text_create_health_check(
+		    id, c->caller_reference, (const char *)c->config_json.data,
+		    c->config_json.len, now, &p, err, sizeof(err));
+		if (rv == Q53_EINVAL) {
+			api_reply_error_text(call, err);
+			return;
+		}
 		cn_health_propose(n, call, &p, rv);
 		return;
 	}
@@ -240,28 +234,29 @@ void health_api_execute(struct api_edge *n, struct api_call *call)
 		    req->update_health_check;
 		const char *id = cn_check_ref(u->id);
 		struct control_fsm_health_check hc;
-		char *merged;
+		char *merged, *current = NULL, err[512];
 		if (control_fsm_health_check_get(n->fsm, id, &hc) != 0) {
 			cn_reply_no_check(call, u->id);
 			return;
 		}
-		if (!cn_config_merge(call, hc.config_json, &u->config_json,
-				     &merged))
-			return;
-		if (!cn_config_ok(call, (const uint8_t *)merged,
-				  strlen(merged))) {
-			free(merged);
+		if (health_check_config_format(hc.config, &current) != 0) {
+			api_reply_error(call, API_ERR_UNAVAILABLE, true,
+					"out of memory");
 			return;
 		}
-		struct command_update_health_check cmd = {
-		    .id = id,
-		    .version = u->version,
-		    .config_json = merged,
-		    .config_len = strlen(merged),
-		    .time_ms = now,
-		};
-		rv = command_encode_update_health_check(&cmd, &p);
+		bool merged_ok =
+		    cn_config_merge(call, current, &u->config_json, &merged);
+		free(current);
+		if (!merged_ok)
+			return;
+		rv = command_text_update_health_check(id, u->version, merged,
+						      strlen(merged), now, &p,
+						      err, sizeof(err));
 		free(merged);
+		if (rv == Q53_EINVAL) {
+			api_reply_error_text(call, err);
+			return;
+		}
 		cn_health_propose(n, call, &p, rv);
 		return;
 	}
@@ -361,6 +356,7 @@ static void be_get_check(struct api_edge *n, struct api_call *call,
 	r.body_case = Q53__API__RESPONSE__BODY_GET_HEALTH_CHECK;
 	r.get_health_check = &g;
 	api_reply(call, &r);
+	cn_render_done(&hc);
 }
 
 static void be_get_health_check(void *data, struct api_call *call,
@@ -406,6 +402,8 @@ static void be_list_health_checks(void *data, struct api_call *call,
 	r.list_health_checks = &l;
 	api_reply(call, &r);
 out:
+	for (size_t j = 0; items != NULL && j < k; j++)
+		cn_render_done(&items[j]);
 	free(items);
 	free(ptrs);
 }

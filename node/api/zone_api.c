@@ -18,7 +18,9 @@
 #include "node/api/edge_state.h"
 #include "node/api/commit_reply.h"
 #include "node/api/write_router.h"
+#include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
+#include "node/control/zone_text.h"
 #include "node/control/zone_store.h"
 #include "proto/api.pb-c.h"
 
@@ -209,14 +211,16 @@ void zone_api_execute(void *data, struct api_call *call)
 		const ProtobufCBinaryData *t = &req->import_zone->zone_file;
 		if (!cn_resolve(n, call, req->import_zone->zone, zone_id))
 			return;
-		struct command_import_zone cmd = {
-		    .zone_id = zone_id,
-		    .change_id = change_id,
-		    .text = t->data != NULL ? (const char *)t->data : "",
-		    .len = t->len,
-		    .time_ms = now,
-		};
-		rv = command_encode_import_zone(&cmd, &p);
+		/* Parsed here, once; the log carries the record sets. */
+		char err[1024];
+		rv = command_text_import_zone(
+		    cn_store(n), zone_id, change_id,
+		    t->data != NULL ? (const char *)t->data : "", t->len, now,
+		    &p, err, sizeof(err));
+		if (rv == Q53_EINVAL) {
+			api_reply_error_text(call, err);
+			return;
+		}
 		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
@@ -225,14 +229,17 @@ void zone_api_execute(void *data, struct api_call *call)
 		    &req->change_batch->change_batch_json;
 		if (!cn_resolve(n, call, req->change_batch->zone, zone_id))
 			return;
-		struct command_change_rrsets cmd = {
-		    .zone_id = zone_id,
-		    .change_id = change_id,
-		    .batch_json = j->data != NULL ? (const char *)j->data : "",
-		    .batch_len = j->len,
-		    .time_ms = now,
-		};
-		rv = command_encode_change_rrsets(&cmd, &p);
+		/* Parsed and converted here, once (wire names and RDATA);
+		 * apply decides what depends on the zone's state. */
+		char err[4096];
+		rv = command_text_change_rrsets(
+		    zone_id, change_id,
+		    j->data != NULL ? (const char *)j->data : "", j->len, now,
+		    &p, err, sizeof(err));
+		if (rv == Q53_EINVAL) {
+			api_reply_error_text(call, err);
+			return;
+		}
 		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
@@ -347,7 +354,7 @@ static void be_export_zone(void *data, struct api_call *call,
 
 	if (!cn_resolve(n, call, req->zone, id))
 		return;
-	if (zone_store_export(cn_store(n), id, &text, &len, err, sizeof(err)) !=
+	if (zone_text_export(cn_store(n), id, &text, &len, err, sizeof(err)) !=
 	    0) {
 		api_reply_error_text(call, err);
 		return;

@@ -1,11 +1,19 @@
-/* A Route 53 change batch, parsed from the JSON the AWS CLI takes
+/* A Route 53 change batch, in two forms: as text (struct change_batch,
+ * parsed from the JSON the AWS CLI takes
  * (`aws route53 change-resource-record-sets --change-batch file://x.json`):
  * {"Comment": ..., "Changes": [{"Action": "CREATE|DELETE|UPSERT",
  * "ResourceRecordSet": {...}}]}. Parsing checks the document's shape, the
  * batch-wide Route 53 limits, the rules of one record set on its own
  * (Failover needs SetIdentifier, SetIdentifier needs a routing policy) and
  * the fields this version does not serve yet; what a change means for a
- * zone (groups, existing health checks) is zone_store_apply's job. */
+ * zone (groups, existing health checks) is zone_store_apply's job.
+ *
+ * The typed form (struct rrset_batch: wire names, wire RDATA) is what the
+ * Raft log carries and zone_store_apply takes: the node serving the request
+ * parses the JSON (change_batch_parse) and converts it
+ * (change_batch_compile) once; apply parses nothing. change_batch_parse,
+ * _format and _compile live in change_batch_json.c (the edge, jansson and
+ * libzscanner); the rest in change_batch.c (part of the FSM library). */
 #ifndef Q53_NODE_CONTROL_CHANGE_BATCH_H
 #define Q53_NODE_CONTROL_CHANGE_BATCH_H
 
@@ -64,6 +72,50 @@ struct change_batch {
 	size_t nchanges; /* >= 1 */
 };
 
+/* One record of a typed record set: wire RDATA (borrowed). */
+struct rrset_rdata {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* A typed record set (everything borrowed). */
+struct rrset_data {
+	const uint8_t *owner; /* wire name */
+	size_t owner_len;
+	uint16_t type;
+	uint32_t ttl;
+	const struct rrset_rdata *rdata;
+	size_t nrdata;
+	const char *set_identifier; /* NULL: a simple record set */
+	enum change_failover failover;
+	const char *health_check_id; /* NULL: none */
+};
+
+/* A typed change. invalid: NULL, or why the proposer found the change
+ * invalid on its own (its name or a value does not parse, a value is
+ * repeated); apply then reports that reason where the change fails, so
+ * that the batch is refused naming every failing change, in the same words
+ * as when the text was parsed inside apply. A change with an invalid name
+ * has owner_len 0; one with an invalid value keeps one (possibly empty)
+ * rdata per value given. */
+struct rrset_change {
+	enum change_action action;
+	struct rrset_data set;
+	const char *invalid;
+};
+
+struct rrset_batch {
+	const char *comment; /* NULL when absent */
+	const struct rrset_change *changes;
+	size_t nchanges;
+};
+
+/* A typed batch that owns its memory (change_batch_compile). */
+struct change_batch_typed {
+	struct rrset_batch batch;
+	void *priv;
+};
+
 /* Parses json[0..len). On success *out is a batch the caller frees with
  * change_batch_free. On failure returns Q53_EINVAL and writes into err
  * (always NUL-terminated, truncated to errlen) either "InvalidInput: ..."
@@ -87,11 +139,28 @@ void change_batch_free(struct change_batch *b);
  * Q53_ENOMEM. */
 int change_batch_format(const struct change_batch *b, char **json, size_t *len);
 
+/* Converts a parsed batch into its typed form: names to lowercase wire
+ * names (Route 53's \ooo escapes), values to wire RDATA through
+ * rdata_text_to_wire; what does not convert is kept as the change's
+ * invalid reason (see struct rrset_change), not refused here. The typed
+ * batch borrows b's comment, set identifiers and health check ids: free it
+ * before b. Returns 0 (release with change_batch_typed_free) or
+ * Q53_ENOMEM. */
+int change_batch_compile(const struct change_batch *b,
+			 struct change_batch_typed *out);
+void change_batch_typed_free(struct change_batch_typed *t);
+
+/* Route 53 name (absolute, final dot optional, \ooo octal escapes) to a
+ * lowercase wire name in wire[0..255). Returns its length or 0. */
+size_t change_batch_name_to_wire(const char *text, uint8_t *wire);
+
 /* The record types Route 53 takes in a record set (A AAAA CAA CNAME DS
  * HTTPS MX NAPTR NS PTR SOA SPF SRV SSHFP SVCB TLSA TXT). type_from_name
  * wants the upper-case mnemonic; returns 0 or Q53_EINVAL. */
 bool change_batch_type_supported(uint16_t type);
 int change_batch_type_from_name(const char *name, uint16_t *type);
+/* The mnemonic of a supported type, NULL for others. */
+const char *change_batch_type_name(uint16_t type);
 
 const char *change_batch_action_name(enum change_action a);
 /* "PRIMARY", "SECONDARY"; "" for NONE. */

@@ -1,5 +1,6 @@
 #include "node/control/command.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <raft.h>
@@ -46,6 +47,14 @@ const char *command_type_name(uint16_t type)
 		return "ChangeResourceRecordSets";
 	case COMMAND_IMPORT_ZONE:
 		return "ImportZone";
+	case COMMAND_LEGACY_CHANGE_RRSETS:
+		return "ChangeResourceRecordSets (JSON, previous release)";
+	case COMMAND_LEGACY_IMPORT_ZONE:
+		return "ImportZone (text, previous release)";
+	case COMMAND_LEGACY_CREATE_HEALTH_CHECK:
+		return "CreateHealthCheck (JSON, previous release)";
+	case COMMAND_LEGACY_UPDATE_HEALTH_CHECK:
+		return "UpdateHealthCheck (JSON, previous release)";
 	case COMMAND_CREATE_HEALTH_CHECK:
 		return "CreateHealthCheck";
 	case COMMAND_UPDATE_HEALTH_CHECK:
@@ -73,13 +82,6 @@ static char *str_in(const char *s)
 static const char *str_out(const char *s)
 {
 	return s != NULL ? s : "";
-}
-
-static ProtobufCBinaryData bytes_in(const char *p, size_t len)
-{
-	ProtobufCBinaryData b = {.len = len, .data = (uint8_t *)p};
-
-	return b;
 }
 
 static int pack(const ProtobufCMessage *msg, uint8_t **buf, size_t *len)
@@ -146,64 +148,271 @@ int command_encode_delete_hosted_zone(
 	return pack_payload(COMMAND_DELETE_HOSTED_ZONE, &m.base, out);
 }
 
+/* --- typed record sets --- */
+
+/* The protobuf form of set r; rdata[] (n entries) is the caller's array. */
+void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
+		       ProtobufCBinaryData *rdata)
+{
+	q53__command__record_set__init(m);
+	m->owner.data = (uint8_t *)r->owner;
+	m->owner.len = r->owner_len;
+	m->type = r->type;
+	m->ttl = r->ttl;
+	for (size_t k = 0; k < r->nrdata; k++) {
+		rdata[k].data = (uint8_t *)r->rdata[k].data;
+		rdata[k].len = r->rdata[k].len;
+	}
+	m->rdata = rdata;
+	m->n_rdata = r->nrdata;
+	m->set_identifier = str_in(r->set_identifier);
+	m->failover = (uint32_t)r->failover;
+	m->health_check_id = str_in(r->health_check_id);
+}
+
+/* Arrays for n sets with nrd records in all (raft_malloc'd, one block). */
+struct sets_pb {
+	Q53__Command__RecordSet *sets;
+	Q53__Command__RecordSet **ptrs;
+	ProtobufCBinaryData *rdata;
+	void *block;
+};
+
+static int sets_pb_alloc(struct sets_pb *x, size_t n, size_t nrd)
+{
+	size_t a = n * sizeof(*x->sets), b = n * sizeof(*x->ptrs),
+	       c = nrd * sizeof(*x->rdata);
+	uint8_t *p = raft_malloc(a + b + c + 1);
+
+	if (p == NULL)
+		return Q53_ENOMEM;
+	x->block = p;
+	x->sets = (void *)p;
+	x->ptrs = (void *)(p + a);
+	x->rdata = (void *)(p + a + b);
+	return 0;
+}
+
 int command_encode_change_rrsets(const struct command_change_rrsets *c,
 				 struct command_payload *out)
 {
-	Q53__Command__ChangeResourceRecordSets m;
+	const struct rrset_batch *b = &c->batch;
+	Q53__Command__ChangeRecordSets m;
+	Q53__Command__RecordSetChange *ch, **chp;
+	struct sets_pb x;
+	size_t nrd = 0;
+	int rc;
 
-	if (c->batch_len > 0 && c->batch_json == NULL)
+	if (b->nchanges > 0 && b->changes == NULL)
 		return Q53_EINVAL;
-	q53__command__change_resource_record_sets__init(&m);
+	for (size_t i = 0; i < b->nchanges; i++)
+		nrd += b->changes[i].set.nrdata;
+	rc = sets_pb_alloc(&x, b->nchanges, nrd);
+	if (rc != 0)
+		return rc;
+	ch = raft_malloc(b->nchanges * (sizeof(*ch) + sizeof(*chp)) + 1);
+	if (ch == NULL) {
+		raft_free(x.block);
+		return Q53_ENOMEM;
+	}
+	chp = (void *)(ch + b->nchanges);
+	q53__command__change_record_sets__init(&m);
+	m.command_version = COMMAND_VERSION;
 	m.zone_id = str_in(c->zone_id);
 	m.change_id = str_in(c->change_id);
-	m.change_batch_json = bytes_in(c->batch_json, c->batch_len);
+	m.comment = str_in(b->comment);
 	m.time_ms = c->time_ms;
-	return pack_payload(COMMAND_CHANGE_RRSETS, &m.base, out);
+	nrd = 0;
+	for (size_t i = 0; i < b->nchanges; i++) {
+		const struct rrset_change *r = &b->changes[i];
+		q53__command__record_set_change__init(&ch[i]);
+		ch[i].action = (uint32_t)r->action;
+		ch[i].invalid = str_in(r->invalid);
+		command_set_to_pb(&r->set, &x.sets[i], x.rdata + nrd);
+		nrd += r->set.nrdata;
+		ch[i].set = &x.sets[i];
+		chp[i] = &ch[i];
+	}
+	m.changes = chp;
+	m.n_changes = b->nchanges;
+	rc = pack_payload(COMMAND_CHANGE_RRSETS, &m.base, out);
+	raft_free(ch);
+	raft_free(x.block);
+	return rc;
 }
 
 int command_encode_import_zone(const struct command_import_zone *c,
 			       struct command_payload *out)
 {
-	Q53__Command__ImportZone m;
+	Q53__Command__ImportRecordSets m;
+	struct sets_pb x;
+	size_t nrd = 0;
+	int rc;
 
-	if (c->len > 0 && c->text == NULL)
+	if (c->nsets > 0 && c->sets == NULL)
 		return Q53_EINVAL;
-	q53__command__import_zone__init(&m);
+	for (size_t i = 0; i < c->nsets; i++)
+		nrd += c->sets[i].nrdata;
+	rc = sets_pb_alloc(&x, c->nsets, nrd);
+	if (rc != 0)
+		return rc;
+	q53__command__import_record_sets__init(&m);
+	m.command_version = COMMAND_VERSION;
 	m.zone_id = str_in(c->zone_id);
 	m.change_id = str_in(c->change_id);
-	m.zone_text = bytes_in(c->text, c->len);
 	m.time_ms = c->time_ms;
-	return pack_payload(COMMAND_IMPORT_ZONE, &m.base, out);
+	nrd = 0;
+	for (size_t i = 0; i < c->nsets; i++) {
+		command_set_to_pb(&c->sets[i], &x.sets[i], x.rdata + nrd);
+		nrd += c->sets[i].nrdata;
+		x.ptrs[i] = &x.sets[i];
+	}
+	m.sets = x.ptrs;
+	m.n_sets = c->nsets;
+	rc = pack_payload(COMMAND_IMPORT_ZONE, &m.base, out);
+	raft_free(x.block);
+	return rc;
+}
+
+/* --- typed health-check configs --- */
+
+int command_config_to_pb(const struct health_check_config *cfg,
+			 Q53__Command__HealthCheckConfig *m,
+			 char ***children_out)
+{
+	q53__command__health_check_config__init(m);
+	*children_out = NULL;
+	m->type = (uint32_t)cfg->type;
+	m->ip_address = (char *)cfg->ip_address;
+	m->fqdn = (char *)cfg->fqdn;
+	m->port = cfg->port;
+	m->resource_path = (char *)cfg->resource_path;
+	m->search_string = (char *)cfg->search_string;
+	m->request_interval = cfg->request_interval;
+	m->failure_threshold = cfg->failure_threshold;
+	m->healthy_share = cfg->healthy_share;
+	m->inverted = cfg->inverted;
+	m->disabled = cfg->disabled;
+	m->enable_sni = cfg->enable_sni;
+	m->measure_latency = cfg->measure_latency;
+	m->health_threshold = cfg->health_threshold;
+	m->webhook_url = (char *)cfg->webhook_url;
+	if (cfg->n_children > 0) {
+		char **v = raft_malloc(cfg->n_children * sizeof(*v));
+		if (v == NULL)
+			return Q53_ENOMEM;
+		for (size_t i = 0; i < cfg->n_children; i++)
+			v[i] = (char *)cfg->children[i];
+		m->children = v;
+		m->n_children = cfg->n_children;
+		*children_out = v;
+	}
+	return 0;
+}
+
+static bool text_fits(char *dst, size_t cap, const char *src)
+{
+	size_t n = src != NULL ? strlen(src) : 0;
+
+	if (n >= cap)
+		return false;
+	memcpy(dst, src != NULL ? src : "", n);
+	dst[n] = '\0';
+	return true;
+}
+
+int command_config_from_pb(const Q53__Command__HealthCheckConfig *m,
+			   struct health_check_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (m == NULL || m->type > (uint32_t)HEALTH_CHECK_CALCULATED ||
+	    m->port > UINT16_MAX || m->n_children > HEALTH_CHECK_CHILDREN_MAX ||
+	    !text_fits(cfg->ip_address, sizeof(cfg->ip_address),
+		       m->ip_address) ||
+	    !text_fits(cfg->fqdn, sizeof(cfg->fqdn), m->fqdn) ||
+	    !text_fits(cfg->resource_path, sizeof(cfg->resource_path),
+		       m->resource_path) ||
+	    !text_fits(cfg->search_string, sizeof(cfg->search_string),
+		       m->search_string) ||
+	    !text_fits(cfg->webhook_url, sizeof(cfg->webhook_url),
+		       m->webhook_url))
+		goto malformed;
+	cfg->type = (enum health_check_type)m->type;
+	cfg->port = (uint16_t)m->port;
+	cfg->request_interval = m->request_interval;
+	cfg->failure_threshold = m->failure_threshold;
+	cfg->healthy_share = m->healthy_share;
+	cfg->inverted = m->inverted;
+	cfg->disabled = m->disabled;
+	cfg->enable_sni = m->enable_sni;
+	cfg->measure_latency = m->measure_latency;
+	cfg->health_threshold = m->health_threshold;
+	if (m->n_children > 0) {
+		/* health_check_config_clear frees with free(). */
+		cfg->children = malloc(m->n_children * sizeof(*cfg->children));
+		if (cfg->children == NULL) {
+			memset(cfg, 0, sizeof(*cfg));
+			return Q53_ENOMEM;
+		}
+		cfg->n_children = m->n_children;
+		for (size_t i = 0; i < m->n_children; i++)
+			if (!text_fits(cfg->children[i],
+				       sizeof(cfg->children[i]),
+				       m->children[i]))
+				goto malformed;
+	}
+	return 0;
+malformed:
+	health_check_config_clear(cfg);
+	return Q53_EMALF;
 }
 
 int command_encode_create_health_check(
     const struct command_create_health_check *c, struct command_payload *out)
 {
-	Q53__Command__CreateHealthCheck m;
+	Q53__Command__CreateHealthCheckTyped m;
+	Q53__Command__HealthCheckConfig cfg;
+	char **children;
+	int rc;
 
-	if (c->config_len > 0 && c->config_json == NULL)
+	if (c->config == NULL)
 		return Q53_EINVAL;
-	q53__command__create_health_check__init(&m);
+	rc = command_config_to_pb(c->config, &cfg, &children);
+	if (rc != 0)
+		return rc;
+	q53__command__create_health_check_typed__init(&m);
+	m.command_version = COMMAND_VERSION;
 	m.id = str_in(c->id);
 	m.caller_reference = str_in(c->caller_reference);
-	m.config_json = bytes_in(c->config_json, c->config_len);
+	m.config = &cfg;
 	m.time_ms = c->time_ms;
-	return pack_payload(COMMAND_CREATE_HEALTH_CHECK, &m.base, out);
+	rc = pack_payload(COMMAND_CREATE_HEALTH_CHECK, &m.base, out);
+	raft_free(children);
+	return rc;
 }
 
 int command_encode_update_health_check(
     const struct command_update_health_check *c, struct command_payload *out)
 {
-	Q53__Command__UpdateHealthCheck m;
+	Q53__Command__UpdateHealthCheckTyped m;
+	Q53__Command__HealthCheckConfig cfg;
+	char **children;
+	int rc;
 
-	if (c->config_len > 0 && c->config_json == NULL)
+	if (c->config == NULL)
 		return Q53_EINVAL;
-	q53__command__update_health_check__init(&m);
+	rc = command_config_to_pb(c->config, &cfg, &children);
+	if (rc != 0)
+		return rc;
+	q53__command__update_health_check_typed__init(&m);
+	m.command_version = COMMAND_VERSION;
 	m.id = str_in(c->id);
 	m.version = c->version;
-	m.config_json = bytes_in(c->config_json, c->config_len);
+	m.config = &cfg;
 	m.time_ms = c->time_ms;
-	return pack_payload(COMMAND_UPDATE_HEALTH_CHECK, &m.base, out);
+	rc = pack_payload(COMMAND_UPDATE_HEALTH_CHECK, &m.base, out);
+	raft_free(children);
+	return rc;
 }
 
 int command_encode_delete_health_check(
@@ -267,13 +476,13 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 	case COMMAND_DELETE_HOSTED_ZONE:
 		return &q53__command__delete_hosted_zone__descriptor;
 	case COMMAND_CHANGE_RRSETS:
-		return &q53__command__change_resource_record_sets__descriptor;
+		return &q53__command__change_record_sets__descriptor;
 	case COMMAND_IMPORT_ZONE:
-		return &q53__command__import_zone__descriptor;
+		return &q53__command__import_record_sets__descriptor;
 	case COMMAND_CREATE_HEALTH_CHECK:
-		return &q53__command__create_health_check__descriptor;
+		return &q53__command__create_health_check_typed__descriptor;
 	case COMMAND_UPDATE_HEALTH_CHECK:
-		return &q53__command__update_health_check__descriptor;
+		return &q53__command__update_health_check_typed__descriptor;
 	case COMMAND_DELETE_HEALTH_CHECK:
 		return &q53__command__delete_health_check__descriptor;
 	case COMMAND_HEALTH_VOTE:
@@ -311,11 +520,7 @@ static void unpacked_free(void *pb)
 	protobuf_c_message_free_unpacked(pb, &a.base);
 }
 
-static const char *bytes_out(ProtobufCBinaryData b, size_t *len)
-{
-	*len = b.len;
-	return b.len > 0 ? (const char *)b.data : "";
-}
+static int fill_typed(struct command *out);
 
 static void fill_command(struct command *out)
 {
@@ -342,48 +547,6 @@ static void fill_command(struct command *out)
 
 		c->id = str_out(m->id);
 		c->change_id = str_out(m->change_id);
-		c->time_ms = m->time_ms;
-		break;
-	}
-	case COMMAND_CHANGE_RRSETS: {
-		const Q53__Command__ChangeResourceRecordSets *m = out->pb;
-		struct command_change_rrsets *c = &out->u.change_rrsets;
-
-		c->zone_id = str_out(m->zone_id);
-		c->change_id = str_out(m->change_id);
-		c->batch_json = bytes_out(m->change_batch_json, &c->batch_len);
-		c->time_ms = m->time_ms;
-		break;
-	}
-	case COMMAND_IMPORT_ZONE: {
-		const Q53__Command__ImportZone *m = out->pb;
-		struct command_import_zone *c = &out->u.import_zone;
-
-		c->zone_id = str_out(m->zone_id);
-		c->change_id = str_out(m->change_id);
-		c->text = bytes_out(m->zone_text, &c->len);
-		c->time_ms = m->time_ms;
-		break;
-	}
-	case COMMAND_CREATE_HEALTH_CHECK: {
-		const Q53__Command__CreateHealthCheck *m = out->pb;
-		struct command_create_health_check *c =
-		    &out->u.create_health_check;
-
-		c->id = str_out(m->id);
-		c->caller_reference = str_out(m->caller_reference);
-		c->config_json = bytes_out(m->config_json, &c->config_len);
-		c->time_ms = m->time_ms;
-		break;
-	}
-	case COMMAND_UPDATE_HEALTH_CHECK: {
-		const Q53__Command__UpdateHealthCheck *m = out->pb;
-		struct command_update_health_check *c =
-		    &out->u.update_health_check;
-
-		c->id = str_out(m->id);
-		c->version = m->version;
-		c->config_json = bytes_out(m->config_json, &c->config_len);
 		c->time_ms = m->time_ms;
 		break;
 	}
@@ -424,6 +587,183 @@ static void fill_command(struct command *out)
 		out->u.remove_node.time_ms = m->time_ms;
 		break;
 	}
+	default:
+		break; /* the typed commands: fill_typed */
+	}
+}
+
+/* --- decode: typed commands --- */
+
+bool command_type_versioned(uint16_t type)
+{
+	return type >= COMMAND_CHANGE_RRSETS &&
+	       type <= COMMAND_UPDATE_HEALTH_CHECK;
+}
+
+uint32_t command_peek_version(const uint8_t *payload, size_t len)
+{
+	uint64_t v = 0;
+
+	/* protobuf-c writes fields in number order: field 1 (varint, tag
+	 * 0x08) comes first when it is set. */
+	if (len < 2 || payload[0] != 0x08)
+		return 0;
+	for (size_t i = 1; i < len && i < 11; i++) {
+		v |= (uint64_t)(payload[i] & 0x7f) << (7 * (i - 1));
+		if ((payload[i] & 0x80) == 0)
+			return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	}
+	return 0;
+}
+
+/* The typed form of a RecordSet (borrowing m); rdata is the caller's. */
+int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
+			struct rrset_rdata *rdata)
+{
+	if (m == NULL || m->type > UINT16_MAX || m->failover > 2)
+		return Q53_EMALF;
+	r->owner = m->owner.data;
+	r->owner_len = m->owner.len;
+	r->type = (uint16_t)m->type;
+	r->ttl = m->ttl;
+	for (size_t k = 0; k < m->n_rdata; k++) {
+		rdata[k].data = m->rdata[k].data;
+		rdata[k].len = m->rdata[k].len;
+	}
+	r->rdata = rdata;
+	r->nrdata = m->n_rdata;
+	r->set_identifier = m->set_identifier != NULL && m->set_identifier[0]
+				? m->set_identifier
+				: NULL;
+	r->failover = (enum change_failover)m->failover;
+	r->health_check_id = m->health_check_id != NULL && m->health_check_id[0]
+				 ? m->health_check_id
+				 : NULL;
+	return 0;
+}
+
+static int fill_typed(struct command *out)
+{
+	switch (out->type) {
+	case COMMAND_CHANGE_RRSETS: {
+		const Q53__Command__ChangeRecordSets *m = out->pb;
+		struct command_change_rrsets *c = &out->u.change_rrsets;
+		size_t nrd = 0;
+
+		if (m->command_version != COMMAND_VERSION)
+			return Q53_EMALF;
+		for (size_t i = 0; i < m->n_changes; i++) {
+			if (m->changes[i]->set == NULL)
+				return Q53_EMALF;
+			nrd += m->changes[i]->set->n_rdata;
+		}
+		size_t a = m->n_changes * sizeof(struct rrset_change);
+		uint8_t *p =
+		    raft_malloc(a + nrd * sizeof(struct rrset_rdata) + 1);
+		if (p == NULL)
+			return Q53_ENOMEM;
+		out->aux = p;
+		struct rrset_change *ch = (void *)p;
+		struct rrset_rdata *rd = (void *)(p + a);
+		nrd = 0;
+		for (size_t i = 0; i < m->n_changes; i++) {
+			const Q53__Command__RecordSetChange *x = m->changes[i];
+			if (x->action < CHANGE_CREATE ||
+			    x->action > CHANGE_UPSERT ||
+			    command_set_from_pb(x->set, &ch[i].set, rd + nrd) !=
+				0)
+				return Q53_EMALF;
+			nrd += x->set->n_rdata;
+			ch[i].action = (enum change_action)x->action;
+			ch[i].invalid = x->invalid != NULL && x->invalid[0]
+					    ? x->invalid
+					    : NULL;
+		}
+		c->zone_id = str_out(m->zone_id);
+		c->change_id = str_out(m->change_id);
+		c->batch.comment =
+		    m->comment != NULL && m->comment[0] ? m->comment : NULL;
+		c->batch.changes = ch;
+		c->batch.nchanges = m->n_changes;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_IMPORT_ZONE: {
+		const Q53__Command__ImportRecordSets *m = out->pb;
+		struct command_import_zone *c = &out->u.import_zone;
+		size_t nrd = 0;
+
+		if (m->command_version != COMMAND_VERSION)
+			return Q53_EMALF;
+		for (size_t i = 0; i < m->n_sets; i++)
+			nrd += m->sets[i]->n_rdata;
+		size_t a = m->n_sets * sizeof(struct rrset_data);
+		uint8_t *p =
+		    raft_malloc(a + nrd * sizeof(struct rrset_rdata) + 1);
+		if (p == NULL)
+			return Q53_ENOMEM;
+		out->aux = p;
+		struct rrset_data *sets = (void *)p;
+		struct rrset_rdata *rd = (void *)(p + a);
+		nrd = 0;
+		for (size_t i = 0; i < m->n_sets; i++) {
+			if (command_set_from_pb(m->sets[i], &sets[i],
+						rd + nrd) != 0)
+				return Q53_EMALF;
+			nrd += m->sets[i]->n_rdata;
+		}
+		c->zone_id = str_out(m->zone_id);
+		c->change_id = str_out(m->change_id);
+		c->sets = sets;
+		c->nsets = m->n_sets;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_CREATE_HEALTH_CHECK:
+	case COMMAND_UPDATE_HEALTH_CHECK: {
+		const Q53__Command__HealthCheckConfig *pc;
+		uint32_t version;
+		struct health_check_config *cfg;
+		int rc;
+
+		if (out->type == COMMAND_CREATE_HEALTH_CHECK) {
+			const Q53__Command__CreateHealthCheckTyped *m = out->pb;
+			struct command_create_health_check *c =
+			    &out->u.create_health_check;
+			version = m->command_version;
+			pc = m->config;
+			c->id = str_out(m->id);
+			c->caller_reference = str_out(m->caller_reference);
+			c->time_ms = m->time_ms;
+		} else {
+			const Q53__Command__UpdateHealthCheckTyped *m = out->pb;
+			struct command_update_health_check *c =
+			    &out->u.update_health_check;
+			version = m->command_version;
+			pc = m->config;
+			c->id = str_out(m->id);
+			c->version = m->version;
+			c->time_ms = m->time_ms;
+		}
+		if (version != COMMAND_VERSION || pc == NULL)
+			return Q53_EMALF;
+		cfg = raft_calloc(1, sizeof(*cfg));
+		if (cfg == NULL)
+			return Q53_ENOMEM;
+		rc = command_config_from_pb(pc, cfg);
+		if (rc != 0) {
+			raft_free(cfg);
+			return rc;
+		}
+		out->aux = cfg;
+		if (out->type == COMMAND_CREATE_HEALTH_CHECK)
+			out->u.create_health_check.config = cfg;
+		else
+			out->u.update_health_check.config = cfg;
+		return 0;
+	}
+	default:
+		return 0;
 	}
 }
 
@@ -441,11 +781,18 @@ int command_decode(uint16_t type, const uint8_t *payload, size_t len,
 		return rc;
 	out->type = (enum command_type)type;
 	fill_command(out);
-	return 0;
+	rc = fill_typed(out);
+	if (rc != 0)
+		command_free(out);
+	return rc;
 }
 
 void command_free(struct command *c)
 {
+	if (c->aux != NULL && (c->type == COMMAND_CREATE_HEALTH_CHECK ||
+			       c->type == COMMAND_UPDATE_HEALTH_CHECK))
+		health_check_config_clear(c->aux);
+	raft_free(c->aux);
 	unpacked_free(c->pb);
 	memset(c, 0, sizeof(*c));
 }
@@ -459,6 +806,9 @@ int command_result_encode(const struct command_result *r, uint8_t **buf,
 	Q53__Command__ChangeInfo change;
 	Q53__Command__HostedZoneResult zone;
 	Q53__Command__HealthCheckResult check;
+	Q53__Command__HealthCheckConfig cfg;
+	char **children = NULL;
+	int rc;
 
 	q53__command__command_result__init(&m);
 	m.index = r->index;
@@ -490,11 +840,18 @@ int command_result_encode(const struct command_result *r, uint8_t **buf,
 		q53__command__health_check_result__init(&check);
 		check.id = str_in(h->id);
 		check.caller_reference = str_in(h->caller_reference);
-		check.config_json = bytes_in(h->config_json, h->config_len);
 		check.version = h->version;
+		if (h->config != NULL) {
+			rc = command_config_to_pb(h->config, &cfg, &children);
+			if (rc != 0)
+				return rc;
+			check.config = &cfg;
+		}
 		m.health_check = &check;
 	}
-	return pack(&m.base, buf, len);
+	rc = pack(&m.base, buf, len);
+	raft_free(children);
+	return rc;
 }
 
 int command_result_decode(const uint8_t *buf, size_t len,
@@ -538,22 +895,29 @@ int command_result_decode(const uint8_t *buf, size_t len,
 	}
 	out->health_check.id = "";
 	out->health_check.caller_reference = "";
-	out->health_check.config_json = "";
 	if (m->health_check != NULL) {
 		const Q53__Command__HealthCheckResult *h = m->health_check;
 
 		out->health_check.id = str_out(h->id);
 		out->health_check.caller_reference =
 		    str_out(h->caller_reference);
-		out->health_check.config_json =
-		    bytes_out(h->config_json, &out->health_check.config_len);
 		out->health_check.version = h->version;
+		if (h->config != NULL) {
+			rc = command_config_from_pb(h->config,
+						    &out->config_store);
+			if (rc != 0) {
+				command_result_free(out);
+				return rc;
+			}
+			out->health_check.config = &out->config_store;
+		}
 	}
 	return 0;
 }
 
 void command_result_free(struct command_result *r)
 {
+	health_check_config_clear(&r->config_store);
 	unpacked_free(r->pb);
 	memset(r, 0, sizeof(*r));
 }

@@ -5,7 +5,14 @@
  * (node/raft/fsm_log.h) and read what came back with
  * command_result_decode; the FSM (node/control/control_fsm.c) decodes
  * commands with command_decode and encodes results with
- * command_result_encode. Nobody else touches protobuf for commands.
+ * command_result_encode. Nobody else touches protobuf for commands
+ * (the previous release's text commands: command_legacy.h).
+ *
+ * Commands are typed: a change batch carries wire names and wire RDATA, an
+ * imported zone its record sets, a health check its resolved config. The
+ * text forms are parsed once, by the node serving the request
+ * (command_text.h); apply parses nothing. Types 11 to 14 carry a
+ * command_version; see enum command_type for the numbers.
  *
  * Encoding checks only shape (a NULL string is encoded as "none"); what a
  * command means is the FSM's business, which validates every field since log
@@ -13,8 +20,10 @@
  *
  * Memory: encoded bytes are raft_malloc'd (caller frees with raft_free), and
  * so is every allocation of a decode, so raft_heap_set makes any of them fail
- * (house style #15). A decode that runs out of memory says Q53_ENOMEM, never
- * Q53_EMALF: the FSM must not reject on one node what another accepts. */
+ * (house style #15), except a decoded config's children (malloc, as
+ * health_check_config_clear frees them). A decode that runs out of memory
+ * says Q53_ENOMEM, never Q53_EMALF: the FSM must not reject on one node
+ * what another accepts. */
 #ifndef Q53_NODE_CONTROL_COMMAND_H
 #define Q53_NODE_CONTROL_COMMAND_H
 
@@ -24,21 +33,43 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-/* The fsm_log command type of each command (wire contract). */
+#include "node/control/change_batch.h"
+#include "node/health/check_config.h"
+
+/* The fsm_log command type of each command (wire contract). 3 to 6 are
+ * the previous release's text forms (a change batch as JSON, a zone file,
+ * health-check configs as JSON): reserved, never decoded here; the upgrade
+ * module (node/control/upgrade.h) converts them into 11 to 14 before the
+ * FSM sees them. A type above COMMAND_TYPE_MAX was written by a newer
+ * release. */
 enum command_type {
 	COMMAND_CREATE_HOSTED_ZONE = 1,
 	COMMAND_DELETE_HOSTED_ZONE = 2,
-	COMMAND_CHANGE_RRSETS = 3,
-	COMMAND_IMPORT_ZONE = 4,
-	COMMAND_CREATE_HEALTH_CHECK = 5,
-	COMMAND_UPDATE_HEALTH_CHECK = 6,
+	COMMAND_LEGACY_CHANGE_RRSETS = 3,
+	COMMAND_LEGACY_IMPORT_ZONE = 4,
+	COMMAND_LEGACY_CREATE_HEALTH_CHECK = 5,
+	COMMAND_LEGACY_UPDATE_HEALTH_CHECK = 6,
 	COMMAND_DELETE_HEALTH_CHECK = 7,
 	COMMAND_HEALTH_VOTE = 8,
 	COMMAND_SET_NODE = 9,
 	COMMAND_REMOVE_NODE = 10,
+	COMMAND_CHANGE_RRSETS = 11,
+	COMMAND_IMPORT_ZONE = 12,
+	COMMAND_CREATE_HEALTH_CHECK = 13,
+	COMMAND_UPDATE_HEALTH_CHECK = 14,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_REMOVE_NODE
+#define COMMAND_TYPE_MAX COMMAND_UPDATE_HEALTH_CHECK
+
+/* The command_version every typed command (11..14) carries; a larger one
+ * was written by a newer release. */
+#define COMMAND_VERSION 1
+
+/* True for the types 11..14, which carry command_version. */
+bool command_type_versioned(uint16_t type);
+/* The command_version of a typed payload (field 1), read without decoding
+ * the rest; 0 when absent or unreadable. */
+uint32_t command_peek_version(const uint8_t *payload, size_t len);
 
 /* "CreateHostedZone", ...; "Unknown" for anything else. Never NULL. */
 const char *command_type_name(uint16_t type);
@@ -63,35 +94,34 @@ struct command_delete_hosted_zone {
 	uint64_t time_ms;
 };
 
+/* Typed (wire names and RDATA): change_batch_compile makes the batch. */
 struct command_change_rrsets {
 	const char *zone_id;
 	const char *change_id;
-	const char *batch_json; /* verbatim as submitted */
-	size_t batch_len;
+	struct rrset_batch batch; /* comment NULL = none */
 	uint64_t time_ms;
 };
 
+/* A zone file's record sets (zone_text_parse). */
 struct command_import_zone {
 	const char *zone_id;
 	const char *change_id;
-	const char *text;
-	size_t len;
+	const struct rrset_data *sets;
+	size_t nsets;
 	uint64_t time_ms;
 };
 
 struct command_create_health_check {
 	const char *id;
 	const char *caller_reference;
-	const char *config_json; /* HealthCheckConfig */
-	size_t config_len;
+	const struct health_check_config *config; /* resolved */
 	uint64_t time_ms;
 };
 
 struct command_update_health_check {
 	const char *id;
-	uint64_t version;	 /* expected current version; 0 = any */
-	const char *config_json; /* the whole new config */
-	size_t config_len;
+	uint64_t version; /* expected current version; 0 = any */
+	const struct health_check_config *config; /* the whole new config */
 	uint64_t time_ms;
 };
 
@@ -170,7 +200,8 @@ struct command {
 		struct command_set_node set_node;
 		struct command_remove_node remove_node;
 	} u;
-	void *pb; /* private: the unpacked message */
+	void *pb;  /* private: the unpacked message */
+	void *aux; /* private: typed arrays built from it */
 };
 
 /* Decode payload[0..len) (borrowed, untrusted) of `type` into *out. Returns
@@ -201,8 +232,8 @@ struct command_hosted_zone_info {
 struct command_health_check_info {
 	const char *id; /* NULL / "": absent */
 	const char *caller_reference;
-	const char *config_json; /* canonical */
-	size_t config_len;
+	/* Encode: borrowed. Decode: owned by the result (NULL when absent). */
+	const struct health_check_config *config;
 	uint64_t version;
 };
 
@@ -216,7 +247,8 @@ struct command_result {
 	struct command_change_info change;
 	struct command_hosted_zone_info hosted_zone;
 	struct command_health_check_info health_check;
-	void *pb; /* private (decode) */
+	void *pb;				 /* private (decode) */
+	struct health_check_config config_store; /* private (decode) */
 };
 
 /* Encode r (borrowed) into *buf / *len, raft_malloc'd. 0 or Q53_ENOMEM. */
@@ -229,6 +261,29 @@ int command_result_encode(const struct command_result *r, uint8_t **buf,
 int command_result_decode(const uint8_t *buf, size_t len,
 			  struct command_result *out);
 void command_result_free(struct command_result *r);
+
+/* The protobuf form of a config (for command.c and the snapshot code):
+ * to_pb fills *m (its strings borrow cfg; *children_out must be released
+ * with raft_free); from_pb fills *cfg (release with
+ * health_check_config_clear): Q53_EMALF when a field does not fit, which
+ * health_check_config_validate does not check for. */
+struct Q53__Command__HealthCheckConfig;
+int command_config_to_pb(const struct health_check_config *cfg,
+			 struct Q53__Command__HealthCheckConfig *m,
+			 char ***children_out);
+int command_config_from_pb(const struct Q53__Command__HealthCheckConfig *m,
+			   struct health_check_config *cfg);
+
+/* A typed record set <-> its protobuf form (RecordSet), for command.c and
+ * the snapshot code. to_pb: *m borrows r, rdata[0..r->nrdata) is the
+ * caller's array. from_pb: *r borrows m, rdata[0..m->n_rdata) the caller's;
+ * Q53_EMALF for a field out of range (type, failover). */
+struct Q53__Command__RecordSet;
+void command_set_to_pb(const struct rrset_data *r,
+		       struct Q53__Command__RecordSet *m,
+		       ProtobufCBinaryData *rdata);
+int command_set_from_pb(const struct Q53__Command__RecordSet *m,
+			struct rrset_data *r, struct rrset_rdata *rdata);
 
 /* A protobuf-c allocator over raft_malloc / raft_free, for command.c and
  * the FSM snapshot code. `failed` is set when an allocation failed, which

@@ -6,19 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <raft.h>
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
 #include "node/control/zone_store.h"
+#include "node/dnsdata/dname.h"
 #include "node/health/check_config.h"
 #include "proto/command.pb-c.h"
 
-#define SNAPSHOT_FORMAT 1
-#define SNAPSHOT_END	0x51353346u /* FsmSnapshot.end */
-#define ERR_MAX		4096
+#define SNAPSHOT_FORMAT 2 /* 1: the previous release (node/control/upgrade.c)  \
+			   */
+#define SNAPSHOT_END 0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX	     4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
 #define REJECTED 1
 
@@ -27,8 +28,6 @@
 struct check {
 	char *id;
 	char *caller_reference;
-	char *config_json; /* canonical */
-	size_t config_len;
 	struct health_check_config cfg;
 	uint64_t version;
 	uint64_t created_index;
@@ -260,7 +259,6 @@ static void check_free(struct check *c)
 		return;
 	raft_free(c->id);
 	raft_free(c->caller_reference);
-	raft_free(c->config_json);
 	health_check_config_clear(&c->cfg);
 	for (size_t i = 0; i < c->n_votes; i++)
 		raft_free(c->reasons[i]);
@@ -307,59 +305,6 @@ static void state_free(struct state *s)
 	raft_free(s->changes);
 	raft_free(s->refs);
 	memset(s, 0, sizeof(*s));
-}
-
-/* --- JSON parsers and memory ---
- * jansson does not always report its own allocation failures: its lexer
- * drops the character it could not append (lex_save ignores
- * strbuffer_append_byte's result, jansson 2.14), so a key can come out one
- * letter short and the document be rejected, or accepted as something else,
- * on one node only. The FSM must never let memory decide a verdict, so it
- * watches jansson's allocator: any failure while it parses makes the apply
- * Q53_ENOMEM. The watch is installed once per process, chains to the
- * allocator that was in place (tests install a failing one first) and keeps
- * its flag per thread; only the raft loop thread reads it. */
-
-static _Thread_local bool json_failed;
-static json_malloc_t json_next_malloc;
-static json_free_t json_next_free;
-
-static void *json_watch_malloc(size_t size)
-{
-	void *p = json_next_malloc(size);
-
-	if (p == NULL)
-		json_failed = true;
-	return p;
-}
-
-static void json_watch_free(void *p)
-{
-	json_next_free(p);
-}
-
-static void json_watch_install(void)
-{
-	json_malloc_t m;
-	json_free_t f;
-
-	json_get_alloc_funcs(&m, &f);
-	if (m == json_watch_malloc)
-		return;
-	json_next_malloc = m;
-	json_next_free = f;
-	json_set_alloc_funcs(json_watch_malloc, json_watch_free);
-}
-
-static void json_watch_start(void)
-{
-	json_failed = false;
-}
-
-/* rc of a parser, made Q53_ENOMEM when jansson failed to allocate. */
-static int json_watch_end(int rc)
-{
-	return json_failed ? Q53_ENOMEM : rc;
 }
 
 /* --- health decisions --- */
@@ -895,8 +840,8 @@ static int apply_change_rrsets(struct apply *a,
 			       const struct command_change_rrsets *c)
 {
 	struct state *s = &a->f->s;
+	const struct rrset_batch *b = &c->batch;
 	struct zone_store_info info;
-	struct change_batch *b = NULL;
 	char err[ERR_MAX];
 	int rv;
 
@@ -905,21 +850,17 @@ static int apply_change_rrsets(struct apply *a,
 	rv = check_change_id(a, c->change_id, true);
 	if (rv != 0)
 		return rv;
+	if (b->comment != NULL && strlen(b->comment) > CHANGE_BATCH_MAX_COMMENT)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: the comment is longer than %d "
+			      "characters",
+			      CHANGE_BATCH_MAX_COMMENT);
 	err[0] = '\0';
-	json_watch_start();
-	rv = json_watch_end(change_batch_parse(&b, c->batch_json, c->batch_len,
-					       err, sizeof(err)));
-	if (rv != 0) {
-		change_batch_free(b);
-		if (rv == Q53_ENOMEM)
-			return rv;
-		return reject(a, Q53_EINVAL, "%s", err);
-	}
 	/* Room for the zone's (check, zone) pairs afterwards: at most one
 	 * more per change naming a check. */
 	size_t named = 0;
 	for (size_t i = 0; i < b->nchanges; i++)
-		named += b->changes[i].rrset.health_check_id != NULL;
+		named += b->changes[i].set.health_check_id != NULL;
 	rv = reserve((void **)&s->refs, &s->cap_refs, s->n_refs + named,
 		     sizeof(*s->refs));
 	if (rv == 0)
@@ -930,7 +871,7 @@ static int apply_change_rrsets(struct apply *a,
 	if (rv == 0)
 		rv = encode_success(a);
 	if (rv != 0)
-		goto out;
+		return rv;
 	rv = zone_store_apply_with_checks(&s->zones, c->zone_id, b,
 					  check_exists, s, err, sizeof(err));
 	if (rv != 0 && rv != Q53_ENOMEM)
@@ -939,8 +880,6 @@ static int apply_change_rrsets(struct apply *a,
 		refs_redo_zone(s, c->zone_id);
 		commit(a);
 	}
-out:
-	change_batch_free(b);
 	return rv;
 }
 
@@ -964,8 +903,8 @@ static int apply_import_zone(struct apply *a,
 		rv = encode_success(a);
 	if (rv != 0)
 		return rv;
-	rv = zone_store_import(&s->zones, c->zone_id, c->text, c->len, err,
-			       sizeof(err));
+	rv = zone_store_replace(&s->zones, c->zone_id, c->sets, c->nsets, err,
+				sizeof(err));
 	if (rv == Q53_ENOMEM)
 		return rv;
 	if (rv != 0)
@@ -977,71 +916,43 @@ static int apply_import_zone(struct apply *a,
 
 /* --- health checks --- */
 
-/* Parse and check a config: for CALCULATED, children exist and (for an
- * update of `self`) do not lead back to it. *json gets the canonical text
- * (raft_malloc'd). */
-static int parse_config(struct apply *a, const char *text, size_t len,
-			const char *self, struct health_check_config *cfg,
-			char **json, size_t *json_len)
+/* Check a config (typed, untrusted) and copy it into *cfg: the rules of
+ * health_check_config_validate, and for CALCULATED, children exist and (for
+ * an update of `self`) do not lead back to it. */
+static int check_config(struct apply *a, const struct health_check_config *in,
+			const char *self, struct health_check_config *cfg)
 {
 	const struct state *s = &a->f->s;
 	char err[ERR_MAX];
-	char *canon = NULL;
 	int rv;
 
-	*json = NULL;
 	memset(cfg, 0, sizeof(*cfg));
 	err[0] = '\0';
-	json_watch_start();
-	rv = json_watch_end(
-	    health_check_config_parse(cfg, text, len, err, sizeof(err)));
-	if (rv != 0) {
-		health_check_config_clear(cfg);
-		if (rv == Q53_ENOMEM)
-			return rv;
+	if (in == NULL)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: HealthCheckConfig: missing");
+	rv = health_check_config_validate(in, err, sizeof(err));
+	if (rv != 0)
 		return reject(a, Q53_EINVAL, "InvalidInput: %s", err);
-	}
-	for (size_t i = 0; i < cfg->n_children; i++) {
-		const char *child = cfg->children[i];
+	for (size_t i = 0; i < in->n_children; i++) {
+		const char *child = in->children[i];
 
-		if (check_get(s, child) == NULL) {
-			rv = reject(a, Q53_EINVAL,
-				    "InvalidInput: ChildHealthChecks: no "
-				    "health check with ID %.80s",
-				    child);
-			goto err;
-		}
-		if (self != NULL && strcmp(child, self) == 0) {
-			rv = reject(a, Q53_EINVAL,
-				    "InvalidInput: ChildHealthChecks: a "
-				    "health check cannot be its own child");
-			goto err;
-		}
+		if (check_get(s, child) == NULL)
+			return reject(a, Q53_EINVAL,
+				      "InvalidInput: ChildHealthChecks: no "
+				      "health check with ID %.80s",
+				      child);
+		if (self != NULL && strcmp(child, self) == 0)
+			return reject(a, Q53_EINVAL,
+				      "InvalidInput: ChildHealthChecks: a "
+				      "health check cannot be its own child");
 	}
-	if (self != NULL && reaches(s, cfg, self, 0)) {
-		rv = reject(a, Q53_EINVAL,
-			    "InvalidInput: ChildHealthChecks: %s would "
-			    "monitor itself through its children",
-			    self);
-		goto err;
-	}
-	json_watch_start();
-	rv = json_watch_end(health_check_config_format(cfg, &canon));
-	if (rv != 0) {
-		free(canon);
-		goto err;
-	}
-	*json_len = strlen(canon);
-	*json = rmemdup(canon, *json_len);
-	free(canon);
-	if (*json == NULL) {
-		rv = Q53_ENOMEM;
-		goto err;
-	}
-	return 0;
-err:
-	health_check_config_clear(cfg);
-	return rv;
+	if (self != NULL && reaches(s, in, self, 0))
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: ChildHealthChecks: %s would "
+			      "monitor itself through its children",
+			      self);
+	return health_check_config_copy(cfg, in);
 }
 
 static int
@@ -1074,8 +985,7 @@ apply_create_health_check(struct apply *a,
 	hc = raft_calloc(1, sizeof(*hc));
 	if (hc == NULL)
 		return Q53_ENOMEM;
-	rv = parse_config(a, c->config_json, c->config_len, NULL, &hc->cfg,
-			  &hc->config_json, &hc->config_len);
+	rv = check_config(a, c->config, NULL, &hc->cfg);
 	if (rv != 0)
 		goto err;
 	/* Route 53: the same caller reference again is the same request if
@@ -1098,8 +1008,7 @@ apply_create_health_check(struct apply *a,
 		a->res.index = o->created_index;
 		a->res.health_check.id = o->id;
 		a->res.health_check.caller_reference = o->caller_reference;
-		a->res.health_check.config_json = o->config_json;
-		a->res.health_check.config_len = o->config_len;
+		a->res.health_check.config = &o->cfg;
 		a->res.health_check.version = o->version;
 		rv = command_result_encode(&a->res, &a->out, &a->out_len);
 		check_free(hc);
@@ -1126,8 +1035,7 @@ apply_create_health_check(struct apply *a,
 	hc->decision = d;
 	a->res.health_check.id = hc->id;
 	a->res.health_check.caller_reference = hc->caller_reference;
-	a->res.health_check.config_json = hc->config_json;
-	a->res.health_check.config_len = hc->config_len;
+	a->res.health_check.config = &hc->cfg;
 	a->res.health_check.version = hc->version;
 	rv = encode_success(a);
 	if (rv != 0)
@@ -1151,8 +1059,6 @@ apply_update_health_check(struct apply *a,
 	struct state *s = &a->f->s;
 	struct check *hc = check_get(s, c->id);
 	struct health_check_config cfg;
-	char *json;
-	size_t json_len;
 	int rv;
 
 	if (hc == NULL)
@@ -1163,8 +1069,7 @@ apply_update_health_check(struct apply *a,
 			      "at version %llu, not %llu",
 			      hc->id, (unsigned long long)hc->version,
 			      (unsigned long long)c->version);
-	rv = parse_config(a, c->config_json, c->config_len, hc->id, &cfg, &json,
-			  &json_len);
+	rv = check_config(a, c->config, hc->id, &cfg);
 	if (rv != 0)
 		return rv;
 	if (cfg.type != hc->cfg.type) {
@@ -1176,17 +1081,13 @@ apply_update_health_check(struct apply *a,
 	}
 	a->res.health_check.id = hc->id;
 	a->res.health_check.caller_reference = hc->caller_reference;
-	a->res.health_check.config_json = json;
-	a->res.health_check.config_len = json_len;
+	a->res.health_check.config = &cfg;
 	a->res.health_check.version = hc->version + 1;
 	rv = encode_success(a);
 	if (rv != 0)
 		goto err;
 	health_check_config_clear(&hc->cfg);
 	hc->cfg = cfg;
-	raft_free(hc->config_json);
-	hc->config_json = json;
-	hc->config_len = json_len;
 	hc->version++;
 	redecide(a->f, s, hc->cfg.type == HEALTH_CHECK_CALCULATED ? NULL : hc,
 		 a->index, c->time_ms);
@@ -1194,7 +1095,6 @@ apply_update_health_check(struct apply *a,
 	return 0;
 err:
 	health_check_config_clear(&cfg);
-	raft_free(json);
 	return rv;
 }
 
@@ -1448,6 +1348,8 @@ static int dispatch(struct apply *a, const struct command *cmd)
 		return apply_set_node(a, &cmd->u.set_node);
 	case COMMAND_REMOVE_NODE:
 		return apply_remove_node(a, &cmd->u.remove_node);
+	default:
+		break; /* legacy types: converted before apply (upgrade.c) */
 	}
 	return reject(a, Q53_EMALF, "InvalidInput: unknown command");
 }
@@ -1556,14 +1458,99 @@ static void *calloc0(size_t n, size_t size, bool *failed)
 	return p;
 }
 
+/* The hosted zones as SnapshotZone messages pointing into the store. */
+struct snap_zones {
+	Q53__Command__SnapshotZone *zones;
+	Q53__Command__SnapshotZone **zone_ptrs;
+	Q53__Command__RecordSet *sets;
+	Q53__Command__RecordSet **set_ptrs;
+	ProtobufCBinaryData *rdata;
+	struct rrset_rdata *typed_rdata;
+};
+
+static void snap_zones_free(struct snap_zones *x)
+{
+	raft_free(x->zones);
+	raft_free(x->zone_ptrs);
+	raft_free(x->sets);
+	raft_free(x->set_ptrs);
+	raft_free(x->rdata);
+	raft_free(x->typed_rdata);
+}
+
+static int snap_zones_fill(const struct zone_store *st, struct snap_zones *x)
+{
+	struct zone_store_info info;
+	size_t nz = zone_store_count(st), ns = 0, nr = 0, maxr = 0;
+	bool failed = false;
+
+	for (size_t i = 0; zone_store_get_at(st, i, &info) == 0; i++) {
+		ns += info.nrrsets;
+		for (size_t k = 0; k < info.nrrsets; k++) {
+			nr += info.rrsets[k]->count;
+			if (info.rrsets[k]->count > maxr)
+				maxr = info.rrsets[k]->count;
+		}
+	}
+	x->zones = calloc0(nz, sizeof(*x->zones), &failed);
+	x->zone_ptrs = calloc0(nz, sizeof(*x->zone_ptrs), &failed);
+	x->sets = calloc0(ns, sizeof(*x->sets), &failed);
+	x->set_ptrs = calloc0(ns, sizeof(*x->set_ptrs), &failed);
+	x->rdata = calloc0(nr, sizeof(*x->rdata), &failed);
+	x->typed_rdata = calloc0(maxr, sizeof(*x->typed_rdata), &failed);
+	if (failed)
+		return Q53_ENOMEM;
+	ns = 0;
+	nr = 0;
+	for (size_t i = 0; zone_store_get_at(st, i, &info) == 0; i++) {
+		Q53__Command__SnapshotZone *z = &x->zones[i];
+
+		q53__command__snapshot_zone__init(z);
+		z->id = (char *)info.id;
+		z->origin.data = (uint8_t *)info.origin;
+		z->origin.len = dname_wire_len(info.origin, DNAME_MAXLEN);
+		z->comment = (char *)(info.comment ? info.comment : "");
+		z->caller_reference =
+		    (char *)(info.caller_reference ? info.caller_reference
+						   : "");
+		z->sets = &x->set_ptrs[ns];
+		z->n_sets = info.nrrsets;
+		for (size_t k = 0; k < info.nrrsets; k++, ns++) {
+			const struct zone_store_rrset *r = info.rrsets[k];
+			struct rrset_data d = {
+			    .owner = r->owner,
+			    .owner_len = r->owner_len,
+			    .type = r->type,
+			    .ttl = r->ttl,
+			    .rdata = x->typed_rdata,
+			    .nrdata = r->count,
+			    .set_identifier = r->set_identifier,
+			    .failover = r->failover,
+			    .health_check_id = r->health_check_id,
+			};
+			for (uint16_t j = 0; j < r->count; j++) {
+				x->typed_rdata[j].data = r->rdata[j].data;
+				x->typed_rdata[j].len = r->rdata[j].len;
+			}
+			command_set_to_pb(&d, &x->sets[ns], &x->rdata[nr]);
+			nr += r->count;
+			x->set_ptrs[ns] = &x->sets[ns];
+		}
+		x->zone_ptrs[i] = z;
+	}
+	return 0;
+}
+
 static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 {
 	struct control_fsm *f = base->data;
 	const struct state *s = &f->s;
 	Q53__Command__FsmSnapshot m;
 	struct snap_arrays x = {0};
-	uint8_t *zones = NULL;
-	size_t zones_len = 0, n_votes = 0, v = 0;
+	struct snap_zones zx = {0};
+	Q53__Command__HealthCheckConfig *cfgs = NULL;
+	char ***children = NULL;
+	size_t n_votes = 0, v = 0;
 	bool failed = false;
 	int rv;
 
@@ -1580,11 +1567,13 @@ static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 	x.changes = calloc0(s->n_changes, sizeof(*x.changes), &failed);
 	x.change_items =
 	    calloc0(s->n_changes, sizeof(*x.change_items), &failed);
+	cfgs = calloc0(s->n_checks, sizeof(*cfgs), &failed);
+	children = calloc0(s->n_checks, sizeof(*children), &failed);
 	if (failed) {
 		rv = Q53_ENOMEM;
 		goto out;
 	}
-	rv = zone_store_snapshot(&s->zones, &zones, &zones_len);
+	rv = snap_zones_fill(&s->zones, &zx);
 	if (rv != 0)
 		goto out;
 
@@ -1592,8 +1581,8 @@ static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 	m.format = SNAPSHOT_FORMAT;
 	m.end = SNAPSHOT_END;
 	m.applied = s->applied;
-	m.zone_store.data = zones;
-	m.zone_store.len = zones_len;
+	m.zones = zx.zone_ptrs;
+	m.n_zones = zone_store_count(&s->zones);
 	m.n_health_checks = s->n_checks;
 	m.health_checks = x.checks;
 	for (size_t i = 0; i < s->n_checks; i++) {
@@ -1603,8 +1592,10 @@ static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 		q53__command__snapshot_health_check__init(pc);
 		pc->id = c->id;
 		pc->caller_reference = c->caller_reference;
-		pc->config_json.data = (uint8_t *)c->config_json;
-		pc->config_json.len = c->config_len;
+		rv = command_config_to_pb(&c->cfg, &cfgs[i], &children[i]);
+		if (rv != 0)
+			goto out;
+		pc->config = &cfgs[i];
 		pc->version = c->version;
 		pc->created_index = c->created_index;
 		pc->created_ms = c->created_ms;
@@ -1666,7 +1657,11 @@ static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 	}
 	protobuf_c_message_pack(&m.base, *buf);
 out:
-	free(zones);
+	for (size_t i = 0; children != NULL && i < s->n_checks; i++)
+		raft_free(children[i]);
+	raft_free(children);
+	raft_free(cfgs);
+	snap_zones_free(&zx);
 	snap_arrays_free(&x);
 	return rv;
 }
@@ -1705,16 +1700,15 @@ static int restore_checks(struct state *t, const Q53__Command__FsmSnapshot *m)
 		t->checks[t->n_checks++] = c;
 		c->id = rstrdup(pc->id);
 		c->caller_reference = rstrdup(pc->caller_reference);
-		c->config_json = rmemdup((const char *)pc->config_json.data,
-					 pc->config_json.len);
-		c->config_len = pc->config_json.len;
-		if (c->id == NULL || c->caller_reference == NULL ||
-		    c->config_json == NULL)
+		if (c->id == NULL || c->caller_reference == NULL)
 			return Q53_ENOMEM;
 		err[0] = '\0';
-		json_watch_start();
-		rv = json_watch_end(health_check_config_parse(
-		    &c->cfg, c->config_json, c->config_len, err, sizeof(err)));
+		if (pc->config == NULL)
+			return Q53_EMALF;
+		rv = command_config_from_pb(pc->config, &c->cfg);
+		if (rv == 0)
+			rv = health_check_config_validate(&c->cfg, err,
+							  sizeof(err));
 		if (rv != 0)
 			return rv == Q53_ENOMEM ? rv : Q53_EMALF;
 		c->version = pc->version;
@@ -1846,13 +1840,57 @@ static int restore_decisions(struct state *t,
 	return 0;
 }
 
+static int restore_zones(struct state *t, const Q53__Command__FsmSnapshot *m)
+{
+	char err[ERR_MAX];
+	size_t maxs = 0, maxr = 0;
+	int rv = 0;
+
+	for (size_t i = 0; i < m->n_zones; i++) {
+		if (m->zones[i]->n_sets > maxs)
+			maxs = m->zones[i]->n_sets;
+		for (size_t k = 0; k < m->zones[i]->n_sets; k++)
+			maxr += m->zones[i]->sets[k]->n_rdata;
+	}
+	struct rrset_data *sets = raft_calloc(maxs + 1, sizeof(*sets));
+	struct rrset_rdata *rd = raft_calloc(maxr + 1, sizeof(*rd));
+	if (sets == NULL || rd == NULL) {
+		rv = Q53_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_zones && rv == 0; i++) {
+		const Q53__Command__SnapshotZone *z = m->zones[i];
+		size_t nr = 0;
+		for (size_t k = 0; k < z->n_sets && rv == 0; k++) {
+			rv = command_set_from_pb(z->sets[k], &sets[k], rd + nr);
+			nr += z->sets[k]->n_rdata;
+		}
+		if (rv != 0)
+			break;
+		struct zone_store_load_params p = {
+		    .id = z->id,
+		    .origin = z->origin.data,
+		    .origin_len = z->origin.len,
+		    .comment = z->comment,
+		    .caller_reference = z->caller_reference,
+		};
+		rv = zone_store_load(&t->zones, &p, sets, z->n_sets, err,
+				     sizeof(err));
+	}
+	if (rv != 0 && rv != Q53_ENOMEM)
+		rv = Q53_EMALF;
+out:
+	raft_free(sets);
+	raft_free(rd);
+	return rv;
+}
+
 static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 {
 	struct control_fsm *f = base->data;
 	struct command_pb_alloc alloc;
 	Q53__Command__FsmSnapshot *m;
 	struct state t;
-	char err[ERR_MAX];
 	int rv;
 
 	command_pb_alloc_init(&alloc);
@@ -1866,10 +1904,7 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 		goto out;
 	}
 	t.applied = m->applied;
-	rv = zone_store_restore(&t.zones, m->zone_store.data, m->zone_store.len,
-				err, sizeof(err));
-	if (rv != 0 && rv != Q53_ENOMEM)
-		rv = Q53_EMALF;
+	rv = m->zone_store.len == 0 ? restore_zones(&t, m) : Q53_EMALF;
 	if (rv == 0)
 		rv = restore_nodes(&t, m);
 	if (rv == 0)
@@ -1905,7 +1940,6 @@ int control_fsm_new(struct control_fsm **out)
 	*out = NULL;
 	if (f == NULL)
 		return Q53_ENOMEM;
-	json_watch_install();
 	state_init(&f->s);
 	f->base.data = f;
 	f->base.apply = fsm_apply;
@@ -2062,7 +2096,6 @@ int control_fsm_health_check_at(const struct control_fsm *f, size_t i,
 	out->id = c->id;
 	out->caller_reference = c->caller_reference;
 	out->config = &c->cfg;
-	out->config_json = c->config_json;
 	out->version = c->version;
 	out->created_index = c->created_index;
 	out->created_ms = c->created_ms;

@@ -43,8 +43,13 @@
  * and message. A rejection changes nothing. Q53_ENOMEM from apply changes
  * nothing either.
  *
+ * Commands are typed (node/control/command.h): apply parses no JSON and
+ * no text, and the FSM has no globals. The FSM library (q53_fsm) links
+ * neither jansson nor libzscanner; the previous release's text commands
+ * and snapshots are converted before they reach it (node/control/upgrade.h).
+ *
  * Memory: the FSM's own memory comes from raft_malloc (raft_heap_set fails
- * it in tests); the zone_store and the JSON parsers use malloc.
+ * it in tests); the zone_store uses malloc.
  *
  * Threads: one (the raft loop). Query results point into the FSM and are
  * valid until the next apply / restore. */
@@ -178,10 +183,9 @@ int control_fsm_change_get(const struct control_fsm *f, const char *id,
 
 struct control_fsm_health_check {
 	const char *id;
-	const char *caller_reference; /* "" when none */
-	const struct health_check_config *config;
-	const char *config_json; /* canonical, NUL-terminated */
-	uint64_t version;	 /* 1 at creation, +1 per update */
+	const char *caller_reference;		  /* "" when none */
+	const struct health_check_config *config; /* JSON: the API's business */
+	uint64_t version; /* 1 at creation, +1 per update */
 	uint64_t created_index;
 	uint64_t created_ms;
 	/* The decided status and the last transition (creation counts). */

@@ -5,7 +5,6 @@
 #include "node/control/zone_store.h"
 
 #include <libknot/libknot.h>
-#include <libzscanner/scanner.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/zone_store_impl.h"
+#include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rdata_text.h"
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
@@ -438,7 +438,7 @@ int zone_store_impl_no_such_zone(const char *id, char *err, size_t errlen)
 }
 
 size_t zone_store_impl_group_end(struct zone_store_rrset *const *v, size_t n,
-				  size_t i)
+				 size_t i)
 {
 	size_t j = i + 1;
 	while (j < n && v[j]->type == v[i]->type &&
@@ -741,22 +741,53 @@ static void report_add(struct report *e, size_t i, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A typed owner (untrusted): well-formed, into a lowercase copy. Returns
+ * its length or 0. */
+static size_t owner_in(const uint8_t *p, size_t len, uint8_t *out)
+{
+	if (len == 0 || len > DNAME_MAXLEN || dname_wire_len(p, len) != len)
+		return 0;
+	dname_lower_copy(out, p, len);
+	return len;
+}
+
 /* Turns change i into a record set (the candidate) or reports why it
  * cannot be one. Returns 0, Q53_EINVAL (reported) or Q53_ENOMEM. */
 static int change_to_set(const struct zone_store_zone *z,
-			 const struct change *c, size_t i, struct report *e,
-			 struct zone_store_rrset **out)
+			 const struct rrset_change *c, size_t i,
+			 struct report *e, struct zone_store_rrset **out)
 {
-	const struct change_rrset *r = &c->rrset;
+	const struct rrset_data *r = &c->set;
 	uint8_t owner[DNAME_MAXLEN];
-	char tname[32], label[NAME_TEXT_MAX + 128], why[256];
-	uint16_t rdlen;
+	char tname[32], label[NAME_TEXT_MAX + 128];
 	int rc;
 
 	*out = NULL;
-	size_t olen = name_from_route53(r->name, owner);
+	if (c->action < CHANGE_CREATE || c->action > CHANGE_UPSERT) {
+		report_add(e, i, "unknown action %d", (int)c->action);
+		return Q53_EINVAL;
+	}
+	size_t olen = owner_in(r->owner, r->owner_len, owner);
 	if (olen == 0) {
-		report_add(e, i, "'%s' is not a valid DNS name", r->name);
+		report_add(e, i, "%s",
+			   c->invalid != NULL ? c->invalid
+					      : "malformed owner name");
+		return Q53_EINVAL;
+	}
+	if (!change_batch_type_supported(r->type)) {
+		report_add(e, i, "type %u is not supported", r->type);
+		return Q53_EINVAL;
+	}
+	if ((r->set_identifier != NULL &&
+	     (r->set_identifier[0] == '\0' ||
+	      strlen(r->set_identifier) > CHANGE_BATCH_MAX_SET_ID)) ||
+	    (r->health_check_id != NULL &&
+	     (r->health_check_id[0] == '\0' ||
+	      strlen(r->health_check_id) > CHANGE_BATCH_MAX_HEALTH_CHECK_ID)) ||
+	    r->failover > CHANGE_FAILOVER_SECONDARY) {
+		report_add(e, i,
+			   "an empty or too long SetIdentifier or "
+			   "HealthCheckId, or an unknown Failover role");
 		return Q53_EINVAL;
 	}
 	set_label(owner, r->type, r->set_identifier, label, sizeof(label));
@@ -801,60 +832,65 @@ static int change_to_set(const struct zone_store_zone *z,
 		return Q53_EINVAL;
 	}
 	if ((r->type == RRTYPE_CNAME || r->type == RRTYPE_SOA) &&
-	    r->nvalues != 1) {
+	    r->nrdata != 1) {
 		report_add(e, i,
 			   "%s: a %s record set holds exactly "
 			   "one record, not %zu",
-			   label, tname, r->nvalues);
+			   label, tname, r->nrdata);
 		return Q53_EINVAL;
 	}
 	if (r->ttl > CHANGE_BATCH_MAX_TTL) {
 		report_add(e, i, "%s: TTL %u is out of range", label, r->ttl);
 		return Q53_EINVAL;
 	}
-	if (r->nvalues == 0 || r->nvalues > UINT16_MAX) {
+	if (r->nrdata == 0 || r->nrdata > UINT16_MAX) {
 		report_add(e, i, "%s: %zu records in one set", label,
-			   r->nvalues);
+			   r->nrdata);
+		return Q53_EINVAL;
+	}
+	/* Where the values were converted when apply parsed text. */
+	if (c->invalid != NULL) {
+		report_add(e, i, "%s: %s", label, c->invalid);
 		return Q53_EINVAL;
 	}
 	struct set_routing routing = {r->set_identifier, r->failover,
 				      r->health_check_id};
 	struct zone_store_rrset *set =
 	    set_new(owner, olen, r->type, r->ttl, &routing);
-	uint8_t *wire = malloc(RDATA_TEXT_WIRE_MAX);
-	if (set == NULL || wire == NULL) {
-		rc = Q53_ENOMEM;
-		goto err_after_alloc;
-	}
-	for (size_t k = 0; k < r->nvalues; k++) {
-		rc = rdata_text_to_wire(r->type, r->values[k], wire,
-					RDATA_TEXT_WIRE_MAX, &rdlen, why,
-					sizeof(why));
+	if (set == NULL)
+		return Q53_ENOMEM;
+	for (size_t k = 0; k < r->nrdata; k++) {
+		const struct rrset_rdata *rd = &r->rdata[k];
+		rc = rd->len > UINT16_MAX
+			 ? Q53_EMALF
+			 : rdata_check(r->type, rd->data, (uint16_t)rd->len);
 		if (rc == Q53_ENOMEM)
-			goto err_after_alloc;
+			goto err_after_set;
 		if (rc != 0) {
 			report_add(e, i,
-				   "%s: value '%.64s' is not a "
-				   "valid %s record: %s",
-				   label, r->values[k], tname, why);
+				   "%s: record %zu is not a valid %s record",
+				   label, k, tname);
 			rc = Q53_EINVAL;
-			goto err_after_alloc;
+			goto err_after_set;
 		}
-		rc = set_add_rdata(set, wire, rdlen);
+		rc = set_add_rdata(set, rd->data, (uint16_t)rd->len);
 		if (rc == Q53_EEXIST) {
+			char val[512];
+			if (rdata_text_from_wire(r->type, rd->data,
+						 (uint16_t)rd->len, val,
+						 sizeof(val)) != 0)
+				snprintf(val, sizeof(val), "?");
 			report_add(e, i, "%s: duplicate value '%.64s'", label,
-				   r->values[k]);
+				   val);
 			rc = Q53_EINVAL;
 		}
 		if (rc != 0)
-			goto err_after_alloc;
+			goto err_after_set;
 	}
-	free(wire);
 	*out = set;
 	return 0;
 
-err_after_alloc:
-	free(wire);
+err_after_set:
 	set_free(set);
 	return rc;
 }
@@ -1043,7 +1079,7 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 /* Every HealthCheckId of b must name an existing check. Returns 0, or
  * Q53_ENOENT with "NoSuchHealthCheck: change N: ...; change M: ..." in
  * err. */
-static int check_health_ids(const struct change_batch *b,
+static int check_health_ids(const struct rrset_batch *b,
 			    zone_store_check_fn exists, void *ctx, char *err,
 			    size_t errlen)
 {
@@ -1052,7 +1088,7 @@ static int check_health_ids(const struct change_batch *b,
 	change_batch_errors_init(&list, err, errlen);
 	list.code = "NoSuchHealthCheck";
 	for (size_t i = 0; i < b->nchanges; i++) {
-		const char *hc = b->changes[i].rrset.health_check_id;
+		const char *hc = b->changes[i].set.health_check_id;
 		if (hc != NULL && (exists == NULL || !exists(ctx, hc)))
 			change_batch_errors_add(
 			    &list, i, "no health check found with ID: %.64s",
@@ -1062,13 +1098,13 @@ static int check_health_ids(const struct change_batch *b,
 }
 
 int zone_store_apply(struct zone_store *s, const char *id,
-		     const struct change_batch *b, char *err, size_t errlen)
+		     const struct rrset_batch *b, char *err, size_t errlen)
 {
 	return zone_store_apply_with_checks(s, id, b, NULL, NULL, err, errlen);
 }
 
 int zone_store_apply_with_checks(struct zone_store *s, const char *id,
-				 const struct change_batch *b,
+				 const struct rrset_batch *b,
 				 zone_store_check_fn exists, void *ctx,
 				 char *err, size_t errlen)
 {
@@ -1102,7 +1138,7 @@ int zone_store_apply_with_checks(struct zone_store *s, const char *id,
 	work.n = z->nsets;
 
 	for (size_t i = 0; i < b->nchanges; i++) {
-		const struct change *c = &b->changes[i];
+		const struct rrset_change *c = &b->changes[i];
 		rc = change_to_set(z, c, i, &e, &cands[i]);
 		if (rc == Q53_ENOMEM)
 			goto out;
@@ -1197,221 +1233,10 @@ out:
 
 /* --- building, export, import --- */
 
-/* A growable byte buffer with a sticky out-of-memory flag. */
-struct out_buf {
-	uint8_t *p;
-	size_t len;
-	size_t cap;
-	bool nomem;
-};
-
-static uint8_t *out_reserve(struct out_buf *o, size_t n)
-{
-	if (o->nomem)
-		return NULL;
-	if (o->len + n > o->cap) {
-		size_t cap = o->cap ? o->cap : 256;
-		while (cap < o->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(o->p, cap);
-		if (p == NULL) {
-			o->nomem = true;
-			return NULL;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	return o->p + o->len;
-}
-
-static void out_bytes(struct out_buf *o, const void *data, size_t n)
-{
-	uint8_t *p = out_reserve(o, n);
-	if (p != NULL) {
-		memcpy(p, data, n);
-		o->len += n;
-	}
-}
-
-static void out_text(struct out_buf *o, const char *t)
-{
-	out_bytes(o, t, strlen(t));
-}
-
 /* A set a zone file cannot hold. */
 static bool set_is_routed(const struct zone_store_rrset *set)
 {
 	return set->set_identifier != NULL || set->health_check_id != NULL;
-}
-
-/* A lowercase wire name as Route 53 writes names: final dot, and every
- * byte but a-z, 0-9, '-' and '_' (and a lone '*' label) as \ooo. */
-static void name_route53_text(const uint8_t *wire, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t p = 0; wire[p] != 0 && o + 5 < outlen; p += 1u + wire[p]) {
-		const uint8_t *label = wire + p;
-		if (label[0] == 1 && label[1] == '*') {
-			out[o++] = '*';
-		} else {
-			for (size_t k = 1; k <= label[0] && o + 5 < outlen;
-			     k++) {
-				uint8_t c = label[k];
-				if ((c >= 'a' && c <= 'z') ||
-				    (c >= '0' && c <= '9') || c == '-' ||
-				    c == '_')
-					out[o++] = (char)c;
-				else
-					o += (size_t)snprintf(
-					    out + o, outlen - o, "\\%03o", c);
-			}
-		}
-		out[o++] = '.';
-	}
-	if (o == 0)
-		out[o++] = '.';
-	out[o] = '\0';
-}
-
-/* Fills c with a CREATE of set (everything malloc'd, freed by
- * change_batch_free). val is a scratch buffer of valcap bytes. */
-static int set_to_change(const struct zone_store_rrset *set, struct change *c,
-			 char *val, size_t valcap)
-{
-	char name[NAME_TEXT_MAX];
-	int rc;
-
-	c->action = CHANGE_CREATE;
-	name_route53_text(set->owner, name, sizeof(name));
-	c->rrset.type = set->type;
-	c->rrset.ttl = set->ttl;
-	c->rrset.failover = set->failover;
-	c->rrset.name = strdup(name);
-	if (c->rrset.name == NULL ||
-	    (set->set_identifier != NULL &&
-	     (c->rrset.set_identifier = strdup(set->set_identifier)) == NULL) ||
-	    (set->health_check_id != NULL &&
-	     (c->rrset.health_check_id = strdup(set->health_check_id)) == NULL))
-		return Q53_ENOMEM;
-	c->rrset.values = calloc(set->count, sizeof(*c->rrset.values));
-	if (c->rrset.values == NULL)
-		return Q53_ENOMEM;
-	for (uint16_t k = 0; k < set->count; k++) {
-		rc = rdata_text_from_wire(set->type, set->rdata[k].data,
-					  set->rdata[k].len, val, valcap);
-		if (rc != 0)
-			return rc;
-		c->rrset.values[k] = strdup(val);
-		if (c->rrset.values[k] == NULL)
-			return Q53_ENOMEM;
-		c->rrset.nvalues++;
-	}
-	return 0;
-}
-
-int zone_store_export_batch(const struct zone_store *s, const char *id,
-			    char **json, size_t *len, char *err, size_t errlen)
-{
-	size_t valcap = RDATA_TEXT_WIRE_MAX * 4 + 64;
-	char comment[CHANGE_BATCH_MAX_COMMENT + 1];
-	int rc = 0;
-
-	err[0] = '\0';
-	*json = NULL;
-	*len = 0;
-	const struct zone_store_zone *z = zone_find(s, id, NULL);
-	if (z == NULL)
-		return no_such_zone(id, err, errlen);
-	size_t routed = 0;
-	for (size_t i = 0; i < z->nsets; i++)
-		routed += set_is_routed(z->sets[i]);
-	if (routed == 0)
-		return 0;
-	struct change_batch *b = calloc(1, sizeof(*b));
-	char *val = malloc(valcap);
-	if (b == NULL || val == NULL) {
-		rc = Q53_ENOMEM;
-		goto out;
-	}
-	snprintf(comment, sizeof(comment),
-		 "record sets of %.160s (%s) its zone file cannot hold",
-		 z->name, z->id);
-	b->comment = strdup(comment);
-	b->changes = calloc(routed, sizeof(*b->changes));
-	if (b->comment == NULL || b->changes == NULL) {
-		rc = Q53_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < z->nsets && rc == 0; i++) {
-		if (!set_is_routed(z->sets[i]))
-			continue;
-		rc = set_to_change(z->sets[i], &b->changes[b->nchanges++], val,
-				   valcap);
-	}
-	if (rc == 0)
-		rc = change_batch_format(b, json, len);
-out:
-	free(val);
-	change_batch_free(b);
-	return rc;
-}
-
-int zone_store_export(const struct zone_store *s, const char *id, char **text,
-		      size_t *len, char *err, size_t errlen)
-{
-	struct out_buf o = {0};
-	char name[NAME_TEXT_MAX], t[32], head[NAME_TEXT_MAX + 64];
-	size_t valcap = RDATA_TEXT_WIRE_MAX * 4 + 64;
-	int rc = 0;
-
-	err[0] = '\0';
-	const struct zone_store_zone *z = zone_find(s, id, NULL);
-	if (z == NULL)
-		return no_such_zone(id, err, errlen);
-	char *val = malloc(valcap);
-	if (val == NULL)
-		return Q53_ENOMEM;
-	snprintf(head, sizeof(head), "$ORIGIN %s\n", z->name);
-	out_text(&o, head);
-	size_t routed = 0;
-	for (size_t i = 0; i < z->nsets; i++)
-		routed += set_is_routed(z->sets[i]);
-	if (routed > 0) {
-		snprintf(head, sizeof(head),
-			 "; %zu record sets with a SetIdentifier or a "
-			 "HealthCheckId are not in this file (export them as a "
-			 "change batch)\n",
-			 routed);
-		out_text(&o, head);
-	}
-	for (size_t i = 0; i < z->nsets && rc == 0; i++) {
-		const struct zone_store_rrset *set = z->sets[i];
-		if (set_is_routed(set))
-			continue;
-		name_text(set->owner, name, sizeof(name));
-		type_text(set->type, t, sizeof(t));
-		snprintf(head, sizeof(head), "%s %u IN %s ", name, set->ttl, t);
-		for (uint16_t k = 0; k < set->count && rc == 0; k++) {
-			rc = rdata_text_from_wire(set->type, set->rdata[k].data,
-						  set->rdata[k].len, val,
-						  valcap);
-			out_text(&o, head);
-			out_text(&o, val);
-			out_text(&o, "\n");
-		}
-	}
-	out_bytes(&o, "", 1);
-	if (rc == 0 && o.nomem)
-		rc = Q53_ENOMEM;
-	free(val);
-	if (rc != 0) {
-		free(o.p);
-		return rc;
-	}
-	*text = (char *)o.p;
-	*len = o.len - 1;
-	return 0;
 }
 
 /* The routing rules of one (owner, type) group g[0..n) of zone z. */
@@ -1523,111 +1348,122 @@ static int zone_check_sets(const struct zone_store_zone *z,
 	return 0;
 }
 
+/* --- typed record sets: import and restore --- */
+
+/* Turns typed set r (untrusted) of zone z into a new set, or says why not
+ * (Q53_EINVAL with a reason in why) or Q53_ENOMEM. */
+static int set_from_typed(const struct zone_store_zone *z,
+			  const struct rrset_data *r,
+			  struct zone_store_rrset **out, const char **why)
+{
+	uint8_t owner[DNAME_MAXLEN];
+	int rc;
+
+	*out = NULL;
+	size_t olen = owner_in(r->owner, r->owner_len, owner);
+	*why = "malformed owner name";
+	if (olen == 0)
+		return Q53_EINVAL;
+	*why = "record set outside the zone, of an unsupported type, with a "
+	       "TTL out of range or no records";
+	if (!dname_is_sub(owner, olen, z->origin, z->origin_len) ||
+	    !change_batch_type_supported(r->type) ||
+	    r->ttl > CHANGE_BATCH_MAX_TTL || r->nrdata == 0 ||
+	    r->nrdata > UINT16_MAX ||
+	    (r->type == RRTYPE_SOA &&
+	     !name_eq(owner, olen, z->origin, z->origin_len)))
+		return Q53_EINVAL;
+	*why = "empty or too long SetIdentifier or HealthCheckId, or an "
+	       "unknown failover role";
+	if ((r->set_identifier != NULL &&
+	     (r->set_identifier[0] == '\0' ||
+	      strlen(r->set_identifier) > CHANGE_BATCH_MAX_SET_ID)) ||
+	    (r->health_check_id != NULL &&
+	     (r->health_check_id[0] == '\0' ||
+	      strlen(r->health_check_id) > CHANGE_BATCH_MAX_HEALTH_CHECK_ID)) ||
+	    r->failover > CHANGE_FAILOVER_SECONDARY)
+		return Q53_EINVAL;
+	struct set_routing routing = {r->set_identifier, r->failover,
+				      r->health_check_id};
+	struct zone_store_rrset *set =
+	    set_new(owner, olen, r->type, r->ttl, &routing);
+	if (set == NULL)
+		return Q53_ENOMEM;
+	for (size_t k = 0; k < r->nrdata; k++) {
+		const struct rrset_rdata *rd = &r->rdata[k];
+		*why = "malformed RDATA";
+		rc = rd->len > UINT16_MAX
+			 ? Q53_EMALF
+			 : rdata_check(r->type, rd->data, (uint16_t)rd->len);
+		if (rc == 0) {
+			rc = set_add_rdata(set, rd->data, (uint16_t)rd->len);
+			*why = "repeated record";
+		}
+		if (rc != 0) {
+			set_free(set);
+			return rc == Q53_ENOMEM ? rc : Q53_EINVAL;
+		}
+	}
+	*out = set;
+	return 0;
+}
+
+/* sets[0..n) into list l (empty), in canonical order, each once. Returns
+ * 0, Q53_EINVAL (message "record set N: why" in err) or Q53_ENOMEM. */
+static int sets_from_typed(const struct zone_store_zone *z,
+			   const struct rrset_data *sets, size_t n,
+			   struct set_list *l, char *err, size_t errlen)
+{
+	const char *why = "";
+	int rc;
+
+	if (n > 0) {
+		l->v = malloc(n * sizeof(*l->v));
+		if (l->v == NULL)
+			return Q53_ENOMEM;
+		l->cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct zone_store_rrset *set;
+		rc = set_from_typed(z, &sets[i], &set, &why);
+		if (rc == 0 && l->n > 0 && set_cmp(l->v[l->n - 1], set) >= 0) {
+			set_free(set);
+			why = "record sets out of order or repeated";
+			rc = Q53_EINVAL;
+		}
+		if (rc == Q53_ENOMEM)
+			return rc;
+		if (rc != 0)
+			return fail(err, errlen, Q53_EINVAL,
+				    "record set %zu: %s", i, why);
+		l->v[l->n++] = set;
+	}
+	return 0;
+}
+
 /* Serial arithmetic (RFC 1982): a is newer than b. */
 static bool serial_newer(uint32_t a, uint32_t b)
 {
 	return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
-static int import_record(const struct zone_store_zone *z, struct set_list *l,
-			 const zs_scanner_t *sc, char *why, size_t whylen)
-{
-	uint8_t owner[DNAME_MAXLEN];
-	char t[32];
-	size_t len = dname_wire_len(sc->r_owner, sizeof(sc->r_owner));
-	if (len == 0)
-		return fail(why, whylen, Q53_EINVAL, "malformed owner name");
-	dname_lower_copy(owner, sc->r_owner, len);
-	type_text(sc->r_type, t, sizeof(t));
-	if (sc->r_class != RRCLASS_IN)
-		return fail(why, whylen, Q53_EINVAL,
-			    "class %u is not supported (only IN)", sc->r_class);
-	if (!change_batch_type_supported(sc->r_type))
-		return fail(why, whylen, Q53_EINVAL, "type %s is not supported",
-			    t);
-	if (!dname_is_sub(owner, len, z->origin, z->origin_len)) {
-		char name[NAME_TEXT_MAX];
-		name_text(owner, name, sizeof(name));
-		return fail(why, whylen, Q53_EINVAL,
-			    "%s is outside the zone %s", name, z->name);
-	}
-	if (sc->r_type == RRTYPE_SOA &&
-	    !name_eq(owner, len, z->origin, z->origin_len))
-		return fail(why, whylen, Q53_EINVAL,
-			    "SOA record outside the zone apex");
-	if (sc->r_ttl > CHANGE_BATCH_MAX_TTL)
-		return fail(why, whylen, Q53_EINVAL, "TTL %u is out of range",
-			    sc->r_ttl);
-	size_t pos = list_lower_bound(l->v, l->n, owner, sc->r_type, NULL);
-	struct zone_store_rrset *set = NULL;
-	if (pos < l->n && l->v[pos]->type == sc->r_type &&
-	    name_cmp(owner, l->v[pos]->owner) == 0) {
-		set = l->v[pos];
-	} else {
-		set = set_new(owner, len, sc->r_type, sc->r_ttl, &PLAIN);
-		if (set == NULL || list_insert(l, pos, set) != 0) {
-			set_free(set);
-			return Q53_ENOMEM;
-		}
-	}
-	/* The first TTL of a set wins, identical records merge (as the
-	 * zone loader does). */
-	int rc = set_add_rdata(set, sc->r_data, (uint16_t)sc->r_data_length);
-	if (rc == Q53_ELIMIT)
-		return fail(why, whylen, Q53_EINVAL,
-			    "more than 65535 records in one set");
-	return rc == Q53_EEXIST ? 0 : rc;
-}
-
-int zone_store_import(struct zone_store *s, const char *id, const char *text,
-		      size_t len, char *err, size_t errlen)
+int zone_store_replace(struct zone_store *s, const char *id,
+		       const struct rrset_data *sets, size_t n, char *err,
+		       size_t errlen)
 {
 	struct set_list l = {0};
-	char why[256];
+	char why[512];
 	int rc;
 
 	err[0] = '\0';
 	struct zone_store_zone *z = zone_find(s, id, NULL);
 	if (z == NULL)
 		return no_such_zone(id, err, errlen);
-	zs_scanner_t *sc = malloc(sizeof(*sc));
-	if (sc == NULL)
-		return Q53_ENOMEM;
-	if (zs_init(sc, z->name, RRCLASS_IN, 3600) != 0 ||
-	    zs_set_input_string(sc, text, len) != 0) {
-		rc = fail(err, errlen, Q53_EINVAL, "InvalidInput: %s",
-			  zs_strerror(sc->error.code));
-		goto err_after_scanner;
-	}
-	for (;;) {
-		int prc = zs_parse_record(sc);
-		if (sc->state == ZS_STATE_DATA) {
-			rc = import_record(z, &l, sc, why, sizeof(why));
-			if (rc == Q53_ENOMEM)
-				goto err_after_scanner;
-			if (rc != 0) {
-				rc = fail(err, errlen, Q53_EINVAL,
-					  "InvalidInput: line %llu: %s",
-					  (unsigned long long)sc->line_counter,
-					  why);
-				goto err_after_scanner;
-			}
-		} else if (sc->state == ZS_STATE_ERROR || prc != 0) {
-			rc = fail(err, errlen, Q53_EINVAL,
-				  "InvalidInput: line %llu: %s",
-				  (unsigned long long)sc->line_counter,
-				  zs_strerror(sc->error.code));
-			goto err_after_scanner;
-		} else if (sc->state == ZS_STATE_INCLUDE) {
-			rc = fail(err, errlen, Q53_EINVAL,
-				  "InvalidInput: line %llu: $INCLUDE is not "
-				  "supported",
-				  (unsigned long long)sc->line_counter);
-			goto err_after_scanner;
-		} else {
-			break; /* EOF or STOP */
-		}
-	}
+	rc = sets_from_typed(z, sets, n, &l, why, sizeof(why));
+	if (rc == Q53_EINVAL)
+		rc = fail(err, errlen, Q53_EINVAL, "InvalidInput: %s", why);
+	if (rc != 0)
+		goto err_after_list;
 	/* Without an apex SOA or NS of its own, the file keeps the
 	 * zone's. */
 	for (size_t i = 0; i < z->nsets; i++) {
@@ -1638,12 +1474,12 @@ int zone_store_import(struct zone_store *s, const char *id, const char *text,
 		rc = zone_add_apex_set(z, &l, cur->type, cur->ttl, cur->rdata,
 				       cur->count);
 		if (rc != 0)
-			goto err_after_scanner;
+			goto err_after_list;
 	}
 	rc = zone_check_sets(z, &l, why, sizeof(why));
 	if (rc != 0) {
 		rc = fail(err, errlen, Q53_EINVAL, "InvalidInput: %s", why);
-		goto err_after_scanner;
+		goto err_after_list;
 	}
 	struct zone_store_rrset *soa = (struct zone_store_rrset *)list_find(
 	    l.v, l.n, z->origin, RRTYPE_SOA);
@@ -1651,8 +1487,6 @@ int zone_store_import(struct zone_store *s, const char *id, const char *text,
 	if (serial_newer(soa_serial_get(soa), serial))
 		serial = soa_serial_get(soa);
 	soa_serial_set(soa, serial);
-	zs_deinit(sc);
-	free(sc);
 	for (size_t i = 0; i < z->nsets; i++)
 		set_free(z->sets[i]);
 	free(z->sets);
@@ -1661,414 +1495,82 @@ int zone_store_import(struct zone_store *s, const char *id, const char *text,
 	z->serial = serial;
 	return 0;
 
-err_after_scanner:
-	zs_deinit(sc);
-	free(sc);
+err_after_list:
 	list_free_all(&l);
 	return rc;
 }
 
-/* --- snapshots ---
- *
- * "Q53ZSTOR" u32:version u32:nzones, then per zone (in id order):
- *   str16:id  u8:len name  opt:comment  opt:caller_reference  u32:nsets
- *   per set (canonical order): u8:len owner  u16:type  u32:ttl
- *     opt:set_identifier  u8:failover  opt:health_check_id  u16:count
- *     per record: u16:len data
- * Integers big-endian; str16 = u16 length + bytes; opt = u8 0, or u8 1 and
- * a str16; failover 0 none, 1 PRIMARY, 2 SECONDARY. The serial is the one
- * in the SOA record. Version 1 had no failover and health_check_id (read
- * as none). */
-
-static const char SNAP_MAGIC[8] = {'Q', '5', '3', 'Z', 'S', 'T', 'O', 'R'};
-#define SNAP_VERSION	2
-#define SNAP_VERSION_V1 1
-
-static void out_u8(struct out_buf *o, uint8_t v)
+int zone_store_load(struct zone_store *s,
+		    const struct zone_store_load_params *p,
+		    const struct rrset_data *sets, size_t n, char *err,
+		    size_t errlen)
 {
-	out_bytes(o, &v, 1);
-}
-
-static void out_u16(struct out_buf *o, uint16_t v)
-{
-	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-	out_bytes(o, b, 2);
-}
-
-static void out_u32(struct out_buf *o, uint32_t v)
-{
-	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			(uint8_t)(v >> 8), (uint8_t)v};
-	out_bytes(o, b, 4);
-}
-
-static void out_str16(struct out_buf *o, const char *s)
-{
-	size_t n = strlen(s);
-	out_u16(o, (uint16_t)n);
-	out_bytes(o, s, n);
-}
-
-static void out_opt(struct out_buf *o, const char *s)
-{
-	out_u8(o, s != NULL);
-	if (s != NULL)
-		out_str16(o, s);
-}
-
-int zone_store_snapshot(const struct zone_store *s, uint8_t **buf, size_t *len)
-{
-	struct out_buf o = {0};
-	out_bytes(&o, SNAP_MAGIC, sizeof(SNAP_MAGIC));
-	out_u32(&o, SNAP_VERSION);
-	out_u32(&o, (uint32_t)s->nzones);
-	for (size_t i = 0; i < s->nzones; i++) {
-		const struct zone_store_zone *z = s->zones[i];
-		out_str16(&o, z->id);
-		out_u8(&o, z->origin_len);
-		out_bytes(&o, z->origin, z->origin_len);
-		out_opt(&o, z->comment);
-		out_opt(&o, z->caller_reference);
-		out_u32(&o, (uint32_t)z->nsets);
-		for (size_t k = 0; k < z->nsets; k++) {
-			const struct zone_store_rrset *set = z->sets[k];
-			out_u8(&o, set->owner_len);
-			out_bytes(&o, set->owner, set->owner_len);
-			out_u16(&o, set->type);
-			out_u32(&o, set->ttl);
-			out_opt(&o, set->set_identifier);
-			out_u8(&o, (uint8_t)set->failover);
-			out_opt(&o, set->health_check_id);
-			out_u16(&o, set->count);
-			for (uint16_t r = 0; r < set->count; r++) {
-				out_u16(&o, set->rdata[r].len);
-				out_bytes(&o, set->rdata[r].data,
-					  set->rdata[r].len);
-			}
-		}
-	}
-	if (o.nomem) {
-		free(o.p);
-		return Q53_ENOMEM;
-	}
-	*buf = o.p;
-	*len = o.len;
-	return 0;
-}
-
-/* A bounded reader over untrusted bytes; the first short read sets a
- * sticky error and every later read yields zeros. */
-struct in_cursor {
-	const uint8_t *p;
-	size_t len;
-	size_t pos;
-	bool bad;
-};
-
-static const uint8_t *in_take(struct in_cursor *c, size_t n)
-{
-	if (c->bad || c->len - c->pos < n) {
-		c->bad = true;
-		return NULL;
-	}
-	const uint8_t *p = c->p + c->pos;
-	c->pos += n;
-	return p;
-}
-
-static uint8_t in_u8(struct in_cursor *c)
-{
-	const uint8_t *p = in_take(c, 1);
-	return p ? p[0] : 0;
-}
-
-static uint16_t in_u16(struct in_cursor *c)
-{
-	const uint8_t *p = in_take(c, 2);
-	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
-}
-
-static uint32_t in_u32(struct in_cursor *c)
-{
-	const uint8_t *p = in_take(c, 4);
-	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		       (uint32_t)p[2] << 8 | p[3]
-		 : 0;
-}
-
-/* A str16 as a new C string (no NUL inside), or NULL with c->bad set, or
- * NULL with *nomem. */
-static char *in_str16(struct in_cursor *c, bool *nomem)
-{
-	uint16_t n = in_u16(c);
-	const uint8_t *p = in_take(c, n);
-	if (p == NULL || memchr(p, '\0', n) != NULL) {
-		c->bad = true;
-		return NULL;
-	}
-	char *s = malloc((size_t)n + 1);
-	if (s == NULL) {
-		*nomem = true;
-		return NULL;
-	}
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
-/* Reads an opt string into *out (NULL when absent). */
-static void in_opt(struct in_cursor *c, char **out, bool *nomem)
-{
-	uint8_t present = in_u8(c);
-	*out = NULL;
-	if (present > 1)
-		c->bad = true;
-	else if (present == 1)
-		*out = in_str16(c, nomem);
-}
-
-/* A wire name of u8 length: well-formed and lowercase. Returns its length
- * or 0 (c->bad set). */
-static size_t in_name(struct in_cursor *c, uint8_t *out)
-{
-	uint8_t n = in_u8(c);
-	const uint8_t *p = in_take(c, n);
-	if (p == NULL || n == 0 || dname_wire_len(p, n) != n) {
-		c->bad = true;
-		return 0;
-	}
-	dname_lower_copy(out, p, n);
-	if (memcmp(out, p, n) != 0) {
-		c->bad = true;
-		return 0;
-	}
-	return n;
-}
-
-static int restore_fail(char *err, size_t errlen, const char *why,
-			size_t offset)
-{
-	return fail(err, errlen, Q53_EMALF,
-		    "zone store snapshot rejected at byte %zu: %s", offset,
-		    why);
-}
-
-/* Reads one record set of zone z. Returns 0, Q53_EMALF (reason in why) or
- * Q53_ENOMEM. */
-static int restore_set(struct in_cursor *c, uint32_t version,
-		       const struct zone_store_zone *z,
-		       struct zone_store_rrset **out, const char **why)
-{
-	uint8_t owner[DNAME_MAXLEN];
-	bool nomem = false;
-	char *set_id, *hc = NULL;
-	uint8_t failover = 0;
-	int rc;
-
-	*out = NULL;
-	size_t olen = in_name(c, owner);
-	uint16_t type = in_u16(c);
-	uint32_t ttl = in_u32(c);
-	in_opt(c, &set_id, &nomem);
-	if (version != SNAP_VERSION_V1) {
-		failover = in_u8(c);
-		in_opt(c, &hc, &nomem);
-	}
-	uint16_t count = in_u16(c);
-	if (nomem)
-		goto err_nomem;
-	*why = "truncated or malformed record set";
-	if (c->bad)
-		goto err_after_id;
-	*why = "record set outside the zone, of an unsupported type, with a "
-	       "TTL out of range or no records";
-	if (!dname_is_sub(owner, olen, z->origin, z->origin_len) ||
-	    !change_batch_type_supported(type) || ttl > CHANGE_BATCH_MAX_TTL ||
-	    count == 0 || (set_id != NULL && set_id[0] == '\0') ||
-	    (type == RRTYPE_SOA &&
-	     !name_eq(owner, olen, z->origin, z->origin_len)))
-		goto err_after_id;
-	*why = "unknown failover role";
-	if (failover > CHANGE_FAILOVER_SECONDARY)
-		goto err_after_id;
-	struct set_routing routing = {set_id, (enum change_failover)failover,
-				      hc};
-	struct zone_store_rrset *set =
-	    set_new(owner, olen, type, ttl, &routing);
-	free(set_id);
-	free(hc);
-	if (set == NULL)
-		return Q53_ENOMEM;
-	for (uint16_t r = 0; r < count; r++) {
-		uint16_t n = in_u16(c);
-		const uint8_t *p = in_take(c, n);
-		*why = "truncated record";
-		if (p == NULL) {
-			set_free(set);
-			return Q53_EMALF;
-		}
-		/* Records must come in canonical order, each once. */
-		struct zone_store_rdata key = {.len = n, .data = (uint8_t *)p};
-		*why = "records out of order or repeated";
-		if (r > 0 && rdata_cmp(&set->rdata[r - 1], &key) >= 0) {
-			set_free(set);
-			return Q53_EMALF;
-		}
-		rc = rdata_text_check_wire(type, p, n);
-		*why = "malformed RDATA";
-		if (rc == 0)
-			rc = set_add_rdata(set, p, n);
-		if (rc != 0) {
-			set_free(set);
-			return rc == Q53_ENOMEM ? rc : Q53_EMALF;
-		}
-	}
-	*out = set;
-	return 0;
-
-err_nomem:
-	free(set_id);
-	free(hc);
-	return Q53_ENOMEM;
-err_after_id:
-	free(set_id);
-	free(hc);
-	return Q53_EMALF;
-}
-
-/* Reads one zone. Returns 0, Q53_EMALF (reason in why) or Q53_ENOMEM. */
-static int restore_zone(struct in_cursor *c, uint32_t version,
-			struct zone_store_zone **out, const char **why,
-			char *err, size_t errlen)
-{
-	bool nomem = false;
 	struct set_list l = {0};
-	int rc = Q53_EMALF;
+	char why[512];
+	int rc = Q53_EINVAL;
 
+	err[0] = '\0';
 	struct zone_store_zone *z = calloc(1, sizeof(*z));
 	if (z == NULL)
 		return Q53_ENOMEM;
-	char *id = in_str16(c, &nomem);
-	z->origin_len = (uint8_t)in_name(c, z->origin);
-	in_opt(c, &z->comment, &nomem);
-	in_opt(c, &z->caller_reference, &nomem);
-	uint32_t nsets = in_u32(c);
-	if (nomem) {
+	if (p->comment != NULL && p->comment[0] != '\0')
+		z->comment = strdup(p->comment);
+	if (p->caller_reference != NULL && p->caller_reference[0] != '\0')
+		z->caller_reference = strdup(p->caller_reference);
+	if ((p->comment != NULL && p->comment[0] != '\0' &&
+	     z->comment == NULL) ||
+	    (p->caller_reference != NULL && p->caller_reference[0] != '\0' &&
+	     z->caller_reference == NULL)) {
 		rc = Q53_ENOMEM;
 		goto err_after_zone;
 	}
-	*why = "truncated or malformed zone header";
-	if (c->bad || id == NULL || !id_valid(id) || z->origin_len <= 1 ||
+	z->origin_len = (uint8_t)owner_in(p->origin, p->origin_len, z->origin);
+	if (p->id == NULL || !id_valid(p->id) || z->origin_len <= 1 ||
 	    !string_ok(z->comment, CHANGE_BATCH_MAX_COMMENT) ||
-	    !string_ok(z->caller_reference, 128))
+	    !string_ok(z->caller_reference, 128) ||
+	    (p->origin_len != z->origin_len) ||
+	    memcmp(p->origin, z->origin, z->origin_len) != 0) {
+		rc = fail(err, errlen, Q53_EINVAL, "malformed zone header");
 		goto err_after_zone;
-	snprintf(z->id, sizeof(z->id), "%s", id);
+	}
+	snprintf(z->id, sizeof(z->id), "%s", p->id);
 	name_text(z->origin, z->name, sizeof(z->name));
-	/* Each set takes at least 13 bytes: no allocation from a lying
-	 * count. */
-	*why = "record set count larger than the data";
-	if (nsets > (c->len - c->pos) / 13)
+	if (s->nzones > 0 && strcmp(s->zones[s->nzones - 1]->id, z->id) >= 0) {
+		rc = fail(err, errlen, Q53_EINVAL,
+			  "zone %s: zones out of order or repeated", z->id);
 		goto err_after_zone;
-	for (uint32_t k = 0; k < nsets; k++) {
-		struct zone_store_rrset *set;
-		rc = restore_set(c, version, z, &set, why);
-		if (rc != 0)
-			goto err_after_zone;
-		if (l.n > 0 && set_cmp(l.v[l.n - 1], set) >= 0) {
-			*why = "record sets out of order or repeated";
-			set_free(set);
-			rc = Q53_EMALF;
-			goto err_after_zone;
-		}
-		rc = list_insert(&l, l.n, set);
-		if (rc != 0) {
-			set_free(set);
+	}
+	for (size_t k = 0; k < s->nzones; k++) {
+		const struct zone_store_zone *o = s->zones[k];
+		if (name_eq(o->origin, o->origin_len, z->origin,
+			    z->origin_len) ||
+		    (o->caller_reference && z->caller_reference &&
+		     strcmp(o->caller_reference, z->caller_reference) == 0)) {
+			rc = fail(err, errlen, Q53_EINVAL,
+				  "zone %s: same name or caller reference as "
+				  "zone %s",
+				  z->id, o->id);
 			goto err_after_zone;
 		}
 	}
-	rc = zone_check_sets(z, &l, err, errlen);
-	if (rc != 0) {
-		*why = "zone rules broken";
-		rc = Q53_EMALF;
+	rc = sets_from_typed(z, sets, n, &l, why, sizeof(why));
+	if (rc == 0)
+		rc = zone_check_sets(z, &l, why, sizeof(why));
+	if (rc == Q53_EINVAL)
+		fail(err, errlen, Q53_EINVAL, "zone %s: %s", z->id, why);
+	if (rc != 0)
 		goto err_after_zone;
-	}
 	z->sets = l.v;
 	z->nsets = l.n;
 	l.v = NULL;
 	z->serial = soa_serial_get(zone_soa(z));
-	free(id);
-	*out = z;
-	return 0;
+	rc = zone_insert(s, s->nzones, z);
+	if (rc != 0)
+		zone_free(z);
+	return rc;
 
 err_after_zone:
 	list_free_all(&l);
-	free(id);
 	zone_free(z);
-	return rc;
-}
-
-int zone_store_restore(struct zone_store *s, const uint8_t *buf, size_t len,
-		       char *err, size_t errlen)
-{
-	struct in_cursor c = {.p = buf, .len = len};
-	struct zone_store next;
-	const char *why = "";
-	char inner[256] = "";
-	int rc;
-
-	err[0] = '\0';
-	zone_store_init(&next);
-	const uint8_t *magic = in_take(&c, sizeof(SNAP_MAGIC));
-	if (magic == NULL || memcmp(magic, SNAP_MAGIC, sizeof(SNAP_MAGIC)) != 0)
-		return restore_fail(err, errlen, "not a zone store snapshot",
-				    0);
-	uint32_t version = in_u32(&c);
-	if (version != SNAP_VERSION && version != SNAP_VERSION_V1)
-		return restore_fail(err, errlen, "unknown version", 8);
-	uint32_t nzones = in_u32(&c);
-	if (c.bad || nzones > (len - c.pos) / 8)
-		return restore_fail(err, errlen, "bad zone count", 12);
-	next.zones = calloc(nzones ? nzones : 1, sizeof(*next.zones));
-	if (next.zones == NULL)
-		return Q53_ENOMEM;
-	for (uint32_t i = 0; i < nzones; i++) {
-		size_t at = c.pos;
-		struct zone_store_zone *z;
-		rc = restore_zone(&c, version, &z, &why, inner, sizeof(inner));
-		if (rc == Q53_ENOMEM)
-			goto err_after_next;
-		if (rc != 0) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "zone %u: %s%s%s", i, why,
-				 inner[0] ? ": " : "", inner);
-			rc = restore_fail(err, errlen, msg, at);
-			goto err_after_next;
-		}
-		next.zones[next.nzones++] = z;
-		bool clash = i > 0 && strcmp(next.zones[i - 1]->id, z->id) >= 0;
-		for (uint32_t k = 0; k < i && !clash; k++) {
-			const struct zone_store_zone *o = next.zones[k];
-			clash = name_eq(o->origin, o->origin_len, z->origin,
-					z->origin_len) ||
-				(o->caller_reference && z->caller_reference &&
-				 strcmp(o->caller_reference,
-					z->caller_reference) == 0);
-		}
-		if (clash) {
-			rc = restore_fail(err, errlen,
-					  "zones out of order or repeated", at);
-			goto err_after_next;
-		}
-	}
-	if (c.pos != len) {
-		rc = restore_fail(err, errlen, "trailing bytes", c.pos);
-		goto err_after_next;
-	}
-	zone_store_free(s);
-	*s = next;
-	return 0;
-
-err_after_next:
-	zone_store_free(&next);
 	return rc;
 }

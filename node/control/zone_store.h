@@ -130,14 +130,19 @@ int zone_store_get(const struct zone_store *s, const char *id,
  * exists(ctx, id) is false fails the batch first, as "NoSuchHealthCheck:
  * change N: ..." (Q53_ENOENT); exists NULL means no health check exists.
  * On success the SOA serial is bumped by one (the store owns the serial:
- * an UPSERTed SOA keeps its other fields). */
+ * an UPSERTed SOA keeps its other fields).
+ *
+ * b is typed (wire names and RDATA, change_batch_compile) and untrusted:
+ * every field is checked (RDATA with rdata_check); a change carrying an
+ * invalid reason fails with it, in the place where parsing its text would
+ * have failed. */
 int zone_store_apply_with_checks(struct zone_store *s, const char *id,
-				 const struct change_batch *b,
+				 const struct rrset_batch *b,
 				 zone_store_check_fn exists, void *ctx,
 				 char *err, size_t errlen);
 /* The same with no health check existing. */
 int zone_store_apply(struct zone_store *s, const char *id,
-		     const struct change_batch *b, char *err, size_t errlen);
+		     const struct rrset_batch *b, char *err, size_t errlen);
 
 /* Compiles the zone for serving (zone_builder), answering each (name,
  * type) with one record set: a plain set as it is; a failover group with
@@ -167,49 +172,35 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen);
 
-/* The zone as RFC 1035 text, one record per line, absolute names, in
- * canonical order. A zone file has no place for a SetIdentifier, a
- * Failover role or a HealthCheckId, so record sets carrying any of them
- * are left out (never reduced to their currently answered records); a
- * comment line after $ORIGIN says how many, and zone_store_export_batch
- * gives them. Importing the file alone therefore drops them. *text is
- * NUL-terminated, caller frees with free(). */
-int zone_store_export(const struct zone_store *s, const char *id, char **text,
-		      size_t *len, char *err, size_t errlen);
+/* Replaces the zone's record sets with sets[0..n) (typed, untrusted: in
+ * canonical order, each (owner, type, set identifier) once, every field
+ * and RDATA checked), which is what an imported zone file gives
+ * (zone_text_parse, node/control/zone_text.h). The sets' apex SOA and NS
+ * replace the current ones; when there are none the current ones stay.
+ * The serial becomes the SOA's when that is newer, else the current one
+ * plus one. Errors: NoSuchHostedZone, "InvalidInput: ..." (a zone rule, or
+ * "record set N: ..." for a set that is malformed). */
+int zone_store_replace(struct zone_store *s, const char *id,
+		       const struct rrset_data *sets, size_t n, char *err,
+		       size_t errlen);
 
-/* The record sets zone_store_export leaves out, every member of every
- * group with all its fields, as a Route 53 change batch of CREATEs
- * (change_batch_format) that change_batch_parse and zone_store_apply read
- * back after zone_store_import of the zone file: the two together restore
- * the zone's record sets. Names use Route 53's \ooo escapes. A zone beyond
- * one batch's limits (1,000 records, 32,000 value characters) gives a
- * batch the caller must split. When there is nothing to leave out, returns
- * 0 with *json NULL and *len 0; otherwise *json is NUL-terminated, caller
- * frees with free(). */
-int zone_store_export_batch(const struct zone_store *s, const char *id,
-			    char **json, size_t *len, char *err, size_t errlen);
+/* A whole zone as a snapshot holds it (control_fsm.c's FsmSnapshot). */
+struct zone_store_load_params {
+	const char *id;
+	const uint8_t *origin; /* lowercase wire */
+	size_t origin_len;
+	const char *comment;	      /* NULL / "": none */
+	const char *caller_reference; /* NULL / "": none */
+};
 
-/* Replaces the zone's record sets with the records of a zone file
- * (text[0..len), names relative to the zone). Records are grouped into
- * record sets (the first TTL of a set wins, identical records merge). The
- * file's apex SOA and NS replace the current ones; when it has none the
- * current ones stay. Only the types change batches take; no $INCLUDE, no
- * names outside the zone. The serial becomes the file's when that is
- * newer, else the current one plus one. Errors name the line. */
-int zone_store_import(struct zone_store *s, const char *id, const char *text,
-		      size_t len, char *err, size_t errlen);
-
-/* The whole store as bytes (for Raft snapshots): deterministic, versioned
- * (version 2: record sets carry their failover role and health check;
- * restore reads version 1 too), length-prefixed. *buf is the caller's to
- * free(). */
-int zone_store_snapshot(const struct zone_store *s, uint8_t **buf, size_t *len);
-
-/* Replaces the contents of s with the store serialised in buf[0..len)
- * (untrusted: every field is checked, the routing rules included, garbage
- * gives Q53_EMALF and a reason). That each HealthCheckId names an existing
- * check is the caller's to verify. On failure s is unchanged. */
-int zone_store_restore(struct zone_store *s, const uint8_t *buf, size_t len,
-		       char *err, size_t errlen);
+/* Adds the zone p with sets[0..n) (untrusted, canonical order; the serial
+ * is the SOA's), after every zone s holds: ids must come in increasing
+ * order, names and caller references once. Returns 0, Q53_EINVAL (a
+ * reason in err) or Q53_ENOMEM; s is unchanged on failure. That each
+ * HealthCheckId names an existing check is the caller's to verify. */
+int zone_store_load(struct zone_store *s,
+		    const struct zone_store_load_params *p,
+		    const struct rrset_data *sets, size_t n, char *err,
+		    size_t errlen);
 
 #endif

@@ -7,7 +7,8 @@
 
 #include <stdint.h>
 
-/* Returns 0, Q53_EMALF (not valid for type) or Q53_ENOMEM. */
+/* Returns 0, Q53_EMALF (not valid for type, or not in the form libknot
+ * stores it: e.g. a compressed name) or Q53_ENOMEM. */
 int rdata_check(uint16_t type, const uint8_t *rdata, uint16_t rdlen);
 
 #endif

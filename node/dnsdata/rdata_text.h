@@ -5,6 +5,7 @@
 #ifndef Q53_NODE_DNSDATA_RDATA_TEXT_H
 #define Q53_NODE_DNSDATA_RDATA_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,13 @@ int rdata_text_to_wire(uint16_t type, const char *value, uint8_t *out,
  * Returns 0; Q53_ENOSPC when outlen is too small; Q53_ENOMEM. */
 int rdata_text_from_wire(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
 			 char *out, size_t outlen);
+
+/* rdata_text_from_wire with generic_fallback true; false refuses RDATA the
+ * type's dumper cannot show (Q53_EMALF). In rdata_print.c, with
+ * rdata_text_from_wire and rdata_text_type_name: libknot only, no
+ * libzscanner. */
+int rdata_text_print(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
+		     char *out, size_t outlen, bool generic_fallback);
 
 /* Checks that rdata[0..rdlen) is well-formed RDATA of type, as this module
  * would produce it: it must print as text and parse back to the same

@@ -48,8 +48,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #define HEALTH_CHECK_ID_MAX	       64  /* chars of a health check id */
 #define HEALTH_CHECK_CHILDREN_MAX      256 /* ChildHealthChecks entries */
 #define HEALTH_CHECK_FQDN_MAX	       255
@@ -99,34 +97,11 @@ bool health_check_type_matches_string(enum health_check_type type);
 /* True for HTTPS and HTTPS_STR_MATCH. */
 bool health_check_type_is_tls(enum health_check_type type);
 
-/* Parses a HealthCheckConfig JSON object of len bytes. On success fills
- * *out (which the caller then owns: release with health_check_config_clear)
- * and returns 0. On failure returns Q53_EINVAL (or Q53_ENOMEM), leaves *out
- * cleared (safe to clear again) and writes "Field: reason" into errbuf
- * (always NUL-terminated when errlen > 0). */
-int health_check_config_parse(struct health_check_config *out, const char *json,
-			      size_t len, char *errbuf, size_t errlen);
-/* The same from an already-parsed object (borrowed, not modified), for
- * callers that hold a larger document. */
-int health_check_config_from_json(struct health_check_config *out,
-				  const json_t *obj, char *errbuf,
-				  size_t errlen);
-
-/* Cross-field and range checks on a filled struct (the parse runs them
- * too; the FSM can run them on configs it decodes). Returns 0 or Q53_EINVAL
- * with "Field: reason" in errbuf. */
+/* Cross-field, range and string-form checks on a filled struct (the
+ * parse runs them too; the FSM runs them on configs it decodes). Returns 0 or
+ * Q53_EINVAL with "Field: reason" in errbuf. */
 int health_check_config_validate(const struct health_check_config *cfg,
 				 char *errbuf, size_t errlen);
-
-/* Canonical JSON object (new reference, caller json_decref's), every
- * resolved value present, fields in a fixed order. Returns 0 or
- * Q53_ENOMEM. */
-int health_check_config_to_json(const struct health_check_config *cfg,
-				json_t **out);
-/* The same as compact text; *out is malloc'ed, caller frees with free().
- * parse(format(c)) gives a config equal to c. Returns 0 or Q53_ENOMEM. */
-int health_check_config_format(const struct health_check_config *cfg,
-			       char **out);
 
 /* Deep copy into dst (which must not hold anything: cleared or fresh).
  * Returns 0 or Q53_ENOMEM (dst then cleared). */
@@ -137,5 +112,13 @@ bool health_check_config_equal(const struct health_check_config *a,
 			       const struct health_check_config *b);
 /* Frees the children and zeroes cfg. */
 void health_check_config_clear(struct health_check_config *cfg);
+
+/* Shared with check_config_json.c: "Field: reason" into errbuf, returns
+ * Q53_EINVAL; name and URL rules. */
+int health_check_fail(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool health_check_fqdn_valid(const char *s);
+int health_check_webhook_check(const char *url, char *errbuf, size_t errlen);
+bool health_check_type_is_http(enum health_check_type type);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
+#include "node/control/upgrade.h"
 #include "node/raft/raft_io.h"
 #include "node/runtime/quorum_contact.h"
 
@@ -27,6 +28,7 @@ struct raft_host {
 	struct raft raft;
 	struct raft_io io;
 	struct control_fsm *fsm;
+	struct control_upgrade *upgrade; /* over fsm, for fsm_log */
 	struct q53_fsm_log log;
 	bool io_inited;
 	bool raft_inited;
@@ -109,9 +111,12 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 		h->client_id = (ids_wall_ms() << 16) ^ h->id;
 	h->next_request = 1;
 
-	if (control_fsm_new(&h->fsm) != 0)
+	if (control_fsm_new(&h->fsm) != 0 ||
+	    control_upgrade_new(h->fsm, &h->upgrade) != 0)
 		goto nomem;
-	rv = q53_fsm_log_init(&h->log, control_fsm_base(h->fsm), NULL);
+	/* The log's entries and snapshots reach the FSM through the upgrade
+	 * module (the previous release's text commands). */
+	rv = q53_fsm_log_init(&h->log, control_upgrade_base(h->upgrade), NULL);
 	if (rv != 0) {
 		snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
 		return rv;
@@ -396,6 +401,8 @@ void raft_host_free(struct raft_host *h)
 	if (h == NULL)
 		return;
 	q53_fsm_log_close(&h->log);
+	if (h->upgrade != NULL)
+		control_upgrade_free(h->upgrade);
 	if (h->fsm != NULL)
 		control_fsm_free(h->fsm);
 	free(h->data_dir);

@@ -9,6 +9,7 @@
 
 #include "node/api/api_render.h"
 #include "node/common/errcode.h"
+#include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
 #include "node/control/zone_store.h"
 
@@ -128,13 +129,17 @@ static void cn_seed_import(struct zone_seed *n, const char *zone_id)
 		return;
 	}
 	cn_seed_change_id(zone_id, change_id);
-	struct command_import_zone c = {.zone_id = zone_id,
-					.change_id = change_id,
-					.text = text,
-					.len = len,
-					.time_ms = ids_wall_ms()};
-	rv = command_encode_import_zone(&c, &p);
+	char perr[512];
+	rv = command_text_import_zone(control_fsm_zone_store(n->ops.fsm),
+				      zone_id, change_id, text, len,
+				      ids_wall_ms(), &p, perr, sizeof(perr));
 	free(text);
+	if (rv == Q53_EINVAL) {
+		cn_log(n, "seed zone %s: %s: %s", seed->origin, seed->path,
+		       perr);
+		cn_seed_next(n);
+		return;
+	}
 	if (rv == 0)
 		rv = cluster_propose(&n->ops, &p, NULL, cn_seed_import_done, n,
 				     &s);

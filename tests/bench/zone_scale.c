@@ -11,6 +11,7 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/zone_store.h"
+#include "node/control/zone_text.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
 
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 		    text + len, cap - len, "r%zu 300 IN A 10.%zu.%zu.%zu\n", i,
 		    (i >> 16) & 255, (i >> 8) & 255, i & 255);
 	double t0 = now_ms();
-	if (zone_store_import(&s, ZID, text, len, err, sizeof(err)) != 0) {
+	if (zone_text_import(&s, ZID, text, len, err, sizeof(err)) != 0) {
 		fprintf(stderr, "import: %s\n", err);
 		return 1;
 	}
@@ -108,7 +109,12 @@ int main(int argc, char **argv)
 					      .nvalues = 1}};
 		struct change_batch b = {.changes = &ch, .nchanges = 1};
 		t0 = now_ms();
-		if (zone_store_apply(&s, ZID, &b, err, sizeof(err)) != 0) {
+		struct change_batch_typed tb;
+		if (change_batch_compile(&b, &tb) != 0)
+			return 1;
+		int arc = zone_store_apply(&s, ZID, &tb.batch, err, sizeof(err));
+		change_batch_typed_free(&tb);
+		if (arc != 0) {
 			fprintf(stderr, "apply: %s\n", err);
 			return 1;
 		}

@@ -20,7 +20,8 @@ cd "$(dirname "$0")/../.."
 top=$PWD
 build=$top/build/fuzz
 all_targets=(fuzz_query fuzz_zone fuzz_raft_msg fuzz_change_batch fuzz_rdata_text
-             fuzz_api_request)
+             fuzz_api_request fuzz_command_decode fuzz_snapshot_restore
+             fuzz_health_config)
 
 mode=long
 minutes=30
@@ -85,6 +86,9 @@ for t in "${targets[@]}"; do
     fuzz_raft_msg) max_len=8192 ;;
     fuzz_change_batch) max_len=16384 ;;
     fuzz_rdata_text) max_len=4096 ;;
+    fuzz_command_decode) max_len=16384 ;;
+    fuzz_snapshot_restore) max_len=65536 ;;
+    fuzz_health_config) max_len=4096 ;;
     *) max_len=8192 ;;
   esac
   if [ "$mode" = smoke ]; then

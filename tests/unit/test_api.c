@@ -32,6 +32,7 @@
 #include "node/api/api_render.h"
 #include "node/control/change_batch.h"
 #include "node/control/zone_store.h"
+#include "node/control/zone_text.h"
 
 #define DEADLINE_MS	10000
 #define CLIENT_TIMEO_MS 5000
@@ -264,8 +265,8 @@ static void fake_run(struct fake *f, struct api_call *call)
 		snprintf(id, sizeof(id), "%s", info.id);
 		const ProtobufCBinaryData *t = &req->import_zone->zone_file;
 		const char *text = t->data != NULL ? (const char *)t->data : "";
-		if (zone_store_import(&f->store, id, text, t->len, err,
-				      sizeof(err)) != 0)
+		if (zone_text_import(&f->store, id, text, t->len, err,
+				     sizeof(err)) != 0)
 			return api_reply_error_text(call, err);
 		reply_change(call, fake_new_change(f),
 			     Q53__API__RESPONSE__BODY_IMPORT_ZONE);
@@ -276,8 +277,8 @@ static void fake_run(struct fake *f, struct api_call *call)
 			return;
 		char *text;
 		size_t len;
-		if (zone_store_export(&f->store, info.id, &text, &len, err,
-				      sizeof(err)) != 0)
+		if (zone_text_export(&f->store, info.id, &text, &len, err,
+				     sizeof(err)) != 0)
 			return api_reply_error_text(call, err);
 		Q53__Api__ExportZoneResponse ez =
 		    Q53__API__EXPORT_ZONE_RESPONSE__INIT;
@@ -299,7 +300,13 @@ static void fake_run(struct fake *f, struct api_call *call)
 		if (change_batch_parse(&b, (const char *)j->data, j->len, err,
 				       sizeof(err)) != 0)
 			return api_reply_error_text(call, err);
-		int rv = zone_store_apply(&f->store, id, b, err, sizeof(err));
+		struct change_batch_typed t;
+		int rv = change_batch_compile(b, &t);
+		if (rv == 0) {
+			rv = zone_store_apply(&f->store, id, &t.batch, err,
+					      sizeof(err));
+			change_batch_typed_free(&t);
+		}
 		change_batch_free(b);
 		if (rv != 0)
 			return api_reply_error_text(call, err);

@@ -3,7 +3,14 @@
  * store, health decisions from member votes, snapshot / restore byte for
  * byte, garbage snapshots, and allocation failures at every point of apply
  * (raft_heap_set for the FSM's memory, json_set_alloc_funcs for the JSON
- * parsers) leaving the state unchanged. */
+ * parsers the upgrade module runs) leaving the state unchanged.
+ *
+ * Commands are written as the previous release wrote them (JSON, zone
+ * text) and applied through the upgrade module (node/control/upgrade.h),
+ * which parses them as the serving node parses requests and hands the
+ * typed commands to the FSM: the rejections are the ones apply gave when
+ * it parsed the text. tests/unit/test_fsm_pure.c applies typed commands
+ * with no parser linked. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,12 +27,15 @@
 
 #include "node/common/errcode.h"
 #include "node/control/command.h"
+#include "node/control/command_legacy.h"
 #include "node/control/control_fsm.h"
+#include "node/control/upgrade.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
 #include "node/health/check_config.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
+#include "proto/command.pb-c.h"
 
 #define ZID  "Z0123456789ABC"
 #define ZID2 "Z0123456789ABD"
@@ -171,13 +181,16 @@ static void snap_same(struct snap a, struct snap b)
 static int32_t run(struct control_fsm *f, struct command_payload p,
 		   struct command_result *r)
 {
-	struct q53_fsm *b = control_fsm_base(f);
+	struct control_upgrade *u;
 	int32_t code = 12345;
 	uint8_t *out = NULL;
 	size_t len = 0;
 
+	assert_int_equal(control_upgrade_new(f, &u), 0);
+	struct q53_fsm *b = control_upgrade_base(u);
 	assert_int_equal(b->apply(b, p.type, p.data, p.len, &code, &out, &len),
 			 0);
+	control_upgrade_free(u);
 	assert_non_null(out);
 	if (r != NULL)
 		assert_int_equal(command_result_decode(out, len, r), 0);
@@ -249,7 +262,7 @@ static struct command_payload p_zone_delete(const char *id, const char *change)
 static struct command_payload p_batch(const char *zone, const char *change,
 				      const char *json)
 {
-	struct command_change_rrsets c = {
+	struct command_legacy_change_rrsets c = {
 	    .zone_id = zone,
 	    .change_id = change,
 	    .batch_json = json,
@@ -258,26 +271,26 @@ static struct command_payload p_batch(const char *zone, const char *change,
 	};
 	struct command_payload p;
 
-	assert_int_equal(command_encode_change_rrsets(&c, &p), 0);
+	assert_int_equal(command_legacy_encode_change_rrsets(&c, &p), 0);
 	return p;
 }
 
 static struct command_payload p_import(const char *zone, const char *text)
 {
-	struct command_import_zone c = {.zone_id = zone,
-					.text = text,
-					.len = strlen(text),
-					.time_ms = 4000};
+	struct command_legacy_import_zone c = {.zone_id = zone,
+					       .text = text,
+					       .len = strlen(text),
+					       .time_ms = 4000};
 	struct command_payload p;
 
-	assert_int_equal(command_encode_import_zone(&c, &p), 0);
+	assert_int_equal(command_legacy_encode_import_zone(&c, &p), 0);
 	return p;
 }
 
 static struct command_payload p_check(const char *id, const char *caller,
 				      const char *json)
 {
-	struct command_create_health_check c = {
+	struct command_legacy_health_check c = {
 	    .id = id,
 	    .caller_reference = caller,
 	    .config_json = json,
@@ -286,14 +299,14 @@ static struct command_payload p_check(const char *id, const char *caller,
 	};
 	struct command_payload p;
 
-	assert_int_equal(command_encode_create_health_check(&c, &p), 0);
+	assert_int_equal(command_legacy_encode_create_health_check(&c, &p), 0);
 	return p;
 }
 
 static struct command_payload p_check_update(const char *id, uint64_t version,
 					     const char *json)
 {
-	struct command_update_health_check c = {
+	struct command_legacy_health_check c = {
 	    .id = id,
 	    .version = version,
 	    .config_json = json,
@@ -302,7 +315,7 @@ static struct command_payload p_check_update(const char *id, uint64_t version,
 	};
 	struct command_payload p;
 
-	assert_int_equal(command_encode_update_health_check(&c, &p), 0);
+	assert_int_equal(command_legacy_encode_update_health_check(&c, &p), 0);
 	return p;
 }
 
@@ -586,8 +599,30 @@ static void test_malformed_commands(void **state)
 
 	(void)state;
 	ok(f, p_zone(ZID, "example.com", NULL, NULL));
-	p.type = 77;
-	refused(f, p, Q53_EMALF, "InvalidInput", "malformed");
+	/* The FSM alone refuses a type it does not know (the upgrade module
+	 * stops the node before: test_newer_versions). */
+	{
+		struct q53_fsm *b = control_fsm_base(f);
+		int32_t code;
+		uint8_t *out;
+		size_t len;
+		assert_int_equal(b->apply(b, 77, NULL, 0, &code, &out, &len),
+				 0);
+		assert_int_equal(code, Q53_EMALF);
+		assert_int_equal(command_result_decode(out, len, &r), 0);
+		assert_string_equal(r.error_name, "InvalidInput");
+		assert_non_null(strstr(r.error_message, "malformed"));
+		command_result_free(&r);
+		raft_free(out);
+		/* Nor does it read the previous release's text forms. */
+		struct command_payload legacy = p_batch(ZID, "CX", BATCH_WWW);
+		assert_int_equal(b->apply(b, legacy.type, legacy.data,
+					  legacy.len, &code, &out, &len),
+				 0);
+		assert_int_equal(code, Q53_EMALF);
+		raft_free(out);
+		command_payload_clear(&legacy);
+	}
 	p = (struct command_payload){.type = COMMAND_CHANGE_RRSETS};
 	p.data = raft_malloc(4);
 	memcpy(p.data, "\x0a\xff\x01\x02", 4);
@@ -600,6 +635,267 @@ static void test_malformed_commands(void **state)
 	assert_string_equal(r.change.id, "");
 	command_result_free(&r);
 	control_fsm_free(f);
+}
+
+/* An entry or a snapshot written by a newer release stops the node (the
+ * fatal hook) instead of being misapplied or skipped; nothing changes. */
+static char fatal_msg[512];
+static int fatal_calls;
+
+static void fatal_record(void *ctx, const char *message)
+{
+	(void)ctx;
+	fatal_calls++;
+	snprintf(fatal_msg, sizeof(fatal_msg), "%s", message);
+}
+
+static void test_newer_versions(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	struct control_upgrade *u;
+	int32_t code;
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, NULL));
+	assert_int_equal(control_upgrade_new(f, &u), 0);
+	control_upgrade_set_fatal(u, fatal_record, NULL);
+	struct q53_fsm *b = control_upgrade_base(u);
+	struct snap before = snap(f);
+
+	/* An unknown, newer command type. */
+	fatal_calls = 0;
+	assert_int_equal(
+	    b->apply(b, COMMAND_TYPE_MAX + 1, NULL, 0, &code, &out, &len),
+	    Q53_ENOMEM);
+	assert_int_equal(fatal_calls, 1);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "log entry at FSM index 2 has command type %d written by a "
+		 "newer quorum53: upgrade this node",
+		 COMMAND_TYPE_MAX + 1);
+	assert_string_equal(fatal_msg, want);
+	assert_null(out);
+
+	/* A known typed command of a newer command_version. */
+	struct command_payload p = p_batch(ZID, "C1", BATCH_WWW);
+	struct command_payload typed;
+	char err[512];
+	assert_int_equal(control_upgrade_command(f, p.type, p.data, p.len,
+						 &typed, err, sizeof(err)),
+			 0);
+	command_payload_clear(&p);
+	assert_int_equal(typed.type, COMMAND_CHANGE_RRSETS);
+	assert_int_equal(typed.data[0], 0x08);
+	assert_int_equal(typed.data[1], COMMAND_VERSION);
+	typed.data[1] = COMMAND_VERSION + 1;
+	assert_int_equal(
+	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
+	    Q53_ENOMEM);
+	assert_int_equal(fatal_calls, 2);
+	assert_non_null(strstr(fatal_msg, "has command type 11 version 2 "
+					  "written by a newer quorum53: "
+					  "upgrade this node"));
+	/* The same entry at the current version applies. */
+	typed.data[1] = COMMAND_VERSION;
+	assert_int_equal(
+	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
+	    0);
+	assert_int_equal(code, 0);
+	raft_free(out);
+	command_payload_clear(&typed);
+	assert_int_equal(fatal_calls, 2);
+
+	/* A snapshot of a newer format. */
+	struct snap now = snap(f);
+	assert_int_equal(now.p[0], 0x08);
+	assert_int_equal(now.p[1], 2);
+	now.p[1] = 3;
+	assert_int_equal(b->restore(b, now.p, now.len), Q53_EMALF);
+	assert_int_equal(fatal_calls, 3);
+	assert_string_equal(fatal_msg, "snapshot has format 3 written by a "
+				       "newer quorum53: upgrade this node");
+	now.p[1] = 2;
+	assert_int_equal(b->restore(b, now.p, now.len), 0);
+	snap_same(now, snap(f));
+	raft_free(now.p);
+	raft_free(before.p);
+	control_upgrade_free(u);
+	control_fsm_free(f);
+}
+
+/* --- the previous release's snapshots --- */
+
+struct bytes {
+	uint8_t p[2048];
+	size_t n;
+};
+
+static void b_put(struct bytes *b, const void *p, size_t n)
+{
+	assert_true(b->n + n <= sizeof(b->p));
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+static void b_u(struct bytes *b, uint32_t v, size_t n)
+{
+	for (size_t i = n; i-- > 0;)
+		b->p[b->n++] = (uint8_t)(v >> (8 * i));
+}
+
+static void b_str16(struct bytes *b, const char *s)
+{
+	b_u(b, (uint32_t)strlen(s), 2);
+	b_put(b, s, strlen(s));
+}
+
+static void b_name(struct bytes *b, const char *wire, size_t n)
+{
+	b_u(b, (uint32_t)n, 1);
+	b_put(b, wire, n);
+}
+
+/* A record set in zone_store's private layout of version v. */
+static void b_set(struct bytes *b, unsigned v, const char *owner, size_t olen,
+		  uint16_t type, uint32_t ttl, const char *set_id,
+		  unsigned failover, const char *hc, const char *rdata,
+		  size_t rdlen)
+{
+	b_name(b, owner, olen);
+	b_u(b, type, 2);
+	b_u(b, ttl, 4);
+	b_u(b, set_id != NULL, 1);
+	if (set_id != NULL)
+		b_str16(b, set_id);
+	if (v >= 2) {
+		b_u(b, failover, 1);
+		b_u(b, hc != NULL, 1);
+		if (hc != NULL)
+			b_str16(b, hc);
+	}
+	b_u(b, 1, 2);
+	b_u(b, (uint32_t)rdlen, 2);
+	b_put(b, rdata, rdlen);
+}
+
+/* FsmSnapshot format 1 as 0.1.0 wrote it: zone_store bytes (version v of
+ * its layout) and a health check's config as JSON. */
+static struct snap legacy_snapshot(unsigned v)
+{
+	static const char ORIGIN[] = "\7example\3com";
+	static const char SOA[] = "\3ns1\7example\3net\0\12hostmaster\7example"
+				  "\3com\0\0\0\0\x11\0\0\x1c\x20\0\0\x03\x84"
+				  "\0\x12\x75\0\0\x01\x51\x80";
+	static const char NSR[] = "\3ns1\7example\3net";
+	static const char SHOP[] = "\4shop\7example\3com";
+	static const char HC[] = "{\"IPAddress\": \"192.0.2.80\", \"Port\": "
+				 "8080, \"Type\": \"HTTP\"}";
+	struct bytes b = {.n = 0};
+
+	b_put(&b, "Q53ZSTOR", 8);
+	b_u(&b, v, 4);
+	b_u(&b, 1, 4);
+	b_str16(&b, ZID);
+	b_name(&b, ORIGIN, sizeof(ORIGIN));
+	b_u(&b, 1, 1);
+	b_str16(&b, "old zone");
+	b_u(&b, 0, 1);
+	b_u(&b, v >= 2 ? 3 : 2, 4);
+	b_set(&b, v, ORIGIN, sizeof(ORIGIN), 2, 172800, NULL, 0, NULL, NSR,
+	      sizeof(NSR));
+	b_set(&b, v, ORIGIN, sizeof(ORIGIN), 6, 900, NULL, 0, NULL, SOA,
+	      sizeof(SOA) - 1);
+	if (v >= 2)
+		b_set(&b, v, SHOP, sizeof(SHOP), 1, 30, "p", 1, "hc1",
+		      "\xc0\x00\x02\x33", 4);
+
+	Q53__Command__FsmSnapshot m = Q53__COMMAND__FSM_SNAPSHOT__INIT;
+	Q53__Command__SnapshotHealthCheck hc =
+	    Q53__COMMAND__SNAPSHOT_HEALTH_CHECK__INIT;
+	Q53__Command__SnapshotHealthCheck *hcs[] = {&hc};
+	hc.id = "hc1";
+	hc.caller_reference = "ref";
+	hc.config_json.data = (uint8_t *)HC;
+	hc.config_json.len = strlen(HC);
+	hc.version = 1;
+	hc.created_index = 1;
+	hc.healthy = true;
+	hc.basis = HEALTH_VOTE_TOO_FEW;
+	hc.transition_index = 1;
+	m.format = 1;
+	m.applied = 7;
+	m.zone_store.data = b.p;
+	m.zone_store.len = b.n;
+	m.n_health_checks = 1;
+	m.health_checks = hcs;
+	m.end = 0x51353346u;
+	struct snap out;
+	out.len = protobuf_c_message_get_packed_size(&m.base);
+	out.p = raft_malloc(out.len);
+	protobuf_c_message_pack(&m.base, out.p);
+	return out;
+}
+
+static void test_legacy_snapshots(void **state)
+{
+	(void)state;
+	for (unsigned v = 1; v <= 2; v++) {
+		struct control_fsm *f = fsm_new();
+		struct control_upgrade *u;
+		struct snap old = legacy_snapshot(v);
+
+		assert_int_equal(control_upgrade_new(f, &u), 0);
+		struct q53_fsm *b = control_upgrade_base(u);
+		/* The FSM alone does not read format 1. */
+		struct q53_fsm *fb = control_fsm_base(f);
+		assert_int_equal(fb->restore(fb, old.p, old.len), Q53_EMALF);
+		assert_int_equal(b->restore(b, old.p, old.len), 0);
+		assert_int_equal(control_fsm_applied(f), 7);
+		struct zone_store_info info;
+		assert_int_equal(
+		    zone_store_get(control_fsm_zone_store(f), ZID, &info), 0);
+		assert_string_equal(info.name, "example.com.");
+		assert_string_equal(info.comment, "old zone");
+		assert_int_equal(info.serial, 0x11);
+		assert_int_equal(info.nrrsets, v >= 2 ? 3 : 2);
+		if (v >= 2) {
+			assert_string_equal(info.rrsets[2]->set_identifier,
+					    "p");
+			assert_int_equal(info.rrsets[2]->failover,
+					 CHANGE_FAILOVER_PRIMARY);
+			assert_string_equal(info.rrsets[2]->health_check_id,
+					    "hc1");
+		}
+		struct control_fsm_health_check hc;
+		assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc),
+				 0);
+		assert_int_equal(hc.config->port, 8080);
+		assert_int_equal(hc.config->request_interval, 30);
+		/* Written back in this release's format, read back alone. */
+		struct snap now = snap(f);
+		assert_int_equal(now.p[1], 2);
+		struct control_fsm *g = fsm_new();
+		struct q53_fsm *gb = control_fsm_base(g);
+		assert_int_equal(gb->restore(gb, now.p, now.len), 0);
+		snap_same(now, snap(g));
+		raft_free(now.p);
+		/* Every cut of the old snapshot is refused, the state kept. */
+		struct snap keep = snap(g);
+		struct control_upgrade *gu;
+		assert_int_equal(control_upgrade_new(g, &gu), 0);
+		struct q53_fsm *gub = control_upgrade_base(gu);
+		for (size_t n = 0; n < old.len; n++)
+			assert_int_not_equal(gub->restore(gub, old.p, n), 0);
+		snap_same(keep, snap(g));
+		raft_free(keep.p);
+		control_upgrade_free(gu);
+		control_fsm_free(g);
+		raft_free(old.p);
+		control_upgrade_free(u);
+		control_fsm_free(f);
+	}
 }
 
 /* --- nodes and health --- */
@@ -664,7 +960,9 @@ static void test_health_votes(void **state)
 	assert_int_equal(r.index, 4);
 	assert_string_equal(r.health_check.id, "hc1");
 	assert_int_equal(r.health_check.version, 1);
-	assert_non_null(strstr(r.health_check.config_json, "\"Port\":8080"));
+	assert_non_null(r.health_check.config);
+	assert_int_equal(r.health_check.config->port, 8080);
+	assert_string_equal(r.health_check.config->resource_path, "/health");
 	command_result_free(&r);
 	status(f, "hc1", true, 4);
 	assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc), 0);
@@ -1045,10 +1343,13 @@ static void test_snapshot_garbage(void **state)
  * the final apply gives what a run without failures gives. */
 static void apply_under_faults(struct control_fsm *f, struct command_payload p)
 {
-	struct q53_fsm *b = control_fsm_base(f);
+	struct control_upgrade *u, *ru;
 	struct snap before = snap(f), after;
 	struct control_fsm *ref = fsm_new();
-	struct q53_fsm *rb = control_fsm_base(ref);
+	assert_int_equal(control_upgrade_new(f, &u), 0);
+	assert_int_equal(control_upgrade_new(ref, &ru), 0);
+	struct q53_fsm *b = control_upgrade_base(u);
+	struct q53_fsm *rb = control_upgrade_base(ru);
 	int32_t ref_code, code;
 	uint8_t *ref_out, *out;
 	size_t ref_len, len;
@@ -1096,6 +1397,8 @@ static void apply_under_faults(struct control_fsm *f, struct command_payload p)
 	raft_free(ref_out);
 	raft_free(before.p);
 	raft_free(after.p);
+	control_upgrade_free(u);
+	control_upgrade_free(ru);
 	control_fsm_free(ref);
 	command_payload_clear(&p);
 }
@@ -1182,6 +1485,8 @@ int main(void)
 	    cmocka_unit_test(test_command_codec),
 	    cmocka_unit_test(test_zones),
 	    cmocka_unit_test(test_malformed_commands),
+	    cmocka_unit_test(test_newer_versions),
+	    cmocka_unit_test(test_legacy_snapshots),
 	    cmocka_unit_test(test_nodes),
 	    cmocka_unit_test(test_health_votes),
 	    cmocka_unit_test(test_health_transitions),

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "node/common/errcode.h"
-#include "node/health/check_config.h"
+#include "node/health/check_config_json.h"
 
 static char *read_data(const char *name, size_t *len)
 {

@@ -21,6 +21,7 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
+#include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
@@ -102,11 +103,14 @@ static bool exists(void *ctx, const char *id)
 static void apply(struct zone_store *s, const char *json)
 {
 	struct change_batch *b;
+	struct change_batch_typed t = {0};
 	char err[2048];
 	if (change_batch_parse(&b, json, strlen(json), err, sizeof(err)) != 0 ||
-	    zone_store_apply_with_checks(s, ZID, b, exists, NULL, err,
+	    change_batch_compile(b, &t) != 0 ||
+	    zone_store_apply_with_checks(s, ZID, &t.batch, exists, NULL, err,
 					 sizeof(err)) != 0)
 		fail_msg("%s\n%s", err, json);
+	change_batch_typed_free(&t);
 	change_batch_free(b);
 }
 
@@ -264,30 +268,31 @@ static struct command_payload p_zone(const char *id, const char *name)
 static struct command_payload p_batch(const char *zone, const char *change,
 				      const char *json)
 {
-	struct command_change_rrsets c = {.zone_id = zone,
-					  .change_id = change,
-					  .batch_json = json,
-					  .batch_len = strlen(json)};
 	struct command_payload p;
-	assert_int_equal(command_encode_change_rrsets(&c, &p), 0);
+	char err[2048];
+	if (command_text_change_rrsets(zone, change, json, strlen(json), 0, &p,
+				       err, sizeof(err)) != 0)
+		fail_msg("%s\n%s", err, json);
 	return p;
 }
 
 static struct command_payload p_check(const char *id, const char *json)
 {
-	struct command_create_health_check c = {
-	    .id = id, .config_json = json, .config_len = strlen(json)};
 	struct command_payload p;
-	assert_int_equal(command_encode_create_health_check(&c, &p), 0);
+	char err[512];
+	if (command_text_create_health_check(id, NULL, json, strlen(json), 0,
+					     &p, err, sizeof(err)) != 0)
+		fail_msg("%s\n%s", err, json);
 	return p;
 }
 
 static struct command_payload p_check_update(const char *id, const char *json)
 {
-	struct command_update_health_check c = {
-	    .id = id, .config_json = json, .config_len = strlen(json)};
 	struct command_payload p;
-	assert_int_equal(command_encode_update_health_check(&c, &p), 0);
+	char err[512];
+	if (command_text_update_health_check(id, 0, json, strlen(json), 0, &p,
+					     err, sizeof(err)) != 0)
+		fail_msg("%s\n%s", err, json);
 	return p;
 }
 

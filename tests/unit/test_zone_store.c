@@ -1,6 +1,8 @@
 /* The Route 53 data model: hosted zones, atomic change batches with Route
  * 53's rules (each rejected batch names every failing change and leaves
- * the store byte-for-byte unchanged), export/import, snapshots, and the
+ * the store byte-for-byte unchanged), typed batches from JSON
+ * (change_batch_compile), export/import (zone_text), whole zones loaded
+ * from typed record sets (what the FSM snapshot restores), and the
  * compiled zone answering queries. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +19,9 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/zone_store.h"
+#include "node/control/zone_text.h"
 #include "node/dns/query.h"
+#include "node/dnsdata/dname.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
 
@@ -79,11 +83,110 @@ struct snap {
 	size_t len;
 };
 
+static void put_str(FILE *f, const char *t)
+{
+	fprintf(f, "%zu:%s", t ? strlen(t) : (size_t)-1, t ? t : "");
+}
+
+/* The store's whole state as bytes, every field of every set (the FSM's
+ * snapshot is control_fsm.c's; this is the tests' own witness). */
 static struct snap snap(const struct zone_store *s)
 {
 	struct snap n;
-	assert_int_equal(zone_store_snapshot(s, &n.p, &n.len), 0);
+	struct zone_store_info info;
+	char *p = NULL;
+	FILE *f = open_memstream(&p, &n.len);
+	assert_non_null(f);
+	for (size_t i = 0; zone_store_get_at(s, i, &info) == 0; i++) {
+		put_str(f, info.id);
+		put_str(f, info.name);
+		put_str(f, info.comment);
+		put_str(f, info.caller_reference);
+		fprintf(f, "%u %zu", info.serial, info.nrrsets);
+		for (size_t k = 0; k < info.nrrsets; k++) {
+			const struct zone_store_rrset *r = info.rrsets[k];
+			fwrite(r->owner, 1, r->owner_len, f);
+			fprintf(f, " %u %u %d %u ", r->type, r->ttl,
+				(int)r->failover, r->count);
+			put_str(f, r->set_identifier);
+			put_str(f, r->health_check_id);
+			for (uint16_t j = 0; j < r->count; j++) {
+				fprintf(f, "%u:", r->rdata[j].len);
+				fwrite(r->rdata[j].data, 1, r->rdata[j].len, f);
+			}
+		}
+	}
+	fclose(f);
+	n.p = (uint8_t *)p;
 	return n;
+}
+
+/* Typed record sets of a zone as zone_store_get shows them. */
+struct typed_sets {
+	struct rrset_data *sets;
+	struct rrset_rdata *rd;
+	size_t n;
+};
+
+static struct typed_sets typed_of(const struct zone_store_info *info)
+{
+	struct typed_sets t = {0};
+	size_t nr = 0;
+	for (size_t k = 0; k < info->nrrsets; k++)
+		nr += info->rrsets[k]->count;
+	t.sets = calloc(info->nrrsets + 1, sizeof(*t.sets));
+	t.rd = calloc(nr + 1, sizeof(*t.rd));
+	assert_non_null(t.sets);
+	assert_non_null(t.rd);
+	nr = 0;
+	for (size_t k = 0; k < info->nrrsets; k++) {
+		const struct zone_store_rrset *r = info->rrsets[k];
+		t.sets[k] = (struct rrset_data){
+		    .owner = r->owner,
+		    .owner_len = r->owner_len,
+		    .type = r->type,
+		    .ttl = r->ttl,
+		    .rdata = t.rd + nr,
+		    .nrdata = r->count,
+		    .set_identifier = r->set_identifier,
+		    .failover = r->failover,
+		    .health_check_id = r->health_check_id,
+		};
+		for (uint16_t j = 0; j < r->count; j++, nr++)
+			t.rd[nr] = (struct rrset_rdata){r->rdata[j].data,
+							r->rdata[j].len};
+	}
+	t.n = info->nrrsets;
+	return t;
+}
+
+static void typed_free(struct typed_sets *t)
+{
+	free(t->sets);
+	free(t->rd);
+}
+
+/* Every zone of from loaded into to (which must be empty), as the FSM's
+ * restore does. */
+static int reload(const struct zone_store *from, struct zone_store *to,
+		  char *err, size_t errlen)
+{
+	struct zone_store_info info;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && zone_store_get_at(from, i, &info) == 0;
+	     i++) {
+		struct typed_sets t = typed_of(&info);
+		struct zone_store_load_params p = {
+		    .id = info.id,
+		    .origin = info.origin,
+		    .origin_len = dname_wire_len(info.origin, 255),
+		    .comment = info.comment,
+		    .caller_reference = info.caller_reference,
+		};
+		rc = zone_store_load(to, &p, t.sets, t.n, err, errlen);
+		typed_free(&t);
+	}
+	return rc;
 }
 
 static void snap_same(struct snap a, struct snap b)
@@ -94,6 +197,20 @@ static void snap_same(struct snap a, struct snap b)
 	free(b.p);
 }
 
+/* A parsed batch, typed as the serving node types it, applied. */
+static int apply_batch(struct zone_store *s, const char *id,
+		       const struct change_batch *b, zone_store_check_fn exists,
+		       char *err, size_t errlen)
+{
+	struct change_batch_typed t;
+	int rc = change_batch_compile(b, &t);
+	assert_int_equal(rc, 0);
+	rc = zone_store_apply_with_checks(s, id, &t.batch, exists, NULL, err,
+					  errlen);
+	change_batch_typed_free(&t);
+	return rc;
+}
+
 static int apply_json(struct zone_store *s, const char *id, const char *json,
 		      char *err, size_t errlen)
 {
@@ -101,7 +218,7 @@ static int apply_json(struct zone_store *s, const char *id, const char *json,
 	int rc = change_batch_parse(&b, json, strlen(json), err, errlen);
 	if (rc != 0)
 		return rc;
-	rc = zone_store_apply(s, id, b, err, errlen);
+	rc = apply_batch(s, id, b, NULL, err, errlen);
 	change_batch_free(b);
 	return rc;
 }
@@ -125,8 +242,7 @@ static int apply_checked(struct zone_store *s, const char *json, char *err,
 	int rc = change_batch_parse(&b, json, strlen(json), err, errlen);
 	if (rc != 0)
 		return rc;
-	rc = zone_store_apply_with_checks(s, ZID, b, known_check, NULL, err,
-					  errlen);
+	rc = apply_batch(s, ZID, b, known_check, err, errlen);
 	change_batch_free(b);
 	return rc;
 }
@@ -606,49 +722,10 @@ static char *export(const struct zone_store *s, const char *id)
 {
 	char *text, err[512];
 	size_t len;
-	if (zone_store_export(s, id, &text, &len, err, sizeof(err)) != 0)
+	if (zone_text_export(s, id, &text, &len, err, sizeof(err)) != 0)
 		fail_msg("export: %s", err);
 	assert_int_equal(strlen(text), len);
 	return text;
-}
-
-/* A version-2 snapshot of plain zones (no comment, no caller reference)
- * in the version-1 layout: without the failover byte and the health check
- * option of each set. */
-static size_t snapshot_v1(const uint8_t *v2, size_t len, uint8_t *out)
-{
-	size_t i = 0, o = 0;
-#define COPY(n) (memcpy(out + o, v2 + i, (n)), o += (n), i += (n))
-	COPY(8);
-	out[o++] = 0, out[o++] = 0, out[o++] = 0, out[o++] = 1;
-	i += 4;
-	uint32_t nz = (uint32_t)v2[i] << 24 | (uint32_t)v2[i + 1] << 16 |
-		      (uint32_t)v2[i + 2] << 8 | v2[i + 3];
-	COPY(4);
-	for (uint32_t z = 0; z < nz; z++) {
-		COPY(2u + (size_t)(v2[i] << 8 | v2[i + 1])); /* id */
-		COPY(1u + v2[i]);			     /* origin */
-		assert_int_equal(v2[i], 0);
-		assert_int_equal(v2[i + 1], 0);
-		COPY(2); /* no comment, no caller reference */
-		uint32_t ns = (uint32_t)v2[i] << 24 |
-			      (uint32_t)v2[i + 1] << 16 |
-			      (uint32_t)v2[i + 2] << 8 | v2[i + 3];
-		COPY(4);
-		for (uint32_t k = 0; k < ns; k++) {
-			COPY(1u + v2[i] + 6u); /* owner, type, ttl */
-			assert_int_equal(v2[i], 0);
-			COPY(1); /* no set identifier */
-			i += 2;	 /* failover, health check */
-			uint16_t count = (uint16_t)(v2[i] << 8 | v2[i + 1]);
-			COPY(2);
-			for (uint16_t r = 0; r < count; r++)
-				COPY(2u + (size_t)(v2[i] << 8 | v2[i + 1]));
-		}
-	}
-#undef COPY
-	assert_int_equal(i, len);
-	return o;
 }
 
 /* Route 53's group rules, each refusal naming the change, the store
@@ -803,7 +880,7 @@ static void test_routing_rules(void **state)
 				     .nvalues = 1,
 				     .set_identifier = "h"}};
 	struct change_batch b = {.changes = &c, .nchanges = 1};
-	assert_int_equal(zone_store_apply(s, ZID, &b, err, sizeof(err)),
+	assert_int_equal(apply_batch(s, ZID, &b, NULL, err, sizeof(err)),
 			 Q53_EINVAL);
 	assert_non_null(strstr(err, "a SetIdentifier needs a Failover role"));
 	snap_same(before, snap(s));
@@ -820,7 +897,7 @@ static void test_routing_export_snapshot(void **state)
 
 	apply_file(s, "batch-simple.json");
 	assert_int_equal(
-	    zone_store_export_batch(s, ZID, &json, &len, err, sizeof(err)), 0);
+	    zone_text_export_batch(s, ZID, &json, &len, err, sizeof(err)), 0);
 	assert_null(json); /* nothing routed */
 	apply_ok(
 	    s,
@@ -852,7 +929,7 @@ static void test_routing_export_snapshot(void **state)
 	assert_null(strstr(text, "192.0.2.5"));
 	assert_null(strstr(text, "plain"));
 	assert_int_equal(
-	    zone_store_export_batch(s, ZID, &json, &len, err, sizeof(err)), 0);
+	    zone_text_export_batch(s, ZID, &json, &len, err, sizeof(err)), 0);
 	assert_int_equal(strlen(json), len);
 	assert_non_null(
 	    strstr(json, "\"Name\":\"odd\\\\040name.example.com.\""));
@@ -864,7 +941,7 @@ static void test_routing_export_snapshot(void **state)
 	struct zone_store s2;
 	zone_store_init(&s2);
 	create(&s2, ZID, "example.com");
-	if (zone_store_import(&s2, ZID, text, strlen(text), err, sizeof(err)) !=
+	if (zone_text_import(&s2, ZID, text, strlen(text), err, sizeof(err)) !=
 	    0)
 		fail_msg("import: %s", err);
 	if (apply_checked(&s2, json, err, sizeof(err)) != 0)
@@ -903,12 +980,12 @@ static void test_routing_export_snapshot(void **state)
 	free(json);
 	free(text);
 
-	/* Snapshot: every routing field round-trips, byte for byte. */
-	struct snap sa = snap(s);
+	/* Loaded from typed sets (the FSM snapshot's form): every routing
+	 * field round-trips. */
 	zone_store_free(&s2);
 	zone_store_init(&s2);
-	if (zone_store_restore(&s2, sa.p, sa.len, err, sizeof(err)) != 0)
-		fail_msg("restore: %s", err);
+	if (reload(s, &s2, err, sizeof(err)) != 0)
+		fail_msg("reload: %s", err);
 	snap_same(snap(s), snap(&s2));
 	const struct zone_store_rrset *r = NULL;
 	assert_int_equal(zone_store_get(&s2, ZID, &b), 0);
@@ -919,23 +996,6 @@ static void test_routing_export_snapshot(void **state)
 	assert_non_null(r);
 	assert_int_equal(r->failover, CHANGE_FAILOVER_SECONDARY);
 	assert_string_equal(r->set_identifier, "s");
-	/* Version 2, and the version-1 layout of a plain store is read. */
-	assert_memory_equal(sa.p + 8, "\0\0\0\2", 4);
-	struct zone_store s3;
-	zone_store_init(&s3);
-	create(&s3, ZID, "example.net");
-	struct snap v2 = snap(&s3);
-	uint8_t *v1 = malloc(v2.len);
-	size_t v1len = snapshot_v1(v2.p, v2.len, v1);
-	assert_int_equal(v1len, v2.len - 2 * 2); /* SOA and NS */
-	zone_store_free(&s3);
-	zone_store_init(&s3);
-	if (zone_store_restore(&s3, v1, v1len, err, sizeof(err)) != 0)
-		fail_msg("version 1: %s", err);
-	snap_same(v2, snap(&s3)); /* read as v1, written as v2 */
-	free(v1);
-	zone_store_free(&s3);
-	free(sa.p);
 	zone_store_free(&s2);
 }
 
@@ -948,7 +1008,7 @@ static void test_not_found(void **state)
 	    BATCH(CH("CREATE", RRS("a.example.com", "A", 60, V("192.0.2.1"))));
 	assert_int_equal(
 	    change_batch_parse(&b, json, strlen(json), err, sizeof(err)), 0);
-	assert_int_equal(zone_store_apply(s, ZID2, b, err, sizeof(err)),
+	assert_int_equal(apply_batch(s, ZID2, b, NULL, err, sizeof(err)),
 			 Q53_ENOENT);
 	assert_non_null(strstr(err, "NoSuchHostedZone"));
 	change_batch_free(b);
@@ -1003,7 +1063,7 @@ static void test_export_import(void **state)
 	struct zone_store s2;
 	zone_store_init(&s2);
 	create(&s2, ZID, "example.com");
-	if (zone_store_import(&s2, ZID, text, strlen(text), err, sizeof(err)) !=
+	if (zone_text_import(&s2, ZID, text, strlen(text), err, sizeof(err)) !=
 	    0)
 		fail_msg("import: %s\n%s", err, text);
 	char *text2 = export(&s2, ZID);
@@ -1035,15 +1095,15 @@ static void test_export_import(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct snap before = snap(&s2);
 		int rc =
-		    zone_store_import(&s2, ZID, bad[i].text,
-				      strlen(bad[i].text), err, sizeof(err));
+		    zone_text_import(&s2, ZID, bad[i].text, strlen(bad[i].text),
+				     err, sizeof(err));
 		if (rc == 0)
 			fail_msg("imported: %s", bad[i].text);
 		if (strstr(err, bad[i].needle) == NULL)
 			fail_msg("'%s' lacks '%s'", err, bad[i].needle);
 		snap_same(before, snap(&s2));
 	}
-	assert_int_equal(zone_store_import(&s2, ZID2, "", 0, err, sizeof(err)),
+	assert_int_equal(zone_text_import(&s2, ZID2, "", 0, err, sizeof(err)),
 			 Q53_ENOENT);
 
 	/* Records are grouped into sets (first TTL wins, duplicates merge);
@@ -1056,8 +1116,8 @@ static void test_export_import(void **state)
 			       "www 300 A 192.0.2.2\n"
 			       "www A 192.0.2.1\n"
 			       "WWW AAAA 2001:db8::1\n";
-	assert_int_equal(zone_store_import(s, ZID, grouped, sizeof(grouped) - 1,
-					   err, sizeof(err)),
+	assert_int_equal(zone_text_import(s, ZID, grouped, sizeof(grouped) - 1,
+					  err, sizeof(err)),
 			 0);
 	struct zone_store_info info;
 	assert_int_equal(zone_store_get(s, ZID, &info), 0);
@@ -1089,76 +1149,73 @@ static void test_snapshot(void **state)
 	struct snap a = snap(s);
 	struct zone_store s2;
 	zone_store_init(&s2);
-	create(&s2, "Z9999999999999", "other.test"); /* replaced */
-	if (zone_store_restore(&s2, a.p, a.len, err, sizeof(err)) != 0)
-		fail_msg("restore: %s", err);
+	if (reload(s, &s2, err, sizeof(err)) != 0)
+		fail_msg("reload: %s", err);
 	struct zone_store_info info;
 	assert_int_equal(zone_store_count(&s2), 2);
-	assert_int_equal(zone_store_get(&s2, "Z9999999999999", &info),
-			 Q53_ENOENT);
 	assert_int_equal(zone_store_get(&s2, ZID, &info), 0);
 	assert_int_equal(info.serial, 3);
 	assert_int_equal(zone_store_get(&s2, ZID2, &info), 0);
 	assert_string_equal(info.comment, "comment");
-	struct snap b = snap(&s2);
-	assert_int_equal(a.len, b.len);
-	assert_memory_equal(a.p, b.p, a.len);
-	free(b.p);
-
-	/* Garbage never crashes and never changes the store. */
-	struct snap keep = snap(&s2);
-	static const uint8_t junk[] = "Q53ZSTOR\0\0\0\1\0\0\0\1garbage";
-	assert_int_equal(
-	    zone_store_restore(&s2, junk, sizeof(junk), err, sizeof(err)),
-	    Q53_EMALF);
-	assert_non_null(strstr(err, "zone store snapshot rejected"));
-	assert_int_equal(
-	    zone_store_restore(&s2, (const uint8_t *)"{}", 2, err, sizeof(err)),
-	    Q53_EMALF);
-	assert_int_equal(zone_store_restore(&s2, a.p, 0, err, sizeof(err)),
-			 Q53_EMALF);
-	for (size_t n = 0; n < a.len; n++) {
-		/* Every truncation fails. */
-		assert_int_equal(
-		    zone_store_restore(&s2, a.p, n, err, sizeof(err)),
-		    Q53_EMALF);
-	}
-	uint8_t *more = malloc(a.len + 1);
-	memcpy(more, a.p, a.len);
-	more[a.len] = 0;
-	assert_int_equal(
-	    zone_store_restore(&s2, more, a.len + 1, err, sizeof(err)),
-	    Q53_EMALF);
-	assert_non_null(strstr(err, "trailing bytes"));
-	/* Flipped bytes: refused, or a store that serialises back to exactly
-	 * the bytes it came from (the format has one encoding per state). */
-	uint32_t seed = 12345;
-	for (size_t n = 0; n < a.len; n++) {
-		memcpy(more, a.p, a.len);
-		seed = seed * 1103515245u + 12345u;
-		more[n] ^= (uint8_t)(1u << ((seed >> 16) % 8));
-		struct zone_store s3;
-		zone_store_init(&s3);
-		if (zone_store_restore(&s3, more, a.len, err, sizeof(err)) ==
-		    0) {
-			struct snap c = snap(&s3);
-			assert_int_equal(c.len, a.len);
-			assert_memory_equal(c.p, more, a.len);
-			free(c.p);
-		}
-		zone_store_free(&s3);
-	}
-	free(more);
-	snap_same(keep, snap(&s2));
-	free(a.p);
-	zone_store_free(&s2);
-
-	/* The empty store round-trips too. */
-	zone_store_init(&s2);
-	a = snap(&s2);
-	assert_int_equal(zone_store_restore(&s2, a.p, a.len, err, sizeof(err)),
-			 0);
 	snap_same(a, snap(&s2));
+
+	/* Untrusted typed sets: refused with a reason, the store unchanged
+	 * (a zone already there, out of order, outside the zone, malformed
+	 * RDATA, a broken zone rule). */
+	struct snap keep = snap(&s2);
+	assert_int_equal(reload(s, &s2, err, sizeof(err)), Q53_EINVAL);
+	assert_non_null(strstr(err, "out of order or repeated"));
+	struct zone_store s3;
+	zone_store_init(&s3);
+	assert_int_equal(zone_store_get(s, ZID, &info), 0);
+	struct typed_sets t = typed_of(&info);
+	struct zone_store_load_params lp = {
+	    .id = ZID,
+	    .origin = info.origin,
+	    .origin_len = dname_wire_len(info.origin, 255)};
+	struct rrset_data saved = t.sets[1];
+	t.sets[1] = t.sets[0]; /* repeated */
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)),
+	    Q53_EINVAL);
+	assert_non_null(strstr(err, "record set 1: record sets out of order"));
+	t.sets[1] = saved;
+	static const uint8_t other[] = "\7example\3org";
+	saved = t.sets[t.n - 1];
+	t.sets[t.n - 1].owner = other;
+	t.sets[t.n - 1].owner_len = sizeof(other);
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)),
+	    Q53_EINVAL);
+	t.sets[t.n - 1] = saved;
+	for (size_t k = 0; k < t.n; k++) {
+		if (t.sets[k].type != 1)
+			continue;
+		struct rrset_rdata bad = {(const uint8_t *)"\1\2\3", 3};
+		const struct rrset_rdata *keep_rd = t.sets[k].rdata;
+		size_t keep_n = t.sets[k].nrdata;
+		t.sets[k].rdata = &bad;
+		t.sets[k].nrdata = 1;
+		assert_int_equal(
+		    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)),
+		    Q53_EINVAL);
+		assert_non_null(strstr(err, "malformed RDATA"));
+		t.sets[k].rdata = keep_rd;
+		t.sets[k].nrdata = keep_n;
+		break;
+	}
+	/* Without its apex NS (the first set) the zone breaks a rule. */
+	assert_int_equal(t.sets[0].type, 2);
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets + 1, t.n - 1, err, sizeof(err)),
+	    Q53_EINVAL);
+	assert_non_null(strstr(err, "the zone apex needs an NS record set"));
+	assert_int_equal(zone_store_count(&s3), 0);
+	assert_int_equal(
+	    zone_store_load(&s3, &lp, t.sets, t.n, err, sizeof(err)), 0);
+	typed_free(&t);
+	zone_store_free(&s3);
+	snap_same(keep, snap(&s2));
 	zone_store_free(&s2);
 }
 

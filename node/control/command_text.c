@@ -1,0 +1,134 @@
+#include "node/control/command_text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "node/control/change_batch.h"
+#include "node/control/zone_store.h"
+#include "node/control/zone_text.h"
+#include "node/health/check_config_json.h"
+
+int command_text_change_rrsets(const char *zone_id, const char *change_id,
+			       const char *json, size_t len, uint64_t time_ms,
+			       struct command_payload *out, char *err,
+			       size_t errlen)
+{
+	struct change_batch *b = NULL;
+	struct change_batch_typed t;
+	int rc;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	rc = change_batch_parse(&b, json != NULL ? json : "", len, err, errlen);
+	if (rc != 0) {
+		change_batch_free(b);
+		return rc;
+	}
+	rc = change_batch_compile(b, &t);
+	if (rc == 0) {
+		struct command_change_rrsets c = {
+		    .zone_id = zone_id,
+		    .change_id = change_id,
+		    .batch = t.batch,
+		    .time_ms = time_ms,
+		};
+		rc = command_encode_change_rrsets(&c, out);
+		change_batch_typed_free(&t);
+	}
+	change_batch_free(b);
+	return rc == Q53_EINVAL ? Q53_ENOMEM : rc;
+}
+
+int command_text_import_zone(const struct zone_store *store,
+			     const char *zone_id, const char *change_id,
+			     const char *text, size_t len, uint64_t time_ms,
+			     struct command_payload *out, char *err,
+			     size_t errlen)
+{
+	struct zone_store_info info;
+	struct zone_text_sets sets = {0};
+	int rc;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (zone_store_get(store, zone_id, &info) == 0) {
+		rc = zone_text_parse(&info, text != NULL ? text : "", len,
+				     &sets, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	struct command_import_zone c = {
+	    .zone_id = zone_id,
+	    .change_id = change_id,
+	    .sets = sets.sets,
+	    .nsets = sets.n,
+	    .time_ms = time_ms,
+	};
+	rc = command_encode_import_zone(&c, out);
+	zone_text_sets_free(&sets);
+	return rc == Q53_EINVAL ? Q53_ENOMEM : rc;
+}
+
+static int parse_config(const char *json, size_t len,
+			struct health_check_config *cfg, char *err,
+			size_t errlen)
+{
+	char why[512];
+	int rc;
+
+	why[0] = '\0';
+	rc = health_check_config_parse(cfg, json != NULL ? json : "", len, why,
+				       sizeof(why));
+	if (rc == Q53_EINVAL)
+		snprintf(err, errlen, "InvalidInput: %s", why);
+	return rc;
+}
+
+int command_text_create_health_check(
+    const char *id, const char *caller_reference, const char *json, size_t len,
+    uint64_t time_ms, struct command_payload *out, char *err, size_t errlen)
+{
+	struct health_check_config cfg;
+	int rc;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	rc = parse_config(json, len, &cfg, err, errlen);
+	if (rc == 0) {
+		struct command_create_health_check c = {
+		    .id = id,
+		    .caller_reference = caller_reference,
+		    .config = &cfg,
+		    .time_ms = time_ms,
+		};
+		rc = command_encode_create_health_check(&c, out);
+	}
+	health_check_config_clear(&cfg);
+	return rc;
+}
+
+int command_text_update_health_check(const char *id, uint64_t version,
+				     const char *json, size_t len,
+				     uint64_t time_ms,
+				     struct command_payload *out, char *err,
+				     size_t errlen)
+{
+	struct health_check_config cfg;
+	int rc;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	rc = parse_config(json, len, &cfg, err, errlen);
+	if (rc == 0) {
+		struct command_update_health_check c = {
+		    .id = id,
+		    .version = version,
+		    .config = &cfg,
+		    .time_ms = time_ms,
+		};
+		rc = command_encode_update_health_check(&c, out);
+	}
+	health_check_config_clear(&cfg);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* Typed commands from their text forms: the one place where a change
+ * batch's JSON, a zone file and a HealthCheckConfig's JSON are parsed for
+ * the log. The node serving a request (node/api/) calls these once and
+ * proposes the typed command; the upgrade module calls them for the
+ * previous release's log entries. At the edge: jansson and libzscanner,
+ * not part of the FSM library.
+ *
+ * Each returns 0 with the typed command in *out (command_payload_clear),
+ * Q53_EINVAL with the rejection in err ("InvalidInput: ...",
+ * "InvalidChangeBatch: ...": the words apply used when it parsed the text),
+ * or Q53_ENOMEM. err is always NUL-terminated. */
+#ifndef Q53_NODE_CONTROL_COMMAND_TEXT_H
+#define Q53_NODE_CONTROL_COMMAND_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/control/command.h"
+
+struct zone_store;
+
+int command_text_change_rrsets(const char *zone_id, const char *change_id,
+			       const char *json, size_t len, uint64_t time_ms,
+			       struct command_payload *out, char *err,
+			       size_t errlen);
+
+/* The zone's name comes from store (zone_id borrowed); a zone store does
+ * not hold gives a command with no record sets, which apply refuses as
+ * NoSuchHostedZone. */
+int command_text_import_zone(const struct zone_store *store,
+			     const char *zone_id, const char *change_id,
+			     const char *text, size_t len, uint64_t time_ms,
+			     struct command_payload *out, char *err,
+			     size_t errlen);
+
+int command_text_create_health_check(
+    const char *id, const char *caller_reference, const char *json, size_t len,
+    uint64_t time_ms, struct command_payload *out, char *err, size_t errlen);
+
+/* version: the expected current version, 0 = any; json: the whole new
+ * config (the API merges an update into the current one). */
+int command_text_update_health_check(const char *id, uint64_t version,
+				     const char *json, size_t len,
+				     uint64_t time_ms,
+				     struct command_payload *out, char *err,
+				     size_t errlen);
+
+#endif

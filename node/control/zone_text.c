@@ -1,0 +1,536 @@
+/* Zone files <-> typed record sets (see zone_text.h): the edge of the
+ * control plane, libzscanner and jansson; not part of the FSM library. */
+#include "node/control/zone_text.h"
+
+#include <libknot/libknot.h>
+#include <libzscanner/scanner.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "node/control/change_batch.h"
+#include "node/dnsdata/dname.h"
+#include "node/dnsdata/rdata_text.h"
+#include "node/dnsdata/rrtype.h"
+
+#define NAME_TEXT_MAX (DNAME_MAXLEN * 4 + 2)
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int no_such_zone(const char *id, char *err, size_t errlen)
+{
+	return fail(err, errlen, Q53_ENOENT,
+		    "NoSuchHostedZone: no hosted zone found with ID: %s", id);
+}
+
+static void name_text(const uint8_t *wire, char *out, size_t outlen)
+{
+	if (knot_dname_to_str(out, wire, outlen) == NULL)
+		snprintf(out, outlen, "?");
+}
+
+static void type_text(uint16_t type, char *out, size_t outlen)
+{
+	if (rdata_text_type_name(type, out, outlen) != 0)
+		snprintf(out, outlen, "TYPE%u", type);
+}
+
+/* A growable byte buffer with a sticky out-of-memory flag. */
+struct out_buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+	bool nomem;
+};
+
+static uint8_t *out_reserve(struct out_buf *o, size_t n)
+{
+	if (o->nomem)
+		return NULL;
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap : 256;
+		while (cap < o->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(o->p, cap);
+		if (p == NULL) {
+			o->nomem = true;
+			return NULL;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	return o->p + o->len;
+}
+
+static void out_bytes(struct out_buf *o, const void *data, size_t n)
+{
+	uint8_t *p = out_reserve(o, n);
+	if (p != NULL) {
+		memcpy(p, data, n);
+		o->len += n;
+	}
+}
+
+static void out_text(struct out_buf *o, const char *t)
+{
+	out_bytes(o, t, strlen(t));
+}
+
+/* A set a zone file cannot hold. */
+static bool set_is_routed(const struct zone_store_rrset *set)
+{
+	return set->set_identifier != NULL || set->health_check_id != NULL;
+}
+
+/* A lowercase wire name as Route 53 writes names: final dot, and every
+ * byte but a-z, 0-9, '-' and '_' (and a lone '*' label) as \ooo. */
+static void name_route53_text(const uint8_t *wire, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t p = 0; wire[p] != 0 && o + 5 < outlen; p += 1u + wire[p]) {
+		const uint8_t *label = wire + p;
+		if (label[0] == 1 && label[1] == '*') {
+			out[o++] = '*';
+		} else {
+			for (size_t k = 1; k <= label[0] && o + 5 < outlen;
+			     k++) {
+				uint8_t c = label[k];
+				if ((c >= 'a' && c <= 'z') ||
+				    (c >= '0' && c <= '9') || c == '-' ||
+				    c == '_')
+					out[o++] = (char)c;
+				else
+					o += (size_t)snprintf(
+					    out + o, outlen - o, "\\%03o", c);
+			}
+		}
+		out[o++] = '.';
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+}
+
+/* Fills c with a CREATE of set (everything malloc'd, freed by
+ * change_batch_free). val is a scratch buffer of valcap bytes. */
+static int set_to_change(const struct zone_store_rrset *set, struct change *c,
+			 char *val, size_t valcap)
+{
+	char name[NAME_TEXT_MAX];
+	int rc;
+
+	c->action = CHANGE_CREATE;
+	name_route53_text(set->owner, name, sizeof(name));
+	c->rrset.type = set->type;
+	c->rrset.ttl = set->ttl;
+	c->rrset.failover = set->failover;
+	c->rrset.name = strdup(name);
+	if (c->rrset.name == NULL ||
+	    (set->set_identifier != NULL &&
+	     (c->rrset.set_identifier = strdup(set->set_identifier)) == NULL) ||
+	    (set->health_check_id != NULL &&
+	     (c->rrset.health_check_id = strdup(set->health_check_id)) == NULL))
+		return Q53_ENOMEM;
+	c->rrset.values = calloc(set->count, sizeof(*c->rrset.values));
+	if (c->rrset.values == NULL)
+		return Q53_ENOMEM;
+	for (uint16_t k = 0; k < set->count; k++) {
+		rc = rdata_text_from_wire(set->type, set->rdata[k].data,
+					  set->rdata[k].len, val, valcap);
+		if (rc != 0)
+			return rc;
+		c->rrset.values[k] = strdup(val);
+		if (c->rrset.values[k] == NULL)
+			return Q53_ENOMEM;
+		c->rrset.nvalues++;
+	}
+	return 0;
+}
+
+int zone_text_export_batch(const struct zone_store *s, const char *id,
+			   char **json, size_t *len, char *err, size_t errlen)
+{
+	size_t valcap = RDATA_TEXT_WIRE_MAX * 4 + 64;
+	char comment[CHANGE_BATCH_MAX_COMMENT + 1];
+	int rc = 0;
+
+	err[0] = '\0';
+	*json = NULL;
+	*len = 0;
+	struct zone_store_info zi;
+	if (zone_store_get(s, id, &zi) != 0)
+		return no_such_zone(id, err, errlen);
+	const struct zone_store_info *z = &zi;
+	size_t routed = 0;
+	for (size_t i = 0; i < z->nrrsets; i++)
+		routed += set_is_routed(z->rrsets[i]);
+	if (routed == 0)
+		return 0;
+	struct change_batch *b = calloc(1, sizeof(*b));
+	char *val = malloc(valcap);
+	if (b == NULL || val == NULL) {
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	snprintf(comment, sizeof(comment),
+		 "record sets of %.160s (%s) its zone file cannot hold",
+		 z->name, z->id);
+	b->comment = strdup(comment);
+	b->changes = calloc(routed, sizeof(*b->changes));
+	if (b->comment == NULL || b->changes == NULL) {
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < z->nrrsets && rc == 0; i++) {
+		if (!set_is_routed(z->rrsets[i]))
+			continue;
+		rc = set_to_change(z->rrsets[i], &b->changes[b->nchanges++],
+				   val, valcap);
+	}
+	if (rc == 0)
+		rc = change_batch_format(b, json, len);
+out:
+	free(val);
+	change_batch_free(b);
+	return rc;
+}
+
+int zone_text_export(const struct zone_store *s, const char *id, char **text,
+		     size_t *len, char *err, size_t errlen)
+{
+	struct out_buf o = {0};
+	char name[NAME_TEXT_MAX], t[32], head[NAME_TEXT_MAX + 64];
+	size_t valcap = RDATA_TEXT_WIRE_MAX * 4 + 64;
+	int rc = 0;
+
+	err[0] = '\0';
+	struct zone_store_info zi;
+	if (zone_store_get(s, id, &zi) != 0)
+		return no_such_zone(id, err, errlen);
+	const struct zone_store_info *z = &zi;
+	char *val = malloc(valcap);
+	if (val == NULL)
+		return Q53_ENOMEM;
+	snprintf(head, sizeof(head), "$ORIGIN %s\n", z->name);
+	out_text(&o, head);
+	size_t routed = 0;
+	for (size_t i = 0; i < z->nrrsets; i++)
+		routed += set_is_routed(z->rrsets[i]);
+	if (routed > 0) {
+		snprintf(head, sizeof(head),
+			 "; %zu record sets with a SetIdentifier or a "
+			 "HealthCheckId are not in this file (export them as a "
+			 "change batch)\n",
+			 routed);
+		out_text(&o, head);
+	}
+	for (size_t i = 0; i < z->nrrsets && rc == 0; i++) {
+		const struct zone_store_rrset *set = z->rrsets[i];
+		if (set_is_routed(set))
+			continue;
+		name_text(set->owner, name, sizeof(name));
+		type_text(set->type, t, sizeof(t));
+		snprintf(head, sizeof(head), "%s %u IN %s ", name, set->ttl, t);
+		for (uint16_t k = 0; k < set->count && rc == 0; k++) {
+			rc = rdata_text_from_wire(set->type, set->rdata[k].data,
+						  set->rdata[k].len, val,
+						  valcap);
+			out_text(&o, head);
+			out_text(&o, val);
+			out_text(&o, "\n");
+		}
+	}
+	out_bytes(&o, "", 1);
+	if (rc == 0 && o.nomem)
+		rc = Q53_ENOMEM;
+	free(val);
+	if (rc != 0) {
+		free(o.p);
+		return rc;
+	}
+	*text = (char *)o.p;
+	*len = o.len - 1;
+	return 0;
+}
+
+/* --- import --- */
+
+/* One record of the file. */
+struct text_record {
+	uint8_t *owner; /* lowercase wire, malloc'd */
+	uint8_t owner_len;
+	uint16_t type;
+	uint32_t ttl;
+	uint8_t *data; /* malloc'd */
+	uint16_t len;
+	size_t order; /* position in the file */
+	uint64_t line;
+};
+
+struct text_priv {
+	struct text_record *recs;
+	size_t nrecs;
+	struct rrset_rdata *rdata; /* one per record, grouped */
+};
+
+static void text_priv_free(struct text_priv *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->nrecs; i++) {
+		free(p->recs[i].owner);
+		free(p->recs[i].data);
+	}
+	free(p->recs);
+	free(p->rdata);
+	free(p);
+}
+
+void zone_text_sets_free(struct zone_text_sets *t)
+{
+	free(t->sets);
+	text_priv_free(t->priv);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Canonical DNS name order (RFC 4034 6.1) of lowercase wire names. */
+static int name_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t la[DNAME_MAXLABELS], lb[DNAME_MAXLABELS];
+	size_t na = 0, nb = 0;
+	for (size_t p = 0; a[p] != 0; p += 1u + a[p])
+		la[na++] = (uint8_t)p;
+	for (size_t p = 0; b[p] != 0; p += 1u + b[p])
+		lb[nb++] = (uint8_t)p;
+	while (na > 0 && nb > 0) {
+		const uint8_t *x = a + la[--na], *y = b + lb[--nb];
+		size_t m = x[0] < y[0] ? x[0] : y[0];
+		int c = memcmp(x + 1, y + 1, m);
+		if (c != 0)
+			return c;
+		if (x[0] != y[0])
+			return x[0] < y[0] ? -1 : 1;
+	}
+	return na == nb ? 0 : (na < nb ? -1 : 1);
+}
+
+static int record_cmp(const void *pa, const void *pb)
+{
+	const struct text_record *a = pa, *b = pb;
+	int c = name_cmp(a->owner, b->owner);
+	if (c != 0)
+		return c;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	return a->order < b->order ? -1 : (a->order > b->order);
+}
+
+static int import_record(const struct zone_store_info *z, struct text_priv *p,
+			 size_t *cap, const zs_scanner_t *sc, char *why,
+			 size_t whylen)
+{
+	uint8_t owner[DNAME_MAXLEN];
+	char t[32];
+	size_t len = dname_wire_len(sc->r_owner, sizeof(sc->r_owner));
+	size_t olen = dname_wire_len(z->origin, DNAME_MAXLEN);
+	if (len == 0)
+		return fail(why, whylen, Q53_EINVAL, "malformed owner name");
+	dname_lower_copy(owner, sc->r_owner, len);
+	type_text(sc->r_type, t, sizeof(t));
+	if (sc->r_class != RRCLASS_IN)
+		return fail(why, whylen, Q53_EINVAL,
+			    "class %u is not supported (only IN)", sc->r_class);
+	if (!change_batch_type_supported(sc->r_type))
+		return fail(why, whylen, Q53_EINVAL, "type %s is not supported",
+			    t);
+	if (!dname_is_sub(owner, len, z->origin, olen)) {
+		char name[NAME_TEXT_MAX];
+		name_text(owner, name, sizeof(name));
+		return fail(why, whylen, Q53_EINVAL,
+			    "%s is outside the zone %s", name, z->name);
+	}
+	if (sc->r_type == RRTYPE_SOA &&
+	    !(len == olen && memcmp(owner, z->origin, len) == 0))
+		return fail(why, whylen, Q53_EINVAL,
+			    "SOA record outside the zone apex");
+	if (sc->r_ttl > CHANGE_BATCH_MAX_TTL)
+		return fail(why, whylen, Q53_EINVAL, "TTL %u is out of range",
+			    sc->r_ttl);
+	if (p->nrecs == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct text_record *v = realloc(p->recs, ncap * sizeof(*v));
+		if (v == NULL)
+			return Q53_ENOMEM;
+		p->recs = v;
+		*cap = ncap;
+	}
+	struct text_record *r = &p->recs[p->nrecs];
+	memset(r, 0, sizeof(*r));
+	r->owner = malloc(len);
+	r->data = malloc(sc->r_data_length ? sc->r_data_length : 1);
+	if (r->owner == NULL || r->data == NULL) {
+		free(r->owner);
+		free(r->data);
+		return Q53_ENOMEM;
+	}
+	memcpy(r->owner, owner, len);
+	r->owner_len = (uint8_t)len;
+	r->type = sc->r_type;
+	r->ttl = sc->r_ttl;
+	memcpy(r->data, sc->r_data, sc->r_data_length);
+	r->len = (uint16_t)sc->r_data_length;
+	r->order = p->nrecs;
+	r->line = sc->line_counter;
+	p->nrecs++;
+	return 0;
+}
+
+/* Groups the sorted records into sets: the first TTL of a set wins,
+ * identical records merge (as the zone loader does). */
+static int group_records(struct text_priv *p, struct zone_text_sets *out,
+			 char *err, size_t errlen)
+{
+	p->rdata = calloc(p->nrecs ? p->nrecs : 1, sizeof(*p->rdata));
+	out->sets = calloc(p->nrecs ? p->nrecs : 1, sizeof(*out->sets));
+	if (p->rdata == NULL || out->sets == NULL)
+		return Q53_ENOMEM;
+	size_t nrd = 0;
+	for (size_t i = 0; i < p->nrecs;) {
+		size_t j = i;
+		struct rrset_data *set = &out->sets[out->n++];
+		set->owner = p->recs[i].owner;
+		set->owner_len = p->recs[i].owner_len;
+		set->type = p->recs[i].type;
+		set->ttl = p->recs[i].ttl;
+		set->rdata = &p->rdata[nrd];
+		set->failover = CHANGE_FAILOVER_NONE;
+		for (; j < p->nrecs && p->recs[j].type == set->type &&
+		       name_cmp(p->recs[j].owner, set->owner) == 0;
+		     j++) {
+			const struct text_record *r = &p->recs[j];
+			bool dup = false;
+			for (size_t k = 0; k < set->nrdata && !dup; k++)
+				dup = set->rdata[k].len == r->len &&
+				      memcmp(set->rdata[k].data, r->data,
+					     r->len) == 0;
+			if (dup)
+				continue;
+			if (set->nrdata == UINT16_MAX)
+				return fail(err, errlen, Q53_EINVAL,
+					    "InvalidInput: line %llu: more "
+					    "than 65535 records in one set",
+					    (unsigned long long)r->line);
+			p->rdata[nrd].data = r->data;
+			p->rdata[nrd].len = r->len;
+			nrd++;
+			set->nrdata++;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+int zone_text_parse(const struct zone_store_info *zone, const char *text,
+		    size_t len, struct zone_text_sets *out, char *err,
+		    size_t errlen)
+{
+	char why[256];
+	size_t cap = 0;
+	int rc;
+
+	err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	struct text_priv *p = calloc(1, sizeof(*p));
+	zs_scanner_t *sc = malloc(sizeof(*sc));
+	if (p == NULL || sc == NULL) {
+		free(p);
+		free(sc);
+		return Q53_ENOMEM;
+	}
+	if (zs_init(sc, zone->name, RRCLASS_IN, 3600) != 0 ||
+	    zs_set_input_string(sc, text, len) != 0) {
+		rc = fail(err, errlen, Q53_EINVAL, "InvalidInput: %s",
+			  zs_strerror(sc->error.code));
+		goto err_after_scanner;
+	}
+	for (;;) {
+		int prc = zs_parse_record(sc);
+		if (sc->state == ZS_STATE_DATA) {
+			rc = import_record(zone, p, &cap, sc, why, sizeof(why));
+			if (rc == Q53_ENOMEM)
+				goto err_after_scanner;
+			if (rc != 0) {
+				rc = fail(err, errlen, Q53_EINVAL,
+					  "InvalidInput: line %llu: %s",
+					  (unsigned long long)sc->line_counter,
+					  why);
+				goto err_after_scanner;
+			}
+		} else if (sc->state == ZS_STATE_ERROR || prc != 0) {
+			rc = fail(err, errlen, Q53_EINVAL,
+				  "InvalidInput: line %llu: %s",
+				  (unsigned long long)sc->line_counter,
+				  zs_strerror(sc->error.code));
+			goto err_after_scanner;
+		} else if (sc->state == ZS_STATE_INCLUDE) {
+			rc = fail(err, errlen, Q53_EINVAL,
+				  "InvalidInput: line %llu: $INCLUDE is not "
+				  "supported",
+				  (unsigned long long)sc->line_counter);
+			goto err_after_scanner;
+		} else {
+			break; /* EOF or STOP */
+		}
+	}
+	zs_deinit(sc);
+	free(sc);
+	sc = NULL;
+	if (p->nrecs > 0)
+		qsort(p->recs, p->nrecs, sizeof(*p->recs), record_cmp);
+	rc = group_records(p, out, err, errlen);
+	if (rc != 0)
+		goto err_after_scanner;
+	out->priv = p;
+	return 0;
+
+err_after_scanner:
+	if (sc != NULL) {
+		zs_deinit(sc);
+		free(sc);
+	}
+	free(out->sets);
+	memset(out, 0, sizeof(*out));
+	text_priv_free(p);
+	return rc;
+}
+
+int zone_text_import(struct zone_store *s, const char *id, const char *text,
+		     size_t len, char *err, size_t errlen)
+{
+	struct zone_store_info info;
+	struct zone_text_sets sets;
+	int rc;
+
+	err[0] = '\0';
+	if (zone_store_get(s, id, &info) != 0)
+		return no_such_zone(id, err, errlen);
+	rc = zone_text_parse(&info, text, len, &sets, err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = zone_store_replace(s, id, sets.sets, sets.n, err, errlen);
+	zone_text_sets_free(&sets);
+	return rc;
+}

@@ -1,0 +1,203 @@
+"""Upgrade path: a data directory written by the previous release (0.1.0,
+tests/system/data/upgrade/v0.1.0/, made by make_fixture.py: snapshots in
+FsmSnapshot format 1 and a log tail of the text command types) restarts on
+this q53d and serves the same answers, zone list and health checks; a new
+change batch applies on top, and after another restart (now from this
+release's snapshots and typed log entries) everything still holds.
+
+The fixture's Raft configuration names fixed addresses (127.0.0.53, raft
+17053, api 18053, dns 15353), so the node must come up on them.
+"""
+import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from cluster import q53_binary
+from q53d import q53d_binary
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURE = os.path.join(HERE, "data", "upgrade", "v0.1.0")
+HOST = "127.0.0.53"
+RAFT = f"{HOST}:17053"
+API = f"{HOST}:18053"
+DNS_PORT = 15353
+
+
+def q53(*args, stdin=None):
+    cmd = [q53_binary(), "--node", API, "--json", "--timeout", "10"] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError(f"{cmd}: exit {p.returncode}: {p.stderr}")
+    return json.loads(p.stdout) if p.stdout.strip() else None
+
+
+class Node:
+    """One q53d on the fixture's data directory, stopped by its PID."""
+
+    def __init__(self, data, log_path):
+        self.data = data
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self):
+        args = [q53d_binary(), "--dns", f"{HOST}:{DNS_PORT}", "--workers", "1",
+                "--data-dir", self.data, "--id", "1", "--raft", RAFT, "--api", API,
+                "--name", "n1", "--snapshot-threshold", "8", "--election-timeout",
+                "600", "--heartbeat", "60", "--nameservers",
+                "ns1.q53.test.,ns2.q53.test."]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        self.wait_leader()
+
+    def wait_leader(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"q53d exited with {self.proc.returncode}: "
+                                     f"{self.tail()}")
+            p = subprocess.run([q53_binary(), "--node", API, "--json", "--timeout",
+                                "1", "status"], capture_output=True, text=True)
+            if p.returncode == 0 and json.loads(p.stdout).get("LeaderId") == 1:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"no leader: {self.tail()}")
+
+    def wait_serving(self, qname, rcode, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                r = dns.query.udp(dns.message.make_query(qname, "SOA"), HOST,
+                                  port=DNS_PORT, timeout=0.5)
+                if dns.rcode.to_text(r.rcode()) == rcode:
+                    return
+            except Exception:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"{qname} not served")
+
+    def tail(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read()[-4000:].decode(errors="replace")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                raise AssertionError("q53d did not stop on SIGTERM")
+            assert rc == 0, f"q53d exit {rc}: {self.tail()}"
+        self.log.close()
+        self.proc = None
+
+
+def answers(queries):
+    out = {}
+    for key in queries:
+        qname, t = key.rsplit(" ", 1)
+        r = dns.query.udp(dns.message.make_query(qname, t), HOST, port=DNS_PORT,
+                          timeout=2)
+        out[key] = {
+            "rcode": dns.rcode.to_text(r.rcode()),
+            "answer": sorted(rr.to_text() for rr in r.answer),
+            "authority": sorted(rr.to_text() for rr in r.authority),
+        }
+    return out
+
+
+@pytest.fixture
+def node(tmp_path):
+    with tarfile.open(os.path.join(FIXTURE, "node1.tar.gz")) as t:
+        t.extractall(tmp_path)
+    n = Node(str(tmp_path / "node1"), str(tmp_path / "q53d.log"))
+    yield n
+    n.stop()
+
+
+def check_same(expected, node):
+    node.wait_serving("example.com.", "NOERROR")
+    node.wait_serving("imported.test.", "NOERROR")
+    got = answers(expected["answers"].keys())
+    for key, want in expected["answers"].items():
+        assert got[key] == want, f"{key}: {got[key]} != {want}"
+    assert q53("zone", "list") == expected["zones"]
+    assert q53("health", "list") == expected["health"]
+
+
+def test_upgrade_from_v0_1_0(node):
+    with open(os.path.join(FIXTURE, "expected.json")) as f:
+        expected = json.load(f)
+    data = node.data
+    # The fixture really holds the previous release's formats.
+    snaps = [n for n in os.listdir(data) if n.startswith("snapshot-") and
+             not n.endswith(".meta")]
+    assert snaps, os.listdir(data)
+
+    node.start()
+    check_same(expected, node)
+
+    # A new change batch on top of the old state (typed from now on).
+    zid = expected["zone_id"]
+    batch = {"Comment": "after the upgrade", "Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": "new.example.com", "Type": "A", "TTL": 42,
+            "ResourceRecords": [{"Value": "203.0.113.42"}]}},
+        {"Action": "DELETE", "ResourceRecordSet": {
+            "Name": "tail.example.com", "Type": "A", "TTL": 5,
+            "ResourceRecords": [{"Value": "203.0.113.5"}]}}]}
+    r = q53("change-batch", zid, "-", stdin=json.dumps(batch))
+    q53("get-change", r["ChangeInfo"]["Id"], "--wait")
+    # Enough commands that the new release takes snapshots of its own.
+    for i in range(10):
+        b = {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": f"more{i}.example.com", "Type": "TXT", "TTL": 60,
+            "ResourceRecords": [{"Value": f'"more {i}"'}]}}]}
+        q53("change-batch", zid, "-", stdin=json.dumps(b))
+    # State-dependent refusals keep their words after the upgrade.
+    p = subprocess.run([q53_binary(), "--node", API, "--json", "--timeout", "10",
+                        "change-batch", zid, "-"], input=json.dumps(batch),
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "InvalidChangeBatch" in p.stdout + p.stderr
+    assert ("Tried to create resource record set [name='new.example.com.', "
+            "type='A'] but it already exists") in p.stdout + p.stderr
+
+    def changed():
+        want = json.loads(json.dumps(expected))
+        serial = 29 + 11
+        for key, a in want["answers"].items():
+            for part in ("answer", "authority"):
+                a[part] = [x.replace(" 29 7200 900", f" {serial} 7200 900")
+                           for x in a[part]]
+        want["answers"]["tail.example.com. A"] = {
+            "rcode": "NXDOMAIN", "answer": [], "authority": [
+                f"example.com. 900 IN SOA ns1.q53.test. hostmaster.example.com. "
+                f"{serial} 7200 900 1209600 86400"]}
+        want["answers"]["new.example.com. A"] = {
+            "rcode": "NOERROR", "answer": ["new.example.com. 42 IN A 203.0.113.42"],
+            "authority": []}
+        z = want["zones"]["HostedZones"][0]
+        z["Serial"] = serial
+        z["ResourceRecordSetCount"] += 10
+        return want
+
+    want = changed()
+    check_same(want, node)
+    node.stop()
+
+    # The data directory now holds this release's snapshots and entries.
+    node.start()
+    check_same(want, node)
