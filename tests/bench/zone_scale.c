@@ -112,7 +112,8 @@ int main(int argc, char **argv)
 		struct change_batch_typed tb;
 		if (change_batch_compile(&b, &tb) != 0)
 			return 1;
-		int arc = zone_store_apply(&s, ZID, &tb.batch, err, sizeof(err));
+		int arc =
+		    zone_store_apply(&s, ZID, &tb.batch, err, sizeof(err));
 		change_batch_typed_free(&tb);
 		if (arc != 0) {
 			fprintf(stderr, "apply: %s\n", err);
