@@ -280,8 +280,15 @@ int zone_node_compact(struct zone_node *n)
 	}
 	size_t size = n->nrrsets * sizeof(struct zone_rrset) +
 		      nrd * sizeof(struct zone_rdata) + bytes;
-	uint8_t *block = size ? malloc(size) : NULL;
-	if (size && block == NULL)
+	if (size == 0) {
+		/* An empty non-terminal. */
+		free(n->rrsets);
+		n->rrsets = NULL;
+		n->flags |= ZONE_NODE_PACKED;
+		return 0;
+	}
+	uint8_t *block = malloc(size);
+	if (block == NULL)
 		return Q53_ENOMEM;
 	struct zone_rrset *sets = (struct zone_rrset *)block;
 	struct zone_rdata *rd =
