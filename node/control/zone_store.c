@@ -13,6 +13,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
+#include "node/control/zone_store_impl.h"
 #include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rdata_text.h"
 #include "node/dnsdata/dname.h"
@@ -20,20 +21,7 @@
 #include "node/health/vote_rule.h"
 #include "node/zone/zone.h"
 
-#define NAME_TEXT_MAX	 (DNAME_MAXLEN * 4 + 2)
 #define ROUTE53_NAME_MAX 1024
-
-struct zone_store_zone {
-	char id[ZONE_STORE_ID_MAX + 1];
-	uint8_t origin[DNAME_MAXLEN];
-	uint8_t origin_len;
-	char name[NAME_TEXT_MAX];
-	char *comment;
-	char *caller_reference;
-	uint32_t serial;
-	struct zone_store_rrset **sets; /* canonical order */
-	size_t nsets;
-};
 
 /* A growable array of record sets, kept sorted. */
 struct set_list {
@@ -377,6 +365,7 @@ static void zone_free(struct zone_store_zone *z)
 	free(z->sets);
 	free(z->comment);
 	free(z->caller_reference);
+	zone_store_track_free(z);
 	free(z);
 }
 
@@ -428,6 +417,40 @@ static struct zone_store_rrset *zone_soa(const struct zone_store_zone *z)
 {
 	return (struct zone_store_rrset *)list_find(z->sets, z->nsets,
 						    z->origin, RRTYPE_SOA);
+}
+
+/* --- for zone_store_build.c (zone_store_impl.h) --- */
+
+int zone_store_impl_name_cmp(const uint8_t *a, const uint8_t *b)
+{
+	return name_cmp(a, b);
+}
+
+struct zone_store_zone *zone_store_impl_find(const struct zone_store *s,
+					     const char *id)
+{
+	return zone_find(s, id, NULL);
+}
+
+int zone_store_impl_no_such_zone(const char *id, char *err, size_t errlen)
+{
+	return no_such_zone(id, err, errlen);
+}
+
+size_t zone_store_impl_group_end(struct zone_store_rrset *const *v, size_t n,
+				 size_t i)
+{
+	size_t j = i + 1;
+	while (j < n && v[j]->type == v[i]->type &&
+	       name_cmp(v[j]->owner, v[i]->owner) == 0)
+		j++;
+	return j;
+}
+
+size_t zone_store_impl_lower_bound(const struct zone_store_zone *z,
+				   const uint8_t *owner)
+{
+	return list_lower_bound(z->sets, z->nsets, owner, 0, NULL);
 }
 
 void zone_store_init(struct zone_store *s)
@@ -1173,6 +1196,12 @@ int zone_store_apply_with_checks(struct zone_store *s, const char *id,
 	/* Commit: the displaced sets go, the working list becomes the
 	 * zone's, the serial moves on. */
 	rc = 0;
+	for (size_t i = 0; i < b->nchanges; i++) {
+		if (in_work[i])
+			zone_store_track_name(z, cands[i]->owner);
+	}
+	for (size_t k = 0; k < removed.n; k++)
+		zone_store_track_name(z, removed.v[k]->owner);
 	for (size_t k = 0; k < removed.n; k++)
 		set_free(removed.v[k]);
 	free(z->sets);
@@ -1185,6 +1214,7 @@ int zone_store_apply_with_checks(struct zone_store *s, const char *id,
 	}
 	z->serial++;
 	soa_serial_set(zone_soa(z), z->serial);
+	zone_store_track_commit(z);
 
 out:
 	if (cands != NULL) {
@@ -1202,93 +1232,6 @@ out:
 }
 
 /* --- building, export, import --- */
-
-/* The end of the (owner, type) group that starts at v[i]. */
-static size_t group_end(struct zone_store_rrset *const *v, size_t n, size_t i)
-{
-	size_t j = i + 1;
-	while (j < n && v[j]->type == v[i]->type &&
-	       name_cmp(v[j]->owner, v[i]->owner) == 0)
-		j++;
-	return j;
-}
-
-static bool set_healthy(const struct zone_store_rrset *set,
-			zone_store_check_fn healthy, void *ctx)
-{
-	return set->health_check_id == NULL || healthy == NULL ||
-	       healthy(ctx, set->health_check_id);
-}
-
-/* The set that answers for the group g[0..n): a plain set itself; of a
- * failover group the first eligible of PRIMARY, SECONDARY, where eligible
- * is healthy, or every member when none is (fail open). */
-static const struct zone_store_rrset *
-group_pick(struct zone_store_rrset *const *g, size_t n,
-	   zone_store_check_fn healthy, void *ctx)
-{
-	static const enum change_failover ORDER[] = {CHANGE_FAILOVER_PRIMARY,
-						     CHANGE_FAILOVER_SECONDARY};
-	const struct zone_store_rrset *cand[2];
-	bool ok[2];
-	size_t m = 0;
-
-	if (n == 1 && g[0]->set_identifier == NULL)
-		return g[0];
-	for (size_t r = 0; r < 2; r++) {
-		for (size_t k = 0; k < n && m < 2; k++) {
-			if (g[k]->failover != ORDER[r])
-				continue;
-			cand[m] = g[k];
-			ok[m] = set_healthy(g[k], healthy, ctx);
-			m++;
-			break;
-		}
-	}
-	health_vote_fail_open(ok, m, ok);
-	for (size_t k = 0; k < m; k++) {
-		if (ok[k])
-			return cand[k];
-	}
-	return NULL; /* not a group the store keeps */
-}
-
-int zone_store_build(const struct zone_store *s, const char *id,
-		     struct zone **out, char *err, size_t errlen)
-{
-	return zone_store_build_with_health(s, id, NULL, NULL, out, err,
-					    errlen);
-}
-
-int zone_store_build_with_health(const struct zone_store *s, const char *id,
-				 zone_store_check_fn healthy, void *ctx,
-				 struct zone **out, char *err, size_t errlen)
-{
-	struct zone_builder *b;
-	err[0] = '\0';
-	const struct zone_store_zone *z = zone_find(s, id, NULL);
-	if (z == NULL)
-		return no_such_zone(id, err, errlen);
-	int rc = zone_builder_new(&b, z->origin);
-	if (rc != 0)
-		return rc;
-	for (size_t i = 0; i < z->nsets;) {
-		size_t j = group_end(z->sets, z->nsets, i);
-		const struct zone_store_rrset *set =
-		    group_pick(z->sets + i, j - i, healthy, ctx);
-		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
-			rc = zone_builder_add(b, set->owner, set->type,
-					      set->ttl, set->rdata[k].data,
-					      set->rdata[k].len, err, errlen);
-			if (rc != 0) {
-				zone_builder_abort(b);
-				return rc;
-			}
-		}
-		i = j;
-	}
-	return zone_builder_finish(b, out, err, errlen);
-}
 
 /* A set a zone file cannot hold. */
 static bool set_is_routed(const struct zone_store_rrset *set)
@@ -1396,7 +1339,7 @@ static int zone_check_sets(const struct zone_store_zone *z,
 		i = j;
 	}
 	for (size_t i = 0; i < l->n;) {
-		size_t j = group_end(l->v, l->n, i);
+		size_t j = zone_store_impl_group_end(l->v, l->n, i);
 		int rc = group_check(z, l->v + i, j - i, err, errlen);
 		if (rc != 0)
 			return rc;

@@ -154,9 +154,21 @@ int zone_store_apply(struct zone_store *s, const char *id,
 int zone_store_build_with_health(const struct zone_store *s, const char *id,
 				 zone_store_check_fn healthy, void *ctx,
 				 struct zone **out, char *err, size_t errlen);
+/* The same, building on prev: the zone as compiled by the previous call
+ * of this function for id (prev NULL, or not that version, or a mutation
+ * the store could not track: a full build). Rebuilds only the names the
+ * mutations since then touched, what depends on them, and the names
+ * answered by health (a health change calls this with no mutation); shares
+ * everything else with prev. Answers exactly as the full build would. prev
+ * keeps its reference and stays valid. The store keeps a local note of
+ * the version built (not replicated state; s is not otherwise changed). */
+int zone_store_build_update(const struct zone_store *s, const char *id,
+			    const struct zone *prev,
+			    zone_store_check_fn healthy, void *ctx,
+			    struct zone **out, char *err, size_t errlen);
 /* The same with every health check healthy (tests, tools). The runtime
- * builds through control_fsm_build_zone, which passes the decided
- * statuses. */
+ * builds through zone_store_build_update with control_fsm_health_lookup,
+ * which passes the decided statuses. */
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen);
 

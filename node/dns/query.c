@@ -188,24 +188,29 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 					const struct query *q)
 {
 	size_t matched;
+	const struct zone *z;
+	const struct zone_answer *a;
 	const struct zone_node *n = serving_view_lookup(
-	    view, q->qname, q->qname_len, q->labels, q->nlabels, &matched);
+	    view, q->qname, q->qname_len, q->labels, q->nlabels, &matched, &z);
 	if (n == NULL)
 		return NULL;
 	if (matched == 0) {
-		if (q->qtype == RRTYPE_DS && n == n->zone->apex) {
+		if (q->qtype == RRTYPE_DS && n == z->apex) {
 			const struct zone_node *parent =
-			    serving_view_parent_side(view, n);
+			    serving_view_parent_side(view, z, &z);
 			if (parent != NULL)
 				n = parent;
 		}
-		return zone_node_answer(n, q->qtype);
-	}
-	if (n->cut != NULL)
+		a = zone_node_answer(n, q->qtype);
+	} else if (n->cut != NULL) {
 		return n->cut->referral;
-	if (n->wildcard != NULL)
-		return zone_node_answer(n->wildcard, q->qtype);
-	return n->zone->nxdomain;
+	} else if (n->wildcard != NULL) {
+		a = zone_node_answer(n->wildcard, q->qtype);
+	} else {
+		return z->nxdomain;
+	}
+	/* NULL: NODATA, shared per zone version. */
+	return a != NULL ? a : z->nodata;
 }
 
 size_t dns_query_answer(const struct serving_view *view,

@@ -88,8 +88,11 @@ static bool cn_zone_rebuild(struct view_publisher *n, const char *id)
 		cn_zone_drop(n, i);
 		return true;
 	}
-	/* Health-aware: failover groups follow the decided statuses. */
-	if (control_fsm_build_zone(n->fsm, id, &z, err, sizeof(err)) != 0) {
+	/* Health-aware: failover groups follow the decided statuses.
+	 * Incremental: only what changed since the version served. */
+	if (zone_store_build_update(
+		s, id, i < n->n_zones ? n->zones[i].zone : NULL,
+		control_fsm_health_lookup, n->fsm, &z, err, sizeof(err)) != 0) {
 		cn_log(n,
 		       "zone %s: cannot compile: %s (serving the previous "
 		       "version)",

@@ -14,6 +14,7 @@
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
 #include "node/zone/node.h"
+#include "node/zone/zone_impl.h"
 
 #define BUILDER_MAX_LABELS  8192
 #define BUILDER_MAX_FIX	    8192
@@ -44,6 +45,10 @@ struct builder {
 	/* Additional-section RRsets already written. */
 	const struct zone_rrset *extra[BUILDER_MAX_EXTRA];
 	size_t nextra;
+	/* What the answer being built used: the apex SOA, other names. */
+	bool used_soa;
+	bool looked_up;
+	size_t nsets, nsoa;
 	/* Nodes visited by the CNAME chain. */
 	const struct zone_node *chain[CHAIN_MAX];
 	size_t nchain;
@@ -195,6 +200,9 @@ static void put_rrset(struct builder *b, const uint8_t *owner,
 		      enum section sec)
 {
 	cut_point(b, sec);
+	b->nsets++;
+	if (rr->type == RRTYPE_SOA)
+		b->used_soa = true;
 	for (uint32_t i = 0; i < rr->count; i++) {
 		put_name(b, owner, true);
 		put_u16(b, rr->type);
@@ -234,12 +242,13 @@ static void put_soa(struct builder *b)
 			  (uint32_t)m[2] << 8 | m[3];
 	}
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	b->nsoa++;
 	put_rrset(b, z->apex->name, soa, ttl, SEC_AUTHORITY);
 }
 
 /* The lowercase node for an in-zone target name, or NULL. */
 static const struct zone_node *find_target(const struct zone *z,
-					   const uint8_t *name)
+					   const uint8_t *name, bool *looked)
 {
 	uint8_t lname[DNAME_MAXLEN];
 	size_t len = dname_wire_len(name, DNAME_MAXLEN);
@@ -248,6 +257,7 @@ static const struct zone_node *find_target(const struct zone *z,
 	dname_lower_copy(lname, name, len);
 	if (!dname_is_sub(lname, len, z->origin, z->origin_len))
 		return NULL;
+	*looked = true;
 	return zone_find_node(z, lname, len);
 }
 
@@ -294,7 +304,8 @@ static void put_additionals(struct builder *b, const struct zone_rrset *rr)
 		const struct zone_rdata *rd = &rr->rdata[i];
 		if (rd->len <= off)
 			continue;
-		const struct zone_node *t = find_target(b->z, rd->data + off);
+		const struct zone_node *t =
+		    find_target(b->z, rd->data + off, &b->looked_up);
 		if (t == NULL)
 			continue;
 		if (t->cut != NULL && rr->type != RRTYPE_NS)
@@ -316,7 +327,7 @@ enum resolve_kind { RESOLVE_NODE, RESOLVE_CUT, RESOLVE_NXDOMAIN, RESOLVE_OUT };
 /* Finds name in the zone: the node (exact, or the wildcard that
  * synthesises it), the delegation it lies beneath, or none. */
 static enum resolve_kind resolve(const struct zone *z, const uint8_t *name,
-				 const struct zone_node **out)
+				 const struct zone_node **out, bool *looked)
 {
 	uint8_t lname[DNAME_MAXLEN];
 	size_t len = dname_wire_len(name, DNAME_MAXLEN);
@@ -325,6 +336,7 @@ static enum resolve_kind resolve(const struct zone *z, const uint8_t *name,
 	dname_lower_copy(lname, name, len);
 	if (!dname_is_sub(lname, len, z->origin, z->origin_len))
 		return RESOLVE_OUT;
+	*looked = true;
 	const uint8_t *s = lname;
 	size_t slen = len;
 	for (;;) {
@@ -356,7 +368,7 @@ static void follow_cname(struct builder *b, const uint8_t *target,
 			 uint16_t qtype)
 {
 	const struct zone_node *t;
-	switch (resolve(b->z, target, &t)) {
+	switch (resolve(b->z, target, &t, &b->looked_up)) {
 	case RESOLVE_OUT:
 		return;
 	case RESOLVE_NXDOMAIN:
@@ -427,6 +439,10 @@ static void builder_start(struct builder *b, const struct zone *z,
 	b->ncuts = 0;
 	b->nextra = 0;
 	b->nchain = 0;
+	b->used_soa = false;
+	b->looked_up = false;
+	b->nsets = 0;
+	b->nsoa = 0;
 	b->overflow = false;
 	b->wildcard = false;
 	b->rcode = RCODE_NOERROR;
@@ -441,8 +457,37 @@ static void builder_start(struct builder *b, const struct zone *z,
 	b->ncuts = 1;
 }
 
-static int builder_finish(struct builder *b, struct zone *z,
-			  const struct zone_answer **out)
+static size_t answer_size(size_t body, size_t nfix, size_t ncuts)
+{
+	size_t head = (sizeof(struct zone_answer) + body + 7) & ~(size_t)7;
+	size_t size = head + ncuts * sizeof(struct zone_answer_cut) +
+		      nfix * sizeof(uint16_t);
+	return (size + 7) & ~(size_t)7; /* the next one stays aligned */
+}
+
+/* Writes answer a's header, body and tables at dst (8-aligned, room for
+ * answer_size bytes) and returns the copy. */
+static struct zone_answer *answer_put(void *dst, const struct zone_answer *a,
+				      const uint8_t *body,
+				      const struct zone_answer_cut *cuts,
+				      const uint16_t *fix)
+{
+	struct zone_answer *c = dst;
+	memcpy(c, a, sizeof(*c));
+	memcpy(c->body, body, a->len);
+	size_t head = (sizeof(struct zone_answer) + a->len + 7) & ~(size_t)7;
+	struct zone_answer_cut *cc =
+	    (struct zone_answer_cut *)((uint8_t *)dst + head);
+	memcpy(cc, cuts, a->ncut * sizeof(*cc));
+	c->cut = cc;
+	uint16_t *fx = (uint16_t *)(cc + a->ncut);
+	memcpy(fx, fix, a->nfix * sizeof(*fx));
+	c->fix = fx;
+	return c;
+}
+
+/* The answer built, malloc'd (caller frees). */
+static int builder_finish(struct builder *b, struct zone_answer **out)
 {
 	if (b->overflow)
 		return Q53_ERANGE;
@@ -450,56 +495,54 @@ static int builder_finish(struct builder *b, struct zone *z,
 	/* Room for the longest query name and an OPT record. */
 	if (body + 12 + DNAME_MAXLEN + 4 + 11 > DNS_BUILDER_MSG_MAX)
 		return Q53_ERANGE;
-	size_t size = sizeof(struct zone_answer) + body +
-		      b->nfix * sizeof(uint16_t) +
-		      b->ncuts * sizeof(struct zone_answer_cut) + 8;
-	struct zone_answer *a = calloc(1, size);
-	if (a == NULL)
+	struct zone_answer h = {0};
+	h.rcode = b->rcode;
+	h.aa = b->aa;
+	h.qname_len = (uint8_t)(b->qend - 4 - 12);
+	h.an = b->count[SEC_ANSWER];
+	h.ns = b->count[SEC_AUTHORITY];
+	h.ar = b->count[SEC_ADDITIONAL];
+	h.len = (uint16_t)body;
+	h.ncut = (uint16_t)b->ncuts;
+	h.nfix = (uint16_t)b->nfix;
+	void *mem = malloc(answer_size(body, b->nfix, b->ncuts));
+	if (mem == NULL)
 		return Q53_ENOMEM;
-	if (z->nowned == z->owned_cap) {
-		size_t cap = z->owned_cap ? z->owned_cap * 2 : 64;
-		struct zone_answer **owned =
-		    realloc(z->owned, cap * sizeof(*owned));
-		if (owned == NULL) {
-			free(a);
-			return Q53_ENOMEM;
-		}
-		z->owned = owned;
-		z->owned_cap = cap;
-	}
-	z->owned[z->nowned++] = a;
-	a->rcode = b->rcode;
-	a->aa = b->aa;
-	a->qname_len = (uint8_t)(b->qend - 4 - 12);
-	a->an = b->count[SEC_ANSWER];
-	a->ns = b->count[SEC_AUTHORITY];
-	a->ar = b->count[SEC_ADDITIONAL];
-	a->len = (uint16_t)body;
-	memcpy(a->body, b->msg + b->qend, body);
-	/* Align the tables after the body. */
-	uintptr_t p = (uintptr_t)(a->body + body);
-	p = (p + 7) & ~(uintptr_t)7;
-	struct zone_answer_cut *cuts = (struct zone_answer_cut *)p;
-	memcpy(cuts, b->cuts, b->ncuts * sizeof(*cuts));
-	a->cut = cuts;
-	a->ncut = (uint16_t)b->ncuts;
-	uint16_t *fix = (uint16_t *)(cuts + b->ncuts);
-	memcpy(fix, b->fix, b->nfix * sizeof(*fix));
-	a->fix = fix;
-	a->nfix = (uint16_t)b->nfix;
-	*out = a;
+	*out = answer_put(mem, &h, b->msg + b->qend, b->cuts, b->fix);
 	return 0;
 }
 
-static int compile_one(struct builder *b, struct zone *z,
-		       const struct zone_node *n, uint16_t qtype,
-		       const struct zone_answer **out)
+static bool answer_same(const struct zone_answer *a,
+			const struct zone_answer *b)
+{
+	return a->rcode == b->rcode && a->aa == b->aa &&
+	       a->qname_len == b->qname_len && a->an == b->an &&
+	       a->ns == b->ns && a->ar == b->ar && a->len == b->len &&
+	       a->nfix == b->nfix && a->ncut == b->ncut &&
+	       memcmp(a->body, b->body, a->len) == 0 &&
+	       memcmp(a->fix, b->fix, a->nfix * sizeof(*a->fix)) == 0 &&
+	       memcmp(a->cut, b->cut, a->ncut * sizeof(*a->cut)) == 0;
+}
+
+/* Compiles n's answer to qtype into *out (malloc'd), or NULL when it is
+ * exactly the zone's NODATA (only the SOA, NOERROR): those are shared. */
+static int compile_one(struct builder *b, struct zone *z, struct zone_node *n,
+		       uint16_t qtype, struct zone_answer **out)
 {
 	bool wildcard = n->name[0] == 1 && n->name[1] == '*';
 	builder_start(b, z, n->name, wildcard);
 	b->chain[b->nchain++] = n;
 	answer_at(b, n, n->name, qtype);
-	return builder_finish(b, z, out);
+	if (b->looked_up)
+		n->flags |= ZONE_NODE_VOLATILE;
+	if (!b->overflow && b->nsets == 1 && b->nsoa == 1 &&
+	    b->rcode == RCODE_NOERROR && b->aa) {
+		*out = NULL;
+		return 0;
+	}
+	if (b->used_soa)
+		n->flags |= ZONE_NODE_VOLATILE;
+	return builder_finish(b, out);
 }
 
 /* The types whose answer differs at n: its own, plus those found along
@@ -523,27 +566,117 @@ static size_t answer_types(const struct zone *z, const struct zone_node *n,
 		if (cname == NULL)
 			break;
 		const struct zone_node *next = NULL;
-		if (resolve(z, cname->rdata[0].data, &next) != RESOLVE_NODE)
+		bool looked = false;
+		if (resolve(z, cname->rdata[0].data, &next, &looked) !=
+		    RESOLVE_NODE)
 			break;
 		cur = next;
 	}
 	return count;
 }
 
+#define NODE_MAX_ANSWERS 256
+
+/* Frees a[0..n), where one answer may appear more than once. */
+static void free_distinct(struct zone_answer **a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < i && a[k] != a[i])
+			k++;
+		if (k == i)
+			free(a[i]);
+	}
+}
+
+/* Packs the answers of n into one allocation (n->block), sharing equal
+ * ones; frees the pieces. ans[0..nans) by type, then def and ref. */
+static int node_pack(struct zone_node *n, const uint16_t *types,
+		     struct zone_answer **ans, size_t nans,
+		     struct zone_answer *def, struct zone_answer *ref)
+{
+	struct zone_answer *all[NODE_MAX_ANSWERS + 2];
+	size_t where[NODE_MAX_ANSWERS + 2];
+	size_t total =
+	    (nans * sizeof(struct zone_answer_entry) + 7) & ~(size_t)7;
+	size_t nall = 0, rc = 0;
+	for (size_t i = 0; i < nans; i++)
+		all[nall++] = ans[i];
+	all[nall++] = def;
+	all[nall++] = ref;
+	/* where[i]: offset in the block, or (SIZE_MAX - k) for "same as
+	 * all[k]", or SIZE_MAX for NULL. */
+	for (size_t i = 0; i < nall; i++) {
+		where[i] = SIZE_MAX;
+		if (all[i] == NULL)
+			continue;
+		size_t k;
+		for (k = 0; k < i; k++) {
+			if (all[k] != NULL && where[k] < SIZE_MAX - nall &&
+			    (all[k] == all[i] || answer_same(all[k], all[i])))
+				break;
+		}
+		if (k < i) {
+			where[i] = SIZE_MAX - 1 - k;
+			continue;
+		}
+		where[i] = total;
+		total += answer_size(all[i]->len, all[i]->nfix, all[i]->ncut);
+	}
+	uint8_t *block = total ? malloc(total) : NULL;
+	if (total && block == NULL) {
+		rc = 1;
+		goto out;
+	}
+	struct zone_answer *placed[NODE_MAX_ANSWERS + 2];
+	for (size_t i = 0; i < nall; i++) {
+		if (all[i] == NULL)
+			placed[i] = NULL;
+		else if (where[i] >= SIZE_MAX - nall)
+			placed[i] = placed[SIZE_MAX - 1 - where[i]];
+		else
+			placed[i] =
+			    answer_put(block + where[i], all[i], all[i]->body,
+				       all[i]->cut, all[i]->fix);
+	}
+	n->block = block;
+	n->answers = nans ? (struct zone_answer_entry *)block : NULL;
+	for (size_t i = 0; i < nans; i++) {
+		n->answers[i].type = types[i];
+		n->answers[i].answer = placed[i];
+	}
+	n->nanswers = (uint32_t)nans;
+	n->default_answer = placed[nans];
+	n->referral = placed[nans + 1];
+out:
+	free_distinct(all, nall);
+	return rc ? Q53_ENOMEM : 0;
+}
+
 static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 {
-	uint16_t types[256];
+	uint16_t types[NODE_MAX_ANSWERS];
+	struct zone_answer *ans[NODE_MAX_ANSWERS] = {0};
+	struct zone_answer *def = NULL, *ref = NULL;
 	size_t ntypes = 0;
-	int rc;
+	int rc = 0;
 
+	n->flags &= (uint8_t)~ZONE_NODE_VOLATILE;
+	free(n->block);
+	n->block = NULL;
+	n->answers = NULL;
+	n->nanswers = 0;
+	n->default_answer = NULL;
+	n->referral = NULL;
+	if (n->cut != NULL && n->cut != n) {
+		/* Beneath a delegation: the cut's referral (compiled first). */
+		n->default_answer = n->cut->referral;
+		return 0;
+	}
 	if (n->cut != NULL) {
-		if (n->cut != n) {
-			return 0; /* beneath a delegation: resolved later */
-		}
-		rc = compile_one(b, z, n, RRTYPE_NS, &n->referral);
+		rc = compile_one(b, z, n, RRTYPE_NS, &ref);
 		if (rc != 0)
 			return rc;
-		n->default_answer = n->referral;
 		types[ntypes++] = RRTYPE_DS;
 	} else {
 		ntypes = answer_types(z, n, types, 252);
@@ -552,80 +685,107 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 			types[ntypes++] = RRTYPE_RRSIG;
 			types[ntypes++] = RRTYPE_NSEC;
 			/* Type 0 is never stored: the chain's NODATA. */
-			rc = compile_one(b, z, n, 0, &n->default_answer);
+			rc = compile_one(b, z, n, 0, &def);
 			if (rc != 0)
-				return rc;
-		} else {
-			n->default_answer = z->nodata;
+				goto fail;
 		}
 	}
-	n->answers = calloc(ntypes, sizeof(*n->answers));
-	if (n->answers == NULL)
-		return Q53_ENOMEM;
 	for (size_t i = 0; i < ntypes; i++) {
-		n->answers[i].type = types[i];
-		rc = compile_one(b, z, n, types[i], &n->answers[i].answer);
+		/* ANY at a name of one RRset answers with that RRset: the
+		 * same answer as its own type (compiled before ANY). */
+		if (types[i] == RRTYPE_ANY && n->nrrsets == 1 && i > 0 &&
+		    types[0] == n->rrsets[0].type && n->cut == NULL &&
+		    n->rrsets[0].type != RRTYPE_CNAME) {
+			ans[i] = ans[0];
+			continue;
+		}
+		rc = compile_one(b, z, n, types[i], &ans[i]);
 		if (rc != 0)
-			return rc;
+			goto fail;
 	}
-	n->nanswers = (uint32_t)ntypes;
-	return 0;
+	if (n->cut == n) {
+		/* The referral also answers every other type: one copy. */
+		rc = node_pack(n, types, ans, ntypes, NULL, ref);
+		if (rc == 0)
+			n->default_answer = n->referral;
+		return rc;
+	}
+	return node_pack(n, types, ans, ntypes, def, NULL);
+
+fail:
+	free_distinct(ans, ntypes);
+	free(def);
+	free(ref);
+	return rc;
 }
 
 static int compile_negative(struct builder *b, struct zone *z, uint8_t rcode,
 			    const struct zone_answer **out)
 {
+	struct zone_answer *a;
 	builder_start(b, z, z->origin, false);
 	b->rcode = rcode;
 	put_soa(b);
-	return builder_finish(b, z, out);
+	int rc = builder_finish(b, &a);
+	if (rc == 0)
+		*out = a;
+	return rc;
 }
 
-int zone_compile(struct zone *z, char *errbuf, size_t errlen)
+static int compile_fail(struct zone_node *n, int rc, char *errbuf,
+			size_t errlen)
 {
 	char text[DNAME_MAXLEN * 4 + 1];
+	dname_to_text(n->name, text, sizeof(text));
+	snprintf(errbuf, errlen,
+		 "answer for %s does not fit in a DNS message (%s)", text,
+		 q53_strerror(rc));
+	return rc;
+}
+
+int zone_compile_nodes(struct zone *z, struct zone_node *const *nodes, size_t n,
+		       char *errbuf, size_t errlen)
+{
 	struct builder *b = malloc(sizeof(*b));
-	int rc;
+	int rc = 0;
 	if (b == NULL)
 		return Q53_ENOMEM;
-	rc = compile_negative(b, z, RCODE_NXDOMAIN, &z->nxdomain);
-	if (rc == 0)
-		rc = compile_negative(b, z, RCODE_NOERROR, &z->nodata);
-	if (rc != 0) {
-		snprintf(errbuf, errlen, "cannot compile negative answers: %s",
-			 q53_strerror(rc));
-		goto out;
+	if (z->nxdomain == NULL) {
+		rc = compile_negative(b, z, RCODE_NXDOMAIN, &z->nxdomain);
+		if (rc == 0)
+			rc = compile_negative(b, z, RCODE_NOERROR, &z->nodata);
+		if (rc != 0) {
+			snprintf(errbuf, errlen,
+				 "cannot compile negative answers: %s",
+				 q53_strerror(rc));
+			goto out;
+		}
 	}
 	/* Delegations first: names beneath them answer with their referral. */
-	for (size_t i = 0; i < z->nnodes && rc == 0; i++) {
-		struct zone_node *n = z->nodes[i];
-		if (n->cut == n)
-			rc = compile_node(b, z, n);
-		if (rc != 0) {
-			dname_to_text(n->name, text, sizeof(text));
-			snprintf(errbuf, errlen,
-				 "answer for %s does not fit in a DNS "
-				 "message (%s)",
-				 text, q53_strerror(rc));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (nodes[i]->cut == nodes[i]) {
+			rc = compile_node(b, z, nodes[i]);
+			if (rc != 0)
+				rc = compile_fail(nodes[i], rc, errbuf, errlen);
 		}
 	}
-	for (size_t i = 0; i < z->nnodes && rc == 0; i++) {
-		struct zone_node *n = z->nodes[i];
-		if (n->cut == n)
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (nodes[i]->cut == nodes[i])
 			continue;
-		if (n->cut != NULL)
-			n->default_answer = n->cut->referral;
-		else
-			rc = compile_node(b, z, n);
-		if (rc != 0) {
-			dname_to_text(n->name, text, sizeof(text));
-			snprintf(errbuf, errlen,
-				 "answer for %s does not fit in a DNS "
-				 "message (%s)",
-				 text, q53_strerror(rc));
-		}
+		rc = compile_node(b, z, nodes[i]);
+		if (rc != 0)
+			rc = compile_fail(nodes[i], rc, errbuf, errlen);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (nodes[i]->flags & (ZONE_NODE_VOLATILE | ZONE_NODE_HEALTH))
+			rc = zone_vol_add(z, nodes[i]);
 	}
 out:
 	free(b);
 	return rc;
+}
+
+int zone_compile(struct zone *z, char *errbuf, size_t errlen)
+{
+	return zone_compile_nodes(z, z->nodes, z->nnodes, errbuf, errlen);
 }

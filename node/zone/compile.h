@@ -12,4 +12,12 @@ struct zone;
  * Returns 0, or a negative q53_err with a reason in errbuf. */
 int zone_compile(struct zone *z, char *errbuf, size_t errlen);
 
+struct zone_node;
+
+/* Compiles nodes[0..n) of z (every node they depend on already linked and
+ * marked in z's index) and z's negative answers when z has none yet;
+ * records the volatile ones in z->vol. Same errors. */
+int zone_compile_nodes(struct zone *z, struct zone_node *const *nodes, size_t n,
+		       char *errbuf, size_t errlen);
+
 #endif

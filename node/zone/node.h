@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-#include "node/zone/name_table.h"
+#include "node/zone/name_index.h"
 
 /* Truncation point after one RRset: the body up to `end` holds an/ns/ar
  * records. `required`: the RRset after this point is in the answer or
@@ -59,29 +60,46 @@ struct zone_answer_entry {
 
 struct zone;
 
+/* A name of a compiled zone. Immutable once its version is built, and
+ * shared between consecutive versions of the zone (see name_index.h): it
+ * never points at per-version data (the zone's SOA-carrying negative
+ * answers are reached through the zone, never copied here), only at nodes
+ * that every version holding it holds too (its cut and wildcard: a change
+ * to either rebuilds this node). */
 struct zone_node {
-	const struct zone *zone;
-	uint8_t *name; /* lowercase wire */
+	int refs; /* atomic: index pages holding it */
 	uint8_t name_len;
+	uint8_t flags; /* ZONE_NODE_* */
+	uint16_t nrrsets;
+	uint32_t nanswers;
 	/* The delegation at or above this node (itself when it is one), below
 	 * the apex; NULL in authoritative data. */
 	const struct zone_node *cut;
 	/* The "*" child, if the zone has one. */
 	const struct zone_node *wildcard;
-	struct zone_node *parent;
 
 	/* Compile-time data. */
 	struct zone_rrset *rrsets;
-	uint32_t nrrsets;
 
-	/* Query-time data. */
-	uint32_t nanswers;
+	/* Query-time data. An answer pointer NULL means the zone's NODATA. */
 	struct zone_answer_entry *answers;	  /* by type, ascending */
 	const struct zone_answer *default_answer; /* any other type */
 	const struct zone_answer *referral;	  /* for a delegation */
+	void *block;	/* the answers this node owns, one allocation */
+	uint8_t name[]; /* lowercase wire */
 };
 
-/* The answer a node gives to qtype. */
+/* Rebuilt by every incremental build: its answers carry the apex SOA,
+ * follow other names (CNAME, additional targets) or health. */
+#define ZONE_NODE_VOLATILE 0x01
+/* Created by the build in progress (cleared when it finishes). */
+#define ZONE_NODE_FRESH 0x02
+/* Answers by health (a failover group): volatile whatever it holds. */
+#define ZONE_NODE_HEALTH 0x04
+/* Its record data is one allocation (n->rrsets), see zone_node_compact. */
+#define ZONE_NODE_PACKED 0x08
+
+/* The answer a node gives to qtype; NULL: the zone's NODATA. */
 static inline const struct zone_answer *
 zone_node_answer(const struct zone_node *n, uint16_t qtype)
 {
@@ -92,21 +110,48 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype)
 	return n->default_answer;
 }
 
+/* The node named name (len bytes, lowercase, hash from dname_hash) or
+ * NULL. Never allocates, takes no lock. */
+static inline struct zone_node *name_index_get(const struct name_index *ix,
+					       const uint8_t *name, size_t len,
+					       uint64_t hash)
+{
+	size_t d = ix->depth ? (size_t)(hash >> (64 - ix->depth)) : 0;
+	const struct name_index_page *p = ix->dir[d];
+	uint32_t tag = (uint32_t)hash;
+	size_t i = tag & (NAME_INDEX_SLOTS - 1);
+	for (size_t k = 0; k < NAME_INDEX_SLOTS; k++) {
+		const struct zone_node *n = p->node[i];
+		if (n == NULL)
+			return NULL;
+		if (p->tag[i] == tag && n->name_len == len &&
+		    memcmp(n->name, name, len) == 0)
+			return p->node[i];
+		i = (i + 1) & (NAME_INDEX_SLOTS - 1);
+	}
+	return NULL;
+}
+
 struct zone {
-	int refs; /* atomic */
+	int refs;	   /* atomic */
+	uint64_t build_id; /* unique per compiled version (process-wide) */
 	uint8_t origin[255];
 	uint8_t origin_len;
 	struct zone_node *apex;
-	struct zone_node **nodes;
-	size_t nnodes, nodes_cap;
-	struct name_table index;
+	struct name_index index;
 	size_t nrecords;
-	/* Answers shared by every name of the zone. */
+	/* Answers shared by every name of the zone (this version's SOA). */
 	const struct zone_answer *nxdomain;
 	const struct zone_answer *nodata;
-	/* Every compiled answer, owned here. */
-	struct zone_answer **owned;
-	size_t nowned, owned_cap;
+	/* The names of the volatile nodes (flag ZONE_NODE_VOLATILE), each
+	 * a malloc'd lowercase wire name. */
+	uint8_t **vol;
+	size_t nvol, vol_cap;
+	/* "*" names created by the build; SIZE_MAX: unknown (incremental). */
+	size_t nwild;
+	/* Build time only (NULL once built): every node, in creation order. */
+	struct zone_node **nodes;
+	size_t nnodes, nodes_cap;
 };
 
 /* Looks a node up by lowercase wire name in its zone (compile time). */

@@ -15,17 +15,11 @@
 #include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rrtype.h"
 #include "node/zone/compile.h"
+#include "node/zone/name_index.h"
 #include "node/zone/node.h"
+#include "node/zone/zone_impl.h"
 
-struct zone_loader {
-	struct zone *z;
-	const char *name; /* file path or label, for messages */
-	char *err;
-	size_t errlen;
-	int rc;
-};
-
-static int load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
+int zone_load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -44,7 +38,7 @@ static int load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
 struct zone_node *zone_find_node(const struct zone *z, const uint8_t *name,
 				 size_t len)
 {
-	return name_table_get(&z->index, name, len, dname_hash(name, len));
+	return name_index_get(&z->index, name, len, dname_hash(name, len));
 }
 
 const struct zone_rrset *zone_node_rrset(const struct zone_node *n,
@@ -57,11 +51,13 @@ const struct zone_rrset *zone_node_rrset(const struct zone_node *n,
 	return NULL;
 }
 
-static struct zone_node *node_add(struct zone *z, const uint8_t *name,
-				  size_t len)
+struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 {
+	/* Nodes created by this build are the last ones in z->nodes; a
+	 * node found in the index that is not among them is a shared one
+	 * of the previous version, replaced by a fresh one. */
 	struct zone_node *n = zone_find_node(z, name, len);
-	if (n != NULL)
+	if (n != NULL && (n->flags & ZONE_NODE_FRESH))
 		return n;
 	if (z->nnodes == z->nodes_cap) {
 		size_t cap = z->nodes_cap ? z->nodes_cap * 2 : 64;
@@ -72,25 +68,20 @@ static struct zone_node *node_add(struct zone *z, const uint8_t *name,
 		z->nodes = nodes;
 		z->nodes_cap = cap;
 	}
-	n = calloc(1, sizeof(*n));
+	n = calloc(1, sizeof(*n) + len);
 	if (n == NULL)
 		return NULL;
-	n->name = malloc(len);
-	if (n->name == NULL)
-		goto err_after_node;
 	memcpy(n->name, name, len);
 	n->name_len = (uint8_t)len;
-	n->zone = z;
-	if (name_table_put(&z->index, n->name, len, n, NULL) != 0)
-		goto err_after_name;
+	n->flags = ZONE_NODE_FRESH;
+	if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
+		z->nwild++;
+	if (name_index_put(&z->index, n) != 0) {
+		free(n);
+		return NULL;
+	}
 	z->nodes[z->nnodes++] = n;
 	return n;
-
-err_after_name:
-	free(n->name);
-err_after_node:
-	free(n);
-	return NULL;
 }
 
 static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
@@ -99,6 +90,8 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 {
 	struct zone_rrset *rr = (struct zone_rrset *)zone_node_rrset(n, type);
 	if (rr == NULL) {
+		if (n->nrrsets == UINT16_MAX)
+			return Q53_ERANGE;
 		struct zone_rrset *sets =
 		    realloc(n->rrsets, (n->nrrsets + 1) * sizeof(*sets));
 		if (sets == NULL)
@@ -136,140 +129,240 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 	return 0;
 }
 
-static int record_add(struct zone_loader *l, const uint8_t *owner_any,
-		      size_t len, uint16_t rclass, uint16_t type, uint32_t ttl,
-		      const uint8_t *rdata, size_t rdlen, uint64_t line)
+int zone_record_add(struct zone_loader *l, const uint8_t *owner_any, size_t len,
+		    uint16_t rclass, uint16_t type, uint32_t ttl,
+		    const uint8_t *rdata, size_t rdlen, uint64_t line)
 {
 	struct zone *z = l->z;
 	uint8_t owner[DNAME_MAXLEN];
 
 	if (rclass != RRCLASS_IN)
-		return load_fail(l, line, "class %u is not supported (only IN)",
-				 rclass);
+		return zone_load_fail(
+		    l, line, "class %u is not supported (only IN)", rclass);
 	if (rrtype_is_meta(type))
-		return load_fail(l, line, "type %u cannot be stored in a zone",
-				 type);
+		return zone_load_fail(
+		    l, line, "type %u cannot be stored in a zone", type);
 	if (type == RRTYPE_DNAME)
-		return load_fail(l, line,
-				 "DNAME is not supported (use CNAME records)");
+		return zone_load_fail(
+		    l, line, "DNAME is not supported (use CNAME records)");
 	if (len == 0 || dname_wire_len(owner_any, len) != len)
-		return load_fail(l, line, "malformed owner name");
+		return zone_load_fail(l, line, "malformed owner name");
 	dname_lower_copy(owner, owner_any, len);
 	/* Out-of-zone data is ignored, as Knot and NSD do. */
 	if (!dname_is_sub(owner, len, z->origin, z->origin_len))
 		return 0;
 	if (type == RRTYPE_SOA && len != z->origin_len)
-		return load_fail(l, line, "SOA record outside the zone apex");
+		return zone_load_fail(l, line,
+				      "SOA record outside the zone apex");
 	if (rdlen > UINT16_MAX)
-		return load_fail(l, line, "RDATA too long");
+		return zone_load_fail(l, line, "RDATA too long");
 	int rc = rdata_check(type, rdata, (uint16_t)rdlen);
 	if (rc == Q53_EMALF)
-		return load_fail(l, line,
-				 "RDATA of %u bytes is malformed for type %u",
-				 (unsigned)rdlen, type);
+		return zone_load_fail(
+		    l, line, "RDATA of %u bytes is malformed for type %u",
+		    (unsigned)rdlen, type);
 	if (rc != 0)
 		return rc;
-	struct zone_node *n = node_add(z, owner, len);
+	struct zone_node *n = zone_node_add(z, owner, len);
 	if (n == NULL)
 		return Q53_ENOMEM;
 	return rrset_add(l, n, type, ttl, rdata, (uint16_t)rdlen, line);
 }
 
-/* Adds the empty non-terminals between every name and the apex, and links
- * each node to its parent. */
+/* Adds the empty non-terminals between every name and the apex. */
 static int tree_link(struct zone *z)
 {
 	for (size_t i = 0; i < z->nnodes; i++) {
-		struct zone_node *n = z->nodes[i];
-		while (n != z->apex && n->parent == NULL) {
-			const uint8_t *pname = n->name + 1 + n->name[0];
-			size_t plen = n->name_len - 1u - n->name[0];
-			struct zone_node *p = node_add(z, pname, plen);
+		const struct zone_node *n = z->nodes[i];
+		const uint8_t *name = n->name;
+		size_t len = n->name_len;
+		while (len > z->origin_len) {
+			const uint8_t *pname = name + 1 + name[0];
+			size_t plen = len - 1u - name[0];
+			if (zone_find_node(z, pname, plen) != NULL)
+				break;
+			struct zone_node *p = zone_node_add(z, pname, plen);
 			if (p == NULL)
 				return Q53_ENOMEM;
-			n->parent = p;
-			n = p;
+			name = p->name;
+			len = plen;
 		}
 	}
+	return 0;
+}
+
+int zone_apex_check(struct zone_loader *l)
+{
+	struct zone *z = l->z;
+	const struct zone_rrset *soa = zone_node_rrset(z->apex, RRTYPE_SOA);
+	if (soa == NULL)
+		return zone_load_fail(l, 0, "no SOA record at the zone apex");
+	if (soa->count != 1)
+		return zone_load_fail(l, soa->first_line,
+				      "more than one SOA record at the zone "
+				      "apex");
+	if (zone_node_rrset(z->apex, RRTYPE_NS) == NULL)
+		return zone_load_fail(l, 0, "no NS records at the zone apex");
+	return 0;
+}
+
+int zone_node_check(struct zone_loader *l, const struct zone_node *n)
+{
+	char text[DNAME_MAXLEN * 4 + 1];
+	const struct zone_rrset *cname = zone_node_rrset(n, RRTYPE_CNAME);
+	if (cname == NULL)
+		return 0;
+	dname_to_text(n->name, text, sizeof(text));
+	if (cname->count > 1)
+		return zone_load_fail(l, cname->first_line,
+				      "more than one CNAME record at %s", text);
+	if (n->nrrsets > 1)
+		return zone_load_fail(l, cname->first_line,
+				      "CNAME and other data at %s (RFC "
+				      "1034 3.6.2)",
+				      text);
+	if (n == l->z->apex)
+		return zone_load_fail(l, cname->first_line,
+				      "CNAME at the zone apex");
 	return 0;
 }
 
 static int zone_check(struct zone_loader *l)
 {
 	struct zone *z = l->z;
-	char text[DNAME_MAXLEN * 4 + 1];
+	int rc = zone_apex_check(l);
+	for (size_t i = 0; i < z->nnodes && rc == 0; i++)
+		rc = zone_node_check(l, z->nodes[i]);
+	return rc;
+}
 
-	const struct zone_rrset *soa = zone_node_rrset(z->apex, RRTYPE_SOA);
-	if (soa == NULL)
-		return load_fail(l, 0, "no SOA record at the zone apex");
-	if (soa->count != 1)
-		return load_fail(l, soa->first_line,
-				 "more than one SOA record at the zone apex");
-	if (zone_node_rrset(z->apex, RRTYPE_NS) == NULL)
-		return load_fail(l, 0, "no NS records at the zone apex");
-	for (size_t i = 0; i < z->nnodes; i++) {
-		struct zone_node *n = z->nodes[i];
-		const struct zone_rrset *cname =
-		    zone_node_rrset(n, RRTYPE_CNAME);
-		if (cname == NULL)
-			continue;
-		dname_to_text(n->name, text, sizeof(text));
-		if (cname->count > 1)
-			return load_fail(l, cname->first_line,
-					 "more than one CNAME record at %s",
-					 text);
-		if (n->nrrsets > 1)
-			return load_fail(l, cname->first_line,
-					 "CNAME and other data at %s (RFC "
-					 "1034 3.6.2)",
-					 text);
-		if (n == z->apex)
-			return load_fail(l, cname->first_line,
-					 "CNAME at the zone apex");
+void zone_node_mark(struct zone *z, struct zone_node *n)
+{
+	const struct zone_node *cut = NULL;
+	const uint8_t *name = n->name;
+	size_t len = n->name_len;
+	/* The topmost delegation at or above n wins. */
+	while (len > z->origin_len) {
+		const struct zone_node *a =
+		    name == n->name ? n : zone_find_node(z, name, len);
+		if (a != NULL && zone_node_rrset(a, RRTYPE_NS) != NULL)
+			cut = a;
+		len -= 1u + name[0];
+		name += 1u + name[0];
 	}
+	n->cut = cut;
+	n->wildcard = NULL;
+	if (z->nwild != 0 && n->name_len + 2u <= DNAME_MAXLEN) {
+		uint8_t w[DNAME_MAXLEN];
+		w[0] = 1;
+		w[1] = '*';
+		memcpy(w + 2, n->name, n->name_len);
+		n->wildcard = zone_find_node(z, w, n->name_len + 2u);
+	}
+}
+
+/* Marks delegations and wildcard children. */
+static void tree_mark(struct zone *z)
+{
+	for (size_t i = 0; i < z->nnodes; i++)
+		zone_node_mark(z, z->nodes[i]);
+}
+
+int zone_node_compact(struct zone_node *n)
+{
+	size_t nrd = 0, bytes = 0;
+	if (n->flags & ZONE_NODE_PACKED)
+		return 0;
+	for (uint32_t i = 0; i < n->nrrsets; i++) {
+		nrd += n->rrsets[i].count;
+		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
+			bytes += n->rrsets[i].rdata[j].len;
+	}
+	size_t size = n->nrrsets * sizeof(struct zone_rrset) +
+		      nrd * sizeof(struct zone_rdata) + bytes;
+	if (size == 0) {
+		/* An empty non-terminal. */
+		free(n->rrsets);
+		n->rrsets = NULL;
+		n->flags |= ZONE_NODE_PACKED;
+		return 0;
+	}
+	uint8_t *block = malloc(size);
+	if (block == NULL)
+		return Q53_ENOMEM;
+	struct zone_rrset *sets = (struct zone_rrset *)block;
+	struct zone_rdata *rd =
+	    (struct zone_rdata *)(block + n->nrrsets * sizeof(*sets));
+	uint8_t *data = (uint8_t *)(rd + nrd);
+	for (uint32_t i = 0; i < n->nrrsets; i++) {
+		struct zone_rrset *o = &n->rrsets[i];
+		sets[i] = *o;
+		sets[i].rdata = rd;
+		sets[i].cap = o->count;
+		for (uint32_t j = 0; j < o->count; j++) {
+			rd->len = o->rdata[j].len;
+			rd->data = data;
+			memcpy(data, o->rdata[j].data, rd->len);
+			data += rd->len;
+			rd++;
+			free(o->rdata[j].data);
+		}
+		free(o->rdata);
+	}
+	free(n->rrsets);
+	n->rrsets = sets;
+	n->flags |= ZONE_NODE_PACKED;
 	return 0;
 }
 
-/* Marks delegations (NS below the apex; the topmost one wins for
- * everything beneath it) and wildcard children. */
-static void tree_mark(struct zone *z)
+void zone_node_release(struct zone_node *n)
 {
-	for (size_t i = 0; i < z->nnodes; i++) {
-		struct zone_node *n = z->nodes[i];
-		const struct zone_node *cut = NULL;
-		for (struct zone_node *a = n; a != NULL && a != z->apex;
-		     a = a->parent) {
-			if (zone_node_rrset(a, RRTYPE_NS) != NULL)
-				cut = a;
-		}
-		n->cut = cut;
-		if (n->name[0] == 1 && n->name[1] == '*' && n->parent)
-			n->parent->wildcard = n;
-	}
-}
-
-static void node_free(struct zone_node *n)
-{
-	for (uint32_t i = 0; i < n->nrrsets; i++) {
+	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (uint32_t i = 0; !(n->flags & ZONE_NODE_PACKED) && i < n->nrrsets;
+	     i++) {
 		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
 			free(n->rrsets[i].rdata[j].data);
 		free(n->rrsets[i].rdata);
 	}
 	free(n->rrsets);
-	free(n->answers);
-	free(n->name);
+	free(n->block);
 	free(n);
 }
 
-static void zone_free(struct zone *z)
+int zone_vol_add(struct zone *z, const struct zone_node *n)
 {
-	for (size_t i = 0; i < z->nnodes; i++)
-		node_free(z->nodes[i]);
+	if (z->nvol == z->vol_cap) {
+		size_t cap = z->vol_cap ? z->vol_cap * 2 : 16;
+		uint8_t **v = realloc(z->vol, cap * sizeof(*v));
+		if (v == NULL)
+			return Q53_ENOMEM;
+		z->vol = v;
+		z->vol_cap = cap;
+	}
+	uint8_t *copy = malloc(n->name_len);
+	if (copy == NULL)
+		return Q53_ENOMEM;
+	memcpy(copy, n->name, n->name_len);
+	z->vol[z->nvol++] = copy;
+	return 0;
+}
+
+void zone_new_build_id(struct zone *z)
+{
+	static uint64_t next_build_id;
+	z->build_id = __atomic_add_fetch(&next_build_id, 1, __ATOMIC_RELAXED);
+}
+
+void zone_destroy(struct zone *z)
+{
+	name_index_free(&z->index);
 	free(z->nodes);
-	for (size_t i = 0; i < z->nowned; i++)
-		free(z->owned[i]);
-	free(z->owned);
-	name_table_free(&z->index);
+	free((void *)z->nxdomain);
+	free((void *)z->nodata);
+	for (size_t i = 0; i < z->nvol; i++)
+		free(z->vol[i]);
+	free(z->vol);
 	free(z);
 }
 
@@ -281,7 +374,7 @@ void zone_retain(struct zone *z)
 void zone_release(struct zone *z)
 {
 	if (z && __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		zone_free(z);
+		zone_destroy(z);
 }
 
 const uint8_t *zone_origin(const struct zone *z)
@@ -299,41 +392,52 @@ static int zone_finish(struct zone_loader *l)
 {
 	int rc = tree_link(l->z);
 	if (rc != 0)
-		return load_fail(l, 0, "%s", q53_strerror(rc));
+		return zone_load_fail(l, 0, "%s", q53_strerror(rc));
 	rc = zone_check(l);
 	if (rc != 0)
 		return rc;
+	for (size_t i = 0; i < l->z->nnodes; i++) {
+		rc = zone_node_compact(l->z->nodes[i]);
+		if (rc != 0)
+			return zone_load_fail(l, 0, "%s", q53_strerror(rc));
+	}
 	tree_mark(l->z);
 	rc = zone_compile(l->z, l->err, l->errlen);
 	if (rc != 0) {
 		char inner[256];
 		snprintf(inner, sizeof(inner), "%s", l->err);
 		snprintf(l->err, l->errlen, "%s: %s", l->name, inner);
+		return rc;
 	}
-	return rc;
+	for (size_t i = 0; i < l->z->nnodes; i++)
+		l->z->nodes[i]->flags &= (uint8_t)~ZONE_NODE_FRESH;
+	free(l->z->nodes);
+	l->z->nodes = NULL;
+	l->z->nnodes = l->z->nodes_cap = 0;
+	return 0;
 }
 
-/* An empty zone for origin (wire, any case) with its apex node. */
-static struct zone *zone_new(const uint8_t *origin, size_t olen)
+struct zone *zone_alloc(const uint8_t *origin, size_t olen, int with_apex)
 {
 	struct zone *z = calloc(1, sizeof(*z));
 	if (z == NULL)
 		return NULL;
 	z->refs = 1;
-	if (name_table_init(&z->index, 64) != 0)
-		goto err_after_zone;
+	zone_new_build_id(z);
+	if (name_index_init(&z->index) != 0) {
+		free(z);
+		return NULL;
+	}
 	dname_lower_copy(z->origin, origin, olen);
 	z->origin_len = (uint8_t)olen;
-	z->apex = node_add(z, z->origin, olen);
-	if (z->apex == NULL)
-		goto err_after_index;
+	if (with_apex) {
+		z->apex = zone_node_add(z, z->origin, olen);
+		if (z->apex == NULL) {
+			zone_destroy(z);
+			return NULL;
+		}
+	}
 	return z;
-
-err_after_index:
-	name_table_free(&z->index);
-err_after_zone:
-	free(z);
-	return NULL;
 }
 
 /* Parses with libzscanner from a file (path) or from text (len bytes). */
@@ -346,46 +450,46 @@ static int zone_scan(struct zone **out, const char *origin, const char *path,
 	if (s == NULL)
 		return Q53_ENOMEM;
 	if (zs_init(s, origin, RRCLASS_IN, 3600) != 0) {
-		rc = load_fail(l, 0, "bad zone origin '%s': %s", origin,
-			       zs_strerror(s->error.code));
+		rc = zone_load_fail(l, 0, "bad zone origin '%s': %s", origin,
+				    zs_strerror(s->error.code));
 		goto err_after_alloc;
 	}
 	size_t olen = dname_wire_len(s->zone_origin, sizeof(s->zone_origin));
-	l->z = olen ? zone_new(s->zone_origin, olen) : NULL;
+	l->z = olen ? zone_alloc(s->zone_origin, olen, 1) : NULL;
 	if (l->z == NULL) {
-		rc = load_fail(l, 0, "%s", q53_strerror(Q53_ENOMEM));
+		rc = zone_load_fail(l, 0, "%s", q53_strerror(Q53_ENOMEM));
 		goto err_after_scanner;
 	}
 	if ((path ? zs_set_input_file(s, path)
 		  : zs_set_input_string(s, text, len)) != 0) {
-		rc = load_fail(l, 0, "cannot read: %s",
-			       zs_strerror(s->error.code));
+		rc = zone_load_fail(l, 0, "cannot read: %s",
+				    zs_strerror(s->error.code));
 		goto err_after_zone;
 	}
 	for (;;) {
 		if (zs_parse_record(s) != 0 && s->state != ZS_STATE_ERROR) {
-			rc = load_fail(l, s->line_counter, "%s",
-				       zs_strerror(s->error.code));
+			rc = zone_load_fail(l, s->line_counter, "%s",
+					    zs_strerror(s->error.code));
 			goto err_after_zone;
 		}
 		if (s->state == ZS_STATE_DATA) {
-			rc = record_add(l, s->r_owner, s->r_owner_length,
-					s->r_class, s->r_type, s->r_ttl,
-					s->r_data, s->r_data_length,
-					s->line_counter);
+			rc = zone_record_add(l, s->r_owner, s->r_owner_length,
+					     s->r_class, s->r_type, s->r_ttl,
+					     s->r_data, s->r_data_length,
+					     s->line_counter);
 			if (rc != 0) {
 				if (l->rc == 0)
-					load_fail(l, s->line_counter, "%s",
-						  q53_strerror(rc));
+					zone_load_fail(l, s->line_counter, "%s",
+						       q53_strerror(rc));
 				goto err_after_zone;
 			}
 		} else if (s->state == ZS_STATE_ERROR) {
-			rc = load_fail(l, s->line_counter, "%s",
-				       zs_strerror(s->error.code));
+			rc = zone_load_fail(l, s->line_counter, "%s",
+					    zs_strerror(s->error.code));
 			goto err_after_zone;
 		} else if (s->state == ZS_STATE_INCLUDE) {
-			rc = load_fail(l, s->line_counter,
-				       "$INCLUDE is not supported");
+			rc = zone_load_fail(l, s->line_counter,
+					    "$INCLUDE is not supported");
 			goto err_after_zone;
 		} else {
 			break; /* EOF or STOP */
@@ -400,7 +504,7 @@ static int zone_scan(struct zone **out, const char *origin, const char *path,
 	return 0;
 
 err_after_zone:
-	zone_free(l->z);
+	zone_destroy(l->z);
 err_after_scanner:
 	zs_deinit(s);
 err_after_alloc:
@@ -435,7 +539,7 @@ int zone_builder_new(struct zone_builder **out, const uint8_t *origin)
 	struct zone_builder *b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return Q53_ENOMEM;
-	b->z = zone_new(origin, olen);
+	b->z = zone_alloc(origin, olen, 1);
 	if (b->z == NULL) {
 		free(b);
 		return Q53_ENOMEM;
@@ -452,10 +556,10 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 	struct zone_loader l = {
 	    .z = b->z, .name = b->name, .err = errbuf, .errlen = errlen};
 	size_t len = dname_wire_len(owner, DNAME_MAXLEN);
-	int rc =
-	    record_add(&l, owner, len, RRCLASS_IN, type, ttl, rdata, rdlen, 0);
+	int rc = zone_record_add(&l, owner, len, RRCLASS_IN, type, ttl, rdata,
+				 rdlen, 0);
 	if (rc != 0 && l.rc == 0)
-		load_fail(&l, 0, "%s", q53_strerror(rc));
+		zone_load_fail(&l, 0, "%s", q53_strerror(rc));
 	return rc;
 }
 
@@ -478,6 +582,30 @@ void zone_builder_abort(struct zone_builder *b)
 	if (b == NULL)
 		return;
 	if (b->z != NULL)
-		zone_free(b->z);
+		zone_destroy(b->z);
 	free(b);
+}
+
+int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	size_t len = dname_wire_len(owner, DNAME_MAXLEN);
+	if (len == 0)
+		return Q53_EINVAL;
+	dname_lower_copy(lname, owner, len);
+	struct zone_node *n = zone_find_node(b->z, lname, len);
+	if (n == NULL)
+		return Q53_ENOENT;
+	n->flags |= ZONE_NODE_HEALTH;
+	return 0;
+}
+
+uint64_t zone_build_id(const struct zone *z)
+{
+	return z->build_id;
+}
+
+int zone_builder_reserve(struct zone_builder *b, size_t names)
+{
+	return name_index_reserve(&b->z->index, names);
 }

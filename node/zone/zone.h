@@ -4,6 +4,7 @@
 #ifndef Q53_NODE_ZONE_ZONE_H
 #define Q53_NODE_ZONE_ZONE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,3 +47,54 @@ const uint8_t *zone_origin(const struct zone *z);
 size_t zone_record_count(const struct zone *z);
 
 #endif
+
+/* Sizes b for about names owner names (a hint: fewer reallocations).
+ * 0 or Q53_ENOMEM. */
+int zone_builder_reserve(struct zone_builder *b, size_t names);
+
+/* Marks owner (added to b already) as answering by health: its node is
+ * rebuilt by every incremental build (zone_update_build). 0 or Q53_ENOMEM.
+ */
+int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner);
+
+/* A process-wide unique id of this compiled version (never reused). */
+uint64_t zone_build_id(const struct zone *z);
+
+/* --- incremental builds --- */
+
+/* Where an incremental build reads the zone's current records (the
+ * replicated store). Names are lowercase wire names. */
+struct zone_update;
+struct zone_update_source {
+	void *ctx;
+	/* Adds every record owned by name through zone_update_add (none
+	 * when it owns none); returns 0 or the error zone_update_add gave. */
+	int (*records)(void *ctx, struct zone_update *u, const uint8_t *name,
+		       size_t len);
+	/* Whether a record is owned by name or a name below it. */
+	bool (*exists)(void *ctx, const uint8_t *name, size_t len);
+	/* Calls fn(arg, owner, owner_len) once for every owner strictly
+	 * below name; stops at and returns fn's first nonzero result. */
+	int (*each_below)(void *ctx, const uint8_t *name, size_t len,
+			  int (*fn)(void *arg, const uint8_t *owner,
+				    size_t owner_len),
+			  void *arg);
+};
+
+/* Builds the next version of prev after the records of changed[0..n)
+ * (owner names whose record sets were added, replaced or removed since prev
+ * was built) changed in src; health-answered names and names whose answers
+ * depend on others are rebuilt too. Everything else is shared with prev,
+ * which stays valid and unchanged. The result answers every query exactly
+ * as a full build of src would. *out carries one reference. Same errors as
+ * zone_builder_finish, with a reason in errbuf. */
+int zone_update_build(struct zone **out, const struct zone *prev,
+		      const uint8_t *const *changed, size_t n,
+		      const struct zone_update_source *src, char *errbuf,
+		      size_t errlen);
+/* From src->records: one record of owner (the name being read). */
+int zone_update_add(struct zone_update *u, const uint8_t *owner, uint16_t type,
+		    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+/* From src->records: owner answers by health (see zone_builder_volatile).
+ */
+void zone_update_volatile(struct zone_update *u, const uint8_t *owner);

@@ -1,0 +1,277 @@
+/* Compiling hosted zones for serving: the full build (zone_builder over
+ * every record set) and the incremental one (zone_update_build over the
+ * owners the mutations since the previous build touched), with the dirty
+ * tracking the mutations in zone_store.c feed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+#include "node/control/zone_store.h"
+#include "node/control/zone_store_impl.h"
+#include "node/dnsdata/dname.h"
+#include "node/health/vote_rule.h"
+#include "node/zone/zone.h"
+
+static bool set_healthy(const struct zone_store_rrset *set,
+			zone_store_check_fn healthy, void *ctx)
+{
+	return set->health_check_id == NULL || healthy == NULL ||
+	       healthy(ctx, set->health_check_id);
+}
+
+/* The set that answers for the group g[0..n): a plain set itself; of a
+ * failover group the first eligible of PRIMARY, SECONDARY, where eligible
+ * is healthy, or every member when none is (fail open). */
+static const struct zone_store_rrset *
+group_pick(struct zone_store_rrset *const *g, size_t n,
+	   zone_store_check_fn healthy, void *ctx)
+{
+	static const enum change_failover ORDER[] = {CHANGE_FAILOVER_PRIMARY,
+						     CHANGE_FAILOVER_SECONDARY};
+	const struct zone_store_rrset *cand[2];
+	bool ok[2];
+	size_t m = 0;
+
+	if (n == 1 && g[0]->set_identifier == NULL)
+		return g[0];
+	for (size_t r = 0; r < 2; r++) {
+		for (size_t k = 0; k < n && m < 2; k++) {
+			if (g[k]->failover != ORDER[r])
+				continue;
+			cand[m] = g[k];
+			ok[m] = set_healthy(g[k], healthy, ctx);
+			m++;
+			break;
+		}
+	}
+	health_vote_fail_open(ok, m, ok);
+	for (size_t k = 0; k < m; k++) {
+		if (ok[k])
+			return cand[k];
+	}
+	return NULL; /* not a group the store keeps */
+}
+
+int zone_store_build(const struct zone_store *s, const char *id,
+		     struct zone **out, char *err, size_t errlen)
+{
+	return zone_store_build_with_health(s, id, NULL, NULL, out, err,
+					    errlen);
+}
+
+int zone_store_build_with_health(const struct zone_store *s, const char *id,
+				 zone_store_check_fn healthy, void *ctx,
+				 struct zone **out, char *err, size_t errlen)
+{
+	struct zone_builder *b;
+	err[0] = '\0';
+	const struct zone_store_zone *z = zone_store_impl_find(s, id);
+	if (z == NULL)
+		return zone_store_impl_no_such_zone(id, err, errlen);
+	int rc = zone_builder_new(&b, z->origin);
+	if (rc != 0)
+		return rc;
+	rc = zone_builder_reserve(b, z->nsets);
+	if (rc != 0) {
+		zone_builder_abort(b);
+		return rc;
+	}
+	for (size_t i = 0; i < z->nsets;) {
+		size_t j = zone_store_impl_group_end(z->sets, z->nsets, i);
+		const struct zone_store_rrset *set =
+		    group_pick(z->sets + i, j - i, healthy, ctx);
+		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
+			rc = zone_builder_add(b, set->owner, set->type,
+					      set->ttl, set->rdata[k].data,
+					      set->rdata[k].len, err, errlen);
+			if (rc != 0) {
+				zone_builder_abort(b);
+				return rc;
+			}
+		}
+		if (set != NULL && set->set_identifier != NULL &&
+		    zone_builder_volatile(b, set->owner) == Q53_ENOMEM) {
+			zone_builder_abort(b);
+			return Q53_ENOMEM;
+		}
+		i = j;
+	}
+	return zone_builder_finish(b, out, err, errlen);
+}
+
+/* --- dirty tracking and incremental builds --- */
+
+/* Beyond this many changed owners a full build is as cheap. */
+#define TRACK_MAX 65536
+
+struct zone_store_track {
+	bool valid;	  /* base_id/serial describe a build */
+	bool overflow;	  /* names were lost: build in full */
+	uint64_t base_id; /* zone_build_id of the last build */
+	uint32_t serial;  /* the zone's serial at that build (+ tracked) */
+	uint8_t **names;
+	size_t n, cap;
+};
+
+static void track_clear(struct zone_store_track *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->names[i]);
+	t->n = 0;
+	t->overflow = false;
+}
+
+void zone_store_track_free(struct zone_store_zone *z)
+{
+	if (z->track == NULL)
+		return;
+	track_clear(z->track);
+	free(z->track->names);
+	free(z->track);
+	z->track = NULL;
+}
+
+void zone_store_track_name(struct zone_store_zone *z, const uint8_t *owner)
+{
+	struct zone_store_track *t = z->track;
+	if (t == NULL || !t->valid || t->overflow)
+		return;
+	if (t->n == TRACK_MAX) {
+		t->overflow = true;
+		return;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		uint8_t **v = realloc(t->names, cap * sizeof(*v));
+		if (v == NULL) {
+			t->overflow = true;
+			return;
+		}
+		t->names = v;
+		t->cap = cap;
+	}
+	size_t len = dname_wire_len(owner, DNAME_MAXLEN);
+	uint8_t *copy = malloc(len ? len : 1);
+	if (copy == NULL) {
+		t->overflow = true;
+		return;
+	}
+	memcpy(copy, owner, len);
+	t->names[t->n++] = copy;
+}
+
+void zone_store_track_commit(struct zone_store_zone *z)
+{
+	if (z->track != NULL && z->track->valid)
+		z->track->serial = z->serial;
+}
+
+/* The zone_update_source over one store zone. */
+struct build_src {
+	const struct zone_store_zone *z;
+	zone_store_check_fn healthy;
+	void *ctx;
+};
+
+static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
+		       size_t len)
+{
+	const struct build_src *b = arg;
+	const struct zone_store_zone *z = b->z;
+	size_t i = zone_store_impl_lower_bound(z, name);
+	while (i < z->nsets && z->sets[i]->owner_len == len &&
+	       memcmp(z->sets[i]->owner, name, len) == 0) {
+		size_t j = zone_store_impl_group_end(z->sets, z->nsets, i);
+		const struct zone_store_rrset *set =
+		    group_pick(z->sets + i, j - i, b->healthy, b->ctx);
+		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
+			int rc = zone_update_add(u, set->owner, set->type,
+						 set->ttl, set->rdata[k].data,
+						 set->rdata[k].len);
+			if (rc != 0)
+				return rc;
+		}
+		if (set != NULL && set->set_identifier != NULL)
+			zone_update_volatile(u, set->owner);
+		i = j;
+	}
+	return 0;
+}
+
+static bool src_exists(void *arg, const uint8_t *name, size_t len)
+{
+	const struct build_src *b = arg;
+	size_t i = zone_store_impl_lower_bound(b->z, name);
+	return i < b->z->nsets &&
+	       dname_is_sub(b->z->sets[i]->owner, b->z->sets[i]->owner_len,
+			    name, len);
+}
+
+static int src_each_below(void *arg, const uint8_t *name, size_t len,
+			  int (*fn)(void *, const uint8_t *, size_t),
+			  void *fnarg)
+{
+	const struct build_src *b = arg;
+	const struct zone_store_zone *z = b->z;
+	const uint8_t *last = NULL;
+	size_t last_len = 0;
+	for (size_t i = zone_store_impl_lower_bound(z, name); i < z->nsets;
+	     i++) {
+		const struct zone_store_rrset *s = z->sets[i];
+		if (!dname_is_sub(s->owner, s->owner_len, name, len))
+			break;
+		if (s->owner_len == len ||
+		    (last_len == s->owner_len &&
+		     memcmp(last, s->owner, s->owner_len) == 0))
+			continue;
+		last = s->owner;
+		last_len = s->owner_len;
+		int rc = fn(fnarg, s->owner, s->owner_len);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int zone_store_build_update(const struct zone_store *s, const char *id,
+			    const struct zone *prev,
+			    zone_store_check_fn healthy, void *ctx,
+			    struct zone **out, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	struct zone_store_zone *z = zone_store_impl_find(s, id);
+	if (z == NULL)
+		return zone_store_impl_no_such_zone(id, err, errlen);
+	struct zone_store_track *t = z->track;
+	int rc;
+	if (prev != NULL && t != NULL && t->valid && !t->overflow &&
+	    t->base_id == zone_build_id(prev) && t->serial == z->serial &&
+	    memcmp(zone_origin(prev), z->origin, z->origin_len) == 0) {
+		struct build_src src = {z, healthy, ctx};
+		struct zone_update_source us = {
+		    .ctx = &src,
+		    .records = src_records,
+		    .exists = src_exists,
+		    .each_below = src_each_below,
+		};
+		rc = zone_update_build(out, prev,
+				       (const uint8_t *const *)t->names, t->n,
+				       &us, err, errlen);
+	} else {
+		rc = zone_store_build_with_health(s, id, healthy, ctx, out, err,
+						  errlen);
+	}
+	if (rc != 0)
+		return rc;
+	if (t == NULL) {
+		/* Without a cache the next update is a full build again. */
+		t = z->track = calloc(1, sizeof(*t));
+		if (t == NULL)
+			return 0;
+	}
+	track_clear(t);
+	t->valid = true;
+	t->base_id = zone_build_id(*out);
+	t->serial = z->serial;
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* Internals of the zone store shared by zone_store.c (the data model) and
+ * zone_store_build.c (compiling zones for serving, full and incremental).
+ * Not for other modules. */
+#ifndef Q53_NODE_CONTROL_ZONE_STORE_IMPL_H
+#define Q53_NODE_CONTROL_ZONE_STORE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/control/zone_store.h"
+#include "node/dnsdata/dname.h"
+
+#define NAME_TEXT_MAX (DNAME_MAXLEN * 4 + 2)
+
+/* What changed since the zone was last compiled by
+ * zone_store_build_update: a local cache, not replicated state (not in
+ * snapshots, never compared between nodes). */
+struct zone_store_track;
+
+struct zone_store_zone {
+	char id[ZONE_STORE_ID_MAX + 1];
+	uint8_t origin[DNAME_MAXLEN];
+	uint8_t origin_len;
+	char name[NAME_TEXT_MAX];
+	char *comment;
+	char *caller_reference;
+	uint32_t serial;
+	struct zone_store_rrset **sets; /* canonical order */
+	size_t nsets;
+	struct zone_store_track *track; /* NULL until the first update */
+};
+
+/* zone_store.c's helpers. */
+int zone_store_impl_name_cmp(const uint8_t *a, const uint8_t *b);
+struct zone_store_zone *zone_store_impl_find(const struct zone_store *s,
+					     const char *id);
+int zone_store_impl_no_such_zone(const char *id, char *err, size_t errlen);
+/* The end of the (owner, type) group that starts at v[i]. */
+size_t zone_store_impl_group_end(struct zone_store_rrset *const *v, size_t n,
+				 size_t i);
+/* The first set whose owner is not before owner (canonical order). */
+size_t zone_store_impl_lower_bound(const struct zone_store_zone *z,
+				   const uint8_t *owner);
+
+/* Dirty tracking (zone_store_build.c), called by the mutations: owner's
+ * record sets were inserted, replaced or removed; then the mutation
+ * committed (the serial moved). A mutation that calls neither makes the
+ * next update a full build (the serial no longer matches). Never fail:
+ * out of memory degrades to a full build. */
+void zone_store_track_name(struct zone_store_zone *z, const uint8_t *owner);
+void zone_store_track_commit(struct zone_store_zone *z);
+void zone_store_track_free(struct zone_store_zone *z);
+
+#endif

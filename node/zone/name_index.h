@@ -1,0 +1,65 @@
+/* The name index of a compiled zone version: lowercase wire names to
+ * nodes, persistent (copy-on-write) so that consecutive versions of a zone
+ * share everything a change does not touch. Extendible hashing: a
+ * directory of 2^depth page pointers indexed by the top bits of the name
+ * hash, each page a small open-addressing table. A new version copies the
+ * directory and, on the first write to a page, that page; nodes are shared
+ * by reference count (zone_node.refs counts the pages holding a node, page
+ * refs the directories holding a page). Counts are atomic: old versions are
+ * released on the RCU reclamation thread while the control thread builds.
+ * Readers need no lock: a published index is never written again. */
+#ifndef Q53_NODE_ZONE_NAME_INDEX_H
+#define Q53_NODE_ZONE_NAME_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct zone_node;
+
+#define NAME_INDEX_SLOTS 64 /* per page, a power of two */
+
+struct name_index_page {
+	int refs; /* atomic: directories holding this page */
+	uint8_t depth;
+	uint8_t count;
+	uint32_t tag[NAME_INDEX_SLOTS];		  /* low 32 bits of the hash */
+	struct zone_node *node[NAME_INDEX_SLOTS]; /* NULL: empty */
+};
+
+struct name_index {
+	struct name_index_page **dir; /* 1 << depth entries */
+	uint8_t depth;
+	size_t count;
+};
+
+/* An empty index (one page). 0 or Q53_ENOMEM. */
+int name_index_init(struct name_index *ix);
+/* dst becomes a copy of src sharing every page (O(directory)). 0 or
+ * Q53_ENOMEM (dst is then empty and needs no free). */
+int name_index_clone(struct name_index *dst, const struct name_index *src);
+/* Grows the directory of an index that is not shared (a build's) to hold
+ * about expected names without splitting. 0 or Q53_ENOMEM (unchanged). */
+int name_index_reserve(struct name_index *ix, size_t expected);
+/* Drops the index's pages (and through them its node references). */
+void name_index_free(struct name_index *ix);
+
+/* Inserts n, or replaces the node of the same name (whose reference the
+ * index drops). Takes one reference of n's (refs is set by the caller to
+ * 0 for a new node: the index counts pages). 0, Q53_ENOMEM or Q53_ERANGE
+ * (pathological hash collisions). */
+int name_index_put(struct name_index *ix, struct zone_node *n);
+/* Removes the node named name (if any). 0 or Q53_ENOMEM. */
+int name_index_del(struct name_index *ix, const uint8_t *name, size_t len);
+
+/* Calls fn for every node (unspecified order). */
+void name_index_each(const struct name_index *ix,
+		     void (*fn)(void *arg, struct zone_node *n), void *arg);
+
+/* Releases one reference of n, freeing it at zero (node free lives in
+ * zone.c). */
+void zone_node_release(struct zone_node *n);
+
+/* name_index_get (the lookup) is in node/zone/node.h, inline. */
+
+#endif

@@ -1,0 +1,51 @@
+/* Internals shared by the zone loader (zone.c), the incremental builder
+ * (zone_update.c) and the answer compiler (compile.c). Not for other
+ * modules. */
+#ifndef Q53_NODE_ZONE_ZONE_IMPL_H
+#define Q53_NODE_ZONE_ZONE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/zone/node.h"
+
+struct zone_loader {
+	struct zone *z;
+	const char *name; /* file path or label, for messages */
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+int zone_load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An empty zone version for origin (wire, any case) with its apex node
+ * (when with_apex), or NULL. */
+struct zone *zone_alloc(const uint8_t *origin, size_t olen, int with_apex);
+void zone_destroy(struct zone *z);
+
+/* A new node named name (lowercase) in z's index (replacing a node of the
+ * same name), or the node already created by this build. NULL: no
+ * memory. The node is recorded in z->nodes (build time). */
+struct zone_node *zone_node_add(struct zone *z, const uint8_t *name,
+				size_t len);
+/* Adds one record (the zone file's checks), creating its node. */
+int zone_record_add(struct zone_loader *l, const uint8_t *owner_any, size_t len,
+		    uint16_t rclass, uint16_t type, uint32_t ttl,
+		    const uint8_t *rdata, size_t rdlen, uint64_t line);
+/* The CNAME rules of one node (RFC 1034 3.6.2), and the apex's SOA/NS. */
+int zone_node_check(struct zone_loader *l, const struct zone_node *n);
+int zone_apex_check(struct zone_loader *l);
+/* Sets n->cut and, for a "*" node, its parent's wildcard, from z's index
+ * (every ancestor of n already current). */
+void zone_node_mark(struct zone *z, struct zone_node *n);
+/* Moves n's record data into one allocation (no record may be added
+ * after). 0 or Q53_ENOMEM (n unchanged). */
+int zone_node_compact(struct zone_node *n);
+/* Records n's name in z->vol. 0 or Q53_ENOMEM. */
+int zone_vol_add(struct zone *z, const struct zone_node *n);
+/* Sets z->build_id to a new process-wide unique value. */
+void zone_new_build_id(struct zone *z);
+
+#endif
