@@ -18,8 +18,9 @@
 #include "node/runtime/quorum_contact.h"
 
 #define RH_HEARD_MAX 64 /* servers whose last contact is tracked */
-/* exit status of a node stopped at a log entry of a newer release */
-#define RH_EXIT_NEWER_FORMAT 3
+/* exit status of a node stopped at a log entry of a newer release: the
+ * same as node/control/upgrade.c's for a newer command type (EX_SOFTWARE) */
+#define RH_EXIT_NEWER_FORMAT 70
 
 struct raft_host {
 	uv_loop_t *loop;
