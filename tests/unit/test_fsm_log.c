@@ -638,7 +638,7 @@ static uint64_t body_u64(const struct q53_fsm_log_result *r)
 
 static void test_batch_apply(void **state)
 {
-	const struct q53_fsm_log_result *r;
+	const struct q53_fsm_log_result *r = NULL;
 	struct fsm_pair p, singles;
 	struct raft_buffer frames[6];
 	unsigned i;
