@@ -5,7 +5,6 @@
 
 #include "node/common/errcode.h"
 #include "node/dnsdata/dname.h"
-#include "node/zone/node.h"
 
 #define PAGE_MAX  48 /* entries before a page splits (load 0.75) */
 #define DEPTH_MAX 26
@@ -31,9 +30,12 @@ static void page_release(struct name_index_page *p)
 	free(p);
 }
 
-static void node_retain(struct zone_node *n)
+static uint64_t node_hash(const struct zone_node *n)
 {
-	__atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
+	size_t len;
+	const uint8_t *name = zone_node_key(n, &len);
+
+	return dname_hash(name, len);
 }
 
 /* The directory range [first, first + span) that points at the page of
@@ -138,7 +140,7 @@ static struct name_index_page *page_own(struct name_index *ix, size_t d)
 	c->refs = 1;
 	for (size_t i = 0; i < NAME_INDEX_SLOTS; i++) {
 		if (c->node[i] != NULL)
-			node_retain(c->node[i]);
+			zone_node_retain(c->node[i]);
 	}
 	dir_replace(ix, d, p->depth, c, NULL);
 	page_release(p);
@@ -175,7 +177,7 @@ static int page_split(struct name_index *ix, size_t d)
 		struct zone_node *n = p->node[i];
 		if (n == NULL)
 			continue;
-		uint64_t h = dname_hash(n->name, n->name_len);
+		uint64_t h = node_hash(n);
 		bool hi = (h >> (63 - p->depth)) & 1;
 		slot_put(hi ? p1 : p0, p->tag[i], n);
 	}
@@ -198,8 +200,11 @@ static ptrdiff_t slot_find(const struct name_index_page *p, uint32_t tag,
 		const struct zone_node *n = p->node[i];
 		if (n == NULL)
 			return -1;
-		if (p->tag[i] == tag && n->name_len == len &&
-		    memcmp(n->name, name, len) == 0)
+		size_t nlen;
+		const uint8_t *nname;
+		if (p->tag[i] == tag &&
+		    (nname = zone_node_key(n, &nlen), nlen == len) &&
+		    memcmp(nname, name, len) == 0)
 			return (ptrdiff_t)i;
 		i = (i + 1) & (NAME_INDEX_SLOTS - 1);
 	}
@@ -208,23 +213,25 @@ static ptrdiff_t slot_find(const struct name_index_page *p, uint32_t tag,
 
 int name_index_put(struct name_index *ix, struct zone_node *n)
 {
-	uint64_t h = dname_hash(n->name, n->name_len);
+	uint64_t h = node_hash(n);
 	uint32_t tag = (uint32_t)h;
 	for (;;) {
 		size_t d = dir_entry(ix, h);
 		struct name_index_page *p = page_own(ix, d);
 		if (p == NULL)
 			return Q53_ENOMEM;
-		ptrdiff_t at = slot_find(p, tag, n->name, n->name_len);
+		size_t len;
+		const uint8_t *name = zone_node_key(n, &len);
+		ptrdiff_t at = slot_find(p, tag, name, len);
 		if (at >= 0) {
 			struct zone_node *old = p->node[at];
-			node_retain(n);
+			zone_node_retain(n);
 			p->node[at] = n;
 			zone_node_release(old);
 			return 0;
 		}
 		if (p->count < PAGE_MAX) {
-			node_retain(n);
+			zone_node_retain(n);
 			slot_put(p, tag, n);
 			ix->count++;
 			return 0;
@@ -301,7 +308,7 @@ int name_index_reserve(struct name_index *ix, size_t expected)
 			struct zone_node *nd = p->node[i];
 			if (nd == NULL)
 				continue;
-			uint64_t h = dname_hash(nd->name, nd->name_len);
+			uint64_t h = node_hash(nd);
 			slot_put(bigger.dir[h >> (64 - depth)], p->tag[i], nd);
 			bigger.count++;
 			p->node[i] = NULL;

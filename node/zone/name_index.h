@@ -56,9 +56,14 @@ int name_index_del(struct name_index *ix, const uint8_t *name, size_t len);
 void name_index_each(const struct name_index *ix,
 		     void (*fn)(void *arg, struct zone_node *n), void *arg);
 
-/* Releases one reference of n, freeing it at zero (node free lives in
- * zone.c). */
+/* What the index needs of the nodes it holds, provided by the compiled
+ * zone (node/zone/zone.c), so the index does not depend on the node
+ * layout (node/zone/node.h builds on this header): take and release one
+ * reference (freeing the node at zero), and the node's lowercase wire
+ * name (borrowed from n). */
+void zone_node_retain(struct zone_node *n);
 void zone_node_release(struct zone_node *n);
+const uint8_t *zone_node_key(const struct zone_node *n, size_t *len);
 
 /* name_index_get (the lookup) is in node/zone/node.h, inline. */
 

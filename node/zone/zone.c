@@ -315,6 +315,17 @@ int zone_node_compact(struct zone_node *n)
 	return 0;
 }
 
+void zone_node_retain(struct zone_node *n)
+{
+	__atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
+}
+
+const uint8_t *zone_node_key(const struct zone_node *n, size_t *len)
+{
+	*len = n->name_len;
+	return n->name;
+}
+
 void zone_node_release(struct zone_node *n)
 {
 	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0)
