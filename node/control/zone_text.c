@@ -272,6 +272,8 @@ int zone_text_export(const struct zone_store *s, const char *id, char **text,
 struct text_record {
 	size_t owner; /* offset of the lowercase wire owner in the arena */
 	size_t data;  /* offset of the RDATA in the arena */
+	size_t key;   /* offset of the owner's sort key in the arena */
+	uint16_t key_len;
 	uint8_t owner_len;
 	uint16_t type;
 	uint32_t ttl;
@@ -347,13 +349,42 @@ static int name_cmp(const uint8_t *a, const uint8_t *b)
 	return na == nb ? 0 : (na < nb ? -1 : 1);
 }
 
+/* A byte string whose memcmp order (shorter first on a tie) is the
+ * canonical order of lowercase wire name: the labels from the top down,
+ * each ended by 0x00, with 0x00 and 0x01 inside a label escaped as 0x01
+ * 0x01 and 0x01 0x02. Writes at most 2 * DNAME_MAXLEN bytes to key;
+ * returns its length. */
+static size_t name_sort_key(const uint8_t *name, uint8_t *key)
+{
+	uint8_t at[DNAME_MAXLABELS];
+	size_t n = 0, k = 0;
+	for (size_t p = 0; name[p] != 0; p += 1u + name[p])
+		at[n++] = (uint8_t)p;
+	while (n > 0) {
+		const uint8_t *label = name + at[--n];
+		for (size_t i = 1; i <= label[0]; i++) {
+			if (label[i] <= 1) {
+				key[k++] = 1;
+				key[k++] = (uint8_t)(label[i] + 1);
+			} else {
+				key[k++] = label[i];
+			}
+		}
+		key[k++] = 0;
+	}
+	return k;
+}
+
 static int record_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct text_record *a = pa, *b = pb;
 	const uint8_t *arena = arg;
-	int c = name_cmp(arena + a->owner, arena + b->owner);
+	size_t m = a->key_len < b->key_len ? a->key_len : b->key_len;
+	int c = memcmp(arena + a->key, arena + b->key, m);
 	if (c != 0)
 		return c;
+	if (a->key_len != b->key_len)
+		return a->key_len < b->key_len ? -1 : 1;
 	if (a->type != b->type)
 		return a->type < b->type ? -1 : 1;
 	return a->order < b->order ? -1 : (a->order > b->order);
@@ -400,9 +431,12 @@ static int import_record(const struct zone_store_info *z, struct text_priv *p,
 	}
 	struct text_record *r = &p->recs[p->nrecs];
 	memset(r, 0, sizeof(*r));
+	uint8_t key[2 * DNAME_MAXLEN];
+	r->key_len = (uint16_t)name_sort_key(owner, key);
 	r->owner = arena_put(p, owner, len);
 	r->data = arena_put(p, sc->r_data, sc->r_data_length);
-	if (r->owner == SIZE_MAX || r->data == SIZE_MAX)
+	r->key = arena_put(p, key, r->key_len);
+	if (r->owner == SIZE_MAX || r->data == SIZE_MAX || r->key == SIZE_MAX)
 		return Q53_ENOMEM;
 	r->owner_len = (uint8_t)len;
 	r->type = sc->r_type;
