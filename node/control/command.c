@@ -496,28 +496,111 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 	}
 }
 
-/* Unpack with the raft heap: NULL and Q53_ENOMEM or Q53_EMALF in *rc. */
-static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d,
-				const uint8_t *buf, size_t len, int *rc)
+/* A bump arena for one unpacked message: protobuf-c's many small
+ * allocations (one per message, bytes field and repeated array) come from
+ * a few large raft heap chunks, all freed at once. */
+struct pb_chunk {
+	struct pb_chunk *next;
+	size_t used;
+	size_t cap;
+	_Alignas(16) uint8_t data[];
+};
+
+struct pb_arena {
+	ProtobufCAllocator base;
+	struct pb_chunk *head;
+	bool failed;
+};
+
+#define PB_CHUNK_MIN 4096u
+#define PB_CHUNK_MAX (8u << 20)
+
+static void *arena_alloc(void *data, size_t size)
 {
-	struct command_pb_alloc a;
+	struct pb_arena *a = data;
+	struct pb_chunk *c = a->head;
+	size_t need = (size + 15u) & ~(size_t)15u;
+
+	if (need == 0)
+		need = 16;
+	if (need < size) {
+		a->failed = true;
+		return NULL;
+	}
+	if (c == NULL || c->cap - c->used < need) {
+		size_t cap = c != NULL ? c->cap * 2 : PB_CHUNK_MIN;
+		if (cap > PB_CHUNK_MAX)
+			cap = PB_CHUNK_MAX;
+		if (cap < need)
+			cap = need;
+		if (cap > SIZE_MAX - sizeof(*c)) {
+			a->failed = true;
+			return NULL;
+		}
+		struct pb_chunk *n = raft_malloc(sizeof(*n) + cap);
+		if (n == NULL) {
+			a->failed = true;
+			return NULL;
+		}
+		n->next = c;
+		n->used = 0;
+		n->cap = cap;
+		a->head = c = n;
+	}
+	void *p = c->data + c->used;
+	c->used += need;
+	return p;
+}
+
+static void arena_free_one(void *data, void *p)
+{
+	(void)data;
+	(void)p; /* freed with the arena */
+}
+
+static void arena_free(struct pb_arena *a)
+{
+	if (a == NULL)
+		return;
+	for (struct pb_chunk *c = a->head, *next; c != NULL; c = next) {
+		next = c->next;
+		raft_free(c);
+	}
+	raft_free(a);
+}
+
+/* Unpack into a new arena (*arena; release with arena_free): NULL and
+ * Q53_ENOMEM or Q53_EMALF in *rc. */
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d,
+				const uint8_t *buf, size_t len, void **arena,
+				int *rc)
+{
+	struct pb_arena *a = raft_malloc(sizeof(*a));
 	ProtobufCMessage *m;
 
-	command_pb_alloc_init(&a);
-	m = protobuf_c_message_unpack(d, &a.base, len, len > 0 ? buf : NULL);
-	if (m == NULL)
-		*rc = a.failed ? Q53_ENOMEM : Q53_EMALF;
+	*arena = NULL;
+	if (a == NULL) {
+		*rc = Q53_ENOMEM;
+		return NULL;
+	}
+	a->base.alloc = arena_alloc;
+	a->base.free = arena_free_one;
+	a->base.allocator_data = a;
+	a->head = NULL;
+	a->failed = false;
+	m = protobuf_c_message_unpack(d, &a->base, len, len > 0 ? buf : NULL);
+	if (m == NULL) {
+		*rc = a->failed ? Q53_ENOMEM : Q53_EMALF;
+		arena_free(a);
+		return NULL;
+	}
+	*arena = a;
 	return m;
 }
 
-static void unpacked_free(void *pb)
+static void unpacked_free(void *arena)
 {
-	struct command_pb_alloc a;
-
-	if (pb == NULL)
-		return;
-	command_pb_alloc_init(&a);
-	protobuf_c_message_free_unpacked(pb, &a.base);
+	arena_free(arena);
 }
 
 static int fill_typed(struct command *out);
@@ -776,7 +859,7 @@ int command_decode(uint16_t type, const uint8_t *payload, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (d == NULL)
 		return Q53_EMALF;
-	out->pb = unpack(d, payload, len, &rc);
+	out->pb = unpack(d, payload, len, &out->pb_arena, &rc);
 	if (out->pb == NULL)
 		return rc;
 	out->type = (enum command_type)type;
@@ -793,7 +876,7 @@ void command_free(struct command *c)
 			       c->type == COMMAND_UPDATE_HEALTH_CHECK))
 		health_check_config_clear(c->aux);
 	raft_free(c->aux);
-	unpacked_free(c->pb);
+	unpacked_free(c->pb_arena);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -861,8 +944,8 @@ int command_result_decode(const uint8_t *buf, size_t len,
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->pb =
-	    unpack(&q53__command__command_result__descriptor, buf, len, &rc);
+	out->pb = unpack(&q53__command__command_result__descriptor, buf, len,
+			 &out->pb_arena, &rc);
 	if (out->pb == NULL)
 		return rc;
 	m = out->pb;
@@ -918,6 +1001,6 @@ int command_result_decode(const uint8_t *buf, size_t len,
 void command_result_free(struct command_result *r)
 {
 	health_check_config_clear(&r->config_store);
-	unpacked_free(r->pb);
+	unpacked_free(r->pb_arena);
 	memset(r, 0, sizeof(*r));
 }

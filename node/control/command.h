@@ -200,8 +200,9 @@ struct command {
 		struct command_set_node set_node;
 		struct command_remove_node remove_node;
 	} u;
-	void *pb;  /* private: the unpacked message */
-	void *aux; /* private: typed arrays built from it */
+	void *pb;	/* private: the unpacked message */
+	void *pb_arena; /* private: where pb lives */
+	void *aux;	/* private: typed arrays built from it */
 };
 
 /* Decode payload[0..len) (borrowed, untrusted) of `type` into *out. Returns
@@ -248,6 +249,7 @@ struct command_result {
 	struct command_hosted_zone_info hosted_zone;
 	struct command_health_check_info health_check;
 	void *pb;				 /* private (decode) */
+	void *pb_arena;				 /* private (decode) */
 	struct health_check_config config_store; /* private (decode) */
 };
 

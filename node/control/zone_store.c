@@ -161,16 +161,10 @@ static int set_cmp(const struct zone_store_rrset *a,
 	return key_cmp(a->owner, a->type, a->set_identifier, b);
 }
 
+/* A set is one allocation: the struct, its rdata array, the owner, the
+ * set identifier, the health check id and the RDATA bytes. */
 static void set_free(struct zone_store_rrset *s)
 {
-	if (s == NULL)
-		return;
-	for (uint16_t i = 0; i < s->count; i++)
-		free(s->rdata[i].data);
-	free(s->rdata);
-	free(s->set_identifier);
-	free(s->health_check_id);
-	free(s->owner);
 	free(s);
 }
 
@@ -183,52 +177,48 @@ struct set_routing {
 
 static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL};
 
-static struct zone_store_rrset *set_new(const uint8_t *owner, size_t len,
-					uint16_t type, uint32_t ttl,
-					const struct set_routing *r)
-{
-	struct zone_store_rrset *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return NULL;
-	s->owner = malloc(len);
-	if (s->owner == NULL)
-		goto err_after_set;
-	memcpy(s->owner, owner, len);
-	s->owner_len = (uint8_t)len;
-	s->type = type;
-	s->ttl = ttl;
-	s->failover = r->failover;
-	if (r->set_id != NULL) {
-		s->set_identifier = strdup(r->set_id);
-		if (s->set_identifier == NULL)
-			goto err_after_owner;
-	}
-	if (r->health_check_id != NULL) {
-		s->health_check_id = strdup(r->health_check_id);
-		if (s->health_check_id == NULL)
-			goto err_after_set_id;
-	}
-	return s;
+/* The records of a set being built, in canonical order and distinct,
+ * pointing at the caller's bytes (nothing copied until set_make). */
+struct set_draft {
+	struct zone_store_rdata *rd;
+	uint16_t count;
+	size_t cap;
+	size_t bytes;
+	struct zone_store_rdata small[8];
+};
 
-err_after_set_id:
-	free(s->set_identifier);
-err_after_owner:
-	free(s->owner);
-err_after_set:
-	free(s);
-	return NULL;
+static void draft_init(struct set_draft *d)
+{
+	d->rd = d->small;
+	d->count = 0;
+	d->cap = sizeof(d->small) / sizeof(d->small[0]);
+	d->bytes = 0;
 }
 
-/* Adds a copy of rdata in canonical order. Returns 0, Q53_EEXIST when the
- * set already holds it, Q53_ELIMIT past 65535 records, Q53_ENOMEM. */
-static int set_add_rdata(struct zone_store_rrset *s, const uint8_t *data,
-			 uint16_t len)
+static void draft_clear(struct set_draft *d)
+{
+	if (d->rd != d->small)
+		free(d->rd);
+	draft_init(d);
+}
+
+/* Adds rdata (not copied) in canonical order. Returns 0, Q53_EEXIST when
+ * the draft already holds it, Q53_ELIMIT past 65535 records, Q53_ENOMEM. */
+static int draft_add(struct set_draft *d, const uint8_t *data, uint16_t len)
 {
 	struct zone_store_rdata key = {.len = len, .data = (uint8_t *)data};
-	size_t lo = 0, hi = s->count;
+	size_t lo = 0, hi = d->count;
+	/* Records mostly come sorted: try the end first. */
+	if (hi > 0) {
+		int c = rdata_cmp(&d->rd[hi - 1], &key);
+		if (c == 0)
+			return Q53_EEXIST;
+		if (c < 0)
+			lo = hi;
+	}
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = rdata_cmp(&s->rdata[mid], &key);
+		int c = rdata_cmp(&d->rd[mid], &key);
 		if (c == 0)
 			return Q53_EEXIST;
 		if (c < 0)
@@ -236,22 +226,72 @@ static int set_add_rdata(struct zone_store_rrset *s, const uint8_t *data,
 		else
 			hi = mid;
 	}
-	if (s->count == UINT16_MAX)
+	if (d->count == UINT16_MAX)
 		return Q53_ELIMIT;
-	struct zone_store_rdata *rd =
-	    realloc(s->rdata, (s->count + 1u) * sizeof(*rd));
-	if (rd == NULL)
-		return Q53_ENOMEM;
-	s->rdata = rd;
-	uint8_t *copy = malloc(len ? len : 1);
-	if (copy == NULL)
-		return Q53_ENOMEM;
-	memcpy(copy, data, len);
-	memmove(&rd[lo + 1], &rd[lo], (s->count - lo) * sizeof(*rd));
-	rd[lo].len = len;
-	rd[lo].data = copy;
-	s->count++;
+	if (d->count == d->cap) {
+		size_t cap = d->cap * 2;
+		struct zone_store_rdata *rd = malloc(cap * sizeof(*rd));
+		if (rd == NULL)
+			return Q53_ENOMEM;
+		memcpy(rd, d->rd, d->count * sizeof(*rd));
+		if (d->rd != d->small)
+			free(d->rd);
+		d->rd = rd;
+		d->cap = cap;
+	}
+	memmove(&d->rd[lo + 1], &d->rd[lo], (d->count - lo) * sizeof(*d->rd));
+	d->rd[lo] = key;
+	d->count++;
+	d->bytes += len;
 	return 0;
+}
+
+/* A new set holding copies of owner, the routing strings and d's
+ * records, in one allocation (freed by set_free); NULL when out of
+ * memory. */
+static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
+					 uint16_t type, uint32_t ttl,
+					 const struct set_routing *r,
+					 const struct set_draft *d)
+{
+	size_t idlen = r->set_id != NULL ? strlen(r->set_id) + 1 : 0;
+	size_t hclen =
+	    r->health_check_id != NULL ? strlen(r->health_check_id) + 1 : 0;
+	size_t size = sizeof(struct zone_store_rrset) +
+		      d->count * sizeof(struct zone_store_rdata) + len + idlen +
+		      hclen + d->bytes;
+	struct zone_store_rrset *s = malloc(size);
+	if (s == NULL)
+		return NULL;
+	uint8_t *p = (uint8_t *)(s + 1);
+	memset(s, 0, sizeof(*s));
+	s->rdata = (struct zone_store_rdata *)p;
+	p += d->count * sizeof(struct zone_store_rdata);
+	s->owner = p;
+	memcpy(p, owner, len);
+	p += len;
+	s->owner_len = (uint8_t)len;
+	s->type = type;
+	s->ttl = ttl;
+	s->failover = r->failover;
+	if (idlen > 0) {
+		s->set_identifier = (char *)p;
+		memcpy(p, r->set_id, idlen);
+		p += idlen;
+	}
+	if (hclen > 0) {
+		s->health_check_id = (char *)p;
+		memcpy(p, r->health_check_id, hclen);
+		p += hclen;
+	}
+	for (uint16_t i = 0; i < d->count; i++) {
+		s->rdata[i].len = d->rd[i].len;
+		s->rdata[i].data = p;
+		memcpy(p, d->rd[i].data, d->rd[i].len);
+		p += d->rd[i].len;
+	}
+	s->count = d->count;
+	return s;
 }
 
 static bool opt_eq(const char *a, const char *b)
@@ -523,17 +563,20 @@ static int zone_add_apex_set(struct zone_store_zone *z, struct set_list *l,
 			     uint16_t type, uint32_t ttl,
 			     const struct zone_store_rdata *rd, size_t n)
 {
-	struct zone_store_rrset *set =
-	    set_new(z->origin, z->origin_len, type, ttl, &PLAIN);
-	if (set == NULL)
-		return Q53_ENOMEM;
+	struct set_draft d;
+	draft_init(&d);
 	for (size_t i = 0; i < n; i++) {
-		int rc = set_add_rdata(set, rd[i].data, rd[i].len);
+		int rc = draft_add(&d, rd[i].data, rd[i].len);
 		if (rc != 0 && rc != Q53_EEXIST) {
-			set_free(set);
+			draft_clear(&d);
 			return rc;
 		}
 	}
+	struct zone_store_rrset *set =
+	    set_make(z->origin, z->origin_len, type, ttl, &PLAIN, &d);
+	draft_clear(&d);
+	if (set == NULL)
+		return Q53_ENOMEM;
 	size_t pos = list_lower_bound(l->v, l->n, z->origin, type, NULL);
 	int rc = list_insert(l, pos, set);
 	if (rc != 0)
@@ -855,10 +898,8 @@ static int change_to_set(const struct zone_store_zone *z,
 	}
 	struct set_routing routing = {r->set_identifier, r->failover,
 				      r->health_check_id};
-	struct zone_store_rrset *set =
-	    set_new(owner, olen, r->type, r->ttl, &routing);
-	if (set == NULL)
-		return Q53_ENOMEM;
+	struct set_draft d;
+	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {
 		const struct rrset_rdata *rd = &r->rdata[k];
 		rc = rd->len > UINT16_MAX
@@ -873,7 +914,7 @@ static int change_to_set(const struct zone_store_zone *z,
 			rc = Q53_EINVAL;
 			goto err_after_set;
 		}
-		rc = set_add_rdata(set, rd->data, (uint16_t)rd->len);
+		rc = draft_add(&d, rd->data, (uint16_t)rd->len);
 		if (rc == Q53_EEXIST) {
 			char val[512];
 			if (rdata_text_from_wire(r->type, rd->data,
@@ -887,11 +928,16 @@ static int change_to_set(const struct zone_store_zone *z,
 		if (rc != 0)
 			goto err_after_set;
 	}
+	struct zone_store_rrset *set =
+	    set_make(owner, olen, r->type, r->ttl, &routing, &d);
+	draft_clear(&d);
+	if (set == NULL)
+		return Q53_ENOMEM;
 	*out = set;
 	return 0;
 
 err_after_set:
-	set_free(set);
+	draft_clear(&d);
 	return rc;
 }
 
@@ -1385,10 +1431,8 @@ static int set_from_typed(const struct zone_store_zone *z,
 		return Q53_EINVAL;
 	struct set_routing routing = {r->set_identifier, r->failover,
 				      r->health_check_id};
-	struct zone_store_rrset *set =
-	    set_new(owner, olen, r->type, r->ttl, &routing);
-	if (set == NULL)
-		return Q53_ENOMEM;
+	struct set_draft d;
+	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {
 		const struct rrset_rdata *rd = &r->rdata[k];
 		*why = "malformed RDATA";
@@ -1396,14 +1440,19 @@ static int set_from_typed(const struct zone_store_zone *z,
 			 ? Q53_EMALF
 			 : rdata_check(r->type, rd->data, (uint16_t)rd->len);
 		if (rc == 0) {
-			rc = set_add_rdata(set, rd->data, (uint16_t)rd->len);
+			rc = draft_add(&d, rd->data, (uint16_t)rd->len);
 			*why = "repeated record";
 		}
 		if (rc != 0) {
-			set_free(set);
+			draft_clear(&d);
 			return rc == Q53_ENOMEM ? rc : Q53_EINVAL;
 		}
 	}
+	struct zone_store_rrset *set =
+	    set_make(owner, olen, r->type, r->ttl, &routing, &d);
+	draft_clear(&d);
+	if (set == NULL)
+		return Q53_ENOMEM;
 	*out = set;
 	return 0;
 }

@@ -268,13 +268,15 @@ int zone_text_export(const struct zone_store *s, const char *id, char **text,
 
 /* --- import --- */
 
-/* One record of the file. */
+/* One record of the file; owner and data live in text_priv's arena. */
 struct text_record {
-	uint8_t *owner; /* lowercase wire, malloc'd */
+	size_t owner; /* offset of the lowercase wire owner in the arena */
+	size_t data;  /* offset of the RDATA in the arena */
+	size_t key;   /* offset of the owner's sort key in the arena */
+	uint16_t key_len;
 	uint8_t owner_len;
 	uint16_t type;
 	uint32_t ttl;
-	uint8_t *data; /* malloc'd */
 	uint16_t len;
 	size_t order; /* position in the file */
 	uint64_t line;
@@ -283,6 +285,9 @@ struct text_record {
 struct text_priv {
 	struct text_record *recs;
 	size_t nrecs;
+	uint8_t *arena; /* every owner and RDATA, one buffer */
+	size_t arena_len;
+	size_t arena_cap;
 	struct rrset_rdata *rdata; /* one per record, grouped */
 };
 
@@ -290,13 +295,30 @@ static void text_priv_free(struct text_priv *p)
 {
 	if (p == NULL)
 		return;
-	for (size_t i = 0; i < p->nrecs; i++) {
-		free(p->recs[i].owner);
-		free(p->recs[i].data);
-	}
 	free(p->recs);
+	free(p->arena);
 	free(p->rdata);
 	free(p);
+}
+
+/* Appends n bytes to the arena; returns their offset or SIZE_MAX when out
+ * of memory. */
+static size_t arena_put(struct text_priv *p, const void *data, size_t n)
+{
+	if (p->arena_len + n > p->arena_cap) {
+		size_t cap = p->arena_cap ? p->arena_cap : 4096;
+		while (cap < p->arena_len + n)
+			cap *= 2;
+		uint8_t *a = realloc(p->arena, cap);
+		if (a == NULL)
+			return SIZE_MAX;
+		p->arena = a;
+		p->arena_cap = cap;
+	}
+	size_t off = p->arena_len;
+	memcpy(p->arena + off, data, n);
+	p->arena_len += n;
+	return off;
 }
 
 void zone_text_sets_free(struct zone_text_sets *t)
@@ -327,12 +349,42 @@ static int name_cmp(const uint8_t *a, const uint8_t *b)
 	return na == nb ? 0 : (na < nb ? -1 : 1);
 }
 
-static int record_cmp(const void *pa, const void *pb)
+/* A byte string whose memcmp order (shorter first on a tie) is the
+ * canonical order of lowercase wire name: the labels from the top down,
+ * each ended by 0x00, with 0x00 and 0x01 inside a label escaped as 0x01
+ * 0x01 and 0x01 0x02. Writes at most 2 * DNAME_MAXLEN bytes to key;
+ * returns its length. */
+static size_t name_sort_key(const uint8_t *name, uint8_t *key)
+{
+	uint8_t at[DNAME_MAXLABELS];
+	size_t n = 0, k = 0;
+	for (size_t p = 0; name[p] != 0; p += 1u + name[p])
+		at[n++] = (uint8_t)p;
+	while (n > 0) {
+		const uint8_t *label = name + at[--n];
+		for (size_t i = 1; i <= label[0]; i++) {
+			if (label[i] <= 1) {
+				key[k++] = 1;
+				key[k++] = (uint8_t)(label[i] + 1);
+			} else {
+				key[k++] = label[i];
+			}
+		}
+		key[k++] = 0;
+	}
+	return k;
+}
+
+static int record_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct text_record *a = pa, *b = pb;
-	int c = name_cmp(a->owner, b->owner);
+	const uint8_t *arena = arg;
+	size_t m = a->key_len < b->key_len ? a->key_len : b->key_len;
+	int c = memcmp(arena + a->key, arena + b->key, m);
 	if (c != 0)
 		return c;
+	if (a->key_len != b->key_len)
+		return a->key_len < b->key_len ? -1 : 1;
 	if (a->type != b->type)
 		return a->type < b->type ? -1 : 1;
 	return a->order < b->order ? -1 : (a->order > b->order);
@@ -379,18 +431,16 @@ static int import_record(const struct zone_store_info *z, struct text_priv *p,
 	}
 	struct text_record *r = &p->recs[p->nrecs];
 	memset(r, 0, sizeof(*r));
-	r->owner = malloc(len);
-	r->data = malloc(sc->r_data_length ? sc->r_data_length : 1);
-	if (r->owner == NULL || r->data == NULL) {
-		free(r->owner);
-		free(r->data);
+	uint8_t key[2 * DNAME_MAXLEN];
+	r->key_len = (uint16_t)name_sort_key(owner, key);
+	r->owner = arena_put(p, owner, len);
+	r->data = arena_put(p, sc->r_data, sc->r_data_length);
+	r->key = arena_put(p, key, r->key_len);
+	if (r->owner == SIZE_MAX || r->data == SIZE_MAX || r->key == SIZE_MAX)
 		return Q53_ENOMEM;
-	}
-	memcpy(r->owner, owner, len);
 	r->owner_len = (uint8_t)len;
 	r->type = sc->r_type;
 	r->ttl = sc->r_ttl;
-	memcpy(r->data, sc->r_data, sc->r_data_length);
 	r->len = (uint16_t)sc->r_data_length;
 	r->order = p->nrecs;
 	r->line = sc->line_counter;
@@ -408,23 +458,26 @@ static int group_records(struct text_priv *p, struct zone_text_sets *out,
 	if (p->rdata == NULL || out->sets == NULL)
 		return Q53_ENOMEM;
 	size_t nrd = 0;
+	const uint8_t *arena = p->arena;
 	for (size_t i = 0; i < p->nrecs;) {
 		size_t j = i;
 		struct rrset_data *set = &out->sets[out->n++];
-		set->owner = p->recs[i].owner;
+		set->owner = arena + p->recs[i].owner;
 		set->owner_len = p->recs[i].owner_len;
 		set->type = p->recs[i].type;
 		set->ttl = p->recs[i].ttl;
 		set->rdata = &p->rdata[nrd];
 		set->failover = CHANGE_FAILOVER_NONE;
 		for (; j < p->nrecs && p->recs[j].type == set->type &&
-		       name_cmp(p->recs[j].owner, set->owner) == 0;
+		       (p->recs[j].owner == p->recs[i].owner ||
+			name_cmp(arena + p->recs[j].owner, set->owner) == 0);
 		     j++) {
 			const struct text_record *r = &p->recs[j];
+			const uint8_t *data = arena + r->data;
 			bool dup = false;
 			for (size_t k = 0; k < set->nrdata && !dup; k++)
 				dup = set->rdata[k].len == r->len &&
-				      memcmp(set->rdata[k].data, r->data,
+				      memcmp(set->rdata[k].data, data,
 					     r->len) == 0;
 			if (dup)
 				continue;
@@ -433,7 +486,7 @@ static int group_records(struct text_priv *p, struct zone_text_sets *out,
 					    "InvalidInput: line %llu: more "
 					    "than 65535 records in one set",
 					    (unsigned long long)r->line);
-			p->rdata[nrd].data = r->data;
+			p->rdata[nrd].data = data;
 			p->rdata[nrd].len = r->len;
 			nrd++;
 			set->nrdata++;
@@ -499,7 +552,8 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 	free(sc);
 	sc = NULL;
 	if (p->nrecs > 0)
-		qsort(p->recs, p->nrecs, sizeof(*p->recs), record_cmp);
+		qsort_r(p->recs, p->nrecs, sizeof(*p->recs), record_cmp,
+			p->arena);
 	rc = group_records(p, out, err, errlen);
 	if (rc != 0)
 		goto err_after_scanner;
