@@ -16,8 +16,9 @@
 #include "node/health/check_config.h"
 #include "proto/command.pb-c.h"
 
-#define SNAPSHOT_FORMAT 2 /* 1: the previous release (node/control/upgrade.c)  \
-			   */
+#define SNAPSHOT_FORMAT                                                        \
+	2 /* 1: the previous release (node/control/upgrade.c)                  \
+	   */
 #define SNAPSHOT_END 0x51353346u /* FsmSnapshot.end */
 #define ERR_MAX	     4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
@@ -52,6 +53,7 @@ struct check {
 struct health_ref {
 	const struct check *check;
 	const char *zone_id;
+	size_t sets; /* how many of the zone's record sets name the check */
 };
 
 struct node {
@@ -455,6 +457,35 @@ static void refs_drop_zone(struct state *s, const char *zone_id)
 	s->n_refs = o;
 }
 
+/* Counts delta more (or fewer) sets of zone_id naming c. Needs room for
+ * one more pair (the caller reserved it). Never allocates. */
+static void refs_count(struct state *s, const struct check *c,
+		       const char *zone_id, int delta)
+{
+	size_t pos = refs_lower(s, c, zone_id);
+	bool found = pos < s->n_refs && s->refs[pos].check == c &&
+		     strcmp(s->refs[pos].zone_id, zone_id) == 0;
+
+	if (!found) {
+		assert(delta > 0 && s->n_refs < s->cap_refs);
+		memmove(&s->refs[pos + 1], &s->refs[pos],
+			(s->n_refs - pos) * sizeof(*s->refs));
+		s->refs[pos] = (struct health_ref){c, zone_id, 0};
+		s->n_refs++;
+	}
+	if (delta > 0) {
+		s->refs[pos].sets += (size_t)delta;
+	} else {
+		assert(s->refs[pos].sets >= (size_t)-delta);
+		s->refs[pos].sets -= (size_t)-delta;
+	}
+	if (s->refs[pos].sets == 0) {
+		memmove(&s->refs[pos], &s->refs[pos + 1],
+			(s->n_refs - pos - 1) * sizeof(*s->refs));
+		s->n_refs--;
+	}
+}
+
 /* Adds the pairs of the zone's record sets. Needs room for them (the
  * caller reserved it: at most one per set naming a check). Returns 0, or
  * Q53_EMALF when a set names a check that does not exist (an untrusted
@@ -464,27 +495,18 @@ static int refs_add_zone(struct state *s, const struct zone_store_info *info)
 	for (size_t i = 0; i < info->nrrsets; i++) {
 		const char *id = info->rrsets[i]->health_check_id;
 		const struct check *c;
-		size_t pos;
 
 		if (id == NULL)
 			continue;
 		c = check_get(s, id);
 		if (c == NULL)
 			return Q53_EMALF;
-		pos = refs_lower(s, c, info->id);
-		if (pos < s->n_refs && s->refs[pos].check == c &&
-		    strcmp(s->refs[pos].zone_id, info->id) == 0)
-			continue;
-		assert(s->n_refs < s->cap_refs);
-		memmove(&s->refs[pos + 1], &s->refs[pos],
-			(s->n_refs - pos) * sizeof(*s->refs));
-		s->refs[pos] = (struct health_ref){c, info->id};
-		s->n_refs++;
+		refs_count(s, c, info->id, +1);
 	}
 	return 0;
 }
 
-/* Redoes the pairs of zone_id after its record sets changed (room
+/* Redoes the pairs of zone_id after its record sets were replaced (room
  * reserved by the caller). */
 static void refs_redo_zone(struct state *s, const char *zone_id)
 {
@@ -497,6 +519,28 @@ static void refs_redo_zone(struct state *s, const char *zone_id)
 	rv = refs_add_zone(s, &info);
 	assert(rv == 0);
 	(void)rv;
+}
+
+/* For zone_store_apply_counted: one batch's sets of one zone. */
+struct refs_delta {
+	struct state *s;
+	const char *zone_id; /* the zone's own id string */
+};
+
+static bool refs_delta_exists(void *ctx, const char *check_id)
+{
+	const struct refs_delta *d = ctx;
+
+	return check_get(d->s, check_id) != NULL;
+}
+
+static void refs_delta_apply(void *ctx, const char *check_id, int delta)
+{
+	const struct refs_delta *d = ctx;
+	const struct check *c = check_get(d->s, check_id);
+
+	assert(c != NULL); /* apply checked that it exists */
+	refs_count(d->s, c, d->zone_id, delta);
 }
 
 /* Builds every pair of a restored state. Q53_EMALF (a record set names a
@@ -519,12 +563,6 @@ static int refs_rebuild(struct state *s)
 			return rv;
 	}
 	return 0;
-}
-
-/* For zone_store_apply_with_checks: ctx is the state. */
-static bool check_exists(void *ctx, const char *check_id)
-{
-	return check_get(ctx, check_id) != NULL;
 }
 
 /* A mark for zone_id, unless there is one; when memory runs out, every
@@ -872,14 +910,14 @@ static int apply_change_rrsets(struct apply *a,
 		rv = encode_success(a);
 	if (rv != 0)
 		return rv;
-	rv = zone_store_apply_with_checks(&s->zones, c->zone_id, b,
-					  check_exists, s, err, sizeof(err));
+	struct refs_delta delta = {s, info.id};
+	rv = zone_store_apply_counted(&s->zones, c->zone_id, b,
+				      refs_delta_exists, refs_delta_apply,
+				      &delta, err, sizeof(err));
 	if (rv != 0 && rv != Q53_ENOMEM)
 		rv = reject(a, rv, "%s", err);
-	if (rv == 0) {
-		refs_redo_zone(s, c->zone_id);
+	if (rv == 0)
 		commit(a);
-	}
 	return rv;
 }
 

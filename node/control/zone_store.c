@@ -1154,6 +1154,15 @@ int zone_store_apply_with_checks(struct zone_store *s, const char *id,
 				 zone_store_check_fn exists, void *ctx,
 				 char *err, size_t errlen)
 {
+	return zone_store_apply_counted(s, id, b, exists, NULL, ctx, err,
+					errlen);
+}
+
+int zone_store_apply_counted(struct zone_store *s, const char *id,
+			     const struct rrset_batch *b,
+			     zone_store_check_fn exists, zone_store_ref_fn refs,
+			     void *ctx, char *err, size_t errlen)
+{
 	struct report e = {0};
 	struct set_list work = {0}, removed = {0};
 	int rc = 0;
@@ -1248,6 +1257,14 @@ int zone_store_apply_with_checks(struct zone_store *s, const char *id,
 	}
 	for (size_t k = 0; k < removed.n; k++)
 		zone_store_track_name(z, removed.v[k]->owner);
+	if (refs != NULL) {
+		for (size_t k = 0; k < removed.n; k++)
+			if (removed.v[k]->health_check_id != NULL)
+				refs(ctx, removed.v[k]->health_check_id, -1);
+		for (size_t i = 0; i < b->nchanges; i++)
+			if (in_work[i] && cands[i]->health_check_id != NULL)
+				refs(ctx, cands[i]->health_check_id, +1);
+	}
 	for (size_t k = 0; k < removed.n; k++)
 		set_free(removed.v[k]);
 	free(z->sets);

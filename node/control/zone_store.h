@@ -35,6 +35,11 @@ struct zone;
  * (zone_store_build_with_health). Must be a pure function of ctx's state (the
  * same on every node) and must not change the store. */
 typedef bool (*zone_store_check_fn)(void *ctx, const char *check_id);
+/* Told, when a mutation commits, of each record set naming check_id that
+ * it added (delta +1) or removed (delta -1): what the caller needs to keep
+ * its own index of which zones use which check without scanning the zone.
+ * Must not fail. */
+typedef void (*zone_store_ref_fn)(void *ctx, const char *check_id, int delta);
 
 /* Zone ids: "Z" followed by 13 to 21 upper-case letters or digits. */
 #define ZONE_STORE_ID_MIN 14
@@ -140,6 +145,12 @@ int zone_store_apply_with_checks(struct zone_store *s, const char *id,
 				 const struct rrset_batch *b,
 				 zone_store_check_fn exists, void *ctx,
 				 char *err, size_t errlen);
+/* The same, telling refs(ctx, ...) (may be NULL) of every set naming a
+ * health check that the committed batch added or removed. */
+int zone_store_apply_counted(struct zone_store *s, const char *id,
+			     const struct rrset_batch *b,
+			     zone_store_check_fn exists, zone_store_ref_fn refs,
+			     void *ctx, char *err, size_t errlen);
 /* The same with no health check existing. */
 int zone_store_apply(struct zone_store *s, const char *id,
 		     const struct rrset_batch *b, char *err, size_t errlen);

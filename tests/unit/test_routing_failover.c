@@ -551,6 +551,40 @@ static void test_fsm_failover(void **state)
 		      "[{\"Value\": \"192.0.2.1\"}]}}]}"));
 	assert_int_equal(control_fsm_zones_using(f, "HC_PRIMARY_ID", zones, 2),
 			 0);
+	/* Two sets of one zone naming the check: removing one keeps the
+	 * zone a user until the other goes too. */
+	ok(f,
+	   p_batch(
+	       ZID2, "C5",
+	       BATCH(CH(
+		   "CREATE",
+		   "\"Name\": \"a.example.net\", \"Type\": "
+		   "\"A\", \"TTL\": 5, \"ResourceRecords\": "
+		   "[{\"Value\": \"192.0.2.2\"}]" HC(
+		       "HC_PRIMARY_ID")) "," CH("CREATE",
+						"\"Name\": \"b.example.net\", "
+						"\"Type\": "
+						"\"A\", \"TTL\": 5, "
+						"\"ResourceRecords\": "
+						"[{\"Value\": "
+						"\"192.0.2.3\"}]" HC(
+						    "HC_PRIMARY_ID")))));
+	assert_int_equal(control_fsm_zones_using(f, "HC_PRIMARY_ID", zones, 2),
+			 1);
+	ok(f,
+	   p_batch(ZID2, "C6",
+		   BATCH(CH("DELETE", "\"Name\": \"a.example.net\", \"Type\": "
+				      "\"A\", \"TTL\": 5, \"ResourceRecords\": "
+				      "[{\"Value\": \"192.0.2.2\"}]" HC(
+					  "HC_PRIMARY_ID")))));
+	refused(f, p_check_delete("HC_PRIMARY_ID"), "HealthCheckInUse", ZID2);
+	ok(f,
+	   p_batch(ZID2, "C7",
+		   BATCH(CH("UPSERT", "\"Name\": \"b.example.net\", \"Type\": "
+				      "\"A\", \"TTL\": 5, \"ResourceRecords\": "
+				      "[{\"Value\": \"192.0.2.3\"}]"))));
+	assert_int_equal(control_fsm_zones_using(f, "HC_PRIMARY_ID", zones, 2),
+			 0);
 	ok(f, p_check_delete("HC_PRIMARY_ID"));
 	control_fsm_free(f);
 }
