@@ -52,6 +52,8 @@ struct q53d_cluster {
 	unsigned long long id;
 	const char *raft;
 	const char *api;
+	const char *http;      /* Route 53 REST API HOST:PORT */
+	const char *http_keys; /* its access keys file */
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -129,6 +131,14 @@ static void q53d_usage(FILE *f)
 	    "127.0.0.1:7053)\n"
 	    "  --api HOST:PORT            client API for q53 (default "
 	    "127.0.0.1:8053)\n"
+	    "  --http HOST:PORT           Route 53's REST API (2013-04-01) for "
+	    "the AWS CLI,\n"
+	    "                             boto3 and other Route 53 tools "
+	    "(SigV4)\n"
+	    "  --http-keys FILE           its access keys: lines "
+	    "'ACCESS_KEY_ID SECRET',\n"
+	    "                             mode 0600 (the same file on every "
+	    "node)\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -278,6 +288,8 @@ enum {
 	OPT_ID,
 	OPT_RAFT,
 	OPT_API,
+	OPT_HTTP,
+	OPT_HTTP_KEYS,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -309,6 +321,8 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"id", required_argument, NULL, OPT_ID},
 	    {"raft", required_argument, NULL, OPT_RAFT},
 	    {"api", required_argument, NULL, OPT_API},
+	    {"http", required_argument, NULL, OPT_HTTP},
+	    {"http-keys", required_argument, NULL, OPT_HTTP_KEYS},
 	    {"join", required_argument, NULL, OPT_JOIN},
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"nameservers", required_argument, NULL, OPT_NAMESERVERS},
@@ -412,6 +426,12 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 		case OPT_API:
 			d->cl.api = optarg;
 			break;
+		case OPT_HTTP:
+			d->cl.http = optarg;
+			break;
+		case OPT_HTTP_KEYS:
+			d->cl.http_keys = optarg;
+			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
 			break;
@@ -480,9 +500,11 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 		return q53d_usage_error("no --dns address given; add one such "
 					"as --dns 127.0.0.1:5353");
 	if (d->cl.data_dir == NULL &&
-	    (d->cl.raft || d->cl.api || d->cl.join || d->cl.name ||
+	    (d->cl.raft || d->cl.api || d->cl.http || d->cl.http_keys ||
+	     d->cl.join || d->cl.name ||
 	     d->cl.nameservers || d->cl.id || d->cl.snapshot_threshold))
-		return q53d_usage_error("--id, --raft, --api, --join, --name, "
+		return q53d_usage_error("--id, --raft, --api, --http, "
+					"--http-keys, --join, --name, "
 					"--nameservers and "
 					"--snapshot-threshold need "
 					"--data-dir (cluster mode)");
@@ -865,6 +887,8 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.raft_address = cl->raft != NULL ? cl->raft : "127.0.0.1:7053";
 	cfg.api_address = cl->api != NULL ? cl->api : "127.0.0.1:8053";
 	cfg.dns_address = dns;
+	cfg.http_address = cl->http;
+	cfg.http_keys = cl->http_keys;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.nameservers = (const char *const *)cl->ns;

@@ -56,6 +56,9 @@ struct api_call {
 	struct api_call *next;
 	/* Loop thread only. */
 	Q53__Api__Request *req;
+	/* A local call (api_server_submit): not a slot; answered to this. */
+	api_local_reply_fn local_cb;
+	void *local_ctx;
 };
 
 struct api_server {
@@ -78,6 +81,7 @@ struct api_server {
 
 	bool close_called;
 	unsigned parked; /* slots parked since closing */
+	unsigned n_local; /* local calls not answered yet */
 	api_server_close_cb close_cb;
 	void *close_data;
 
@@ -164,7 +168,7 @@ static void server_finish_close(struct api_server *s);
 
 static void server_maybe_closed(struct api_server *s)
 {
-	if (s->close_called && s->parked == s->ncalls)
+	if (s->close_called && s->parked == s->ncalls && s->n_local == 0)
 		server_finish_close(s);
 }
 
@@ -180,9 +184,26 @@ static void call_release_request(struct api_call *c)
 
 /* The slot gives up on its current request without a reply (no memory
  * for one): REP allows receiving again. */
+static void local_finish(struct api_call *c, const uint8_t *resp, size_t len)
+{
+	struct api_server *s = c->server;
+	api_local_reply_fn cb = c->local_cb;
+	void *ctx = c->local_ctx;
+
+	call_release_request(c);
+	free(c);
+	s->n_local--;
+	cb(ctx, resp, len);
+	server_maybe_closed(s);
+}
+
 static void call_abandon(struct api_call *c)
 {
 	struct api_server *s = c->server;
+	if (c->local_cb != NULL) {
+		local_finish(c, NULL, 0);
+		return;
+	}
 	call_release_request(c);
 	if (atomic_load(&s->closing)) {
 		atomic_store(&c->phase, PHASE_PARKED);
@@ -196,6 +217,12 @@ static void call_abandon(struct api_call *c)
 static void call_send(struct api_call *c, nng_msg *m)
 {
 	struct api_server *s = c->server;
+	if (c->local_cb != NULL) {
+		s->stats.replies++;
+		local_finish(c, nng_msg_body(m), nng_msg_len(m));
+		nng_msg_free(m);
+		return;
+	}
 	call_release_request(c);
 	s->stats.replies++;
 	atomic_store(&c->phase, PHASE_SEND);
@@ -382,6 +409,27 @@ static void server_async_cb(uv_async_t *async)
 		}
 	}
 	server_maybe_closed(s);
+}
+
+int api_server_submit(struct api_server *s, const uint8_t *req, size_t len,
+		      api_local_reply_fn cb, void *ctx)
+{
+	struct api_call *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return Q53_ENOMEM;
+	if (nng_msg_alloc(&c->msg, len) != 0) {
+		free(c);
+		return Q53_ENOMEM;
+	}
+	if (len > 0)
+		memcpy(nng_msg_body(c->msg), req, len);
+	c->server = s;
+	c->local_cb = cb;
+	c->local_ctx = ctx;
+	atomic_init(&c->phase, PHASE_LOOP);
+	s->n_local++;
+	call_handle_request(c);
+	return 0;
 }
 
 /* --- lifecycle -------------------------------------------------------- */

@@ -132,6 +132,18 @@ int api_server_port(const struct api_server *s);
 void api_server_stats(const struct api_server *s,
 		      struct api_server_stats *stats);
 
+/* A request from inside the node (another edge, e.g. the REST API): req
+ * is a packed q53.api.Request, handled exactly as one received from a
+ * client (decoded, checked, given to the backend, forwarded to the leader
+ * by the backend when it must be). cb(ctx, resp, len) gets the packed
+ * Response once, on the loop thread, maybe before this returns; resp NULL
+ * when no answer could be made (out of memory). After close the answer is
+ * Unavailable. 0 or Q53_ENOMEM (then cb is never called). Loop thread. */
+typedef void (*api_local_reply_fn)(void *ctx, const uint8_t *resp,
+				   size_t len);
+int api_server_submit(struct api_server *s, const uint8_t *req, size_t len,
+		      api_local_reply_fn cb, void *ctx);
+
 /* Stops taking requests: requests received but not yet given to the
  * backend are answered Unavailable (retryable); calls the backend holds
  * are still answered to their clients (each reply waits at most

@@ -21,6 +21,10 @@ struct api_edge_config {
 	struct cluster_ops ops;
 	struct member_rpc *rpc;	  /* borrowed */
 	const char *api_address;  /* HOST:PORT to listen on (borrowed) */
+	/* Route 53's REST API (node/api/route53/rest.h): HOST:PORT, NULL =
+	 * none; the access keys file (borrowed). */
+	const char *http_address;
+	const char *http_keys;
 	char *const *nameservers; /* of new zones (borrowed) */
 	size_t n_nameservers;
 	api_edge_member_add member_add;

@@ -184,6 +184,12 @@ void api_render_records_free(Q53__Api__ListRecordsResponse *out)
 	free(out->record_sets);
 	if (out->next_marker != protobuf_c_empty_string)
 		free(out->next_marker);
+	if (out->next_name != protobuf_c_empty_string)
+		free(out->next_name);
+	if (out->next_type != protobuf_c_empty_string)
+		free(out->next_type);
+	if (out->next_identifier != protobuf_c_empty_string)
+		free(out->next_identifier);
 	q53__api__list_records_response__init(out);
 }
 
@@ -228,13 +234,74 @@ static int render_record_set(Q53__Api__RecordSet *out,
 	return rv;
 }
 
-int api_render_records(const struct zone_store_info *info, const char *marker,
-		       uint32_t max_items, Q53__Api__ListRecordsResponse *out,
-		       char *err, size_t errlen)
+/* The first set at or after (name, type, identifier) in the store's
+ * order (canonical owner, type number, identifier; no identifier first). */
+static int start_position(const struct zone_store_info *info,
+			  const char *name, const char *type,
+			  const char *ident, size_t *pos, char *err,
+			  size_t errlen)
 {
+	uint8_t owner[KNOT_DNAME_MAXLEN];
+	uint16_t t = 0;
+	char unescaped[KNOT_DNAME_TXT_MAXLEN + 1];
+	size_t o = 0;
+
+	/* Route 53 writes '*' as \052 (and so may a client echo it). */
+	for (const char *p = name; *p && o + 1 < sizeof(unescaped); p++) {
+		if (strncmp(p, "\\052", 4) == 0) {
+			unescaped[o++] = '*';
+			p += 3;
+		} else {
+			unescaped[o++] = *p;
+		}
+	}
+	unescaped[o] = '\0';
+	if (knot_dname_from_str(owner, unescaped, sizeof(owner)) == NULL)
+		return fail(err, errlen, Q53_EINVAL,
+			    "%s: StartRecordName '%s' is not a domain name",
+			    API_ERR_INVALID_INPUT, name);
+	knot_dname_to_lower(owner);
+	if (type != NULL && type[0] != '\0' &&
+	    knot_rrtype_from_string(type, &t) != 0)
+		return fail(err, errlen, Q53_EINVAL,
+			    "%s: StartRecordType '%s' is not a record type",
+			    API_ERR_INVALID_INPUT, type);
+	size_t lo = 0, hi = info->nrrsets;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct zone_store_rrset *rs = info->rrsets[mid];
+		int c = knot_dname_cmp(rs->owner, owner);
+		if (c == 0 && rs->type != t)
+			c = rs->type < t ? -1 : 1;
+		if (c == 0 && ident != NULL && ident[0] != '\0')
+			c = rs->set_identifier == NULL
+				? -1
+				: strcmp(rs->set_identifier, ident);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return 0;
+}
+
+int api_render_records(const struct zone_store_info *info,
+		       const Q53__Api__ListRecordsRequest *req,
+		       Q53__Api__ListRecordsResponse *out, char *err,
+		       size_t errlen)
+{
+	const char *marker = req->marker;
+	uint32_t max_items = req->max_items;
 	q53__api__list_records_response__init(out);
 	size_t first = 0;
-	if (marker != NULL && marker[0] != '\0') {
+	if (req->start_name != NULL && req->start_name[0] != '\0') {
+		int rv = start_position(info, req->start_name, req->start_type,
+					req->start_identifier, &first, err,
+					errlen);
+		if (rv != 0)
+			return rv;
+	} else if (marker != NULL && marker[0] != '\0') {
 		char *end;
 		unsigned long long v = strtoull(marker, &end, 10);
 		if (*end != '\0' || marker[0] < '0' || marker[0] > '9')
@@ -271,10 +338,28 @@ int api_render_records(const struct zone_store_info *info, const char *marker,
 	}
 	if (first + n < info->nrrsets) {
 		char next[32];
+		const struct zone_store_rrset *nx = info->rrsets[first + n];
+		char name[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
 		snprintf(next, sizeof(next), "%zu", first + n);
+		dname_to_text(nx->owner, name, sizeof(name));
+		rdata_text_type_name(nx->type, type, sizeof(type));
 		out->next_marker = strdup(next);
-		if (out->next_marker == NULL) {
-			out->next_marker = (char *)protobuf_c_empty_string;
+		out->next_name = strdup(name);
+		out->next_type = strdup(type);
+		if (nx->set_identifier != NULL)
+			out->next_identifier = strdup(nx->set_identifier);
+		if (out->next_marker == NULL || out->next_name == NULL ||
+		    out->next_type == NULL || out->next_identifier == NULL) {
+			if (out->next_marker == NULL)
+				out->next_marker =
+				    (char *)protobuf_c_empty_string;
+			if (out->next_name == NULL)
+				out->next_name = (char *)protobuf_c_empty_string;
+			if (out->next_type == NULL)
+				out->next_type = (char *)protobuf_c_empty_string;
+			if (out->next_identifier == NULL)
+				out->next_identifier =
+				    (char *)protobuf_c_empty_string;
 			api_render_records_free(out);
 			return fail(err, errlen, Q53_ENOMEM,
 				    "%s: out of memory", API_ERR_INTERNAL);

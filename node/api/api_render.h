@@ -43,14 +43,18 @@ int api_render_zones(const struct zone_store *s, const char *marker,
 		     uint32_t max_items, Q53__Api__ListZonesResponse *out);
 void api_render_zones_free(Q53__Api__ListZonesResponse *out);
 
-/* One page of the zone's record sets in canonical order. The marker is
- * the decimal position of the page's first set (opaque to clients); a
- * change between pages can shift it. Fills out (initialised here); free
- * with api_render_records_free. Returns 0, Q53_EINVAL ("InvalidInput:
- * bad marker") or Q53_ENOMEM. */
-int api_render_records(const struct zone_store_info *info, const char *marker,
-		       uint32_t max_items, Q53__Api__ListRecordsResponse *out,
-		       char *err, size_t errlen);
+/* One page of req->max_items of the zone's record sets in canonical order,
+ * from req->start_name/type/identifier (Route 53's StartRecord*: the first
+ * set at or after it) or else req->marker, the decimal position of the
+ * page's first set (opaque to clients; a change between pages can shift
+ * it). The next page's first set is in next_name/type/identifier and
+ * next_marker. Fills out (initialised here); free with
+ * api_render_records_free. Returns 0, Q53_EINVAL ("InvalidInput: bad
+ * marker", a bad start name or type) or Q53_ENOMEM. */
+int api_render_records(const struct zone_store_info *info,
+		       const Q53__Api__ListRecordsRequest *req,
+		       Q53__Api__ListRecordsResponse *out, char *err,
+		       size_t errlen);
 void api_render_records_free(Q53__Api__ListRecordsResponse *out);
 
 #endif

@@ -378,7 +378,7 @@ static void be_list_records(void *data, struct api_call *call,
 		api_reply_error_text(call, err);
 		return;
 	}
-	if (api_render_records(&info, req->marker, req->max_items, &lr, err,
+	if (api_render_records(&info, req, &lr, err,
 			       sizeof(err)) != 0) {
 		api_reply_error_text(call, err);
 		return;

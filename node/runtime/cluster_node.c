@@ -32,6 +32,8 @@ struct cluster_node {
 	uint64_t id;
 	char raft_url[CLUSTER_ADDR_MAX];
 	char *api_address;
+	char *http_address; /* NULL = no REST API */
+	char *http_keys;
 	char *dns_address;
 	char *name;
 	char **nameservers;
@@ -252,6 +254,11 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	snprintf(name, sizeof(name), "node%llu", (unsigned long long)cfg->id);
 	n->api_address = cn_strdup(cfg->api_address);
 	n->dns_address = cn_strdup(cfg->dns_address);
+	if (cfg->http_address != NULL &&
+	    ((n->http_address = strdup(cfg->http_address)) == NULL ||
+	     (cfg->http_keys != NULL &&
+	      (n->http_keys = strdup(cfg->http_keys)) == NULL)))
+		goto nomem_free;
 	n->name = cn_strdup(cfg->name != NULL ? cfg->name : name);
 	n->nameservers = calloc(cfg->n_nameservers, sizeof(char *));
 	if (n->api_address == NULL || n->dns_address == NULL ||
@@ -327,6 +334,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	ae.ops = cn_ops(n);
 	ae.rpc = n->rpc;
 	ae.api_address = n->api_address;
+	ae.http_address = n->http_address;
+	ae.http_keys = n->http_keys;
 	ae.nameservers = n->nameservers;
 	ae.n_nameservers = n->n_nameservers;
 	ae.member_add = cn_member_add;
@@ -403,6 +412,8 @@ static void cn_free(struct cluster_node *n)
 		free(n->nameservers[i]);
 	free(n->nameservers);
 	free(n->api_address);
+	free(n->http_address);
+	free(n->http_keys);
 	free(n->dns_address);
 	free(n->name);
 	free(n);

@@ -46,6 +46,8 @@ struct cluster_node_config {
 	const char *raft_address; /* HOST:PORT to listen on for raft */
 	const char *api_address;  /* HOST:PORT for the client API */
 	const char *dns_address;  /* shown in node metadata; "" = none */
+	const char *http_address; /* Route 53 REST API, NULL = none */
+	const char *http_keys;	  /* its access keys file */
 	const char *join;	  /* any member's API HOST:PORT, NULL = none */
 	const char *name;	  /* node name, NULL = "node<ID>" */
 	/* Apex NS names of zones created through the API (>= 1). */

@@ -341,8 +341,7 @@ static void fake_run(struct fake *f, struct api_call *call)
 		if (!resolve(f, call, req->list_records->zone, &info))
 			return;
 		Q53__Api__ListRecordsResponse lr;
-		if (api_render_records(&info, req->list_records->marker,
-				       req->list_records->max_items, &lr, err,
+		if (api_render_records(&info, req->list_records, &lr, err,
 				       sizeof(err)) != 0)
 			return api_reply_error_text(call, err);
 		r.body_case = Q53__API__RESPONSE__BODY_LIST_RECORDS;

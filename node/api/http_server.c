@@ -1,0 +1,480 @@
+/* DESIGN: libmicrohttpd without threads of its own (MHD_USE_EPOLL and no
+ * internal polling thread): it runs only inside MHD_run, which this file
+ * calls from the loop when MHD's epoll fd is readable (uv_poll) or its
+ * timeout is due (uv_timer; a timeout of 0 means "call again now", which
+ * MHD's edge-triggered epoll needs). A request whose answer is not ready
+ * when its handler returns is suspended (MHD_suspend_connection); the
+ * answer resumes it, which MHD signals through its ITC pipe in the same
+ * epoll set, so the next loop turn queues the response.
+ *
+ * A request is freed when both MHD is done with it (completed callback)
+ * and its handler answered; whichever comes second frees it. */
+#include "node/api/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "node/common/errcode.h"
+
+#define DEFAULT_MAX_BODY	((size_t)4 << 20)
+#define DEFAULT_MAX_CONNECTIONS 256
+#define DEFAULT_IDLE_TIMEOUT_S	30
+
+struct http_request {
+	struct http_server *srv; /* NULL once the server is gone */
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	uint8_t *body;
+	size_t len, cap;
+	bool too_big;
+	bool started;	/* handed to the handler */
+	bool answered;	/* http_respond called */
+	bool suspended; /* MHD_suspend_connection in force */
+	bool mhd_done;	/* MHD's completed callback ran */
+	struct MHD_Response *resp;
+	unsigned status;
+	char peer[INET6_ADDRSTRLEN];
+	struct http_request *prev, *next; /* srv->pending: started, unanswered */
+};
+
+struct http_server {
+	uv_loop_t *loop;
+	struct MHD_Daemon *mhd;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int handles; /* open uv handles */
+	bool closing;
+	size_t max_body;
+	http_handler_fn handler;
+	void *data;
+	int port;
+	struct http_request *pending;
+};
+
+/* --- running MHD from the loop --- */
+
+static void server_run(struct http_server *s);
+
+static void on_timer(uv_timer_t *t)
+{
+	server_run(t->data);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	(void)status, (void)events;
+	server_run(p->data);
+}
+
+static void server_run(struct http_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (s->closing)
+		return;
+	MHD_run(s->mhd);
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
+		uv_timer_start(&s->timer, on_timer, ms > 60000 ? 60000 : ms,
+			       0);
+	else
+		uv_timer_stop(&s->timer);
+}
+
+/* --- requests --- */
+
+static void pending_add(struct http_server *s, struct http_request *r)
+{
+	r->prev = NULL;
+	r->next = s->pending;
+	if (s->pending != NULL)
+		s->pending->prev = r;
+	s->pending = r;
+}
+
+static void pending_remove(struct http_server *s, struct http_request *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		s->pending = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+static void request_free(struct http_request *r)
+{
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	free(r->body);
+	free(r);
+}
+
+static struct MHD_Response *text_response(const char *text)
+{
+	return MHD_create_response_from_buffer(strlen(text), (void *)text,
+					       MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result queue(struct http_request *r)
+{
+	enum MHD_Result ret =
+	    MHD_queue_response(r->conn, r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	return ret;
+}
+
+static void peer_text(struct http_request *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	r->peer[0] = '\0';
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  r->peer, sizeof(r->peer));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr,
+			  r->peer, sizeof(r->peer));
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+				 const char *url, const char *method,
+				 const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_request *r = *con_cls;
+	(void)version;
+
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO; /* MHD closes the connection */
+		r->srv = s;
+		r->conn = conn;
+		r->method = method;
+		r->path = url;
+		peer_text(r);
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (r->too_big || r->len + n > s->max_body) {
+			r->too_big = true;
+			return MHD_YES; /* read and drop the rest */
+		}
+		if (r->len + n + 1 > r->cap) {
+			size_t cap = r->cap ? r->cap : 4096;
+			while (cap < r->len + n + 1)
+				cap *= 2;
+			uint8_t *b = realloc(r->body, cap);
+			if (b == NULL)
+				return MHD_NO;
+			r->body = b;
+			r->cap = cap;
+		}
+		memcpy(r->body + r->len, upload_data, n);
+		r->len += n;
+		r->body[r->len] = '\0';
+		return MHD_YES;
+	}
+	if (r->resp != NULL)
+		return queue(r);
+	if (r->started)
+		return MHD_YES; /* still waiting: suspended again below */
+	r->started = true;
+	if (r->too_big) {
+		r->answered = true;
+		r->status = 413;
+		r->resp = text_response("request body too large\n");
+		return r->resp != NULL ? queue(r) : MHD_NO;
+	}
+	pending_add(s, r);
+	s->handler(s->data, r);
+	if (r->resp != NULL)
+		return queue(r); /* answered at once */
+	r->suspended = true;
+	MHD_suspend_connection(conn);
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_request *r = *con_cls;
+	(void)cls, (void)conn, (void)toe;
+
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	r->mhd_done = true;
+	r->conn = NULL;
+	if (!r->started || r->answered)
+		request_free(r);
+	/* else: the handler still holds it; http_respond frees it */
+}
+
+void http_respond(struct http_request *r, unsigned status,
+		  const char *content_type, const void *body, size_t len,
+		  const char *const *headers)
+{
+	struct http_server *s = r->srv;
+
+	r->answered = true;
+	if (s != NULL)
+		pending_remove(s, r);
+	if (r->mhd_done || s == NULL) {
+		request_free(r);
+		return;
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL) {
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		resp = text_response("out of memory\n");
+	} else {
+		if (content_type != NULL)
+			MHD_add_response_header(resp, "Content-Type",
+						content_type);
+		for (size_t i = 0; headers != NULL && headers[i] != NULL;
+		     i += 2)
+			MHD_add_response_header(resp, headers[i],
+						headers[i + 1]);
+	}
+	r->resp = resp;
+	r->status = status;
+	if (r->suspended) {
+		r->suspended = false;
+		MHD_resume_connection(r->conn);
+		uv_timer_start(&s->timer, on_timer, 0, 0);
+	}
+}
+
+/* --- request accessors --- */
+
+const char *http_request_method(const struct http_request *r)
+{
+	return r->method;
+}
+
+const char *http_request_path(const struct http_request *r)
+{
+	return r->path;
+}
+
+const char *http_request_header(const struct http_request *r,
+				const char *name)
+{
+	return r->conn != NULL ? MHD_lookup_connection_value(
+				     r->conn, MHD_HEADER_KIND, name)
+			       : NULL;
+}
+
+const char *http_request_query(const struct http_request *r,
+			       const char *name)
+{
+	return r->conn != NULL ? MHD_lookup_connection_value(
+				     r->conn, MHD_GET_ARGUMENT_KIND, name)
+			       : NULL;
+}
+
+struct kv_ctx {
+	http_kv_fn fn;
+	void *ctx;
+};
+
+static enum MHD_Result kv_iter(void *cls, enum MHD_ValueKind kind,
+			       const char *key, const char *value)
+{
+	struct kv_ctx *k = cls;
+	(void)kind;
+	k->fn(k->ctx, key, value);
+	return MHD_YES;
+}
+
+void http_request_headers(const struct http_request *r, http_kv_fn fn,
+			  void *ctx)
+{
+	struct kv_ctx k = {fn, ctx};
+	if (r->conn != NULL)
+		MHD_get_connection_values(r->conn, MHD_HEADER_KIND, kv_iter,
+					  &k);
+}
+
+void http_request_queries(const struct http_request *r, http_kv_fn fn,
+			  void *ctx)
+{
+	struct kv_ctx k = {fn, ctx};
+	if (r->conn != NULL)
+		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+					  kv_iter, &k);
+}
+
+const uint8_t *http_request_body(const struct http_request *r, size_t *len)
+{
+	*len = r->len;
+	return r->body != NULL ? r->body : (const uint8_t *)"";
+}
+
+const char *http_request_peer(const struct http_request *r)
+{
+	return r->peer;
+}
+
+/* --- lifecycle --- */
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss,
+			char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(listen, ':');
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL || colon == listen ||
+	    (size_t)(colon - listen) >= sizeof(host))
+		goto bad;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 ||
+	    port > 65535)
+		goto bad;
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		if (n < 3 || host[n - 1] != ']')
+			goto bad;
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			goto bad;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		goto bad;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "HTTP listen address '%s': want IPv4:PORT or [IPv6]:PORT",
+		 listen);
+	return Q53_EINVAL;
+}
+
+int http_server_start(struct http_server **out, uv_loop_t *loop,
+		      const struct http_server_config *config, char *err,
+		      size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int rv;
+
+	*out = NULL;
+	rv = parse_listen(config->listen, &ss, err, errlen);
+	if (rv != 0)
+		return rv;
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return Q53_ENOMEM;
+	}
+	s->loop = loop;
+	s->handler = config->handler;
+	s->data = config->data;
+	s->max_body = config->max_body ? config->max_body : DEFAULT_MAX_BODY;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->mhd = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    s, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)(config->max_connections ? config->max_connections
+					       : DEFAULT_MAX_CONNECTIONS),
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)(config->idle_timeout_s ? config->idle_timeout_s
+					      : DEFAULT_IDLE_TIMEOUT_S),
+	    MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		snprintf(err, errlen,
+			 "HTTP: cannot listen on %s (address in use or not "
+			 "local?)",
+			 config->listen);
+		free(s);
+		return Q53_EEXIST;
+	}
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di != NULL ? di->port : 0;
+	di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (di == NULL || uv_poll_init(loop, &s->poll, di->epoll_fd) != 0) {
+		snprintf(err, errlen, "HTTP: cannot watch the epoll fd");
+		MHD_stop_daemon(s->mhd);
+		free(s);
+		return Q53_ENOMEM;
+	}
+	s->poll.data = s;
+	uv_timer_init(loop, &s->timer);
+	s->timer.data = s;
+	s->handles = 2;
+	uv_poll_start(&s->poll, UV_READABLE, on_poll);
+	*out = s;
+	return 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct http_server *s = h->data;
+	if (--s->handles == 0)
+		free(s);
+}
+
+void http_server_close(struct http_server *s)
+{
+	s->closing = true;
+	/* Requests still with their handlers: their answers go nowhere. */
+	for (struct http_request *r = s->pending; r != NULL;) {
+		struct http_request *next = r->next;
+		r->srv = NULL;
+		r->prev = r->next = NULL;
+		if (r->suspended) {
+			r->suspended = false;
+			MHD_resume_connection(r->conn);
+		}
+		r = next;
+	}
+	s->pending = NULL;
+	uv_poll_stop(&s->poll);
+	uv_timer_stop(&s->timer);
+	/* Resumed connections are closed here; their completed callbacks
+	 * mark the requests done (the handlers still free them). */
+	MHD_stop_daemon(s->mhd);
+	s->mhd = NULL;
+	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+}

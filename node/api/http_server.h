@@ -1,0 +1,75 @@
+/* An HTTP/1.1 server on the node's libuv loop: libmicrohttpd in external
+ * epoll mode (its epoll fd watched by a uv_poll, its timeouts by a
+ * uv_timer), so every request is handled on the loop thread, like the NNG
+ * API's. A handler may answer at once or later (e.g. after a Raft commit):
+ * the connection is suspended meanwhile, never the loop.
+ *
+ * Used by the Route 53 REST API (node/api/route53/). Lifecycle (house
+ * style #10): http_server_start -> http_server_close. Loop thread only. */
+#ifndef Q53_NODE_API_HTTP_SERVER_H
+#define Q53_NODE_API_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+struct http_server;
+struct http_request;
+
+/* Called once per complete request (headers and body read), on the loop
+ * thread. The handler answers it with exactly one http_respond, now or
+ * later; until then r stays valid (even if the client goes away: the
+ * answer is then dropped). */
+typedef void (*http_handler_fn)(void *data, struct http_request *r);
+
+struct http_server_config {
+	const char *listen; /* "HOST:PORT", "[::1]:PORT"; port 0 = any */
+	size_t max_body;    /* larger bodies get 413; 0 = 4 MiB */
+	unsigned max_connections;    /* 0 = 256 */
+	unsigned idle_timeout_s;     /* 0 = 30 */
+	http_handler_fn handler;
+	void *data;
+};
+
+/* Listens. 0, or Q53_EINVAL / Q53_EEXIST / Q53_ENOMEM with the reason in
+ * err. */
+int http_server_start(struct http_server **out, uv_loop_t *loop,
+		      const struct http_server_config *config, char *err,
+		      size_t errlen);
+/* The bound TCP port. */
+int http_server_port(const struct http_server *s);
+/* Stops: requests not answered yet get 503 when their handler answers
+ * (the connection is gone by then); closes the socket, frees s. */
+void http_server_close(struct http_server *s);
+
+/* --- a request (valid until answered) --- */
+const char *http_request_method(const struct http_request *r);
+/* The path as sent, %-escapes decoded, without the query string. */
+const char *http_request_path(const struct http_request *r);
+/* A header's value (case-insensitive name), NULL when absent. */
+const char *http_request_header(const struct http_request *r,
+				const char *name);
+/* A query argument (decoded), NULL when absent. */
+const char *http_request_query(const struct http_request *r,
+			       const char *name);
+/* Calls fn for every header (name as sent) or every query argument
+ * (value NULL for "?flag"). */
+typedef void (*http_kv_fn)(void *ctx, const char *name, const char *value);
+void http_request_headers(const struct http_request *r, http_kv_fn fn,
+			  void *ctx);
+void http_request_queries(const struct http_request *r, http_kv_fn fn,
+			  void *ctx);
+const uint8_t *http_request_body(const struct http_request *r, size_t *len);
+/* The client's address ("127.0.0.1"), "" if unknown. */
+const char *http_request_peer(const struct http_request *r);
+
+/* Answers: status, a Content-Type, body[0..len) (copied), and extra
+ * headers as a NULL-terminated list of name, value pairs (may be NULL).
+ * Ends r. */
+void http_respond(struct http_request *r, unsigned status,
+		  const char *content_type, const void *body, size_t len,
+		  const char *const *headers);
+
+#endif

@@ -1,0 +1,48 @@
+/* Route 53's REST API (version 2013-04-01, XML in the
+ * https://route53.amazonaws.com/doc/2013-04-01/ namespace) on a node, over
+ * node/api/http_server.h, so the AWS CLI, boto3 and other Route 53 tools
+ * work against quorum53 unmodified (`--endpoint-url http://HOST:PORT`).
+ *
+ * Every request is checked with SigV4 (service route53, any region) against
+ * the access keys given at start, then translated into the node's own API
+ * request (proto/api.proto) and handled by the same backend as the NNG API
+ * (api_server_submit: forwarding to the leader, Raft commit, Route 53's
+ * validation messages), and the answer translated back into Route 53's XML
+ * and HTTP status.
+ *
+ * Operations so far: CreateHostedZone, GetHostedZone, ListHostedZones,
+ * DeleteHostedZone, ChangeResourceRecordSets, ListResourceRecordSets,
+ * GetChange. Loop thread only. */
+#ifndef Q53_NODE_API_ROUTE53_REST_H
+#define Q53_NODE_API_ROUTE53_REST_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+struct api_server;
+struct route53_rest;
+
+struct route53_rest_config {
+	const char *listen;    /* HOST:PORT */
+	const char *keys_file; /* lines "ACCESS_KEY_ID SECRET"; '#' comments */
+	struct api_server *api; /* borrowed; must outlive the REST server */
+};
+
+/* Reads the keys and listens. 0 or a q53_err with err. */
+int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
+		       const struct route53_rest_config *config, char *err,
+		       size_t errlen);
+int route53_rest_port(const struct route53_rest *r);
+/* Stops listening; requests still waiting for the node are dropped when
+ * their answer comes (the api server must still answer them). */
+void route53_rest_close(struct route53_rest *r);
+
+/* The keys file's parser (for tests and fuzzing): 0, or Q53_EINVAL with
+ * "line N: ..." in err. Calls add(ctx, akid, secret) per key. */
+int route53_keys_parse(const char *text, size_t len,
+		       int (*add)(void *ctx, const char *akid,
+				  const char *secret),
+		       void *ctx, char *err, size_t errlen);
+
+#endif
