@@ -35,7 +35,6 @@
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
 
-
 #define Q53D_EXIT_USAGE	     2
 #define Q53D_WORKERS_MAX     1024
 #define Q53D_TCP_CLIENTS_MAX (1u << 20)
@@ -501,8 +500,8 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 					"as --dns 127.0.0.1:5353");
 	if (d->cl.data_dir == NULL &&
 	    (d->cl.raft || d->cl.api || d->cl.http || d->cl.http_keys ||
-	     d->cl.join || d->cl.name ||
-	     d->cl.nameservers || d->cl.id || d->cl.snapshot_threshold))
+	     d->cl.join || d->cl.name || d->cl.nameservers || d->cl.id ||
+	     d->cl.snapshot_threshold))
 		return q53d_usage_error("--id, --raft, --api, --http, "
 					"--http-keys, --join, --name, "
 					"--nameservers and "

@@ -80,7 +80,7 @@ struct api_server {
 	atomic_bool closing;
 
 	bool close_called;
-	unsigned parked; /* slots parked since closing */
+	unsigned parked;  /* slots parked since closing */
 	unsigned n_local; /* local calls not answered yet */
 	api_server_close_cb close_cb;
 	void *close_data;

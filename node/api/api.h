@@ -139,8 +139,7 @@ void api_server_stats(const struct api_server *s,
  * Response once, on the loop thread, maybe before this returns; resp NULL
  * when no answer could be made (out of memory). After close the answer is
  * Unavailable. 0 or Q53_ENOMEM (then cb is never called). Loop thread. */
-typedef void (*api_local_reply_fn)(void *ctx, const uint8_t *resp,
-				   size_t len);
+typedef void (*api_local_reply_fn)(void *ctx, const uint8_t *resp, size_t len);
 int api_server_submit(struct api_server *s, const uint8_t *req, size_t len,
 		      api_local_reply_fn cb, void *ctx);
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 
 #include "node/api/change_status.h"
-#include "node/api/route53/rest.h"
 #include "node/api/write_router.h"
 #include "node/api/zone_api.h"
 #include "node/common/errcode.h"
@@ -34,9 +33,6 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	e->member_add = c->member_add;
 	e->member_remove = c->member_remove;
 	e->data = c->data;
-	e->loop = loop;
-	e->http_address = c->http_address;
-	e->http_keys = c->http_keys;
 	wr.ops = c->ops;
 	wr.rpc = c->rpc;
 	wr.execute = zone_api_execute;
@@ -64,19 +60,14 @@ int api_edge_start(struct api_edge *e, char *err, size_t errlen)
 {
 	int rv = api_server_start(e->api);
 
-	if (rv != 0) {
+	if (rv != 0)
 		snprintf(err, errlen, "API: %s", api_server_errmsg(e->api));
-		return rv;
-	}
-	if (e->http_address != NULL) {
-		struct route53_rest_config rc = {
-		    .listen = e->http_address,
-		    .keys_file = e->http_keys,
-		    .api = e->api,
-		};
-		rv = route53_rest_start(&e->rest, e->loop, &rc, err, errlen);
-	}
 	return rv;
+}
+
+struct api_server *api_edge_server(struct api_edge *e)
+{
+	return e->api;
 }
 
 void api_edge_tick(struct api_edge *e)
@@ -91,10 +82,6 @@ void api_edge_close(struct api_edge *e, void (*cb)(void *data), void *data)
 
 	if (e->router != NULL)
 		write_router_tick(e->router); /* answers every waiting write */
-	/* First the REST edge (its waiting requests are then answered by
-	 * the API server's close, and dropped). */
-	route53_rest_close(e->rest);
-	e->rest = NULL;
 	e->api = NULL;
 	if (api == NULL) {
 		cb(data);

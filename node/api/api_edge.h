@@ -21,10 +21,6 @@ struct api_edge_config {
 	struct cluster_ops ops;
 	struct member_rpc *rpc;	  /* borrowed */
 	const char *api_address;  /* HOST:PORT to listen on (borrowed) */
-	/* Route 53's REST API (node/api/route53/rest.h): HOST:PORT, NULL =
-	 * none; the access keys file (borrowed). */
-	const char *http_address;
-	const char *http_keys;
 	char *const *nameservers; /* of new zones (borrowed) */
 	size_t n_nameservers;
 	api_edge_member_add member_add;
@@ -39,6 +35,8 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 		  size_t errlen);
 /* Listens. 0 or a q53_err with err. */
 int api_edge_start(struct api_edge *e, char *err, size_t errlen);
+/* The API server (for other edges of the node: api_server_submit). */
+struct api_server *api_edge_server(struct api_edge *e);
 /* The node's tick: writes waiting for a leader. */
 void api_edge_tick(struct api_edge *e);
 /* Answers the writes waiting for a leader and stops the API server (calls

@@ -236,10 +236,9 @@ static int render_record_set(Q53__Api__RecordSet *out,
 
 /* The first set at or after (name, type, identifier) in the store's
  * order (canonical owner, type number, identifier; no identifier first). */
-static int start_position(const struct zone_store_info *info,
-			  const char *name, const char *type,
-			  const char *ident, size_t *pos, char *err,
-			  size_t errlen)
+static int start_position(const struct zone_store_info *info, const char *name,
+			  const char *type, const char *ident, size_t *pos,
+			  char *err, size_t errlen)
 {
 	uint8_t owner[KNOT_DNAME_MAXLEN];
 	uint16_t t = 0;
@@ -296,9 +295,9 @@ int api_render_records(const struct zone_store_info *info,
 	q53__api__list_records_response__init(out);
 	size_t first = 0;
 	if (req->start_name != NULL && req->start_name[0] != '\0') {
-		int rv = start_position(info, req->start_name, req->start_type,
-					req->start_identifier, &first, err,
-					errlen);
+		int rv =
+		    start_position(info, req->start_name, req->start_type,
+				   req->start_identifier, &first, err, errlen);
 		if (rv != 0)
 			return rv;
 	} else if (marker != NULL && marker[0] != '\0') {
@@ -354,9 +353,11 @@ int api_render_records(const struct zone_store_info *info,
 				out->next_marker =
 				    (char *)protobuf_c_empty_string;
 			if (out->next_name == NULL)
-				out->next_name = (char *)protobuf_c_empty_string;
+				out->next_name =
+				    (char *)protobuf_c_empty_string;
 			if (out->next_type == NULL)
-				out->next_type = (char *)protobuf_c_empty_string;
+				out->next_type =
+				    (char *)protobuf_c_empty_string;
 			if (out->next_identifier == NULL)
 				out->next_identifier =
 				    (char *)protobuf_c_empty_string;

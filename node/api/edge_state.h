@@ -7,12 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uv.h>
-
 #include "node/runtime/cluster_ops.h"
 
 struct api_server;
-struct route53_rest;
 struct change_status;
 struct member_rpc;
 struct write_router;
@@ -34,10 +31,6 @@ struct api_edge {
 	size_t n_nameservers;
 	struct member_rpc *rpc;
 	struct api_server *api;
-	struct route53_rest *rest; /* NULL without --http */
-	uv_loop_t *loop;
-	const char *http_address;
-	const char *http_keys;
 	struct write_router *router;
 	struct change_status *changes;
 	api_edge_member_add member_add;

@@ -42,7 +42,8 @@ struct http_request {
 	struct MHD_Response *resp;
 	unsigned status;
 	char peer[INET6_ADDRSTRLEN];
-	struct http_request *prev, *next; /* srv->pending: started, unanswered */
+	struct http_request *prev,
+	    *next; /* srv->pending: started, unanswered */
 };
 
 struct http_server {
@@ -82,8 +83,7 @@ static void server_run(struct http_server *s)
 		return;
 	MHD_run(s->mhd);
 	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
-		uv_timer_start(&s->timer, on_timer, ms > 60000 ? 60000 : ms,
-			       0);
+		uv_timer_start(&s->timer, on_timer, ms > 60000 ? 60000 : ms, 0);
 	else
 		uv_timer_stop(&s->timer);
 }
@@ -126,8 +126,7 @@ static struct MHD_Response *text_response(const char *text)
 
 static enum MHD_Result queue(struct http_request *r)
 {
-	enum MHD_Result ret =
-	    MHD_queue_response(r->conn, r->status, r->resp);
+	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
 	MHD_destroy_response(r->resp);
 	r->resp = NULL;
 	return ret;
@@ -213,8 +212,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 	return MHD_YES;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct http_request *r = *con_cls;
 	(void)cls, (void)conn, (void)toe;
@@ -277,16 +276,14 @@ const char *http_request_path(const struct http_request *r)
 	return r->path;
 }
 
-const char *http_request_header(const struct http_request *r,
-				const char *name)
+const char *http_request_header(const struct http_request *r, const char *name)
 {
-	return r->conn != NULL ? MHD_lookup_connection_value(
-				     r->conn, MHD_HEADER_KIND, name)
-			       : NULL;
+	return r->conn != NULL
+		   ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name)
+		   : NULL;
 }
 
-const char *http_request_query(const struct http_request *r,
-			       const char *name)
+const char *http_request_query(const struct http_request *r, const char *name)
 {
 	return r->conn != NULL ? MHD_lookup_connection_value(
 				     r->conn, MHD_GET_ARGUMENT_KIND, name)
@@ -401,8 +398,8 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->handler = config->handler;
 	s->data = config->data;
 	s->max_body = config->max_body ? config->max_body : DEFAULT_MAX_BODY;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->mhd = MHD_start_daemon(

@@ -25,10 +25,10 @@ struct http_request;
 typedef void (*http_handler_fn)(void *data, struct http_request *r);
 
 struct http_server_config {
-	const char *listen; /* "HOST:PORT", "[::1]:PORT"; port 0 = any */
-	size_t max_body;    /* larger bodies get 413; 0 = 4 MiB */
-	unsigned max_connections;    /* 0 = 256 */
-	unsigned idle_timeout_s;     /* 0 = 30 */
+	const char *listen;	  /* "HOST:PORT", "[::1]:PORT"; port 0 = any */
+	size_t max_body;	  /* larger bodies get 413; 0 = 4 MiB */
+	unsigned max_connections; /* 0 = 256 */
+	unsigned idle_timeout_s;  /* 0 = 30 */
 	http_handler_fn handler;
 	void *data;
 };
@@ -49,11 +49,9 @@ const char *http_request_method(const struct http_request *r);
 /* The path as sent, %-escapes decoded, without the query string. */
 const char *http_request_path(const struct http_request *r);
 /* A header's value (case-insensitive name), NULL when absent. */
-const char *http_request_header(const struct http_request *r,
-				const char *name);
+const char *http_request_header(const struct http_request *r, const char *name);
 /* A query argument (decoded), NULL when absent. */
-const char *http_request_query(const struct http_request *r,
-			       const char *name);
+const char *http_request_query(const struct http_request *r, const char *name);
 /* Calls fn for every header (name as sent) or every query argument
  * (value NULL for "?flag"). */
 typedef void (*http_kv_fn)(void *ctx, const char *name, const char *value);

@@ -620,6 +620,17 @@ int zone_store_create(struct zone_store *s,
 		return fail(err, errlen, Q53_EINVAL,
 			    "InvalidInput: comment longer than 256 or caller "
 			    "reference longer than 128 characters");
+	/* Route 53 looks at the caller reference first: a retry of a
+	 * request that created its zone is HostedZoneAlreadyExists. */
+	for (size_t i = 0; i < s->nzones && p->caller_reference; i++) {
+		const struct zone_store_zone *o = s->zones[i];
+		if (o->caller_reference &&
+		    strcmp(p->caller_reference, o->caller_reference) == 0)
+			return fail(err, errlen, Q53_EEXIST,
+				    "HostedZoneAlreadyExists: caller reference "
+				    "'%s' was used for hosted zone %s",
+				    p->caller_reference, o->id);
+	}
 	for (size_t i = 0; i < s->nzones; i++) {
 		const struct zone_store_zone *o = s->zones[i];
 		if (name_eq(o->origin, o->origin_len, origin, olen))
@@ -627,12 +638,6 @@ int zone_store_create(struct zone_store *s,
 				    "ConflictingDomainExists: hosted zone %s "
 				    "already serves %s",
 				    o->id, o->name);
-		if (p->caller_reference && o->caller_reference &&
-		    strcmp(p->caller_reference, o->caller_reference) == 0)
-			return fail(err, errlen, Q53_EEXIST,
-				    "HostedZoneAlreadyExists: caller reference "
-				    "'%s' was used for hosted zone %s",
-				    p->caller_reference, o->id);
 	}
 	if (p->nnameservers == 0)
 		return fail(err, errlen, Q53_EINVAL,

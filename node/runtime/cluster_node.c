@@ -9,6 +9,7 @@
 
 #include "cluster/member_rpc.h"
 #include "node/api/api_edge.h"
+#include "node/api/route53/rest.h"
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
 #include "node/runtime/health_votes.h"
@@ -34,6 +35,7 @@ struct cluster_node {
 	char *api_address;
 	char *http_address; /* NULL = no REST API */
 	char *http_keys;
+	struct route53_rest *rest; /* NULL without --http */
 	char *dns_address;
 	char *name;
 	char **nameservers;
@@ -334,8 +336,6 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	ae.ops = cn_ops(n);
 	ae.rpc = n->rpc;
 	ae.api_address = n->api_address;
-	ae.http_address = n->http_address;
-	ae.http_keys = n->http_keys;
 	ae.nameservers = n->nameservers;
 	ae.n_nameservers = n->n_nameservers;
 	ae.member_add = cn_member_add;
@@ -374,6 +374,16 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 	rv = api_edge_start(n->edge, err, errlen);
 	if (rv != 0)
 		return rv;
+	if (n->http_address != NULL) {
+		struct route53_rest_config rc = {
+		    .listen = n->http_address,
+		    .keys_file = n->http_keys,
+		    .api = api_edge_server(n->edge),
+		};
+		rv = route53_rest_start(&n->rest, n->loop, &rc, err, errlen);
+		if (rv != 0)
+			return rv;
+	}
 	uv_check_start(&n->check, cn_on_check);
 	uv_timer_start(&n->tick, cn_on_tick, CN_TICK_MS, CN_TICK_MS);
 	rv = health_votes_start(n->health);
@@ -453,6 +463,10 @@ void cluster_node_close(struct cluster_node *n, void (*cb)(void *data),
 	n->close_pending = 1; /* this function's own reference */
 	if (n->edge != NULL)
 		api_edge_tick(n->edge); /* answers every waiting write */
+	/* The REST edge first: the API server's close still answers the
+	 * requests it handed in (their answers are dropped). */
+	route53_rest_close(n->rest);
+	n->rest = NULL;
 	if (n->members != NULL)
 		membership_cancel(n->members, false);
 	if (n->edge != NULL) {

@@ -48,6 +48,8 @@ class Node:
         self.dns_port = free_port(self.host)
         self.raft = f"{self.host}:{free_port(self.host)}"
         self.api = f"{self.host}:{free_port(self.host)}"
+        # Route 53's REST API (only with the cluster's http_keys).
+        self.http = f"{self.host}:{free_port(self.host)}"
         self.dir = os.path.join(cluster.root, f"node{nid}")
         self.join = join
         self.proc = None
@@ -62,6 +64,8 @@ class Node:
              "--nameservers", "ns1.q53.test.,ns2.q53.test."]
         if self.join:
             a += ["--join", self.join]
+        if self.cluster.http_keys:
+            a += ["--http", self.http, "--http-keys", self.cluster.http_keys]
         for origin, path in self.cluster.seeds:
             a += ["--zone", f"{origin}={path}"]
         return a
@@ -120,8 +124,18 @@ def answer_key(r):
 
 
 class Cluster:
-    def __init__(self, root, seeds=(), snapshot_threshold=1024):
+    def __init__(self, root, seeds=(), snapshot_threshold=1024, keys=None):
+        """keys: [(access key id, secret)]: every node also serves Route
+        53's REST API (Node.http) with them."""
         self.root = root
+        self.http_keys = None
+        if keys:
+            self.http_keys = os.path.join(root, "http-keys")
+            fd = os.open(self.http_keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write("# access key id, secret\n")
+                for akid, secret in keys:
+                    f.write(f"{akid} {secret}\n")
         self.seeds = list(seeds)
         self.snapshot_threshold = snapshot_threshold
         self.nodes = {}

@@ -8,6 +8,7 @@
 #include "node/api/route53/rest.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,24 +16,22 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <jansson.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
 
 #include "cluster/api_msg.h"
 #include "node/api/api.h"
 #include "node/api/http_server.h"
+#include "node/api/route53/r53_xml.h"
 #include "node/api/route53/sigv4.h"
 #include "node/common/errcode.h"
 #include "proto/api.pb-c.h"
 
-#define R53_NS	       "https://route53.amazonaws.com/doc/2013-04-01/"
-#define R53_PREFIX     "/2013-04-01"
-#define MAX_SKEW_S     300
-#define KEYS_MAX       1024
-#define SECRET_MAX     128
-#define ZONES_PAGE_MAX 100
+#define R53_NS		"https://route53.amazonaws.com/doc/2013-04-01/"
+#define R53_PREFIX	"/2013-04-01"
+#define MAX_SKEW_S	300
+#define KEYS_MAX	1024
+#define SECRET_MAX	128
+#define ZONES_PAGE_MAX	100
 #define RRSETS_PAGE_MAX 300
 
 struct key {
@@ -63,7 +62,7 @@ struct op {
 	struct http_request *r;
 	enum op_kind kind;
 	char request_id[40];
-	char marker[128];  /* ListHostedZones: as given */
+	char marker[128];   /* ListHostedZones: as given */
 	unsigned max_items; /* the page size asked */
 };
 
@@ -127,12 +126,11 @@ static void xo_send(struct xml_out *x, struct op *o, unsigned status,
 }
 
 static void send_error(struct http_request *r, const char *request_id,
-		       unsigned status, const char *code, const char *fmt,
-		       ...) __attribute__((format(printf, 5, 6)));
+		       unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void send_error(struct http_request *r, const char *request_id,
-		       unsigned status, const char *code, const char *fmt,
-		       ...)
+		       unsigned status, const char *code, const char *fmt, ...)
 {
 	char message[1024];
 	va_list ap;
@@ -248,8 +246,8 @@ static void r53_name(const char *name, char *out, size_t len)
 			memcpy(out + o, "\\052", 4);
 			o += 4;
 		} else {
-			out[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32)
-							    : *p;
+			out[o++] =
+			    (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
 		}
 	}
 	out[o] = '\0';
@@ -301,9 +299,10 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_zone(&x, c->zone);
 		xo_change_info(&x, c->change);
 		xo_delegation(&x, c->nameservers, c->n_nameservers);
-		snprintf(location, sizeof(location),
-			 "https://route53.amazonaws.com/2013-04-01/hostedzone/%s",
-			 c->zone->id);
+		snprintf(
+		    location, sizeof(location),
+		    "https://route53.amazonaws.com/2013-04-01/hostedzone/%s",
+		    c->zone->id);
 		hdr[2] = "Location";
 		hdr[3] = location;
 		xo_send(&x, o, 201, hdr);
@@ -422,126 +421,9 @@ static void submit(struct route53_rest *rest, struct op *o,
 	free(buf);
 }
 
-/* --- XML in --- */
-
-static xmlDocPtr parse_body(struct op *o, const char *root)
-{
-	size_t len;
-	const uint8_t *body = http_request_body(o->r, &len);
-	if (len == 0 || len > INT32_MAX) {
-		send_error(o->r, o->request_id, 400, "InvalidInput",
-			   "the request needs a %s XML body", root);
-		return NULL;
-	}
-	xmlDocPtr doc = xmlReadMemory((const char *)body, (int)len, "request",
-				      NULL,
-				      XML_PARSE_NONET | XML_PARSE_NOBLANKS |
-					  XML_PARSE_NOERROR |
-					  XML_PARSE_NOWARNING);
-	xmlNodePtr top = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
-	if (doc == NULL || doc->intSubset != NULL || top == NULL ||
-	    xmlStrcmp(top->name, BAD_CAST root) != 0) {
-		const xmlError *e = xmlGetLastError();
-		send_error(o->r, o->request_id, 400, "InvalidInput",
-			   "the body is not a %s XML document%s%s (no DTDs)",
-			   root, e != NULL && doc == NULL ? ": " : "",
-			   e != NULL && doc == NULL && e->message != NULL
-			       ? e->message
-			       : "");
-		if (doc != NULL)
-			xmlFreeDoc(doc);
-		return NULL;
-	}
-	return doc;
-}
-
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-	for (xmlNodePtr c = n != NULL ? n->children : NULL; c != NULL;
-	     c = c->next)
-		if (c->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(c->name, BAD_CAST name) == 0)
-			return c;
-	return NULL;
-}
-
-/* The text of n (a new string: free with xmlFree), NULL if n is NULL. */
-static char *text(xmlNodePtr n)
-{
-	return n != NULL ? (char *)xmlNodeGetContent(n) : NULL;
-}
-
-static bool is_leaf(xmlNodePtr n)
-{
-	for (xmlNodePtr c = n->children; c != NULL; c = c->next)
-		if (c->type == XML_ELEMENT_NODE)
-			return false;
-	return true;
-}
-
-static bool in_list(const char *name, const char *const *list)
-{
-	for (size_t i = 0; list[i] != NULL; i++)
-		if (strcmp(name, list[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Route 53's XML shapes as the AWS CLI's JSON, which the node's change
- * batch parser reads (and so validates, with Route 53's messages): a list
- * wrapper becomes an array of its members, integer and boolean members
- * become JSON numbers and booleans, every other leaf a string. */
-static json_t *xml_to_json(xmlNodePtr n)
-{
-	static const char *const lists[] = {"Changes", "ResourceRecords",
-					    NULL};
-	static const char *const ints[] = {"TTL", "Weight", "Bias", NULL};
-	static const char *const bools[] = {"EvaluateTargetHealth",
-					    "MultiValueAnswer", NULL};
-	const char *name = (const char *)n->name;
-
-	if (is_leaf(n)) {
-		char *t = text(n);
-		json_t *v = NULL;
-		if (t == NULL)
-			return json_string("");
-		if (in_list(name, ints)) {
-			char *end;
-			errno = 0;
-			long long k = strtoll(t, &end, 10);
-			v = (*t != '\0' && *end == '\0' && errno == 0)
-				? json_integer(k)
-				: json_string(t);
-		} else if (in_list(name, bools)) {
-			v = strcmp(t, "true") == 0    ? json_true()
-			    : strcmp(t, "false") == 0 ? json_false()
-						      : json_string(t);
-		} else {
-			v = json_string(t);
-		}
-		xmlFree(t);
-		return v;
-	}
-	if (in_list(name, lists)) {
-		json_t *a = json_array();
-		for (xmlNodePtr c = n->children; a != NULL && c != NULL;
-		     c = c->next)
-			if (c->type == XML_ELEMENT_NODE)
-				json_array_append_new(a, xml_to_json(c));
-		return a;
-	}
-	json_t *obj = json_object();
-	for (xmlNodePtr c = n->children; obj != NULL && c != NULL; c = c->next)
-		if (c->type == XML_ELEMENT_NODE)
-			json_object_set_new(obj, (const char *)c->name,
-					    xml_to_json(c));
-	return obj;
-}
-
 /* --- operations --- */
 
-static unsigned max_items(struct http_request *r, unsigned dflt,
-			  unsigned max)
+static unsigned max_items(struct http_request *r, unsigned dflt, unsigned max)
 {
 	const char *v = http_request_query(r, "maxitems");
 	if (v == NULL)
@@ -553,29 +435,33 @@ static unsigned max_items(struct http_request *r, unsigned dflt,
 	return k > max ? max : (unsigned)k;
 }
 
+/* Answers an "InvalidInput: message" from the XML parsers. */
+static void send_error_text(struct op *o, const char *text)
+{
+	char code[64];
+	const char *message;
+	api_msg_split_error(text, code, sizeof(code), &message);
+	const char *r53;
+	unsigned status = error_status(code, &r53);
+	send_error(o->r, o->request_id, status, r53, "%s", message);
+}
+
 static void op_create_zone(struct route53_rest *rest, struct op *o)
 {
-	xmlDocPtr doc = parse_body(o, "CreateHostedZoneRequest");
-	if (doc == NULL)
-		return;
-	xmlNodePtr top = xmlDocGetRootElement(doc);
-	xmlNodePtr cfg = child(top, "HostedZoneConfig");
-	char *name = text(child(top, "Name"));
-	char *ref = text(child(top, "CallerReference"));
-	char *comment = text(child(cfg, "Comment"));
-	char *priv = text(child(cfg, "PrivateZone"));
-	if (name == NULL || ref == NULL || ref[0] == '\0') {
-		send_error(o->r, o->request_id, 400, "InvalidInput",
-			   "CreateHostedZoneRequest needs Name and "
-			   "CallerReference");
+	struct r53_create_zone z;
+	char err[512];
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (r53_xml_create_zone(body, len, &z, err, sizeof(err)) != 0) {
+		send_error_text(o, err);
 		free(o);
-	} else if ((priv != NULL && strcmp(priv, "true") == 0) ||
-		   child(top, "VPC") != NULL) {
+	} else if (z.private_zone) {
 		send_error(o->r, o->request_id, 400, "InvalidInput",
 			   "private hosted zones are not supported yet "
 			   "(PrivateZone, VPC)");
 		free(o);
-	} else if (child(top, "DelegationSetId") != NULL) {
+	} else if (z.delegation_set) {
 		send_error(o->r, o->request_id, 400, "InvalidInput",
 			   "reusable delegation sets are not supported: omit "
 			   "DelegationSetId (every zone gets the cluster's "
@@ -585,44 +471,28 @@ static void op_create_zone(struct route53_rest *rest, struct op *o)
 		Q53__Api__Request req = Q53__API__REQUEST__INIT;
 		Q53__Api__CreateZoneRequest c =
 		    Q53__API__CREATE_ZONE_REQUEST__INIT;
-		c.name = name;
-		c.caller_reference = ref;
-		if (comment != NULL)
-			c.comment = comment;
+		c.name = z.name;
+		c.caller_reference = z.caller_reference;
+		if (z.comment != NULL)
+			c.comment = z.comment;
 		req.body_case = Q53__API__REQUEST__BODY_CREATE_ZONE;
 		req.create_zone = &c;
 		o->kind = OP_CREATE_ZONE;
 		submit(rest, o, &req);
 	}
-	xmlFree(name);
-	xmlFree(ref);
-	xmlFree(comment);
-	xmlFree(priv);
-	xmlFreeDoc(doc);
+	r53_create_zone_free(&z);
 }
 
 static void op_change_rrsets(struct route53_rest *rest, struct op *o,
 			     const char *zone)
 {
-	xmlDocPtr doc = parse_body(o, "ChangeResourceRecordSetsRequest");
-	if (doc == NULL)
-		return;
-	xmlNodePtr batch = child(xmlDocGetRootElement(doc), "ChangeBatch");
-	if (batch == NULL || child(batch, "Changes") == NULL) {
-		xmlFreeDoc(doc);
-		send_error(o->r, o->request_id, 400, "InvalidInput",
-			   "ChangeResourceRecordSetsRequest needs "
-			   "ChangeBatch/Changes");
-		free(o);
-		return;
-	}
-	json_t *j = xml_to_json(batch);
-	xmlFreeDoc(doc);
-	char *json = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (json == NULL) {
-		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
-			   "out of memory; retry");
+	char err[512];
+	char *json;
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (r53_xml_change_batch(body, len, &json, err, sizeof(err)) != 0) {
+		send_error_text(o, err);
 		free(o);
 		return;
 	}
@@ -785,8 +655,8 @@ static void sig_query(void *ctx, const char *name, const char *value)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 8;
 		const char **a = realloc(s->names, cap * sizeof(*a));
-		const char **b = a != NULL ? realloc(s->values, cap * sizeof(*b))
-					   : NULL;
+		const char **b =
+		    a != NULL ? realloc(s->values, cap * sizeof(*b)) : NULL;
 		if (a != NULL)
 			s->names = a;
 		if (b == NULL) {
@@ -801,8 +671,7 @@ static void sig_query(void *ctx, const char *name, const char *value)
 	s->n++;
 }
 
-static const char *key_secret(const struct route53_rest *rest,
-			      const char *akid)
+static const char *key_secret(const struct route53_rest *rest, const char *akid)
 {
 	for (size_t i = 0; i < rest->n_keys; i++)
 		if (strcmp(rest->keys[i].akid, akid) == 0)
@@ -989,7 +858,7 @@ static int read_keys(struct route53_rest *rest, const char *path, char *err,
 		snprintf(why, sizeof(why), "no keys");
 		rv = Q53_EINVAL;
 	}
-	memset(text, 0, sizeof(text));
+	OPENSSL_cleanse(text, sizeof(text));
 	if (rv != 0)
 		snprintf(err, errlen, "--http-keys %s: %s", path, why);
 	return rv;
@@ -1042,7 +911,7 @@ void route53_rest_close(struct route53_rest *r)
 		return;
 	http_server_close(r->http);
 	if (r->keys != NULL)
-		memset(r->keys, 0, r->n_keys * sizeof(*r->keys));
+		OPENSSL_cleanse(r->keys, r->n_keys * sizeof(*r->keys));
 	free(r->keys);
 	free(r);
 }

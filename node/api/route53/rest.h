@@ -24,8 +24,8 @@ struct api_server;
 struct route53_rest;
 
 struct route53_rest_config {
-	const char *listen;    /* HOST:PORT */
-	const char *keys_file; /* lines "ACCESS_KEY_ID SECRET"; '#' comments */
+	const char *listen;	/* HOST:PORT */
+	const char *keys_file;	/* lines "ACCESS_KEY_ID SECRET"; '#' comments */
 	struct api_server *api; /* borrowed; must outlive the REST server */
 };
 

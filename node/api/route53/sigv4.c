@@ -129,7 +129,8 @@ int sigv4_parse_auth(const char *header, struct sigv4_auth *out, char *why,
 			cred[vlen] = '\0';
 			char *save = NULL;
 			for (char *t = strtok_r(cred, "/", &save);
-			     t != NULL && np < 5; t = strtok_r(NULL, "/", &save))
+			     t != NULL && np < 5;
+			     t = strtok_r(NULL, "/", &save))
 				parts[np++] = t;
 			if (np != 5 || strcmp(parts[4], "aws4_request") != 0 ||
 			    strlen(parts[0]) > SIGV4_AKID_MAX ||
@@ -306,8 +307,9 @@ static int signature(const struct sigv4_request *req, const char *secret,
 	sha256_hex(creq, strlen(creq), ch);
 	free(creq);
 	char sts[512];
-	snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
-		 amz_date, date8, region, service, ch);
+	snprintf(sts, sizeof(sts),
+		 "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", amz_date,
+		 date8, region, service, ch);
 	char k0[256];
 	int kn = snprintf(k0, sizeof(k0), "AWS4%s", secret);
 	if (kn < 0 || (size_t)kn >= sizeof(k0))

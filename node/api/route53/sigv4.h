@@ -15,7 +15,7 @@
  * aws4_request, SignedHeaders=a;b, Signature=HEX". */
 struct sigv4_auth {
 	char akid[SIGV4_AKID_MAX + 1];
-	char date[9];	 /* YYYYMMDD */
+	char date[9]; /* YYYYMMDD */
 	char region[64];
 	char service[32];
 	char signed_headers[1024]; /* "host;x-amz-date", as sent */

@@ -1,0 +1,245 @@
+/* Request bodies: XML documents whose leaves are text. The change batch
+ * becomes JSON generically (a list wrapper becomes an array, integer and
+ * boolean members JSON numbers and booleans, every other leaf a string),
+ * so every rule about its content is the change batch parser's, with the
+ * messages Route 53 gives. */
+#include "node/api/route53/r53_xml.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "node/common/errcode.h"
+
+/* Depth of nesting accepted (Route 53's deepest body has 6 levels). */
+#define XML_DEPTH_MAX 16
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx, (void)msg;
+}
+
+static int parse(const uint8_t *body, size_t len, const char *root,
+		 xmlDocPtr *out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (len == 0 || len > INT32_MAX)
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: the request needs a %s XML body",
+			    root);
+	xmlSetGenericErrorFunc(NULL, quiet);
+	xmlDocPtr doc =
+	    xmlReadMemory((const char *)body, (int)len, "request", NULL,
+			  XML_PARSE_NONET | XML_PARSE_NOBLANKS |
+			      XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL) {
+		const xmlError *e = xmlGetLastError();
+		char why[160] = "";
+		if (e != NULL && e->message != NULL) {
+			snprintf(why, sizeof(why), ": line %d: %s", e->line,
+				 e->message);
+			size_t n = strlen(why);
+			if (n > 0 && why[n - 1] == '\n')
+				why[n - 1] = '\0';
+		}
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: the body is not XML%s", why);
+	}
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		xmlFreeDoc(doc);
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: document type declarations are not "
+			    "accepted");
+	}
+	if (top == NULL || xmlStrcmp(top->name, BAD_CAST root) != 0) {
+		xmlFreeDoc(doc);
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: the body must be a %s document",
+			    root);
+	}
+	*out = doc;
+	return 0;
+}
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+	for (xmlNodePtr c = n != NULL ? n->children : NULL; c != NULL;
+	     c = c->next)
+		if (c->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(c->name, BAD_CAST name) == 0)
+			return c;
+	return NULL;
+}
+
+/* n's text as a malloc'd string (NULL when n is NULL); *nomem on failure. */
+static char *text(xmlNodePtr n, bool *nomem)
+{
+	if (n == NULL)
+		return NULL;
+	xmlChar *t = xmlNodeGetContent(n);
+	char *s = strdup(t != NULL ? (const char *)t : "");
+	xmlFree(t);
+	if (s == NULL)
+		*nomem = true;
+	return s;
+}
+
+int r53_xml_create_zone(const uint8_t *body, size_t len,
+			struct r53_create_zone *out, char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	memset(out, 0, sizeof(*out));
+	int rv = parse(body, len, "CreateHostedZoneRequest", &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	xmlNodePtr cfg = child(top, "HostedZoneConfig");
+	out->name = text(child(top, "Name"), &nomem);
+	out->caller_reference = text(child(top, "CallerReference"), &nomem);
+	out->comment = text(child(cfg, "Comment"), &nomem);
+	char *priv = text(child(cfg, "PrivateZone"), &nomem);
+	out->private_zone = (priv != NULL && strcmp(priv, "true") == 0) ||
+			    child(top, "VPC") != NULL;
+	out->delegation_set = child(top, "DelegationSetId") != NULL;
+	free(priv);
+	xmlFreeDoc(doc);
+	if (nomem)
+		return fail(err, errlen, Q53_ENOMEM,
+			    "InternalError: out of "
+			    "memory");
+	if (out->name == NULL || out->caller_reference == NULL ||
+	    out->caller_reference[0] == '\0')
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: CreateHostedZoneRequest needs Name "
+			    "and CallerReference");
+	return 0;
+}
+
+void r53_create_zone_free(struct r53_create_zone *z)
+{
+	free(z->name);
+	free(z->caller_reference);
+	free(z->comment);
+	memset(z, 0, sizeof(*z));
+}
+
+static bool is_leaf(xmlNodePtr n)
+{
+	for (xmlNodePtr c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			return false;
+	return true;
+}
+
+static bool in_list(const char *name, const char *const *list)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static json_t *to_json(xmlNodePtr n, int depth)
+{
+	static const char *const lists[] = {"Changes", "ResourceRecords", NULL};
+	static const char *const ints[] = {"TTL", "Weight", "Bias", NULL};
+	static const char *const bools[] = {"EvaluateTargetHealth",
+					    "MultiValueAnswer", NULL};
+	const char *name = (const char *)n->name;
+
+	if (depth > XML_DEPTH_MAX)
+		return NULL;
+	if (is_leaf(n)) {
+		xmlChar *t = xmlNodeGetContent(n);
+		const char *s = t != NULL ? (const char *)t : "";
+		json_t *v;
+		if (in_list(name, ints)) {
+			char *end;
+			errno = 0;
+			long long k = strtoll(s, &end, 10);
+			v = (*s != '\0' && *end == '\0' && errno == 0)
+				? json_integer(k)
+				: json_string(s);
+		} else if (in_list(name, bools)) {
+			v = strcmp(s, "true") == 0    ? json_true()
+			    : strcmp(s, "false") == 0 ? json_false()
+						      : json_string(s);
+		} else {
+			v = json_string(s);
+		}
+		if (v == NULL) /* not UTF-8: libxml2 checked; or no memory */
+			v = json_null();
+		xmlFree(t);
+		return v;
+	}
+	bool list = in_list(name, lists);
+	json_t *out = list ? json_array() : json_object();
+	for (xmlNodePtr c = n->children; out != NULL && c != NULL;
+	     c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		json_t *v = to_json(c, depth + 1);
+		if (v == NULL) {
+			json_decref(out);
+			return NULL;
+		}
+		if (list)
+			json_array_append_new(out, v);
+		else
+			json_object_set_new(out, (const char *)c->name, v);
+	}
+	return out;
+}
+
+int r53_xml_change_batch(const uint8_t *body, size_t len, char **json,
+			 char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+
+	*json = NULL;
+	int rv = parse(body, len, "ChangeResourceRecordSetsRequest", &doc, err,
+		       errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr batch = child(xmlDocGetRootElement(doc), "ChangeBatch");
+	if (batch == NULL || child(batch, "Changes") == NULL) {
+		xmlFreeDoc(doc);
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: ChangeResourceRecordSetsRequest "
+			    "needs ChangeBatch/Changes");
+	}
+	json_t *j = to_json(batch, 0);
+	xmlFreeDoc(doc);
+	if (j == NULL)
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: the change batch is nested deeper "
+			    "than %d elements",
+			    XML_DEPTH_MAX);
+	*json = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (*json == NULL)
+		return fail(err, errlen, Q53_ENOMEM,
+			    "InternalError: out of memory");
+	return 0;
+}

@@ -1,0 +1,287 @@
+"""Route 53's REST API (2013-04-01) on every node, driven by real clients
+that nobody here wrote: boto3 and the AWS CLI (from the test venv, pinned in
+tests/requirements-pypi.txt), against a 3-node cluster, each write confirmed
+over DNS on every node. Writes go to followers too (forwarded to the leader,
+answered after the Raft commit). Errors are checked as botocore parses them
+(code and HTTP status), including SigV4 refusals.
+"""
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+from unittest import mock
+
+import pytest
+
+boto3 = pytest.importorskip("boto3", reason="needs the test venv (tests/venv.sh)")
+import botocore  # noqa: E402
+from botocore import UNSIGNED  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+from cluster import Cluster  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AKID = "AKIAQ53SYSTEMTEST001"
+SECRET = "q53-system-test-secret-0123456789abcdef"
+AKID2 = "AKIAQ53SYSTEMTEST002"
+SECRET2 = "q53-second-key-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(str(tmp_path), keys=[(AKID, SECRET), (AKID2, SECRET2)]).start(3)
+    yield c
+    bad = c.stop_all()
+    assert not bad, f"q53d exited uncleanly: {bad}"
+
+
+def client(node, akid=AKID, secret=SECRET, **cfg):
+    return boto3.client(
+        "route53", endpoint_url=f"http://{node.http}", region_name="eu-west-3",
+        aws_access_key_id=akid, aws_secret_access_key=secret,
+        config=Config(**{"retries": {"max_attempts": 2}, **cfg}))
+
+
+def error_of(call, *a, **kw):
+    with pytest.raises(ClientError) as e:
+        call(*a, **kw)
+    r = e.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
+
+
+def dig(node, name, rtype):
+    p = subprocess.run(["dig", "+short", "+time=2", "+tries=2", "-p", str(node.dns_port),
+                        f"@{node.host}", name, rtype], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    return sorted(p.stdout.split("\n")[:-1])
+
+
+def wait_dig(c, name, rtype, want, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = [dig(n, name, rtype) for n in c.members()]
+        if all(g == sorted(want) for g in got):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} {rtype}: {got}, want {want} on every node")
+
+
+def followers(c):
+    leader = c.wait_leader()
+    return leader, [n for n in c.members() if n.id != leader.id]
+
+
+def test_zone_records_and_changes_with_boto3(cluster):
+    leader, (f1, f2) = followers(cluster)
+    ref = f"ref-{time.time()}"
+    # A write through a follower.
+    z = client(f1).create_hosted_zone(Name="example.com", CallerReference=ref,
+                                      HostedZoneConfig={"Comment": "made by boto3"})
+    assert z["ResponseMetadata"]["HTTPStatusCode"] == 201
+    zid = z["HostedZone"]["Id"]
+    assert zid.startswith("/hostedzone/Z")
+    assert z["Location"].endswith("/2013-04-01" + zid)
+    assert z["HostedZone"]["Name"] == "example.com."
+    assert z["HostedZone"]["Config"] == {"Comment": "made by boto3", "PrivateZone": False}
+    assert z["DelegationSet"]["NameServers"] == ["ns1.q53.test.", "ns2.q53.test."]
+    assert z["ChangeInfo"]["Id"].startswith("/change/C")
+    # The same CallerReference again: HostedZoneAlreadyExists (409).
+    code, status, _ = error_of(client(f2).create_hosted_zone, Name="example.com",
+                               CallerReference=ref)
+    assert (code, status) == ("HostedZoneAlreadyExists", 409)
+
+    # The record sets of shared/data/route53/batch-simple.json, verbatim,
+    # through the other follower; the waiter polls GetChange to INSYNC.
+    with open(os.path.join(HERE, "data", "batch-simple.json")) as f:
+        batch = json.load(f)
+    r53 = client(f2)
+    ch = r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch=batch)
+    assert ch["ChangeInfo"]["Status"] in ("PENDING", "INSYNC")
+    assert ch["ChangeInfo"]["Comment"] == "basic record types"
+    r53.get_waiter("resource_record_sets_changed").wait(
+        Id=ch["ChangeInfo"]["Id"], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert r53.get_change(Id=ch["ChangeInfo"]["Id"])["ChangeInfo"]["Status"] == "INSYNC"
+    wait_dig(cluster, "www.example.com", "A", ["192.0.2.10", "192.0.2.11"])
+    wait_dig(cluster, "example.com", "MX", ["10 mail.example.com.", "20 mail2.example.com."])
+    wait_dig(cluster, "example.com", "TXT", ['"v=spf1 -all"', '"part one" "part two"'])
+    wait_dig(cluster, "_sip._tcp.example.com", "SRV", ["10 60 5060 sip.example.com."])
+
+    # GetHostedZone / ListHostedZones from the leader.
+    r = client(leader)
+    g = r.get_hosted_zone(Id=zid)
+    assert g["HostedZone"]["ResourceRecordSetCount"] == 2 + 7
+    assert [hz["Id"] for hz in r.list_hosted_zones()["HostedZones"]] == [zid]
+
+    # ListResourceRecordSets: a paginator with 2 per page gives what one
+    # page gives, in the same order, every name with its final dot.
+    whole = r.list_resource_record_sets(HostedZoneId=zid)
+    assert whole["IsTruncated"] is False
+    sets = [(s["Name"], s["Type"]) for s in whole["ResourceRecordSets"]]
+    assert len(sets) == 9 and ("www.example.com.", "AAAA") in sets
+    pages = list(r.get_paginator("list_resource_record_sets").paginate(
+        HostedZoneId=zid, PaginationConfig={"PageSize": 2}))
+    assert len(pages) == 5
+    assert [(s["Name"], s["Type"]) for p in pages for s in p["ResourceRecordSets"]] == sets
+    # StartRecordName/Type start at that set.
+    part = r.list_resource_record_sets(HostedZoneId=zid, StartRecordName="www.example.com",
+                                       StartRecordType="A", MaxItems="1")
+    assert [(s["Name"], s["Type"]) for s in part["ResourceRecordSets"]] == [("www.example.com.", "A")]
+    assert part["IsTruncated"] is True
+    assert (part["NextRecordName"], part["NextRecordType"]) == ("www.example.com.", "AAAA")
+    www = next(s for s in whole["ResourceRecordSets"] if s["Name"] == "www.example.com." and s["Type"] == "A")
+    assert www["TTL"] == 300
+    assert sorted(v["Value"] for v in www["ResourceRecords"]) == ["192.0.2.10", "192.0.2.11"]
+
+    # Route 53's refusals, as botocore parses them.
+    dup = {"Changes": [{"Action": "CREATE", "ResourceRecordSet": {
+        "Name": "www.example.com", "Type": "A", "TTL": 300,
+        "ResourceRecords": [{"Value": "192.0.2.10"}]}}]}
+    code, status, msg = error_of(r.change_resource_record_sets, HostedZoneId=zid, ChangeBatch=dup)
+    assert (code, status) == ("InvalidChangeBatch", 400)
+    assert "already exists" in msg
+    code, status, _ = error_of(r.get_hosted_zone, Id="ZNOSUCHZONE00000000")
+    assert (code, status) == ("NoSuchHostedZone", 404)
+    code, status, _ = error_of(r.get_change, Id="CNOSUCHCHANGE000000")
+    assert (code, status) == ("NoSuchChange", 404)
+    code, status, _ = error_of(r.delete_hosted_zone, Id=zid)
+    assert (code, status) == ("HostedZoneNotEmpty", 400)
+
+    # Emptied, then deleted: gone on every node.
+    deletes = {"Changes": [{"Action": "DELETE", "ResourceRecordSet": s}
+                           for s in whole["ResourceRecordSets"] if s["Type"] not in ("SOA", "NS")]}
+    ch = r.change_resource_record_sets(HostedZoneId=zid, ChangeBatch=deletes)
+    r.get_waiter("resource_record_sets_changed").wait(Id=ch["ChangeInfo"]["Id"],
+                                                      WaiterConfig={"Delay": 1})
+    wait_dig(cluster, "www.example.com", "A", [])
+    d = client(f1).delete_hosted_zone(Id=zid)
+    assert d["ChangeInfo"]["Id"].startswith("/change/")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if all(client(n).list_hosted_zones()["HostedZones"] == [] for n in cluster.members()):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the zone is still listed")
+
+
+def test_sigv4_refusals(cluster):
+    leader, (f1, _) = followers(cluster)
+    # A second key works as well as the first.
+    assert client(f1, AKID2, SECRET2).list_hosted_zones()["HostedZones"] == []
+    cases = [
+        (client(f1, secret="not-the-secret-0123456789"), "SignatureDoesNotMatch", 403),
+        (client(f1, akid="AKIAQ53UNKNOWNKEY999"), "InvalidClientTokenId", 403),
+        (boto3.client("route53", endpoint_url=f"http://{f1.http}", region_name="us-east-1",
+                      config=Config(signature_version=UNSIGNED)),
+         "MissingAuthenticationToken", 403),
+    ]
+    for c, want, status in cases:
+        code, got_status, _ = error_of(c.list_hosted_zones)
+        assert (code, got_status) == (want, status)
+    # A request signed 10 minutes in the past (a client clock off by more
+    # than AWS's 5 minutes).
+    real = datetime.datetime
+
+    class Past(real):
+        @classmethod
+        def utcnow(cls):
+            return real.utcnow() - datetime.timedelta(minutes=10)
+
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) - datetime.timedelta(minutes=10)
+
+    old = client(leader, retries={"max_attempts": 1})
+    with mock.patch("botocore.auth.datetime.datetime", Past):
+        code, status, _ = error_of(old.list_hosted_zones)
+    assert (code, status) == ("RequestExpired", 403)
+    # A tampered body (signed for one zone name, sent with another).
+    r = client(leader)
+
+    def tamper(request, **kw):  # the signed, prepared request, before sending
+        request.body = request.body.replace(b"signed.example", b"sneaky.example")
+
+    r.meta.events.register("before-send.route-53.CreateHostedZone", tamper)
+    code, status, _ = error_of(r.create_hosted_zone, Name="signed.example", CallerReference="t")
+    assert (code, status) == ("SignatureDoesNotMatch", 403)
+    assert client(leader).list_hosted_zones()["HostedZones"] == []
+
+
+def aws(node, *args, akid=AKID, secret=SECRET):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=akid, AWS_SECRET_ACCESS_KEY=secret,
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    exe = os.path.join(os.path.dirname(sys.executable), "aws")
+    return subprocess.run([exe, "--endpoint-url", f"http://{node.http}", "--output", "json",
+                           "route53", *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def test_aws_cli(cluster):
+    leader, (f1, f2) = followers(cluster)
+    p = aws(f1, "create-hosted-zone", "--name", "cli.example", "--caller-reference", "cli-1")
+    assert p.returncode == 0, p.stderr
+    zid = json.loads(p.stdout)["HostedZone"]["Id"]
+    p = aws(f2, "change-resource-record-sets", "--hosted-zone-id", zid, "--change-batch",
+            json.dumps({"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": "api.cli.example", "Type": "A", "TTL": 60,
+                "ResourceRecords": [{"Value": "198.51.100.7"}]}}]}))
+    assert p.returncode == 0, p.stderr
+    cid = json.loads(p.stdout)["ChangeInfo"]["Id"]
+    p = aws(leader, "wait", "resource-record-sets-changed", "--id", cid)
+    assert p.returncode == 0, p.stderr
+    wait_dig(cluster, "api.cli.example", "A", ["198.51.100.7"])
+    p = aws(leader, "list-resource-record-sets", "--hosted-zone-id", zid)
+    assert p.returncode == 0, p.stderr
+    names = [(s["Name"], s["Type"]) for s in json.loads(p.stdout)["ResourceRecordSets"]]
+    assert ("api.cli.example.", "A") in names
+    # The CLI shows Route 53's error and fails (v1 exits 255, v2 254).
+    p = aws(leader, "get-hosted-zone", "--id", "ZNOSUCHZONE00000000")
+    assert p.returncode in (254, 255) and "NoSuchHostedZone" in p.stderr, (p.returncode, p.stderr)
+    p = aws(leader, "list-hosted-zones", secret="wrong-secret-0123456789")
+    assert p.returncode in (254, 255) and "SignatureDoesNotMatch" in p.stderr, p.stderr
+
+
+def test_bad_requests_get_route53_errors(cluster):
+    """Hand-made requests (signed with botocore's signer): malformed XML, a
+    DTD, an unknown path; each gets Route 53's ErrorResponse."""
+    import urllib.request
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    node = cluster.wait_leader()
+    creds = Credentials(AKID, SECRET)
+
+    def send(method, path, body=b""):
+        url = f"http://{node.http}{path}"
+        req = AWSRequest(method=method, url=url, data=body)
+        SigV4Auth(creds, "route53", "us-east-1").add_auth(req)
+        hreq = urllib.request.Request(url, data=body or None, method=method,
+                                      headers=dict(req.headers.items()))
+        try:
+            with urllib.request.urlopen(hreq, timeout=10) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    status, body = send("POST", "/2013-04-01/hostedzone", b"<CreateHostedZoneRequest><Name>")
+    assert status == 400 and "<Code>InvalidInput</Code>" in body and "not XML" in body, body
+    dtd = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>'
+           b'<CreateHostedZoneRequest><Name>&a;</Name><CallerReference>x</CallerReference>'
+           b'</CreateHostedZoneRequest>')
+    status, body = send("POST", "/2013-04-01/hostedzone", dtd)
+    assert status == 400 and "document type" in body, body
+    status, body = send("GET", "/2013-04-01/nonsense")
+    assert status == 404 and "<ErrorResponse" in body, body
+    status, body = send("POST", "/2013-04-01/hostedzone/ZNOSUCHZONE00000000/rrset/",
+                        b"<ChangeResourceRecordSetsRequest xmlns='https://route53.amazonaws.com/"
+                        b"doc/2013-04-01/'><ChangeBatch><Changes><Change><Action>CREATE</Action>"
+                        b"<ResourceRecordSet><Name>a.b</Name><Type>A</Type><TTL>x</TTL>"
+                        b"</ResourceRecordSet></Change></Changes></ChangeBatch>"
+                        b"</ChangeResourceRecordSetsRequest>")
+    assert status in (400, 404) and "<ErrorResponse" in body, body
