@@ -10,7 +10,7 @@ BUILD_PKGS=(
   libmicrohttpd-dev libxml2-dev libssl-dev
 )
 TEST_PKGS=(
-  python3 python3-pytest python3-dnspython bind9-dnsutils knot-dnsutils
+  python3 python3-venv python3-pytest python3-dnspython bind9-dnsutils knot-dnsutils
   knot nsd gdnsd dnsperf valgrind iproute2 procps linux-perf strace
 )
 

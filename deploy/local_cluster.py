@@ -9,9 +9,12 @@
   deploy/local-cluster resume ID      kill -CONT it (it catches up)
   deploy/local-cluster down [--purge] stop exactly the processes it started
                                       (--purge also deletes their data)
+  deploy/local-cluster aws-env        the AWS_* variables for the AWS CLI /
+                                      boto3 (this cluster's access key)
 
 Node N listens on 127.0.0.(10+N): DNS :5353 (UDP+TCP), Raft :7053, client
-API :8053, with its data, log and pidfile in build/local-cluster/nodeN/.
+API :8053, Route 53's REST API :8080 (access key in build/local-cluster/
+http-keys, made on the first `up`), with its data, log and pidfile in build/local-cluster/nodeN/.
 Node 1 bootstraps with the demo zone deploy/demo/example.com.zone; the
 others start with --join. `up` after `down` restarts the same cluster from
 its data (restart = snapshot + log tail); `up -n 5` on a running 3-node
@@ -21,7 +24,7 @@ Binaries: $Q53D and $Q53 if set, else build/release/{q53d,q53}, built
 (cmake, Release, after deploy/install-deps.sh) when missing.
 Environment: Q53_LC_DIR (state dir), Q53_LC_NET (default 127.0.0),
 Q53_LC_FIRST (host octet of node 1, default 11), Q53_LC_DNS_PORT,
-Q53_LC_RAFT_PORT, Q53_LC_API_PORT, Q53_LC_WORKERS (default 1),
+Q53_LC_RAFT_PORT, Q53_LC_API_PORT, Q53_LC_HTTP_PORT, Q53_LC_WORKERS (default 1),
 Q53_LC_ELECTION_MS / Q53_LC_HEARTBEAT_MS (default 1000 / 100),
 Q53_LC_ANYCAST: q53d --anycast for every node, "{id}" replaced by the node
 id (e.g. 10.53.53.{id}/32@lo; adding addresses needs CAP_NET_ADMIN, e.g. run
@@ -31,6 +34,7 @@ announcer reads).
 """
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -43,6 +47,7 @@ FIRST = int(os.environ.get("Q53_LC_FIRST", "11"))
 DNS_PORT = int(os.environ.get("Q53_LC_DNS_PORT", "5353"))
 RAFT_PORT = int(os.environ.get("Q53_LC_RAFT_PORT", "7053"))
 API_PORT = int(os.environ.get("Q53_LC_API_PORT", "8053"))
+HTTP_PORT = int(os.environ.get("Q53_LC_HTTP_PORT", "8080"))  # Route 53's REST API
 WORKERS = os.environ.get("Q53_LC_WORKERS", "1")
 ELECTION_MS = os.environ.get("Q53_LC_ELECTION_MS", "1000")
 HEARTBEAT_MS = os.environ.get("Q53_LC_HEARTBEAT_MS", "100")
@@ -50,6 +55,21 @@ ANYCAST = os.environ.get("Q53_LC_ANYCAST", "")
 DEMO_ZONE = os.path.join(TOP, "deploy", "demo", "example.com.zone")
 ORIGIN = "example.com"
 BUILD = os.path.join(TOP, "build", "release")
+
+
+def http_keys():
+    """The cluster's Route 53 API access key (one file, mode 0600, shared by
+    every node): made on the first `up`. Returns (path, key id, secret)."""
+    path = os.path.join(STATE, "http-keys")
+    if not os.path.exists(path):
+        os.makedirs(STATE, exist_ok=True)
+        akid = "AKIAQ53" + secrets.token_hex(7).upper()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"# Route 53 API access keys: ACCESS_KEY_ID SECRET\n{akid} {secrets.token_hex(20)}\n")
+    with open(path) as f:
+        akid, secret = [l.split() for l in f if l.strip() and not l.startswith("#")][0]
+    return path, akid, secret
 
 
 def say(msg):
@@ -140,7 +160,8 @@ class Node:
         args = [q53d, "--dns", self.dns, "--workers", WORKERS, "--data-dir", self.data,
                 "--id", str(self.id), "--raft", self.raft, "--api", self.api,
                 "--name", f"node{self.id}", "--election-timeout", ELECTION_MS,
-                "--heartbeat", HEARTBEAT_MS]
+                "--heartbeat", HEARTBEAT_MS,
+                "--http", f"{self.host}:{HTTP_PORT}", "--http-keys", http_keys()[0]]
         fresh = not os.listdir(self.data)
         if fresh and join:
             args += ["--join", join]
@@ -426,7 +447,11 @@ Try:
   echo '{{"Changes":[{{"Action":"UPSERT","ResourceRecordSet":{{"Name":"hello.example.com","Type":"A","TTL":60,"ResourceRecords":[{{"Value":"192.0.2.99"}}]}}}}]}}' \\
     | {q53bin} --node {b.api} change-batch example.com -
   {q53bin} --node {b.api} get-change ID --wait
-  {me} add | remove ID | pause ID | resume ID | status | down""")
+  {me} add | remove ID | pause ID | resume ID | status | down
+
+Route 53's own API (the AWS CLI, boto3, ...) on every node, port {HTTP_PORT}:
+  {me} aws-env        # prints the AWS_* variables of this cluster's access key
+  aws --endpoint-url http://{b.host}:{HTTP_PORT} route53 list-hosted-zones""")
 
 
 def main(argv):
@@ -441,6 +466,11 @@ def main(argv):
         elif rest:
             die("usage: local-cluster up [-n N]", 2)
         cmd_up(n)
+    elif cmd == "aws-env":
+        _, akid, secret = http_keys()
+        print(f"export AWS_ACCESS_KEY_ID={akid}\nexport AWS_SECRET_ACCESS_KEY={secret}\n"
+              f"export AWS_DEFAULT_REGION=us-east-1\n"
+              f"export AWS_ENDPOINT_URL_ROUTE_53=http://{NET}.{FIRST}:{HTTP_PORT}")
     elif cmd == "status":
         _, q53bin = binaries()
         if rest == ["--json"]:

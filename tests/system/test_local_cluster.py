@@ -16,6 +16,7 @@ scenarios 1, 3 and 4 of the docker-compose test, on q53d processes on
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 
@@ -139,6 +140,22 @@ def leader_of(lc):
     return ids.pop() if len(ids) == 1 else None
 
 
+def aws_cli_sees_the_zone(lc, members):
+    env = dict(l.split(" ", 1)[1].split("=", 1) for l in lc.run("aws-env").stdout.splitlines())
+    assert env["AWS_ENDPOINT_URL_ROUTE_53"].startswith("http://127.0.77.1:")
+    aws = os.path.join(os.path.dirname(sys.executable), "aws")
+    if not os.access(aws, os.X_OK):
+        pytest.skip("needs the test venv's AWS CLI (tests/venv.sh)")
+    for r in members.values():
+        host = r["Dns"].rsplit(":", 1)[0]
+        url = env["AWS_ENDPOINT_URL_ROUTE_53"].replace("127.0.77.1", host)
+        p = subprocess.run([aws, "--endpoint-url", url, "--output", "json", "route53",
+                            "list-hosted-zones"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, AWS_CONFIG_FILE="/dev/null", **env))
+        assert p.returncode == 0, p.stderr
+        assert [z["Name"] for z in json.loads(p.stdout)["HostedZones"]] == ["example.com."]
+
+
 # --- 1 ---------------------------------------------------------------------------------
 
 def test_up_answers_and_change_is_insync_everywhere(local):
@@ -154,6 +171,8 @@ def test_up_answers_and_change_is_insync_everywhere(local):
     for r in m.values():
         assert answers(r["Dns"], NAMES + [(f"hello.{ZONE}", "A")]) == ref
     assert a_of(m[3]["Dns"], "hello") == ["192.0.2.99"]
+    # Route 53's API on every node, with the cluster's key from `aws-env`.
+    aws_cli_sees_the_zone(local, m)
     # idempotent: a second `up` starts nothing
     pids = local.pids()
     assert "nothing started" in local.run("up", "-n", "3").stdout

@@ -121,7 +121,7 @@ int sigv4_parse_auth(const char *header, struct sigv4_auth *out, char *why,
 		if (klen == 10 && strncmp(p, "Credential", 10) == 0) {
 			/* AKID/DATE/REGION/SERVICE/aws4_request */
 			char cred[512];
-			char *parts[5];
+			char *parts[6];
 			size_t np = 0;
 			if (vlen >= sizeof(cred))
 				break;
@@ -129,7 +129,7 @@ int sigv4_parse_auth(const char *header, struct sigv4_auth *out, char *why,
 			cred[vlen] = '\0';
 			char *save = NULL;
 			for (char *t = strtok_r(cred, "/", &save);
-			     t != NULL && np < 5;
+			     t != NULL && np < 6;
 			     t = strtok_r(NULL, "/", &save))
 				parts[np++] = t;
 			if (np != 5 || strcmp(parts[4], "aws4_request") != 0 ||

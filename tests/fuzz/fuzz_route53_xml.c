@@ -1,0 +1,61 @@
+/* libFuzzer target for Route 53's XML request bodies: arbitrary bytes, as
+ * an HTTP client may send them, go to r53_xml_change_batch and
+ * r53_xml_create_zone. They must never crash, hang or leak; a refusal is
+ * "InvalidInput: ..."; an accepted change batch is JSON that the node's
+ * change batch parser then reads (accepted or refused with a message,
+ * never a crash).
+ *
+ * Reproduce: build/fuzz/tests/fuzz/fuzz_route53_xml CRASH-FILE */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/api/route53/r53_xml.h"
+#include "node/common/errcode.h"
+#include "node/control/change_batch.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fail(const char *why) __attribute__((noreturn));
+static void fail(const char *why)
+{
+	fprintf(stderr, "\n*** route53 XML invariant violated: %s\n", why);
+	abort();
+}
+
+static void check_err(int rv, const char *err)
+{
+	if (rv == Q53_EINVAL && strncmp(err, "InvalidInput: ", 14) != 0)
+		fail("a refusal that is not InvalidInput");
+	if (rv != 0 && rv != Q53_EINVAL && rv != Q53_ENOMEM)
+		fail("an unexpected return code");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[512];
+	char *json = NULL;
+	int rv = r53_xml_change_batch(data, size, &json, err, sizeof(err));
+	check_err(rv, err);
+	if (rv == 0) {
+		struct change_batch *b = NULL;
+		if (json == NULL)
+			fail("accepted without JSON");
+		int pr = change_batch_parse(&b, json, strlen(json), err,
+					    sizeof(err));
+		if (pr == 0)
+			change_batch_free(b);
+		else if (memchr(err, '\0', sizeof(err)) == NULL)
+			fail("the batch parser's err is not terminated");
+		free(json);
+	} else if (json != NULL) {
+		fail("refused but JSON returned");
+	}
+	struct r53_create_zone z;
+	rv = r53_xml_create_zone(data, size, &z, err, sizeof(err));
+	check_err(rv, err);
+	if (rv == 0 && (z.name == NULL || z.caller_reference == NULL))
+		fail("accepted without Name or CallerReference");
+	r53_create_zone_free(&z);
+	return 0;
+}
