@@ -1,7 +1,8 @@
 /* libFuzzer target for Route 53's XML request bodies: arbitrary bytes, as
  * an HTTP client may send them, go to r53_xml_change_batch and
- * r53_xml_create_zone. They must never crash, hang or leak; a refusal is
- * "InvalidInput: ..."; an accepted change batch is JSON that the node's
+ * r53_xml_create_zone, r53_xml_create_health_check and
+ * r53_xml_update_health_check. They must never crash, hang or leak; a refusal
+ * is "InvalidInput: ..."; an accepted change batch is JSON that the node's
  * change batch parser then reads (accepted or refused with a message,
  * never a crash).
  *
@@ -57,5 +58,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rv == 0 && (z.name == NULL || z.caller_reference == NULL))
 		fail("accepted without Name or CallerReference");
 	r53_create_zone_free(&z);
+	char *ref = NULL, *cfg = NULL;
+	rv = r53_xml_create_health_check(data, size, &ref, &cfg, err,
+					 sizeof(err));
+	check_err(rv, err);
+	if (rv == 0 && (ref == NULL || cfg == NULL))
+		fail("a health check accepted without its parts");
+	free(ref);
+	free(cfg);
+	uint64_t version;
+	char *fields = NULL;
+	rv = r53_xml_update_health_check(data, size, &version, &fields, err,
+					 sizeof(err));
+	check_err(rv, err);
+	if ((rv == 0) != (fields != NULL))
+		fail("update: fields iff accepted");
+	free(fields);
 	return 0;
 }

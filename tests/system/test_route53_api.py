@@ -285,3 +285,99 @@ def test_bad_requests_get_route53_errors(cluster):
                         b"</ResourceRecordSet></Change></Changes></ChangeBatch>"
                         b"</ChangeResourceRecordSetsRequest>")
     assert status in (400, 404) and "<ErrorResponse" in body, body
+
+
+def test_health_checks_with_boto3(cluster):
+    leader, (f1, f2) = followers(cluster)
+    # The shape of shared/data/route53/hc-http.json (an endpoint that is down).
+    cfg = {"IPAddress": "127.0.0.1", "Port": 1, "Type": "HTTP", "ResourcePath": "/health",
+           "RequestInterval": 10, "FailureThreshold": 3}
+    r = client(f1)
+    h = r.create_health_check(CallerReference="hc-1", HealthCheckConfig=cfg)
+    assert h["ResponseMetadata"]["HTTPStatusCode"] == 201
+    hid = h["HealthCheck"]["Id"]
+    assert h["Location"].endswith("/healthcheck/" + hid)
+    got = h["HealthCheck"]["HealthCheckConfig"]
+    for k in ("IPAddress", "Port", "Type", "ResourcePath", "RequestInterval", "FailureThreshold"):
+        assert got[k] == cfg[k], (k, got)
+    assert h["HealthCheck"]["HealthCheckVersion"] == 1
+    # quorum53 refuses Regions (every member probes every check), clearly.
+    code, status, msg = error_of(r.create_health_check, CallerReference="hc-regions",
+                                 HealthCheckConfig=dict(cfg, Regions=["us-east-1", "eu-west-1",
+                                                                      "ap-southeast-1"]))
+    assert (code, status) == ("InvalidInput", 400) and "Regions" in msg
+    # A calculated check: a list member (ChildHealthChecks) both ways.
+    calc = r.create_health_check(CallerReference="hc-calc", HealthCheckConfig={
+        "Type": "CALCULATED", "ChildHealthChecks": [hid], "HealthThreshold": 1,
+        "Inverted": True})["HealthCheck"]
+    assert calc["HealthCheckConfig"]["ChildHealthChecks"] == [hid]
+    assert calc["HealthCheckConfig"]["Inverted"] is True
+    code, status, _ = error_of(client(f2).create_health_check, CallerReference="hc-1",
+                               HealthCheckConfig=dict(cfg, Port=9))
+    assert (code, status) == ("HealthCheckAlreadyExists", 409)
+    code, status, _ = error_of(r.create_health_check, CallerReference="hc-bad",
+                               HealthCheckConfig=dict(cfg, IPAddress="999.1.1.1"))
+    assert (code, status) == ("InvalidInput", 400)
+
+    # Get / list / count from another node.
+    r2 = client(f2)
+    assert r2.get_health_check(HealthCheckId=hid)["HealthCheck"]["Id"] == hid
+    assert sorted(x["Id"] for x in r2.list_health_checks()["HealthChecks"]) == sorted([hid, calc["Id"]])
+    assert r2.get_health_check_count()["HealthCheckCount"] == 2
+    pages = list(r2.get_paginator("list_health_checks").paginate(PaginationConfig={"PageSize": 1}))
+    assert sorted(x["Id"] for p in pages for x in p["HealthChecks"]) == sorted([hid, calc["Id"]])
+    assert client(leader).get_hosted_zone_count()["HostedZoneCount"] == 0
+
+    # Update: the version must match when given; the fields merge.
+    code, status, _ = error_of(r2.update_health_check, HealthCheckId=hid, HealthCheckVersion=5,
+                               FailureThreshold=5)
+    assert (code, status) == ("HealthCheckVersionMismatch", 409)
+    u = r2.update_health_check(HealthCheckId=hid, HealthCheckVersion=1, FailureThreshold=5,
+                               ResourcePath="/ready")
+    assert u["HealthCheck"]["HealthCheckVersion"] == 2
+    assert u["HealthCheck"]["HealthCheckConfig"]["FailureThreshold"] == 5
+    assert u["HealthCheck"]["HealthCheckConfig"]["ResourcePath"] == "/ready"
+    assert u["HealthCheck"]["HealthCheckConfig"]["Port"] == cfg["Port"]
+
+    # Status: one observation per probing node (Region: its name), once
+    # the nodes have probed (the endpoint is down: Failure).
+    deadline = time.monotonic() + 30
+    obs = []
+    while time.monotonic() < deadline:
+        obs = client(leader).get_health_check_status(HealthCheckId=hid)["HealthCheckObservations"]
+        if len(obs) == 3:
+            break
+        time.sleep(0.2)
+    assert sorted(o["Region"] for o in obs) == ["n1", "n2", "n3"], obs
+    assert all(o["StatusReport"]["Status"].startswith(("Success", "Failure")) for o in obs)
+
+    # In use by a failover record set: cannot be deleted until the set goes.
+    z = r.create_hosted_zone(Name="hc.example", CallerReference="z-hc")
+    zid = z["HostedZone"]["Id"]
+    rs = {"Name": "www.hc.example", "Type": "A", "TTL": 30, "SetIdentifier": "p",
+          "Failover": "PRIMARY", "HealthCheckId": hid,
+          "ResourceRecords": [{"Value": "192.0.2.1"}]}
+    ch = r.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={
+        "Changes": [{"Action": "CREATE", "ResourceRecordSet": rs}]})
+    r.get_waiter("resource_record_sets_changed").wait(Id=ch["ChangeInfo"]["Id"],
+                                                      WaiterConfig={"Delay": 1})
+    listed = r.list_resource_record_sets(HostedZoneId=zid, StartRecordName="www.hc.example",
+                                         StartRecordType="A")["ResourceRecordSets"][0]
+    assert listed["SetIdentifier"] == "p"
+    code, status, _ = error_of(r.delete_health_check, HealthCheckId=hid)
+    assert (code, status) == ("HealthCheckInUse", 400)
+    r.delete_health_check(HealthCheckId=calc["Id"])
+    r.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={
+        "Changes": [{"Action": "DELETE", "ResourceRecordSet": rs}]})
+    assert r.delete_health_check(HealthCheckId=hid)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    # Reads are answered by the node asked, from what it has applied.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            r2.get_health_check(HealthCheckId=hid)
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "NoSuchHealthCheck"
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+            break
+        assert time.monotonic() < deadline, "the deleted check is still there"
+        time.sleep(0.1)

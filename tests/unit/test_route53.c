@@ -371,6 +371,61 @@ static void test_create_zone_xml(void **state)
 	r53_create_zone_free(&z);
 }
 
+static void test_health_check_xml(void **state)
+{
+	(void)state;
+	const char create[] =
+	    "<CreateHealthCheckRequest xmlns=\"https://route53.amazonaws.com/"
+	    "doc/2013-04-01/\"><CallerReference>hc-1</CallerReference>"
+	    "<HealthCheckConfig><IPAddress>192.0.2.1</IPAddress><Port>8080"
+	    "</Port><Type>HTTP</Type><RequestInterval>10</RequestInterval>"
+	    "<ChildHealthChecks><ChildHealthCheck>a</ChildHealthCheck>"
+	    "<ChildHealthCheck>b</ChildHealthCheck></ChildHealthChecks>"
+	    "<Inverted>false</Inverted></HealthCheckConfig>"
+	    "</CreateHealthCheckRequest>";
+	char *ref, *cfg, err[256];
+	assert_int_equal(r53_xml_create_health_check((const uint8_t *)create,
+						     strlen(create), &ref, &cfg,
+						     err, sizeof(err)),
+			 0);
+	assert_string_equal(ref, "hc-1");
+	assert_string_equal(
+	    cfg, "{\"IPAddress\":\"192.0.2.1\",\"Port\":8080,\"Type\":"
+		 "\"HTTP\",\"RequestInterval\":10,\"ChildHealthChecks\":["
+		 "\"a\",\"b\"],\"Inverted\":false}");
+	free(ref);
+	free(cfg);
+	const char noconfig[] = "<CreateHealthCheckRequest><CallerReference>x"
+				"</CallerReference></CreateHealthCheckRequest>";
+	assert_int_equal(r53_xml_create_health_check((const uint8_t *)noconfig,
+						     strlen(noconfig), &ref,
+						     &cfg, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_null(ref);
+	assert_null(cfg);
+
+	const char update[] = "<UpdateHealthCheckRequest><HealthCheckVersion>3"
+			      "</HealthCheckVersion><FailureThreshold>5"
+			      "</FailureThreshold></UpdateHealthCheckRequest>";
+	uint64_t version;
+	char *fields;
+	assert_int_equal(r53_xml_update_health_check((const uint8_t *)update,
+						     strlen(update), &version,
+						     &fields, err, sizeof(err)),
+			 0);
+	assert_int_equal(version, 3);
+	assert_string_equal(fields, "{\"FailureThreshold\":5}");
+	free(fields);
+	const char badver[] =
+	    "<UpdateHealthCheckRequest><HealthCheckVersion>0x3"
+	    "</HealthCheckVersion></UpdateHealthCheckRequest>";
+	assert_int_equal(r53_xml_update_health_check((const uint8_t *)badver,
+						     strlen(badver), &version,
+						     &fields, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_null(fields);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_change_batch_xml),
 	    cmocka_unit_test(test_xml_refusals),
 	    cmocka_unit_test(test_create_zone_xml),
+	    cmocka_unit_test(test_health_check_xml),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,10 +162,17 @@ static bool in_list(const char *name, const char *const *list)
 
 static json_t *to_json(xmlNodePtr n, int depth)
 {
-	static const char *const lists[] = {"Changes", "ResourceRecords", NULL};
-	static const char *const ints[] = {"TTL", "Weight", "Bias", NULL};
-	static const char *const bools[] = {"EvaluateTargetHealth",
-					    "MultiValueAnswer", NULL};
+	/* Route 53's list wrappers, integer and boolean members (the shapes
+	 * of ChangeBatch and HealthCheckConfig in its service model). */
+	static const char *const lists[] = {
+	    "Changes", "ResourceRecords", "ChildHealthChecks", "Regions",
+	    "ResetElements", NULL};
+	static const char *const ints[] = {
+	    "TTL", "Weight", "Bias", "Port", "RequestInterval",
+	    "FailureThreshold", "HealthThreshold", NULL};
+	static const char *const bools[] = {
+	    "EvaluateTargetHealth", "MultiValueAnswer", "MeasureLatency",
+	    "Inverted", "Disabled", "EnableSNI", NULL};
 	const char *name = (const char *)n->name;
 
 	if (depth > XML_DEPTH_MAX)
@@ -242,4 +249,102 @@ int r53_xml_change_batch(const uint8_t *body, size_t len, char **json,
 		return fail(err, errlen, Q53_ENOMEM,
 			    "InternalError: out of memory");
 	return 0;
+}
+
+/* The JSON of the element children of n except skip (may be NULL). */
+static int object_json(xmlNodePtr n, const char *skip, char **json, char *err,
+		       size_t errlen)
+{
+	json_t *obj = json_object();
+	for (xmlNodePtr c = n->children; obj != NULL && c != NULL;
+	     c = c->next) {
+		if (c->type != XML_ELEMENT_NODE ||
+		    (skip != NULL && xmlStrcmp(c->name, BAD_CAST skip) == 0))
+			continue;
+		json_t *v = to_json(c, 1);
+		if (v == NULL) {
+			json_decref(obj);
+			return fail(err, errlen, Q53_EINVAL,
+				    "InvalidInput: the body is nested deeper "
+				    "than %d elements",
+				    XML_DEPTH_MAX);
+		}
+		json_object_set_new(obj, (const char *)c->name, v);
+	}
+	*json = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (*json == NULL)
+		return fail(err, errlen, Q53_ENOMEM,
+			    "InternalError: out of memory");
+	return 0;
+}
+
+int r53_xml_create_health_check(const uint8_t *body, size_t len,
+				char **caller_reference, char **config_json,
+				char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	*caller_reference = *config_json = NULL;
+	int rv =
+	    parse(body, len, "CreateHealthCheckRequest", &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	xmlNodePtr cfg = child(top, "HealthCheckConfig");
+	*caller_reference = text(child(top, "CallerReference"), &nomem);
+	if (nomem)
+		rv = fail(err, errlen, Q53_ENOMEM,
+			  "InternalError: out of memory");
+	else if (*caller_reference == NULL || (*caller_reference)[0] == '\0' ||
+		 cfg == NULL)
+		rv = fail(err, errlen, Q53_EINVAL,
+			  "InvalidInput: CreateHealthCheckRequest needs "
+			  "CallerReference and HealthCheckConfig");
+	else
+		rv = object_json(cfg, NULL, config_json, err, errlen);
+	xmlFreeDoc(doc);
+	if (rv != 0) {
+		free(*caller_reference);
+		*caller_reference = NULL;
+	}
+	return rv;
+}
+
+int r53_xml_update_health_check(const uint8_t *body, size_t len,
+				uint64_t *version, char **fields_json,
+				char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	*version = 0;
+	*fields_json = NULL;
+	int rv =
+	    parse(body, len, "UpdateHealthCheckRequest", &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	char *v = text(child(top, "HealthCheckVersion"), &nomem);
+	if (v != NULL) {
+		char *end;
+		errno = 0;
+		unsigned long long k = strtoull(v, &end, 10);
+		if (v[0] < '1' || v[0] > '9' || *end != '\0' || errno != 0)
+			rv = fail(err, errlen, Q53_EINVAL,
+				  "InvalidInput: HealthCheckVersion '%.32s' is "
+				  "not a positive integer",
+				  v);
+		*version = k;
+		free(v);
+	}
+	if (rv == 0 && nomem)
+		rv = fail(err, errlen, Q53_ENOMEM,
+			  "InternalError: out of memory");
+	if (rv == 0)
+		rv = object_json(top, "HealthCheckVersion", fields_json, err,
+				 errlen);
+	xmlFreeDoc(doc);
+	return rv;
 }

@@ -31,4 +31,19 @@ void r53_create_zone_free(struct r53_create_zone *z);
 int r53_xml_change_batch(const uint8_t *body, size_t len, char **json,
 			 char *err, size_t errlen);
 
+/* A CreateHealthCheckRequest: its CallerReference and its
+ * HealthCheckConfig as the AWS CLI's JSON (what the node's health-check
+ * parser validates). Both malloc'd. 0, Q53_EINVAL ("InvalidInput: ...")
+ * or Q53_ENOMEM. */
+int r53_xml_create_health_check(const uint8_t *body, size_t len,
+				char **caller_reference, char **config_json,
+				char *err, size_t errlen);
+
+/* An UpdateHealthCheckRequest: HealthCheckVersion (0 when absent) and the
+ * other fields as a JSON object (merged by the leader). 0, Q53_EINVAL or
+ * Q53_ENOMEM. */
+int r53_xml_update_health_check(const uint8_t *body, size_t len,
+				uint64_t *version, char **fields_json,
+				char *err, size_t errlen);
+
 #endif

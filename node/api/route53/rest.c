@@ -24,6 +24,8 @@
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/sigv4.h"
 #include "node/common/errcode.h"
+
+#include <jansson.h>
 #include "proto/api.pb-c.h"
 
 #define R53_NS		"https://route53.amazonaws.com/doc/2013-04-01/"
@@ -55,6 +57,14 @@ enum op_kind {
 	OP_CHANGE_RRSETS,
 	OP_LIST_RRSETS,
 	OP_GET_CHANGE,
+	OP_ZONE_COUNT,
+	OP_CREATE_HC,
+	OP_GET_HC,
+	OP_LIST_HCS,
+	OP_UPDATE_HC,
+	OP_DELETE_HC,
+	OP_HC_STATUS,
+	OP_HC_COUNT,
 };
 
 /* One Route 53 request waiting for the node's answer. */
@@ -273,6 +283,76 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 	xo_close(x);
 }
 
+/* A health check's configuration (the node keeps the AWS CLI's JSON) as
+ * Route 53's XML: objects as elements, lists with their member names. */
+static void xo_json(struct xml_out *x, const char *name, json_t *v)
+{
+	static const struct {
+		const char *list, *member;
+	} members[] = {
+	    {"ChildHealthChecks", "ChildHealthCheck"},
+	    {"Regions", "Region"},
+	};
+	char num[32];
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *c;
+		xo_open(x, name);
+		json_object_foreach(v, k, c) xo_json(x, k, c);
+		xo_close(x);
+		return;
+	}
+	case JSON_ARRAY: {
+		const char *member = "member";
+		size_t i;
+		json_t *c;
+		for (size_t m = 0; m < sizeof(members) / sizeof(members[0]);
+		     m++)
+			if (strcmp(members[m].list, name) == 0)
+				member = members[m].member;
+		xo_open(x, name);
+		json_array_foreach(v, i, c) xo_json(x, member, c);
+		xo_close(x);
+		return;
+	}
+	case JSON_STRING:
+		xo_text(x, name, json_string_value(v));
+		return;
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%lld",
+			 (long long)json_integer_value(v));
+		xo_text(x, name, num);
+		return;
+	case JSON_REAL:
+		snprintf(num, sizeof(num), "%g", json_real_value(v));
+		xo_text(x, name, num);
+		return;
+	case JSON_TRUE:
+		xo_text(x, name, "true");
+		return;
+	case JSON_FALSE:
+		xo_text(x, name, "false");
+		return;
+	case JSON_NULL:
+		return;
+	}
+}
+
+static void xo_health_check(struct xml_out *x, const Q53__Api__HealthCheck *h)
+{
+	xo_open(x, "HealthCheck");
+	xo_text(x, "Id", h->id);
+	xo_text(x, "CallerReference", h->caller_reference);
+	json_t *cfg = json_loadb((const char *)h->config_json.data,
+				 h->config_json.len, 0, NULL);
+	if (cfg != NULL && json_is_object(cfg))
+		xo_json(x, "HealthCheckConfig", cfg);
+	json_decref(cfg);
+	xo_fmt(x, "HealthCheckVersion", "%llu", (unsigned long long)h->version);
+	xo_close(x);
+}
+
 /* --- answers --- */
 
 static void answer(struct op *o, const Q53__Api__Response *resp)
@@ -359,6 +439,119 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_change_info(&x, resp->get_change->change);
 		xo_send(&x, o, 200, hdr);
 		return;
+	case OP_ZONE_COUNT:
+		if (resp->status == NULL ||
+		    xo_begin(&x, "GetHostedZoneCountResponse") != 0)
+			break;
+		xo_fmt(&x, "HostedZoneCount", "%u", resp->status->zones);
+		xo_send(&x, o, 200, hdr);
+		return;
+	case OP_CREATE_HC:
+	case OP_GET_HC:
+	case OP_UPDATE_HC: {
+		const Q53__Api__HealthCheck *h =
+		    o->kind == OP_CREATE_HC
+			? (resp->create_health_check
+			       ? resp->create_health_check->health_check
+			       : NULL)
+		    : o->kind == OP_GET_HC
+			? (resp->get_health_check
+			       ? resp->get_health_check->health_check
+			       : NULL)
+			: (resp->update_health_check
+			       ? resp->update_health_check->health_check
+			       : NULL);
+		static const char *const roots[] = {
+		    [OP_CREATE_HC] = "CreateHealthCheckResponse",
+		    [OP_GET_HC] = "GetHealthCheckResponse",
+		    [OP_UPDATE_HC] = "UpdateHealthCheckResponse",
+		};
+		if (h == NULL || xo_begin(&x, roots[o->kind]) != 0)
+			break;
+		xo_health_check(&x, h);
+		char location[256];
+		if (o->kind == OP_CREATE_HC) {
+			snprintf(location, sizeof(location),
+				 "https://route53.amazonaws.com/2013-04-01/"
+				 "healthcheck/%s",
+				 h->id);
+			hdr[2] = "Location";
+			hdr[3] = location;
+		}
+		xo_send(&x, o, o->kind == OP_CREATE_HC ? 201 : 200, hdr);
+		return;
+	}
+	case OP_LIST_HCS:
+	case OP_HC_COUNT: {
+		const Q53__Api__ListHealthChecksResponse *l =
+		    resp->list_health_checks;
+		if (l == NULL)
+			break;
+		if (o->kind == OP_HC_COUNT) {
+			if (xo_begin(&x, "GetHealthCheckCountResponse") != 0)
+				break;
+			xo_fmt(&x, "HealthCheckCount", "%zu",
+			       l->n_health_checks);
+			xo_send(&x, o, 200, hdr);
+			return;
+		}
+		if (xo_begin(&x, "ListHealthChecksResponse") != 0)
+			break;
+		xo_open(&x, "HealthChecks");
+		for (size_t i = 0; i < l->n_health_checks; i++)
+			xo_health_check(&x, l->health_checks[i]);
+		xo_close(&x);
+		xo_text(&x, "Marker", o->marker);
+		bool more = l->next_marker != NULL && l->next_marker[0];
+		xo_text(&x, "IsTruncated", more ? "true" : "false");
+		if (more)
+			xo_text(&x, "NextMarker", l->next_marker);
+		xo_fmt(&x, "MaxItems", "%u", o->max_items);
+		xo_send(&x, o, 200, hdr);
+		return;
+	}
+	case OP_DELETE_HC:
+		if (xo_begin(&x, "DeleteHealthCheckResponse") != 0)
+			break;
+		xo_send(&x, o, 200, hdr);
+		return;
+	case OP_HC_STATUS: {
+		const Q53__Api__GetHealthCheckStatusResponse *st =
+		    resp->get_health_check_status;
+		if (st == NULL ||
+		    xo_begin(&x, "GetHealthCheckStatusResponse") != 0)
+			break;
+		/* One observation per node (Route 53: per checker region):
+		 * Region is the node's name. */
+		xo_open(&x, "HealthCheckObservations");
+		for (size_t i = 0; i < st->n_nodes; i++) {
+			const Q53__Api__HealthCheckNodeStatus *ns =
+			    st->nodes[i];
+			char when[64], status[512];
+			if (!ns->reachable || ns->observed_state == NULL ||
+			    ns->observed_state[0] == '\0')
+				continue;
+			xo_open(&x, "HealthCheckObservation");
+			xo_text(&x, "Region", ns->name);
+			xo_open(&x, "StatusReport");
+			snprintf(status, sizeof(status), "%s: %s",
+				 strcmp(ns->observed_state, "HEALTHY") == 0
+				     ? "Success"
+				     : "Failure",
+				 ns->observed_reason != NULL &&
+					 ns->observed_reason[0]
+				     ? ns->observed_reason
+				     : ns->observed_state);
+			xo_text(&x, "Status", status);
+			iso_time(ns->observed_at_ms, when, sizeof(when));
+			xo_text(&x, "CheckedTime", when);
+			xo_close(&x);
+			xo_close(&x);
+		}
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return;
+	}
 	case OP_LIST_RRSETS: {
 		const Q53__Api__ListRecordsResponse *l = resp->list_records;
 		if (l == NULL ||
@@ -539,6 +732,60 @@ static void op_list_rrsets(struct route53_rest *rest, struct op *o,
 	submit(rest, o, &req);
 }
 
+static void op_create_hc(struct route53_rest *rest, struct op *o)
+{
+	char err[512], *ref, *cfg;
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (r53_xml_create_health_check(body, len, &ref, &cfg, err,
+					sizeof(err)) != 0) {
+		send_error_text(o, err);
+		free(o);
+		return;
+	}
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__CreateHealthCheckRequest c =
+	    Q53__API__CREATE_HEALTH_CHECK_REQUEST__INIT;
+	c.caller_reference = ref;
+	c.config_json.data = (uint8_t *)cfg;
+	c.config_json.len = strlen(cfg);
+	req.body_case = Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK;
+	req.create_health_check = &c;
+	o->kind = OP_CREATE_HC;
+	submit(rest, o, &req);
+	free(ref);
+	free(cfg);
+}
+
+static void op_update_hc(struct route53_rest *rest, struct op *o,
+			 const char *id)
+{
+	char err[512], *fields;
+	uint64_t version;
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (r53_xml_update_health_check(body, len, &version, &fields, err,
+					sizeof(err)) != 0) {
+		send_error_text(o, err);
+		free(o);
+		return;
+	}
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__UpdateHealthCheckRequest u =
+	    Q53__API__UPDATE_HEALTH_CHECK_REQUEST__INIT;
+	u.id = (char *)id;
+	u.version = version;
+	u.config_json.data = (uint8_t *)fields;
+	u.config_json.len = strlen(fields);
+	req.body_case = Q53__API__REQUEST__BODY_UPDATE_HEALTH_CHECK;
+	req.update_health_check = &u;
+	o->kind = OP_UPDATE_HC;
+	submit(rest, o, &req);
+	free(fields);
+}
+
 /* Accepts "Z123" and "/hostedzone/Z123" (SDKs strip the prefix; some
  * tools do not). */
 static const char *strip_prefix(const char *id, const char *prefix)
@@ -626,6 +873,77 @@ static void route(struct route53_rest *rest, struct op *o)
 		req.body_case = Q53__API__REQUEST__BODY_GET_CHANGE;
 		req.get_change = &g;
 		o->kind = OP_GET_CHANGE;
+		submit(rest, o, &req);
+		return;
+	}
+	if (nseg == 1 && strcmp(seg[0], "hostedzonecount") == 0 && get) {
+		Q53__Api__StatusRequest st = Q53__API__STATUS_REQUEST__INIT;
+		req.body_case = Q53__API__REQUEST__BODY_STATUS;
+		req.status = &st;
+		o->kind = OP_ZONE_COUNT;
+		submit(rest, o, &req);
+		return;
+	}
+	if (nseg == 1 && strcmp(seg[0], "healthcheck") == 0 && post) {
+		op_create_hc(rest, o);
+		return;
+	}
+	if (nseg == 1 &&
+	    (strcmp(seg[0], "healthcheck") == 0 ||
+	     strcmp(seg[0], "healthcheckcount") == 0) &&
+	    get) {
+		Q53__Api__ListHealthChecksRequest l =
+		    Q53__API__LIST_HEALTH_CHECKS_REQUEST__INIT;
+		bool count = strcmp(seg[0], "healthcheckcount") == 0;
+		const char *marker =
+		    count ? NULL : http_request_query(r, "marker");
+		if (marker != NULL)
+			snprintf(o->marker, sizeof(o->marker), "%s", marker);
+		l.marker = o->marker;
+		o->max_items = count ? API_MSG_PAGE_MAX
+				     : max_items(r, API_MSG_PAGE_DEFAULT,
+						 API_MSG_PAGE_MAX);
+		l.max_items = o->max_items;
+		req.body_case = Q53__API__REQUEST__BODY_LIST_HEALTH_CHECKS;
+		req.list_health_checks = &l;
+		o->kind = count ? OP_HC_COUNT : OP_LIST_HCS;
+		submit(rest, o, &req);
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[0], "healthcheck") == 0 &&
+	    (get || del || post)) {
+		Q53__Api__GetHealthCheckRequest g =
+		    Q53__API__GET_HEALTH_CHECK_REQUEST__INIT;
+		Q53__Api__DeleteHealthCheckRequest d =
+		    Q53__API__DELETE_HEALTH_CHECK_REQUEST__INIT;
+		if (post) {
+			op_update_hc(rest, o, seg[1]);
+			return;
+		}
+		if (get) {
+			g.id = seg[1];
+			req.body_case =
+			    Q53__API__REQUEST__BODY_GET_HEALTH_CHECK;
+			req.get_health_check = &g;
+			o->kind = OP_GET_HC;
+		} else {
+			d.id = seg[1];
+			req.body_case =
+			    Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK;
+			req.delete_health_check = &d;
+			o->kind = OP_DELETE_HC;
+		}
+		submit(rest, o, &req);
+		return;
+	}
+	if (nseg == 3 && strcmp(seg[0], "healthcheck") == 0 &&
+	    strcmp(seg[2], "status") == 0 && get) {
+		Q53__Api__GetHealthCheckStatusRequest g =
+		    Q53__API__GET_HEALTH_CHECK_STATUS_REQUEST__INIT;
+		g.id = seg[1];
+		req.body_case = Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS;
+		req.get_health_check_status = &g;
+		o->kind = OP_HC_STATUS;
 		submit(rest, o, &req);
 		return;
 	}
