@@ -70,6 +70,12 @@ struct api_server *api_edge_server(struct api_edge *e)
 	return e->api;
 }
 
+void api_edge_after_apply(struct api_edge *e)
+{
+	if (e->router != NULL)
+		write_router_after_apply(e->router);
+}
+
 void api_edge_tick(struct api_edge *e)
 {
 	if (e->router != NULL)

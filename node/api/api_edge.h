@@ -37,6 +37,9 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 int api_edge_start(struct api_edge *e, char *err, size_t errlen);
 /* The API server (for other edges of the node: api_server_submit). */
 struct api_server *api_edge_server(struct api_edge *e);
+/* After the FSM applied entries: forwarded writes waiting to be applied
+ * here. */
+void api_edge_after_apply(struct api_edge *e);
 /* The node's tick: writes waiting for a leader. */
 void api_edge_tick(struct api_edge *e);
 /* Answers the writes waiting for a leader and stops the API server (calls

@@ -140,6 +140,7 @@ static void cn_done_health_write(struct proposal *s, int status,
 		r.health_vote = &vr;
 		break;
 	}
+	r.write_index = control_fsm_applied(n->fsm);
 	api_reply(s->call, &r);
 	if (r.body_case == Q53__API__RESPONSE__BODY_CREATE_HEALTH_CHECK ||
 	    r.body_case == Q53__API__RESPONSE__BODY_UPDATE_HEALTH_CHECK)

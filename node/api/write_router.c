@@ -9,6 +9,7 @@
 #include "cluster/member_rpc.h"
 #include "node/api/api.h"
 #include "node/common/errcode.h"
+#include "node/control/control_fsm.h"
 #include "proto/api.pb-c.h"
 
 #define CN_FORWARD_TIMEOUT_MS 8000
@@ -19,6 +20,8 @@ struct write_router {
 	void (*execute)(void *data, struct api_call *call);
 	void *data;
 	struct cn_write *waiting;
+	struct cn_write
+	    *catching; /* answered by the leader, not applied here */
 };
 
 /* A write waiting for a leader (election) or forwarded to it. */
@@ -27,7 +30,15 @@ struct cn_write {
 	struct cn_write *next; /* waiting list */
 	struct api_call *call;
 	uint64_t deadline; /* uv_now: give up waiting for a leader */
+	/* Catching up: the leader's answer, sent once this node applied
+	 * write_index (or at the deadline). */
+	uint8_t *answer;
+	size_t answer_len;
+	uint64_t write_index;
 };
+
+/* How long a forwarded write's answer waits for this node to apply it. */
+#define CN_CATCH_UP_MS 2000
 
 int write_router_new(struct write_router **out,
 		     const struct write_router_config *config)
@@ -66,11 +77,25 @@ static void cn_forward_cb(void *data, int status, const uint8_t *buf,
 			     uv_now(n->ops.loop) < w->deadline &&
 			     (strcmp(r->error, API_ERR_NOT_LEADER) == 0 ||
 			      strcmp(r->error, API_ERR_UNAVAILABLE) == 0);
+		uint64_t index = r != NULL ? r->write_index : 0;
 		if (r != NULL)
 			q53__api__response__free_unpacked(r, NULL);
 		if (again) {
 			/* The leader moved: wait for the next one. */
 			cn_write_park(w);
+			return;
+		}
+		/* Read-your-writes: what this node answers next (a read)
+		 * includes the write it just acknowledged. */
+		if (index > control_fsm_applied(n->ops.fsm) &&
+		    !cluster_closing(&n->ops) &&
+		    (w->answer = malloc(len ? len : 1)) != NULL) {
+			memcpy(w->answer, buf, len);
+			w->answer_len = len;
+			w->write_index = index;
+			w->deadline = uv_now(n->ops.loop) + CN_CATCH_UP_MS;
+			w->next = n->catching;
+			n->catching = w;
 			return;
 		}
 		api_reply_raw(w->call, buf, len);
@@ -165,8 +190,29 @@ static bool cn_write_route(struct write_router *n, struct api_call *call)
 	return false;
 }
 
+void write_router_after_apply(struct write_router *n)
+{
+	struct cn_write **pp = &n->catching;
+	uint64_t applied = control_fsm_applied(n->ops.fsm);
+	uint64_t now = uv_now(n->ops.loop);
+
+	while (*pp != NULL) {
+		struct cn_write *w = *pp;
+		if (w->write_index > applied && now < w->deadline &&
+		    !cluster_closing(&n->ops)) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		api_reply_raw(w->call, w->answer, w->answer_len);
+		free(w->answer);
+		free(w);
+	}
+}
+
 void write_router_tick(struct write_router *n)
 {
+	write_router_after_apply(n); /* deadlines */
 	struct cn_write *list = n->waiting, *next;
 	uint64_t now = uv_now(n->ops.loop);
 

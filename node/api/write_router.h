@@ -33,6 +33,10 @@ int write_router_new(struct write_router **out,
 		     const struct write_router_config *config);
 /* Routes call: runs it (leader), forwards it, parks it or answers it. */
 void write_router_submit(struct write_router *r, struct api_call *call);
+/* A forwarded write the leader answered is answered here once this node
+ * applied it too (so a read that follows sees it), or after 2 s: call
+ * after the FSM applied entries (and the tick does). */
+void write_router_after_apply(struct write_router *r);
 /* Dispatches or expires parked calls (the node's tick). While the node
  * is closing, answers every parked call (Unavailable). */
 void write_router_tick(struct write_router *r);

@@ -24,7 +24,6 @@
 #include "node/control/zone_store.h"
 #include "proto/api.pb-c.h"
 
-
 static const struct zone_store *cn_store(struct api_edge *n)
 {
 	return control_fsm_zone_store(n->fsm);
@@ -46,6 +45,7 @@ static void cn_change_info(Q53__Api__ChangeInfo *ci,
 static void cn_done_change(struct proposal *s, int status,
 			   const struct q53_fsm_log_result *res)
 {
+	struct api_edge *n = s->arg;
 	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
 	Q53__Api__ChangeInfo ci;
 	Q53__Api__DeleteZoneResponse del = Q53__API__DELETE_ZONE_RESPONSE__INIT;
@@ -75,6 +75,7 @@ static void cn_done_change(struct proposal *s, int status,
 		r.change_batch = &cb;
 		break;
 	}
+	r.write_index = control_fsm_applied(n->fsm);
 	api_reply(s->call, &r);
 out:
 	if (decoded)
@@ -112,6 +113,7 @@ static void cn_done_create_zone(struct proposal *s, int status,
 	cz.n_nameservers = n_names;
 	r.body_case = Q53__API__RESPONSE__BODY_CREATE_ZONE;
 	r.create_zone = &cz;
+	r.write_index = control_fsm_applied(n->fsm);
 	api_reply(s->call, &r);
 	api_render_strings_free(names, n_names);
 out:
@@ -378,8 +380,7 @@ static void be_list_records(void *data, struct api_call *call,
 		api_reply_error_text(call, err);
 		return;
 	}
-	if (api_render_records(&info, req, &lr, err,
-			       sizeof(err)) != 0) {
+	if (api_render_records(&info, req, &lr, err, sizeof(err)) != 0) {
 		api_reply_error_text(call, err);
 		return;
 	}

@@ -189,6 +189,7 @@ static void cn_on_check(uv_check_t *h)
 	webhook_after_apply(n->webhook);
 	health_votes_after_apply(n->health);
 	membership_after_apply(n->members);
+	api_edge_after_apply(n->edge);
 	raft_host_after_turn(n->raft);
 }
 

@@ -381,3 +381,61 @@ def test_health_checks_with_boto3(cluster):
             break
         assert time.monotonic() < deadline, "the deleted check is still there"
         time.sleep(0.1)
+
+
+def test_octodns_sync_then_no_changes(cluster, tmp_path):
+    """octodns with octodns-route53 (unmodified; pointed at a follower by
+    AWS_ENDPOINT_URL_ROUTE_53) creates the zone of a YAML config, every node
+    serves it, and a second run plans no changes."""
+    exe = os.path.join(os.path.dirname(sys.executable), "octodns-sync")
+    if not os.access(exe, os.X_OK):
+        pytest.skip("needs the test venv's octodns (tests/venv.sh)")
+    _, (f1, _) = followers(cluster)
+    cfg = tmp_path / "octodns.yaml"
+    cfg.write_text(f"""providers:
+  config:
+    class: octodns.provider.yaml.YamlProvider
+    directory: {os.path.join(HERE, "data", "octodns", "zones")}
+    default_ttl: 300
+  route53:
+    class: octodns_route53.Route53Provider
+    access_key_id: env/AWS_ACCESS_KEY_ID
+    secret_access_key: env/AWS_SECRET_ACCESS_KEY
+zones:
+  octo.example.:
+    sources: [config]
+    targets: [route53]
+""")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=AKID, AWS_SECRET_ACCESS_KEY=SECRET,
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+               AWS_ENDPOINT_URL_ROUTE_53=f"http://{f1.http}")
+    p = subprocess.run([exe, "--config-file", str(cfg), "--doit"], capture_output=True,
+                       text=True, env=env, timeout=120, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "Creates=7" in p.stderr, p.stderr[-3000:]
+    wait_dig(cluster, "www.octo.example", "A", ["192.0.2.1", "192.0.2.2"])
+    wait_dig(cluster, "octo.example", "TXT", ['"some text; with a semicolon"', '"v=spf1 -all"'])
+    wait_dig(cluster, "caa.octo.example", "CAA", ['0 issue "ca.example.net"'])
+    wait_dig(cluster, "blog.octo.example", "CNAME", ["www.octo.example."])
+    p = subprocess.run([exe, "--config-file", str(cfg)], capture_output=True, text=True,
+                       env=env, timeout=120, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "No changes were planned" in p.stdout + p.stderr, (p.stdout + p.stderr)[-3000:]
+
+
+def test_read_your_writes_through_a_follower(cluster):
+    """A write answered by a follower (forwarded to the leader) is visible
+    to the next read on that follower: it answers once it applied it."""
+    _, (f1, _) = followers(cluster)
+    r = client(f1)
+    for i in range(10):
+        z = r.create_hosted_zone(Name=f"ryw{i}.example", CallerReference=f"ryw-{i}")
+        zid = z["HostedZone"]["Id"]
+        assert r.get_hosted_zone(Id=zid)["HostedZone"]["Name"] == f"ryw{i}.example."
+        r.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [{
+            "Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"a.ryw{i}.example", "Type": "A", "TTL": 5,
+                "ResourceRecords": [{"Value": "192.0.2.5"}]}}]})
+        sets = r.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+        assert (f"a.ryw{i}.example.", "A") in [(s["Name"], s["Type"]) for s in sets]
