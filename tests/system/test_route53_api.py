@@ -439,3 +439,69 @@ def test_read_your_writes_through_a_follower(cluster):
                 "ResourceRecords": [{"Value": "192.0.2.5"}]}}]})
         sets = r.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
         assert (f"a.ryw{i}.example.", "A") in [(s["Name"], s["Type"]) for s in sets]
+
+
+def test_certbot_dns_route53_plugin(cluster):
+    """certbot's dns-route53 authenticator, driven directly (no ACME server):
+    perform() publishes the DNS-01 TXT record through a follower and waits
+    for INSYNC with GetChange; every node serves it; cleanup() removes it."""
+    certbot_route53 = pytest.importorskip("certbot_dns_route53._internal.dns_route53")
+    import josepy as jose
+    from acme import challenges, messages
+    from certbot import achallenges
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    _, (f1, _) = followers(cluster)
+    client(f1).create_hosted_zone(Name="cert.example", CallerReference="certbot")
+    key = jose.JWKRSA(key=rsa.generate_private_key(65537, 2048))
+    challb = messages.ChallengeBody(chall=challenges.DNS01(token=b"q53-token-0123456"),
+                                    uri="https://ca.invalid/c", status=messages.STATUS_PENDING)
+    achall = achallenges.KeyAuthorizationAnnotatedChallenge(
+        challb=challb, account_key=key,
+        identifier=messages.Identifier(typ=messages.IDENTIFIER_FQDN, value="www.cert.example"))
+    env = {"AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
+           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           "AWS_ENDPOINT_URL_ROUTE_53": f"http://{f1.http}"}
+    with mock.patch.dict(os.environ, env):
+        auth = certbot_route53.Authenticator(mock.MagicMock(), "dns-route53")
+        auth.perform([achall])
+        wait_dig(cluster, "_acme-challenge.www.cert.example", "TXT",
+                 [f'"{achall.validation(key)}"'])
+        auth.cleanup([achall])
+    wait_dig(cluster, "_acme-challenge.www.cert.example", "TXT", [])
+
+
+def test_dns_lexicon_route53(cluster, tmp_path):
+    """dns-lexicon's route53 provider (its CLI): create, list, delete a TXT
+    record; it finds the zone with ListHostedZonesByName."""
+    exe = os.path.join(os.path.dirname(sys.executable), "lexicon")
+    if not os.access(exe, os.X_OK):
+        pytest.skip("needs the test venv's dns-lexicon (tests/venv.sh)")
+    leader, (f1, f2) = followers(cluster)
+    for name in ("a.example.org", "example.net", "b.example.net"):
+        client(leader).create_hosted_zone(Name=name, CallerReference=f"lex-{name}")
+    env = dict(os.environ, AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+               AWS_ENDPOINT_URL_ROUTE_53=f"http://{f2.http}",
+               TLDEXTRACT_CACHE=str(tmp_path / "tld"))
+    base = [exe, "route53", "--auth-access-key", AKID, "--auth-access-secret", SECRET]
+
+    def lex(*args):
+        p = subprocess.run(base + list(args), capture_output=True, text=True, env=env,
+                           timeout=60)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return p.stdout
+
+    lex("create", "example.net", "TXT", "--name", "lex", "--content", "hello lexicon")
+    wait_dig(cluster, "lex.example.net", "TXT", ['"hello lexicon"'])
+    assert "hello lexicon" in lex("list", "example.net", "TXT")
+    lex("delete", "example.net", "TXT", "--name", "lex", "--content", "hello lexicon")
+    wait_dig(cluster, "lex.example.net", "TXT", [])
+    # ListHostedZonesByName: Route 53's order (labels reversed), paging.
+    r = client(f1)
+    names = [z["Name"] for z in r.list_hosted_zones_by_name()["HostedZones"]]
+    assert names == ["example.net.", "b.example.net.", "a.example.org."]
+    page = r.list_hosted_zones_by_name(DNSName="b.example.net", MaxItems="1")
+    assert [z["Name"] for z in page["HostedZones"]] == ["b.example.net."]
+    assert page["IsTruncated"] is True and page["NextDNSName"] == "a.example.org."

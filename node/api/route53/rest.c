@@ -65,6 +65,7 @@ enum op_kind {
 	OP_DELETE_HC,
 	OP_HC_STATUS,
 	OP_HC_COUNT,
+	OP_ZONES_BY_NAME,
 };
 
 /* One Route 53 request waiting for the node's answer. */
@@ -74,6 +75,13 @@ struct op {
 	char request_id[40];
 	char marker[128];   /* ListHostedZones: as given */
 	unsigned max_items; /* the page size asked */
+	/* ListHostedZonesByName: every page of the node's zone list (kept
+	 * until answered), the DNSName and HostedZoneId asked. */
+	struct route53_rest *rest;
+	Q53__Api__Response **pages;
+	size_t n_pages;
+	char dns_name[1100];
+	char zone_id[64];
 };
 
 /* --- XML out --- */
@@ -552,6 +560,8 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
+	case OP_ZONES_BY_NAME:
+		break; /* answered from every page (on_reply) */
 	case OP_LIST_RRSETS: {
 		const Q53__Api__ListRecordsResponse *l = resp->list_records;
 		if (l == NULL ||
@@ -582,11 +592,134 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		   "the node's answer could not be rendered");
 }
 
+/* "www.Example.com." -> "com.example.www": Route 53's order of zones by
+ * name (labels reversed, case folded). */
+static void reversed_name(const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name), o = 0;
+	while (n > 0 && name[n - 1] == '.')
+		n--;
+	while (n > 0 && o + 1 < len) {
+		size_t start = n;
+		while (start > 0 && name[start - 1] != '.')
+			start--;
+		if (o > 0 && o + 1 < len)
+			out[o++] = '.';
+		for (size_t i = start; i < n && o + 1 < len; i++)
+			out[o++] = (name[i] >= 'A' && name[i] <= 'Z')
+				       ? (char)(name[i] + 32)
+				       : name[i];
+		n = start > 0 ? start - 1 : 0;
+	}
+	out[o] = '\0';
+}
+
+struct named_zone {
+	char key[1100];
+	const Q53__Api__HostedZone *z;
+};
+
+static int named_zone_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct named_zone *)a)->key,
+		      ((const struct named_zone *)b)->key);
+}
+
+static void answer_by_name(struct op *o)
+{
+	size_t total = 0;
+	for (size_t p = 0; p < o->n_pages; p++)
+		total += o->pages[p]->list_zones->n_zones;
+	struct named_zone *v = calloc(total ? total : 1, sizeof(*v));
+	struct xml_out x;
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL};
+	if (v == NULL || xo_begin(&x, "ListHostedZonesByNameResponse") != 0) {
+		free(v);
+		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		return;
+	}
+	size_t k = 0;
+	for (size_t p = 0; p < o->n_pages; p++)
+		for (size_t i = 0; i < o->pages[p]->list_zones->n_zones; i++) {
+			v[k].z = o->pages[p]->list_zones->zones[i];
+			reversed_name(v[k].z->name, v[k].key, sizeof(v[k].key));
+			k++;
+		}
+	qsort(v, total, sizeof(*v), named_zone_cmp);
+	size_t first = 0;
+	if (o->dns_name[0] != '\0') {
+		char key[1100];
+		reversed_name(o->dns_name, key, sizeof(key));
+		while (first < total && strcmp(v[first].key, key) < 0)
+			first++;
+	}
+	size_t end =
+	    first + o->max_items < total ? first + o->max_items : total;
+	xo_open(&x, "HostedZones");
+	for (size_t i = first; i < end; i++)
+		xo_zone(&x, v[i].z);
+	xo_close(&x);
+	if (o->dns_name[0] != '\0')
+		xo_text(&x, "DNSName", o->dns_name);
+	if (o->zone_id[0] != '\0')
+		xo_text(&x, "HostedZoneId", o->zone_id);
+	xo_text(&x, "IsTruncated", end < total ? "true" : "false");
+	if (end < total) {
+		xo_text(&x, "NextDNSName", v[end].z->name);
+		xo_fmt(&x, "NextHostedZoneId", "/hostedzone/%s", v[end].z->id);
+	}
+	xo_fmt(&x, "MaxItems", "%u", o->max_items);
+	xo_send(&x, o, 200, hdr);
+	free(v);
+}
+
+static void submit(struct route53_rest *rest, struct op *o,
+		   Q53__Api__Request *req);
+
+static void list_zones_page(struct op *o, const char *marker)
+{
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__ListZonesRequest l = Q53__API__LIST_ZONES_REQUEST__INIT;
+	l.marker = (char *)marker;
+	l.max_items = API_MSG_PAGE_MAX;
+	req.body_case = Q53__API__REQUEST__BODY_LIST_ZONES;
+	req.list_zones = &l;
+	submit(o->rest, o, &req);
+}
+
+static void op_free(struct op *o)
+{
+	for (size_t p = 0; p < o->n_pages; p++)
+		q53__api__response__free_unpacked(o->pages[p], NULL);
+	free(o->pages);
+	free(o);
+}
+
 static void on_reply(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct op *o = ctx;
 	Q53__Api__Response *resp =
 	    buf != NULL ? q53__api__response__unpack(NULL, len, buf) : NULL;
+	if (o->kind == OP_ZONES_BY_NAME && resp != NULL &&
+	    (resp->error == NULL || resp->error[0] == '\0') &&
+	    resp->list_zones != NULL) {
+		/* Every page first: the order by name is not the node's. */
+		Q53__Api__Response **pages =
+		    realloc(o->pages, (o->n_pages + 1) * sizeof(*pages));
+		if (pages != NULL) {
+			o->pages = pages;
+			o->pages[o->n_pages++] = resp;
+			const char *next = resp->list_zones->next_marker;
+			if (next != NULL && next[0] != '\0')
+				list_zones_page(o, next);
+			else
+				answer_by_name(o), op_free(o);
+			return;
+		}
+		q53__api__response__free_unpacked(resp, NULL);
+		resp = NULL;
+	}
 	if (resp == NULL)
 		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
 			   "the node could not answer (out of memory); retry");
@@ -594,7 +727,7 @@ static void on_reply(void *ctx, const uint8_t *buf, size_t len)
 		answer(o, resp);
 	if (resp != NULL)
 		q53__api__response__free_unpacked(resp, NULL);
-	free(o);
+	op_free(o);
 }
 
 /* Gives req to the node; o is freed when answered. */
@@ -609,7 +742,7 @@ static void submit(struct route53_rest *rest, struct op *o,
 	     api_server_submit(rest->api, buf, n, on_reply, o) != 0)) {
 		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
 			   "out of memory; retry");
-		free(o);
+		op_free(o);
 	}
 	free(buf);
 }
@@ -876,6 +1009,24 @@ static void route(struct route53_rest *rest, struct op *o)
 		submit(rest, o, &req);
 		return;
 	}
+	if (nseg == 1 && strcmp(seg[0], "hostedzonesbyname") == 0 && get) {
+		const char *dn = http_request_query(r, "dnsname");
+		const char *zid = http_request_query(r, "hostedzoneid");
+		if (zid != NULL && dn == NULL) {
+			send_error(r, o->request_id, 400, "InvalidInput",
+				   "HostedZoneId needs DNSName");
+			free(o);
+			return;
+		}
+		snprintf(o->dns_name, sizeof(o->dns_name), "%s",
+			 dn != NULL ? dn : "");
+		snprintf(o->zone_id, sizeof(o->zone_id), "%s",
+			 zid != NULL ? zid : "");
+		o->max_items = max_items(r, ZONES_PAGE_MAX, ZONES_PAGE_MAX);
+		o->kind = OP_ZONES_BY_NAME;
+		list_zones_page(o, "");
+		return;
+	}
 	if (nseg == 1 && strcmp(seg[0], "hostedzonecount") == 0 && get) {
 		Q53__Api__StatusRequest st = Q53__API__STATUS_REQUEST__INIT;
 		req.body_case = Q53__API__REQUEST__BODY_STATUS;
@@ -1063,6 +1214,7 @@ static void on_request(void *data, struct http_request *r)
 		return;
 	}
 	o->r = r;
+	o->rest = rest;
 	memcpy(o->request_id, rid, sizeof(rid));
 	if (!authenticate(rest, o)) {
 		free(o);

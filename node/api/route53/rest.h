@@ -11,10 +11,11 @@
  * and HTTP status.
  *
  * Operations so far: CreateHostedZone, GetHostedZone, ListHostedZones,
- * DeleteHostedZone, GetHostedZoneCount, ChangeResourceRecordSets,
- * ListResourceRecordSets, GetChange, CreateHealthCheck, GetHealthCheck,
- * ListHealthChecks, UpdateHealthCheck, DeleteHealthCheck,
- * GetHealthCheckStatus, GetHealthCheckCount. Loop thread only. */
+ * ListHostedZonesByName, * DeleteHostedZone, GetHostedZoneCount,
+ * ChangeResourceRecordSets, ListResourceRecordSets, GetChange,
+ * CreateHealthCheck, GetHealthCheck, ListHealthChecks, UpdateHealthCheck,
+ * DeleteHealthCheck, GetHealthCheckStatus, GetHealthCheckCount. Loop thread
+ * only. */
 #ifndef Q53_NODE_API_ROUTE53_REST_H
 #define Q53_NODE_API_ROUTE53_REST_H
 
