@@ -1,5 +1,8 @@
 #include "node/common/errcode.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <string.h>
 
 const char *q53_strerror(int err)
@@ -21,4 +24,13 @@ const char *q53_strerror(int err)
 	if (err < 0 && err > Q53_EBASE)
 		return strerror(-err);
 	return "unknown error";
+}
+
+int q53_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
 }

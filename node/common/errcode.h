@@ -23,4 +23,11 @@ enum q53_err {
 /* Human text for a q53_err or a negative errno; never NULL. */
 const char *q53_strerror(int err);
 
+#include <stddef.h>
+
+/* Writes the printf-style message into err (NUL-terminated, truncated to
+ * errlen) and returns rc: `return q53_fail(err, errlen, Q53_EINVAL, ...)`. */
+int q53_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -20,18 +20,6 @@
 /* Depth of nesting accepted (Route 53's deepest body has 6 levels). */
 #define XML_DEPTH_MAX 16
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 static void quiet(void *ctx, const char *msg, ...)
 {
 	(void)ctx, (void)msg;
@@ -42,9 +30,9 @@ static int parse(const uint8_t *body, size_t len, const char *root,
 {
 	*out = NULL;
 	if (len == 0 || len > INT32_MAX)
-		return fail(err, errlen, Q53_EINVAL,
-			    "InvalidInput: the request needs a %s XML body",
-			    root);
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"InvalidInput: the request needs a %s XML body",
+				root);
 	xmlSetGenericErrorFunc(NULL, quiet);
 	xmlDocPtr doc =
 	    xmlReadMemory((const char *)body, (int)len, "request", NULL,
@@ -60,21 +48,22 @@ static int parse(const uint8_t *body, size_t len, const char *root,
 			if (n > 0 && why[n - 1] == '\n')
 				why[n - 1] = '\0';
 		}
-		return fail(err, errlen, Q53_EINVAL,
-			    "InvalidInput: the body is not XML%s", why);
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"InvalidInput: the body is not XML%s", why);
 	}
 	xmlNodePtr top = xmlDocGetRootElement(doc);
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
 		xmlFreeDoc(doc);
-		return fail(err, errlen, Q53_EINVAL,
-			    "InvalidInput: document type declarations are not "
-			    "accepted");
+		return q53_fail(
+		    err, errlen, Q53_EINVAL,
+		    "InvalidInput: document type declarations are not "
+		    "accepted");
 	}
 	if (top == NULL || xmlStrcmp(top->name, BAD_CAST root) != 0) {
 		xmlFreeDoc(doc);
-		return fail(err, errlen, Q53_EINVAL,
-			    "InvalidInput: the body must be a %s document",
-			    root);
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"InvalidInput: the body must be a %s document",
+				root);
 	}
 	*out = doc;
 	return 0;
@@ -125,14 +114,15 @@ int r53_xml_create_zone(const uint8_t *body, size_t len,
 	free(priv);
 	xmlFreeDoc(doc);
 	if (nomem)
-		return fail(err, errlen, Q53_ENOMEM,
-			    "InternalError: out of "
-			    "memory");
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of "
+				"memory");
 	if (out->name == NULL || out->caller_reference == NULL ||
 	    out->caller_reference[0] == '\0')
-		return fail(err, errlen, Q53_EINVAL,
-			    "InvalidInput: CreateHostedZoneRequest needs Name "
-			    "and CallerReference");
+		return q53_fail(
+		    err, errlen, Q53_EINVAL,
+		    "InvalidInput: CreateHostedZoneRequest needs Name "
+		    "and CallerReference");
 	return 0;
 }
 
@@ -165,14 +155,23 @@ static json_t *to_json(xmlNodePtr n, int depth)
 	/* Route 53's list wrappers, integer and boolean members (the shapes
 	 * of ChangeBatch and HealthCheckConfig in its service model). */
 	static const char *const lists[] = {
-	    "Changes", "ResourceRecords", "ChildHealthChecks", "Regions",
-	    "ResetElements", NULL};
-	static const char *const ints[] = {
-	    "TTL", "Weight", "Bias", "Port", "RequestInterval",
-	    "FailureThreshold", "HealthThreshold", NULL};
-	static const char *const bools[] = {
-	    "EvaluateTargetHealth", "MultiValueAnswer", "MeasureLatency",
-	    "Inverted", "Disabled", "EnableSNI", NULL};
+	    "Changes", "ResourceRecords", "ChildHealthChecks",
+	    "Regions", "ResetElements",	  NULL};
+	static const char *const ints[] = {"TTL",
+					   "Weight",
+					   "Bias",
+					   "Port",
+					   "RequestInterval",
+					   "FailureThreshold",
+					   "HealthThreshold",
+					   NULL};
+	static const char *const bools[] = {"EvaluateTargetHealth",
+					    "MultiValueAnswer",
+					    "MeasureLatency",
+					    "Inverted",
+					    "Disabled",
+					    "EnableSNI",
+					    NULL};
 	const char *name = (const char *)n->name;
 
 	if (depth > XML_DEPTH_MAX)
@@ -232,22 +231,23 @@ int r53_xml_change_batch(const uint8_t *body, size_t len, char **json,
 	xmlNodePtr batch = child(xmlDocGetRootElement(doc), "ChangeBatch");
 	if (batch == NULL || child(batch, "Changes") == NULL) {
 		xmlFreeDoc(doc);
-		return fail(err, errlen, Q53_EINVAL,
-			    "InvalidInput: ChangeResourceRecordSetsRequest "
-			    "needs ChangeBatch/Changes");
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"InvalidInput: ChangeResourceRecordSetsRequest "
+				"needs ChangeBatch/Changes");
 	}
 	json_t *j = to_json(batch, 0);
 	xmlFreeDoc(doc);
 	if (j == NULL)
-		return fail(err, errlen, Q53_EINVAL,
-			    "InvalidInput: the change batch is nested deeper "
-			    "than %d elements",
-			    XML_DEPTH_MAX);
+		return q53_fail(
+		    err, errlen, Q53_EINVAL,
+		    "InvalidInput: the change batch is nested deeper "
+		    "than %d elements",
+		    XML_DEPTH_MAX);
 	*json = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (*json == NULL)
-		return fail(err, errlen, Q53_ENOMEM,
-			    "InternalError: out of memory");
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
 	return 0;
 }
 
@@ -264,18 +264,19 @@ static int object_json(xmlNodePtr n, const char *skip, char **json, char *err,
 		json_t *v = to_json(c, 1);
 		if (v == NULL) {
 			json_decref(obj);
-			return fail(err, errlen, Q53_EINVAL,
-				    "InvalidInput: the body is nested deeper "
-				    "than %d elements",
-				    XML_DEPTH_MAX);
+			return q53_fail(
+			    err, errlen, Q53_EINVAL,
+			    "InvalidInput: the body is nested deeper "
+			    "than %d elements",
+			    XML_DEPTH_MAX);
 		}
 		json_object_set_new(obj, (const char *)c->name, v);
 	}
 	*json = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	if (*json == NULL)
-		return fail(err, errlen, Q53_ENOMEM,
-			    "InternalError: out of memory");
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
 	return 0;
 }
 
@@ -295,13 +296,13 @@ int r53_xml_create_health_check(const uint8_t *body, size_t len,
 	xmlNodePtr cfg = child(top, "HealthCheckConfig");
 	*caller_reference = text(child(top, "CallerReference"), &nomem);
 	if (nomem)
-		rv = fail(err, errlen, Q53_ENOMEM,
-			  "InternalError: out of memory");
+		rv = q53_fail(err, errlen, Q53_ENOMEM,
+			      "InternalError: out of memory");
 	else if (*caller_reference == NULL || (*caller_reference)[0] == '\0' ||
 		 cfg == NULL)
-		rv = fail(err, errlen, Q53_EINVAL,
-			  "InvalidInput: CreateHealthCheckRequest needs "
-			  "CallerReference and HealthCheckConfig");
+		rv = q53_fail(err, errlen, Q53_EINVAL,
+			      "InvalidInput: CreateHealthCheckRequest needs "
+			      "CallerReference and HealthCheckConfig");
 	else
 		rv = object_json(cfg, NULL, config_json, err, errlen);
 	xmlFreeDoc(doc);
@@ -332,16 +333,17 @@ int r53_xml_update_health_check(const uint8_t *body, size_t len,
 		errno = 0;
 		unsigned long long k = strtoull(v, &end, 10);
 		if (v[0] < '1' || v[0] > '9' || *end != '\0' || errno != 0)
-			rv = fail(err, errlen, Q53_EINVAL,
-				  "InvalidInput: HealthCheckVersion '%.32s' is "
-				  "not a positive integer",
-				  v);
+			rv = q53_fail(
+			    err, errlen, Q53_EINVAL,
+			    "InvalidInput: HealthCheckVersion '%.32s' is "
+			    "not a positive integer",
+			    v);
 		*version = k;
 		free(v);
 	}
 	if (rv == 0 && nomem)
-		rv = fail(err, errlen, Q53_ENOMEM,
-			  "InternalError: out of memory");
+		rv = q53_fail(err, errlen, Q53_ENOMEM,
+			      "InternalError: out of memory");
 	if (rv == 0)
 		rv = object_json(top, "HealthCheckVersion", fields_json, err,
 				 errlen);

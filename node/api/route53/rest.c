@@ -427,26 +427,27 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		return;
 	}
 	case OP_DELETE_ZONE:
-		if (resp->delete_zone == NULL ||
-		    xo_begin(&x, "DeleteHostedZoneResponse") != 0)
-			break;
-		xo_change_info(&x, resp->delete_zone->change);
-		xo_send(&x, o, 200, hdr);
-		return;
 	case OP_CHANGE_RRSETS:
-		if (resp->change_batch == NULL ||
-		    xo_begin(&x, "ChangeResourceRecordSetsResponse") != 0)
+	case OP_GET_CHANGE: {
+		/* Answers that are a ChangeInfo. */
+		const Q53__Api__ChangeInfo *ci =
+		    o->kind == OP_DELETE_ZONE
+			? (resp->delete_zone ? resp->delete_zone->change : NULL)
+		    : o->kind == OP_CHANGE_RRSETS
+			? (resp->change_batch ? resp->change_batch->change
+					      : NULL)
+			: (resp->get_change ? resp->get_change->change : NULL);
+		static const char *const roots[] = {
+		    [OP_DELETE_ZONE] = "DeleteHostedZoneResponse",
+		    [OP_CHANGE_RRSETS] = "ChangeResourceRecordSetsResponse",
+		    [OP_GET_CHANGE] = "GetChangeResponse",
+		};
+		if (ci == NULL || xo_begin(&x, roots[o->kind]) != 0)
 			break;
-		xo_change_info(&x, resp->change_batch->change);
+		xo_change_info(&x, ci);
 		xo_send(&x, o, 200, hdr);
 		return;
-	case OP_GET_CHANGE:
-		if (resp->get_change == NULL ||
-		    xo_begin(&x, "GetChangeResponse") != 0)
-			break;
-		xo_change_info(&x, resp->get_change->change);
-		xo_send(&x, o, 200, hdr);
-		return;
+	}
 	case OP_ZONE_COUNT:
 		if (resp->status == NULL ||
 		    xo_begin(&x, "GetHostedZoneCountResponse") != 0)
