@@ -53,6 +53,9 @@ struct q53d_cluster {
 	const char *api;
 	const char *http;      /* Route 53 REST API HOST:PORT */
 	const char *http_keys; /* its access keys file */
+	const char *http_tls_cert;
+	const char *http_tls_key;
+	bool http_insecure;
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -138,6 +141,11 @@ static void q53d_usage(FILE *f)
 	    "'ACCESS_KEY_ID SECRET',\n"
 	    "                             mode 0600 (the same file on every "
 	    "node)\n"
+	    "  --http-tls-cert FILE, --http-tls-key FILE\n"
+	    "                             serve it over HTTPS (PEM; the key "
+	    "mode 0600)\n"
+	    "  --http-insecure            allow plain HTTP on a non-loopback "
+	    "address\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -289,6 +297,9 @@ enum {
 	OPT_API,
 	OPT_HTTP,
 	OPT_HTTP_KEYS,
+	OPT_HTTP_TLS_CERT,
+	OPT_HTTP_TLS_KEY,
+	OPT_HTTP_INSECURE,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -322,6 +333,9 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"api", required_argument, NULL, OPT_API},
 	    {"http", required_argument, NULL, OPT_HTTP},
 	    {"http-keys", required_argument, NULL, OPT_HTTP_KEYS},
+	    {"http-tls-cert", required_argument, NULL, OPT_HTTP_TLS_CERT},
+	    {"http-tls-key", required_argument, NULL, OPT_HTTP_TLS_KEY},
+	    {"http-insecure", no_argument, NULL, OPT_HTTP_INSECURE},
 	    {"join", required_argument, NULL, OPT_JOIN},
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"nameservers", required_argument, NULL, OPT_NAMESERVERS},
@@ -431,6 +445,15 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 		case OPT_HTTP_KEYS:
 			d->cl.http_keys = optarg;
 			break;
+		case OPT_HTTP_TLS_CERT:
+			d->cl.http_tls_cert = optarg;
+			break;
+		case OPT_HTTP_TLS_KEY:
+			d->cl.http_tls_key = optarg;
+			break;
+		case OPT_HTTP_INSECURE:
+			d->cl.http_insecure = true;
+			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
 			break;
@@ -500,6 +523,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 					"as --dns 127.0.0.1:5353");
 	if (d->cl.data_dir == NULL &&
 	    (d->cl.raft || d->cl.api || d->cl.http || d->cl.http_keys ||
+	     d->cl.http_tls_cert || d->cl.http_tls_key || d->cl.http_insecure ||
 	     d->cl.join || d->cl.name || d->cl.nameservers || d->cl.id ||
 	     d->cl.snapshot_threshold))
 		return q53d_usage_error("--id, --raft, --api, --http, "
@@ -888,6 +912,9 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.dns_address = dns;
 	cfg.http_address = cl->http;
 	cfg.http_keys = cl->http_keys;
+	cfg.http_tls_cert = cl->http_tls_cert;
+	cfg.http_tls_key = cl->http_tls_key;
+	cfg.http_insecure = cl->http_insecure;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.nameservers = (const char *const *)cl->ns;

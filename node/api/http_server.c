@@ -402,6 +402,14 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+	if (config->tls_cert_pem != NULL && config->tls_key_pem != NULL) {
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+						 (void *)config->tls_cert_pem};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+						 (void *)config->tls_key_pem};
+	}
 	s->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
@@ -411,12 +419,15 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)(config->idle_timeout_s ? config->idle_timeout_s
 					      : DEFAULT_IDLE_TIMEOUT_S),
-	    MHD_OPTION_END);
+	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen,
-			 "HTTP: cannot listen on %s (address in use or not "
-			 "local?)",
-			 config->listen);
+			 "HTTP: cannot listen on %s (address in use, not "
+			 "local%s?)",
+			 config->listen,
+			 flags & MHD_USE_TLS
+			     ? ", or the TLS certificate and key do not match"
+			     : "");
 		free(s);
 		return Q53_EEXIST;
 	}
@@ -437,6 +448,19 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
 	*out = s;
 	return 0;
+}
+
+bool http_listen_is_loopback(const char *listen)
+{
+	struct sockaddr_storage ss;
+	char err[128];
+
+	if (parse_listen(listen, &ss, err, sizeof(err)) != 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
+			24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 }
 
 int http_server_port(const struct http_server *s)

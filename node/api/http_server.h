@@ -29,6 +29,10 @@ struct http_server_config {
 	size_t max_body;	  /* larger bodies get 413; 0 = 4 MiB */
 	unsigned max_connections; /* 0 = 256 */
 	unsigned idle_timeout_s;  /* 0 = 30 */
+	/* HTTPS (GnuTLS, through libmicrohttpd): the PEM certificate chain
+	 * and key, NULL for plain HTTP. Copied by MHD. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 	http_handler_fn handler;
 	void *data;
 };
@@ -38,6 +42,9 @@ struct http_server_config {
 int http_server_start(struct http_server **out, uv_loop_t *loop,
 		      const struct http_server_config *config, char *err,
 		      size_t errlen);
+/* Whether listen ("HOST:PORT") is a loopback address (127.0.0.0/8, ::1):
+ * false for anything else or a malformed address. */
+bool http_listen_is_loopback(const char *listen);
 /* The bound TCP port. */
 int http_server_port(const struct http_server *s);
 /* Stops: requests not answered yet get 503 when their handler answers

@@ -35,6 +35,9 @@ struct cluster_node {
 	char *api_address;
 	char *http_address; /* NULL = no REST API */
 	char *http_keys;
+	char *http_tls_cert;
+	char *http_tls_key;
+	bool http_insecure;
 	struct route53_rest *rest; /* NULL without --http */
 	char *dns_address;
 	char *name;
@@ -257,16 +260,33 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	snprintf(name, sizeof(name), "node%llu", (unsigned long long)cfg->id);
 	n->api_address = cn_strdup(cfg->api_address);
 	n->dns_address = cn_strdup(cfg->dns_address);
+	n->http_insecure = cfg->http_insecure;
 	if (cfg->http_address != NULL &&
 	    ((n->http_address = strdup(cfg->http_address)) == NULL ||
 	     (cfg->http_keys != NULL &&
-	      (n->http_keys = strdup(cfg->http_keys)) == NULL)))
+	      (n->http_keys = strdup(cfg->http_keys)) == NULL) ||
+	     (cfg->http_tls_cert != NULL &&
+	      (n->http_tls_cert = strdup(cfg->http_tls_cert)) == NULL) ||
+	     (cfg->http_tls_key != NULL &&
+	      (n->http_tls_key = strdup(cfg->http_tls_key)) == NULL)))
 		goto nomem_free;
 	n->name = cn_strdup(cfg->name != NULL ? cfg->name : name);
 	n->nameservers = calloc(cfg->n_nameservers, sizeof(char *));
 	if (n->api_address == NULL || n->dns_address == NULL ||
 	    n->name == NULL || n->nameservers == NULL)
 		goto nomem_free;
+	if (n->http_address != NULL) {
+		struct route53_rest_config rc = {
+		    .listen = n->http_address,
+		    .keys_file = n->http_keys,
+		    .tls_cert_file = n->http_tls_cert,
+		    .tls_key_file = n->http_tls_key,
+		    .allow_plain = n->http_insecure,
+		};
+		rv = route53_rest_check(&rc, err, errlen);
+		if (rv != 0)
+			goto err_free;
+	}
 	for (size_t i = 0; i < cfg->n_nameservers; i++) {
 		n->nameservers[i] = strdup(cfg->nameservers[i]);
 		n->n_nameservers++;
@@ -380,6 +400,9 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 		    .listen = n->http_address,
 		    .keys_file = n->http_keys,
 		    .api = api_edge_server(n->edge),
+		    .tls_cert_file = n->http_tls_cert,
+		    .tls_key_file = n->http_tls_key,
+		    .allow_plain = n->http_insecure,
 		};
 		rv = route53_rest_start(&n->rest, n->loop, &rc, err, errlen);
 		if (rv != 0)
@@ -425,6 +448,8 @@ static void cn_free(struct cluster_node *n)
 	free(n->api_address);
 	free(n->http_address);
 	free(n->http_keys);
+	free(n->http_tls_cert);
+	free(n->http_tls_key);
 	free(n->dns_address);
 	free(n->name);
 	free(n);

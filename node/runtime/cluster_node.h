@@ -41,15 +41,18 @@
 struct cluster_node;
 
 struct cluster_node_config {
-	uint64_t id;		  /* >= 1 */
-	const char *data_dir;	  /* raft_uv directory, must exist */
-	const char *raft_address; /* HOST:PORT to listen on for raft */
-	const char *api_address;  /* HOST:PORT for the client API */
-	const char *dns_address;  /* shown in node metadata; "" = none */
-	const char *http_address; /* Route 53 REST API, NULL = none */
-	const char *http_keys;	  /* its access keys file */
-	const char *join;	  /* any member's API HOST:PORT, NULL = none */
-	const char *name;	  /* node name, NULL = "node<ID>" */
+	uint64_t id;		   /* >= 1 */
+	const char *data_dir;	   /* raft_uv directory, must exist */
+	const char *raft_address;  /* HOST:PORT to listen on for raft */
+	const char *api_address;   /* HOST:PORT for the client API */
+	const char *dns_address;   /* shown in node metadata; "" = none */
+	const char *http_address;  /* Route 53 REST API, NULL = none */
+	const char *http_keys;	   /* its access keys file */
+	const char *http_tls_cert; /* PEM files for HTTPS, NULL = plain */
+	const char *http_tls_key;
+	bool http_insecure; /* plain HTTP on a non-loopback address */
+	const char *join;   /* any member's API HOST:PORT, NULL = none */
+	const char *name;   /* node name, NULL = "node<ID>" */
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

@@ -66,6 +66,9 @@ class Node:
             a += ["--join", self.join]
         if self.cluster.http_keys:
             a += ["--http", self.http, "--http-keys", self.cluster.http_keys]
+        if self.cluster.http_tls:
+            a += ["--http-tls-cert", self.cluster.http_tls[0],
+                  "--http-tls-key", self.cluster.http_tls[1]]
         for origin, path in self.cluster.seeds:
             a += ["--zone", f"{origin}={path}"]
         return a
@@ -124,10 +127,12 @@ def answer_key(r):
 
 
 class Cluster:
-    def __init__(self, root, seeds=(), snapshot_threshold=1024, keys=None):
+    def __init__(self, root, seeds=(), snapshot_threshold=1024, keys=None, tls=None):
         """keys: [(access key id, secret)]: every node also serves Route
-        53's REST API (Node.http) with them."""
+        53's REST API (Node.http) with them; tls: (cert file, key file) to
+        serve it over HTTPS."""
         self.root = root
+        self.http_tls = tls
         self.http_keys = None
         if keys:
             self.http_keys = os.path.join(root, "http-keys")

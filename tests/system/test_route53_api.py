@@ -505,3 +505,53 @@ def test_dns_lexicon_route53(cluster, tmp_path):
     page = r.list_hosted_zones_by_name(DNSName="b.example.net", MaxItems="1")
     assert [z["Name"] for z in page["HostedZones"]] == ["b.example.net."]
     assert page["IsTruncated"] is True and page["NextDNSName"] == "a.example.org."
+
+
+def test_https_and_plain_http_only_on_loopback(tmp_path):
+    """--http-tls-cert/--http-tls-key: the API over HTTPS (boto3 checks the
+    certificate against the CA it is given); plain HTTP on a non-loopback
+    address is refused at start with a message saying what to do."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", str(key), "-out", str(cert), "-days", "2",
+                        "-subj", "/CN=quorum53 test",
+                        "-addext", "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    os.chmod(key, 0o600)
+    c = Cluster(str(tmp_path), keys=[(AKID, SECRET)], tls=(str(cert), str(key))).start(3)
+    try:
+        _, (f1, _) = followers(c)
+        r = boto3.client("route53", endpoint_url=f"https://{f1.http}", region_name="us-east-1",
+                         aws_access_key_id=AKID, aws_secret_access_key=SECRET,
+                         verify=str(cert))
+        zid = r.create_hosted_zone(Name="tls.example", CallerReference="tls")["HostedZone"]["Id"]
+        assert r.get_hosted_zone(Id=zid)["HostedZone"]["Name"] == "tls.example."
+        # Plain HTTP to the HTTPS port gets no Route 53 answer.
+        plain = client(f1, retries={"max_attempts": 1})
+        with pytest.raises(Exception) as e:
+            plain.list_hosted_zones()
+        assert not isinstance(e.value, ClientError) or \
+            e.value.response["ResponseMetadata"]["HTTPStatusCode"] >= 400
+        # A certificate the client does not trust: refused by the client.
+        with pytest.raises(botocore.exceptions.SSLError):
+            boto3.client("route53", endpoint_url=f"https://{f1.http}", region_name="us-east-1",
+                         aws_access_key_id=AKID, aws_secret_access_key=SECRET,
+                         config=Config(retries={"max_attempts": 1})).list_hosted_zones()
+    finally:
+        bad = c.stop_all()
+    assert not bad, bad
+    # Plain HTTP on 0.0.0.0 without --http-insecure: refused before start.
+    keys = tmp_path / "keys"
+    keys.write_text(f"{AKID} {SECRET}\n")
+    os.chmod(keys, 0o600)
+    from q53d import free_port, q53d_binary
+    d = tmp_path / "refused"
+    d.mkdir()
+    p = subprocess.run([q53d_binary(), "--dns", f"127.0.0.1:{free_port()}", "--data-dir", str(d),
+                        "--raft", f"127.0.0.1:{free_port()}", "--api", f"127.0.0.1:{free_port()}",
+                        "--http", f"0.0.0.0:{free_port()}", "--http-keys", str(keys)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "not a loopback address" in p.stderr and "--http-insecure" in p.stderr, p.stderr
+    assert os.listdir(d) == []

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "node/api/http_server.h"
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest.h"
 #include "node/api/route53/sigv4.h"
@@ -426,6 +427,37 @@ static void test_health_check_xml(void **state)
 	assert_null(fields);
 }
 
+static void test_plain_http_only_on_loopback(void **state)
+{
+	(void)state;
+	assert_true(http_listen_is_loopback("127.0.0.1:8080"));
+	assert_true(http_listen_is_loopback("127.255.0.9:1"));
+	assert_true(http_listen_is_loopback("[::1]:8080"));
+	assert_false(http_listen_is_loopback("0.0.0.0:8080"));
+	assert_false(http_listen_is_loopback("10.53.0.11:8080"));
+	assert_false(http_listen_is_loopback("[::]:8080"));
+	assert_false(http_listen_is_loopback("localhost:8080"));
+	assert_false(http_listen_is_loopback("127.0.0.1"));
+	assert_false(http_listen_is_loopback("127.0.0.1:99999"));
+
+	char err[512];
+	struct route53_rest_config c = {.listen = "10.0.0.1:8080",
+					.keys_file = "k"};
+	assert_int_equal(route53_rest_check(&c, err, sizeof(err)), Q53_EINVAL);
+	assert_non_null(strstr(err, "--http-insecure"));
+	c.allow_plain = true;
+	assert_int_equal(route53_rest_check(&c, err, sizeof(err)), 0);
+	c.allow_plain = false;
+	c.tls_cert_file = "cert.pem";
+	assert_int_equal(route53_rest_check(&c, err, sizeof(err)), Q53_EINVAL);
+	assert_non_null(strstr(err, "go together"));
+	c.tls_key_file = "key.pem";
+	assert_int_equal(route53_rest_check(&c, err, sizeof(err)), 0);
+	c.keys_file = NULL;
+	assert_int_equal(route53_rest_check(&c, err, sizeof(err)), Q53_EINVAL);
+	assert_non_null(strstr(err, "--http-keys"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +469,7 @@ int main(void)
 	    cmocka_unit_test(test_xml_refusals),
 	    cmocka_unit_test(test_create_zone_xml),
 	    cmocka_unit_test(test_health_check_xml),
+	    cmocka_unit_test(test_plain_http_only_on_loopback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1296,50 +1296,91 @@ static int key_add(void *ctx, const char *akid, const char *secret)
 	return 0;
 }
 
-static int read_keys(struct route53_rest *rest, const char *path, char *err,
-		     size_t errlen)
+/* Reads a whole small file (NUL-terminated, malloc'd) named by option;
+ * a secret one must not be readable by group or others. */
+static int read_small_file(const char *option, const char *path, size_t max,
+			   bool secret, char **out, size_t *len, char *err,
+			   size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char text[64 * 1024], why[256];
 	struct stat st;
 
-	if (f == NULL) {
-		snprintf(err, errlen, "--http-keys %s: %s", path,
-			 strerror(errno));
-		return Q53_EINVAL;
-	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+	*out = NULL;
+	if (f == NULL)
+		return q53_fail(err, errlen, Q53_EINVAL, "%s %s: %s", option,
+				path, strerror(errno));
+	if (secret && fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
 		fclose(f);
-		snprintf(err, errlen,
-			 "--http-keys %s: readable by others (mode %03o): "
-			 "chmod 600 it",
-			 path, (unsigned)(st.st_mode & 0777));
-		return Q53_EINVAL;
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"%s %s: readable by others (mode %03o): chmod "
+				"600 it",
+				option, path, (unsigned)(st.st_mode & 0777));
 	}
-	size_t n = fread(text, 1, sizeof(text), f);
+	char *text = malloc(max + 1);
+	if (text == NULL) {
+		fclose(f);
+		return q53_fail(err, errlen, Q53_ENOMEM, "out of memory");
+	}
+	size_t n = fread(text, 1, max, f);
 	bool more = fgetc(f) != EOF;
 	fclose(f);
 	if (more) {
-		snprintf(err, errlen, "--http-keys %s: larger than 64 KiB",
-			 path);
-		return Q53_EINVAL;
+		OPENSSL_cleanse(text, max);
+		free(text);
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"%s %s: larger than %zu KiB", option, path,
+				max / 1024);
 	}
-	int rv = route53_keys_parse(text, n, key_add, rest, why, sizeof(why));
+	text[n] = '\0';
+	*out = text;
+	*len = n;
+	return 0;
+}
+
+static void free_secret(char *text, size_t len)
+{
+	if (text != NULL)
+		OPENSSL_cleanse(text, len);
+	free(text);
+}
+
+static int read_keys(struct route53_rest *rest, const char *path, char *err,
+		     size_t errlen)
+{
+	char *text, why[256];
+	size_t n;
+	int rv = read_small_file("--http-keys", path, 64 * 1024, true, &text,
+				 &n, err, errlen);
+	if (rv != 0)
+		return rv;
+	rv = route53_keys_parse(text, n, key_add, rest, why, sizeof(why));
 	if (rv == 0 && rest->n_keys == 0) {
 		snprintf(why, sizeof(why), "no keys");
 		rv = Q53_EINVAL;
 	}
-	OPENSSL_cleanse(text, sizeof(text));
+	free_secret(text, n);
 	if (rv != 0)
 		snprintf(err, errlen, "--http-keys %s: %s", path, why);
 	return rv;
 }
 
-int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
-		       const struct route53_rest_config *config, char *err,
+int route53_rest_check(const struct route53_rest_config *config, char *err,
 		       size_t errlen)
 {
-	*out = NULL;
+	if ((config->tls_cert_file == NULL) != (config->tls_key_file == NULL))
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"--http-tls-cert and --http-tls-key go "
+				"together");
+	if (config->tls_cert_file == NULL && !config->allow_plain &&
+	    !http_listen_is_loopback(config->listen))
+		return q53_fail(
+		    err, errlen, Q53_EINVAL,
+		    "--http %s is not a loopback address: give "
+		    "--http-tls-cert and --http-tls-key (HTTPS), or "
+		    "--http-insecure to serve plain HTTP there anyway "
+		    "(requests and zone data then cross the network in the "
+		    "clear)",
+		    config->listen);
 	if (config->keys_file == NULL) {
 		snprintf(err, errlen,
 			 "--http needs --http-keys FILE (lines 'ACCESS_KEY_ID "
@@ -1347,21 +1388,46 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 			 "only");
 		return Q53_EINVAL;
 	}
+	return 0;
+}
+
+int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
+		       const struct route53_rest_config *config, char *err,
+		       size_t errlen)
+{
+	*out = NULL;
+	int rv0 = route53_rest_check(config, err, errlen);
+	if (rv0 != 0)
+		return rv0;
 	struct route53_rest *rest = calloc(1, sizeof(*rest));
 	if (rest == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return Q53_ENOMEM;
 	}
 	rest->api = config->api;
+	char *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
 	int rv = read_keys(rest, config->keys_file, err, errlen);
+	if (rv == 0 && config->tls_cert_file != NULL)
+		rv = read_small_file("--http-tls-cert", config->tls_cert_file,
+				     1 << 20, false, &cert, &cert_len, err,
+				     errlen);
+	if (rv == 0 && config->tls_key_file != NULL)
+		rv =
+		    read_small_file("--http-tls-key", config->tls_key_file,
+				    1 << 20, true, &key, &key_len, err, errlen);
 	if (rv == 0) {
 		struct http_server_config hc = {
 		    .listen = config->listen,
 		    .handler = on_request,
 		    .data = rest,
+		    .tls_cert_pem = cert,
+		    .tls_key_pem = key,
 		};
 		rv = http_server_start(&rest->http, loop, &hc, err, errlen);
 	}
+	free(cert);
+	free_secret(key, key_len);
 	if (rv != 0) {
 		free(rest->keys);
 		free(rest);

@@ -19,6 +19,7 @@
 #ifndef Q53_NODE_API_ROUTE53_REST_H
 #define Q53_NODE_API_ROUTE53_REST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <uv.h>
@@ -30,8 +31,18 @@ struct route53_rest_config {
 	const char *listen;	/* HOST:PORT */
 	const char *keys_file;	/* lines "ACCESS_KEY_ID SECRET"; '#' comments */
 	struct api_server *api; /* borrowed; must outlive the REST server */
+	/* HTTPS: PEM files (the key mode 0600), both or neither. Without
+	 * them only a loopback address is served, unless allow_plain. */
+	const char *tls_cert_file;
+	const char *tls_key_file;
+	bool allow_plain;
 };
 
+/* The options' consistency, before anything starts (TLS files both or
+ * neither, plain HTTP only on loopback unless allowed, a keys file): 0 or
+ * Q53_EINVAL with err. route53_rest_start checks it too. */
+int route53_rest_check(const struct route53_rest_config *config, char *err,
+		       size_t errlen);
 /* Reads the keys and listens. 0 or a q53_err with err. */
 int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		       const struct route53_rest_config *config, char *err,
