@@ -204,6 +204,13 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench(size, args):
     from cluster import Cluster, q53  # noqa: E402
 
@@ -259,6 +266,8 @@ def bench(size, args):
             cl.sock.setblocking(False)
             nxt += 1
 
+        cpu0 = [cpu_s(n.proc.pid) for n in nodes]
+        me0 = sum(os.times()[:2])
         for cl in clients:
             submit(cl)
         outstanding = len(clients)
@@ -283,6 +292,8 @@ def bench(size, args):
                     submit(cl)
                     outstanding += 1
         elapsed = time.perf_counter() - t0
+        cpu = [cpu_s(n.proc.pid) - c0 for n, c0 in zip(nodes, cpu0)]
+        me = sum(os.times()[:2]) - me0
         t1 = time.perf_counter()
         conn = conns[0]
         while True:
@@ -312,6 +323,10 @@ def bench(size, args):
             "rate": acked / elapsed, "acked": acked, "tail": tail,
             "ack_p50": statistics.median(ack_lat), "ack_p99": pct(ack_lat, 99),
             "verified": len(sample),
+            # CPU ms per 1,000 acknowledged changes: the busiest node (the
+            # leader), all nodes, and this client
+            "cpu_max": max(cpu) * 1e6 / acked, "cpu_all": sum(cpu) * 1e6 / acked,
+            "cpu_client": me * 1e6 / acked,
         }
     finally:
         bad = c.stop_all()
@@ -362,12 +377,14 @@ def main():
     w = max(5, max(len(b[0]) for b in bins))
     print(f"{'q53d':<{w}}  {'nodes':>5}  {'INSYNC p50':>10}  {'p99':>8}  {'max':>8}  "
           f"{'batches/s':>10}  {'ack p50':>8}  {'ack p99':>8}  {'acked':>7}  "
-          f"{'last INSYNC after':>17}  {'load1':>5}")
+          f"{'last INSYNC after':>17}  {'load1':>5}  {'cpu ms/1k: max node':>19}  "
+          f"{'all':>5}  {'client':>6}")
     for r in rows:
         print(f"{r['label']:<{w}}  {r['nodes']:>5}  {r['p50']:>8.2f}ms  {r['p99']:>6.2f}ms  "
               f"{r['max']:>6.2f}ms  {r['rate']:>10.0f}  {r['ack_p50']:>6.2f}ms  "
               f"{r['ack_p99']:>6.2f}ms  {r['acked']:>7}  {r['tail']:>15.1f}ms  "
-              f"{r['load']:>5.2f}")
+              f"{r['load']:>5.2f}  {r['cpu_max']:>19.0f}  {r['cpu_all']:>5.0f}  "
+              f"{r['cpu_client']:>6.0f}")
     if len(bins) > 1:
         print()
         for s in args.nodes.split(","):
