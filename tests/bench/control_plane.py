@@ -342,7 +342,7 @@ def main():
     ap.add_argument("--nodes", default="3,5")
     ap.add_argument("--changes", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--clients", type=int, default=256)
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--verify", type=int, default=200,
                     help="acknowledged names asked on every node afterwards")
