@@ -10,6 +10,15 @@
 #include "node/api/zone_api.h"
 #include "node/common/errcode.h"
 
+/* Requests a node answers concurrently (NNG contexts of its API socket).
+ * Every write waiting for its commit holds one, on the node that took it
+ * and, when forwarded, on the leader too: with the server's default of 64
+ * the whole cluster had at most 64 writes on their way, so the write rate
+ * was bounded by 64 / commit latency however the proposals were grouped
+ * (issue 8). A slot is an nng_ctx + nng_aio; a request's memory exists
+ * only while it is received (NNG_OPT_RECVMAXSZ still bounds each one). */
+#define API_EDGE_MAX_INFLIGHT 1024
+
 int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 		  const struct api_edge_config *c, char *err, size_t errlen)
 {
@@ -45,6 +54,7 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	zone_api_backend(&backend);
 	backend.data = e;
 	api_cfg.listen = c->api_address;
+	api_cfg.max_inflight = API_EDGE_MAX_INFLIGHT;
 	rv = api_server_init(&e->api, loop, &backend, &api_cfg);
 	if (rv != 0) {
 		snprintf(err, errlen, "API server: %s", q53_strerror(rv));

@@ -73,6 +73,11 @@ struct change_rec {
 	uint64_t index;
 };
 
+struct change_age {
+	const char *id; /* changes[k].id of some k */
+	uint64_t index;
+};
+
 /* Everything the snapshot holds; restore builds a new one and swaps. */
 struct state {
 	struct zone_store zones;
@@ -87,6 +92,14 @@ struct state {
 	struct change_rec *changes; /* by id */
 	size_t n_changes;
 	size_t cap_changes;
+	/* The same records oldest first, by (index, id): the order commit
+	 * evicts them in once there are CONTROL_FSM_CHANGES_MAX (the first
+	 * of the lowest index in id order, as the scan it replaces). A ring
+	 * of CONTROL_FSM_CHANGES_MAX slots (NULL until the first change)
+	 * whose ids point at the strings of changes[]; n_changes of them
+	 * from age_head. Derived: rebuilt on restore, not in the snapshot. */
+	struct change_age *age;
+	size_t age_head;
 	/* Which zones use which check: by (check id, zone id), each pair
 	 * once. Rebuilt on restore, redone per zone on every change. */
 	struct health_ref *refs;
@@ -305,6 +318,7 @@ static void state_free(struct state *s)
 	for (size_t i = 0; i < s->n_changes; i++)
 		change_clear(&s->changes[i]);
 	raft_free(s->changes);
+	raft_free(s->age);
 	raft_free(s->refs);
 	memset(s, 0, sizeof(*s));
 }
@@ -701,6 +715,11 @@ static int prepare_change(struct apply *a, const char *id, const char *zone_id,
 	if (reserve((void **)&s->changes, &s->cap_changes, s->n_changes + 1,
 		    sizeof(*s->changes)) != 0)
 		return Q53_ENOMEM;
+	if (s->age == NULL) {
+		s->age = raft_calloc(CONTROL_FSM_CHANGES_MAX, sizeof(*s->age));
+		if (s->age == NULL)
+			return Q53_ENOMEM;
+	}
 	c->id = rstrdup(id);
 	c->zone_id = rstrdup(zone_id);
 	c->comment = rstrdup(comment != NULL ? comment : "");
@@ -752,6 +771,61 @@ static int encode_success(struct apply *a)
 	return command_result_encode(&a->res, &a->out, &a->out_len);
 }
 
+static bool age_before(const struct change_age *x, const struct change_age *y)
+{
+	return x->index < y->index ||
+	       (x->index == y->index && strcmp(x->id, y->id) < 0);
+}
+
+/* Inserts *c (moved in) into changes[] by id and into the age ring, first
+ * evicting the oldest record when there are CONTROL_FSM_CHANGES_MAX: one
+ * memmove of the records between the two positions instead of a scan of
+ * them all and two moves (per change, on every node; issue 8). Cannot
+ * fail: prepare_change reserved the room. */
+static void change_insert(struct state *s, struct change_rec *c)
+{
+	const size_t max = CONTROL_FSM_CHANGES_MAX;
+	struct change_age mine = {.id = c->id, .index = c->index};
+	bool found;
+	size_t pos, k, n;
+
+	pos = change_find(s, c->id, &found);
+	assert(!found);
+	if (s->n_changes >= max) {
+		size_t gone = change_find(s, s->age[s->age_head].id, &found);
+
+		assert(found);
+		s->age_head = (s->age_head + 1) % max;
+		s->n_changes--;
+		change_clear(&s->changes[gone]);
+		if (gone < pos) {
+			pos--;
+			memmove(&s->changes[gone], &s->changes[gone + 1],
+				(pos - gone) * sizeof(*s->changes));
+		} else {
+			memmove(&s->changes[pos + 1], &s->changes[pos],
+				(gone - pos) * sizeof(*s->changes));
+		}
+	} else {
+		memmove(&s->changes[pos + 1], &s->changes[pos],
+			(s->n_changes - pos) * sizeof(*s->changes));
+	}
+	s->changes[pos] = *c;
+	memset(c, 0, sizeof(*c));
+	/* Each command has its own index (applied + 1), so this is the
+	 * tail; the loop keeps (index, id) order whatever comes. */
+	n = s->n_changes;
+	for (k = n; k > 0; k--) {
+		struct change_age *prev = &s->age[(s->age_head + k - 1) % max];
+
+		if (!age_before(&mine, prev))
+			break;
+		s->age[(s->age_head + k) % max] = *prev;
+	}
+	s->age[(s->age_head + k) % max] = mine;
+	s->n_changes++;
+}
+
 /* The state changed: take the index, insert what was prepared. Cannot
  * fail. */
 static void commit(struct apply *a)
@@ -760,31 +834,9 @@ static void commit(struct apply *a)
 	struct state *s = &f->s;
 
 	s->applied = a->index;
-	if (a->has_change) {
-		bool found;
-		size_t pos;
-
-		if (s->n_changes >= CONTROL_FSM_CHANGES_MAX) {
-			size_t oldest = 0;
-
-			for (size_t i = 1; i < s->n_changes; i++)
-				if (s->changes[i].index <
-				    s->changes[oldest].index)
-					oldest = i;
-			change_clear(&s->changes[oldest]);
-			memmove(&s->changes[oldest], &s->changes[oldest + 1],
-				(s->n_changes - oldest - 1) *
-				    sizeof(*s->changes));
-			s->n_changes--;
-		}
-		pos = change_find(s, a->change.id, &found);
-		assert(!found);
-		memmove(&s->changes[pos + 1], &s->changes[pos],
-			(s->n_changes - pos) * sizeof(*s->changes));
-		s->changes[pos] = a->change;
-		s->n_changes++;
-		a->has_change = false;
-	}
+	if (a->has_change)
+		change_insert(s, &a->change);
+	a->has_change = false;
 	if (a->dirty_id != NULL) {
 		f->dirty[f->n_dirty++] = a->dirty_id;
 		a->dirty_id = NULL;
@@ -1825,6 +1877,11 @@ static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
 	return 0;
 }
 
+static int age_cmp(const void *x, const void *y)
+{
+	return age_before(x, y) ? -1 : age_before(y, x) ? 1 : 0;
+}
+
 static int restore_changes(struct state *t, const Q53__Command__FsmSnapshot *m)
 {
 	if (m->n_changes > CONTROL_FSM_CHANGES_MAX)
@@ -1852,6 +1909,13 @@ static int restore_changes(struct state *t, const Q53__Command__FsmSnapshot *m)
 		if (c->id == NULL || c->zone_id == NULL || c->comment == NULL)
 			return Q53_ENOMEM;
 	}
+	t->age = raft_calloc(CONTROL_FSM_CHANGES_MAX, sizeof(*t->age));
+	if (t->age == NULL)
+		return Q53_ENOMEM;
+	for (size_t i = 0; i < t->n_changes; i++)
+		t->age[i] = (struct change_age){.id = t->changes[i].id,
+						.index = t->changes[i].index};
+	qsort(t->age, t->n_changes, sizeof(*t->age), age_cmp);
 	return 0;
 }
 

@@ -27,7 +27,7 @@
 
 #define PROPOSAL_BATCH_MAX_COMMANDS 256
 #define PROPOSAL_BATCH_MAX_BYTES    ((size_t)4 << 20)
-#define PROPOSAL_BATCH_MAX_INFLIGHT 1 /* entries of the queue on their way */
+#define PROPOSAL_BATCH_MAX_INFLIGHT 4 /* entries of the queue on their way */
 
 /* status: raft's (0 = committed and applied; res valid during the call
  * only, the result of this proposal's command). Also called with an error

@@ -9,18 +9,28 @@ single-record change batches through the client API.
   throughput: N client connections (pipelined: one request in flight on
               each) submit single-record batches for D seconds, to every
               node round-robin (followers forward to the leader); acknowledged
-              batches per second, then the time until the last one is INSYNC.
+              batches per second, p50 / p99 from sending a ChangeBatch to its
+              acknowledgement, then the time until the last one is INSYNC.
+              Only answers without an error count (q53d answers a write only
+              after its Raft entry is committed and applied); afterwards a
+              sample of the acknowledged names is asked on every node's DNS.
+
+Several binaries (--q53d LABEL=PATH, repeated) run side by side: for each
+size and repetition, one cluster per binary, interleaved, and the rate of
+each relative to the first is printed.
 
 The client speaks NNG's SP protocol over TCP directly (REQ: 8-byte header,
 64-bit length prefixes, 32-bit request ids) with a minimal protobuf codec
 for the few messages it needs, so it needs neither pynng nor protobuf.
 
-Usage: control_plane.py [--q53d PATH] [--nodes 3,5] [--changes 300]
-                        [--seconds 5] [--clients 64]
+Usage: control_plane.py [--q53d [LABEL=]PATH]... [--nodes 3,5]
+                        [--changes 300] [--seconds 5] [--clients 64]
+                        [--reps 1] [--verify 200]
 """
 import argparse
 import json
 import os
+import random
 import selectors
 import shutil
 import socket
@@ -194,6 +204,13 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench(size, args):
     from cluster import Cluster, q53  # noqa: E402
 
@@ -234,48 +251,82 @@ def bench(size, args):
         n0 = 1_000_000
         nxt = n0
         acked = 0
+        acked_ids = []  # record numbers whose batch was acknowledged
+        ack_lat = []
         last_id = None
         t0 = time.perf_counter()
         end = t0 + args.seconds
-        for cl in clients:
+        deadline = end + 60  # bounded: a stuck cluster fails the run
+
+        def submit(cl):
+            nonlocal nxt
             cl.sock.setblocking(True)
+            cl.pending = (nxt, time.perf_counter())
             cl.send(req_change_batch(zone, upsert(nxt, zone)))
             cl.sock.setblocking(False)
             nxt += 1
+
+        cpu0 = [cpu_s(n.proc.pid) for n in nodes]
+        me0 = sum(os.times()[:2])
+        for cl in clients:
+            submit(cl)
         outstanding = len(clients)
         while outstanding:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{outstanding} requests unanswered 60 s after the run")
             for key, _ in sel.select(timeout=10):
                 cl = key.data
                 resp = cl.feed()
                 if resp is None:
                     continue
+                now = time.perf_counter()
                 outstanding -= 1
                 err, cid, _ = parse_change(resp, 16)
                 if err:
                     raise RuntimeError(err)
                 acked += 1
+                acked_ids.append(cl.pending[0])
+                ack_lat.append((now - cl.pending[1]) * 1000)
                 last_id = cid
-                if time.perf_counter() < end:
-                    cl.sock.setblocking(True)
-                    cl.send(req_change_batch(zone, upsert(nxt, zone)))
-                    cl.sock.setblocking(False)
-                    nxt += 1
+                if now < end:
+                    submit(cl)
                     outstanding += 1
         elapsed = time.perf_counter() - t0
+        cpu = [cpu_s(n.proc.pid) - c0 for n, c0 in zip(nodes, cpu0)]
+        me = sum(os.times()[:2]) - me0
         t1 = time.perf_counter()
         conn = conns[0]
         while True:
             err, _, st = parse_change(conn.call(req_get_change(last_id)), 17)
             if st == INSYNC:
                 break
+            if time.perf_counter() - t1 > 60:
+                raise RuntimeError(f"{last_id} not INSYNC within 60 s")
             time.sleep(0.001)
         tail = (time.perf_counter() - t1) * 1000
+        # every acknowledged change is served by every node (a sample)
+        rng = random.Random(size)
+        sample = acked_ids[-20:] + rng.sample(acked_ids, min(args.verify, len(acked_ids)))
+        for node in nodes:
+            for i in sample:
+                r = node.query(f"b{i}.{zone}")
+                got = sorted(rr.to_text() for rrset in r.answer for rr in rrset)
+                want = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+                if got != [want]:
+                    raise RuntimeError(f"acknowledged b{i}.{zone} not served by node "
+                                       f"{node.id}: {got}")
         for cl in clients + conns:
             cl.sock.close()
         return {
             "nodes": size,
             "p50": statistics.median(lat), "p99": pct(lat, 99), "max": max(lat),
             "rate": acked / elapsed, "acked": acked, "tail": tail,
+            "ack_p50": statistics.median(ack_lat), "ack_p99": pct(ack_lat, 99),
+            "verified": len(sample),
+            # CPU ms per 1,000 acknowledged changes: the busiest node (the
+            # leader), all nodes, and this client
+            "cpu_max": max(cpu) * 1e6 / acked, "cpu_all": sum(cpu) * 1e6 / acked,
+            "cpu_client": me * 1e6 / acked,
         }
     finally:
         bad = c.stop_all()
@@ -286,27 +337,63 @@ def bench(size, args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--q53d", default=os.environ.get("Q53D"))
+    ap.add_argument("--q53d", action="append", default=[],
+                    help="[LABEL=]PATH; repeat to compare binaries side by side")
     ap.add_argument("--nodes", default="3,5")
     ap.add_argument("--changes", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--clients", type=int, default=256)
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--verify", type=int, default=200,
+                    help="acknowledged names asked on every node afterwards")
     ap.add_argument("--snapshot-threshold", type=int, default=1024)
     args = ap.parse_args()
-    if args.q53d:
-        os.environ["Q53D"] = os.path.abspath(args.q53d)
+    bins = []
+    for spec in args.q53d or ([os.environ["Q53D"]] if os.environ.get("Q53D") else []):
+        label, _, path = spec.rpartition("=")
+        bins.append((label or os.path.basename(os.path.dirname(os.path.abspath(path))),
+                     os.path.abspath(path)))
+    if not bins:
+        bins = [("q53d", None)]
     os.environ.setdefault("Q53_TEST_ELECTION_MS", "1000")
     os.environ.setdefault("Q53_TEST_HEARTBEAT_MS", "100")
-    rows = [bench(int(s), args) for s in args.nodes.split(",")]
+    rows = []
+    for s in args.nodes.split(","):
+        for rep in range(args.reps):
+            for label, path in bins:
+                if path:
+                    os.environ["Q53D"] = path
+                    os.environ["Q53"] = os.path.join(os.path.dirname(path), "q53")
+                r = bench(int(s), args)
+                r["label"], r["rep"] = label, rep
+                r["load"] = os.getloadavg()[0]
+                rows.append(r)
+                print(f"{label} nodes={s} rep={rep}: {r['rate']:.0f}/s "
+                      f"(load {r['load']:.2f})", file=sys.stderr, flush=True)
     print()
     print(f"control plane, {args.changes} sequential single-record changes "
           f"(submit -> INSYNC), then {args.clients} pipelined clients for "
-          f"{args.seconds:.0f} s")
-    print(f"{'nodes':>5}  {'INSYNC p50':>10}  {'p99':>8}  {'max':>8}  "
-          f"{'batches/s':>10}  {'acked':>7}  {'last INSYNC after':>17}")
+          f"{args.seconds:.0f} s; load average at the end {os.getloadavg()}")
+    w = max(5, max(len(b[0]) for b in bins))
+    print(f"{'q53d':<{w}}  {'nodes':>5}  {'INSYNC p50':>10}  {'p99':>8}  {'max':>8}  "
+          f"{'batches/s':>10}  {'ack p50':>8}  {'ack p99':>8}  {'acked':>7}  "
+          f"{'last INSYNC after':>17}  {'load1':>5}  {'cpu ms/1k: max node':>19}  "
+          f"{'all':>5}  {'client':>6}")
     for r in rows:
-        print(f"{r['nodes']:>5}  {r['p50']:>8.2f}ms  {r['p99']:>6.2f}ms  {r['max']:>6.2f}ms  "
-              f"{r['rate']:>10.0f}  {r['acked']:>7}  {r['tail']:>15.1f}ms")
+        print(f"{r['label']:<{w}}  {r['nodes']:>5}  {r['p50']:>8.2f}ms  {r['p99']:>6.2f}ms  "
+              f"{r['max']:>6.2f}ms  {r['rate']:>10.0f}  {r['ack_p50']:>6.2f}ms  "
+              f"{r['ack_p99']:>6.2f}ms  {r['acked']:>7}  {r['tail']:>15.1f}ms  "
+              f"{r['load']:>5.2f}  {r['cpu_max']:>19.0f}  {r['cpu_all']:>5.0f}  "
+              f"{r['cpu_client']:>6.0f}")
+    if len(bins) > 1:
+        print()
+        for s in args.nodes.split(","):
+            base = [r["rate"] for r in rows if r["label"] == bins[0][0] and r["nodes"] == int(s)]
+            for label, _ in bins[1:]:
+                mine = [r["rate"] for r in rows if r["label"] == label and r["nodes"] == int(s)]
+                print(f"{s} nodes: {label} / {bins[0][0]} = "
+                      f"{statistics.median(mine) / statistics.median(base):.2f}x "
+                      f"(median of {len(mine)} vs {len(base)} runs)")
 
 
 if __name__ == "__main__":

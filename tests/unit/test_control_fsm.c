@@ -591,6 +591,69 @@ static void test_zones(void **state)
 	control_fsm_free(f);
 }
 
+/* The change records keep the newest CONTROL_FSM_CHANGES_MAX: each new one
+ * past that evicts the one of the lowest index (an age ring beside the
+ * by-id array). Ids in an order unrelated to the indexes; a node restored
+ * from a snapshot halfway evicts the same records as the one that applied
+ * everything. */
+static void change_id_of(unsigned i, char out[16])
+{
+	/* a permutation of 0..16410 (16411 is prime) */
+	snprintf(out, 16, "C%05u", (unsigned)((i * 7919u) % 16411u));
+}
+
+static void test_change_records_oldest_evicted(void **state)
+{
+	const unsigned n = CONTROL_FSM_CHANGES_MAX + 40, cut = n - 60;
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct control_fsm_change ch;
+	struct snap a, b;
+	char id[16];
+
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, "CZ"));
+	for (unsigned i = 0; i < n; i++) {
+		change_id_of(i, id);
+		if (i == cut) {
+			a = snap(f);
+			assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+			raft_free(a.p);
+		}
+		ok(f, p_batch(ZID, id, i % 2 ? BATCH_DEL_WWW : BATCH_WWW));
+		if (i >= cut)
+			ok(g,
+			   p_batch(ZID, id, i % 2 ? BATCH_DEL_WWW : BATCH_WWW));
+	}
+	/* 1 + n records made, the oldest 41 gone: CZ and batches 0..39 */
+	assert_int_equal(control_fsm_change_count(f), CONTROL_FSM_CHANGES_MAX);
+	assert_int_equal(control_fsm_change_count(g), CONTROL_FSM_CHANGES_MAX);
+	assert_int_equal(control_fsm_change_get(f, "CZ", &ch), Q53_ENOENT);
+	for (unsigned i = 0; i < n; i++) {
+		change_id_of(i, id);
+		if (i < 40) {
+			assert_int_equal(control_fsm_change_get(f, id, &ch),
+					 Q53_ENOENT);
+			continue;
+		}
+		assert_int_equal(control_fsm_change_get(f, id, &ch), 0);
+		assert_int_equal(ch.index, 2 + i);
+	}
+	for (size_t k = 1; k < control_fsm_change_count(f); k++) {
+		struct control_fsm_change prev;
+
+		assert_int_equal(control_fsm_change_at(f, k - 1, &prev), 0);
+		assert_int_equal(control_fsm_change_at(f, k, &ch), 0);
+		assert_true(strcmp(prev.id, ch.id) < 0);
+	}
+	a = snap(f);
+	b = snap(g);
+	snap_same(a, b); /* frees b */
+	raft_free(a.p);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
 static void test_malformed_commands(void **state)
 {
 	struct control_fsm *f = fsm_new();
@@ -1484,6 +1547,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_command_codec),
 	    cmocka_unit_test(test_zones),
+	    cmocka_unit_test(test_change_records_oldest_evicted),
 	    cmocka_unit_test(test_malformed_commands),
 	    cmocka_unit_test(test_newer_versions),
 	    cmocka_unit_test(test_legacy_snapshots),
