@@ -92,7 +92,8 @@ int api_render_nameservers(const struct zone_store_info *info, char ***names,
 	*names = NULL;
 	*n = 0;
 	for (size_t i = 0; i < info->nrrsets; i++) {
-		const struct zone_store_rrset *rs = info->rrsets[i];
+		const struct zone_store_rrset *rs =
+		    zone_store_info_rrset(info, i);
 		if (rs->type != KNOT_RRTYPE_NS || rs->set_identifier != NULL ||
 		    !dname_equal(rs->owner, info->origin))
 			continue;
@@ -261,7 +262,8 @@ int api_render_records(const struct zone_store_info *info, const char *marker,
 		q53__api__record_set__init(&sets[i]);
 		ptrs[i] = &sets[i];
 		out->n_record_sets++;
-		int rv = render_record_set(&sets[i], info->rrsets[first + i]);
+		int rv = render_record_set(
+		    &sets[i], zone_store_info_rrset(info, first + i));
 		if (rv != 0) {
 			api_render_records_free(out);
 			return fail(err, errlen, rv,
