@@ -80,13 +80,12 @@ size_t zone_store_sets_lower_bound(const struct zone_store_sets *q,
 	return q->dir[lo].start + a;
 }
 
-static void starts_from(struct zone_store_sets *q, size_t b)
+/* The blocks from the first on moved by delta sets (the directory alone
+ * is read: no block is touched). */
+static void starts_shift(struct zone_store_sets *q, size_t first, int delta)
 {
-	size_t start = b > 0 ? q->dir[b - 1].start + q->dir[b - 1].block->n : 0;
-	for (; b < q->nblocks; b++) {
-		q->dir[b].start = start;
-		start += q->dir[b].block->n;
-	}
+	for (size_t k = first; k < q->nblocks; k++)
+		q->dir[k].start += (size_t)delta;
 }
 
 static int dir_reserve(struct zone_store_sets *q, size_t n)
@@ -180,6 +179,7 @@ int zone_store_sets_insert(struct zone_store_sets *q, size_t i,
 		memmove(&q->dir[b + 2], &q->dir[b + 1],
 			(q->nblocks - b - 1) * sizeof(*q->dir));
 		q->dir[b + 1].block = h;
+		q->dir[b + 1].start = q->dir[b].start + keep;
 		q->nblocks++;
 		if (off > keep) {
 			b++;
@@ -191,7 +191,7 @@ int zone_store_sets_insert(struct zone_store_sets *q, size_t i,
 	k->v[off] = s;
 	k->n++;
 	q->n++;
-	starts_from(q, b);
+	starts_shift(q, b + 1, 1);
 	return 0;
 }
 
@@ -220,7 +220,7 @@ int zone_store_sets_remove(struct zone_store_sets *q, size_t i)
 			(q->nblocks - b - 1) * sizeof(*q->dir));
 		q->nblocks--;
 		q->n--;
-		starts_from(q, b);
+		starts_shift(q, b, -1);
 		return 0;
 	}
 	if (block_own(q, b) != 0)
@@ -230,7 +230,7 @@ int zone_store_sets_remove(struct zone_store_sets *q, size_t i)
 	memmove(&k->v[off], &k->v[off + 1], (k->n - off - 1) * sizeof(*k->v));
 	k->n--;
 	q->n--;
-	starts_from(q, b + 1);
+	starts_shift(q, b + 1, -1);
 	return 0;
 }
 
