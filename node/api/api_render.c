@@ -92,7 +92,8 @@ int api_render_nameservers(const struct zone_store_info *info, char ***names,
 	*names = NULL;
 	*n = 0;
 	for (size_t i = 0; i < info->nrrsets; i++) {
-		const struct zone_store_rrset *rs = info->rrsets[i];
+		const struct zone_store_rrset *rs =
+		    zone_store_info_rrset(info, i);
 		if (rs->type != KNOT_RRTYPE_NS || rs->set_identifier != NULL ||
 		    !dname_equal(rs->owner, info->origin))
 			continue;
@@ -268,7 +269,8 @@ static int start_position(const struct zone_store_info *info, const char *name,
 	size_t lo = 0, hi = info->nrrsets;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct zone_store_rrset *rs = info->rrsets[mid];
+		const struct zone_store_rrset *rs =
+		    zone_store_info_rrset(info, mid);
 		int c = knot_dname_cmp(rs->owner, owner);
 		if (c == 0 && rs->type != t)
 			c = rs->type < t ? -1 : 1;
@@ -327,7 +329,8 @@ int api_render_records(const struct zone_store_info *info,
 		q53__api__record_set__init(&sets[i]);
 		ptrs[i] = &sets[i];
 		out->n_record_sets++;
-		int rv = render_record_set(&sets[i], info->rrsets[first + i]);
+		int rv = render_record_set(
+		    &sets[i], zone_store_info_rrset(info, first + i));
 		if (rv != 0) {
 			api_render_records_free(out);
 			return fail(err, errlen, rv,
@@ -337,7 +340,8 @@ int api_render_records(const struct zone_store_info *info,
 	}
 	if (first + n < info->nrrsets) {
 		char next[32];
-		const struct zone_store_rrset *nx = info->rrsets[first + n];
+		const struct zone_store_rrset *nx =
+		    zone_store_info_rrset(info, first + n);
 		char name[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
 		snprintf(next, sizeof(next), "%zu", first + n);
 		dname_to_text(nx->owner, name, sizeof(name));

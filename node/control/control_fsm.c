@@ -507,7 +507,8 @@ static void refs_count(struct state *s, const struct check *c,
 static int refs_add_zone(struct state *s, const struct zone_store_info *info)
 {
 	for (size_t i = 0; i < info->nrrsets; i++) {
-		const char *id = info->rrsets[i]->health_check_id;
+		const char *id =
+		    zone_store_info_rrset(info, i)->health_check_id;
 		const struct check *c;
 
 		if (id == NULL)
@@ -567,7 +568,9 @@ static int refs_rebuild(struct state *s)
 
 	for (size_t z = 0; zone_store_get_at(&s->zones, z, &info) == 0; z++)
 		for (size_t i = 0; i < info.nrrsets; i++)
-			need += info.rrsets[i]->health_check_id != NULL;
+			need +=
+			    zone_store_info_rrset(&info, i)->health_check_id !=
+			    NULL;
 	if (reserve((void **)&s->refs, &s->cap_refs, need, sizeof(*s->refs)))
 		return Q53_ENOMEM;
 	s->n_refs = 0;
@@ -1577,9 +1580,9 @@ static int snap_zones_fill(const struct zone_store *st, struct snap_zones *x)
 	for (size_t i = 0; zone_store_get_at(st, i, &info) == 0; i++) {
 		ns += info.nrrsets;
 		for (size_t k = 0; k < info.nrrsets; k++) {
-			nr += info.rrsets[k]->count;
-			if (info.rrsets[k]->count > maxr)
-				maxr = info.rrsets[k]->count;
+			nr += zone_store_info_rrset(&info, k)->count;
+			if (zone_store_info_rrset(&info, k)->count > maxr)
+				maxr = zone_store_info_rrset(&info, k)->count;
 		}
 	}
 	x->zones = calloc0(nz, sizeof(*x->zones), &failed);
@@ -1606,7 +1609,8 @@ static int snap_zones_fill(const struct zone_store *st, struct snap_zones *x)
 		z->sets = &x->set_ptrs[ns];
 		z->n_sets = info.nrrsets;
 		for (size_t k = 0; k < info.nrrsets; k++, ns++) {
-			const struct zone_store_rrset *r = info.rrsets[k];
+			const struct zone_store_rrset *r =
+			    zone_store_info_rrset(&info, k);
 			struct rrset_data d = {
 			    .owner = r->owner,
 			    .owner_len = r->owner_len,

@@ -1,7 +1,7 @@
-/* Hosted zones as sorted arrays of record sets. A change batch is applied
- * to a copy of the zone's set array (pointers shared with the original);
- * the copy replaces the original only when every change validated, so a
- * failing batch leaves nothing behind. */
+/* Hosted zones as sorted sequences of record sets (zone_store_sets.h). A
+ * change batch is applied to a fork of the zone's sequence (blocks shared
+ * with the original, copied on write); the fork replaces the original only
+ * when every change validated, so a failing batch leaves nothing behind. */
 #include "node/control/zone_store.h"
 
 #include <libknot/libknot.h>
@@ -23,7 +23,8 @@
 
 #define ROUTE53_NAME_MAX 1024
 
-/* A growable array of record sets, kept sorted. */
+/* A growable array of record sets, kept sorted: a zone's sets while an
+ * import or a restore builds them, a batch's displaced ones. */
 struct set_list {
 	struct zone_store_rrset **v;
 	size_t n;
@@ -314,7 +315,28 @@ static bool set_same_data(const struct zone_store_rrset *a,
 	return true;
 }
 
+struct set_key {
+	const uint8_t *owner;
+	uint16_t type;
+	const char *set_id;
+};
+
+static int set_key_cmp(const void *key, const struct zone_store_rrset *s)
+{
+	const struct set_key *k = key;
+	return key_cmp(k->owner, k->type, k->set_id, s);
+}
+
 /* The first position whose set is not before the key. */
+static size_t sets_lower_bound(const struct zone_store_sets *q,
+			       const uint8_t *owner, uint16_t type,
+			       const char *set_id)
+{
+	struct set_key k = {owner, type, set_id};
+	return zone_store_sets_lower_bound(q, set_key_cmp, &k);
+}
+
+/* The first position of v[0..n) whose set is not before the key. */
 static size_t list_lower_bound(struct zone_store_rrset *const *v, size_t n,
 			       const uint8_t *owner, uint16_t type,
 			       const char *set_id)
@@ -347,12 +369,6 @@ static int list_insert(struct set_list *l, size_t pos,
 	return 0;
 }
 
-static void list_remove(struct set_list *l, size_t pos)
-{
-	memmove(&l->v[pos], &l->v[pos + 1], (l->n - pos - 1) * sizeof(*l->v));
-	l->n--;
-}
-
 static void list_free_all(struct set_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -370,6 +386,49 @@ list_find(struct zone_store_rrset *const *v, size_t n, const uint8_t *owner,
 	if (pos < n && v[pos]->type == type &&
 	    name_cmp(owner, v[pos]->owner) == 0)
 		return v[pos];
+	return NULL;
+}
+
+/* The end of the (owner, type) group that starts at v[i]. */
+static size_t list_group_end(struct zone_store_rrset *const *v, size_t n,
+			     size_t i)
+{
+	size_t j = i + 1;
+	while (j < n && v[j]->type == v[i]->type &&
+	       name_cmp(v[j]->owner, v[i]->owner) == 0)
+		j++;
+	return j;
+}
+
+/* The zone's sets become l's (in order; l is left empty). 0 or
+ * Q53_ENOMEM (nothing changed). */
+static int list_to_sets(struct set_list *l, struct zone_store_sets *out)
+{
+	struct zone_store_sets q;
+	zone_store_sets_init(&q);
+	for (size_t i = 0; i < l->n; i++) {
+		if (zone_store_sets_push(&q, l->v[i]) != 0) {
+			zone_store_sets_free(&q);
+			return Q53_ENOMEM;
+		}
+	}
+	zone_store_sets_free_all(out);
+	*out = q;
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+	return 0;
+}
+
+static struct zone_store_rrset *sets_find(const struct zone_store_sets *q,
+					  const uint8_t *owner, uint16_t type)
+{
+	size_t pos = sets_lower_bound(q, owner, type, NULL);
+	if (pos == zone_store_sets_count(q))
+		return NULL;
+	struct zone_store_rrset *s = zone_store_sets_at(q, pos);
+	if (s->type == type && name_cmp(owner, s->owner) == 0)
+		return s;
 	return NULL;
 }
 
@@ -400,9 +459,7 @@ static void zone_free(struct zone_store_zone *z)
 {
 	if (z == NULL)
 		return;
-	for (size_t i = 0; i < z->nsets; i++)
-		set_free(z->sets[i]);
-	free(z->sets);
+	zone_store_sets_free_all(&z->sets);
 	free(z->comment);
 	free(z->caller_reference);
 	zone_store_track_free(z);
@@ -455,8 +512,7 @@ static void soa_serial_set(struct zone_store_rrset *soa, uint32_t serial)
 
 static struct zone_store_rrset *zone_soa(const struct zone_store_zone *z)
 {
-	return (struct zone_store_rrset *)list_find(z->sets, z->nsets,
-						    z->origin, RRTYPE_SOA);
+	return sets_find(&z->sets, z->origin, RRTYPE_SOA);
 }
 
 /* --- for zone_store_build.c (zone_store_impl.h) --- */
@@ -477,20 +533,33 @@ int zone_store_impl_no_such_zone(const char *id, char *err, size_t errlen)
 	return no_such_zone(id, err, errlen);
 }
 
-size_t zone_store_impl_group_end(struct zone_store_rrset *const *v, size_t n,
-				 size_t i)
+size_t zone_store_impl_group_end(const struct zone_store_sets *q, size_t i,
+				 struct zone_store_rrset **g, size_t max)
 {
-	size_t j = i + 1;
-	while (j < n && v[j]->type == v[i]->type &&
-	       name_cmp(v[j]->owner, v[i]->owner) == 0)
-		j++;
+	size_t n = zone_store_sets_count(q);
+	const struct zone_store_rrset *first = zone_store_sets_at(q, i);
+	size_t j = i;
+	for (; j < n; j++) {
+		struct zone_store_rrset *x = zone_store_sets_at(q, j);
+		if (j > i && (x->type != first->type ||
+			      name_cmp(x->owner, first->owner)))
+			break;
+		if (j - i < max)
+			g[j - i] = x;
+	}
 	return j;
 }
 
 size_t zone_store_impl_lower_bound(const struct zone_store_zone *z,
 				   const uint8_t *owner)
 {
-	return list_lower_bound(z->sets, z->nsets, owner, 0, NULL);
+	return sets_lower_bound(&z->sets, owner, 0, NULL);
+}
+
+const struct zone_store_rrset *
+zone_store_info_rrset(const struct zone_store_info *info, size_t i)
+{
+	return zone_store_sets_at(info->sets, i);
 }
 
 void zone_store_init(struct zone_store *s)
@@ -521,8 +590,8 @@ static void zone_info(const struct zone_store_zone *z,
 	out->comment = z->comment;
 	out->caller_reference = z->caller_reference;
 	out->serial = z->serial;
-	out->nrrsets = z->nsets;
-	out->rrsets = (const struct zone_store_rrset *const *)z->sets;
+	out->nrrsets = zone_store_sets_count(&z->sets);
+	out->sets = &z->sets;
 }
 
 int zone_store_get_at(const struct zone_store *s, size_t i,
@@ -647,6 +716,7 @@ int zone_store_create(struct zone_store *s,
 	struct zone_store_zone *z = calloc(1, sizeof(*z));
 	if (z == NULL)
 		return Q53_ENOMEM;
+	zone_store_sets_init(&z->sets);
 	snprintf(z->id, sizeof(z->id), "%s", p->id);
 	memcpy(z->origin, origin, olen);
 	z->origin_len = (uint8_t)olen;
@@ -710,8 +780,9 @@ int zone_store_create(struct zone_store *s,
 	if (rc == 0)
 		rc = zone_add_apex_set(z, &l, RRTYPE_NS, ZONE_STORE_NS_TTL, ns,
 				       p->nnameservers);
-	z->sets = l.v;
-	z->nsets = l.n;
+	if (rc == 0)
+		rc = list_to_sets(&l, &z->sets);
+	list_free_all(&l);
 	if (rc != 0)
 		goto err_after_ns;
 	rc = zone_insert(s, pos, z);
@@ -748,8 +819,8 @@ int zone_store_delete(struct zone_store *s, const char *id, char *err,
 	if (z == NULL)
 		return no_such_zone(id, err, errlen);
 	size_t extra = 0;
-	for (size_t i = 0; i < z->nsets; i++)
-		extra += !is_apex_soa_ns(z, z->sets[i]);
+	for (size_t i = 0; i < zone_store_sets_count(&z->sets); i++)
+		extra += !is_apex_soa_ns(z, zone_store_sets_at(&z->sets, i));
 	if (extra > 0)
 		return fail(err, errlen, Q53_EINVAL,
 			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
@@ -952,13 +1023,16 @@ err_after_set:
 static int change_apply(const struct zone_store_zone *z,
 			enum change_action action,
 			struct zone_store_rrset *cand, size_t i,
-			struct set_list *work, struct set_list *removed,
+			struct zone_store_sets *work, struct set_list *removed,
 			struct report *e)
 {
 	char label[NAME_TEXT_MAX + 128];
-	size_t pos = list_lower_bound(work->v, work->n, cand->owner, cand->type,
+	size_t pos = sets_lower_bound(work, cand->owner, cand->type,
 				      cand->set_identifier);
-	bool exists = pos < work->n && set_cmp(cand, work->v[pos]) == 0;
+	struct zone_store_rrset *cur = pos < zone_store_sets_count(work)
+					   ? zone_store_sets_at(work, pos)
+					   : NULL;
+	bool exists = cur != NULL && set_cmp(cand, cur) == 0;
 	int rc;
 
 	set_label(cand->owner, cand->type, cand->set_identifier, label,
@@ -973,7 +1047,7 @@ static int change_apply(const struct zone_store_zone *z,
 				   label);
 			return Q53_EINVAL;
 		}
-		return list_insert(work, pos, cand);
+		return zone_store_sets_insert(work, pos, cand);
 	case CHANGE_DELETE:
 		if (is_apex_soa_ns(z, cand)) {
 			report_add(
@@ -991,27 +1065,35 @@ static int change_apply(const struct zone_store_zone *z,
 				   label);
 			return Q53_EINVAL;
 		}
-		if (!set_same_data(cand, work->v[pos])) {
+		if (!set_same_data(cand, cur)) {
 			report_add(
 			    e, i,
 			    "Tried to delete resource record set %s but the "
 			    "values provided do not match the current values "
 			    "(TTL %u, %u records)",
-			    label, work->v[pos]->ttl, work->v[pos]->count);
+			    label, cur->ttl, cur->count);
 			return Q53_EINVAL;
 		}
-		rc = list_insert(removed, removed->n, work->v[pos]);
+		rc = list_insert(removed, removed->n, cur);
 		if (rc != 0)
 			return rc;
-		list_remove(work, pos);
+		rc = zone_store_sets_remove(work, pos);
+		if (rc != 0) {
+			removed->n--;
+			return rc;
+		}
 		return 1;
 	case CHANGE_UPSERT:
 		if (!exists)
-			return list_insert(work, pos, cand);
-		rc = list_insert(removed, removed->n, work->v[pos]);
+			return zone_store_sets_insert(work, pos, cand);
+		rc = list_insert(removed, removed->n, cur);
 		if (rc != 0)
 			return rc;
-		work->v[pos] = cand;
+		rc = zone_store_sets_replace(work, pos, cand);
+		if (rc != 0) {
+			removed->n--;
+			return rc;
+		}
 		return 0;
 	}
 	return Q53_EINVAL;
@@ -1023,15 +1105,18 @@ static int change_apply(const struct zone_store_zone *z,
  * blamed too. */
 static void check_cname(const struct zone_store_zone *z,
 			const struct zone_store_rrset *cand, size_t i,
-			const struct set_list *work,
+			const struct zone_store_sets *work,
 			struct zone_store_rrset *const *cands, size_t ncands,
 			struct report *e)
 {
 	char name[NAME_TEXT_MAX], t[32];
-	size_t pos = list_lower_bound(work->v, work->n, cand->owner, 0, NULL);
-	for (; pos < work->n && name_cmp(work->v[pos]->owner, cand->owner) == 0;
+	size_t n = zone_store_sets_count(work);
+	for (size_t pos = sets_lower_bound(work, cand->owner, 0, NULL); pos < n;
 	     pos++) {
-		const struct zone_store_rrset *o = work->v[pos];
+		const struct zone_store_rrset *o =
+		    zone_store_sets_at(work, pos);
+		if (name_cmp(o->owner, cand->owner) != 0)
+			break;
 		bool conflict;
 		if (cand->type == RRTYPE_CNAME) {
 			conflict = o->type != RRTYPE_CNAME;
@@ -1077,19 +1162,21 @@ static const char *set_policy_name(enum set_policy p)
  * of another policy, a plain set cannot join a group, and a failover group
  * has one set per role. */
 static void check_routing(const struct zone_store_rrset *cand, size_t i,
-			  const struct set_list *work, struct report *e)
+			  const struct zone_store_sets *work, struct report *e)
 {
 	char name[NAME_TEXT_MAX], t[32];
-	size_t pos =
-	    list_lower_bound(work->v, work->n, cand->owner, cand->type, NULL);
+	size_t n = zone_store_sets_count(work);
 	enum set_policy pc = set_policy_of(cand);
 
 	name_text(cand->owner, name, sizeof(name));
 	type_text(cand->type, t, sizeof(t));
-	for (; pos < work->n && work->v[pos]->type == cand->type &&
-	       name_cmp(work->v[pos]->owner, cand->owner) == 0;
-	     pos++) {
-		const struct zone_store_rrset *o = work->v[pos];
+	for (size_t pos = sets_lower_bound(work, cand->owner, cand->type, NULL);
+	     pos < n; pos++) {
+		const struct zone_store_rrset *o =
+		    zone_store_sets_at(work, pos);
+		if (o->type != cand->type ||
+		    name_cmp(o->owner, cand->owner) != 0)
+			break;
 		enum set_policy po = set_policy_of(o);
 
 		if (o == cand)
@@ -1169,10 +1256,12 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 			     void *ctx, char *err, size_t errlen)
 {
 	struct report e = {0};
-	struct set_list work = {0}, removed = {0};
+	struct zone_store_sets work;
+	struct set_list removed = {0};
 	int rc = 0;
 
 	err[0] = '\0';
+	zone_store_sets_init(&work);
 	struct zone_store_zone *z = zone_find(s, id, NULL);
 	if (z == NULL)
 		return no_such_zone(id, err, errlen);
@@ -1188,14 +1277,14 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 	/* cands[i]: change i's set; in_work[i]: it now lives in work. */
 	struct zone_store_rrset **cands = calloc(b->nchanges, sizeof(*cands));
 	bool *in_work = calloc(b->nchanges, sizeof(*in_work));
-	work.cap = z->nsets + b->nchanges;
-	work.v = malloc(work.cap * sizeof(*work.v));
-	if (cands == NULL || in_work == NULL || work.v == NULL) {
+	/* Each change displaces one set at most. */
+	removed.v = malloc(b->nchanges * sizeof(*removed.v));
+	removed.cap = b->nchanges;
+	if (cands == NULL || in_work == NULL || removed.v == NULL ||
+	    zone_store_sets_fork(&work, &z->sets) != 0) {
 		rc = Q53_ENOMEM;
 		goto out;
 	}
-	memcpy(work.v, z->sets, z->nsets * sizeof(*work.v));
-	work.n = z->nsets;
 
 	for (size_t i = 0; i < b->nchanges; i++) {
 		const struct rrset_change *c = &b->changes[i];
@@ -1272,10 +1361,7 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 	}
 	for (size_t k = 0; k < removed.n; k++)
 		set_free(removed.v[k]);
-	free(z->sets);
-	z->sets = work.v;
-	z->nsets = work.n;
-	work.v = NULL;
+	zone_store_sets_commit(&z->sets, &work);
 	for (size_t i = 0; i < b->nchanges; i++) {
 		if (in_work[i])
 			cands[i] = NULL;
@@ -1291,7 +1377,7 @@ out:
 	}
 	free(cands);
 	free(in_work);
-	free(work.v);
+	zone_store_sets_abort(&work);
 	free(removed.v);
 	for (size_t i = 0; i < b->nchanges; i++)
 		free(e.why[i]);
@@ -1407,7 +1493,7 @@ static int zone_check_sets(const struct zone_store_zone *z,
 		i = j;
 	}
 	for (size_t i = 0; i < l->n;) {
-		size_t j = zone_store_impl_group_end(l->v, l->n, i);
+		size_t j = list_group_end(l->v, l->n, i);
 		int rc = group_check(z, l->v + i, j - i, err, errlen);
 		if (rc != 0)
 			return rc;
@@ -1537,8 +1623,9 @@ int zone_store_replace(struct zone_store *s, const char *id,
 		goto err_after_list;
 	/* Without an apex SOA or NS of its own, the file keeps the
 	 * zone's. */
-	for (size_t i = 0; i < z->nsets; i++) {
-		const struct zone_store_rrset *cur = z->sets[i];
+	for (size_t i = 0; i < zone_store_sets_count(&z->sets); i++) {
+		const struct zone_store_rrset *cur =
+		    zone_store_sets_at(&z->sets, i);
 		if (!is_apex_soa_ns(z, cur) ||
 		    list_find(l.v, l.n, z->origin, cur->type) != NULL)
 			continue;
@@ -1557,12 +1644,10 @@ int zone_store_replace(struct zone_store *s, const char *id,
 	uint32_t serial = z->serial + 1;
 	if (serial_newer(soa_serial_get(soa), serial))
 		serial = soa_serial_get(soa);
+	rc = list_to_sets(&l, &z->sets);
+	if (rc != 0)
+		goto err_after_list;
 	soa_serial_set(soa, serial);
-	for (size_t i = 0; i < z->nsets; i++)
-		set_free(z->sets[i]);
-	free(z->sets);
-	z->sets = l.v;
-	z->nsets = l.n;
 	z->serial = serial;
 	return 0;
 
@@ -1584,6 +1669,7 @@ int zone_store_load(struct zone_store *s,
 	struct zone_store_zone *z = calloc(1, sizeof(*z));
 	if (z == NULL)
 		return Q53_ENOMEM;
+	zone_store_sets_init(&z->sets);
 	if (p->comment != NULL && p->comment[0] != '\0')
 		z->comment = strdup(p->comment);
 	if (p->caller_reference != NULL && p->caller_reference[0] != '\0')
@@ -1631,9 +1717,9 @@ int zone_store_load(struct zone_store *s,
 		fail(err, errlen, Q53_EINVAL, "zone %s: %s", z->id, why);
 	if (rc != 0)
 		goto err_after_zone;
-	z->sets = l.v;
-	z->nsets = l.n;
-	l.v = NULL;
+	rc = list_to_sets(&l, &z->sets);
+	if (rc != 0)
+		goto err_after_zone;
 	z->serial = soa_serial_get(zone_soa(z));
 	rc = zone_insert(s, s->nzones, z);
 	if (rc != 0)

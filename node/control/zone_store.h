@@ -29,6 +29,7 @@
 #include "node/control/change_batch.h"
 
 struct zone;
+struct zone_store_sets;
 
 /* The caller's answer about the health check named check_id: whether it
  * exists (zone_store_apply_with_checks) or whether it is healthy now
@@ -77,10 +78,15 @@ struct zone_store_info {
 	const char *caller_reference; /* NULL when none */
 	uint32_t serial;
 	size_t nrrsets;
-	/* Canonical DNS order of owner (RFC 4034 6.1), then type, then set
-	 * identifier. */
-	const struct zone_store_rrset *const *rrsets;
+	/* The sets, read with zone_store_info_rrset. */
+	const struct zone_store_sets *sets;
 };
+
+/* The i-th (< nrrsets) record set of the zone info describes, in
+ * canonical DNS order of owner (RFC 4034 6.1), then type, then set
+ * identifier: O(log n). Valid as info's pointers are. */
+const struct zone_store_rrset *
+zone_store_info_rrset(const struct zone_store_info *info, size_t i);
 
 struct zone_store_zone;
 

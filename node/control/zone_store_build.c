@@ -19,9 +19,14 @@ static bool set_healthy(const struct zone_store_rrset *set,
 	       healthy(ctx, set->health_check_id);
 }
 
-/* The set that answers for the group g[0..n): a plain set itself; of a
- * failover group the first eligible of PRIMARY, SECONDARY, where eligible
- * is healthy, or every member when none is (fail open). */
+/* The members of a group group_pick looks at: a group the store keeps
+ * holds one plain set or a PRIMARY and a SECONDARY. */
+#define GROUP_MAX 4
+
+/* The set that answers for the group g[0..n) (only the first GROUP_MAX
+ * members are in g): a plain set itself; of a failover group the first
+ * eligible of PRIMARY, SECONDARY, where eligible is healthy, or every
+ * member when none is (fail open). */
 static const struct zone_store_rrset *
 group_pick(struct zone_store_rrset *const *g, size_t n,
 	   zone_store_check_fn healthy, void *ctx)
@@ -29,11 +34,13 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
 	static const enum change_failover ORDER[] = {CHANGE_FAILOVER_PRIMARY,
 						     CHANGE_FAILOVER_SECONDARY};
 	const struct zone_store_rrset *cand[2];
-	bool ok[2];
+	bool ok[2] = {false, false};
 	size_t m = 0;
 
 	if (n == 1 && g[0]->set_identifier == NULL)
 		return g[0];
+	if (n > GROUP_MAX)
+		n = GROUP_MAX;
 	for (size_t r = 0; r < 2; r++) {
 		for (size_t k = 0; k < n && m < 2; k++) {
 			if (g[k]->failover != ORDER[r])
@@ -71,15 +78,17 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 	int rc = zone_builder_new(&b, z->origin);
 	if (rc != 0)
 		return rc;
-	rc = zone_builder_reserve(b, z->nsets);
+	size_t nsets = zone_store_sets_count(&z->sets);
+	rc = zone_builder_reserve(b, nsets);
 	if (rc != 0) {
 		zone_builder_abort(b);
 		return rc;
 	}
-	for (size_t i = 0; i < z->nsets;) {
-		size_t j = zone_store_impl_group_end(z->sets, z->nsets, i);
+	for (size_t i = 0; i < nsets;) {
+		struct zone_store_rrset *g[GROUP_MAX];
+		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
 		const struct zone_store_rrset *set =
-		    group_pick(z->sets + i, j - i, healthy, ctx);
+		    group_pick(g, j - i, healthy, ctx);
 		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
 			rc = zone_builder_add(b, set->owner, set->type,
 					      set->ttl, set->rdata[k].data,
@@ -179,11 +188,16 @@ static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
 	const struct build_src *b = arg;
 	const struct zone_store_zone *z = b->z;
 	size_t i = zone_store_impl_lower_bound(z, name);
-	while (i < z->nsets && z->sets[i]->owner_len == len &&
-	       memcmp(z->sets[i]->owner, name, len) == 0) {
-		size_t j = zone_store_impl_group_end(z->sets, z->nsets, i);
+	size_t nsets = zone_store_sets_count(&z->sets);
+	while (i < nsets) {
+		const struct zone_store_rrset *at =
+		    zone_store_sets_at(&z->sets, i);
+		if (at->owner_len != len || memcmp(at->owner, name, len) != 0)
+			break;
+		struct zone_store_rrset *g[GROUP_MAX];
+		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
 		const struct zone_store_rrset *set =
-		    group_pick(z->sets + i, j - i, b->healthy, b->ctx);
+		    group_pick(g, j - i, b->healthy, b->ctx);
 		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
 			int rc = zone_update_add(u, set->owner, set->type,
 						 set->ttl, set->rdata[k].data,
@@ -202,9 +216,10 @@ static bool src_exists(void *arg, const uint8_t *name, size_t len)
 {
 	const struct build_src *b = arg;
 	size_t i = zone_store_impl_lower_bound(b->z, name);
-	return i < b->z->nsets &&
-	       dname_is_sub(b->z->sets[i]->owner, b->z->sets[i]->owner_len,
-			    name, len);
+	if (i == zone_store_sets_count(&b->z->sets))
+		return false;
+	const struct zone_store_rrset *s = zone_store_sets_at(&b->z->sets, i);
+	return dname_is_sub(s->owner, s->owner_len, name, len);
 }
 
 static int src_each_below(void *arg, const uint8_t *name, size_t len,
@@ -215,9 +230,10 @@ static int src_each_below(void *arg, const uint8_t *name, size_t len,
 	const struct zone_store_zone *z = b->z;
 	const uint8_t *last = NULL;
 	size_t last_len = 0;
-	for (size_t i = zone_store_impl_lower_bound(z, name); i < z->nsets;
-	     i++) {
-		const struct zone_store_rrset *s = z->sets[i];
+	size_t nsets = zone_store_sets_count(&z->sets);
+	for (size_t i = zone_store_impl_lower_bound(z, name); i < nsets; i++) {
+		const struct zone_store_rrset *s =
+		    zone_store_sets_at(&z->sets, i);
 		if (!dname_is_sub(s->owner, s->owner_len, name, len))
 			break;
 		if (s->owner_len == len ||

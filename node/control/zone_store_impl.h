@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "node/control/zone_store.h"
+#include "node/control/zone_store_sets.h"
 #include "node/dnsdata/dname.h"
 
 #define NAME_TEXT_MAX (DNAME_MAXLEN * 4 + 2)
@@ -26,8 +27,7 @@ struct zone_store_zone {
 	char *comment;
 	char *caller_reference;
 	uint32_t serial;
-	struct zone_store_rrset **sets; /* canonical order */
-	size_t nsets;
+	struct zone_store_sets sets;	/* canonical order */
 	struct zone_store_track *track; /* NULL until the first update */
 };
 
@@ -36,9 +36,10 @@ int zone_store_impl_name_cmp(const uint8_t *a, const uint8_t *b);
 struct zone_store_zone *zone_store_impl_find(const struct zone_store *s,
 					     const char *id);
 int zone_store_impl_no_such_zone(const char *id, char *err, size_t errlen);
-/* The end of the (owner, type) group that starts at v[i]. */
-size_t zone_store_impl_group_end(struct zone_store_rrset *const *v, size_t n,
-				 size_t i);
+/* The end of the (owner, type) group that starts at position i of q; its
+ * first max members go to g[]. */
+size_t zone_store_impl_group_end(const struct zone_store_sets *q, size_t i,
+				 struct zone_store_rrset **g, size_t max);
 /* The first set whose owner is not before owner (canonical order). */
 size_t zone_store_impl_lower_bound(const struct zone_store_zone *z,
 				   const uint8_t *owner);

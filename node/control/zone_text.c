@@ -176,7 +176,7 @@ int zone_text_export_batch(const struct zone_store *s, const char *id,
 	const struct zone_store_info *z = &zi;
 	size_t routed = 0;
 	for (size_t i = 0; i < z->nrrsets; i++)
-		routed += set_is_routed(z->rrsets[i]);
+		routed += set_is_routed(zone_store_info_rrset(z, i));
 	if (routed == 0)
 		return 0;
 	struct change_batch *b = calloc(1, sizeof(*b));
@@ -195,10 +195,10 @@ int zone_text_export_batch(const struct zone_store *s, const char *id,
 		goto out;
 	}
 	for (size_t i = 0; i < z->nrrsets && rc == 0; i++) {
-		if (!set_is_routed(z->rrsets[i]))
+		if (!set_is_routed(zone_store_info_rrset(z, i)))
 			continue;
-		rc = set_to_change(z->rrsets[i], &b->changes[b->nchanges++],
-				   val, valcap);
+		rc = set_to_change(zone_store_info_rrset(z, i),
+				   &b->changes[b->nchanges++], val, valcap);
 	}
 	if (rc == 0)
 		rc = change_batch_format(b, json, len);
@@ -228,7 +228,7 @@ int zone_text_export(const struct zone_store *s, const char *id, char **text,
 	out_text(&o, head);
 	size_t routed = 0;
 	for (size_t i = 0; i < z->nrrsets; i++)
-		routed += set_is_routed(z->rrsets[i]);
+		routed += set_is_routed(zone_store_info_rrset(z, i));
 	if (routed > 0) {
 		snprintf(head, sizeof(head),
 			 "; %zu record sets with a SetIdentifier or a "
@@ -238,7 +238,8 @@ int zone_text_export(const struct zone_store *s, const char *id, char **text,
 		out_text(&o, head);
 	}
 	for (size_t i = 0; i < z->nrrsets && rc == 0; i++) {
-		const struct zone_store_rrset *set = z->rrsets[i];
+		const struct zone_store_rrset *set =
+		    zone_store_info_rrset(z, i);
 		if (set_is_routed(set))
 			continue;
 		name_text(set->owner, name, sizeof(name));

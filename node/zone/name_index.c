@@ -6,8 +6,9 @@
 #include "node/common/errcode.h"
 #include "node/dnsdata/dname.h"
 
-#define PAGE_MAX  48 /* entries before a page splits (load 0.75) */
-#define DEPTH_MAX 26
+#define PAGE_MAX   48 /* entries before a page splits (load 0.75) */
+#define DEPTH_MAX  26
+#define CHUNK_BITS NAME_INDEX_CHUNK_BITS
 
 static struct name_index_page *page_new(uint8_t depth)
 {
@@ -17,6 +18,11 @@ static struct name_index_page *page_new(uint8_t depth)
 	p->refs = 1;
 	p->depth = depth;
 	return p;
+}
+
+static void page_retain(struct name_index_page *p)
+{
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
 }
 
 static void page_release(struct name_index_page *p)
@@ -38,24 +44,77 @@ static uint64_t node_hash(const struct zone_node *n)
 	return dname_hash(name, len);
 }
 
-/* The directory range [first, first + span) that points at the page of
- * directory entry d with local depth ld. */
-static size_t span_of(const struct name_index *ix, uint8_t ld)
+/* Directory entries per chunk and chunks of an index of this depth. */
+static size_t chunk_entries(uint8_t depth)
 {
-	return (size_t)1 << (ix->depth - ld);
+	return (size_t)1 << (depth < CHUNK_BITS ? depth : CHUNK_BITS);
+}
+
+static size_t chunk_count(uint8_t depth)
+{
+	return (size_t)1 << (depth > CHUNK_BITS ? depth - CHUNK_BITS : 0);
+}
+
+/* The number of directory entries pointing at a page of local depth ld
+ * (all in one chunk). */
+static size_t span_of(uint8_t depth, uint8_t ld)
+{
+	return (size_t)1 << (depth - ld);
+}
+
+static struct name_index_chunk *chunk_new(uint8_t depth)
+{
+	struct name_index_chunk *c =
+	    malloc(sizeof(*c) + chunk_entries(depth) * sizeof(c->page[0]));
+	if (c == NULL)
+		return NULL;
+	c->refs = 1;
+	c->depth = depth;
+	return c;
+}
+
+/* Takes one reference of every page c holds. */
+static void chunk_retain_pages(struct name_index_chunk *c)
+{
+	size_t n = chunk_entries(c->depth);
+	for (size_t k = 0; k < n; k += span_of(c->depth, c->page[k]->depth))
+		page_retain(c->page[k]);
+}
+
+static void chunk_release(struct name_index_chunk *c)
+{
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	size_t n = chunk_entries(c->depth);
+	for (size_t k = 0; k < n;) {
+		struct name_index_page *p = c->page[k];
+		k += span_of(c->depth, p->depth);
+		page_release(p);
+	}
+	free(c);
+}
+
+static struct name_index_page **entry(struct name_index *ix, size_t d)
+{
+	return &ix->chunk[d >> CHUNK_BITS]
+		    ->page[d & (((size_t)1 << CHUNK_BITS) - 1)];
 }
 
 int name_index_init(struct name_index *ix)
 {
-	ix->dir = malloc(sizeof(*ix->dir));
-	if (ix->dir == NULL)
+	ix->chunk = malloc(sizeof(*ix->chunk));
+	if (ix->chunk == NULL)
 		return Q53_ENOMEM;
-	ix->dir[0] = page_new(0);
-	if (ix->dir[0] == NULL) {
-		free(ix->dir);
-		ix->dir = NULL;
+	ix->chunk[0] = chunk_new(0);
+	struct name_index_page *p = page_new(0);
+	if (ix->chunk[0] == NULL || p == NULL) {
+		free(ix->chunk[0]);
+		free(p);
+		free(ix->chunk);
+		ix->chunk = NULL;
 		return Q53_ENOMEM;
 	}
+	ix->chunk[0]->page[0] = p;
 	ix->depth = 0;
 	ix->count = 0;
 	return 0;
@@ -63,30 +122,27 @@ int name_index_init(struct name_index *ix)
 
 int name_index_clone(struct name_index *dst, const struct name_index *src)
 {
-	size_t n = (size_t)1 << src->depth;
-	dst->dir = malloc(n * sizeof(*dst->dir));
-	if (dst->dir == NULL)
+	size_t n = chunk_count(src->depth);
+	dst->chunk = malloc(n * sizeof(*dst->chunk));
+	if (dst->chunk == NULL)
 		return Q53_ENOMEM;
-	memcpy(dst->dir, src->dir, n * sizeof(*dst->dir));
+	memcpy(dst->chunk, src->chunk, n * sizeof(*dst->chunk));
 	dst->depth = src->depth;
 	dst->count = src->count;
-	for (size_t d = 0; d < n; d += span_of(src, src->dir[d]->depth))
-		__atomic_add_fetch(&dst->dir[d]->refs, 1, __ATOMIC_RELAXED);
+	for (size_t c = 0; c < n; c++)
+		__atomic_add_fetch(&dst->chunk[c]->refs, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
 void name_index_free(struct name_index *ix)
 {
-	if (ix->dir == NULL)
+	if (ix->chunk == NULL)
 		return;
-	size_t n = (size_t)1 << ix->depth;
-	for (size_t d = 0; d < n;) {
-		struct name_index_page *p = ix->dir[d];
-		d += span_of(ix, p->depth);
-		page_release(p);
-	}
-	free(ix->dir);
-	ix->dir = NULL;
+	size_t n = chunk_count(ix->depth);
+	for (size_t c = 0; c < n; c++)
+		chunk_release(ix->chunk[c]);
+	free(ix->chunk);
+	ix->chunk = NULL;
 	ix->count = 0;
 }
 
@@ -95,8 +151,8 @@ void name_index_each(const struct name_index *ix,
 {
 	size_t n = (size_t)1 << ix->depth;
 	for (size_t d = 0; d < n;) {
-		const struct name_index_page *p = ix->dir[d];
-		d += span_of(ix, p->depth);
+		const struct name_index_page *p = name_index_page_at(ix, d);
+		d += span_of(ix->depth, p->depth);
 		for (size_t i = 0; i < NAME_INDEX_SLOTS; i++) {
 			if (p->node[i] != NULL)
 				fn(arg, p->node[i]);
@@ -104,15 +160,16 @@ void name_index_each(const struct name_index *ix,
 	}
 }
 
-/* Points the directory range of old (local depth ld, containing entry d)
- * at p0 (lower half) / p1 (upper half), or at p0 alone when p1 is NULL. */
+/* Points the directory range of the page of local depth ld containing
+ * entry d at p0 (lower half) / p1 (upper half), or at p0 alone when p1 is
+ * NULL. The range's chunk must be owned. */
 static void dir_replace(struct name_index *ix, size_t d, uint8_t ld,
 			struct name_index_page *p0, struct name_index_page *p1)
 {
-	size_t span = span_of(ix, ld);
+	size_t span = span_of(ix->depth, ld);
 	size_t first = d & ~(span - 1);
 	for (size_t k = 0; k < span; k++)
-		ix->dir[first + k] = (p1 != NULL && k >= span / 2) ? p1 : p0;
+		*entry(ix, first + k) = (p1 != NULL && k >= span / 2) ? p1 : p0;
 }
 
 static void slot_put(struct name_index_page *p, uint32_t tag,
@@ -126,11 +183,32 @@ static void slot_put(struct name_index_page *p, uint32_t tag,
 	p->count++;
 }
 
+/* Makes chunk c writable (held by this index alone), copying it when
+ * shared. 0 or Q53_ENOMEM. */
+static int chunk_own(struct name_index *ix, size_t c)
+{
+	struct name_index_chunk *k = ix->chunk[c];
+	if (__atomic_load_n(&k->refs, __ATOMIC_ACQUIRE) == 1)
+		return 0;
+	struct name_index_chunk *copy = chunk_new(k->depth);
+	if (copy == NULL)
+		return Q53_ENOMEM;
+	memcpy(copy->page, k->page,
+	       chunk_entries(k->depth) * sizeof(k->page[0]));
+	chunk_retain_pages(copy);
+	ix->chunk[c] = copy;
+	chunk_release(k);
+	return 0;
+}
+
 /* Makes the page of directory entry d writable (owned by this index
- * alone), copying it when shared. Returns it or NULL (no memory). */
+ * alone), copying its chunk and it when shared. Returns it or NULL (no
+ * memory). */
 static struct name_index_page *page_own(struct name_index *ix, size_t d)
 {
-	struct name_index_page *p = ix->dir[d];
+	if (chunk_own(ix, d >> CHUNK_BITS) != 0)
+		return NULL;
+	struct name_index_page *p = *entry(ix, d);
 	if (__atomic_load_n(&p->refs, __ATOMIC_ACQUIRE) == 1)
 		return p;
 	struct name_index_page *c = malloc(sizeof(*c));
@@ -147,25 +225,13 @@ static struct name_index_page *page_own(struct name_index *ix, size_t d)
 	return c;
 }
 
-/* Splits the (owned) page of entry d in two, doubling the directory when
- * its depth is the page's. */
-static int page_split(struct name_index *ix, size_t d)
+/* Splits the page of entry d, whose local depth is below the index's, in
+ * two (making it writable first). */
+static int page_split_below(struct name_index *ix, size_t d)
 {
-	struct name_index_page *p = ix->dir[d];
-	if (p->depth >= DEPTH_MAX)
-		return Q53_ERANGE;
-	if (p->depth == ix->depth) {
-		size_t n = (size_t)1 << ix->depth;
-		struct name_index_page **dir = malloc(2 * n * sizeof(*dir));
-		if (dir == NULL)
-			return Q53_ENOMEM;
-		for (size_t k = 0; k < n; k++)
-			dir[2 * k] = dir[2 * k + 1] = ix->dir[k];
-		free(ix->dir);
-		ix->dir = dir;
-		ix->depth++;
-		d = 2 * d;
-	}
+	struct name_index_page *p = page_own(ix, d);
+	if (p == NULL)
+		return Q53_ENOMEM;
 	uint8_t nd = (uint8_t)(p->depth + 1);
 	struct name_index_page *p0 = page_new(nd), *p1 = page_new(nd);
 	if (p0 == NULL || p1 == NULL) {
@@ -185,6 +251,66 @@ static int page_split(struct name_index *ix, size_t d)
 	/* The nodes moved: the old page goes without releasing them. */
 	free(p);
 	return 0;
+}
+
+/* Doubles the directory: every entry becomes two. New chunks replace the
+ * old ones (which stay valid for the versions still holding them). */
+static int dir_double(struct name_index *ix)
+{
+	uint8_t depth = ix->depth;
+	if (depth >= CHUNK_BITS) {
+		/* A page spanning a whole chunk would span two: split it. */
+		size_t n = (size_t)1 << depth;
+		for (size_t d = 0; d < n; d += chunk_entries(depth)) {
+			if ((*entry(ix, d))->depth + CHUNK_BITS > depth)
+				continue;
+			int rc = page_split_below(ix, d);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	uint8_t nd = (uint8_t)(depth + 1);
+	size_t nold = chunk_count(depth), nnew = chunk_count(nd);
+	size_t per = chunk_entries(nd);
+	struct name_index_chunk **chunks = calloc(nnew, sizeof(*chunks));
+	if (chunks == NULL)
+		return Q53_ENOMEM;
+	for (size_t c = 0; c < nnew; c++) {
+		chunks[c] = chunk_new(nd);
+		if (chunks[c] == NULL) {
+			for (size_t k = 0; k < c; k++)
+				free(chunks[k]);
+			free(chunks);
+			return Q53_ENOMEM;
+		}
+		for (size_t k = 0; k < per; k++) {
+			size_t d = c * per + k; /* entry at the new depth */
+			chunks[c]->page[k] = *entry(ix, d >> 1);
+		}
+		chunk_retain_pages(chunks[c]);
+	}
+	for (size_t c = 0; c < nold; c++)
+		chunk_release(ix->chunk[c]);
+	free(ix->chunk);
+	ix->chunk = chunks;
+	ix->depth = nd;
+	return 0;
+}
+
+/* Splits the (owned) page of entry d in two, doubling the directory when
+ * its depth is the page's. */
+static int page_split(struct name_index *ix, size_t d)
+{
+	struct name_index_page *p = *entry(ix, d);
+	if (p->depth >= DEPTH_MAX)
+		return Q53_ERANGE;
+	if (p->depth == ix->depth) {
+		int rc = dir_double(ix);
+		if (rc != 0)
+			return rc;
+		d = 2 * d;
+	}
+	return page_split_below(ix, d);
 }
 
 static size_t dir_entry(const struct name_index *ix, uint64_t h)
@@ -247,7 +373,7 @@ int name_index_del(struct name_index *ix, const uint8_t *name, size_t len)
 	uint64_t h = dname_hash(name, len);
 	uint32_t tag = (uint32_t)h;
 	size_t d = dir_entry(ix, h);
-	if (slot_find(ix->dir[d], tag, name, len) < 0)
+	if (slot_find(name_index_page_at(ix, d), tag, name, len) < 0)
 		return 0;
 	struct name_index_page *p = page_own(ix, d);
 	if (p == NULL)
@@ -284,38 +410,48 @@ int name_index_reserve(struct name_index *ix, size_t expected)
 	if (depth <= ix->depth)
 		return 0;
 	struct name_index bigger;
-	size_t n = (size_t)1 << depth;
-	bigger.dir = calloc(n, sizeof(*bigger.dir));
-	if (bigger.dir == NULL)
+	size_t nc = chunk_count(depth), per = chunk_entries(depth);
+	bigger.chunk = calloc(nc, sizeof(*bigger.chunk));
+	if (bigger.chunk == NULL)
 		return Q53_ENOMEM;
 	bigger.depth = depth;
 	bigger.count = 0;
-	for (size_t d = 0; d < n; d++) {
-		bigger.dir[d] = page_new(depth);
-		if (bigger.dir[d] == NULL) {
-			for (size_t k = 0; k < d; k++)
-				free(bigger.dir[k]);
-			free(bigger.dir);
+	for (size_t c = 0; c < nc; c++) {
+		struct name_index_chunk *k = chunk_new(depth);
+		bigger.chunk[c] = k;
+		for (size_t e = 0; k != NULL && e < per; e++) {
+			k->page[e] = page_new(depth);
+			if (k->page[e] == NULL) {
+				for (size_t x = 0; x < e; x++)
+					free(k->page[x]);
+				free(k);
+				k = bigger.chunk[c] = NULL;
+			}
+		}
+		if (k == NULL) {
+			for (size_t x = 0; x < c; x++)
+				chunk_release(bigger.chunk[x]);
+			free(bigger.chunk);
 			return Q53_ENOMEM;
 		}
 	}
 	/* Move the nodes over (their page references move with them). */
 	size_t old = (size_t)1 << ix->depth;
 	for (size_t d = 0; d < old;) {
-		struct name_index_page *p = ix->dir[d];
-		d += span_of(ix, p->depth);
+		struct name_index_page *p = *entry(ix, d);
+		d += span_of(ix->depth, p->depth);
 		for (size_t i = 0; i < NAME_INDEX_SLOTS; i++) {
 			struct zone_node *nd = p->node[i];
 			if (nd == NULL)
 				continue;
 			uint64_t h = node_hash(nd);
-			slot_put(bigger.dir[h >> (64 - depth)], p->tag[i], nd);
+			slot_put(*entry(&bigger, h >> (64 - depth)), p->tag[i],
+				 nd);
 			bigger.count++;
 			p->node[i] = NULL;
 		}
-		page_release(p);
 	}
-	free(ix->dir);
+	name_index_free(ix);
 	*ix = bigger;
 	return 0;
 }

@@ -2,12 +2,16 @@
  * nodes, persistent (copy-on-write) so that consecutive versions of a zone
  * share everything a change does not touch. Extendible hashing: a
  * directory of 2^depth page pointers indexed by the top bits of the name
- * hash, each page a small open-addressing table. A new version copies the
- * directory and, on the first write to a page, that page; nodes are shared
- * by reference count (zone_node.refs counts the pages holding a node, page
- * refs the directories holding a page). Counts are atomic: old versions are
- * released on the RCU reclamation thread while the control thread builds.
- * Readers need no lock: a published index is never written again. */
+ * hash, each page a small open-addressing table. The directory is cut in
+ * chunks of at most 2^NAME_INDEX_CHUNK_BITS entries (a page never spans
+ * two chunks), so a new version copies the chunk pointers only and, on the
+ * first write below them, that chunk and that page: a version with one
+ * changed name copies O(sqrt(names)) pointers, not the directory. Nodes
+ * are shared by reference count (zone_node.refs counts the pages holding
+ * a node, page refs the chunks holding a page, chunk refs the indexes
+ * holding a chunk). Counts are atomic: old versions are released on the
+ * RCU reclamation thread while the control thread builds. Readers need no
+ * lock: a published index is never written again. */
 #ifndef Q53_NODE_ZONE_NAME_INDEX_H
 #define Q53_NODE_ZONE_NAME_INDEX_H
 
@@ -27,16 +31,35 @@ struct name_index_page {
 	struct zone_node *node[NAME_INDEX_SLOTS]; /* NULL: empty */
 };
 
+#define NAME_INDEX_CHUNK_BITS 8
+
+/* 2^min(depth, NAME_INDEX_CHUNK_BITS) directory entries. */
+struct name_index_chunk {
+	int refs;      /* atomic: indexes holding this chunk */
+	uint8_t depth; /* of the indexes holding it */
+	struct name_index_page *page[];
+};
+
 struct name_index {
-	struct name_index_page **dir; /* 1 << depth entries */
+	/* 2^max(depth - NAME_INDEX_CHUNK_BITS, 0) chunks */
+	struct name_index_chunk **chunk;
 	uint8_t depth;
 	size_t count;
 };
 
+/* The page of directory entry d (< 2^depth). */
+static inline struct name_index_page *
+name_index_page_at(const struct name_index *ix, size_t d)
+{
+	return ix->chunk[d >> NAME_INDEX_CHUNK_BITS]
+	    ->page[d & (((size_t)1 << NAME_INDEX_CHUNK_BITS) - 1)];
+}
+
 /* An empty index (one page). 0 or Q53_ENOMEM. */
 int name_index_init(struct name_index *ix);
-/* dst becomes a copy of src sharing every page (O(directory)). 0 or
- * Q53_ENOMEM (dst is then empty and needs no free). */
+/* dst becomes a copy of src sharing every chunk (O(chunks), the square
+ * root of the directory at most). 0 or Q53_ENOMEM (dst is then empty and
+ * needs no free). */
 int name_index_clone(struct name_index *dst, const struct name_index *src);
 /* Grows the directory of an index that is not shared (a build's) to hold
  * about expected names without splitting. 0 or Q53_ENOMEM (unchanged). */

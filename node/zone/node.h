@@ -117,7 +117,7 @@ static inline struct zone_node *name_index_get(const struct name_index *ix,
 					       uint64_t hash)
 {
 	size_t d = ix->depth ? (size_t)(hash >> (64 - ix->depth)) : 0;
-	const struct name_index_page *p = ix->dir[d];
+	const struct name_index_page *p = name_index_page_at(ix, d);
 	uint32_t tag = (uint32_t)hash;
 	size_t i = tag & (NAME_INDEX_SLOTS - 1);
 	for (size_t k = 0; k < NAME_INDEX_SLOTS; k++) {

@@ -924,12 +924,15 @@ static void test_legacy_snapshots(void **state)
 		assert_int_equal(info.serial, 0x11);
 		assert_int_equal(info.nrrsets, v >= 2 ? 3 : 2);
 		if (v >= 2) {
-			assert_string_equal(info.rrsets[2]->set_identifier,
-					    "p");
-			assert_int_equal(info.rrsets[2]->failover,
-					 CHANGE_FAILOVER_PRIMARY);
-			assert_string_equal(info.rrsets[2]->health_check_id,
-					    "hc1");
+			assert_string_equal(
+			    zone_store_info_rrset(&info, 2)->set_identifier,
+			    "p");
+			assert_int_equal(
+			    zone_store_info_rrset(&info, 2)->failover,
+			    CHANGE_FAILOVER_PRIMARY);
+			assert_string_equal(
+			    zone_store_info_rrset(&info, 2)->health_check_id,
+			    "hc1");
 		}
 		struct control_fsm_health_check hc;
 		assert_int_equal(control_fsm_health_check_get(f, "hc1", &hc),

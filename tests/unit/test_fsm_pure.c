@@ -192,12 +192,12 @@ static const struct zone_store_rrset *find(struct control_fsm *f,
 	if (zone_store_get(control_fsm_zone_store(f), ZID, &info) != 0)
 		return NULL;
 	for (size_t i = 0; i < info.nrrsets; i++)
-		if (info.rrsets[i]->type == type &&
-		    info.rrsets[i]->owner_len ==
+		if (zone_store_info_rrset(&info, i)->type == type &&
+		    zone_store_info_rrset(&info, i)->owner_len ==
 			strlen((const char *)owner) + 1 &&
-		    memcmp(info.rrsets[i]->owner, owner,
-			   info.rrsets[i]->owner_len) == 0)
-			return info.rrsets[i];
+		    memcmp(zone_store_info_rrset(&info, i)->owner, owner,
+			   zone_store_info_rrset(&info, i)->owner_len) == 0)
+			return zone_store_info_rrset(&info, i);
 	return NULL;
 }
 

@@ -160,7 +160,7 @@ static int delete_random(struct zone_store *s)
 	if (info.nrrsets <= 2)
 		return -1;
 	const struct zone_store_rrset *set =
-	    info.rrsets[rnd((unsigned)info.nrrsets)];
+	    zone_store_info_rrset(&info, rnd((unsigned)info.nrrsets));
 	if (set->owner_len == 10 &&
 	    (set->type == RRTYPE_SOA || set->type == RRTYPE_NS))
 		return -1;

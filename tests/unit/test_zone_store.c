@@ -104,7 +104,8 @@ static struct snap snap(const struct zone_store *s)
 		put_str(f, info.caller_reference);
 		fprintf(f, "%u %zu", info.serial, info.nrrsets);
 		for (size_t k = 0; k < info.nrrsets; k++) {
-			const struct zone_store_rrset *r = info.rrsets[k];
+			const struct zone_store_rrset *r =
+			    zone_store_info_rrset(&info, k);
 			fwrite(r->owner, 1, r->owner_len, f);
 			fprintf(f, " %u %u %d %u ", r->type, r->ttl,
 				(int)r->failover, r->count);
@@ -133,14 +134,15 @@ static struct typed_sets typed_of(const struct zone_store_info *info)
 	struct typed_sets t = {0};
 	size_t nr = 0;
 	for (size_t k = 0; k < info->nrrsets; k++)
-		nr += info->rrsets[k]->count;
+		nr += zone_store_info_rrset(info, k)->count;
 	t.sets = calloc(info->nrrsets + 1, sizeof(*t.sets));
 	t.rd = calloc(nr + 1, sizeof(*t.rd));
 	assert_non_null(t.sets);
 	assert_non_null(t.rd);
 	nr = 0;
 	for (size_t k = 0; k < info->nrrsets; k++) {
-		const struct zone_store_rrset *r = info->rrsets[k];
+		const struct zone_store_rrset *r =
+		    zone_store_info_rrset(info, k);
 		t.sets[k] = (struct rrset_data){
 		    .owner = r->owner,
 		    .owner_len = r->owner_len,
@@ -305,7 +307,8 @@ static const struct zone_store_rrset *find(const struct zone_store *s,
 	assert_int_equal(zone_store_get(s, ZID, &info), 0);
 	assert_non_null(knot_dname_from_str(wire, name, sizeof(wire)));
 	for (size_t i = 0; i < info.nrrsets; i++) {
-		const struct zone_store_rrset *r = info.rrsets[i];
+		const struct zone_store_rrset *r =
+		    zone_store_info_rrset(&info, i);
 		if (r->type == type && r->owner_len == knot_dname_size(wire) &&
 		    memcmp(r->owner, wire, r->owner_len) == 0)
 			return r;
@@ -951,8 +954,8 @@ static void test_routing_export_snapshot(void **state)
 	assert_int_equal(zone_store_get(&s2, ZID, &b), 0);
 	assert_int_equal(a.nrrsets, b.nrrsets);
 	for (size_t i = 0; i < a.nrrsets; i++) {
-		const struct zone_store_rrset *x = a.rrsets[i],
-					      *y = b.rrsets[i];
+		const struct zone_store_rrset *x = zone_store_info_rrset(&a, i),
+					      *y = zone_store_info_rrset(&b, i);
 		assert_int_equal(x->owner_len, y->owner_len);
 		assert_memory_equal(x->owner, y->owner, x->owner_len);
 		assert_int_equal(x->type, y->type);
@@ -990,9 +993,10 @@ static void test_routing_export_snapshot(void **state)
 	const struct zone_store_rrset *r = NULL;
 	assert_int_equal(zone_store_get(&s2, ZID, &b), 0);
 	for (size_t i = 0; i < b.nrrsets; i++)
-		if (b.rrsets[i]->health_check_id != NULL &&
-		    strcmp(b.rrsets[i]->health_check_id, "hc-s") == 0)
-			r = b.rrsets[i];
+		if (zone_store_info_rrset(&b, i)->health_check_id != NULL &&
+		    strcmp(zone_store_info_rrset(&b, i)->health_check_id,
+			   "hc-s") == 0)
+			r = zone_store_info_rrset(&b, i);
 	assert_non_null(r);
 	assert_int_equal(r->failover, CHANGE_FAILOVER_SECONDARY);
 	assert_string_equal(r->set_identifier, "s");
@@ -1321,7 +1325,8 @@ static void test_import_canonical_order(void **state)
 	};
 #undef W
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		const struct zone_store_rrset *set = info.rrsets[i + 2];
+		const struct zone_store_rrset *set =
+		    zone_store_info_rrset(&info, i + 2);
 		assert_int_equal(set->owner_len, order[i].len);
 		assert_memory_equal(set->owner, order[i].wire, order[i].len);
 	}
