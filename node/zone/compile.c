@@ -457,12 +457,18 @@ static void builder_start(struct builder *b, const struct zone *z,
 	b->ncuts = 1;
 }
 
+/* The bytes of an answer (struct zone_answer): header, body, cut and fix
+ * tables. */
+static size_t answer_bytes(size_t body, size_t nfix, size_t ncuts)
+{
+	return sizeof(struct zone_answer) + ((body + 1) & ~(size_t)1) +
+	       ncuts * sizeof(struct zone_answer_cut) + nfix * sizeof(uint16_t);
+}
+
 static size_t answer_size(size_t body, size_t nfix, size_t ncuts)
 {
-	size_t head = (sizeof(struct zone_answer) + body + 7) & ~(size_t)7;
-	size_t size = head + ncuts * sizeof(struct zone_answer_cut) +
-		      nfix * sizeof(uint16_t);
-	return (size + 7) & ~(size_t)7; /* the next one stays aligned */
+	/* The next one stays aligned. */
+	return (answer_bytes(body, nfix, ncuts) + 7) & ~(size_t)7;
 }
 
 /* Writes answer a's header, body and tables at dst (8-aligned, room for
@@ -475,15 +481,18 @@ static struct zone_answer *answer_put(void *dst, const struct zone_answer *a,
 	struct zone_answer *c = dst;
 	memcpy(c, a, sizeof(*c));
 	memcpy(c->body, body, a->len);
-	size_t head = (sizeof(struct zone_answer) + a->len + 7) & ~(size_t)7;
-	struct zone_answer_cut *cc =
-	    (struct zone_answer_cut *)((uint8_t *)dst + head);
-	memcpy(cc, cuts, a->ncut * sizeof(*cc));
-	c->cut = cc;
-	uint16_t *fx = (uint16_t *)(cc + a->ncut);
-	memcpy(fx, fix, a->nfix * sizeof(*fx));
-	c->fix = fx;
+	if (a->len & 1)
+		c->body[a->len] = 0;
+	memcpy((void *)zone_answer_cuts(c), cuts, a->ncut * sizeof(*cuts));
+	memcpy((void *)zone_answer_fixes(c), fix, a->nfix * sizeof(*fix));
 	return c;
+}
+
+/* Copies the answer at a (from answer_put) to dst. */
+static struct zone_answer *answer_copy(void *dst, const struct zone_answer *a)
+{
+	memcpy(dst, a, answer_bytes(a->len, a->nfix, a->ncut));
+	return dst;
 }
 
 /* The answer built, malloc'd (caller frees). */
@@ -503,9 +512,14 @@ static int builder_finish(struct builder *b, struct zone_answer **out)
 	h.ns = b->count[SEC_AUTHORITY];
 	h.ar = b->count[SEC_ADDITIONAL];
 	h.len = (uint16_t)body;
-	h.ncut = (uint16_t)b->ncuts;
+	/* The last cut (the whole body) is implicit; the first one, the
+	 * empty body, always stays. */
+	size_t ncuts = b->ncuts;
+	if (ncuts > 1 && b->cuts[ncuts - 1].end == body)
+		ncuts--;
+	h.ncut = (uint16_t)ncuts;
 	h.nfix = (uint16_t)b->nfix;
-	void *mem = malloc(answer_size(body, b->nfix, b->ncuts));
+	void *mem = malloc(answer_size(body, b->nfix, ncuts));
 	if (mem == NULL)
 		return Q53_ENOMEM;
 	*out = answer_put(mem, &h, b->msg + b->qend, b->cuts, b->fix);
@@ -519,9 +533,8 @@ static bool answer_same(const struct zone_answer *a,
 	       a->qname_len == b->qname_len && a->an == b->an &&
 	       a->ns == b->ns && a->ar == b->ar && a->len == b->len &&
 	       a->nfix == b->nfix && a->ncut == b->ncut &&
-	       memcmp(a->body, b->body, a->len) == 0 &&
-	       memcmp(a->fix, b->fix, a->nfix * sizeof(*a->fix)) == 0 &&
-	       memcmp(a->cut, b->cut, a->ncut * sizeof(*a->cut)) == 0;
+	       memcmp(a->body, b->body,
+		      answer_bytes(a->len, a->nfix, a->ncut) - sizeof(*a)) == 0;
 }
 
 /* Compiles n's answer to qtype into *out (malloc'd), or NULL when it is
@@ -591,7 +604,7 @@ static void free_distinct(struct zone_answer **a, size_t n)
 
 /* Packs the answers of n into one allocation (n->block), sharing equal
  * ones; frees the pieces. ans[0..nans) by type, then def and ref. */
-static int node_pack(struct zone_node *n, const uint16_t *types,
+static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		     struct zone_answer **ans, size_t nans,
 		     struct zone_answer *def, struct zone_answer *ref)
 {
@@ -623,7 +636,7 @@ static int node_pack(struct zone_node *n, const uint16_t *types,
 		where[i] = total;
 		total += answer_size(all[i]->len, all[i]->nfix, all[i]->ncut);
 	}
-	uint8_t *block = total ? malloc(total) : NULL;
+	uint8_t *block = total ? zone_node_mem_alloc(z, n, total) : NULL;
 	if (total && block == NULL) {
 		rc = 1;
 		goto out;
@@ -635,17 +648,17 @@ static int node_pack(struct zone_node *n, const uint16_t *types,
 		else if (where[i] >= SIZE_MAX - nall)
 			placed[i] = placed[SIZE_MAX - 1 - where[i]];
 		else
-			placed[i] =
-			    answer_put(block + where[i], all[i], all[i]->body,
-				       all[i]->cut, all[i]->fix);
+			placed[i] = answer_copy(block + where[i], all[i]);
 	}
 	n->block = block;
-	n->answers = nans ? (struct zone_answer_entry *)block : NULL;
+	struct zone_answer_entry *e = (struct zone_answer_entry *)block;
 	for (size_t i = 0; i < nans; i++) {
-		n->answers[i].type = types[i];
-		n->answers[i].answer = placed[i];
+		e[i].type = types[i];
+		e[i].off = placed[i] == NULL
+			       ? 0
+			       : (uint32_t)((uint8_t *)placed[i] - block);
 	}
-	n->nanswers = (uint32_t)nans;
+	n->nanswers = (uint16_t)nans;
 	n->default_answer = placed[nans];
 	n->referral = placed[nans + 1];
 out:
@@ -662,9 +675,8 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 	int rc = 0;
 
 	n->flags &= (uint8_t)~ZONE_NODE_VOLATILE;
-	free(n->block);
+	zone_node_mem_free(n, n->block);
 	n->block = NULL;
-	n->answers = NULL;
 	n->nanswers = 0;
 	n->default_answer = NULL;
 	n->referral = NULL;
@@ -705,12 +717,12 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 	}
 	if (n->cut == n) {
 		/* The referral also answers every other type: one copy. */
-		rc = node_pack(n, types, ans, ntypes, NULL, ref);
+		rc = node_pack(z, n, types, ans, ntypes, NULL, ref);
 		if (rc == 0)
 			n->default_answer = n->referral;
 		return rc;
 	}
-	return node_pack(n, types, ans, ntypes, def, NULL);
+	return node_pack(z, n, types, ans, ntypes, def, NULL);
 
 fail:
 	free_distinct(ans, ntypes);

@@ -68,16 +68,18 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 		z->nodes = nodes;
 		z->nodes_cap = cap;
 	}
-	n = calloc(1, sizeof(*n) + len);
+	size_t size = sizeof(*n) + len;
+	n = z->use_slab ? zone_slab_alloc(&z->slab, size) : malloc(size);
 	if (n == NULL)
 		return NULL;
+	memset(n, 0, sizeof(*n));
 	memcpy(n->name, name, len);
 	n->name_len = (uint8_t)len;
-	n->flags = ZONE_NODE_FRESH;
+	n->flags = ZONE_NODE_FRESH | (z->use_slab ? ZONE_NODE_SLAB : 0);
 	if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
 		z->nwild++;
 	if (name_index_put(&z->index, n) != 0) {
-		free(n);
+		zone_node_mem_free(n, n);
 		return NULL;
 	}
 	z->nodes[z->nnodes++] = n;
@@ -101,7 +103,8 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 		memset(rr, 0, sizeof(*rr));
 		rr->type = type;
 		rr->ttl = ttl;
-		rr->first_line = line;
+		rr->first_line =
+		    line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
 	}
 	/* Identical records are one record (RFC 2181 5). The first TTL of
 	 * an RRset wins, as in Knot. */
@@ -110,13 +113,15 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 		    memcmp(rr->rdata[i].data, rdata, rdlen) == 0)
 			return 0;
 	}
-	if (rr->count == rr->cap) {
-		uint32_t cap = rr->cap ? rr->cap * 2 : 2;
+	if (rr->count >= ((uint32_t)1 << 24))
+		return Q53_ERANGE; /* never fits in a message anyway */
+	if (rr->count == 0 ||
+	    (rr->count >= 2 && zone_rrset_cap(rr->count) == rr->count)) {
+		uint32_t cap = zone_rrset_cap(rr->count + 1);
 		struct zone_rdata *rd = realloc(rr->rdata, cap * sizeof(*rd));
 		if (rd == NULL)
 			return Q53_ENOMEM;
 		rr->rdata = rd;
-		rr->cap = cap;
 	}
 	uint8_t *copy = malloc(rdlen ? rdlen : 1);
 	if (copy == NULL)
@@ -268,7 +273,23 @@ static void tree_mark(struct zone *z)
 		zone_node_mark(z, z->nodes[i]);
 }
 
-int zone_node_compact(struct zone_node *n)
+void *zone_node_mem_alloc(struct zone *z, const struct zone_node *n,
+			  size_t size)
+{
+	if (n->flags & ZONE_NODE_SLAB)
+		return zone_slab_alloc(&z->slab, size);
+	return malloc(size);
+}
+
+void zone_node_mem_free(const struct zone_node *n, void *p)
+{
+	if (n->flags & ZONE_NODE_SLAB)
+		zone_slab_free(p);
+	else
+		free(p);
+}
+
+int zone_node_compact(struct zone *z, struct zone_node *n)
 {
 	size_t nrd = 0, bytes = 0;
 	if (n->flags & ZONE_NODE_PACKED)
@@ -287,7 +308,7 @@ int zone_node_compact(struct zone_node *n)
 		n->flags |= ZONE_NODE_PACKED;
 		return 0;
 	}
-	uint8_t *block = malloc(size);
+	uint8_t *block = zone_node_mem_alloc(z, n, size);
 	if (block == NULL)
 		return Q53_ENOMEM;
 	struct zone_rrset *sets = (struct zone_rrset *)block;
@@ -298,7 +319,6 @@ int zone_node_compact(struct zone_node *n)
 		struct zone_rrset *o = &n->rrsets[i];
 		sets[i] = *o;
 		sets[i].rdata = rd;
-		sets[i].cap = o->count;
 		for (uint32_t j = 0; j < o->count; j++) {
 			rd->len = o->rdata[j].len;
 			rd->data = data;
@@ -330,15 +350,18 @@ void zone_node_release(struct zone_node *n)
 {
 	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	for (uint32_t i = 0; !(n->flags & ZONE_NODE_PACKED) && i < n->nrrsets;
-	     i++) {
-		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
-			free(n->rrsets[i].rdata[j].data);
-		free(n->rrsets[i].rdata);
+	if (n->flags & ZONE_NODE_PACKED) {
+		zone_node_mem_free(n, n->rrsets);
+	} else {
+		for (uint32_t i = 0; i < n->nrrsets; i++) {
+			for (uint32_t j = 0; j < n->rrsets[i].count; j++)
+				free(n->rrsets[i].rdata[j].data);
+			free(n->rrsets[i].rdata);
+		}
+		free(n->rrsets);
 	}
-	free(n->rrsets);
-	free(n->block);
-	free(n);
+	zone_node_mem_free(n, n->block);
+	zone_node_mem_free(n, n);
 }
 
 int zone_vol_add(struct zone *z, const struct zone_node *n)
@@ -367,6 +390,7 @@ void zone_new_build_id(struct zone *z)
 
 void zone_destroy(struct zone *z)
 {
+	zone_slab_finish(&z->slab);
 	name_index_free(&z->index);
 	free(z->nodes);
 	free((void *)z->nxdomain);
@@ -408,7 +432,7 @@ static int zone_finish(struct zone_loader *l)
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < l->z->nnodes; i++) {
-		rc = zone_node_compact(l->z->nodes[i]);
+		rc = zone_node_compact(l->z, l->z->nodes[i]);
 		if (rc != 0)
 			return zone_load_fail(l, 0, "%s", q53_strerror(rc));
 	}
@@ -422,6 +446,8 @@ static int zone_finish(struct zone_loader *l)
 	}
 	for (size_t i = 0; i < l->z->nnodes; i++)
 		l->z->nodes[i]->flags &= (uint8_t)~ZONE_NODE_FRESH;
+	l->z->use_slab = false;
+	zone_slab_finish(&l->z->slab);
 	free(l->z->nodes);
 	l->z->nodes = NULL;
 	l->z->nnodes = l->z->nodes_cap = 0;
@@ -441,6 +467,8 @@ struct zone *zone_alloc(const uint8_t *origin, size_t olen, int with_apex)
 	}
 	dname_lower_copy(z->origin, origin, olen);
 	z->origin_len = (uint8_t)olen;
+	zone_slab_init(&z->slab);
+	z->use_slab = with_apex != 0;
 	if (with_apex) {
 		z->apex = zone_node_add(z, z->origin, olen);
 		if (z->apex == NULL) {

@@ -1,0 +1,87 @@
+#include "node/zone/slab.h"
+
+#include <stdlib.h>
+
+/* At the start of every chunk (ZONE_SLAB_CHUNK-aligned): the number of
+ * live objects in it, plus one while a slab carves it. */
+struct chunk_head {
+	size_t live; /* atomic */
+	uint64_t pad;
+};
+
+#define HEAD_SIZE sizeof(struct chunk_head)
+
+static struct chunk_head *chunk_of(const void *p)
+{
+	return (struct chunk_head *)((uintptr_t)p &
+				     ~(uintptr_t)(ZONE_SLAB_CHUNK - 1));
+}
+
+static void chunk_put(struct chunk_head *h)
+{
+	if (__atomic_sub_fetch(&h->live, 1, __ATOMIC_ACQ_REL) == 0)
+		free(h);
+}
+
+static struct chunk_head *chunk_new(size_t size, size_t live)
+{
+	size_t bytes = (size + ZONE_SLAB_CHUNK - 1) & ~(ZONE_SLAB_CHUNK - 1);
+	struct chunk_head *h = aligned_alloc(ZONE_SLAB_CHUNK, bytes);
+	if (h == NULL)
+		return NULL;
+	h->live = live;
+	h->pad = 0;
+	return h;
+}
+
+void zone_slab_init(struct zone_slab *s)
+{
+	s->chunk = NULL;
+	s->used = 0;
+	s->chunks = 0;
+}
+
+void *zone_slab_alloc(struct zone_slab *s, size_t size)
+{
+	size = (size + 7) & ~(size_t)7;
+	if (size == 0)
+		size = 8;
+	if (size > ZONE_SLAB_CHUNK - HEAD_SIZE) {
+		/* A chunk of its own, returned with the object. */
+		if (size > SIZE_MAX - 2 * ZONE_SLAB_CHUNK)
+			return NULL;
+		struct chunk_head *h = chunk_new(HEAD_SIZE + size, 1);
+		if (h == NULL)
+			return NULL;
+		s->chunks++;
+		return (uint8_t *)h + HEAD_SIZE;
+	}
+	if (s->chunk == NULL || s->used + size > ZONE_SLAB_CHUNK) {
+		struct chunk_head *h = chunk_new(ZONE_SLAB_CHUNK, 1);
+		if (h == NULL)
+			return NULL;
+		zone_slab_finish(s);
+		s->chunk = (uint8_t *)h;
+		s->used = HEAD_SIZE;
+		s->chunks++;
+	}
+	void *p = s->chunk + s->used;
+	s->used += size;
+	__atomic_add_fetch(&((struct chunk_head *)s->chunk)->live, 1,
+			   __ATOMIC_RELAXED);
+	return p;
+}
+
+void zone_slab_free(void *p)
+{
+	if (p != NULL)
+		chunk_put(chunk_of(p));
+}
+
+void zone_slab_finish(struct zone_slab *s)
+{
+	if (s->chunk != NULL)
+		chunk_put((struct chunk_head *)s->chunk);
+	s->chunk = NULL;
+	s->used = 0;
+}

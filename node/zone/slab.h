@@ -1,0 +1,34 @@
+/* Slab memory for the compiled zone of a full build: nodes, their packed
+ * record data and their answer blocks are carved from 1 MiB chunks instead
+ * of one malloc each (no per-object malloc header, no 16-byte rounding, no
+ * allocator calls on the load path). Objects are freed one by one as
+ * before (zone_slab_free, any thread); a chunk is returned when its last
+ * object is freed. Incremental builds keep using malloc, so a chunk of the
+ * full build lives as long as one of its nodes is shared by the serving
+ * version: the extra memory is bounded by the full build's own size. */
+#ifndef Q53_NODE_ZONE_SLAB_H
+#define Q53_NODE_ZONE_SLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZONE_SLAB_CHUNK ((size_t)1 << 20)
+
+/* The allocation state of one build (owned by the builder). */
+struct zone_slab {
+	uint8_t *chunk; /* the chunk being carved, or NULL */
+	size_t used;	/* bytes of it handed out, header included */
+	size_t chunks;	/* chunks created (statistics, tests) */
+};
+
+void zone_slab_init(struct zone_slab *s);
+/* size bytes, 8-aligned, uninitialised; NULL when out of memory. Objects
+ * larger than a chunk get a chunk of their own. */
+void *zone_slab_alloc(struct zone_slab *s, size_t size);
+/* Frees p (from zone_slab_alloc of any slab); NULL is ignored. */
+void zone_slab_free(void *p);
+/* Ends allocation from s: its current chunk is returned once its objects
+ * are. s can be used again after (a new chunk). */
+void zone_slab_finish(struct zone_slab *s);
+
+#endif
