@@ -457,12 +457,13 @@ static void builder_start(struct builder *b, const struct zone *z,
 	b->ncuts = 1;
 }
 
-/* The bytes of an answer (struct zone_answer): header, body, cut and fix
- * tables. */
+/* The bytes of an answer (struct zone_answer): header, body, cut table
+ * (cut 0 not stored) and fix table. */
 static size_t answer_bytes(size_t body, size_t nfix, size_t ncuts)
 {
 	return sizeof(struct zone_answer) + ((body + 1) & ~(size_t)1) +
-	       ncuts * sizeof(struct zone_answer_cut) + nfix * sizeof(uint16_t);
+	       (ncuts - 1) * sizeof(struct zone_answer_cut) +
+	       nfix * sizeof(uint16_t);
 }
 
 static size_t answer_size(size_t body, size_t nfix, size_t ncuts)
@@ -472,7 +473,8 @@ static size_t answer_size(size_t body, size_t nfix, size_t ncuts)
 }
 
 /* Writes answer a's header, body and tables at dst (8-aligned, room for
- * answer_size bytes) and returns the copy. */
+ * answer_size bytes) and returns the copy; cuts[0..a->ncut) includes cut
+ * 0. */
 static struct zone_answer *answer_put(void *dst, const struct zone_answer *a,
 				      const uint8_t *body,
 				      const struct zone_answer_cut *cuts,
@@ -483,7 +485,8 @@ static struct zone_answer *answer_put(void *dst, const struct zone_answer *a,
 	memcpy(c->body, body, a->len);
 	if (a->len & 1)
 		c->body[a->len] = 0;
-	memcpy((void *)zone_answer_cuts(c), cuts, a->ncut * sizeof(*cuts));
+	memcpy((void *)zone_answer_cuts(c), cuts + 1,
+	       (a->ncut - 1u) * sizeof(*cuts));
 	memcpy((void *)zone_answer_fixes(c), fix, a->nfix * sizeof(*fix));
 	return c;
 }
@@ -518,6 +521,7 @@ static int builder_finish(struct builder *b, struct zone_answer **out)
 	if (ncuts > 1 && b->cuts[ncuts - 1].end == body)
 		ncuts--;
 	h.ncut = (uint16_t)ncuts;
+	h.first_required = (uint8_t)b->cuts[0].next_required;
 	h.nfix = (uint16_t)b->nfix;
 	void *mem = malloc(answer_size(body, b->nfix, ncuts));
 	if (mem == NULL)
@@ -530,7 +534,8 @@ static bool answer_same(const struct zone_answer *a,
 			const struct zone_answer *b)
 {
 	return a->rcode == b->rcode && a->aa == b->aa &&
-	       a->qname_len == b->qname_len && a->an == b->an &&
+	       a->qname_len == b->qname_len &&
+	       a->first_required == b->first_required && a->an == b->an &&
 	       a->ns == b->ns && a->ar == b->ar && a->len == b->len &&
 	       a->nfix == b->nfix && a->ncut == b->ncut &&
 	       memcmp(a->body, b->body,
@@ -538,9 +543,10 @@ static bool answer_same(const struct zone_answer *a,
 }
 
 /* Compiles n's answer to qtype into *out (malloc'd), or NULL when it is
- * exactly the zone's NODATA (only the SOA, NOERROR): those are shared. */
+ * exactly the zone's NODATA (only the SOA, NOERROR): those are shared.
+ * referral: the answer is also given to names below n. */
 static int compile_one(struct builder *b, struct zone *z, struct zone_node *n,
-		       uint16_t qtype, struct zone_answer **out)
+		       uint16_t qtype, bool referral, struct zone_answer **out)
 {
 	bool wildcard = n->name[0] == 1 && n->name[1] == '*';
 	builder_start(b, z, n->name, wildcard);
@@ -555,6 +561,10 @@ static int compile_one(struct builder *b, struct zone *z, struct zone_node *n,
 	}
 	if (b->used_soa)
 		n->flags |= ZONE_NODE_VOLATILE;
+	/* Only a wildcard's answers and referrals are given to longer
+	 * names: no other needs its pointers moved. */
+	if (!wildcard && !referral)
+		b->nfix = 0;
 	return builder_finish(b, out);
 }
 
@@ -686,7 +696,7 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 		return 0;
 	}
 	if (n->cut != NULL) {
-		rc = compile_one(b, z, n, RRTYPE_NS, &ref);
+		rc = compile_one(b, z, n, RRTYPE_NS, true, &ref);
 		if (rc != 0)
 			return rc;
 		types[ntypes++] = RRTYPE_DS;
@@ -697,7 +707,7 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 			types[ntypes++] = RRTYPE_RRSIG;
 			types[ntypes++] = RRTYPE_NSEC;
 			/* Type 0 is never stored: the chain's NODATA. */
-			rc = compile_one(b, z, n, 0, &def);
+			rc = compile_one(b, z, n, 0, false, &def);
 			if (rc != 0)
 				goto fail;
 		}
@@ -711,7 +721,7 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 			ans[i] = ans[0];
 			continue;
 		}
-		rc = compile_one(b, z, n, types[i], &ans[i]);
+		rc = compile_one(b, z, n, types[i], false, &ans[i]);
 		if (rc != 0)
 			goto fail;
 	}

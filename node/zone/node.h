@@ -28,14 +28,19 @@ struct zone_answer_cut {
  * at are suffixes of the query name). Pointers to offset 12 written for a
  * wildcard owner stay: there the whole query name is the owner.
  *
- * One allocation: this header, body[len], (2-aligned) the cut table
- * (ncut entries, ascending by end; the cut after the last RRset, the whole
- * body, is not stored: a body that does not fit never fits there), then
- * the fix table (nfix offsets into body, ascending). */
+ * One allocation: this header, body[len], (2-aligned) the cut table,
+ * then the fix table (nfix offsets into body, ascending; none in an answer
+ * only ever given to its own name: there delta is 0).
+ *
+ * The cuts, ascending by end, are ncut: cut 0, the empty body (required:
+ * first_required), is not stored, nor is the cut after the last RRset
+ * (the whole body: a body that does not fit never fits there); the table
+ * holds cuts 1..ncut-1. */
 struct zone_answer {
 	uint8_t rcode;
 	bool aa;
 	uint8_t qname_len;
+	uint8_t first_required;
 	uint16_t an, ns, ar;
 	uint16_t len;
 	uint16_t nfix;
@@ -53,7 +58,8 @@ zone_answer_cuts(const struct zone_answer *a)
 
 static inline const uint16_t *zone_answer_fixes(const struct zone_answer *a)
 {
-	return (const uint16_t *)(const void *)(zone_answer_cuts(a) + a->ncut);
+	return (const uint16_t *)(const void *)(zone_answer_cuts(a) + a->ncut -
+						1);
 }
 
 struct zone_rdata {
