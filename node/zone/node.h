@@ -127,6 +127,8 @@ struct zone_node {
 /* The node, its packed record data and its answer block come from the
  * slab of a full build (slab.h), not from malloc. */
 #define ZONE_NODE_SLAB 0x10
+/* Its record data (not packed yet) is in its build's scratch memory. */
+#define ZONE_NODE_SCRATCH 0x20
 
 /* The answer a node gives to qtype; NULL: the zone's NODATA. */
 static inline const struct zone_answer *
@@ -199,6 +201,7 @@ struct zone {
 	/* Build time only: a full build carves its nodes from slab. */
 	bool use_slab;
 	struct zone_slab slab;
+	struct zone_scratch scratch; /* with use_slab */
 };
 
 /* Looks a node up by lowercase wire name in its zone (compile time). */

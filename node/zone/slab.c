@@ -85,3 +85,45 @@ void zone_slab_finish(struct zone_slab *s)
 	s->chunk = NULL;
 	s->used = 0;
 }
+
+#define SCRATCH_BLOCK ((size_t)1 << 20)
+
+void zone_scratch_init(struct zone_scratch *s)
+{
+	s->block = NULL;
+	s->used = 0;
+	s->cap = 0;
+}
+
+void *zone_scratch_alloc(struct zone_scratch *s, size_t size)
+{
+	size = (size + 7) & ~(size_t)7;
+	if (s->block == NULL || size > s->cap - s->used) {
+		size_t cap = SCRATCH_BLOCK;
+		if (size > cap - 8) {
+			if (size > SIZE_MAX - 8)
+				return NULL;
+			cap = size + 8;
+		}
+		uint8_t *b = malloc(cap);
+		if (b == NULL)
+			return NULL;
+		*(uint8_t **)(void *)b = s->block;
+		s->block = b;
+		s->used = 8;
+		s->cap = cap;
+	}
+	void *p = s->block + s->used;
+	s->used += size;
+	return p;
+}
+
+void zone_scratch_free(struct zone_scratch *s)
+{
+	while (s->block != NULL) {
+		uint8_t *prev = *(uint8_t **)(void *)s->block;
+		free(s->block);
+		s->block = prev;
+	}
+	s->used = s->cap = 0;
+}

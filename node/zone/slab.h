@@ -31,4 +31,17 @@ void zone_slab_free(void *p);
  * are. s can be used again after (a new chunk). */
 void zone_slab_finish(struct zone_slab *s);
 
+/* Scratch memory of one build: bump-allocated from malloc'd blocks, never
+ * freed one by one, all freed by zone_scratch_free. For what a build
+ * throws away (the record data of nodes before zone_node_compact). */
+struct zone_scratch {
+	uint8_t *block; /* the newest block; each starts with the previous */
+	size_t used, cap;
+};
+
+void zone_scratch_init(struct zone_scratch *s);
+/* size bytes, 8-aligned; NULL when out of memory. */
+void *zone_scratch_alloc(struct zone_scratch *s, size_t size);
+void zone_scratch_free(struct zone_scratch *s);
+
 #endif

@@ -75,7 +75,8 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 	memset(n, 0, sizeof(*n));
 	memcpy(n->name, name, len);
 	n->name_len = (uint8_t)len;
-	n->flags = ZONE_NODE_FRESH | (z->use_slab ? ZONE_NODE_SLAB : 0);
+	n->flags = ZONE_NODE_FRESH |
+		   (z->use_slab ? ZONE_NODE_SLAB | ZONE_NODE_SCRATCH : 0);
 	if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
 		z->nwild++;
 	if (name_index_put(&z->index, n) != 0) {
@@ -86,16 +87,31 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 	return n;
 }
 
+/* realloc for n's record data before compaction: in its build's scratch
+ * memory for a ZONE_NODE_SCRATCH node (the old copy stays there). */
+static void *data_realloc(struct zone *z, const struct zone_node *n, void *p,
+			  size_t old, size_t size)
+{
+	if (!(n->flags & ZONE_NODE_SCRATCH))
+		return realloc(p, size);
+	void *q = zone_scratch_alloc(&z->scratch, size);
+	if (q != NULL && old > 0)
+		memcpy(q, p, old);
+	return q;
+}
+
 static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 		     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
 		     uint64_t line)
 {
+	struct zone *z = l->z;
 	struct zone_rrset *rr = (struct zone_rrset *)zone_node_rrset(n, type);
 	if (rr == NULL) {
 		if (n->nrrsets == UINT16_MAX)
 			return Q53_ERANGE;
 		struct zone_rrset *sets =
-		    realloc(n->rrsets, (n->nrrsets + 1) * sizeof(*sets));
+		    data_realloc(z, n, n->rrsets, n->nrrsets * sizeof(*sets),
+				 (n->nrrsets + 1) * sizeof(*sets));
 		if (sets == NULL)
 			return Q53_ENOMEM;
 		n->rrsets = sets;
@@ -118,12 +134,16 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 	if (rr->count == 0 ||
 	    (rr->count >= 2 && zone_rrset_cap(rr->count) == rr->count)) {
 		uint32_t cap = zone_rrset_cap(rr->count + 1);
-		struct zone_rdata *rd = realloc(rr->rdata, cap * sizeof(*rd));
+		struct zone_rdata *rd =
+		    data_realloc(z, n, rr->rdata, rr->count * sizeof(*rd),
+				 cap * sizeof(*rd));
 		if (rd == NULL)
 			return Q53_ENOMEM;
 		rr->rdata = rd;
 	}
-	uint8_t *copy = malloc(rdlen ? rdlen : 1);
+	uint8_t *copy = n->flags & ZONE_NODE_SCRATCH
+			    ? zone_scratch_alloc(&z->scratch, rdlen ? rdlen : 1)
+			    : malloc(rdlen ? rdlen : 1);
 	if (copy == NULL)
 		return Q53_ENOMEM;
 	memcpy(copy, rdata, rdlen);
@@ -177,6 +197,8 @@ int zone_record_add(struct zone_loader *l, const uint8_t *owner_any, size_t len,
 /* Adds the empty non-terminals between every name and the apex. */
 static int tree_link(struct zone *z)
 {
+	/* The parent found last (most names share a few parents). */
+	const struct zone_node *last = NULL;
 	for (size_t i = 0; i < z->nnodes; i++) {
 		const struct zone_node *n = z->nodes[i];
 		const uint8_t *name = n->name;
@@ -184,8 +206,15 @@ static int tree_link(struct zone *z)
 		while (len > z->origin_len) {
 			const uint8_t *pname = name + 1 + name[0];
 			size_t plen = len - 1u - name[0];
-			if (zone_find_node(z, pname, plen) != NULL)
+			if (last != NULL && last->name_len == plen &&
+			    memcmp(last->name, pname, plen) == 0)
 				break;
+			const struct zone_node *found =
+			    zone_find_node(z, pname, plen);
+			if (found != NULL) {
+				last = found;
+				break;
+			}
 			struct zone_node *p = zone_node_add(z, pname, plen);
 			if (p == NULL)
 				return Q53_ENOMEM;
@@ -301,11 +330,14 @@ int zone_node_compact(struct zone *z, struct zone_node *n)
 	}
 	size_t size = n->nrrsets * sizeof(struct zone_rrset) +
 		      nrd * sizeof(struct zone_rdata) + bytes;
+	bool scratch = n->flags & ZONE_NODE_SCRATCH;
 	if (size == 0) {
 		/* An empty non-terminal. */
-		free(n->rrsets);
+		if (!scratch)
+			free(n->rrsets);
 		n->rrsets = NULL;
-		n->flags |= ZONE_NODE_PACKED;
+		n->flags = (uint8_t)((n->flags | ZONE_NODE_PACKED) &
+				     ~ZONE_NODE_SCRATCH);
 		return 0;
 	}
 	uint8_t *block = zone_node_mem_alloc(z, n, size);
@@ -325,13 +357,17 @@ int zone_node_compact(struct zone *z, struct zone_node *n)
 			memcpy(data, o->rdata[j].data, rd->len);
 			data += rd->len;
 			rd++;
-			free(o->rdata[j].data);
+			if (!scratch)
+				free(o->rdata[j].data);
 		}
-		free(o->rdata);
+		if (!scratch)
+			free(o->rdata);
 	}
-	free(n->rrsets);
+	if (!scratch)
+		free(n->rrsets);
 	n->rrsets = sets;
-	n->flags |= ZONE_NODE_PACKED;
+	n->flags =
+	    (uint8_t)((n->flags | ZONE_NODE_PACKED) & ~ZONE_NODE_SCRATCH);
 	return 0;
 }
 
@@ -352,7 +388,7 @@ void zone_node_release(struct zone_node *n)
 		return;
 	if (n->flags & ZONE_NODE_PACKED) {
 		zone_node_mem_free(n, n->rrsets);
-	} else {
+	} else if (!(n->flags & ZONE_NODE_SCRATCH)) {
 		for (uint32_t i = 0; i < n->nrrsets; i++) {
 			for (uint32_t j = 0; j < n->rrsets[i].count; j++)
 				free(n->rrsets[i].rdata[j].data);
@@ -392,6 +428,7 @@ void zone_destroy(struct zone *z)
 {
 	zone_slab_finish(&z->slab);
 	name_index_free(&z->index);
+	zone_scratch_free(&z->scratch);
 	free(z->nodes);
 	free((void *)z->nxdomain);
 	free((void *)z->nodata);
@@ -436,6 +473,7 @@ static int zone_finish(struct zone_loader *l)
 		if (rc != 0)
 			return zone_load_fail(l, 0, "%s", q53_strerror(rc));
 	}
+	zone_scratch_free(&l->z->scratch);
 	tree_mark(l->z);
 	rc = zone_compile(l->z, l->err, l->errlen);
 	if (rc != 0) {
@@ -468,6 +506,7 @@ struct zone *zone_alloc(const uint8_t *origin, size_t olen, int with_apex)
 	dname_lower_copy(z->origin, origin, olen);
 	z->origin_len = (uint8_t)olen;
 	zone_slab_init(&z->slab);
+	zone_scratch_init(&z->scratch);
 	z->use_slab = with_apex != 0;
 	if (with_apex) {
 		z->apex = zone_node_add(z, z->origin, olen);
