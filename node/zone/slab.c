@@ -11,6 +11,13 @@ struct chunk_head {
 
 #define HEAD_SIZE sizeof(struct chunk_head)
 
+static size_t live_chunks; /* atomic */
+
+size_t zone_slab_live_chunks(void)
+{
+	return __atomic_load_n(&live_chunks, __ATOMIC_RELAXED);
+}
+
 static struct chunk_head *chunk_of(const void *p)
 {
 	return (struct chunk_head *)((uintptr_t)p &
@@ -19,8 +26,10 @@ static struct chunk_head *chunk_of(const void *p)
 
 static void chunk_put(struct chunk_head *h)
 {
-	if (__atomic_sub_fetch(&h->live, 1, __ATOMIC_ACQ_REL) == 0)
+	if (__atomic_sub_fetch(&h->live, 1, __ATOMIC_ACQ_REL) == 0) {
+		__atomic_sub_fetch(&live_chunks, 1, __ATOMIC_RELAXED);
 		free(h);
+	}
 }
 
 static struct chunk_head *chunk_new(size_t size, size_t live)
@@ -31,6 +40,7 @@ static struct chunk_head *chunk_new(size_t size, size_t live)
 		return NULL;
 	h->live = live;
 	h->pad = 0;
+	__atomic_add_fetch(&live_chunks, 1, __ATOMIC_RELAXED);
 	return h;
 }
 

@@ -30,6 +30,8 @@ void zone_slab_free(void *p);
 /* Ends allocation from s: its current chunk is returned once its objects
  * are. s can be used again after (a new chunk). */
 void zone_slab_finish(struct zone_slab *s);
+/* Chunks allocated and not yet returned, process-wide (tests). */
+size_t zone_slab_live_chunks(void);
 
 /* Scratch memory of one build: bump-allocated from malloc'd blocks, never
  * freed one by one, all freed by zone_scratch_free. For what a build
