@@ -91,11 +91,6 @@ struct zone;
  * that every version holding it holds too (its cut and wildcard: a change
  * to either rebuilds this node). */
 struct zone_node {
-	int refs; /* atomic: index pages holding it */
-	uint8_t name_len;
-	uint8_t flags; /* ZONE_NODE_* */
-	uint16_t nrrsets;
-	uint16_t nanswers; /* entries at the start of block */
 	/* The delegation at or above this node (itself when it is one), below
 	 * the apex; NULL in authoritative data. */
 	const struct zone_node *cut;
@@ -112,6 +107,13 @@ struct zone_node {
 	 * struct zone_answer_entry (by type, in compile order), then the
 	 * answers they, default_answer and referral point at. */
 	void *block;
+
+	/* The small fields last, the name right after them (no padding). */
+	int refs; /* atomic: index pages holding it */
+	uint16_t nrrsets;
+	uint16_t nanswers; /* entries at the start of block */
+	uint8_t name_len;
+	uint8_t flags;	/* ZONE_NODE_* */
 	uint8_t name[]; /* lowercase wire */
 };
 

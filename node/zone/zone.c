@@ -6,6 +6,7 @@
 
 #include <libzscanner/scanner.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,11 +69,13 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 		z->nodes = nodes;
 		z->nodes_cap = cap;
 	}
-	size_t size = sizeof(*n) + len;
-	n = z->use_slab ? zone_slab_alloc(&z->slab, size) : malloc(size);
+	/* Not sizeof: the name starts in the struct's tail padding. */
+	size_t head = offsetof(struct zone_node, name);
+	n = z->use_slab ? zone_slab_alloc(&z->slab, head + len)
+			: malloc(head + len);
 	if (n == NULL)
 		return NULL;
-	memset(n, 0, sizeof(*n));
+	memset(n, 0, head);
 	memcpy(n->name, name, len);
 	n->name_len = (uint8_t)len;
 	n->flags = ZONE_NODE_FRESH |
