@@ -203,14 +203,17 @@ static void put_rrset(struct builder *b, const uint8_t *owner,
 	b->nsets++;
 	if (rr->type == RRTYPE_SOA)
 		b->used_soa = true;
+	const uint8_t *p = rr->packed;
 	for (uint32_t i = 0; i < rr->count; i++) {
+		struct zone_rdata rd;
+		p = zone_rdata_next(p, &rd);
 		put_name(b, owner, true);
 		put_u16(b, rr->type);
 		put_u16(b, RRCLASS_IN);
 		put_u32(b, ttl);
 		size_t rdlen_at = b->len;
 		put_u16(b, 0);
-		put_rdata(b, rr->type, &rr->rdata[i]);
+		put_rdata(b, rr->type, &rd);
 		if (b->overflow)
 			return;
 		size_t rdlen = b->len - rdlen_at - 2;
@@ -232,7 +235,9 @@ static void put_soa(struct builder *b)
 {
 	const struct zone *z = b->z;
 	const struct zone_rrset *soa = zone_node_rrset(z->apex, RRTYPE_SOA);
-	const struct zone_rdata *rd = &soa->rdata[0];
+	struct zone_rdata first;
+	zone_rdata_next(soa->packed, &first);
+	const struct zone_rdata *rd = &first;
 	/* RFC 2308 3: the TTL of the SOA in a negative answer is the
 	 * minimum of the SOA's TTL and its MINIMUM field. */
 	uint32_t minimum = 0;
@@ -300,12 +305,14 @@ static void put_additionals(struct builder *b, const struct zone_rrset *rr)
 	default:
 		return;
 	}
+	const uint8_t *p = rr->packed;
 	for (uint32_t i = 0; i < rr->count; i++) {
-		const struct zone_rdata *rd = &rr->rdata[i];
-		if (rd->len <= off)
+		struct zone_rdata rd;
+		p = zone_rdata_next(p, &rd);
+		if (rd.len <= off)
 			continue;
 		const struct zone_node *t =
-		    find_target(b->z, rd->data + off, &b->looked_up);
+		    find_target(b->z, rd.data + off, &b->looked_up);
 		if (t == NULL)
 			continue;
 		if (t->cut != NULL && rr->type != RRTYPE_NS)
@@ -415,7 +422,7 @@ static void answer_at(struct builder *b, const struct zone_node *n,
 	const struct zone_rrset *cname = zone_node_rrset(n, RRTYPE_CNAME);
 	if (cname != NULL && !rrtype_beside_cname(qtype)) {
 		put_rrset(b, owner, cname, cname->ttl, SEC_ANSWER);
-		follow_cname(b, cname->rdata[0].data, qtype);
+		follow_cname(b, cname->packed + 2, qtype);
 		return;
 	}
 	const struct zone_rrset *rr =
@@ -590,7 +597,7 @@ static size_t answer_types(const struct zone *z, const struct zone_node *n,
 			break;
 		const struct zone_node *next = NULL;
 		bool looked = false;
-		if (resolve(z, cname->rdata[0].data, &next, &looked) !=
+		if (resolve(z, cname->packed + 2, &next, &looked) !=
 		    RESOLVE_NODE)
 			break;
 		cur = next;

@@ -70,10 +70,26 @@ struct zone_rdata {
 struct zone_rrset {
 	uint16_t type;
 	uint32_t ttl;
-	uint32_t count;	     /* rdata has room for zone_rrset_cap(count) */
+	uint32_t count;
 	uint32_t first_line; /* where it was defined, for messages */
-	struct zone_rdata *rdata;
+	union {
+		/* Being built: room for zone_rrset_cap(count). */
+		struct zone_rdata *rdata;
+		/* Packed (ZONE_NODE_PACKED, what compile.c reads): count
+		 * times a 2-byte big-endian length and the bytes; read with
+		 * zone_rdata_next. */
+		const uint8_t *packed;
+	};
 };
+
+/* Reads the packed record at p into *rd; returns where the next starts. */
+static inline const uint8_t *zone_rdata_next(const uint8_t *p,
+					     struct zone_rdata *rd)
+{
+	rd->len = (uint16_t)((unsigned)p[0] << 8 | p[1]);
+	rd->data = (uint8_t *)(uintptr_t)(p + 2);
+	return p + 2 + rd->len;
+}
 
 /* One answer of a node: at byte offset off of its block (0: the zone's
  * NODATA). */

@@ -331,8 +331,7 @@ int zone_node_compact(struct zone *z, struct zone_node *n)
 		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
 			bytes += n->rrsets[i].rdata[j].len;
 	}
-	size_t size = n->nrrsets * sizeof(struct zone_rrset) +
-		      nrd * sizeof(struct zone_rdata) + bytes;
+	size_t size = n->nrrsets * sizeof(struct zone_rrset) + 2 * nrd + bytes;
 	bool scratch = n->flags & ZONE_NODE_SCRATCH;
 	if (size == 0) {
 		/* An empty non-terminal. */
@@ -347,19 +346,17 @@ int zone_node_compact(struct zone *z, struct zone_node *n)
 	if (block == NULL)
 		return Q53_ENOMEM;
 	struct zone_rrset *sets = (struct zone_rrset *)block;
-	struct zone_rdata *rd =
-	    (struct zone_rdata *)(block + n->nrrsets * sizeof(*sets));
-	uint8_t *data = (uint8_t *)(rd + nrd);
+	uint8_t *data = block + n->nrrsets * sizeof(*sets);
 	for (uint32_t i = 0; i < n->nrrsets; i++) {
 		struct zone_rrset *o = &n->rrsets[i];
 		sets[i] = *o;
-		sets[i].rdata = rd;
+		sets[i].packed = data;
 		for (uint32_t j = 0; j < o->count; j++) {
-			rd->len = o->rdata[j].len;
-			rd->data = data;
-			memcpy(data, o->rdata[j].data, rd->len);
-			data += rd->len;
-			rd++;
+			uint16_t len = o->rdata[j].len;
+			data[0] = (uint8_t)(len >> 8);
+			data[1] = (uint8_t)len;
+			memcpy(data + 2, o->rdata[j].data, len);
+			data += 2u + len;
 			if (!scratch)
 				free(o->rdata[j].data);
 		}
