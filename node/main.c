@@ -35,9 +35,6 @@
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
 
-#ifndef Q53_VERSION
-#define Q53_VERSION "0.1.0"
-#endif
 
 #define Q53D_EXIT_USAGE	     2
 #define Q53D_WORKERS_MAX     1024

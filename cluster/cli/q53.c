@@ -10,7 +10,6 @@
 #include "cluster/cli/cli_node.h"
 #include "cluster/cli/cli_zone.h"
 
-#define Q53_VERSION "0.1.0"
 #define MAX_ARGS    256
 
 static void usage(FILE *f)

@@ -24,9 +24,6 @@
 #include "node/control/zone_store.h"
 #include "proto/api.pb-c.h"
 
-#ifndef Q53_VERSION
-#define Q53_VERSION "0.1.0"
-#endif
 
 static const struct zone_store *cn_store(struct api_edge *n)
 {

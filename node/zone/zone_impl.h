@@ -23,6 +23,10 @@ int zone_load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
 /* An empty zone version for origin (wire, any case) with its apex node
  * (when with_apex: a full build, whose nodes come from a slab), or NULL. */
 struct zone *zone_alloc(const uint8_t *origin, size_t olen, int with_apex);
+/* Links, checks and compiles the zone l->z holds (the loader's last step;
+ * on failure the message is in l->err and l->z is the caller's to
+ * destroy). */
+int zone_loader_finish(struct zone_loader *l);
 void zone_destroy(struct zone *z);
 
 /* A new node named name (lowercase) in z's index (replacing a node of the

@@ -5,11 +5,10 @@
  * apply parsed JSON), imported record sets, typed health-check configs,
  * votes, nodes, snapshot / restore and building a zone for serving.
  *
- * node/zone/zone.c (in q53_fsm for zone_builder) also holds the zone-file
- * loader, which refers to libzscanner: the zs_* entry points are defined
- * here as failures, so a call would fail the test; the dlsym checks show
- * the real libraries are not in the process. (See CMakeLists.txt:
- * test_fsm_pure is built apart from the other unit tests.) */
+ * The zone-file loader (node/zone/zone_file.c) is not in q53_fsm: this
+ * program links without libzscanner, and the dlsym checks show neither
+ * parser library is in the process. (See CMakeLists.txt: test_fsm_pure is
+ * built apart from the other unit tests.) */
 #include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +20,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <libzscanner/scanner.h>
 #include <raft.h>
 
 #include "node/common/errcode.h"
@@ -29,50 +27,6 @@
 #include "node/control/control_fsm.h"
 #include "node/control/zone_store.h"
 #include "node/zone/zone.h"
-
-/* --- libzscanner, absent --- */
-
-int zs_init(zs_scanner_t *scanner, const char *origin, const uint16_t rclass,
-	    const uint32_t ttl)
-{
-	(void)scanner, (void)origin, (void)rclass, (void)ttl;
-	fail_msg("zs_init called: the FSM parsed zone text");
-	return -1;
-}
-
-void zs_deinit(zs_scanner_t *scanner)
-{
-	(void)scanner;
-	fail_msg("zs_deinit called");
-}
-
-int zs_set_input_string(zs_scanner_t *scanner, const char *input, size_t size)
-{
-	(void)scanner, (void)input, (void)size;
-	fail_msg("zs_set_input_string called: the FSM parsed zone text");
-	return -1;
-}
-
-int zs_set_input_file(zs_scanner_t *scanner, const char *file_name)
-{
-	(void)scanner, (void)file_name;
-	fail_msg("zs_set_input_file called");
-	return -1;
-}
-
-int zs_parse_record(zs_scanner_t *scanner)
-{
-	(void)scanner;
-	fail_msg("zs_parse_record called: the FSM parsed zone text");
-	return -1;
-}
-
-const char *zs_strerror(const int code)
-{
-	(void)code;
-	fail_msg("zs_strerror called");
-	return "";
-}
 
 /* --- helpers --- */
 
