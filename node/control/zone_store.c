@@ -1393,32 +1393,41 @@ static bool set_is_routed(const struct zone_store_rrset *set)
 	return set->set_identifier != NULL || set->health_check_id != NULL;
 }
 
+/* A group's failure, fmt naming its owner with one %s (the text only
+ * made when it fails: group_check runs for every set of a zone). */
+static int group_fail(const struct zone_store_rrset *first, char *err,
+		      size_t errlen, const char *fmt)
+{
+	char name[NAME_TEXT_MAX];
+	name_text(first->owner, name, sizeof(name));
+	return fail(err, errlen, Q53_EINVAL, fmt, name);
+}
+
 /* The routing rules of one (owner, type) group g[0..n) of zone z. */
 static int group_check(const struct zone_store_zone *z,
 		       struct zone_store_rrset *const *g, size_t n, char *err,
 		       size_t errlen)
 {
-	char name[NAME_TEXT_MAX];
 	size_t roles[3] = {0};
 	bool apex =
 	    name_eq(g[0]->owner, g[0]->owner_len, z->origin, z->origin_len);
 
-	name_text(g[0]->owner, name, sizeof(name));
 	for (size_t k = 0; k < n; k++) {
 		const struct zone_store_rrset *x = g[k];
 		if (x->failover > CHANGE_FAILOVER_SECONDARY ||
 		    (x->set_identifier == NULL) !=
 			(x->failover == CHANGE_FAILOVER_NONE))
-			return fail(err, errlen, Q53_EINVAL,
-				    "a record set at %s has a SetIdentifier "
-				    "without a Failover role or the reverse",
-				    name);
+			return group_fail(
+			    g[0], err, errlen,
+			    "a record set at %s has a SetIdentifier "
+			    "without a Failover role or the reverse");
 		if (apex && (x->type == RRTYPE_SOA || x->type == RRTYPE_NS) &&
 		    set_is_routed(x))
-			return fail(err, errlen, Q53_EINVAL,
-				    "the SOA and NS record sets at the zone "
-				    "apex cannot have a routing policy or a "
-				    "health check");
+			return group_fail(
+			    g[0], err, errlen,
+			    "the SOA and NS record sets at the zone "
+			    "apex cannot have a routing policy or a "
+			    "health check");
 		if ((x->set_identifier != NULL &&
 		     (x->set_identifier[0] == '\0' ||
 		      strlen(x->set_identifier) > CHANGE_BATCH_MAX_SET_ID)) ||
@@ -1426,23 +1435,23 @@ static int group_check(const struct zone_store_zone *z,
 		     (x->health_check_id[0] == '\0' ||
 		      strlen(x->health_check_id) >
 			  CHANGE_BATCH_MAX_HEALTH_CHECK_ID)))
-			return fail(err, errlen, Q53_EINVAL,
-				    "a record set at %s has an empty or too "
-				    "long SetIdentifier or HealthCheckId",
-				    name);
+			return group_fail(
+			    g[0], err, errlen,
+			    "a record set at %s has an empty or too "
+			    "long SetIdentifier or HealthCheckId");
 		roles[x->failover]++;
 	}
 	if (roles[CHANGE_FAILOVER_NONE] > 0 && n > roles[CHANGE_FAILOVER_NONE])
-		return fail(err, errlen, Q53_EINVAL,
-			    "a failover group and a plain record set of one "
-			    "type at %s",
-			    name);
+		return group_fail(
+		    g[0], err, errlen,
+		    "a failover group and a plain record set of one "
+		    "type at %s");
 	if (roles[CHANGE_FAILOVER_PRIMARY] > 1 ||
 	    roles[CHANGE_FAILOVER_SECONDARY] > 1)
-		return fail(err, errlen, Q53_EINVAL,
-			    "two failover record sets of one role and type at "
-			    "%s",
-			    name);
+		return group_fail(
+		    g[0], err, errlen,
+		    "two failover record sets of one role and type at "
+		    "%s");
 	return 0;
 }
 

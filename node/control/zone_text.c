@@ -402,13 +402,14 @@ static int import_record(const struct zone_store_info *z, struct text_priv *p,
 	if (len == 0)
 		return fail(why, whylen, Q53_EINVAL, "malformed owner name");
 	dname_lower_copy(owner, sc->r_owner, len);
-	type_text(sc->r_type, t, sizeof(t));
 	if (sc->r_class != RRCLASS_IN)
 		return fail(why, whylen, Q53_EINVAL,
 			    "class %u is not supported (only IN)", sc->r_class);
-	if (!change_batch_type_supported(sc->r_type))
+	if (!change_batch_type_supported(sc->r_type)) {
+		type_text(sc->r_type, t, sizeof(t));
 		return fail(why, whylen, Q53_EINVAL, "type %s is not supported",
 			    t);
+	}
 	if (!dname_is_sub(owner, len, z->origin, olen)) {
 		char name[NAME_TEXT_MAX];
 		name_text(owner, name, sizeof(name));

@@ -314,16 +314,25 @@ size_t dns_query_answer(const struct serving_view *view,
 	uint16_t an = a->an, ns = a->ns, ar = a->ar;
 	bool tc = false;
 	if (head + body + opt > limit) {
-		/* Cut after the last RRset that fits (cut[0] is empty). */
+		/* Cut after the last RRset that fits: cut i > 0 is
+		 * cut[i - 1], cut 0 the empty body (see struct
+		 * zone_answer). */
+		const struct zone_answer_cut *cut = zone_answer_cuts(a);
 		size_t i = a->ncut;
-		while (i > 1 && head + a->cut[i - 1].end + opt > limit)
+		while (i > 1 && head + cut[i - 2].end + opt > limit)
 			i--;
-		const struct zone_answer_cut *c = &a->cut[i - 1];
-		body = c->end;
-		an = c->an;
-		ns = c->ns;
-		ar = c->ar;
-		tc = c->next_required;
+		if (i > 1) {
+			const struct zone_answer_cut *c = &cut[i - 2];
+			body = c->end;
+			an = c->an;
+			ns = c->ns;
+			ar = c->ar;
+			tc = c->next_required;
+		} else {
+			body = 0;
+			an = ns = ar = 0;
+			tc = a->first_required;
+		}
 	}
 
 	memcpy(out, in, 2);
@@ -338,8 +347,9 @@ size_t dns_query_answer(const struct serving_view *view,
 	memcpy(out + head, a->body, body);
 	size_t delta = q.qname_len - a->qname_len;
 	if (delta != 0) {
-		for (size_t i = 0; i < a->nfix && a->fix[i] < body; i++) {
-			uint8_t *ptr = out + head + a->fix[i];
+		const uint16_t *fix = zone_answer_fixes(a);
+		for (size_t i = 0; i < a->nfix && fix[i] < body; i++) {
+			uint8_t *ptr = out + head + fix[i];
 			wr16(ptr, (uint16_t)(rd16(ptr) + delta));
 		}
 	}

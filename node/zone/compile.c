@@ -203,14 +203,17 @@ static void put_rrset(struct builder *b, const uint8_t *owner,
 	b->nsets++;
 	if (rr->type == RRTYPE_SOA)
 		b->used_soa = true;
+	const uint8_t *p = rr->packed;
 	for (uint32_t i = 0; i < rr->count; i++) {
+		struct zone_rdata rd;
+		p = zone_rdata_next(p, &rd);
 		put_name(b, owner, true);
 		put_u16(b, rr->type);
 		put_u16(b, RRCLASS_IN);
 		put_u32(b, ttl);
 		size_t rdlen_at = b->len;
 		put_u16(b, 0);
-		put_rdata(b, rr->type, &rr->rdata[i]);
+		put_rdata(b, rr->type, &rd);
 		if (b->overflow)
 			return;
 		size_t rdlen = b->len - rdlen_at - 2;
@@ -232,7 +235,9 @@ static void put_soa(struct builder *b)
 {
 	const struct zone *z = b->z;
 	const struct zone_rrset *soa = zone_node_rrset(z->apex, RRTYPE_SOA);
-	const struct zone_rdata *rd = &soa->rdata[0];
+	struct zone_rdata first;
+	zone_rdata_next(soa->packed, &first);
+	const struct zone_rdata *rd = &first;
 	/* RFC 2308 3: the TTL of the SOA in a negative answer is the
 	 * minimum of the SOA's TTL and its MINIMUM field. */
 	uint32_t minimum = 0;
@@ -300,12 +305,14 @@ static void put_additionals(struct builder *b, const struct zone_rrset *rr)
 	default:
 		return;
 	}
+	const uint8_t *p = rr->packed;
 	for (uint32_t i = 0; i < rr->count; i++) {
-		const struct zone_rdata *rd = &rr->rdata[i];
-		if (rd->len <= off)
+		struct zone_rdata rd;
+		p = zone_rdata_next(p, &rd);
+		if (rd.len <= off)
 			continue;
 		const struct zone_node *t =
-		    find_target(b->z, rd->data + off, &b->looked_up);
+		    find_target(b->z, rd.data + off, &b->looked_up);
 		if (t == NULL)
 			continue;
 		if (t->cut != NULL && rr->type != RRTYPE_NS)
@@ -415,7 +422,7 @@ static void answer_at(struct builder *b, const struct zone_node *n,
 	const struct zone_rrset *cname = zone_node_rrset(n, RRTYPE_CNAME);
 	if (cname != NULL && !rrtype_beside_cname(qtype)) {
 		put_rrset(b, owner, cname, cname->ttl, SEC_ANSWER);
-		follow_cname(b, cname->rdata[0].data, qtype);
+		follow_cname(b, cname->packed + 2, qtype);
 		return;
 	}
 	const struct zone_rrset *rr =
@@ -457,16 +464,24 @@ static void builder_start(struct builder *b, const struct zone *z,
 	b->ncuts = 1;
 }
 
+/* The bytes of an answer (struct zone_answer): header, body, cut table
+ * (cut 0 not stored) and fix table. */
+static size_t answer_bytes(size_t body, size_t nfix, size_t ncuts)
+{
+	return sizeof(struct zone_answer) + ((body + 1) & ~(size_t)1) +
+	       (ncuts - 1) * sizeof(struct zone_answer_cut) +
+	       nfix * sizeof(uint16_t);
+}
+
 static size_t answer_size(size_t body, size_t nfix, size_t ncuts)
 {
-	size_t head = (sizeof(struct zone_answer) + body + 7) & ~(size_t)7;
-	size_t size = head + ncuts * sizeof(struct zone_answer_cut) +
-		      nfix * sizeof(uint16_t);
-	return (size + 7) & ~(size_t)7; /* the next one stays aligned */
+	/* The next one stays aligned. */
+	return (answer_bytes(body, nfix, ncuts) + 7) & ~(size_t)7;
 }
 
 /* Writes answer a's header, body and tables at dst (8-aligned, room for
- * answer_size bytes) and returns the copy. */
+ * answer_size bytes) and returns the copy; cuts[0..a->ncut) includes cut
+ * 0. */
 static struct zone_answer *answer_put(void *dst, const struct zone_answer *a,
 				      const uint8_t *body,
 				      const struct zone_answer_cut *cuts,
@@ -475,15 +490,19 @@ static struct zone_answer *answer_put(void *dst, const struct zone_answer *a,
 	struct zone_answer *c = dst;
 	memcpy(c, a, sizeof(*c));
 	memcpy(c->body, body, a->len);
-	size_t head = (sizeof(struct zone_answer) + a->len + 7) & ~(size_t)7;
-	struct zone_answer_cut *cc =
-	    (struct zone_answer_cut *)((uint8_t *)dst + head);
-	memcpy(cc, cuts, a->ncut * sizeof(*cc));
-	c->cut = cc;
-	uint16_t *fx = (uint16_t *)(cc + a->ncut);
-	memcpy(fx, fix, a->nfix * sizeof(*fx));
-	c->fix = fx;
+	if (a->len & 1)
+		c->body[a->len] = 0;
+	memcpy((void *)zone_answer_cuts(c), cuts + 1,
+	       (a->ncut - 1u) * sizeof(*cuts));
+	memcpy((void *)zone_answer_fixes(c), fix, a->nfix * sizeof(*fix));
 	return c;
+}
+
+/* Copies the answer at a (from answer_put) to dst. */
+static struct zone_answer *answer_copy(void *dst, const struct zone_answer *a)
+{
+	memcpy(dst, a, answer_bytes(a->len, a->nfix, a->ncut));
+	return dst;
 }
 
 /* The answer built, malloc'd (caller frees). */
@@ -503,9 +522,15 @@ static int builder_finish(struct builder *b, struct zone_answer **out)
 	h.ns = b->count[SEC_AUTHORITY];
 	h.ar = b->count[SEC_ADDITIONAL];
 	h.len = (uint16_t)body;
-	h.ncut = (uint16_t)b->ncuts;
+	/* The last cut (the whole body) is implicit; the first one, the
+	 * empty body, always stays. */
+	size_t ncuts = b->ncuts;
+	if (ncuts > 1 && b->cuts[ncuts - 1].end == body)
+		ncuts--;
+	h.ncut = (uint16_t)ncuts;
+	h.first_required = (uint8_t)b->cuts[0].next_required;
 	h.nfix = (uint16_t)b->nfix;
-	void *mem = malloc(answer_size(body, b->nfix, b->ncuts));
+	void *mem = malloc(answer_size(body, b->nfix, ncuts));
 	if (mem == NULL)
 		return Q53_ENOMEM;
 	*out = answer_put(mem, &h, b->msg + b->qend, b->cuts, b->fix);
@@ -516,18 +541,19 @@ static bool answer_same(const struct zone_answer *a,
 			const struct zone_answer *b)
 {
 	return a->rcode == b->rcode && a->aa == b->aa &&
-	       a->qname_len == b->qname_len && a->an == b->an &&
+	       a->qname_len == b->qname_len &&
+	       a->first_required == b->first_required && a->an == b->an &&
 	       a->ns == b->ns && a->ar == b->ar && a->len == b->len &&
 	       a->nfix == b->nfix && a->ncut == b->ncut &&
-	       memcmp(a->body, b->body, a->len) == 0 &&
-	       memcmp(a->fix, b->fix, a->nfix * sizeof(*a->fix)) == 0 &&
-	       memcmp(a->cut, b->cut, a->ncut * sizeof(*a->cut)) == 0;
+	       memcmp(a->body, b->body,
+		      answer_bytes(a->len, a->nfix, a->ncut) - sizeof(*a)) == 0;
 }
 
 /* Compiles n's answer to qtype into *out (malloc'd), or NULL when it is
- * exactly the zone's NODATA (only the SOA, NOERROR): those are shared. */
+ * exactly the zone's NODATA (only the SOA, NOERROR): those are shared.
+ * referral: the answer is also given to names below n. */
 static int compile_one(struct builder *b, struct zone *z, struct zone_node *n,
-		       uint16_t qtype, struct zone_answer **out)
+		       uint16_t qtype, bool referral, struct zone_answer **out)
 {
 	bool wildcard = n->name[0] == 1 && n->name[1] == '*';
 	builder_start(b, z, n->name, wildcard);
@@ -542,6 +568,10 @@ static int compile_one(struct builder *b, struct zone *z, struct zone_node *n,
 	}
 	if (b->used_soa)
 		n->flags |= ZONE_NODE_VOLATILE;
+	/* Only a wildcard's answers and referrals are given to longer
+	 * names: no other needs its pointers moved. */
+	if (!wildcard && !referral)
+		b->nfix = 0;
 	return builder_finish(b, out);
 }
 
@@ -567,7 +597,7 @@ static size_t answer_types(const struct zone *z, const struct zone_node *n,
 			break;
 		const struct zone_node *next = NULL;
 		bool looked = false;
-		if (resolve(z, cname->rdata[0].data, &next, &looked) !=
+		if (resolve(z, cname->packed + 2, &next, &looked) !=
 		    RESOLVE_NODE)
 			break;
 		cur = next;
@@ -591,7 +621,7 @@ static void free_distinct(struct zone_answer **a, size_t n)
 
 /* Packs the answers of n into one allocation (n->block), sharing equal
  * ones; frees the pieces. ans[0..nans) by type, then def and ref. */
-static int node_pack(struct zone_node *n, const uint16_t *types,
+static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		     struct zone_answer **ans, size_t nans,
 		     struct zone_answer *def, struct zone_answer *ref)
 {
@@ -623,7 +653,7 @@ static int node_pack(struct zone_node *n, const uint16_t *types,
 		where[i] = total;
 		total += answer_size(all[i]->len, all[i]->nfix, all[i]->ncut);
 	}
-	uint8_t *block = total ? malloc(total) : NULL;
+	uint8_t *block = total ? zone_node_mem_alloc(z, n, total) : NULL;
 	if (total && block == NULL) {
 		rc = 1;
 		goto out;
@@ -635,17 +665,17 @@ static int node_pack(struct zone_node *n, const uint16_t *types,
 		else if (where[i] >= SIZE_MAX - nall)
 			placed[i] = placed[SIZE_MAX - 1 - where[i]];
 		else
-			placed[i] =
-			    answer_put(block + where[i], all[i], all[i]->body,
-				       all[i]->cut, all[i]->fix);
+			placed[i] = answer_copy(block + where[i], all[i]);
 	}
 	n->block = block;
-	n->answers = nans ? (struct zone_answer_entry *)block : NULL;
+	struct zone_answer_entry *e = (struct zone_answer_entry *)block;
 	for (size_t i = 0; i < nans; i++) {
-		n->answers[i].type = types[i];
-		n->answers[i].answer = placed[i];
+		e[i].type = types[i];
+		e[i].off = placed[i] == NULL
+			       ? 0
+			       : (uint32_t)((uint8_t *)placed[i] - block);
 	}
-	n->nanswers = (uint32_t)nans;
+	n->nanswers = (uint16_t)nans;
 	n->default_answer = placed[nans];
 	n->referral = placed[nans + 1];
 out:
@@ -662,9 +692,8 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 	int rc = 0;
 
 	n->flags &= (uint8_t)~ZONE_NODE_VOLATILE;
-	free(n->block);
+	zone_node_mem_free(n, n->block);
 	n->block = NULL;
-	n->answers = NULL;
 	n->nanswers = 0;
 	n->default_answer = NULL;
 	n->referral = NULL;
@@ -674,7 +703,7 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 		return 0;
 	}
 	if (n->cut != NULL) {
-		rc = compile_one(b, z, n, RRTYPE_NS, &ref);
+		rc = compile_one(b, z, n, RRTYPE_NS, true, &ref);
 		if (rc != 0)
 			return rc;
 		types[ntypes++] = RRTYPE_DS;
@@ -685,7 +714,7 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 			types[ntypes++] = RRTYPE_RRSIG;
 			types[ntypes++] = RRTYPE_NSEC;
 			/* Type 0 is never stored: the chain's NODATA. */
-			rc = compile_one(b, z, n, 0, &def);
+			rc = compile_one(b, z, n, 0, false, &def);
 			if (rc != 0)
 				goto fail;
 		}
@@ -699,18 +728,18 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 			ans[i] = ans[0];
 			continue;
 		}
-		rc = compile_one(b, z, n, types[i], &ans[i]);
+		rc = compile_one(b, z, n, types[i], false, &ans[i]);
 		if (rc != 0)
 			goto fail;
 	}
 	if (n->cut == n) {
 		/* The referral also answers every other type: one copy. */
-		rc = node_pack(n, types, ans, ntypes, NULL, ref);
+		rc = node_pack(z, n, types, ans, ntypes, NULL, ref);
 		if (rc == 0)
 			n->default_answer = n->referral;
 		return rc;
 	}
-	return node_pack(n, types, ans, ntypes, def, NULL);
+	return node_pack(z, n, types, ans, ntypes, def, NULL);
 
 fail:
 	free_distinct(ans, ntypes);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "node/zone/name_index.h"
+#include "node/zone/slab.h"
 
 /* Truncation point after one RRset: the body up to `end` holds an/ns/ar
  * records. `required`: the RRset after this point is in the answer or
@@ -22,22 +23,44 @@ struct zone_answer_cut {
 
 /* A precompiled response tail: everything after the question. It was
  * written for a question name of qname_len bytes; for a query whose name
- * is delta bytes longer every compression pointer listed in fix[] moves
- * by delta (the body follows the question, and the names it points at are
- * suffixes of the query name). Pointers to offset 12 written for a wildcard
- * owner stay: there the whole query name is the owner. */
+ * is delta bytes longer every compression pointer listed in the fix table
+ * moves by delta (the body follows the question, and the names it points
+ * at are suffixes of the query name). Pointers to offset 12 written for a
+ * wildcard owner stay: there the whole query name is the owner.
+ *
+ * One allocation: this header, body[len], (2-aligned) the cut table,
+ * then the fix table (nfix offsets into body, ascending; none in an answer
+ * only ever given to its own name: there delta is 0).
+ *
+ * The cuts, ascending by end, are ncut: cut 0, the empty body (required:
+ * first_required), is not stored, nor is the cut after the last RRset
+ * (the whole body: a body that does not fit never fits there); the table
+ * holds cuts 1..ncut-1. */
 struct zone_answer {
 	uint8_t rcode;
 	bool aa;
 	uint8_t qname_len;
+	uint8_t first_required;
 	uint16_t an, ns, ar;
 	uint16_t len;
 	uint16_t nfix;
 	uint16_t ncut;
-	const uint16_t *fix;		   /* offsets into body, ascending */
-	const struct zone_answer_cut *cut; /* ascending by end */
 	uint8_t body[];
 };
+
+static inline const struct zone_answer_cut *
+zone_answer_cuts(const struct zone_answer *a)
+{
+	return (const struct zone_answer_cut *)(const void *)(a->body +
+							      ((a->len + 1u) &
+							       ~1u));
+}
+
+static inline const uint16_t *zone_answer_fixes(const struct zone_answer *a)
+{
+	return (const uint16_t *)(const void *)(zone_answer_cuts(a) + a->ncut -
+						1);
+}
 
 struct zone_rdata {
 	uint16_t len;
@@ -48,14 +71,31 @@ struct zone_rrset {
 	uint16_t type;
 	uint32_t ttl;
 	uint32_t count;
-	uint32_t cap;
-	struct zone_rdata *rdata;
-	uint64_t first_line; /* where it was defined, for messages */
+	uint32_t first_line; /* where it was defined, for messages */
+	union {
+		/* Being built: room for zone_rrset_cap(count). */
+		struct zone_rdata *rdata;
+		/* Packed (ZONE_NODE_PACKED, what compile.c reads): count
+		 * times a 2-byte big-endian length and the bytes; read with
+		 * zone_rdata_next. */
+		const uint8_t *packed;
+	};
 };
 
+/* Reads the packed record at p into *rd; returns where the next starts. */
+static inline const uint8_t *zone_rdata_next(const uint8_t *p,
+					     struct zone_rdata *rd)
+{
+	rd->len = (uint16_t)((unsigned)p[0] << 8 | p[1]);
+	rd->data = (uint8_t *)(uintptr_t)(p + 2);
+	return p + 2 + rd->len;
+}
+
+/* One answer of a node: at byte offset off of its block (0: the zone's
+ * NODATA). */
 struct zone_answer_entry {
 	uint16_t type;
-	const struct zone_answer *answer;
+	uint32_t off;
 };
 
 struct zone;
@@ -67,11 +107,6 @@ struct zone;
  * that every version holding it holds too (its cut and wildcard: a change
  * to either rebuilds this node). */
 struct zone_node {
-	int refs; /* atomic: index pages holding it */
-	uint8_t name_len;
-	uint8_t flags; /* ZONE_NODE_* */
-	uint16_t nrrsets;
-	uint32_t nanswers;
 	/* The delegation at or above this node (itself when it is one), below
 	 * the apex; NULL in authoritative data. */
 	const struct zone_node *cut;
@@ -82,10 +117,19 @@ struct zone_node {
 	struct zone_rrset *rrsets;
 
 	/* Query-time data. An answer pointer NULL means the zone's NODATA. */
-	struct zone_answer_entry *answers;	  /* by type, ascending */
 	const struct zone_answer *default_answer; /* any other type */
 	const struct zone_answer *referral;	  /* for a delegation */
-	void *block;	/* the answers this node owns, one allocation */
+	/* The answers this node owns, one allocation: nanswers
+	 * struct zone_answer_entry (by type, in compile order), then the
+	 * answers they, default_answer and referral point at. */
+	void *block;
+
+	/* The small fields last, the name right after them (no padding). */
+	int refs; /* atomic: index pages holding it */
+	uint16_t nrrsets;
+	uint16_t nanswers; /* entries at the start of block */
+	uint8_t name_len;
+	uint8_t flags;	/* ZONE_NODE_* */
 	uint8_t name[]; /* lowercase wire */
 };
 
@@ -98,16 +142,36 @@ struct zone_node {
 #define ZONE_NODE_HEALTH 0x04
 /* Its record data is one allocation (n->rrsets), see zone_node_compact. */
 #define ZONE_NODE_PACKED 0x08
+/* The node, its packed record data and its answer block come from the
+ * slab of a full build (slab.h), not from malloc. */
+#define ZONE_NODE_SLAB 0x10
+/* Its record data (not packed yet) is in its build's scratch memory. */
+#define ZONE_NODE_SCRATCH 0x20
 
 /* The answer a node gives to qtype; NULL: the zone's NODATA. */
 static inline const struct zone_answer *
 zone_node_answer(const struct zone_node *n, uint16_t qtype)
 {
+	const struct zone_answer_entry *e = n->block;
 	for (uint32_t i = 0; i < n->nanswers; i++) {
-		if (n->answers[i].type == qtype)
-			return n->answers[i].answer;
+		if (e[i].type == qtype)
+			return e[i].off == 0
+				   ? NULL
+				   : (const struct zone_answer
+					  *)(const void *)((const uint8_t *)e +
+							   e[i].off);
 	}
 	return n->default_answer;
+}
+
+/* The room of the rdata array of an RRset of count records while it is
+ * built (before zone_node_compact): 2, 4, 8... */
+static inline uint32_t zone_rrset_cap(uint32_t count)
+{
+	uint32_t cap = 2;
+	while (cap < count)
+		cap *= 2;
+	return cap;
 }
 
 /* The node named name (len bytes, lowercase, hash from dname_hash) or
@@ -152,6 +216,10 @@ struct zone {
 	/* Build time only (NULL once built): every node, in creation order. */
 	struct zone_node **nodes;
 	size_t nnodes, nodes_cap;
+	/* Build time only: a full build carves its nodes from slab. */
+	bool use_slab;
+	struct zone_slab slab;
+	struct zone_scratch scratch; /* with use_slab */
 };
 
 /* Looks a node up by lowercase wire name in its zone (compile time). */

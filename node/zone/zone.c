@@ -5,6 +5,7 @@
 #include "node/zone/zone.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,32 +68,52 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 		z->nodes = nodes;
 		z->nodes_cap = cap;
 	}
-	n = calloc(1, sizeof(*n) + len);
+	/* Not sizeof: the name starts in the struct's tail padding. */
+	size_t head = offsetof(struct zone_node, name);
+	n = z->use_slab ? zone_slab_alloc(&z->slab, head + len)
+			: malloc(head + len);
 	if (n == NULL)
 		return NULL;
+	memset(n, 0, head);
 	memcpy(n->name, name, len);
 	n->name_len = (uint8_t)len;
-	n->flags = ZONE_NODE_FRESH;
+	n->flags = ZONE_NODE_FRESH |
+		   (z->use_slab ? ZONE_NODE_SLAB | ZONE_NODE_SCRATCH : 0);
 	if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
 		z->nwild++;
 	if (name_index_put(&z->index, n) != 0) {
-		free(n);
+		zone_node_mem_free(n, n);
 		return NULL;
 	}
 	z->nodes[z->nnodes++] = n;
 	return n;
 }
 
+/* realloc for n's record data before compaction: in its build's scratch
+ * memory for a ZONE_NODE_SCRATCH node (the old copy stays there). */
+static void *data_realloc(struct zone *z, const struct zone_node *n, void *p,
+			  size_t old, size_t size)
+{
+	if (!(n->flags & ZONE_NODE_SCRATCH))
+		return realloc(p, size);
+	void *q = zone_scratch_alloc(&z->scratch, size);
+	if (q != NULL && old > 0)
+		memcpy(q, p, old);
+	return q;
+}
+
 static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 		     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
 		     uint64_t line)
 {
+	struct zone *z = l->z;
 	struct zone_rrset *rr = (struct zone_rrset *)zone_node_rrset(n, type);
 	if (rr == NULL) {
 		if (n->nrrsets == UINT16_MAX)
 			return Q53_ERANGE;
 		struct zone_rrset *sets =
-		    realloc(n->rrsets, (n->nrrsets + 1) * sizeof(*sets));
+		    data_realloc(z, n, n->rrsets, n->nrrsets * sizeof(*sets),
+				 (n->nrrsets + 1) * sizeof(*sets));
 		if (sets == NULL)
 			return Q53_ENOMEM;
 		n->rrsets = sets;
@@ -100,7 +121,8 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 		memset(rr, 0, sizeof(*rr));
 		rr->type = type;
 		rr->ttl = ttl;
-		rr->first_line = line;
+		rr->first_line =
+		    line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
 	}
 	/* Identical records are one record (RFC 2181 5). The first TTL of
 	 * an RRset wins, as in Knot. */
@@ -109,15 +131,21 @@ static int rrset_add(struct zone_loader *l, struct zone_node *n, uint16_t type,
 		    memcmp(rr->rdata[i].data, rdata, rdlen) == 0)
 			return 0;
 	}
-	if (rr->count == rr->cap) {
-		uint32_t cap = rr->cap ? rr->cap * 2 : 2;
-		struct zone_rdata *rd = realloc(rr->rdata, cap * sizeof(*rd));
+	if (rr->count >= ((uint32_t)1 << 24))
+		return Q53_ERANGE; /* never fits in a message anyway */
+	if (rr->count == 0 ||
+	    (rr->count >= 2 && zone_rrset_cap(rr->count) == rr->count)) {
+		uint32_t cap = zone_rrset_cap(rr->count + 1);
+		struct zone_rdata *rd =
+		    data_realloc(z, n, rr->rdata, rr->count * sizeof(*rd),
+				 cap * sizeof(*rd));
 		if (rd == NULL)
 			return Q53_ENOMEM;
 		rr->rdata = rd;
-		rr->cap = cap;
 	}
-	uint8_t *copy = malloc(rdlen ? rdlen : 1);
+	uint8_t *copy = n->flags & ZONE_NODE_SCRATCH
+			    ? zone_scratch_alloc(&z->scratch, rdlen ? rdlen : 1)
+			    : malloc(rdlen ? rdlen : 1);
 	if (copy == NULL)
 		return Q53_ENOMEM;
 	memcpy(copy, rdata, rdlen);
@@ -171,6 +199,8 @@ int zone_record_add(struct zone_loader *l, const uint8_t *owner_any, size_t len,
 /* Adds the empty non-terminals between every name and the apex. */
 static int tree_link(struct zone *z)
 {
+	/* The parent found last (most names share a few parents). */
+	const struct zone_node *last = NULL;
 	for (size_t i = 0; i < z->nnodes; i++) {
 		const struct zone_node *n = z->nodes[i];
 		const uint8_t *name = n->name;
@@ -178,8 +208,15 @@ static int tree_link(struct zone *z)
 		while (len > z->origin_len) {
 			const uint8_t *pname = name + 1 + name[0];
 			size_t plen = len - 1u - name[0];
-			if (zone_find_node(z, pname, plen) != NULL)
+			if (last != NULL && last->name_len == plen &&
+			    memcmp(last->name, pname, plen) == 0)
 				break;
+			const struct zone_node *found =
+			    zone_find_node(z, pname, plen);
+			if (found != NULL) {
+				last = found;
+				break;
+			}
 			struct zone_node *p = zone_node_add(z, pname, plen);
 			if (p == NULL)
 				return Q53_ENOMEM;
@@ -267,7 +304,23 @@ static void tree_mark(struct zone *z)
 		zone_node_mark(z, z->nodes[i]);
 }
 
-int zone_node_compact(struct zone_node *n)
+void *zone_node_mem_alloc(struct zone *z, const struct zone_node *n,
+			  size_t size)
+{
+	if (n->flags & ZONE_NODE_SLAB)
+		return zone_slab_alloc(&z->slab, size);
+	return malloc(size);
+}
+
+void zone_node_mem_free(const struct zone_node *n, void *p)
+{
+	if (n->flags & ZONE_NODE_SLAB)
+		zone_slab_free(p);
+	else
+		free(p);
+}
+
+int zone_node_compact(struct zone *z, struct zone_node *n)
 {
 	size_t nrd = 0, bytes = 0;
 	if (n->flags & ZONE_NODE_PACKED)
@@ -277,40 +330,43 @@ int zone_node_compact(struct zone_node *n)
 		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
 			bytes += n->rrsets[i].rdata[j].len;
 	}
-	size_t size = n->nrrsets * sizeof(struct zone_rrset) +
-		      nrd * sizeof(struct zone_rdata) + bytes;
+	size_t size = n->nrrsets * sizeof(struct zone_rrset) + 2 * nrd + bytes;
+	bool scratch = n->flags & ZONE_NODE_SCRATCH;
 	if (size == 0) {
 		/* An empty non-terminal. */
-		free(n->rrsets);
+		if (!scratch)
+			free(n->rrsets);
 		n->rrsets = NULL;
-		n->flags |= ZONE_NODE_PACKED;
+		n->flags = (uint8_t)((n->flags | ZONE_NODE_PACKED) &
+				     ~ZONE_NODE_SCRATCH);
 		return 0;
 	}
-	uint8_t *block = malloc(size);
+	uint8_t *block = zone_node_mem_alloc(z, n, size);
 	if (block == NULL)
 		return Q53_ENOMEM;
 	struct zone_rrset *sets = (struct zone_rrset *)block;
-	struct zone_rdata *rd =
-	    (struct zone_rdata *)(block + n->nrrsets * sizeof(*sets));
-	uint8_t *data = (uint8_t *)(rd + nrd);
+	uint8_t *data = block + n->nrrsets * sizeof(*sets);
 	for (uint32_t i = 0; i < n->nrrsets; i++) {
 		struct zone_rrset *o = &n->rrsets[i];
 		sets[i] = *o;
-		sets[i].rdata = rd;
-		sets[i].cap = o->count;
+		sets[i].packed = data;
 		for (uint32_t j = 0; j < o->count; j++) {
-			rd->len = o->rdata[j].len;
-			rd->data = data;
-			memcpy(data, o->rdata[j].data, rd->len);
-			data += rd->len;
-			rd++;
-			free(o->rdata[j].data);
+			uint16_t len = o->rdata[j].len;
+			data[0] = (uint8_t)(len >> 8);
+			data[1] = (uint8_t)len;
+			memcpy(data + 2, o->rdata[j].data, len);
+			data += 2u + len;
+			if (!scratch)
+				free(o->rdata[j].data);
 		}
-		free(o->rdata);
+		if (!scratch)
+			free(o->rdata);
 	}
-	free(n->rrsets);
+	if (!scratch)
+		free(n->rrsets);
 	n->rrsets = sets;
-	n->flags |= ZONE_NODE_PACKED;
+	n->flags =
+	    (uint8_t)((n->flags | ZONE_NODE_PACKED) & ~ZONE_NODE_SCRATCH);
 	return 0;
 }
 
@@ -329,15 +385,18 @@ void zone_node_release(struct zone_node *n)
 {
 	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	for (uint32_t i = 0; !(n->flags & ZONE_NODE_PACKED) && i < n->nrrsets;
-	     i++) {
-		for (uint32_t j = 0; j < n->rrsets[i].count; j++)
-			free(n->rrsets[i].rdata[j].data);
-		free(n->rrsets[i].rdata);
+	if (n->flags & ZONE_NODE_PACKED) {
+		zone_node_mem_free(n, n->rrsets);
+	} else if (!(n->flags & ZONE_NODE_SCRATCH)) {
+		for (uint32_t i = 0; i < n->nrrsets; i++) {
+			for (uint32_t j = 0; j < n->rrsets[i].count; j++)
+				free(n->rrsets[i].rdata[j].data);
+			free(n->rrsets[i].rdata);
+		}
+		free(n->rrsets);
 	}
-	free(n->rrsets);
-	free(n->block);
-	free(n);
+	zone_node_mem_free(n, n->block);
+	zone_node_mem_free(n, n);
 }
 
 int zone_vol_add(struct zone *z, const struct zone_node *n)
@@ -366,7 +425,9 @@ void zone_new_build_id(struct zone *z)
 
 void zone_destroy(struct zone *z)
 {
+	zone_slab_finish(&z->slab);
 	name_index_free(&z->index);
+	zone_scratch_free(&z->scratch);
 	free(z->nodes);
 	free((void *)z->nxdomain);
 	free((void *)z->nodata);
@@ -406,10 +467,11 @@ int zone_loader_finish(struct zone_loader *l)
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < l->z->nnodes; i++) {
-		rc = zone_node_compact(l->z->nodes[i]);
+		rc = zone_node_compact(l->z, l->z->nodes[i]);
 		if (rc != 0)
 			return zone_load_fail(l, 0, "%s", q53_strerror(rc));
 	}
+	zone_scratch_free(&l->z->scratch);
 	tree_mark(l->z);
 	rc = zone_compile(l->z, l->err, l->errlen);
 	if (rc != 0) {
@@ -420,6 +482,8 @@ int zone_loader_finish(struct zone_loader *l)
 	}
 	for (size_t i = 0; i < l->z->nnodes; i++)
 		l->z->nodes[i]->flags &= (uint8_t)~ZONE_NODE_FRESH;
+	l->z->use_slab = false;
+	zone_slab_finish(&l->z->slab);
 	free(l->z->nodes);
 	l->z->nodes = NULL;
 	l->z->nnodes = l->z->nodes_cap = 0;
@@ -439,6 +503,9 @@ struct zone *zone_alloc(const uint8_t *origin, size_t olen, int with_apex)
 	}
 	dname_lower_copy(z->origin, origin, olen);
 	z->origin_len = (uint8_t)olen;
+	zone_slab_init(&z->slab);
+	zone_scratch_init(&z->scratch);
+	z->use_slab = with_apex != 0;
 	if (with_apex) {
 		z->apex = zone_node_add(z, z->origin, olen);
 		if (z->apex == NULL) {

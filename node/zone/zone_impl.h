@@ -21,7 +21,7 @@ int zone_load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* An empty zone version for origin (wire, any case) with its apex node
- * (when with_apex), or NULL. */
+ * (when with_apex: a full build, whose nodes come from a slab), or NULL. */
 struct zone *zone_alloc(const uint8_t *origin, size_t olen, int with_apex);
 /* Links, checks and compiles the zone l->z holds (the loader's last step;
  * on failure the message is in l->err and l->z is the caller's to
@@ -46,7 +46,13 @@ int zone_apex_check(struct zone_loader *l);
 void zone_node_mark(struct zone *z, struct zone_node *n);
 /* Moves n's record data into one allocation (no record may be added
  * after). 0 or Q53_ENOMEM (n unchanged). */
-int zone_node_compact(struct zone_node *n);
+int zone_node_compact(struct zone *z, struct zone_node *n);
+/* Memory for n's packed data or answers, from where n itself came (z's
+ * slab for a ZONE_NODE_SLAB node, else malloc); freed by
+ * zone_node_mem_free. NULL: no memory. */
+void *zone_node_mem_alloc(struct zone *z, const struct zone_node *n,
+			  size_t size);
+void zone_node_mem_free(const struct zone_node *n, void *p);
 /* Records n's name in z->vol. 0 or Q53_ENOMEM. */
 int zone_vol_add(struct zone *z, const struct zone_node *n);
 /* Sets z->build_id to a new process-wide unique value. */

@@ -214,7 +214,7 @@ static int update_run(struct zone_update *u, const uint8_t *const *changed,
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < z->nnodes && rc == 0; i++)
-		rc = zone_node_compact(z->nodes[i]);
+		rc = zone_node_compact(z, z->nodes[i]);
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < z->nnodes; i++)

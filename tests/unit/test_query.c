@@ -37,6 +37,49 @@ static const char ZONE[] =
     "sub DS 12345 13 2 "
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
     "ns.sub A 192.0.2.77\n"
+    /* An answer that fits in 512 bytes, its additional section not:
+     * cut between the two, without TC (RFC 2181 9). */
+    "fat MX 10 fatmail\n"
+    "fatmail AAAA 2001:db8::1\n"
+    "fatmail AAAA 2001:db8::2\n"
+    "fatmail AAAA 2001:db8::3\n"
+    "fatmail AAAA 2001:db8::4\n"
+    "fatmail AAAA 2001:db8::5\n"
+    "fatmail AAAA 2001:db8::6\n"
+    "fatmail AAAA 2001:db8::7\n"
+    "fatmail AAAA 2001:db8::8\n"
+    "fatmail AAAA 2001:db8::9\n"
+    "fatmail AAAA 2001:db8::a\n"
+    "fatmail AAAA 2001:db8::b\n"
+    "fatmail AAAA 2001:db8::c\n"
+    "fatmail AAAA 2001:db8::d\n"
+    "fatmail AAAA 2001:db8::e\n"
+    "fatmail AAAA 2001:db8::f\n"
+    "fatmail AAAA 2001:db8::10\n"
+    "fatmail AAAA 2001:db8::11\n"
+    "fatmail AAAA 2001:db8::12\n"
+    "fatmail AAAA 2001:db8::13\n"
+    "fatmail AAAA 2001:db8::14\n"
+    "fatmail AAAA 2001:db8::15\n"
+    "fatmail AAAA 2001:db8::16\n"
+    "fatmail AAAA 2001:db8::17\n"
+    "fatmail AAAA 2001:db8::18\n"
+    "fatmail AAAA 2001:db8::19\n"
+    "fatmail AAAA 2001:db8::1a\n"
+    "fatmail AAAA 2001:db8::1b\n"
+    "fatmail AAAA 2001:db8::1c\n"
+    "fatmail AAAA 2001:db8::1d\n"
+    "fatmail AAAA 2001:db8::1e\n"
+    "fatmail AAAA 2001:db8::1f\n"
+    "fatmail AAAA 2001:db8::20\n"
+    "fatmail AAAA 2001:db8::21\n"
+    "fatmail AAAA 2001:db8::22\n"
+    "fatmail AAAA 2001:db8::23\n"
+    "fatmail AAAA 2001:db8::24\n"
+    "fatmail AAAA 2001:db8::25\n"
+    "fatmail AAAA 2001:db8::26\n"
+    "fatmail AAAA 2001:db8::27\n"
+    "fatmail AAAA 2001:db8::28\n"
     "big TXT \"" /* a large RRset, for truncation */
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -238,6 +281,18 @@ static void test_refused_and_truncation(void **state)
 	knot_pkt_free(r);
 	r = ask("big.example.com", KNOT_RRTYPE_TXT, 0, false);
 	assert_true(knot_wire_get_tc(r->wire));
+	assert_int_equal(count(r, KNOT_ANSWER), 0); /* the first cut */
+	assert_int_equal(count(r, KNOT_ADDITIONAL), 0);
+	knot_pkt_free(r);
+	r = ask("fat.example.com", KNOT_RRTYPE_MX, 0, false);
+	assert_false(knot_wire_get_tc(r->wire));
+	assert_int_equal(count(r, KNOT_ANSWER), 1);
+	assert_int_equal(count(r, KNOT_ADDITIONAL), 0);
+	knot_pkt_free(r);
+	r = ask("fat.example.com", KNOT_RRTYPE_MX, 0, true);
+	assert_false(knot_wire_get_tc(r->wire));
+	assert_int_equal(count(r, KNOT_ANSWER), 1);
+	assert_int_equal(count(r, KNOT_ADDITIONAL), 40);
 	knot_pkt_free(r);
 	r = ask("big.example.com", KNOT_RRTYPE_TXT, 1232, false);
 	assert_false(knot_wire_get_tc(r->wire));
