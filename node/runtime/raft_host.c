@@ -218,7 +218,6 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 		snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
 		return rv;
 	}
-	rh_wrap_fsm(h);
 	proposal_batch_init(&h->proposals, &h->raft);
 	io_cfg.dir = h->data_dir;
 	rv = q53_raft_io_init(&h->io, loop, &io_cfg);
@@ -227,6 +226,17 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 		return rv;
 	}
 	h->io_inited = true;
+	/* Snapshots encode on the thread pool (fsm_log.h): at a million
+	 * records a synchronous one holds the loop for about a second, and a
+	 * leader that misses heartbeats for an election timeout is replaced. */
+	if (h->io.async_work != NULL) {
+		rv = q53_fsm_log_set_async(&h->log, true);
+		if (rv != 0) {
+			snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
+			return rv;
+		}
+	}
+	rh_wrap_fsm(h);
 	h->io_start = h->io.start;
 	h->io.start = rh_io_start;
 	rv = raft_init(&h->raft, &h->io, &h->log.raft_fsm, h->id, h->raft_url);
@@ -239,6 +249,11 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	h->raft.data = h;
 	raft_set_election_timeout(&h->raft, cfg->election_timeout_ms);
 	raft_set_heartbeat_timeout(&h->raft, cfg->heartbeat_ms);
+	/* A follower that could not read heartbeats for an election timeout
+	 * (restoring a large snapshot holds its loop for seconds) must not
+	 * depose a leader the others still hear: it asks for pre-votes first
+	 * and only a majority that lost the leader too lets it stand. */
+	raft_set_pre_vote(&h->raft, true);
 	raft_set_snapshot_threshold(&h->raft, cfg->snapshot_threshold);
 	raft_set_snapshot_trailing(&h->raft, cfg->snapshot_threshold);
 	return 0;
