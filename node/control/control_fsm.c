@@ -13,6 +13,7 @@
 #include "node/control/command.h"
 #include "node/control/zone_store.h"
 #include "node/dnsdata/dname.h"
+#include "node/dnsdata/rrtype.h"
 #include "node/health/check_config.h"
 #include "proto/command.pb-c.h"
 
@@ -1744,15 +1745,17 @@ static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 /* --- q53_fsm: snapshot in two steps (capture on the loop, encode on a
  * thread) ---
  *
- * The capture copies what the encoding reads: the small parts of the state
- * (health checks, nodes, changes) packed as an FsmSnapshot without zones,
- * and every zone with its record sets copied into an arena (the store
- * replaces and frees sets as changes apply, and bumps the SOA serial in
- * place). The encoding unpacks the small part, adds the copied zones and
+ * The capture holds the zone store (zone_store_hold: the record sets it
+ * drops from now on stay allocated and unchanged until the release) and
+ * copies what changes in place or is freed: the rrsets array of every
+ * zone (pointers), each zone's apex SOA (its serial is rewritten in place)
+ * and zone-level strings, into an arena; the small parts of the state
+ * (health checks, nodes, changes) are packed as an FsmSnapshot without
+ * zones. The encoding, on any thread, unpacks that, adds the zones and
  * packs the whole: the same bytes snap_pack makes of the state at capture
- * time. Only the zone store's public read API is used. */
+ * time. Only the zone store's public API is used. */
 
-#define CAP_CHUNK ((size_t)4 << 20)
+#define CAP_CHUNK ((size_t)1 << 20)
 
 struct cap_chunk {
 	struct cap_chunk *next;
@@ -1768,6 +1771,7 @@ struct snap_capture {
 	size_t nzones;
 	const struct zone_store_rrset **sets; /* every zone's, back to back */
 	struct cap_chunk *chunks;	      /* the arena, newest first */
+	struct zone_store *held;	      /* released with the capture */
 };
 
 static void *cap_alloc(struct snap_capture *c, size_t size)
@@ -1819,6 +1823,8 @@ static void cap_free(struct snap_capture *c)
 
 	if (c == NULL)
 		return;
+	if (c->held != NULL)
+		zone_store_release(c->held);
 	for (k = c->chunks; k != NULL; k = next) {
 		next = k->next;
 		raft_free(k);
@@ -1894,13 +1900,25 @@ static int fsm_snapshot_capture(struct q53_fsm *base, void **out)
 		    cap_str(c, info.caller_reference, &failed);
 		z->nrrsets = info.nrrsets;
 		z->rrsets = &c->sets[ns];
-		for (size_t k = 0; !failed && k < info.nrrsets; k++)
-			c->sets[ns++] = cap_set(c, info.rrsets[k], &failed);
+		for (size_t k = 0; !failed && k < info.nrrsets; k++) {
+			const struct zone_store_rrset *r = info.rrsets[k];
+
+			/* the apex SOA, the one set changed in place */
+			if (r->type == RRTYPE_SOA &&
+			    r->set_identifier == NULL &&
+			    r->owner_len == (uint8_t)dname_wire_len(
+						info.origin, DNAME_MAXLEN) &&
+			    memcmp(r->owner, info.origin, r->owner_len) == 0)
+				r = cap_set(c, r, &failed);
+			c->sets[ns++] = r;
+		}
 	}
 	if (failed) {
 		rv = Q53_ENOMEM;
 		goto err;
 	}
+	zone_store_hold(&f->s.zones);
+	c->held = &f->s.zones;
 	*out = c;
 	return 0;
 err:
@@ -1947,8 +1965,12 @@ static int fsm_snapshot_encode(void *cap, uint8_t **buf, size_t *len)
 
 static void fsm_snapshot_release(struct q53_fsm *base, void *cap)
 {
-	(void)base;
-	cap_free(cap);
+	struct control_fsm *f = base->data;
+	struct snap_capture *c = cap;
+
+	assert(c == NULL || c->held == &f->s.zones);
+	(void)f;
+	cap_free(c);
 }
 
 /* --- q53_fsm: restore --- */

@@ -4,6 +4,8 @@
  * failing batch leaves nothing behind. */
 #include "node/control/zone_store.h"
 
+#include <assert.h>
+
 #include <libknot/libknot.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -497,14 +499,70 @@ void zone_store_init(struct zone_store *s)
 {
 	s->zones = NULL;
 	s->nzones = 0;
+	s->holds = 0;
+	s->retired = NULL;
+	s->nretired = 0;
+	s->capretired = 0;
 }
 
 void zone_store_free(struct zone_store *s)
 {
+	assert(s->holds == 0);
 	for (size_t i = 0; i < s->nzones; i++)
 		zone_free(s->zones[i]);
 	free(s->zones);
+	for (size_t i = 0; i < s->nretired; i++)
+		set_free(s->retired[i]);
+	free(s->retired);
 	zone_store_init(s);
+}
+
+void zone_store_hold(struct zone_store *s)
+{
+	s->holds++;
+}
+
+void zone_store_release(struct zone_store *s)
+{
+	assert(s->holds > 0);
+	if (--s->holds > 0)
+		return;
+	for (size_t i = 0; i < s->nretired; i++)
+		set_free(s->retired[i]);
+	free(s->retired);
+	s->retired = NULL;
+	s->nretired = 0;
+	s->capretired = 0;
+}
+
+/* Room to retire n more sets (before a mutation commits). */
+static int retire_reserve(struct zone_store *s, size_t n)
+{
+	struct zone_store_rrset **v;
+	size_t cap;
+
+	if (s->holds == 0 || s->capretired - s->nretired >= n)
+		return 0;
+	cap = s->capretired * 2 > s->nretired + n ? s->capretired * 2
+						  : s->nretired + n + 64;
+	v = realloc(s->retired, cap * sizeof(*v));
+	if (v == NULL)
+		return Q53_ENOMEM;
+	s->retired = v;
+	s->capretired = cap;
+	return 0;
+}
+
+/* A committed set the store drops: freed now, or at the release (room
+ * reserved with retire_reserve). */
+static void set_retire(struct zone_store *s, struct zone_store_rrset *set)
+{
+	if (s->holds == 0) {
+		set_free(set);
+		return;
+	}
+	assert(s->nretired < s->capretired);
+	s->retired[s->nretired++] = set;
 }
 
 size_t zone_store_count(const struct zone_store *s)
@@ -750,6 +808,11 @@ int zone_store_delete(struct zone_store *s, const char *id, char *err,
 			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
 			    "holds %zu record sets besides its SOA and NS",
 			    id, z->name, extra);
+	if (retire_reserve(s, z->nsets) != 0)
+		return fail(err, errlen, Q53_ENOMEM, "out of memory");
+	for (size_t i = 0; i < z->nsets; i++)
+		set_retire(s, z->sets[i]);
+	z->nsets = 0;
 	zone_free(z);
 	memmove(&s->zones[pos], &s->zones[pos + 1],
 		(s->nzones - pos - 1) * sizeof(*s->zones));
@@ -1250,7 +1313,11 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 
 	/* Commit: the displaced sets go, the working list becomes the
 	 * zone's, the serial moves on. */
-	rc = 0;
+	rc = retire_reserve(s, removed.n);
+	if (rc != 0) {
+		fail(err, errlen, rc, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < b->nchanges; i++) {
 		if (in_work[i])
 			zone_store_track_name(z, cands[i]->owner);
@@ -1266,7 +1333,7 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 				refs(ctx, cands[i]->health_check_id, +1);
 	}
 	for (size_t k = 0; k < removed.n; k++)
-		set_free(removed.v[k]);
+		set_retire(s, removed.v[k]);
 	free(z->sets);
 	z->sets = work.v;
 	z->nsets = work.n;
@@ -1552,9 +1619,14 @@ int zone_store_replace(struct zone_store *s, const char *id,
 	uint32_t serial = z->serial + 1;
 	if (serial_newer(soa_serial_get(soa), serial))
 		serial = soa_serial_get(soa);
+	rc = retire_reserve(s, z->nsets);
+	if (rc != 0) {
+		fail(err, errlen, rc, "out of memory");
+		goto err_after_list;
+	}
 	soa_serial_set(soa, serial);
 	for (size_t i = 0; i < z->nsets; i++)
-		set_free(z->sets[i]);
+		set_retire(s, z->sets[i]);
 	free(z->sets);
 	z->sets = l.v;
 	z->nsets = l.n;

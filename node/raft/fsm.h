@@ -46,9 +46,11 @@ struct q53_fsm {
 	/* Optional (all three or none): the snapshot in two steps, so that
 	 * the costly part runs on another thread while apply goes on.
 	 * - capture, on the FSM's thread: a view of the whole state as it is
-	 *   now (*cap, opaque), cheap next to encoding it; it depends on
-	 *   nothing of the live state once taken (later applies, restore or
-	 *   free do not change or invalidate it). 0 or Q53_ENOMEM.
+	 *   now (*cap, opaque), cheap next to encoding it; later applies do
+	 *   not change it (they may fail with Q53_ENOMEM while it exists, as
+	 *   any apply may). No restore and no free of the FSM until it is
+	 *   released (raft installs no snapshot while it takes one, and its
+	 *   close waits for the thread). 0 or Q53_ENOMEM.
 	 * - encode, on any thread, with no other call on cap at the same
 	 *   time: *buf / *len exactly as snapshot() would have made them at
 	 *   capture time (raft_malloc'd). Touches only cap. 0 or Q53_ENOMEM.

@@ -93,7 +93,9 @@ def main():
         print(f"| {i} | {len(s['take'])} | {take:.1f} | {enc:.1f} | {len(s['restore'])} "
               f"| {rest:.1f} | {gap * 1000 if gap is not None else float('nan'):.0f} "
               f"| {q[0]}/{q[1]} |")
-    print(f"\nterms seen: {res['terms']}; (term, leader) seen: {res['leaders']}; "
+    print("\nlongest gap started at (s into the scenario): "
+          + ", ".join(f"node {i} {a:.1f}" for i, a in sorted(res["gap_at"].items()) if a))
+    print(f"terms seen: {res['terms']}; (term, leader) seen: {res['leaders']}; "
           f"candidates seen: {res['candidates']}")
     print(f"leader changes: {max(0, len(res['leaders']) - 1)}; phases (s): "
           + ", ".join(f"{k} {v:.1f}" for k, v in res["phases"].items()))

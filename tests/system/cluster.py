@@ -57,7 +57,8 @@ class Node:
         a = [q53d_binary(), "--dns", f"{self.host}:{self.dns_port}", "--workers", "1",
              "--data-dir", self.dir, "--id", str(self.id), "--raft", self.raft,
              "--api", self.api, "--name", f"n{self.id}",
-             "--election-timeout", str(ELECTION_MS), "--heartbeat", str(HEARTBEAT_MS),
+             "--election-timeout", str(self.cluster.election_ms or ELECTION_MS),
+             "--heartbeat", str(self.cluster.heartbeat_ms or HEARTBEAT_MS),
              "--snapshot-threshold", str(self.cluster.snapshot_threshold),
              "--nameservers", "ns1.q53.test.,ns2.q53.test."]
         if self.join:
@@ -120,8 +121,11 @@ def answer_key(r):
 
 
 class Cluster:
-    def __init__(self, root, seeds=(), snapshot_threshold=1024):
+    def __init__(self, root, seeds=(), snapshot_threshold=1024, election_ms=None,
+                 heartbeat_ms=None):
         self.root = root
+        self.election_ms = election_ms  # None: ELECTION_MS
+        self.heartbeat_ms = heartbeat_ms
         self.seeds = list(seeds)
         self.snapshot_threshold = snapshot_threshold
         self.nodes = {}

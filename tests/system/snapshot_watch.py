@@ -159,7 +159,7 @@ class StatusWatch:
             self.thread.join(timeout=15)
 
     def terms(self):
-        return sorted({s[3] for s in self.seen if s[3] is not None})
+        return sorted({s[3] for s in self.seen if s[3]})
 
     def leaders(self):
         """Distinct (term, leader) pairs with a leader."""
@@ -302,4 +302,5 @@ def scenario(c, origin, probe, threshold, timeout, join=True, log=print):
     return {"gaps": gaps, "terms": watch.terms(), "leaders": watch.leaders(),
             "candidates": watch.non_followers(), "snapshots": snaps,
             "phases": phases, "total": time.monotonic() - t0,
-            "queries": {i: (p.queries, p.answers) for i, p in polls.items()}}
+            "queries": {i: (p.queries, p.answers) for i, p in polls.items()},
+            "gap_at": {i: (p.gap_at - t0 if p.gap_at else None) for i, p in polls.items()}}
