@@ -1900,18 +1900,23 @@ static int fsm_snapshot_capture(struct q53_fsm *base, void **out)
 		    cap_str(c, info.caller_reference, &failed);
 		z->nrrsets = info.nrrsets;
 		z->rrsets = &c->sets[ns];
+		if (info.nrrsets > 0)
+			memcpy(&c->sets[ns], info.rrsets,
+			       info.nrrsets * sizeof(*c->sets));
+		/* the apex SOA, the one set changed in place: among the apex
+		 * sets, which come first (canonical order); no other set is
+		 * read here */
+		size_t olen = dname_wire_len(info.origin, DNAME_MAXLEN);
 		for (size_t k = 0; !failed && k < info.nrrsets; k++) {
 			const struct zone_store_rrset *r = info.rrsets[k];
 
-			/* the apex SOA, the one set changed in place */
-			if (r->type == RRTYPE_SOA &&
-			    r->set_identifier == NULL &&
-			    r->owner_len == (uint8_t)dname_wire_len(
-						info.origin, DNAME_MAXLEN) &&
-			    memcmp(r->owner, info.origin, r->owner_len) == 0)
-				r = cap_set(c, r, &failed);
-			c->sets[ns++] = r;
+			if (r->owner_len != olen ||
+			    memcmp(r->owner, info.origin, olen) != 0)
+				break;
+			if (r->type == RRTYPE_SOA && r->set_identifier == NULL)
+				c->sets[ns + k] = cap_set(c, r, &failed);
 		}
+		ns += info.nrrsets;
 	}
 	if (failed) {
 		rv = Q53_ENOMEM;

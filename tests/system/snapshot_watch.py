@@ -245,7 +245,8 @@ def wait_log(node, pred, timeout, what):
                          f"{node.output()[-3000:]}")
 
 
-def scenario(c, origin, probe, threshold, timeout, join=True, log=print):
+def scenario(c, origin, probe, threshold, timeout, join=True, log=print,
+             poll_interval=0.002, status_interval=0.25):
     """c: a running 3-node cluster serving origin (probe: a name of it).
     1. take: a stream of changes until every node has taken snapshots;
     2. install: a follower stopped, the log moves on past its compaction,
@@ -254,8 +255,9 @@ def scenario(c, origin, probe, threshold, timeout, join=True, log=print):
     DNS is polled on every node throughout, status watched. Returns the
     measurements."""
     nodes = {n.id: n for n in c.members()}
-    polls = {i: DnsPoller(n.host, n.dns_port, probe).start() for i, n in nodes.items()}
-    watch = StatusWatch(c.members).start()
+    polls = {i: DnsPoller(n.host, n.dns_port, probe, interval=poll_interval).start()
+             for i, n in nodes.items()}
+    watch = StatusWatch(c.members, interval=status_interval).start()
     t0 = time.monotonic()
     phases = {}
     try:
@@ -288,7 +290,8 @@ def scenario(c, origin, probe, threshold, timeout, join=True, log=print):
             n4 = c.add_node(4, join=c.wait_leader(timeout=30).api)
             c.wait_members([1, 2, 3, 4], timeout=timeout)
             wait_answer(n4, last, timeout)
-            polls[4] = DnsPoller(n4.host, n4.dns_port, probe).start()
+            polls[4] = DnsPoller(n4.host, n4.dns_port, probe,
+                                 interval=poll_interval).start()
             # changes while node 4 is a member, so that it also snapshots
             last = stream_changes(c, origin, 200000, threshold + 8, timeout=timeout)
             for n in c.members():
