@@ -704,9 +704,8 @@ static int log_snapshot_async(struct raft_fsm *raft_fsm,
 static int log_snapshot_finalize(struct raft_fsm *raft_fsm,
 				 struct raft_buffer *bufs[], unsigned *n_bufs)
 {
-	unsigned i;
-
 	struct q53_fsm_log *log = raft_fsm->data;
+	unsigned i;
 
 	if (log->capture != NULL) {
 		log->fsm->snapshot_release(log->fsm, log->capture);
