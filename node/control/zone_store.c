@@ -765,6 +765,10 @@ int zone_store_create(struct zone_store *s,
 				       p->nnameservers);
 	z->sets = l.v;
 	z->nsets = l.n;
+	/* Room to retire them too: deleting the zone right after creating
+	 * it allocates nothing, held or not (control_fsm's undo). */
+	if (rc == 0)
+		rc = retire_reserve(s, z->nsets);
 	if (rc != 0)
 		goto err_after_ns;
 	rc = zone_insert(s, pos, z);

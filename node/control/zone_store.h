@@ -108,6 +108,7 @@ void zone_store_free(struct zone_store *s);
  * Q53_ENOMEM and the store unchanged. The one exception: each zone's apex
  * SOA, whose serial the store rewrites in place; copy it at hold time.
  * Zone-level fields (id, comment, ...) are not kept either: copy them.
+ * Deleting a zone right after creating it allocates nothing, held or not.
  * Hold and release on the store's thread; holds nest. */
 void zone_store_hold(struct zone_store *s);
 void zone_store_release(struct zone_store *s);
