@@ -13,6 +13,7 @@
 #include "node/control/command.h"
 #include "node/control/zone_store.h"
 #include "node/dnsdata/dname.h"
+#include "node/dnsdata/rrtype.h"
 #include "node/health/check_config.h"
 #include "proto/command.pb-c.h"
 
@@ -1571,18 +1572,37 @@ static void snap_zones_free(struct snap_zones *x)
 	raft_free(x->typed_rdata);
 }
 
-static int snap_zones_fill(const struct zone_store *st, struct snap_zones *x)
-{
+/* A zone to snapshot: the store's (flat NULL: its sets read through
+ * info) or a capture's copy (flat: the sets as they were). */
+struct snap_zone {
 	struct zone_store_info info;
-	size_t nz = zone_store_count(st), ns = 0, nr = 0, maxr = 0;
+	const struct zone_store_rrset *const *flat;
+};
+
+static const struct zone_store_rrset *snap_zone_rrset(const struct snap_zone *z,
+						      size_t k)
+{
+	return z->flat != NULL ? z->flat[k]
+			       : zone_store_info_rrset(&z->info, k);
+}
+
+/* zones[0..nz): the store's (zone_store_get_at) or a capture's copies. */
+static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
+			   struct snap_zones *x)
+{
+	size_t ns = 0, nr = 0, maxr = 0;
 	bool failed = false;
 
-	for (size_t i = 0; zone_store_get_at(st, i, &info) == 0; i++) {
-		ns += info.nrrsets;
-		for (size_t k = 0; k < info.nrrsets; k++) {
-			nr += zone_store_info_rrset(&info, k)->count;
-			if (zone_store_info_rrset(&info, k)->count > maxr)
-				maxr = zone_store_info_rrset(&info, k)->count;
+	for (size_t i = 0; i < nz; i++) {
+		const struct snap_zone *z = &zones[i];
+
+		ns += z->info.nrrsets;
+		for (size_t k = 0; k < z->info.nrrsets; k++) {
+			const struct zone_store_rrset *r =
+			    snap_zone_rrset(z, k);
+			nr += r->count;
+			if (r->count > maxr)
+				maxr = r->count;
 		}
 	}
 	x->zones = calloc0(nz, sizeof(*x->zones), &failed);
@@ -1595,7 +1615,8 @@ static int snap_zones_fill(const struct zone_store *st, struct snap_zones *x)
 		return Q53_ENOMEM;
 	ns = 0;
 	nr = 0;
-	for (size_t i = 0; zone_store_get_at(st, i, &info) == 0; i++) {
+	for (size_t i = 0; i < nz; i++) {
+		const struct zone_store_info info = zones[i].info;
 		Q53__Command__SnapshotZone *z = &x->zones[i];
 
 		q53__command__snapshot_zone__init(z);
@@ -1610,7 +1631,7 @@ static int snap_zones_fill(const struct zone_store *st, struct snap_zones *x)
 		z->n_sets = info.nrrsets;
 		for (size_t k = 0; k < info.nrrsets; k++, ns++) {
 			const struct zone_store_rrset *r =
-			    zone_store_info_rrset(&info, k);
+			    snap_zone_rrset(&zones[i], k);
 			struct rrset_data d = {
 			    .owner = r->owner,
 			    .owner_len = r->owner_len,
@@ -1635,10 +1656,11 @@ static int snap_zones_fill(const struct zone_store *st, struct snap_zones *x)
 	return 0;
 }
 
-static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
+/* The FsmSnapshot of s with zones[0..nz) as its zones (none: the rest of
+ * the state only, what a capture packs). */
+static int snap_pack(const struct state *s, const struct snap_zone *zones,
+		     size_t nz, uint8_t **buf, size_t *len)
 {
-	struct control_fsm *f = base->data;
-	const struct state *s = &f->s;
 	Q53__Command__FsmSnapshot m;
 	struct snap_arrays x = {0};
 	struct snap_zones zx = {0};
@@ -1667,7 +1689,7 @@ static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 		rv = Q53_ENOMEM;
 		goto out;
 	}
-	rv = snap_zones_fill(&s->zones, &zx);
+	rv = snap_zones_fill(zones, nz, &zx);
 	if (rv != 0)
 		goto out;
 
@@ -1676,7 +1698,7 @@ static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 	m.end = SNAPSHOT_END;
 	m.applied = s->applied;
 	m.zones = zx.zone_ptrs;
-	m.n_zones = zone_store_count(&s->zones);
+	m.n_zones = nz;
 	m.n_health_checks = s->n_checks;
 	m.health_checks = x.checks;
 	for (size_t i = 0; i < s->n_checks; i++) {
@@ -1758,6 +1780,274 @@ out:
 	snap_zones_free(&zx);
 	snap_arrays_free(&x);
 	return rv;
+}
+
+/* The store's zones as snap_pack takes them (pointing into the store). */
+static int snap_store_zones(const struct zone_store *st, struct snap_zone **out,
+			    size_t *nz)
+{
+	bool failed = false;
+
+	*nz = zone_store_count(st);
+	*out = calloc0(*nz, sizeof(**out), &failed);
+	if (failed)
+		return Q53_ENOMEM;
+	for (size_t i = 0; i < *nz; i++)
+		if (zone_store_get_at(st, i, &(*out)[i].info) != 0)
+			*nz = i;
+	return 0;
+}
+
+static int fsm_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
+{
+	struct control_fsm *f = base->data;
+	struct snap_zone *zones;
+	size_t nz;
+	int rv;
+
+	*buf = NULL;
+	*len = 0;
+	rv = snap_store_zones(&f->s.zones, &zones, &nz);
+	if (rv == 0)
+		rv = snap_pack(&f->s, zones, nz, buf, len);
+	raft_free(zones);
+	return rv;
+}
+
+/* --- q53_fsm: snapshot in two steps (capture on the loop, encode on a
+ * thread) ---
+ *
+ * The capture holds the zone store (zone_store_hold: the record sets it
+ * drops from now on stay allocated and unchanged until the release) and
+ * copies what changes in place or is freed: the rrsets array of every
+ * zone (pointers), each zone's apex SOA (its serial is rewritten in place)
+ * and zone-level strings, into an arena; the small parts of the state
+ * (health checks, nodes, changes) are packed as an FsmSnapshot without
+ * zones. The encoding, on any thread, unpacks that, adds the zones and
+ * packs the whole: the same bytes snap_pack makes of the state at capture
+ * time. Only the zone store's public API is used. */
+
+#define CAP_CHUNK ((size_t)1 << 20)
+
+struct cap_chunk {
+	struct cap_chunk *next;
+	size_t used;
+	size_t size;
+	max_align_t data[];
+};
+
+struct snap_capture {
+	uint8_t *rest; /* FsmSnapshot of the state without its zones */
+	size_t rest_len;
+	struct snap_zone *zones; /* copies, pointing into the arena */
+	size_t nzones;
+	const struct zone_store_rrset **sets; /* every zone's, back to back */
+	struct cap_chunk *chunks;	      /* the arena, newest first */
+	struct zone_store *held;	      /* released with the capture */
+};
+
+static void *cap_alloc(struct snap_capture *c, size_t size)
+{
+	struct cap_chunk *k = c->chunks;
+	void *p;
+
+	size = (size + 7) & ~(size_t)7;
+	if (k == NULL || k->size - k->used < size) {
+		size_t room = size > CAP_CHUNK ? size : CAP_CHUNK;
+
+		k = raft_malloc(sizeof(*k) + room);
+		if (k == NULL)
+			return NULL;
+		k->next = c->chunks;
+		k->used = 0;
+		k->size = room;
+		c->chunks = k;
+	}
+	p = (uint8_t *)k->data + k->used;
+	k->used += size;
+	return p;
+}
+
+static void *cap_dup(struct snap_capture *c, const void *p, size_t len,
+		     bool *failed)
+{
+	void *d;
+
+	if (p == NULL)
+		return NULL;
+	d = cap_alloc(c, len > 0 ? len : 1);
+	if (d == NULL) {
+		*failed = true;
+		return NULL;
+	}
+	memcpy(d, p, len);
+	return d;
+}
+
+static char *cap_str(struct snap_capture *c, const char *s, bool *failed)
+{
+	return s == NULL ? NULL : cap_dup(c, s, strlen(s) + 1, failed);
+}
+
+static void cap_free(struct snap_capture *c)
+{
+	struct cap_chunk *k, *next;
+
+	if (c == NULL)
+		return;
+	if (c->held != NULL)
+		zone_store_release(c->held);
+	for (k = c->chunks; k != NULL; k = next) {
+		next = k->next;
+		raft_free(k);
+	}
+	raft_free(c->rest);
+	raft_free(c->zones);
+	raft_free(c->sets);
+	raft_free(c);
+}
+
+static const struct zone_store_rrset *
+cap_set(struct snap_capture *c, const struct zone_store_rrset *r, bool *failed)
+{
+	struct zone_store_rrset *d = cap_alloc(c, sizeof(*d));
+
+	if (d == NULL) {
+		*failed = true;
+		return NULL;
+	}
+	*d = *r;
+	d->owner = cap_dup(c, r->owner, r->owner_len, failed);
+	d->set_identifier = cap_str(c, r->set_identifier, failed);
+	d->health_check_id = cap_str(c, r->health_check_id, failed);
+	d->rdata =
+	    r->count > 0 ? cap_alloc(c, r->count * sizeof(*d->rdata)) : NULL;
+	if (r->count > 0 && d->rdata == NULL)
+		*failed = true;
+	for (uint16_t j = 0; d->rdata != NULL && j < r->count; j++) {
+		d->rdata[j].len = r->rdata[j].len;
+		d->rdata[j].data =
+		    cap_dup(c, r->rdata[j].data, r->rdata[j].len, failed);
+	}
+	return d;
+}
+
+static int fsm_snapshot_capture(struct q53_fsm *base, void **out)
+{
+	struct control_fsm *f = base->data;
+	const struct zone_store *st = &f->s.zones;
+	struct snap_capture *c;
+	struct zone_store_info info;
+	size_t ns = 0;
+	bool failed = false;
+	int rv;
+
+	*out = NULL;
+	c = raft_calloc(1, sizeof(*c));
+	if (c == NULL)
+		return Q53_ENOMEM;
+	rv = snap_pack(&f->s, NULL, 0, &c->rest, &c->rest_len);
+	if (rv != 0)
+		goto err;
+	c->nzones = zone_store_count(st);
+	for (size_t i = 0; i < c->nzones; i++)
+		if (zone_store_get_at(st, i, &info) == 0)
+			ns += info.nrrsets;
+	c->zones = calloc0(c->nzones, sizeof(*c->zones), &failed);
+	c->sets = calloc0(ns, sizeof(*c->sets), &failed);
+	ns = 0;
+	for (size_t i = 0; !failed && i < c->nzones; i++) {
+		struct zone_store_info *z = &c->zones[i].info;
+
+		if (zone_store_get_at(st, i, &info) != 0) {
+			c->nzones = i;
+			break;
+		}
+		z->id = cap_str(c, info.id, &failed);
+		z->origin =
+		    cap_dup(c, info.origin,
+			    dname_wire_len(info.origin, DNAME_MAXLEN), &failed);
+		z->comment = cap_str(c, info.comment, &failed);
+		z->caller_reference =
+		    cap_str(c, info.caller_reference, &failed);
+		z->nrrsets = info.nrrsets;
+		z->sets = NULL; /* read through flat */
+		c->zones[i].flat = &c->sets[ns];
+		if (info.nrrsets > 0)
+			zone_store_info_copy_rrsets(&info, &c->sets[ns]);
+		/* the apex SOA, the one set changed in place: among the apex
+		 * sets, which come first (canonical order); no other set is
+		 * read here */
+		size_t olen = dname_wire_len(info.origin, DNAME_MAXLEN);
+		for (size_t k = 0; !failed && k < info.nrrsets; k++) {
+			const struct zone_store_rrset *r = c->sets[ns + k];
+
+			if (r->owner_len != olen ||
+			    memcmp(r->owner, info.origin, olen) != 0)
+				break;
+			if (r->type == RRTYPE_SOA && r->set_identifier == NULL)
+				c->sets[ns + k] = cap_set(c, r, &failed);
+		}
+		ns += info.nrrsets;
+	}
+	if (failed) {
+		rv = Q53_ENOMEM;
+		goto err;
+	}
+	zone_store_hold(&f->s.zones);
+	c->held = &f->s.zones;
+	*out = c;
+	return 0;
+err:
+	cap_free(c);
+	return rv;
+}
+
+static int fsm_snapshot_encode(void *cap, uint8_t **buf, size_t *len)
+{
+	struct snap_capture *c = cap;
+	struct command_pb_alloc alloc;
+	Q53__Command__FsmSnapshot *m;
+	struct snap_zones zx = {0};
+	int rv;
+
+	*buf = NULL;
+	*len = 0;
+	command_pb_alloc_init(&alloc);
+	m = q53__command__fsm_snapshot__unpack(&alloc.base, c->rest_len,
+					       c->rest);
+	if (m == NULL)
+		return Q53_ENOMEM; /* our own bytes: only allocation fails */
+	rv = snap_zones_fill(c->zones, c->nzones, &zx);
+	if (rv == 0) {
+		m->zones = zx.zone_ptrs;
+		m->n_zones = c->nzones;
+		*len = protobuf_c_message_get_packed_size(&m->base);
+		*buf = raft_malloc(*len);
+		if (*buf == NULL) {
+			*len = 0;
+			rv = Q53_ENOMEM;
+		} else {
+			protobuf_c_message_pack(&m->base, *buf);
+		}
+		/* not the unpacked message's: free_unpacked must not see them
+		 */
+		m->zones = NULL;
+		m->n_zones = 0;
+	}
+	snap_zones_free(&zx);
+	q53__command__fsm_snapshot__free_unpacked(m, &alloc.base);
+	return rv;
+}
+
+static void fsm_snapshot_release(struct q53_fsm *base, void *cap)
+{
+	struct control_fsm *f = base->data;
+	struct snap_capture *c = cap;
+
+	assert(c == NULL || c->held == &f->s.zones);
+	(void)f;
+	cap_free(c);
 }
 
 /* --- q53_fsm: restore --- */
@@ -2051,6 +2341,9 @@ int control_fsm_new(struct control_fsm **out)
 	f->base.apply = fsm_apply;
 	f->base.snapshot = fsm_snapshot;
 	f->base.restore = fsm_restore;
+	f->base.snapshot_capture = fsm_snapshot_capture;
+	f->base.snapshot_encode = fsm_snapshot_encode;
+	f->base.snapshot_release = fsm_snapshot_release;
 	f->dirty_all = true;
 	*out = f;
 	return 0;

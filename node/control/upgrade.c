@@ -486,6 +486,24 @@ static int up_snapshot(struct q53_fsm *base, uint8_t **buf, size_t *len)
 	return inner->snapshot(inner, buf, len);
 }
 
+/* Snapshots are always taken in the current format: capture, encode and
+ * release are the control FSM's own. */
+static int up_snapshot_capture(struct q53_fsm *base, void **cap)
+{
+	struct control_upgrade *u = base->data;
+	struct q53_fsm *inner = control_fsm_base(u->fsm);
+
+	return inner->snapshot_capture(inner, cap);
+}
+
+static void up_snapshot_release(struct q53_fsm *base, void *cap)
+{
+	struct control_upgrade *u = base->data;
+	struct q53_fsm *inner = control_fsm_base(u->fsm);
+
+	inner->snapshot_release(inner, cap);
+}
+
 static int up_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 {
 	struct control_upgrade *u = base->data;
@@ -529,6 +547,12 @@ int control_upgrade_new(struct control_fsm *fsm, struct control_upgrade **out)
 	u->base.apply = up_apply;
 	u->base.snapshot = up_snapshot;
 	u->base.restore = up_restore;
+	if (control_fsm_base(fsm)->snapshot_capture != NULL) {
+		u->base.snapshot_capture = up_snapshot_capture;
+		u->base.snapshot_encode =
+		    control_fsm_base(fsm)->snapshot_encode;
+		u->base.snapshot_release = up_snapshot_release;
+	}
 	*out = u;
 	return 0;
 }

@@ -4,6 +4,8 @@
  * when every change validated, so a failing batch leaves nothing behind. */
 #include "node/control/zone_store.h"
 
+#include <assert.h>
+
 #include <libknot/libknot.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -402,7 +404,10 @@ static size_t list_group_end(struct zone_store_rrset *const *v, size_t n,
 
 /* The zone's sets become l's (in order; l is left empty). 0 or
  * Q53_ENOMEM (nothing changed). */
-static int list_to_sets(struct set_list *l, struct zone_store_sets *out)
+static void set_retire(struct zone_store *s, struct zone_store_rrset *set);
+
+static int list_to_sets(struct zone_store *s, struct set_list *l,
+			struct zone_store_sets *out)
 {
 	struct zone_store_sets q;
 	zone_store_sets_init(&q);
@@ -412,7 +417,11 @@ static int list_to_sets(struct set_list *l, struct zone_store_sets *out)
 			return Q53_ENOMEM;
 		}
 	}
-	zone_store_sets_free_all(out);
+	/* The sets replaced are retired (kept while a snapshot holds the
+	 * store; the caller reserved the room). */
+	for (size_t i = 0; i < zone_store_sets_count(out); i++)
+		set_retire(s, zone_store_sets_at(out, i));
+	zone_store_sets_free(out);
 	*out = q;
 	free(l->v);
 	l->v = NULL;
@@ -562,18 +571,80 @@ zone_store_info_rrset(const struct zone_store_info *info, size_t i)
 	return zone_store_sets_at(info->sets, i);
 }
 
+void zone_store_info_copy_rrsets(const struct zone_store_info *info,
+				 const struct zone_store_rrset **out)
+{
+	zone_store_sets_copy_out(info->sets, out);
+}
+
 void zone_store_init(struct zone_store *s)
 {
 	s->zones = NULL;
 	s->nzones = 0;
+	s->holds = 0;
+	s->retired = NULL;
+	s->nretired = 0;
+	s->capretired = 0;
 }
 
 void zone_store_free(struct zone_store *s)
 {
+	assert(s->holds == 0);
 	for (size_t i = 0; i < s->nzones; i++)
 		zone_free(s->zones[i]);
 	free(s->zones);
+	for (size_t i = 0; i < s->nretired; i++)
+		set_free(s->retired[i]);
+	free(s->retired);
 	zone_store_init(s);
+}
+
+void zone_store_hold(struct zone_store *s)
+{
+	s->holds++;
+}
+
+void zone_store_release(struct zone_store *s)
+{
+	assert(s->holds > 0);
+	if (--s->holds > 0)
+		return;
+	for (size_t i = 0; i < s->nretired; i++)
+		set_free(s->retired[i]);
+	free(s->retired);
+	s->retired = NULL;
+	s->nretired = 0;
+	s->capretired = 0;
+}
+
+/* Room to retire n more sets (before a mutation commits). */
+static int retire_reserve(struct zone_store *s, size_t n)
+{
+	struct zone_store_rrset **v;
+	size_t cap;
+
+	if (s->holds == 0 || s->capretired - s->nretired >= n)
+		return 0;
+	cap = s->capretired * 2 > s->nretired + n ? s->capretired * 2
+						  : s->nretired + n + 64;
+	v = realloc(s->retired, cap * sizeof(*v));
+	if (v == NULL)
+		return Q53_ENOMEM;
+	s->retired = v;
+	s->capretired = cap;
+	return 0;
+}
+
+/* A committed set the store drops: freed now, or at the release (room
+ * reserved with retire_reserve). */
+static void set_retire(struct zone_store *s, struct zone_store_rrset *set)
+{
+	if (s->holds == 0) {
+		set_free(set);
+		return;
+	}
+	assert(s->nretired < s->capretired);
+	s->retired[s->nretired++] = set;
 }
 
 size_t zone_store_count(const struct zone_store *s)
@@ -780,8 +851,12 @@ int zone_store_create(struct zone_store *s,
 	if (rc == 0)
 		rc = zone_add_apex_set(z, &l, RRTYPE_NS, ZONE_STORE_NS_TTL, ns,
 				       p->nnameservers);
+	/* Room to retire them too: deleting the zone right after creating
+	 * it allocates nothing, held or not (control_fsm's undo). */
 	if (rc == 0)
-		rc = list_to_sets(&l, &z->sets);
+		rc = retire_reserve(s, l.n);
+	if (rc == 0)
+		rc = list_to_sets(s, &l, &z->sets);
 	list_free_all(&l);
 	if (rc != 0)
 		goto err_after_ns;
@@ -826,6 +901,11 @@ int zone_store_delete(struct zone_store *s, const char *id, char *err,
 			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
 			    "holds %zu record sets besides its SOA and NS",
 			    id, z->name, extra);
+	if (retire_reserve(s, zone_store_sets_count(&z->sets)) != 0)
+		return fail(err, errlen, Q53_ENOMEM, "out of memory");
+	for (size_t i = 0; i < zone_store_sets_count(&z->sets); i++)
+		set_retire(s, zone_store_sets_at(&z->sets, i));
+	zone_store_sets_free(&z->sets); /* the sets are retired */
 	zone_free(z);
 	memmove(&s->zones[pos], &s->zones[pos + 1],
 		(s->nzones - pos - 1) * sizeof(*s->zones));
@@ -1344,7 +1424,11 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 
 	/* Commit: the displaced sets go, the working list becomes the
 	 * zone's, the serial moves on. */
-	rc = 0;
+	rc = retire_reserve(s, removed.n);
+	if (rc != 0) {
+		fail(err, errlen, rc, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < b->nchanges; i++) {
 		if (in_work[i])
 			zone_store_track_name(z, cands[i]->owner);
@@ -1360,7 +1444,7 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 				refs(ctx, cands[i]->health_check_id, +1);
 	}
 	for (size_t k = 0; k < removed.n; k++)
-		set_free(removed.v[k]);
+		set_retire(s, removed.v[k]);
 	zone_store_sets_commit(&z->sets, &work);
 	for (size_t i = 0; i < b->nchanges; i++) {
 		if (in_work[i])
@@ -1653,9 +1737,13 @@ int zone_store_replace(struct zone_store *s, const char *id,
 	uint32_t serial = z->serial + 1;
 	if (serial_newer(soa_serial_get(soa), serial))
 		serial = soa_serial_get(soa);
-	rc = list_to_sets(&l, &z->sets);
-	if (rc != 0)
+	rc = retire_reserve(s, zone_store_sets_count(&z->sets));
+	if (rc == 0)
+		rc = list_to_sets(s, &l, &z->sets);
+	if (rc != 0) {
+		fail(err, errlen, rc, "out of memory");
 		goto err_after_list;
+	}
 	soa_serial_set(soa, serial);
 	z->serial = serial;
 	return 0;
@@ -1726,7 +1814,7 @@ int zone_store_load(struct zone_store *s,
 		fail(err, errlen, Q53_EINVAL, "zone %s: %s", z->id, why);
 	if (rc != 0)
 		goto err_after_zone;
-	rc = list_to_sets(&l, &z->sets);
+	rc = list_to_sets(s, &l, &z->sets);
 	if (rc != 0)
 		goto err_after_zone;
 	z->serial = soa_serial_get(zone_soa(z));

@@ -89,6 +89,9 @@ struct zone_store_info {
  * identifier: O(log n). Valid as info's pointers are. */
 const struct zone_store_rrset *
 zone_store_info_rrset(const struct zone_store_info *info, size_t i);
+/* All of them, in that order, into out[0..nrrsets): O(nrrsets). */
+void zone_store_info_copy_rrsets(const struct zone_store_info *info,
+				 const struct zone_store_rrset **out);
 
 struct zone_store_zone;
 
@@ -96,10 +99,30 @@ struct zone_store_zone;
 struct zone_store {
 	struct zone_store_zone **zones; /* sorted by id */
 	size_t nzones;
+	/* zone_store_hold: sets dropped while held, freed at the release */
+	unsigned holds;
+	struct zone_store_rrset **retired;
+	size_t nretired;
+	size_t capretired;
 };
 
 void zone_store_init(struct zone_store *s);
+/* Only when not held. */
 void zone_store_free(struct zone_store *s);
+
+/* For a snapshot encoded on another thread. While the store is held, the
+ * record sets it drops (replaced or deleted by a change batch, replaced by
+ * an import, those of a deleted zone) stay allocated and unchanged, so the
+ * set pointers zone_store_get_at gave at hold time (copy the rrsets
+ * arrays: they are replaced) can be read from any thread until the
+ * matching release; a mutation that cannot keep them fails with
+ * Q53_ENOMEM and the store unchanged. The one exception: each zone's apex
+ * SOA, whose serial the store rewrites in place; copy it at hold time.
+ * Zone-level fields (id, comment, ...) are not kept either: copy them.
+ * Deleting a zone right after creating it allocates nothing, held or not.
+ * Hold and release on the store's thread; holds nest. */
+void zone_store_hold(struct zone_store *s);
+void zone_store_release(struct zone_store *s);
 
 struct zone_store_create_params {
 	const char *id;			/* required */

@@ -298,3 +298,14 @@ void zone_store_sets_abort(struct zone_store_sets *fork)
 {
 	zone_store_sets_free(fork);
 }
+
+void zone_store_sets_copy_out(const struct zone_store_sets *q,
+			      const struct zone_store_rrset **out)
+{
+	size_t o = 0;
+	for (size_t b = 0; b < q->nblocks; b++) {
+		const struct zone_store_sets_block *k = q->dir[b].block;
+		memcpy(&out[o], k->v, k->n * sizeof(*out));
+		o += k->n;
+	}
+}

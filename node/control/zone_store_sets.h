@@ -68,6 +68,9 @@ struct zone_store_rrset *zone_store_sets_at(const struct zone_store_sets *q,
 size_t zone_store_sets_lower_bound(const struct zone_store_sets *q,
 				   zone_store_sets_cmp_fn cmp, const void *key);
 
+/* Copies the sets in order into out[0..count): O(count). */
+void zone_store_sets_copy_out(const struct zone_store_sets *q,
+			      const struct zone_store_rrset **out);
 /* Inserts s at position i (<= count), removes or replaces the set at i
  * (the removed set is not freed). 0 or Q53_ENOMEM (q unchanged). */
 int zone_store_sets_insert(struct zone_store_sets *q, size_t i,

@@ -42,6 +42,22 @@ struct q53_fsm {
 	 * All or nothing: 0, or Q53_EMALF / Q53_ENOMEM with the state
 	 * unchanged. */
 	int (*restore)(struct q53_fsm *fsm, const uint8_t *buf, size_t len);
+
+	/* Optional (all three or none): the snapshot in two steps, so that
+	 * the costly part runs on another thread while apply goes on.
+	 * - capture, on the FSM's thread: a view of the whole state as it is
+	 *   now (*cap, opaque), cheap next to encoding it; later applies do
+	 *   not change it (they may fail with Q53_ENOMEM while it exists, as
+	 *   any apply may). No restore and no free of the FSM until it is
+	 *   released (raft installs no snapshot while it takes one, and its
+	 *   close waits for the thread). 0 or Q53_ENOMEM.
+	 * - encode, on any thread, with no other call on cap at the same
+	 *   time: *buf / *len exactly as snapshot() would have made them at
+	 *   capture time (raft_malloc'd). Touches only cap. 0 or Q53_ENOMEM.
+	 * - release, on the FSM's thread: frees cap (encoded or not). */
+	int (*snapshot_capture)(struct q53_fsm *fsm, void **cap);
+	int (*snapshot_encode)(void *cap, uint8_t **buf, size_t *len);
+	void (*snapshot_release)(struct q53_fsm *fsm, void *cap);
 };
 
 #endif

@@ -598,12 +598,29 @@ static size_t sessions_size(const struct q53_fsm_log *log)
 	return size;
 }
 
+/* The FSM's snapshot as the second buffer, its length at the end of the
+ * header (the first). */
+static void set_inner(struct raft_buffer *bufs, unsigned *n_bufs,
+		      uint8_t *inner, size_t inner_len)
+{
+	put_u64((uint8_t *)bufs[0].base + bufs[0].len - 8, inner_len);
+	*n_bufs = 1;
+	if (inner_len > 0) {
+		bufs[1].base = inner;
+		bufs[1].len = inner_len;
+		*n_bufs = 2;
+	} else {
+		raft_free(inner);
+	}
+}
+
 static int log_snapshot(struct raft_fsm *raft_fsm, struct raft_buffer *bufs[],
 			unsigned *n_bufs)
 {
 	struct q53_fsm_log *log = raft_fsm->data;
 	uint8_t *inner = NULL, *p;
 	size_t inner_len = 0, head_len;
+	bool async = raft_fsm->version >= 3;
 	unsigned i;
 	int rv;
 
@@ -611,7 +628,11 @@ static int log_snapshot(struct raft_fsm *raft_fsm, struct raft_buffer *bufs[],
 	 * index. raft tries again after a later apply. */
 	if (log->resume != 0 || log->newer_format != 0)
 		return RAFT_NOMEM;
-	rv = log->fsm->snapshot(log->fsm, &inner, &inner_len);
+	assert(log->capture == NULL);
+	if (async)
+		rv = log->fsm->snapshot_capture(log->fsm, &log->capture);
+	else
+		rv = log->fsm->snapshot(log->fsm, &inner, &inner_len);
 	if (rv != 0)
 		return to_raft_error(rv);
 	*bufs = raft_calloc(2, sizeof(**bufs));
@@ -642,16 +663,11 @@ static int log_snapshot(struct raft_fsm *raft_fsm, struct raft_buffer *bufs[],
 		memset(p + s->len, 0, pad8(s->len) - s->len);
 		p += pad8(s->len);
 	}
-	p = put_u64(p, inner_len);
+	p = put_u64(p, 0); /* the FSM's length: set_inner */
 	assert(p == (uint8_t *)(*bufs)[0].base + head_len);
 	*n_bufs = 1;
-	if (inner_len > 0) {
-		(*bufs)[1].base = inner;
-		(*bufs)[1].len = inner_len;
-		*n_bufs = 2;
-	} else {
-		raft_free(inner);
-	}
+	if (!async)
+		set_inner(*bufs, n_bufs, inner, inner_len);
 	return 0;
 
 err_after_bufs:
@@ -659,15 +675,42 @@ err_after_bufs:
 	*bufs = NULL;
 err_after_inner:
 	raft_free(inner);
+	if (log->capture != NULL) {
+		log->fsm->snapshot_release(log->fsm, log->capture);
+		log->capture = NULL;
+	}
 	return RAFT_NOMEM;
+}
+
+/* On a thread-pool thread, between log_snapshot and log_snapshot_finalize:
+ * touches only the capture and the buffers log_snapshot made. */
+static int log_snapshot_async(struct raft_fsm *raft_fsm,
+			      struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+	struct q53_fsm_log *log = raft_fsm->data;
+	uint8_t *inner = NULL;
+	size_t inner_len = 0;
+	int rv;
+
+	if (*bufs == NULL || log->capture == NULL)
+		return RAFT_NOMEM;
+	rv = log->fsm->snapshot_encode(log->capture, &inner, &inner_len);
+	if (rv != 0)
+		return to_raft_error(rv);
+	set_inner(*bufs, n_bufs, inner, inner_len);
+	return 0;
 }
 
 static int log_snapshot_finalize(struct raft_fsm *raft_fsm,
 				 struct raft_buffer *bufs[], unsigned *n_bufs)
 {
+	struct q53_fsm_log *log = raft_fsm->data;
 	unsigned i;
 
-	(void)raft_fsm;
+	if (log->capture != NULL) {
+		log->fsm->snapshot_release(log->fsm, log->capture);
+		log->capture = NULL;
+	}
 	if (*bufs == NULL)
 		return 0;
 	for (i = 0; i < *n_bufs; i++)
@@ -804,8 +847,28 @@ int q53_fsm_log_init(struct q53_fsm_log *log, struct q53_fsm *fsm,
 	return 0;
 }
 
+int q53_fsm_log_set_async(struct q53_fsm_log *log, bool on)
+{
+	if (!on) {
+		log->raft_fsm.version = 2;
+		log->raft_fsm.snapshot_async = NULL;
+		return 0;
+	}
+	if (log->fsm->snapshot_capture == NULL ||
+	    log->fsm->snapshot_encode == NULL ||
+	    log->fsm->snapshot_release == NULL)
+		return Q53_EINVAL;
+	log->raft_fsm.version = 3;
+	log->raft_fsm.snapshot_async = log_snapshot_async;
+	return 0;
+}
+
 void q53_fsm_log_close(struct q53_fsm_log *log)
 {
+	if (log->capture != NULL) {
+		log->fsm->snapshot_release(log->fsm, log->capture);
+		log->capture = NULL;
+	}
 	last_reset(log);
 	raft_free(log->batch);
 	raft_free(log->graveyard);

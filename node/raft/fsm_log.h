@@ -41,12 +41,18 @@
  * one applied longest ago is forgotten (deterministic: same on every node),
  * after which a late duplicate of its last request would apply again.
  *
- * raft_fsm version 2 (raft 0.15; RAFT_OVER_NNG.md #8): snapshot serialises
- * synchronously on the loop thread and snapshot_finalize frees it. Version 3
- * (snapshot_async on the thread pool) would need a copy-on-write FSM, as the
- * loop keeps applying while the worker serialises.
+ * raft_fsm version 2 (raft 0.15; RAFT_OVER_NNG.md #8) by default: snapshot
+ * serialises synchronously on the loop thread and snapshot_finalize frees
+ * it. With q53_fsm_log_set_async, version 3: snapshot, on the loop, writes
+ * the sessions and has the FSM capture its state (q53_fsm's
+ * snapshot_capture: cheap, independent of later applies); snapshot_async,
+ * on raft's thread pool (io->async_work), has the FSM encode the capture
+ * while the loop goes on applying and replicating; snapshot_finalize, on
+ * the loop, frees both. The bytes are the same in both modes.
  *
- * Everything runs on the raft loop thread; nothing here locks. */
+ * Everything else runs on the raft loop thread; nothing here locks (raft
+ * takes one snapshot at a time, queues the thread work after snapshot and
+ * calls finalize after it returned). */
 #ifndef Q53_NODE_RAFT_FSM_LOG_H
 #define Q53_NODE_RAFT_FSM_LOG_H
 
@@ -181,6 +187,7 @@ struct q53_fsm_log {
 	 * raft offers the same entry again and they are not applied twice */
 	unsigned resume;
 	unsigned newer_format; /* != 0: stopped at an entry of this format */
+	void *capture; /* the FSM's, from snapshot until finalize (async) */
 };
 
 /* Set up `log` around `fsm` (borrowed: must outlive log). config may be
@@ -188,6 +195,12 @@ struct q53_fsm_log {
  * apply. */
 int q53_fsm_log_init(struct q53_fsm_log *log, struct q53_fsm *fsm,
 		     const struct q53_fsm_log_config *config);
+
+/* Take snapshots in two steps (raft_fsm version 3, see above) when on and
+ * the FSM has snapshot_capture; version 2 otherwise. Only before raft_init
+ * (raft reads the version there), and only with an io that has
+ * async_work. Returns 0 or Q53_EINVAL (on, and the FSM cannot capture). */
+int q53_fsm_log_set_async(struct q53_fsm_log *log, bool on);
 
 /* Free the session table; only after raft_close's callback (raft may still
  * apply until then). The wrapped fsm is not touched. */

@@ -58,6 +58,15 @@ struct raft_host {
 
 	void (*close_cb)(void *data);
 	void *close_data;
+
+	/* the fsm_log adapter's snapshot methods, wrapped to log how long
+	 * each one holds the loop (rh_fsm_*) */
+	int (*fsm_snapshot)(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+			    unsigned *n_bufs);
+	int (*fsm_snapshot_async)(struct raft_fsm *fsm,
+				  struct raft_buffer *bufs[], unsigned *n_bufs);
+	int (*fsm_restore)(struct raft_fsm *fsm, struct raft_buffer *buf);
+	uint64_t snapshot_started_ns; /* uv_hrtime at rh_fsm_snapshot */
 };
 
 static struct raft_host *rh_of_io(struct raft_io *io)
@@ -89,6 +98,89 @@ static int rh_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 
 	h->raft_recv = recv;
 	return h->io_start(io, msecs, tick, rh_on_recv);
+}
+
+/* --- snapshot timing --- */
+
+static struct raft_host *rh_of_fsm(struct raft_fsm *fsm)
+{
+	return (struct raft_host *)((char *)fsm -
+				    offsetof(struct raft_host, log.raft_fsm));
+}
+
+static size_t rh_bufs_len(struct raft_buffer *bufs, unsigned n)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; bufs != NULL && i < n; i++)
+		len += bufs[i].len;
+	return len;
+}
+
+/* On the loop: the whole snapshot (synchronous fsm) or its capture. */
+static int rh_fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+			   unsigned *n_bufs)
+{
+	struct raft_host *h = rh_of_fsm(fsm);
+	uint64_t t0 = uv_hrtime();
+	int rv = h->fsm_snapshot(fsm, bufs, n_bufs);
+
+	h->snapshot_started_ns = t0;
+	if (rv == 0 && h->fsm_snapshot_async == NULL)
+		cluster_log(h->id,
+			    "snapshot at %llu: %zu bytes, %.1f ms on the loop",
+			    (unsigned long long)raft_last_applied(&h->raft),
+			    rh_bufs_len(*bufs, *n_bufs),
+			    (double)(uv_hrtime() - t0) / 1e6);
+	else if (rv == 0)
+		cluster_log(h->id, "snapshot at %llu: captured in %.1f ms",
+			    (unsigned long long)raft_last_applied(&h->raft),
+			    (double)(uv_hrtime() - t0) / 1e6);
+	return rv;
+}
+
+/* On a thread-pool thread: the encoding of the captured state. */
+static int rh_fsm_snapshot_async(struct raft_fsm *fsm,
+				 struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+	struct raft_host *h = rh_of_fsm(fsm);
+	uint64_t t0 = uv_hrtime();
+	int rv = h->fsm_snapshot_async(fsm, bufs, n_bufs);
+
+	if (rv == 0)
+		cluster_log(h->id,
+			    "snapshot encoded: %zu bytes, %.1f ms off the "
+			    "loop",
+			    rh_bufs_len(*bufs, *n_bufs),
+			    (double)(uv_hrtime() - t0) / 1e6);
+	return rv;
+}
+
+static int rh_fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+	struct raft_host *h = rh_of_fsm(fsm);
+	uint64_t t0 = uv_hrtime();
+	size_t len = buf->len;
+	int rv = h->fsm_restore(fsm, buf);
+
+	cluster_log(h->id, "snapshot restore: %zu bytes, %.1f ms on the loop%s",
+		    len, (double)(uv_hrtime() - t0) / 1e6,
+		    rv == 0 ? "" : " (failed)");
+	return rv;
+}
+
+static void rh_wrap_fsm(struct raft_host *h)
+{
+	struct raft_fsm *fsm = &h->log.raft_fsm;
+
+	h->fsm_snapshot = fsm->snapshot;
+	h->fsm_restore = fsm->restore;
+	fsm->snapshot = rh_fsm_snapshot;
+	fsm->restore = rh_fsm_restore;
+	if (fsm->version >= 3 && fsm->snapshot_async != NULL) {
+		h->fsm_snapshot_async = fsm->snapshot_async;
+		fsm->snapshot_async = rh_fsm_snapshot_async;
+	}
 }
 
 int raft_host_init(struct raft_host **out, uv_loop_t *loop,
@@ -134,6 +226,17 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 		return rv;
 	}
 	h->io_inited = true;
+	/* Snapshots encode on the thread pool (fsm_log.h): at a million
+	 * records a synchronous one holds the loop for about a second, and a
+	 * leader that misses heartbeats for an election timeout is replaced. */
+	if (h->io.async_work != NULL) {
+		rv = q53_fsm_log_set_async(&h->log, true);
+		if (rv != 0) {
+			snprintf(err, errlen, "fsm log: %s", q53_strerror(rv));
+			return rv;
+		}
+	}
+	rh_wrap_fsm(h);
 	h->io_start = h->io.start;
 	h->io.start = rh_io_start;
 	rv = raft_init(&h->raft, &h->io, &h->log.raft_fsm, h->id, h->raft_url);
@@ -146,6 +249,11 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	h->raft.data = h;
 	raft_set_election_timeout(&h->raft, cfg->election_timeout_ms);
 	raft_set_heartbeat_timeout(&h->raft, cfg->heartbeat_ms);
+	/* A follower that could not read heartbeats for an election timeout
+	 * (restoring a large snapshot holds its loop for seconds) must not
+	 * depose a leader the others still hear: it asks for pre-votes first
+	 * and only a majority that lost the leader too lets it stand. */
+	raft_set_pre_vote(&h->raft, true);
 	raft_set_snapshot_threshold(&h->raft, cfg->snapshot_threshold);
 	raft_set_snapshot_trailing(&h->raft, cfg->snapshot_threshold);
 	return 0;

@@ -59,7 +59,8 @@ class Node:
         a = [q53d_binary(), "--dns", f"{self.host}:{self.dns_port}", "--workers", "1",
              "--data-dir", self.dir, "--id", str(self.id), "--raft", self.raft,
              "--api", self.api, "--name", f"n{self.id}",
-             "--election-timeout", str(ELECTION_MS), "--heartbeat", str(HEARTBEAT_MS),
+             "--election-timeout", str(self.cluster.election_ms or ELECTION_MS),
+             "--heartbeat", str(self.cluster.heartbeat_ms or HEARTBEAT_MS),
              "--snapshot-threshold", str(self.cluster.snapshot_threshold),
              "--nameservers", "ns1.q53.test.,ns2.q53.test."]
         if self.join:
@@ -127,11 +128,15 @@ def answer_key(r):
 
 
 class Cluster:
-    def __init__(self, root, seeds=(), snapshot_threshold=1024, keys=None, tls=None):
+    def __init__(self, root, seeds=(), snapshot_threshold=1024, keys=None, tls=None,
+                 election_ms=None, heartbeat_ms=None):
         """keys: [(access key id, secret)]: every node also serves Route
         53's REST API (Node.http) with them; tls: (cert file, key file) to
-        serve it over HTTPS."""
+        serve it over HTTPS. election_ms / heartbeat_ms: None for
+        ELECTION_MS / HEARTBEAT_MS."""
         self.root = root
+        self.election_ms = election_ms
+        self.heartbeat_ms = heartbeat_ms
         self.http_tls = tls
         self.http_keys = None
         if keys:

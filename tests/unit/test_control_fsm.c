@@ -1348,6 +1348,98 @@ static void test_snapshot_round_trip(void **state)
 	control_fsm_free(e);
 }
 
+/* The snapshot in two steps (capture now, encode later, as raft's thread
+ * pool does): the bytes are the snapshot of the state at capture time,
+ * whatever applies after it (sets replaced and deleted, the SOA serial
+ * bumped in place, a zone emptied by import, nodes and checks changed)
+ * and even after the FSM is gone; allocation failures in either step are
+ * Q53_ENOMEM with nothing leaked. */
+static void test_snapshot_capture(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *b = control_fsm_base(f), *gb = control_fsm_base(g);
+	struct control_upgrade *u;
+	struct snap before, t;
+	void *cap, *cap2;
+
+	(void)state;
+	assert_non_null(b->snapshot_capture);
+	rich_history(f);
+	before = snap(f);
+	assert_int_equal(b->snapshot_capture(b, &cap), 0);
+	ok(f, p_batch(ZID, "CZ1", BATCH_DEL_WWW));
+	ok(f, p_batch(ZID, "CZ2", FAILOVER_BATCH("DELETE")));
+	ok(f, p_import(ZID2, "b 60 IN A 192.0.2.2\n"));
+	ok(f, p_vote(1, "hc0", false, 4242));
+	ok(f, p_node(7, "late"));
+	ok(f, p_import(ZID2, "@ 60 IN TXT \"emptied\"\n"));
+	ok(f, p_batch(ZID2, "CZ5",
+		      "{\"Changes\": [{\"Action\": \"DELETE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"example.net\", "
+		      "\"Type\": \"TXT\", \"TTL\": 60, \"ResourceRecords\": "
+		      "[{\"Value\": \"\\\"emptied\\\"\"}]}}]}"));
+	ok(f, p_zone_delete(ZID2, "CZ4"));
+	struct snap after = snap(f);
+	assert_true(after.len != before.len ||
+		    memcmp(after.p, before.p, after.len) != 0);
+	/* a second capture of the later state, encoded first */
+	assert_int_equal(b->snapshot_capture(b, &cap2), 0);
+	assert_int_equal(b->snapshot_encode(cap2, &t.p, &t.len), 0);
+	b->snapshot_release(b, cap2);
+	snap_same(after, t);
+	/* the first capture, encoded last */
+	assert_int_equal(b->snapshot_encode(cap, &t.p, &t.len), 0);
+	b->snapshot_release(b, cap);
+	assert_int_equal(t.len, before.len);
+	assert_memory_equal(t.p, before.p, t.len);
+	assert_int_equal(gb->restore(gb, t.p, t.len), 0);
+	raft_free(t.p);
+	snap_same(before, snap(g));
+	/* the store let go of the sets it kept for the captures */
+	ok(f, p_batch(ZID, "CZ3", BATCH_WWW));
+	control_fsm_free(f);
+
+	/* through the upgrade module, as the node takes it */
+	assert_int_equal(control_upgrade_new(g, &u), 0);
+	struct q53_fsm *ub = control_upgrade_base(u);
+	assert_int_equal(ub->snapshot_capture(ub, &cap), 0);
+	assert_int_equal(ub->snapshot_encode(cap, &t.p, &t.len), 0);
+	ub->snapshot_release(ub, cap);
+	snap_same(before, t);
+
+	/* under allocation failures */
+	for (long n = 0;; n++) {
+		int rv;
+
+		arm(n);
+		rv = gb->snapshot_capture(gb, &cap);
+		disarm();
+		if (rv == 0) {
+			gb->snapshot_release(gb, cap);
+			break;
+		}
+		assert_int_equal(rv, Q53_ENOMEM);
+	}
+	assert_int_equal(gb->snapshot_capture(gb, &cap), 0);
+	for (long n = 0;; n++) {
+		int rv;
+
+		arm(n);
+		rv = gb->snapshot_encode(cap, &t.p, &t.len);
+		disarm();
+		if (rv == 0) {
+			snap_same(before, t);
+			break;
+		}
+		assert_int_equal(rv, Q53_ENOMEM);
+	}
+	gb->snapshot_release(gb, cap);
+	control_upgrade_free(u);
+	raft_free(before.p);
+	raft_free(after.p);
+	control_fsm_free(g);
+}
+
 static void test_snapshot_garbage(void **state)
 {
 	struct control_fsm *f = fsm_new(), *g = fsm_new();
@@ -1558,6 +1650,7 @@ int main(void)
 	    cmocka_unit_test(test_health_votes),
 	    cmocka_unit_test(test_health_transitions),
 	    cmocka_unit_test(test_snapshot_round_trip),
+	    cmocka_unit_test(test_snapshot_capture),
 	    cmocka_unit_test(test_snapshot_garbage),
 	    cmocka_unit_test(test_allocation_failures),
 	};

@@ -325,6 +325,72 @@ static void test_sessions(void **state)
 /* --- snapshot / restore ----------------------------------------------------
  */
 
+/* Version 3 (q53_fsm_log_set_async): snapshot captures, the state moves
+ * on, snapshot_async (raft's thread-pool step) fills in the FSM's part,
+ * finalize frees: the same bytes as a version-2 snapshot at capture time;
+ * under allocation failures every step fails cleanly and leaks nothing. */
+static void test_snapshot_async(void **state)
+{
+	struct fsm_pair a;
+	struct raft_fsm *fsm = &a.log.raft_fsm;
+	struct raft_buffer ref, *bufs;
+	unsigned n, i;
+	uint64_t k;
+
+	(void)state;
+	pair_init(&a, 0);
+	assert_int_equal(fsm->version, 2);
+	assert_null(fsm->snapshot_async);
+	for (k = 1; k <= 30; k++)
+		apply(&a, entry(Q53_FSM_COUNTER_APPEND, k % 5, k, k, k % 11));
+	ref = snapshot_one(&a);
+	assert_int_equal(q53_fsm_log_set_async(&a.log, true), 0);
+	assert_int_equal(fsm->version, 3);
+	assert_non_null(fsm->snapshot_async);
+	for (long round = 0; round < 200; round++) {
+		int rv;
+
+		heap.fail_permille = round == 0 ? 0 : 150;
+		bufs = NULL;
+		n = 0;
+		rv = fsm->snapshot(fsm, &bufs, &n);
+		if (rv != 0) {
+			assert_int_equal(rv, RAFT_NOMEM);
+			continue;
+		}
+		heap.fail_permille = 0;
+		/* applies go on while the thread encodes */
+		apply(&a,
+		      entry(Q53_FSM_COUNTER_APPEND, 9, 1000 + round, 77, 3));
+		heap.fail_permille = round == 0 ? 0 : 150;
+		rv = fsm->snapshot_async(fsm, &bufs, &n);
+		heap.fail_permille = 0;
+		if (rv == 0) {
+			size_t off = 0, len = 0;
+
+			for (i = 0; i < n; i++)
+				len += bufs[i].len;
+			assert_int_equal(len, ref.len);
+			for (i = 0; i < n; i++) {
+				assert_memory_equal((uint8_t *)ref.base + off,
+						    bufs[i].base, bufs[i].len);
+				off += bufs[i].len;
+			}
+		} else {
+			assert_int_equal(rv, RAFT_NOMEM);
+		}
+		assert_int_equal(fsm->snapshot_finalize(fsm, &bufs, &n), 0);
+		/* the next round's reference: the state now */
+		raft_free(ref.base);
+		assert_int_equal(q53_fsm_log_set_async(&a.log, false), 0);
+		ref = snapshot_one(&a);
+		assert_int_equal(q53_fsm_log_set_async(&a.log, true), 0);
+	}
+	heap.fail_permille = 0;
+	raft_free(ref.base);
+	pair_close(&a);
+}
+
 static void test_snapshot_restore(void **state)
 {
 	struct fsm_pair a, b;
@@ -853,6 +919,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_framing, setup_heap,
 					    teardown_heap),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_snapshot_async, setup_heap,
 					    teardown_heap),
 	    cmocka_unit_test_setup_teardown(test_snapshot_restore, setup_heap,
 					    teardown_heap),

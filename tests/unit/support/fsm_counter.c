@@ -92,6 +92,49 @@ static int counter_snapshot(struct q53_fsm *fsm, uint8_t **buf, size_t *len)
 	return 0;
 }
 
+/* Two-step snapshot: the capture is the snapshot itself (in a
+ * raft_malloc'd holder), the encoding hands over a copy. */
+struct counter_capture {
+	uint8_t *buf;
+	size_t len;
+};
+
+static int counter_capture(struct q53_fsm *fsm, void **out)
+{
+	struct counter_capture *cap = raft_malloc(sizeof(*cap));
+
+	*out = NULL;
+	if (cap == NULL)
+		return Q53_ENOMEM;
+	if (counter_snapshot(fsm, &cap->buf, &cap->len) != 0) {
+		raft_free(cap);
+		return Q53_ENOMEM;
+	}
+	*out = cap;
+	return 0;
+}
+
+static int counter_encode(void *arg, uint8_t **buf, size_t *len)
+{
+	struct counter_capture *cap = arg;
+
+	*buf = raft_malloc(cap->len);
+	*len = *buf != NULL ? cap->len : 0;
+	if (*buf == NULL)
+		return Q53_ENOMEM;
+	memcpy(*buf, cap->buf, cap->len);
+	return 0;
+}
+
+static void counter_release(struct q53_fsm *fsm, void *arg)
+{
+	struct counter_capture *cap = arg;
+
+	(void)fsm;
+	raft_free(cap->buf);
+	raft_free(cap);
+}
+
 static int counter_restore(struct q53_fsm *fsm, const uint8_t *buf, size_t len)
 {
 	struct q53_fsm_counter *c = fsm->data;
@@ -127,6 +170,9 @@ void q53_fsm_counter_init(struct q53_fsm_counter *c)
 	c->fsm.apply = counter_apply;
 	c->fsm.snapshot = counter_snapshot;
 	c->fsm.restore = counter_restore;
+	c->fsm.snapshot_capture = counter_capture;
+	c->fsm.snapshot_encode = counter_encode;
+	c->fsm.snapshot_release = counter_release;
 }
 
 void q53_fsm_counter_close(struct q53_fsm_counter *c)
