@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/common/errcode.h"
 
@@ -326,4 +327,15 @@ void api_msg_split_error(const char *text, char *code, size_t codelen,
 	memcpy(code, text, n);
 	code[n] = '\0';
 	*message = colon + 2;
+}
+
+void api_msg_iso_time(uint64_t ms, char *out, size_t outlen)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char day[32];
+
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, outlen, "%.20s.%03uZ", day, (unsigned)(ms % 1000));
 }

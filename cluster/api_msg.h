@@ -67,6 +67,11 @@ size_t api_msg_response_pack(const Q53__Api__Response *resp, uint8_t *dst);
  * code (copied into code[0..codelen), NUL-terminated) and a pointer to the
  * message inside text. Text without a leading code gives InternalError
  * and the whole text. */
+/* ms (Unix time in milliseconds) as ISO 8601 UTC with milliseconds,
+ * "2026-12-03T16:00:00.000Z", the form Route 53 and the AWS CLI use for
+ * SubmittedAt. */
+void api_msg_iso_time(uint64_t ms, char *out, size_t outlen);
+
 void api_msg_split_error(const char *text, char *code, size_t codelen,
 			 const char **message);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/api_msg.h"
 #include "cluster/cli/cli_table.h"
 
 #define MAX_PAGES 100000
@@ -16,12 +17,7 @@ static void time_text(uint64_t ms, char *out, size_t outlen)
 		snprintf(out, outlen, "-");
 		return;
 	}
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char day[32];
-	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, outlen, "%s.%03uZ", day, (unsigned)(ms % 1000));
+	api_msg_iso_time(ms, out, outlen);
 }
 
 static json_t *time_json(uint64_t ms)

@@ -7,6 +7,7 @@
 
 #include <nng/supplemental/util/platform.h>
 
+#include "cluster/api_msg.h"
 #include "cluster/cli/cli_table.h"
 
 /* Pages followed by one list command, and get-change --wait's pauses. */
@@ -36,12 +37,7 @@ static void time_text(uint64_t ms, char *out, size_t outlen)
 		snprintf(out, outlen, "-");
 		return;
 	}
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char day[32];
-	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, outlen, "%s.%03uZ", day, (unsigned)(ms % 1000));
+	api_msg_iso_time(ms, out, outlen);
 }
 
 static json_t *zone_json(const Q53__Api__HostedZone *z)

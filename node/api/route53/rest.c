@@ -200,17 +200,6 @@ static unsigned error_status(const char *code, const char **out_code)
 	return 400;
 }
 
-/* "2026-12-03T16:00:00.000Z" */
-static void iso_time(uint64_t ms, char *out, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char date[32];
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, len, "%.20s.%03uZ", date, (unsigned)(ms % 1000));
-}
-
 static void xo_change_info(struct xml_out *x, const Q53__Api__ChangeInfo *c)
 {
 	char when[64];
@@ -220,9 +209,10 @@ static void xo_change_info(struct xml_out *x, const Q53__Api__ChangeInfo *c)
 		c != NULL && c->status == Q53__API__CHANGE_STATUS__INSYNC
 		    ? "INSYNC"
 		    : "PENDING");
-	iso_time(c != NULL && c->submitted_at_ms ? c->submitted_at_ms
-						 : (uint64_t)time(NULL) * 1000,
-		 when, sizeof(when));
+	api_msg_iso_time(c != NULL && c->submitted_at_ms
+			     ? c->submitted_at_ms
+			     : (uint64_t)time(NULL) * 1000,
+			 when, sizeof(when));
 	xo_text(x, "SubmittedAt", when);
 	if (c != NULL && c->comment != NULL && c->comment[0] != '\0')
 		xo_text(x, "Comment", c->comment);
@@ -361,6 +351,18 @@ static void xo_health_check(struct xml_out *x, const Q53__Api__HealthCheck *h)
 	xo_close(x);
 }
 
+/* The paging members of ListHostedZones and ListHealthChecks. */
+static void xo_marker_page(struct xml_out *x, const struct op *o,
+			   const char *next_marker)
+{
+	bool more = next_marker != NULL && next_marker[0] != '\0';
+	xo_text(x, "Marker", o->marker);
+	xo_text(x, "IsTruncated", more ? "true" : "false");
+	if (more)
+		xo_text(x, "NextMarker", next_marker);
+	xo_fmt(x, "MaxItems", "%u", o->max_items);
+}
+
 /* --- answers --- */
 
 static void answer(struct op *o, const Q53__Api__Response *resp)
@@ -417,12 +419,7 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		for (size_t i = 0; i < l->n_zones; i++)
 			xo_zone(&x, l->zones[i]);
 		xo_close(&x);
-		xo_text(&x, "Marker", o->marker);
-		bool more = l->next_marker != NULL && l->next_marker[0];
-		xo_text(&x, "IsTruncated", more ? "true" : "false");
-		if (more)
-			xo_text(&x, "NextMarker", l->next_marker);
-		xo_fmt(&x, "MaxItems", "%u", o->max_items);
+		xo_marker_page(&x, o, l->next_marker);
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
@@ -510,12 +507,7 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		for (size_t i = 0; i < l->n_health_checks; i++)
 			xo_health_check(&x, l->health_checks[i]);
 		xo_close(&x);
-		xo_text(&x, "Marker", o->marker);
-		bool more = l->next_marker != NULL && l->next_marker[0];
-		xo_text(&x, "IsTruncated", more ? "true" : "false");
-		if (more)
-			xo_text(&x, "NextMarker", l->next_marker);
-		xo_fmt(&x, "MaxItems", "%u", o->max_items);
+		xo_marker_page(&x, o, l->next_marker);
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
@@ -552,7 +544,8 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 				     ? ns->observed_reason
 				     : ns->observed_state);
 			xo_text(&x, "Status", status);
-			iso_time(ns->observed_at_ms, when, sizeof(when));
+			api_msg_iso_time(ns->observed_at_ms, when,
+					 sizeof(when));
 			xo_text(&x, "CheckedTime", when);
 			xo_close(&x);
 			xo_close(&x);
