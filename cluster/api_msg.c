@@ -196,6 +196,34 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			return refuse(err, errlen, Q53_EINVAL,
 				      "a non-zero node id is required");
 		return 0;
+	case Q53__API__REQUEST__BODY_CREATE_ACCESS_KEY:
+		if (r->create_access_key == NULL ||
+		    r->create_access_key->policy_json.len == 0)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "policy_json (an IAM policy) is "
+				      "required");
+		if (r->create_access_key->policy_json.len >
+		    API_MSG_HEALTH_CONFIG_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "policy_json is longer than %d bytes",
+				      API_MSG_HEALTH_CONFIG_MAX);
+		return check_name("description",
+				  r->create_access_key->description, false, err,
+				  errlen);
+	case Q53__API__REQUEST__BODY_DELETE_ACCESS_KEY:
+		return check_name(
+		    "id",
+		    r->delete_access_key ? r->delete_access_key->id : NULL,
+		    true, err, errlen);
+	case Q53__API__REQUEST__BODY_LIST_ACCESS_KEYS:
+		return 0;
+	case Q53__API__REQUEST__BODY_LIST_CHANGES:
+		if (r->list_changes == NULL)
+			return 0;
+		if ((rv = check_name("zone", r->list_changes->zone, false, err,
+				     errlen)) != 0)
+			return rv;
+		return check_page(r->list_changes->max_items, err, errlen);
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -282,6 +310,14 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "get_health_check_status";
 	case Q53__API__REQUEST__BODY_HEALTH_VOTE:
 		return "health_vote";
+	case Q53__API__REQUEST__BODY_CREATE_ACCESS_KEY:
+		return "create_access_key";
+	case Q53__API__REQUEST__BODY_DELETE_ACCESS_KEY:
+		return "delete_access_key";
+	case Q53__API__REQUEST__BODY_LIST_ACCESS_KEYS:
+		return "list_access_keys";
+	case Q53__API__REQUEST__BODY_LIST_CHANGES:
+		return "list_changes";
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return "none";

@@ -343,6 +343,18 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_HEALTH_VOTE:
 		DISPATCH(health_vote);
 		break;
+	case Q53__API__REQUEST__BODY_CREATE_ACCESS_KEY:
+		DISPATCH(create_access_key);
+		break;
+	case Q53__API__REQUEST__BODY_DELETE_ACCESS_KEY:
+		DISPATCH(delete_access_key);
+		break;
+	case Q53__API__REQUEST__BODY_LIST_ACCESS_KEYS:
+		DISPATCH(list_access_keys);
+		break;
+	case Q53__API__REQUEST__BODY_LIST_CHANGES:
+		DISPATCH(list_changes);
+		break;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */

@@ -84,6 +84,14 @@ struct api_backend {
 	    const Q53__Api__GetHealthCheckStatusRequest *req);
 	void (*health_vote)(void *data, struct api_call *call,
 			    const Q53__Api__HealthVoteRequest *req);
+	void (*create_access_key)(void *data, struct api_call *call,
+				  const Q53__Api__CreateAccessKeyRequest *req);
+	void (*delete_access_key)(void *data, struct api_call *call,
+				  const Q53__Api__DeleteAccessKeyRequest *req);
+	void (*list_access_keys)(void *data, struct api_call *call,
+				 const Q53__Api__ListAccessKeysRequest *req);
+	void (*list_changes)(void *data, struct api_call *call,
+			     const Q53__Api__ListChangesRequest *req);
 };
 
 struct api_server_config {

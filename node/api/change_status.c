@@ -78,6 +78,7 @@ struct cn_fanout {
 	struct control_fsm_change change;
 	char change_id[IDS_LEN + 64];
 	char comment[300];
+	char access_key_id[CONTROL_FSM_ID_MAX * 2 + 1];
 	size_t total, pending;
 	struct cn_fan_member *members;
 };
@@ -161,6 +162,7 @@ static void cn_fanout_reply(struct cn_fanout *f)
 		gc.index = f->change.index;
 		ci.id = f->change_id;
 		ci.comment = f->comment;
+		ci.access_key_id = f->access_key_id;
 		ci.submitted_at_ms = f->change.submitted_ms;
 		ci.status = f->total > 0 && in_sync == f->total
 				? Q53__API__CHANGE_STATUS__INSYNC
@@ -275,6 +277,8 @@ void change_status_get(struct change_status *n, struct api_call *call,
 	f->change = c;
 	snprintf(f->change_id, sizeof(f->change_id), "%s", c.id);
 	snprintf(f->comment, sizeof(f->comment), "%s", c.comment);
+	snprintf(f->access_key_id, sizeof(f->access_key_id), "%s",
+		 c.access_key_id != NULL ? c.access_key_id : "");
 	if (c.index <= n->insync_index) {
 		/* Known in sync already (INSYNC never goes back). */
 		Q53__Api__Response r = Q53__API__RESPONSE__INIT;
@@ -319,6 +323,7 @@ void change_status_get(struct change_status *n, struct api_call *call,
 		gc.index = c.index;
 		ci.id = f->change_id;
 		ci.comment = f->comment;
+		ci.access_key_id = f->access_key_id;
 		ci.submitted_at_ms = c.submitted_ms;
 		ci.status = Q53__API__CHANGE_STATUS__INSYNC;
 		gc.change = &ci;
@@ -332,6 +337,11 @@ void change_status_get(struct change_status *n, struct api_call *call,
 		return;
 	}
 	cn_fanout_start(n, f);
+}
+
+uint64_t change_status_insync(const struct change_status *n)
+{
+	return n->insync_index;
 }
 
 void change_status_list_nodes(struct change_status *n, struct api_call *call)

@@ -22,6 +22,8 @@ int change_status_new(struct change_status **out,
 /* Answers call (a GetChange) for change, applied here. */
 void change_status_get(struct change_status *c, struct api_call *call,
 		       const struct control_fsm_change *change);
+/* The highest change index every voter reported applied (INSYNC below). */
+uint64_t change_status_insync(const struct change_status *c);
 /* Answers call (a ListNodes). */
 void change_status_list_nodes(struct change_status *c, struct api_call *call);
 void change_status_free(struct change_status *c);

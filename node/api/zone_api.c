@@ -14,6 +14,7 @@
 #include "node/api/api_render.h"
 #include "node/api/change_status.h"
 #include "node/api/health_api.h"
+#include "node/api/key_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
 #include "node/api/commit_reply.h"
@@ -231,8 +232,8 @@ void zone_api_execute(void *data, struct api_call *call)
 		/* Parsed and converted here, once (wire names and RDATA);
 		 * apply decides what depends on the zone's state. */
 		char err[4096];
-		rv = command_text_change_rrsets(
-		    zone_id, change_id,
+		rv = command_text_change_rrsets_by(
+		    zone_id, change_id, req->change_batch->access_key_id,
 		    j->data != NULL ? (const char *)j->data : "", j->len, now,
 		    &p, err, sizeof(err));
 		if (rv == Q53_EINVAL) {
@@ -262,6 +263,10 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK:
 	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS:
 		health_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_CREATE_ACCESS_KEY:
+	case Q53__API__REQUEST__BODY_DELETE_ACCESS_KEY:
+		key_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -478,5 +483,6 @@ void zone_api_backend(struct api_backend *out)
 	};
 
 	health_api_backend(&b);
+	key_api_backend(&b);
 	*out = b;
 }

@@ -67,6 +67,10 @@ const char *command_type_name(uint16_t type)
 		return "SetNodeMetadata";
 	case COMMAND_REMOVE_NODE:
 		return "RemoveNodeMetadata";
+	case COMMAND_CREATE_ACCESS_KEY:
+		return "CreateAccessKey";
+	case COMMAND_DELETE_ACCESS_KEY:
+		return "DeleteAccessKey";
 	default:
 		return "Unknown";
 	}
@@ -222,6 +226,7 @@ int command_encode_change_rrsets(const struct command_change_rrsets *c,
 	m.change_id = str_in(c->change_id);
 	m.comment = str_in(b->comment);
 	m.time_ms = c->time_ms;
+	m.access_key_id = str_in(c->access_key_id);
 	nrd = 0;
 	for (size_t i = 0; i < b->nchanges; i++) {
 		const struct rrset_change *r = &b->changes[i];
@@ -468,6 +473,40 @@ int command_encode_remove_node(const struct command_remove_node *c,
 
 /* --- decode --- */
 
+int command_encode_create_access_key(const struct command_create_access_key *c,
+				     struct command_payload *out)
+{
+	Q53__Command__CreateAccessKey m;
+	Q53__Command__AccessKey k;
+
+	if (c->policy == NULL)
+		return Q53_EINVAL;
+	q53__command__create_access_key__init(&m);
+	q53__command__access_key__init(&k);
+	k.id = str_in(c->id);
+	k.secret = str_in(c->secret);
+	k.description = str_in(c->description);
+	k.policy_document = str_in(c->policy_document);
+	k.created_ms = c->time_ms;
+	k.policy = (Q53__Command__AccessPolicy *)c->policy;
+	m.command_version = COMMAND_VERSION;
+	m.key = &k;
+	m.time_ms = c->time_ms;
+	return pack_payload(COMMAND_CREATE_ACCESS_KEY, &m.base, out);
+}
+
+int command_encode_delete_access_key(const struct command_delete_access_key *c,
+				     struct command_payload *out)
+{
+	Q53__Command__DeleteAccessKey m;
+
+	q53__command__delete_access_key__init(&m);
+	m.command_version = COMMAND_VERSION;
+	m.id = str_in(c->id);
+	m.time_ms = c->time_ms;
+	return pack_payload(COMMAND_DELETE_ACCESS_KEY, &m.base, out);
+}
+
 static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 {
 	switch (type) {
@@ -491,6 +530,10 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 		return &q53__command__set_node_metadata__descriptor;
 	case COMMAND_REMOVE_NODE:
 		return &q53__command__remove_node_metadata__descriptor;
+	case COMMAND_CREATE_ACCESS_KEY:
+		return &q53__command__create_access_key__descriptor;
+	case COMMAND_DELETE_ACCESS_KEY:
+		return &q53__command__delete_access_key__descriptor;
 	default:
 		return NULL;
 	}
@@ -680,7 +723,7 @@ static void fill_command(struct command *out)
 bool command_type_versioned(uint16_t type)
 {
 	return type >= COMMAND_CHANGE_RRSETS &&
-	       type <= COMMAND_UPDATE_HEALTH_CHECK;
+	       type <= COMMAND_DELETE_ACCESS_KEY;
 }
 
 uint32_t command_peek_version(const uint8_t *payload, size_t len)
@@ -769,6 +812,31 @@ static int fill_typed(struct command *out)
 		c->batch.changes = ch;
 		c->batch.nchanges = m->n_changes;
 		c->time_ms = m->time_ms;
+		c->access_key_id = str_out(m->access_key_id);
+		return 0;
+	}
+	case COMMAND_CREATE_ACCESS_KEY: {
+		const Q53__Command__CreateAccessKey *m = out->pb;
+		struct command_create_access_key *c = &out->u.create_access_key;
+
+		if (m->command_version != COMMAND_VERSION || m->key == NULL ||
+		    m->key->policy == NULL)
+			return Q53_EMALF;
+		c->id = str_out(m->key->id);
+		c->secret = str_out(m->key->secret);
+		c->description = str_out(m->key->description);
+		c->policy_document = str_out(m->key->policy_document);
+		c->policy = m->key->policy;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_DELETE_ACCESS_KEY: {
+		const Q53__Command__DeleteAccessKey *m = out->pb;
+
+		if (m->command_version != COMMAND_VERSION)
+			return Q53_EMALF;
+		out->u.delete_access_key.id = str_out(m->id);
+		out->u.delete_access_key.time_ms = m->time_ms;
 		return 0;
 	}
 	case COMMAND_IMPORT_ZONE: {
@@ -878,6 +946,29 @@ void command_free(struct command *c)
 	raft_free(c->aux);
 	unpacked_free(c->pb_arena);
 	memset(c, 0, sizeof(*c));
+}
+
+int command_policy_copy(const Q53__Command__AccessPolicy *p,
+			Q53__Command__AccessPolicy **out, void **arena)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	*arena = NULL;
+	rc = pack(&p->base, &buf, &len);
+	if (rc != 0)
+		return rc;
+	*out = (Q53__Command__AccessPolicy *)unpack(
+	    &q53__command__access_policy__descriptor, buf, len, arena, &rc);
+	raft_free(buf);
+	return *out != NULL ? 0 : rc;
+}
+
+void command_policy_free(void *arena)
+{
+	unpacked_free(arena);
 }
 
 /* --- results --- */

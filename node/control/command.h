@@ -57,15 +57,17 @@ enum command_type {
 	COMMAND_IMPORT_ZONE = 12,
 	COMMAND_CREATE_HEALTH_CHECK = 13,
 	COMMAND_UPDATE_HEALTH_CHECK = 14,
+	COMMAND_CREATE_ACCESS_KEY = 15,
+	COMMAND_DELETE_ACCESS_KEY = 16,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_UPDATE_HEALTH_CHECK
+#define COMMAND_TYPE_MAX COMMAND_DELETE_ACCESS_KEY
 
 /* The command_version every typed command (11..14) carries; a larger one
  * was written by a newer release. */
 #define COMMAND_VERSION 1
 
-/* True for the types 11..14, which carry command_version. */
+/* True for the types 11..16, which carry command_version. */
 bool command_type_versioned(uint16_t type);
 /* The command_version of a typed payload (field 1), read without decoding
  * the rest; 0 when absent or unreadable. */
@@ -100,6 +102,7 @@ struct command_change_rrsets {
 	const char *change_id;
 	struct rrset_batch batch; /* comment NULL = none */
 	uint64_t time_ms;
+	const char *access_key_id; /* who submitted it (audit); "" = local */
 };
 
 /* A zone file's record sets (zone_text_parse). */
@@ -152,6 +155,23 @@ struct command_remove_node {
 	uint64_t time_ms;
 };
 
+/* An access key of the REST API with its typed policy
+ * (node/api/route53/iam_policy.h parses and evaluates it). */
+struct Q53__Command__AccessPolicy;
+struct command_create_access_key {
+	const char *id;		     /* "AKIA...", 20 characters */
+	const char *secret;	     /* 40 characters */
+	const char *description;     /* "" = none */
+	const char *policy_document; /* the JSON as given, for display */
+	const struct Q53__Command__AccessPolicy *policy; /* typed */
+	uint64_t time_ms;
+};
+
+struct command_delete_access_key {
+	const char *id;
+	uint64_t time_ms;
+};
+
 /* One encoded command: what goes into struct q53_fsm_log_command. */
 struct command_payload {
 	uint16_t type;
@@ -181,6 +201,11 @@ int command_encode_set_node(const struct command_set_node *c,
 			    struct command_payload *out);
 int command_encode_remove_node(const struct command_remove_node *c,
 			       struct command_payload *out);
+/* Q53_EINVAL also for a NULL policy. */
+int command_encode_create_access_key(const struct command_create_access_key *c,
+				     struct command_payload *out);
+int command_encode_delete_access_key(const struct command_delete_access_key *c,
+				     struct command_payload *out);
 
 /* raft_free's out->data and zeroes out. */
 void command_payload_clear(struct command_payload *out);
@@ -199,6 +224,8 @@ struct command {
 		struct command_health_vote health_vote;
 		struct command_set_node set_node;
 		struct command_remove_node remove_node;
+		struct command_create_access_key create_access_key;
+		struct command_delete_access_key delete_access_key;
 	} u;
 	void *pb;	/* private: the unpacked message */
 	void *pb_arena; /* private: where pb lives */
@@ -286,6 +313,13 @@ void command_set_to_pb(const struct rrset_data *r,
 		       ProtobufCBinaryData *rdata);
 int command_set_from_pb(const struct Q53__Command__RecordSet *m,
 			struct rrset_data *r, struct rrset_rdata *rdata);
+
+/* A copy of policy p in one raft_malloc'd block (packed and unpacked with
+ * the arena allocator): *out, release with command_policy_free. 0,
+ * Q53_EMALF or Q53_ENOMEM. */
+int command_policy_copy(const struct Q53__Command__AccessPolicy *p,
+			struct Q53__Command__AccessPolicy **out, void **arena);
+void command_policy_free(void *arena);
 
 /* A protobuf-c allocator over raft_malloc / raft_free, for command.c and
  * the FSM snapshot code. `failed` is set when an allocation failed, which

@@ -14,6 +14,16 @@ int command_text_change_rrsets(const char *zone_id, const char *change_id,
 			       struct command_payload *out, char *err,
 			       size_t errlen)
 {
+	return command_text_change_rrsets_by(zone_id, change_id, "", json, len,
+					     time_ms, out, err, errlen);
+}
+
+int command_text_change_rrsets_by(const char *zone_id, const char *change_id,
+				  const char *access_key_id, const char *json,
+				  size_t len, uint64_t time_ms,
+				  struct command_payload *out, char *err,
+				  size_t errlen)
+{
 	struct change_batch *b = NULL;
 	struct change_batch_typed t;
 	int rc;
@@ -32,6 +42,7 @@ int command_text_change_rrsets(const char *zone_id, const char *change_id,
 		    .change_id = change_id,
 		    .batch = t.batch,
 		    .time_ms = time_ms,
+		    .access_key_id = access_key_id,
 		};
 		rc = command_encode_change_rrsets(&c, out);
 		change_batch_typed_free(&t);

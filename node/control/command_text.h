@@ -24,6 +24,14 @@ int command_text_change_rrsets(const char *zone_id, const char *change_id,
 			       struct command_payload *out, char *err,
 			       size_t errlen);
 
+/* The same, recording who submitted it (the REST edge's signing key;
+ * "" = local) in the command for the audit. */
+int command_text_change_rrsets_by(const char *zone_id, const char *change_id,
+				  const char *access_key_id, const char *json,
+				  size_t len, uint64_t time_ms,
+				  struct command_payload *out, char *err,
+				  size_t errlen);
+
 /* The zone's name comes from store (zone_id borrowed); a zone store does
  * not hold gives a command with no record sets, which apply refuses as
  * NoSuchHostedZone. */

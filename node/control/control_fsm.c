@@ -9,6 +9,7 @@
 #include <raft.h>
 
 #include "node/common/errcode.h"
+#include "node/control/access_keys.h"
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
 #include "node/control/zone_store.h"
@@ -70,6 +71,7 @@ struct change_rec {
 	char *id;
 	char *zone_id;
 	char *comment;
+	char *access_key_id; /* "" = local */
 	uint64_t submitted_ms;
 	uint64_t index;
 };
@@ -106,6 +108,7 @@ struct state {
 	struct health_ref *refs;
 	size_t n_refs;
 	size_t cap_refs;
+	struct access_keys keys; /* the REST API's */
 };
 
 struct control_fsm {
@@ -297,6 +300,7 @@ static void change_clear(struct change_rec *c)
 	raft_free(c->id);
 	raft_free(c->zone_id);
 	raft_free(c->comment);
+	raft_free(c->access_key_id);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -321,6 +325,7 @@ static void state_free(struct state *s)
 	raft_free(s->changes);
 	raft_free(s->age);
 	raft_free(s->refs);
+	access_keys_free(&s->keys);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -709,7 +714,7 @@ static int check_change_id(struct apply *a, const char *id, bool required)
 
 /* A change record to insert at commit ("" id: none). */
 static int prepare_change(struct apply *a, const char *id, const char *zone_id,
-			  const char *comment, uint64_t ms)
+			  const char *comment, const char *key_id, uint64_t ms)
 {
 	struct state *s = &a->f->s;
 	struct change_rec *c = &a->change;
@@ -727,9 +732,11 @@ static int prepare_change(struct apply *a, const char *id, const char *zone_id,
 	c->id = rstrdup(id);
 	c->zone_id = rstrdup(zone_id);
 	c->comment = rstrdup(comment != NULL ? comment : "");
+	c->access_key_id = rstrdup(key_id);
 	c->submitted_ms = ms;
 	c->index = a->index;
-	if (c->id == NULL || c->zone_id == NULL || c->comment == NULL) {
+	if (c->id == NULL || c->zone_id == NULL || c->comment == NULL ||
+	    c->access_key_id == NULL) {
 		change_clear(c);
 		return Q53_ENOMEM;
 	}
@@ -870,7 +877,7 @@ static int apply_create_hosted_zone(struct apply *a,
 	rv = check_change_id(a, c->change_id, false);
 	if (rv != 0)
 		return rv;
-	rv = prepare_change(a, c->change_id, c->id, c->comment, c->time_ms);
+	rv = prepare_change(a, c->change_id, c->id, c->comment, "", c->time_ms);
 	if (rv == 0)
 		rv = prepare_dirty(a, c->id);
 	if (rv != 0)
@@ -913,7 +920,7 @@ static int apply_delete_hosted_zone(struct apply *a,
 	rv = check_change_id(a, c->change_id, false);
 	if (rv != 0)
 		return rv;
-	rv = prepare_change(a, c->change_id, c->id, "", c->time_ms);
+	rv = prepare_change(a, c->change_id, c->id, "", "", c->time_ms);
 	if (rv == 0)
 		rv = prepare_dirty(a, c->id);
 	if (rv == 0)
@@ -959,7 +966,7 @@ static int apply_change_rrsets(struct apply *a,
 		     sizeof(*s->refs));
 	if (rv == 0)
 		rv = prepare_change(a, c->change_id, c->zone_id, b->comment,
-				    c->time_ms);
+				    c->access_key_id, c->time_ms);
 	if (rv == 0)
 		rv = prepare_dirty(a, c->zone_id);
 	if (rv == 0)
@@ -990,7 +997,7 @@ static int apply_import_zone(struct apply *a,
 	rv = check_change_id(a, c->change_id, false);
 	if (rv != 0)
 		return rv;
-	rv = prepare_change(a, c->change_id, c->zone_id, "", c->time_ms);
+	rv = prepare_change(a, c->change_id, c->zone_id, "", "", c->time_ms);
 	if (rv == 0)
 		rv = prepare_dirty(a, c->zone_id);
 	if (rv == 0)
@@ -1414,6 +1421,55 @@ static int apply_remove_node(struct apply *a,
 	return 0;
 }
 
+/* --- access keys --- */
+
+static int apply_create_access_key(struct apply *a,
+				   const struct command_create_access_key *c)
+{
+	struct state *s = &a->f->s;
+	struct access_key k;
+	bool same;
+	int rv;
+
+	rv = access_keys_check(&s->keys, c, &same, a->err, sizeof(a->err));
+	if (rv != 0 && same)
+		return encode_success(a); /* a retried proposal: no change */
+	if (rv != 0) {
+		a->code = rv;
+		return REJECTED;
+	}
+	rv = access_keys_prepare(&s->keys, c, a->index, &k);
+	if (rv != 0)
+		return rv;
+	rv = encode_success(a);
+	if (rv != 0) {
+		access_key_clear(&k);
+		return rv;
+	}
+	access_keys_insert(&s->keys, &k);
+	commit(a);
+	return 0;
+}
+
+static int apply_delete_access_key(struct apply *a,
+				   const struct command_delete_access_key *c)
+{
+	struct state *s = &a->f->s;
+	int rv;
+
+	if (access_keys_find(&s->keys, c->id) == NULL)
+		return reject(a, Q53_ENOENT,
+			      "NoSuchEntity: The Access Key with id %.128s "
+			      "cannot be found.",
+			      c->id);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	access_keys_remove(&s->keys, c->id);
+	commit(a);
+	return 0;
+}
+
 /* --- q53_fsm: apply --- */
 
 static int dispatch(struct apply *a, const struct command *cmd)
@@ -1442,6 +1498,10 @@ static int dispatch(struct apply *a, const struct command *cmd)
 		return apply_set_node(a, &cmd->u.set_node);
 	case COMMAND_REMOVE_NODE:
 		return apply_remove_node(a, &cmd->u.remove_node);
+	case COMMAND_CREATE_ACCESS_KEY:
+		return apply_create_access_key(a, &cmd->u.create_access_key);
+	case COMMAND_DELETE_ACCESS_KEY:
+		return apply_delete_access_key(a, &cmd->u.delete_access_key);
 	default:
 		break; /* legacy types: converted before apply (upgrade.c) */
 	}
@@ -1525,6 +1585,8 @@ struct snap_arrays {
 	Q53__Command__SnapshotNode *node_items;
 	Q53__Command__SnapshotChange **changes;
 	Q53__Command__SnapshotChange *change_items;
+	Q53__Command__AccessKey *key_items;
+	Q53__Command__AccessKey **keys;
 };
 
 static void snap_arrays_free(struct snap_arrays *x)
@@ -1537,6 +1599,8 @@ static void snap_arrays_free(struct snap_arrays *x)
 	raft_free(x->node_items);
 	raft_free(x->changes);
 	raft_free(x->change_items);
+	raft_free(x->key_items);
+	raft_free(x->keys);
 }
 
 /* raft_calloc that treats 0 elements as success. */
@@ -1685,6 +1749,8 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	    calloc0(s->n_changes, sizeof(*x.change_items), &failed);
 	cfgs = calloc0(s->n_checks, sizeof(*cfgs), &failed);
 	children = calloc0(s->n_checks, sizeof(*children), &failed);
+	if (access_keys_to_pb(&s->keys, &x.key_items, &x.keys) != 0)
+		failed = true;
 	if (failed) {
 		rv = Q53_ENOMEM;
 		goto out;
@@ -1760,10 +1826,13 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		pc->id = c->id;
 		pc->zone_id = c->zone_id;
 		pc->comment = c->comment;
+		pc->access_key_id = c->access_key_id;
 		pc->submitted_ms = c->submitted_ms;
 		pc->index = c->index;
 		x.changes[i] = pc;
 	}
+	m.n_access_keys = s->keys.n;
+	m.access_keys = x.keys;
 	*len = protobuf_c_message_get_packed_size(&m.base);
 	*buf = raft_malloc(*len);
 	if (*buf == NULL) {
@@ -2198,9 +2267,11 @@ static int restore_changes(struct state *t, const Q53__Command__FsmSnapshot *m)
 		c->id = rstrdup(pc->id);
 		c->zone_id = rstrdup(pc->zone_id);
 		c->comment = rstrdup(pc->comment);
+		c->access_key_id = rstrdup(pc->access_key_id);
 		c->submitted_ms = pc->submitted_ms;
 		c->index = pc->index;
-		if (c->id == NULL || c->zone_id == NULL || c->comment == NULL)
+		if (c->id == NULL || c->zone_id == NULL || c->comment == NULL ||
+		    c->access_key_id == NULL)
 			return Q53_ENOMEM;
 	}
 	t->age = raft_calloc(CONTROL_FSM_CHANGES_MAX, sizeof(*t->age));
@@ -2307,6 +2378,9 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 		rv = restore_checks(&t, m);
 	if (rv == 0)
 		rv = restore_changes(&t, m);
+	if (rv == 0)
+		rv = access_keys_restore(&t.keys, m->access_keys,
+					 m->n_access_keys, m->applied);
 	if (rv == 0)
 		rv = restore_decisions(&t, m);
 	if (rv == 0)
@@ -2465,6 +2539,7 @@ int control_fsm_change_at(const struct control_fsm *f, size_t i,
 	out->id = c->id;
 	out->zone_id = c->zone_id;
 	out->comment = c->comment;
+	out->access_key_id = c->access_key_id;
 	out->submitted_ms = c->submitted_ms;
 	out->index = c->index;
 	return 0;
@@ -2547,4 +2622,41 @@ int control_fsm_node_get(const struct control_fsm *f, uint64_t id,
 	size_t pos = node_find(&f->s, id, &found);
 
 	return found ? control_fsm_node_at(f, pos, out) : Q53_ENOENT;
+}
+
+size_t control_fsm_access_key_count(const struct control_fsm *f)
+{
+	return f->s.keys.n;
+}
+
+static void access_key_out(const struct access_key *k,
+			   struct control_fsm_access_key *out)
+{
+	out->id = k->id;
+	out->secret = k->secret;
+	out->description = k->description;
+	out->policy_document = k->policy_document;
+	out->policy = k->policy;
+	out->created_ms = k->created_ms;
+	out->created_index = k->created_index;
+}
+
+int control_fsm_access_key_at(const struct control_fsm *f, size_t i,
+			      struct control_fsm_access_key *out)
+{
+	if (i >= f->s.keys.n)
+		return Q53_ENOENT;
+	access_key_out(&f->s.keys.v[i], out);
+	return 0;
+}
+
+int control_fsm_access_key_get(const struct control_fsm *f, const char *id,
+			       struct control_fsm_access_key *out)
+{
+	const struct access_key *k = access_keys_find(&f->s.keys, id);
+
+	if (k == NULL)
+		return Q53_ENOENT;
+	access_key_out(k, out);
+	return 0;
 }

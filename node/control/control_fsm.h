@@ -169,7 +169,8 @@ size_t control_fsm_zones_using(const struct control_fsm *f,
 struct control_fsm_change {
 	const char *id;
 	const char *zone_id;
-	const char *comment; /* "" when none */
+	const char *comment;	   /* "" when none */
+	const char *access_key_id; /* who submitted it; "" = local */
 	uint64_t submitted_ms;
 	uint64_t index; /* PENDING until every voter applied this index */
 };
@@ -222,5 +223,24 @@ int control_fsm_node_at(const struct control_fsm *f, size_t i,
 			struct control_fsm_node *out);
 int control_fsm_node_get(const struct control_fsm *f, uint64_t id,
 			 struct control_fsm_node *out);
+
+/* The REST API's access keys (CreateAccessKey / DeleteAccessKey). */
+struct Q53__Command__AccessPolicy;
+struct control_fsm_access_key {
+	const char *id;
+	const char *secret;
+	const char *description; /* "" when none */
+	const char *policy_document;
+	const struct Q53__Command__AccessPolicy *policy; /* typed */
+	uint64_t created_ms;
+	uint64_t created_index;
+};
+
+/* Access keys by id. 0 or Q53_ENOENT. */
+size_t control_fsm_access_key_count(const struct control_fsm *f);
+int control_fsm_access_key_at(const struct control_fsm *f, size_t i,
+			      struct control_fsm_access_key *out);
+int control_fsm_access_key_get(const struct control_fsm *f, const char *id,
+			       struct control_fsm_access_key *out);
 
 #endif

@@ -396,10 +396,12 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 	if (rv != 0)
 		return rv;
 	if (n->http_address != NULL) {
+		struct cluster_ops ops = cn_ops(n);
 		struct route53_rest_config rc = {
 		    .listen = n->http_address,
 		    .keys_file = n->http_keys,
 		    .api = api_edge_server(n->edge),
+		    .ops = &ops,
 		    .tls_cert_file = n->http_tls_cert,
 		    .tls_key_file = n->http_tls_key,
 		    .allow_plain = n->http_insecure,

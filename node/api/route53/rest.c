@@ -22,8 +22,12 @@
 #include "node/api/api.h"
 #include "node/api/http_server.h"
 #include "node/api/route53/r53_xml.h"
+#include "node/api/route53/rest_auth.h"
 #include "node/api/route53/sigv4.h"
 #include "node/common/errcode.h"
+#include "node/control/control_fsm.h"
+#include "node/control/iam_policy.h"
+#include "node/runtime/cluster_ops.h"
 
 #include <jansson.h>
 #include "proto/api.pb-c.h"
@@ -44,8 +48,10 @@ struct key {
 struct route53_rest {
 	struct http_server *http;
 	struct api_server *api;
-	struct key *keys;
+	struct key *keys; /* --http-keys: administrators */
 	size_t n_keys;
+	const struct cluster_ops *ops; /* the FSM's access keys (NULL: none) */
+	struct cluster_ops ops_copy;
 	unsigned long long requests;
 };
 
@@ -82,6 +88,7 @@ struct op {
 	size_t n_pages;
 	char dns_name[1100];
 	char zone_id[64];
+	char akid[SIGV4_AKID_MAX + 1]; /* the signing key (audit) */
 };
 
 /* --- XML out --- */
@@ -821,6 +828,7 @@ static void op_change_rrsets(struct route53_rest *rest, struct op *o,
 	c.zone = (char *)zone;
 	c.change_batch_json.data = (uint8_t *)json;
 	c.change_batch_json.len = strlen(json);
+	c.access_key_id = o->akid;
 	req.body_case = Q53__API__REQUEST__BODY_CHANGE_BATCH;
 	req.change_batch = &c;
 	o->kind = OP_CHANGE_RRSETS;
@@ -1134,12 +1142,72 @@ static void sig_query(void *ctx, const char *name, const char *value)
 	s->n++;
 }
 
-static const char *key_secret(const struct route53_rest *rest, const char *akid)
+/* The key's secret and policy (NULL: --http-keys, an administrator);
+ * NULL when no such key. The FSM's keys are read as this node applied
+ * them: a key created or deleted counts here from the index that applied
+ * it. */
+static const char *key_secret(const struct route53_rest *rest, const char *akid,
+			      const Q53__Command__AccessPolicy **policy)
 {
+	struct control_fsm_access_key k;
+
+	*policy = NULL;
 	for (size_t i = 0; i < rest->n_keys; i++)
 		if (strcmp(rest->keys[i].akid, akid) == 0)
 			return rest->keys[i].secret;
+	if (rest->ops != NULL &&
+	    control_fsm_access_key_get(rest->ops->fsm, akid, &k) == 0) {
+		*policy = k.policy;
+		return k.secret;
+	}
 	return NULL;
+}
+
+/* IAM's check of a signed request (policy NULL: an administrator): true
+ * when allowed, else answered AccessDenied as Route 53 does. */
+static bool authorize(struct op *o, const Q53__Command__AccessPolicy *policy)
+{
+	struct http_request *r = o->r;
+	struct rest_auth_target t;
+	struct rest_auth_batch b = {0};
+	struct iam_request ir = {0};
+	enum iam_decision d;
+
+	if (policy == NULL)
+		return true;
+	rest_auth_target(http_request_method(r), http_request_path(r), &t);
+	ir.action = t.action;
+	ir.resource = t.resource;
+	if (t.change_batch) {
+		/* The condition keys come from the batch; one that does not
+		 * parse is refused by the router with its reason. */
+		size_t len;
+		const uint8_t *body = http_request_body(r, &len);
+		char *json = NULL, err[512];
+
+		if (r53_xml_change_batch(body, len, &json, err, sizeof(err)) ==
+			0 &&
+		    rest_auth_batch_parse(json, &b) == Q53_ENOMEM) {
+			free(json);
+			send_error(r, o->request_id, 503, "ServiceUnavailable",
+				   "out of memory; retry");
+			return false;
+		}
+		free(json);
+		rest_auth_batch_request(&b, &ir);
+	}
+	d = iam_policy_evaluate(policy, &ir);
+	rest_auth_batch_free(&b);
+	if (d == IAM_ALLOW)
+		return true;
+	send_error(r, o->request_id, 403, "AccessDenied",
+		   "User: arn:aws:iam::000000000000:user/%s is not authorized "
+		   "to perform: %s on resource: %s%s",
+		   o->akid, t.action, t.resource,
+		   d == IAM_DENY_EXPLICIT
+		       ? " with an explicit deny in an identity-based policy"
+		       : "");
+	return false;
 }
 
 /* true when the request is signed by a known key; else answered. */
@@ -1177,12 +1245,16 @@ static bool authenticate(struct route53_rest *rest, struct op *o)
 	    .body_len = blen,
 	};
 	struct sigv4_result res;
-	bool ok = !sc.nomem && sigv4_check(&sr, &a, key_secret(rest, a.akid),
-					   time(NULL), MAX_SKEW_S, &res);
+	const Q53__Command__AccessPolicy *policy;
+	const char *secret = key_secret(rest, a.akid, &policy);
+	bool ok = !sc.nomem &&
+		  sigv4_check(&sr, &a, secret, time(NULL), MAX_SKEW_S, &res);
 	free(sc.names);
 	free(sc.values);
-	if (ok)
-		return true;
+	if (ok) {
+		snprintf(o->akid, sizeof(o->akid), "%s", a.akid);
+		return authorize(o, policy);
+	}
 	if (sc.nomem)
 		send_error(r, o->request_id, 503, "ServiceUnavailable",
 			   "out of memory; retry");
@@ -1275,7 +1347,8 @@ int route53_keys_parse(const char *text, size_t len,
 static int key_add(void *ctx, const char *akid, const char *secret)
 {
 	struct route53_rest *rest = ctx;
-	if (key_secret(rest, akid) != NULL)
+	const Q53__Command__AccessPolicy *policy;
+	if (key_secret(rest, akid, &policy) != NULL)
 		return Q53_EEXIST;
 	if (rest->n_keys == KEYS_MAX)
 		return Q53_EINVAL;
@@ -1374,13 +1447,6 @@ int route53_rest_check(const struct route53_rest_config *config, char *err,
 		    "(requests and zone data then cross the network in the "
 		    "clear)",
 		    config->listen);
-	if (config->keys_file == NULL) {
-		snprintf(err, errlen,
-			 "--http needs --http-keys FILE (lines 'ACCESS_KEY_ID "
-			 "SECRET'): the Route 53 API accepts signed requests "
-			 "only");
-		return Q53_EINVAL;
-	}
 	return 0;
 }
 
@@ -1398,9 +1464,15 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		return Q53_ENOMEM;
 	}
 	rest->api = config->api;
+	if (config->ops != NULL) {
+		rest->ops_copy = *config->ops;
+		rest->ops = &rest->ops_copy;
+	}
 	char *cert = NULL, *key = NULL;
 	size_t cert_len = 0, key_len = 0;
-	int rv = read_keys(rest, config->keys_file, err, errlen);
+	int rv = config->keys_file != NULL
+		     ? read_keys(rest, config->keys_file, err, errlen)
+		     : 0;
 	if (rv == 0 && config->tls_cert_file != NULL)
 		rv = read_small_file("--http-tls-cert", config->tls_cert_file,
 				     1 << 20, false, &cert, &cert_len, err,

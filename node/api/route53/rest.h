@@ -4,11 +4,12 @@
  * work against quorum53 unmodified (`--endpoint-url http://HOST:PORT`).
  *
  * Every request is checked with SigV4 (service route53, any region) against
- * the access keys given at start, then translated into the node's own API
- * request (proto/api.proto) and handled by the same backend as the NNG API
- * (api_server_submit: forwarding to the leader, Raft commit, Route 53's
- * validation messages), and the answer translated back into Route 53's XML
- * and HTTP status.
+ * the access keys (--http-keys: administrators; the FSM's: each with its
+ * IAM policy, node/control/iam_policy.h, AccessDenied otherwise), then
+ * translated into the node's own API request (proto/api.proto) and handled by
+ * the same backend as the NNG API (api_server_submit: forwarding to the leader,
+ * Raft commit, Route 53's validation messages), and the answer translated back
+ * into Route 53's XML and HTTP status.
  *
  * Operations so far: CreateHostedZone, GetHostedZone, ListHostedZones,
  * ListHostedZonesByName, * DeleteHostedZone, GetHostedZoneCount,
@@ -25,12 +26,19 @@
 #include <uv.h>
 
 struct api_server;
+struct cluster_ops;
 struct route53_rest;
 
 struct route53_rest_config {
-	const char *listen;	/* HOST:PORT */
-	const char *keys_file;	/* lines "ACCESS_KEY_ID SECRET"; '#' comments */
+	const char *listen; /* HOST:PORT */
+	/* lines "ACCESS_KEY_ID SECRET"; '#' comments. Optional: static
+	 * administrator keys besides the FSM's (q53 key create). */
+	const char *keys_file;
 	struct api_server *api; /* borrowed; must outlive the REST server */
+	/* The node's ops (copied): the access keys
+	 * and their policies are looked up in ops->fsm per request. NULL:
+	 * the keys file only. */
+	const struct cluster_ops *ops;
 	/* HTTPS: PEM files (the key mode 0600), both or neither. Without
 	 * them only a loopback address is served, unless allow_plain. */
 	const char *tls_cert_file;
@@ -39,7 +47,7 @@ struct route53_rest_config {
 };
 
 /* The options' consistency, before anything starts (TLS files both or
- * neither, plain HTTP only on loopback unless allowed, a keys file): 0 or
+ * neither, plain HTTP only on loopback unless allowed): 0 or
  * Q53_EINVAL with err. route53_rest_start checks it too. */
 int route53_rest_check(const struct route53_rest_config *config, char *err,
 		       size_t errlen);
