@@ -66,6 +66,7 @@ static json_t *change_json(const Q53__Api__ChangeInfo *c)
 			    c->submitted_at_ms ? json_string(when)
 					       : json_null());
 	json_object_set_new(o, "Comment", json_string(c->comment));
+	json_object_set_new(o, "AccessKeyId", json_string(c->access_key_id));
 	return o;
 }
 
@@ -105,6 +106,8 @@ static void kv_change(struct cli_table *t, const Q53__Api__ChangeInfo *c)
 	kv(t, "Change", c->id);
 	kv(t, "Status", status_name(c->status));
 	kv(t, "SubmittedAt", when);
+	if (c->access_key_id[0])
+		kv(t, "AccessKeyId", c->access_key_id);
 }
 
 static void kv_nameservers(struct cli_table *t, char **ns, size_t n)
@@ -683,4 +686,69 @@ int cli_zone_records(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("records needs the sub-command list "
 				       "(q53 records list ID|NAME)");
 	return records_list(cli, argc - 1, argv + 1);
+}
+
+/* --- audit ---------------------------------------------------------------- */
+
+int cli_zone_audit(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "q53 audit [--zone ID] [--max-items N]";
+	const char *zone = NULL, *max = NULL, *pos[1];
+	size_t npos;
+	unsigned long long n = 0;
+	const struct cli_opt opts[] = {{"zone", &zone, NULL},
+				       {"max-items", &max, NULL}};
+	int rv = cli_parse_args(argc, argv, opts, 2, pos, 0, &npos, usage);
+	if (rv != CLI_EXIT_OK)
+		return rv;
+	if (max != NULL &&
+	    (cli_parse_u64(max, &n) != 0 || n == 0 || n > API_MSG_PAGE_MAX))
+		return cli_usage_error("--max-items '%s': expected 1 to %d",
+				       max, API_MSG_PAGE_MAX);
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__ListChangesRequest lc = Q53__API__LIST_CHANGES_REQUEST__INIT;
+	lc.zone = (char *)(zone != NULL ? zone : "");
+	lc.max_items = (uint32_t)n;
+	req.body_case = Q53__API__REQUEST__BODY_LIST_CHANGES;
+	req.list_changes = &lc;
+	Q53__Api__Response *r;
+	rv = cli_call(cli, &req, Q53__API__RESPONSE__BODY_LIST_CHANGES, &r);
+	if (rv != CLI_EXIT_OK)
+		return rv;
+	const Q53__Api__ListChangesResponse *l = r->list_changes;
+	if (cli->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < l->n_changes; i++) {
+			json_t *c = change_json(l->changes[i]);
+			json_object_set_new(
+			    c, "HostedZoneId",
+			    json_string(l->changes[i]->zone_id));
+			json_object_set_new(
+			    c, "Index",
+			    json_integer((json_int_t)l->changes[i]->index));
+			json_array_append_new(a, c);
+		}
+		rv = cli_print_json(json_pack("{s:o}", "Changes", a));
+	} else {
+		static const char *const headers[] = {
+		    "TIME", "CHANGE", "ZONE", "KEY", "STATUS", "COMMENT"};
+		struct cli_table t;
+		cli_table_init(&t, 6, headers);
+		for (size_t i = 0; i < l->n_changes; i++) {
+			const Q53__Api__ChangeInfo *c = l->changes[i];
+			char when[64];
+			time_text(c->submitted_at_ms, when, sizeof(when));
+			const char *row[6] = {
+			    when,
+			    c->id,
+			    c->zone_id,
+			    c->access_key_id[0] ? c->access_key_id : "local",
+			    status_name(c->status),
+			    c->comment};
+			cli_table_add(&t, row);
+		}
+		rv = print_kv(&t);
+	}
+	cli_response_free(r);
+	return rv;
 }

@@ -14,4 +14,8 @@ int cli_zone_get_change(struct cli *cli, int argc, char **argv);
 /* argv[0] is the sub-command ("list"). */
 int cli_zone_records(struct cli *cli, int argc, char **argv);
 
+/* q53 audit [--zone ID] [--max-items N]: recent changes, newest first,
+ * with the access key that submitted each. */
+int cli_zone_audit(struct cli *cli, int argc, char **argv);
+
 #endif

@@ -7,10 +7,11 @@
 
 #include "cluster/cli/cli.h"
 #include "cluster/cli/cli_health.h"
+#include "cluster/cli/cli_key.h"
 #include "cluster/cli/cli_node.h"
 #include "cluster/cli/cli_zone.h"
 
-#define MAX_ARGS    256
+#define MAX_ARGS 256
 
 static void usage(FILE *f)
 {
@@ -27,6 +28,13 @@ static void usage(FILE *f)
 	    "  change-batch ID|NAME FILE|-   (AWS CLI change-batch JSON)\n"
 	    "  get-change ID [--wait] [--wait-timeout S]   (default 120 s)\n"
 	    "  records list ID|NAME\n"
+	    "  audit [--zone ID] [--max-items N]   (recent changes: who, "
+	    "when)\n"
+	    "Access keys of the Route 53 REST API (IAM policy JSON)\n"
+	    "  key create --policy FILE|- [--description D]   (prints the "
+	    "secret once)\n"
+	    "  key list\n"
+	    "  key delete ID\n"
 	    "Health checks (Route 53 HealthCheckConfig JSON)\n"
 	    "  health create FILE|- [--caller-reference R]\n"
 	    "  health get ID\n"
@@ -177,6 +185,10 @@ int main(int argc, char **argv)
 		rv = cli_node_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "status") == 0)
 		rv = cli_node_status(&cli, cargc, cargv);
+	else if (strcmp(cmd, "key") == 0)
+		rv = cli_key_main(&cli, cargc, cargv);
+	else if (strcmp(cmd, "audit") == 0)
+		rv = cli_zone_audit(&cli, cargc, cargv);
 	else if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		rv = CLI_EXIT_OK;

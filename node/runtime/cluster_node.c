@@ -12,6 +12,7 @@
 #include "node/api/route53/rest.h"
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
+#include "node/runtime/admin_key.h"
 #include "node/runtime/health_votes.h"
 #include "node/runtime/membership.h"
 #include "node/runtime/raft_host.h"
@@ -39,6 +40,8 @@ struct cluster_node {
 	char *http_tls_key;
 	bool http_insecure;
 	struct route53_rest *rest; /* NULL without --http */
+	struct admin_key *admin;   /* the first boot's key; NULL: none */
+	char *data_dir;
 	char *dns_address;
 	char *name;
 	char **nameservers;
@@ -205,6 +208,7 @@ static void cn_on_tick(uv_timer_t *t)
 	api_edge_tick(n->edge);
 	membership_tick(n->members);
 	zone_seed_tick(n->seed, n->bootstrapped);
+	admin_key_tick(n->admin);
 	health_votes_tick(n->health);
 }
 
@@ -271,6 +275,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	      (n->http_tls_key = strdup(cfg->http_tls_key)) == NULL)))
 		goto nomem_free;
 	n->name = cn_strdup(cfg->name != NULL ? cfg->name : name);
+	n->data_dir = cn_strdup(cfg->data_dir);
+	if (n->data_dir == NULL)
+		goto nomem_free;
 	n->nameservers = calloc(cfg->n_nameservers, sizeof(char *));
 	if (n->api_address == NULL || n->dns_address == NULL ||
 	    n->name == NULL || n->nameservers == NULL)
@@ -396,6 +403,16 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 	if (rv != 0)
 		return rv;
 	if (n->http_address != NULL) {
+		struct admin_key_config ak = {
+		    .ops = cn_ops(n),
+		    .data_dir = n->data_dir,
+		    .bootstrapped = n->bootstrapped,
+		};
+		rv = admin_key_new(&n->admin, &ak, err, errlen);
+		if (rv != 0)
+			return rv;
+	}
+	if (n->http_address != NULL) {
 		struct cluster_ops ops = cn_ops(n);
 		struct route53_rest_config rc = {
 		    .listen = n->http_address,
@@ -452,6 +469,8 @@ static void cn_free(struct cluster_node *n)
 	free(n->http_keys);
 	free(n->http_tls_cert);
 	free(n->http_tls_key);
+	admin_key_free(n->admin);
+	free(n->data_dir);
 	free(n->dns_address);
 	free(n->name);
 	free(n);
