@@ -21,7 +21,8 @@ top=$PWD
 build=$top/build/fuzz
 all_targets=(fuzz_query fuzz_zone fuzz_raft_msg fuzz_change_batch fuzz_rdata_text
              fuzz_api_request fuzz_command_decode fuzz_snapshot_restore
-             fuzz_health_config fuzz_fsm_log fuzz_route53_xml fuzz_sigv4)
+             fuzz_health_config fuzz_fsm_log fuzz_route53_xml fuzz_sigv4
+             fuzz_iam_policy)
 
 mode=long
 minutes=30
@@ -91,6 +92,7 @@ for t in "${targets[@]}"; do
     fuzz_health_config) max_len=4096 ;;
     fuzz_route53_xml) max_len=16384 ;;
     fuzz_sigv4) max_len=4096 ;;
+    fuzz_iam_policy) max_len=12288 ;;
     *) max_len=8192 ;;
   esac
   if [ "$mode" = smoke ]; then
