@@ -17,6 +17,7 @@
 #include "node/control/command_legacy.h"
 #include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
+#include "node/control/iam_policy.h"
 #include "node/control/zone_store.h"
 
 static const char *out_dir;
@@ -139,8 +140,9 @@ int main(int argc, char **argv)
 	char *cut = strstr(good, ", {\"Action\": \"CREATE\", "
 				 "\"ResourceRecordSet\": {\"Name\": \"bad");
 	strcpy(cut, "]}");
-	rv = command_text_change_rrsets("Z0123456789ABC", "C2", good,
-					strlen(good), 6, &p, err, sizeof(err));
+	rv = command_text_change_rrsets_by(
+	    "Z0123456789ABC", "C2", "AKIASEEDSEEDSEEDSEED", good, strlen(good),
+	    6, &p, err, sizeof(err));
 	seed(f, "change-rrsets", p, rv);
 	rv = command_text_change_rrsets("Z0123456789ABC", "C3", BATCH_DEL,
 					strlen(BATCH_DEL), 7, &p, err,
@@ -157,6 +159,41 @@ int main(int argc, char **argv)
 					.time_ms = 9};
 	rv = command_encode_health_vote(&v, &p);
 	seed(f, "health-vote", p, rv);
+
+	/* Access keys: an administrator and one with conditions. */
+	static const char *const POLICIES[] = {
+	    "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\","
+	    "\"Resource\":\"*\"}}",
+	    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+	    "\"Allow\",\"Action\":\"route53:ChangeResourceRecordSets\","
+	    "\"Resource\":\"arn:aws:route53:::hostedzone/Z0123456789ABC\","
+	    "\"Condition\":{\"ForAllValues:StringLike\":{\"route53:"
+	    "ChangeResourceRecordSetsNormalizedRecordNames\":[\"_acme-"
+	    "challenge.*\"]},\"ForAllValues:StringEquals\":{\"route53:"
+	    "ChangeResourceRecordSetsRecordTypes\":\"TXT\"}}},{\"Effect\":"
+	    "\"Deny\",\"Action\":\"route53:Delete*\",\"Resource\":\"*\"}]}",
+	};
+	static const char *const KEY_IDS[] = {"AKIASEEDSEEDSEEDSEED",
+					      "AKIASEEDCERTBOT00000"};
+	for (size_t i = 0; i < 2; i++) {
+		Q53__Command__AccessPolicy *pol;
+		if (iam_policy_parse(POLICIES[i], strlen(POLICIES[i]), &pol,
+				     err, sizeof(err)) != 0)
+			die(err);
+		struct command_create_access_key k = {
+		    .id = KEY_IDS[i],
+		    .secret = "0123456789abcdefghijABCDEFGHIJ0123456789",
+		    .description = "seed",
+		    .policy_document = POLICIES[i],
+		    .policy = pol,
+		    .time_ms = 15};
+		rv = command_encode_create_access_key(&k, &p);
+		iam_policy_free(pol);
+		seed(f,
+		     i == 0 ? "create-access-key"
+			    : "create-access-key-conditions",
+		     p, rv);
+	}
 
 	/* A snapshot holding all of it. */
 	uint8_t *snap;
@@ -198,6 +235,10 @@ int main(int argc, char **argv)
 	struct command_remove_node rn = {.node_id = 1, .time_ms = 14};
 	rv = command_encode_remove_node(&rn, &p);
 	seed(f, "remove-node", p, rv);
+	struct command_delete_access_key dk = {.id = "AKIASEEDSEEDSEEDSEED",
+					       .time_ms = 16};
+	rv = command_encode_delete_access_key(&dk, &p);
+	seed(f, "delete-access-key", p, rv);
 	struct command_delete_hosted_zone dz = {
 	    .id = "Z0123456789ABC", .change_id = "C9", .time_ms = 15};
 	rv = command_encode_delete_hosted_zone(&dz, &p);
