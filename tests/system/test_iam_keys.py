@@ -248,3 +248,61 @@ def test_deleted_key_refused_on_every_node(cluster, tmp_path):
     wait_all(cluster.members(), lambda n: not accepted(n, key), "deleted key refused")
     p = q53(cluster.nodes[3].api, "key", "delete", key[0], json_out=False)
     assert p.returncode == 1 and "NoSuchEntity" in p.stderr
+
+
+def signed(node, key, method, path, body=None):
+    """A SigV4-signed request (service route53) to node's REST API:
+    (status, the JSON body parsed, None when empty, else its text)."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"http://{node.http}{path}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = AWSRequest(method=method, url=url, data=data)
+    SigV4Auth(Credentials(*key), "route53", "us-east-1").add_auth(req)
+    p = req.prepare()
+    r = urllib.request.Request(url, data=data, method=method, headers=dict(p.headers))
+    try:
+        with urllib.request.urlopen(r, timeout=10) as resp:
+            status, text = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    try:
+        return status, json.loads(text) if text else None
+    except ValueError:
+        return status, text.decode()
+
+
+def test_rest_key_management_admin_only(cluster, tmp_path):
+    n = cluster.nodes[3]
+    policy = {"Statement": {"Effect": "Allow", "Action": "route53:*", "Resource": "*"}}
+    # An administrator (the static key) creates one over SigV4.
+    status, body = signed(n, STATIC, "POST", "/q53/accesskeys",
+                          {"PolicyDocument": policy, "Description": "over REST"})
+    assert status == 201, body
+    key = (body["AccessKey"]["AccessKeyId"], body["AccessKey"]["SecretAccessKey"])
+    assert accepted(n, key)
+    status, body = signed(n, STATIC, "GET", "/q53/accesskeys")
+    assert status == 200
+    listed = {k["AccessKeyId"]: k for k in body["AccessKeys"]}
+    assert listed[key[0]]["Description"] == "over REST"
+    assert "SecretAccessKey" not in listed[key[0]]
+    # route53:* does not make an administrator.
+    status, body = signed(n, key, "GET", "/q53/accesskeys")
+    assert status == 403 and "<Code>AccessDenied</Code>" in body, body
+    assert "perform: q53:ListAccessKeys on resource: *" in body
+    status, body = signed(n, key, "DELETE", f"/q53/accesskeys/{key[0]}")
+    assert status == 403 and "q53:DeleteAccessKey" in body, body
+    # A malformed policy: IAM's error, nothing created.
+    status, body = signed(n, STATIC, "POST", "/q53/accesskeys",
+                          {"PolicyDocument": {"Statement": []}})
+    assert status == 400 and body["Error"]["Code"] == "MalformedPolicyDocument", body
+    status, _ = signed(n, STATIC, "DELETE", f"/q53/accesskeys/{key[0]}")
+    assert status == 204
+    assert not accepted(n, key)
+    status, body = signed(n, STATIC, "DELETE", f"/q53/accesskeys/{key[0]}")
+    assert status == 404 and body["Error"]["Code"] == "NoSuchEntity"

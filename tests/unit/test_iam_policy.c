@@ -351,6 +351,25 @@ static void test_rest_target(void **state)
 	assert_string_equal(t.action, "route53:Unknown");
 	rest_auth_target("GET", "/other", &t);
 	assert_string_equal(t.action, "route53:Unknown");
+	rest_auth_target("POST", "/q53/accesskeys", &t);
+	assert_string_equal(t.action, "q53:CreateAccessKey");
+	assert_string_equal(t.resource, "*");
+	rest_auth_target("GET", "/q53/accesskeys/", &t);
+	assert_string_equal(t.action, "q53:ListAccessKeys");
+	rest_auth_target("DELETE", "/q53/accesskeys/AKIA1", &t);
+	assert_string_equal(t.action, "q53:DeleteAccessKey");
+	rest_auth_target("DELETE", "/q53/accesskeys", &t);
+	assert_string_equal(t.action, "route53:Unknown");
+	/* route53:* is not an administrator of keys; * is. */
+	Q53__Command__AccessPolicy *p = parse_ok(
+	    "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"route53:*\","
+	    "\"Resource\":\"*\"}}");
+	assert_int_equal(eval(p, "q53:CreateAccessKey", "*"), IAM_DENY_DEFAULT);
+	iam_policy_free(p);
+	p = parse_ok("{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\","
+		     "\"Resource\":\"*\"}}");
+	assert_int_equal(eval(p, "q53:CreateAccessKey", "*"), IAM_ALLOW);
+	iam_policy_free(p);
 
 	struct rest_auth_batch b;
 	assert_int_equal(

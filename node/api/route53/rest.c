@@ -23,6 +23,7 @@
 #include "node/api/http_server.h"
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest_auth.h"
+#include "node/api/route53/rest_keys.h"
 #include "node/api/route53/sigv4.h"
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
@@ -1283,6 +1284,11 @@ static void on_request(void *data, struct http_request *r)
 	o->rest = rest;
 	memcpy(o->request_id, rid, sizeof(rid));
 	if (!authenticate(rest, o)) {
+		free(o);
+		return;
+	}
+	if (rest_keys_match(http_request_path(r))) {
+		rest_keys_handle(rest->api, r, o->request_id);
 		free(o);
 		return;
 	}

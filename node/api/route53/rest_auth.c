@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "node/api/route53/rest_keys.h"
 #include "node/common/errcode.h"
 
 #define R53_PREFIX "/2013-04-01/"
@@ -59,6 +60,21 @@ void rest_auth_target(const char *method, const char *path,
 	memset(out, 0, sizeof(*out));
 	snprintf(out->action, sizeof(out->action), "route53:Unknown");
 	snprintf(out->resource, sizeof(out->resource), "*");
+	if (rest_keys_match(path)) {
+		/* quorum53's own key management: administrators only */
+		bool one = path[strlen(REST_KEYS_PATH)] == '/' &&
+			   path[strlen(REST_KEYS_PATH) + 1] != '\0';
+		if (strcmp(method, "POST") == 0 && !one)
+			snprintf(out->action, sizeof(out->action),
+				 "q53:CreateAccessKey");
+		else if (strcmp(method, "GET") == 0 && !one)
+			snprintf(out->action, sizeof(out->action),
+				 "q53:ListAccessKeys");
+		else if (strcmp(method, "DELETE") == 0 && one)
+			snprintf(out->action, sizeof(out->action),
+				 "q53:DeleteAccessKey");
+		return;
+	}
 	if (strncmp(path, R53_PREFIX, strlen(R53_PREFIX)) != 0)
 		return;
 	for (const char *p = path + strlen(R53_PREFIX); *p != '\0';) {
