@@ -1172,7 +1172,8 @@ static bool authorize(struct op *o, const Q53__Command__AccessPolicy *policy)
 	struct rest_auth_target t;
 	struct rest_auth_batch b = {0};
 	struct iam_request ir = {0};
-	enum iam_decision d;
+	enum iam_decision d = IAM_DENY_DEFAULT;
+	bool unreadable = false;
 
 	if (policy == NULL)
 		return true;
@@ -1180,24 +1181,29 @@ static bool authorize(struct op *o, const Q53__Command__AccessPolicy *policy)
 	ir.action = t.action;
 	ir.resource = t.resource;
 	if (t.change_batch) {
-		/* The condition keys come from the batch; one that does not
-		 * parse is refused by the router with its reason. */
+		/* The condition keys come from the batch. XML that does not
+		 * parse is refused by the router (the same parser) with its
+		 * reason; a batch whose changes cannot be read here is
+		 * denied (fail closed). */
 		size_t len;
 		const uint8_t *body = http_request_body(r, &len);
 		char *json = NULL, err[512];
+		int rv = r53_xml_change_batch(body, len, &json, err,
+					      sizeof(err)) == 0
+			     ? rest_auth_batch_parse(json, &b)
+			     : 0;
 
-		if (r53_xml_change_batch(body, len, &json, err, sizeof(err)) ==
-			0 &&
-		    rest_auth_batch_parse(json, &b) == Q53_ENOMEM) {
-			free(json);
+		free(json);
+		if (rv == Q53_ENOMEM) {
 			send_error(r, o->request_id, 503, "ServiceUnavailable",
 				   "out of memory; retry");
 			return false;
 		}
-		free(json);
+		unreadable = rv != 0;
 		rest_auth_batch_request(&b, &ir);
 	}
-	d = iam_policy_evaluate(policy, &ir);
+	if (!unreadable)
+		d = iam_policy_evaluate(policy, &ir);
 	rest_auth_batch_free(&b);
 	if (d == IAM_ALLOW)
 		return true;
