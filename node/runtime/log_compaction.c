@@ -16,10 +16,7 @@ log_compaction_step(struct log_compaction_state *s,
 
 	if (s->target == 0)
 		return a;
-	/* A snapshot past the entry, with one trailing entry: it is gone. A
-	 * regular snapshot with the configured trailing count leaves it;
-	 * only ours (at an index above the target) clears it. */
-	if (in->snapshot_index > s->target && !in->snapshot_running) {
+	if (in->log_offset >= s->target) {
 		s->target = 0;
 		return a;
 	}

@@ -27,9 +27,13 @@ struct log_compaction_state {
 
 struct log_compaction_input {
 	bool leader;
-	uint64_t last_index;	 /* raft_last_index */
-	uint64_t snapshot_index; /* log.snapshot.last_index */
-	bool snapshot_running;	 /* taken or stored right now */
+	uint64_t last_index; /* raft_last_index */
+	/* raft's in-memory log holds the entries after this index
+	 * (log.offset): the target is gone once it reaches it, whatever
+	 * snapshot did it (one taken while the leader kept the entry for a
+	 * joining server keeps it) */
+	uint64_t log_offset;
+	bool snapshot_running; /* taken or stored right now */
 	/* leader: the lowest match index of the other servers (UINT64_MAX
 	 * when there are none) */
 	uint64_t min_peer_match;
@@ -45,7 +49,7 @@ struct log_compaction_action {
 void log_compaction_applied(struct log_compaction_state *s, uint64_t index,
 			    uint64_t len);
 
-/* What to set this turn; clears the target once a snapshot covers it. */
+/* What to set this turn; clears the target once the entry left the log. */
 struct log_compaction_action
 log_compaction_step(struct log_compaction_state *s,
 		    const struct log_compaction_input *in);

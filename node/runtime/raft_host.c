@@ -506,7 +506,7 @@ static void rh_compaction_turn(struct raft_host *h)
 	struct log_compaction_input in = {
 	    .leader = raft_host_is_leader(h),
 	    .last_index = raft_last_index(r),
-	    .snapshot_index = r->log.snapshot.last_index,
+	    .log_offset = r->log.offset,
 	    /* libraft 0.15: a snapshot is being taken or stored */
 	    .snapshot_running =
 		r->snapshot.pending.term != 0 || r->snapshot.put.data != NULL,
