@@ -2572,17 +2572,10 @@ size_t control_fsm_change_count(const struct control_fsm *f)
 	return f->s.n_changes;
 }
 
-int control_fsm_change_at(const struct control_fsm *f, size_t i,
-			  struct control_fsm_change *out)
+/* *out reads c (NULL: none). */
+static int change_out(const struct change_rec *c,
+		      struct control_fsm_change *out)
 {
-	const struct change_rec *c = NULL;
-
-	for (size_t b = 0; b < f->s.n_blocks && c == NULL; b++) {
-		if (i < f->s.blocks[b]->n)
-			c = &f->s.blocks[b]->rec[i];
-		else
-			i -= f->s.blocks[b]->n;
-	}
 	if (c == NULL)
 		return Q53_ENOENT;
 	out->id = c->id;
@@ -2593,19 +2586,21 @@ int control_fsm_change_at(const struct control_fsm *f, size_t i,
 	return 0;
 }
 
+int control_fsm_change_at(const struct control_fsm *f, size_t i,
+			  struct control_fsm_change *out)
+{
+	for (size_t b = 0; b < f->s.n_blocks; b++) {
+		if (i < f->s.blocks[b]->n)
+			return change_out(&f->s.blocks[b]->rec[i], out);
+		i -= f->s.blocks[b]->n;
+	}
+	return Q53_ENOENT;
+}
+
 int control_fsm_change_get(const struct control_fsm *f, const char *id,
 			   struct control_fsm_change *out)
 {
-	const struct change_rec *c = change_find(&f->s, id);
-
-	if (c == NULL)
-		return Q53_ENOENT;
-	out->id = c->id;
-	out->zone_id = c->zone_id;
-	out->comment = c->comment;
-	out->submitted_ms = c->submitted_ms;
-	out->index = c->index;
-	return 0;
+	return change_out(change_find(&f->s, id), out);
 }
 
 size_t control_fsm_health_check_count(const struct control_fsm *f)
