@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -980,6 +981,13 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
+	/* Buffers of megabytes (zone imports, snapshots, their messages) come
+	 * and go: from mmap, so that freeing one returns it to the system.
+	 * glibc's dynamic threshold would put them in the heap after the
+	 * first one is freed, where they stay as holes (~50 MB on a leader
+	 * that sent two 1M-record snapshots; issue 8). Below: the slab's
+	 * 1 MiB chunks and everything smaller stay on the heap. */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	rc = q53d_parse_args(&d, argc, argv);
 	if (rc != 0) {
 		exit_code = rc > 0 ? 0 : Q53D_EXIT_USAGE;

@@ -77,8 +77,20 @@ struct change_rec {
 };
 
 struct change_age {
-	const char *id; /* changes[k].id of some k */
+	const char *id; /* the id string of some change_rec */
 	uint64_t index;
+};
+
+/* The change records by id: a sorted sequence of blocks of at most
+ * CHANGE_BLOCK_MAX, so that an insert or an eviction moves part of one
+ * block (ids are random: in one sorted array of 10,000 records each
+ * change moved a third of them, on every node; issue 8). */
+#define CHANGE_BLOCK_MAX  128
+#define CHANGE_BLOCK_FILL 96 /* per block on restore */
+
+struct change_block {
+	size_t n;
+	struct change_rec rec[CHANGE_BLOCK_MAX];
 };
 
 /* Everything the snapshot holds; restore builds a new one and swaps. */
@@ -92,15 +104,20 @@ struct state {
 	struct node *nodes;
 	size_t n_nodes;
 	size_t cap_nodes;
-	struct change_rec *changes; /* by id */
-	size_t n_changes;
-	size_t cap_changes;
+	struct change_block **blocks; /* by id, none empty */
+	size_t n_blocks;
+	size_t cap_blocks;
+	size_t n_changes; /* in all blocks */
+	/* One block allocated ahead (prepare_change), so that commit, which
+	 * cannot fail, has one to split into. */
+	struct change_block *spare;
 	/* The same records oldest first, by (index, id): the order commit
 	 * evicts them in once there are CONTROL_FSM_CHANGES_MAX (the first
 	 * of the lowest index in id order, as the scan it replaces). A ring
 	 * of CONTROL_FSM_CHANGES_MAX slots (NULL until the first change)
-	 * whose ids point at the strings of changes[]; n_changes of them
-	 * from age_head. Derived: rebuilt on restore, not in the snapshot. */
+	 * whose ids point at the strings of the blocks' records; n_changes of
+	 * them from age_head. Derived: rebuilt on restore, not in the snapshot.
+	 */
 	struct change_age *age;
 	size_t age_head;
 	/* Which zones use which check: by (check id, zone id), each pair
@@ -231,25 +248,63 @@ static size_t node_find(const struct state *s, uint64_t id, bool *found)
 	return lo;
 }
 
-static size_t change_find(const struct state *s, const char *id, bool *found)
+/* Where id is or would go: block *b (< n_blocks, or 0 when there are
+ * none) and position *k in it. */
+static void change_locate(const struct state *s, const char *id, size_t *b,
+			  size_t *k, bool *found)
 {
-	size_t lo = 0, hi = s->n_changes;
+	size_t lo = 0, hi = s->n_blocks;
+	const struct change_block *blk;
 
+	*found = false;
+	/* the first block whose last id is >= id, else the last block */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->changes[mid].id, id);
+		blk = s->blocks[mid];
+
+		if (strcmp(blk->rec[blk->n - 1].id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (s->n_blocks == 0) {
+		*b = *k = 0;
+		return;
+	}
+	if (lo == s->n_blocks) {
+		*b = lo - 1;
+		*k = s->blocks[lo - 1]->n;
+		return;
+	}
+	*b = lo;
+	blk = s->blocks[lo];
+	lo = 0;
+	hi = blk->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(blk->rec[mid].id, id);
 
 		if (c == 0) {
 			*found = true;
-			return mid;
+			*k = mid;
+			return;
 		}
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	*found = false;
-	return lo;
+	*k = lo;
+}
+
+static const struct change_rec *change_find(const struct state *s,
+					    const char *id)
+{
+	size_t b, k;
+	bool found;
+
+	change_locate(s, id, &b, &k, &found);
+	return found ? &s->blocks[b]->rec[k] : NULL;
 }
 
 static size_t vote_find(const struct check *c, uint64_t member, bool *found)
@@ -320,9 +375,13 @@ static void state_free(struct state *s)
 		node_clear(&s->nodes[i]);
 	raft_free(s->nodes);
 	raft_free(s->node_ids);
-	for (size_t i = 0; i < s->n_changes; i++)
-		change_clear(&s->changes[i]);
-	raft_free(s->changes);
+	for (size_t b = 0; b < s->n_blocks; b++) {
+		for (size_t k = 0; k < s->blocks[b]->n; k++)
+			change_clear(&s->blocks[b]->rec[k]);
+		raft_free(s->blocks[b]);
+	}
+	raft_free(s->blocks);
+	raft_free(s->spare);
 	raft_free(s->age);
 	raft_free(s->refs);
 	access_keys_free(&s->keys);
@@ -696,8 +755,6 @@ static int reject_no_check(struct apply *a, const char *id)
 /* Refuses a bad or used change id; "" passes unless required. */
 static int check_change_id(struct apply *a, const char *id, bool required)
 {
-	bool found;
-
 	if (id[0] == '\0' && !required)
 		return 0;
 	if (!id_ok(id))
@@ -705,8 +762,7 @@ static int check_change_id(struct apply *a, const char *id, bool required)
 			      "InvalidInput: change ID '%.80s' must be 1 to %d "
 			      "letters, digits, '-' or '_'",
 			      id, CONTROL_FSM_ID_MAX);
-	change_find(&a->f->s, id, &found);
-	if (found)
+	if (change_find(&a->f->s, id) != NULL)
 		return reject(a, Q53_EEXIST,
 			      "InvalidInput: change ID %s is already used", id);
 	return 0;
@@ -721,9 +777,15 @@ static int prepare_change(struct apply *a, const char *id, const char *zone_id,
 
 	if (id[0] == '\0')
 		return 0;
-	if (reserve((void **)&s->changes, &s->cap_changes, s->n_changes + 1,
-		    sizeof(*s->changes)) != 0)
+	if (reserve((void **)&s->blocks, &s->cap_blocks, s->n_blocks + 1,
+		    sizeof(*s->blocks)) != 0)
 		return Q53_ENOMEM;
+	if (s->spare == NULL) {
+		s->spare = raft_malloc(sizeof(*s->spare));
+		if (s->spare == NULL)
+			return Q53_ENOMEM;
+		s->spare->n = 0;
+	}
 	if (s->age == NULL) {
 		s->age = raft_calloc(CONTROL_FSM_CHANGES_MAX, sizeof(*s->age));
 		if (s->age == NULL)
@@ -788,40 +850,79 @@ static bool age_before(const struct change_age *x, const struct change_age *y)
 	       (x->index == y->index && strcmp(x->id, y->id) < 0);
 }
 
-/* Inserts *c (moved in) into changes[] by id and into the age ring, first
- * evicting the oldest record when there are CONTROL_FSM_CHANGES_MAX: one
- * memmove of the records between the two positions instead of a scan of
- * them all and two moves (per change, on every node; issue 8). Cannot
- * fail: prepare_change reserved the room. */
+/* Drops record k of block b; an emptied block leaves the sequence (and
+ * becomes the spare if there is none). */
+static void change_remove(struct state *s, size_t b, size_t k)
+{
+	struct change_block *blk = s->blocks[b];
+
+	change_clear(&blk->rec[k]);
+	blk->n--;
+	memmove(&blk->rec[k], &blk->rec[k + 1],
+		(blk->n - k) * sizeof(blk->rec[0]));
+	s->n_changes--;
+	if (blk->n > 0)
+		return;
+	memmove(&s->blocks[b], &s->blocks[b + 1],
+		(s->n_blocks - b - 1) * sizeof(s->blocks[0]));
+	s->n_blocks--;
+	if (s->spare == NULL)
+		s->spare = blk;
+	else
+		raft_free(blk);
+}
+
+/* Inserts *c (moved in) by id and into the age ring, first evicting the
+ * oldest record when there are CONTROL_FSM_CHANGES_MAX: at most one block
+ * is moved or split (per change, on every node; issue 8). Cannot fail:
+ * prepare_change reserved a block and its directory slot. */
 static void change_insert(struct state *s, struct change_rec *c)
 {
 	const size_t max = CONTROL_FSM_CHANGES_MAX;
 	struct change_age mine = {.id = c->id, .index = c->index};
+	struct change_block *blk;
 	bool found;
-	size_t pos, k, n;
+	size_t b, k, n;
 
-	pos = change_find(s, c->id, &found);
-	assert(!found);
 	if (s->n_changes >= max) {
-		size_t gone = change_find(s, s->age[s->age_head].id, &found);
-
+		change_locate(s, s->age[s->age_head].id, &b, &k, &found);
 		assert(found);
 		s->age_head = (s->age_head + 1) % max;
-		s->n_changes--;
-		change_clear(&s->changes[gone]);
-		if (gone < pos) {
-			pos--;
-			memmove(&s->changes[gone], &s->changes[gone + 1],
-				(pos - gone) * sizeof(*s->changes));
-		} else {
-			memmove(&s->changes[pos + 1], &s->changes[pos],
-				(gone - pos) * sizeof(*s->changes));
-		}
-	} else {
-		memmove(&s->changes[pos + 1], &s->changes[pos],
-			(s->n_changes - pos) * sizeof(*s->changes));
+		change_remove(s, b, k);
 	}
-	s->changes[pos] = *c;
+	change_locate(s, c->id, &b, &k, &found);
+	assert(!found);
+	if (s->n_blocks == 0) {
+		assert(s->spare != NULL && s->cap_blocks > 0);
+		s->blocks[s->n_blocks++] = s->spare;
+		s->spare = NULL;
+		s->blocks[0]->n = 0;
+	}
+	blk = s->blocks[b];
+	if (blk->n == CHANGE_BLOCK_MAX) {
+		/* split: the upper half goes to the spare, after b */
+		struct change_block *hi = s->spare;
+		const size_t half = CHANGE_BLOCK_MAX / 2;
+
+		assert(hi != NULL && s->n_blocks < s->cap_blocks);
+		s->spare = NULL;
+		hi->n = blk->n - half;
+		memcpy(hi->rec, &blk->rec[half], hi->n * sizeof(hi->rec[0]));
+		blk->n = half;
+		memmove(&s->blocks[b + 2], &s->blocks[b + 1],
+			(s->n_blocks - b - 1) * sizeof(s->blocks[0]));
+		s->blocks[b + 1] = hi;
+		s->n_blocks++;
+		if (k > half) {
+			b++;
+			k -= half;
+			blk = hi;
+		}
+	}
+	memmove(&blk->rec[k + 1], &blk->rec[k],
+		(blk->n - k) * sizeof(blk->rec[0]));
+	blk->rec[k] = *c;
+	blk->n++;
 	memset(c, 0, sizeof(*c));
 	/* Each command has its own index (applied + 1), so this is the
 	 * tail; the loop keeps (index, id) order whatever comes. */
@@ -1818,19 +1919,20 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	}
 	m.n_changes = s->n_changes;
 	m.changes = x.changes;
-	for (size_t i = 0; i < s->n_changes; i++) {
-		const struct change_rec *c = &s->changes[i];
-		Q53__Command__SnapshotChange *pc = &x.change_items[i];
+	for (size_t b = 0, i = 0; b < s->n_blocks; b++)
+		for (size_t k = 0; k < s->blocks[b]->n; k++, i++) {
+			const struct change_rec *c = &s->blocks[b]->rec[k];
+			Q53__Command__SnapshotChange *pc = &x.change_items[i];
 
-		q53__command__snapshot_change__init(pc);
-		pc->id = c->id;
-		pc->zone_id = c->zone_id;
-		pc->comment = c->comment;
-		pc->access_key_id = c->access_key_id;
-		pc->submitted_ms = c->submitted_ms;
-		pc->index = c->index;
-		x.changes[i] = pc;
-	}
+			q53__command__snapshot_change__init(pc);
+			pc->id = c->id;
+			pc->zone_id = c->zone_id;
+			pc->comment = c->comment;
+			pc->access_key_id = c->access_key_id;
+			pc->submitted_ms = c->submitted_ms;
+			pc->index = c->index;
+			x.changes[i] = pc;
+		}
 	m.n_access_keys = s->keys.n;
 	m.access_keys = x.keys;
 	*len = protobuf_c_message_get_packed_size(&m.base);
@@ -2247,22 +2349,36 @@ static int age_cmp(const void *x, const void *y)
 
 static int restore_changes(struct state *t, const Q53__Command__FsmSnapshot *m)
 {
+	size_t n_blocks;
+
 	if (m->n_changes > CONTROL_FSM_CHANGES_MAX)
 		return Q53_EMALF;
 	if (m->n_changes == 0)
 		return 0;
-	t->changes = raft_calloc(m->n_changes, sizeof(*t->changes));
-	if (t->changes == NULL)
+	n_blocks = (m->n_changes + CHANGE_BLOCK_FILL - 1) / CHANGE_BLOCK_FILL;
+	t->blocks = raft_calloc(n_blocks, sizeof(*t->blocks));
+	if (t->blocks == NULL)
 		return Q53_ENOMEM;
-	t->cap_changes = m->n_changes;
+	t->cap_blocks = n_blocks;
 	for (size_t i = 0; i < m->n_changes; i++) {
 		const Q53__Command__SnapshotChange *pc = m->changes[i];
-		struct change_rec *c = &t->changes[i];
+		struct change_block *blk;
+		struct change_rec *c;
 
 		if (!id_ok(pc->id) ||
 		    (i > 0 && strcmp(m->changes[i - 1]->id, pc->id) >= 0) ||
 		    pc->index == 0 || pc->index > m->applied)
 			return Q53_EMALF;
+		if (i % CHANGE_BLOCK_FILL == 0) {
+			blk = raft_malloc(sizeof(*blk));
+			if (blk == NULL)
+				return Q53_ENOMEM;
+			blk->n = 0;
+			t->blocks[t->n_blocks++] = blk;
+		}
+		blk = t->blocks[t->n_blocks - 1];
+		c = &blk->rec[blk->n++];
+		memset(c, 0, sizeof(*c));
 		t->n_changes++;
 		c->id = rstrdup(pc->id);
 		c->zone_id = rstrdup(pc->zone_id);
@@ -2277,9 +2393,11 @@ static int restore_changes(struct state *t, const Q53__Command__FsmSnapshot *m)
 	t->age = raft_calloc(CONTROL_FSM_CHANGES_MAX, sizeof(*t->age));
 	if (t->age == NULL)
 		return Q53_ENOMEM;
-	for (size_t i = 0; i < t->n_changes; i++)
-		t->age[i] = (struct change_age){.id = t->changes[i].id,
-						.index = t->changes[i].index};
+	for (size_t b = 0, i = 0; b < t->n_blocks; b++)
+		for (size_t k = 0; k < t->blocks[b]->n; k++, i++)
+			t->age[i] = (struct change_age){
+			    .id = t->blocks[b]->rec[k].id,
+			    .index = t->blocks[b]->rec[k].index};
 	qsort(t->age, t->n_changes, sizeof(*t->age), age_cmp);
 	return 0;
 }
@@ -2528,14 +2646,12 @@ size_t control_fsm_change_count(const struct control_fsm *f)
 	return f->s.n_changes;
 }
 
-int control_fsm_change_at(const struct control_fsm *f, size_t i,
-			  struct control_fsm_change *out)
+/* *out reads c (NULL: none). */
+static int change_out(const struct change_rec *c,
+		      struct control_fsm_change *out)
 {
-	const struct change_rec *c;
-
-	if (i >= f->s.n_changes)
+	if (c == NULL)
 		return Q53_ENOENT;
-	c = &f->s.changes[i];
 	out->id = c->id;
 	out->zone_id = c->zone_id;
 	out->comment = c->comment;
@@ -2545,13 +2661,21 @@ int control_fsm_change_at(const struct control_fsm *f, size_t i,
 	return 0;
 }
 
+int control_fsm_change_at(const struct control_fsm *f, size_t i,
+			  struct control_fsm_change *out)
+{
+	for (size_t b = 0; b < f->s.n_blocks; b++) {
+		if (i < f->s.blocks[b]->n)
+			return change_out(&f->s.blocks[b]->rec[i], out);
+		i -= f->s.blocks[b]->n;
+	}
+	return Q53_ENOENT;
+}
+
 int control_fsm_change_get(const struct control_fsm *f, const char *id,
 			   struct control_fsm_change *out)
 {
-	bool found;
-	size_t pos = change_find(&f->s, id, &found);
-
-	return found ? control_fsm_change_at(f, pos, out) : Q53_ENOENT;
+	return change_out(change_find(&f->s, id), out);
 }
 
 size_t control_fsm_health_check_count(const struct control_fsm *f)

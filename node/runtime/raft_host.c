@@ -4,6 +4,7 @@
  * wrapped to note when each server was last heard from. */
 #include "node/runtime/raft_host.h"
 
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "node/control/control_fsm.h"
 #include "node/control/upgrade.h"
 #include "node/raft/raft_io.h"
+#include "node/runtime/log_compaction.h"
 #include "node/runtime/proposal_batch.h"
 #include "node/runtime/quorum_contact.h"
 
@@ -28,6 +30,7 @@ struct raft_host {
 	char *data_dir;
 	char raft_url[CLUSTER_ADDR_MAX];
 	unsigned election_timeout_ms;
+	unsigned snapshot_threshold; /* configured; also the trailing count */
 
 	struct raft raft;
 	struct raft_io io;
@@ -67,6 +70,14 @@ struct raft_host {
 				  struct raft_buffer *bufs[], unsigned *n_bufs);
 	int (*fsm_restore)(struct raft_fsm *fsm, struct raft_buffer *buf);
 	uint64_t snapshot_started_ns; /* uv_hrtime at rh_fsm_snapshot */
+
+	/* the adapter's apply, wrapped to note large entries */
+	int (*fsm_apply)(struct raft_fsm *fsm, const struct raft_buffer *buf,
+			 void **result);
+	struct log_compaction_state compaction;
+	struct raft_barrier compaction_barrier;
+	bool compaction_barrier_inflight;
+	bool compacting; /* threshold or trailing lowered */
 };
 
 static struct raft_host *rh_of_io(struct raft_io *io)
@@ -169,10 +180,25 @@ static int rh_fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	return rv;
 }
 
+/* raft calls apply with last_applied one below the entry's index. */
+static int rh_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
+			void **result)
+{
+	struct raft_host *h = rh_of_fsm(fsm);
+	int rv = h->fsm_apply(fsm, buf, result);
+
+	if (rv == 0)
+		log_compaction_applied(
+		    &h->compaction, raft_last_applied(&h->raft) + 1, buf->len);
+	return rv;
+}
+
 static void rh_wrap_fsm(struct raft_host *h)
 {
 	struct raft_fsm *fsm = &h->log.raft_fsm;
 
+	h->fsm_apply = fsm->apply;
+	fsm->apply = rh_fsm_apply;
 	h->fsm_snapshot = fsm->snapshot;
 	h->fsm_restore = fsm->restore;
 	fsm->snapshot = rh_fsm_snapshot;
@@ -198,6 +224,7 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	h->loop = loop;
 	h->id = cfg->id;
 	h->election_timeout_ms = cfg->election_timeout_ms;
+	h->snapshot_threshold = cfg->snapshot_threshold;
 	h->data_dir = strdup(cfg->data_dir);
 	if (h->data_dir == NULL)
 		goto nomem;
@@ -463,6 +490,64 @@ static void cn_barrier_cb(struct raft_barrier *req, int status)
 	n->barrier_inflight = false;
 }
 
+/* --- log compaction after a large entry (log_compaction.h) --- */
+
+static void rh_compaction_barrier_cb(struct raft_barrier *req, int status)
+{
+	struct raft_host *h = req->data;
+
+	(void)status;
+	h->compaction_barrier_inflight = false;
+}
+
+static void rh_compaction_turn(struct raft_host *h)
+{
+	struct raft *r = &h->raft;
+	struct log_compaction_input in = {
+	    .leader = raft_host_is_leader(h),
+	    .last_index = raft_last_index(r),
+	    .log_offset = r->log.offset,
+	    /* libraft 0.15: a snapshot is being taken or stored */
+	    .snapshot_running =
+		r->snapshot.pending.term != 0 || r->snapshot.put.data != NULL,
+	    .min_peer_match = UINT64_MAX,
+	};
+	struct log_compaction_action a;
+
+	if (h->compaction.target == 0 && !h->compacting)
+		return;
+	if (in.leader)
+		for (unsigned i = 0; i < r->configuration.n; i++)
+			if (r->configuration.servers[i].id != h->id &&
+			    r->leader_state.progress[i].match_index <
+				in.min_peer_match)
+				in.min_peer_match =
+				    r->leader_state.progress[i].match_index;
+	a = log_compaction_step(&h->compaction, &in);
+	raft_set_snapshot_threshold(r, a.compact ? 1 : h->snapshot_threshold);
+	raft_set_snapshot_trailing(r, a.keep_one ? 1 : h->snapshot_threshold);
+	h->compacting = a.compact || a.keep_one;
+	if (a.barrier && !h->compaction_barrier_inflight) {
+		h->compaction_barrier.data = h;
+		if (raft_barrier(r, &h->compaction_barrier,
+				 rh_compaction_barrier_cb) == 0)
+			h->compaction_barrier_inflight = true;
+	}
+	if (h->compaction.target == 0) {
+		/* The entry, raft_uv's copy of it and the snapshot's transient
+		 * encoding (much of it in a thread-pool arena) are free now:
+		 * give the pages back (~40 MB at 1M records). */
+		uint64_t t0 = uv_hrtime();
+
+		malloc_trim(0);
+		cluster_log(h->id,
+			    "log compacted after a large entry (snapshot at "
+			    "%llu; heap trimmed in %.1f ms)",
+			    (unsigned long long)r->log.snapshot.last_index,
+			    (double)(uv_hrtime() - t0) / 1e6);
+	}
+}
+
 /* An entry written by a newer release: the FSM adapter stopped at it, and
  * nothing after it may apply on this node (skipping it would diverge from
  * the nodes that understand it). Stop the process; the log is intact. */
@@ -484,6 +569,7 @@ void raft_host_after_turn(struct raft_host *n)
 		rh_stop_newer_format(n, newer);
 	if (n->closing)
 		return;
+	rh_compaction_turn(n);
 	/* what raft_host_propose queued this turn: one entry
 	 * (proposal_batch.h) */
 	if (raft_host_is_leader(n))

@@ -465,6 +465,66 @@ static void test_limits(void **state)
 		     "change 0: ResourceRecords[0].Value is longer than 4000");
 }
 
+/* A and AAAA values that inet_pton reads take a fast path; a leading blank
+ * sends the same value through libzscanner. Both must give the same
+ * answer (accepted with the same wire, or refused). */
+static void test_rdata_text_address_fast_path(void **state)
+{
+	(void)state;
+	static const struct {
+		uint16_t type;
+		const char *in;
+	} cases[] = {
+	    {1, "192.0.2.10"},
+	    {1, "0.0.0.0"},
+	    {1, "255.255.255.255"},
+	    {1, "10.0.0.256"},
+	    {1, "010.0.0.1"},
+	    {1, "1.2.3"},
+	    {1, "1.2.3.4.5"},
+	    {1, "0x1.2.3.4"},
+	    {1, "1..2.3"},
+	    {28, "2001:db8::10"},
+	    {28, "::"},
+	    {28, "::1"},
+	    {28, "::ffff:1.2.3.4"},
+	    {28, "2001:DB8:0:0:0:0:0:1"},
+	    {28, "1:2:3:4:5:6:7:8"},
+	    {28, "1:2:3:4:5:6:7:8:9"},
+	    {28, "2001:db8:::1"},
+	    {28, "g::1"},
+	    {28, "1.2.3.4"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t fast[RDATA_TEXT_WIRE_MAX], slow[RDATA_TEXT_WIRE_MAX];
+		uint16_t flen = 0, slen = 0;
+		char err[256], blank[64];
+
+		snprintf(blank, sizeof(blank), " %s", cases[i].in);
+		int frc =
+		    rdata_text_to_wire(cases[i].type, cases[i].in, fast,
+				       sizeof(fast), &flen, err, sizeof(err));
+		int src =
+		    rdata_text_to_wire(cases[i].type, blank, slow, sizeof(slow),
+				       &slen, err, sizeof(err));
+		if (frc != src)
+			fail_msg("%s: %d fast, %d through the scanner",
+				 cases[i].in, frc, src);
+		if (frc == 0) {
+			assert_int_equal(flen, slen);
+			assert_memory_equal(fast, slow, flen);
+		}
+	}
+	/* no room: refused, not overrun */
+	uint8_t small[3];
+	uint16_t len;
+	char err[64];
+	assert_int_not_equal(rdata_text_to_wire(1, "192.0.2.1", small,
+						sizeof(small), &len, err,
+						sizeof(err)),
+			     0);
+}
+
 static void test_rdata_text(void **state)
 {
 	(void)state;
@@ -554,6 +614,7 @@ int main(void)
 	    cmocka_unit_test(test_format_round_trip),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_rdata_text),
+	    cmocka_unit_test(test_rdata_text_address_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

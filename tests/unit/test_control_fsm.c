@@ -654,6 +654,60 @@ static void test_change_records_oldest_evicted(void **state)
 	control_fsm_free(g);
 }
 
+/* The records sit in blocks of at most 128 (control_fsm.c): ids that
+ * only ever go in front split the first block again and again, and with
+ * the oldest (the largest id) evicted from the end, the last block
+ * empties and leaves over and over. Order, lookups and the snapshot stay
+ * those of one sorted array; a restored node continues the same way. */
+static void test_change_records_front_inserts_tail_evictions(void **state)
+{
+	const unsigned n = CONTROL_FSM_CHANGES_MAX + 300;
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct control_fsm_change ch, prev;
+	struct snap a, b;
+	char id[16];
+
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, "CZ"));
+	ok(g, p_zone(ZID, "example.com", NULL, "CZ"));
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "C%05u", n - i); /* decreasing */
+		ok(f, p_batch(ZID, id, i % 2 ? BATCH_DEL_WWW : BATCH_WWW));
+		if (i == n - 150) {
+			a = snap(f);
+			assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+			raft_free(a.p);
+		} else if (i > n - 150) {
+			ok(g,
+			   p_batch(ZID, id, i % 2 ? BATCH_DEL_WWW : BATCH_WWW));
+		}
+	}
+	assert_int_equal(control_fsm_change_count(f), CONTROL_FSM_CHANGES_MAX);
+	/* kept: the newest 10,000, ids C00001 .. C10000 */
+	assert_int_equal(control_fsm_change_get(f, "CZ", &ch), Q53_ENOENT);
+	assert_int_equal(control_fsm_change_get(f, "C10001", &ch), Q53_ENOENT);
+	assert_int_equal(control_fsm_change_get(f, "C10000", &ch), 0);
+	assert_int_equal(control_fsm_change_get(f, "C00001", &ch), 0);
+	assert_int_equal(ch.index, control_fsm_applied(f));
+	for (size_t k = 0; k < CONTROL_FSM_CHANGES_MAX; k++) {
+		assert_int_equal(control_fsm_change_at(f, k, &ch), 0);
+		snprintf(id, sizeof(id), "C%05zu", k + 1);
+		assert_string_equal(ch.id, id);
+		if (k > 0)
+			assert_true(strcmp(prev.id, ch.id) < 0);
+		prev = ch;
+	}
+	assert_int_equal(control_fsm_change_at(f, CONTROL_FSM_CHANGES_MAX, &ch),
+			 Q53_ENOENT);
+	a = snap(f);
+	b = snap(g);
+	snap_same(a, b); /* frees b */
+	raft_free(a.p);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
 static void test_malformed_commands(void **state)
 {
 	struct control_fsm *f = fsm_new();
@@ -1643,6 +1697,7 @@ int main(void)
 	    cmocka_unit_test(test_command_codec),
 	    cmocka_unit_test(test_zones),
 	    cmocka_unit_test(test_change_records_oldest_evicted),
+	    cmocka_unit_test(test_change_records_front_inserts_tail_evictions),
 	    cmocka_unit_test(test_malformed_commands),
 	    cmocka_unit_test(test_newer_versions),
 	    cmocka_unit_test(test_legacy_snapshots),
