@@ -14,6 +14,7 @@
 #include "node/api/api_render.h"
 #include "node/api/change_status.h"
 #include "node/api/health_api.h"
+#include "node/api/tag_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
 #include "node/api/commit_reply.h"
@@ -263,6 +264,11 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS:
 		health_api_execute(n, call);
 		return;
+	case Q53__API__REQUEST__BODY_CHANGE_TAGS:
+	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
+	case Q53__API__REQUEST__BODY_LIST_TAGS:
+		tag_api_execute(n, call);
+		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
 				"not a write operation");
@@ -478,5 +484,6 @@ void zone_api_backend(struct api_backend *out)
 	};
 
 	health_api_backend(&b);
+	tag_api_backend(&b);
 	*out = b;
 }
