@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -314,12 +315,34 @@ static int signature(const struct sigv4_request *req, const char *secret,
 	int kn = snprintf(k0, sizeof(k0), "AWS4%s", secret);
 	if (kn < 0 || (size_t)kn >= sizeof(k0))
 		return Q53_EINVAL;
-	unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
-	hmac(k0, (size_t)kn, date8, k1);
-	hmac(k1, 32, region, k2);
-	hmac(k2, 32, service, k3);
-	hmac(k3, 32, "aws4_request", k4);
-	hmac(k4, 32, sts, sig);
+	unsigned char k1[32], k2[32], k3[32], sig[32];
+	/* The signing key depends on the day, not on the request: derived
+	 * once per (secret, day, region, service), the last one kept (four
+	 * of the five HMACs of every request; loop thread only). */
+	static struct {
+		char k0[256], date8[9], region[64], service[32];
+		unsigned char k4[32];
+		bool valid;
+	} last;
+	if (!last.valid || strcmp(last.k0, k0) != 0 ||
+	    strcmp(last.date8, date8) != 0 ||
+	    strcmp(last.region, region) != 0 ||
+	    strcmp(last.service, service) != 0) {
+		hmac(k0, (size_t)kn, date8, k1);
+		hmac(k1, 32, region, k2);
+		hmac(k2, 32, service, k3);
+		hmac(k3, 32, "aws4_request", last.k4);
+		last.valid = strlen(region) < sizeof(last.region) &&
+			     strlen(service) < sizeof(last.service);
+		memcpy(last.k0, k0, sizeof(k0));
+		snprintf(last.date8, sizeof(last.date8), "%s", date8);
+		snprintf(last.region, sizeof(last.region), "%s", region);
+		snprintf(last.service, sizeof(last.service), "%s", service);
+		OPENSSL_cleanse(k1, sizeof(k1));
+		OPENSSL_cleanse(k2, sizeof(k2));
+		OPENSSL_cleanse(k3, sizeof(k3));
+	}
+	hmac(last.k4, 32, sts, sig);
 	OPENSSL_cleanse(k0, sizeof(k0));
 	hex(sig, 32, out);
 	return 0;
