@@ -14,6 +14,8 @@ ChangeResourceRecordSets per second on one cluster, in the same run.
 
 One process, one selector loop (like control_plane.py), so the generator's
 own cost is the same kind on both paths; its CPU per request is printed.
+The nodes' CPU per request (all 3 processes) is printed too: on a shared
+box the rates drift with the load, the CPU cost does not.
 Every phase is bounded: --seconds of load, then at most 60 s for the
 requests in flight. Prints one line per phase and the ratio http/internal: --reps http
 phases alternate with internal ones (the box may be shared and its load
@@ -34,7 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "system"))
-from control_plane import Req, parse_change, req_change_batch, upsert  # noqa: E402
+from control_plane import Req, cpu_s, parse_change, req_change_batch, upsert  # noqa: E402
 
 AKID = "AKIAQ53BENCHMARK0001"
 SECRET = "q53-bench-secret-0123456789abcdef0123"
@@ -118,9 +120,10 @@ def change_xml(i, zone):
             f'</ChangeResourceRecordSetsRequest>').encode()
 
 
-def run(conns, seconds, submit, check):
+def run(conns, seconds, submit, check, pids):
     """Keeps one request in flight per connection for `seconds`; returns
-    (answered per second, generator CPU µs per request)."""
+    (answered per second, generator CPU µs per request, the nodes' CPU µs
+    per request: every q53d of pids, all threads)."""
     sel = selectors.DefaultSelector()
     for c in conns:
         c.sock.setblocking(False)
@@ -129,6 +132,7 @@ def run(conns, seconds, submit, check):
     end = t0 + seconds
     deadline = end + 60
     me0 = sum(os.times()[:2])
+    node0 = sum(cpu_s(p) for p in pids)
     for c in conns:
         submit(c)
     outstanding, done = len(conns), 0
@@ -148,8 +152,9 @@ def run(conns, seconds, submit, check):
                 outstanding += 1
     elapsed = time.perf_counter() - t0
     me = sum(os.times()[:2]) - me0
+    node = sum(cpu_s(p) for p in pids) - node0
     sel.close()
-    return done / elapsed, me * 1e6 / max(done, 1)
+    return done / elapsed, me * 1e6 / max(done, 1), node * 1e6 / max(done, 1)
 
 
 def main():
@@ -192,6 +197,7 @@ def main():
         zid = body.split("<Id>/hostedzone/", 1)[1].split("<", 1)[0]
         h.sock.close()
         nodes = c.members()
+        pids = [n.proc.pid for n in nodes]
         counter = [0]
 
         def nng_submit(cl):
@@ -207,7 +213,7 @@ def main():
             conns = [Req(nodes[k % len(nodes)].api) for k in range(args.clients)]
             for cl in conns:
                 cl.send = _nng_send(cl)
-            r = run(conns, args.seconds, nng_submit, nng_feed_check)
+            r = run(conns, args.seconds, nng_submit, nng_feed_check, pids)
             for cl in conns:
                 cl.sock.close()
             return r
@@ -229,7 +235,7 @@ def main():
 
         def http(submit):
             conns = [Http(nodes[k % len(nodes)].http) for k in range(args.clients)]
-            r = run(conns, args.seconds, submit, http_check)
+            r = run(conns, args.seconds, submit, http_check, pids)
             for cl in conns:
                 cl.sock.close()
             return r
@@ -246,9 +252,9 @@ def main():
             rows += [("http", http(http_submit)), ("internal", internal())]
         rows.append(("ceiling", http(count_submit)))
         print(f"{args.nodes} nodes, {args.clients} connections, {args.seconds:g} s per phase")
-        print(f"{'phase':<10} {'req/s':>9} {'gen CPU µs/req':>15}")
-        for name, (rate, cpu) in rows:
-            print(f"{name:<10} {rate:9.0f} {cpu:15.0f}")
+        print(f"{'phase':<10} {'req/s':>9} {'gen CPU µs/req':>15} {'nodes CPU µs/req':>17}")
+        for name, (rate, cpu, ncpu) in rows:
+            print(f"{name:<10} {rate:9.0f} {cpu:15.0f} {ncpu:17.0f}")
 
         def mean(name):
             xs = [r[0] for n, r in rows if n == name]
@@ -256,6 +262,10 @@ def main():
         ratio = mean("http") / mean("internal")
         print(f"ratio http/internal: {ratio:.2f}x  (ceiling/http: "
               f"{mean('ceiling') / mean('http'):.1f}x)")
+        cpu = [sum(r[2] for n, r in rows if n == k) / sum(1 for n, _ in rows if n == k)
+               for k in ("internal", "http")]
+        print(f"nodes' CPU per change: internal {cpu[0]:.0f} µs, http {cpu[1]:.0f} µs "
+              f"(internal/http {cpu[0] / cpu[1]:.2f}x: the ratio a CPU-bound box gives)")
     finally:
         bad = c.stop_all()
         if bad:
