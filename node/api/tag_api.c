@@ -110,31 +110,6 @@ out:
 		command_result_free(&cr);
 }
 
-static void tag_propose(struct api_edge *n, struct api_call *call,
-			struct command_payload *p, int encode_rv,
-			const char *zone_id)
-{
-	struct proposal *s = NULL;
-	int rv = encode_rv;
-
-	if (rv != 0)
-		command_payload_clear(p);
-	else
-		rv = cluster_propose(&n->ops, p, call, tag_done, n, &s);
-	if (rv == 0) {
-		if (zone_id != NULL)
-			snprintf(s->zone_id, sizeof(s->zone_id), "%s", zone_id);
-		return;
-	}
-	if (rv == RAFT_NOTLEADER) {
-		write_router_submit(n->router, call);
-		return;
-	}
-	api_reply_error(call, API_ERR_UNAVAILABLE, true,
-			"cannot propose the change: %s",
-			rv < 0 ? q53_strerror(rv) : raft_strerror(rv));
-}
-
 static void tag_change(struct api_edge *n, struct api_call *call,
 		       const Q53__Api__ChangeTagsRequest *c)
 {
@@ -171,7 +146,8 @@ static void tag_change(struct api_edge *n, struct api_call *call,
 		api_reply_error_text(call, err);
 		return;
 	}
-	tag_propose(n, call, &p, command_encode_change_tags(&cmd, &p), NULL);
+	commit_reply_propose(n, call, &p, command_encode_change_tags(&cmd, &p),
+			     tag_done, NULL);
 }
 
 static void tag_update_comment(struct api_edge *n, struct api_call *call,
@@ -192,8 +168,9 @@ static void tag_update_comment(struct api_edge *n, struct api_call *call,
 	    .comment = u->comment,
 	    .time_ms = ids_wall_ms(),
 	};
-	tag_propose(n, call, &p, command_encode_update_zone_comment(&cmd, &p),
-		    id);
+	commit_reply_propose(n, call, &p,
+			     command_encode_update_zone_comment(&cmd, &p),
+			     tag_done, id);
 }
 
 /* --- reads -----------------------------------------------------------------

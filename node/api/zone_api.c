@@ -122,33 +122,6 @@ out:
 		command_result_free(&cr);
 }
 
-static void cn_propose(struct api_edge *n, struct api_call *call,
-		       struct command_payload *p, int encode_rv,
-		       proposal_done done, const char *zone_id)
-{
-	struct proposal *s;
-	int rv = encode_rv;
-
-	if (rv != 0) {
-		command_payload_clear(p);
-	} else {
-		rv = cluster_propose(&n->ops, p, call, done, n, &s);
-	}
-	if (rv == 0) {
-		if (zone_id != NULL)
-			snprintf(s->zone_id, sizeof(s->zone_id), "%s", zone_id);
-		return;
-	}
-	if (rv == RAFT_NOTLEADER) {
-		/* Lost leadership since routing: route again. */
-		write_router_submit(n->router, call);
-		return;
-	}
-	api_reply_error(call, API_ERR_UNAVAILABLE, true,
-			"cannot propose the change: %s",
-			rv < 0 ? q53_strerror(rv) : raft_strerror(rv));
-}
-
 /* Resolves a zone reference into id (copied); answers on failure. */
 static bool cn_resolve(struct api_edge *n, struct api_call *call,
 		       const char *ref, char id[ZONE_STORE_ID_MAX + 1])
@@ -195,7 +168,8 @@ void zone_api_execute(void *data, struct api_call *call)
 		    .time_ms = now,
 		};
 		rv = command_encode_create_hosted_zone(&cmd, &p);
-		cn_propose(n, call, &p, rv, cn_done_create_zone, new_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_create_zone,
+				     new_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_DELETE_ZONE: {
@@ -204,7 +178,7 @@ void zone_api_execute(void *data, struct api_call *call)
 		struct command_delete_hosted_zone cmd = {
 		    .id = zone_id, .change_id = change_id, .time_ms = now};
 		rv = command_encode_delete_hosted_zone(&cmd, &p);
-		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_IMPORT_ZONE: {
@@ -221,7 +195,7 @@ void zone_api_execute(void *data, struct api_call *call)
 			api_reply_error_text(call, err);
 			return;
 		}
-		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_CHANGE_BATCH: {
@@ -240,7 +214,7 @@ void zone_api_execute(void *data, struct api_call *call)
 			api_reply_error_text(call, err);
 			return;
 		}
-		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_ADD_NODE:
