@@ -21,7 +21,7 @@ from botocore import UNSIGNED  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-from cluster import Cluster  # noqa: E402
+from cluster import Cluster, q53  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AKID = "AKIAQ53SYSTEMTEST001"
@@ -585,6 +585,13 @@ def test_zone_comment_tags_limits_dnssec_with_boto3(cluster):
     assert rl.get_hosted_zone(Id=zid)["HostedZone"]["Config"]["Comment"] == "second"
     assert "Comment" not in r1.update_hosted_zone_comment(Id=zid)["HostedZone"]["Config"]
     assert "Comment" not in rl.get_hosted_zone(Id=zid)["HostedZone"]["Config"]
+    # The q53 CLI's zone comment is the same operation.
+    p = q53(f1.api, "zone", "comment", short, "from q53")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["HostedZone"]["Config"]["Comment"] == "from q53"
+    assert rl.get_hosted_zone(Id=zid)["HostedZone"]["Config"]["Comment"] == "from q53"
+    p = q53(f1.api, "zone", "comment", "ZNOSUCHZONE00000000", "x")
+    assert p.returncode != 0 and "NoSuchHostedZone" in p.stderr, p.stderr
     code, status, _ = error_of(r1.update_hosted_zone_comment, Id="ZNOSUCHZONE00000000",
                                Comment="x")
     assert (code, status) == ("NoSuchHostedZone", 404)
