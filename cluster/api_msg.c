@@ -224,6 +224,35 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 				     errlen)) != 0)
 			return rv;
 		return check_page(r->list_changes->max_items, err, errlen);
+	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
+		if ((rv = check_name("zone",
+				     r->update_zone_comment
+					 ? r->update_zone_comment->zone
+					 : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		return check_name("comment", r->update_zone_comment->comment,
+				  false, err, errlen);
+	case Q53__API__REQUEST__BODY_CHANGE_TAGS:
+		if ((rv = check_name(
+			 "resource_type",
+			 r->change_tags ? r->change_tags->resource_type : NULL,
+			 true, err, errlen)) != 0)
+			return rv;
+		return check_name("resource_id", r->change_tags->resource_id,
+				  true, err, errlen);
+	case Q53__API__REQUEST__BODY_LIST_TAGS:
+		if ((rv = check_name("resource_type",
+				     r->list_tags ? r->list_tags->resource_type
+						  : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		if (r->list_tags->n_resource_ids == 0 ||
+		    r->list_tags->n_resource_ids > API_MSG_TAG_RESOURCES_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "1 to %d resource_ids are required",
+				      API_MSG_TAG_RESOURCES_MAX);
+		return 0;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -318,6 +347,12 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "list_access_keys";
 	case Q53__API__REQUEST__BODY_LIST_CHANGES:
 		return "list_changes";
+	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
+		return "update-zone-comment";
+	case Q53__API__REQUEST__BODY_CHANGE_TAGS:
+		return "change-tags";
+	case Q53__API__REQUEST__BODY_LIST_TAGS:
+		return "list-tags";
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return "none";

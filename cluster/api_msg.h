@@ -40,6 +40,8 @@
 #define API_MSG_PAGE_MAX     1000
 /* Largest HealthCheckConfig JSON taken (256 children of 64 chars fit). */
 #define API_MSG_HEALTH_CONFIG_MAX 65536
+/* Resources one ListTags request names (ListTagsForResources: 10). */
+#define API_MSG_TAG_RESOURCES_MAX 10
 
 /* Decodes buf[0..len) (untrusted). On success *out is the request, which
  * the caller frees with api_msg_request_free. Returns Q53_EMALF (not a

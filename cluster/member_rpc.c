@@ -265,8 +265,8 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 }
 
 int member_rpc_call(struct member_rpc *c, const char *address,
-			  const uint8_t *req, size_t len, unsigned timeout_ms,
-			  member_rpc_cb cb, void *data)
+		    const uint8_t *req, size_t len, unsigned timeout_ms,
+		    member_rpc_cb cb, void *data)
 {
 	struct rpc_peer *p;
 	struct rpc_req *r;
@@ -338,8 +338,7 @@ static void rpc_closed(uv_handle_t *h)
 		cb(data);
 }
 
-void member_rpc_close(struct member_rpc *c, void (*done)(void *),
-			    void *data)
+void member_rpc_close(struct member_rpc *c, void (*done)(void *), void *data)
 {
 	struct rpc_peer *p, *next;
 

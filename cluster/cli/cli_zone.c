@@ -308,6 +308,50 @@ static int zone_get(struct cli *cli, int argc, char **argv)
 	return rv;
 }
 
+/* UpdateHostedZoneComment: TEXT, or none to remove the comment. */
+static int zone_comment(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "q53 zone comment ID|NAME [TEXT]";
+	const char *pos[2];
+	size_t npos;
+	int rv = cli_parse_args(argc, argv, NULL, 0, pos, 2, &npos, usage);
+	if (rv != CLI_EXIT_OK)
+		return rv;
+	if (npos < 1)
+		return cli_usage_error("zone comment needs ID|NAME (usage: %s)",
+				       usage);
+	Q53__Api__UpdateZoneCommentRequest uc =
+	    Q53__API__UPDATE_ZONE_COMMENT_REQUEST__INIT;
+	uc.zone = (char *)pos[0];
+	if (npos == 2)
+		uc.comment = (char *)pos[1];
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	req.body_case = Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT;
+	req.update_zone_comment = &uc;
+	Q53__Api__Response *r;
+	if ((rv = cli_call(cli, &req,
+			   Q53__API__RESPONSE__BODY_UPDATE_ZONE_COMMENT, &r)) !=
+	    CLI_EXIT_OK)
+		return rv;
+	const Q53__Api__HostedZone *z = r->update_zone_comment->zone;
+	if (z == NULL) {
+		cli_response_free(r);
+		return cli_fail(cli, CLI_EXIT_API, "InternalError",
+				"incomplete answer");
+	}
+	if (cli->json) {
+		rv = cli_print_json(
+		    json_pack("{s:o}", "HostedZone", zone_json(z)));
+	} else {
+		struct cli_table t;
+		cli_table_init(&t, 2, NULL);
+		kv_zone(&t, z);
+		rv = print_kv(&t);
+	}
+	cli_response_free(r);
+	return rv;
+}
+
 static int zone_delete(struct cli *cli, int argc, char **argv)
 {
 	const char *ref = NULL;
@@ -395,18 +439,20 @@ int cli_zone_main(struct cli *cli, int argc, char **argv)
 		const char *name;
 		int (*fn)(struct cli *, int, char **);
 	} subs[] = {
-	    {"create", zone_create}, {"list", zone_list},
-	    {"get", zone_get},	     {"delete", zone_delete},
-	    {"import", zone_import}, {"export", zone_export},
+	    {"create", zone_create},   {"list", zone_list},
+	    {"get", zone_get},	       {"delete", zone_delete},
+	    {"import", zone_import},   {"export", zone_export},
+	    {"comment", zone_comment},
 	};
 	if (argc < 1)
 		return cli_usage_error("zone needs a sub-command: create, "
-				       "list, get, delete, import, export");
+				       "list, get, delete, import, export, "
+				       "comment");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[0], subs[i].name) == 0)
 			return subs[i].fn(cli, argc - 1, argv + 1);
 	return cli_usage_error("unknown zone sub-command '%s' (create, list, "
-			       "get, delete, import, export)",
+			       "get, delete, import, export, comment)",
 			       argv[0]);
 }
 

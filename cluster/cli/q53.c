@@ -25,6 +25,7 @@ static void usage(FILE *f)
 	    "  zone delete ID|NAME           (only an empty zone: SOA + NS)\n"
 	    "  zone import ID|NAME FILE|-    (zone file replaces the records)\n"
 	    "  zone export ID|NAME\n"
+	    "  zone comment ID|NAME [TEXT]   (no TEXT: remove the comment)\n"
 	    "  change-batch ID|NAME FILE|-   (AWS CLI change-batch JSON)\n"
 	    "  get-change ID [--wait] [--wait-timeout S]   (default 120 s)\n"
 	    "  records list ID|NAME\n"

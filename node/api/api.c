@@ -355,6 +355,15 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_LIST_CHANGES:
 		DISPATCH(list_changes);
 		break;
+	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
+		DISPATCH(update_zone_comment);
+		break;
+	case Q53__API__REQUEST__BODY_CHANGE_TAGS:
+		DISPATCH(change_tags);
+		break;
+	case Q53__API__REQUEST__BODY_LIST_TAGS:
+		DISPATCH(list_tags);
+		break;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */

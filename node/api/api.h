@@ -92,6 +92,13 @@ struct api_backend {
 				 const Q53__Api__ListAccessKeysRequest *req);
 	void (*list_changes)(void *data, struct api_call *call,
 			     const Q53__Api__ListChangesRequest *req);
+	void (*update_zone_comment)(
+	    void *data, struct api_call *call,
+	    const Q53__Api__UpdateZoneCommentRequest *req);
+	void (*change_tags)(void *data, struct api_call *call,
+			    const Q53__Api__ChangeTagsRequest *req);
+	void (*list_tags)(void *data, struct api_call *call,
+			  const Q53__Api__ListTagsRequest *req);
 };
 
 struct api_server_config {

@@ -1,8 +1,13 @@
 /* The answer to a write whose proposal came back (node/api/). */
 #include "node/api/commit_reply.h"
 
+#include <stdio.h>
+
 #include "cluster/api_msg.h"
 #include "node/api/api.h"
+#include "node/api/edge_state.h"
+#include "node/api/write_router.h"
+#include "node/common/errcode.h"
 
 bool commit_reply_failure(struct api_call *call, int status,
 			  const struct q53_fsm_log_result *res,
@@ -37,4 +42,31 @@ bool commit_reply_failure(struct api_call *call, int status,
 		return true;
 	}
 	return false;
+}
+
+void commit_reply_propose(struct api_edge *n, struct api_call *call,
+			  struct command_payload *p, int encode_rv,
+			  proposal_done done, const char *zone_id)
+{
+	struct proposal *s;
+	int rv = encode_rv;
+
+	if (rv != 0) {
+		command_payload_clear(p);
+	} else {
+		rv = cluster_propose(&n->ops, p, call, done, n, &s);
+	}
+	if (rv == 0) {
+		if (zone_id != NULL)
+			snprintf(s->zone_id, sizeof(s->zone_id), "%s", zone_id);
+		return;
+	}
+	if (rv == RAFT_NOTLEADER) {
+		/* Lost leadership since routing: route again. */
+		write_router_submit(n->router, call);
+		return;
+	}
+	api_reply_error(call, API_ERR_UNAVAILABLE, true,
+			"cannot propose the change: %s",
+			rv < 0 ? q53_strerror(rv) : raft_strerror(rv));
 }

@@ -1,4 +1,5 @@
-/* Answers for writes whose proposal came back (zone_api.c, health_api.c). */
+/* Writes proposed on the leader and their answers once the proposal came
+ * back (zone_api.c, health_api.c, tag_api.c). */
 #ifndef Q53_NODE_API_COMMIT_REPLY_H
 #define Q53_NODE_API_COMMIT_REPLY_H
 
@@ -6,6 +7,7 @@
 
 #include "node/control/command.h"
 #include "node/raft/fsm_log.h"
+#include "node/runtime/cluster_ops.h"
 
 struct api_call;
 
@@ -16,5 +18,14 @@ struct api_call;
 bool commit_reply_failure(struct api_call *call, int status,
 			  const struct q53_fsm_log_result *res,
 			  struct command_result *cr, bool *decoded);
+
+/* Proposes p (consumed) for call on the leader, encode_rv being what
+ * encoding it returned: done answers after the commit (the proposal's arg
+ * is n; with zone_id non-NULL the proposal remembers it); lost leadership
+ * routes call again; any other failure answers Unavailable. */
+struct api_edge;
+void commit_reply_propose(struct api_edge *n, struct api_call *call,
+			  struct command_payload *p, int encode_rv,
+			  proposal_done done, const char *zone_id);
 
 #endif

@@ -419,6 +419,7 @@ struct cn_hs_member {
 	char state[16];
 	char reason[CLUSTER_REASON_MAX];
 	char vote_reason[CONTROL_FSM_REASON_MAX + 1];
+	char failure_reason[CLUSTER_REASON_MAX];
 };
 
 struct cn_hs {
@@ -444,6 +445,9 @@ static void cn_observe_self(struct api_edge *n, const char *id,
 	snprintf(m->reason, sizeof(m->reason), "%s", o.reason);
 	m->st.observed_at_ms = o.observed_ms;
 	m->st.probes = o.probes;
+	snprintf(m->failure_reason, sizeof(m->failure_reason), "%s",
+		 o.failure_reason);
+	m->st.last_failure_at_ms = o.failure_ms;
 }
 
 static void cn_hs_reply(struct cn_hs *hs)
@@ -482,6 +486,7 @@ static void cn_hs_reply(struct cn_hs *hs)
 		m->st.observed_state = m->state;
 		m->st.observed_reason = m->reason;
 		m->st.vote_reason = m->vote_reason;
+		m->st.last_failure_reason = m->failure_reason;
 		ptrs[i] = &m->st;
 	}
 	st.id = (char *)fc.id;
@@ -532,6 +537,11 @@ static void cn_hs_cb(void *data, int status, const uint8_t *buf, size_t len)
 					 o->observed_reason);
 				m->st.observed_at_ms = o->observed_at_ms;
 				m->st.probes = o->probes;
+				snprintf(m->failure_reason,
+					 sizeof(m->failure_reason), "%s",
+					 o->last_failure_reason);
+				m->st.last_failure_at_ms =
+				    o->last_failure_at_ms;
 			}
 		}
 		if (r != NULL)

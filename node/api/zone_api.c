@@ -15,6 +15,7 @@
 #include "node/api/change_status.h"
 #include "node/api/health_api.h"
 #include "node/api/key_api.h"
+#include "node/api/tag_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
 #include "node/api/commit_reply.h"
@@ -122,33 +123,6 @@ out:
 		command_result_free(&cr);
 }
 
-static void cn_propose(struct api_edge *n, struct api_call *call,
-		       struct command_payload *p, int encode_rv,
-		       proposal_done done, const char *zone_id)
-{
-	struct proposal *s;
-	int rv = encode_rv;
-
-	if (rv != 0) {
-		command_payload_clear(p);
-	} else {
-		rv = cluster_propose(&n->ops, p, call, done, n, &s);
-	}
-	if (rv == 0) {
-		if (zone_id != NULL)
-			snprintf(s->zone_id, sizeof(s->zone_id), "%s", zone_id);
-		return;
-	}
-	if (rv == RAFT_NOTLEADER) {
-		/* Lost leadership since routing: route again. */
-		write_router_submit(n->router, call);
-		return;
-	}
-	api_reply_error(call, API_ERR_UNAVAILABLE, true,
-			"cannot propose the change: %s",
-			rv < 0 ? q53_strerror(rv) : raft_strerror(rv));
-}
-
 /* Resolves a zone reference into id (copied); answers on failure. */
 static bool cn_resolve(struct api_edge *n, struct api_call *call,
 		       const char *ref, char id[ZONE_STORE_ID_MAX + 1])
@@ -195,7 +169,8 @@ void zone_api_execute(void *data, struct api_call *call)
 		    .time_ms = now,
 		};
 		rv = command_encode_create_hosted_zone(&cmd, &p);
-		cn_propose(n, call, &p, rv, cn_done_create_zone, new_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_create_zone,
+				     new_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_DELETE_ZONE: {
@@ -204,7 +179,7 @@ void zone_api_execute(void *data, struct api_call *call)
 		struct command_delete_hosted_zone cmd = {
 		    .id = zone_id, .change_id = change_id, .time_ms = now};
 		rv = command_encode_delete_hosted_zone(&cmd, &p);
-		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_IMPORT_ZONE: {
@@ -221,7 +196,7 @@ void zone_api_execute(void *data, struct api_call *call)
 			api_reply_error_text(call, err);
 			return;
 		}
-		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_CHANGE_BATCH: {
@@ -240,7 +215,7 @@ void zone_api_execute(void *data, struct api_call *call)
 			api_reply_error_text(call, err);
 			return;
 		}
-		cn_propose(n, call, &p, rv, cn_done_change, zone_id);
+		commit_reply_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;
 	}
 	case Q53__API__REQUEST__BODY_ADD_NODE:
@@ -267,6 +242,11 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_CREATE_ACCESS_KEY:
 	case Q53__API__REQUEST__BODY_DELETE_ACCESS_KEY:
 		key_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_CHANGE_TAGS:
+	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
+	case Q53__API__REQUEST__BODY_LIST_TAGS:
+		tag_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -484,5 +464,6 @@ void zone_api_backend(struct api_backend *out)
 
 	health_api_backend(&b);
 	key_api_backend(&b);
+	tag_api_backend(&b);
 	*out = b;
 }

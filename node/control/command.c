@@ -71,6 +71,10 @@ const char *command_type_name(uint16_t type)
 		return "CreateAccessKey";
 	case COMMAND_DELETE_ACCESS_KEY:
 		return "DeleteAccessKey";
+	case COMMAND_CHANGE_TAGS:
+		return "ChangeTags";
+	case COMMAND_UPDATE_ZONE_COMMENT:
+		return "UpdateHostedZoneComment";
 	default:
 		return "Unknown";
 	}
@@ -471,6 +475,59 @@ int command_encode_remove_node(const struct command_remove_node *c,
 	return pack_payload(COMMAND_REMOVE_NODE, &m.base, out);
 }
 
+int command_encode_change_tags(const struct command_change_tags *c,
+			       struct command_payload *out)
+{
+	Q53__Command__ChangeTags m;
+	Q53__Command__Tag *items = NULL, **ptrs = NULL;
+	int rc;
+
+	if ((c->n_add > 0 && c->add == NULL) ||
+	    (c->n_remove > 0 && c->remove_keys == NULL))
+		return Q53_EINVAL;
+	q53__command__change_tags__init(&m);
+	if (c->n_add > 0) {
+		items = raft_calloc(c->n_add, sizeof(*items));
+		ptrs = raft_calloc(c->n_add, sizeof(*ptrs));
+		if (items == NULL || ptrs == NULL) {
+			raft_free(items);
+			raft_free(ptrs);
+			return Q53_ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < c->n_add; i++) {
+		q53__command__tag__init(&items[i]);
+		items[i].key = str_in(c->add[i].key);
+		items[i].value = str_in(c->add[i].value);
+		ptrs[i] = &items[i];
+	}
+	m.command_version = COMMAND_VERSION;
+	m.resource_type = str_in(c->resource_type);
+	m.resource_id = str_in(c->resource_id);
+	m.add = ptrs;
+	m.n_add = c->n_add;
+	m.remove_keys = (char **)c->remove_keys;
+	m.n_remove_keys = c->n_remove;
+	m.time_ms = c->time_ms;
+	rc = pack_payload(COMMAND_CHANGE_TAGS, &m.base, out);
+	raft_free(items);
+	raft_free(ptrs);
+	return rc;
+}
+
+int command_encode_update_zone_comment(
+    const struct command_update_zone_comment *c, struct command_payload *out)
+{
+	Q53__Command__UpdateHostedZoneComment m;
+
+	q53__command__update_hosted_zone_comment__init(&m);
+	m.command_version = COMMAND_VERSION;
+	m.zone_id = str_in(c->zone_id);
+	m.comment = str_in(c->comment);
+	m.time_ms = c->time_ms;
+	return pack_payload(COMMAND_UPDATE_ZONE_COMMENT, &m.base, out);
+}
+
 /* --- decode --- */
 
 int command_encode_create_access_key(const struct command_create_access_key *c,
@@ -534,6 +591,10 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 		return &q53__command__create_access_key__descriptor;
 	case COMMAND_DELETE_ACCESS_KEY:
 		return &q53__command__delete_access_key__descriptor;
+	case COMMAND_CHANGE_TAGS:
+		return &q53__command__change_tags__descriptor;
+	case COMMAND_UPDATE_ZONE_COMMENT:
+		return &q53__command__update_hosted_zone_comment__descriptor;
 	default:
 		return NULL;
 	}
@@ -722,8 +783,10 @@ static void fill_command(struct command *out)
 
 bool command_type_versioned(uint16_t type)
 {
-	return type >= COMMAND_CHANGE_RRSETS &&
-	       type <= COMMAND_DELETE_ACCESS_KEY;
+	return (type >= COMMAND_CHANGE_RRSETS &&
+		type <= COMMAND_DELETE_ACCESS_KEY) ||
+	       type == COMMAND_CHANGE_TAGS ||
+	       type == COMMAND_UPDATE_ZONE_COMMENT;
 }
 
 uint32_t command_peek_version(const uint8_t *payload, size_t len)
@@ -911,6 +974,42 @@ static int fill_typed(struct command *out)
 			out->u.create_health_check.config = cfg;
 		else
 			out->u.update_health_check.config = cfg;
+		return 0;
+	}
+	case COMMAND_CHANGE_TAGS: {
+		const Q53__Command__ChangeTags *m = out->pb;
+		struct command_change_tags *c = &out->u.change_tags;
+		struct command_tag *add;
+
+		if (m->command_version != COMMAND_VERSION)
+			return Q53_EMALF;
+		add = raft_calloc(m->n_add + 1, sizeof(*add));
+		if (add == NULL)
+			return Q53_ENOMEM;
+		out->aux = add;
+		for (size_t i = 0; i < m->n_add; i++) {
+			add[i].key = str_out(m->add[i]->key);
+			add[i].value = str_out(m->add[i]->value);
+		}
+		c->resource_type = str_out(m->resource_type);
+		c->resource_id = str_out(m->resource_id);
+		c->add = add;
+		c->n_add = m->n_add;
+		c->remove_keys = (const char *const *)m->remove_keys;
+		c->n_remove = m->n_remove_keys;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_UPDATE_ZONE_COMMENT: {
+		const Q53__Command__UpdateHostedZoneComment *m = out->pb;
+		struct command_update_zone_comment *c =
+		    &out->u.update_zone_comment;
+
+		if (m->command_version != COMMAND_VERSION)
+			return Q53_EMALF;
+		c->zone_id = str_out(m->zone_id);
+		c->comment = str_out(m->comment);
+		c->time_ms = m->time_ms;
 		return 0;
 	}
 	default:

@@ -59,15 +59,18 @@ enum command_type {
 	COMMAND_UPDATE_HEALTH_CHECK = 14,
 	COMMAND_CREATE_ACCESS_KEY = 15,
 	COMMAND_DELETE_ACCESS_KEY = 16,
+	/* 17: unused (never written) */
+	COMMAND_CHANGE_TAGS = 18,
+	COMMAND_UPDATE_ZONE_COMMENT = 19,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_DELETE_ACCESS_KEY
+#define COMMAND_TYPE_MAX COMMAND_UPDATE_ZONE_COMMENT
 
-/* The command_version every typed command (11..14) carries; a larger one
- * was written by a newer release. */
+/* The command_version every typed command (11..16, 18..19) carries; a
+ * larger one was written by a newer release. */
 #define COMMAND_VERSION 1
 
-/* True for the types 11..16, which carry command_version. */
+/* True for the types 11..16 and 18..19, which carry command_version. */
 bool command_type_versioned(uint16_t type);
 /* The command_version of a typed payload (field 1), read without decoding
  * the rest; 0 when absent or unreadable. */
@@ -172,6 +175,34 @@ struct command_delete_access_key {
 	uint64_t time_ms;
 };
 
+/* Route 53's tag limits (ChangeTagsForResource). */
+#define COMMAND_TAGS_MAX	50  /* tags of one resource */
+#define COMMAND_TAG_KEY_MAX	128 /* characters of a key (at least 1) */
+#define COMMAND_TAG_VALUE_MAX	256 /* characters of a value */
+#define COMMAND_TAG_CHANGES_MAX 10  /* AddTags, RemoveTagKeys per request */
+
+struct command_tag {
+	const char *key;
+	const char *value;
+};
+
+/* resource_type "hostedzone" or "healthcheck"; removals apply first. */
+struct command_change_tags {
+	const char *resource_type;
+	const char *resource_id;
+	const struct command_tag *add;
+	size_t n_add;
+	const char *const *remove_keys;
+	size_t n_remove;
+	uint64_t time_ms;
+};
+
+struct command_update_zone_comment {
+	const char *zone_id;
+	const char *comment; /* "" = none */
+	uint64_t time_ms;
+};
+
 /* One encoded command: what goes into struct q53_fsm_log_command. */
 struct command_payload {
 	uint16_t type;
@@ -206,6 +237,10 @@ int command_encode_create_access_key(const struct command_create_access_key *c,
 				     struct command_payload *out);
 int command_encode_delete_access_key(const struct command_delete_access_key *c,
 				     struct command_payload *out);
+int command_encode_change_tags(const struct command_change_tags *c,
+			       struct command_payload *out);
+int command_encode_update_zone_comment(
+    const struct command_update_zone_comment *c, struct command_payload *out);
 
 /* raft_free's out->data and zeroes out. */
 void command_payload_clear(struct command_payload *out);
@@ -226,6 +261,8 @@ struct command {
 		struct command_remove_node remove_node;
 		struct command_create_access_key create_access_key;
 		struct command_delete_access_key delete_access_key;
+		struct command_change_tags change_tags;
+		struct command_update_zone_comment update_zone_comment;
 	} u;
 	void *pb;	/* private: the unpacked message */
 	void *pb_arena; /* private: where pb lives */

@@ -12,6 +12,7 @@
 #include "node/control/access_keys.h"
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
+#include "node/control/tag_table.h"
 #include "node/control/zone_store.h"
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
@@ -126,6 +127,7 @@ struct state {
 	size_t n_refs;
 	size_t cap_refs;
 	struct access_keys keys; /* the REST API's */
+	struct tag_table tags;	 /* of zones and checks; dropped with them */
 };
 
 struct control_fsm {
@@ -363,6 +365,7 @@ static void state_init(struct state *s)
 {
 	memset(s, 0, sizeof(*s));
 	zone_store_init(&s->zones);
+	tag_table_init(&s->tags);
 }
 
 static void state_free(struct state *s)
@@ -385,6 +388,7 @@ static void state_free(struct state *s)
 	raft_free(s->age);
 	raft_free(s->refs);
 	access_keys_free(&s->keys);
+	tag_table_free(&s->tags);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1034,6 +1038,7 @@ static int apply_delete_hosted_zone(struct apply *a,
 	if (rv != 0)
 		return reject(a, rv, "%s", err);
 	refs_drop_zone(s, info.id); /* by address: the zone is gone */
+	tag_table_drop(&s->tags, TAG_TABLE_TYPE_ZONE, c->id);
 	commit(a);
 	return 0;
 }
@@ -1330,6 +1335,7 @@ apply_delete_health_check(struct apply *a,
 	rv = encode_success(a);
 	if (rv != 0)
 		return rv;
+	tag_table_drop(&s->tags, TAG_TABLE_TYPE_CHECK, c->id);
 	check_free(s->checks[pos]);
 	memmove(&s->checks[pos], &s->checks[pos + 1],
 		(s->n_checks - pos - 1) * sizeof(*s->checks));
@@ -1552,6 +1558,38 @@ static int apply_create_access_key(struct apply *a,
 	return 0;
 }
 
+/* --- tags, zone comments --- */
+
+static int apply_change_tags(struct apply *a,
+			     const struct command_change_tags *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_info info;
+	char err[ERR_MAX];
+	int rv;
+
+	if (strcmp(c->resource_type, TAG_TABLE_TYPE_ZONE) == 0) {
+		if (zone_store_get(&s->zones, c->resource_id, &info) != 0)
+			return reject_no_zone(a, c->resource_id);
+	} else if (strcmp(c->resource_type, TAG_TABLE_TYPE_CHECK) == 0) {
+		if (check_get(s, c->resource_id) == NULL)
+			return reject_no_check(a, c->resource_id);
+	}
+	rv = tag_table_check_change(c, err, sizeof(err));
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = tag_table_change(&s->tags, c, err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
 static int apply_delete_access_key(struct apply *a,
 				   const struct command_delete_access_key *c)
 {
@@ -1567,6 +1605,30 @@ static int apply_delete_access_key(struct apply *a,
 	if (rv != 0)
 		return rv;
 	access_keys_remove(&s->keys, c->id);
+	commit(a);
+	return 0;
+}
+
+static int
+apply_update_zone_comment(struct apply *a,
+			  const struct command_update_zone_comment *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_info info;
+	char err[ERR_MAX];
+	int rv;
+
+	if (zone_store_get(&s->zones, c->zone_id, &info) != 0)
+		return reject_no_zone(a, c->zone_id);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = zone_store_set_comment(&s->zones, c->zone_id, c->comment, err,
+				    sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
 	commit(a);
 	return 0;
 }
@@ -1603,6 +1665,11 @@ static int dispatch(struct apply *a, const struct command *cmd)
 		return apply_create_access_key(a, &cmd->u.create_access_key);
 	case COMMAND_DELETE_ACCESS_KEY:
 		return apply_delete_access_key(a, &cmd->u.delete_access_key);
+	case COMMAND_CHANGE_TAGS:
+		return apply_change_tags(a, &cmd->u.change_tags);
+	case COMMAND_UPDATE_ZONE_COMMENT:
+		return apply_update_zone_comment(a,
+						 &cmd->u.update_zone_comment);
 	default:
 		break; /* legacy types: converted before apply (upgrade.c) */
 	}
@@ -1688,6 +1755,10 @@ struct snap_arrays {
 	Q53__Command__SnapshotChange *change_items;
 	Q53__Command__AccessKey *key_items;
 	Q53__Command__AccessKey **keys;
+	Q53__Command__SnapshotTags **tags;
+	Q53__Command__SnapshotTags *tag_items;
+	Q53__Command__Tag **kvs;
+	Q53__Command__Tag *kv_items;
 };
 
 static void snap_arrays_free(struct snap_arrays *x)
@@ -1702,6 +1773,10 @@ static void snap_arrays_free(struct snap_arrays *x)
 	raft_free(x->change_items);
 	raft_free(x->key_items);
 	raft_free(x->keys);
+	raft_free(x->tags);
+	raft_free(x->tag_items);
+	raft_free(x->kvs);
+	raft_free(x->kv_items);
 }
 
 /* raft_calloc that treats 0 elements as success. */
@@ -1831,7 +1906,7 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	struct snap_zones zx = {0};
 	Q53__Command__HealthCheckConfig *cfgs = NULL;
 	char ***children = NULL;
-	size_t n_votes = 0, v = 0;
+	size_t n_votes = 0, v = 0, n_kvs = 0, kv = 0;
 	bool failed = false;
 	int rv;
 
@@ -1839,6 +1914,12 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	*len = 0;
 	for (size_t i = 0; i < s->n_checks; i++)
 		n_votes += s->checks[i]->n_votes;
+	for (size_t i = 0; i < s->tags.n; i++)
+		n_kvs += s->tags.v[i].n;
+	x.tags = calloc0(s->tags.n, sizeof(*x.tags), &failed);
+	x.tag_items = calloc0(s->tags.n, sizeof(*x.tag_items), &failed);
+	x.kvs = calloc0(n_kvs, sizeof(*x.kvs), &failed);
+	x.kv_items = calloc0(n_kvs, sizeof(*x.kv_items), &failed);
 	x.checks = calloc0(s->n_checks, sizeof(*x.checks), &failed);
 	x.check_items = calloc0(s->n_checks, sizeof(*x.check_items), &failed);
 	x.votes = calloc0(n_votes, sizeof(*x.votes), &failed);
@@ -1935,6 +2016,25 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		}
 	m.n_access_keys = s->keys.n;
 	m.access_keys = x.keys;
+	m.n_tags = s->tags.n;
+	m.tags = x.tags;
+	for (size_t i = 0; i < s->tags.n; i++) {
+		const struct tag_resource *r = &s->tags.v[i];
+		Q53__Command__SnapshotTags *pt = &x.tag_items[i];
+
+		q53__command__snapshot_tags__init(pt);
+		pt->resource_type = r->type;
+		pt->resource_id = r->id;
+		pt->n_tags = r->n;
+		pt->tags = &x.kvs[kv];
+		for (size_t k = 0; k < r->n; k++, kv++) {
+			q53__command__tag__init(&x.kv_items[kv]);
+			x.kv_items[kv].key = r->tags[k].key;
+			x.kv_items[kv].value = r->tags[k].value;
+			x.kvs[kv] = &x.kv_items[kv];
+		}
+		x.tags[i] = pt;
+	}
 	*len = protobuf_c_message_get_packed_size(&m.base);
 	*buf = raft_malloc(*len);
 	if (*buf == NULL) {
@@ -2342,6 +2442,34 @@ static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
 	return 0;
 }
 
+/* The tags, each on a resource that exists. */
+static int restore_tags(struct state *t, const Q53__Command__FsmSnapshot *m)
+{
+	struct zone_store_info info;
+
+	for (size_t i = 0; i < m->n_tags; i++) {
+		const Q53__Command__SnapshotTags *pt = m->tags[i];
+		struct command_tag kv[COMMAND_TAGS_MAX];
+		int rv;
+
+		if (pt->n_tags > COMMAND_TAGS_MAX)
+			return Q53_EMALF;
+		if (strcmp(pt->resource_type, TAG_TABLE_TYPE_ZONE) == 0
+			? zone_store_get(&t->zones, pt->resource_id, &info) != 0
+			: check_get(t, pt->resource_id) == NULL)
+			return Q53_EMALF;
+		for (size_t k = 0; k < pt->n_tags; k++) {
+			kv[k].key = pt->tags[k]->key;
+			kv[k].value = pt->tags[k]->value;
+		}
+		rv = tag_table_load(&t->tags, pt->resource_type,
+				    pt->resource_id, kv, pt->n_tags);
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
 static int age_cmp(const void *x, const void *y)
 {
 	return age_before(x, y) ? -1 : age_before(y, x) ? 1 : 0;
@@ -2501,6 +2629,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 					 m->n_access_keys, m->applied);
 	if (rv == 0)
 		rv = restore_decisions(&t, m);
+	if (rv == 0)
+		rv = restore_tags(&t, m);
 	if (rv == 0)
 		rv = refs_rebuild(&t);
 	if (rv != 0)
@@ -2783,4 +2913,10 @@ int control_fsm_access_key_get(const struct control_fsm *f, const char *id,
 		return Q53_ENOENT;
 	access_key_out(k, out);
 	return 0;
+}
+
+const struct tag_resource *control_fsm_tags(const struct control_fsm *f,
+					    const char *type, const char *id)
+{
+	return tag_table_get(&f->s.tags, type, id);
 }

@@ -242,5 +242,10 @@ int control_fsm_access_key_at(const struct control_fsm *f, size_t i,
 			      struct control_fsm_access_key *out);
 int control_fsm_access_key_get(const struct control_fsm *f, const char *id,
 			       struct control_fsm_access_key *out);
+/* The tags of a resource ("hostedzone" / "healthcheck", id), NULL when it
+ * has none (node/control/tag_table.h). Valid until the next apply. */
+struct tag_resource;
+const struct tag_resource *control_fsm_tags(const struct control_fsm *f,
+					    const char *type, const char *id);
 
 #endif

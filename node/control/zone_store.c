@@ -729,6 +729,29 @@ static bool string_ok(const char *v, size_t max)
 	return v == NULL || strlen(v) <= max;
 }
 
+int zone_store_set_comment(struct zone_store *s, const char *id,
+			   const char *comment, char *err, size_t errlen)
+{
+	struct zone_store_zone *z = zone_find(s, id, NULL);
+	char *c = NULL;
+
+	if (z == NULL)
+		return fail(err, errlen, Q53_ENOENT,
+			    "NoSuchHostedZone: no hosted zone found with ID: "
+			    "%s",
+			    id);
+	if (!string_ok(comment, CHANGE_BATCH_MAX_COMMENT))
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: comment longer than %d characters",
+			    CHANGE_BATCH_MAX_COMMENT);
+	if (comment != NULL && comment[0] != '\0' &&
+	    (c = strdup(comment)) == NULL)
+		return Q53_ENOMEM;
+	free(z->comment);
+	z->comment = c;
+	return 0;
+}
+
 int zone_store_create(struct zone_store *s,
 		      const struct zone_store_create_params *p, char *err,
 		      size_t errlen)

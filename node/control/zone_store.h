@@ -141,6 +141,12 @@ int zone_store_create(struct zone_store *s,
 		      const struct zone_store_create_params *p, char *err,
 		      size_t errlen);
 
+/* Replaces a zone's comment (NULL or "": none; at most 256 characters:
+ * UpdateHostedZoneComment). 0, Q53_ENOENT ("NoSuchHostedZone: ..."),
+ * Q53_EINVAL ("InvalidInput: ...") or Q53_ENOMEM; unchanged on failure. */
+int zone_store_set_comment(struct zone_store *s, const char *id,
+			   const char *comment, char *err, size_t errlen);
+
 /* Deletes a hosted zone that holds nothing but its apex SOA and NS. */
 int zone_store_delete(struct zone_store *s, const char *id, char *err,
 		      size_t errlen);

@@ -73,6 +73,9 @@ struct cluster_check_observation {
 	char reason[CLUSTER_REASON_MAX];
 	uint64_t observed_ms; /* wall clock of the last probe, 0 = none */
 	uint64_t probes;
+	/* the last failed probe (GetHealthCheckLastFailureReason) */
+	char failure_reason[CLUSTER_REASON_MAX];
+	uint64_t failure_ms; /* wall clock, 0 = none yet */
 };
 
 struct cluster_ops {

@@ -53,6 +53,9 @@ struct cn_check {
 	char last_reason[CLUSTER_REASON_MAX];
 	uint64_t last_ms; /* wall clock, 0 = none yet */
 	uint64_t probes;
+	/* the last failed probe result */
+	char failure_reason[CLUSTER_REASON_MAX];
+	uint64_t failure_ms; /* wall clock, 0 = none yet */
 	uint64_t votes_sent; /* committed votes of this node */
 };
 
@@ -118,6 +121,9 @@ int health_votes_observe(const struct health_votes *n, const char *id,
 	snprintf(out->reason, sizeof(out->reason), "%s", c->last_reason);
 	out->observed_ms = c->last_ms;
 	out->probes = c->probes;
+	snprintf(out->failure_reason, sizeof(out->failure_reason), "%s",
+		 c->failure_reason);
+	out->failure_ms = c->failure_ms;
 	return 0;
 }
 
@@ -326,6 +332,11 @@ static void cn_on_result(void *data, const struct health_prober_event *ev)
 	c->probes++;
 	c->last_ms = ids_wall_ms();
 	snprintf(c->last_reason, sizeof(c->last_reason), "%s", ev->reason);
+	if (!ev->healthy) {
+		c->failure_ms = c->last_ms;
+		snprintf(c->failure_reason, sizeof(c->failure_reason), "%s",
+			 ev->reason);
+	}
 }
 
 /* The host of "tcp://HOST:PORT" if it is an IP literal other than the

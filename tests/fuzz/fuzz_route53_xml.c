@@ -1,7 +1,8 @@
 /* libFuzzer target for Route 53's XML request bodies: arbitrary bytes, as
  * an HTTP client may send them, go to r53_xml_change_batch and
  * r53_xml_create_zone, r53_xml_create_health_check and
- * r53_xml_update_health_check. They must never crash, hang or leak; a refusal
+ * r53_xml_update_health_check, r53_xml_zone_comment, r53_xml_change_tags
+ * and r53_xml_resource_ids. They must never crash, hang or leak; a refusal
  * is "InvalidInput: ..."; an accepted change batch is JSON that the node's
  * change batch parser then reads (accepted or refused with a message,
  * never a crash).
@@ -74,5 +75,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((rv == 0) != (fields != NULL))
 		fail("update: fields iff accepted");
 	free(fields);
+	char *comment = NULL;
+	rv = r53_xml_zone_comment(data, size, &comment, err, sizeof(err));
+	check_err(rv, err);
+	if (rv != 0 && comment != NULL)
+		fail("comment: refused but a comment returned");
+	free(comment);
+	struct r53_tags t;
+	rv = r53_xml_change_tags(data, size, &t, err, sizeof(err));
+	check_err(rv, err);
+	if (t.n_add > R53_XML_LIST_MAX || t.n_remove > R53_XML_LIST_MAX)
+		fail("tags: more entries than R53_XML_LIST_MAX");
+	for (size_t i = 0; rv == 0 && i < t.n_add; i++)
+		if (t.keys[i] == NULL || t.values[i] == NULL)
+			fail("tags: a NULL key or value accepted");
+	r53_tags_free(&t);
+	char **ids = NULL;
+	size_t n = 0;
+	rv = r53_xml_resource_ids(data, size, &ids, &n, err, sizeof(err));
+	check_err(rv, err);
+	if (rv == 0 && (n == 0 || n > R53_XML_LIST_MAX))
+		fail("resource ids: accepted none or too many");
+	r53_strings_free(ids, n);
 	return 0;
 }

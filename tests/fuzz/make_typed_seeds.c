@@ -159,6 +159,27 @@ int main(int argc, char **argv)
 					.time_ms = 9};
 	rv = command_encode_health_vote(&v, &p);
 	seed(f, "health-vote", p, rv);
+	static const struct command_tag tags[] = {{"env", "prod"},
+						  {"Name", ""}};
+	static const char *const gone[] = {"old"};
+	struct command_change_tags t = {.resource_type = "hostedzone",
+					.resource_id = "Z0123456789ABC",
+					.add = tags,
+					.n_add = 2,
+					.remove_keys = gone,
+					.n_remove = 1,
+					.time_ms = 10};
+	rv = command_encode_change_tags(&t, &p);
+	seed(f, "change-tags-zone", p, rv);
+	t.resource_type = "healthcheck";
+	t.resource_id = "hc1";
+	t.n_remove = 0;
+	rv = command_encode_change_tags(&t, &p);
+	seed(f, "change-tags-health-check", p, rv);
+	struct command_update_zone_comment uc = {
+	    .zone_id = "Z0123456789ABC", .comment = "renamed", .time_ms = 11};
+	rv = command_encode_update_zone_comment(&uc, &p);
+	seed(f, "update-zone-comment", p, rv);
 
 	/* Access keys: an administrator and one with conditions. */
 	static const char *const POLICIES[] = {

@@ -21,7 +21,7 @@ from botocore import UNSIGNED  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-from cluster import Cluster  # noqa: E402
+from cluster import Cluster, q53  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AKID = "AKIAQ53SYSTEMTEST001"
@@ -350,6 +350,21 @@ def test_health_checks_with_boto3(cluster):
         time.sleep(0.2)
     assert sorted(o["Region"] for o in obs) == ["n1", "n2", "n3"], obs
     assert all(o["StatusReport"]["Status"].startswith(("Success", "Failure")) for o in obs)
+    # The last failure each node saw (the endpoint refuses connections).
+    deadline = time.monotonic() + 30
+    last = []
+    while time.monotonic() < deadline:
+        last = r2.get_health_check_last_failure_reason(
+            HealthCheckId=hid)["HealthCheckObservations"]
+        if len(last) == 3:
+            break
+        time.sleep(0.2)
+    assert sorted(o["Region"] for o in last) == ["n1", "n2", "n3"], last
+    assert all(o["StatusReport"]["Status"].startswith("Failure: ") for o in last), last
+    assert all(isinstance(o["StatusReport"]["CheckedTime"], datetime.datetime) for o in last)
+    code, status, _ = error_of(r2.get_health_check_last_failure_reason,
+                               HealthCheckId="no-such-check")
+    assert (code, status) == ("NoSuchHealthCheck", 404)
 
     # In use by a failover record set: cannot be deleted until the set goes.
     z = r.create_hosted_zone(Name="hc.example", CallerReference="z-hc")
@@ -555,3 +570,140 @@ def test_https_and_plain_http_only_on_loopback(tmp_path):
     assert p.returncode != 0
     assert "not a loopback address" in p.stderr and "--http-insecure" in p.stderr, p.stderr
     assert os.listdir(d) == []
+
+
+def test_zone_comment_tags_limits_dnssec_with_boto3(cluster):
+    leader, (f1, f2) = followers(cluster)
+    r1, r2, rl = client(f1), client(f2), client(leader)
+    zid = r1.create_hosted_zone(Name="tags.example", CallerReference="z-tags",
+                                HostedZoneConfig={"Comment": "first"})["HostedZone"]["Id"]
+    short = zid.split("/")[-1]
+
+    # UpdateHostedZoneComment through a follower; read on the others.
+    u = r2.update_hosted_zone_comment(Id=zid, Comment="second")
+    assert u["HostedZone"]["Id"] == zid and u["HostedZone"]["Config"]["Comment"] == "second"
+    assert rl.get_hosted_zone(Id=zid)["HostedZone"]["Config"]["Comment"] == "second"
+    assert "Comment" not in r1.update_hosted_zone_comment(Id=zid)["HostedZone"]["Config"]
+    assert "Comment" not in rl.get_hosted_zone(Id=zid)["HostedZone"]["Config"]
+    # The q53 CLI's zone comment is the same operation.
+    p = q53(f1.api, "zone", "comment", short, "from q53")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["HostedZone"]["Config"]["Comment"] == "from q53"
+    assert rl.get_hosted_zone(Id=zid)["HostedZone"]["Config"]["Comment"] == "from q53"
+    p = q53(f1.api, "zone", "comment", "ZNOSUCHZONE00000000", "x")
+    assert p.returncode != 0 and "NoSuchHostedZone" in p.stderr, p.stderr
+    code, status, _ = error_of(r1.update_hosted_zone_comment, Id="ZNOSUCHZONE00000000",
+                               Comment="x")
+    assert (code, status) == ("NoSuchHostedZone", 404)
+    code, status, _ = error_of(r1.update_hosted_zone_comment, Id=zid, Comment="c" * 257)
+    assert (code, status) == ("InvalidInput", 400)
+
+    # Tags: add through a follower, list on the leader (a write is answered
+    # once the leader and the node asked applied it; reads go there).
+    r1.change_tags_for_resource(ResourceType="hostedzone", ResourceId=short, AddTags=[
+        {"Key": "team", "Value": "dns"}, {"Key": "env", "Value": "prod"}])
+    got = rl.list_tags_for_resource(ResourceType="hostedzone", ResourceId=short)["ResourceTagSet"]
+    assert got["ResourceType"] == "hostedzone" and got["ResourceId"] == short
+    assert got["Tags"] == [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "dns"}]
+    # Removals first, then additions; a key added again gets the new value.
+    r2.change_tags_for_resource(ResourceType="hostedzone", ResourceId=short,
+                                AddTags=[{"Key": "env", "Value": "staging"}],
+                                RemoveTagKeys=["team", "env"])
+    got = rl.list_tags_for_resource(ResourceType="hostedzone", ResourceId=short)["ResourceTagSet"]
+    assert got["Tags"] == [{"Key": "env", "Value": "staging"}]
+    # 50 tags per resource: 49 more fit, the 51st does not.
+    for k in range(0, 49, 10):
+        r1.change_tags_for_resource(ResourceType="hostedzone", ResourceId=short, AddTags=[
+            {"Key": f"k{i:02d}", "Value": "v" * 256} for i in range(k, min(k + 10, 49))])
+    assert len(rl.list_tags_for_resource(ResourceType="hostedzone", ResourceId=short)[
+        "ResourceTagSet"]["Tags"]) == 50
+    code, status, msg = error_of(r1.change_tags_for_resource, ResourceType="hostedzone",
+                                 ResourceId=short, AddTags=[{"Key": "one-too-many", "Value": ""}])
+    assert (code, status) == ("InvalidInput", 400) and "50" in msg, msg
+    # Route 53's other refusals.
+    for bad in ({"Key": "k" * 129, "Value": ""}, {"Key": "x", "Value": "v" * 257},
+                {"Key": "aws:reserved", "Value": ""}):
+        code, status, _ = error_of(r1.change_tags_for_resource, ResourceType="hostedzone",
+                                   ResourceId=short, AddTags=[bad])
+        assert (code, status) == ("InvalidInput", 400), bad
+    code, status, _ = error_of(r1.change_tags_for_resource, ResourceType="hostedzone",
+                               ResourceId="ZNOSUCHZONE00000000", AddTags=[{"Key": "a", "Value": "b"}])
+    assert (code, status) == ("NoSuchHostedZone", 404)
+    code, status, _ = error_of(r2.list_tags_for_resource, ResourceType="healthcheck",
+                               ResourceId="no-such-check")
+    assert (code, status) == ("NoSuchHealthCheck", 404)
+
+    # Health checks' tags; ListTagsForResources in the order asked.
+    cfg = {"IPAddress": "127.0.0.1", "Port": 1, "Type": "TCP", "RequestInterval": 30,
+           "FailureThreshold": 3}
+    h1 = r1.create_health_check(CallerReference="t-h1", HealthCheckConfig=cfg)["HealthCheck"]["Id"]
+    h2 = r1.create_health_check(CallerReference="t-h2",
+                                HealthCheckConfig=dict(cfg, Port=2))["HealthCheck"]["Id"]
+    r2.change_tags_for_resource(ResourceType="healthcheck", ResourceId=h2,
+                                AddTags=[{"Key": "Name", "Value": "second"}])
+    sets = rl.list_tags_for_resources(ResourceType="healthcheck",
+                                      ResourceIds=[h2, h1])["ResourceTagSets"]
+    assert [(x["ResourceId"], x.get("Tags", [])) for x in sets] == [
+        (h2, [{"Key": "Name", "Value": "second"}]), (h1, [])]
+    # Deleting a resource drops its tags: its id is unknown afterwards.
+    r1.delete_health_check(HealthCheckId=h2)
+    code, status, _ = error_of(r1.list_tags_for_resource, ResourceType="healthcheck",
+                               ResourceId=h2)
+    assert (code, status) == ("NoSuchHealthCheck", 404)
+
+    # Limits: no count limit is enforced; Count is the usage.
+    lim = rl.get_hosted_zone_limit(Type="MAX_RRSETS_BY_ZONE", HostedZoneId=zid)
+    assert lim["Limit"] == {"Type": "MAX_RRSETS_BY_ZONE", "Value": 2**63 - 1}
+    assert lim["Count"] == 2  # SOA and NS
+    code, status, _ = error_of(rl.get_hosted_zone_limit, Type="MAX_VPCS_ASSOCIATED_BY_ZONE",
+                               HostedZoneId=zid)
+    assert (code, status) == ("HostedZoneNotPrivate", 400)
+    code, status, _ = error_of(rl.get_hosted_zone_limit, Type="MAX_RRSETS_BY_ZONE",
+                               HostedZoneId="ZNOSUCHZONE00000000")
+    assert (code, status) == ("NoSuchHostedZone", 404)
+    acct = r1.get_account_limit(Type="MAX_HOSTED_ZONES_BY_OWNER")
+    assert acct["Count"] == 1 and acct["Limit"]["Value"] == 2**63 - 1
+    assert r1.get_account_limit(Type="MAX_HEALTH_CHECKS_BY_OWNER")["Count"] == 1
+    tp = r2.get_account_limit(Type="MAX_TRAFFIC_POLICIES_BY_OWNER")
+    assert (tp["Limit"]["Value"], tp["Count"]) == (0, 0)
+
+    # The members' probe source addresses.
+    want = sorted(f"{n.host}/32" for n in cluster.members())
+    assert r1.get_checker_ip_ranges()["CheckerIpRanges"] == sorted(set(want))
+
+    # DNSSEC: not signing (no KSKs) until DNSSEC lands.
+    d = r1.get_dnssec(HostedZoneId=zid)
+    assert d["Status"]["ServeSignature"] == "NOT_SIGNING" and d["KeySigningKeys"] == []
+    code, status, _ = error_of(r2.get_dnssec, HostedZoneId="ZNOSUCHZONE00000000")
+    assert (code, status) == ("NoSuchHostedZone", 404)
+
+    # Deleting the zone drops its tags.
+    r1.delete_hosted_zone(Id=zid)
+    code, status, _ = error_of(r1.list_tags_for_resource, ResourceType="hostedzone",
+                               ResourceId=short)
+    assert (code, status) == ("NoSuchHostedZone", 404)
+
+
+def test_tags_with_the_aws_cli(cluster):
+    leader, (f1, f2) = followers(cluster)
+    p = aws(f1, "create-hosted-zone", "--name", "clitags.example", "--caller-reference", "ct-1")
+    assert p.returncode == 0, p.stderr
+    short = json.loads(p.stdout)["HostedZone"]["Id"].split("/")[-1]
+    p = aws(f2, "change-tags-for-resource", "--resource-type", "hostedzone", "--resource-id",
+            short, "--add-tags", "Key=owner,Value=ops", "Key=cost,Value=42")
+    assert p.returncode == 0, p.stderr
+    p = aws(leader, "list-tags-for-resource", "--resource-type", "hostedzone", "--resource-id",
+            short)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ResourceTagSet"]["Tags"] == [
+        {"Key": "cost", "Value": "42"}, {"Key": "owner", "Value": "ops"}]
+    p = aws(f1, "change-tags-for-resource", "--resource-type", "hostedzone", "--resource-id",
+            short, "--remove-tag-keys", "cost")
+    assert p.returncode == 0, p.stderr
+    p = aws(f1, "list-tags-for-resources", "--resource-type", "hostedzone", "--resource-ids",
+            short)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ResourceTagSets"][0]["Tags"] == [{"Key": "owner", "Value": "ops"}]
+    p = aws(f1, "change-tags-for-resource", "--resource-type", "hostedzone", "--resource-id",
+            "ZNOSUCHZONE00000000", "--add-tags", "Key=a,Value=b")
+    assert p.returncode in (254, 255) and "NoSuchHostedZone" in p.stderr, p.stderr

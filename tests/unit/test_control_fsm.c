@@ -29,6 +29,7 @@
 #include "node/control/command.h"
 #include "node/control/command_legacy.h"
 #include "node/control/control_fsm.h"
+#include "node/control/tag_table.h"
 #include "node/control/upgrade.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
@@ -368,6 +369,36 @@ static struct command_payload p_node_remove(uint64_t id, uint64_t ms)
 	struct command_payload p;
 
 	assert_int_equal(command_encode_remove_node(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_tags(const char *type, const char *id,
+				     const struct command_tag *add,
+				     size_t n_add, const char *const *remove,
+				     size_t n_remove)
+{
+	struct command_change_tags c = {
+	    .resource_type = type,
+	    .resource_id = id,
+	    .add = add,
+	    .n_add = n_add,
+	    .remove_keys = remove,
+	    .n_remove = n_remove,
+	    .time_ms = 3000,
+	};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_change_tags(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_comment(const char *zone, const char *comment)
+{
+	struct command_update_zone_comment c = {
+	    .zone_id = zone, .comment = comment, .time_ms = 3000};
+	struct command_payload p;
+
+	assert_int_equal(command_encode_update_zone_comment(&c, &p), 0);
 	return p;
 }
 
@@ -1358,6 +1389,11 @@ static void rich_history(struct control_fsm *f)
 	ok(f, p_check_update("hc1", 1,
 			     "{\"IPAddress\": \"192.0.2.2\", \"Port\": 1001, "
 			     "\"Type\": \"TCP\", \"Inverted\": true}"));
+	static const struct command_tag tags[] = {{"env", "prod"},
+						  {"team", ""}};
+	ok(f, p_tags("hostedzone", ZID, tags, 2, NULL, 0));
+	ok(f, p_tags("healthcheck", "hc3", tags, 1, NULL, 0));
+	ok(f, p_comment(ZID2, "renamed"));
 }
 
 static void test_snapshot_round_trip(void **state)
@@ -1691,6 +1727,84 @@ static void test_allocation_failures(void **state)
 	control_fsm_free(f);
 }
 
+/* Tags (type 18) and zone comments (type 19): applied, refused with
+ * Route 53's errors and no state change, dropped with their resource. */
+static void test_tags_and_comments(void **state)
+{
+	struct control_fsm *f = fsm_new();
+	const struct zone_store *st = control_fsm_zone_store(f);
+	struct zone_store_info info;
+	struct command_tag many[COMMAND_TAG_CHANGES_MAX];
+	char keys[COMMAND_TAGS_MAX + 1][8];
+	static const struct command_tag a[] = {{"b", "2"}, {"a", "1"}};
+	static const char *const rm[] = {"a", "b"};
+	static const struct command_tag again[] = {{"a", "new"}};
+
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, NULL));
+	ok(f, p_check("hc1", NULL, HC_TCP));
+	ok(f, p_tags("hostedzone", ZID, a, 2, NULL, 0));
+	const struct tag_resource *t = control_fsm_tags(f, "hostedzone", ZID);
+	assert_non_null(t);
+	assert_int_equal(t->n, 2);
+	assert_string_equal(t->tags[0].key, "a"); /* by key */
+	assert_string_equal(t->tags[1].value, "2");
+	/* removals first: "a" removed and added again keeps the new value */
+	ok(f, p_tags("hostedzone", ZID, again, 1, rm, 2));
+	t = control_fsm_tags(f, "hostedzone", ZID);
+	assert_int_equal(t->n, 1);
+	assert_string_equal(t->tags[0].value, "new");
+	assert_null(control_fsm_tags(f, "healthcheck", ZID));
+
+	refused(f, p_tags("hostedzone", ZID2, a, 1, NULL, 0), Q53_ENOENT,
+		"NoSuchHostedZone", ZID2);
+	refused(f, p_tags("healthcheck", "nope", a, 1, NULL, 0), Q53_ENOENT,
+		"NoSuchHealthCheck", "nope");
+	refused(f, p_tags("vpc", ZID, a, 1, NULL, 0), Q53_EINVAL,
+		"InvalidInput", "ResourceType");
+	static const struct command_tag reserved[] = {{"aws:x", ""}};
+	refused(f, p_tags("hostedzone", ZID, reserved, 1, NULL, 0), Q53_EINVAL,
+		"InvalidInput", "aws:");
+	refused(f, p_tags("hostedzone", ZID, NULL, 0, NULL, 0), Q53_EINVAL,
+		"InvalidInput", NULL);
+	/* up to 50 tags, 10 per command; the 51st is refused whole */
+	for (size_t i = 0; i < COMMAND_TAGS_MAX + 1; i++)
+		snprintf(keys[i], sizeof(keys[i]), "k%02zu", i);
+	for (size_t i = 0; i < COMMAND_TAGS_MAX - 1;) {
+		size_t n = 0;
+		for (; n < COMMAND_TAG_CHANGES_MAX && i < COMMAND_TAGS_MAX - 1;
+		     n++, i++)
+			many[n] = (struct command_tag){keys[i], "v"};
+		ok(f, p_tags("healthcheck", "hc1", many, n, NULL, 0));
+	}
+	ok(f, p_tags("healthcheck", "hc1", a, 1, NULL, 0));
+	assert_int_equal(control_fsm_tags(f, "healthcheck", "hc1")->n,
+			 COMMAND_TAGS_MAX);
+	many[0] = (struct command_tag){keys[COMMAND_TAGS_MAX], "v"};
+	refused(f, p_tags("healthcheck", "hc1", many, 1, NULL, 0), Q53_EINVAL,
+		"InvalidInput", "at most 50");
+
+	/* comments */
+	ok(f, p_comment(ZID, "new comment"));
+	assert_int_equal(zone_store_get(st, ZID, &info), 0);
+	assert_string_equal(info.comment, "new comment");
+	ok(f, p_comment(ZID, ""));
+	assert_int_equal(zone_store_get(st, ZID, &info), 0);
+	assert_null(info.comment);
+	refused(f, p_comment(ZID2, "x"), Q53_ENOENT, "NoSuchHostedZone", ZID2);
+	char longc[300];
+	memset(longc, 'c', sizeof(longc) - 1);
+	longc[sizeof(longc) - 1] = '\0';
+	refused(f, p_comment(ZID, longc), Q53_EINVAL, "InvalidInput", "256");
+
+	/* deleting a resource drops its tags */
+	ok(f, p_check_delete("hc1"));
+	assert_null(control_fsm_tags(f, "healthcheck", "hc1"));
+	ok(f, p_zone_delete(ZID, NULL));
+	assert_null(control_fsm_tags(f, "hostedzone", ZID));
+	control_fsm_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1704,6 +1818,7 @@ int main(void)
 	    cmocka_unit_test(test_nodes),
 	    cmocka_unit_test(test_health_votes),
 	    cmocka_unit_test(test_health_transitions),
+	    cmocka_unit_test(test_tags_and_comments),
 	    cmocka_unit_test(test_snapshot_round_trip),
 	    cmocka_unit_test(test_snapshot_capture),
 	    cmocka_unit_test(test_snapshot_garbage),

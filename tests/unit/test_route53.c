@@ -1,7 +1,7 @@
 /* The Route 53 REST edge's pure parts: SigV4 (checked against AWS's own
  * documented example and a signature botocore 1.35.0 computed for a
  * route53 request with an escaped path, a query and a body), the access
- * keys file, and the XML bodies. */
+ * keys file, the XML bodies, and the routing of method + path + query. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "node/api/http_server.h"
+#include "node/api/route53/r53_route.h"
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest.h"
 #include "node/api/route53/sigv4.h"
@@ -457,6 +458,205 @@ static void test_plain_http_only_on_loopback(void **state)
 	assert_int_equal(route53_rest_check(&c, err, sizeof(err)), 0);
 }
 
+static int tags_of(const char *doc)
+{
+	char err[256];
+	struct r53_tags t;
+	int rv = r53_xml_change_tags((const uint8_t *)doc, strlen(doc), &t, err,
+				     sizeof(err));
+	if (rv == Q53_EINVAL)
+		assert_memory_equal(err, "InvalidInput: ", 14);
+	r53_tags_free(&t);
+	return rv;
+}
+
+static void test_tag_and_comment_xml(void **state)
+{
+	char err[256];
+	struct r53_tags t;
+	static const char doc[] =
+	    "<ChangeTagsForResourceRequest xmlns=\"https://route53.amazonaws."
+	    "com/doc/2013-04-01/\"><AddTags><Tag><Key>env</Key><Value>prod</"
+	    "Value></Tag><Tag><Key>flag</Key></Tag></AddTags><RemoveTagKeys>"
+	    "<Key>old</Key></RemoveTagKeys></ChangeTagsForResourceRequest>";
+	(void)state;
+	assert_int_equal(r53_xml_change_tags((const uint8_t *)doc,
+					     sizeof(doc) - 1, &t, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(t.n_add, 2);
+	assert_string_equal(t.keys[0], "env");
+	assert_string_equal(t.values[0], "prod");
+	assert_string_equal(t.keys[1], "flag");
+	assert_string_equal(t.values[1], ""); /* no Value: empty */
+	assert_int_equal(t.n_remove, 1);
+	assert_string_equal(t.remove[0], "old");
+	r53_tags_free(&t);
+	assert_int_equal(tags_of("<ChangeTagsForResourceRequest><AddTags><Tag>"
+				 "<Value>v</Value></Tag></AddTags>"
+				 "</ChangeTagsForResourceRequest>"),
+			 Q53_EINVAL); /* a Tag without Key */
+	assert_int_equal(tags_of("<Other/>"), Q53_EINVAL);
+	/* more entries than R53_XML_LIST_MAX are refused, not truncated */
+	char big[R53_XML_LIST_MAX * 24 + 128];
+	size_t n = (size_t)snprintf(big, sizeof(big),
+				    "<ChangeTagsForResourceRequest>"
+				    "<RemoveTagKeys>");
+	for (int i = 0; i <= R53_XML_LIST_MAX; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n,
+				      "<Key>k%d</Key>", i);
+	snprintf(big + n, sizeof(big) - n,
+		 "</RemoveTagKeys></ChangeTagsForResourceRequest>");
+	assert_int_equal(tags_of(big), Q53_EINVAL);
+
+	char *comment = NULL;
+	static const char c1[] = "<UpdateHostedZoneCommentRequest><Comment>"
+				 "a &amp; b</Comment>"
+				 "</UpdateHostedZoneCommentRequest>";
+	assert_int_equal(r53_xml_zone_comment((const uint8_t *)c1,
+					      sizeof(c1) - 1, &comment, err,
+					      sizeof(err)),
+			 0);
+	assert_string_equal(comment, "a & b");
+	free(comment);
+	static const char c2[] = "<UpdateHostedZoneCommentRequest/>";
+	assert_int_equal(r53_xml_zone_comment((const uint8_t *)c2,
+					      sizeof(c2) - 1, &comment, err,
+					      sizeof(err)),
+			 0);
+	assert_null(comment); /* absent: the comment goes */
+
+	char **ids = NULL;
+	size_t nids = 0;
+	static const char r1[] =
+	    "<ListTagsForResourcesRequest><ResourceIds><ResourceId>Z1</"
+	    "ResourceId><ResourceId>Z2</ResourceId></ResourceIds>"
+	    "</ListTagsForResourcesRequest>";
+	assert_int_equal(r53_xml_resource_ids((const uint8_t *)r1,
+					      sizeof(r1) - 1, &ids, &nids, err,
+					      sizeof(err)),
+			 0);
+	assert_int_equal(nids, 2);
+	assert_string_equal(ids[1], "Z2");
+	r53_strings_free(ids, nids);
+	static const char r2[] = "<ListTagsForResourcesRequest><ResourceIds/>"
+				 "</ListTagsForResourcesRequest>";
+	assert_int_equal(r53_xml_resource_ids((const uint8_t *)r2,
+					      sizeof(r2) - 1, &ids, &nids, err,
+					      sizeof(err)),
+			 Q53_EINVAL);
+	r53_strings_free(ids, nids);
+}
+
+/* --- routing --- */
+
+static const char *route_q(void *ctx, const char *name)
+{
+	const char *const *kv = ctx;
+	for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
+		if (strcmp(kv[i], name) == 0)
+			return kv[i + 1];
+	return NULL;
+}
+
+static struct r53_route route_of(const char *method, const char *path,
+				 const char *const *query)
+{
+	struct r53_route rt;
+	r53_route_parse(method, path, route_q, (void *)query, &rt);
+	return rt;
+}
+
+static void test_routing(void **state)
+{
+	static const struct {
+		const char *method, *path;
+		enum r53_op op;
+		const char *id, *kind;
+	} cases[] = {
+	    {"POST", "/2013-04-01/hostedzone", R53_CREATE_ZONE, "", ""},
+	    {"GET", "/2013-04-01/hostedzone/", R53_LIST_ZONES, "", ""},
+	    {"POST", "/2013-04-01/hostedzone/Z1", R53_UPDATE_ZONE_COMMENT, "Z1",
+	     ""},
+	    {"DELETE", "/2013-04-01/hostedzone/Z1", R53_DELETE_ZONE, "Z1", ""},
+	    {"GET", "/2013-04-01/hostedzone/Z1/dnssec", R53_GET_DNSSEC, "Z1",
+	     ""},
+	    {"POST", "//2013-04-01//hostedzone//Z1//rrset//", R53_UNKNOWN, "",
+	     ""}, /* the version must start the path */
+	    {"POST", "/2013-04-01//hostedzone//Z1//rrset//", R53_CHANGE_RRSETS,
+	     "Z1", ""},
+	    {"GET", "/2013-04-01/healthcheck/h-1/lastfailurereason",
+	     R53_HC_LAST_FAILURE, "h-1", ""},
+	    {"POST", "/2013-04-01/tags/hostedzone/Z1", R53_CHANGE_TAGS, "Z1",
+	     "hostedzone"},
+	    {"GET", "/2013-04-01/tags/healthcheck/h-1", R53_LIST_TAGS, "h-1",
+	     "healthcheck"},
+	    {"POST", "/2013-04-01/tags/healthcheck", R53_LIST_TAGS_MANY, "",
+	     "healthcheck"},
+	    {"GET", "/2013-04-01/checkeripranges", R53_CHECKER_IPS, "", ""},
+	    {"GET", "/2013-04-01/hostedzonelimit/Z1/MAX_RRSETS_BY_ZONE",
+	     R53_ZONE_LIMIT, "Z1", "MAX_RRSETS_BY_ZONE"},
+	    {"GET", "/2013-04-01/accountlimit/MAX_HOSTED_ZONES_BY_OWNER",
+	     R53_ACCOUNT_LIMIT, "", "MAX_HOSTED_ZONES_BY_OWNER"},
+	    /* what names no resource */
+	    {"GET", "/2013-04-01/hostedzone/../change/C1", R53_UNKNOWN, "", ""},
+	    {"GET", "/2013-04-01/hostedzone/./Z1", R53_UNKNOWN, "", ""},
+	    {"GET", "/2012-12-12/hostedzone", R53_UNKNOWN, "", ""},
+	    {"GET", "/2013-04-01x/hostedzone", R53_UNKNOWN, "", ""},
+	    {"PATCH", "/2013-04-01/hostedzone/Z1", R53_UNKNOWN, "Z1", ""},
+	    {"GET", "/2013-04-01/a/b/c/d/e", R53_UNKNOWN, "", ""},
+	    {"GET", "/2013-04-01/hostedzonelimit/Z1", R53_UNKNOWN, "", ""},
+	    {"GET", "", R53_UNKNOWN, "", ""},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct r53_route rt =
+		    route_of(cases[i].method, cases[i].path, NULL);
+		if (rt.op != cases[i].op)
+			fail_msg("%s %s: %s, want %s", cases[i].method,
+				 cases[i].path, r53_op_name(rt.op),
+				 r53_op_name(cases[i].op));
+		if (rt.op != R53_UNKNOWN) {
+			assert_string_equal(rt.id, cases[i].id);
+			assert_string_equal(rt.kind, cases[i].kind);
+		}
+	}
+	/* a segment longer than R53_ROUTE_SEG_MAX names nothing */
+	char huge[R53_ROUTE_SEG_MAX + 40];
+	int n = snprintf(huge, sizeof(huge), "/2013-04-01/hostedzone/");
+	memset(huge + n, 'Z', sizeof(huge) - (size_t)n - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	assert_int_equal(route_of("GET", huge, NULL).op, R53_UNKNOWN);
+
+	/* paging: defaults, caps, the marker's prefix */
+	static const char *const q1[] = {"marker", "/hostedzone/Z9", "maxitems",
+					 "5", NULL};
+	struct r53_route rt = route_of("GET", "/2013-04-01/hostedzone", q1);
+	assert_string_equal(rt.marker, "Z9");
+	assert_int_equal(rt.max_items, 5);
+	static const char *const q2[] = {"maxitems", "99999999999999", NULL};
+	assert_int_equal(
+	    route_of("GET", "/2013-04-01/hostedzone", q2).max_items, 100);
+	static const char *const q3[] = {"maxitems", "-1", NULL};
+	assert_int_equal(
+	    route_of("GET", "/2013-04-01/hostedzone/Z1/rrset", q3).max_items,
+	    300);
+	assert_int_equal(
+	    route_of("GET", "/2013-04-01/healthcheck", NULL).max_items, 100);
+	static const char *const q4[] = {"type", "A", NULL};
+	assert_non_null(
+	    route_of("GET", "/2013-04-01/hostedzone/Z1/rrset", q4).invalid);
+	static const char *const q5[] = {"hostedzoneid", "Z1", NULL};
+	assert_non_null(
+	    route_of("GET", "/2013-04-01/hostedzonesbyname", q5).invalid);
+	static const char *const q6[] = {
+	    "name", "www.example.com", "type", "A", "identifier", "x", NULL};
+	rt = route_of("GET", "/2013-04-01/hostedzone/Z1/rrset", q6);
+	assert_null(rt.invalid);
+	assert_string_equal(rt.name, "www.example.com");
+	assert_string_equal(rt.identifier, "x");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +669,8 @@ int main(void)
 	    cmocka_unit_test(test_create_zone_xml),
 	    cmocka_unit_test(test_health_check_xml),
 	    cmocka_unit_test(test_plain_http_only_on_loopback),
+	    cmocka_unit_test(test_tag_and_comment_xml),
+	    cmocka_unit_test(test_routing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -350,3 +350,148 @@ int r53_xml_update_health_check(const uint8_t *body, size_t len,
 	xmlFreeDoc(doc);
 	return rv;
 }
+
+/* --- comments, tags, resource ids --- */
+
+int r53_xml_zone_comment(const uint8_t *body, size_t len, char **comment,
+			 char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	*comment = NULL;
+	int rv = parse(body, len, "UpdateHostedZoneCommentRequest", &doc, err,
+		       errlen);
+	if (rv != 0)
+		return rv;
+	*comment = text(child(xmlDocGetRootElement(doc), "Comment"), &nomem);
+	xmlFreeDoc(doc);
+	if (nomem)
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
+	return 0;
+}
+
+void r53_strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void r53_tags_free(struct r53_tags *t)
+{
+	r53_strings_free(t->keys, t->n_add);
+	r53_strings_free(t->values, t->n_add);
+	r53_strings_free(t->remove, t->n_remove);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The texts of list's children named member, into a new array. */
+static int texts(xmlNodePtr list, const char *member, char ***out, size_t *n,
+		 char *err, size_t errlen)
+{
+	bool nomem = false;
+
+	*out = NULL;
+	*n = 0;
+	for (xmlNodePtr c = list != NULL ? list->children : NULL; c != NULL;
+	     c = c->next) {
+		if (c->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(c->name, BAD_CAST member) != 0)
+			continue;
+		if (*n == R53_XML_LIST_MAX)
+			return q53_fail(err, errlen, Q53_EINVAL,
+					"InvalidInput: more than %d %s",
+					R53_XML_LIST_MAX, member);
+		if (*out == NULL) {
+			*out = calloc(R53_XML_LIST_MAX, sizeof(**out));
+			if (*out == NULL)
+				return Q53_ENOMEM;
+		}
+		(*out)[*n] = text(c, &nomem);
+		if (nomem)
+			return Q53_ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
+
+int r53_xml_change_tags(const uint8_t *body, size_t len, struct r53_tags *out,
+			char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	memset(out, 0, sizeof(*out));
+	int rv =
+	    parse(body, len, "ChangeTagsForResourceRequest", &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	rv = texts(child(top, "RemoveTagKeys"), "Key", &out->remove,
+		   &out->n_remove, err, errlen);
+	xmlNodePtr add = child(top, "AddTags");
+	for (xmlNodePtr c = add != NULL ? add->children : NULL;
+	     rv == 0 && c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(c->name, BAD_CAST "Tag") != 0)
+			continue;
+		if (out->n_add == R53_XML_LIST_MAX) {
+			rv = q53_fail(err, errlen, Q53_EINVAL,
+				      "InvalidInput: more than %d Tag",
+				      R53_XML_LIST_MAX);
+			break;
+		}
+		if (out->keys == NULL) {
+			out->keys = calloc(R53_XML_LIST_MAX, sizeof(char *));
+			out->values = calloc(R53_XML_LIST_MAX, sizeof(char *));
+			if (out->keys == NULL || out->values == NULL) {
+				rv = Q53_ENOMEM;
+				break;
+			}
+		}
+		xmlNodePtr k = child(c, "Key"), v = child(c, "Value");
+		if (k == NULL) {
+			rv = q53_fail(err, errlen, Q53_EINVAL,
+				      "InvalidInput: a Tag of AddTags needs a "
+				      "Key");
+			break;
+		}
+		out->keys[out->n_add] = text(k, &nomem);
+		out->values[out->n_add] =
+		    v != NULL ? text(v, &nomem) : strdup("");
+		out->n_add++;
+		if (nomem || out->values[out->n_add - 1] == NULL)
+			rv = Q53_ENOMEM;
+	}
+	xmlFreeDoc(doc);
+	if (rv == Q53_ENOMEM)
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
+	return rv;
+}
+
+int r53_xml_resource_ids(const uint8_t *body, size_t len, char ***ids,
+			 size_t *n, char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+
+	*ids = NULL;
+	*n = 0;
+	int rv =
+	    parse(body, len, "ListTagsForResourcesRequest", &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	rv = texts(child(xmlDocGetRootElement(doc), "ResourceIds"),
+		   "ResourceId", ids, n, err, errlen);
+	xmlFreeDoc(doc);
+	if (rv == Q53_ENOMEM)
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
+	if (rv == 0 && *n == 0)
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"InvalidInput: ListTagsForResourcesRequest "
+				"needs ResourceIds/ResourceId");
+	return rv;
+}

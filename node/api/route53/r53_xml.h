@@ -46,4 +46,34 @@ int r53_xml_update_health_check(const uint8_t *body, size_t len,
 				uint64_t *version, char **fields_json,
 				char *err, size_t errlen);
 
+/* A list of strings a body gives (tags, resource ids): malloc'd, freed
+ * with r53_strings_free. */
+#define R53_XML_LIST_MAX 64 /* entries read from one list; more: refused */
+
+/* An UpdateHostedZoneCommentRequest: its Comment (NULL when absent, which
+ * removes the comment). 0, Q53_EINVAL ("InvalidInput: ...") or
+ * Q53_ENOMEM. */
+int r53_xml_zone_comment(const uint8_t *body, size_t len, char **comment,
+			 char *err, size_t errlen);
+
+/* A ChangeTagsForResourceRequest: AddTags (keys[i], values[i]; a missing
+ * Value is "") and RemoveTagKeys. 0, Q53_EINVAL ("InvalidInput: ...": not
+ * the document, a Tag without Key, over R53_XML_LIST_MAX entries) or
+ * Q53_ENOMEM. Free with r53_tags_free (also after a failure). */
+struct r53_tags {
+	char **keys, **values;
+	size_t n_add;
+	char **remove;
+	size_t n_remove;
+};
+int r53_xml_change_tags(const uint8_t *body, size_t len, struct r53_tags *out,
+			char *err, size_t errlen);
+void r53_tags_free(struct r53_tags *t);
+
+/* A ListTagsForResourcesRequest: its ResourceIds (*ids, *n; free with
+ * r53_strings_free). 0, Q53_EINVAL or Q53_ENOMEM. */
+int r53_xml_resource_ids(const uint8_t *body, size_t len, char ***ids,
+			 size_t *n, char *err, size_t errlen);
+void r53_strings_free(char **v, size_t n);
+
 #endif

@@ -7,6 +7,7 @@
  * error codes are Route 53's already. */
 #include "node/api/route53/rest.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "cluster/api_msg.h"
 #include "node/api/api.h"
 #include "node/api/http_server.h"
+#include "node/api/route53/r53_route.h"
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest_auth.h"
 #include "node/api/route53/rest_keys.h"
@@ -33,13 +35,11 @@
 #include <jansson.h>
 #include "proto/api.pb-c.h"
 
-#define R53_NS		"https://route53.amazonaws.com/doc/2013-04-01/"
-#define R53_PREFIX	"/2013-04-01"
-#define MAX_SKEW_S	300
-#define KEYS_MAX	1024
-#define SECRET_MAX	128
-#define ZONES_PAGE_MAX	100
-#define RRSETS_PAGE_MAX 300
+#define R53_NS	   "https://route53.amazonaws.com/doc/2013-04-01/"
+#define R53_PREFIX "/2013-04-01"
+#define MAX_SKEW_S 300
+#define KEYS_MAX   1024
+#define SECRET_MAX 128
 
 struct key {
 	char akid[SIGV4_AKID_MAX + 1];
@@ -56,29 +56,10 @@ struct route53_rest {
 	unsigned long long requests;
 };
 
-enum op_kind {
-	OP_CREATE_ZONE,
-	OP_GET_ZONE,
-	OP_LIST_ZONES,
-	OP_DELETE_ZONE,
-	OP_CHANGE_RRSETS,
-	OP_LIST_RRSETS,
-	OP_GET_CHANGE,
-	OP_ZONE_COUNT,
-	OP_CREATE_HC,
-	OP_GET_HC,
-	OP_LIST_HCS,
-	OP_UPDATE_HC,
-	OP_DELETE_HC,
-	OP_HC_STATUS,
-	OP_HC_COUNT,
-	OP_ZONES_BY_NAME,
-};
-
 /* One Route 53 request waiting for the node's answer. */
 struct op {
 	struct http_request *r;
-	enum op_kind kind;
+	enum r53_op kind;
 	char request_id[40];
 	char marker[128];   /* ListHostedZones: as given */
 	unsigned max_items; /* the page size asked */
@@ -90,6 +71,9 @@ struct op {
 	char dns_name[1100];
 	char zone_id[64];
 	char akid[SIGV4_AKID_MAX + 1]; /* the signing key (audit) */
+	/* The other operations' path ids (tagged resource, limit type). */
+	char id[R53_ROUTE_SEG_MAX + 1];
+	char kind_arg[R53_ROUTE_SEG_MAX + 1];
 };
 
 /* --- XML out --- */
@@ -373,6 +357,8 @@ static void xo_marker_page(struct xml_out *x, const struct op *o,
 
 /* --- answers --- */
 
+static bool answer_more(struct op *o, const Q53__Api__Response *resp);
+
 static void answer(struct op *o, const Q53__Api__Response *resp)
 {
 	struct xml_out x;
@@ -387,7 +373,7 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		return;
 	}
 	switch (o->kind) {
-	case OP_CREATE_ZONE: {
+	case R53_CREATE_ZONE: {
 		const Q53__Api__CreateZoneResponse *c = resp->create_zone;
 		char location[256];
 		if (c == NULL || c->zone == NULL)
@@ -406,7 +392,7 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_send(&x, o, 201, hdr);
 		return;
 	}
-	case OP_GET_ZONE: {
+	case R53_GET_ZONE: {
 		const Q53__Api__GetZoneResponse *g = resp->get_zone;
 		if (g == NULL || g->zone == NULL)
 			break;
@@ -417,7 +403,7 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
-	case OP_LIST_ZONES: {
+	case R53_LIST_ZONES: {
 		const Q53__Api__ListZonesResponse *l = resp->list_zones;
 		if (l == NULL)
 			break;
@@ -431,21 +417,21 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
-	case OP_DELETE_ZONE:
-	case OP_CHANGE_RRSETS:
-	case OP_GET_CHANGE: {
+	case R53_DELETE_ZONE:
+	case R53_CHANGE_RRSETS:
+	case R53_GET_CHANGE: {
 		/* Answers that are a ChangeInfo. */
 		const Q53__Api__ChangeInfo *ci =
-		    o->kind == OP_DELETE_ZONE
+		    o->kind == R53_DELETE_ZONE
 			? (resp->delete_zone ? resp->delete_zone->change : NULL)
-		    : o->kind == OP_CHANGE_RRSETS
+		    : o->kind == R53_CHANGE_RRSETS
 			? (resp->change_batch ? resp->change_batch->change
 					      : NULL)
 			: (resp->get_change ? resp->get_change->change : NULL);
 		static const char *const roots[] = {
-		    [OP_DELETE_ZONE] = "DeleteHostedZoneResponse",
-		    [OP_CHANGE_RRSETS] = "ChangeResourceRecordSetsResponse",
-		    [OP_GET_CHANGE] = "GetChangeResponse",
+		    [R53_DELETE_ZONE] = "DeleteHostedZoneResponse",
+		    [R53_CHANGE_RRSETS] = "ChangeResourceRecordSetsResponse",
+		    [R53_GET_CHANGE] = "GetChangeResponse",
 		};
 		if (ci == NULL || xo_begin(&x, roots[o->kind]) != 0)
 			break;
@@ -453,22 +439,22 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
-	case OP_ZONE_COUNT:
+	case R53_ZONE_COUNT:
 		if (resp->status == NULL ||
 		    xo_begin(&x, "GetHostedZoneCountResponse") != 0)
 			break;
 		xo_fmt(&x, "HostedZoneCount", "%u", resp->status->zones);
 		xo_send(&x, o, 200, hdr);
 		return;
-	case OP_CREATE_HC:
-	case OP_GET_HC:
-	case OP_UPDATE_HC: {
+	case R53_CREATE_HC:
+	case R53_GET_HC:
+	case R53_UPDATE_HC: {
 		const Q53__Api__HealthCheck *h =
-		    o->kind == OP_CREATE_HC
+		    o->kind == R53_CREATE_HC
 			? (resp->create_health_check
 			       ? resp->create_health_check->health_check
 			       : NULL)
-		    : o->kind == OP_GET_HC
+		    : o->kind == R53_GET_HC
 			? (resp->get_health_check
 			       ? resp->get_health_check->health_check
 			       : NULL)
@@ -476,15 +462,15 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 			       ? resp->update_health_check->health_check
 			       : NULL);
 		static const char *const roots[] = {
-		    [OP_CREATE_HC] = "CreateHealthCheckResponse",
-		    [OP_GET_HC] = "GetHealthCheckResponse",
-		    [OP_UPDATE_HC] = "UpdateHealthCheckResponse",
+		    [R53_CREATE_HC] = "CreateHealthCheckResponse",
+		    [R53_GET_HC] = "GetHealthCheckResponse",
+		    [R53_UPDATE_HC] = "UpdateHealthCheckResponse",
 		};
 		if (h == NULL || xo_begin(&x, roots[o->kind]) != 0)
 			break;
 		xo_health_check(&x, h);
 		char location[256];
-		if (o->kind == OP_CREATE_HC) {
+		if (o->kind == R53_CREATE_HC) {
 			snprintf(location, sizeof(location),
 				 "https://route53.amazonaws.com/2013-04-01/"
 				 "healthcheck/%s",
@@ -492,16 +478,16 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 			hdr[2] = "Location";
 			hdr[3] = location;
 		}
-		xo_send(&x, o, o->kind == OP_CREATE_HC ? 201 : 200, hdr);
+		xo_send(&x, o, o->kind == R53_CREATE_HC ? 201 : 200, hdr);
 		return;
 	}
-	case OP_LIST_HCS:
-	case OP_HC_COUNT: {
+	case R53_LIST_HCS:
+	case R53_HC_COUNT: {
 		const Q53__Api__ListHealthChecksResponse *l =
 		    resp->list_health_checks;
 		if (l == NULL)
 			break;
-		if (o->kind == OP_HC_COUNT) {
+		if (o->kind == R53_HC_COUNT) {
 			if (xo_begin(&x, "GetHealthCheckCountResponse") != 0)
 				break;
 			xo_fmt(&x, "HealthCheckCount", "%zu",
@@ -519,12 +505,12 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
-	case OP_DELETE_HC:
+	case R53_DELETE_HC:
 		if (xo_begin(&x, "DeleteHealthCheckResponse") != 0)
 			break;
 		xo_send(&x, o, 200, hdr);
 		return;
-	case OP_HC_STATUS: {
+	case R53_HC_STATUS: {
 		const Q53__Api__GetHealthCheckStatusResponse *st =
 		    resp->get_health_check_status;
 		if (st == NULL ||
@@ -562,9 +548,13 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		xo_send(&x, o, 200, hdr);
 		return;
 	}
-	case OP_ZONES_BY_NAME:
+	case R53_ZONES_BY_NAME:
 		break; /* answered from every page (on_reply) */
-	case OP_LIST_RRSETS: {
+	default:
+		if (answer_more(o, resp))
+			return;
+		break;
+	case R53_LIST_RRSETS: {
 		const Q53__Api__ListRecordsResponse *l = resp->list_records;
 		if (l == NULL ||
 		    xo_begin(&x, "ListResourceRecordSetsResponse") != 0)
@@ -703,7 +693,7 @@ static void on_reply(void *ctx, const uint8_t *buf, size_t len)
 	struct op *o = ctx;
 	Q53__Api__Response *resp =
 	    buf != NULL ? q53__api__response__unpack(NULL, len, buf) : NULL;
-	if (o->kind == OP_ZONES_BY_NAME && resp != NULL &&
+	if (o->kind == R53_ZONES_BY_NAME && resp != NULL &&
 	    (resp->error == NULL || resp->error[0] == '\0') &&
 	    resp->list_zones != NULL) {
 		/* Every page first: the order by name is not the node's. */
@@ -751,18 +741,6 @@ static void submit(struct route53_rest *rest, struct op *o,
 
 /* --- operations --- */
 
-static unsigned max_items(struct http_request *r, unsigned dflt, unsigned max)
-{
-	const char *v = http_request_query(r, "maxitems");
-	if (v == NULL)
-		return dflt;
-	char *end;
-	unsigned long k = strtoul(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || k == 0)
-		return dflt;
-	return k > max ? max : (unsigned)k;
-}
-
 /* Answers an "InvalidInput: message" from the XML parsers. */
 static void send_error_text(struct op *o, const char *text)
 {
@@ -805,7 +783,7 @@ static void op_create_zone(struct route53_rest *rest, struct op *o)
 			c.comment = z.comment;
 		req.body_case = Q53__API__REQUEST__BODY_CREATE_ZONE;
 		req.create_zone = &c;
-		o->kind = OP_CREATE_ZONE;
+		o->kind = R53_CREATE_ZONE;
 		submit(rest, o, &req);
 	}
 	r53_create_zone_free(&z);
@@ -832,39 +810,28 @@ static void op_change_rrsets(struct route53_rest *rest, struct op *o,
 	c.access_key_id = o->akid;
 	req.body_case = Q53__API__REQUEST__BODY_CHANGE_BATCH;
 	req.change_batch = &c;
-	o->kind = OP_CHANGE_RRSETS;
+	o->kind = R53_CHANGE_RRSETS;
 	submit(rest, o, &req);
 	free(json);
 }
 
 static void op_list_rrsets(struct route53_rest *rest, struct op *o,
-			   const char *zone)
+			   const struct r53_route *rt)
 {
-	struct http_request *r = o->r;
-	const char *name = http_request_query(r, "name");
-	const char *type = http_request_query(r, "type");
-	const char *ident = http_request_query(r, "identifier");
-	if (type != NULL && name == NULL) {
-		send_error(r, o->request_id, 400, "InvalidInput",
-			   "The input is not valid: StartRecordType needs "
-			   "StartRecordName");
-		free(o);
-		return;
-	}
 	Q53__Api__Request req = Q53__API__REQUEST__INIT;
 	Q53__Api__ListRecordsRequest l = Q53__API__LIST_RECORDS_REQUEST__INIT;
-	l.zone = (char *)zone;
-	o->max_items = max_items(r, RRSETS_PAGE_MAX, RRSETS_PAGE_MAX);
+	l.zone = (char *)rt->id;
+	o->max_items = rt->max_items;
 	l.max_items = o->max_items;
-	if (name != NULL)
-		l.start_name = (char *)name;
-	if (type != NULL)
-		l.start_type = (char *)type;
-	if (ident != NULL)
-		l.start_identifier = (char *)ident;
+	if (rt->name != NULL)
+		l.start_name = (char *)rt->name;
+	if (rt->type != NULL)
+		l.start_type = (char *)rt->type;
+	if (rt->identifier != NULL)
+		l.start_identifier = (char *)rt->identifier;
 	req.body_case = Q53__API__REQUEST__BODY_LIST_RECORDS;
 	req.list_records = &l;
-	o->kind = OP_LIST_RRSETS;
+	o->kind = R53_LIST_RRSETS;
 	submit(rest, o, &req);
 }
 
@@ -888,7 +855,7 @@ static void op_create_hc(struct route53_rest *rest, struct op *o)
 	c.config_json.len = strlen(cfg);
 	req.body_case = Q53__API__REQUEST__BODY_CREATE_HEALTH_CHECK;
 	req.create_health_check = &c;
-	o->kind = OP_CREATE_HC;
+	o->kind = R53_CREATE_HC;
 	submit(rest, o, &req);
 	free(ref);
 	free(cfg);
@@ -917,194 +884,551 @@ static void op_update_hc(struct route53_rest *rest, struct op *o,
 	u.config_json.len = strlen(fields);
 	req.body_case = Q53__API__REQUEST__BODY_UPDATE_HEALTH_CHECK;
 	req.update_health_check = &u;
-	o->kind = OP_UPDATE_HC;
+	o->kind = R53_UPDATE_HC;
 	submit(rest, o, &req);
 	free(fields);
 }
 
-/* Accepts "Z123" and "/hostedzone/Z123" (SDKs strip the prefix; some
- * tools do not). */
-static const char *strip_prefix(const char *id, const char *prefix)
+/* --- comments, tags, limits, checker ranges, DNSSEC --- */
+
+static bool tag_kind_ok(const char *kind)
 {
-	size_t n = strlen(prefix);
-	return strncmp(id, prefix, n) == 0 ? id + n : id;
+	return strcmp(kind, "hostedzone") == 0 ||
+	       strcmp(kind, "healthcheck") == 0;
+}
+
+static void op_update_comment(struct route53_rest *rest, struct op *o,
+			      const char *zone)
+{
+	char err[512], *comment;
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	/* No body (botocore sends none without Comment): remove it. */
+	comment = NULL;
+	if (len > 0 &&
+	    r53_xml_zone_comment(body, len, &comment, err, sizeof(err)) != 0) {
+		send_error_text(o, err);
+		free(o);
+		return;
+	}
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__UpdateZoneCommentRequest u =
+	    Q53__API__UPDATE_ZONE_COMMENT_REQUEST__INIT;
+	u.zone = (char *)zone;
+	if (comment != NULL)
+		u.comment = comment;
+	req.body_case = Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT;
+	req.update_zone_comment = &u;
+	o->kind = R53_UPDATE_ZONE_COMMENT;
+	submit(rest, o, &req);
+	free(comment);
+}
+
+static void op_change_tags(struct route53_rest *rest, struct op *o)
+{
+	char err[512];
+	struct r53_tags t;
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (r53_xml_change_tags(body, len, &t, err, sizeof(err)) != 0) {
+		send_error_text(o, err);
+		r53_tags_free(&t);
+		free(o);
+		return;
+	}
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__ChangeTagsRequest c = Q53__API__CHANGE_TAGS_REQUEST__INIT;
+	Q53__Api__Tag items[R53_XML_LIST_MAX], *ptrs[R53_XML_LIST_MAX];
+	for (size_t i = 0; i < t.n_add; i++) {
+		q53__api__tag__init(&items[i]);
+		items[i].key = t.keys[i];
+		items[i].value = t.values[i];
+		ptrs[i] = &items[i];
+	}
+	c.resource_type = o->kind_arg;
+	c.resource_id = o->id;
+	c.add = ptrs;
+	c.n_add = t.n_add;
+	c.remove_keys = t.remove;
+	c.n_remove_keys = t.n_remove;
+	req.body_case = Q53__API__REQUEST__BODY_CHANGE_TAGS;
+	req.change_tags = &c;
+	submit(rest, o, &req);
+	r53_tags_free(&t);
+}
+
+static void op_list_tags(struct route53_rest *rest, struct op *o, bool many)
+{
+	char err[512], **ids = NULL, *one[1] = {o->id};
+	size_t n = 1, len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (many &&
+	    r53_xml_resource_ids(body, len, &ids, &n, err, sizeof(err)) != 0) {
+		send_error_text(o, err);
+		r53_strings_free(ids, n);
+		free(o);
+		return;
+	}
+	if (many && n > API_MSG_TAG_RESOURCES_MAX) {
+		send_error(o->r, o->request_id, 400, "InvalidInput",
+			   "ResourceIds: at most %d resources per request",
+			   API_MSG_TAG_RESOURCES_MAX);
+		r53_strings_free(ids, n);
+		free(o);
+		return;
+	}
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__ListTagsRequest l = Q53__API__LIST_TAGS_REQUEST__INIT;
+	l.resource_type = o->kind_arg;
+	l.resource_ids = many ? ids : one;
+	l.n_resource_ids = n;
+	req.body_case = Q53__API__REQUEST__BODY_LIST_TAGS;
+	req.list_tags = &l;
+	submit(rest, o, &req);
+	r53_strings_free(ids, many ? n : 0);
+}
+
+/* The limits a client can ask about and whether this cluster has the
+ * resource at all. No count limit is enforced (zone_store, control_fsm and
+ * the prober take as many zones, record sets and checks as memory holds):
+ * those report R53_NO_LIMIT. What is not supported (private zones' VPCs,
+ * traffic policies, reusable delegation sets) has the limit 0. */
+#define R53_NO_LIMIT 9223372036854775807LL
+
+static bool limit_known(const char *type, bool account)
+{
+	static const char *const zone_types[] = {
+	    "MAX_RRSETS_BY_ZONE", "MAX_VPCS_ASSOCIATED_BY_ZONE", NULL};
+	static const char *const account_types[] = {
+	    "MAX_HEALTH_CHECKS_BY_OWNER",
+	    "MAX_HOSTED_ZONES_BY_OWNER",
+	    "MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER",
+	    "MAX_REUSABLE_DELEGATION_SETS_BY_OWNER",
+	    "MAX_TRAFFIC_POLICIES_BY_OWNER",
+	    NULL};
+	const char *const *v = account ? account_types : zone_types;
+	for (size_t i = 0; v[i] != NULL; i++)
+		if (strcmp(v[i], type) == 0)
+			return true;
+	return false;
+}
+
+static void send_limit(struct op *o, const char *root, const char *type,
+		       long long value, unsigned long long count)
+{
+	struct xml_out x;
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL};
+
+	if (xo_begin(&x, root) != 0) {
+		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		return;
+	}
+	xo_open(&x, "Limit");
+	xo_text(&x, "Type", type);
+	xo_fmt(&x, "Value", "%lld", value);
+	xo_close(&x);
+	xo_fmt(&x, "Count", "%llu", count);
+	xo_send(&x, o, 200, hdr);
+}
+
+static void op_account_limit(struct route53_rest *rest, struct op *o)
+{
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__StatusRequest st = Q53__API__STATUS_REQUEST__INIT;
+	Q53__Api__ListHealthChecksRequest l =
+	    Q53__API__LIST_HEALTH_CHECKS_REQUEST__INIT;
+
+	o->kind = R53_ACCOUNT_LIMIT;
+	if (strcmp(o->kind_arg, "MAX_HOSTED_ZONES_BY_OWNER") == 0) {
+		req.body_case = Q53__API__REQUEST__BODY_STATUS;
+		req.status = &st;
+	} else if (strcmp(o->kind_arg, "MAX_HEALTH_CHECKS_BY_OWNER") == 0) {
+		l.max_items = API_MSG_PAGE_MAX;
+		req.body_case = Q53__API__REQUEST__BODY_LIST_HEALTH_CHECKS;
+		req.list_health_checks = &l;
+	} else {
+		send_limit(o, "GetAccountLimitResponse", o->kind_arg, 0, 0);
+		free(o);
+		return;
+	}
+	submit(rest, o, &req);
+}
+
+/* "tcp://1.2.3.4:5", "1.2.3.4:5", "[::1]:5" -> "1.2.3.4/32", "::1/128";
+ * false for names and wildcards. */
+static bool probe_cidr(const char *addr, char *out, size_t len)
+{
+	const char *h = strstr(addr, "://");
+	char host[64];
+	unsigned char bin[16];
+	size_t n;
+
+	h = h != NULL ? h + 3 : addr;
+	if (*h == '[') {
+		const char *e = strchr(++h, ']');
+		if (e == NULL)
+			return false;
+		n = (size_t)(e - h);
+	} else {
+		const char *e = strrchr(h, ':');
+		n = e != NULL ? (size_t)(e - h) : strlen(h);
+	}
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, bin) == 1) {
+		if (strcmp(host, "0.0.0.0") == 0)
+			return false;
+		snprintf(out, len, "%s/32", host);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, bin) == 1) {
+		static const unsigned char any[16];
+		if (memcmp(bin, any, 16) == 0)
+			return false;
+		snprintf(out, len, "%s/128", host);
+		return true;
+	}
+	return false;
+}
+
+static int cidr_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void answer_checker_ips(struct op *o,
+			       const Q53__Api__ListNodesResponse *l)
+{
+	char(*v)[80] = calloc(l->n_nodes + 1, sizeof(*v));
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL};
+	struct xml_out x;
+	size_t n = 0;
+
+	if (v == NULL || xo_begin(&x, "GetCheckerIpRangesResponse") != 0) {
+		free(v);
+		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		return;
+	}
+	for (size_t i = 0; i < l->n_nodes; i++)
+		if (probe_cidr(l->nodes[i]->raft_address, v[n], sizeof(v[n])))
+			n++;
+	qsort(v, n, sizeof(*v), cidr_cmp);
+	xo_open(&x, "CheckerIpRanges");
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			xo_text(&x, "member", v[i]);
+	xo_close(&x);
+	xo_send(&x, o, 200, hdr);
+	free(v);
+}
+
+/* The answers of the operations above (from answer()). true: answered. */
+static bool answer_more(struct op *o, const Q53__Api__Response *resp)
+{
+	struct xml_out x;
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL};
+
+	switch (o->kind) {
+	case R53_UPDATE_ZONE_COMMENT: {
+		const Q53__Api__UpdateZoneCommentResponse *u =
+		    resp->update_zone_comment;
+		if (u == NULL || u->zone == NULL ||
+		    xo_begin(&x, "UpdateHostedZoneCommentResponse") != 0)
+			return false;
+		xo_zone(&x, u->zone);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	case R53_CHANGE_TAGS:
+		if (xo_begin(&x, "ChangeTagsForResourceResponse") != 0)
+			return false;
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_LIST_TAGS:
+	case R53_LIST_TAGS_MANY: {
+		const Q53__Api__ListTagsResponse *l = resp->list_tags;
+		bool many = o->kind == R53_LIST_TAGS_MANY;
+		if (l == NULL || (!many && l->n_resources != 1) ||
+		    xo_begin(&x, many ? "ListTagsForResourcesResponse"
+				      : "ListTagsForResourceResponse") != 0)
+			return false;
+		if (many)
+			xo_open(&x, "ResourceTagSets");
+		for (size_t i = 0; i < l->n_resources; i++) {
+			const Q53__Api__ResourceTags *t = l->resources[i];
+			xo_open(&x, "ResourceTagSet");
+			xo_text(&x, "ResourceType", t->resource_type);
+			xo_text(&x, "ResourceId", t->resource_id);
+			xo_open(&x, "Tags");
+			for (size_t k = 0; k < t->n_tags; k++) {
+				xo_open(&x, "Tag");
+				xo_text(&x, "Key", t->tags[k]->key);
+				xo_text(&x, "Value", t->tags[k]->value);
+				xo_close(&x);
+			}
+			xo_close(&x);
+			xo_close(&x);
+		}
+		if (many)
+			xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	case R53_CHECKER_IPS:
+		if (resp->list_nodes == NULL)
+			return false;
+		answer_checker_ips(o, resp->list_nodes);
+		return true;
+	case R53_ZONE_LIMIT:
+		if (resp->get_zone == NULL || resp->get_zone->zone == NULL)
+			return false;
+		if (strcmp(o->kind_arg, "MAX_VPCS_ASSOCIATED_BY_ZONE") == 0) {
+			send_error(o->r, o->request_id, 400,
+				   "HostedZoneNotPrivate",
+				   "The specified hosted zone is a public "
+				   "hosted zone.");
+			return true;
+		}
+		send_limit(
+		    o, "GetHostedZoneLimitResponse", o->kind_arg, R53_NO_LIMIT,
+		    (unsigned long long)resp->get_zone->zone->record_set_count);
+		return true;
+	case R53_ACCOUNT_LIMIT:
+		/* status and list_health_checks share the oneof */
+		if (resp->body_case == Q53__API__RESPONSE__BODY_STATUS &&
+		    resp->status != NULL)
+			send_limit(o, "GetAccountLimitResponse", o->kind_arg,
+				   R53_NO_LIMIT, resp->status->zones);
+		else if (resp->body_case ==
+			     Q53__API__RESPONSE__BODY_LIST_HEALTH_CHECKS &&
+			 resp->list_health_checks != NULL)
+			send_limit(o, "GetAccountLimitResponse", o->kind_arg,
+				   R53_NO_LIMIT,
+				   resp->list_health_checks->n_health_checks);
+		else
+			return false;
+		return true;
+	case R53_GET_DNSSEC:
+		if (resp->get_zone == NULL ||
+		    xo_begin(&x, "GetDNSSECResponse") != 0)
+			return false;
+		xo_open(&x, "Status");
+		xo_text(&x, "ServeSignature", "NOT_SIGNING");
+		xo_close(&x);
+		xo_open(&x, "KeySigningKeys");
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_HC_LAST_FAILURE: {
+		const Q53__Api__GetHealthCheckStatusResponse *st =
+		    resp->get_health_check_status;
+		if (st == NULL ||
+		    xo_begin(&x, "GetHealthCheckLastFailureReasonResponse") !=
+			0)
+			return false;
+		/* One observation per node that saw a failure (Route 53:
+		 * per checker); Region is the node's name. */
+		xo_open(&x, "HealthCheckObservations");
+		for (size_t i = 0; i < st->n_nodes; i++) {
+			const Q53__Api__HealthCheckNodeStatus *ns =
+			    st->nodes[i];
+			char when[64];
+			if (!ns->reachable || ns->last_failure_at_ms == 0)
+				continue;
+			xo_open(&x, "HealthCheckObservation");
+			xo_text(&x, "Region", ns->name);
+			xo_open(&x, "StatusReport");
+			xo_fmt(&x, "Status", "Failure: %s",
+			       ns->last_failure_reason);
+			api_msg_iso_time(ns->last_failure_at_ms, when,
+					 sizeof(when));
+			xo_text(&x, "CheckedTime", when);
+			xo_close(&x);
+			xo_close(&x);
+		}
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* --- routing (r53_route.c) --- */
+
+static const char *route_query(void *ctx, const char *name)
+{
+	return http_request_query(ctx, name);
 }
 
 static void route(struct route53_rest *rest, struct op *o)
 {
 	struct http_request *r = o->r;
-	const char *m = http_request_method(r);
-	const char *path = http_request_path(r);
-	char seg[4][256];
-	size_t nseg = 0;
-
-	if (strncmp(path, R53_PREFIX "/", sizeof(R53_PREFIX)) != 0)
-		goto unknown;
-	for (const char *p = path + sizeof(R53_PREFIX); *p != '\0';) {
-		size_t n = strcspn(p, "/");
-		if (n > 0) {
-			if (nseg == 4 || n >= sizeof(seg[0]))
-				goto unknown;
-			memcpy(seg[nseg], p, n);
-			seg[nseg][n] = '\0';
-			nseg++;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-	}
+	struct r53_route rt;
 	Q53__Api__Request req = Q53__API__REQUEST__INIT;
-	bool get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0,
-	     del = strcmp(m, "DELETE") == 0;
-	if (nseg == 1 && strcmp(seg[0], "hostedzone") == 0 && post) {
+
+	r53_route_parse(http_request_method(r), http_request_path(r),
+			route_query, r, &rt);
+	if (rt.op == R53_UNKNOWN) {
+		send_error(r, o->request_id, 404, "UnknownOperationException",
+			   "quorum53 does not implement %s %s (yet)",
+			   http_request_method(r), http_request_path(r));
+		free(o);
+		return;
+	}
+	if (rt.invalid != NULL) {
+		send_error(r, o->request_id, 400, "InvalidInput", "%s",
+			   rt.invalid);
+		free(o);
+		return;
+	}
+	o->kind = rt.op;
+	o->max_items = rt.max_items;
+	snprintf(o->marker, sizeof(o->marker), "%s", rt.marker);
+	snprintf(o->id, sizeof(o->id), "%s", rt.id);
+	snprintf(o->kind_arg, sizeof(o->kind_arg), "%s", rt.kind);
+
+	Q53__Api__ListZonesRequest lz = Q53__API__LIST_ZONES_REQUEST__INIT;
+	Q53__Api__GetZoneRequest gz = Q53__API__GET_ZONE_REQUEST__INIT;
+	Q53__Api__DeleteZoneRequest dz = Q53__API__DELETE_ZONE_REQUEST__INIT;
+	Q53__Api__GetChangeRequest gc = Q53__API__GET_CHANGE_REQUEST__INIT;
+	Q53__Api__StatusRequest st = Q53__API__STATUS_REQUEST__INIT;
+	Q53__Api__ListHealthChecksRequest lh =
+	    Q53__API__LIST_HEALTH_CHECKS_REQUEST__INIT;
+	Q53__Api__GetHealthCheckRequest gh =
+	    Q53__API__GET_HEALTH_CHECK_REQUEST__INIT;
+	Q53__Api__DeleteHealthCheckRequest dh =
+	    Q53__API__DELETE_HEALTH_CHECK_REQUEST__INIT;
+	Q53__Api__GetHealthCheckStatusRequest sh =
+	    Q53__API__GET_HEALTH_CHECK_STATUS_REQUEST__INIT;
+	Q53__Api__ListNodesRequest ln = Q53__API__LIST_NODES_REQUEST__INIT;
+
+	switch (rt.op) {
+	case R53_CREATE_ZONE:
 		op_create_zone(rest, o);
 		return;
-	}
-	if (nseg == 1 && strcmp(seg[0], "hostedzone") == 0 && get) {
-		Q53__Api__ListZonesRequest l =
-		    Q53__API__LIST_ZONES_REQUEST__INIT;
-		const char *marker = http_request_query(r, "marker");
-		if (marker != NULL)
-			snprintf(o->marker, sizeof(o->marker), "%s",
-				 strip_prefix(marker, "/hostedzone/"));
-		l.marker = o->marker;
-		o->max_items = max_items(r, ZONES_PAGE_MAX, ZONES_PAGE_MAX);
-		l.max_items = o->max_items;
+	case R53_LIST_ZONES:
+		lz.marker = o->marker;
+		lz.max_items = o->max_items;
 		req.body_case = Q53__API__REQUEST__BODY_LIST_ZONES;
-		req.list_zones = &l;
-		o->kind = OP_LIST_ZONES;
-		submit(rest, o, &req);
-		return;
-	}
-	if (nseg == 2 && strcmp(seg[0], "hostedzone") == 0 && (get || del)) {
-		Q53__Api__GetZoneRequest g = Q53__API__GET_ZONE_REQUEST__INIT;
-		Q53__Api__DeleteZoneRequest d =
-		    Q53__API__DELETE_ZONE_REQUEST__INIT;
-		if (get) {
-			g.zone = seg[1];
-			req.body_case = Q53__API__REQUEST__BODY_GET_ZONE;
-			req.get_zone = &g;
-			o->kind = OP_GET_ZONE;
-		} else {
-			d.zone = seg[1];
-			req.body_case = Q53__API__REQUEST__BODY_DELETE_ZONE;
-			req.delete_zone = &d;
-			o->kind = OP_DELETE_ZONE;
-		}
-		submit(rest, o, &req);
-		return;
-	}
-	if (nseg == 3 && strcmp(seg[0], "hostedzone") == 0 &&
-	    strcmp(seg[2], "rrset") == 0 && (post || get)) {
-		if (post)
-			op_change_rrsets(rest, o, seg[1]);
-		else
-			op_list_rrsets(rest, o, seg[1]);
-		return;
-	}
-	if (nseg == 2 && strcmp(seg[0], "change") == 0 && get) {
-		Q53__Api__GetChangeRequest g =
-		    Q53__API__GET_CHANGE_REQUEST__INIT;
-		g.id = seg[1];
-		req.body_case = Q53__API__REQUEST__BODY_GET_CHANGE;
-		req.get_change = &g;
-		o->kind = OP_GET_CHANGE;
-		submit(rest, o, &req);
-		return;
-	}
-	if (nseg == 1 && strcmp(seg[0], "hostedzonesbyname") == 0 && get) {
-		const char *dn = http_request_query(r, "dnsname");
-		const char *zid = http_request_query(r, "hostedzoneid");
-		if (zid != NULL && dn == NULL) {
+		req.list_zones = &lz;
+		break;
+	case R53_GET_ZONE:
+	case R53_GET_DNSSEC:
+	case R53_ZONE_LIMIT:
+		if (rt.op == R53_ZONE_LIMIT && !limit_known(rt.kind, false)) {
 			send_error(r, o->request_id, 400, "InvalidInput",
-				   "HostedZoneId needs DNSName");
+				   "Type '%.80s' must be MAX_RRSETS_BY_ZONE or "
+				   "MAX_VPCS_ASSOCIATED_BY_ZONE",
+				   rt.kind);
 			free(o);
 			return;
 		}
+		gz.zone = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_GET_ZONE;
+		req.get_zone = &gz;
+		break;
+	case R53_DELETE_ZONE:
+		dz.zone = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_DELETE_ZONE;
+		req.delete_zone = &dz;
+		break;
+	case R53_UPDATE_ZONE_COMMENT:
+		op_update_comment(rest, o, o->id);
+		return;
+	case R53_CHANGE_RRSETS:
+		op_change_rrsets(rest, o, o->id);
+		return;
+	case R53_LIST_RRSETS:
+		op_list_rrsets(rest, o, &rt);
+		return;
+	case R53_GET_CHANGE:
+		gc.id = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_GET_CHANGE;
+		req.get_change = &gc;
+		break;
+	case R53_ZONES_BY_NAME:
 		snprintf(o->dns_name, sizeof(o->dns_name), "%s",
-			 dn != NULL ? dn : "");
+			 rt.dns_name != NULL ? rt.dns_name : "");
 		snprintf(o->zone_id, sizeof(o->zone_id), "%s",
-			 zid != NULL ? zid : "");
-		o->max_items = max_items(r, ZONES_PAGE_MAX, ZONES_PAGE_MAX);
-		o->kind = OP_ZONES_BY_NAME;
+			 rt.zone_id != NULL ? rt.zone_id : "");
 		list_zones_page(o, "");
 		return;
-	}
-	if (nseg == 1 && strcmp(seg[0], "hostedzonecount") == 0 && get) {
-		Q53__Api__StatusRequest st = Q53__API__STATUS_REQUEST__INIT;
+	case R53_ZONE_COUNT:
 		req.body_case = Q53__API__REQUEST__BODY_STATUS;
 		req.status = &st;
-		o->kind = OP_ZONE_COUNT;
-		submit(rest, o, &req);
-		return;
-	}
-	if (nseg == 1 && strcmp(seg[0], "healthcheck") == 0 && post) {
+		break;
+	case R53_CREATE_HC:
 		op_create_hc(rest, o);
 		return;
-	}
-	if (nseg == 1 &&
-	    (strcmp(seg[0], "healthcheck") == 0 ||
-	     strcmp(seg[0], "healthcheckcount") == 0) &&
-	    get) {
-		Q53__Api__ListHealthChecksRequest l =
-		    Q53__API__LIST_HEALTH_CHECKS_REQUEST__INIT;
-		bool count = strcmp(seg[0], "healthcheckcount") == 0;
-		const char *marker =
-		    count ? NULL : http_request_query(r, "marker");
-		if (marker != NULL)
-			snprintf(o->marker, sizeof(o->marker), "%s", marker);
-		l.marker = o->marker;
-		o->max_items = count ? API_MSG_PAGE_MAX
-				     : max_items(r, API_MSG_PAGE_DEFAULT,
-						 API_MSG_PAGE_MAX);
-		l.max_items = o->max_items;
+	case R53_LIST_HCS:
+	case R53_HC_COUNT:
+		lh.marker = o->marker;
+		lh.max_items = o->max_items;
 		req.body_case = Q53__API__REQUEST__BODY_LIST_HEALTH_CHECKS;
-		req.list_health_checks = &l;
-		o->kind = count ? OP_HC_COUNT : OP_LIST_HCS;
-		submit(rest, o, &req);
+		req.list_health_checks = &lh;
+		break;
+	case R53_GET_HC:
+		gh.id = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_GET_HEALTH_CHECK;
+		req.get_health_check = &gh;
+		break;
+	case R53_UPDATE_HC:
+		op_update_hc(rest, o, o->id);
 		return;
-	}
-	if (nseg == 2 && strcmp(seg[0], "healthcheck") == 0 &&
-	    (get || del || post)) {
-		Q53__Api__GetHealthCheckRequest g =
-		    Q53__API__GET_HEALTH_CHECK_REQUEST__INIT;
-		Q53__Api__DeleteHealthCheckRequest d =
-		    Q53__API__DELETE_HEALTH_CHECK_REQUEST__INIT;
-		if (post) {
-			op_update_hc(rest, o, seg[1]);
+	case R53_DELETE_HC:
+		dh.id = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK;
+		req.delete_health_check = &dh;
+		break;
+	case R53_HC_STATUS:
+	case R53_HC_LAST_FAILURE:
+		sh.id = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS;
+		req.get_health_check_status = &sh;
+		break;
+	case R53_CHANGE_TAGS:
+	case R53_LIST_TAGS:
+	case R53_LIST_TAGS_MANY:
+		if (!tag_kind_ok(rt.kind)) {
+			send_error(r, o->request_id, 400, "InvalidInput",
+				   "ResourceType '%.80s' must be hostedzone or "
+				   "healthcheck",
+				   rt.kind);
+			free(o);
 			return;
 		}
-		if (get) {
-			g.id = seg[1];
-			req.body_case =
-			    Q53__API__REQUEST__BODY_GET_HEALTH_CHECK;
-			req.get_health_check = &g;
-			o->kind = OP_GET_HC;
-		} else {
-			d.id = seg[1];
-			req.body_case =
-			    Q53__API__REQUEST__BODY_DELETE_HEALTH_CHECK;
-			req.delete_health_check = &d;
-			o->kind = OP_DELETE_HC;
+		if (rt.op == R53_CHANGE_TAGS)
+			op_change_tags(rest, o);
+		else
+			op_list_tags(rest, o, rt.op == R53_LIST_TAGS_MANY);
+		return;
+	case R53_CHECKER_IPS:
+		req.body_case = Q53__API__REQUEST__BODY_LIST_NODES;
+		req.list_nodes = &ln;
+		break;
+	case R53_ACCOUNT_LIMIT:
+		if (!limit_known(rt.kind, true)) {
+			send_error(r, o->request_id, 400, "InvalidInput",
+				   "Type '%.80s' is not an account limit",
+				   rt.kind);
+			free(o);
+			return;
 		}
-		submit(rest, o, &req);
+		op_account_limit(rest, o);
 		return;
+	case R53_UNKNOWN:
+		break;
 	}
-	if (nseg == 3 && strcmp(seg[0], "healthcheck") == 0 &&
-	    strcmp(seg[2], "status") == 0 && get) {
-		Q53__Api__GetHealthCheckStatusRequest g =
-		    Q53__API__GET_HEALTH_CHECK_STATUS_REQUEST__INIT;
-		g.id = seg[1];
-		req.body_case = Q53__API__REQUEST__BODY_GET_HEALTH_CHECK_STATUS;
-		req.get_health_check_status = &g;
-		o->kind = OP_HC_STATUS;
-		submit(rest, o, &req);
-		return;
-	}
-unknown:
-	send_error(r, o->request_id, 404, "UnknownOperationException",
-		   "quorum53 does not implement %s %s (yet)", m, path);
-	free(o);
+	submit(rest, o, &req);
 }
 
 /* --- authentication --- */
