@@ -167,7 +167,17 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 	m->n_rdata = r->nrdata;
 	m->set_identifier = str_in(r->set_identifier);
 	m->failover = (uint32_t)r->failover;
+	m->has_weight = r->has_weight;
+	m->weight = r->weight;
+	m->multi_value_answer = r->multivalue;
 	m->health_check_id = str_in(r->health_check_id);
+}
+
+/* The command_version a command holding r needs at least. */
+static uint32_t set_version(const struct rrset_data *r)
+{
+	return r->has_weight || r->multivalue ? COMMAND_VERSION_ROUTING
+					      : COMMAND_VERSION;
 }
 
 /* Arrays for n sets with nrd records in all (raft_malloc'd, one block). */
@@ -229,6 +239,8 @@ int command_encode_change_rrsets(const struct command_change_rrsets *c,
 		ch[i].action = (uint32_t)r->action;
 		ch[i].invalid = str_in(r->invalid);
 		command_set_to_pb(&r->set, &x.sets[i], x.rdata + nrd);
+		if (set_version(&r->set) > m.command_version)
+			m.command_version = set_version(&r->set);
 		nrd += r->set.nrdata;
 		ch[i].set = &x.sets[i];
 		chp[i] = &ch[i];
@@ -264,6 +276,8 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	nrd = 0;
 	for (size_t i = 0; i < c->nsets; i++) {
 		command_set_to_pb(&c->sets[i], &x.sets[i], x.rdata + nrd);
+		if (set_version(&c->sets[i]) > m.command_version)
+			m.command_version = set_version(&c->sets[i]);
 		nrd += c->sets[i].nrdata;
 		x.ptrs[i] = &x.sets[i];
 	}
@@ -719,6 +733,9 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 				? m->set_identifier
 				: NULL;
 	r->failover = (enum change_failover)m->failover;
+	r->has_weight = m->has_weight;
+	r->weight = m->weight;
+	r->multivalue = m->multi_value_answer;
 	r->health_check_id = m->health_check_id != NULL && m->health_check_id[0]
 				 ? m->health_check_id
 				 : NULL;
@@ -733,7 +750,8 @@ static int fill_typed(struct command *out)
 		struct command_change_rrsets *c = &out->u.change_rrsets;
 		size_t nrd = 0;
 
-		if (m->command_version != COMMAND_VERSION)
+		if (m->command_version < COMMAND_VERSION ||
+		    m->command_version > COMMAND_VERSION_MAX)
 			return Q53_EMALF;
 		for (size_t i = 0; i < m->n_changes; i++) {
 			if (m->changes[i]->set == NULL)
@@ -776,7 +794,8 @@ static int fill_typed(struct command *out)
 		struct command_import_zone *c = &out->u.import_zone;
 		size_t nrd = 0;
 
-		if (m->command_version != COMMAND_VERSION)
+		if (m->command_version < COMMAND_VERSION ||
+		    m->command_version > COMMAND_VERSION_MAX)
 			return Q53_EMALF;
 		for (size_t i = 0; i < m->n_sets; i++)
 			nrd += m->sets[i]->n_rdata;

@@ -61,9 +61,13 @@ enum command_type {
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
 #define COMMAND_TYPE_MAX COMMAND_UPDATE_HEALTH_CHECK
 
-/* The command_version every typed command (11..14) carries; a larger one
- * was written by a newer release. */
-#define COMMAND_VERSION 1
+/* The command_version every typed command (11..14) carries: 1, or 2 for
+ * a record set command holding a weighted or multivalue set (so that a
+ * release without them stops instead of misreading it). A larger one was
+ * written by a newer release. */
+#define COMMAND_VERSION		1
+#define COMMAND_VERSION_ROUTING 2
+#define COMMAND_VERSION_MAX	COMMAND_VERSION_ROUTING
 
 /* True for the types 11..14, which carry command_version. */
 bool command_type_versioned(uint16_t type);

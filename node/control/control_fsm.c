@@ -1641,6 +1641,9 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			    .nrdata = r->count,
 			    .set_identifier = r->set_identifier,
 			    .failover = r->failover,
+			    .has_weight = r->routing & ZONE_STORE_WEIGHTED,
+			    .weight = r->weight,
+			    .multivalue = r->routing & ZONE_STORE_MULTIVALUE,
 			    .health_check_id = r->health_check_id,
 			};
 			for (uint16_t j = 0; j < r->count; j++) {

@@ -166,7 +166,7 @@ static int up_apply(struct q53_fsm *base, uint16_t type, const uint8_t *payload,
 	*out_len = 0;
 	if (type > COMMAND_TYPE_MAX ||
 	    (command_type_versioned(type) &&
-	     command_peek_version(payload, len) > COMMAND_VERSION)) {
+	     command_peek_version(payload, len) > COMMAND_VERSION_MAX)) {
 		if (type > COMMAND_TYPE_MAX)
 			snprintf(msg, sizeof(msg),
 				 "log entry at FSM index %" PRIu64

@@ -5,7 +5,9 @@
  * at an RRset boundary when it does not fit -> append OPT. */
 #include "node/dns/query.h"
 
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
@@ -184,8 +186,55 @@ static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
 	return len;
 }
 
+/* Client networks the routing hash sees: /24 and /56, in bytes. */
+#define CLIENT_PREFIX4 3
+#define CLIENT_PREFIX6 7
+
+void dns_client_from_sockaddr(struct dns_client *c, const struct sockaddr *sa)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+					   0, 0, 0, 0, 0xff, 0xff};
+	memset(c, 0, sizeof(*c));
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		c->family = 4;
+		memcpy(c->addr, &s4->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		const uint8_t *a = s6->sin6_addr.s6_addr;
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+			c->family = 4;
+			memcpy(c->addr, a + 12, 4);
+		} else {
+			c->family = 6;
+			memcpy(c->addr, a, 16);
+		}
+	}
+}
+
+/* The routing hash's input for q (query ID id) from client. */
+static void choice_key(struct zone_choice_key *k, const struct query *q,
+		       uint16_t id, const struct dns_client *client)
+{
+	k->qname = q->qname;
+	k->qname_len = q->qname_len;
+	k->qtype = q->qtype;
+	k->id = id;
+	k->family = 0;
+	k->subnet_len = 0;
+	if (client != NULL && (client->family == 4 || client->family == 6)) {
+		k->family = client->family;
+		k->subnet_len =
+		    client->family == 4 ? CLIENT_PREFIX4 : CLIENT_PREFIX6;
+		memcpy(k->subnet, client->addr, k->subnet_len);
+	}
+}
+
 static const struct zone_answer *lookup(const struct serving_view *view,
-					const struct query *q)
+					const struct query *q,
+					const struct zone_choice_key *key)
 {
 	size_t matched;
 	const struct zone *z;
@@ -201,11 +250,11 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 			if (parent != NULL)
 				n = parent;
 		}
-		a = zone_node_answer(n, q->qtype);
+		a = zone_node_answer(n, q->qtype, key);
 	} else if (n->cut != NULL) {
 		return n->cut->referral;
 	} else if (n->wildcard != NULL) {
-		a = zone_node_answer(n->wildcard, q->qtype);
+		a = zone_node_answer(n->wildcard, q->qtype, key);
 	} else {
 		return z->nxdomain;
 	}
@@ -216,6 +265,14 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 size_t dns_query_answer(const struct serving_view *view,
 			const struct dns_query_params *p, const uint8_t *in,
 			size_t inlen, uint8_t *out, size_t outcap)
+{
+	return dns_query_answer_from(view, p, NULL, in, inlen, out, outcap);
+}
+
+size_t dns_query_answer_from(const struct serving_view *view,
+			     const struct dns_query_params *p,
+			     const struct dns_client *client, const uint8_t *in,
+			     size_t inlen, uint8_t *out, size_t outcap)
 {
 	struct query q;
 	struct wire_cursor w;
@@ -287,7 +344,9 @@ size_t dns_query_answer(const struct serving_view *view,
 		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
 				   outcap);
 
-	const struct zone_answer *a = view ? lookup(view, &q) : NULL;
+	struct zone_choice_key key;
+	choice_key(&key, &q, rd16(in), client);
+	const struct zone_answer *a = view ? lookup(view, &q, &key) : NULL;
 	if (a == NULL)
 		return write_error(p, in, &q, RCODE_REFUSED,
 				   EDE_NOT_AUTHORITATIVE, out, outcap);

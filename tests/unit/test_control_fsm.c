@@ -552,7 +552,7 @@ static void test_zones(void **state)
 			"{\"Changes\": [{\"Action\": \"CREATE\", "
 			"\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
 			"\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
-			"\"a\", \"Weight\": 1, \"ResourceRecords\": "
+			"\"a\", \"Region\": \"x\", \"ResourceRecords\": "
 			"[{\"Value\": \"192.0.2.1\"}]}}]}"),
 		Q53_EINVAL, "InvalidChangeBatch", "not yet supported");
 
@@ -752,12 +752,12 @@ static void test_newer_versions(void **state)
 	assert_int_equal(typed.type, COMMAND_CHANGE_RRSETS);
 	assert_int_equal(typed.data[0], 0x08);
 	assert_int_equal(typed.data[1], COMMAND_VERSION);
-	typed.data[1] = COMMAND_VERSION + 1;
+	typed.data[1] = COMMAND_VERSION_MAX + 1;
 	assert_int_equal(
 	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
 	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
-	assert_non_null(strstr(fatal_msg, "has command type 11 version 2 "
+	assert_non_null(strstr(fatal_msg, "has command type 11 version 3 "
 					  "written by a newer quorum53: "
 					  "upgrade this node"));
 	/* The same entry at the current version applies. */

@@ -440,9 +440,9 @@ static void test_files_apply(void **state)
 	assert_int_equal(serial(s), 3);
 	assert_null(find(s, "api.example.com", 1));
 
-	/* Routing policies other than failover are refused before they
-	 * reach the store. */
-	const char *files[] = {"batch-weighted.json", "batch-alias-apex.json"};
+	/* Routing policies not served yet are refused before they reach
+	 * the store. */
+	const char *files[] = {"batch-latency.json", "batch-alias-apex.json"};
 	for (size_t i = 0; i < 2; i++) {
 		char err[2048];
 		json = load_data(files[i], &len);
@@ -885,7 +885,8 @@ static void test_routing_rules(void **state)
 	struct change_batch b = {.changes = &c, .nchanges = 1};
 	assert_int_equal(apply_batch(s, ZID, &b, NULL, err, sizeof(err)),
 			 Q53_EINVAL);
-	assert_non_null(strstr(err, "a SetIdentifier needs a Failover role"));
+	assert_non_null(
+	    strstr(err, "a SetIdentifier needs exactly one routing policy"));
 	snap_same(before, snap(s));
 }
 
