@@ -561,19 +561,32 @@ static void test_weighted_answers(void **state)
 	store_new(&s);
 	apply_ok(
 	    &s,
-	    BATCH(
-		CH("CREATE", W("app.example.com", "a", 60, "192.0.2.1") HC("hc"
-									   "1")) "," CH(
-		    "CREATE",
-		    W("app.example.com", "b", 30, "192.0.2.2") HC(
-			"hc2")) "," CH("CREATE",
-				       W("app.example.com", "c", 10,
-					 "192.0.2.3")
-					   HC("hc3")) "," CH("CREATE",
-							     W("app.example."
-							       "com",
-							       "s", 0,
-							       "192.0.2.4"))));
+	    BATCH(CH(
+		"CREATE",
+		W("app.example.com", "a", 60, "192.0.2.1") HC(
+		    "hc"
+		    "1")) "," CH("CREATE",
+				 W("app.example.com", "b", 30, "192.0.2.2") HC(
+				     "hc2")) "," CH("CREATE",
+						    W("app.example.com", "c",
+						      10, "192.0.2.3")
+							HC("hc3")) "," CH("CREA"
+									  "TE",
+									  W("ap"
+									    "p."
+									    "ex"
+									    "am"
+									    "pl"
+									    "e."
+									    "co"
+									    "m",
+									    "s",
+									    0,
+									    "19"
+									    "2."
+									    "0."
+									    "2."
+									    "4"))));
 	struct health up = {{NULL}};
 	struct serving_view *v = build_view(&s, &up);
 	size_t count[5] = {0};
