@@ -52,6 +52,10 @@ NAMES = [
     "a.w.big.test.", ("c" * 63 + ".") * 3 + "d" * 50 + ".w.big.test.", "example.net.",
     ".", "com.", "tolong.example.com.",
 ]
+# routing.test.: weighted and multivalue answer choices.
+NAMES += ["w.routing.test.", "mv.routing.test.", "x.wild.routing.test.",
+          "cw.routing.test.", "mx.routing.test.", "routing.test."]
+
 TYPES = ["A", "AAAA", "NS", "SOA", "CNAME", "MX", "TXT", "SRV", "PTR", "CAA",
          "DS", "DNSKEY", "RRSIG", "NSEC", "TLSA", "SSHFP", "NAPTR", "SVCB",
          "HTTPS", "ANY", "AXFR", "IXFR", "TYPE65534", "TYPE0", "LOC", "HINFO"]
