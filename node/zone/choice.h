@@ -10,6 +10,7 @@
 #ifndef Q53_NODE_ZONE_CHOICE_H
 #define Q53_NODE_ZONE_CHOICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,6 +54,10 @@ struct zone_choice_key {
 	uint8_t family; /* 0 unknown, 4, 6 */
 	uint8_t subnet_len;
 	uint8_t subnet[16];
+	/* Not hashed: the prefix length subnet stands for (ECS scope), and
+	 * whether a pick used the key (set by zone_node_answer). */
+	uint8_t scope;
+	bool picked;
 };
 
 static inline uint64_t zone_choice_load64(const uint8_t *p)

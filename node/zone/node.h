@@ -156,10 +156,11 @@ struct zone_node {
 #define ZONE_NODE_CHOICE 0x40
 
 /* The answer a node gives to qtype; NULL: the zone's NODATA. Where the
- * answer is a choice, key (hashed only then) picks the leaf. */
+ * answer is a choice, key (hashed only then) picks the leaf and
+ * key->picked is set. */
 static inline const struct zone_answer *
 zone_node_answer(const struct zone_node *n, uint16_t qtype,
-		 const struct zone_choice_key *key)
+		 struct zone_choice_key *key)
 {
 	const struct zone_answer_entry *e = n->block;
 	const uint8_t *base = n->block;
@@ -176,6 +177,7 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 		const struct zone_choice *c =
 		    (const struct zone_choice *)(const void *)(base + off);
 		off = c->leaf[zone_choice_pick(c, zone_choice_hash(key))].off;
+		key->picked = true;
 	}
 	return off == 0
 		   ? NULL

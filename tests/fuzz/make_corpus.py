@@ -202,6 +202,18 @@ def write_queries(outdir):
     nsid = dns.edns.GenericOption(dns.edns.NSID, b"")
     files["www-ecs"] = query("www.example.com.", "A", qid, edns=0,
                              options=[ecs])
+    # ECS on weighted / multivalue names: the pick's scope echoed; and
+    # malformed ECS (FORMERR): scope set in a query, bits past the source.
+    files["w-routing-ecs"] = query("w.routing.test.", "A", qid, edns=0,
+                                   options=[dns.edns.ECSOption("198.51.100.0", 24)])
+    files["mv-routing-ecs6"] = query("mv.routing.test.", "A", qid, edns=0,
+                                     options=[dns.edns.ECSOption("2001:db8::", 48)])
+    files["w-routing-ecs-scope"] = query(
+        "w.routing.test.", "A", qid, edns=0,
+        options=[dns.edns.GenericOption(8, b"\x00\x01\x18\x08\xc6\x33\x64")])
+    files["w-routing-ecs-bits"] = query(
+        "w.routing.test.", "A", qid, edns=0,
+        options=[dns.edns.GenericOption(8, b"\x00\x01\x14\x00\xc6\x33\x6f")])
     files["www-cookie-nsid"] = query("www.example.com.", "A", qid + 1, edns=0,
                                      options=[cookie, nsid])
     files["www-class-ch"] = query("www.example.com.", "TXT", qid + 2,

@@ -13,7 +13,8 @@ processes, cluster.py), picked at query time by a fixed hash of the query:
   every node drop that record (health_endpoints.py, as test_health.py).
 * Byte identity: the same 1,000 query packets (random IDs, fixed seed) to
   all three nodes give the same response bytes.
-* kdig and dig agree with the answers.
+* kdig and dig agree with the answers; dig +subnet gets the ECS scope
+  (24 for the weighted answer, 0 for the SOA).
 
 Every wait polls with a deadline; processes and endpoints are started here
 and stopped by PID / by their own handles."""
@@ -28,9 +29,10 @@ import dns.message
 import dns.rdatatype
 import pytest
 
-from cluster import Cluster, q53
+from cluster import q53
 from health_endpoints import HTTPEndpoint
 from test_cli import q53d_has_api
+from test_health import make_cluster, ok  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.skipif(not q53d_has_api(), reason="q53d has no --api yet")
 
@@ -40,35 +42,6 @@ APP, POOL, BIG = "app.example.com.", "pool.example.com.", "big.example.com."
 QUERIES = 10000
 # Chi-square critical value, p = 0.001, 1 degree of freedom.
 CHI2_999_DF1 = 10.828
-
-
-@pytest.fixture
-def make_cluster(tmp_path):
-    made, endpoints = [], []
-
-    def make(n):
-        c = Cluster(str(tmp_path))
-        made.append(c)
-        return c.start(n)
-
-    def endpoint(cls, host):
-        e = cls(host).start()
-        endpoints.append(e)
-        return e
-
-    make.endpoint = endpoint
-    yield make
-    for e in endpoints:
-        e.stop()
-    bad = {}
-    for c in made:
-        bad.update(c.stop_all())
-    assert not bad, f"q53d exited uncleanly: {bad}"
-
-
-def ok(p):
-    assert p.returncode == 0, f"exit {p.returncode}: {p.stderr}"
-    return json.loads(p.stdout) if p.stdout.strip() else None
 
 
 def create_check(api, ep):
@@ -226,6 +199,16 @@ def test_weighted_multivalue_shares_identity_health(make_cluster):
                           APP, "A"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() in (["192.0.2.41"], ["192.0.2.42"]), out.stdout
+    # EDNS Client Subnet: the weighted answer's scope is the /24 the pick
+    # used; a simple answer's is 0.
+    out = subprocess.run(["dig", f"@{n.host}", "-p", str(n.dns_port),
+                          "+subnet=198.51.100.0/24", APP, "A"],
+                         capture_output=True, text=True, timeout=10)
+    assert "CLIENT-SUBNET: 198.51.100.0/24/24" in out.stdout, out.stdout
+    out = subprocess.run(["dig", f"@{n.host}", "-p", str(n.dns_port),
+                          "+subnet=198.51.100.0/24", ZONE, "SOA"],
+                         capture_output=True, text=True, timeout=10)
+    assert "CLIENT-SUBNET: 198.51.100.0/24/0" in out.stdout, out.stdout
 
     # Health: both checks up, then m1's endpoint stops: its record goes.
     everyone = {"192.0.2.61", "192.0.2.62", "192.0.2.63"}

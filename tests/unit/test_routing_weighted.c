@@ -139,11 +139,31 @@ struct reply {
 	bool tc;
 	size_t n;	  /* A records in the answer */
 	uint8_t last[16]; /* their last octets */
+	uint8_t ecs[32];  /* the ECS option's data in the answer */
+	uint16_t ecs_len; /* 0: none */
 };
+
+/* An EDNS Client Subnet option's data (RFC 7871 6) to send, or none. */
+struct ecs {
+	uint8_t data[32];
+	uint16_t len; /* 0: none */
+	bool twice;   /* the option twice */
+};
+
+static struct reply ask_ecs(const struct serving_view *v, const char *name,
+			    uint16_t type, uint16_t id, const char *client,
+			    uint16_t payload, const struct ecs *ecs);
 
 static struct reply ask(const struct serving_view *v, const char *name,
 			uint16_t type, uint16_t id, const char *client,
 			uint16_t payload)
+{
+	return ask_ecs(v, name, type, id, client, payload, NULL);
+}
+
+static struct reply ask_ecs(const struct serving_view *v, const char *name,
+			    uint16_t type, uint16_t id, const char *client,
+			    uint16_t payload, const struct ecs *ecs)
 {
 	uint8_t qbuf[512] = {0};
 	struct dns_query_params p = {.udp_payload = 1232};
@@ -166,6 +186,13 @@ static struct reply ask(const struct serving_view *v, const char *name,
 	if (payload > 0) {
 		knot_rrset_t opt;
 		assert_int_equal(knot_edns_init(&opt, payload, 0, 0, NULL), 0);
+		for (int k = 0;
+		     ecs != NULL && ecs->len > 0 && k < 1 + ecs->twice; k++)
+			assert_int_equal(
+			    knot_edns_add_option(&opt,
+						 KNOT_EDNS_OPTION_CLIENT_SUBNET,
+						 ecs->len, ecs->data, NULL),
+			    0);
 		knot_pkt_begin(q, KNOT_ADDITIONAL);
 		assert_int_equal(knot_pkt_put(q, 0, &opt, KNOT_PF_FREE), 0);
 	}
@@ -177,6 +204,15 @@ static struct reply ask(const struct serving_view *v, const char *name,
 	r.tc = knot_wire_get_tc(r.wire);
 	knot_pkt_t *resp = knot_pkt_new(r.wire, r.len, NULL);
 	assert_int_equal(knot_pkt_parse(resp, 0), 0);
+	if (resp->opt_rr != NULL) {
+		uint8_t *o = knot_edns_get_option(
+		    resp->opt_rr, KNOT_EDNS_OPTION_CLIENT_SUBNET, NULL);
+		if (o != NULL) {
+			r.ecs_len = knot_edns_opt_get_length(o);
+			memcpy(r.ecs, knot_edns_opt_get_data(o),
+			       r.ecs_len < 32 ? r.ecs_len : 32);
+		}
+	}
 	const knot_pktsection_t *an = knot_pkt_section(resp, KNOT_ANSWER);
 	for (uint16_t i = 0; i < an->count; i++) {
 		const knot_rrset_t *rr = knot_pkt_rr(an, i);
@@ -278,6 +314,25 @@ static void test_files_verbatim(void **state)
 	zone_store_free(&s);
 }
 
+/* A typed CREATE of z.example.com A 192.0.2.1, SetIdentifier "z",
+ * Weight weight (static data: one at a time). */
+static struct rrset_change typed_weighted(uint32_t weight)
+{
+	static const uint8_t owner[] = "\1z\7example\3com";
+	static const uint8_t ip[4] = {192, 0, 2, 1};
+	static const struct rrset_rdata rd = {ip, 4};
+	return (struct rrset_change){.action = CHANGE_CREATE,
+				     .set = {.owner = owner,
+					     .owner_len = sizeof(owner),
+					     .type = KNOT_RRTYPE_A,
+					     .ttl = 1,
+					     .rdata = &rd,
+					     .nrdata = 1,
+					     .set_identifier = "z",
+					     .has_weight = true,
+					     .weight = weight}};
+}
+
 /* Change-time validation, each failing change named by its index. */
 static void test_validation(void **state)
 {
@@ -346,19 +401,7 @@ static void test_validation(void **state)
 	refused(&s,
 		BATCH(CH("CREATE", W("z.example.com", "z", 256, "192.0.2.1"))),
 		"change 0: Weight must be an integer from 0 to 255");
-	uint8_t owner[] = "\1z\7example\3com";
-	uint8_t ip[4] = {192, 0, 2, 1};
-	struct rrset_rdata rd = {ip, 4};
-	struct rrset_change c = {.action = CHANGE_CREATE,
-				 .set = {.owner = owner,
-					 .owner_len = sizeof(owner),
-					 .type = KNOT_RRTYPE_A,
-					 .ttl = 1,
-					 .rdata = &rd,
-					 .nrdata = 1,
-					 .set_identifier = "z",
-					 .has_weight = true,
-					 .weight = 300}};
+	struct rrset_change c = typed_weighted(300);
 	struct rrset_batch tb = {.changes = &c, .nchanges = 1};
 	char err[1024];
 	assert_int_equal(zone_store_apply(&s, ZID, &tb, err, sizeof(err)),
@@ -504,19 +547,7 @@ static void test_table_rules(void **state)
  * sets says command_version 2 (1 otherwise). */
 static void test_command_typed(void **state)
 {
-	uint8_t owner[] = "\3app\7example\3com";
-	uint8_t ip[4] = {192, 0, 2, 1};
-	struct rrset_rdata rd = {ip, 4};
-	struct rrset_change c = {.action = CHANGE_CREATE,
-				 .set = {.owner = owner,
-					 .owner_len = sizeof(owner),
-					 .type = KNOT_RRTYPE_A,
-					 .ttl = 1,
-					 .rdata = &rd,
-					 .nrdata = 1,
-					 .set_identifier = "z",
-					 .has_weight = true,
-					 .weight = 0}};
+	struct rrset_change c = typed_weighted(0);
 	struct command_change_rrsets cc = {.zone_id = ZID, .change_id = "C1"};
 	struct command_payload p;
 	struct command d;
@@ -747,6 +778,90 @@ static void test_multivalue_answers(void **state)
 	zone_store_free(&s);
 }
 
+/* EDNS Client Subnet: malformed options are FORMERR; the option comes
+ * back with FAMILY, SOURCE and ADDRESS as sent and SCOPE 0 for an answer
+ * that does not depend on the network, the prefix the pick used
+ * otherwise; the pick uses the ECS network instead of the source. */
+static void test_client_subnet(void **state)
+{
+	struct zone_store s;
+	(void)state;
+	store_new(&s);
+	apply_ok(
+	    &s,
+	    BATCH(
+		CH("CREATE", W("app.example.com", "a", 50, "192.0.2.1")) "," CH(
+		    "CREATE", W("app.example.com", "b", 50, "192.0.2.2"))));
+	apply_ok(&s, BATCH(CH("CREATE", "\"Name\": \"plain.example.com\", "
+					"\"Type\": \"A\", \"TTL\": 1, "
+					"\"ResourceRecords\": [{\"Value\": "
+					"\"192.0.2.9\"}]")));
+	struct serving_view *v = build_view(&s, NULL);
+	static const struct {
+		struct ecs e;
+		const char *why;
+	} bad[] = {
+	    {{{0, 3, 24, 0, 1, 2, 3}, 7, false}, "unknown family"},
+	    {{{0, 1, 33, 0, 1, 2, 3, 4, 5}, 9, false}, "IPv4 source > 32"},
+	    {{{0, 2, 129, 0}, 4, false}, "IPv6 source > 128"},
+	    {{{0, 1, 24, 8, 1, 2, 3}, 7, false}, "scope in a query"},
+	    {{{0, 1, 24, 0, 1, 2}, 6, false}, "address shorter than source"},
+	    {{{0, 1, 16, 0, 1, 2, 3}, 7, false}, "address longer"},
+	    {{{0, 1, 20, 0, 1, 2, 0x31}, 7, false}, "bits past the source"},
+	    {{{0, 1}, 2, false}, "truncated"},
+	    {{{0, 1, 24, 0, 1, 2, 3}, 7, true}, "two options"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct reply r = ask_ecs(v, "app.example.com", KNOT_RRTYPE_A, 1,
+					 NULL, 1232, &bad[i].e);
+		if (r.rcode != KNOT_RCODE_FORMERR)
+			fail_msg("%s: rcode %d", bad[i].why, r.rcode);
+	}
+	/* Echoed, scope 0 for a plain answer, the pick's prefix otherwise. */
+	struct ecs e24 = {{0, 1, 24, 0, 198, 51, 100}, 7, false};
+	struct reply r =
+	    ask_ecs(v, "plain.example.com", KNOT_RRTYPE_A, 1, NULL, 1232, &e24);
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.ecs_len, 7);
+	assert_memory_equal(r.ecs, ((uint8_t[]){0, 1, 24, 0, 198, 51, 100}), 7);
+	r = ask_ecs(v, "app.example.com", KNOT_RRTYPE_A, 1, NULL, 1232, &e24);
+	assert_memory_equal(r.ecs, ((uint8_t[]){0, 1, 24, 24, 198, 51, 100}),
+			    7);
+	struct ecs e32 = {{0, 1, 32, 0, 198, 51, 100, 7}, 8, false};
+	r = ask_ecs(v, "app.example.com", KNOT_RRTYPE_A, 1, NULL, 1232, &e32);
+	assert_int_equal(r.ecs_len, 8);
+	assert_int_equal(r.ecs[3], 24);
+	struct ecs e12 = {{0, 1, 12, 0, 198, 48}, 6, false};
+	r = ask_ecs(v, "app.example.com", KNOT_RRTYPE_A, 1, NULL, 1232, &e12);
+	assert_int_equal(r.ecs[3], 12);
+	struct ecs e6 = {
+	    {0, 2, 64, 0, 0x20, 1, 0xd, 0xb8, 1, 2, 3, 4}, 12, false};
+	r = ask_ecs(v, "app.example.com", KNOT_RRTYPE_A, 1, NULL, 1232, &e6);
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.ecs[3], 56);
+	/* The ECS network picks, not the source: the same picks from any
+	 * source as from a source in that network without ECS. */
+	size_t differ = 0;
+	for (unsigned id = 0; id < 300; id++) {
+		struct reply a =
+		    ask_ecs(v, "app.example.com", KNOT_RRTYPE_A, (uint16_t)id,
+			    "203.0.113.9", 1232, &e24);
+		struct reply b =
+		    ask_ecs(v, "app.example.com", KNOT_RRTYPE_A, (uint16_t)id,
+			    "192.0.2.200", 1232, &e32);
+		struct reply c = ask(v, "app.example.com", KNOT_RRTYPE_A,
+				     (uint16_t)id, "198.51.100.77", 1232);
+		struct reply d = ask(v, "app.example.com", KNOT_RRTYPE_A,
+				     (uint16_t)id, "203.0.113.9", 1232);
+		assert_int_equal(a.last[0], b.last[0]);
+		assert_int_equal(a.last[0], c.last[0]);
+		differ += a.last[0] != d.last[0];
+	}
+	assert_true(differ > 50);
+	serving_view_free(v);
+	zone_store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +871,7 @@ int main(void)
 	    cmocka_unit_test(test_command_typed),
 	    cmocka_unit_test(test_weighted_answers),
 	    cmocka_unit_test(test_multivalue_answers),
+	    cmocka_unit_test(test_client_subnet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

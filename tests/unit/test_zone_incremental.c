@@ -132,44 +132,48 @@ static int apply_one(struct zone_store *s, struct change *c)
 	return rc;
 }
 
-/* Applies one UPSERT built from the arguments; returns the apply result. */
+/* Applies an UPSERT of r (name relative, ttl chosen here). */
+static int upsert_set(struct zone_store *s, const char *rel,
+		      struct change_rrset r)
+{
+	char name[300];
+	fqdn(rel, name, sizeof(name));
+	r.name = name;
+	r.ttl = 300 + rnd(3);
+	struct change ch = {.action = CHANGE_UPSERT, .rrset = r};
+	return apply_one(s, &ch);
+}
+
+/* A weighted (weight >= 0) or multivalue member. */
 static int upsert_routed(struct zone_store *s, const char *rel, uint16_t type,
 			 char **values, size_t nvalues, const char *set_id,
 			 int weight, bool multivalue, const char *hc)
 {
-	char name[300];
-	fqdn(rel, name, sizeof(name));
-	struct change ch = {
-	    .action = CHANGE_UPSERT,
-	    .rrset = {.name = name,
-		      .type = type,
-		      .ttl = 300 + rnd(3),
-		      .values = values,
-		      .nvalues = nvalues,
-		      .set_identifier = (char *)set_id,
-		      .has_weight = weight >= 0,
-		      .weight = (uint8_t)(weight < 0 ? 0 : weight),
-		      .multivalue = multivalue,
-		      .health_check_id = (char *)hc}};
-	return apply_one(s, &ch);
+	return upsert_set(
+	    s, rel,
+	    (struct change_rrset){.type = type,
+				  .values = values,
+				  .nvalues = nvalues,
+				  .set_identifier = (char *)set_id,
+				  .has_weight = weight >= 0,
+				  .weight = (uint8_t)(weight < 0 ? 0 : weight),
+				  .multivalue = multivalue,
+				  .health_check_id = (char *)hc});
 }
 
+/* Applies one UPSERT built from the arguments; returns the apply result. */
 static int upsert(struct zone_store *s, const char *rel, uint16_t type,
 		  char **values, size_t nvalues, const char *set_id,
 		  enum change_failover fo, const char *hc)
 {
-	char name[300];
-	fqdn(rel, name, sizeof(name));
-	struct change ch = {.action = CHANGE_UPSERT,
-			    .rrset = {.name = name,
-				      .type = type,
-				      .ttl = 300 + rnd(3),
-				      .values = values,
-				      .nvalues = nvalues,
-				      .set_identifier = (char *)set_id,
-				      .failover = fo,
-				      .health_check_id = (char *)hc}};
-	return apply_one(s, &ch);
+	return upsert_set(
+	    s, rel,
+	    (struct change_rrset){.type = type,
+				  .values = values,
+				  .nvalues = nvalues,
+				  .set_identifier = (char *)set_id,
+				  .failover = fo,
+				  .health_check_id = (char *)hc});
 }
 
 /* Deletes one random record set that is not the apex SOA or NS. */
