@@ -602,6 +602,47 @@ static void change_id_of(unsigned i, char out[16])
 	snprintf(out, 16, "C%05u", (unsigned)((i * 7919u) % 16411u));
 }
 
+/* Weighted (Weight 0 too) and multivalue sets survive a snapshot and its
+ * restore: the same store, every routing field. */
+static void test_routing_sets_snapshot(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct zone_store_info info;
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, "CZ"));
+	ok(f, p_batch(ZID, "C1",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"z\", "
+		      "\"Weight\": 0, \"ResourceRecords\": [{\"Value\": "
+		      "\"192.0.2.1\"}]}}, {\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"m.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"m\", "
+		      "\"MultiValueAnswer\": true, \"ResourceRecords\": "
+		      "[{\"Value\": \"192.0.2.2\"}]}}]}"));
+	struct snap a = snap(f);
+	assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+	snap_same(a, snap(g));
+	raft_free(a.p);
+	assert_int_equal(zone_store_get(control_fsm_zone_store(g), ZID, &info),
+			 0);
+	int weighted = 0, multivalue = 0;
+	for (size_t i = 0; i < info.nrrsets; i++) {
+		const struct zone_store_rrset *r =
+		    zone_store_info_rrset(&info, i);
+		weighted +=
+		    zone_store_rrset_policy(r) == CHANGE_POLICY_WEIGHTED &&
+		    r->weight == 0;
+		multivalue +=
+		    zone_store_rrset_policy(r) == CHANGE_POLICY_MULTIVALUE;
+	}
+	assert_int_equal(weighted, 1);
+	assert_int_equal(multivalue, 1);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
 static void test_change_records_oldest_evicted(void **state)
 {
 	const unsigned n = CONTROL_FSM_CHANGES_MAX + 40, cut = n - 60;
@@ -1650,6 +1691,7 @@ int main(void)
 	    cmocka_unit_test(test_health_votes),
 	    cmocka_unit_test(test_health_transitions),
 	    cmocka_unit_test(test_snapshot_round_trip),
+	    cmocka_unit_test(test_routing_sets_snapshot),
 	    cmocka_unit_test(test_snapshot_capture),
 	    cmocka_unit_test(test_snapshot_garbage),
 	    cmocka_unit_test(test_allocation_failures),
