@@ -413,6 +413,12 @@ BATCHES = {
     "weighted": batch(("CREATE", rrset("app.example.com", "A", 60,
                                        ["192.0.2.41"], SetIdentifier="blue",
                                        Weight=90))),
+    "weighted-zero-multivalue": batch(
+        ("CREATE", rrset("app.example.com", "A", 60, ["192.0.2.43"],
+                         SetIdentifier="off", Weight=0)),
+        ("CREATE", rrset("pool.example.com", "A", 60, ["192.0.2.61"],
+                         SetIdentifier="m1", MultiValueAnswer=True,
+                         HealthCheckId="hc"))),
     "geo": batch(("CREATE", rrset("g.example.com", "A", 60, ["192.0.2.1"],
                                   SetIdentifier="eu",
                                   GeoLocation={"ContinentCode": "EU"}))),
