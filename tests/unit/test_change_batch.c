@@ -15,30 +15,13 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/dnsdata/rdata_text.h"
+#include "tests/unit/support/route53_data.h"
 
 /* Test data sits beside this file (tests/unit/data/route53), unless
  * Q53_ROUTE53_DATA points elsewhere. */
 static char *load_data(const char *name, size_t *len)
 {
-	char path[4096];
-	const char *dir = getenv("Q53_ROUTE53_DATA");
-	if (dir != NULL) {
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-	} else {
-		const char *slash = strrchr(__FILE__, '/');
-		int n = slash ? (int)(slash - __FILE__) : 1;
-		snprintf(path, sizeof(path), "%.*s/data/route53/%s", n,
-			 slash ? __FILE__ : ".", name);
-	}
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	char *buf = malloc(1 << 20);
-	assert_non_null(buf);
-	*len = fread(buf, 1, (1 << 20) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
+	return route53_data_load(name, len);
 }
 
 static void expect_refused(const char *json, const char *const *needles)

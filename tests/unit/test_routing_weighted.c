@@ -26,28 +26,11 @@
 #include "node/dns/query.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
+#include "tests/unit/support/route53_data.h"
 
 #define ZID "Z0123456789ABC"
 
 static const char *const NS[] = {"ns1.quorum53.test", "ns2.quorum53.test."};
-
-static char *load_data(const char *name, size_t *len)
-{
-	char path[4096];
-	const char *slash = strrchr(__FILE__, '/');
-	int n = slash ? (int)(slash - __FILE__) : 1;
-	snprintf(path, sizeof(path), "%.*s/data/route53/%s", n,
-		 slash ? __FILE__ : ".", name);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	char *buf = malloc(1 << 16);
-	assert_non_null(buf);
-	*len = fread(buf, 1, (1 << 16) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* --- the store --- */
 
@@ -270,8 +253,8 @@ static void test_files_verbatim(void **state)
 	size_t len;
 	(void)state;
 	store_new(&s);
-	char *w = load_data("batch-weighted.json", &len);
-	char *m = load_data("batch-multivalue.json", &len);
+	char *w = route53_data_load("batch-weighted.json", &len);
+	char *m = route53_data_load("batch-multivalue.json", &len);
 	apply_ok(&s, w);
 	apply_ok(&s, m);
 	assert_int_equal(zone_store_get(&s, ZID, &info), 0);

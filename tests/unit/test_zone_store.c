@@ -24,6 +24,7 @@
 #include "node/dnsdata/dname.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
+#include "tests/unit/support/route53_data.h"
 
 #define ZID  "Z0123456789ABC"
 #define ZID2 "Z0123456789ABD"
@@ -32,25 +33,7 @@ static const char *const NS[] = {"ns1.quorum53.test", "ns2.quorum53.test."};
 
 static char *load_data(const char *name, size_t *len)
 {
-	char path[4096];
-	const char *dir = getenv("Q53_ROUTE53_DATA");
-	if (dir != NULL) {
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-	} else {
-		const char *slash = strrchr(__FILE__, '/');
-		int n = slash ? (int)(slash - __FILE__) : 1;
-		snprintf(path, sizeof(path), "%.*s/data/route53/%s", n,
-			 slash ? __FILE__ : ".", name);
-	}
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	char *buf = malloc(1 << 20);
-	assert_non_null(buf);
-	*len = fread(buf, 1, (1 << 20) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
+	return route53_data_load(name, len);
 }
 
 static void create(struct zone_store *s, const char *id, const char *name)
