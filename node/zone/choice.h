@@ -10,6 +10,7 @@
 #ifndef Q53_NODE_ZONE_CHOICE_H
 #define Q53_NODE_ZONE_CHOICE_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,8 +52,8 @@ struct zone_choice_key {
 	size_t qname_len;
 	uint16_t qtype;
 	uint16_t id;
-	uint8_t family; /* 0 unknown, 4, 6 */
-	uint8_t subnet_len;
+	uint8_t family;	    /* 0 unknown, 4, 6 */
+	uint8_t subnet_len; /* <= 8 */
 	uint8_t subnet[16];
 	/* Not hashed: the prefix length subnet stands for (ECS scope), and
 	 * whether a pick used the key (set by zone_node_answer). */
@@ -63,10 +64,9 @@ struct zone_choice_key {
 static inline uint64_t zone_choice_load64(const uint8_t *p)
 {
 	/* Little-endian whatever the host: the same hash on every node. */
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
 }
 
 static inline uint64_t zone_choice_mix(uint64_t h, uint64_t v)
@@ -90,12 +90,11 @@ static inline uint64_t zone_choice_hash(const struct zone_choice_key *k)
 	h = zone_choice_mix(h, (uint64_t)k->qtype << 32 |
 				   (uint64_t)k->id << 16 |
 				   (uint64_t)k->family << 8 | k->subnet_len);
-	if (k->subnet_len > 0) {
-		uint8_t s[16] = {0};
-		memcpy(s, k->subnet, k->subnet_len > 16 ? 16 : k->subnet_len);
-		h = zone_choice_mix(h, zone_choice_load64(s));
-		h = zone_choice_mix(h, zone_choice_load64(s + 8));
-	}
+	/* The network: at most 7 bytes (/56), one word. */
+	uint64_t net = 0;
+	for (size_t j = k->subnet_len < 8 ? k->subnet_len : 8; j > 0; j--)
+		net = net << 8 | k->subnet[j - 1];
+	h = zone_choice_mix(h, net);
 	/* murmur3's finaliser: every input bit reaches the top bits. */
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
