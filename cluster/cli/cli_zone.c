@@ -641,6 +641,10 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 	if (rs->set_identifier[0])
 		json_object_set_new(o, "SetIdentifier",
 				    json_string(rs->set_identifier));
+	if (rs->has_weight)
+		json_object_set_new(o, "Weight", json_integer(rs->weight));
+	if (rs->multi_value_answer)
+		json_object_set_new(o, "MultiValueAnswer", json_true());
 	json_object_set_new(o, "TTL", json_integer(rs->ttl));
 	json_t *values = json_array();
 	for (size_t i = 0; i < rs->n_values; i++)
@@ -682,11 +686,23 @@ static int records_list(struct cli *cli, int argc, char **argv)
 			char ttl[16];
 			snprintf(ttl, sizeof(ttl), "%u", (unsigned)rs->ttl);
 			any_set_id |= rs->set_identifier[0] != '\0';
+			/* The SET column: the identifier and its policy. */
+			char set[200];
+			if (rs->has_weight)
+				snprintf(set, sizeof(set), "%.128s weight=%u",
+					 rs->set_identifier,
+					 (unsigned)rs->weight);
+			else if (rs->multi_value_answer)
+				snprintf(set, sizeof(set), "%.128s multivalue",
+					 rs->set_identifier);
+			else
+				snprintf(set, sizeof(set), "%s",
+					 rs->set_identifier);
 			for (size_t k = 0; k < rs->n_values || k == 0; k++) {
 				const char *row[5] = {
 				    k == 0 ? rs->name : "",
 				    k == 0 ? rs->type : "", k == 0 ? ttl : "",
-				    k == 0 ? rs->set_identifier : "",
+				    k == 0 ? set : "",
 				    k < rs->n_values ? rs->values[k] : ""};
 				cli_table_add(&t, row);
 			}

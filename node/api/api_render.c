@@ -204,6 +204,9 @@ static int render_record_set(Q53__Api__RecordSet *out,
 	out->name = strdup(text);
 	out->type = strdup(type);
 	out->ttl = rs->ttl;
+	out->has_weight = rs->routing & ZONE_STORE_WEIGHTED;
+	out->weight = rs->weight;
+	out->multi_value_answer = rs->routing & ZONE_STORE_MULTIVALUE;
 	if (rs->set_identifier != NULL)
 		out->set_identifier = strdup(rs->set_identifier);
 	if (out->name == NULL || out->type == NULL ||

@@ -61,6 +61,36 @@ const char *change_batch_failover_name(enum change_failover f)
 	return "";
 }
 
+enum change_policy change_batch_policy(bool has_set_id,
+				       enum change_failover failover,
+				       bool has_weight, bool multivalue)
+{
+	int n = (failover != CHANGE_FAILOVER_NONE) + has_weight + multivalue;
+	if (!has_set_id)
+		return n == 0 ? CHANGE_POLICY_SIMPLE : CHANGE_POLICY_INVALID;
+	if (n != 1)
+		return CHANGE_POLICY_INVALID;
+	return failover != CHANGE_FAILOVER_NONE ? CHANGE_POLICY_FAILOVER
+	       : has_weight			? CHANGE_POLICY_WEIGHTED
+						: CHANGE_POLICY_MULTIVALUE;
+}
+
+const char *change_batch_policy_name(enum change_policy p)
+{
+	switch (p) {
+	case CHANGE_POLICY_FAILOVER:
+		return "failover";
+	case CHANGE_POLICY_WEIGHTED:
+		return "weighted";
+	case CHANGE_POLICY_MULTIVALUE:
+		return "multivalue";
+	case CHANGE_POLICY_SIMPLE:
+	case CHANGE_POLICY_INVALID:
+		break;
+	}
+	return "simple";
+}
+
 const char *change_batch_action_name(enum change_action a)
 {
 	switch (a) {

@@ -38,12 +38,33 @@ enum change_action {
 	CHANGE_UPSERT,
 };
 
-/* Route 53's Failover element; the only routing policy served so far. */
+/* Route 53's Failover element. */
 enum change_failover {
 	CHANGE_FAILOVER_NONE = 0,
 	CHANGE_FAILOVER_PRIMARY,
 	CHANGE_FAILOVER_SECONDARY,
 };
+
+/* Route 53's Weight range. */
+#define CHANGE_BATCH_MAX_WEIGHT 255
+
+/* The routing policies served: a set with a SetIdentifier has exactly one
+ * of Failover, Weight, MultiValueAnswer true; a set without one has none.
+ */
+enum change_policy {
+	CHANGE_POLICY_SIMPLE = 0,
+	CHANGE_POLICY_FAILOVER,
+	CHANGE_POLICY_WEIGHTED,
+	CHANGE_POLICY_MULTIVALUE,
+	CHANGE_POLICY_INVALID, /* none with a SetIdentifier, or several */
+};
+
+/* The policy of a set from its routing fields. */
+enum change_policy change_batch_policy(bool has_set_id,
+				       enum change_failover failover,
+				       bool has_weight, bool multivalue);
+/* "simple", "failover", "weighted", "multivalue". */
+const char *change_batch_policy_name(enum change_policy p);
 
 struct change_rrset {
 	char *name; /* as given: absolute, final dot optional */
@@ -55,6 +76,10 @@ struct change_rrset {
 	 * (name, type), and failover says its role (never NONE then). */
 	char *set_identifier;
 	enum change_failover failover;
+	/* Weight (0 is a weight: has_weight tells it from "no Weight"). */
+	bool has_weight;
+	uint8_t weight;
+	bool multivalue; /* MultiValueAnswer true */
 	/* NULL: none (always healthy). Allowed on any set, but only a group
 	 * member's health changes answers. Existence is checked by the store.
 	 */
@@ -88,6 +113,9 @@ struct rrset_data {
 	size_t nrdata;
 	const char *set_identifier; /* NULL: a simple record set */
 	enum change_failover failover;
+	bool has_weight;
+	uint32_t weight; /* untrusted: the store checks the range */
+	bool multivalue;
 	const char *health_check_id; /* NULL: none */
 };
 
@@ -121,10 +149,10 @@ struct change_batch_typed {
  * (always NUL-terminated, truncated to errlen) either "InvalidInput: ..."
  * (not JSON, wrong top-level shape, a batch limit) or "InvalidChangeBatch:"
  * followed by one "change N: reason" per failing change, N counted from 0:
- * unknown keys, wrong types, missing fields, unsupported types, Failover
- * without SetIdentifier, SetIdentifier without a routing policy, and the
- * routing fields served later (Weight, Region, GeoLocation,
- * MultiValueAnswer, CidrRoutingConfig, AliasTarget,
+ * unknown keys, wrong types, missing fields, unsupported types, Failover,
+ * Weight or MultiValueAnswer without SetIdentifier, SetIdentifier without
+ * exactly one routing policy, Weight out of 0..255, and the routing fields
+ * served later (Region, GeoLocation, CidrRoutingConfig, AliasTarget,
  * TrafficPolicyInstanceId), which are recognised and refused as "not yet
  * supported". Q53_ENOMEM otherwise. */
 int change_batch_parse(struct change_batch **out, const char *json, size_t len,

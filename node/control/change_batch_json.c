@@ -21,21 +21,17 @@
 /* Reports one problem of change i and returns Q53_EINVAL. */
 #define BAD(...) (change_batch_errors_add(e, i, __VA_ARGS__), Q53_EINVAL)
 
-/* Fields of a ResourceRecordSet served since health checks came: failover
- * routing and health checks. */
+/* Fields of a ResourceRecordSet served: failover, weighted and multivalue
+ * answer routing and health checks. */
 static const char *const ROUTING[] = {
-    "SetIdentifier",
-    "Failover",
-    "HealthCheckId",
+    "SetIdentifier", "Failover", "HealthCheckId", "Weight", "MultiValueAnswer",
 };
 
 /* Fields of a ResourceRecordSet this version recognises but does not serve
  * yet (the other routing policies, alias records, traffic policies). */
 static const char *const UNSUPPORTED[] = {
-    "Weight",
     "Region",
     "GeoLocation",
-    "MultiValueAnswer",
     "AliasTarget",
     "CidrRoutingConfig",
     "TrafficPolicyInstanceId",
@@ -250,11 +246,16 @@ static int parse_routing(const json_t *rrs, struct change *c,
 	const json_t *set_id = json_object_get(rrs, "SetIdentifier");
 	const json_t *failover = json_object_get(rrs, "Failover");
 	const json_t *hc = json_object_get(rrs, "HealthCheckId");
+	const json_t *weight = json_object_get(rrs, "Weight");
+	const json_t *mv = json_object_get(rrs, "MultiValueAnswer");
 	char text[512];
 	size_t policies = 0;
 
-	for (size_t k = 0; k < sizeof(POLICIES) / sizeof(POLICIES[0]); k++)
-		policies += json_object_get(rrs, POLICIES[k]) != NULL;
+	/* MultiValueAnswer false is no policy (Route 53 reads it so). */
+	for (size_t k = 0; k < sizeof(POLICIES) / sizeof(POLICIES[0]); k++) {
+		const json_t *p = json_object_get(rrs, POLICIES[k]);
+		policies += p != NULL && !json_is_false(p);
+	}
 	change_text(rrs, c, text, sizeof(text));
 	if (set_id != NULL && policies != 1) {
 		char list[256] = "";
@@ -269,10 +270,15 @@ static int parse_routing(const json_t *rrs, struct change *c,
 			   list, policies == 0 ? "none" : "more than one",
 			   text);
 	}
-	if (set_id == NULL && failover != NULL)
+	if (set_id == NULL && policies > 0)
 		return BAD("Invalid request: Missing field 'SetIdentifier' in "
 			   "Change with %s",
 			   text);
+	if (weight != NULL) {
+		c->rrset.has_weight = true;
+		c->rrset.weight = (uint8_t)json_integer_value(weight);
+	}
+	c->rrset.multivalue = mv != NULL && json_is_true(mv);
 	if (set_id != NULL) {
 		c->rrset.set_identifier = dup_string(set_id);
 		if (c->rrset.set_identifier == NULL)
@@ -355,10 +361,9 @@ static int parse_change(const json_t *obj, struct change *c,
 				     "%s%s", flen ? ", " : "", UNSUPPORTED[k]);
 	}
 	if (flen > 0)
-		return BAD("%s: not yet supported (weighted, latency, "
-			   "geolocation, multivalue answer and IP-based "
-			   "routing and alias records come in a later "
-			   "version)",
+		return BAD("%s: not yet supported (latency, geolocation and "
+			   "IP-based routing and alias records come in a "
+			   "later version)",
 			   fields);
 
 	rc = parse_routing(rrs, c, e, i);
@@ -529,6 +534,11 @@ static json_t *format_change(const struct change *c, bool *bad)
 		rc |= json_object_set_new(
 		    rrs, "Failover",
 		    json_string(change_batch_failover_name(r->failover)));
+	if (r->has_weight)
+		rc |=
+		    json_object_set_new(rrs, "Weight", json_integer(r->weight));
+	if (r->multivalue)
+		rc |= json_object_set_new(rrs, "MultiValueAnswer", json_true());
 	rc |= json_object_set_new(rrs, "TTL", json_integer(r->ttl));
 	for (size_t k = 0; k < r->nvalues; k++)
 		rc |= json_array_append_new(
@@ -752,6 +762,9 @@ int change_batch_compile(const struct change_batch *b,
 		c->set.ttl = r->ttl;
 		c->set.set_identifier = r->set_identifier;
 		c->set.failover = r->failover;
+		c->set.has_weight = r->has_weight;
+		c->set.weight = r->weight;
+		c->set.multivalue = r->multivalue;
 		c->set.health_check_id = r->health_check_id;
 		c->set.owner = t->owner;
 		c->set.owner_len = change_batch_name_to_wire(r->name, t->owner);

@@ -175,7 +175,17 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 	m->n_rdata = r->nrdata;
 	m->set_identifier = str_in(r->set_identifier);
 	m->failover = (uint32_t)r->failover;
+	m->has_weight = r->has_weight;
+	m->weight = r->weight;
+	m->multi_value_answer = r->multivalue;
 	m->health_check_id = str_in(r->health_check_id);
+}
+
+/* The command_version a command holding r needs at least. */
+static uint32_t set_version(const struct rrset_data *r)
+{
+	return r->has_weight || r->multivalue ? COMMAND_VERSION_ROUTING
+					      : COMMAND_VERSION;
 }
 
 /* Arrays for n sets with nrd records in all (raft_malloc'd, one block). */
@@ -238,6 +248,8 @@ int command_encode_change_rrsets(const struct command_change_rrsets *c,
 		ch[i].action = (uint32_t)r->action;
 		ch[i].invalid = str_in(r->invalid);
 		command_set_to_pb(&r->set, &x.sets[i], x.rdata + nrd);
+		if (set_version(&r->set) > m.command_version)
+			m.command_version = set_version(&r->set);
 		nrd += r->set.nrdata;
 		ch[i].set = &x.sets[i];
 		chp[i] = &ch[i];
@@ -273,6 +285,8 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	nrd = 0;
 	for (size_t i = 0; i < c->nsets; i++) {
 		command_set_to_pb(&c->sets[i], &x.sets[i], x.rdata + nrd);
+		if (set_version(&c->sets[i]) > m.command_version)
+			m.command_version = set_version(&c->sets[i]);
 		nrd += c->sets[i].nrdata;
 		x.ptrs[i] = &x.sets[i];
 	}
@@ -789,6 +803,13 @@ bool command_type_versioned(uint16_t type)
 	       type == COMMAND_UPDATE_ZONE_COMMENT;
 }
 
+uint32_t command_version_max(uint16_t type)
+{
+	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
+		   ? COMMAND_VERSION_ROUTING
+		   : COMMAND_VERSION;
+}
+
 uint32_t command_peek_version(const uint8_t *payload, size_t len)
 {
 	uint64_t v = 0;
@@ -825,6 +846,9 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 				? m->set_identifier
 				: NULL;
 	r->failover = (enum change_failover)m->failover;
+	r->has_weight = m->has_weight;
+	r->weight = m->weight;
+	r->multivalue = m->multi_value_answer;
 	r->health_check_id = m->health_check_id != NULL && m->health_check_id[0]
 				 ? m->health_check_id
 				 : NULL;
@@ -839,7 +863,8 @@ static int fill_typed(struct command *out)
 		struct command_change_rrsets *c = &out->u.change_rrsets;
 		size_t nrd = 0;
 
-		if (m->command_version != COMMAND_VERSION)
+		if (m->command_version < COMMAND_VERSION ||
+		    m->command_version > COMMAND_VERSION_MAX)
 			return Q53_EMALF;
 		for (size_t i = 0; i < m->n_changes; i++) {
 			if (m->changes[i]->set == NULL)
@@ -907,7 +932,8 @@ static int fill_typed(struct command *out)
 		struct command_import_zone *c = &out->u.import_zone;
 		size_t nrd = 0;
 
-		if (m->command_version != COMMAND_VERSION)
+		if (m->command_version < COMMAND_VERSION ||
+		    m->command_version > COMMAND_VERSION_MAX)
 			return Q53_EMALF;
 		for (size_t i = 0; i < m->n_sets; i++)
 			nrd += m->sets[i]->n_rdata;

@@ -66,12 +66,20 @@ enum command_type {
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
 #define COMMAND_TYPE_MAX COMMAND_UPDATE_ZONE_COMMENT
 
-/* The command_version every typed command (11..16, 18..19) carries; a
- * larger one was written by a newer release. */
-#define COMMAND_VERSION 1
+/* The command_version every typed command (11..16, 18..19) carries: 1, or 2 for
+ * a record set command holding a weighted or multivalue set (so that a
+ * release without them stops instead of misreading it). A larger one was
+ * written by a newer release. */
+#define COMMAND_VERSION		1
+#define COMMAND_VERSION_ROUTING 2
+#define COMMAND_VERSION_MAX	COMMAND_VERSION_ROUTING
 
 /* True for the types 11..16 and 18..19, which carry command_version. */
 bool command_type_versioned(uint16_t type);
+/* The largest command_version this release reads for a versioned type:
+ * COMMAND_VERSION_ROUTING for the record set commands (11, 12),
+ * COMMAND_VERSION for the others. */
+uint32_t command_version_max(uint16_t type);
 /* The command_version of a typed payload (field 1), read without decoding
  * the rest; 0 when absent or unreadable. */
 uint32_t command_peek_version(const uint8_t *payload, size_t len);

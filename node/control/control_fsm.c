@@ -19,11 +19,13 @@
 #include "node/health/check_config.h"
 #include "proto/command.pb-c.h"
 
-#define SNAPSHOT_FORMAT                                                        \
-	2 /* 1: the previous release (node/control/upgrade.c)                  \
-	   */
-#define SNAPSHOT_END 0x51353346u /* FsmSnapshot.end */
-#define ERR_MAX	     4096
+/* 1: 0.1.0 (read by node/control/upgrade.c); 2: 0.2.0; 3: adds access
+ * keys, tags and the routing fields of record sets, which a 0.2.0 node
+ * would silently drop: it stops on format 3 instead. */
+#define SNAPSHOT_FORMAT	    3
+#define SNAPSHOT_FORMAT_MIN 2
+#define SNAPSHOT_END	    0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX		    4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
 #define REJECTED 1
 
@@ -1881,6 +1883,9 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			    .nrdata = r->count,
 			    .set_identifier = r->set_identifier,
 			    .failover = r->failover,
+			    .has_weight = r->routing & ZONE_STORE_WEIGHTED,
+			    .weight = r->weight,
+			    .multivalue = r->routing & ZONE_STORE_MULTIVALUE,
 			    .health_check_id = r->health_check_id,
 			};
 			for (uint16_t j = 0; j < r->count; j++) {
@@ -2612,7 +2617,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	if (m == NULL)
 		return alloc.failed ? Q53_ENOMEM : Q53_EMALF;
 	state_init(&t);
-	if (m->format != SNAPSHOT_FORMAT || m->end != SNAPSHOT_END) {
+	if (m->format < SNAPSHOT_FORMAT_MIN || m->format > SNAPSHOT_FORMAT ||
+	    m->end != SNAPSHOT_END) {
 		rv = Q53_EMALF;
 		goto out;
 	}

@@ -17,7 +17,7 @@
 #include "proto/command.pb-c.h"
 
 #define SNAPSHOT_FORMAT_V1 1
-#define SNAPSHOT_FORMAT	   2 /* what control_fsm.c writes */
+#define SNAPSHOT_FORMAT	   3 /* what control_fsm.c writes */
 #define ERR_MAX		   4096
 
 struct control_upgrade {
@@ -166,7 +166,7 @@ static int up_apply(struct q53_fsm *base, uint16_t type, const uint8_t *payload,
 	*out_len = 0;
 	if (type > COMMAND_TYPE_MAX ||
 	    (command_type_versioned(type) &&
-	     command_peek_version(payload, len) > COMMAND_VERSION)) {
+	     command_peek_version(payload, len) > command_version_max(type))) {
 		if (type > COMMAND_TYPE_MAX)
 			snprintf(msg, sizeof(msg),
 				 "log entry at FSM index %" PRIu64

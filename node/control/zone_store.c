@@ -176,9 +176,29 @@ struct set_routing {
 	const char *set_id;
 	enum change_failover failover;
 	const char *health_check_id;
+	uint8_t weight;
+	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
 };
 
-static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL};
+static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL, 0,
+					 0};
+
+/* The routing fields of typed set r (weight range checked already). */
+static struct set_routing routing_of(const struct rrset_data *r)
+{
+	return (struct set_routing){
+	    r->set_identifier, r->failover, r->health_check_id,
+	    r->has_weight ? (uint8_t)r->weight : 0,
+	    (uint8_t)((r->has_weight ? ZONE_STORE_WEIGHTED : 0) |
+		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0))};
+}
+
+enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
+{
+	return change_batch_policy(s->set_identifier != NULL, s->failover,
+				   s->routing & ZONE_STORE_WEIGHTED,
+				   s->routing & ZONE_STORE_MULTIVALUE);
+}
 
 /* The records of a set being built, in canonical order and distinct,
  * pointing at the caller's bytes (nothing copied until set_make). */
@@ -277,6 +297,8 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 	s->type = type;
 	s->ttl = ttl;
 	s->failover = r->failover;
+	s->weight = r->weight;
+	s->routing = r->routing;
 	if (idlen > 0) {
 		s->set_identifier = (char *)p;
 		memcpy(p, r->set_id, idlen);
@@ -307,7 +329,8 @@ static bool set_same_data(const struct zone_store_rrset *a,
 			  const struct zone_store_rrset *b)
 {
 	if (a->ttl != b->ttl || a->count != b->count ||
-	    a->failover != b->failover ||
+	    a->failover != b->failover || a->weight != b->weight ||
+	    a->routing != b->routing ||
 	    !opt_eq(a->health_check_id, b->health_check_id))
 		return false;
 	for (uint16_t i = 0; i < a->count; i++) {
@@ -1037,12 +1060,20 @@ static int change_to_set(const struct zone_store_zone *z,
 			   label, z->name);
 		return Q53_EINVAL;
 	}
-	if ((r->set_identifier == NULL) !=
-	    (r->failover == CHANGE_FAILOVER_NONE)) {
+	enum change_policy policy =
+	    change_batch_policy(r->set_identifier != NULL, r->failover,
+				r->has_weight, r->multivalue);
+	if (policy == CHANGE_POLICY_INVALID) {
 		report_add(e, i,
-			   "%s: a SetIdentifier needs a Failover role, and a "
-			   "Failover role a SetIdentifier",
+			   "%s: a SetIdentifier needs exactly one routing "
+			   "policy (Failover, Weight or MultiValueAnswer), "
+			   "and a routing policy a SetIdentifier",
 			   label);
+		return Q53_EINVAL;
+	}
+	if (r->has_weight && r->weight > CHANGE_BATCH_MAX_WEIGHT) {
+		report_add(e, i, "%s: Weight %u is out of range (0 to %d)",
+			   label, r->weight, CHANGE_BATCH_MAX_WEIGHT);
 		return Q53_EINVAL;
 	}
 	if ((r->type == RRTYPE_SOA || (r->type == RRTYPE_NS && apex)) &&
@@ -1051,6 +1082,21 @@ static int change_to_set(const struct zone_store_zone *z,
 			   "%s: the %s record set at the zone apex cannot "
 			   "have a routing policy or a health check",
 			   label, tname);
+		return Q53_EINVAL;
+	}
+	if (r->type == RRTYPE_NS && (policy == CHANGE_POLICY_WEIGHTED ||
+				     policy == CHANGE_POLICY_MULTIVALUE)) {
+		report_add(e, i,
+			   "%s: an NS record set cannot have the %s routing "
+			   "policy",
+			   label, change_batch_policy_name(policy));
+		return Q53_EINVAL;
+	}
+	if (r->type == RRTYPE_CNAME && policy == CHANGE_POLICY_MULTIVALUE) {
+		report_add(e, i,
+			   "%s: Multivalue answer routing is not supported "
+			   "for record sets of type CNAME",
+			   label);
 		return Q53_EINVAL;
 	}
 	if ((r->type == RRTYPE_CNAME || r->type == RRTYPE_SOA) &&
@@ -1075,8 +1121,7 @@ static int change_to_set(const struct zone_store_zone *z,
 		report_add(e, i, "%s: %s", label, c->invalid);
 		return Q53_EINVAL;
 	}
-	struct set_routing routing = {r->set_identifier, r->failover,
-				      r->health_check_id};
+	struct set_routing routing = routing_of(r);
 	struct set_draft d;
 	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {
@@ -1244,20 +1289,14 @@ static void check_cname(const struct zone_store_zone *z,
 	}
 }
 
-/* Routing policies of record sets; only failover is served so far. */
-enum set_policy {
-	POLICY_SIMPLE,
-	POLICY_FAILOVER,
-};
-
-static enum set_policy set_policy_of(const struct zone_store_rrset *s)
+static enum change_policy set_policy_of(const struct zone_store_rrset *s)
 {
-	return s->set_identifier == NULL ? POLICY_SIMPLE : POLICY_FAILOVER;
+	return zone_store_rrset_policy(s);
 }
 
-static const char *set_policy_name(enum set_policy p)
+static const char *set_policy_name(enum change_policy p)
 {
-	return p == POLICY_FAILOVER ? "failover" : "simple";
+	return change_batch_policy_name(p);
 }
 
 /* The group rules at (owner, type) of an applied change, in the resulting
@@ -1269,7 +1308,7 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 {
 	char name[NAME_TEXT_MAX], t[32];
 	size_t n = zone_store_sets_count(work);
-	enum set_policy pc = set_policy_of(cand);
+	enum change_policy pc = set_policy_of(cand);
 
 	name_text(cand->owner, name, sizeof(name));
 	type_text(cand->type, t, sizeof(t));
@@ -1280,11 +1319,11 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 		if (o->type != cand->type ||
 		    name_cmp(o->owner, cand->owner) != 0)
 			break;
-		enum set_policy po = set_policy_of(o);
+		enum change_policy po = set_policy_of(o);
 
 		if (o == cand)
 			continue;
-		if (pc != po && pc == POLICY_SIMPLE) {
+		if (pc != po && pc == CHANGE_POLICY_SIMPLE) {
 			report_add(e, i,
 				   "RRSet with DNS name %s, type %s cannot be "
 				   "created because %s rrsets exist with the "
@@ -1302,7 +1341,8 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 			    name, t, cand->set_identifier, set_policy_name(pc));
 			return;
 		}
-		if (pc == POLICY_FAILOVER && o->failover == cand->failover) {
+		if (pc == CHANGE_POLICY_FAILOVER &&
+		    o->failover == cand->failover) {
 			report_add(
 			    e, i,
 			    "RRSet with DNS name %s, type %s, SetIdentifier "
@@ -1516,18 +1556,28 @@ static int group_check(const struct zone_store_zone *z,
 		       size_t errlen)
 {
 	size_t roles[3] = {0};
+	size_t policies[CHANGE_POLICY_INVALID] = {0};
 	bool apex =
 	    name_eq(g[0]->owner, g[0]->owner_len, z->origin, z->origin_len);
 
 	for (size_t k = 0; k < n; k++) {
 		const struct zone_store_rrset *x = g[k];
+		enum change_policy p = zone_store_rrset_policy(x);
 		if (x->failover > CHANGE_FAILOVER_SECONDARY ||
-		    (x->set_identifier == NULL) !=
-			(x->failover == CHANGE_FAILOVER_NONE))
+		    p == CHANGE_POLICY_INVALID)
 			return group_fail(
 			    g[0], err, errlen,
 			    "a record set at %s has a SetIdentifier "
-			    "without a Failover role or the reverse");
+			    "without exactly one routing policy or the "
+			    "reverse");
+		if ((p == CHANGE_POLICY_MULTIVALUE &&
+		     x->type == RRTYPE_CNAME) ||
+		    (x->type == RRTYPE_NS && (p == CHANGE_POLICY_WEIGHTED ||
+					      p == CHANGE_POLICY_MULTIVALUE)))
+			return group_fail(g[0], err, errlen,
+					  "a CNAME or NS record set at %s has "
+					  "a routing policy it cannot have");
+		policies[p]++;
 		if (apex && (x->type == RRTYPE_SOA || x->type == RRTYPE_NS) &&
 		    set_is_routed(x))
 			return group_fail(
@@ -1548,11 +1598,13 @@ static int group_check(const struct zone_store_zone *z,
 			    "long SetIdentifier or HealthCheckId");
 		roles[x->failover]++;
 	}
-	if (roles[CHANGE_FAILOVER_NONE] > 0 && n > roles[CHANGE_FAILOVER_NONE])
-		return group_fail(
-		    g[0], err, errlen,
-		    "a failover group and a plain record set of one "
-		    "type at %s");
+	size_t kinds = 0;
+	for (size_t p = 0; p < CHANGE_POLICY_INVALID; p++)
+		kinds += policies[p] > 0;
+	if (kinds > 1)
+		return group_fail(g[0], err, errlen,
+				  "record sets of different routing policies "
+				  "(or a plain one) of one type at %s");
 	if (roles[CHANGE_FAILOVER_PRIMARY] > 1 ||
 	    roles[CHANGE_FAILOVER_SECONDARY] > 1)
 		return group_fail(
@@ -1643,9 +1695,10 @@ static int set_from_typed(const struct zone_store_zone *z,
 	    (r->type == RRTYPE_SOA &&
 	     !name_eq(owner, olen, z->origin, z->origin_len)))
 		return Q53_EINVAL;
-	*why = "empty or too long SetIdentifier or HealthCheckId, or an "
-	       "unknown failover role";
-	if ((r->set_identifier != NULL &&
+	*why = "empty or too long SetIdentifier or HealthCheckId, an "
+	       "unknown failover role or a weight out of range";
+	if ((r->has_weight && r->weight > CHANGE_BATCH_MAX_WEIGHT) ||
+	    (r->set_identifier != NULL &&
 	     (r->set_identifier[0] == '\0' ||
 	      strlen(r->set_identifier) > CHANGE_BATCH_MAX_SET_ID)) ||
 	    (r->health_check_id != NULL &&
@@ -1653,8 +1706,7 @@ static int set_from_typed(const struct zone_store_zone *z,
 	      strlen(r->health_check_id) > CHANGE_BATCH_MAX_HEALTH_CHECK_ID)) ||
 	    r->failover > CHANGE_FAILOVER_SECONDARY)
 		return Q53_EINVAL;
-	struct set_routing routing = {r->set_identifier, r->failover,
-				      r->health_check_id};
+	struct set_routing routing = routing_of(r);
 	struct set_draft d;
 	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {

@@ -12,9 +12,10 @@
  * HostedZoneNotEmpty, InvalidInput, InvalidDomainName, InvalidChangeBatch
  * (Q53_EINVAL). On any error the store is unchanged.
  *
- * Routing. Record sets with a SetIdentifier form a group per (name, type);
- * the only policy served is failover (one PRIMARY, one SECONDARY at most),
- * and a group never mixes with a plain set or another policy. Any set may
+ * Routing. Record sets with a SetIdentifier form a group per (name, type)
+ * of one policy: failover (one PRIMARY, one SECONDARY at most), weighted
+ * or multivalue answer; a group never mixes with a plain set or another
+ * policy. Any set may
  * name a health check (HealthCheckId). The store does not know health
  * checks: the caller answers for it through a zone_store_check_fn, whether
  * a check exists (apply) and whether it is healthy (build). Health is
@@ -62,13 +63,22 @@ struct zone_store_rrset {
 	char *health_check_id;		/* NULL: always healthy */
 	struct zone_store_rdata *rdata; /* canonical order, distinct */
 	uint32_t ttl;
-	enum change_failover failover; /* NONE exactly when no set id */
+	enum change_failover failover; /* see change_batch_policy */
 	uint16_t type;
 	uint16_t count;
 	uint8_t owner_len;
+	uint8_t weight;	 /* with ZONE_STORE_WEIGHTED */
+	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
 	/* 48 bytes with the pointers first (56 in declaration order): a
 	 * plain one-record set is one 96-byte malloc chunk, not 112. */
 };
+
+/* zone_store_rrset.routing: the set has a Weight / MultiValueAnswer. */
+#define ZONE_STORE_WEIGHTED   0x01
+#define ZONE_STORE_MULTIVALUE 0x02
+
+/* The routing policy of set s. */
+enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s);
 
 /* A hosted zone as get/list show it. Pointers stay valid until the next
  * call that changes the store. */

@@ -8,6 +8,7 @@
 #include "node/common/errcode.h"
 #include "node/control/zone_store.h"
 #include "node/control/zone_store_impl.h"
+#include "node/control/zone_store_routing.h"
 #include "node/dnsdata/dname.h"
 #include "node/health/vote_rule.h"
 #include "node/zone/zone.h"
@@ -19,9 +20,10 @@ static bool set_healthy(const struct zone_store_rrset *set,
 	       healthy(ctx, set->health_check_id);
 }
 
-/* The members of a group group_pick looks at: a group the store keeps
- * holds one plain set or a PRIMARY and a SECONDARY. */
-#define GROUP_MAX 4
+/* The members of a group the builds read: a plain set, a PRIMARY and a
+ * SECONDARY, or up to ZONE_CHOICE_MAX_LEAVES weighted or multivalue sets
+ * (members beyond are not answered). */
+#define GROUP_MAX ZONE_CHOICE_MAX_LEAVES
 
 /* The set that answers for the group g[0..n) (only the first GROUP_MAX
  * members are in g): a plain set itself; of a failover group the first
@@ -39,6 +41,8 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
 
 	if (n == 1 && g[0]->set_identifier == NULL)
 		return g[0];
+	if (zone_store_rrset_policy(g[0]) != CHANGE_POLICY_FAILOVER)
+		return NULL;
 	if (n > GROUP_MAX)
 		n = GROUP_MAX;
 	for (size_t r = 0; r < 2; r++) {
@@ -57,6 +61,78 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
 			return cand[k];
 	}
 	return NULL; /* not a group the store keeps */
+}
+
+/* Where a group's records go: a full build's builder or an incremental
+ * build's update. */
+struct group_sink {
+	struct zone_builder *b;
+	struct zone_update *u;
+	char *err;
+	size_t errlen;
+	struct zone_store_routing *table; /* scratch, malloc'd */
+};
+
+static int sink_add(struct group_sink *k, const uint8_t *owner, uint16_t type,
+		    uint32_t ttl, const uint8_t *data, uint16_t len)
+{
+	if (k->b != NULL)
+		return zone_builder_add(k->b, owner, type, ttl, data, len,
+					k->err, k->errlen);
+	return zone_update_add(k->u, owner, type, ttl, data, len);
+}
+
+/* Adds the group g[0..n) (n counts every member, the first GROUP_MAX in
+ * g) to k: the answering set of a plain or failover group, or a weighted
+ * or multivalue group's choice table with its first leaf's records. */
+static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
+		     size_t n, zone_store_check_fn healthy, void *ctx)
+{
+	enum change_policy p = zone_store_rrset_policy(g[0]);
+	int rc;
+	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE) {
+		if (k->table == NULL) {
+			k->table = malloc(sizeof(*k->table));
+			if (k->table == NULL)
+				return Q53_ENOMEM;
+		}
+		struct zone_store_routing *t = k->table;
+		rc = zone_store_routing_build(
+		    t, g, n > GROUP_MAX ? GROUP_MAX : n, healthy, ctx);
+		if (rc == Q53_EINVAL)
+			return 0; /* not a group the store keeps */
+		if (rc != 0)
+			return rc;
+		const struct zone_choice_leaf *l0 = &t->leaf[0];
+		for (size_t r = 0; r < l0->count && rc == 0; r++)
+			rc = sink_add(k, g[0]->owner, g[0]->type, l0->ttl,
+				      l0->rdata[r].data, l0->rdata[r].len);
+		if (rc == 0)
+			rc =
+			    k->b != NULL
+				? zone_builder_choice(k->b, g[0]->owner,
+						      g[0]->type, t->leaf, t->n)
+				: zone_update_choice(k->u, g[0]->owner,
+						     g[0]->type, t->leaf, t->n);
+		zone_store_routing_free(t);
+		return rc;
+	}
+	const struct zone_store_rrset *set = group_pick(g, n, healthy, ctx);
+	for (uint16_t r = 0; set != NULL && r < set->count; r++) {
+		rc = sink_add(k, set->owner, set->type, set->ttl,
+			      set->rdata[r].data, set->rdata[r].len);
+		if (rc != 0)
+			return rc;
+	}
+	if (set != NULL && set->set_identifier != NULL) {
+		if (k->b != NULL)
+			return zone_builder_volatile(k->b, set->owner) ==
+				       Q53_ENOMEM
+				   ? Q53_ENOMEM
+				   : 0;
+		zone_update_volatile(k->u, set->owner);
+	}
+	return 0;
 }
 
 int zone_store_build(const struct zone_store *s, const char *id,
@@ -84,27 +160,19 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		zone_builder_abort(b);
 		return rc;
 	}
+	struct group_sink k = {.b = b, .err = err, .errlen = errlen};
 	for (size_t i = 0; i < nsets;) {
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
-		const struct zone_store_rrset *set =
-		    group_pick(g, j - i, healthy, ctx);
-		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
-			rc = zone_builder_add(b, set->owner, set->type,
-					      set->ttl, set->rdata[k].data,
-					      set->rdata[k].len, err, errlen);
-			if (rc != 0) {
-				zone_builder_abort(b);
-				return rc;
-			}
-		}
-		if (set != NULL && set->set_identifier != NULL &&
-		    zone_builder_volatile(b, set->owner) == Q53_ENOMEM) {
+		rc = group_add(&k, g, j - i, healthy, ctx);
+		if (rc != 0) {
+			free(k.table);
 			zone_builder_abort(b);
-			return Q53_ENOMEM;
+			return rc;
 		}
 		i = j;
 	}
+	free(k.table);
 	return zone_builder_finish(b, out, err, errlen);
 }
 
@@ -180,12 +248,13 @@ struct build_src {
 	const struct zone_store_zone *z;
 	zone_store_check_fn healthy;
 	void *ctx;
+	struct zone_store_routing *table; /* scratch for group_add */
 };
 
 static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
 		       size_t len)
 {
-	const struct build_src *b = arg;
+	struct build_src *b = arg;
 	const struct zone_store_zone *z = b->z;
 	size_t i = zone_store_impl_lower_bound(z, name);
 	size_t nsets = zone_store_sets_count(&z->sets);
@@ -196,17 +265,11 @@ static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
 			break;
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
-		const struct zone_store_rrset *set =
-		    group_pick(g, j - i, b->healthy, b->ctx);
-		for (uint16_t k = 0; set != NULL && k < set->count; k++) {
-			int rc = zone_update_add(u, set->owner, set->type,
-						 set->ttl, set->rdata[k].data,
-						 set->rdata[k].len);
-			if (rc != 0)
-				return rc;
-		}
-		if (set != NULL && set->set_identifier != NULL)
-			zone_update_volatile(u, set->owner);
+		struct group_sink k = {.u = u, .table = b->table};
+		int rc = group_add(&k, g, j - i, b->healthy, b->ctx);
+		b->table = k.table;
+		if (rc != 0)
+			return rc;
 		i = j;
 	}
 	return 0;
@@ -263,7 +326,7 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 	if (prev != NULL && t != NULL && t->valid && !t->overflow &&
 	    t->base_id == zone_build_id(prev) && t->serial == z->serial &&
 	    memcmp(zone_origin(prev), z->origin, z->origin_len) == 0) {
-		struct build_src src = {z, healthy, ctx};
+		struct build_src src = {z, healthy, ctx, NULL};
 		struct zone_update_source us = {
 		    .ctx = &src,
 		    .records = src_records,
@@ -273,6 +336,7 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 		rc = zone_update_build(out, prev,
 				       (const uint8_t *const *)t->names, t->n,
 				       &us, err, errlen);
+		free(src.table);
 	} else {
 		rc = zone_store_build_with_health(s, id, healthy, ctx, out, err,
 						  errlen);

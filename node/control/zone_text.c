@@ -137,6 +137,9 @@ static int set_to_change(const struct zone_store_rrset *set, struct change *c,
 	c->rrset.type = set->type;
 	c->rrset.ttl = set->ttl;
 	c->rrset.failover = set->failover;
+	c->rrset.has_weight = set->routing & ZONE_STORE_WEIGHTED;
+	c->rrset.weight = set->weight;
+	c->rrset.multivalue = set->routing & ZONE_STORE_MULTIVALUE;
 	c->rrset.name = strdup(name);
 	if (c->rrset.name == NULL ||
 	    (set->set_identifier != NULL &&

@@ -5,7 +5,9 @@
  * at an RRset boundary when it does not fit -> append OPT. */
 #include "node/dns/query.h"
 
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
@@ -36,6 +38,13 @@ struct query {
 	uint8_t edns_version;
 	uint16_t edns_flags;
 	uint16_t edns_payload;
+	/* EDNS Client Subnet (RFC 7871), checked: ecs_bad means FORMERR. */
+	bool has_ecs;
+	bool ecs_bad;
+	uint8_t ecs_family; /* 1 IPv4, 2 IPv6 */
+	uint8_t ecs_source; /* SOURCE PREFIX-LENGTH */
+	uint8_t ecs_addr[16];
+	uint8_t ecs_addr_len; /* ceil(source / 8) */
 };
 
 static inline uint16_t rd16(const uint8_t *p)
@@ -99,6 +108,38 @@ static bool parse_question(struct wire_cursor *w, struct query *q)
 	return !w->err;
 }
 
+#define EDNS_OPT_ECS 8
+
+/* An ECS option's data (RFC 7871 6): FAMILY 1 or 2, SOURCE PREFIX-LENGTH
+ * within the family, SCOPE PREFIX-LENGTH 0 (7.1.1), exactly
+ * ceil(SOURCE / 8) address bytes with the bits past SOURCE zero, one
+ * option per query. Anything else marks the query for FORMERR. */
+static void parse_ecs(struct query *q, const uint8_t *p, size_t len)
+{
+	if (q->has_ecs || len < 4) {
+		q->ecs_bad = true;
+		return;
+	}
+	q->has_ecs = true;
+	uint16_t family = rd16(p);
+	uint8_t source = p[2], scope = p[3];
+	size_t n = len - 4;
+	if ((family != 1 && family != 2) || source > (family == 1 ? 32 : 128) ||
+	    scope != 0 || n != (source + 7u) / 8) {
+		q->ecs_bad = true;
+		return;
+	}
+	if (n > 0 && (source & 7) != 0 &&
+	    (p[4 + n - 1] & (0xFFu >> (source & 7))) != 0) {
+		q->ecs_bad = true;
+		return;
+	}
+	q->ecs_family = (uint8_t)family;
+	q->ecs_source = source;
+	q->ecs_addr_len = (uint8_t)n;
+	memcpy(q->ecs_addr, p + 4, n);
+}
+
 /* One resource record of the answer, authority or additional section:
  * validated, and the OPT record's fields kept (RFC 6891 6.1.1). */
 static bool parse_rr(struct wire_cursor *w, struct query *q, bool additional)
@@ -123,8 +164,12 @@ static bool parse_rr(struct wire_cursor *w, struct query *q, bool additional)
 		struct wire_cursor opts;
 		wire_init(&opts, w->pos, rdlen);
 		while (wire_left(&opts) > 0) {
-			wire_u16(&opts);
-			wire_skip(&opts, wire_u16(&opts));
+			uint16_t code = wire_u16(&opts);
+			uint16_t olen = wire_u16(&opts);
+			if (!opts.err && code == EDNS_OPT_ECS &&
+			    wire_left(&opts) >= olen)
+				parse_ecs(q, opts.pos, olen);
+			wire_skip(&opts, olen);
 		}
 		if (opts.err)
 			return false;
@@ -184,8 +229,75 @@ static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
 	return len;
 }
 
+/* Client networks the routing hash sees: /24 and /56, in bytes. */
+#define CLIENT_PREFIX4 3
+#define CLIENT_PREFIX6 7
+
+void dns_client_from_sockaddr(struct dns_client *c, const struct sockaddr *sa)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+					   0, 0, 0, 0, 0xff, 0xff};
+	memset(c, 0, sizeof(*c));
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		c->family = 4;
+		memcpy(c->addr, &s4->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		const uint8_t *a = s6->sin6_addr.s6_addr;
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+			c->family = 4;
+			memcpy(c->addr, a + 12, 4);
+		} else {
+			c->family = 6;
+			memcpy(c->addr, a, 16);
+		}
+	}
+}
+
+/* The routing hash's input for q (query ID id) from client. */
+static void choice_key(struct zone_choice_key *k, const struct query *q,
+		       uint16_t id, const struct dns_client *client)
+{
+	k->qname = q->qname;
+	k->qname_len = q->qname_len;
+	k->qtype = q->qtype;
+	k->id = id;
+	k->family = 0;
+	k->subnet_len = 0;
+	k->scope = 0;
+	k->picked = false;
+	if (q->has_ecs) {
+		/* The client's network as its resolver says it (RFC 7871),
+		 * cut to the prefix the pick uses; SOURCE 0: none. */
+		unsigned bits = q->ecs_family == 1 ? CLIENT_PREFIX4 * 8
+						   : CLIENT_PREFIX6 * 8;
+		if (q->ecs_source < bits)
+			bits = q->ecs_source;
+		if (bits == 0)
+			return;
+		k->family = q->ecs_family == 1 ? 4 : 6;
+		k->subnet_len = (uint8_t)((bits + 7) / 8);
+		k->scope = (uint8_t)bits;
+		memcpy(k->subnet, q->ecs_addr, k->subnet_len);
+		if (bits & 7)
+			k->subnet[k->subnet_len - 1] &=
+			    (uint8_t)(0xFFu << (8 - (bits & 7)));
+		return;
+	}
+	if (client != NULL && (client->family == 4 || client->family == 6)) {
+		k->family = client->family;
+		k->subnet_len =
+		    client->family == 4 ? CLIENT_PREFIX4 : CLIENT_PREFIX6;
+		memcpy(k->subnet, client->addr, k->subnet_len);
+	}
+}
+
 static const struct zone_answer *lookup(const struct serving_view *view,
-					const struct query *q)
+					const struct query *q,
+					struct zone_choice_key *key)
 {
 	size_t matched;
 	const struct zone *z;
@@ -201,11 +313,11 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 			if (parent != NULL)
 				n = parent;
 		}
-		a = zone_node_answer(n, q->qtype);
+		a = zone_node_answer(n, q->qtype, key);
 	} else if (n->cut != NULL) {
 		return n->cut->referral;
 	} else if (n->wildcard != NULL) {
-		a = zone_node_answer(n->wildcard, q->qtype);
+		a = zone_node_answer(n->wildcard, q->qtype, key);
 	} else {
 		return z->nxdomain;
 	}
@@ -217,6 +329,14 @@ size_t dns_query_answer(const struct serving_view *view,
 			const struct dns_query_params *p, const uint8_t *in,
 			size_t inlen, uint8_t *out, size_t outcap)
 {
+	return dns_query_answer_from(view, p, NULL, in, inlen, out, outcap);
+}
+
+size_t dns_query_answer_from(const struct serving_view *view,
+			     const struct dns_query_params *p,
+			     const struct dns_client *client, const uint8_t *in,
+			     size_t inlen, uint8_t *out, size_t outcap)
+{
 	struct query q;
 	struct wire_cursor w;
 
@@ -225,6 +345,8 @@ size_t dns_query_answer(const struct serving_view *view,
 	q.question_ok = false;
 	q.has_opt = false;
 	q.has_tsig = false;
+	q.has_ecs = false;
+	q.ecs_bad = false;
 	q.edns_flags = 0;
 	uint16_t qdcount = rd16(in + 4);
 	uint16_t rrcount[3] = {rd16(in + 6), rd16(in + 8), rd16(in + 10)};
@@ -262,6 +384,10 @@ size_t dns_query_answer(const struct serving_view *view,
 	if (q.has_opt && q.edns_version != 0)
 		return write_error(p, in, &q, RCODE_BADVERS, EDE_NONE, out,
 				   outcap);
+	/* RFC 7871 7.1.1: a malformed ECS option is FORMERR. */
+	if (q.ecs_bad)
+		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
+				   outcap);
 	if (opcode != 0)
 		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
 				   outcap);
@@ -287,7 +413,9 @@ size_t dns_query_answer(const struct serving_view *view,
 		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
 				   outcap);
 
-	const struct zone_answer *a = view ? lookup(view, &q) : NULL;
+	struct zone_choice_key key;
+	choice_key(&key, &q, rd16(in), client);
+	const struct zone_answer *a = view ? lookup(view, &q, &key) : NULL;
 	if (a == NULL)
 		return write_error(p, in, &q, RCODE_REFUSED,
 				   EDE_NOT_AUTHORITATIVE, out, outcap);
@@ -309,7 +437,10 @@ size_t dns_query_answer(const struct serving_view *view,
 
 	size_t qsec = q.qname_len + 4;
 	size_t head = HDR_LEN + qsec;
-	size_t opt = q.has_opt ? OPT_LEN : 0;
+	/* The ECS option echoed (RFC 7871 7.2.1): FAMILY, SOURCE and
+	 * ADDRESS as asked, SCOPE the prefix the answer depends on. */
+	size_t ecs = q.has_ecs ? 8u + q.ecs_addr_len : 0;
+	size_t opt = q.has_opt ? OPT_LEN + ecs : 0;
 	size_t body = a->len;
 	uint16_t an = a->an, ns = a->ns, ar = a->ar;
 	bool tc = false;
@@ -362,8 +493,18 @@ size_t dns_query_answer(const struct serving_view *view,
 		o[5] = 0;
 		o[6] = 0;
 		wr16(o + 7, q.edns_flags & EDNS_DO);
-		wr16(o + 9, 0);
+		wr16(o + 9, (uint16_t)ecs);
 		len += OPT_LEN;
+		if (ecs > 0) {
+			uint8_t *e = out + len;
+			wr16(e, EDNS_OPT_ECS);
+			wr16(e + 2, (uint16_t)(ecs - 4));
+			wr16(e + 4, q.ecs_family);
+			e[6] = q.ecs_source;
+			e[7] = key.picked ? key.scope : 0;
+			memcpy(e + 8, q.ecs_addr, q.ecs_addr_len);
+			len += ecs;
+		}
 	}
 	return len;
 }

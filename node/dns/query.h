@@ -29,4 +29,24 @@ size_t dns_query_answer(const struct serving_view *view,
 			const struct dns_query_params *p, const uint8_t *q,
 			size_t qlen, uint8_t *out, size_t outcap);
 
+/* Where a query came from: weighted and multivalue answers are picked by
+ * a hash of the query and the client's network (its address masked to
+ * /24 for IPv4, /56 for IPv6). family: 4 (addr[0..4)), 6 (addr[0..16)),
+ * 0 unknown. */
+struct dns_client {
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+/* The client's address from a socket address (AF_INET, AF_INET6; an
+ * IPv4-mapped IPv6 address counts as IPv4); family 0 for others. */
+struct sockaddr;
+void dns_client_from_sockaddr(struct dns_client *c, const struct sockaddr *sa);
+
+/* dns_query_answer for a query from client (NULL: unknown). */
+size_t dns_query_answer_from(const struct serving_view *view,
+			     const struct dns_query_params *p,
+			     const struct dns_client *client, const uint8_t *q,
+			     size_t qlen, uint8_t *out, size_t outcap);
+
 #endif

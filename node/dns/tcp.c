@@ -440,9 +440,11 @@ static int dns_tcp_answer(struct dns_tcp_pool *p, struct dns_tcp_conn *c,
 			  uint64_t now_ms)
 {
 	const struct serving_view *view = NULL;
+	struct dns_client client;
 	size_t off = 0;
 	int rc = 0;
 
+	dns_client_from_sockaddr(&client, (const struct sockaddr *)&c->peer);
 	while (c->wlen == 0 && c->rlen - off >= 2) {
 		size_t qlen = (size_t)c->rbuf[off] << 8 | c->rbuf[off + 1];
 		const uint8_t *q = c->rbuf + off + 2;
@@ -454,8 +456,8 @@ static int dns_tcp_answer(struct dns_tcp_pool *p, struct dns_tcp_conn *c,
 		dns_tcp_touch(p, c, now_ms);
 		if (view == NULL)
 			view = serving_view_current();
-		n = dns_query_answer(view, &p->params, q, qlen, p->scratch + 2,
-				     DNS_MSG_MAX);
+		n = dns_query_answer_from(view, &p->params, &client, q, qlen,
+					  p->scratch + 2, DNS_MSG_MAX);
 		if (n == 0)
 			continue;
 		p->scratch[0] = (uint8_t)(n >> 8);

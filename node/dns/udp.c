@@ -135,9 +135,11 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 
 		if (rh->msg_flags & MSG_TRUNC)
 			continue;
-		len = dns_query_answer(view, &b->params, rh->msg_iov->iov_base,
-				       b->rx[i].msg_len, out,
-				       b->params.udp_payload);
+		struct dns_client client;
+		dns_client_from_sockaddr(&client, rh->msg_name);
+		len = dns_query_answer_from(
+		    view, &b->params, &client, rh->msg_iov->iov_base,
+		    b->rx[i].msg_len, out, b->params.udp_payload);
 		if (len == 0)
 			continue;
 		b->tx_iov[ntx].iov_base = out;

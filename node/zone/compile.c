@@ -619,35 +619,73 @@ static void free_distinct(struct zone_answer **a, size_t n)
 	}
 }
 
+/* The leaves of one entry's choice: n answers (malloc'd, NULL for the
+ * zone's NODATA) with their shares; n == 0: no choice. */
+struct leafset {
+	uint32_t n;
+	struct zone_answer **ans;
+	const uint32_t *weights;
+};
+
+static size_t choice_bytes(uint32_t n)
+{
+	return sizeof(struct zone_choice) + n * 2 * sizeof(uint32_t);
+}
+
 /* Packs the answers of n into one allocation (n->block), sharing equal
- * ones; frees the pieces. ans[0..nans) by type, then def and ref. */
+ * ones; frees the pieces. ans[0..nans) by type, then def and ref; ls
+ * (NULL, or nans + 1 entries, the last for every other type): the entries
+ * that are choices. */
 static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		     struct zone_answer **ans, size_t nans,
-		     struct zone_answer *def, struct zone_answer *ref)
+		     struct zone_answer *def, struct zone_answer *ref,
+		     const struct leafset *ls)
 {
-	struct zone_answer *all[NODE_MAX_ANSWERS + 2];
-	size_t where[NODE_MAX_ANSWERS + 2];
+	bool def_choice = ls != NULL && ls[nans].n > 0;
+	size_t nentries = nans + def_choice, nleaves = 0;
+	for (size_t i = 0; ls != NULL && i <= nans; i++)
+		nleaves += ls[i].n;
+	size_t nall = nans + 2 + nleaves;
+	struct zone_answer **all = malloc(nall * sizeof(*all));
+	size_t *where = malloc(nall * sizeof(*where));
+	struct zone_answer **placed = malloc(nall * sizeof(*placed));
+	size_t *choff = malloc((nans + 1) * sizeof(*choff));
 	size_t total =
-	    (nans * sizeof(struct zone_answer_entry) + 7) & ~(size_t)7;
-	size_t nall = 0, rc = 0;
+	    (nentries * sizeof(struct zone_answer_entry) + 7) & ~(size_t)7;
+	size_t k = 0, rc = 0;
+	if (all == NULL || where == NULL || placed == NULL || choff == NULL) {
+		free(all);
+		all = NULL;
+		rc = 1;
+		goto out;
+	}
 	for (size_t i = 0; i < nans; i++)
-		all[nall++] = ans[i];
-	all[nall++] = def;
-	all[nall++] = ref;
+		all[k++] = ans[i];
+	all[k++] = def;
+	all[k++] = ref;
+	for (size_t i = 0; ls != NULL && i <= nans; i++) {
+		choff[i] = 0;
+		if (ls[i].n == 0)
+			continue;
+		choff[i] = total;
+		total += (choice_bytes(ls[i].n) + 7) & ~(size_t)7;
+		for (uint32_t l = 0; l < ls[i].n; l++)
+			all[k++] = ls[i].ans[l];
+	}
 	/* where[i]: offset in the block, or (SIZE_MAX - k) for "same as
 	 * all[k]", or SIZE_MAX for NULL. */
 	for (size_t i = 0; i < nall; i++) {
 		where[i] = SIZE_MAX;
 		if (all[i] == NULL)
 			continue;
-		size_t k;
-		for (k = 0; k < i; k++) {
-			if (all[k] != NULL && where[k] < SIZE_MAX - nall &&
-			    (all[k] == all[i] || answer_same(all[k], all[i])))
+		size_t j;
+		for (j = 0; j < i; j++) {
+			if (all[j] != NULL && where[j] < SIZE_MAX - nall &&
+			    (all[j] == all[i] || answer_same(all[j], all[i])))
 				break;
 		}
-		if (k < i) {
-			where[i] = SIZE_MAX - 1 - k;
+		if (j < i) {
+			where[i] = SIZE_MAX - 1 - j;
 			continue;
 		}
 		where[i] = total;
@@ -658,7 +696,6 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		rc = 1;
 		goto out;
 	}
-	struct zone_answer *placed[NODE_MAX_ANSWERS + 2];
 	for (size_t i = 0; i < nall; i++) {
 		if (all[i] == NULL)
 			placed[i] = NULL;
@@ -669,18 +706,126 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 	}
 	n->block = block;
 	struct zone_answer_entry *e = (struct zone_answer_entry *)block;
-	for (size_t i = 0; i < nans; i++) {
-		e[i].type = types[i];
+	size_t leaf = nans + 2;
+	for (size_t i = 0; i < nentries; i++) {
+		e[i].type = i < nans ? types[i] : 0;
+		e[i].choice = 0;
+		if (ls != NULL && ls[i].n > 0) {
+			struct zone_choice *c =
+			    (struct zone_choice *)(void *)(block + choff[i]);
+			uint32_t cum = 0;
+			c->n = ls[i].n;
+			for (uint32_t l = 0; l < ls[i].n; l++, leaf++) {
+				cum += ls[i].weights[l];
+				c->leaf[l].cum = cum;
+				c->leaf[l].off =
+				    placed[leaf] == NULL
+					? 0
+					: (uint32_t)((uint8_t *)placed[leaf] -
+						     block);
+			}
+			c->total = cum;
+			e[i].choice = 1;
+			e[i].off = (uint32_t)choff[i];
+			continue;
+		}
 		e[i].off = placed[i] == NULL
 			       ? 0
 			       : (uint32_t)((uint8_t *)placed[i] - block);
 	}
-	n->nanswers = (uint16_t)nans;
+	n->nanswers = (uint16_t)nentries;
 	n->default_answer = placed[nans];
 	n->referral = placed[nans + 1];
 out:
-	free_distinct(all, nall);
+	if (all != NULL) {
+		free_distinct(all, nall);
+		free(all);
+	} else {
+		free_distinct(ans, nans);
+		free(def);
+		free(ref);
+		for (size_t i = 0; ls != NULL && i <= nans; i++)
+			free_distinct(ls[i].ans, ls[i].n);
+	}
+	free(where);
+	free(placed);
+	free(choff);
 	return rc ? Q53_ENOMEM : 0;
+}
+
+static bool answer_eq(const struct zone_answer *a, const struct zone_answer *b)
+{
+	return a == NULL || b == NULL ? a == b : a == b || answer_same(a, b);
+}
+
+static void leafsets_free(struct leafset *ls, size_t n)
+{
+	for (size_t i = 0; ls != NULL && i < n; i++) {
+		free_distinct(ls[i].ans, ls[i].n);
+		free(ls[i].ans);
+	}
+	free(ls);
+}
+
+/* The entries of n (types[0..ntypes), then every other type when with_def)
+ * whose answer differs by leaf of one of the build's choices for n: their
+ * leaves in (*out)[0..ntypes] (calloc'd; NULL when none differs). */
+static int compile_choices(struct builder *b, struct zone *z,
+			   struct zone_node *n, const uint16_t *types,
+			   size_t ntypes, struct zone_answer *const *ans,
+			   const struct zone_answer *def, struct leafset **out)
+{
+	size_t nd;
+	const struct zone_choice_draft *d = zone_choices_of(z, n, &nd);
+	struct leafset *ls = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i <= ntypes && rc == 0; i++) {
+		uint16_t qtype = i < ntypes ? types[i] : 0;
+		const struct zone_answer *base = i < ntypes ? ans[i] : def;
+		if (i == ntypes && def == NULL)
+			break;
+		for (size_t k = 0; k < nd; k++) {
+			struct zone_rrset *rr =
+			    (struct zone_rrset *)zone_node_rrset(n, d[k].type);
+			if (rr == NULL)
+				continue;
+			struct zone_answer **la = calloc(d[k].n, sizeof(*la));
+			if (la == NULL) {
+				rc = Q53_ENOMEM;
+				break;
+			}
+			struct zone_rrset save = *rr;
+			bool differs = false;
+			for (uint32_t l = 0; l < d[k].n && rc == 0; l++) {
+				rr->ttl = d[k].leaves[l].ttl;
+				rr->count = d[k].leaves[l].count;
+				rr->packed = d[k].leaves[l].packed;
+				rc = compile_one(b, z, n, qtype, false, &la[l]);
+				differs = differs || !answer_eq(la[l], base);
+			}
+			*rr = save;
+			if (rc == 0 && differs && ls == NULL) {
+				ls = calloc(ntypes + 1, sizeof(*ls));
+				if (ls == NULL)
+					rc = Q53_ENOMEM;
+			}
+			if (rc != 0 || !differs) {
+				free_distinct(la, d[k].n);
+				free(la);
+				continue;
+			}
+			ls[i] = (struct leafset){d[k].n, la, d[k].weights};
+			break;
+		}
+	}
+	if (rc != 0) {
+		leafsets_free(ls, ntypes + 1);
+		return rc;
+	}
+	*out = ls;
+	return 0;
 }
 
 static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
@@ -691,7 +836,9 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 	size_t ntypes = 0;
 	int rc = 0;
 
-	n->flags &= (uint8_t)~ZONE_NODE_VOLATILE;
+	bool choices = n->flags & ZONE_NODE_CHOICE;
+	struct leafset *ls = NULL;
+	n->flags &= (uint8_t) ~(ZONE_NODE_VOLATILE | ZONE_NODE_CHOICE);
 	zone_node_mem_free(n, n->block);
 	n->block = NULL;
 	n->nanswers = 0;
@@ -734,12 +881,24 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 	}
 	if (n->cut == n) {
 		/* The referral also answers every other type: one copy. */
-		rc = node_pack(z, n, types, ans, ntypes, NULL, ref);
+		rc = node_pack(z, n, types, ans, ntypes, NULL, ref, NULL);
 		if (rc == 0)
 			n->default_answer = n->referral;
 		return rc;
 	}
-	return node_pack(z, n, types, ans, ntypes, def, NULL);
+	if (choices) {
+		rc = compile_choices(b, z, n, types, ntypes, ans, def, &ls);
+		if (rc != 0)
+			goto fail;
+	}
+	rc = node_pack(z, n, types, ans, ntypes, def, NULL, ls);
+	if (ls != NULL) {
+		/* node_pack freed the leaves' answers, not their arrays. */
+		for (size_t i = 0; i <= ntypes; i++)
+			free(ls[i].ans);
+		free(ls);
+	}
+	return rc;
 
 fail:
 	free_distinct(ans, ntypes);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "node/zone/choice.h"
 #include "node/zone/name_index.h"
 #include "node/zone/slab.h"
 
@@ -95,6 +96,10 @@ static inline const uint8_t *zone_rdata_next(const uint8_t *p,
  * NODATA). */
 struct zone_answer_entry {
 	uint16_t type;
+	/* 1: off is a struct zone_choice (choice.h), whose leaves are the
+	 * answers. A choice entry of type 0, last, answers every type not
+	 * listed (a weighted CNAME). */
+	uint8_t choice;
 	uint32_t off;
 };
 
@@ -147,21 +152,36 @@ struct zone_node {
 #define ZONE_NODE_SLAB 0x10
 /* Its record data (not packed yet) is in its build's scratch memory. */
 #define ZONE_NODE_SCRATCH 0x20
+/* Build time: the build holds query-time choices for it (z->choices). */
+#define ZONE_NODE_CHOICE 0x40
 
-/* The answer a node gives to qtype; NULL: the zone's NODATA. */
+/* The answer a node gives to qtype; NULL: the zone's NODATA. Where the
+ * answer is a choice, key (hashed only then) picks the leaf and
+ * key->picked is set. */
 static inline const struct zone_answer *
-zone_node_answer(const struct zone_node *n, uint16_t qtype)
+zone_node_answer(const struct zone_node *n, uint16_t qtype,
+		 struct zone_choice_key *key)
 {
 	const struct zone_answer_entry *e = n->block;
-	for (uint32_t i = 0; i < n->nanswers; i++) {
-		if (e[i].type == qtype)
-			return e[i].off == 0
-				   ? NULL
-				   : (const struct zone_answer
-					  *)(const void *)((const uint8_t *)e +
-							   e[i].off);
+	const uint8_t *base = n->block;
+	uint32_t i = 0;
+	while (i < n->nanswers && e[i].type != qtype)
+		i++;
+	if (i == n->nanswers) {
+		if (i == 0 || e[i - 1].type != 0 || !e[i - 1].choice)
+			return n->default_answer;
+		i--;
 	}
-	return n->default_answer;
+	uint32_t off = e[i].off;
+	if (e[i].choice) {
+		const struct zone_choice *c =
+		    (const struct zone_choice *)(const void *)(base + off);
+		off = c->leaf[zone_choice_pick(c, zone_choice_hash(key))].off;
+		key->picked = true;
+	}
+	return off == 0
+		   ? NULL
+		   : (const struct zone_answer *)(const void *)(base + off);
 }
 
 /* The room of the rdata array of an RRset of count records while it is
@@ -216,6 +236,10 @@ struct zone {
 	/* Build time only (NULL once built): every node, in creation order. */
 	struct zone_node **nodes;
 	size_t nnodes, nodes_cap;
+	/* Build time only: the query-time choices given to the build
+	 * (zone_choice_add), sorted by owner when compiling. */
+	struct zone_choice_draft *choices;
+	size_t nchoices, choices_cap;
 	/* Build time only: a full build carves its nodes from slab. */
 	bool use_slab;
 	struct zone_slab slab;

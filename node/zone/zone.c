@@ -417,6 +417,114 @@ int zone_vol_add(struct zone *z, const struct zone_node *n)
 	return 0;
 }
 
+int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
+		    uint16_t type, const struct zone_choice_leaf *leaves,
+		    size_t n)
+{
+	struct zone_node *node = zone_find_node(z, owner, len);
+	if (node == NULL || !(node->flags & ZONE_NODE_FRESH) || n == 0 ||
+	    n > ZONE_CHOICE_MAX_LEAVES)
+		return Q53_EINVAL;
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (leaves[i].weight == 0 || leaves[i].count == 0 ||
+		    leaves[i].count > UINT16_MAX)
+			return Q53_EINVAL;
+		for (size_t k = 0; k < leaves[i].count; k++)
+			bytes += 2u + leaves[i].rdata[k].len;
+	}
+	if (z->nchoices == z->choices_cap) {
+		size_t cap = z->choices_cap ? z->choices_cap * 2 : 8;
+		struct zone_choice_draft *v =
+		    realloc(z->choices, cap * sizeof(*v));
+		if (v == NULL)
+			return Q53_ENOMEM;
+		z->choices = v;
+		z->choices_cap = cap;
+	}
+	uint8_t *mem = malloc(n * sizeof(struct zone_rrset) +
+			      n * sizeof(uint32_t) + bytes);
+	if (mem == NULL)
+		return Q53_ENOMEM;
+	struct zone_rrset *rr = (struct zone_rrset *)(void *)mem;
+	uint32_t *w = (uint32_t *)(void *)(rr + n);
+	uint8_t *data = (uint8_t *)(w + n);
+	for (size_t i = 0; i < n; i++) {
+		w[i] = leaves[i].weight;
+		rr[i] = (struct zone_rrset){.type = type,
+					    .ttl = leaves[i].ttl,
+					    .count = (uint32_t)leaves[i].count};
+		rr[i].packed = data;
+		for (size_t k = 0; k < leaves[i].count; k++) {
+			uint16_t l = leaves[i].rdata[k].len;
+			data[0] = (uint8_t)(l >> 8);
+			data[1] = (uint8_t)l;
+			memcpy(data + 2, leaves[i].rdata[k].data, l);
+			data += 2u + l;
+		}
+	}
+	struct zone_choice_draft *d = &z->choices[z->nchoices++];
+	memcpy(d->owner, owner, len);
+	d->owner_len = (uint8_t)len;
+	d->type = type;
+	d->n = (uint32_t)n;
+	d->weights = w;
+	d->leaves = rr;
+	d->mem = mem;
+	node->flags |= ZONE_NODE_CHOICE | ZONE_NODE_HEALTH;
+	return 0;
+}
+
+static int draft_cmp(const void *a, const void *b)
+{
+	const struct zone_choice_draft *x = a, *y = b;
+	if (x->owner_len != y->owner_len)
+		return x->owner_len < y->owner_len ? -1 : 1;
+	int c = memcmp(x->owner, y->owner, x->owner_len);
+	if (c != 0)
+		return c;
+	return x->type == y->type ? 0 : (x->type < y->type ? -1 : 1);
+}
+
+void zone_choices_sort(struct zone *z)
+{
+	if (z->nchoices > 1)
+		qsort(z->choices, z->nchoices, sizeof(*z->choices), draft_cmp);
+}
+
+void zone_choices_free(struct zone *z)
+{
+	for (size_t i = 0; i < z->nchoices; i++)
+		free(z->choices[i].mem);
+	free(z->choices);
+	z->choices = NULL;
+	z->nchoices = z->choices_cap = 0;
+}
+
+const struct zone_choice_draft *
+zone_choices_of(const struct zone *z, const struct zone_node *n, size_t *count)
+{
+	struct zone_choice_draft key;
+	size_t lo = 0, hi = z->nchoices;
+	*count = 0;
+	memcpy(key.owner, n->name, n->name_len);
+	key.owner_len = n->name_len;
+	key.type = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (draft_cmp(&z->choices[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t end = lo;
+	while (end < z->nchoices && z->choices[end].owner_len == n->name_len &&
+	       memcmp(z->choices[end].owner, n->name, n->name_len) == 0)
+		end++;
+	*count = end - lo;
+	return end > lo ? &z->choices[lo] : NULL;
+}
+
 void zone_new_build_id(struct zone *z)
 {
 	static uint64_t next_build_id;
@@ -434,6 +542,7 @@ void zone_destroy(struct zone *z)
 	for (size_t i = 0; i < z->nvol; i++)
 		free(z->vol[i]);
 	free(z->vol);
+	zone_choices_free(z);
 	free(z);
 }
 
@@ -473,7 +582,9 @@ int zone_loader_finish(struct zone_loader *l)
 	}
 	zone_scratch_free(&l->z->scratch);
 	tree_mark(l->z);
+	zone_choices_sort(l->z);
 	rc = zone_compile(l->z, l->err, l->errlen);
+	zone_choices_free(l->z);
 	if (rc != 0) {
 		char inner[256];
 		snprintf(inner, sizeof(inner), "%s", l->err);
@@ -588,6 +699,18 @@ int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner)
 		return Q53_ENOENT;
 	n->flags |= ZONE_NODE_HEALTH;
 	return 0;
+}
+
+int zone_builder_choice(struct zone_builder *b, const uint8_t *owner,
+			uint16_t type, const struct zone_choice_leaf *leaves,
+			size_t n)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	size_t len = dname_wire_len(owner, DNAME_MAXLEN);
+	if (len == 0)
+		return Q53_EINVAL;
+	dname_lower_copy(lname, owner, len);
+	return zone_choice_add(b->z, lname, len, type, leaves, n);
 }
 
 uint64_t zone_build_id(const struct zone *z)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/zone/choice.h"
+
 struct zone;
 
 /* Parses the RFC 1035 zone file at path (libzscanner) for origin (text, with
@@ -46,8 +48,6 @@ const uint8_t *zone_origin(const struct zone *z);
 /* Number of resource records loaded. */
 size_t zone_record_count(const struct zone *z);
 
-#endif
-
 /* Sizes b for about names owner names (a hint: fewer reallocations).
  * 0 or Q53_ENOMEM. */
 int zone_builder_reserve(struct zone_builder *b, size_t names);
@@ -56,6 +56,20 @@ int zone_builder_reserve(struct zone_builder *b, size_t names);
  * rebuilt by every incremental build (zone_update_build). 0 or Q53_ENOMEM.
  */
 int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner);
+
+/* A query-time choice (weighted, multivalue answer routing: choice.h):
+ * leaves[0..n) are RRsets of one type, each with a share. The owner's own
+ * RRset of that type (added as usual, e.g. leaf 0's records) is what the
+ * answers that only look at the name use (ANY, additional sections, CNAME
+ * chains into it); a query for the name itself is answered with a leaf
+ * picked by a hash of the query. */
+/* For owner (added to b already, with records of type): copies leaves.
+ * Also marks owner as answering by health (zone_builder_volatile). 0,
+ * Q53_EINVAL (no such owner, no leaf, more than ZONE_CHOICE_MAX_LEAVES,
+ * a weight 0 or an empty leaf) or Q53_ENOMEM. */
+int zone_builder_choice(struct zone_builder *b, const uint8_t *owner,
+			uint16_t type, const struct zone_choice_leaf *leaves,
+			size_t n);
 
 /* A process-wide unique id of this compiled version (never reused). */
 uint64_t zone_build_id(const struct zone *z);
@@ -98,3 +112,9 @@ int zone_update_add(struct zone_update *u, const uint8_t *owner, uint16_t type,
 /* From src->records: owner answers by health (see zone_builder_volatile).
  */
 void zone_update_volatile(struct zone_update *u, const uint8_t *owner);
+/* From src->records: a choice (see zone_builder_choice). */
+int zone_update_choice(struct zone_update *u, const uint8_t *owner,
+		       uint16_t type, const struct zone_choice_leaf *leaves,
+		       size_t n);
+
+#endif

@@ -53,6 +53,31 @@ int zone_node_compact(struct zone *z, struct zone_node *n);
 void *zone_node_mem_alloc(struct zone *z, const struct zone_node *n,
 			  size_t size);
 void zone_node_mem_free(const struct zone_node *n, void *p);
+/* A query-time choice being built: owner's type answers with one of n
+ * leaves (packed RRsets of that type, one allocation mem with weights). */
+struct zone_choice_draft {
+	uint8_t owner[255];
+	uint8_t owner_len;
+	uint16_t type;
+	uint32_t n;
+	const uint32_t *weights;	 /* > 0 each */
+	const struct zone_rrset *leaves; /* packed */
+	void *mem;
+};
+struct zone_choice_leaf;
+/* Copies a choice for owner (lowercase, a node of this build) into
+ * z->choices and flags the node. 0, Q53_EINVAL (no such node, no leaves,
+ * too many, a weight 0), Q53_ENOMEM. */
+int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
+		    uint16_t type, const struct zone_choice_leaf *leaves,
+		    size_t n);
+/* Sorts z->choices by owner (before compiling) / frees them (after). */
+void zone_choices_sort(struct zone *z);
+void zone_choices_free(struct zone *z);
+/* The drafts of node n: *count of them from the returned one (NULL: 0). */
+const struct zone_choice_draft *
+zone_choices_of(const struct zone *z, const struct zone_node *n, size_t *count);
+
 /* Records n's name in z->vol. 0 or Q53_ENOMEM. */
 int zone_vol_add(struct zone *z, const struct zone_node *n);
 /* Sets z->build_id to a new process-wide unique value. */

@@ -122,6 +122,15 @@ void zone_update_volatile(struct zone_update *u, const uint8_t *owner)
 		n->flags |= ZONE_NODE_HEALTH;
 }
 
+int zone_update_choice(struct zone_update *u, const uint8_t *owner,
+		       uint16_t type, const struct zone_choice_leaf *leaves,
+		       size_t n)
+{
+	size_t len = wlen(owner);
+	return len ? zone_choice_add(u->z, owner, len, type, leaves, n)
+		   : Q53_EINVAL;
+}
+
 /* Rebuilds the structure of name (its records, or its removal) and queues
  * what depends on it. */
 static int update_name(struct zone_update *u,
@@ -219,7 +228,9 @@ static int update_run(struct zone_update *u, const uint8_t *const *changed,
 		return rc;
 	for (size_t i = 0; i < z->nnodes; i++)
 		zone_node_mark(z, z->nodes[i]);
+	zone_choices_sort(z);
 	rc = zone_compile_nodes(z, z->nodes, z->nnodes, u->l.err, u->l.errlen);
+	zone_choices_free(z);
 	if (rc != 0) {
 		char inner[256];
 		snprintf(inner, sizeof(inner), "%s", u->l.err);

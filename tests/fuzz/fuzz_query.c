@@ -3,7 +3,8 @@
  * payloads) and TCP, against a serving view built once from zones that reach
  * every lookup branch (wildcards, CNAME chains and loops, a delegation with
  * glue, a nested hosted zone, empty non-terminals, many types, RRsets larger
- * than any UDP payload). response_check.c holds the invariants.
+ * than any UDP payload, weighted and multivalue answer choices).
+ * response_check.c holds the invariants.
  *
  * Reproduce: build/fuzz/tests/fuzz/fuzz_query CRASH-FILE */
 #include <stdio.h>
@@ -223,6 +224,125 @@ static struct zone *load_big_zone(void)
 	return z;
 }
 
+static void must(int rc, const char *what)
+{
+	if (rc != 0) {
+		fprintf(stderr, "fuzz_query: routing.test. %s: %d\n", what, rc);
+		abort();
+	}
+}
+
+/* Adds an A record of owner to b. */
+static void add_a(struct zone_builder *b, const uint8_t *owner, uint32_t ip)
+{
+	uint8_t rd[4] = {(uint8_t)(ip >> 24), (uint8_t)(ip >> 16),
+			 (uint8_t)(ip >> 8), (uint8_t)ip};
+	char err[256];
+	must(zone_builder_add(b, owner, 1, 60, rd, 4, err, sizeof(err)), err);
+}
+
+/* routing.test.: weighted and multivalue answer choices (zone.h), the way
+ * the zone store hands them over: weighted A with unequal shares, a
+ * 12-leaf multivalue A of 8 records each, a weighted wildcard TXT whose
+ * leaves are larger and smaller than a 512-byte answer (TC on some
+ * leaves only), a weighted CNAME into the zone and out of it, an MX whose
+ * exchange is the weighted name (additional section), an ANY. */
+static struct zone *load_routing_zone(void)
+{
+	static const uint8_t origin[] = "\7routing\4test";
+	static const uint8_t w[] = "\1w\7routing\4test";
+	static const uint8_t mv[] = "\2mv\7routing\4test";
+	static const uint8_t wild[] = "\1*\4wild\7routing\4test";
+	static const uint8_t cw[] = "\2cw\7routing\4test";
+	static const uint8_t mx[] = "\2mx\7routing\4test";
+	static uint8_t soa[64], ns[32], target_in[32], target_out[32];
+	static uint8_t txt_big[3][256], txt_small[8];
+	struct zone_builder *b;
+	char err[256];
+	size_t n;
+
+	must(zone_builder_new(&b, origin), "new");
+	static const uint8_t mname[] = "\2ns\7routing\4test";
+	static const uint8_t rname[] = "\1h\7routing\4test";
+	memcpy(soa, mname, sizeof(mname));
+	memcpy(soa + sizeof(mname), rname, sizeof(rname));
+	n = sizeof(mname) + sizeof(rname);
+	memset(soa + n, 0, 20);
+	soa[n + 3] = 1;	  /* serial */
+	soa[n + 19] = 60; /* minimum */
+	must(zone_builder_add(b, origin, 6, 60, soa, (uint16_t)(n + 20), err,
+			      sizeof(err)),
+	     err);
+	memcpy(ns, "\2ns\7routing\4test", 17);
+	must(zone_builder_add(b, origin, 2, 60, ns, 17, err, sizeof(err)), err);
+	add_a(b, ns, 0xC0000235);
+
+	/* w: 90 / 10 / 1 (two records). */
+	struct zone_choice_record r[96];
+	uint8_t ips[96][4];
+	for (int i = 0; i < 96; i++) {
+		ips[i][0] = 192;
+		ips[i][1] = 0;
+		ips[i][2] = 2;
+		ips[i][3] = (uint8_t)(i + 1);
+		r[i] = (struct zone_choice_record){ips[i], 4};
+	}
+	add_a(b, w, 0xC0000201);
+	struct zone_choice_leaf wl[] = {
+	    {90, 60, &r[0], 1}, {10, 30, &r[1], 1}, {1, 60, &r[2], 2}};
+	must(zone_builder_choice(b, w, 1, wl, 3), "choice w");
+
+	/* mv: 12 leaves, windows of 8 over 12 records. */
+	static struct zone_choice_record win[12][8];
+	struct zone_choice_leaf ml[12];
+	for (int l = 0; l < 12; l++) {
+		for (int k = 0; k < 8; k++)
+			win[l][k] = r[10 + (l + k) % 12];
+		ml[l] = (struct zone_choice_leaf){1, 60, win[l], 8};
+	}
+	for (int k = 0; k < 8; k++)
+		must(zone_builder_add(b, mv, 1, 60, win[0][k].data, 4, err,
+				      sizeof(err)),
+		     err);
+	must(zone_builder_choice(b, mv, 1, ml, 12), "choice mv");
+
+	/* *.wild TXT: 3 x 255 bytes against 7 bytes. */
+	struct zone_choice_record tb[3], ts;
+	for (int i = 0; i < 3; i++) {
+		txt_big[i][0] = 254;
+		memset(txt_big[i] + 1, 'a' + i, 254);
+		tb[i] = (struct zone_choice_record){txt_big[i], 255};
+	}
+	memcpy(txt_small, "\6small!", 7);
+	ts = (struct zone_choice_record){txt_small, 7};
+	must(zone_builder_add(b, wild, 16, 60, txt_small, 7, err, sizeof(err)),
+	     err);
+	struct zone_choice_leaf tl[] = {{1, 60, tb, 3}, {1, 60, &ts, 1}};
+	must(zone_builder_choice(b, wild, 16, tl, 2), "choice wild");
+
+	/* cw CNAME: w (in zone, followed) or out of the zone. */
+	memcpy(target_in, w, sizeof(w));
+	memcpy(target_out, "\3www\7example\3net", 17);
+	must(zone_builder_add(b, cw, 5, 60, target_in, sizeof(w), err,
+			      sizeof(err)),
+	     err);
+	struct zone_choice_record c_in = {target_in, sizeof(w)},
+				  c_out = {target_out, 17};
+	struct zone_choice_leaf cl[] = {{3, 60, &c_in, 1}, {1, 60, &c_out, 1}};
+	must(zone_builder_choice(b, cw, 5, cl, 2), "choice cw");
+
+	/* mx: MX 10 w.routing.test. */
+	uint8_t mxrd[2 + sizeof(w)] = {0, 10};
+	memcpy(mxrd + 2, w, sizeof(w));
+	must(zone_builder_add(b, mx, 15, 60, mxrd, sizeof(mxrd), err,
+			      sizeof(err)),
+	     err);
+
+	struct zone *z;
+	must(zone_builder_finish(b, &z, err, sizeof(err)), err);
+	return z;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -244,8 +364,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		append(text, cap, &off, line);
 	}
 
-	struct zone *zones[4];
+	struct zone *zones[5];
 	size_t n = 0;
+	zones[n++] = load_routing_zone();
 	zones[n++] = load("example.com.", text, off);
 	zones[n++] = load("other.test.", zone_other, strlen(zone_other));
 	zones[n++] =
@@ -291,6 +412,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				i % 32 == 31 ? "\n" : "");
 		response_check_fail("UDP answer without TC != TCP answer", data,
 				    size, udp_out, nu);
+	}
+	/* From a client (IPv4 or IPv6, from the input's last bytes): the
+	 * same bytes twice (the pick is a pure function of the packet and
+	 * the client's network), and the same as from another address of
+	 * that network. */
+	if (size >= 12) {
+		static uint8_t c1[DNS_MSG_MAX], c2[DNS_MSG_MAX];
+		struct dns_client a = {.family = (data[size - 1] & 1) ? 6 : 4};
+		for (size_t i = 0; i < 16; i++)
+			a.addr[i] = data[(size - 1 - i) % size];
+		struct dns_client b = a;
+		b.addr[a.family == 4 ? 3 : 15] ^= 0x5a; /* same /24, /56 */
+		size_t n1 = dns_query_answer_from(view, &udp1232, &a, data,
+						  size, c1, 1232);
+		size_t n2 = dns_query_answer_from(view, &udp1232, &b, data,
+						  size, c2, 1232);
+		if (n1 != n2 || memcmp(c1, c2, n1) != 0)
+			response_check_fail("same packet, same client network: "
+					    "different answers",
+					    data, size, c2, n2);
 	}
 	/* No view at all: everything REFUSED, same invariants. */
 	response_check_answer(NULL, &udp512, data, size);

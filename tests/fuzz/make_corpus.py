@@ -52,6 +52,10 @@ NAMES = [
     "a.w.big.test.", ("c" * 63 + ".") * 3 + "d" * 50 + ".w.big.test.", "example.net.",
     ".", "com.", "tolong.example.com.",
 ]
+# routing.test.: weighted and multivalue answer choices.
+NAMES += ["w.routing.test.", "mv.routing.test.", "x.wild.routing.test.",
+          "cw.routing.test.", "mx.routing.test.", "routing.test."]
+
 TYPES = ["A", "AAAA", "NS", "SOA", "CNAME", "MX", "TXT", "SRV", "PTR", "CAA",
          "DS", "DNSKEY", "RRSIG", "NSEC", "TLSA", "SSHFP", "NAPTR", "SVCB",
          "HTTPS", "ANY", "AXFR", "IXFR", "TYPE65534", "TYPE0", "LOC", "HINFO"]
@@ -198,6 +202,18 @@ def write_queries(outdir):
     nsid = dns.edns.GenericOption(dns.edns.NSID, b"")
     files["www-ecs"] = query("www.example.com.", "A", qid, edns=0,
                              options=[ecs])
+    # ECS on weighted / multivalue names: the pick's scope echoed; and
+    # malformed ECS (FORMERR): scope set in a query, bits past the source.
+    files["w-routing-ecs"] = query("w.routing.test.", "A", qid, edns=0,
+                                   options=[dns.edns.ECSOption("198.51.100.0", 24)])
+    files["mv-routing-ecs6"] = query("mv.routing.test.", "A", qid, edns=0,
+                                     options=[dns.edns.ECSOption("2001:db8::", 48)])
+    files["w-routing-ecs-scope"] = query(
+        "w.routing.test.", "A", qid, edns=0,
+        options=[dns.edns.GenericOption(8, b"\x00\x01\x18\x08\xc6\x33\x64")])
+    files["w-routing-ecs-bits"] = query(
+        "w.routing.test.", "A", qid, edns=0,
+        options=[dns.edns.GenericOption(8, b"\x00\x01\x14\x00\xc6\x33\x6f")])
     files["www-cookie-nsid"] = query("www.example.com.", "A", qid + 1, edns=0,
                                      options=[cookie, nsid])
     files["www-class-ch"] = query("www.example.com.", "TXT", qid + 2,
@@ -397,6 +413,12 @@ BATCHES = {
     "weighted": batch(("CREATE", rrset("app.example.com", "A", 60,
                                        ["192.0.2.41"], SetIdentifier="blue",
                                        Weight=90))),
+    "weighted-zero-multivalue": batch(
+        ("CREATE", rrset("app.example.com", "A", 60, ["192.0.2.43"],
+                         SetIdentifier="off", Weight=0)),
+        ("CREATE", rrset("pool.example.com", "A", 60, ["192.0.2.61"],
+                         SetIdentifier="m1", MultiValueAnswer=True,
+                         HealthCheckId="hc"))),
     "geo": batch(("CREATE", rrset("g.example.com", "A", 60, ["192.0.2.1"],
                                   SetIdentifier="eu",
                                   GeoLocation={"ContinentCode": "EU"}))),

@@ -707,3 +707,40 @@ def test_tags_with_the_aws_cli(cluster):
     p = aws(f1, "change-tags-for-resource", "--resource-type", "hostedzone", "--resource-id",
             "ZNOSUCHZONE00000000", "--add-tags", "Key=a,Value=b")
     assert p.returncode in (254, 255) and "NoSuchHostedZone" in p.stderr, p.stderr
+
+
+def test_weighted_multivalue_with_boto3(cluster):
+    """Weight (0 included) and MultiValueAnswer through Route 53's XML, both
+    ways: ChangeResourceRecordSets takes them, ListResourceRecordSets gives
+    them back; a record set differing only in Weight is not the same one
+    for DELETE."""
+    leader, (f1, _) = followers(cluster)
+    r = client(f1)
+    zid = r.create_hosted_zone(Name="w.example", CallerReference=f"w-{time.time()}")[
+        "HostedZone"]["Id"]
+
+    def rrs(sid, **kw):
+        return {"Name": "app.w.example", "Type": "A", "TTL": 60, "SetIdentifier": sid,
+                "ResourceRecords": [{"Value": kw.pop("value")}], **kw}
+
+    ch = r.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": rrs("blue", Weight=90, value="192.0.2.41")},
+        {"Action": "CREATE", "ResourceRecordSet": rrs("off", Weight=0, value="192.0.2.43")},
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": "pool.w.example", "Type": "A", "TTL": 60, "SetIdentifier": "m1",
+            "MultiValueAnswer": True, "ResourceRecords": [{"Value": "192.0.2.61"}]}}]})
+    r.get_waiter("resource_record_sets_changed").wait(
+        Id=ch["ChangeInfo"]["Id"], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    sets = client(leader).list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+    got = {(s["Name"], s.get("SetIdentifier")): s for s in sets}
+    assert got[("app.w.example.", "blue")]["Weight"] == 90
+    assert got[("app.w.example.", "off")]["Weight"] == 0
+    assert "MultiValueAnswer" not in got[("app.w.example.", "off")]
+    assert got[("pool.w.example.", "m1")]["MultiValueAnswer"] is True
+    assert "Weight" not in got[("pool.w.example.", "m1")]
+    code, status, msg = error_of(r.change_resource_record_sets, HostedZoneId=zid,
+                                 ChangeBatch={"Changes": [{"Action": "DELETE",
+                                              "ResourceRecordSet": rrs("off", Weight=1,
+                                                                       value="192.0.2.43")}]})
+    assert (code, status) == ("InvalidChangeBatch", 400), msg
+    wait_dig(cluster, "app.w.example", "A", ["192.0.2.41"])

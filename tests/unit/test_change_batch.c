@@ -15,30 +15,13 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/dnsdata/rdata_text.h"
+#include "tests/unit/support/route53_data.h"
 
 /* Test data sits beside this file (tests/unit/data/route53), unless
  * Q53_ROUTE53_DATA points elsewhere. */
 static char *load_data(const char *name, size_t *len)
 {
-	char path[4096];
-	const char *dir = getenv("Q53_ROUTE53_DATA");
-	if (dir != NULL) {
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-	} else {
-		const char *slash = strrchr(__FILE__, '/');
-		int n = slash ? (int)(slash - __FILE__) : 1;
-		snprintf(path, sizeof(path), "%.*s/data/route53/%s", n,
-			 slash ? __FILE__ : ".", name);
-	}
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	char *buf = malloc(1 << 20);
-	assert_non_null(buf);
-	*len = fread(buf, 1, (1 << 20) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
+	return route53_data_load(name, len);
 }
 
 static void expect_refused(const char *json, const char *const *needles)
@@ -132,16 +115,13 @@ static void test_routing_files(void **state)
 	change_batch_free(fb);
 	free(fjson);
 
-	/* The other routing policies are still refused, naming only the
-	 * fields not served (SetIdentifier and HealthCheckId are). */
+	/* The policies served later are refused, naming only the fields not
+	 * served (SetIdentifier, HealthCheckId, Weight and MultiValueAnswer
+	 * are: test_routing_weighted.c). */
 	static const struct {
 		const char *file;
 		const char *fields[4];
 	} cases[] = {
-	    {"batch-weighted.json", {"change 0: Weight: not", "change 2: "}},
-	    {"batch-multivalue.json",
-	     {"change 0: MultiValueAnswer: not",
-	      "change 2: MultiValueAnswer: not"}},
 	    {"batch-geolocation.json", {"change 0: GeoLocation: not"}},
 	    {"batch-latency.json", {"change 0: Region: not"}},
 	    {"batch-cidr.json",
@@ -268,10 +248,10 @@ static void test_each_change_named(void **state)
 		"{\"Action\": \"CREATE\", \"ResourceRecordSet\": {" WWW_A
 		", \"TTL\": 1, " VALUE "}},"
 		"{\"Action\": \"UPSERT\", \"ResourceRecordSet\": {" WWW_A
-		", \"Weight\": 5, \"SetIdentifier\": \"x\", \"TTL\": 1, " VALUE
-		"}}]}",
+		", \"Region\": \"us-east-1\", \"SetIdentifier\": \"x\", "
+		"\"TTL\": 1, " VALUE "}}]}",
 		"InvalidChangeBatch: change 1: Action must be",
-		"; change 3: Weight: not yet supported");
+		"; change 3: Region: not yet supported");
 }
 
 /* Route 53's rules of one routed record set, in its words. */
@@ -297,8 +277,12 @@ static void test_routing_fields(void **state)
 		"found none in Change with");
 	/* A policy served later beside Failover: refused as unsupported. */
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "
+		    "\"Failover\": \"PRIMARY\", \"Region\": \"x\", " VALUE "}"),
+		"change 0: Region: not yet supported");
+	/* Two served policies at once. */
+	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "
 		    "\"Failover\": \"PRIMARY\", \"Weight\": 1, " VALUE "}"),
-		"change 0: Weight: not yet supported");
+		"but found more than one in Change with");
 	/* Each failing change is named. */
 	REFUSED("{\"Changes\": ["
 		"{\"Action\": \"DELETE\", \"ResourceRecordSet\": {" WWW_A

@@ -583,7 +583,7 @@ static void test_zones(void **state)
 			"{\"Changes\": [{\"Action\": \"CREATE\", "
 			"\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
 			"\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
-			"\"a\", \"Weight\": 1, \"ResourceRecords\": "
+			"\"a\", \"Region\": \"x\", \"ResourceRecords\": "
 			"[{\"Value\": \"192.0.2.1\"}]}}]}"),
 		Q53_EINVAL, "InvalidChangeBatch", "not yet supported");
 
@@ -631,6 +631,47 @@ static void change_id_of(unsigned i, char out[16])
 {
 	/* a permutation of 0..16410 (16411 is prime) */
 	snprintf(out, 16, "C%05u", (unsigned)((i * 7919u) % 16411u));
+}
+
+/* Weighted (Weight 0 too) and multivalue sets survive a snapshot and its
+ * restore: the same store, every routing field. */
+static void test_routing_sets_snapshot(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct zone_store_info info;
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, "CZ"));
+	ok(f, p_batch(ZID, "C1",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"z\", "
+		      "\"Weight\": 0, \"ResourceRecords\": [{\"Value\": "
+		      "\"192.0.2.1\"}]}}, {\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"m.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"m\", "
+		      "\"MultiValueAnswer\": true, \"ResourceRecords\": "
+		      "[{\"Value\": \"192.0.2.2\"}]}}]}"));
+	struct snap a = snap(f);
+	assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+	snap_same(a, snap(g));
+	raft_free(a.p);
+	assert_int_equal(zone_store_get(control_fsm_zone_store(g), ZID, &info),
+			 0);
+	int weighted = 0, multivalue = 0;
+	for (size_t i = 0; i < info.nrrsets; i++) {
+		const struct zone_store_rrset *r =
+		    zone_store_info_rrset(&info, i);
+		weighted +=
+		    zone_store_rrset_policy(r) == CHANGE_POLICY_WEIGHTED &&
+		    r->weight == 0;
+		multivalue +=
+		    zone_store_rrset_policy(r) == CHANGE_POLICY_MULTIVALUE;
+	}
+	assert_int_equal(weighted, 1);
+	assert_int_equal(multivalue, 1);
+	control_fsm_free(f);
+	control_fsm_free(g);
 }
 
 static void test_change_records_oldest_evicted(void **state)
@@ -837,12 +878,12 @@ static void test_newer_versions(void **state)
 	assert_int_equal(typed.type, COMMAND_CHANGE_RRSETS);
 	assert_int_equal(typed.data[0], 0x08);
 	assert_int_equal(typed.data[1], COMMAND_VERSION);
-	typed.data[1] = COMMAND_VERSION + 1;
+	typed.data[1] = COMMAND_VERSION_MAX + 1;
 	assert_int_equal(
 	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
 	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
-	assert_non_null(strstr(fatal_msg, "has command type 11 version 2 "
+	assert_non_null(strstr(fatal_msg, "has command type 11 version 3 "
 					  "written by a newer quorum53: "
 					  "upgrade this node"));
 	/* The same entry at the current version applies. */
@@ -858,14 +899,16 @@ static void test_newer_versions(void **state)
 	/* A snapshot of a newer format. */
 	struct snap now = snap(f);
 	assert_int_equal(now.p[0], 0x08);
-	assert_int_equal(now.p[1], 2);
-	now.p[1] = 3;
+	assert_int_equal(now.p[1], 3);
+	now.p[1] = 4;
 	assert_int_equal(b->restore(b, now.p, now.len), Q53_EMALF);
 	assert_int_equal(fatal_calls, 3);
-	assert_string_equal(fatal_msg, "snapshot has format 3 written by a "
+	assert_string_equal(fatal_msg, "snapshot has format 4 written by a "
 				       "newer quorum53: upgrade this node");
+	/* Format 2 (0.2.0: no access keys, tags or routing fields) is read. */
 	now.p[1] = 2;
 	assert_int_equal(b->restore(b, now.p, now.len), 0);
+	now.p[1] = 3;
 	snap_same(now, snap(f));
 	raft_free(now.p);
 	raft_free(before.p);
@@ -1026,7 +1069,7 @@ static void test_legacy_snapshots(void **state)
 		assert_int_equal(hc.config->request_interval, 30);
 		/* Written back in this release's format, read back alone. */
 		struct snap now = snap(f);
-		assert_int_equal(now.p[1], 2);
+		assert_int_equal(now.p[1], 3);
 		struct control_fsm *g = fsm_new();
 		struct q53_fsm *gb = control_fsm_base(g);
 		assert_int_equal(gb->restore(gb, now.p, now.len), 0);
@@ -1820,6 +1863,7 @@ int main(void)
 	    cmocka_unit_test(test_health_transitions),
 	    cmocka_unit_test(test_tags_and_comments),
 	    cmocka_unit_test(test_snapshot_round_trip),
+	    cmocka_unit_test(test_routing_sets_snapshot),
 	    cmocka_unit_test(test_snapshot_capture),
 	    cmocka_unit_test(test_snapshot_garbage),
 	    cmocka_unit_test(test_allocation_failures),

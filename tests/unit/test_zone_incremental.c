@@ -1,7 +1,8 @@
 /* Incremental zone builds (zone_store_build_update) against full builds:
  * a seeded random sequence of change batches (names created and deleted,
  * empty non-terminals appearing and going, wildcards, CNAME chains, MX and
- * SRV targets, delegations with glue, failover groups and health flips),
+ * SRV targets, delegations with glue, failover, weighted and multivalue
+ * groups and health flips),
  * and after each one every query of a fixed set answered from the
  * incrementally built zone and from a full build, byte for byte. Unchanged
  * names must be shared with the previous version. */
@@ -34,9 +35,9 @@ static const char *const NS[] = {"ns1.inc.test."};
 
 /* Owner names, relative to inc.test. ("" is the apex). */
 static const char *const POOL[] = {
-    "a",	 "b.a", "c.b.a", "*",	  "*.w",   "x.w",   "d",   "ns.d",
-    "deep.ns.d", "cn",	"cn2",	 "mx",	  "fo",	   "e.f.g", "*.g", "srv",
-    "",		 "ns1", "d2",	 "ns.d2", "y.x.w", "*.b.a", "t"};
+    "a",  "b.a",   "c.b.a", "*",     "*.w",   "x.w", "d",   "ns.d", "deep.ns.d",
+    "cn", "cn2",   "mx",    "fo",    "e.f.g", "*.g", "srv", "",	    "ns1",
+    "d2", "ns.d2", "y.x.w", "*.b.a", "t",     "wt",  "mv"};
 #define NPOOL (sizeof(POOL) / sizeof(POOL[0]))
 
 /* Extra query names: synthesised, below cuts, absent. */
@@ -46,7 +47,7 @@ static const char *const EXTRA[] = {
     "zz.e.f.g", "a.g",	   "k.x.w",
     "q.b.a",	"static",  "z.static",
     "f.g",	"g",	   "w",
-    "b.ns.d2"};
+    "b.ns.d2",	"cnw",	   "wt"};
 #define NEXTRA (sizeof(EXTRA) / sizeof(EXTRA[0]))
 
 static const uint16_t QTYPES[] = {
@@ -126,8 +127,38 @@ static int apply_one(struct zone_store *s, struct change *c)
 	assert_int_equal(change_batch_compile(&b, &tb), 0);
 	int rc = zone_store_apply_with_checks(s, ZID, &tb.batch, exists_fn,
 					      NULL, err, sizeof(err));
+
 	change_batch_typed_free(&tb);
 	return rc;
+}
+
+/* Applies an UPSERT of r (name relative, ttl chosen here). */
+static int upsert_set(struct zone_store *s, const char *rel,
+		      struct change_rrset r)
+{
+	char name[300];
+	fqdn(rel, name, sizeof(name));
+	r.name = name;
+	r.ttl = 300 + rnd(3);
+	struct change ch = {.action = CHANGE_UPSERT, .rrset = r};
+	return apply_one(s, &ch);
+}
+
+/* A weighted (weight >= 0) or multivalue member. */
+static int upsert_routed(struct zone_store *s, const char *rel, uint16_t type,
+			 char **values, size_t nvalues, const char *set_id,
+			 int weight, bool multivalue, const char *hc)
+{
+	return upsert_set(
+	    s, rel,
+	    (struct change_rrset){.type = type,
+				  .values = values,
+				  .nvalues = nvalues,
+				  .set_identifier = (char *)set_id,
+				  .has_weight = weight >= 0,
+				  .weight = (uint8_t)(weight < 0 ? 0 : weight),
+				  .multivalue = multivalue,
+				  .health_check_id = (char *)hc});
 }
 
 /* Applies one UPSERT built from the arguments; returns the apply result. */
@@ -135,18 +166,14 @@ static int upsert(struct zone_store *s, const char *rel, uint16_t type,
 		  char **values, size_t nvalues, const char *set_id,
 		  enum change_failover fo, const char *hc)
 {
-	char name[300];
-	fqdn(rel, name, sizeof(name));
-	struct change ch = {.action = CHANGE_UPSERT,
-			    .rrset = {.name = name,
-				      .type = type,
-				      .ttl = 300 + rnd(3),
-				      .values = values,
-				      .nvalues = nvalues,
-				      .set_identifier = (char *)set_id,
-				      .failover = fo,
-				      .health_check_id = (char *)hc}};
-	return apply_one(s, &ch);
+	return upsert_set(
+	    s, rel,
+	    (struct change_rrset){.type = type,
+				  .values = values,
+				  .nvalues = nvalues,
+				  .set_identifier = (char *)set_id,
+				  .failover = fo,
+				  .health_check_id = (char *)hc});
 }
 
 /* Deletes one random record set that is not the apex SOA or NS. */
@@ -178,15 +205,19 @@ static int delete_random(struct zone_store *s)
 	}
 	if (n != set->count)
 		return -1;
-	struct change ch = {.action = CHANGE_DELETE,
-			    .rrset = {.name = name,
-				      .type = set->type,
-				      .ttl = set->ttl,
-				      .values = values,
-				      .nvalues = n,
-				      .set_identifier = set->set_identifier,
-				      .failover = set->failover,
-				      .health_check_id = set->health_check_id}};
+	struct change ch = {
+	    .action = CHANGE_DELETE,
+	    .rrset = {.name = name,
+		      .type = set->type,
+		      .ttl = set->ttl,
+		      .values = values,
+		      .nvalues = n,
+		      .set_identifier = set->set_identifier,
+		      .failover = set->failover,
+		      .has_weight = set->routing & ZONE_STORE_WEIGHTED,
+		      .weight = set->weight,
+		      .multivalue = set->routing & ZONE_STORE_MULTIVALUE,
+		      .health_check_id = set->health_check_id}};
 	return apply_one(s, &ch);
 }
 
@@ -194,8 +225,36 @@ static void random_change(struct zone_store *s)
 {
 	char v[4][300];
 	char *values[4] = {v[0], v[1], v[2], v[3]};
-	unsigned op = rnd(20);
+	unsigned op = rnd(23);
 	const char *rel = POOL[rnd(NPOOL)];
+
+	if (op >= 20) {
+		/* A weighted (weight 0 too) or multivalue group member,
+		 * with or without a check; "a" and "mv" also take other
+		 * policies, which the store refuses. */
+		static const char *const ids[] = {"w1", "w2", "w3", "w4"};
+		static const char *const hcs[] = {"hc1", "hc2", NULL};
+		bool mv = op == 22;
+		snprintf(v[0], sizeof(v[0]), "192.0.2.%u", 20 + rnd(6));
+		size_t n = 1;
+		if (rnd(3) == 0) {
+			snprintf(v[1], sizeof(v[1]), "192.0.2.%u", 30 + rnd(2));
+			n = 2;
+		}
+		const char *at =
+		    mv ? (rnd(3) ? "mv" : "a") : (rnd(3) ? "wt" : "*.w");
+		if (!mv && rnd(4) == 0) {
+			/* A weighted CNAME at its own name. */
+			target(v[0], sizeof(v[0]));
+			upsert_routed(s, "cnw", RRTYPE_CNAME, values, 1,
+				      ids[rnd(4)], (int)rnd(3), false,
+				      hcs[rnd(3)]);
+			return;
+		}
+		upsert_routed(s, at, RRTYPE_A, values, n, ids[rnd(4)],
+			      mv ? -1 : (int)rnd(4) * 30, mv, hcs[rnd(3)]);
+		return;
+	}
 
 	if (op < 5) {
 		delete_random(s);
@@ -269,9 +328,21 @@ static void random_change(struct zone_store *s)
 }
 
 static size_t ask(const struct serving_view *v, const char *qname,
-		  uint16_t qtype, bool edns, uint8_t *out, size_t cap)
+		  uint16_t qtype, bool edns, uint16_t id, uint8_t *out,
+		  size_t cap)
 {
-	uint8_t q[512] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+	uint8_t q[512] = {(uint8_t)(id >> 8),
+			  (uint8_t)id,
+			  0x01,
+			  0x00,
+			  0,
+			  1,
+			  0,
+			  0,
+			  0,
+			  0,
+			  0,
+			  0};
 	size_t len;
 	wire_name(qname, q + 12, &len);
 	size_t o = 12 + len;
@@ -302,11 +373,15 @@ static void compare(struct zone *inc, struct zone *full, int step)
 		const char *rel = i < NPOOL ? POOL[i] : EXTRA[i - NPOOL];
 		fqdn(rel, name, sizeof(name));
 		for (size_t t = 0; t < NQTYPES; t++) {
-			for (int e = 0; e < 2; e++) {
-				size_t li =
-				    ask(vi, name, QTYPES[t], e, ai, sizeof(ai));
-				size_t lf =
-				    ask(vf, name, QTYPES[t], e, af, sizeof(af));
+			for (int e = 0; e < 4; e++) {
+				/* Query IDs pick weighted / multivalue
+				 * leaves: several per question. */
+				uint16_t id = (uint16_t)(0x1234 + e * 7919 +
+							 step * 31 + t);
+				size_t li = ask(vi, name, QTYPES[t], e & 1, id,
+						ai, sizeof(ai));
+				size_t lf = ask(vf, name, QTYPES[t], e & 1, id,
+						af, sizeof(af));
 				if (li != lf || memcmp(ai, af, li) != 0)
 					fail_msg("step %d: %s type %u edns %d: "
 						 "incremental answer (%zu "
@@ -331,6 +406,17 @@ static const struct zone_node *node_of(const struct zone *z, const char *rel)
 	return zone_find_node(z, w, len);
 }
 
+/* Whether n answers some type with a query-time choice. */
+static bool has_choice(const struct zone_node *n)
+{
+	const struct zone_answer_entry *e = n != NULL ? n->block : NULL;
+	for (uint32_t i = 0; e != NULL && i < n->nanswers; i++) {
+		if (e[i].choice)
+			return true;
+	}
+	return false;
+}
+
 static void test_random_changes_match_full_builds(void **state)
 {
 	struct zone_store s;
@@ -351,7 +437,7 @@ static void test_random_changes_match_full_builds(void **state)
 	assert_int_equal(zone_store_build_update(&s, ZID, NULL, healthy_fn,
 						 NULL, &inc, err, sizeof(err)),
 			 0);
-	int shared = 0, built = 0;
+	int shared = 0, built = 0, wt = 0, mv = 0;
 	for (int step = 0; step < STEPS; step++) {
 		random_change(&s);
 
@@ -368,6 +454,9 @@ static void test_random_changes_match_full_builds(void **state)
 		/* The untouched name is the previous version's node. */
 		if (node_of(next, "static") == node_of(inc, "static"))
 			shared++;
+		wt += has_choice(node_of(full, "wt")) ||
+		      has_choice(node_of(full, "*.w"));
+		mv += has_choice(node_of(full, "mv"));
 
 		zone_release(full);
 		zone_release(inc);
@@ -375,6 +464,11 @@ static void test_random_changes_match_full_builds(void **state)
 	}
 	assert_int_equal(shared, built);
 	assert_true(built > STEPS / 2);
+	/* The sequence did reach weighted and multivalue choices. */
+	if (wt < STEPS / 10 || mv < STEPS / 10)
+		fail_msg("only %d / %d steps with weighted / multivalue "
+			 "choices",
+			 wt, mv);
 	zone_release(inc);
 	zone_store_free(&s);
 }

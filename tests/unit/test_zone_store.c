@@ -24,6 +24,7 @@
 #include "node/dnsdata/dname.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
+#include "tests/unit/support/route53_data.h"
 
 #define ZID  "Z0123456789ABC"
 #define ZID2 "Z0123456789ABD"
@@ -32,25 +33,7 @@ static const char *const NS[] = {"ns1.quorum53.test", "ns2.quorum53.test."};
 
 static char *load_data(const char *name, size_t *len)
 {
-	char path[4096];
-	const char *dir = getenv("Q53_ROUTE53_DATA");
-	if (dir != NULL) {
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-	} else {
-		const char *slash = strrchr(__FILE__, '/');
-		int n = slash ? (int)(slash - __FILE__) : 1;
-		snprintf(path, sizeof(path), "%.*s/data/route53/%s", n,
-			 slash ? __FILE__ : ".", name);
-	}
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	char *buf = malloc(1 << 20);
-	assert_non_null(buf);
-	*len = fread(buf, 1, (1 << 20) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
+	return route53_data_load(name, len);
 }
 
 static void create(struct zone_store *s, const char *id, const char *name)
@@ -440,9 +423,9 @@ static void test_files_apply(void **state)
 	assert_int_equal(serial(s), 3);
 	assert_null(find(s, "api.example.com", 1));
 
-	/* Routing policies other than failover are refused before they
-	 * reach the store. */
-	const char *files[] = {"batch-weighted.json", "batch-alias-apex.json"};
+	/* Routing policies not served yet are refused before they reach
+	 * the store. */
+	const char *files[] = {"batch-latency.json", "batch-alias-apex.json"};
 	for (size_t i = 0; i < 2; i++) {
 		char err[2048];
 		json = load_data(files[i], &len);
@@ -885,7 +868,8 @@ static void test_routing_rules(void **state)
 	struct change_batch b = {.changes = &c, .nchanges = 1};
 	assert_int_equal(apply_batch(s, ZID, &b, NULL, err, sizeof(err)),
 			 Q53_EINVAL);
-	assert_non_null(strstr(err, "a SetIdentifier needs a Failover role"));
+	assert_non_null(
+	    strstr(err, "a SetIdentifier needs exactly one routing policy"));
 	snap_same(before, snap(s));
 }
 

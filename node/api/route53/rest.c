@@ -262,6 +262,10 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 	xo_text(x, "Type", rs->type);
 	if (rs->set_identifier != NULL && rs->set_identifier[0] != '\0')
 		xo_text(x, "SetIdentifier", rs->set_identifier);
+	if (rs->has_weight)
+		xo_fmt(x, "Weight", "%u", rs->weight);
+	if (rs->multi_value_answer)
+		xo_text(x, "MultiValueAnswer", "true");
 	xo_fmt(x, "TTL", "%u", rs->ttl);
 	xo_open(x, "ResourceRecords");
 	for (size_t i = 0; i < rs->n_values; i++) {

@@ -1,0 +1,147 @@
+/* Weighted and multivalue answer groups to query-time choice tables (see
+ * zone_store_routing.h). */
+#include "node/control/zone_store_routing.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/errcode.h"
+
+static bool member_healthy(const struct zone_store_rrset *s,
+			   zone_store_check_fn healthy, void *ctx)
+{
+	return s->health_check_id == NULL || healthy == NULL ||
+	       healthy(ctx, s->health_check_id);
+}
+
+/* The members that may answer: the healthy ones, or all (fail open). */
+static size_t eligible(struct zone_store_rrset *const *g, size_t n,
+		       zone_store_check_fn healthy, void *ctx,
+		       const struct zone_store_rrset **out)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (member_healthy(g[i], healthy, ctx))
+			out[m++] = g[i];
+	}
+	if (m == 0) {
+		for (size_t i = 0; i < n; i++)
+			out[m++] = g[i];
+	}
+	return m;
+}
+
+static int weighted(struct zone_store_routing *t,
+		    const struct zone_store_rrset *const *e, size_t m)
+{
+	size_t nrec = 0, nonzero = 0;
+	for (size_t i = 0; i < m; i++)
+		nonzero += e[i]->weight > 0;
+	for (size_t i = 0; i < m; i++)
+		nrec += e[i]->count;
+	t->records = malloc((nrec ? nrec : 1) * sizeof(*t->records));
+	if (t->records == NULL)
+		return Q53_ENOMEM;
+	size_t r = 0;
+	for (size_t i = 0; i < m; i++) {
+		const struct zone_store_rrset *s = e[i];
+		if (nonzero > 0 && s->weight == 0)
+			continue;
+		struct zone_choice_leaf *l = &t->leaf[t->n];
+		l->weight = nonzero > 0 ? s->weight : 1;
+		l->ttl = s->ttl;
+		l->rdata = &t->records[r];
+		l->count = s->count;
+		for (uint16_t k = 0; k < s->count; k++, r++) {
+			t->records[r].data = s->rdata[k].data;
+			t->records[r].len = s->rdata[k].len;
+		}
+		t->member[t->n++] = s;
+	}
+	return 0;
+}
+
+static int multivalue(struct zone_store_routing *t,
+		      const struct zone_store_rrset *const *e, size_t m)
+{
+	size_t nrec = 0;
+	uint32_t ttl = UINT32_MAX;
+	for (size_t i = 0; i < m; i++) {
+		nrec += e[i]->count;
+		if (e[i]->ttl < ttl)
+			ttl = e[i]->ttl;
+	}
+	/* The distinct records, then the leaves' windows over them. */
+	struct zone_choice_record *all = malloc(nrec * sizeof(*all));
+	if (all == NULL)
+		return Q53_ENOMEM;
+	size_t d = 0;
+	for (size_t i = 0; i < m; i++) {
+		for (uint16_t k = 0; k < e[i]->count; k++) {
+			const struct zone_store_rdata *rd = &e[i]->rdata[k];
+			bool seen = false;
+			for (size_t j = 0; j < d && !seen; j++)
+				seen =
+				    all[j].len == rd->len &&
+				    memcmp(all[j].data, rd->data, rd->len) == 0;
+			if (!seen)
+				all[d++] = (struct zone_choice_record){rd->data,
+								       rd->len};
+		}
+	}
+	size_t per =
+	    d < ZONE_STORE_MULTIVALUE_MAX ? d : ZONE_STORE_MULTIVALUE_MAX;
+	size_t leaves =
+	    d < ZONE_STORE_MULTIVALUE_LEAVES ? d : ZONE_STORE_MULTIVALUE_LEAVES;
+	t->records = malloc(leaves * per * sizeof(*t->records));
+	if (t->records == NULL) {
+		free(all);
+		return Q53_ENOMEM;
+	}
+	for (size_t r = 0; r < leaves; r++) {
+		size_t start = r * d / leaves;
+		struct zone_choice_leaf *l = &t->leaf[t->n];
+		l->weight = 1;
+		l->ttl = ttl;
+		l->rdata = &t->records[r * per];
+		l->count = per;
+		for (size_t k = 0; k < per; k++)
+			t->records[r * per + k] = all[(start + k) % d];
+		t->member[t->n++] = NULL;
+	}
+	free(all);
+	return 0;
+}
+
+int zone_store_routing_build(struct zone_store_routing *t,
+			     struct zone_store_rrset *const *g, size_t n,
+			     zone_store_check_fn healthy, void *ctx)
+{
+	const struct zone_store_rrset *e[ZONE_CHOICE_MAX_LEAVES];
+	t->n = 0;
+	t->records = NULL;
+	if (n == 0)
+		return Q53_EINVAL;
+	if (n > ZONE_CHOICE_MAX_LEAVES)
+		n = ZONE_CHOICE_MAX_LEAVES;
+	enum change_policy p = zone_store_rrset_policy(g[0]);
+	size_t m = eligible(g, n, healthy, ctx, e);
+	int rc;
+	if (p == CHANGE_POLICY_WEIGHTED)
+		rc = weighted(t, e, m);
+	else if (p == CHANGE_POLICY_MULTIVALUE)
+		rc = multivalue(t, e, m);
+	else
+		rc = Q53_EINVAL;
+	if (rc != 0)
+		zone_store_routing_free(t);
+	return rc;
+}
+
+void zone_store_routing_free(struct zone_store_routing *t)
+{
+	free(t->records);
+	t->records = NULL;
+	t->n = 0;
+}

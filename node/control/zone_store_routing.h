@@ -1,0 +1,49 @@
+/* The query-time choice of a weighted or multivalue answer group: which
+ * record sets may answer given their health, and with which shares (Route
+ * 53's rules). Pure: the same group and the same health give the same
+ * table on every node. zone_store_build.c hands the table to the zone
+ * builder (zone_builder_choice), whose query path picks a leaf per query.
+ *
+ * Weighted: a member's share is its weight over the sum of the eligible
+ * weights. Eligible are the healthy members (a set without a health check
+ * is healthy), or every member when none is healthy (as if all were);
+ * among them, weight-0 members only when no non-zero one is eligible, and
+ * then with equal shares (so all weights 0 means equal shares).
+ *
+ * Multivalue answer: the records of the healthy members (every member's
+ * when none is healthy), distinct, in set identifier order; each leaf is
+ * up to ZONE_STORE_MULTIVALUE_MAX of them, starting at a different record
+ * (a rotation), so that every eligible record is answered and answers
+ * differ between queries. */
+#ifndef Q53_NODE_CONTROL_ZONE_STORE_ROUTING_H
+#define Q53_NODE_CONTROL_ZONE_STORE_ROUTING_H
+
+#include <stddef.h>
+
+#include "node/control/zone_store.h"
+#include "node/zone/choice.h"
+#include "node/zone/zone.h"
+
+/* Records per multivalue answer (Route 53's eight) and answers (leaves)
+ * per multivalue group. */
+#define ZONE_STORE_MULTIVALUE_MAX    8
+#define ZONE_STORE_MULTIVALUE_LEAVES 64
+
+struct zone_store_routing {
+	size_t n; /* leaves, >= 1 */
+	struct zone_choice_leaf leaf[ZONE_CHOICE_MAX_LEAVES];
+	/* Weighted: the set each leaf answers with; multivalue: NULL. */
+	const struct zone_store_rrset *member[ZONE_CHOICE_MAX_LEAVES];
+	struct zone_choice_record *records; /* the leaves' (malloc'd) */
+};
+
+/* The table of the weighted or multivalue group g[0..n) (one name and
+ * type, n >= 1, at most ZONE_CHOICE_MAX_LEAVES members read). healthy:
+ * see zone_store_check_fn (NULL: all healthy). 0, Q53_EINVAL (g is not
+ * such a group) or Q53_ENOMEM; free with zone_store_routing_free. */
+int zone_store_routing_build(struct zone_store_routing *t,
+			     struct zone_store_rrset *const *g, size_t n,
+			     zone_store_check_fn healthy, void *ctx);
+void zone_store_routing_free(struct zone_store_routing *t);
+
+#endif

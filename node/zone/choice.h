@@ -1,0 +1,122 @@
+/* Query-time choices (weighted and multivalue answer routing): a node's
+ * answer to one type can be a table of precompiled answers (the leaves),
+ * each with a share, instead of one answer. The query path picks a leaf
+ * with a fixed hash of the query (name, type, ID, client subnet): no seed,
+ * no state, no clock, so every node that serves the same view sends the
+ * same bytes for the same query packet, and over many query IDs the leaves
+ * are picked in proportion to their shares. The shares themselves (health,
+ * weight 0, fail open) are the zone store's business
+ * (node/control/zone_store_build.c); this file only picks. */
+#ifndef Q53_NODE_ZONE_CHOICE_H
+#define Q53_NODE_ZONE_CHOICE_H
+
+#include <endian.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The leaves a zone builder keeps for one choice (zone_builder_choice). */
+#define ZONE_CHOICE_MAX_LEAVES 256
+
+/* A leaf as given to the builder (zone.h): an RRset of the choice's type
+ * with its share. */
+struct zone_choice_record {
+	const uint8_t *data;
+	uint16_t len;
+};
+struct zone_choice_leaf {
+	uint32_t weight; /* its share, > 0 */
+	uint32_t ttl;
+	const struct zone_choice_record *rdata; /* in answer order */
+	size_t count;				/* >= 1 */
+};
+
+/* In a node's answer block (8-aligned): n leaves, leaf i picked for hash
+ * values in [cum[i-1], cum[i]) of [0, total); off: the leaf's answer, as
+ * a byte offset from the start of the block. */
+struct zone_choice {
+	uint32_t total;
+	uint32_t n;
+	struct {
+		uint32_t cum;
+		uint32_t off;
+	} leaf[];
+};
+
+/* What the pick hashes. qname: lowercase wire, qname_len bytes. subnet:
+ * the client's network (its address masked to the prefix the query path
+ * uses), subnet_len bytes of it (0: unknown). */
+struct zone_choice_key {
+	const uint8_t *qname;
+	size_t qname_len;
+	uint16_t qtype;
+	uint16_t id;
+	uint8_t family;	    /* 0 unknown, 4, 6 */
+	uint8_t subnet_len; /* <= 8 */
+	uint8_t subnet[16];
+	/* Not hashed: the prefix length subnet stands for (ECS scope), and
+	 * whether a pick used the key (set by zone_node_answer). */
+	uint8_t scope;
+	bool picked;
+};
+
+static inline uint64_t zone_choice_load64(const uint8_t *p)
+{
+	/* Little-endian whatever the host: the same hash on every node. */
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+static inline uint64_t zone_choice_mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 32);
+}
+
+/* The fixed hash of k (64 bits, well mixed). */
+static inline uint64_t zone_choice_hash(const struct zone_choice_key *k)
+{
+	uint64_t h = 0x51353346726f7574ull; /* "Q53Frout" */
+	size_t i = 0;
+	for (; i + 8 <= k->qname_len; i += 8)
+		h = zone_choice_mix(h, zone_choice_load64(k->qname + i));
+	uint64_t tail = 0;
+	for (size_t j = k->qname_len; j > i; j--)
+		tail = tail << 8 | k->qname[j - 1];
+	h = zone_choice_mix(h, tail ^ (uint64_t)k->qname_len << 56);
+	h = zone_choice_mix(h, (uint64_t)k->qtype << 32 |
+				   (uint64_t)k->id << 16 |
+				   (uint64_t)k->family << 8 | k->subnet_len);
+	/* The network: at most 7 bytes (/56), one word. */
+	uint64_t net = 0;
+	for (size_t j = k->subnet_len < 8 ? k->subnet_len : 8; j > 0; j--)
+		net = net << 8 | k->subnet[j - 1];
+	h = zone_choice_mix(h, net);
+	/* murmur3's finaliser: every input bit reaches the top bits. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The leaf of c that hash h picks: its index. */
+static inline uint32_t zone_choice_pick(const struct zone_choice *c, uint64_t h)
+{
+	uint32_t x = (uint32_t)(((h >> 32) * (uint64_t)c->total) >> 32);
+	uint32_t lo = 0, hi = c->n - 1;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (x < c->leaf[mid].cum)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+#endif

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Routing policies on the query path: one q53d node (cluster mode, one
+DNS worker) serving a simple, a weighted, a multivalue answer and a
+failover record set of one zone, measured in the same run:
+
+  UDP q/s   dnsperf against each name, interleaved rounds (simple, weighted,
+            multivalue, failover, ...), server pinned to CPU 0 and dnsperf to
+            CPU 1, median per name; x simple: the median over rounds of each
+            round's ratio to that round's simple run.
+  Ir/q      callgrind, one server start per (name, count) with the same time
+            window: (Ir[N] - Ir[0]) / N.
+
+Goal (issue 9): every policy >= 0.9x simple in q/s, <= 1.3x in Ir/query.
+The zone is written once through the q53 CLI into a data directory that
+every later start reuses. Loopback only; every load is bounded in count
+and time. Entry point: tests/bench/run_routing.sh.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bench  # noqa: E402
+import dnsmini  # noqa: E402
+import servers  # noqa: E402
+
+ORIGIN = "bench.example."
+NAMES = {
+    "simple": "simple.bench.example.",
+    "weighted": "w.bench.example.",
+    "multivalue": "mv.bench.example.",
+    "failover": "fo.bench.example.",
+}
+
+
+def batch():
+    def rrs(name, value, **kw):
+        return {"Name": name, "Type": "A", "TTL": 60,
+                "ResourceRecords": [{"Value": value}], **kw}
+    ch = [rrs(NAMES["simple"], "192.0.2.1")]
+    for i, w in enumerate((70, 20, 10)):
+        ch.append(rrs(NAMES["weighted"], f"192.0.2.{11 + i}",
+                      SetIdentifier=f"w{i}", Weight=w))
+    for i in range(4):
+        ch.append(rrs(NAMES["multivalue"], f"192.0.2.{21 + i}",
+                      SetIdentifier=f"m{i}", MultiValueAnswer=True))
+    ch.append(rrs(NAMES["failover"], "192.0.2.31", SetIdentifier="p",
+                  Failover="PRIMARY"))
+    ch.append(rrs(NAMES["failover"], "192.0.2.32", SetIdentifier="s",
+                  Failover="SECONDARY"))
+    return json.dumps({"Changes": [{"Action": "CREATE", "ResourceRecordSet": r}
+                                   for r in ch]})
+
+
+class Q53Cluster(servers.Server):
+    """q53d as a one-node cluster over a data directory kept between starts
+    (fixed Raft and API ports: the log holds the Raft address)."""
+    name = "q53d"
+
+    def __init__(self, workdir, binary):
+        super().__init__(workdir, ORIGIN, os.devnull)
+        self.binary = binary
+        self.data = os.path.join(workdir, "data")
+        self.raft = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
+        self.api = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
+
+    def argv(self):
+        return [self.binary, "--dns", f"{self.addr}:{self.port}", "--workers", "1",
+                "--data-dir", self.data, "--id", "1", "--raft", self.raft,
+                "--api", self.api, "--name", "bench",
+                "--nameservers", "ns1.bench.example.,ns2.bench.example."]
+
+    def _wait_ready(self, timeout):
+        if os.path.exists(self.data + ".seeded"):
+            return super()._wait_ready(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"q53d exited: {self.output()[-2000:]}")
+            if self.cli("status").returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"q53d API not up: {self.output()[-2000:]}")
+
+    def cli(self, *args, stdin=None):
+        q53 = os.path.join(os.path.dirname(self.binary), "q53")
+        return subprocess.run([q53, "--node", self.api, "--timeout", "10", "--json",
+                               *args], capture_output=True, text=True, input=stdin,
+                              timeout=60)
+
+    def seed(self):
+        """Creates the zone and its record sets (first start only)."""
+        self.start(timeout=60)
+        try:
+            deadline = time.monotonic() + 60
+            while self.cli("zone", "create", ORIGIN).returncode != 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("zone create failed")
+                time.sleep(0.2)
+            p = self.cli("change-batch", ORIGIN, "-", stdin=batch())
+            if p.returncode != 0:
+                raise RuntimeError(f"change-batch: {p.stderr}")
+            cid = json.loads(p.stdout)["ChangeInfo"]["Id"]
+            p = self.cli("get-change", cid, "--wait", "--wait-timeout", "30")
+            if p.returncode != 0:
+                raise RuntimeError(f"get-change: {p.stderr}")
+            for kind, name in NAMES.items():
+                r = dnsmini.query(self.addr, self.port, name, "A", timeout=2)
+                if r["rcode"] != 0 or not r["answer"]:
+                    raise RuntimeError(f"{kind}: no answer {r}")
+        finally:
+            self.stop()
+        open(self.data + ".seeded", "w").close()
+
+
+def qfile(workdir, kind):
+    path = os.path.join(workdir, f"q-{kind}.txt")
+    with open(path, "w") as f:
+        f.write(f"{NAMES[kind]} A\n" * 1000)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--q53d", default=os.environ.get("Q53D", "build-rel/q53d"))
+    ap.add_argument("--rounds", type=int, default=5, help="dnsperf rounds per name")
+    ap.add_argument("--seconds", type=int, default=4, help="per dnsperf run")
+    ap.add_argument("--callgrind-queries", type=int, default=10000, help="0: skip")
+    ap.add_argument("--callgrind-rate", type=int, default=1000)
+    ap.add_argument("--smoke", action="store_true", help="tiny run for CI (< 60 s)")
+    ap.add_argument("--report", help="also write the markdown table here")
+    a = ap.parse_args()
+    if a.smoke:
+        a.rounds, a.seconds, a.callgrind_queries = 1, 1, 0
+    work = tempfile.mkdtemp(prefix="q53-routing-bench-")
+    started = time.time()
+    try:
+        srv = Q53Cluster(work, os.path.abspath(a.q53d))
+        srv.seed()
+        files = {k: qfile(work, k) for k in NAMES}
+        # Queries/s: interleaved rounds on one server start.
+        qps = {k: [] for k in NAMES}
+        srv.start()
+        try:
+            bench.pin(srv.pids(), bench.SERVER_CPU)
+            for k in NAMES:
+                bench.dnsperf(srv, files[k], 1, limit=5)  # warm-up, answers checked
+            for _ in range(a.rounds):
+                for k in NAMES:
+                    r = bench.dnsperf(srv, files[k], 1000000, limit=a.seconds)
+                    if r["lost"]:
+                        bench.log(f"  {k}: {int(r['lost'])} lost")
+                    qps[k].append(r["qps"])
+                    bench.log(f"  {k}: {r['qps']:,.0f} q/s")
+        finally:
+            srv.stop()
+        ir = {}
+        if a.callgrind_queries:
+            for k in NAMES:
+                counts = [0, a.callgrind_queries] if k == "simple" else [a.callgrind_queries]
+                srv.name = f"q53d-{k}"  # run_callgrind's directory names
+                res, _ = bench.run_callgrind(srv, files[k], counts, a.callgrind_rate, work)
+                srv.name = "q53d"
+                if k == "simple":
+                    idle = res[0][0]
+                n_ir, n = res[a.callgrind_queries]
+                ir[k] = (n_ir - idle) / n
+        lines = [f"Routing policies on the query path ({time.strftime('%Y-%m-%d', time.gmtime(started))}, "
+                 f"one q53d node, 1 DNS worker, {a.rounds} interleaved dnsperf rounds of "
+                 f"{a.seconds} s per name, callgrind {a.callgrind_queries} queries at "
+                 f"{a.callgrind_rate}/s):", "",
+                 "| record set | UDP q/s (median) | x simple (paired) | Ir/query | x simple |",
+                 "|---|---|---|---|---|"]
+        base_q = statistics.median(qps["simple"])
+        # Each round's ratio to the simple run just before it (the box's
+        # load drifts between rounds), median over the rounds.
+        ratio = {k: statistics.median(q / b for q, b in zip(qps[k], qps["simple"]))
+                 for k in NAMES}
+        for k in NAMES:
+            q = statistics.median(qps[k])
+            row = f"| {k} | {q:,.0f} | {ratio[k]:.2f} |"
+            if ir:
+                row += f" {ir[k]:,.0f} | {ir[k] / ir['simple']:.2f} |"
+            else:
+                row += " - | - |"
+            lines.append(row)
+        text = "\n".join(lines) + "\n"
+        print(text)
+        if a.report:
+            with open(a.report, "w") as f:
+                f.write(text)
+        bad = [k for k in NAMES if k != "simple" and (
+            ratio[k] < 0.9 or
+            (ir and ir[k] > 1.3 * ir["simple"]))]
+        if bad:
+            bench.log(f"below the goal (>= 0.9x q/s, <= 1.3x Ir): {bad}")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
