@@ -94,7 +94,8 @@ int api_render_nameservers(const struct zone_store_info *info, char ***names,
 	for (size_t i = 0; i < info->nrrsets; i++) {
 		const struct zone_store_rrset *rs =
 		    zone_store_info_rrset(info, i);
-		if (rs->type != KNOT_RRTYPE_NS || rs->set_identifier != NULL ||
+		if (rs->type != KNOT_RRTYPE_NS ||
+		    zone_store_rrset_set_id(rs) != NULL ||
 		    !dname_equal(rs->owner, info->origin))
 			continue;
 		char **v = calloc(rs->count > 0 ? rs->count : 1, sizeof(*v));
@@ -204,11 +205,12 @@ static int render_record_set(Q53__Api__RecordSet *out,
 	out->name = strdup(text);
 	out->type = strdup(type);
 	out->ttl = rs->ttl;
-	out->has_weight = rs->routing & ZONE_STORE_WEIGHTED;
-	out->weight = rs->weight;
-	out->multi_value_answer = rs->routing & ZONE_STORE_MULTIVALUE;
-	if (rs->set_identifier != NULL)
-		out->set_identifier = strdup(rs->set_identifier);
+	out->has_weight = zone_store_rrset_routing(rs) & ZONE_STORE_WEIGHTED;
+	out->weight = zone_store_rrset_weight(rs);
+	out->multi_value_answer =
+	    zone_store_rrset_routing(rs) & ZONE_STORE_MULTIVALUE;
+	if (zone_store_rrset_set_id(rs) != NULL)
+		out->set_identifier = strdup(zone_store_rrset_set_id(rs));
 	if (out->name == NULL || out->type == NULL ||
 	    out->set_identifier == NULL)
 		return Q53_ENOMEM;
@@ -278,9 +280,9 @@ static int start_position(const struct zone_store_info *info, const char *name,
 		if (c == 0 && rs->type != t)
 			c = rs->type < t ? -1 : 1;
 		if (c == 0 && ident != NULL && ident[0] != '\0')
-			c = rs->set_identifier == NULL
+			c = zone_store_rrset_set_id(rs) == NULL
 				? -1
-				: strcmp(rs->set_identifier, ident);
+				: strcmp(zone_store_rrset_set_id(rs), ident);
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -352,8 +354,9 @@ int api_render_records(const struct zone_store_info *info,
 		out->next_marker = strdup(next);
 		out->next_name = strdup(name);
 		out->next_type = strdup(type);
-		if (nx->set_identifier != NULL)
-			out->next_identifier = strdup(nx->set_identifier);
+		if (zone_store_rrset_set_id(nx) != NULL)
+			out->next_identifier =
+			    strdup(zone_store_rrset_set_id(nx));
 		if (out->next_marker == NULL || out->next_name == NULL ||
 		    out->next_type == NULL || out->next_identifier == NULL) {
 			if (out->next_marker == NULL)

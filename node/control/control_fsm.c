@@ -578,8 +578,8 @@ static void refs_count(struct state *s, const struct check *c,
 static int refs_add_zone(struct state *s, const struct zone_store_info *info)
 {
 	for (size_t i = 0; i < info->nrrsets; i++) {
-		const char *id =
-		    zone_store_info_rrset(info, i)->health_check_id;
+		const char *id = zone_store_rrset_health_check(
+		    zone_store_info_rrset(info, i));
 		const struct check *c;
 
 		if (id == NULL)
@@ -639,9 +639,8 @@ static int refs_rebuild(struct state *s)
 
 	for (size_t z = 0; zone_store_get_at(&s->zones, z, &info) == 0; z++)
 		for (size_t i = 0; i < info.nrrsets; i++)
-			need +=
-			    zone_store_info_rrset(&info, i)->health_check_id !=
-			    NULL;
+			need += zone_store_rrset_health_check(
+				    zone_store_info_rrset(&info, i)) != NULL;
 	if (reserve((void **)&s->refs, &s->cap_refs, need, sizeof(*s->refs)))
 		return Q53_ENOMEM;
 	s->n_refs = 0;
@@ -1881,12 +1880,14 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			    .ttl = r->ttl,
 			    .rdata = x->typed_rdata,
 			    .nrdata = r->count,
-			    .set_identifier = r->set_identifier,
-			    .failover = r->failover,
-			    .has_weight = r->routing & ZONE_STORE_WEIGHTED,
-			    .weight = r->weight,
-			    .multivalue = r->routing & ZONE_STORE_MULTIVALUE,
-			    .health_check_id = r->health_check_id,
+			    .set_identifier = zone_store_rrset_set_id(r),
+			    .failover = zone_store_rrset_failover(r),
+			    .has_weight = zone_store_rrset_routing(r) &
+					  ZONE_STORE_WEIGHTED,
+			    .weight = zone_store_rrset_weight(r),
+			    .multivalue = zone_store_rrset_routing(r) &
+					  ZONE_STORE_MULTIVALUE,
+			    .health_check_id = zone_store_rrset_health_check(r),
 			};
 			for (uint16_t j = 0; j < r->count; j++) {
 				x->typed_rdata[j].data = r->rdata[j].data;
@@ -2186,21 +2187,27 @@ static void cap_free(struct snap_capture *c)
 static const struct zone_store_rrset *
 cap_set(struct snap_capture *c, const struct zone_store_rrset *r, bool *failed)
 {
-	struct zone_store_rrset *d = cap_alloc(c, sizeof(*d));
+	struct zone_store_rrset *d =
+	    cap_alloc(c, sizeof(*d) + r->count * sizeof(d->rdata[0]));
 
 	if (d == NULL) {
 		*failed = true;
 		return NULL;
 	}
-	*d = *r;
+	memcpy(d, r, sizeof(*d));
 	d->owner = cap_dup(c, r->owner, r->owner_len, failed);
-	d->set_identifier = cap_str(c, r->set_identifier, failed);
-	d->health_check_id = cap_str(c, r->health_check_id, failed);
-	d->rdata =
-	    r->count > 0 ? cap_alloc(c, r->count * sizeof(*d->rdata)) : NULL;
-	if (r->count > 0 && d->rdata == NULL)
-		*failed = true;
-	for (uint16_t j = 0; d->rdata != NULL && j < r->count; j++) {
+	if (r->policy != NULL) {
+		struct zone_store_policy *p =
+		    cap_dup(c, r->policy, sizeof(*p), failed);
+		if (p != NULL) {
+			p->set_identifier =
+			    cap_str(c, r->policy->set_identifier, failed);
+			p->health_check_id =
+			    cap_str(c, r->policy->health_check_id, failed);
+		}
+		d->policy = p;
+	}
+	for (uint16_t j = 0; j < r->count; j++) {
 		d->rdata[j].len = r->rdata[j].len;
 		d->rdata[j].data =
 		    cap_dup(c, r->rdata[j].data, r->rdata[j].len, failed);
@@ -2261,7 +2268,8 @@ static int fsm_snapshot_capture(struct q53_fsm *base, void **out)
 			if (r->owner_len != olen ||
 			    memcmp(r->owner, info.origin, olen) != 0)
 				break;
-			if (r->type == RRTYPE_SOA && r->set_identifier == NULL)
+			if (r->type == RRTYPE_SOA &&
+			    zone_store_rrset_set_id(r) == NULL)
 				c->sets[ns + k] = cap_set(c, r, &failed);
 		}
 		ns += info.nrrsets;

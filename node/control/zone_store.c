@@ -153,15 +153,16 @@ static int key_cmp(const uint8_t *owner, uint16_t type, const char *set_id,
 		return c;
 	if (type != s->type)
 		return type < s->type ? -1 : 1;
-	if (set_id == NULL || s->set_identifier == NULL)
-		return (set_id != NULL) - (s->set_identifier != NULL);
-	return strcmp(set_id, s->set_identifier);
+	const char *sid = zone_store_rrset_set_id(s);
+	if (set_id == NULL || sid == NULL)
+		return (set_id != NULL) - (sid != NULL);
+	return strcmp(set_id, sid);
 }
 
 static int set_cmp(const struct zone_store_rrset *a,
 		   const struct zone_store_rrset *b)
 {
-	return key_cmp(a->owner, a->type, a->set_identifier, b);
+	return key_cmp(a->owner, a->type, zone_store_rrset_set_id(a), b);
 }
 
 /* A set is one allocation: the struct, its rdata array, the owner, the
@@ -195,9 +196,10 @@ static struct set_routing routing_of(const struct rrset_data *r)
 
 enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
 {
-	return change_batch_policy(s->set_identifier != NULL, s->failover,
-				   s->routing & ZONE_STORE_WEIGHTED,
-				   s->routing & ZONE_STORE_MULTIVALUE);
+	uint8_t routing = zone_store_rrset_routing(s);
+	return change_batch_policy(
+	    zone_store_rrset_set_id(s) != NULL, zone_store_rrset_failover(s),
+	    routing & ZONE_STORE_WEIGHTED, routing & ZONE_STORE_MULTIVALUE);
 }
 
 /* The records of a set being built, in canonical order and distinct,
@@ -280,32 +282,40 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 	size_t idlen = r->set_id != NULL ? strlen(r->set_id) + 1 : 0;
 	size_t hclen =
 	    r->health_check_id != NULL ? strlen(r->health_check_id) + 1 : 0;
+	bool plain = idlen == 0 && hclen == 0 &&
+		     r->failover == CHANGE_FAILOVER_NONE && r->weight == 0 &&
+		     r->routing == 0;
 	size_t size = sizeof(struct zone_store_rrset) +
-		      d->count * sizeof(struct zone_store_rdata) + len + idlen +
-		      hclen + d->bytes;
+		      d->count * sizeof(struct zone_store_rdata) +
+		      (plain ? 0 : sizeof(struct zone_store_policy)) + len +
+		      idlen + hclen + d->bytes;
 	struct zone_store_rrset *s = malloc(size);
 	if (s == NULL)
 		return NULL;
-	uint8_t *p = (uint8_t *)(s + 1);
 	memset(s, 0, sizeof(*s));
-	s->rdata = (struct zone_store_rdata *)p;
-	p += d->count * sizeof(struct zone_store_rdata);
+	uint8_t *p = (uint8_t *)&s->rdata[d->count];
+	if (!plain) {
+		struct zone_store_policy *pol = (struct zone_store_policy *)p;
+		p += sizeof(*pol);
+		memset(pol, 0, sizeof(*pol));
+		pol->failover = r->failover;
+		pol->weight = r->weight;
+		pol->routing = r->routing;
+		s->policy = pol;
+	}
 	s->owner = p;
 	memcpy(p, owner, len);
 	p += len;
 	s->owner_len = (uint8_t)len;
 	s->type = type;
 	s->ttl = ttl;
-	s->failover = r->failover;
-	s->weight = r->weight;
-	s->routing = r->routing;
 	if (idlen > 0) {
-		s->set_identifier = (char *)p;
+		s->policy->set_identifier = (char *)p;
 		memcpy(p, r->set_id, idlen);
 		p += idlen;
 	}
 	if (hclen > 0) {
-		s->health_check_id = (char *)p;
+		s->policy->health_check_id = (char *)p;
 		memcpy(p, r->health_check_id, hclen);
 		p += hclen;
 	}
@@ -329,9 +339,11 @@ static bool set_same_data(const struct zone_store_rrset *a,
 			  const struct zone_store_rrset *b)
 {
 	if (a->ttl != b->ttl || a->count != b->count ||
-	    a->failover != b->failover || a->weight != b->weight ||
-	    a->routing != b->routing ||
-	    !opt_eq(a->health_check_id, b->health_check_id))
+	    zone_store_rrset_failover(a) != zone_store_rrset_failover(b) ||
+	    zone_store_rrset_weight(a) != zone_store_rrset_weight(b) ||
+	    zone_store_rrset_routing(a) != zone_store_rrset_routing(b) ||
+	    !opt_eq(zone_store_rrset_health_check(a),
+		    zone_store_rrset_health_check(b)))
 		return false;
 	for (uint16_t i = 0; i < a->count; i++) {
 		if (rdata_cmp(&a->rdata[i], &b->rdata[i]) != 0)
@@ -927,7 +939,7 @@ static bool is_apex_soa_ns(const struct zone_store_zone *z,
 			   const struct zone_store_rrset *set)
 {
 	return (set->type == RRTYPE_SOA || set->type == RRTYPE_NS) &&
-	       set->set_identifier == NULL &&
+	       zone_store_rrset_set_id(set) == NULL &&
 	       name_eq(set->owner, set->owner_len, z->origin, z->origin_len);
 }
 
@@ -1176,14 +1188,14 @@ static int change_apply(const struct zone_store_zone *z,
 {
 	char label[NAME_TEXT_MAX + 128];
 	size_t pos = sets_lower_bound(work, cand->owner, cand->type,
-				      cand->set_identifier);
+				      zone_store_rrset_set_id(cand));
 	struct zone_store_rrset *cur = pos < zone_store_sets_count(work)
 					   ? zone_store_sets_at(work, pos)
 					   : NULL;
 	bool exists = cur != NULL && set_cmp(cand, cur) == 0;
 	int rc;
 
-	set_label(cand->owner, cand->type, cand->set_identifier, label,
+	set_label(cand->owner, cand->type, zone_store_rrset_set_id(cand), label,
 		  sizeof(label));
 	switch (action) {
 	case CHANGE_CREATE:
@@ -1338,11 +1350,13 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 			    "SetIdentifier \"%s\" cannot be created because "
 			    "a non %s rrset exists with the same name "
 			    "and type",
-			    name, t, cand->set_identifier, set_policy_name(pc));
+			    name, t, zone_store_rrset_set_id(cand),
+			    set_policy_name(pc));
 			return;
 		}
 		if (pc == CHANGE_POLICY_FAILOVER &&
-		    o->failover == cand->failover) {
+		    zone_store_rrset_failover(o) ==
+			zone_store_rrset_failover(cand)) {
 			report_add(
 			    e, i,
 			    "RRSet with DNS name %s, type %s, SetIdentifier "
@@ -1350,8 +1364,10 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 			    "SetIdentifier \"%s\" already has the failover "
 			    "role "
 			    "%s for the same name and type",
-			    name, t, cand->set_identifier, o->set_identifier,
-			    change_batch_failover_name(cand->failover));
+			    name, t, zone_store_rrset_set_id(cand),
+			    zone_store_rrset_set_id(o),
+			    change_batch_failover_name(
+				zone_store_rrset_failover(cand)));
 			return;
 		}
 	}
@@ -1448,7 +1464,7 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 			       c->action == CHANGE_CREATE)) {
 			char label[NAME_TEXT_MAX + 128];
 			set_label(cands[i]->owner, cands[i]->type,
-				  cands[i]->set_identifier, label,
+				  zone_store_rrset_set_id(cands[i]), label,
 				  sizeof(label));
 			report_add(&e, i,
 				   "%s is already changed by "
@@ -1500,11 +1516,17 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 		zone_store_track_name(z, removed.v[k]->owner);
 	if (refs != NULL) {
 		for (size_t k = 0; k < removed.n; k++)
-			if (removed.v[k]->health_check_id != NULL)
-				refs(ctx, removed.v[k]->health_check_id, -1);
+			if (zone_store_rrset_health_check(removed.v[k]) != NULL)
+				refs(
+				    ctx,
+				    zone_store_rrset_health_check(removed.v[k]),
+				    -1);
 		for (size_t i = 0; i < b->nchanges; i++)
-			if (in_work[i] && cands[i]->health_check_id != NULL)
-				refs(ctx, cands[i]->health_check_id, +1);
+			if (in_work[i] &&
+			    zone_store_rrset_health_check(cands[i]) != NULL)
+				refs(ctx,
+				     zone_store_rrset_health_check(cands[i]),
+				     +1);
 	}
 	for (size_t k = 0; k < removed.n; k++)
 		set_retire(s, removed.v[k]);
@@ -1537,7 +1559,8 @@ out:
 /* A set a zone file cannot hold. */
 static bool set_is_routed(const struct zone_store_rrset *set)
 {
-	return set->set_identifier != NULL || set->health_check_id != NULL;
+	return zone_store_rrset_set_id(set) != NULL ||
+	       zone_store_rrset_health_check(set) != NULL;
 }
 
 /* A group's failure, fmt naming its owner with one %s (the text only
@@ -1563,7 +1586,7 @@ static int group_check(const struct zone_store_zone *z,
 	for (size_t k = 0; k < n; k++) {
 		const struct zone_store_rrset *x = g[k];
 		enum change_policy p = zone_store_rrset_policy(x);
-		if (x->failover > CHANGE_FAILOVER_SECONDARY ||
+		if (zone_store_rrset_failover(x) > CHANGE_FAILOVER_SECONDARY ||
 		    p == CHANGE_POLICY_INVALID)
 			return group_fail(
 			    g[0], err, errlen,
@@ -1585,18 +1608,19 @@ static int group_check(const struct zone_store_zone *z,
 			    "the SOA and NS record sets at the zone "
 			    "apex cannot have a routing policy or a "
 			    "health check");
-		if ((x->set_identifier != NULL &&
-		     (x->set_identifier[0] == '\0' ||
-		      strlen(x->set_identifier) > CHANGE_BATCH_MAX_SET_ID)) ||
-		    (x->health_check_id != NULL &&
-		     (x->health_check_id[0] == '\0' ||
-		      strlen(x->health_check_id) >
+		if ((zone_store_rrset_set_id(x) != NULL &&
+		     (zone_store_rrset_set_id(x)[0] == '\0' ||
+		      strlen(zone_store_rrset_set_id(x)) >
+			  CHANGE_BATCH_MAX_SET_ID)) ||
+		    (zone_store_rrset_health_check(x) != NULL &&
+		     (zone_store_rrset_health_check(x)[0] == '\0' ||
+		      strlen(zone_store_rrset_health_check(x)) >
 			  CHANGE_BATCH_MAX_HEALTH_CHECK_ID)))
 			return group_fail(
 			    g[0], err, errlen,
 			    "a record set at %s has an empty or too "
 			    "long SetIdentifier or HealthCheckId");
-		roles[x->failover]++;
+		roles[zone_store_rrset_failover(x)]++;
 	}
 	size_t kinds = 0;
 	for (size_t p = 0; p < CHANGE_POLICY_INVALID; p++)
@@ -1622,7 +1646,8 @@ static int zone_check_sets(const struct zone_store_zone *z,
 	char name[NAME_TEXT_MAX];
 	const struct zone_store_rrset *soa =
 	    list_find(l->v, l->n, z->origin, RRTYPE_SOA);
-	if (soa == NULL || soa->count != 1 || soa->set_identifier != NULL)
+	if (soa == NULL || soa->count != 1 ||
+	    zone_store_rrset_set_id(soa) != NULL)
 		return fail(err, errlen, Q53_EINVAL,
 			    "the zone apex needs exactly one SOA record");
 	if (soa->rdata[0].len < 22)

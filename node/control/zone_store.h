@@ -56,26 +56,58 @@ struct zone_store_rdata {
 	uint8_t *data;
 };
 
+/* The routing fields of a record set, out of line: NULL for a simple set
+ * (almost every set of a zone), so that those do not carry them. Read
+ * through the accessors below. Routing policies add their fields here. */
+struct zone_store_policy {
+	char *set_identifier;	       /* NULL: a simple record set */
+	char *health_check_id;	       /* NULL: always healthy */
+	enum change_failover failover; /* see change_batch_policy */
+	uint8_t weight;		       /* with ZONE_STORE_WEIGHTED */
+	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
+};
+
 /* One record set, read-only for callers. */
 struct zone_store_rrset {
-	uint8_t *owner;			/* lowercase wire name */
-	char *set_identifier;		/* NULL: a simple record set */
-	char *health_check_id;		/* NULL: always healthy */
-	struct zone_store_rdata *rdata; /* canonical order, distinct */
+	uint8_t *owner;			  /* lowercase wire name */
+	struct zone_store_policy *policy; /* NULL: simple, no health check */
 	uint32_t ttl;
-	enum change_failover failover; /* see change_batch_policy */
 	uint16_t type;
 	uint16_t count;
 	uint8_t owner_len;
-	uint8_t weight;	 /* with ZONE_STORE_WEIGHTED */
-	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
-	/* 48 bytes with the pointers first (56 in declaration order): a
-	 * plain one-record set is one 96-byte malloc chunk, not 112. */
+	/* 32 bytes: a one-record A set with an owner of up to 36 bytes is
+	 * one 96-byte malloc chunk (48 bytes before the policy moved out). */
+	struct zone_store_rdata rdata[]; /* canonical order, distinct */
 };
 
-/* zone_store_rrset.routing: the set has a Weight / MultiValueAnswer. */
+/* zone_store_rrset routing flags: the set has a Weight / MultiValueAnswer. */
 #define ZONE_STORE_WEIGHTED   0x01
 #define ZONE_STORE_MULTIVALUE 0x02
+
+static inline const char *
+zone_store_rrset_set_id(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->set_identifier : NULL;
+}
+static inline const char *
+zone_store_rrset_health_check(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->health_check_id : NULL;
+}
+static inline enum change_failover
+zone_store_rrset_failover(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->failover : CHANGE_FAILOVER_NONE;
+}
+static inline uint8_t zone_store_rrset_weight(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->weight : 0;
+}
+/* The ZONE_STORE_* routing flag bits of s. */
+static inline uint8_t zone_store_rrset_routing(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->routing : 0;
+}
 
 /* The routing policy of set s. */
 enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s);

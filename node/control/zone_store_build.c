@@ -16,8 +16,8 @@
 static bool set_healthy(const struct zone_store_rrset *set,
 			zone_store_check_fn healthy, void *ctx)
 {
-	return set->health_check_id == NULL || healthy == NULL ||
-	       healthy(ctx, set->health_check_id);
+	return zone_store_rrset_health_check(set) == NULL || healthy == NULL ||
+	       healthy(ctx, zone_store_rrset_health_check(set));
 }
 
 /* The members of a group the builds read: a plain set, a PRIMARY and a
@@ -39,7 +39,7 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
 	bool ok[2] = {false, false};
 	size_t m = 0;
 
-	if (n == 1 && g[0]->set_identifier == NULL)
+	if (n == 1 && zone_store_rrset_set_id(g[0]) == NULL)
 		return g[0];
 	if (zone_store_rrset_policy(g[0]) != CHANGE_POLICY_FAILOVER)
 		return NULL;
@@ -47,7 +47,7 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
 		n = GROUP_MAX;
 	for (size_t r = 0; r < 2; r++) {
 		for (size_t k = 0; k < n && m < 2; k++) {
-			if (g[k]->failover != ORDER[r])
+			if (zone_store_rrset_failover(g[k]) != ORDER[r])
 				continue;
 			cand[m] = g[k];
 			ok[m] = set_healthy(g[k], healthy, ctx);
@@ -124,7 +124,7 @@ static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
 		if (rc != 0)
 			return rc;
 	}
-	if (set != NULL && set->set_identifier != NULL) {
+	if (set != NULL && zone_store_rrset_set_id(set) != NULL) {
 		if (k->b != NULL)
 			return zone_builder_volatile(k->b, set->owner) ==
 				       Q53_ENOMEM

@@ -11,8 +11,8 @@
 static bool member_healthy(const struct zone_store_rrset *s,
 			   zone_store_check_fn healthy, void *ctx)
 {
-	return s->health_check_id == NULL || healthy == NULL ||
-	       healthy(ctx, s->health_check_id);
+	return zone_store_rrset_health_check(s) == NULL || healthy == NULL ||
+	       healthy(ctx, zone_store_rrset_health_check(s));
 }
 
 /* The members that may answer: the healthy ones, or all (fail open). */
@@ -37,7 +37,7 @@ static int weighted(struct zone_store_routing *t,
 {
 	size_t nrec = 0, nonzero = 0;
 	for (size_t i = 0; i < m; i++)
-		nonzero += e[i]->weight > 0;
+		nonzero += zone_store_rrset_weight(e[i]) > 0;
 	for (size_t i = 0; i < m; i++)
 		nrec += e[i]->count;
 	t->records = malloc((nrec ? nrec : 1) * sizeof(*t->records));
@@ -46,10 +46,10 @@ static int weighted(struct zone_store_routing *t,
 	size_t r = 0;
 	for (size_t i = 0; i < m; i++) {
 		const struct zone_store_rrset *s = e[i];
-		if (nonzero > 0 && s->weight == 0)
+		if (nonzero > 0 && zone_store_rrset_weight(s) == 0)
 			continue;
 		struct zone_choice_leaf *l = &t->leaf[t->n];
-		l->weight = nonzero > 0 ? s->weight : 1;
+		l->weight = nonzero > 0 ? zone_store_rrset_weight(s) : 1;
 		l->ttl = s->ttl;
 		l->rdata = &t->records[r];
 		l->count = s->count;

@@ -91,7 +91,8 @@ static void out_text(struct out_buf *o, const char *t)
 /* A set a zone file cannot hold. */
 static bool set_is_routed(const struct zone_store_rrset *set)
 {
-	return set->set_identifier != NULL || set->health_check_id != NULL;
+	return zone_store_rrset_set_id(set) != NULL ||
+	       zone_store_rrset_health_check(set) != NULL;
 }
 
 /* A lowercase wire name as Route 53 writes names: final dot, and every
@@ -136,16 +137,20 @@ static int set_to_change(const struct zone_store_rrset *set, struct change *c,
 	name_route53_text(set->owner, name, sizeof(name));
 	c->rrset.type = set->type;
 	c->rrset.ttl = set->ttl;
-	c->rrset.failover = set->failover;
-	c->rrset.has_weight = set->routing & ZONE_STORE_WEIGHTED;
-	c->rrset.weight = set->weight;
-	c->rrset.multivalue = set->routing & ZONE_STORE_MULTIVALUE;
+	c->rrset.failover = zone_store_rrset_failover(set);
+	c->rrset.has_weight =
+	    zone_store_rrset_routing(set) & ZONE_STORE_WEIGHTED;
+	c->rrset.weight = zone_store_rrset_weight(set);
+	c->rrset.multivalue =
+	    zone_store_rrset_routing(set) & ZONE_STORE_MULTIVALUE;
 	c->rrset.name = strdup(name);
 	if (c->rrset.name == NULL ||
-	    (set->set_identifier != NULL &&
-	     (c->rrset.set_identifier = strdup(set->set_identifier)) == NULL) ||
-	    (set->health_check_id != NULL &&
-	     (c->rrset.health_check_id = strdup(set->health_check_id)) == NULL))
+	    (zone_store_rrset_set_id(set) != NULL &&
+	     (c->rrset.set_identifier = strdup(zone_store_rrset_set_id(set))) ==
+		 NULL) ||
+	    (zone_store_rrset_health_check(set) != NULL &&
+	     (c->rrset.health_check_id =
+		  strdup(zone_store_rrset_health_check(set))) == NULL))
 		return Q53_ENOMEM;
 	c->rrset.values = calloc(set->count, sizeof(*c->rrset.values));
 	if (c->rrset.values == NULL)

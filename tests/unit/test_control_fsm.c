@@ -664,7 +664,7 @@ static void test_routing_sets_snapshot(void **state)
 		    zone_store_info_rrset(&info, i);
 		weighted +=
 		    zone_store_rrset_policy(r) == CHANGE_POLICY_WEIGHTED &&
-		    r->weight == 0;
+		    zone_store_rrset_weight(r) == 0;
 		multivalue +=
 		    zone_store_rrset_policy(r) == CHANGE_POLICY_MULTIVALUE;
 	}
@@ -1053,13 +1053,15 @@ static void test_legacy_snapshots(void **state)
 		assert_int_equal(info.nrrsets, v >= 2 ? 3 : 2);
 		if (v >= 2) {
 			assert_string_equal(
-			    zone_store_info_rrset(&info, 2)->set_identifier,
+			    zone_store_rrset_set_id(
+				zone_store_info_rrset(&info, 2)),
 			    "p");
-			assert_int_equal(
-			    zone_store_info_rrset(&info, 2)->failover,
-			    CHANGE_FAILOVER_PRIMARY);
+			assert_int_equal(zone_store_rrset_failover(
+					     zone_store_info_rrset(&info, 2)),
+					 CHANGE_FAILOVER_PRIMARY);
 			assert_string_equal(
-			    zone_store_info_rrset(&info, 2)->health_check_id,
+			    zone_store_rrset_health_check(
+				zone_store_info_rrset(&info, 2)),
 			    "hc1");
 		}
 		struct control_fsm_health_check hc;

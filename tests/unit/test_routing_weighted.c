@@ -264,7 +264,8 @@ static void test_files_verbatim(void **state)
 		    zone_store_info_rrset(&info, i);
 		enum change_policy p = zone_store_rrset_policy(r);
 		weighted += p == CHANGE_POLICY_WEIGHTED;
-		zero += p == CHANGE_POLICY_WEIGHTED && r->weight == 0;
+		zero += p == CHANGE_POLICY_WEIGHTED &&
+			zone_store_rrset_weight(r) == 0;
 		mv += p == CHANGE_POLICY_MULTIVALUE;
 	}
 	assert_int_equal(weighted, 3);
@@ -403,10 +404,15 @@ static void test_validation(void **state)
 
 /* Hand-made members for zone_store_routing_build. */
 struct member {
-	struct zone_store_rrset set;
-	struct zone_store_rdata rd;
+	struct zone_store_policy pol;
 	uint8_t ip[4];
+	struct zone_store_rrset set;
+	struct zone_store_rdata rd; /* set.rdata[0] (a GNU extension) */
 };
+_Static_assert(offsetof(struct member, rd) ==
+		   offsetof(struct member, set) +
+		       sizeof(struct zone_store_rrset),
+	       "rd is set.rdata[0]");
 
 static void member_init(struct member *m, uint8_t last, int weight,
 			const char *hc)
@@ -423,14 +429,14 @@ static void member_init(struct member *m, uint8_t last, int weight,
 	m->set.type = KNOT_RRTYPE_A;
 	m->set.ttl = 60;
 	m->set.count = 1;
-	m->set.rdata = &m->rd;
-	m->set.set_identifier = "x";
-	m->set.health_check_id = (char *)hc;
+	m->set.policy = &m->pol;
+	m->pol.set_identifier = "x";
+	m->pol.health_check_id = (char *)hc;
 	if (weight >= 0) {
-		m->set.routing = ZONE_STORE_WEIGHTED;
-		m->set.weight = (uint8_t)weight;
+		m->pol.routing = ZONE_STORE_WEIGHTED;
+		m->pol.weight = (uint8_t)weight;
 	} else {
-		m->set.routing = ZONE_STORE_MULTIVALUE;
+		m->pol.routing = ZONE_STORE_MULTIVALUE;
 	}
 }
 

@@ -212,12 +212,15 @@ static int delete_random(struct zone_store *s)
 		      .ttl = set->ttl,
 		      .values = values,
 		      .nvalues = n,
-		      .set_identifier = set->set_identifier,
-		      .failover = set->failover,
-		      .has_weight = set->routing & ZONE_STORE_WEIGHTED,
-		      .weight = set->weight,
-		      .multivalue = set->routing & ZONE_STORE_MULTIVALUE,
-		      .health_check_id = set->health_check_id}};
+		      .set_identifier = (char *)zone_store_rrset_set_id(set),
+		      .failover = zone_store_rrset_failover(set),
+		      .has_weight =
+			  zone_store_rrset_routing(set) & ZONE_STORE_WEIGHTED,
+		      .weight = zone_store_rrset_weight(set),
+		      .multivalue =
+			  zone_store_rrset_routing(set) & ZONE_STORE_MULTIVALUE,
+		      .health_check_id =
+			  (char *)zone_store_rrset_health_check(set)}};
 	return apply_one(s, &ch);
 }
 

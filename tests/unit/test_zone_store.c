@@ -91,9 +91,9 @@ static struct snap snap(const struct zone_store *s)
 			    zone_store_info_rrset(&info, k);
 			fwrite(r->owner, 1, r->owner_len, f);
 			fprintf(f, " %u %u %d %u ", r->type, r->ttl,
-				(int)r->failover, r->count);
-			put_str(f, r->set_identifier);
-			put_str(f, r->health_check_id);
+				(int)zone_store_rrset_failover(r), r->count);
+			put_str(f, zone_store_rrset_set_id(r));
+			put_str(f, zone_store_rrset_health_check(r));
 			for (uint16_t j = 0; j < r->count; j++) {
 				fprintf(f, "%u:", r->rdata[j].len);
 				fwrite(r->rdata[j].data, 1, r->rdata[j].len, f);
@@ -133,9 +133,9 @@ static struct typed_sets typed_of(const struct zone_store_info *info)
 		    .ttl = r->ttl,
 		    .rdata = t.rd + nr,
 		    .nrdata = r->count,
-		    .set_identifier = r->set_identifier,
-		    .failover = r->failover,
-		    .health_check_id = r->health_check_id,
+		    .set_identifier = zone_store_rrset_set_id(r),
+		    .failover = zone_store_rrset_failover(r),
+		    .health_check_id = zone_store_rrset_health_check(r),
 		};
 		for (uint16_t j = 0; j < r->count; j++, nr++)
 			t.rd[nr] = (struct rrset_rdata){r->rdata[j].data,
@@ -729,9 +729,9 @@ static void test_routing_rules(void **state)
 						       60, "s", "SECONDARY",
 						       V("192.0.2.52")))));
 	const struct zone_store_rrset *p = find(s, "shop.example.com", 1);
-	assert_string_equal(p->set_identifier, "p");
-	assert_int_equal(p->failover, CHANGE_FAILOVER_PRIMARY);
-	assert_string_equal(p->health_check_id, "hc-p");
+	assert_string_equal(zone_store_rrset_set_id(p), "p");
+	assert_int_equal(zone_store_rrset_failover(p), CHANGE_FAILOVER_PRIMARY);
+	assert_string_equal(zone_store_rrset_health_check(p), "hc-p");
 
 	/* One set per role. */
 	REFUSED(s,
@@ -849,7 +849,8 @@ static void test_routing_rules(void **state)
 						       60, "s", "PRIMARY",
 						       V("192.0.2.52")))));
 	p = find(s, "shop.example.com", 1);
-	assert_int_equal(p->failover, CHANGE_FAILOVER_SECONDARY);
+	assert_int_equal(zone_store_rrset_failover(p),
+			 CHANGE_FAILOVER_SECONDARY);
 	apply_ok(s, BATCH(CH("DELETE",
 			     FO("shop.example.com", "A", 30, "p", "SECONDARY",
 				V("192.0.2.51")) HC("hc-p"))));
@@ -946,18 +947,19 @@ static void test_routing_export_snapshot(void **state)
 		if (x->type == 6)
 			continue; /* serials differ */
 		assert_int_equal(x->ttl, y->ttl);
-		assert_int_equal(x->failover, y->failover);
+		assert_int_equal(zone_store_rrset_failover(x),
+				 zone_store_rrset_failover(y));
 		assert_int_equal(x->count, y->count);
-		assert_true((x->set_identifier == NULL) ==
-			    (y->set_identifier == NULL));
-		if (x->set_identifier)
-			assert_string_equal(x->set_identifier,
-					    y->set_identifier);
-		assert_true((x->health_check_id == NULL) ==
-			    (y->health_check_id == NULL));
-		if (x->health_check_id)
-			assert_string_equal(x->health_check_id,
-					    y->health_check_id);
+		assert_true((zone_store_rrset_set_id(x) == NULL) ==
+			    (zone_store_rrset_set_id(y) == NULL));
+		if (zone_store_rrset_set_id(x))
+			assert_string_equal(zone_store_rrset_set_id(x),
+					    zone_store_rrset_set_id(y));
+		assert_true((zone_store_rrset_health_check(x) == NULL) ==
+			    (zone_store_rrset_health_check(y) == NULL));
+		if (zone_store_rrset_health_check(x))
+			assert_string_equal(zone_store_rrset_health_check(x),
+					    zone_store_rrset_health_check(y));
 		for (uint16_t k = 0; k < x->count; k++) {
 			assert_int_equal(x->rdata[k].len, y->rdata[k].len);
 			assert_memory_equal(x->rdata[k].data, y->rdata[k].data,
@@ -977,13 +979,16 @@ static void test_routing_export_snapshot(void **state)
 	const struct zone_store_rrset *r = NULL;
 	assert_int_equal(zone_store_get(&s2, ZID, &b), 0);
 	for (size_t i = 0; i < b.nrrsets; i++)
-		if (zone_store_info_rrset(&b, i)->health_check_id != NULL &&
-		    strcmp(zone_store_info_rrset(&b, i)->health_check_id,
+		if (zone_store_rrset_health_check(
+			zone_store_info_rrset(&b, i)) != NULL &&
+		    strcmp(zone_store_rrset_health_check(
+			       zone_store_info_rrset(&b, i)),
 			   "hc-s") == 0)
 			r = zone_store_info_rrset(&b, i);
 	assert_non_null(r);
-	assert_int_equal(r->failover, CHANGE_FAILOVER_SECONDARY);
-	assert_string_equal(r->set_identifier, "s");
+	assert_int_equal(zone_store_rrset_failover(r),
+			 CHANGE_FAILOVER_SECONDARY);
+	assert_string_equal(zone_store_rrset_set_id(r), "s");
 	zone_store_free(&s2);
 }
 
