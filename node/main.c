@@ -33,6 +33,7 @@
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
 #include "node/dns/workers.h"
+#include "node/geo/geo.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
 
@@ -88,6 +89,8 @@ struct q53d {
 	size_t naddrs;
 	struct dns_workers_config wcfg;
 	struct dns_workers *workers;
+	const char *geoip; /* --geoip FILE */
+	struct geo_db *geo;
 	uv_loop_t loop;
 	uv_signal_t sighup, sigterm, sigint;
 };
@@ -121,6 +124,8 @@ static void q53d_usage(FILE *f)
 	    "(default 1024)\n"
 	    "  --tcp-max-per-client N     TCP connections per client IP "
 	    "(default 64)\n"
+	    "  --geoip FILE               MaxMind DB for geolocation routing "
+	    "(client locations)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Cluster mode:\n"
@@ -290,6 +295,7 @@ enum {
 	OPT_TCP_IDLE,
 	OPT_TCP_MAX,
 	OPT_TCP_MAX_PER,
+	OPT_GEOIP,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DATA_DIR,
@@ -326,6 +332,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"tcp-idle-timeout", required_argument, NULL, OPT_TCP_IDLE},
 	    {"tcp-max-clients", required_argument, NULL, OPT_TCP_MAX},
 	    {"tcp-max-per-client", required_argument, NULL, OPT_TCP_MAX_PER},
+	    {"geoip", required_argument, NULL, OPT_GEOIP},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
@@ -422,6 +429,9 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 					    Q53D_TCP_CLIENTS_MAX,
 					    &d->wcfg.tcp_max_per_client) != 0)
 				return -1;
+			break;
+		case OPT_GEOIP:
+			d->geoip = optarg;
 			break;
 		case OPT_DATA_DIR:
 			d->cl.data_dir = optarg;
@@ -996,6 +1006,16 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	q53d_raise_nofile();
+	if (d.geoip != NULL) {
+		rc = geo_open(d.geoip, &d.geo, err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "q53d: %s\n", err);
+			goto out;
+		}
+		d.wcfg.geo = d.geo;
+		fprintf(stderr, "q53d: geoip %s sha256 %s\n", d.geoip,
+			geo_sha256(d.geo));
+	}
 	if (d.cl.data_dir != NULL) {
 		exit_code = q53d_cluster_main(&d);
 		q53d_cluster_free(&d.cl);
@@ -1044,5 +1064,6 @@ out:
 		free(d.zones[i].origin);
 	free(d.zones);
 	free(d.addrs);
+	geo_close(d.geo);
 	return exit_code;
 }

@@ -63,13 +63,17 @@ const char *change_batch_failover_name(enum change_failover f)
 
 enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
-				       bool has_weight, bool multivalue)
+				       bool has_weight, bool multivalue,
+				       bool has_geo)
 {
-	int n = (failover != CHANGE_FAILOVER_NONE) + has_weight + multivalue;
+	int n = (failover != CHANGE_FAILOVER_NONE) + has_weight + multivalue +
+		has_geo;
 	if (!has_set_id)
 		return n == 0 ? CHANGE_POLICY_SIMPLE : CHANGE_POLICY_INVALID;
 	if (n != 1)
 		return CHANGE_POLICY_INVALID;
+	if (has_geo)
+		return CHANGE_POLICY_GEO;
 	return failover != CHANGE_FAILOVER_NONE ? CHANGE_POLICY_FAILOVER
 	       : has_weight			? CHANGE_POLICY_WEIGHTED
 						: CHANGE_POLICY_MULTIVALUE;
@@ -84,6 +88,8 @@ const char *change_batch_policy_name(enum change_policy p)
 		return "weighted";
 	case CHANGE_POLICY_MULTIVALUE:
 		return "multivalue";
+	case CHANGE_POLICY_GEO:
+		return "geolocation";
 	case CHANGE_POLICY_SIMPLE:
 	case CHANGE_POLICY_INVALID:
 		break;
@@ -161,6 +167,9 @@ static void change_clear(struct change *c)
 	free(c->rrset.values);
 	free(c->rrset.set_identifier);
 	free(c->rrset.health_check_id);
+	free(c->rrset.geo_continent);
+	free(c->rrset.geo_country);
+	free(c->rrset.geo_subdivision);
 }
 
 void change_batch_free(struct change_batch *b)

@@ -56,14 +56,16 @@ enum change_policy {
 	CHANGE_POLICY_FAILOVER,
 	CHANGE_POLICY_WEIGHTED,
 	CHANGE_POLICY_MULTIVALUE,
+	CHANGE_POLICY_GEO,
 	CHANGE_POLICY_INVALID, /* none with a SetIdentifier, or several */
 };
 
 /* The policy of a set from its routing fields. */
 enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
-				       bool has_weight, bool multivalue);
-/* "simple", "failover", "weighted", "multivalue". */
+				       bool has_weight, bool multivalue,
+				       bool has_geo);
+/* "simple", "failover", "weighted", "multivalue", "geolocation". */
 const char *change_batch_policy_name(enum change_policy p);
 
 struct change_rrset {
@@ -84,6 +86,11 @@ struct change_rrset {
 	 * member's health changes answers. Existence is checked by the store.
 	 */
 	char *health_check_id;
+	/* GeoLocation's ContinentCode, CountryCode ("*": the default),
+	 * SubdivisionCode; NULL when absent (checked by the store). */
+	char *geo_continent;
+	char *geo_country;
+	char *geo_subdivision;
 };
 
 struct change {
@@ -117,6 +124,10 @@ struct rrset_data {
 	uint32_t weight; /* untrusted: the store checks the range */
 	bool multivalue;
 	const char *health_check_id; /* NULL: none */
+	/* GeoLocation (untrusted, geo_location_check), NULL when absent. */
+	const char *geo_continent;
+	const char *geo_country;
+	const char *geo_subdivision;
 };
 
 /* A typed change. invalid: NULL, or why the proposer found the change

@@ -24,14 +24,14 @@
 /* Fields of a ResourceRecordSet served: failover, weighted and multivalue
  * answer routing and health checks. */
 static const char *const ROUTING[] = {
-    "SetIdentifier", "Failover", "HealthCheckId", "Weight", "MultiValueAnswer",
+    "SetIdentifier", "Failover",	 "HealthCheckId",
+    "Weight",	     "MultiValueAnswer", "GeoLocation",
 };
 
 /* Fields of a ResourceRecordSet this version recognises but does not serve
  * yet (the other routing policies, alias records, traffic policies). */
 static const char *const UNSUPPORTED[] = {
     "Region",
-    "GeoLocation",
     "AliasTarget",
     "CidrRoutingConfig",
     "TrafficPolicyInstanceId",
@@ -294,6 +294,21 @@ static int parse_routing(const json_t *rrs, struct change *c,
 		if (c->rrset.health_check_id == NULL)
 			return Q53_ENOMEM;
 	}
+	const json_t *geo = json_object_get(rrs, "GeoLocation");
+	if (geo != NULL) {
+		static const char *const KEYS[] = {
+		    "ContinentCode", "CountryCode", "SubdivisionCode"};
+		char **dst[] = {&c->rrset.geo_continent, &c->rrset.geo_country,
+				&c->rrset.geo_subdivision};
+		for (size_t k = 0; k < 3; k++) {
+			const json_t *v = json_object_get(geo, KEYS[k]);
+			if (v == NULL)
+				continue;
+			*dst[k] = dup_string(v);
+			if (*dst[k] == NULL)
+				return Q53_ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -361,7 +376,7 @@ static int parse_change(const json_t *obj, struct change *c,
 				     "%s%s", flen ? ", " : "", UNSUPPORTED[k]);
 	}
 	if (flen > 0)
-		return BAD("%s: not yet supported (latency, geolocation and "
+		return BAD("%s: not yet supported (latency and "
 			   "IP-based routing and alias records come in a "
 			   "later version)",
 			   fields);
@@ -539,6 +554,23 @@ static json_t *format_change(const struct change *c, bool *bad)
 		    json_object_set_new(rrs, "Weight", json_integer(r->weight));
 	if (r->multivalue)
 		rc |= json_object_set_new(rrs, "MultiValueAnswer", json_true());
+	if (r->geo_continent != NULL || r->geo_country != NULL ||
+	    r->geo_subdivision != NULL) {
+		json_t *g = json_object();
+		rc |= g == NULL;
+		if (g != NULL && r->geo_continent != NULL)
+			rc |= json_object_set_new(
+			    g, "ContinentCode", json_string(r->geo_continent));
+		if (g != NULL && r->geo_country != NULL)
+			rc |= json_object_set_new(g, "CountryCode",
+						  json_string(r->geo_country));
+		if (g != NULL && r->geo_subdivision != NULL)
+			rc |= json_object_set_new(
+			    g, "SubdivisionCode",
+			    json_string(r->geo_subdivision));
+		if (g != NULL)
+			rc |= json_object_set_new(rrs, "GeoLocation", g);
+	}
 	rc |= json_object_set_new(rrs, "TTL", json_integer(r->ttl));
 	for (size_t k = 0; k < r->nvalues; k++)
 		rc |= json_array_append_new(
@@ -766,6 +798,9 @@ int change_batch_compile(const struct change_batch *b,
 		c->set.weight = r->weight;
 		c->set.multivalue = r->multivalue;
 		c->set.health_check_id = r->health_check_id;
+		c->set.geo_continent = r->geo_continent;
+		c->set.geo_country = r->geo_country;
+		c->set.geo_subdivision = r->geo_subdivision;
 		c->set.owner = t->owner;
 		c->set.owner_len = change_batch_name_to_wire(r->name, t->owner);
 		t->rdata =

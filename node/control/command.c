@@ -160,7 +160,8 @@ int command_encode_delete_hosted_zone(
 
 /* The protobuf form of set r; rdata[] (n entries) is the caller's array. */
 void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
-		       ProtobufCBinaryData *rdata)
+		       ProtobufCBinaryData *rdata,
+		       Q53__Command__GeoLocation *geo)
 {
 	q53__command__record_set__init(m);
 	m->owner.data = (uint8_t *)r->owner;
@@ -179,11 +180,23 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 	m->weight = r->weight;
 	m->multi_value_answer = r->multivalue;
 	m->health_check_id = str_in(r->health_check_id);
+	if (geo != NULL &&
+	    (r->geo_continent != NULL || r->geo_country != NULL ||
+	     r->geo_subdivision != NULL)) {
+		q53__command__geo_location__init(geo);
+		geo->continent_code = str_in(r->geo_continent);
+		geo->country_code = str_in(r->geo_country);
+		geo->subdivision_code = str_in(r->geo_subdivision);
+		m->geo_location = geo;
+	}
 }
 
 /* The command_version a command holding r needs at least. */
 static uint32_t set_version(const struct rrset_data *r)
 {
+	if (r->geo_continent != NULL || r->geo_country != NULL ||
+	    r->geo_subdivision != NULL)
+		return COMMAND_VERSION_GEO;
 	return r->has_weight || r->multivalue ? COMMAND_VERSION_ROUTING
 					      : COMMAND_VERSION;
 }
@@ -193,14 +206,15 @@ struct sets_pb {
 	Q53__Command__RecordSet *sets;
 	Q53__Command__RecordSet **ptrs;
 	ProtobufCBinaryData *rdata;
+	Q53__Command__GeoLocation *geo;
 	void *block;
 };
 
 static int sets_pb_alloc(struct sets_pb *x, size_t n, size_t nrd)
 {
 	size_t a = n * sizeof(*x->sets), b = n * sizeof(*x->ptrs),
-	       c = nrd * sizeof(*x->rdata);
-	uint8_t *p = raft_malloc(a + b + c + 1);
+	       c = nrd * sizeof(*x->rdata), d = n * sizeof(*x->geo);
+	uint8_t *p = raft_malloc(a + b + c + d + 1);
 
 	if (p == NULL)
 		return Q53_ENOMEM;
@@ -208,6 +222,7 @@ static int sets_pb_alloc(struct sets_pb *x, size_t n, size_t nrd)
 	x->sets = (void *)p;
 	x->ptrs = (void *)(p + a);
 	x->rdata = (void *)(p + a + b);
+	x->geo = (void *)(p + a + b + c);
 	return 0;
 }
 
@@ -247,7 +262,8 @@ int command_encode_change_rrsets(const struct command_change_rrsets *c,
 		q53__command__record_set_change__init(&ch[i]);
 		ch[i].action = (uint32_t)r->action;
 		ch[i].invalid = str_in(r->invalid);
-		command_set_to_pb(&r->set, &x.sets[i], x.rdata + nrd);
+		command_set_to_pb(&r->set, &x.sets[i], x.rdata + nrd,
+				  &x.geo[i]);
 		if (set_version(&r->set) > m.command_version)
 			m.command_version = set_version(&r->set);
 		nrd += r->set.nrdata;
@@ -284,7 +300,8 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	m.time_ms = c->time_ms;
 	nrd = 0;
 	for (size_t i = 0; i < c->nsets; i++) {
-		command_set_to_pb(&c->sets[i], &x.sets[i], x.rdata + nrd);
+		command_set_to_pb(&c->sets[i], &x.sets[i], x.rdata + nrd,
+				  &x.geo[i]);
 		if (set_version(&c->sets[i]) > m.command_version)
 			m.command_version = set_version(&c->sets[i]);
 		nrd += c->sets[i].nrdata;
@@ -806,7 +823,7 @@ bool command_type_versioned(uint16_t type)
 uint32_t command_version_max(uint16_t type)
 {
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
-		   ? COMMAND_VERSION_ROUTING
+		   ? COMMAND_VERSION_GEO
 		   : COMMAND_VERSION;
 }
 
@@ -852,6 +869,19 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 	r->health_check_id = m->health_check_id != NULL && m->health_check_id[0]
 				 ? m->health_check_id
 				 : NULL;
+	const Q53__Command__GeoLocation *g = m->geo_location;
+	r->geo_continent =
+	    g != NULL && g->continent_code != NULL && g->continent_code[0]
+		? g->continent_code
+		: NULL;
+	r->geo_country =
+	    g != NULL && g->country_code != NULL && g->country_code[0]
+		? g->country_code
+		: NULL;
+	r->geo_subdivision =
+	    g != NULL && g->subdivision_code != NULL && g->subdivision_code[0]
+		? g->subdivision_code
+		: NULL;
 	return 0;
 }
 

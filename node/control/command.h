@@ -67,17 +67,19 @@ enum command_type {
 #define COMMAND_TYPE_MAX COMMAND_UPDATE_ZONE_COMMENT
 
 /* The command_version every typed command (11..16, 18..19) carries: 1, or 2 for
- * a record set command holding a weighted or multivalue set (so that a
+ * a record set command holding a weighted or multivalue set, 3 for one
+ * holding a geolocation set (so that a
  * release without them stops instead of misreading it). A larger one was
  * written by a newer release. */
 #define COMMAND_VERSION		1
 #define COMMAND_VERSION_ROUTING 2
-#define COMMAND_VERSION_MAX	COMMAND_VERSION_ROUTING
+#define COMMAND_VERSION_GEO	3 /* a geolocation set */
+#define COMMAND_VERSION_MAX	COMMAND_VERSION_GEO
 
 /* True for the types 11..16 and 18..19, which carry command_version. */
 bool command_type_versioned(uint16_t type);
 /* The largest command_version this release reads for a versioned type:
- * COMMAND_VERSION_ROUTING for the record set commands (11, 12),
+ * COMMAND_VERSION_GEO for the record set commands (11, 12),
  * COMMAND_VERSION for the others. */
 uint32_t command_version_max(uint16_t type);
 /* The command_version of a typed payload (field 1), read without decoding
@@ -353,9 +355,12 @@ int command_config_from_pb(const struct Q53__Command__HealthCheckConfig *m,
  * caller's array. from_pb: *r borrows m, rdata[0..m->n_rdata) the caller's;
  * Q53_EMALF for a field out of range (type, failover). */
 struct Q53__Command__RecordSet;
+struct Q53__Command__GeoLocation;
+/* geo: room for r's GeoLocation (used when r has one). */
 void command_set_to_pb(const struct rrset_data *r,
 		       struct Q53__Command__RecordSet *m,
-		       ProtobufCBinaryData *rdata);
+		       ProtobufCBinaryData *rdata,
+		       struct Q53__Command__GeoLocation *geo);
 int command_set_from_pb(const struct Q53__Command__RecordSet *m,
 			struct rrset_data *r, struct rrset_rdata *rdata);
 

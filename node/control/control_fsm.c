@@ -1801,6 +1801,7 @@ struct snap_zones {
 	Q53__Command__RecordSet **set_ptrs;
 	ProtobufCBinaryData *rdata;
 	struct rrset_rdata *typed_rdata;
+	Q53__Command__GeoLocation *geo;
 };
 
 static void snap_zones_free(struct snap_zones *x)
@@ -1811,6 +1812,7 @@ static void snap_zones_free(struct snap_zones *x)
 	raft_free(x->set_ptrs);
 	raft_free(x->rdata);
 	raft_free(x->typed_rdata);
+	raft_free(x->geo);
 }
 
 /* A zone to snapshot: the store's (flat NULL: its sets read through
@@ -1852,6 +1854,7 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 	x->set_ptrs = calloc0(ns, sizeof(*x->set_ptrs), &failed);
 	x->rdata = calloc0(nr, sizeof(*x->rdata), &failed);
 	x->typed_rdata = calloc0(maxr, sizeof(*x->typed_rdata), &failed);
+	x->geo = calloc0(ns, sizeof(*x->geo), &failed);
 	if (failed)
 		return Q53_ENOMEM;
 	ns = 0;
@@ -1873,27 +1876,15 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 		for (size_t k = 0; k < info.nrrsets; k++, ns++) {
 			const struct zone_store_rrset *r =
 			    snap_zone_rrset(&zones[i], k);
-			struct rrset_data d = {
-			    .owner = r->owner,
-			    .owner_len = r->owner_len,
-			    .type = r->type,
-			    .ttl = r->ttl,
-			    .rdata = x->typed_rdata,
-			    .nrdata = r->count,
-			    .set_identifier = zone_store_rrset_set_id(r),
-			    .failover = zone_store_rrset_failover(r),
-			    .has_weight = zone_store_rrset_routing(r) &
-					  ZONE_STORE_WEIGHTED,
-			    .weight = zone_store_rrset_weight(r),
-			    .multivalue = zone_store_rrset_routing(r) &
-					  ZONE_STORE_MULTIVALUE,
-			    .health_check_id = zone_store_rrset_health_check(r),
-			};
+			struct rrset_data d;
+			zone_store_rrset_data(r, &d);
+			d.rdata = x->typed_rdata;
 			for (uint16_t j = 0; j < r->count; j++) {
 				x->typed_rdata[j].data = r->rdata[j].data;
 				x->typed_rdata[j].len = r->rdata[j].len;
 			}
-			command_set_to_pb(&d, &x->sets[ns], &x->rdata[nr]);
+			command_set_to_pb(&d, &x->sets[ns], &x->rdata[nr],
+					  &x->geo[ns]);
 			nr += r->count;
 			x->set_ptrs[ns] = &x->sets[ns];
 		}

@@ -15,6 +15,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
+#include "node/control/geo_codes.h"
 #include "node/control/zone_store_impl.h"
 #include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rdata_text.h"
@@ -179,19 +180,82 @@ struct set_routing {
 	const char *health_check_id;
 	uint8_t weight;
 	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
+	uint32_t geo;	 /* checked already (geo_of) */
+	const char *geo_code[3];
 };
 
-static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL, 0,
-					 0};
+static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL, 0, 0,
+					 0,    {NULL, NULL, NULL}};
+
+static bool has_geo(const struct rrset_data *r)
+{
+	return r->geo_continent != NULL || r->geo_country != NULL ||
+	       r->geo_subdivision != NULL;
+}
+
+/* The location of typed set r: 0 (*loc 0) for none or a valid one, else
+ * -1 with the reason in why. */
+static int geo_of(const struct rrset_data *r, uint32_t *loc, char *why,
+		  size_t whylen)
+{
+	*loc = 0;
+	if (!has_geo(r))
+		return 0;
+	return geo_location_check(r->geo_continent, r->geo_country,
+				  r->geo_subdivision, loc, why, whylen);
+}
 
 /* The routing fields of typed set r (weight range checked already). */
 static struct set_routing routing_of(const struct rrset_data *r)
 {
 	return (struct set_routing){
-	    r->set_identifier, r->failover, r->health_check_id,
+	    r->set_identifier,
+	    r->failover,
+	    r->health_check_id,
 	    r->has_weight ? (uint8_t)r->weight : 0,
 	    (uint8_t)((r->has_weight ? ZONE_STORE_WEIGHTED : 0) |
-		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0))};
+		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0)),
+	    0,
+	    {r->geo_continent, r->geo_country, r->geo_subdivision}};
+}
+
+static void geo_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = src != NULL ? strlen(src) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src != NULL ? src : "", n);
+	dst[n] = '\0';
+}
+
+static const char *geo_str(const char *s)
+{
+	return s[0] != '\0' ? s : NULL;
+}
+
+void zone_store_rrset_data(const struct zone_store_rrset *s,
+			   struct rrset_data *out)
+{
+	const struct zone_store_policy *p = s->policy;
+	uint8_t routing = zone_store_rrset_routing(s);
+	*out = (struct rrset_data){
+	    .owner = s->owner,
+	    .owner_len = s->owner_len,
+	    .type = s->type,
+	    .ttl = s->ttl,
+	    .nrdata = s->count,
+	    .set_identifier = zone_store_rrset_set_id(s),
+	    .failover = zone_store_rrset_failover(s),
+	    .has_weight = routing & ZONE_STORE_WEIGHTED,
+	    .weight = zone_store_rrset_weight(s),
+	    .multivalue = routing & ZONE_STORE_MULTIVALUE,
+	    .health_check_id = zone_store_rrset_health_check(s),
+	};
+	if (p != NULL && p->geo != 0) {
+		out->geo_continent = geo_str(p->geo_continent);
+		out->geo_country = geo_str(p->geo_country);
+		out->geo_subdivision = geo_str(p->geo_subdivision);
+	}
 }
 
 enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
@@ -199,7 +263,8 @@ enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
 	uint8_t routing = zone_store_rrset_routing(s);
 	return change_batch_policy(
 	    zone_store_rrset_set_id(s) != NULL, zone_store_rrset_failover(s),
-	    routing & ZONE_STORE_WEIGHTED, routing & ZONE_STORE_MULTIVALUE);
+	    routing & ZONE_STORE_WEIGHTED, routing & ZONE_STORE_MULTIVALUE,
+	    zone_store_rrset_geo(s) != 0);
 }
 
 /* The records of a set being built, in canonical order and distinct,
@@ -284,7 +349,7 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 	    r->health_check_id != NULL ? strlen(r->health_check_id) + 1 : 0;
 	bool plain = idlen == 0 && hclen == 0 &&
 		     r->failover == CHANGE_FAILOVER_NONE && r->weight == 0 &&
-		     r->routing == 0;
+		     r->routing == 0 && r->geo == 0;
 	size_t size = sizeof(struct zone_store_rrset) +
 		      d->count * sizeof(struct zone_store_rdata) +
 		      (plain ? 0 : sizeof(struct zone_store_policy)) + len +
@@ -301,6 +366,15 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 		pol->failover = r->failover;
 		pol->weight = r->weight;
 		pol->routing = r->routing;
+		pol->geo = r->geo;
+		if (r->geo != 0) {
+			geo_copy(pol->geo_continent, sizeof(pol->geo_continent),
+				 r->geo_code[0]);
+			geo_copy(pol->geo_country, sizeof(pol->geo_country),
+				 r->geo_code[1]);
+			geo_copy(pol->geo_subdivision,
+				 sizeof(pol->geo_subdivision), r->geo_code[2]);
+		}
 		s->policy = pol;
 	}
 	s->owner = p;
@@ -342,6 +416,7 @@ static bool set_same_data(const struct zone_store_rrset *a,
 	    zone_store_rrset_failover(a) != zone_store_rrset_failover(b) ||
 	    zone_store_rrset_weight(a) != zone_store_rrset_weight(b) ||
 	    zone_store_rrset_routing(a) != zone_store_rrset_routing(b) ||
+	    zone_store_rrset_geo(a) != zone_store_rrset_geo(b) ||
 	    !opt_eq(zone_store_rrset_health_check(a),
 		    zone_store_rrset_health_check(b)))
 		return false;
@@ -1074,13 +1149,20 @@ static int change_to_set(const struct zone_store_zone *z,
 	}
 	enum change_policy policy =
 	    change_batch_policy(r->set_identifier != NULL, r->failover,
-				r->has_weight, r->multivalue);
+				r->has_weight, r->multivalue, has_geo(r));
 	if (policy == CHANGE_POLICY_INVALID) {
 		report_add(e, i,
 			   "%s: a SetIdentifier needs exactly one routing "
-			   "policy (Failover, Weight or MultiValueAnswer), "
-			   "and a routing policy a SetIdentifier",
+			   "policy (Failover, Weight, MultiValueAnswer or "
+			   "GeoLocation), and a routing policy a "
+			   "SetIdentifier",
 			   label);
+		return Q53_EINVAL;
+	}
+	uint32_t loc;
+	char why[160];
+	if (geo_of(r, &loc, why, sizeof(why)) != 0) {
+		report_add(e, i, "%s: %s", label, why);
 		return Q53_EINVAL;
 	}
 	if (r->has_weight && r->weight > CHANGE_BATCH_MAX_WEIGHT) {
@@ -1134,6 +1216,7 @@ static int change_to_set(const struct zone_store_zone *z,
 		return Q53_EINVAL;
 	}
 	struct set_routing routing = routing_of(r);
+	routing.geo = loc;
 	struct set_draft d;
 	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {
@@ -1368,6 +1451,18 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 			    zone_store_rrset_set_id(o),
 			    change_batch_failover_name(
 				zone_store_rrset_failover(cand)));
+			return;
+		}
+		if (pc == CHANGE_POLICY_GEO &&
+		    zone_store_rrset_geo(o) == zone_store_rrset_geo(cand)) {
+			report_add(
+			    e, i,
+			    "RRSet with DNS name %s, type %s, SetIdentifier "
+			    "\"%s\" cannot be created because the rrset with "
+			    "SetIdentifier \"%s\" already has the same "
+			    "GeoLocation for the same name and type",
+			    name, t, zone_store_rrset_set_id(cand),
+			    zone_store_rrset_set_id(o));
 			return;
 		}
 	}
@@ -1621,6 +1716,13 @@ static int group_check(const struct zone_store_zone *z,
 			    "a record set at %s has an empty or too "
 			    "long SetIdentifier or HealthCheckId");
 		roles[zone_store_rrset_failover(x)]++;
+		for (size_t m = 0; p == CHANGE_POLICY_GEO && m < k; m++)
+			if (zone_store_rrset_geo(g[m]) ==
+			    zone_store_rrset_geo(x))
+				return group_fail(g[0], err, errlen,
+						  "two geolocation record sets "
+						  "of one location and type "
+						  "at %s");
 	}
 	size_t kinds = 0;
 	for (size_t p = 0; p < CHANGE_POLICY_INVALID; p++)
@@ -1732,6 +1834,10 @@ static int set_from_typed(const struct zone_store_zone *z,
 	    r->failover > CHANGE_FAILOVER_SECONDARY)
 		return Q53_EINVAL;
 	struct set_routing routing = routing_of(r);
+	char geo_why[160];
+	*why = "an invalid GeoLocation";
+	if (geo_of(r, &routing.geo, geo_why, sizeof(geo_why)) != 0)
+		return Q53_EINVAL;
 	struct set_draft d;
 	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {

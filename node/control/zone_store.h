@@ -65,6 +65,12 @@ struct zone_store_policy {
 	enum change_failover failover; /* see change_batch_policy */
 	uint8_t weight;		       /* with ZONE_STORE_WEIGHTED */
 	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
+	/* Geolocation: the location (ZONE_GEO_CHOICE | ..., choice.h; 0:
+	 * none) and GeoLocation's codes as given ("" when absent). */
+	uint32_t geo;
+	char geo_continent[3];
+	char geo_country[3];
+	char geo_subdivision[4];
 };
 
 /* One record set, read-only for callers. */
@@ -108,6 +114,16 @@ static inline uint8_t zone_store_rrset_routing(const struct zone_store_rrset *s)
 {
 	return s->policy != NULL ? s->policy->routing : 0;
 }
+
+/* The geolocation of s (ZONE_GEO_CHOICE | ...), 0: none. */
+static inline uint32_t zone_store_rrset_geo(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->geo : 0;
+}
+
+/* The typed form of s (borrowing s), rdata left NULL. */
+void zone_store_rrset_data(const struct zone_store_rrset *s,
+			   struct rrset_data *out);
 
 /* The routing policy of set s. */
 enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s);

@@ -90,7 +90,8 @@ static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
 {
 	enum change_policy p = zone_store_rrset_policy(g[0]);
 	int rc;
-	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE) {
+	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
+	    p == CHANGE_POLICY_GEO) {
 		if (k->table == NULL) {
 			k->table = malloc(sizeof(*k->table));
 			if (k->table == NULL)

@@ -114,6 +114,19 @@ static int multivalue(struct zone_store_routing *t,
 	return 0;
 }
 
+/* Geolocation: a leaf per eligible member, its weight its location; the
+ * query path answers with the most specific one containing the client
+ * (node/zone/choice.h), so an unhealthy member's location falls back to
+ * the next less specific healthy one. */
+static int geo(struct zone_store_routing *t,
+	       const struct zone_store_rrset *const *e, size_t m)
+{
+	int rc = weighted(t, e, m);
+	for (size_t i = 0; rc == 0 && i < t->n; i++)
+		t->leaf[i].weight = zone_store_rrset_geo(t->member[i]);
+	return rc;
+}
+
 int zone_store_routing_build(struct zone_store_routing *t,
 			     struct zone_store_rrset *const *g, size_t n,
 			     zone_store_check_fn healthy, void *ctx)
@@ -132,6 +145,8 @@ int zone_store_routing_build(struct zone_store_routing *t,
 		rc = weighted(t, e, m);
 	else if (p == CHANGE_POLICY_MULTIVALUE)
 		rc = multivalue(t, e, m);
+	else if (p == CHANGE_POLICY_GEO)
+		rc = geo(t, e, m);
 	else
 		rc = Q53_EINVAL;
 	if (rc != 0)

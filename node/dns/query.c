@@ -12,6 +12,7 @@
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
 #include "node/dns/wire.h"
+#include "node/geo/geo.h"
 #include "node/zone/node.h"
 #include "node/zone/view.h"
 
@@ -257,10 +258,23 @@ void dns_client_from_sockaddr(struct dns_client *c, const struct sockaddr *sa)
 	}
 }
 
+/* zone_choice_key.locate: the location of the key's network. */
+static uint32_t key_locate(struct zone_choice_key *k)
+{
+	uint8_t addr[16] = {0}, prefix = 0;
+	memcpy(addr, k->subnet, k->subnet_len);
+	uint32_t loc = geo_locate(k->geo, k->family, addr, &prefix);
+	k->scope = prefix;
+	return loc;
+}
+
 /* The routing hash's input for q (query ID id) from client. */
 static void choice_key(struct zone_choice_key *k, const struct query *q,
-		       uint16_t id, const struct dns_client *client)
+		       uint16_t id, const struct dns_client *client,
+		       const struct geo_db *geo)
 {
+	k->geo = geo;
+	k->locate = geo != NULL ? key_locate : NULL;
 	k->qname = q->qname;
 	k->qname_len = q->qname_len;
 	k->qtype = q->qtype;
@@ -414,7 +428,7 @@ size_t dns_query_answer_from(const struct serving_view *view,
 				   outcap);
 
 	struct zone_choice_key key;
-	choice_key(&key, &q, rd16(in), client);
+	choice_key(&key, &q, rd16(in), client, p->geo);
 	const struct zone_answer *a = view ? lookup(view, &q, &key) : NULL;
 	if (a == NULL)
 		return write_error(p, in, &q, RCODE_REFUSED,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct serving_view;
+struct geo_db;
 
 #define DNS_UDP_PAYLOAD_DEFAULT 1232
 #define DNS_MSG_MAX		65535
@@ -18,6 +19,9 @@ struct dns_query_params {
 	uint16_t udp_payload;
 	/* The message came over TCP: no size cap but 65535, no TC. */
 	bool tcp;
+	/* Client locations for geolocation routing (NULL: unknown, only
+	 * defaults answer). */
+	const struct geo_db *geo;
 };
 
 /* Answers the message q[0..qlen) (untrusted) from view (may be NULL: every

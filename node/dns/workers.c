@@ -204,6 +204,7 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		w->tcp[i].fd = rc;
 		if (dns_udp_batch_init(&w->udp[i].batch, cfg->udp_payload) != 0)
 			goto err_nomem;
+		w->udp[i].batch.params.geo = cfg->geo;
 		rc = dns_worker_watch(w, &w->tcp[i]);
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "epoll_ctl: %s",
@@ -217,6 +218,7 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		dns_tcp_pool_close(&w->pool);
 		goto err_nomem;
 	}
+	w->pool.params.geo = cfg->geo;
 	w->pool_ready = true;
 	return 0;
 

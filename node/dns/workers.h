@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 struct dns_workers;
+struct geo_db;
 
 struct dns_workers_config {
 	const struct sockaddr_storage *addrs; /* addresses to serve on */
@@ -21,6 +22,7 @@ struct dns_workers_config {
 	unsigned tcp_idle_timeout_ms; /* >= 1 */
 	unsigned tcp_max_clients;     /* total over all workers, >= 1 */
 	unsigned tcp_max_per_client;  /* per client IP address, >= 1 */
+	const struct geo_db *geo;     /* --geoip (NULL: none) */
 };
 
 /* Opens every socket (so a bind error is reported here, before any thread

@@ -59,6 +59,12 @@ struct zone_choice_key {
 	 * whether a pick used the key (set by zone_node_answer). */
 	uint8_t scope;
 	bool picked;
+	/* Geolocation: the client's location (ZONE_GEO_* fields, kind
+	 * ignored; 0 unknown) from its network, looked up on the first
+	 * geolocation pick (locate NULL: unknown); locate may set scope to
+	 * the prefix length of the network it matched. */
+	uint32_t (*locate)(struct zone_choice_key *k);
+	const void *geo;
 };
 
 static inline uint64_t zone_choice_load64(const uint8_t *p)
@@ -117,6 +123,59 @@ static inline uint32_t zone_choice_pick(const struct zone_choice *c, uint64_t h)
 			lo = mid + 1;
 	}
 	return lo;
+}
+
+/* Geolocation routing (zone_store_build.c): a choice whose total is 0
+ * is a geolocation table, each leaf's cum a location (below), and the
+ * query path answers with the most specific leaf that contains the
+ * client's location (subdivision, country, continent, default) or NODATA.
+ * A location: ZONE_GEO_CHOICE | kind << 29 | continent << 26 | country
+ * << 16 | subdivision, where continent is 1 + its index in "AF AN AS EU
+ * OC NA SA", country 1 + (A..Z)*26 + (A..Z), subdivision 1 + the code in
+ * base 36 (0-9, A-Z, up to 3 characters); 0 for a field not given. */
+#define ZONE_GEO_CHOICE	     0x80000000u
+#define ZONE_GEO_DEFAULT     0u
+#define ZONE_GEO_CONTINENT   1u
+#define ZONE_GEO_COUNTRY     2u
+#define ZONE_GEO_SUBDIVISION 3u
+#define ZONE_GEO_KIND(x)     (((x) >> 29) & 3u)
+#define ZONE_GEO_CONT(x)     (((x) >> 26) & 7u)
+#define ZONE_GEO_CC(x)	     (((x) >> 16) & 0x3FFu)
+#define ZONE_GEO_SUB(x)	     ((x)&0xFFFFu)
+
+/* Whether location leaf contains the client's location loc. */
+static inline bool zone_geo_contains(uint32_t leaf, uint32_t loc)
+{
+	switch (ZONE_GEO_KIND(leaf)) {
+	case ZONE_GEO_CONTINENT:
+		return ZONE_GEO_CONT(loc) != 0 &&
+		       ZONE_GEO_CONT(loc) == ZONE_GEO_CONT(leaf);
+	case ZONE_GEO_COUNTRY:
+		return ZONE_GEO_CC(loc) != 0 &&
+		       ZONE_GEO_CC(loc) == ZONE_GEO_CC(leaf);
+	case ZONE_GEO_SUBDIVISION:
+		return ZONE_GEO_CC(loc) != 0 &&
+		       ZONE_GEO_CC(loc) == ZONE_GEO_CC(leaf) &&
+		       ZONE_GEO_SUB(loc) == ZONE_GEO_SUB(leaf);
+	default:
+		return true;
+	}
+}
+
+/* The leaf of geolocation table c answering location loc: its index, or
+ * c->n when none contains it. */
+static inline uint32_t zone_geo_pick(const struct zone_choice *c, uint32_t loc)
+{
+	uint32_t best = c->n, kind = 0;
+	for (uint32_t i = 0; i < c->n; i++) {
+		uint32_t l = c->leaf[i].cum;
+		if ((best == c->n || ZONE_GEO_KIND(l) > kind) &&
+		    zone_geo_contains(l, loc)) {
+			best = i;
+			kind = ZONE_GEO_KIND(l);
+		}
+	}
+	return best;
 }
 
 #endif

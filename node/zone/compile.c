@@ -715,16 +715,17 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 			    (struct zone_choice *)(void *)(block + choff[i]);
 			uint32_t cum = 0;
 			c->n = ls[i].n;
+			bool geo = ls[i].weights[0] & ZONE_GEO_CHOICE;
 			for (uint32_t l = 0; l < ls[i].n; l++, leaf++) {
 				cum += ls[i].weights[l];
-				c->leaf[l].cum = cum;
+				c->leaf[l].cum = geo ? ls[i].weights[l] : cum;
 				c->leaf[l].off =
 				    placed[leaf] == NULL
 					? 0
 					: (uint32_t)((uint8_t *)placed[leaf] -
 						     block);
 			}
-			c->total = cum;
+			c->total = geo ? 0 : cum;
 			e[i].choice = 1;
 			e[i].off = (uint32_t)choff[i];
 			continue;
@@ -797,7 +798,11 @@ static int compile_choices(struct builder *b, struct zone *z,
 				break;
 			}
 			struct zone_rrset save = *rr;
-			bool differs = false;
+			/* A geolocation table stays one even when its leaves
+			 * answer alike: a client it does not place gets
+			 * NODATA. */
+			bool differs = (d[k].weights[0] & ZONE_GEO_CHOICE) &&
+				       i < ntypes && qtype == d[k].type;
 			for (uint32_t l = 0; l < d[k].n && rc == 0; l++) {
 				rr->ttl = d[k].leaves[l].ttl;
 				rr->count = d[k].leaves[l].count;

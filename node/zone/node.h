@@ -176,7 +176,16 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 	if (e[i].choice) {
 		const struct zone_choice *c =
 		    (const struct zone_choice *)(const void *)(base + off);
-		off = c->leaf[zone_choice_pick(c, zone_choice_hash(key))].off;
+		if (c->total == 0) {
+			uint32_t loc =
+			    key->locate != NULL ? key->locate(key) : 0;
+			uint32_t l = zone_geo_pick(c, loc);
+			off = l < c->n ? c->leaf[l].off : 0;
+		} else {
+			off =
+			    c->leaf[zone_choice_pick(c, zone_choice_hash(key))]
+				.off;
+		}
 		key->picked = true;
 	}
 	return off == 0

@@ -72,6 +72,7 @@ class Node:
                   "--http-tls-key", self.cluster.http_tls[1]]
         for origin, path in self.cluster.seeds:
             a += ["--zone", f"{origin}={path}"]
+        a += self.cluster.extra_args
         return a
 
     def start(self):
@@ -147,6 +148,7 @@ class Cluster:
                 for akid, secret in keys:
                     f.write(f"{akid} {secret}\n")
         self.seeds = list(seeds)
+        self.extra_args = []  # appended to every node's q53d arguments
         self.snapshot_threshold = snapshot_threshold
         self.nodes = {}
         self.removed = set()  # ids removed from the cluster (may still run)

@@ -122,7 +122,6 @@ static void test_routing_files(void **state)
 		const char *file;
 		const char *fields[4];
 	} cases[] = {
-	    {"batch-geolocation.json", {"change 0: GeoLocation: not"}},
 	    {"batch-latency.json", {"change 0: Region: not"}},
 	    {"batch-cidr.json",
 	     {"change 0: CidrRoutingConfig: not", "change 2: "}},
