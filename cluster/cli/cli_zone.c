@@ -645,6 +645,21 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 		json_object_set_new(o, "Weight", json_integer(rs->weight));
 	if (rs->multi_value_answer)
 		json_object_set_new(o, "MultiValueAnswer", json_true());
+	if (rs->geo_continent_code[0] || rs->geo_country_code[0]) {
+		json_t *g = json_object();
+		if (rs->geo_continent_code[0])
+			json_object_set_new(
+			    g, "ContinentCode",
+			    json_string(rs->geo_continent_code));
+		if (rs->geo_country_code[0])
+			json_object_set_new(g, "CountryCode",
+					    json_string(rs->geo_country_code));
+		if (rs->geo_subdivision_code[0])
+			json_object_set_new(
+			    g, "SubdivisionCode",
+			    json_string(rs->geo_subdivision_code));
+		json_object_set_new(o, "GeoLocation", g);
+	}
 	json_object_set_new(o, "TTL", json_integer(rs->ttl));
 	json_t *values = json_array();
 	for (size_t i = 0; i < rs->n_values; i++)

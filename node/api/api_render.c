@@ -175,6 +175,11 @@ static void record_set_free(Q53__Api__RecordSet *rs)
 	api_render_strings_free(rs->values, rs->n_values);
 	if (rs->set_identifier != protobuf_c_empty_string)
 		free(rs->set_identifier);
+	char **geo[] = {&rs->geo_continent_code, &rs->geo_country_code,
+			&rs->geo_subdivision_code};
+	for (size_t i = 0; i < 3; i++)
+		if (*geo[i] != protobuf_c_empty_string)
+			free(*geo[i]);
 }
 
 void api_render_records_free(Q53__Api__ListRecordsResponse *out)
@@ -214,6 +219,23 @@ static int render_record_set(Q53__Api__RecordSet *out,
 	if (out->name == NULL || out->type == NULL ||
 	    out->set_identifier == NULL)
 		return Q53_ENOMEM;
+	if (zone_store_rrset_geo(rs) != 0) {
+		const struct zone_store_policy *p = rs->policy;
+		const char *src[] = {p->geo_continent, p->geo_country,
+				     p->geo_subdivision};
+		char **dst[] = {&out->geo_continent_code,
+				&out->geo_country_code,
+				&out->geo_subdivision_code};
+		for (size_t i = 0; i < 3; i++) {
+			if (src[i][0] == '\0')
+				continue;
+			*dst[i] = strdup(src[i]);
+			if (*dst[i] == NULL) {
+				*dst[i] = (char *)protobuf_c_empty_string;
+				return Q53_ENOMEM;
+			}
+		}
+	}
 	out->values =
 	    calloc(rs->count > 0 ? rs->count : 1, sizeof(*out->values));
 	if (out->values == NULL)

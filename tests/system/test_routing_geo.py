@@ -59,7 +59,7 @@ def dig(tool, node, qname, subnet=None):
     args = [tool, f"@{node.host}", "-p", str(node.dns_port), "+notcp",
             qname, "A"]
     if subnet:
-        args.insert(3, f"+subnet={subnet}")
+        args.insert(4, f"+subnet={subnet}")
     out = subprocess.run(args, capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     return out.stdout

@@ -266,6 +266,16 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 		xo_fmt(x, "Weight", "%u", rs->weight);
 	if (rs->multi_value_answer)
 		xo_text(x, "MultiValueAnswer", "true");
+	if (rs->geo_continent_code[0] || rs->geo_country_code[0]) {
+		xo_open(x, "GeoLocation");
+		if (rs->geo_continent_code[0])
+			xo_text(x, "ContinentCode", rs->geo_continent_code);
+		if (rs->geo_country_code[0])
+			xo_text(x, "CountryCode", rs->geo_country_code);
+		if (rs->geo_subdivision_code[0])
+			xo_text(x, "SubdivisionCode", rs->geo_subdivision_code);
+		xo_close(x);
+	}
 	xo_fmt(x, "TTL", "%u", rs->ttl);
 	xo_open(x, "ResourceRecords");
 	for (size_t i = 0; i < rs->n_values; i++) {
