@@ -255,6 +255,8 @@ static struct zone *load_routing_zone(void)
 	static const uint8_t wild[] = "\1*\4wild\7routing\4test";
 	static const uint8_t cw[] = "\2cw\7routing\4test";
 	static const uint8_t mx[] = "\2mx\7routing\4test";
+	static const uint8_t geo[] = "\3geo\7routing\4test";
+	static const uint8_t geonodef[] = "\10geonodef\7routing\4test";
 	static uint8_t soa[64], ns[32], target_in[32], target_out[32];
 	static uint8_t txt_big[3][256], txt_small[8];
 	struct zone_builder *b;
@@ -337,6 +339,20 @@ static struct zone *load_routing_zone(void)
 	must(zone_builder_add(b, mx, 15, 60, mxrd, sizeof(mxrd), err,
 			      sizeof(err)),
 	     err);
+
+	/* geo: a geolocation table (choice.h) with a default, and one
+	 * without (NODATA for a client it does not place; no --geoip here:
+	 * every client is unplaced). */
+	struct zone_choice_leaf gl[] = {
+	    {ZONE_GEO_CHOICE | ZONE_GEO_CONTINENT << 29 | 4u << 26, 60, &r[40],
+	     1},
+	    {ZONE_GEO_CHOICE | ZONE_GEO_COUNTRY << 29 | 82u << 16, 60, &r[41],
+	     1},
+	    {ZONE_GEO_CHOICE | ZONE_GEO_DEFAULT << 29, 60, &r[42], 2}};
+	add_a(b, geo, 0xC0000229);
+	must(zone_builder_choice(b, geo, 1, gl, 3), "choice geo");
+	add_a(b, geonodef, 0xC0000229);
+	must(zone_builder_choice(b, geonodef, 1, gl, 2), "choice geonodef");
 
 	struct zone *z;
 	must(zone_builder_finish(b, &z, err, sizeof(err)), err);

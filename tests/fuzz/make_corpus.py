@@ -214,6 +214,14 @@ def write_queries(outdir):
     files["w-routing-ecs-bits"] = query(
         "w.routing.test.", "A", qid, edns=0,
         options=[dns.edns.GenericOption(8, b"\x00\x01\x14\x00\xc6\x33\x6f")])
+    # Geolocation tables, with ECS (v4, v6) and without.
+    for name in ("geo.routing.test.", "geonodef.routing.test."):
+        tag = name.split(".")[0]
+        files[tag + "-routing-ecs"] = query(name, "A", qid, edns=0,
+                                            options=[dns.edns.ECSOption("10.1.2.0", 24)])
+        files[tag + "-routing-ecs6"] = query(name, "A", qid, edns=0,
+                                             options=[dns.edns.ECSOption("2001:db8:1::", 56)])
+        files[tag + "-routing"] = query(name, "A", qid)
     files["www-cookie-nsid"] = query("www.example.com.", "A", qid + 1, edns=0,
                                      options=[cookie, nsid])
     files["www-class-ch"] = query("www.example.com.", "TXT", qid + 2,
