@@ -928,6 +928,7 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.http_insecure = cl->http_insecure;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
+	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;
 	cfg.nameservers = (const char *const *)cl->ns;
 	cfg.n_nameservers = cl->n_ns;
 	cfg.seeds = cl->seeds;

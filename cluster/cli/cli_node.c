@@ -203,7 +203,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 	Q53__Api__StatusResponse *s = r->status;
 	if (cli->json) {
 		rv = cli_print_json(json_pack(
-		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I}",
+		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I,s:s}",
 		    "Node", cli->client.node, "NodeId", (json_int_t)s->node_id,
 		    "State", s->state, "LeaderId", (json_int_t)s->leader_id,
 		    "LeaderApi", s->leader_api, "Term", (json_int_t)s->term,
@@ -211,7 +211,8 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    (json_int_t)s->applied_index, "Zones", (int)s->zones,
 		    "Nodes", (int)s->nodes, "Version", s->version,
 		    "QuorumContact", (int)s->quorum_contact, "ContactAgeMs",
-		    (json_int_t)s->contact_age_ms));
+		    (json_int_t)s->contact_age_ms, "GeoipSha256",
+		    s->geoip_sha256));
 	} else {
 		struct cli_table t;
 		cli_table_init(&t, 2, NULL);
@@ -246,6 +247,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    {"Nodes", v[5]},
 		    {"QuorumContact", v[6]},
 		    {"Version", s->version[0] ? s->version : "-"},
+		    {"GeoipSha256", s->geoip_sha256[0] ? s->geoip_sha256 : "-"},
 		};
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 			cli_table_add(&t, rows[i]);

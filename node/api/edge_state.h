@@ -27,6 +27,7 @@ struct api_edge {
 	uint64_t id;
 	struct control_fsm *fsm;
 	const char *api_address;
+	const char *geoip_sha256; /* NULL: no --geoip */
 	char **nameservers;
 	size_t n_nameservers;
 	struct member_rpc *rpc;

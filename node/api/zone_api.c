@@ -404,6 +404,7 @@ static void be_status(void *data, struct api_call *call,
 	st.contact_age_ms =
 	    rs.contact_age_ms == UINT64_MAX ? -1 : (int64_t)rs.contact_age_ms;
 	st.version = Q53_VERSION;
+	st.geoip_sha256 = (char *)(n->geoip_sha256 ? n->geoip_sha256 : "");
 	r.body_case = Q53__API__RESPONSE__BODY_STATUS;
 	r.status = &st;
 	api_reply(call, &r);

@@ -53,6 +53,9 @@ struct cluster_node_config {
 	bool http_insecure; /* plain HTTP on a non-loopback address */
 	const char *join;   /* any member's API HOST:PORT, NULL = none */
 	const char *name;   /* node name, NULL = "node<ID>" */
+	/* SHA-256 of the --geoip file (hex), NULL: none; borrowed for the
+	 * node's life. */
+	const char *geoip_sha256;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

@@ -10,7 +10,7 @@ MaxMind DB this test writes with mmdb-writer: geo_db.py):
 * A group without a default answers NODATA to a client it does not place.
 * Byte identity: the same 600 query packets (ECS from every network) to
   the three nodes give the same response bytes.
-* Each node logs its --geoip file's SHA-256.
+* Each node logs its --geoip file's SHA-256 and reports it in q53 status.
 
 Every wait polls with a deadline; nodes are stopped by PID."""
 import hashlib
@@ -147,3 +147,4 @@ def test_geolocation(geo_cluster):
         digest = hashlib.sha256(f.read()).hexdigest()
     for x in nodes:
         assert digest in x.output(), x.id
+        assert x.status()["GeoipSha256"] == digest, x.id
