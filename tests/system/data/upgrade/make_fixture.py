@@ -91,8 +91,14 @@ def tail_of_every_type(args, proc):
     """0.2.0's commands after the last snapshot: the node's own metadata
     (restart under its final name), zone create + delete, a health check
     with a vote, updated and deleted, a batch, an import (no node removal:
-    a one-node cluster has no other node to remove). Returns the running
-    node."""
+    a one-node cluster has no other node to remove). First pads with
+    batches up to a snapshot (index a multiple of 64), so that these all
+    come after it. Returns the running node."""
+    while q53("status")["AppliedIndex"] % 64 != 0:
+        q53("change-batch", "example.com", "-", stdin=json.dumps({"Changes": [
+            {"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": "pad.example.com", "Type": "TXT", "TTL": 60,
+                "ResourceRecords": [{"Value": '"pad"'}]}}]}))
     stop(proc)
     proc = start(args, "n1")                                      # [9]
     q53("zone", "create", "gone.test", "--caller-reference", "fixture-gone")  # [1]
@@ -145,11 +151,11 @@ def main():
     work = tempfile.mkdtemp(prefix="q53-fixture-")
     data = os.path.join(work, "node1")
     newer = release() >= (0, 2, 0)
-    # 0.2.0+: snapshots every 16 entries, keeping 16 behind them: the
-    # tail_of_every_type entries (fewer than 16) stay in the log.
+    # 0.2.0+: snapshots every 64 entries, keeping 64 behind them: the
+    # tail_of_every_type entries (about 20) come after the last one.
     args = [os.environ["Q53D"], "--dns", f"{HOST}:{DNS_PORT}", "--workers", "1",
             "--data-dir", data, "--id", "1", "--raft", RAFT, "--api", API,
-            "--snapshot-threshold", "16" if newer else "8", "--election-timeout", "600",
+            "--snapshot-threshold", "64" if newer else "8", "--election-timeout", "600",
             "--heartbeat", "60", "--nameservers", "ns1.q53.test.,ns2.q53.test."]
     proc = start(args, "n0" if newer else "n1")
     try:
