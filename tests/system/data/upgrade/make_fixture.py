@@ -76,7 +76,12 @@ def wait_vote(check_id, timeout=30):
 
 def start(args, name):
     proc = subprocess.Popen(args + ["--name", name], stdout=subprocess.DEVNULL)
-    wait_leader(proc)
+    try:
+        wait_leader(proc)
+    except BaseException:
+        proc.kill()  # it holds the fixed addresses
+        proc.wait(timeout=10)
+        raise
     return proc
 
 
