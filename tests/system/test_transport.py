@@ -2,6 +2,7 @@
 (pipelining, split writes, partial writes), idle timeout, connection limits,
 SIGHUP reload and SIGTERM shutdown. Every server is a real q53d process."""
 import os
+import re
 import signal
 import socket
 import struct
@@ -453,7 +454,10 @@ def test_help_and_version():
     p = run_q53d(["--help"])
     assert p.returncode == 0 and "--tcp-max-per-client" in p.stdout
     p = run_q53d(["--version"])
-    assert p.returncode == 0 and p.stdout.startswith("q53d ")
+    cmake = os.path.join(os.path.dirname(__file__), "..", "..", "CMakeLists.txt")
+    with open(cmake) as f:
+        version = re.search(r"project\(quorum53 VERSION ([0-9.]+)", f.read()).group(1)
+    assert p.returncode == 0 and p.stdout == f"q53d {version}\n"
 
 
 def test_bad_zone_file_at_start_exits_1(tmp_path):

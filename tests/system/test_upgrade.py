@@ -1,9 +1,11 @@
-"""Upgrade path: a data directory written by the previous release (0.1.0,
-tests/system/data/upgrade/v0.1.0/, made by make_fixture.py: snapshots in
-FsmSnapshot format 1 and a log tail of the text command types) restarts on
+"""Upgrade path: a data directory written by an earlier release, made by
+make_fixture.py (tests/system/data/upgrade/v0.1.0/: snapshots in
+FsmSnapshot format 1 and a log tail of the text command types;
+v0.2.0/: format 2 and the typed command types 0.2.0 writes) restarts on
 this q53d and serves the same answers, zone list and health checks; a new
-change batch applies on top, and after another restart (now from this
-release's snapshots and typed log entries) everything still holds.
+change batch applies on top, with a weighted record set (which neither
+release had), and after another restart (now from this release's
+snapshots and typed log entries) everything still holds.
 
 The fixture's Raft configuration names fixed addresses (127.0.0.53, raft
 17053, api 18053, dns 15353), so the node must come up on them.
@@ -24,7 +26,7 @@ from cluster import q53_binary
 from q53d import q53d_binary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURE = os.path.join(HERE, "data", "upgrade", "v0.1.0")
+FIXTURES = os.path.join(HERE, "data", "upgrade")
 HOST = "127.0.0.53"
 RAFT = f"{HOST}:17053"
 API = f"{HOST}:18053"
@@ -118,9 +120,14 @@ def answers(queries):
     return out
 
 
+@pytest.fixture(params=["v0.1.0", "v0.2.0"])
+def release(request):
+    return os.path.join(FIXTURES, request.param)
+
+
 @pytest.fixture
-def node(tmp_path):
-    with tarfile.open(os.path.join(FIXTURE, "node1.tar.gz")) as t:
+def node(tmp_path, release):
+    with tarfile.open(os.path.join(release, "node1.tar.gz")) as t:
         t.extractall(tmp_path)
     n = Node(str(tmp_path / "node1"), str(tmp_path / "q53d.log"))
     yield n
@@ -137,8 +144,8 @@ def check_same(expected, node):
     assert q53("health", "list") == expected["health"]
 
 
-def test_upgrade_from_v0_1_0(node):
-    with open(os.path.join(FIXTURE, "expected.json")) as f:
+def test_upgrade(node, release):
+    with open(os.path.join(release, "expected.json")) as f:
         expected = json.load(f)
     data = node.data
     # The fixture really holds the previous release's formats.
@@ -155,6 +162,13 @@ def test_upgrade_from_v0_1_0(node):
         {"Action": "CREATE", "ResourceRecordSet": {
             "Name": "new.example.com", "Type": "A", "TTL": 42,
             "ResourceRecords": [{"Value": "203.0.113.42"}]}},
+        # weighted: only the set of weight 1 is ever answered
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": "w.example.com", "Type": "A", "TTL": 9, "SetIdentifier": "one",
+            "Weight": 1, "ResourceRecords": [{"Value": "203.0.113.91"}]}},
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": "w.example.com", "Type": "A", "TTL": 9, "SetIdentifier": "zero",
+            "Weight": 0, "ResourceRecords": [{"Value": "203.0.113.90"}]}},
         {"Action": "DELETE", "ResourceRecordSet": {
             "Name": "tail.example.com", "Type": "A", "TTL": 5,
             "ResourceRecords": [{"Value": "203.0.113.5"}]}}]}
@@ -177,10 +191,15 @@ def test_upgrade_from_v0_1_0(node):
 
     def changed():
         want = json.loads(json.dumps(expected))
-        serial = 29 + 11
+        z = next(z for z in want["zones"]["HostedZones"]
+                 if z["Name"] == "example.com.")
+        old = z["Serial"]
+        serial = old + 11
         for key, a in want["answers"].items():
+            if not key.endswith("example.com. " + key.rsplit(" ", 1)[1]):
+                continue
             for part in ("answer", "authority"):
-                a[part] = [x.replace(" 29 7200 900", f" {serial} 7200 900")
+                a[part] = [x.replace(f" {old} 7200 900", f" {serial} 7200 900")
                            for x in a[part]]
         want["answers"]["tail.example.com. A"] = {
             "rcode": "NXDOMAIN", "answer": [], "authority": [
@@ -189,9 +208,11 @@ def test_upgrade_from_v0_1_0(node):
         want["answers"]["new.example.com. A"] = {
             "rcode": "NOERROR", "answer": ["new.example.com. 42 IN A 203.0.113.42"],
             "authority": []}
-        z = want["zones"]["HostedZones"][0]
+        want["answers"]["w.example.com. A"] = {
+            "rcode": "NOERROR", "answer": ["w.example.com. 9 IN A 203.0.113.91"],
+            "authority": []}
         z["Serial"] = serial
-        z["ResourceRecordSetCount"] += 10
+        z["ResourceRecordSetCount"] += 12
         return want
 
     want = changed()

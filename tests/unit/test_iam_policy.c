@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -324,6 +325,47 @@ static void test_malformed(void **state)
 	    "not allowed");
 }
 
+/* Every operation the router knows has its own IAM action and so a
+ * resource: a kind added to r53_route.h without one fails here. */
+static void test_rest_every_op(void **state)
+{
+	(void)state;
+	struct rest_auth_target t;
+	struct r53_route rt;
+
+	for (int op = R53_UNKNOWN + 1; op < R53_OP_COUNT; op++) {
+		const char *a = rest_auth_action((enum r53_op)op);
+		char want[REST_AUTH_ACTION_MAX];
+
+		assert_non_null(a);
+		assert_string_not_equal(a, "Unknown");
+		memset(&rt, 0, sizeof(rt));
+		rt.op = (enum r53_op)op;
+		snprintf(rt.id, sizeof(rt.id), "ID1");
+		snprintf(rt.kind, sizeof(rt.kind), "hostedzone");
+		rest_auth_target_of(&rt, &t);
+		snprintf(want, sizeof(want), "route53:%s", a);
+		assert_string_equal(t.action, want);
+		assert_true(strcmp(t.resource, "*") == 0 ||
+			    strstr(t.resource, "/ID1") != NULL);
+		assert_int_equal(t.change_batch, op == R53_CHANGE_RRSETS);
+	}
+	assert_null(rest_auth_action(R53_OP_COUNT));
+	rest_auth_target(
+	    "GET", "/2013-04-01/hostedzonelimit/Z7/MAX_RRSETS_BY_ZONE", &t);
+	assert_string_equal(t.action, "route53:GetHostedZoneLimit");
+	assert_string_equal(t.resource, ZARN "Z7");
+	rest_auth_target("POST", "/2013-04-01/tags/healthcheck", &t);
+	assert_string_equal(t.action, "route53:ListTagsForResources");
+	assert_string_equal(t.resource, "*");
+	rest_auth_target("POST", "/2013-04-01/tags/healthcheck/H1", &t);
+	assert_string_equal(t.action, "route53:ChangeTagsForResource");
+	assert_string_equal(t.resource, "arn:aws:route53:::healthcheck/H1");
+	/* the router refuses dot segments: so does the check */
+	rest_auth_target("GET", "/2013-04-01/hostedzone/..", &t);
+	assert_string_equal(t.action, "route53:Unknown");
+}
+
 static void test_rest_target(void **state)
 {
 	(void)state;
@@ -517,6 +559,7 @@ int main(void)
 	    cmocka_unit_test(test_normalize),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_rest_target),
+	    cmocka_unit_test(test_rest_every_op),
 	    cmocka_unit_test(test_fsm_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,7 @@ enum r53_op {
 	R53_ZONE_LIMIT,
 	R53_ACCOUNT_LIMIT,
 	R53_GET_DNSSEC,
+	R53_OP_COUNT /* not an operation: the number of kinds */
 };
 
 #define R53_ROUTE_SEG_MAX 255 /* bytes of one path segment */

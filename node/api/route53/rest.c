@@ -1440,6 +1440,7 @@ static void route(struct route53_rest *rest, struct op *o)
 		op_account_limit(rest, o);
 		return;
 	case R53_UNKNOWN:
+	case R53_OP_COUNT:
 		break;
 	}
 	submit(rest, o, &req);

@@ -9,61 +9,100 @@
 #include "node/api/route53/rest_keys.h"
 #include "node/common/errcode.h"
 
-#define R53_PREFIX "/2013-04-01/"
-#define ARN	   "arn:aws:route53:::"
-#define SEG_MAX	   4
+#define ARN "arn:aws:route53:::"
 
-/* method, segments pattern ("*" = an id), action, resource kind: 'z' the
- * hosted zone of segment 1, 'h' the health check of segment 1, 'c' the
- * change of segment 1, 't' the tagged resource (tags/TYPE/ID), '*' none. */
+/* Each operation's IAM action and resource kind: 'z' the hosted zone of
+ * the route's id, 'h' the health check of its id, 'c' the change of its
+ * id, 't' the tagged resource (kind/id), '*' none. Indexed by the router's
+ * kind (r53_route.h), so that a kind added there without an entry here
+ * fails to build. */
 static const struct {
-	const char *method;
-	unsigned nseg;
-	const char *seg0, *seg2;
 	const char *action;
 	char resource;
-} OPS[] = {
-    {"POST", 1, "hostedzone", NULL, "CreateHostedZone", '*'},
-    {"GET", 1, "hostedzone", NULL, "ListHostedZones", '*'},
-    {"GET", 2, "hostedzone", NULL, "GetHostedZone", 'z'},
-    {"POST", 2, "hostedzone", NULL, "UpdateHostedZoneComment", 'z'},
-    {"DELETE", 2, "hostedzone", NULL, "DeleteHostedZone", 'z'},
-    {"POST", 3, "hostedzone", "rrset", "ChangeResourceRecordSets", 'z'},
-    {"GET", 3, "hostedzone", "rrset", "ListResourceRecordSets", 'z'},
-    {"GET", 3, "hostedzone", "dnssec", "GetDNSSEC", 'z'},
-    {"GET", 2, "change", NULL, "GetChange", 'c'},
-    {"GET", 1, "hostedzonesbyname", NULL, "ListHostedZonesByName", '*'},
-    {"GET", 1, "hostedzonecount", NULL, "GetHostedZoneCount", '*'},
-    {"POST", 1, "healthcheck", NULL, "CreateHealthCheck", '*'},
-    {"GET", 1, "healthcheck", NULL, "ListHealthChecks", '*'},
-    {"GET", 1, "healthcheckcount", NULL, "GetHealthCheckCount", '*'},
-    {"GET", 2, "healthcheck", NULL, "GetHealthCheck", 'h'},
-    {"POST", 2, "healthcheck", NULL, "UpdateHealthCheck", 'h'},
-    {"DELETE", 2, "healthcheck", NULL, "DeleteHealthCheck", 'h'},
-    {"GET", 3, "healthcheck", "status", "GetHealthCheckStatus", 'h'},
-    {"GET", 3, "healthcheck", "lastfailurereason",
-     "GetHealthCheckLastFailureReason", 'h'},
-    {"GET", 1, "checkeripranges", NULL, "GetCheckerIpRanges", '*'},
-    {"GET", 3, "hostedzonelimit", NULL, "GetHostedZoneLimit", 'z'},
-    {"GET", 2, "accountlimit", NULL, "GetAccountLimit", '*'},
-    {"POST", 3, "tags", NULL, "ChangeTagsForResource", 't'},
-    {"GET", 3, "tags", NULL, "ListTagsForResource", 't'},
-    {"POST", 2, "tags", NULL, "ListTagsForResources", '*'},
+} AUTH[] = {
+    [R53_UNKNOWN] = {"Unknown", '*'},
+    [R53_CREATE_ZONE] = {"CreateHostedZone", '*'},
+    [R53_GET_ZONE] = {"GetHostedZone", 'z'},
+    [R53_LIST_ZONES] = {"ListHostedZones", '*'},
+    [R53_DELETE_ZONE] = {"DeleteHostedZone", 'z'},
+    [R53_UPDATE_ZONE_COMMENT] = {"UpdateHostedZoneComment", 'z'},
+    [R53_ZONES_BY_NAME] = {"ListHostedZonesByName", '*'},
+    [R53_ZONE_COUNT] = {"GetHostedZoneCount", '*'},
+    [R53_CHANGE_RRSETS] = {"ChangeResourceRecordSets", 'z'},
+    [R53_LIST_RRSETS] = {"ListResourceRecordSets", 'z'},
+    [R53_GET_CHANGE] = {"GetChange", 'c'},
+    [R53_CREATE_HC] = {"CreateHealthCheck", '*'},
+    [R53_GET_HC] = {"GetHealthCheck", 'h'},
+    [R53_LIST_HCS] = {"ListHealthChecks", '*'},
+    [R53_UPDATE_HC] = {"UpdateHealthCheck", 'h'},
+    [R53_DELETE_HC] = {"DeleteHealthCheck", 'h'},
+    [R53_HC_STATUS] = {"GetHealthCheckStatus", 'h'},
+    [R53_HC_LAST_FAILURE] = {"GetHealthCheckLastFailureReason", 'h'},
+    [R53_HC_COUNT] = {"GetHealthCheckCount", '*'},
+    [R53_CHANGE_TAGS] = {"ChangeTagsForResource", 't'},
+    [R53_LIST_TAGS] = {"ListTagsForResource", 't'},
+    [R53_LIST_TAGS_MANY] = {"ListTagsForResources", '*'},
+    [R53_CHECKER_IPS] = {"GetCheckerIpRanges", '*'},
+    [R53_ZONE_LIMIT] = {"GetHostedZoneLimit", 'z'},
+    [R53_ACCOUNT_LIMIT] = {"GetAccountLimit", '*'},
+    [R53_GET_DNSSEC] = {"GetDNSSEC", 'z'},
 };
+_Static_assert(sizeof(AUTH) / sizeof(AUTH[0]) == R53_OP_COUNT,
+	       "every r53_op needs an IAM action in AUTH");
+
+const char *rest_auth_action(enum r53_op op)
+{
+	return (unsigned)op < R53_OP_COUNT ? AUTH[op].action : NULL;
+}
+
+void rest_auth_target_of(const struct r53_route *rt,
+			 struct rest_auth_target *out)
+{
+	enum r53_op op =
+	    (unsigned)rt->op < R53_OP_COUNT && AUTH[rt->op].action != NULL
+		? rt->op
+		: R53_UNKNOWN;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->action, sizeof(out->action), "route53:%s",
+		 AUTH[op].action);
+	snprintf(out->resource, sizeof(out->resource), "*");
+	out->change_batch = op == R53_CHANGE_RRSETS;
+	switch (AUTH[op].resource) {
+	case 'z':
+		snprintf(out->resource, sizeof(out->resource),
+			 ARN "hostedzone/%s", rt->id);
+		break;
+	case 'h':
+		snprintf(out->resource, sizeof(out->resource),
+			 ARN "healthcheck/%s", rt->id);
+		break;
+	case 'c':
+		snprintf(out->resource, sizeof(out->resource), ARN "change/%s",
+			 rt->id);
+		break;
+	case 't':
+		snprintf(out->resource, sizeof(out->resource), ARN "%s/%s",
+			 rt->kind, rt->id);
+		break;
+	default:
+		break;
+	}
+}
 
 void rest_auth_target(const char *method, const char *path,
 		      struct rest_auth_target *out)
 {
-	char seg[SEG_MAX][256];
-	unsigned nseg = 0;
+	struct r53_route rt;
 
-	memset(out, 0, sizeof(*out));
-	snprintf(out->action, sizeof(out->action), "route53:Unknown");
-	snprintf(out->resource, sizeof(out->resource), "*");
 	if (rest_keys_match(path)) {
 		/* quorum53's own key management: administrators only */
 		bool one = path[strlen(REST_KEYS_PATH)] == '/' &&
 			   path[strlen(REST_KEYS_PATH) + 1] != '\0';
+
+		memset(out, 0, sizeof(*out));
+		snprintf(out->action, sizeof(out->action), "route53:Unknown");
+		snprintf(out->resource, sizeof(out->resource), "*");
 		if (strcmp(method, "POST") == 0 && !one)
 			snprintf(out->action, sizeof(out->action),
 				 "q53:CreateAccessKey");
@@ -75,55 +114,9 @@ void rest_auth_target(const char *method, const char *path,
 				 "q53:DeleteAccessKey");
 		return;
 	}
-	if (strncmp(path, R53_PREFIX, strlen(R53_PREFIX)) != 0)
-		return;
-	for (const char *p = path + strlen(R53_PREFIX); *p != '\0';) {
-		size_t n = strcspn(p, "/");
-
-		if (n > 0) {
-			if (nseg == SEG_MAX || n >= sizeof(seg[0]))
-				return;
-			memcpy(seg[nseg], p, n);
-			seg[nseg][n] = '\0';
-			nseg++;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-	}
-	for (size_t i = 0; i < sizeof(OPS) / sizeof(OPS[0]); i++) {
-		if (strcmp(OPS[i].method, method) != 0 || OPS[i].nseg != nseg ||
-		    strcmp(OPS[i].seg0, seg[0]) != 0 ||
-		    (OPS[i].seg2 != NULL && strcmp(OPS[i].seg2, seg[2]) != 0))
-			continue;
-		snprintf(out->action, sizeof(out->action), "route53:%s",
-			 OPS[i].action);
-		out->change_batch = OPS[i].resource == 'z' &&
-				    OPS[i].seg2 != NULL &&
-				    strcmp(OPS[i].seg2, "rrset") == 0 &&
-				    strcmp(method, "POST") == 0;
-		switch (OPS[i].resource) {
-		case 'z':
-			snprintf(out->resource, sizeof(out->resource),
-				 ARN "hostedzone/%s", seg[1]);
-			break;
-		case 'h':
-			snprintf(out->resource, sizeof(out->resource),
-				 ARN "healthcheck/%s", seg[1]);
-			break;
-		case 'c':
-			snprintf(out->resource, sizeof(out->resource),
-				 ARN "change/%s", seg[1]);
-			break;
-		case 't':
-			snprintf(out->resource, sizeof(out->resource),
-				 ARN "%s/%s", seg[1], seg[2]);
-			break;
-		default:
-			break;
-		}
-		return;
-	}
+	/* The query does not change the action or resource. */
+	r53_route_parse(method, path, NULL, NULL, &rt);
+	rest_auth_target_of(&rt, out);
 }
 
 /* Appends s to (*v, *n) unless there. 0 or Q53_ENOMEM. */

@@ -8,6 +8,12 @@ current q53d on a copy and requires the same answers.
 
     Q53D=.../q53d Q53=.../q53 tests/system/data/upgrade/make_fixture.py OUT_DIR
 
+From 0.2.0 on (the release q53 --version names) it also writes the types
+0.1.0 did not have or the 0.1.0 fixture left out (zone and health-check
+deletion, a vote, the node's own metadata after a
+rename), all of them after the last snapshot, so that the log tail holds
+every command type that release writes (the snapshots hold the rest).
+
 Addresses are fixed (the Raft configuration in the log names them):
 127.0.0.53, raft 17053, api 18053, dns 15353.
 """
@@ -53,6 +59,73 @@ def q53(*args, stdin=None):
     return json.loads(p.stdout) if p.stdout.strip() else None
 
 
+def release():
+    p = subprocess.run([os.environ["Q53"], "--version"], capture_output=True, text=True)
+    return tuple(int(x) for x in p.stdout.split()[-1].split("."))
+
+
+def wait_vote(check_id, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = q53("health", "status", check_id)
+        if any(n.get("Vote") for n in s["Nodes"]):
+            return s
+        time.sleep(0.2)
+    raise RuntimeError(f"no vote on {check_id}: {s}")
+
+
+def start(args, name):
+    proc = subprocess.Popen(args + ["--name", name], stdout=subprocess.DEVNULL)
+    try:
+        wait_leader(proc)
+    except BaseException:
+        proc.kill()  # it holds the fixed addresses
+        proc.wait(timeout=10)
+        raise
+    return proc
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=20)
+    if rc != 0:
+        raise RuntimeError(f"q53d exit {rc}")
+
+
+def tail_of_every_type(args, proc):
+    """0.2.0's commands after the last snapshot: the node's own metadata
+    (restart under its final name), zone create + delete, a health check
+    with a vote, updated and deleted, a batch, an import (no node removal:
+    a one-node cluster has no other node to remove). First pads with
+    batches up to a snapshot (index a multiple of 64), so that these all
+    come after it. Returns the running node."""
+    while q53("status")["AppliedIndex"] % 64 != 0:
+        q53("change-batch", "example.com", "-", stdin=json.dumps({"Changes": [
+            {"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": "pad.example.com", "Type": "TXT", "TTL": 60,
+                "ResourceRecords": [{"Value": '"pad"'}]}}]}))
+    stop(proc)
+    proc = start(args, "n1")                                      # [9]
+    q53("zone", "create", "gone.test", "--caller-reference", "fixture-gone")  # [1]
+    q53("zone", "delete", "gone.test")                            # [2]
+    hc = q53("health", "create", "-", "--caller-reference", "fixture-vote",  # [13]
+             stdin=json.dumps({"IPAddress": HOST, "Port": 1, "Type": "TCP",
+                               "RequestInterval": 1, "FailureThreshold": 1}))
+    vid = hc["HealthCheck"]["Id"]
+    wait_vote(vid)                                                # [8]
+    q53("health", "update", vid, "-", stdin=json.dumps({"FailureThreshold": 3}))  # [14]
+    q53("health", "delete", vid)                                  # [7]
+    q53("change-batch", "example.com", "-", stdin=json.dumps({"Changes": [  # [11]
+        {"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": "tail2.example.com", "Type": "AAAA", "TTL": 7,
+            "ResourceRecords": [{"Value": "2001:db8::7"}]}}]}))
+    q53("zone", "create", "late.test")                            # [1]
+    q53("zone", "import", "late.test", "-", stdin=(               # [12]
+        "$TTL 60\n@ SOA ns1.q53.test. hostmaster.late.test. 7 7200 900 1209600 86400\n"
+        "@ NS ns1.q53.test.\nwww A 198.51.100.7\n"))
+    return proc
+
+
 def wait_leader(proc, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,13 +155,15 @@ def main():
     out_dir = sys.argv[1]
     work = tempfile.mkdtemp(prefix="q53-fixture-")
     data = os.path.join(work, "node1")
+    newer = release() >= (0, 2, 0)
+    # 0.2.0+: snapshots every 64 entries, keeping 64 behind them: the
+    # tail_of_every_type entries (about 20) come after the last one.
     args = [os.environ["Q53D"], "--dns", f"{HOST}:{DNS_PORT}", "--workers", "1",
             "--data-dir", data, "--id", "1", "--raft", RAFT, "--api", API,
-            "--name", "n1", "--snapshot-threshold", "8", "--election-timeout", "600",
+            "--snapshot-threshold", "64" if newer else "8", "--election-timeout", "600",
             "--heartbeat", "60", "--nameservers", "ns1.q53.test.,ns2.q53.test."]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start(args, "n0" if newer else "n1")
     try:
-        wait_leader(proc)
         z = q53("zone", "create", "example.com", "--comment", "upgrade fixture",
                 "--caller-reference", "fixture-1")
         hc = q53("health", "create", os.path.join(SHARED, "hc-tcp.json"),
@@ -114,13 +189,14 @@ def main():
             "ResourceRecordSet": {"Name": "tail.example.com", "Type": "A", "TTL": 5,
                                   "ResourceRecords": [{"Value": "203.0.113.5"}]}}]}))
         QUERIES.append(("tail.example.com.", "A"))
+        if newer:
+            proc = tail_of_every_type(args, proc)
+            QUERIES.extend([("gone.test.", "SOA"), ("tail2.example.com.", "AAAA"),
+                            ("www.late.test.", "A"), ("late.test.", "SOA")])
         expected = {"zones": q53("zone", "list"), "health": q53("health", "list"),
                     "answers": answers(), "zone_id": z["HostedZone"]["Id"], "check_id": hcid}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=20)
-    if rc != 0:
-        raise RuntimeError(f"q53d exit {rc}")
+        stop(proc)
     os.makedirs(out_dir, exist_ok=True)
     with tarfile.open(os.path.join(out_dir, "node1.tar.gz"), "w:gz") as t:
         t.add(data, arcname="node1")
