@@ -399,6 +399,62 @@ static int record_cmp(const void *pa, const void *pb, void *arg)
 	return a->order < b->order ? -1 : (a->order > b->order);
 }
 
+/* What the sort moves: 16 bytes instead of a 64-byte text_record, and
+ * the 8 key bytes after the origin's (which every key starts with),
+ * big-endian and zero-padded, so that most comparisons read no key.
+ * Zero padding agrees with record_cmp's shorter-first. */
+struct sort_entry {
+	uint64_t prefix;
+	size_t rec;
+};
+
+struct sort_ctx {
+	const struct text_record *recs;
+	const uint8_t *arena;
+};
+
+static int sort_entry_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct sort_entry *a = pa, *b = pb;
+	const struct sort_ctx *c = arg;
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	return record_cmp(&c->recs[a->rec], &c->recs[b->rec], (void *)c->arena);
+}
+
+/* Sorts p->recs by record_cmp. 0 or Q53_ENOMEM. */
+static int sort_records(struct text_priv *p, const uint8_t *origin)
+{
+	uint8_t okey[2 * DNAME_MAXLEN];
+	size_t skip = name_sort_key(origin, okey);
+	struct sort_entry *e = malloc(p->nrecs * sizeof(*e));
+	struct text_record *out = malloc(p->nrecs * sizeof(*out));
+	if (e == NULL || out == NULL) {
+		free(e);
+		free(out);
+		return Q53_ENOMEM;
+	}
+	for (size_t i = 0; i < p->nrecs; i++) {
+		const struct text_record *r = &p->recs[i];
+		const uint8_t *k = p->arena + r->key;
+		uint64_t v = 0;
+		for (size_t b = 0; b < 8; b++) {
+			size_t at = skip + b;
+			v = (v << 8) | (at < r->key_len ? k[at] : 0u);
+		}
+		e[i].prefix = v;
+		e[i].rec = i;
+	}
+	struct sort_ctx c = {p->recs, p->arena};
+	qsort_r(e, p->nrecs, sizeof(*e), sort_entry_cmp, &c);
+	for (size_t i = 0; i < p->nrecs; i++)
+		out[i] = p->recs[e[i].rec];
+	free(e);
+	free(p->recs);
+	p->recs = out;
+	return 0;
+}
+
 static int import_record(const struct zone_store_info *z, struct text_priv *p,
 			 size_t *cap, const zs_scanner_t *sc, char *why,
 			 size_t whylen)
@@ -561,10 +617,9 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 	zs_deinit(sc);
 	free(sc);
 	sc = NULL;
-	if (p->nrecs > 0)
-		qsort_r(p->recs, p->nrecs, sizeof(*p->recs), record_cmp,
-			p->arena);
-	rc = group_records(p, out, err, errlen);
+	rc = p->nrecs > 0 ? sort_records(p, zone->origin) : 0;
+	if (rc == 0)
+		rc = group_records(p, out, err, errlen);
 	if (rc != 0)
 		goto err_after_scanner;
 	out->priv = p;

@@ -337,10 +337,14 @@ static ptrdiff_t slot_find(const struct name_index_page *p, uint32_t tag,
 	return -1;
 }
 
-int name_index_put(struct name_index *ix, struct zone_node *n)
+/* Inserts n; a node of the same name is replaced (replace) or left in
+ * place and returned in *found. */
+static int put(struct name_index *ix, struct zone_node *n, bool replace,
+	       struct zone_node **found)
 {
 	uint64_t h = node_hash(n);
 	uint32_t tag = (uint32_t)h;
+	*found = NULL;
 	for (;;) {
 		size_t d = dir_entry(ix, h);
 		struct name_index_page *p = page_own(ix, d);
@@ -349,6 +353,10 @@ int name_index_put(struct name_index *ix, struct zone_node *n)
 		size_t len;
 		const uint8_t *name = zone_node_key(n, &len);
 		ptrdiff_t at = slot_find(p, tag, name, len);
+		if (at >= 0 && !replace) {
+			*found = p->node[at];
+			return 0;
+		}
 		if (at >= 0) {
 			struct zone_node *old = p->node[at];
 			zone_node_retain(n);
@@ -366,6 +374,18 @@ int name_index_put(struct name_index *ix, struct zone_node *n)
 		if (rc != 0)
 			return rc;
 	}
+}
+
+int name_index_put(struct name_index *ix, struct zone_node *n)
+{
+	struct zone_node *found;
+	return put(ix, n, true, &found);
+}
+
+int name_index_put_new(struct name_index *ix, struct zone_node *n,
+		       struct zone_node **found)
+{
+	return put(ix, n, false, found);
 }
 
 int name_index_del(struct name_index *ix, const uint8_t *name, size_t len)

@@ -72,6 +72,12 @@ void name_index_free(struct name_index *ix);
  * 0 for a new node: the index counts pages). 0, Q53_ENOMEM or Q53_ERANGE
  * (pathological hash collisions). */
 int name_index_put(struct name_index *ix, struct zone_node *n);
+/* Inserts n (taking one reference) unless a node of the same name is
+ * there: then *found is that node and n is not taken (*found is NULL
+ * when n was inserted). One probe where name_index_get then
+ * name_index_put take two. 0, Q53_ENOMEM or Q53_ERANGE. */
+int name_index_put_new(struct name_index *ix, struct zone_node *n,
+		       struct zone_node **found);
 /* Removes the node named name (if any). 0 or Q53_ENOMEM. */
 int name_index_del(struct name_index *ix, const uint8_t *name, size_t len);
 

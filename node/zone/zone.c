@@ -55,10 +55,14 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 {
 	/* Nodes created by this build are the last ones in z->nodes; a
 	 * node found in the index that is not among them is a shared one
-	 * of the previous version, replaced by a fresh one. */
-	struct zone_node *n = zone_find_node(z, name, len);
-	if (n != NULL && (n->flags & ZONE_NODE_FRESH))
-		return n;
+	 * of the previous version, replaced by a fresh one. Builders add
+	 * an owner's sets one after the other: the last node first. */
+	if (z->nnodes > 0) {
+		struct zone_node *last = z->nodes[z->nnodes - 1];
+		if ((last->flags & ZONE_NODE_FRESH) && last->name_len == len &&
+		    memcmp(last->name, name, len) == 0)
+			return last;
+	}
 	if (z->nnodes == z->nodes_cap) {
 		size_t cap = z->nodes_cap ? z->nodes_cap * 2 : 64;
 		struct zone_node **nodes =
@@ -70,8 +74,9 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 	}
 	/* Not sizeof: the name starts in the struct's tail padding. */
 	size_t head = offsetof(struct zone_node, name);
-	n = z->use_slab ? zone_slab_alloc(&z->slab, head + len)
-			: malloc(head + len);
+	struct zone_node *n = z->use_slab
+				  ? zone_slab_alloc(&z->slab, head + len)
+				  : malloc(head + len);
 	if (n == NULL)
 		return NULL;
 	memset(n, 0, head);
@@ -79,12 +84,22 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 	n->name_len = (uint8_t)len;
 	n->flags = ZONE_NODE_FRESH |
 		   (z->use_slab ? ZONE_NODE_SLAB | ZONE_NODE_SCRATCH : 0);
-	if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
-		z->nwild++;
-	if (name_index_put(&z->index, n) != 0) {
+	/* One probe of the index: insert unless the name is there. */
+	struct zone_node *found;
+	int rc = name_index_put_new(&z->index, n, &found);
+	if (rc == 0 && found != NULL) {
+		if (found->flags & ZONE_NODE_FRESH) {
+			zone_node_mem_free(n, n);
+			return found;
+		}
+		rc = name_index_put(&z->index, n);
+	}
+	if (rc != 0) {
 		zone_node_mem_free(n, n);
 		return NULL;
 	}
+	if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
+		z->nwild++;
 	z->nodes[z->nnodes++] = n;
 	return n;
 }

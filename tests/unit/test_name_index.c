@@ -165,11 +165,44 @@ static void test_chain_of_versions(void **state)
 	}
 }
 
+/* name_index_put_new inserts a new name (through page splits and a
+ * shared version's pages) and leaves a present one in place, not taking
+ * the candidate. */
+static void test_put_new(void **state)
+{
+	(void)state;
+	enum { N = 30000 };
+	static struct zone_node *want[N];
+	struct name_index a, b;
+	struct zone_node *found;
+
+	assert_int_equal(name_index_init(&a), 0);
+	for (uint32_t k = 0; k < N; k++) {
+		want[k] = node_of(k);
+		assert_int_equal(name_index_put_new(&a, want[k], &found), 0);
+		assert_null(found);
+	}
+	holds(&a, want, N);
+	assert_int_equal(name_index_clone(&b, &a), 0);
+	for (uint32_t k = 0; k < N; k += 7) {
+		struct zone_node *again = node_of(k);
+		assert_int_equal(name_index_put_new(&b, again, &found), 0);
+		assert_ptr_equal(found, want[k]);
+		free(again); /* not taken */
+	}
+	holds(&a, want, N);
+	holds(&b, want, N);
+	name_index_free(&a);
+	holds(&b, want, N);
+	name_index_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_old_version_unchanged),
 	    cmocka_unit_test(test_chain_of_versions),
+	    cmocka_unit_test(test_put_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1322,6 +1322,49 @@ static void test_import_canonical_order(void **state)
 	assert_int_equal(find(s, "a.example.com", 1)->count, 2);
 }
 
+/* Names whose first 8 key bytes below the origin are the same (the
+ * import's sort decides those by the whole key): a label and its longer
+ * extensions, a child of each, and two types at one name. */
+static void test_import_order_long_labels(void **state)
+{
+	struct zone_store *s = *state;
+	char err[512];
+	const char text[] = "$TTL 60\n"
+			    "b.abcdefghi A 192.0.2.1\n"
+			    "abcdefghi A 192.0.2.2\n"
+			    "abcdefgh TXT \"t\"\n"
+			    "abcdefgha A 192.0.2.3\n"
+			    "x.abcdefgh A 192.0.2.4\n"
+			    "abcdefgh A 192.0.2.5\n";
+	assert_int_equal(
+	    zone_text_import(s, ZID, text, sizeof(text) - 1, err, sizeof(err)),
+	    0);
+	struct zone_store_info info;
+	assert_int_equal(zone_store_get(s, ZID, &info), 0);
+	assert_int_equal(info.nrrsets, 8); /* 6 sets + SOA NS */
+#define W(x, t)                                                                \
+	{                                                                      \
+		(const uint8_t *)(x "\007example\003com"), sizeof(x) + 12, t   \
+	}
+	static const struct {
+		const uint8_t *wire;
+		size_t len;
+		uint16_t type;
+	} order[] = {
+	    W("\010abcdefgh", 1),      W("\010abcdefgh", 16),
+	    W("\001x\010abcdefgh", 1), W("\011abcdefgha", 1),
+	    W("\011abcdefghi", 1),     W("\001b\011abcdefghi", 1),
+	};
+#undef W
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const struct zone_store_rrset *set =
+		    zone_store_info_rrset(&info, i + 2);
+		assert_int_equal(set->type, order[i].type);
+		assert_int_equal(set->owner_len, order[i].len);
+		assert_memory_equal(set->owner, order[i].wire, order[i].len);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1339,6 +1382,7 @@ int main(void)
 	    T(test_routing_export_snapshot),
 	    T(test_export_import),
 	    T(test_import_canonical_order),
+	    T(test_import_order_long_labels),
 	    T(test_snapshot),
 	    T(test_build_and_answer),
 	};
