@@ -13,6 +13,7 @@ The fixture's Raft configuration names fixed addresses (127.0.0.53, raft
 import json
 import os
 import signal
+import socket
 import subprocess
 import tarfile
 import time
@@ -126,7 +127,28 @@ def release(request):
 
 
 @pytest.fixture
-def node(tmp_path, release):
+def check_endpoint():
+    """The fixtures' TCP health check (shared/data/route53/hc-tcp.json)
+    probes 127.0.0.1:8082. The expected answers were recorded while it was
+    HEALTHY (a new check is healthy until FailureThreshold probes fail, 30 s
+    apart), so the restarted node must find it up too; otherwise, on a slow
+    machine, its own probes turn the failover name to the SECONDARY during
+    the test. If the port is taken, whoever holds it answers the connects."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", 8082))
+        s.listen(64)  # the kernel completes the probes' handshakes
+    except OSError:
+        s.close()
+        s = None
+    yield
+    if s is not None:
+        s.close()
+
+
+@pytest.fixture
+def node(tmp_path, release, check_endpoint):
     with tarfile.open(os.path.join(release, "node1.tar.gz")) as t:
         t.extractall(tmp_path)
     n = Node(str(tmp_path / "node1"), str(tmp_path / "q53d.log"))
