@@ -645,6 +645,16 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 		json_object_set_new(o, "Weight", json_integer(rs->weight));
 	if (rs->multi_value_answer)
 		json_object_set_new(o, "MultiValueAnswer", json_true());
+	if (rs->alias_hosted_zone_id != NULL &&
+	    rs->alias_hosted_zone_id[0] != '\0') {
+		json_object_set_new(
+		    o, "AliasTarget",
+		    json_pack("{s:s,s:s,s:b}", "HostedZoneId",
+			      rs->alias_hosted_zone_id, "DNSName",
+			      rs->alias_dns_name, "EvaluateTargetHealth",
+			      (int)rs->alias_evaluate_target_health));
+		return o;
+	}
 	json_object_set_new(o, "TTL", json_integer(rs->ttl));
 	json_t *values = json_array();
 	for (size_t i = 0; i < rs->n_values; i++)
@@ -698,12 +708,25 @@ static int records_list(struct cli *cli, int argc, char **argv)
 			else
 				snprintf(set, sizeof(set), "%s",
 					 rs->set_identifier);
+			char alias[1200];
+			if (rs->alias_hosted_zone_id != NULL &&
+			    rs->alias_hosted_zone_id[0] != '\0')
+				snprintf(alias, sizeof(alias),
+					 "ALIAS %.1024s (%s)%s",
+					 rs->alias_dns_name,
+					 rs->alias_hosted_zone_id,
+					 rs->alias_evaluate_target_health
+					     ? " evaluate-target-health"
+					     : "");
 			for (size_t k = 0; k < rs->n_values || k == 0; k++) {
 				const char *row[5] = {
 				    k == 0 ? rs->name : "",
 				    k == 0 ? rs->type : "", k == 0 ? ttl : "",
 				    k == 0 ? set : "",
 				    k < rs->n_values ? rs->values[k] : ""};
+				if (rs->alias_hosted_zone_id != NULL &&
+				    rs->alias_hosted_zone_id[0] != '\0')
+					row[4] = alias;
 				cli_table_add(&t, row);
 			}
 			json_array_append_new(sets, record_set_json(rs));

@@ -161,6 +161,8 @@ static void change_clear(struct change *c)
 	free(c->rrset.values);
 	free(c->rrset.set_identifier);
 	free(c->rrset.health_check_id);
+	free(c->rrset.alias_zone_id);
+	free(c->rrset.alias_dns_name);
 }
 
 void change_batch_free(struct change_batch *b)

@@ -84,6 +84,11 @@ struct change_rrset {
 	 * member's health changes answers. Existence is checked by the store.
 	 */
 	char *health_check_id;
+	/* AliasTarget: NULL when none; then values is empty and ttl 0 (the
+	 * target's TTL answers). */
+	char *alias_zone_id;  /* HostedZoneId, "/hostedzone/" prefix cut */
+	char *alias_dns_name; /* DNSName as given */
+	bool alias_evaluate;  /* EvaluateTargetHealth */
 };
 
 struct change {
@@ -117,6 +122,12 @@ struct rrset_data {
 	uint32_t weight; /* untrusted: the store checks the range */
 	bool multivalue;
 	const char *health_check_id; /* NULL: none */
+	/* An alias record set (AliasTarget) when alias_zone_id is not NULL:
+	 * then nrdata is 0 and ttl 0. alias_name: the target's wire name. */
+	const char *alias_zone_id;
+	const uint8_t *alias_name;
+	size_t alias_name_len;
+	bool alias_evaluate;
 };
 
 /* A typed change. invalid: NULL, or why the proposer found the change
@@ -152,9 +163,10 @@ struct change_batch_typed {
  * unknown keys, wrong types, missing fields, unsupported types, Failover,
  * Weight or MultiValueAnswer without SetIdentifier, SetIdentifier without
  * exactly one routing policy, Weight out of 0..255, and the routing fields
- * served later (Region, GeoLocation, CidrRoutingConfig, AliasTarget,
- * TrafficPolicyInstanceId), which are recognised and refused as "not yet
- * supported". Q53_ENOMEM otherwise. */
+ * served later (Region, GeoLocation, CidrRoutingConfig,
+ * TrafficPolicyInstanceId); an AliasTarget replaces TTL and ResourceRecords,
+ * which are recognised and refused as "not yet supported". Q53_ENOMEM
+ * otherwise. */
 int change_batch_parse(struct change_batch **out, const char *json, size_t len,
 		       char *err, size_t errlen);
 void change_batch_free(struct change_batch *b);

@@ -179,11 +179,19 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 	m->weight = r->weight;
 	m->multi_value_answer = r->multivalue;
 	m->health_check_id = str_in(r->health_check_id);
+	if (r->alias_zone_id != NULL) {
+		m->alias_hosted_zone_id = (char *)r->alias_zone_id;
+		m->alias_dns_name.data = (uint8_t *)r->alias_name;
+		m->alias_dns_name.len = r->alias_name_len;
+		m->alias_evaluate_target_health = r->alias_evaluate;
+	}
 }
 
 /* The command_version a command holding r needs at least. */
 static uint32_t set_version(const struct rrset_data *r)
 {
+	if (r->alias_zone_id != NULL)
+		return COMMAND_VERSION_ALIAS;
 	return r->has_weight || r->multivalue ? COMMAND_VERSION_ROUTING
 					      : COMMAND_VERSION;
 }
@@ -806,7 +814,7 @@ bool command_type_versioned(uint16_t type)
 uint32_t command_version_max(uint16_t type)
 {
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
-		   ? COMMAND_VERSION_ROUTING
+		   ? COMMAND_VERSION_ALIAS
 		   : COMMAND_VERSION;
 }
 
@@ -852,6 +860,13 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 	r->health_check_id = m->health_check_id != NULL && m->health_check_id[0]
 				 ? m->health_check_id
 				 : NULL;
+	r->alias_zone_id =
+	    m->alias_hosted_zone_id != NULL && m->alias_hosted_zone_id[0]
+		? m->alias_hosted_zone_id
+		: NULL;
+	r->alias_name = m->alias_dns_name.data;
+	r->alias_name_len = m->alias_dns_name.len;
+	r->alias_evaluate = m->alias_evaluate_target_health;
 	return 0;
 }
 

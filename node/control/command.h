@@ -67,12 +67,14 @@ enum command_type {
 #define COMMAND_TYPE_MAX COMMAND_UPDATE_ZONE_COMMENT
 
 /* The command_version every typed command (11..16, 18..19) carries: 1, or 2 for
- * a record set command holding a weighted or multivalue set (so that a
+ * a record set command holding a weighted or multivalue set, 3 for one
+ * holding an alias (so that a
  * release without them stops instead of misreading it). A larger one was
  * written by a newer release. */
 #define COMMAND_VERSION		1
 #define COMMAND_VERSION_ROUTING 2
-#define COMMAND_VERSION_MAX	COMMAND_VERSION_ROUTING
+#define COMMAND_VERSION_ALIAS	3 /* a record set command with an alias */
+#define COMMAND_VERSION_MAX	COMMAND_VERSION_ALIAS
 
 /* True for the types 11..16 and 18..19, which carry command_version. */
 bool command_type_versioned(uint16_t type);

@@ -1802,10 +1802,12 @@ struct snap_zones {
 	Q53__Command__RecordSet **set_ptrs;
 	ProtobufCBinaryData *rdata;
 	struct rrset_rdata *typed_rdata;
+	struct zone_store_alias *alias; /* the alias sets' targets */
 };
 
 static void snap_zones_free(struct snap_zones *x)
 {
+	raft_free(x->alias);
 	raft_free(x->zones);
 	raft_free(x->zone_ptrs);
 	raft_free(x->sets);
@@ -1832,7 +1834,7 @@ static const struct zone_store_rrset *snap_zone_rrset(const struct snap_zone *z,
 static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			   struct snap_zones *x)
 {
-	size_t ns = 0, nr = 0, maxr = 0;
+	size_t ns = 0, nr = 0, maxr = 0, na = 0;
 	bool failed = false;
 
 	for (size_t i = 0; i < nz; i++) {
@@ -1843,10 +1845,12 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			const struct zone_store_rrset *r =
 			    snap_zone_rrset(z, k);
 			nr += r->count;
+			na += (r->routing & ZONE_STORE_ALIAS) != 0;
 			if (r->count > maxr)
 				maxr = r->count;
 		}
 	}
+	x->alias = calloc0(na, sizeof(*x->alias), &failed);
 	x->zones = calloc0(nz, sizeof(*x->zones), &failed);
 	x->zone_ptrs = calloc0(nz, sizeof(*x->zone_ptrs), &failed);
 	x->sets = calloc0(ns, sizeof(*x->sets), &failed);
@@ -1857,6 +1861,7 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 		return Q53_ENOMEM;
 	ns = 0;
 	nr = 0;
+	na = 0;
 	for (size_t i = 0; i < nz; i++) {
 		const struct zone_store_info info = zones[i].info;
 		Q53__Command__SnapshotZone *z = &x->zones[i];
@@ -1888,6 +1893,9 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			    .multivalue = r->routing & ZONE_STORE_MULTIVALUE,
 			    .health_check_id = r->health_check_id,
 			};
+			if (r->routing & ZONE_STORE_ALIAS)
+				zone_store_rrset_alias_data(r, &x->alias[na++],
+							    &d);
 			for (uint16_t j = 0; j < r->count; j++) {
 				x->typed_rdata[j].data = r->rdata[j].data;
 				x->typed_rdata[j].len = r->rdata[j].len;
@@ -2702,6 +2710,16 @@ uint64_t control_fsm_applied(const struct control_fsm *f)
 void control_fsm_take_dirty(struct control_fsm *f,
 			    struct control_fsm_dirty *out)
 {
+	/* Aliases answer with other zones' data: any change may move
+	 * them, so a zone holding one is rebuilt with every other. */
+	if (!f->dirty_all && f->n_dirty > 0) {
+		struct zone_store_info info;
+		for (size_t z = 0;
+		     zone_store_get_at(&f->s.zones, z, &info) == 0; z++) {
+			if (zone_store_alias_count(&f->s.zones, z) > 0)
+				dirty_add(f, info.id);
+		}
+	}
 	out->all = f->dirty_all;
 	out->health = f->dirty_health;
 	out->zone_ids = f->dirty;

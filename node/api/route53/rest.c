@@ -266,6 +266,19 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 		xo_fmt(x, "Weight", "%u", rs->weight);
 	if (rs->multi_value_answer)
 		xo_text(x, "MultiValueAnswer", "true");
+	if (rs->alias_hosted_zone_id != NULL &&
+	    rs->alias_hosted_zone_id[0] != '\0') {
+		char target[1100];
+		r53_name(rs->alias_dns_name, target, sizeof(target));
+		xo_open(x, "AliasTarget");
+		xo_text(x, "HostedZoneId", rs->alias_hosted_zone_id);
+		xo_text(x, "DNSName", target);
+		xo_text(x, "EvaluateTargetHealth",
+			rs->alias_evaluate_target_health ? "true" : "false");
+		xo_close(x);
+		xo_close(x);
+		return;
+	}
 	xo_fmt(x, "TTL", "%u", rs->ttl);
 	xo_open(x, "ResourceRecords");
 	for (size_t i = 0; i < rs->n_values; i++) {
