@@ -256,6 +256,19 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen);
 
+/* Which branch of its routing tree the zone answered (name, type) with,
+ * given the answer's records answer[0..n) (wire RDATA of that type):
+ * into out, e.g. "failover PRIMARY \"p\"", "weighted \"w1\"",
+ * "alias shop.example.com. (Z...) > simple", "simple", "" when the zone
+ * holds no such set. Found by matching the records against each member's,
+ * with health as healthy tells it (so an answer two members share names
+ * the first). Returns 0 or Q53_ENOENT (no such zone) or Q53_ENOMEM. */
+int zone_store_answer_branch(const struct zone_store *s, const char *id,
+			     const uint8_t *name, uint16_t type,
+			     const struct rrset_rdata *answer, size_t n,
+			     zone_store_check_fn healthy, void *ctx, char *out,
+			     size_t outlen);
+
 /* Replaces the zone's record sets with sets[0..n) (typed, untrusted: in
  * canonical order, each (owner, type, set identifier) once, every field
  * and RDATA checked), which is what an imported zone file gives

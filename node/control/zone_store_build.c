@@ -2,6 +2,8 @@
  * every record set) and the incremental one (zone_update_build over the
  * owners the mutations since the previous build touched), with the dirty
  * tracking the mutations in zone_store.c feed. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -557,4 +559,119 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 	t->base_id = zone_build_id(*out);
 	t->serial = z->serial;
 	return 0;
+}
+
+/* --- which branch answered (test-answer) --- */
+
+/* Whether every record of set is in answer[0..n) and it has n. */
+static bool set_matches(const struct zone_store_rrset *set,
+			const struct rrset_rdata *answer, size_t n)
+{
+	if (set->count != n)
+		return false;
+	for (uint16_t i = 0; i < set->count; i++) {
+		size_t k = 0;
+		while (k < n && !(answer[k].len == set->rdata[i].len &&
+				  memcmp(answer[k].data, set->rdata[i].data,
+					 answer[k].len) == 0))
+			k++;
+		if (k == n)
+			return false;
+	}
+	return true;
+}
+
+/* Appends printf text to out[*o..outlen). */
+static void out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (*o >= outlen)
+		return;
+	va_start(ap, fmt);
+	int w = vsnprintf(out + *o, outlen - *o, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*o += (size_t)w;
+	if (*o >= outlen)
+		*o = outlen - 1;
+}
+
+static int branch_of(const struct zone_store *s, const char *id,
+		     const uint8_t *name, uint16_t type,
+		     const struct rrset_rdata *answer, size_t n,
+		     struct build_health *h, unsigned depth, char *out,
+		     size_t outlen, size_t *o)
+{
+	struct zone_store_rrset *g[GROUP_MAX];
+	struct zone_store_alias a;
+	size_t gn = target_group(s, id, name, type, g);
+	if (gn == 0)
+		return 0;
+	if (gn == 1 && g[0]->set_identifier == NULL &&
+	    zone_store_rrset_alias(g[0], &a)) {
+		char target[DNAME_MAXLEN * 4 + 2];
+		dname_to_text(a.name, target, sizeof(target));
+		out_add(out, outlen, o, "alias %s (%s) > ", target, a.zone_id);
+		if (depth >= ZONE_STORE_ALIAS_DEPTH)
+			return 0;
+		return branch_of(s, a.zone_id, a.name, type, answer, n, h,
+				 depth + 1, out, outlen, o);
+	}
+	struct resolved r;
+	int rc = resolve_group(s, g, gn, h, depth, &r);
+	if (rc != 0)
+		return rc;
+	enum change_policy p =
+	    r.n > 0 ? zone_store_rrset_policy(r.v[0]) : CHANGE_POLICY_SIMPLE;
+	out_add(out, outlen, o, "%s", change_batch_policy_name(p));
+	for (size_t k = 0; k < r.n; k++) {
+		const struct zone_store_rrset *m = r.v[k];
+		bool hit =
+		    p != CHANGE_POLICY_MULTIVALUE && set_matches(m, answer, n);
+		/* Multivalue: a member's one record anywhere in the answer. */
+		for (size_t j = 0;
+		     p == CHANGE_POLICY_MULTIVALUE && j < n && !hit; j++)
+			hit = set_matches(m, &answer[j], 1);
+		if (!hit || m->set_identifier == NULL)
+			continue;
+		out_add(out, outlen, o, " %s%s\"%s\"",
+			change_batch_failover_name(m->failover),
+			m->failover != CHANGE_FAILOVER_NONE ? " " : "",
+			m->set_identifier);
+		const struct zone_store_rrset *orig = g[0];
+		for (size_t j = 0; j < gn && j < GROUP_MAX; j++) {
+			if (g[j]->set_identifier != NULL &&
+			    strcmp(g[j]->set_identifier, m->set_identifier) ==
+				0)
+				orig = g[j];
+		}
+		if (zone_store_rrset_alias(orig, &a)) {
+			char target[DNAME_MAXLEN * 4 + 2];
+			dname_to_text(a.name, target, sizeof(target));
+			out_add(out, outlen, o, " alias %s (%s)", target,
+				a.zone_id);
+		}
+		if (p != CHANGE_POLICY_MULTIVALUE)
+			break;
+	}
+	resolved_free(&r);
+	return 0;
+}
+
+int zone_store_answer_branch(const struct zone_store *s, const char *id,
+			     const uint8_t *name, uint16_t type,
+			     const struct rrset_rdata *answer, size_t n,
+			     zone_store_check_fn healthy, void *ctx, char *out,
+			     size_t outlen)
+{
+	struct build_health h = {healthy, ctx};
+	size_t o = 0;
+	if (outlen == 0)
+		return 0;
+	out[0] = '\0';
+	if (zone_store_impl_find(s, id) == NULL)
+		return Q53_ENOENT;
+	return branch_of(s, id, name, type, answer, n, &h, 0, out, outlen, &o);
 }

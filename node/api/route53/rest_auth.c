@@ -44,6 +44,7 @@ static const struct {
     {"GET", 3, "healthcheck", "lastfailurereason",
      "GetHealthCheckLastFailureReason", 'h'},
     {"GET", 1, "checkeripranges", NULL, "GetCheckerIpRanges", '*'},
+    {"GET", 1, "testdnsanswer", NULL, "TestDNSAnswer", '*'},
     {"GET", 3, "hostedzonelimit", NULL, "GetHostedZoneLimit", 'z'},
     {"GET", 2, "accountlimit", NULL, "GetAccountLimit", '*'},
     {"POST", 3, "tags", NULL, "ChangeTagsForResource", 't'},
