@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <libknot/libknot.h>
 
+#include "node/api/route53/r53_route.h"
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
@@ -498,6 +499,117 @@ static void test_incremental(void **state)
 	zone_store_free(&s);
 }
 
+/* The branch test-answer names: matched from the answer's records. */
+static void branch(const struct zone_store *s, struct health *h,
+		   const char *name, const char *want)
+{
+	struct serving_view *v = build_view(s, h);
+	struct reply r = ask(v, name, KNOT_RRTYPE_A);
+	knot_pkt_t *resp = knot_pkt_new(r.wire, r.len, NULL);
+	assert_int_equal(knot_pkt_parse(resp, 0), 0);
+	const knot_pktsection_t *an = knot_pkt_section(resp, KNOT_ANSWER);
+	struct rrset_rdata rd[8];
+	size_t n = 0;
+	for (uint16_t i = 0; i < an->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(an, i);
+		knot_rdata_t *d = rr->rrs.rdata;
+		for (uint16_t k = 0; k < rr->rrs.count && n < 8; k++) {
+			rd[n++] = (struct rrset_rdata){d->data, d->len};
+			d = knot_rdataset_next(d);
+		}
+	}
+	uint8_t wire[KNOT_DNAME_MAXLEN];
+	assert_non_null(knot_dname_from_str(wire, name, sizeof(wire)));
+	char out[512];
+	assert_int_equal(zone_store_answer_branch(s, ZID, wire, KNOT_RRTYPE_A,
+						  rd, n, healthy, h, out,
+						  sizeof(out)),
+			 0);
+	assert_string_equal(out, want);
+	knot_pkt_free(resp);
+	serving_view_free(v);
+}
+
+static void test_answer_branch(void **state)
+{
+	(void)state;
+	struct zone_store s;
+	store_new(&s);
+	apply_ok(
+	    &s, ZID2,
+	    BATCH(CH("CREATE",
+		     PLAIN("lb.other.test", "A", 30,
+			   "198.51.100.1") ","
+					   "\"HealthCheckId\": \"hc-lb\"")));
+	apply_ok(
+	    &s, ZID,
+	    BATCH(
+		CH("CREATE", PLAIN("t.example.com", "A", 30, "192.0.2.9")) "," CH(
+		    "CREATE",
+		    ALIAS("example.com", "A", ZID, "t.example.com",
+			  "false")) "," CH("CREATE",
+					   "\"SetIdentifier\": \"p\", "
+					   "\"Failover\": "
+					   "\"PRIMARY\", " ALIAS(
+					       "fo.example.com", "A", ZID2,
+					       "lb.other.test",
+					       "true")) "," CH("CREATE",
+							       "\"SetIdentifier"
+							       "\": \"s\", "
+							       "\"Failover\": "
+							       "\"SECONDARY\","
+							       " " PLAIN(
+								   "fo.example."
+								   "com",
+								   "A", 40,
+								   "192.0.2."
+								   "2"))));
+	struct health up = {{NULL}}, down = {{"hc-lb"}};
+	branch(&s, &up, "t.example.com.", "simple");
+	branch(&s, &up, "example.com.",
+	       "alias t.example.com. (" ZID ") > simple");
+	branch(&s, &up, "fo.example.com.",
+	       "failover PRIMARY \"p\" alias lb.other.test. (" ZID2 ")");
+	branch(&s, &down, "fo.example.com.", "failover SECONDARY \"s\"");
+	zone_store_free(&s);
+}
+
+static const char *query_of(void *ctx, const char *name)
+{
+	const char *const *kv = ctx;
+	for (size_t i = 0; kv[i] != NULL; i += 2) {
+		if (strcmp(kv[i], name) == 0)
+			return kv[i + 1];
+	}
+	return NULL;
+}
+
+/* GET /2013-04-01/testdnsanswer routes to TestDNSAnswer with its query
+ * parameters; the required ones missing is InvalidInput. */
+static void test_route(void **state)
+{
+	(void)state;
+	static const char *const full[] = {
+	    "hostedzoneid",	   "/hostedzone/" ZID, "recordname",
+	    "example.com",	   "recordtype",       "A",
+	    "edns0clientsubnetip", "198.51.100.7",     NULL};
+	static const char *const none[] = {"recordname", "x", NULL};
+	struct r53_route rt;
+	r53_route_parse("GET", "/2013-04-01/testdnsanswer", query_of,
+			(void *)full, &rt);
+	assert_int_equal(rt.op, R53_TEST_DNS_ANSWER);
+	assert_string_equal(r53_op_name(rt.op), "TestDNSAnswer");
+	assert_null(rt.invalid);
+	assert_string_equal(rt.zone_id, ZID);
+	assert_string_equal(rt.record_name, "example.com");
+	assert_string_equal(rt.ecs_ip, "198.51.100.7");
+	assert_null(rt.ecs_mask);
+	r53_route_parse("GET", "/2013-04-01/testdnsanswer", query_of,
+			(void *)none, &rt);
+	assert_int_equal(rt.op, R53_TEST_DNS_ANSWER);
+	assert_non_null(rt.invalid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +619,8 @@ int main(void)
 	    cmocka_unit_test(test_evaluate_target_health),
 	    cmocka_unit_test(test_command_typed),
 	    cmocka_unit_test(test_incremental),
+	    cmocka_unit_test(test_answer_branch),
+	    cmocka_unit_test(test_route),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
