@@ -24,8 +24,12 @@
  * would silently drop: it stops on format 3 instead. */
 #define SNAPSHOT_FORMAT	    3
 #define SNAPSHOT_FORMAT_MIN 2
-#define SNAPSHOT_END	    0x51353346u /* FsmSnapshot.end */
-#define ERR_MAX		    4096
+/* 4: format 3 holding alias record sets (RecordSet 16..18), which a
+ * release reading 3 would drop: written only when there are some. */
+#define SNAPSHOT_FORMAT_ALIAS 4
+#define SNAPSHOT_FORMAT_MAX   SNAPSHOT_FORMAT_ALIAS
+#define SNAPSHOT_END	      0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX		      4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
 #define REJECTED 1
 
@@ -1955,7 +1959,7 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		goto out;
 
 	q53__command__fsm_snapshot__init(&m);
-	m.format = SNAPSHOT_FORMAT;
+	m.format = zx.alias != NULL ? SNAPSHOT_FORMAT_ALIAS : SNAPSHOT_FORMAT;
 	m.end = SNAPSHOT_END;
 	m.applied = s->applied;
 	m.zones = zx.zone_ptrs;
@@ -2306,6 +2310,8 @@ static int fsm_snapshot_encode(void *cap, uint8_t **buf, size_t *len)
 	if (rv == 0) {
 		m->zones = zx.zone_ptrs;
 		m->n_zones = c->nzones;
+		if (zx.alias != NULL)
+			m->format = SNAPSHOT_FORMAT_ALIAS;
 		*len = protobuf_c_message_get_packed_size(&m->base);
 		*buf = raft_malloc(*len);
 		if (*buf == NULL) {
@@ -2625,8 +2631,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	if (m == NULL)
 		return alloc.failed ? Q53_ENOMEM : Q53_EMALF;
 	state_init(&t);
-	if (m->format < SNAPSHOT_FORMAT_MIN || m->format > SNAPSHOT_FORMAT ||
-	    m->end != SNAPSHOT_END) {
+	if (m->format < SNAPSHOT_FORMAT_MIN ||
+	    m->format > SNAPSHOT_FORMAT_MAX || m->end != SNAPSHOT_END) {
 		rv = Q53_EMALF;
 		goto out;
 	}
