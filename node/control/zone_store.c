@@ -1169,8 +1169,8 @@ static size_t owner_in(const uint8_t *p, size_t len, uint8_t *out)
  * one private record naming the target. */
 static int alias_to_set(const struct rrset_change *c, size_t i,
 			const uint8_t *owner, size_t olen,
-			enum change_policy policy, const char *label,
-			const char *tname, struct report *e,
+			enum change_policy policy, uint32_t loc,
+			const char *label, const char *tname, struct report *e,
 			struct zone_store_rrset **out)
 {
 	const struct rrset_data *r = &c->set;
@@ -1201,6 +1201,7 @@ static int alias_to_set(const struct rrset_change *c, size_t i,
 		return Q53_EINVAL;
 	}
 	struct set_routing routing = routing_of(r);
+	routing.geo = loc;
 	struct set_draft d;
 	draft_init(&d);
 	if (draft_add(&d, rd, (uint16_t)len) != 0)
@@ -1321,8 +1322,8 @@ static int change_to_set(const struct zone_store_zone *z,
 		return Q53_EINVAL;
 	}
 	if (r->alias_zone_id != NULL)
-		return alias_to_set(c, i, owner, olen, policy, label, tname, e,
-				    out);
+		return alias_to_set(c, i, owner, olen, policy, loc, label,
+				    tname, e, out);
 	if ((r->type == RRTYPE_CNAME || r->type == RRTYPE_SOA) &&
 	    r->nrdata != 1) {
 		report_add(e, i,
