@@ -253,6 +253,19 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 				      "1 to %d resource_ids are required",
 				      API_MSG_TAG_RESOURCES_MAX);
 		return 0;
+	case Q53__API__REQUEST__BODY_TEST_ANSWER:
+		if ((rv = check_name(
+			 "zone", r->test_answer ? r->test_answer->zone : NULL,
+			 true, err, errlen)) != 0 ||
+		    (rv = check_name("name", r->test_answer->name, true, err,
+				     errlen)) != 0 ||
+		    (rv = check_name("type", r->test_answer->type, true, err,
+				     errlen)) != 0)
+			return rv;
+		if (r->test_answer->id > 65535)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "id must be 0 to 65535");
+		return 0;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -353,6 +366,8 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "change-tags";
 	case Q53__API__REQUEST__BODY_LIST_TAGS:
 		return "list-tags";
+	case Q53__API__REQUEST__BODY_TEST_ANSWER:
+		return "test-answer";
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return "none";

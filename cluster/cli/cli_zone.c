@@ -660,6 +660,16 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 			    json_string(rs->geo_subdivision_code));
 		json_object_set_new(o, "GeoLocation", g);
 	}
+	if (rs->alias_hosted_zone_id != NULL &&
+	    rs->alias_hosted_zone_id[0] != '\0') {
+		json_object_set_new(
+		    o, "AliasTarget",
+		    json_pack("{s:s,s:s,s:b}", "HostedZoneId",
+			      rs->alias_hosted_zone_id, "DNSName",
+			      rs->alias_dns_name, "EvaluateTargetHealth",
+			      (int)rs->alias_evaluate_target_health));
+		return o;
+	}
 	json_object_set_new(o, "TTL", json_integer(rs->ttl));
 	json_t *values = json_array();
 	for (size_t i = 0; i < rs->n_values; i++)
@@ -713,12 +723,25 @@ static int records_list(struct cli *cli, int argc, char **argv)
 			else
 				snprintf(set, sizeof(set), "%s",
 					 rs->set_identifier);
+			char alias[1200];
+			if (rs->alias_hosted_zone_id != NULL &&
+			    rs->alias_hosted_zone_id[0] != '\0')
+				snprintf(alias, sizeof(alias),
+					 "ALIAS %.1024s (%s)%s",
+					 rs->alias_dns_name,
+					 rs->alias_hosted_zone_id,
+					 rs->alias_evaluate_target_health
+					     ? " evaluate-target-health"
+					     : "");
 			for (size_t k = 0; k < rs->n_values || k == 0; k++) {
 				const char *row[5] = {
 				    k == 0 ? rs->name : "",
 				    k == 0 ? rs->type : "", k == 0 ? ttl : "",
 				    k == 0 ? set : "",
 				    k < rs->n_values ? rs->values[k] : ""};
+				if (rs->alias_hosted_zone_id != NULL &&
+				    rs->alias_hosted_zone_id[0] != '\0')
+					row[4] = alias;
 				cli_table_add(&t, row);
 			}
 			json_array_append_new(sets, record_set_json(rs));
@@ -763,6 +786,64 @@ int cli_zone_records(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("records needs the sub-command list "
 				       "(q53 records list ID|NAME)");
 	return records_list(cli, argc - 1, argv + 1);
+}
+
+/* --- test-answer ------------------------------------------------------------
+ */
+
+int cli_zone_test_answer(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] =
+	    "q53 test-answer ID|NAME RECORD-NAME TYPE [--resolver-ip IP] "
+	    "[--client-subnet ADDR/LEN] [--id N]";
+	const char *resolver = NULL, *subnet = NULL, *id = NULL, *pos[3];
+	size_t npos;
+	unsigned long long qid = 0;
+	const struct cli_opt opts[] = {{"resolver-ip", &resolver, NULL},
+				       {"client-subnet", &subnet, NULL},
+				       {"id", &id, NULL}};
+	int rv = cli_parse_args(argc, argv, opts, 3, pos, 3, &npos, usage);
+	if (rv != CLI_EXIT_OK)
+		return rv;
+	if (npos != 3)
+		return cli_usage_error("usage: %s", usage);
+	if (id != NULL && (cli_parse_u64(id, &qid) != 0 || qid > 65535))
+		return cli_usage_error("--id '%s': expected 0 to 65535", id);
+	Q53__Api__TestAnswerRequest ta = Q53__API__TEST_ANSWER_REQUEST__INIT;
+	ta.zone = (char *)pos[0];
+	ta.name = (char *)pos[1];
+	ta.type = (char *)pos[2];
+	ta.resolver_ip = (char *)(resolver != NULL ? resolver : "");
+	ta.client_subnet = (char *)(subnet != NULL ? subnet : "");
+	ta.id = (uint32_t)qid;
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	req.body_case = Q53__API__REQUEST__BODY_TEST_ANSWER;
+	req.test_answer = &ta;
+	Q53__Api__Response *r;
+	rv = cli_call(cli, &req, Q53__API__RESPONSE__BODY_TEST_ANSWER, &r);
+	if (rv != CLI_EXIT_OK)
+		return rv;
+	const Q53__Api__TestAnswerResponse *a = r->test_answer;
+	json_t *data = json_array();
+	for (size_t i = 0; i < a->n_record_data; i++)
+		json_array_append_new(data, json_string(a->record_data[i]));
+	if (cli->json) {
+		rv = cli_print_json(json_pack(
+		    "{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I}", "Nameserver",
+		    a->nameserver, "RecordName", a->record_name, "RecordType",
+		    a->record_type, "RecordData", data, "ResponseCode",
+		    a->response_code, "Protocol", a->protocol, "Branch",
+		    a->branch, "Id", (json_int_t)qid));
+	} else {
+		printf("%s %s %s from %s: %s\n", a->record_name, a->record_type,
+		       a->protocol, a->nameserver, a->response_code);
+		printf("branch: %s\n", a->branch);
+		for (size_t i = 0; i < a->n_record_data; i++)
+			printf("%s\n", a->record_data[i]);
+		json_decref(data);
+	}
+	cli_response_free(r);
+	return rv;
 }
 
 /* --- audit ---------------------------------------------------------------- */

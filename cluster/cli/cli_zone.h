@@ -13,6 +13,9 @@ int cli_zone_change_batch(struct cli *cli, int argc, char **argv);
 int cli_zone_get_change(struct cli *cli, int argc, char **argv);
 /* argv[0] is the sub-command ("list"). */
 int cli_zone_records(struct cli *cli, int argc, char **argv);
+/* q53 test-answer ZONE NAME TYPE [--resolver-ip IP] [--client-subnet CIDR]
+ * [--id N]: the node's answer, its record data and routing branch. */
+int cli_zone_test_answer(struct cli *cli, int argc, char **argv);
 
 /* q53 audit [--zone ID] [--max-items N]: recent changes, newest first,
  * with the access key that submitted each. */

@@ -29,6 +29,11 @@ static void usage(FILE *f)
 	    "  change-batch ID|NAME FILE|-   (AWS CLI change-batch JSON)\n"
 	    "  get-change ID [--wait] [--wait-timeout S]   (default 120 s)\n"
 	    "  records list ID|NAME\n"
+	    "  test-answer ID|NAME RECORD-NAME TYPE [--resolver-ip IP]\n"
+	    "      [--client-subnet ADDR/LEN] [--id N]   (what the node of "
+	    "--node\n"
+	    "      answers, through its DNS query path; --id: the query ID, "
+	    "default 0)\n"
 	    "  audit [--zone ID] [--max-items N]   (recent changes: who, "
 	    "when)\n"
 	    "Access keys of the Route 53 REST API (IAM policy JSON)\n"
@@ -180,6 +185,8 @@ int main(int argc, char **argv)
 		rv = cli_zone_get_change(&cli, cargc, cargv);
 	else if (strcmp(cmd, "records") == 0)
 		rv = cli_zone_records(&cli, cargc, cargv);
+	else if (strcmp(cmd, "test-answer") == 0)
+		rv = cli_zone_test_answer(&cli, cargc, cargv);
 	else if (strcmp(cmd, "health") == 0)
 		rv = cli_health_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "node") == 0)

@@ -99,6 +99,8 @@ struct api_backend {
 			    const Q53__Api__ChangeTagsRequest *req);
 	void (*list_tags)(void *data, struct api_call *call,
 			  const Q53__Api__ListTagsRequest *req);
+	void (*test_answer)(void *data, struct api_call *call,
+			    const Q53__Api__TestAnswerRequest *req);
 };
 
 struct api_server_config {

@@ -180,6 +180,10 @@ static void record_set_free(Q53__Api__RecordSet *rs)
 	for (size_t i = 0; i < 3; i++)
 		if (*geo[i] != protobuf_c_empty_string)
 			free(*geo[i]);
+	if (rs->alias_hosted_zone_id != protobuf_c_empty_string)
+		free(rs->alias_hosted_zone_id);
+	if (rs->alias_dns_name != protobuf_c_empty_string)
+		free(rs->alias_dns_name);
 }
 
 void api_render_records_free(Q53__Api__ListRecordsResponse *out)
@@ -235,6 +239,18 @@ static int render_record_set(Q53__Api__RecordSet *out,
 				return Q53_ENOMEM;
 			}
 		}
+	}
+	struct zone_store_alias a;
+	if (zone_store_rrset_alias(rs, &a)) {
+		char target[KNOT_DNAME_TXT_MAXLEN + 1];
+		dname_to_text(a.name, target, sizeof(target));
+		out->alias_hosted_zone_id = strdup(a.zone_id);
+		out->alias_dns_name = strdup(target);
+		out->alias_evaluate_target_health = a.evaluate;
+		if (out->alias_hosted_zone_id == NULL ||
+		    out->alias_dns_name == NULL)
+			return Q53_ENOMEM;
+		return 0;
 	}
 	out->values =
 	    calloc(rs->count > 0 ? rs->count : 1, sizeof(*out->values));

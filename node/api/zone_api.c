@@ -11,6 +11,7 @@
 
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
+#include "node/api/answer_api.h"
 #include "node/api/api_render.h"
 #include "node/api/change_status.h"
 #include "node/api/health_api.h"
@@ -466,5 +467,6 @@ void zone_api_backend(struct api_backend *out)
 	health_api_backend(&b);
 	key_api_backend(&b);
 	tag_api_backend(&b);
+	answer_api_backend(&b);
 	*out = b;
 }

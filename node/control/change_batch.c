@@ -170,6 +170,8 @@ static void change_clear(struct change *c)
 	free(c->rrset.geo_continent);
 	free(c->rrset.geo_country);
 	free(c->rrset.geo_subdivision);
+	free(c->rrset.alias_zone_id);
+	free(c->rrset.alias_dns_name);
 }
 
 void change_batch_free(struct change_batch *b)

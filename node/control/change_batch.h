@@ -91,6 +91,11 @@ struct change_rrset {
 	char *geo_continent;
 	char *geo_country;
 	char *geo_subdivision;
+	/* AliasTarget: NULL when none; then values is empty and ttl 0 (the
+	 * target's TTL answers). */
+	char *alias_zone_id;  /* HostedZoneId, "/hostedzone/" prefix cut */
+	char *alias_dns_name; /* DNSName as given */
+	bool alias_evaluate;  /* EvaluateTargetHealth */
 };
 
 struct change {
@@ -128,6 +133,12 @@ struct rrset_data {
 	const char *geo_continent;
 	const char *geo_country;
 	const char *geo_subdivision;
+	/* An alias record set (AliasTarget) when alias_zone_id is not NULL:
+	 * then nrdata is 0 and ttl 0. alias_name: the target's wire name. */
+	const char *alias_zone_id;
+	const uint8_t *alias_name;
+	size_t alias_name_len;
+	bool alias_evaluate;
 };
 
 /* A typed change. invalid: NULL, or why the proposer found the change
@@ -163,9 +174,10 @@ struct change_batch_typed {
  * unknown keys, wrong types, missing fields, unsupported types, Failover,
  * Weight or MultiValueAnswer without SetIdentifier, SetIdentifier without
  * exactly one routing policy, Weight out of 0..255, and the routing fields
- * served later (Region, GeoLocation, CidrRoutingConfig, AliasTarget,
- * TrafficPolicyInstanceId), which are recognised and refused as "not yet
- * supported". Q53_ENOMEM otherwise. */
+ * served later (Region, GeoLocation, CidrRoutingConfig,
+ * TrafficPolicyInstanceId); an AliasTarget replaces TTL and ResourceRecords,
+ * which are recognised and refused as "not yet supported". Q53_ENOMEM
+ * otherwise. */
 int change_batch_parse(struct change_batch **out, const char *json, size_t len,
 		       char *err, size_t errlen);
 void change_batch_free(struct change_batch *b);

@@ -21,18 +21,17 @@
 /* Reports one problem of change i and returns Q53_EINVAL. */
 #define BAD(...) (change_batch_errors_add(e, i, __VA_ARGS__), Q53_EINVAL)
 
-/* Fields of a ResourceRecordSet served: failover, weighted and multivalue
- * answer routing and health checks. */
+/* Fields of a ResourceRecordSet served: failover, weighted, multivalue
+ * answer and geolocation routing, health checks and alias records. */
 static const char *const ROUTING[] = {
-    "SetIdentifier", "Failover",	 "HealthCheckId",
-    "Weight",	     "MultiValueAnswer", "GeoLocation",
+    "SetIdentifier",	"Failover",    "HealthCheckId", "Weight",
+    "MultiValueAnswer", "GeoLocation", "AliasTarget",
 };
 
 /* Fields of a ResourceRecordSet this version recognises but does not serve
- * yet (the other routing policies, alias records, traffic policies). */
+ * yet (the other routing policies, traffic policies). */
 static const char *const UNSUPPORTED[] = {
     "Region",
-    "AliasTarget",
     "CidrRoutingConfig",
     "TrafficPolicyInstanceId",
 };
@@ -312,6 +311,32 @@ static int parse_routing(const json_t *rrs, struct change *c,
 	return 0;
 }
 
+/* AliasTarget (shape checked) of change i: no TTL, no ResourceRecords. */
+static int parse_alias(const json_t *rrs, const json_t *alias, struct change *c,
+		       struct change_batch_errors *e, size_t i)
+{
+	static const char PREFIX[] = "/hostedzone/";
+	if (json_object_get(rrs, "TTL") != NULL ||
+	    json_object_get(rrs, "ResourceRecords") != NULL)
+		return BAD("an alias record set (AliasTarget) has neither TTL "
+			   "nor ResourceRecords");
+	const json_t *zid = json_object_get(alias, "HostedZoneId");
+	const json_t *name = json_object_get(alias, "DNSName");
+	const char *z = json_string_value(zid);
+	if (strncmp(z, PREFIX, sizeof(PREFIX) - 1) == 0)
+		z += sizeof(PREFIX) - 1;
+	if (json_string_length(name) == 0 || z[0] == '\0' ||
+	    strlen(json_string_value(name)) != json_string_length(name))
+		return BAD("AliasTarget needs a HostedZoneId and a DNSName");
+	c->rrset.alias_zone_id = strdup(z);
+	c->rrset.alias_dns_name = dup_string(name);
+	if (c->rrset.alias_zone_id == NULL || c->rrset.alias_dns_name == NULL)
+		return Q53_ENOMEM;
+	c->rrset.alias_evaluate =
+	    json_is_true(json_object_get(alias, "EvaluateTargetHealth"));
+	return 0;
+}
+
 /* Parses change i into c (which the caller frees, also on error). */
 static int parse_change(const json_t *obj, struct change *c,
 			struct change_batch_errors *e, size_t i)
@@ -377,13 +402,15 @@ static int parse_change(const json_t *obj, struct change *c,
 	}
 	if (flen > 0)
 		return BAD("%s: not yet supported (latency and "
-			   "IP-based routing and alias records come in a "
-			   "later version)",
+			   "IP-based routing come in a later version)",
 			   fields);
 
 	rc = parse_routing(rrs, c, e, i);
 	if (rc != 0)
 		return rc;
+	v = json_object_get(rrs, "AliasTarget");
+	if (v != NULL)
+		return parse_alias(rrs, v, c, e, i);
 	v = json_object_get(rrs, "TTL");
 	if (v == NULL)
 		return BAD("ResourceRecordSet.TTL is required");
@@ -571,14 +598,22 @@ static json_t *format_change(const struct change *c, bool *bad)
 		if (g != NULL)
 			rc |= json_object_set_new(rrs, "GeoLocation", g);
 	}
-	rc |= json_object_set_new(rrs, "TTL", json_integer(r->ttl));
+	if (r->alias_zone_id != NULL)
+		rc |= json_object_set_new(
+		    rrs, "AliasTarget",
+		    json_pack("{s:s,s:s,s:b}", "HostedZoneId", r->alias_zone_id,
+			      "DNSName", r->alias_dns_name,
+			      "EvaluateTargetHealth", (int)r->alias_evaluate));
+	else
+		rc |= json_object_set_new(rrs, "TTL", json_integer(r->ttl));
 	for (size_t k = 0; k < r->nvalues; k++)
 		rc |= json_array_append_new(
 		    values, json_pack("{s:s}", "Value", r->values[k]));
 	if (r->health_check_id != NULL)
 		rc |= json_object_set_new(rrs, "HealthCheckId",
 					  json_string(r->health_check_id));
-	rc |= json_object_set(rrs, "ResourceRecords", values);
+	if (r->alias_zone_id == NULL)
+		rc |= json_object_set(rrs, "ResourceRecords", values);
 	rc |= json_object_set_new(ch, "Action", json_string(action));
 	rc |= json_object_set(ch, "ResourceRecordSet", rrs);
 	if (rc != 0)
@@ -680,6 +715,7 @@ size_t change_batch_name_to_wire(const char *text, uint8_t *wire)
 /* Storage of one typed change. */
 struct typed_change {
 	uint8_t owner[DNAME_MAXLEN];
+	uint8_t alias_name[DNAME_MAXLEN];
 	struct rrset_rdata *rdata;
 	char *invalid;
 };
@@ -809,9 +845,22 @@ int change_batch_compile(const struct change_batch *b,
 			goto err;
 		c->set.rdata = t->rdata;
 		c->set.nrdata = r->nvalues;
+		if (r->alias_zone_id != NULL) {
+			c->set.alias_zone_id = r->alias_zone_id;
+			c->set.alias_evaluate = r->alias_evaluate;
+			c->set.alias_name = t->alias_name;
+			c->set.alias_name_len = change_batch_name_to_wire(
+			    r->alias_dns_name, t->alias_name);
+		}
 		if (c->set.owner_len == 0)
 			rc = typed_invalid(t, "'%s' is not a valid DNS name",
 					   r->name);
+		else if (r->alias_zone_id != NULL && c->set.alias_name_len == 0)
+			rc =
+			    typed_invalid(t,
+					  "AliasTarget.DNSName '%.255s' is not "
+					  "a valid DNS name",
+					  r->alias_dns_name);
 		else
 			rc = typed_values(r, t, wire);
 		if (rc != 0)

@@ -189,14 +189,20 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 		geo->subdivision_code = str_in(r->geo_subdivision);
 		m->geo_location = geo;
 	}
+	if (r->alias_zone_id != NULL) {
+		m->alias_hosted_zone_id = (char *)r->alias_zone_id;
+		m->alias_dns_name.data = (uint8_t *)r->alias_name;
+		m->alias_dns_name.len = r->alias_name_len;
+		m->alias_evaluate_target_health = r->alias_evaluate;
+	}
 }
 
 /* The command_version a command holding r needs at least. */
 static uint32_t set_version(const struct rrset_data *r)
 {
-	if (r->geo_continent != NULL || r->geo_country != NULL ||
-	    r->geo_subdivision != NULL)
-		return COMMAND_VERSION_GEO;
+	if (r->alias_zone_id != NULL || r->geo_continent != NULL ||
+	    r->geo_country != NULL || r->geo_subdivision != NULL)
+		return COMMAND_VERSION_GEO_ALIAS;
 	return r->has_weight || r->multivalue ? COMMAND_VERSION_ROUTING
 					      : COMMAND_VERSION;
 }
@@ -823,7 +829,7 @@ bool command_type_versioned(uint16_t type)
 uint32_t command_version_max(uint16_t type)
 {
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
-		   ? COMMAND_VERSION_GEO
+		   ? COMMAND_VERSION_GEO_ALIAS
 		   : COMMAND_VERSION;
 }
 
@@ -882,6 +888,13 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 	    g != NULL && g->subdivision_code != NULL && g->subdivision_code[0]
 		? g->subdivision_code
 		: NULL;
+	r->alias_zone_id =
+	    m->alias_hosted_zone_id != NULL && m->alias_hosted_zone_id[0]
+		? m->alias_hosted_zone_id
+		: NULL;
+	r->alias_name = m->alias_dns_name.data;
+	r->alias_name_len = m->alias_dns_name.len;
+	r->alias_evaluate = m->alias_evaluate_target_health;
 	return 0;
 }
 

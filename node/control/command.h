@@ -68,18 +68,18 @@ enum command_type {
 
 /* The command_version every typed command (11..16, 18..19) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one
- * holding a geolocation set (so that a
+ * holding a geolocation set or an alias (so that a
  * release without them stops instead of misreading it). A larger one was
  * written by a newer release. */
-#define COMMAND_VERSION		1
-#define COMMAND_VERSION_ROUTING 2
-#define COMMAND_VERSION_GEO	3 /* a geolocation set */
-#define COMMAND_VERSION_MAX	COMMAND_VERSION_GEO
+#define COMMAND_VERSION		  1
+#define COMMAND_VERSION_ROUTING	  2
+#define COMMAND_VERSION_GEO_ALIAS 3 /* a geolocation set or an alias */
+#define COMMAND_VERSION_MAX	  COMMAND_VERSION_GEO_ALIAS
 
 /* True for the types 11..16 and 18..19, which carry command_version. */
 bool command_type_versioned(uint16_t type);
 /* The largest command_version this release reads for a versioned type:
- * COMMAND_VERSION_GEO for the record set commands (11, 12),
+ * COMMAND_VERSION_GEO_ALIAS for the record set commands (11, 12),
  * COMMAND_VERSION for the others. */
 uint32_t command_version_max(uint16_t type);
 /* The command_version of a typed payload (field 1), read without decoding

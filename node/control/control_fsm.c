@@ -20,10 +20,12 @@
 #include "proto/command.pb-c.h"
 
 /* 1: 0.1.0 (read by node/control/upgrade.c); 2: 0.2.0; 3: adds access
- * keys, tags and the routing fields of record sets, which a 0.2.0 node
- * would silently drop: it stops on format 3 instead. */
+ * keys, tags and the routing fields of record sets (weighted, multivalue,
+ * geolocation, alias targets: RecordSet 16..18), which a 0.2.0 node would
+ * silently drop: it stops on format 3 instead. */
 #define SNAPSHOT_FORMAT	    3
 #define SNAPSHOT_FORMAT_MIN 2
+#define SNAPSHOT_FORMAT_MAX SNAPSHOT_FORMAT
 #define SNAPSHOT_END	    0x51353346u /* FsmSnapshot.end */
 #define ERR_MAX		    4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
@@ -1802,10 +1804,12 @@ struct snap_zones {
 	ProtobufCBinaryData *rdata;
 	struct rrset_rdata *typed_rdata;
 	Q53__Command__GeoLocation *geo;
+	struct zone_store_alias *alias; /* the alias sets' targets */
 };
 
 static void snap_zones_free(struct snap_zones *x)
 {
+	raft_free(x->alias);
 	raft_free(x->zones);
 	raft_free(x->zone_ptrs);
 	raft_free(x->sets);
@@ -1833,7 +1837,7 @@ static const struct zone_store_rrset *snap_zone_rrset(const struct snap_zone *z,
 static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			   struct snap_zones *x)
 {
-	size_t ns = 0, nr = 0, maxr = 0;
+	size_t ns = 0, nr = 0, maxr = 0, na = 0;
 	bool failed = false;
 
 	for (size_t i = 0; i < nz; i++) {
@@ -1844,10 +1848,13 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			const struct zone_store_rrset *r =
 			    snap_zone_rrset(z, k);
 			nr += r->count;
+			na += (zone_store_rrset_routing(r) &
+			       ZONE_STORE_ALIAS) != 0;
 			if (r->count > maxr)
 				maxr = r->count;
 		}
 	}
+	x->alias = calloc0(na, sizeof(*x->alias), &failed);
 	x->zones = calloc0(nz, sizeof(*x->zones), &failed);
 	x->zone_ptrs = calloc0(nz, sizeof(*x->zone_ptrs), &failed);
 	x->sets = calloc0(ns, sizeof(*x->sets), &failed);
@@ -1859,6 +1866,7 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 		return Q53_ENOMEM;
 	ns = 0;
 	nr = 0;
+	na = 0;
 	for (size_t i = 0; i < nz; i++) {
 		const struct zone_store_info info = zones[i].info;
 		Q53__Command__SnapshotZone *z = &x->zones[i];
@@ -1879,6 +1887,9 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 			struct rrset_data d;
 			zone_store_rrset_data(r, &d);
 			d.rdata = x->typed_rdata;
+			if (zone_store_rrset_routing(r) & ZONE_STORE_ALIAS)
+				zone_store_rrset_alias_data(r, &x->alias[na++],
+							    &d);
 			for (uint16_t j = 0; j < r->count; j++) {
 				x->typed_rdata[j].data = r->rdata[j].data;
 				x->typed_rdata[j].len = r->rdata[j].len;
@@ -2616,8 +2627,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	if (m == NULL)
 		return alloc.failed ? Q53_ENOMEM : Q53_EMALF;
 	state_init(&t);
-	if (m->format < SNAPSHOT_FORMAT_MIN || m->format > SNAPSHOT_FORMAT ||
-	    m->end != SNAPSHOT_END) {
+	if (m->format < SNAPSHOT_FORMAT_MIN ||
+	    m->format > SNAPSHOT_FORMAT_MAX || m->end != SNAPSHOT_END) {
 		rv = Q53_EMALF;
 		goto out;
 	}
@@ -2701,6 +2712,16 @@ uint64_t control_fsm_applied(const struct control_fsm *f)
 void control_fsm_take_dirty(struct control_fsm *f,
 			    struct control_fsm_dirty *out)
 {
+	/* Aliases answer with other zones' data: any change may move
+	 * them, so a zone holding one is rebuilt with every other. */
+	if (!f->dirty_all && f->n_dirty > 0) {
+		struct zone_store_info info;
+		for (size_t z = 0;
+		     zone_store_get_at(&f->s.zones, z, &info) == 0; z++) {
+			if (zone_store_alias_count(&f->s.zones, z) > 0)
+				dirty_add(f, info.id);
+		}
+	}
 	out->all = f->dirty_all;
 	out->health = f->dirty_health;
 	out->zone_ids = f->dirty;

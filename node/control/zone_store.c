@@ -222,7 +222,8 @@ static struct set_routing routing_of(const struct rrset_data *r)
 	    r->health_check_id,
 	    r->has_weight ? (uint8_t)r->weight : 0,
 	    (uint8_t)((r->has_weight ? ZONE_STORE_WEIGHTED : 0) |
-		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0)),
+		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0) |
+		      (r->alias_zone_id != NULL ? ZONE_STORE_ALIAS : 0)),
 	    0,
 	    {r->geo_continent, r->geo_country, r->geo_subdivision}};
 }
@@ -264,6 +265,60 @@ void zone_store_rrset_data(const struct zone_store_rrset *s,
 		out->geo_country = geo_str(p->geo_country);
 		out->geo_subdivision = geo_str(p->geo_subdivision);
 	}
+}
+
+/* An alias's one record (private): flags, zone id length, zone id, the
+ * target's lowercase wire name. */
+#define ALIAS_EVALUATE	0x01
+#define ALIAS_RDATA_MAX (2 + ZONE_STORE_ID_MAX + DNAME_MAXLEN)
+
+/* The record of typed alias r into out[ALIAS_RDATA_MAX]: its length, or 0
+ * when the zone id or the name is malformed. */
+static size_t alias_rdata(const struct rrset_data *r, uint8_t *out)
+{
+	size_t idlen = strlen(r->alias_zone_id);
+	size_t len = r->alias_name_len;
+	if (!id_valid(r->alias_zone_id) || r->alias_name == NULL || len == 0 ||
+	    len > DNAME_MAXLEN || dname_wire_len(r->alias_name, len) != len)
+		return 0;
+	out[0] = r->alias_evaluate ? ALIAS_EVALUATE : 0;
+	out[1] = (uint8_t)idlen;
+	memcpy(out + 2, r->alias_zone_id, idlen);
+	dname_lower_copy(out + 2 + idlen, r->alias_name, len);
+	return 2 + idlen + len;
+}
+
+bool zone_store_rrset_alias(const struct zone_store_rrset *s,
+			    struct zone_store_alias *out)
+{
+	if (!(zone_store_rrset_routing(s) & ZONE_STORE_ALIAS) || s->count != 1)
+		return false;
+	const uint8_t *p = s->rdata[0].data;
+	size_t idlen = p[1];
+	memcpy(out->zone_id, p + 2, idlen);
+	out->zone_id[idlen] = '\0';
+	out->name = p + 2 + idlen;
+	out->name_len = (uint8_t)(s->rdata[0].len - 2 - idlen);
+	out->evaluate = p[0] & ALIAS_EVALUATE;
+	return true;
+}
+
+void zone_store_rrset_alias_data(const struct zone_store_rrset *s,
+				 struct zone_store_alias *a,
+				 struct rrset_data *d)
+{
+	d->alias_zone_id = NULL;
+	d->alias_name = NULL;
+	d->alias_name_len = 0;
+	d->alias_evaluate = false;
+	if (!zone_store_rrset_alias(s, a))
+		return;
+	d->alias_zone_id = a->zone_id;
+	d->alias_name = a->name;
+	d->alias_name_len = a->name_len;
+	d->alias_evaluate = a->evaluate;
+	d->nrdata = 0;
+	d->ttl = 0;
 }
 
 enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
@@ -675,6 +730,22 @@ size_t zone_store_impl_group_end(const struct zone_store_sets *q, size_t i,
 	return j;
 }
 
+size_t zone_store_impl_find_group(const struct zone_store_sets *q,
+				  const uint8_t *name, uint16_t type,
+				  size_t *end)
+{
+	size_t pos = sets_lower_bound(q, name, type, NULL);
+	size_t n = zone_store_sets_count(q), e = pos;
+	while (e < n) {
+		const struct zone_store_rrset *x = zone_store_sets_at(q, e);
+		if (x->type != type || name_cmp(x->owner, name) != 0)
+			break;
+		e++;
+	}
+	*end = e;
+	return pos;
+}
+
 size_t zone_store_impl_lower_bound(const struct zone_store_zone *z,
 				   const uint8_t *owner)
 {
@@ -788,6 +859,11 @@ int zone_store_get_at(const struct zone_store *s, size_t i,
 		return Q53_ENOENT;
 	zone_info(s->zones[i], out);
 	return 0;
+}
+
+size_t zone_store_alias_count(const struct zone_store *s, size_t i)
+{
+	return i < s->nzones ? s->zones[i]->nalias : 0;
 }
 
 int zone_store_get(const struct zone_store *s, const char *id,
@@ -1089,6 +1165,52 @@ static size_t owner_in(const uint8_t *p, size_t len, uint8_t *out)
 	return len;
 }
 
+/* change_to_set for an alias (AliasTarget) change: no records, no TTL,
+ * one private record naming the target. */
+static int alias_to_set(const struct rrset_change *c, size_t i,
+			const uint8_t *owner, size_t olen,
+			enum change_policy policy, uint32_t loc,
+			const char *label, const char *tname, struct report *e,
+			struct zone_store_rrset **out)
+{
+	const struct rrset_data *r = &c->set;
+	uint8_t rd[ALIAS_RDATA_MAX];
+	if (r->type == RRTYPE_NS || r->type == RRTYPE_SOA) {
+		report_add(e, i, "%s: an alias record set cannot be of type %s",
+			   label, tname);
+		return Q53_EINVAL;
+	}
+	if (policy == CHANGE_POLICY_MULTIVALUE) {
+		report_add(e, i,
+			   "%s: Multivalue answer routing is not supported "
+			   "for alias record sets",
+			   label);
+		return Q53_EINVAL;
+	}
+	if (c->invalid != NULL) {
+		report_add(e, i, "%s: %s", label, c->invalid);
+		return Q53_EINVAL;
+	}
+	size_t len = r->nrdata == 0 && r->ttl == 0 ? alias_rdata(r, rd) : 0;
+	if (len == 0) {
+		report_add(e, i,
+			   "%s: an alias record set needs a valid "
+			   "AliasTarget (HostedZoneId, DNSName) and neither "
+			   "TTL nor records",
+			   label);
+		return Q53_EINVAL;
+	}
+	struct set_routing routing = routing_of(r);
+	routing.geo = loc;
+	struct set_draft d;
+	draft_init(&d);
+	if (draft_add(&d, rd, (uint16_t)len) != 0)
+		return Q53_ENOMEM;
+	*out = set_make(owner, olen, r->type, 0, &routing, &d);
+	draft_clear(&d);
+	return *out != NULL ? 0 : Q53_ENOMEM;
+}
+
 /* Turns change i into a record set (the candidate) or reports why it
  * cannot be one. Returns 0, Q53_EINVAL (reported) or Q53_ENOMEM. */
 static int change_to_set(const struct zone_store_zone *z,
@@ -1199,6 +1321,9 @@ static int change_to_set(const struct zone_store_zone *z,
 			   label);
 		return Q53_EINVAL;
 	}
+	if (r->alias_zone_id != NULL)
+		return alias_to_set(c, i, owner, olen, policy, loc, label,
+				    tname, e, out);
 	if ((r->type == RRTYPE_CNAME || r->type == RRTYPE_SOA) &&
 	    r->nrdata != 1) {
 		report_add(e, i,
@@ -1473,6 +1598,122 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 	}
 }
 
+/* The sets of zone id as a batch on z sees them: z's working list, or
+ * another zone's committed sets; NULL when there is no such zone. */
+static const struct zone_store_sets *
+alias_sets(const struct zone_store *s, const struct zone_store_zone *z,
+	   const struct zone_store_sets *work, const char *id,
+	   const struct zone_store_zone **tz)
+{
+	*tz = strcmp(id, z->id) == 0 ? z : zone_find(s, id, NULL);
+	if (*tz == NULL)
+		return NULL;
+	return *tz == z ? work : &(*tz)->sets;
+}
+
+/* Follows every alias of the group (name, type) of zone id: 1 when one
+ * leads back to start (a loop), 2 when the chain is too long or wide, 0
+ * otherwise. *budget bounds the sets visited. */
+static int alias_walk(const struct zone_store *s,
+		      const struct zone_store_zone *z,
+		      const struct zone_store_sets *work, const char *id,
+		      const uint8_t *name, uint16_t type,
+		      const struct zone_store_rrset *start, unsigned depth,
+		      unsigned *budget)
+{
+	const struct zone_store_zone *tz;
+	const struct zone_store_sets *q = alias_sets(s, z, work, id, &tz);
+	size_t end;
+	if (q == NULL)
+		return 0;
+	for (size_t pos = zone_store_impl_find_group(q, name, type, &end);
+	     pos < end; pos++) {
+		const struct zone_store_rrset *m = zone_store_sets_at(q, pos);
+		struct zone_store_alias a;
+		if (m == start)
+			return 1;
+		if (!zone_store_rrset_alias(m, &a))
+			continue;
+		if (depth >= ZONE_STORE_ALIAS_DEPTH || *budget == 0)
+			return 2;
+		(*budget)--;
+		int rc = alias_walk(s, z, work, a.zone_id, a.name, type, start,
+				    depth + 1, budget);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* An alias of an applied change, in the resulting state: its target zone
+ * exists and holds the name, the name has a set of the alias's type, and
+ * no chain of aliases leads back to it (Route 53's words where it has
+ * them). */
+static void check_alias(const struct zone_store *s,
+			const struct zone_store_zone *z,
+			const struct zone_store_rrset *cand, size_t i,
+			const struct zone_store_sets *work, struct report *e)
+{
+	struct zone_store_alias a;
+	const struct zone_store_zone *tz;
+	char name[NAME_TEXT_MAX], t[32];
+	size_t end;
+
+	if (!zone_store_rrset_alias(cand, &a))
+		return;
+	name_text(a.name, name, sizeof(name));
+	type_text(cand->type, t, sizeof(t));
+	const struct zone_store_sets *q =
+	    alias_sets(s, z, work, a.zone_id, &tz);
+	if (q == NULL) {
+		report_add(e, i,
+			   "Tried to create an alias that targets %s, type %s "
+			   "in zone %s, but the target zone was not found",
+			   name, t, a.zone_id);
+		return;
+	}
+	if (!dname_is_sub(a.name, a.name_len, tz->origin, tz->origin_len)) {
+		report_add(e, i,
+			   "Tried to create an alias that targets %s, type %s "
+			   "in zone %s, but the alias target name does not lie "
+			   "within the target zone",
+			   name, t, a.zone_id);
+		return;
+	}
+	size_t pos = zone_store_impl_find_group(q, a.name, cand->type, &end);
+	if (pos == end) {
+		report_add(e, i,
+			   "Tried to create an alias that targets %s, type %s "
+			   "in zone %s, but that target was not found",
+			   name, t, a.zone_id);
+		return;
+	}
+	unsigned budget = 64;
+	int rc = alias_walk(s, z, work, a.zone_id, a.name, cand->type, cand, 0,
+			    &budget);
+	if (rc == 1)
+		report_add(e, i,
+			   "Tried to create an alias that targets %s, type %s "
+			   "in zone %s, but the alias would form a loop",
+			   name, t, a.zone_id);
+	else if (rc == 2)
+		report_add(
+		    e, i,
+		    "Tried to create an alias that targets %s, type %s "
+		    "in zone %s, but its chain of aliases is longer than "
+		    "%d or wider than 64 sets",
+		    name, t, a.zone_id, ZONE_STORE_ALIAS_DEPTH);
+}
+
+static size_t list_count_alias(const struct set_list *l)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < l->n; k++)
+		n +=
+		    (zone_store_rrset_routing(l->v[k]) & ZONE_STORE_ALIAS) != 0;
+	return n;
+}
+
 /* Every HealthCheckId of b must name an existing check. Returns 0, or
  * Q53_ENOENT with "NoSuchHealthCheck: change N: ...; change M: ..." in
  * err. */
@@ -1584,6 +1825,7 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 			continue;
 		check_cname(z, cands[i], i, &work, cands, b->nchanges, &e);
 		check_routing(cands[i], i, &work, &e);
+		check_alias(s, z, cands[i], i, &work, &e);
 	}
 	if (e.nomem) {
 		rc = Q53_ENOMEM;
@@ -1614,6 +1856,10 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 	}
 	for (size_t k = 0; k < removed.n; k++)
 		zone_store_track_name(z, removed.v[k]->owner);
+	z->nalias -= list_count_alias(&removed);
+	for (size_t i = 0; i < b->nchanges; i++)
+		z->nalias += in_work[i] && (zone_store_rrset_routing(cands[i]) &
+					    ZONE_STORE_ALIAS);
 	if (refs != NULL) {
 		for (size_t k = 0; k < removed.n; k++)
 			if (zone_store_rrset_health_check(removed.v[k]) != NULL)
@@ -1818,9 +2064,10 @@ static int set_from_typed(const struct zone_store_zone *z,
 		return Q53_EINVAL;
 	*why = "record set outside the zone, of an unsupported type, with a "
 	       "TTL out of range or no records";
+	bool alias = r->alias_zone_id != NULL;
 	if (!dname_is_sub(owner, olen, z->origin, z->origin_len) ||
 	    !change_batch_type_supported(r->type) ||
-	    r->ttl > CHANGE_BATCH_MAX_TTL || r->nrdata == 0 ||
+	    r->ttl > CHANGE_BATCH_MAX_TTL || (r->nrdata == 0) != alias ||
 	    r->nrdata > UINT16_MAX ||
 	    (r->type == RRTYPE_SOA &&
 	     !name_eq(owner, olen, z->origin, z->origin_len)))
@@ -1843,6 +2090,15 @@ static int set_from_typed(const struct zone_store_zone *z,
 		return Q53_EINVAL;
 	struct set_draft d;
 	draft_init(&d);
+	uint8_t ard[ALIAS_RDATA_MAX];
+	size_t alen = alias ? alias_rdata(r, ard) : 0;
+	*why = "malformed AliasTarget, or an alias of type NS or SOA, with a "
+	       "TTL or multivalue";
+	if (alias && (alen == 0 || r->ttl != 0 || r->multivalue ||
+		      r->type == RRTYPE_NS || r->type == RRTYPE_SOA))
+		return Q53_EINVAL;
+	if (alias && draft_add(&d, ard, (uint16_t)alen) != 0)
+		return Q53_ENOMEM;
 	for (size_t k = 0; k < r->nrdata; k++) {
 		const struct rrset_rdata *rd = &r->rdata[k];
 		*why = "malformed RDATA";
@@ -1946,6 +2202,7 @@ int zone_store_replace(struct zone_store *s, const char *id,
 	uint32_t serial = z->serial + 1;
 	if (serial_newer(soa_serial_get(soa), serial))
 		serial = soa_serial_get(soa);
+	size_t nalias = list_count_alias(&l);
 	rc = retire_reserve(s, zone_store_sets_count(&z->sets));
 	if (rc == 0)
 		rc = list_to_sets(s, &l, &z->sets);
@@ -1953,6 +2210,7 @@ int zone_store_replace(struct zone_store *s, const char *id,
 		fail(err, errlen, rc, "out of memory");
 		goto err_after_list;
 	}
+	z->nalias = nalias;
 	soa_serial_set(soa, serial);
 	z->serial = serial;
 	return 0;
@@ -2023,6 +2281,7 @@ int zone_store_load(struct zone_store *s,
 		fail(err, errlen, Q53_EINVAL, "zone %s: %s", z->id, why);
 	if (rc != 0)
 		goto err_after_zone;
+	z->nalias = list_count_alias(&l);
 	rc = list_to_sets(s, &l, &z->sets);
 	if (rc != 0)
 		goto err_after_zone;

@@ -12,6 +12,10 @@
  * HostedZoneNotEmpty, InvalidInput, InvalidDomainName, InvalidChangeBatch
  * (Q53_EINVAL). On any error the store is unchanged.
  *
+ * Alias record sets (AliasTarget) name a (zone of this store, name) whose
+ * set of the same type answers for them, with its records and TTL; apply
+ * refuses a target that is missing or outside its zone and alias loops.
+ *
  * Routing. Record sets with a SetIdentifier form a group per (name, type)
  * of one policy: failover (one PRIMARY, one SECONDARY at most), weighted
  * or multivalue answer; a group never mixes with a plain set or another
@@ -89,6 +93,26 @@ struct zone_store_rrset {
 /* zone_store_rrset routing flags: the set has a Weight / MultiValueAnswer. */
 #define ZONE_STORE_WEIGHTED   0x01
 #define ZONE_STORE_MULTIVALUE 0x02
+/* An alias (AliasTarget): count 1, rdata[0] the target in a private
+ * layout read only through zone_store_rrset_alias, ttl 0. */
+#define ZONE_STORE_ALIAS 0x04
+
+/* The target of an alias set. */
+struct zone_store_alias {
+	char zone_id[ZONE_STORE_ID_MAX + 1];
+	const uint8_t *name; /* lowercase wire, inside the set */
+	uint8_t name_len;
+	bool evaluate; /* EvaluateTargetHealth */
+};
+
+/* Whether s is an alias; if so its target into *out (valid as s is). */
+bool zone_store_rrset_alias(const struct zone_store_rrset *s,
+			    struct zone_store_alias *out);
+/* The rrset_data fields of s's alias (alias_zone_id NULL when s is not
+ * one), pointing into *a and s. */
+void zone_store_rrset_alias_data(const struct zone_store_rrset *s,
+				 struct zone_store_alias *a,
+				 struct rrset_data *d);
 
 static inline const char *
 zone_store_rrset_set_id(const struct zone_store_rrset *s)
@@ -216,6 +240,8 @@ int zone_store_get_at(const struct zone_store *s, size_t i,
 		      struct zone_store_info *out);
 int zone_store_get(const struct zone_store *s, const char *id,
 		   struct zone_store_info *out);
+/* How many alias sets the i-th zone holds (0 past the end). */
+size_t zone_store_alias_count(const struct zone_store *s, size_t i);
 
 /* Applies b to the zone atomically, with Route 53's rules: CREATE fails if
  * the set (name, type, set identifier) exists; DELETE must match TTL, every
@@ -277,6 +303,19 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
  * which passes the decided statuses. */
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen);
+
+/* Which branch of its routing tree the zone answered (name, type) with,
+ * given the answer's records answer[0..n) (wire RDATA of that type):
+ * into out, e.g. "failover PRIMARY \"p\"", "weighted \"w1\"",
+ * "alias shop.example.com. (Z...) > simple", "simple", "" when the zone
+ * holds no such set. Found by matching the records against each member's,
+ * with health as healthy tells it (so an answer two members share names
+ * the first). Returns 0 or Q53_ENOENT (no such zone) or Q53_ENOMEM. */
+int zone_store_answer_branch(const struct zone_store *s, const char *id,
+			     const uint8_t *name, uint16_t type,
+			     const struct rrset_rdata *answer, size_t n,
+			     zone_store_check_fn healthy, void *ctx, char *out,
+			     size_t outlen);
 
 /* Replaces the zone's record sets with sets[0..n) (typed, untrusted: in
  * canonical order, each (owner, type, set identifier) once, every field

@@ -2,6 +2,8 @@
  * every record set) and the incremental one (zone_update_build over the
  * owners the mutations since the previous build touched), with the dirty
  * tracking the mutations in zone_store.c feed. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +65,186 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
 	return NULL; /* not a group the store keeps */
 }
 
+/* --- aliases --- */
+
+/* The health check id an alias resolved to an unhealthy target carries in
+ * its resolved copy (compared by address). */
+static const char ALIAS_DOWN[] = "alias target unhealthy";
+
+/* Health as the builds read it: the caller's checks, and ALIAS_DOWN. */
+struct build_health {
+	zone_store_check_fn fn;
+	void *ctx;
+};
+
+static bool health_of(void *arg, const char *check_id)
+{
+	const struct build_health *h = arg;
+	if (check_id == ALIAS_DOWN)
+		return false;
+	return h->fn == NULL || h->fn(h->ctx, check_id);
+}
+
+/* A group with its alias members resolved: g[0..n) of the store, or
+ * copies of them (owner, routing fields) answering with their targets'
+ * records and TTL; members resolving to no record are left out. */
+struct resolved {
+	struct zone_store_rrset **v;
+	size_t n;
+	bool alias;			  /* a member was an alias */
+	struct zone_store_rrset **copies; /* malloc'd (each too), or NULL */
+	size_t ncopies;
+	struct zone_store_rrset **ptrs; /* malloc'd, or NULL */
+};
+
+static void resolved_free(struct resolved *r)
+{
+	for (size_t k = 0; r->copies != NULL && k < r->ncopies; k++)
+		free(r->copies[k]);
+	free(r->copies);
+	free(r->ptrs);
+}
+
+static int resolve_group(const struct zone_store *s,
+			 struct zone_store_rrset *const *g, size_t n,
+			 struct build_health *h, unsigned depth,
+			 struct resolved *out);
+
+/* The (name, type) group of zone id into g[0..GROUP_MAX): its size. */
+static size_t target_group(const struct zone_store *s, const char *id,
+			   const uint8_t *name, uint16_t type,
+			   struct zone_store_rrset **g)
+{
+	const struct zone_store_zone *tz = zone_store_impl_find(s, id);
+	size_t end;
+	if (tz == NULL)
+		return 0;
+	size_t pos = zone_store_impl_find_group(&tz->sets, name, type, &end);
+	if (pos == end)
+		return 0;
+	zone_store_impl_group_end(&tz->sets, pos, g, GROUP_MAX);
+	return end - pos;
+}
+
+/* The one set that answers for the resolved group r (NULL when none),
+ * and whether any member is healthy. A weighted group gives its first
+ * eligible member (an alias inside a group points at one set). */
+static const struct zone_store_rrset *
+resolved_answer(const struct resolved *r, struct build_health *h, bool *healthy)
+{
+	const struct zone_store_rrset *pick = NULL;
+	*healthy = false;
+	for (size_t k = 0; k < r->n; k++)
+		*healthy = *healthy || set_healthy(r->v[k], health_of, h);
+	if (r->n == 0)
+		return NULL;
+	enum change_policy p = zone_store_rrset_policy(r->v[0]);
+	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
+	    p == CHANGE_POLICY_GEO) {
+		for (size_t k = 0; k < r->n && pick == NULL; k++) {
+			if (!*healthy || set_healthy(r->v[k], health_of, h))
+				pick = r->v[k];
+		}
+	} else {
+		pick = group_pick(r->v, r->n, health_of, h);
+	}
+	return pick;
+}
+
+/* Alias member m resolved into a new *out (malloc'd, one allocation): m's
+ * key and routing fields (its own copy of m's policy, the alias flag
+ * cleared) with its target's records and TTL, unhealthy (ALIAS_DOWN) when
+ * m's own check is or, with EvaluateTargetHealth, when no record of the
+ * target is. The records point into the target's sets. */
+static int resolve_alias(const struct zone_store *s,
+			 const struct zone_store_rrset *m,
+			 struct build_health *h, unsigned depth,
+			 struct zone_store_rrset **out)
+{
+	struct zone_store_alias a;
+	struct zone_store_rrset *g[GROUP_MAX];
+	const struct zone_store_rrset *t = NULL;
+	struct resolved r = {0};
+	bool ok = false;
+
+	*out = NULL;
+	zone_store_rrset_alias(m, &a);
+	size_t n = depth < ZONE_STORE_ALIAS_DEPTH
+		       ? target_group(s, a.zone_id, a.name, m->type, g)
+		       : 0;
+	if (n > 0) {
+		int rc = resolve_group(s, g, n, h, depth + 1, &r);
+		if (rc != 0)
+			return rc;
+		t = resolved_answer(&r, h, &ok);
+	}
+	uint16_t count = t != NULL ? t->count : 0;
+	struct zone_store_rrset *c =
+	    malloc(sizeof(*c) + count * sizeof(c->rdata[0]) +
+		   sizeof(struct zone_store_policy));
+	if (c == NULL) {
+		resolved_free(&r);
+		return Q53_ENOMEM;
+	}
+	struct zone_store_policy *pol =
+	    (struct zone_store_policy *)&c->rdata[count];
+	memcpy(c, m, sizeof(*c));
+	if (m->policy != NULL)
+		*pol = *m->policy;
+	else
+		memset(pol, 0, sizeof(*pol));
+	pol->routing &= (uint8_t)~ZONE_STORE_ALIAS;
+	c->policy = pol;
+	c->count = count;
+	c->ttl = t != NULL ? t->ttl : 0;
+	for (uint16_t i = 0; i < count; i++)
+		c->rdata[i] = t->rdata[i];
+	resolved_free(&r);
+	if (!set_healthy(m, health_of, h) || (a.evaluate && !ok))
+		pol->health_check_id = (char *)ALIAS_DOWN;
+	*out = c;
+	return 0;
+}
+
+static int resolve_group(const struct zone_store *s,
+			 struct zone_store_rrset *const *g, size_t n,
+			 struct build_health *h, unsigned depth,
+			 struct resolved *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->v = (struct zone_store_rrset **)g;
+	out->n = n > GROUP_MAX ? GROUP_MAX : n;
+	for (size_t k = 0; k < out->n; k++)
+		out->alias = out->alias || (zone_store_rrset_routing(g[k]) &
+					    ZONE_STORE_ALIAS);
+	if (!out->alias)
+		return 0;
+	out->copies = calloc(out->n, sizeof(*out->copies));
+	out->ptrs = malloc(out->n * sizeof(*out->ptrs));
+	out->ncopies = out->copies != NULL ? out->n : 0;
+	if (out->copies == NULL || out->ptrs == NULL) {
+		resolved_free(out);
+		return Q53_ENOMEM;
+	}
+	size_t m = 0;
+	for (size_t k = 0; k < out->n; k++) {
+		if (!(zone_store_rrset_routing(g[k]) & ZONE_STORE_ALIAS)) {
+			out->ptrs[m++] = g[k];
+			continue;
+		}
+		int rc = resolve_alias(s, g[k], h, depth, &out->copies[k]);
+		if (rc != 0) {
+			resolved_free(out);
+			return rc;
+		}
+		if (out->copies[k]->count > 0)
+			out->ptrs[m++] = out->copies[k];
+	}
+	out->v = out->ptrs;
+	out->n = m;
+	return 0;
+}
+
 /* Where a group's records go: a full build's builder or an incremental
  * build's update. */
 struct group_sink {
@@ -71,6 +253,7 @@ struct group_sink {
 	char *err;
 	size_t errlen;
 	struct zone_store_routing *table; /* scratch, malloc'd */
+	const struct zone_store *s;	  /* alias targets */
 };
 
 static int sink_add(struct group_sink *k, const uint8_t *owner, uint16_t type,
@@ -82,58 +265,97 @@ static int sink_add(struct group_sink *k, const uint8_t *owner, uint16_t type,
 	return zone_update_add(k->u, owner, type, ttl, data, len);
 }
 
-/* Adds the group g[0..n) (n counts every member, the first GROUP_MAX in
- * g) to k: the answering set of a plain or failover group, or a weighted
- * or multivalue group's choice table with its first leaf's records. */
-static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
-		     size_t n, zone_store_check_fn healthy, void *ctx)
+/* owner answers by health or by other names' data: rebuilt by every
+ * incremental build. */
+static int sink_volatile(struct group_sink *k, const uint8_t *owner)
 {
-	enum change_policy p = zone_store_rrset_policy(g[0]);
+	if (k->b != NULL)
+		return zone_builder_volatile(k->b, owner) == Q53_ENOMEM
+			   ? Q53_ENOMEM
+			   : 0;
+	zone_update_volatile(k->u, owner);
+	return 0;
+}
+
+/* Adds the group g[0..n) (n counts every member, the first GROUP_MAX in
+ * g), answering for owner (g's own, or a simple alias's), to k: the
+ * answering set of a plain or failover group, or a weighted or multivalue
+ * group's choice table with its first leaf's records. A simple alias
+ * answers as its target group would; alias members of a group answer
+ * with their target's set. */
+static int group_add_as(struct group_sink *k, const uint8_t *owner,
+			struct zone_store_rrset *const *g, size_t n,
+			struct build_health *h, unsigned depth)
+{
+	struct zone_store_alias a;
 	int rc;
+	if (n == 1 && zone_store_rrset_set_id(g[0]) == NULL &&
+	    zone_store_rrset_alias(g[0], &a)) {
+		struct zone_store_rrset *tg[GROUP_MAX];
+		size_t tn =
+		    depth < ZONE_STORE_ALIAS_DEPTH
+			? target_group(k->s, a.zone_id, a.name, g[0]->type, tg)
+			: 0;
+		rc = tn > 0 ? group_add_as(k, owner, tg, tn, h, depth + 1) : 0;
+		return rc != 0 ? rc : sink_volatile(k, owner);
+	}
+	struct resolved r;
+	rc = resolve_group(k->s, g, n, h, depth, &r);
+	if (rc != 0)
+		return rc;
+	if (r.n == 0)
+		goto out;
+	g = r.v;
+	n = r.n;
+	enum change_policy p = zone_store_rrset_policy(g[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
 	    p == CHANGE_POLICY_GEO) {
 		if (k->table == NULL) {
 			k->table = malloc(sizeof(*k->table));
-			if (k->table == NULL)
-				return Q53_ENOMEM;
+			rc = k->table == NULL ? Q53_ENOMEM : 0;
+			if (rc != 0)
+				goto out;
 		}
 		struct zone_store_routing *t = k->table;
 		rc = zone_store_routing_build(
-		    t, g, n > GROUP_MAX ? GROUP_MAX : n, healthy, ctx);
-		if (rc == Q53_EINVAL)
-			return 0; /* not a group the store keeps */
+		    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h);
+		if (rc == Q53_EINVAL) {
+			rc = 0; /* not a group the store keeps */
+			goto out;
+		}
 		if (rc != 0)
-			return rc;
+			goto out;
 		const struct zone_choice_leaf *l0 = &t->leaf[0];
-		for (size_t r = 0; r < l0->count && rc == 0; r++)
-			rc = sink_add(k, g[0]->owner, g[0]->type, l0->ttl,
-				      l0->rdata[r].data, l0->rdata[r].len);
+		for (size_t i = 0; i < l0->count && rc == 0; i++)
+			rc = sink_add(k, owner, g[0]->type, l0->ttl,
+				      l0->rdata[i].data, l0->rdata[i].len);
 		if (rc == 0)
-			rc =
-			    k->b != NULL
-				? zone_builder_choice(k->b, g[0]->owner,
-						      g[0]->type, t->leaf, t->n)
-				: zone_update_choice(k->u, g[0]->owner,
-						     g[0]->type, t->leaf, t->n);
+			rc = k->b != NULL
+				 ? zone_builder_choice(k->b, owner, g[0]->type,
+						       t->leaf, t->n)
+				 : zone_update_choice(k->u, owner, g[0]->type,
+						      t->leaf, t->n);
 		zone_store_routing_free(t);
-		return rc;
+		goto out;
 	}
-	const struct zone_store_rrset *set = group_pick(g, n, healthy, ctx);
-	for (uint16_t r = 0; set != NULL && r < set->count; r++) {
-		rc = sink_add(k, set->owner, set->type, set->ttl,
-			      set->rdata[r].data, set->rdata[r].len);
-		if (rc != 0)
-			return rc;
-	}
-	if (set != NULL && zone_store_rrset_set_id(set) != NULL) {
-		if (k->b != NULL)
-			return zone_builder_volatile(k->b, set->owner) ==
-				       Q53_ENOMEM
-				   ? Q53_ENOMEM
-				   : 0;
-		zone_update_volatile(k->u, set->owner);
-	}
-	return 0;
+	const struct zone_store_rrset *set = group_pick(g, n, health_of, h);
+	for (uint16_t i = 0; set != NULL && i < set->count && rc == 0; i++)
+		rc = sink_add(k, owner, set->type, set->ttl, set->rdata[i].data,
+			      set->rdata[i].len);
+	if (rc == 0 && set != NULL && zone_store_rrset_set_id(set) != NULL)
+		rc = sink_volatile(k, owner);
+out:
+	if (rc == 0 && r.alias)
+		rc = sink_volatile(k, owner);
+	resolved_free(&r);
+	return rc;
+}
+
+static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
+		     size_t n, zone_store_check_fn healthy, void *ctx)
+{
+	struct build_health h = {healthy, ctx};
+	return group_add_as(k, g[0]->owner, g, n, &h, 0);
 }
 
 int zone_store_build(const struct zone_store *s, const char *id,
@@ -161,7 +383,7 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		zone_builder_abort(b);
 		return rc;
 	}
-	struct group_sink k = {.b = b, .err = err, .errlen = errlen};
+	struct group_sink k = {.b = b, .err = err, .errlen = errlen, .s = s};
 	for (size_t i = 0; i < nsets;) {
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
@@ -246,6 +468,7 @@ void zone_store_track_commit(struct zone_store_zone *z)
 
 /* The zone_update_source over one store zone. */
 struct build_src {
+	const struct zone_store *s;
 	const struct zone_store_zone *z;
 	zone_store_check_fn healthy;
 	void *ctx;
@@ -266,7 +489,7 @@ static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
 			break;
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
-		struct group_sink k = {.u = u, .table = b->table};
+		struct group_sink k = {.u = u, .table = b->table, .s = b->s};
 		int rc = group_add(&k, g, j - i, b->healthy, b->ctx);
 		b->table = k.table;
 		if (rc != 0)
@@ -327,7 +550,7 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 	if (prev != NULL && t != NULL && t->valid && !t->overflow &&
 	    t->base_id == zone_build_id(prev) && t->serial == z->serial &&
 	    memcmp(zone_origin(prev), z->origin, z->origin_len) == 0) {
-		struct build_src src = {z, healthy, ctx, NULL};
+		struct build_src src = {s, z, healthy, ctx, NULL};
 		struct zone_update_source us = {
 		    .ctx = &src,
 		    .records = src_records,
@@ -355,4 +578,119 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 	t->base_id = zone_build_id(*out);
 	t->serial = z->serial;
 	return 0;
+}
+
+/* --- which branch answered (test-answer) --- */
+
+/* Whether every record of set is in answer[0..n) and it has n. */
+static bool set_matches(const struct zone_store_rrset *set,
+			const struct rrset_rdata *answer, size_t n)
+{
+	if (set->count != n)
+		return false;
+	for (uint16_t i = 0; i < set->count; i++) {
+		size_t k = 0;
+		while (k < n && !(answer[k].len == set->rdata[i].len &&
+				  memcmp(answer[k].data, set->rdata[i].data,
+					 answer[k].len) == 0))
+			k++;
+		if (k == n)
+			return false;
+	}
+	return true;
+}
+
+/* Appends printf text to out[*o..outlen). */
+static void out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (*o >= outlen)
+		return;
+	va_start(ap, fmt);
+	int w = vsnprintf(out + *o, outlen - *o, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*o += (size_t)w;
+	if (*o >= outlen)
+		*o = outlen - 1;
+}
+
+static int branch_of(const struct zone_store *s, const char *id,
+		     const uint8_t *name, uint16_t type,
+		     const struct rrset_rdata *answer, size_t n,
+		     struct build_health *h, unsigned depth, char *out,
+		     size_t outlen, size_t *o)
+{
+	struct zone_store_rrset *g[GROUP_MAX];
+	struct zone_store_alias a;
+	size_t gn = target_group(s, id, name, type, g);
+	if (gn == 0)
+		return 0;
+	if (gn == 1 && zone_store_rrset_set_id(g[0]) == NULL &&
+	    zone_store_rrset_alias(g[0], &a)) {
+		char target[DNAME_MAXLEN * 4 + 2];
+		dname_to_text(a.name, target, sizeof(target));
+		out_add(out, outlen, o, "alias %s (%s) > ", target, a.zone_id);
+		if (depth >= ZONE_STORE_ALIAS_DEPTH)
+			return 0;
+		return branch_of(s, a.zone_id, a.name, type, answer, n, h,
+				 depth + 1, out, outlen, o);
+	}
+	struct resolved r;
+	int rc = resolve_group(s, g, gn, h, depth, &r);
+	if (rc != 0)
+		return rc;
+	enum change_policy p =
+	    r.n > 0 ? zone_store_rrset_policy(r.v[0]) : CHANGE_POLICY_SIMPLE;
+	out_add(out, outlen, o, "%s", change_batch_policy_name(p));
+	for (size_t k = 0; k < r.n; k++) {
+		const struct zone_store_rrset *m = r.v[k];
+		bool hit =
+		    p != CHANGE_POLICY_MULTIVALUE && set_matches(m, answer, n);
+		/* Multivalue: a member's one record anywhere in the answer. */
+		for (size_t j = 0;
+		     p == CHANGE_POLICY_MULTIVALUE && j < n && !hit; j++)
+			hit = set_matches(m, &answer[j], 1);
+		const char *sid = zone_store_rrset_set_id(m);
+		if (!hit || sid == NULL)
+			continue;
+		enum change_failover fo = zone_store_rrset_failover(m);
+		out_add(out, outlen, o, " %s%s\"%s\"",
+			change_batch_failover_name(fo),
+			fo != CHANGE_FAILOVER_NONE ? " " : "", sid);
+		const struct zone_store_rrset *orig = g[0];
+		for (size_t j = 0; j < gn && j < GROUP_MAX; j++) {
+			const char *gid = zone_store_rrset_set_id(g[j]);
+			if (gid != NULL && strcmp(gid, sid) == 0)
+				orig = g[j];
+		}
+		if (zone_store_rrset_alias(orig, &a)) {
+			char target[DNAME_MAXLEN * 4 + 2];
+			dname_to_text(a.name, target, sizeof(target));
+			out_add(out, outlen, o, " alias %s (%s)", target,
+				a.zone_id);
+		}
+		if (p != CHANGE_POLICY_MULTIVALUE)
+			break;
+	}
+	resolved_free(&r);
+	return 0;
+}
+
+int zone_store_answer_branch(const struct zone_store *s, const char *id,
+			     const uint8_t *name, uint16_t type,
+			     const struct rrset_rdata *answer, size_t n,
+			     zone_store_check_fn healthy, void *ctx, char *out,
+			     size_t outlen)
+{
+	struct build_health h = {healthy, ctx};
+	size_t o = 0;
+	if (outlen == 0)
+		return 0;
+	out[0] = '\0';
+	if (zone_store_impl_find(s, id) == NULL)
+		return Q53_ENOENT;
+	return branch_of(s, id, name, type, answer, n, &h, 0, out, outlen, &o);
 }

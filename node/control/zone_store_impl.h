@@ -29,7 +29,18 @@ struct zone_store_zone {
 	uint32_t serial;
 	struct zone_store_sets sets;	/* canonical order */
 	struct zone_store_track *track; /* NULL until the first update */
+	size_t nalias; /* alias sets: their answers follow other zones */
 };
+
+/* The longest alias chain (alias to alias ...) apply accepts and builds
+ * follow. */
+#define ZONE_STORE_ALIAS_DEPTH 8
+
+/* The (owner, type) group of sets q holds for name and type: its first
+ * position, and the end (== start when there is none). */
+size_t zone_store_impl_find_group(const struct zone_store_sets *q,
+				  const uint8_t *name, uint16_t type,
+				  size_t *end);
 
 /* zone_store.c's helpers. */
 int zone_store_impl_name_cmp(const uint8_t *a, const uint8_t *b);

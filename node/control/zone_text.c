@@ -92,7 +92,8 @@ static void out_text(struct out_buf *o, const char *t)
 static bool set_is_routed(const struct zone_store_rrset *set)
 {
 	return zone_store_rrset_set_id(set) != NULL ||
-	       zone_store_rrset_health_check(set) != NULL;
+	       zone_store_rrset_health_check(set) != NULL ||
+	       (zone_store_rrset_routing(set) & ZONE_STORE_ALIAS);
 }
 
 /* A lowercase wire name as Route 53 writes names: final dot, and every
@@ -152,6 +153,18 @@ static int set_to_change(const struct zone_store_rrset *set, struct change *c,
 	     (c->rrset.health_check_id =
 		  strdup(zone_store_rrset_health_check(set))) == NULL))
 		return Q53_ENOMEM;
+	struct zone_store_alias a;
+	if (zone_store_rrset_alias(set, &a)) {
+		name_route53_text(a.name, name, sizeof(name));
+		c->rrset.ttl = 0;
+		c->rrset.alias_evaluate = a.evaluate;
+		c->rrset.alias_zone_id = strdup(a.zone_id);
+		c->rrset.alias_dns_name = strdup(name);
+		return c->rrset.alias_zone_id == NULL ||
+			       c->rrset.alias_dns_name == NULL
+			   ? Q53_ENOMEM
+			   : 0;
+	}
 	c->rrset.values = calloc(set->count, sizeof(*c->rrset.values));
 	if (c->rrset.values == NULL)
 		return Q53_ENOMEM;

@@ -3,7 +3,9 @@
  * payloads) and TCP, against a serving view built once from zones that reach
  * every lookup branch (wildcards, CNAME chains and loops, a delegation with
  * glue, a nested hosted zone, empty non-terminals, many types, RRsets larger
- * than any UDP payload, weighted and multivalue answer choices).
+ * than any UDP payload, weighted and multivalue answer choices, alias
+ * records compiled by the zone store: at the apex, across zones, chained,
+ * in failover and weighted groups, to a weighted group, to a CNAME).
  * response_check.c holds the invariants.
  *
  * Reproduce: build/fuzz/tests/fuzz/fuzz_query CRASH-FILE */
@@ -11,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/control/change_batch.h"
+#include "node/control/zone_store.h"
 #include "node/dns/query.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
@@ -359,6 +363,117 @@ static struct zone *load_routing_zone(void)
 	return z;
 }
 
+/* alias.test. and target.test. as the zone store compiles their alias
+ * records (AWS CLI JSON through change_batch_parse, as the API does). */
+#define ALIAS_ZID  "ZALIASFUZZ00001"
+#define TARGET_ZID "ZTARGETFUZZ0001"
+static const char alias_target_batch[] =
+    "{\"Changes\": ["
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"www.target.test\", \"Type\": \"A\", \"TTL\": 30, "
+    "\"ResourceRecords\": [{\"Value\": \"198.51.100.1\"}, {\"Value\": "
+    "\"198.51.100.2\"}]}},"
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"www.target.test\", \"Type\": \"MX\", \"TTL\": 30, "
+    "\"ResourceRecords\": [{\"Value\": \"10 www.target.test\"}]}},"
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"cn.target.test\", \"Type\": \"CNAME\", \"TTL\": 30, "
+    "\"ResourceRecords\": [{\"Value\": \"www.target.test\"}]}},"
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"lb.target.test\", \"Type\": \"A\", \"TTL\": 20, "
+    "\"SetIdentifier\": \"a\", \"Weight\": 3, \"ResourceRecords\": "
+    "[{\"Value\": \"198.51.100.11\"}]}},"
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"lb.target.test\", \"Type\": \"A\", \"TTL\": 20, "
+    "\"SetIdentifier\": \"b\", \"Weight\": 1, \"ResourceRecords\": "
+    "[{\"Value\": \"198.51.100.12\"}]}}]}";
+#define ALIAS_CH(name, type, extra, zid, target, eval)                         \
+	"{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": \"" name   \
+	"\", \"Type\": \"" type "\", " extra "\"AliasTarget\": "               \
+	"{\"HostedZoneId\": \"" zid "\", \"DNSName\": \"" target               \
+	"\", \"EvaluateTargetHealth\": " eval "}}}"
+static const char alias_batch[] =
+    "{\"Changes\": [" ALIAS_CH("alias.test", "A", "", TARGET_ZID, "www.target.test", "true") "," ALIAS_CH("alias.test", "MX", "", TARGET_ZID, "www.target.test", "false") "," ALIAS_CH(
+	"chain.alias.test", "A", "", ALIAS_ZID, "alias.test",
+	"false") "," ALIAS_CH("cn.alias.test", "CNAME", "", TARGET_ZID,
+			      "cn.target.test",
+			      "false") "," ALIAS_CH("lb.alias.test", "A", "",
+						    TARGET_ZID,
+						    "lb.target.test",
+						    "true") "," ALIAS_CH("fo."
+									 "alias"
+									 ".tes"
+									 "t",
+									 "A",
+									 "\"Set"
+									 "Ident"
+									 "ifier"
+									 "\": "
+									 "\"p\""
+									 ", "
+									 "\"Fai"
+									 "lover"
+									 "\": "
+									 "\"PRI"
+									 "MARY"
+									 "\", ",
+									 TARGET_ZID,
+									 "www."
+									 "targe"
+									 "t."
+									 "test",
+									 "true") ","
+										 "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+										 "\"fo.alias.test\", \"Type\": \"A\", \"TTL\": 40, "
+										 "\"SetIdentifier\": \"s\", \"Failover\": \"SECONDARY\", "
+										 "\"ResourceRecords\": [{\"Value\": \"192.0.2.2\"}]}}," ALIAS_CH(
+										     "wa.alias.test",
+										     "A",
+										     "\"SetIdentifier\": \"x\", \"Weight\": 2, ",
+										     TARGET_ZID,
+										     "www.target.test",
+										     "false") "," ALIAS_CH("wa.alias.test",
+													   "A",
+													   "\"SetIdentifier\": \"y\", \"Weight\": 1, ",
+													   TARGET_ZID,
+													   "lb.target.test",
+													   "false") "]}";
+
+static void alias_apply(struct zone_store *s, const char *zid, const char *json)
+{
+	struct change_batch *b;
+	struct change_batch_typed t;
+	char err[2048];
+	must(change_batch_parse(&b, json, strlen(json), err, sizeof(err)), err);
+	must(change_batch_compile(b, &t), "compile");
+	must(zone_store_apply(s, zid, &t.batch, err, sizeof(err)), err);
+	change_batch_typed_free(&t);
+	change_batch_free(b);
+}
+
+static void load_alias_zones(struct zone **out)
+{
+	static const char *const ns[] = {"ns1.alias.test"};
+	struct zone_store s;
+	char err[512];
+	struct zone_store_create_params a = {.id = ALIAS_ZID,
+					     .name = "alias.test",
+					     .nameservers = ns,
+					     .nnameservers = 1};
+	struct zone_store_create_params t = {.id = TARGET_ZID,
+					     .name = "target.test",
+					     .nameservers = ns,
+					     .nnameservers = 1};
+	zone_store_init(&s);
+	must(zone_store_create(&s, &a, err, sizeof(err)), err);
+	must(zone_store_create(&s, &t, err, sizeof(err)), err);
+	alias_apply(&s, TARGET_ZID, alias_target_batch);
+	alias_apply(&s, ALIAS_ZID, alias_batch);
+	must(zone_store_build(&s, ALIAS_ZID, &out[0], err, sizeof(err)), err);
+	must(zone_store_build(&s, TARGET_ZID, &out[1], err, sizeof(err)), err);
+	zone_store_free(&s);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -380,9 +495,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		append(text, cap, &off, line);
 	}
 
-	struct zone *zones[5];
+	struct zone *zones[7];
 	size_t n = 0;
 	zones[n++] = load_routing_zone();
+	load_alias_zones(&zones[n]);
+	n += 2;
 	zones[n++] = load("example.com.", text, off);
 	zones[n++] = load("other.test.", zone_other, strlen(zone_other));
 	zones[n++] =

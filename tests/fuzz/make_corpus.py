@@ -55,6 +55,10 @@ NAMES = [
 # routing.test.: weighted and multivalue answer choices.
 NAMES += ["w.routing.test.", "mv.routing.test.", "x.wild.routing.test.",
           "cw.routing.test.", "mx.routing.test.", "routing.test."]
+# alias.test.: alias records as the zone store compiles them.
+NAMES += ["alias.test.", "chain.alias.test.", "cn.alias.test.",
+          "lb.alias.test.", "fo.alias.test.", "wa.alias.test.",
+          "www.target.test.", "lb.target.test."]
 
 TYPES = ["A", "AAAA", "NS", "SOA", "CNAME", "MX", "TXT", "SRV", "PTR", "CAA",
          "DS", "DNSKEY", "RRSIG", "NSEC", "TLSA", "SSHFP", "NAPTR", "SVCB",

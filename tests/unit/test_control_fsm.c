@@ -900,10 +900,10 @@ static void test_newer_versions(void **state)
 	struct snap now = snap(f);
 	assert_int_equal(now.p[0], 0x08);
 	assert_int_equal(now.p[1], 3);
-	now.p[1] = 4;
+	now.p[1] = 5; /* 4: with alias record sets */
 	assert_int_equal(b->restore(b, now.p, now.len), Q53_EMALF);
 	assert_int_equal(fatal_calls, 3);
-	assert_string_equal(fatal_msg, "snapshot has format 4 written by a "
+	assert_string_equal(fatal_msg, "snapshot has format 5 written by a "
 				       "newer quorum53: upgrade this node");
 	/* Format 2 (0.2.0: no access keys, tags or routing fields) is read. */
 	now.p[1] = 2;
@@ -1441,6 +1441,61 @@ static void rich_history(struct control_fsm *f)
 	ok(f, p_comment(ZID2, "renamed"));
 }
 
+/* Alias record sets: a snapshot holding one is format 3 like any other
+ * (format 3 is this release's, alias fields included; 4 is refused) and
+ * restores to the same bytes; a change in
+ * another zone dirties the zone holding an alias (its target may be
+ * there). */
+static void test_snapshot_alias(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct control_fsm_dirty d;
+
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, NULL));
+	ok(f, p_zone(ZID2, "example.net", NULL, NULL));
+	ok(f, p_batch(ZID2, "C1",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"www.example.net\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"ResourceRecords\": "
+		      "[{\"Value\": \"192.0.2.1\"}]}}]}"));
+	struct snap plain = snap(f);
+	assert_int_equal(plain.p[1], 3);
+	raft_free(plain.p);
+	ok(f, p_batch(ZID, "C2",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"example.com\", "
+		      "\"Type\": \"A\", \"AliasTarget\": {\"HostedZoneId\": "
+		      "\"" ZID2 "\", \"DNSName\": \"www.example.net\", "
+		      "\"EvaluateTargetHealth\": false}}}]}"));
+	struct snap a = snap(f);
+	assert_int_equal(a.p[0], 0x08);
+	assert_int_equal(a.p[1], 3);
+	a.p[1] = 4;
+	assert_int_not_equal(gb->restore(gb, a.p, a.len), 0);
+	a.p[1] = 3;
+	assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+	snap_same(a, snap(g));
+	raft_free(a.p);
+
+	control_fsm_take_dirty(f, &d);
+	control_fsm_dirty_clear(&d);
+	ok(f, p_batch(ZID2, "C3",
+		      "{\"Changes\": [{\"Action\": \"UPSERT\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"www.example.net\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"ResourceRecords\": "
+		      "[{\"Value\": \"192.0.2.2\"}]}}]}"));
+	control_fsm_take_dirty(f, &d);
+	bool seen = false;
+	for (size_t i = 0; i < d.n_zone_ids; i++)
+		seen = seen || strcmp(d.zone_ids[i], ZID) == 0;
+	assert_true(seen);
+	control_fsm_dirty_clear(&d);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
 static void test_snapshot_round_trip(void **state)
 {
 	struct control_fsm *f = fsm_new(), *g = fsm_new(), *e = fsm_new();
@@ -1865,6 +1920,7 @@ int main(void)
 	    cmocka_unit_test(test_health_transitions),
 	    cmocka_unit_test(test_tags_and_comments),
 	    cmocka_unit_test(test_snapshot_round_trip),
+	    cmocka_unit_test(test_snapshot_alias),
 	    cmocka_unit_test(test_routing_sets_snapshot),
 	    cmocka_unit_test(test_snapshot_capture),
 	    cmocka_unit_test(test_snapshot_garbage),

@@ -312,9 +312,9 @@ static void test_typed_log(void **state)
 	struct command_payload p;
 	assert_int_equal(command_encode_change_rrsets(&c, &p), 0);
 	assert_int_equal(command_peek_version(p.data, p.len),
-			 COMMAND_VERSION_GEO);
+			 COMMAND_VERSION_GEO_ALIAS);
 	assert_int_equal(command_version_max(COMMAND_CHANGE_RRSETS),
-			 COMMAND_VERSION_GEO);
+			 COMMAND_VERSION_GEO_ALIAS);
 	struct command out;
 	assert_int_equal(
 	    command_decode(COMMAND_CHANGE_RRSETS, p.data, p.len, &out), 0);
@@ -328,6 +328,43 @@ static void test_typed_log(void **state)
 	change_batch_free(b);
 }
 
+/* A geolocation member may be an alias: it keeps its location and
+ * answers with its target's records (the routing fields and the alias
+ * share the out-of-line policy). */
+static void test_alias_member(void **state)
+{
+	(void)state;
+	struct zone_store s;
+	store_new(&s);
+	apply_ok(&s,
+		 BATCH(CH("CREATE", "\"Name\": \"t.example.com\", \"Type\": "
+				    "\"A\", \"TTL\": 60, \"ResourceRecords\": "
+				    "[{\"Value\": \"192.0.2.9\"}]")));
+	apply_ok(&s, BATCH(CH("CREATE",
+			      G("eu", "\"ContinentCode\": \"EU\"", "1",
+				"")) "," CH("CREATE", "\"Name\": "
+						      "\"g.example.com\", "
+						      "\"Type\": \"A\", "
+						      "\"SetIdentifier\": "
+						      "\"de\", "
+						      "\"GeoLocation\": "
+						      "{\"CountryCode\": "
+						      "\"DE\"}, "
+						      "\"AliasTarget\": "
+						      "{\"HostedZoneId\": "
+						      "\"" ZID "\", "
+						      "\"DNSName\": "
+						      "\"t.example.com\", "
+						      "\"EvaluateTargetHealth"
+						      "\": false}")));
+	assert_int_equal(
+	    answer(&s, NULL, "g.example.com", loc("EU", "DE", NULL)), 9);
+	assert_int_equal(
+	    answer(&s, NULL, "g.example.com", loc("EU", "FR", NULL)), 1);
+	assert_int_equal(answer(&s, NULL, "g.example.com", 0), 0);
+	zone_store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(test_unhealthy_fallback),
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_typed_log),
+	    cmocka_unit_test(test_alias_member),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,6 +155,8 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 		op = R53_ZONE_LIMIT;
 		set(out->id, g.s[1]);
 		set(out->kind, g.s[2]);
+	} else if (strcmp(s0, "testdnsanswer") == 0 && g.n == 1 && get) {
+		op = R53_TEST_DNS_ANSWER;
 	} else if (strcmp(s0, "accountlimit") == 0 && g.n == 2 && get) {
 		op = R53_ACCOUNT_LIMIT;
 		set(out->kind, g.s[1]);
@@ -186,6 +188,24 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 				      ZONES_PAGE_MAX);
 		if (out->zone_id != NULL && out->dns_name == NULL)
 			out->invalid = "HostedZoneId needs DNSName";
+		break;
+	case R53_TEST_DNS_ANSWER:
+		out->zone_id = query(ctx, "hostedzoneid");
+		if (out->zone_id != NULL)
+			out->zone_id = strip(out->zone_id, "/hostedzone/");
+		out->record_name = query(ctx, "recordname");
+		out->record_type = query(ctx, "recordtype");
+		out->resolver_ip = query(ctx, "resolverip");
+		out->ecs_ip = query(ctx, "edns0clientsubnetip");
+		out->ecs_mask = query(ctx, "edns0clientsubnetmask");
+		if (out->zone_id == NULL || out->record_name == NULL ||
+		    out->record_type == NULL)
+			out->invalid = "The input is not valid: hostedzoneid, "
+				       "recordname and recordtype are required";
+		else if (out->ecs_mask != NULL && out->ecs_ip == NULL)
+			out->invalid = "The input is not valid: "
+				       "edns0clientsubnetmask needs "
+				       "edns0clientsubnetip";
 		break;
 	case R53_LIST_RRSETS:
 		out->name = query(ctx, "name");
@@ -233,6 +253,7 @@ const char *r53_op_name(enum r53_op op)
 	    [R53_ZONE_LIMIT] = "GetHostedZoneLimit",
 	    [R53_ACCOUNT_LIMIT] = "GetAccountLimit",
 	    [R53_GET_DNSSEC] = "GetDNSSEC",
+	    [R53_TEST_DNS_ANSWER] = "TestDNSAnswer",
 	};
 	return (unsigned)op < sizeof(names) / sizeof(names[0]) &&
 		       names[op] != NULL

@@ -34,6 +34,7 @@ enum r53_op {
 	R53_ZONE_LIMIT,
 	R53_ACCOUNT_LIMIT,
 	R53_GET_DNSSEC,
+	R53_TEST_DNS_ANSWER,
 	R53_OP_COUNT /* not an operation: the number of kinds */
 };
 
@@ -59,6 +60,9 @@ struct r53_route {
 	 * query (NULL when absent). */
 	const char *name, *type, *identifier;
 	const char *dns_name, *zone_id;
+	/* TestDNSAnswer (zone_id: hostedzoneid): borrowed, NULL when
+	 * absent. */
+	const char *record_name, *record_type, *resolver_ip, *ecs_ip, *ecs_mask;
 	/* Non-NULL: the request is a known operation with parameters Route
 	 * 53 refuses (InvalidInput, this message). */
 	const char *invalid;

@@ -276,6 +276,19 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 			xo_text(x, "SubdivisionCode", rs->geo_subdivision_code);
 		xo_close(x);
 	}
+	if (rs->alias_hosted_zone_id != NULL &&
+	    rs->alias_hosted_zone_id[0] != '\0') {
+		char target[1100];
+		r53_name(rs->alias_dns_name, target, sizeof(target));
+		xo_open(x, "AliasTarget");
+		xo_text(x, "HostedZoneId", rs->alias_hosted_zone_id);
+		xo_text(x, "DNSName", target);
+		xo_text(x, "EvaluateTargetHealth",
+			rs->alias_evaluate_target_health ? "true" : "false");
+		xo_close(x);
+		xo_close(x);
+		return;
+	}
 	xo_fmt(x, "TTL", "%u", rs->ttl);
 	xo_open(x, "ResourceRecords");
 	for (size_t i = 0; i < rs->n_values; i++) {
@@ -568,6 +581,22 @@ static void answer(struct op *o, const Q53__Api__Response *resp)
 		if (answer_more(o, resp))
 			return;
 		break;
+	case R53_TEST_DNS_ANSWER: {
+		const Q53__Api__TestAnswerResponse *t = resp->test_answer;
+		if (t == NULL || xo_begin(&x, "TestDNSAnswerResponse") != 0)
+			break;
+		xo_text(&x, "Nameserver", t->nameserver);
+		xo_text(&x, "RecordName", t->record_name);
+		xo_text(&x, "RecordType", t->record_type);
+		xo_open(&x, "RecordData");
+		for (size_t i = 0; i < t->n_record_data; i++)
+			xo_text(&x, "RecordDataEntry", t->record_data[i]);
+		xo_close(&x);
+		xo_text(&x, "ResponseCode", t->response_code);
+		xo_text(&x, "Protocol", t->protocol);
+		xo_send(&x, o, 200, hdr);
+		return;
+	}
 	case R53_LIST_RRSETS: {
 		const Q53__Api__ListRecordsResponse *l = resp->list_records;
 		if (l == NULL ||
@@ -846,6 +875,28 @@ static void op_list_rrsets(struct route53_rest *rest, struct op *o,
 	req.body_case = Q53__API__REQUEST__BODY_LIST_RECORDS;
 	req.list_records = &l;
 	o->kind = R53_LIST_RRSETS;
+	submit(rest, o, &req);
+}
+
+static void op_test_answer(struct route53_rest *rest, struct op *o,
+			   const struct r53_route *rt)
+{
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__TestAnswerRequest t = Q53__API__TEST_ANSWER_REQUEST__INIT;
+	char subnet[128] = "";
+	if (rt->ecs_ip != NULL)
+		snprintf(subnet, sizeof(subnet), "%.64s%s%.8s", rt->ecs_ip,
+			 rt->ecs_mask != NULL ? "/" : "",
+			 rt->ecs_mask != NULL ? rt->ecs_mask : "");
+	t.zone = (char *)rt->zone_id;
+	t.name = (char *)rt->record_name;
+	t.type = (char *)rt->record_type;
+	t.resolver_ip =
+	    (char *)(rt->resolver_ip != NULL ? rt->resolver_ip : "");
+	t.client_subnet = subnet;
+	req.body_case = Q53__API__REQUEST__BODY_TEST_ANSWER;
+	req.test_answer = &t;
+	o->kind = R53_TEST_DNS_ANSWER;
 	submit(rest, o, &req);
 }
 
@@ -1363,6 +1414,9 @@ static void route(struct route53_rest *rest, struct op *o)
 		return;
 	case R53_LIST_RRSETS:
 		op_list_rrsets(rest, o, &rt);
+		return;
+	case R53_TEST_DNS_ANSWER:
+		op_test_answer(rest, o, &rt);
 		return;
 	case R53_GET_CHANGE:
 		gc.id = o->id;

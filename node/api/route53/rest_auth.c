@@ -46,6 +46,7 @@ static const struct {
     [R53_ZONE_LIMIT] = {"GetHostedZoneLimit", 'z'},
     [R53_ACCOUNT_LIMIT] = {"GetAccountLimit", '*'},
     [R53_GET_DNSSEC] = {"GetDNSSEC", 'z'},
+    [R53_TEST_DNS_ANSWER] = {"TestDNSAnswer", '*'},
 };
 _Static_assert(sizeof(AUTH) / sizeof(AUTH[0]) == R53_OP_COUNT,
 	       "every r53_op needs an IAM action in AUTH");
