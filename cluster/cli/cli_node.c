@@ -8,10 +8,11 @@
 static json_t *node_json(const Q53__Api__Node *n)
 {
 	return json_pack(
-	    "{s:I,s:s,s:s,s:s,s:b,s:b,s:I}", "Id", (json_int_t)n->id,
+	    "{s:I,s:s,s:s,s:s,s:b,s:b,s:I,s:s}", "Id", (json_int_t)n->id,
 	    "RaftAddress", n->raft_address, "ApiAddress", n->api_address,
 	    "Role", n->role, "Leader", (int)n->leader, "Reachable",
-	    (int)n->reachable, "AppliedIndex", (json_int_t)n->applied_index);
+	    (int)n->reachable, "AppliedIndex", (json_int_t)n->applied_index,
+	    "GeoipSha256", n->geoip_sha256);
 }
 
 static int print_table(struct cli_table *t)
@@ -50,24 +51,27 @@ static int node_list(struct cli *cli, int argc, char **argv)
 	} else {
 		static const char *const headers[] = {
 		    "ID",      "ROLE", "LEADER", "REACHABLE",
-		    "APPLIED", "RAFT", "API"};
+		    "APPLIED", "RAFT", "API",	 "GEOIP"};
 		struct cli_table t;
-		cli_table_init(&t, 7, headers);
+		cli_table_init(&t, 8, headers);
 		for (size_t i = 0; i < l->n_nodes; i++) {
 			Q53__Api__Node *n = l->nodes[i];
-			char id[24], applied[24];
+			char id[24], applied[24], geo[16];
 			snprintf(id, sizeof(id), "%llu",
 				 (unsigned long long)n->id);
 			snprintf(applied, sizeof(applied), "%llu",
 				 (unsigned long long)n->applied_index);
-			const char *row[7] = {id,
+			snprintf(geo, sizeof(geo), "%.12s",
+				 n->geoip_sha256[0] ? n->geoip_sha256 : "-");
+			const char *row[8] = {id,
 					      n->role,
 					      n->leader ? "yes" : "no",
 					      n->reachable ? "yes" : "no",
 					      applied,
 					      n->raft_address,
 					      n->api_address[0] ? n->api_address
-								: "-"};
+								: "-",
+					      geo};
 			cli_table_add(&t, row);
 		}
 		rv = print_table(&t);
@@ -203,7 +207,8 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 	Q53__Api__StatusResponse *s = r->status;
 	if (cli->json) {
 		rv = cli_print_json(json_pack(
-		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I,s:s}",
+		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I,s:s,"
+		    "s:s}",
 		    "Node", cli->client.node, "NodeId", (json_int_t)s->node_id,
 		    "State", s->state, "LeaderId", (json_int_t)s->leader_id,
 		    "LeaderApi", s->leader_api, "Term", (json_int_t)s->term,
@@ -212,7 +217,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    "Nodes", (int)s->nodes, "Version", s->version,
 		    "QuorumContact", (int)s->quorum_contact, "ContactAgeMs",
 		    (json_int_t)s->contact_age_ms, "GeoipSha256",
-		    s->geoip_sha256));
+		    s->geoip_sha256, "GeoipConsistent", s->geoip_consistent));
 	} else {
 		struct cli_table t;
 		cli_table_init(&t, 2, NULL);
@@ -248,6 +253,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    {"QuorumContact", v[6]},
 		    {"Version", s->version[0] ? s->version : "-"},
 		    {"GeoipSha256", s->geoip_sha256[0] ? s->geoip_sha256 : "-"},
+		    {"GeoipConsistent", s->geoip_consistent},
 		};
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 			cli_table_add(&t, rows[i]);

@@ -65,6 +65,7 @@ struct cn_fan_member {
 	char name[CLUSTER_NAME_MAX];
 	char raft[CLUSTER_ADDR_MAX];
 	char api[CLUSTER_ADDR_MAX];
+	char geoip_sha256[65];
 	int role;
 	bool leader;
 	bool reachable;
@@ -119,6 +120,7 @@ static void cn_fanout_reply(struct cn_fanout *f)
 				nodes[i].leader = m->leader;
 				nodes[i].reachable = m->reachable;
 				nodes[i].applied_index = m->applied;
+				nodes[i].geoip_sha256 = m->geoip_sha256;
 				ptrs[i] = &nodes[i];
 			}
 			ln.nodes = ptrs;
@@ -244,6 +246,8 @@ static void cn_fanout_start(struct change_status *n, struct cn_fanout *f)
 			snprintf(m->api, sizeof(m->api), "%s",
 				 meta.api_address);
 			snprintf(m->name, sizeof(m->name), "%s", meta.name);
+			snprintf(m->geoip_sha256, sizeof(m->geoip_sha256), "%s",
+				 meta.geoip_sha256);
 		}
 		if (srv->id == n->ops.node_id) {
 			m->reachable = n->ops.serving(n->ops.data, NULL);

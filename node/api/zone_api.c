@@ -220,10 +220,11 @@ void zone_api_execute(void *data, struct api_call *call)
 		return;
 	}
 	case Q53__API__REQUEST__BODY_ADD_NODE:
-		n->member_add(n->data, call, req->add_node->id,
-			      req->add_node->address,
-			      req->add_node->api_address,
-			      req->add_node->dns_address, req->add_node->name);
+		n->member_add(
+		    n->data, call, req->add_node->id, req->add_node->address,
+		    req->add_node->api_address, req->add_node->dns_address,
+		    req->add_node->name, req->add_node->geoip_path,
+		    req->add_node->geoip_sha256);
 		return;
 	case Q53__API__REQUEST__BODY_REMOVE_NODE:
 		n->member_remove(n->data, call, req->remove_node->id);
@@ -376,9 +377,39 @@ static void be_list_records(void *data, struct api_call *call,
 	api_render_records_free(&lr);
 }
 
+/* "yes" when every member's replicated --geoip SHA-256 is the same,
+ * else "no: NAME SHA12..., ..." (truncated to len). */
+static void geoip_consistency(struct api_edge *n, char *out, size_t len)
+{
+	size_t count = control_fsm_node_count(n->fsm), used;
+	struct control_fsm_node first, meta;
+	bool same = true;
+
+	snprintf(out, len, "yes");
+	if (count == 0 || control_fsm_node_at(n->fsm, 0, &first) != 0)
+		return;
+	for (size_t i = 1; i < count; i++)
+		if (control_fsm_node_at(n->fsm, i, &meta) == 0 &&
+		    strcmp(meta.geoip_sha256, first.geoip_sha256) != 0)
+			same = false;
+	if (same)
+		return;
+	used = (size_t)snprintf(out, len, "no:");
+	for (size_t i = 0; i < count && used < len; i++) {
+		if (control_fsm_node_at(n->fsm, i, &meta) != 0)
+			continue;
+		used += (size_t)snprintf(
+		    out + used, len - used, "%s %s %.12s%s", i ? "," : "",
+		    meta.name[0] ? meta.name : "?",
+		    meta.geoip_sha256[0] ? meta.geoip_sha256 : "-",
+		    meta.geoip_sha256[0] ? "..." : "");
+	}
+}
+
 static void be_status(void *data, struct api_call *call,
 		      const Q53__Api__StatusRequest *req)
 {
+	char geo[512];
 	struct api_edge *n = data;
 	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
 	Q53__Api__StatusResponse st = Q53__API__STATUS_RESPONSE__INIT;
@@ -406,6 +437,8 @@ static void be_status(void *data, struct api_call *call,
 	    rs.contact_age_ms == UINT64_MAX ? -1 : (int64_t)rs.contact_age_ms;
 	st.version = Q53_VERSION;
 	st.geoip_sha256 = (char *)(n->geoip_sha256 ? n->geoip_sha256 : "");
+	geoip_consistency(n, geo, sizeof(geo));
+	st.geoip_consistent = geo;
 	r.body_case = Q53__API__RESPONSE__BODY_STATUS;
 	r.status = &st;
 	api_reply(call, &r);

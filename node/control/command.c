@@ -497,6 +497,8 @@ int command_encode_set_node(const struct command_set_node *c,
 	m.dns_address = str_in(c->dns_address);
 	m.api_address = str_in(c->api_address);
 	m.name = str_in(c->name);
+	m.geoip_path = str_in(c->geoip_path);
+	m.geoip_sha256 = str_in(c->geoip_sha256);
 	m.time_ms = c->time_ms;
 	return pack_payload(COMMAND_SET_NODE, &m.base, out);
 }
@@ -801,6 +803,8 @@ static void fill_command(struct command *out)
 		c->dns_address = str_out(m->dns_address);
 		c->api_address = str_out(m->api_address);
 		c->name = str_out(m->name);
+		c->geoip_path = str_out(m->geoip_path);
+		c->geoip_sha256 = str_out(m->geoip_sha256);
 		c->time_ms = m->time_ms;
 		break;
 	}

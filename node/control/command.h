@@ -160,6 +160,8 @@ struct command_set_node {
 	const char *dns_address;
 	const char *api_address;
 	const char *name;
+	const char *geoip_path;	  /* "" or NULL = none */
+	const char *geoip_sha256; /* "" or NULL = none */
 	uint64_t time_ms;
 };
 

@@ -68,6 +68,8 @@ struct node {
 	char *dns_address;
 	char *api_address;
 	char *name;
+	char *geoip_path;
+	char *geoip_sha256;
 	uint64_t index;
 	uint64_t time_ms;
 };
@@ -353,6 +355,8 @@ static void node_clear(struct node *n)
 	raft_free(n->dns_address);
 	raft_free(n->api_address);
 	raft_free(n->name);
+	raft_free(n->geoip_path);
+	raft_free(n->geoip_sha256);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -1441,7 +1445,9 @@ static int apply_set_node(struct apply *a, const struct command_set_node *c)
 	if (!text_ok(c->raft_address, CONTROL_FSM_ADDRESS_MAX) ||
 	    !text_ok(c->dns_address, CONTROL_FSM_ADDRESS_MAX) ||
 	    !text_ok(c->api_address, CONTROL_FSM_ADDRESS_MAX) ||
-	    !text_ok(c->name, CONTROL_FSM_NODE_NAME_MAX))
+	    !text_ok(c->name, CONTROL_FSM_NODE_NAME_MAX) ||
+	    !text_ok(c->geoip_path, CONTROL_FSM_ADDRESS_MAX) ||
+	    !text_ok(c->geoip_sha256, CONTROL_FSM_NODE_NAME_MAX))
 		return reject(a, Q53_EINVAL,
 			      "InvalidInput: node %llu: an address is longer "
 			      "than %d or the name longer than %d characters",
@@ -1465,8 +1471,11 @@ static int apply_set_node(struct apply *a, const struct command_set_node *c)
 	n.dns_address = rstrdup(c->dns_address);
 	n.api_address = rstrdup(c->api_address);
 	n.name = rstrdup(c->name);
+	n.geoip_path = rstrdup(c->geoip_path);
+	n.geoip_sha256 = rstrdup(c->geoip_sha256);
 	if (n.raft_address == NULL || n.dns_address == NULL ||
-	    n.api_address == NULL || n.name == NULL) {
+	    n.api_address == NULL || n.name == NULL || n.geoip_path == NULL ||
+	    n.geoip_sha256 == NULL) {
 		node_clear(&n);
 		return Q53_ENOMEM;
 	}
@@ -2002,6 +2011,8 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		pn->dns_address = n->dns_address;
 		pn->api_address = n->api_address;
 		pn->name = n->name;
+		pn->geoip_path = n->geoip_path;
+		pn->geoip_sha256 = n->geoip_sha256;
 		pn->index = n->index;
 		pn->time_ms = n->time_ms;
 		x.nodes[i] = pn;
@@ -2440,6 +2451,8 @@ static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
 		    !text_ok(pn->dns_address, CONTROL_FSM_ADDRESS_MAX) ||
 		    !text_ok(pn->api_address, CONTROL_FSM_ADDRESS_MAX) ||
 		    !text_ok(pn->name, CONTROL_FSM_NODE_NAME_MAX) ||
+		    !text_ok(pn->geoip_path, CONTROL_FSM_ADDRESS_MAX) ||
+		    !text_ok(pn->geoip_sha256, CONTROL_FSM_NODE_NAME_MAX) ||
 		    pn->index > m->applied)
 			return Q53_EMALF;
 		t->node_ids[i] = pn->node_id;
@@ -2448,10 +2461,13 @@ static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
 		n->dns_address = rstrdup(pn->dns_address);
 		n->api_address = rstrdup(pn->api_address);
 		n->name = rstrdup(pn->name);
+		n->geoip_path = rstrdup(pn->geoip_path);
+		n->geoip_sha256 = rstrdup(pn->geoip_sha256);
 		n->index = pn->index;
 		n->time_ms = pn->time_ms;
 		if (n->raft_address == NULL || n->dns_address == NULL ||
-		    n->api_address == NULL || n->name == NULL)
+		    n->api_address == NULL || n->name == NULL ||
+		    n->geoip_path == NULL || n->geoip_sha256 == NULL)
 			return Q53_ENOMEM;
 	}
 	return 0;
@@ -2890,6 +2906,8 @@ int control_fsm_node_at(const struct control_fsm *f, size_t i,
 	out->dns_address = n->dns_address;
 	out->api_address = n->api_address;
 	out->name = n->name;
+	out->geoip_path = n->geoip_path;
+	out->geoip_sha256 = n->geoip_sha256;
 	out->index = n->index;
 	out->time_ms = n->time_ms;
 	return 0;

@@ -210,10 +210,12 @@ int control_fsm_health_check_get(const struct control_fsm *f, const char *id,
 struct control_fsm_node {
 	uint64_t id;
 	const char *raft_address;
-	const char *dns_address; /* "" when none */
-	const char *api_address; /* "" when none */
-	const char *name;	 /* "" when none */
-	uint64_t index;		 /* last SetNodeMetadata */
+	const char *dns_address;  /* "" when none */
+	const char *api_address;  /* "" when none */
+	const char *name;	  /* "" when none */
+	const char *geoip_path;	  /* "" when none */
+	const char *geoip_sha256; /* "" when none */
+	uint64_t index;		  /* last SetNodeMetadata */
 	uint64_t time_ms;
 };
 

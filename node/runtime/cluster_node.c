@@ -160,11 +160,13 @@ static struct cluster_ops cn_ops(struct cluster_node *n)
 
 static void cn_member_add(void *data, struct api_call *call, uint64_t id,
 			  const char *address, const char *api, const char *dns,
-			  const char *name)
+			  const char *name, const char *geoip_path,
+			  const char *geoip_sha256)
 {
 	struct cluster_node *n = data;
 
-	membership_add(n->members, call, id, address, api, dns, name);
+	membership_add(n->members, call, id, address, api, dns, name,
+		       geoip_path, geoip_sha256);
 }
 
 static void cn_member_remove(void *data, struct api_call *call, uint64_t id)
@@ -341,6 +343,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	mc.api_address = n->api_address;
 	mc.dns_address = n->dns_address;
 	mc.name = n->name;
+	mc.geoip_path = cfg->geoip_path;
+	mc.geoip_sha256 = cfg->geoip_sha256;
 	mc.join = cfg->join;
 	mc.on_joined = cn_start_serving;
 	mc.data = n;

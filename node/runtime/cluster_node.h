@@ -56,6 +56,7 @@ struct cluster_node_config {
 	/* SHA-256 of the --geoip file (hex), NULL: none; borrowed for the
 	 * node's life. */
 	const char *geoip_sha256;
+	const char *geoip_path; /* the --geoip FILE, NULL: none */
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

@@ -60,6 +60,8 @@ struct cn_member_op {
 	char api[CLUSTER_ADDR_MAX];
 	char dns[CLUSTER_ADDR_MAX];
 	char name[CLUSTER_NAME_MAX];
+	char geoip_path[CLUSTER_ADDR_MAX];
+	char geoip_sha256[65];
 	bool in_config; /* remove: still in raft's configuration */
 	struct raft_change change;
 	unsigned assign_attempts;
@@ -75,12 +77,15 @@ struct membership {
 	char *api_address;
 	char *dns_address;
 	char *name;
+	char *geoip_path;   /* "" = none */
+	char *geoip_sha256; /* "" = none */
 	char *join;
 	void (*on_joined)(void *data);
 	void *data;
 
 	struct cn_member_op *member_op;
 	bool self_meta_inflight;
+	uint64_t geoip_seen_index; /* node metadata checked up to */
 	uint64_t self_meta_due;
 
 	enum cn_join_state join_state;
@@ -115,7 +120,9 @@ static const struct raft_server *cn_config_server(struct membership *n,
 
 static int cn_api_pack_add_node(uint64_t id, const char *address,
 				const char *api, const char *dns,
-				const char *name, uint8_t **buf, size_t *len)
+				const char *name, const char *geoip_path,
+				const char *geoip_sha256, uint8_t **buf,
+				size_t *len)
 {
 	Q53__Api__Request req = Q53__API__REQUEST__INIT;
 	Q53__Api__AddNodeRequest an = Q53__API__ADD_NODE_REQUEST__INIT;
@@ -125,6 +132,8 @@ static int cn_api_pack_add_node(uint64_t id, const char *address,
 	an.api_address = (char *)(api != NULL ? api : "");
 	an.dns_address = (char *)(dns != NULL ? dns : "");
 	an.name = (char *)(name != NULL ? name : "");
+	an.geoip_path = (char *)geoip_path;
+	an.geoip_sha256 = (char *)geoip_sha256;
 	req.version = API_MSG_VERSION;
 	req.body_case = Q53__API__REQUEST__BODY_ADD_NODE;
 	req.add_node = &an;
@@ -304,6 +313,8 @@ static void cn_member_step(struct cn_member_op *op)
 			    .dns_address = op->dns,
 			    .api_address = op->api,
 			    .name = op->name,
+			    .geoip_path = op->geoip_path,
+			    .geoip_sha256 = op->geoip_sha256,
 			    .time_ms = ids_wall_ms(),
 			};
 			rv = command_encode_set_node(&c, &p);
@@ -383,7 +394,8 @@ static struct cn_member_op *cn_member_new(struct membership *n,
 
 void membership_add(struct membership *n, struct api_call *call, uint64_t id,
 		    const char *address, const char *api, const char *dns,
-		    const char *name)
+		    const char *name, const char *geoip_path,
+		    const char *geoip_sha256)
 {
 	struct cn_member_op *op = cn_member_new(n, call, id, false);
 	const struct raft_server *srv;
@@ -402,6 +414,10 @@ void membership_add(struct membership *n, struct api_call *call, uint64_t id,
 		free(op);
 		return;
 	}
+	snprintf(op->geoip_path, sizeof(op->geoip_path), "%s",
+		 geoip_path != NULL ? geoip_path : "");
+	snprintf(op->geoip_sha256, sizeof(op->geoip_sha256), "%s",
+		 geoip_sha256 != NULL ? geoip_sha256 : "");
 	srv = cn_config_server(n, id);
 	if (srv != NULL && strcmp(srv->address, op->raft_url) != 0) {
 		if (call != NULL)
@@ -555,7 +571,8 @@ static void cn_ask_add(struct membership *n, const char *target)
 	int rv;
 
 	if (cn_api_pack_add_node(n->id, n->raft_url, n->api_address,
-				 n->dns_address, n->name, &buf, &len) != 0)
+				 n->dns_address, n->name, n->geoip_path,
+				 n->geoip_sha256, &buf, &len) != 0)
 		return;
 	rv = member_rpc_call(n->rpc, target, buf, len, CN_JOIN_TIMEOUT_MS,
 			     cn_join_cb, n);
@@ -591,13 +608,16 @@ static void cn_self_meta_tick(struct membership *n)
 	    strcmp(meta.raft_address, n->raft_url) == 0 &&
 	    strcmp(meta.api_address, n->api_address) == 0 &&
 	    strcmp(meta.dns_address, n->dns_address) == 0 &&
-	    strcmp(meta.name, n->name) == 0)
+	    strcmp(meta.name, n->name) == 0 &&
+	    strcmp(meta.geoip_path, n->geoip_path) == 0 &&
+	    strcmp(meta.geoip_sha256, n->geoip_sha256) == 0)
 		return;
 	n->self_meta_due = uv_now(n->ops.loop) + CN_SELF_META_RETRY_MS;
 	if (cluster_is_leader(&n->ops)) {
 		if (n->member_op == NULL)
 			membership_add(n, NULL, n->id, n->raft_url,
-				       n->api_address, n->dns_address, n->name);
+				       n->api_address, n->dns_address, n->name,
+				       n->geoip_path, n->geoip_sha256);
 		return;
 	}
 	api = cluster_leader_api(&n->ops, NULL);
@@ -621,12 +641,17 @@ int membership_new(struct membership **out,
 	n->api_address = strdup(config->api_address);
 	n->dns_address = strdup(config->dns_address);
 	n->name = strdup(config->name);
+	n->geoip_path = strdup(config->geoip_path ? config->geoip_path : "");
+	n->geoip_sha256 =
+	    strdup(config->geoip_sha256 ? config->geoip_sha256 : "");
 	n->join = config->join != NULL ? strdup(config->join) : NULL;
 	n->on_joined = config->on_joined;
 	n->data = config->data;
 	n->join_backoff_ms = CN_JOIN_BACKOFF_MIN_MS;
 	if (n->api_address == NULL || n->dns_address == NULL ||
-	    n->name == NULL || (config->join != NULL && n->join == NULL))
+	    n->name == NULL || n->geoip_path == NULL ||
+	    n->geoip_sha256 == NULL ||
+	    (config->join != NULL && n->join == NULL))
 		return Q53_ENOMEM;
 	return 0;
 }
@@ -658,6 +683,22 @@ void membership_after_apply(struct membership *n)
 		       (unsigned long long)control_fsm_applied(n->ops.fsm));
 		n->on_joined(n->data);
 	}
+	for (size_t i = 0; i < control_fsm_node_count(n->ops.fsm); i++) {
+		struct control_fsm_node meta;
+
+		if (control_fsm_node_at(n->ops.fsm, i, &meta) != 0 ||
+		    meta.index <= n->geoip_seen_index)
+			continue;
+		if (meta.id != n->id &&
+		    strcmp(meta.geoip_sha256, n->geoip_sha256) != 0)
+			cn_log(n,
+			       "warning: node %llu's --geoip file (sha256 "
+			       "%.12s) differs from this node's (%.12s)",
+			       (unsigned long long)meta.id,
+			       meta.geoip_sha256[0] ? meta.geoip_sha256 : "-",
+			       n->geoip_sha256[0] ? n->geoip_sha256 : "-");
+	}
+	n->geoip_seen_index = control_fsm_applied(n->ops.fsm);
 }
 
 void membership_cancel(struct membership *n, bool any)
@@ -675,6 +716,8 @@ void membership_free(struct membership *n)
 	free(n->api_address);
 	free(n->dns_address);
 	free(n->name);
+	free(n->geoip_path);
+	free(n->geoip_sha256);
 	free(n->join);
 	free(n);
 }

@@ -36,7 +36,9 @@ struct membership_config {
 	const char *api_address;
 	const char *dns_address;
 	const char *name;
-	const char *join; /* any member's API, NULL = none */
+	const char *geoip_path;	  /* NULL = none */
+	const char *geoip_sha256; /* NULL = none */
+	const char *join;	  /* any member's API, NULL = none */
 	/* Called once when a joining node caught up. */
 	void (*on_joined)(void *data);
 	void *data;
@@ -52,7 +54,8 @@ bool membership_start(struct membership *m);
  * dns, name: the node metadata ("" or NULL = keep what the FSM has). */
 void membership_add(struct membership *m, struct api_call *call, uint64_t id,
 		    const char *address, const char *api, const char *dns,
-		    const char *name);
+		    const char *name, const char *geoip_path,
+		    const char *geoip_sha256);
 void membership_remove(struct membership *m, struct api_call *call,
 		       uint64_t id);
 /* The tick: deferred raft_assign, join retries, own metadata. */

@@ -18,6 +18,7 @@ import json
 import os
 import random
 import subprocess
+import time
 
 import dns.edns
 import dns.message
@@ -148,3 +149,46 @@ def test_geolocation(geo_cluster):
     for x in nodes:
         assert digest in x.output(), x.id
         assert x.status()["GeoipSha256"] == digest, x.id
+
+    # The checksums are replicated: every member's shows in node list, and
+    # status calls them consistent.
+    api = nodes[0].api
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        shas = [n["GeoipSha256"] for n in ok(q53(api, "node", "list"))["Nodes"]]
+        if shas == [digest] * 3:
+            break
+        time.sleep(0.05)
+    assert shas == [digest] * 3
+    assert ok(q53(api, "status"))["GeoipConsistent"] == "yes"
+
+
+def test_geoip_mismatch_reported(tmp_path):
+    """A node started with another --geoip file is reported, not silent."""
+    a = geo_db.write(str(tmp_path / "a.mmdb"))
+    nets = dict(geo_db.NETWORKS)
+    nets["10.9.0.0/16"] = ("AS", "JP", None)
+    b = geo_db.write(str(tmp_path / "b.mmdb"), nets)
+    with open(b, "rb") as f:
+        digest_b = hashlib.sha256(f.read()).hexdigest()
+    c = Cluster(str(tmp_path))
+    try:
+        c.extra_args = ["--geoip", a]
+        first = c.add_node(1)
+        c.wait_leader([first])
+        c.add_node(2, join=first.api)
+        c.extra_args = ["--geoip", b]
+        c.add_node(3, join=first.api)
+        c.wait_members(range(1, 4))
+        deadline = time.monotonic() + 20
+        st = {}
+        while time.monotonic() < deadline:
+            st = ok(q53(first.api, "status"))
+            if st["GeoipConsistent"].startswith("no:"):
+                break
+            time.sleep(0.05)
+        assert st["GeoipConsistent"].startswith("no:"), st
+        assert "n3 " + digest_b[:12] in st["GeoipConsistent"], st
+    finally:
+        bad = c.stop_all()
+        assert not bad, f"q53d exited uncleanly: {bad}"

@@ -1139,6 +1139,44 @@ static void test_nodes(void **state)
 	control_fsm_free(f);
 }
 
+/* The --geoip path and SHA-256 in a node's metadata: applied, kept in
+ * the snapshot, "" when a SetNodeMetadata has none. */
+static void test_node_geoip(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct control_fsm_node n;
+	struct command_set_node c = {
+	    .node_id = 1,
+	    .raft_address = "tcp://10.0.0.1:7000",
+	    .name = "a",
+	    .geoip_path = "/var/lib/q53/city.mmdb",
+	    .geoip_sha256 = "abcdef0123456789",
+	};
+	struct command_payload p;
+	struct snap a;
+
+	(void)state;
+	assert_int_equal(command_encode_set_node(&c, &p), 0);
+	ok(f, p);
+	ok(f, p_node(2, "b"));
+	assert_int_equal(control_fsm_node_get(f, 1, &n), 0);
+	assert_string_equal(n.geoip_path, "/var/lib/q53/city.mmdb");
+	assert_string_equal(n.geoip_sha256, "abcdef0123456789");
+	assert_int_equal(control_fsm_node_get(f, 2, &n), 0);
+	assert_string_equal(n.geoip_sha256, "");
+	a = snap(f);
+	assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+	assert_int_equal(control_fsm_node_get(g, 1, &n), 0);
+	assert_string_equal(n.geoip_path, "/var/lib/q53/city.mmdb");
+	assert_string_equal(n.geoip_sha256, "abcdef0123456789");
+	assert_int_equal(control_fsm_node_get(g, 2, &n), 0);
+	assert_string_equal(n.geoip_path, "");
+	raft_free(a.p);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
 static void test_health_votes(void **state)
 {
 	struct control_fsm *f = fsm_new();
@@ -1916,6 +1954,7 @@ int main(void)
 	    cmocka_unit_test(test_newer_versions),
 	    cmocka_unit_test(test_legacy_snapshots),
 	    cmocka_unit_test(test_nodes),
+	    cmocka_unit_test(test_node_geoip),
 	    cmocka_unit_test(test_health_votes),
 	    cmocka_unit_test(test_health_transitions),
 	    cmocka_unit_test(test_tags_and_comments),
