@@ -52,8 +52,9 @@ def log(*a):
 # ---------------------------------------------------------------- dnsperf
 
 def dnsperf(srv, qfile, nruns, *, mode="udp", rate=None, clients=1, outstanding=100,
-            limit=120, edns=None, cpu=CLIENT_CPU, timeout=2):
-    """Run dnsperf over qfile nruns times (bounded by count and time)."""
+            limit=120, edns=None, cpu=CLIENT_CPU, timeout=2, extra=()):
+    """Run dnsperf over qfile nruns times (bounded by count and time);
+    extra: more dnsperf arguments (e.g. -E 8:<hex>, an EDNS option)."""
     argv = ["taskset", "-c", cpu, "dnsperf", "-s", srv.addr, "-p", str(srv.port), "-d", qfile,
             "-n", str(nruns), "-l", str(limit), "-m", mode, "-c", str(clients), "-T", "1",
             "-q", str(outstanding), "-t", str(timeout)]
@@ -61,6 +62,7 @@ def dnsperf(srv, qfile, nruns, *, mode="udp", rate=None, clients=1, outstanding=
         argv += ["-Q", str(rate)]
     if EDNS if edns is None else edns:
         argv += ["-e"]
+    argv += list(extra)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=limit + 60)
     text = out.stdout + out.stderr
     res = {"text": text}
@@ -115,7 +117,7 @@ def query_file(qfile, count):
     return path
 
 
-def run_callgrind(srv, qfile, counts, rate, workdir, keep_profile=False):
+def run_callgrind(srv, qfile, counts, rate, workdir, keep_profile=False, extra=()):
     """One server start per count; fixed window after readiness. -> {count: Ir}."""
     window = max(counts) / rate + 4
     result, files = {}, {}
@@ -131,7 +133,7 @@ def run_callgrind(srv, qfile, counts, rate, workdir, keep_profile=False):
         sent = 0
         if count:
             r = dnsperf(srv, query_file(qfile, count), 1, rate=rate, outstanding=20,
-                        limit=int(window) + 30, timeout=10)
+                        limit=int(window) + 30, timeout=10, extra=extra)
             sent = int(r["sent"])
             if r["lost"]:
                 log(f"  {srv.name}: {int(r['lost'])} of {sent} queries lost under callgrind")

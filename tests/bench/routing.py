@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Routing policies on the query path: one q53d node (cluster mode, one
 DNS worker) serving a simple, a weighted, a multivalue answer and a
-failover record set of one zone, measured in the same run:
+failover record set of one zone, measured in the same run, and (when the
+Python running this has mmdb_writer: the test venv, tests/venv.sh) a
+geolocation group (DE, FR, JP and the "*" default; q53d --geoip with a small
+MaxMind DB written here, tests/system/geo_db.py) queried with an EDNS
+client-subnet option (dnsperf -E 8:<hex>) against the simple name queried
+with the same option, so that only the policy differs:
 
   UDP q/s   dnsperf against each name, interleaved rounds (simple, weighted,
             multivalue, failover, ...), server pinned to CPU 0 and dnsperf to
@@ -39,9 +44,27 @@ NAMES = {
     "multivalue": "mv.bench.example.",
     "failover": "fo.bench.example.",
 }
+# Rows of the ECS pair: kind -> (name, baseline kind).
+ECS_NAMES = {"simple+ecs": "simple.bench.example.",
+             "geolocation+ecs": "geo.bench.example."}
+ECS_SUBNET = "10.1.7.0/24"  # DE in geo_db.NETWORKS
+ECS_ANSWER = "192.0.2.41"   # the DE record below
+# EDNS option 8 (RFC 7871): family 1, source prefix 24, scope 0, 10.1.7.
+ECS_OPT = ["-E", "8:000118000a0107"]
+GEO = [({"CountryCode": "DE"}, "192.0.2.41"), ({"CountryCode": "FR"}, "192.0.2.42"),
+       ({"CountryCode": "JP"}, "192.0.2.43"), ({"CountryCode": "*"}, "192.0.2.49")]
 
 
-def batch():
+def have_geo():
+    try:
+        import mmdb_writer  # noqa: F401
+        import netaddr  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def batch(geo):
     def rrs(name, value, **kw):
         return {"Name": name, "Type": "A", "TTL": 60,
                 "ResourceRecords": [{"Value": value}], **kw}
@@ -56,6 +79,10 @@ def batch():
                   Failover="PRIMARY"))
     ch.append(rrs(NAMES["failover"], "192.0.2.32", SetIdentifier="s",
                   Failover="SECONDARY"))
+    if geo:
+        for i, (loc, value) in enumerate(GEO):
+            ch.append(rrs(ECS_NAMES["geolocation+ecs"], value, SetIdentifier=f"g{i}",
+                          GeoLocation=loc))
     return json.dumps({"Changes": [{"Action": "CREATE", "ResourceRecordSet": r}
                                    for r in ch]})
 
@@ -65,9 +92,10 @@ class Q53Cluster(servers.Server):
     (fixed Raft and API ports: the log holds the Raft address)."""
     name = "q53d"
 
-    def __init__(self, workdir, binary):
+    def __init__(self, workdir, binary, geoip=None):
         super().__init__(workdir, ORIGIN, os.devnull)
         self.binary = binary
+        self.geoip = geoip
         self.data = os.path.join(workdir, "data")
         self.raft = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
         self.api = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
@@ -76,7 +104,8 @@ class Q53Cluster(servers.Server):
         return [self.binary, "--dns", f"{self.addr}:{self.port}", "--workers", "1",
                 "--data-dir", self.data, "--id", "1", "--raft", self.raft,
                 "--api", self.api, "--name", "bench",
-                "--nameservers", "ns1.bench.example.,ns2.bench.example."]
+                "--nameservers", "ns1.bench.example.,ns2.bench.example."] + (
+                    ["--geoip", self.geoip] if self.geoip else [])
 
     def _wait_ready(self, timeout):
         if os.path.exists(self.data + ".seeded"):
@@ -105,7 +134,7 @@ class Q53Cluster(servers.Server):
                 if time.monotonic() > deadline:
                     raise RuntimeError("zone create failed")
                 time.sleep(0.2)
-            p = self.cli("change-batch", ORIGIN, "-", stdin=batch())
+            p = self.cli("change-batch", ORIGIN, "-", stdin=batch(bool(self.geoip)))
             if p.returncode != 0:
                 raise RuntimeError(f"change-batch: {p.stderr}")
             cid = json.loads(p.stdout)["ChangeInfo"]["Id"]
@@ -116,15 +145,27 @@ class Q53Cluster(servers.Server):
                 r = dnsmini.query(self.addr, self.port, name, "A", timeout=2)
                 if r["rcode"] != 0 or not r["answer"]:
                     raise RuntimeError(f"{kind}: no answer {r}")
+            if self.geoip:
+                self.check_geo()
         finally:
             self.stop()
         open(self.data + ".seeded", "w").close()
 
+    def check_geo(self):
+        """The ECS query picks the DE record (not the "*" default)."""
+        out = subprocess.run(["dig", f"@{self.addr}", "-p", str(self.port), "+short",
+                              "+tries=1", "+time=2", f"+subnet={ECS_SUBNET}",
+                              ECS_NAMES["geolocation+ecs"], "A"],
+                             capture_output=True, text=True, timeout=10).stdout.split()
+        if out != [ECS_ANSWER]:
+            raise RuntimeError(f"geolocation with ECS {ECS_SUBNET}: {out}, "
+                               f"want {ECS_ANSWER}")
 
-def qfile(workdir, kind):
+
+def qfile(workdir, kind, name):
     path = os.path.join(workdir, f"q-{kind}.txt")
     with open(path, "w") as f:
-        f.write(f"{NAMES[kind]} A\n" * 1000)
+        f.write(f"{name} A\n" * 1000)
     return path
 
 
@@ -140,22 +181,36 @@ def main():
     a = ap.parse_args()
     if a.smoke:
         a.rounds, a.seconds, a.callgrind_queries = 1, 1, 0
+    geo = have_geo()
+    if not geo:
+        bench.log(f"geolocation row skipped: {sys.executable} has no mmdb_writer/netaddr "
+                  "(run through tests/bench/run_routing.sh: it uses the test venv, "
+                  "tests/venv.sh)")
+    # kind -> (qname, extra dnsperf args, baseline kind)
+    kinds = {k: (n, (), "simple") for k, n in NAMES.items()}
+    if geo:
+        kinds.update({k: (n, ECS_OPT, "simple+ecs") for k, n in ECS_NAMES.items()})
     work = tempfile.mkdtemp(prefix="q53-routing-bench-")
     started = time.time()
     try:
-        srv = Q53Cluster(work, os.path.abspath(a.q53d))
+        geoip = None
+        if geo:
+            sys.path.insert(0, os.path.join(HERE, "..", "system"))
+            import geo_db
+            geoip = geo_db.write(os.path.join(work, "geo.mmdb"))
+        srv = Q53Cluster(work, os.path.abspath(a.q53d), geoip)
         srv.seed()
-        files = {k: qfile(work, k) for k in NAMES}
+        files = {k: qfile(work, k, n) for k, (n, _, _) in kinds.items()}
         # Queries/s: interleaved rounds on one server start.
-        qps = {k: [] for k in NAMES}
+        qps = {k: [] for k in kinds}
         srv.start()
         try:
             bench.pin(srv.pids(), bench.SERVER_CPU)
-            for k in NAMES:
-                bench.dnsperf(srv, files[k], 1, limit=5)  # warm-up, answers checked
+            for k, (_, extra, _) in kinds.items():
+                bench.dnsperf(srv, files[k], 1, limit=5, extra=extra)  # warm-up
             for _ in range(a.rounds):
-                for k in NAMES:
-                    r = bench.dnsperf(srv, files[k], 1000000, limit=a.seconds)
+                for k, (_, extra, _) in kinds.items():
+                    r = bench.dnsperf(srv, files[k], 1000000, limit=a.seconds, extra=extra)
                     if r["lost"]:
                         bench.log(f"  {k}: {int(r['lost'])} lost")
                     qps[k].append(r["qps"])
@@ -164,10 +219,11 @@ def main():
             srv.stop()
         ir = {}
         if a.callgrind_queries:
-            for k in NAMES:
+            for k, (_, extra, base) in kinds.items():
                 counts = [0, a.callgrind_queries] if k == "simple" else [a.callgrind_queries]
                 srv.name = f"q53d-{k}"  # run_callgrind's directory names
-                res, _ = bench.run_callgrind(srv, files[k], counts, a.callgrind_rate, work)
+                res, _ = bench.run_callgrind(srv, files[k], counts, a.callgrind_rate, work,
+                                             extra=extra)
                 srv.name = "q53d"
                 if k == "simple":
                     idle = res[0][0]
@@ -176,19 +232,20 @@ def main():
         lines = [f"Routing policies on the query path ({time.strftime('%Y-%m-%d', time.gmtime(started))}, "
                  f"one q53d node, 1 DNS worker, {a.rounds} interleaved dnsperf rounds of "
                  f"{a.seconds} s per name, callgrind {a.callgrind_queries} queries at "
-                 f"{a.callgrind_rate}/s):", "",
-                 "| record set | UDP q/s (median) | x simple (paired) | Ir/query | x simple |",
+                 f"{a.callgrind_rate}/s" + (f"; +ecs: queries with an ECS option for "
+                                            f"{ECS_SUBNET}, compared with simple+ecs"
+                                            if geo else "") + "):", "",
+                 "| record set | UDP q/s (median) | x baseline (paired) | Ir/query | x baseline |",
                  "|---|---|---|---|---|"]
-        base_q = statistics.median(qps["simple"])
-        # Each round's ratio to the simple run just before it (the box's
-        # load drifts between rounds), median over the rounds.
-        ratio = {k: statistics.median(q / b for q, b in zip(qps[k], qps["simple"]))
-                 for k in NAMES}
-        for k in NAMES:
+        # Each round's ratio to its baseline's run in the same round (the
+        # box's load drifts between rounds), median over the rounds.
+        ratio = {k: statistics.median(q / b for q, b in zip(qps[k], qps[base]))
+                 for k, (_, _, base) in kinds.items()}
+        for k, (_, _, base) in kinds.items():
             q = statistics.median(qps[k])
             row = f"| {k} | {q:,.0f} | {ratio[k]:.2f} |"
             if ir:
-                row += f" {ir[k]:,.0f} | {ir[k] / ir['simple']:.2f} |"
+                row += f" {ir[k]:,.0f} | {ir[k] / ir[base]:.2f} |"
             else:
                 row += " - | - |"
             lines.append(row)
@@ -197,9 +254,9 @@ def main():
         if a.report:
             with open(a.report, "w") as f:
                 f.write(text)
-        bad = [k for k in NAMES if k != "simple" and (
+        bad = [k for k, (_, _, base) in kinds.items() if k != base and (
             ratio[k] < 0.9 or
-            (ir and ir[k] > 1.3 * ir["simple"]))]
+            (ir and ir[k] > 1.3 * ir[base]))]
         if bad:
             bench.log(f"below the goal (>= 0.9x q/s, <= 1.3x Ir): {bad}")
         return 0
