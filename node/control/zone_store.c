@@ -16,6 +16,7 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/geo_codes.h"
+#include "node/control/geoprox.h"
 #include "node/control/zone_store_impl.h"
 #include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rdata_text.h"
@@ -190,10 +191,30 @@ struct set_routing {
 	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
 	uint32_t geo;	 /* checked already (geo_of) */
 	const char *geo_code[3];
+	/* Geoproximity (routing ZONE_STORE_GEOPROX), checked already
+	 * (geoprox_of). */
+	int32_t gp_lat, gp_lon, gp_bias;
+	const char *gp_region;
 };
 
 static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL, 0, 0,
-					 0,    {NULL, NULL, NULL}};
+					 0,    {NULL, NULL, NULL},   0,	   0, 0,
+					 NULL};
+
+/* The geoproximity location of typed set r into *g: 0 for none or a
+ * valid one, else -1 with the reason in why. */
+static int geoprox_of(const struct rrset_data *r, struct set_routing *g,
+		      char *why, size_t whylen)
+{
+	if (!r->geoprox.present)
+		return 0;
+	if (geoprox_check(&r->geoprox, &g->gp_lat, &g->gp_lon, why, whylen) !=
+	    0)
+		return -1;
+	g->gp_bias = r->geoprox.bias;
+	g->gp_region = r->geoprox.region;
+	return 0;
+}
 
 static bool has_geo(const struct rrset_data *r)
 {
@@ -223,9 +244,14 @@ static struct set_routing routing_of(const struct rrset_data *r)
 	    r->has_weight ? (uint8_t)r->weight : 0,
 	    (uint8_t)((r->has_weight ? ZONE_STORE_WEIGHTED : 0) |
 		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0) |
-		      (r->alias_zone_id != NULL ? ZONE_STORE_ALIAS : 0)),
+		      (r->alias_zone_id != NULL ? ZONE_STORE_ALIAS : 0) |
+		      (r->geoprox.present ? ZONE_STORE_GEOPROX : 0)),
 	    0,
-	    {r->geo_continent, r->geo_country, r->geo_subdivision}};
+	    {r->geo_continent, r->geo_country, r->geo_subdivision},
+	    0,
+	    0,
+	    0,
+	    NULL};
 }
 
 static void geo_copy(char *dst, size_t cap, const char *src)
@@ -264,6 +290,17 @@ void zone_store_rrset_data(const struct zone_store_rrset *s,
 		out->geo_continent = geo_str(p->geo_continent);
 		out->geo_country = geo_str(p->geo_country);
 		out->geo_subdivision = geo_str(p->geo_subdivision);
+	}
+	if (routing & ZONE_STORE_GEOPROX) {
+		struct change_geoprox *g = &out->geoprox;
+		g->present = true;
+		g->region = p->geoprox_region[0] != '\0'
+				? (char *)p->geoprox_region
+				: NULL;
+		g->has_coordinates = g->region == NULL;
+		g->latitude = p->geoprox_lat;
+		g->longitude = p->geoprox_lon;
+		g->bias = p->geoprox_bias;
 	}
 }
 
@@ -327,7 +364,7 @@ enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
 	return change_batch_policy(
 	    zone_store_rrset_set_id(s) != NULL, zone_store_rrset_failover(s),
 	    routing & ZONE_STORE_WEIGHTED, routing & ZONE_STORE_MULTIVALUE,
-	    zone_store_rrset_geo(s) != 0);
+	    zone_store_rrset_geo(s) != 0, routing & ZONE_STORE_GEOPROX);
 }
 
 /* The records of a set being built, in canonical order and distinct,
@@ -438,6 +475,13 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 			geo_copy(pol->geo_subdivision,
 				 sizeof(pol->geo_subdivision), r->geo_code[2]);
 		}
+		if (r->routing & ZONE_STORE_GEOPROX) {
+			pol->geoprox_lat = (int16_t)r->gp_lat;
+			pol->geoprox_lon = (int16_t)r->gp_lon;
+			pol->geoprox_bias = (int8_t)r->gp_bias;
+			geo_copy(pol->geoprox_region,
+				 sizeof(pol->geoprox_region), r->gp_region);
+		}
 		s->policy = pol;
 	}
 	s->owner = p;
@@ -471,6 +515,19 @@ static bool opt_eq(const char *a, const char *b)
 	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
+static bool geoprox_same(const struct zone_store_rrset *a,
+			 const struct zone_store_rrset *b)
+{
+	int32_t la, oa, ba, lb, ob, bb;
+	bool ga = zone_store_rrset_geoprox(a, &la, &oa, &ba);
+	bool gb = zone_store_rrset_geoprox(b, &lb, &ob, &bb);
+	if (ga != gb)
+		return false;
+	return !ga || (la == lb && oa == ob && ba == bb &&
+		       strcmp(a->policy->geoprox_region,
+			      b->policy->geoprox_region) == 0);
+}
+
 /* Everything but the key (owner, type, set identifier) is the same. */
 static bool set_same_data(const struct zone_store_rrset *a,
 			  const struct zone_store_rrset *b)
@@ -480,6 +537,7 @@ static bool set_same_data(const struct zone_store_rrset *a,
 	    zone_store_rrset_weight(a) != zone_store_rrset_weight(b) ||
 	    zone_store_rrset_routing(a) != zone_store_rrset_routing(b) ||
 	    zone_store_rrset_geo(a) != zone_store_rrset_geo(b) ||
+	    !geoprox_same(a, b) ||
 	    !opt_eq(zone_store_rrset_health_check(a),
 		    zone_store_rrset_health_check(b)))
 		return false;
@@ -1275,21 +1333,26 @@ static int change_to_set(const struct zone_store_zone *z,
 			   label, z->name);
 		return Q53_EINVAL;
 	}
-	enum change_policy policy =
-	    change_batch_policy(r->set_identifier != NULL, r->failover,
-				r->has_weight, r->multivalue, has_geo(r));
+	enum change_policy policy = change_batch_policy(
+	    r->set_identifier != NULL, r->failover, r->has_weight,
+	    r->multivalue, has_geo(r), r->geoprox.present);
 	if (policy == CHANGE_POLICY_INVALID) {
 		report_add(e, i,
 			   "%s: a SetIdentifier needs exactly one routing "
-			   "policy (Failover, Weight, MultiValueAnswer or "
-			   "GeoLocation), and a routing policy a "
-			   "SetIdentifier",
+			   "policy (Failover, Weight, MultiValueAnswer, "
+			   "GeoLocation or GeoProximityLocation), and a "
+			   "routing policy a SetIdentifier",
 			   label);
 		return Q53_EINVAL;
 	}
 	uint32_t loc;
-	char why[160];
+	char why[200];
 	if (geo_of(r, &loc, why, sizeof(why)) != 0) {
+		report_add(e, i, "%s: %s", label, why);
+		return Q53_EINVAL;
+	}
+	struct set_routing gp = PLAIN;
+	if (geoprox_of(r, &gp, why, sizeof(why)) != 0) {
 		report_add(e, i, "%s: %s", label, why);
 		return Q53_EINVAL;
 	}
@@ -2087,6 +2150,9 @@ static int set_from_typed(const struct zone_store_zone *z,
 	char geo_why[160];
 	*why = "an invalid GeoLocation";
 	if (geo_of(r, &routing.geo, geo_why, sizeof(geo_why)) != 0)
+		return Q53_EINVAL;
+	*why = "an invalid GeoProximityLocation";
+	if (geoprox_of(r, &routing, geo_why, sizeof(geo_why)) != 0)
 		return Q53_EINVAL;
 	struct set_draft d;
 	draft_init(&d);

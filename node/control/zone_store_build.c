@@ -140,7 +140,7 @@ resolved_answer(const struct resolved *r, struct build_health *h, bool *healthy)
 		return NULL;
 	enum change_policy p = zone_store_rrset_policy(r->v[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO) {
+	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_GEOPROX) {
 		for (size_t k = 0; k < r->n && pick == NULL; k++) {
 			if (!*healthy || set_healthy(r->v[k], health_of, h))
 				pick = r->v[k];
@@ -309,7 +309,7 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 	n = r.n;
 	enum change_policy p = zone_store_rrset_policy(g[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO) {
+	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_GEOPROX) {
 		if (k->table == NULL) {
 			k->table = malloc(sizeof(*k->table));
 			rc = k->table == NULL ? Q53_ENOMEM : 0;
@@ -329,11 +329,11 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 		for (size_t i = 0; i < l0->count && rc == 0; i++)
 			rc = sink_add(k, owner, g[0]->type, l0->ttl,
 				      l0->rdata[i].data, l0->rdata[i].len);
-		struct zone_choice_spec spec = {
-		    .kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO
-						   : ZONE_CHOICE_WEIGHTED,
-		    .leaves = t->leaf,
-		    .n = t->n};
+		struct zone_choice_spec spec = {.kind = t->kind,
+						.leaves = t->leaf,
+						.n = t->n,
+						.extra = t->extra,
+						.extra_len = t->extra_len};
 		if (rc == 0)
 			rc = k->b != NULL
 				 ? zone_builder_choice(k->b, owner, g[0]->type,

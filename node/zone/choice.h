@@ -11,6 +11,7 @@
 #define Q53_NODE_ZONE_CHOICE_H
 
 #include <endian.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +88,27 @@ static inline const void *zone_choice_extra(const struct zone_choice *c)
 	return (const uint8_t *)c + zone_choice_head_bytes(c->n);
 }
 
+/* A point on the earth as a unit vector (geoproximity routing); has 0:
+ * no point. */
+struct zone_geo_point {
+	double x, y, z;
+	uint32_t has;
+	uint32_t reserved;
+};
+
+/* p from a latitude and longitude in degrees. */
+static inline void zone_geo_point_set(struct zone_geo_point *p, double lat,
+				      double lon)
+{
+	const double rad = 3.14159265358979323846 / 180.0;
+	double la = lat * rad, lo = lon * rad;
+	p->x = cos(la) * cos(lo);
+	p->y = cos(la) * sin(lo);
+	p->z = sin(la);
+	p->has = 1;
+	p->reserved = 0;
+}
+
 /* What the pick hashes. qname: lowercase wire, qname_len bytes. subnet:
  * the client's network (its address masked to the prefix the query path
  * uses), subnet_len bytes of it (0: unknown). */
@@ -108,6 +130,9 @@ struct zone_choice_key {
 	 * the prefix length of the network it matched. */
 	uint32_t (*locate)(struct zone_choice_key *k);
 	const void *geo;
+	/* Geoproximity: the client's coordinates, set by locate (has 0:
+	 * none). */
+	struct zone_geo_point point;
 };
 
 static inline uint64_t zone_choice_load64(const uint8_t *p)
@@ -216,6 +241,54 @@ static inline uint32_t zone_geo_pick(const struct zone_choice *c, uint32_t loc)
 		    zone_geo_contains(l, loc)) {
 			best = i;
 			kind = ZONE_GEO_KIND(l);
+		}
+	}
+	return best;
+}
+
+/* Geoproximity routing (zone_store_build.c): a choice of kind GEOPROX
+ * has, in its extra data, a struct zone_geoprox then one struct
+ * zone_geoprox_leaf per leaf (the leaves' keys are unused). The leaf whose
+ * location has the smallest biased distance to the client's coordinates
+ * answers (ties: the first); a client without coordinates gets leaf
+ * fallback. Route 53's bias: biased distance = distance * (1 - bias/100)
+ * for a positive bias, distance / (1 + bias/100) for a negative one, i.e.
+ * distance * factor with the factor precomputed. */
+struct zone_geoprox {
+	uint32_t fallback; /* the leaf of a client without coordinates */
+	uint32_t reserved;
+};
+struct zone_geoprox_leaf {
+	struct zone_geo_point at; /* the location */
+	double factor;		  /* (100 - bias) / 100 or 100 / (100 + bias) */
+};
+
+/* The factor of a Bias in -99..99. */
+static inline double zone_geoprox_factor(int bias)
+{
+	return bias >= 0 ? (100.0 - bias) / 100.0 : 100.0 / (100.0 + bias);
+}
+
+/* The leaf of geoproximity choice c answering a client at p: its index. */
+static inline uint32_t zone_geoprox_pick(const struct zone_choice *c,
+					 const struct zone_geo_point *p)
+{
+	const struct zone_geoprox *h = zone_choice_extra(c);
+	const struct zone_geoprox_leaf *l =
+	    (const struct zone_geoprox_leaf *)(const void *)(h + 1);
+	if (!p->has)
+		return h->fallback < c->n ? h->fallback : 0;
+	uint32_t best = 0;
+	double bestd = 0;
+	for (uint32_t i = 0; i < c->n; i++) {
+		double dot =
+		    p->x * l[i].at.x + p->y * l[i].at.y + p->z * l[i].at.z;
+		dot = dot > 1.0 ? 1.0 : dot < -1.0 ? -1.0 : dot;
+		/* The central angle: the distance over the earth's radius. */
+		double d = acos(dot) * l[i].factor;
+		if (i == 0 || d < bestd) {
+			best = i;
+			bestd = d;
 		}
 	}
 	return best;

@@ -185,6 +185,13 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 			l = zone_geo_pick(
 			    c, key->locate != NULL ? key->locate(key) : 0);
 			break;
+		case ZONE_CHOICE_GEOPROX:
+			if (key->locate != NULL)
+				key->locate(key);
+			else
+				key->point.has = 0;
+			l = zone_geoprox_pick(c, &key->point);
+			break;
 		default:
 			break;
 		}

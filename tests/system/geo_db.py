@@ -2,7 +2,9 @@
 country.iso_code, subdivisions[0].iso_code) for geolocation routing tests
 and the local cluster's demo, written with PyPI's mmdb-writer
 (tests/requirements-pypi.txt). NETWORKS: network -> (continent, country,
-subdivision or None)."""
+subdivision or None[, (latitude, longitude)]): with coordinates the record
+also has GeoIP2-City's location.latitude/longitude (geoproximity routing);
+a continent or country of None leaves that field out."""
 NETWORKS = {
     "10.1.0.0/16": ("EU", "DE", None),
     "10.2.0.0/16": ("EU", "FR", None),
@@ -20,10 +22,24 @@ def write(path, networks=NETWORKS):
     w = MMDBWriter(ip_version=6, ipv4_compatible=True,
                    database_type="GeoIP2-City", languages=["en"],
                    description="quorum53 test locations")
-    for net, (cont, cc, sub) in networks.items():
-        rec = {"continent": {"code": cont}, "country": {"iso_code": cc}}
+    from mmdb_writer import MmdbF64
+    # Larger networks first: a smaller one inserted later overrides its
+    # part of a larger one.
+    def size(net):
+        return int(net.split("/")[1]) + (0 if ":" in net else 96)
+    for net in sorted(networks, key=size):
+        cont, cc, sub = networks[net][:3]
+        rec = {}
+        if cont:
+            rec["continent"] = {"code": cont}
+        if cc:
+            rec["country"] = {"iso_code": cc}
         if sub:
             rec["subdivisions"] = [{"iso_code": sub}]
+        if len(networks[net]) > 3 and networks[net][3] is not None:
+            lat, lon = networks[net][3]
+            rec["location"] = {"latitude": MmdbF64(lat),
+                               "longitude": MmdbF64(lon)}
         w.insert_network(IPSet([net]), rec)
     w.to_db_file(path)
     return path

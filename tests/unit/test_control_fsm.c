@@ -883,6 +883,17 @@ static void test_newer_versions(void **state)
 	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
 	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
+	snprintf(want, sizeof(want),
+		 "has command type 11 version %d written by a newer "
+		 "quorum53: upgrade this node",
+		 COMMAND_VERSION_MAX + 1);
+	assert_non_null(strstr(fatal_msg, want));
+	/* Version 4, below this release's largest but not its own. */
+	typed.data[1] = 4;
+	assert_int_equal(
+	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
+	    Q53_ENOMEM);
+	assert_int_equal(fatal_calls, 3);
 	assert_non_null(strstr(fatal_msg, "has command type 11 version 4 "
 					  "written by a newer quorum53: "
 					  "upgrade this node"));
@@ -894,7 +905,7 @@ static void test_newer_versions(void **state)
 	assert_int_equal(code, 0);
 	raft_free(out);
 	command_payload_clear(&typed);
-	assert_int_equal(fatal_calls, 2);
+	assert_int_equal(fatal_calls, 3);
 
 	/* A snapshot of a newer format. */
 	struct snap now = snap(f);
@@ -902,7 +913,7 @@ static void test_newer_versions(void **state)
 	assert_int_equal(now.p[1], 3);
 	now.p[1] = 5; /* 4: with alias record sets */
 	assert_int_equal(b->restore(b, now.p, now.len), Q53_EMALF);
-	assert_int_equal(fatal_calls, 3);
+	assert_int_equal(fatal_calls, 4);
 	assert_string_equal(fatal_msg, "snapshot has format 5 written by a "
 				       "newer quorum53: upgrade this node");
 	/* Format 2 (0.2.0: no access keys, tags or routing fields) is read. */
