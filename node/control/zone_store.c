@@ -234,10 +234,12 @@ static int geo_of(const struct rrset_data *r, uint32_t *loc, char *why,
 				  r->geo_subdivision, loc, why, whylen);
 }
 
-/* The routing fields of typed set r (weight range checked already). */
+/* The routing fields of typed set r (weight range and geoproximity
+ * location checked already). */
 static struct set_routing routing_of(const struct rrset_data *r)
 {
-	return (struct set_routing){
+	char why[200];
+	struct set_routing g = {
 	    r->set_identifier,
 	    r->failover,
 	    r->health_check_id,
@@ -252,6 +254,8 @@ static struct set_routing routing_of(const struct rrset_data *r)
 	    0,
 	    0,
 	    NULL};
+	(void)geoprox_of(r, &g, why, sizeof(why));
+	return g;
 }
 
 static void geo_copy(char *dst, size_t cap, const char *src)
@@ -2152,7 +2156,8 @@ static int set_from_typed(const struct zone_store_zone *z,
 	if (geo_of(r, &routing.geo, geo_why, sizeof(geo_why)) != 0)
 		return Q53_EINVAL;
 	*why = "an invalid GeoProximityLocation";
-	if (geoprox_of(r, &routing, geo_why, sizeof(geo_why)) != 0)
+	struct set_routing gp = PLAIN;
+	if (geoprox_of(r, &gp, geo_why, sizeof(geo_why)) != 0)
 		return Q53_EINVAL;
 	struct set_draft d;
 	draft_init(&d);
