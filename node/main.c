@@ -930,6 +930,7 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;
 	cfg.geoip_path = d->geo != NULL ? d->geoip : NULL;
+	cfg.geo = d->geo;
 	cfg.nameservers = (const char *const *)cl->ns;
 	cfg.n_nameservers = cl->n_ns;
 	cfg.seeds = cl->seeds;

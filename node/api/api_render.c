@@ -242,7 +242,7 @@ static int render_record_set(Q53__Api__RecordSet *out,
 			}
 		}
 	}
-	int32_t lat, lon, bias;
+	int32_t lat = 0, lon = 0, bias = 0;
 	if (zone_store_rrset_geoprox(rs, &lat, &lon, &bias)) {
 		char buf[2][16];
 		int32_t v[2] = {lat, lon};

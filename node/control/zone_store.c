@@ -522,7 +522,7 @@ static bool opt_eq(const char *a, const char *b)
 static bool geoprox_same(const struct zone_store_rrset *a,
 			 const struct zone_store_rrset *b)
 {
-	int32_t la, oa, ba, lb, ob, bb;
+	int32_t la = 0, oa = 0, ba = 0, lb = 0, ob = 0, bb = 0;
 	bool ga = zone_store_rrset_geoprox(a, &la, &oa, &ba);
 	bool gb = zone_store_rrset_geoprox(b, &lb, &ob, &bb);
 	if (ga != gb)

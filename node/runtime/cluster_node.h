@@ -40,6 +40,8 @@
 
 struct cluster_node;
 
+struct geo_db;
+
 struct cluster_node_config {
 	uint64_t id;		   /* >= 1 */
 	const char *data_dir;	   /* raft_uv directory, must exist */
@@ -57,6 +59,9 @@ struct cluster_node_config {
 	 * node's life. */
 	const char *geoip_sha256;
 	const char *geoip_path; /* the --geoip FILE, NULL: none */
+	/* The opened --geoip file (test-answer's client locations), NULL:
+	 * none; borrowed for the node's life. */
+	const struct geo_db *geo;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;
