@@ -15,7 +15,26 @@ NETWORKS = {
 }
 
 
-def write(path, networks=NETWORKS):
+def _alias_ipv4(w):
+    """Points ::ffff:0:0/96 and 2002::/16 at the ::/96 subtree (the IPv4
+    networks), as MaxMind's own databases do: one node, three parents."""
+    from mmdb_writer import SearchTreeNode
+    v4 = w.tree
+    for _ in range(96):
+        v4 = v4.get_or_create(0)
+    for prefix, bits in ((0xFFFF << 32, 96), (0x2002 << 112, 16)):
+        node = w.tree
+        path = [(prefix >> (127 - i)) & 1 for i in range(bits)]
+        for b in path[:-1]:
+            child = node[b]
+            if type(child) is not SearchTreeNode:
+                child = SearchTreeNode()
+                node[b] = child
+            node = child
+        node[path[-1]] = v4
+
+
+def write(path, networks=NETWORKS, aliases=False):
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet
 
@@ -41,6 +60,8 @@ def write(path, networks=NETWORKS):
             rec["location"] = {"latitude": MmdbF64(lat),
                                "longitude": MmdbF64(lon)}
         w.insert_network(IPSet([net]), rec)
+    if aliases:
+        _alias_ipv4(w)
     w.to_db_file(path)
     return path
 

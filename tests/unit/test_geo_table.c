@@ -5,7 +5,8 @@
  * for many pseudo-random ones (and their /24, /56 and ECS-masked forms,
  * as the query path looks them up), the table gives exactly what
  * MMDB_lookup_sockaddr gives: location, prefix length (the ECS scope) and
- * coordinates. */
+ * coordinates; also through the DB's aliases of its IPv4 subtree
+ * (::ffff:0:0/96, 2002::/16). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,11 +204,17 @@ static void test_random_addresses(void **state)
 			break;
 		}
 		agree_forms(db, (i & 1) ? 6 : 4, a);
-		/* An IPv4-mapped and an IPv4-compatible address as IPv6. */
+		/* An IPv4-mapped and an IPv4-compatible address as IPv6
+		 * (the DB aliases both to its IPv4 subtree), and 6to4. */
 		uint8_t m[16] = {0};
 		m[10] = m[11] = (i & 2) ? 0xFF : 0;
 		memcpy(m + 12, a, 4);
-		agree(db, 6, m);
+		agree_forms(db, 6, m);
+		uint8_t t[16];
+		memcpy(t, a, 16);
+		t[0] = 0x20;
+		t[1] = 0x02;
+		agree_forms(db, 6, t);
 	}
 	geo_close(db);
 }

@@ -1,7 +1,8 @@
 """Writes city-test.mmdb beside this file: the MaxMind DB (GeoIP2-City
 layout) of tests/unit/test_geo_table.c, through tests/system/geo_db.py and
 PyPI's mmdb-writer. Nested networks, networks with and without
-coordinates or a continent, IPv4 (in the IPv6 tree's ::/96) and IPv6.
+coordinates or a continent, IPv4 (in the IPv6 tree's ::/96, aliased at
+::ffff:0:0/96 and 2002::/16 as MaxMind's databases are) and IPv6.
 Regenerate with: /tmp/venv-full/bin/python tests/unit/data/geo/make_city_db.py
 (keep the network list in step with test_geo_table.c's)."""
 import os
@@ -27,4 +28,4 @@ NETWORKS = {
 }
 
 if __name__ == "__main__":
-    geo_db.write(os.path.join(HERE, "city-test.mmdb"), NETWORKS)
+    geo_db.write(os.path.join(HERE, "city-test.mmdb"), NETWORKS, aliases=True)
