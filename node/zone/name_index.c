@@ -389,7 +389,8 @@ int name_index_put_new(struct name_index *ix, struct zone_node *n,
 }
 
 int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
-			 size_t n, struct zone_node **dup)
+			 size_t n, void (*dup)(void *arg, struct zone_node *n),
+			 void *arg)
 {
 	/* A counting sort on the hash's top 16 bits (the directory of a
 	 * million names has fewer entries): the order pages are filled in. */
@@ -398,7 +399,7 @@ int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
 	uint32_t *bucket = malloc((n ? n : 1) * sizeof(*bucket));
 	struct zone_node **order = malloc((n ? n : 1) * sizeof(*order));
 	int rc = 0;
-	*dup = NULL;
+	bool dups = false;
 	if (start == NULL || bucket == NULL || order == NULL) {
 		rc = Q53_ENOMEM;
 		goto out;
@@ -419,10 +420,12 @@ int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
 		struct zone_node *found;
 		rc = put(ix, order[i], false, &found);
 		if (rc == 0 && found != NULL) {
-			*dup = order[i];
-			rc = Q53_EEXIST;
+			dup(arg, order[i]);
+			dups = true;
 		}
 	}
+	if (rc == 0 && dups)
+		rc = Q53_EEXIST;
 out:
 	free(start);
 	free(bucket);

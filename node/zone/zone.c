@@ -48,17 +48,24 @@ struct zone_node *zone_find_node(const struct zone *z, const uint8_t *name,
 	return name_index_get(&z->index, name, len, dname_hash(name, len));
 }
 
+/* A node of a name indexed already, left out by a grouped batch. Its
+ * record data is in the build's scratch memory or freed with the build. */
+static void node_discard(void *arg, struct zone_node *n)
+{
+	(void)arg;
+	zone_node_mem_free(n, n);
+}
+
 int zone_index_pending(struct zone *z)
 {
 	if (!z->grouped || z->indexed >= z->nnodes)
 		return 0;
-	struct zone_node *dup;
-	int rc = name_index_put_batch(&z->index, z->nodes + z->indexed,
-				      z->nnodes - z->indexed, &dup);
-	/* A name that came back after others (not grouped after all): the
-	 * build fails rather than keep two nodes of one name. */
-	if (rc == 0)
-		z->indexed = z->nnodes;
+	int rc =
+	    name_index_put_batch(&z->index, z->nodes + z->indexed,
+				 z->nnodes - z->indexed, node_discard, NULL);
+	/* Q53_EEXIST: a name came back after others (not grouped after
+	 * all); the build fails rather than keep two nodes of one name. */
+	z->indexed = z->nnodes;
 	return rc;
 }
 
