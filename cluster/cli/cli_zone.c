@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "cluster/api_msg.h"
