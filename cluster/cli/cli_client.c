@@ -232,6 +232,13 @@ static Q53__Api__Response *refusal(struct cli_client *c, long status,
 		  sizeof(code));
 	xml_field(b->data != NULL ? (const char *)b->data : "", "Message", msg,
 		  sizeof(msg));
+	if (code[0] == '\0' && status == 413) {
+		snprintf(c->errmsg, sizeof(c->errmsg),
+			 "node %s refused the request as too large (HTTP 413; "
+			 "the HTTP API takes up to 64 MiB from q53)",
+			 c->endpoint);
+		return NULL;
+	}
 	if (code[0] == '\0') {
 		snprintf(c->errmsg, sizeof(c->errmsg),
 			 "%s answered HTTP %ld without a q53 answer; is %s "

@@ -1815,6 +1815,16 @@ done:
 	free(o);
 }
 
+/* The q53 CLI's requests may be zone imports: as large as the NNG API
+ * takes (64 MiB); Route 53's bodies keep the server's 4 MiB. */
+static size_t max_body_of(void *data, const char *method, const char *path)
+{
+	(void)data;
+	return strcmp(method, "POST") == 0 && rest_q53_match(path)
+		   ? REST_Q53_MAX_BODY
+		   : 0;
+}
+
 static void on_request(void *data, struct http_request *r)
 {
 	struct route53_rest *rest = data;
@@ -2043,6 +2053,7 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		struct http_server_config hc = {
 		    .listen = config->listen,
 		    .handler = on_request,
+		    .max_body_of = max_body_of,
 		    .data = rest,
 		    .tls_cert_pem = cert,
 		    .tls_key_pem = key,

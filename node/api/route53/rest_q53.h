@@ -24,6 +24,8 @@
 
 #define REST_Q53_PATH	      "/q53/api"
 #define REST_Q53_CONTENT_TYPE "application/x-protobuf"
+/* Largest body taken (a zone import; the NNG API's limit too). */
+#define REST_Q53_MAX_BODY ((size_t)64 << 20)
 
 /* Whether path is REST_Q53_PATH (then rest.c answers it with this). */
 bool rest_q53_match(const char *path);
