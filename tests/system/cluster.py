@@ -57,6 +57,11 @@ def q53(api, *args, json_out=True, stdin=None, timeout_s=10, proc_timeout=60,
     the cluster's administrator key); env: extra environment. Returns the
     CompletedProcess."""
     endpoint, admin, ca = cli_target(api)
+    if admin and not key_file:
+        # A new cluster's key appears once its creation is committed.
+        deadline = time.monotonic() + 15
+        while not os.path.exists(admin) and time.monotonic() < deadline:
+            time.sleep(0.05)
     cmd = [q53_binary(), "--endpoint", endpoint, "--timeout", str(timeout_s)]
     if key_file or admin:
         cmd += ["--key-file", key_file or admin]
@@ -87,6 +92,9 @@ class Node:
         _NODES[self.http] = self
         self.dir = os.path.join(cluster.root, f"node{nid}")
         self.join = join
+        if not join and cluster.admin_key is None:
+            # This node bootstraps: it writes the administrator key.
+            cluster.admin_key = os.path.join(self.dir, "admin-key")
         self.proc = None
         self.logs = []
 
@@ -112,9 +120,6 @@ class Node:
         return a
 
     def start(self):
-        if not self.join and self.cluster.admin_key is None:
-            # This node bootstraps: it writes the administrator key.
-            self.cluster.admin_key = os.path.join(self.dir, "admin-key")
         log = tempfile.NamedTemporaryFile(prefix=f"q53d-n{self.id}-", suffix=".log",
                                           delete=False, dir=self.cluster.root)
         self.logs.append(log.name)

@@ -134,8 +134,7 @@ void rest_q53_target(const Q53__Api__Request *req, rest_q53_resolve_fn resolve,
 	    req->body_case == Q53__API__REQUEST__BODY_CHANGE_BATCH;
 
 	char **zone = rest_q53_zone_ref((Q53__Api__Request *)req);
-	if (zone != NULL && *zone != NULL &&
-	    req->body_case != Q53__API__REQUEST__BODY_TEST_ANSWER) {
+	if (zone != NULL && *zone != NULL) {
 		char id[REST_AUTH_RESOURCE_MAX];
 		if (resolve == NULL || !resolve(ctx, *zone, id, sizeof(id)))
 			snprintf(id, sizeof(id), "%s",
