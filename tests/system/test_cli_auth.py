@@ -9,6 +9,7 @@ Route 53's REST requests.
   TXT records and gets AccessDenied for anything else, node add included;
   nothing denied takes effect.
 - No key, an unknown key or a wrong secret: a clear error, nothing changes.
+- A cluster without any key gets an administrator key from its leader.
 """
 import json
 import os
@@ -243,3 +244,35 @@ def test_no_or_wrong_key_clear_error(cluster, tmp_path):
     assert ok(p)["HostedZones"] == zones_before
     sets = ok(q53(leader.api, "records", "list", "wrongkey.test"))["ResourceRecordSets"]
     assert sorted(s["Type"] for s in sets) == ["NS", "SOA"], sets
+
+
+def test_cluster_without_keys_gets_an_admin_key(tmp_path):
+    """A cluster with no access key at all (a data directory from before
+    the HTTP API, or every key deleted): its caught-up leader draws an
+    administrator key into its DATA/admin-key, so the CLI is never locked
+    out (test_upgrade.py does it on real old data directories)."""
+    c = Cluster(str(tmp_path)).start(1)
+    try:
+        n = c.nodes[1]
+        old = admin_id(c)
+        p = q53(n.api, "key", "delete", old)
+        assert p.returncode == 0, p.stderr
+        os.unlink(c.admin_key)
+        assert n.stop() == 0
+        n.start()
+        deadline = time.monotonic() + 30
+        while not os.path.exists(c.admin_key):
+            assert n.alive() and time.monotonic() < deadline, n.output()[-2000:]
+            time.sleep(0.1)
+        new = admin_id(c)
+        assert new != old
+        keys = ok(q53(n.api, "key", "list"))["AccessKeys"]
+        assert [k["AccessKeyId"] for k in keys] == [new], keys
+        assert "no access key" in n.output()
+        # The old key stays refused.
+        p = raw_cli(n, "status", env={"AWS_ACCESS_KEY_ID": old,
+                                      "AWS_SECRET_ACCESS_KEY": "x" * 40})
+        assert p.returncode == 1 and "InvalidClientTokenId" in p.stderr, p.stderr
+    finally:
+        bad = c.stop_all()
+    assert not bad, bad
