@@ -28,6 +28,7 @@ struct admin_key {
 	 * leader, it finds no access key at all in the cluster (data from
 	 * before the HTTP API, or every key deleted). */
 	bool lazy;
+	bool drawn_lazily;     /* that happened (the key's description) */
 	unsigned leader_ticks; /* consecutive ticks as leader */
 };
 
@@ -205,6 +206,7 @@ void admin_key_tick(struct admin_key *k)
 			return;
 		}
 		k->lazy = false;
+		k->drawn_lazily = true;
 		cluster_log(k->ops.node_id,
 			    "the cluster has no access key (data from before "
 			    "the HTTP API?): drawing an administrator key "
@@ -224,7 +226,9 @@ void admin_key_tick(struct admin_key *k)
 	struct command_create_access_key c = {
 	    .id = k->id,
 	    .secret = k->secret,
-	    .description = "administrator (first boot)",
+	    .description = k->drawn_lazily ? "administrator (the cluster had "
+					     "no access key)"
+					   : "administrator (first boot)",
 	    .policy_document = ADMIN_KEY_POLICY,
 	    .policy = policy,
 	    .time_ms = ids_wall_ms(),
