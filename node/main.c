@@ -955,6 +955,12 @@ static int q53d_cluster_main(struct q53d *d)
 		rc = q53d_anycast_start(d, dns, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "q53d: %s\n", err);
+		if (cl->http == NULL && strstr(err, "HTTP") != NULL)
+			fprintf(stderr,
+				"q53d: every node serves the HTTP API, by "
+				"default on %s; give this one its own "
+				"--http HOST:PORT\n",
+				cfg.http_address);
 		cl->stopping = true;
 		uv_close((uv_handle_t *)&d->sighup, NULL);
 		uv_close((uv_handle_t *)&d->sigterm, NULL);
