@@ -110,6 +110,7 @@ static int pack(const ProtobufCMessage *msg, uint8_t **buf, size_t *len)
 static int pack_payload(uint16_t type, const ProtobufCMessage *msg,
 			struct command_payload *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->type = type;
 	return pack(msg, &out->data, &out->len);
 }
@@ -117,6 +118,8 @@ static int pack_payload(uint16_t type, const ProtobufCMessage *msg,
 void command_payload_clear(struct command_payload *out)
 {
 	raft_free(out->data);
+	if (out->decoded != NULL && out->decoded_free != NULL)
+		out->decoded_free(out->decoded);
 	memset(out, 0, sizeof(*out));
 }
 
