@@ -107,8 +107,8 @@ static void q53d_usage(FILE *f)
 	    "ORIGIN=FILE ...] [options]\n"
 	    "\n"
 	    "Static mode (no --data-dir) serves zone files. Cluster mode "
-	    "keeps zones in a\nreplicated Raft log in DIR and serves a "
-	    "client API (the q53 CLI).\n"
+	    "keeps zones in a\nreplicated Raft log in DIR and serves the "
+	    "HTTP API (the q53 CLI, Route 53 tools;\nSigV4-signed).\n"
 	    "\n"
 	    "  --dns ADDR:PORT            serve DNS (UDP and TCP) on "
 	    "127.0.0.1:5353 or [::1]:5353\n"
@@ -137,12 +137,17 @@ static void q53d_usage(FILE *f)
 	    "(default 1)\n"
 	    "  --raft HOST:PORT           Raft peer address (default "
 	    "127.0.0.1:7053)\n"
-	    "  --api HOST:PORT            client API for q53 (default "
-	    "127.0.0.1:8053)\n"
-	    "  --http HOST:PORT           Route 53's REST API (2013-04-01) for "
+	    "  --api HOST:PORT            NNG API between nodes: forwarded "
+	    "writes, --join\n"
+	    "                             (default 127.0.0.1:8053; client use "
+	    "deprecated)\n"
+	    "  --http HOST:PORT           the HTTP API (SigV4): the q53 CLI's "
+	    "POST /q53/api and\n"
+	    "                             Route 53's REST API (2013-04-01) for "
 	    "the AWS CLI,\n"
 	    "                             boto3 and other Route 53 tools "
-	    "(SigV4)\n"
+	    "(default\n"
+	    "                             127.0.0.1:9053)\n"
 	    "  --http-keys FILE           its access keys: lines "
 	    "'ACCESS_KEY_ID SECRET',\n"
 	    "                             mode 0600 (the same file on every "
@@ -921,7 +926,8 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.raft_address = cl->raft != NULL ? cl->raft : "127.0.0.1:7053";
 	cfg.api_address = cl->api != NULL ? cl->api : "127.0.0.1:8053";
 	cfg.dns_address = dns;
-	cfg.http_address = cl->http;
+	/* Every node serves the HTTP API: the q53 CLI's and Route 53's. */
+	cfg.http_address = cl->http != NULL ? cl->http : "127.0.0.1:9053";
 	cfg.http_keys = cl->http_keys;
 	cfg.http_tls_cert = cl->http_tls_cert;
 	cfg.http_tls_key = cl->http_tls_key;
@@ -949,6 +955,12 @@ static int q53d_cluster_main(struct q53d *d)
 		rc = q53d_anycast_start(d, dns, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "q53d: %s\n", err);
+		if (cl->http == NULL && strstr(err, "HTTP") != NULL)
+			fprintf(stderr,
+				"q53d: every node serves the HTTP API, by "
+				"default on %s; give this one its own "
+				"--http HOST:PORT\n",
+				cfg.http_address);
 		cl->stopping = true;
 		uv_close((uv_handle_t *)&d->sighup, NULL);
 		uv_close((uv_handle_t *)&d->sigterm, NULL);

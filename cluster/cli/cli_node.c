@@ -209,10 +209,11 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		rv = cli_print_json(json_pack(
 		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I,s:s,"
 		    "s:s}",
-		    "Node", cli->client.node, "NodeId", (json_int_t)s->node_id,
-		    "State", s->state, "LeaderId", (json_int_t)s->leader_id,
-		    "LeaderApi", s->leader_api, "Term", (json_int_t)s->term,
-		    "CommitIndex", (json_int_t)s->commit_index, "AppliedIndex",
+		    "Node", cli->client.endpoint, "NodeId",
+		    (json_int_t)s->node_id, "State", s->state, "LeaderId",
+		    (json_int_t)s->leader_id, "LeaderApi", s->leader_api,
+		    "Term", (json_int_t)s->term, "CommitIndex",
+		    (json_int_t)s->commit_index, "AppliedIndex",
 		    (json_int_t)s->applied_index, "Zones", (int)s->zones,
 		    "Nodes", (int)s->nodes, "Version", s->version,
 		    "QuorumContact", (int)s->quorum_contact, "ContactAgeMs",
@@ -241,7 +242,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 				 s->quorum_contact ? "yes" : "no",
 				 (long long)s->contact_age_ms);
 		const char *rows[][2] = {
-		    {"Node", cli->client.node},
+		    {"Node", cli->client.endpoint},
 		    {"NodeId", v[0]},
 		    {"State", s->state},
 		    {"Leader", v[1]},

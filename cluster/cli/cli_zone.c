@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "cluster/api_msg.h"
@@ -900,7 +901,7 @@ int cli_zone_audit(struct cli *cli, int argc, char **argv)
 			    when,
 			    c->id,
 			    c->zone_id,
-			    c->access_key_id[0] ? c->access_key_id : "local",
+			    c->access_key_id[0] ? c->access_key_id : "-",
 			    status_name(c->status),
 			    c->comment};
 			cli_table_add(&t, row);
