@@ -224,7 +224,8 @@ void zone_api_execute(void *data, struct api_call *call)
 		    n->data, call, req->add_node->id, req->add_node->address,
 		    req->add_node->api_address, req->add_node->dns_address,
 		    req->add_node->name, req->add_node->geoip_path,
-		    req->add_node->geoip_sha256);
+		    req->add_node->geoip_sha256, req->add_node->site,
+		    req->add_node->site_region);
 		return;
 	case Q53__API__REQUEST__BODY_REMOVE_NODE:
 		n->member_remove(n->data, call, req->remove_node->id);
@@ -439,6 +440,9 @@ static void be_status(void *data, struct api_call *call,
 	st.geoip_sha256 = (char *)(n->geoip_sha256 ? n->geoip_sha256 : "");
 	geoip_consistency(n, geo, sizeof(geo));
 	st.geoip_consistent = geo;
+	const char *site_region;
+	st.site = (char *)control_fsm_site(n->fsm, &site_region);
+	st.site_region = (char *)site_region;
 	r.body_case = Q53__API__RESPONSE__BODY_STATUS;
 	r.status = &st;
 	api_reply(call, &r);
