@@ -9,12 +9,11 @@ static json_t *node_json(const Q53__Api__Node *n)
 {
 	return json_pack(
 	    "{s:I,s:s,s:s,s:s,s:b,s:b,s:I,s:s,s:s,s:s}", "Id",
-	    (json_int_t)n->id,
-	    "RaftAddress", n->raft_address, "ApiAddress", n->api_address,
-	    "Role", n->role, "Leader", (int)n->leader, "Reachable",
-	    (int)n->reachable, "AppliedIndex", (json_int_t)n->applied_index,
-	    "GeoipSha256", n->geoip_sha256, "Site", n->site, "SiteRegion",
-	    n->site_region);
+	    (json_int_t)n->id, "RaftAddress", n->raft_address, "ApiAddress",
+	    n->api_address, "Role", n->role, "Leader", (int)n->leader,
+	    "Reachable", (int)n->reachable, "AppliedIndex",
+	    (json_int_t)n->applied_index, "GeoipSha256", n->geoip_sha256,
+	    "Site", n->site, "SiteRegion", n->site_region);
 }
 
 static int print_table(struct cli_table *t)

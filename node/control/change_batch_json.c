@@ -590,7 +590,8 @@ static json_t *format_change(const struct change *c, bool *bad)
 	if (r->multivalue)
 		rc |= json_object_set_new(rrs, "MultiValueAnswer", json_true());
 	if (r->region != NULL)
-		rc |= json_object_set_new(rrs, "Region", json_string(r->region));
+		rc |=
+		    json_object_set_new(rrs, "Region", json_string(r->region));
 	if (r->geo_continent != NULL || r->geo_country != NULL ||
 	    r->geo_subdivision != NULL) {
 		json_t *g = json_object();

@@ -595,8 +595,8 @@ static void latency_rows_to_pb(const struct latency_row *rows, size_t n,
 		Q53__Command__LatencyRtt *x = rtt_pb + i * LATENCY_ROW_REGIONS;
 		Q53__Command__LatencyRtt **xp =
 		    rtt_ptrs + i * LATENCY_ROW_REGIONS;
-		size_t k = r->n < LATENCY_ROW_REGIONS ? r->n
-						      : LATENCY_ROW_REGIONS;
+		size_t k =
+		    r->n < LATENCY_ROW_REGIONS ? r->n : LATENCY_ROW_REGIONS;
 		for (size_t j = 0; j < k; j++) {
 			q53__command__latency_rtt__init(&x[j]);
 			x[j].region = (char *)r->rtt[j].region;
@@ -629,8 +629,7 @@ int command_encode_set_latency_rows(const struct command_set_latency_rows *c,
 		 ? Q53_ENOMEM
 		 : 0;
 	if (rc == 0) {
-		latency_rows_to_pb(c->set, c->n_set, rows, ptrs, rtt,
-				   rtt_ptrs);
+		latency_rows_to_pb(c->set, c->n_set, rows, ptrs, rtt, rtt_ptrs);
 		latency_rows_to_pb(c->remove, c->n_remove, rows + c->n_set,
 				   ptrs + c->n_set,
 				   rtt + c->n_set * LATENCY_ROW_REGIONS,

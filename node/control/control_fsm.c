@@ -150,7 +150,7 @@ struct control_fsm {
 	bool dirty_all;
 	bool dirty_health;
 	bool dirty_latency; /* the latency table changed */
-	bool flipped; /* some check's flipped is set */
+	bool flipped;	    /* some check's flipped is set */
 	/* Latency routing's build inputs: the table (the state's) and this
 	 * node's own site and region (local, not replicated). */
 	struct zone_store_latency latency_in;
@@ -1469,8 +1469,7 @@ static int apply_set_node(struct apply *a, const struct command_set_node *c)
 			      CONTROL_FSM_ADDRESS_MAX,
 			      CONTROL_FSM_NODE_NAME_MAX);
 	if ((c->site[0] != '\0' && !latency_name_valid(c->site)) ||
-	    (c->site_region[0] != '\0' &&
-	     !latency_name_valid(c->site_region)))
+	    (c->site_region[0] != '\0' && !latency_name_valid(c->site_region)))
 		return reject(a, Q53_EINVAL,
 			      "InvalidInput: node %llu: a site and its region "
 			      "are names of [a-z0-9-], 1 to %d characters",
@@ -2777,8 +2776,8 @@ static void fsm_hooks(struct control_fsm *f)
 {
 	f->latency_in.table = &f->s.latency;
 	f->latency_in.site = f->site[0] != '\0' ? f->site : NULL;
-	f->latency_in.region = f->site_region[0] != '\0' ? f->site_region
-							  : NULL;
+	f->latency_in.region =
+	    f->site_region[0] != '\0' ? f->site_region : NULL;
 	f->s.zones.site_region = fsm_site_region;
 	f->s.zones.site_region_ctx = f;
 	f->s.zones.latency = &f->latency_in;

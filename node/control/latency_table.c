@@ -73,8 +73,9 @@ static bool masked(const uint8_t *a, size_t len, unsigned bits)
 	for (size_t i = 0; i < len; i++) {
 		unsigned lo = (unsigned)i * 8;
 		uint8_t keep = bits >= lo + 8 ? 0xFF
-			       : bits <= lo   ? 0
-					      : (uint8_t)(0xFF << (8 - (bits - lo)));
+			       : bits <= lo
+				   ? 0
+				   : (uint8_t)(0xFF << (8 - (bits - lo)));
 		if (a[i] & (uint8_t)~keep)
 			return false;
 	}
@@ -111,8 +112,7 @@ bool latency_cidr_parse(const char *s, struct latency_row *r)
 	return true;
 }
 
-void latency_cidr_format(const struct latency_row *r, char *out,
-			 size_t outlen)
+void latency_cidr_format(const struct latency_row *r, char *out, size_t outlen)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 	inet_ntop(r->family == 4 ? AF_INET : AF_INET6, r->addr, a, sizeof(a));
@@ -339,8 +339,8 @@ int latency_table_sample(struct latency_table *t, const char *site,
 	return 0;
 }
 
-bool latency_rtt_of(const struct latency_rtt *rtt, size_t n,
-		    const char *region, uint32_t *out)
+bool latency_rtt_of(const struct latency_rtt *rtt, size_t n, const char *region,
+		    uint32_t *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(rtt[i].region, region) == 0) {

@@ -63,8 +63,7 @@ bool latency_name_valid(const char *s);
  * Route 53's CIDR blocks are exact). false when malformed. */
 bool latency_cidr_parse(const char *s, struct latency_row *r);
 /* The row's network as text; out holds >= 64 bytes. */
-void latency_cidr_format(const struct latency_row *r, char *out,
-			 size_t outlen);
+void latency_cidr_format(const struct latency_row *r, char *out, size_t outlen);
 
 /* Checks a row (family, prefix, masked address, names valid and distinct,
  * RTTs in range) and sorts its regions. 0 or -1 with the reason in why. */
@@ -100,8 +99,8 @@ int latency_rtts_check(struct latency_rtt *rtt, size_t n, char *why,
 		       size_t whylen);
 
 /* The RTT of region in a row's or site's rtts; false when absent. */
-bool latency_rtt_of(const struct latency_rtt *rtt, size_t n,
-		    const char *region, uint32_t *out);
+bool latency_rtt_of(const struct latency_rtt *rtt, size_t n, const char *region,
+		    uint32_t *out);
 
 /* Whether region is one of Route 53's ResourceRecordSetRegion codes. */
 bool latency_region_known(const char *region);

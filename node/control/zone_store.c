@@ -194,8 +194,8 @@ struct set_routing {
 	const char *region; /* checked already (region_of) */
 };
 
-static const struct set_routing PLAIN = {
-    NULL, CHANGE_FAILOVER_NONE, NULL, 0, 0, 0, {NULL, NULL, NULL}, NULL};
+static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL, 0, 0,
+					 0,    {NULL, NULL, NULL},   NULL};
 
 /* Whether a Region is one this store accepts: Route 53's codes, and the
  * regions of the cluster's sites. 0, or -1 with the reason in why. */
@@ -1318,10 +1318,9 @@ static int change_to_set(const struct zone_store *s,
 			   label, z->name);
 		return Q53_EINVAL;
 	}
-	enum change_policy policy =
-	    change_batch_policy(r->set_identifier != NULL, r->failover,
-				r->has_weight, r->multivalue, has_geo(r),
-				r->region != NULL);
+	enum change_policy policy = change_batch_policy(
+	    r->set_identifier != NULL, r->failover, r->has_weight,
+	    r->multivalue, has_geo(r), r->region != NULL);
 	if (policy == CHANGE_POLICY_INVALID) {
 		report_add(e, i,
 			   "%s: a SetIdentifier needs exactly one routing "

@@ -670,8 +670,7 @@ int membership_new(struct membership **out,
 	if (n->api_address == NULL || n->dns_address == NULL ||
 	    n->name == NULL || n->geoip_path == NULL ||
 	    n->geoip_sha256 == NULL || n->site == NULL ||
-	    n->site_region == NULL ||
-	    (config->join != NULL && n->join == NULL))
+	    n->site_region == NULL || (config->join != NULL && n->join == NULL))
 		return Q53_ENOMEM;
 	return 0;
 }
