@@ -266,6 +266,8 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 		xo_fmt(x, "Weight", "%u", rs->weight);
 	if (rs->multi_value_answer)
 		xo_text(x, "MultiValueAnswer", "true");
+	if (rs->region[0])
+		xo_text(x, "Region", rs->region);
 	if (rs->geo_continent_code[0] || rs->geo_country_code[0]) {
 		xo_open(x, "GeoLocation");
 		if (rs->geo_continent_code[0])
