@@ -299,6 +299,22 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 		return 0;
 	case Q53__API__REQUEST__BODY_LATENCY_LIST:
 		return 0;
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		if (r->latency_samples == NULL ||
+		    r->latency_samples->node_id == 0 ||
+		    r->latency_samples->n_regions !=
+			r->latency_samples->n_rtt_ms ||
+		    r->latency_samples->n_regions > 32)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "a node id and at most 32 regions, "
+				      "each with its RTT, are required");
+		for (size_t i = 0; i < r->latency_samples->n_regions; i++)
+			if ((rv = check_name("region",
+					     r->latency_samples->regions[i],
+					     true, err, errlen)) != 0)
+				return rv;
+		return check_name("site", r->latency_samples->site, true, err,
+				  errlen);
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -405,6 +421,8 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "latency-delete";
 	case Q53__API__REQUEST__BODY_LATENCY_LIST:
 		return "latency-list";
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		return "latency-samples";
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		return "test-answer";
 	case Q53__API__REQUEST__BODY__NOT_SET:

@@ -107,6 +107,8 @@ struct api_backend {
 			       const Q53__Api__LatencyDeleteRequest *req);
 	void (*latency_list)(void *data, struct api_call *call,
 			     const Q53__Api__LatencyListRequest *req);
+	void (*latency_samples)(void *data, struct api_call *call,
+				const Q53__Api__LatencySamplesRequest *req);
 };
 
 struct api_server_config {

@@ -127,12 +127,61 @@ static void latency_write(struct api_edge *n, struct api_call *call)
 	commit_reply_propose(n, call, &p, rv, latency_done, NULL);
 }
 
+static void samples_done(struct proposal *s, int status,
+			 const struct q53_fsm_log_result *res)
+{
+	struct api_edge *n = s->arg;
+	Q53__Api__Response r = Q53__API__RESPONSE__INIT;
+	Q53__Api__LatencySamplesResponse ls =
+	    Q53__API__LATENCY_SAMPLES_RESPONSE__INIT;
+	struct command_result cr;
+	bool decoded;
+
+	if (commit_reply_failure(s->call, status, res, &cr, &decoded))
+		goto out;
+	ls.index = control_fsm_applied(n->fsm);
+	r.body_case = Q53__API__RESPONSE__BODY_LATENCY_SAMPLES;
+	r.latency_samples = &ls;
+	r.write_index = ls.index;
+	api_reply(s->call, &r);
+out:
+	if (decoded)
+		command_result_free(&cr);
+}
+
+/* A node's measured RTTs (health_votes.c forwards them here). */
+static void latency_samples(struct api_edge *n, struct api_call *call,
+			    const Q53__Api__LatencySamplesRequest *q)
+{
+	struct latency_rtt rtt[LATENCY_ROW_REGIONS];
+	struct command_payload p = {0};
+	size_t k = q->n_regions < LATENCY_ROW_REGIONS ? q->n_regions
+						      : LATENCY_ROW_REGIONS;
+	for (size_t i = 0; i < k; i++) {
+		snprintf(rtt[i].region, sizeof(rtt[i].region), "%s",
+			 q->regions[i]);
+		rtt[i].rtt_ms = q->rtt_ms[i];
+	}
+	struct command_latency_samples cmd = {.node_id = q->node_id,
+					      .site = q->site,
+					      .rtt = rtt,
+					      .n = k,
+					      .time_ms = q->measured_at_ms};
+	commit_reply_propose(n, call, &p,
+			     command_encode_latency_samples(&cmd, &p),
+			     samples_done, NULL);
+}
+
 void latency_api_execute(struct api_edge *n, struct api_call *call)
 {
-	switch (api_call_request(call)->body_case) {
+	const Q53__Api__Request *req = api_call_request(call);
+	switch (req->body_case) {
 	case Q53__API__REQUEST__BODY_LATENCY_SET:
 	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
 		latency_write(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		latency_samples(n, call, req->latency_samples);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -226,6 +275,14 @@ static void be_latency_delete(void *data, struct api_call *call,
 	write_router_submit(n->router, call);
 }
 
+static void be_latency_samples(void *data, struct api_call *call,
+			       const Q53__Api__LatencySamplesRequest *req)
+{
+	struct api_edge *n = data;
+	(void)req;
+	write_router_submit(n->router, call);
+}
+
 static void be_latency_list(void *data, struct api_call *call,
 			    const Q53__Api__LatencyListRequest *req)
 {
@@ -238,4 +295,5 @@ void latency_api_backend(struct api_backend *b)
 	b->latency_set = be_latency_set;
 	b->latency_delete = be_latency_delete;
 	b->latency_list = be_latency_list;
+	b->latency_samples = be_latency_samples;
 }

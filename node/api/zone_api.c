@@ -254,6 +254,7 @@ void zone_api_execute(void *data, struct api_call *call)
 		return;
 	case Q53__API__REQUEST__BODY_LATENCY_SET:
 	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		latency_api_execute(n, call);
 		return;
 	default:
