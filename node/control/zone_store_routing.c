@@ -131,14 +131,16 @@ static int geo(struct zone_store_routing *t,
 
 uint32_t zone_store_routing_latency_best(const struct zone_store_routing *t,
 					 const struct latency_rtt *rtt,
-					 size_t n)
+					 size_t n, const char *prefer)
 {
 	uint32_t best = (uint32_t)t->n, best_rtt = UINT32_MAX;
 	for (size_t i = 0; i < t->n; i++) {
 		uint32_t v;
 		const char *region = zone_store_rrset_region(t->member[i]);
-		if (region != NULL && latency_rtt_of(rtt, n, region, &v) &&
-		    v < best_rtt) {
+		if (region == NULL || !latency_rtt_of(rtt, n, region, &v))
+			continue;
+		if (v < best_rtt || (v == best_rtt && prefer != NULL &&
+				     strcmp(region, prefer) == 0)) {
 			best = (uint32_t)i;
 			best_rtt = v;
 		}
@@ -164,7 +166,8 @@ static int latency(struct zone_store_routing *t,
 		? latency_table_site(tab, lat->site)
 		: NULL;
 	if (site != NULL)
-		dflt = zone_store_routing_latency_best(t, site->rtt, site->n);
+		dflt = zone_store_routing_latency_best(t, site->rtt, site->n,
+						       lat->region);
 	for (size_t i = 0;
 	     dflt == t->n && lat != NULL && lat->region != NULL && i < t->n;
 	     i++) {
@@ -181,7 +184,7 @@ static int latency(struct zone_store_routing *t,
 	for (size_t r = 0; r < nrows; r++) {
 		const struct latency_row *row = &tab->rows[r];
 		uint32_t best =
-		    zone_store_routing_latency_best(t, row->rtt, row->n);
+		    zone_store_routing_latency_best(t, row->rtt, row->n, NULL);
 		in[r].family = row->family;
 		in[r].len = row->prefix_len;
 		memcpy(in[r].addr, row->addr, 16);

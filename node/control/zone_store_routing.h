@@ -54,18 +54,21 @@ struct zone_store_routing {
  * lowest RTT among the regions the row lists (ties: the first leaf); a
  * row that lists none of the group's regions, and every network no row
  * covers, to the default leaf: the lowest RTT of this node's own site's
- * measured row, else the leaf of the node's own region, else the first. */
+ * measured row (ties: the node's own region), else the leaf of the node's
+ * own region, else the first. API rows break ties by the first leaf, never
+ * by the node, so that every node answers a covered client alike. */
 int zone_store_routing_build(struct zone_store_routing *t,
 			     struct zone_store_rrset *const *g, size_t n,
 			     zone_store_check_fn healthy, void *ctx,
 			     const struct zone_store_latency *lat);
 
 /* The leaf (index) of t's latency leaves with the lowest RTT in rtt[0..n)
- * (regions absent from it do not count), or t->n when none is listed. */
+ * (regions absent from it do not count), or t->n when none is listed.
+ * Ties: the leaf of region prefer (NULL: none), else the first. */
 struct latency_rtt;
 uint32_t zone_store_routing_latency_best(const struct zone_store_routing *t,
 					 const struct latency_rtt *rtt,
-					 size_t n);
+					 size_t n, const char *prefer);
 void zone_store_routing_free(struct zone_store_routing *t);
 
 #endif

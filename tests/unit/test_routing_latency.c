@@ -594,6 +594,20 @@ static void test_site_fallback(void **state)
 	assert_int_equal(answer(&s, &at_iad, NULL, "192.0.2.0/24", NULL), 2);
 	assert_int_equal(answer(&s, &at_bom, NULL, "192.0.2.0/24", NULL), 3);
 	assert_int_equal(answer(&s, &at_iad, NULL, NULL, NULL), 2);
+	/* A tie in the site's row: the node's own region. */
+	struct latency_rtt tie[] = {{"eu-central-1", 1}, {"us-east-1", 1}};
+	assert_int_equal(latency_table_sample(&t, "iad", 3, 2, tie, 2), 0);
+	struct zone_store_latency at_iad_us = {
+	    .table = &t, .site = "iad", .region = "us-east-1"};
+	assert_int_equal(answer(&s, &at_iad_us, NULL, "192.0.2.0/24", NULL), 2);
+	assert_int_equal(answer(&s, &at_iad, NULL, "192.0.2.0/24", NULL), 1);
+	/* ... but never in an API row (the same answer on every node). */
+	struct latency_row r2 =
+	    row("198.51.101.0/24", "us-east-1", 7, "eu-central-1", 7);
+	assert_int_equal(latency_table_set(&t, &r2), 0);
+	assert_int_equal(answer(&s, &at_iad_us, NULL, "198.51.101.0/24", NULL),
+			 1);
+	assert_int_equal(latency_table_sample(&t, "iad", 3, 3, iad, 2), 0);
 	/* The site's best region unhealthy: its next best. */
 	struct health us = {{"hc-us"}};
 	assert_int_equal(answer(&s, &at_iad, &us, "192.0.2.0/24", NULL), 1);
