@@ -16,6 +16,8 @@
   up: it returns.
 * q53 test-answer agrees with dig at every node and names the branch.
 * Regions are validated at change time (indexed InvalidChangeBatch).
+* Route 53's REST API: boto3 creates a latency record (REST XML Region)
+  and lists it; the table over SigV4 at /q53/latency (PUT, GET, DELETE).
 
 Every wait polls with a deadline; nodes are stopped by PID."""
 import json
@@ -40,6 +42,7 @@ ZONE = "example.com"
 NAME = "lat.example.com."
 EU, US = "192.0.2.11", "192.0.2.12"
 SITES = {1: "fra:eu-central-1", 2: "fra:eu-central-1", 3: "iad:us-east-1"}
+KEY = ("AKIAQ53LATENCYTEST00", "q53-latency-test-secret-0123456789abcdef")
 
 
 @pytest.fixture
@@ -54,7 +57,7 @@ def endpoints():
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(str(tmp_path))
+    c = Cluster(str(tmp_path), keys=[KEY])
     try:
         c.extra_args = ["--site", SITES[1]]
         first = c.add_node(1)
@@ -299,3 +302,68 @@ def test_latency_two_sites(cluster, endpoints):
     for n in nodes:
         wait(lambda n=n: (ask(n, "198.51.100.0/24")[1] == [site_answer(api, n.id)],
                           ask(n, "198.51.100.0/24")), 30, "row deleted")
+
+
+def signed(node, method, path, body=None):
+    """A SigV4-signed request to node's REST API: (status, JSON or None)."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"http://{node.http}{path}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = AWSRequest(method=method, url=url, data=data)
+    SigV4Auth(Credentials(*KEY), "route53", "us-east-1").add_auth(req)
+    r = urllib.request.Request(url, data=data, method=method,
+                               headers=dict(req.prepare().headers))
+    try:
+        with urllib.request.urlopen(r, timeout=10) as resp:
+            status, text = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    return status, json.loads(text) if text else None
+
+
+def test_latency_rest(cluster):
+    """boto3 (REST XML) with Region, and /q53/latency over SigV4."""
+    boto3 = pytest.importorskip("boto3")
+    nodes = cluster.members()
+    n = nodes[1]
+    r53 = boto3.client("route53", endpoint_url=f"http://{n.http}",
+                       region_name="us-east-1", aws_access_key_id=KEY[0],
+                       aws_secret_access_key=KEY[1])
+    zid = r53.create_hosted_zone(Name=ZONE, CallerReference="lat")["HostedZone"]["Id"]
+    rrs = [{"Name": NAME, "Type": "A", "TTL": 60, "SetIdentifier": sid,
+            "Region": region, "ResourceRecords": [{"Value": value}]}
+           for sid, region, value in (("fra", "eu-central-1", EU),
+                                      ("iad", "us-east-1", US))]
+    r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={
+        "Changes": [{"Action": "CREATE", "ResourceRecordSet": r} for r in rrs]})
+    got = r53.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+    assert sorted((r["SetIdentifier"], r["Region"]) for r in got
+                  if r["Name"] == NAME) == [("fra", "eu-central-1"),
+                                            ("iad", "us-east-1")], got
+    with pytest.raises(r53.exceptions.InvalidChangeBatch) as e:
+        r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={
+            "Changes": [{"Action": "CREATE", "ResourceRecordSet": dict(
+                rrs[0], SetIdentifier="x", Region="nowhere-1")}]})
+    assert "Region 'nowhere-1' is not a known region" in str(e.value)
+
+    status, body = signed(n, "PUT", "/q53/latency", {"Rows": [
+        {"Cidr": "198.51.100.0/24", "RttMs": {"us-east-1": 5, "eu-central-1": 50}}]})
+    assert (status, body) == (200, {"Rows": 1}), body
+    for x in nodes:
+        wait(lambda x=x: (ask(x, "198.51.100.0/24")[1:] == ([US], 24),
+                          ask(x, "198.51.100.0/24")), 30, f"node {x.id}: REST row")
+    status, body = signed(n, "GET", "/q53/latency")
+    assert status == 200 and body["Rows"] == [
+        {"Cidr": "198.51.100.0/24", "RttMs": {"eu-central-1": 50, "us-east-1": 5}}], body
+    status, body = signed(n, "PUT", "/q53/latency", {"Rows": [{"Cidr": "nonsense"}]})
+    assert status == 400 and body["Error"]["Code"] == "InvalidInput", body
+    status, body = signed(n, "DELETE", "/q53/latency/198.51.100.0/24")
+    assert status == 204, body
+    status, body = signed(n, "DELETE", "/q53/latency/198.51.100.0/24")
+    assert status == 404 and body["Error"]["Code"] == "NoSuchLatencyRow", body

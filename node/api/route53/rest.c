@@ -26,6 +26,7 @@
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest_auth.h"
 #include "node/api/route53/rest_keys.h"
+#include "node/api/route53/rest_latency.h"
 #include "node/api/route53/sigv4.h"
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
@@ -1690,6 +1691,11 @@ static void on_request(void *data, struct http_request *r)
 	}
 	if (rest_keys_match(http_request_path(r))) {
 		rest_keys_handle(rest->api, r, o->request_id);
+		free(o);
+		return;
+	}
+	if (rest_latency_match(http_request_path(r))) {
+		rest_latency_handle(rest->api, r, o->request_id);
 		free(o);
 		return;
 	}
