@@ -416,6 +416,78 @@ static void test_fsm_commands_snapshot(void **state)
 	control_fsm_free(g);
 }
 
+/* A Region that is none of Route 53's codes is accepted once some node's
+ * site is in it (the FSM's node metadata, replicated). */
+static void test_fsm_site_region(void **state)
+{
+	(void)state;
+	struct control_fsm *f;
+	char err[512];
+	assert_int_equal(control_fsm_new(&f), 0);
+	struct command_payload p;
+	struct command_create_hosted_zone z = {.id = ZID,
+					       .name = "example.com",
+					       .nameservers = NS,
+					       .n_nameservers = 2,
+					       .time_ms = 1};
+	assert_int_equal(command_encode_create_hosted_zone(&z, &p), 0);
+	assert_int_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	const char *json = BATCH(CH("CREATE", L("lab", "lab-west", "1", "")));
+	struct change_batch *b;
+	struct change_batch_typed t = {0};
+	assert_int_equal(
+	    change_batch_parse(&b, json, strlen(json), err, sizeof(err)), 0);
+	assert_int_equal(change_batch_compile(b, &t), 0);
+	struct command_change_rrsets c = {
+	    .zone_id = ZID, .change_id = "C1", .batch = t.batch, .time_ms = 2};
+	assert_int_equal(command_encode_change_rrsets(&c, &p), 0);
+	assert_int_not_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "Region 'lab-west' is not a known region"));
+	struct command_set_node n = {.node_id = 1,
+				     .raft_address = "tcp://127.0.0.1:7053",
+				     .dns_address = "",
+				     .api_address = "",
+				     .name = "n1",
+				     .geoip_path = "",
+				     .geoip_sha256 = "",
+				     .site = "lab",
+				     .site_region = "lab-west",
+				     .time_ms = 3};
+	assert_int_equal(command_encode_set_node(&n, &p), 0);
+	assert_int_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	struct control_fsm_node meta;
+	assert_int_equal(control_fsm_node_get(f, 1, &meta), 0);
+	assert_string_equal(meta.site, "lab");
+	assert_string_equal(meta.site_region, "lab-west");
+	c.change_id = "C2";
+	assert_int_equal(command_encode_change_rrsets(&c, &p), 0);
+	assert_int_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	/* A site name that is not one is refused with the node. */
+	n.site = "Not A Site";
+	assert_int_equal(command_encode_set_node(&n, &p), 0);
+	assert_int_not_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	/* The node's site survives a snapshot and restore. */
+	struct control_fsm *g;
+	assert_int_equal(control_fsm_new(&g), 0);
+	struct q53_fsm *fb = control_fsm_base(f), *gb = control_fsm_base(g);
+	uint8_t *a;
+	size_t alen;
+	assert_int_equal(fb->snapshot(fb, &a, &alen), 0);
+	assert_int_equal(gb->restore(gb, a, alen), 0);
+	raft_free(a);
+	assert_int_equal(control_fsm_node_get(g, 1, &meta), 0);
+	assert_string_equal(meta.site_region, "lab-west");
+	/* This node's own site: a local input, listed by status. */
+	const char *region;
+	control_fsm_set_site(g, "lab", "lab-west");
+	assert_string_equal(control_fsm_site(g, &region), "lab");
+	assert_string_equal(region, "lab-west");
+	control_fsm_free(f);
+	control_fsm_free(g);
+	change_batch_typed_free(&t);
+	change_batch_free(b);
+}
+
 /* --- Region at change time --- */
 
 static void test_validation(void **state)
@@ -656,6 +728,7 @@ int main(void)
 	    cmocka_unit_test(test_table_longest_prefix),
 	    cmocka_unit_test(test_table_replace_delete),
 	    cmocka_unit_test(test_fsm_commands_snapshot),
+	    cmocka_unit_test(test_fsm_site_region),
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_typed_log),
 	    cmocka_unit_test(test_lowest_rtt_wins),
