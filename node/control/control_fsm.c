@@ -1731,6 +1731,14 @@ static int apply_latency_samples(struct apply *a,
 		return reject(a, Q53_EINVAL,
 			      "InvalidInput: '%.40s' is not a site name",
 			      c->site);
+	/* A node reports for its own site only (its metadata's). */
+	bool found;
+	size_t pos = node_find(s, c->node_id, &found);
+	if (!found || strcmp(s->nodes[pos].site, c->site) != 0)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: node %llu is not a member at site "
+			      "%s",
+			      (unsigned long long)c->node_id, c->site);
 	memcpy(rtt, c->rtt, c->n * sizeof(rtt[0]));
 	if (latency_rtts_check(rtt, c->n, why, sizeof(why)) != 0)
 		return reject(a, Q53_EINVAL, "InvalidInput: %s", why);

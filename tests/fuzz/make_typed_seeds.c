@@ -110,6 +110,8 @@ int main(int argc, char **argv)
 				     .raft_address = "tcp://10.0.0.1:7000",
 				     .dns_address = "10.0.0.1:53",
 				     .name = "n1",
+				     .site = "fra",
+				     .site_region = "eu-central-1",
 				     .time_ms = 1};
 	rv = command_encode_set_node(&n, &p);
 	seed(f, "set-node", p, rv);

@@ -377,11 +377,30 @@ static void test_fsm_commands_snapshot(void **state)
 	assert_int_not_equal(
 	    fsm_run(f, p_rows(&bad, 1, NULL, 0, false), err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "InvalidInput"));
-	/* Samples. */
+	/* Samples: only from a member, for its own site. */
 	struct latency_rtt rtt[] = {{"us-east-1", 95}, {"eu-central-1", 11}};
 	struct command_latency_samples sm = {
 	    .node_id = 1, .site = "fra", .rtt = rtt, .n = 2, .time_ms = 9};
 	struct command_payload p;
+	assert_int_equal(command_encode_latency_samples(&sm, &p), 0);
+	assert_int_not_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "node 1 is not a member at site fra"));
+	struct command_set_node n1 = {.node_id = 1,
+				      .raft_address = "tcp://127.0.0.1:7053",
+				      .dns_address = "",
+				      .api_address = "",
+				      .name = "n1",
+				      .geoip_path = "",
+				      .geoip_sha256 = "",
+				      .site = "fra",
+				      .site_region = "eu-central-1",
+				      .time_ms = 8};
+	assert_int_equal(command_encode_set_node(&n1, &p), 0);
+	assert_int_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	sm.site = "iad";
+	assert_int_equal(command_encode_latency_samples(&sm, &p), 0);
+	assert_int_not_equal(fsm_run(f, p, err, sizeof(err)), 0);
+	sm.site = "fra";
 	assert_int_equal(command_encode_latency_samples(&sm, &p), 0);
 	assert_int_equal(fsm_run(f, p, err, sizeof(err)), 0);
 	sm.site = "Not A Site";
