@@ -44,7 +44,7 @@ int cli_client_init(struct cli_client *c, const char *node, unsigned timeout_ms)
 void cli_client_close(struct cli_client *c)
 {
 	if (c->open) {
-		nng_close(c->sock);
+		nng_close(c->sock); /* the process exits next */
 		c->open = false;
 	}
 }

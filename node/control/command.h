@@ -252,6 +252,12 @@ struct command_payload {
 	uint16_t type;
 	uint8_t *data; /* raft_malloc'd; NULL when len is 0 */
 	size_t len;
+	/* Optional: the typed command data was encoded from (a struct
+	 * command, e.g. an import's parsed record sets), which apply on this
+	 * node may use instead of decoding data (q53_fsm_log_offer); freed
+	 * with decoded_free(decoded) by command_payload_clear. */
+	struct command *decoded;
+	void (*decoded_free)(struct command *decoded);
 };
 
 /* Encode a command into *out. Return 0, Q53_EINVAL (nameservers NULL with

@@ -1829,9 +1829,12 @@ static int encode_rejection(struct apply *a)
 	return command_result_encode(&a->res, &a->out, &a->out_len);
 }
 
-static int fsm_apply(struct q53_fsm *base, uint16_t type,
-		     const uint8_t *payload, size_t len, int32_t *code,
-		     uint8_t **out, size_t *out_len)
+/* Applies payload, or given (the typed command it was encoded from, see
+ * q53_fsm.apply_decoded) when not NULL. */
+static int fsm_apply_cmd(struct q53_fsm *base, uint16_t type,
+			 const struct command *given, const uint8_t *payload,
+			 size_t len, int32_t *code, uint8_t **out,
+			 size_t *out_len)
 {
 	struct control_fsm *f = base->data;
 	struct apply *a;
@@ -1846,7 +1849,13 @@ static int fsm_apply(struct q53_fsm *base, uint16_t type,
 		return Q53_ENOMEM;
 	a->f = f;
 	a->index = f->s.applied + 1;
-	rv = command_decode(type, payload, len, &cmd);
+	if (given != NULL && given->type == (enum command_type)type) {
+		cmd = *given;
+		cmd.pb = NULL; /* borrowed: nothing to free */
+		rv = 0;
+	} else {
+		rv = command_decode(type, payload, len, &cmd);
+	}
 	if (rv == Q53_ENOMEM)
 		goto out;
 	if (rv != 0)
@@ -1875,6 +1884,23 @@ out:
 	raft_free(a);
 	assert(rv == 0 || rv == Q53_ENOMEM);
 	return rv;
+}
+
+static int fsm_apply(struct q53_fsm *base, uint16_t type,
+		     const uint8_t *payload, size_t len, int32_t *code,
+		     uint8_t **out, size_t *out_len)
+{
+	return fsm_apply_cmd(base, type, NULL, payload, len, code, out,
+			     out_len);
+}
+
+static int fsm_apply_decoded(struct q53_fsm *base, uint16_t type,
+			     const void *decoded, const uint8_t *payload,
+			     size_t len, int32_t *code, uint8_t **out,
+			     size_t *out_len)
+{
+	return fsm_apply_cmd(base, type, decoded, payload, len, code, out,
+			     out_len);
 }
 
 /* --- q53_fsm: snapshot --- */
@@ -2861,6 +2887,7 @@ int control_fsm_new(struct control_fsm **out)
 	fsm_hooks(f);
 	f->base.data = f;
 	f->base.apply = fsm_apply;
+	f->base.apply_decoded = fsm_apply_decoded;
 	f->base.snapshot = fsm_snapshot;
 	f->base.restore = fsm_restore;
 	f->base.snapshot_capture = fsm_snapshot_capture;

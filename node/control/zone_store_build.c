@@ -390,6 +390,7 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		zone_builder_abort(b);
 		return rc;
 	}
+	zone_builder_grouped(b); /* the store is in canonical order */
 	struct group_sink k = {.b = b, .err = err, .errlen = errlen, .s = s};
 	for (size_t i = 0; i < nsets;) {
 		struct zone_store_rrset *g[GROUP_MAX];

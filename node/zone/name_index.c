@@ -388,6 +388,48 @@ int name_index_put_new(struct name_index *ix, struct zone_node *n,
 	return put(ix, n, false, found);
 }
 
+int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
+			 size_t n, struct zone_node **dup)
+{
+	/* A counting sort on the hash's top 16 bits (the directory of a
+	 * million names has fewer entries): the order pages are filled in. */
+	enum { BITS = 16 };
+	size_t *start = calloc((size_t)1 << BITS, sizeof(*start));
+	uint32_t *bucket = malloc((n ? n : 1) * sizeof(*bucket));
+	struct zone_node **order = malloc((n ? n : 1) * sizeof(*order));
+	int rc = 0;
+	*dup = NULL;
+	if (start == NULL || bucket == NULL || order == NULL) {
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bucket[i] = (uint32_t)(node_hash(nodes[i]) >> (64 - BITS));
+		start[bucket[i]]++;
+	}
+	size_t sum = 0;
+	for (size_t b = 0; b < ((size_t)1 << BITS); b++) {
+		size_t c = start[b];
+		start[b] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[start[bucket[i]]++] = nodes[i];
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct zone_node *found;
+		rc = put(ix, order[i], false, &found);
+		if (rc == 0 && found != NULL) {
+			*dup = order[i];
+			rc = Q53_EEXIST;
+		}
+	}
+out:
+	free(start);
+	free(bucket);
+	free(order);
+	return rc;
+}
+
 int name_index_del(struct name_index *ix, const uint8_t *name, size_t len)
 {
 	uint64_t h = dname_hash(name, len);

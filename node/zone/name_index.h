@@ -78,6 +78,13 @@ int name_index_put(struct name_index *ix, struct zone_node *n);
  * name_index_put take two. 0, Q53_ENOMEM or Q53_ERANGE. */
 int name_index_put_new(struct name_index *ix, struct zone_node *n,
 		       struct zone_node **found);
+/* Inserts nodes[0..n) (taking a reference to each), none of whose names
+ * is in ix, in the order of their hashes: a million new names then fill
+ * the pages one after the other instead of each touching a random one.
+ * 0, Q53_ENOMEM, Q53_ERANGE, or Q53_EEXIST (*dup: a node whose name is
+ * there already, or twice in nodes; the others may be in). */
+int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
+			 size_t n, struct zone_node **dup);
 /* Removes the node named name (if any). 0 or Q53_ENOMEM. */
 int name_index_del(struct name_index *ix, const uint8_t *name, size_t len);
 

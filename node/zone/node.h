@@ -278,6 +278,11 @@ struct zone {
 	 * (zone_choice_add), sorted by owner when compiling. */
 	struct zone_choice_draft *choices;
 	size_t nchoices, choices_cap;
+	/* Build time only: the builder adds each name's records together
+	 * (zone_builder_grouped): new nodes wait in nodes[indexed..nnodes)
+	 * and go into the index in one batch (zone_index_pending). */
+	bool grouped;
+	size_t indexed;
 	/* Build time only: a full build carves its nodes from slab. */
 	bool use_slab;
 	struct zone_slab slab;
