@@ -167,8 +167,9 @@ static void three(struct zone_store *s)
 
 /* The last octet of the A record the client (an ECS network "a.b.c.d/n",
  * NULL: none) gets, with the ECS scope in *scope. */
-static int answer(struct zone_store *s, const struct zone_store_latency *lat,
-		  struct health *h, const char *client, uint8_t *scope)
+static int answer_name(struct zone_store *s,
+		       const struct zone_store_latency *lat, struct health *h,
+		       const char *qname, const char *client, uint8_t *scope)
 {
 	struct zone *z;
 	struct serving_view *v;
@@ -180,7 +181,7 @@ static int answer(struct zone_store *s, const struct zone_store_latency *lat,
 		fail_msg("build: %s", err);
 	assert_int_equal(serving_view_build(&v, &z, 1), 0);
 	zone_release(z);
-	assert_non_null(knot_dname_from_str(wire, "l.example.com", 256));
+	assert_non_null(knot_dname_from_str(wire, qname, 256));
 	size_t len = knot_dname_size(wire), nl = 0;
 	for (size_t o = 0; wire[o] != 0; o += 1u + wire[o])
 		labels[nl++] = (uint8_t)o;
@@ -213,6 +214,12 @@ static int answer(struct zone_store *s, const struct zone_store_latency *lat,
 	serving_view_free(v);
 	s->latency = NULL;
 	return last;
+}
+
+static int answer(struct zone_store *s, const struct zone_store_latency *lat,
+		  struct health *h, const char *client, uint8_t *scope)
+{
+	return answer_name(s, lat, h, "l.example.com", client, scope);
 }
 
 /* --- the table --- */
@@ -706,6 +713,37 @@ static void test_site_fallback(void **state)
 	latency_table_free(&t);
 }
 
+/* A simple alias to a latency group answers as the group does. */
+static void test_alias_to_group(void **state)
+{
+	(void)state;
+	struct zone_store s;
+	struct latency_table t;
+	store_new(&s);
+	three(&s);
+	apply_ok(&s, BATCH(CH("CREATE",
+			      "\"Name\": \"a.example.com\", \"Type\": \"A\", "
+			      "\"AliasTarget\": {\"HostedZoneId\": \"" ZID
+			      "\", \"DNSName\": \"l.example.com\", "
+			      "\"EvaluateTargetHealth\": true}")));
+	latency_table_init(&t);
+	struct latency_row r1 =
+	    row("198.51.100.0/24", "us-east-1", 9, "eu-central-1", 10);
+	assert_int_equal(latency_table_set(&t, &r1), 0);
+	struct zone_store_latency lat = {.table = &t};
+	uint8_t scope;
+	assert_int_equal(answer_name(&s, &lat, NULL, "a.example.com",
+				     "198.51.100.0/24", &scope),
+			 2);
+	assert_int_equal(scope, 24);
+	struct health us = {{"hc-us"}};
+	assert_int_equal(answer_name(&s, &lat, &us, "a.example.com",
+				     "198.51.100.0/24", NULL),
+			 1);
+	zone_store_free(&s);
+	latency_table_free(&t);
+}
+
 static void test_ecs_scope(void **state)
 {
 	(void)state;
@@ -753,6 +791,7 @@ int main(void)
 	    cmocka_unit_test(test_lowest_rtt_wins),
 	    cmocka_unit_test(test_unhealthy_skipped),
 	    cmocka_unit_test(test_site_fallback),
+	    cmocka_unit_test(test_alias_to_group),
 	    cmocka_unit_test(test_ecs_scope),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
