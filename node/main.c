@@ -30,6 +30,7 @@
 
 #include "node/anycast/announcer.h"
 #include "node/common/errcode.h"
+#include "node/control/latency_table.h"
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
 #include "node/dns/workers.h"
@@ -90,6 +91,8 @@ struct q53d {
 	struct dns_workers_config wcfg;
 	struct dns_workers *workers;
 	const char *geoip; /* --geoip FILE */
+	char site[40];	   /* --site NAME[:REGION], "" = none */
+	char site_region[40];
 	struct geo_db *geo;
 	uv_loop_t loop;
 	uv_signal_t sighup, sigterm, sigint;
@@ -126,6 +129,10 @@ static void q53d_usage(FILE *f)
 	    "(default 64)\n"
 	    "  --geoip FILE               MaxMind DB for geolocation routing "
 	    "(client locations)\n"
+	    "  --site NAME[:REGION]       this node's site and its region "
+	    "(default NAME),\n"
+	    "                             for latency routing "
+	    "([a-z0-9-], 1 to 32 characters)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Cluster mode:\n"
@@ -208,6 +215,30 @@ q53d_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see q53d --help)\n");
 	return -1;
+}
+
+/* --site NAME[:REGION]: the region defaults to NAME. */
+static int q53d_parse_site(const char *arg, struct q53d *d)
+{
+	const char *colon = strchr(arg, ':');
+	size_t n = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+	if (n >= sizeof(d->site)) {
+		fprintf(stderr, "q53d: --site: the name is too long\n");
+		return -1;
+	}
+	memcpy(d->site, arg, n);
+	d->site[n] = '\0';
+	snprintf(d->site_region, sizeof(d->site_region), "%s",
+		 colon != NULL ? colon + 1 : d->site);
+	if (!latency_name_valid(d->site) ||
+	    !latency_name_valid(d->site_region)) {
+		fprintf(stderr,
+			"q53d: --site NAME[:REGION]: names of [a-z0-9-], 1 "
+			"to %d characters\n",
+			LATENCY_NAME_MAX);
+		return -1;
+	}
+	return 0;
 }
 
 static int q53d_parse_uint(const char *opt, const char *arg, unsigned long min,
@@ -301,6 +332,7 @@ enum {
 	OPT_TCP_MAX,
 	OPT_TCP_MAX_PER,
 	OPT_GEOIP,
+	OPT_SITE,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DATA_DIR,
@@ -338,6 +370,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"tcp-max-clients", required_argument, NULL, OPT_TCP_MAX},
 	    {"tcp-max-per-client", required_argument, NULL, OPT_TCP_MAX_PER},
 	    {"geoip", required_argument, NULL, OPT_GEOIP},
+	    {"site", required_argument, NULL, OPT_SITE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
@@ -437,6 +470,10 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_GEOIP:
 			d->geoip = optarg;
+			break;
+		case OPT_SITE:
+			if (q53d_parse_site(optarg, d) != 0)
+				return -1;
 			break;
 		case OPT_DATA_DIR:
 			d->cl.data_dir = optarg;
@@ -936,6 +973,8 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;
 	cfg.geoip_path = d->geo != NULL ? d->geoip : NULL;
+	cfg.site = d->site[0] != '\0' ? d->site : NULL;
+	cfg.site_region = d->site_region[0] != '\0' ? d->site_region : NULL;
 	cfg.nameservers = (const char *const *)cl->ns;
 	cfg.n_nameservers = cl->n_ns;
 	cfg.seeds = cl->seeds;

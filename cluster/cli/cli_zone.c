@@ -646,6 +646,8 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 		json_object_set_new(o, "Weight", json_integer(rs->weight));
 	if (rs->multi_value_answer)
 		json_object_set_new(o, "MultiValueAnswer", json_true());
+	if (rs->region[0])
+		json_object_set_new(o, "Region", json_string(rs->region));
 	if (rs->geo_continent_code[0] || rs->geo_country_code[0]) {
 		json_t *g = json_object();
 		if (rs->geo_continent_code[0])

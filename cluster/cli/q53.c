@@ -11,6 +11,7 @@
 #include "cluster/cli/cli.h"
 #include "cluster/cli/cli_health.h"
 #include "cluster/cli/cli_key.h"
+#include "cluster/cli/cli_latency.h"
 #include "cluster/cli/cli_node.h"
 #include "cluster/cli/cli_zone.h"
 
@@ -47,6 +48,12 @@ static void usage(FILE *f)
 	    "secret once)\n"
 	    "  key list\n"
 	    "  key delete ID\n"
+	    "Latency routing: the replicated latency table\n"
+	    "  latency set CIDR REGION=MS [REGION=MS ...] [--replace-all]\n"
+	    "  latency delete CIDR [CIDR ...]\n"
+	    "  latency list                  (API rows and the rows each "
+	    "site's\n"
+	    "                                 probers measured)\n"
 	    "Health checks (Route 53 HealthCheckConfig JSON)\n"
 	    "  health create FILE|- [--caller-reference R]\n"
 	    "  health get ID\n"
@@ -317,6 +324,8 @@ int main(int argc, char **argv)
 		rv = cli_node_status(&cli, cargc, cargv);
 	else if (strcmp(cmd, "key") == 0)
 		rv = cli_key_main(&cli, cargc, cargv);
+	else if (strcmp(cmd, "latency") == 0)
+		rv = cli_latency_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "audit") == 0)
 		rv = cli_zone_audit(&cli, cargc, cargv);
 	else if (strcmp(cmd, "help") == 0) {

@@ -586,7 +586,8 @@ static void test_zones(void **state)
 			"\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
 			"\"a\", \"Region\": \"x\", \"ResourceRecords\": "
 			"[{\"Value\": \"192.0.2.1\"}]}}]}"),
-		Q53_EINVAL, "InvalidChangeBatch", "not yet supported");
+		Q53_EINVAL, "InvalidChangeBatch",
+		"Region 'x' is not a known region");
 
 	/* Not empty, then empty. */
 	refused(f, p_zone_delete(ZID, "C3"), Q53_EINVAL, "HostedZoneNotEmpty",
@@ -965,7 +966,7 @@ static void test_newer_versions(void **state)
 	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
 	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
-	assert_non_null(strstr(fatal_msg, "has command type 11 version 4 "
+	assert_non_null(strstr(fatal_msg, "has command type 11 version 6 "
 					  "written by a newer quorum53: "
 					  "upgrade this node"));
 	/* The same entry at the current version applies. */

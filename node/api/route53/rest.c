@@ -27,6 +27,7 @@
 #include "node/api/route53/rest_auth.h"
 #include "node/api/route53/rest_keys.h"
 #include "node/api/route53/rest_q53.h"
+#include "node/api/route53/rest_latency.h"
 #include "node/api/route53/sigv4.h"
 #include "node/api/api_render.h"
 #include "node/common/errcode.h"
@@ -271,6 +272,8 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 		xo_fmt(x, "Weight", "%u", rs->weight);
 	if (rs->multi_value_answer)
 		xo_text(x, "MultiValueAnswer", "true");
+	if (rs->region[0])
+		xo_text(x, "Region", rs->region);
 	if (rs->geo_continent_code[0] || rs->geo_country_code[0]) {
 		xo_open(x, "GeoLocation");
 		if (rs->geo_continent_code[0])
@@ -1852,6 +1855,11 @@ static void on_request(void *data, struct http_request *r)
 	}
 	if (rest_q53_match(http_request_path(r))) {
 		q53_api(rest, o);
+		return;
+	}
+	if (rest_latency_match(http_request_path(r))) {
+		rest_latency_handle(rest->api, r, o->request_id);
+		free(o);
 		return;
 	}
 	route(rest, o);

@@ -72,6 +72,16 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 		return "route53:ListTagsForResource";
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		return "route53:TestDNSAnswer";
+	/* The latency table (as /q53/latency, rest_latency.c). */
+	case Q53__API__REQUEST__BODY_LATENCY_SET:
+		return "q53:SetLatencyRows";
+	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
+		return "q53:DeleteLatencyRows";
+	case Q53__API__REQUEST__BODY_LATENCY_LIST:
+		return "q53:ListLatencyRows";
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		/* A node's measured RTTs: what nodes say to each other. */
+		return "q53:ReportLatencySamples";
 	default:
 		return NULL;
 	}
