@@ -368,6 +368,18 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		DISPATCH(test_answer);
 		break;
+	case Q53__API__REQUEST__BODY_LATENCY_SET:
+		DISPATCH(latency_set);
+		break;
+	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
+		DISPATCH(latency_delete);
+		break;
+	case Q53__API__REQUEST__BODY_LATENCY_LIST:
+		DISPATCH(latency_list);
+		break;
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		DISPATCH(latency_samples);
+		break;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */

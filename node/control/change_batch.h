@@ -57,6 +57,7 @@ enum change_policy {
 	CHANGE_POLICY_WEIGHTED,
 	CHANGE_POLICY_MULTIVALUE,
 	CHANGE_POLICY_GEO,
+	CHANGE_POLICY_LATENCY,
 	CHANGE_POLICY_GEOPROX,
 	CHANGE_POLICY_INVALID, /* none with a SetIdentifier, or several */
 };
@@ -65,9 +66,10 @@ enum change_policy {
 enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
-				       bool has_geo, bool has_geoprox);
+				       bool has_geo, bool has_region,
+				       bool has_geoprox);
 /* "simple", "failover", "weighted", "multivalue", "geolocation",
- * "geoproximity". */
+ * "latency", "geoproximity". */
 const char *change_batch_policy_name(enum change_policy p);
 
 /* GeoProximityLocation, as parsed and as typed (strings borrowed in the
@@ -105,6 +107,9 @@ struct change_rrset {
 	char *geo_continent;
 	char *geo_country;
 	char *geo_subdivision;
+	/* Latency routing's Region; NULL when absent (checked by the
+	 * store). */
+	char *region;
 	/* GeoProximityLocation (has_geoprox): AWSRegion, LocalZoneGroup
 	 * (NULL when absent), Coordinates (has_coordinates; Latitude and
 	 * Longitude in hundredths of a degree: the API's strings have at most
@@ -153,6 +158,8 @@ struct rrset_data {
 	const char *geo_continent;
 	const char *geo_country;
 	const char *geo_subdivision;
+	/* Latency routing's Region (untrusted), NULL when absent. */
+	const char *region;
 	/* GeoProximityLocation (untrusted: the store checks it), present
 	 * false when absent; its strings borrowed. */
 	struct change_geoprox geoprox;

@@ -140,7 +140,8 @@ resolved_answer(const struct resolved *r, struct build_health *h, bool *healthy)
 		return NULL;
 	enum change_policy p = zone_store_rrset_policy(r->v[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_GEOPROX) {
+	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY ||
+	    p == CHANGE_POLICY_GEOPROX) {
 		for (size_t k = 0; k < r->n && pick == NULL; k++) {
 			if (!*healthy || set_healthy(r->v[k], health_of, h))
 				pick = r->v[k];
@@ -309,7 +310,8 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 	n = r.n;
 	enum change_policy p = zone_store_rrset_policy(g[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_GEOPROX) {
+	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY ||
+	    p == CHANGE_POLICY_GEOPROX) {
 		if (k->table == NULL) {
 			k->table = malloc(sizeof(*k->table));
 			rc = k->table == NULL ? Q53_ENOMEM : 0;
@@ -317,8 +319,9 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 				goto out;
 		}
 		struct zone_store_routing *t = k->table;
-		rc = zone_store_routing_build(
-		    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h);
+		rc = zone_store_routing_build(t, g,
+					      n > GROUP_MAX ? GROUP_MAX : n,
+					      health_of, h, k->s->latency);
 		if (rc == Q53_EINVAL) {
 			rc = 0; /* not a group the store keeps */
 			goto out;
@@ -329,11 +332,12 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 		for (size_t i = 0; i < l0->count && rc == 0; i++)
 			rc = sink_add(k, owner, g[0]->type, l0->ttl,
 				      l0->rdata[i].data, l0->rdata[i].len);
-		struct zone_choice_spec spec = {.kind = t->kind,
-						.leaves = t->leaf,
-						.n = t->n,
-						.extra = t->extra,
-						.extra_len = t->extra_len};
+		struct zone_choice_spec spec = {
+		    .kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO : t->kind,
+		    .leaves = t->leaf,
+		    .n = t->n,
+		    .extra = t->extra,
+		    .extra_len = t->extra_len};
 		if (rc == 0)
 			rc = k->b != NULL
 				 ? zone_builder_choice(k->b, owner, g[0]->type,
@@ -388,6 +392,7 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		zone_builder_abort(b);
 		return rc;
 	}
+	zone_builder_grouped(b); /* the store is in canonical order */
 	struct group_sink k = {.b = b, .err = err, .errlen = errlen, .s = s};
 	for (size_t i = 0; i < nsets;) {
 		struct zone_store_rrset *g[GROUP_MAX];
@@ -665,6 +670,9 @@ static int branch_of(const struct zone_store *s, const char *id,
 		out_add(out, outlen, o, " %s%s\"%s\"",
 			change_batch_failover_name(fo),
 			fo != CHANGE_FAILOVER_NONE ? " " : "", sid);
+		if (zone_store_rrset_region(m) != NULL)
+			out_add(out, outlen, o, " region %s",
+				zone_store_rrset_region(m));
 		const struct zone_store_rrset *orig = g[0];
 		for (size_t j = 0; j < gn && j < GROUP_MAX; j++) {
 			const char *gid = zone_store_rrset_set_id(g[j]);

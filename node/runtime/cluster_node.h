@@ -59,6 +59,10 @@ struct cluster_node_config {
 	 * node's life. */
 	const char *geoip_sha256;
 	const char *geoip_path; /* the --geoip FILE, NULL: none */
+	/* q53d --site NAME[:REGION] (NULL: none), replicated in the node's
+	 * metadata; the region is an input of latency answers. */
+	const char *site;
+	const char *site_region;
 	/* The opened --geoip file (test-answer's client locations), NULL:
 	 * none; borrowed for the node's life. */
 	const struct geo_db *geo;

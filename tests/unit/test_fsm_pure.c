@@ -420,7 +420,8 @@ static void test_decode_refusals(void **state)
 	    command_decode(COMMAND_TYPE_MAX + 1, (const uint8_t *)"", 0, &c),
 	    Q53_EMALF);
 	/* command_version 4 is not this release's (2: routing sets, 3:
-	 * geolocation sets and aliases, 6: geoproximity sets), nor is 7. */
+	 * geolocation sets and aliases, 5: latency sets, 6: geoproximity
+	 * sets), nor is 7. */
 	assert_int_equal(command_decode(COMMAND_CHANGE_RRSETS,
 					(const uint8_t *)"\x08\x04", 2, &c),
 			 Q53_EMALF);
