@@ -66,12 +66,23 @@ enum change_policy change_batch_policy(bool has_set_id,
 				       bool has_weight, bool multivalue,
 				       bool has_geo)
 {
+	return change_batch_policy_cidr(has_set_id, failover, has_weight,
+					multivalue, has_geo, false);
+}
+
+enum change_policy change_batch_policy_cidr(bool has_set_id,
+					    enum change_failover failover,
+					    bool has_weight, bool multivalue,
+					    bool has_geo, bool has_cidr)
+{
 	int n = (failover != CHANGE_FAILOVER_NONE) + has_weight + multivalue +
-		has_geo;
+		has_geo + has_cidr;
 	if (!has_set_id)
 		return n == 0 ? CHANGE_POLICY_SIMPLE : CHANGE_POLICY_INVALID;
 	if (n != 1)
 		return CHANGE_POLICY_INVALID;
+	if (has_cidr)
+		return CHANGE_POLICY_CIDR;
 	if (has_geo)
 		return CHANGE_POLICY_GEO;
 	return failover != CHANGE_FAILOVER_NONE ? CHANGE_POLICY_FAILOVER
@@ -90,6 +101,8 @@ const char *change_batch_policy_name(enum change_policy p)
 		return "multivalue";
 	case CHANGE_POLICY_GEO:
 		return "geolocation";
+	case CHANGE_POLICY_CIDR:
+		return "IP-based";
 	case CHANGE_POLICY_SIMPLE:
 	case CHANGE_POLICY_INVALID:
 		break;
