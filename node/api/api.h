@@ -101,6 +101,9 @@ struct api_backend {
 			  const Q53__Api__ListTagsRequest *req);
 	void (*test_answer)(void *data, struct api_call *call,
 			    const Q53__Api__TestAnswerRequest *req);
+	/* CIDR collections (node/api/cidr_api.c): the request's body is
+	 * read from the call. */
+	void (*cidr)(void *data, struct api_call *call);
 };
 
 struct api_server_config {
