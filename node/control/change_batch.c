@@ -185,6 +185,8 @@ static void change_clear(struct change *c)
 	free(c->rrset.geo_subdivision);
 	free(c->rrset.alias_zone_id);
 	free(c->rrset.alias_dns_name);
+	free(c->rrset.cidr_collection_id);
+	free(c->rrset.cidr_location);
 }
 
 void change_batch_free(struct change_batch *b)
