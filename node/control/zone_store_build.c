@@ -309,7 +309,7 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 	n = r.n;
 	enum change_policy p = zone_store_rrset_policy(g[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO) {
+	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_CIDR) {
 		if (k->table == NULL) {
 			k->table = malloc(sizeof(*k->table));
 			rc = k->table == NULL ? Q53_ENOMEM : 0;
@@ -317,8 +317,15 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 				goto out;
 		}
 		struct zone_store_routing *t = k->table;
-		rc = zone_store_routing_build(
-		    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h);
+		void *extra = NULL;
+		size_t extra_len = 0;
+		if (p == CHANGE_POLICY_CIDR)
+			rc = zone_store_routing_ip(
+			    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h,
+			    k->s->cidr, k->s->cidr_ctx, &extra, &extra_len);
+		else
+			rc = zone_store_routing_build(
+			    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h);
 		if (rc == Q53_EINVAL) {
 			rc = 0; /* not a group the store keeps */
 			goto out;
@@ -330,10 +337,13 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 			rc = sink_add(k, owner, g[0]->type, l0->ttl,
 				      l0->rdata[i].data, l0->rdata[i].len);
 		struct zone_choice_spec spec = {
-		    .kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO
-						   : ZONE_CHOICE_WEIGHTED,
+		    .kind = p == CHANGE_POLICY_GEO    ? ZONE_CHOICE_GEO
+			    : p == CHANGE_POLICY_CIDR ? ZONE_CHOICE_IP
+						      : ZONE_CHOICE_WEIGHTED,
 		    .leaves = t->leaf,
-		    .n = t->n};
+		    .n = t->n,
+		    .extra = extra,
+		    .extra_len = extra_len};
 		if (rc == 0)
 			rc = k->b != NULL
 				 ? zone_builder_choice(k->b, owner, g[0]->type,
@@ -341,6 +351,7 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 				 : zone_update_choice(k->u, owner, g[0]->type,
 						      &spec);
 		zone_store_routing_free(t);
+		free(extra);
 		goto out;
 	}
 	const struct zone_store_rrset *set = group_pick(g, n, health_of, h);

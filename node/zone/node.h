@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "node/zone/choice.h"
+#include "node/zone/choice_ip.h"
 #include "node/zone/name_index.h"
 #include "node/zone/slab.h"
 
@@ -184,6 +185,9 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 		case ZONE_CHOICE_GEO:
 			l = zone_geo_pick(
 			    c, key->locate != NULL ? key->locate(key) : 0);
+			break;
+		case ZONE_CHOICE_IP:
+			l = zone_ip_pick(c, key);
 			break;
 		default:
 			break;
