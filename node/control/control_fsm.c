@@ -1652,17 +1652,21 @@ apply_update_zone_comment(struct apply *a,
 /* --- CIDR collections --- */
 
 /* zone_store_cidr_fn over the FSM's collections (ctx: the control_fsm). */
-static int cidr_lookup(void *ctx, const char *id, const char *location,
-		       const struct cidr_block **blocks, size_t *n)
+static int cidr_lookup(void *ctx, const char *ref, const char *location,
+		       const struct cidr_block **blocks, size_t *n,
+		       const char **id)
 {
 	const struct control_fsm *f = ctx;
-	const struct cidr_collection *c = cidr_table_get(&f->s.cidrs, id);
+	const struct cidr_collection *c = cidr_table_get(&f->s.cidrs, ref);
 	const struct cidr_location *l;
 
 	*blocks = NULL;
 	*n = 0;
 	if (c == NULL)
+		c = cidr_table_by_name(&f->s.cidrs, ref);
+	if (c == NULL)
 		return -1;
+	*id = c->id;
 	l = cidr_collection_location(c, location);
 	if (l == NULL)
 		return 0;

@@ -245,7 +245,8 @@ static bool cidr_shape_ok(const struct rrset_data *r)
 	if (!has_cidr(r))
 		return true;
 	return r->cidr_collection_id != NULL && r->cidr_location != NULL &&
-	       cidr_id_ok(r->cidr_collection_id) &&
+	       (cidr_id_ok(r->cidr_collection_id) ||
+		cidr_collection_name_ok(r->cidr_collection_id)) &&
 	       (strcmp(r->cidr_location, CIDR_DEFAULT_LOCATION) == 0 ||
 		cidr_location_name_ok(r->cidr_location, false));
 }
@@ -1385,12 +1386,13 @@ static int change_to_set(const struct zone_store *s,
 			   label, CIDR_LOCATION_MAX);
 		return Q53_EINVAL;
 	}
+	const char *cidr_id = NULL;
 	if (has_cidr(r)) {
 		const struct cidr_block *bl;
 		size_t nb;
 		int found = s->cidr != NULL
 				? s->cidr(s->cidr_ctx, r->cidr_collection_id,
-					  r->cidr_location, &bl, &nb)
+					  r->cidr_location, &bl, &nb, &cidr_id)
 				: -1;
 		if (found < 0) {
 			report_add(e, i,
@@ -1469,6 +1471,8 @@ static int change_to_set(const struct zone_store *s,
 	}
 	struct set_routing routing = routing_of(r);
 	routing.geo = loc;
+	if (cidr_id != NULL)
+		routing.cidr_id = cidr_id; /* the id, also when named */
 	struct set_draft d;
 	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {

@@ -193,13 +193,17 @@ void zone_store_info_copy_rrsets(const struct zone_store_info *info,
 struct zone_store_zone;
 
 /* IP-based routing: the caller's CIDR collections, as a pure function of
- * its state. Returns -1 when there is no collection id, 0 when it has no
- * location of that name ("*" always exists: *n 0), 1 with the location's
- * blocks in *blocks[0..*n) (valid until the caller's state changes). */
+ * its state. collection: a collection's id, or its name (the AWS CLI
+ * files name collections so; the store keeps the id). Returns -1 when
+ * there is no such collection, 0 when it has no location of that name
+ * ("*" always exists: *n 0), 1 with the location's blocks in
+ * *blocks[0..*n); *id the collection's id (all valid until the caller's
+ * state changes). */
 struct cidr_block;
-typedef int (*zone_store_cidr_fn)(void *ctx, const char *collection_id,
+typedef int (*zone_store_cidr_fn)(void *ctx, const char *collection,
 				  const char *location,
-				  const struct cidr_block **blocks, size_t *n);
+				  const struct cidr_block **blocks, size_t *n,
+				  const char **id);
 
 /* The store; the caller owns the struct, init/free manage its contents. */
 struct zone_store {

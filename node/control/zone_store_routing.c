@@ -204,10 +204,11 @@ int zone_store_routing_ip(struct zone_store_routing *t,
 			const struct cidr_block *b = NULL;
 			size_t nbl = 0;
 			const char *loc = zone_store_rrset_cidr_location(g[i]);
+			const char *cid;
 			if (cidr == NULL ||
 			    cidr(cidr_ctx,
 				 zone_store_rrset_cidr_collection(g[i]), loc,
-				 &b, &nbl) != 1)
+				 &b, &nbl, &cid) != 1)
 				continue;
 			uint32_t value = def;
 			for (size_t l = 0; l < t->n; l++)

@@ -883,7 +883,7 @@ static void test_newer_versions(void **state)
 	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
 	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
-	assert_non_null(strstr(fatal_msg, "has command type 11 version 4 "
+	assert_non_null(strstr(fatal_msg, "has command type 11 version 5 "
 					  "written by a newer quorum53: "
 					  "upgrade this node"));
 	/* The same entry at the current version applies. */

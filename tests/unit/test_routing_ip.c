@@ -27,6 +27,7 @@
 #include "node/zone/node.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
+#include "tests/unit/support/route53_data.h"
 
 #define ZID  "Z0123456789ABC"
 #define CID  "0b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b"
@@ -304,14 +305,17 @@ static void test_table_load(void **state)
 
 /* --- record sets and answers --- */
 
-static int lookup(void *ctx, const char *id, const char *location,
-		  const struct cidr_block **blocks, size_t *n)
+static int lookup(void *ctx, const char *ref, const char *location,
+		  const struct cidr_block **blocks, size_t *n, const char **id)
 {
-	const struct cidr_collection *c = cidr_table_get(ctx, id);
+	const struct cidr_collection *c = cidr_table_get(ctx, ref);
 	*blocks = NULL;
 	*n = 0;
 	if (c == NULL)
+		c = cidr_table_by_name(ctx, ref);
+	if (c == NULL)
 		return -1;
+	*id = c->id;
 	const struct cidr_location *l = cidr_collection_location(c, location);
 	if (l == NULL)
 		return 0;
@@ -579,7 +583,9 @@ static void test_validation(void **state)
 		"set-identifier='x']: No CIDR collection found with ID");
 	refused(&f, BATCH(CH("CREATE", IP("x", CID, "nowhere", "1", ""))),
 		"has no location nowhere");
-	refused(&f, BATCH(CH("CREATE", IP("x", "not-a-uuid", "wide", "1", ""))),
+	refused(&f, BATCH(CH("CREATE", IP("x", "unknown", "wide", "1", ""))),
+		"No CIDR collection found with ID unknown");
+	refused(&f, BATCH(CH("CREATE", IP("x", "not a name", "wide", "1", ""))),
 		"CidrRoutingConfig needs a CollectionId");
 	refused(&f, BATCH(CH("CREATE", IP("x", CID, "bad loc", "1", ""))),
 		"CidrRoutingConfig needs a CollectionId");
@@ -629,6 +635,45 @@ static void test_validation(void **state)
 		"non weighted rrset exists");
 	refused(&f, BATCH(CH("CREATE", IP("a", CID, "narrow", "2", ""))),
 		"already exists");
+	fixture_free(&f);
+}
+
+/* The AWS CLI file, verbatim: its CollectionId names the collection
+ * ("offices"); the store keeps the collection's id. */
+static void test_file_verbatim(void **state)
+{
+	(void)state;
+	struct fixture f;
+	char err[512];
+	size_t len;
+	fixture_new(&f);
+	create(&f.t, "2b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b", "offices", "o", 0);
+	const char *berlin[] = {"10.49.0.0/16"};
+	const char *nyc[] = {"10.212.0.0/16"};
+	const char *oid = "2b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b";
+	assert_int_equal(change1(&f.t, oid, 0, COMMAND_CIDR_PUT, "berlin",
+				 berlin, 1, NULL, NULL, err, sizeof(err)),
+			 0);
+	assert_int_equal(change1(&f.t, oid, 0, COMMAND_CIDR_PUT, "nyc", nyc, 1,
+				 NULL, NULL, err, sizeof(err)),
+			 0);
+	char *json = route53_data_load("batch-cidr.json", &len);
+	apply_ok(&f, json);
+	free(json);
+	struct zone_store_info info;
+	assert_int_equal(zone_store_get(&f.s, ZID, &info), 0);
+	bool seen = false;
+	for (size_t i = 0; i < info.nrrsets; i++) {
+		const struct zone_store_rrset *r =
+		    zone_store_info_rrset(&info, i);
+		if (zone_store_rrset_cidr_collection(r) != NULL) {
+			assert_string_equal(zone_store_rrset_cidr_collection(r),
+					    oid);
+			seen = true;
+		}
+	}
+	assert_true(seen);
+	assert_true(zone_store_cidr_in_use(&f.s, oid, "berlin"));
 	fixture_free(&f);
 }
 
@@ -714,6 +759,7 @@ int main(void)
 	    cmocka_unit_test(test_unhealthy_and_nodata),
 	    cmocka_unit_test(test_collection_change),
 	    cmocka_unit_test(test_validation),
+	    cmocka_unit_test(test_file_verbatim),
 	    cmocka_unit_test(test_typed_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
