@@ -1260,7 +1260,8 @@ static size_t owner_in(const uint8_t *p, size_t len, uint8_t *out)
 static int alias_to_set(const struct rrset_change *c, size_t i,
 			const uint8_t *owner, size_t olen,
 			enum change_policy policy, uint32_t loc,
-			const char *label, const char *tname, struct report *e,
+			const char *cidr_id, const char *label,
+			const char *tname, struct report *e,
 			struct zone_store_rrset **out)
 {
 	const struct rrset_data *r = &c->set;
@@ -1292,6 +1293,8 @@ static int alias_to_set(const struct rrset_change *c, size_t i,
 	}
 	struct set_routing routing = routing_of(r);
 	routing.geo = loc;
+	if (cidr_id != NULL)
+		routing.cidr_id = cidr_id;
 	struct set_draft d;
 	draft_init(&d);
 	if (draft_add(&d, rd, (uint16_t)len) != 0)
@@ -1445,8 +1448,8 @@ static int change_to_set(const struct zone_store *s,
 		return Q53_EINVAL;
 	}
 	if (r->alias_zone_id != NULL)
-		return alias_to_set(c, i, owner, olen, policy, loc, label,
-				    tname, e, out);
+		return alias_to_set(c, i, owner, olen, policy, loc, cidr_id,
+				    label, tname, e, out);
 	if ((r->type == RRTYPE_CNAME || r->type == RRTYPE_SOA) &&
 	    r->nrdata != 1) {
 		report_add(e, i,

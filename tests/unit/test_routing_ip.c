@@ -638,6 +638,31 @@ static void test_validation(void **state)
 	fixture_free(&f);
 }
 
+/* An alias member keeps its location (named by the collection's name)
+ * and answers with its target's record. */
+static void test_alias_member(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_new(&f);
+	apply_ok(&f, BATCH(CH("CREATE", "\"Name\": \"t.example.com\", "
+					"\"Type\": \"A\", \"TTL\": 60, "
+					"\"ResourceRecords\": [{\"Value\": "
+					"\"192.0.2.7\"}]")));
+	apply_ok(&f, BATCH(CH("CREATE", IP("w", CID, "wide", "1", "")) "," CH(
+			 "CREATE",
+			 "\"Name\": \"ip.example.com\", \"Type\": \"A\", "
+			 "\"SetIdentifier\": \"n\", \"CidrRoutingConfig\": "
+			 "{\"CollectionId\": \"isps\", \"LocationName\": "
+			 "\"narrow\"}, \"AliasTarget\": {\"HostedZoneId\": "
+			 "\"" ZID "\", \"DNSName\": \"t.example.com\", "
+			 "\"EvaluateTargetHealth\": false}")));
+	assert_int_equal(answer(&f, NULL, "10.1.2.0", 24, true, NULL), 7);
+	assert_int_equal(answer(&f, NULL, "10.9.0.0", 24, true, NULL), 1);
+	assert_int_equal(answer(&f, NULL, "192.0.2.0", 24, true, NULL), 0);
+	fixture_free(&f);
+}
+
 /* The AWS CLI file, verbatim: its CollectionId names the collection
  * ("offices"); the store keeps the collection's id. */
 static void test_file_verbatim(void **state)
@@ -760,6 +785,7 @@ int main(void)
 	    cmocka_unit_test(test_collection_change),
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_file_verbatim),
+	    cmocka_unit_test(test_alias_member),
 	    cmocka_unit_test(test_typed_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
