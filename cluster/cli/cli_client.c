@@ -9,6 +9,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "cluster/api_msg.h"
+#include "node/common/nng_close.h"
 
 /* Largest answer taken (a zone export); a larger one drops the pipe. */
 #define MAX_RESPONSE_SIZE ((size_t)256 << 20)
@@ -44,7 +45,7 @@ int cli_client_init(struct cli_client *c, const char *node, unsigned timeout_ms)
 void cli_client_close(struct cli_client *c)
 {
 	if (c->open) {
-		nng_close(c->sock);
+		q53_nng_close(c->sock, Q53_NNG_CLOSE_TIMEOUT_MS);
 		c->open = false;
 	}
 }

@@ -26,6 +26,7 @@
 
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
+#include "node/common/nng_close.h"
 
 #define DEFAULT_MAX_INFLIGHT	 64
 #define DEFAULT_MAX_REQUEST_SIZE ((size_t)64 << 20)
@@ -536,7 +537,9 @@ static int nng_to_q53(int nng_rv)
 static void server_stop_nng(struct api_server *s)
 {
 	if (s->sock_open) {
-		nng_close(s->sock); /* closes the contexts too */
+		q53_nng_close(
+		    s->sock,
+		    Q53_NNG_CLOSE_TIMEOUT_MS); /* closes the contexts too */
 		s->sock_open = false;
 	}
 	for (unsigned i = 0; i < s->ncalls; i++)
