@@ -24,6 +24,7 @@ import os
 import random
 import re
 import subprocess
+import sys
 import time
 
 import dns.edns
@@ -64,6 +65,19 @@ def client(node):
         "route53", endpoint_url=f"http://{node.http}", region_name="eu-west-3",
         aws_access_key_id=AKID, aws_secret_access_key=SECRET,
         config=Config(retries={"max_attempts": 2}))
+
+
+def aws(node, *args):
+    """The AWS CLI of the test venv against node (the README's lines)."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=AKID, AWS_SECRET_ACCESS_KEY=SECRET,
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    exe = os.path.join(os.path.dirname(sys.executable), "aws")
+    p = subprocess.run([exe, "--endpoint-url", f"http://{node.http}", "--output", "json",
+                        "route53", *args], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout) if p.stdout.strip() else None
 
 
 def error_of(call, *a, **kw):
@@ -237,9 +251,13 @@ def test_ip_based_routing(cluster):
         if dns.message.from_wire(p).options[0].address == "10.208.0.0")])
     assert [x.address for a in r.answer for x in a] == ["192.0.2.99"]
 
-    # A change of the collection moves the answers on every node.
-    r53.change_cidr_collection(Id=cid, Changes=[
-        {"LocationName": "berlin", "Action": "PUT", "CidrList": ["198.51.100.0/24"]}])
+    # A change of the collection (the AWS CLI, as the README has it) moves
+    # the answers on every node.
+    aws(nodes[0], "change-cidr-collection", "--id", cid, "--changes",
+        '[{"LocationName":"berlin","Action":"PUT","CidrList":["198.51.100.0/24"]}]')
+    got = aws(nodes[2], "list-cidr-blocks", "--collection-id", cid, "--location-name",
+              "berlin")["CidrBlocks"]
+    assert "198.51.100.0/24" in [b["CidrBlock"] for b in got], got
     wait_all(c, lambda n: (dig("dig", n, "198.51.100.0/24")[0] == ["192.0.2.91"],
                            dig("dig", n, "198.51.100.0/24")[:2]), "moved to berlin")
 
