@@ -515,15 +515,25 @@ static void load_alias_zones(struct zone **out)
 static const char ip_batch[] =
     "{\"Changes\": [" IP_CH("www.ip.test", "w", "wide", "198.51.100.1") "," IP_CH(
 	"www.ip.test", "n", "narrow",
-	"198.51.100.2") "," IP_CH("www.ip.test", "s",
-				  "six", "198.51.100.3") "," IP_CH("www.ip."
-								   "test",
-								   "d", "*",
-								   "198.51.100."
-								   "9") "," IP_CH("nodef.ip.test",
-										  "n",
-										  "narrow",
-										  "198.51.100.2") "]}";
+	"198.51.100.2") "," IP_CH("www.ip.test", "s", "six",
+				  "198.51.100.3") "," IP_CH("www.ip."
+							    "test",
+							    "d", "*",
+							    "198.51.100."
+							    "9") "," IP_CH("nod"
+									   "ef."
+									   "ip."
+									   "tes"
+									   "t",
+									   "n",
+									   "nar"
+									   "ro"
+									   "w",
+									   "198"
+									   ".51"
+									   ".10"
+									   "0."
+									   "2") "]}";
 
 static int ip_lookup(void *ctx, const char *ref, const char *location,
 		     const struct cidr_block **blocks, size_t *n,
