@@ -2199,14 +2199,14 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		pc->caller_reference = c->caller_reference;
 		pc->version = c->version;
 		pc->n_locations = c->n_locs;
-		pc->locations = &x.cidr_locs[l];
+		pc->locations = c->n_locs > 0 ? &x.cidr_locs[l] : NULL;
 		for (size_t k = 0; k < c->n_locs; k++, l++) {
 			Q53__Command__SnapshotCidrLocation *pl =
 			    &x.cidr_loc_items[l];
 			q53__command__snapshot_cidr_location__init(pl);
 			pl->name = c->locs[k].name;
 			pl->n_blocks = c->locs[k].n;
-			pl->blocks = &x.cidr_blocks[b];
+			pl->blocks = &x.cidr_blocks[b]; /* n > 0 */
 			for (size_t j = 0; j < c->locs[k].n; j++, b++) {
 				const struct cidr_block *cb =
 				    &c->locs[k].blocks[j];
