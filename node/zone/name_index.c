@@ -433,11 +433,14 @@ int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
 	int rc = 0;
 	bool dups = false;
 	if (start == NULL || in == NULL || order == NULL) {
+		for (size_t k = 0; k < n; k++)
+			dup(arg, nodes[k]);
 		rc = Q53_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		in[i] = (struct hashed){node_hash(nodes[i]), nodes[i]};
+		zone_node_retain(nodes[i]); /* the index's, taken here */
 		start[in[i].h >> (64 - BITS)]++;
 	}
 	size_t sum = 0;
@@ -448,15 +451,19 @@ int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
 	}
 	for (size_t i = 0; i < n; i++)
 		order[start[in[i].h >> (64 - BITS)]++] = in[i];
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	size_t i = 0;
+	for (; i < n && rc == 0; i++) {
 		struct zone_node *found;
-		rc = put_hashed(ix, order[i].n, order[i].h, false, false,
-				&found);
+		rc =
+		    put_hashed(ix, order[i].n, order[i].h, false, true, &found);
 		if (rc == 0 && found != NULL) {
 			dup(arg, order[i].n);
 			dups = true;
 		}
 	}
+	/* Out of memory: the nodes not in go the same way as the dups. */
+	for (size_t k = rc != 0 ? i - 1 : n; k < n; k++)
+		dup(arg, order[k].n);
 	if (rc == 0 && dups)
 		rc = Q53_EEXIST;
 out:

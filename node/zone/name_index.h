@@ -83,8 +83,8 @@ int name_index_put_new(struct name_index *ix, struct zone_node *n,
  * fill the pages one after the other instead of each touching a random
  * one. A node whose name is there already (or came before in this
  * batch) is not inserted but given to dup(arg, node), and the call goes
- * on with the others and returns Q53_EEXIST. 0, Q53_ENOMEM, Q53_ERANGE
- * (then some nodes may not be in, nor given to dup) or Q53_EEXIST. */
+ * on with the others and returns Q53_EEXIST. 0, Q53_ENOMEM or Q53_ERANGE
+ * (the nodes not inserted are given to dup too), or Q53_EEXIST. */
 int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
 			 size_t n, void (*dup)(void *arg, struct zone_node *n),
 			 void *arg);

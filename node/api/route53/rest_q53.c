@@ -158,7 +158,7 @@ void rest_q53_target(const Q53__Api__Request *req, rest_q53_resolve_fn resolve,
 
 	char **zone = rest_q53_zone_ref((Q53__Api__Request *)req);
 	if (zone != NULL && *zone != NULL) {
-		char id[REST_AUTH_RESOURCE_MAX];
+		char id[REST_AUTH_RESOURCE_MAX - 64]; /* room for the ARN */
 		if (resolve == NULL || !resolve(ctx, *zone, id, sizeof(id)))
 			snprintf(id, sizeof(id), "%s",
 				 bare(*zone, "/hostedzone/"));
