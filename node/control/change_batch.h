@@ -57,8 +57,9 @@ enum change_policy {
 	CHANGE_POLICY_WEIGHTED,
 	CHANGE_POLICY_MULTIVALUE,
 	CHANGE_POLICY_GEO,
-	CHANGE_POLICY_LATENCY,
-	CHANGE_POLICY_GEOPROX,
+	CHANGE_POLICY_LATENCY, /* Region */
+	CHANGE_POLICY_CIDR,    /* IP-based: CidrRoutingConfig */
+	CHANGE_POLICY_GEOPROX, /* GeoProximityLocation */
 	CHANGE_POLICY_INVALID, /* none with a SetIdentifier, or several */
 };
 
@@ -67,9 +68,9 @@ enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
 				       bool has_geo, bool has_region,
-				       bool has_geoprox);
+				       bool has_cidr, bool has_geoprox);
 /* "simple", "failover", "weighted", "multivalue", "geolocation",
- * "latency", "geoproximity". */
+ * "latency", "IP-based", "geoproximity". */
 const char *change_batch_policy_name(enum change_policy p);
 
 /* GeoProximityLocation, as parsed and as typed (strings borrowed in the
@@ -121,6 +122,10 @@ struct change_rrset {
 	char *alias_zone_id;  /* HostedZoneId, "/hostedzone/" prefix cut */
 	char *alias_dns_name; /* DNSName as given */
 	bool alias_evaluate;  /* EvaluateTargetHealth */
+	/* CidrRoutingConfig: CollectionId, LocationName ("*": the default);
+	 * NULL when absent (checked by the store). */
+	char *cidr_collection_id;
+	char *cidr_location;
 };
 
 struct change {
@@ -169,6 +174,9 @@ struct rrset_data {
 	const uint8_t *alias_name;
 	size_t alias_name_len;
 	bool alias_evaluate;
+	/* CidrRoutingConfig (untrusted), both NULL when absent. */
+	const char *cidr_collection_id;
+	const char *cidr_location;
 };
 
 /* A typed change. invalid: NULL, or why the proposer found the change

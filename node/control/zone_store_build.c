@@ -311,7 +311,7 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 	enum change_policy p = zone_store_rrset_policy(g[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
 	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY ||
-	    p == CHANGE_POLICY_GEOPROX) {
+	    p == CHANGE_POLICY_CIDR || p == CHANGE_POLICY_GEOPROX) {
 		if (k->table == NULL) {
 			k->table = malloc(sizeof(*k->table));
 			rc = k->table == NULL ? Q53_ENOMEM : 0;
@@ -319,9 +319,16 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 				goto out;
 		}
 		struct zone_store_routing *t = k->table;
-		rc = zone_store_routing_build(t, g,
-					      n > GROUP_MAX ? GROUP_MAX : n,
-					      health_of, h, k->s->latency);
+		void *extra = NULL;
+		size_t extra_len = 0;
+		if (p == CHANGE_POLICY_CIDR)
+			rc = zone_store_routing_ip(
+			    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h,
+			    k->s->cidr, k->s->cidr_ctx, &extra, &extra_len);
+		else
+			rc = zone_store_routing_build(
+			    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h,
+			    k->s->latency);
 		if (rc == Q53_EINVAL) {
 			rc = 0; /* not a group the store keeps */
 			goto out;
@@ -336,8 +343,9 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 		    .kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO : t->kind,
 		    .leaves = t->leaf,
 		    .n = t->n,
-		    .extra = t->extra,
-		    .extra_len = t->extra_len};
+		    .extra = p == CHANGE_POLICY_CIDR ? extra : t->extra,
+		    .extra_len =
+			p == CHANGE_POLICY_CIDR ? extra_len : t->extra_len};
 		if (rc == 0)
 			rc = k->b != NULL
 				 ? zone_builder_choice(k->b, owner, g[0]->type,
@@ -345,6 +353,7 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 				 : zone_update_choice(k->u, owner, g[0]->type,
 						      &spec);
 		zone_store_routing_free(t);
+		free(extra);
 		goto out;
 	}
 	const struct zone_store_rrset *set = group_pick(g, n, health_of, h);

@@ -35,6 +35,12 @@ enum r53_op {
 	R53_ACCOUNT_LIMIT,
 	R53_GET_DNSSEC,
 	R53_TEST_DNS_ANSWER,
+	R53_CREATE_CIDR,
+	R53_CHANGE_CIDR,
+	R53_DELETE_CIDR,
+	R53_LIST_CIDRS,
+	R53_LIST_CIDR_LOCATIONS,
+	R53_LIST_CIDR_BLOCKS,
 	R53_OP_COUNT /* not an operation: the number of kinds */
 };
 
@@ -63,6 +69,9 @@ struct r53_route {
 	/* TestDNSAnswer (zone_id: hostedzoneid): borrowed, NULL when
 	 * absent. */
 	const char *record_name, *record_type, *resolver_ip, *ecs_ip, *ecs_mask;
+	/* CIDR listings (id: the collection): nexttoken, location; borrowed,
+	 * NULL when absent; max_items from maxresults. */
+	const char *next_token, *location;
 	/* Non-NULL: the request is a known operation with parameters Route
 	 * 53 refuses (InvalidInput, this message). */
 	const char *invalid;
