@@ -243,7 +243,10 @@ class Cluster:
                     return self.nodes[lid]
             last = sts
             time.sleep(0.05)
-        raise AssertionError(f"no agreed leader within {timeout}s: {last}")
+        # What the nodes said, so that a failure can be read afterwards.
+        tails = "\n".join(f"--- node {n.id} ({'alive' if n.alive() else 'exited'}):\n"
+                          f"{n.output()[-2000:]}" for n in nodes)
+        raise AssertionError(f"no agreed leader within {timeout}s: {last}\n{tails}")
 
     def wait_members(self, ids, timeout=60.0):
         """Until the voters are exactly ids and each of them serves DNS."""
