@@ -329,12 +329,17 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 		for (size_t i = 0; i < l0->count && rc == 0; i++)
 			rc = sink_add(k, owner, g[0]->type, l0->ttl,
 				      l0->rdata[i].data, l0->rdata[i].len);
+		struct zone_choice_spec spec = {
+		    .kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO
+						   : ZONE_CHOICE_WEIGHTED,
+		    .leaves = t->leaf,
+		    .n = t->n};
 		if (rc == 0)
 			rc = k->b != NULL
 				 ? zone_builder_choice(k->b, owner, g[0]->type,
-						       t->leaf, t->n)
+						       &spec)
 				 : zone_update_choice(k->u, owner, g[0]->type,
-						      t->leaf, t->n);
+						      &spec);
 		zone_store_routing_free(t);
 		goto out;
 	}

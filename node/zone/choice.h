@@ -19,30 +19,73 @@
 /* The leaves a zone builder keeps for one choice (zone_builder_choice). */
 #define ZONE_CHOICE_MAX_LEAVES 256
 
+/* The kinds of choice: how the query path picks a leaf. WEIGHTED: by a
+ * hash of the query, in proportion to the leaves' shares (weighted,
+ * multivalue answer); GEO: the most specific location (below) containing
+ * the client's; IP, LATENCY, GEOPROX: the client's network through the
+ * choice's extra data (a prefix table, node/zone/prefix.h), a latency table
+ * or coordinates. */
+enum zone_choice_kind {
+	ZONE_CHOICE_WEIGHTED = 0,
+	ZONE_CHOICE_GEO = 1,
+	ZONE_CHOICE_IP = 2,
+	ZONE_CHOICE_LATENCY = 3,
+	ZONE_CHOICE_GEOPROX = 4,
+};
+
 /* A leaf as given to the builder (zone.h): an RRset of the choice's type
- * with its share. */
+ * with its share (WEIGHTED: > 0) or its key (the other kinds: a location,
+ * an index into the choice's extra data...). */
 struct zone_choice_record {
 	const uint8_t *data;
 	uint16_t len;
 };
 struct zone_choice_leaf {
-	uint32_t weight; /* its share, > 0 */
+	uint32_t weight; /* its share (WEIGHTED, > 0) or its key */
 	uint32_t ttl;
 	const struct zone_choice_record *rdata; /* in answer order */
 	size_t count;				/* >= 1 */
 };
 
-/* In a node's answer block (8-aligned): n leaves, leaf i picked for hash
- * values in [cum[i-1], cum[i]) of [0, total); off: the leaf's answer, as
- * a byte offset from the start of the block. */
+/* A choice as given to the builder (zone_builder_choice): its kind, its
+ * leaves, and extra_len bytes of extra data the kind's pick reads at query
+ * time (copied after the leaves, 8-aligned: zone_choice_extra; it must not
+ * hold pointers). */
+struct zone_choice_spec {
+	uint8_t kind; /* enum zone_choice_kind */
+	const struct zone_choice_leaf *leaves;
+	size_t n;
+	const void *extra;
+	size_t extra_len;
+};
+
+/* In a node's answer block (8-aligned): n leaves. WEIGHTED: leaf i picked
+ * for hash values in [cum[i-1], cum[i]) of [0, total); other kinds: cum is
+ * the leaf's key, total 0. off: the leaf's answer, as a byte offset from
+ * the start of the block (0: the zone's NODATA). Then the extra data. */
 struct zone_choice {
 	uint32_t total;
-	uint32_t n;
+	uint16_t n;
+	uint8_t kind;
+	uint8_t reserved;
 	struct {
 		uint32_t cum;
 		uint32_t off;
 	} leaf[];
 };
+
+/* The bytes of c up to its extra data. */
+static inline size_t zone_choice_head_bytes(uint32_t n)
+{
+	return (sizeof(struct zone_choice) + n * 2 * sizeof(uint32_t) + 7) &
+	       ~(size_t)7;
+}
+
+/* The extra data of c (zone_choice_spec.extra), 8-aligned. */
+static inline const void *zone_choice_extra(const struct zone_choice *c)
+{
+	return (const uint8_t *)c + zone_choice_head_bytes(c->n);
+}
 
 /* What the pick hashes. qname: lowercase wire, qname_len bytes. subnet:
  * the client's network (its address masked to the prefix the query path
@@ -125,8 +168,8 @@ static inline uint32_t zone_choice_pick(const struct zone_choice *c, uint64_t h)
 	return lo;
 }
 
-/* Geolocation routing (zone_store_build.c): a choice whose total is 0
- * is a geolocation table, each leaf's cum a location (below), and the
+/* Geolocation routing (zone_store_build.c): a choice of kind GEO is a
+ * geolocation table, each leaf's key (cum) a location (below), and the
  * query path answers with the most specific leaf that contains the
  * client's location (subdivision, country, continent, default) or NODATA.
  * A location: ZONE_GEO_CHOICE | kind << 29 | continent << 26 | country

@@ -624,12 +624,12 @@ static void free_distinct(struct zone_answer **a, size_t n)
 struct leafset {
 	uint32_t n;
 	struct zone_answer **ans;
-	const uint32_t *weights;
+	const struct zone_choice_draft *d; /* kind, keys, extra data */
 };
 
-static size_t choice_bytes(uint32_t n)
+static size_t choice_bytes(const struct leafset *ls)
 {
-	return sizeof(struct zone_choice) + n * 2 * sizeof(uint32_t);
+	return zone_choice_head_bytes(ls->n) + ls->d->extra_len;
 }
 
 /* Packs the answers of n into one allocation (n->block), sharing equal
@@ -668,7 +668,7 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		if (ls[i].n == 0)
 			continue;
 		choff[i] = total;
-		total += (choice_bytes(ls[i].n) + 7) & ~(size_t)7;
+		total += (choice_bytes(&ls[i]) + 7) & ~(size_t)7;
 		for (uint32_t l = 0; l < ls[i].n; l++)
 			all[k++] = ls[i].ans[l];
 	}
@@ -714,18 +714,25 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 			struct zone_choice *c =
 			    (struct zone_choice *)(void *)(block + choff[i]);
 			uint32_t cum = 0;
-			c->n = ls[i].n;
-			bool geo = ls[i].weights[0] & ZONE_GEO_CHOICE;
+			const struct zone_choice_draft *d = ls[i].d;
+			c->n = (uint16_t)ls[i].n;
+			c->kind = d->kind;
+			c->reserved = 0;
+			bool keyed = d->kind != ZONE_CHOICE_WEIGHTED;
 			for (uint32_t l = 0; l < ls[i].n; l++, leaf++) {
-				cum += ls[i].weights[l];
-				c->leaf[l].cum = geo ? ls[i].weights[l] : cum;
+				cum += d->weights[l];
+				c->leaf[l].cum = keyed ? d->weights[l] : cum;
 				c->leaf[l].off =
 				    placed[leaf] == NULL
 					? 0
 					: (uint32_t)((uint8_t *)placed[leaf] -
 						     block);
 			}
-			c->total = geo ? 0 : cum;
+			c->total = keyed ? 0 : cum;
+			if (d->extra_len > 0)
+				memcpy((uint8_t *)c +
+					   zone_choice_head_bytes(c->n),
+				       d->extra, d->extra_len);
 			e[i].choice = 1;
 			e[i].off = (uint32_t)choff[i];
 			continue;
@@ -798,10 +805,10 @@ static int compile_choices(struct builder *b, struct zone *z,
 				break;
 			}
 			struct zone_rrset save = *rr;
-			/* A geolocation table stays one even when its leaves
-			 * answer alike: a client it does not place gets
-			 * NODATA. */
-			bool differs = (d[k].weights[0] & ZONE_GEO_CHOICE) &&
+			/* A keyed choice (geolocation, ...) stays one even
+			 * when its leaves answer alike: a client it does not
+			 * place gets NODATA. */
+			bool differs = d[k].kind != ZONE_CHOICE_WEIGHTED &&
 				       i < ntypes && qtype == d[k].type;
 			for (uint32_t l = 0; l < d[k].n && rc == 0; l++) {
 				rr->ttl = d[k].leaves[l].ttl;
@@ -821,7 +828,7 @@ static int compile_choices(struct builder *b, struct zone *z,
 				free(la);
 				continue;
 			}
-			ls[i] = (struct leafset){d[k].n, la, d[k].weights};
+			ls[i] = (struct leafset){d[k].n, la, &d[k]};
 			break;
 		}
 	}

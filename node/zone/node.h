@@ -176,16 +176,19 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 	if (e[i].choice) {
 		const struct zone_choice *c =
 		    (const struct zone_choice *)(const void *)(base + off);
-		if (c->total == 0) {
-			uint32_t loc =
-			    key->locate != NULL ? key->locate(key) : 0;
-			uint32_t l = zone_geo_pick(c, loc);
-			off = l < c->n ? c->leaf[l].off : 0;
-		} else {
-			off =
-			    c->leaf[zone_choice_pick(c, zone_choice_hash(key))]
-				.off;
+		uint32_t l = c->n; /* none: NODATA */
+		switch (c->kind) {
+		case ZONE_CHOICE_WEIGHTED:
+			l = zone_choice_pick(c, zone_choice_hash(key));
+			break;
+		case ZONE_CHOICE_GEO:
+			l = zone_geo_pick(
+			    c, key->locate != NULL ? key->locate(key) : 0);
+			break;
+		default:
+			break;
 		}
+		off = l < c->n ? c->leaf[l].off : 0;
 		key->picked = true;
 	}
 	return off == 0

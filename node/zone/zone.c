@@ -433,17 +433,21 @@ int zone_vol_add(struct zone *z, const struct zone_node *n)
 }
 
 int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
-		    uint16_t type, const struct zone_choice_leaf *leaves,
-		    size_t n)
+		    uint16_t type, const struct zone_choice_spec *spec)
 {
+	const struct zone_choice_leaf *leaves = spec->leaves;
+	size_t n = spec->n;
 	struct zone_node *node = zone_find_node(z, owner, len);
 	if (node == NULL || !(node->flags & ZONE_NODE_FRESH) || n == 0 ||
-	    n > ZONE_CHOICE_MAX_LEAVES)
+	    n > ZONE_CHOICE_MAX_LEAVES || spec->kind > ZONE_CHOICE_GEOPROX ||
+	    spec->extra_len > UINT32_MAX ||
+	    (spec->extra_len > 0 && spec->extra == NULL))
 		return Q53_EINVAL;
-	size_t bytes = 0;
+	size_t bytes = spec->extra_len;
 	for (size_t i = 0; i < n; i++) {
-		if (leaves[i].weight == 0 || leaves[i].count == 0 ||
-		    leaves[i].count > UINT16_MAX)
+		if ((spec->kind == ZONE_CHOICE_WEIGHTED &&
+		     leaves[i].weight == 0) ||
+		    leaves[i].count == 0 || leaves[i].count > UINT16_MAX)
 			return Q53_EINVAL;
 		for (size_t k = 0; k < leaves[i].count; k++)
 			bytes += 2u + leaves[i].rdata[k].len;
@@ -464,6 +468,12 @@ int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
 	struct zone_rrset *rr = (struct zone_rrset *)(void *)mem;
 	uint32_t *w = (uint32_t *)(void *)(rr + n);
 	uint8_t *data = (uint8_t *)(w + n);
+	const void *extra = NULL;
+	if (spec->extra_len > 0) {
+		memcpy(data, spec->extra, spec->extra_len);
+		extra = data;
+		data += spec->extra_len;
+	}
 	for (size_t i = 0; i < n; i++) {
 		w[i] = leaves[i].weight;
 		rr[i] = (struct zone_rrset){.type = type,
@@ -483,6 +493,9 @@ int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
 	d->owner_len = (uint8_t)len;
 	d->type = type;
 	d->n = (uint32_t)n;
+	d->kind = spec->kind;
+	d->extra = extra;
+	d->extra_len = spec->extra_len;
 	d->weights = w;
 	d->leaves = rr;
 	d->mem = mem;
@@ -717,15 +730,14 @@ int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner)
 }
 
 int zone_builder_choice(struct zone_builder *b, const uint8_t *owner,
-			uint16_t type, const struct zone_choice_leaf *leaves,
-			size_t n)
+			uint16_t type, const struct zone_choice_spec *spec)
 {
 	uint8_t lname[DNAME_MAXLEN];
 	size_t len = dname_wire_len(owner, DNAME_MAXLEN);
 	if (len == 0)
 		return Q53_EINVAL;
 	dname_lower_copy(lname, owner, len);
-	return zone_choice_add(b->z, lname, len, type, leaves, n);
+	return zone_choice_add(b->z, lname, len, type, spec);
 }
 
 uint64_t zone_build_id(const struct zone *z)

@@ -63,13 +63,13 @@ int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner);
  * answers that only look at the name use (ANY, additional sections, CNAME
  * chains into it); a query for the name itself is answered with a leaf
  * picked by a hash of the query. */
-/* For owner (added to b already, with records of type): copies leaves.
- * Also marks owner as answering by health (zone_builder_volatile). 0,
- * Q53_EINVAL (no such owner, no leaf, more than ZONE_CHOICE_MAX_LEAVES,
- * a weight 0 or an empty leaf) or Q53_ENOMEM. */
+/* For owner (added to b already, with records of type): copies the
+ * choice (its leaves and extra data). Also marks owner as answering by
+ * health (zone_builder_volatile). 0, Q53_EINVAL (no such owner, no leaf,
+ * more than ZONE_CHOICE_MAX_LEAVES, a weight 0 in a WEIGHTED choice, an
+ * unknown kind or an empty leaf) or Q53_ENOMEM. */
 int zone_builder_choice(struct zone_builder *b, const uint8_t *owner,
-			uint16_t type, const struct zone_choice_leaf *leaves,
-			size_t n);
+			uint16_t type, const struct zone_choice_spec *spec);
 
 /* A process-wide unique id of this compiled version (never reused). */
 uint64_t zone_build_id(const struct zone *z);
@@ -114,7 +114,6 @@ int zone_update_add(struct zone_update *u, const uint8_t *owner, uint16_t type,
 void zone_update_volatile(struct zone_update *u, const uint8_t *owner);
 /* From src->records: a choice (see zone_builder_choice). */
 int zone_update_choice(struct zone_update *u, const uint8_t *owner,
-		       uint16_t type, const struct zone_choice_leaf *leaves,
-		       size_t n);
+		       uint16_t type, const struct zone_choice_spec *spec);
 
 #endif

@@ -60,17 +60,19 @@ struct zone_choice_draft {
 	uint8_t owner_len;
 	uint16_t type;
 	uint32_t n;
-	const uint32_t *weights;	 /* > 0 each */
+	uint8_t kind;			 /* enum zone_choice_kind */
+	const uint32_t *weights;	 /* shares (> 0) or keys */
 	const struct zone_rrset *leaves; /* packed */
+	const void *extra;		 /* in mem */
+	size_t extra_len;
 	void *mem;
 };
-struct zone_choice_leaf;
+struct zone_choice_spec;
 /* Copies a choice for owner (lowercase, a node of this build) into
  * z->choices and flags the node. 0, Q53_EINVAL (no such node, no leaves,
- * too many, a weight 0), Q53_ENOMEM. */
+ * too many, a weight 0 in a WEIGHTED choice, an unknown kind), Q53_ENOMEM. */
 int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
-		    uint16_t type, const struct zone_choice_leaf *leaves,
-		    size_t n);
+		    uint16_t type, const struct zone_choice_spec *spec);
 /* Sorts z->choices by owner (before compiling) / frees them (after). */
 void zone_choices_sort(struct zone *z);
 void zone_choices_free(struct zone *z);

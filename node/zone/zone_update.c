@@ -123,12 +123,10 @@ void zone_update_volatile(struct zone_update *u, const uint8_t *owner)
 }
 
 int zone_update_choice(struct zone_update *u, const uint8_t *owner,
-		       uint16_t type, const struct zone_choice_leaf *leaves,
-		       size_t n)
+		       uint16_t type, const struct zone_choice_spec *spec)
 {
 	size_t len = wlen(owner);
-	return len ? zone_choice_add(u->z, owner, len, type, leaves, n)
-		   : Q53_EINVAL;
+	return len ? zone_choice_add(u->z, owner, len, type, spec) : Q53_EINVAL;
 }
 
 /* Rebuilds the structure of name (its records, or its removal) and queues

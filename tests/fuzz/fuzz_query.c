@@ -296,7 +296,11 @@ static struct zone *load_routing_zone(void)
 	add_a(b, w, 0xC0000201);
 	struct zone_choice_leaf wl[] = {
 	    {90, 60, &r[0], 1}, {10, 30, &r[1], 1}, {1, 60, &r[2], 2}};
-	must(zone_builder_choice(b, w, 1, wl, 3), "choice w");
+	must(zone_builder_choice(
+		 b, w, 1,
+		 &(struct zone_choice_spec){
+		     .kind = ZONE_CHOICE_WEIGHTED, .leaves = wl, .n = 3}),
+	     "choice w");
 
 	/* mv: 12 leaves, windows of 8 over 12 records. */
 	static struct zone_choice_record win[12][8];
@@ -310,7 +314,11 @@ static struct zone *load_routing_zone(void)
 		must(zone_builder_add(b, mv, 1, 60, win[0][k].data, 4, err,
 				      sizeof(err)),
 		     err);
-	must(zone_builder_choice(b, mv, 1, ml, 12), "choice mv");
+	must(zone_builder_choice(
+		 b, mv, 1,
+		 &(struct zone_choice_spec){
+		     .kind = ZONE_CHOICE_WEIGHTED, .leaves = ml, .n = 12}),
+	     "choice mv");
 
 	/* *.wild TXT: 3 x 255 bytes against 7 bytes. */
 	struct zone_choice_record tb[3], ts;
@@ -324,7 +332,11 @@ static struct zone *load_routing_zone(void)
 	must(zone_builder_add(b, wild, 16, 60, txt_small, 7, err, sizeof(err)),
 	     err);
 	struct zone_choice_leaf tl[] = {{1, 60, tb, 3}, {1, 60, &ts, 1}};
-	must(zone_builder_choice(b, wild, 16, tl, 2), "choice wild");
+	must(zone_builder_choice(
+		 b, wild, 16,
+		 &(struct zone_choice_spec){
+		     .kind = ZONE_CHOICE_WEIGHTED, .leaves = tl, .n = 2}),
+	     "choice wild");
 
 	/* cw CNAME: w (in zone, followed) or out of the zone. */
 	memcpy(target_in, w, sizeof(w));
@@ -335,7 +347,11 @@ static struct zone *load_routing_zone(void)
 	struct zone_choice_record c_in = {target_in, sizeof(w)},
 				  c_out = {target_out, 17};
 	struct zone_choice_leaf cl[] = {{3, 60, &c_in, 1}, {1, 60, &c_out, 1}};
-	must(zone_builder_choice(b, cw, 5, cl, 2), "choice cw");
+	must(zone_builder_choice(
+		 b, cw, 5,
+		 &(struct zone_choice_spec){
+		     .kind = ZONE_CHOICE_WEIGHTED, .leaves = cl, .n = 2}),
+	     "choice cw");
 
 	/* mx: MX 10 w.routing.test. */
 	uint8_t mxrd[2 + sizeof(w)] = {0, 10};
@@ -354,9 +370,17 @@ static struct zone *load_routing_zone(void)
 	     1},
 	    {ZONE_GEO_CHOICE | ZONE_GEO_DEFAULT << 29, 60, &r[42], 2}};
 	add_a(b, geo, 0xC0000229);
-	must(zone_builder_choice(b, geo, 1, gl, 3), "choice geo");
+	must(zone_builder_choice(
+		 b, geo, 1,
+		 &(struct zone_choice_spec){
+		     .kind = ZONE_CHOICE_GEO, .leaves = gl, .n = 3}),
+	     "choice geo");
 	add_a(b, geonodef, 0xC0000229);
-	must(zone_builder_choice(b, geonodef, 1, gl, 2), "choice geonodef");
+	must(zone_builder_choice(
+		 b, geonodef, 1,
+		 &(struct zone_choice_spec){
+		     .kind = ZONE_CHOICE_GEO, .leaves = gl, .n = 2}),
+	     "choice geonodef");
 
 	struct zone *z;
 	must(zone_builder_finish(b, &z, err, sizeof(err)), err);
