@@ -79,10 +79,9 @@ int traffic_policy_check(const struct traffic_policy *p, char *err,
 				"too many rules or endpoints");
 	if (p->start_is_rule ? p->start >= p->nrules
 			     : p->start >= p->nendpoints)
-		return q53_fail(err, errlen, Q53_EINVAL,
-				"start %s %u out of range",
-				p->start_is_rule ? "rule" : "endpoint",
-				(unsigned)p->start);
+		return q53_fail(
+		    err, errlen, Q53_EINVAL, "start %s %u out of range",
+		    p->start_is_rule ? "rule" : "endpoint", (unsigned)p->start);
 	for (size_t i = 0; i < p->nendpoints; i++) {
 		const struct traffic_endpoint *e = &p->endpoints[i];
 		if (e->name == NULL || e->value == NULL ||

@@ -20,13 +20,13 @@
 #include <stdint.h>
 
 /* Route 53's limits, and this implementation's bounds. */
-#define TRAFFIC_POLICY_DOC_MAX	  102400 /* characters of a document */
-#define TRAFFIC_POLICY_NAME_MAX	  512	 /* characters of a policy's name */
-#define TRAFFIC_POLICY_RULES_MAX  64	 /* rules of one document */
-#define TRAFFIC_POLICY_ENDPOINTS_MAX 256 /* endpoints of one document */
-#define TRAFFIC_POLICY_ITEMS_MAX  256	 /* items of one rule */
-#define TRAFFIC_POLICY_DEPTH_MAX  8	 /* rules on a path from the start */
-#define TRAFFIC_POLICY_KEY_MAX	  128	 /* characters of a rule/endpoint key */
+#define TRAFFIC_POLICY_DOC_MAX	     102400 /* characters of a document */
+#define TRAFFIC_POLICY_NAME_MAX	     512    /* characters of a policy's name */
+#define TRAFFIC_POLICY_RULES_MAX     64	    /* rules of one document */
+#define TRAFFIC_POLICY_ENDPOINTS_MAX 256    /* endpoints of one document */
+#define TRAFFIC_POLICY_ITEMS_MAX     256    /* items of one rule */
+#define TRAFFIC_POLICY_DEPTH_MAX     8	    /* rules on a path from the start */
+#define TRAFFIC_POLICY_KEY_MAX	     128 /* characters of a rule/endpoint key */
 
 enum traffic_rule_type {
 	TRAFFIC_RULE_FAILOVER = 1,
@@ -37,11 +37,11 @@ enum traffic_rule_type {
 
 /* An item of a rule: where it leads and its routing fields. */
 struct traffic_item {
-	bool is_rule;	       /* ref is a rule index, else an endpoint's */
+	bool is_rule; /* ref is a rule index, else an endpoint's */
 	uint32_t ref;
-	char *health_check;    /* NULL: none */
-	bool evaluate;	       /* EvaluateTargetHealth (rule references) */
-	uint8_t weight;	       /* weighted */
+	char *health_check; /* NULL: none */
+	bool evaluate;	    /* EvaluateTargetHealth (rule references) */
+	uint8_t weight;	    /* weighted */
 	/* geo: the location (ZONE_GEO_CHOICE | ..., choice.h) and the
 	 * codes as given ("" when absent; "*" country for IsDefault). */
 	uint32_t geo;

@@ -120,10 +120,15 @@ static int string_at(struct parse *ps, const char *path, json_t *o,
 static int item_parse(struct parse *ps, const char *path, json_t *o,
 		      enum traffic_rule_type type, struct traffic_item *it)
 {
-	static const char *const COMMON[] = {
-	    "EndpointReference", "RuleReference", "HealthCheck",
-	    "EvaluateTargetHealth", "Weight", "IsDefault",
-	    "Continent", "Country", "Subdivision"};
+	static const char *const COMMON[] = {"EndpointReference",
+					     "RuleReference",
+					     "HealthCheck",
+					     "EvaluateTargetHealth",
+					     "Weight",
+					     "IsDefault",
+					     "Continent",
+					     "Country",
+					     "Subdivision"};
 	size_t nkeys = 4;
 	if (type == TRAFFIC_RULE_WEIGHTED)
 		nkeys = 5;
@@ -136,9 +141,10 @@ static int item_parse(struct parse *ps, const char *path, json_t *o,
 		return bad(ps, path, "must be an object");
 	if (type == TRAFFIC_RULE_GEO) {
 		static const char *const GEO[] = {
-		    "EndpointReference", "RuleReference", "HealthCheck",
-		    "EvaluateTargetHealth", "IsDefault", "Continent",
-		    "Country", "Subdivision"};
+		    "EndpointReference", "RuleReference",
+		    "HealthCheck",	 "EvaluateTargetHealth",
+		    "IsDefault",	 "Continent",
+		    "Country",		 "Subdivision"};
 		rc = only_keys(ps, path, o, GEO, 8);
 	} else {
 		rc = only_keys(ps, path, o, COMMON, nkeys);
@@ -252,9 +258,13 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 {
 	char path[PATH_MAX_LEN], sub[PATH_MAX_LEN + 32];
 	snprintf(path, sizeof(path), "$.Rules.%s", key);
-	static const char *const KEYS[] = {
-	    "RuleType", "Primary", "Secondary", "Items", "Locations",
-	    "Regions", "GeoproximityLocations"};
+	static const char *const KEYS[] = {"RuleType",
+					   "Primary",
+					   "Secondary",
+					   "Items",
+					   "Locations",
+					   "Regions",
+					   "GeoproximityLocations"};
 	if (!json_is_object(o))
 		return bad(ps, path, "must be an object");
 	int rc = only_keys(ps, path, o, KEYS, 7);
@@ -278,20 +288,18 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 	} else if (strcmp(t, "latency") == 0 ||
 		   strcmp(t, "geoproximity") == 0 || strcmp(t, "ip") == 0 ||
 		   strcmp(t, "cidr") == 0) {
-		return bad(ps, sub, "rule type \"%s\" is not yet supported",
-			   t);
+		return bad(ps, sub, "rule type \"%s\" is not yet supported", t);
 	} else {
 		return bad(ps, sub,
 			   "must be failover, weighted, geo, multivalue, "
 			   "latency, geoproximity or ip");
 	}
 	/* Only the fields of its type. */
-	static const char *const OTHER[] = {"Primary", "Secondary", "Items",
-					    "Locations", "Regions",
-					    "GeoproximityLocations"};
+	static const char *const OTHER[] = {"Primary", "Secondary",
+					    "Items",   "Locations",
+					    "Regions", "GeoproximityLocations"};
 	for (size_t k = 0; k < 6; k++) {
-		bool mine = list != NULL ? strcmp(OTHER[k], list) == 0
-					 : k < 2;
+		bool mine = list != NULL ? strcmp(OTHER[k], list) == 0 : k < 2;
 		if (!mine && json_object_get(o, OTHER[k]) != NULL)
 			return bad(ps, path, "a %s rule takes no %s", t,
 				   OTHER[k]);
@@ -406,10 +414,9 @@ static int endpoint_parse(struct parse *ps, const char *key, json_t *o,
 
 static int parse_root(struct parse *ps, json_t *root)
 {
-	static const char *const KEYS[] = {"AWSPolicyFormatVersion",
-					   "RecordType", "StartRule",
-					   "StartEndpoint", "Endpoints",
-					   "Rules"};
+	static const char *const KEYS[] = {
+	    "AWSPolicyFormatVersion", "RecordType", "StartRule",
+	    "StartEndpoint",	      "Endpoints",  "Rules"};
 	struct traffic_policy *p = ps->p;
 	const char *ver, *rt, *sr, *se;
 	int rc;
@@ -441,7 +448,8 @@ static int parse_root(struct parse *ps, json_t *root)
 	if (ps->rules != NULL &&
 	    (!json_is_object(ps->rules) ||
 	     json_object_size(ps->rules) > TRAFFIC_POLICY_RULES_MAX))
-		return bad(ps, "$.Rules", "must be an object of at most %d rules",
+		return bad(ps, "$.Rules",
+			   "must be an object of at most %d rules",
 			   TRAFFIC_POLICY_RULES_MAX);
 	const char *key;
 	json_t *v;
@@ -488,8 +496,10 @@ static int parse_root(struct parse *ps, json_t *root)
 			return rc;
 		if (r->type == TRAFFIC_RULE_MULTIVALUE &&
 		    p->type == RRTYPE_CNAME)
-			return bad(ps, "$.Rules", "%s: a multivalue rule cannot "
-				   "be of type CNAME", key);
+			return bad(ps, "$.Rules",
+				   "%s: a multivalue rule cannot "
+				   "be of type CNAME",
+				   key);
 	}
 	if ((rc = string_at(ps, "$", root, "StartRule", false, &sr)) != 0 ||
 	    (rc = string_at(ps, "$", root, "StartEndpoint", false, &se)) != 0)
@@ -498,11 +508,12 @@ static int parse_root(struct parse *ps, json_t *root)
 		return bad(ps, "$",
 			   "exactly one of StartRule and StartEndpoint is "
 			   "required");
-	long idx = sr != NULL ? index_of(ps->rules, sr)
-			      : index_of(ps->endpoints, se);
+	long idx =
+	    sr != NULL ? index_of(ps->rules, sr) : index_of(ps->endpoints, se);
 	if (idx < 0)
 		return bad(ps, sr != NULL ? "$.StartRule" : "$.StartEndpoint",
-			   "no %s named \"%s\"", sr != NULL ? "rule" : "endpoint",
+			   "no %s named \"%s\"",
+			   sr != NULL ? "rule" : "endpoint",
 			   key_ok(sr != NULL ? sr : se) ? (sr != NULL ? sr : se)
 							: "?");
 	p->start_is_rule = sr != NULL;

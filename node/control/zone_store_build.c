@@ -71,10 +71,50 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
  * its resolved copy (compared by address). */
 static const char ALIAS_DOWN[] = "alias target unhealthy";
 
-/* Health as the builds read it: the caller's checks, and ALIAS_DOWN. */
+/* Memory that lives while one group is added (the nested choices of its
+ * tree and their records): a list of malloc'd blocks. */
+struct arena {
+	void **v;
+	size_t n, cap;
+};
+
+static void *arena_keep(struct arena *a, void *p)
+{
+	if (p == NULL)
+		return NULL;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		void **v = realloc(a->v, cap * sizeof(*v));
+		if (v == NULL) {
+			free(p);
+			return NULL;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = p;
+	return p;
+}
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	return arena_keep(a, calloc(1, size ? size : 1));
+}
+
+static void arena_free(struct arena *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Health as the builds read it: the caller's checks, and ALIAS_DOWN; the
+ * arena of the group being added. */
 struct build_health {
 	zone_store_check_fn fn;
 	void *ctx;
+	struct arena *arena;
 };
 
 static bool health_of(void *arg, const char *check_id)
@@ -93,6 +133,9 @@ struct resolved {
 	size_t n;
 	bool alias;			  /* a member was an alias */
 	struct zone_store_rrset **copies; /* malloc'd (each too), or NULL */
+	/* copies[k]'s target answers by query-time choice: that tree (in
+	 * the arena), else NULL; malloc'd with copies. */
+	const struct zone_choice_spec **subs;
 	size_t ncopies;
 	struct zone_store_rrset **ptrs; /* malloc'd, or NULL */
 };
@@ -102,6 +145,7 @@ static void resolved_free(struct resolved *r)
 	for (size_t k = 0; r->copies != NULL && k < r->ncopies; k++)
 		free(r->copies[k]);
 	free(r->copies);
+	free(r->subs);
 	free(r->ptrs);
 }
 
@@ -126,66 +170,157 @@ static size_t target_group(const struct zone_store *s, const char *id,
 	return end - pos;
 }
 
-/* The one set that answers for the resolved group r (NULL when none),
- * and whether any member is healthy. A weighted group gives its first
- * eligible member (an alias inside a group points at one set). */
-static const struct zone_store_rrset *
-resolved_answer(const struct resolved *r, struct build_health *h, bool *healthy)
+/* A nested choice as group_tree builds it (in the arena): the spec
+ * first, with its tree's depth and number of nodes (zone_builder_choice's
+ * bounds). */
+struct tspec {
+	struct zone_choice_spec spec;
+	unsigned depth, nodes;
+};
+
+/* What a resolved group answers with: one set (spec NULL; set NULL:
+ * nothing), or a decision tree (spec, in the arena) whose first answer
+ * (following leaf 0 down) is first, the owner's own RRset. */
+struct tree {
+	const struct zone_store_rrset *set;
+	const struct zone_choice_spec *spec;
+	struct zone_choice_leaf first;
+};
+
+/* The nested tree of member m of r (an alias whose target answers by a
+ * query-time choice), or NULL. */
+static const struct tspec *sub_of(const struct resolved *r,
+				  const struct zone_store_rrset *m)
 {
-	const struct zone_store_rrset *pick = NULL;
-	*healthy = false;
-	for (size_t k = 0; k < r->n; k++)
-		*healthy = *healthy || set_healthy(r->v[k], health_of, h);
+	for (size_t k = 0; m != NULL && r->subs != NULL && k < r->ncopies;
+	     k++) {
+		if (r->copies[k] == m)
+			return (const struct tspec *)r->subs[k];
+	}
+	return NULL;
+}
+
+static struct zone_choice_leaf first_leaf(const struct zone_choice_spec *sp)
+{
+	while (sp->subs != NULL && sp->subs[0] != NULL)
+		sp = sp->subs[0];
+	return sp->leaves[0];
+}
+
+/* The tree of the resolved group r: a weighted, multivalue or
+ * geolocation group is a choice whose leaves are its members, a member
+ * that is an alias to a group answering by choice that choice (nested);
+ * a plain or failover group is the set it answers with, or that set's
+ * nested choice. Health is resolved here (build time): only eligible
+ * members are leaves (zone_store_routing.h). A tree that would be
+ * deeper or larger than zone_builder_choice takes keeps its nested
+ * members as one answer each (their first). */
+static int group_tree(const struct resolved *r, struct build_health *h,
+		      struct tree *out)
+{
+	memset(out, 0, sizeof(*out));
 	if (r->n == 0)
-		return NULL;
+		return 0;
 	enum change_policy p = zone_store_rrset_policy(r->v[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
 	    p == CHANGE_POLICY_GEO) {
-		for (size_t k = 0; k < r->n && pick == NULL; k++) {
-			if (!*healthy || set_healthy(r->v[k], health_of, h))
-				pick = r->v[k];
-		}
-	} else {
-		pick = group_pick(r->v, r->n, health_of, h);
-	}
-	return pick;
-}
-
-/* Alias member m resolved into a new *out (malloc'd, one allocation): m's
- * key and routing fields (its own copy of m's policy, the alias flag
- * cleared) with its target's records and TTL, unhealthy (ALIAS_DOWN) when
- * m's own check is or, with EvaluateTargetHealth, when no record of the
- * target is. The records point into the target's sets. */
-static int resolve_alias(const struct zone_store *s,
-			 const struct zone_store_rrset *m,
-			 struct build_health *h, unsigned depth,
-			 struct zone_store_rrset **out)
-{
-	struct zone_store_alias a;
-	struct zone_store_rrset *g[GROUP_MAX];
-	const struct zone_store_rrset *t = NULL;
-	struct resolved r = {0};
-	bool ok = false;
-
-	*out = NULL;
-	zone_store_rrset_alias(m, &a);
-	size_t n = depth < ZONE_STORE_ALIAS_DEPTH
-		       ? target_group(s, a.zone_id, a.name, m->type, g)
-		       : 0;
-	if (n > 0) {
-		int rc = resolve_group(s, g, n, h, depth + 1, &r);
+		struct zone_store_routing *t =
+		    arena_keep(h->arena, malloc(sizeof(*t)));
+		if (t == NULL)
+			return Q53_ENOMEM;
+		int rc = zone_store_routing_build(
+		    t, r->v, r->n > GROUP_MAX ? GROUP_MAX : r->n, health_of, h);
+		if (rc == Q53_EINVAL)
+			return 0; /* not a group the store keeps */
 		if (rc != 0)
 			return rc;
-		t = resolved_answer(&r, h, &ok);
+		if (arena_keep(h->arena, t->records) == NULL)
+			return Q53_ENOMEM;
+		struct tspec *ts = arena_alloc(h->arena, sizeof(*ts));
+		if (ts == NULL)
+			return Q53_ENOMEM;
+		ts->spec.kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO
+						       : ZONE_CHOICE_WEIGHTED;
+		ts->spec.leaves = t->leaf;
+		ts->spec.n = t->n;
+		ts->depth = 1;
+		ts->nodes = 1;
+		const struct zone_choice_spec **subs = NULL;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct tspec *sub = sub_of(r, t->member[i]);
+			if (sub == NULL)
+				continue;
+			if (sub->depth + 1 > ZONE_CHOICE_MAX_DEPTH ||
+			    ts->nodes + sub->nodes > ZONE_CHOICE_MAX_NODES)
+				continue; /* answers with its first */
+			if (subs == NULL) {
+				subs =
+				    arena_alloc(h->arena, t->n * sizeof(*subs));
+				if (subs == NULL)
+					return Q53_ENOMEM;
+			}
+			subs[i] = &sub->spec;
+			ts->nodes += sub->nodes;
+			if (sub->depth + 1 > ts->depth)
+				ts->depth = sub->depth + 1;
+		}
+		ts->spec.subs = subs;
+		out->spec = &ts->spec;
+		out->first = first_leaf(&ts->spec);
+		return 0;
 	}
-	uint16_t count = t != NULL ? t->count : 0;
+	const struct zone_store_rrset *pick =
+	    group_pick(r->v, r->n, health_of, h);
+	const struct tspec *sub = sub_of(r, pick);
+	if (sub != NULL) {
+		out->spec = &sub->spec;
+		out->first = first_leaf(&sub->spec);
+	} else {
+		out->set = pick;
+	}
+	return 0;
+}
+
+/* The records of tree t (its first answer) into *count, *ttl; rd:
+ * NULL, or room for them. */
+static uint16_t tree_records(const struct tree *t, struct zone_store_rdata *rd,
+			     uint32_t *ttl)
+{
+	*ttl = 0;
+	if (t->spec != NULL) {
+		*ttl = t->first.ttl;
+		for (size_t i = 0; rd != NULL && i < t->first.count; i++)
+			rd[i] = (struct zone_store_rdata){
+			    .len = t->first.rdata[i].len,
+			    .data =
+				(uint8_t *)(uintptr_t)t->first.rdata[i].data};
+		return (uint16_t)t->first.count;
+	}
+	if (t->set == NULL)
+		return 0;
+	*ttl = t->set->ttl;
+	for (uint16_t i = 0; rd != NULL && i < t->set->count; i++)
+		rd[i] = t->set->rdata[i];
+	return t->set->count;
+}
+
+/* A copy of member m (malloc'd, one allocation): m's key and routing
+ * fields (its own copy of m's policy, the alias flag cleared) answering
+ * with tree t (its first answer's records and TTL; the records point
+ * into the store's sets), unhealthy (ALIAS_DOWN) when m's own check is
+ * or, with evaluate (EvaluateTargetHealth), when none of target_ok. */
+static int alias_copy(const struct zone_store_rrset *m, const struct tree *t,
+		      bool evaluate, bool target_ok, struct build_health *h,
+		      struct zone_store_rrset **out)
+{
+	uint32_t ttl;
+	uint16_t count = tree_records(t, NULL, &ttl);
 	struct zone_store_rrset *c =
 	    malloc(sizeof(*c) + count * sizeof(c->rdata[0]) +
 		   sizeof(struct zone_store_policy));
-	if (c == NULL) {
-		resolved_free(&r);
+	*out = NULL;
+	if (c == NULL)
 		return Q53_ENOMEM;
-	}
 	struct zone_store_policy *pol =
 	    (struct zone_store_policy *)&c->rdata[count];
 	memcpy(c, m, sizeof(*c));
@@ -195,15 +330,51 @@ static int resolve_alias(const struct zone_store *s,
 		memset(pol, 0, sizeof(*pol));
 	pol->routing &= (uint8_t)~ZONE_STORE_ALIAS;
 	c->policy = pol;
-	c->count = count;
-	c->ttl = t != NULL ? t->ttl : 0;
-	for (uint16_t i = 0; i < count; i++)
-		c->rdata[i] = t->rdata[i];
-	resolved_free(&r);
-	if (!set_healthy(m, health_of, h) || (a.evaluate && !ok))
+	c->count = tree_records(t, c->rdata, &c->ttl);
+	if (!set_healthy(m, health_of, h) || (evaluate && !target_ok))
 		pol->health_check_id = (char *)ALIAS_DOWN;
 	*out = c;
 	return 0;
+}
+
+/* Alias member m resolved into a new *out (alias_copy) answering as its
+ * target group does; *sub: the target's choice when it answers by one
+ * (else NULL). Healthy with EvaluateTargetHealth when a member of the
+ * resolved target is. */
+static int resolve_alias(const struct zone_store *s,
+			 const struct zone_store_rrset *m,
+			 struct build_health *h, unsigned depth,
+			 struct zone_store_rrset **out,
+			 const struct zone_choice_spec **sub)
+{
+	struct zone_store_alias a;
+	struct zone_store_rrset *g[GROUP_MAX];
+	struct resolved r = {0};
+	struct tree t = {0};
+	bool ok = false;
+
+	*out = NULL;
+	*sub = NULL;
+	zone_store_rrset_alias(m, &a);
+	size_t n = depth < ZONE_STORE_ALIAS_DEPTH
+		       ? target_group(s, a.zone_id, a.name, m->type, g)
+		       : 0;
+	if (n > 0) {
+		int rc = resolve_group(s, g, n, h, depth + 1, &r);
+		if (rc == 0)
+			rc = group_tree(&r, h, &t);
+		if (rc != 0) {
+			resolved_free(&r);
+			return rc;
+		}
+		for (size_t k = 0; k < r.n; k++)
+			ok = ok || set_healthy(r.v[k], health_of, h);
+	}
+	int rc = alias_copy(m, &t, a.evaluate, ok, h, out);
+	if (rc == 0)
+		*sub = t.spec;
+	resolved_free(&r);
+	return rc;
 }
 
 static int resolve_group(const struct zone_store *s,
@@ -220,9 +391,10 @@ static int resolve_group(const struct zone_store *s,
 	if (!out->alias)
 		return 0;
 	out->copies = calloc(out->n, sizeof(*out->copies));
+	out->subs = calloc(out->n, sizeof(*out->subs));
 	out->ptrs = malloc(out->n * sizeof(*out->ptrs));
 	out->ncopies = out->copies != NULL ? out->n : 0;
-	if (out->copies == NULL || out->ptrs == NULL) {
+	if (out->copies == NULL || out->subs == NULL || out->ptrs == NULL) {
 		resolved_free(out);
 		return Q53_ENOMEM;
 	}
@@ -232,7 +404,8 @@ static int resolve_group(const struct zone_store *s,
 			out->ptrs[m++] = g[k];
 			continue;
 		}
-		int rc = resolve_alias(s, g[k], h, depth, &out->copies[k]);
+		int rc = resolve_alias(s, g[k], h, depth, &out->copies[k],
+				       &out->subs[k]);
 		if (rc != 0) {
 			resolved_free(out);
 			return rc;
@@ -305,49 +478,29 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 		return rc;
 	if (r.n == 0)
 		goto out;
-	g = r.v;
-	n = r.n;
-	enum change_policy p = zone_store_rrset_policy(g[0]);
-	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO) {
-		if (k->table == NULL) {
-			k->table = malloc(sizeof(*k->table));
-			rc = k->table == NULL ? Q53_ENOMEM : 0;
-			if (rc != 0)
-				goto out;
-		}
-		struct zone_store_routing *t = k->table;
-		rc = zone_store_routing_build(
-		    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h);
-		if (rc == Q53_EINVAL) {
-			rc = 0; /* not a group the store keeps */
-			goto out;
-		}
-		if (rc != 0)
-			goto out;
-		const struct zone_choice_leaf *l0 = &t->leaf[0];
+	struct tree t;
+	rc = group_tree(&r, h, &t);
+	if (rc != 0 || (t.spec == NULL && t.set == NULL))
+		goto out;
+	if (t.spec != NULL) {
+		/* The owner's own RRset: the first answer (ANY, chains). */
+		const struct zone_choice_leaf *l0 = &t.first;
 		for (size_t i = 0; i < l0->count && rc == 0; i++)
-			rc = sink_add(k, owner, g[0]->type, l0->ttl,
+			rc = sink_add(k, owner, r.v[0]->type, l0->ttl,
 				      l0->rdata[i].data, l0->rdata[i].len);
-		struct zone_choice_spec spec = {
-		    .kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO
-						   : ZONE_CHOICE_WEIGHTED,
-		    .leaves = t->leaf,
-		    .n = t->n};
 		if (rc == 0)
 			rc = k->b != NULL
-				 ? zone_builder_choice(k->b, owner, g[0]->type,
-						       &spec)
-				 : zone_update_choice(k->u, owner, g[0]->type,
-						      &spec);
-		zone_store_routing_free(t);
+				 ? zone_builder_choice(k->b, owner,
+						       r.v[0]->type, t.spec)
+				 : zone_update_choice(k->u, owner, r.v[0]->type,
+						      t.spec);
 		goto out;
 	}
-	const struct zone_store_rrset *set = group_pick(g, n, health_of, h);
-	for (uint16_t i = 0; set != NULL && i < set->count && rc == 0; i++)
+	const struct zone_store_rrset *set = t.set;
+	for (uint16_t i = 0; i < set->count && rc == 0; i++)
 		rc = sink_add(k, owner, set->type, set->ttl, set->rdata[i].data,
 			      set->rdata[i].len);
-	if (rc == 0 && set != NULL && zone_store_rrset_set_id(set) != NULL)
+	if (rc == 0 && zone_store_rrset_set_id(set) != NULL)
 		rc = sink_volatile(k, owner);
 out:
 	if (rc == 0 && r.alias)
@@ -359,8 +512,11 @@ out:
 static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
 		     size_t n, zone_store_check_fn healthy, void *ctx)
 {
-	struct build_health h = {healthy, ctx};
-	return group_add_as(k, g[0]->owner, g, n, &h, 0);
+	struct arena arena = {0};
+	struct build_health h = {healthy, ctx, &arena};
+	int rc = group_add_as(k, g[0]->owner, g, n, &h, 0);
+	arena_free(&arena);
+	return rc;
 }
 
 int zone_store_build(const struct zone_store *s, const char *id,
@@ -690,12 +846,16 @@ int zone_store_answer_branch(const struct zone_store *s, const char *id,
 			     zone_store_check_fn healthy, void *ctx, char *out,
 			     size_t outlen)
 {
-	struct build_health h = {healthy, ctx};
+	struct arena arena = {0};
+	struct build_health h = {healthy, ctx, &arena};
 	size_t o = 0;
 	if (outlen == 0)
 		return 0;
 	out[0] = '\0';
 	if (zone_store_impl_find(s, id) == NULL)
 		return Q53_ENOENT;
-	return branch_of(s, id, name, type, answer, n, &h, 0, out, outlen, &o);
+	int rc =
+	    branch_of(s, id, name, type, answer, n, &h, 0, out, outlen, &o);
+	arena_free(&arena);
+	return rc;
 }

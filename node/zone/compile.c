@@ -630,8 +630,7 @@ struct leafset {
 
 static size_t node_bytes(const struct zone_choice_draft_node *dn)
 {
-	return (zone_choice_head_bytes(dn->n) + dn->extra_len + 7) &
-	       ~(size_t)7;
+	return (zone_choice_head_bytes(dn->n) + dn->extra_len + 7) & ~(size_t)7;
 }
 
 /* The bytes of ls's choices (its tree's nodes, one after the other). */
@@ -754,8 +753,9 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 						c->leaf[l].off =
 						    placed[slot] == NULL
 							? 0
-							: (uint32_t)((uint8_t *)
-									 placed[slot] -
+							: (uint32_t)((uint8_t
+									  *)placed
+									 [slot] -
 								     block);
 				}
 				c->total = keyed ? 0 : cum;

@@ -543,10 +543,10 @@ int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
 		z->choices = v;
 		z->choices_cap = cap;
 	}
-	uint8_t *mem = malloc(t.slots * sizeof(struct zone_rrset) +
-			      t.nodes * sizeof(struct zone_choice_draft_node) +
-			      t.slots * (sizeof(uint32_t) + sizeof(int32_t)) +
-			      t.bytes);
+	uint8_t *mem =
+	    malloc(t.slots * sizeof(struct zone_rrset) +
+		   t.nodes * sizeof(struct zone_choice_draft_node) +
+		   t.slots * (sizeof(uint32_t) + sizeof(int32_t)) + t.bytes);
 	if (mem == NULL)
 		return Q53_ENOMEM;
 	struct tree_out o = {.type = type};
