@@ -16,6 +16,7 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/geo_codes.h"
+#include "node/control/zone_store_flow.h"
 #include "node/control/zone_store_impl.h"
 #include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rdata_text.h"
@@ -768,6 +769,7 @@ void zone_store_init(struct zone_store *s)
 {
 	s->zones = NULL;
 	s->nzones = 0;
+	s->flow = NULL;
 	s->holds = 0;
 	s->retired = NULL;
 	s->nretired = 0;
@@ -783,6 +785,7 @@ void zone_store_free(struct zone_store *s)
 	for (size_t i = 0; i < s->nretired; i++)
 		set_free(s->retired[i]);
 	free(s->retired);
+	zone_store_flow_free(s);
 	zone_store_init(s);
 }
 
@@ -1826,6 +1829,20 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 		check_cname(z, cands[i], i, &work, cands, b->nchanges, &e);
 		check_routing(cands[i], i, &work, &e);
 		check_alias(s, z, cands[i], i, &work, &e);
+		if (b->changes[i].action != CHANGE_DELETE &&
+		    zone_store_instance_find(s, z->id, cands[i]->owner,
+					     cands[i]->owner_len,
+					     cands[i]->type) != NULL) {
+			char label[NAME_TEXT_MAX + 128];
+			set_label(cands[i]->owner, cands[i]->type,
+				  zone_store_rrset_set_id(cands[i]), label,
+				  sizeof(label));
+			report_add(&e, i,
+				   "Tried to create resource record set %s, "
+				   "but a traffic policy instance (policy "
+				   "record) has that name and type",
+				   label);
+		}
 	}
 	if (e.nomem) {
 		rc = Q53_ENOMEM;

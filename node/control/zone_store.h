@@ -186,6 +186,8 @@ struct zone_store {
 	struct zone_store_rrset **retired;
 	size_t nretired;
 	size_t capretired;
+	/* Traffic policies and their instances (zone_store_flow.h). */
+	struct zone_store_flow *flow;
 };
 
 void zone_store_init(struct zone_store *s);

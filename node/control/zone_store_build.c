@@ -9,6 +9,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/zone_store.h"
+#include "node/control/zone_store_flow.h"
 #include "node/control/zone_store_impl.h"
 #include "node/control/zone_store_routing.h"
 #include "node/dnsdata/dname.h"
@@ -450,6 +451,39 @@ static int sink_volatile(struct group_sink *k, const uint8_t *owner)
 	return 0;
 }
 
+/* Adds what the resolved group r answers with for owner to k: a choice
+ * tree with its first answer as owner's own RRset, or the one set. */
+static int resolved_add(struct group_sink *k, const uint8_t *owner,
+			const struct resolved *r, struct build_health *h)
+{
+	int rc;
+	struct tree t;
+	rc = group_tree(r, h, &t);
+	if (rc != 0 || (t.spec == NULL && t.set == NULL))
+		return rc;
+	if (t.spec != NULL) {
+		/* The owner's own RRset: the first answer (ANY, chains). */
+		const struct zone_choice_leaf *l0 = &t.first;
+		for (size_t i = 0; i < l0->count && rc == 0; i++)
+			rc = sink_add(k, owner, r->v[0]->type, l0->ttl,
+				      l0->rdata[i].data, l0->rdata[i].len);
+		if (rc == 0)
+			rc = k->b != NULL
+				 ? zone_builder_choice(k->b, owner,
+						       r->v[0]->type, t.spec)
+				 : zone_update_choice(k->u, owner,
+						      r->v[0]->type, t.spec);
+		return rc;
+	}
+	const struct zone_store_rrset *set = t.set;
+	for (uint16_t i = 0; i < set->count && rc == 0; i++)
+		rc = sink_add(k, owner, set->type, set->ttl, set->rdata[i].data,
+			      set->rdata[i].len);
+	if (rc == 0 && zone_store_rrset_set_id(set) != NULL)
+		rc = sink_volatile(k, owner);
+	return rc;
+}
+
 /* Adds the group g[0..n) (n counts every member, the first GROUP_MAX in
  * g), answering for owner (g's own, or a simple alias's), to k: the
  * answering set of a plain or failover group, or a weighted or multivalue
@@ -478,30 +512,7 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 		return rc;
 	if (r.n == 0)
 		goto out;
-	struct tree t;
-	rc = group_tree(&r, h, &t);
-	if (rc != 0 || (t.spec == NULL && t.set == NULL))
-		goto out;
-	if (t.spec != NULL) {
-		/* The owner's own RRset: the first answer (ANY, chains). */
-		const struct zone_choice_leaf *l0 = &t.first;
-		for (size_t i = 0; i < l0->count && rc == 0; i++)
-			rc = sink_add(k, owner, r.v[0]->type, l0->ttl,
-				      l0->rdata[i].data, l0->rdata[i].len);
-		if (rc == 0)
-			rc = k->b != NULL
-				 ? zone_builder_choice(k->b, owner,
-						       r.v[0]->type, t.spec)
-				 : zone_update_choice(k->u, owner, r.v[0]->type,
-						      t.spec);
-		goto out;
-	}
-	const struct zone_store_rrset *set = t.set;
-	for (uint16_t i = 0; i < set->count && rc == 0; i++)
-		rc = sink_add(k, owner, set->type, set->ttl, set->rdata[i].data,
-			      set->rdata[i].len);
-	if (rc == 0 && zone_store_rrset_set_id(set) != NULL)
-		rc = sink_volatile(k, owner);
+	rc = resolved_add(k, owner, &r, h);
 out:
 	if (rc == 0 && r.alias)
 		rc = sink_volatile(k, owner);
@@ -517,6 +528,152 @@ static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
 	int rc = group_add_as(k, g[0]->owner, g, n, &h, 0);
 	arena_free(&arena);
 	return rc;
+}
+
+/* --- policy records (traffic policy instances) --- */
+
+/* The resolved group of rule `rule` of the policy of instance inst, as
+ * the equivalent nested record sets would resolve: each item a member
+ * of the rule's policy (failover PRIMARY / SECONDARY, Weight, location,
+ * MultiValueAnswer) with its HealthCheck, holding its endpoint's value
+ * with the instance's TTL, or an alias (EvaluateTargetHealth as given)
+ * to the rule it names. */
+static int policy_group(const struct zone_store_tinstance *inst,
+			const struct traffic_policy *p, size_t rule,
+			struct build_health *h, unsigned depth,
+			struct resolved *out)
+{
+	const struct traffic_rule *ru = &p->rules[rule];
+	memset(out, 0, sizeof(*out));
+	size_t n = ru->nitems > GROUP_MAX ? GROUP_MAX : ru->nitems;
+	out->alias = true; /* answers follow health: volatile */
+	out->copies = calloc(n, sizeof(*out->copies));
+	out->subs = calloc(n, sizeof(*out->subs));
+	out->ptrs = malloc(n * sizeof(*out->ptrs));
+	out->ncopies = out->copies != NULL ? n : 0;
+	if (out->copies == NULL || out->subs == NULL || out->ptrs == NULL) {
+		resolved_free(out);
+		return Q53_ENOMEM;
+	}
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct traffic_item *it = &ru->items[k];
+		struct zone_store_policy pol = {0};
+		char sid[16];
+		snprintf(sid, sizeof(sid), "%zu", k);
+		pol.set_identifier = sid;
+		pol.health_check_id = it->health_check;
+		if (ru->type == TRAFFIC_RULE_FAILOVER) {
+			pol.failover = k == 0 ? CHANGE_FAILOVER_PRIMARY
+					      : CHANGE_FAILOVER_SECONDARY;
+		} else if (ru->type == TRAFFIC_RULE_WEIGHTED) {
+			pol.routing = ZONE_STORE_WEIGHTED;
+			pol.weight = it->weight;
+		} else if (ru->type == TRAFFIC_RULE_MULTIVALUE) {
+			pol.routing = ZONE_STORE_MULTIVALUE;
+		} else {
+			pol.geo = it->geo;
+		}
+		struct zone_store_rrset tmpl = {
+		    .owner = (uint8_t *)(uintptr_t)inst->name,
+		    .policy = &pol,
+		    .ttl = inst->ttl,
+		    .type = p->type,
+		    .owner_len = inst->name_len};
+		struct tree t = {0};
+		struct resolved r = {0};
+		bool ok = true, evaluate = false;
+		int rc = 0;
+		if (!it->is_rule) {
+			/* An endpoint: the set of its one value. */
+			struct {
+				struct zone_store_rrset set;
+				struct zone_store_rdata rd[1];
+			} *one = arena_alloc(h->arena, sizeof(*one));
+			if (one == NULL) {
+				resolved_free(out);
+				return Q53_ENOMEM;
+			}
+			one->set = tmpl;
+			one->set.policy = NULL;
+			one->set.count = 1;
+			one->rd[0].len = p->endpoints[it->ref].rdlen;
+			one->rd[0].data = p->endpoints[it->ref].rdata;
+			t.set = &one->set;
+		} else if (depth < TRAFFIC_POLICY_DEPTH_MAX) {
+			evaluate = it->evaluate;
+			rc = policy_group(inst, p, it->ref, h, depth + 1, &r);
+			if (rc == 0)
+				rc = group_tree(&r, h, &t);
+			ok = false;
+			for (size_t j = 0; rc == 0 && j < r.n; j++)
+				ok = ok || set_healthy(r.v[j], health_of, h);
+		}
+		if (rc == 0)
+			rc = alias_copy(&tmpl, &t, evaluate, ok, h,
+					&out->copies[k]);
+		if (rc == 0)
+			out->subs[k] = t.spec;
+		resolved_free(&r);
+		if (rc != 0) {
+			resolved_free(out);
+			return rc;
+		}
+		if (out->copies[k]->count > 0)
+			out->ptrs[m++] = out->copies[k];
+	}
+	out->v = out->ptrs;
+	out->n = m;
+	return 0;
+}
+
+/* Adds the answers of policy record inst (of zone z's store s) to k. */
+static int instance_add(struct group_sink *k,
+			const struct zone_store_tinstance *inst,
+			zone_store_check_fn healthy, void *ctx)
+{
+	const struct zone_store_tpolicy *tp =
+	    zone_store_policy_get(k->s, inst->policy_id, inst->policy_version);
+	if (tp == NULL)
+		return 0;
+	const struct traffic_policy *p = &tp->p;
+	struct arena arena = {0};
+	struct build_health h = {healthy, ctx, &arena};
+	int rc;
+	if (!p->start_is_rule) {
+		const struct traffic_endpoint *e = &p->endpoints[p->start];
+		rc = sink_add(k, inst->name, p->type, inst->ttl, e->rdata,
+			      e->rdlen);
+	} else {
+		struct resolved r;
+		rc = policy_group(inst, p, p->start, &h, 1, &r);
+		if (rc == 0 && r.n > 0)
+			rc = resolved_add(k, inst->name, &r, &h);
+		if (rc == 0)
+			rc = sink_volatile(k, inst->name);
+		resolved_free(&r);
+	}
+	arena_free(&arena);
+	return rc;
+}
+
+/* The instances of zone id at name (all names: NULL) into k. */
+static int instances_add(struct group_sink *k, const char *id,
+			 const uint8_t *name, size_t len,
+			 zone_store_check_fn healthy, void *ctx)
+{
+	for (size_t i = 0; i < zone_store_instance_count(k->s); i++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(k->s, i);
+		if (strcmp(t->zone_id, id) != 0 ||
+		    (name != NULL &&
+		     (t->name_len != len || memcmp(t->name, name, len) != 0)))
+			continue;
+		int rc = instance_add(k, t, healthy, ctx);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 int zone_store_build(const struct zone_store *s, const char *id,
@@ -557,6 +714,11 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		i = j;
 	}
 	free(k.table);
+	rc = instances_add(&k, z->id, NULL, 0, healthy, ctx);
+	if (rc != 0) {
+		zone_builder_abort(b);
+		return rc;
+	}
 	return zone_builder_finish(b, out, err, errlen);
 }
 
@@ -657,12 +819,20 @@ static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
 			return rc;
 		i = j;
 	}
-	return 0;
+	struct group_sink k = {.u = u, .s = b->s};
+	return instances_add(&k, z->id, name, len, b->healthy, b->ctx);
 }
 
 static bool src_exists(void *arg, const uint8_t *name, size_t len)
 {
 	const struct build_src *b = arg;
+	for (size_t k = 0; k < zone_store_instance_count(b->s); k++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(b->s, k);
+		if (strcmp(t->zone_id, b->z->id) == 0 &&
+		    dname_is_sub(t->name, t->name_len, name, len))
+			return true;
+	}
 	size_t i = zone_store_impl_lower_bound(b->z, name);
 	if (i == zone_store_sets_count(&b->z->sets))
 		return false;
