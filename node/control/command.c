@@ -75,6 +75,14 @@ const char *command_type_name(uint16_t type)
 		return "ChangeTags";
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return "UpdateHostedZoneComment";
+	case COMMAND_CREATE_TRAFFIC_POLICY:
+		return "CreateTrafficPolicy";
+	case COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT:
+		return "UpdateTrafficPolicyComment";
+	case COMMAND_DELETE_TRAFFIC_POLICY:
+		return "DeleteTrafficPolicy";
+	case COMMAND_TRAFFIC_POLICY_INSTANCE:
+		return "TrafficPolicyInstance";
 	default:
 		return "Unknown";
 	}
@@ -827,11 +835,16 @@ bool command_type_versioned(uint16_t type)
 	return (type >= COMMAND_CHANGE_RRSETS &&
 		type <= COMMAND_DELETE_ACCESS_KEY) ||
 	       type == COMMAND_CHANGE_TAGS ||
-	       type == COMMAND_UPDATE_ZONE_COMMENT;
+	       type == COMMAND_UPDATE_ZONE_COMMENT ||
+	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+		type <= COMMAND_TRAFFIC_POLICY_INSTANCE);
 }
 
 uint32_t command_version_max(uint16_t type)
 {
+	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
+		return COMMAND_VERSION_TRAFFIC_FLOW;
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
 		   ? COMMAND_VERSION_GEO_ALIAS
 		   : COMMAND_VERSION;

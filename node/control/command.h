@@ -62,9 +62,14 @@ enum command_type {
 	/* 17: unused (never written) */
 	COMMAND_CHANGE_TAGS = 18,
 	COMMAND_UPDATE_ZONE_COMMENT = 19,
+	/* 20..23: other commands. Traffic Flow (command_flow.h): */
+	COMMAND_CREATE_TRAFFIC_POLICY = 24,
+	COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT = 25,
+	COMMAND_DELETE_TRAFFIC_POLICY = 26,
+	COMMAND_TRAFFIC_POLICY_INSTANCE = 27,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_UPDATE_ZONE_COMMENT
+#define COMMAND_TYPE_MAX COMMAND_TRAFFIC_POLICY_INSTANCE
 
 /* The command_version every typed command (11..16, 18..19) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one
@@ -75,6 +80,8 @@ enum command_type {
 #define COMMAND_VERSION_ROUTING	  2
 #define COMMAND_VERSION_GEO_ALIAS 3 /* a geolocation set or an alias */
 #define COMMAND_VERSION_MAX	  COMMAND_VERSION_GEO_ALIAS
+/* The command_version of the Traffic Flow commands (24..27). */
+#define COMMAND_VERSION_TRAFFIC_FLOW 7
 
 /* True for the types 11..16 and 18..19, which carry command_version. */
 bool command_type_versioned(uint16_t type);

@@ -1119,6 +1119,13 @@ int zone_store_delete(struct zone_store *s, const char *id, char *err,
 			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
 			    "holds %zu record sets besides its SOA and NS",
 			    id, z->name, extra);
+	for (size_t i = 0; i < zone_store_instance_count(s); i++) {
+		if (strcmp(zone_store_instance_at(s, i)->zone_id, z->id) == 0)
+			return fail(err, errlen, Q53_EINVAL,
+				    "HostedZoneNotEmpty: hosted zone %s (%s) "
+				    "still holds traffic policy instances",
+				    id, z->name);
+	}
 	if (retire_reserve(s, zone_store_sets_count(&z->sets)) != 0)
 		return fail(err, errlen, Q53_ENOMEM, "out of memory");
 	for (size_t i = 0; i < zone_store_sets_count(&z->sets); i++)

@@ -151,10 +151,10 @@ static size_t distinct_policies(const struct zone_store_flow *f)
 	return n;
 }
 
-int zone_store_policy_create(struct zone_store *s, const char *id,
-			     uint32_t version, const char *name,
-			     const char *comment, const char *document,
-			     struct traffic_policy *p, char *err, size_t errlen)
+static int policy_insert(struct zone_store *s, const char *id, uint32_t version,
+			 const char *name, const char *comment,
+			 const char *document, struct traffic_policy *p,
+			 bool restore, char *err, size_t errlen)
 {
 	struct zone_store_flow *f = flow_of(s);
 	char why[256];
@@ -182,7 +182,17 @@ int zone_store_policy_create(struct zone_store *s, const char *id,
 		goto fail;
 	}
 	uint32_t latest = latest_version(f, id);
-	if (version == 1) {
+	bool found;
+	pol_pos(f, id, version, &found);
+	if (restore && (found || version > ZONE_STORE_FLOW_VERSIONS_MAX)) {
+		rc = fail(err, errlen, Q53_EINVAL,
+			  "InvalidInput: version %u of %s twice",
+			  (unsigned)version, id);
+		goto fail;
+	}
+	if (restore) {
+		/* As it was written: a version of any number. */
+	} else if (version == 1) {
 		for (size_t i = 0; i < f->npol; i++) {
 			if (strcmp(f->pol[i]->name, name) == 0 ||
 			    strcmp(f->pol[i]->id, id) == 0) {
@@ -244,7 +254,7 @@ int zone_store_policy_create(struct zone_store *s, const char *id,
 	t->version = version;
 	/* A new version keeps the policy's name. */
 	const struct zone_store_tpolicy *prev =
-	    version > 1 ? zone_store_policy_get(s, id, latest) : NULL;
+	    latest > 0 ? zone_store_policy_get(s, id, latest) : NULL;
 	t->name = dup_str(prev != NULL ? prev->name : name);
 	t->comment = dup_str(comment);
 	t->document = dup_str(document);
@@ -255,7 +265,6 @@ int zone_store_policy_create(struct zone_store *s, const char *id,
 	}
 	t->p = *p;
 	memset(p, 0, sizeof(*p));
-	bool found;
 	size_t pos = pol_pos(f, id, version, &found);
 	memmove(&f->pol[pos + 1], &f->pol[pos],
 		(f->npol - pos) * sizeof(*f->pol));
@@ -265,6 +274,25 @@ int zone_store_policy_create(struct zone_store *s, const char *id,
 fail:
 	traffic_policy_free(p);
 	return rc;
+}
+
+int zone_store_policy_create(struct zone_store *s, const char *id,
+			     uint32_t version, const char *name,
+			     const char *comment, const char *document,
+			     struct traffic_policy *p, char *err, size_t errlen)
+{
+	return policy_insert(s, id, version, name, comment, document, p, false,
+			     err, errlen);
+}
+
+int zone_store_policy_restore(struct zone_store *s, const char *id,
+			      uint32_t version, const char *name,
+			      const char *comment, const char *document,
+			      struct traffic_policy *p, char *err,
+			      size_t errlen)
+{
+	return policy_insert(s, id, version, name, comment, document, p, true,
+			     err, errlen);
 }
 
 static int no_such_policy(const char *id, uint32_t version, char *err,

@@ -60,6 +60,13 @@ int zone_store_policy_create(struct zone_store *s, const char *id,
 			     const char *comment, const char *document,
 			     struct traffic_policy *p, char *err,
 			     size_t errlen);
+/* As a snapshot holds it: any version number not taken (deleted versions
+ * leave gaps), the name of the policy's other versions. */
+int zone_store_policy_restore(struct zone_store *s, const char *id,
+			      uint32_t version, const char *name,
+			      const char *comment, const char *document,
+			      struct traffic_policy *p, char *err,
+			      size_t errlen);
 int zone_store_policy_comment(struct zone_store *s, const char *id,
 			      uint32_t version, const char *comment, char *err,
 			      size_t errlen);

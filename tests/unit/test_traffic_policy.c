@@ -20,7 +20,10 @@
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
 #include "node/control/zone_store.h"
+#include "node/control/command_flow.h"
+#include "node/control/control_fsm.h"
 #include "node/control/traffic_policy.h"
+#include <raft.h>
 #include "node/control/zone_store_flow.h"
 #include "node/dns/query.h"
 #include "node/zone/view.h"
@@ -686,6 +689,116 @@ static void test_policy_geo_multivalue(void **state)
 	zone_store_free(&pol);
 }
 
+static int32_t fsm_do(struct control_fsm *f, struct command_payload *p)
+{
+	struct q53_fsm *b = control_fsm_base(f);
+	int32_t code = 0;
+	uint8_t *out = NULL;
+	size_t len = 0;
+	assert_int_equal(
+	    b->apply(b, p->type, p->data, p->len, &code, &out, &len), 0);
+	raft_free(out);
+	command_payload_clear(p);
+	return code;
+}
+
+/* The commands through the FSM (types 24..27, command_version 7), a
+ * snapshot holding them (format 4) restored on another FSM with the same
+ * policies and policy records, malformed commands rejected. */
+static void test_fsm_commands(void **state)
+{
+	(void)state;
+	struct control_fsm *f, *g;
+	struct command_payload p = {0};
+	struct traffic_policy tp;
+	assert_int_equal(control_fsm_new(&f), 0);
+	assert_int_equal(control_fsm_new(&g), 0);
+	struct command_create_hosted_zone cz = {.id = ZID,
+						.name = "example.com",
+						.nameservers = NS,
+						.n_nameservers = 2,
+						.time_ms = 1};
+	assert_int_equal(command_encode_create_hosted_zone(&cz, &p), 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	parse_ok(DOC, &tp);
+	struct command_traffic_policy c = {.id = "tp-1",
+					   .version = 1,
+					   .name = "site",
+					   .comment = "first",
+					   .document = DOC,
+					   .policy = &tp,
+					   .time_ms = 2};
+	assert_int_equal(command_encode_traffic_policy(&c, &p), 0);
+	assert_int_equal(p.type, COMMAND_CREATE_TRAFFIC_POLICY);
+	assert_int_equal(command_peek_version(p.data, p.len), 7);
+	assert_int_equal(fsm_do(f, &p), 0);
+	c.version = 2;
+	assert_int_equal(command_encode_traffic_policy(&c, &p), 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	traffic_policy_free(&tp);
+	uint8_t www[] = "\3www\7example\3com";
+	struct command_traffic_instance ci = {.action = COMMAND_INSTANCE_CREATE,
+					      .id = "i-1",
+					      .zone_id = ZID,
+					      .name = www,
+					      .name_len = sizeof(www),
+					      .ttl = 60,
+					      .policy_id = "tp-1",
+					      .policy_version = 2,
+					      .time_ms = 3};
+	assert_int_equal(command_encode_traffic_instance(&ci, &p), 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	/* In use: refused by every replica alike. */
+	struct command_traffic_policy_change cd = {.id = "tp-1", .version = 2};
+	assert_int_equal(command_encode_traffic_policy_change(
+			     COMMAND_DELETE_TRAFFIC_POLICY, &cd, &p),
+			 0);
+	assert_int_not_equal(fsm_do(f, &p), 0);
+	cd.version = 1;
+	assert_int_equal(command_encode_traffic_policy_change(
+			     COMMAND_DELETE_TRAFFIC_POLICY, &cd, &p),
+			 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	/* Garbage of a Traffic Flow type: rejected, not applied. */
+	uint8_t junk[] = {0xff, 0xff, 0xff};
+	p.type = COMMAND_TRAFFIC_POLICY_INSTANCE;
+	p.data = raft_malloc(sizeof(junk));
+	memcpy(p.data, junk, sizeof(junk));
+	p.len = sizeof(junk);
+	assert_int_not_equal(fsm_do(f, &p), 0);
+
+	struct q53_fsm *fb = control_fsm_base(f), *gb = control_fsm_base(g);
+	uint8_t *snap;
+	size_t len;
+	assert_int_equal(fb->snapshot(fb, &snap, &len), 0);
+	assert_int_equal(gb->restore(gb, snap, len), 0);
+	raft_free(snap);
+	const struct zone_store *zs = control_fsm_zone_store(g);
+	assert_int_equal(zone_store_policy_count(zs), 1);
+	assert_int_equal(zone_store_policy_get(zs, "tp-1", 0)->version, 2);
+	assert_string_equal(zone_store_policy_get(zs, "tp-1", 2)->document,
+			    DOC);
+	assert_int_equal(zone_store_instance_count(zs), 1);
+	assert_int_equal(zone_store_instance_get(zs, "i-1")->ttl, 60);
+	/* Both answer alike. */
+	struct zone *za, *zb;
+	char err[256];
+	assert_int_equal(zone_store_build(control_fsm_zone_store(f), ZID, &za,
+					  err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_build(zs, ZID, &zb, err, sizeof(err)), 0);
+	struct serving_view *va, *vb;
+	assert_int_equal(serving_view_build(&va, &za, 1), 0);
+	assert_int_equal(serving_view_build(&vb, &zb, 1), 0);
+	zone_release(za);
+	zone_release(zb);
+	same_answers(va, vb, "www.example.com", NULL);
+	serving_view_free(va);
+	serving_view_free(vb);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +806,7 @@ int main(void)
 	    cmocka_unit_test(test_store_rules),
 	    cmocka_unit_test(test_policy_equals_records),
 	    cmocka_unit_test(test_policy_geo_multivalue),
+	    cmocka_unit_test(test_fsm_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
