@@ -266,6 +266,25 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			return refuse(err, errlen, Q53_EINVAL,
 				      "id must be 0 to 65535");
 		return 0;
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW: {
+		const Q53__Api__TrafficFlowRequest *t = r->traffic_flow;
+		if (t == NULL || t->op == 0 || t->op > 15)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "a Traffic Flow operation is required");
+		if ((rv = check_name("id", t->id, false, err, errlen)) != 0 ||
+		    (rv = check_name("name", t->name, false, err, errlen)) !=
+			0 ||
+		    (rv = check_name("comment", t->comment, false, err,
+				     errlen)) != 0 ||
+		    (rv = check_name("zone_id", t->zone_id, false, err,
+				     errlen)) != 0 ||
+		    (rv = check_name("policy_id", t->policy_id, false, err,
+				     errlen)) != 0 ||
+		    (rv = check_name("marker", t->marker, false, err,
+				     errlen)) != 0)
+			return rv;
+		return check_page(t->max_items, err, errlen);
+	}
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -368,6 +387,8 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "list-tags";
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		return "test-answer";
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
+		return "traffic-flow";
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return "none";

@@ -367,6 +367,9 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		DISPATCH(test_answer);
 		break;
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
+		DISPATCH(traffic_flow);
+		break;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */

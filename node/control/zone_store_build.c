@@ -957,8 +957,17 @@ static int branch_of(const struct zone_store *s, const char *id,
 	struct zone_store_rrset *g[GROUP_MAX];
 	struct zone_store_alias a;
 	size_t gn = target_group(s, id, name, type, g);
-	if (gn == 0)
+	if (gn == 0) {
+		const struct zone_store_tinstance *t = zone_store_instance_find(
+		    s, id, name, dname_wire_len(name, DNAME_MAXLEN), type);
+		if (t != NULL)
+			out_add(out, outlen, o,
+				"traffic policy instance %s (policy %s "
+				"version %u)",
+				t->id, t->policy_id,
+				(unsigned)t->policy_version);
 		return 0;
+	}
 	if (gn == 1 && zone_store_rrset_set_id(g[0]) == NULL &&
 	    zone_store_rrset_alias(g[0], &a)) {
 		char target[DNAME_MAXLEN * 4 + 2];

@@ -35,6 +35,22 @@ enum r53_op {
 	R53_ACCOUNT_LIMIT,
 	R53_GET_DNSSEC,
 	R53_TEST_DNS_ANSWER,
+	/* Traffic Flow (id: the policy's or instance's, kind: the version) */
+	R53_CREATE_TP,
+	R53_CREATE_TP_VERSION,
+	R53_GET_TP,
+	R53_LIST_TPS,
+	R53_LIST_TP_VERSIONS,
+	R53_UPDATE_TP_COMMENT,
+	R53_DELETE_TP,
+	R53_CREATE_TPI,
+	R53_GET_TPI,
+	R53_LIST_TPIS,
+	R53_LIST_TPIS_BY_ZONE,
+	R53_LIST_TPIS_BY_POLICY,
+	R53_UPDATE_TPI,
+	R53_DELETE_TPI,
+	R53_TPI_COUNT,
 	R53_OP_COUNT /* not an operation: the number of kinds */
 };
 
@@ -63,6 +79,9 @@ struct r53_route {
 	/* TestDNSAnswer (zone_id: hostedzoneid): borrowed, NULL when
 	 * absent. */
 	const char *record_name, *record_type, *resolver_ip, *ecs_ip, *ecs_mask;
+	/* ListTrafficPolicyInstancesByPolicy (id, version) and ...ByHostedZone
+	 * (id: flow_id): borrowed, NULL when absent. */
+	const char *flow_id, *flow_version;
 	/* Non-NULL: the request is a known operation with parameters Route
 	 * 53 refuses (InvalidInput, this message). */
 	const char *invalid;
