@@ -16,7 +16,6 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/geo_codes.h"
-#include "node/control/zone_store_flow.h"
 #include "node/control/zone_store_impl.h"
 #include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rdata_text.h"
@@ -1119,13 +1118,11 @@ int zone_store_delete(struct zone_store *s, const char *id, char *err,
 			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
 			    "holds %zu record sets besides its SOA and NS",
 			    id, z->name, extra);
-	for (size_t i = 0; i < zone_store_instance_count(s); i++) {
-		if (strcmp(zone_store_instance_at(s, i)->zone_id, z->id) == 0)
-			return fail(err, errlen, Q53_EINVAL,
-				    "HostedZoneNotEmpty: hosted zone %s (%s) "
-				    "still holds traffic policy instances",
-				    id, z->name);
-	}
+	if (zone_store_impl_has_instance(s, z->id, NULL, 0, 0))
+		return fail(err, errlen, Q53_EINVAL,
+			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
+			    "holds traffic policy instances",
+			    id, z->name);
 	if (retire_reserve(s, zone_store_sets_count(&z->sets)) != 0)
 		return fail(err, errlen, Q53_ENOMEM, "out of memory");
 	for (size_t i = 0; i < zone_store_sets_count(&z->sets); i++)
@@ -1837,9 +1834,9 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 		check_routing(cands[i], i, &work, &e);
 		check_alias(s, z, cands[i], i, &work, &e);
 		if (b->changes[i].action != CHANGE_DELETE &&
-		    zone_store_instance_find(s, z->id, cands[i]->owner,
-					     cands[i]->owner_len,
-					     cands[i]->type) != NULL) {
+		    zone_store_impl_has_instance(s, z->id, cands[i]->owner,
+						 cands[i]->owner_len,
+						 cands[i]->type)) {
 			char label[NAME_TEXT_MAX + 128];
 			set_label(cands[i]->owner, cands[i]->type,
 				  zone_store_rrset_set_id(cands[i]), label,

@@ -405,6 +405,20 @@ zone_store_instance_find(const struct zone_store *s, const char *zone_id,
 	return NULL;
 }
 
+bool zone_store_impl_has_instance(const struct zone_store *s,
+				  const char *zone_id, const uint8_t *name,
+				  size_t len, uint16_t type)
+{
+	for (size_t i = 0; s->flow != NULL && i < s->flow->ninst; i++) {
+		const struct zone_store_tinstance *t = s->flow->inst[i];
+		if (strcmp(t->zone_id, zone_id) == 0 &&
+		    (name == NULL || (t->type == type && t->name_len == len &&
+				      memcmp(t->name, name, len) == 0)))
+			return true;
+	}
+	return false;
+}
+
 /* The zone's answers at name change: the next incremental build redoes
  * it (the serial does not move: instances are not record sets). */
 static void touch(struct zone_store *s, const char *zone_id,

@@ -109,7 +109,4 @@ const struct zone_store_tinstance *
 zone_store_instance_find(const struct zone_store *s, const char *zone_id,
 			 const uint8_t *name, size_t name_len, uint16_t type);
 
-/* Frees s's Traffic Flow state (zone_store_free calls it). */
-void zone_store_flow_free(struct zone_store *s);
-
 #endif
