@@ -137,5 +137,31 @@ int traffic_policy_check(const struct traffic_policy *p, char *err,
 					p->rules[i].name,
 					TRAFFIC_POLICY_DEPTH_MAX);
 	}
+	/* Unfolded (a rule referred to twice counts twice), the tree of
+	 * every rule holds at most TRAFFIC_POLICY_TREE_MAX rules: what a
+	 * build expands. Children first: the walk above found no loop, so
+	 * depth order (below[]) is a topological one. */
+	size_t size[TRAFFIC_POLICY_RULES_MAX];
+	for (unsigned d = 0; d < TRAFFIC_POLICY_DEPTH_MAX; d++) {
+		for (size_t i = 0; i < p->nrules; i++) {
+			if (below[i] != d)
+				continue;
+			const struct traffic_rule *r = &p->rules[i];
+			size_t n = 1;
+			for (size_t k = 0; k < r->nitems; k++) {
+				if (r->items[k].is_rule)
+					n += size[r->items[k].ref];
+				if (n > TRAFFIC_POLICY_TREE_MAX)
+					n = TRAFFIC_POLICY_TREE_MAX + 1;
+			}
+			size[i] = n;
+			if (n > TRAFFIC_POLICY_TREE_MAX)
+				return q53_fail(err, errlen, Q53_EINVAL,
+						"rule %s: its references "
+						"unfold to more than %d rules",
+						r->name,
+						TRAFFIC_POLICY_TREE_MAX);
+		}
+	}
 	return 0;
 }

@@ -27,6 +27,9 @@
 #define TRAFFIC_POLICY_ITEMS_MAX     256    /* items of one rule */
 #define TRAFFIC_POLICY_DEPTH_MAX     8	    /* rules on a path from the start */
 #define TRAFFIC_POLICY_KEY_MAX	     128 /* characters of a rule/endpoint key */
+/* Rules of the unfolded tree of one rule (a rule referred to twice counts
+ * twice): ZONE_CHOICE_MAX_NODES, what one decision tree holds. */
+#define TRAFFIC_POLICY_TREE_MAX 64
 
 enum traffic_rule_type {
 	TRAFFIC_RULE_FAILOVER = 1,
@@ -85,7 +88,8 @@ int traffic_policy_parse(const char *document, size_t len,
 
 /* Checks a typed policy (from an untrusted log entry or snapshot): every
  * reference in range, items per rule as the rule type wants, no cycle,
- * depth at most TRAFFIC_POLICY_DEPTH_MAX. 0 or Q53_EINVAL (reason in
+ * depth at most TRAFFIC_POLICY_DEPTH_MAX, unfolded trees of at most
+ * TRAFFIC_POLICY_TREE_MAX rules. 0 or Q53_EINVAL (reason in
  * err). traffic_policy_parse's result always passes. */
 int traffic_policy_check(const struct traffic_policy *p, char *err,
 			 size_t errlen);

@@ -407,6 +407,32 @@ static void test_document_errors(void **state)
 	}
 	snprintf(deep + o, sizeof(deep) - o, "}}");
 	doc_refused(deep, "nest deeper than");
+	/* A rule referred to by 8 items of a rule referred to by 9 items:
+	 * 1 + 9 * (1 + 8) > TRAFFIC_POLICY_TREE_MAX unfolded. */
+	char wide[8192];
+	o = (size_t)snprintf(wide, sizeof(wide),
+			     HEAD "\"StartRule\": \"top\", " EP
+				  ", \"Rules\": {\"leaf\": {\"RuleType\": "
+				  "\"weighted\", \"Items\": [{"
+				  "\"EndpointReference\": \"e\", \"Weight\": "
+				  "1}]}");
+	const char *names[] = {"mid", "top"};
+	const char *refs[] = {"leaf", "mid"};
+	int count[] = {8, 9};
+	for (int r = 0; r < 2; r++) {
+		o += (size_t)snprintf(wide + o, sizeof(wide) - o,
+				      ", \"%s\": {\"RuleType\": \"weighted\", "
+				      "\"Items\": [",
+				      names[r]);
+		for (int i = 0; i < count[r]; i++)
+			o += (size_t)snprintf(wide + o, sizeof(wide) - o,
+					      "%s{\"RuleReference\": \"%s\", "
+					      "\"Weight\": 1}",
+					      i ? ", " : "", refs[r]);
+		o += (size_t)snprintf(wide + o, sizeof(wide) - o, "]}");
+	}
+	snprintf(wide + o, sizeof(wide) - o, "}}");
+	doc_refused(wide, "unfold to more than");
 }
 
 /* The store: versions, comments, TrafficPolicyInUse, policy records
