@@ -179,6 +179,17 @@ def test_traffic_policy_instance(cluster):
         [ti["Id"]]
     code, status, _ = error_of(r.delete_traffic_policy, Id=tp["Id"], Version=1)
     assert (code, status) == ("TrafficPolicyInUse", 400)
+    # The q53 CLI sees the same, from another node.
+    p = q53(nodes[2].api, "policy-record", "get", ti["Id"])
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["TrafficPolicyInstance"]["Name"] == WWW
+    p = q53(nodes[2].api, "traffic-policy", "versions", tp["Id"])
+    assert [v["Version"] for v in json.loads(p.stdout)["TrafficPolicies"]] == [1]
+    p = q53(nodes[0].api, "traffic-policy", "delete", tp["Id"], "1")
+    assert p.returncode == 1 and "TrafficPolicyInUse" in p.stderr, p.stderr
+    p = q53(nodes[0].api, "traffic-policy", "create", "cli", "-",
+            stdin=document(hc).replace("2015-10-01", "2015-10-02"))
+    assert p.returncode == 1 and "InvalidTrafficPolicyDocument" in p.stderr, p.stderr
     code, status, msg = error_of(
         r.change_resource_record_sets, HostedZoneId=zid, ChangeBatch={"Changes": [
             {"Action": "CREATE", "ResourceRecordSet": {
