@@ -586,20 +586,19 @@ static int policy_group(const struct zone_store_tinstance *inst,
 		int rc = 0;
 		if (!it->is_rule) {
 			/* An endpoint: the set of its one value. */
-			struct {
-				struct zone_store_rrset set;
-				struct zone_store_rdata rd[1];
-			} *one = arena_alloc(h->arena, sizeof(*one));
+			struct zone_store_rrset *one = arena_alloc(
+			    h->arena,
+			    sizeof(*one) + sizeof(struct zone_store_rdata));
 			if (one == NULL) {
 				resolved_free(out);
 				return Q53_ENOMEM;
 			}
-			one->set = tmpl;
-			one->set.policy = NULL;
-			one->set.count = 1;
-			one->rd[0].len = p->endpoints[it->ref].rdlen;
-			one->rd[0].data = p->endpoints[it->ref].rdata;
-			t.set = &one->set;
+			memcpy(one, &tmpl, sizeof(*one));
+			one->policy = NULL;
+			one->count = 1;
+			one->rdata[0].len = p->endpoints[it->ref].rdlen;
+			one->rdata[0].data = p->endpoints[it->ref].rdata;
+			t.set = one;
 		} else if (depth < TRAFFIC_POLICY_DEPTH_MAX) {
 			evaluate = it->evaluate;
 			rc = policy_group(inst, p, it->ref, h, depth + 1, &r);

@@ -67,9 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	struct zone_store s;
-	struct zone_store_create_params zp = {
-	    .id = "ZFUZZ", .name = "example", .nameservers = NS,
-	    .nnameservers = 2};
+	struct zone_store_create_params zp = {.id = "Z0123456789ABC",
+					      .name = "example.com",
+					      .nameservers = NS,
+					      .nnameservers = 2};
 	char zid[ZONE_STORE_ID_MAX + 1];
 	zone_store_init(&s);
 	if (zone_store_create(&s, &zp, err, sizeof(err)) != 0)
@@ -81,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	if (rc != 0)
 		fail("the store refused a parsed policy");
-	const struct zone_store_tpolicy *t = zone_store_policy_get(&s, "tp-1", 1);
+	const struct zone_store_tpolicy *t =
+	    zone_store_policy_get(&s, "tp-1", 1);
 	if (t == NULL || t->p.nrules != p.nrules ||
 	    t->p.nendpoints != p.nendpoints || t->p.type != p.type ||
 	    t->p.start != p.start || t->p.start_is_rule != p.start_is_rule)
@@ -91,15 +93,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    t->p.rules[i].type != p.rules[i].type)
 			fail("round trip changed a rule");
 	}
-	uint8_t www[] = "\3www\7example";
-	rc = zone_store_instance_create(&s, "i-1", "ZFUZZ", www, 60, "tp-1", 1,
-					err, sizeof(err));
+	uint8_t www[] = "\3www\7example\3com";
+	rc = zone_store_instance_create(&s, "i-1", "Z0123456789ABC", www, 60,
+					"tp-1", 1, err, sizeof(err));
 	if (rc == 0) {
 		struct zone *z;
-		rc = zone_store_build(&s, "ZFUZZ", &z, err, sizeof(err));
+		rc = zone_store_build(&s, "Z0123456789ABC", &z, err,
+				      sizeof(err));
 		if (rc == 0)
 			zone_release(z);
-		else if (rc != Q53_ENOMEM && strstr(err, "does not fit") == NULL)
+		else if (rc != Q53_ENOMEM &&
+			 strstr(err, "does not fit") == NULL)
 			fail("a policy record's zone does not build");
 	} else if (rc != Q53_ENOMEM) {
 		fail("a policy record of a parsed policy refused");
