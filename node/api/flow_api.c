@@ -207,6 +207,22 @@ static void create_policy(struct api_edge *n, struct api_call *call,
 				"%s", err);
 		return;
 	}
+	/* Every HealthCheck names a health check of the cluster. */
+	for (size_t r = 0; r < p.nrules; r++) {
+		for (size_t k = 0; k < p.rules[r].nitems; k++) {
+			const char *hc = p.rules[r].items[k].health_check;
+			struct control_fsm_health_check info;
+			if (hc == NULL || control_fsm_health_check_get(
+					      n->fsm, hc, &info) == 0)
+				continue;
+			api_reply_error(call, "NoSuchHealthCheck", false,
+					"No health check found with ID %.80s "
+					"($.Rules.%.128s)",
+					hc, p.rules[r].name);
+			traffic_policy_free(&p);
+			return;
+		}
+	}
 	struct command_traffic_policy c = {.id = id,
 					   .version = v,
 					   .name = name,

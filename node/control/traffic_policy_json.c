@@ -298,8 +298,9 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 	static const char *const OTHER[] = {"Primary", "Secondary",
 					    "Items",   "Locations",
 					    "Regions", "GeoproximityLocations"};
+	size_t own = list == NULL ? 0 : r->type == TRAFFIC_RULE_GEO ? 3 : 2;
 	for (size_t k = 0; k < 6; k++) {
-		bool mine = list != NULL ? strcmp(OTHER[k], list) == 0 : k < 2;
+		bool mine = list != NULL ? k == own : k < 2;
 		if (!mine && json_object_get(o, OTHER[k]) != NULL)
 			return bad(ps, path, "a %s rule takes no %s", t,
 				   OTHER[k]);

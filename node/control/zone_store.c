@@ -1834,9 +1834,12 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 		check_routing(cands[i], i, &work, &e);
 		check_alias(s, z, cands[i], i, &work, &e);
 		if (b->changes[i].action != CHANGE_DELETE &&
-		    zone_store_impl_has_instance(s, z->id, cands[i]->owner,
-						 cands[i]->owner_len,
-						 cands[i]->type)) {
+		    (zone_store_impl_has_instance(s, z->id, cands[i]->owner,
+						  cands[i]->owner_len,
+						  cands[i]->type) ||
+		     zone_store_impl_has_instance(
+			 s, z->id, cands[i]->owner, cands[i]->owner_len,
+			 cands[i]->type == RRTYPE_CNAME ? 0 : RRTYPE_CNAME))) {
 			char label[NAME_TEXT_MAX + 128];
 			set_label(cands[i]->owner, cands[i]->type,
 				  zone_store_rrset_set_id(cands[i]), label,

@@ -11,6 +11,7 @@
 #include "node/common/errcode.h"
 #include "node/control/zone_store_impl.h"
 #include "node/dnsdata/dname.h"
+#include "node/dnsdata/rrtype.h"
 
 struct zone_store_flow {
 	struct zone_store_tpolicy **pol; /* by (id, version) */
@@ -479,6 +480,22 @@ int zone_store_instance_create(struct zone_store *s, const char *id,
 		return fail(err, errlen, Q53_EINVAL,
 			    "InvalidInput: the name already holds record sets "
 			    "of the traffic policy's type");
+	/* CNAME exclusivity, as for record sets. */
+	size_t end, at = zone_store_impl_lower_bound(z, lname);
+	bool other =
+	    at < zone_store_sets_count(&z->sets) &&
+	    zone_store_sets_at(&z->sets, at)->owner_len == len &&
+	    memcmp(zone_store_sets_at(&z->sets, at)->owner, lname, len) == 0;
+	if ((p->p.type == RRTYPE_CNAME &&
+	     (other ||
+	      zone_store_impl_has_instance(s, z->id, lname, len, 0))) ||
+	    zone_store_impl_find_group(&z->sets, lname, RRTYPE_CNAME, &end) !=
+		end ||
+	    zone_store_impl_has_instance(s, z->id, lname, len, RRTYPE_CNAME) ||
+	    (len == z->origin_len && p->p.type == RRTYPE_CNAME))
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: a CNAME cannot share its name with "
+			    "other data");
 	bool found;
 	size_t pos = inst_pos(f, id, &found);
 	if (found)

@@ -136,6 +136,9 @@ def test_traffic_policy_instance(cluster):
                             Document=json.dumps(lat))
     assert code == "InvalidTrafficPolicyDocument" and "not yet supported" in msg, msg
 
+    code, status, msg = error_of(r.create_traffic_policy, Name="nohc",
+                                 Document=document("no-such-check"))
+    assert (code, status) == ("NoSuchHealthCheck", 404), msg
     created = r.create_traffic_policy(Name="site", Document=document(hc),
                                       Comment="weighted under failover")
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201

@@ -506,6 +506,31 @@ static void test_store_rules(void **state)
 					"\"Type\": \"TXT\", \"TTL\": 60, "
 					"\"ResourceRecords\": [{\"Value\": "
 					"\"\\\"t\\\"\"}]")));
+	/* CNAME exclusivity both ways. */
+	assert_int_equal(
+	    apply(&s,
+		  BATCH(CH("CREATE", "\"Name\": \"www.example.com\", "
+				     "\"Type\": \"CNAME\", \"TTL\": 60, "
+				     "\"ResourceRecords\": [{\"Value\": "
+				     "\"x.example.net\"}]")),
+		  err, sizeof(err)),
+	    Q53_EINVAL);
+	static const char CNAME_DOC[] =
+	    "{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": "
+	    "\"CNAME\", \"StartEndpoint\": \"e\", \"Endpoints\": {\"e\": "
+	    "{\"Type\": \"value\", \"Value\": \"x.example.net\"}}}";
+	parse_ok(CNAME_DOC, &p);
+	assert_int_equal(zone_store_policy_create(&s, "tp-c", 1, "c", NULL,
+						  CNAME_DOC, &p, err,
+						  sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_instance_create(&s, "i-c", ZID, www, 60,
+						    "tp-c", 1, err,
+						    sizeof(err)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(err, "CNAME"));
+	assert_int_equal(
+	    zone_store_policy_delete(&s, "tp-c", 1, err, sizeof(err)), 0);
 	assert_int_equal(zone_store_instance_update(&s, "i-1", 30, "tp-1", 2,
 						    err, sizeof(err)),
 			 0);
