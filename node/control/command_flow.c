@@ -279,6 +279,23 @@ nomem:
 	return Q53_ENOMEM;
 }
 
+/* protobuf-c's allocations, noting a failure: out of memory is
+ * Q53_ENOMEM, never Q53_EMALF (a replica must not reject what another
+ * accepts). */
+static void *pa_alloc(void *data, size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		*(bool *)data = true;
+	return p;
+}
+
+static void pa_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
 static bool version_ok(uint32_t v)
 {
 	return v == COMMAND_VERSION_TRAFFIC_FLOW;
@@ -289,14 +306,17 @@ int command_flow_apply(struct zone_store *s, uint16_t type,
 		       char *zone_id, char *err, size_t errlen)
 {
 	int rc = Q53_EMALF;
+	bool nomem = false;
+	ProtobufCAllocator pa = {pa_alloc, pa_free, &nomem};
 	zone_id[0] = '\0';
 	err[0] = '\0';
 	if (type == COMMAND_CREATE_TRAFFIC_POLICY) {
 		Q53__Command__TrafficPolicy *m =
-		    q53__command__traffic_policy__unpack(NULL, len, payload);
+		    q53__command__traffic_policy__unpack(&pa, len, payload);
 		if (m == NULL)
-			return Q53_EMALF;
+			return nomem ? Q53_ENOMEM : Q53_EMALF;
 		struct traffic_policy p;
+		memset(&p, 0, sizeof(p));
 		if (version_ok(m->command_version))
 			rc = pb_to_policy(m, &p);
 		if (rc == 0 && dry_run)
@@ -307,16 +327,16 @@ int command_flow_apply(struct zone_store *s, uint16_t type,
 			    m->document, &p, err, errlen);
 		else
 			traffic_policy_free(&p);
-		q53__command__traffic_policy__free_unpacked(m, NULL);
+		q53__command__traffic_policy__free_unpacked(m, &pa);
 		return rc;
 	}
 	if (type == COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT ||
 	    type == COMMAND_DELETE_TRAFFIC_POLICY) {
 		Q53__Command__TrafficPolicyChange *m =
-		    q53__command__traffic_policy_change__unpack(NULL, len,
+		    q53__command__traffic_policy_change__unpack(&pa, len,
 								payload);
 		if (m == NULL)
-			return Q53_EMALF;
+			return nomem ? Q53_ENOMEM : Q53_EMALF;
 		if (!version_ok(m->command_version))
 			rc = Q53_EMALF;
 		else if (dry_run)
@@ -327,20 +347,20 @@ int command_flow_apply(struct zone_store *s, uint16_t type,
 		else
 			rc = zone_store_policy_comment(s, m->id, m->version,
 						       m->comment, err, errlen);
-		q53__command__traffic_policy_change__free_unpacked(m, NULL);
+		q53__command__traffic_policy_change__free_unpacked(m, &pa);
 		return rc;
 	}
 	if (type != COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return Q53_EMALF;
 	Q53__Command__TrafficPolicyInstance *m =
-	    q53__command__traffic_policy_instance__unpack(NULL, len, payload);
+	    q53__command__traffic_policy_instance__unpack(&pa, len, payload);
 	if (m == NULL)
-		return Q53_EMALF;
+		return nomem ? Q53_ENOMEM : Q53_EMALF;
 	if (!version_ok(m->command_version) || m->action < 1 || m->action > 3 ||
 	    (m->action == COMMAND_INSTANCE_CREATE &&
 	     (m->name.len == 0 || m->name.len > DNAME_MAXLEN ||
 	      dname_wire_len(m->name.data, m->name.len) != m->name.len))) {
-		q53__command__traffic_policy_instance__free_unpacked(m, NULL);
+		q53__command__traffic_policy_instance__free_unpacked(m, &pa);
 		return Q53_EMALF;
 	}
 	const struct zone_store_tinstance *t =
@@ -360,7 +380,7 @@ int command_flow_apply(struct zone_store *s, uint16_t type,
 						m->policy_version, err, errlen);
 	else
 		rc = zone_store_instance_delete(s, m->id, err, errlen);
-	q53__command__traffic_policy_instance__free_unpacked(m, NULL);
+	q53__command__traffic_policy_instance__free_unpacked(m, &pa);
 	return rc;
 }
 

@@ -25,6 +25,7 @@
 #include "node/control/traffic_policy.h"
 #include <raft.h>
 #include "node/control/zone_store_flow.h"
+#include "proto/command.pb-c.h"
 #include "node/dns/query.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
@@ -817,6 +818,21 @@ static void test_fsm_commands(void **state)
 	memcpy(p.data, junk, sizeof(junk));
 	p.len = sizeof(junk);
 	assert_int_not_equal(fsm_do(f, &p), 0);
+
+	/* A policy message of another command_version: rejected, whatever
+	 * else it holds. */
+	Q53__Command__TrafficPolicy bad = Q53__COMMAND__TRAFFIC_POLICY__INIT;
+	bad.command_version = 8;
+	bad.id = "tp-x";
+	bad.version = 1;
+	bad.record_type = 1;
+	p.type = COMMAND_CREATE_TRAFFIC_POLICY;
+	p.len = q53__command__traffic_policy__get_packed_size(&bad);
+	p.data = raft_malloc(p.len);
+	q53__command__traffic_policy__pack(&bad, p.data);
+	assert_int_not_equal(fsm_do(f, &p), 0);
+	assert_null(
+	    zone_store_policy_get(control_fsm_zone_store(f), "tp-x", 0));
 
 	struct q53_fsm *fb = control_fsm_base(f), *gb = control_fsm_base(g);
 	uint8_t *snap;
