@@ -69,7 +69,9 @@ def document(check_id):
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(str(tmp_path), keys=[(AKID, SECRET)]).start(3)
+    # Snapshots every 16 entries: a restarted node loads the policies and
+    # policy records from one (FsmSnapshot 12, 13).
+    c = Cluster(str(tmp_path), keys=[(AKID, SECRET)], snapshot_threshold=16).start(3)
     ep = HTTPEndpoint("127.0.0.70").start()
     c.endpoint = ep
     yield c
@@ -242,6 +244,22 @@ def test_traffic_policy_instance(cluster):
     wait_all(c, lambda v: set(v) == {S}, 60, "the secondary after the primary failed")
     ta = test_answer(7)
     assert ta["RecordData"] == [S], ta
+
+    # A node restarted (from its snapshot and log) answers the same bytes.
+    assert nodes[2].stop() == 0
+    nodes[2].start()
+    pk = packets(WWW, 200, 5)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            got = [exchange(n, pk, timeout=0.5) for n in nodes]
+            if all(g == got[0] for g in got):
+                break
+        except AssertionError:
+            pass
+        assert time.monotonic() < deadline, "the restarted node differs"
+        time.sleep(0.2)
+    assert all(addresses(w) == [S] for w in got[0].values())
 
     # UpdateTrafficPolicyInstance (TTL), then delete it and the policy.
     up = r.update_traffic_policy_instance(Id=ti["Id"], TTL=30,
