@@ -285,6 +285,55 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			return rv;
 		return check_page(t->max_items, err, errlen);
 	}
+	case Q53__API__REQUEST__BODY_LATENCY_SET:
+		if (r->latency_set == NULL || r->latency_set->n_rows == 0 ||
+		    r->latency_set->n_rows > API_MSG_LATENCY_ROWS_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "1 to %d rows are required",
+				      API_MSG_LATENCY_ROWS_MAX);
+		for (size_t i = 0; i < r->latency_set->n_rows; i++) {
+			const Q53__Api__LatencyRowInfo *x =
+			    r->latency_set->rows[i];
+			if ((rv = check_name("cidr", x->cidr, true, err,
+					     errlen)) != 0)
+				return rv;
+			for (size_t k = 0; k < x->n_regions; k++)
+				if ((rv = check_name("region", x->regions[k],
+						     true, err, errlen)) != 0)
+					return rv;
+		}
+		return 0;
+	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
+		if (r->latency_delete == NULL ||
+		    r->latency_delete->n_cidrs == 0 ||
+		    r->latency_delete->n_cidrs > API_MSG_LATENCY_ROWS_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "1 to %d cidrs are required",
+				      API_MSG_LATENCY_ROWS_MAX);
+		for (size_t i = 0; i < r->latency_delete->n_cidrs; i++)
+			if ((rv =
+				 check_name("cidr", r->latency_delete->cidrs[i],
+					    true, err, errlen)) != 0)
+				return rv;
+		return 0;
+	case Q53__API__REQUEST__BODY_LATENCY_LIST:
+		return 0;
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		if (r->latency_samples == NULL ||
+		    r->latency_samples->node_id == 0 ||
+		    r->latency_samples->n_regions !=
+			r->latency_samples->n_rtt_ms ||
+		    r->latency_samples->n_regions > 32)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "a node id and at most 32 regions, "
+				      "each with its RTT, are required");
+		for (size_t i = 0; i < r->latency_samples->n_regions; i++)
+			if ((rv = check_name("region",
+					     r->latency_samples->regions[i],
+					     true, err, errlen)) != 0)
+				return rv;
+		return check_name("site", r->latency_samples->site, true, err,
+				  errlen);
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -385,6 +434,14 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "change-tags";
 	case Q53__API__REQUEST__BODY_LIST_TAGS:
 		return "list-tags";
+	case Q53__API__REQUEST__BODY_LATENCY_SET:
+		return "latency-set";
+	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
+		return "latency-delete";
+	case Q53__API__REQUEST__BODY_LATENCY_LIST:
+		return "latency-list";
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		return "latency-samples";
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		return "test-answer";
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:

@@ -42,6 +42,8 @@
 #define API_MSG_HEALTH_CONFIG_MAX 65536
 /* Resources one ListTags request names (ListTagsForResources: 10). */
 #define API_MSG_TAG_RESOURCES_MAX 10
+/* Latency table rows per latency set / delete request. */
+#define API_MSG_LATENCY_ROWS_MAX 1000
 
 /* Decodes buf[0..len) (untrusted). On success *out is the request, which
  * the caller frees with api_msg_request_free. Returns Q53_EMALF (not a

@@ -18,6 +18,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "node/common/errcode.h"
+#include "node/common/nng_close.h"
 
 #define RPC_MAX_RESPONSE     ((size_t)256 << 20)
 #define RPC_RECONNECT_MIN_MS 50
@@ -245,7 +246,7 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 	 * re-sent after a leader change could be applied twice. */
 	if (nng_socket_set_ms(p->sock, NNG_OPT_REQ_RESENDTIME,
 			      NNG_DURATION_INFINITE) != 0) {
-		nng_close(p->sock);
+		q53_nng_close(p->sock, Q53_NNG_CLOSE_TIMEOUT_MS);
 		free(p);
 		return Q53_EINVAL;
 	}
@@ -254,7 +255,7 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, RPC_RECONNECT_MAX_MS);
 	/* Non-blocking: the dialer keeps retrying in the background. */
 	if (nng_dial(p->sock, p->url, NULL, NNG_FLAG_NONBLOCK) != 0) {
-		nng_close(p->sock);
+		q53_nng_close(p->sock, Q53_NNG_CLOSE_TIMEOUT_MS);
 		free(p);
 		return Q53_EINVAL;
 	}
@@ -354,7 +355,7 @@ void member_rpc_close(struct member_rpc *c, void (*done)(void *), void *data)
 		rpc_finish(c->inflight, -ECANCELED, NULL);
 	for (p = c->peers; p != NULL; p = next) {
 		next = p->next;
-		nng_close(p->sock);
+		q53_nng_close(p->sock, Q53_NNG_CLOSE_TIMEOUT_MS);
 		free(p);
 	}
 	c->peers = NULL;

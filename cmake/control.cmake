@@ -14,7 +14,9 @@ file(GLOB Q53_COMMON_SOURCES CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/node/common/*.c)
 add_library(q53_common STATIC ${Q53_COMMON_SOURCES})
 target_include_directories(q53_common PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(q53_common PUBLIC PkgConfig::UV PkgConfig::CURL)
+target_include_directories(q53_common PUBLIC ${Q53_NNG_INCLUDE_DIR})
+target_link_libraries(q53_common PUBLIC PkgConfig::UV PkgConfig::CURL
+                      ${Q53_NNG_LIBRARY} Threads::Threads)
 
 # proto/foo.proto -> ${PROJECT_BINARY_DIR}/proto/foo.pb-c.{c,h}, so sources
 # write #include "proto/foo.pb-c.h".

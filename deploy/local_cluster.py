@@ -12,9 +12,12 @@
   deploy/local-cluster aws-env        the AWS_* variables for the AWS CLI /
                                       boto3 (this cluster's access key)
 
-Node N listens on 127.0.0.(10+N): DNS :5353 (UDP+TCP), Raft :7053, client
-API :8053, Route 53's REST API :8080 (access key in build/local-cluster/
-http-keys, made on the first `up`), with its data, log and pidfile in build/local-cluster/nodeN/.
+Node N listens on 127.0.0.(10+N): DNS :5353 (UDP+TCP), Raft :7053, the NNG
+API :8053 (node to node: forwarding, --join), the HTTP API :9053 (the q53 CLI
+and Route 53's REST API, SigV4; access key in build/local-cluster/http-keys,
+and the same key for q53 --key-file in build/local-cluster/cli-key, both
+made on the first `up`), with its data, log and pidfile in
+build/local-cluster/nodeN/.
 Node 1 bootstraps with the demo zone deploy/demo/example.com.zone; the
 others start with --join. `up` after `down` restarts the same cluster from
 its data (restart = snapshot + log tail); `up -n 5` on a running 3-node
@@ -47,7 +50,7 @@ FIRST = int(os.environ.get("Q53_LC_FIRST", "11"))
 DNS_PORT = int(os.environ.get("Q53_LC_DNS_PORT", "5353"))
 RAFT_PORT = int(os.environ.get("Q53_LC_RAFT_PORT", "7053"))
 API_PORT = int(os.environ.get("Q53_LC_API_PORT", "8053"))
-HTTP_PORT = int(os.environ.get("Q53_LC_HTTP_PORT", "8080"))  # Route 53's REST API
+HTTP_PORT = int(os.environ.get("Q53_LC_HTTP_PORT", "9053"))  # the HTTP API
 WORKERS = os.environ.get("Q53_LC_WORKERS", "1")
 ELECTION_MS = os.environ.get("Q53_LC_ELECTION_MS", "1000")
 HEARTBEAT_MS = os.environ.get("Q53_LC_HEARTBEAT_MS", "100")
@@ -70,6 +73,19 @@ def http_keys():
     with open(path) as f:
         akid, secret = [l.split() for l in f if l.strip() and not l.startswith("#")][0]
     return path, akid, secret
+
+
+def cli_key():
+    """The same key in the form q53 --key-file reads (DATA/admin-key's):
+    STATE/cli-key, mode 0600, made with http-keys. Returns its path."""
+    path = os.path.join(STATE, "cli-key")
+    if not os.path.exists(path):
+        _, akid, secret = http_keys()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# quorum53 local cluster: q53 --key-file (an administrator key)\n"
+                    f"AWS_ACCESS_KEY_ID={akid}\nAWS_SECRET_ACCESS_KEY={secret}\n")
+    return path
 
 
 def say(msg):
@@ -114,6 +130,7 @@ class Node:
         self.dns = meta.get("dns", f"{self.host}:{DNS_PORT}")
         self.raft = meta.get("raft", f"{self.host}:{RAFT_PORT}")
         self.api = meta.get("api", f"{self.host}:{API_PORT}")
+        self.http = meta.get("http", f"{self.host}:{HTTP_PORT}")
         self.removed = meta.get("removed", False)
         self.data = os.path.join(self.dir, "data")
         self.pidfile = os.path.join(self.dir, "q53d.pid")
@@ -124,7 +141,8 @@ class Node:
         tmp = self.meta_path + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"id": self.id, "host": self.host, "dns": self.dns, "raft": self.raft,
-                       "api": self.api, "removed": self.removed}, f, indent=1)
+                       "api": self.api, "http": self.http, "removed": self.removed},
+                      f, indent=1)
         os.replace(tmp, self.meta_path)
 
     def pid(self):
@@ -161,7 +179,7 @@ class Node:
                 "--id", str(self.id), "--raft", self.raft, "--api", self.api,
                 "--name", f"node{self.id}", "--election-timeout", ELECTION_MS,
                 "--heartbeat", HEARTBEAT_MS,
-                "--http", f"{self.host}:{HTTP_PORT}", "--http-keys", http_keys()[0]]
+                "--http", self.http, "--http-keys", http_keys()[0]]
         fresh = not os.listdir(self.data)
         if fresh and join:
             args += ["--join", join]
@@ -220,9 +238,17 @@ def members():
 
 # --- talking to the cluster ---------------------------------------------------
 
+def cli(q53bin, api, timeout):
+    """q53's command line for the node whose NNG API is api: its HTTP API,
+    signed with the cluster's key."""
+    http = next((n.http for n in nodes() if n.api == api), api)
+    return [q53bin, "--endpoint", f"http://{http}", "--key-file", cli_key(),
+            "--timeout", str(timeout)]
+
+
 def q53(q53bin, api, *args, timeout=3):
     try:
-        p = subprocess.run([q53bin, "--node", api, "--timeout", str(timeout), "--json", *args],
+        p = subprocess.run(cli(q53bin, api, timeout) + ["--json", *args],
                            capture_output=True, text=True, timeout=timeout + 10)
     except subprocess.TimeoutExpired:
         return None
@@ -357,7 +383,7 @@ def cmd_remove(nid):
     api = live_api(q53bin, exclude=(nid,)) or live_api(q53bin)
     if api is None:
         die("no live member with a leader to remove it through")
-    p = subprocess.run([q53bin, "--node", api, "--timeout", "15", "node", "remove", str(nid)],
+    p = subprocess.run(cli(q53bin, api, 15) + ["node", "remove", str(nid)],
                        capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
         die(f"q53 node remove {nid} failed: {p.stderr.strip() or p.stdout.strip()}")
@@ -409,6 +435,7 @@ def collect_status(q53bin):
             anycast = None
         rows.append({"Id": node.id, "Pid": pid, "Removed": node.removed,
                      "Paused": node.paused(), "Dns": node.dns, "Api": node.api,
+                     "Http": node.http,
                      "Raft": node.raft, "Dir": node.dir, "Status": st,
                      "Anycast": anycast})
     return rows
@@ -417,14 +444,14 @@ def collect_status(q53bin):
 def show_status(q53bin):
     rows = collect_status(q53bin)
     print(f"{'id':>3} {'pid':>8} {'state':<10} {'leader':>6} {'applied':>8} {'quorum':>6}"
-          f"  dns / api")
+          f"  dns / api / http")
     for r in rows:
         st = r["Status"] or {}
         state = ("removed" if r["Removed"] else "stopped" if not r["Pid"]
                  else "paused" if r["Paused"] else st.get("State", "no-answer"))
         quorum = {True: "yes", False: "no"}.get(st.get("QuorumContact"), "-")
         print(f"{r['Id']:>3} {r['Pid'] or '-':>8} {state:<10} {st.get('LeaderId') or '-':>6} "
-              f"{st.get('AppliedIndex', '-'):>8} {quorum:>6}  {r['Dns']} / {r['Api']}")
+              f"{st.get('AppliedIndex', '-'):>8} {quorum:>6}  {r['Dns']} / {r['Api']} / {r['Http']}")
         if r["Anycast"]:
             print(f"    anycast: {r['Anycast']}")
 
@@ -442,11 +469,12 @@ def hints():
 Try:
   dig @{h} -p {p} www.example.com
   dig @{b.dns.rsplit(':', 1)[0]} -p {p} anything.apps.example.com
-  {q53bin} --node {b.api} node list
-  {q53bin} --node {b.api} records list example.com
+  export Q53_KEY_FILE={os.path.relpath(cli_key())}   # the key q53 signs with
+  {q53bin} --endpoint http://{b.http} node list
+  {q53bin} --endpoint http://{b.http} records list example.com
   echo '{{"Changes":[{{"Action":"UPSERT","ResourceRecordSet":{{"Name":"hello.example.com","Type":"A","TTL":60,"ResourceRecords":[{{"Value":"192.0.2.99"}}]}}}}]}}' \\
-    | {q53bin} --node {b.api} change-batch example.com -
-  {q53bin} --node {b.api} get-change ID --wait
+    | {q53bin} --endpoint http://{b.http} change-batch example.com -
+  {q53bin} --endpoint http://{b.http} get-change ID --wait
   {me} add | remove ID | pause ID | resume ID | status | down
 
 Route 53's own API (the AWS CLI, boto3, ...) on every node, port {HTTP_PORT}:

@@ -30,6 +30,7 @@
 
 #include "node/anycast/announcer.h"
 #include "node/common/errcode.h"
+#include "node/control/latency_table.h"
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
 #include "node/dns/workers.h"
@@ -90,6 +91,8 @@ struct q53d {
 	struct dns_workers_config wcfg;
 	struct dns_workers *workers;
 	const char *geoip; /* --geoip FILE */
+	char site[40];	   /* --site NAME[:REGION], "" = none */
+	char site_region[40];
 	struct geo_db *geo;
 	uv_loop_t loop;
 	uv_signal_t sighup, sigterm, sigint;
@@ -107,8 +110,8 @@ static void q53d_usage(FILE *f)
 	    "ORIGIN=FILE ...] [options]\n"
 	    "\n"
 	    "Static mode (no --data-dir) serves zone files. Cluster mode "
-	    "keeps zones in a\nreplicated Raft log in DIR and serves a "
-	    "client API (the q53 CLI).\n"
+	    "keeps zones in a\nreplicated Raft log in DIR and serves the "
+	    "HTTP API (the q53 CLI, Route 53 tools;\nSigV4-signed).\n"
 	    "\n"
 	    "  --dns ADDR:PORT            serve DNS (UDP and TCP) on "
 	    "127.0.0.1:5353 or [::1]:5353\n"
@@ -126,6 +129,10 @@ static void q53d_usage(FILE *f)
 	    "(default 64)\n"
 	    "  --geoip FILE               MaxMind DB for geolocation routing "
 	    "(client locations)\n"
+	    "  --site NAME[:REGION]       this node's site and its region "
+	    "(default NAME),\n"
+	    "                             for latency routing "
+	    "([a-z0-9-], 1 to 32 characters)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Cluster mode:\n"
@@ -137,12 +144,17 @@ static void q53d_usage(FILE *f)
 	    "(default 1)\n"
 	    "  --raft HOST:PORT           Raft peer address (default "
 	    "127.0.0.1:7053)\n"
-	    "  --api HOST:PORT            client API for q53 (default "
-	    "127.0.0.1:8053)\n"
-	    "  --http HOST:PORT           Route 53's REST API (2013-04-01) for "
+	    "  --api HOST:PORT            NNG API between nodes: forwarded "
+	    "writes, --join\n"
+	    "                             (default 127.0.0.1:8053; client use "
+	    "deprecated)\n"
+	    "  --http HOST:PORT           the HTTP API (SigV4): the q53 CLI's "
+	    "POST /q53/api and\n"
+	    "                             Route 53's REST API (2013-04-01) for "
 	    "the AWS CLI,\n"
 	    "                             boto3 and other Route 53 tools "
-	    "(SigV4)\n"
+	    "(default\n"
+	    "                             127.0.0.1:9053)\n"
 	    "  --http-keys FILE           its access keys: lines "
 	    "'ACCESS_KEY_ID SECRET',\n"
 	    "                             mode 0600 (the same file on every "
@@ -203,6 +215,30 @@ q53d_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see q53d --help)\n");
 	return -1;
+}
+
+/* --site NAME[:REGION]: the region defaults to NAME. */
+static int q53d_parse_site(const char *arg, struct q53d *d)
+{
+	const char *colon = strchr(arg, ':');
+	size_t n = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+	if (n >= sizeof(d->site)) {
+		fprintf(stderr, "q53d: --site: the name is too long\n");
+		return -1;
+	}
+	memcpy(d->site, arg, n);
+	d->site[n] = '\0';
+	snprintf(d->site_region, sizeof(d->site_region), "%s",
+		 colon != NULL ? colon + 1 : d->site);
+	if (!latency_name_valid(d->site) ||
+	    !latency_name_valid(d->site_region)) {
+		fprintf(stderr,
+			"q53d: --site NAME[:REGION]: names of [a-z0-9-], 1 "
+			"to %d characters\n",
+			LATENCY_NAME_MAX);
+		return -1;
+	}
+	return 0;
 }
 
 static int q53d_parse_uint(const char *opt, const char *arg, unsigned long min,
@@ -296,6 +332,7 @@ enum {
 	OPT_TCP_MAX,
 	OPT_TCP_MAX_PER,
 	OPT_GEOIP,
+	OPT_SITE,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DATA_DIR,
@@ -333,6 +370,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"tcp-max-clients", required_argument, NULL, OPT_TCP_MAX},
 	    {"tcp-max-per-client", required_argument, NULL, OPT_TCP_MAX_PER},
 	    {"geoip", required_argument, NULL, OPT_GEOIP},
+	    {"site", required_argument, NULL, OPT_SITE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
@@ -432,6 +470,10 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_GEOIP:
 			d->geoip = optarg;
+			break;
+		case OPT_SITE:
+			if (q53d_parse_site(optarg, d) != 0)
+				return -1;
 			break;
 		case OPT_DATA_DIR:
 			d->cl.data_dir = optarg;
@@ -921,7 +963,8 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.raft_address = cl->raft != NULL ? cl->raft : "127.0.0.1:7053";
 	cfg.api_address = cl->api != NULL ? cl->api : "127.0.0.1:8053";
 	cfg.dns_address = dns;
-	cfg.http_address = cl->http;
+	/* Every node serves the HTTP API: the q53 CLI's and Route 53's. */
+	cfg.http_address = cl->http != NULL ? cl->http : "127.0.0.1:9053";
 	cfg.http_keys = cl->http_keys;
 	cfg.http_tls_cert = cl->http_tls_cert;
 	cfg.http_tls_key = cl->http_tls_key;
@@ -930,6 +973,8 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;
 	cfg.geoip_path = d->geo != NULL ? d->geoip : NULL;
+	cfg.site = d->site[0] != '\0' ? d->site : NULL;
+	cfg.site_region = d->site_region[0] != '\0' ? d->site_region : NULL;
 	cfg.nameservers = (const char *const *)cl->ns;
 	cfg.n_nameservers = cl->n_ns;
 	cfg.seeds = cl->seeds;
@@ -949,6 +994,12 @@ static int q53d_cluster_main(struct q53d *d)
 		rc = q53d_anycast_start(d, dns, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "q53d: %s\n", err);
+		if (cl->http == NULL && strstr(err, "HTTP") != NULL)
+			fprintf(stderr,
+				"q53d: every node serves the HTTP API, by "
+				"default on %s; give this one its own "
+				"--http HOST:PORT\n",
+				cfg.http_address);
 		cl->stopping = true;
 		uv_close((uv_handle_t *)&d->sighup, NULL);
 		uv_close((uv_handle_t *)&d->sigterm, NULL);

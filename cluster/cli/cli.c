@@ -66,7 +66,7 @@ int cli_call(struct cli *cli, Q53__Api__Request *req,
 		return cli_fail(cli, CLI_EXIT_API, API_ERR_INTERNAL,
 				"node %s answered with an unexpected message "
 				"(a different q53d version?)",
-				cli->client.node);
+				cli->client.endpoint);
 	}
 	*resp = r;
 	return CLI_EXIT_OK;

@@ -8,11 +8,12 @@
 static json_t *node_json(const Q53__Api__Node *n)
 {
 	return json_pack(
-	    "{s:I,s:s,s:s,s:s,s:b,s:b,s:I,s:s}", "Id", (json_int_t)n->id,
-	    "RaftAddress", n->raft_address, "ApiAddress", n->api_address,
-	    "Role", n->role, "Leader", (int)n->leader, "Reachable",
-	    (int)n->reachable, "AppliedIndex", (json_int_t)n->applied_index,
-	    "GeoipSha256", n->geoip_sha256);
+	    "{s:I,s:s,s:s,s:s,s:b,s:b,s:I,s:s,s:s,s:s}", "Id",
+	    (json_int_t)n->id, "RaftAddress", n->raft_address, "ApiAddress",
+	    n->api_address, "Role", n->role, "Leader", (int)n->leader,
+	    "Reachable", (int)n->reachable, "AppliedIndex",
+	    (json_int_t)n->applied_index, "GeoipSha256", n->geoip_sha256,
+	    "Site", n->site, "SiteRegion", n->site_region);
 }
 
 static int print_table(struct cli_table *t)
@@ -50,20 +51,25 @@ static int node_list(struct cli *cli, int argc, char **argv)
 		rv = cli_print_json(json_pack("{s:o}", "Nodes", a));
 	} else {
 		static const char *const headers[] = {
-		    "ID",      "ROLE", "LEADER", "REACHABLE",
-		    "APPLIED", "RAFT", "API",	 "GEOIP"};
+		    "ID",   "ROLE", "LEADER", "REACHABLE", "APPLIED",
+		    "RAFT", "API",  "GEOIP",  "SITE"};
 		struct cli_table t;
-		cli_table_init(&t, 8, headers);
+		cli_table_init(&t, 9, headers);
 		for (size_t i = 0; i < l->n_nodes; i++) {
 			Q53__Api__Node *n = l->nodes[i];
-			char id[24], applied[24], geo[16];
+			char id[24], applied[24], geo[16], site[72];
 			snprintf(id, sizeof(id), "%llu",
 				 (unsigned long long)n->id);
 			snprintf(applied, sizeof(applied), "%llu",
 				 (unsigned long long)n->applied_index);
 			snprintf(geo, sizeof(geo), "%.12s",
 				 n->geoip_sha256[0] ? n->geoip_sha256 : "-");
-			const char *row[8] = {id,
+			if (n->site[0] == '\0')
+				snprintf(site, sizeof(site), "-");
+			else
+				snprintf(site, sizeof(site), "%.32s:%.32s",
+					 n->site, n->site_region);
+			const char *row[9] = {id,
 					      n->role,
 					      n->leader ? "yes" : "no",
 					      n->reachable ? "yes" : "no",
@@ -71,7 +77,8 @@ static int node_list(struct cli *cli, int argc, char **argv)
 					      n->raft_address,
 					      n->api_address[0] ? n->api_address
 								: "-",
-					      geo};
+					      geo,
+					      site};
 			cli_table_add(&t, row);
 		}
 		rv = print_table(&t);
@@ -208,16 +215,18 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		rv = cli_print_json(json_pack(
 		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I,s:s,"
-		    "s:s}",
-		    "Node", cli->client.node, "NodeId", (json_int_t)s->node_id,
-		    "State", s->state, "LeaderId", (json_int_t)s->leader_id,
-		    "LeaderApi", s->leader_api, "Term", (json_int_t)s->term,
-		    "CommitIndex", (json_int_t)s->commit_index, "AppliedIndex",
+		    "s:s,s:s,s:s}",
+		    "Node", cli->client.endpoint, "NodeId",
+		    (json_int_t)s->node_id, "State", s->state, "LeaderId",
+		    (json_int_t)s->leader_id, "LeaderApi", s->leader_api,
+		    "Term", (json_int_t)s->term, "CommitIndex",
+		    (json_int_t)s->commit_index, "AppliedIndex",
 		    (json_int_t)s->applied_index, "Zones", (int)s->zones,
 		    "Nodes", (int)s->nodes, "Version", s->version,
 		    "QuorumContact", (int)s->quorum_contact, "ContactAgeMs",
 		    (json_int_t)s->contact_age_ms, "GeoipSha256",
-		    s->geoip_sha256, "GeoipConsistent", s->geoip_consistent));
+		    s->geoip_sha256, "GeoipConsistent", s->geoip_consistent,
+		    "Site", s->site, "SiteRegion", s->site_region));
 	} else {
 		struct cli_table t;
 		cli_table_init(&t, 2, NULL);
@@ -241,7 +250,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 				 s->quorum_contact ? "yes" : "no",
 				 (long long)s->contact_age_ms);
 		const char *rows[][2] = {
-		    {"Node", cli->client.node},
+		    {"Node", cli->client.endpoint},
 		    {"NodeId", v[0]},
 		    {"State", s->state},
 		    {"Leader", v[1]},
@@ -254,6 +263,8 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    {"Version", s->version[0] ? s->version : "-"},
 		    {"GeoipSha256", s->geoip_sha256[0] ? s->geoip_sha256 : "-"},
 		    {"GeoipConsistent", s->geoip_consistent},
+		    {"Site", s->site[0] ? s->site : "-"},
+		    {"SiteRegion", s->site_region[0] ? s->site_region : "-"},
 		};
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 			cli_table_add(&t, rows[i]);

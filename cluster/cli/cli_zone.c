@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "cluster/api_msg.h"
@@ -645,6 +646,8 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 		json_object_set_new(o, "Weight", json_integer(rs->weight));
 	if (rs->multi_value_answer)
 		json_object_set_new(o, "MultiValueAnswer", json_true());
+	if (rs->region[0])
+		json_object_set_new(o, "Region", json_string(rs->region));
 	if (rs->geo_continent_code[0] || rs->geo_country_code[0]) {
 		json_t *g = json_object();
 		if (rs->geo_continent_code[0])
@@ -900,7 +903,7 @@ int cli_zone_audit(struct cli *cli, int argc, char **argv)
 			    when,
 			    c->id,
 			    c->zone_id,
-			    c->access_key_id[0] ? c->access_key_id : "local",
+			    c->access_key_id[0] ? c->access_key_id : "-",
 			    status_name(c->status),
 			    c->comment};
 			cli_table_add(&t, row);

@@ -4,20 +4,24 @@
 #   node    (default) q53d (announcing the anycast address: --anycast) + BIRD
 #   router  BIRD only: BGP from every node, ECMP into the kernel, forwarding
 #   client  a route to the anycast address via the router, then idle
-#   anything else is exec'd (e.g. `q53 --node node1:8053 status`)
+#   anything else is exec'd (e.g. `q53 --endpoint http://10.53.0.11:9053
+#   --data /var/lib/quorum53 status` in node1, whose data dir holds the
+#   cluster's administrator key)
 #
 # Node environment (defaults in brackets):
 #   Q53_ID          Raft id [last octet of the address facing the router]
 #   Q53_BOOTSTRAP   1: an empty data dir bootstraps a new cluster [0]
-#   Q53_JOIN        comma list of member APIs (host:port) to join through when
-#                   the data dir is empty, first answering one is used
+#   Q53_JOIN        comma list of member NNG APIs (host:port) to join through
+#                   when the data dir is empty, first accepting one is used
 #   Q53_ZONES       space list of ORIGIN=FILE seeded on bootstrap
 #                   [example.com=/etc/quorum53/example.com.zone]
 #   Q53_CHECK_NAME  the zone whose SOA q53d's announcer asks [first origin of
 #                   Q53_ZONES]
 #   Q53_ANYCAST     the anycast address [10.53.53.53]
 #   Q53_ROUTER      the router's address on the node network [10.53.0.2]; the
-#                   address facing it serves DNS, the client API and BGP
+#                   address facing it serves DNS, the HTTP API (:9053, q53
+#                   and Route 53 clients, SigV4), the NNG API (:8053, node to
+#                   node) and BGP
 #   Q53_RAFT_NET    a separate network (a.b.c.d/len) for Raft traffic; the
 #                   node's address on it carries Raft [Raft on the same address]
 #   Q53_NODE_AS / Q53_ROUTER_AS                      [65053 / 65000]
@@ -128,6 +132,10 @@ ZONES=${Q53_ZONES:-example.com=/etc/quorum53/example.com.zone}
 first_zone=${ZONES%% *}
 CHECK_NAME=${Q53_CHECK_NAME:-${first_zone%%=*}}
 API="$MYIP:8053"
+# The HTTP API (the q53 CLI, Route 53 clients): plain HTTP on the private
+# container network (every request is SigV4-signed; for HTTPS give
+# --http-tls-cert/--http-tls-key in Q53D_ARGS).
+HTTP="$MYIP:9053"
 RAFT_IP=$MYIP
 if [ -n "${Q53_RAFT_NET:-}" ]; then
   RAFT_IP=$(ip -4 -o addr show | awk '{print $4}' | while read -r a; do
@@ -136,7 +144,7 @@ if [ -n "${Q53_RAFT_NET:-}" ]; then
 fi
 
 args=(--data-dir "$DATA" --id "$ID" --name "$(hostname)"
-      --raft "$RAFT_IP:7053" --api "$API"
+      --raft "$RAFT_IP:7053" --api "$API" --http "$HTTP" --http-insecure
       --dns "127.0.0.1:53" --dns "$MYIP:53" --dns "$ANYCAST:53"
       --anycast "$ANYCAST/32@lo" --anycast-check "$CHECK_NAME"
       --anycast-interval "${Q53_CHECK_INTERVAL_MS:-500}"
@@ -152,7 +160,8 @@ if [ -z "$(ls -A "$DATA" 2>/dev/null)" ]; then
         h=${m%:*} p=${m##*:}
         ip=$(getent ahostsv4 "$h" | awk 'NR==1 {print $1}') || true
         [ -n "$ip" ] || continue
-        if q53 --node "$ip:$p" --timeout 2 status >/dev/null 2>&1; then join="$ip:$p"; break 2; fi
+        # the member's NNG API accepts connections (q53d --join retries)
+        if timeout 2 bash -c "exec 3<>/dev/tcp/$ip/$p" 2>/dev/null; then join="$ip:$p"; break 2; fi
       done
       sleep 1
     done

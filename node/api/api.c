@@ -26,6 +26,7 @@
 
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
+#include "node/common/nng_close.h"
 
 #define DEFAULT_MAX_INFLIGHT	 64
 #define DEFAULT_MAX_REQUEST_SIZE ((size_t)64 << 20)
@@ -370,6 +371,18 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		DISPATCH(traffic_flow);
 		break;
+	case Q53__API__REQUEST__BODY_LATENCY_SET:
+		DISPATCH(latency_set);
+		break;
+	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
+		DISPATCH(latency_delete);
+		break;
+	case Q53__API__REQUEST__BODY_LATENCY_LIST:
+		DISPATCH(latency_list);
+		break;
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		DISPATCH(latency_samples);
+		break;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */
@@ -529,7 +542,9 @@ static int nng_to_q53(int nng_rv)
 static void server_stop_nng(struct api_server *s)
 {
 	if (s->sock_open) {
-		nng_close(s->sock); /* closes the contexts too */
+		q53_nng_close(
+		    s->sock,
+		    Q53_NNG_CLOSE_TIMEOUT_MS); /* closes the contexts too */
 		s->sock_open = false;
 	}
 	for (unsigned i = 0; i < s->ncalls; i++)

@@ -103,6 +103,14 @@ struct api_backend {
 			    const Q53__Api__TestAnswerRequest *req);
 	void (*traffic_flow)(void *data, struct api_call *call,
 			     const Q53__Api__TrafficFlowRequest *req);
+	void (*latency_set)(void *data, struct api_call *call,
+			    const Q53__Api__LatencySetRequest *req);
+	void (*latency_delete)(void *data, struct api_call *call,
+			       const Q53__Api__LatencyDeleteRequest *req);
+	void (*latency_list)(void *data, struct api_call *call,
+			     const Q53__Api__LatencyListRequest *req);
+	void (*latency_samples)(void *data, struct api_call *call,
+				const Q53__Api__LatencySamplesRequest *req);
 };
 
 struct api_server_config {

@@ -180,6 +180,8 @@ static void record_set_free(Q53__Api__RecordSet *rs)
 	for (size_t i = 0; i < 3; i++)
 		if (*geo[i] != protobuf_c_empty_string)
 			free(*geo[i]);
+	if (rs->region != protobuf_c_empty_string)
+		free(rs->region);
 	if (rs->alias_hosted_zone_id != protobuf_c_empty_string)
 		free(rs->alias_hosted_zone_id);
 	if (rs->alias_dns_name != protobuf_c_empty_string)
@@ -251,6 +253,13 @@ static int render_record_set(Q53__Api__RecordSet *out,
 		    out->alias_dns_name == NULL)
 			return Q53_ENOMEM;
 		return 0;
+	}
+	if (zone_store_rrset_region(rs) != NULL) {
+		out->region = strdup(zone_store_rrset_region(rs));
+		if (out->region == NULL) {
+			out->region = (char *)protobuf_c_empty_string;
+			return Q53_ENOMEM;
+		}
 	}
 	out->values =
 	    calloc(rs->count > 0 ? rs->count : 1, sizeof(*out->values));

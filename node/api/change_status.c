@@ -66,6 +66,8 @@ struct cn_fan_member {
 	char raft[CLUSTER_ADDR_MAX];
 	char api[CLUSTER_ADDR_MAX];
 	char geoip_sha256[65];
+	char site[40];
+	char site_region[40];
 	int role;
 	bool leader;
 	bool reachable;
@@ -121,6 +123,8 @@ static void cn_fanout_reply(struct cn_fanout *f)
 				nodes[i].reachable = m->reachable;
 				nodes[i].applied_index = m->applied;
 				nodes[i].geoip_sha256 = m->geoip_sha256;
+				nodes[i].site = m->site;
+				nodes[i].site_region = m->site_region;
 				ptrs[i] = &nodes[i];
 			}
 			ln.nodes = ptrs;
@@ -248,6 +252,9 @@ static void cn_fanout_start(struct change_status *n, struct cn_fanout *f)
 			snprintf(m->name, sizeof(m->name), "%s", meta.name);
 			snprintf(m->geoip_sha256, sizeof(m->geoip_sha256), "%s",
 				 meta.geoip_sha256);
+			snprintf(m->site, sizeof(m->site), "%s", meta.site);
+			snprintf(m->site_region, sizeof(m->site_region), "%s",
+				 meta.site_region);
 		}
 		if (srv->id == n->ops.node_id) {
 			m->reachable = n->ops.serving(n->ops.data, NULL);

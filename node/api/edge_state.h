@@ -19,7 +19,8 @@ typedef void (*api_edge_member_add)(void *data, struct api_call *call,
 				    uint64_t id, const char *address,
 				    const char *api, const char *dns,
 				    const char *name, const char *geoip_path,
-				    const char *geoip_sha256);
+				    const char *geoip_sha256, const char *site,
+				    const char *site_region);
 typedef void (*api_edge_member_remove)(void *data, struct api_call *call,
 				       uint64_t id);
 

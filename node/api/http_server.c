@@ -34,6 +34,7 @@ struct http_request {
 	const char *path;
 	uint8_t *body;
 	size_t len, cap;
+	size_t max_body; /* this request's limit */
 	bool too_big;
 	bool started;	/* handed to the handler */
 	bool answered;	/* http_respond called */
@@ -54,6 +55,7 @@ struct http_server {
 	int handles; /* open uv handles */
 	bool closing;
 	size_t max_body;
+	size_t (*max_body_of)(void *data, const char *method, const char *path);
 	http_handler_fn handler;
 	void *data;
 	int port;
@@ -166,6 +168,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 		r->conn = conn;
 		r->method = method;
 		r->path = url;
+		r->max_body = s->max_body;
+		if (s->max_body_of != NULL) {
+			size_t m = s->max_body_of(s->data, method, url);
+			if (m != 0)
+				r->max_body = m;
+		}
 		peer_text(r);
 		*con_cls = r;
 		return MHD_YES;
@@ -173,7 +181,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->too_big || r->len + n > s->max_body) {
+		if (r->too_big || r->len + n > r->max_body) {
 			r->too_big = true;
 			return MHD_YES; /* read and drop the rest */
 		}
@@ -398,6 +406,7 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->handler = config->handler;
 	s->data = config->data;
 	s->max_body = config->max_body ? config->max_body : DEFAULT_MAX_BODY;
+	s->max_body_of = config->max_body_of;
 	unsigned flags =
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)

@@ -25,8 +25,12 @@ struct http_request;
 typedef void (*http_handler_fn)(void *data, struct http_request *r);
 
 struct http_server_config {
-	const char *listen;	  /* "HOST:PORT", "[::1]:PORT"; port 0 = any */
-	size_t max_body;	  /* larger bodies get 413; 0 = 4 MiB */
+	const char *listen; /* "HOST:PORT", "[::1]:PORT"; port 0 = any */
+	size_t max_body;    /* larger bodies get 413; 0 = 4 MiB */
+	/* Optional: the limit of one request instead (method, path as
+	 * http_request_path; 0 = max_body), asked once per request before
+	 * its body is read; data is the handler's. */
+	size_t (*max_body_of)(void *data, const char *method, const char *path);
 	unsigned max_connections; /* 0 = 256 */
 	unsigned idle_timeout_s;  /* 0 = 30 */
 	/* HTTPS (GnuTLS, through libmicrohttpd): the PEM certificate chain

@@ -17,6 +17,7 @@
 #include "node/api/health_api.h"
 #include "node/api/key_api.h"
 #include "node/api/flow_api.h"
+#include "node/api/latency_api.h"
 #include "node/api/tag_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
@@ -225,7 +226,8 @@ void zone_api_execute(void *data, struct api_call *call)
 		    n->data, call, req->add_node->id, req->add_node->address,
 		    req->add_node->api_address, req->add_node->dns_address,
 		    req->add_node->name, req->add_node->geoip_path,
-		    req->add_node->geoip_sha256);
+		    req->add_node->geoip_sha256, req->add_node->site,
+		    req->add_node->site_region);
 		return;
 	case Q53__API__REQUEST__BODY_REMOVE_NODE:
 		n->member_remove(n->data, call, req->remove_node->id);
@@ -253,6 +255,11 @@ void zone_api_execute(void *data, struct api_call *call)
 		return;
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		flow_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_LATENCY_SET:
+	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
+	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
+		latency_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -443,6 +450,9 @@ static void be_status(void *data, struct api_call *call,
 	st.geoip_sha256 = (char *)(n->geoip_sha256 ? n->geoip_sha256 : "");
 	geoip_consistency(n, geo, sizeof(geo));
 	st.geoip_consistent = geo;
+	const char *site_region;
+	st.site = (char *)control_fsm_site(n->fsm, &site_region);
+	st.site_region = (char *)site_region;
 	r.body_case = Q53__API__RESPONSE__BODY_STATUS;
 	r.status = &st;
 	api_reply(call, &r);
@@ -505,6 +515,7 @@ void zone_api_backend(struct api_backend *out)
 	key_api_backend(&b);
 	tag_api_backend(&b);
 	flow_api_backend(&b);
+	latency_api_backend(&b);
 	answer_api_backend(&b);
 	*out = b;
 }

@@ -64,16 +64,18 @@ const char *change_batch_failover_name(enum change_failover f)
 enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
-				       bool has_geo)
+				       bool has_geo, bool has_region)
 {
 	int n = (failover != CHANGE_FAILOVER_NONE) + has_weight + multivalue +
-		has_geo;
+		has_geo + has_region;
 	if (!has_set_id)
 		return n == 0 ? CHANGE_POLICY_SIMPLE : CHANGE_POLICY_INVALID;
 	if (n != 1)
 		return CHANGE_POLICY_INVALID;
 	if (has_geo)
 		return CHANGE_POLICY_GEO;
+	if (has_region)
+		return CHANGE_POLICY_LATENCY;
 	return failover != CHANGE_FAILOVER_NONE ? CHANGE_POLICY_FAILOVER
 	       : has_weight			? CHANGE_POLICY_WEIGHTED
 						: CHANGE_POLICY_MULTIVALUE;
@@ -90,6 +92,8 @@ const char *change_batch_policy_name(enum change_policy p)
 		return "multivalue";
 	case CHANGE_POLICY_GEO:
 		return "geolocation";
+	case CHANGE_POLICY_LATENCY:
+		return "latency";
 	case CHANGE_POLICY_SIMPLE:
 	case CHANGE_POLICY_INVALID:
 		break;
@@ -170,6 +174,7 @@ static void change_clear(struct change *c)
 	free(c->rrset.geo_continent);
 	free(c->rrset.geo_country);
 	free(c->rrset.geo_subdivision);
+	free(c->rrset.region);
 	free(c->rrset.alias_zone_id);
 	free(c->rrset.alias_dns_name);
 }

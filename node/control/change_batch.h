@@ -57,6 +57,7 @@ enum change_policy {
 	CHANGE_POLICY_WEIGHTED,
 	CHANGE_POLICY_MULTIVALUE,
 	CHANGE_POLICY_GEO,
+	CHANGE_POLICY_LATENCY,
 	CHANGE_POLICY_INVALID, /* none with a SetIdentifier, or several */
 };
 
@@ -64,8 +65,9 @@ enum change_policy {
 enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
-				       bool has_geo);
-/* "simple", "failover", "weighted", "multivalue", "geolocation". */
+				       bool has_geo, bool has_region);
+/* "simple", "failover", "weighted", "multivalue", "geolocation",
+ * "latency". */
 const char *change_batch_policy_name(enum change_policy p);
 
 struct change_rrset {
@@ -91,6 +93,9 @@ struct change_rrset {
 	char *geo_continent;
 	char *geo_country;
 	char *geo_subdivision;
+	/* Latency routing's Region; NULL when absent (checked by the
+	 * store). */
+	char *region;
 	/* AliasTarget: NULL when none; then values is empty and ttl 0 (the
 	 * target's TTL answers). */
 	char *alias_zone_id;  /* HostedZoneId, "/hostedzone/" prefix cut */
@@ -133,6 +138,8 @@ struct rrset_data {
 	const char *geo_continent;
 	const char *geo_country;
 	const char *geo_subdivision;
+	/* Latency routing's Region (untrusted), NULL when absent. */
+	const char *region;
 	/* An alias record set (AliasTarget) when alias_zone_id is not NULL:
 	 * then nrdata is 0 and ttl 0. alias_name: the target's wire name. */
 	const char *alias_zone_id;

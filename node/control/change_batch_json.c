@@ -25,13 +25,12 @@
  * answer and geolocation routing, health checks and alias records. */
 static const char *const ROUTING[] = {
     "SetIdentifier",	"Failover",    "HealthCheckId", "Weight",
-    "MultiValueAnswer", "GeoLocation", "AliasTarget",
+    "MultiValueAnswer", "GeoLocation", "AliasTarget",	"Region",
 };
 
 /* Fields of a ResourceRecordSet this version recognises but does not serve
  * yet (the other routing policies, traffic policies). */
 static const char *const UNSUPPORTED[] = {
-    "Region",
     "CidrRoutingConfig",
     "TrafficPolicyInstanceId",
 };
@@ -128,8 +127,11 @@ static int check_routing_shapes(const json_t *rrs,
 			  json_integer_value(v) > 255))
 		return BAD("Weight must be an integer from 0 to 255");
 	v = json_object_get(rrs, "Region");
-	if (v != NULL && !json_is_string(v))
-		return BAD("Region must be a string");
+	if (v != NULL &&
+	    (!json_is_string(v) || json_string_length(v) < 1 ||
+	     json_string_length(v) > 64 ||
+	     strlen(json_string_value(v)) != json_string_length(v)))
+		return BAD("Region must be a string of 1 to 64 characters");
 	v = json_object_get(rrs, "GeoLocation");
 	if (v != NULL) {
 		rc = check_object(v, "GeoLocation", GEO, GEO_T, 3, 0, e, i);
@@ -293,6 +295,12 @@ static int parse_routing(const json_t *rrs, struct change *c,
 		if (c->rrset.health_check_id == NULL)
 			return Q53_ENOMEM;
 	}
+	const json_t *region = json_object_get(rrs, "Region");
+	if (region != NULL) {
+		c->rrset.region = dup_string(region);
+		if (c->rrset.region == NULL)
+			return Q53_ENOMEM;
+	}
 	const json_t *geo = json_object_get(rrs, "GeoLocation");
 	if (geo != NULL) {
 		static const char *const KEYS[] = {
@@ -401,8 +409,8 @@ static int parse_change(const json_t *obj, struct change *c,
 				     "%s%s", flen ? ", " : "", UNSUPPORTED[k]);
 	}
 	if (flen > 0)
-		return BAD("%s: not yet supported (latency and "
-			   "IP-based routing come in a later version)",
+		return BAD("%s: not yet supported (IP-based routing comes "
+			   "in a later version)",
 			   fields);
 
 	rc = parse_routing(rrs, c, e, i);
@@ -581,6 +589,9 @@ static json_t *format_change(const struct change *c, bool *bad)
 		    json_object_set_new(rrs, "Weight", json_integer(r->weight));
 	if (r->multivalue)
 		rc |= json_object_set_new(rrs, "MultiValueAnswer", json_true());
+	if (r->region != NULL)
+		rc |=
+		    json_object_set_new(rrs, "Region", json_string(r->region));
 	if (r->geo_continent != NULL || r->geo_country != NULL ||
 	    r->geo_subdivision != NULL) {
 		json_t *g = json_object();
@@ -837,6 +848,7 @@ int change_batch_compile(const struct change_batch *b,
 		c->set.geo_continent = r->geo_continent;
 		c->set.geo_country = r->geo_country;
 		c->set.geo_subdivision = r->geo_subdivision;
+		c->set.region = r->region;
 		c->set.owner = t->owner;
 		c->set.owner_len = change_batch_name_to_wire(r->name, t->owner);
 		t->rdata =

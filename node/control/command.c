@@ -6,6 +6,7 @@
 #include <raft.h>
 
 #include "node/common/errcode.h"
+#include "node/control/latency_table.h"
 #include "proto/command.pb-c.h"
 
 /* --- allocator --- */
@@ -75,6 +76,10 @@ const char *command_type_name(uint16_t type)
 		return "ChangeTags";
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return "UpdateHostedZoneComment";
+	case COMMAND_SET_LATENCY_ROWS:
+		return "SetLatencyRows";
+	case COMMAND_LATENCY_SAMPLES:
+		return "LatencySamples";
 	case COMMAND_CREATE_TRAFFIC_POLICY:
 		return "CreateTrafficPolicy";
 	case COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT:
@@ -118,6 +123,7 @@ static int pack(const ProtobufCMessage *msg, uint8_t **buf, size_t *len)
 static int pack_payload(uint16_t type, const ProtobufCMessage *msg,
 			struct command_payload *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->type = type;
 	return pack(msg, &out->data, &out->len);
 }
@@ -125,6 +131,8 @@ static int pack_payload(uint16_t type, const ProtobufCMessage *msg,
 void command_payload_clear(struct command_payload *out)
 {
 	raft_free(out->data);
+	if (out->decoded != NULL && out->decoded_free != NULL)
+		out->decoded_free(out->decoded);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -203,11 +211,14 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 		m->alias_dns_name.len = r->alias_name_len;
 		m->alias_evaluate_target_health = r->alias_evaluate;
 	}
+	m->region = str_in(r->region);
 }
 
 /* The command_version a command holding r needs at least. */
 static uint32_t set_version(const struct rrset_data *r)
 {
+	if (r->region != NULL)
+		return COMMAND_VERSION_LATENCY;
 	if (r->alias_zone_id != NULL || r->geo_continent != NULL ||
 	    r->geo_country != NULL || r->geo_subdivision != NULL)
 		return COMMAND_VERSION_GEO_ALIAS;
@@ -292,40 +303,96 @@ int command_encode_change_rrsets(const struct command_change_rrsets *c,
 	return rc;
 }
 
+/* Protobuf's base-128 varint of v at p; its length. */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		uint8_t b = v & 0x7F;
+		v >>= 7;
+		p[n++] = b | (v ? 0x80 : 0);
+	} while (v);
+	return n;
+}
+
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >>= 7)
+		n++;
+	return n;
+}
+
+/* An import is one entry of up to millions of record sets. It is packed
+ * set by set through one reused RecordSet message, not as a message tree
+ * of them all (a million messages' memory, touched once, cost more than
+ * the packing): fields 1 to 3, each set as field 4, then field 5 — the
+ * bytes protobuf_c_message_pack gives for the whole message
+ * (tests/unit/test_command.c checks that). */
+#define IMPORT_SETS_TAG 0x22u /* field 4, length-delimited */
+#define IMPORT_TIME_TAG 0x28u /* field 5, varint */
+
 int command_encode_import_zone(const struct command_import_zone *c,
 			       struct command_payload *out)
 {
 	Q53__Command__ImportRecordSets m;
-	struct sets_pb x;
-	size_t nrd = 0;
-	int rc;
+	Q53__Command__RecordSet set;
+	Q53__Command__GeoLocation geo;
+	ProtobufCBinaryData *rdata = NULL;
+	size_t maxrd = 1;
 
+	memset(out, 0, sizeof(*out));
+	out->type = COMMAND_IMPORT_ZONE;
 	if (c->nsets > 0 && c->sets == NULL)
 		return Q53_EINVAL;
-	for (size_t i = 0; i < c->nsets; i++)
-		nrd += c->sets[i].nrdata;
-	rc = sets_pb_alloc(&x, c->nsets, nrd);
-	if (rc != 0)
-		return rc;
 	q53__command__import_record_sets__init(&m);
 	m.command_version = COMMAND_VERSION;
 	m.zone_id = str_in(c->zone_id);
 	m.change_id = str_in(c->change_id);
-	m.time_ms = c->time_ms;
-	nrd = 0;
 	for (size_t i = 0; i < c->nsets; i++) {
-		command_set_to_pb(&c->sets[i], &x.sets[i], x.rdata + nrd,
-				  &x.geo[i]);
+		if (c->sets[i].nrdata > maxrd)
+			maxrd = c->sets[i].nrdata;
 		if (set_version(&c->sets[i]) > m.command_version)
 			m.command_version = set_version(&c->sets[i]);
-		nrd += c->sets[i].nrdata;
-		x.ptrs[i] = &x.sets[i];
 	}
-	m.sets = x.ptrs;
-	m.n_sets = c->nsets;
-	rc = pack_payload(COMMAND_IMPORT_ZONE, &m.base, out);
-	raft_free(x.block);
-	return rc;
+	rdata = raft_malloc(maxrd * sizeof(*rdata));
+	if (rdata == NULL)
+		return Q53_ENOMEM;
+	/* Sizes first, then the bytes. */
+	size_t head = protobuf_c_message_get_packed_size(&m.base);
+	size_t total = head;
+	for (size_t i = 0; i < c->nsets; i++) {
+		command_set_to_pb(&c->sets[i], &set, rdata, &geo);
+		size_t n = protobuf_c_message_get_packed_size(&set.base);
+		total += 1 + varint_len(n) + n;
+	}
+	if (c->time_ms != 0)
+		total += 1 + varint_len(c->time_ms);
+	if (total == 0) {
+		raft_free(rdata);
+		return 0;
+	}
+	uint8_t *buf = raft_malloc(total), *p = buf;
+	if (buf == NULL) {
+		raft_free(rdata);
+		return Q53_ENOMEM;
+	}
+	p += protobuf_c_message_pack(&m.base, p);
+	for (size_t i = 0; i < c->nsets; i++) {
+		command_set_to_pb(&c->sets[i], &set, rdata, &geo);
+		size_t n = protobuf_c_message_get_packed_size(&set.base);
+		*p++ = IMPORT_SETS_TAG;
+		p += put_varint(p, n);
+		p += protobuf_c_message_pack(&set.base, p);
+	}
+	if (c->time_ms != 0) {
+		*p++ = IMPORT_TIME_TAG;
+		p += put_varint(p, c->time_ms);
+	}
+	raft_free(rdata);
+	out->data = buf;
+	out->len = (size_t)(p - buf);
+	return 0;
 }
 
 /* --- typed health-check configs --- */
@@ -507,6 +574,8 @@ int command_encode_set_node(const struct command_set_node *c,
 	m.name = str_in(c->name);
 	m.geoip_path = str_in(c->geoip_path);
 	m.geoip_sha256 = str_in(c->geoip_sha256);
+	m.site = str_in(c->site);
+	m.site_region = str_in(c->site_region);
 	m.time_ms = c->time_ms;
 	return pack_payload(COMMAND_SET_NODE, &m.base, out);
 }
@@ -573,6 +642,105 @@ int command_encode_update_zone_comment(
 	m.comment = str_in(c->comment);
 	m.time_ms = c->time_ms;
 	return pack_payload(COMMAND_UPDATE_ZONE_COMMENT, &m.base, out);
+}
+
+/* The protobuf rows of rows[0..n): m[i] and its rtts in rtt_pb /
+ * rtt_ptrs (LATENCY_ROW_REGIONS per row), all the caller's. */
+static void latency_rows_to_pb(const struct latency_row *rows, size_t n,
+			       Q53__Command__LatencyRow *m,
+			       Q53__Command__LatencyRow **ptrs,
+			       Q53__Command__LatencyRtt *rtt_pb,
+			       Q53__Command__LatencyRtt **rtt_ptrs)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct latency_row *r = &rows[i];
+		q53__command__latency_row__init(&m[i]);
+		m[i].family = r->family;
+		m[i].addr.data = (uint8_t *)r->addr;
+		m[i].addr.len = r->family == 4 ? 4 : 16;
+		m[i].prefix_len = r->prefix_len;
+		Q53__Command__LatencyRtt *x = rtt_pb + i * LATENCY_ROW_REGIONS;
+		Q53__Command__LatencyRtt **xp =
+		    rtt_ptrs + i * LATENCY_ROW_REGIONS;
+		size_t k =
+		    r->n < LATENCY_ROW_REGIONS ? r->n : LATENCY_ROW_REGIONS;
+		for (size_t j = 0; j < k; j++) {
+			q53__command__latency_rtt__init(&x[j]);
+			x[j].region = (char *)r->rtt[j].region;
+			x[j].rtt_ms = r->rtt[j].rtt_ms;
+			xp[j] = &x[j];
+		}
+		m[i].rtts = xp;
+		m[i].n_rtts = k;
+		ptrs[i] = &m[i];
+	}
+}
+
+int command_encode_set_latency_rows(const struct command_set_latency_rows *c,
+				    struct command_payload *out)
+{
+	Q53__Command__SetLatencyRows m;
+	size_t n = c->n_set + c->n_remove;
+	int rc;
+
+	if ((c->n_set > 0 && c->set == NULL) ||
+	    (c->n_remove > 0 && c->remove == NULL))
+		return Q53_EINVAL;
+	Q53__Command__LatencyRow *rows = raft_calloc(n + 1, sizeof(*rows));
+	Q53__Command__LatencyRow **ptrs = raft_calloc(n + 1, sizeof(*ptrs));
+	Q53__Command__LatencyRtt *rtt =
+	    raft_calloc(n * LATENCY_ROW_REGIONS + 1, sizeof(*rtt));
+	Q53__Command__LatencyRtt **rtt_ptrs =
+	    raft_calloc(n * LATENCY_ROW_REGIONS + 1, sizeof(*rtt_ptrs));
+	rc = rows == NULL || ptrs == NULL || rtt == NULL || rtt_ptrs == NULL
+		 ? Q53_ENOMEM
+		 : 0;
+	if (rc == 0) {
+		latency_rows_to_pb(c->set, c->n_set, rows, ptrs, rtt, rtt_ptrs);
+		latency_rows_to_pb(c->remove, c->n_remove, rows + c->n_set,
+				   ptrs + c->n_set,
+				   rtt + c->n_set * LATENCY_ROW_REGIONS,
+				   rtt_ptrs + c->n_set * LATENCY_ROW_REGIONS);
+		q53__command__set_latency_rows__init(&m);
+		m.command_version = COMMAND_VERSION;
+		m.set = ptrs;
+		m.n_set = c->n_set;
+		m.remove = ptrs + c->n_set;
+		m.n_remove = c->n_remove;
+		m.clear = c->clear;
+		m.time_ms = c->time_ms;
+		rc = pack_payload(COMMAND_SET_LATENCY_ROWS, &m.base, out);
+	}
+	raft_free(rows);
+	raft_free(ptrs);
+	raft_free(rtt);
+	raft_free(rtt_ptrs);
+	return rc;
+}
+
+int command_encode_latency_samples(const struct command_latency_samples *c,
+				   struct command_payload *out)
+{
+	Q53__Command__LatencySamples m;
+	Q53__Command__LatencyRtt rtt[LATENCY_ROW_REGIONS];
+	Q53__Command__LatencyRtt *ptrs[LATENCY_ROW_REGIONS];
+
+	if (c->n > LATENCY_ROW_REGIONS || (c->n > 0 && c->rtt == NULL))
+		return Q53_EINVAL;
+	for (size_t i = 0; i < c->n; i++) {
+		q53__command__latency_rtt__init(&rtt[i]);
+		rtt[i].region = (char *)c->rtt[i].region;
+		rtt[i].rtt_ms = c->rtt[i].rtt_ms;
+		ptrs[i] = &rtt[i];
+	}
+	q53__command__latency_samples__init(&m);
+	m.command_version = COMMAND_VERSION;
+	m.node_id = c->node_id;
+	m.site = str_in(c->site);
+	m.rtts = ptrs;
+	m.n_rtts = c->n;
+	m.time_ms = c->time_ms;
+	return pack_payload(COMMAND_LATENCY_SAMPLES, &m.base, out);
 }
 
 /* --- decode --- */
@@ -642,6 +810,10 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 		return &q53__command__change_tags__descriptor;
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return &q53__command__update_hosted_zone_comment__descriptor;
+	case COMMAND_SET_LATENCY_ROWS:
+		return &q53__command__set_latency_rows__descriptor;
+	case COMMAND_LATENCY_SAMPLES:
+		return &q53__command__latency_samples__descriptor;
 	default:
 		return NULL;
 	}
@@ -813,6 +985,8 @@ static void fill_command(struct command *out)
 		c->name = str_out(m->name);
 		c->geoip_path = str_out(m->geoip_path);
 		c->geoip_sha256 = str_out(m->geoip_sha256);
+		c->site = str_out(m->site);
+		c->site_region = str_out(m->site_region);
 		c->time_ms = m->time_ms;
 		break;
 	}
@@ -836,6 +1010,8 @@ bool command_type_versioned(uint16_t type)
 		type <= COMMAND_DELETE_ACCESS_KEY) ||
 	       type == COMMAND_CHANGE_TAGS ||
 	       type == COMMAND_UPDATE_ZONE_COMMENT ||
+	       type == COMMAND_SET_LATENCY_ROWS ||
+	       type == COMMAND_LATENCY_SAMPLES ||
 	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
 		type <= COMMAND_TRAFFIC_POLICY_INSTANCE);
 }
@@ -846,7 +1022,7 @@ uint32_t command_version_max(uint16_t type)
 	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return COMMAND_VERSION_TRAFFIC_FLOW;
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
-		   ? COMMAND_VERSION_GEO_ALIAS
+		   ? COMMAND_VERSION_LATENCY
 		   : COMMAND_VERSION;
 }
 
@@ -912,6 +1088,7 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 	r->alias_name = m->alias_dns_name.data;
 	r->alias_name_len = m->alias_dns_name.len;
 	r->alias_evaluate = m->alias_evaluate_target_health;
+	r->region = m->region != NULL && m->region[0] ? m->region : NULL;
 	return 0;
 }
 
@@ -1083,6 +1260,65 @@ static int fill_typed(struct command *out)
 		c->n_add = m->n_add;
 		c->remove_keys = (const char *const *)m->remove_keys;
 		c->n_remove = m->n_remove_keys;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_SET_LATENCY_ROWS: {
+		const Q53__Command__SetLatencyRows *m = out->pb;
+		struct command_set_latency_rows *c = &out->u.set_latency_rows;
+		if (m->command_version != COMMAND_VERSION ||
+		    m->n_set > LATENCY_ROWS_MAX ||
+		    m->n_remove > LATENCY_ROWS_MAX)
+			return Q53_EMALF;
+		size_t nrows = m->n_set + m->n_remove;
+		/* The rows, then room for why one does not check. */
+		const size_t whylen = 160;
+		struct latency_row *rows =
+		    raft_calloc(1, nrows * sizeof(*rows) + whylen);
+		if (rows == NULL)
+			return Q53_ENOMEM;
+		out->aux = rows;
+		char *why = (char *)(rows + nrows);
+		c->invalid = NULL;
+		for (size_t i = 0; i < m->n_set + m->n_remove; i++) {
+			const Q53__Command__LatencyRow *x =
+			    i < m->n_set ? m->set[i] : m->remove[i - m->n_set];
+			if (latency_row_from_pb(x, &rows[i], why, whylen) !=
+				0 &&
+			    c->invalid == NULL)
+				c->invalid = why;
+		}
+		c->set = rows;
+		c->n_set = m->n_set;
+		c->remove = rows + m->n_set;
+		c->n_remove = m->n_remove;
+		c->clear = m->clear;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_LATENCY_SAMPLES: {
+		const Q53__Command__LatencySamples *m = out->pb;
+		struct command_latency_samples *c = &out->u.latency_samples;
+
+		if (m->command_version != COMMAND_VERSION ||
+		    m->n_rtts > LATENCY_ROW_REGIONS)
+			return Q53_EMALF;
+		struct latency_rtt *rtt =
+		    raft_calloc(m->n_rtts + 1, sizeof(*rtt));
+		if (rtt == NULL)
+			return Q53_ENOMEM;
+		out->aux = rtt;
+		for (size_t i = 0; i < m->n_rtts; i++) {
+			const char *reg = str_out(m->rtts[i]->region);
+			if (strlen(reg) > LATENCY_NAME_MAX)
+				return Q53_EMALF;
+			memcpy(rtt[i].region, reg, strlen(reg) + 1);
+			rtt[i].rtt_ms = m->rtts[i]->rtt_ms;
+		}
+		c->node_id = m->node_id;
+		c->site = str_out(m->site);
+		c->rtt = rtt;
+		c->n = m->n_rtts;
 		c->time_ms = m->time_ms;
 		return 0;
 	}

@@ -62,7 +62,10 @@ enum command_type {
 	/* 17: unused (never written) */
 	COMMAND_CHANGE_TAGS = 18,
 	COMMAND_UPDATE_ZONE_COMMENT = 19,
-	/* 20..23: other commands. Traffic Flow (command_flow.h): */
+	/* 20, 21: other routing policies */
+	COMMAND_SET_LATENCY_ROWS = 22,
+	COMMAND_LATENCY_SAMPLES = 23,
+	/* Traffic Flow (command_flow.h): */
 	COMMAND_CREATE_TRAFFIC_POLICY = 24,
 	COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT = 25,
 	COMMAND_DELETE_TRAFFIC_POLICY = 26,
@@ -79,14 +82,16 @@ enum command_type {
 #define COMMAND_VERSION		  1
 #define COMMAND_VERSION_ROUTING	  2
 #define COMMAND_VERSION_GEO_ALIAS 3 /* a geolocation set or an alias */
-#define COMMAND_VERSION_MAX	  COMMAND_VERSION_GEO_ALIAS
+#define COMMAND_VERSION_LATENCY	  5 /* a latency set (Region) */
+#define COMMAND_VERSION_MAX	  COMMAND_VERSION_LATENCY
 /* The command_version of the Traffic Flow commands (24..27). */
 #define COMMAND_VERSION_TRAFFIC_FLOW 7
 
-/* True for the types 11..16 and 18..19, which carry command_version. */
+/* True for the types 11..16, 18..19 and 22..23, which carry
+ * command_version. */
 bool command_type_versioned(uint16_t type);
 /* The largest command_version this release reads for a versioned type:
- * COMMAND_VERSION_GEO_ALIAS for the record set commands (11, 12),
+ * COMMAND_VERSION_LATENCY for the record set commands (11, 12),
  * COMMAND_VERSION for the others. */
 uint32_t command_version_max(uint16_t type);
 /* The command_version of a typed payload (field 1), read without decoding
@@ -169,6 +174,8 @@ struct command_set_node {
 	const char *name;
 	const char *geoip_path;	  /* "" or NULL = none */
 	const char *geoip_sha256; /* "" or NULL = none */
+	const char *site;	  /* q53d --site NAME, "" or NULL = none */
+	const char *site_region;  /* the site's region */
 	uint64_t time_ms;
 };
 
@@ -222,11 +229,42 @@ struct command_update_zone_comment {
 	uint64_t time_ms;
 };
 
+/* The latency table (node/control/latency_table.h). Set rows replace the
+ * rows of their networks, then remove rows are deleted (NoSuchLatencyRow
+ * when one is absent); clear drops every API row first. */
+struct latency_row;
+struct latency_rtt;
+struct command_set_latency_rows {
+	const struct latency_row *set;
+	size_t n_set;
+	const struct latency_row *remove;
+	size_t n_remove;
+	bool clear;
+	uint64_t time_ms;
+	/* decode: why a row does not check (apply refuses), NULL if fine */
+	const char *invalid;
+};
+
+/* What node_id's prober measured from site to each region. */
+struct command_latency_samples {
+	uint64_t node_id;
+	const char *site;
+	const struct latency_rtt *rtt;
+	size_t n;
+	uint64_t time_ms;
+};
+
 /* One encoded command: what goes into struct q53_fsm_log_command. */
 struct command_payload {
 	uint16_t type;
 	uint8_t *data; /* raft_malloc'd; NULL when len is 0 */
 	size_t len;
+	/* Optional: the typed command data was encoded from (a struct
+	 * command, e.g. an import's parsed record sets), which apply on this
+	 * node may use instead of decoding data (q53_fsm_log_offer); freed
+	 * with decoded_free(decoded) by command_payload_clear. */
+	struct command *decoded;
+	void (*decoded_free)(struct command *decoded);
 };
 
 /* Encode a command into *out. Return 0, Q53_EINVAL (nameservers NULL with
@@ -260,6 +298,10 @@ int command_encode_change_tags(const struct command_change_tags *c,
 			       struct command_payload *out);
 int command_encode_update_zone_comment(
     const struct command_update_zone_comment *c, struct command_payload *out);
+int command_encode_set_latency_rows(const struct command_set_latency_rows *c,
+				    struct command_payload *out);
+int command_encode_latency_samples(const struct command_latency_samples *c,
+				   struct command_payload *out);
 
 /* raft_free's out->data and zeroes out. */
 void command_payload_clear(struct command_payload *out);
@@ -282,6 +324,8 @@ struct command {
 		struct command_delete_access_key delete_access_key;
 		struct command_change_tags change_tags;
 		struct command_update_zone_comment update_zone_comment;
+		struct command_set_latency_rows set_latency_rows;
+		struct command_latency_samples latency_samples;
 	} u;
 	void *pb;	/* private: the unpacked message */
 	void *pb_arena; /* private: where pb lives */

@@ -35,9 +35,8 @@ static int pack_payload(uint16_t type, const ProtobufCMessage *msg,
 {
 	size_t n = protobuf_c_message_get_packed_size(msg);
 
+	memset(out, 0, sizeof(*out));
 	out->type = type;
-	out->data = NULL;
-	out->len = 0;
 	if (n == 0)
 		return 0;
 	out->data = raft_malloc(n);

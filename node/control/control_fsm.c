@@ -19,6 +19,7 @@
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
 #include "node/health/check_config.h"
+#include "node/control/latency_table.h"
 #include "proto/command.pb-c.h"
 
 /* 1: 0.1.0 (read by node/control/upgrade.c); 2: 0.2.0; 3: adds access
@@ -75,6 +76,8 @@ struct node {
 	char *name;
 	char *geoip_path;
 	char *geoip_sha256;
+	char *site;	   /* "" = none */
+	char *site_region; /* "" = none */
 	uint64_t index;
 	uint64_t time_ms;
 };
@@ -139,6 +142,7 @@ struct state {
 	size_t cap_refs;
 	struct access_keys keys; /* the REST API's */
 	struct tag_table tags;	 /* of zones and checks; dropped with them */
+	struct latency_table latency; /* latency routing's */
 };
 
 struct control_fsm {
@@ -150,7 +154,13 @@ struct control_fsm {
 	size_t cap_dirty;
 	bool dirty_all;
 	bool dirty_health;
-	bool flipped; /* some check's flipped is set */
+	bool dirty_latency; /* the latency table changed */
+	bool flipped;	    /* some check's flipped is set */
+	/* Latency routing's build inputs: the table (the state's) and this
+	 * node's own site and region (local, not replicated). */
+	struct zone_store_latency latency_in;
+	char site[LATENCY_NAME_MAX + 1];
+	char site_region[LATENCY_NAME_MAX + 1];
 	struct control_fsm_transition *transitions; /* for the webhooks */
 	size_t n_transitions;
 	size_t cap_transitions;
@@ -362,6 +372,8 @@ static void node_clear(struct node *n)
 	raft_free(n->name);
 	raft_free(n->geoip_path);
 	raft_free(n->geoip_sha256);
+	raft_free(n->site);
+	raft_free(n->site_region);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -379,6 +391,7 @@ static void state_init(struct state *s)
 	memset(s, 0, sizeof(*s));
 	zone_store_init(&s->zones);
 	tag_table_init(&s->tags);
+	latency_table_init(&s->latency);
 }
 
 static void state_free(struct state *s)
@@ -402,6 +415,7 @@ static void state_free(struct state *s)
 	raft_free(s->refs);
 	access_keys_free(&s->keys);
 	tag_table_free(&s->tags);
+	latency_table_free(&s->latency);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1483,6 +1497,12 @@ static int apply_set_node(struct apply *a, const struct command_set_node *c)
 			      (unsigned long long)c->node_id,
 			      CONTROL_FSM_ADDRESS_MAX,
 			      CONTROL_FSM_NODE_NAME_MAX);
+	if ((c->site[0] != '\0' && !latency_name_valid(c->site)) ||
+	    (c->site_region[0] != '\0' && !latency_name_valid(c->site_region)))
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: node %llu: a site and its region "
+			      "are names of [a-z0-9-], 1 to %d characters",
+			      (unsigned long long)c->node_id, LATENCY_NAME_MAX);
 	pos = node_find(s, c->node_id, &found);
 	if (!found) {
 		size_t cap = s->cap_nodes;
@@ -1502,9 +1522,11 @@ static int apply_set_node(struct apply *a, const struct command_set_node *c)
 	n.name = rstrdup(c->name);
 	n.geoip_path = rstrdup(c->geoip_path);
 	n.geoip_sha256 = rstrdup(c->geoip_sha256);
+	n.site = rstrdup(c->site);
+	n.site_region = rstrdup(c->site_region);
 	if (n.raft_address == NULL || n.dns_address == NULL ||
 	    n.api_address == NULL || n.name == NULL || n.geoip_path == NULL ||
-	    n.geoip_sha256 == NULL) {
+	    n.geoip_sha256 == NULL || n.site == NULL || n.site_region == NULL) {
 		node_clear(&n);
 		return Q53_ENOMEM;
 	}
@@ -1712,6 +1734,104 @@ static int apply_flow(struct apply *a, uint16_t type, const uint8_t *payload,
 	return 0;
 }
 
+/* --- latency routing --- */
+
+static int apply_set_latency_rows(struct apply *a,
+				  const struct command_set_latency_rows *c)
+{
+	struct state *s = &a->f->s;
+	struct latency_table t;
+	char cidr[64];
+	int rv;
+
+	if (c->invalid != NULL)
+		return reject(a, Q53_EINVAL, "InvalidInput: %s", c->invalid);
+	/* On a copy: a row missing or memory running out leaves the table
+	 * as it was. */
+	rv = latency_table_copy(&t, &s->latency);
+	if (rv != 0)
+		return rv;
+	if (c->clear)
+		latency_table_clear_rows(&t);
+	for (size_t i = 0; i < c->n_set && rv == 0; i++)
+		rv = latency_table_set(&t, &c->set[i]);
+	if (rv == Q53_EINVAL) {
+		latency_table_free(&t);
+		return reject(a, rv,
+			      "InvalidInput: the latency table holds at most "
+			      "%d rows",
+			      LATENCY_ROWS_MAX);
+	}
+	for (size_t i = 0; i < c->n_remove && rv == 0; i++) {
+		rv = latency_table_delete(&t, &c->remove[i]);
+		if (rv == Q53_ENOENT) {
+			latency_table_free(&t);
+			latency_cidr_format(&c->remove[i], cidr, sizeof(cidr));
+			return reject(a, rv,
+				      "NoSuchLatencyRow: no latency row for "
+				      "%s",
+				      cidr);
+		}
+	}
+	if (rv == 0)
+		rv = encode_success(a);
+	if (rv != 0) {
+		latency_table_free(&t);
+		return rv;
+	}
+	latency_table_free(&s->latency);
+	s->latency = t;
+	a->f->dirty_latency = true;
+	commit(a);
+	return 0;
+}
+
+static int apply_latency_samples(struct apply *a,
+				 const struct command_latency_samples *c)
+{
+	struct state *s = &a->f->s;
+	struct latency_rtt rtt[LATENCY_ROW_REGIONS];
+	char why[160];
+	int rv;
+
+	if (!latency_name_valid(c->site))
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: '%.40s' is not a site name",
+			      c->site);
+	/* A node reports for its own site only (its metadata's). */
+	bool found;
+	size_t pos = node_find(s, c->node_id, &found);
+	if (!found || strcmp(s->nodes[pos].site, c->site) != 0)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: node %llu is not a member at site "
+			      "%s",
+			      (unsigned long long)c->node_id, c->site);
+	memcpy(rtt, c->rtt, c->n * sizeof(rtt[0]));
+	if (latency_rtts_check(rtt, c->n, why, sizeof(why)) != 0)
+		return reject(a, Q53_EINVAL, "InvalidInput: %s", why);
+	if (latency_table_site(&s->latency, c->site) == NULL &&
+	    s->latency.nsites >= LATENCY_SITES_MAX)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: the latency table holds at most "
+			      "%d sites",
+			      LATENCY_SITES_MAX);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = latency_table_sample(&s->latency, c->site, c->node_id, c->time_ms,
+				  rtt, c->n);
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv,
+			      "InvalidInput: more than %d regions measured "
+			      "from one site",
+			      LATENCY_ROW_REGIONS);
+	a->f->dirty_latency = true;
+	commit(a);
+	return 0;
+}
+
 /* --- q53_fsm: apply --- */
 
 static int dispatch(struct apply *a, const struct command *cmd)
@@ -1749,6 +1869,10 @@ static int dispatch(struct apply *a, const struct command *cmd)
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return apply_update_zone_comment(a,
 						 &cmd->u.update_zone_comment);
+	case COMMAND_SET_LATENCY_ROWS:
+		return apply_set_latency_rows(a, &cmd->u.set_latency_rows);
+	case COMMAND_LATENCY_SAMPLES:
+		return apply_latency_samples(a, &cmd->u.latency_samples);
 	default:
 		break; /* legacy types: converted before apply (upgrade.c) */
 	}
@@ -1772,9 +1896,12 @@ static int encode_rejection(struct apply *a)
 	return command_result_encode(&a->res, &a->out, &a->out_len);
 }
 
-static int fsm_apply(struct q53_fsm *base, uint16_t type,
-		     const uint8_t *payload, size_t len, int32_t *code,
-		     uint8_t **out, size_t *out_len)
+/* Applies payload, or given (the typed command it was encoded from, see
+ * q53_fsm.apply_decoded) when not NULL. */
+static int fsm_apply_cmd(struct q53_fsm *base, uint16_t type,
+			 const struct command *given, const uint8_t *payload,
+			 size_t len, int32_t *code, uint8_t **out,
+			 size_t *out_len)
 {
 	struct control_fsm *f = base->data;
 	struct apply *a;
@@ -1795,7 +1922,13 @@ static int fsm_apply(struct q53_fsm *base, uint16_t type,
 		rv = apply_flow(a, type, payload, len);
 		goto done;
 	}
-	rv = command_decode(type, payload, len, &cmd);
+	if (given != NULL && given->type == (enum command_type)type) {
+		cmd = *given;
+		cmd.pb = NULL; /* borrowed: nothing to free */
+		rv = 0;
+	} else {
+		rv = command_decode(type, payload, len, &cmd);
+	}
 	if (rv == Q53_ENOMEM)
 		goto out;
 	if (rv != 0)
@@ -1825,6 +1958,23 @@ out:
 	raft_free(a);
 	assert(rv == 0 || rv == Q53_ENOMEM);
 	return rv;
+}
+
+static int fsm_apply(struct q53_fsm *base, uint16_t type,
+		     const uint8_t *payload, size_t len, int32_t *code,
+		     uint8_t **out, size_t *out_len)
+{
+	return fsm_apply_cmd(base, type, NULL, payload, len, code, out,
+			     out_len);
+}
+
+static int fsm_apply_decoded(struct q53_fsm *base, uint16_t type,
+			     const void *decoded, const uint8_t *payload,
+			     size_t len, int32_t *code, uint8_t **out,
+			     size_t *out_len)
+{
+	return fsm_apply_cmd(base, type, decoded, payload, len, code, out,
+			     out_len);
 }
 
 /* --- q53_fsm: snapshot --- */
@@ -1997,6 +2147,7 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	struct snap_zones zx = {0};
 	struct command_flow_pb flow = {0};
 	Q53__Command__HealthCheckConfig *cfgs = NULL;
+	Q53__Command__LatencyTable *latency = NULL;
 	char ***children = NULL;
 	size_t n_votes = 0, v = 0, n_kvs = 0, kv = 0;
 	bool failed = false;
@@ -2088,6 +2239,8 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		pn->name = n->name;
 		pn->geoip_path = n->geoip_path;
 		pn->geoip_sha256 = n->geoip_sha256;
+		pn->site = n->site;
+		pn->site_region = n->site_region;
 		pn->index = n->index;
 		pn->time_ms = n->time_ms;
 		x.nodes[i] = pn;
@@ -2138,6 +2291,12 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		}
 		x.tags[i] = pt;
 	}
+	if (!latency_table_empty(&s->latency)) {
+		rv = latency_table_to_pb(&s->latency, &latency);
+		if (rv != 0)
+			goto out;
+		m.latency = latency;
+	}
 	*len = protobuf_c_message_get_packed_size(&m.base);
 	*buf = raft_malloc(*len);
 	if (*buf == NULL) {
@@ -2147,6 +2306,7 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	}
 	protobuf_c_message_pack(&m.base, *buf);
 out:
+	latency_table_pb_free(latency);
 	for (size_t i = 0; children != NULL && i < s->n_checks; i++)
 		raft_free(children[i]);
 	raft_free(children);
@@ -2538,6 +2698,9 @@ static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
 		    !text_ok(pn->name, CONTROL_FSM_NODE_NAME_MAX) ||
 		    !text_ok(pn->geoip_path, CONTROL_FSM_ADDRESS_MAX) ||
 		    !text_ok(pn->geoip_sha256, CONTROL_FSM_NODE_NAME_MAX) ||
+		    (pn->site[0] != '\0' && !latency_name_valid(pn->site)) ||
+		    (pn->site_region[0] != '\0' &&
+		     !latency_name_valid(pn->site_region)) ||
 		    pn->index > m->applied)
 			return Q53_EMALF;
 		t->node_ids[i] = pn->node_id;
@@ -2548,11 +2711,14 @@ static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
 		n->name = rstrdup(pn->name);
 		n->geoip_path = rstrdup(pn->geoip_path);
 		n->geoip_sha256 = rstrdup(pn->geoip_sha256);
+		n->site = rstrdup(pn->site);
+		n->site_region = rstrdup(pn->site_region);
 		n->index = pn->index;
 		n->time_ms = pn->time_ms;
 		if (n->raft_address == NULL || n->dns_address == NULL ||
 		    n->api_address == NULL || n->name == NULL ||
-		    n->geoip_path == NULL || n->geoip_sha256 == NULL)
+		    n->geoip_path == NULL || n->geoip_sha256 == NULL ||
+		    n->site == NULL || n->site_region == NULL)
 			return Q53_ENOMEM;
 	}
 	return 0;
@@ -2714,6 +2880,28 @@ out:
 	return rv;
 }
 
+/* Whether some node's site is in region (zone_store.site_region). */
+static bool fsm_site_region(void *ctx, const char *region)
+{
+	const struct control_fsm *f = ctx;
+	for (size_t i = 0; i < f->s.n_nodes; i++)
+		if (strcmp(f->s.nodes[i].site_region, region) == 0)
+			return true;
+	return false;
+}
+
+/* The store's hooks into this FSM (after init and every restore). */
+static void fsm_hooks(struct control_fsm *f)
+{
+	f->latency_in.table = &f->s.latency;
+	f->latency_in.site = f->site[0] != '\0' ? f->site : NULL;
+	f->latency_in.region =
+	    f->site_region[0] != '\0' ? f->site_region : NULL;
+	f->s.zones.site_region = fsm_site_region;
+	f->s.zones.site_region_ctx = f;
+	f->s.zones.latency = &f->latency_in;
+}
+
 static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 {
 	struct control_fsm *f = base->data;
@@ -2748,6 +2936,10 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 		rv = restore_decisions(&t, m);
 	if (rv == 0)
 		rv = restore_tags(&t, m);
+	if (rv == 0) {
+		latency_table_free(&t.latency);
+		rv = latency_table_from_pb(m->latency, &t.latency);
+	}
 	if (rv == 0)
 		rv = command_flow_restore(
 		    &t.zones, m->traffic_policies, m->n_traffic_policies,
@@ -2759,6 +2951,7 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	state_free(&f->s);
 	f->s = t;
 	state_init(&t);
+	fsm_hooks(f);
 	f->dirty_all = true;
 	f->dirty_health = true;
 	for (size_t i = 0; i < f->n_dirty; i++)
@@ -2780,8 +2973,10 @@ int control_fsm_new(struct control_fsm **out)
 	if (f == NULL)
 		return Q53_ENOMEM;
 	state_init(&f->s);
+	fsm_hooks(f);
 	f->base.data = f;
 	f->base.apply = fsm_apply;
+	f->base.apply_decoded = fsm_apply_decoded;
 	f->base.snapshot = fsm_snapshot;
 	f->base.restore = fsm_restore;
 	f->base.snapshot_capture = fsm_snapshot_capture;
@@ -2827,6 +3022,16 @@ void control_fsm_take_dirty(struct control_fsm *f,
 				dirty_add(f, info.id);
 		}
 	}
+	/* Latency groups answer by the latency table. */
+	if (f->dirty_latency && !f->dirty_all) {
+		struct zone_store_info info;
+		for (size_t z = 0;
+		     zone_store_get_at(&f->s.zones, z, &info) == 0; z++) {
+			if (zone_store_latency_count(&f->s.zones, z) > 0)
+				dirty_add(f, info.id);
+		}
+	}
+	f->dirty_latency = false;
 	out->all = f->dirty_all;
 	out->health = f->dirty_health;
 	out->zone_ids = f->dirty;
@@ -2997,6 +3202,8 @@ int control_fsm_node_at(const struct control_fsm *f, size_t i,
 	out->name = n->name;
 	out->geoip_path = n->geoip_path;
 	out->geoip_sha256 = n->geoip_sha256;
+	out->site = n->site;
+	out->site_region = n->site_region;
 	out->index = n->index;
 	out->time_ms = n->time_ms;
 	return 0;
@@ -3052,4 +3259,26 @@ const struct tag_resource *control_fsm_tags(const struct control_fsm *f,
 					    const char *type, const char *id)
 {
 	return tag_table_get(&f->s.tags, type, id);
+}
+
+void control_fsm_set_site(struct control_fsm *f, const char *site,
+			  const char *region)
+{
+	snprintf(f->site, sizeof(f->site), "%s",
+		 site != NULL && latency_name_valid(site) ? site : "");
+	snprintf(f->site_region, sizeof(f->site_region), "%s",
+		 region != NULL && latency_name_valid(region) ? region : "");
+	fsm_hooks(f);
+	f->dirty_latency = true;
+}
+
+const struct latency_table *control_fsm_latency(const struct control_fsm *f)
+{
+	return &f->s.latency;
+}
+
+const char *control_fsm_site(const struct control_fsm *f, const char **region)
+{
+	*region = f->site_region;
+	return f->site;
 }

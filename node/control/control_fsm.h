@@ -215,9 +215,22 @@ struct control_fsm_node {
 	const char *name;	  /* "" when none */
 	const char *geoip_path;	  /* "" when none */
 	const char *geoip_sha256; /* "" when none */
+	const char *site;	  /* "" when none */
+	const char *site_region;  /* "" when none */
 	uint64_t index;		  /* last SetNodeMetadata */
 	uint64_t time_ms;
 };
+
+/* This node's own site and region (q53d --site NAME[:REGION]; NULL or ""
+ * none): latency groups answer uncovered clients by the site's measured
+ * row, else the region (a local input of the build, not replicated). */
+void control_fsm_set_site(struct control_fsm *f, const char *site,
+			  const char *region);
+/* This node's site ("" = none) and its region (*region). */
+const char *control_fsm_site(const struct control_fsm *f, const char **region);
+/* The replicated latency table (API rows, measured site rows). */
+struct latency_table;
+const struct latency_table *control_fsm_latency(const struct control_fsm *f);
 
 /* Nodes (= members) by id. 0 or Q53_ENOENT. */
 size_t control_fsm_node_count(const struct control_fsm *f);

@@ -155,8 +155,11 @@ static int reject(const char *err, int code, int32_t *out_code, uint8_t **out,
 	return rc;
 }
 
-static int up_apply(struct q53_fsm *base, uint16_t type, const uint8_t *payload,
-		    size_t len, int32_t *code, uint8_t **out, size_t *out_len)
+/* apply, or apply_decoded when decoded is not NULL (this node's own
+ * command: never a legacy type). */
+static int up_apply_cmd(struct q53_fsm *base, uint16_t type,
+			const void *decoded, const uint8_t *payload, size_t len,
+			int32_t *code, uint8_t **out, size_t *out_len)
 {
 	struct control_upgrade *u = base->data;
 	struct q53_fsm *inner = control_fsm_base(u->fsm);
@@ -189,8 +192,11 @@ static int up_apply(struct q53_fsm *base, uint16_t type, const uint8_t *payload,
 		return Q53_ENOMEM; /* a test's hook returned: nothing done */
 	}
 	if (!command_legacy_type(type))
-		return inner->apply(inner, type, payload, len, code, out,
-				    out_len);
+		return decoded != NULL && inner->apply_decoded != NULL
+			   ? inner->apply_decoded(inner, type, decoded, payload,
+						  len, code, out, out_len)
+			   : inner->apply(inner, type, payload, len, code, out,
+					  out_len);
 
 	struct command_payload typed;
 	rc = control_upgrade_command(u->fsm, type, payload, len, &typed, msg,
@@ -204,10 +210,30 @@ static int up_apply(struct q53_fsm *base, uint16_t type, const uint8_t *payload,
 			 command_type_name(type), (unsigned)type, len);
 	if (rc != 0)
 		return reject(msg, rc, code, out, out_len);
-	rc = inner->apply(inner, typed.type, typed.data, typed.len, code, out,
-			  out_len);
+	/* The conversion's own typed form: not decoded again. */
+	rc = typed.decoded != NULL && inner->apply_decoded != NULL
+		 ? inner->apply_decoded(inner, typed.type, typed.decoded,
+					typed.data, typed.len, code, out,
+					out_len)
+		 : inner->apply(inner, typed.type, typed.data, typed.len, code,
+				out, out_len);
 	command_payload_clear(&typed);
 	return rc;
+}
+
+static int up_apply(struct q53_fsm *base, uint16_t type, const uint8_t *payload,
+		    size_t len, int32_t *code, uint8_t **out, size_t *out_len)
+{
+	return up_apply_cmd(base, type, NULL, payload, len, code, out, out_len);
+}
+
+static int up_apply_decoded(struct q53_fsm *base, uint16_t type,
+			    const void *decoded, const uint8_t *payload,
+			    size_t len, int32_t *code, uint8_t **out,
+			    size_t *out_len)
+{
+	return up_apply_cmd(base, type, decoded, payload, len, code, out,
+			    out_len);
 }
 
 /* --- snapshots --- */
@@ -547,6 +573,7 @@ int control_upgrade_new(struct control_fsm *fsm, struct control_upgrade **out)
 	u->fatal = fatal_default;
 	u->base.data = u;
 	u->base.apply = up_apply;
+	u->base.apply_decoded = up_apply_decoded;
 	u->base.snapshot = up_snapshot;
 	u->base.restore = up_restore;
 	if (control_fsm_base(fsm)->snapshot_capture != NULL) {

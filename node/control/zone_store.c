@@ -16,6 +16,7 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/geo_codes.h"
+#include "node/control/latency_table.h"
 #include "node/control/zone_store_impl.h"
 #include "node/dnsdata/rdata_check.h"
 #include "node/dnsdata/rdata_text.h"
@@ -190,10 +191,31 @@ struct set_routing {
 	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
 	uint32_t geo;	 /* checked already (geo_of) */
 	const char *geo_code[3];
+	const char *region; /* checked already (region_of) */
 };
 
 static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL, 0, 0,
-					 0,    {NULL, NULL, NULL}};
+					 0,    {NULL, NULL, NULL},   NULL};
+
+/* Whether a Region is one this store accepts: Route 53's codes, and the
+ * regions of the cluster's sites. 0, or -1 with the reason in why. */
+static int region_of(const struct zone_store *s, const struct rrset_data *r,
+		     char *why, size_t whylen)
+{
+	if (r->region == NULL)
+		return 0;
+	if (latency_name_valid(r->region) &&
+	    (latency_region_known(r->region) ||
+	     (s->site_region != NULL &&
+	      s->site_region(s->site_region_ctx, r->region))))
+		return 0;
+	snprintf(why, whylen,
+		 "Region '%.64s' is not a known region (Route 53's region "
+		 "codes, or the region of a site of this cluster: q53d "
+		 "--site NAME:REGION)",
+		 r->region);
+	return -1;
+}
 
 static bool has_geo(const struct rrset_data *r)
 {
@@ -225,7 +247,8 @@ static struct set_routing routing_of(const struct rrset_data *r)
 		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0) |
 		      (r->alias_zone_id != NULL ? ZONE_STORE_ALIAS : 0)),
 	    0,
-	    {r->geo_continent, r->geo_country, r->geo_subdivision}};
+	    {r->geo_continent, r->geo_country, r->geo_subdivision},
+	    r->region};
 }
 
 static void geo_copy(char *dst, size_t cap, const char *src)
@@ -265,6 +288,7 @@ void zone_store_rrset_data(const struct zone_store_rrset *s,
 		out->geo_country = geo_str(p->geo_country);
 		out->geo_subdivision = geo_str(p->geo_subdivision);
 	}
+	out->region = zone_store_rrset_region(s);
 }
 
 /* An alias's one record (private): flags, zone id length, zone id, the
@@ -327,7 +351,7 @@ enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
 	return change_batch_policy(
 	    zone_store_rrset_set_id(s) != NULL, zone_store_rrset_failover(s),
 	    routing & ZONE_STORE_WEIGHTED, routing & ZONE_STORE_MULTIVALUE,
-	    zone_store_rrset_geo(s) != 0);
+	    zone_store_rrset_geo(s) != 0, zone_store_rrset_region(s) != NULL);
 }
 
 /* The records of a set being built, in canonical order and distinct,
@@ -412,7 +436,7 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 	    r->health_check_id != NULL ? strlen(r->health_check_id) + 1 : 0;
 	bool plain = idlen == 0 && hclen == 0 &&
 		     r->failover == CHANGE_FAILOVER_NONE && r->weight == 0 &&
-		     r->routing == 0 && r->geo == 0;
+		     r->routing == 0 && r->geo == 0 && r->region == NULL;
 	size_t size = sizeof(struct zone_store_rrset) +
 		      d->count * sizeof(struct zone_store_rdata) +
 		      (plain ? 0 : sizeof(struct zone_store_policy)) + len +
@@ -438,6 +462,8 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 			geo_copy(pol->geo_subdivision,
 				 sizeof(pol->geo_subdivision), r->geo_code[2]);
 		}
+		if (r->region != NULL)
+			geo_copy(pol->region, sizeof(pol->region), r->region);
 		s->policy = pol;
 	}
 	s->owner = p;
@@ -480,6 +506,7 @@ static bool set_same_data(const struct zone_store_rrset *a,
 	    zone_store_rrset_weight(a) != zone_store_rrset_weight(b) ||
 	    zone_store_rrset_routing(a) != zone_store_rrset_routing(b) ||
 	    zone_store_rrset_geo(a) != zone_store_rrset_geo(b) ||
+	    !opt_eq(zone_store_rrset_region(a), zone_store_rrset_region(b)) ||
 	    !opt_eq(zone_store_rrset_health_check(a),
 		    zone_store_rrset_health_check(b)))
 		return false;
@@ -773,10 +800,16 @@ void zone_store_init(struct zone_store *s)
 	s->retired = NULL;
 	s->nretired = 0;
 	s->capretired = 0;
+	s->site_region = NULL;
+	s->site_region_ctx = NULL;
+	s->latency = NULL;
 }
 
 void zone_store_free(struct zone_store *s)
 {
+	bool (*site_region)(void *, const char *) = s->site_region;
+	void *site_region_ctx = s->site_region_ctx;
+	const struct zone_store_latency *latency = s->latency;
 	assert(s->holds == 0);
 	for (size_t i = 0; i < s->nzones; i++)
 		zone_free(s->zones[i]);
@@ -786,6 +819,10 @@ void zone_store_free(struct zone_store *s)
 	free(s->retired);
 	zone_store_flow_free(s);
 	zone_store_init(s);
+	/* The caller's hooks outlive the data. */
+	s->site_region = site_region;
+	s->site_region_ctx = site_region_ctx;
+	s->latency = latency;
 }
 
 void zone_store_hold(struct zone_store *s)
@@ -866,6 +903,11 @@ int zone_store_get_at(const struct zone_store *s, size_t i,
 size_t zone_store_alias_count(const struct zone_store *s, size_t i)
 {
 	return i < s->nzones ? s->zones[i]->nalias : 0;
+}
+
+size_t zone_store_latency_count(const struct zone_store *s, size_t i)
+{
+	return i < s->nzones ? s->zones[i]->nlatency : 0;
 }
 
 int zone_store_get(const struct zone_store *s, const char *id,
@@ -1220,13 +1262,14 @@ static int alias_to_set(const struct rrset_change *c, size_t i,
 
 /* Turns change i into a record set (the candidate) or reports why it
  * cannot be one. Returns 0, Q53_EINVAL (reported) or Q53_ENOMEM. */
-static int change_to_set(const struct zone_store_zone *z,
+static int change_to_set(const struct zone_store *s,
+			 const struct zone_store_zone *z,
 			 const struct rrset_change *c, size_t i,
 			 struct report *e, struct zone_store_rrset **out)
 {
 	const struct rrset_data *r = &c->set;
 	uint8_t owner[DNAME_MAXLEN];
-	char tname[32], label[NAME_TEXT_MAX + 128];
+	char tname[32], label[NAME_TEXT_MAX + 128], why[256];
 	int rc;
 
 	*out = NULL;
@@ -1282,20 +1325,23 @@ static int change_to_set(const struct zone_store_zone *z,
 			   label, z->name);
 		return Q53_EINVAL;
 	}
-	enum change_policy policy =
-	    change_batch_policy(r->set_identifier != NULL, r->failover,
-				r->has_weight, r->multivalue, has_geo(r));
+	enum change_policy policy = change_batch_policy(
+	    r->set_identifier != NULL, r->failover, r->has_weight,
+	    r->multivalue, has_geo(r), r->region != NULL);
 	if (policy == CHANGE_POLICY_INVALID) {
 		report_add(e, i,
 			   "%s: a SetIdentifier needs exactly one routing "
-			   "policy (Failover, Weight, MultiValueAnswer or "
-			   "GeoLocation), and a routing policy a "
+			   "policy (Failover, Weight, MultiValueAnswer, "
+			   "GeoLocation or Region), and a routing policy a "
 			   "SetIdentifier",
 			   label);
 		return Q53_EINVAL;
 	}
+	if (region_of(s, r, why, sizeof(why)) != 0) {
+		report_add(e, i, "%s: %s", label, why);
+		return Q53_EINVAL;
+	}
 	uint32_t loc;
-	char why[160];
 	if (geo_of(r, &loc, why, sizeof(why)) != 0) {
 		report_add(e, i, "%s: %s", label, why);
 		return Q53_EINVAL;
@@ -1590,6 +1636,20 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 				zone_store_rrset_failover(cand)));
 			return;
 		}
+		if (pc == CHANGE_POLICY_LATENCY &&
+		    strcmp(zone_store_rrset_region(o),
+			   zone_store_rrset_region(cand)) == 0) {
+			report_add(
+			    e, i,
+			    "RRSet with DNS name %s, type %s, SetIdentifier "
+			    "\"%s\" cannot be created because the rrset with "
+			    "SetIdentifier \"%s\" already has the Region %s "
+			    "for the same name and type",
+			    name, t, zone_store_rrset_set_id(cand),
+			    zone_store_rrset_set_id(o),
+			    zone_store_rrset_region(cand));
+			return;
+		}
 		if (pc == CHANGE_POLICY_GEO &&
 		    zone_store_rrset_geo(o) == zone_store_rrset_geo(cand)) {
 			report_add(
@@ -1721,6 +1781,14 @@ static size_t list_count_alias(const struct set_list *l)
 	return n;
 }
 
+static size_t list_count_latency(const struct set_list *l)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < l->n; k++)
+		n += zone_store_rrset_region(l->v[k]) != NULL;
+	return n;
+}
+
 /* Every HealthCheckId of b must name an existing check. Returns 0, or
  * Q53_ENOENT with "NoSuchHealthCheck: change N: ...; change M: ..." in
  * err. */
@@ -1795,7 +1863,7 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 
 	for (size_t i = 0; i < b->nchanges; i++) {
 		const struct rrset_change *c = &b->changes[i];
-		rc = change_to_set(z, c, i, &e, &cands[i]);
+		rc = change_to_set(s, z, c, i, &e, &cands[i]);
 		if (rc == Q53_ENOMEM)
 			goto out;
 		if (rc != 0)
@@ -1881,9 +1949,13 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 	for (size_t k = 0; k < removed.n; k++)
 		zone_store_track_name(z, removed.v[k]->owner);
 	z->nalias -= list_count_alias(&removed);
-	for (size_t i = 0; i < b->nchanges; i++)
+	z->nlatency -= list_count_latency(&removed);
+	for (size_t i = 0; i < b->nchanges; i++) {
 		z->nalias += in_work[i] && (zone_store_rrset_routing(cands[i]) &
 					    ZONE_STORE_ALIAS);
+		z->nlatency +=
+		    in_work[i] && zone_store_rrset_region(cands[i]) != NULL;
+	}
 	if (refs != NULL) {
 		for (size_t k = 0; k < removed.n; k++)
 			if (zone_store_rrset_health_check(removed.v[k]) != NULL)
@@ -1998,6 +2070,13 @@ static int group_check(const struct zone_store_zone *z,
 						  "two geolocation record sets "
 						  "of one location and type "
 						  "at %s");
+		for (size_t m = 0; p == CHANGE_POLICY_LATENCY && m < k; m++)
+			if (strcmp(zone_store_rrset_region(g[m]),
+				   zone_store_rrset_region(x)) == 0)
+				return group_fail(g[0], err, errlen,
+						  "two latency record sets "
+						  "of one region and type "
+						  "at %s");
 	}
 	size_t kinds = 0;
 	for (size_t p = 0; p < CHANGE_POLICY_INVALID; p++)
@@ -2111,6 +2190,11 @@ static int set_from_typed(const struct zone_store_zone *z,
 	char geo_why[160];
 	*why = "an invalid GeoLocation";
 	if (geo_of(r, &routing.geo, geo_why, sizeof(geo_why)) != 0)
+		return Q53_EINVAL;
+	/* Snapshots and imports: a Region apply accepted once (the site
+	 * regions may be restored after the zones). */
+	*why = "a malformed Region";
+	if (r->region != NULL && !latency_name_valid(r->region))
 		return Q53_EINVAL;
 	struct set_draft d;
 	draft_init(&d);
@@ -2227,6 +2311,7 @@ int zone_store_replace(struct zone_store *s, const char *id,
 	if (serial_newer(soa_serial_get(soa), serial))
 		serial = soa_serial_get(soa);
 	size_t nalias = list_count_alias(&l);
+	size_t nlatency = list_count_latency(&l);
 	rc = retire_reserve(s, zone_store_sets_count(&z->sets));
 	if (rc == 0)
 		rc = list_to_sets(s, &l, &z->sets);
@@ -2235,6 +2320,7 @@ int zone_store_replace(struct zone_store *s, const char *id,
 		goto err_after_list;
 	}
 	z->nalias = nalias;
+	z->nlatency = nlatency;
 	soa_serial_set(soa, serial);
 	z->serial = serial;
 	return 0;
@@ -2306,6 +2392,7 @@ int zone_store_load(struct zone_store *s,
 	if (rc != 0)
 		goto err_after_zone;
 	z->nalias = list_count_alias(&l);
+	z->nlatency = list_count_latency(&l);
 	rc = list_to_sets(s, &l, &z->sets);
 	if (rc != 0)
 		goto err_after_zone;

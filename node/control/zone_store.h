@@ -63,6 +63,8 @@ struct zone_store_rdata {
 /* The routing fields of a record set, out of line: NULL for a simple set
  * (almost every set of a zone), so that those do not carry them. Read
  * through the accessors below. Routing policies add their fields here. */
+#define ZONE_STORE_REGION_MAX 32 /* LATENCY_NAME_MAX */
+
 struct zone_store_policy {
 	char *set_identifier;	       /* NULL: a simple record set */
 	char *health_check_id;	       /* NULL: always healthy */
@@ -75,6 +77,8 @@ struct zone_store_policy {
 	char geo_continent[3];
 	char geo_country[3];
 	char geo_subdivision[4];
+	/* Latency routing: the Region ("" = none). */
+	char region[ZONE_STORE_REGION_MAX + 1];
 };
 
 /* One record set, read-only for callers. */
@@ -145,6 +149,15 @@ static inline uint32_t zone_store_rrset_geo(const struct zone_store_rrset *s)
 	return s->policy != NULL ? s->policy->geo : 0;
 }
 
+/* The Region of a latency set, NULL: none. */
+static inline const char *
+zone_store_rrset_region(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL && s->policy->region[0] != '\0'
+		   ? s->policy->region
+		   : NULL;
+}
+
 /* The typed form of s (borrowing s), rdata left NULL. */
 void zone_store_rrset_data(const struct zone_store_rrset *s,
 			   struct rrset_data *out);
@@ -188,6 +201,23 @@ struct zone_store {
 	size_t capretired;
 	/* Traffic policies and their instances (zone_store_flow.h). */
 	struct zone_store_flow *flow;
+	/* Latency routing. site_region: whether a Region that is none of
+	 * Route 53's codes is a region of the cluster's sites (replicated
+	 * state of the caller's; NULL: none is). latency: the inputs of
+	 * latency groups' builds (NULL: no table, no site). Neither is the
+	 * store's data: the caller sets and owns them. */
+	bool (*site_region)(void *ctx, const char *region);
+	void *site_region_ctx;
+	const struct zone_store_latency *latency;
+};
+
+/* What a latency group is built from (zone_store_build.c): the replicated
+ * table and the answering node's own site and region (NULL: none). */
+struct latency_table;
+struct zone_store_latency {
+	const struct latency_table *table;
+	const char *site;
+	const char *region;
 };
 
 void zone_store_init(struct zone_store *s);
@@ -244,6 +274,9 @@ int zone_store_get(const struct zone_store *s, const char *id,
 		   struct zone_store_info *out);
 /* How many alias sets the i-th zone holds (0 past the end). */
 size_t zone_store_alias_count(const struct zone_store *s, size_t i);
+/* The latency record sets of the zone at position i (0 past the end):
+ * zones holding some are rebuilt when the latency table changes. */
+size_t zone_store_latency_count(const struct zone_store *s, size_t i);
 
 /* Applies b to the zone atomically, with Route 53's rules: CREATE fails if
  * the set (name, type, set identifier) exists; DELETE must match TTL, every

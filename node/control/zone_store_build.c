@@ -116,6 +116,7 @@ struct build_health {
 	zone_store_check_fn fn;
 	void *ctx;
 	struct arena *arena;
+	const struct zone_store_latency *latency; /* the store's */
 };
 
 static bool health_of(void *arg, const char *check_id)
@@ -224,26 +225,31 @@ static int group_tree(const struct resolved *r, struct build_health *h,
 		return 0;
 	enum change_policy p = zone_store_rrset_policy(r->v[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO) {
+	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY) {
 		struct zone_store_routing *t =
 		    arena_keep(h->arena, malloc(sizeof(*t)));
 		if (t == NULL)
 			return Q53_ENOMEM;
 		int rc = zone_store_routing_build(
-		    t, r->v, r->n > GROUP_MAX ? GROUP_MAX : r->n, health_of, h);
+		    t, r->v, r->n > GROUP_MAX ? GROUP_MAX : r->n, health_of, h,
+		    h->latency);
 		if (rc == Q53_EINVAL)
 			return 0; /* not a group the store keeps */
 		if (rc != 0)
 			return rc;
-		if (arena_keep(h->arena, t->records) == NULL)
+		if (arena_keep(h->arena, t->records) == NULL ||
+		    (t->extra != NULL &&
+		     arena_keep(h->arena, t->extra) == NULL))
 			return Q53_ENOMEM;
 		struct tspec *ts = arena_alloc(h->arena, sizeof(*ts));
 		if (ts == NULL)
 			return Q53_ENOMEM;
-		ts->spec.kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO
-						       : ZONE_CHOICE_WEIGHTED;
+		ts->spec.kind =
+		    p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO : t->kind;
 		ts->spec.leaves = t->leaf;
 		ts->spec.n = t->n;
+		ts->spec.extra = t->extra;
+		ts->spec.extra_len = t->extra_len;
 		ts->depth = 1;
 		ts->nodes = 1;
 		const struct zone_choice_spec **subs = NULL;
@@ -524,7 +530,7 @@ static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
 		     size_t n, zone_store_check_fn healthy, void *ctx)
 {
 	struct arena arena = {0};
-	struct build_health h = {healthy, ctx, &arena};
+	struct build_health h = {healthy, ctx, &arena, k->s->latency};
 	int rc = group_add_as(k, g[0]->owner, g, n, &h, 0);
 	arena_free(&arena);
 	return rc;
@@ -637,7 +643,7 @@ static int instance_add(struct group_sink *k,
 		return 0;
 	const struct traffic_policy *p = &tp->p;
 	struct arena arena = {0};
-	struct build_health h = {healthy, ctx, &arena};
+	struct build_health h = {healthy, ctx, &arena, k->s->latency};
 	int rc;
 	if (!p->start_is_rule) {
 		const struct traffic_endpoint *e = &p->endpoints[p->start];
@@ -700,6 +706,7 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		zone_builder_abort(b);
 		return rc;
 	}
+	zone_builder_grouped(b); /* the store is in canonical order */
 	struct group_sink k = {.b = b, .err = err, .errlen = errlen, .s = s};
 	for (size_t i = 0; i < nsets;) {
 		struct zone_store_rrset *g[GROUP_MAX];
@@ -999,6 +1006,9 @@ static int branch_of(const struct zone_store *s, const char *id,
 		out_add(out, outlen, o, " %s%s\"%s\"",
 			change_batch_failover_name(fo),
 			fo != CHANGE_FAILOVER_NONE ? " " : "", sid);
+		if (zone_store_rrset_region(m) != NULL)
+			out_add(out, outlen, o, " region %s",
+				zone_store_rrset_region(m));
 		const struct zone_store_rrset *orig = g[0];
 		for (size_t j = 0; j < gn && j < GROUP_MAX; j++) {
 			const char *gid = zone_store_rrset_set_id(g[j]);
@@ -1025,7 +1035,7 @@ int zone_store_answer_branch(const struct zone_store *s, const char *id,
 			     size_t outlen)
 {
 	struct arena arena = {0};
-	struct build_health h = {healthy, ctx, &arena};
+	struct build_health h = {healthy, ctx, &arena, s->latency};
 	size_t o = 0;
 	if (outlen == 0)
 		return 0;

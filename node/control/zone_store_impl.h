@@ -29,7 +29,8 @@ struct zone_store_zone {
 	uint32_t serial;
 	struct zone_store_sets sets;	/* canonical order */
 	struct zone_store_track *track; /* NULL until the first update */
-	size_t nalias; /* alias sets: their answers follow other zones */
+	size_t nalias;	 /* alias sets: their answers follow other zones */
+	size_t nlatency; /* latency sets: their answers follow the table */
 };
 
 /* The longest alias chain (alias to alias ...) apply accepts and builds

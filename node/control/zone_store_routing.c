@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
+#include "node/control/latency_table.h"
+#include "node/zone/prefix.h"
 
 static bool member_healthy(const struct zone_store_rrset *s,
 			   zone_store_check_fn healthy, void *ctx)
@@ -127,13 +129,99 @@ static int geo(struct zone_store_routing *t,
 	return rc;
 }
 
+uint32_t zone_store_routing_latency_best(const struct zone_store_routing *t,
+					 const struct latency_rtt *rtt,
+					 size_t n, const char *prefer)
+{
+	uint32_t best = (uint32_t)t->n, best_rtt = UINT32_MAX;
+	for (size_t i = 0; i < t->n; i++) {
+		uint32_t v;
+		const char *region = zone_store_rrset_region(t->member[i]);
+		if (region == NULL || !latency_rtt_of(rtt, n, region, &v))
+			continue;
+		if (v < best_rtt || (v == best_rtt && prefer != NULL &&
+				     strcmp(region, prefer) == 0)) {
+			best = (uint32_t)i;
+			best_rtt = v;
+		}
+	}
+	return best;
+}
+
+/* Latency: a leaf per eligible member (its key its index), and the
+ * table from client networks to leaves (zone_store_routing.h). */
+static int latency(struct zone_store_routing *t,
+		   const struct zone_store_rrset *const *e, size_t m,
+		   const struct zone_store_latency *lat)
+{
+	int rc = weighted(t, e, m);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < t->n; i++)
+		t->leaf[i].weight = (uint32_t)i;
+	const struct latency_table *tab = lat != NULL ? lat->table : NULL;
+	uint32_t dflt = (uint32_t)t->n;
+	const struct latency_site *site =
+	    tab != NULL && lat->site != NULL
+		? latency_table_site(tab, lat->site)
+		: NULL;
+	if (site != NULL)
+		dflt = zone_store_routing_latency_best(t, site->rtt, site->n,
+						       lat->region);
+	for (size_t i = 0;
+	     dflt == t->n && lat != NULL && lat->region != NULL && i < t->n;
+	     i++) {
+		const char *region = zone_store_rrset_region(t->member[i]);
+		if (region != NULL && strcmp(region, lat->region) == 0)
+			dflt = (uint32_t)i;
+	}
+	if (dflt == t->n)
+		dflt = 0;
+	size_t nrows = tab != NULL ? tab->nrows : 0;
+	struct prefix_entry *in = malloc((nrows ? nrows : 1) * sizeof(*in));
+	if (in == NULL)
+		return Q53_ENOMEM;
+	for (size_t r = 0; r < nrows; r++) {
+		const struct latency_row *row = &tab->rows[r];
+		uint32_t best =
+		    zone_store_routing_latency_best(t, row->rtt, row->n, NULL);
+		in[r].family = row->family;
+		in[r].len = row->prefix_len;
+		memcpy(in[r].addr, row->addr, 16);
+		in[r].value = best < t->n ? best : dflt;
+	}
+	void *blob = NULL;
+	size_t blob_len = 0;
+	rc = prefix_table_build(in, nrows, &blob, &blob_len);
+	free(in);
+	if (rc != 0)
+		return rc;
+	struct zone_latency_extra *x = malloc(sizeof(*x) + blob_len);
+	if (x == NULL) {
+		free(blob);
+		return Q53_ENOMEM;
+	}
+	x->dflt = dflt;
+	x->reserved = 0;
+	memcpy(x + 1, blob, blob_len);
+	free(blob);
+	t->extra = x;
+	t->extra_len = sizeof(*x) + blob_len;
+	t->kind = ZONE_CHOICE_LATENCY;
+	return 0;
+}
+
 int zone_store_routing_build(struct zone_store_routing *t,
 			     struct zone_store_rrset *const *g, size_t n,
-			     zone_store_check_fn healthy, void *ctx)
+			     zone_store_check_fn healthy, void *ctx,
+			     const struct zone_store_latency *lat)
 {
 	const struct zone_store_rrset *e[ZONE_CHOICE_MAX_LEAVES];
 	t->n = 0;
 	t->records = NULL;
+	t->extra = NULL;
+	t->extra_len = 0;
+	t->kind = ZONE_CHOICE_WEIGHTED;
 	if (n == 0)
 		return Q53_EINVAL;
 	if (n > ZONE_CHOICE_MAX_LEAVES)
@@ -147,6 +235,8 @@ int zone_store_routing_build(struct zone_store_routing *t,
 		rc = multivalue(t, e, m);
 	else if (p == CHANGE_POLICY_GEO)
 		rc = geo(t, e, m);
+	else if (p == CHANGE_POLICY_LATENCY)
+		rc = latency(t, e, m, lat);
 	else
 		rc = Q53_EINVAL;
 	if (rc != 0)
@@ -158,5 +248,8 @@ void zone_store_routing_free(struct zone_store_routing *t)
 {
 	free(t->records);
 	t->records = NULL;
+	free(t->extra);
+	t->extra = NULL;
+	t->extra_len = 0;
 	t->n = 0;
 }

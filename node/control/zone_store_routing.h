@@ -30,20 +30,45 @@
 #define ZONE_STORE_MULTIVALUE_LEAVES 64
 
 struct zone_store_routing {
-	size_t n; /* leaves, >= 1 */
+	uint8_t kind; /* enum zone_choice_kind */
+	size_t n;     /* leaves, >= 1 */
 	struct zone_choice_leaf leaf[ZONE_CHOICE_MAX_LEAVES];
 	/* Weighted: the set each leaf answers with; multivalue: NULL. */
 	const struct zone_store_rrset *member[ZONE_CHOICE_MAX_LEAVES];
 	struct zone_choice_record *records; /* the leaves' (malloc'd) */
+	/* The choice's extra data (latency: struct zone_latency_extra and
+	 * a prefix table), malloc'd; NULL when none. */
+	void *extra;
+	size_t extra_len;
 };
 
 /* The table of the weighted or multivalue group g[0..n) (one name and
  * type, n >= 1, at most ZONE_CHOICE_MAX_LEAVES members read). healthy:
- * see zone_store_check_fn (NULL: all healthy). 0, Q53_EINVAL (g is not
- * such a group) or Q53_ENOMEM; free with zone_store_routing_free. */
+ * see zone_store_check_fn (NULL: all healthy). lat: a latency group's
+ * inputs (NULL: no table, no site). 0, Q53_EINVAL (g is not such a group)
+ * or Q53_ENOMEM; free with zone_store_routing_free.
+ *
+ * Latency: a leaf per eligible member (healthy, or all when none is), in
+ * set identifier order, its key its index. The extra data maps client
+ * networks to leaves: each row of the latency table to the leaf of the
+ * lowest RTT among the regions the row lists (ties: the first leaf); a
+ * row that lists none of the group's regions, and every network no row
+ * covers, to the default leaf: the lowest RTT of this node's own site's
+ * measured row (ties: the node's own region), else the leaf of the node's
+ * own region, else the first. API rows break ties by the first leaf, never
+ * by the node, so that every node answers a covered client alike. */
 int zone_store_routing_build(struct zone_store_routing *t,
 			     struct zone_store_rrset *const *g, size_t n,
-			     zone_store_check_fn healthy, void *ctx);
+			     zone_store_check_fn healthy, void *ctx,
+			     const struct zone_store_latency *lat);
+
+/* The leaf (index) of t's latency leaves with the lowest RTT in rtt[0..n)
+ * (regions absent from it do not count), or t->n when none is listed.
+ * Ties: the leaf of region prefer (NULL: none), else the first. */
+struct latency_rtt;
+uint32_t zone_store_routing_latency_best(const struct zone_store_routing *t,
+					 const struct latency_rtt *rtt,
+					 size_t n, const char *prefer);
 void zone_store_routing_free(struct zone_store_routing *t);
 
 #endif

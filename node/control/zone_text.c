@@ -290,19 +290,24 @@ int zone_text_export(const struct zone_store *s, const char *id, char **text,
 
 /* --- import --- */
 
-/* One record of the file; owner and data live in text_priv's arena. */
+/* One record of the file; owner and data live in text_priv's arena
+ * (offsets: the arena stays below ARENA_MAX). 32 bytes: a million-record
+ * file's records are touched twice (parse, sort), so their size counts. */
 struct text_record {
-	size_t owner; /* offset of the lowercase wire owner in the arena */
-	size_t data;  /* offset of the RDATA in the arena */
-	size_t key;   /* offset of the owner's sort key in the arena */
-	uint16_t key_len;
-	uint8_t owner_len;
-	uint16_t type;
+	uint32_t owner; /* offset of the lowercase wire owner in the arena */
+	uint32_t data;	/* offset of the RDATA in the arena */
+	uint32_t key;	/* offset of the owner's sort key in the arena */
 	uint32_t ttl;
+	uint32_t order; /* position in the file */
+	uint32_t line;	/* saturated at UINT32_MAX */
+	uint16_t key_len;
+	uint16_t type;
 	uint16_t len;
-	size_t order; /* position in the file */
-	uint64_t line;
+	uint8_t owner_len;
 };
+_Static_assert(sizeof(struct text_record) == 32, "text_record: 32 bytes");
+
+#define ARENA_MAX ((size_t)UINT32_MAX - 2 * 65536)
 
 struct text_priv {
 	struct text_record *recs;
@@ -327,6 +332,8 @@ static void text_priv_free(struct text_priv *p)
  * of memory. */
 static size_t arena_put(struct text_priv *p, const void *data, size_t n)
 {
+	if (p->arena_len + n > ARENA_MAX)
+		return SIZE_MAX;
 	if (p->arena_len + n > p->arena_cap) {
 		size_t cap = p->arena_cap ? p->arena_cap : 4096;
 		while (cap < p->arena_len + n)
@@ -412,7 +419,7 @@ static int record_cmp(const void *pa, const void *pb, void *arg)
 	return a->order < b->order ? -1 : (a->order > b->order);
 }
 
-/* What the sort moves: 16 bytes instead of a 64-byte text_record, and
+/* What the sort moves: 16 bytes instead of a 32-byte text_record, and
  * the 8 key bytes after the origin's (which every key starts with),
  * big-endian and zero-padded, so that most comparisons read no key.
  * Zero padding agrees with record_cmp's shorter-first. */
@@ -500,6 +507,10 @@ static int import_record(const struct zone_store_info *z, struct text_priv *p,
 	if (sc->r_ttl > CHANGE_BATCH_MAX_TTL)
 		return fail(why, whylen, Q53_EINVAL, "TTL %u is out of range",
 			    sc->r_ttl);
+	if (p->arena_len + 2 * len + sc->r_data_length + 4 > ARENA_MAX)
+		return fail(why, whylen, Q53_EINVAL,
+			    "the zone file is too large (more than 4 GiB of "
+			    "names and record data); split it");
 	if (p->nrecs == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 256;
 		struct text_record *v = realloc(p->recs, ncap * sizeof(*v));
@@ -512,17 +523,21 @@ static int import_record(const struct zone_store_info *z, struct text_priv *p,
 	memset(r, 0, sizeof(*r));
 	uint8_t key[2 * DNAME_MAXLEN];
 	r->key_len = (uint16_t)name_sort_key(owner, key);
-	r->owner = arena_put(p, owner, len);
-	r->data = arena_put(p, sc->r_data, sc->r_data_length);
-	r->key = arena_put(p, key, r->key_len);
-	if (r->owner == SIZE_MAX || r->data == SIZE_MAX || r->key == SIZE_MAX)
+	size_t o = arena_put(p, owner, len);
+	size_t d = arena_put(p, sc->r_data, sc->r_data_length);
+	size_t k = arena_put(p, key, r->key_len);
+	if (o == SIZE_MAX || d == SIZE_MAX || k == SIZE_MAX)
 		return Q53_ENOMEM;
+	r->owner = (uint32_t)o;
+	r->data = (uint32_t)d;
+	r->key = (uint32_t)k;
 	r->owner_len = (uint8_t)len;
 	r->type = sc->r_type;
 	r->ttl = sc->r_ttl;
 	r->len = (uint16_t)sc->r_data_length;
-	r->order = p->nrecs;
-	r->line = sc->line_counter;
+	r->order = (uint32_t)p->nrecs;
+	r->line = sc->line_counter < UINT32_MAX ? (uint32_t)sc->line_counter
+						: UINT32_MAX;
 	p->nrecs++;
 	return 0;
 }
@@ -591,6 +606,23 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 		free(p);
 		free(sc);
 		return Q53_ENOMEM;
+	}
+	/* Room for every line as a record and twice the text as names and
+	 * data, reserved once: growing by doubling copied (and touched) a
+	 * large file's records and arena again and again. Room never
+	 * written costs no memory. */
+	size_t lines = 1;
+	for (const char *c = text, *end = text + len;
+	     (c = memchr(c, '\n', (size_t)(end - c))) != NULL; c++)
+		lines++;
+	if (len > 0 && lines < SIZE_MAX / sizeof(*p->recs) &&
+	    len < ARENA_MAX / 2) {
+		p->recs = malloc(lines * sizeof(*p->recs));
+		p->arena = malloc(2 * len + 4096);
+		if (p->recs != NULL)
+			cap = lines;
+		if (p->arena != NULL)
+			p->arena_cap = 2 * len + 4096;
 	}
 	if (zs_init(sc, zone->name, RRCLASS_IN, 3600) != 0 ||
 	    zs_set_input_string(sc, text, len) != 0) {

@@ -42,6 +42,8 @@ struct prober_check {
 	bool removed;
 	bool pending; /* a probe runs whose result is not delivered yet */
 	char reason[128];
+	int64_t connect_us;	/* of the probe running, -1 = unknown */
+	uint64_t connect_start; /* TCP: uv_hrtime at connect */
 
 	/* HTTP(S) probe */
 	CURL *easy;
@@ -105,6 +107,7 @@ static void emit(struct prober_check *c, enum health_prober_event_kind kind,
 	    .time_ms = uv_now(p->loop),
 	    .results = c->obs.results,
 	    .state = health_observer_state(&c->obs),
+	    .connect_us = c->connect_us,
 	};
 	health_prober_event_cb cb =
 	    kind == HEALTH_PROBER_RESULT ? p->opt.on_result : p->opt.on_verdict;
@@ -193,6 +196,15 @@ static bool http_verdict(struct prober_check *c, CURLcode result)
 	long os_errno = 0;
 	long code = c->status;
 
+	if (c->connected) {
+		curl_off_t total = 0, lookup = 0;
+		if (curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T,
+				      &total) == CURLE_OK &&
+		    curl_easy_getinfo(c->easy, CURLINFO_NAMELOOKUP_TIME_T,
+				      &lookup) == CURLE_OK &&
+		    total >= lookup)
+			c->connect_us = (int64_t)(total - lookup);
+	}
 	if (result == CURLE_OK || (result == CURLE_WRITE_ERROR && c->early)) {
 		if (code == 0)
 			curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE,
@@ -431,6 +443,7 @@ static int http_start(struct prober_check *c)
 	if (e == NULL)
 		return Q53_ENOMEM;
 	c->connected = false;
+	c->connect_us = -1;
 	c->early = false;
 	c->status = 0;
 	c->body_len = 0;
@@ -502,6 +515,9 @@ static void on_tcp_connected(uv_connect_t *req, int status)
 
 	if (!c->pending)
 		return; /* already timed out or removed */
+	if (status == 0)
+		c->connect_us =
+		    (int64_t)((uv_hrtime() - c->connect_start) / 1000);
 	tcp_reason(c, status);
 	tcp_done(c, status == 0);
 }
@@ -534,6 +550,7 @@ static int tcp_connect(struct prober_check *c, const struct sockaddr *addr)
 	    c->p->source.ss_family == addr->sa_family)
 		rc = uv_tcp_bind(&c->tcp,
 				 (const struct sockaddr *)&c->p->source, 0);
+	c->connect_start = uv_hrtime();
 	if (rc == 0)
 		rc = uv_tcp_connect(&c->connect, &c->tcp, addr,
 				    on_tcp_connected);
@@ -581,6 +598,7 @@ static int tcp_start(struct prober_check *c)
 
 	if (c->tcp_open || c->resolving)
 		return Q53_EEXIST; /* the last one is still closing */
+	c->connect_us = -1;
 	c->pending = true;
 	uv_timer_start(&c->deadline, on_tcp_deadline, c->p->opt.tcp_timeout_ms,
 		       0);

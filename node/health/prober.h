@@ -69,6 +69,11 @@ struct health_prober_event {
 	uint64_t time_ms;   /* uv_now() of the loop */
 	uint64_t results;   /* results fed to this check's observer */
 	enum health_observer_state state; /* observer state after it */
+	/* RESULT: how long the probe took to connect (TCP: the connect;
+	 * HTTP(S): libcurl's connect time without the name lookup, TLS not
+	 * included), in microseconds; -1 when it did not connect. Latency
+	 * routing's measured RTT (node/runtime/health_votes.c). */
+	int64_t connect_us;
 };
 
 typedef void (*health_prober_event_cb)(void *data,
@@ -97,7 +102,8 @@ struct health_prober_options {
 
 /* Allocates a prober on loop (options copied). Nothing runs until
  * health_prober_start. Returns 0, Q53_EINVAL (no on_verdict, or a
- * source_address that is not an IP address) or Q53_ENOMEM. Free only through health_prober_close. */
+ * source_address that is not an IP address) or Q53_ENOMEM. Free only through
+ * health_prober_close. */
 int health_prober_init(struct health_prober **out, uv_loop_t *loop,
 		       const struct health_prober_options *opt);
 

@@ -33,6 +33,17 @@ struct q53_fsm {
 	int (*apply)(struct q53_fsm *fsm, uint16_t type, const uint8_t *payload,
 		     size_t len, int32_t *code, uint8_t **out, size_t *out_len);
 
+	/* Optional: apply as above, given also `decoded`, the typed command
+	 * (the FSM's own type) that this node encoded payload from, so the
+	 * FSM need not decode payload again (q53_fsm_log_offer). The state
+	 * and result must be exactly apply(payload)'s: decoded is used only
+	 * for a command this node proposed, identified by its session ids,
+	 * and its type must round-trip through the encoding unchanged. */
+	int (*apply_decoded)(struct q53_fsm *fsm, uint16_t type,
+			     const void *decoded, const uint8_t *payload,
+			     size_t len, int32_t *code, uint8_t **out,
+			     size_t *out_len);
+
 	/* Serialise the whole state into *buf / *len (raft_malloc'd, caller
 	 * frees with raft_free; *buf may be NULL when *len is 0). 0 or
 	 * Q53_ENOMEM. The state is not changed. */

@@ -459,8 +459,23 @@ static int apply_one(struct q53_fsm_log *log,
 		if (s == NULL && session_reserve(log) != 0)
 			return Q53_ENOMEM;
 	}
-	rv = log->fsm->apply(log->fsm, cmd->type, cmd->payload, cmd->len, &code,
-			     &out, &out_len);
+	const void *decoded = NULL;
+	for (unsigned i = 0; cmd->client_id != 0 && i < Q53_FSM_LOG_OFFERS;
+	     i++) {
+		if (log->offers[i].client_id == cmd->client_id &&
+		    log->offers[i].request_id == cmd->request_id &&
+		    log->offers[i].type == cmd->type) {
+			decoded = log->offers[i].decoded;
+			break;
+		}
+	}
+	if (decoded != NULL)
+		rv = log->fsm->apply_decoded(log->fsm, cmd->type, decoded,
+					     cmd->payload, cmd->len, &code,
+					     &out, &out_len);
+	else
+		rv = log->fsm->apply(log->fsm, cmd->type, cmd->payload,
+				     cmd->len, &code, &out, &out_len);
 	if (rv != 0) {
 		assert(rv == Q53_ENOMEM);
 		return Q53_ENOMEM;
@@ -826,6 +841,34 @@ err_after_sessions:
 
 /* --- lifecycle --------------------------------------------------------------
  */
+
+bool q53_fsm_log_offer(struct q53_fsm_log *log, uint64_t client_id,
+		       uint64_t request_id, uint16_t type, const void *decoded)
+{
+	if (log->fsm->apply_decoded == NULL || client_id == 0 ||
+	    decoded == NULL)
+		return false;
+	for (unsigned i = 0; i < Q53_FSM_LOG_OFFERS; i++) {
+		if (log->offers[i].client_id == 0) {
+			log->offers[i].client_id = client_id;
+			log->offers[i].request_id = request_id;
+			log->offers[i].type = type;
+			log->offers[i].decoded = decoded;
+			return true;
+		}
+	}
+	return false;
+}
+
+void q53_fsm_log_withdraw(struct q53_fsm_log *log, uint64_t client_id,
+			  uint64_t request_id)
+{
+	for (unsigned i = 0; i < Q53_FSM_LOG_OFFERS; i++) {
+		if (log->offers[i].client_id == client_id &&
+		    log->offers[i].request_id == request_id)
+			memset(&log->offers[i], 0, sizeof(log->offers[i]));
+	}
+}
 
 int q53_fsm_log_init(struct q53_fsm_log *log, struct q53_fsm *fsm,
 		     const struct q53_fsm_log_config *config)

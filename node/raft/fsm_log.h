@@ -166,6 +166,8 @@ struct q53_fsm_log_config {
 struct q53_fsm_log_session;
 
 /* The adapter. Caller-owned memory; fields are private. */
+#define Q53_FSM_LOG_OFFERS 4
+
 struct q53_fsm_log {
 	struct raft_fsm raft_fsm; /* hand &log->raft_fsm to raft_init */
 	struct q53_fsm *fsm;
@@ -188,7 +190,27 @@ struct q53_fsm_log {
 	unsigned resume;
 	unsigned newer_format; /* != 0: stopped at an entry of this format */
 	void *capture; /* the FSM's, from snapshot until finalize (async) */
+	/* Commands this node proposed, offered in their typed form
+	 * (q53_fsm_log_offer); client_id 0: a free slot. */
+	struct {
+		uint64_t client_id, request_id;
+		uint16_t type;
+		const void *decoded;
+	} offers[Q53_FSM_LOG_OFFERS];
 };
+
+/* Offers the typed form of a command this node proposes (session
+ * client_id, request id request_id, of `type`; decoded borrowed until
+ * q53_fsm_log_withdraw): when that command is applied, the FSM's
+ * apply_decoded gets it and need not decode the payload again (a zone
+ * import: the leader's own parse, not a million decoded record sets),
+ * until withdrawn. False when the FSM has no apply_decoded, client_id is 0 or
+ * every slot is taken (then the payload is decoded as usual). */
+bool q53_fsm_log_offer(struct q53_fsm_log *log, uint64_t client_id,
+		       uint64_t request_id, uint16_t type, const void *decoded);
+/* Forgets an offer (used or not): decoded may be freed after this. */
+void q53_fsm_log_withdraw(struct q53_fsm_log *log, uint64_t client_id,
+			  uint64_t request_id);
 
 /* Set up `log` around `fsm` (borrowed: must outlive log). config may be
  * NULL. Returns 0 or Q53_EINVAL. Nothing is allocated until the first

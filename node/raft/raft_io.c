@@ -18,6 +18,7 @@
 #include <raft/uv.h>
 
 #include "node/common/errcode.h"
+#include "node/common/nng_close.h"
 #include "node/raft/raft_compat.h"
 #include "node/raft/raft_msg.h"
 
@@ -202,7 +203,7 @@ static void peer_close_socket(struct peer *peer)
 {
 	if (peer->open) {
 		/* Returns after every pipe callback of this socket ran. */
-		nng_close(peer->sock);
+		q53_nng_close(peer->sock, Q53_NNG_CLOSE_TIMEOUT_MS);
 		peer->open = false;
 	}
 }
@@ -545,7 +546,7 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 	return 0;
 
 err_after_pull:
-	nng_close(impl->pull);
+	q53_nng_close(impl->pull, Q53_NNG_CLOSE_TIMEOUT_MS);
 	return rv;
 }
 
@@ -585,7 +586,7 @@ static void reap_closed(uv_handle_t *handle)
 
 	/* After the poll handle is gone: NNG owns the fd it watched. */
 	if (impl->pull_open) {
-		nng_close(impl->pull);
+		q53_nng_close(impl->pull, Q53_NNG_CLOSE_TIMEOUT_MS);
 		impl->pull_open = false;
 	}
 	peers_close_sockets(impl);

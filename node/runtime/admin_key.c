@@ -24,7 +24,17 @@ struct admin_key {
 	char secret[ACCESS_KEY_GEN_SECRET_LEN + 1];
 	bool in_flight;
 	bool done;
+	/* No key drawn yet: this node draws one only if, as a caught-up
+	 * leader, it finds no access key at all in the cluster (data from
+	 * before the HTTP API, or every key deleted). */
+	bool lazy;
+	bool drawn_lazily;     /* that happened (the key's description) */
+	unsigned leader_ticks; /* consecutive ticks as leader */
 };
+
+/* Ticks a lazy node must lead before it trusts "no key" (its term's
+ * first entry committed, the entries of earlier terms applied). */
+#define LAZY_LEADER_TICKS 20
 
 static int write_file(struct admin_key *k, char *err, size_t errlen)
 {
@@ -111,7 +121,12 @@ int admin_key_new(struct admin_key **out, const struct admin_key_config *c,
 	snprintf(k->pending, sizeof(k->pending), "%s.new", k->path);
 	resume = access(k->pending, F_OK) == 0;
 	if (!resume && !c->bootstrapped) {
-		free(k);
+		if (access(k->path, F_OK) == 0) {
+			free(k);
+			return 0;
+		}
+		k->lazy = true;
+		*out = k;
 		return 0;
 	}
 	if (resume) {
@@ -168,6 +183,36 @@ void admin_key_tick(struct admin_key *k)
 
 	if (k == NULL || k->done || k->in_flight)
 		return;
+	if (k->lazy) {
+		if (cluster_served(&k->ops) > 0 &&
+		    control_fsm_access_key_count(k->ops.fsm) > 0) {
+			k->done = true; /* the cluster has a key: not ours */
+			return;
+		}
+		k->leader_ticks =
+		    cluster_is_leader(&k->ops) ? k->leader_ticks + 1 : 0;
+		/* A leader for that long has committed its term's first
+		 * entry and applied everything before it. */
+		if (k->leader_ticks < LAZY_LEADER_TICKS ||
+		    cluster_served(&k->ops) == 0)
+			return;
+		char werr[256] = "";
+		if (access_key_gen(k->id, k->secret) != 0 ||
+		    write_file(k, werr, sizeof(werr)) != 0) {
+			cluster_log(k->ops.node_id,
+				    "admin key: cannot draw one: %s",
+				    werr[0] ? werr : "random generator");
+			k->done = true;
+			return;
+		}
+		k->lazy = false;
+		k->drawn_lazily = true;
+		cluster_log(k->ops.node_id,
+			    "the cluster has no access key (data from before "
+			    "the HTTP API?): drawing an administrator key "
+			    "for %s",
+			    k->path);
+	}
 	if (control_fsm_access_key_get(k->ops.fsm, k->id, &fk) == 0) {
 		finish(k);
 		return;
@@ -181,7 +226,9 @@ void admin_key_tick(struct admin_key *k)
 	struct command_create_access_key c = {
 	    .id = k->id,
 	    .secret = k->secret,
-	    .description = "administrator (first boot)",
+	    .description = k->drawn_lazily ? "administrator (the cluster had "
+					     "no access key)"
+					   : "administrator (first boot)",
 	    .policy_document = ADMIN_KEY_POLICY,
 	    .policy = policy,
 	    .time_ms = ids_wall_ms(),

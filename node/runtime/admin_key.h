@@ -10,7 +10,13 @@
  * commit) proposes that same key again on every boot until it is applied
  * (a retry of a key already there is a no-op of the FSM). After the rename
  * nothing is proposed again, so deleting the key (q53 key delete) stays
- * deleted. Loop thread only. */
+ * deleted on that node.
+ *
+ * A cluster without any access key (a data directory from before the
+ * HTTP API, or every key deleted) is never left without an administrator:
+ * a node with no DATA/admin-key that leads, caught up, for a few ticks and
+ * finds no key in the FSM draws one the same way (so the q53 CLI, which
+ * signs every request, can be used with --data DIR). Loop thread only. */
 #ifndef Q53_NODE_RUNTIME_ADMIN_KEY_H
 #define Q53_NODE_RUNTIME_ADMIN_KEY_H
 
@@ -34,9 +40,10 @@ struct admin_key_config {
 	bool bootstrapped;    /* this boot created the cluster */
 };
 
-/* Reads or creates DATA/admin-key.new as the config says. 0, or a q53_err
- * with err (the file cannot be written or read). *out NULL: nothing to
- * do. */
+/* Reads or creates DATA/admin-key.new as the config says (or, without
+ * either file on a boot that did not bootstrap, waits to see whether the
+ * cluster has a key). 0, or a q53_err with err (the file cannot be written
+ * or read). *out NULL: nothing to do. */
 int admin_key_new(struct admin_key **out, const struct admin_key_config *c,
 		  char *err, size_t errlen);
 /* Proposes the key when leader and none is in flight; finishes when it

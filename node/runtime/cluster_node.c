@@ -161,12 +161,13 @@ static struct cluster_ops cn_ops(struct cluster_node *n)
 static void cn_member_add(void *data, struct api_call *call, uint64_t id,
 			  const char *address, const char *api, const char *dns,
 			  const char *name, const char *geoip_path,
-			  const char *geoip_sha256)
+			  const char *geoip_sha256, const char *site,
+			  const char *site_region)
 {
 	struct cluster_node *n = data;
 
 	membership_add(n->members, call, id, address, api, dns, name,
-		       geoip_path, geoip_sha256);
+		       geoip_path, geoip_sha256, site, site_region);
 }
 
 static void cn_member_remove(void *data, struct api_call *call, uint64_t id)
@@ -332,6 +333,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 
 	vp.id = n->id;
 	vp.fsm = raft_host_fsm(n->raft);
+	control_fsm_set_site(vp.fsm, cfg->site, cfg->site_region);
 	vp.on_serving = cfg->on_serving;
 	vp.data = cfg->data;
 	if (view_publisher_new(&n->views, &vp) != 0)
@@ -345,6 +347,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	mc.name = n->name;
 	mc.geoip_path = cfg->geoip_path;
 	mc.geoip_sha256 = cfg->geoip_sha256;
+	mc.site = cfg->site;
+	mc.site_region = cfg->site_region;
 	mc.join = cfg->join;
 	mc.on_joined = cn_start_serving;
 	mc.data = n;

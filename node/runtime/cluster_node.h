@@ -57,6 +57,10 @@ struct cluster_node_config {
 	 * node's life. */
 	const char *geoip_sha256;
 	const char *geoip_path; /* the --geoip FILE, NULL: none */
+	/* q53d --site NAME[:REGION] (NULL: none), replicated in the node's
+	 * metadata; the region is an input of latency answers. */
+	const char *site;
+	const char *site_region;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

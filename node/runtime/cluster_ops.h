@@ -51,6 +51,11 @@ struct proposal {
 	void *arg;
 	char change_id[IDS_LEN + 1];
 	char zone_id[IDS_LEN + 1];
+	/* The raft host's: the command's typed form offered to this node's
+	 * apply (command_payload.decoded), withdrawn and freed when done. */
+	uint64_t request_id;
+	struct command *decoded;
+	void (*decoded_free)(struct command *decoded);
 };
 
 /* Raft's state for status answers. */

@@ -22,6 +22,8 @@
 #include "cluster/api_msg.h"
 #include "cluster/member_rpc.h"
 #include "node/control/control_fsm.h"
+#include "node/control/latency_table.h"
+#include "node/control/zone_store.h"
 #include "node/health/check_config.h"
 #include "node/health/observer.h"
 #include "node/health/prober.h"
@@ -30,6 +32,14 @@
 #define CN_VOTE_RETRY_MS   500
 #define CN_VOTE_TIMEOUT_MS 3000
 #define CN_VOTE_SCAN_MS	   100 /* the tick looks for votes to retry */
+/* Latency routing's measured rows: a node reports its site's RTT to each
+ * region at most once per CN_LATENCY_MIN_MS, and only regions whose RTT
+ * moved by more than CN_LATENCY_MOVE_PCT percent and CN_LATENCY_MOVE_MS
+ * from what the FSM holds for its site (or that it holds none of). */
+#define CN_LATENCY_MIN_MS     10000
+#define CN_LATENCY_MOVE_PCT   20
+#define CN_LATENCY_MOVE_MS    2
+#define CN_LATENCY_TIMEOUT_MS 3000
 
 /* This node's view of one FSM health check , kept
  * in the FSM's order (by id). The vote it last got committed (sent_*)
@@ -57,6 +67,9 @@ struct cn_check {
 	char failure_reason[CLUSTER_REASON_MAX];
 	uint64_t failure_ms; /* wall clock, 0 = none yet */
 	uint64_t votes_sent; /* committed votes of this node */
+	/* latency routing: the smoothed connect time of healthy probes,
+	 * microseconds; -1 = none yet */
+	int64_t rtt_us;
 };
 
 struct health_votes {
@@ -72,7 +85,10 @@ struct health_votes {
 	uint64_t checks_synced; /* FSM index the checks were synced at */
 	bool checks_sync_all;	/* sync even if the index did not move */
 	unsigned votes_inflight;
-	uint64_t vote_scan_due; /* uv_now of the tick's next vote scan */
+	uint64_t vote_scan_due;	   /* uv_now of the tick's next vote scan */
+	uint64_t latency_due;	   /* uv_now: no latency report before */
+	uint64_t latency_scan_due; /* uv_now of the next look (1 s) */
+	bool latency_inflight;
 };
 
 /* A vote on its way (the check may move in n->checks meanwhile). */
@@ -332,6 +348,10 @@ static void cn_on_result(void *data, const struct health_prober_event *ev)
 	c->probes++;
 	c->last_ms = ids_wall_ms();
 	snprintf(c->last_reason, sizeof(c->last_reason), "%s", ev->reason);
+	if (ev->healthy && ev->connect_us >= 0)
+		c->rtt_us = c->rtt_us < 0
+				? ev->connect_us
+				: (3 * c->rtt_us + ev->connect_us) / 4;
 	if (!ev->healthy) {
 		c->failure_ms = c->last_ms;
 		snprintf(c->failure_reason, sizeof(c->failure_reason), "%s",
@@ -425,6 +445,7 @@ static void cn_check_prober_add(struct health_votes *n, struct cn_check *c,
 	c->probes = 0;
 	c->last_ms = 0;
 	c->last_reason[0] = '\0';
+	c->rtt_us = -1;
 	if (hc->config->type == HEALTH_CHECK_CALCULATED)
 		return; /* decided from its children, never probed */
 	rv = health_prober_add(n->prober, c->id, hc->config);
@@ -500,6 +521,165 @@ void health_votes_after_apply(struct health_votes *n)
 	cn_checks_sync(n);
 }
 
+/* --- latency routing: measured rows -----------------------------------------
+ */
+
+static void cn_latency_finish(struct health_votes *n)
+{
+	n->latency_inflight = false;
+}
+
+static void cn_latency_done(struct proposal *s, int status,
+			    const struct q53_fsm_log_result *res)
+{
+	(void)status;
+	(void)res;
+	cn_latency_finish(s->arg);
+}
+
+static void cn_latency_forwarded(void *data, int status, const uint8_t *buf,
+				 size_t len)
+{
+	(void)status;
+	(void)buf;
+	(void)len;
+	cn_latency_finish(data);
+}
+
+/* This node's measured RTT to each region of a latency record set with a
+ * health check that the prober probes (the lowest of the region's
+ * checks), rounded to milliseconds (at least 1). Returns how many. */
+static size_t cn_latency_measure(struct health_votes *n,
+				 struct latency_rtt *out)
+{
+	const struct zone_store *s = control_fsm_zone_store(n->fsm);
+	struct zone_store_info info;
+	size_t m = 0;
+
+	for (size_t z = 0; zone_store_get_at(s, z, &info) == 0; z++) {
+		if (zone_store_latency_count(s, z) == 0)
+			continue;
+		for (size_t k = 0; k < info.nrrsets; k++) {
+			const struct zone_store_rrset *r =
+			    zone_store_info_rrset(&info, k);
+			const char *region = zone_store_rrset_region(r);
+			const char *hc = zone_store_rrset_health_check(r);
+			const struct cn_check *c = region != NULL && hc != NULL
+						       ? cn_check_find(n, hc)
+						       : NULL;
+			if (c == NULL || !c->probing || c->rtt_us < 0)
+				continue;
+			uint32_t ms = (uint32_t)((c->rtt_us + 999) / 1000);
+			if (ms == 0)
+				ms = 1;
+			if (ms > LATENCY_RTT_MAX)
+				ms = LATENCY_RTT_MAX;
+			size_t j = 0;
+			while (j < m && strcmp(out[j].region, region) != 0)
+				j++;
+			if (j == m) {
+				if (m == LATENCY_ROW_REGIONS)
+					continue;
+				snprintf(out[m].region, sizeof(out[m].region),
+					 "%s", region);
+				out[m++].rtt_ms = ms;
+			} else if (ms < out[j].rtt_ms) {
+				out[j].rtt_ms = ms;
+			}
+		}
+	}
+	return m;
+}
+
+/* Whether the FSM's row of site should take v (moved enough, or absent). */
+static bool cn_latency_moved(const struct latency_site *row,
+			     const struct latency_rtt *v)
+{
+	uint32_t old;
+	if (row == NULL || !latency_rtt_of(row->rtt, row->n, v->region, &old))
+		return true;
+	uint32_t d = v->rtt_ms > old ? v->rtt_ms - old : old - v->rtt_ms;
+	return d > CN_LATENCY_MOVE_MS && d * 100 > old * CN_LATENCY_MOVE_PCT;
+}
+
+/* Reports what moved, when this node has a site, may vote and is due. */
+static void cn_latency_run(struct health_votes *n, uint64_t now)
+{
+	struct control_fsm_node meta;
+	struct latency_rtt rtt[LATENCY_ROW_REGIONS];
+	const char *region;
+	const char *site = control_fsm_site(n->fsm, &region);
+	const char *leader = NULL;
+	int rv;
+
+	if (site[0] == '\0' || n->latency_inflight || now < n->latency_due ||
+	    now < n->latency_scan_due || cluster_closing(&n->ops) ||
+	    !cluster_served(&n->ops) ||
+	    control_fsm_node_get(n->fsm, n->id, &meta) != 0)
+		return;
+	if (!cluster_is_leader(&n->ops) &&
+	    (leader = cluster_leader_api(&n->ops, NULL)) == NULL)
+		return;
+	n->latency_scan_due = now + 1000;
+	size_t m = cn_latency_measure(n, rtt), k = 0;
+	const struct latency_site *row =
+	    latency_table_site(control_fsm_latency(n->fsm), site);
+	for (size_t i = 0; i < m; i++)
+		if (cn_latency_moved(row, &rtt[i]))
+			rtt[k++] = rtt[i];
+	if (k == 0)
+		return;
+	n->latency_due = now + CN_LATENCY_MIN_MS;
+	if (leader == NULL) {
+		struct command_payload p = {0};
+		struct command_latency_samples cmd = {.node_id = n->id,
+						      .site = site,
+						      .rtt = rtt,
+						      .n = k,
+						      .time_ms = ids_wall_ms()};
+		rv = command_encode_latency_samples(&cmd, &p);
+		if (rv == 0)
+			rv = cluster_propose(&n->ops, &p, NULL, cn_latency_done,
+					     n, NULL);
+		else
+			command_payload_clear(&p);
+	} else {
+		Q53__Api__Request req = Q53__API__REQUEST__INIT;
+		Q53__Api__LatencySamplesRequest ls =
+		    Q53__API__LATENCY_SAMPLES_REQUEST__INIT;
+		char *regions[LATENCY_ROW_REGIONS];
+		uint32_t ms[LATENCY_ROW_REGIONS];
+		for (size_t i = 0; i < k; i++) {
+			regions[i] = rtt[i].region;
+			ms[i] = rtt[i].rtt_ms;
+		}
+		ls.node_id = n->id;
+		ls.site = (char *)site;
+		ls.regions = regions;
+		ls.n_regions = k;
+		ls.rtt_ms = ms;
+		ls.n_rtt_ms = k;
+		ls.measured_at_ms = ids_wall_ms();
+		req.version = API_MSG_VERSION;
+		req.body_case = Q53__API__REQUEST__BODY_LATENCY_SAMPLES;
+		req.latency_samples = &ls;
+		size_t len = q53__api__request__get_packed_size(&req);
+		uint8_t *buf = malloc(len + 1);
+		if (buf == NULL)
+			return;
+		q53__api__request__pack(&req, buf);
+		rv = member_rpc_call(n->rpc, leader, buf, len,
+				     CN_LATENCY_TIMEOUT_MS,
+				     cn_latency_forwarded, n);
+		free(buf);
+	}
+	if (rv == 0)
+		n->latency_inflight = true;
+	else
+		cn_hlog(n, "latency samples: cannot propose: %s",
+			q53_strerror(rv));
+}
+
 void health_votes_tick(struct health_votes *n)
 {
 	uint64_t now = uv_now(n->loop);
@@ -509,6 +689,7 @@ void health_votes_tick(struct health_votes *n)
 		return;
 	n->vote_scan_due = now + CN_VOTE_SCAN_MS;
 	cn_votes_run(n, NULL);
+	cn_latency_run(n, now);
 }
 
 void health_votes_close(struct health_votes *n, void (*done)(void *data),

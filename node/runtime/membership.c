@@ -62,6 +62,8 @@ struct cn_member_op {
 	char name[CLUSTER_NAME_MAX];
 	char geoip_path[CLUSTER_ADDR_MAX];
 	char geoip_sha256[65];
+	char site[CLUSTER_NAME_MAX];
+	char site_region[CLUSTER_NAME_MAX];
 	bool in_config; /* remove: still in raft's configuration */
 	struct raft_change change;
 	unsigned assign_attempts;
@@ -79,6 +81,8 @@ struct membership {
 	char *name;
 	char *geoip_path;   /* "" = none */
 	char *geoip_sha256; /* "" = none */
+	char *site;	    /* "" = none */
+	char *site_region;  /* "" = none */
 	char *join;
 	void (*on_joined)(void *data);
 	void *data;
@@ -121,7 +125,8 @@ static const struct raft_server *cn_config_server(struct membership *n,
 static int cn_api_pack_add_node(uint64_t id, const char *address,
 				const char *api, const char *dns,
 				const char *name, const char *geoip_path,
-				const char *geoip_sha256, uint8_t **buf,
+				const char *geoip_sha256, const char *site,
+				const char *site_region, uint8_t **buf,
 				size_t *len)
 {
 	Q53__Api__Request req = Q53__API__REQUEST__INIT;
@@ -134,6 +139,8 @@ static int cn_api_pack_add_node(uint64_t id, const char *address,
 	an.name = (char *)(name != NULL ? name : "");
 	an.geoip_path = (char *)geoip_path;
 	an.geoip_sha256 = (char *)geoip_sha256;
+	an.site = (char *)site;
+	an.site_region = (char *)site_region;
 	req.version = API_MSG_VERSION;
 	req.body_case = Q53__API__REQUEST__BODY_ADD_NODE;
 	req.add_node = &an;
@@ -315,6 +322,8 @@ static void cn_member_step(struct cn_member_op *op)
 			    .name = op->name,
 			    .geoip_path = op->geoip_path,
 			    .geoip_sha256 = op->geoip_sha256,
+			    .site = op->site,
+			    .site_region = op->site_region,
 			    .time_ms = ids_wall_ms(),
 			};
 			rv = command_encode_set_node(&c, &p);
@@ -395,7 +404,8 @@ static struct cn_member_op *cn_member_new(struct membership *n,
 void membership_add(struct membership *n, struct api_call *call, uint64_t id,
 		    const char *address, const char *api, const char *dns,
 		    const char *name, const char *geoip_path,
-		    const char *geoip_sha256)
+		    const char *geoip_sha256, const char *site,
+		    const char *site_region)
 {
 	struct cn_member_op *op = cn_member_new(n, call, id, false);
 	const struct raft_server *srv;
@@ -418,6 +428,9 @@ void membership_add(struct membership *n, struct api_call *call, uint64_t id,
 		 geoip_path != NULL ? geoip_path : "");
 	snprintf(op->geoip_sha256, sizeof(op->geoip_sha256), "%s",
 		 geoip_sha256 != NULL ? geoip_sha256 : "");
+	snprintf(op->site, sizeof(op->site), "%s", site != NULL ? site : "");
+	snprintf(op->site_region, sizeof(op->site_region), "%s",
+		 site_region != NULL ? site_region : "");
 	srv = cn_config_server(n, id);
 	if (srv != NULL && strcmp(srv->address, op->raft_url) != 0) {
 		if (call != NULL)
@@ -572,7 +585,8 @@ static void cn_ask_add(struct membership *n, const char *target)
 
 	if (cn_api_pack_add_node(n->id, n->raft_url, n->api_address,
 				 n->dns_address, n->name, n->geoip_path,
-				 n->geoip_sha256, &buf, &len) != 0)
+				 n->geoip_sha256, n->site, n->site_region, &buf,
+				 &len) != 0)
 		return;
 	rv = member_rpc_call(n->rpc, target, buf, len, CN_JOIN_TIMEOUT_MS,
 			     cn_join_cb, n);
@@ -610,14 +624,17 @@ static void cn_self_meta_tick(struct membership *n)
 	    strcmp(meta.dns_address, n->dns_address) == 0 &&
 	    strcmp(meta.name, n->name) == 0 &&
 	    strcmp(meta.geoip_path, n->geoip_path) == 0 &&
-	    strcmp(meta.geoip_sha256, n->geoip_sha256) == 0)
+	    strcmp(meta.geoip_sha256, n->geoip_sha256) == 0 &&
+	    strcmp(meta.site, n->site) == 0 &&
+	    strcmp(meta.site_region, n->site_region) == 0)
 		return;
 	n->self_meta_due = uv_now(n->ops.loop) + CN_SELF_META_RETRY_MS;
 	if (cluster_is_leader(&n->ops)) {
 		if (n->member_op == NULL)
 			membership_add(n, NULL, n->id, n->raft_url,
 				       n->api_address, n->dns_address, n->name,
-				       n->geoip_path, n->geoip_sha256);
+				       n->geoip_path, n->geoip_sha256, n->site,
+				       n->site_region);
 		return;
 	}
 	api = cluster_leader_api(&n->ops, NULL);
@@ -644,14 +661,16 @@ int membership_new(struct membership **out,
 	n->geoip_path = strdup(config->geoip_path ? config->geoip_path : "");
 	n->geoip_sha256 =
 	    strdup(config->geoip_sha256 ? config->geoip_sha256 : "");
+	n->site = strdup(config->site ? config->site : "");
+	n->site_region = strdup(config->site_region ? config->site_region : "");
 	n->join = config->join != NULL ? strdup(config->join) : NULL;
 	n->on_joined = config->on_joined;
 	n->data = config->data;
 	n->join_backoff_ms = CN_JOIN_BACKOFF_MIN_MS;
 	if (n->api_address == NULL || n->dns_address == NULL ||
 	    n->name == NULL || n->geoip_path == NULL ||
-	    n->geoip_sha256 == NULL ||
-	    (config->join != NULL && n->join == NULL))
+	    n->geoip_sha256 == NULL || n->site == NULL ||
+	    n->site_region == NULL || (config->join != NULL && n->join == NULL))
 		return Q53_ENOMEM;
 	return 0;
 }
@@ -718,6 +737,8 @@ void membership_free(struct membership *n)
 	free(n->name);
 	free(n->geoip_path);
 	free(n->geoip_sha256);
+	free(n->site);
+	free(n->site_region);
 	free(n->join);
 	free(n);
 }

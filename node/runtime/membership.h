@@ -38,6 +38,8 @@ struct membership_config {
 	const char *name;
 	const char *geoip_path;	  /* NULL = none */
 	const char *geoip_sha256; /* NULL = none */
+	const char *site;	  /* NULL = none */
+	const char *site_region;  /* NULL = none */
 	const char *join;	  /* any member's API, NULL = none */
 	/* Called once when a joining node caught up. */
 	void (*on_joined)(void *data);
@@ -55,7 +57,8 @@ bool membership_start(struct membership *m);
 void membership_add(struct membership *m, struct api_call *call, uint64_t id,
 		    const char *address, const char *api, const char *dns,
 		    const char *name, const char *geoip_path,
-		    const char *geoip_sha256);
+		    const char *geoip_sha256, const char *site,
+		    const char *site_region);
 void membership_remove(struct membership *m, struct api_call *call,
 		       uint64_t id);
 /* The tick: deferred raft_assign, join retries, own metadata. */

@@ -417,6 +417,16 @@ static void cn_submit_unlink(struct raft_host *n, struct proposal *s)
 	s->prev = s->next = NULL;
 }
 
+/* Frees s, and withdraws and frees the typed form it offered. */
+static void proposal_free(struct raft_host *n, struct proposal *s)
+{
+	if (s->decoded != NULL) {
+		q53_fsm_log_withdraw(&n->log, n->client_id, s->request_id);
+		s->decoded_free(s->decoded);
+	}
+	free(s);
+}
+
 static void cn_proposal_done(void *arg, int status,
 			     const struct q53_fsm_log_result *res)
 {
@@ -427,7 +437,7 @@ static void cn_proposal_done(void *arg, int status,
 	if (status == 0)
 		n->committed_since_barrier = true;
 	s->done(s, status, status == 0 ? res : NULL);
-	free(s);
+	proposal_free(n, s);
 }
 
 int raft_host_propose(struct raft_host *n, struct command_payload *p,
@@ -452,13 +462,28 @@ int raft_host_propose(struct raft_host *n, struct command_payload *p,
 		return RAFT_NOTLEADER;
 	}
 	rv = q53_fsm_log_encode(&cmd, &buf);
+	/* The typed form, if any, stays with the proposal. */
+	struct command *decoded = p->decoded;
+	void (*decoded_free)(struct command *) = p->decoded_free;
+	p->decoded = NULL;
 	command_payload_clear(p);
-	if (rv != 0)
-		return rv;
-	s = calloc(1, sizeof(*s));
+	s = rv == 0 ? calloc(1, sizeof(*s)) : NULL;
 	if (s == NULL) {
+		if (decoded != NULL)
+			decoded_free(decoded);
+		if (rv != 0)
+			return rv;
 		raft_free(buf.base);
 		return Q53_ENOMEM;
+	}
+	s->request_id = cmd.request_id;
+	if (decoded != NULL &&
+	    q53_fsm_log_offer(&n->log, n->client_id, cmd.request_id, cmd.type,
+			      decoded)) {
+		s->decoded = decoded;
+		s->decoded_free = decoded_free;
+	} else if (decoded != NULL) {
+		decoded_free(decoded);
 	}
 	s->host = n;
 	s->call = call;
@@ -467,7 +492,7 @@ int raft_host_propose(struct raft_host *n, struct command_payload *p,
 	/* proposed at the end of this loop turn, with whatever else comes */
 	rv = proposal_batch_add(&n->proposals, buf, cn_proposal_done, s);
 	if (rv != 0) {
-		free(s);
+		proposal_free(n, s);
 		return rv;
 	}
 	n->next_request++;
@@ -605,7 +630,7 @@ static void rh_raft_closed(struct raft *r)
 	while ((s = n->submits) != NULL) {
 		cn_submit_unlink(n, s);
 		s->done(s, RAFT_SHUTDOWN, NULL);
-		free(s);
+		proposal_free(n, s);
 	}
 	n->close_cb(n->close_data);
 }

@@ -254,4 +254,14 @@ static inline uint32_t zone_geo_pick(const struct zone_choice *c, uint32_t loc)
 	return best;
 }
 
+/* Latency routing (zone_store_routing.h): the extra data of a
+ * ZONE_CHOICE_LATENCY choice is this header, then a prefix table
+ * (node/zone/prefix.h) whose values are leaf indexes. A client network no
+ * row covers, and a query without one, gets the default leaf. */
+struct zone_latency_extra {
+	uint32_t dflt; /* the default leaf */
+	uint32_t reserved;
+	/* the prefix table follows (8-aligned) */
+};
+
 #endif

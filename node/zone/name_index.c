@@ -337,12 +337,32 @@ static ptrdiff_t slot_find(const struct name_index_page *p, uint32_t tag,
 	return -1;
 }
 
-/* Inserts n; a node of the same name is replaced (replace) or left in
- * place and returned in *found. */
-static int put(struct name_index *ix, struct zone_node *n, bool replace,
-	       struct zone_node **found)
+/* Whether p holds a node of n's name with tag: its slot, or -1. n's
+ * name is read only when a tag matches. */
+static ptrdiff_t slot_find_node(const struct name_index_page *p, uint32_t tag,
+				const struct zone_node *n)
 {
-	uint64_t h = node_hash(n);
+	size_t i = tag & (NAME_INDEX_SLOTS - 1);
+	for (size_t k = 0; k < NAME_INDEX_SLOTS; k++) {
+		if (p->node[i] == NULL)
+			return -1;
+		if (p->tag[i] == tag) {
+			size_t len;
+			const uint8_t *name = zone_node_key(n, &len);
+			ptrdiff_t at = slot_find(p, tag, name, len);
+			return at;
+		}
+		i = (i + 1) & (NAME_INDEX_SLOTS - 1);
+	}
+	return -1;
+}
+
+/* Inserts n of hash h; a node of the same name is replaced (replace) or
+ * left in place and returned in *found. retained: the caller took n's
+ * reference already (and drops it when n is not inserted). */
+static int put_hashed(struct name_index *ix, struct zone_node *n, uint64_t h,
+		      bool replace, bool retained, struct zone_node **found)
+{
 	uint32_t tag = (uint32_t)h;
 	*found = NULL;
 	for (;;) {
@@ -350,22 +370,22 @@ static int put(struct name_index *ix, struct zone_node *n, bool replace,
 		struct name_index_page *p = page_own(ix, d);
 		if (p == NULL)
 			return Q53_ENOMEM;
-		size_t len;
-		const uint8_t *name = zone_node_key(n, &len);
-		ptrdiff_t at = slot_find(p, tag, name, len);
+		ptrdiff_t at = slot_find_node(p, tag, n);
 		if (at >= 0 && !replace) {
 			*found = p->node[at];
 			return 0;
 		}
 		if (at >= 0) {
 			struct zone_node *old = p->node[at];
-			zone_node_retain(n);
+			if (!retained)
+				zone_node_retain(n);
 			p->node[at] = n;
 			zone_node_release(old);
 			return 0;
 		}
 		if (p->count < PAGE_MAX) {
-			zone_node_retain(n);
+			if (!retained)
+				zone_node_retain(n);
 			slot_put(p, tag, n);
 			ix->count++;
 			return 0;
@@ -374,6 +394,12 @@ static int put(struct name_index *ix, struct zone_node *n, bool replace,
 		if (rc != 0)
 			return rc;
 	}
+}
+
+static int put(struct name_index *ix, struct zone_node *n, bool replace,
+	       struct zone_node **found)
+{
+	return put_hashed(ix, n, node_hash(n), replace, false, found);
 }
 
 int name_index_put(struct name_index *ix, struct zone_node *n)
@@ -386,6 +412,65 @@ int name_index_put_new(struct name_index *ix, struct zone_node *n,
 		       struct zone_node **found)
 {
 	return put(ix, n, false, found);
+}
+
+int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
+			 size_t n, void (*dup)(void *arg, struct zone_node *n),
+			 void *arg)
+{
+	/* A counting sort on the hash's top 16 bits (the directory of a
+	 * million names has fewer entries): the order pages are filled in. */
+	/* Every node is read once, in the given order (hash, reference);
+	 * the insertion then reads nodes only where a tag matches. */
+	enum { BITS = 16 };
+	struct hashed {
+		uint64_t h;
+		struct zone_node *n;
+	};
+	size_t *start = calloc((size_t)1 << BITS, sizeof(*start));
+	struct hashed *in = malloc((n ? n : 1) * sizeof(*in));
+	struct hashed *order = malloc((n ? n : 1) * sizeof(*order));
+	int rc = 0;
+	bool dups = false;
+	if (start == NULL || in == NULL || order == NULL) {
+		for (size_t k = 0; k < n; k++)
+			dup(arg, nodes[k]);
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		in[i] = (struct hashed){node_hash(nodes[i]), nodes[i]};
+		zone_node_retain(nodes[i]); /* the index's, taken here */
+		start[in[i].h >> (64 - BITS)]++;
+	}
+	size_t sum = 0;
+	for (size_t b = 0; b < ((size_t)1 << BITS); b++) {
+		size_t c = start[b];
+		start[b] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[start[in[i].h >> (64 - BITS)]++] = in[i];
+	size_t i = 0;
+	for (; i < n && rc == 0; i++) {
+		struct zone_node *found;
+		rc =
+		    put_hashed(ix, order[i].n, order[i].h, false, true, &found);
+		if (rc == 0 && found != NULL) {
+			dup(arg, order[i].n);
+			dups = true;
+		}
+	}
+	/* Out of memory: the nodes not in go the same way as the dups. */
+	for (size_t k = rc != 0 ? i - 1 : n; k < n; k++)
+		dup(arg, order[k].n);
+	if (rc == 0 && dups)
+		rc = Q53_EEXIST;
+out:
+	free(start);
+	free(in);
+	free(order);
+	return rc;
 }
 
 int name_index_del(struct name_index *ix, const uint8_t *name, size_t len)

@@ -78,6 +78,16 @@ int name_index_put(struct name_index *ix, struct zone_node *n);
  * name_index_put take two. 0, Q53_ENOMEM or Q53_ERANGE. */
 int name_index_put_new(struct name_index *ix, struct zone_node *n,
 		       struct zone_node **found);
+/* Inserts nodes[0..n) (taking a reference to each), whose names should
+ * not be in ix, in the order of their hashes: a million new names then
+ * fill the pages one after the other instead of each touching a random
+ * one. A node whose name is there already (or came before in this
+ * batch) is not inserted but given to dup(arg, node), and the call goes
+ * on with the others and returns Q53_EEXIST. 0, Q53_ENOMEM or Q53_ERANGE
+ * (the nodes not inserted are given to dup too), or Q53_EEXIST. */
+int name_index_put_batch(struct name_index *ix, struct zone_node *const *nodes,
+			 size_t n, void (*dup)(void *arg, struct zone_node *n),
+			 void *arg);
 /* Removes the node named name (if any). 0 or Q53_ENOMEM. */
 int name_index_del(struct name_index *ix, const uint8_t *name, size_t len);
 

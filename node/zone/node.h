@@ -11,6 +11,7 @@
 
 #include "node/zone/choice.h"
 #include "node/zone/name_index.h"
+#include "node/zone/prefix.h"
 #include "node/zone/slab.h"
 
 /* Truncation point after one RRset: the body up to `end` holds an/ns/ar
@@ -155,6 +156,28 @@ struct zone_node {
 /* Build time: the build holds query-time choices for it (z->choices). */
 #define ZONE_NODE_CHOICE 0x40
 
+/* The leaf of latency choice c for the client of key: the value of the
+ * longest prefix of its table holding the client's network (the key's
+ * subnet: the ECS network or the source /24, /56), else the default leaf.
+ * Sets key->scope to the prefix length the answer holds for. */
+static inline uint32_t zone_latency_pick(const struct zone_choice *c,
+					 struct zone_choice_key *key)
+{
+	const struct zone_latency_extra *x = zone_choice_extra(c);
+	uint32_t l = x->dflt;
+	if (key->family == 4 || key->family == 6) {
+		uint8_t addr[16] = {0}, scope = 0;
+		memcpy(addr, key->subnet,
+		       key->subnet_len < 16 ? key->subnet_len : 16);
+		uint32_t v =
+		    prefix_table_lookup(x + 1, key->family, addr, &scope);
+		if (v != PREFIX_NONE && v < c->n)
+			l = v;
+		key->scope = scope;
+	}
+	return l;
+}
+
 /* The answer a node gives to qtype; NULL: the zone's NODATA. Where the
  * answer is a choice, key (hashed only then) picks the leaf and
  * key->picked is set. */
@@ -195,6 +218,9 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 				l = zone_geo_pick(c, key->locate != NULL
 							 ? key->locate(key)
 							 : 0);
+				break;
+			case ZONE_CHOICE_LATENCY:
+				l = zone_latency_pick(c, key);
 				break;
 			default:
 				break;
@@ -271,6 +297,11 @@ struct zone {
 	 * (zone_choice_add), sorted by owner when compiling. */
 	struct zone_choice_draft *choices;
 	size_t nchoices, choices_cap;
+	/* Build time only: the builder adds each name's records together
+	 * (zone_builder_grouped): new nodes wait in nodes[indexed..nnodes)
+	 * and go into the index in one batch (zone_index_pending). */
+	bool grouped;
+	size_t indexed;
 	/* Build time only: a full build carves its nodes from slab. */
 	bool use_slab;
 	struct zone_slab slab;

@@ -38,7 +38,35 @@ int zone_load_fail(struct zone_loader *l, uint64_t line, const char *fmt, ...)
 struct zone_node *zone_find_node(const struct zone *z, const uint8_t *name,
 				 size_t len)
 {
+	/* Nodes not indexed yet (a grouped build): only the last one is
+	 * looked up before zone_index_pending. */
+	if (z->grouped && z->indexed < z->nnodes) {
+		struct zone_node *last = z->nodes[z->nnodes - 1];
+		if (last->name_len == len && memcmp(last->name, name, len) == 0)
+			return last;
+	}
 	return name_index_get(&z->index, name, len, dname_hash(name, len));
+}
+
+/* A node of a name indexed already, left out by a grouped batch. Its
+ * record data is in the build's scratch memory or freed with the build. */
+static void node_discard(void *arg, struct zone_node *n)
+{
+	(void)arg;
+	zone_node_mem_free(n, n);
+}
+
+int zone_index_pending(struct zone *z)
+{
+	if (!z->grouped || z->indexed >= z->nnodes)
+		return 0;
+	int rc =
+	    name_index_put_batch(&z->index, z->nodes + z->indexed,
+				 z->nnodes - z->indexed, node_discard, NULL);
+	/* Q53_EEXIST: a name came back after others (not grouped after
+	 * all); the build fails rather than keep two nodes of one name. */
+	z->indexed = z->nnodes;
+	return rc;
 }
 
 const struct zone_rrset *zone_node_rrset(const struct zone_node *n,
@@ -84,6 +112,13 @@ struct zone_node *zone_node_add(struct zone *z, const uint8_t *name, size_t len)
 	n->name_len = (uint8_t)len;
 	n->flags = ZONE_NODE_FRESH |
 		   (z->use_slab ? ZONE_NODE_SLAB | ZONE_NODE_SCRATCH : 0);
+	if (z->grouped) {
+		/* Indexed later, in one batch (zone_index_pending). */
+		if (name[0] == 1 && name[1] == '*' && z->nwild != SIZE_MAX)
+			z->nwild++;
+		z->nodes[z->nnodes++] = n;
+		return n;
+	}
 	/* One probe of the index: insert unless the name is there. */
 	struct zone_node *found;
 	int rc = name_index_put_new(&z->index, n, &found);
@@ -531,6 +566,12 @@ int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
 {
 	struct tree_size t = {0};
 	struct zone_node *node = zone_find_node(z, owner, len);
+	if (node == NULL && z->grouped && z->indexed < z->nnodes) {
+		int rc = zone_index_pending(z);
+		if (rc != 0)
+			return rc;
+		node = zone_find_node(z, owner, len);
+	}
 	if (node == NULL || !(node->flags & ZONE_NODE_FRESH) ||
 	    tree_measure(spec, 1, &t) != 0)
 		return Q53_EINVAL;
@@ -668,7 +709,15 @@ size_t zone_record_count(const struct zone *z)
 
 int zone_loader_finish(struct zone_loader *l)
 {
-	int rc = tree_link(l->z);
+	int rc = zone_index_pending(l->z);
+	l->z->grouped = false;
+	if (rc == Q53_EEXIST)
+		return zone_load_fail(l, 0,
+				      "records of one name were given apart "
+				      "to a grouped build");
+	if (rc != 0)
+		return zone_load_fail(l, 0, "%s", q53_strerror(rc));
+	rc = tree_link(l->z);
 	if (rc != 0)
 		return zone_load_fail(l, 0, "%s", q53_strerror(rc));
 	rc = zone_check(l);
@@ -794,6 +843,12 @@ int zone_builder_volatile(struct zone_builder *b, const uint8_t *owner)
 		return Q53_EINVAL;
 	dname_lower_copy(lname, owner, len);
 	struct zone_node *n = zone_find_node(b->z, lname, len);
+	if (n == NULL && b->z->grouped && b->z->indexed < b->z->nnodes) {
+		int rc = zone_index_pending(b->z);
+		if (rc != 0)
+			return rc;
+		n = zone_find_node(b->z, lname, len);
+	}
 	if (n == NULL)
 		return Q53_ENOENT;
 	n->flags |= ZONE_NODE_HEALTH;
@@ -819,4 +874,10 @@ uint64_t zone_build_id(const struct zone *z)
 int zone_builder_reserve(struct zone_builder *b, size_t names)
 {
 	return name_index_reserve(&b->z->index, names);
+}
+
+void zone_builder_grouped(struct zone_builder *b)
+{
+	b->z->grouped = true;
+	b->z->indexed = b->z->nnodes; /* the apex is in the index */
 }

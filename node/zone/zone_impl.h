@@ -96,6 +96,10 @@ void zone_choices_free(struct zone *z);
 const struct zone_choice_draft *
 zone_choices_of(const struct zone *z, const struct zone_node *n, size_t *count);
 
+/* Puts the nodes a grouped build created since the last call into the
+ * index (name_index_put_batch). 0, Q53_ENOMEM, Q53_ERANGE or Q53_EEXIST
+ * (a name added twice, apart). */
+int zone_index_pending(struct zone *z);
 /* Records n's name in z->vol. 0 or Q53_ENOMEM. */
 int zone_vol_add(struct zone *z, const struct zone_node *n);
 /* Sets z->build_id to a new process-wide unique value. */

@@ -3,8 +3,10 @@
 ChangeResourceRecordSets per second on one cluster, in the same run.
 
   internal  pipelined ChangeBatch requests over --clients NNG REQ
-            connections spread over every node (what `q53 change-batch`
-            sends; the loop of tests/bench/control_plane.py)
+            connections spread over every node (the node API without HTTP
+            or SigV4: what q53 sent before it became an HTTP client, and
+            what a follower forwards to the leader; the loop of
+            tests/bench/control_plane.py)
   http      the same UPSERTs as ChangeResourceRecordSets XML over --clients
             keep-alive HTTP/1.1 connections spread over every node's --http,
             each request SigV4-signed (service route53) when it is sent

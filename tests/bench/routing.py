@@ -99,11 +99,12 @@ class Q53Cluster(servers.Server):
         self.data = os.path.join(workdir, "data")
         self.raft = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
         self.api = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
+        self.http = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
 
     def argv(self):
         return [self.binary, "--dns", f"{self.addr}:{self.port}", "--workers", "1",
                 "--data-dir", self.data, "--id", "1", "--raft", self.raft,
-                "--api", self.api, "--name", "bench",
+                "--api", self.api, "--http", self.http, "--name", "bench",
                 "--nameservers", "ns1.bench.example.,ns2.bench.example."] + (
                     ["--geoip", self.geoip] if self.geoip else [])
 
@@ -121,8 +122,9 @@ class Q53Cluster(servers.Server):
 
     def cli(self, *args, stdin=None):
         q53 = os.path.join(os.path.dirname(self.binary), "q53")
-        return subprocess.run([q53, "--node", self.api, "--timeout", "10", "--json",
-                               *args], capture_output=True, text=True, input=stdin,
+        # the HTTP API, signed with the node's administrator key
+        return subprocess.run([q53, "--endpoint", f"http://{self.http}", "--data",
+                               self.data, "--timeout", "10", "--json", *args], capture_output=True, text=True, input=stdin,
                               timeout=60)
 
     def seed(self):

@@ -68,7 +68,10 @@ static void seed_state(void)
 	if (control_fsm_new(&f) != 0)
 		fail("fsm");
 	struct q53_fsm *b = control_fsm_base(f);
-	struct command_set_node n = {.node_id = 1, .raft_address = "tcp://a:1"};
+	struct command_set_node n = {.node_id = 1,
+				     .raft_address = "tcp://a:1",
+				     .site = "fra",
+				     .site_region = "eu-central-1"};
 	command_encode_set_node(&n, &p);
 	must_apply(b, p);
 	struct command_create_hosted_zone z = {.id = "Z0123456789ABC",

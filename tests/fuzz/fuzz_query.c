@@ -16,6 +16,8 @@
 #include "node/control/change_batch.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
+#include "node/zone/choice.h"
+#include "node/zone/prefix.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
 #include "tests/fuzz/response_check.h"
@@ -262,6 +264,7 @@ static struct zone *load_routing_zone(void)
 	static const uint8_t geo[] = "\3geo\7routing\4test";
 	static const uint8_t geonodef[] = "\10geonodef\7routing\4test";
 	static const uint8_t nest[] = "\4nest\7routing\4test";
+	static const uint8_t lat[] = "\3lat\7routing\4test";
 	static uint8_t soa[64], ns[32], target_in[32], target_out[32];
 	static uint8_t txt_big[3][256], txt_small[8];
 	struct zone_builder *b;
@@ -405,6 +408,34 @@ static struct zone *load_routing_zone(void)
 					    .n = 2,
 					    .subs = nrsub}),
 	     "choice nest");
+	/* lat: a latency choice (choice.h): a prefix table of client
+	 * networks to leaves (node/zone/prefix.h), a default leaf. */
+	struct prefix_entry pe[] = {
+	    {4, 24, {198, 51, 100, 0}, 1},
+	    {4, 16, {100, 64, 0, 0}, 0},
+	    {6, 32, {0x20, 0x01, 0x0d, 0xb8}, 2},
+	};
+	void *blob;
+	size_t blob_len;
+	must(prefix_table_build(pe, 3, &blob, &blob_len), "prefix table");
+	static uint8_t lat_extra[4096] __attribute__((aligned(8)));
+	struct zone_latency_extra lx = {.dflt = 2};
+	if (sizeof(lx) + blob_len > sizeof(lat_extra))
+		abort();
+	memcpy(lat_extra, &lx, sizeof(lx));
+	memcpy(lat_extra + sizeof(lx), blob, blob_len);
+	free(blob);
+	struct zone_choice_leaf ll[] = {
+	    {0, 60, &r[40], 1}, {1, 60, &r[41], 1}, {2, 30, &r[42], 2}};
+	add_a(b, lat, 0xC0000229);
+	must(zone_builder_choice(b, lat, 1,
+				 &(struct zone_choice_spec){
+				     .kind = ZONE_CHOICE_LATENCY,
+				     .leaves = ll,
+				     .n = 3,
+				     .extra = lat_extra,
+				     .extra_len = sizeof(lx) + blob_len}),
+	     "choice lat");
 
 	struct zone *z;
 	must(zone_builder_finish(b, &z, err, sizeof(err)), err);

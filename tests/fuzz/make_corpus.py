@@ -226,6 +226,13 @@ def write_queries(outdir):
         files[tag + "-routing-ecs6"] = query(name, "A", qid, edns=0,
                                              options=[dns.edns.ECSOption("2001:db8:1::", 56)])
         files[tag + "-routing"] = query(name, "A", qid)
+    # A latency table: ECS inside a row, outside every row, IPv6, none.
+    for tag, opt in (("lat-routing-ecs-row", dns.edns.ECSOption("198.51.100.0", 24)),
+                     ("lat-routing-ecs-16", dns.edns.ECSOption("100.64.0.0", 16)),
+                     ("lat-routing-ecs-none", dns.edns.ECSOption("203.0.113.0", 24)),
+                     ("lat-routing-ecs6", dns.edns.ECSOption("2001:db8:1::", 56))):
+        files[tag] = query("lat.routing.test.", "A", qid, edns=0, options=[opt])
+    files["lat-routing"] = query("lat.routing.test.", "A", qid)
     files["www-cookie-nsid"] = query("www.example.com.", "A", qid + 1, edns=0,
                                      options=[cookie, nsid])
     files["www-class-ch"] = query("www.example.com.", "TXT", qid + 2,

@@ -18,6 +18,7 @@
 #include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
 #include "node/control/iam_policy.h"
+#include "node/control/latency_table.h"
 #include "node/control/zone_store.h"
 
 static const char *out_dir;
@@ -109,6 +110,8 @@ int main(int argc, char **argv)
 				     .raft_address = "tcp://10.0.0.1:7000",
 				     .dns_address = "10.0.0.1:53",
 				     .name = "n1",
+				     .site = "fra",
+				     .site_region = "eu-central-1",
 				     .time_ms = 1};
 	rv = command_encode_set_node(&n, &p);
 	seed(f, "set-node", p, rv);
@@ -216,6 +219,35 @@ int main(int argc, char **argv)
 		     p, rv);
 	}
 
+	/* The latency table: API rows (v4, v6), a measured site row. */
+	struct latency_row rows[2];
+	memset(rows, 0, sizeof(rows));
+	if (!latency_cidr_parse("198.51.100.0/24", &rows[0]) ||
+	    !latency_cidr_parse("2001:db8::/32", &rows[1]))
+		die("cidr");
+	snprintf(rows[0].rtt[0].region, sizeof(rows[0].rtt[0].region),
+		 "eu-central-1");
+	rows[0].rtt[0].rtt_ms = 10;
+	snprintf(rows[0].rtt[1].region, sizeof(rows[0].rtt[1].region),
+		 "us-east-1");
+	rows[0].rtt[1].rtt_ms = 90;
+	rows[0].n = 2;
+	rows[1].rtt[0] = rows[0].rtt[1];
+	rows[1].n = 1;
+	struct command_set_latency_rows lr = {
+	    .set = rows, .n_set = 2, .time_ms = 16};
+	rv = command_encode_set_latency_rows(&lr, &p);
+	seed(f, "set-latency-rows", p, rv);
+	struct latency_rtt measured[] = {{"eu-central-1", 3},
+					 {"us-east-1", 80}};
+	struct command_latency_samples ls = {.node_id = 1,
+					     .site = "fra",
+					     .rtt = measured,
+					     .n = 2,
+					     .time_ms = 17};
+	rv = command_encode_latency_samples(&ls, &p);
+	seed(f, "latency-samples", p, rv);
+
 	/* A snapshot holding all of it. */
 	uint8_t *snap;
 	size_t snap_len;
@@ -260,6 +292,10 @@ int main(int argc, char **argv)
 					       .time_ms = 16};
 	rv = command_encode_delete_access_key(&dk, &p);
 	seed(f, "delete-access-key", p, rv);
+	struct command_set_latency_rows ld = {
+	    .remove = &rows[1], .n_remove = 1, .time_ms = 18};
+	rv = command_encode_set_latency_rows(&ld, &p);
+	seed(f, "delete-latency-row", p, rv);
 	struct command_delete_hosted_zone dz = {
 	    .id = "Z0123456789ABC", .change_id = "C9", .time_ms = 15};
 	rv = command_encode_delete_hosted_zone(&dz, &p);

@@ -1,9 +1,14 @@
 """Start and stop a q53d cluster (real processes) for system tests.
 
-Node i listens on 127.0.0.<i+1> (DNS, Raft and API on free ports) with its
-own data dir. Node 1 bootstraps; the others start with --join. Every wait is
-a poll with a deadline on `q53 status --json` or a DNS query; processes are
-stopped (SIGTERM) or killed (SIGKILL) by their PID only.
+Node i listens on 127.0.0.<i+1> (DNS, Raft, the NNG API and the HTTP API on
+free ports) with its own data dir. Node 1 bootstraps; the others start with
+--join. Every wait is a poll with a deadline on `q53 status --json` or a DNS
+query; processes are stopped (SIGTERM) or killed (SIGKILL) by their PID only.
+
+The CLI talks to a node's HTTP API (--endpoint), signed with the cluster's
+administrator key (the bootstrapping node's DATA/admin-key): q53(node.api,
+...) takes a node's NNG address (what --join and membership use) or its
+HTTP address and finds that node's endpoint.
 """
 import json
 import os
@@ -30,14 +35,47 @@ def q53_binary():
     return path
 
 
-def q53(api, *args, json_out=True, stdin=None, timeout_s=10, proc_timeout=60):
-    """Runs the CLI against api; returns the CompletedProcess."""
-    cmd = [q53_binary(), "--node", api, "--timeout", str(timeout_s)]
+# Node.api and Node.http -> the Node, for q53() (every Cluster's nodes).
+_NODES = {}
+
+
+def cli_target(api):
+    """(endpoint URL, key file or None, CA file or None) for the CLI: api is
+    a node's NNG or HTTP address (a known Node), or an endpoint as is."""
+    node = _NODES.get(api)
+    if node is None:
+        return api, None, None
+    c = node.cluster
+    scheme = "https" if c.http_tls else "http"
+    return (f"{scheme}://{node.http}", c.admin_key,
+            c.http_tls[0] if c.http_tls else None)
+
+
+def q53(api, *args, json_out=True, stdin=None, timeout_s=10, proc_timeout=60,
+        key_file=None, env=None):
+    """Runs the CLI against api (see cli_target), signed with key_file (None:
+    the cluster's administrator key); env: extra environment. Returns the
+    CompletedProcess."""
+    endpoint, admin, ca = cli_target(api)
+    if admin and not key_file:
+        # A new cluster's key appears once its creation is committed.
+        deadline = time.monotonic() + 15
+        while not os.path.exists(admin) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    cmd = [q53_binary(), "--endpoint", endpoint, "--timeout", str(timeout_s)]
+    if key_file or admin:
+        cmd += ["--key-file", key_file or admin]
+    if ca:
+        cmd += ["--ca-file", ca]
     if json_out:
         cmd.append("--json")
     cmd += [str(a) for a in args]
+    run_env = None
+    if env is not None:
+        run_env = dict(os.environ)
+        run_env.update(env)
     return subprocess.run(cmd, capture_output=True, text=True, input=stdin,
-                          timeout=proc_timeout)
+                          timeout=proc_timeout, env=run_env)
 
 
 class Node:
@@ -48,10 +86,15 @@ class Node:
         self.dns_port = free_port(self.host)
         self.raft = f"{self.host}:{free_port(self.host)}"
         self.api = f"{self.host}:{free_port(self.host)}"
-        # Route 53's REST API (only with the cluster's http_keys).
+        # The HTTP API: the CLI's and Route 53's REST API.
         self.http = f"{self.host}:{free_port(self.host)}"
+        _NODES[self.api] = self
+        _NODES[self.http] = self
         self.dir = os.path.join(cluster.root, f"node{nid}")
         self.join = join
+        if not join and cluster.admin_key is None:
+            # This node bootstraps: it writes the administrator key.
+            cluster.admin_key = os.path.join(self.dir, "admin-key")
         self.proc = None
         self.logs = []
 
@@ -65,8 +108,9 @@ class Node:
              "--nameservers", "ns1.q53.test.,ns2.q53.test."]
         if self.join:
             a += ["--join", self.join]
+        a += ["--http", self.http]
         if self.cluster.http_keys:
-            a += ["--http", self.http, "--http-keys", self.cluster.http_keys]
+            a += ["--http-keys", self.cluster.http_keys]
         if self.cluster.http_tls:
             a += ["--http-tls-cert", self.cluster.http_tls[0],
                   "--http-tls-key", self.cluster.http_tls[1]]
@@ -131,14 +175,15 @@ def answer_key(r):
 class Cluster:
     def __init__(self, root, seeds=(), snapshot_threshold=1024, keys=None, tls=None,
                  election_ms=None, heartbeat_ms=None):
-        """keys: [(access key id, secret)]: every node also serves Route
-        53's REST API (Node.http) with them; tls: (cert file, key file) to
-        serve it over HTTPS. election_ms / heartbeat_ms: None for
+        """keys: [(access key id, secret)]: static administrator keys of
+        the HTTP API (Node.http: --http-keys) besides the admin key; tls:
+        (cert file, key file) to serve it over HTTPS. election_ms / heartbeat_ms: None for
         ELECTION_MS / HEARTBEAT_MS."""
         self.root = root
         self.election_ms = election_ms
         self.heartbeat_ms = heartbeat_ms
         self.http_tls = tls
+        self.admin_key = None  # DATA/admin-key of the bootstrapping node
         self.http_keys = None
         if keys:
             self.http_keys = os.path.join(root, "http-keys")

@@ -1,4 +1,5 @@
-"""The q53 CLI against a real q53d with its client API (--api): create a
+"""The q53 CLI against a real q53d's HTTP API (--http, requests signed with
+the node's DATA/admin-key): create a
 hosted zone, apply an AWS CLI change batch, wait for INSYNC, list the
 records, and see them served over DNS; --json output and exit codes.
 
@@ -53,11 +54,15 @@ def q53_binary():
 
 
 class Cli:
-    def __init__(self, node):
+    """The CLI against one node's HTTP API, signed with its DATA/admin-key."""
+
+    def __init__(self, node, data):
         self.node = node
+        self.data = data
 
     def run(self, *args, json_out=False, stdin=None, timeout=60, node=None):
-        cmd = [q53_binary(), "--node", node or self.node, "--timeout", "10"]
+        cmd = [q53_binary(), "--endpoint", f"http://{node or self.node}",
+               "--data", self.data, "--timeout", "10"]
         if json_out:
             cmd.append("--json")
         cmd += list(args)
@@ -94,12 +99,13 @@ def wait_api(cli, proc, timeout=30.0):
 def node(q53d_factory, tmp_path):
     # Cluster mode: a one-node cluster bootstrapped in an empty data dir,
     # no zone seeded (the tests create their own).
-    api = free_port()
-    extra = ["--api", f"127.0.0.1:{api}", "--data-dir", str(tmp_path / "data"),
+    http = free_port()
+    extra = ["--api", f"127.0.0.1:{free_port()}", "--http", f"127.0.0.1:{http}",
+             "--data-dir", str(tmp_path / "data"),
              "--raft", f"127.0.0.1:{free_port()}"] + \
         os.environ.get("Q53D_API_ARGS", "").split()
     srv = q53d_factory([], extra=extra)
-    cli = Cli(f"127.0.0.1:{api}")
+    cli = Cli(f"127.0.0.1:{http}", str(tmp_path / "data"))
     wait_api(cli, srv)
     return srv, cli
 
@@ -187,7 +193,7 @@ def test_errors_and_exit_codes(node, tmp_path):
     dead = f"127.0.0.1:{free_port()}"
     p = cli.run("status", node=dead)
     assert p.returncode == 3
-    assert dead in p.stderr and "--api" in p.stderr, p.stderr
+    assert dead in p.stderr and "--http" in p.stderr, p.stderr
 
     # The batch was all or nothing.
     sets = cli.json("records", "list", "example.net")["ResourceRecordSets"]

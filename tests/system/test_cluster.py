@@ -259,9 +259,9 @@ BAD_BATCHES = [
     ("over 32000 characters", [change("UPSERT", rrset(f"t{i}.example.test", "TXT", 300,
                                                       '"' + "x" * 250 + '"' * 1)) for i in range(130)],
      None, []),
-    ("latency routing", [change("UPSERT", rrset("w.example.test", "A", 60, "192.0.2.1",
-                                                SetIdentifier="a", Region="eu-west-3"))],
-     None, ["not yet supported"]),
+    ("latency routing, unknown region", [change("UPSERT", rrset(
+        "w.example.test", "A", 60, "192.0.2.1", SetIdentifier="a", Region="eu-west-9"))],
+     "InvalidChangeBatch", ["change 0", "Region 'eu-west-9' is not a known region"]),
     ("weighted beside a plain set", [change("UPSERT", rrset("www.example.test", "A", 60,
                                                             "192.0.2.1", SetIdentifier="a",
                                                             Weight=10))],

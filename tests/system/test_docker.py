@@ -65,10 +65,10 @@ def skip_reason():
         return "needs root (nsenter into the client container's network namespace)"
     if not shutil.which("nsenter"):
         return "no nsenter (util-linux)"
-    busy = subprocess.run(["docker", "ps", "-q", "--filter", "publish=8051"],
+    busy = subprocess.run(["docker", "ps", "-q", "--filter", "publish=9051"],
                           capture_output=True, text=True).stdout.strip()
     if busy:
-        return ("a container already publishes port 8051 (a running docker-compose "
+        return ("a container already publishes port 9051 (a running docker-compose "
                 "stack?): `docker-compose down` it first")
     have = subprocess.run(["docker", "image", "inspect", "debian:bookworm-slim"],
                           capture_output=True).returncode == 0
@@ -116,10 +116,36 @@ def dexec(container, *cmd, timeout=30, check=True):
     return run(["docker", "exec", container, *cmd], timeout=timeout, check=check)
 
 
+_ADMIN = {}
+
+
+def admin_env():
+    """-e options with the cluster's administrator key (node1's
+    DATA/admin-key, read once): the CLI signs every request with it."""
+    if not _ADMIN:
+        deadline = time.monotonic() + 60
+        while True:
+            p = subprocess.run(["docker", "exec", cid("node1"), "cat",
+                                "/var/lib/quorum53/admin-key"], capture_output=True,
+                               text=True, timeout=30)
+            if p.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert p.returncode == 0, f"node1 has no admin-key: {p.stderr}"
+        for line in p.stdout.splitlines():
+            if line.startswith("AWS_") and "=" in line:
+                k, v = line.split("=", 1)
+                _ADMIN[k] = v
+    return [a for k, v in _ADMIN.items() for a in ("-e", f"{k}={v}")]
+
+
 def q53(container, api, *args, stdin=None, timeout=30):
-    p = subprocess.run(["docker", "exec", "-i", container, "q53", "--node", api, "--json",
-                        "--timeout", "10", *args], capture_output=True, text=True,
-                       input=stdin, timeout=timeout)
+    """The CLI in container against the node whose NNG API is api
+    (HOST:8053): its HTTP API is HOST:9053."""
+    endpoint = "http://" + api.rsplit(":", 1)[0] + ":9053"
+    p = subprocess.run(["docker", "exec", "-i", *admin_env(), container, "q53",
+                        "--endpoint", endpoint, "--json", "--timeout", "10", *args],
+                       capture_output=True, text=True, input=stdin, timeout=timeout)
     if p.returncode != 0:
         raise AssertionError(f"q53 {' '.join(args)} on {api}: {p.stderr.strip()}")
     return json.loads(p.stdout) if p.stdout.strip() else None
@@ -330,10 +356,10 @@ def test_1_anycast_answers_and_change_insync_everywhere(stack):
     assert seen == set(FABRIC.values()), f"the probe flows do not cover every node: {seen}"
     answers = {tuple(a) for _, got in rows for a in got.values()}
     assert answers == {("192.0.2.201",)}, answers
-    # the host reaches every node's API on 127.0.0.1:805N
+    # the host reaches every node's HTTP API on 127.0.0.1:905N
     for i in FABRIC:
-        out = run(["docker", "port", cid(f"node{i}"), "8053/tcp"]).stdout
-        assert f"127.0.0.1:805{i}" in out, out
+        out = run(["docker", "port", cid(f"node{i}"), "9053/tcp"]).stdout
+        assert f"127.0.0.1:905{i}" in out, out
 
 
 # --- 2 ---------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def test_certbot_key_and_audit(cluster, tmp_path):
     mine = [ch for ch in changes if ch["Id"] == cid]
     assert len(mine) == 1 and mine[0]["HostedZoneId"] == zid
     assert mine[0]["Comment"] == "UPSERT _acme-challenge.certbot.test. TXT"
-    # A change batch through the q53 CLI (NNG) is "local".
+    # A change batch through the q53 CLI is signed too: the admin key's.
     batch = tmp_path / "b.json"
     batch.write_text(json.dumps({"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
         "Name": "cli.certbot.test.", "Type": "A", "TTL": 60,
@@ -184,7 +184,9 @@ def test_certbot_key_and_audit(cluster, tmp_path):
     assert p.returncode == 0, p.stderr
     p = q53(leader.api, "audit", "--zone", zid, "--max-items", "1", json_out=False)
     assert p.returncode == 0, p.stderr
-    assert "local" in p.stdout.splitlines()[1]
+    admin = [line.split("=", 1)[1] for line in open(cluster.admin_key).read().splitlines()
+             if line.startswith("AWS_ACCESS_KEY_ID=")][0]
+    assert admin in p.stdout.splitlines()[1] and "local" not in p.stdout, p.stdout
 
 
 def test_read_only_key(cluster, tmp_path):

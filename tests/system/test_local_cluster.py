@@ -25,7 +25,7 @@ import dns.message
 import dns.query
 import pytest
 
-from cluster import answer_key, q53, q53_binary
+from cluster import answer_key, q53 as cluster_q53, q53_binary
 from q53d import ROOT, q53d_binary
 from test_cli import q53d_has_api
 
@@ -37,8 +37,21 @@ NAMES = [(f"www.{ZONE}", "A"), (f"x.apps.{ZONE}", "A"), (ZONE, "MX"), (f"api.{ZO
          (f"nope.{ZONE}", "A")]
 
 
+# The local cluster's NNG API addresses (what `status --json` calls Api) ->
+# their HTTP API (Http), and the key file the script made (cli-key): the
+# CLI talks to the HTTP API, signed.
+_HTTP = {}
+_KEY = {}
+
+
+def q53(api, *args, **kw):
+    return cluster_q53(f"http://{_HTTP.get(api, api)}", *args, key_file=_KEY.get("file"),
+                       **kw)
+
+
 class Local:
     def __init__(self, root):
+        _KEY["file"] = os.path.join(str(root), "cli-key")
         self.env = dict(os.environ, Q53_LC_DIR=str(root), Q53_LC_NET="127.0.77",
                         Q53_LC_FIRST="1", Q53_LC_DNS_PORT="5353", Q53D=q53d_binary(),
                         Q53=q53_binary())
@@ -51,7 +64,10 @@ class Local:
         return p
 
     def status(self):
-        return {r["Id"]: r for r in json.loads(self.run("status", "--json").stdout)}
+        rows = json.loads(self.run("status", "--json").stdout)
+        for r in rows:
+            _HTTP[r["Api"]] = r["Http"]
+        return {r["Id"]: r for r in rows}
 
     def members(self):
         return {i: r for i, r in self.status().items() if not r["Removed"]}

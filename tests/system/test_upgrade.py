@@ -8,7 +8,10 @@ release had), and after another restart (now from this release's
 snapshots and typed log entries) everything still holds.
 
 The fixture's Raft configuration names fixed addresses (127.0.0.53, raft
-17053, api 18053, dns 15353), so the node must come up on them.
+17053, api 18053, dns 15353), so the node must come up on them. The HTTP API
+(which the q53 CLI uses) is on a free port; neither release had an access
+key, so the upgraded node draws an administrator key (DATA/admin-key) and
+the CLI signs with it (--data).
 """
 import json
 import os
@@ -24,7 +27,7 @@ import dns.rcode
 import pytest
 
 from cluster import q53_binary
-from q53d import q53d_binary
+from q53d import free_port, q53d_binary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "data", "upgrade")
@@ -32,10 +35,17 @@ HOST = "127.0.0.53"
 RAFT = f"{HOST}:17053"
 API = f"{HOST}:18053"
 DNS_PORT = 15353
+HTTP = f"{HOST}:{free_port(HOST)}"
+DATA = {}  # "dir": the node's data directory (its admin-key signs the CLI)
+
+
+def cli(*args):
+    return [q53_binary(), "--endpoint", f"http://{HTTP}", "--data", DATA["dir"],
+            "--json"] + list(args)
 
 
 def q53(*args, stdin=None):
-    cmd = [q53_binary(), "--node", API, "--json", "--timeout", "10"] + list(args)
+    cmd = cli("--timeout", "10", *args)
     p = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=60)
     if p.returncode != 0:
         raise AssertionError(f"{cmd}: exit {p.returncode}: {p.stderr}")
@@ -53,6 +63,7 @@ class Node:
     def start(self):
         args = [q53d_binary(), "--dns", f"{HOST}:{DNS_PORT}", "--workers", "1",
                 "--data-dir", self.data, "--id", "1", "--raft", RAFT, "--api", API,
+                "--http", HTTP,
                 "--name", "n1", "--snapshot-threshold", "8", "--election-timeout",
                 "600", "--heartbeat", "60", "--nameservers",
                 "ns1.q53.test.,ns2.q53.test."]
@@ -66,8 +77,8 @@ class Node:
             if self.proc.poll() is not None:
                 raise AssertionError(f"q53d exited with {self.proc.returncode}: "
                                      f"{self.tail()}")
-            p = subprocess.run([q53_binary(), "--node", API, "--json", "--timeout",
-                                "1", "status"], capture_output=True, text=True)
+            p = subprocess.run(cli("--timeout", "1", "status"), capture_output=True,
+                               text=True)
             if p.returncode == 0 and json.loads(p.stdout).get("LeaderId") == 1:
                 return
             time.sleep(0.1)
@@ -152,6 +163,7 @@ def node(tmp_path, release, check_endpoint):
     with tarfile.open(os.path.join(release, "node1.tar.gz")) as t:
         t.extractall(tmp_path)
     n = Node(str(tmp_path / "node1"), str(tmp_path / "q53d.log"))
+    DATA["dir"] = n.data
     yield n
     n.stop()
 
@@ -203,8 +215,8 @@ def test_upgrade(node, release):
             "ResourceRecords": [{"Value": f'"more {i}"'}]}}]}
         q53("change-batch", zid, "-", stdin=json.dumps(b))
     # State-dependent refusals keep their words after the upgrade.
-    p = subprocess.run([q53_binary(), "--node", API, "--json", "--timeout", "10",
-                        "change-batch", zid, "-"], input=json.dumps(batch),
+    p = subprocess.run(cli("--timeout", "10", "change-batch", zid, "-"),
+                       input=json.dumps(batch),
                        capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
     assert "InvalidChangeBatch" in p.stdout + p.stderr

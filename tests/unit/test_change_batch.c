@@ -122,7 +122,6 @@ static void test_routing_files(void **state)
 		const char *file;
 		const char *fields[4];
 	} cases[] = {
-	    {"batch-latency.json", {"change 0: Region: not"}},
 	    {"batch-cidr.json",
 	     {"change 0: CidrRoutingConfig: not", "change 2: "}},
 	};
@@ -246,10 +245,11 @@ static void test_each_change_named(void **state)
 		"{\"Action\": \"CREATE\", \"ResourceRecordSet\": {" WWW_A
 		", \"TTL\": 1, " VALUE "}},"
 		"{\"Action\": \"UPSERT\", \"ResourceRecordSet\": {" WWW_A
-		", \"Region\": \"us-east-1\", \"SetIdentifier\": \"x\", "
+		", \"CidrRoutingConfig\": {\"CollectionId\": \"c\", "
+		"\"LocationName\": \"l\"}, \"SetIdentifier\": \"x\", "
 		"\"TTL\": 1, " VALUE "}}]}",
 		"InvalidChangeBatch: change 1: Action must be",
-		"; change 3: Region: not yet supported");
+		"; change 3: CidrRoutingConfig: not yet supported");
 }
 
 /* Route 53's rules of one routed record set, in its words. */
@@ -273,10 +273,10 @@ static void test_routing_fields(void **state)
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "
 		    "\"HealthCheckId\": \"hc\", " VALUE "}"),
 		"found none in Change with");
-	/* A policy served later beside Failover: refused as unsupported. */
+	/* Failover and latency at once: mixed policies. */
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "
 		    "\"Failover\": \"PRIMARY\", \"Region\": \"x\", " VALUE "}"),
-		"change 0: Region: not yet supported");
+		"but found more than one in Change with");
 	/* Two served policies at once. */
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "
 		    "\"Failover\": \"PRIMARY\", \"Weight\": 1, " VALUE "}"),

@@ -28,6 +28,7 @@
 #include "node/common/errcode.h"
 #include "node/control/command.h"
 #include "node/control/command_legacy.h"
+#include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
 #include "node/control/tag_table.h"
 #include "node/control/upgrade.h"
@@ -585,7 +586,8 @@ static void test_zones(void **state)
 			"\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
 			"\"a\", \"Region\": \"x\", \"ResourceRecords\": "
 			"[{\"Value\": \"192.0.2.1\"}]}}]}"),
-		Q53_EINVAL, "InvalidChangeBatch", "not yet supported");
+		Q53_EINVAL, "InvalidChangeBatch",
+		"Region 'x' is not a known region");
 
 	/* Not empty, then empty. */
 	refused(f, p_zone_delete(ZID, "C3"), Q53_EINVAL, "HostedZoneNotEmpty",
@@ -672,6 +674,87 @@ static void test_routing_sets_snapshot(void **state)
 	assert_int_equal(multivalue, 1);
 	control_fsm_free(f);
 	control_fsm_free(g);
+}
+
+/* The leader applies an import in the typed form it encoded it from
+ * (command_payload.decoded, q53_fsm.apply_decoded): the state and result
+ * are byte for byte what decoding the payload gives, which is what every
+ * follower does. Also a rejected one, and an import with no change id. */
+static void test_import_decoded_same_as_payload(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    "$TTL 300\n"
+	    "@ SOA ns1 hostmaster 2024010101 3600 900 604800 300\n"
+	    "@ NS ns1\n@ NS ns2.other.test.\n@ MX 10 mail\n"
+	    "@ TXT \"v=spf1 -all\" \"two\"\n"
+	    "ns1 A 192.0.2.53\nns1 AAAA 2001:db8::53\n"
+	    "mail 60 A 192.0.2.25\nmail A 192.0.2.26\n"
+	    "*.wild CNAME target.example.com.\n"
+	    "sub NS ns.sub\nns.sub A 192.0.2.99\n"
+	    "_sip._tcp SRV 10 60 5060 sip\nsip A 192.0.2.7\n"
+	    "caa CAA 0 issue \"ca.example\"\n"
+	    "deep.a.b.c A 198.51.100.1\n";
+	const char *changes[] = {"CIMPORT1", NULL};
+	for (size_t k = 0; k < 2; k++) {
+		struct control_fsm *a = fsm_new(), *b = fsm_new();
+		ok(a, p_zone("ZEXAMPLE000001", "example.com", "c1", NULL));
+		ok(b, p_zone("ZEXAMPLE000001", "example.com", "c1", NULL));
+		struct command_payload p, q;
+		char err[256];
+		assert_int_equal(command_text_import_zone(
+				     control_fsm_zone_store(a),
+				     "ZEXAMPLE000001", changes[k], text,
+				     strlen(text), 4000, &p, err, sizeof(err)),
+				 0);
+		assert_non_null(p.decoded);
+		assert_int_equal(command_text_import_zone(
+				     control_fsm_zone_store(b),
+				     "ZEXAMPLE000001", changes[k], text,
+				     strlen(text), 4000, &q, err, sizeof(err)),
+				 0);
+		struct q53_fsm *fa = control_fsm_base(a),
+			       *fb = control_fsm_base(b);
+		int32_t ca = -1, cb = -1;
+		uint8_t *oa = NULL, *ob = NULL;
+		size_t la = 0, lb = 0;
+		assert_int_equal(fa->apply_decoded(fa, p.type, p.decoded,
+						   p.data, p.len, &ca, &oa,
+						   &la),
+				 0);
+		assert_int_equal(
+		    fb->apply(fb, q.type, q.data, q.len, &cb, &ob, &lb), 0);
+		assert_int_equal(ca, 0);
+		assert_int_equal(ca, cb);
+		assert_int_equal(la, lb);
+		assert_memory_equal(oa, ob, la);
+		raft_free(oa);
+		raft_free(ob);
+		struct snap sa = snap(a);
+		snap_same(sa, snap(b));
+		raft_free(sa.p);
+		/* The same import again: the change id is taken (refused
+		 * alike), or (no id) applied alike. */
+		oa = ob = NULL;
+		assert_int_equal(fa->apply_decoded(fa, p.type, p.decoded,
+						   p.data, p.len, &ca, &oa,
+						   &la),
+				 0);
+		assert_int_equal(
+		    fb->apply(fb, q.type, q.data, q.len, &cb, &ob, &lb), 0);
+		assert_int_equal(ca, cb);
+		assert_int_equal(la, lb);
+		assert_memory_equal(oa, ob, la);
+		raft_free(oa);
+		raft_free(ob);
+		sa = snap(a);
+		snap_same(sa, snap(b));
+		raft_free(sa.p);
+		command_payload_clear(&p);
+		command_payload_clear(&q);
+		control_fsm_free(a);
+		control_fsm_free(b);
+	}
 }
 
 static void test_change_records_oldest_evicted(void **state)
@@ -883,7 +966,7 @@ static void test_newer_versions(void **state)
 	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
 	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
-	assert_non_null(strstr(fatal_msg, "has command type 11 version 4 "
+	assert_non_null(strstr(fatal_msg, "has command type 11 version 6 "
 					  "written by a newer quorum53: "
 					  "upgrade this node"));
 	/* The same entry at the current version applies. */
@@ -1948,6 +2031,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_command_codec),
 	    cmocka_unit_test(test_zones),
+	    cmocka_unit_test(test_import_decoded_same_as_payload),
 	    cmocka_unit_test(test_change_records_oldest_evicted),
 	    cmocka_unit_test(test_change_records_front_inserts_tail_evictions),
 	    cmocka_unit_test(test_malformed_commands),

@@ -322,6 +322,83 @@ static void test_sessions(void **state)
 	pair_close(&p);
 }
 
+/* Offers (q53_fsm_log_offer): the typed form goes to apply_decoded for the
+ * command with the offered session ids and type only, until withdrawn;
+ * without apply_decoded nothing is offered. */
+static unsigned decoded_calls;
+static const void *decoded_seen;
+
+static int counter_apply_decoded(struct q53_fsm *fsm, uint16_t type,
+				 const void *decoded, const uint8_t *payload,
+				 size_t len, int32_t *code, uint8_t **out,
+				 size_t *out_len)
+{
+	decoded_calls++;
+	decoded_seen = decoded;
+	return fsm->apply(fsm, type, payload, len, code, out, out_len);
+}
+
+static void test_offers(void **state)
+{
+	const struct q53_fsm_log_result *r;
+	struct fsm_pair p;
+	static const int typed = 53;
+
+	(void)state;
+	pair_init(&p, 4);
+	/* no apply_decoded: refused */
+	assert_false(
+	    q53_fsm_log_offer(&p.log, 1, 1, Q53_FSM_COUNTER_APPEND, &typed));
+	p.counter.fsm.apply_decoded = counter_apply_decoded;
+	assert_false(
+	    q53_fsm_log_offer(&p.log, 0, 1, Q53_FSM_COUNTER_APPEND, &typed));
+	assert_true(
+	    q53_fsm_log_offer(&p.log, 1, 2, Q53_FSM_COUNTER_APPEND, &typed));
+	decoded_calls = 0;
+	/* another request of the session, another type: decoded */
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 1, 101, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	r = apply(&p, entry(99, 1, 2, 0, 0));
+	assert_int_equal(decoded_calls, 0);
+	/* another client with the same request id: decoded */
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 2, 2, 201, 8));
+	assert_int_equal(decoded_calls, 0);
+	/* the offered one */
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 3, 103, 8));
+	assert_int_equal(decoded_calls, 0);
+	assert_true(
+	    q53_fsm_log_offer(&p.log, 1, 4, Q53_FSM_COUNTER_APPEND, &typed));
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 4, 104, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(decoded_calls, 1);
+	assert_ptr_equal(decoded_seen, &typed);
+	/* its retry is a duplicate: not applied, not decoded */
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 4, 104, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_DUPLICATE);
+	assert_int_equal(decoded_calls, 1);
+	/* withdrawn: decoded again */
+	assert_true(
+	    q53_fsm_log_offer(&p.log, 1, 5, Q53_FSM_COUNTER_APPEND, &typed));
+	q53_fsm_log_withdraw(&p.log, 1, 5);
+	r = apply(&p, entry(Q53_FSM_COUNTER_APPEND, 1, 5, 105, 8));
+	assert_int_equal(r->status, Q53_FSM_LOG_APPLIED);
+	assert_int_equal(decoded_calls, 1);
+	q53_fsm_log_withdraw(&p.log, 1, 2);
+	q53_fsm_log_withdraw(&p.log, 1, 4);
+	/* the slots are few: one offer more is refused, a withdrawal
+	 * frees one */
+	for (uint64_t i = 0; i < Q53_FSM_LOG_OFFERS; i++)
+		assert_true(q53_fsm_log_offer(&p.log, 7, 10 + i,
+					      Q53_FSM_COUNTER_APPEND, &typed));
+	assert_false(
+	    q53_fsm_log_offer(&p.log, 7, 20, Q53_FSM_COUNTER_APPEND, &typed));
+	q53_fsm_log_withdraw(&p.log, 7, 11);
+	assert_true(
+	    q53_fsm_log_offer(&p.log, 7, 20, Q53_FSM_COUNTER_APPEND, &typed));
+	assert_int_equal(p.counter.n, 5);
+	pair_close(&p);
+}
+
 /* --- snapshot / restore ----------------------------------------------------
  */
 
@@ -919,6 +996,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_framing, setup_heap,
 					    teardown_heap),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup_heap,
+					    teardown_heap),
+	    cmocka_unit_test_setup_teardown(test_offers, setup_heap,
 					    teardown_heap),
 	    cmocka_unit_test_setup_teardown(test_snapshot_async, setup_heap,
 					    teardown_heap),

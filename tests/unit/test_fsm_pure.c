@@ -419,10 +419,10 @@ static void test_decode_refusals(void **state)
 	assert_int_equal(
 	    command_decode(COMMAND_TYPE_MAX + 1, (const uint8_t *)"", 0, &c),
 	    Q53_EMALF);
-	/* command_version 4 is not this release's (2: routing sets, 3:
-	 * geolocation sets and aliases). */
+	/* command_version 6 is not this release's (2: routing sets, 3:
+	 * geolocation sets and aliases, 5: latency sets). */
 	assert_int_equal(command_decode(COMMAND_CHANGE_RRSETS,
-					(const uint8_t *)"\x08\x04", 2, &c),
+					(const uint8_t *)"\x08\x06", 2, &c),
 			 Q53_EMALF);
 	assert_int_equal(command_peek_version((const uint8_t *)"\x08\x02", 2),
 			 2);

@@ -402,6 +402,18 @@ static void test_rest_target(void **state)
 	assert_string_equal(t.action, "q53:DeleteAccessKey");
 	rest_auth_target("DELETE", "/q53/accesskeys", &t);
 	assert_string_equal(t.action, "route53:Unknown");
+	/* The latency table (rest_latency.h): administrators too. */
+	rest_auth_target("PUT", "/q53/latency", &t);
+	assert_string_equal(t.action, "q53:SetLatencyRows");
+	assert_string_equal(t.resource, "*");
+	rest_auth_target("GET", "/q53/latency", &t);
+	assert_string_equal(t.action, "q53:ListLatencyRows");
+	rest_auth_target("DELETE", "/q53/latency/192.0.2.0/24", &t);
+	assert_string_equal(t.action, "q53:DeleteLatencyRows");
+	rest_auth_target("DELETE", "/q53/latency", &t);
+	assert_string_equal(t.action, "route53:Unknown");
+	rest_auth_target("GET", "/q53/latencyx", &t);
+	assert_string_equal(t.action, "route53:Unknown");
 	/* route53:* is not an administrator of keys; * is. */
 	Q53__Command__AccessPolicy *p = parse_ok(
 	    "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"route53:*\","

@@ -314,7 +314,7 @@ static void test_typed_log(void **state)
 	assert_int_equal(command_peek_version(p.data, p.len),
 			 COMMAND_VERSION_GEO_ALIAS);
 	assert_int_equal(command_version_max(COMMAND_CHANGE_RRSETS),
-			 COMMAND_VERSION_GEO_ALIAS);
+			 COMMAND_VERSION_MAX);
 	struct command out;
 	assert_int_equal(
 	    command_decode(COMMAND_CHANGE_RRSETS, p.data, p.len, &out), 0);

@@ -465,7 +465,8 @@ static void expect_table(struct member *m, size_t n, struct health *h,
 	char text[2048];
 	for (size_t i = 0; i < n; i++)
 		g[i] = &m[i].set;
-	assert_int_equal(zone_store_routing_build(&t, g, n, healthy, h), 0);
+	assert_int_equal(zone_store_routing_build(&t, g, n, healthy, h, NULL),
+			 0);
 	table_text(&t, text, sizeof(text));
 	if (strcmp(text, want) != 0)
 		fail_msg("table '%s', expected '%s'", text, want);
@@ -509,7 +510,8 @@ static void test_table_rules(void **state)
 	for (size_t i = 0; i < 12; i++)
 		g[i] = &m[i].set;
 	assert_int_equal(zone_store_routing_build(&t, g, 12, healthy,
-						  &(struct health){{NULL}}),
+						  &(struct health){{NULL}},
+						  NULL),
 			 0);
 	assert_int_equal(t.n, 12);
 	bool seen[13] = {false};
@@ -525,7 +527,8 @@ static void test_table_rules(void **state)
 	for (uint8_t i = 0; i < 10; i++)
 		member_init(&m[i], (uint8_t)(i + 1), -1, "hc");
 	assert_int_equal(zone_store_routing_build(&t, g, 10, healthy,
-						  &(struct health){{"hc"}}),
+						  &(struct health){{"hc"}},
+						  NULL),
 			 0);
 	assert_int_equal(t.n, 10);
 	assert_int_equal(t.leaf[0].count, 8);

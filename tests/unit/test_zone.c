@@ -122,6 +122,69 @@ static void test_builder(void **state)
 	assert_non_null(strstr(err, "CNAME and other data"));
 }
 
+/* A grouped build (zone_builder_grouped: names indexed in one batch)
+ * builds what an ordinary one does, finds names not indexed yet for
+ * zone_builder_volatile, and fails when a name comes back apart. */
+static void test_builder_grouped(void **state)
+{
+	(void)state;
+	struct zone_builder *b;
+	struct zone *z = NULL;
+	char err[512];
+	const uint8_t origin[] = "\7example\3com";
+	const uint8_t ab[] = "\1a\1b\7example\3com";
+	const uint8_t wild[] = "\1*\1w\7example\3com";
+	const uint8_t www[] = "\3www\7example\3com";
+	const uint8_t soa[] = "\3ns1\0\4host\0"
+			      "\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5";
+	const uint8_t ns[] = "\3ns1\0";
+	const uint8_t a[] = {192, 0, 2, 1};
+	const uint8_t aaaa[16] = {0x20, 0x01, 0x0d, 0xb8};
+
+	for (int apart = 0; apart < 2; apart++) {
+		assert_int_equal(zone_builder_new(&b, origin), 0);
+		zone_builder_grouped(b);
+		assert_int_equal(zone_builder_add(b, origin, 6, 300, soa,
+						  sizeof(soa) - 1, err,
+						  sizeof(err)),
+				 0);
+		assert_int_equal(zone_builder_add(b, origin, 2, 300, ns,
+						  sizeof(ns) - 1, err,
+						  sizeof(err)),
+				 0);
+		assert_int_equal(zone_builder_add(b, ab, 1, 300, a, sizeof(a),
+						  err, sizeof(err)),
+				 0);
+		assert_int_equal(zone_builder_add(b, wild, 1, 300, a, sizeof(a),
+						  err, sizeof(err)),
+				 0);
+		assert_int_equal(zone_builder_add(b, www, 1, 300, a, sizeof(a),
+						  err, sizeof(err)),
+				 0);
+		assert_int_equal(zone_builder_add(b, www, 28, 300, aaaa,
+						  sizeof(aaaa), err,
+						  sizeof(err)),
+				 0);
+		/* Not the last name: found after a batch. */
+		assert_int_equal(zone_builder_volatile(b, ab), 0);
+		if (apart)
+			assert_int_equal(
+			    zone_builder_add(b, wild, 16, 300,
+					     (const uint8_t *)"\1x", 2, err,
+					     sizeof(err)),
+			    0);
+		int rc = zone_builder_finish(b, &z, err, sizeof(err));
+		if (apart) {
+			assert_int_not_equal(rc, 0);
+			assert_non_null(strstr(err, "given apart"));
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(zone_record_count(z), 6);
+		zone_release(z);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +192,7 @@ int main(void)
 	    cmocka_unit_test(test_bad),
 	    cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_builder),
+	    cmocka_unit_test(test_builder_grouped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

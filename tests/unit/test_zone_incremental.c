@@ -1,8 +1,8 @@
 /* Incremental zone builds (zone_store_build_update) against full builds:
  * a seeded random sequence of change batches (names created and deleted,
  * empty non-terminals appearing and going, wildcards, CNAME chains, MX and
- * SRV targets, delegations with glue, failover, weighted and multivalue
- * groups and health flips),
+ * SRV targets, delegations with glue, failover, weighted, multivalue and
+ * latency groups, health flips and latency table changes),
  * and after each one every query of a fixed set answered from the
  * incrementally built zone and from a full build, byte for byte. Unchanged
  * names must be shared with the previous version. */
@@ -19,6 +19,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
+#include "node/control/latency_table.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
 #include "node/dnsdata/dname.h"
@@ -37,7 +38,7 @@ static const char *const NS[] = {"ns1.inc.test."};
 static const char *const POOL[] = {
     "a",  "b.a",   "c.b.a", "*",     "*.w",   "x.w", "d",   "ns.d", "deep.ns.d",
     "cn", "cn2",   "mx",    "fo",    "e.f.g", "*.g", "srv", "",	    "ns1",
-    "d2", "ns.d2", "y.x.w", "*.b.a", "t",     "wt",  "mv"};
+    "d2", "ns.d2", "y.x.w", "*.b.a", "t",     "wt",  "mv",  "lt"};
 #define NPOOL (sizeof(POOL) / sizeof(POOL[0]))
 
 /* Extra query names: synthesised, below cuts, absent. */
@@ -56,6 +57,14 @@ static const uint16_t QTYPES[] = {
 #define NQTYPES (sizeof(QTYPES) / sizeof(QTYPES[0]))
 
 static bool health[2] = {true, true};
+
+/* Latency routing's inputs: a table the sequence changes, this node's
+ * site and region. */
+static struct latency_table lat_table;
+static const struct zone_store_latency lat_in = {
+    .table = &lat_table, .site = "fra", .region = "eu-central-1"};
+static const char *const REGIONS[] = {"eu-central-1", "us-east-1",
+				      "ap-south-1"};
 
 static bool healthy_fn(void *ctx, const char *id)
 {
@@ -220,7 +229,8 @@ static int delete_random(struct zone_store *s)
 		      .multivalue =
 			  zone_store_rrset_routing(set) & ZONE_STORE_MULTIVALUE,
 		      .health_check_id =
-			  (char *)zone_store_rrset_health_check(set)}};
+			  (char *)zone_store_rrset_health_check(set),
+		      .region = (char *)zone_store_rrset_region(set)}};
 	return apply_one(s, &ch);
 }
 
@@ -228,8 +238,57 @@ static void random_change(struct zone_store *s)
 {
 	char v[4][300];
 	char *values[4] = {v[0], v[1], v[2], v[3]};
-	unsigned op = rnd(23);
+	unsigned op = rnd(26);
 	const char *rel = POOL[rnd(NPOOL)];
+
+	if (op == 23 || op == 24) {
+		/* A latency member at "lt" (two of one region: refused). */
+		static const char *const ids[] = {"l1", "l2", "l3"};
+		static const char *const hcs[] = {"hc1", "hc2", NULL};
+		snprintf(v[0], sizeof(v[0]), "192.0.2.%u", 40 + rnd(6));
+		upsert_set(s, "lt",
+			   (struct change_rrset){
+			       .type = RRTYPE_A,
+			       .values = values,
+			       .nvalues = 1,
+			       .set_identifier = (char *)ids[rnd(3)],
+			       .health_check_id = (char *)hcs[rnd(3)],
+			       .region = (char *)REGIONS[rnd(3)]});
+		return;
+	}
+	if (op == 25) {
+		/* The latency table: a row set or deleted, a site sample;
+		 * nothing in the zone changes (control_fsm marks it dirty). */
+		static const char *const NETS[] = {
+		    "198.51.100.0/24", "198.51.0.0/16", "2001:db8::/32"};
+		struct latency_row r;
+		char why[160];
+		memset(&r, 0, sizeof(r));
+		assert_true(latency_cidr_parse(NETS[rnd(3)], &r));
+		unsigned k = rnd(4);
+		if (k == 0) {
+			latency_table_delete(&lat_table, &r);
+			return;
+		}
+		struct latency_rtt rtt[3];
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(rtt[i].region, sizeof(rtt[i].region), "%s",
+				 REGIONS[i]);
+			rtt[i].rtt_ms = 1 + rnd(50);
+		}
+		if (k == 1) {
+			assert_int_equal(latency_table_sample(&lat_table, "fra",
+							      1, 1, rtt,
+							      1 + rnd(3)),
+					 0);
+			return;
+		}
+		r.n = (uint8_t)(1 + rnd(3));
+		memcpy(r.rtt, rtt, sizeof(rtt));
+		assert_int_equal(latency_row_check(&r, why, sizeof(why)), 0);
+		assert_int_equal(latency_table_set(&lat_table, &r), 0);
+		return;
+	}
 
 	if (op >= 20) {
 		/* A weighted (weight 0 too) or multivalue group member,
@@ -361,7 +420,12 @@ static size_t ask(const struct serving_view *v, const char *qname,
 		q[11] = 1;
 	}
 	struct dns_query_params p = {.udp_payload = 1232, .tcp = false};
-	return dns_query_answer(v, &p, q, o, out, cap);
+	/* From a network some latency rows cover, and from one none does. */
+	struct dns_client c = {
+	    .family = 4, .addr = {198, 51, (uint8_t)(id & 1 ? 100 : 7), 9}};
+	if (id % 3 == 0)
+		c = (struct dns_client){.family = 4, .addr = {203, 0, 113, 9}};
+	return dns_query_answer_from(v, &p, &c, q, o, out, cap);
 }
 
 static void compare(struct zone *inc, struct zone *full, int step)
@@ -427,6 +491,8 @@ static void test_random_changes_match_full_builds(void **state)
 	struct zone *inc = NULL;
 	(void)state;
 	zone_store_init(&s);
+	latency_table_init(&lat_table);
+	s.latency = &lat_in;
 	struct zone_store_create_params p = {.id = ZID,
 					     .name = "inc.test",
 					     .nameservers = NS,
@@ -440,7 +506,7 @@ static void test_random_changes_match_full_builds(void **state)
 	assert_int_equal(zone_store_build_update(&s, ZID, NULL, healthy_fn,
 						 NULL, &inc, err, sizeof(err)),
 			 0);
-	int shared = 0, built = 0, wt = 0, mv = 0;
+	int shared = 0, built = 0, wt = 0, mv = 0, lt = 0;
 	for (int step = 0; step < STEPS; step++) {
 		random_change(&s);
 
@@ -460,6 +526,7 @@ static void test_random_changes_match_full_builds(void **state)
 		wt += has_choice(node_of(full, "wt")) ||
 		      has_choice(node_of(full, "*.w"));
 		mv += has_choice(node_of(full, "mv"));
+		lt += has_choice(node_of(full, "lt"));
 
 		zone_release(full);
 		zone_release(inc);
@@ -468,12 +535,13 @@ static void test_random_changes_match_full_builds(void **state)
 	assert_int_equal(shared, built);
 	assert_true(built > STEPS / 2);
 	/* The sequence did reach weighted and multivalue choices. */
-	if (wt < STEPS / 10 || mv < STEPS / 10)
-		fail_msg("only %d / %d steps with weighted / multivalue "
-			 "choices",
-			 wt, mv);
+	if (wt < STEPS / 10 || mv < STEPS / 10 || lt < STEPS / 10)
+		fail_msg("only %d / %d / %d steps with weighted / multivalue / "
+			 "latency choices",
+			 wt, mv, lt);
 	zone_release(inc);
 	zone_store_free(&s);
+	latency_table_free(&lat_table);
 }
 
 /* A full build from the store after a sequence of incremental ones frees

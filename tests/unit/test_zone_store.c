@@ -425,7 +425,7 @@ static void test_files_apply(void **state)
 
 	/* Routing policies not served yet are refused before they reach
 	 * the store. */
-	const char *files[] = {"batch-latency.json"};
+	const char *files[] = {"batch-cidr.json"};
 	for (size_t i = 0; i < 1; i++) {
 		char err[2048];
 		json = load_data(files[i], &len);

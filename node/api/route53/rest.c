@@ -26,7 +26,10 @@
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest_auth.h"
 #include "node/api/route53/rest_keys.h"
+#include "node/api/route53/rest_q53.h"
+#include "node/api/route53/rest_latency.h"
 #include "node/api/route53/sigv4.h"
+#include "node/api/api_render.h"
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
 #include "node/control/iam_policy.h"
@@ -71,6 +74,9 @@ struct op {
 	char dns_name[1100];
 	char zone_id[64];
 	char akid[SIGV4_AKID_MAX + 1]; /* the signing key (audit) */
+	/* POST /q53/api: the key's policy (NULL: an administrator), checked
+	 * once the body is decoded. */
+	const Q53__Command__AccessPolicy *policy;
 	/* The other operations' path ids (tagged resource, limit type). */
 	char id[R53_ROUTE_SEG_MAX + 1];
 	char kind_arg[R53_ROUTE_SEG_MAX + 1];
@@ -271,6 +277,8 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 		xo_fmt(x, "Weight", "%u", rs->weight);
 	if (rs->multi_value_answer)
 		xo_text(x, "MultiValueAnswer", "true");
+	if (rs->region[0])
+		xo_text(x, "Region", rs->region);
 	if (rs->geo_continent_code[0] || rs->geo_country_code[0]) {
 		xo_open(x, "GeoLocation");
 		if (rs->geo_continent_code[0])
@@ -1886,12 +1894,13 @@ static const char *key_secret(const struct route53_rest *rest, const char *akid,
 	return NULL;
 }
 
-/* IAM's check of a signed request (policy NULL: an administrator): true
- * when allowed, else answered AccessDenied as Route 53 does. */
-static bool authorize(struct op *o, const Q53__Command__AccessPolicy *policy)
+/* IAM's decision on target t for policy (NULL: an administrator): true
+ * when allowed, else answered AccessDenied as Route 53 does. A change
+ * batch's condition keys come from json (the AWS CLI's form); NULL json
+ * for a change batch: not readable, denied (fail closed). */
+static bool check_policy(struct op *o, const Q53__Command__AccessPolicy *policy,
+			 const struct rest_auth_target *t, const char *json)
 {
-	struct http_request *r = o->r;
-	struct rest_auth_target t;
 	struct rest_auth_batch b = {0};
 	struct iam_request ir = {0};
 	enum iam_decision d = IAM_DENY_DEFAULT;
@@ -1899,25 +1908,14 @@ static bool authorize(struct op *o, const Q53__Command__AccessPolicy *policy)
 
 	if (policy == NULL)
 		return true;
-	rest_auth_target(http_request_method(r), http_request_path(r), &t);
-	ir.action = t.action;
-	ir.resource = t.resource;
-	if (t.change_batch) {
-		/* The condition keys come from the batch. XML that does not
-		 * parse is refused by the router (the same parser) with its
-		 * reason; a batch whose changes cannot be read here is
-		 * denied (fail closed). */
-		size_t len;
-		const uint8_t *body = http_request_body(r, &len);
-		char *json = NULL, err[512];
-		int rv = r53_xml_change_batch(body, len, &json, err,
-					      sizeof(err)) == 0
-			     ? rest_auth_batch_parse(json, &b)
-			     : 0;
-
-		free(json);
+	ir.action = t->action;
+	ir.resource = t->resource;
+	if (t->change_batch) {
+		int rv =
+		    json != NULL ? rest_auth_batch_parse(json, &b) : Q53_EINVAL;
 		if (rv == Q53_ENOMEM) {
-			send_error(r, o->request_id, 503, "ServiceUnavailable",
+			send_error(o->r, o->request_id, 503,
+				   "ServiceUnavailable",
 				   "out of memory; retry");
 			return false;
 		}
@@ -1929,14 +1927,46 @@ static bool authorize(struct op *o, const Q53__Command__AccessPolicy *policy)
 	rest_auth_batch_free(&b);
 	if (d == IAM_ALLOW)
 		return true;
-	send_error(r, o->request_id, 403, "AccessDenied",
+	send_error(o->r, o->request_id, 403, "AccessDenied",
 		   "User: arn:aws:iam::000000000000:user/%s is not authorized "
 		   "to perform: %s on resource: %s%s",
-		   o->akid, t.action, t.resource,
+		   o->akid, t->action, t->resource,
 		   d == IAM_DENY_EXPLICIT
 		       ? " with an explicit deny in an identity-based policy"
 		       : "");
 	return false;
+}
+
+/* IAM's check of a signed Route 53 request (policy NULL: an
+ * administrator): true when allowed, else answered. */
+static bool authorize(struct op *o, const Q53__Command__AccessPolicy *policy)
+{
+	struct http_request *r = o->r;
+	struct rest_auth_target t;
+	char *json = NULL;
+
+	if (policy == NULL)
+		return true;
+	rest_auth_target(http_request_method(r), http_request_path(r), &t);
+	if (t.change_batch) {
+		/* The condition keys come from the batch. XML that does not
+		 * parse is refused by the router (the same parser) with its
+		 * reason; a batch whose changes cannot be read here is
+		 * denied (fail closed). */
+		size_t len;
+		const uint8_t *body = http_request_body(r, &len);
+		char err[512];
+		if (r53_xml_change_batch(body, len, &json, err, sizeof(err)) !=
+		    0) {
+			/* evaluated without condition values; if allowed,
+			 * the router answers with the parser's reason */
+			json = NULL;
+			t.change_batch = false;
+		}
+	}
+	bool ok = check_policy(o, policy, &t, json);
+	free(json);
+	return ok;
 }
 
 /* true when the request is signed by a known key; else answered. */
@@ -1982,7 +2012,10 @@ static bool authenticate(struct route53_rest *rest, struct op *o)
 	free(sc.values);
 	if (ok) {
 		snprintf(o->akid, sizeof(o->akid), "%s", a.akid);
-		return authorize(o, policy);
+		/* /q53/api: the action is in the body (q53_api) */
+		o->policy = policy;
+		return rest_q53_match(http_request_path(r)) ||
+		       authorize(o, policy);
 	}
 	if (sc.nomem)
 		send_error(r, o->request_id, 503, "ServiceUnavailable",
@@ -1993,6 +2026,135 @@ static bool authenticate(struct route53_rest *rest, struct op *o)
 									: 403,
 			   res.code, "%s", res.message);
 	return false;
+}
+
+/* --- POST /q53/api: the q53 CLI (rest_q53.h) --- */
+
+static bool q53_resolve(void *ctx, const char *ref, char *id, size_t idlen)
+{
+	const struct route53_rest *rest = ctx;
+	struct zone_store_info info;
+	char err[256];
+
+	if (rest->ops == NULL ||
+	    api_render_resolve(control_fsm_zone_store(rest->ops->fsm), ref,
+			       &info, err, sizeof(err)) != 0)
+		return false;
+	snprintf(id, idlen, "%s", info.id);
+	return true;
+}
+
+static void q53_on_reply(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct op *o = ctx;
+	const char *headers[] = {"x-amzn-RequestId", o->request_id, NULL};
+
+	if (buf == NULL)
+		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
+			   "the node could not answer (out of memory); retry");
+	else
+		http_respond(o->r, 200, REST_Q53_CONTENT_TYPE, buf, len,
+			     headers);
+	free(o);
+}
+
+/* A signed q53.api.Request: decoded, checked against the key's policy
+ * with the action of its kind, given to the node (with the signing key as
+ * the change's submitter, the zone as the id the policy was checked on)
+ * and answered with the node's packed Response. */
+static void q53_api(struct route53_rest *rest, struct op *o)
+{
+	struct http_request *r = o->r;
+	Q53__Api__Request *req = NULL;
+	struct rest_auth_target t;
+	char err[512], zone_id[REST_AUTH_RESOURCE_MAX];
+	char *json = NULL;
+	size_t len;
+	const uint8_t *body = http_request_body(r, &len);
+
+	if (strcmp(http_request_method(r), "POST") != 0) {
+		send_error(r, o->request_id, 405, "InvalidInput",
+			   "%s takes POST with a q53.api.Request",
+			   REST_Q53_PATH);
+		goto done;
+	}
+	int rv = api_msg_request_decode(body, len, &req, err, sizeof(err));
+	if (rv == Q53_ENOMEM) {
+		send_error(r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		goto done;
+	}
+	if (rv != 0) {
+		send_error_text(o, err);
+		goto done;
+	}
+	rest_q53_target(req, q53_resolve, rest, &t);
+	if (o->policy != NULL && t.change_batch) {
+		const ProtobufCBinaryData *j =
+		    &req->change_batch->change_batch_json;
+		if ((json = malloc(j->len + 1)) == NULL) {
+			send_error(r, o->request_id, 503, "ServiceUnavailable",
+				   "out of memory; retry");
+			goto done;
+		}
+		if (j->len > 0)
+			memcpy(json, j->data, j->len);
+		json[j->len] = '\0';
+		if (memchr(json, '\0', j->len) != NULL) {
+			free(json);
+			json = NULL; /* unreadable: denied */
+		}
+	}
+	if (!check_policy(o, o->policy, &t, json))
+		goto done;
+
+	/* What the node acts on is what the policy allowed: the resolved
+	 * zone, and the signing key as the submitter (never the client's
+	 * word). Restored before the request is freed. */
+	char **zone = rest_q53_zone_ref(req);
+	char *zone_was = zone != NULL ? *zone : NULL;
+	char *akid_was = NULL;
+	if (zone != NULL && *zone != NULL &&
+	    q53_resolve(rest, *zone, zone_id, sizeof(zone_id)))
+		*zone = zone_id;
+	if (req->body_case == Q53__API__REQUEST__BODY_CHANGE_BATCH) {
+		akid_was = req->change_batch->access_key_id;
+		req->change_batch->access_key_id = o->akid;
+	}
+	size_t n = q53__api__request__get_packed_size(req);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (buf != NULL)
+		q53__api__request__pack(req, buf);
+	if (zone != NULL)
+		*zone = zone_was;
+	if (req->body_case == Q53__API__REQUEST__BODY_CHANGE_BATCH)
+		req->change_batch->access_key_id = akid_was;
+	if (buf == NULL ||
+	    api_server_submit(rest->api, buf, n, q53_on_reply, o) != 0) {
+		send_error(r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		free(buf);
+		goto done;
+	}
+	free(buf);
+	free(json);
+	api_msg_request_free(req);
+	return; /* o is freed by q53_on_reply */
+done:
+	free(json);
+	if (req != NULL)
+		api_msg_request_free(req);
+	free(o);
+}
+
+/* The q53 CLI's requests may be zone imports: as large as the NNG API
+ * takes (64 MiB); Route 53's bodies keep the server's 4 MiB. */
+static size_t max_body_of(void *data, const char *method, const char *path)
+{
+	(void)data;
+	return strcmp(method, "POST") == 0 && rest_q53_match(path)
+		   ? REST_Q53_MAX_BODY
+		   : 0;
 }
 
 static void on_request(void *data, struct http_request *r)
@@ -2017,6 +2179,15 @@ static void on_request(void *data, struct http_request *r)
 	}
 	if (rest_keys_match(http_request_path(r))) {
 		rest_keys_handle(rest->api, r, o->request_id);
+		free(o);
+		return;
+	}
+	if (rest_q53_match(http_request_path(r))) {
+		q53_api(rest, o);
+		return;
+	}
+	if (rest_latency_match(http_request_path(r))) {
+		rest_latency_handle(rest->api, r, o->request_id);
 		free(o);
 		return;
 	}
@@ -2219,6 +2390,7 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		struct http_server_config hc = {
 		    .listen = config->listen,
 		    .handler = on_request,
+		    .max_body_of = max_body_of,
 		    .data = rest,
 		    .tls_cert_pem = cert,
 		    .tls_key_pem = key,

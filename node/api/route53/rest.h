@@ -11,6 +11,10 @@
  * Raft commit, Route 53's validation messages), and the answer translated back
  * into Route 53's XML and HTTP status.
  *
+ * POST /q53/api (rest_q53.h) is the q53 CLI's: its packed request is
+ * checked the same way, with the IAM action of its kind, and given to the
+ * backend as it is (the signing key as a change batch's submitter).
+ *
  * Operations so far: CreateHostedZone, GetHostedZone, ListHostedZones,
  * ListHostedZonesByName, * DeleteHostedZone, GetHostedZoneCount,
  * ChangeResourceRecordSets, ListResourceRecordSets, GetChange,

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "node/api/route53/rest_keys.h"
+#include "node/api/route53/rest_latency.h"
 #include "node/common/errcode.h"
 
 #define ARN "arn:aws:route53:::"
@@ -128,6 +129,14 @@ void rest_auth_target(const char *method, const char *path,
 		else if (strcmp(method, "DELETE") == 0 && one)
 			snprintf(out->action, sizeof(out->action),
 				 "q53:DeleteAccessKey");
+		return;
+	}
+	if (rest_latency_match(path)) {
+		/* the latency table: administrators only */
+		memset(out, 0, sizeof(*out));
+		rest_latency_action(method, path, out->action,
+				    sizeof(out->action));
+		snprintf(out->resource, sizeof(out->resource), "*");
 		return;
 	}
 	/* The query does not change the action or resource. */
