@@ -106,6 +106,7 @@ static int pol_pb_fill(struct pol_pb *x, const char *id, uint32_t version,
 			pi->continent = (char *)it->continent;
 			pi->country = (char *)it->country;
 			pi->subdivision = (char *)it->subdivision;
+			pi->region = (char *)it->region;
 			x->item_ptrs[k] = pi;
 		}
 		x->rule_ptrs[i] = pr;
@@ -217,7 +218,7 @@ static int pb_to_policy(const Q53__Command__TrafficPolicy *m,
 		const Q53__Command__TrafficRule *pr = m->rules[i];
 		struct traffic_rule *r = &p->rules[i];
 		p->nrules = i + 1;
-		if (pr->n_items > TRAFFIC_POLICY_ITEMS_MAX || pr->type > 4 ||
+		if (pr->n_items > TRAFFIC_POLICY_ITEMS_MAX || pr->type > 5 ||
 		    strlen(pr->name) > TRAFFIC_POLICY_KEY_MAX)
 			return Q53_EMALF;
 		r->type = (enum traffic_rule_type)pr->type;
@@ -234,6 +235,7 @@ static int pb_to_policy(const Q53__Command__TrafficPolicy *m,
 			if (pi->weight > 255 || strlen(pi->continent) > 2 ||
 			    strlen(pi->country) > 2 ||
 			    strlen(pi->subdivision) > 3 ||
+			    strlen(pi->region) > TRAFFIC_POLICY_REGION_MAX ||
 			    strlen(pi->health_check) > 64)
 				return Q53_EMALF;
 			it->is_rule = pi->is_rule;
@@ -247,6 +249,7 @@ static int pb_to_policy(const Q53__Command__TrafficPolicy *m,
 			       strlen(pi->country) + 1);
 			memcpy(it->subdivision, pi->subdivision,
 			       strlen(pi->subdivision) + 1);
+			memcpy(it->region, pi->region, strlen(pi->region) + 1);
 			if (pi->health_check[0] != '\0') {
 				it->health_check =
 				    dup_or_null(pi->health_check);

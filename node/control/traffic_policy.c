@@ -19,6 +19,8 @@ const char *traffic_rule_type_name(enum traffic_rule_type t)
 		return "geo";
 	case TRAFFIC_RULE_MULTIVALUE:
 		return "multivalue";
+	case TRAFFIC_RULE_LATENCY:
+		return "latency";
 	}
 	return "unknown";
 }
@@ -96,7 +98,8 @@ int traffic_policy_check(const struct traffic_policy *p, char *err,
 			lo = hi = 2;
 		else if (r->type != TRAFFIC_RULE_WEIGHTED &&
 			 r->type != TRAFFIC_RULE_GEO &&
-			 r->type != TRAFFIC_RULE_MULTIVALUE)
+			 r->type != TRAFFIC_RULE_MULTIVALUE &&
+			 r->type != TRAFFIC_RULE_LATENCY)
 			return q53_fail(err, errlen, Q53_EINVAL,
 					"rule %zu: unknown type %d", i,
 					(int)r->type);
@@ -117,6 +120,13 @@ int traffic_policy_check(const struct traffic_policy *p, char *err,
 						"rule %zu item %zu: a "
 						"multivalue item must be an "
 						"endpoint",
+						i, k);
+			if (r->type == TRAFFIC_RULE_LATENCY &&
+			    (it->region[0] == '\0' ||
+			     memchr(it->region, '\0', sizeof(it->region)) ==
+				 NULL))
+				return q53_fail(err, errlen, Q53_EINVAL,
+						"rule %zu item %zu: no region",
 						i, k);
 			if (r->type == TRAFFIC_RULE_GEO && it->geo == 0)
 				return q53_fail(err, errlen, Q53_EINVAL,

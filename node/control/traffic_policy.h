@@ -36,7 +36,9 @@ enum traffic_rule_type {
 	TRAFFIC_RULE_WEIGHTED = 2,
 	TRAFFIC_RULE_GEO = 3,
 	TRAFFIC_RULE_MULTIVALUE = 4,
+	TRAFFIC_RULE_LATENCY = 5,
 };
+#define TRAFFIC_POLICY_REGION_MAX 32 /* characters of a Region */
 
 /* An item of a rule: where it leads and its routing fields. */
 struct traffic_item {
@@ -51,6 +53,8 @@ struct traffic_item {
 	char continent[3];
 	char country[3];
 	char subdivision[4];
+	/* latency: the Region (Route 53's code or a site's region). */
+	char region[TRAFFIC_POLICY_REGION_MAX + 1];
 };
 
 struct traffic_rule {
@@ -94,7 +98,7 @@ int traffic_policy_parse(const char *document, size_t len,
 int traffic_policy_check(const struct traffic_policy *p, char *err,
 			 size_t errlen);
 
-/* "failover", "weighted", "geo", "multivalue". */
+/* "failover", "weighted", "geo", "multivalue", "latency". */
 const char *traffic_rule_type_name(enum traffic_rule_type t);
 
 void traffic_policy_free(struct traffic_policy *p);

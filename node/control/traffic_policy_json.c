@@ -12,6 +12,7 @@
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/control/geo_codes.h"
+#include "node/control/latency_table.h"
 #include "node/control/traffic_policy.h"
 #include "node/dnsdata/rdata_text.h"
 #include "node/dnsdata/rrtype.h"
@@ -139,7 +140,12 @@ static int item_parse(struct parse *ps, const char *path, json_t *o,
 	memset(it, 0, sizeof(*it));
 	if (!json_is_object(o))
 		return bad(ps, path, "must be an object");
-	if (type == TRAFFIC_RULE_GEO) {
+	if (type == TRAFFIC_RULE_LATENCY) {
+		static const char *const LAT[] = {
+		    "EndpointReference", "RuleReference", "HealthCheck",
+		    "EvaluateTargetHealth", "Region"};
+		rc = only_keys(ps, path, o, LAT, 5);
+	} else if (type == TRAFFIC_RULE_GEO) {
 		static const char *const GEO[] = {
 		    "EndpointReference", "RuleReference",
 		    "HealthCheck",	 "EvaluateTargetHealth",
@@ -214,6 +220,17 @@ static int item_parse(struct parse *ps, const char *path, json_t *o,
 			return bad(ps, sub, "must be an integer 0 to 255");
 		it->weight = (uint8_t)v;
 	}
+	if (type == TRAFFIC_RULE_LATENCY) {
+		const char *region;
+		if ((rc = string_at(ps, path, o, "Region", true, &region)) != 0)
+			return rc;
+		if (strlen(region) > TRAFFIC_POLICY_REGION_MAX ||
+		    !latency_name_valid(region)) {
+			snprintf(sub, sizeof(sub), "%s.Region", path);
+			return bad(ps, sub, "not a region");
+		}
+		snprintf(it->region, sizeof(it->region), "%s", region);
+	}
 	if (type == TRAFFIC_RULE_GEO) {
 		json_t *def = json_object_get(o, "IsDefault");
 		const char *cont, *cc, *subd;
@@ -285,8 +302,10 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 		list = "Locations";
 	} else if (strcmp(t, "multivalue") == 0) {
 		r->type = TRAFFIC_RULE_MULTIVALUE;
-	} else if (strcmp(t, "latency") == 0 ||
-		   strcmp(t, "geoproximity") == 0 || strcmp(t, "ip") == 0 ||
+	} else if (strcmp(t, "latency") == 0) {
+		r->type = TRAFFIC_RULE_LATENCY;
+		list = "Regions";
+	} else if (strcmp(t, "geoproximity") == 0 || strcmp(t, "ip") == 0 ||
 		   strcmp(t, "cidr") == 0) {
 		return bad(ps, sub, "rule type \"%s\" is not yet supported", t);
 	} else {
@@ -298,7 +317,10 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 	static const char *const OTHER[] = {"Primary", "Secondary",
 					    "Items",   "Locations",
 					    "Regions", "GeoproximityLocations"};
-	size_t own = list == NULL ? 0 : r->type == TRAFFIC_RULE_GEO ? 3 : 2;
+	size_t own = list == NULL		       ? 0
+		     : r->type == TRAFFIC_RULE_GEO     ? 3
+		     : r->type == TRAFFIC_RULE_LATENCY ? 4
+						       : 2;
 	for (size_t k = 0; k < 6; k++) {
 		bool mine = list != NULL ? k == own : k < 2;
 		if (!mine && json_object_get(o, OTHER[k]) != NULL)
@@ -342,6 +364,22 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 		r->nitems = k + 1;
 		if (rc != 0)
 			return rc;
+	}
+	if (r->type == TRAFFIC_RULE_LATENCY) {
+		for (size_t k = 0; k < n; k++) {
+			for (size_t j = 0; j < k; j++) {
+				if (strcmp(r->items[j].region,
+					   r->items[k].region) == 0) {
+					char ipath[PATH_MAX_LEN + 64];
+					snprintf(ipath, sizeof(ipath),
+						 "%s[%zu]", sub, k);
+					return bad(ps, ipath,
+						   "the same Region as item "
+						   "%zu",
+						   j);
+				}
+			}
+		}
 	}
 	if (r->type == TRAFFIC_RULE_GEO) {
 		for (size_t k = 0; k < n; k++) {

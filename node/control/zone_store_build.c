@@ -577,6 +577,9 @@ static int policy_group(const struct zone_store_tinstance *inst,
 			pol.weight = it->weight;
 		} else if (ru->type == TRAFFIC_RULE_MULTIVALUE) {
 			pol.routing = ZONE_STORE_MULTIVALUE;
+		} else if (ru->type == TRAFFIC_RULE_LATENCY) {
+			snprintf(pol.region, sizeof(pol.region), "%s",
+				 it->region);
 		} else {
 			pol.geo = it->geo;
 		}

@@ -8,7 +8,7 @@ through Route 53's REST API:
   Get/List* and GetTrafficPolicyInstanceCount show it; the name refuses an
   ordinary A record set; DeleteTrafficPolicy is refused while it is used
   (TrafficPolicyInUse); a bad document is InvalidTrafficPolicyDocument
-  naming the JSON path; a latency rule is "not yet supported".
+  naming the JSON path; a geoproximity rule is "not yet supported".
 * 10,000 query IDs to every node: the weighted shares pass a chi-square
   test (p > 0.001); the same 1,000 packets give the same bytes on all
   three nodes.
@@ -133,7 +133,8 @@ def test_traffic_policy_instance(cluster):
     assert (code, status) == ("InvalidTrafficPolicyDocument", 400), msg
     assert "$.Rules.pool.Items[0].Weight" in msg, msg
     lat = json.loads(document(hc))
-    lat["Rules"]["pool"] = {"RuleType": "latency", "Regions": []}
+    lat["Rules"]["pool"] = {"RuleType": "geoproximity",
+                            "GeoproximityLocations": []}
     code, _, msg = error_of(r.create_traffic_policy, Name="lat",
                             Document=json.dumps(lat))
     assert code == "InvalidTrafficPolicyDocument" and "not yet supported" in msg, msg

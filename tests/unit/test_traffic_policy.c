@@ -333,8 +333,18 @@ static void test_document_errors(void **state)
 	doc_refused(HEAD "\"StartRule\": \"r\", " EP
 			 ", \"Rules\": {\"r\": {\"RuleType\": \"latency\", "
 			 "\"Regions\": []}}}",
-		    "$.Rules.r.RuleType: rule type \"latency\" is not yet "
-		    "supported");
+		    "$.Rules.r.Regions: must be an array of 1 to 256 items");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"latency\", "
+			 "\"Regions\": [{\"Region\": \"us-east-1\", "
+			 "\"EndpointReference\": \"e\"}, {\"Region\": "
+			 "\"us-east-1\", \"EndpointReference\": \"e\"}]}}}",
+		    "$.Rules.r.Regions[1]: the same Region as item 0");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"latency\", "
+			 "\"Regions\": [{\"Region\": \"no such!\", "
+			 "\"EndpointReference\": \"e\"}]}}}",
+		    "$.Rules.r.Regions[0].Region: not a region");
 	doc_refused(HEAD
 		    "\"StartRule\": \"r\", " EP
 		    ", \"Rules\": {\"r\": {\"RuleType\": \"geoproximity\"}}}",
@@ -741,6 +751,72 @@ static void test_policy_geo_multivalue(void **state)
 	zone_store_free(&pol);
 }
 
+/* A latency rule (a Region per item, one of them a weighted rule) against
+ * the equivalent latency record sets: the same bytes (without a latency
+ * table every client gets the node's default leaf, as for the records). */
+static void test_policy_latency(void **state)
+{
+	(void)state;
+	static const char LAT_DOC[] =
+	    "{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": "
+	    "\"A\", \"StartRule\": \"l\", \"Endpoints\": {"
+	    " \"a\": {\"Type\": \"value\", \"Value\": \"192.0.2.1\"},"
+	    " \"b\": {\"Type\": \"value\", \"Value\": \"192.0.2.2\"},"
+	    " \"c\": {\"Type\": \"value\", \"Value\": \"192.0.2.3\"}},"
+	    " \"Rules\": {\"l\": {\"RuleType\": \"latency\", \"Regions\": ["
+	    "  {\"Region\": \"us-east-1\", \"RuleReference\": \"w\"},"
+	    "  {\"Region\": \"eu-west-1\", \"EndpointReference\": \"c\", "
+	    "\"HealthCheck\": \"hc3\"}]},"
+	    " \"w\": {\"RuleType\": \"weighted\", \"Items\": ["
+	    "  {\"EndpointReference\": \"a\", \"Weight\": 1},"
+	    "  {\"EndpointReference\": \"b\", \"Weight\": 1}]}}}";
+	struct zone_store rec, pol;
+	struct traffic_policy p;
+	parse_ok(LAT_DOC, &p);
+	assert_int_equal(p.rules[0].type, TRAFFIC_RULE_LATENCY);
+	assert_string_equal(p.rules[0].items[1].region, "eu-west-1");
+	traffic_policy_free(&p);
+	store_new(&rec);
+	store_new(&pol);
+	policy_record(&pol, LAT_DOC);
+	apply_ok(
+	    &rec,
+	    BATCH(CH("CREATE", W("w.example.com", "0", 1, "192.0.2.1")) "," CH(
+		"CREATE", W("w.example.com", "1", 1, "192.0.2.2"))));
+	apply_ok(
+	    &rec,
+	    BATCH(CH(
+		"CREATE",
+		"\"Name\": \"www.example.com\", \"Type\": \"A\", "
+		"\"SetIdentifier\": \"0\", \"Region\": \"us-east-1\", "
+		"\"AliasTarget\": {\"HostedZoneId\": \"" ZID "\", "
+		"\"DNSName\": \"w.example.com\", "
+		"\"EvaluateTargetHealth\": true}") "," CH("CREATE",
+							  "\"Name\": "
+							  "\"www.example.com\","
+							  " \"Type\": \"A\", "
+							  "\"TTL\": 60, "
+							  "\"SetIdentifier\": "
+							  "\"1\", \"Region\": "
+							  "\"eu-west-1\", "
+							  "\"HealthCheckId\": "
+							  "\"hc3\", "
+							  "\"ResourceRecords\":"
+							  " [{\"Value\": "
+							  "\"192.0.2.3\"}]")));
+	static const struct health STATES[] = {{{NULL}}, {{"hc3"}}};
+	for (size_t k = 0; k < 2; k++) {
+		struct health h = STATES[k];
+		struct serving_view *a = build_view(&rec, &h);
+		struct serving_view *b = build_view(&pol, &h);
+		same_answers(a, b, "www.example.com", NULL);
+		serving_view_free(a);
+		serving_view_free(b);
+	}
+	zone_store_free(&rec);
+	zone_store_free(&pol);
+}
+
 static int32_t fsm_do(struct control_fsm *f, struct command_payload *p)
 {
 	struct q53_fsm *b = control_fsm_base(f);
@@ -873,6 +949,7 @@ int main(void)
 	    cmocka_unit_test(test_store_rules),
 	    cmocka_unit_test(test_policy_equals_records),
 	    cmocka_unit_test(test_policy_geo_multivalue),
+	    cmocka_unit_test(test_policy_latency),
 	    cmocka_unit_test(test_fsm_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
