@@ -957,6 +957,37 @@ static void out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
 		*o = outlen - 1;
 }
 
+/* Whether the (name, type) group of zone id, following aliases, holds a
+ * set answering with answer[0..n) (or, multivalue, one of its records). */
+static bool group_answers(const struct zone_store *s, const char *id,
+			  const uint8_t *name, uint16_t type,
+			  const struct rrset_rdata *answer, size_t n,
+			  unsigned depth)
+{
+	struct zone_store_rrset *g[GROUP_MAX];
+	struct zone_store_alias a;
+	size_t gn = depth < ZONE_STORE_ALIAS_DEPTH
+			? target_group(s, id, name, type, g)
+			: 0;
+	for (size_t k = 0; k < gn && k < GROUP_MAX; k++) {
+		if (zone_store_rrset_alias(g[k], &a)) {
+			if (group_answers(s, a.zone_id, a.name, type, answer, n,
+					  depth + 1))
+				return true;
+			continue;
+		}
+		if (set_matches(g[k], answer, n))
+			return true;
+		for (size_t j = 0; zone_store_rrset_policy(g[k]) ==
+				       CHANGE_POLICY_MULTIVALUE &&
+				   j < n;
+		     j++)
+			if (set_matches(g[k], &answer[j], 1))
+				return true;
+	}
+	return false;
+}
+
 static int branch_of(const struct zone_store *s, const char *id,
 		     const uint8_t *name, uint16_t type,
 		     const struct rrset_rdata *answer, size_t n,
@@ -996,13 +1027,28 @@ static int branch_of(const struct zone_store *s, const char *id,
 	out_add(out, outlen, o, "%s", change_batch_policy_name(p));
 	for (size_t k = 0; k < r.n; k++) {
 		const struct zone_store_rrset *m = r.v[k];
+		const char *sid = zone_store_rrset_set_id(m);
+		const struct zone_store_rrset *orig = g[0];
+		for (size_t j = 0; sid != NULL && j < gn && j < GROUP_MAX;
+		     j++) {
+			const char *gid = zone_store_rrset_set_id(g[j]);
+			if (gid != NULL && strcmp(gid, sid) == 0)
+				orig = g[j];
+		}
+		bool nested = false;
 		bool hit =
 		    p != CHANGE_POLICY_MULTIVALUE && set_matches(m, answer, n);
 		/* Multivalue: a member's one record anywhere in the answer. */
 		for (size_t j = 0;
 		     p == CHANGE_POLICY_MULTIVALUE && j < n && !hit; j++)
 			hit = set_matches(m, &answer[j], 1);
-		const char *sid = zone_store_rrset_set_id(m);
+		/* An alias member whose target answers by a choice: the
+		 * answer is one of its target's. */
+		if (!hit && p != CHANGE_POLICY_MULTIVALUE &&
+		    zone_store_rrset_alias(orig, &a) &&
+		    group_answers(s, a.zone_id, a.name, type, answer, n,
+				  depth + 1))
+			hit = nested = true;
 		if (!hit || sid == NULL)
 			continue;
 		enum change_failover fo = zone_store_rrset_failover(m);
@@ -1012,23 +1058,26 @@ static int branch_of(const struct zone_store *s, const char *id,
 		if (zone_store_rrset_region(m) != NULL)
 			out_add(out, outlen, o, " region %s",
 				zone_store_rrset_region(m));
-		const struct zone_store_rrset *orig = g[0];
-		for (size_t j = 0; j < gn && j < GROUP_MAX; j++) {
-			const char *gid = zone_store_rrset_set_id(g[j]);
-			if (gid != NULL && strcmp(gid, sid) == 0)
-				orig = g[j];
-		}
 		if (zone_store_rrset_alias(orig, &a)) {
 			char target[DNAME_MAXLEN * 4 + 2];
 			dname_to_text(a.name, target, sizeof(target));
 			out_add(out, outlen, o, " alias %s (%s)", target,
 				a.zone_id);
+			/* The nested tree's own branch. */
+			if (nested && depth + 1 < ZONE_STORE_ALIAS_DEPTH) {
+				out_add(out, outlen, o, " > ");
+				rc = branch_of(s, a.zone_id, a.name, type,
+					       answer, n, h, depth + 1, out,
+					       outlen, o);
+				if (rc != 0)
+					break;
+			}
 		}
 		if (p != CHANGE_POLICY_MULTIVALUE)
 			break;
 	}
 	resolved_free(&r);
-	return 0;
+	return rc;
 }
 
 int zone_store_answer_branch(const struct zone_store *s, const char *id,

@@ -86,7 +86,6 @@ static void apply_ok(struct zone_store *s, const char *json)
 		fail_msg("%s\n%s", err, json);
 }
 
-
 #define CH(action, rrs)                                                        \
 	"{\"Action\": \"" action "\", \"ResourceRecordSet\": {" rrs "}}"
 #define BATCH(changes) "{\"Changes\": [" changes "]}"
@@ -458,6 +457,20 @@ static void test_failover_alias_weighted(void **state)
 	shares(v, "www.example.com", count);
 	assert_int_equal(count[9], NQ);
 	serving_view_free(v);
+
+	/* test-answer's branch names the path down the tree. */
+	static const uint8_t two[] = {192, 0, 2, 2};
+	struct rrset_rdata ans = {.data = two, .len = 4};
+	char branch[512];
+	uint8_t www[] = "\3www\7example\3com";
+	assert_int_equal(zone_store_answer_branch(
+			     &s, ZID, www, 1, &ans, 1, healthy,
+			     &(struct health){{NULL}}, branch, sizeof(branch)),
+			 0);
+	if (strstr(branch, "failover PRIMARY \"p\" alias w.example.com.") ==
+		NULL ||
+	    strstr(branch, "> weighted \"b\"") == NULL)
+		fail_msg("branch: %s", branch);
 
 	/* Incremental: from the all-down build to the all-up one. */
 	struct zone *z0, *z1, *zf;
