@@ -1382,6 +1382,22 @@ apply_delete_health_check(struct apply *a,
 			      "HealthCheckInUse: health check %s is used by "
 			      "record sets of hosted zone %s",
 			      c->id, s->refs[ref].zone_id);
+	for (size_t i = 0; i < zone_store_policy_count(&s->zones); i++) {
+		const struct zone_store_tpolicy *t =
+		    zone_store_policy_at(&s->zones, i);
+		for (size_t r = 0; r < t->p.nrules; r++)
+			for (size_t k = 0; k < t->p.rules[r].nitems; k++) {
+				const char *hc =
+				    t->p.rules[r].items[k].health_check;
+				if (hc != NULL && strcmp(hc, c->id) == 0)
+					return reject(
+					    a, Q53_EINVAL,
+					    "HealthCheckInUse: health check "
+					    "%s is used by version %u of "
+					    "traffic policy %s",
+					    c->id, (unsigned)t->version, t->id);
+			}
+	}
 	rv = encode_success(a);
 	if (rv != 0)
 		return rv;

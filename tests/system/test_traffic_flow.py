@@ -163,6 +163,9 @@ def test_traffic_policy_instance(cluster):
     versions = r.list_traffic_policy_versions(Id=tp["Id"])["TrafficPolicies"]
     assert [(v["Version"], v.get("Comment")) for v in versions] == \
         [(1, "weighted under failover"), (2, "v2")]
+    # A check a policy uses is not deleted.
+    code, status, msg = error_of(r.delete_health_check, HealthCheckId=hc)
+    assert (code, status) == ("HealthCheckInUse", 400) and "traffic policy" in msg, msg
     r.delete_traffic_policy(Id=tp["Id"], Version=2)
     code, status, _ = error_of(r.get_traffic_policy, Id=tp["Id"], Version=2)
     assert (code, status) == ("NoSuchTrafficPolicy", 404)
