@@ -957,6 +957,63 @@ static void out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
 		*o = outlen - 1;
 }
 
+/* Whether item it of policy p leads to answer[0..n) (an endpoint whose
+ * value it is, or, multivalue, is in it; a rule holding one). */
+static bool item_answers(const struct traffic_policy *p,
+			 const struct traffic_item *it,
+			 const struct rrset_rdata *answer, size_t n,
+			 unsigned depth)
+{
+	if (!it->is_rule) {
+		const struct traffic_endpoint *e = &p->endpoints[it->ref];
+		for (size_t j = 0; j < n; j++)
+			if (answer[j].len == e->rdlen &&
+			    memcmp(answer[j].data, e->rdata, e->rdlen) == 0)
+				return true;
+		return false;
+	}
+	const struct traffic_rule *r = &p->rules[it->ref];
+	for (size_t k = 0; depth < TRAFFIC_POLICY_DEPTH_MAX && k < r->nitems;
+	     k++)
+		if (item_answers(p, &r->items[k], answer, n, depth + 1))
+			return true;
+	return false;
+}
+
+/* The path down policy p from rule `rule` to answer[0..n): " > failover
+ * Primary > weighted \"pool\" item 0 (a)", ... */
+static void policy_branch(const struct traffic_policy *p, size_t rule,
+			  const struct rrset_rdata *answer, size_t n,
+			  unsigned depth, char *out, size_t outlen, size_t *o)
+{
+	const struct traffic_rule *r = &p->rules[rule];
+	out_add(out, outlen, o, " > %s \"%s\"", traffic_rule_type_name(r->type),
+		r->name);
+	for (size_t k = 0; k < r->nitems; k++) {
+		const struct traffic_item *it = &r->items[k];
+		if (!item_answers(p, it, answer, n, depth))
+			continue;
+		if (r->type == TRAFFIC_RULE_FAILOVER)
+			out_add(out, outlen, o, " %s",
+				k == 0 ? "Primary" : "Secondary");
+		else if (r->type == TRAFFIC_RULE_LATENCY)
+			out_add(out, outlen, o, " region %s", it->region);
+		else
+			out_add(out, outlen, o, " item %zu", k);
+		if (!it->is_rule) {
+			out_add(out, outlen, o, " (%s)",
+				p->endpoints[it->ref].name);
+			if (r->type == TRAFFIC_RULE_MULTIVALUE)
+				continue;
+			return;
+		}
+		if (depth + 1 < TRAFFIC_POLICY_DEPTH_MAX)
+			policy_branch(p, it->ref, answer, n, depth + 1, out,
+				      outlen, o);
+		return;
+	}
+}
+
 /* Whether the (name, type) group of zone id, following aliases, holds a
  * set answering with answer[0..n) (or, multivalue, one of its records). */
 static bool group_answers(const struct zone_store *s, const char *id,
@@ -1000,12 +1057,19 @@ static int branch_of(const struct zone_store *s, const char *id,
 	if (gn == 0) {
 		const struct zone_store_tinstance *t = zone_store_instance_find(
 		    s, id, name, dname_wire_len(name, DNAME_MAXLEN), type);
-		if (t != NULL)
-			out_add(out, outlen, o,
-				"traffic policy instance %s (policy %s "
-				"version %u)",
-				t->id, t->policy_id,
-				(unsigned)t->policy_version);
+		if (t == NULL)
+			return 0;
+		out_add(out, outlen, o,
+			"traffic policy instance %s (policy %s version %u)",
+			t->id, t->policy_id, (unsigned)t->policy_version);
+		const struct zone_store_tpolicy *tp =
+		    zone_store_policy_get(s, t->policy_id, t->policy_version);
+		if (tp != NULL && tp->p.start_is_rule)
+			policy_branch(&tp->p, tp->p.start, answer, n, 1, out,
+				      outlen, o);
+		else if (tp != NULL)
+			out_add(out, outlen, o, " > endpoint %s",
+				tp->p.endpoints[tp->p.start].name);
 		return 0;
 	}
 	if (gn == 1 && zone_store_rrset_set_id(g[0]) == NULL &&

@@ -234,6 +234,7 @@ def test_traffic_policy_instance(cluster):
         want = exchange(nodes[0], [_with_id(WWW, qid)])[qid]
         assert sorted(ta["RecordData"]) == sorted(addresses(want)), (qid, ta)
         assert "traffic policy instance" in ta["Branch"], ta
+        assert '> failover "site" Primary > weighted "pool" item' in ta["Branch"], ta
     out = subprocess.run(["dig", "+short", "-p", str(nodes[0].dns_port),
                           f"@{nodes[0].host}", WWW, "A"],
                          capture_output=True, text=True, timeout=20)
@@ -248,6 +249,7 @@ def test_traffic_policy_instance(cluster):
     wait_all(c, lambda v: set(v) == {S}, 60, "the secondary after the primary failed")
     ta = test_answer(7)
     assert ta["RecordData"] == [S], ta
+    assert ta["Branch"].endswith('> failover "site" Secondary (s)'), ta
 
     # A node restarted (from its snapshot and log) answers the same bytes.
     assert nodes[2].stop() == 0

@@ -651,6 +651,20 @@ static void test_policy_equals_records(void **state)
 		serving_view_free(a);
 		serving_view_free(b);
 	}
+	/* test-answer's branch: the path down the policy. */
+	static const uint8_t two[] = {192, 0, 2, 2};
+	struct rrset_rdata ans = {.data = two, .len = 4};
+	char branch[512];
+	uint8_t www[] = "\3www\7example\3com";
+	assert_int_equal(zone_store_answer_branch(
+			     &pol, ZID, www, 1, &ans, 1, healthy,
+			     &(struct health){{NULL}}, branch, sizeof(branch)),
+			 0);
+	if (strstr(branch, "traffic policy instance i-1 (policy tp-1 version "
+			   "1) > failover \"site\" Primary > weighted "
+			   "\"pool\" item 1 (b)") == NULL)
+		fail_msg("branch: %s", branch);
+
 	/* Incremental builds of the policy record answer as full ones. */
 	struct zone *z0, *z1, *zf;
 	char err[512];
