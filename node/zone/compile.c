@@ -656,19 +656,32 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 	for (size_t i = 0; ls != NULL && i <= nans; i++)
 		nleaves += ls[i].n;
 	size_t nall = nans + 2 + nleaves;
-	struct zone_answer **all = malloc(nall * sizeof(*all));
-	size_t *where = malloc(nall * sizeof(*where));
-	struct zone_answer **placed = malloc(nall * sizeof(*placed));
-	size_t *choff = malloc((nans + 1) * sizeof(*choff));
+	/* The four work arrays in one piece: on the stack for the usual
+	 * node (a few types), else one malloc (a million nodes: four
+	 * million malloc/free pairs less). */
+	_Static_assert(sizeof(uintptr_t) == sizeof(size_t) &&
+			   sizeof(uintptr_t) == sizeof(void *),
+		       "work arrays share one word size");
+	uintptr_t local[96];
+	size_t words = 3 * nall + nans + 1;
+	uintptr_t *work = words <= sizeof(local) / sizeof(local[0])
+			      ? local
+			      : (words < SIZE_MAX / sizeof(*work)
+				     ? malloc(words * sizeof(*work))
+				     : NULL);
+	struct zone_answer **all = NULL, **placed = NULL;
+	size_t *where = NULL, *choff = NULL;
 	size_t total =
 	    (nentries * sizeof(struct zone_answer_entry) + 7) & ~(size_t)7;
 	size_t k = 0, rc = 0;
-	if (all == NULL || where == NULL || placed == NULL || choff == NULL) {
-		free(all);
-		all = NULL;
+	if (work == NULL) {
 		rc = 1;
 		goto out;
 	}
+	all = (struct zone_answer **)(void *)work;
+	where = (size_t *)(void *)(work + nall);
+	placed = (struct zone_answer **)(void *)(work + 2 * nall);
+	choff = (size_t *)(void *)(work + 3 * nall);
 	for (size_t i = 0; i < nans; i++)
 		all[k++] = ans[i];
 	all[k++] = def;
@@ -779,7 +792,6 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 out:
 	if (all != NULL) {
 		free_distinct(all, nall);
-		free(all);
 	} else {
 		free_distinct(ans, nans);
 		free(def);
@@ -787,9 +799,8 @@ out:
 		for (size_t i = 0; ls != NULL && i <= nans; i++)
 			free_distinct(ls[i].ans, ls[i].n);
 	}
-	free(where);
-	free(placed);
-	free(choff);
+	if (work != local)
+		free(work);
 	return rc ? Q53_ENOMEM : 0;
 }
 
