@@ -432,8 +432,7 @@ struct group_sink {
 	struct zone_update *u;
 	char *err;
 	size_t errlen;
-	struct zone_store_routing *table; /* scratch, malloc'd */
-	const struct zone_store *s;	  /* alias targets */
+	const struct zone_store *s; /* alias targets */
 };
 
 static int sink_add(struct group_sink *k, const uint8_t *owner, uint16_t type,
@@ -684,6 +683,44 @@ static int instances_add(struct group_sink *k, const char *id,
 	return 0;
 }
 
+/* The policy records of zone z at names that hold no record set, each
+ * name's together (a grouped build). */
+static int instances_alone_add(struct group_sink *k,
+			       const struct zone_store_zone *z,
+			       zone_store_check_fn healthy, void *ctx)
+{
+	size_t n = zone_store_instance_count(k->s);
+	for (size_t i = 0; i < n; i++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(k->s, i);
+		if (strcmp(t->zone_id, z->id) != 0)
+			continue;
+		size_t at = zone_store_impl_lower_bound(z, t->name);
+		const struct zone_store_rrset *set =
+		    at < zone_store_sets_count(&z->sets)
+			? zone_store_sets_at(&z->sets, at)
+			: NULL;
+		if (set != NULL && set->owner_len == t->name_len &&
+		    memcmp(set->owner, t->name, t->name_len) == 0)
+			continue; /* added with the name's sets */
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++) {
+			const struct zone_store_tinstance *u =
+			    zone_store_instance_at(k->s, j);
+			seen = strcmp(u->zone_id, z->id) == 0 &&
+			       u->name_len == t->name_len &&
+			       memcmp(u->name, t->name, t->name_len) == 0;
+		}
+		if (seen)
+			continue;
+		int rc =
+		    instances_add(k, z->id, t->name, t->name_len, healthy, ctx);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int zone_store_build(const struct zone_store *s, const char *id,
 		     struct zone **out, char *err, size_t errlen)
 {
@@ -715,15 +752,22 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
 		rc = group_add(&k, g, j - i, healthy, ctx);
+		/* A grouped build: a name's policy records right after its
+		 * last record set. */
+		const struct zone_store_rrset *next =
+		    j < nsets ? zone_store_sets_at(&z->sets, j) : NULL;
+		if (rc == 0 &&
+		    (next == NULL || next->owner_len != g[0]->owner_len ||
+		     memcmp(next->owner, g[0]->owner, g[0]->owner_len) != 0))
+			rc = instances_add(&k, z->id, g[0]->owner,
+					   g[0]->owner_len, healthy, ctx);
 		if (rc != 0) {
-			free(k.table);
 			zone_builder_abort(b);
 			return rc;
 		}
 		i = j;
 	}
-	free(k.table);
-	rc = instances_add(&k, z->id, NULL, 0, healthy, ctx);
+	rc = instances_alone_add(&k, z, healthy, ctx);
 	if (rc != 0) {
 		zone_builder_abort(b);
 		return rc;
@@ -804,7 +848,6 @@ struct build_src {
 	const struct zone_store_zone *z;
 	zone_store_check_fn healthy;
 	void *ctx;
-	struct zone_store_routing *table; /* scratch for group_add */
 };
 
 static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
@@ -821,9 +864,8 @@ static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
 			break;
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
-		struct group_sink k = {.u = u, .table = b->table, .s = b->s};
+		struct group_sink k = {.u = u, .s = b->s};
 		int rc = group_add(&k, g, j - i, b->healthy, b->ctx);
-		b->table = k.table;
 		if (rc != 0)
 			return rc;
 		i = j;
@@ -890,7 +932,7 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 	if (prev != NULL && t != NULL && t->valid && !t->overflow &&
 	    t->base_id == zone_build_id(prev) && t->serial == z->serial &&
 	    memcmp(zone_origin(prev), z->origin, z->origin_len) == 0) {
-		struct build_src src = {s, z, healthy, ctx, NULL};
+		struct build_src src = {s, z, healthy, ctx};
 		struct zone_update_source us = {
 		    .ctx = &src,
 		    .records = src_records,
@@ -900,7 +942,6 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 		rc = zone_update_build(out, prev,
 				       (const uint8_t *const *)t->names, t->n,
 				       &us, err, errlen);
-		free(src.table);
 	} else {
 		rc = zone_store_build_with_health(s, id, healthy, ctx, out, err,
 						  errlen);

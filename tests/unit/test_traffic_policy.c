@@ -633,6 +633,22 @@ static void test_policy_equals_records(void **state)
 						   W("pool.example.com", "1", 1,
 						     "192.0.2.2") HC("hc2"))));
 	policy_record(&pol, DOC);
+	/* Other types at the policy record's name and names after it: the
+	 * grouped build takes the name's records together. */
+	static const char OTHER[] = BATCH(
+	    CH("CREATE",
+	       "\"Name\": \"www.example.com\", \"Type\": "
+	       "\"TXT\", \"TTL\": 60, \"ResourceRecords\": "
+	       "[{\"Value\": \"\\\"t\\\"\"}]") "," CH("CREATE",
+						      "\"Name\": "
+						      "\"zzz.example.com\", "
+						      "\"Type\": \"A\", "
+						      "\"TTL\": 60, "
+						      "\"ResourceRecords\": "
+						      "[{\"Value\": "
+						      "\"192.0.2.99\"}]"));
+	apply_ok(&rec, OTHER);
+	apply_ok(&pol, OTHER);
 	for (size_t k = 0; k < sizeof(STATES) / sizeof(STATES[0]); k++) {
 		struct health h = STATES[k];
 		struct serving_view *a = build_view(&rec, &h);
@@ -648,6 +664,16 @@ static void test_policy_equals_records(void **state)
 		}
 		if (k == 2)
 			assert_int_equal(count[9], NQ);
+		struct reply t =
+		    ask(b, "www.example.com", KNOT_RRTYPE_TXT, 1, NULL, 0);
+		struct reply t2 =
+		    ask(a, "www.example.com", KNOT_RRTYPE_TXT, 1, NULL, 0);
+		assert_int_equal(t.len, t2.len);
+		assert_memory_equal(t.wire, t2.wire, t.len);
+		assert_int_equal(
+		    ask(b, "zzz.example.com", KNOT_RRTYPE_A, 1, NULL, 0)
+			.last[0],
+		    99);
 		serving_view_free(a);
 		serving_view_free(b);
 	}
