@@ -253,6 +253,64 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 				      "1 to %d resource_ids are required",
 				      API_MSG_TAG_RESOURCES_MAX);
 		return 0;
+	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
+		if ((rv = check_name("name",
+				     r->create_cidr_collection
+					 ? r->create_cidr_collection->name
+					 : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		return check_name("caller_reference",
+				  r->create_cidr_collection->caller_reference,
+				  true, err, errlen);
+	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
+		return check_name("id",
+				  r->change_cidr_collection
+				      ? r->change_cidr_collection->id
+				      : NULL,
+				  true, err, errlen);
+	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:
+		return check_name("id",
+				  r->delete_cidr_collection
+				      ? r->delete_cidr_collection->id
+				      : NULL,
+				  true, err, errlen);
+	case Q53__API__REQUEST__BODY_LIST_CIDR_COLLECTIONS:
+		if (r->list_cidr_collections == NULL)
+			return 0;
+		if ((rv = check_name("next_token",
+				     r->list_cidr_collections->next_token,
+				     false, err, errlen)) != 0)
+			return rv;
+		return check_page(r->list_cidr_collections->max_results, err,
+				  errlen);
+	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
+		if ((rv = check_name("collection_id",
+				     r->list_cidr_locations
+					 ? r->list_cidr_locations->collection_id
+					 : NULL,
+				     true, err, errlen)) != 0 ||
+		    (rv = check_name("next_token",
+				     r->list_cidr_locations->next_token, false,
+				     err, errlen)) != 0)
+			return rv;
+		return check_page(r->list_cidr_locations->max_results, err,
+				  errlen);
+	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
+		if ((rv = check_name("collection_id",
+				     r->list_cidr_blocks
+					 ? r->list_cidr_blocks->collection_id
+					 : NULL,
+				     true, err, errlen)) != 0 ||
+		    (rv = check_name("location_name",
+				     r->list_cidr_blocks->location_name, false,
+				     err, errlen)) != 0 ||
+		    (rv = check_name("next_token",
+				     r->list_cidr_blocks->next_token, false,
+				     err, errlen)) != 0)
+			return rv;
+		return check_page(r->list_cidr_blocks->max_results, err,
+				  errlen);
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		if ((rv = check_name(
 			 "zone", r->test_answer ? r->test_answer->zone : NULL,
@@ -444,6 +502,18 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "latency-samples";
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		return "test-answer";
+	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
+		return "create-cidr-collection";
+	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
+		return "change-cidr-collection";
+	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:
+		return "delete-cidr-collection";
+	case Q53__API__REQUEST__BODY_LIST_CIDR_COLLECTIONS:
+		return "list-cidr-collections";
+	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
+		return "list-cidr-locations";
+	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
+		return "list-cidr-blocks";
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		return "traffic-flow";
 	case Q53__API__REQUEST__BODY__NOT_SET:

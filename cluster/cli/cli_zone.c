@@ -663,6 +663,12 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 			    json_string(rs->geo_subdivision_code));
 		json_object_set_new(o, "GeoLocation", g);
 	}
+	if (rs->cidr_collection_id[0])
+		json_object_set_new(o, "CidrRoutingConfig",
+				    json_pack("{s:s,s:s}", "CollectionId",
+					      rs->cidr_collection_id,
+					      "LocationName",
+					      rs->cidr_location_name));
 	if (rs->alias_hosted_zone_id != NULL &&
 	    rs->alias_hosted_zone_id[0] != '\0') {
 		json_object_set_new(

@@ -11,6 +11,7 @@
 #include "cluster/cli/cli.h"
 #include "cluster/cli/cli_flow.h"
 #include "cluster/cli/cli_health.h"
+#include "cluster/cli/cli_cidr.h"
 #include "cluster/cli/cli_key.h"
 #include "cluster/cli/cli_latency.h"
 #include "cluster/cli/cli_node.h"
@@ -67,6 +68,19 @@ static void usage(FILE *f)
 	    "  latency list                  (API rows and the rows each "
 	    "site's\n"
 	    "                                 probers measured)\n"
+	    "CIDR collections (IP-based routing: CidrRoutingConfig)\n"
+	    "  cidr create NAME [--caller-reference R]\n"
+	    "  cidr put ID LOCATION CIDR... [--collection-version N]\n"
+	    "  cidr delete-blocks ID LOCATION CIDR... [--collection-version "
+	    "N]\n"
+	    "  cidr change ID --changes FILE|- [--collection-version N]   "
+	    "(the AWS\n"
+	    "      CLI's JSON: [{\"LocationName\", \"Action\", "
+	    "\"CidrList\"}])\n"
+	    "  cidr delete ID                (only empty and unused)\n"
+	    "  cidr list\n"
+	    "  cidr locations ID\n"
+	    "  cidr blocks ID [--location L]\n"
 	    "Health checks (Route 53 HealthCheckConfig JSON)\n"
 	    "  health create FILE|- [--caller-reference R]\n"
 	    "  health get ID\n"
@@ -339,6 +353,8 @@ int main(int argc, char **argv)
 		rv = cli_key_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "latency") == 0)
 		rv = cli_latency_main(&cli, cargc, cargv);
+	else if (strcmp(cmd, "cidr") == 0)
+		rv = cli_cidr_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "audit") == 0)
 		rv = cli_zone_audit(&cli, cargc, cargv);
 	else if (strcmp(cmd, "traffic-policy") == 0)

@@ -383,6 +383,16 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		DISPATCH(latency_samples);
 		break;
+	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
+	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
+	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:
+	case Q53__API__REQUEST__BODY_LIST_CIDR_COLLECTIONS:
+	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
+	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
+		if (b->cidr == NULL)
+			break;
+		b->cidr(d, c);
+		return;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */

@@ -111,6 +111,9 @@ struct api_backend {
 			     const Q53__Api__LatencyListRequest *req);
 	void (*latency_samples)(void *data, struct api_call *call,
 				const Q53__Api__LatencySamplesRequest *req);
+	/* CIDR collections (node/api/cidr_api.c): the request's body is
+	 * read from the call. */
+	void (*cidr)(void *data, struct api_call *call);
 };
 
 struct api_server_config {

@@ -186,6 +186,10 @@ static void record_set_free(Q53__Api__RecordSet *rs)
 		free(rs->alias_hosted_zone_id);
 	if (rs->alias_dns_name != protobuf_c_empty_string)
 		free(rs->alias_dns_name);
+	if (rs->cidr_collection_id != protobuf_c_empty_string)
+		free(rs->cidr_collection_id);
+	if (rs->cidr_location_name != protobuf_c_empty_string)
+		free(rs->cidr_location_name);
 }
 
 void api_render_records_free(Q53__Api__ListRecordsResponse *out)
@@ -240,6 +244,22 @@ static int render_record_set(Q53__Api__RecordSet *out,
 				*dst[i] = (char *)protobuf_c_empty_string;
 				return Q53_ENOMEM;
 			}
+		}
+	}
+	if (zone_store_rrset_cidr_collection(rs) != NULL) {
+		out->cidr_collection_id =
+		    strdup(zone_store_rrset_cidr_collection(rs));
+		out->cidr_location_name =
+		    strdup(zone_store_rrset_cidr_location(rs));
+		if (out->cidr_collection_id == NULL ||
+		    out->cidr_location_name == NULL) {
+			if (out->cidr_collection_id == NULL)
+				out->cidr_collection_id =
+				    (char *)protobuf_c_empty_string;
+			if (out->cidr_location_name == NULL)
+				out->cidr_location_name =
+				    (char *)protobuf_c_empty_string;
+			return Q53_ENOMEM;
 		}
 	}
 	struct zone_store_alias a;

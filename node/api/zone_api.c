@@ -18,6 +18,7 @@
 #include "node/api/key_api.h"
 #include "node/api/flow_api.h"
 #include "node/api/latency_api.h"
+#include "node/api/cidr_api.h"
 #include "node/api/tag_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
@@ -260,6 +261,13 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
 	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		latency_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
+	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
+	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:
+	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
+	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
+		cidr_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -516,6 +524,7 @@ void zone_api_backend(struct api_backend *out)
 	tag_api_backend(&b);
 	flow_api_backend(&b);
 	latency_api_backend(&b);
+	cidr_api_backend(&b);
 	answer_api_backend(&b);
 	*out = b;
 }

@@ -64,14 +64,17 @@ const char *change_batch_failover_name(enum change_failover f)
 enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
-				       bool has_geo, bool has_region)
+				       bool has_geo, bool has_region,
+				       bool has_cidr)
 {
 	int n = (failover != CHANGE_FAILOVER_NONE) + has_weight + multivalue +
-		has_geo + has_region;
+		has_geo + has_region + has_cidr;
 	if (!has_set_id)
 		return n == 0 ? CHANGE_POLICY_SIMPLE : CHANGE_POLICY_INVALID;
 	if (n != 1)
 		return CHANGE_POLICY_INVALID;
+	if (has_cidr)
+		return CHANGE_POLICY_CIDR;
 	if (has_geo)
 		return CHANGE_POLICY_GEO;
 	if (has_region)
@@ -94,6 +97,8 @@ const char *change_batch_policy_name(enum change_policy p)
 		return "geolocation";
 	case CHANGE_POLICY_LATENCY:
 		return "latency";
+	case CHANGE_POLICY_CIDR:
+		return "IP-based";
 	case CHANGE_POLICY_SIMPLE:
 	case CHANGE_POLICY_INVALID:
 		break;
@@ -177,6 +182,8 @@ static void change_clear(struct change *c)
 	free(c->rrset.region);
 	free(c->rrset.alias_zone_id);
 	free(c->rrset.alias_dns_name);
+	free(c->rrset.cidr_collection_id);
+	free(c->rrset.cidr_location);
 }
 
 void change_batch_free(struct change_batch *b)

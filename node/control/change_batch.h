@@ -57,7 +57,8 @@ enum change_policy {
 	CHANGE_POLICY_WEIGHTED,
 	CHANGE_POLICY_MULTIVALUE,
 	CHANGE_POLICY_GEO,
-	CHANGE_POLICY_LATENCY,
+	CHANGE_POLICY_LATENCY, /* Region */
+	CHANGE_POLICY_CIDR,    /* IP-based: CidrRoutingConfig */
 	CHANGE_POLICY_INVALID, /* none with a SetIdentifier, or several */
 };
 
@@ -65,9 +66,10 @@ enum change_policy {
 enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
-				       bool has_geo, bool has_region);
+				       bool has_geo, bool has_region,
+				       bool has_cidr);
 /* "simple", "failover", "weighted", "multivalue", "geolocation",
- * "latency". */
+ * "latency", "IP-based". */
 const char *change_batch_policy_name(enum change_policy p);
 
 struct change_rrset {
@@ -101,6 +103,10 @@ struct change_rrset {
 	char *alias_zone_id;  /* HostedZoneId, "/hostedzone/" prefix cut */
 	char *alias_dns_name; /* DNSName as given */
 	bool alias_evaluate;  /* EvaluateTargetHealth */
+	/* CidrRoutingConfig: CollectionId, LocationName ("*": the default);
+	 * NULL when absent (checked by the store). */
+	char *cidr_collection_id;
+	char *cidr_location;
 };
 
 struct change {
@@ -146,6 +152,9 @@ struct rrset_data {
 	const uint8_t *alias_name;
 	size_t alias_name_len;
 	bool alias_evaluate;
+	/* CidrRoutingConfig (untrusted), both NULL when absent. */
+	const char *cidr_collection_id;
+	const char *cidr_location;
 };
 
 /* A typed change. invalid: NULL, or why the proposer found the change

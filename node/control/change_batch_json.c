@@ -22,16 +22,17 @@
 #define BAD(...) (change_batch_errors_add(e, i, __VA_ARGS__), Q53_EINVAL)
 
 /* Fields of a ResourceRecordSet served: failover, weighted, multivalue
- * answer and geolocation routing, health checks and alias records. */
+ * answer, geolocation, latency and IP-based routing, health checks and
+ * alias records. */
 static const char *const ROUTING[] = {
-    "SetIdentifier",	"Failover",    "HealthCheckId", "Weight",
-    "MultiValueAnswer", "GeoLocation", "AliasTarget",	"Region",
+    "SetIdentifier", "Failover",	 "HealthCheckId",
+    "Weight",	     "MultiValueAnswer", "GeoLocation",
+    "AliasTarget",   "Region",		 "CidrRoutingConfig",
 };
 
 /* Fields of a ResourceRecordSet this version recognises but does not serve
- * yet (the other routing policies, traffic policies). */
+ * yet (traffic policies). */
 static const char *const UNSUPPORTED[] = {
-    "CidrRoutingConfig",
     "TrafficPolicyInstanceId",
 };
 
@@ -301,6 +302,19 @@ static int parse_routing(const json_t *rrs, struct change *c,
 		if (c->rrset.region == NULL)
 			return Q53_ENOMEM;
 	}
+	const json_t *cidr = json_object_get(rrs, "CidrRoutingConfig");
+	if (cidr != NULL) {
+		const json_t *id = json_object_get(cidr, "CollectionId");
+		const json_t *loc = json_object_get(cidr, "LocationName");
+		if (strlen(json_string_value(id)) != json_string_length(id) ||
+		    strlen(json_string_value(loc)) != json_string_length(loc))
+			return BAD("CidrRoutingConfig holds a NUL character");
+		c->rrset.cidr_collection_id = dup_string(id);
+		c->rrset.cidr_location = dup_string(loc);
+		if (c->rrset.cidr_collection_id == NULL ||
+		    c->rrset.cidr_location == NULL)
+			return Q53_ENOMEM;
+	}
 	const json_t *geo = json_object_get(rrs, "GeoLocation");
 	if (geo != NULL) {
 		static const char *const KEYS[] = {
@@ -409,7 +423,7 @@ static int parse_change(const json_t *obj, struct change *c,
 				     "%s%s", flen ? ", " : "", UNSUPPORTED[k]);
 	}
 	if (flen > 0)
-		return BAD("%s: not yet supported (IP-based routing comes "
+		return BAD("%s: not yet supported (traffic policies come "
 			   "in a later version)",
 			   fields);
 
@@ -609,6 +623,13 @@ static json_t *format_change(const struct change *c, bool *bad)
 		if (g != NULL)
 			rc |= json_object_set_new(rrs, "GeoLocation", g);
 	}
+	if (r->cidr_collection_id != NULL)
+		rc |= json_object_set_new(
+		    rrs, "CidrRoutingConfig",
+		    json_pack("{s:s,s:s}", "CollectionId",
+			      r->cidr_collection_id, "LocationName",
+			      r->cidr_location != NULL ? r->cidr_location
+						       : ""));
 	if (r->alias_zone_id != NULL)
 		rc |= json_object_set_new(
 		    rrs, "AliasTarget",
@@ -849,6 +870,8 @@ int change_batch_compile(const struct change_batch *b,
 		c->set.geo_country = r->geo_country;
 		c->set.geo_subdivision = r->geo_subdivision;
 		c->set.region = r->region;
+		c->set.cidr_collection_id = r->cidr_collection_id;
+		c->set.cidr_location = r->cidr_location;
 		c->set.owner = t->owner;
 		c->set.owner_len = change_batch_name_to_wire(r->name, t->owner);
 		t->rdata =

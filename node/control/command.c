@@ -80,6 +80,10 @@ const char *command_type_name(uint16_t type)
 		return "SetLatencyRows";
 	case COMMAND_LATENCY_SAMPLES:
 		return "LatencySamples";
+	case COMMAND_CREATE_CIDR_COLLECTION:
+		return "CreateCidrCollection";
+	case COMMAND_CHANGE_CIDR_COLLECTION:
+		return "ChangeCidrCollection";
 	case COMMAND_CREATE_TRAFFIC_POLICY:
 		return "CreateTrafficPolicy";
 	case COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT:
@@ -205,6 +209,10 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 		geo->subdivision_code = str_in(r->geo_subdivision);
 		m->geo_location = geo;
 	}
+	if (r->cidr_collection_id != NULL || r->cidr_location != NULL) {
+		m->cidr_collection_id = str_in(r->cidr_collection_id);
+		m->cidr_location_name = str_in(r->cidr_location);
+	}
 	if (r->alias_zone_id != NULL) {
 		m->alias_hosted_zone_id = (char *)r->alias_zone_id;
 		m->alias_dns_name.data = (uint8_t *)r->alias_name;
@@ -219,6 +227,8 @@ static uint32_t set_version(const struct rrset_data *r)
 {
 	if (r->region != NULL)
 		return COMMAND_VERSION_LATENCY;
+	if (r->cidr_collection_id != NULL || r->cidr_location != NULL)
+		return COMMAND_VERSION_CIDR;
 	if (r->alias_zone_id != NULL || r->geo_continent != NULL ||
 	    r->geo_country != NULL || r->geo_subdivision != NULL)
 		return COMMAND_VERSION_GEO_ALIAS;
@@ -743,6 +753,93 @@ int command_encode_latency_samples(const struct command_latency_samples *c,
 	return pack_payload(COMMAND_LATENCY_SAMPLES, &m.base, out);
 }
 
+int command_encode_create_cidr_collection(
+    const struct command_create_cidr_collection *c, struct command_payload *out)
+{
+	Q53__Command__CreateCidrCollection m;
+
+	q53__command__create_cidr_collection__init(&m);
+	m.command_version = COMMAND_VERSION;
+	m.id = str_in(c->id);
+	m.name = str_in(c->name);
+	m.caller_reference = str_in(c->caller_reference);
+	m.time_ms = c->time_ms;
+	return pack_payload(COMMAND_CREATE_CIDR_COLLECTION, &m.base, out);
+}
+
+int command_encode_change_cidr_collection(
+    const struct command_change_cidr_collection *c, struct command_payload *out)
+{
+	Q53__Command__ChangeCidrCollection m;
+	Q53__Command__CidrLocationChange *ch = NULL, **chp = NULL;
+	Q53__Command__CidrBlock *bl = NULL, **blp = NULL;
+	size_t nb = 0;
+	int rc;
+
+	if (c->n_changes > 0 && c->changes == NULL)
+		return Q53_EINVAL;
+	for (size_t i = 0; i < c->n_changes; i++) {
+		if (c->changes[i].n_blocks > 0 && c->changes[i].blocks == NULL)
+			return Q53_EINVAL;
+		nb += c->changes[i].n_blocks;
+	}
+	q53__command__change_cidr_collection__init(&m);
+	ch = raft_calloc(c->n_changes + 1, sizeof(*ch));
+	chp = raft_calloc(c->n_changes + 1, sizeof(*chp));
+	bl = raft_calloc(nb + 1, sizeof(*bl));
+	blp = raft_calloc(nb + 1, sizeof(*blp));
+	if (ch == NULL || chp == NULL || bl == NULL || blp == NULL) {
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	nb = 0;
+	for (size_t i = 0; i < c->n_changes; i++) {
+		const struct command_cidr_change *x = &c->changes[i];
+		q53__command__cidr_location_change__init(&ch[i]);
+		ch[i].action = (uint32_t)x->action;
+		ch[i].location_name = str_in(x->location);
+		ch[i].blocks = blp + nb;
+		ch[i].n_blocks = x->n_blocks;
+		for (size_t k = 0; k < x->n_blocks; k++) {
+			const struct cidr_block *b = &x->blocks[k];
+			q53__command__cidr_block__init(&bl[nb]);
+			bl[nb].address.data = (uint8_t *)b->addr;
+			bl[nb].address.len = b->family == 4 ? 4 : 16;
+			bl[nb].prefix_length = b->len;
+			blp[nb] = &bl[nb];
+			nb++;
+		}
+		chp[i] = &ch[i];
+	}
+	m.command_version = COMMAND_VERSION;
+	m.id = str_in(c->id);
+	m.collection_version = c->version;
+	m.changes = chp;
+	m.n_changes = c->n_changes;
+	m.delete_collection = c->delete_collection;
+	m.time_ms = c->time_ms;
+	rc = pack_payload(COMMAND_CHANGE_CIDR_COLLECTION, &m.base, out);
+out:
+	raft_free(ch);
+	raft_free(chp);
+	raft_free(bl);
+	raft_free(blp);
+	return rc;
+}
+
+int command_cidr_block_from_pb(const Q53__Command__CidrBlock *m,
+			       struct cidr_block *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (m == NULL || (m->address.len != 4 && m->address.len != 16) ||
+	    m->prefix_length > 128)
+		return Q53_EMALF;
+	b->family = m->address.len == 4 ? 4 : 6;
+	memcpy(b->addr, m->address.data, m->address.len);
+	b->len = (uint8_t)m->prefix_length;
+	return 0;
+}
+
 /* --- decode --- */
 
 int command_encode_create_access_key(const struct command_create_access_key *c,
@@ -814,6 +911,10 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 		return &q53__command__set_latency_rows__descriptor;
 	case COMMAND_LATENCY_SAMPLES:
 		return &q53__command__latency_samples__descriptor;
+	case COMMAND_CREATE_CIDR_COLLECTION:
+		return &q53__command__create_cidr_collection__descriptor;
+	case COMMAND_CHANGE_CIDR_COLLECTION:
+		return &q53__command__change_cidr_collection__descriptor;
 	default:
 		return NULL;
 	}
@@ -1010,6 +1111,8 @@ bool command_type_versioned(uint16_t type)
 		type <= COMMAND_DELETE_ACCESS_KEY) ||
 	       type == COMMAND_CHANGE_TAGS ||
 	       type == COMMAND_UPDATE_ZONE_COMMENT ||
+	       type == COMMAND_CREATE_CIDR_COLLECTION ||
+	       type == COMMAND_CHANGE_CIDR_COLLECTION ||
 	       type == COMMAND_SET_LATENCY_ROWS ||
 	       type == COMMAND_LATENCY_SAMPLES ||
 	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
@@ -1022,7 +1125,7 @@ uint32_t command_version_max(uint16_t type)
 	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return COMMAND_VERSION_TRAFFIC_FLOW;
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
-		   ? COMMAND_VERSION_LATENCY
+		   ? COMMAND_VERSION_MAX
 		   : COMMAND_VERSION;
 }
 
@@ -1089,6 +1192,14 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 	r->alias_name_len = m->alias_dns_name.len;
 	r->alias_evaluate = m->alias_evaluate_target_health;
 	r->region = m->region != NULL && m->region[0] ? m->region : NULL;
+	r->cidr_collection_id =
+	    m->cidr_collection_id != NULL && m->cidr_collection_id[0]
+		? m->cidr_collection_id
+		: NULL;
+	r->cidr_location =
+	    m->cidr_location_name != NULL && m->cidr_location_name[0]
+		? m->cidr_location_name
+		: NULL;
 	return 0;
 }
 
@@ -1319,6 +1430,62 @@ static int fill_typed(struct command *out)
 		c->site = str_out(m->site);
 		c->rtt = rtt;
 		c->n = m->n_rtts;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_CREATE_CIDR_COLLECTION: {
+		const Q53__Command__CreateCidrCollection *m = out->pb;
+		struct command_create_cidr_collection *c =
+		    &out->u.create_cidr_collection;
+
+		if (m->command_version != COMMAND_VERSION)
+			return Q53_EMALF;
+		c->id = str_out(m->id);
+		c->name = str_out(m->name);
+		c->caller_reference = str_out(m->caller_reference);
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_CHANGE_CIDR_COLLECTION: {
+		const Q53__Command__ChangeCidrCollection *m = out->pb;
+		struct command_change_cidr_collection *c =
+		    &out->u.change_cidr_collection;
+		size_t nb = 0;
+
+		if (m->command_version != COMMAND_VERSION)
+			return Q53_EMALF;
+		for (size_t i = 0; i < m->n_changes; i++)
+			nb += m->changes[i]->n_blocks;
+		size_t a =
+		    (m->n_changes + 1) * sizeof(struct command_cidr_change);
+		uint8_t *p =
+		    raft_malloc(a + (nb + 1) * sizeof(struct cidr_block));
+		if (p == NULL)
+			return Q53_ENOMEM;
+		out->aux = p;
+		struct command_cidr_change *ch = (void *)p;
+		struct cidr_block *bl = (void *)(p + a);
+		nb = 0;
+		for (size_t i = 0; i < m->n_changes; i++) {
+			const Q53__Command__CidrLocationChange *x =
+			    m->changes[i];
+			if (x->action < COMMAND_CIDR_PUT ||
+			    x->action > COMMAND_CIDR_DELETE_IF_EXISTS)
+				return Q53_EMALF;
+			ch[i].action = (enum command_cidr_action)x->action;
+			ch[i].location = str_out(x->location_name);
+			ch[i].blocks = bl + nb;
+			ch[i].n_blocks = x->n_blocks;
+			for (size_t k = 0; k < x->n_blocks; k++)
+				if (command_cidr_block_from_pb(x->blocks[k],
+							       &bl[nb++]) != 0)
+					return Q53_EMALF;
+		}
+		c->id = str_out(m->id);
+		c->version = m->collection_version;
+		c->delete_collection = m->delete_collection;
+		c->changes = ch;
+		c->n_changes = m->n_changes;
 		c->time_ms = m->time_ms;
 		return 0;
 	}

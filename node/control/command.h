@@ -34,6 +34,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "node/control/change_batch.h"
+#include "node/control/cidr_block.h"
 #include "node/health/check_config.h"
 
 /* The fsm_log command type of each command (wire contract). 3 to 6 are
@@ -62,7 +63,9 @@ enum command_type {
 	/* 17: unused (never written) */
 	COMMAND_CHANGE_TAGS = 18,
 	COMMAND_UPDATE_ZONE_COMMENT = 19,
-	/* 20, 21: other routing policies */
+	/* IP-based routing: CIDR collections (node/control/cidr_table.h) */
+	COMMAND_CREATE_CIDR_COLLECTION = 20,
+	COMMAND_CHANGE_CIDR_COLLECTION = 21, /* also DeleteCidrCollection */
 	COMMAND_SET_LATENCY_ROWS = 22,
 	COMMAND_LATENCY_SAMPLES = 23,
 	/* Traffic Flow (command_flow.h): */
@@ -74,21 +77,22 @@ enum command_type {
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
 #define COMMAND_TYPE_MAX COMMAND_TRAFFIC_POLICY_INSTANCE
 
-/* The command_version every typed command (11..16, 18..19) carries: 1, or 2 for
+/* The command_version every typed command (11..16, 18..21) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one
- * holding a geolocation set or an alias (so that a
+ * holding a geolocation set or an alias, 4 for one holding a set with
+ * CidrRoutingConfig (so that a
  * release without them stops instead of misreading it). A larger one was
  * written by a newer release. */
 #define COMMAND_VERSION		  1
 #define COMMAND_VERSION_ROUTING	  2
 #define COMMAND_VERSION_GEO_ALIAS 3 /* a geolocation set or an alias */
+#define COMMAND_VERSION_CIDR	  4 /* a set with CidrRoutingConfig */
 #define COMMAND_VERSION_LATENCY	  5 /* a latency set (Region) */
 #define COMMAND_VERSION_MAX	  COMMAND_VERSION_LATENCY
 /* The command_version of the Traffic Flow commands (24..27). */
 #define COMMAND_VERSION_TRAFFIC_FLOW 7
 
-/* True for the types 11..16, 18..19 and 22..23, which carry
- * command_version. */
+/* True for the types 11..16 and 18..23, which carry command_version. */
 bool command_type_versioned(uint16_t type);
 /* The largest command_version this release reads for a versioned type:
  * COMMAND_VERSION_LATENCY for the record set commands (11, 12),
@@ -254,6 +258,40 @@ struct command_latency_samples {
 	uint64_t time_ms;
 };
 
+/* CIDR collections (Route 53's CreateCidrCollection, ChangeCidrCollection,
+ * DeleteCidrCollection). Limits: node/control/cidr_table.h. */
+struct command_create_cidr_collection {
+	const char *id; /* a UUID chosen by the proposer */
+	const char *name;
+	const char *caller_reference;
+	uint64_t time_ms;
+};
+
+/* One CidrCollectionChange: PUT adds the blocks to the location (made
+ * when missing), DELETE_IF_EXISTS removes those it holds (a location left
+ * without blocks goes). */
+enum command_cidr_action {
+	COMMAND_CIDR_PUT = 1,
+	COMMAND_CIDR_DELETE_IF_EXISTS = 2,
+};
+struct command_cidr_change {
+	enum command_cidr_action action;
+	const char *location;
+	const struct cidr_block *blocks;
+	size_t n_blocks;
+};
+
+/* version: the CollectionVersion expected, 0 = any. delete_collection:
+ * DeleteCidrCollection (no changes then). */
+struct command_change_cidr_collection {
+	const char *id;
+	uint64_t version;
+	bool delete_collection;
+	const struct command_cidr_change *changes;
+	size_t n_changes;
+	uint64_t time_ms;
+};
+
 /* One encoded command: what goes into struct q53_fsm_log_command. */
 struct command_payload {
 	uint16_t type;
@@ -302,6 +340,12 @@ int command_encode_set_latency_rows(const struct command_set_latency_rows *c,
 				    struct command_payload *out);
 int command_encode_latency_samples(const struct command_latency_samples *c,
 				   struct command_payload *out);
+int command_encode_create_cidr_collection(
+    const struct command_create_cidr_collection *c,
+    struct command_payload *out);
+int command_encode_change_cidr_collection(
+    const struct command_change_cidr_collection *c,
+    struct command_payload *out);
 
 /* raft_free's out->data and zeroes out. */
 void command_payload_clear(struct command_payload *out);
@@ -326,6 +370,8 @@ struct command {
 		struct command_update_zone_comment update_zone_comment;
 		struct command_set_latency_rows set_latency_rows;
 		struct command_latency_samples latency_samples;
+		struct command_create_cidr_collection create_cidr_collection;
+		struct command_change_cidr_collection change_cidr_collection;
 	} u;
 	void *pb;	/* private: the unpacked message */
 	void *pb_arena; /* private: where pb lives */
@@ -416,6 +462,12 @@ void command_set_to_pb(const struct rrset_data *r,
 		       struct Q53__Command__GeoLocation *geo);
 int command_set_from_pb(const struct Q53__Command__RecordSet *m,
 			struct rrset_data *r, struct rrset_rdata *rdata);
+
+/* A CidrBlock message into *b: Q53_EMALF for an address that is not 4 or
+ * 16 bytes (validity is cidr_block_valid's). */
+struct Q53__Command__CidrBlock;
+int command_cidr_block_from_pb(const struct Q53__Command__CidrBlock *m,
+			       struct cidr_block *b);
 
 /* A copy of policy p in one raft_malloc'd block (packed and unpacked with
  * the arena allocator): *out, release with command_policy_free. 0,

@@ -13,6 +13,7 @@
 #include "node/control/command_flow.h"
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
+#include "node/control/cidr_table.h"
 #include "node/control/tag_table.h"
 #include "node/control/zone_store.h"
 #include "node/control/zone_store_flow.h"
@@ -143,6 +144,7 @@ struct state {
 	struct access_keys keys; /* the REST API's */
 	struct tag_table tags;	 /* of zones and checks; dropped with them */
 	struct latency_table latency; /* latency routing's */
+	struct cidr_table cidrs;      /* CIDR collections (IP-based routing) */
 };
 
 struct control_fsm {
@@ -392,6 +394,7 @@ static void state_init(struct state *s)
 	zone_store_init(&s->zones);
 	tag_table_init(&s->tags);
 	latency_table_init(&s->latency);
+	cidr_table_init(&s->cidrs);
 }
 
 static void state_free(struct state *s)
@@ -416,6 +419,7 @@ static void state_free(struct state *s)
 	access_keys_free(&s->keys);
 	tag_table_free(&s->tags);
 	latency_table_free(&s->latency);
+	cidr_table_free(&s->cidrs);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1848,6 +1852,105 @@ static int apply_latency_samples(struct apply *a,
 	return 0;
 }
 
+/* --- CIDR collections --- */
+
+/* zone_store_cidr_fn over the FSM's collections (ctx: the control_fsm). */
+static int cidr_lookup(void *ctx, const char *ref, const char *location,
+		       const struct cidr_block **blocks, size_t *n,
+		       const char **id)
+{
+	const struct control_fsm *f = ctx;
+	const struct cidr_collection *c = cidr_table_get(&f->s.cidrs, ref);
+	const struct cidr_location *l;
+
+	*blocks = NULL;
+	*n = 0;
+	if (c == NULL)
+		c = cidr_table_by_name(&f->s.cidrs, ref);
+	if (c == NULL)
+		return -1;
+	*id = c->id;
+	l = cidr_collection_location(c, location);
+	if (l == NULL)
+		return 0;
+	*blocks = l->blocks;
+	*n = l->n;
+	return 1;
+}
+
+static bool cidr_used(void *ctx, const char *id, const char *location)
+{
+	const struct state *s = ctx;
+
+	return zone_store_cidr_in_use(&s->zones, id, location);
+}
+
+static void cidr_mark_zone(void *ctx, const char *zone_id)
+{
+	dirty_add(ctx, zone_id);
+}
+
+static int
+apply_create_cidr_collection(struct apply *a,
+			     const struct command_create_cidr_collection *c)
+{
+	struct state *s = &a->f->s;
+	const struct cidr_collection *existing;
+	char err[ERR_MAX];
+	int rv;
+
+	existing = cidr_table_by_name(&s->cidrs, c->name);
+	if (existing != NULL &&
+	    strcmp(existing->caller_reference, c->caller_reference) == 0) {
+		/* A retry: answered, nothing changes. */
+		a->res.index = s->applied;
+		return command_result_encode(&a->res, &a->out, &a->out_len);
+	}
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = cidr_table_create(&s->cidrs, c, &existing, err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
+static int
+apply_change_cidr_collection(struct apply *a,
+			     const struct command_change_cidr_collection *c)
+{
+	struct state *s = &a->f->s;
+	char err[ERR_MAX];
+	int rv;
+
+	if (!c->delete_collection) {
+		rv = cidr_table_check_change(c, err, sizeof(err));
+		if (rv != 0)
+			return reject(a, rv, "%s", err);
+	}
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	if (c->delete_collection)
+		rv = cidr_table_delete(&s->cidrs, c->id, c->version, cidr_used,
+				       s, err, sizeof(err));
+	else
+		rv = cidr_table_change(&s->cidrs, c, cidr_used, s, err,
+				       sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	/* The names answered from this collection follow its blocks. */
+	if (!c->delete_collection)
+		zone_store_cidr_users(&s->zones, c->id, cidr_mark_zone, a->f);
+	commit(a);
+	return 0;
+}
+
 /* --- q53_fsm: apply --- */
 
 static int dispatch(struct apply *a, const struct command *cmd)
@@ -1889,6 +1992,12 @@ static int dispatch(struct apply *a, const struct command *cmd)
 		return apply_set_latency_rows(a, &cmd->u.set_latency_rows);
 	case COMMAND_LATENCY_SAMPLES:
 		return apply_latency_samples(a, &cmd->u.latency_samples);
+	case COMMAND_CREATE_CIDR_COLLECTION:
+		return apply_create_cidr_collection(
+		    a, &cmd->u.create_cidr_collection);
+	case COMMAND_CHANGE_CIDR_COLLECTION:
+		return apply_change_cidr_collection(
+		    a, &cmd->u.change_cidr_collection);
 	default:
 		break; /* legacy types: converted before apply (upgrade.c) */
 	}
@@ -2011,6 +2120,12 @@ struct snap_arrays {
 	Q53__Command__SnapshotTags *tag_items;
 	Q53__Command__Tag **kvs;
 	Q53__Command__Tag *kv_items;
+	Q53__Command__SnapshotCidrCollection **cidrs;
+	Q53__Command__SnapshotCidrCollection *cidr_items;
+	Q53__Command__SnapshotCidrLocation **cidr_locs;
+	Q53__Command__SnapshotCidrLocation *cidr_loc_items;
+	Q53__Command__CidrBlock **cidr_blocks;
+	Q53__Command__CidrBlock *cidr_block_items;
 };
 
 static void snap_arrays_free(struct snap_arrays *x)
@@ -2029,6 +2144,12 @@ static void snap_arrays_free(struct snap_arrays *x)
 	raft_free(x->tag_items);
 	raft_free(x->kvs);
 	raft_free(x->kv_items);
+	raft_free(x->cidrs);
+	raft_free(x->cidr_items);
+	raft_free(x->cidr_locs);
+	raft_free(x->cidr_loc_items);
+	raft_free(x->cidr_blocks);
+	raft_free(x->cidr_block_items);
 }
 
 /* raft_calloc that treats 0 elements as success. */
@@ -2175,6 +2296,18 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		n_votes += s->checks[i]->n_votes;
 	for (size_t i = 0; i < s->tags.n; i++)
 		n_kvs += s->tags.v[i].n;
+	size_t n_clocs = 0, n_cblocks = 0;
+	for (size_t i = 0; i < s->cidrs.n; i++) {
+		n_clocs += s->cidrs.v[i].n_locs;
+		n_cblocks += s->cidrs.v[i].n_blocks;
+	}
+	x.cidrs = calloc0(s->cidrs.n, sizeof(*x.cidrs), &failed);
+	x.cidr_items = calloc0(s->cidrs.n, sizeof(*x.cidr_items), &failed);
+	x.cidr_locs = calloc0(n_clocs, sizeof(*x.cidr_locs), &failed);
+	x.cidr_loc_items = calloc0(n_clocs, sizeof(*x.cidr_loc_items), &failed);
+	x.cidr_blocks = calloc0(n_cblocks, sizeof(*x.cidr_blocks), &failed);
+	x.cidr_block_items =
+	    calloc0(n_cblocks, sizeof(*x.cidr_block_items), &failed);
 	x.tags = calloc0(s->tags.n, sizeof(*x.tags), &failed);
 	x.tag_items = calloc0(s->tags.n, sizeof(*x.tag_items), &failed);
 	x.kvs = calloc0(n_kvs, sizeof(*x.kvs), &failed);
@@ -2312,6 +2445,41 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		if (rv != 0)
 			goto out;
 		m.latency = latency;
+	}
+	m.n_cidr_collections = s->cidrs.n;
+	m.cidr_collections = x.cidrs;
+	for (size_t i = 0, l = 0, b = 0; i < s->cidrs.n; i++) {
+		const struct cidr_collection *c = &s->cidrs.v[i];
+		Q53__Command__SnapshotCidrCollection *pc = &x.cidr_items[i];
+
+		q53__command__snapshot_cidr_collection__init(pc);
+		pc->id = c->id;
+		pc->name = c->name;
+		pc->caller_reference = c->caller_reference;
+		pc->version = c->version;
+		pc->n_locations = c->n_locs;
+		pc->locations = c->n_locs > 0 ? &x.cidr_locs[l] : NULL;
+		for (size_t k = 0; k < c->n_locs; k++, l++) {
+			Q53__Command__SnapshotCidrLocation *pl =
+			    &x.cidr_loc_items[l];
+			q53__command__snapshot_cidr_location__init(pl);
+			pl->name = c->locs[k].name;
+			pl->n_blocks = c->locs[k].n;
+			pl->blocks = &x.cidr_blocks[b]; /* n > 0 */
+			for (size_t j = 0; j < c->locs[k].n; j++, b++) {
+				const struct cidr_block *cb =
+				    &c->locs[k].blocks[j];
+				Q53__Command__CidrBlock *pb =
+				    &x.cidr_block_items[b];
+				q53__command__cidr_block__init(pb);
+				pb->address.data = (uint8_t *)cb->addr;
+				pb->address.len = cb->family == 4 ? 4 : 16;
+				pb->prefix_length = cb->len;
+				x.cidr_blocks[b] = pb;
+			}
+			x.cidr_locs[l] = pl;
+		}
+		x.cidrs[i] = pc;
 	}
 	*len = protobuf_c_message_get_packed_size(&m.base);
 	*buf = raft_malloc(*len);
@@ -2478,6 +2646,10 @@ cap_set(struct snap_capture *c, const struct zone_store_rrset *r, bool *failed)
 			    cap_str(c, r->policy->set_identifier, failed);
 			p->health_check_id =
 			    cap_str(c, r->policy->health_check_id, failed);
+			p->cidr_collection_id =
+			    cap_str(c, r->policy->cidr_collection_id, failed);
+			p->cidr_location =
+			    cap_str(c, r->policy->cidr_location, failed);
 		}
 		d->policy = p;
 	}
@@ -2740,6 +2912,53 @@ static int restore_nodes(struct state *t, const Q53__Command__FsmSnapshot *m)
 	return 0;
 }
 
+/* The CIDR collections. */
+static int restore_cidrs(struct state *t, const Q53__Command__FsmSnapshot *m)
+{
+	for (size_t i = 0; i < m->n_cidr_collections; i++) {
+		const Q53__Command__SnapshotCidrCollection *pc =
+		    m->cidr_collections[i];
+		struct cidr_location *locs;
+		size_t nb = 0;
+		int rv = 0;
+
+		if (pc->n_locations > CIDR_BLOCKS_MAX)
+			return Q53_EMALF;
+		for (size_t k = 0; k < pc->n_locations; k++) {
+			nb += pc->locations[k]->n_blocks;
+			if (nb > CIDR_BLOCKS_MAX)
+				return Q53_EMALF;
+		}
+		locs = raft_calloc(pc->n_locations + 1, sizeof(*locs));
+		struct cidr_block *bl = raft_calloc(nb + 1, sizeof(*bl));
+		if (locs == NULL || bl == NULL) {
+			raft_free(locs);
+			raft_free(bl);
+			return Q53_ENOMEM;
+		}
+		nb = 0;
+		for (size_t k = 0; rv == 0 && k < pc->n_locations; k++) {
+			const Q53__Command__SnapshotCidrLocation *pl =
+			    pc->locations[k];
+			locs[k].name = pl->name;
+			locs[k].blocks = bl + nb;
+			locs[k].n = pl->n_blocks;
+			for (size_t j = 0; rv == 0 && j < pl->n_blocks; j++)
+				rv = command_cidr_block_from_pb(pl->blocks[j],
+								&bl[nb++]);
+		}
+		if (rv == 0)
+			rv = cidr_table_load(&t->cidrs, pc->id, pc->name,
+					     pc->caller_reference, pc->version,
+					     locs, pc->n_locations);
+		raft_free(locs);
+		raft_free(bl);
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
 /* The tags, each on a resource that exists. */
 static int restore_tags(struct state *t, const Q53__Command__FsmSnapshot *m)
 {
@@ -2916,6 +3135,7 @@ static void fsm_hooks(struct control_fsm *f)
 	f->s.zones.site_region = fsm_site_region;
 	f->s.zones.site_region_ctx = f;
 	f->s.zones.latency = &f->latency_in;
+	zone_store_set_cidr(&f->s.zones, cidr_lookup, f);
 }
 
 static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
@@ -2956,6 +3176,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 		latency_table_free(&t.latency);
 		rv = latency_table_from_pb(m->latency, &t.latency);
 	}
+	if (rv == 0)
+		rv = restore_cidrs(&t, m);
 	if (rv == 0)
 		rv = command_flow_restore(
 		    &t.zones, m->traffic_policies, m->n_traffic_policies,
@@ -3297,4 +3519,9 @@ const char *control_fsm_site(const struct control_fsm *f, const char **region)
 {
 	*region = f->site_region;
 	return f->site;
+}
+
+const struct cidr_table *control_fsm_cidrs(const struct control_fsm *f)
+{
+	return &f->s.cidrs;
 }

@@ -263,4 +263,8 @@ struct tag_resource;
 const struct tag_resource *control_fsm_tags(const struct control_fsm *f,
 					    const char *type, const char *id);
 
+/* The CIDR collections (IP-based routing), node/control/cidr_table.h. */
+struct cidr_table;
+const struct cidr_table *control_fsm_cidrs(const struct control_fsm *f);
+
 #endif

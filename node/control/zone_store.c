@@ -15,6 +15,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
+#include "node/control/cidr_table.h"
 #include "node/control/geo_codes.h"
 #include "node/control/latency_table.h"
 #include "node/control/zone_store_impl.h"
@@ -191,11 +192,12 @@ struct set_routing {
 	uint8_t routing; /* ZONE_STORE_WEIGHTED, ZONE_STORE_MULTIVALUE */
 	uint32_t geo;	 /* checked already (geo_of) */
 	const char *geo_code[3];
-	const char *region; /* checked already (region_of) */
+	const char *region;  /* checked already (region_of) */
+	const char *cidr_id; /* CidrRoutingConfig, NULL: none */
+	const char *cidr_loc;
 };
 
-static const struct set_routing PLAIN = {NULL, CHANGE_FAILOVER_NONE, NULL, 0, 0,
-					 0,    {NULL, NULL, NULL},   NULL};
+static const struct set_routing PLAIN = {.failover = CHANGE_FAILOVER_NONE};
 
 /* Whether a Region is one this store accepts: Route 53's codes, and the
  * regions of the cluster's sites. 0, or -1 with the reason in why. */
@@ -248,7 +250,27 @@ static struct set_routing routing_of(const struct rrset_data *r)
 		      (r->alias_zone_id != NULL ? ZONE_STORE_ALIAS : 0)),
 	    0,
 	    {r->geo_continent, r->geo_country, r->geo_subdivision},
-	    r->region};
+	    r->region,
+	    r->cidr_collection_id,
+	    r->cidr_location};
+}
+
+static bool has_cidr(const struct rrset_data *r)
+{
+	return r->cidr_collection_id != NULL || r->cidr_location != NULL;
+}
+
+/* The shape of r's CidrRoutingConfig: both or neither, a UUID and a
+ * location name (or "*"). */
+static bool cidr_shape_ok(const struct rrset_data *r)
+{
+	if (!has_cidr(r))
+		return true;
+	return r->cidr_collection_id != NULL && r->cidr_location != NULL &&
+	       (cidr_id_ok(r->cidr_collection_id) ||
+		cidr_collection_name_ok(r->cidr_collection_id)) &&
+	       (strcmp(r->cidr_location, CIDR_DEFAULT_LOCATION) == 0 ||
+		cidr_location_name_ok(r->cidr_location, false));
 }
 
 static void geo_copy(char *dst, size_t cap, const char *src)
@@ -282,6 +304,8 @@ void zone_store_rrset_data(const struct zone_store_rrset *s,
 	    .weight = zone_store_rrset_weight(s),
 	    .multivalue = routing & ZONE_STORE_MULTIVALUE,
 	    .health_check_id = zone_store_rrset_health_check(s),
+	    .cidr_collection_id = zone_store_rrset_cidr_collection(s),
+	    .cidr_location = zone_store_rrset_cidr_location(s),
 	};
 	if (p != NULL && p->geo != 0) {
 		out->geo_continent = geo_str(p->geo_continent);
@@ -351,7 +375,8 @@ enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
 	return change_batch_policy(
 	    zone_store_rrset_set_id(s) != NULL, zone_store_rrset_failover(s),
 	    routing & ZONE_STORE_WEIGHTED, routing & ZONE_STORE_MULTIVALUE,
-	    zone_store_rrset_geo(s) != 0, zone_store_rrset_region(s) != NULL);
+	    zone_store_rrset_geo(s) != 0, zone_store_rrset_region(s) != NULL,
+	    zone_store_rrset_cidr_collection(s) != NULL);
 }
 
 /* The records of a set being built, in canonical order and distinct,
@@ -434,13 +459,16 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 	size_t idlen = r->set_id != NULL ? strlen(r->set_id) + 1 : 0;
 	size_t hclen =
 	    r->health_check_id != NULL ? strlen(r->health_check_id) + 1 : 0;
+	size_t cidlen = r->cidr_id != NULL ? strlen(r->cidr_id) + 1 : 0;
+	size_t cloclen = r->cidr_loc != NULL ? strlen(r->cidr_loc) + 1 : 0;
 	bool plain = idlen == 0 && hclen == 0 &&
 		     r->failover == CHANGE_FAILOVER_NONE && r->weight == 0 &&
-		     r->routing == 0 && r->geo == 0 && r->region == NULL;
+		     r->routing == 0 && r->geo == 0 && r->region == NULL &&
+		     cidlen == 0 && cloclen == 0;
 	size_t size = sizeof(struct zone_store_rrset) +
 		      d->count * sizeof(struct zone_store_rdata) +
 		      (plain ? 0 : sizeof(struct zone_store_policy)) + len +
-		      idlen + hclen + d->bytes;
+		      idlen + hclen + cidlen + cloclen + d->bytes;
 	struct zone_store_rrset *s = malloc(size);
 	if (s == NULL)
 		return NULL;
@@ -482,6 +510,16 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 		memcpy(p, r->health_check_id, hclen);
 		p += hclen;
 	}
+	if (cidlen > 0) {
+		s->policy->cidr_collection_id = (char *)p;
+		memcpy(p, r->cidr_id, cidlen);
+		p += cidlen;
+	}
+	if (cloclen > 0) {
+		s->policy->cidr_location = (char *)p;
+		memcpy(p, r->cidr_loc, cloclen);
+		p += cloclen;
+	}
 	for (uint16_t i = 0; i < d->count; i++) {
 		s->rdata[i].len = d->rd[i].len;
 		s->rdata[i].data = p;
@@ -508,7 +546,11 @@ static bool set_same_data(const struct zone_store_rrset *a,
 	    zone_store_rrset_geo(a) != zone_store_rrset_geo(b) ||
 	    !opt_eq(zone_store_rrset_region(a), zone_store_rrset_region(b)) ||
 	    !opt_eq(zone_store_rrset_health_check(a),
-		    zone_store_rrset_health_check(b)))
+		    zone_store_rrset_health_check(b)) ||
+	    !opt_eq(zone_store_rrset_cidr_collection(a),
+		    zone_store_rrset_cidr_collection(b)) ||
+	    !opt_eq(zone_store_rrset_cidr_location(a),
+		    zone_store_rrset_cidr_location(b)))
 		return false;
 	for (uint16_t i = 0; i < a->count; i++) {
 		if (rdata_cmp(&a->rdata[i], &b->rdata[i]) != 0)
@@ -803,6 +845,8 @@ void zone_store_init(struct zone_store *s)
 	s->site_region = NULL;
 	s->site_region_ctx = NULL;
 	s->latency = NULL;
+	s->cidr = NULL;
+	s->cidr_ctx = NULL;
 }
 
 void zone_store_free(struct zone_store *s)
@@ -908,6 +952,51 @@ size_t zone_store_alias_count(const struct zone_store *s, size_t i)
 size_t zone_store_latency_count(const struct zone_store *s, size_t i)
 {
 	return i < s->nzones ? s->zones[i]->nlatency : 0;
+}
+
+void zone_store_set_cidr(struct zone_store *s, zone_store_cidr_fn fn, void *ctx)
+{
+	s->cidr = fn;
+	s->cidr_ctx = ctx;
+}
+
+/* Whether zone z has a set using collection id (and location, unless
+ * NULL). */
+static bool zone_uses_cidr(const struct zone_store_zone *z, const char *id,
+			   const char *location)
+{
+	size_t n = zone_store_sets_count(&z->sets);
+
+	if (z->ncidr == 0)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		const struct zone_store_rrset *x =
+		    zone_store_sets_at(&z->sets, k);
+		const char *c = zone_store_rrset_cidr_collection(x);
+		if (c != NULL && strcmp(c, id) == 0 &&
+		    (location == NULL ||
+		     strcmp(zone_store_rrset_cidr_location(x), location) == 0))
+			return true;
+	}
+	return false;
+}
+
+bool zone_store_cidr_in_use(const struct zone_store *s, const char *id,
+			    const char *location)
+{
+	for (size_t i = 0; i < s->nzones; i++)
+		if (zone_uses_cidr(s->zones[i], id, location))
+			return true;
+	return false;
+}
+
+void zone_store_cidr_users(const struct zone_store *s, const char *id,
+			   void (*fn)(void *ctx, const char *zone_id),
+			   void *ctx)
+{
+	for (size_t i = 0; i < s->nzones; i++)
+		if (zone_uses_cidr(s->zones[i], id, NULL))
+			fn(ctx, s->zones[i]->id);
 }
 
 int zone_store_get(const struct zone_store *s, const char *id,
@@ -1219,7 +1308,8 @@ static size_t owner_in(const uint8_t *p, size_t len, uint8_t *out)
 static int alias_to_set(const struct rrset_change *c, size_t i,
 			const uint8_t *owner, size_t olen,
 			enum change_policy policy, uint32_t loc,
-			const char *label, const char *tname, struct report *e,
+			const char *cidr_id, const char *label,
+			const char *tname, struct report *e,
 			struct zone_store_rrset **out)
 {
 	const struct rrset_data *r = &c->set;
@@ -1251,6 +1341,8 @@ static int alias_to_set(const struct rrset_change *c, size_t i,
 	}
 	struct set_routing routing = routing_of(r);
 	routing.geo = loc;
+	if (cidr_id != NULL)
+		routing.cidr_id = cidr_id;
 	struct set_draft d;
 	draft_init(&d);
 	if (draft_add(&d, rd, (uint16_t)len) != 0)
@@ -1327,19 +1419,51 @@ static int change_to_set(const struct zone_store *s,
 	}
 	enum change_policy policy = change_batch_policy(
 	    r->set_identifier != NULL, r->failover, r->has_weight,
-	    r->multivalue, has_geo(r), r->region != NULL);
+	    r->multivalue, has_geo(r), r->region != NULL, has_cidr(r));
 	if (policy == CHANGE_POLICY_INVALID) {
 		report_add(e, i,
 			   "%s: a SetIdentifier needs exactly one routing "
 			   "policy (Failover, Weight, MultiValueAnswer, "
-			   "GeoLocation or Region), and a routing policy a "
-			   "SetIdentifier",
+			   "GeoLocation, Region or CidrRoutingConfig), and a "
+			   "routing policy a SetIdentifier",
 			   label);
 		return Q53_EINVAL;
 	}
 	if (region_of(s, r, why, sizeof(why)) != 0) {
 		report_add(e, i, "%s: %s", label, why);
 		return Q53_EINVAL;
+	}
+	if (!cidr_shape_ok(r)) {
+		report_add(e, i,
+			   "%s: CidrRoutingConfig needs a CollectionId (a "
+			   "CIDR collection's UUID) and a LocationName (1 to "
+			   "%d letters, digits, '_' or '-', or \"*\")",
+			   label, CIDR_LOCATION_MAX);
+		return Q53_EINVAL;
+	}
+	const char *cidr_id = NULL;
+	if (has_cidr(r)) {
+		const struct cidr_block *bl;
+		size_t nb;
+		int found = s->cidr != NULL
+				? s->cidr(s->cidr_ctx, r->cidr_collection_id,
+					  r->cidr_location, &bl, &nb, &cidr_id)
+				: -1;
+		if (found < 0) {
+			report_add(e, i,
+				   "%s: No CIDR collection found with ID %s",
+				   label, r->cidr_collection_id);
+			return Q53_EINVAL;
+		}
+		if (found == 0 &&
+		    strcmp(r->cidr_location, CIDR_DEFAULT_LOCATION) != 0) {
+			report_add(e, i,
+				   "%s: the CIDR collection %s has no location "
+				   "%s",
+				   label, r->cidr_collection_id,
+				   r->cidr_location);
+			return Q53_EINVAL;
+		}
 	}
 	uint32_t loc;
 	if (geo_of(r, &loc, why, sizeof(why)) != 0) {
@@ -1375,8 +1499,8 @@ static int change_to_set(const struct zone_store *s,
 		return Q53_EINVAL;
 	}
 	if (r->alias_zone_id != NULL)
-		return alias_to_set(c, i, owner, olen, policy, loc, label,
-				    tname, e, out);
+		return alias_to_set(c, i, owner, olen, policy, loc, cidr_id,
+				    label, tname, e, out);
 	if ((r->type == RRTYPE_CNAME || r->type == RRTYPE_SOA) &&
 	    r->nrdata != 1) {
 		report_add(e, i,
@@ -1401,6 +1525,8 @@ static int change_to_set(const struct zone_store *s,
 	}
 	struct set_routing routing = routing_of(r);
 	routing.geo = loc;
+	if (cidr_id != NULL)
+		routing.cidr_id = cidr_id; /* the id, also when named */
 	struct set_draft d;
 	draft_init(&d);
 	for (size_t k = 0; k < r->nrdata; k++) {
@@ -1662,6 +1788,34 @@ static void check_routing(const struct zone_store_rrset *cand, size_t i,
 			    zone_store_rrset_set_id(o));
 			return;
 		}
+		if (pc == CHANGE_POLICY_CIDR &&
+		    strcmp(zone_store_rrset_cidr_collection(o),
+			   zone_store_rrset_cidr_collection(cand)) != 0) {
+			report_add(
+			    e, i,
+			    "RRSet with DNS name %s, type %s, SetIdentifier "
+			    "\"%s\" cannot be created because the rrset with "
+			    "SetIdentifier \"%s\" uses another CIDR collection "
+			    "(%s) for the same name and type",
+			    name, t, zone_store_rrset_set_id(cand),
+			    zone_store_rrset_set_id(o),
+			    zone_store_rrset_cidr_collection(o));
+			return;
+		}
+		if (pc == CHANGE_POLICY_CIDR &&
+		    strcmp(zone_store_rrset_cidr_location(o),
+			   zone_store_rrset_cidr_location(cand)) == 0) {
+			report_add(
+			    e, i,
+			    "RRSet with DNS name %s, type %s, SetIdentifier "
+			    "\"%s\" cannot be created because the rrset with "
+			    "SetIdentifier \"%s\" already has the CIDR "
+			    "location %s for the same name and type",
+			    name, t, zone_store_rrset_set_id(cand),
+			    zone_store_rrset_set_id(o),
+			    zone_store_rrset_cidr_location(cand));
+			return;
+		}
 	}
 }
 
@@ -1770,6 +1924,14 @@ static void check_alias(const struct zone_store *s,
 		    "in zone %s, but its chain of aliases is longer than "
 		    "%d or wider than 64 sets",
 		    name, t, a.zone_id, ZONE_STORE_ALIAS_DEPTH);
+}
+
+static size_t list_count_cidr(const struct set_list *l)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < l->n; k++)
+		n += zone_store_rrset_cidr_collection(l->v[k]) != NULL;
+	return n;
 }
 
 static size_t list_count_alias(const struct set_list *l)
@@ -1950,6 +2112,10 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 		zone_store_track_name(z, removed.v[k]->owner);
 	z->nalias -= list_count_alias(&removed);
 	z->nlatency -= list_count_latency(&removed);
+	z->ncidr -= list_count_cidr(&removed);
+	for (size_t i = 0; i < b->nchanges; i++)
+		z->ncidr += in_work[i] &&
+			    zone_store_rrset_cidr_collection(cands[i]) != NULL;
 	for (size_t i = 0; i < b->nchanges; i++) {
 		z->nalias += in_work[i] && (zone_store_rrset_routing(cands[i]) &
 					    ZONE_STORE_ALIAS);
@@ -2077,6 +2243,16 @@ static int group_check(const struct zone_store_zone *z,
 						  "two latency record sets "
 						  "of one region and type "
 						  "at %s");
+		for (size_t m = 0; p == CHANGE_POLICY_CIDR && m < k; m++)
+			if (strcmp(zone_store_rrset_cidr_collection(g[m]),
+				   zone_store_rrset_cidr_collection(x)) != 0 ||
+			    strcmp(zone_store_rrset_cidr_location(g[m]),
+				   zone_store_rrset_cidr_location(x)) == 0)
+				return group_fail(
+				    g[0], err, errlen,
+				    "IP-based record sets of one type at %s "
+				    "use two CIDR collections or one "
+				    "location twice");
 	}
 	size_t kinds = 0;
 	for (size_t p = 0; p < CHANGE_POLICY_INVALID; p++)
@@ -2185,6 +2361,9 @@ static int set_from_typed(const struct zone_store_zone *z,
 	     (r->health_check_id[0] == '\0' ||
 	      strlen(r->health_check_id) > CHANGE_BATCH_MAX_HEALTH_CHECK_ID)) ||
 	    r->failover > CHANGE_FAILOVER_SECONDARY)
+		return Q53_EINVAL;
+	*why = "a malformed CidrRoutingConfig";
+	if (!cidr_shape_ok(r))
 		return Q53_EINVAL;
 	struct set_routing routing = routing_of(r);
 	char geo_why[160];
@@ -2312,6 +2491,7 @@ int zone_store_replace(struct zone_store *s, const char *id,
 		serial = soa_serial_get(soa);
 	size_t nalias = list_count_alias(&l);
 	size_t nlatency = list_count_latency(&l);
+	size_t ncidr = list_count_cidr(&l);
 	rc = retire_reserve(s, zone_store_sets_count(&z->sets));
 	if (rc == 0)
 		rc = list_to_sets(s, &l, &z->sets);
@@ -2321,6 +2501,7 @@ int zone_store_replace(struct zone_store *s, const char *id,
 	}
 	z->nalias = nalias;
 	z->nlatency = nlatency;
+	z->ncidr = ncidr;
 	soa_serial_set(soa, serial);
 	z->serial = serial;
 	return 0;
@@ -2393,6 +2574,7 @@ int zone_store_load(struct zone_store *s,
 		goto err_after_zone;
 	z->nalias = list_count_alias(&l);
 	z->nlatency = list_count_latency(&l);
+	z->ncidr = list_count_cidr(&l);
 	rc = list_to_sets(s, &l, &z->sets);
 	if (rc != 0)
 		goto err_after_zone;

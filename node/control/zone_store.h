@@ -79,6 +79,9 @@ struct zone_store_policy {
 	char geo_subdivision[4];
 	/* Latency routing: the Region ("" = none). */
 	char region[ZONE_STORE_REGION_MAX + 1];
+	/* IP-based routing (CidrRoutingConfig): NULL when none. */
+	char *cidr_collection_id;
+	char *cidr_location; /* "*": the default */
 };
 
 /* One record set, read-only for callers. */
@@ -158,6 +161,18 @@ zone_store_rrset_region(const struct zone_store_rrset *s)
 		   : NULL;
 }
 
+/* CidrRoutingConfig of s: CollectionId, LocationName; NULL when none. */
+static inline const char *
+zone_store_rrset_cidr_collection(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->cidr_collection_id : NULL;
+}
+static inline const char *
+zone_store_rrset_cidr_location(const struct zone_store_rrset *s)
+{
+	return s->policy != NULL ? s->policy->cidr_location : NULL;
+}
+
 /* The typed form of s (borrowing s), rdata left NULL. */
 void zone_store_rrset_data(const struct zone_store_rrset *s,
 			   struct rrset_data *out);
@@ -190,8 +205,24 @@ void zone_store_info_copy_rrsets(const struct zone_store_info *info,
 
 struct zone_store_zone;
 
+/* IP-based routing: the caller's CIDR collections, as a pure function of
+ * its state. collection: a collection's id, or its name (the AWS CLI
+ * files name collections so; the store keeps the id). Returns -1 when
+ * there is no such collection, 0 when it has no location of that name
+ * ("*" always exists: *n 0), 1 with the location's blocks in
+ * *blocks[0..*n); *id the collection's id (all valid until the caller's
+ * state changes). */
+struct cidr_block;
+typedef int (*zone_store_cidr_fn)(void *ctx, const char *collection,
+				  const char *location,
+				  const struct cidr_block **blocks, size_t *n,
+				  const char **id);
+
 /* The store; the caller owns the struct, init/free manage its contents. */
 struct zone_store {
+	/* zone_store_set_cidr: NULL = no collection exists */
+	zone_store_cidr_fn cidr;
+	void *cidr_ctx;
 	struct zone_store_zone **zones; /* sorted by id */
 	size_t nzones;
 	/* zone_store_hold: sets dropped while held, freed at the release */
@@ -221,6 +252,20 @@ struct zone_store_latency {
 };
 
 void zone_store_init(struct zone_store *s);
+/* Where apply checks CidrRoutingConfig and the build finds the blocks. */
+void zone_store_set_cidr(struct zone_store *s, zone_store_cidr_fn fn,
+			 void *ctx);
+/* Whether a record set of the store uses the collection id (location
+ * NULL) or its location (a location other than "*"): what
+ * ChangeCidrCollection and DeleteCidrCollection refuse to break. Visits
+ * only zones holding IP-based sets. */
+bool zone_store_cidr_in_use(const struct zone_store *s, const char *id,
+			    const char *location);
+/* Calls fn(ctx, zone_id) for every zone with a record set using the
+ * collection id (what a change of it rebuilds). */
+void zone_store_cidr_users(const struct zone_store *s, const char *id,
+			   void (*fn)(void *ctx, const char *zone_id),
+			   void *ctx);
 /* Only when not held. */
 void zone_store_free(struct zone_store *s);
 

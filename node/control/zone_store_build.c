@@ -116,7 +116,7 @@ struct build_health {
 	zone_store_check_fn fn;
 	void *ctx;
 	struct arena *arena;
-	const struct zone_store_latency *latency; /* the store's */
+	const struct zone_store *s; /* latency table, CIDR collections */
 };
 
 static bool health_of(void *arg, const char *check_id)
@@ -225,14 +225,27 @@ static int group_tree(const struct resolved *r, struct build_health *h,
 		return 0;
 	enum change_policy p = zone_store_rrset_policy(r->v[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY) {
+	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY ||
+	    p == CHANGE_POLICY_CIDR) {
 		struct zone_store_routing *t =
 		    arena_keep(h->arena, malloc(sizeof(*t)));
 		if (t == NULL)
 			return Q53_ENOMEM;
-		int rc = zone_store_routing_build(
-		    t, r->v, r->n > GROUP_MAX ? GROUP_MAX : r->n, health_of, h,
-		    h->latency);
+		size_t gn = r->n > GROUP_MAX ? GROUP_MAX : r->n;
+		void *ipx = NULL;
+		size_t ipx_len = 0;
+		int rc = p == CHANGE_POLICY_CIDR
+			     ? zone_store_routing_ip(t, r->v, gn, health_of, h,
+						     h->s->cidr, h->s->cidr_ctx,
+						     &ipx, &ipx_len)
+			     : zone_store_routing_build(t, r->v, gn, health_of,
+							h, h->s->latency);
+		if (rc == 0 && ipx != NULL) {
+			/* IP-based: the prefix table is the extra data. */
+			free(t->extra);
+			t->extra = ipx;
+			t->extra_len = ipx_len;
+		}
 		if (rc == Q53_EINVAL)
 			return 0; /* not a group the store keeps */
 		if (rc != 0)
@@ -529,7 +542,7 @@ static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
 		     size_t n, zone_store_check_fn healthy, void *ctx)
 {
 	struct arena arena = {0};
-	struct build_health h = {healthy, ctx, &arena, k->s->latency};
+	struct build_health h = {healthy, ctx, &arena, k->s};
 	int rc = group_add_as(k, g[0]->owner, g, n, &h, 0);
 	arena_free(&arena);
 	return rc;
@@ -645,7 +658,7 @@ static int instance_add(struct group_sink *k,
 		return 0;
 	const struct traffic_policy *p = &tp->p;
 	struct arena arena = {0};
-	struct build_health h = {healthy, ctx, &arena, k->s->latency};
+	struct build_health h = {healthy, ctx, &arena, k->s};
 	int rc;
 	if (!p->start_is_rule) {
 		const struct traffic_endpoint *e = &p->endpoints[p->start];
@@ -1192,7 +1205,7 @@ int zone_store_answer_branch(const struct zone_store *s, const char *id,
 			     size_t outlen)
 {
 	struct arena arena = {0};
-	struct build_health h = {healthy, ctx, &arena, s->latency};
+	struct build_health h = {healthy, ctx, &arena, s};
 	size_t o = 0;
 	if (outlen == 0)
 		return 0;

@@ -31,6 +31,7 @@ struct zone_store_zone {
 	struct zone_store_track *track; /* NULL until the first update */
 	size_t nalias;	 /* alias sets: their answers follow other zones */
 	size_t nlatency; /* latency sets: their answers follow the table */
+	size_t ncidr;	 /* IP-based sets (CidrRoutingConfig) */
 };
 
 /* The longest alias chain (alias to alias ...) apply accepts and builds

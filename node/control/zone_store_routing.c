@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
+#include "node/control/cidr_block.h"
 #include "node/control/latency_table.h"
 #include "node/zone/prefix.h"
 
@@ -252,4 +253,114 @@ void zone_store_routing_free(struct zone_store_routing *t)
 	t->extra = NULL;
 	t->extra_len = 0;
 	t->n = 0;
+}
+
+int zone_store_routing_ip(struct zone_store_routing *t,
+			  struct zone_store_rrset *const *g, size_t n,
+			  zone_store_check_fn healthy, void *ctx,
+			  zone_store_cidr_fn cidr, void *cidr_ctx, void **extra,
+			  size_t *extra_len)
+{
+	const struct zone_store_rrset *e[ZONE_CHOICE_MAX_LEAVES];
+	struct prefix_entry *pe = NULL;
+	void *table = NULL;
+	size_t table_len = 0, nb = 0;
+	int rc;
+
+	*extra = NULL;
+	*extra_len = 0;
+	t->n = 0;
+	t->records = NULL;
+	t->extra = NULL; /* the IP table goes to *extra */
+	t->extra_len = 0;
+	t->kind = ZONE_CHOICE_IP;
+	if (n == 0 || zone_store_rrset_policy(g[0]) != CHANGE_POLICY_CIDR)
+		return Q53_EINVAL;
+	if (n > ZONE_CHOICE_MAX_LEAVES)
+		n = ZONE_CHOICE_MAX_LEAVES;
+	size_t m = eligible(g, n, healthy, ctx, e);
+	rc = weighted(t, e, m);
+	if (rc != 0)
+		goto out;
+	/* Leaf keys, the default leaf. */
+	uint32_t def = ZONE_IP_NODATA;
+	for (size_t i = 0; i < t->n; i++) {
+		bool star = strcmp(zone_store_rrset_cidr_location(t->member[i]),
+				   "*") == 0;
+		t->leaf[i].weight = star ? 0 : (uint32_t)(1 + i);
+		if (star)
+			def = (uint32_t)i;
+	}
+	/* Every member's blocks: its leaf's when eligible, else the
+	 * default's. */
+	for (size_t pass = 0; pass < 2; pass++) {
+		nb = 0;
+		for (size_t i = 0; i < n; i++) {
+			const struct cidr_block *b = NULL;
+			size_t nbl = 0;
+			const char *loc = zone_store_rrset_cidr_location(g[i]);
+			const char *cid;
+			if (cidr == NULL ||
+			    cidr(cidr_ctx,
+				 zone_store_rrset_cidr_collection(g[i]), loc,
+				 &b, &nbl, &cid) != 1)
+				continue;
+			uint32_t value = def;
+			for (size_t l = 0; l < t->n; l++)
+				if (t->member[l] == g[i])
+					value = (uint32_t)l;
+			for (size_t k = 0; k < nbl; k++, nb++) {
+				if (pass == 0)
+					continue;
+				pe[nb].family = b[k].family;
+				pe[nb].len = b[k].len;
+				memcpy(pe[nb].addr, b[k].addr, 16);
+				pe[nb].value = value;
+			}
+		}
+		if (pass == 0) {
+			pe = calloc(nb + 1, sizeof(*pe));
+			if (pe == NULL) {
+				rc = Q53_ENOMEM;
+				goto out;
+			}
+		}
+	}
+	/* The blocks as the fallback scan reads them (before the table's
+	 * build reorders pe). */
+	size_t blocks_len = nb * sizeof(struct zone_ip_block);
+	struct zone_ip_block *blocks = calloc(nb + 1, sizeof(*blocks));
+	if (blocks == NULL) {
+		rc = Q53_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		blocks[i].family = pe[i].family;
+		blocks[i].len = pe[i].len;
+		blocks[i].value = pe[i].value;
+		memcpy(blocks[i].addr, pe[i].addr, 16);
+	}
+	rc = prefix_table_build(pe, nb, &table, &table_len);
+	if (rc == 0) {
+		struct zone_ip_extra x = {(uint32_t)table_len, (uint32_t)nb,
+					  def, 0};
+		*extra_len = sizeof(x) + table_len + blocks_len;
+		uint8_t *p = malloc(*extra_len);
+		if (p == NULL) {
+			rc = Q53_ENOMEM;
+			*extra_len = 0;
+		} else {
+			memcpy(p, &x, sizeof(x));
+			memcpy(p + sizeof(x), table, table_len);
+			memcpy(p + sizeof(x) + table_len, blocks, blocks_len);
+			*extra = p;
+		}
+	}
+	free(blocks);
+out:
+	free(table);
+	free(pe);
+	if (rc != 0)
+		zone_store_routing_free(t);
+	return rc;
 }

@@ -22,6 +22,7 @@
 
 #include "node/control/zone_store.h"
 #include "node/zone/choice.h"
+#include "node/zone/choice_ip.h"
 #include "node/zone/zone.h"
 
 /* Records per multivalue answer (Route 53's eight) and answers (leaves)
@@ -70,5 +71,19 @@ uint32_t zone_store_routing_latency_best(const struct zone_store_routing *t,
 					 const struct latency_rtt *rtt,
 					 size_t n, const char *prefer);
 void zone_store_routing_free(struct zone_store_routing *t);
+
+/* The table of the IP-based group g[0..n) (CidrRoutingConfig, one
+ * collection): a leaf per eligible member (key 0 for "*", else 1 + its
+ * position), and in *extra (malloc'd, *extra_len bytes; free with free())
+ * the struct zone_ip_extra (node/zone/choice_ip.h) of the collection's
+ * blocks as cidr (see zone_store_cidr_fn) gives them: each eligible
+ * location's blocks answer with its leaf; an unhealthy one's with the
+ * default (NODATA without a healthy default). 0, Q53_EINVAL (not such a
+ * group) or Q53_ENOMEM; free t with zone_store_routing_free. */
+int zone_store_routing_ip(struct zone_store_routing *t,
+			  struct zone_store_rrset *const *g, size_t n,
+			  zone_store_check_fn healthy, void *ctx,
+			  zone_store_cidr_fn cidr, void *cidr_ctx, void **extra,
+			  size_t *extra_len);
 
 #endif

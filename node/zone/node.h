@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "node/zone/choice.h"
+#include "node/zone/choice_ip.h"
 #include "node/zone/name_index.h"
 #include "node/zone/prefix.h"
 #include "node/zone/slab.h"
@@ -221,6 +222,9 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 				break;
 			case ZONE_CHOICE_LATENCY:
 				l = zone_latency_pick(c, key);
+				break;
+			case ZONE_CHOICE_IP:
+				l = zone_ip_pick(c, key);
 				break;
 			default:
 				break;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "node/control/change_batch.h"
+#include "node/control/cidr_table.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
 #include "node/zone/choice.h"
@@ -553,6 +554,101 @@ static void load_alias_zones(struct zone **out)
 	zone_store_free(&s);
 }
 
+/* ip.test.: IP-based routing as the zone store compiles it (a CIDR
+ * collection with two nested IPv4 locations and an IPv6 one, a '*'
+ * default at www, none at nodef, an unhealthy-less group): queries with
+ * and without ECS of every length reach zone_ip_pick and its short-source
+ * scan. */
+#define IP_ZID "ZIPFUZZ00000001"
+#define IP_CID "0b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b"
+#define IP_CH(name, id, loc, value)                                            \
+	"{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": \"" name   \
+	"\", \"Type\": \"A\", \"TTL\": 30, \"SetIdentifier\": \"" id           \
+	"\", \"CidrRoutingConfig\": {\"CollectionId\": \"" IP_CID              \
+	"\", \"LocationName\": \"" loc "\"}, \"ResourceRecords\": "            \
+	"[{\"Value\": \"" value "\"}]}}"
+static const char ip_batch[] =
+    "{\"Changes\": [" IP_CH("www.ip.test", "w", "wide", "198.51.100.1") "," IP_CH(
+	"www.ip.test", "n", "narrow",
+	"198.51.100.2") "," IP_CH("www.ip.test", "s", "six",
+				  "198.51.100.3") "," IP_CH("www.ip."
+							    "test",
+							    "d", "*",
+							    "198.51.100."
+							    "9") "," IP_CH("nod"
+									   "ef."
+									   "ip."
+									   "tes"
+									   "t",
+									   "n",
+									   "nar"
+									   "ro"
+									   "w",
+									   "198"
+									   ".51"
+									   ".10"
+									   "0."
+									   "2") "]}";
+
+static int ip_lookup(void *ctx, const char *ref, const char *location,
+		     const struct cidr_block **blocks, size_t *n,
+		     const char **id)
+{
+	const struct cidr_collection *c = cidr_table_get(ctx, ref);
+	*blocks = NULL;
+	*n = 0;
+	if (c == NULL)
+		return -1;
+	*id = c->id;
+	const struct cidr_location *l = cidr_collection_location(c, location);
+	if (l == NULL)
+		return 0;
+	*blocks = l->blocks;
+	*n = l->n;
+	return 1;
+}
+
+static void ip_put(struct cidr_table *t, const char *loc, const char *a,
+		   const char *b)
+{
+	struct cidr_block bl[2];
+	char err[256];
+	must(cidr_block_parse(a, &bl[0], err, sizeof(err)), err);
+	must(cidr_block_parse(b, &bl[1], err, sizeof(err)), err);
+	struct command_cidr_change ch = {COMMAND_CIDR_PUT, loc, bl, 2};
+	struct command_change_cidr_collection c = {
+	    .id = IP_CID, .changes = &ch, .n_changes = 1};
+	must(cidr_table_change(t, &c, NULL, NULL, err, sizeof(err)), err);
+}
+
+static struct zone *load_ip_zone(void)
+{
+	static const char *const ns[] = {"ns1.ip.test"};
+	struct cidr_table t;
+	struct zone_store s;
+	struct zone *z;
+	const struct cidr_collection *existing;
+	char err[512];
+	cidr_table_init(&t);
+	struct command_create_cidr_collection cc = {IP_CID, "fuzz", "r", 1};
+	must(cidr_table_create(&t, &cc, &existing, err, sizeof(err)), err);
+	ip_put(&t, "wide", "10.0.0.0/8", "192.0.0.0/9");
+	ip_put(&t, "narrow", "10.1.0.0/16", "10.1.2.0/24");
+	ip_put(&t, "six", "2001:db8::/32", "2001:db8:1::/48");
+	struct zone_store_create_params p = {.id = IP_ZID,
+					     .name = "ip.test",
+					     .nameservers = ns,
+					     .nnameservers = 1};
+	zone_store_init(&s);
+	zone_store_set_cidr(&s, ip_lookup, &t);
+	must(zone_store_create(&s, &p, err, sizeof(err)), err);
+	alias_apply(&s, IP_ZID, ip_batch);
+	must(zone_store_build(&s, IP_ZID, &z, err, sizeof(err)), err);
+	zone_store_free(&s);
+	cidr_table_free(&t);
+	return z;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -574,9 +670,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		append(text, cap, &off, line);
 	}
 
-	struct zone *zones[7];
+	struct zone *zones[8];
 	size_t n = 0;
 	zones[n++] = load_routing_zone();
+	zones[n++] = load_ip_zone();
 	load_alias_zones(&zones[n]);
 	n += 2;
 	zones[n++] = load("example.com.", text, off);

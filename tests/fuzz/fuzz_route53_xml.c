@@ -1,8 +1,10 @@
 /* libFuzzer target for Route 53's XML request bodies: arbitrary bytes, as
  * an HTTP client may send them, go to r53_xml_change_batch and
  * r53_xml_create_zone, r53_xml_create_health_check and
- * r53_xml_update_health_check, r53_xml_zone_comment, r53_xml_change_tags
- * and r53_xml_resource_ids. They must never crash, hang or leak; a refusal
+ * r53_xml_update_health_check, r53_xml_zone_comment, r53_xml_change_tags,
+ * r53_xml_resource_ids, r53_xml_create_cidr_collection and
+ * r53_xml_change_cidr_collection (whose Cidr texts then go to
+ * cidr_block_parse). They must never crash, hang or leak; a refusal
  * is "InvalidInput: ..."; an accepted change batch is JSON that the node's
  * change batch parser then reads (accepted or refused with a message,
  * never a crash).
@@ -15,6 +17,7 @@
 #include "node/api/route53/r53_xml.h"
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
+#include "node/control/cidr_block.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -97,5 +100,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rv == 0 && (n == 0 || n > R53_XML_LIST_MAX))
 		fail("resource ids: accepted none or too many");
 	r53_strings_free(ids, n);
+	char *name = NULL;
+	ref = NULL;
+	rv = r53_xml_create_cidr_collection(data, size, &name, &ref, err,
+					    sizeof(err));
+	check_err(rv, err);
+	if (rv == 0 && (name == NULL || ref == NULL))
+		fail("cidr create: accepted without Name or CallerReference");
+	free(name);
+	free(ref);
+	struct r53_cidr_changes cc;
+	rv = r53_xml_change_cidr_collection(data, size, &cc, err, sizeof(err));
+	check_err(rv, err);
+	if (cc.n > R53_XML_CIDR_MAX)
+		fail("cidr change: more changes than R53_XML_CIDR_MAX");
+	for (size_t i = 0; rv == 0 && i < cc.n; i++) {
+		if (cc.v[i].action == NULL || cc.v[i].location == NULL ||
+		    cc.v[i].n > R53_XML_CIDR_MAX)
+			fail(
+			    "cidr change: a change accepted without its parts");
+		for (size_t k = 0; k < cc.v[i].n; k++) {
+			struct cidr_block b;
+			int pr = cidr_block_parse(cc.v[i].cidrs[k], &b, err,
+						  sizeof(err));
+			if (pr == 0 && !cidr_block_valid(&b))
+				fail("cidr_block_parse accepted an invalid "
+				     "block");
+			if (pr != 0 && strncmp(err, "InvalidInput: ", 14) != 0)
+				fail("a CIDR refusal that is not InvalidInput");
+		}
+	}
+	r53_cidr_changes_free(&cc);
 	return 0;
 }

@@ -233,6 +233,16 @@ def write_queries(outdir):
                      ("lat-routing-ecs6", dns.edns.ECSOption("2001:db8:1::", 56))):
         files[tag] = query("lat.routing.test.", "A", qid, edns=0, options=[opt])
     files["lat-routing"] = query("lat.routing.test.", "A", qid)
+    # IP-based routing (ip.test.): ECS inside, across and shorter than the
+    # blocks, v6, none.
+    for name in ("www.ip.test.", "nodef.ip.test."):
+        tag = name.split(".")[0] + "-ip"
+        for addr, bits in (("10.1.2.0", 24), ("10.0.0.0", 12), ("10.1.0.0", 16),
+                           ("192.0.2.0", 24), ("2001:db8:1::", 56),
+                           ("2001:db8::", 20), ("0.0.0.0", 0)):
+            files["%s-%s-%d" % (tag, addr.replace(":", "_"), bits)] = query(
+                name, "A", qid, edns=0, options=[dns.edns.ECSOption(addr, bits)])
+        files[tag] = query(name, "A", qid)
     files["www-cookie-nsid"] = query("www.example.com.", "A", qid + 1, edns=0,
                                      options=[cookie, nsid])
     files["www-class-ch"] = query("www.example.com.", "TXT", qid + 2,

@@ -13,6 +13,7 @@
 #include <raft.h>
 
 #include "node/common/errcode.h"
+#include "node/control/cidr_block.h"
 #include "node/control/command.h"
 #include "node/control/command_legacy.h"
 #include "node/control/command_text.h"
@@ -247,6 +248,47 @@ int main(int argc, char **argv)
 					     .time_ms = 17};
 	rv = command_encode_latency_samples(&ls, &p);
 	seed(f, "latency-samples", p, rv);
+
+	/* CIDR collections (types 20, 21) and an IP-based record set. */
+	static const char CID[] = "0b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b";
+	struct command_create_cidr_collection cc = {CID, "offices", "ref", 16};
+	rv = command_encode_create_cidr_collection(&cc, &p);
+	seed(f, "create-cidr-collection", p, rv);
+	struct cidr_block bl[3];
+	if (cidr_block_parse("10.49.0.0/16", &bl[0], err, sizeof(err)) != 0 ||
+	    cidr_block_parse("2001:db8:49::/48", &bl[1], err, sizeof(err)) !=
+		0 ||
+	    cidr_block_parse("10.212.0.0/16", &bl[2], err, sizeof(err)) != 0)
+		die(err);
+	struct command_cidr_change chs[2] = {
+	    {COMMAND_CIDR_PUT, "berlin", bl, 2},
+	    {COMMAND_CIDR_PUT, "nyc", bl + 2, 1}};
+	struct command_change_cidr_collection cg = {.id = CID,
+						    .version = 1,
+						    .changes = chs,
+						    .n_changes = 2,
+						    .time_ms = 17};
+	rv = command_encode_change_cidr_collection(&cg, &p);
+	seed(f, "change-cidr-collection", p, rv);
+	static const char CIDR_BATCH[] =
+	    "{\"Changes\": [{\"Action\": \"CREATE\", \"ResourceRecordSet\": "
+	    "{\"Name\": \"intra.example.com\", \"Type\": \"A\", \"TTL\": 60, "
+	    "\"SetIdentifier\": \"berlin\", \"CidrRoutingConfig\": "
+	    "{\"CollectionId\": \"offices\", \"LocationName\": \"berlin\"}, "
+	    "\"ResourceRecords\": [{\"Value\": \"192.0.2.91\"}]}}, "
+	    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+	    "\"intra.example.com\", \"Type\": \"A\", \"TTL\": 60, "
+	    "\"SetIdentifier\": \"all\", \"CidrRoutingConfig\": "
+	    "{\"CollectionId\": \"offices\", \"LocationName\": \"*\"}, "
+	    "\"ResourceRecords\": [{\"Value\": \"192.0.2.99\"}]}}]}";
+	rv = command_text_change_rrsets("Z0123456789ABC", "C6", CIDR_BATCH,
+					strlen(CIDR_BATCH), 18, &p, err,
+					sizeof(err));
+	seed(f, "change-rrsets-cidr", p, rv);
+	struct command_change_cidr_collection cd = {
+	    .id = CID, .delete_collection = true, .time_ms = 19};
+	rv = command_encode_change_cidr_collection(&cd, &p);
+	seed(f, "delete-cidr-collection", p, rv); /* refused: in use */
 
 	/* A snapshot holding all of it. */
 	uint8_t *snap;

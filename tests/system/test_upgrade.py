@@ -1,17 +1,23 @@
 """Upgrade path: a data directory written by an earlier release, made by
 make_fixture.py (tests/system/data/upgrade/v0.1.0/: snapshots in
 FsmSnapshot format 1 and a log tail of the text command types;
-v0.2.0/: format 2 and the typed command types 0.2.0 writes) restarts on
-this q53d and serves the same answers, zone list and health checks; a new
-change batch applies on top, with a weighted record set (which neither
-release had), and after another restart (now from this release's
+v0.2.0/: format 2 and the typed command types 0.2.0 writes; v0.3.0/: a
+log tail that also holds weighted, multivalue, geolocation and alias
+record sets, access keys with policies (created, deleted), tags and a
+zone comment update) restarts on this q53d and serves the same answers,
+zone list and health checks (v0.3.0: also the same records over query IDs
+0..127 for the weighted and multivalue names, the same tags and access
+keys, and a key created with a narrow policy still lists zones and is
+still refused a zone creation); a new change batch applies on top, with a
+weighted record set, and after another restart (now from this release's
 snapshots and typed log entries) everything still holds.
 
 The fixture's Raft configuration names fixed addresses (127.0.0.53, raft
 17053, api 18053, dns 15353), so the node must come up on them. The HTTP API
-(which the q53 CLI uses) is on a free port; neither release had an access
-key, so the upgraded node draws an administrator key (DATA/admin-key) and
-the CLI signs with it (--data).
+(which the q53 CLI uses) is on a free port. 0.1.0 and 0.2.0 had no access
+key, so the upgraded node draws an administrator key (DATA/admin-key);
+0.3.0's first boot drew one itself (in its fixture). The CLI signs with
+it (--data).
 """
 import json
 import os
@@ -132,7 +138,7 @@ def answers(queries):
     return out
 
 
-@pytest.fixture(params=["v0.1.0", "v0.2.0"])
+@pytest.fixture(params=["v0.1.0", "v0.2.0", "v0.3.0"])
 def release(request):
     return os.path.join(FIXTURES, request.param)
 
@@ -168,6 +174,37 @@ def node(tmp_path, release, check_endpoint):
     n.stop()
 
 
+def choices(queries, ids):
+    """Per (name, type): the rcodes and every record seen over query IDs
+    0..ids-1 (a weighted or multivalue group picks per query ID)."""
+    out = {}
+    for key in queries:
+        qname, t = key.rsplit(" ", 1)
+        rcodes, seen = set(), set()
+        for qid in range(ids):
+            q = dns.message.make_query(qname, t)
+            q.id = qid
+            r = dns.query.udp(q, HOST, port=DNS_PORT, timeout=2)
+            rcodes.add(dns.rcode.to_text(r.rcode()))
+            seen.update(line for rr in r.answer for line in rr.to_text().split("\n"))
+        out[key] = {"rcodes": sorted(rcodes), "records": sorted(seen)}
+    return out
+
+
+def r53(data=None, key=None):
+    """boto3 Route 53 client signed with DATA/admin-key, or with key
+    (AccessKeyId, SecretAccessKey)."""
+    import boto3
+    from botocore.config import Config
+    if key is None:
+        with open(os.path.join(data, "admin-key")) as f:
+            kv = dict(line.strip().split("=", 1) for line in f if line.startswith("AWS_"))
+        key = (kv["AWS_ACCESS_KEY_ID"], kv["AWS_SECRET_ACCESS_KEY"])
+    return boto3.client("route53", endpoint_url=f"http://{HTTP}", region_name="us-east-1",
+                        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+                        config=Config(retries={"max_attempts": 1}))
+
+
 def check_same(expected, node):
     node.wait_serving("example.com.", "NOERROR")
     node.wait_serving("imported.test.", "NOERROR")
@@ -176,6 +213,32 @@ def check_same(expected, node):
         assert got[key] == want, f"{key}: {got[key]} != {want}"
     assert q53("zone", "list") == expected["zones"]
     assert q53("health", "list") == expected["health"]
+    if "choices" in expected:
+        got = choices(expected["choices"].keys(), 128)  # make_fixture's CHOICE_IDS
+        assert got == expected["choices"]
+    if "tags" in expected:
+        c = r53(node.data)
+        for kind, rid in (("hostedzone", expected["zone_id"]),
+                          ("healthcheck", expected["check_id"])):
+            t = c.list_tags_for_resource(ResourceType=kind, ResourceId=rid)
+            got = sorted(t["ResourceTagSet"]["Tags"], key=lambda x: x["Key"])
+            assert got == expected["tags"][kind], kind
+    if "keys" in expected:
+        got = sorted(({"AccessKeyId": k["AccessKeyId"], "Description": k["Description"],
+                       "PolicyDocument": k["PolicyDocument"]}
+                      for k in q53("key", "list")["AccessKeys"]),
+                     key=lambda k: k["AccessKeyId"])
+        assert got == expected["keys"]
+    if "reader" in expected:
+        # The old key's policy still decides: it lists, it may not create.
+        from botocore.exceptions import ClientError
+        k = expected["reader"]
+        c = r53(key=(k["AccessKeyId"], k["SecretAccessKey"]))
+        names = [z["Name"] for z in c.list_hosted_zones()["HostedZones"]]
+        assert sorted(names) == sorted(z["Name"] for z in expected["zones"]["HostedZones"])
+        with pytest.raises(ClientError) as e:
+            c.create_hosted_zone(Name="denied.test", CallerReference="upgrade-denied")
+        assert e.value.response["Error"]["Code"] == "AccessDenied", e.value.response
 
 
 def test_upgrade(node, release):

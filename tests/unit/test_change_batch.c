@@ -115,37 +115,9 @@ static void test_routing_files(void **state)
 	change_batch_free(fb);
 	free(fjson);
 
-	/* The policies served later are refused, naming only the fields not
-	 * served (SetIdentifier, HealthCheckId, Weight and MultiValueAnswer
-	 * are: test_routing_weighted.c; AliasTarget: test_routing_alias.c). */
-	static const struct {
-		const char *file;
-		const char *fields[4];
-	} cases[] = {
-	    {"batch-cidr.json",
-	     {"change 0: CidrRoutingConfig: not", "change 2: "}},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t len;
-		char err[4096];
-		struct change_batch *b = NULL;
-		char *json = load_data(cases[i].file, &len);
-		assert_int_equal(
-		    change_batch_parse(&b, json, len, err, sizeof(err)),
-		    Q53_EINVAL);
-		assert_null(b);
-		if (strncmp(err, "InvalidChangeBatch: change 0: ", 30) != 0 ||
-		    strstr(err, "not yet supported") == NULL ||
-		    strstr(err, "SetIdentifier") != NULL ||
-		    strstr(err, "HealthCheckId") != NULL)
-			fail_msg("%s: %s", cases[i].file, err);
-		for (size_t k = 0; k < 4 && cases[i].fields[k]; k++) {
-			if (strstr(err, cases[i].fields[k]) == NULL)
-				fail_msg("%s: '%s' lacks '%s'", cases[i].file,
-					 err, cases[i].fields[k]);
-		}
-		free(json);
-	}
+	/* Every routing policy is served now (latency: test_routing_latency.c,
+	 * IP-based: test_routing_ip.c); what is still refused as not yet
+	 * supported (TrafficPolicyInstanceId): test_shape_errors. */
 }
 
 #define ONE(rrs)                                                               \
@@ -245,11 +217,10 @@ static void test_each_change_named(void **state)
 		"{\"Action\": \"CREATE\", \"ResourceRecordSet\": {" WWW_A
 		", \"TTL\": 1, " VALUE "}},"
 		"{\"Action\": \"UPSERT\", \"ResourceRecordSet\": {" WWW_A
-		", \"CidrRoutingConfig\": {\"CollectionId\": \"c\", "
-		"\"LocationName\": \"l\"}, \"SetIdentifier\": \"x\", "
-		"\"TTL\": 1, " VALUE "}}]}",
+		", \"TrafficPolicyInstanceId\": \"t\", \"SetIdentifier\": "
+		"\"x\", \"Weight\": 1, \"TTL\": 1, " VALUE "}}]}",
 		"InvalidChangeBatch: change 1: Action must be",
-		"; change 3: CidrRoutingConfig: not yet supported");
+		"; change 3: TrafficPolicyInstanceId: not yet supported");
 }
 
 /* Route 53's rules of one routed record set, in its words. */

@@ -29,6 +29,7 @@
 #include "node/control/command.h"
 #include "node/control/command_legacy.h"
 #include "node/control/command_text.h"
+#include "node/control/cidr_table.h"
 #include "node/control/control_fsm.h"
 #include "node/control/tag_table.h"
 #include "node/control/upgrade.h"
@@ -755,6 +756,130 @@ static void test_import_decoded_same_as_payload(void **state)
 		control_fsm_free(a);
 		control_fsm_free(b);
 	}
+}
+
+/* CIDR collections (fsm_log types 20, 21) in the FSM: versions, record
+ * sets using them, the refusals while used, the zones a change marks,
+ * and FsmSnapshot field 10 through a snapshot and a restore. */
+#define CIDR_ID "0b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b"
+
+static struct command_payload p_cidr_create(const char *id, const char *name,
+					    const char *ref)
+{
+	struct command_create_cidr_collection c = {id, name, ref, 1000};
+	struct command_payload p;
+	assert_int_equal(command_encode_create_cidr_collection(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_cidr_put(const char *loc, const char *cidr,
+					 uint64_t version, bool del)
+{
+	struct cidr_block b;
+	char err[256];
+	struct command_payload p;
+	assert_int_equal(cidr_block_parse(cidr, &b, err, sizeof(err)), 0);
+	struct command_cidr_change ch = {
+	    del ? COMMAND_CIDR_DELETE_IF_EXISTS : COMMAND_CIDR_PUT, loc, &b, 1};
+	struct command_change_cidr_collection c = {
+	    .id = CIDR_ID, .version = version, .changes = &ch, .n_changes = 1};
+	assert_int_equal(command_encode_change_cidr_collection(&c, &p), 0);
+	return p;
+}
+
+static struct command_payload p_cidr_delete(void)
+{
+	struct command_change_cidr_collection c = {.id = CIDR_ID,
+						   .delete_collection = true};
+	struct command_payload p;
+	assert_int_equal(command_encode_change_cidr_collection(&c, &p), 0);
+	return p;
+}
+
+static void test_cidr_collections(void **state)
+{
+	struct control_fsm *f = fsm_new(), *g = fsm_new();
+	struct q53_fsm *gb = control_fsm_base(g);
+	struct control_fsm_dirty d;
+	(void)state;
+	ok(f, p_zone(ZID, "example.com", NULL, "CZ"));
+	ok(f, p_cidr_create(CIDR_ID, "offices", "r1"));
+	/* A retry changes nothing. */
+	uint64_t applied = control_fsm_applied(f);
+	ok(f, p_cidr_create("1b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b", "offices",
+			    "r1"));
+	assert_int_equal(control_fsm_applied(f), applied);
+	refused(f, p_cidr_create(CIDR_ID, "other", "r2"), Q53_EEXIST,
+		"CidrCollectionAlreadyExistsException", NULL);
+	ok(f, p_cidr_put("berlin", "10.49.0.0/16", 1, false));
+	refused(f, p_cidr_put("nyc", "10.212.0.0/16", 1, false), Q53_EEXIST,
+		"CidrCollectionVersionMismatchException", "does not match");
+	ok(f, p_cidr_put("nyc", "10.212.0.0/16", 2, false));
+	const struct cidr_collection *c =
+	    cidr_table_get(control_fsm_cidrs(f), CIDR_ID);
+	assert_non_null(c);
+	assert_int_equal(c->version, 3);
+	assert_int_equal(c->n_locs, 2);
+	/* Record sets: a known location, an unknown one. */
+	refused(
+	    f,
+	    p_batch(ZID, "C2",
+		    "{\"Changes\": [{\"Action\": \"CREATE\", "
+		    "\"ResourceRecordSet\": {\"Name\": \"i.example.com\", "
+		    "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
+		    "\"t\", \"CidrRoutingConfig\": {\"CollectionId\": "
+		    "\"" CIDR_ID "\", \"LocationName\": \"tokyo\"}, "
+		    "\"ResourceRecords\": [{\"Value\": \"192.0.2.1\"}]}}]}"),
+	    Q53_EINVAL, "InvalidChangeBatch", "has no location tokyo");
+	ok(f, p_batch(ZID, "C1",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"i.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
+		      "\"b\", \"CidrRoutingConfig\": {\"CollectionId\": "
+		      "\"offices\", \"LocationName\": \"berlin\"}, "
+		      "\"ResourceRecords\": [{\"Value\": \"192.0.2.1\"}]}}]}"));
+	/* Refused while used. */
+	refused(f, p_cidr_delete(), Q53_EINVAL, "CidrCollectionInUseException",
+		NULL);
+	refused(f, p_cidr_put("berlin", "10.49.0.0/16", 0, true), Q53_EINVAL,
+		"CidrBlockInUseException", NULL);
+	/* A change of the collection marks the zones using it. */
+	control_fsm_take_dirty(f, &d);
+	control_fsm_dirty_clear(&d);
+	ok(f, p_cidr_put("berlin", "10.50.0.0/16", 0, false));
+	control_fsm_take_dirty(f, &d);
+	assert_false(d.all);
+	assert_int_equal(d.n_zone_ids, 1);
+	assert_string_equal(d.zone_ids[0], ZID);
+	control_fsm_dirty_clear(&d);
+	/* Snapshot and restore: the same bytes, the same table. */
+	struct snap a = snap(f);
+	assert_int_equal(gb->restore(gb, a.p, a.len), 0);
+	snap_same(a, snap(g));
+	raft_free(a.p);
+	c = cidr_table_get(control_fsm_cidrs(g), CIDR_ID);
+	assert_non_null(c);
+	assert_int_equal(c->version, 4);
+	assert_int_equal(c->n_blocks, 3);
+	/* The restored FSM checks against its own collections. */
+	refused(g, p_cidr_delete(), Q53_EINVAL, "CidrCollectionInUseException",
+		NULL);
+	ok(g, p_batch(ZID, "C3",
+		      "{\"Changes\": [{\"Action\": \"DELETE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"i.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": "
+		      "\"b\", \"CidrRoutingConfig\": {\"CollectionId\": "
+		      "\"" CIDR_ID "\", \"LocationName\": \"berlin\"}, "
+		      "\"ResourceRecords\": [{\"Value\": \"192.0.2.1\"}]}}]}"));
+	refused(g, p_cidr_delete(), Q53_EINVAL, "CidrCollectionInUseException",
+		"still holds 2 locations");
+	ok(g, p_cidr_put("berlin", "10.49.0.0/16", 0, true));
+	ok(g, p_cidr_put("berlin", "10.50.0.0/16", 0, true));
+	ok(g, p_cidr_put("nyc", "10.212.0.0/16", 0, true));
+	ok(g, p_cidr_delete());
+	assert_int_equal(control_fsm_cidrs(g)->n, 0);
+	control_fsm_free(f);
+	control_fsm_free(g);
 }
 
 static void test_change_records_oldest_evicted(void **state)
@@ -2045,6 +2170,7 @@ int main(void)
 	    cmocka_unit_test(test_snapshot_round_trip),
 	    cmocka_unit_test(test_snapshot_alias),
 	    cmocka_unit_test(test_routing_sets_snapshot),
+	    cmocka_unit_test(test_cidr_collections),
 	    cmocka_unit_test(test_snapshot_capture),
 	    cmocka_unit_test(test_snapshot_garbage),
 	    cmocka_unit_test(test_allocation_failures),

@@ -420,7 +420,7 @@ static void test_decode_refusals(void **state)
 	    command_decode(COMMAND_TYPE_MAX + 1, (const uint8_t *)"", 0, &c),
 	    Q53_EMALF);
 	/* command_version 6 is not this release's (2: routing sets, 3:
-	 * geolocation sets and aliases, 5: latency sets). */
+	 * geolocation sets and aliases, 4: IP-based sets, 5: latency sets). */
 	assert_int_equal(command_decode(COMMAND_CHANGE_RRSETS,
 					(const uint8_t *)"\x08\x06", 2, &c),
 			 Q53_EMALF);
@@ -431,6 +431,14 @@ static void test_decode_refusals(void **state)
 			 0);
 	assert_int_equal(c.u.change_rrsets.batch.nchanges, 0);
 	command_free(&c);
+	/* Every record set version up to this release's is read. */
+	for (uint8_t v = 1; v <= COMMAND_VERSION_MAX; v++) {
+		const uint8_t pb[2] = {0x08, v};
+		assert_int_equal(
+		    command_decode(COMMAND_CHANGE_RRSETS, pb, 2, &c), 0);
+		command_free(&c);
+	}
+	assert_int_equal(COMMAND_VERSION_MAX, 5);
 }
 
 int main(void)

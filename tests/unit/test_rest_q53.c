@@ -141,6 +141,57 @@ static void test_targets(void **state)
 	assert_string_equal(t.resource,
 			    "arn:aws:route53:::hostedzone/ZEXAMPLE");
 
+	/* CIDR collections: Route 53's actions; the collection named, or
+	 * "*" for a create and the listing of collections. */
+	Q53__Api__CreateCidrCollectionRequest ccr =
+	    Q53__API__CREATE_CIDR_COLLECTION_REQUEST__INIT;
+	req.body_case = Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION;
+	req.create_cidr_collection = &ccr;
+	rest_q53_target(&req, resolve, NULL, &t);
+	assert_string_equal(t.action, "route53:CreateCidrCollection");
+	assert_string_equal(t.resource, "*");
+	Q53__Api__ChangeCidrCollectionRequest chr =
+	    Q53__API__CHANGE_CIDR_COLLECTION_REQUEST__INIT;
+	chr.id = "0b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b";
+	req.body_case = Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION;
+	req.change_cidr_collection = &chr;
+	rest_q53_target(&req, resolve, NULL, &t);
+	assert_string_equal(t.action, "route53:ChangeCidrCollection");
+	assert_string_equal(t.resource, "arn:aws:route53:::cidrcollection/"
+					"0b6b2a5e-1c1d-4e8f-9a0b-1c2d3e4f5a6b");
+	Q53__Api__DeleteCidrCollectionRequest dcr =
+	    Q53__API__DELETE_CIDR_COLLECTION_REQUEST__INIT;
+	dcr.id = "/cidrcollection/K1";
+	req.body_case = Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION;
+	req.delete_cidr_collection = &dcr;
+	rest_q53_target(&req, resolve, NULL, &t);
+	assert_string_equal(t.action, "route53:DeleteCidrCollection");
+	assert_string_equal(t.resource, "arn:aws:route53:::cidrcollection/K1");
+	Q53__Api__ListCidrCollectionsRequest lcr =
+	    Q53__API__LIST_CIDR_COLLECTIONS_REQUEST__INIT;
+	req.body_case = Q53__API__REQUEST__BODY_LIST_CIDR_COLLECTIONS;
+	req.list_cidr_collections = &lcr;
+	rest_q53_target(&req, resolve, NULL, &t);
+	assert_string_equal(t.action, "route53:ListCidrCollections");
+	assert_string_equal(t.resource, "*");
+	Q53__Api__ListCidrLocationsRequest llr =
+	    Q53__API__LIST_CIDR_LOCATIONS_REQUEST__INIT;
+	llr.collection_id = "K2";
+	req.body_case = Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS;
+	req.list_cidr_locations = &llr;
+	rest_q53_target(&req, resolve, NULL, &t);
+	assert_string_equal(t.action, "route53:ListCidrLocations");
+	assert_string_equal(t.resource, "arn:aws:route53:::cidrcollection/K2");
+	Q53__Api__ListCidrBlocksRequest lbr =
+	    Q53__API__LIST_CIDR_BLOCKS_REQUEST__INIT;
+	lbr.collection_id = "K3";
+	req.body_case = Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS;
+	req.list_cidr_blocks = &lbr;
+	rest_q53_target(&req, resolve, NULL, &t);
+	assert_string_equal(t.action, "route53:ListCidrBlocks");
+	assert_string_equal(t.resource, "arn:aws:route53:::cidrcollection/K3");
+	assert_null(rest_q53_zone_ref(&req));
+
 	req.body_case = Q53__API__REQUEST__BODY__NOT_SET;
 	rest_q53_target(&req, resolve, NULL, &t);
 	assert_string_equal(t.action, "q53:Unknown");

@@ -282,6 +282,70 @@ static void test_change_batch_xml(void **state)
 	free(json);
 }
 
+/* CreateCidrCollection and ChangeCidrCollection bodies as botocore
+ * sends them. */
+static void test_cidr_xml(void **state)
+{
+	(void)state;
+	char err[256], *name, *ref;
+	const char create[] =
+	    "<CreateCidrCollectionRequest xmlns=\"https://route53.amazonaws."
+	    "com/doc/2013-04-01/\"><Name>offices</Name><CallerReference>r-1"
+	    "</CallerReference></CreateCidrCollectionRequest>";
+	assert_int_equal(r53_xml_create_cidr_collection((const uint8_t *)create,
+							strlen(create), &name,
+							&ref, err, sizeof(err)),
+			 0);
+	assert_string_equal(name, "offices");
+	assert_string_equal(ref, "r-1");
+	free(name);
+	free(ref);
+	const char noref[] = "<CreateCidrCollectionRequest><Name>x</Name>"
+			     "</CreateCidrCollectionRequest>";
+	assert_int_equal(r53_xml_create_cidr_collection((const uint8_t *)noref,
+							strlen(noref), &name,
+							&ref, err, sizeof(err)),
+			 Q53_EINVAL);
+	free(name);
+	free(ref);
+	const char change[] =
+	    "<ChangeCidrCollectionRequest><CollectionVersion>3"
+	    "</CollectionVersion><Changes><member><LocationName>berlin"
+	    "</LocationName><Action>PUT</Action><CidrList><Cidr>10.49.0.0/16"
+	    "</Cidr><Cidr>2001:db8::/32</Cidr></CidrList></member><member>"
+	    "<LocationName>nyc</LocationName><Action>DELETE_IF_EXISTS"
+	    "</Action><CidrList><Cidr>10.212.0.0/16</Cidr></CidrList>"
+	    "</member></Changes></ChangeCidrCollectionRequest>";
+	struct r53_cidr_changes c;
+	assert_int_equal(r53_xml_change_cidr_collection((const uint8_t *)change,
+							strlen(change), &c, err,
+							sizeof(err)),
+			 0);
+	assert_int_equal(c.version, 3);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.v[0].location, "berlin");
+	assert_int_equal(c.v[0].n, 2);
+	assert_string_equal(c.v[0].cidrs[1], "2001:db8::/32");
+	assert_string_equal(c.v[1].action, "DELETE_IF_EXISTS");
+	r53_cidr_changes_free(&c);
+	const char *bad[] = {
+	    "<ChangeCidrCollectionRequest/>",
+	    "<ChangeCidrCollectionRequest><CollectionVersion>0"
+	    "</CollectionVersion><Changes/></ChangeCidrCollectionRequest>",
+	    "<ChangeCidrCollectionRequest><Changes><member><Action>PUT"
+	    "</Action></member></Changes></ChangeCidrCollectionRequest>",
+	    "<CreateCidrCollectionRequest/>",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(r53_xml_change_cidr_collection(
+				     (const uint8_t *)bad[i], strlen(bad[i]),
+				     &c, err, sizeof(err)),
+				 Q53_EINVAL);
+		assert_non_null(strstr(err, "InvalidInput: "));
+		r53_cidr_changes_free(&c);
+	}
+}
+
 static void test_xml_refusals(void **state)
 {
 	(void)state;
@@ -598,6 +662,19 @@ static void test_routing(void **state)
 	     R53_ZONE_LIMIT, "Z1", "MAX_RRSETS_BY_ZONE"},
 	    {"GET", "/2013-04-01/accountlimit/MAX_HOSTED_ZONES_BY_OWNER",
 	     R53_ACCOUNT_LIMIT, "", "MAX_HOSTED_ZONES_BY_OWNER"},
+	    {"POST", "/2013-04-01/cidrcollection", R53_CREATE_CIDR, "", ""},
+	    {"GET", "/2013-04-01/cidrcollection", R53_LIST_CIDRS, "", ""},
+	    {"POST", "/2013-04-01/cidrcollection/c-1", R53_CHANGE_CIDR, "c-1",
+	     ""},
+	    {"DELETE", "/2013-04-01/cidrcollection/c-1", R53_DELETE_CIDR, "c-1",
+	     ""},
+	    {"GET", "/2013-04-01/cidrcollection/c-1", R53_LIST_CIDR_LOCATIONS,
+	     "c-1", ""},
+	    {"GET", "/2013-04-01/cidrcollection/c-1/cidrblocks",
+	     R53_LIST_CIDR_BLOCKS, "c-1", ""},
+	    {"POST", "/2013-04-01/cidrcollection/c-1/cidrblocks", R53_UNKNOWN,
+	     "", ""},
+	    {"PUT", "/2013-04-01/cidrcollection", R53_UNKNOWN, "", ""},
 	    /* what names no resource */
 	    {"GET", "/2013-04-01/hostedzone/../change/C1", R53_UNKNOWN, "", ""},
 	    {"GET", "/2013-04-01/hostedzone/./Z1", R53_UNKNOWN, "", ""},
@@ -666,6 +743,7 @@ int main(void)
 	    cmocka_unit_test(test_keys_file),
 	    cmocka_unit_test(test_change_batch_xml),
 	    cmocka_unit_test(test_xml_refusals),
+	    cmocka_unit_test(test_cidr_xml),
 	    cmocka_unit_test(test_create_zone_xml),
 	    cmocka_unit_test(test_health_check_xml),
 	    cmocka_unit_test(test_plain_http_only_on_loopback),

@@ -198,6 +198,20 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 	} else if (strcmp(s0, "trafficpolicyinstancecount") == 0 && g.n == 1 &&
 		   get) {
 		op = R53_TPI_COUNT;
+	} else if (strcmp(s0, "cidrcollection") == 0) {
+		if (g.n == 1)
+			op = post  ? R53_CREATE_CIDR
+			     : get ? R53_LIST_CIDRS
+				   : R53_UNKNOWN;
+		else if (g.n == 2)
+			op = post  ? R53_CHANGE_CIDR
+			     : del ? R53_DELETE_CIDR
+			     : get ? R53_LIST_CIDR_LOCATIONS
+				   : R53_UNKNOWN;
+		else if (g.n == 3 && is(&g, 2, "cidrblocks") && get)
+			op = R53_LIST_CIDR_BLOCKS;
+		if (g.n >= 2)
+			set(out->id, g.s[1]);
 	} else if (strcmp(s0, "accountlimit") == 0 && g.n == 2 && get) {
 		op = R53_ACCOUNT_LIMIT;
 		set(out->kind, g.s[1]);
@@ -275,6 +289,19 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 			out->invalid = "The input is not valid: id and version "
 				       "are required";
 		break;
+	case R53_LIST_CIDR_BLOCKS:
+		out->location = query(ctx, "location");
+		/* fall through */
+	case R53_LIST_CIDRS:
+	case R53_LIST_CIDR_LOCATIONS:
+		out->next_token = query(ctx, "nexttoken");
+		out->max_items = page(query(ctx, "maxresults"),
+				      API_MSG_PAGE_DEFAULT, API_MSG_PAGE_MAX);
+		if (out->next_token != NULL &&
+		    strlen(out->next_token) > API_MSG_NAME_MAX)
+			out->invalid = "The input is not valid: NextToken is "
+				       "too long";
+		break;
 	case R53_LIST_RRSETS:
 		out->name = query(ctx, "name");
 		out->type = query(ctx, "type");
@@ -337,6 +364,12 @@ const char *r53_op_name(enum r53_op op)
 	    [R53_UPDATE_TPI] = "UpdateTrafficPolicyInstance",
 	    [R53_DELETE_TPI] = "DeleteTrafficPolicyInstance",
 	    [R53_TPI_COUNT] = "GetTrafficPolicyInstanceCount",
+	    [R53_CREATE_CIDR] = "CreateCidrCollection",
+	    [R53_CHANGE_CIDR] = "ChangeCidrCollection",
+	    [R53_DELETE_CIDR] = "DeleteCidrCollection",
+	    [R53_LIST_CIDRS] = "ListCidrCollections",
+	    [R53_LIST_CIDR_LOCATIONS] = "ListCidrLocations",
+	    [R53_LIST_CIDR_BLOCKS] = "ListCidrBlocks",
 	};
 	return (unsigned)op < sizeof(names) / sizeof(names[0]) &&
 		       names[op] != NULL

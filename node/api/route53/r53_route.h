@@ -35,6 +35,12 @@ enum r53_op {
 	R53_ACCOUNT_LIMIT,
 	R53_GET_DNSSEC,
 	R53_TEST_DNS_ANSWER,
+	R53_CREATE_CIDR,
+	R53_CHANGE_CIDR,
+	R53_DELETE_CIDR,
+	R53_LIST_CIDRS,
+	R53_LIST_CIDR_LOCATIONS,
+	R53_LIST_CIDR_BLOCKS,
 	/* Traffic Flow (id: the policy's or instance's, kind: the version) */
 	R53_CREATE_TP,
 	R53_CREATE_TP_VERSION,
@@ -79,6 +85,9 @@ struct r53_route {
 	/* TestDNSAnswer (zone_id: hostedzoneid): borrowed, NULL when
 	 * absent. */
 	const char *record_name, *record_type, *resolver_ip, *ecs_ip, *ecs_mask;
+	/* CIDR listings (id: the collection): nexttoken, location; borrowed,
+	 * NULL when absent; max_items from maxresults. */
+	const char *next_token, *location;
 	/* ListTrafficPolicyInstancesByPolicy (id, version) and ...ByHostedZone
 	 * (id: flow_id): borrowed, NULL when absent. */
 	const char *flow_id, *flow_version;

@@ -527,3 +527,148 @@ int r53_xml_resource_ids(const uint8_t *body, size_t len, char ***ids,
 				"needs ResourceIds/ResourceId");
 	return rv;
 }
+
+int r53_xml_create_cidr_collection(const uint8_t *body, size_t len, char **name,
+				   char **caller_reference, char *err,
+				   size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	*name = NULL;
+	*caller_reference = NULL;
+	int rv =
+	    parse(body, len, "CreateCidrCollectionRequest", &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	*name = text(child(top, "Name"), &nomem);
+	*caller_reference = text(child(top, "CallerReference"), &nomem);
+	xmlFreeDoc(doc);
+	if (nomem)
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
+	if (*name == NULL || *caller_reference == NULL)
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"InvalidInput: CreateCidrCollectionRequest "
+				"needs Name and CallerReference");
+	return 0;
+}
+
+void r53_cidr_changes_free(struct r53_cidr_changes *c)
+{
+	for (size_t i = 0; c->v != NULL && i < c->n; i++) {
+		free(c->v[i].action);
+		free(c->v[i].location);
+		for (size_t k = 0; k < c->v[i].n; k++)
+			free(c->v[i].cidrs[k]);
+		free(c->v[i].cidrs);
+	}
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The Cidr texts of a CidrList into x. */
+static int cidr_list(xmlNodePtr list, struct r53_cidr_change *x, char *err,
+		     size_t errlen)
+{
+	bool nomem = false;
+
+	for (xmlNodePtr c = list != NULL ? list->children : NULL; c != NULL;
+	     c = c->next) {
+		if (c->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(c->name, BAD_CAST "Cidr") != 0)
+			continue;
+		if (x->n == R53_XML_CIDR_MAX)
+			return q53_fail(err, errlen, Q53_EINVAL,
+					"InvalidInput: a CidrList holds at "
+					"most %d Cidr",
+					R53_XML_CIDR_MAX);
+		if (x->cidrs == NULL) {
+			x->cidrs = calloc(R53_XML_CIDR_MAX, sizeof(char *));
+			if (x->cidrs == NULL)
+				return Q53_ENOMEM;
+		}
+		x->cidrs[x->n] = text(c, &nomem);
+		if (nomem)
+			return Q53_ENOMEM;
+		x->n++;
+	}
+	return 0;
+}
+
+int r53_xml_change_cidr_collection(const uint8_t *body, size_t len,
+				   struct r53_cidr_changes *out, char *err,
+				   size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	memset(out, 0, sizeof(*out));
+	int rv =
+	    parse(body, len, "ChangeCidrCollectionRequest", &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	xmlNodePtr ver = child(top, "CollectionVersion");
+	if (ver != NULL) {
+		char *v = text(ver, &nomem), *end = NULL;
+		errno = 0;
+		unsigned long long k = v != NULL && v[0] >= '0' && v[0] <= '9'
+					   ? strtoull(v, &end, 10)
+					   : 0;
+		if (v != NULL &&
+		    (end == NULL || *end != '\0' || k == 0 || errno != 0))
+			rv = q53_fail(err, errlen, Q53_EINVAL,
+				      "InvalidInput: CollectionVersion must "
+				      "be a positive number");
+		out->version = k;
+		free(v);
+	}
+	xmlNodePtr changes = child(top, "Changes");
+	if (rv == 0 && changes == NULL)
+		rv = q53_fail(err, errlen, Q53_EINVAL,
+			      "InvalidInput: ChangeCidrCollectionRequest "
+			      "needs Changes");
+	for (xmlNodePtr c = changes != NULL ? changes->children : NULL;
+	     rv == 0 && c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(c->name, BAD_CAST "member") != 0)
+			continue;
+		if (out->n == R53_XML_CIDR_MAX) {
+			rv = q53_fail(err, errlen, Q53_EINVAL,
+				      "InvalidInput: Changes holds at most "
+				      "%d changes",
+				      R53_XML_CIDR_MAX);
+			break;
+		}
+		if (out->v == NULL) {
+			out->v = calloc(R53_XML_CIDR_MAX, sizeof(*out->v));
+			if (out->v == NULL) {
+				rv = Q53_ENOMEM;
+				break;
+			}
+		}
+		struct r53_cidr_change *x = &out->v[out->n++];
+		x->action = text(child(c, "Action"), &nomem);
+		x->location = text(child(c, "LocationName"), &nomem);
+		if (nomem) {
+			rv = Q53_ENOMEM;
+			break;
+		}
+		if (x->action == NULL || x->location == NULL ||
+		    child(c, "CidrList") == NULL) {
+			rv = q53_fail(err, errlen, Q53_EINVAL,
+				      "InvalidInput: change %zu needs "
+				      "LocationName, Action and CidrList",
+				      out->n - 1);
+			break;
+		}
+		rv = cidr_list(child(c, "CidrList"), x, err, errlen);
+	}
+	xmlFreeDoc(doc);
+	if (rv == Q53_ENOMEM || nomem)
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
+	return rv;
+}

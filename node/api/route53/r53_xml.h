@@ -85,4 +85,34 @@ int r53_xml_resource_ids(const uint8_t *body, size_t len, char ***ids,
 			 size_t *n, char *err, size_t errlen);
 void r53_strings_free(char **v, size_t n);
 
+/* A CreateCidrCollectionRequest: Name and CallerReference (both
+ * required, malloc'd). 0, Q53_EINVAL ("InvalidInput: ...") or
+ * Q53_ENOMEM; free both with free() (also after a failure). */
+int r53_xml_create_cidr_collection(const uint8_t *body, size_t len, char **name,
+				   char **caller_reference, char *err,
+				   size_t errlen);
+
+/* A ChangeCidrCollectionRequest: CollectionVersion (0 when absent) and
+ * its Changes, each with Action, LocationName and CidrList (texts as
+ * given; the node checks them). At most R53_XML_CIDR_MAX changes and
+ * R53_XML_CIDR_MAX Cidr per change. 0, Q53_EINVAL ("InvalidInput: ...")
+ * or Q53_ENOMEM. Free with r53_cidr_changes_free (also after a
+ * failure). */
+#define R53_XML_CIDR_MAX 1000
+struct r53_cidr_change {
+	char *action;
+	char *location;
+	char **cidrs;
+	size_t n;
+};
+struct r53_cidr_changes {
+	uint64_t version;
+	struct r53_cidr_change *v;
+	size_t n;
+};
+int r53_xml_change_cidr_collection(const uint8_t *body, size_t len,
+				   struct r53_cidr_changes *out, char *err,
+				   size_t errlen);
+void r53_cidr_changes_free(struct r53_cidr_changes *c);
+
 #endif

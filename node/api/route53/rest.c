@@ -188,6 +188,9 @@ static unsigned error_status(const char *code, const char **out_code)
 	    {"TrafficPolicyAlreadyExists", 409, NULL},
 	    {"TrafficPolicyInstanceAlreadyExists", 409, NULL},
 	    {"TrafficPolicyInUse", 400, NULL},
+	    {"NoSuchCidrCollectionException", 404, NULL},
+	    {"NoSuchCidrLocationException", 404, NULL},
+	    {"CidrCollectionVersionMismatchException", 409, NULL},
 	    {API_ERR_UNAVAILABLE, 503, "ServiceUnavailable"},
 	    {API_ERR_NOT_LEADER, 503, "ServiceUnavailable"},
 	    {API_ERR_NOT_IMPLEMENTED, 501, "NotImplemented"},
@@ -287,6 +290,12 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 			xo_text(x, "CountryCode", rs->geo_country_code);
 		if (rs->geo_subdivision_code[0])
 			xo_text(x, "SubdivisionCode", rs->geo_subdivision_code);
+		xo_close(x);
+	}
+	if (rs->cidr_collection_id != NULL && rs->cidr_collection_id[0]) {
+		xo_open(x, "CidrRoutingConfig");
+		xo_text(x, "CollectionId", rs->cidr_collection_id);
+		xo_text(x, "LocationName", rs->cidr_location_name);
 		xo_close(x);
 	}
 	if (rs->alias_hosted_zone_id != NULL &&
@@ -1524,6 +1533,109 @@ static bool answer_flow(struct op *o, const Q53__Api__Response *resp)
 }
 
 /* The answers of the operations above (from answer()). true: answered. */
+static void xo_cidr_collection(struct xml_out *x, const char *element,
+			       const Q53__Api__CidrCollection *c)
+{
+	xo_open(x, element);
+	xo_fmt(x, "Arn", "arn:aws:route53:::cidrcollection/%s", c->id);
+	xo_text(x, "Id", c->id);
+	xo_text(x, "Name", c->name);
+	xo_fmt(x, "Version", "%llu", (unsigned long long)c->version);
+	xo_close(x);
+}
+
+static bool answer_cidr(struct op *o, const Q53__Api__Response *resp)
+{
+	struct xml_out x;
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL, NULL,
+			     NULL};
+	char location[256];
+
+	switch (o->kind) {
+	case R53_CREATE_CIDR: {
+		const Q53__Api__CreateCidrCollectionResponse *c =
+		    resp->create_cidr_collection;
+		if (c == NULL || c->collection == NULL ||
+		    xo_begin(&x, "CreateCidrCollectionResponse") != 0)
+			return false;
+		xo_cidr_collection(&x, "Collection", c->collection);
+		snprintf(location, sizeof(location),
+			 "https://route53.amazonaws.com/2013-04-01/"
+			 "cidrcollection/%s",
+			 c->collection->id);
+		hdr[2] = "Location";
+		hdr[3] = location;
+		xo_send(&x, o, 201, hdr);
+		return true;
+	}
+	case R53_CHANGE_CIDR:
+		if (resp->change_cidr_collection == NULL ||
+		    xo_begin(&x, "ChangeCidrCollectionResponse") != 0)
+			return false;
+		xo_text(&x, "Id", resp->change_cidr_collection->change_id);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_DELETE_CIDR:
+		if (xo_begin(&x, "DeleteCidrCollectionResponse") != 0)
+			return false;
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_LIST_CIDRS: {
+		const Q53__Api__ListCidrCollectionsResponse *l =
+		    resp->list_cidr_collections;
+		if (l == NULL ||
+		    xo_begin(&x, "ListCidrCollectionsResponse") != 0)
+			return false;
+		if (l->next_token[0] != '\0')
+			xo_text(&x, "NextToken", l->next_token);
+		xo_open(&x, "CidrCollections");
+		for (size_t i = 0; i < l->n_collections; i++)
+			xo_cidr_collection(&x, "member", l->collections[i]);
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	case R53_LIST_CIDR_LOCATIONS: {
+		const Q53__Api__ListCidrLocationsResponse *l =
+		    resp->list_cidr_locations;
+		if (l == NULL || xo_begin(&x, "ListCidrLocationsResponse") != 0)
+			return false;
+		if (l->next_token[0] != '\0')
+			xo_text(&x, "NextToken", l->next_token);
+		xo_open(&x, "CidrLocations");
+		for (size_t i = 0; i < l->n_locations; i++) {
+			xo_open(&x, "member");
+			xo_text(&x, "LocationName", l->locations[i]);
+			xo_close(&x);
+		}
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	case R53_LIST_CIDR_BLOCKS: {
+		const Q53__Api__ListCidrBlocksResponse *l =
+		    resp->list_cidr_blocks;
+		if (l == NULL || xo_begin(&x, "ListCidrBlocksResponse") != 0)
+			return false;
+		if (l->next_token[0] != '\0')
+			xo_text(&x, "NextToken", l->next_token);
+		xo_open(&x, "CidrBlocks");
+		for (size_t i = 0; i < l->n_blocks; i++) {
+			xo_open(&x, "member");
+			xo_text(&x, "CidrBlock", l->blocks[i]->cidr_block);
+			xo_text(&x, "LocationName",
+				l->blocks[i]->location_name);
+			xo_close(&x);
+		}
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
 static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 {
 	struct xml_out x;
@@ -1532,6 +1644,13 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 	if (flow_op(o->kind))
 		return answer_flow(o, resp);
 	switch (o->kind) {
+	case R53_CREATE_CIDR:
+	case R53_CHANGE_CIDR:
+	case R53_DELETE_CIDR:
+	case R53_LIST_CIDRS:
+	case R53_LIST_CIDR_LOCATIONS:
+	case R53_LIST_CIDR_BLOCKS:
+		return answer_cidr(o, resp);
 	case R53_UPDATE_ZONE_COMMENT: {
 		const Q53__Api__UpdateZoneCommentResponse *u =
 		    resp->update_zone_comment;
@@ -1656,6 +1775,133 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 	default:
 		return false;
 	}
+}
+
+/* --- CIDR collections --- */
+
+static void op_cidr_create(struct route53_rest *rest, struct op *o)
+{
+	char err[512], *name, *ref;
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (r53_xml_create_cidr_collection(body, len, &name, &ref, err,
+					   sizeof(err)) != 0) {
+		send_error_text(o, err);
+		free(name);
+		free(ref);
+		free(o);
+		return;
+	}
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__CreateCidrCollectionRequest c =
+	    Q53__API__CREATE_CIDR_COLLECTION_REQUEST__INIT;
+	c.name = name;
+	c.caller_reference = ref;
+	req.body_case = Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION;
+	req.create_cidr_collection = &c;
+	submit(rest, o, &req);
+	free(name);
+	free(ref);
+}
+
+static void op_cidr_change(struct route53_rest *rest, struct op *o)
+{
+	char err[512];
+	struct r53_cidr_changes ch;
+	size_t len;
+	const uint8_t *body = http_request_body(o->r, &len);
+
+	if (r53_xml_change_cidr_collection(body, len, &ch, err, sizeof(err)) !=
+	    0) {
+		send_error_text(o, err);
+		r53_cidr_changes_free(&ch);
+		free(o);
+		return;
+	}
+	Q53__Api__CidrCollectionChange *items =
+	    calloc(ch.n + 1, sizeof(*items));
+	Q53__Api__CidrCollectionChange **ptrs = calloc(ch.n + 1, sizeof(*ptrs));
+	if (items == NULL || ptrs == NULL) {
+		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		free(o);
+		goto out;
+	}
+	for (size_t i = 0; i < ch.n; i++) {
+		q53__api__cidr_collection_change__init(&items[i]);
+		items[i].action = ch.v[i].action;
+		items[i].location_name = ch.v[i].location;
+		items[i].cidr_list = ch.v[i].cidrs;
+		items[i].n_cidr_list = ch.v[i].n;
+		ptrs[i] = &items[i];
+	}
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__ChangeCidrCollectionRequest c =
+	    Q53__API__CHANGE_CIDR_COLLECTION_REQUEST__INIT;
+	c.id = o->id;
+	c.collection_version = ch.version;
+	c.changes = ptrs;
+	c.n_changes = ch.n;
+	req.body_case = Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION;
+	req.change_cidr_collection = &c;
+	submit(rest, o, &req);
+out:
+	free(items);
+	free(ptrs);
+	r53_cidr_changes_free(&ch);
+}
+
+static void op_cidr(struct route53_rest *rest, struct op *o,
+		    const struct r53_route *rt)
+{
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__DeleteCidrCollectionRequest d =
+	    Q53__API__DELETE_CIDR_COLLECTION_REQUEST__INIT;
+	Q53__Api__ListCidrCollectionsRequest lc =
+	    Q53__API__LIST_CIDR_COLLECTIONS_REQUEST__INIT;
+	Q53__Api__ListCidrLocationsRequest ll =
+	    Q53__API__LIST_CIDR_LOCATIONS_REQUEST__INIT;
+	Q53__Api__ListCidrBlocksRequest lb =
+	    Q53__API__LIST_CIDR_BLOCKS_REQUEST__INIT;
+	char *token = (char *)(rt->next_token != NULL ? rt->next_token : "");
+
+	switch (rt->op) {
+	case R53_CREATE_CIDR:
+		op_cidr_create(rest, o);
+		return;
+	case R53_CHANGE_CIDR:
+		op_cidr_change(rest, o);
+		return;
+	case R53_DELETE_CIDR:
+		d.id = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION;
+		req.delete_cidr_collection = &d;
+		break;
+	case R53_LIST_CIDRS:
+		lc.next_token = token;
+		lc.max_results = rt->max_items;
+		req.body_case = Q53__API__REQUEST__BODY_LIST_CIDR_COLLECTIONS;
+		req.list_cidr_collections = &lc;
+		break;
+	case R53_LIST_CIDR_LOCATIONS:
+		ll.collection_id = o->id;
+		ll.next_token = token;
+		ll.max_results = rt->max_items;
+		req.body_case = Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS;
+		req.list_cidr_locations = &ll;
+		break;
+	default:
+		lb.collection_id = o->id;
+		lb.location_name =
+		    (char *)(rt->location != NULL ? rt->location : "");
+		lb.next_token = token;
+		lb.max_results = rt->max_items;
+		req.body_case = Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS;
+		req.list_cidr_blocks = &lb;
+		break;
+	}
+	submit(rest, o, &req);
 }
 
 /* --- routing (r53_route.c) --- */
@@ -1823,6 +2069,14 @@ static void route(struct route53_rest *rest, struct op *o)
 			return;
 		}
 		op_account_limit(rest, o);
+		return;
+	case R53_CREATE_CIDR:
+	case R53_CHANGE_CIDR:
+	case R53_DELETE_CIDR:
+	case R53_LIST_CIDRS:
+	case R53_LIST_CIDR_LOCATIONS:
+	case R53_LIST_CIDR_BLOCKS:
+		op_cidr(rest, o, &rt);
 		return;
 	case R53_UNKNOWN:
 	case R53_OP_COUNT:

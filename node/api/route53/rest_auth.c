@@ -14,7 +14,8 @@
 
 /* Each operation's IAM action and resource kind: 'z' the hosted zone of
  * the route's id, 'h' the health check of its id, 'c' the change of its
- * id, 't' the tagged resource (kind/id), '*' none. Indexed by the router's
+ * id, 't' the tagged resource (kind/id), 'k' the CIDR collection of its
+ * id, '*' none. Indexed by the router's
  * kind (r53_route.h), so that a kind added there without an entry here
  * fails to build. */
 static const struct {
@@ -48,6 +49,12 @@ static const struct {
     [R53_ACCOUNT_LIMIT] = {"GetAccountLimit", '*'},
     [R53_GET_DNSSEC] = {"GetDNSSEC", 'z'},
     [R53_TEST_DNS_ANSWER] = {"TestDNSAnswer", '*'},
+    [R53_CREATE_CIDR] = {"CreateCidrCollection", '*'},
+    [R53_CHANGE_CIDR] = {"ChangeCidrCollection", 'k'},
+    [R53_DELETE_CIDR] = {"DeleteCidrCollection", 'k'},
+    [R53_LIST_CIDRS] = {"ListCidrCollections", '*'},
+    [R53_LIST_CIDR_LOCATIONS] = {"ListCidrLocations", 'k'},
+    [R53_LIST_CIDR_BLOCKS] = {"ListCidrBlocks", 'k'},
     [R53_CREATE_TP] = {"CreateTrafficPolicy", '*'},
     [R53_CREATE_TP_VERSION] = {"CreateTrafficPolicyVersion", '*'},
     [R53_GET_TP] = {"GetTrafficPolicy", '*'},
@@ -101,6 +108,10 @@ void rest_auth_target_of(const struct r53_route *rt,
 	case 't':
 		snprintf(out->resource, sizeof(out->resource), ARN "%s/%s",
 			 rt->kind, rt->id);
+		break;
+	case 'k':
+		snprintf(out->resource, sizeof(out->resource),
+			 ARN "cidrcollection/%s", rt->id);
 		break;
 	default:
 		break;

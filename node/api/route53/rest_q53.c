@@ -82,6 +82,19 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		/* A node's measured RTTs: what nodes say to each other. */
 		return "q53:ReportLatencySamples";
+	/* CIDR collections (IP-based routing), as Route 53 names them. */
+	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
+		return "route53:CreateCidrCollection";
+	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
+		return "route53:ChangeCidrCollection";
+	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:
+		return "route53:DeleteCidrCollection";
+	case Q53__API__REQUEST__BODY_LIST_CIDR_COLLECTIONS:
+		return "route53:ListCidrCollections";
+	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
+		return "route53:ListCidrLocations";
+	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
+		return "route53:ListCidrBlocks";
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		/* The operation's own Route 53 action: rest_q53_target. */
 		return "route53:GetTrafficPolicy";
@@ -226,6 +239,32 @@ void rest_q53_target(const Q53__Api__Request *req, rest_q53_resolve_fn resolve,
 			 req->list_tags->resource_type != NULL)
 			arn(out, req->list_tags->resource_type,
 			    bare(req->list_tags->resource_ids[0], ""));
+		break;
+	/* The collection named, as the REST edge (rest_auth.c) has it;
+	 * CreateCidrCollection and ListCidrCollections: "*". */
+	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
+		if (req->change_cidr_collection != NULL)
+			arn(out, "cidrcollection",
+			    bare(req->change_cidr_collection->id,
+				 "/cidrcollection/"));
+		break;
+	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:
+		if (req->delete_cidr_collection != NULL)
+			arn(out, "cidrcollection",
+			    bare(req->delete_cidr_collection->id,
+				 "/cidrcollection/"));
+		break;
+	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
+		if (req->list_cidr_locations != NULL)
+			arn(out, "cidrcollection",
+			    bare(req->list_cidr_locations->collection_id,
+				 "/cidrcollection/"));
+		break;
+	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
+		if (req->list_cidr_blocks != NULL)
+			arn(out, "cidrcollection",
+			    bare(req->list_cidr_blocks->collection_id,
+				 "/cidrcollection/"));
 		break;
 	default:
 		break;

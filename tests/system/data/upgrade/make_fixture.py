@@ -2,7 +2,8 @@
 """Writes the upgrade fixture: a one-node data directory made by a given
 release's q53d (Q53D, Q53 in the environment), with a snapshot and a log
 tail holding every command type that release had (zones, change batches,
-an imported zone file, health checks, votes, node metadata), plus the
+an imported zone file, health checks, votes, node metadata; 0.3.0: access
+keys, tags, zone comments), plus the
 answers that release gave (expected.json). test_upgrade.py restarts the
 current q53d on a copy and requires the same answers.
 
@@ -14,13 +15,27 @@ deletion, a vote, the node's own metadata after a
 rename), all of them after the last snapshot, so that the log tail holds
 every command type that release writes (the snapshots hold the rest).
 
+From 0.3.0 on the node also serves the REST API (--http), so its first
+boot draws the administrator key (DATA/admin-key, in the fixture: the
+current CLI signs with it), and the tail also holds what 0.3.0 added
+(tail_of_0_3_0): weighted, multivalue and geolocation groups and an apex
+alias (record set commands of command_version 2 and 3), access keys
+created with a policy and deleted, tags on a zone and a health check
+(Route 53's ChangeTagsForResource through boto3: 0.3.0's CLI has no tag
+command) and a zone comment update. Answers that a group picks per query
+are recorded as the set of records seen over the query IDs 0..CHOICE_IDS-1
+("choices" in expected.json), together with the tags and access keys.
+Run it with a Python that has dnspython and (for 0.3.0) boto3, e.g.
+/tmp/venv-full/bin/python.
+
 Addresses are fixed (the Raft configuration in the log names them):
-127.0.0.53, raft 17053, api 18053, dns 15353.
+127.0.0.53, raft 17053, api 18053, dns 15353 (0.3.0: http 19053).
 """
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -35,6 +50,9 @@ HOST = "127.0.0.53"
 RAFT = f"{HOST}:17053"
 API = f"{HOST}:18053"
 DNS_PORT = 15353
+HTTP = f"{HOST}:19053"
+CHOICE_IDS = 128  # query IDs 0..127 for the names a group answers per query
+ADMIN_KEY = []  # the path of DATA/admin-key (0.3.0)
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "..", "..", "..", "shared", "data", "route53")
 
@@ -126,6 +144,78 @@ def tail_of_every_type(args, proc):
     return proc
 
 
+def r53():
+    """boto3 Route 53 client signed with DATA/admin-key (0.3.0's REST API)."""
+    import boto3
+    from botocore.config import Config
+    with open(ADMIN_KEY[0]) as f:
+        kv = dict(line.strip().split("=", 1) for line in f if line.startswith("AWS_"))
+    return boto3.client("route53", endpoint_url=f"http://{HTTP}", region_name="us-east-1",
+                        aws_access_key_id=kv["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=kv["AWS_SECRET_ACCESS_KEY"],
+                        config=Config(retries={"max_attempts": 2}))
+
+
+def wait_file(path, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {path}")
+        time.sleep(0.1)
+
+
+def tail_of_0_3_0(zone_id, hcid, work):
+    """0.3.0's additions, after tail_of_every_type (still before the next
+    snapshot): a weighted group (weight 0 member included), a multivalue
+    group (health-checked members), a geolocation group (no --geoip: the
+    default answers), an alias at the apex to the failover group, two
+    access keys with policies (one deleted), tags on the zone and on the
+    health check, the zone's comment changed. Returns what expected.json
+    holds about them besides the DNS answers."""
+    def batch(name, **repl):
+        with open(os.path.join(SHARED, name)) as f:
+            text = f.read()
+        for k, v in repl.items():
+            text = text.replace(k, v)
+        q53("change-batch", "example.com", "-", stdin=text)      # [11] v2/v3
+    batch("batch-weighted.json")
+    batch("batch-multivalue.json", HC_M1_ID=hcid, HC_M2_ID=hcid)
+    batch("batch-geolocation.json")
+    batch("batch-alias-apex.json", SAME_ZONE_ID=zone_id)
+    pol = os.path.join(work, "policy.json")
+    with open(pol, "w") as f:
+        json.dump({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["route53:Get*", "route53:List*"],
+             "Resource": "*"},
+            {"Effect": "Allow", "Action": "route53:ChangeResourceRecordSets",
+             "Resource": f"arn:aws:route53:::hostedzone/{zone_id}"}]}, f)
+    reader = q53("key", "create", "--policy", pol,               # [15]
+                 "--description", "fixture reader")["AccessKey"]
+    gone = q53("key", "create", "--policy", pol, "--description", "fixture gone")
+    q53("key", "delete", gone["AccessKey"]["AccessKeyId"])        # [16]
+    c = r53()
+    c.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id,  # [18]
+                               AddTags=[{"Key": "team", "Value": "dns"},
+                                        {"Key": "env", "Value": "fixture"}])
+    c.change_tags_for_resource(ResourceType="healthcheck", ResourceId=hcid,
+                               AddTags=[{"Key": "probe", "Value": "tcp"}])
+    q53("zone", "comment", "example.com", "upgrade fixture (0.3.0)")  # [19]
+    QUERIES.extend([("example.com.", "A"), ("geo.example.com.", "A")])
+    CHOICES.extend([("app.example.com.", "A"), ("pool.example.com.", "A")])
+    tags = {}
+    for kind, rid in (("hostedzone", zone_id), ("healthcheck", hcid)):
+        t = c.list_tags_for_resource(ResourceType=kind, ResourceId=rid)["ResourceTagSet"]
+        tags[kind] = sorted(t["Tags"], key=lambda x: x["Key"])
+    keys = sorted(({"AccessKeyId": k["AccessKeyId"], "Description": k["Description"],
+                    "PolicyDocument": k["PolicyDocument"]}
+                   for k in q53("key", "list")["AccessKeys"]),
+                  key=lambda k: k["AccessKeyId"])
+    # Its secret too (a test key): the test signs with it, so the policy
+    # itself, not only its text, must survive the upgrade.
+    return {"tags": tags, "keys": keys,
+            "reader": {k: reader[k] for k in ("AccessKeyId", "SecretAccessKey")}}
+
+
 def wait_leader(proc, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -137,6 +227,11 @@ def wait_leader(proc, timeout=30):
             return
         time.sleep(0.1)
     raise RuntimeError("no leader")
+
+
+# (qname, type) a group answers per query: recorded as every record seen
+# over the query IDs 0..CHOICE_IDS-1 (0.3.0).
+CHOICES = []
 
 
 def answers():
@@ -151,19 +246,49 @@ def answers():
     return out
 
 
+def choices():
+    out = {}
+    for qname, t in CHOICES:
+        rcodes, seen = set(), set()
+        for qid in range(CHOICE_IDS):
+            q = dns.message.make_query(qname, t)
+            q.id = qid
+            r = dns.query.udp(q, HOST, port=DNS_PORT, timeout=2)
+            rcodes.add(dns.rcode.to_text(r.rcode()))
+            seen.update(line for rr in r.answer for line in rr.to_text().split("\n"))
+        out[f"{qname} {t}"] = {"rcodes": sorted(rcodes), "records": sorted(seen)}
+    return out
+
+
 def main():
     out_dir = sys.argv[1]
+    # hc-tcp.json's target (127.0.0.1:8082): up while the answers are
+    # recorded, as test_upgrade.py keeps it (if taken: its holder answers).
+    up = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    up.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        up.bind(("127.0.0.1", 8082))
+        up.listen(64)
+    except OSError:
+        pass
     work = tempfile.mkdtemp(prefix="q53-fixture-")
     data = os.path.join(work, "node1")
     newer = release() >= (0, 2, 0)
+    v030 = release() >= (0, 3, 0)
     # 0.2.0+: snapshots every 64 entries, keeping 64 behind them: the
     # tail_of_every_type entries (about 20) come after the last one.
     args = [os.environ["Q53D"], "--dns", f"{HOST}:{DNS_PORT}", "--workers", "1",
             "--data-dir", data, "--id", "1", "--raft", RAFT, "--api", API,
             "--snapshot-threshold", "64" if newer else "8", "--election-timeout", "600",
             "--heartbeat", "60", "--nameservers", "ns1.q53.test.,ns2.q53.test."]
+    if v030:
+        args += ["--http", HTTP]  # the first boot draws DATA/admin-key
+        ADMIN_KEY.append(os.path.join(data, "admin-key"))
     proc = start(args, "n0" if newer else "n1")
+    more = {}
     try:
+        if v030:
+            wait_file(ADMIN_KEY[0])
         z = q53("zone", "create", "example.com", "--comment", "upgrade fixture",
                 "--caller-reference", "fixture-1")
         hc = q53("health", "create", os.path.join(SHARED, "hc-tcp.json"),
@@ -193,8 +318,12 @@ def main():
             proc = tail_of_every_type(args, proc)
             QUERIES.extend([("gone.test.", "SOA"), ("tail2.example.com.", "AAAA"),
                             ("www.late.test.", "A"), ("late.test.", "SOA")])
+        if v030:
+            more = tail_of_0_3_0(z["HostedZone"]["Id"], hcid, work)
+            more["choices"] = choices()
         expected = {"zones": q53("zone", "list"), "health": q53("health", "list"),
-                    "answers": answers(), "zone_id": z["HostedZone"]["Id"], "check_id": hcid}
+                    "answers": answers(), "zone_id": z["HostedZone"]["Id"], "check_id": hcid,
+                    **more}
     finally:
         stop(proc)
     os.makedirs(out_dir, exist_ok=True)
