@@ -975,6 +975,7 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.geoip_path = d->geo != NULL ? d->geoip : NULL;
 	cfg.site = d->site[0] != '\0' ? d->site : NULL;
 	cfg.site_region = d->site_region[0] != '\0' ? d->site_region : NULL;
+	cfg.geo = d->geo;
 	cfg.nameservers = (const char *const *)cl->ns;
 	cfg.n_nameservers = cl->n_ns;
 	cfg.seeds = cl->seeds;

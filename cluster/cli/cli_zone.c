@@ -669,6 +669,23 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 					      rs->cidr_collection_id,
 					      "LocationName",
 					      rs->cidr_location_name));
+	if (rs->has_geo_proximity) {
+		json_t *g = json_object();
+		if (rs->geo_proximity_aws_region[0])
+			json_object_set_new(
+			    g, "AWSRegion",
+			    json_string(rs->geo_proximity_aws_region));
+		else
+			json_object_set_new(
+			    g, "Coordinates",
+			    json_pack("{s:s,s:s}", "Latitude",
+				      rs->geo_proximity_latitude, "Longitude",
+				      rs->geo_proximity_longitude));
+		if (rs->geo_proximity_bias != 0)
+			json_object_set_new(
+			    g, "Bias", json_integer(rs->geo_proximity_bias));
+		json_object_set_new(o, "GeoProximityLocation", g);
+	}
 	if (rs->alias_hosted_zone_id != NULL &&
 	    rs->alias_hosted_zone_id[0] != '\0') {
 		json_object_set_new(

@@ -145,7 +145,10 @@ static void be_test_answer(void *data, struct api_call *call,
 	}
 	size_t qlen = make_query(qname, type, (uint16_t)req->id, ecs, ecs_len,
 				 q, sizeof(q));
-	struct dns_query_params p = {.udp_payload = DNS_UDP_PAYLOAD_DEFAULT};
+	/* The node's --geoip file: geolocation and geoproximity answer as
+	 * the query path's do. */
+	struct dns_query_params p = {.udp_payload = DNS_UDP_PAYLOAD_DEFAULT,
+				     .geo = n->geo};
 	size_t rlen =
 	    qlen == 0
 		? 0

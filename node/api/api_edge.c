@@ -37,6 +37,7 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	e->fsm = c->ops.fsm;
 	e->api_address = c->api_address;
 	e->geoip_sha256 = c->geoip_sha256;
+	e->geo = c->geo;
 	e->nameservers = (char **)c->nameservers;
 	e->n_nameservers = c->n_nameservers;
 	e->rpc = c->rpc;

@@ -22,6 +22,7 @@ struct api_edge_config {
 	struct member_rpc *rpc;	  /* borrowed */
 	const char *api_address;  /* HOST:PORT to listen on (borrowed) */
 	const char *geoip_sha256; /* --geoip file's, NULL: none (borrowed) */
+	const struct geo_db *geo; /* the --geoip file, NULL: none (borrowed) */
 	char *const *nameservers; /* of new zones (borrowed) */
 	size_t n_nameservers;
 	api_edge_member_add member_add;

@@ -175,9 +175,11 @@ static void record_set_free(Q53__Api__RecordSet *rs)
 	api_render_strings_free(rs->values, rs->n_values);
 	if (rs->set_identifier != protobuf_c_empty_string)
 		free(rs->set_identifier);
-	char **geo[] = {&rs->geo_continent_code, &rs->geo_country_code,
-			&rs->geo_subdivision_code};
-	for (size_t i = 0; i < 3; i++)
+	char **geo[] = {
+	    &rs->geo_continent_code,	 &rs->geo_country_code,
+	    &rs->geo_subdivision_code,	 &rs->geo_proximity_aws_region,
+	    &rs->geo_proximity_latitude, &rs->geo_proximity_longitude};
+	for (size_t i = 0; i < 6; i++)
 		if (*geo[i] != protobuf_c_empty_string)
 			free(*geo[i]);
 	if (rs->region != protobuf_c_empty_string)
@@ -261,6 +263,36 @@ static int render_record_set(Q53__Api__RecordSet *out,
 				    (char *)protobuf_c_empty_string;
 			return Q53_ENOMEM;
 		}
+	}
+	int32_t lat = 0, lon = 0, bias = 0;
+	if (zone_store_rrset_geoprox(rs, &lat, &lon, &bias)) {
+		char buf[2][16];
+		int32_t v[2] = {lat, lon};
+		for (size_t i = 0; i < 2; i++) {
+			int32_t a = v[i] < 0 ? -v[i] : v[i];
+			snprintf(buf[i], sizeof(buf[i]), "%s%d.%02d",
+				 v[i] < 0 ? "-" : "", (int)(a / 100),
+				 (int)(a % 100));
+		}
+		out->has_geo_proximity = true;
+		out->geo_proximity_bias = bias;
+		out->geo_proximity_latitude = strdup(buf[0]);
+		out->geo_proximity_longitude = strdup(buf[1]);
+		if (rs->policy->geoprox_region[0] != '\0')
+			out->geo_proximity_aws_region =
+			    strdup(rs->policy->geoprox_region);
+		char **d[] = {&out->geo_proximity_latitude,
+			      &out->geo_proximity_longitude,
+			      &out->geo_proximity_aws_region};
+		bool oom = false;
+		for (size_t i = 0; i < 3; i++) {
+			if (*d[i] == NULL) {
+				*d[i] = (char *)protobuf_c_empty_string;
+				oom = true;
+			}
+		}
+		if (oom)
+			return Q53_ENOMEM;
 	}
 	struct zone_store_alias a;
 	if (zone_store_rrset_alias(rs, &a)) {

@@ -10,6 +10,7 @@
 #include "node/runtime/cluster_ops.h"
 
 struct api_server;
+struct geo_db;
 struct change_status;
 struct member_rpc;
 struct write_router;
@@ -30,6 +31,7 @@ struct api_edge {
 	struct control_fsm *fsm;
 	const char *api_address;
 	const char *geoip_sha256; /* NULL: no --geoip */
+	const struct geo_db *geo; /* the --geoip file (test-answer), or NULL */
 	char **nameservers;
 	size_t n_nameservers;
 	struct member_rpc *rpc;

@@ -65,10 +65,10 @@ enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
 				       bool has_geo, bool has_region,
-				       bool has_cidr)
+				       bool has_cidr, bool has_geoprox)
 {
 	int n = (failover != CHANGE_FAILOVER_NONE) + has_weight + multivalue +
-		has_geo + has_region + has_cidr;
+		has_geo + has_region + has_cidr + has_geoprox;
 	if (!has_set_id)
 		return n == 0 ? CHANGE_POLICY_SIMPLE : CHANGE_POLICY_INVALID;
 	if (n != 1)
@@ -79,6 +79,8 @@ enum change_policy change_batch_policy(bool has_set_id,
 		return CHANGE_POLICY_GEO;
 	if (has_region)
 		return CHANGE_POLICY_LATENCY;
+	if (has_geoprox)
+		return CHANGE_POLICY_GEOPROX;
 	return failover != CHANGE_FAILOVER_NONE ? CHANGE_POLICY_FAILOVER
 	       : has_weight			? CHANGE_POLICY_WEIGHTED
 						: CHANGE_POLICY_MULTIVALUE;
@@ -99,6 +101,8 @@ const char *change_batch_policy_name(enum change_policy p)
 		return "latency";
 	case CHANGE_POLICY_CIDR:
 		return "IP-based";
+	case CHANGE_POLICY_GEOPROX:
+		return "geoproximity";
 	case CHANGE_POLICY_SIMPLE:
 	case CHANGE_POLICY_INVALID:
 		break;
@@ -180,6 +184,8 @@ static void change_clear(struct change *c)
 	free(c->rrset.geo_country);
 	free(c->rrset.geo_subdivision);
 	free(c->rrset.region);
+	free(c->rrset.geoprox.region);
+	free(c->rrset.geoprox.local_zone_group);
 	free(c->rrset.alias_zone_id);
 	free(c->rrset.alias_dns_name);
 	free(c->rrset.cidr_collection_id);

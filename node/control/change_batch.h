@@ -59,6 +59,7 @@ enum change_policy {
 	CHANGE_POLICY_GEO,
 	CHANGE_POLICY_LATENCY, /* Region */
 	CHANGE_POLICY_CIDR,    /* IP-based: CidrRoutingConfig */
+	CHANGE_POLICY_GEOPROX, /* GeoProximityLocation */
 	CHANGE_POLICY_INVALID, /* none with a SetIdentifier, or several */
 };
 
@@ -67,10 +68,22 @@ enum change_policy change_batch_policy(bool has_set_id,
 				       enum change_failover failover,
 				       bool has_weight, bool multivalue,
 				       bool has_geo, bool has_region,
-				       bool has_cidr);
+				       bool has_cidr, bool has_geoprox);
 /* "simple", "failover", "weighted", "multivalue", "geolocation",
- * "latency", "IP-based". */
+ * "latency", "IP-based", "geoproximity". */
 const char *change_batch_policy_name(enum change_policy p);
+
+/* GeoProximityLocation, as parsed and as typed (strings borrowed in the
+ * typed form). */
+struct change_geoprox {
+	bool present;
+	char *region;		/* AWSRegion, NULL when absent */
+	char *local_zone_group; /* LocalZoneGroup, NULL when absent */
+	bool has_coordinates;
+	int32_t latitude;  /* hundredths of a degree */
+	int32_t longitude; /* hundredths of a degree */
+	int32_t bias;	   /* Bias, 0 when absent */
+};
 
 struct change_rrset {
 	char *name; /* as given: absolute, final dot optional */
@@ -98,6 +111,12 @@ struct change_rrset {
 	/* Latency routing's Region; NULL when absent (checked by the
 	 * store). */
 	char *region;
+	/* GeoProximityLocation (has_geoprox): AWSRegion, LocalZoneGroup
+	 * (NULL when absent), Coordinates (has_coordinates; Latitude and
+	 * Longitude in hundredths of a degree: the API's strings have at most
+	 * two decimals) and Bias (0 when absent); ranges and the choice of
+	 * exactly one location are checked by the store. */
+	struct change_geoprox geoprox;
 	/* AliasTarget: NULL when none; then values is empty and ttl 0 (the
 	 * target's TTL answers). */
 	char *alias_zone_id;  /* HostedZoneId, "/hostedzone/" prefix cut */
@@ -146,6 +165,9 @@ struct rrset_data {
 	const char *geo_subdivision;
 	/* Latency routing's Region (untrusted), NULL when absent. */
 	const char *region;
+	/* GeoProximityLocation (untrusted: the store checks it), present
+	 * false when absent; its strings borrowed. */
+	struct change_geoprox geoprox;
 	/* An alias record set (AliasTarget) when alias_zone_id is not NULL:
 	 * then nrdata is 0 and ttl 0. alias_name: the target's wire name. */
 	const char *alias_zone_id;

@@ -22,12 +22,14 @@
 #define BAD(...) (change_batch_errors_add(e, i, __VA_ARGS__), Q53_EINVAL)
 
 /* Fields of a ResourceRecordSet served: failover, weighted, multivalue
- * answer, geolocation, latency and IP-based routing, health checks and
- * alias records. */
+ * answer, geolocation, latency, IP-based and geoproximity routing, health
+ * checks and alias records. */
 static const char *const ROUTING[] = {
-    "SetIdentifier", "Failover",	 "HealthCheckId",
-    "Weight",	     "MultiValueAnswer", "GeoLocation",
-    "AliasTarget",   "Region",		 "CidrRoutingConfig",
+    "SetIdentifier",	 "Failover",
+    "HealthCheckId",	 "Weight",
+    "MultiValueAnswer",	 "GeoLocation",
+    "AliasTarget",	 "Region",
+    "CidrRoutingConfig", "GeoProximityLocation",
 };
 
 /* Fields of a ResourceRecordSet this version recognises but does not serve
@@ -39,8 +41,13 @@ static const char *const UNSUPPORTED[] = {
 /* The routing policies a SetIdentifier needs exactly one of, with
  * Route 53's names. */
 static const char *const POLICIES[] = {
-    "Weight",	   "Region",	       "Failover",
-    "GeoLocation", "MultiValueAnswer", "CidrRoutingConfig",
+    "Weight",
+    "Region",
+    "Failover",
+    "GeoLocation",
+    "MultiValueAnswer",
+    "CidrRoutingConfig",
+    "GeoProximityLocation",
 };
 
 static char *dup_string(const json_t *s)
@@ -97,6 +104,93 @@ static int check_object(const json_t *obj, const char *where,
 	return 0;
 }
 
+/* A coordinate of the API's pattern ([-+]?[0-9]{1,2 or 3}(\.[0-9]{0,2})?)
+ * in hundredths of a degree; false when it does not match. */
+static bool parse_coordinate(const char *s, size_t len, unsigned maxint,
+			     int32_t *out)
+{
+	size_t i = 0, nint = 0, nfrac = 0;
+	int32_t v = 0, frac = 0;
+	bool neg = false;
+	if (len > 0 && (s[0] == '-' || s[0] == '+')) {
+		neg = s[0] == '-';
+		i++;
+	}
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, nint++)
+		v = v * 10 + (s[i] - '0');
+	if (nint < 1 || nint > maxint)
+		return false;
+	if (i < len && s[i] == '.') {
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, nfrac++)
+			frac = frac * 10 + (s[i] - '0');
+		if (nfrac > 2)
+			return false;
+		if (nfrac == 1)
+			frac *= 10;
+	}
+	if (i != len)
+		return false;
+	v = v * 100 + frac;
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* GeoProximityLocation's shape (botocore's service model): AWSRegion and
+ * LocalZoneGroup strings of 1 to 64 characters, Coordinates {Latitude,
+ * Longitude} (both required, strings with at most two decimals), Bias an
+ * integer. Ranges and "exactly one location" are the store's checks. */
+static int check_geoprox_shape(const json_t *v, struct change_batch_errors *e,
+			       size_t i)
+{
+	static const char *const GP[] = {"AWSRegion", "LocalZoneGroup",
+					 "Coordinates", "Bias"};
+	static const json_type GP_T[] = {JSON_STRING, JSON_STRING, JSON_OBJECT,
+					 JSON_INTEGER};
+	static const char *const CO[] = {"Latitude", "Longitude"};
+	static const json_type CO_T[] = {JSON_STRING, JSON_STRING};
+	int32_t x;
+	int rc = check_object(v, "GeoProximityLocation", GP, GP_T, 4, 0, e, i);
+	if (rc != 0)
+		return rc;
+	for (size_t k = 0; k < 2; k++) {
+		const json_t *s = json_object_get(v, GP[k]);
+		if (s != NULL &&
+		    (json_string_length(s) < 1 || json_string_length(s) > 64 ||
+		     strlen(json_string_value(s)) != json_string_length(s)))
+			return BAD("GeoProximityLocation.%s must be a string "
+				   "of 1 to 64 characters",
+				   GP[k]);
+	}
+	const json_t *c = json_object_get(v, "Coordinates");
+	if (c != NULL) {
+		rc = check_object(c, "GeoProximityLocation.Coordinates", CO,
+				  CO_T, 2, 2, e, i);
+		if (rc != 0)
+			return rc;
+		const json_t *lat = json_object_get(c, "Latitude");
+		const json_t *lon = json_object_get(c, "Longitude");
+		if (!parse_coordinate(json_string_value(lat),
+				      json_string_length(lat), 2, &x))
+			return BAD("GeoProximityLocation.Coordinates.Latitude "
+				   "must be a number of degrees with at most "
+				   "two decimals (-90 to 90)");
+		if (!parse_coordinate(json_string_value(lon),
+				      json_string_length(lon), 3, &x))
+			return BAD("GeoProximityLocation.Coordinates.Longitude "
+				   "must be a number of degrees with at most "
+				   "two decimals (-180 to 180)");
+	}
+	const json_t *b = json_object_get(v, "Bias");
+	if (b != NULL &&
+	    (json_integer_value(b) < -99 || json_integer_value(b) > 99))
+		return BAD("GeoProximityLocation.Bias %lld is out of range "
+			   "(-99 to 99)",
+			   (long long)json_integer_value(b));
+	if (json_object_size(v) == 0)
+		return BAD("GeoProximityLocation must name a location");
+	return 0;
+}
+
 /* Shape of the routing fields, served or not, so a malformed one is
  * reported as malformed rather than as unsupported. */
 static int check_routing_shapes(const json_t *rrs,
@@ -140,6 +234,12 @@ static int check_routing_shapes(const json_t *rrs,
 			return rc;
 		if (json_object_size(v) == 0)
 			return BAD("GeoLocation must name a location");
+	}
+	v = json_object_get(rrs, "GeoProximityLocation");
+	if (v != NULL) {
+		rc = check_geoprox_shape(v, e, i);
+		if (rc != 0)
+			return rc;
 	}
 	v = json_object_get(rrs, "Failover");
 	if (v != NULL && (!json_is_string(v) ||
@@ -329,6 +429,32 @@ static int parse_routing(const json_t *rrs, struct change *c,
 			if (*dst[k] == NULL)
 				return Q53_ENOMEM;
 		}
+	}
+	const json_t *gp = json_object_get(rrs, "GeoProximityLocation");
+	if (gp != NULL) {
+		struct change_geoprox *x = &c->rrset.geoprox;
+		const json_t *r = json_object_get(gp, "AWSRegion");
+		const json_t *lz = json_object_get(gp, "LocalZoneGroup");
+		const json_t *co = json_object_get(gp, "Coordinates");
+		const json_t *b = json_object_get(gp, "Bias");
+		x->present = true;
+		if (r != NULL && (x->region = dup_string(r)) == NULL)
+			return Q53_ENOMEM;
+		if (lz != NULL &&
+		    (x->local_zone_group = dup_string(lz)) == NULL)
+			return Q53_ENOMEM;
+		if (co != NULL) {
+			const json_t *lat = json_object_get(co, "Latitude");
+			const json_t *lon = json_object_get(co, "Longitude");
+			x->has_coordinates = true;
+			parse_coordinate(json_string_value(lat),
+					 json_string_length(lat), 2,
+					 &x->latitude);
+			parse_coordinate(json_string_value(lon),
+					 json_string_length(lon), 3,
+					 &x->longitude);
+		}
+		x->bias = b != NULL ? (int32_t)json_integer_value(b) : 0;
 	}
 	return 0;
 }
@@ -574,6 +700,39 @@ err_after_root:
 
 /* One ResourceRecordSet object, keys in Route 53's order; NULL on
  * failure (*bad set when the type or action is unknown). */
+/* A coordinate in hundredths of a degree as the API writes it. */
+static json_t *coordinate_json(int32_t v)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%s%d.%02d", v < 0 ? "-" : "",
+		 (v < 0 ? -v : v) / 100, (v < 0 ? -v : v) % 100);
+	return json_string(buf);
+}
+
+/* GeoProximityLocation of x into rrs; nonzero on failure. */
+static int format_geoprox(const struct change_geoprox *x, json_t *rrs)
+{
+	json_t *g = json_object();
+	int rc = g == NULL;
+	if (g == NULL)
+		return 1;
+	if (x->region != NULL)
+		rc |=
+		    json_object_set_new(g, "AWSRegion", json_string(x->region));
+	if (x->local_zone_group != NULL)
+		rc |= json_object_set_new(g, "LocalZoneGroup",
+					  json_string(x->local_zone_group));
+	if (x->has_coordinates)
+		rc |= json_object_set_new(
+		    g, "Coordinates",
+		    json_pack("{s:o,s:o}", "Latitude",
+			      coordinate_json(x->latitude), "Longitude",
+			      coordinate_json(x->longitude)));
+	if (x->bias != 0)
+		rc |= json_object_set_new(g, "Bias", json_integer(x->bias));
+	return rc | json_object_set_new(rrs, "GeoProximityLocation", g);
+}
+
 static json_t *format_change(const struct change *c, bool *bad)
 {
 	const struct change_rrset *r = &c->rrset;
@@ -630,6 +789,8 @@ static json_t *format_change(const struct change *c, bool *bad)
 			      r->cidr_collection_id, "LocationName",
 			      r->cidr_location != NULL ? r->cidr_location
 						       : ""));
+	if (r->geoprox.present)
+		rc |= format_geoprox(&r->geoprox, rrs);
 	if (r->alias_zone_id != NULL)
 		rc |= json_object_set_new(
 		    rrs, "AliasTarget",
@@ -872,6 +1033,7 @@ int change_batch_compile(const struct change_batch *b,
 		c->set.region = r->region;
 		c->set.cidr_collection_id = r->cidr_collection_id;
 		c->set.cidr_location = r->cidr_location;
+		c->set.geoprox = r->geoprox;
 		c->set.owner = t->owner;
 		c->set.owner_len = change_batch_name_to_wire(r->name, t->owner);
 		t->rdata =

@@ -181,8 +181,11 @@ int command_encode_delete_hosted_zone(
 /* The protobuf form of set r; rdata[] (n entries) is the caller's array. */
 void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 		       ProtobufCBinaryData *rdata,
-		       Q53__Command__GeoLocation *geo)
+		       const struct command_set_room *room)
 {
+	Q53__Command__GeoLocation *geo = room != NULL ? room->geo : NULL;
+	Q53__Command__GeoProximityLocation *gp =
+	    room != NULL ? room->geoprox : NULL;
 	q53__command__record_set__init(m);
 	m->owner.data = (uint8_t *)r->owner;
 	m->owner.len = r->owner_len;
@@ -213,6 +216,16 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 		m->cidr_collection_id = str_in(r->cidr_collection_id);
 		m->cidr_location_name = str_in(r->cidr_location);
 	}
+	if (gp != NULL && r->geoprox.present) {
+		q53__command__geo_proximity_location__init(gp);
+		gp->aws_region = str_in(r->geoprox.region);
+		gp->local_zone_group = str_in(r->geoprox.local_zone_group);
+		gp->has_coordinates = r->geoprox.has_coordinates;
+		gp->latitude = r->geoprox.latitude;
+		gp->longitude = r->geoprox.longitude;
+		gp->bias = r->geoprox.bias;
+		m->geo_proximity_location = gp;
+	}
 	if (r->alias_zone_id != NULL) {
 		m->alias_hosted_zone_id = (char *)r->alias_zone_id;
 		m->alias_dns_name.data = (uint8_t *)r->alias_name;
@@ -225,6 +238,8 @@ void command_set_to_pb(const struct rrset_data *r, Q53__Command__RecordSet *m,
 /* The command_version a command holding r needs at least. */
 static uint32_t set_version(const struct rrset_data *r)
 {
+	if (r->geoprox.present)
+		return COMMAND_VERSION_GEOPROX;
 	if (r->region != NULL)
 		return COMMAND_VERSION_LATENCY;
 	if (r->cidr_collection_id != NULL || r->cidr_location != NULL)
@@ -242,14 +257,16 @@ struct sets_pb {
 	Q53__Command__RecordSet **ptrs;
 	ProtobufCBinaryData *rdata;
 	Q53__Command__GeoLocation *geo;
+	Q53__Command__GeoProximityLocation *geoprox;
 	void *block;
 };
 
 static int sets_pb_alloc(struct sets_pb *x, size_t n, size_t nrd)
 {
 	size_t a = n * sizeof(*x->sets), b = n * sizeof(*x->ptrs),
-	       c = nrd * sizeof(*x->rdata), d = n * sizeof(*x->geo);
-	uint8_t *p = raft_malloc(a + b + c + d + 1);
+	       c = nrd * sizeof(*x->rdata), d = n * sizeof(*x->geo),
+	       e = n * sizeof(*x->geoprox);
+	uint8_t *p = raft_malloc(a + b + c + d + e + 1);
 
 	if (p == NULL)
 		return Q53_ENOMEM;
@@ -258,6 +275,7 @@ static int sets_pb_alloc(struct sets_pb *x, size_t n, size_t nrd)
 	x->ptrs = (void *)(p + a);
 	x->rdata = (void *)(p + a + b);
 	x->geo = (void *)(p + a + b + c);
+	x->geoprox = (void *)(p + a + b + c + d);
 	return 0;
 }
 
@@ -297,8 +315,9 @@ int command_encode_change_rrsets(const struct command_change_rrsets *c,
 		q53__command__record_set_change__init(&ch[i]);
 		ch[i].action = (uint32_t)r->action;
 		ch[i].invalid = str_in(r->invalid);
-		command_set_to_pb(&r->set, &x.sets[i], x.rdata + nrd,
-				  &x.geo[i]);
+		command_set_to_pb(
+		    &r->set, &x.sets[i], x.rdata + nrd,
+		    &(struct command_set_room){&x.geo[i], &x.geoprox[i]});
 		if (set_version(&r->set) > m.command_version)
 			m.command_version = set_version(&r->set);
 		nrd += r->set.nrdata;
@@ -348,6 +367,8 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	Q53__Command__ImportRecordSets m;
 	Q53__Command__RecordSet set;
 	Q53__Command__GeoLocation geo;
+	Q53__Command__GeoProximityLocation gp;
+	const struct command_set_room room = {&geo, &gp};
 	ProtobufCBinaryData *rdata = NULL;
 	size_t maxrd = 1;
 
@@ -372,7 +393,7 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	size_t head = protobuf_c_message_get_packed_size(&m.base);
 	size_t total = head;
 	for (size_t i = 0; i < c->nsets; i++) {
-		command_set_to_pb(&c->sets[i], &set, rdata, &geo);
+		command_set_to_pb(&c->sets[i], &set, rdata, &room);
 		size_t n = protobuf_c_message_get_packed_size(&set.base);
 		total += 1 + varint_len(n) + n;
 	}
@@ -389,7 +410,7 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	}
 	p += protobuf_c_message_pack(&m.base, p);
 	for (size_t i = 0; i < c->nsets; i++) {
-		command_set_to_pb(&c->sets[i], &set, rdata, &geo);
+		command_set_to_pb(&c->sets[i], &set, rdata, &room);
 		size_t n = protobuf_c_message_get_packed_size(&set.base);
 		*p++ = IMPORT_SETS_TAG;
 		p += put_varint(p, n);
@@ -1027,6 +1048,13 @@ static void unpacked_free(void *arena)
 	arena_free(arena);
 }
 
+/* The command_versions of the record set commands this release reads:
+ * 1..6 (4 IP-based, 5 latency, 6 geoproximity). */
+static bool rrsets_version_known(uint32_t v)
+{
+	return v >= COMMAND_VERSION && v <= COMMAND_VERSION_MAX;
+}
+
 static int fill_typed(struct command *out);
 
 static void fill_command(struct command *out)
@@ -1129,6 +1157,13 @@ uint32_t command_version_max(uint16_t type)
 		   : COMMAND_VERSION;
 }
 
+bool command_version_known(uint16_t type, uint32_t v)
+{
+	if (type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE)
+		return rrsets_version_known(v);
+	return v == COMMAND_VERSION;
+}
+
 uint32_t command_peek_version(const uint8_t *payload, size_t len)
 {
 	uint64_t v = 0;
@@ -1200,6 +1235,23 @@ int command_set_from_pb(const Q53__Command__RecordSet *m, struct rrset_data *r,
 	    m->cidr_location_name != NULL && m->cidr_location_name[0]
 		? m->cidr_location_name
 		: NULL;
+	const Q53__Command__GeoProximityLocation *gp =
+	    m->geo_proximity_location;
+	memset(&r->geoprox, 0, sizeof(r->geoprox));
+	if (gp != NULL) {
+		r->geoprox.present = true;
+		r->geoprox.region = gp->aws_region != NULL && gp->aws_region[0]
+					? gp->aws_region
+					: NULL;
+		r->geoprox.local_zone_group =
+		    gp->local_zone_group != NULL && gp->local_zone_group[0]
+			? gp->local_zone_group
+			: NULL;
+		r->geoprox.has_coordinates = gp->has_coordinates;
+		r->geoprox.latitude = gp->latitude;
+		r->geoprox.longitude = gp->longitude;
+		r->geoprox.bias = gp->bias;
+	}
 	return 0;
 }
 
@@ -1211,8 +1263,7 @@ static int fill_typed(struct command *out)
 		struct command_change_rrsets *c = &out->u.change_rrsets;
 		size_t nrd = 0;
 
-		if (m->command_version < COMMAND_VERSION ||
-		    m->command_version > COMMAND_VERSION_MAX)
+		if (!rrsets_version_known(m->command_version))
 			return Q53_EMALF;
 		for (size_t i = 0; i < m->n_changes; i++) {
 			if (m->changes[i]->set == NULL)
@@ -1280,8 +1331,7 @@ static int fill_typed(struct command *out)
 		struct command_import_zone *c = &out->u.import_zone;
 		size_t nrd = 0;
 
-		if (m->command_version < COMMAND_VERSION ||
-		    m->command_version > COMMAND_VERSION_MAX)
+		if (!rrsets_version_known(m->command_version))
 			return Q53_EMALF;
 		for (size_t i = 0; i < m->n_sets; i++)
 			nrd += m->sets[i]->n_rdata;

@@ -80,7 +80,7 @@ enum command_type {
 /* The command_version every typed command (11..16, 18..21) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one
  * holding a geolocation set or an alias, 4 for one holding a set with
- * CidrRoutingConfig (so that a
+ * CidrRoutingConfig, 6 for one holding a geoproximity set (so that a
  * release without them stops instead of misreading it). A larger one was
  * written by a newer release. */
 #define COMMAND_VERSION		  1
@@ -88,16 +88,21 @@ enum command_type {
 #define COMMAND_VERSION_GEO_ALIAS 3 /* a geolocation set or an alias */
 #define COMMAND_VERSION_CIDR	  4 /* a set with CidrRoutingConfig */
 #define COMMAND_VERSION_LATENCY	  5 /* a latency set (Region) */
-#define COMMAND_VERSION_MAX	  COMMAND_VERSION_LATENCY
+#define COMMAND_VERSION_GEOPROX	  6 /* a geoproximity set */
+#define COMMAND_VERSION_MAX	  COMMAND_VERSION_GEOPROX
 /* The command_version of the Traffic Flow commands (24..27). */
 #define COMMAND_VERSION_TRAFFIC_FLOW 7
 
 /* True for the types 11..16 and 18..23, which carry command_version. */
 bool command_type_versioned(uint16_t type);
 /* The largest command_version this release reads for a versioned type:
- * COMMAND_VERSION_LATENCY for the record set commands (11, 12),
+ * COMMAND_VERSION_MAX for the record set commands (11, 12),
  * COMMAND_VERSION for the others. */
 uint32_t command_version_max(uint16_t type);
+/* Whether this release reads command_version v of versioned type: for
+ * the record set commands 1..COMMAND_VERSION_MAX, for the others
+ * COMMAND_VERSION. */
+bool command_version_known(uint16_t type, uint32_t v);
 /* The command_version of a typed payload (field 1), read without decoding
  * the rest; 0 when absent or unreadable. */
 uint32_t command_peek_version(const uint8_t *payload, size_t len);
@@ -455,11 +460,16 @@ int command_config_from_pb(const struct Q53__Command__HealthCheckConfig *m,
  * Q53_EMALF for a field out of range (type, failover). */
 struct Q53__Command__RecordSet;
 struct Q53__Command__GeoLocation;
-/* geo: room for r's GeoLocation (used when r has one). */
+struct Q53__Command__GeoProximityLocation;
+/* Room for the submessages of one RecordSet (used when r has them). */
+struct command_set_room {
+	struct Q53__Command__GeoLocation *geo;
+	struct Q53__Command__GeoProximityLocation *geoprox;
+};
 void command_set_to_pb(const struct rrset_data *r,
 		       struct Q53__Command__RecordSet *m,
 		       ProtobufCBinaryData *rdata,
-		       struct Q53__Command__GeoLocation *geo);
+		       const struct command_set_room *room);
 int command_set_from_pb(const struct Q53__Command__RecordSet *m,
 			struct rrset_data *r, struct rrset_rdata *rdata);
 

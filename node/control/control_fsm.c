@@ -2174,6 +2174,7 @@ struct snap_zones {
 	ProtobufCBinaryData *rdata;
 	struct rrset_rdata *typed_rdata;
 	Q53__Command__GeoLocation *geo;
+	Q53__Command__GeoProximityLocation *geoprox;
 	struct zone_store_alias *alias; /* the alias sets' targets */
 };
 
@@ -2187,6 +2188,7 @@ static void snap_zones_free(struct snap_zones *x)
 	raft_free(x->rdata);
 	raft_free(x->typed_rdata);
 	raft_free(x->geo);
+	raft_free(x->geoprox);
 }
 
 /* A zone to snapshot: the store's (flat NULL: its sets read through
@@ -2232,6 +2234,7 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 	x->rdata = calloc0(nr, sizeof(*x->rdata), &failed);
 	x->typed_rdata = calloc0(maxr, sizeof(*x->typed_rdata), &failed);
 	x->geo = calloc0(ns, sizeof(*x->geo), &failed);
+	x->geoprox = calloc0(ns, sizeof(*x->geoprox), &failed);
 	if (failed)
 		return Q53_ENOMEM;
 	ns = 0;
@@ -2265,7 +2268,8 @@ static int snap_zones_fill(const struct snap_zone *zones, size_t nz,
 				x->typed_rdata[j].len = r->rdata[j].len;
 			}
 			command_set_to_pb(&d, &x->sets[ns], &x->rdata[nr],
-					  &x->geo[ns]);
+					  &(struct command_set_room){
+					      &x->geo[ns], &x->geoprox[ns]});
 			nr += r->count;
 			x->set_ptrs[ns] = &x->sets[ns];
 		}

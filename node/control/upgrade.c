@@ -171,7 +171,9 @@ static int up_apply_cmd(struct q53_fsm *base, uint16_t type,
 	*out_len = 0;
 	if (type > COMMAND_TYPE_MAX ||
 	    (command_type_versioned(type) &&
-	     command_peek_version(payload, len) > command_version_max(type))) {
+	     command_peek_version(payload, len) != 0 &&
+	     !command_version_known(type,
+				    command_peek_version(payload, len)))) {
 		if (type > COMMAND_TYPE_MAX)
 			snprintf(msg, sizeof(msg),
 				 "log entry at FSM index %" PRIu64

@@ -17,6 +17,7 @@
 #include "node/control/change_batch.h"
 #include "node/control/cidr_table.h"
 #include "node/control/geo_codes.h"
+#include "node/control/geoprox.h"
 #include "node/control/latency_table.h"
 #include "node/control/zone_store_impl.h"
 #include "node/dnsdata/rdata_check.h"
@@ -195,6 +196,10 @@ struct set_routing {
 	const char *region;  /* checked already (region_of) */
 	const char *cidr_id; /* CidrRoutingConfig, NULL: none */
 	const char *cidr_loc;
+	/* Geoproximity (routing ZONE_STORE_GEOPROX), checked already
+	 * (geoprox_of). */
+	int32_t gp_lat, gp_lon, gp_bias;
+	const char *gp_region;
 };
 
 static const struct set_routing PLAIN = {.failover = CHANGE_FAILOVER_NONE};
@@ -219,6 +224,21 @@ static int region_of(const struct zone_store *s, const struct rrset_data *r,
 	return -1;
 }
 
+/* The geoproximity location of typed set r into *g: 0 for none or a
+ * valid one, else -1 with the reason in why. */
+static int geoprox_of(const struct rrset_data *r, struct set_routing *g,
+		      char *why, size_t whylen)
+{
+	if (!r->geoprox.present)
+		return 0;
+	if (geoprox_check(&r->geoprox, &g->gp_lat, &g->gp_lon, why, whylen) !=
+	    0)
+		return -1;
+	g->gp_bias = r->geoprox.bias;
+	g->gp_region = r->geoprox.region;
+	return 0;
+}
+
 static bool has_geo(const struct rrset_data *r)
 {
 	return r->geo_continent != NULL || r->geo_country != NULL ||
@@ -237,22 +257,31 @@ static int geo_of(const struct rrset_data *r, uint32_t *loc, char *why,
 				  r->geo_subdivision, loc, why, whylen);
 }
 
-/* The routing fields of typed set r (weight range checked already). */
+/* The routing fields of typed set r (weight range and geoproximity
+ * location checked already). */
 static struct set_routing routing_of(const struct rrset_data *r)
 {
-	return (struct set_routing){
+	char why[200];
+	struct set_routing g = {
 	    r->set_identifier,
 	    r->failover,
 	    r->health_check_id,
 	    r->has_weight ? (uint8_t)r->weight : 0,
 	    (uint8_t)((r->has_weight ? ZONE_STORE_WEIGHTED : 0) |
 		      (r->multivalue ? ZONE_STORE_MULTIVALUE : 0) |
-		      (r->alias_zone_id != NULL ? ZONE_STORE_ALIAS : 0)),
+		      (r->alias_zone_id != NULL ? ZONE_STORE_ALIAS : 0) |
+		      (r->geoprox.present ? ZONE_STORE_GEOPROX : 0)),
 	    0,
 	    {r->geo_continent, r->geo_country, r->geo_subdivision},
 	    r->region,
 	    r->cidr_collection_id,
-	    r->cidr_location};
+	    r->cidr_location,
+	    0,
+	    0,
+	    0,
+	    NULL};
+	(void)geoprox_of(r, &g, why, sizeof(why));
+	return g;
 }
 
 static bool has_cidr(const struct rrset_data *r)
@@ -311,6 +340,17 @@ void zone_store_rrset_data(const struct zone_store_rrset *s,
 		out->geo_continent = geo_str(p->geo_continent);
 		out->geo_country = geo_str(p->geo_country);
 		out->geo_subdivision = geo_str(p->geo_subdivision);
+	}
+	if (routing & ZONE_STORE_GEOPROX) {
+		struct change_geoprox *g = &out->geoprox;
+		g->present = true;
+		g->region = p->geoprox_region[0] != '\0'
+				? (char *)p->geoprox_region
+				: NULL;
+		g->has_coordinates = g->region == NULL;
+		g->latitude = p->geoprox_lat;
+		g->longitude = p->geoprox_lon;
+		g->bias = p->geoprox_bias;
 	}
 	out->region = zone_store_rrset_region(s);
 }
@@ -376,7 +416,8 @@ enum change_policy zone_store_rrset_policy(const struct zone_store_rrset *s)
 	    zone_store_rrset_set_id(s) != NULL, zone_store_rrset_failover(s),
 	    routing & ZONE_STORE_WEIGHTED, routing & ZONE_STORE_MULTIVALUE,
 	    zone_store_rrset_geo(s) != 0, zone_store_rrset_region(s) != NULL,
-	    zone_store_rrset_cidr_collection(s) != NULL);
+	    zone_store_rrset_cidr_collection(s) != NULL,
+	    routing & ZONE_STORE_GEOPROX);
 }
 
 /* The records of a set being built, in canonical order and distinct,
@@ -490,6 +531,13 @@ static struct zone_store_rrset *set_make(const uint8_t *owner, size_t len,
 			geo_copy(pol->geo_subdivision,
 				 sizeof(pol->geo_subdivision), r->geo_code[2]);
 		}
+		if (r->routing & ZONE_STORE_GEOPROX) {
+			pol->geoprox_lat = (int16_t)r->gp_lat;
+			pol->geoprox_lon = (int16_t)r->gp_lon;
+			pol->geoprox_bias = (int8_t)r->gp_bias;
+			geo_copy(pol->geoprox_region,
+				 sizeof(pol->geoprox_region), r->gp_region);
+		}
 		if (r->region != NULL)
 			geo_copy(pol->region, sizeof(pol->region), r->region);
 		s->policy = pol;
@@ -535,6 +583,19 @@ static bool opt_eq(const char *a, const char *b)
 	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
+static bool geoprox_same(const struct zone_store_rrset *a,
+			 const struct zone_store_rrset *b)
+{
+	int32_t la = 0, oa = 0, ba = 0, lb = 0, ob = 0, bb = 0;
+	bool ga = zone_store_rrset_geoprox(a, &la, &oa, &ba);
+	bool gb = zone_store_rrset_geoprox(b, &lb, &ob, &bb);
+	if (ga != gb)
+		return false;
+	return !ga || (la == lb && oa == ob && ba == bb &&
+		       strcmp(a->policy->geoprox_region,
+			      b->policy->geoprox_region) == 0);
+}
+
 /* Everything but the key (owner, type, set identifier) is the same. */
 static bool set_same_data(const struct zone_store_rrset *a,
 			  const struct zone_store_rrset *b)
@@ -545,6 +606,7 @@ static bool set_same_data(const struct zone_store_rrset *a,
 	    zone_store_rrset_routing(a) != zone_store_rrset_routing(b) ||
 	    zone_store_rrset_geo(a) != zone_store_rrset_geo(b) ||
 	    !opt_eq(zone_store_rrset_region(a), zone_store_rrset_region(b)) ||
+	    !geoprox_same(a, b) ||
 	    !opt_eq(zone_store_rrset_health_check(a),
 		    zone_store_rrset_health_check(b)) ||
 	    !opt_eq(zone_store_rrset_cidr_collection(a),
@@ -1419,13 +1481,15 @@ static int change_to_set(const struct zone_store *s,
 	}
 	enum change_policy policy = change_batch_policy(
 	    r->set_identifier != NULL, r->failover, r->has_weight,
-	    r->multivalue, has_geo(r), r->region != NULL, has_cidr(r));
+	    r->multivalue, has_geo(r), r->region != NULL, has_cidr(r),
+	    r->geoprox.present);
 	if (policy == CHANGE_POLICY_INVALID) {
 		report_add(e, i,
 			   "%s: a SetIdentifier needs exactly one routing "
 			   "policy (Failover, Weight, MultiValueAnswer, "
-			   "GeoLocation, Region or CidrRoutingConfig), and a "
-			   "routing policy a SetIdentifier",
+			   "GeoLocation, Region, CidrRoutingConfig or "
+			   "GeoProximityLocation), and a routing policy a "
+			   "SetIdentifier",
 			   label);
 		return Q53_EINVAL;
 	}
@@ -1467,6 +1531,11 @@ static int change_to_set(const struct zone_store *s,
 	}
 	uint32_t loc;
 	if (geo_of(r, &loc, why, sizeof(why)) != 0) {
+		report_add(e, i, "%s: %s", label, why);
+		return Q53_EINVAL;
+	}
+	struct set_routing gp = PLAIN;
+	if (geoprox_of(r, &gp, why, sizeof(why)) != 0) {
 		report_add(e, i, "%s: %s", label, why);
 		return Q53_EINVAL;
 	}
@@ -2374,6 +2443,10 @@ static int set_from_typed(const struct zone_store_zone *z,
 	 * regions may be restored after the zones). */
 	*why = "a malformed Region";
 	if (r->region != NULL && !latency_name_valid(r->region))
+		return Q53_EINVAL;
+	*why = "an invalid GeoProximityLocation";
+	struct set_routing gp = PLAIN;
+	if (geoprox_of(r, &gp, geo_why, sizeof(geo_why)) != 0)
 		return Q53_EINVAL;
 	struct set_draft d;
 	draft_init(&d);

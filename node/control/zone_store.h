@@ -82,6 +82,12 @@ struct zone_store_policy {
 	/* IP-based routing (CidrRoutingConfig): NULL when none. */
 	char *cidr_collection_id;
 	char *cidr_location; /* "*": the default */
+	/* Geoproximity (routing ZONE_STORE_GEOPROX): the location in
+	 * hundredths of a degree, its Bias, and the AWSRegion it was given
+	 * as ("" for Coordinates). */
+	int16_t geoprox_lat, geoprox_lon;
+	int8_t geoprox_bias;
+	char geoprox_region[16];
 };
 
 /* One record set, read-only for callers. */
@@ -103,6 +109,8 @@ struct zone_store_rrset {
 /* An alias (AliasTarget): count 1, rdata[0] the target in a private
  * layout read only through zone_store_rrset_alias, ttl 0. */
 #define ZONE_STORE_ALIAS 0x04
+/* A geoproximity member (GeoProximityLocation). */
+#define ZONE_STORE_GEOPROX 0x08
 
 /* The target of an alias set. */
 struct zone_store_alias {
@@ -171,6 +179,19 @@ static inline const char *
 zone_store_rrset_cidr_location(const struct zone_store_rrset *s)
 {
 	return s->policy != NULL ? s->policy->cidr_location : NULL;
+}
+
+/* The geoproximity location of s: false when s has none. */
+static inline bool zone_store_rrset_geoprox(const struct zone_store_rrset *s,
+					    int32_t *lat, int32_t *lon,
+					    int32_t *bias)
+{
+	if (s->policy == NULL || !(s->policy->routing & ZONE_STORE_GEOPROX))
+		return false;
+	*lat = s->policy->geoprox_lat;
+	*lon = s->policy->geoprox_lon;
+	*bias = s->policy->geoprox_bias;
+	return true;
 }
 
 /* The typed form of s (borrowing s), rdata left NULL. */

@@ -226,7 +226,7 @@ static int group_tree(const struct resolved *r, struct build_health *h,
 	enum change_policy p = zone_store_rrset_policy(r->v[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
 	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY ||
-	    p == CHANGE_POLICY_CIDR) {
+	    p == CHANGE_POLICY_CIDR || p == CHANGE_POLICY_GEOPROX) {
 		struct zone_store_routing *t =
 		    arena_keep(h->arena, malloc(sizeof(*t)));
 		if (t == NULL)

@@ -127,6 +127,7 @@ static int geo(struct zone_store_routing *t,
 	int rc = weighted(t, e, m);
 	for (size_t i = 0; rc == 0 && i < t->n; i++)
 		t->leaf[i].weight = zone_store_rrset_geo(t->member[i]);
+	t->kind = ZONE_CHOICE_GEO;
 	return rc;
 }
 
@@ -212,6 +213,40 @@ static int latency(struct zone_store_routing *t,
 	return 0;
 }
 
+/* Geoproximity: a leaf per eligible member, the locations in the extra
+ * data. */
+static int geoprox(struct zone_store_routing *t,
+		   const struct zone_store_rrset *const *e, size_t m)
+{
+	int rc = weighted(t, e, m);
+	if (rc != 0)
+		return rc;
+	size_t len = sizeof(struct zone_geoprox) +
+		     t->n * sizeof(struct zone_geoprox_leaf);
+	uint8_t *x = calloc(1, len);
+	if (x == NULL)
+		return Q53_ENOMEM;
+	struct zone_geoprox *h = (struct zone_geoprox *)(void *)x;
+	struct zone_geoprox_leaf *l =
+	    (struct zone_geoprox_leaf *)(void *)(x + sizeof(*h));
+	int32_t best = -100;
+	for (size_t i = 0; i < t->n; i++) {
+		int32_t lat = 0, lon = 0, bias = 0;
+		zone_store_rrset_geoprox(t->member[i], &lat, &lon, &bias);
+		zone_geo_point_set(&l[i].at, lat / 100.0, lon / 100.0);
+		l[i].factor = zone_geoprox_factor(bias);
+		t->leaf[i].weight = (uint32_t)(bias + 100);
+		if (bias > best) {
+			best = bias;
+			h->fallback = (uint32_t)i;
+		}
+	}
+	t->extra = x;
+	t->extra_len = len;
+	t->kind = ZONE_CHOICE_GEOPROX;
+	return 0;
+}
+
 int zone_store_routing_build(struct zone_store_routing *t,
 			     struct zone_store_rrset *const *g, size_t n,
 			     zone_store_check_fn healthy, void *ctx,
@@ -236,6 +271,8 @@ int zone_store_routing_build(struct zone_store_routing *t,
 		rc = multivalue(t, e, m);
 	else if (p == CHANGE_POLICY_GEO)
 		rc = geo(t, e, m);
+	else if (p == CHANGE_POLICY_GEOPROX)
+		rc = geoprox(t, e, m);
 	else if (p == CHANGE_POLICY_LATENCY)
 		rc = latency(t, e, m, lat);
 	else

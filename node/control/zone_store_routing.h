@@ -14,7 +14,13 @@
  * when none is healthy), distinct, in set identifier order; each leaf is
  * up to ZONE_STORE_MULTIVALUE_MAX of them, starting at a different record
  * (a rotation), so that every eligible record is answered and answers
- * differ between queries. */
+ * differ between queries.
+ *
+ * Geolocation: a leaf per eligible member keyed by its location.
+ * Geoproximity: a leaf per eligible member, its location and bias factor
+ * in the extra data (struct zone_geoprox_leaf, choice.h); a client without
+ * coordinates gets the member of the largest Bias (the first of them in
+ * set identifier order). */
 #ifndef Q53_NODE_CONTROL_ZONE_STORE_ROUTING_H
 #define Q53_NODE_CONTROL_ZONE_STORE_ROUTING_H
 

@@ -258,14 +258,26 @@ void dns_client_from_sockaddr(struct dns_client *c, const struct sockaddr *sa)
 	}
 }
 
-/* zone_choice_key.locate: the location of the key's network. */
+/* zone_choice_key.locate: the location of the key's network (and its
+ * coordinates into k->point), from the table geo_open precomputed. */
 static uint32_t key_locate(struct zone_choice_key *k)
 {
 	uint8_t addr[16] = {0}, prefix = 0;
 	memcpy(addr, k->subnet, k->subnet_len);
-	uint32_t loc = geo_locate(k->geo, k->family, addr, &prefix);
+	if (geo_table_size(k->geo) == 0) {
+		uint32_t loc = geo_locate_mmdb(k->geo, k->family, addr, &prefix,
+					       &k->point);
+		k->scope = prefix;
+		return loc;
+	}
+	const struct geo_place *p = geo_find(k->geo, k->family, addr, &prefix);
 	k->scope = prefix;
-	return loc;
+	if (p == NULL) {
+		k->point.has = 0;
+		return 0;
+	}
+	k->point = p->point;
+	return p->loc;
 }
 
 /* The routing hash's input for q (query ID id) from client. */
@@ -283,6 +295,7 @@ static void choice_key(struct zone_choice_key *k, const struct query *q,
 	k->subnet_len = 0;
 	k->scope = 0;
 	k->picked = false;
+	k->point.has = 0;
 	if (q->has_ecs) {
 		/* The client's network as its resolver says it (RFC 7871),
 		 * cut to the prefix the pick uses; SOURCE 0: none. */

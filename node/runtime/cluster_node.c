@@ -45,6 +45,7 @@ struct cluster_node {
 	char *dns_address;
 	char *name;
 	const char *geoip_sha256; /* borrowed (cluster_node_config) */
+	const struct geo_db *geo; /* borrowed (cluster_node_config) */
 	char **nameservers;
 	size_t n_nameservers;
 	bool join; /* started with a join address */
@@ -268,6 +269,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	snprintf(name, sizeof(name), "node%llu", (unsigned long long)cfg->id);
 	n->api_address = cn_strdup(cfg->api_address);
 	n->geoip_sha256 = cfg->geoip_sha256;
+	n->geo = cfg->geo;
 	n->dns_address = cn_strdup(cfg->dns_address);
 	n->http_insecure = cfg->http_insecure;
 	if (cfg->http_address != NULL &&
@@ -375,6 +377,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	ae.rpc = n->rpc;
 	ae.api_address = n->api_address;
 	ae.geoip_sha256 = n->geoip_sha256;
+	ae.geo = n->geo;
 	ae.nameservers = n->nameservers;
 	ae.n_nameservers = n->n_nameservers;
 	ae.member_add = cn_member_add;

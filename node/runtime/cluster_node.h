@@ -40,6 +40,8 @@
 
 struct cluster_node;
 
+struct geo_db;
+
 struct cluster_node_config {
 	uint64_t id;		   /* >= 1 */
 	const char *data_dir;	   /* raft_uv directory, must exist */
@@ -61,6 +63,9 @@ struct cluster_node_config {
 	 * metadata; the region is an input of latency answers. */
 	const char *site;
 	const char *site_region;
+	/* The opened --geoip file (test-answer's client locations), NULL:
+	 * none; borrowed for the node's life. */
+	const struct geo_db *geo;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

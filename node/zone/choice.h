@@ -11,6 +11,7 @@
 #define Q53_NODE_ZONE_CHOICE_H
 
 #include <endian.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +104,27 @@ static inline const void *zone_choice_extra(const struct zone_choice *c)
 	return (const uint8_t *)c + zone_choice_head_bytes(c->n);
 }
 
+/* A point on the earth as a unit vector (geoproximity routing); has 0:
+ * no point. */
+struct zone_geo_point {
+	double x, y, z;
+	uint32_t has;
+	uint32_t reserved;
+};
+
+/* p from a latitude and longitude in degrees. */
+static inline void zone_geo_point_set(struct zone_geo_point *p, double lat,
+				      double lon)
+{
+	const double rad = 3.14159265358979323846 / 180.0;
+	double la = lat * rad, lo = lon * rad;
+	p->x = cos(la) * cos(lo);
+	p->y = cos(la) * sin(lo);
+	p->z = sin(la);
+	p->has = 1;
+	p->reserved = 0;
+}
+
 /* What the pick hashes. qname: lowercase wire, qname_len bytes. subnet:
  * the client's network (its address masked to the prefix the query path
  * uses), subnet_len bytes of it (0: unknown). */
@@ -124,6 +146,9 @@ struct zone_choice_key {
 	 * the prefix length of the network it matched. */
 	uint32_t (*locate)(struct zone_choice_key *k);
 	const void *geo;
+	/* Geoproximity: the client's coordinates, set by locate (has 0:
+	 * none). */
+	struct zone_geo_point point;
 };
 
 static inline uint64_t zone_choice_load64(const uint8_t *p)
@@ -263,5 +288,76 @@ struct zone_latency_extra {
 	uint32_t reserved;
 	/* the prefix table follows (8-aligned) */
 };
+
+/* Geoproximity routing (zone_store_build.c): a choice of kind GEOPROX
+ * has, in its extra data, a struct zone_geoprox then one struct
+ * zone_geoprox_leaf per leaf (the leaves' keys are unused). The leaf whose
+ * location has the smallest biased distance to the client's coordinates
+ * answers (ties: the first); a client without coordinates gets leaf
+ * fallback (one zone_geo_acos per leaf). Route 53's bias: biased distance =
+ * distance * (1 - bias/100) for a positive bias, distance / (1 + bias/100) for
+ * a negative one, i.e. distance * factor with the factor precomputed. */
+struct zone_geoprox {
+	uint32_t fallback; /* the leaf of a client without coordinates */
+	uint32_t reserved;
+};
+struct zone_geoprox_leaf {
+	struct zone_geo_point at; /* the location */
+	double factor;		  /* (100 - bias) / 100 or 100 / (100 + bias) */
+};
+
+/* The factor of a Bias in -99..99. */
+static inline double zone_geoprox_factor(int bias)
+{
+	return bias >= 0 ? (100.0 - bias) / 100.0 : 100.0 / (100.0 + bias);
+}
+
+/* acos(x) for x in [-1, 1] within 2e-8 radians (Abramowitz and Stegun
+ * 4.4.46; 0.2 m on the earth): plain arithmetic and one square root, no
+ * libm call, the same bits on every node running the same build. */
+static inline double zone_geo_acos(double x)
+{
+	double a = x < 0 ? -x : x;
+	a = a > 1.0 ? 1.0 : a; /* rounding past the unit sphere */
+	double p =
+	    ((((((-0.0012624911 * a + 0.0066700901) * a - 0.0170881256) * a +
+		0.0308918810) *
+		   a -
+	       0.0501743046) *
+		  a +
+	      0.0889789874) *
+		 a -
+	     0.2145988016) *
+		a +
+	    1.5707963050;
+	double r = sqrt(1.0 - a) * p;
+	return x < 0 ? 3.14159265358979323846 - r : r;
+}
+
+/* The leaf of geoproximity choice c answering a client at p: its index.
+ * Not inlined: its loop would crowd the other kinds' picks in the query
+ * path's hot function. */
+__attribute__((noinline, unused)) static uint32_t
+zone_geoprox_pick(const struct zone_choice *c, const struct zone_geo_point *p)
+{
+	const struct zone_geoprox *h = zone_choice_extra(c);
+	const struct zone_geoprox_leaf *l =
+	    (const struct zone_geoprox_leaf *)(const void *)(h + 1);
+	if (!p->has)
+		return h->fallback < c->n ? h->fallback : 0;
+	uint32_t best = 0;
+	double bestd = HUGE_VAL;
+	for (uint32_t i = 0; i < c->n; i++) {
+		double dot =
+		    p->x * l[i].at.x + p->y * l[i].at.y + p->z * l[i].at.z;
+		/* The central angle: the distance over the earth's radius. */
+		double d = zone_geo_acos(dot) * l[i].factor;
+		if (d < bestd) {
+			best = i;
+			bestd = d;
+		}
+	}
+	return best;
+}
 
 #endif

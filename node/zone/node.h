@@ -226,6 +226,13 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 			case ZONE_CHOICE_IP:
 				l = zone_ip_pick(c, key);
 				break;
+			case ZONE_CHOICE_GEOPROX:
+				if (key->locate != NULL)
+					key->locate(key);
+				else
+					key->point.has = 0;
+				l = zone_geoprox_pick(c, &key->point);
+				break;
 			default:
 				break;
 			}

@@ -6,7 +6,10 @@ Python running this has mmdb_writer: the test venv, tests/venv.sh) a
 geolocation group (DE, FR, JP and the "*" default; q53d --geoip with a small
 MaxMind DB written here, tests/system/geo_db.py) queried with an EDNS
 client-subnet option (dnsperf -E 8:<hex>) against the simple name queried
-with the same option, so that only the policy differs:
+with the same option, so that only the policy differs; with --geoprox also
+a geoproximity group of three (us-east-1, eu-central-1 with a Bias, Tokyo
+by coordinates) asked with the same option (the DB then gives the ECS
+network Frankfurt's coordinates):
 
   UDP q/s   dnsperf against each name, interleaved rounds (simple, weighted,
             multivalue, failover, ...), server pinned to CPU 0 and dnsperf to
@@ -53,6 +56,12 @@ ECS_ANSWER = "192.0.2.41"   # the DE record below
 ECS_OPT = ["-E", "8:000118000a0107"]
 GEO = [({"CountryCode": "DE"}, "192.0.2.41"), ({"CountryCode": "FR"}, "192.0.2.42"),
        ({"CountryCode": "JP"}, "192.0.2.43"), ({"CountryCode": "*"}, "192.0.2.49")]
+GEOPROX_NAME = "gp.bench.example."
+GEOPROX_ANSWER = "192.0.2.52"  # eu-central-1, the nearest to Frankfurt
+GEOPROX = [({"AWSRegion": "us-east-1"}, "192.0.2.51"),
+           ({"AWSRegion": "eu-central-1", "Bias": 10}, "192.0.2.52"),
+           ({"Coordinates": {"Latitude": "35.68", "Longitude": "139.69"}}, "192.0.2.53")]
+GEOPROX_COORDS = {"10.1.0.0/16": (50.11, 8.68)}  # geo_db.NETWORKS' DE
 
 
 def have_geo():
@@ -64,7 +73,7 @@ def have_geo():
         return False
 
 
-def batch(geo):
+def batch(geo, geoprox=False):
     def rrs(name, value, **kw):
         return {"Name": name, "Type": "A", "TTL": 60,
                 "ResourceRecords": [{"Value": value}], **kw}
@@ -83,6 +92,10 @@ def batch(geo):
         for i, (loc, value) in enumerate(GEO):
             ch.append(rrs(ECS_NAMES["geolocation+ecs"], value, SetIdentifier=f"g{i}",
                           GeoLocation=loc))
+    if geoprox:
+        for i, (loc, value) in enumerate(GEOPROX):
+            ch.append(rrs(GEOPROX_NAME, value, SetIdentifier=f"p{i}",
+                          GeoProximityLocation=loc))
     return json.dumps({"Changes": [{"Action": "CREATE", "ResourceRecordSet": r}
                                    for r in ch]})
 
@@ -92,10 +105,11 @@ class Q53Cluster(servers.Server):
     (fixed Raft and API ports: the log holds the Raft address)."""
     name = "q53d"
 
-    def __init__(self, workdir, binary, geoip=None):
+    def __init__(self, workdir, binary, geoip=None, geoprox=False):
         super().__init__(workdir, ORIGIN, os.devnull)
         self.binary = binary
         self.geoip = geoip
+        self.geoprox = geoprox
         self.data = os.path.join(workdir, "data")
         self.raft = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
         self.api = f"127.0.0.1:{dnsmini.free_port('127.0.0.1')}"
@@ -136,7 +150,7 @@ class Q53Cluster(servers.Server):
                 if time.monotonic() > deadline:
                     raise RuntimeError("zone create failed")
                 time.sleep(0.2)
-            p = self.cli("change-batch", ORIGIN, "-", stdin=batch(bool(self.geoip)))
+            p = self.cli("change-batch", ORIGIN, "-", stdin=batch(bool(self.geoip), self.geoprox))
             if p.returncode != 0:
                 raise RuntimeError(f"change-batch: {p.stderr}")
             cid = json.loads(p.stdout)["ChangeInfo"]["Id"]
@@ -162,6 +176,14 @@ class Q53Cluster(servers.Server):
         if out != [ECS_ANSWER]:
             raise RuntimeError(f"geolocation with ECS {ECS_SUBNET}: {out}, "
                                f"want {ECS_ANSWER}")
+        if self.geoprox:
+            out = subprocess.run(["dig", f"@{self.addr}", "-p", str(self.port), "+short",
+                                  "+tries=1", "+time=2", f"+subnet={ECS_SUBNET}",
+                                  GEOPROX_NAME, "A"],
+                                 capture_output=True, text=True, timeout=10).stdout.split()
+            if out != [GEOPROX_ANSWER]:
+                raise RuntimeError(f"geoproximity with ECS {ECS_SUBNET}: {out}, "
+                                   f"want {GEOPROX_ANSWER}")
 
 
 def qfile(workdir, kind, name):
@@ -180,6 +202,8 @@ def main():
     ap.add_argument("--callgrind-rate", type=int, default=1000)
     ap.add_argument("--smoke", action="store_true", help="tiny run for CI (< 60 s)")
     ap.add_argument("--report", help="also write the markdown table here")
+    ap.add_argument("--geoprox", action="store_true",
+                    help="also a geoproximity row (a q53d that serves it)")
     a = ap.parse_args()
     if a.smoke:
         a.rounds, a.seconds, a.callgrind_queries = 1, 1, 0
@@ -192,6 +216,8 @@ def main():
     kinds = {k: (n, (), "simple") for k, n in NAMES.items()}
     if geo:
         kinds.update({k: (n, ECS_OPT, "simple+ecs") for k, n in ECS_NAMES.items()})
+        if a.geoprox:
+            kinds["geoproximity+ecs"] = (GEOPROX_NAME, ECS_OPT, "simple+ecs")
     work = tempfile.mkdtemp(prefix="q53-routing-bench-")
     started = time.time()
     try:
@@ -199,8 +225,12 @@ def main():
         if geo:
             sys.path.insert(0, os.path.join(HERE, "..", "system"))
             import geo_db
-            geoip = geo_db.write(os.path.join(work, "geo.mmdb"))
-        srv = Q53Cluster(work, os.path.abspath(a.q53d), geoip)
+            nets = dict(geo_db.NETWORKS)
+            if a.geoprox:
+                for net, at in GEOPROX_COORDS.items():
+                    nets[net] = nets[net][:3] + (at,)
+            geoip = geo_db.write(os.path.join(work, "geo.mmdb"), nets)
+        srv = Q53Cluster(work, os.path.abspath(a.q53d), geoip, geo and a.geoprox)
         srv.seed()
         files = {k: qfile(work, k, n) for k, (n, _, _) in kinds.items()}
         # Queries/s: interleaved rounds on one server start.

@@ -17,6 +17,7 @@
 #include "node/control/cidr_table.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
+#include "node/geo/geo.h"
 #include "node/zone/choice.h"
 #include "node/zone/prefix.h"
 #include "node/zone/view.h"
@@ -164,6 +165,7 @@ static const char zone_nested[] = "$ORIGIN nested.example.com.\n"
 				  "* CNAME host\n";
 
 static struct serving_view *view;
+static struct geo_db *geo;
 
 /* The fixed zones must load: without them the target tests nothing. */
 static struct zone *load(const char *origin, const char *text, size_t len)
@@ -519,6 +521,28 @@ static const char alias_batch[] =
 													   "lb.target.test",
 													   "false") "]}";
 
+/* gp.alias.test.: a geoproximity group (AWSRegion, Coordinates, biases),
+ * compiled by the zone store like the alias records. */
+static const char geoprox_batch[] =
+    "{\"Changes\": ["
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"gp.alias.test\", \"Type\": \"A\", \"TTL\": 30, "
+    "\"SetIdentifier\": \"fra\", \"GeoProximityLocation\": "
+    "{\"AWSRegion\": \"eu-central-1\", \"Bias\": 30}, "
+    "\"ResourceRecords\": [{\"Value\": \"198.51.100.21\"}]}},"
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"gp.alias.test\", \"Type\": \"A\", \"TTL\": 30, "
+    "\"SetIdentifier\": \"tyo\", \"GeoProximityLocation\": "
+    "{\"Coordinates\": {\"Latitude\": \"35.68\", \"Longitude\": "
+    "\"139.69\"}, \"Bias\": -40}, "
+    "\"ResourceRecords\": [{\"Value\": \"198.51.100.22\"}]}},"
+    "{\"Action\": \"CREATE\", \"ResourceRecordSet\": {\"Name\": "
+    "\"gp.alias.test\", \"Type\": \"A\", \"TTL\": 30, "
+    "\"SetIdentifier\": \"sfo\", \"GeoProximityLocation\": "
+    "{\"AWSRegion\": \"us-west-1\"}, "
+    "\"ResourceRecords\": [{\"Value\": \"198.51.100.23\"}, "
+    "{\"Value\": \"198.51.100.24\"}]}}]}";
+
 static void alias_apply(struct zone_store *s, const char *zid, const char *json)
 {
 	struct change_batch *b;
@@ -549,6 +573,7 @@ static void load_alias_zones(struct zone **out)
 	must(zone_store_create(&s, &t, err, sizeof(err)), err);
 	alias_apply(&s, TARGET_ZID, alias_target_batch);
 	alias_apply(&s, ALIAS_ZID, alias_batch);
+	alias_apply(&s, ALIAS_ZID, geoprox_batch);
 	must(zone_store_build(&s, ALIAS_ZID, &out[0], err, sizeof(err)), err);
 	must(zone_store_build(&s, TARGET_ZID, &out[1], err, sizeof(err)), err);
 	zone_store_free(&s);
@@ -653,6 +678,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	{
+		/* tests/fuzz/ -> tests/unit/data/geo/city-test.mmdb */
+		char path[4096], err[512];
+		const char *slash = strrchr(__FILE__, '/');
+		int n = slash ? (int)(slash - __FILE__) : 1;
+		snprintf(path, sizeof(path),
+			 "%.*s/../unit/data/geo/city-test.mmdb", n,
+			 slash ? __FILE__ : ".");
+		if (geo_open(path, &geo, err, sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_query: %s\n", err);
+			abort();
+		}
+	}
 	/* The large RRsets of example.com are generated, not written out. */
 	size_t cap = sizeof(zone_example) + 64 * 1024, off = 0;
 	char *text = malloc(cap), line[512];
@@ -698,12 +736,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct dns_query_params udp1232 = {
-	    .udp_payload = DNS_UDP_PAYLOAD_DEFAULT, .tcp = false};
-	static const struct dns_query_params udp512 = {.udp_payload = 512,
-						       .tcp = false};
-	static const struct dns_query_params tcp = {
-	    .udp_payload = DNS_UDP_PAYLOAD_DEFAULT, .tcp = true};
+	/* Clients are placed by the unit tests' City DB (geolocation and
+	 * geoproximity picks with real locations and coordinates). */
+	const struct dns_query_params udp1232 = {
+	    .udp_payload = DNS_UDP_PAYLOAD_DEFAULT, .tcp = false, .geo = geo};
+	const struct dns_query_params udp512 = {
+	    .udp_payload = 512, .tcp = false, .geo = geo};
+	const struct dns_query_params tcp = {
+	    .udp_payload = DNS_UDP_PAYLOAD_DEFAULT, .tcp = true, .geo = geo};
 
 	static uint8_t udp_out[DNS_MSG_MAX], tcp_out[DNS_MSG_MAX];
 

@@ -243,6 +243,17 @@ def write_queries(outdir):
             files["%s-%s-%d" % (tag, addr.replace(":", "_"), bits)] = query(
                 name, "A", qid, edns=0, options=[dns.edns.ECSOption(addr, bits)])
         files[tag] = query(name, "A", qid)
+    # Geoproximity (gp.alias.test., compiled by the zone store), clients
+    # placed by the unit tests' City DB: with and without coordinates,
+    # IPv4 and IPv6, and none.
+    for tag, addr, bits in (("gp-ecs-fr", "10.1.2.0", 24),
+                            ("gp-ecs-us", "10.1.2.128", 25),
+                            ("gp-ecs-nocoords", "10.2.0.0", 16),
+                            ("gp-ecs6", "2001:db8:1:2::", 64),
+                            ("gp-ecs-src0", "0.0.0.0", 0)):
+        files[tag] = query("gp.alias.test.", "A", qid, edns=0,
+                           options=[dns.edns.ECSOption(addr, bits)])
+    files["gp-noecs"] = query("gp.alias.test.", "A", qid)
     files["www-cookie-nsid"] = query("www.example.com.", "A", qid + 1, edns=0,
                                      options=[cookie, nsid])
     files["www-class-ch"] = query("www.example.com.", "TXT", qid + 2,
@@ -451,6 +462,16 @@ BATCHES = {
     "geo": batch(("CREATE", rrset("g.example.com", "A", 60, ["192.0.2.1"],
                                   SetIdentifier="eu",
                                   GeoLocation={"ContinentCode": "EU"}))),
+    "geoprox": batch(
+        ("CREATE", rrset("gp.example.com", "A", 60, ["192.0.2.1"],
+                         SetIdentifier="fra",
+                         GeoProximityLocation={"AWSRegion": "eu-central-1",
+                                               "Bias": 25})),
+        ("CREATE", rrset("gp.example.com", "A", 60, ["192.0.2.2"],
+                         SetIdentifier="dc",
+                         GeoProximityLocation={"Coordinates": {
+                             "Latitude": "-33.87", "Longitude": "151.2"},
+                             "Bias": -99}))),
     "failover-hc": batch(("CREATE", rrset("f.example.com", "A", 60,
                                           ["192.0.2.1"], SetIdentifier="p",
                                           Failover="PRIMARY",

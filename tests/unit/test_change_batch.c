@@ -238,7 +238,8 @@ static void test_routing_fields(void **state)
 	    ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", " VALUE "}"),
 	    "InvalidChangeBatch: change 0: Invalid request: Expected "
 	    "exactly one of [Weight, Region, Failover, GeoLocation, "
-	    "MultiValueAnswer, CidrRoutingConfig], but found none in "
+	    "MultiValueAnswer, CidrRoutingConfig, GeoProximityLocation], but "
+	    "found none in "
 	    "Change with [Action=CREATE, Name=www.example.com., Type=A, "
 	    "SetIdentifier=x]");
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"SetIdentifier\": \"x\", "

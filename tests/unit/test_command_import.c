@@ -33,7 +33,8 @@ static void pack_whole(const struct command_import_zone *c, uint8_t **buf,
 	m.change_id = (char *)c->change_id;
 	m.time_ms = c->time_ms;
 	for (size_t i = 0; i < c->nsets; i++) {
-		command_set_to_pb(&c->sets[i], &sets[i], rd + 64 * i, &geo[i]);
+		command_set_to_pb(&c->sets[i], &sets[i], rd + 64 * i,
+				  &(struct command_set_room){&geo[i], NULL});
 		ptrs[i] = &sets[i];
 	}
 	m.sets = ptrs;

@@ -636,8 +636,8 @@ static void change_id_of(unsigned i, char out[16])
 	snprintf(out, 16, "C%05u", (unsigned)((i * 7919u) % 16411u));
 }
 
-/* Weighted (Weight 0 too) and multivalue sets survive a snapshot and its
- * restore: the same store, every routing field. */
+/* Weighted (Weight 0 too), multivalue and geoproximity sets survive a
+ * snapshot and its restore: the same store, every routing field. */
 static void test_routing_sets_snapshot(void **state)
 {
 	struct control_fsm *f = fsm_new(), *g = fsm_new();
@@ -645,26 +645,51 @@ static void test_routing_sets_snapshot(void **state)
 	struct zone_store_info info;
 	(void)state;
 	ok(f, p_zone(ZID, "example.com", NULL, "CZ"));
-	ok(f, p_batch(ZID, "C1",
-		      "{\"Changes\": [{\"Action\": \"CREATE\", "
-		      "\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
-		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"z\", "
-		      "\"Weight\": 0, \"ResourceRecords\": [{\"Value\": "
-		      "\"192.0.2.1\"}]}}, {\"Action\": \"CREATE\", "
-		      "\"ResourceRecordSet\": {\"Name\": \"m.example.com\", "
-		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"m\", "
-		      "\"MultiValueAnswer\": true, \"ResourceRecords\": "
-		      "[{\"Value\": \"192.0.2.2\"}]}}]}"));
+	ok(f,
+	   p_batch(ZID, "C1",
+		   "{\"Changes\": [{\"Action\": \"CREATE\", "
+		   "\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
+		   "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"z\", "
+		   "\"Weight\": 0, \"ResourceRecords\": [{\"Value\": "
+		   "\"192.0.2.1\"}]}}, {\"Action\": \"CREATE\", "
+		   "\"ResourceRecordSet\": {\"Name\": \"m.example.com\", "
+		   "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"m\", "
+		   "\"MultiValueAnswer\": true, \"ResourceRecords\": "
+		   "[{\"Value\": \"192.0.2.2\"}]}}, {\"Action\": \"CREATE\", "
+		   "\"ResourceRecordSet\": {\"Name\": \"gp.example.com\", "
+		   "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"r\", "
+		   "\"GeoProximityLocation\": {\"AWSRegion\": "
+		   "\"us-east-1\", \"Bias\": -5}, \"ResourceRecords\": "
+		   "[{\"Value\": \"192.0.2.3\"}]}}, {\"Action\": \"CREATE\", "
+		   "\"ResourceRecordSet\": {\"Name\": \"gp.example.com\", "
+		   "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"c\", "
+		   "\"GeoProximityLocation\": {\"Coordinates\": "
+		   "{\"Latitude\": \"-1.5\", \"Longitude\": \"-179.99\"}}, "
+		   "\"ResourceRecords\": [{\"Value\": \"192.0.2.4\"}]}}]}"));
 	struct snap a = snap(f);
 	assert_int_equal(gb->restore(gb, a.p, a.len), 0);
 	snap_same(a, snap(g));
 	raft_free(a.p);
 	assert_int_equal(zone_store_get(control_fsm_zone_store(g), ZID, &info),
 			 0);
-	int weighted = 0, multivalue = 0;
+	int weighted = 0, multivalue = 0, geoprox = 0;
 	for (size_t i = 0; i < info.nrrsets; i++) {
 		const struct zone_store_rrset *r =
 		    zone_store_info_rrset(&info, i);
+		int32_t lat, lon, bias;
+		if (zone_store_rrset_geoprox(r, &lat, &lon, &bias)) {
+			const char *sid = zone_store_rrset_set_id(r);
+			if (strcmp(sid, "r") == 0)
+				assert_true(lat == 3904 && lon == -7749 &&
+					    bias == -5 &&
+					    strcmp(r->policy->geoprox_region,
+						   "us-east-1") == 0);
+			else
+				assert_true(lat == -150 && lon == -17999 &&
+					    bias == 0 &&
+					    r->policy->geoprox_region[0] == 0);
+			geoprox++;
+		}
 		weighted +=
 		    zone_store_rrset_policy(r) == CHANGE_POLICY_WEIGHTED &&
 		    zone_store_rrset_weight(r) == 0;
@@ -673,6 +698,7 @@ static void test_routing_sets_snapshot(void **state)
 	}
 	assert_int_equal(weighted, 1);
 	assert_int_equal(multivalue, 1);
+	assert_int_equal(geoprox, 2);
 	control_fsm_free(f);
 	control_fsm_free(g);
 }
@@ -1091,9 +1117,11 @@ static void test_newer_versions(void **state)
 	    b->apply(b, typed.type, typed.data, typed.len, &code, &out, &len),
 	    Q53_ENOMEM);
 	assert_int_equal(fatal_calls, 2);
-	assert_non_null(strstr(fatal_msg, "has command type 11 version 6 "
-					  "written by a newer quorum53: "
-					  "upgrade this node"));
+	snprintf(want, sizeof(want),
+		 "has command type 11 version %d written by a newer "
+		 "quorum53: upgrade this node",
+		 COMMAND_VERSION_MAX + 1);
+	assert_non_null(strstr(fatal_msg, want));
 	/* The same entry at the current version applies. */
 	typed.data[1] = COMMAND_VERSION;
 	assert_int_equal(

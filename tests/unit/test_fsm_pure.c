@@ -419,10 +419,11 @@ static void test_decode_refusals(void **state)
 	assert_int_equal(
 	    command_decode(COMMAND_TYPE_MAX + 1, (const uint8_t *)"", 0, &c),
 	    Q53_EMALF);
-	/* command_version 6 is not this release's (2: routing sets, 3:
-	 * geolocation sets and aliases, 4: IP-based sets, 5: latency sets). */
+	/* command_version 7 is not this release's (2: routing sets, 3:
+	 * geolocation sets and aliases, 4: IP-based sets, 5: latency sets, 6:
+	 * geoproximity sets). */
 	assert_int_equal(command_decode(COMMAND_CHANGE_RRSETS,
-					(const uint8_t *)"\x08\x06", 2, &c),
+					(const uint8_t *)"\x08\x07", 2, &c),
 			 Q53_EMALF);
 	assert_int_equal(command_peek_version((const uint8_t *)"\x08\x02", 2),
 			 2);
@@ -438,7 +439,7 @@ static void test_decode_refusals(void **state)
 		    command_decode(COMMAND_CHANGE_RRSETS, pb, 2, &c), 0);
 		command_free(&c);
 	}
-	assert_int_equal(COMMAND_VERSION_MAX, 5);
+	assert_int_equal(COMMAND_VERSION_MAX, 6);
 }
 
 int main(void)

@@ -298,6 +298,20 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 		xo_text(x, "LocationName", rs->cidr_location_name);
 		xo_close(x);
 	}
+	if (rs->has_geo_proximity) {
+		xo_open(x, "GeoProximityLocation");
+		if (rs->geo_proximity_aws_region[0]) {
+			xo_text(x, "AWSRegion", rs->geo_proximity_aws_region);
+		} else {
+			xo_open(x, "Coordinates");
+			xo_text(x, "Latitude", rs->geo_proximity_latitude);
+			xo_text(x, "Longitude", rs->geo_proximity_longitude);
+			xo_close(x);
+		}
+		if (rs->geo_proximity_bias != 0)
+			xo_fmt(x, "Bias", "%d", (int)rs->geo_proximity_bias);
+		xo_close(x);
+	}
 	if (rs->alias_hosted_zone_id != NULL &&
 	    rs->alias_hosted_zone_id[0] != '\0') {
 		char target[1100];
