@@ -1161,6 +1161,9 @@ bool command_version_known(uint16_t type, uint32_t v)
 {
 	if (type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE)
 		return rrsets_version_known(v);
+	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
+		return v == COMMAND_VERSION_TRAFFIC_FLOW;
 	return v == COMMAND_VERSION;
 }
 

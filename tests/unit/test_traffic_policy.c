@@ -903,6 +903,13 @@ static void test_fsm_commands(void **state)
 	assert_int_equal(command_encode_traffic_policy(&c, &p), 0);
 	assert_int_equal(p.type, COMMAND_CREATE_TRAFFIC_POLICY);
 	assert_int_equal(command_peek_version(p.data, p.len), 7);
+	/* The upgrade layer reads version 7 of types 24..27, nothing newer. */
+	for (uint16_t t = COMMAND_CREATE_TRAFFIC_POLICY;
+	     t <= COMMAND_TRAFFIC_POLICY_INSTANCE; t++) {
+		assert_true(command_type_versioned(t));
+		assert_true(command_version_known(t, 7));
+		assert_false(command_version_known(t, 8));
+	}
 	assert_int_equal(fsm_do(f, &p), 0);
 	c.version = 2;
 	assert_int_equal(command_encode_traffic_policy(&c, &p), 0);
