@@ -324,6 +324,25 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			return refuse(err, errlen, Q53_EINVAL,
 				      "id must be 0 to 65535");
 		return 0;
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW: {
+		const Q53__Api__TrafficFlowRequest *t = r->traffic_flow;
+		if (t == NULL || t->op == 0 || t->op > 15)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "a Traffic Flow operation is required");
+		if ((rv = check_name("id", t->id, false, err, errlen)) != 0 ||
+		    (rv = check_name("name", t->name, false, err, errlen)) !=
+			0 ||
+		    (rv = check_name("comment", t->comment, false, err,
+				     errlen)) != 0 ||
+		    (rv = check_name("zone_id", t->zone_id, false, err,
+				     errlen)) != 0 ||
+		    (rv = check_name("policy_id", t->policy_id, false, err,
+				     errlen)) != 0 ||
+		    (rv = check_name("marker", t->marker, false, err,
+				     errlen)) != 0)
+			return rv;
+		return check_page(t->max_items, err, errlen);
+	}
 	case Q53__API__REQUEST__BODY_LATENCY_SET:
 		if (r->latency_set == NULL || r->latency_set->n_rows == 0 ||
 		    r->latency_set->n_rows > API_MSG_LATENCY_ROWS_MAX)
@@ -495,6 +514,8 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "list-cidr-locations";
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		return "list-cidr-blocks";
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
+		return "traffic-flow";
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return "none";

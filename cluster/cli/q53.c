@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cluster/cli/cli.h"
+#include "cluster/cli/cli_flow.h"
 #include "cluster/cli/cli_health.h"
 #include "cluster/cli/cli_cidr.h"
 #include "cluster/cli/cli_key.h"
@@ -43,6 +44,18 @@ static void usage(FILE *f)
 	    "default 0)\n"
 	    "  audit [--zone ID] [--max-items N]   (recent changes: who, "
 	    "when)\n"
+	    "Traffic Flow (Route 53 traffic policy documents; JSON output)\n"
+	    "  traffic-policy create NAME FILE|- [--comment C]\n"
+	    "  traffic-policy version ID FILE|- [--comment C]   (a new "
+	    "version)\n"
+	    "  traffic-policy get ID VERSION | list | versions ID\n"
+	    "  traffic-policy comment ID VERSION TEXT\n"
+	    "  traffic-policy delete ID VERSION   (not while a policy record "
+	    "uses it)\n"
+	    "  policy-record create ZONE-ID NAME TTL POLICY-ID VERSION\n"
+	    "  policy-record get ID | count | delete ID\n"
+	    "  policy-record list [--zone ZONE-ID] [--policy ID --version N]\n"
+	    "  policy-record update ID TTL POLICY-ID VERSION\n"
 	    "Access keys of the HTTP API (q53 and Route 53 tools; IAM policy "
 	    "JSON)\n"
 	    "  key create --policy FILE|- [--description D]   (prints the "
@@ -344,6 +357,10 @@ int main(int argc, char **argv)
 		rv = cli_cidr_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "audit") == 0)
 		rv = cli_zone_audit(&cli, cargc, cargv);
+	else if (strcmp(cmd, "traffic-policy") == 0)
+		rv = cli_flow_policy_main(&cli, cargc, cargv);
+	else if (strcmp(cmd, "policy-record") == 0)
+		rv = cli_flow_record_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		rv = CLI_EXIT_OK;

@@ -368,6 +368,9 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		DISPATCH(test_answer);
 		break;
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
+		DISPATCH(traffic_flow);
+		break;
 	case Q53__API__REQUEST__BODY_LATENCY_SET:
 		DISPATCH(latency_set);
 		break;

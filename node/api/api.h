@@ -101,6 +101,8 @@ struct api_backend {
 			  const Q53__Api__ListTagsRequest *req);
 	void (*test_answer)(void *data, struct api_call *call,
 			    const Q53__Api__TestAnswerRequest *req);
+	void (*traffic_flow)(void *data, struct api_call *call,
+			     const Q53__Api__TrafficFlowRequest *req);
 	void (*latency_set)(void *data, struct api_call *call,
 			    const Q53__Api__LatencySetRequest *req);
 	void (*latency_delete)(void *data, struct api_call *call,

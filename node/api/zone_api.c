@@ -16,6 +16,7 @@
 #include "node/api/change_status.h"
 #include "node/api/health_api.h"
 #include "node/api/key_api.h"
+#include "node/api/flow_api.h"
 #include "node/api/latency_api.h"
 #include "node/api/cidr_api.h"
 #include "node/api/tag_api.h"
@@ -252,6 +253,9 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
 	case Q53__API__REQUEST__BODY_LIST_TAGS:
 		tag_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
+		flow_api_execute(n, call);
 		return;
 	case Q53__API__REQUEST__BODY_LATENCY_SET:
 	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
@@ -518,6 +522,7 @@ void zone_api_backend(struct api_backend *out)
 	health_api_backend(&b);
 	key_api_backend(&b);
 	tag_api_backend(&b);
+	flow_api_backend(&b);
 	latency_api_backend(&b);
 	cidr_api_backend(&b);
 	answer_api_backend(&b);

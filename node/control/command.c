@@ -84,6 +84,14 @@ const char *command_type_name(uint16_t type)
 		return "CreateCidrCollection";
 	case COMMAND_CHANGE_CIDR_COLLECTION:
 		return "ChangeCidrCollection";
+	case COMMAND_CREATE_TRAFFIC_POLICY:
+		return "CreateTrafficPolicy";
+	case COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT:
+		return "UpdateTrafficPolicyComment";
+	case COMMAND_DELETE_TRAFFIC_POLICY:
+		return "DeleteTrafficPolicy";
+	case COMMAND_TRAFFIC_POLICY_INSTANCE:
+		return "TrafficPolicyInstance";
 	default:
 		return "Unknown";
 	}
@@ -1134,11 +1142,16 @@ bool command_type_versioned(uint16_t type)
 	       type == COMMAND_CREATE_CIDR_COLLECTION ||
 	       type == COMMAND_CHANGE_CIDR_COLLECTION ||
 	       type == COMMAND_SET_LATENCY_ROWS ||
-	       type == COMMAND_LATENCY_SAMPLES;
+	       type == COMMAND_LATENCY_SAMPLES ||
+	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+		type <= COMMAND_TRAFFIC_POLICY_INSTANCE);
 }
 
 uint32_t command_version_max(uint16_t type)
 {
+	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
+		return COMMAND_VERSION_TRAFFIC_FLOW;
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
 		   ? COMMAND_VERSION_MAX
 		   : COMMAND_VERSION;
@@ -1148,6 +1161,9 @@ bool command_version_known(uint16_t type, uint32_t v)
 {
 	if (type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE)
 		return rrsets_version_known(v);
+	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
+		return v == COMMAND_VERSION_TRAFFIC_FLOW;
 	return v == COMMAND_VERSION;
 }
 

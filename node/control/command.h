@@ -68,9 +68,14 @@ enum command_type {
 	COMMAND_CHANGE_CIDR_COLLECTION = 21, /* also DeleteCidrCollection */
 	COMMAND_SET_LATENCY_ROWS = 22,
 	COMMAND_LATENCY_SAMPLES = 23,
+	/* Traffic Flow (command_flow.h): */
+	COMMAND_CREATE_TRAFFIC_POLICY = 24,
+	COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT = 25,
+	COMMAND_DELETE_TRAFFIC_POLICY = 26,
+	COMMAND_TRAFFIC_POLICY_INSTANCE = 27,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_LATENCY_SAMPLES
+#define COMMAND_TYPE_MAX COMMAND_TRAFFIC_POLICY_INSTANCE
 
 /* The command_version every typed command (11..16, 18..21) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one
@@ -85,6 +90,8 @@ enum command_type {
 #define COMMAND_VERSION_LATENCY	  5 /* a latency set (Region) */
 #define COMMAND_VERSION_GEOPROX	  6 /* a geoproximity set */
 #define COMMAND_VERSION_MAX	  COMMAND_VERSION_GEOPROX
+/* The command_version of the Traffic Flow commands (24..27). */
+#define COMMAND_VERSION_TRAFFIC_FLOW 7
 
 /* True for the types 11..16 and 18..23, which carry command_version. */
 bool command_type_versioned(uint16_t type);

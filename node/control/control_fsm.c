@@ -10,11 +10,13 @@
 
 #include "node/common/errcode.h"
 #include "node/control/access_keys.h"
+#include "node/control/command_flow.h"
 #include "node/control/change_batch.h"
 #include "node/control/command.h"
 #include "node/control/cidr_table.h"
 #include "node/control/tag_table.h"
 #include "node/control/zone_store.h"
+#include "node/control/zone_store_flow.h"
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rrtype.h"
 #include "node/health/check_config.h"
@@ -27,9 +29,12 @@
  * silently drop: it stops on format 3 instead. */
 #define SNAPSHOT_FORMAT	    3
 #define SNAPSHOT_FORMAT_MIN 2
-#define SNAPSHOT_FORMAT_MAX SNAPSHOT_FORMAT
-#define SNAPSHOT_END	    0x51353346u /* FsmSnapshot.end */
-#define ERR_MAX		    4096
+/* 4: with traffic policies or policy records (FsmSnapshot 12, 13), which
+ * a release reading 3 would drop; written only when there are some. */
+#define SNAPSHOT_FORMAT_FLOW 4
+#define SNAPSHOT_FORMAT_MAX  SNAPSHOT_FORMAT_FLOW
+#define SNAPSHOT_END	     0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX		     4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
 #define REJECTED 1
 
@@ -716,6 +721,29 @@ static void transition_add(struct control_fsm *f, const struct check *c)
 	t->time_ms = c->transition_ms;
 }
 
+/* Marks the zones of the policy records whose policy uses check id. */
+static void dirty_flow(struct control_fsm *f, const char *id)
+{
+	const struct zone_store *zs = &f->s.zones;
+	for (size_t i = 0; i < zone_store_instance_count(zs); i++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(zs, i);
+		const struct zone_store_tpolicy *p =
+		    zone_store_policy_get(zs, t->policy_id, t->policy_version);
+		bool uses = false;
+		for (size_t r = 0; p != NULL && !uses && r < p->p.nrules; r++)
+			for (size_t k = 0; !uses && k < p->p.rules[r].nitems;
+			     k++)
+				uses =
+				    p->p.rules[r].items[k].health_check !=
+					NULL &&
+				    strcmp(p->p.rules[r].items[k].health_check,
+					   id) == 0;
+		if (uses)
+			dirty_add(f, t->zone_id);
+	}
+}
+
 /* Marks every zone that uses a check whose status just changed, and
  * records the transitions. */
 static void dirty_flipped(struct control_fsm *f)
@@ -736,6 +764,7 @@ static void dirty_flipped(struct control_fsm *f)
 		for (size_t k = refs_lower(s, c, "");
 		     k < s->n_refs && s->refs[k].check == c; k++)
 			dirty_add(f, s->refs[k].zone_id);
+		dirty_flow(f, c->id);
 	}
 }
 
@@ -1357,6 +1386,22 @@ apply_delete_health_check(struct apply *a,
 			      "HealthCheckInUse: health check %s is used by "
 			      "record sets of hosted zone %s",
 			      c->id, s->refs[ref].zone_id);
+	for (size_t i = 0; i < zone_store_policy_count(&s->zones); i++) {
+		const struct zone_store_tpolicy *t =
+		    zone_store_policy_at(&s->zones, i);
+		for (size_t r = 0; r < t->p.nrules; r++)
+			for (size_t k = 0; k < t->p.rules[r].nitems; k++) {
+				const char *hc =
+				    t->p.rules[r].items[k].health_check;
+				if (hc != NULL && strcmp(hc, c->id) == 0)
+					return reject(
+					    a, Q53_EINVAL,
+					    "HealthCheckInUse: health check "
+					    "%s is used by version %u of "
+					    "traffic policy %s",
+					    c->id, (unsigned)t->version, t->id);
+			}
+	}
 	rv = encode_success(a);
 	if (rv != 0)
 		return rv;
@@ -1671,6 +1716,44 @@ apply_update_zone_comment(struct apply *a,
 	return 0;
 }
 
+/* --- Traffic Flow --- */
+
+/* A Traffic Flow command (command_flow.h): the zone of a policy record
+ * it changes is dirty. */
+static int apply_flow(struct apply *a, uint16_t type, const uint8_t *payload,
+		      size_t len)
+{
+	struct state *s = &a->f->s;
+	char zone_id[ZONE_STORE_ID_MAX + 1], err[ERR_MAX];
+	int rv = command_flow_apply(&s->zones, type, payload, len, true,
+				    zone_id, err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, Q53_EMALF,
+			      "InvalidInput: malformed %s command (type %u, "
+			      "%zu bytes)",
+			      command_type_name(type), (unsigned)type, len);
+	if (zone_id[0] != '\0' &&
+	    zone_store_get(&s->zones, zone_id, &(struct zone_store_info){0}) ==
+		0) {
+		rv = prepare_dirty(a, zone_id);
+		if (rv != 0)
+			return rv;
+	}
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = command_flow_apply(&s->zones, type, payload, len, false, zone_id,
+				err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
 /* --- latency routing --- */
 
 static int apply_set_latency_rows(struct apply *a,
@@ -1958,6 +2041,12 @@ static int fsm_apply_cmd(struct q53_fsm *base, uint16_t type,
 		return Q53_ENOMEM;
 	a->f = f;
 	a->index = f->s.applied + 1;
+	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE) {
+		cmd.pb = NULL;
+		rv = apply_flow(a, type, payload, len);
+		goto done;
+	}
 	if (given != NULL && given->type == (enum command_type)type) {
 		cmd = *given;
 		cmd.pb = NULL; /* borrowed: nothing to free */
@@ -1974,6 +2063,7 @@ static int fsm_apply_cmd(struct q53_fsm *base, uint16_t type,
 			    command_type_name(type), (unsigned)type, len);
 	else
 		rv = dispatch(a, &cmd);
+done:
 	if (rv == REJECTED) {
 		raft_free(a->out);
 		a->out = NULL;
@@ -2196,6 +2286,7 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	Q53__Command__FsmSnapshot m;
 	struct snap_arrays x = {0};
 	struct snap_zones zx = {0};
+	struct command_flow_pb flow = {0};
 	Q53__Command__HealthCheckConfig *cfgs = NULL;
 	Q53__Command__LatencyTable *latency = NULL;
 	char ***children = NULL;
@@ -2327,6 +2418,15 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	m.access_keys = x.keys;
 	m.n_tags = s->tags.n;
 	m.tags = x.tags;
+	rv = command_flow_pb_fill(&s->zones, &flow);
+	if (rv != 0)
+		goto out;
+	m.traffic_policies = flow.pol;
+	m.n_traffic_policies = flow.npol;
+	m.traffic_policy_instances = flow.inst;
+	m.n_traffic_policy_instances = flow.ninst;
+	if (flow.npol > 0 || flow.ninst > 0)
+		m.format = SNAPSHOT_FORMAT_FLOW;
 	for (size_t i = 0; i < s->tags.n; i++) {
 		const struct tag_resource *r = &s->tags.v[i];
 		Q53__Command__SnapshotTags *pt = &x.tag_items[i];
@@ -2399,6 +2499,7 @@ out:
 		raft_free(children[i]);
 	raft_free(children);
 	raft_free(cfgs);
+	command_flow_pb_free(&flow);
 	snap_zones_free(&zx);
 	snap_arrays_free(&x);
 	return rv;
@@ -3081,6 +3182,10 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	}
 	if (rv == 0)
 		rv = restore_cidrs(&t, m);
+	if (rv == 0)
+		rv = command_flow_restore(
+		    &t.zones, m->traffic_policies, m->n_traffic_policies,
+		    m->traffic_policy_instances, m->n_traffic_policy_instances);
 	if (rv == 0)
 		rv = refs_rebuild(&t);
 	if (rv != 0)

@@ -18,7 +18,9 @@
 
 #define SNAPSHOT_FORMAT_V1 1
 #define SNAPSHOT_FORMAT	   3 /* what control_fsm.c writes */
-#define ERR_MAX		   4096
+/* The newest control_fsm.c reads: 4 with Traffic Flow state. */
+#define SNAPSHOT_FORMAT_MAX 4
+#define ERR_MAX		    4096
 
 struct control_upgrade {
 	struct q53_fsm base;
@@ -542,7 +544,7 @@ static int up_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	size_t conv_len;
 	int rc;
 
-	if (format > SNAPSHOT_FORMAT) {
+	if (format > SNAPSHOT_FORMAT_MAX) {
 		snprintf(msg, sizeof(msg),
 			 "snapshot has format %" PRIu32
 			 " written by a newer quorum53: upgrade this node",

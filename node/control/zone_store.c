@@ -899,6 +899,7 @@ void zone_store_init(struct zone_store *s)
 {
 	s->zones = NULL;
 	s->nzones = 0;
+	s->flow = NULL;
 	s->holds = 0;
 	s->retired = NULL;
 	s->nretired = 0;
@@ -922,6 +923,7 @@ void zone_store_free(struct zone_store *s)
 	for (size_t i = 0; i < s->nretired; i++)
 		set_free(s->retired[i]);
 	free(s->retired);
+	zone_store_flow_free(s);
 	zone_store_init(s);
 	/* The caller's hooks outlive the data. */
 	s->site_region = site_region;
@@ -1309,6 +1311,11 @@ int zone_store_delete(struct zone_store *s, const char *id, char *err,
 			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
 			    "holds %zu record sets besides its SOA and NS",
 			    id, z->name, extra);
+	if (zone_store_impl_has_instance(s, z->id, NULL, 0, 0))
+		return fail(err, errlen, Q53_EINVAL,
+			    "HostedZoneNotEmpty: hosted zone %s (%s) still "
+			    "holds traffic policy instances",
+			    id, z->name);
 	if (retire_reserve(s, zone_store_sets_count(&z->sets)) != 0)
 		return fail(err, errlen, Q53_ENOMEM, "out of memory");
 	for (size_t i = 0; i < zone_store_sets_count(&z->sets); i++)
@@ -2125,6 +2132,23 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 		check_cname(z, cands[i], i, &work, cands, b->nchanges, &e);
 		check_routing(cands[i], i, &work, &e);
 		check_alias(s, z, cands[i], i, &work, &e);
+		if (b->changes[i].action != CHANGE_DELETE &&
+		    (zone_store_impl_has_instance(s, z->id, cands[i]->owner,
+						  cands[i]->owner_len,
+						  cands[i]->type) ||
+		     zone_store_impl_has_instance(
+			 s, z->id, cands[i]->owner, cands[i]->owner_len,
+			 cands[i]->type == RRTYPE_CNAME ? 0 : RRTYPE_CNAME))) {
+			char label[NAME_TEXT_MAX + 128];
+			set_label(cands[i]->owner, cands[i]->type,
+				  zone_store_rrset_set_id(cands[i]), label,
+				  sizeof(label));
+			report_add(&e, i,
+				   "Tried to create resource record set %s, "
+				   "but a traffic policy instance (policy "
+				   "record) has that name and type",
+				   label);
+		}
 	}
 	if (e.nomem) {
 		rc = Q53_ENOMEM;

@@ -251,6 +251,8 @@ struct zone_store {
 	struct zone_store_rrset **retired;
 	size_t nretired;
 	size_t capretired;
+	/* Traffic policies and their instances (zone_store_flow.h). */
+	struct zone_store_flow *flow;
 	/* Latency routing. site_region: whether a Region that is none of
 	 * Route 53's codes is a region of the cluster's sites (replicated
 	 * state of the caller's; NULL: none is). latency: the inputs of

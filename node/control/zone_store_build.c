@@ -9,6 +9,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/zone_store.h"
+#include "node/control/zone_store_flow.h"
 #include "node/control/zone_store_impl.h"
 #include "node/control/zone_store_routing.h"
 #include "node/dnsdata/dname.h"
@@ -71,10 +72,51 @@ group_pick(struct zone_store_rrset *const *g, size_t n,
  * its resolved copy (compared by address). */
 static const char ALIAS_DOWN[] = "alias target unhealthy";
 
-/* Health as the builds read it: the caller's checks, and ALIAS_DOWN. */
+/* Memory that lives while one group is added (the nested choices of its
+ * tree and their records): a list of malloc'd blocks. */
+struct arena {
+	void **v;
+	size_t n, cap;
+};
+
+static void *arena_keep(struct arena *a, void *p)
+{
+	if (p == NULL)
+		return NULL;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		void **v = realloc(a->v, cap * sizeof(*v));
+		if (v == NULL) {
+			free(p);
+			return NULL;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = p;
+	return p;
+}
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	return arena_keep(a, calloc(1, size ? size : 1));
+}
+
+static void arena_free(struct arena *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Health as the builds read it: the caller's checks, and ALIAS_DOWN; the
+ * arena of the group being added. */
 struct build_health {
 	zone_store_check_fn fn;
 	void *ctx;
+	struct arena *arena;
+	const struct zone_store *s; /* latency table, CIDR collections */
 };
 
 static bool health_of(void *arg, const char *check_id)
@@ -93,6 +135,9 @@ struct resolved {
 	size_t n;
 	bool alias;			  /* a member was an alias */
 	struct zone_store_rrset **copies; /* malloc'd (each too), or NULL */
+	/* copies[k]'s target answers by query-time choice: that tree (in
+	 * the arena), else NULL; malloc'd with copies. */
+	const struct zone_choice_spec **subs;
 	size_t ncopies;
 	struct zone_store_rrset **ptrs; /* malloc'd, or NULL */
 };
@@ -102,6 +147,7 @@ static void resolved_free(struct resolved *r)
 	for (size_t k = 0; r->copies != NULL && k < r->ncopies; k++)
 		free(r->copies[k]);
 	free(r->copies);
+	free(r->subs);
 	free(r->ptrs);
 }
 
@@ -126,67 +172,175 @@ static size_t target_group(const struct zone_store *s, const char *id,
 	return end - pos;
 }
 
-/* The one set that answers for the resolved group r (NULL when none),
- * and whether any member is healthy. A weighted group gives its first
- * eligible member (an alias inside a group points at one set). */
-static const struct zone_store_rrset *
-resolved_answer(const struct resolved *r, struct build_health *h, bool *healthy)
+/* A nested choice as group_tree builds it (in the arena): the spec
+ * first, with its tree's depth and number of nodes (zone_builder_choice's
+ * bounds). */
+struct tspec {
+	struct zone_choice_spec spec;
+	unsigned depth, nodes;
+};
+
+/* What a resolved group answers with: one set (spec NULL; set NULL:
+ * nothing), or a decision tree (spec, in the arena) whose first answer
+ * (following leaf 0 down) is first, the owner's own RRset. */
+struct tree {
+	const struct zone_store_rrset *set;
+	const struct zone_choice_spec *spec;
+	struct zone_choice_leaf first;
+};
+
+/* The nested tree of member m of r (an alias whose target answers by a
+ * query-time choice), or NULL. */
+static const struct tspec *sub_of(const struct resolved *r,
+				  const struct zone_store_rrset *m)
 {
-	const struct zone_store_rrset *pick = NULL;
-	*healthy = false;
-	for (size_t k = 0; k < r->n; k++)
-		*healthy = *healthy || set_healthy(r->v[k], health_of, h);
+	for (size_t k = 0; m != NULL && r->subs != NULL && k < r->ncopies;
+	     k++) {
+		if (r->copies[k] == m)
+			return (const struct tspec *)r->subs[k];
+	}
+	return NULL;
+}
+
+static struct zone_choice_leaf first_leaf(const struct zone_choice_spec *sp)
+{
+	while (sp->subs != NULL && sp->subs[0] != NULL)
+		sp = sp->subs[0];
+	return sp->leaves[0];
+}
+
+/* The tree of the resolved group r: a weighted, multivalue or
+ * geolocation group is a choice whose leaves are its members, a member
+ * that is an alias to a group answering by choice that choice (nested);
+ * a plain or failover group is the set it answers with, or that set's
+ * nested choice. Health is resolved here (build time): only eligible
+ * members are leaves (zone_store_routing.h). A tree that would be
+ * deeper or larger than zone_builder_choice takes keeps its nested
+ * members as one answer each (their first). */
+static int group_tree(const struct resolved *r, struct build_health *h,
+		      struct tree *out)
+{
+	memset(out, 0, sizeof(*out));
 	if (r->n == 0)
-		return NULL;
+		return 0;
 	enum change_policy p = zone_store_rrset_policy(r->v[0]);
 	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
 	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY ||
-	    p == CHANGE_POLICY_GEOPROX) {
-		for (size_t k = 0; k < r->n && pick == NULL; k++) {
-			if (!*healthy || set_healthy(r->v[k], health_of, h))
-				pick = r->v[k];
+	    p == CHANGE_POLICY_CIDR || p == CHANGE_POLICY_GEOPROX) {
+		struct zone_store_routing *t =
+		    arena_keep(h->arena, malloc(sizeof(*t)));
+		if (t == NULL)
+			return Q53_ENOMEM;
+		size_t gn = r->n > GROUP_MAX ? GROUP_MAX : r->n;
+		void *ipx = NULL;
+		size_t ipx_len = 0;
+		int rc = p == CHANGE_POLICY_CIDR
+			     ? zone_store_routing_ip(t, r->v, gn, health_of, h,
+						     h->s->cidr, h->s->cidr_ctx,
+						     &ipx, &ipx_len)
+			     : zone_store_routing_build(t, r->v, gn, health_of,
+							h, h->s->latency);
+		if (rc == 0 && ipx != NULL) {
+			/* IP-based: the prefix table is the extra data. */
+			free(t->extra);
+			t->extra = ipx;
+			t->extra_len = ipx_len;
 		}
-	} else {
-		pick = group_pick(r->v, r->n, health_of, h);
-	}
-	return pick;
-}
-
-/* Alias member m resolved into a new *out (malloc'd, one allocation): m's
- * key and routing fields (its own copy of m's policy, the alias flag
- * cleared) with its target's records and TTL, unhealthy (ALIAS_DOWN) when
- * m's own check is or, with EvaluateTargetHealth, when no record of the
- * target is. The records point into the target's sets. */
-static int resolve_alias(const struct zone_store *s,
-			 const struct zone_store_rrset *m,
-			 struct build_health *h, unsigned depth,
-			 struct zone_store_rrset **out)
-{
-	struct zone_store_alias a;
-	struct zone_store_rrset *g[GROUP_MAX];
-	const struct zone_store_rrset *t = NULL;
-	struct resolved r = {0};
-	bool ok = false;
-
-	*out = NULL;
-	zone_store_rrset_alias(m, &a);
-	size_t n = depth < ZONE_STORE_ALIAS_DEPTH
-		       ? target_group(s, a.zone_id, a.name, m->type, g)
-		       : 0;
-	if (n > 0) {
-		int rc = resolve_group(s, g, n, h, depth + 1, &r);
+		if (rc == Q53_EINVAL)
+			return 0; /* not a group the store keeps */
 		if (rc != 0)
 			return rc;
-		t = resolved_answer(&r, h, &ok);
+		if (arena_keep(h->arena, t->records) == NULL ||
+		    (t->extra != NULL &&
+		     arena_keep(h->arena, t->extra) == NULL))
+			return Q53_ENOMEM;
+		struct tspec *ts = arena_alloc(h->arena, sizeof(*ts));
+		if (ts == NULL)
+			return Q53_ENOMEM;
+		ts->spec.kind =
+		    p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO : t->kind;
+		ts->spec.leaves = t->leaf;
+		ts->spec.n = t->n;
+		ts->spec.extra = t->extra;
+		ts->spec.extra_len = t->extra_len;
+		ts->depth = 1;
+		ts->nodes = 1;
+		const struct zone_choice_spec **subs = NULL;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct tspec *sub = sub_of(r, t->member[i]);
+			if (sub == NULL)
+				continue;
+			if (sub->depth + 1 > ZONE_CHOICE_MAX_DEPTH ||
+			    ts->nodes + sub->nodes > ZONE_CHOICE_MAX_NODES)
+				continue; /* answers with its first */
+			if (subs == NULL) {
+				subs =
+				    arena_alloc(h->arena, t->n * sizeof(*subs));
+				if (subs == NULL)
+					return Q53_ENOMEM;
+			}
+			subs[i] = &sub->spec;
+			ts->nodes += sub->nodes;
+			if (sub->depth + 1 > ts->depth)
+				ts->depth = sub->depth + 1;
+		}
+		ts->spec.subs = subs;
+		out->spec = &ts->spec;
+		out->first = first_leaf(&ts->spec);
+		return 0;
 	}
-	uint16_t count = t != NULL ? t->count : 0;
+	const struct zone_store_rrset *pick =
+	    group_pick(r->v, r->n, health_of, h);
+	const struct tspec *sub = sub_of(r, pick);
+	if (sub != NULL) {
+		out->spec = &sub->spec;
+		out->first = first_leaf(&sub->spec);
+	} else {
+		out->set = pick;
+	}
+	return 0;
+}
+
+/* The records of tree t (its first answer) into *count, *ttl; rd:
+ * NULL, or room for them. */
+static uint16_t tree_records(const struct tree *t, struct zone_store_rdata *rd,
+			     uint32_t *ttl)
+{
+	*ttl = 0;
+	if (t->spec != NULL) {
+		*ttl = t->first.ttl;
+		for (size_t i = 0; rd != NULL && i < t->first.count; i++)
+			rd[i] = (struct zone_store_rdata){
+			    .len = t->first.rdata[i].len,
+			    .data =
+				(uint8_t *)(uintptr_t)t->first.rdata[i].data};
+		return (uint16_t)t->first.count;
+	}
+	if (t->set == NULL)
+		return 0;
+	*ttl = t->set->ttl;
+	for (uint16_t i = 0; rd != NULL && i < t->set->count; i++)
+		rd[i] = t->set->rdata[i];
+	return t->set->count;
+}
+
+/* A copy of member m (malloc'd, one allocation): m's key and routing
+ * fields (its own copy of m's policy, the alias flag cleared) answering
+ * with tree t (its first answer's records and TTL; the records point
+ * into the store's sets), unhealthy (ALIAS_DOWN) when m's own check is
+ * or, with evaluate (EvaluateTargetHealth), when none of target_ok. */
+static int alias_copy(const struct zone_store_rrset *m, const struct tree *t,
+		      bool evaluate, bool target_ok, struct build_health *h,
+		      struct zone_store_rrset **out)
+{
+	uint32_t ttl;
+	uint16_t count = tree_records(t, NULL, &ttl);
 	struct zone_store_rrset *c =
 	    malloc(sizeof(*c) + count * sizeof(c->rdata[0]) +
 		   sizeof(struct zone_store_policy));
-	if (c == NULL) {
-		resolved_free(&r);
+	*out = NULL;
+	if (c == NULL)
 		return Q53_ENOMEM;
-	}
 	struct zone_store_policy *pol =
 	    (struct zone_store_policy *)&c->rdata[count];
 	memcpy(c, m, sizeof(*c));
@@ -196,15 +350,51 @@ static int resolve_alias(const struct zone_store *s,
 		memset(pol, 0, sizeof(*pol));
 	pol->routing &= (uint8_t)~ZONE_STORE_ALIAS;
 	c->policy = pol;
-	c->count = count;
-	c->ttl = t != NULL ? t->ttl : 0;
-	for (uint16_t i = 0; i < count; i++)
-		c->rdata[i] = t->rdata[i];
-	resolved_free(&r);
-	if (!set_healthy(m, health_of, h) || (a.evaluate && !ok))
+	c->count = tree_records(t, c->rdata, &c->ttl);
+	if (!set_healthy(m, health_of, h) || (evaluate && !target_ok))
 		pol->health_check_id = (char *)ALIAS_DOWN;
 	*out = c;
 	return 0;
+}
+
+/* Alias member m resolved into a new *out (alias_copy) answering as its
+ * target group does; *sub: the target's choice when it answers by one
+ * (else NULL). Healthy with EvaluateTargetHealth when a member of the
+ * resolved target is. */
+static int resolve_alias(const struct zone_store *s,
+			 const struct zone_store_rrset *m,
+			 struct build_health *h, unsigned depth,
+			 struct zone_store_rrset **out,
+			 const struct zone_choice_spec **sub)
+{
+	struct zone_store_alias a;
+	struct zone_store_rrset *g[GROUP_MAX];
+	struct resolved r = {0};
+	struct tree t = {0};
+	bool ok = false;
+
+	*out = NULL;
+	*sub = NULL;
+	zone_store_rrset_alias(m, &a);
+	size_t n = depth < ZONE_STORE_ALIAS_DEPTH
+		       ? target_group(s, a.zone_id, a.name, m->type, g)
+		       : 0;
+	if (n > 0) {
+		int rc = resolve_group(s, g, n, h, depth + 1, &r);
+		if (rc == 0)
+			rc = group_tree(&r, h, &t);
+		if (rc != 0) {
+			resolved_free(&r);
+			return rc;
+		}
+		for (size_t k = 0; k < r.n; k++)
+			ok = ok || set_healthy(r.v[k], health_of, h);
+	}
+	int rc = alias_copy(m, &t, a.evaluate, ok, h, out);
+	if (rc == 0)
+		*sub = t.spec;
+	resolved_free(&r);
+	return rc;
 }
 
 static int resolve_group(const struct zone_store *s,
@@ -221,9 +411,10 @@ static int resolve_group(const struct zone_store *s,
 	if (!out->alias)
 		return 0;
 	out->copies = calloc(out->n, sizeof(*out->copies));
+	out->subs = calloc(out->n, sizeof(*out->subs));
 	out->ptrs = malloc(out->n * sizeof(*out->ptrs));
 	out->ncopies = out->copies != NULL ? out->n : 0;
-	if (out->copies == NULL || out->ptrs == NULL) {
+	if (out->copies == NULL || out->subs == NULL || out->ptrs == NULL) {
 		resolved_free(out);
 		return Q53_ENOMEM;
 	}
@@ -233,7 +424,8 @@ static int resolve_group(const struct zone_store *s,
 			out->ptrs[m++] = g[k];
 			continue;
 		}
-		int rc = resolve_alias(s, g[k], h, depth, &out->copies[k]);
+		int rc = resolve_alias(s, g[k], h, depth, &out->copies[k],
+				       &out->subs[k]);
 		if (rc != 0) {
 			resolved_free(out);
 			return rc;
@@ -253,8 +445,7 @@ struct group_sink {
 	struct zone_update *u;
 	char *err;
 	size_t errlen;
-	struct zone_store_routing *table; /* scratch, malloc'd */
-	const struct zone_store *s;	  /* alias targets */
+	const struct zone_store *s; /* alias targets */
 };
 
 static int sink_add(struct group_sink *k, const uint8_t *owner, uint16_t type,
@@ -276,6 +467,39 @@ static int sink_volatile(struct group_sink *k, const uint8_t *owner)
 			   : 0;
 	zone_update_volatile(k->u, owner);
 	return 0;
+}
+
+/* Adds what the resolved group r answers with for owner to k: a choice
+ * tree with its first answer as owner's own RRset, or the one set. */
+static int resolved_add(struct group_sink *k, const uint8_t *owner,
+			const struct resolved *r, struct build_health *h)
+{
+	int rc;
+	struct tree t;
+	rc = group_tree(r, h, &t);
+	if (rc != 0 || (t.spec == NULL && t.set == NULL))
+		return rc;
+	if (t.spec != NULL) {
+		/* The owner's own RRset: the first answer (ANY, chains). */
+		const struct zone_choice_leaf *l0 = &t.first;
+		for (size_t i = 0; i < l0->count && rc == 0; i++)
+			rc = sink_add(k, owner, r->v[0]->type, l0->ttl,
+				      l0->rdata[i].data, l0->rdata[i].len);
+		if (rc == 0)
+			rc = k->b != NULL
+				 ? zone_builder_choice(k->b, owner,
+						       r->v[0]->type, t.spec)
+				 : zone_update_choice(k->u, owner,
+						      r->v[0]->type, t.spec);
+		return rc;
+	}
+	const struct zone_store_rrset *set = t.set;
+	for (uint16_t i = 0; i < set->count && rc == 0; i++)
+		rc = sink_add(k, owner, set->type, set->ttl, set->rdata[i].data,
+			      set->rdata[i].len);
+	if (rc == 0 && zone_store_rrset_set_id(set) != NULL)
+		rc = sink_volatile(k, owner);
+	return rc;
 }
 
 /* Adds the group g[0..n) (n counts every member, the first GROUP_MAX in
@@ -306,62 +530,7 @@ static int group_add_as(struct group_sink *k, const uint8_t *owner,
 		return rc;
 	if (r.n == 0)
 		goto out;
-	g = r.v;
-	n = r.n;
-	enum change_policy p = zone_store_rrset_policy(g[0]);
-	if (p == CHANGE_POLICY_WEIGHTED || p == CHANGE_POLICY_MULTIVALUE ||
-	    p == CHANGE_POLICY_GEO || p == CHANGE_POLICY_LATENCY ||
-	    p == CHANGE_POLICY_CIDR || p == CHANGE_POLICY_GEOPROX) {
-		if (k->table == NULL) {
-			k->table = malloc(sizeof(*k->table));
-			rc = k->table == NULL ? Q53_ENOMEM : 0;
-			if (rc != 0)
-				goto out;
-		}
-		struct zone_store_routing *t = k->table;
-		void *extra = NULL;
-		size_t extra_len = 0;
-		if (p == CHANGE_POLICY_CIDR)
-			rc = zone_store_routing_ip(
-			    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h,
-			    k->s->cidr, k->s->cidr_ctx, &extra, &extra_len);
-		else
-			rc = zone_store_routing_build(
-			    t, g, n > GROUP_MAX ? GROUP_MAX : n, health_of, h,
-			    k->s->latency);
-		if (rc == Q53_EINVAL) {
-			rc = 0; /* not a group the store keeps */
-			goto out;
-		}
-		if (rc != 0)
-			goto out;
-		const struct zone_choice_leaf *l0 = &t->leaf[0];
-		for (size_t i = 0; i < l0->count && rc == 0; i++)
-			rc = sink_add(k, owner, g[0]->type, l0->ttl,
-				      l0->rdata[i].data, l0->rdata[i].len);
-		struct zone_choice_spec spec = {
-		    .kind = p == CHANGE_POLICY_GEO ? ZONE_CHOICE_GEO : t->kind,
-		    .leaves = t->leaf,
-		    .n = t->n,
-		    .extra = p == CHANGE_POLICY_CIDR ? extra : t->extra,
-		    .extra_len =
-			p == CHANGE_POLICY_CIDR ? extra_len : t->extra_len};
-		if (rc == 0)
-			rc = k->b != NULL
-				 ? zone_builder_choice(k->b, owner, g[0]->type,
-						       &spec)
-				 : zone_update_choice(k->u, owner, g[0]->type,
-						      &spec);
-		zone_store_routing_free(t);
-		free(extra);
-		goto out;
-	}
-	const struct zone_store_rrset *set = group_pick(g, n, health_of, h);
-	for (uint16_t i = 0; set != NULL && i < set->count && rc == 0; i++)
-		rc = sink_add(k, owner, set->type, set->ttl, set->rdata[i].data,
-			      set->rdata[i].len);
-	if (rc == 0 && set != NULL && zone_store_rrset_set_id(set) != NULL)
-		rc = sink_volatile(k, owner);
+	rc = resolved_add(k, owner, &r, h);
 out:
 	if (rc == 0 && r.alias)
 		rc = sink_volatile(k, owner);
@@ -372,8 +541,197 @@ out:
 static int group_add(struct group_sink *k, struct zone_store_rrset *const *g,
 		     size_t n, zone_store_check_fn healthy, void *ctx)
 {
-	struct build_health h = {healthy, ctx};
-	return group_add_as(k, g[0]->owner, g, n, &h, 0);
+	struct arena arena = {0};
+	struct build_health h = {healthy, ctx, &arena, k->s};
+	int rc = group_add_as(k, g[0]->owner, g, n, &h, 0);
+	arena_free(&arena);
+	return rc;
+}
+
+/* --- policy records (traffic policy instances) --- */
+
+/* The resolved group of rule `rule` of the policy of instance inst, as
+ * the equivalent nested record sets would resolve: each item a member
+ * of the rule's policy (failover PRIMARY / SECONDARY, Weight, location,
+ * MultiValueAnswer) with its HealthCheck, holding its endpoint's value
+ * with the instance's TTL, or an alias (EvaluateTargetHealth as given)
+ * to the rule it names. */
+static int policy_group(const struct zone_store_tinstance *inst,
+			const struct traffic_policy *p, size_t rule,
+			struct build_health *h, unsigned depth,
+			struct resolved *out)
+{
+	const struct traffic_rule *ru = &p->rules[rule];
+	memset(out, 0, sizeof(*out));
+	size_t n = ru->nitems > GROUP_MAX ? GROUP_MAX : ru->nitems;
+	out->alias = true; /* answers follow health: volatile */
+	out->copies = calloc(n, sizeof(*out->copies));
+	out->subs = calloc(n, sizeof(*out->subs));
+	out->ptrs = malloc(n * sizeof(*out->ptrs));
+	out->ncopies = out->copies != NULL ? n : 0;
+	if (out->copies == NULL || out->subs == NULL || out->ptrs == NULL) {
+		resolved_free(out);
+		return Q53_ENOMEM;
+	}
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct traffic_item *it = &ru->items[k];
+		struct zone_store_policy pol = {0};
+		char sid[16];
+		snprintf(sid, sizeof(sid), "%zu", k);
+		pol.set_identifier = sid;
+		pol.health_check_id = it->health_check;
+		if (ru->type == TRAFFIC_RULE_FAILOVER) {
+			pol.failover = k == 0 ? CHANGE_FAILOVER_PRIMARY
+					      : CHANGE_FAILOVER_SECONDARY;
+		} else if (ru->type == TRAFFIC_RULE_WEIGHTED) {
+			pol.routing = ZONE_STORE_WEIGHTED;
+			pol.weight = it->weight;
+		} else if (ru->type == TRAFFIC_RULE_MULTIVALUE) {
+			pol.routing = ZONE_STORE_MULTIVALUE;
+		} else if (ru->type == TRAFFIC_RULE_LATENCY) {
+			snprintf(pol.region, sizeof(pol.region), "%s",
+				 it->region);
+		} else {
+			pol.geo = it->geo;
+		}
+		struct zone_store_rrset tmpl = {
+		    .owner = (uint8_t *)(uintptr_t)inst->name,
+		    .policy = &pol,
+		    .ttl = inst->ttl,
+		    .type = p->type,
+		    .owner_len = inst->name_len};
+		struct tree t = {0};
+		struct resolved r = {0};
+		bool ok = true, evaluate = false;
+		int rc = 0;
+		if (!it->is_rule) {
+			/* An endpoint: the set of its one value. */
+			struct zone_store_rrset *one = arena_alloc(
+			    h->arena,
+			    sizeof(*one) + sizeof(struct zone_store_rdata));
+			if (one == NULL) {
+				resolved_free(out);
+				return Q53_ENOMEM;
+			}
+			memcpy(one, &tmpl, sizeof(*one));
+			one->policy = NULL;
+			one->count = 1;
+			one->rdata[0].len = p->endpoints[it->ref].rdlen;
+			one->rdata[0].data = p->endpoints[it->ref].rdata;
+			t.set = one;
+		} else if (depth < TRAFFIC_POLICY_DEPTH_MAX) {
+			evaluate = it->evaluate;
+			rc = policy_group(inst, p, it->ref, h, depth + 1, &r);
+			if (rc == 0)
+				rc = group_tree(&r, h, &t);
+			ok = false;
+			for (size_t j = 0; rc == 0 && j < r.n; j++)
+				ok = ok || set_healthy(r.v[j], health_of, h);
+		}
+		if (rc == 0)
+			rc = alias_copy(&tmpl, &t, evaluate, ok, h,
+					&out->copies[k]);
+		if (rc == 0)
+			out->subs[k] = t.spec;
+		resolved_free(&r);
+		if (rc != 0) {
+			resolved_free(out);
+			return rc;
+		}
+		if (out->copies[k]->count > 0)
+			out->ptrs[m++] = out->copies[k];
+	}
+	out->v = out->ptrs;
+	out->n = m;
+	return 0;
+}
+
+/* Adds the answers of policy record inst (of zone z's store s) to k. */
+static int instance_add(struct group_sink *k,
+			const struct zone_store_tinstance *inst,
+			zone_store_check_fn healthy, void *ctx)
+{
+	const struct zone_store_tpolicy *tp =
+	    zone_store_policy_get(k->s, inst->policy_id, inst->policy_version);
+	if (tp == NULL)
+		return 0;
+	const struct traffic_policy *p = &tp->p;
+	struct arena arena = {0};
+	struct build_health h = {healthy, ctx, &arena, k->s};
+	int rc;
+	if (!p->start_is_rule) {
+		const struct traffic_endpoint *e = &p->endpoints[p->start];
+		rc = sink_add(k, inst->name, p->type, inst->ttl, e->rdata,
+			      e->rdlen);
+	} else {
+		struct resolved r;
+		rc = policy_group(inst, p, p->start, &h, 1, &r);
+		if (rc == 0 && r.n > 0)
+			rc = resolved_add(k, inst->name, &r, &h);
+		if (rc == 0)
+			rc = sink_volatile(k, inst->name);
+		resolved_free(&r);
+	}
+	arena_free(&arena);
+	return rc;
+}
+
+/* The instances of zone id at name (all names: NULL) into k. */
+static int instances_add(struct group_sink *k, const char *id,
+			 const uint8_t *name, size_t len,
+			 zone_store_check_fn healthy, void *ctx)
+{
+	for (size_t i = 0; i < zone_store_instance_count(k->s); i++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(k->s, i);
+		if (strcmp(t->zone_id, id) != 0 ||
+		    (name != NULL &&
+		     (t->name_len != len || memcmp(t->name, name, len) != 0)))
+			continue;
+		int rc = instance_add(k, t, healthy, ctx);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The policy records of zone z at names that hold no record set, each
+ * name's together (a grouped build). */
+static int instances_alone_add(struct group_sink *k,
+			       const struct zone_store_zone *z,
+			       zone_store_check_fn healthy, void *ctx)
+{
+	size_t n = zone_store_instance_count(k->s);
+	for (size_t i = 0; i < n; i++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(k->s, i);
+		if (strcmp(t->zone_id, z->id) != 0)
+			continue;
+		size_t at = zone_store_impl_lower_bound(z, t->name);
+		const struct zone_store_rrset *set =
+		    at < zone_store_sets_count(&z->sets)
+			? zone_store_sets_at(&z->sets, at)
+			: NULL;
+		if (set != NULL && set->owner_len == t->name_len &&
+		    memcmp(set->owner, t->name, t->name_len) == 0)
+			continue; /* added with the name's sets */
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++) {
+			const struct zone_store_tinstance *u =
+			    zone_store_instance_at(k->s, j);
+			seen = strcmp(u->zone_id, z->id) == 0 &&
+			       u->name_len == t->name_len &&
+			       memcmp(u->name, t->name, t->name_len) == 0;
+		}
+		if (seen)
+			continue;
+		int rc =
+		    instances_add(k, z->id, t->name, t->name_len, healthy, ctx);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 int zone_store_build(const struct zone_store *s, const char *id,
@@ -407,14 +765,26 @@ int zone_store_build_with_health(const struct zone_store *s, const char *id,
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
 		rc = group_add(&k, g, j - i, healthy, ctx);
+		/* A grouped build: a name's policy records right after its
+		 * last record set. */
+		const struct zone_store_rrset *next =
+		    j < nsets ? zone_store_sets_at(&z->sets, j) : NULL;
+		if (rc == 0 &&
+		    (next == NULL || next->owner_len != g[0]->owner_len ||
+		     memcmp(next->owner, g[0]->owner, g[0]->owner_len) != 0))
+			rc = instances_add(&k, z->id, g[0]->owner,
+					   g[0]->owner_len, healthy, ctx);
 		if (rc != 0) {
-			free(k.table);
 			zone_builder_abort(b);
 			return rc;
 		}
 		i = j;
 	}
-	free(k.table);
+	rc = instances_alone_add(&k, z, healthy, ctx);
+	if (rc != 0) {
+		zone_builder_abort(b);
+		return rc;
+	}
 	return zone_builder_finish(b, out, err, errlen);
 }
 
@@ -491,7 +861,6 @@ struct build_src {
 	const struct zone_store_zone *z;
 	zone_store_check_fn healthy;
 	void *ctx;
-	struct zone_store_routing *table; /* scratch for group_add */
 };
 
 static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
@@ -508,19 +877,26 @@ static int src_records(void *arg, struct zone_update *u, const uint8_t *name,
 			break;
 		struct zone_store_rrset *g[GROUP_MAX];
 		size_t j = zone_store_impl_group_end(&z->sets, i, g, GROUP_MAX);
-		struct group_sink k = {.u = u, .table = b->table, .s = b->s};
+		struct group_sink k = {.u = u, .s = b->s};
 		int rc = group_add(&k, g, j - i, b->healthy, b->ctx);
-		b->table = k.table;
 		if (rc != 0)
 			return rc;
 		i = j;
 	}
-	return 0;
+	struct group_sink k = {.u = u, .s = b->s};
+	return instances_add(&k, z->id, name, len, b->healthy, b->ctx);
 }
 
 static bool src_exists(void *arg, const uint8_t *name, size_t len)
 {
 	const struct build_src *b = arg;
+	for (size_t k = 0; k < zone_store_instance_count(b->s); k++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(b->s, k);
+		if (strcmp(t->zone_id, b->z->id) == 0 &&
+		    dname_is_sub(t->name, t->name_len, name, len))
+			return true;
+	}
 	size_t i = zone_store_impl_lower_bound(b->z, name);
 	if (i == zone_store_sets_count(&b->z->sets))
 		return false;
@@ -569,7 +945,7 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 	if (prev != NULL && t != NULL && t->valid && !t->overflow &&
 	    t->base_id == zone_build_id(prev) && t->serial == z->serial &&
 	    memcmp(zone_origin(prev), z->origin, z->origin_len) == 0) {
-		struct build_src src = {s, z, healthy, ctx, NULL};
+		struct build_src src = {s, z, healthy, ctx};
 		struct zone_update_source us = {
 		    .ctx = &src,
 		    .records = src_records,
@@ -579,7 +955,6 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 		rc = zone_update_build(out, prev,
 				       (const uint8_t *const *)t->names, t->n,
 				       &us, err, errlen);
-		free(src.table);
 	} else {
 		rc = zone_store_build_with_health(s, id, healthy, ctx, out, err,
 						  errlen);
@@ -636,6 +1011,94 @@ static void out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
 		*o = outlen - 1;
 }
 
+/* Whether item it of policy p leads to answer[0..n) (an endpoint whose
+ * value it is, or, multivalue, is in it; a rule holding one). */
+static bool item_answers(const struct traffic_policy *p,
+			 const struct traffic_item *it,
+			 const struct rrset_rdata *answer, size_t n,
+			 unsigned depth)
+{
+	if (!it->is_rule) {
+		const struct traffic_endpoint *e = &p->endpoints[it->ref];
+		for (size_t j = 0; j < n; j++)
+			if (answer[j].len == e->rdlen &&
+			    memcmp(answer[j].data, e->rdata, e->rdlen) == 0)
+				return true;
+		return false;
+	}
+	const struct traffic_rule *r = &p->rules[it->ref];
+	for (size_t k = 0; depth < TRAFFIC_POLICY_DEPTH_MAX && k < r->nitems;
+	     k++)
+		if (item_answers(p, &r->items[k], answer, n, depth + 1))
+			return true;
+	return false;
+}
+
+/* The path down policy p from rule `rule` to answer[0..n): " > failover
+ * Primary > weighted \"pool\" item 0 (a)", ... */
+static void policy_branch(const struct traffic_policy *p, size_t rule,
+			  const struct rrset_rdata *answer, size_t n,
+			  unsigned depth, char *out, size_t outlen, size_t *o)
+{
+	const struct traffic_rule *r = &p->rules[rule];
+	out_add(out, outlen, o, " > %s \"%s\"", traffic_rule_type_name(r->type),
+		r->name);
+	for (size_t k = 0; k < r->nitems; k++) {
+		const struct traffic_item *it = &r->items[k];
+		if (!item_answers(p, it, answer, n, depth))
+			continue;
+		if (r->type == TRAFFIC_RULE_FAILOVER)
+			out_add(out, outlen, o, " %s",
+				k == 0 ? "Primary" : "Secondary");
+		else if (r->type == TRAFFIC_RULE_LATENCY)
+			out_add(out, outlen, o, " region %s", it->region);
+		else
+			out_add(out, outlen, o, " item %zu", k);
+		if (!it->is_rule) {
+			out_add(out, outlen, o, " (%s)",
+				p->endpoints[it->ref].name);
+			if (r->type == TRAFFIC_RULE_MULTIVALUE)
+				continue;
+			return;
+		}
+		if (depth + 1 < TRAFFIC_POLICY_DEPTH_MAX)
+			policy_branch(p, it->ref, answer, n, depth + 1, out,
+				      outlen, o);
+		return;
+	}
+}
+
+/* Whether the (name, type) group of zone id, following aliases, holds a
+ * set answering with answer[0..n) (or, multivalue, one of its records). */
+static bool group_answers(const struct zone_store *s, const char *id,
+			  const uint8_t *name, uint16_t type,
+			  const struct rrset_rdata *answer, size_t n,
+			  unsigned depth)
+{
+	struct zone_store_rrset *g[GROUP_MAX];
+	struct zone_store_alias a;
+	size_t gn = depth < ZONE_STORE_ALIAS_DEPTH
+			? target_group(s, id, name, type, g)
+			: 0;
+	for (size_t k = 0; k < gn && k < GROUP_MAX; k++) {
+		if (zone_store_rrset_alias(g[k], &a)) {
+			if (group_answers(s, a.zone_id, a.name, type, answer, n,
+					  depth + 1))
+				return true;
+			continue;
+		}
+		if (set_matches(g[k], answer, n))
+			return true;
+		for (size_t j = 0; zone_store_rrset_policy(g[k]) ==
+				       CHANGE_POLICY_MULTIVALUE &&
+				   j < n;
+		     j++)
+			if (set_matches(g[k], &answer[j], 1))
+				return true;
+	}
+	return false;
+}
+
 static int branch_of(const struct zone_store *s, const char *id,
 		     const uint8_t *name, uint16_t type,
 		     const struct rrset_rdata *answer, size_t n,
@@ -645,8 +1108,24 @@ static int branch_of(const struct zone_store *s, const char *id,
 	struct zone_store_rrset *g[GROUP_MAX];
 	struct zone_store_alias a;
 	size_t gn = target_group(s, id, name, type, g);
-	if (gn == 0)
+	if (gn == 0) {
+		const struct zone_store_tinstance *t = zone_store_instance_find(
+		    s, id, name, dname_wire_len(name, DNAME_MAXLEN), type);
+		if (t == NULL)
+			return 0;
+		out_add(out, outlen, o,
+			"traffic policy instance %s (policy %s version %u)",
+			t->id, t->policy_id, (unsigned)t->policy_version);
+		const struct zone_store_tpolicy *tp =
+		    zone_store_policy_get(s, t->policy_id, t->policy_version);
+		if (tp != NULL && tp->p.start_is_rule)
+			policy_branch(&tp->p, tp->p.start, answer, n, 1, out,
+				      outlen, o);
+		else if (tp != NULL)
+			out_add(out, outlen, o, " > endpoint %s",
+				tp->p.endpoints[tp->p.start].name);
 		return 0;
+	}
 	if (gn == 1 && zone_store_rrset_set_id(g[0]) == NULL &&
 	    zone_store_rrset_alias(g[0], &a)) {
 		char target[DNAME_MAXLEN * 4 + 2];
@@ -666,13 +1145,28 @@ static int branch_of(const struct zone_store *s, const char *id,
 	out_add(out, outlen, o, "%s", change_batch_policy_name(p));
 	for (size_t k = 0; k < r.n; k++) {
 		const struct zone_store_rrset *m = r.v[k];
+		const char *sid = zone_store_rrset_set_id(m);
+		const struct zone_store_rrset *orig = g[0];
+		for (size_t j = 0; sid != NULL && j < gn && j < GROUP_MAX;
+		     j++) {
+			const char *gid = zone_store_rrset_set_id(g[j]);
+			if (gid != NULL && strcmp(gid, sid) == 0)
+				orig = g[j];
+		}
+		bool nested = false;
 		bool hit =
 		    p != CHANGE_POLICY_MULTIVALUE && set_matches(m, answer, n);
 		/* Multivalue: a member's one record anywhere in the answer. */
 		for (size_t j = 0;
 		     p == CHANGE_POLICY_MULTIVALUE && j < n && !hit; j++)
 			hit = set_matches(m, &answer[j], 1);
-		const char *sid = zone_store_rrset_set_id(m);
+		/* An alias member whose target answers by a choice: the
+		 * answer is one of its target's. */
+		if (!hit && p != CHANGE_POLICY_MULTIVALUE &&
+		    zone_store_rrset_alias(orig, &a) &&
+		    group_answers(s, a.zone_id, a.name, type, answer, n,
+				  depth + 1))
+			hit = nested = true;
 		if (!hit || sid == NULL)
 			continue;
 		enum change_failover fo = zone_store_rrset_failover(m);
@@ -682,23 +1176,26 @@ static int branch_of(const struct zone_store *s, const char *id,
 		if (zone_store_rrset_region(m) != NULL)
 			out_add(out, outlen, o, " region %s",
 				zone_store_rrset_region(m));
-		const struct zone_store_rrset *orig = g[0];
-		for (size_t j = 0; j < gn && j < GROUP_MAX; j++) {
-			const char *gid = zone_store_rrset_set_id(g[j]);
-			if (gid != NULL && strcmp(gid, sid) == 0)
-				orig = g[j];
-		}
 		if (zone_store_rrset_alias(orig, &a)) {
 			char target[DNAME_MAXLEN * 4 + 2];
 			dname_to_text(a.name, target, sizeof(target));
 			out_add(out, outlen, o, " alias %s (%s)", target,
 				a.zone_id);
+			/* The nested tree's own branch. */
+			if (nested && depth + 1 < ZONE_STORE_ALIAS_DEPTH) {
+				out_add(out, outlen, o, " > ");
+				rc = branch_of(s, a.zone_id, a.name, type,
+					       answer, n, h, depth + 1, out,
+					       outlen, o);
+				if (rc != 0)
+					break;
+			}
 		}
 		if (p != CHANGE_POLICY_MULTIVALUE)
 			break;
 	}
 	resolved_free(&r);
-	return 0;
+	return rc;
 }
 
 int zone_store_answer_branch(const struct zone_store *s, const char *id,
@@ -707,12 +1204,16 @@ int zone_store_answer_branch(const struct zone_store *s, const char *id,
 			     zone_store_check_fn healthy, void *ctx, char *out,
 			     size_t outlen)
 {
-	struct build_health h = {healthy, ctx};
+	struct arena arena = {0};
+	struct build_health h = {healthy, ctx, &arena, s};
 	size_t o = 0;
 	if (outlen == 0)
 		return 0;
 	out[0] = '\0';
 	if (zone_store_impl_find(s, id) == NULL)
 		return Q53_ENOENT;
-	return branch_of(s, id, name, type, answer, n, &h, 0, out, outlen, &o);
+	int rc =
+	    branch_of(s, id, name, type, answer, n, &h, 0, out, outlen, &o);
+	arena_free(&arena);
+	return rc;
 }

@@ -57,6 +57,14 @@ size_t zone_store_impl_group_end(const struct zone_store_sets *q, size_t i,
 size_t zone_store_impl_lower_bound(const struct zone_store_zone *z,
 				   const uint8_t *owner);
 
+/* Traffic Flow (zone_store_flow.c): whether zone zone_id holds a policy
+ * record at (name, type) (name NULL: anywhere; type 0: of any type), and
+ * freeing s's policies. */
+bool zone_store_impl_has_instance(const struct zone_store *s,
+				  const char *zone_id, const uint8_t *name,
+				  size_t len, uint16_t type);
+void zone_store_flow_free(struct zone_store *s);
+
 /* Dirty tracking (zone_store_build.c), called by the mutations: owner's
  * record sets were inserted, replaced or removed; then the mutation
  * committed (the serial moved). A mutation that calls neither makes the

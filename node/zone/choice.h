@@ -20,6 +20,15 @@
 /* The leaves a zone builder keeps for one choice (zone_builder_choice). */
 #define ZONE_CHOICE_MAX_LEAVES 256
 
+/* Nesting (one decision tree per name and type): a leaf of a choice may
+ * be another choice instead of an answer (Route 53's nested record sets,
+ * Traffic Flow rules). A tree holds at most ZONE_CHOICE_MAX_NODES choices
+ * on at most ZONE_CHOICE_MAX_DEPTH levels (the root is level 1); the
+ * query path walks it from the root in one pass, one pick per level,
+ * whatever the kinds of its nodes. */
+#define ZONE_CHOICE_MAX_DEPTH 8
+#define ZONE_CHOICE_MAX_NODES 64
+
 /* The kinds of choice: how the query path picks a leaf. WEIGHTED: by a
  * hash of the query, in proportion to the leaves' shares (weighted,
  * multivalue answer); GEO: the most specific location (below) containing
@@ -58,12 +67,19 @@ struct zone_choice_spec {
 	size_t n;
 	const void *extra;
 	size_t extra_len;
+	/* NULL, or n entries: subs[i] non-NULL makes leaf i that nested
+	 * choice (the leaf's weight or key still counts; its records are
+	 * ignored, count may be 0). */
+	const struct zone_choice_spec *const *subs;
 };
 
 /* In a node's answer block (8-aligned): n leaves. WEIGHTED: leaf i picked
  * for hash values in [cum[i-1], cum[i]) of [0, total); other kinds: cum is
  * the leaf's key, total 0. off: the leaf's answer, as a byte offset from
- * the start of the block (0: the zone's NODATA). Then the extra data. */
+ * the start of the block (0: the zone's NODATA), or with ZONE_CHOICE_SUB
+ * set the offset (| ZONE_CHOICE_SUB) of a nested choice, always after c in
+ * the block. Then the extra data. */
+#define ZONE_CHOICE_SUB 1u
 struct zone_choice {
 	uint32_t total;
 	uint16_t n;
@@ -170,6 +186,23 @@ static inline uint64_t zone_choice_hash(const struct zone_choice_key *k)
 		net = net << 8 | k->subnet[j - 1];
 	h = zone_choice_mix(h, net);
 	/* murmur3's finaliser: every input bit reaches the top bits. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The hash a WEIGHTED choice at level depth (0: the root) of a tree
+ * picks with, from the query's hash h: h itself at the root (so one
+ * level answers as it always did), remixed below so that the levels'
+ * picks are independent. */
+static inline uint64_t zone_choice_hash_at(uint64_t h, unsigned depth)
+{
+	if (depth == 0)
+		return h;
+	h ^= (uint64_t)depth * 0x9E3779B97F4A7C15ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;

@@ -619,17 +619,27 @@ static void free_distinct(struct zone_answer **a, size_t n)
 	}
 }
 
-/* The leaves of one entry's choice: n answers (malloc'd, NULL for the
- * zone's NODATA) with their shares; n == 0: no choice. */
+/* The leaves of one entry's choice tree: n answers, one per slot of the
+ * draft d (malloc'd, NULL for the zone's NODATA and for a slot that is a
+ * nested choice) with their shares; n == 0: no choice. */
 struct leafset {
 	uint32_t n;
 	struct zone_answer **ans;
-	const struct zone_choice_draft *d; /* kind, keys, extra data */
+	const struct zone_choice_draft *d; /* kind, keys, extra data, tree */
 };
 
+static size_t node_bytes(const struct zone_choice_draft_node *dn)
+{
+	return (zone_choice_head_bytes(dn->n) + dn->extra_len + 7) & ~(size_t)7;
+}
+
+/* The bytes of ls's choices (its tree's nodes, one after the other). */
 static size_t choice_bytes(const struct leafset *ls)
 {
-	return zone_choice_head_bytes(ls->n) + ls->d->extra_len;
+	size_t total = 0;
+	for (uint32_t j = 0; j < ls->d->nnodes; j++)
+		total += node_bytes(&ls->d->nodes[j]);
+	return total;
 }
 
 /* Packs the answers of n into one allocation (n->block), sharing equal
@@ -681,7 +691,7 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		if (ls[i].n == 0)
 			continue;
 		choff[i] = total;
-		total += (choice_bytes(&ls[i]) + 7) & ~(size_t)7;
+		total += choice_bytes(&ls[i]);
 		for (uint32_t l = 0; l < ls[i].n; l++)
 			all[k++] = ls[i].ans[l];
 	}
@@ -724,28 +734,50 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		e[i].type = i < nans ? types[i] : 0;
 		e[i].choice = 0;
 		if (ls != NULL && ls[i].n > 0) {
-			struct zone_choice *c =
-			    (struct zone_choice *)(void *)(block + choff[i]);
-			uint32_t cum = 0;
 			const struct zone_choice_draft *d = ls[i].d;
-			c->n = (uint16_t)ls[i].n;
-			c->kind = d->kind;
-			c->reserved = 0;
-			bool keyed = d->kind != ZONE_CHOICE_WEIGHTED;
-			for (uint32_t l = 0; l < ls[i].n; l++, leaf++) {
-				cum += d->weights[l];
-				c->leaf[l].cum = keyed ? d->weights[l] : cum;
-				c->leaf[l].off =
-				    placed[leaf] == NULL
-					? 0
-					: (uint32_t)((uint8_t *)placed[leaf] -
-						     block);
+			uint32_t nodeoff[ZONE_CHOICE_MAX_NODES];
+			size_t at = choff[i];
+			for (uint32_t j = 0; j < d->nnodes; j++) {
+				nodeoff[j] = (uint32_t)at;
+				at += node_bytes(&d->nodes[j]);
 			}
-			c->total = keyed ? 0 : cum;
-			if (d->extra_len > 0)
-				memcpy((uint8_t *)c +
-					   zone_choice_head_bytes(c->n),
-				       d->extra, d->extra_len);
+			for (uint32_t j = 0; j < d->nnodes; j++) {
+				const struct zone_choice_draft_node *dn =
+				    &d->nodes[j];
+				struct zone_choice *c =
+				    (struct zone_choice *)(void *)(block +
+								   nodeoff[j]);
+				uint32_t cum = 0;
+				c->n = (uint16_t)dn->n;
+				c->kind = dn->kind;
+				c->reserved = 0;
+				bool keyed = dn->kind != ZONE_CHOICE_WEIGHTED;
+				for (uint32_t l = 0; l < dn->n; l++) {
+					uint32_t s = dn->first + l;
+					size_t slot = leaf + s;
+					cum += d->weights[s];
+					c->leaf[l].cum =
+					    keyed ? d->weights[s] : cum;
+					if (d->child[s] >= 0)
+						c->leaf[l].off =
+						    nodeoff[d->child[s]] |
+						    ZONE_CHOICE_SUB;
+					else
+						c->leaf[l].off =
+						    placed[slot] == NULL
+							? 0
+							: (uint32_t)((uint8_t
+									  *)placed
+									 [slot] -
+								     block);
+				}
+				c->total = keyed ? 0 : cum;
+				if (dn->extra_len > 0)
+					memcpy((uint8_t *)c +
+						   zone_choice_head_bytes(c->n),
+					       dn->extra, dn->extra_len);
+			}
+			leaf += ls[i].n;
 			e[i].choice = 1;
 			e[i].off = (uint32_t)choff[i];
 			continue;
@@ -818,10 +850,14 @@ static int compile_choices(struct builder *b, struct zone *z,
 			struct zone_rrset save = *rr;
 			/* A keyed choice (geolocation, ...) stays one even
 			 * when its leaves answer alike: a client it does not
-			 * place gets NODATA. */
-			bool differs = d[k].kind != ZONE_CHOICE_WEIGHTED &&
+			 * place gets NODATA; so does a tree (its levels may
+			 * be keyed). */
+			bool differs = (d[k].kind != ZONE_CHOICE_WEIGHTED ||
+					d[k].nnodes > 1) &&
 				       i < ntypes && qtype == d[k].type;
 			for (uint32_t l = 0; l < d[k].n && rc == 0; l++) {
+				if (d[k].child[l] >= 0)
+					continue; /* a nested choice */
 				rr->ttl = d[k].leaves[l].ttl;
 				rr->count = d[k].leaves[l].count;
 				rr->packed = d[k].leaves[l].packed;

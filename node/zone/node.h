@@ -198,34 +198,53 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 	}
 	uint32_t off = e[i].off;
 	if (e[i].choice) {
-		const struct zone_choice *c =
-		    (const struct zone_choice *)(const void *)(base + off);
-		uint32_t l = c->n; /* none: NODATA */
-		switch (c->kind) {
-		case ZONE_CHOICE_WEIGHTED:
-			l = zone_choice_pick(c, zone_choice_hash(key));
-			break;
-		case ZONE_CHOICE_GEO:
-			l = zone_geo_pick(
-			    c, key->locate != NULL ? key->locate(key) : 0);
-			break;
-		case ZONE_CHOICE_LATENCY:
-			l = zone_latency_pick(c, key);
-			break;
-		case ZONE_CHOICE_IP:
-			l = zone_ip_pick(c, key);
-			break;
-		case ZONE_CHOICE_GEOPROX:
-			if (key->locate != NULL)
-				key->locate(key);
-			else
-				key->point.has = 0;
-			l = zone_geoprox_pick(c, &key->point);
-			break;
-		default:
-			break;
+		/* One pass down the tree: a pick per level, no allocation. */
+		uint64_t h = 0;
+		bool hashed = false;
+		for (unsigned depth = 0;; depth++) {
+			const struct zone_choice *c =
+			    (const struct zone_choice *)(const void *)(base +
+								       off);
+			uint32_t l = c->n; /* none: NODATA */
+			switch (c->kind) {
+			case ZONE_CHOICE_WEIGHTED:
+				if (!hashed) {
+					h = zone_choice_hash(key);
+					hashed = true;
+				}
+				l = zone_choice_pick(
+				    c, zone_choice_hash_at(h, depth));
+				break;
+			case ZONE_CHOICE_GEO:
+				l = zone_geo_pick(c, key->locate != NULL
+							 ? key->locate(key)
+							 : 0);
+				break;
+			case ZONE_CHOICE_LATENCY:
+				l = zone_latency_pick(c, key);
+				break;
+			case ZONE_CHOICE_IP:
+				l = zone_ip_pick(c, key);
+				break;
+			case ZONE_CHOICE_GEOPROX:
+				if (key->locate != NULL)
+					key->locate(key);
+				else
+					key->point.has = 0;
+				l = zone_geoprox_pick(c, &key->point);
+				break;
+			default:
+				break;
+			}
+			off = l < c->n ? c->leaf[l].off : 0;
+			if (!(off & ZONE_CHOICE_SUB))
+				break;
+			off &= ~ZONE_CHOICE_SUB;
+			if (depth + 1 >= ZONE_CHOICE_MAX_DEPTH) {
+				off = 0; /* never built: NODATA */
+				break;
+			}
 		}
-		off = l < c->n ? c->leaf[l].off : 0;
 		key->picked = true;
 	}
 	return off == 0

@@ -467,11 +467,104 @@ int zone_vol_add(struct zone *z, const struct zone_node *n)
 	return 0;
 }
 
-int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
-		    uint16_t type, const struct zone_choice_spec *spec)
+/* The size of the tree spec (depth its level, 1 the root): its nodes,
+ * slots and bytes of extra data and records into *t; Q53_EINVAL for a
+ * node the builder refuses. */
+struct tree_size {
+	size_t nodes, slots, bytes;
+};
+
+static int tree_measure(const struct zone_choice_spec *spec, unsigned depth,
+			struct tree_size *t)
 {
 	const struct zone_choice_leaf *leaves = spec->leaves;
 	size_t n = spec->n;
+	if (depth > ZONE_CHOICE_MAX_DEPTH ||
+	    ++t->nodes > ZONE_CHOICE_MAX_NODES || n == 0 ||
+	    n > ZONE_CHOICE_MAX_LEAVES || spec->kind > ZONE_CHOICE_GEOPROX ||
+	    spec->extra_len > UINT32_MAX ||
+	    (spec->extra_len > 0 && spec->extra == NULL) || leaves == NULL)
+		return Q53_EINVAL;
+	t->slots += n;
+	t->bytes += spec->extra_len;
+	for (size_t i = 0; i < n; i++) {
+		const struct zone_choice_spec *sub =
+		    spec->subs != NULL ? spec->subs[i] : NULL;
+		if (spec->kind == ZONE_CHOICE_WEIGHTED && leaves[i].weight == 0)
+			return Q53_EINVAL;
+		if (sub != NULL) {
+			int rc = tree_measure(sub, depth + 1, t);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		if (leaves[i].count == 0 || leaves[i].count > UINT16_MAX)
+			return Q53_EINVAL;
+		for (size_t k = 0; k < leaves[i].count; k++)
+			t->bytes += 2u + leaves[i].rdata[k].len;
+	}
+	return 0;
+}
+
+/* Where tree_flatten writes: the draft's arrays and its data cursor. */
+struct tree_out {
+	struct zone_choice_draft_node *nodes;
+	struct zone_rrset *rr;
+	uint32_t *w;
+	int32_t *child;
+	uint8_t *data;
+	uint16_t type;
+	uint32_t nnodes, nslots;
+};
+
+/* Appends spec's node (preorder) and its leaves; its index. */
+static uint32_t tree_flatten(const struct zone_choice_spec *spec,
+			     struct tree_out *o)
+{
+	uint32_t me = o->nnodes++;
+	uint32_t first = o->nslots;
+	struct zone_choice_draft_node *dn = &o->nodes[me];
+	o->nslots += (uint32_t)spec->n;
+	dn->kind = spec->kind;
+	dn->n = (uint32_t)spec->n;
+	dn->first = first;
+	dn->extra = NULL;
+	dn->extra_len = spec->extra_len;
+	if (spec->extra_len > 0) {
+		memcpy(o->data, spec->extra, spec->extra_len);
+		dn->extra = o->data;
+		o->data += spec->extra_len;
+	}
+	for (size_t i = 0; i < spec->n; i++) {
+		const struct zone_choice_leaf *l = &spec->leaves[i];
+		uint32_t s = first + (uint32_t)i;
+		o->w[s] = l->weight;
+		o->child[s] = -1;
+		o->rr[s] = (struct zone_rrset){.type = o->type, .ttl = l->ttl};
+		o->rr[s].packed = o->data;
+		if (spec->subs != NULL && spec->subs[i] != NULL)
+			continue;
+		o->rr[s].count = (uint32_t)l->count;
+		for (size_t k = 0; k < l->count; k++) {
+			uint16_t len = l->rdata[k].len;
+			o->data[0] = (uint8_t)(len >> 8);
+			o->data[1] = (uint8_t)len;
+			memcpy(o->data + 2, l->rdata[k].data, len);
+			o->data += 2u + len;
+		}
+	}
+	for (size_t i = 0; spec->subs != NULL && i < spec->n; i++) {
+		if (spec->subs[i] != NULL)
+			o->child[first + i] =
+			    (int32_t)tree_flatten(spec->subs[i], o);
+	}
+	return me;
+}
+
+int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
+		    uint16_t type, const struct zone_choice_spec *spec)
+{
+	struct tree_size t = {0};
 	struct zone_node *node = zone_find_node(z, owner, len);
 	if (node == NULL && z->grouped && z->indexed < z->nnodes) {
 		int rc = zone_index_pending(z);
@@ -479,20 +572,9 @@ int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
 			return rc;
 		node = zone_find_node(z, owner, len);
 	}
-	if (node == NULL || !(node->flags & ZONE_NODE_FRESH) || n == 0 ||
-	    n > ZONE_CHOICE_MAX_LEAVES || spec->kind > ZONE_CHOICE_GEOPROX ||
-	    spec->extra_len > UINT32_MAX ||
-	    (spec->extra_len > 0 && spec->extra == NULL))
+	if (node == NULL || !(node->flags & ZONE_NODE_FRESH) ||
+	    tree_measure(spec, 1, &t) != 0)
 		return Q53_EINVAL;
-	size_t bytes = spec->extra_len;
-	for (size_t i = 0; i < n; i++) {
-		if ((spec->kind == ZONE_CHOICE_WEIGHTED &&
-		     leaves[i].weight == 0) ||
-		    leaves[i].count == 0 || leaves[i].count > UINT16_MAX)
-			return Q53_EINVAL;
-		for (size_t k = 0; k < leaves[i].count; k++)
-			bytes += 2u + leaves[i].rdata[k].len;
-	}
 	if (z->nchoices == z->choices_cap) {
 		size_t cap = z->choices_cap ? z->choices_cap * 2 : 8;
 		struct zone_choice_draft *v =
@@ -502,43 +584,32 @@ int zone_choice_add(struct zone *z, const uint8_t *owner, size_t len,
 		z->choices = v;
 		z->choices_cap = cap;
 	}
-	uint8_t *mem = malloc(n * sizeof(struct zone_rrset) +
-			      n * sizeof(uint32_t) + bytes);
+	uint8_t *mem =
+	    malloc(t.slots * sizeof(struct zone_rrset) +
+		   t.nodes * sizeof(struct zone_choice_draft_node) +
+		   t.slots * (sizeof(uint32_t) + sizeof(int32_t)) + t.bytes);
 	if (mem == NULL)
 		return Q53_ENOMEM;
-	struct zone_rrset *rr = (struct zone_rrset *)(void *)mem;
-	uint32_t *w = (uint32_t *)(void *)(rr + n);
-	uint8_t *data = (uint8_t *)(w + n);
-	const void *extra = NULL;
-	if (spec->extra_len > 0) {
-		memcpy(data, spec->extra, spec->extra_len);
-		extra = data;
-		data += spec->extra_len;
-	}
-	for (size_t i = 0; i < n; i++) {
-		w[i] = leaves[i].weight;
-		rr[i] = (struct zone_rrset){.type = type,
-					    .ttl = leaves[i].ttl,
-					    .count = (uint32_t)leaves[i].count};
-		rr[i].packed = data;
-		for (size_t k = 0; k < leaves[i].count; k++) {
-			uint16_t l = leaves[i].rdata[k].len;
-			data[0] = (uint8_t)(l >> 8);
-			data[1] = (uint8_t)l;
-			memcpy(data + 2, leaves[i].rdata[k].data, l);
-			data += 2u + l;
-		}
-	}
+	struct tree_out o = {.type = type};
+	o.rr = (struct zone_rrset *)(void *)mem;
+	o.nodes = (struct zone_choice_draft_node *)(void *)(o.rr + t.slots);
+	o.w = (uint32_t *)(void *)(o.nodes + t.nodes);
+	o.child = (int32_t *)(void *)(o.w + t.slots);
+	o.data = (uint8_t *)(o.child + t.slots);
+	tree_flatten(spec, &o);
 	struct zone_choice_draft *d = &z->choices[z->nchoices++];
 	memcpy(d->owner, owner, len);
 	d->owner_len = (uint8_t)len;
 	d->type = type;
-	d->n = (uint32_t)n;
-	d->kind = spec->kind;
-	d->extra = extra;
-	d->extra_len = spec->extra_len;
-	d->weights = w;
-	d->leaves = rr;
+	d->n = o.nslots;
+	d->kind = o.nodes[0].kind;
+	d->extra = o.nodes[0].extra;
+	d->extra_len = o.nodes[0].extra_len;
+	d->weights = o.w;
+	d->leaves = o.rr;
+	d->nnodes = o.nnodes;
+	d->nodes = o.nodes;
+	d->child = o.child;
 	d->mem = mem;
 	node->flags |= ZONE_NODE_CHOICE | ZONE_NODE_HEALTH;
 	return 0;

@@ -53,8 +53,21 @@ int zone_node_compact(struct zone *z, struct zone_node *n);
 void *zone_node_mem_alloc(struct zone *z, const struct zone_node *n,
 			  size_t size);
 void zone_node_mem_free(const struct zone_node *n, void *p);
-/* A query-time choice being built: owner's type answers with one of n
- * leaves (packed RRsets of that type, one allocation mem with weights). */
+/* One choice of a draft's tree (preorder: nodes[0] is the root, a
+ * child after its parent): its kind, extra data and its leaves, the
+ * draft's slots first..first + n. */
+struct zone_choice_draft_node {
+	uint8_t kind; /* enum zone_choice_kind */
+	uint32_t n;
+	uint32_t first;
+	const void *extra; /* in the draft's mem */
+	size_t extra_len;
+};
+/* A query-time choice being built: owner's type answers with one of the
+ * tree's leaves (packed RRsets of that type, one allocation mem with
+ * weights). n slots over all nodes; slot s is leaf s - first of its
+ * node, an answer (leaves[s]) or, child[s] >= 0, the nested node
+ * nodes[child[s]] (leaves[s] empty). kind, extra: the root's. */
 struct zone_choice_draft {
 	uint8_t owner[255];
 	uint8_t owner_len;
@@ -65,6 +78,9 @@ struct zone_choice_draft {
 	const struct zone_rrset *leaves; /* packed */
 	const void *extra;		 /* in mem */
 	size_t extra_len;
+	uint32_t nnodes; /* >= 1 */
+	const struct zone_choice_draft_node *nodes;
+	const int32_t *child;
 	void *mem;
 };
 struct zone_choice_spec;

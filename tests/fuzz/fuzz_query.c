@@ -266,6 +266,7 @@ static struct zone *load_routing_zone(void)
 	static const uint8_t mx[] = "\2mx\7routing\4test";
 	static const uint8_t geo[] = "\3geo\7routing\4test";
 	static const uint8_t geonodef[] = "\10geonodef\7routing\4test";
+	static const uint8_t nest[] = "\4nest\7routing\4test";
 	static const uint8_t lat[] = "\3lat\7routing\4test";
 	static uint8_t soa[64], ns[32], target_in[32], target_out[32];
 	static uint8_t txt_big[3][256], txt_small[8];
@@ -388,6 +389,28 @@ static struct zone *load_routing_zone(void)
 		     .kind = ZONE_CHOICE_GEO, .leaves = gl, .n = 2}),
 	     "choice geonodef");
 
+	/* nest: a weighted root (one answer, a nested geolocation choice
+	 * whose default leads to a nested weighted one). */
+	struct zone_choice_leaf nw[] = {{1, 60, &r[50], 1}, {2, 60, &r[51], 1}};
+	struct zone_choice_spec nws = {
+	    .kind = ZONE_CHOICE_WEIGHTED, .leaves = nw, .n = 2};
+	struct zone_choice_leaf ng[] = {
+	    {ZONE_GEO_CHOICE | ZONE_GEO_COUNTRY << 29 | 1u << 16, 60, &r[52],
+	     1},
+	    {ZONE_GEO_CHOICE | ZONE_GEO_DEFAULT << 29, 0, NULL, 0}};
+	const struct zone_choice_spec *ngsub[] = {NULL, &nws};
+	struct zone_choice_spec ngs = {
+	    .kind = ZONE_CHOICE_GEO, .leaves = ng, .n = 2, .subs = ngsub};
+	struct zone_choice_leaf nr[] = {{3, 60, &r[53], 1}, {1, 0, NULL, 0}};
+	const struct zone_choice_spec *nrsub[] = {NULL, &ngs};
+	add_a(b, nest, 0xC0000236);
+	must(zone_builder_choice(
+		 b, nest, 1,
+		 &(struct zone_choice_spec){.kind = ZONE_CHOICE_WEIGHTED,
+					    .leaves = nr,
+					    .n = 2,
+					    .subs = nrsub}),
+	     "choice nest");
 	/* lat: a latency choice (choice.h): a prefix table of client
 	 * networks to leaves (node/zone/prefix.h), a default leaf. */
 	struct prefix_entry pe[] = {

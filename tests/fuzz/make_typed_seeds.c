@@ -15,11 +15,13 @@
 #include "node/common/errcode.h"
 #include "node/control/cidr_block.h"
 #include "node/control/command.h"
+#include "node/control/command_flow.h"
 #include "node/control/command_legacy.h"
 #include "node/control/command_text.h"
 #include "node/control/control_fsm.h"
 #include "node/control/iam_policy.h"
 #include "node/control/latency_table.h"
+#include "node/control/traffic_policy.h"
 #include "node/control/zone_store.h"
 
 static const char *out_dir;
@@ -323,6 +325,62 @@ int main(int argc, char **argv)
 	lh.version = 1;
 	rv = command_legacy_encode_update_health_check(&lh, &p);
 	seed(f, "legacy-update-health-check", p, rv);
+
+	/* Traffic Flow (types 24..27): a policy, a version's comment, a
+	 * policy record, then both gone again. */
+	static const char TP[] =
+	    "{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": "
+	    "\"A\", \"StartRule\": \"site\", \"Endpoints\": {\"a\": "
+	    "{\"Type\": \"value\", \"Value\": \"192.0.2.1\"}, \"b\": "
+	    "{\"Type\": \"value\", \"Value\": \"192.0.2.2\"}}, \"Rules\": "
+	    "{\"site\": {\"RuleType\": \"failover\", \"Primary\": "
+	    "{\"RuleReference\": \"pool\", \"HealthCheck\": \"hc1\"}, "
+	    "\"Secondary\": {\"EndpointReference\": \"b\"}}, \"pool\": "
+	    "{\"RuleType\": \"weighted\", \"Items\": [{\"EndpointReference\": "
+	    "\"a\", \"Weight\": 3}, {\"EndpointReference\": \"b\", "
+	    "\"Weight\": 1}]}}}";
+	struct traffic_policy tpol;
+	char tperr[256];
+	if (traffic_policy_parse(TP, strlen(TP), &tpol, tperr, sizeof(tperr)) !=
+	    0)
+		die(tperr);
+	struct command_traffic_policy ctp = {.id = "T0SEEDSEEDSEEDSEED01",
+					     .version = 1,
+					     .name = "seed",
+					     .comment = "c",
+					     .document = TP,
+					     .policy = &tpol,
+					     .time_ms = 13};
+	rv = command_encode_traffic_policy(&ctp, &p);
+	seed(f, "create-traffic-policy", p, rv);
+	traffic_policy_free(&tpol);
+	struct command_traffic_policy_change ctc = {.id =
+							"T0SEEDSEEDSEEDSEED01",
+						    .version = 1,
+						    .comment = "d",
+						    .time_ms = 13};
+	rv = command_encode_traffic_policy_change(
+	    COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT, &ctc, &p);
+	seed(f, "update-traffic-policy-comment", p, rv);
+	static const uint8_t tpname[] = "\4flow\7example\3com";
+	struct command_traffic_instance cti = {
+	    .action = COMMAND_INSTANCE_CREATE,
+	    .id = "I0SEEDSEEDSEEDSEED01",
+	    .zone_id = "Z0123456789ABC",
+	    .name = tpname,
+	    .name_len = sizeof(tpname),
+	    .ttl = 60,
+	    .policy_id = "T0SEEDSEEDSEEDSEED01",
+	    .policy_version = 1,
+	    .time_ms = 13};
+	rv = command_encode_traffic_instance(&cti, &p);
+	seed(f, "create-traffic-policy-instance", p, rv);
+	cti.action = COMMAND_INSTANCE_DELETE;
+	rv = command_encode_traffic_instance(&cti, &p);
+	seed(f, "delete-traffic-policy-instance", p, rv);
+	rv = command_encode_traffic_policy_change(COMMAND_DELETE_TRAFFIC_POLICY,
+						  &ctc, &p);
+	seed(f, "delete-traffic-policy", p, rv);
 
 	struct command_delete_health_check dh = {.id = "calc", .time_ms = 13};
 	rv = command_encode_delete_health_check(&dh, &p);

@@ -1746,7 +1746,7 @@ static void test_snapshot_alias(void **state)
 	struct snap a = snap(f);
 	assert_int_equal(a.p[0], 0x08);
 	assert_int_equal(a.p[1], 3);
-	a.p[1] = 4;
+	a.p[1] = 5; /* newer than this release (4: Traffic Flow) */
 	assert_int_not_equal(gb->restore(gb, a.p, a.len), 0);
 	a.p[1] = 3;
 	assert_int_equal(gb->restore(gb, a.p, a.len), 0);

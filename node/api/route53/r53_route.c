@@ -157,6 +157,47 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 		set(out->kind, g.s[2]);
 	} else if (strcmp(s0, "testdnsanswer") == 0 && g.n == 1 && get) {
 		op = R53_TEST_DNS_ANSWER;
+	} else if (strcmp(s0, "trafficpolicy") == 0) {
+		if (g.n == 1 && post)
+			op = R53_CREATE_TP;
+		else if (g.n == 2 && post)
+			op = R53_CREATE_TP_VERSION;
+		else if (g.n == 3)
+			op = get    ? R53_GET_TP
+			     : post ? R53_UPDATE_TP_COMMENT
+			     : del  ? R53_DELETE_TP
+				    : R53_UNKNOWN;
+		if (g.n >= 2)
+			set(out->id, g.s[1]);
+		if (g.n >= 3)
+			set(out->kind, g.s[2]);
+	} else if (strcmp(s0, "trafficpolicies") == 0 && get) {
+		if (g.n == 1)
+			op = R53_LIST_TPS;
+		else if (g.n == 3 && is(&g, 2, "versions")) {
+			op = R53_LIST_TP_VERSIONS;
+			set(out->id, g.s[1]);
+		}
+	} else if (strcmp(s0, "trafficpolicyinstance") == 0) {
+		if (g.n == 1 && post)
+			op = R53_CREATE_TPI;
+		else if (g.n == 2)
+			op = get    ? R53_GET_TPI
+			     : post ? R53_UPDATE_TPI
+			     : del  ? R53_DELETE_TPI
+				    : R53_UNKNOWN;
+		if (g.n >= 2)
+			set(out->id, g.s[1]);
+	} else if (strcmp(s0, "trafficpolicyinstances") == 0 && get) {
+		if (g.n == 1)
+			op = R53_LIST_TPIS;
+		else if (g.n == 2 && is(&g, 1, "hostedzone"))
+			op = R53_LIST_TPIS_BY_ZONE;
+		else if (g.n == 2 && is(&g, 1, "trafficpolicy"))
+			op = R53_LIST_TPIS_BY_POLICY;
+	} else if (strcmp(s0, "trafficpolicyinstancecount") == 0 && g.n == 1 &&
+		   get) {
+		op = R53_TPI_COUNT;
 	} else if (strcmp(s0, "cidrcollection") == 0) {
 		if (g.n == 1)
 			op = post  ? R53_CREATE_CIDR
@@ -221,6 +262,33 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 				       "edns0clientsubnetmask needs "
 				       "edns0clientsubnetip";
 		break;
+	case R53_LIST_TPS:
+		marker = query(ctx, "trafficpolicyid");
+		out->max_items = page(query(ctx, "maxitems"),
+				      API_MSG_PAGE_DEFAULT, API_MSG_PAGE_MAX);
+		break;
+	case R53_LIST_TP_VERSIONS:
+		marker = query(ctx, "trafficpolicyversion");
+		out->max_items = page(query(ctx, "maxitems"),
+				      API_MSG_PAGE_DEFAULT, API_MSG_PAGE_MAX);
+		break;
+	case R53_LIST_TPIS:
+	case R53_LIST_TPIS_BY_ZONE:
+	case R53_LIST_TPIS_BY_POLICY:
+		/* The name/type markers page: q53 pages by instance id and
+		 * returns every match up to maxitems. */
+		out->flow_id = query(ctx, "id");
+		out->flow_version = query(ctx, "version");
+		out->max_items = page(query(ctx, "maxitems"),
+				      API_MSG_PAGE_DEFAULT, API_MSG_PAGE_MAX);
+		if (op == R53_LIST_TPIS_BY_ZONE && out->flow_id == NULL)
+			out->invalid = "The input is not valid: id (the hosted "
+				       "zone) is required";
+		if (op == R53_LIST_TPIS_BY_POLICY &&
+		    (out->flow_id == NULL || out->flow_version == NULL))
+			out->invalid = "The input is not valid: id and version "
+				       "are required";
+		break;
 	case R53_LIST_CIDR_BLOCKS:
 		out->location = query(ctx, "location");
 		/* fall through */
@@ -281,6 +349,21 @@ const char *r53_op_name(enum r53_op op)
 	    [R53_ACCOUNT_LIMIT] = "GetAccountLimit",
 	    [R53_GET_DNSSEC] = "GetDNSSEC",
 	    [R53_TEST_DNS_ANSWER] = "TestDNSAnswer",
+	    [R53_CREATE_TP] = "CreateTrafficPolicy",
+	    [R53_CREATE_TP_VERSION] = "CreateTrafficPolicyVersion",
+	    [R53_GET_TP] = "GetTrafficPolicy",
+	    [R53_LIST_TPS] = "ListTrafficPolicies",
+	    [R53_LIST_TP_VERSIONS] = "ListTrafficPolicyVersions",
+	    [R53_UPDATE_TP_COMMENT] = "UpdateTrafficPolicyComment",
+	    [R53_DELETE_TP] = "DeleteTrafficPolicy",
+	    [R53_CREATE_TPI] = "CreateTrafficPolicyInstance",
+	    [R53_GET_TPI] = "GetTrafficPolicyInstance",
+	    [R53_LIST_TPIS] = "ListTrafficPolicyInstances",
+	    [R53_LIST_TPIS_BY_ZONE] = "ListTrafficPolicyInstancesByHostedZone",
+	    [R53_LIST_TPIS_BY_POLICY] = "ListTrafficPolicyInstancesByPolicy",
+	    [R53_UPDATE_TPI] = "UpdateTrafficPolicyInstance",
+	    [R53_DELETE_TPI] = "DeleteTrafficPolicyInstance",
+	    [R53_TPI_COUNT] = "GetTrafficPolicyInstanceCount",
 	    [R53_CREATE_CIDR] = "CreateCidrCollection",
 	    [R53_CHANGE_CIDR] = "ChangeCidrCollection",
 	    [R53_DELETE_CIDR] = "DeleteCidrCollection",

@@ -41,6 +41,22 @@ enum r53_op {
 	R53_LIST_CIDRS,
 	R53_LIST_CIDR_LOCATIONS,
 	R53_LIST_CIDR_BLOCKS,
+	/* Traffic Flow (id: the policy's or instance's, kind: the version) */
+	R53_CREATE_TP,
+	R53_CREATE_TP_VERSION,
+	R53_GET_TP,
+	R53_LIST_TPS,
+	R53_LIST_TP_VERSIONS,
+	R53_UPDATE_TP_COMMENT,
+	R53_DELETE_TP,
+	R53_CREATE_TPI,
+	R53_GET_TPI,
+	R53_LIST_TPIS,
+	R53_LIST_TPIS_BY_ZONE,
+	R53_LIST_TPIS_BY_POLICY,
+	R53_UPDATE_TPI,
+	R53_DELETE_TPI,
+	R53_TPI_COUNT,
 	R53_OP_COUNT /* not an operation: the number of kinds */
 };
 
@@ -72,6 +88,9 @@ struct r53_route {
 	/* CIDR listings (id: the collection): nexttoken, location; borrowed,
 	 * NULL when absent; max_items from maxresults. */
 	const char *next_token, *location;
+	/* ListTrafficPolicyInstancesByPolicy (id, version) and ...ByHostedZone
+	 * (id: flow_id): borrowed, NULL when absent. */
+	const char *flow_id, *flow_version;
 	/* Non-NULL: the request is a known operation with parameters Route
 	 * 53 refuses (InvalidInput, this message). */
 	const char *invalid;

@@ -372,6 +372,38 @@ int r53_xml_zone_comment(const uint8_t *body, size_t len, char **comment,
 	return 0;
 }
 
+int r53_xml_fields(const uint8_t *body, size_t len, const char *root,
+		   const char *const *names, size_t n, char **values, char *err,
+		   size_t errlen)
+{
+	xmlDocPtr doc;
+	bool nomem = false;
+
+	for (size_t i = 0; i < n; i++)
+		values[i] = NULL;
+	int rv = parse(body, len, root, &doc, err, errlen);
+	if (rv != 0)
+		return rv;
+	xmlNodePtr top = xmlDocGetRootElement(doc);
+	for (size_t i = 0; i < n; i++)
+		values[i] = text(child(top, names[i]), &nomem);
+	xmlFreeDoc(doc);
+	if (nomem) {
+		r53_fields_free(values, n);
+		return q53_fail(err, errlen, Q53_ENOMEM,
+				"InternalError: out of memory");
+	}
+	return 0;
+}
+
+void r53_fields_free(char **values, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(values[i]);
+		values[i] = NULL;
+	}
+}
+
 void r53_strings_free(char **v, size_t n)
 {
 	for (size_t i = 0; v != NULL && i < n; i++)

@@ -46,6 +46,15 @@ int r53_xml_update_health_check(const uint8_t *body, size_t len,
 				uint64_t *version, char **fields_json,
 				char *err, size_t errlen);
 
+/* The texts of the top element's children names[0..n) of a body whose
+ * root is root (Traffic Flow requests): values[i] malloc'd, NULL when
+ * absent; free with r53_fields_free (not needed after a failure). 0,
+ * Q53_EINVAL ("InvalidInput: ...") or Q53_ENOMEM. */
+int r53_xml_fields(const uint8_t *body, size_t len, const char *root,
+		   const char *const *names, size_t n, char **values, char *err,
+		   size_t errlen);
+void r53_fields_free(char **values, size_t n);
+
 /* A list of strings a body gives (tags, resource ids): malloc'd, freed
  * with r53_strings_free. */
 #define R53_XML_LIST_MAX 64 /* entries read from one list; more: refused */

@@ -183,6 +183,11 @@ static unsigned error_status(const char *code, const char **out_code)
 	    {API_ERR_ZONE_EXISTS, 409, NULL},
 	    {"HealthCheckAlreadyExists", 409, NULL},
 	    {"HealthCheckVersionMismatch", 409, NULL},
+	    {"NoSuchTrafficPolicy", 404, NULL},
+	    {"NoSuchTrafficPolicyInstance", 404, NULL},
+	    {"TrafficPolicyAlreadyExists", 409, NULL},
+	    {"TrafficPolicyInstanceAlreadyExists", 409, NULL},
+	    {"TrafficPolicyInUse", 400, NULL},
 	    {"NoSuchCidrCollectionException", 404, NULL},
 	    {"NoSuchCidrLocationException", 404, NULL},
 	    {"CidrCollectionVersionMismatchException", 409, NULL},
@@ -1225,6 +1230,322 @@ static void answer_checker_ips(struct op *o,
 	free(v);
 }
 
+/* --- Traffic Flow (one TrafficFlowRequest for every operation) --- */
+
+#define TF_OP(x) Q53__API__TRAFFIC_FLOW_REQUEST__OP__##x
+
+static bool flow_op(enum r53_op op)
+{
+	return op >= R53_CREATE_TP && op <= R53_TPI_COUNT;
+}
+
+/* A positive decimal below 2^32 (a version, a TTL), or -1. */
+static long long flow_number(const char *s)
+{
+	char *end;
+	if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) > 10)
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	return *end != '\0' || errno != 0 || v > UINT32_MAX ? -1 : (long long)v;
+}
+
+static void op_flow(struct route53_rest *rest, struct op *o,
+		    const struct r53_route *rt)
+{
+	static const char *const TP[] = {"Name", "Document", "Comment"};
+	static const char *const TPI[] = {"HostedZoneId", "Name", "TTL",
+					  "TrafficPolicyId",
+					  "TrafficPolicyVersion"};
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__TrafficFlowRequest t = Q53__API__TRAFFIC_FLOW_REQUEST__INIT;
+	char *v[5] = {NULL, NULL, NULL, NULL, NULL};
+	char err[512];
+	size_t len, nv = 0;
+	const uint8_t *body = http_request_body(o->r, &len);
+	const char *root = NULL;
+	long long num;
+	int rc = 0;
+
+	t.id = o->id;
+	t.marker = o->marker;
+	t.max_items = rt->max_items;
+	if (rt->kind[0] != '\0') {
+		num = flow_number(rt->kind);
+		if (num <= 0) {
+			send_error(o->r, o->request_id, 400, "InvalidInput",
+				   "Version '%.40s' must be a positive "
+				   "integer",
+				   rt->kind);
+			free(o);
+			return;
+		}
+		t.version = (uint32_t)num;
+	}
+	switch (rt->op) {
+	case R53_CREATE_TP:
+		t.op = TF_OP(CREATE_POLICY);
+		root = "CreateTrafficPolicyRequest";
+		break;
+	case R53_CREATE_TP_VERSION:
+		t.op = TF_OP(CREATE_POLICY_VERSION);
+		root = "CreateTrafficPolicyVersionRequest";
+		break;
+	case R53_UPDATE_TP_COMMENT:
+		t.op = TF_OP(UPDATE_POLICY_COMMENT);
+		root = "UpdateTrafficPolicyCommentRequest";
+		break;
+	case R53_GET_TP:
+		t.op = TF_OP(GET_POLICY);
+		break;
+	case R53_DELETE_TP:
+		t.op = TF_OP(DELETE_POLICY);
+		break;
+	case R53_LIST_TPS:
+		t.op = TF_OP(LIST_POLICIES);
+		break;
+	case R53_LIST_TP_VERSIONS:
+		t.op = TF_OP(LIST_POLICY_VERSIONS);
+		break;
+	case R53_CREATE_TPI:
+		t.op = TF_OP(CREATE_INSTANCE);
+		root = "CreateTrafficPolicyInstanceRequest";
+		break;
+	case R53_UPDATE_TPI:
+		t.op = TF_OP(UPDATE_INSTANCE);
+		root = "UpdateTrafficPolicyInstanceRequest";
+		break;
+	case R53_GET_TPI:
+		t.op = TF_OP(GET_INSTANCE);
+		break;
+	case R53_DELETE_TPI:
+		t.op = TF_OP(DELETE_INSTANCE);
+		break;
+	case R53_LIST_TPIS:
+		t.op = TF_OP(LIST_INSTANCES);
+		break;
+	case R53_LIST_TPIS_BY_ZONE:
+		t.op = TF_OP(LIST_INSTANCES_BY_ZONE);
+		t.zone_id = (char *)rt->flow_id;
+		break;
+	case R53_LIST_TPIS_BY_POLICY:
+		t.op = TF_OP(LIST_INSTANCES_BY_POLICY);
+		t.policy_id = (char *)rt->flow_id;
+		num = flow_number(rt->flow_version);
+		t.policy_version = num > 0 ? (uint32_t)num : 0;
+		break;
+	default:
+		t.op = TF_OP(GET_INSTANCE_COUNT);
+		break;
+	}
+	if (root != NULL) {
+		bool inst =
+		    rt->op == R53_CREATE_TPI || rt->op == R53_UPDATE_TPI;
+		nv = inst ? 5 : 3;
+		rc = r53_xml_fields(body, len, root, inst ? TPI : TP, nv, v,
+				    err, sizeof(err));
+		if (rc != 0) {
+			send_error_text(o, err);
+			free(o);
+			return;
+		}
+	}
+	const char *bad = NULL;
+	if (rt->op == R53_CREATE_TP || rt->op == R53_CREATE_TP_VERSION ||
+	    rt->op == R53_UPDATE_TP_COMMENT) {
+		if (rt->op == R53_CREATE_TP && v[0] == NULL)
+			bad = "Name is required";
+		else if (rt->op != R53_UPDATE_TP_COMMENT && v[1] == NULL)
+			bad = "Document is required";
+		else if (rt->op == R53_UPDATE_TP_COMMENT && v[2] == NULL)
+			bad = "Comment is required";
+		t.name = v[0] != NULL ? v[0] : "";
+		t.document = v[1] != NULL ? v[1] : "";
+		t.comment = v[2] != NULL ? v[2] : "";
+	} else if (root != NULL) {
+		/* instances: HostedZoneId, Name (create), TTL, policy */
+		long long ttl = flow_number(v[2]);
+		long long ver = flow_number(v[4]);
+		if (rt->op == R53_CREATE_TPI && (v[0] == NULL || v[1] == NULL))
+			bad = "HostedZoneId and Name are required";
+		else if (ttl < 0 || ttl > 2147483647)
+			bad = "TTL must be 0 to 2147483647";
+		else if (v[3] == NULL || ver <= 0)
+			bad = "TrafficPolicyId and TrafficPolicyVersion are "
+			      "required";
+		t.zone_id = v[0] != NULL ? v[0] : "";
+		t.name = v[1] != NULL ? v[1] : "";
+		t.ttl = ttl > 0 ? (uint32_t)ttl : 0;
+		t.policy_id = v[3] != NULL ? v[3] : "";
+		t.policy_version = ver > 0 ? (uint32_t)ver : 0;
+	}
+	if (bad != NULL) {
+		send_error(o->r, o->request_id, 400, "InvalidInput", "%s", bad);
+		r53_fields_free(v, nv);
+		free(o);
+		return;
+	}
+	req.body_case = Q53__API__REQUEST__BODY_TRAFFIC_FLOW;
+	req.traffic_flow = &t;
+	submit(rest, o, &req);
+	r53_fields_free(v, nv);
+}
+
+static void xo_policy(struct xml_out *x, const Q53__Api__TrafficPolicyInfo *p)
+{
+	xo_open(x, "TrafficPolicy");
+	xo_text(x, "Id", p->id);
+	xo_fmt(x, "Version", "%u", (unsigned)p->version);
+	xo_text(x, "Name", p->name);
+	xo_text(x, "Type", p->type);
+	xo_text(x, "Document", p->document);
+	if (p->comment != NULL && p->comment[0] != '\0')
+		xo_text(x, "Comment", p->comment);
+	xo_close(x);
+}
+
+static void xo_instance(struct xml_out *x,
+			const Q53__Api__TrafficPolicyInstanceInfo *i)
+{
+	char name[1100];
+	r53_name(i->name, name, sizeof(name));
+	xo_open(x, "TrafficPolicyInstance");
+	xo_text(x, "Id", i->id);
+	xo_text(x, "HostedZoneId", i->zone_id);
+	xo_text(x, "Name", name);
+	xo_fmt(x, "TTL", "%u", (unsigned)i->ttl);
+	xo_text(x, "State", i->state);
+	xo_text(x, "Message", i->message);
+	xo_text(x, "TrafficPolicyId", i->policy_id);
+	xo_fmt(x, "TrafficPolicyVersion", "%u", (unsigned)i->policy_version);
+	xo_text(x, "TrafficPolicyType", i->policy_type);
+	xo_close(x);
+}
+
+static bool answer_flow(struct op *o, const Q53__Api__Response *resp)
+{
+	const Q53__Api__TrafficFlowResponse *t = resp->traffic_flow;
+	struct xml_out x;
+	char loc[256];
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL};
+	const char *hdr_loc[] = {"x-amzn-RequestId", o->request_id, "Location",
+				 loc, NULL};
+	const char *root = NULL;
+	unsigned status = 200;
+	if (t == NULL)
+		return false;
+	switch (o->kind) {
+	case R53_CREATE_TP:
+	case R53_CREATE_TP_VERSION:
+	case R53_GET_TP:
+	case R53_UPDATE_TP_COMMENT:
+		root = o->kind == R53_CREATE_TP ? "CreateTrafficPolicyResponse"
+		       : o->kind == R53_CREATE_TP_VERSION
+			   ? "CreateTrafficPolicyVersionResponse"
+		       : o->kind == R53_GET_TP
+			   ? "GetTrafficPolicyResponse"
+			   : "UpdateTrafficPolicyCommentResponse";
+		if (t->n_policies != 1 || xo_begin(&x, root) != 0)
+			return false;
+		xo_policy(&x, t->policies[0]);
+		status =
+		    o->kind == R53_CREATE_TP || o->kind == R53_CREATE_TP_VERSION
+			? 201
+			: 200;
+		snprintf(loc, sizeof(loc), "%s/trafficpolicy/%s/%u", R53_PREFIX,
+			 t->policies[0]->id, (unsigned)t->policies[0]->version);
+		xo_send(&x, o, status, status == 201 ? hdr_loc : hdr);
+		return true;
+	case R53_DELETE_TP:
+	case R53_DELETE_TPI:
+		if (xo_begin(&x, o->kind == R53_DELETE_TP
+				     ? "DeleteTrafficPolicyResponse"
+				     : "DeleteTrafficPolicyInstanceResponse") !=
+		    0)
+			return false;
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_LIST_TPS:
+		if (xo_begin(&x, "ListTrafficPoliciesResponse") != 0)
+			return false;
+		xo_open(&x, "TrafficPolicySummaries");
+		for (size_t i = 0; i < t->n_summaries; i++) {
+			const Q53__Api__TrafficPolicySummary *p =
+			    t->summaries[i];
+			xo_open(&x, "TrafficPolicySummary");
+			xo_text(&x, "Id", p->id);
+			xo_text(&x, "Name", p->name);
+			xo_text(&x, "Type", p->type);
+			xo_fmt(&x, "LatestVersion", "%u",
+			       (unsigned)p->latest_version);
+			xo_fmt(&x, "TrafficPolicyCount", "%u",
+			       (unsigned)p->count);
+			xo_close(&x);
+		}
+		xo_close(&x);
+		xo_text(&x, "IsTruncated", t->truncated ? "true" : "false");
+		xo_text(&x, "TrafficPolicyIdMarker", t->next_marker);
+		xo_fmt(&x, "MaxItems", "%u", o->max_items);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_LIST_TP_VERSIONS:
+		if (xo_begin(&x, "ListTrafficPolicyVersionsResponse") != 0)
+			return false;
+		xo_open(&x, "TrafficPolicies");
+		for (size_t i = 0; i < t->n_policies; i++)
+			xo_policy(&x, t->policies[i]);
+		xo_close(&x);
+		xo_text(&x, "IsTruncated", t->truncated ? "true" : "false");
+		xo_text(&x, "TrafficPolicyVersionMarker", t->next_marker);
+		xo_fmt(&x, "MaxItems", "%u", o->max_items);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_CREATE_TPI:
+	case R53_GET_TPI:
+	case R53_UPDATE_TPI:
+		root = o->kind == R53_CREATE_TPI
+			   ? "CreateTrafficPolicyInstanceResponse"
+		       : o->kind == R53_GET_TPI
+			   ? "GetTrafficPolicyInstanceResponse"
+			   : "UpdateTrafficPolicyInstanceResponse";
+		if (t->n_instances != 1 || xo_begin(&x, root) != 0)
+			return false;
+		xo_instance(&x, t->instances[0]);
+		snprintf(loc, sizeof(loc), "%s/trafficpolicyinstance/%s",
+			 R53_PREFIX, t->instances[0]->id);
+		xo_send(&x, o, o->kind == R53_CREATE_TPI ? 201 : 200,
+			o->kind == R53_CREATE_TPI ? hdr_loc : hdr);
+		return true;
+	case R53_LIST_TPIS:
+	case R53_LIST_TPIS_BY_ZONE:
+	case R53_LIST_TPIS_BY_POLICY:
+		root = o->kind == R53_LIST_TPIS
+			   ? "ListTrafficPolicyInstancesResponse"
+		       : o->kind == R53_LIST_TPIS_BY_ZONE
+			   ? "ListTrafficPolicyInstancesByHostedZoneResponse"
+			   : "ListTrafficPolicyInstancesByPolicyResponse";
+		if (xo_begin(&x, root) != 0)
+			return false;
+		xo_open(&x, "TrafficPolicyInstances");
+		for (size_t i = 0; i < t->n_instances; i++)
+			xo_instance(&x, t->instances[i]);
+		xo_close(&x);
+		xo_text(&x, "IsTruncated", t->truncated ? "true" : "false");
+		xo_fmt(&x, "MaxItems", "%u", o->max_items);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_TPI_COUNT:
+		if (xo_begin(&x, "GetTrafficPolicyInstanceCountResponse") != 0)
+			return false;
+		xo_fmt(&x, "TrafficPolicyInstanceCount", "%u",
+		       (unsigned)t->count);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The answers of the operations above (from answer()). true: answered. */
 static void xo_cidr_collection(struct xml_out *x, const char *element,
 			       const Q53__Api__CidrCollection *c)
@@ -1334,6 +1655,8 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 	struct xml_out x;
 	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL};
 
+	if (flow_op(o->kind))
+		return answer_flow(o, resp);
 	switch (o->kind) {
 	case R53_CREATE_CIDR:
 	case R53_CHANGE_CIDR:
@@ -1771,6 +2094,12 @@ static void route(struct route53_rest *rest, struct op *o)
 		return;
 	case R53_UNKNOWN:
 	case R53_OP_COUNT:
+		break;
+	default:
+		if (flow_op(rt.op)) {
+			op_flow(rest, o, &rt);
+			return;
+		}
 		break;
 	}
 	submit(rest, o, &req);

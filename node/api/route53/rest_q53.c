@@ -95,6 +95,9 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 		return "route53:ListCidrLocations";
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		return "route53:ListCidrBlocks";
+	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
+		/* The operation's own Route 53 action: rest_q53_target. */
+		return "route53:GetTrafficPolicy";
 	default:
 		return NULL;
 	}
@@ -163,6 +166,32 @@ void rest_q53_target(const Q53__Api__Request *req, rest_q53_resolve_fn resolve,
 			snprintf(id, sizeof(id), "%s",
 				 bare(*zone, "/hostedzone/"));
 		arn(out, "hostedzone", id);
+		return;
+	}
+	if (req->body_case == Q53__API__REQUEST__BODY_TRAFFIC_FLOW &&
+	    req->traffic_flow != NULL) {
+		static const char *const FLOW[] = {
+		    "GetTrafficPolicy",
+		    "CreateTrafficPolicy",
+		    "CreateTrafficPolicyVersion",
+		    "GetTrafficPolicy",
+		    "ListTrafficPolicies",
+		    "ListTrafficPolicyVersions",
+		    "UpdateTrafficPolicyComment",
+		    "DeleteTrafficPolicy",
+		    "CreateTrafficPolicyInstance",
+		    "GetTrafficPolicyInstance",
+		    "ListTrafficPolicyInstances",
+		    "ListTrafficPolicyInstancesByHostedZone",
+		    "ListTrafficPolicyInstancesByPolicy",
+		    "UpdateTrafficPolicyInstance",
+		    "DeleteTrafficPolicyInstance",
+		    "GetTrafficPolicyInstanceCount",
+		};
+		unsigned op = (unsigned)req->traffic_flow->op;
+		snprintf(out->action, sizeof(out->action), "route53:%s",
+			 op < sizeof(FLOW) / sizeof(FLOW[0]) ? FLOW[op]
+							     : "Unknown");
 		return;
 	}
 	switch (req->body_case) {

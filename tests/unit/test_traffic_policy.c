@@ -1,0 +1,1007 @@
+/* Traffic Flow: policy documents (Route 53's JSON) parsed and validated
+ * with errors naming the JSON path, the store's policies, versions and
+ * policy records with Route 53's error codes, and the proof that a
+ * policy record compiles to the same decision tree as the equivalent
+ * nested record sets: the same bytes for many query keys, under every
+ * health state. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libknot/libknot.h>
+
+#include "node/common/errcode.h"
+#include "node/control/change_batch.h"
+#include "node/control/command.h"
+#include "node/control/zone_store.h"
+#include "node/control/command_flow.h"
+#include "node/control/control_fsm.h"
+#include "node/control/traffic_policy.h"
+#include <raft.h>
+#include "node/control/zone_store_flow.h"
+#include "proto/command.pb-c.h"
+#include "node/dns/query.h"
+#include "node/zone/view.h"
+#include "node/zone/zone.h"
+
+#define ZID "Z0123456789ABC"
+
+static const char *const NS[] = {"ns1.quorum53.test", "ns2.quorum53.test."};
+
+/* --- the store --- */
+
+/* Health: the checks named in down[] are unhealthy, every other one
+ * healthy; every check whose id starts with "hc" or "HC" exists. */
+struct health {
+	const char *down[16];
+};
+
+static bool healthy(void *ctx, const char *id)
+{
+	const struct health *h = ctx;
+	for (size_t i = 0; h != NULL && i < 16 && h->down[i] != NULL; i++) {
+		if (strcmp(h->down[i], id) == 0)
+			return false;
+	}
+	return true;
+}
+
+static bool exists(void *ctx, const char *id)
+{
+	(void)ctx;
+	return strncmp(id, "hc", 2) == 0 || strncmp(id, "HC", 2) == 0;
+}
+
+static void store_new(struct zone_store *s)
+{
+	char err[512];
+	struct zone_store_create_params p = {.id = ZID,
+					     .name = "example.com",
+					     .nameservers = NS,
+					     .nnameservers = 2};
+	zone_store_init(s);
+	assert_int_equal(zone_store_create(s, &p, err, sizeof(err)), 0);
+}
+
+/* Parses, compiles and applies json; the error text in err. */
+static int apply(struct zone_store *s, const char *json, char *err,
+		 size_t errlen)
+{
+	struct change_batch *b;
+	struct change_batch_typed t = {0};
+	int rc = change_batch_parse(&b, json, strlen(json), err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = change_batch_compile(b, &t);
+	if (rc == 0)
+		rc = zone_store_apply_with_checks(s, ZID, &t.batch, exists,
+						  NULL, err, errlen);
+	change_batch_typed_free(&t);
+	change_batch_free(b);
+	return rc;
+}
+
+static void apply_ok(struct zone_store *s, const char *json)
+{
+	char err[4096];
+	if (apply(s, json, err, sizeof(err)) != 0)
+		fail_msg("%s\n%s", err, json);
+}
+
+#define CH(action, rrs)                                                        \
+	"{\"Action\": \"" action "\", \"ResourceRecordSet\": {" rrs "}}"
+#define BATCH(changes) "{\"Changes\": [" changes "]}"
+#define W(name, id, w, value)                                                  \
+	"\"Name\": \"" name "\", \"Type\": \"A\", \"TTL\": 60, "               \
+	"\"SetIdentifier\": \"" id "\", \"Weight\": " #w                       \
+	", \"ResourceRecords\": [{\"Value\": \"" value "\"}]"
+#define MV(name, id, value)                                                    \
+	"\"Name\": \"" name "\", \"Type\": \"A\", \"TTL\": 60, "               \
+	"\"SetIdentifier\": \"" id "\", \"MultiValueAnswer\": true, "          \
+	"\"ResourceRecords\": [{\"Value\": \"" value "\"}]"
+#define HC(id) ", \"HealthCheckId\": \"" id "\""
+
+/* --- asking a compiled zone --- */
+
+struct reply {
+	uint8_t wire[1232];
+	size_t len;
+	int rcode;
+	bool tc;
+	size_t n;	  /* A records in the answer */
+	uint8_t last[16]; /* their last octets */
+	uint8_t ecs[32];  /* the ECS option's data in the answer */
+	uint16_t ecs_len; /* 0: none */
+};
+
+/* An EDNS Client Subnet option's data (RFC 7871 6) to send, or none. */
+struct ecs {
+	uint8_t data[32];
+	uint16_t len; /* 0: none */
+	bool twice;   /* the option twice */
+};
+
+static struct reply ask_ecs(const struct serving_view *v, const char *name,
+			    uint16_t type, uint16_t id, const char *client,
+			    uint16_t payload, const struct ecs *ecs);
+
+static struct reply ask(const struct serving_view *v, const char *name,
+			uint16_t type, uint16_t id, const char *client,
+			uint16_t payload)
+{
+	return ask_ecs(v, name, type, id, client, payload, NULL);
+}
+
+static struct reply ask_ecs(const struct serving_view *v, const char *name,
+			    uint16_t type, uint16_t id, const char *client,
+			    uint16_t payload, const struct ecs *ecs)
+{
+	uint8_t qbuf[512] = {0};
+	struct dns_query_params p = {.udp_payload = 1232};
+	struct reply r = {0};
+	struct dns_client c = {0};
+
+	if (client != NULL) {
+		c.family = 4;
+		assert_int_equal(sscanf(client, "%hhu.%hhu.%hhu.%hhu",
+					&c.addr[0], &c.addr[1], &c.addr[2],
+					&c.addr[3]),
+				 4);
+	}
+	knot_pkt_t *q = knot_pkt_new(qbuf, sizeof(qbuf), NULL);
+	knot_dname_t *qname = knot_dname_from_str_alloc(name);
+	knot_wire_set_id(q->wire, id);
+	assert_int_equal(knot_pkt_put_question(q, qname, KNOT_CLASS_IN, type),
+			 0);
+	free(qname);
+	if (payload > 0) {
+		knot_rrset_t opt;
+		assert_int_equal(knot_edns_init(&opt, payload, 0, 0, NULL), 0);
+		for (int k = 0;
+		     ecs != NULL && ecs->len > 0 && k < 1 + ecs->twice; k++)
+			assert_int_equal(
+			    knot_edns_add_option(&opt,
+						 KNOT_EDNS_OPTION_CLIENT_SUBNET,
+						 ecs->len, ecs->data, NULL),
+			    0);
+		knot_pkt_begin(q, KNOT_ADDITIONAL);
+		assert_int_equal(knot_pkt_put(q, 0, &opt, KNOT_PF_FREE), 0);
+	}
+	r.len = dns_query_answer_from(v, &p, client ? &c : NULL, q->wire,
+				      q->size, r.wire, sizeof(r.wire));
+	knot_pkt_free(q);
+	assert_true(r.len >= 12);
+	r.rcode = knot_wire_get_rcode(r.wire);
+	r.tc = knot_wire_get_tc(r.wire);
+	knot_pkt_t *resp = knot_pkt_new(r.wire, r.len, NULL);
+	assert_int_equal(knot_pkt_parse(resp, 0), 0);
+	if (resp->opt_rr != NULL) {
+		uint8_t *o = knot_edns_get_option(
+		    resp->opt_rr, KNOT_EDNS_OPTION_CLIENT_SUBNET, NULL);
+		if (o != NULL) {
+			r.ecs_len = knot_edns_opt_get_length(o);
+			memcpy(r.ecs, knot_edns_opt_get_data(o),
+			       r.ecs_len < 32 ? r.ecs_len : 32);
+		}
+	}
+	const knot_pktsection_t *an = knot_pkt_section(resp, KNOT_ANSWER);
+	for (uint16_t i = 0; i < an->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(an, i);
+		if (rr->type != KNOT_RRTYPE_A)
+			continue;
+		knot_rdata_t *rd = rr->rrs.rdata;
+		for (uint16_t k = 0; k < rr->rrs.count; k++) {
+			if (r.n < 16)
+				r.last[r.n++] = rd->data[3];
+			rd = knot_rdataset_next(rd);
+		}
+	}
+	knot_pkt_free(resp);
+	return r;
+}
+
+static struct serving_view *build_view(const struct zone_store *s,
+				       struct health *h)
+{
+	struct zone *z;
+	struct serving_view *v;
+	char err[512];
+	if (zone_store_build_with_health(s, ZID, healthy, h, &z, err,
+					 sizeof(err)) != 0)
+		fail_msg("build: %s", err);
+	assert_int_equal(serving_view_build(&v, &z, 1), 0);
+	zone_release(z);
+	return v;
+}
+
+/* Chi-square statistic of counts against expected shares. */
+static double chi2(const size_t *count, const double *share, size_t k,
+		   size_t total)
+{
+	double x = 0;
+	for (size_t i = 0; i < k; i++) {
+		double e = share[i] * (double)total;
+		double d = (double)count[i] - e;
+		x += d * d / e;
+	}
+	return x;
+}
+
+/* The critical values at p = 0.001 for 1..4 degrees of freedom. */
+static const double CHI2_999[] = {0, 10.828, 13.816, 16.266, 18.467};
+
+/* --- tests --- */
+
+#define NQ 10000
+
+/* A weighted rule (192.0.2.1 weight 3 with hc1, 192.0.2.2 weight 1 with
+ * hc2) under a failover rule's primary (EvaluateTargetHealth), the
+ * secondary 192.0.2.9 (hc9). */
+static const char DOC[] =
+    "{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": \"A\","
+    " \"StartRule\": \"site\","
+    " \"Endpoints\": {\"a\": {\"Type\": \"value\", \"Value\": \"192.0.2.1\"},"
+    "  \"b\": {\"Type\": \"value\", \"Value\": \"192.0.2.2\"},"
+    "  \"s\": {\"Type\": \"value\", \"Value\": \"192.0.2.9\"}},"
+    " \"Rules\": {\"site\": {\"RuleType\": \"failover\","
+    "   \"Primary\": {\"RuleReference\": \"pool\", "
+    "\"EvaluateTargetHealth\": true},"
+    "   \"Secondary\": {\"EndpointReference\": \"s\", \"HealthCheck\": "
+    "\"hc9\"}},"
+    "  \"pool\": {\"RuleType\": \"weighted\", \"Items\": ["
+    "   {\"EndpointReference\": \"a\", \"Weight\": \"3\", \"HealthCheck\": "
+    "\"hc1\"},"
+    "   {\"EndpointReference\": \"b\", \"Weight\": 1, \"HealthCheck\": "
+    "\"hc2\"}]}}}";
+
+#define FO_ALIAS(name, id, role, target, eval)                                 \
+	"\"Name\": \"" name "\", \"Type\": \"A\", \"SetIdentifier\": \"" id    \
+	"\", \"Failover\": \"" role "\", \"AliasTarget\": {\"HostedZoneId\": " \
+	"\"" ZID "\", \"DNSName\": \"" target                                  \
+	"\", \"EvaluateTargetHealth\": " eval "}"
+#define FO(name, id, role, value)                                              \
+	"\"Name\": \"" name "\", \"Type\": \"A\", \"TTL\": 60, "               \
+	"\"SetIdentifier\": \"" id "\", \"Failover\": \"" role "\", "          \
+	"\"ResourceRecords\": [{\"Value\": \"" value "\"}]"
+
+static void parse_ok(const char *doc, struct traffic_policy *p)
+{
+	char err[512];
+	if (traffic_policy_parse(doc, strlen(doc), p, err, sizeof(err)) != 0)
+		fail_msg("%s\n%s", err, doc);
+}
+
+/* doc is refused with a message holding needle (its JSON path). */
+static void doc_refused(const char *doc, const char *needle)
+{
+	struct traffic_policy p;
+	char err[512];
+	int rc = traffic_policy_parse(doc, strlen(doc), &p, err, sizeof(err));
+	if (rc != Q53_EINVAL || strstr(err, needle) == NULL)
+		fail_msg("rc %d, '%s' lacks '%s'\n%s", rc, err, needle, doc);
+}
+
+#define HEAD                                                                   \
+	"{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": \"A\", "
+#define EP                                                                     \
+	"\"Endpoints\": {\"e\": {\"Type\": \"value\", \"Value\": "             \
+	"\"192.0.2.1\"}}"
+
+static void test_document_errors(void **state)
+{
+	(void)state;
+	struct traffic_policy p;
+	parse_ok(DOC, &p);
+	assert_int_equal(p.type, KNOT_RRTYPE_A);
+	assert_int_equal(p.nrules, 2);
+	assert_int_equal(p.nendpoints, 3);
+	assert_true(p.start_is_rule);
+	assert_string_equal(p.rules[p.start].name, "site");
+	assert_int_equal(p.rules[1].items[0].weight, 3);
+	assert_string_equal(p.rules[1].items[1].health_check, "hc2");
+	traffic_policy_free(&p);
+	parse_ok(HEAD "\"StartEndpoint\": \"e\", " EP "}", &p);
+	traffic_policy_free(&p);
+
+	doc_refused("{", "$: not valid JSON");
+	doc_refused("[]", "$: the document must be a JSON object");
+	doc_refused("{\"AWSPolicyFormatVersion\": \"2016-01-01\"}",
+		    "$.AWSPolicyFormatVersion: must be \"2015-10-01\"");
+	doc_refused(HEAD "\"Bogus\": 1}", "$: unknown key \"Bogus\"");
+	doc_refused("{\"AWSPolicyFormatVersion\": \"2015-10-01\", "
+		    "\"RecordType\": \"NS\", \"StartEndpoint\": \"e\", " EP "}",
+		    "$.RecordType");
+	doc_refused(HEAD "\"StartEndpoint\": \"e\"}",
+		    "$: Endpoints is required");
+	doc_refused(HEAD EP "}", "exactly one of StartRule and StartEndpoint");
+	doc_refused(HEAD "\"StartEndpoint\": \"x\", " EP "}",
+		    "$.StartEndpoint: no endpoint named \"x\"");
+	doc_refused(HEAD "\"StartEndpoint\": \"e\", \"Endpoints\": {\"e\": "
+			 "{\"Type\": \"elastic-load-balancer\", \"Value\": "
+			 "\"x.elb.amazonaws.com\"}}}",
+		    "$.Endpoints.e.Type: endpoint type "
+		    "\"elastic-load-balancer\" is not supported");
+	doc_refused(HEAD "\"StartEndpoint\": \"e\", \"Endpoints\": {\"e\": "
+			 "{\"Type\": \"value\", \"Value\": \"not-an-ip\"}}}",
+		    "$.Endpoints.e.Value: not a valid A value");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"latency\", "
+			 "\"Regions\": []}}}",
+		    "$.Rules.r.Regions: must be an array of 1 to 256 items");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"latency\", "
+			 "\"Regions\": [{\"Region\": \"us-east-1\", "
+			 "\"EndpointReference\": \"e\"}, {\"Region\": "
+			 "\"us-east-1\", \"EndpointReference\": \"e\"}]}}}",
+		    "$.Rules.r.Regions[1]: the same Region as item 0");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"latency\", "
+			 "\"Regions\": [{\"Region\": \"no such!\", "
+			 "\"EndpointReference\": \"e\"}]}}}",
+		    "$.Rules.r.Regions[0].Region: not a region");
+	doc_refused(HEAD
+		    "\"StartRule\": \"r\", " EP
+		    ", \"Rules\": {\"r\": {\"RuleType\": \"geoproximity\"}}}",
+		    "not yet supported");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"weighted\", "
+			 "\"Items\": [{\"EndpointReference\": \"e\", "
+			 "\"Weight\": 256}]}}}",
+		    "$.Rules.r.Items[0].Weight: must be an integer 0 to 255");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"weighted\", "
+			 "\"Items\": [{\"EndpointReference\": \"e\", "
+			 "\"Weight\": 1}, {\"RuleReference\": \"q\", "
+			 "\"Weight\": 1}]}}}",
+		    "$.Rules.r.Items[1].RuleReference: no rule named \"q\"");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"failover\", "
+			 "\"Primary\": {\"EndpointReference\": \"e\"}}}}",
+		    "$.Rules.r: Secondary is required");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"failover\", "
+			 "\"Primary\": {\"EndpointReference\": \"e\", "
+			 "\"RuleReference\": \"r\"}, \"Secondary\": "
+			 "{\"EndpointReference\": \"e\"}}}}",
+		    "$.Rules.r.Primary: exactly one of EndpointReference and "
+		    "RuleReference");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"failover\", "
+			 "\"Primary\": {\"RuleReference\": \"r\"}, "
+			 "\"Secondary\": {\"EndpointReference\": \"e\"}}}}",
+		    "loop");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"geo\", "
+			 "\"Locations\": [{\"EndpointReference\": \"e\", "
+			 "\"Country\": \"ZZ\"}]}}}",
+		    "$.Rules.r.Locations[0]");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"geo\", "
+			 "\"Locations\": [{\"EndpointReference\": \"e\", "
+			 "\"IsDefault\": true}, {\"EndpointReference\": \"e\", "
+			 "\"IsDefault\": true}]}}}",
+		    "$.Rules.r.Locations[1]: the same location as item 0");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"multivalue\", "
+			 "\"Items\": [{\"RuleReference\": \"r\"}]}}}",
+		    "$.Rules.r.Items[0]: a multivalue rule's items must be "
+		    "endpoints");
+	doc_refused(HEAD "\"StartRule\": \"r\", " EP
+			 ", \"Rules\": {\"r\": {\"RuleType\": \"weighted\", "
+			 "\"Primary\": {}, \"Items\": []}}}",
+		    "$.Rules.r: a weighted rule takes no Primary");
+	doc_refused(HEAD "\"StartEndpoint\": \"e\", " EP ", \"Endpoints\": {}}",
+		    "$: not valid JSON"); /* duplicate key */
+	/* Nesting deeper than TRAFFIC_POLICY_DEPTH_MAX rules. */
+	char deep[4096];
+	size_t o = (size_t)snprintf(deep, sizeof(deep),
+				    HEAD "\"StartRule\": \"r0\", " EP
+					 ", \"Rules\": {");
+	for (int i = 0; i <= TRAFFIC_POLICY_DEPTH_MAX; i++) {
+		char ref[64];
+		if (i < TRAFFIC_POLICY_DEPTH_MAX)
+			snprintf(ref, sizeof(ref), "\"RuleReference\": \"r%d\"",
+				 i + 1);
+		else
+			snprintf(ref, sizeof(ref),
+				 "\"EndpointReference\": \"e\"");
+		o += (size_t)snprintf(deep + o, sizeof(deep) - o,
+				      "%s\"r%d\": {\"RuleType\": \"weighted\", "
+				      "\"Items\": [{%s, \"Weight\": 1}]}",
+				      i ? ", " : "", i, ref);
+	}
+	snprintf(deep + o, sizeof(deep) - o, "}}");
+	doc_refused(deep, "nest deeper than");
+	/* A rule referred to by 8 items of a rule referred to by 9 items:
+	 * 1 + 9 * (1 + 8) > TRAFFIC_POLICY_TREE_MAX unfolded. */
+	char wide[8192];
+	o = (size_t)snprintf(wide, sizeof(wide),
+			     HEAD "\"StartRule\": \"top\", " EP
+				  ", \"Rules\": {\"leaf\": {\"RuleType\": "
+				  "\"weighted\", \"Items\": [{"
+				  "\"EndpointReference\": \"e\", \"Weight\": "
+				  "1}]}");
+	const char *names[] = {"mid", "top"};
+	const char *refs[] = {"leaf", "mid"};
+	int count[] = {8, 9};
+	for (int r = 0; r < 2; r++) {
+		o += (size_t)snprintf(wide + o, sizeof(wide) - o,
+				      ", \"%s\": {\"RuleType\": \"weighted\", "
+				      "\"Items\": [",
+				      names[r]);
+		for (int i = 0; i < count[r]; i++)
+			o += (size_t)snprintf(wide + o, sizeof(wide) - o,
+					      "%s{\"RuleReference\": \"%s\", "
+					      "\"Weight\": 1}",
+					      i ? ", " : "", refs[r]);
+		o += (size_t)snprintf(wide + o, sizeof(wide) - o, "]}");
+	}
+	snprintf(wide + o, sizeof(wide) - o, "}}");
+	doc_refused(wide, "unfold to more than");
+}
+
+/* The store: versions, comments, TrafficPolicyInUse, policy records
+ * refusing their name's record sets and the other way round. */
+static void test_store_rules(void **state)
+{
+	(void)state;
+	struct zone_store s;
+	struct traffic_policy p;
+	char err[512];
+	uint8_t www[] = "\3www\7example\3com";
+	store_new(&s);
+	parse_ok(DOC, &p);
+	assert_int_equal(zone_store_policy_create(&s, "tp-1", 1, "site", "c1",
+						  DOC, &p, err, sizeof(err)),
+			 0);
+	parse_ok(DOC, &p);
+	assert_int_equal(zone_store_policy_create(&s, "tp-2", 1, "site", NULL,
+						  DOC, &p, err, sizeof(err)),
+			 Q53_EEXIST);
+	assert_non_null(strstr(err, "TrafficPolicyAlreadyExists"));
+	parse_ok(DOC, &p);
+	assert_int_equal(zone_store_policy_create(&s, "tp-9", 2, "x", NULL, DOC,
+						  &p, err, sizeof(err)),
+			 Q53_ENOENT);
+	assert_non_null(strstr(err, "NoSuchTrafficPolicy"));
+	parse_ok(DOC, &p);
+	assert_int_equal(zone_store_policy_create(&s, "tp-1", 2, "ignored",
+						  "c2", DOC, &p, err,
+						  sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_policy_get(&s, "tp-1", 0)->version, 2);
+	assert_string_equal(zone_store_policy_get(&s, "tp-1", 2)->name, "site");
+	assert_int_equal(
+	    zone_store_policy_comment(&s, "tp-1", 1, "new", err, sizeof(err)),
+	    0);
+	assert_string_equal(zone_store_policy_get(&s, "tp-1", 1)->comment,
+			    "new");
+
+	assert_int_equal(zone_store_instance_create(&s, "i-1", ZID, www, 60,
+						    "tp-1", 3, err,
+						    sizeof(err)),
+			 Q53_ENOENT);
+	assert_int_equal(zone_store_instance_create(&s, "i-1", "ZNOPE", www, 60,
+						    "tp-1", 1, err,
+						    sizeof(err)),
+			 Q53_ENOENT);
+	assert_non_null(strstr(err, "NoSuchHostedZone"));
+	assert_int_equal(zone_store_instance_create(&s, "i-1", ZID, www, 60,
+						    "tp-1", 1, err,
+						    sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_instance_create(&s, "i-2", ZID, www, 60,
+						    "tp-1", 2, err,
+						    sizeof(err)),
+			 Q53_EEXIST);
+	assert_non_null(strstr(err, "TrafficPolicyInstanceAlreadyExists"));
+	assert_int_equal(
+	    zone_store_policy_delete(&s, "tp-1", 1, err, sizeof(err)),
+	    Q53_EINVAL);
+	assert_non_null(strstr(err, "TrafficPolicyInUse"));
+	/* An ordinary set of the instance's name and type is refused, of
+	 * another type accepted. */
+	assert_int_equal(apply(&s,
+			       BATCH(CH("CREATE", W("www.example.com", "x", 1,
+						    "192.0.2.7"))),
+			       err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(err, "traffic policy instance"));
+	apply_ok(&s, BATCH(CH("CREATE", "\"Name\": \"www.example.com\", "
+					"\"Type\": \"TXT\", \"TTL\": 60, "
+					"\"ResourceRecords\": [{\"Value\": "
+					"\"\\\"t\\\"\"}]")));
+	/* CNAME exclusivity both ways. */
+	assert_int_equal(
+	    apply(&s,
+		  BATCH(CH("CREATE", "\"Name\": \"www.example.com\", "
+				     "\"Type\": \"CNAME\", \"TTL\": 60, "
+				     "\"ResourceRecords\": [{\"Value\": "
+				     "\"x.example.net\"}]")),
+		  err, sizeof(err)),
+	    Q53_EINVAL);
+	static const char CNAME_DOC[] =
+	    "{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": "
+	    "\"CNAME\", \"StartEndpoint\": \"e\", \"Endpoints\": {\"e\": "
+	    "{\"Type\": \"value\", \"Value\": \"x.example.net\"}}}";
+	parse_ok(CNAME_DOC, &p);
+	assert_int_equal(zone_store_policy_create(&s, "tp-c", 1, "c", NULL,
+						  CNAME_DOC, &p, err,
+						  sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_instance_create(&s, "i-c", ZID, www, 60,
+						    "tp-c", 1, err,
+						    sizeof(err)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(err, "CNAME"));
+	assert_int_equal(
+	    zone_store_policy_delete(&s, "tp-c", 1, err, sizeof(err)), 0);
+	assert_int_equal(zone_store_instance_update(&s, "i-1", 30, "tp-1", 2,
+						    err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_instance_get(&s, "i-1")->policy_version, 2);
+	assert_int_equal(
+	    zone_store_policy_delete(&s, "tp-1", 1, err, sizeof(err)), 0);
+	assert_int_equal(
+	    zone_store_instance_delete(&s, "i-1", err, sizeof(err)), 0);
+	assert_int_equal(
+	    zone_store_instance_delete(&s, "i-1", err, sizeof(err)),
+	    Q53_ENOENT);
+	assert_non_null(strstr(err, "NoSuchTrafficPolicyInstance"));
+	assert_int_equal(
+	    zone_store_policy_delete(&s, "tp-1", 2, err, sizeof(err)), 0);
+	assert_int_equal(zone_store_policy_count(&s), 0);
+	zone_store_free(&s);
+}
+
+/* The nested record sets equivalent to DOC at www.example.com. */
+static void nested_records(struct zone_store *s)
+{
+	apply_ok(s, BATCH(CH("CREATE",
+			     W("pool.example.com", "0", 3, "192.0.2.1")
+				 HC("hc1")) "," CH("CREATE",
+						   W("pool.example.com", "1", 1,
+						     "192.0.2.2") HC("hc2"))));
+	apply_ok(s,
+		 BATCH(CH("CREATE",
+			  FO_ALIAS("www.example.com", "0", "PRIMARY",
+				   "pool.example.com",
+				   "true")) "," CH("CREATE",
+						   FO("www.example.com", "1",
+						      "SECONDARY", "192.0.2.9")
+						       HC("hc9"))));
+}
+
+static void policy_record(struct zone_store *s, const char *doc)
+{
+	struct traffic_policy p;
+	char err[512];
+	uint8_t www[] = "\3www\7example\3com";
+	parse_ok(doc, &p);
+	if (zone_store_policy_create(s, "tp-1", 1, "site", NULL, doc, &p, err,
+				     sizeof(err)) != 0 ||
+	    zone_store_instance_create(s, "i-1", ZID, www, 60, "tp-1", 1, err,
+				       sizeof(err)) != 0)
+		fail_msg("%s", err);
+}
+
+/* The same bytes from both for many query IDs and client networks. */
+static void same_answers(struct serving_view *a, struct serving_view *b,
+			 const char *name, size_t *count)
+{
+	static const char *const CLIENTS[] = {"198.51.100.7", "203.0.113.9",
+					      "192.0.2.200", NULL};
+	for (unsigned id = 0; id < NQ; id++) {
+		const char *c = CLIENTS[id % 4];
+		struct reply x =
+		    ask(a, name, KNOT_RRTYPE_A, (uint16_t)(id * 7), c, 1232);
+		struct reply y =
+		    ask(b, name, KNOT_RRTYPE_A, (uint16_t)(id * 7), c, 1232);
+		assert_int_equal(x.len, y.len);
+		assert_memory_equal(x.wire, y.wire, x.len);
+		if (count != NULL && x.n == 1)
+			count[x.last[0]]++;
+	}
+}
+
+/* A policy record and the equivalent nested record sets: the same bytes
+ * for every query key, in every health state (the weighted shares
+ * 3:1 under the primary, one member down, the whole pool down: the
+ * secondary; everything down: fail open), in full and incremental
+ * builds. */
+static void test_policy_equals_records(void **state)
+{
+	(void)state;
+	static const struct health STATES[] = {
+	    {{NULL}},  {{"hc1"}}, {{"hc1", "hc2"}}, {{"hc1", "hc2", "hc9"}},
+	    {{"hc9"}},
+	};
+	struct zone_store rec, pol;
+	store_new(&rec);
+	store_new(&pol);
+	nested_records(&rec);
+	/* The pool's own name, in both. */
+	apply_ok(&pol, BATCH(CH("CREATE",
+				W("pool.example.com", "0", 3, "192.0.2.1") HC(
+				    "hc1")) "," CH("CREATE",
+						   W("pool.example.com", "1", 1,
+						     "192.0.2.2") HC("hc2"))));
+	policy_record(&pol, DOC);
+	/* Other types at the policy record's name and names after it: the
+	 * grouped build takes the name's records together. */
+	static const char OTHER[] = BATCH(
+	    CH("CREATE",
+	       "\"Name\": \"www.example.com\", \"Type\": "
+	       "\"TXT\", \"TTL\": 60, \"ResourceRecords\": "
+	       "[{\"Value\": \"\\\"t\\\"\"}]") "," CH("CREATE",
+						      "\"Name\": "
+						      "\"zzz.example.com\", "
+						      "\"Type\": \"A\", "
+						      "\"TTL\": 60, "
+						      "\"ResourceRecords\": "
+						      "[{\"Value\": "
+						      "\"192.0.2.99\"}]"));
+	apply_ok(&rec, OTHER);
+	apply_ok(&pol, OTHER);
+	for (size_t k = 0; k < sizeof(STATES) / sizeof(STATES[0]); k++) {
+		struct health h = STATES[k];
+		struct serving_view *a = build_view(&rec, &h);
+		struct serving_view *b = build_view(&pol, &h);
+		size_t count[256] = {0};
+		same_answers(a, b, "www.example.com", count);
+		if (k == 0) {
+			double x = chi2((size_t[]){count[1], count[2]},
+					(const double[]){0.75, 0.25}, 2,
+					count[1] + count[2]);
+			assert_int_equal(count[1] + count[2], NQ);
+			assert_true(x < CHI2_999[1]);
+		}
+		if (k == 2)
+			assert_int_equal(count[9], NQ);
+		struct reply t =
+		    ask(b, "www.example.com", KNOT_RRTYPE_TXT, 1, NULL, 0);
+		struct reply t2 =
+		    ask(a, "www.example.com", KNOT_RRTYPE_TXT, 1, NULL, 0);
+		assert_int_equal(t.len, t2.len);
+		assert_memory_equal(t.wire, t2.wire, t.len);
+		assert_int_equal(
+		    ask(b, "zzz.example.com", KNOT_RRTYPE_A, 1, NULL, 0)
+			.last[0],
+		    99);
+		serving_view_free(a);
+		serving_view_free(b);
+	}
+	/* test-answer's branch: the path down the policy. */
+	static const uint8_t two[] = {192, 0, 2, 2};
+	struct rrset_rdata ans = {.data = two, .len = 4};
+	char branch[512];
+	uint8_t www[] = "\3www\7example\3com";
+	assert_int_equal(zone_store_answer_branch(
+			     &pol, ZID, www, 1, &ans, 1, healthy,
+			     &(struct health){{NULL}}, branch, sizeof(branch)),
+			 0);
+	if (strstr(branch, "traffic policy instance i-1 (policy tp-1 version "
+			   "1) > failover \"site\" Primary > weighted "
+			   "\"pool\" item 1 (b)") == NULL)
+		fail_msg("branch: %s", branch);
+
+	/* Incremental builds of the policy record answer as full ones. */
+	struct zone *z0, *z1, *zf;
+	char err[512];
+	struct health down = {{"hc1", "hc2"}}, up = {{NULL}};
+	assert_int_equal(zone_store_build_update(&pol, ZID, NULL, healthy,
+						 &down, &z0, err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_build_update(&pol, ZID, z0, healthy, &up,
+						 &z1, err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_build_with_health(&rec, ZID, healthy, &up,
+						      &zf, err, sizeof(err)),
+			 0);
+	struct serving_view *vi, *vf;
+	assert_int_equal(serving_view_build(&vi, &z1, 1), 0);
+	assert_int_equal(serving_view_build(&vf, &zf, 1), 0);
+	same_answers(vi, vf, "www.example.com", NULL);
+	serving_view_free(vi);
+	serving_view_free(vf);
+	zone_release(z0);
+	zone_release(z1);
+	zone_release(zf);
+	zone_store_free(&rec);
+	zone_store_free(&pol);
+}
+
+/* A geolocation rule whose default leads to a weighted rule and a
+ * multivalue rule, against the same record sets. */
+static void test_policy_geo_multivalue(void **state)
+{
+	(void)state;
+	static const char GEO_DOC[] =
+	    "{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": "
+	    "\"A\", \"StartRule\": \"g\", \"Endpoints\": {"
+	    " \"a\": {\"Type\": \"value\", \"Value\": \"192.0.2.1\"},"
+	    " \"b\": {\"Type\": \"value\", \"Value\": \"192.0.2.2\"},"
+	    " \"c\": {\"Type\": \"value\", \"Value\": \"192.0.2.3\"}},"
+	    " \"Rules\": {\"g\": {\"RuleType\": \"geo\", \"Locations\": ["
+	    "  {\"Country\": \"US\", \"EndpointReference\": \"c\"},"
+	    "  {\"IsDefault\": true, \"RuleReference\": \"w\"}]},"
+	    " \"w\": {\"RuleType\": \"weighted\", \"Items\": ["
+	    "  {\"RuleReference\": \"m\", \"Weight\": 1},"
+	    "  {\"EndpointReference\": \"c\", \"Weight\": 1}]},"
+	    " \"m\": {\"RuleType\": \"multivalue\", \"Items\": ["
+	    "  {\"EndpointReference\": \"a\", \"HealthCheck\": \"hc1\"},"
+	    "  {\"EndpointReference\": \"b\"}]}}}";
+	struct zone_store rec, pol;
+	store_new(&rec);
+	store_new(&pol);
+	policy_record(&pol, GEO_DOC);
+	apply_ok(&rec, BATCH(CH("CREATE",
+				MV("m.example.com", "0", "192.0.2.1")
+				    HC("hc1")) "," CH("CREATE",
+						      MV("m.example.com", "1",
+							 "192.0.2.2"))));
+	apply_ok(
+	    &rec,
+	    BATCH(CH("CREATE", "\"Name\": \"w.example.com\", \"Type\": \"A\", "
+			       "\"SetIdentifier\": \"0\", \"Weight\": 1, "
+			       "\"AliasTarget\": "
+			       "{\"HostedZoneId\": \"" ZID "\", \"DNSName\": "
+			       "\"m.example.com\", \"EvaluateTargetHealth\": "
+			       "true}") "," CH("CREATE", W("w.example.com", "1",
+							   1, "192.0.2.3"))));
+	apply_ok(
+	    &rec,
+	    BATCH(
+		CH("CREATE",
+		   "\"Name\": \"www.example.com\", \"Type\": \"A\", \"TTL\": "
+		   "60, \"SetIdentifier\": \"0\", \"GeoLocation\": "
+		   "{\"CountryCode\": \"US\"}, \"ResourceRecords\": "
+		   "[{\"Value\": \"192.0.2.3\"}]") "," CH("CREATE",
+							  "\"Name\": "
+							  "\"www.example.com\","
+							  " \"Type\": \"A\", "
+							  "\"SetIdentifier\": "
+							  "\"1\", "
+							  "\"GeoLocation\": "
+							  "{\"CountryCode\": "
+							  "\"*\"}, "
+							  "\"AliasTarget\": "
+							  "{\"HostedZoneId\": "
+							  "\"" ZID
+							  "\", \"DNSName\": "
+							  "\"w.example.com\", "
+							  "\"EvaluateTargetHeal"
+							  "th\": true}")));
+	static const struct health STATES[] = {{{NULL}}, {{"hc1"}}};
+	for (size_t k = 0; k < 2; k++) {
+		struct health h = STATES[k];
+		struct serving_view *a = build_view(&rec, &h);
+		struct serving_view *b = build_view(&pol, &h);
+		same_answers(a, b, "www.example.com", NULL);
+		serving_view_free(a);
+		serving_view_free(b);
+	}
+	zone_store_free(&rec);
+	zone_store_free(&pol);
+}
+
+/* A latency rule (a Region per item, one of them a weighted rule) against
+ * the equivalent latency record sets: the same bytes (without a latency
+ * table every client gets the node's default leaf, as for the records). */
+static void test_policy_latency(void **state)
+{
+	(void)state;
+	static const char LAT_DOC[] =
+	    "{\"AWSPolicyFormatVersion\": \"2015-10-01\", \"RecordType\": "
+	    "\"A\", \"StartRule\": \"l\", \"Endpoints\": {"
+	    " \"a\": {\"Type\": \"value\", \"Value\": \"192.0.2.1\"},"
+	    " \"b\": {\"Type\": \"value\", \"Value\": \"192.0.2.2\"},"
+	    " \"c\": {\"Type\": \"value\", \"Value\": \"192.0.2.3\"}},"
+	    " \"Rules\": {\"l\": {\"RuleType\": \"latency\", \"Regions\": ["
+	    "  {\"Region\": \"us-east-1\", \"RuleReference\": \"w\"},"
+	    "  {\"Region\": \"eu-west-1\", \"EndpointReference\": \"c\", "
+	    "\"HealthCheck\": \"hc3\"}]},"
+	    " \"w\": {\"RuleType\": \"weighted\", \"Items\": ["
+	    "  {\"EndpointReference\": \"a\", \"Weight\": 1},"
+	    "  {\"EndpointReference\": \"b\", \"Weight\": 1}]}}}";
+	struct zone_store rec, pol;
+	struct traffic_policy p;
+	parse_ok(LAT_DOC, &p);
+	assert_int_equal(p.rules[0].type, TRAFFIC_RULE_LATENCY);
+	assert_string_equal(p.rules[0].items[1].region, "eu-west-1");
+	traffic_policy_free(&p);
+	store_new(&rec);
+	store_new(&pol);
+	policy_record(&pol, LAT_DOC);
+	apply_ok(
+	    &rec,
+	    BATCH(CH("CREATE", W("w.example.com", "0", 1, "192.0.2.1")) "," CH(
+		"CREATE", W("w.example.com", "1", 1, "192.0.2.2"))));
+	apply_ok(
+	    &rec,
+	    BATCH(CH(
+		"CREATE",
+		"\"Name\": \"www.example.com\", \"Type\": \"A\", "
+		"\"SetIdentifier\": \"0\", \"Region\": \"us-east-1\", "
+		"\"AliasTarget\": {\"HostedZoneId\": \"" ZID "\", "
+		"\"DNSName\": \"w.example.com\", "
+		"\"EvaluateTargetHealth\": true}") "," CH("CREATE",
+							  "\"Name\": "
+							  "\"www.example.com\","
+							  " \"Type\": \"A\", "
+							  "\"TTL\": 60, "
+							  "\"SetIdentifier\": "
+							  "\"1\", \"Region\": "
+							  "\"eu-west-1\", "
+							  "\"HealthCheckId\": "
+							  "\"hc3\", "
+							  "\"ResourceRecords\":"
+							  " [{\"Value\": "
+							  "\"192.0.2.3\"}]")));
+	static const struct health STATES[] = {{{NULL}}, {{"hc3"}}};
+	for (size_t k = 0; k < 2; k++) {
+		struct health h = STATES[k];
+		struct serving_view *a = build_view(&rec, &h);
+		struct serving_view *b = build_view(&pol, &h);
+		size_t count[256] = {0};
+		same_answers(a, b, "www.example.com", count);
+		/* No latency table: the first Region's leaf, the nested
+		 * weighted rule, picking per query. */
+		assert_true(count[1] > NQ / 4 && count[2] > NQ / 4);
+		serving_view_free(a);
+		serving_view_free(b);
+	}
+	zone_store_free(&rec);
+	zone_store_free(&pol);
+}
+
+static int32_t fsm_do(struct control_fsm *f, struct command_payload *p)
+{
+	struct q53_fsm *b = control_fsm_base(f);
+	int32_t code = 0;
+	uint8_t *out = NULL;
+	size_t len = 0;
+	assert_int_equal(
+	    b->apply(b, p->type, p->data, p->len, &code, &out, &len), 0);
+	raft_free(out);
+	command_payload_clear(p);
+	return code;
+}
+
+/* The commands through the FSM (types 24..27, command_version 7), a
+ * snapshot holding them (format 4) restored on another FSM with the same
+ * policies and policy records, malformed commands rejected. */
+static void test_fsm_commands(void **state)
+{
+	(void)state;
+	struct control_fsm *f, *g;
+	struct command_payload p = {0};
+	struct traffic_policy tp;
+	assert_int_equal(control_fsm_new(&f), 0);
+	assert_int_equal(control_fsm_new(&g), 0);
+	struct command_create_hosted_zone cz = {.id = ZID,
+						.name = "example.com",
+						.nameservers = NS,
+						.n_nameservers = 2,
+						.time_ms = 1};
+	assert_int_equal(command_encode_create_hosted_zone(&cz, &p), 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	parse_ok(DOC, &tp);
+	struct command_traffic_policy c = {.id = "tp-1",
+					   .version = 1,
+					   .name = "site",
+					   .comment = "first",
+					   .document = DOC,
+					   .policy = &tp,
+					   .time_ms = 2};
+	assert_int_equal(command_encode_traffic_policy(&c, &p), 0);
+	assert_int_equal(p.type, COMMAND_CREATE_TRAFFIC_POLICY);
+	assert_int_equal(command_peek_version(p.data, p.len), 7);
+	/* The upgrade layer reads version 7 of types 24..27, nothing newer. */
+	for (uint16_t t = COMMAND_CREATE_TRAFFIC_POLICY;
+	     t <= COMMAND_TRAFFIC_POLICY_INSTANCE; t++) {
+		assert_true(command_type_versioned(t));
+		assert_true(command_version_known(t, 7));
+		assert_false(command_version_known(t, 8));
+	}
+	assert_int_equal(fsm_do(f, &p), 0);
+	c.version = 2;
+	assert_int_equal(command_encode_traffic_policy(&c, &p), 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	traffic_policy_free(&tp);
+	uint8_t www[] = "\3www\7example\3com";
+	struct command_traffic_instance ci = {.action = COMMAND_INSTANCE_CREATE,
+					      .id = "i-1",
+					      .zone_id = ZID,
+					      .name = www,
+					      .name_len = sizeof(www),
+					      .ttl = 60,
+					      .policy_id = "tp-1",
+					      .policy_version = 2,
+					      .time_ms = 3};
+	assert_int_equal(command_encode_traffic_instance(&ci, &p), 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	/* In use: refused by every replica alike. */
+	struct command_traffic_policy_change cd = {.id = "tp-1", .version = 2};
+	assert_int_equal(command_encode_traffic_policy_change(
+			     COMMAND_DELETE_TRAFFIC_POLICY, &cd, &p),
+			 0);
+	assert_int_not_equal(fsm_do(f, &p), 0);
+	cd.version = 1;
+	assert_int_equal(command_encode_traffic_policy_change(
+			     COMMAND_DELETE_TRAFFIC_POLICY, &cd, &p),
+			 0);
+	assert_int_equal(fsm_do(f, &p), 0);
+	/* Garbage of a Traffic Flow type: rejected, not applied. */
+	uint8_t junk[] = {0xff, 0xff, 0xff};
+	p.type = COMMAND_TRAFFIC_POLICY_INSTANCE;
+	p.data = raft_malloc(sizeof(junk));
+	memcpy(p.data, junk, sizeof(junk));
+	p.len = sizeof(junk);
+	assert_int_not_equal(fsm_do(f, &p), 0);
+
+	/* A policy message of another command_version: rejected, whatever
+	 * else it holds. */
+	Q53__Command__TrafficPolicy bad = Q53__COMMAND__TRAFFIC_POLICY__INIT;
+	bad.command_version = 8;
+	bad.id = "tp-x";
+	bad.version = 1;
+	bad.record_type = 1;
+	p.type = COMMAND_CREATE_TRAFFIC_POLICY;
+	p.len = q53__command__traffic_policy__get_packed_size(&bad);
+	p.data = raft_malloc(p.len);
+	q53__command__traffic_policy__pack(&bad, p.data);
+	assert_int_not_equal(fsm_do(f, &p), 0);
+	assert_null(
+	    zone_store_policy_get(control_fsm_zone_store(f), "tp-x", 0));
+
+	struct q53_fsm *fb = control_fsm_base(f), *gb = control_fsm_base(g);
+	uint8_t *snap;
+	size_t len;
+	assert_int_equal(fb->snapshot(fb, &snap, &len), 0);
+	assert_int_equal(gb->restore(gb, snap, len), 0);
+	raft_free(snap);
+	const struct zone_store *zs = control_fsm_zone_store(g);
+	assert_int_equal(zone_store_policy_count(zs), 1);
+	assert_int_equal(zone_store_policy_get(zs, "tp-1", 0)->version, 2);
+	assert_string_equal(zone_store_policy_get(zs, "tp-1", 2)->document,
+			    DOC);
+	assert_int_equal(zone_store_instance_count(zs), 1);
+	assert_int_equal(zone_store_instance_get(zs, "i-1")->ttl, 60);
+	/* Both answer alike. */
+	struct zone *za, *zb;
+	char err[256];
+	assert_int_equal(zone_store_build(control_fsm_zone_store(f), ZID, &za,
+					  err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_build(zs, ZID, &zb, err, sizeof(err)), 0);
+	struct serving_view *va, *vb;
+	assert_int_equal(serving_view_build(&va, &za, 1), 0);
+	assert_int_equal(serving_view_build(&vb, &zb, 1), 0);
+	zone_release(za);
+	zone_release(zb);
+	same_answers(va, vb, "www.example.com", NULL);
+	serving_view_free(va);
+	serving_view_free(vb);
+	control_fsm_free(f);
+	control_fsm_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_document_errors),
+	    cmocka_unit_test(test_store_rules),
+	    cmocka_unit_test(test_policy_equals_records),
+	    cmocka_unit_test(test_policy_geo_multivalue),
+	    cmocka_unit_test(test_policy_latency),
+	    cmocka_unit_test(test_fsm_commands),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
