@@ -29,8 +29,12 @@
  * silently drop: it stops on format 3 instead. */
 #define SNAPSHOT_FORMAT	    3
 #define SNAPSHOT_FORMAT_MIN 2
-/* 4: with traffic policies or policy records (FsmSnapshot 12, 13), which
- * a release reading 3 would drop; written only when there are some. */
+/* 4 (0.4.0): with what a release reading 3 would silently drop, so that
+ * a 0.3.0 node in a mixed cluster stops instead of diverging: traffic
+ * policies or policy records (FsmSnapshot 12, 13), the latency table (11),
+ * CIDR collections (10), or record sets with a Region, a
+ * CidrRoutingConfig or a GeoProximityLocation (RecordSet 19..22); written
+ * only when there are some. */
 #define SNAPSHOT_FORMAT_FLOW 4
 #define SNAPSHOT_FORMAT_MAX  SNAPSHOT_FORMAT_FLOW
 #define SNAPSHOT_END	     0x51353346u /* FsmSnapshot.end */
@@ -2166,6 +2170,21 @@ static void *calloc0(size_t n, size_t size, bool *failed)
 }
 
 /* The hosted zones as SnapshotZone messages pointing into the store. */
+/* Whether a record set of m uses a field 0.3.0 does not read. */
+static bool snap_sets_need_040(const Q53__Command__FsmSnapshot *m)
+{
+	for (size_t i = 0; i < m->n_zones; i++)
+		for (size_t k = 0; k < m->zones[i]->n_sets; k++) {
+			const Q53__Command__RecordSet *r = m->zones[i]->sets[k];
+			if ((r->region != NULL && r->region[0] != '\0') ||
+			    (r->cidr_collection_id != NULL &&
+			     r->cidr_collection_id[0] != '\0') ||
+			    r->geo_proximity_location != NULL)
+				return true;
+		}
+	return false;
+}
+
 struct snap_zones {
 	Q53__Command__SnapshotZone *zones;
 	Q53__Command__SnapshotZone **zone_ptrs;
@@ -2452,6 +2471,9 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	}
 	m.n_cidr_collections = s->cidrs.n;
 	m.cidr_collections = x.cidrs;
+	if (m.latency != NULL || m.n_cidr_collections > 0 ||
+	    snap_sets_need_040(&m))
+		m.format = SNAPSHOT_FORMAT_FLOW;
 	for (size_t i = 0, l = 0, b = 0; i < s->cidrs.n; i++) {
 		const struct cidr_collection *c = &s->cidrs.v[i];
 		Q53__Command__SnapshotCidrCollection *pc = &x.cidr_items[i];

@@ -638,6 +638,35 @@ static void change_id_of(unsigned i, char out[16])
 
 /* Weighted (Weight 0 too), multivalue and geoproximity sets survive a
  * snapshot and its restore: the same store, every routing field. */
+/* A snapshot is format 3 unless it holds what 0.3.0 would silently drop
+ * (here a latency set); then 4, which 0.3.0 refuses (it stops, upgrade
+ * this node) instead of diverging. */
+static void test_snapshot_format_of_040_fields(void **state)
+{
+	(void)state;
+	struct control_fsm *f = fsm_new();
+	ok(f, p_zone(ZID, "example.com", NULL, "CZ"));
+	ok(f, p_batch(ZID, "C1",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"w.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"z\", "
+		      "\"Weight\": 5, \"ResourceRecords\": [{\"Value\": "
+		      "\"192.0.2.1\"}]}}]}"));
+	struct snap a = snap(f);
+	assert_int_equal(control_upgrade_snapshot_format(a.p, a.len), 3);
+	raft_free(a.p);
+	ok(f, p_batch(ZID, "C2",
+		      "{\"Changes\": [{\"Action\": \"CREATE\", "
+		      "\"ResourceRecordSet\": {\"Name\": \"l.example.com\", "
+		      "\"Type\": \"A\", \"TTL\": 60, \"SetIdentifier\": \"e\", "
+		      "\"Region\": \"us-east-1\", \"ResourceRecords\": "
+		      "[{\"Value\": \"192.0.2.2\"}]}}]}"));
+	a = snap(f);
+	assert_int_equal(control_upgrade_snapshot_format(a.p, a.len), 4);
+	raft_free(a.p);
+	control_fsm_free(f);
+}
+
 static void test_routing_sets_snapshot(void **state)
 {
 	struct control_fsm *f = fsm_new(), *g = fsm_new();
@@ -2198,6 +2227,7 @@ int main(void)
 	    cmocka_unit_test(test_snapshot_round_trip),
 	    cmocka_unit_test(test_snapshot_alias),
 	    cmocka_unit_test(test_routing_sets_snapshot),
+	    cmocka_unit_test(test_snapshot_format_of_040_fields),
 	    cmocka_unit_test(test_cidr_collections),
 	    cmocka_unit_test(test_snapshot_capture),
 	    cmocka_unit_test(test_snapshot_garbage),
