@@ -278,7 +278,9 @@ static Q53__Api__Response *refusal(struct cli_client *c, long status,
 	q53__api__response__init(r);
 	r->error = strdup(code);
 	r->message = strdup(text);
-	r->retryable = false;
+	/* 503 ServiceUnavailable: refused before it took effect (e.g. a
+	 * node still catching up): try again until the deadline. */
+	r->retryable = strcmp(code, "ServiceUnavailable") == 0;
 	if (r->error == NULL || r->message == NULL) {
 		free(r->error);
 		free(r->message);

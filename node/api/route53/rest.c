@@ -2288,6 +2288,16 @@ static bool authenticate(struct route53_rest *rest, struct op *o)
 	if (sc.nomem)
 		send_error(r, o->request_id, 503, "ServiceUnavailable",
 			   "out of memory; retry");
+	else if (secret == NULL && rest->ops != NULL &&
+		 rest->ops->serving != NULL &&
+		 !rest->ops->serving(rest->ops->data, NULL))
+		/* A node still catching up (joining) may not have applied
+		 * the key yet: not the client's fault, retryable. */
+		send_error(r, o->request_id, 503, "ServiceUnavailable",
+			   "this node is still catching up with the cluster "
+			   "and does not know access key %s yet; retry, or "
+			   "send the request to another node",
+			   a.akid);
 	else
 		send_error(r, o->request_id,
 			   strcmp(res.code, "IncompleteSignature") == 0 ? 400
