@@ -9,6 +9,7 @@
 #include "cluster/api_msg.h"
 #include "node/api/api.h"
 #include "node/api/http_server.h"
+#include "node/api/route53/rest_json.h"
 #include "proto/api.pb-c.h"
 
 #define ID_MAX 128
@@ -18,43 +19,6 @@ struct key_op {
 	char request_id[40];
 	Q53__Api__Request__BodyCase kind;
 };
-
-static void send_json(struct http_request *r, unsigned status, json_t *body,
-		      const char *request_id)
-{
-	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-	const char *headers[] = {"x-amzn-RequestId", request_id, NULL};
-
-	if (body != NULL && text == NULL)
-		http_respond(r, 500, "text/plain", "out of memory\n", 14, NULL);
-	else
-		http_respond(r, status, "application/json",
-			     text != NULL ? text : "",
-			     text != NULL ? strlen(text) : 0, headers);
-	free(text);
-	json_decref(body);
-}
-
-static void send_error(struct http_request *r, const char *request_id,
-		       unsigned status, const char *code, const char *message)
-{
-	send_json(r, status,
-		  json_pack("{s:{s:s,s:s},s:s}", "Error", "Code", code,
-			    "Message", message, "RequestId", request_id),
-		  request_id);
-}
-
-static unsigned status_of(const char *code)
-{
-	if (strcmp(code, "NoSuchEntity") == 0)
-		return 404;
-	if (strcmp(code, API_ERR_UNAVAILABLE) == 0 ||
-	    strcmp(code, API_ERR_NOT_LEADER) == 0)
-		return 503;
-	if (strcmp(code, API_ERR_INTERNAL) == 0)
-		return 500;
-	return 400;
-}
 
 static json_t *key_json(const Q53__Api__AccessKey *k)
 {
@@ -81,30 +45,32 @@ static void on_reply(void *ctx, const uint8_t *buf, size_t len)
 	    buf != NULL ? q53__api__response__unpack(NULL, len, buf) : NULL;
 
 	if (resp == NULL) {
-		send_error(o->r, o->request_id, 503, "ServiceUnavailable",
-			   "the node could not answer; retry");
+		rest_json_error(o->r, o->request_id, 503, "ServiceUnavailable",
+				"the node could not answer; retry");
 	} else if (resp->error != NULL && resp->error[0] != '\0') {
-		send_error(o->r, o->request_id, status_of(resp->error),
-			   resp->error, resp->message);
+		rest_json_error(o->r, o->request_id,
+				rest_json_status(resp->error, "NoSuchEntity"),
+				resp->error, resp->message);
 	} else if (!api_msg_response_matches(o->kind, resp)) {
-		send_error(o->r, o->request_id, 500, "InternalFailure",
-			   "the node answered another operation");
+		rest_json_error(o->r, o->request_id, 500, "InternalFailure",
+				"the node answered another operation");
 	} else if (o->kind == Q53__API__REQUEST__BODY_CREATE_ACCESS_KEY &&
 		   resp->create_access_key->key != NULL) {
-		send_json(o->r, 201,
-			  json_pack("{s:o}", "AccessKey",
-				    key_json(resp->create_access_key->key)),
-			  o->request_id);
+		rest_json_send(
+		    o->r, 201,
+		    json_pack("{s:o}", "AccessKey",
+			      key_json(resp->create_access_key->key)),
+		    o->request_id);
 	} else if (o->kind == Q53__API__REQUEST__BODY_LIST_ACCESS_KEYS) {
 		json_t *a = json_array();
 		const Q53__Api__ListAccessKeysResponse *l =
 		    resp->list_access_keys;
 		for (size_t i = 0; i < l->n_keys; i++)
 			json_array_append_new(a, key_json(l->keys[i]));
-		send_json(o->r, 200, json_pack("{s:o}", "AccessKeys", a),
-			  o->request_id);
+		rest_json_send(o->r, 200, json_pack("{s:o}", "AccessKeys", a),
+			       o->request_id);
 	} else {
-		send_json(o->r, 204, NULL, o->request_id);
+		rest_json_send(o->r, 204, NULL, o->request_id);
 	}
 	if (resp != NULL)
 		q53__api__response__free_unpacked(resp, NULL);
@@ -212,10 +178,11 @@ void rest_keys_handle(struct api_server *api, struct http_request *r,
 		why = "out of memory; retry";
 	}
 	if (o == NULL)
-		send_error(r, request_id, strstr(why, "memory") ? 503 : 400,
-			   strstr(why, "memory") ? "ServiceUnavailable"
-						 : "InvalidInput",
-			   why);
+		rest_json_error(r, request_id,
+				strstr(why, "memory") ? 503 : 400,
+				strstr(why, "memory") ? "ServiceUnavailable"
+						      : "InvalidInput",
+				why);
 	free(buf);
 	free(policy);
 	json_decref(root);
