@@ -116,15 +116,20 @@ static bool parse_coordinate(const char *s, size_t len, unsigned maxint,
 		neg = s[0] == '-';
 		i++;
 	}
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, nint++)
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, nint++) {
+		if (nint >= maxint)
+			return false; /* too many digits: refuse before v
+					 overflows */
 		v = v * 10 + (s[i] - '0');
-	if (nint < 1 || nint > maxint)
+	}
+	if (nint < 1)
 		return false;
 	if (i < len && s[i] == '.') {
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, nfrac++)
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, nfrac++) {
+			if (nfrac >= 2)
+				return false;
 			frac = frac * 10 + (s[i] - '0');
-		if (nfrac > 2)
-			return false;
+		}
 		if (nfrac == 1)
 			frac *= 10;
 	}

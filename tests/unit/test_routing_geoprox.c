@@ -289,6 +289,18 @@ static void test_validation(void **state)
 	refused(&s, BATCH(CH("CREATE", G("x", AT("1.234", "0"), "1", ""))),
 		"Latitude must be a number of degrees with at most two "
 		"decimals");
+	/* Long digit runs are refused before they overflow (fuzz_change_batch
+	 * found 1518888888 * 10 in the integer part). */
+	refused(&s,
+		BATCH(CH("CREATE",
+			 G("x", AT("15188888888888888888", "0"), "1", ""))),
+		"Latitude must be a number of degrees with at most two "
+		"decimals");
+	refused(&s,
+		BATCH(CH("CREATE",
+			 G("x", AT("1", "1.99999999999999999999"), "1", ""))),
+		"Longitude must be a number of degrees with at most two "
+		"decimals");
 	refused(&s,
 		BATCH(CH("CREATE",
 			 G("x", AT("1", "2") ", \"Bias\": 100", "1", ""))),
