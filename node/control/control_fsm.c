@@ -36,9 +36,12 @@
  * CidrRoutingConfig or a GeoProximityLocation (RecordSet 19..22); written
  * only when there are some. */
 #define SNAPSHOT_FORMAT_FLOW 4
-#define SNAPSHOT_FORMAT_MAX  SNAPSHOT_FORMAT_FLOW
-#define SNAPSHOT_END	     0x51353346u /* FsmSnapshot.end */
-#define ERR_MAX		     4096
+/* 5 (0.5.0): FsmSnapshot.ext is present (state a 0.4.0 node would drop);
+ * written only when there is some. */
+#define SNAPSHOT_FORMAT_EXT 5
+#define SNAPSHOT_FORMAT_MAX SNAPSHOT_FORMAT_EXT
+#define SNAPSHOT_END	    0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX		    4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
 #define REJECTED 1
 
@@ -2507,6 +2510,9 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		}
 		x.cidrs[i] = pc;
 	}
+	/* Features of 0.5.0 fill m.ext (FsmSnapshotExt) above this line. */
+	if (m.ext != NULL)
+		m.format = SNAPSHOT_FORMAT_EXT;
 	*len = protobuf_c_message_get_packed_size(&m.base);
 	*buf = raft_malloc(*len);
 	if (*buf == NULL) {
