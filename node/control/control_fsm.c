@@ -40,8 +40,10 @@
  * written only when there is some. */
 #define SNAPSHOT_FORMAT_EXT 5
 #define SNAPSHOT_FORMAT_MAX SNAPSHOT_FORMAT_EXT
-#define SNAPSHOT_END	    0x51353346u /* FsmSnapshot.end */
-#define ERR_MAX		    4096
+_Static_assert(SNAPSHOT_FORMAT_MAX == CONTROL_FSM_SNAPSHOT_FORMAT_MAX,
+	       "control_fsm.h's CONTROL_FSM_SNAPSHOT_FORMAT_MAX");
+#define SNAPSHOT_END 0x51353346u /* FsmSnapshot.end */
+#define ERR_MAX	     4096
 /* A handler's verdict besides 0 and Q53_ENOMEM: rejected, see apply.err. */
 #define REJECTED 1
 

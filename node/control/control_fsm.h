@@ -75,6 +75,9 @@ struct health_check_config;
 #define CONTROL_FSM_REASON_MAX	  256 /* vote reason */
 #define CONTROL_FSM_ADDRESS_MAX	  255
 #define CONTROL_FSM_NODE_NAME_MAX 64
+/* The newest snapshot format this release reads (and writes when its
+ * state needs it); control_fsm.c says what each adds. */
+#define CONTROL_FSM_SNAPSHOT_FORMAT_MAX 5
 
 /* A new, empty FSM in *out (free with control_fsm_free). 0 or
  * Q53_ENOMEM. */

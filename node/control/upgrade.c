@@ -18,8 +18,8 @@
 
 #define SNAPSHOT_FORMAT_V1 1
 #define SNAPSHOT_FORMAT	   3 /* what control_fsm.c writes */
-/* The newest control_fsm.c reads: 4 with Traffic Flow state. */
-#define SNAPSHOT_FORMAT_MAX 4
+/* The newest control_fsm.c reads. */
+#define SNAPSHOT_FORMAT_MAX CONTROL_FSM_SNAPSHOT_FORMAT_MAX
 #define ERR_MAX		    4096
 
 struct control_upgrade {
