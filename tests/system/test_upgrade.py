@@ -4,7 +4,9 @@ FsmSnapshot format 1 and a log tail of the text command types;
 v0.2.0/: format 2 and the typed command types 0.2.0 writes; v0.3.0/: a
 log tail that also holds weighted, multivalue, geolocation and alias
 record sets, access keys with policies (created, deleted), tags and a
-zone comment update) restarts on this q53d and serves the same answers,
+zone comment update; v0.4.0/: a format-4 snapshot and a log tail with
+latency table rows and latency sets, CIDR collections and IP-based sets,
+geoproximity sets, traffic policies and a policy record) restarts on this q53d and serves the same answers,
 zone list and health checks (v0.3.0: also the same records over query IDs
 0..127 for the weighted and multivalue names, the same tags and access
 keys, and a key created with a narrow policy still lists zones and is
@@ -138,7 +140,7 @@ def answers(queries):
     return out
 
 
-@pytest.fixture(params=["v0.1.0", "v0.2.0", "v0.3.0"])
+@pytest.fixture(params=["v0.1.0", "v0.2.0", "v0.3.0", "v0.4.0"])
 def release(request):
     return os.path.join(FIXTURES, request.param)
 
@@ -229,6 +231,13 @@ def check_same(expected, node):
                       for k in q53("key", "list")["AccessKeys"]),
                      key=lambda k: k["AccessKeyId"])
         assert got == expected["keys"]
+    if "cidr" in expected:  # 0.4.0: collections, latency table, Traffic Flow
+        got = {c["Name"]: q53("cidr", "blocks", c["Id"])
+               for c in q53("cidr", "list")["CidrCollections"]}
+        assert got == expected["cidr"]
+        assert q53("latency", "list") == expected["latency"]
+        assert q53("traffic-policy", "list") == expected["traffic_policies"]
+        assert q53("policy-record", "list") == expected["policy_records"]
     if "reader" in expected:
         # The old key's policy still decides: it lists, it may not create.
         from botocore.exceptions import ClientError

@@ -25,6 +25,14 @@ created with a policy and deleted, tags on a zone and a health check
 command) and a zone comment update. Answers that a group picks per query
 are recorded as the set of records seen over the query IDs 0..CHOICE_IDS-1
 ("choices" in expected.json), together with the tags and access keys.
+From 0.4.0 on (tail_of_0_4_0; q53 signs its HTTP requests with
+DATA/admin-key): a CIDR collection before the last snapshot (so that
+snapshot has format 4), then latency table rows and latency record sets,
+CIDR collections and IP-based sets, geoproximity sets, traffic policies
+(two versions, a comment, a deletion) and a policy record; expected.json
+also holds the CIDR blocks, the latency table, the policies and the
+policy records, and the latency, geoproximity and policy-record names
+among the choices.
 Run it with a Python that has dnspython and (for 0.3.0) boto3, e.g.
 /tmp/venv-full/bin/python.
 
@@ -69,17 +77,32 @@ QUERIES = [
 ]
 
 
+def cli(*args):
+    """0.4.0's q53 signs HTTP requests with DATA/admin-key; before it, q53
+    spoke NNG to --api."""
+    if release() >= (0, 4, 0):
+        return [os.environ["Q53"], "--endpoint", f"http://{HTTP}", "--data",
+                os.path.dirname(ADMIN_KEY[0]), "--json"] + list(args)
+    return [os.environ["Q53"], "--node", API, "--json"] + list(args)
+
+
 def q53(*args, stdin=None):
-    cmd = [os.environ["Q53"], "--node", API, "--json", "--timeout", "10"] + list(args)
+    cmd = cli("--timeout", "10", *args)
     p = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=60)
     if p.returncode != 0:
         raise RuntimeError(f"{cmd}: {p.returncode} {p.stderr}")
     return json.loads(p.stdout) if p.stdout.strip() else None
 
 
+RELEASE = []
+
+
 def release():
-    p = subprocess.run([os.environ["Q53"], "--version"], capture_output=True, text=True)
-    return tuple(int(x) for x in p.stdout.split()[-1].split("."))
+    if not RELEASE:
+        p = subprocess.run([os.environ["Q53"], "--version"], capture_output=True,
+                           text=True)
+        RELEASE.append(tuple(int(x) for x in p.stdout.split()[-1].split(".")))
+    return RELEASE[0]
 
 
 def wait_vote(check_id, timeout=30):
@@ -110,6 +133,15 @@ def stop(proc):
         raise RuntimeError(f"q53d exit {rc}")
 
 
+def pad_to_snapshot():
+    """Batches up to the next snapshot (an index that is a multiple of 64)."""
+    while q53("status")["AppliedIndex"] % 64 != 0:
+        q53("change-batch", "example.com", "-", stdin=json.dumps({"Changes": [
+            {"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": "pad.example.com", "Type": "TXT", "TTL": 60,
+                "ResourceRecords": [{"Value": '"pad"'}]}}]}))
+
+
 def tail_of_every_type(args, proc):
     """0.2.0's commands after the last snapshot: the node's own metadata
     (restart under its final name), zone create + delete, a health check
@@ -117,11 +149,7 @@ def tail_of_every_type(args, proc):
     a one-node cluster has no other node to remove). First pads with
     batches up to a snapshot (index a multiple of 64), so that these all
     come after it. Returns the running node."""
-    while q53("status")["AppliedIndex"] % 64 != 0:
-        q53("change-batch", "example.com", "-", stdin=json.dumps({"Changes": [
-            {"Action": "UPSERT", "ResourceRecordSet": {
-                "Name": "pad.example.com", "Type": "TXT", "TTL": 60,
-                "ResourceRecords": [{"Value": '"pad"'}]}}]}))
+    pad_to_snapshot()
     stop(proc)
     proc = start(args, "n1")                                      # [9]
     q53("zone", "create", "gone.test", "--caller-reference", "fixture-gone")  # [1]
@@ -216,13 +244,94 @@ def tail_of_0_3_0(zone_id, hcid, work):
             "reader": {k: reader[k] for k in ("AccessKeyId", "SecretAccessKey")}}
 
 
+def early_0_4_0():
+    """Before the padding to a snapshot: a CIDR collection, so that the
+    fixture's last snapshot has 0.4.0's format 4 (FsmSnapshot 10)."""
+    c = q53("cidr", "create", "early", "--caller-reference", "fixture-early")
+    cid = c["Collection"]["Id"]
+    q53("cidr", "put", cid, "lab", "127.0.1.0/24")
+    return cid
+
+
+TRAFFIC_POLICY = {
+    "AWSPolicyFormatVersion": "2015-10-01",
+    "RecordType": "A",
+    "StartRule": "pool",
+    "Endpoints": {"a": {"Type": "value", "Value": "192.0.2.61"},
+                  "b": {"Type": "value", "Value": "192.0.2.62"}},
+    "Rules": {"pool": {"RuleType": "weighted",
+                       "Items": [{"EndpointReference": "a", "Weight": "3"},
+                                 {"EndpointReference": "b", "Weight": "1"}]}},
+}
+
+
+def tail_of_0_4_0(zone_id, work):
+    """0.4.0's additions after 0.3.0's (the log tail): latency table rows
+    (command 22) and latency record sets (command_version 5), a CIDR
+    collection with locations (20, 21) and IP-based record sets (4),
+    geoproximity record sets (6), a traffic policy with a second version
+    and a comment (24, 25), a policy record (27), a version deleted (26).
+    Not written: measured latency samples (23, --site probers)."""
+    q53("latency", "set", "127.0.0.0/8", "eu-west-1=40", "us-east-1=5")   # [22]
+    q53("latency", "set", "198.51.100.0/24", "eu-west-1=3")
+    with open(os.path.join(SHARED, "batch-latency.json")) as f:
+        q53("change-batch", "example.com", "-", stdin=f.read())           # [11] v5
+    c = q53("cidr", "create", "offices", "--caller-reference", "fixture-cidr")  # [20]
+    cid = c["Collection"]["Id"]
+    q53("cidr", "put", cid, "berlin", "127.0.0.0/16")                     # [21]
+    q53("cidr", "put", cid, "nyc", "10.20.0.0/16", "2001:db8:20::/48")
+    q53("cidr", "delete-blocks", cid, "nyc", "2001:db8:20::/48")
+    with open(os.path.join(SHARED, "batch-cidr.json")) as f:
+        q53("change-batch", "example.com", "-",                           # [11] v4
+            stdin=f.read().replace('"offices"', json.dumps(cid)))
+    geoprox = {"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": "geoprox.example.com", "Type": "A", "TTL": 60,
+            "SetIdentifier": sid, "GeoProximityLocation": loc,
+            "ResourceRecords": [{"Value": value}]}}
+        for sid, loc, value in (
+            ("virginia", {"AWSRegion": "us-east-1", "Bias": 0}, "192.0.2.81"),
+            ("sydney", {"Coordinates": {"Latitude": "-33.87", "Longitude": "151.21"},
+                        "Bias": -20}, "192.0.2.83"))]}
+    q53("change-batch", "example.com", "-", stdin=json.dumps(geoprox))   # [11] v6
+    doc = os.path.join(work, "policy-doc.json")
+    with open(doc, "w") as f:
+        json.dump(TRAFFIC_POLICY, f)
+    tp = q53("traffic-policy", "create", "fixture-pool", doc,            # [24]
+             "--comment", "fixture")["TrafficPolicy"]
+    v2 = dict(TRAFFIC_POLICY, StartRule="pool")
+    v2["Endpoints"] = dict(TRAFFIC_POLICY["Endpoints"],
+                           b={"Type": "value", "Value": "192.0.2.63"})
+    with open(doc, "w") as f:
+        json.dump(v2, f)
+    q53("traffic-policy", "version", tp["Id"], doc)                      # [24]
+    q53("traffic-policy", "comment", tp["Id"], "1", "first version")     # [25]
+    q53("policy-record", "create", zone_id, "flow.example.com", "60",    # [27]
+        tp["Id"], "1")
+    q53("traffic-policy", "delete", tp["Id"], "2")                       # [26]
+    QUERIES.extend([("intra.example.com.", "A")])
+    CHOICES.extend([("fast.example.com.", "A"), ("geoprox.example.com.", "A"),
+                    ("flow.example.com.", "A")])
+    return {"cidr": {name: q53("cidr", "blocks", i) for name, i in
+                     (("early", EARLY_CIDR[0]), ("offices", cid))},
+            "latency": q53("latency", "list"),
+            "traffic_policies": q53("traffic-policy", "list"),
+            "policy_records": q53("policy-record", "list")}
+
+
+EARLY_CIDR = []
+
+
 def wait_leader(proc, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("q53d exited")
-        p = subprocess.run([os.environ["Q53"], "--node", API, "--json", "--timeout", "1",
-                            "status"], capture_output=True, text=True)
+        if release() >= (0, 4, 0) and not os.path.exists(ADMIN_KEY[0]):
+            time.sleep(0.1)  # the first boot writes it once it leads
+            continue
+        p = subprocess.run(cli("--timeout", "1", "status"), capture_output=True,
+                           text=True)
         if p.returncode == 0 and json.loads(p.stdout).get("LeaderId") == 1:
             return
         time.sleep(0.1)
@@ -275,15 +384,16 @@ def main():
     data = os.path.join(work, "node1")
     newer = release() >= (0, 2, 0)
     v030 = release() >= (0, 3, 0)
+    v040 = release() >= (0, 4, 0)
     # 0.2.0+: snapshots every 64 entries, keeping 64 behind them: the
     # tail_of_every_type entries (about 20) come after the last one.
     args = [os.environ["Q53D"], "--dns", f"{HOST}:{DNS_PORT}", "--workers", "1",
             "--data-dir", data, "--id", "1", "--raft", RAFT, "--api", API,
             "--snapshot-threshold", "64" if newer else "8", "--election-timeout", "600",
             "--heartbeat", "60", "--nameservers", "ns1.q53.test.,ns2.q53.test."]
+    ADMIN_KEY.append(os.path.join(data, "admin-key"))
     if v030:
         args += ["--http", HTTP]  # the first boot draws DATA/admin-key
-        ADMIN_KEY.append(os.path.join(data, "admin-key"))
     proc = start(args, "n0" if newer else "n1")
     more = {}
     try:
@@ -314,12 +424,20 @@ def main():
             "ResourceRecordSet": {"Name": "tail.example.com", "Type": "A", "TTL": 5,
                                   "ResourceRecords": [{"Value": "203.0.113.5"}]}}]}))
         QUERIES.append(("tail.example.com.", "A"))
+        if v040:
+            EARLY_CIDR.append(early_0_4_0())
         if newer:
             proc = tail_of_every_type(args, proc)
             QUERIES.extend([("gone.test.", "SOA"), ("tail2.example.com.", "AAAA"),
                             ("www.late.test.", "A"), ("late.test.", "SOA")])
         if v030:
             more = tail_of_0_3_0(z["HostedZone"]["Id"], hcid, work)
+        if v040:
+            # 0.4.0's types after the last snapshot (that one holds
+            # 0.3.0's, which the v0.3.0 fixture has in its log tail).
+            pad_to_snapshot()
+            more.update(tail_of_0_4_0(z["HostedZone"]["Id"], work))
+        if v030:
             more["choices"] = choices()
         expected = {"zones": q53("zone", "list"), "health": q53("health", "list"),
                     "answers": answers(), "zone_id": z["HostedZone"]["Id"], "check_id": hcid,
