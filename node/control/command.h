@@ -146,6 +146,10 @@ struct command_import_zone {
 	const struct rrset_data *sets;
 	size_t nsets;
 	uint64_t time_ms;
+	/* Local to the proposing node, never encoded (0 when decoded): the
+	 * tag of its compile of these sets ahead of the apply
+	 * (zone_store_prebuild, node/runtime/import_prebuild.h). */
+	uint64_t prebuild_tag;
 };
 
 struct command_create_health_check {

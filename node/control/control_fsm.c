@@ -1181,6 +1181,8 @@ static int apply_import_zone(struct apply *a,
 		return reject(a, rv, "%s", err);
 	refs_redo_zone(s, c->zone_id); /* a zone file names no check */
 	commit(a);
+	/* This node compiled these very sets ahead (a local note). */
+	zone_store_note_import(&s->zones, c->zone_id, c->prebuild_tag);
 	return 0;
 }
 

@@ -399,6 +399,48 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 			    const struct zone *prev,
 			    zone_store_check_fn healthy, void *ctx,
 			    struct zone **out, char *err, size_t errlen);
+/* Compiling a zone import ahead of its apply (on another thread: touches
+ * no store). Builds what zone_store_build would build from a zone holding
+ * exactly sets[0..n) (typed, as an import gives them to
+ * zone_store_replace) and, at the apex, apex's sets (may be NULL) of a
+ * type the import has none of, or Q53_EINVAL when a set would not enter the
+ * store as it is (a routing field, an uppercase owner, records not in the
+ * store's order or repeated) or the builder refuses the zone. input_done
+ * (may be NULL) is called once the sets are no longer read, before the
+ * compile proper. */
+struct zone_store_apex;
+int zone_store_prebuild(const uint8_t *origin, const struct rrset_data *sets,
+			size_t n, const struct zone_store_apex *apex,
+			void (*input_done)(void *arg), void *arg,
+			struct zone **out, char *err, size_t errlen);
+/* The zone's apex SOA and NS sets, copied (for zone_store_prebuild: what
+ * the store keeps when an import has none of its own; their serial may
+ * be old, the adoption rebuilds the apex). 0, Q53_ENOENT or Q53_ENOMEM. */
+struct zone_store_apex {
+	struct rrset_data sets[2];
+	size_t n;
+	uint8_t *data[2];
+};
+int zone_store_apex_copy(const struct zone_store *s, const char *id,
+			 struct zone_store_apex *out);
+void zone_store_apex_free(struct zone_store_apex *a);
+/* After zone_store_replace of zone id from an import compiled ahead with
+ * tag (not 0; local to this node, never replicated): notes that the
+ * zone's sets are the import's (but for the apex's SOA and NS), until the
+ * next build. */
+void zone_store_note_import(struct zone_store *s, const char *id, uint64_t tag);
+/* The tag noted for id, while the zone has not been built since (later
+ * changes tracked), else 0. */
+uint64_t zone_store_import_tag(const struct zone_store *s, const char *id);
+/* zone_store_build_update, starting from pre: zone_store_prebuild's
+ * compile of the import tagged tag. Rebuilds the apex and what changed
+ * since the import; the result answers exactly as a full build. Q53_EINVAL
+ * when tag is not the zone's import (build in full then). pre keeps its
+ * reference. */
+int zone_store_build_adopt(const struct zone_store *s, const char *id,
+			   uint64_t tag, const struct zone *pre,
+			   zone_store_check_fn healthy, void *ctx,
+			   struct zone **out, char *err, size_t errlen);
 /* The same with every health check healthy (tests, tools). The runtime
  * builds through zone_store_build_update with control_fsm_health_lookup,
  * which passes the decided statuses. */

@@ -13,6 +13,7 @@
 #include "node/control/zone_store_impl.h"
 #include "node/control/zone_store_routing.h"
 #include "node/dnsdata/dname.h"
+#include "node/dnsdata/rrtype.h"
 #include "node/health/vote_rule.h"
 #include "node/zone/zone.h"
 
@@ -798,6 +799,10 @@ struct zone_store_track {
 	bool overflow;	  /* names were lost: build in full */
 	uint64_t base_id; /* zone_build_id of the last build */
 	uint32_t serial;  /* the zone's serial at that build (+ tracked) */
+	/* Not 0: the zone's sets are those of the import tagged so (apart
+	 * from the apex) and names[] what changed since; base_id is 0 until
+	 * a build (zone_store_note_import). */
+	uint64_t import_tag;
 	uint8_t **names;
 	size_t n, cap;
 };
@@ -808,6 +813,7 @@ static void track_clear(struct zone_store_track *t)
 		free(t->names[i]);
 	t->n = 0;
 	t->overflow = false;
+	t->import_tag = 0;
 }
 
 void zone_store_track_free(struct zone_store_zone *z)
@@ -967,6 +973,221 @@ int zone_store_build_update(const struct zone_store *s, const char *id,
 		if (t == NULL)
 			return 0;
 	}
+	track_clear(t);
+	t->valid = true;
+	t->base_id = zone_build_id(*out);
+	t->serial = z->serial;
+	return 0;
+}
+
+/* --- compiling an import ahead of its apply --- */
+
+/* Whether the typed set r would enter the store as it is and be built as
+ * a plain set: no routing field, a lowercase owner, its records in the
+ * store's order (zone_store.c's rdata_cmp: bytes, then length), each
+ * once. */
+static bool prebuild_plain(const struct rrset_data *r)
+{
+	if (r->set_identifier != NULL || r->failover != 0 || r->has_weight ||
+	    r->multivalue || r->health_check_id != NULL ||
+	    r->geo_continent != NULL || r->geo_country != NULL ||
+	    r->geo_subdivision != NULL || r->region != NULL ||
+	    r->geoprox.present || r->alias_zone_id != NULL ||
+	    r->cidr_collection_id != NULL || r->cidr_location != NULL ||
+	    r->nrdata == 0 || r->nrdata > UINT16_MAX)
+		return false;
+	for (size_t i = 0; i < r->owner_len; i++)
+		if (r->owner[i] >= 'A' && r->owner[i] <= 'Z')
+			return false; /* (label lengths are < 'A') */
+	for (size_t k = 0; k < r->nrdata; k++) {
+		if (r->rdata[k].len > UINT16_MAX)
+			return false;
+		if (k == 0)
+			continue;
+		const struct rrset_rdata *a = &r->rdata[k - 1],
+					 *b = &r->rdata[k];
+		size_t m = a->len < b->len ? a->len : b->len;
+		int c = memcmp(a->data, b->data, m);
+		if (c > 0 || (c == 0 && a->len >= b->len))
+			return false;
+	}
+	return true;
+}
+
+static int prebuild_add(struct zone_builder *b, const struct rrset_data *r,
+			char *err, size_t errlen)
+{
+	int rc = 0;
+	for (size_t k = 0; k < r->nrdata && rc == 0; k++)
+		rc = zone_builder_add(b, r->owner, r->type, r->ttl,
+				      r->rdata[k].data,
+				      (uint16_t)r->rdata[k].len, err, errlen);
+	return rc;
+}
+
+int zone_store_prebuild(const uint8_t *origin, const struct rrset_data *sets,
+			size_t n, const struct zone_store_apex *apex,
+			void (*input_done)(void *arg), void *arg,
+			struct zone **out, char *err, size_t errlen)
+{
+	struct zone_builder *b = NULL;
+	size_t olen = dname_wire_len(origin, DNAME_MAXLEN);
+	int rc = Q53_EINVAL;
+	err[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!prebuild_plain(&sets[i])) {
+			snprintf(err, errlen, "record set %zu is not plain", i);
+			goto done;
+		}
+	rc = zone_builder_new(&b, origin);
+	if (rc == 0)
+		rc = zone_builder_reserve(b, n + 2);
+	if (rc == 0)
+		zone_builder_grouped(b);
+	/* The apex first (canonical order): the file's sets, then the
+	 * zone's SOA and NS where the file has none of that type. */
+	size_t i = 0;
+	while (rc == 0 && i < n && sets[i].owner_len == olen &&
+	       memcmp(sets[i].owner, origin, olen) == 0)
+		rc = prebuild_add(b, &sets[i++], err, errlen);
+	for (size_t a = 0; rc == 0 && apex != NULL && a < apex->n; a++) {
+		bool own = false;
+		for (size_t k = 0; k < i; k++)
+			own = own || sets[k].type == apex->sets[a].type;
+		if (!own)
+			rc = prebuild_add(b, &apex->sets[a], err, errlen);
+	}
+	for (; rc == 0 && i < n; i++)
+		rc = prebuild_add(b, &sets[i], err, errlen);
+done:
+	if (input_done != NULL)
+		input_done(arg); /* the builder holds copies */
+	if (rc != 0) {
+		if (b != NULL)
+			zone_builder_abort(b);
+		return rc;
+	}
+	return zone_builder_finish(b, out, err, errlen);
+}
+
+int zone_store_apex_copy(const struct zone_store *s, const char *id,
+			 struct zone_store_apex *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct zone_store_zone *z = zone_store_impl_find(s, id);
+	if (z == NULL)
+		return Q53_ENOENT;
+	size_t nsets = zone_store_sets_count(&z->sets);
+	for (size_t i = 0; i < nsets && out->n < 2; i++) {
+		const struct zone_store_rrset *r =
+		    zone_store_sets_at(&z->sets, i);
+		if (r->owner_len != z->origin_len ||
+		    memcmp(r->owner, z->origin, z->origin_len) != 0)
+			break; /* past the apex */
+		if ((r->type != RRTYPE_SOA && r->type != RRTYPE_NS) ||
+		    zone_store_rrset_set_id(r) != NULL || r->count == 0)
+			continue;
+		struct rrset_rdata *rd = calloc(r->count, sizeof(*rd));
+		uint8_t *owner = malloc(r->owner_len);
+		size_t total = 0;
+		for (uint16_t k = 0; k < r->count; k++)
+			total += r->rdata[k].len;
+		uint8_t *data = malloc(total ? total : 1);
+		if (rd == NULL || owner == NULL || data == NULL) {
+			free(rd);
+			free(owner);
+			free(data);
+			zone_store_apex_free(out);
+			return Q53_ENOMEM;
+		}
+		memcpy(owner, r->owner, r->owner_len);
+		for (uint16_t k = 0, o = 0; k < r->count; k++) {
+			memcpy(data + o, r->rdata[k].data, r->rdata[k].len);
+			rd[k] = (struct rrset_rdata){data + o, r->rdata[k].len};
+			o = (uint16_t)(o + r->rdata[k].len);
+		}
+		out->data[out->n] = data;
+		out->sets[out->n++] =
+		    (struct rrset_data){.owner = owner,
+					.owner_len = r->owner_len,
+					.type = r->type,
+					.ttl = r->ttl,
+					.rdata = rd,
+					.nrdata = r->count};
+	}
+	return 0;
+}
+
+void zone_store_apex_free(struct zone_store_apex *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		free((void *)a->sets[i].owner);
+		free((void *)a->sets[i].rdata);
+		free(a->data[i]);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+void zone_store_note_import(struct zone_store *s, const char *id, uint64_t tag)
+{
+	struct zone_store_zone *z = zone_store_impl_find(s, id);
+	if (z == NULL || tag == 0)
+		return;
+	struct zone_store_track *t = z->track;
+	if (t == NULL) {
+		t = z->track = calloc(1, sizeof(*t));
+		if (t == NULL)
+			return; /* a full build */
+	}
+	track_clear(t);
+	t->valid = true;
+	t->base_id = 0;
+	t->serial = z->serial;
+	t->import_tag = tag;
+}
+
+uint64_t zone_store_import_tag(const struct zone_store *s, const char *id)
+{
+	const struct zone_store_zone *z = zone_store_impl_find(s, id);
+	const struct zone_store_track *t = z != NULL ? z->track : NULL;
+	return t != NULL && t->valid && !t->overflow && t->base_id == 0 &&
+		       t->serial == z->serial
+		   ? t->import_tag
+		   : 0;
+}
+
+int zone_store_build_adopt(const struct zone_store *s, const char *id,
+			   uint64_t tag, const struct zone *pre,
+			   zone_store_check_fn healthy, void *ctx,
+			   struct zone **out, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	struct zone_store_zone *z = zone_store_impl_find(s, id);
+	if (z == NULL)
+		return zone_store_impl_no_such_zone(id, err, errlen);
+	struct zone_store_track *t = z->track;
+	/* Policy records are not in an import's sets. */
+	if (tag == 0 || zone_store_import_tag(s, id) != tag || pre == NULL ||
+	    memcmp(zone_origin(pre), z->origin, z->origin_len) != 0 ||
+	    zone_store_impl_has_instance(s, z->id, NULL, 0, 0)) {
+		snprintf(err, errlen, "not the import compiled ahead");
+		return Q53_EINVAL;
+	}
+	/* pre holds the import's sets as given; the store kept the zone's
+	 * apex SOA or NS where the file had none and moved the serial (an
+	 * incremental build always rebuilds the apex): what changed since
+	 * the import is rebuilt. */
+	struct build_src src = {s, z, healthy, ctx};
+	struct zone_update_source us = {
+	    .ctx = &src,
+	    .records = src_records,
+	    .exists = src_exists,
+	    .each_below = src_each_below,
+	};
+	int rc = zone_update_build(out, pre, (const uint8_t *const *)t->names,
+				   t->n, &us, err, errlen);
+	if (rc != 0)
+		return rc;
 	track_clear(t);
 	t->valid = true;
 	t->base_id = zone_build_id(*out);

@@ -99,6 +99,8 @@ static int cn_ops_propose(void *data, struct command_payload *p,
 		command_payload_clear(p);
 		return RAFT_NOTLEADER;
 	}
+	if (raft_host_is_leader(n->raft))
+		view_publisher_prebuild(n->views, p); /* a zone import */
 	return raft_host_propose(n->raft, p, call, done, arg, out);
 }
 

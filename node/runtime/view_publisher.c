@@ -11,6 +11,7 @@
 #include "node/control/control_fsm.h"
 #include "node/control/zone_store.h"
 #include "node/runtime/cluster_ops.h"
+#include "node/runtime/import_prebuild.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
 
@@ -35,7 +36,83 @@ struct view_publisher {
 	bool trim;
 	bool rebuild_all;
 	uint64_t published_applied; /* FSM index the published view holds */
+	/* Imports this node proposed, compiled ahead on threads. */
+	struct import_prebuild **pre;
+	size_t n_pre;
 };
+
+void view_publisher_prebuild(struct view_publisher *n,
+			     struct command_payload *p)
+{
+	const struct zone_store *s = control_fsm_zone_store(n->fsm);
+	struct zone_store_info info;
+	struct import_prebuild *b;
+
+	if (!n->serving || p->decoded == NULL ||
+	    p->decoded->type != COMMAND_IMPORT_ZONE ||
+	    zone_store_get(s, p->decoded->u.import_zone.zone_id, &info) != 0)
+		return;
+	struct import_prebuild **grown =
+	    realloc(n->pre, (n->n_pre + 1) * sizeof(*n->pre));
+	if (grown == NULL)
+		return;
+	n->pre = grown;
+	struct zone_store_apex apex;
+	if (zone_store_apex_copy(s, info.id, &apex) != 0)
+		return;
+	if (import_prebuild_start(&b, p, info.origin, &apex) == 0)
+		n->pre[n->n_pre++] = b;
+	else
+		zone_store_apex_free(&apex);
+}
+
+/* The compile ahead tagged tag, taken out of the list (NULL: none). */
+static struct import_prebuild *pre_take(struct view_publisher *n, uint64_t tag)
+{
+	for (size_t i = 0; i < n->n_pre; i++)
+		if (import_prebuild_tag(n->pre[i]) == tag) {
+			struct import_prebuild *b = n->pre[i];
+			n->pre[i] = n->pre[--n->n_pre];
+			return b;
+		}
+	return NULL;
+}
+
+/* Drops the compiles ahead whose proposal is over (all: when not
+ * serving or closing): their apply has had its loop turn, so nothing
+ * will take them. */
+static void pre_drop(struct view_publisher *n, bool all)
+{
+	for (size_t i = 0; i < n->n_pre;) {
+		if (!all && !import_prebuild_released(n->pre[i])) {
+			i++;
+			continue;
+		}
+		struct zone *z = import_prebuild_finish(n->pre[i]);
+		if (z != NULL)
+			zone_release(z);
+		n->pre[i] = n->pre[--n->n_pre];
+	}
+}
+
+/* Builds zone id from its import compiled ahead, if that is what the
+ * store holds; false when there is none (or it does not fit). */
+static bool cn_zone_adopt(struct view_publisher *n, const char *id,
+			  struct zone **z, char *err, size_t errlen)
+{
+	const struct zone_store *s = control_fsm_zone_store(n->fsm);
+	uint64_t tag = zone_store_import_tag(s, id);
+	struct import_prebuild *b = tag != 0 ? pre_take(n, tag) : NULL;
+	if (b == NULL)
+		return false;
+	struct zone *pre = import_prebuild_finish(b); /* waits for it */
+	if (pre == NULL)
+		return false;
+	int rc = zone_store_build_adopt(
+	    s, id, tag, pre, control_fsm_health_lookup, n->fsm, z, err, errlen);
+	zone_release(pre);
+	return rc == 0;
+}
 
 int view_publisher_new(struct view_publisher **out,
 		       const struct view_publisher_config *config)
@@ -97,7 +174,9 @@ static bool cn_zone_rebuild(struct view_publisher *n, const char *id)
 	 * Incremental: only what changed since the version served. */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (zone_store_build_update(
+	bool ahead = cn_zone_adopt(n, id, &z, err, sizeof(err));
+	if (!ahead &&
+	    zone_store_build_update(
 		s, id, i < n->n_zones ? n->zones[i].zone : NULL,
 		control_fsm_health_lookup, n->fsm, &z, err, sizeof(err)) != 0) {
 		cn_log(n,
@@ -109,9 +188,13 @@ static bool cn_zone_rebuild(struct view_publisher *n, const char *id)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long long ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
 		       (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if (ms >= 200) /* a large zone's full build: say where time went */
-		cn_log(n, "zone %s: compiled %zu records in %lld ms", info.name,
-		       zone_record_count(z), ms);
+	if (ms >= 200 || (ahead && zone_record_count(z) >= 10000))
+		/* a large zone's build: say where time went */
+		cn_log(n, "zone %s: compiled %zu records in %lld ms%s",
+		       info.name, zone_record_count(z), ms,
+		       ahead ? " (the import compiled ahead: waited for it, "
+			       "then the apex)"
+			     : "");
 	if (i < n->n_zones) {
 		zone_release(n->zones[i].zone);
 		n->zones[i].zone = z;
@@ -190,6 +273,7 @@ void view_publisher_update(struct view_publisher *n)
 		if (d.all || d.n_zone_ids > 0)
 			n->rebuild_all = true;
 		control_fsm_dirty_clear(&d);
+		pre_drop(n, true);
 		return;
 	}
 	if (d.all || n->rebuild_all) {
@@ -200,6 +284,7 @@ void view_publisher_update(struct view_publisher *n)
 			changed |= cn_zone_rebuild(n, d.zone_ids[i]);
 	}
 	control_fsm_dirty_clear(&d);
+	pre_drop(n, false);
 	if (changed)
 		cn_publish_view(n);
 	n->published_applied = control_fsm_applied(n->fsm);
@@ -226,6 +311,8 @@ void view_publisher_free(struct view_publisher *n)
 {
 	if (n == NULL)
 		return;
+	pre_drop(n, true);
+	free(n->pre);
 	cn_zones_clear(n);
 	free(n->zones);
 	free(n);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct command_payload;
 struct control_fsm;
 struct view_publisher;
 
@@ -30,6 +31,12 @@ void view_publisher_update(struct view_publisher *n);
 void view_publisher_start(struct view_publisher *n);
 /* Whether it serves; *applied (may be NULL): the index the view holds. */
 bool view_publisher_serving(const struct view_publisher *n, uint64_t *applied);
+/* Before p (this node's proposal) goes to raft: when it is a zone import
+ * this node parsed (p->decoded), starts compiling it on a thread
+ * (node/runtime/import_prebuild.h), which the rebuild after its apply
+ * finishes instead of compiling the zone in full. */
+void view_publisher_prebuild(struct view_publisher *n,
+			     struct command_payload *p);
 /* Releases the compiled zones (the published view stays published). */
 void view_publisher_free(struct view_publisher *n);
 

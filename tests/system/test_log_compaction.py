@@ -3,7 +3,9 @@ log of every node soon after it is applied (node/runtime/log_compaction.h):
 each node takes a snapshot past it, although the cluster is far below the
 snapshot threshold (1024 entries). Then every node is killed (-9) and
 restarted: everything acknowledged, the import and a change after it, is
-served again (loaded from the snapshot and the log after it).
+served again (loaded from the snapshot and the log after it). The leader
+(the node that parsed the file) compiles the import ahead, on a thread,
+while raft commits it; the followers compile it after their apply.
 
 Without the compaction no node writes a snapshot here, and the import
 stays in raft's in-memory log on every node (~70 B per record at 1M).
@@ -69,6 +71,13 @@ def test_import_leaves_the_log_and_survives_kill_9(cluster3, tmp_path):
     want_last = [f"10.{(N - 1) >> 16 & 255}.{(N - 1) >> 8 & 255}.{(N - 1) & 255}"]
     for n in c.members():
         wait(f"node {n.id} serves {last}", lambda: answers(n, last) == want_last)
+    # The leader compiled the import on a thread while raft committed it
+    # (node/runtime/import_prebuild.h); the others compiled it in full.
+    ahead = [n.id for n in c.members()
+             if any(line.startswith(f"q53d[{n.id}]: zone {ZONE}.: compiled ") and
+                    "the import compiled ahead" in line
+                    for line in n.output().splitlines())]
+    assert ahead == [leader.id], (ahead, leader.output()[-3000:])
     for n in c.members():
         wait(f"a snapshot on node {n.id}", lambda: snapshots(n), timeout=20)
 

@@ -21,6 +21,7 @@
 #include "node/control/change_batch.h"
 #include "node/control/latency_table.h"
 #include "node/control/zone_store.h"
+#include "node/control/zone_text.h"
 #include "node/dns/query.h"
 #include "node/dnsdata/dname.h"
 #include "node/dnsdata/rdata_text.h"
@@ -544,6 +545,178 @@ static void test_random_changes_match_full_builds(void **state)
 	latency_table_free(&lat_table);
 }
 
+/* An import compiled ahead of its apply (zone_store_prebuild, on the
+ * proposing node) and finished after it (zone_store_build_adopt: the apex
+ * and what changed since) answers exactly as a full build: with the
+ * file's own SOA and NS or the zone's, an older or newer serial in the
+ * file, and changes applied between the import and the build. */
+static const char *const IMPORT_TEXT[] = {
+    /* a serial newer than the zone's */
+    "@ 900 SOA ns1.inc.test. hostmaster.inc.test. 4000000000 7200 900 "
+    "1209600 300\n"
+    "@ 900 NS ns1\n"
+    "fo 60 A 192.0.2.40\n",
+    /* no SOA or NS: the zone's stay; a newer serial cannot come */
+    "a 60 A 192.0.2.7\n"
+    "*.g 60 A 192.0.2.70\n"
+    "t 60 TXT \"t\"\n"
+    "d2 60 NS ns.d2\n"
+    "ns.d2 60 A 192.0.2.72\n",
+    /* SOA and NS of its own, a serial older than the zone's */
+    "@ 900 SOA ns1.inc.test. hostmaster.inc.test. 7 7200 900 1209600 300\n"
+    "@ 900 NS ns1\n"
+    "@ 60 A 192.0.2.80\n"
+    "a 60 A 192.0.2.1\n"
+    "a 60 A 192.0.2.2\n"
+    "a 60 A 192.0.2.3\n"
+    "b.a 60 AAAA 2001:db8::1\n"
+    "c.b.a 300 TXT \"one\" \"two\"\n"
+    "* 60 A 192.0.2.9\n"
+    "*.w 60 MX 10 mx.inc.test.\n"
+    "x.w 60 CNAME cn\n"
+    "cn 60 CNAME cn2\n"
+    "cn2 60 A 192.0.2.22\n"
+    "d 60 NS ns.d\n"
+    "ns.d 60 A 192.0.2.53\n"
+    "deep.ns.d 60 A 192.0.2.54\n"
+    "mx 60 A 192.0.2.25\n"
+    "e.f.g 60 TXT \"deep\"\n"
+    "srv 60 SRV 0 5 5060 mx.inc.test.\n"
+    "ns1 60 A 192.0.2.100\n"};
+
+static void test_import_compiled_ahead(void **state)
+{
+	struct zone_store s;
+	char err[1024];
+	(void)state;
+	zone_store_init(&s);
+	latency_table_init(&lat_table);
+	s.latency = &lat_in;
+	struct zone_store_create_params p = {.id = ZID,
+					     .name = "inc.test",
+					     .nameservers = NS,
+					     .nnameservers = 1};
+	assert_int_equal(zone_store_create(&s, &p, err, sizeof(err)), 0);
+	struct zone *inc = NULL;
+	assert_int_equal(zone_store_build_update(&s, ZID, NULL, healthy_fn,
+						 NULL, &inc, err, sizeof(err)),
+			 0);
+	uint64_t tag = 41;
+	for (size_t t = 0; t < sizeof(IMPORT_TEXT) / sizeof(IMPORT_TEXT[0]);
+	     t++) {
+		struct zone_store_info info;
+		struct zone_text_sets sets;
+		const char *text = IMPORT_TEXT[t];
+		assert_int_equal(zone_store_get(&s, ZID, &info), 0);
+		int rc = zone_text_parse(&info, text, strlen(text), &sets, err,
+					 sizeof(err));
+		if (rc != 0)
+			fail_msg("import %zu: %s", t, err);
+		struct zone *pre = NULL;
+		struct zone_store_apex apex;
+		assert_int_equal(zone_store_apex_copy(&s, ZID, &apex), 0);
+		assert_int_equal(apex.n, 2);
+		/* Without SOA and NS of its own the builder refuses... */
+		rc = zone_store_prebuild(info.origin, sets.sets, sets.n, NULL,
+					 NULL, NULL, &pre, err, sizeof(err));
+		assert_true(t == 1 ? rc != 0 : rc == 0);
+		if (pre != NULL)
+			zone_release(pre);
+		pre = NULL;
+		/* ...the zone's current ones are added. */
+		rc = zone_store_prebuild(info.origin, sets.sets, sets.n, &apex,
+					 NULL, NULL, &pre, err, sizeof(err));
+		if (rc != 0)
+			fail_msg("import %zu: prebuild: %s", t, err);
+		zone_store_apex_free(&apex);
+		assert_int_equal(zone_store_replace(&s, ZID, sets.sets, sets.n,
+						    err, sizeof(err)),
+				 0);
+		zone_store_note_import(&s, ZID, ++tag);
+		assert_int_equal(zone_store_import_tag(&s, ZID), tag);
+		/* Changes between the apply and the build are tracked. */
+		for (size_t k = 0; k < t; k++)
+			random_change(&s);
+		struct zone *next = NULL, *full = NULL;
+		{
+			/* Only its own import fits. */
+			assert_int_equal(zone_store_build_adopt(
+					     &s, ZID, tag - 1, pre, healthy_fn,
+					     NULL, &next, err, sizeof(err)),
+					 Q53_EINVAL);
+			rc = zone_store_build_adopt(&s, ZID, tag, pre,
+						    healthy_fn, NULL, &next,
+						    err, sizeof(err));
+			if (rc != 0)
+				fail_msg("import %zu: adopt: %s", t, err);
+			zone_release(pre);
+			/* Built: the note is gone, the next update is an
+			 * incremental one from next. */
+			assert_int_equal(zone_store_import_tag(&s, ZID), 0);
+		}
+		assert_int_equal(
+		    zone_store_build_with_health(&s, ZID, healthy_fn, NULL,
+						 &full, err, sizeof(err)),
+		    0);
+		compare(next, full, (int)t);
+		zone_release(full);
+		zone_release(inc);
+		inc = next;
+		/* And the next change builds on it incrementally. */
+		random_change(&s);
+		assert_int_equal(
+		    zone_store_build_update(&s, ZID, inc, healthy_fn, NULL,
+					    &next, err, sizeof(err)),
+		    0);
+		assert_int_equal(
+		    zone_store_build_with_health(&s, ZID, healthy_fn, NULL,
+						 &full, err, sizeof(err)),
+		    0);
+		compare(next, full, 100 + (int)t);
+		zone_release(full);
+		zone_release(inc);
+		inc = next;
+		zone_text_sets_free(&sets);
+	}
+	zone_release(inc);
+	zone_store_free(&s);
+	latency_table_free(&lat_table);
+}
+
+/* What would not enter the store as it is is not compiled ahead. */
+static void test_import_ahead_only_plain_sets(void **state)
+{
+	(void)state;
+	static const uint8_t origin[] = "\3inc\4test";
+	static const uint8_t upper[] = "\1A\3inc\4test";
+	static const uint8_t lower[] = "\1a\3inc\4test";
+	struct rrset_rdata r2[] = {{(const uint8_t *)"\xc0\0\2\2", 4},
+				   {(const uint8_t *)"\xc0\0\2\1", 4}};
+	struct rrset_data set = {.owner = upper,
+				 .owner_len = sizeof(upper),
+				 .type = RRTYPE_A,
+				 .ttl = 60,
+				 .rdata = r2,
+				 .nrdata = 1};
+	struct zone *z = NULL;
+	char err[256];
+	assert_int_equal(zone_store_prebuild(origin, &set, 1, NULL, NULL, NULL,
+					     &z, err, sizeof(err)),
+			 Q53_EINVAL);
+	set.owner = lower;
+	set.nrdata = 2; /* out of the store's order */
+	assert_int_equal(zone_store_prebuild(origin, &set, 1, NULL, NULL, NULL,
+					     &z, err, sizeof(err)),
+			 Q53_EINVAL);
+	set.nrdata = 1;
+	set.set_identifier = "w";
+	set.has_weight = true;
+	assert_int_equal(zone_store_prebuild(origin, &set, 1, NULL, NULL, NULL,
+					     &z, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_null(z);
+}
+
 /* A full build from the store after a sequence of incremental ones frees
  * everything the versions shared (run under ASan: no leaks, no use after
  * free when versions are released out of order). */
@@ -585,6 +758,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_changes_match_full_builds),
+	    cmocka_unit_test(test_import_compiled_ahead),
+	    cmocka_unit_test(test_import_ahead_only_plain_sets),
 	    cmocka_unit_test(test_versions_released_out_of_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
