@@ -192,7 +192,7 @@ void zone_api_execute(void *data, struct api_call *call)
 			return;
 		/* Parsed here, once; the log carries the record sets. */
 		char err[1024];
-		rv = command_text_import_zone(
+		rv = command_text_import_zone_deferred(
 		    cn_store(n), zone_id, change_id,
 		    t->data != NULL ? (const char *)t->data : "", t->len, now,
 		    &p, err, sizeof(err));

@@ -140,6 +140,22 @@ void command_payload_clear(struct command_payload *out)
 	memset(out, 0, sizeof(*out));
 }
 
+int command_payload_encode_pending(struct command_payload *p)
+{
+	struct command_payload e;
+	if (!p->encode_pending)
+		return 0;
+	if (p->decoded == NULL || p->decoded->type != COMMAND_IMPORT_ZONE)
+		return Q53_EINVAL;
+	int rc = command_encode_import_zone(&p->decoded->u.import_zone, &e);
+	if (rc != 0)
+		return rc;
+	p->data = e.data;
+	p->len = e.len;
+	p->encode_pending = false;
+	return 0;
+}
+
 /* --- encode --- */
 
 int command_encode_create_hosted_zone(

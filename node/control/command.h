@@ -312,7 +312,14 @@ struct command_payload {
 	 * with decoded_free(decoded) by command_payload_clear. */
 	struct command *decoded;
 	void (*decoded_free)(struct command *decoded);
+	/* data is still to be encoded from decoded (an import only):
+	 * command_payload_encode_pending. */
+	bool encode_pending;
 };
+
+/* Encodes p->decoded into p->data when p->encode_pending (else nothing):
+ * 0 or Q53_ENOMEM / Q53_EINVAL (p unchanged then). */
+int command_payload_encode_pending(struct command_payload *p);
 
 /* Encode a command into *out. Return 0, Q53_EINVAL (nameservers NULL with
  * n_nameservers > 0, bytes NULL with a length) or Q53_ENOMEM. */

@@ -72,11 +72,10 @@ static void import_decoded_free(struct command *c)
 	free(d);
 }
 
-int command_text_import_zone(const struct zone_store *store,
-			     const char *zone_id, const char *change_id,
-			     const char *text, size_t len, uint64_t time_ms,
-			     struct command_payload *out, char *err,
-			     size_t errlen)
+static int import_zone(const struct zone_store *store, const char *zone_id,
+		       const char *change_id, const char *text, size_t len,
+		       uint64_t time_ms, bool deferred,
+		       struct command_payload *out, char *err, size_t errlen)
 {
 	struct zone_store_info info;
 	struct zone_text_sets sets = {0};
@@ -97,7 +96,14 @@ int command_text_import_zone(const struct zone_store *store,
 	    .nsets = sets.n,
 	    .time_ms = time_ms,
 	};
-	rc = command_encode_import_zone(&c, out);
+	if (deferred) {
+		memset(out, 0, sizeof(*out));
+		out->type = COMMAND_IMPORT_ZONE;
+		out->encode_pending = true;
+		rc = 0;
+	} else {
+		rc = command_encode_import_zone(&c, out);
+	}
 	struct import_decoded *d = NULL;
 	if (rc == 0 && strlen(zone_id) <= IMPORT_ID_MAX &&
 	    (change_id == NULL || strlen(change_id) <= IMPORT_ID_MAX))
@@ -121,6 +127,27 @@ int command_text_import_zone(const struct zone_store *store,
 	out->decoded = &d->cmd;
 	out->decoded_free = import_decoded_free;
 	return 0;
+}
+
+int command_text_import_zone(const struct zone_store *store,
+			     const char *zone_id, const char *change_id,
+			     const char *text, size_t len, uint64_t time_ms,
+			     struct command_payload *out, char *err,
+			     size_t errlen)
+{
+	return import_zone(store, zone_id, change_id, text, len, time_ms, false,
+			   out, err, errlen);
+}
+
+int command_text_import_zone_deferred(const struct zone_store *store,
+				      const char *zone_id,
+				      const char *change_id, const char *text,
+				      size_t len, uint64_t time_ms,
+				      struct command_payload *out, char *err,
+				      size_t errlen)
+{
+	return import_zone(store, zone_id, change_id, text, len, time_ms, true,
+			   out, err, errlen);
 }
 
 static int parse_config(const char *json, size_t len,

@@ -40,6 +40,16 @@ int command_text_import_zone(const struct zone_store *store,
 			     const char *text, size_t len, uint64_t time_ms,
 			     struct command_payload *out, char *err,
 			     size_t errlen);
+/* The same, with only the typed form (out->decoded): the bytes are
+ * encoded by command_payload_encode_pending, which the proposal does
+ * (raft_host_propose), so that whatever starts on the parsed sets first
+ * (node/runtime/import_prebuild.h) runs while they are encoded. */
+int command_text_import_zone_deferred(const struct zone_store *store,
+				      const char *zone_id,
+				      const char *change_id, const char *text,
+				      size_t len, uint64_t time_ms,
+				      struct command_payload *out, char *err,
+				      size_t errlen);
 
 int command_text_create_health_check(
     const char *id, const char *caller_reference, const char *json, size_t len,

@@ -461,6 +461,13 @@ int raft_host_propose(struct raft_host *n, struct command_payload *p,
 		command_payload_clear(p);
 		return RAFT_NOTLEADER;
 	}
+	rv = command_payload_encode_pending(p);
+	if (rv != 0) {
+		command_payload_clear(p);
+		return rv;
+	}
+	cmd.payload = p->data;
+	cmd.len = p->len;
 	rv = q53_fsm_log_encode(&cmd, &buf);
 	/* The typed form, if any, stays with the proposal. */
 	struct command *decoded = p->decoded;

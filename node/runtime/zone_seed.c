@@ -154,9 +154,9 @@ static void cn_seed_import(struct zone_seed *n, const char *zone_id)
 	}
 	cn_seed_change_id(zone_id, change_id);
 	char perr[512];
-	rv = command_text_import_zone(control_fsm_zone_store(n->ops.fsm),
-				      zone_id, change_id, text, len,
-				      ids_wall_ms(), &p, perr, sizeof(perr));
+	rv = command_text_import_zone_deferred(
+	    control_fsm_zone_store(n->ops.fsm), zone_id, change_id, text, len,
+	    ids_wall_ms(), &p, perr, sizeof(perr));
 	free(text);
 	n->parsed_ms = mono_ms();
 	n->import_sets = p.decoded != NULL ? p.decoded->u.import_zone.nsets : 0;
