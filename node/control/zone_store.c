@@ -1024,11 +1024,14 @@ void zone_store_set_cidr(struct zone_store *s, zone_store_cidr_fn fn, void *ctx)
 
 /* Whether zone z has a set using collection id (and location, unless
  * NULL). */
-static bool zone_uses_cidr(const struct zone_store_zone *z, const char *id,
+static bool zone_uses_cidr(const struct zone_store *s,
+			   const struct zone_store_zone *z, const char *id,
 			   const char *location)
 {
 	size_t n = zone_store_sets_count(&z->sets);
 
+	if (zone_store_flow_uses_cidr(s, z->id, id, location))
+		return true;
 	if (z->ncidr == 0)
 		return false;
 	for (size_t k = 0; k < n; k++) {
@@ -1047,7 +1050,7 @@ bool zone_store_cidr_in_use(const struct zone_store *s, const char *id,
 			    const char *location)
 {
 	for (size_t i = 0; i < s->nzones; i++)
-		if (zone_uses_cidr(s->zones[i], id, location))
+		if (zone_uses_cidr(s, s->zones[i], id, location))
 			return true;
 	return false;
 }
@@ -1057,7 +1060,7 @@ void zone_store_cidr_users(const struct zone_store *s, const char *id,
 			   void *ctx)
 {
 	for (size_t i = 0; i < s->nzones; i++)
-		if (zone_uses_cidr(s->zones[i], id, NULL))
+		if (zone_uses_cidr(s, s->zones[i], id, NULL))
 			fn(ctx, s->zones[i]->id);
 }
 

@@ -592,6 +592,17 @@ static int policy_group(const struct zone_store_tinstance *inst,
 		} else if (ru->type == TRAFFIC_RULE_LATENCY) {
 			snprintf(pol.region, sizeof(pol.region), "%s",
 				 it->region);
+		} else if (ru->type == TRAFFIC_RULE_GEOPROX) {
+			/* As a GeoProximityLocation (zone_store.c's copy). */
+			pol.routing = ZONE_STORE_GEOPROX;
+			pol.geoprox_lat = (int16_t)it->gp_lat;
+			pol.geoprox_lon = (int16_t)it->gp_lon;
+			pol.geoprox_bias = (int8_t)it->gp_bias;
+			snprintf(pol.geoprox_region, sizeof(pol.geoprox_region),
+				 "%s", it->gp_region);
+		} else if (ru->type == TRAFFIC_RULE_CIDR) {
+			pol.cidr_collection_id = (char *)it->cidr_collection;
+			pol.cidr_location = (char *)it->cidr_location;
 		} else {
 			pol.geo = it->geo;
 		}
@@ -1052,6 +1063,12 @@ static void policy_branch(const struct traffic_policy *p, size_t rule,
 				k == 0 ? "Primary" : "Secondary");
 		else if (r->type == TRAFFIC_RULE_LATENCY)
 			out_add(out, outlen, o, " region %s", it->region);
+		else if (r->type == TRAFFIC_RULE_CIDR)
+			out_add(out, outlen, o, " location %s",
+				it->cidr_location);
+		else if (r->type == TRAFFIC_RULE_GEOPROX &&
+			 it->gp_region[0] != '\0')
+			out_add(out, outlen, o, " region %s", it->gp_region);
 		else
 			out_add(out, outlen, o, " item %zu", k);
 		if (!it->is_rule) {
