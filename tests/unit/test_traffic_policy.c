@@ -659,6 +659,98 @@ static void test_policy_latency(void **state)
 	zone_store_free(&pol);
 }
 
+/* A CNAME chain in the zone (c -> d -> www) into a weighted group and
+ * into a policy record: the answer at its end is picked per query as a
+ * direct query for the end's name would pick it (same id, same client),
+ * not always the first leaf; with TTLs and the CNAMEs in front. */
+static void test_cname_chain_picks(void **state)
+{
+	(void)state;
+	struct zone_store rec, pol;
+	store_new(&rec);
+	store_new(&pol);
+	apply_ok(
+	    &rec,
+	    BATCH(
+		CH("CREATE", W("www.example.com", "0", 1, "192.0.2.1")) "," CH(
+		    "CREATE", W("www.example.com", "1", 1,
+				"192.0.2.2")) "," CH("CREATE",
+						     W("www.example.com", "2",
+						       2, "192.0.2.3"))));
+	policy_record(&pol, DOC);
+	static const char CHAIN[] = BATCH(CH(
+	    "CREATE", "\"Name\": \"c.example.com\", \"Type\": \"CNAME\", "
+		      "\"TTL\": "
+		      "300, \"ResourceRecords\": [{\"Value\": "
+		      "\"d.example.com\"}]") "," CH("CREATE",
+						    "\"Name\": "
+						    "\"d.example.com\", "
+						    "\"Type\": \"CNAME\", "
+						    "\"TTL\": 300, "
+						    "\"ResourceRecords\": "
+						    "[{\"Value\": "
+						    "\"WWW.example.com\"}]"));
+	apply_ok(&rec, CHAIN);
+	apply_ok(&pol, CHAIN);
+	struct zone_store *stores[] = {&rec, &pol};
+	for (size_t k = 0; k < 2; k++) {
+		struct health h = {{NULL}};
+		struct serving_view *v = build_view(stores[k], &h);
+		size_t count[256] = {0};
+		static const char *const CLIENTS[] = {
+		    "198.51.100.7", "203.0.113.9", "192.0.2.200", NULL};
+		for (unsigned id = 0; id < NQ; id++) {
+			const char *c = CLIENTS[id % 4];
+			struct reply d =
+			    ask(v, "www.example.com", KNOT_RRTYPE_A,
+				(uint16_t)id, c, 1232);
+			struct reply x = ask(v, "c.example.com", KNOT_RRTYPE_A,
+					     (uint16_t)id, c, 1232);
+			assert_int_equal(d.n, 1);
+			assert_int_equal(x.n, 1);
+			assert_int_equal(x.last[0], d.last[0]);
+			assert_int_equal(x.ecs_len, d.ecs_len);
+			count[x.last[0]]++;
+		}
+		/* Every leaf answers through the chain. */
+		if (k == 0) {
+			assert_true(count[1] > 0 && count[2] > 0 &&
+				    count[3] > 0);
+			double x2 =
+			    chi2((size_t[]){count[1], count[2], count[3]},
+				 (const double[]){0.25, 0.25, 0.5}, 3, NQ);
+			assert_true(x2 < CHI2_999[2]);
+		} else {
+			assert_true(count[1] > 0 && count[2] > 0);
+		}
+		serving_view_free(v);
+	}
+	/* Incremental builds pick alike (the chain's names are rebuilt). */
+	struct zone *z0, *z1, *zf;
+	char err[512];
+	struct health down = {{"hc1"}}, up = {{NULL}};
+	assert_int_equal(zone_store_build_update(&pol, ZID, NULL, healthy, &up,
+						 &z0, err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_build_update(&pol, ZID, z0, healthy, &down,
+						 &z1, err, sizeof(err)),
+			 0);
+	assert_int_equal(zone_store_build_with_health(&pol, ZID, healthy, &down,
+						      &zf, err, sizeof(err)),
+			 0);
+	struct serving_view *vi, *vf;
+	assert_int_equal(serving_view_build(&vi, &z1, 1), 0);
+	assert_int_equal(serving_view_build(&vf, &zf, 1), 0);
+	same_answers(vi, vf, "c.example.com", NULL);
+	serving_view_free(vi);
+	serving_view_free(vf);
+	zone_release(z0);
+	zone_release(z1);
+	zone_release(zf);
+	zone_store_free(&rec);
+	zone_store_free(&pol);
+}
+
 /* --- geoproximity and cidr rules (command_version 10) --- */
 
 /* A client's coordinates for the stub locate (none: has false). */
@@ -765,140 +857,139 @@ static void test_policy_geoproximity(void **state)
 				    HC("hc2")) "," CH("CREATE",
 						      W("w.example.com", "1", 1,
 							"192.0.2.3"))));
-	apply_ok(
-	    &rec,
-	    BATCH(
-		CH("CREATE", "\"Name\": \"www.example.com\", \"Type\": \"A\", "
-			     "\"TTL\": 60, \"SetIdentifier\": \"0\", "
-			     "\"GeoProximityLocation\": {\"AWSRegion\": "
-			     "\"us-east-1\", "
-			     "\"Bias\": 10}, \"HealthCheckId\": \"hc1\", "
-			     "\"ResourceRecords\": [{\"Value\": "
-			     "\"192.0.2.1\"}]") "," CH("CREATE",
-						       "\"Name\": "
-						       "\"www.example.com\", "
-						       "\"Type\": \"A\", "
-						       "\"SetIdentifier\": "
-						       "\"1\", "
-						       "\"GeoProximityLocation"
-						       "\": "
-						       "{\"Coordinates\": "
-						       "{\"Latitude\": "
-						       "\"51.50\", "
-						       "\"Longitude\": "
-						       "\"-0.16\"}, \"Bias\": "
-						       "0}, "
-						       "\"AliasTarget\": "
-						       "{\"HostedZoneId\": "
-						       "\"" ZID "\", "
-						       "\"DNSName\": "
-						       "\"w.example.com\", "
-						       "\"EvaluateTargetHealth"
-						       "\": true}") "," CH("CRE"
-									   "AT"
-									   "E",
-									   "\"N"
-									   "ame"
-									   "\":"
-									   " \""
-									   "www"
-									   ".ex"
-									   "amp"
-									   "le."
-									   "com"
-									   "\","
-									   " \""
-									   "Typ"
-									   "e\""
-									   ": "
-									   "\"A"
-									   "\","
-									   " "
-									   "\"T"
-									   "TL"
-									   "\":"
-									   " 60"
-									   ", "
-									   "\"S"
-									   "etI"
-									   "den"
-									   "tif"
-									   "ier"
-									   "\":"
-									   " \""
-									   "2\""
-									   ", "
-									   "\"G"
-									   "eoP"
-									   "rox"
-									   "imi"
-									   "tyL"
-									   "oca"
-									   "tio"
-									   "n\""
-									   ": "
-									   "{\""
-									   "Coo"
-									   "rdi"
-									   "nat"
-									   "es"
-									   "\":"
-									   " "
-									   "{\""
-									   "Lat"
-									   "itu"
-									   "de"
-									   "\":"
-									   " \""
-									   "-33"
-									   ".87"
-									   "\","
-									   " \""
-									   "Lon"
-									   "git"
-									   "ude"
-									   "\":"
-									   " "
-									   "\"1"
-									   "51."
-									   "21"
-									   "\"}"
-									   ", "
-									   "\"B"
-									   "ias"
-									   "\":"
-									   " -"
-									   "20}"
-									   ", "
-									   "\"H"
-									   "eal"
-									   "thC"
-									   "hec"
-									   "kId"
-									   "\":"
-									   " "
-									   "\"h"
-									   "c4"
-									   "\","
-									   " \""
-									   "Res"
-									   "our"
-									   "ceR"
-									   "eco"
-									   "rds"
-									   "\":"
-									   " [{"
-									   "\"V"
-									   "alu"
-									   "e\""
-									   ": "
-									   "\"1"
-									   "92."
-									   "0."
-									   "2."
-									   "4\""
-									   "}"
-									   "]")));
+	apply_ok(&rec,
+		 BATCH(CH("CREATE",
+			  "\"Name\": \"www.example.com\", \"Type\": \"A\", "
+			  "\"TTL\": 60, \"SetIdentifier\": \"0\", "
+			  "\"GeoProximityLocation\": {\"AWSRegion\": "
+			  "\"us-east-1\", "
+			  "\"Bias\": 10}, \"HealthCheckId\": \"hc1\", "
+			  "\"ResourceRecords\": [{\"Value\": "
+			  "\"192.0.2.1\"}]") "," CH("CREATE",
+						    "\"Name\": "
+						    "\"www.example.com\", "
+						    "\"Type\": \"A\", "
+						    "\"SetIdentifier\": "
+						    "\"1\", "
+						    "\"GeoProximityLocation"
+						    "\": "
+						    "{\"Coordinates\": "
+						    "{\"Latitude\": "
+						    "\"51.50\", "
+						    "\"Longitude\": "
+						    "\"-0.16\"}, \"Bias\": "
+						    "0}, "
+						    "\"AliasTarget\": "
+						    "{\"HostedZoneId\": "
+						    "\"" ZID "\", "
+						    "\"DNSName\": "
+						    "\"w.example.com\", "
+						    "\"EvaluateTargetHealth"
+						    "\": true}") "," CH("CRE"
+									"AT"
+									"E",
+									"\"N"
+									"ame"
+									"\":"
+									" \""
+									"www"
+									".ex"
+									"amp"
+									"le."
+									"com"
+									"\","
+									" \""
+									"Typ"
+									"e\""
+									": "
+									"\"A"
+									"\","
+									" "
+									"\"T"
+									"TL"
+									"\":"
+									" 60"
+									", "
+									"\"S"
+									"etI"
+									"den"
+									"tif"
+									"ier"
+									"\":"
+									" \""
+									"2\""
+									", "
+									"\"G"
+									"eoP"
+									"rox"
+									"imi"
+									"tyL"
+									"oca"
+									"tio"
+									"n\""
+									": "
+									"{\""
+									"Coo"
+									"rdi"
+									"nat"
+									"es"
+									"\":"
+									" "
+									"{\""
+									"Lat"
+									"itu"
+									"de"
+									"\":"
+									" \""
+									"-33"
+									".87"
+									"\","
+									" \""
+									"Lon"
+									"git"
+									"ude"
+									"\":"
+									" "
+									"\"1"
+									"51."
+									"21"
+									"\"}"
+									", "
+									"\"B"
+									"ias"
+									"\":"
+									" -"
+									"20}"
+									", "
+									"\"H"
+									"eal"
+									"thC"
+									"hec"
+									"kId"
+									"\":"
+									" "
+									"\"h"
+									"c4"
+									"\","
+									" \""
+									"Res"
+									"our"
+									"ceR"
+									"eco"
+									"rds"
+									"\":"
+									" [{"
+									"\"V"
+									"alu"
+									"e\""
+									": "
+									"\"1"
+									"92."
+									"0."
+									"2."
+									"4\""
+									"}"
+									"]")));
 	static const struct health STATES[] = {
 	    {{NULL}},
 	    {{"hc1"}},
@@ -1437,6 +1528,7 @@ int main(void)
 	    cmocka_unit_test(test_policy_equals_records),
 	    cmocka_unit_test(test_policy_geo_multivalue),
 	    cmocka_unit_test(test_policy_latency),
+	    cmocka_unit_test(test_cname_chain_picks),
 	    cmocka_unit_test(test_policy_geoproximity),
 	    cmocka_unit_test(test_policy_cidr),
 	    cmocka_unit_test(test_geo_document_errors),
