@@ -142,6 +142,8 @@ struct resolved {
 	struct zone_store_rrset **ptrs; /* malloc'd, or NULL */
 };
 
+/* Idempotent: a failing policy_group frees its out, which its caller
+ * frees again. */
 static void resolved_free(struct resolved *r)
 {
 	for (size_t k = 0; r->copies != NULL && k < r->ncopies; k++)
@@ -149,6 +151,10 @@ static void resolved_free(struct resolved *r)
 	free(r->copies);
 	free(r->subs);
 	free(r->ptrs);
+	r->copies = NULL;
+	r->subs = NULL;
+	r->ptrs = NULL;
+	r->ncopies = 0;
 }
 
 static int resolve_group(const struct zone_store *s,
