@@ -2123,6 +2123,25 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 				   label, j);
 			continue;
 		}
+		if (c->action == CHANGE_DELETE &&
+		    zone_store_impl_has_instance(s, z->id, cands[i]->owner,
+						 cands[i]->owner_len,
+						 cands[i]->type)) {
+			/* Route 53: a policy record's sets are the
+			 * instance's; DeleteTrafficPolicyInstance drops them.
+			 */
+			char label[NAME_TEXT_MAX + 128];
+			set_label(cands[i]->owner, cands[i]->type,
+				  zone_store_rrset_set_id(cands[i]), label,
+				  sizeof(label));
+			report_add(&e, i,
+				   "Tried to delete resource record set %s, "
+				   "but it is managed by a traffic policy "
+				   "instance (policy record): delete or "
+				   "update the traffic policy instance",
+				   label);
+			continue;
+		}
 		rc = change_apply(z, c->action, cands[i], i, &work, &removed,
 				  &e);
 		if (rc == Q53_ENOMEM)
@@ -2149,7 +2168,8 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 			report_add(&e, i,
 				   "Tried to create resource record set %s, "
 				   "but a traffic policy instance (policy "
-				   "record) has that name and type",
+				   "record) has that name and type: it is "
+				   "managed by the traffic policy instance",
 				   label);
 		}
 	}
