@@ -697,6 +697,13 @@ static json_t *record_set_json(const Q53__Api__RecordSet *rs)
 		return o;
 	}
 	json_object_set_new(o, "TTL", json_integer(rs->ttl));
+	if (rs->traffic_policy_instance_id != NULL &&
+	    rs->traffic_policy_instance_id[0] != '\0') {
+		json_object_set_new(
+		    o, "TrafficPolicyInstanceId",
+		    json_string(rs->traffic_policy_instance_id));
+		return o;
+	}
 	json_t *values = json_array();
 	for (size_t i = 0; i < rs->n_values; i++)
 		json_array_append_new(
@@ -749,7 +756,14 @@ static int records_list(struct cli *cli, int argc, char **argv)
 			else
 				snprintf(set, sizeof(set), "%s",
 					 rs->set_identifier);
-			char alias[1200];
+			char alias[1200], policy[96];
+			/* A policy record: its traffic policy instance. */
+			snprintf(
+			    policy, sizeof(policy),
+			    "POLICY RECORD (traffic policy instance %.40s)",
+			    rs->traffic_policy_instance_id != NULL
+				? rs->traffic_policy_instance_id
+				: "");
 			if (rs->alias_hosted_zone_id != NULL &&
 			    rs->alias_hosted_zone_id[0] != '\0')
 				snprintf(alias, sizeof(alias),
@@ -768,6 +782,9 @@ static int records_list(struct cli *cli, int argc, char **argv)
 				if (rs->alias_hosted_zone_id != NULL &&
 				    rs->alias_hosted_zone_id[0] != '\0')
 					row[4] = alias;
+				if (rs->traffic_policy_instance_id != NULL &&
+				    rs->traffic_policy_instance_id[0] != '\0')
+					row[4] = policy;
 				cli_table_add(&t, row);
 			}
 			json_array_append_new(sets, record_set_json(rs));

@@ -9,6 +9,7 @@
 #include <libknot/libknot.h>
 
 #include "node/common/errcode.h"
+#include "node/control/zone_store_flow.h"
 #include "cluster/api_msg.h"
 #include "node/dnsdata/rdata_text.h"
 #include "node/dnsdata/dname.h"
@@ -192,6 +193,8 @@ static void record_set_free(Q53__Api__RecordSet *rs)
 		free(rs->cidr_collection_id);
 	if (rs->cidr_location_name != protobuf_c_empty_string)
 		free(rs->cidr_location_name);
+	if (rs->traffic_policy_instance_id != protobuf_c_empty_string)
+		free(rs->traffic_policy_instance_id);
 }
 
 void api_render_records_free(Q53__Api__ListRecordsResponse *out)
@@ -343,9 +346,9 @@ static int render_record_set(Q53__Api__RecordSet *out,
  * order (canonical owner, type number, identifier; no identifier first). */
 static int start_position(const struct zone_store_info *info, const char *name,
 			  const char *type, const char *ident, size_t *pos,
-			  char *err, size_t errlen)
+			  uint8_t *owner, uint16_t *tout, char *err,
+			  size_t errlen)
 {
-	uint8_t owner[KNOT_DNAME_MAXLEN];
 	uint16_t t = 0;
 	char unescaped[KNOT_DNAME_TXT_MAXLEN + 1];
 	size_t o = 0;
@@ -360,7 +363,7 @@ static int start_position(const struct zone_store_info *info, const char *name,
 		}
 	}
 	unescaped[o] = '\0';
-	if (knot_dname_from_str(owner, unescaped, sizeof(owner)) == NULL)
+	if (knot_dname_from_str(owner, unescaped, KNOT_DNAME_MAXLEN) == NULL)
 		return fail(err, errlen, Q53_EINVAL,
 			    "%s: StartRecordName '%s' is not a domain name",
 			    API_ERR_INVALID_INPUT, name);
@@ -388,6 +391,122 @@ static int start_position(const struct zone_store_info *info, const char *name,
 			hi = mid;
 	}
 	*pos = lo;
+	*tout = t;
+	return 0;
+}
+
+/* The zone's policy records in canonical order, each with its position
+ * among the whole listing (the sets before it, plus the records before
+ * it). */
+struct flow_list {
+	const struct zone_store_tinstance **v;
+	size_t *at;
+	size_t n;
+};
+
+static int inst_cmp(const void *a, const void *b)
+{
+	const struct zone_store_tinstance *x =
+	    *(const struct zone_store_tinstance *const *)a;
+	const struct zone_store_tinstance *y =
+	    *(const struct zone_store_tinstance *const *)b;
+	int c = knot_dname_cmp(x->name, y->name);
+	return c != 0 ? c : (x->type > y->type) - (x->type < y->type);
+}
+
+/* The sets of info before (owner, type) with no identifier. */
+static size_t sets_before(const struct zone_store_info *info,
+			  const uint8_t *owner, uint16_t type)
+{
+	size_t lo = 0, hi = info->nrrsets;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct zone_store_rrset *rs =
+		    zone_store_info_rrset(info, mid);
+		int c = knot_dname_cmp(rs->owner, owner);
+		if (c == 0)
+			c = rs->type < type			  ? -1
+			    : rs->type > type			  ? 1
+			    : zone_store_rrset_set_id(rs) == NULL ? -1
+								  : 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int flow_list_make(const struct zone_store_info *info,
+			  const struct zone_store *s, struct flow_list *f)
+{
+	size_t total = s != NULL ? zone_store_instance_count(s) : 0, n = 0;
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < total; i++)
+		n += strcmp(zone_store_instance_at(s, i)->zone_id, info->id) ==
+		     0;
+	if (n == 0)
+		return 0;
+	f->v = calloc(n, sizeof(*f->v));
+	f->at = calloc(n, sizeof(*f->at));
+	if (f->v == NULL || f->at == NULL) {
+		free(f->v);
+		free(f->at);
+		return Q53_ENOMEM;
+	}
+	for (size_t i = 0; i < total; i++) {
+		const struct zone_store_tinstance *t =
+		    zone_store_instance_at(s, i);
+		if (strcmp(t->zone_id, info->id) == 0)
+			f->v[f->n++] = t;
+	}
+	qsort(f->v, f->n, sizeof(*f->v), inst_cmp);
+	for (size_t j = 0; j < f->n; j++)
+		f->at[j] = sets_before(info, f->v[j]->name, f->v[j]->type) + j;
+	return 0;
+}
+
+static void flow_list_free(struct flow_list *f)
+{
+	free(f->v);
+	free(f->at);
+}
+
+/* What position k of the listing is: policy record *inst (set NULL), or
+ * the set of index *set. */
+static void flow_list_at(const struct flow_list *f, size_t k,
+			 const struct zone_store_tinstance **inst, size_t *set)
+{
+	size_t before = 0;
+	*inst = NULL;
+	for (size_t j = 0; j < f->n && f->at[j] <= k; j++) {
+		if (f->at[j] == k) {
+			*inst = f->v[j];
+			return;
+		}
+		before++;
+	}
+	*set = k - before;
+}
+
+static int render_instance(Q53__Api__RecordSet *out,
+			   const struct zone_store_tinstance *t)
+{
+	char text[KNOT_DNAME_TXT_MAXLEN + 1];
+	char type[32];
+	dname_to_text(t->name, text, sizeof(text));
+	rdata_text_type_name(t->type, type, sizeof(type));
+	out->name = strdup(text);
+	out->type = strdup(type);
+	out->ttl = t->ttl;
+	out->traffic_policy_instance_id = strdup(t->id);
+	if (out->name == NULL || out->type == NULL ||
+	    out->traffic_policy_instance_id == NULL) {
+		if (out->traffic_policy_instance_id == NULL)
+			out->traffic_policy_instance_id =
+			    (char *)protobuf_c_empty_string;
+		return Q53_ENOMEM;
+	}
 	return 0;
 }
 
@@ -396,66 +515,111 @@ int api_render_records(const struct zone_store_info *info,
 		       Q53__Api__ListRecordsResponse *out, char *err,
 		       size_t errlen)
 {
+	return api_render_records_flow(info, NULL, req, out, err, errlen);
+}
+
+int api_render_records_flow(const struct zone_store_info *info,
+			    const struct zone_store *s,
+			    const Q53__Api__ListRecordsRequest *req,
+			    Q53__Api__ListRecordsResponse *out, char *err,
+			    size_t errlen)
+{
 	const char *marker = req->marker;
 	uint32_t max_items = req->max_items;
+	struct flow_list fl;
 	q53__api__list_records_response__init(out);
+	if (flow_list_make(info, s, &fl) != 0)
+		return fail(err, errlen, Q53_ENOMEM, "%s: out of memory",
+			    API_ERR_INTERNAL);
+	size_t all = info->nrrsets + fl.n;
 	size_t first = 0;
+	int rv = 0;
 	if (req->start_name != NULL && req->start_name[0] != '\0') {
-		int rv =
-		    start_position(info, req->start_name, req->start_type,
-				   req->start_identifier, &first, err, errlen);
+		uint8_t owner[KNOT_DNAME_MAXLEN];
+		uint16_t t = 0;
+		rv = start_position(info, req->start_name, req->start_type,
+				    req->start_identifier, &first, owner, &t,
+				    err, errlen);
 		if (rv != 0)
-			return rv;
+			goto out;
+		bool ident = req->start_identifier != NULL &&
+			     req->start_identifier[0] != '\0';
+		for (size_t j = 0; j < fl.n; j++) {
+			int c = knot_dname_cmp(fl.v[j]->name, owner);
+			if (c == 0)
+				c = fl.v[j]->type < t	? -1
+				    : fl.v[j]->type > t ? 1
+				    : ident		? -1
+							: 0;
+			first += c < 0;
+		}
 	} else if (marker != NULL && marker[0] != '\0') {
 		char *end;
 		unsigned long long v = strtoull(marker, &end, 10);
-		if (*end != '\0' || marker[0] < '0' || marker[0] > '9')
-			return fail(err, errlen, Q53_EINVAL,
-				    "%s: bad marker '%s'",
-				    API_ERR_INVALID_INPUT, marker);
-		first = v < info->nrrsets ? (size_t)v : info->nrrsets;
+		if (*end != '\0' || marker[0] < '0' || marker[0] > '9') {
+			rv =
+			    fail(err, errlen, Q53_EINVAL, "%s: bad marker '%s'",
+				 API_ERR_INVALID_INPUT, marker);
+			goto out;
+		}
+		first = v < all ? (size_t)v : all;
 	}
-	size_t n = info->nrrsets - first;
+	size_t n = all - first;
 	if (n > page_size(max_items))
 		n = page_size(max_items);
 	if (n == 0)
-		return 0;
+		goto out;
 	Q53__Api__RecordSet *sets = calloc(n, sizeof(*sets));
 	Q53__Api__RecordSet **ptrs = calloc(n, sizeof(*ptrs));
 	if (sets == NULL || ptrs == NULL) {
 		free(sets);
 		free(ptrs);
-		return fail(err, errlen, Q53_ENOMEM, "%s: out of memory",
-			    API_ERR_INTERNAL);
+		rv = fail(err, errlen, Q53_ENOMEM, "%s: out of memory",
+			  API_ERR_INTERNAL);
+		goto out;
 	}
 	out->record_sets = ptrs;
 	for (size_t i = 0; i < n; i++) {
+		const struct zone_store_tinstance *inst;
+		size_t set = 0;
 		q53__api__record_set__init(&sets[i]);
 		ptrs[i] = &sets[i];
 		out->n_record_sets++;
-		int rv = render_record_set(
-		    &sets[i], zone_store_info_rrset(info, first + i));
+		flow_list_at(&fl, first + i, &inst, &set);
+		rv = inst != NULL
+			 ? render_instance(&sets[i], inst)
+			 : render_record_set(&sets[i],
+					     zone_store_info_rrset(info, set));
 		if (rv != 0) {
 			api_render_records_free(out);
-			return fail(err, errlen, rv,
-				    "%s: rendering records: %s",
-				    API_ERR_INTERNAL, q53_strerror(rv));
+			rv = fail(err, errlen, rv, "%s: rendering records: %s",
+				  API_ERR_INTERNAL, q53_strerror(rv));
+			goto out;
 		}
 	}
-	if (first + n < info->nrrsets) {
+	if (first + n < all) {
 		char next[32];
-		const struct zone_store_rrset *nx =
-		    zone_store_info_rrset(info, first + n);
+		const struct zone_store_tinstance *inst;
+		size_t set = 0;
 		char name[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
+		const char *ident = NULL;
+		flow_list_at(&fl, first + n, &inst, &set);
+		if (inst != NULL) {
+			dname_to_text(inst->name, name, sizeof(name));
+			rdata_text_type_name(inst->type, type, sizeof(type));
+		} else {
+			const struct zone_store_rrset *nx =
+			    zone_store_info_rrset(info, set);
+			dname_to_text(nx->owner, name, sizeof(name));
+			rdata_text_type_name(nx->type, type, sizeof(type));
+			ident = zone_store_rrset_set_id(nx);
+		}
 		snprintf(next, sizeof(next), "%zu", first + n);
-		dname_to_text(nx->owner, name, sizeof(name));
-		rdata_text_type_name(nx->type, type, sizeof(type));
 		out->next_marker = strdup(next);
 		out->next_name = strdup(name);
 		out->next_type = strdup(type);
-		if (zone_store_rrset_set_id(nx) != NULL)
-			out->next_identifier =
-			    strdup(zone_store_rrset_set_id(nx));
+		if (ident != NULL)
+			out->next_identifier = strdup(ident);
 		if (out->next_marker == NULL || out->next_name == NULL ||
 		    out->next_type == NULL || out->next_identifier == NULL) {
 			if (out->next_marker == NULL)
@@ -471,9 +635,11 @@ int api_render_records(const struct zone_store_info *info,
 				out->next_identifier =
 				    (char *)protobuf_c_empty_string;
 			api_render_records_free(out);
-			return fail(err, errlen, Q53_ENOMEM,
-				    "%s: out of memory", API_ERR_INTERNAL);
+			rv = fail(err, errlen, Q53_ENOMEM, "%s: out of memory",
+				  API_ERR_INTERNAL);
 		}
 	}
-	return 0;
+out:
+	flow_list_free(&fl);
+	return rv;
 }

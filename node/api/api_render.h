@@ -55,6 +55,15 @@ int api_render_records(const struct zone_store_info *info,
 		       const Q53__Api__ListRecordsRequest *req,
 		       Q53__Api__ListRecordsResponse *out, char *err,
 		       size_t errlen);
+/* The same, the zone's policy records (traffic policy instances of store
+ * s, NULL: none) listed among its sets in canonical position (owner, type;
+ * no identifier), each a RecordSet with traffic_policy_instance_id and the
+ * instance's TTL; the marker counts both. */
+int api_render_records_flow(const struct zone_store_info *info,
+			    const struct zone_store *s,
+			    const Q53__Api__ListRecordsRequest *req,
+			    Q53__Api__ListRecordsResponse *out, char *err,
+			    size_t errlen);
 void api_render_records_free(Q53__Api__ListRecordsResponse *out);
 
 #endif

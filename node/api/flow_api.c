@@ -379,23 +379,47 @@ out:
 	free(sptr);
 }
 
+/* Route 53's order of the instance listings: hosted zone id, then name
+ * (canonical DNS order), then type. */
+static int inst_order(const struct zone_store_tinstance *x, const char *zone_id,
+		      const uint8_t *name, uint16_t type)
+{
+	int c = strcmp(x->zone_id, zone_id);
+	if (c == 0)
+		c = knot_dname_cmp(x->name, name);
+	if (c == 0)
+		c = (x->type > type) - (x->type < type);
+	return c;
+}
+
+static int inst_cmp(const void *a, const void *b)
+{
+	const struct zone_store_tinstance *x =
+	    *(const struct zone_store_tinstance *const *)a;
+	const struct zone_store_tinstance *y =
+	    *(const struct zone_store_tinstance *const *)b;
+	return inst_order(x, y->zone_id, y->name, y->type);
+}
+
 static void list_instances(struct api_edge *n, struct api_call *call,
 			   const Q53__Api__TrafficFlowRequest *t)
 {
 	const struct zone_store *s = store(n);
-	size_t ni = zone_store_instance_count(s), max = page_of(t);
+	size_t ni = zone_store_instance_count(s), max = page_of(t), nm = 0;
 	Q53__Api__TrafficFlowResponse tf =
 	    Q53__API__TRAFFIC_FLOW_RESPONSE__INIT;
 	Q53__Api__TrafficPolicyInstanceInfo *infos =
 	    calloc(ni + 1, sizeof(*infos));
 	Q53__Api__TrafficPolicyInstanceInfo **ptr =
 	    calloc(ni + 1, sizeof(*ptr));
-	struct inst_text *txt = calloc(ni + 1, sizeof(*txt));
-	char marker[ZONE_STORE_FLOW_ID_MAX + 1] = "";
+	const struct zone_store_tinstance **match =
+	    calloc(ni + 1, sizeof(*match));
+	struct inst_text *txt = calloc(ni + 2, sizeof(*txt));
+	char marker[ZONE_STORE_FLOW_ID_MAX + 1] = "", next_type[32] = "";
 	const char *zid = t->zone_id;
 	if (zid != NULL && strncmp(zid, "/hostedzone/", 12) == 0)
 		zid += 12;
-	if (infos == NULL || ptr == NULL || txt == NULL) {
+	if (infos == NULL || ptr == NULL || txt == NULL || match == NULL) {
 		api_reply_error(call, API_ERR_INTERNAL, true, "out of memory");
 		goto out;
 	}
@@ -413,11 +437,35 @@ static void list_instances(struct api_edge *n, struct api_call *call,
 		no_such_policy(call, t->policy_id, t->policy_version);
 		goto out;
 	}
+	/* The markers: the first instance at or after them. */
+	uint8_t mname[DNAME_MAXLEN] = {0};
+	uint16_t mtype = 0;
+	const char *mzone =
+	    t->op == OP(LIST_INSTANCES_BY_ZONE) ? zid : t->marker_zone_id;
+	bool keyed = t->marker_name[0] != '\0' || t->marker_type[0] != '\0' ||
+		     t->marker_zone_id[0] != '\0';
+	if (mzone != NULL && strncmp(mzone, "/hostedzone/", 12) == 0)
+		mzone += 12;
+	if (t->marker_name[0] != '\0' &&
+	    knot_dname_from_str(mname, t->marker_name, sizeof(mname)) == NULL) {
+		api_reply_error(call, API_ERR_INVALID_INPUT, false,
+				"TrafficPolicyInstanceNameMarker '%.80s' is "
+				"not a domain name",
+				t->marker_name);
+		goto out;
+	}
+	knot_dname_to_lower(mname);
+	if (t->marker_type[0] != '\0' &&
+	    change_batch_type_from_name(t->marker_type, &mtype) != 0) {
+		api_reply_error(call, API_ERR_INVALID_INPUT, false,
+				"TrafficPolicyInstanceTypeMarker '%.20s' is "
+				"not a record type",
+				t->marker_type);
+		goto out;
+	}
 	for (size_t i = 0; i < ni; i++) {
 		const struct zone_store_tinstance *x =
 		    zone_store_instance_at(s, i);
-		if (t->marker[0] != '\0' && strcmp(x->id, t->marker) < 0)
-			continue;
 		if (t->op == OP(LIST_INSTANCES_BY_ZONE) &&
 		    strcmp(x->zone_id, zid) != 0)
 			continue;
@@ -425,9 +473,32 @@ static void list_instances(struct api_edge *n, struct api_call *call,
 		    (strcmp(x->policy_id, t->policy_id) != 0 ||
 		     x->policy_version != t->policy_version))
 			continue;
+		match[nm++] = x;
+	}
+	qsort(match, nm, sizeof(*match), inst_cmp);
+	size_t first = 0;
+	if (keyed) {
+		while (first < nm &&
+		       inst_order(match[first], mzone != NULL ? mzone : "",
+				  mname, mtype) < 0)
+			first++;
+	} else if (t->marker[0] != '\0') {
+		/* q53's own marker: an instance id. */
+		while (first < nm && strcmp(match[first]->id, t->marker) != 0)
+			first++;
+	}
+	for (size_t i = first; i < nm; i++) {
+		const struct zone_store_tinstance *x = match[i];
 		if (tf.n_instances == max) {
 			tf.truncated = true;
 			snprintf(marker, sizeof(marker), "%s", x->id);
+			dname_to_text(x->name, txt[ni + 1].name,
+				      sizeof(txt[ni + 1].name));
+			snprintf(next_type, sizeof(next_type), "%s",
+				 type_name(x->type));
+			tf.next_zone_id = (char *)x->zone_id;
+			tf.next_name = txt[ni + 1].name;
+			tf.next_type = next_type;
 			break;
 		}
 		instance_info(&infos[tf.n_instances], x, &txt[tf.n_instances]);
@@ -440,6 +511,7 @@ static void list_instances(struct api_edge *n, struct api_call *call,
 out:
 	free(infos);
 	free(ptr);
+	free(match);
 	free(txt);
 }
 

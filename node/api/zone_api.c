@@ -386,7 +386,8 @@ static void be_list_records(void *data, struct api_call *call,
 		api_reply_error_text(call, err);
 		return;
 	}
-	if (api_render_records(&info, req, &lr, err, sizeof(err)) != 0) {
+	if (api_render_records_flow(&info, cn_store(n), req, &lr, err,
+				    sizeof(err)) != 0) {
 		api_reply_error_text(call, err);
 		return;
 	}

@@ -1177,7 +1177,10 @@ bool command_version_known(uint16_t type, uint32_t v)
 {
 	if (type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE)
 		return rrsets_version_known(v);
-	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
+	if (type == COMMAND_CREATE_TRAFFIC_POLICY)
+		return v == COMMAND_VERSION_TRAFFIC_FLOW ||
+		       v == COMMAND_VERSION_TRAFFIC_FLOW_GEO;
+	if (type > COMMAND_CREATE_TRAFFIC_POLICY &&
 	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return v == COMMAND_VERSION_TRAFFIC_FLOW;
 	return v == COMMAND_VERSION;

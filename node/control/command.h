@@ -92,6 +92,10 @@ enum command_type {
 #define COMMAND_VERSION_MAX	  COMMAND_VERSION_GEOPROX
 /* The command_version of the Traffic Flow commands (24..27). */
 #define COMMAND_VERSION_TRAFFIC_FLOW 7
+/* CreateTrafficPolicy (type 24) of a document with a geoproximity or cidr
+ * rule (TRAFFIC_RULE_GEOPROX, TRAFFIC_RULE_CIDR): a release that knows
+ * only 7 stops on it instead of compiling a rule type it lacks. */
+#define COMMAND_VERSION_TRAFFIC_FLOW_GEO 10
 
 /* True for the types 11..16 and 18..23, which carry command_version. */
 bool command_type_versioned(uint16_t type);

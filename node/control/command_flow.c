@@ -74,7 +74,9 @@ static int pol_pb_fill(struct pol_pb *x, const char *id, uint32_t version,
 		return Q53_ENOMEM;
 	}
 	q53__command__traffic_policy__init(&x->m);
-	x->m.command_version = COMMAND_VERSION_TRAFFIC_FLOW;
+	x->m.command_version = traffic_policy_needs_geo_version(p)
+				   ? COMMAND_VERSION_TRAFFIC_FLOW_GEO
+				   : COMMAND_VERSION_TRAFFIC_FLOW;
 	x->m.id = str_in(id);
 	x->m.version = version;
 	x->m.name = str_in(name);
@@ -107,6 +109,12 @@ static int pol_pb_fill(struct pol_pb *x, const char *id, uint32_t version,
 			pi->country = (char *)it->country;
 			pi->subdivision = (char *)it->subdivision;
 			pi->region = (char *)it->region;
+			pi->gp_lat = it->gp_lat;
+			pi->gp_lon = it->gp_lon;
+			pi->gp_bias = it->gp_bias;
+			pi->gp_region = (char *)it->gp_region;
+			pi->cidr_collection = (char *)it->cidr_collection;
+			pi->cidr_location = (char *)it->cidr_location;
 			x->item_ptrs[k] = pi;
 		}
 		x->rule_ptrs[i] = pr;
@@ -198,10 +206,16 @@ static char *dup_or_null(const char *s)
 }
 
 /* The typed policy of message m into *p (shape only: the store checks
- * the rest). 0, Q53_EMALF, Q53_ENOMEM. */
+ * the rest). Rule types 6 and 7 only in command_version 10, and a
+ * version 10 policy holds one of them (what the proposer writes). 0,
+ * Q53_EMALF, Q53_ENOMEM. */
 static int pb_to_policy(const Q53__Command__TrafficPolicy *m,
 			struct traffic_policy *p)
 {
+	uint32_t type_max =
+	    m->command_version == COMMAND_VERSION_TRAFFIC_FLOW_GEO
+		? TRAFFIC_RULE_TYPE_MAX
+		: TRAFFIC_RULE_LATENCY;
 	memset(p, 0, sizeof(*p));
 	if (m->record_type == 0 || m->record_type > UINT16_MAX ||
 	    m->n_rules > TRAFFIC_POLICY_RULES_MAX ||
@@ -218,7 +232,8 @@ static int pb_to_policy(const Q53__Command__TrafficPolicy *m,
 		const Q53__Command__TrafficRule *pr = m->rules[i];
 		struct traffic_rule *r = &p->rules[i];
 		p->nrules = i + 1;
-		if (pr->n_items > TRAFFIC_POLICY_ITEMS_MAX || pr->type > 5 ||
+		if (pr->n_items > TRAFFIC_POLICY_ITEMS_MAX ||
+		    pr->type > type_max ||
 		    strlen(pr->name) > TRAFFIC_POLICY_KEY_MAX)
 			return Q53_EMALF;
 		r->type = (enum traffic_rule_type)pr->type;
@@ -236,8 +251,23 @@ static int pb_to_policy(const Q53__Command__TrafficPolicy *m,
 			    strlen(pi->country) > 2 ||
 			    strlen(pi->subdivision) > 3 ||
 			    strlen(pi->region) > TRAFFIC_POLICY_REGION_MAX ||
-			    strlen(pi->health_check) > 64)
+			    strlen(pi->health_check) > 64 ||
+			    strlen(pi->gp_region) >
+				TRAFFIC_POLICY_GP_REGION_MAX ||
+			    strlen(pi->cidr_collection) >
+				TRAFFIC_POLICY_CIDR_ID_MAX ||
+			    strlen(pi->cidr_location) >
+				TRAFFIC_POLICY_CIDR_LOCATION_MAX)
 				return Q53_EMALF;
+			it->gp_lat = pi->gp_lat;
+			it->gp_lon = pi->gp_lon;
+			it->gp_bias = pi->gp_bias;
+			memcpy(it->gp_region, pi->gp_region,
+			       strlen(pi->gp_region) + 1);
+			memcpy(it->cidr_collection, pi->cidr_collection,
+			       strlen(pi->cidr_collection) + 1);
+			memcpy(it->cidr_location, pi->cidr_location,
+			       strlen(pi->cidr_location) + 1);
 			it->is_rule = pi->is_rule;
 			it->ref = pi->ref;
 			it->evaluate = pi->evaluate;
@@ -258,6 +288,9 @@ static int pb_to_policy(const Q53__Command__TrafficPolicy *m,
 			}
 		}
 	}
+	if (m->command_version == COMMAND_VERSION_TRAFFIC_FLOW_GEO &&
+	    !traffic_policy_needs_geo_version(p))
+		return Q53_EMALF;
 	for (size_t i = 0; i < m->n_endpoints; i++) {
 		const Q53__Command__TrafficEndpoint *pe = m->endpoints[i];
 		struct traffic_endpoint *e = &p->endpoints[i];
@@ -320,7 +353,8 @@ int command_flow_apply(struct zone_store *s, uint16_t type,
 			return nomem ? Q53_ENOMEM : Q53_EMALF;
 		struct traffic_policy p;
 		memset(&p, 0, sizeof(p));
-		if (version_ok(m->command_version))
+		if (version_ok(m->command_version) ||
+		    m->command_version == COMMAND_VERSION_TRAFFIC_FLOW_GEO)
 			rc = pb_to_policy(m, &p);
 		if (rc == 0 && dry_run)
 			traffic_policy_free(&p);

@@ -21,8 +21,65 @@ const char *traffic_rule_type_name(enum traffic_rule_type t)
 		return "multivalue";
 	case TRAFFIC_RULE_LATENCY:
 		return "latency";
+	case TRAFFIC_RULE_GEOPROX:
+		return "geoproximity";
+	case TRAFFIC_RULE_CIDR:
+		return "cidr";
 	}
 	return "unknown";
+}
+
+bool traffic_policy_needs_geo_version(const struct traffic_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].type == TRAFFIC_RULE_GEOPROX ||
+		    p->rules[i].type == TRAFFIC_RULE_CIDR)
+			return true;
+	return false;
+}
+
+static bool str_in(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+/* The checks of a geoproximity or cidr item it (item k of rule r, items
+ * before it: r->items[0..k)). */
+static int item_check_geo(const struct traffic_rule *r, size_t i, size_t k,
+			  char *err, size_t errlen)
+{
+	const struct traffic_item *it = &r->items[k];
+	if (r->type == TRAFFIC_RULE_GEOPROX) {
+		if (it->gp_lat < -9000 || it->gp_lat > 9000 ||
+		    it->gp_lon < -18000 || it->gp_lon > 18000 ||
+		    it->gp_bias < -99 || it->gp_bias > 99 ||
+		    !str_in(it->gp_region, sizeof(it->gp_region)))
+			return q53_fail(err, errlen, Q53_EINVAL,
+					"rule %zu item %zu: a geoproximity "
+					"location out of range",
+					i, k);
+		return 0;
+	}
+	if (!str_in(it->cidr_collection, sizeof(it->cidr_collection)) ||
+	    !str_in(it->cidr_location, sizeof(it->cidr_location)) ||
+	    it->cidr_collection[0] == '\0' || it->cidr_location[0] == '\0')
+		return q53_fail(err, errlen, Q53_EINVAL,
+				"rule %zu item %zu: no CIDR collection or "
+				"location",
+				i, k);
+	for (size_t j = 0; j < k; j++) {
+		if (strcmp(r->items[j].cidr_collection, it->cidr_collection) !=
+		    0)
+			return q53_fail(err, errlen, Q53_EINVAL,
+					"rule %zu item %zu: every location "
+					"of a cidr rule is of one collection",
+					i, k);
+		if (strcmp(r->items[j].cidr_location, it->cidr_location) == 0)
+			return q53_fail(err, errlen, Q53_EINVAL,
+					"rule %zu item %zu: location %s twice",
+					i, k, it->cidr_location);
+	}
+	return 0;
 }
 
 void traffic_policy_free(struct traffic_policy *p)
@@ -99,7 +156,9 @@ int traffic_policy_check(const struct traffic_policy *p, char *err,
 		else if (r->type != TRAFFIC_RULE_WEIGHTED &&
 			 r->type != TRAFFIC_RULE_GEO &&
 			 r->type != TRAFFIC_RULE_MULTIVALUE &&
-			 r->type != TRAFFIC_RULE_LATENCY)
+			 r->type != TRAFFIC_RULE_LATENCY &&
+			 r->type != TRAFFIC_RULE_GEOPROX &&
+			 r->type != TRAFFIC_RULE_CIDR)
 			return q53_fail(err, errlen, Q53_EINVAL,
 					"rule %zu: unknown type %d", i,
 					(int)r->type);
@@ -133,6 +192,10 @@ int traffic_policy_check(const struct traffic_policy *p, char *err,
 						"rule %zu item %zu: no "
 						"location",
 						i, k);
+			if ((r->type == TRAFFIC_RULE_GEOPROX ||
+			     r->type == TRAFFIC_RULE_CIDR) &&
+			    item_check_geo(r, i, k, err, errlen) != 0)
+				return Q53_EINVAL;
 		}
 	}
 	if (p->nrules == 0)

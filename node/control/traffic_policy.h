@@ -8,7 +8,8 @@
  *
  * A policy compiles to the same decision tree as the equivalent nested
  * record sets (zone_store_build.c): a rule is a group of one routing
- * policy (failover, weighted, geolocation, multivalue answer), each item
+ * policy (failover, weighted, geolocation, multivalue answer, latency,
+ * geoproximity, IP-based), each item
  * a member of it; an item naming an endpoint is a record set holding the
  * endpoint's value, an item naming a rule an alias to that rule's group,
  * with the item's HealthCheck and EvaluateTargetHealth. */
@@ -37,8 +38,16 @@ enum traffic_rule_type {
 	TRAFFIC_RULE_GEO = 3,
 	TRAFFIC_RULE_MULTIVALUE = 4,
 	TRAFFIC_RULE_LATENCY = 5,
+	/* Written with command_version 10 (COMMAND_VERSION_TRAFFIC_FLOW_GEO):
+	 * a release that knows only 1..5 stops rather than compile them. */
+	TRAFFIC_RULE_GEOPROX = 6, /* "geoproximity": GeoproximityLocations */
+	TRAFFIC_RULE_CIDR = 7,	  /* "cidr": Locations of a CIDR collection */
 };
-#define TRAFFIC_POLICY_REGION_MAX 32 /* characters of a Region */
+#define TRAFFIC_RULE_TYPE_MAX		 TRAFFIC_RULE_CIDR
+#define TRAFFIC_POLICY_REGION_MAX	 32 /* characters of a Region */
+#define TRAFFIC_POLICY_GP_REGION_MAX	 15 /* a geoproximity AWS Region */
+#define TRAFFIC_POLICY_CIDR_ID_MAX	 36 /* a CidrCollection's Id (UUID) */
+#define TRAFFIC_POLICY_CIDR_LOCATION_MAX 16 /* CIDR_LOCATION_MAX */
 
 /* An item of a rule: where it leads and its routing fields. */
 struct traffic_item {
@@ -55,6 +64,14 @@ struct traffic_item {
 	char subdivision[4];
 	/* latency: the Region (Route 53's code or a site's region). */
 	char region[TRAFFIC_POLICY_REGION_MAX + 1];
+	/* geoproximity: the location in hundredths of a degree (an AWS
+	 * Region's coordinates when gp_region is not ""), the Bias. */
+	int32_t gp_lat, gp_lon, gp_bias;
+	char gp_region[TRAFFIC_POLICY_GP_REGION_MAX + 1];
+	/* cidr: the collection (the same in every item of a rule) and the
+	 * location name ("*": the default). */
+	char cidr_collection[TRAFFIC_POLICY_CIDR_ID_MAX + 1];
+	char cidr_location[TRAFFIC_POLICY_CIDR_LOCATION_MAX + 1];
 };
 
 struct traffic_rule {
@@ -98,7 +115,12 @@ int traffic_policy_parse(const char *document, size_t len,
 int traffic_policy_check(const struct traffic_policy *p, char *err,
 			 size_t errlen);
 
-/* "failover", "weighted", "geo", "multivalue", "latency". */
+/* Whether p holds a geoproximity or cidr rule: its commands are
+ * command_version 10 (COMMAND_VERSION_TRAFFIC_FLOW_GEO), else 7. */
+bool traffic_policy_needs_geo_version(const struct traffic_policy *p);
+
+/* "failover", "weighted", "geo", "multivalue", "latency",
+ * "geoproximity", "cidr". */
 const char *traffic_rule_type_name(enum traffic_rule_type t);
 
 void traffic_policy_free(struct traffic_policy *p);

@@ -11,6 +11,8 @@
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
+#include "node/control/cidr_table.h"
+#include "node/control/geoprox.h"
 #include "node/control/geo_codes.h"
 #include "node/control/latency_table.h"
 #include "node/control/traffic_policy.h"
@@ -116,6 +118,165 @@ static int string_at(struct parse *ps, const char *path, json_t *o,
 	return 0;
 }
 
+/* A coordinate of a geoproximity location: a string (as Route 53's
+ * documents give it) or a JSON number, at most two decimals, into
+ * hundredths of a degree. false when it is neither. */
+static bool coord_of(json_t *v, int32_t *out)
+{
+	char buf[32];
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		if (i < -1000 || i > 1000)
+			return false;
+		*out = (int32_t)(i * 100);
+		return true;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v) * 100.0;
+		if (!(d > -100000.0 && d < 100000.0))
+			return false;
+		double r =
+		    d < 0 ? -(double)(long)(-d + 0.5) : (double)(long)(d + 0.5);
+		if (d - r > 1e-6 || r - d > 1e-6)
+			return false;
+		*out = (int32_t)r;
+		return true;
+	}
+	if (!json_is_string(v) || json_string_length(v) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+	const char *c = buf;
+	bool neg = *c == '-';
+	if (neg || *c == '+')
+		c++;
+	int32_t whole = 0, frac = 0;
+	size_t nd = 0, nf = 0;
+	while (*c >= '0' && *c <= '9' && nd < 3)
+		whole = whole * 10 + (*c++ - '0'), nd++;
+	if (nd == 0)
+		return false;
+	if (*c == '.') {
+		c++;
+		while (*c >= '0' && *c <= '9' && nf < 2)
+			frac = frac * 10 + (*c++ - '0'), nf++;
+		if (nf == 0)
+			return false;
+		if (nf == 1)
+			frac *= 10;
+	}
+	if (*c != '\0')
+		return false;
+	*out = (neg ? -1 : 1) * (whole * 100 + frac);
+	return true;
+}
+
+/* An integer given as a JSON integer or a string of digits (Route 53's
+ * documents quote them), in lo..hi. */
+static bool int_of(json_t *v, long lo, long hi, long *out)
+{
+	long x;
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		if (i < lo || i > hi)
+			return false;
+		*out = (long)i;
+		return true;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 4)
+		return false;
+	const char *s = json_string_value(v);
+	char *end;
+	if (!((*s >= '0' && *s <= '9') || *s == '-'))
+		return false;
+	x = strtol(s, &end, 10);
+	if (*end != '\0' || end == s || (s[0] == '-' && end == s + 1) ||
+	    x < lo || x > hi)
+		return false;
+	*out = x;
+	return true;
+}
+
+/* The fields of a geoproximity location (Region, or Latitude and
+ * Longitude; Bias) of the item at path into it. */
+static int geoprox_parse(struct parse *ps, const char *path, json_t *o,
+			 struct traffic_item *it)
+{
+	char sub[PATH_MAX_LEN + 32], why[256];
+	const char *region;
+	int rc = string_at(ps, path, o, "Region", false, &region);
+	if (rc != 0)
+		return rc;
+	json_t *lat = json_object_get(o, "Latitude");
+	json_t *lon = json_object_get(o, "Longitude");
+	json_t *bias = json_object_get(o, "Bias");
+	struct change_geoprox g = {.present = true};
+	if ((region != NULL) == (lat != NULL || lon != NULL))
+		return bad(ps, path,
+			   "exactly one of Region and Latitude with "
+			   "Longitude is required");
+	if (region != NULL) {
+		/* Route 53's form is aws:route53:REGION; the bare code too. */
+		if (strncmp(region, "aws:route53:", 12) == 0)
+			region += 12;
+		snprintf(sub, sizeof(sub), "%s.Region", path);
+		if (strlen(region) > TRAFFIC_POLICY_GP_REGION_MAX)
+			return bad(ps, sub, "not an AWS Region");
+		g.region = (char *)region;
+	} else {
+		if (lat == NULL || lon == NULL)
+			return bad(ps, path,
+				   "Latitude and Longitude go together");
+		g.has_coordinates = true;
+		snprintf(sub, sizeof(sub), "%s.Latitude", path);
+		if (!coord_of(lat, &g.latitude))
+			return bad(ps, sub,
+				   "must be degrees with at most two "
+				   "decimals");
+		snprintf(sub, sizeof(sub), "%s.Longitude", path);
+		if (!coord_of(lon, &g.longitude))
+			return bad(ps, sub,
+				   "must be degrees with at most two "
+				   "decimals");
+	}
+	if (bias != NULL) {
+		long b;
+		snprintf(sub, sizeof(sub), "%s.Bias", path);
+		if (!int_of(bias, -99, 99, &b))
+			return bad(ps, sub, "must be an integer -99 to 99");
+		g.bias = (int32_t)b;
+	}
+	if (geoprox_check(&g, &it->gp_lat, &it->gp_lon, why, sizeof(why)) != 0)
+		return bad(ps, path, "%s", why);
+	it->gp_bias = g.bias;
+	snprintf(it->gp_region, sizeof(it->gp_region), "%s",
+		 region != NULL ? region : "");
+	return 0;
+}
+
+/* The fields of a cidr rule's location (CollectionId, LocationName, as
+ * a record set's CidrRoutingConfig) of the item at path into it. */
+static int cidr_parse(struct parse *ps, const char *path, json_t *o,
+		      struct traffic_item *it)
+{
+	char sub[PATH_MAX_LEN + 32];
+	const char *id, *loc;
+	int rc;
+	if ((rc = string_at(ps, path, o, "CollectionId", true, &id)) != 0 ||
+	    (rc = string_at(ps, path, o, "LocationName", true, &loc)) != 0)
+		return rc;
+	snprintf(sub, sizeof(sub), "%s.CollectionId", path);
+	if (strlen(id) > TRAFFIC_POLICY_CIDR_ID_MAX || !cidr_id_ok(id))
+		return bad(ps, sub, "not a CIDR collection id");
+	snprintf(sub, sizeof(sub), "%s.LocationName", path);
+	if (strlen(loc) > TRAFFIC_POLICY_CIDR_LOCATION_MAX ||
+	    !cidr_location_name_ok(loc, true))
+		return bad(ps, sub, "not a CIDR location name (or \"*\")");
+	snprintf(it->cidr_collection, sizeof(it->cidr_collection), "%s", id);
+	snprintf(it->cidr_location, sizeof(it->cidr_location), "%s", loc);
+	return 0;
+}
+
 /* One item (a failover side, a weighted or multivalue item, a location)
  * at path into *it. */
 static int item_parse(struct parse *ps, const char *path, json_t *o,
@@ -145,6 +306,21 @@ static int item_parse(struct parse *ps, const char *path, json_t *o,
 		    "EndpointReference", "RuleReference", "HealthCheck",
 		    "EvaluateTargetHealth", "Region"};
 		rc = only_keys(ps, path, o, LAT, 5);
+	} else if (type == TRAFFIC_RULE_GEOPROX) {
+		static const char *const GP[] = {"EndpointReference",
+						 "RuleReference",
+						 "HealthCheck",
+						 "EvaluateTargetHealth",
+						 "Region",
+						 "Latitude",
+						 "Longitude",
+						 "Bias"};
+		rc = only_keys(ps, path, o, GP, 8);
+	} else if (type == TRAFFIC_RULE_CIDR) {
+		static const char *const CI[] = {
+		    "EndpointReference",    "RuleReference", "HealthCheck",
+		    "EvaluateTargetHealth", "CollectionId",  "LocationName"};
+		rc = only_keys(ps, path, o, CI, 6);
 	} else if (type == TRAFFIC_RULE_GEO) {
 		static const char *const GEO[] = {
 		    "EndpointReference", "RuleReference",
@@ -231,6 +407,10 @@ static int item_parse(struct parse *ps, const char *path, json_t *o,
 		}
 		snprintf(it->region, sizeof(it->region), "%s", region);
 	}
+	if (type == TRAFFIC_RULE_GEOPROX)
+		return geoprox_parse(ps, path, o, it);
+	if (type == TRAFFIC_RULE_CIDR)
+		return cidr_parse(ps, path, o, it);
 	if (type == TRAFFIC_RULE_GEO) {
 		json_t *def = json_object_get(o, "IsDefault");
 		const char *cont, *cc, *subd;
@@ -305,13 +485,16 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 	} else if (strcmp(t, "latency") == 0) {
 		r->type = TRAFFIC_RULE_LATENCY;
 		list = "Regions";
-	} else if (strcmp(t, "geoproximity") == 0 || strcmp(t, "ip") == 0 ||
-		   strcmp(t, "cidr") == 0) {
-		return bad(ps, sub, "rule type \"%s\" is not yet supported", t);
+	} else if (strcmp(t, "geoproximity") == 0) {
+		r->type = TRAFFIC_RULE_GEOPROX;
+		list = "GeoproximityLocations";
+	} else if (strcmp(t, "cidr") == 0) {
+		r->type = TRAFFIC_RULE_CIDR;
+		list = "Locations";
 	} else {
 		return bad(ps, sub,
 			   "must be failover, weighted, geo, multivalue, "
-			   "latency, geoproximity or ip");
+			   "latency, geoproximity or cidr");
 	}
 	/* Only the fields of its type. */
 	static const char *const OTHER[] = {"Primary", "Secondary",
@@ -319,7 +502,9 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 					    "Regions", "GeoproximityLocations"};
 	size_t own = list == NULL		       ? 0
 		     : r->type == TRAFFIC_RULE_GEO     ? 3
+		     : r->type == TRAFFIC_RULE_CIDR    ? 3
 		     : r->type == TRAFFIC_RULE_LATENCY ? 4
+		     : r->type == TRAFFIC_RULE_GEOPROX ? 5
 						       : 2;
 	for (size_t k = 0; k < 6; k++) {
 		bool mine = list != NULL ? k == own : k < 2;
@@ -378,6 +563,28 @@ static int rule_parse(struct parse *ps, const char *key, json_t *o,
 						   "%zu",
 						   j);
 				}
+			}
+		}
+	}
+	if (r->type == TRAFFIC_RULE_CIDR) {
+		for (size_t k = 0; k < n; k++) {
+			for (size_t j = 0; j < k; j++) {
+				char ipath[PATH_MAX_LEN + 64];
+				snprintf(ipath, sizeof(ipath), "%s[%zu]", sub,
+					 k);
+				if (strcmp(r->items[j].cidr_collection,
+					   r->items[k].cidr_collection) != 0)
+					return bad(ps, ipath,
+						   "a cidr rule's locations "
+						   "are of one CollectionId "
+						   "(item %zu has another)",
+						   j);
+				if (strcmp(r->items[j].cidr_location,
+					   r->items[k].cidr_location) == 0)
+					return bad(ps, ipath,
+						   "the same LocationName as "
+						   "item %zu",
+						   j);
 			}
 		}
 	}

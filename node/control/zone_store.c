@@ -1024,11 +1024,14 @@ void zone_store_set_cidr(struct zone_store *s, zone_store_cidr_fn fn, void *ctx)
 
 /* Whether zone z has a set using collection id (and location, unless
  * NULL). */
-static bool zone_uses_cidr(const struct zone_store_zone *z, const char *id,
+static bool zone_uses_cidr(const struct zone_store *s,
+			   const struct zone_store_zone *z, const char *id,
 			   const char *location)
 {
 	size_t n = zone_store_sets_count(&z->sets);
 
+	if (zone_store_flow_uses_cidr(s, z->id, id, location))
+		return true;
 	if (z->ncidr == 0)
 		return false;
 	for (size_t k = 0; k < n; k++) {
@@ -1047,7 +1050,7 @@ bool zone_store_cidr_in_use(const struct zone_store *s, const char *id,
 			    const char *location)
 {
 	for (size_t i = 0; i < s->nzones; i++)
-		if (zone_uses_cidr(s->zones[i], id, location))
+		if (zone_uses_cidr(s, s->zones[i], id, location))
 			return true;
 	return false;
 }
@@ -1057,7 +1060,7 @@ void zone_store_cidr_users(const struct zone_store *s, const char *id,
 			   void *ctx)
 {
 	for (size_t i = 0; i < s->nzones; i++)
-		if (zone_uses_cidr(s->zones[i], id, NULL))
+		if (zone_uses_cidr(s, s->zones[i], id, NULL))
 			fn(ctx, s->zones[i]->id);
 }
 
@@ -2120,6 +2123,25 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 				   label, j);
 			continue;
 		}
+		if (c->action == CHANGE_DELETE &&
+		    zone_store_impl_has_instance(s, z->id, cands[i]->owner,
+						 cands[i]->owner_len,
+						 cands[i]->type)) {
+			/* Route 53: a policy record's sets are the
+			 * instance's; DeleteTrafficPolicyInstance drops them.
+			 */
+			char label[NAME_TEXT_MAX + 128];
+			set_label(cands[i]->owner, cands[i]->type,
+				  zone_store_rrset_set_id(cands[i]), label,
+				  sizeof(label));
+			report_add(&e, i,
+				   "Tried to delete resource record set %s, "
+				   "but it is managed by a traffic policy "
+				   "instance (policy record): delete or "
+				   "update the traffic policy instance",
+				   label);
+			continue;
+		}
 		rc = change_apply(z, c->action, cands[i], i, &work, &removed,
 				  &e);
 		if (rc == Q53_ENOMEM)
@@ -2146,7 +2168,8 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 			report_add(&e, i,
 				   "Tried to create resource record set %s, "
 				   "but a traffic policy instance (policy "
-				   "record) has that name and type",
+				   "record) has that name and type: it is "
+				   "managed by the traffic policy instance",
 				   label);
 		}
 	}

@@ -143,6 +143,8 @@ struct resolved {
 	struct zone_store_rrset **ptrs; /* malloc'd, or NULL */
 };
 
+/* Idempotent: a failing policy_group frees its out, which its caller
+ * frees again. */
 static void resolved_free(struct resolved *r)
 {
 	for (size_t k = 0; r->copies != NULL && k < r->ncopies; k++)
@@ -150,6 +152,10 @@ static void resolved_free(struct resolved *r)
 	free(r->copies);
 	free(r->subs);
 	free(r->ptrs);
+	r->copies = NULL;
+	r->subs = NULL;
+	r->ptrs = NULL;
+	r->ncopies = 0;
 }
 
 static int resolve_group(const struct zone_store *s,
@@ -593,6 +599,17 @@ static int policy_group(const struct zone_store_tinstance *inst,
 		} else if (ru->type == TRAFFIC_RULE_LATENCY) {
 			snprintf(pol.region, sizeof(pol.region), "%s",
 				 it->region);
+		} else if (ru->type == TRAFFIC_RULE_GEOPROX) {
+			/* As a GeoProximityLocation (zone_store.c's copy). */
+			pol.routing = ZONE_STORE_GEOPROX;
+			pol.geoprox_lat = (int16_t)it->gp_lat;
+			pol.geoprox_lon = (int16_t)it->gp_lon;
+			pol.geoprox_bias = (int8_t)it->gp_bias;
+			snprintf(pol.geoprox_region, sizeof(pol.geoprox_region),
+				 "%s", it->gp_region);
+		} else if (ru->type == TRAFFIC_RULE_CIDR) {
+			pol.cidr_collection_id = (char *)it->cidr_collection;
+			pol.cidr_location = (char *)it->cidr_location;
 		} else {
 			pol.geo = it->geo;
 		}
@@ -1273,6 +1290,12 @@ static void policy_branch(const struct traffic_policy *p, size_t rule,
 				k == 0 ? "Primary" : "Secondary");
 		else if (r->type == TRAFFIC_RULE_LATENCY)
 			out_add(out, outlen, o, " region %s", it->region);
+		else if (r->type == TRAFFIC_RULE_CIDR)
+			out_add(out, outlen, o, " location %s",
+				it->cidr_location);
+		else if (r->type == TRAFFIC_RULE_GEOPROX &&
+			 it->gp_region[0] != '\0')
+			out_add(out, outlen, o, " region %s", it->gp_region);
 		else
 			out_add(out, outlen, o, " item %zu", k);
 		if (!it->is_rule) {

@@ -392,6 +392,31 @@ zone_store_instance_at(const struct zone_store *s, size_t i)
 	return i < zone_store_instance_count(s) ? s->flow->inst[i] : NULL;
 }
 
+bool zone_store_flow_uses_cidr(const struct zone_store *s, const char *zone_id,
+			       const char *id, const char *location)
+{
+	for (size_t i = 0; s->flow != NULL && i < s->flow->ninst; i++) {
+		const struct zone_store_tinstance *t = s->flow->inst[i];
+		if (strcmp(t->zone_id, zone_id) != 0)
+			continue;
+		const struct zone_store_tpolicy *tp =
+		    zone_store_policy_get(s, t->policy_id, t->policy_version);
+		for (size_t r = 0; tp != NULL && r < tp->p.nrules; r++) {
+			const struct traffic_rule *ru = &tp->p.rules[r];
+			for (size_t k = 0;
+			     ru->type == TRAFFIC_RULE_CIDR && k < ru->nitems;
+			     k++) {
+				const struct traffic_item *it = &ru->items[k];
+				if (strcmp(it->cidr_collection, id) == 0 &&
+				    (location == NULL ||
+				     strcmp(it->cidr_location, location) == 0))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
 const struct zone_store_tinstance *
 zone_store_instance_find(const struct zone_store *s, const char *zone_id,
 			 const uint8_t *name, size_t name_len, uint16_t type)

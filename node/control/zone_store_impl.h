@@ -64,6 +64,10 @@ bool zone_store_impl_has_instance(const struct zone_store *s,
 				  const char *zone_id, const uint8_t *name,
 				  size_t len, uint16_t type);
 void zone_store_flow_free(struct zone_store *s);
+/* Whether a policy record of zone zone_id compiles a cidr rule of
+ * collection id (and location, unless NULL): zone_store_flow.c. */
+bool zone_store_flow_uses_cidr(const struct zone_store *s, const char *zone_id,
+			       const char *id, const char *location);
 
 /* Dirty tracking (zone_store_build.c), called by the mutations: owner's
  * record sets were inserted, replaced or removed; then the mutation

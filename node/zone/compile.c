@@ -626,7 +626,19 @@ struct leafset {
 	uint32_t n;
 	struct zone_answer **ans;
 	const struct zone_choice_draft *d; /* kind, keys, extra data, tree */
+	/* A CNAME chain's entry (ZONE_ENTRY_CHAIN): the name whose choice
+	 * it is, hashed instead of the query's (NULL: the node's own). */
+	const uint8_t *hash_name;
+	uint8_t hash_name_len;
 };
+
+/* The bytes before a chain entry's first choice: its name, 8-aligned. */
+static size_t chain_head_bytes(const struct leafset *ls)
+{
+	return ls->hash_name == NULL
+		   ? 0
+		   : ((size_t)1 + ls->hash_name_len + 7) & ~(size_t)7;
+}
 
 static size_t node_bytes(const struct zone_choice_draft_node *dn)
 {
@@ -691,7 +703,7 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		if (ls[i].n == 0)
 			continue;
 		choff[i] = total;
-		total += choice_bytes(&ls[i]);
+		total += chain_head_bytes(&ls[i]) + choice_bytes(&ls[i]);
 		for (uint32_t l = 0; l < ls[i].n; l++)
 			all[k++] = ls[i].ans[l];
 	}
@@ -736,7 +748,14 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 		if (ls != NULL && ls[i].n > 0) {
 			const struct zone_choice_draft *d = ls[i].d;
 			uint32_t nodeoff[ZONE_CHOICE_MAX_NODES];
-			size_t at = choff[i];
+			size_t at = choff[i] + chain_head_bytes(&ls[i]);
+			if (ls[i].hash_name != NULL) {
+				uint8_t *h = block + choff[i];
+				memset(h, 0, chain_head_bytes(&ls[i]));
+				h[0] = ls[i].hash_name_len;
+				memcpy(h + 1, ls[i].hash_name,
+				       ls[i].hash_name_len);
+			}
 			for (uint32_t j = 0; j < d->nnodes; j++) {
 				nodeoff[j] = (uint32_t)at;
 				at += node_bytes(&d->nodes[j]);
@@ -778,7 +797,9 @@ static int node_pack(struct zone *z, struct zone_node *n, const uint16_t *types,
 					       dn->extra, dn->extra_len);
 			}
 			leaf += ls[i].n;
-			e[i].choice = 1;
+			e[i].choice = ls[i].hash_name != NULL
+					  ? ZONE_ENTRY_CHAIN
+					  : ZONE_ENTRY_CHOICE;
 			e[i].off = (uint32_t)choff[i];
 			continue;
 		}
@@ -875,7 +896,88 @@ static int compile_choices(struct builder *b, struct zone *z,
 				free(la);
 				continue;
 			}
-			ls[i] = (struct leafset){d[k].n, la, &d[k]};
+			ls[i] = (struct leafset){d[k].n, la, &d[k], NULL, 0};
+			break;
+		}
+	}
+	if (rc != 0) {
+		leafsets_free(ls, ntypes + 1);
+		return rc;
+	}
+	*out = ls;
+	return 0;
+}
+
+/* A CNAME node n whose chain (in the zone) ends at a name answering by
+ * a query-time choice: the entries of types[0..ntypes) that type's
+ * choice picks, each leaf the chain's answer with that leaf's records at
+ * its end, into (*out)[0..ntypes] (calloc'd; NULL when none), hashed as
+ * the end's name (ZONE_ENTRY_CHAIN) so that the chain picks as a direct
+ * query for it would. */
+static int compile_chain_choices(struct builder *b, struct zone *z,
+				 struct zone_node *n, const uint16_t *types,
+				 size_t ntypes, struct leafset **out)
+{
+	const struct zone_node *cur = n, *t = NULL;
+	struct leafset *ls = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (z->nchoices == 0)
+		return 0;
+	for (int depth = 0; depth < CHAIN_MAX; depth++) {
+		const struct zone_rrset *cname =
+		    zone_node_rrset(cur, RRTYPE_CNAME);
+		if (cname == NULL) {
+			t = cur;
+			break;
+		}
+		const struct zone_node *next = NULL;
+		bool looked = false;
+		if (resolve(z, cname->packed + 2, &next, &looked) !=
+			RESOLVE_NODE ||
+		    next == n)
+			return 0;
+		cur = next;
+	}
+	/* A wildcard's synthesized name is not the node's: left alone. */
+	if (t == NULL || t == n || t->cut != NULL ||
+	    (t->name_len >= 2 && t->name[0] == 1 && t->name[1] == '*'))
+		return 0;
+	size_t nd;
+	const struct zone_choice_draft *d = zone_choices_of(z, t, &nd);
+	for (size_t i = 0; d != NULL && i < ntypes && rc == 0; i++) {
+		uint16_t qtype = types[i];
+		if (rrtype_beside_cname(qtype) || qtype == RRTYPE_ANY ||
+		    qtype == RRTYPE_CNAME)
+			continue;
+		for (size_t k = 0; k < nd; k++) {
+			if (d[k].type != qtype)
+				continue;
+			struct zone_rrset *rr =
+			    (struct zone_rrset *)zone_node_rrset(t, qtype);
+			if (rr == NULL)
+				break;
+			struct zone_answer **la = calloc(d[k].n, sizeof(*la));
+			if (la == NULL ||
+			    (ls == NULL &&
+			     (ls = calloc(ntypes + 1, sizeof(*ls))) == NULL)) {
+				free(la);
+				rc = Q53_ENOMEM;
+				break;
+			}
+			struct zone_rrset save = *rr;
+			for (uint32_t l = 0; l < d[k].n && rc == 0; l++) {
+				if (d[k].child[l] >= 0)
+					continue; /* a nested choice */
+				rr->ttl = d[k].leaves[l].ttl;
+				rr->count = d[k].leaves[l].count;
+				rr->packed = d[k].leaves[l].packed;
+				rc = compile_one(b, z, n, qtype, false, &la[l]);
+			}
+			*rr = save;
+			ls[i] = (struct leafset){d[k].n, la, &d[k], t->name,
+						 t->name_len};
 			break;
 		}
 	}
@@ -947,6 +1049,10 @@ static int compile_node(struct builder *b, struct zone *z, struct zone_node *n)
 	}
 	if (choices) {
 		rc = compile_choices(b, z, n, types, ntypes, ans, def, &ls);
+		if (rc != 0)
+			goto fail;
+	} else if (zone_node_rrset(n, RRTYPE_CNAME) != NULL) {
+		rc = compile_chain_choices(b, z, n, types, ntypes, &ls);
 		if (rc != 0)
 			goto fail;
 	}

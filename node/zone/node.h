@@ -98,12 +98,18 @@ static inline const uint8_t *zone_rdata_next(const uint8_t *p,
  * NODATA). */
 struct zone_answer_entry {
 	uint16_t type;
-	/* 1: off is a struct zone_choice (choice.h), whose leaves are the
-	 * answers. A choice entry of type 0, last, answers every type not
-	 * listed (a weighted CNAME). */
+	/* ZONE_ENTRY_CHOICE: off is a struct zone_choice (choice.h), whose
+	 * leaves are the answers. A choice entry of type 0, last, answers
+	 * every type not listed (a weighted CNAME). ZONE_ENTRY_CHAIN: a
+	 * CNAME chain ending at a choice; off is a length byte and the
+	 * end's name (8-aligned), then its choice, picked with the key's
+	 * qname set to that name. */
 	uint8_t choice;
 	uint32_t off;
 };
+
+#define ZONE_ENTRY_CHOICE 1
+#define ZONE_ENTRY_CHAIN  2
 
 struct zone;
 
@@ -201,6 +207,16 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 		/* One pass down the tree: a pick per level, no allocation. */
 		uint64_t h = 0;
 		bool hashed = false;
+		const uint8_t *qname = key->qname;
+		size_t qname_len = key->qname_len;
+		if (e[i].choice == ZONE_ENTRY_CHAIN) {
+			/* A CNAME chain into a choice: picked as a query
+			 * for the chain's end (its name heads the entry). */
+			const uint8_t *hn = base + off;
+			key->qname = hn + 1;
+			key->qname_len = hn[0];
+			off += ((uint32_t)1 + hn[0] + 7) & ~(uint32_t)7;
+		}
 		for (unsigned depth = 0;; depth++) {
 			const struct zone_choice *c =
 			    (const struct zone_choice *)(const void *)(base +
@@ -246,6 +262,8 @@ zone_node_answer(const struct zone_node *n, uint16_t qtype,
 			}
 		}
 		key->picked = true;
+		key->qname = qname;
+		key->qname_len = qname_len;
 	}
 	return off == 0
 		   ? NULL

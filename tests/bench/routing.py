@@ -46,6 +46,10 @@ NAMES = {
     "weighted": "w.bench.example.",
     "multivalue": "mv.bench.example.",
     "failover": "fo.bench.example.",
+    # An in-zone CNAME: to the simple name, and to the weighted group (the
+    # chain's end picked per query, ZONE_ENTRY_CHAIN).
+    "cname": "c.bench.example.",
+    "cname-weighted": "cw.bench.example.",
 }
 # Rows of the ECS pair: kind -> (name, baseline kind).
 ECS_NAMES = {"simple+ecs": "simple.bench.example.",
@@ -88,6 +92,9 @@ def batch(geo, geoprox=False):
                   Failover="PRIMARY"))
     ch.append(rrs(NAMES["failover"], "192.0.2.32", SetIdentifier="s",
                   Failover="SECONDARY"))
+    for kind, target in (("cname", "simple"), ("cname-weighted", "weighted")):
+        ch.append({"Name": NAMES[kind], "Type": "CNAME", "TTL": 60,
+                   "ResourceRecords": [{"Value": NAMES[target]}]})
     if geo:
         for i, (loc, value) in enumerate(GEO):
             ch.append(rrs(ECS_NAMES["geolocation+ecs"], value, SetIdentifier=f"g{i}",

@@ -254,7 +254,8 @@ static void add_a(struct zone_builder *b, const uint8_t *owner, uint32_t ip)
  * the zone store hands them over: weighted A with unequal shares, a
  * 12-leaf multivalue A of 8 records each, a weighted wildcard TXT whose
  * leaves are larger and smaller than a 512-byte answer (TC on some
- * leaves only), a weighted CNAME into the zone and out of it, an MX whose
+ * leaves only), a weighted CNAME into the zone and out of it, a plain
+ * CNAME into the weighted name (chain.), an MX whose
  * exchange is the weighted name (additional section), an ANY. */
 static struct zone *load_routing_zone(void)
 {
@@ -359,6 +360,12 @@ static struct zone *load_routing_zone(void)
 		 &(struct zone_choice_spec){
 		     .kind = ZONE_CHOICE_WEIGHTED, .leaves = cl, .n = 2}),
 	     "choice cw");
+
+	/* chain: a plain CNAME into the weighted w, picked
+	 * per query as w's own (ZONE_ENTRY_CHAIN). */
+	static const uint8_t chain[] = "\5chain\7routing\4test";
+	must(zone_builder_add(b, chain, 5, 60, w, sizeof(w), err, sizeof(err)),
+	     err);
 
 	/* mx: MX 10 w.routing.test. */
 	uint8_t mxrd[2 + sizeof(w)] = {0, 10};

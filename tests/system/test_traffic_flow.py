@@ -8,13 +8,19 @@ through Route 53's REST API:
   Get/List* and GetTrafficPolicyInstanceCount show it; the name refuses an
   ordinary A record set; DeleteTrafficPolicy is refused while it is used
   (TrafficPolicyInUse); a bad document is InvalidTrafficPolicyDocument
-  naming the JSON path; a geoproximity rule is "not yet supported".
+  naming the JSON path.
 * 10,000 query IDs to every node: the weighted shares pass a chi-square
   test (p > 0.001); the same 1,000 packets give the same bytes on all
   three nodes.
 * Stopping the primary's health-check endpoint moves every node's answers
   to the secondary; `q53 test-answer --id N` agrees with the DNS answer to
   a packet of ID N; dig and kdig see the answers.
+
+test_policy_records_listed_and_paged (one node): policy records listed by
+ListResourceRecordSets with TrafficPolicyInstanceId in canonical position
+(and by `q53 records list`), changes to their name and type refused as
+InvalidChangeBatch, ListTrafficPolicyInstances* paged by Route 53's
+markers; a geoproximity and a cidr policy record answer over DNS.
 
 Waits poll with a deadline; processes and endpoints are started here and
 stopped by their own handles."""
@@ -137,7 +143,8 @@ def test_traffic_policy_instance(cluster):
                             "GeoproximityLocations": []}
     code, _, msg = error_of(r.create_traffic_policy, Name="lat",
                             Document=json.dumps(lat))
-    assert code == "InvalidTrafficPolicyDocument" and "not yet supported" in msg, msg
+    assert code == "InvalidTrafficPolicyDocument" and \
+        "$.Rules.pool.GeoproximityLocations: must be an array" in msg, msg
 
     code, status, msg = error_of(r.create_traffic_policy, Name="nohc",
                                  Document=document("no-such-check"))
@@ -284,3 +291,188 @@ def _with_id(qname, qid):
     m = dns.message.make_query(qname, "A")
     m.id = qid
     return m.to_wire()
+
+
+def simple_doc(value, rtype="A"):
+    return json.dumps({
+        "AWSPolicyFormatVersion": "2015-10-01", "RecordType": rtype,
+        "StartEndpoint": "e",
+        "Endpoints": {"e": {"Type": "value", "Value": value}}})
+
+
+def dig_short(node, name, rtype="A"):
+    out = subprocess.run(["dig", "+short", "-p", str(node.dns_port),
+                          f"@{node.host}", name, rtype],
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out
+    return out.stdout.split()
+
+
+def wait_dig(node, name, want, timeout=20):
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = dig_short(node, name)
+        if got == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{name}: {got}, not {want}")
+
+
+@pytest.fixture
+def one_node(tmp_path):
+    c = Cluster(str(tmp_path), keys=[(AKID, SECRET)]).start(1)
+    yield c
+    bad = c.stop_all()
+    assert not bad, f"q53d exited uncleanly: {bad}"
+
+
+def test_policy_records_listed_and_paged(one_node):
+    node = one_node.members()[0]
+    r = client(node)
+    zids = []
+    for zname in ("flow.example", "other.example"):
+        zids.append(r.create_hosted_zone(
+            Name=zname, CallerReference=f"{zname}-{time.time()}")[
+                "HostedZone"]["Id"].split("/")[-1])
+    zid = zids[0]
+    r.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": n, "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
+        for n, t, v in (("a.flow.example", "A", "192.0.2.50"),
+                        ("www.flow.example", "TXT", '"t"'),
+                        ("zzz.flow.example", "A", "192.0.2.51"))]})
+    tp = r.create_traffic_policy(Name="one", Document=simple_doc("192.0.2.60"))[
+        "TrafficPolicy"]
+    tp6 = r.create_traffic_policy(Name="six", Document=simple_doc("2001:db8::6", "AAAA"))[
+        "TrafficPolicy"]
+    inst = r.create_traffic_policy_instance(
+        HostedZoneId=zid, Name="www.flow.example", TTL=45,
+        TrafficPolicyId=tp["Id"], TrafficPolicyVersion=1)["TrafficPolicyInstance"]
+
+    # ListResourceRecordSets: the policy record in canonical position
+    # (www A before www TXT), with its instance's id and TTL.
+    sets = r.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+    keys = [(s["Name"], s["Type"]) for s in sets]
+    assert keys == [("flow.example.", "NS"), ("flow.example.", "SOA"),
+                    ("a.flow.example.", "A"), ("www.flow.example.", "A"),
+                    ("www.flow.example.", "TXT"), ("zzz.flow.example.", "A")], keys
+    pr = sets[3]
+    assert pr["TrafficPolicyInstanceId"] == inst["Id"] and pr["TTL"] == 45, pr
+    assert all("TrafficPolicyInstanceId" not in s for i, s in enumerate(sets) if i != 3)
+    # Page by page (MaxItems 1), from StartRecordName too.
+    paged, kw = [], {}
+    for _ in range(20):
+        page = r.list_resource_record_sets(HostedZoneId=zid, MaxItems="1", **kw)
+        paged += [(s["Name"], s["Type"]) for s in page["ResourceRecordSets"]]
+        if not page["IsTruncated"]:
+            break
+        kw = {"StartRecordName": page["NextRecordName"],
+              "StartRecordType": page["NextRecordType"]}
+    assert paged == keys, paged
+    page = r.list_resource_record_sets(HostedZoneId=zid, StartRecordName="www.flow.example",
+                                       StartRecordType="A", MaxItems="1")
+    assert [s.get("TrafficPolicyInstanceId") for s in page["ResourceRecordSets"]] == \
+        [inst["Id"]]
+    assert (page["NextRecordName"], page["NextRecordType"]) == ("www.flow.example.", "TXT")
+    # The q53 CLI lists it too.
+    p = q53(node.api, "records", "list", "flow.example")
+    assert p.returncode == 0, p.stderr
+    got = [s for s in json.loads(p.stdout)["ResourceRecordSets"]
+           if s.get("TrafficPolicyInstanceId")]
+    assert [(s["Name"], s["Type"], s["TrafficPolicyInstanceId"]) for s in got] == \
+        [("www.flow.example.", "A", inst["Id"])], got
+    p = q53(node.api, "records", "list", "flow.example", json_out=False)
+    assert p.returncode == 0 and f"traffic policy instance {inst['Id']}" in p.stdout, p.stdout
+
+    # Changes to the policy record's name and type: refused, named.
+    for action in ("CREATE", "UPSERT", "DELETE"):
+        code, status, msg = error_of(
+            r.change_resource_record_sets, HostedZoneId=zid, ChangeBatch={"Changes": [
+                {"Action": action, "ResourceRecordSet": {
+                    "Name": "www.flow.example", "Type": "A", "TTL": 45,
+                    "ResourceRecords": [{"Value": "192.0.2.60"}]}}]})
+        assert (code, status) == ("InvalidChangeBatch", 400), (action, msg)
+        assert "traffic policy instance" in msg, (action, msg)
+    wait_dig(node, "www.flow.example", ["192.0.2.60"])
+
+    # ListTrafficPolicyInstances*: Route 53's markers (hosted zone, name,
+    # type), > MaxItems instances.
+    made = [inst]
+    for zi, name, t in ((0, "b.flow.example", tp), (0, "b.flow.example", tp6),
+                        (1, "m.other.example", tp), (0, "c.flow.example", tp6),
+                        (1, "a.other.example", tp6)):
+        made.append(r.create_traffic_policy_instance(
+            HostedZoneId=zids[zi], Name=name, TTL=30, TrafficPolicyId=t["Id"],
+            TrafficPolicyVersion=1)["TrafficPolicyInstance"])
+    order = sorted(made, key=lambda i: (i["HostedZoneId"],
+                                        list(reversed(i["Name"].rstrip(".").split("."))),
+                                        {"A": 1, "AAAA": 28}[i["TrafficPolicyType"]]))
+
+    def pages(call, marker_keys, **kw):
+        seen, mk = [], {}
+        for _ in range(10):
+            page = call(MaxItems="2", **kw, **mk)
+            seen += [i["Id"] for i in page["TrafficPolicyInstances"]]
+            assert len(page["TrafficPolicyInstances"]) <= 2
+            if not page["IsTruncated"]:
+                assert "TrafficPolicyInstanceNameMarker" not in page
+                return seen
+            mk = {k: page[k] for k in marker_keys}
+        raise AssertionError("no last page")
+    all3 = ("HostedZoneIdMarker", "TrafficPolicyInstanceNameMarker",
+            "TrafficPolicyInstanceTypeMarker")
+    assert pages(r.list_traffic_policy_instances, all3) == [i["Id"] for i in order]
+    assert pages(r.list_traffic_policy_instances_by_hosted_zone, all3[1:],
+                 HostedZoneId=zid) == [i["Id"] for i in order if i["HostedZoneId"] == zid]
+    by6 = [i["Id"] for i in order if i["TrafficPolicyId"] == tp6["Id"]]
+    assert pages(r.list_traffic_policy_instances_by_policy, all3,
+                 TrafficPolicyId=tp6["Id"], TrafficPolicyVersion=1) == by6
+    # A marker in the middle: from that instance on.
+    mid = order[3]
+    page = r.list_traffic_policy_instances(
+        HostedZoneIdMarker=mid["HostedZoneId"],
+        TrafficPolicyInstanceNameMarker=mid["Name"],
+        TrafficPolicyInstanceTypeMarker=mid["TrafficPolicyType"], MaxItems="100")
+    assert [i["Id"] for i in page["TrafficPolicyInstances"]] == [i["Id"] for i in order[3:]]
+    code, status, _ = error_of(r.list_traffic_policy_instances,
+                               TrafficPolicyInstanceNameMarker="a..b",
+                               TrafficPolicyInstanceTypeMarker="A",
+                               HostedZoneIdMarker=zid)
+    assert (code, status) == ("InvalidInput", 400)
+
+    # A geoproximity and a cidr policy record answer over DNS (no --geoip:
+    # the location of the largest Bias; a client in no block: "*").
+    gp = r.create_traffic_policy(Name="gp", Document=json.dumps({
+        "AWSPolicyFormatVersion": "2015-10-01", "RecordType": "A",
+        "StartRule": "g",
+        "Endpoints": {"n": {"Type": "value", "Value": "192.0.2.71"},
+                      "l": {"Type": "value", "Value": "192.0.2.72"}},
+        "Rules": {"g": {"RuleType": "geoproximity", "GeoproximityLocations": [
+            {"EndpointReference": "n", "Region": "aws:route53:us-east-1", "Bias": "-5"},
+            {"EndpointReference": "l", "Latitude": "51.50", "Longitude": "-0.16",
+             "Bias": "20"}]}}}))["TrafficPolicy"]
+    r.create_traffic_policy_instance(HostedZoneId=zid, Name="gp.flow.example", TTL=30,
+                                     TrafficPolicyId=gp["Id"], TrafficPolicyVersion=1)
+    wait_dig(node, "gp.flow.example", ["192.0.2.72"])
+    col = r.create_cidr_collection(Name="isps", CallerReference=f"c-{time.time()}")[
+        "Collection"]
+    r.change_cidr_collection(Id=col["Id"], Changes=[
+        {"LocationName": "loop", "Action": "PUT", "CidrList": ["127.0.0.0/8"]}])
+    ip = r.create_traffic_policy(Name="ip", Document=json.dumps({
+        "AWSPolicyFormatVersion": "2015-10-01", "RecordType": "A",
+        "StartRule": "c",
+        "Endpoints": {"lo": {"Type": "value", "Value": "192.0.2.81"},
+                      "d": {"Type": "value", "Value": "192.0.2.89"}},
+        "Rules": {"c": {"RuleType": "cidr", "Locations": [
+            {"EndpointReference": "lo", "CollectionId": col["Id"], "LocationName": "loop"},
+            {"EndpointReference": "d", "CollectionId": col["Id"],
+             "LocationName": "*"}]}}}))["TrafficPolicy"]
+    r.create_traffic_policy_instance(HostedZoneId=zid, Name="ip.flow.example", TTL=30,
+                                     TrafficPolicyId=ip["Id"], TrafficPolicyVersion=1)
+    wait_dig(node, "ip.flow.example", ["192.0.2.81"])
+    # The collection changes: the policy record follows.
+    r.change_cidr_collection(Id=col["Id"], Changes=[
+        {"LocationName": "loop", "Action": "PUT", "CidrList": ["10.0.0.0/8"]},
+        {"LocationName": "loop", "Action": "DELETE_IF_EXISTS", "CidrList": ["127.0.0.0/8"]}])
+    wait_dig(node, "ip.flow.example", ["192.0.2.89"])

@@ -732,6 +732,32 @@ static void test_routing(void **state)
 	assert_null(rt.invalid);
 	assert_string_equal(rt.name, "www.example.com");
 	assert_string_equal(rt.identifier, "x");
+	/* The instance listings' markers (Route 53's hostedzoneid,
+	 * trafficpolicyinstancename, trafficpolicyinstancetype). */
+	static const char *const q7[] = {"hostedzoneid",
+					 "/hostedzone/Z7",
+					 "trafficpolicyinstancename",
+					 "www.example.com.",
+					 "trafficpolicyinstancetype",
+					 "AAAA",
+					 "maxitems",
+					 "2",
+					 NULL};
+	rt = route_of("GET", "/2013-04-01/trafficpolicyinstances", q7);
+	assert_int_equal(rt.op, R53_LIST_TPIS);
+	assert_null(rt.invalid);
+	assert_string_equal(rt.zone_id, "Z7");
+	assert_string_equal(rt.name, "www.example.com.");
+	assert_string_equal(rt.type, "AAAA");
+	assert_int_equal(rt.max_items, 2);
+	static const char *const q8[] = {
+	    "id", "Z7", "trafficpolicyinstancetype", "A", NULL};
+	rt = route_of("GET", "/2013-04-01/trafficpolicyinstances/hostedzone",
+		      q8);
+	assert_int_equal(rt.op, R53_LIST_TPIS_BY_ZONE);
+	assert_string_equal(rt.flow_id, "Z7");
+	assert_null(rt.name);
+	assert_string_equal(rt.type, "A");
 }
 
 int main(void)

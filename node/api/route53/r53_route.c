@@ -275,8 +275,13 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 	case R53_LIST_TPIS:
 	case R53_LIST_TPIS_BY_ZONE:
 	case R53_LIST_TPIS_BY_POLICY:
-		/* The name/type markers page: q53 pages by instance id and
-		 * returns every match up to maxitems. */
+		/* Route 53's markers: the next page starts at (hosted
+		 * zone, name, type). */
+		out->zone_id = query(ctx, "hostedzoneid");
+		if (out->zone_id != NULL)
+			out->zone_id = strip(out->zone_id, "/hostedzone/");
+		out->name = query(ctx, "trafficpolicyinstancename");
+		out->type = query(ctx, "trafficpolicyinstancetype");
 		out->flow_id = query(ctx, "id");
 		out->flow_version = query(ctx, "version");
 		out->max_items = page(query(ctx, "maxitems"),

@@ -89,7 +89,9 @@ struct r53_route {
 	 * NULL when absent; max_items from maxresults. */
 	const char *next_token, *location;
 	/* ListTrafficPolicyInstancesByPolicy (id, version) and ...ByHostedZone
-	 * (id: flow_id): borrowed, NULL when absent. */
+	 * (id: flow_id): borrowed, NULL when absent. The instance listings'
+	 * markers: zone_id (hostedzoneid), name (trafficpolicyinstancename),
+	 * type (trafficpolicyinstancetype). */
 	const char *flow_id, *flow_version;
 	/* Non-NULL: the request is a known operation with parameters Route
 	 * 53 refuses (InvalidInput, this message). */

@@ -274,6 +274,15 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 	xo_open(x, "ResourceRecordSet");
 	xo_text(x, "Name", name);
 	xo_text(x, "Type", rs->type);
+	if (rs->traffic_policy_instance_id != NULL &&
+	    rs->traffic_policy_instance_id[0] != '\0') {
+		/* A policy record: Route 53 lists it with its instance. */
+		xo_fmt(x, "TTL", "%u", rs->ttl);
+		xo_text(x, "TrafficPolicyInstanceId",
+			rs->traffic_policy_instance_id);
+		xo_close(x);
+		return;
+	}
 	if (rs->set_identifier != NULL && rs->set_identifier[0] != '\0')
 		xo_text(x, "SetIdentifier", rs->set_identifier);
 	if (rs->has_weight)
@@ -1338,6 +1347,15 @@ static void op_flow(struct route53_rest *rest, struct op *o,
 		t.op = TF_OP(GET_INSTANCE_COUNT);
 		break;
 	}
+	if (rt->op == R53_LIST_TPIS || rt->op == R53_LIST_TPIS_BY_ZONE ||
+	    rt->op == R53_LIST_TPIS_BY_POLICY) {
+		if (rt->zone_id != NULL && rt->op != R53_LIST_TPIS_BY_ZONE)
+			t.marker_zone_id = (char *)rt->zone_id;
+		if (rt->name != NULL)
+			t.marker_name = (char *)rt->name;
+		if (rt->type != NULL)
+			t.marker_type = (char *)rt->type;
+	}
 	if (root != NULL) {
 		bool inst =
 		    rt->op == R53_CREATE_TPI || rt->op == R53_UPDATE_TPI;
@@ -1530,6 +1548,14 @@ static bool answer_flow(struct op *o, const Q53__Api__Response *resp)
 		for (size_t i = 0; i < t->n_instances; i++)
 			xo_instance(&x, t->instances[i]);
 		xo_close(&x);
+		if (t->truncated && o->kind != R53_LIST_TPIS_BY_ZONE)
+			xo_text(&x, "HostedZoneIdMarker", t->next_zone_id);
+		if (t->truncated) {
+			xo_text(&x, "TrafficPolicyInstanceNameMarker",
+				t->next_name);
+			xo_text(&x, "TrafficPolicyInstanceTypeMarker",
+				t->next_type);
+		}
 		xo_text(&x, "IsTruncated", t->truncated ? "true" : "false");
 		xo_fmt(&x, "MaxItems", "%u", o->max_items);
 		xo_send(&x, o, 200, hdr);
