@@ -43,6 +43,12 @@ void dns_rrl_config_default(struct dns_rrl_config *cfg)
 	cfg->rate = DNS_RRL_RATE_DEFAULT;
 	cfg->slip = DNS_RRL_SLIP_DEFAULT;
 	cfg->table_size = DNS_RRL_TABLE_DEFAULT;
+	/* The host itself (local tools, health checks): Linux drops packets
+	 * from a loopback source that arrive from the network (martians), so
+	 * an answer to one can never be reflected at someone else. */
+	(void)dns_rrl_parse_net("127.0.0.1/32", &cfg->whitelist[0]);
+	(void)dns_rrl_parse_net("::1/128", &cfg->whitelist[1]);
+	cfg->nwhitelist = 2;
 }
 
 int dns_rrl_parse_net(const char *text, struct dns_rrl_net *out)

@@ -5,7 +5,8 @@
  * qname; NXDOMAIN, wildcard, error: per zone). Of the responses over the
  * rate, every `slip`th goes out truncated (TC=1, no records: a real client
  * retries over TCP, which is never limited) and the others are dropped.
- * Clients in a whitelisted network are never limited.
+ * Clients in a whitelisted network are never limited (by default the
+ * host's own 127.0.0.1 and ::1).
  *
  * One table per UDP thread, owned by it: no lock, no allocation on the query
  * path. Buckets are a fixed-size hash table (4-slot probe window, the oldest
@@ -44,7 +45,8 @@ struct dns_rrl_config {
 	size_t nwhitelist;
 };
 
-/* rate, slip, table_size defaults, empty whitelist. */
+/* rate, slip, table_size defaults; the whitelist holds 127.0.0.1 and ::1
+ * (answers to them cannot be reflected off-host). */
 void dns_rrl_config_default(struct dns_rrl_config *cfg);
 
 /* Parses "192.0.2.0/24", "2001:db8::/56" or a bare address (/32, /128)

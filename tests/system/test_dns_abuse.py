@@ -290,3 +290,92 @@ def test_rrl_amplification_vs_knot(q53d_factory, tmp_path):
     assert r["legit_share"] >= 0.99, r
     srv.stop()
     assert "rrl: " in srv.output() and "responses limited" in srv.output(), srv.output()
+
+
+def burst(host, port, src, n=400, qname=BIG, qtype="TXT"):
+    """n identical EDNS queries from src as fast as they go (bounded);
+    returns the responses received within a short drain."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    for i in range(n):
+        s.sendto(edns_query(qname, qtype, qid=i), (host, port))
+    out = []
+    s.settimeout(1.0)
+    try:
+        while len(out) < n:
+            out.append(dns.message.from_wire(s.recv(65535)))
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def test_rrl_slip_is_truncated_and_tcp_is_not_limited(q53d_factory, tmp_path):
+    """Limited answers that slip carry TC=1, the question and no records;
+    the same client then gets the full answer over TCP."""
+    zone = big_txt_zone(tmp_path / "example.com.zone")
+    srv = q53d_factory([("example.com", zone)])
+    rs = burst(srv.host, srv.port, FLOOD_SRC)
+    full = [r for r in rs if not r.flags & dns.flags.TC]
+    tc = [r for r in rs if r.flags & dns.flags.TC]
+    assert len(full) <= 20 * 4 + 20 * 2, len(full)  # the burst, maybe 2 s of refill
+    assert tc, "no slipped answer"
+    for r in tc:
+        assert not r.answer and not r.authority
+        assert str(r.question[0].name) == BIG
+        assert r.edns == 0
+    r = dns.query.tcp(dns.message.make_query(BIG, "TXT"), srv.host, port=srv.port,
+                      source=FLOOD_SRC, timeout=3)
+    assert r.rcode() == dns.rcode.NOERROR and r.answer
+    # TCP is never limited: many in a row, all answered.
+    for _ in range(50):
+        r = dns.query.tcp(dns.message.make_query(BIG, "TXT"), srv.host, port=srv.port,
+                          source=FLOOD_SRC, timeout=3)
+        assert r.answer
+
+
+def test_rrl_flags_whitelist_and_off(q53d_factory, tmp_path):
+    """--rrl-whitelist exempts a network; --rrl-rate 0 turns RRL off;
+    --rrl-slip 0 drops every limited answer."""
+    zone = big_txt_zone(tmp_path / "example.com.zone")
+    wl = q53d_factory([("example.com", zone)], extra=["--rrl-whitelist", "127.0.1.0/24"])
+    assert len(burst(wl.host, wl.port, FLOOD_SRC, n=300)) == 300
+    assert len(burst(wl.host, wl.port, LEGIT_SRC, n=300)) < 300
+    off = q53d_factory([("example.com", zone)], extra=["--rrl-rate", "0"])
+    rs = burst(off.host, off.port, FLOOD_SRC, n=300)
+    assert len(rs) == 300 and not any(r.flags & dns.flags.TC for r in rs)
+    assert "rrl: off" in off.output()
+    noslip = q53d_factory([("example.com", zone)], extra=["--rrl-slip", "0", "--rrl-rate", "5"])
+    rs = burst(noslip.host, noslip.port, FLOOD_SRC, n=300)
+    assert 20 <= len(rs) <= 40 and not any(r.flags & dns.flags.TC for r in rs), len(rs)
+    # A bad network is refused at startup.
+    bad = subprocess.run([wl.args[0], "--dns", "127.0.0.1:1", "--zone", f"example.com={zone}",
+                          "--rrl-whitelist", "10.1.2.3/8"], capture_output=True, text=True,
+                         timeout=10)
+    assert bad.returncode != 0 and "--rrl-whitelist" in bad.stderr
+
+
+# --- CHAOS TXT: version.bind, hostname.bind, id.server ---
+
+def chaos(host, port, name):
+    q = dns.message.make_query(name, "TXT", rdclass="CH")
+    return dns.query.udp(q, host, port=port, timeout=2)
+
+
+def test_chaos_refused_by_default_and_configurable(q53d_factory, tmp_path):
+    zone = write_zone(tmp_path / "example.com.zone")
+    srv = q53d_factory([("example.com", zone)])
+    for name in ("version.bind.", "version.server.", "hostname.bind.", "id.server."):
+        assert chaos(srv.host, srv.port, name).rcode() == dns.rcode.REFUSED
+    conf = q53d_factory([("example.com", zone)],
+                        extra=["--identity", "ns-a.example", "--server-version", "q53d (test)"])
+    for name, want in (("version.bind.", "q53d (test)"), ("version.server.", "q53d (test)"),
+                       ("hostname.bind.", "ns-a.example"), ("id.server.", "ns-a.example")):
+        r = chaos(conf.host, conf.port, name)
+        assert r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA
+        assert [t.strings[0].decode() for t in r.answer[0]] == [want]
+    out = subprocess.run(["dig", "+short", "-p", str(conf.port), f"@{conf.host}",
+                          "CH", "TXT", "version.bind"], capture_output=True, text=True, timeout=10)
+    assert out.stdout.strip() == '"q53d (test)"', out.stdout + out.stderr
+    assert chaos(conf.host, conf.port, "authors.bind.").rcode() == dns.rcode.REFUSED
