@@ -242,16 +242,26 @@ enum dns_rrl_action dns_rrl_check(struct dns_rrl *t,
 	uint32_t full = t->rate * DNS_RRL_WINDOW;
 	struct dns_rrl_bucket *b = NULL, *victim = NULL;
 
+	unsigned best = 0;
 	for (size_t k = 0; k < RRL_PROBE; k++) {
 		struct dns_rrl_bucket *s = &t->b[(id + k) & t->mask];
 		if (s->id == id) {
 			b = s;
 			break;
 		}
-		/* Free, or not seen for a whole window: as good as free. */
-		if (victim == NULL || s->id == 0 ||
-		    (victim->id != 0 && s->time < victim->time))
+		/* The slot a new id takes: a free one, else one that has not
+		 * been seen for a whole window, else the oldest one that is
+		 * not limiting: evicting a limited bucket would give its
+		 * flood a fresh burst. */
+		unsigned score = s->id == 0			    ? 4
+				 : s->time + DNS_RRL_WINDOW < now_s ? 3
+				 : s->ntok > 0			    ? 2
+								    : 1;
+		if (score > best || (score == best && victim != NULL &&
+				     s->time < victim->time)) {
+			best = score;
 			victim = s;
+		}
 	}
 	if (b == NULL) {
 		b = victim;

@@ -244,6 +244,33 @@ static void test_whitelist(void **state)
 	dns_rrl_free(&t);
 }
 
+/* A full table: new ids evict buckets that are not limiting, never the
+ * flood's own (its burst must not come back). */
+static void test_churn_keeps_limited_bucket(void **state)
+{
+	struct dns_rrl_config cfg;
+	struct dns_rrl t;
+	static const uint8_t flood[4] = {198, 51, 100, 1};
+	unsigned pass, slip, drop;
+	(void)state;
+	dns_rrl_config_default(&cfg);
+	cfg.rate = 2;
+	cfg.table_size = 64;
+	assert_int_equal(dns_rrl_init(&t, &cfg), 0);
+	counts(&t, "www.example.com.", KNOT_RRTYPE_A, flood, 50, 20, &pass,
+	       &slip, &drop);
+	assert_int_equal(pass, 2 * DNS_RRL_WINDOW);
+	for (unsigned i = 0; i < 2000; i++) {
+		uint8_t other[4] = {10, (uint8_t)(i >> 8), (uint8_t)i, 1};
+		counts(&t, "www.example.com.", KNOT_RRTYPE_A, other, 50, 1,
+		       &pass, &slip, &drop);
+	}
+	counts(&t, "www.example.com.", KNOT_RRTYPE_A, flood, 50, 10, &pass,
+	       &slip, &drop);
+	assert_int_equal(pass, 0);
+	dns_rrl_free(&t);
+}
+
 static void test_truncate(void **state)
 {
 	struct dns_answer_info info;
@@ -332,6 +359,7 @@ int main(void)
 	    cmocka_unit_test(test_burst_slip_refill),
 	    cmocka_unit_test(test_per_zone_classes),
 	    cmocka_unit_test(test_whitelist),
+	    cmocka_unit_test(test_churn_keeps_limited_bucket),
 	    cmocka_unit_test(test_truncate),
 	    cmocka_unit_test(test_chaos),
 	};
