@@ -97,7 +97,10 @@ def test_tcp_zero_length_frames_do_not_hold_slots(q53d_factory, tmp_path):
         while tcp_query(srv.host, srv.port, "www.example.com.", "127.0.2.1") is not None:
             answered_before += 1
             assert time.monotonic() < full_deadline, (
-                f"the limits never filled ({answered_before} answers)")
+                f"the limits never filled ({answered_before} answers); listeners on the "
+                f"port (another process with SO_REUSEPORT on it splits the load): "
+                + subprocess.run(["ss", "-tlnp", f"( sport = :{srv.port} )"],
+                                 capture_output=True, text=True).stdout)
             time.sleep(0.1)
         filled = time.monotonic()
 
