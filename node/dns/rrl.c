@@ -94,12 +94,13 @@ int dns_rrl_parse_net(const char *text, struct dns_rrl_net *out)
 	return 0;
 }
 
-int dns_rrl_init(struct dns_rrl *t, const struct dns_rrl_config *cfg)
+int dns_rrl_init(struct dns_rrl *t, const struct dns_rrl_config *cfg,
+		 unsigned nshares)
 {
 	size_t size = 64;
 
 	memset(t, 0, sizeof(*t));
-	if (cfg->rate == 0)
+	if (cfg->rate == 0 || nshares == 0)
 		return Q53_EINVAL;
 	while (size < cfg->table_size && size < ((size_t)1 << 24))
 		size *= 2;
@@ -112,7 +113,7 @@ int dns_rrl_init(struct dns_rrl *t, const struct dns_rrl_config *cfg)
 		t->key[0] = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL;
 		t->key[1] = (uint64_t)(uintptr_t)t->b * 0xff51afd7ed558ccdULL;
 	}
-	t->rate = cfg->rate;
+	t->rate = (cfg->rate + nshares - 1) / nshares;
 	t->slip = cfg->slip;
 	t->cfg = cfg;
 	atomic_init(&t->limited, 0);

@@ -9,10 +9,13 @@
  * host's own 127.0.0.1 and ::1).
  *
  * One table per UDP thread, owned by it: no lock, no allocation on the query
- * path. Buckets are a fixed-size hash table (4-slot probe window, the oldest
- * bucket evicted when the window is full) keyed by a keyed hash of
- * (class, network, name), with a token count refilled once per second.
- * Counters are atomics written only by the owner, read by anyone. */
+ * path; the threads of one address share the rate (each allows rate /
+ * threads: dns_rrl_init), so a flood over many source ports, which the
+ * kernel spreads over all of them, still gets the configured rate. Buckets are
+ * a fixed-size hash table (4-slot probe window, the oldest bucket evicted when
+ * the window is full) keyed by a keyed hash of (class, network, name), with a
+ * token count refilled once per second. Counters are atomics written only by
+ * the owner, read by anyone. */
 #ifndef Q53_NODE_DNS_RRL_H
 #define Q53_NODE_DNS_RRL_H
 
@@ -71,8 +74,16 @@ struct dns_rrl {
 	_Atomic uint64_t limited, slipped, dropped;
 };
 
-/* Returns 0, Q53_EINVAL (rate 0) or Q53_ENOMEM. cfg must outlive t. */
-int dns_rrl_init(struct dns_rrl *t, const struct dns_rrl_config *cfg);
+/* One of nshares tables that together enforce cfg's rate: this one allows
+ * ceil(rate / nshares) per second. The kernel spreads a network's queries
+ * over the UDP threads by 4-tuple (SO_REUSEPORT), so a flood from random
+ * source ports (spoofed, or a resolver's: RFC 5452) meets every table,
+ * and the sum stays the configured rate (as one shared table would,
+ * without sharing it); a client that never changes its source port meets
+ * one table and gets rate / nshares. Returns 0, Q53_EINVAL (rate 0 or
+ * nshares 0) or Q53_ENOMEM. cfg must outlive t. */
+int dns_rrl_init(struct dns_rrl *t, const struct dns_rrl_config *cfg,
+		 unsigned nshares);
 void dns_rrl_free(struct dns_rrl *t);
 
 enum dns_rrl_action {

@@ -81,9 +81,10 @@ err:
 	return Q53_ENOMEM;
 }
 
-int dns_udp_batch_rrl(struct dns_udp_batch *b, const struct dns_rrl_config *cfg)
+int dns_udp_batch_rrl(struct dns_udp_batch *b, const struct dns_rrl_config *cfg,
+		      unsigned nshares)
 {
-	int rc = dns_rrl_init(&b->rrl_table, cfg);
+	int rc = dns_rrl_init(&b->rrl_table, cfg, nshares);
 	if (rc == 0)
 		b->rrl = &b->rrl_table;
 	return rc;

@@ -54,10 +54,12 @@ void dns_udp_batch_free(struct dns_udp_batch *b);
 int dns_udp_recv(struct dns_udp_batch *b, int fd, int flags);
 
 /* Turns on response rate limiting for this batch (one table per batch:
- * one per UDP thread). Returns 0, Q53_EINVAL (rate 0) or Q53_ENOMEM.
+ * one per UDP thread; nshares: the UDP threads of this address, which
+ * share the rate, see dns_rrl_init). Returns 0, Q53_EINVAL (rate 0) or
+ * Q53_ENOMEM.
  * cfg must outlive b. */
-int dns_udp_batch_rrl(struct dns_udp_batch *b,
-		      const struct dns_rrl_config *cfg);
+int dns_udp_batch_rrl(struct dns_udp_batch *b, const struct dns_rrl_config *cfg,
+		      unsigned nshares);
 
 /* Answers the n datagrams just received from view (may be NULL: REFUSED),
  * rate limited when dns_udp_batch_rrl was called, and sends the answers

@@ -208,7 +208,8 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		w->udp[i].batch.params.identity = cfg->identity;
 		w->udp[i].batch.params.version = cfg->version;
 		if (cfg->rrl.rate != 0 &&
-		    dns_udp_batch_rrl(&w->udp[i].batch, &ws->cfg.rrl) != 0)
+		    dns_udp_batch_rrl(&w->udp[i].batch, &ws->cfg.rrl,
+				      ws->cfg.nworkers) != 0)
 			goto err_nomem;
 		rc = dns_worker_watch(w, &w->tcp[i]);
 		if (rc != 0) {

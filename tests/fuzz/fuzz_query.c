@@ -711,7 +711,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	rrl_cfg.table_size = 64; /* collisions and evictions too */
 	(void)dns_rrl_parse_net("10.0.0.0/8", &rrl_cfg.whitelist[2]);
 	rrl_cfg.nwhitelist = 3;
-	if (dns_rrl_init(&rrl, &rrl_cfg) != 0)
+	if (dns_rrl_init(&rrl, &rrl_cfg, 1) != 0)
 		abort();
 	{
 		/* tests/fuzz/ -> tests/unit/data/geo/city-test.mmdb */

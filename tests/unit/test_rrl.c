@@ -149,7 +149,7 @@ static void test_burst_slip_refill(void **state)
 	dns_rrl_config_default(&cfg);
 	cfg.rate = 10;
 	cfg.slip = 2;
-	assert_int_equal(dns_rrl_init(&t, &cfg), 0);
+	assert_int_equal(dns_rrl_init(&t, &cfg, 1), 0);
 	/* A burst of DNS_RRL_WINDOW seconds' worth, then half slip. */
 	counts(&t, "www.example.com.", KNOT_RRTYPE_A, a, 100, 100, &pass, &slip,
 	       &drop);
@@ -182,6 +182,25 @@ static void test_burst_slip_refill(void **state)
 	dns_rrl_free(&t);
 }
 
+/* nshares tables share the rate: each allows ceil(rate / nshares). */
+static void test_shares(void **state)
+{
+	struct dns_rrl_config cfg;
+	struct dns_rrl t;
+	static const uint8_t a[4] = {198, 51, 100, 7};
+	unsigned pass, slip, drop;
+	(void)state;
+	dns_rrl_config_default(&cfg);
+	cfg.rate = 20;
+	assert_int_equal(dns_rrl_init(&t, &cfg, 3), 0);
+	counts(&t, "www.example.com.", KNOT_RRTYPE_A, a, 9, 100, &pass, &slip,
+	       &drop);
+	assert_int_equal(pass, 7 * DNS_RRL_WINDOW);
+	dns_rrl_free(&t);
+	assert_int_equal(dns_rrl_init(&t, &cfg, 0), Q53_EINVAL);
+	dns_rrl_free(&t);
+}
+
 static void test_per_zone_classes(void **state)
 {
 	struct dns_rrl_config cfg;
@@ -192,7 +211,7 @@ static void test_per_zone_classes(void **state)
 	dns_rrl_config_default(&cfg);
 	cfg.rate = 5;
 	cfg.slip = 0;
-	assert_int_equal(dns_rrl_init(&t, &cfg), 0);
+	assert_int_equal(dns_rrl_init(&t, &cfg, 1), 0);
 	/* NXDOMAIN is limited per zone: random names share one bucket. */
 	char name[64];
 	unsigned passed = 0;
@@ -231,7 +250,7 @@ static void test_whitelist(void **state)
 	assert_int_equal(dns_rrl_parse_net("192.0.2.64/26", &cfg.whitelist[0]),
 			 0);
 	cfg.nwhitelist = 1;
-	assert_int_equal(dns_rrl_init(&t, &cfg), 0);
+	assert_int_equal(dns_rrl_init(&t, &cfg, 1), 0);
 	counts(&t, "www.example.com.", KNOT_RRTYPE_A, in, 1, 50, &pass, &slip,
 	       &drop);
 	assert_int_equal(pass, 50);
@@ -240,7 +259,7 @@ static void test_whitelist(void **state)
 	assert_int_equal(pass, DNS_RRL_WINDOW);
 	dns_rrl_free(&t);
 	cfg.rate = 0;
-	assert_int_equal(dns_rrl_init(&t, &cfg), Q53_EINVAL);
+	assert_int_equal(dns_rrl_init(&t, &cfg, 1), Q53_EINVAL);
 	dns_rrl_free(&t);
 }
 
@@ -256,7 +275,7 @@ static void test_churn_keeps_limited_bucket(void **state)
 	dns_rrl_config_default(&cfg);
 	cfg.rate = 2;
 	cfg.table_size = 64;
-	assert_int_equal(dns_rrl_init(&t, &cfg), 0);
+	assert_int_equal(dns_rrl_init(&t, &cfg, 1), 0);
 	counts(&t, "www.example.com.", KNOT_RRTYPE_A, flood, 50, 20, &pass,
 	       &slip, &drop);
 	assert_int_equal(pass, 2 * DNS_RRL_WINDOW);
@@ -357,6 +376,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_net),
 	    cmocka_unit_test(test_burst_slip_refill),
+	    cmocka_unit_test(test_shares),
 	    cmocka_unit_test(test_per_zone_classes),
 	    cmocka_unit_test(test_whitelist),
 	    cmocka_unit_test(test_churn_keeps_limited_bucket),
