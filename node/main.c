@@ -96,6 +96,8 @@ struct q53d {
 	struct geo_db *geo;
 	uv_loop_t loop;
 	uv_signal_t sighup, sigterm, sigint;
+	uv_timer_t rrl_timer; /* logs the RRL counters when they move */
+	struct dns_rrl_stats rrl_logged;
 };
 
 static void q53d_usage(FILE *f)
@@ -129,6 +131,26 @@ static void q53d_usage(FILE *f)
 	    "(default 64)\n"
 	    "  --geoip FILE               MaxMind DB for geolocation routing "
 	    "(client locations)\n"
+	    "  --rrl-rate N               UDP responses per second to one "
+	    "/24 (IPv4) or /56\n"
+	    "                             (IPv6) per class of answer; 0: "
+	    "no rate limiting\n"
+	    "                             (default %d)\n"
+	    "  --rrl-slip N               every Nth limited response goes "
+	    "out truncated (TC=1)\n"
+	    "                             so real clients retry over TCP; "
+	    "0: drop all (default %d)\n"
+	    "  --rrl-whitelist CIDR       never rate limit this network "
+	    "(repeatable; 127.0.0.1\n"
+	    "                             and ::1 always are)\n"
+	    "  --rrl-table-size N         rate limiting buckets per UDP "
+	    "thread (default %d)\n"
+	    "  --identity TEXT            answer CH TXT hostname.bind and "
+	    "id.server with TEXT\n"
+	    "                             (default: REFUSED)\n"
+	    "  --server-version TEXT      answer CH TXT version.bind and "
+	    "version.server with\n"
+	    "                             TEXT (default: REFUSED)\n"
 	    "  --site NAME[:REGION]       this node's site and its region "
 	    "(default NAME),\n"
 	    "                             for latency routing "
@@ -200,7 +222,8 @@ static void q53d_usage(FILE *f)
 	    "Signals: SIGHUP reloads every zone file (a file that fails "
 	    "keeps its previous\nversion; static mode), SIGTERM/SIGINT "
 	    "stop.\n",
-	    DNS_UDP_PAYLOAD_DEFAULT);
+	    DNS_UDP_PAYLOAD_DEFAULT, DNS_RRL_RATE_DEFAULT, DNS_RRL_SLIP_DEFAULT,
+	    DNS_RRL_TABLE_DEFAULT);
 }
 
 /* Reports a bad command line in one line; returns -1. */
@@ -333,6 +356,12 @@ enum {
 	OPT_TCP_MAX_PER,
 	OPT_GEOIP,
 	OPT_SITE,
+	OPT_RRL_RATE,
+	OPT_RRL_SLIP,
+	OPT_RRL_WHITELIST,
+	OPT_RRL_TABLE,
+	OPT_IDENTITY,
+	OPT_SERVER_VERSION,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DATA_DIR,
@@ -370,6 +399,12 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"tcp-max-clients", required_argument, NULL, OPT_TCP_MAX},
 	    {"tcp-max-per-client", required_argument, NULL, OPT_TCP_MAX_PER},
 	    {"geoip", required_argument, NULL, OPT_GEOIP},
+	    {"rrl-rate", required_argument, NULL, OPT_RRL_RATE},
+	    {"rrl-slip", required_argument, NULL, OPT_RRL_SLIP},
+	    {"rrl-whitelist", required_argument, NULL, OPT_RRL_WHITELIST},
+	    {"rrl-table-size", required_argument, NULL, OPT_RRL_TABLE},
+	    {"identity", required_argument, NULL, OPT_IDENTITY},
+	    {"server-version", required_argument, NULL, OPT_SERVER_VERSION},
 	    {"site", required_argument, NULL, OPT_SITE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -405,6 +440,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	d->wcfg.tcp_idle_timeout_ms = 10000;
 	d->wcfg.tcp_max_clients = 1024;
 	d->wcfg.tcp_max_per_client = 64;
+	dns_rrl_config_default(&d->wcfg.rrl);
 	/* Room for every argument: nothing to grow later. */
 	d->addrs = calloc((size_t)argc, sizeof(*d->addrs));
 	d->zones = calloc((size_t)argc, sizeof(*d->zones));
@@ -470,6 +506,51 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_GEOIP:
 			d->geoip = optarg;
+			break;
+		case OPT_RRL_RATE:
+			if (q53d_parse_uint("--rrl-rate", optarg, 0, 1u << 24,
+					    &d->wcfg.rrl.rate) != 0)
+				return -1;
+			break;
+		case OPT_RRL_SLIP:
+			if (q53d_parse_uint("--rrl-slip", optarg, 0, 100,
+					    &d->wcfg.rrl.slip) != 0)
+				return -1;
+			break;
+		case OPT_RRL_TABLE: {
+			unsigned n;
+			if (q53d_parse_uint("--rrl-table-size", optarg, 64,
+					    1u << 24, &n) != 0)
+				return -1;
+			d->wcfg.rrl.table_size = n;
+			break;
+		}
+		case OPT_RRL_WHITELIST:
+			if (d->wcfg.rrl.nwhitelist == DNS_RRL_WHITELIST_MAX)
+				return q53d_usage_error(
+				    "--rrl-whitelist: at most %d networks",
+				    DNS_RRL_WHITELIST_MAX);
+			if (dns_rrl_parse_net(
+				optarg,
+				&d->wcfg.rrl
+				     .whitelist[d->wcfg.rrl.nwhitelist]) != 0)
+				return q53d_usage_error(
+				    "--rrl-whitelist '%s': expected a network "
+				    "such as 192.0.2.0/24 or 2001:db8::/48",
+				    optarg);
+			d->wcfg.rrl.nwhitelist++;
+			break;
+		case OPT_IDENTITY:
+		case OPT_SERVER_VERSION:
+			if (strlen(optarg) > 255)
+				return q53d_usage_error(
+				    "%s: at most 255 bytes",
+				    c == OPT_IDENTITY ? "--identity"
+						      : "--server-version");
+			if (c == OPT_IDENTITY)
+				d->wcfg.identity = optarg;
+			else
+				d->wcfg.version = optarg;
 			break;
 		case OPT_SITE:
 			if (q53d_parse_site(optarg, d) != 0)
@@ -737,6 +818,49 @@ static int q53d_signals_start(struct q53d *d)
 	return 0;
 }
 
+/* "q53d: rrl: ..." when the counters moved since the last line (always
+ * when final, if RRL is on). */
+static void q53d_rrl_log(struct q53d *d, bool final)
+{
+	struct dns_rrl_stats st;
+
+	if (d->workers == NULL || d->wcfg.rrl.rate == 0)
+		return;
+	dns_workers_rrl_stats(d->workers, &st);
+	if (!final && st.limited == d->rrl_logged.limited)
+		return;
+	d->rrl_logged = st;
+	fprintf(stderr,
+		"q53d: rrl: %llu responses limited (%llu slipped, %llu "
+		"dropped) since start%s\n",
+		(unsigned long long)st.limited, (unsigned long long)st.slipped,
+		(unsigned long long)st.dropped, final ? ", at exit" : "");
+}
+
+static void q53d_rrl_tick(uv_timer_t *t)
+{
+	q53d_rrl_log(t->data, false);
+}
+
+/* Every 10 s; unreferenced: it never keeps the loop alive. */
+static void q53d_rrl_timer_start(struct q53d *d)
+{
+	if (d->wcfg.rrl.rate == 0) {
+		fprintf(stderr, "q53d: rrl: off (--rrl-rate 0)\n");
+		return;
+	}
+	fprintf(stderr,
+		"q53d: rrl: %u responses/s per /24 or /56 and class, slip %u, "
+		"%zu whitelisted network%s\n",
+		d->wcfg.rrl.rate, d->wcfg.rrl.slip, d->wcfg.rrl.nwhitelist,
+		d->wcfg.rrl.nwhitelist == 1 ? "" : "s");
+	if (uv_timer_init(&d->loop, &d->rrl_timer) != 0)
+		return;
+	d->rrl_timer.data = d;
+	uv_timer_start(&d->rrl_timer, q53d_rrl_tick, 10000, 10000);
+	uv_unref((uv_handle_t *)&d->rrl_timer);
+}
+
 static void q53d_walk_close(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -957,6 +1081,7 @@ static int q53d_cluster_main(struct q53d *d)
 		sigs[i].h->data = d;
 		uv_signal_start(sigs[i].h, sigs[i].cb, sigs[i].sig);
 	}
+	q53d_rrl_timer_start(d);
 
 	cfg.id = cl->id != 0 ? cl->id : 1;
 	cfg.data_dir = cl->data_dir;
@@ -1016,6 +1141,7 @@ static int q53d_cluster_main(struct q53d *d)
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 
 	if (d->workers != NULL) {
+		q53d_rrl_log(d, true);
 		dns_workers_stop(d->workers);
 		d->workers = NULL;
 	}
@@ -1095,10 +1221,12 @@ int main(int argc, char **argv)
 		goto out_after_loop;
 	}
 	q53d_log_serving(&d);
+	q53d_rrl_timer_start(&d);
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	exit_code = 0;
 
+	q53d_rrl_log(&d, true);
 	dns_workers_stop(d.workers);
 	d.workers = NULL;
 out_after_loop:

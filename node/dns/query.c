@@ -192,11 +192,17 @@ static bool parse_rr(struct wire_cursor *w, struct query *q, bool additional)
  * not EDE_NONE), with rcode; no records. */
 static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
 			  const struct query *q, unsigned rcode, uint16_t ede,
-			  uint8_t *out, size_t outcap)
+			  uint8_t *out, size_t outcap,
+			  struct dns_answer_info *info)
 {
 	size_t len = HDR_LEN;
 	size_t qsec = q->question_ok ? q->qname_len + 4 : 0;
 	(void)outcap; /* >= 512 by contract; this is < 300 bytes */
+	info->qname_len = q->question_ok ? (uint16_t)q->qname_len : 0;
+	info->zone_off = info->qname_len ? (uint16_t)(q->qname_len - 1) : 0;
+	info->wildcard = false;
+	info->has_opt = q->has_opt;
+	info->edns_flags = q->edns_flags;
 	memcpy(out, in, 2);
 	out[2] = (uint8_t)(FLAG_QR | (in[2] & (OPCODE_MASK | FLAG_RD)));
 	out[3] = (uint8_t)((in[3] & FLAG_CD) | (rcode & 0x0F));
@@ -324,7 +330,8 @@ static void choice_key(struct zone_choice_key *k, const struct query *q,
 
 static const struct zone_answer *lookup(const struct serving_view *view,
 					const struct query *q,
-					struct zone_choice_key *key)
+					struct zone_choice_key *key,
+					struct dns_answer_info *info)
 {
 	size_t matched;
 	const struct zone *z;
@@ -333,6 +340,8 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 	    view, q->qname, q->qname_len, q->labels, q->nlabels, &matched, &z);
 	if (n == NULL)
 		return NULL;
+	if (z->origin_len <= q->qname_len)
+		info->zone_off = (uint16_t)(q->qname_len - z->origin_len);
 	if (matched == 0) {
 		if (q->qtype == RRTYPE_DS && n == z->apex) {
 			const struct zone_node *parent =
@@ -344,6 +353,7 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 	} else if (n->cut != NULL) {
 		return n->cut->referral;
 	} else if (n->wildcard != NULL) {
+		info->wildcard = true;
 		a = zone_node_answer(n->wildcard, q->qtype, key);
 	} else {
 		return z->nxdomain;
@@ -363,6 +373,88 @@ size_t dns_query_answer_from(const struct serving_view *view,
 			     const struct dns_query_params *p,
 			     const struct dns_client *client, const uint8_t *in,
 			     size_t inlen, uint8_t *out, size_t outcap)
+{
+	struct dns_answer_info info;
+	return dns_query_answer_info(view, p, client, in, inlen, out, outcap,
+				     &info);
+}
+
+size_t dns_query_truncate(const struct dns_query_params *p,
+			  const struct dns_answer_info *info, uint8_t *out)
+{
+	size_t len = HDR_LEN + (info->qname_len ? info->qname_len + 4u : 0);
+	out[2] |= FLAG_TC;
+	wr16(out + 4, info->qname_len ? 1 : 0);
+	wr16(out + 6, 0);
+	wr16(out + 8, 0);
+	wr16(out + 10, 0);
+	if (info->has_opt) {
+		uint8_t *o = out + len;
+		o[0] = 0;
+		wr16(o + 1, RRTYPE_OPT);
+		wr16(o + 3, p->udp_payload);
+		o[5] =
+		    0; /* an extended rcode (BADVERS) is cut to its low bits */
+		o[6] = 0;
+		wr16(o + 7, info->edns_flags & EDNS_DO);
+		wr16(o + 9, 0);
+		wr16(out + 10, 1);
+		len += OPT_LEN;
+	}
+	return len;
+}
+
+#define RRTYPE_TXT 16
+
+/* CHAOS TXT (class CH): the configured identity or version, else REFUSED.
+ * q->question_ok: the name is echoed and pointed at (offset 12). */
+static size_t answer_chaos(const struct dns_query_params *p, const uint8_t *in,
+			   const struct query *q, uint8_t *out, size_t outcap,
+			   struct dns_answer_info *info)
+{
+	static const uint8_t vb[] = "\7version\4bind";
+	static const uint8_t vs[] = "\7version\6server";
+	static const uint8_t hb[] = "\10hostname\4bind";
+	static const uint8_t is[] = "\2id\6server";
+	const char *text = NULL;
+#define CHAOS_IS(n)                                                            \
+	(q->qname_len == sizeof(n) && !memcmp(q->qname, n, sizeof(n)))
+	if (CHAOS_IS(vb) || CHAOS_IS(vs))
+		text = p->version;
+	else if (CHAOS_IS(hb) || CHAOS_IS(is))
+		text = p->identity;
+#undef CHAOS_IS
+	if (text == NULL || q->qtype != RRTYPE_TXT)
+		return write_error(p, in, q, RCODE_REFUSED, EDE_NONE, out,
+				   outcap, info);
+	size_t tlen = strnlen(text, 255);
+	size_t len =
+	    write_error(p, in, q, RCODE_NOERROR, EDE_NONE, out, outcap, info);
+	/* write_error put OPT (if any) after the question: move it past
+	 * the answer record. */
+	size_t head = HDR_LEN + q->qname_len + 4;
+	size_t opt = len - head;
+	size_t rr = 2 + 10 + 1 + tlen;
+	memmove(out + head + rr, out + head, opt);
+	uint8_t *r = out + head;
+	wr16(r, 0xC000 | HDR_LEN);
+	wr16(r + 2, RRTYPE_TXT);
+	wr16(r + 4, RRCLASS_CH);
+	wr16(r + 6, 0);
+	wr16(r + 8, 0);
+	wr16(r + 10, (uint16_t)(1 + tlen));
+	r[12] = (uint8_t)tlen;
+	memcpy(r + 13, text, tlen);
+	out[2] |= FLAG_AA;
+	wr16(out + 6, 1);
+	return len + rr;
+}
+
+size_t dns_query_answer_info(const struct serving_view *view,
+			     const struct dns_query_params *p,
+			     const struct dns_client *client, const uint8_t *in,
+			     size_t inlen, uint8_t *out, size_t outcap,
+			     struct dns_answer_info *info)
 {
 	struct query q;
 	struct wire_cursor w;
@@ -386,7 +478,7 @@ size_t dns_query_answer_from(const struct serving_view *view,
 	if (qdcount > 0) {
 		if (!parse_question(&w, &q))
 			return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE,
-					   out, outcap);
+					   out, outcap, info);
 		q.question_ok = qdcount == 1;
 		for (unsigned i = 1; i < qdcount && !w.err; i++) {
 			wire_skip_name(&w);
@@ -404,48 +496,56 @@ size_t dns_query_answer_from(const struct serving_view *view,
 	if (w.err || wire_left(&w) != 0) {
 		q.has_opt = false;
 		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	}
 	/* RFC 6891 6.1.3: an unknown EDNS version is answered BADVERS
 	 * before anything else is looked at. */
 	if (q.has_opt && q.edns_version != 0)
 		return write_error(p, in, &q, RCODE_BADVERS, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	/* RFC 7871 7.1.1: a malformed ECS option is FORMERR. */
 	if (q.ecs_bad)
 		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	if (opcode != 0)
 		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	/* Knot drops QDCOUNT > 1; RFC 9619 makes it FORMERR, so do we. */
 	if (qdcount != 1)
 		return write_error(p, in, &q, RCODE_FORMERR, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	/* No TSIG keys are configured: a signed query is refused. */
 	if (q.has_tsig)
 		return write_error(p, in, &q, RCODE_REFUSED, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	/* QCLASS * is answered from class IN, as Knot does (RFC 1035 3.2.5);
 	 * every other class is not served here. */
+	if (q.qclass == RRCLASS_CH)
+		return answer_chaos(p, in, &q, out, outcap, info);
 	if (q.qclass != RRCLASS_IN && q.qclass != RRCLASS_ANY)
 		return write_error(p, in, &q, RCODE_REFUSED, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	/* Zone transfers are not offered (RFC 5936 2.2.1); TYPE0 is no type.
 	 * Other meta types are looked up like any type, as Knot does. */
 	if (q.qtype == RRTYPE_AXFR || q.qtype == RRTYPE_IXFR)
 		return write_error(p, in, &q, RCODE_REFUSED, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 	if (q.qtype == 0)
 		return write_error(p, in, &q, RCODE_NOTIMP, EDE_NONE, out,
-				   outcap);
+				   outcap, info);
 
 	struct zone_choice_key key;
 	choice_key(&key, &q, rd16(in), client, p->geo);
-	const struct zone_answer *a = view ? lookup(view, &q, &key) : NULL;
+	info->qname_len = (uint16_t)q.qname_len;
+	info->zone_off = (uint16_t)(q.qname_len - 1);
+	info->wildcard = false;
+	info->has_opt = q.has_opt;
+	info->edns_flags = q.edns_flags;
+	const struct zone_answer *a =
+	    view ? lookup(view, &q, &key, info) : NULL;
 	if (a == NULL)
 		return write_error(p, in, &q, RCODE_REFUSED,
-				   EDE_NOT_AUTHORITATIVE, out, outcap);
+				   EDE_NOT_AUTHORITATIVE, out, outcap, info);
 
 	/* Size limit: RFC 6891 6.2.5 (at least 512), our own payload, and
 	 * 512 without EDNS (RFC 1035 4.2.1); TCP only by the framing. */

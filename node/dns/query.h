@@ -22,6 +22,11 @@ struct dns_query_params {
 	/* Client locations for geolocation routing (NULL: unknown, only
 	 * defaults answer). */
 	const struct geo_db *geo;
+	/* CHAOS TXT answers (--identity, --server-version): hostname.bind and
+	 * id.server get identity, version.bind and version.server version;
+	 * NULL: REFUSED, like every other class but IN. At most 255 bytes. */
+	const char *identity;
+	const char *version;
 };
 
 /* Answers the message q[0..qlen) (untrusted) from view (may be NULL: every
@@ -52,5 +57,31 @@ size_t dns_query_answer_from(const struct serving_view *view,
 			     const struct dns_query_params *p,
 			     const struct dns_client *client, const uint8_t *q,
 			     size_t qlen, uint8_t *out, size_t outcap);
+
+/* What an answer was, for response rate limiting (node/dns/rrl.h) and
+ * for truncating it (dns_query_truncate). */
+struct dns_answer_info {
+	uint16_t qname_len; /* the echoed question's name; 0: no question */
+	uint16_t zone_off;  /* the zone's name in it: qname[zone_off..]; the
+			     * root (qname_len - 1) when no zone answered */
+	bool wildcard;	    /* synthesized from a wildcard */
+	bool has_opt;	    /* the answer carries OPT */
+	uint16_t edns_flags;
+};
+
+/* dns_query_answer_from that also describes the answer in *info (valid
+ * when the return value is not 0). */
+size_t dns_query_answer_info(const struct serving_view *view,
+			     const struct dns_query_params *p,
+			     const struct dns_client *client, const uint8_t *q,
+			     size_t qlen, uint8_t *out, size_t outcap,
+			     struct dns_answer_info *info);
+
+/* Rewrites the answer in out (described by info) into an empty truncated
+ * one: header and question, TC=1, no records but OPT when it had one (a
+ * "slipped" answer: the client retries over TCP). Returns its length (not
+ * more than the original's). */
+size_t dns_query_truncate(const struct dns_query_params *p,
+			  const struct dns_answer_info *info, uint8_t *out);
 
 #endif

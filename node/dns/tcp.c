@@ -453,13 +453,17 @@ static int dns_tcp_answer(struct dns_tcp_pool *p, struct dns_tcp_conn *c,
 		if (c->rlen - off - 2 < qlen)
 			break;
 		off += 2 + qlen;
-		dns_tcp_touch(p, c, now_ms);
 		if (view == NULL)
 			view = serving_view_current();
 		n = dns_query_answer_from(view, &p->params, &client, q, qlen,
 					  p->scratch + 2, DNS_MSG_MAX);
+		/* Only a query that gets an answer pushes the idle deadline
+		 * back: zero-length frames, runts and responses (QR=1) are
+		 * dropped and the connection still expires on time, so a
+		 * client cannot hold a slot with `00 00` keepalives. */
 		if (n == 0)
 			continue;
+		dns_tcp_touch(p, c, now_ms);
 		p->scratch[0] = (uint8_t)(n >> 8);
 		p->scratch[1] = (uint8_t)n;
 		rc = dns_tcp_send(c, p->scratch, n + 2);

@@ -1,7 +1,10 @@
 /* DNS over TCP (RFC 7766) for one worker: listeners bound with SO_REUSEPORT,
  * non-blocking connections with 2-byte length framing, pipelined queries
- * answered in order, partial reads and writes, an idle timeout, and limits
- * on connections (total and per client address) shared by all workers.
+ * answered in order, partial reads and writes, an idle timeout (only a
+ * query that gets an answer, or progress sending one, counts as activity:
+ * zero-length frames, runts and responses do not keep a connection open),
+ * and limits on connections (total and per client address) shared by all
+ * workers.
  *
  * Limit policy: a connection beyond a limit is accepted and closed at once
  * (the client sees EOF immediately rather than hanging in the backlog). */

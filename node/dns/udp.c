@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/common/errcode.h"
@@ -80,8 +81,20 @@ err:
 	return Q53_ENOMEM;
 }
 
+int dns_udp_batch_rrl(struct dns_udp_batch *b, const struct dns_rrl_config *cfg,
+		      unsigned nshares)
+{
+	int rc = dns_rrl_init(&b->rrl_table, cfg, nshares);
+	if (rc == 0)
+		b->rrl = &b->rrl_table;
+	return rc;
+}
+
 void dns_udp_batch_free(struct dns_udp_batch *b)
 {
+	if (b->rrl != NULL)
+		dns_rrl_free(b->rrl);
+	b->rrl = NULL;
 	free(b->out);
 	free(b->in);
 	b->out = NULL;
@@ -127,7 +140,14 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		   const struct serving_view *view)
 {
 	unsigned ntx = 0;
+	uint32_t now_s = 0;
 
+	if (b->rrl != NULL) {
+		/* One clock read per batch (vDSO, no system call). */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		now_s = (uint32_t)ts.tv_sec;
+	}
 	for (int i = 0; i < n; i++) {
 		struct msghdr *rh = &b->rx[i].msg_hdr;
 		uint8_t *out = b->out + (size_t)i * b->params.udp_payload;
@@ -136,12 +156,26 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		if (rh->msg_flags & MSG_TRUNC)
 			continue;
 		struct dns_client client;
+		struct dns_answer_info info;
 		dns_client_from_sockaddr(&client, rh->msg_name);
-		len = dns_query_answer_from(
+		len = dns_query_answer_info(
 		    view, &b->params, &client, rh->msg_iov->iov_base,
-		    b->rx[i].msg_len, out, b->params.udp_payload);
+		    b->rx[i].msg_len, out, b->params.udp_payload, &info);
 		if (len == 0)
 			continue;
+		if (b->rrl != NULL) {
+			switch (dns_rrl_check(b->rrl, &client, &info, out, len,
+					      now_s)) {
+			case DNS_RRL_PASS:
+				break;
+			case DNS_RRL_DROP:
+				continue;
+			case DNS_RRL_SLIP:
+				len =
+				    dns_query_truncate(&b->params, &info, out);
+				break;
+			}
+		}
 		b->tx_iov[ntx].iov_base = out;
 		b->tx_iov[ntx].iov_len = len;
 		b->tx[ntx].msg_hdr.msg_name = rh->msg_name;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "node/dns/query.h"
+#include "node/dns/rrl.h"
 
 struct serving_view;
 
@@ -35,6 +36,9 @@ struct dns_udp_batch {
 	uint8_t *in;   /* DNS_UDP_BATCH * DNS_UDP_QUERY_MAX */
 	uint8_t *out;  /* DNS_UDP_BATCH * params.udp_payload */
 	unsigned used; /* rx headers the last recvmmsg filled (to reset) */
+	/* Response rate limiting of this batch's thread (NULL: off). */
+	struct dns_rrl *rrl;
+	struct dns_rrl rrl_table;
 };
 
 /* Allocates the batch buffers; udp_payload is the EDNS size we advertise and
@@ -49,8 +53,17 @@ void dns_udp_batch_free(struct dns_udp_batch *b);
  * down for reading), negative errno on EINTR and the like. */
 int dns_udp_recv(struct dns_udp_batch *b, int fd, int flags);
 
-/* Answers the n datagrams just received from view (may be NULL: REFUSED)
- * and sends the answers back from fd. The view must stay valid until
+/* Turns on response rate limiting for this batch (one table per batch:
+ * one per UDP thread; nshares: the UDP threads of this address, which
+ * share the rate, see dns_rrl_init). Returns 0, Q53_EINVAL (rate 0) or
+ * Q53_ENOMEM.
+ * cfg must outlive b. */
+int dns_udp_batch_rrl(struct dns_udp_batch *b, const struct dns_rrl_config *cfg,
+		      unsigned nshares);
+
+/* Answers the n datagrams just received from view (may be NULL: REFUSED),
+ * rate limited when dns_udp_batch_rrl was called, and sends the answers
+ * back from fd. The view must stay valid until
  * return (the caller is an online urcu-qsbr reader). Answers the kernel
  * cannot take now (full socket buffer) are dropped, as any UDP server
  * under overload would. */

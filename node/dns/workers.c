@@ -205,6 +205,12 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		if (dns_udp_batch_init(&w->udp[i].batch, cfg->udp_payload) != 0)
 			goto err_nomem;
 		w->udp[i].batch.params.geo = cfg->geo;
+		w->udp[i].batch.params.identity = cfg->identity;
+		w->udp[i].batch.params.version = cfg->version;
+		if (cfg->rrl.rate != 0 &&
+		    dns_udp_batch_rrl(&w->udp[i].batch, &ws->cfg.rrl,
+				      ws->cfg.nworkers) != 0)
+			goto err_nomem;
 		rc = dns_worker_watch(w, &w->tcp[i]);
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "epoll_ctl: %s",
@@ -219,6 +225,8 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		goto err_nomem;
 	}
 	w->pool.params.geo = cfg->geo;
+	w->pool.params.identity = cfg->identity;
+	w->pool.params.version = cfg->version;
 	w->pool_ready = true;
 	return 0;
 
@@ -435,6 +443,17 @@ err_after_open:
 err_nomem:
 	snprintf(errbuf, errlen, "%s", q53_strerror(Q53_ENOMEM));
 	return Q53_ENOMEM;
+}
+
+void dns_workers_rrl_stats(const struct dns_workers *ws,
+			   struct dns_rrl_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < ws->nworkers; i++)
+		for (size_t a = 0; a < ws->cfg.naddrs; a++)
+			if (ws->workers[i].udp[a].batch.rrl != NULL)
+				dns_rrl_stats_add(
+				    ws->workers[i].udp[a].batch.rrl, out);
 }
 
 void dns_workers_stop(struct dns_workers *ws)

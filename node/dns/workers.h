@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "node/dns/rrl.h"
+
 struct dns_workers;
 struct geo_db;
 
@@ -23,6 +25,9 @@ struct dns_workers_config {
 	unsigned tcp_max_clients;     /* total over all workers, >= 1 */
 	unsigned tcp_max_per_client;  /* per client IP address, >= 1 */
 	const struct geo_db *geo;     /* --geoip (NULL: none) */
+	struct dns_rrl_config rrl;    /* UDP response rate limiting */
+	const char *identity;	      /* CHAOS TXT hostname.bind (NULL: no) */
+	const char *version;	      /* CHAOS TXT version.bind (NULL: no) */
 };
 
 /* Opens every socket (so a bind error is reported here, before any thread
@@ -37,6 +42,11 @@ int dns_workers_start(struct dns_workers **out,
 /* Wakes every worker, joins it, closes every socket and connection and frees
  * w. Call from the thread that started them. */
 void dns_workers_stop(struct dns_workers *w);
+
+/* The response rate limiting counters summed over every UDP thread (all
+ * zero when RRL is off). Any thread, while w runs. */
+void dns_workers_rrl_stats(const struct dns_workers *w,
+			   struct dns_rrl_stats *out);
 
 /* Formats addr as "127.0.0.1:53" or "[::1]:53" into buf (NUL-terminated). */
 void dns_workers_format_addr(const struct sockaddr_storage *addr, char *buf,

@@ -6,17 +6,23 @@
  * than any UDP payload, weighted and multivalue answer choices, alias
  * records compiled by the zone store: at the apex, across zones, chained,
  * in failover and weighted groups, to a weighted group, to a CNAME).
- * response_check.c holds the invariants.
+ * response_check.c holds the invariants. Also: CHAOS TXT answers
+ * (--identity, --server-version), and response rate limiting on one table
+ * that every input goes through (rate 1: most inputs are limited) with the
+ * truncated (slipped) answer checked like any other.
  *
  * Reproduce: build/fuzz/tests/fuzz/fuzz_query CRASH-FILE */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libknot/libknot.h>
+
 #include "node/control/change_batch.h"
 #include "node/control/cidr_table.h"
 #include "node/control/zone_store.h"
 #include "node/dns/query.h"
+#include "node/dns/rrl.h"
 #include "node/geo/geo.h"
 #include "node/zone/choice.h"
 #include "node/zone/prefix.h"
@@ -681,10 +687,39 @@ static struct zone *load_ip_zone(void)
 	return z;
 }
 
+static struct dns_rrl_config rrl_cfg;
+static struct dns_rrl rrl;
+
+/* A truncated answer: it parses, TC=1, no records but OPT, same ID and
+ * question as the answer it replaces, and no longer. */
+static void check_truncated(const uint8_t *q, size_t qlen, const uint8_t *full,
+			    size_t nfull, uint8_t *t, size_t nt)
+{
+	knot_pkt_t *pkt = knot_pkt_new(t, nt, NULL);
+	if (pkt == NULL)
+		abort();
+	if (nt > nfull || nt < 12 || memcmp(t, full, 2) != 0 ||
+	    knot_pkt_parse(pkt, 0) != 0 || !knot_wire_get_tc(t) ||
+	    knot_wire_get_ancount(t) != 0 || knot_wire_get_nscount(t) != 0 ||
+	    knot_wire_get_arcount(t) != (pkt->opt_rr != NULL ? 1 : 0) ||
+	    knot_wire_get_qdcount(t) != knot_wire_get_qdcount(full))
+		response_check_fail("bad truncated (slipped) answer", q, qlen,
+				    t, nt);
+	knot_pkt_free(pkt);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	dns_rrl_config_default(&rrl_cfg);
+	rrl_cfg.rate = 1;
+	rrl_cfg.slip = 1;
+	rrl_cfg.table_size = 64; /* collisions and evictions too */
+	(void)dns_rrl_parse_net("10.0.0.0/8", &rrl_cfg.whitelist[2]);
+	rrl_cfg.nwhitelist = 3;
+	if (dns_rrl_init(&rrl, &rrl_cfg, 1) != 0)
+		abort();
 	{
 		/* tests/fuzz/ -> tests/unit/data/geo/city-test.mmdb */
 		char path[4096], err[512];
@@ -788,6 +823,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			response_check_fail("same packet, same client network: "
 					    "different answers",
 					    data, size, c2, n2);
+	}
+	/* CHAOS TXT configured: the same invariants. */
+	const struct dns_query_params chaos = {.udp_payload = 512,
+					       .geo = geo,
+					       .identity = "ns1.example",
+					       .version = "q53d fuzz"};
+	response_check_answer(view, &chaos, data, size);
+	/* Rate limiting: the input's last bytes pick the client and the
+	 * second; a slipped answer must be a valid truncated one. */
+	if (size >= 12) {
+		static uint8_t full[DNS_MSG_MAX], t[DNS_MSG_MAX];
+		struct dns_answer_info info;
+		struct dns_client c = {.family = (data[size - 2] & 1) ? 6 : 4};
+		for (size_t i = 0; i < 16; i++)
+			c.addr[i] = data[(size - 3 - i) % size] & 0x0f;
+		c.addr[0] = data[size - 1] & 0x0b; /* 10/8 is whitelisted */
+		size_t n = dns_query_answer_info(view, &udp1232, &c, data, size,
+						 full, 1232, &info);
+		if (n > 0) {
+			uint32_t now = data[size - 1] >> 5;
+			memcpy(t, full, n);
+			enum dns_rrl_action act =
+			    dns_rrl_check(&rrl, &c, &info, t, n, now);
+			if (act != DNS_RRL_PASS && act != DNS_RRL_DROP &&
+			    act != DNS_RRL_SLIP)
+				abort();
+			size_t ntr = dns_query_truncate(&udp1232, &info, t);
+			check_truncated(data, size, full, n, t, ntr);
+		}
 	}
 	/* No view at all: everything REFUSED, same invariants. */
 	response_check_answer(NULL, &udp512, data, size);
