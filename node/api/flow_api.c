@@ -13,6 +13,7 @@
 #include "node/common/errcode.h"
 #include "node/common/ids.h"
 #include "node/control/change_batch.h"
+#include "node/control/cidr_table.h"
 #include "node/control/command_flow.h"
 #include "node/control/control_fsm.h"
 #include "node/control/traffic_policy.h"
@@ -222,6 +223,21 @@ static void create_policy(struct api_edge *n, struct api_call *call,
 			traffic_policy_free(&p);
 			return;
 		}
+	}
+	/* Every cidr rule names a CIDR collection of the cluster (its
+	 * locations may come later: a missing one answers as "*"). */
+	for (size_t r = 0; r < p.nrules; r++) {
+		const struct traffic_rule *ru = &p.rules[r];
+		if (ru->type != TRAFFIC_RULE_CIDR ||
+		    cidr_table_get(control_fsm_cidrs(n->fsm),
+				   ru->items[0].cidr_collection) != NULL)
+			continue;
+		api_reply_error(call, "NoSuchCidrCollectionException", false,
+				"No CIDR collection found with ID %.40s "
+				"($.Rules.%.128s)",
+				ru->items[0].cidr_collection, ru->name);
+		traffic_policy_free(&p);
+		return;
 	}
 	struct command_traffic_policy c = {.id = id,
 					   .version = v,

@@ -92,6 +92,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (t->p.rules[i].nitems != p.rules[i].nitems ||
 		    t->p.rules[i].type != p.rules[i].type)
 			fail("round trip changed a rule");
+		for (size_t k = 0; k < p.rules[i].nitems; k++) {
+			const struct traffic_item *a = &p.rules[i].items[k],
+						  *b = &t->p.rules[i].items[k];
+			if (a->gp_lat != b->gp_lat || a->gp_lon != b->gp_lon ||
+			    a->gp_bias != b->gp_bias ||
+			    strcmp(a->gp_region, b->gp_region) != 0 ||
+			    strcmp(a->cidr_collection, b->cidr_collection) !=
+				0 ||
+			    strcmp(a->cidr_location, b->cidr_location) != 0)
+				fail("round trip changed a geoproximity or "
+				     "cidr item");
+		}
 	}
 	uint8_t www[] = "\3www\7example\3com";
 	rc = zone_store_instance_create(&s, "i-1", "Z0123456789ABC", www, 60,

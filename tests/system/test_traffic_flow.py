@@ -455,6 +455,14 @@ def test_policy_records_listed_and_paged(one_node):
     r.create_traffic_policy_instance(HostedZoneId=zid, Name="gp.flow.example", TTL=30,
                                      TrafficPolicyId=gp["Id"], TrafficPolicyVersion=1)
     wait_dig(node, "gp.flow.example", ["192.0.2.72"])
+    nocol = json.dumps({
+        "AWSPolicyFormatVersion": "2015-10-01", "RecordType": "A", "StartRule": "c",
+        "Endpoints": {"d": {"Type": "value", "Value": "192.0.2.89"}},
+        "Rules": {"c": {"RuleType": "cidr", "Locations": [
+            {"EndpointReference": "d", "LocationName": "*",
+             "CollectionId": "00000000-0000-4000-8000-000000000000"}]}}})
+    code, status, msg = error_of(r.create_traffic_policy, Name="nocol", Document=nocol)
+    assert (code, status) == ("NoSuchCidrCollectionException", 404), (code, status, msg)
     col = r.create_cidr_collection(Name="isps", CallerReference=f"c-{time.time()}")[
         "Collection"]
     r.change_cidr_collection(Id=col["Id"], Changes=[

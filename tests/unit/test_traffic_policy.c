@@ -679,11 +679,11 @@ static void test_cname_chain_picks(void **state)
 						       2, "192.0.2.3"))));
 	policy_record(&pol, DOC);
 	static const char CHAIN[] = BATCH(CH(
-	    "CREATE", "\"Name\": \"c.example.com\", \"Type\": \"CNAME\", "
-		      "\"TTL\": "
-		      "300, \"ResourceRecords\": [{\"Value\": "
-		      "\"d.example.com\"}]") "," CH("CREATE",
-						    "\"Name\": "
+	    "CREATE",
+	    "\"Name\": \"c.example.com\", \"Type\": \"CNAME\", "
+	    "\"TTL\": "
+	    "300, \"ResourceRecords\": [{\"Value\": "
+	    "\"d.example.com\"}]") "," CH("CREATE", "\"Name\": "
 						    "\"d.example.com\", "
 						    "\"Type\": \"CNAME\", "
 						    "\"TTL\": 300, "
