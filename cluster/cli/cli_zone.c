@@ -10,6 +10,7 @@
 
 #include "cluster/api_msg.h"
 #include "cluster/cli/cli_table.h"
+#include "cluster/cli/cli_xfr.h"
 
 /* Pages followed by one list command, and get-change --wait's pauses. */
 #define MAX_PAGES	       100000
@@ -443,17 +444,18 @@ int cli_zone_main(struct cli *cli, int argc, char **argv)
 	    {"create", zone_create},   {"list", zone_list},
 	    {"get", zone_get},	       {"delete", zone_delete},
 	    {"import", zone_import},   {"export", zone_export},
-	    {"comment", zone_comment},
+	    {"comment", zone_comment}, {"transfer", cli_zone_transfer},
 	};
 	if (argc < 1)
 		return cli_usage_error("zone needs a sub-command: create, "
 				       "list, get, delete, import, export, "
-				       "comment");
+				       "comment, transfer");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[0], subs[i].name) == 0)
 			return subs[i].fn(cli, argc - 1, argv + 1);
 	return cli_usage_error("unknown zone sub-command '%s' (create, list, "
-			       "get, delete, import, export, comment)",
+			       "get, delete, import, export, comment, "
+			       "transfer)",
 			       argv[0]);
 }
 
