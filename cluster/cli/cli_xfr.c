@@ -133,12 +133,17 @@ int cli_zone_transfer(struct cli *cli, int argc, char **argv)
 		req.set_zone_transfer = &st;
 	}
 	Q53__Api__Response *r;
-	rv = cli_call(cli, &req, Q53__API__RESPONSE__BODY_ZONE_TRANSFER, &r);
+	bool get = req.body_case == Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER;
+	rv = cli_call(cli, &req,
+		      get ? Q53__API__RESPONSE__BODY_GET_ZONE_TRANSFER
+			  : Q53__API__RESPONSE__BODY_SET_ZONE_TRANSFER,
+		      &r);
 	free(sbuf);
 	free(kbuf);
 	if (rv != CLI_EXIT_OK)
 		return rv;
-	rv = print_transfer(cli, r->zone_transfer);
+	rv = print_transfer(cli,
+			    get ? r->get_zone_transfer : r->set_zone_transfer);
 	cli_response_free(r);
 	return rv;
 }

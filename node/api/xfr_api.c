@@ -59,10 +59,14 @@ static void xfr_reply(struct api_edge *n, struct api_call *call,
 	}
 	zt.keys = keyp;
 	zt.n_keys = c != NULL ? c->n_keys : 0;
-	r.body_case = Q53__API__RESPONSE__BODY_ZONE_TRANSFER;
-	r.zone_transfer = &zt;
-	if (write)
+	if (write) {
+		r.body_case = Q53__API__RESPONSE__BODY_SET_ZONE_TRANSFER;
+		r.set_zone_transfer = &zt;
 		r.write_index = control_fsm_applied(n->fsm);
+	} else {
+		r.body_case = Q53__API__RESPONSE__BODY_GET_ZONE_TRANSFER;
+		r.get_zone_transfer = &zt;
+	}
 	api_reply(call, &r);
 }
 

@@ -174,8 +174,7 @@ int xfr_out_open(struct xfr_out *x, const uint8_t *query, size_t len)
 		    knot_pkt_section(st->query, KNOT_AUTHORITY);
 		for (uint16_t i = 0; i < ns->count; i++) {
 			const knot_rrset_t *rr = knot_pkt_rr(ns, i);
-			if (rr->type == KNOT_RRTYPE_SOA &&
-			    rr->rrs.count == 1 &&
+			if (rr->type == KNOT_RRTYPE_SOA && rr->rrs.count == 1 &&
 			    rr->rrs.rdata->len >= 22) {
 				x->has_serial = true;
 				x->serial = knot_soa_serial(rr->rrs.rdata);
@@ -220,8 +219,7 @@ void xfr_out_close(struct xfr_out *x)
 	memset(x, 0, sizeof(*x));
 }
 
-int xfr_out_verify(struct xfr_out *x, const uint8_t *secret,
-		   size_t secret_len)
+int xfr_out_verify(struct xfr_out *x, const uint8_t *secret, size_t secret_len)
 {
 	struct xfr_out_state *st = x->st;
 	const knot_rrset_t *tsig = st->query->tsig_rr;

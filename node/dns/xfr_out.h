@@ -52,7 +52,7 @@ struct xfr_out_state;
 struct xfr_out {
 	/* The request, once xfr_out_open succeeded. */
 	uint16_t id;
-	uint16_t qtype;	 /* XFR_QTYPE_AXFR or _IXFR */
+	uint16_t qtype;	    /* XFR_QTYPE_AXFR or _IXFR */
 	uint8_t qname[255]; /* lowercase wire */
 	size_t qname_len;
 	bool has_serial; /* IXFR: the client's SOA serial */
@@ -77,8 +77,7 @@ void xfr_out_close(struct xfr_out *x);
  * HMAC-SHA256, secret borrowed) and keeps it to sign the answer. Returns
  * 0, or the TSIG error (16 BADSIG, 17 BADKEY, 18 BADTIME, 22 BADTRUNC) to
  * answer NOTAUTH with (xfr_out_refuse), or Q53_ENOMEM (negative). */
-int xfr_out_verify(struct xfr_out *x, const uint8_t *secret,
-		   size_t secret_len);
+int xfr_out_verify(struct xfr_out *x, const uint8_t *secret, size_t secret_len);
 /* The answer is one message: the question, rcode (5 REFUSED, 9 NOTAUTH)
  * and, for tsig_error != 0 and a signed request, an unsigned TSIG with
  * that error. 0 or Q53_ENOMEM. */

@@ -21,8 +21,8 @@
 #include "node/dns/xfr_out.h"
 #include "node/dnsdata/dname.h"
 
-#define XFR_QUEUE_MAX	    64	   /* requests waiting for the loop */
-#define XFR_CONNS_MAX	    64	   /* transfers being written */
+#define XFR_QUEUE_MAX	    64	  /* requests waiting for the loop */
+#define XFR_CONNS_MAX	    64	  /* transfers being written */
 #define XFR_CONN_TIMEOUT_MS 30000 /* idle or stalled: dropped */
 #define XFR_NOTIFY_TRIES    5
 #define XFR_NOTIFY_FIRST_MS 1000
@@ -108,8 +108,8 @@ struct xfr_conn {
 	struct sockaddr_storage peer;
 	uint8_t *rbuf;
 	size_t rlen, rcap;
-	unsigned writes; /* in flight */
-	bool eof;	 /* the peer is done: close once written */
+	unsigned writes;  /* in flight */
+	bool eof;	  /* the peer is done: close once written */
 	unsigned closing; /* handles still to close */
 };
 
@@ -245,8 +245,8 @@ static int version_copy(struct xfr_version *out, const struct xfr_rr *soa,
  * members merged into one set of distinct records (a secondary holds
  * plain DNS), alias sets left out (their targets' answers are built at
  * query time). */
-static int zone_records(const struct zone_store_info *info,
-			struct xfr_rr *soa, struct xfr_rr **out, size_t *nout)
+static int zone_records(const struct zone_store_info *info, struct xfr_rr *soa,
+			struct xfr_rr **out, size_t *nout)
 {
 	const struct zone_store_rrset **sets;
 	struct xfr_rr *rr;
@@ -279,7 +279,8 @@ static int zone_records(const struct zone_store_info *info,
 			    .rdata = s->rdata[k].data,
 			    .rdlen = s->rdata[k].len,
 			};
-			if (s->type == 6 && dname_equal(s->owner, info->origin)) {
+			if (s->type == 6 &&
+			    dname_equal(s->owner, info->origin)) {
 				if (!have_soa)
 					*soa = r;
 				have_soa = true;
@@ -899,8 +900,9 @@ finish:
 	if (rv == 0)
 		rv = xfr_out_finish(x);
 	if (rv == 0 && transfer)
-		xs_log(s, "%s of %s serial %u (from %u) to %s: %u records, %u "
-			  "messages",
+		xs_log(s,
+		       "%s of %s serial %u (from %u) to %s: %u records, %u "
+		       "messages",
 		       x->qtype == XFR_QTYPE_AXFR ? "AXFR"
 		       : done			  ? "IXFR"
 						  : "IXFR (whole zone)",
@@ -916,8 +918,7 @@ static void conn_query(struct xfr_conn *c, const uint8_t *q, size_t len)
 {
 	struct xfr_out x;
 
-	if (serve(c->srv, q, len, &c->peer, true, &x) == 0 &&
-	    x.stream_len > 0)
+	if (serve(c->srv, q, len, &c->peer, true, &x) == 0 && x.stream_len > 0)
 		conn_write(c, &x);
 	xfr_out_close(&x);
 }
@@ -1206,8 +1207,7 @@ static void srv_handle_closed(uv_handle_t *h)
 	srv_part_done(h->data);
 }
 
-void xfr_server_close(struct xfr_server *s, void (*cb)(void *data),
-		      void *data)
+void xfr_server_close(struct xfr_server *s, void (*cb)(void *data), void *data)
 {
 	struct xfr_job *list;
 
@@ -1233,8 +1233,8 @@ void xfr_server_close(struct xfr_server *s, void (*cb)(void *data),
 	s->closing = true;
 	while (s->conns != NULL)
 		conn_close(s->conns);
-	s->close_pending = 2 + s->conns_closing + (s->udp4_ok ? 1 : 0) +
-			   (s->udp6_ok ? 1 : 0);
+	s->close_pending =
+	    2 + s->conns_closing + (s->udp4_ok ? 1 : 0) + (s->udp6_ok ? 1 : 0);
 	uv_close((uv_handle_t *)&s->async, srv_handle_closed);
 	uv_close((uv_handle_t *)&s->tick, srv_handle_closed);
 	if (s->udp4_ok)

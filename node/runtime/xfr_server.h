@@ -36,7 +36,6 @@ int xfr_server_init(struct xfr_server **out, uv_loop_t *loop,
 void xfr_server_after_apply(struct xfr_server *s);
 /* Unregisters the hand-off, closes every transfer; cb after the memory
  * is freed. */
-void xfr_server_close(struct xfr_server *s, void (*cb)(void *data),
-		      void *data);
+void xfr_server_close(struct xfr_server *s, void (*cb)(void *data), void *data);
 
 #endif
