@@ -1,8 +1,18 @@
 #include "cluster/cli/cli_xfr.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster/axfr_in.h"
+#include "node/common/errcode.h"
 
 #define XFR_CLI_MAX 16
 
@@ -145,5 +155,147 @@ int cli_zone_transfer(struct cli *cli, int argc, char **argv)
 	rv = print_transfer(cli,
 			    get ? r->get_zone_transfer : r->set_zone_transfer);
 	cli_response_free(r);
+	return rv;
+}
+
+/* --- q53 zone import ZONE --axfr HOST:PORT: the AXFR client --- */
+
+/* Reads exactly n bytes from fd before deadline_ms (CLOCK_MONOTONIC). */
+static int read_full(int fd, uint8_t *buf, size_t n, uint64_t deadline_ms)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t now =
+		    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		if (now >= deadline_ms)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)(deadline_ms - now));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? -ETIMEDOUT : -errno;
+		ssize_t k = recv(fd, buf + got, n - got, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k == 0 ? -ECONNRESET : -errno;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+int cli_axfr_pull(struct cli *cli, const char *zone, const char *hostport,
+		  const char *tsig, char **text, size_t *len)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct axfr_in a;
+	char host[256], port[16];
+	const char *colon;
+	uint8_t q[1024], *msg = NULL;
+	int fd = -1, rv;
+	size_t qlen;
+	struct timespec ts;
+
+	*text = NULL;
+	*len = 0;
+	if (hostport[0] == '[') {
+		const char *end = strchr(hostport, ']');
+		if (end == NULL || end[1] != ':' ||
+		    (size_t)(end - hostport) >= sizeof(host))
+			return cli_usage_error("--axfr wants HOST:PORT");
+		snprintf(host, sizeof(host), "%.*s", (int)(end - hostport - 1),
+			 hostport + 1);
+		snprintf(port, sizeof(port), "%s", end + 2);
+	} else {
+		colon = strrchr(hostport, ':');
+		if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
+			return cli_usage_error("--axfr wants HOST:PORT");
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport),
+			 hostport);
+		snprintf(port, sizeof(port), "%s", colon + 1);
+	}
+	rv = axfr_in_init(&a, zone, tsig);
+	if (rv != 0) {
+		rv = rv == Q53_EINVAL
+			 ? cli_usage_error("%s", a.err)
+			 : cli_fail(cli, CLI_EXIT_USAGE, NULL, "out of memory");
+		axfr_in_free(&a);
+		return rv;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t deadline =
+	    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+	    (cli->client.timeout_ms ? cli->client.timeout_ms : 30000);
+	if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
+		rv = cli_fail(cli, CLI_EXIT_CONNECT, NULL,
+			      "--axfr: cannot resolve %s", hostport);
+		goto out;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		rv = cli_fail(cli, CLI_EXIT_CONNECT, NULL,
+			      "--axfr: cannot connect to %s: %s", hostport,
+			      strerror(errno));
+		goto out;
+	}
+	uint16_t id;
+	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+		id = (uint16_t)getpid();
+	qlen = axfr_in_query(&a, id, q + 2, sizeof(q) - 2);
+	if (qlen == 0) {
+		rv = cli_fail(cli, CLI_EXIT_USAGE, NULL,
+			      "--axfr: cannot build the request");
+		goto out;
+	}
+	q[0] = (uint8_t)(qlen >> 8);
+	q[1] = (uint8_t)qlen;
+	if (send(fd, q, qlen + 2, MSG_NOSIGNAL) != (ssize_t)(qlen + 2)) {
+		rv = cli_fail(cli, CLI_EXIT_CONNECT, NULL,
+			      "--axfr: cannot send to %s", hostport);
+		goto out;
+	}
+	msg = malloc(65535);
+	if (msg == NULL) {
+		rv = cli_fail(cli, CLI_EXIT_USAGE, NULL, "out of memory");
+		goto out;
+	}
+	while (!a.done) {
+		uint8_t hdr[2];
+		int r = read_full(fd, hdr, 2, deadline);
+		size_t mlen = (size_t)hdr[0] << 8 | hdr[1];
+		if (r == 0)
+			r = read_full(fd, msg, mlen, deadline);
+		if (r != 0) {
+			rv = cli_fail(cli, CLI_EXIT_CONNECT, NULL,
+				      "--axfr from %s: %s after %u messages",
+				      hostport, strerror(-r), a.messages);
+			goto out;
+		}
+		r = axfr_in_feed(&a, msg, mlen);
+		if (r != 0) {
+			rv =
+			    cli_fail(cli, CLI_EXIT_API, "TransferFailed",
+				     "--axfr from %s: %s", hostport,
+				     r == Q53_ENOMEM ? "out of memory" : a.err);
+			goto out;
+		}
+	}
+	fprintf(stderr, "q53: AXFR of %s from %s: %u records in %u messages\n",
+		zone, hostport, a.records, a.messages);
+	*text = a.text;
+	*len = a.text_len;
+	a.text = NULL;
+	rv = CLI_EXIT_OK;
+out:
+	free(msg);
+	if (fd >= 0)
+		close(fd);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	axfr_in_free(&a);
 	return rv;
 }

@@ -269,3 +269,148 @@ zone "{self.zone}" {{
         with open(path, "w") as f:
             f.write(conf)
         return [NAMED, "-g", "-c", path]
+
+
+# --- primaries: the current provider a zone is migrated from ---------------
+
+class _Primary(_Secondary):
+    """Serves zonefile as primary; AXFR only with the TSIG key."""
+
+    def __init__(self, zone, zonefile, key, source="127.0.0.1"):
+        super().__init__(zone, [], key, source)
+        self.zonefile = os.path.abspath(zonefile)
+
+    def start(self):
+        super().start()
+        deadline = time.monotonic() + 20
+        while self.serial() is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not load the zone:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+        return self
+
+
+class KnotPrimary(_Primary):
+    name = "knot-primary"
+
+    def _prepare(self):
+        d = self.dir
+        os.makedirs(os.path.join(d, "db"))
+        shutil.copy(self.zonefile, os.path.join(d, "zone.db"))
+        conf = f"""\
+server:
+    rundir: "{d}"
+    pidfile: "{d}/knot.pid"
+    listen: {self.host}@{self.port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+control:
+    listen: "{d}/knot.sock"
+database:
+    storage: "{d}/db"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: {self.key.name}
+    algorithm: {self.key.algorithm}
+    secret: {self.key.secret}
+acl:
+  - id: transfer
+    address: 127.0.0.0/8
+    key: {self.key.name}
+    action: transfer
+template:
+  - id: default
+    storage: "{d}"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: "{self.zone}"
+    file: "{d}/zone.db"
+    acl: transfer
+"""
+        path = os.path.join(d, "knot.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        return [KNOTD, "-c", path]
+
+
+class NSDPrimary(_Primary):
+    name = "nsd-primary"
+
+    def _prepare(self):
+        d = self.dir
+        shutil.copy(self.zonefile, os.path.join(d, "zone.db"))
+        conf = f"""\
+server:
+    ip-address: {self.host}@{self.port}
+    port: {self.port}
+    do-ip6: no
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    pidfile: "{d}/nsd.pid"
+    xfrdfile: "{d}/xfrd.state"
+    zonelistfile: "{d}/zone.list"
+    xfrdir: "{d}"
+    database: ""
+    logfile: "{d}/nsd.log"
+    zonefiles-write: 0
+    reuseport: no
+remote-control:
+    control-enable: no
+key:
+    name: "{self.key.name}"
+    algorithm: {self.key.algorithm}
+    secret: "{self.key.secret}"
+zone:
+    name: "{self.zone}"
+    zonefile: "{d}/zone.db"
+    provide-xfr: 127.0.0.0/8 {self.key.name}
+"""
+        path = os.path.join(d, "nsd.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        return [NSD, "-d", "-c", path]
+
+
+class BindPrimary(_Primary):
+    name = "bind-primary"
+
+    def listen_host(self, source):
+        return "127.0.0.1"
+
+    def _prepare(self):
+        d = self.dir
+        shutil.copy(self.zonefile, os.path.join(d, "zone.db"))
+        conf = f"""\
+options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    managed-keys-directory "{d}";
+    listen-on port {self.port} {{ {self.host}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+}};
+controls {{ }};
+key "{self.key.name}" {{
+    algorithm {self.key.algorithm};
+    secret "{self.key.secret}";
+}};
+zone "{self.zone}" {{
+    type primary;
+    file "{d}/zone.db";
+    check-names ignore;
+    allow-transfer {{ key "{self.key.name}"; }};
+}};
+"""
+        path = os.path.join(d, "named.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        return [NAMED, "-g", "-c", path]
