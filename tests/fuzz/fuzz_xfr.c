@@ -1,7 +1,9 @@
-/* libFuzzer target for what outbound transfers read from the network
- * (node/dns/xfr_out.h): a request handed over by the DNS workers (AXFR,
- * IXFR with its SOA, a signed SOA query; its TSIG checked against a fixed
- * key with libknot), and a NOTIFY answer. The first byte picks a path; the
+/* libFuzzer target for what zone transfers read from the network: a
+ * request handed over by the DNS workers (node/dns/xfr_out.h: AXFR, IXFR
+ * with its SOA, a signed SOA query; its TSIG checked against a fixed key
+ * with libknot), a NOTIFY answer, and the stream of AXFR answer messages
+ * the CLI's migration client reads (cluster/axfr_in.h, bit 6 of the mode;
+ * signed with bit 0). The first byte picks a path; the
  * rest is the message. It must never crash or leak, the hand-off's quick
  * classification must agree with the full parse on what a transfer is,
  * and every answer built must be a stream of whole length-prefixed
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster/axfr_in.h"
 #include "node/common/errcode.h"
 #include "node/dns/xfr_out.h"
 
@@ -73,6 +76,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (mode & 0x80) {
 		(void)xfr_notify_is_answer(data, size, 0x1234, &rcode);
+		return 0;
+	}
+	if (mode & 0x40) {
+		/* The CLI's AXFR client: the rest is the answer stream. */
+		struct axfr_in a;
+		uint8_t q[512], *copy = malloc(size + 1);
+		size_t off = 0;
+		if (copy == NULL)
+			return 0;
+		memcpy(copy, data, size);
+		if (axfr_in_init(&a, "example.test.",
+				 (mode & 1) ? "fuzz.:hmac-sha256:"
+					      "cTUzLWZ1enoteGZyLXNlY3JldC0wMTIz"
+					      "NDU2Nzg5YWI="
+					    : NULL) == 0 &&
+		    axfr_in_query(&a, 0x1234, q, sizeof(q)) > 0) {
+			while (!a.done && size - off >= 2) {
+				size_t len =
+				    (size_t)copy[off] << 8 | copy[off + 1];
+				if (size - off - 2 < len)
+					break;
+				if (axfr_in_feed(&a, copy + off + 2, len) != 0)
+					break;
+				off += 2 + len;
+			}
+			if (a.text != NULL && strlen(a.text) != a.text_len)
+				abort();
+		}
+		axfr_in_free(&a);
+		free(copy);
 		return 0;
 	}
 	memset(&peer, 0, sizeof(peer));

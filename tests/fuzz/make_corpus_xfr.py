@@ -8,6 +8,7 @@ truncated records, a question of 0 labels, a NOTIFY answer."""
 import os
 import struct
 
+import dns.flags
 import dns.message
 import dns.rrset
 import dns.tsigkeyring
@@ -59,6 +60,30 @@ def main():
     seeds["qr-set"] = b"\x01" + bytes([w[0], w[1], w[2] | 0x80]) + w[3:]
     seeds["opcode-notify"] = b"\x01" + bytes([w[0], w[1], 0x24]) + w[3:]
     seeds["empty"] = b"\x00"
+    # AXFR answer streams for the CLI's client (mode bit 6): messages with
+    # their 2-byte lengths, answering id 0x1234 for example.test.
+    def answer(records, rcode=0, qid=0x1234):
+        m = dns.message.Message(id=qid)
+        m.flags |= dns.flags.QR | dns.flags.AA
+        m.set_rcode(rcode)
+        for text in records:
+            name, ttl, rtype, rdata = text.split(" ", 3)
+            m.answer.append(dns.rrset.from_text(name, int(ttl), "IN", rtype, rdata))
+        w = m.to_wire()
+        return struct.pack("!H", len(w)) + w
+
+    SOA = "example.test. 300 SOA ns1.example.test. h.example.test. 9 1 1 1 1"
+    A = "www.example.test. 300 A 192.0.2.1"
+    seeds["in-whole"] = b"\x40" + answer([SOA, A, "example.test. 300 NS ns1.example.test.",
+                                          'txt.example.test. 60 TXT "a b" "c"', SOA])
+    seeds["in-two-messages"] = b"\x40" + answer([SOA, A]) + answer([A.replace("www", "w2"), SOA])
+    seeds["in-refused"] = b"\x40" + answer([], rcode=5)
+    seeds["in-outside"] = b"\x40" + answer([SOA, "www.example.org. 300 A 192.0.2.1", SOA])
+    seeds["in-no-soa-first"] = b"\x40" + answer([A, SOA])
+    seeds["in-after-close"] = b"\x40" + answer([SOA, SOA, A])
+    seeds["in-wrong-id"] = b"\x40" + answer([SOA, A, SOA], qid=7)
+    seeds["in-cut"] = b"\x40" + answer([SOA, A, SOA])[:-9]
+    seeds["in-unsigned-wanted"] = b"\x41" + answer([SOA, A, SOA])
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
