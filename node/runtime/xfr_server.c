@@ -29,6 +29,10 @@
 #define XFR_TICK_MS	    100
 #define XFR_PENDING_MAX	    1024
 #define XFR_HISTORY_MAX	    64 /* IXFR differences kept per zone */
+/* Larger zones keep no history (IXFR answered with the whole zone): the
+ * difference is computed over the whole zone on every change, and the
+ * version kept is a copy of it. */
+#define XFR_TRACK_MAX_SETS 100000
 
 #define xs_log(s, ...) cluster_log((s)->ops.node_id, __VA_ARGS__)
 
@@ -356,6 +360,14 @@ static void zone_track(struct xfr_server *s, struct xfr_zone_state *z,
 
 	if (z->have_version && z->cur.serial == info->serial)
 		return;
+	if (info->nrrsets > XFR_TRACK_MAX_SETS) {
+		for (size_t j = 0; j < z->n_diffs; j++)
+			diff_free(z->diffs[j]);
+		z->n_diffs = 0;
+		version_free(&z->cur);
+		z->have_version = false;
+		return;
+	}
 	if (zone_records(info, &soa, &rr, &n) != 0)
 		return;
 	if (version_copy(&next, &soa, rr, n) != 0)
@@ -810,11 +822,12 @@ static int serve(struct xfr_server *s, const uint8_t *query, size_t len,
 	const struct xfr_tsig_key *key;
 	struct zone_store_info info;
 	struct xfr_rr soa, *rr = NULL;
-	uint8_t family, addr[16];
+	uint8_t family = 0, addr[16];
 	char who[64];
 	size_t n = 0;
 	bool found, done = false;
 	bool transfer;
+	uint64_t t0 = uv_hrtime();
 	int rv;
 
 	rv = xfr_out_open(x, query, len);
@@ -830,6 +843,8 @@ static int serve(struct xfr_server *s, const uint8_t *query, size_t len,
 	if (peer_of(peer, &family, addr))
 		inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, who,
 			  sizeof(who));
+	else
+		family = 0; /* no address: allowed nothing */
 	if (!found || (transfer && !dname_equal(info.origin, x->qname)))
 		return xfr_out_refuse(x, 9 /* NOTAUTH */, 0);
 	/* A transfer: only to a configured secondary. A signed query: any
@@ -902,12 +917,13 @@ finish:
 	if (rv == 0 && transfer)
 		xs_log(s,
 		       "%s of %s serial %u (from %u) to %s: %u records, %u "
-		       "messages",
+		       "messages, packed in %.1f ms",
 		       x->qtype == XFR_QTYPE_AXFR ? "AXFR"
 		       : done			  ? "IXFR"
 						  : "IXFR (whole zone)",
 		       info.name, info.serial, x->has_serial ? x->serial : 0,
-		       who, x->records, x->messages);
+		       who, x->records, x->messages,
+		       (double)(uv_hrtime() - t0) / 1e6);
 	if (rv != 0)
 		xs_log(s, "answer to %s failed: %s", who, q53_strerror(rv));
 	return rv;

@@ -9,7 +9,8 @@
  *   are at that moment: the SOA serial and the records of the answer
  *   belong to the same applied index. IXFR is answered from the
  *   differences this node saw between the serials it held (kept per zone,
- *   XFR_HISTORY_MAX versions), else with the whole zone (RFC 1995 4).
+ *   64 versions, for zones of up to 100,000 record sets: each change costs
+ *   a pass over the zone), else with the whole zone (RFC 1995 4).
  * - NOTIFY: the leader only (one NOTIFY per change rather than one per
  *   node; secondaries pull from the node that notified them, which has
  *   applied the change), once the published view holds the change, to
