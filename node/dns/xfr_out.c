@@ -95,7 +95,11 @@ bool dns_xfr_take(int fd, const struct sockaddr_storage *peer,
 	bool signed_;
 	int dupfd;
 
-	if (h == NULL || !classify(query, len, &t, &signed_))
+	/* Over UDP only a signed query is taken: no additional record, no
+	 * TSIG (the common case costs two loads). */
+	if (h == NULL || (!tcp && (len < 12 || (query[10] | query[11]) == 0)))
+		return false;
+	if (!classify(query, len, &t, &signed_))
 		return false;
 	if (!signed_ && !(tcp && (t == XFR_QTYPE_AXFR || t == XFR_QTYPE_IXFR)))
 		return false;

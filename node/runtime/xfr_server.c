@@ -50,6 +50,7 @@ struct xfr_job {
 static struct {
 	pthread_mutex_t lock;
 	struct xfr_server *srv; /* NULL: nobody takes transfers */
+	bool configured;	/* some zone has transfers (the loop's view) */
 	struct xfr_job *head, *tail;
 	unsigned n;
 } inbox = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -593,6 +594,9 @@ static void scan_zones(struct xfr_server *s)
 
 	for (size_t i = 0; i < s->nzones; i++)
 		s->zones[i]->seen = false;
+	pthread_mutex_lock(&inbox.lock);
+	inbox.configured = t->n > 0;
+	pthread_mutex_unlock(&inbox.lock);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct xfr_config *c = t->v[i];
 		struct zone_store_info info;
@@ -1084,7 +1088,9 @@ static bool take(void *arg, int fd, const struct sockaddr_storage *peer,
 	j->len = len;
 	memcpy(j->query, query, len);
 	pthread_mutex_lock(&inbox.lock);
-	if (inbox.srv != NULL && inbox.n < XFR_QUEUE_MAX) {
+	/* Without any zone configured there is nothing for the loop to do
+	 * (query.c refuses as before); a flood waits in no queue. */
+	if (inbox.srv != NULL && inbox.configured && inbox.n < XFR_QUEUE_MAX) {
 		if (inbox.tail != NULL)
 			inbox.tail->next = j;
 		else
@@ -1229,6 +1235,7 @@ void xfr_server_close(struct xfr_server *s, void (*cb)(void *data), void *data)
 
 	pthread_mutex_lock(&inbox.lock);
 	inbox.srv = NULL;
+	inbox.configured = false;
 	list = inbox.head;
 	inbox.head = inbox.tail = NULL;
 	inbox.n = 0;
