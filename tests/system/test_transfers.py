@@ -230,6 +230,17 @@ def test_secondaries_follow_every_change(cluster):
         change(c.wait_leader().api, batch(upsert(f"last.{ZONE}", "A", ["203.0.113.9"])))
         check_all("after restart")
 
+        # The leader stops: the new leader notifies the next change (only
+        # the leader sends NOTIFY), the secondaries pull it from a live node.
+        old = c.wait_leader()
+        old.stop()
+        new = c.wait_leader(exclude=(old.id,))
+        assert new.id != old.id
+        change(new.api, batch(upsert(f"failover.{ZONE}", "A", ["203.0.113.10"])))
+        check_all("after a leader change")
+        old.start()
+        c.wait_members(range(1, 4))
+
         # Turning transfers off refuses them again.
         leader = c.wait_leader()
         p = q53(leader.api, "zone", "transfer", ZONE, "--off")
