@@ -26,7 +26,8 @@ struct axfr_in {
 
 /* Starts a transfer of zone (presentation, final dot optional); tsig NULL
  * or "NAME:ALG:BASE64" (ALG: hmac-sha256, hmac-sha512, ...). 0, or
- * Q53_EINVAL (err says why) or Q53_ENOMEM. Release with axfr_in_free. */
+ * Q53_EINVAL (err says why) or Q53_ENOMEM (err empty). Release with
+ * axfr_in_free. */
 int axfr_in_init(struct axfr_in *a, const char *zone, const char *tsig);
 void axfr_in_free(struct axfr_in *a);
 /* The request into buf[0..cap) (cap >= 512), with id. Its length, 0 on
@@ -35,7 +36,7 @@ size_t axfr_in_query(struct axfr_in *a, uint16_t id, uint8_t *buf, size_t cap);
 /* One answer message msg[0..len) (untrusted; modified in place by the
  * TSIG check). 0 (a->done: the transfer is complete), or Q53_EMALF (err
  * says why: a malformed message, an error rcode, a bad TSIG, records
- * outside the zone, a wrong first record) or Q53_ENOMEM. */
+ * outside the zone, a wrong first record) or Q53_ENOMEM (err empty). */
 int axfr_in_feed(struct axfr_in *a, uint8_t *msg, size_t len);
 
 #endif

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "cluster/axfr_in.h"
-#include "node/common/errcode.h"
 
 #define XFR_CLI_MAX 16
 
@@ -220,7 +219,8 @@ int cli_axfr_pull(struct cli *cli, const char *zone, const char *hostport,
 	}
 	rv = axfr_in_init(&a, zone, tsig);
 	if (rv != 0) {
-		rv = rv == Q53_EINVAL
+		/* err is set for a refusal, empty when out of memory */
+		rv = a.err[0] != '\0'
 			 ? cli_usage_error("%s", a.err)
 			 : cli_fail(cli, CLI_EXIT_USAGE, NULL, "out of memory");
 		axfr_in_free(&a);
@@ -277,10 +277,10 @@ int cli_axfr_pull(struct cli *cli, const char *zone, const char *hostport,
 		}
 		r = axfr_in_feed(&a, msg, mlen);
 		if (r != 0) {
-			rv =
-			    cli_fail(cli, CLI_EXIT_API, "TransferFailed",
-				     "--axfr from %s: %s", hostport,
-				     r == Q53_ENOMEM ? "out of memory" : a.err);
+			rv = cli_fail(cli, CLI_EXIT_API, "TransferFailed",
+				      "--axfr from %s: %s", hostport,
+				      a.err[0] != '\0' ? a.err
+						       : "out of memory");
 			goto out;
 		}
 	}

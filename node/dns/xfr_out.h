@@ -95,9 +95,10 @@ int xfr_out_finish(struct xfr_out *x);
 
 /* --- NOTIFY --- */
 
-/* A NOTIFY for zone (wire) with its SOA serial in the answer, into
- * buf[0..cap) (cap >= 512 + 256), signed when secret != NULL with the key
- * named key_name (HMAC-SHA256). Returns its length, 0 on failure. */
+/* A NOTIFY for zone (wire): the question only (the answer's SOA is
+ * optional, RFC 1996 3.7; serial unused), into buf[0..cap) (cap >= 512 +
+ * 256), signed when secret != NULL with the key named key_name
+ * (HMAC-SHA256). Returns its length, 0 on failure. */
 size_t xfr_notify_build(uint8_t *buf, size_t cap, uint16_t id,
 			const uint8_t *zone, size_t zone_len, uint32_t serial,
 			const char *key_name, const uint8_t *secret,
