@@ -316,6 +316,30 @@ static int zone_records(const struct zone_store_info *info, struct xfr_rr *soa,
 	return 0;
 }
 
+/* The apex SOA alone: the apex sorts first (canonical order), so a few
+ * sets are looked at, not the zone. */
+static int zone_soa(const struct zone_store_info *info, struct xfr_rr *soa)
+{
+	for (size_t i = 0; i < info->nrrsets; i++) {
+		const struct zone_store_rrset *s =
+		    zone_store_info_rrset(info, i);
+		if (!dname_equal(s->owner, info->origin))
+			break;
+		if (s->type == 6 && s->count >= 1) {
+			*soa = (struct xfr_rr){
+			    .owner = s->owner,
+			    .owner_len = s->owner_len,
+			    .type = 6,
+			    .ttl = s->ttl,
+			    .rdata = s->rdata[0].data,
+			    .rdlen = s->rdata[0].len,
+			};
+			return 0;
+		}
+	}
+	return Q53_ENOENT;
+}
+
 /* --- zones: NOTIFY state and IXFR history --- */
 
 static struct xfr_zone_state *zone_state(struct xfr_server *s,
@@ -838,8 +862,6 @@ static int serve(struct xfr_server *s, const uint8_t *query, size_t len,
 	if (rv != 0)
 		return rv;
 	transfer = x->qtype == XFR_QTYPE_AXFR || x->qtype == XFR_QTYPE_IXFR;
-	if (transfer && !tcp)
-		return Q53_EMALF;
 	found = zone_of(st, x->qname, x->qname_len, &info);
 	if (found)
 		c = xfr_table_get(t, info.id);
@@ -882,15 +904,22 @@ static int serve(struct xfr_server *s, const uint8_t *query, size_t len,
 			xfr_out_set_rcode(x, 5);
 			return xfr_out_finish(x);
 		}
-		rv = zone_records(&info, &soa, &rr, &n);
+		rv = zone_soa(&info, &soa);
 		if (rv == 0)
 			rv = emit(x, &soa);
 		goto finish;
 	}
-	if (x->qtype == XFR_QTYPE_IXFR && x->has_serial &&
-	    !serial_newer(info.serial, x->serial)) {
-		/* Up to date (or newer): the current SOA alone (RFC 1995 2). */
-		rv = zone_records(&info, &soa, &rr, &n);
+	if (!tcp && x->qtype == XFR_QTYPE_AXFR) {
+		/* AXFR is TCP only (RFC 5936 4.2). */
+		xfr_out_set_rcode(x, 5);
+		return xfr_out_finish(x);
+	}
+	if (x->qtype == XFR_QTYPE_IXFR &&
+	    (!tcp ||
+	     (x->has_serial && !serial_newer(info.serial, x->serial)))) {
+		/* Up to date (or newer), or over UDP: the current SOA alone
+		 * (RFC 1995 2: over UDP, it tells the client to use TCP). */
+		rv = zone_soa(&info, &soa);
 		if (rv == 0)
 			rv = emit(x, &soa);
 		goto finish;

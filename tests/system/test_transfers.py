@@ -18,6 +18,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
 import pytest
@@ -173,6 +174,14 @@ def test_secondaries_follow_every_change(cluster):
             "NOTAUTH", "tsig:PeerBadSignature")
         assert xfr_rcode(n.host, n.dns_port, key=key, source=OUTSIDER) == "REFUSED"
         assert xfr_rcode(n.host, n.dns_port, key=key, source=TESTER) == "NOERROR"
+        # IXFR over UDP (signed): the current SOA alone, "use TCP" (RFC 1995 2).
+        q = dns.message.make_query(ZONE, "IXFR")
+        q.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA", ". . 1 0 0 0 0"))
+        q.use_tsig(keyring(key), keyname=key.name, algorithm=key.algorithm)
+        r = dns.query.udp(q, n.host, port=n.dns_port, timeout=5, source=TESTER)
+        assert r.rcode() == dns.rcode.NOERROR and r.had_tsig
+        assert [rr.rdtype for rr in r.answer] == [dns.rdatatype.SOA]
+        assert r.answer[0][0].serial == qserial(n)
 
         # Many changes (across raft snapshots: threshold 16): after each,
         # every secondary catches up by NOTIFY alone (SOA refresh 7200 s).
