@@ -224,6 +224,27 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 				     errlen)) != 0)
 			return rv;
 		return check_page(r->list_changes->max_items, err, errlen);
+	case Q53__API__REQUEST__BODY_SET_ZONE_TRANSFER:
+		if ((rv = check_name("zone",
+				     r->set_zone_transfer
+					 ? r->set_zone_transfer->zone
+					 : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		if (r->set_zone_transfer->n_secondaries > 16 ||
+		    r->set_zone_transfer->n_keys > 4)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "at most 16 secondaries and 4 keys");
+		for (size_t i = 0; i < r->set_zone_transfer->n_keys; i++)
+			if (r->set_zone_transfer->keys[i] == NULL)
+				return refuse(err, errlen, Q53_EINVAL,
+					      "empty key");
+		return 0;
+	case Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER:
+		return check_name(
+		    "zone",
+		    r->get_zone_transfer ? r->get_zone_transfer->zone : NULL,
+		    true, err, errlen);
 	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
 		if ((rv = check_name("zone",
 				     r->update_zone_comment
@@ -488,6 +509,10 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "list_changes";
 	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
 		return "update-zone-comment";
+	case Q53__API__REQUEST__BODY_SET_ZONE_TRANSFER:
+		return "set-zone-transfer";
+	case Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER:
+		return "get-zone-transfer";
 	case Q53__API__REQUEST__BODY_CHANGE_TAGS:
 		return "change-tags";
 	case Q53__API__REQUEST__BODY_LIST_TAGS:

@@ -44,5 +44,6 @@ file(GLOB Q53_CLUSTER_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/cluster/*.
 add_library(q53_cluster STATIC ${Q53_CLUSTER_SOURCES})
 target_include_directories(q53_cluster PUBLIC ${PROJECT_SOURCE_DIR}
                            ${Q53_NNG_INCLUDE_DIR})
-target_link_libraries(q53_cluster PUBLIC q53_proto q53_common PkgConfig::UV
+# libknot: the CLI's AXFR client (cluster/axfr_in.c: packets, TSIG).
+target_link_libraries(q53_cluster PUBLIC q53_proto q53_common PkgConfig::UV PkgConfig::KNOT
                       ${Q53_NNG_LIBRARY} Threads::Threads)

@@ -11,7 +11,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   python3 python3-venv python3-pytest python3-dnspython bind9-dnsutils knot-dnsutils
-  knot nsd gdnsd dnsperf valgrind iproute2 procps linux-perf strace
+  knot nsd gdnsd bind9 dnsperf valgrind iproute2 procps linux-perf strace
 )
 
 want=()
@@ -28,7 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${#want[@]} packages: ${want[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Reference servers (knot, nsd, gdnsd) must not start system services here:
+# Reference servers (knot, nsd, gdnsd, bind9) must not start system services here:
 # the tests start their own instances on loopback ports.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d

@@ -10,6 +10,7 @@
 
 #include "cluster/api_msg.h"
 #include "cluster/cli/cli_table.h"
+#include "cluster/cli/cli_xfr.h"
 
 /* Pages followed by one list command, and get-change --wait's pauses. */
 #define MAX_PAGES	       100000
@@ -373,21 +374,69 @@ static int zone_delete(struct cli *cli, int argc, char **argv)
 	return rv;
 }
 
-static int zone_import(struct cli *cli, int argc, char **argv)
+/* The zone's name ("example.com.") of ref, for an AXFR request. */
+static int zone_name_of(struct cli *cli, const char *ref, char *name,
+			size_t len)
 {
-	static const char usage[] = "q53 zone import ID|NAME FILE|-";
-	const char *pos[2];
-	size_t npos;
-	int rv = cli_parse_args(argc, argv, NULL, 0, pos, 2, &npos, usage);
+	Q53__Api__GetZoneRequest gz = Q53__API__GET_ZONE_REQUEST__INIT;
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__Response *r;
+	int rv;
+
+	gz.zone = (char *)ref;
+	req.body_case = Q53__API__REQUEST__BODY_GET_ZONE;
+	req.get_zone = &gz;
+	rv = cli_call(cli, &req, Q53__API__RESPONSE__BODY_GET_ZONE, &r);
 	if (rv != CLI_EXIT_OK)
 		return rv;
-	if (npos != 2)
+	if (r->get_zone->zone == NULL || r->get_zone->zone->name == NULL) {
+		cli_response_free(r);
+		return cli_fail(cli, CLI_EXIT_API, "InternalError",
+				"incomplete answer");
+	}
+	snprintf(name, len, "%s", r->get_zone->zone->name);
+	cli_response_free(r);
+	return CLI_EXIT_OK;
+}
+
+static int zone_import(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] =
+	    "q53 zone import ID|NAME FILE|- | ID|NAME --axfr HOST:PORT "
+	    "[--tsig NAME:ALG:SECRET]";
+	const char *axfr = NULL, *tsig = NULL;
+	const struct cli_opt opts[] = {
+	    {"axfr", &axfr, NULL},
+	    {"tsig", &tsig, NULL},
+	};
+	const char *pos[2];
+	size_t npos;
+	int rv = cli_parse_args(argc, argv, opts, 2, pos, 2, &npos, usage);
+	if (rv != CLI_EXIT_OK)
+		return rv;
+	if (axfr == NULL && npos != 2)
 		return cli_usage_error("zone import needs ID|NAME and FILE "
 				       "(usage: %s)",
 				       usage);
+	if (axfr != NULL && npos != 1)
+		return cli_usage_error("zone import --axfr takes ID|NAME only "
+				       "(usage: %s)",
+				       usage);
+	if (tsig != NULL && axfr == NULL)
+		return cli_usage_error("--tsig goes with --axfr");
 	char *text;
 	size_t len;
-	if ((rv = cli_read_file(cli, pos[1], &text, &len)) != CLI_EXIT_OK)
+	if (axfr != NULL) {
+		char name[256];
+		if ((rv = zone_name_of(cli, pos[0], name, sizeof(name))) !=
+		    CLI_EXIT_OK)
+			return rv;
+		/* The whole zone, checked, then one import: one change. */
+		if ((rv = cli_axfr_pull(cli, name, axfr, tsig, &text, &len)) !=
+		    CLI_EXIT_OK)
+			return rv;
+	} else if ((rv = cli_read_file(cli, pos[1], &text, &len)) !=
+		   CLI_EXIT_OK)
 		return rv;
 	Q53__Api__ImportZoneRequest iz = Q53__API__IMPORT_ZONE_REQUEST__INIT;
 	iz.zone = (char *)pos[0];
@@ -443,17 +492,18 @@ int cli_zone_main(struct cli *cli, int argc, char **argv)
 	    {"create", zone_create},   {"list", zone_list},
 	    {"get", zone_get},	       {"delete", zone_delete},
 	    {"import", zone_import},   {"export", zone_export},
-	    {"comment", zone_comment},
+	    {"comment", zone_comment}, {"transfer", cli_zone_transfer},
 	};
 	if (argc < 1)
 		return cli_usage_error("zone needs a sub-command: create, "
 				       "list, get, delete, import, export, "
-				       "comment");
+				       "comment, transfer");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[0], subs[i].name) == 0)
 			return subs[i].fn(cli, argc - 1, argv + 1);
 	return cli_usage_error("unknown zone sub-command '%s' (create, list, "
-			       "get, delete, import, export, comment)",
+			       "get, delete, import, export, comment, "
+			       "transfer)",
 			       argv[0]);
 }
 

@@ -383,6 +383,12 @@ static void call_dispatch(struct api_call *c)
 	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		DISPATCH(latency_samples);
 		break;
+	case Q53__API__REQUEST__BODY_SET_ZONE_TRANSFER:
+	case Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER:
+		if (b->zone_transfer == NULL)
+			break;
+		b->zone_transfer(d, c);
+		return;
 	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
 	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
 	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:

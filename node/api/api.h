@@ -114,6 +114,9 @@ struct api_backend {
 	/* CIDR collections (node/api/cidr_api.c): the request's body is
 	 * read from the call. */
 	void (*cidr)(void *data, struct api_call *call);
+	/* Outbound zone transfers (node/api/xfr_api.c): set and get, the
+	 * request's body read from the call. */
+	void (*zone_transfer)(void *data, struct api_call *call);
 };
 
 struct api_server_config {

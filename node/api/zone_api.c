@@ -20,6 +20,7 @@
 #include "node/api/latency_api.h"
 #include "node/api/cidr_api.h"
 #include "node/api/tag_api.h"
+#include "node/api/xfr_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
 #include "node/api/commit_reply.h"
@@ -256,6 +257,10 @@ void zone_api_execute(void *data, struct api_call *call)
 		return;
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		flow_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_SET_ZONE_TRANSFER:
+	case Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER:
+		xfr_api_execute(n, call);
 		return;
 	case Q53__API__REQUEST__BODY_LATENCY_SET:
 	case Q53__API__REQUEST__BODY_LATENCY_DELETE:
@@ -525,6 +530,7 @@ void zone_api_backend(struct api_backend *out)
 	tag_api_backend(&b);
 	flow_api_backend(&b);
 	latency_api_backend(&b);
+	xfr_api_backend(&b);
 	cidr_api_backend(&b);
 	answer_api_backend(&b);
 	*out = b;

@@ -7,6 +7,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/latency_table.h"
+#include "node/control/xfr_config.h"
 #include "proto/command.pb-c.h"
 
 /* --- allocator --- */
@@ -80,6 +81,8 @@ const char *command_type_name(uint16_t type)
 		return "SetLatencyRows";
 	case COMMAND_LATENCY_SAMPLES:
 		return "LatencySamples";
+	case COMMAND_SET_ZONE_TRANSFER:
+		return "SetZoneTransfer";
 	case COMMAND_CREATE_CIDR_COLLECTION:
 		return "CreateCidrCollection";
 	case COMMAND_CHANGE_CIDR_COLLECTION:
@@ -678,6 +681,25 @@ int command_encode_change_tags(const struct command_change_tags *c,
 	return rc;
 }
 
+int command_encode_set_zone_transfer(const struct command_set_zone_transfer *c,
+				     struct command_payload *out)
+{
+	Q53__Command__SetZoneTransfer m;
+	Q53__Command__ZoneTransferConfig *cfg;
+	int rc;
+
+	rc = xfr_config_to_pb(c->config, &cfg);
+	if (rc != 0)
+		return rc;
+	q53__command__set_zone_transfer__init(&m);
+	m.command_version = COMMAND_VERSION_XFR;
+	m.config = cfg;
+	m.time_ms = c->time_ms;
+	rc = pack_payload(COMMAND_SET_ZONE_TRANSFER, &m.base, out);
+	xfr_config_pb_free(cfg);
+	return rc;
+}
+
 int command_encode_update_zone_comment(
     const struct command_update_zone_comment *c, struct command_payload *out)
 {
@@ -952,6 +974,8 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 		return &q53__command__create_cidr_collection__descriptor;
 	case COMMAND_CHANGE_CIDR_COLLECTION:
 		return &q53__command__change_cidr_collection__descriptor;
+	case COMMAND_SET_ZONE_TRANSFER:
+		return &q53__command__set_zone_transfer__descriptor;
 	default:
 		return NULL;
 	}
@@ -1159,6 +1183,7 @@ bool command_type_versioned(uint16_t type)
 	       type == COMMAND_CHANGE_CIDR_COLLECTION ||
 	       type == COMMAND_SET_LATENCY_ROWS ||
 	       type == COMMAND_LATENCY_SAMPLES ||
+	       type == COMMAND_SET_ZONE_TRANSFER ||
 	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
 		type <= COMMAND_TRAFFIC_POLICY_INSTANCE);
 }
@@ -1168,6 +1193,8 @@ uint32_t command_version_max(uint16_t type)
 	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
 	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return COMMAND_VERSION_TRAFFIC_FLOW;
+	if (type == COMMAND_SET_ZONE_TRANSFER)
+		return COMMAND_VERSION_XFR;
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
 		   ? COMMAND_VERSION_MAX
 		   : COMMAND_VERSION;
@@ -1183,6 +1210,8 @@ bool command_version_known(uint16_t type, uint32_t v)
 	if (type > COMMAND_CREATE_TRAFFIC_POLICY &&
 	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return v == COMMAND_VERSION_TRAFFIC_FLOW;
+	if (type == COMMAND_SET_ZONE_TRANSFER)
+		return v == COMMAND_VERSION_XFR;
 	return v == COMMAND_VERSION;
 }
 
@@ -1559,6 +1588,25 @@ static int fill_typed(struct command *out)
 		c->changes = ch;
 		c->n_changes = m->n_changes;
 		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_SET_ZONE_TRANSFER: {
+		const Q53__Command__SetZoneTransfer *m = out->pb;
+		struct xfr_config *cfg;
+		char why[160];
+
+		if (m->command_version != COMMAND_VERSION_XFR ||
+		    m->config == NULL)
+			return Q53_EMALF;
+		cfg = raft_malloc(sizeof(*cfg));
+		if (cfg == NULL)
+			return Q53_ENOMEM;
+		out->aux = cfg;
+		/* Checked again by apply; a malformed one is refused there. */
+		if (xfr_config_from_pb(m->config, cfg, why, sizeof(why)) != 0)
+			return Q53_EMALF;
+		out->u.set_zone_transfer.config = cfg;
+		out->u.set_zone_transfer.time_ms = m->time_ms;
 		return 0;
 	}
 	case COMMAND_UPDATE_ZONE_COMMENT: {

@@ -73,9 +73,12 @@ enum command_type {
 	COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT = 25,
 	COMMAND_DELETE_TRAFFIC_POLICY = 26,
 	COMMAND_TRAFFIC_POLICY_INSTANCE = 27,
+	/* 28..31: other 0.5.0 features */
+	/* Outbound zone transfers (node/control/xfr_config.h): */
+	COMMAND_SET_ZONE_TRANSFER = 32,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_TRAFFIC_POLICY_INSTANCE
+#define COMMAND_TYPE_MAX COMMAND_SET_ZONE_TRANSFER
 
 /* The command_version every typed command (11..16, 18..21) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one
@@ -96,6 +99,8 @@ enum command_type {
  * rule (TRAFFIC_RULE_GEOPROX, TRAFFIC_RULE_CIDR): a release that knows
  * only 7 stops on it instead of compiling a rule type it lacks. */
 #define COMMAND_VERSION_TRAFFIC_FLOW_GEO 10
+/* The command_version of SetZoneTransfer (32). */
+#define COMMAND_VERSION_XFR 9
 
 /* True for the types 11..16 and 18..23, which carry command_version. */
 bool command_type_versioned(uint16_t type);
@@ -246,6 +251,13 @@ struct command_update_zone_comment {
 	uint64_t time_ms;
 };
 
+struct xfr_config;
+/* [32] config->zone_id's transfer configuration (replaced whole). */
+struct command_set_zone_transfer {
+	const struct xfr_config *config;
+	uint64_t time_ms;
+};
+
 /* The latency table (node/control/latency_table.h). Set rows replace the
  * rows of their networks, then remove rows are deleted (NoSuchLatencyRow
  * when one is absent); clear drops every API row first. */
@@ -356,6 +368,8 @@ int command_encode_change_tags(const struct command_change_tags *c,
 			       struct command_payload *out);
 int command_encode_update_zone_comment(
     const struct command_update_zone_comment *c, struct command_payload *out);
+int command_encode_set_zone_transfer(const struct command_set_zone_transfer *c,
+				     struct command_payload *out);
 int command_encode_set_latency_rows(const struct command_set_latency_rows *c,
 				    struct command_payload *out);
 int command_encode_latency_samples(const struct command_latency_samples *c,
@@ -392,6 +406,7 @@ struct command {
 		struct command_latency_samples latency_samples;
 		struct command_create_cidr_collection create_cidr_collection;
 		struct command_change_cidr_collection change_cidr_collection;
+		struct command_set_zone_transfer set_zone_transfer;
 	} u;
 	void *pb;	/* private: the unpacked message */
 	void *pb_arena; /* private: where pb lives */

@@ -15,6 +15,7 @@
 #include "node/control/command.h"
 #include "node/control/cidr_table.h"
 #include "node/control/tag_table.h"
+#include "node/control/xfr_config.h"
 #include "node/control/zone_store.h"
 #include "node/control/zone_store_flow.h"
 #include "node/dnsdata/dname.h"
@@ -154,6 +155,7 @@ struct state {
 	struct tag_table tags;	 /* of zones and checks; dropped with them */
 	struct latency_table latency; /* latency routing's */
 	struct cidr_table cidrs;      /* CIDR collections (IP-based routing) */
+	struct xfr_table xfr;	      /* outbound transfers (ext field 4) */
 };
 
 struct control_fsm {
@@ -404,6 +406,7 @@ static void state_init(struct state *s)
 	tag_table_init(&s->tags);
 	latency_table_init(&s->latency);
 	cidr_table_init(&s->cidrs);
+	xfr_table_init(&s->xfr);
 }
 
 static void state_free(struct state *s)
@@ -428,6 +431,7 @@ static void state_free(struct state *s)
 	access_keys_free(&s->keys);
 	tag_table_free(&s->tags);
 	latency_table_free(&s->latency);
+	xfr_table_free(&s->xfr);
 	cidr_table_free(&s->cidrs);
 	memset(s, 0, sizeof(*s));
 }
@@ -1102,6 +1106,7 @@ static int apply_delete_hosted_zone(struct apply *a,
 		return reject(a, rv, "%s", err);
 	refs_drop_zone(s, info.id); /* by address: the zone is gone */
 	tag_table_drop(&s->tags, TAG_TABLE_TYPE_ZONE, c->id);
+	xfr_table_drop(&s->xfr, c->id);
 	commit(a);
 	return 0;
 }
@@ -1727,6 +1732,32 @@ apply_update_zone_comment(struct apply *a,
 	return 0;
 }
 
+static int apply_set_zone_transfer(struct apply *a,
+				   const struct command_set_zone_transfer *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_info info;
+	struct xfr_config cfg = *c->config;
+	char err[ERR_MAX];
+	int rv;
+
+	if (zone_store_get(&s->zones, cfg.zone_id, &info) != 0)
+		return reject_no_zone(a, cfg.zone_id);
+	rv = xfr_config_check(&cfg, err, sizeof(err));
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = xfr_table_set(&s->xfr, &cfg, err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
 /* --- Traffic Flow --- */
 
 /* A Traffic Flow command (command_flow.h): the zone of a policy record
@@ -1996,6 +2027,8 @@ static int dispatch(struct apply *a, const struct command *cmd)
 		return apply_delete_access_key(a, &cmd->u.delete_access_key);
 	case COMMAND_CHANGE_TAGS:
 		return apply_change_tags(a, &cmd->u.change_tags);
+	case COMMAND_SET_ZONE_TRANSFER:
+		return apply_set_zone_transfer(a, &cmd->u.set_zone_transfer);
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return apply_update_zone_comment(a,
 						 &cmd->u.update_zone_comment);
@@ -2315,6 +2348,8 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	struct command_flow_pb flow = {0};
 	Q53__Command__HealthCheckConfig *cfgs = NULL;
 	Q53__Command__LatencyTable *latency = NULL;
+	Q53__Command__FsmSnapshotExt ext = Q53__COMMAND__FSM_SNAPSHOT_EXT__INIT;
+	Q53__Command__ZoneTransferConfig **xfr_pb = NULL;
 	char ***children = NULL;
 	size_t n_votes = 0, v = 0, n_kvs = 0, kv = 0;
 	bool failed = false;
@@ -2514,6 +2549,19 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		}
 		x.cidrs[i] = pc;
 	}
+	if (s->xfr.n > 0) {
+		xfr_pb = calloc0(s->xfr.n, sizeof(*xfr_pb), &failed);
+		for (size_t i = 0; !failed && i < s->xfr.n; i++)
+			if (xfr_config_to_pb(s->xfr.v[i], &xfr_pb[i]) != 0)
+				failed = true;
+		if (failed) {
+			rv = Q53_ENOMEM;
+			goto out;
+		}
+		ext.zone_transfers = xfr_pb;
+		ext.n_zone_transfers = s->xfr.n;
+		m.ext = &ext;
+	}
 	/* Features of 0.5.0 fill m.ext (FsmSnapshotExt) above this line. */
 	if (m.ext != NULL)
 		m.format = SNAPSHOT_FORMAT_EXT;
@@ -2526,6 +2574,9 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	}
 	protobuf_c_message_pack(&m.base, *buf);
 out:
+	for (size_t i = 0; xfr_pb != NULL && i < s->xfr.n; i++)
+		xfr_config_pb_free(xfr_pb[i]);
+	raft_free(xfr_pb);
 	latency_table_pb_free(latency);
 	for (size_t i = 0; children != NULL && i < s->n_checks; i++)
 		raft_free(children[i]);
@@ -3174,6 +3225,29 @@ static void fsm_hooks(struct control_fsm *f)
 	zone_store_set_cidr(&f->s.zones, cidr_lookup, f);
 }
 
+/* FsmSnapshotExt.zone_transfers (none in an older snapshot). */
+static int restore_xfr(struct state *t, const Q53__Command__FsmSnapshot *m)
+{
+	char err[ERR_MAX];
+
+	if (m->ext == NULL)
+		return 0;
+	for (size_t i = 0; i < m->ext->n_zone_transfers; i++) {
+		struct xfr_config c;
+		int rv = xfr_config_from_pb(m->ext->zone_transfers[i], &c, err,
+					    sizeof(err));
+		if (rv == 0 &&
+		    zone_store_get(&t->zones, c.zone_id,
+				   &(struct zone_store_info){0}) != 0)
+			rv = Q53_EMALF;
+		if (rv == 0)
+			rv = xfr_table_set(&t->xfr, &c, err, sizeof(err));
+		if (rv != 0)
+			return rv == Q53_ENOMEM ? rv : Q53_EMALF;
+	}
+	return 0;
+}
+
 static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 {
 	struct control_fsm *f = base->data;
@@ -3218,6 +3292,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 		rv = command_flow_restore(
 		    &t.zones, m->traffic_policies, m->n_traffic_policies,
 		    m->traffic_policy_instances, m->n_traffic_policy_instances);
+	if (rv == 0)
+		rv = restore_xfr(&t, m);
 	if (rv == 0)
 		rv = refs_rebuild(&t);
 	if (rv != 0)
@@ -3549,6 +3625,11 @@ void control_fsm_set_site(struct control_fsm *f, const char *site,
 const struct latency_table *control_fsm_latency(const struct control_fsm *f)
 {
 	return &f->s.latency;
+}
+
+const struct xfr_table *control_fsm_xfr(const struct control_fsm *f)
+{
+	return &f->s.xfr;
 }
 
 const char *control_fsm_site(const struct control_fsm *f, const char **region)

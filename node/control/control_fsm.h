@@ -234,6 +234,9 @@ const char *control_fsm_site(const struct control_fsm *f, const char **region);
 /* The replicated latency table (API rows, measured site rows). */
 struct latency_table;
 const struct latency_table *control_fsm_latency(const struct control_fsm *f);
+/* The zones' outbound transfer configurations (node/control/xfr_config.h). */
+struct xfr_table;
+const struct xfr_table *control_fsm_xfr(const struct control_fsm *f);
 
 /* Nodes (= members) by id. 0 or Q53_ENOENT. */
 size_t control_fsm_node_count(const struct control_fsm *f);

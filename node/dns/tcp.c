@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "node/common/errcode.h"
+#include "node/dns/xfr_out.h"
 #include "node/zone/view.h"
 
 /* First read buffer of a connection; grows to the largest message seen. */
@@ -453,6 +454,13 @@ static int dns_tcp_answer(struct dns_tcp_pool *p, struct dns_tcp_conn *c,
 		if (c->rlen - off - 2 < qlen)
 			break;
 		off += 2 + qlen;
+		/* A zone transfer or a signed query goes to xfr_out's
+		 * handler with the socket; this connection ends here
+		 * (whatever follows is the handler's). */
+		if (dns_xfr_take(c->fd, &c->peer, q, qlen, true)) {
+			rc = -ECONNABORTED; /* handed over: close ours */
+			break;
+		}
 		if (view == NULL)
 			view = serving_view_current();
 		n = dns_query_answer_from(view, &p->params, &client, q, qlen,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "node/common/errcode.h"
+#include "node/dns/xfr_out.h"
 #include "node/zone/view.h"
 
 int dns_udp_open(const struct sockaddr *addr, socklen_t addrlen,
@@ -154,6 +155,10 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		size_t len;
 
 		if (rh->msg_flags & MSG_TRUNC)
+			continue;
+		/* A TSIG-signed query is answered by xfr_out's handler. */
+		if (dns_xfr_take(fd, rh->msg_name, rh->msg_iov->iov_base,
+				 b->rx[i].msg_len, false))
 			continue;
 		struct dns_client client;
 		struct dns_answer_info info;

@@ -18,6 +18,7 @@
 #include "node/runtime/raft_host.h"
 #include "node/runtime/view_publisher.h"
 #include "node/runtime/webhook.h"
+#include "node/runtime/xfr_server.h"
 #include "node/runtime/zone_seed.h"
 
 #define CN_TICK_MS		20
@@ -58,6 +59,7 @@ struct cluster_node {
 	struct zone_seed *seed;
 	struct health_votes *health;
 	struct webhook *webhook;
+	struct xfr_server *xfr; /* AXFR / IXFR and NOTIFY */
 	struct member_rpc *rpc; /* shared client of the members' APIs */
 	bool bootstrapped;	/* this boot created the cluster */
 
@@ -203,6 +205,7 @@ static void cn_on_check(uv_check_t *h)
 	health_votes_after_apply(n->health);
 	membership_after_apply(n->members);
 	api_edge_after_apply(n->edge);
+	xfr_server_after_apply(n->xfr);
 	raft_host_after_turn(n->raft);
 }
 
@@ -388,6 +391,10 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rv = api_edge_init(&n->edge, loop, &ae, err, errlen);
 	if (rv != 0)
 		goto err_free;
+	struct xfr_server_config xc = {.ops = cn_ops(n),
+				       .dns_address = n->dns_address};
+	if (xfr_server_init(&n->xfr, loop, &xc) != 0)
+		goto nomem_free;
 	uv_check_init(loop, &n->check);
 	n->check.data = n;
 	uv_timer_init(loop, &n->tick);
@@ -544,6 +551,11 @@ void cluster_node_close(struct cluster_node *n, void (*cb)(void *data),
 		n->close_pending++;
 		webhook_close(n->webhook, cn_close_part, n);
 		n->webhook = NULL;
+	}
+	if (n->xfr != NULL) {
+		n->close_pending++;
+		xfr_server_close(n->xfr, cn_close_part, n);
+		n->xfr = NULL;
 	}
 	if (n->rpc != NULL) {
 		n->close_pending++;

@@ -22,7 +22,8 @@ build=$top/build/fuzz
 all_targets=(fuzz_query fuzz_zone fuzz_raft_msg fuzz_change_batch fuzz_rdata_text
              fuzz_api_request fuzz_command_decode fuzz_snapshot_restore
              fuzz_health_config fuzz_fsm_log fuzz_route53_xml fuzz_sigv4
-             fuzz_iam_policy fuzz_route53_route fuzz_q53_api fuzz_traffic_policy)
+             fuzz_iam_policy fuzz_route53_route fuzz_q53_api fuzz_traffic_policy
+             fuzz_xfr)
 
 mode=long
 minutes=30

@@ -66,6 +66,11 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 		return "q53:ListChanges";
 	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
 		return "route53:UpdateHostedZoneComment";
+	/* Zone transfers: their secrets are an administrator's. */
+	case Q53__API__REQUEST__BODY_SET_ZONE_TRANSFER:
+		return "q53:SetZoneTransfer";
+	case Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER:
+		return "q53:GetZoneTransfer";
 	case Q53__API__REQUEST__BODY_CHANGE_TAGS:
 		return "route53:ChangeTagsForResource";
 	case Q53__API__REQUEST__BODY_LIST_TAGS:
@@ -122,6 +127,12 @@ char **rest_q53_zone_ref(Q53__Api__Request *req)
 		return req->update_zone_comment
 			   ? &req->update_zone_comment->zone
 			   : NULL;
+	case Q53__API__REQUEST__BODY_SET_ZONE_TRANSFER:
+		return req->set_zone_transfer ? &req->set_zone_transfer->zone
+					      : NULL;
+	case Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER:
+		return req->get_zone_transfer ? &req->get_zone_transfer->zone
+					      : NULL;
 	case Q53__API__REQUEST__BODY_LIST_CHANGES:
 		/* "" = every zone: stays "" (resource "*") */
 		return req->list_changes && req->list_changes->zone &&
