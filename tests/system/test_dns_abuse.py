@@ -66,6 +66,12 @@ def tcp_query(host, port, qname, src, timeout=1.0):
 
 # --- TCP: zero-length frames must not keep a connection alive ---
 
+
+def established(port):
+    out = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True).stdout
+    return len(out.splitlines())
+
 ATTACK_SOURCES = 16  # 127.0.1.1 .. 127.0.1.16
 PER_SOURCE = 64  # q53d's default --tcp-max-per-client; 16 x 64 = 1024 total
 IDLE_MS = 10000  # q53d's default --tcp-idle-timeout
@@ -80,28 +86,37 @@ def test_tcp_zero_length_frames_do_not_hold_slots(q53d_factory, tmp_path):
     srv = q53d_factory([("example.com", zone)])
     conns = []
     stop = threading.Event()
-    try:
+
+    def attack():
+        """Opens the 1024 connections, one zero-length frame each, and polls
+        until a legitimate query finds the limits full. False when they
+        never filled (seen once on the loaded shared box, cause unknown:
+        diagnostics below), after closing the connections."""
         for a in range(1, ATTACK_SOURCES + 1):
             for _ in range(PER_SOURCE):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 s.bind((f"127.0.1.{a}", 0))
                 s.connect((srv.host, srv.port))
                 conns.append(s)
-        # Every connection is accepted (the server counts it) before the
-        # check below: one zero-length frame each and a poll until the
-        # limits are visibly full.
         for s in conns:
             s.sendall(b"\x00\x00")
-        full_deadline = time.monotonic() + 5
-        answered_before = 0
+        deadline = time.monotonic() + 5
         while tcp_query(srv.host, srv.port, "www.example.com.", "127.0.2.1") is not None:
-            answered_before += 1
-            assert time.monotonic() < full_deadline, (
-                f"the limits never filled ({answered_before} answers); listeners on the "
-                f"port (another process with SO_REUSEPORT on it splits the load): "
-                + subprocess.run(["ss", "-tlnp", f"( sport = :{srv.port} )"],
-                                 capture_output=True, text=True).stdout)
+            if time.monotonic() > deadline:
+                diag.append(f"established {established(srv.port)}; listeners: "
+                            + subprocess.run(["ss", "-tlnp", f"( sport = :{srv.port} )"],
+                                             capture_output=True, text=True).stdout)
+                for s in conns:
+                    s.close()
+                conns.clear()
+                return False
             time.sleep(0.1)
+        return True
+
+    diag = []
+    try:
+        filled_ok = attack() or attack()
+        assert filled_ok, f"the limits never filled: {diag}; q53d: {srv.output()[-1500:]}"
         filled = time.monotonic()
 
         def keepalive():
