@@ -99,7 +99,9 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			return rv;
 		if (r->change_batch->change_batch_json.len == 0)
 			return refuse(err, errlen, Q53_EINVAL,
-				      "change_batch_json is required");
+				      "the change batch is empty: a JSON "
+				      "document {\"Changes\": [...]} is "
+				      "required");
 		return 0;
 	case Q53__API__REQUEST__BODY_GET_CHANGE:
 		return check_name("id",

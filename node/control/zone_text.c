@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/dnsdata/dname.h"
+#include "node/dnsdata/rdata_policy.h"
 #include "node/dnsdata/rdata_text.h"
 #include "node/dnsdata/rrtype.h"
 
@@ -476,8 +478,8 @@ static int sort_records(struct text_priv *p, const uint8_t *origin)
 }
 
 static int import_record(const struct zone_store_info *z, struct text_priv *p,
-			 size_t *cap, const zs_scanner_t *sc, char *why,
-			 size_t whylen)
+			 size_t *cap, const zs_scanner_t *sc, bool strict,
+			 char *why, size_t whylen)
 {
 	uint8_t owner[DNAME_MAXLEN];
 	char t[32];
@@ -504,6 +506,26 @@ static int import_record(const struct zone_store_info *z, struct text_priv *p,
 	    !(len == olen && memcmp(owner, z->origin, len) == 0))
 		return fail(why, whylen, Q53_EINVAL,
 			    "SOA record outside the zone apex");
+	if (strict && p->nrecs >= ZONE_TEXT_MAX_RECORDS)
+		return fail(why, whylen, Q53_EINVAL,
+			    "the zone file holds more than %d records, the "
+			    "limit of one import; import it in parts with "
+			    "change batches",
+			    ZONE_TEXT_MAX_RECORDS);
+	if (strict) {
+		char policy[512];
+		if (rdata_policy_check_owner(sc->r_type, owner, len, policy,
+					     sizeof(policy)) != 0)
+			return fail(why, whylen, Q53_EINVAL, "%s", policy);
+		int prc = rdata_policy_check_wire(sc->r_type, sc->r_data,
+						  (uint16_t)sc->r_data_length,
+						  NULL, policy, sizeof(policy));
+		if (prc == Q53_ENOMEM)
+			return prc;
+		if (prc != 0)
+			return fail(why, whylen, Q53_EINVAL,
+				    "Invalid Resource Record: '%s'", policy);
+	}
 	if (sc->r_ttl > CHANGE_BATCH_MAX_TTL)
 		return fail(why, whylen, Q53_EINVAL, "TTL %u is out of range",
 			    sc->r_ttl);
@@ -590,9 +612,53 @@ static int group_records(struct text_priv *p, struct zone_text_sets *out,
 	return 0;
 }
 
-int zone_text_parse(const struct zone_store_info *zone, const char *text,
-		    size_t len, struct zone_text_sets *out, char *err,
-		    size_t errlen)
+/* The message for a line libzscanner refused as of an unsupported type:
+ * it reads a class it does not know (CH, HS) as a type. */
+static void unsupported_type(const char *text, size_t len, uint64_t line,
+			     char *why, size_t whylen)
+{
+	static const char *const CLASSES[] = {"CH",	"CHAOS", "HS",
+					      "HESIOD", "NONE",	 "ANY"};
+	const char *c = text, *end = text + len;
+	for (uint64_t l = 1; l < line && c < end; l++) {
+		const char *nl = memchr(c, '\n', (size_t)(end - c));
+		c = nl != NULL ? nl + 1 : end;
+	}
+	const char *eol = memchr(c, '\n', (size_t)(end - c));
+	if (eol == NULL)
+		eol = end;
+	while (c < eol) {
+		while (c < eol && (*c == ' ' || *c == '\t'))
+			c++;
+		const char *t = c;
+		while (c < eol && *c != ' ' && *c != '\t')
+			c++;
+		size_t n = (size_t)(c - t);
+		if (n == 0 || *t == ';')
+			break;
+		bool cls = n > 5 && strncasecmp(t, "CLASS", 5) == 0 &&
+			   strspn(t + 5, "0123456789") == n - 5;
+		for (size_t k = 0;
+		     !cls && k < sizeof(CLASSES) / sizeof(*CLASSES); k++)
+			cls = strlen(CLASSES[k]) == n &&
+			      strncasecmp(t, CLASSES[k], n) == 0;
+		if (cls) {
+			snprintf(why, whylen,
+				 "class %.*s is not supported: a hosted zone "
+				 "holds class IN records only",
+				 (int)(n > 16 ? 16 : n), t);
+			return;
+		}
+	}
+	snprintf(why, whylen,
+		 "the record's type is unknown or not one a hosted zone "
+		 "holds (A, AAAA, CAA, CNAME, DS, HTTPS, MX, NAPTR, NS, PTR, "
+		 "SOA, SPF, SRV, SSHFP, SVCB, TLSA, TXT)");
+}
+
+static int parse(const struct zone_store_info *zone, const char *text,
+		 size_t len, bool strict, struct zone_text_sets *out, char *err,
+		 size_t errlen)
 {
 	char why[256];
 	size_t cap = 0;
@@ -633,7 +699,8 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 	for (;;) {
 		int prc = zs_parse_record(sc);
 		if (sc->state == ZS_STATE_DATA) {
-			rc = import_record(zone, p, &cap, sc, why, sizeof(why));
+			rc = import_record(zone, p, &cap, sc, strict, why,
+					   sizeof(why));
 			if (rc == Q53_ENOMEM)
 				goto err_after_scanner;
 			if (rc != 0) {
@@ -643,6 +710,14 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 					  why);
 				goto err_after_scanner;
 			}
+		} else if ((sc->state == ZS_STATE_ERROR || prc != 0) &&
+			   sc->error.code == ZS_UNSUPPORTED_TYPE) {
+			unsupported_type(text, len, sc->line_counter, why,
+					 sizeof(why));
+			rc = fail(err, errlen, Q53_EINVAL,
+				  "InvalidInput: line %llu: %s",
+				  (unsigned long long)sc->line_counter, why);
+			goto err_after_scanner;
 		} else if (sc->state == ZS_STATE_ERROR || prc != 0) {
 			rc = fail(err, errlen, Q53_EINVAL,
 				  "InvalidInput: line %llu: %s",
@@ -679,6 +754,21 @@ err_after_scanner:
 	memset(out, 0, sizeof(*out));
 	text_priv_free(p);
 	return rc;
+}
+
+int zone_text_parse(const struct zone_store_info *zone, const char *text,
+		    size_t len, struct zone_text_sets *out, char *err,
+		    size_t errlen)
+{
+	return parse(zone, text, len, false, out, err, errlen);
+}
+
+int zone_text_parse_request(const struct zone_store_info *zone,
+			    const char *text, size_t len,
+			    struct zone_text_sets *out, char *err,
+			    size_t errlen)
+{
+	return parse(zone, text, len, true, out, err, errlen);
 }
 
 int zone_text_import(struct zone_store *s, const char *id, const char *text,
