@@ -1062,10 +1062,14 @@ static int typed_values(const struct change_rrset *r, struct typed_change *t,
 				    sizeof(why));
 				if (rc == Q53_ENOMEM)
 					return rc;
-				if (rc != 0)
+				if (rc != 0) {
+					char reason[sizeof(why)];
+					snprintf(reason, sizeof(reason), "%s",
+						 why);
 					rdata_policy_parse_error(
-					    r->type, r->values[k], why,
+					    r->type, r->values[k], reason, why,
 					    sizeof(why));
+				}
 			}
 			if (rc == 0)
 				rc = rdata_policy_check_wire(

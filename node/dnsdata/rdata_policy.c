@@ -456,15 +456,20 @@ const char *rdata_policy_form(uint16_t type)
 	return "the presentation format of its type";
 }
 
-void rdata_policy_parse_error(uint16_t type, const char *value, char *err,
-			      size_t errlen)
+void rdata_policy_parse_error(uint16_t type, const char *value,
+			      const char *reason, char *err, size_t errlen)
 {
-	char tname[32];
+	char tname[32], own[160] = "";
 
+	/* rdata_text's own reasons ("value contains a line break") are the
+	 * user's terms; libzscanner's ("invalid time unit") are not. */
+	if (reason != NULL && (strncmp(reason, "value ", 6) == 0 ||
+			       strncmp(reason, "type ", 5) == 0))
+		snprintf(own, sizeof(own), "; the %s", reason);
 	if (rdata_policy_check_text(type, value, err, errlen) != 0)
 		return;
 	if (rdata_text_type_name(type, tname, sizeof(tname)) != 0)
 		snprintf(tname, sizeof(tname), "TYPE%u", type);
-	fatal(err, errlen, value, "InvalidRDATA", "a %s value is %s", tname,
-	      rdata_policy_form(type));
+	fatal(err, errlen, value, "InvalidRDATA", "expected for %s: %s%s",
+	      tname, rdata_policy_form(type), own);
 }

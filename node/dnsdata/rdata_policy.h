@@ -49,8 +49,10 @@ const char *rdata_policy_form(uint16_t type);
 /* The message for a value of type that did not parse, into err:
  * "FATAL problem: InvalidRDATA (...) encountered with 'value'". The text
  * check's reason when it finds one (an incomplete escape, a string too
- * long), else the type's form. */
-void rdata_policy_parse_error(uint16_t type, const char *value, char *err,
-			      size_t errlen);
+ * long), else the type's form and reason, the parser's (rdata_text_to_wire)
+ * when it is in the user's terms (a line break, an empty value); reason
+ * may be NULL and may alias err. */
+void rdata_policy_parse_error(uint16_t type, const char *value,
+			      const char *reason, char *err, size_t errlen);
 
 #endif

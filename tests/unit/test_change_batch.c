@@ -150,7 +150,7 @@ static void test_shape_errors(void **state)
 	    "change 0: Action must be CREATE, DELETE or UPSERT");
 	REFUSED("{\"Changes\": [{\"Action\": \"CREATE\", \"Typo\": 1, "
 		"\"ResourceRecordSet\": {" WWW_A ", \"TTL\": 1, " VALUE "}}]}",
-		"change 0: unknown key 'Typo' in the change");
+		"change 0: unknown key 'Typo' in ChangeBatch.Changes[0]");
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"Ttl\": 1, " VALUE "}"),
 		"change 0: unknown key 'Ttl' in ResourceRecordSet");
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"ResourceRecords\": "

@@ -222,7 +222,7 @@ static void test_messages(void **state)
 		      "incomplete escape sequence");
 	/* A value of the wrong form names the type's form. */
 	value_refused("MX", "{\"Value\":\"mail.example.com\"}",
-		      "a MX value is priority mail-server");
+		      "expected for MX: priority mail-server");
 	/* A NUL in the JSON: not jansson's flag name. */
 	static const char nul[] =
 	    "{\"Changes\":[{\"Action\":\"CREATE\",\"ResourceRecordSet\":"
