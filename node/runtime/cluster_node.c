@@ -39,6 +39,7 @@ struct cluster_node {
 	char *http_tls_cert;
 	char *http_tls_key;
 	bool http_insecure;
+	struct http_server_limits http_limits;
 	struct route53_rest *rest; /* NULL without --http */
 	struct admin_key *admin;   /* the first boot's key; NULL: none */
 	char *data_dir;
@@ -272,6 +273,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	n->geo = cfg->geo;
 	n->dns_address = cn_strdup(cfg->dns_address);
 	n->http_insecure = cfg->http_insecure;
+	n->http_limits = cfg->http_limits;
 	if (cfg->http_address != NULL &&
 	    ((n->http_address = strdup(cfg->http_address)) == NULL ||
 	     (cfg->http_keys != NULL &&
@@ -436,6 +438,7 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 		    .tls_cert_file = n->http_tls_cert,
 		    .tls_key_file = n->http_tls_key,
 		    .allow_plain = n->http_insecure,
+		    .limits = n->http_limits,
 		};
 		rv = route53_rest_start(&n->rest, n->loop, &rc, err, errlen);
 		if (rv != 0)
