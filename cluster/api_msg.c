@@ -394,6 +394,22 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 				return rv;
 		return check_name("site", r->latency_samples->site, true, err,
 				  errlen);
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+		if ((rv = check_name("zone",
+				     r->get_zone_limit ? r->get_zone_limit->zone
+						       : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		return check_name("type", r->get_zone_limit->type, false, err,
+				  errlen);
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		if ((rv = check_name("zone",
+				     r->set_zone_limit ? r->set_zone_limit->zone
+						       : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		return check_name("type", r->set_zone_limit->type, false, err,
+				  errlen);
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -502,6 +518,10 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "latency-list";
 	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		return "latency-samples";
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+		return "get-zone-limit";
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		return "set-zone-limit";
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		return "test-answer";
 	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:

@@ -31,6 +31,7 @@
 #include "node/anycast/announcer.h"
 #include "node/common/errcode.h"
 #include "node/control/latency_table.h"
+#include "node/control/zone_store.h"
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
 #include "node/dns/workers.h"
@@ -61,6 +62,8 @@ struct q53d_cluster {
 	bool http_insecure;
 	struct http_server_limits http_limits;
 	unsigned http_max_buffered_mib;
+	bool zone_record_limit_set;
+	unsigned zone_record_limit;
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -178,6 +181,10 @@ static void q53d_usage(FILE *f)
 	    "  --http-max-buffered MIB    request bodies held at once, all "
 	    "connections;\n"
 	    "                             past it 503 (default 128)\n"
+	    "  --zone-record-limit N      record sets a zone created here may "
+	    "hold\n"
+	    "                             (MAX_RRSETS_BY_ZONE; default 10000, "
+	    "0 none)\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -362,6 +369,7 @@ enum {
 	OPT_HTTP_IDLE_TIMEOUT,
 	OPT_HTTP_BODY_TIMEOUT,
 	OPT_HTTP_MAX_BUFFERED,
+	OPT_ZONE_RECORD_LIMIT,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -408,6 +416,8 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	     OPT_HTTP_BODY_TIMEOUT},
 	    {"http-max-buffered", required_argument, NULL,
 	     OPT_HTTP_MAX_BUFFERED},
+	    {"zone-record-limit", required_argument, NULL,
+	     OPT_ZONE_RECORD_LIMIT},
 	    {"join", required_argument, NULL, OPT_JOIN},
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"nameservers", required_argument, NULL, OPT_NAMESERVERS},
@@ -558,6 +568,13 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 				return -1;
 			d->cl.http_limits.max_buffered =
 			    (size_t)d->cl.http_max_buffered_mib << 20;
+			break;
+		case OPT_ZONE_RECORD_LIMIT:
+			if (q53d_parse_uint("--zone-record-limit", optarg, 0,
+					    ZONE_STORE_MAX_RRSETS_LIMIT,
+					    &d->cl.zone_record_limit) != 0)
+				return -1;
+			d->cl.zone_record_limit_set = true;
 			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
@@ -1022,6 +1039,8 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.http_tls_key = cl->http_tls_key;
 	cfg.http_insecure = cl->http_insecure;
 	cfg.http_limits = cl->http_limits;
+	cfg.zone_record_limit_set = cl->zone_record_limit_set;
+	cfg.zone_record_limit = cl->zone_record_limit;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;

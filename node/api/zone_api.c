@@ -19,6 +19,7 @@
 #include "node/api/flow_api.h"
 #include "node/api/latency_api.h"
 #include "node/api/cidr_api.h"
+#include "node/api/limit_api.h"
 #include "node/api/tag_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
@@ -171,6 +172,7 @@ void zone_api_execute(void *data, struct api_call *call)
 		    .n_nameservers = n->n_nameservers,
 		    .change_id = change_id,
 		    .time_ms = now,
+		    .max_rrsets = n->zone_record_limit,
 		};
 		rv = command_encode_create_hosted_zone(&cmd, &p);
 		commit_reply_propose(n, call, &p, rv, cn_done_create_zone,
@@ -268,6 +270,10 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		cidr_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		limit_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -526,5 +532,6 @@ void zone_api_backend(struct api_backend *out)
 	latency_api_backend(&b);
 	cidr_api_backend(&b);
 	answer_api_backend(&b);
+	limit_api_backend(&b);
 	*out = b;
 }

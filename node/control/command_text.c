@@ -121,6 +121,19 @@ static int import_zone(const struct zone_store *store, const char *zone_id,
 					      len, &sets, err, errlen);
 		if (rc != 0)
 			return rc;
+		/* Past the zone's limit whatever the apex gets: refused
+		 * here rather than proposed (apply checks it again). */
+		if (strict && info.max_rrsets != 0 &&
+		    sets.n > info.max_rrsets && sets.n > info.nrrsets) {
+			snprintf(err, errlen,
+				 "InvalidChangeBatch: the zone file holds %zu "
+				 "record sets, more than the hosted zone's "
+				 "limit of %llu (MAX_RRSETS_BY_ZONE; q53 zone "
+				 "limit raises it)",
+				 sets.n, (unsigned long long)info.max_rrsets);
+			zone_text_sets_free(&sets);
+			return Q53_EINVAL;
+		}
 	}
 	struct command_import_zone c = {
 	    .zone_id = zone_id,
