@@ -178,6 +178,15 @@ static void test_import_refused_past_the_limit(void **state)
 	char name[64], msg[1024];
 	assert_int_equal(control_fsm_new(&f), 0);
 	create(f, 3);
+	/* Four sets in the file: refused before anything is proposed. */
+	static const char four[] = "a 60 A 192.0.2.1\nb 60 A 192.0.2.2\n"
+				   "c 60 A 192.0.2.3\nd 60 A 192.0.2.4\n";
+	assert_int_equal(command_text_import_zone(control_fsm_zone_store(f),
+						  ZID, "C", four, strlen(four),
+						  1, &p, msg, sizeof(msg)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(msg, "holds 4 record sets"));
+	/* Two, with the apex kept: 4, refused by apply. */
 	static const char big[] = "a 60 A 192.0.2.1\nb 60 A 192.0.2.2\n";
 	assert_int_equal(command_text_import_zone(control_fsm_zone_store(f),
 						  ZID, "C", big, strlen(big), 1,
