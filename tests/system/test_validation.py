@@ -239,3 +239,50 @@ def test_http_limits(make_cluster):
     finally:
         for s in socks:
             s.close()
+
+
+def test_zone_record_limit(make_cluster, tmp_path):
+    """MAX_RRSETS_BY_ZONE: a new zone's limit (--zone-record-limit 4), seen
+    by q53 zone limit and Route 53's GetHostedZoneLimit, refuses growth past
+    it on every node alike, and raised it takes more."""
+    import boto3
+    from botocore.config import Config
+    akid, secret = "AKIAQ53VALIDATION001", "q53-validation-secret-0123456789abcdef"
+    c = make_cluster(3, extra=["--zone-record-limit", "4"], keys=[(akid, secret)])
+    leader = c.wait_leader()
+    follower = next(n for n in c.members() if n.id != leader.id)
+    p = q53(follower.api, "zone", "create", ZONE)
+    assert p.returncode == 0, p.stderr
+    zid = json.loads(p.stdout)["HostedZone"]["Id"]
+    p = q53(follower.api, "zone", "limit", ZONE)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"Limit": {"Type": "MAX_RRSETS_BY_ZONE", "Value": 4},
+                                    "Count": 2}
+    for i in range(2):
+        p = submit(follower.api, one(f"n{i}." + ZONE, "A", "192.0.2.1"))
+        assert p.returncode == 0, p.stderr
+    p = submit(follower.api, one("n2." + ZONE, "A", "192.0.2.1"))
+    assert p.returncode != 0
+    assert "more than its limit of 4" in p.stderr, p.stderr
+    p = q53(follower.api, "zone", "limit", ZONE, "6")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["Limit"]["Value"] == 6
+    p = submit(follower.api, one("n2." + ZONE, "A", "192.0.2.1"))
+    assert p.returncode == 0, p.stderr
+    r53 = boto3.client("route53", endpoint_url=f"http://{leader.http}",
+                       region_name="us-east-1", aws_access_key_id=akid,
+                       aws_secret_access_key=secret,
+                       config=Config(retries={"max_attempts": 2}))
+    lim = r53.get_hosted_zone_limit(Type="MAX_RRSETS_BY_ZONE", HostedZoneId=zid)
+    assert lim["Limit"] == {"Type": "MAX_RRSETS_BY_ZONE", "Value": 6}
+    assert lim["Count"] == 5
+    # Every node holds the same limit and count.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        got = [q53(n.api, "zone", "limit", zid).stdout for n in c.members()]
+        if all(g and json.loads(g) == {"Limit": {"Type": "MAX_RRSETS_BY_ZONE", "Value": 6},
+                                       "Count": 5} for g in got):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(got)
