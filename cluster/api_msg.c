@@ -97,6 +97,13 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			 "zone", r->change_batch ? r->change_batch->zone : NULL,
 			 true, err, errlen)) != 0)
 			return rv;
+		if (r->change_batch->change_batch_json.len >
+		    API_MSG_CHANGE_BATCH_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "the change batch is %zu bytes, more "
+				      "than the limit of %d",
+				      r->change_batch->change_batch_json.len,
+				      API_MSG_CHANGE_BATCH_MAX);
 		if (r->change_batch->change_batch_json.len == 0)
 			return refuse(err, errlen, Q53_EINVAL,
 				      "the change batch is empty: a JSON "

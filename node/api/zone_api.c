@@ -11,6 +11,7 @@
 
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
+#include "node/control/change_batch.h"
 #include "node/api/answer_api.h"
 #include "node/api/api_render.h"
 #include "node/api/change_status.h"
@@ -146,6 +147,9 @@ static bool cn_resolve(struct api_edge *n, struct api_call *call,
 
 static void be_get_change(void *data, struct api_call *call,
 			  const Q53__Api__GetChangeRequest *req);
+
+_Static_assert(API_MSG_CHANGE_BATCH_MAX == CHANGE_BATCH_MAX_JSON,
+	       "api_msg.h refuses what change_batch_parse would");
 
 void zone_api_execute(void *data, struct api_call *call)
 {

@@ -264,6 +264,24 @@ static void test_empty_batch_message(void **state)
 	free(buf);
 	assert_null(strstr(err, "change_batch_json"));
 	assert_non_null(strstr(err, "the change batch is empty"));
+
+	/* Too large: refused by the decode, before it is forwarded. */
+	size_t big = API_MSG_CHANGE_BATCH_MAX + 1;
+	uint8_t *doc = malloc(big);
+	assert_non_null(doc);
+	memset(doc, ' ', big);
+	cb.change_batch_json.data = doc;
+	cb.change_batch_json.len = big;
+	len = protobuf_c_message_get_packed_size(&r.base);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	protobuf_c_message_pack(&r.base, buf);
+	free(doc);
+	assert_int_equal(
+	    api_msg_request_decode(buf, len, &out, err, sizeof(err)),
+	    Q53_EINVAL);
+	free(buf);
+	assert_non_null(strstr(err, "more than the limit of 2097152"));
 }
 
 /* Nothing of any length reaches the log: a Name of 2,000 characters or
