@@ -656,6 +656,71 @@ static void unsupported_type(const char *text, size_t len, uint64_t line,
 		 "SOA, SPF, SRV, SSHFP, SVCB, TLSA, TXT)");
 }
 
+/* TXT and SPF lines whose character strings libzscanner would split
+ * (more than 255 bytes): Route 53 refuses them. One pass over the text;
+ * a record continued over lines with "(" is not looked into. Returns 0,
+ * Q53_EINVAL with "InvalidInput: line N: ..." in err, or Q53_ENOMEM. */
+static int long_strings(const char *text, size_t len, char *err, size_t errlen)
+{
+	const char *c = text, *end = text + len;
+	for (unsigned long long line = 1; c < end; line++) {
+		const char *eol = memchr(c, '\n', (size_t)(end - c));
+		if (eol == NULL)
+			eol = end;
+		/* the type token, outside quotes and before a comment */
+		const char *t = c, *rest = NULL;
+		uint16_t type = 0;
+		while (t < eol && rest == NULL) {
+			while (t < eol && (*t == ' ' || *t == '\t'))
+				t++;
+			const char *w = t;
+			while (t < eol && *t != ' ' && *t != '\t')
+				t++;
+			size_t n = (size_t)(t - w);
+			if (n == 0 || *w == ';' || *w == '"' || *w == '(')
+				break;
+			if (n == 3 && strncasecmp(w, "TXT", 3) == 0)
+				type = 16, rest = t;
+			else if (n == 3 && strncasecmp(w, "SPF", 3) == 0)
+				type = 99, rest = t;
+		}
+		if (rest != NULL &&
+		    memchr(rest, '(', (size_t)(eol - rest)) == NULL) {
+			size_t n = (size_t)(eol - rest);
+			char *v = malloc(n + 1);
+			if (v == NULL)
+				return Q53_ENOMEM;
+			memcpy(v, rest, n);
+			v[n] = '\0';
+			/* a comment after the value: cut outside quotes */
+			bool q = false;
+			for (char *k = v; *k != '\0'; k++) {
+				if (*k == '\\' && k[1] != '\0')
+					k++;
+				else if (*k == '"')
+					q = !q;
+				else if (*k == ';' && !q) {
+					*k = '\0';
+					break;
+				}
+			}
+			char why[512];
+			int rc =
+			    rdata_policy_check_text(type, v, why, sizeof(why));
+			free(v);
+			if (rc != 0 && strstr(why, "CharacterStringTooLong")) {
+				snprintf(err, errlen,
+					 "InvalidInput: line %llu: Invalid "
+					 "Resource Record: '%s'",
+					 line, why);
+				return Q53_EINVAL;
+			}
+		}
+		c = eol + 1;
+	}
+	return 0;
+}
+
 static int parse(const struct zone_store_info *zone, const char *text,
 		 size_t len, bool strict, struct zone_text_sets *out, char *err,
 		 size_t errlen)
@@ -666,6 +731,8 @@ static int parse(const struct zone_store_info *zone, const char *text,
 
 	err[0] = '\0';
 	memset(out, 0, sizeof(*out));
+	if (strict && (rc = long_strings(text, len, err, errlen)) != 0)
+		return rc;
 	struct text_priv *p = calloc(1, sizeof(*p));
 	zs_scanner_t *sc = malloc(sizeof(*sc));
 	if (p == NULL || sc == NULL) {

@@ -37,7 +37,8 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 #define ZONE_TEXT_MAX_RECORDS 1000000
 
 /* zone_text_parse with Route 53's rules (node/dnsdata/rdata_policy.h: no
- * wildcard NS, CAA / DS / SSHFP / TLSA / NAPTR checked) and at most
+ * wildcard NS, CAA / DS / SSHFP / TLSA / NAPTR checked, no TXT / SPF
+ * string of more than 255 bytes on a one-line record) and at most
  * ZONE_TEXT_MAX_RECORDS records: what a request is parsed with.
  * zone_text_parse keeps 0.4.0's rules, for the upgrade module's old log
  * entries, which must convert as they did. */

@@ -391,6 +391,21 @@ static void test_import(void **state)
 	assert_non_null(strstr(err, "InvalidCAATag"));
 	assert_int_equal(import(s, caa, true, err, sizeof(err)), 0);
 
+	/* A TXT string libzscanner would split: refused, with its line. */
+	char *longtxt = malloc(400);
+	assert_non_null(longtxt);
+	snprintf(longtxt, 400,
+		 "www 300 A 192.0.2.1\nt 300 IN TXT \"%0300d\" ; c\n", 0);
+	assert_int_equal(import(s, longtxt, false, err, sizeof(err)),
+			 Q53_EINVAL);
+	assert_non_null(strstr(err, "line 2: Invalid Resource Record"));
+	assert_non_null(strstr(err, "CharacterStringTooLong"));
+	assert_int_equal(import(s, longtxt, true, err, sizeof(err)), 0);
+	free(longtxt);
+	assert_int_equal(
+	    import(s, "t 300 TXT \"a;b\" \"c\" ; x\n", false, err, sizeof(err)),
+	    0);
+
 	static const char ch[] = "www 300 A 192.0.2.1\nx 300 CH TXT \"a\"\n";
 	assert_int_equal(import(s, ch, false, err, sizeof(err)), Q53_EINVAL);
 	assert_null(strstr(err, "unsupported record type"));
