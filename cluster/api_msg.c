@@ -97,9 +97,18 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			 "zone", r->change_batch ? r->change_batch->zone : NULL,
 			 true, err, errlen)) != 0)
 			return rv;
+		if (r->change_batch->change_batch_json.len >
+		    API_MSG_CHANGE_BATCH_MAX)
+			return refuse(err, errlen, Q53_EINVAL,
+				      "the change batch is %zu bytes, more "
+				      "than the limit of %d",
+				      r->change_batch->change_batch_json.len,
+				      API_MSG_CHANGE_BATCH_MAX);
 		if (r->change_batch->change_batch_json.len == 0)
 			return refuse(err, errlen, Q53_EINVAL,
-				      "change_batch_json is required");
+				      "the change batch is empty: a JSON "
+				      "document {\"Changes\": [...]} is "
+				      "required");
 		return 0;
 	case Q53__API__REQUEST__BODY_GET_CHANGE:
 		return check_name("id",
@@ -413,6 +422,22 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 				return rv;
 		return check_name("site", r->latency_samples->site, true, err,
 				  errlen);
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+		if ((rv = check_name("zone",
+				     r->get_zone_limit ? r->get_zone_limit->zone
+						       : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		return check_name("type", r->get_zone_limit->type, false, err,
+				  errlen);
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		if ((rv = check_name("zone",
+				     r->set_zone_limit ? r->set_zone_limit->zone
+						       : NULL,
+				     true, err, errlen)) != 0)
+			return rv;
+		return check_name("type", r->set_zone_limit->type, false, err,
+				  errlen);
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		return refuse(err, errlen, Q53_EINVAL,
@@ -525,6 +550,10 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "latency-list";
 	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		return "latency-samples";
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+		return "get-zone-limit";
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		return "set-zone-limit";
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		return "test-answer";
 	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:

@@ -42,6 +42,10 @@
 #define API_MSG_HEALTH_CONFIG_MAX 65536
 /* Resources one ListTags request names (ListTagsForResources: 10). */
 #define API_MSG_TAG_RESOURCES_MAX 10
+/* Largest change batch JSON taken: node/control/change_batch.h's
+ * CHANGE_BATCH_MAX_JSON, refused here already so that a larger one is
+ * neither forwarded to the leader nor parsed. */
+#define API_MSG_CHANGE_BATCH_MAX (2 * 1024 * 1024)
 /* Latency table rows per latency set / delete request. */
 #define API_MSG_LATENCY_ROWS_MAX 1000
 

@@ -31,6 +31,7 @@
 #include "node/anycast/announcer.h"
 #include "node/common/errcode.h"
 #include "node/control/latency_table.h"
+#include "node/control/zone_store.h"
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
 #include "node/dns/workers.h"
@@ -59,6 +60,10 @@ struct q53d_cluster {
 	const char *http_tls_cert;
 	const char *http_tls_key;
 	bool http_insecure;
+	struct http_server_limits http_limits;
+	unsigned http_max_buffered_mib;
+	bool zone_record_limit_set;
+	unsigned zone_record_limit;
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -186,6 +191,22 @@ static void q53d_usage(FILE *f)
 	    "mode 0600)\n"
 	    "  --http-insecure            allow plain HTTP on a non-loopback "
 	    "address\n"
+	    "  --http-max-connections N   HTTP connections served at once; "
+	    "more get 503\n"
+	    "                             (default 256)\n"
+	    "  --http-idle-timeout S      close an HTTP connection idle for S "
+	    "seconds\n"
+	    "                             (default 30)\n"
+	    "  --http-body-timeout S      close a request whose body is not "
+	    "in after S\n"
+	    "                             seconds (default 60)\n"
+	    "  --http-max-buffered MIB    request bodies held at once, all "
+	    "connections;\n"
+	    "                             past it 503 (default 128)\n"
+	    "  --zone-record-limit N      record sets a zone created here may "
+	    "hold\n"
+	    "                             (MAX_RRSETS_BY_ZONE; default 10000, "
+	    "0 none)\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -373,6 +394,11 @@ enum {
 	OPT_HTTP_TLS_CERT,
 	OPT_HTTP_TLS_KEY,
 	OPT_HTTP_INSECURE,
+	OPT_HTTP_MAX_CONNECTIONS,
+	OPT_HTTP_IDLE_TIMEOUT,
+	OPT_HTTP_BODY_TIMEOUT,
+	OPT_HTTP_MAX_BUFFERED,
+	OPT_ZONE_RECORD_LIMIT,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -417,6 +443,16 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"http-tls-cert", required_argument, NULL, OPT_HTTP_TLS_CERT},
 	    {"http-tls-key", required_argument, NULL, OPT_HTTP_TLS_KEY},
 	    {"http-insecure", no_argument, NULL, OPT_HTTP_INSECURE},
+	    {"http-max-connections", required_argument, NULL,
+	     OPT_HTTP_MAX_CONNECTIONS},
+	    {"http-idle-timeout", required_argument, NULL,
+	     OPT_HTTP_IDLE_TIMEOUT},
+	    {"http-body-timeout", required_argument, NULL,
+	     OPT_HTTP_BODY_TIMEOUT},
+	    {"http-max-buffered", required_argument, NULL,
+	     OPT_HTTP_MAX_BUFFERED},
+	    {"zone-record-limit", required_argument, NULL,
+	     OPT_ZONE_RECORD_LIMIT},
 	    {"join", required_argument, NULL, OPT_JOIN},
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"nameservers", required_argument, NULL, OPT_NAMESERVERS},
@@ -587,6 +623,39 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_HTTP_INSECURE:
 			d->cl.http_insecure = true;
+			break;
+		case OPT_HTTP_MAX_CONNECTIONS:
+			if (q53d_parse_uint(
+				"--http-max-connections", optarg, 1, 60000,
+				&d->cl.http_limits.max_connections) != 0)
+				return -1;
+			break;
+		case OPT_HTTP_IDLE_TIMEOUT:
+			if (q53d_parse_uint(
+				"--http-idle-timeout", optarg, 1, 3600,
+				&d->cl.http_limits.idle_timeout_s) != 0)
+				return -1;
+			break;
+		case OPT_HTTP_BODY_TIMEOUT:
+			if (q53d_parse_uint(
+				"--http-body-timeout", optarg, 1, 3600,
+				&d->cl.http_limits.body_timeout_s) != 0)
+				return -1;
+			break;
+		case OPT_HTTP_MAX_BUFFERED:
+			if (q53d_parse_uint("--http-max-buffered", optarg, 1,
+					    65536,
+					    &d->cl.http_max_buffered_mib) != 0)
+				return -1;
+			d->cl.http_limits.max_buffered =
+			    (size_t)d->cl.http_max_buffered_mib << 20;
+			break;
+		case OPT_ZONE_RECORD_LIMIT:
+			if (q53d_parse_uint("--zone-record-limit", optarg, 0,
+					    ZONE_STORE_MAX_RRSETS_LIMIT,
+					    &d->cl.zone_record_limit) != 0)
+				return -1;
+			d->cl.zone_record_limit_set = true;
 			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
@@ -1094,6 +1163,9 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.http_tls_cert = cl->http_tls_cert;
 	cfg.http_tls_key = cl->http_tls_key;
 	cfg.http_insecure = cl->http_insecure;
+	cfg.http_limits = cl->http_limits;
+	cfg.zone_record_limit_set = cl->zone_record_limit_set;
+	cfg.zone_record_limit = cl->zone_record_limit;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;

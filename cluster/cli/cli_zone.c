@@ -1,5 +1,6 @@
 #include "cluster/cli/cli_zone.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +355,77 @@ static int zone_comment(struct cli *cli, int argc, char **argv)
 	return rv;
 }
 
+/* GetHostedZoneLimit (MAX_RRSETS_BY_ZONE), or with N its increase (0: no
+ * limit). */
+static int zone_limit(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "q53 zone limit ID|NAME [N]";
+	const char *pos[2];
+	size_t npos;
+	int rv = cli_parse_args(argc, argv, NULL, 0, pos, 2, &npos, usage);
+	if (rv != CLI_EXIT_OK)
+		return rv;
+	if (npos < 1)
+		return cli_usage_error("zone limit needs ID|NAME (usage: %s)",
+				       usage);
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__GetZoneLimitRequest gl =
+	    Q53__API__GET_ZONE_LIMIT_REQUEST__INIT;
+	Q53__Api__SetZoneLimitRequest sl =
+	    Q53__API__SET_ZONE_LIMIT_REQUEST__INIT;
+	Q53__Api__Response__BodyCase want;
+	if (npos == 2) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(pos[1], &end, 10);
+		if (pos[1][0] < '0' || pos[1][0] > '9' || *end != '\0' ||
+		    errno != 0)
+			return cli_usage_error("zone limit: '%s' is not a "
+					       "whole number (usage: %s)",
+					       pos[1], usage);
+		sl.zone = (char *)pos[0];
+		sl.type = "MAX_RRSETS_BY_ZONE";
+		sl.value = v;
+		req.body_case = Q53__API__REQUEST__BODY_SET_ZONE_LIMIT;
+		req.set_zone_limit = &sl;
+		want = Q53__API__RESPONSE__BODY_SET_ZONE_LIMIT;
+	} else {
+		gl.zone = (char *)pos[0];
+		gl.type = "MAX_RRSETS_BY_ZONE";
+		req.body_case = Q53__API__REQUEST__BODY_GET_ZONE_LIMIT;
+		req.get_zone_limit = &gl;
+		want = Q53__API__RESPONSE__BODY_GET_ZONE_LIMIT;
+	}
+	Q53__Api__Response *r;
+	if ((rv = cli_call(cli, &req, want, &r)) != CLI_EXIT_OK)
+		return rv;
+	const Q53__Api__ZoneLimitResponse *l =
+	    npos == 2 ? r->set_zone_limit : r->get_zone_limit;
+	if (l == NULL) {
+		cli_response_free(r);
+		return cli_fail(cli, CLI_EXIT_API, "InternalError",
+				"incomplete answer");
+	}
+	char value[32], count[32];
+	snprintf(value, sizeof(value), "%llu", (unsigned long long)l->value);
+	snprintf(count, sizeof(count), "%llu", (unsigned long long)l->count);
+	if (cli->json) {
+		/* Route 53's GetHostedZoneLimit shape. */
+		rv = cli_print_json(json_pack(
+		    "{s:{s:s,s:I},s:I}", "Limit", "Type", l->type, "Value",
+		    (json_int_t)l->value, "Count", (json_int_t)l->count));
+	} else {
+		struct cli_table t;
+		cli_table_init(&t, 2, NULL);
+		kv(&t, "Type", l->type);
+		kv(&t, "Value", l->value != 0 ? value : "none");
+		kv(&t, "Count", count);
+		rv = print_kv(&t);
+	}
+	cli_response_free(r);
+	return rv;
+}
+
 static int zone_delete(struct cli *cli, int argc, char **argv)
 {
 	const char *ref = NULL;
@@ -493,17 +565,18 @@ int cli_zone_main(struct cli *cli, int argc, char **argv)
 	    {"get", zone_get},	       {"delete", zone_delete},
 	    {"import", zone_import},   {"export", zone_export},
 	    {"comment", zone_comment}, {"transfer", cli_zone_transfer},
+	    {"limit", zone_limit},
 	};
 	if (argc < 1)
 		return cli_usage_error("zone needs a sub-command: create, "
 				       "list, get, delete, import, export, "
-				       "comment, transfer");
+				       "comment, transfer, limit");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[0], subs[i].name) == 0)
 			return subs[i].fn(cli, argc - 1, argv + 1);
 	return cli_usage_error("unknown zone sub-command '%s' (create, list, "
 			       "get, delete, import, export, comment, "
-			       "transfer)",
+			       "transfer, limit)",
 			       argv[0]);
 }
 

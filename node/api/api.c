@@ -389,6 +389,12 @@ static void call_dispatch(struct api_call *c)
 			break;
 		b->zone_transfer(d, c);
 		return;
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+		DISPATCH(get_zone_limit);
+		break;
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		DISPATCH(set_zone_limit);
+		break;
 	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
 	case Q53__API__REQUEST__BODY_CHANGE_CIDR_COLLECTION:
 	case Q53__API__REQUEST__BODY_DELETE_CIDR_COLLECTION:

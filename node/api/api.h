@@ -111,6 +111,11 @@ struct api_backend {
 			     const Q53__Api__LatencyListRequest *req);
 	void (*latency_samples)(void *data, struct api_call *call,
 				const Q53__Api__LatencySamplesRequest *req);
+	/* A hosted zone's limit (node/api/limit_api.c). */
+	void (*get_zone_limit)(void *data, struct api_call *call,
+			       const Q53__Api__GetZoneLimitRequest *req);
+	void (*set_zone_limit)(void *data, struct api_call *call,
+			       const Q53__Api__SetZoneLimitRequest *req);
 	/* CIDR collections (node/api/cidr_api.c): the request's body is
 	 * read from the call. */
 	void (*cidr)(void *data, struct api_call *call);

@@ -40,6 +40,7 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	e->geo = c->geo;
 	e->nameservers = (char **)c->nameservers;
 	e->n_nameservers = c->n_nameservers;
+	e->zone_record_limit = c->zone_record_limit;
 	e->rpc = c->rpc;
 	e->member_add = c->member_add;
 	e->member_remove = c->member_remove;

@@ -25,6 +25,9 @@ struct api_edge_config {
 	const struct geo_db *geo; /* the --geoip file, NULL: none (borrowed) */
 	char *const *nameservers; /* of new zones (borrowed) */
 	size_t n_nameservers;
+	/* MAX_RRSETS_BY_ZONE of new zones (q53d --zone-record-limit): 0
+	 * none. */
+	uint64_t zone_record_limit;
 	api_edge_member_add member_add;
 	api_edge_member_remove member_remove;
 	void *data; /* of member_add / member_remove */

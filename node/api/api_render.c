@@ -78,6 +78,7 @@ void api_render_zone(Q53__Api__HostedZone *hz,
 		hz->comment = (char *)info->comment;
 	hz->record_set_count = info->nrrsets;
 	hz->serial = info->serial;
+	hz->max_rrsets = info->max_rrsets;
 }
 
 void api_render_strings_free(char **names, size_t n)

@@ -34,6 +34,7 @@ struct api_edge {
 	const struct geo_db *geo; /* the --geoip file (test-answer), or NULL */
 	char **nameservers;
 	size_t n_nameservers;
+	uint64_t zone_record_limit; /* of new zones, 0: none */
 	struct member_rpc *rpc;
 	struct api_server *api;
 	struct write_router *router;

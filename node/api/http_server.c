@@ -26,6 +26,14 @@
 #define DEFAULT_MAX_BODY	((size_t)4 << 20)
 #define DEFAULT_MAX_CONNECTIONS 256
 #define DEFAULT_IDLE_TIMEOUT_S	30
+#define DEFAULT_MAX_BUFFERED	((size_t)128 << 20)
+#define DEFAULT_BODY_TIMEOUT_S	60
+/* MHD's own buffer per connection (request line, headers): its default,
+ * said explicitly. */
+#define CONNECTION_MEMORY ((size_t)32 << 10)
+/* Connections MHD accepts past max_connections, to answer them 503 rather
+ * than reset them; beyond these MHD refuses to accept. */
+#define OVERFLOW_CONNECTIONS 16
 
 struct http_request {
 	struct http_server *srv; /* NULL once the server is gone */
@@ -34,7 +42,9 @@ struct http_request {
 	const char *path;
 	uint8_t *body;
 	size_t len, cap;
-	size_t max_body; /* this request's limit */
+	size_t max_body;   /* this request's limit */
+	size_t charged;	   /* bytes counted in srv->buffered */
+	uint64_t start_ms; /* first byte of the request (loop time) */
 	bool too_big;
 	bool started;	/* handed to the handler */
 	bool answered;	/* http_respond called */
@@ -56,6 +66,10 @@ struct http_server {
 	bool closing;
 	size_t max_body;
 	size_t (*max_body_of)(void *data, const char *method, const char *path);
+	size_t max_buffered, buffered; /* request bytes held, all requests */
+	unsigned max_connections, connections;
+	uint64_t body_timeout_ms;
+	struct http_server_stats stats;
 	http_handler_fn handler;
 	void *data;
 	int port;
@@ -112,8 +126,31 @@ static void pending_remove(struct http_server *s, struct http_request *r)
 	r->prev = r->next = NULL;
 }
 
+/* Counts want bytes of r against the server's cap (never less than
+ * already counted). false when they do not fit. */
+static bool charge(struct http_request *r, size_t want)
+{
+	struct http_server *s = r->srv;
+	if (s == NULL || want <= r->charged)
+		return true;
+	size_t more = want - r->charged;
+	if (s->buffered + more > s->max_buffered)
+		return false;
+	s->buffered += more;
+	r->charged = want;
+	return true;
+}
+
+static void uncharge(struct http_request *r)
+{
+	if (r->srv != NULL)
+		r->srv->buffered -= r->charged;
+	r->charged = 0;
+}
+
 static void request_free(struct http_request *r)
 {
+	uncharge(r);
 	if (r->resp != NULL)
 		MHD_destroy_response(r->resp);
 	free(r->body);
@@ -124,6 +161,25 @@ static struct MHD_Response *text_response(const char *text)
 {
 	return MHD_create_response_from_buffer(strlen(text), (void *)text,
 					       MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result queue(struct http_request *r);
+
+/* Answers r at once, before its body is read (MHD then drops the body
+ * and closes the connection). */
+static enum MHD_Result refuse_early(struct http_request *r, unsigned status,
+				    const char *text)
+{
+	r->started = true;
+	r->answered = true;
+	r->status = status;
+	r->resp = text_response(text);
+	if (r->resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r->resp, "Connection", "close");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r->resp, "Retry-After", "1");
+	return queue(r);
 }
 
 static enum MHD_Result queue(struct http_request *r)
@@ -175,12 +231,45 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 				r->max_body = m;
 		}
 		peer_text(r);
+		r->start_ms = uv_now(s->loop);
 		*con_cls = r;
+		if (s->connections > s->max_connections) {
+			s->stats.refused_connections++;
+			return refuse_early(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					    "too many connections\n");
+		}
+		/* The announced body is refused, or counted against the
+		 * server's cap, before a byte of it is read. */
+		const char *cl = MHD_lookup_connection_value(
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			char *end;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (n > r->max_body) {
+				s->stats.refused_too_large++;
+				return refuse_early(r,
+						    MHD_HTTP_CONTENT_TOO_LARGE,
+						    "request body too large\n");
+			}
+			if (!charge(r, (size_t)n + 1)) {
+				s->stats.refused_buffered++;
+				return refuse_early(
+				    r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "server busy: too many request bytes "
+				    "buffered\n");
+			}
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		/* A body trickled in slower than the deadline: the idle
+		 * timeout alone never fires while bytes keep coming. */
+		if (uv_now(s->loop) - r->start_ms > s->body_timeout_ms) {
+			s->stats.slow_bodies++;
+			return MHD_NO; /* MHD closes the connection */
+		}
 		if (r->too_big || r->len + n > r->max_body) {
 			r->too_big = true;
 			return MHD_YES; /* read and drop the rest */
@@ -189,6 +278,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 			size_t cap = r->cap ? r->cap : 4096;
 			while (cap < r->len + n + 1)
 				cap *= 2;
+			/* Not past what is reserved or allowed. */
+			if (r->charged >= r->len + n + 1 && cap > r->charged)
+				cap = r->charged;
+			if (cap > r->max_body + 1 &&
+			    r->len + n + 1 <= r->max_body + 1)
+				cap = r->max_body + 1;
+			if (!charge(r, cap)) {
+				s->stats.refused_buffered++;
+				return MHD_NO;
+			}
 			uint8_t *b = realloc(r->body, cap);
 			if (b == NULL)
 				return MHD_NO;
@@ -206,6 +305,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 		return MHD_YES; /* still waiting: suspended again below */
 	r->started = true;
 	if (r->too_big) {
+		s->stats.refused_too_large++;
 		r->answered = true;
 		r->status = 413;
 		r->resp = text_response("request body too large\n");
@@ -218,6 +318,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 	r->suspended = true;
 	MHD_suspend_connection(conn);
 	return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	(void)conn, (void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		s->connections++;
+	else if (s->connections > 0)
+		s->connections--;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -407,6 +519,14 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->data = config->data;
 	s->max_body = config->max_body ? config->max_body : DEFAULT_MAX_BODY;
 	s->max_body_of = config->max_body_of;
+	const struct http_server_limits *l = &config->limits;
+	s->max_buffered =
+	    l->max_buffered ? l->max_buffered : DEFAULT_MAX_BUFFERED;
+	s->max_connections =
+	    l->max_connections ? l->max_connections : DEFAULT_MAX_CONNECTIONS;
+	s->body_timeout_ms =
+	    1000u *
+	    (l->body_timeout_s ? l->body_timeout_s : DEFAULT_BODY_TIMEOUT_S);
 	unsigned flags =
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -422,12 +542,13 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    s, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)(config->max_connections ? config->max_connections
-					       : DEFAULT_MAX_CONNECTIONS),
+	    s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)(s->max_connections + OVERFLOW_CONNECTIONS),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)(config->idle_timeout_s ? config->idle_timeout_s
-					      : DEFAULT_IDLE_TIMEOUT_S),
+	    (unsigned)(l->idle_timeout_s ? l->idle_timeout_s
+					 : DEFAULT_IDLE_TIMEOUT_S),
 	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen,
@@ -507,4 +628,12 @@ void http_server_close(struct http_server *s)
 	s->mhd = NULL;
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+}
+
+void http_server_stats(const struct http_server *s,
+		       struct http_server_stats *out)
+{
+	*out = s->stats;
+	out->connections = s->connections;
+	out->buffered = s->buffered;
 }

@@ -24,6 +24,22 @@ struct http_request;
  * answer is then dropped). */
 typedef void (*http_handler_fn)(void *data, struct http_request *r);
 
+/* The listener's resource limits (q53d --http-max-connections ...); 0 in
+ * any field: its default. */
+struct http_server_limits {
+	/* More connections get 503 (up to 16 more; beyond, MHD does not
+	 * accept). 0 = 256. */
+	unsigned max_connections;
+	unsigned idle_timeout_s; /* no byte for that long: closed; 0 = 30 */
+	/* A request whose body is not complete after this is closed (a body
+	 * trickled in, which the idle timeout never ends). 0 = 60. */
+	unsigned body_timeout_s;
+	/* Bytes of request bodies held by all requests together (reserved
+	 * from Content-Length when the headers arrive): a request past it
+	 * gets 503 before its body is read. 0 = 128 MiB. */
+	size_t max_buffered;
+};
+
 struct http_server_config {
 	const char *listen; /* "HOST:PORT", "[::1]:PORT"; port 0 = any */
 	size_t max_body;    /* larger bodies get 413; 0 = 4 MiB */
@@ -31,8 +47,7 @@ struct http_server_config {
 	 * http_request_path; 0 = max_body), asked once per request before
 	 * its body is read; data is the handler's. */
 	size_t (*max_body_of)(void *data, const char *method, const char *path);
-	unsigned max_connections; /* 0 = 256 */
-	unsigned idle_timeout_s;  /* 0 = 30 */
+	struct http_server_limits limits;
 	/* HTTPS (GnuTLS, through libmicrohttpd): the PEM certificate chain
 	 * and key, NULL for plain HTTP. Copied by MHD. */
 	const char *tls_cert_pem;
@@ -54,6 +69,18 @@ int http_server_port(const struct http_server *s);
 /* Stops: requests not answered yet get 503 when their handler answers
  * (the connection is gone by then); closes the socket, frees s. */
 void http_server_close(struct http_server *s);
+
+/* What the limits did since start, and what is held now. */
+struct http_server_stats {
+	uint64_t refused_connections; /* 503: past max_connections */
+	uint64_t refused_too_large;   /* 413 */
+	uint64_t refused_buffered;    /* 503: past max_buffered */
+	uint64_t slow_bodies;	      /* closed: past body_timeout_s */
+	unsigned connections;	      /* open now */
+	size_t buffered;	      /* request bytes held now */
+};
+void http_server_stats(const struct http_server *s,
+		       struct http_server_stats *out);
 
 /* --- a request (valid until answered) --- */
 const char *http_request_method(const struct http_request *r);

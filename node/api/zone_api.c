@@ -11,6 +11,7 @@
 
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
+#include "node/control/change_batch.h"
 #include "node/api/answer_api.h"
 #include "node/api/api_render.h"
 #include "node/api/change_status.h"
@@ -19,6 +20,7 @@
 #include "node/api/flow_api.h"
 #include "node/api/latency_api.h"
 #include "node/api/cidr_api.h"
+#include "node/api/limit_api.h"
 #include "node/api/tag_api.h"
 #include "node/api/xfr_api.h"
 #include "node/api/zone_api.h"
@@ -147,6 +149,9 @@ static bool cn_resolve(struct api_edge *n, struct api_call *call,
 static void be_get_change(void *data, struct api_call *call,
 			  const Q53__Api__GetChangeRequest *req);
 
+_Static_assert(API_MSG_CHANGE_BATCH_MAX == CHANGE_BATCH_MAX_JSON,
+	       "api_msg.h refuses what change_batch_parse would");
+
 void zone_api_execute(void *data, struct api_call *call)
 {
 	struct api_edge *n = data;
@@ -172,6 +177,7 @@ void zone_api_execute(void *data, struct api_call *call)
 		    .n_nameservers = n->n_nameservers,
 		    .change_id = change_id,
 		    .time_ms = now,
+		    .max_rrsets = n->zone_record_limit,
 		};
 		rv = command_encode_create_hosted_zone(&cmd, &p);
 		commit_reply_propose(n, call, &p, rv, cn_done_create_zone,
@@ -273,6 +279,10 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		cidr_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		limit_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -533,5 +543,6 @@ void zone_api_backend(struct api_backend *out)
 	xfr_api_backend(&b);
 	cidr_api_backend(&b);
 	answer_api_backend(&b);
+	limit_api_backend(&b);
 	*out = b;
 }

@@ -27,7 +27,11 @@
 #define CHANGE_BATCH_MAX_VALUE_CHARS 32000
 #define CHANGE_BATCH_MAX_VALUE_LEN   4000
 #define CHANGE_BATCH_MAX_COMMENT     256
-#define CHANGE_BATCH_MAX_TTL	     2147483647u
+/* Every other string of a ResourceRecordSet (Route 53's Name: 1024) and
+ * the whole JSON document: refused before anything is proposed. */
+#define CHANGE_BATCH_MAX_FIELD_LEN 1024
+#define CHANGE_BATCH_MAX_JSON	   (2 * 1024 * 1024)
+#define CHANGE_BATCH_MAX_TTL	   2147483647u
 
 #define CHANGE_BATCH_MAX_SET_ID		 128
 #define CHANGE_BATCH_MAX_HEALTH_CHECK_ID 64
@@ -230,13 +234,18 @@ int change_batch_format(const struct change_batch *b, char **json, size_t *len);
 
 /* Converts a parsed batch into its typed form: names to lowercase wire
  * names (Route 53's \ooo escapes), values to wire RDATA through
- * rdata_text_to_wire; what does not convert is kept as the change's
+ * rdata_text_to_wire, then Route 53's checks of node/dnsdata/rdata_policy.h
+ * (values, wildcard NS); what does not convert is kept as the change's
  * invalid reason (see struct rrset_change), not refused here. The typed
  * batch borrows b's comment, set identifiers and health check ids: free it
  * before b. Returns 0 (release with change_batch_typed_free) or
  * Q53_ENOMEM. */
 int change_batch_compile(const struct change_batch *b,
 			 struct change_batch_typed *out);
+/* The same with the checks of 0.4.0 (the upgrade module's log entries must
+ * convert as they did): without rdata_policy.h's Route 53 rules. */
+int change_batch_compile_legacy(const struct change_batch *b,
+				struct change_batch_typed *out);
 void change_batch_typed_free(struct change_batch_typed *t);
 
 /* Route 53 name (absolute, final dot optional, \ooo octal escapes) to a

@@ -13,6 +13,7 @@
 
 #include "node/common/errcode.h"
 #include "node/dnsdata/dname.h"
+#include "node/dnsdata/rdata_policy.h"
 #include "node/dnsdata/rdata_text.h"
 #include "node/dnsdata/rrtype.h"
 
@@ -98,8 +99,13 @@ static int check_object(const json_t *obj, const char *where,
 			return BAD("%s.%s has the wrong JSON type", where, key);
 	}
 	for (size_t k = 0; k < nrequired; k++) {
-		if (json_object_get(obj, keys[k]) == NULL)
-			return BAD("%s.%s is required", where, keys[k]);
+		if (json_object_get(obj, keys[k]) != NULL)
+			continue;
+		/* The change itself: the AWS CLI's words for its own check. */
+		if (strncmp(where, "ChangeBatch.", 12) == 0)
+			return BAD("Missing required parameter in %s: \"%s\"",
+				   where, keys[k]);
+		return BAD("%s.%s is required", where, keys[k]);
 	}
 	return 0;
 }
@@ -490,6 +496,40 @@ static int parse_alias(const json_t *rrs, const json_t *alias, struct change *c,
 	return 0;
 }
 
+/* Every string of a ResourceRecordSet but its Values (which have their own
+ * limit) at most CHANGE_BATCH_MAX_FIELD_LEN: no field of any length
+ * reaches the log (a 64 MB Name used to, refused only at apply). */
+static int check_field_lengths(const json_t *v, const char *key,
+			       struct change_batch_errors *e, size_t i)
+{
+	const char *k;
+	size_t idx;
+	json_t *x;
+	int rc;
+
+	if (json_is_string(v) &&
+	    json_string_length(v) > CHANGE_BATCH_MAX_FIELD_LEN)
+		return BAD("%s is longer than %d characters", key,
+			   CHANGE_BATCH_MAX_FIELD_LEN);
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, x)
+		{
+			if (strcmp(k, "ResourceRecords") == 0)
+				continue;
+			if ((rc = check_field_lengths(x, k, e, i)) != 0)
+				return rc;
+		}
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, idx, x)
+		{
+			if ((rc = check_field_lengths(x, key, e, i)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* Parses change i into c (which the caller frees, also on error). */
 static int parse_change(const json_t *obj, struct change *c,
 			struct change_batch_errors *e, size_t i)
@@ -503,7 +543,9 @@ static int parse_change(const json_t *obj, struct change *c,
 	json_t *v;
 	int rc;
 
-	rc = check_object(obj, "the change", CHANGE_KEYS, CHANGE_T, 2, 2, e, i);
+	char where[64];
+	snprintf(where, sizeof(where), "ChangeBatch.Changes[%zu]", i);
+	rc = check_object(obj, where, CHANGE_KEYS, CHANGE_T, 2, 2, e, i);
 	if (rc != 0)
 		return rc;
 	const char *action = json_string_value(json_object_get(obj, "Action"));
@@ -517,6 +559,9 @@ static int parse_change(const json_t *obj, struct change *c,
 		return BAD("Action must be CREATE, DELETE or UPSERT");
 
 	const json_t *rrs = json_object_get(obj, "ResourceRecordSet");
+	rc = check_field_lengths(rrs, "ResourceRecordSet", e, i);
+	if (rc != 0)
+		return rc;
 	json_object_foreach((json_t *)rrs, key, v)
 	{
 		if (!key_in(key, RRS_KEYS, 4) &&
@@ -611,6 +656,13 @@ int change_batch_parse(struct change_batch **out, const char *json, size_t len,
 	int rc;
 
 	change_batch_errors_init(&errs, err, errlen);
+	if (len > CHANGE_BATCH_MAX_JSON) {
+		snprintf(err, errlen,
+			 "InvalidInput: the change batch is %zu bytes, more "
+			 "than the limit of %d",
+			 len, CHANGE_BATCH_MAX_JSON);
+		return Q53_EINVAL;
+	}
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	/* Out of memory is not the text's fault (the upgrade module must
 	 * not reject on one node an old entry another accepts). */
@@ -618,6 +670,15 @@ int change_batch_parse(struct change_batch **out, const char *json, size_t len,
 	    (json_error_code(&jerr) == json_error_out_of_memory ||
 	     jerr.text[0] == '\0'))
 		return Q53_ENOMEM;
+	if (root == NULL &&
+	    json_error_code(&jerr) == json_error_null_character) {
+		snprintf(err, errlen,
+			 "InvalidInput: change batch is not valid JSON: line "
+			 "%d column %d: a string holds a NUL character "
+			 "(\\u0000), which no field may contain",
+			 jerr.line, jerr.column);
+		return Q53_EINVAL;
+	}
 	if (root == NULL) {
 		snprintf(err, errlen,
 			 "InvalidInput: change batch is not valid JSON: line "
@@ -967,25 +1028,59 @@ static int typed_invalid(struct typed_change *t, const char *fmt, ...)
 /* Values of r into t (one rdata per value; conversion stops at the first
  * failure, which becomes the reason). */
 static int typed_values(const struct change_rrset *r, struct typed_change *t,
-			uint8_t *wire)
+			uint8_t *wire, bool strict)
 {
-	char why[256], tname[32];
-	uint16_t rdlen;
+	char why[1024], tname[32];
+	uint16_t rdlen = 0;
 	int rc;
 
 	if (rdata_text_type_name(r->type, tname, sizeof(tname)) != 0)
 		snprintf(tname, sizeof(tname), "TYPE%u", r->type);
 	for (size_t k = 0; k < r->nvalues; k++) {
-		rc = rdata_text_to_wire(r->type, r->values[k], wire,
-					RDATA_TEXT_WIRE_MAX, &rdlen, why,
-					sizeof(why));
-		if (rc == Q53_ENOMEM)
-			return rc;
-		if (rc != 0)
-			return typed_invalid(t,
-					     "value '%.64s' is not a valid %s "
-					     "record: %s",
-					     r->values[k], tname, why);
+		if (!strict) {
+			rc = rdata_text_to_wire(r->type, r->values[k], wire,
+						RDATA_TEXT_WIRE_MAX, &rdlen,
+						why, sizeof(why));
+			if (rc == Q53_ENOMEM)
+				return rc;
+			if (rc != 0)
+				return typed_invalid(t,
+						     "value '%.64s' is not a "
+						     "valid %s record: %s",
+						     r->values[k], tname, why);
+		} else {
+			/* Route 53's checks of the text first (a TXT
+			 * string the parser would split, a quoted CAA
+			 * tag), then the parse, then the checks of what it
+			 * parsed to. */
+			rc = rdata_policy_check_text(r->type, r->values[k], why,
+						     sizeof(why));
+			if (rc == 0) {
+				rc = rdata_text_to_wire(
+				    r->type, r->values[k], wire,
+				    RDATA_TEXT_WIRE_MAX, &rdlen, why,
+				    sizeof(why));
+				if (rc == Q53_ENOMEM)
+					return rc;
+				if (rc != 0) {
+					char reason[sizeof(why)];
+					snprintf(reason, sizeof(reason), "%s",
+						 why);
+					rdata_policy_parse_error(
+					    r->type, r->values[k], reason, why,
+					    sizeof(why));
+				}
+			}
+			if (rc == 0)
+				rc = rdata_policy_check_wire(
+				    r->type, wire, rdlen, r->values[k], why,
+				    sizeof(why));
+			if (rc == Q53_ENOMEM)
+				return rc;
+			if (rc != 0)
+				return typed_invalid(
+				    t, "[Invalid Resource Record: '%s']", why);
+		}
 		for (size_t j = 0; j < k; j++) {
 			if (t->rdata[j].len == rdlen &&
 			    memcmp(t->rdata[j].data, wire, rdlen) == 0)
@@ -1002,8 +1097,8 @@ static int typed_values(const struct change_rrset *r, struct typed_change *t,
 	return 0;
 }
 
-int change_batch_compile(const struct change_batch *b,
-			 struct change_batch_typed *out)
+static int compile(const struct change_batch *b, struct change_batch_typed *out,
+		   bool strict)
 {
 	struct typed_priv *p = calloc(1, sizeof(*p));
 	uint8_t *wire = malloc(RDATA_TEXT_WIRE_MAX);
@@ -1054,9 +1149,14 @@ int change_batch_compile(const struct change_batch *b,
 			c->set.alias_name_len = change_batch_name_to_wire(
 			    r->alias_dns_name, t->alias_name);
 		}
+		char why[1024];
 		if (c->set.owner_len == 0)
-			rc = typed_invalid(t, "'%s' is not a valid DNS name",
-					   r->name);
+			rc = typed_invalid(
+			    t, "'%.255s' is not a valid DNS name", r->name);
+		else if (strict && rdata_policy_check_owner(
+				       r->type, t->owner, c->set.owner_len, why,
+				       sizeof(why)) != 0)
+			rc = typed_invalid(t, "%s", why);
 		else if (r->alias_zone_id != NULL && c->set.alias_name_len == 0)
 			rc =
 			    typed_invalid(t,
@@ -1064,7 +1164,7 @@ int change_batch_compile(const struct change_batch *b,
 					  "a valid DNS name",
 					  r->alias_dns_name);
 		else
-			rc = typed_values(r, t, wire);
+			rc = typed_values(r, t, wire, strict);
 		if (rc != 0)
 			goto err;
 		c->invalid = t->invalid;
@@ -1080,4 +1180,16 @@ err:
 	free(wire);
 	typed_priv_free(p);
 	return Q53_ENOMEM;
+}
+
+int change_batch_compile(const struct change_batch *b,
+			 struct change_batch_typed *out)
+{
+	return compile(b, out, true);
+}
+
+int change_batch_compile_legacy(const struct change_batch *b,
+				struct change_batch_typed *out)
+{
+	return compile(b, out, false);
 }

@@ -95,6 +95,8 @@ const char *command_type_name(uint16_t type)
 		return "DeleteTrafficPolicy";
 	case COMMAND_TRAFFIC_POLICY_INSTANCE:
 		return "TrafficPolicyInstance";
+	case COMMAND_SET_ZONE_LIMIT:
+		return "SetHostedZoneLimit";
 	default:
 		return "Unknown";
 	}
@@ -180,6 +182,7 @@ int command_encode_create_hosted_zone(
 	m.nameservers = (char **)c->nameservers;
 	m.change_id = str_in(c->change_id);
 	m.time_ms = c->time_ms;
+	m.max_rrsets = c->max_rrsets;
 	return pack_payload(COMMAND_CREATE_HOSTED_ZONE, &m.base, out);
 }
 
@@ -700,6 +703,20 @@ int command_encode_set_zone_transfer(const struct command_set_zone_transfer *c,
 	return rc;
 }
 
+int command_encode_set_zone_limit(const struct command_set_zone_limit *c,
+				  struct command_payload *out)
+{
+	Q53__Command__SetHostedZoneLimit m;
+
+	q53__command__set_hosted_zone_limit__init(&m);
+	m.command_version = COMMAND_VERSION_ZONE_LIMIT;
+	m.zone_id = str_in(c->zone_id);
+	m.limit_type = str_in(c->limit_type);
+	m.value = c->value;
+	m.time_ms = c->time_ms;
+	return pack_payload(COMMAND_SET_ZONE_LIMIT, &m.base, out);
+}
+
 int command_encode_update_zone_comment(
     const struct command_update_zone_comment *c, struct command_payload *out)
 {
@@ -966,6 +983,8 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 		return &q53__command__change_tags__descriptor;
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return &q53__command__update_hosted_zone_comment__descriptor;
+	case COMMAND_SET_ZONE_LIMIT:
+		return &q53__command__set_hosted_zone_limit__descriptor;
 	case COMMAND_SET_LATENCY_ROWS:
 		return &q53__command__set_latency_rows__descriptor;
 	case COMMAND_LATENCY_SAMPLES:
@@ -1113,6 +1132,7 @@ static void fill_command(struct command *out)
 		c->n_nameservers = m->n_nameservers;
 		c->change_id = str_out(m->change_id);
 		c->time_ms = m->time_ms;
+		c->max_rrsets = m->max_rrsets;
 		break;
 	}
 	case COMMAND_DELETE_HOSTED_ZONE: {
@@ -1185,7 +1205,8 @@ bool command_type_versioned(uint16_t type)
 	       type == COMMAND_LATENCY_SAMPLES ||
 	       type == COMMAND_SET_ZONE_TRANSFER ||
 	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
-		type <= COMMAND_TRAFFIC_POLICY_INSTANCE);
+		type <= COMMAND_TRAFFIC_POLICY_INSTANCE) ||
+	       type == COMMAND_SET_ZONE_LIMIT;
 }
 
 uint32_t command_version_max(uint16_t type)
@@ -1195,6 +1216,8 @@ uint32_t command_version_max(uint16_t type)
 		return COMMAND_VERSION_TRAFFIC_FLOW;
 	if (type == COMMAND_SET_ZONE_TRANSFER)
 		return COMMAND_VERSION_XFR;
+	if (type == COMMAND_SET_ZONE_LIMIT)
+		return COMMAND_VERSION_ZONE_LIMIT;
 	return type == COMMAND_CHANGE_RRSETS || type == COMMAND_IMPORT_ZONE
 		   ? COMMAND_VERSION_MAX
 		   : COMMAND_VERSION;
@@ -1212,6 +1235,8 @@ bool command_version_known(uint16_t type, uint32_t v)
 		return v == COMMAND_VERSION_TRAFFIC_FLOW;
 	if (type == COMMAND_SET_ZONE_TRANSFER)
 		return v == COMMAND_VERSION_XFR;
+	if (type == COMMAND_SET_ZONE_LIMIT)
+		return v == COMMAND_VERSION_ZONE_LIMIT;
 	return v == COMMAND_VERSION;
 }
 
@@ -1607,6 +1632,18 @@ static int fill_typed(struct command *out)
 			return Q53_EMALF;
 		out->u.set_zone_transfer.config = cfg;
 		out->u.set_zone_transfer.time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_SET_ZONE_LIMIT: {
+		const Q53__Command__SetHostedZoneLimit *m = out->pb;
+		struct command_set_zone_limit *c = &out->u.set_zone_limit;
+
+		if (m->command_version != COMMAND_VERSION_ZONE_LIMIT)
+			return Q53_EMALF;
+		c->zone_id = str_out(m->zone_id);
+		c->limit_type = str_out(m->limit_type);
+		c->value = m->value;
+		c->time_ms = m->time_ms;
 		return 0;
 	}
 	case COMMAND_UPDATE_ZONE_COMMENT: {

@@ -73,7 +73,8 @@ enum command_type {
 	COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT = 25,
 	COMMAND_DELETE_TRAFFIC_POLICY = 26,
 	COMMAND_TRAFFIC_POLICY_INSTANCE = 27,
-	/* 28..31: other 0.5.0 features */
+	COMMAND_SET_ZONE_LIMIT = 28, /* 0.5.0: SetHostedZoneLimit */
+	/* 29..31: other 0.5.0 features */
 	/* Outbound zone transfers (node/control/xfr_config.h): */
 	COMMAND_SET_ZONE_TRANSFER = 32,
 };
@@ -101,6 +102,10 @@ enum command_type {
 #define COMMAND_VERSION_TRAFFIC_FLOW_GEO 10
 /* The command_version of SetZoneTransfer (32). */
 #define COMMAND_VERSION_XFR 9
+/* The command_version of SetHostedZoneLimit (28). */
+#define COMMAND_VERSION_ZONE_LIMIT 8
+/* Route 53's limit type, the one there is. */
+#define COMMAND_ZONE_LIMIT_MAX_RRSETS "MAX_RRSETS_BY_ZONE"
 
 /* True for the types 11..16 and 18..23, which carry command_version. */
 bool command_type_versioned(uint16_t type);
@@ -130,6 +135,16 @@ struct command_create_hosted_zone {
 	const char *const *nameservers;
 	size_t n_nameservers;
 	const char *change_id; /* optional: the change recorded */
+	uint64_t time_ms;
+	uint64_t max_rrsets; /* 0: no limit (every log before 0.5.0) */
+};
+
+/* SetHostedZoneLimit: limit_type is COMMAND_ZONE_LIMIT_MAX_RRSETS; value
+ * 0 removes the limit. */
+struct command_set_zone_limit {
+	const char *zone_id;
+	const char *limit_type;
+	uint64_t value;
 	uint64_t time_ms;
 };
 
@@ -370,6 +385,8 @@ int command_encode_update_zone_comment(
     const struct command_update_zone_comment *c, struct command_payload *out);
 int command_encode_set_zone_transfer(const struct command_set_zone_transfer *c,
 				     struct command_payload *out);
+int command_encode_set_zone_limit(const struct command_set_zone_limit *c,
+				  struct command_payload *out);
 int command_encode_set_latency_rows(const struct command_set_latency_rows *c,
 				    struct command_payload *out);
 int command_encode_latency_samples(const struct command_latency_samples *c,
@@ -402,6 +419,7 @@ struct command {
 		struct command_delete_access_key delete_access_key;
 		struct command_change_tags change_tags;
 		struct command_update_zone_comment update_zone_comment;
+		struct command_set_zone_limit set_zone_limit;
 		struct command_set_latency_rows set_latency_rows;
 		struct command_latency_samples latency_samples;
 		struct command_create_cidr_collection create_cidr_collection;

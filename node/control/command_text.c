@@ -1,5 +1,6 @@
 #include "node/control/command_text.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +12,12 @@
 #include "node/control/zone_text.h"
 #include "node/health/check_config_json.h"
 
-int command_text_change_rrsets(const char *zone_id, const char *change_id,
-			       const char *json, size_t len, uint64_t time_ms,
-			       struct command_payload *out, char *err,
-			       size_t errlen)
-{
-	return command_text_change_rrsets_by(zone_id, change_id, "", json, len,
-					     time_ms, out, err, errlen);
-}
-
-int command_text_change_rrsets_by(const char *zone_id, const char *change_id,
-				  const char *access_key_id, const char *json,
-				  size_t len, uint64_t time_ms,
-				  struct command_payload *out, char *err,
-				  size_t errlen)
+/* strict: Route 53's rules and no invalid change proposed (a request);
+ * otherwise 0.4.0's (an old log entry, which must convert as it did). */
+static int change_rrsets(const char *zone_id, const char *change_id,
+			 const char *access_key_id, const char *json,
+			 size_t len, uint64_t time_ms, bool strict,
+			 struct command_payload *out, char *err, size_t errlen)
 {
 	struct change_batch *b = NULL;
 	struct change_batch_typed t;
@@ -37,7 +30,25 @@ int command_text_change_rrsets_by(const char *zone_id, const char *change_id,
 		change_batch_free(b);
 		return rc;
 	}
-	rc = change_batch_compile(b, &t);
+	rc = strict ? change_batch_compile(b, &t)
+		    : change_batch_compile_legacy(b, &t);
+	/* A change that is invalid on its own (a value that does not parse,
+	 * a wildcard NS) is refused here, not proposed: apply decides only
+	 * what depends on the zone's state. */
+	if (rc == 0 && strict) {
+		struct change_batch_errors errs;
+		change_batch_errors_init(&errs, err, errlen);
+		for (size_t k = 0; k < t.batch.nchanges; k++) {
+			if (t.batch.changes[k].invalid != NULL)
+				change_batch_errors_add(
+				    &errs, k, "%s", t.batch.changes[k].invalid);
+		}
+		if (errs.count > 0) {
+			change_batch_typed_free(&t);
+			change_batch_free(b);
+			return Q53_EINVAL;
+		}
+	}
 	if (rc == 0) {
 		struct command_change_rrsets c = {
 		    .zone_id = zone_id,
@@ -51,6 +62,25 @@ int command_text_change_rrsets_by(const char *zone_id, const char *change_id,
 	}
 	change_batch_free(b);
 	return rc == Q53_EINVAL ? Q53_ENOMEM : rc;
+}
+
+int command_text_change_rrsets(const char *zone_id, const char *change_id,
+			       const char *json, size_t len, uint64_t time_ms,
+			       struct command_payload *out, char *err,
+			       size_t errlen)
+{
+	return change_rrsets(zone_id, change_id, "", json, len, time_ms, false,
+			     out, err, errlen);
+}
+
+int command_text_change_rrsets_by(const char *zone_id, const char *change_id,
+				  const char *access_key_id, const char *json,
+				  size_t len, uint64_t time_ms,
+				  struct command_payload *out, char *err,
+				  size_t errlen)
+{
+	return change_rrsets(zone_id, change_id, access_key_id, json, len,
+			     time_ms, true, out, err, errlen);
 }
 
 /* An import's typed form, kept with its payload (command_payload.decoded):
@@ -74,7 +104,7 @@ static void import_decoded_free(struct command *c)
 
 static int import_zone(const struct zone_store *store, const char *zone_id,
 		       const char *change_id, const char *text, size_t len,
-		       uint64_t time_ms, bool deferred,
+		       uint64_t time_ms, bool strict, bool deferred,
 		       struct command_payload *out, char *err, size_t errlen)
 {
 	struct zone_store_info info;
@@ -84,10 +114,26 @@ static int import_zone(const struct zone_store *store, const char *zone_id,
 	err[0] = '\0';
 	memset(out, 0, sizeof(*out));
 	if (zone_store_get(store, zone_id, &info) == 0) {
-		rc = zone_text_parse(&info, text != NULL ? text : "", len,
-				     &sets, err, errlen);
+		rc = strict ? zone_text_parse_request(&info,
+						      text != NULL ? text : "",
+						      len, &sets, err, errlen)
+			    : zone_text_parse(&info, text != NULL ? text : "",
+					      len, &sets, err, errlen);
 		if (rc != 0)
 			return rc;
+		/* Past the zone's limit whatever the apex gets: refused
+		 * here rather than proposed (apply checks it again). */
+		if (strict && info.max_rrsets != 0 &&
+		    sets.n > info.max_rrsets && sets.n > info.nrrsets) {
+			snprintf(err, errlen,
+				 "InvalidChangeBatch: the zone file holds %zu "
+				 "record sets, more than the hosted zone's "
+				 "limit of %llu (MAX_RRSETS_BY_ZONE; q53 zone "
+				 "limit raises it)",
+				 sets.n, (unsigned long long)info.max_rrsets);
+			zone_text_sets_free(&sets);
+			return Q53_EINVAL;
+		}
 	}
 	struct command_import_zone c = {
 	    .zone_id = zone_id,
@@ -135,8 +181,8 @@ int command_text_import_zone(const struct zone_store *store,
 			     struct command_payload *out, char *err,
 			     size_t errlen)
 {
-	return import_zone(store, zone_id, change_id, text, len, time_ms, false,
-			   out, err, errlen);
+	return import_zone(store, zone_id, change_id, text, len, time_ms, true,
+			   false, out, err, errlen);
 }
 
 int command_text_import_zone_deferred(const struct zone_store *store,
@@ -147,7 +193,18 @@ int command_text_import_zone_deferred(const struct zone_store *store,
 				      size_t errlen)
 {
 	return import_zone(store, zone_id, change_id, text, len, time_ms, true,
-			   out, err, errlen);
+			   true, out, err, errlen);
+}
+
+int command_text_import_zone_legacy(const struct zone_store *store,
+				    const char *zone_id, const char *change_id,
+				    const char *text, size_t len,
+				    uint64_t time_ms,
+				    struct command_payload *out, char *err,
+				    size_t errlen)
+{
+	return import_zone(store, zone_id, change_id, text, len, time_ms, false,
+			   false, out, err, errlen);
 }
 
 static int parse_config(const char *json, size_t len,

@@ -19,12 +19,18 @@
 
 struct zone_store;
 
+/* With the rules of 0.4.0 (the upgrade module: an old log entry converts
+ * as it did); a change that does not convert is kept as invalid, for apply
+ * to refuse. */
 int command_text_change_rrsets(const char *zone_id, const char *change_id,
 			       const char *json, size_t len, uint64_t time_ms,
 			       struct command_payload *out, char *err,
 			       size_t errlen);
 
-/* The same, recording who submitted it (the REST edge's signing key;
+/* A request's batch: Route 53's rules (node/dnsdata/rdata_policy.h), and
+ * any change invalid on its own refuses the batch here (Q53_EINVAL,
+ * "InvalidChangeBatch: change N: ..."), so that it is never proposed;
+ * records who submitted it (the REST edge's signing key;
  * "" = local) in the command for the audit. */
 int command_text_change_rrsets_by(const char *zone_id, const char *change_id,
 				  const char *access_key_id, const char *json,
@@ -50,6 +56,16 @@ int command_text_import_zone_deferred(const struct zone_store *store,
 				      size_t len, uint64_t time_ms,
 				      struct command_payload *out, char *err,
 				      size_t errlen);
+
+/* command_text_import_zone parses with Route 53's rules
+ * (zone_text_parse_request); _legacy with 0.4.0's (zone_text_parse), for
+ * the upgrade module. */
+int command_text_import_zone_legacy(const struct zone_store *store,
+				    const char *zone_id, const char *change_id,
+				    const char *text, size_t len,
+				    uint64_t time_ms,
+				    struct command_payload *out, char *err,
+				    size_t errlen);
 
 int command_text_create_health_check(
     const char *id, const char *caller_reference, const char *json, size_t len,

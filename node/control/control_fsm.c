@@ -1041,6 +1041,9 @@ static int apply_create_hosted_zone(struct apply *a,
 	    .comment = c->comment[0] != '\0' ? c->comment : NULL,
 	    .nameservers = c->nameservers,
 	    .nnameservers = c->n_nameservers,
+	    .max_rrsets = c->max_rrsets <= ZONE_STORE_MAX_RRSETS_LIMIT
+			      ? c->max_rrsets
+			      : ZONE_STORE_MAX_RRSETS_LIMIT,
 	};
 	struct zone_store_info info;
 	char err[ERR_MAX];
@@ -1708,6 +1711,39 @@ static int apply_delete_access_key(struct apply *a,
 	return 0;
 }
 
+/* SetHostedZoneLimit (28): checked again here (the log is untrusted). */
+static int apply_set_zone_limit(struct apply *a,
+				const struct command_set_zone_limit *c)
+{
+	struct state *s = &a->f->s;
+	struct zone_store_info info;
+	char err[ERR_MAX];
+	int rv;
+
+	if (zone_store_get(&s->zones, c->zone_id, &info) != 0)
+		return reject_no_zone(a, c->zone_id);
+	if (strcmp(c->limit_type, COMMAND_ZONE_LIMIT_MAX_RRSETS) != 0)
+		return reject(a, Q53_EINVAL,
+			      "InvalidInput: limit type '%.40s' is not %s",
+			      c->limit_type, COMMAND_ZONE_LIMIT_MAX_RRSETS);
+	if (c->value > ZONE_STORE_MAX_RRSETS_LIMIT)
+		return reject(
+		    a, Q53_EINVAL, "InvalidInput: a %s of %llu is more than %d",
+		    COMMAND_ZONE_LIMIT_MAX_RRSETS, (unsigned long long)c->value,
+		    ZONE_STORE_MAX_RRSETS_LIMIT);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = zone_store_set_limit(&s->zones, c->zone_id, c->value, err,
+				  sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
 static int
 apply_update_zone_comment(struct apply *a,
 			  const struct command_update_zone_comment *c)
@@ -2032,6 +2068,8 @@ static int dispatch(struct apply *a, const struct command *cmd)
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return apply_update_zone_comment(a,
 						 &cmd->u.update_zone_comment);
+	case COMMAND_SET_ZONE_LIMIT:
+		return apply_set_zone_limit(a, &cmd->u.set_zone_limit);
 	case COMMAND_SET_LATENCY_ROWS:
 		return apply_set_latency_rows(a, &cmd->u.set_latency_rows);
 	case COMMAND_LATENCY_SAMPLES:
@@ -2351,6 +2389,7 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	Q53__Command__FsmSnapshotExt ext = Q53__COMMAND__FSM_SNAPSHOT_EXT__INIT;
 	Q53__Command__ZoneTransferConfig **xfr_pb = NULL;
 	char ***children = NULL;
+	Q53__Command__SnapshotZoneLimit *lim_items = NULL, **lim_ptrs = NULL;
 	size_t n_votes = 0, v = 0, n_kvs = 0, kv = 0;
 	bool failed = false;
 	int rv;
@@ -2562,6 +2601,35 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		ext.n_zone_transfers = s->xfr.n;
 		m.ext = &ext;
 	}
+	/* The zones' stored limits (ext 1), read from the store itself on
+	 * the loop (a capture packs this part there too). */
+	size_t nlim = 0, nzs = zone_store_count(&s->zones);
+	struct zone_store_info zi;
+	for (size_t i = 0; i < nzs; i++)
+		nlim += zone_store_get_at(&s->zones, i, &zi) == 0 &&
+			zi.max_rrsets != 0;
+	if (nlim > 0) {
+		lim_items = calloc0(nlim, sizeof(*lim_items), &failed);
+		lim_ptrs = calloc0(nlim, sizeof(*lim_ptrs), &failed);
+		if (failed) {
+			rv = Q53_ENOMEM;
+			goto out;
+		}
+		size_t k = 0;
+		for (size_t i = 0; i < nzs && k < nlim; i++) {
+			if (zone_store_get_at(&s->zones, i, &zi) != 0 ||
+			    zi.max_rrsets == 0)
+				continue;
+			q53__command__snapshot_zone_limit__init(&lim_items[k]);
+			lim_items[k].zone_id = (char *)zi.id;
+			lim_items[k].max_rrsets = zi.max_rrsets;
+			lim_ptrs[k] = &lim_items[k];
+			k++;
+		}
+		ext.zone_limits = lim_ptrs;
+		ext.n_zone_limits = k;
+		m.ext = &ext;
+	}
 	/* Features of 0.5.0 fill m.ext (FsmSnapshotExt) above this line. */
 	if (m.ext != NULL)
 		m.format = SNAPSHOT_FORMAT_EXT;
@@ -2582,6 +2650,8 @@ out:
 		raft_free(children[i]);
 	raft_free(children);
 	raft_free(cfgs);
+	raft_free(lim_items);
+	raft_free(lim_ptrs);
 	command_flow_pb_free(&flow);
 	snap_zones_free(&zx);
 	snap_arrays_free(&x);
@@ -3074,6 +3144,30 @@ static int restore_tags(struct state *t, const Q53__Command__FsmSnapshot *m)
 	return 0;
 }
 
+/* FsmSnapshotExt.zone_limits: each names a zone of the snapshot, once. */
+static int restore_zone_limits(struct state *t,
+			       const Q53__Command__FsmSnapshot *m)
+{
+	char err[ERR_MAX];
+
+	if (m->ext == NULL)
+		return 0; /* older data: no zone has a limit */
+	for (size_t i = 0; i < m->ext->n_zone_limits; i++) {
+		const Q53__Command__SnapshotZoneLimit *l =
+		    m->ext->zone_limits[i];
+		struct zone_store_info info;
+		if (l->max_rrsets == 0 ||
+		    zone_store_get(&t->zones, l->zone_id, &info) != 0 ||
+		    info.max_rrsets != 0)
+			return Q53_EMALF;
+		int rv = zone_store_set_limit(&t->zones, l->zone_id,
+					      l->max_rrsets, err, sizeof(err));
+		if (rv != 0)
+			return rv == Q53_ENOMEM ? rv : Q53_EMALF;
+	}
+	return 0;
+}
+
 static int age_cmp(const void *x, const void *y)
 {
 	return age_before(x, y) ? -1 : age_before(y, x) ? 1 : 0;
@@ -3282,6 +3376,8 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 		rv = restore_decisions(&t, m);
 	if (rv == 0)
 		rv = restore_tags(&t, m);
+	if (rv == 0)
+		rv = restore_zone_limits(&t, m);
 	if (rv == 0) {
 		latency_table_free(&t.latency);
 		rv = latency_table_from_pb(m->latency, &t.latency);

@@ -70,7 +70,7 @@ static int convert(const struct control_fsm *fsm,
 	}
 	case COMMAND_LEGACY_IMPORT_ZONE: {
 		const struct command_legacy_import_zone *x = &c->u.import_zone;
-		rc = command_text_import_zone(
+		rc = command_text_import_zone_legacy(
 		    control_fsm_zone_store(fsm), x->zone_id, x->change_id,
 		    x->text, x->len, x->time_ms, out, err, errlen);
 		break;

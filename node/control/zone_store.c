@@ -994,6 +994,7 @@ static void zone_info(const struct zone_store_zone *z,
 	out->caller_reference = z->caller_reference;
 	out->serial = z->serial;
 	out->nrrsets = zone_store_sets_count(&z->sets);
+	out->max_rrsets = z->max_rrsets;
 	out->sets = &z->sets;
 }
 
@@ -1206,6 +1207,7 @@ int zone_store_create(struct zone_store *s,
 	z->origin_len = (uint8_t)olen;
 	name_text(z->origin, z->name, sizeof(z->name));
 	z->serial = 1;
+	z->max_rrsets = p->max_rrsets;
 	if ((p->comment && (z->comment = strdup(p->comment)) == NULL) ||
 	    (p->caller_reference &&
 	     (z->caller_reference = strdup(p->caller_reference)) == NULL)) {
@@ -2044,6 +2046,42 @@ static int check_health_ids(const struct rrset_batch *b,
 	return list.count > 0 ? Q53_ENOENT : 0;
 }
 
+/* Whether a mutation from before to after sets breaks z's limit: only
+ * growth past it (a zone over a lowered limit can still shrink). */
+static bool over_limit(const struct zone_store_zone *z, size_t before,
+		       size_t after)
+{
+	return z->max_rrsets != 0 && after > before && after > z->max_rrsets;
+}
+
+static int limit_exceeded(const struct zone_store_zone *z, size_t after,
+			  char *err, size_t errlen)
+{
+	return fail(err, errlen, Q53_EINVAL,
+		    "InvalidChangeBatch: the hosted zone %s would hold %zu "
+		    "record sets, more than its limit of %llu "
+		    "(MAX_RRSETS_BY_ZONE: see get-hosted-zone-limit; q53 zone "
+		    "limit raises it)",
+		    z->name, after, (unsigned long long)z->max_rrsets);
+}
+
+int zone_store_set_limit(struct zone_store *s, const char *id,
+			 uint64_t max_rrsets, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	struct zone_store_zone *z = zone_find(s, id, NULL);
+	if (z == NULL)
+		return no_such_zone(id, err, errlen);
+	if (max_rrsets > ZONE_STORE_MAX_RRSETS_LIMIT)
+		return fail(err, errlen, Q53_EINVAL,
+			    "InvalidInput: a MAX_RRSETS_BY_ZONE of %llu is "
+			    "more than %d",
+			    (unsigned long long)max_rrsets,
+			    ZONE_STORE_MAX_RRSETS_LIMIT);
+	z->max_rrsets = max_rrsets;
+	return 0;
+}
+
 int zone_store_apply(struct zone_store *s, const char *id,
 		     const struct rrset_batch *b, char *err, size_t errlen)
 {
@@ -2186,6 +2224,12 @@ int zone_store_apply_counted(struct zone_store *s, const char *id,
 							e.why[i]);
 		}
 		rc = Q53_EINVAL;
+		goto out;
+	}
+	size_t before = zone_store_sets_count(&z->sets);
+	size_t after = zone_store_sets_count(&work);
+	if (over_limit(z, before, after)) {
+		rc = limit_exceeded(z, after, err, errlen);
 		goto out;
 	}
 
@@ -2585,6 +2629,10 @@ int zone_store_replace(struct zone_store *s, const char *id,
 	uint32_t serial = z->serial + 1;
 	if (serial_newer(soa_serial_get(soa), serial))
 		serial = soa_serial_get(soa);
+	if (over_limit(z, zone_store_sets_count(&z->sets), l.n)) {
+		rc = limit_exceeded(z, l.n, err, errlen);
+		goto err_after_list;
+	}
 	size_t nalias = list_count_alias(&l);
 	size_t nlatency = list_count_latency(&l);
 	size_t ncidr = list_count_cidr(&l);

@@ -211,6 +211,7 @@ struct zone_store_info {
 	const char *caller_reference; /* NULL when none */
 	uint32_t serial;
 	size_t nrrsets;
+	uint64_t max_rrsets; /* MAX_RRSETS_BY_ZONE, 0: none */
 	/* The sets, read with zone_store_info_rrset. */
 	const struct zone_store_sets *sets;
 };
@@ -311,7 +312,22 @@ struct zone_store_create_params {
 	const char *comment;		/* optional, at most 256 characters */
 	const char *const *nameservers; /* >= 1 names, for the apex NS set */
 	size_t nnameservers;
+	uint64_t max_rrsets; /* the zone's MAX_RRSETS_BY_ZONE, 0: none */
 };
+
+/* Route 53's default MAX_RRSETS_BY_ZONE, which the proposer of a new zone
+ * puts in its CreateHostedZone (q53d --zone-record-limit), and the largest
+ * value a limit increase takes. */
+#define ZONE_STORE_DEFAULT_MAX_RRSETS 10000
+#define ZONE_STORE_MAX_RRSETS_LIMIT   10000000
+
+/* Sets zone id's MAX_RRSETS_BY_ZONE (0: none). A zone that already holds
+ * more keeps its sets: the limit refuses growth only (a batch or import
+ * that leaves the zone with more sets than before and more than the limit),
+ * so that it can still shrink. 0, Q53_ENOENT ("NoSuchHostedZone: ...") or
+ * Q53_EINVAL ("InvalidInput: ...", above ZONE_STORE_MAX_RRSETS_LIMIT). */
+int zone_store_set_limit(struct zone_store *s, const char *id,
+			 uint64_t max_rrsets, char *err, size_t errlen);
 
 /* Creates an empty hosted zone: apex SOA (first nameserver, hostmaster.
  * <zone>, serial 1, 7200 900 1209600 86400) and apex NS (every nameserver).

@@ -32,6 +32,9 @@ struct zone_store_zone {
 	size_t nalias;	 /* alias sets: their answers follow other zones */
 	size_t nlatency; /* latency sets: their answers follow the table */
 	size_t ncidr;	 /* IP-based sets (CidrRoutingConfig) */
+	/* MAX_RRSETS_BY_ZONE (replicated: CreateHostedZone 8,
+	 * SetHostedZoneLimit); 0: none, every zone of a log before 0.5.0. */
+	uint64_t max_rrsets;
 };
 
 /* The longest alias chain (alias to alias ...) apply accepts and builds

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "node/common/errcode.h"
 #include "node/control/change_batch.h"
 #include "node/dnsdata/dname.h"
+#include "node/dnsdata/rdata_policy.h"
 #include "node/dnsdata/rdata_text.h"
 #include "node/dnsdata/rrtype.h"
 
@@ -476,8 +478,8 @@ static int sort_records(struct text_priv *p, const uint8_t *origin)
 }
 
 static int import_record(const struct zone_store_info *z, struct text_priv *p,
-			 size_t *cap, const zs_scanner_t *sc, char *why,
-			 size_t whylen)
+			 size_t *cap, const zs_scanner_t *sc, bool strict,
+			 char *why, size_t whylen)
 {
 	uint8_t owner[DNAME_MAXLEN];
 	char t[32];
@@ -504,6 +506,26 @@ static int import_record(const struct zone_store_info *z, struct text_priv *p,
 	    !(len == olen && memcmp(owner, z->origin, len) == 0))
 		return fail(why, whylen, Q53_EINVAL,
 			    "SOA record outside the zone apex");
+	if (strict && p->nrecs >= ZONE_TEXT_MAX_RECORDS)
+		return fail(why, whylen, Q53_EINVAL,
+			    "the zone file holds more than %d records, the "
+			    "limit of one import; import it in parts with "
+			    "change batches",
+			    ZONE_TEXT_MAX_RECORDS);
+	if (strict) {
+		char policy[512];
+		if (rdata_policy_check_owner(sc->r_type, owner, len, policy,
+					     sizeof(policy)) != 0)
+			return fail(why, whylen, Q53_EINVAL, "%s", policy);
+		int prc = rdata_policy_check_wire(sc->r_type, sc->r_data,
+						  (uint16_t)sc->r_data_length,
+						  NULL, policy, sizeof(policy));
+		if (prc == Q53_ENOMEM)
+			return prc;
+		if (prc != 0)
+			return fail(why, whylen, Q53_EINVAL,
+				    "Invalid Resource Record: '%s'", policy);
+	}
 	if (sc->r_ttl > CHANGE_BATCH_MAX_TTL)
 		return fail(why, whylen, Q53_EINVAL, "TTL %u is out of range",
 			    sc->r_ttl);
@@ -590,9 +612,118 @@ static int group_records(struct text_priv *p, struct zone_text_sets *out,
 	return 0;
 }
 
-int zone_text_parse(const struct zone_store_info *zone, const char *text,
-		    size_t len, struct zone_text_sets *out, char *err,
-		    size_t errlen)
+/* The message for a line libzscanner refused as of an unsupported type:
+ * it reads a class it does not know (CH, HS) as a type. */
+static void unsupported_type(const char *text, size_t len, uint64_t line,
+			     char *why, size_t whylen)
+{
+	static const char *const CLASSES[] = {"CH",	"CHAOS", "HS",
+					      "HESIOD", "NONE",	 "ANY"};
+	const char *c = text, *end = text + len;
+	for (uint64_t l = 1; l < line && c < end; l++) {
+		const char *nl = memchr(c, '\n', (size_t)(end - c));
+		c = nl != NULL ? nl + 1 : end;
+	}
+	const char *eol = memchr(c, '\n', (size_t)(end - c));
+	if (eol == NULL)
+		eol = end;
+	while (c < eol) {
+		while (c < eol && (*c == ' ' || *c == '\t'))
+			c++;
+		const char *t = c;
+		while (c < eol && *c != ' ' && *c != '\t')
+			c++;
+		size_t n = (size_t)(c - t);
+		if (n == 0 || *t == ';')
+			break;
+		bool cls = n > 5 && strncasecmp(t, "CLASS", 5) == 0 &&
+			   strspn(t + 5, "0123456789") == n - 5;
+		for (size_t k = 0;
+		     !cls && k < sizeof(CLASSES) / sizeof(*CLASSES); k++)
+			cls = strlen(CLASSES[k]) == n &&
+			      strncasecmp(t, CLASSES[k], n) == 0;
+		if (cls) {
+			snprintf(why, whylen,
+				 "class %.*s is not supported: a hosted zone "
+				 "holds class IN records only",
+				 (int)(n > 16 ? 16 : n), t);
+			return;
+		}
+	}
+	snprintf(why, whylen,
+		 "the record's type is unknown or not one a hosted zone "
+		 "holds (A, AAAA, CAA, CNAME, DS, HTTPS, MX, NAPTR, NS, PTR, "
+		 "SOA, SPF, SRV, SSHFP, SVCB, TLSA, TXT)");
+}
+
+/* TXT and SPF lines whose character strings libzscanner would split
+ * (more than 255 bytes): Route 53 refuses them. One pass over the text;
+ * a record continued over lines with "(" is not looked into. Returns 0,
+ * Q53_EINVAL with "InvalidInput: line N: ..." in err, or Q53_ENOMEM. */
+static int long_strings(const char *text, size_t len, char *err, size_t errlen)
+{
+	const char *c = text, *end = text + len;
+	for (unsigned long long line = 1; c < end; line++) {
+		const char *eol = memchr(c, '\n', (size_t)(end - c));
+		if (eol == NULL)
+			eol = end;
+		/* the type token, outside quotes and before a comment */
+		const char *t = c, *rest = NULL;
+		uint16_t type = 0;
+		while (t < eol && rest == NULL) {
+			while (t < eol && (*t == ' ' || *t == '\t'))
+				t++;
+			const char *w = t;
+			while (t < eol && *t != ' ' && *t != '\t')
+				t++;
+			size_t n = (size_t)(t - w);
+			if (n == 0 || *w == ';' || *w == '"' || *w == '(')
+				break;
+			if (n == 3 && strncasecmp(w, "TXT", 3) == 0)
+				type = 16, rest = t;
+			else if (n == 3 && strncasecmp(w, "SPF", 3) == 0)
+				type = 99, rest = t;
+		}
+		if (rest != NULL &&
+		    memchr(rest, '(', (size_t)(eol - rest)) == NULL) {
+			size_t n = (size_t)(eol - rest);
+			char *v = malloc(n + 1);
+			if (v == NULL)
+				return Q53_ENOMEM;
+			memcpy(v, rest, n);
+			v[n] = '\0';
+			/* a comment after the value: cut outside quotes */
+			bool q = false;
+			for (char *k = v; *k != '\0'; k++) {
+				if (*k == '\\' && k[1] != '\0')
+					k++;
+				else if (*k == '"')
+					q = !q;
+				else if (*k == ';' && !q) {
+					*k = '\0';
+					break;
+				}
+			}
+			char why[512];
+			int rc =
+			    rdata_policy_check_text(type, v, why, sizeof(why));
+			free(v);
+			if (rc != 0 && strstr(why, "CharacterStringTooLong")) {
+				snprintf(err, errlen,
+					 "InvalidInput: line %llu: Invalid "
+					 "Resource Record: '%s'",
+					 line, why);
+				return Q53_EINVAL;
+			}
+		}
+		c = eol + 1;
+	}
+	return 0;
+}
+
+static int parse(const struct zone_store_info *zone, const char *text,
+		 size_t len, bool strict, struct zone_text_sets *out, char *err,
+		 size_t errlen)
 {
 	char why[256];
 	size_t cap = 0;
@@ -600,6 +731,8 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 
 	err[0] = '\0';
 	memset(out, 0, sizeof(*out));
+	if (strict && (rc = long_strings(text, len, err, errlen)) != 0)
+		return rc;
 	struct text_priv *p = calloc(1, sizeof(*p));
 	zs_scanner_t *sc = malloc(sizeof(*sc));
 	if (p == NULL || sc == NULL) {
@@ -633,7 +766,8 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 	for (;;) {
 		int prc = zs_parse_record(sc);
 		if (sc->state == ZS_STATE_DATA) {
-			rc = import_record(zone, p, &cap, sc, why, sizeof(why));
+			rc = import_record(zone, p, &cap, sc, strict, why,
+					   sizeof(why));
 			if (rc == Q53_ENOMEM)
 				goto err_after_scanner;
 			if (rc != 0) {
@@ -643,6 +777,14 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 					  why);
 				goto err_after_scanner;
 			}
+		} else if ((sc->state == ZS_STATE_ERROR || prc != 0) &&
+			   sc->error.code == ZS_UNSUPPORTED_TYPE) {
+			unsupported_type(text, len, sc->line_counter, why,
+					 sizeof(why));
+			rc = fail(err, errlen, Q53_EINVAL,
+				  "InvalidInput: line %llu: %s",
+				  (unsigned long long)sc->line_counter, why);
+			goto err_after_scanner;
 		} else if (sc->state == ZS_STATE_ERROR || prc != 0) {
 			rc = fail(err, errlen, Q53_EINVAL,
 				  "InvalidInput: line %llu: %s",
@@ -679,6 +821,21 @@ err_after_scanner:
 	memset(out, 0, sizeof(*out));
 	text_priv_free(p);
 	return rc;
+}
+
+int zone_text_parse(const struct zone_store_info *zone, const char *text,
+		    size_t len, struct zone_text_sets *out, char *err,
+		    size_t errlen)
+{
+	return parse(zone, text, len, false, out, err, errlen);
+}
+
+int zone_text_parse_request(const struct zone_store_info *zone,
+			    const char *text, size_t len,
+			    struct zone_text_sets *out, char *err,
+			    size_t errlen)
+{
+	return parse(zone, text, len, true, out, err, errlen);
 }
 
 int zone_text_import(struct zone_store *s, const char *id, const char *text,

@@ -32,6 +32,21 @@ int zone_text_parse(const struct zone_store_info *zone, const char *text,
 		    size_t len, struct zone_text_sets *out, char *err,
 		    size_t errlen);
 
+/* One import's limit of records (zone_text_parse_request): the largest
+ * the benchmarks import; larger zones go in as several change batches. */
+#define ZONE_TEXT_MAX_RECORDS 1000000
+
+/* zone_text_parse with Route 53's rules (node/dnsdata/rdata_policy.h: no
+ * wildcard NS, CAA / DS / SSHFP / TLSA / NAPTR checked, no TXT / SPF
+ * string of more than 255 bytes on a one-line record) and at most
+ * ZONE_TEXT_MAX_RECORDS records: what a request is parsed with.
+ * zone_text_parse keeps 0.4.0's rules, for the upgrade module's old log
+ * entries, which must convert as they did. */
+int zone_text_parse_request(const struct zone_store_info *zone,
+			    const char *text, size_t len,
+			    struct zone_text_sets *out, char *err,
+			    size_t errlen);
+
 /* zone_text_parse then zone_store_replace (tools, tests). */
 int zone_text_import(struct zone_store *s, const char *id, const char *text,
 		     size_t len, char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include "node/api/route53/rest.h"
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
+#include "node/control/zone_store.h"
 #include "node/runtime/admin_key.h"
 #include "node/runtime/health_votes.h"
 #include "node/runtime/membership.h"
@@ -40,6 +41,8 @@ struct cluster_node {
 	char *http_tls_cert;
 	char *http_tls_key;
 	bool http_insecure;
+	struct http_server_limits http_limits;
+	uint64_t zone_record_limit;
 	struct route53_rest *rest; /* NULL without --http */
 	struct admin_key *admin;   /* the first boot's key; NULL: none */
 	char *data_dir;
@@ -277,6 +280,10 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	n->geo = cfg->geo;
 	n->dns_address = cn_strdup(cfg->dns_address);
 	n->http_insecure = cfg->http_insecure;
+	n->http_limits = cfg->http_limits;
+	n->zone_record_limit = cfg->zone_record_limit_set
+				   ? cfg->zone_record_limit
+				   : ZONE_STORE_DEFAULT_MAX_RRSETS;
 	if (cfg->http_address != NULL &&
 	    ((n->http_address = strdup(cfg->http_address)) == NULL ||
 	     (cfg->http_keys != NULL &&
@@ -385,6 +392,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	ae.geo = n->geo;
 	ae.nameservers = n->nameservers;
 	ae.n_nameservers = n->n_nameservers;
+	ae.zone_record_limit = n->zone_record_limit;
 	ae.member_add = cn_member_add;
 	ae.member_remove = cn_member_remove;
 	ae.data = n;
@@ -445,6 +453,7 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 		    .tls_cert_file = n->http_tls_cert,
 		    .tls_key_file = n->http_tls_key,
 		    .allow_plain = n->http_insecure,
+		    .limits = n->http_limits,
 		};
 		rv = route53_rest_start(&n->rest, n->loop, &rc, err, errlen);
 		if (rv != 0)

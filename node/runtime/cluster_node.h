@@ -35,6 +35,7 @@
 
 #include <uv.h>
 
+#include "node/api/http_server.h"
 #include "node/runtime/cluster_ops.h"
 #include "node/runtime/zone_seed.h"
 
@@ -53,8 +54,13 @@ struct cluster_node_config {
 	const char *http_tls_cert; /* PEM files for HTTPS, NULL = plain */
 	const char *http_tls_key;
 	bool http_insecure; /* plain HTTP on a non-loopback address */
-	const char *join;   /* any member's API HOST:PORT, NULL = none */
-	const char *name;   /* node name, NULL = "node<ID>" */
+	struct http_server_limits http_limits; /* copied; 0s: defaults */
+	/* MAX_RRSETS_BY_ZONE of zones created through the API (Route 53's
+	 * 10,000 unless set; 0: none). */
+	bool zone_record_limit_set;
+	uint64_t zone_record_limit;
+	const char *join; /* any member's API HOST:PORT, NULL = none */
+	const char *name; /* node name, NULL = "node<ID>" */
 	/* SHA-256 of the --geoip file (hex), NULL: none; borrowed for the
 	 * node's life. */
 	const char *geoip_sha256;

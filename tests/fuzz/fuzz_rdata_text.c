@@ -9,6 +9,9 @@
  *    too small without writing past it.
  *  wire mode: from_wire always prints (generic form at worst) one line;
  *    RDATA that check_wire accepts parses back from that text to itself.
+ *  both: Route 53's checks (rdata_policy.h) of the text, of what it parsed
+ *    to and of checked RDATA answer 0 or Q53_EINVAL with a reason, and
+ *    the message of a value that does not parse is never empty.
  *
  * Reproduce: build/fuzz/tests/fuzz/fuzz_rdata_text CRASH-FILE */
 #include <stdbool.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
+#include "node/dnsdata/rdata_policy.h"
 #include "node/dnsdata/rdata_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,6 +54,21 @@ static char *print(uint16_t type, const uint8_t *rdata, uint16_t rdlen)
 	return text;
 }
 
+/* rdata_policy's answer: 0, or Q53_EINVAL with a NUL-terminated reason
+ * (Q53_ENOMEM allowed when may_nomem). */
+static void policy_answer(uint16_t type, int rc, const char *err, size_t errlen,
+			  bool may_nomem)
+{
+	if (memchr(err, '\0', errlen) == NULL)
+		fail("rdata_policy err is not NUL-terminated", type, rc);
+	if (rc == Q53_ENOMEM && may_nomem)
+		return;
+	if (rc != 0 && rc != Q53_EINVAL)
+		fail("rdata_policy: unexpected error code", type, rc);
+	if (rc == Q53_EINVAL && strncmp(err, "FATAL problem: ", 15) != 0)
+		fail("rdata_policy refused without Route 53's form", type, rc);
+}
+
 static void text_mode(uint16_t type, const char *value)
 {
 	uint8_t *wire = malloc(RDATA_TEXT_WIRE_MAX);
@@ -58,10 +77,25 @@ static void text_mode(uint16_t type, const char *value)
 	if (wire == NULL)
 		abort();
 	memset(err, 'E', sizeof(err));
+	char perr[600];
+	memset(perr, 'E', sizeof(perr));
+	int prc = rdata_policy_check_text(type, value, perr, sizeof(perr));
+	policy_answer(type, prc, perr, sizeof(perr), false);
 	int rc = rdata_text_to_wire(type, value, wire, RDATA_TEXT_WIRE_MAX,
 				    &rdlen, err, sizeof(err));
 	if (memchr(err, '\0', sizeof(err)) == NULL)
 		fail("err is not NUL-terminated", type, rc);
+	if (rc == Q53_EINVAL) {
+		memset(perr, 'E', sizeof(perr));
+		rdata_policy_parse_error(type, value, err, perr, sizeof(perr));
+		policy_answer(type, Q53_EINVAL, perr, sizeof(perr), false);
+	}
+	if (rc == 0) {
+		memset(perr, 'E', sizeof(perr));
+		prc = rdata_policy_check_wire(type, wire, rdlen, value, perr,
+					      sizeof(perr));
+		policy_answer(type, prc, perr, sizeof(perr), true);
+	}
 	if (rc != 0) {
 		if (rc != Q53_EINVAL && rc != Q53_ENOMEM)
 			fail("to_wire: unexpected error code", type, rc);
@@ -111,6 +145,13 @@ static void wire_mode(uint16_t type, const uint8_t *rdata, uint16_t rdlen)
 	int rc = rdata_text_check_wire(type, rdata, rdlen);
 	if (rc != 0 && rc != Q53_EMALF && rc != Q53_ENOMEM)
 		fail("check_wire: unexpected error code", type, rc);
+	if (rc == 0) {
+		char perr[600];
+		memset(perr, 'E', sizeof(perr));
+		int prc = rdata_policy_check_wire(type, rdata, rdlen, NULL,
+						  perr, sizeof(perr));
+		policy_answer(type, prc, perr, sizeof(perr), true);
+	}
 	char *text = print(type, rdata, rdlen);
 	if (text == NULL)
 		return;

@@ -23,7 +23,8 @@ all_targets=(fuzz_query fuzz_zone fuzz_raft_msg fuzz_change_batch fuzz_rdata_tex
              fuzz_api_request fuzz_command_decode fuzz_snapshot_restore
              fuzz_health_config fuzz_fsm_log fuzz_route53_xml fuzz_sigv4
              fuzz_iam_policy fuzz_route53_route fuzz_q53_api fuzz_traffic_policy
-             fuzz_xfr)
+             fuzz_xfr
+             fuzz_zone_import)
 
 mode=long
 minutes=30
@@ -85,6 +86,7 @@ for t in "${targets[@]}"; do
   case $t in
     fuzz_query) max_len=4096 ;;
     fuzz_zone) max_len=16384 ;;
+    fuzz_zone_import) max_len=16384 ;;
     fuzz_raft_msg) max_len=8192 ;;
     fuzz_change_batch) max_len=16384 ;;
     fuzz_rdata_text) max_len=4096 ;;

@@ -64,6 +64,9 @@ def test_import_leaves_the_log_and_survives_kill_9(cluster3, tmp_path):
         f"h{i} 60 IN A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n" for i in range(N)))
     p = q53(leader.api, "zone", "create", ZONE)
     assert p.returncode == 0, p.stderr
+    # Past Route 53's default 10,000 record sets of a new zone: raised.
+    p = q53(leader.api, "zone", "limit", ZONE, str(N + 10))
+    assert p.returncode == 0, p.stderr
     p = q53(leader.api, "zone", "import", ZONE, str(zone_file), timeout_s=60,
             proc_timeout=120)
     assert p.returncode == 0, p.stderr

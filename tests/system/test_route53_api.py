@@ -651,9 +651,10 @@ def test_zone_comment_tags_limits_dnssec_with_boto3(cluster):
                                ResourceId=h2)
     assert (code, status) == ("NoSuchHealthCheck", 404)
 
-    # Limits: no count limit is enforced; Count is the usage.
+    # Limits: a new zone has Route 53's default 10,000 record sets (q53d
+    # --zone-record-limit); Count is the usage.
     lim = rl.get_hosted_zone_limit(Type="MAX_RRSETS_BY_ZONE", HostedZoneId=zid)
-    assert lim["Limit"] == {"Type": "MAX_RRSETS_BY_ZONE", "Value": 2**63 - 1}
+    assert lim["Limit"] == {"Type": "MAX_RRSETS_BY_ZONE", "Value": 10000}
     assert lim["Count"] == 2  # SOA and NS
     code, status, _ = error_of(rl.get_hosted_zone_limit, Type="MAX_VPCS_ASSOCIATED_BY_ZONE",
                                HostedZoneId=zid)

@@ -139,16 +139,18 @@ static void test_shape_errors(void **state)
 		"InvalidInput: unknown key 'Extra'");
 	REFUSED("{\"Changes\": [{}], \"Changes\": [{}]}", "duplicate");
 	REFUSED("{\"Comment\": 5, \"Changes\": [{}]}", "Comment must be");
-	REFUSED("{\"Changes\": [5]}", "change 0: the change must be an object");
+	REFUSED("{\"Changes\": [5]}",
+		"change 0: ChangeBatch.Changes[0] must be an object");
 	REFUSED("{\"Changes\": [{\"Action\": \"CREATE\"}]}",
-		"change 0: the change.ResourceRecordSet is required");
+		"change 0: Missing required parameter in "
+		"ChangeBatch.Changes[0]: \"ResourceRecordSet\"");
 	REFUSED(
 	    "{\"Changes\": [{\"Action\": \"MODIFY\", \"ResourceRecordSet\": "
 	    "{" WWW_A ", \"TTL\": 1, " VALUE "}}]}",
 	    "change 0: Action must be CREATE, DELETE or UPSERT");
 	REFUSED("{\"Changes\": [{\"Action\": \"CREATE\", \"Typo\": 1, "
 		"\"ResourceRecordSet\": {" WWW_A ", \"TTL\": 1, " VALUE "}}]}",
-		"change 0: unknown key 'Typo' in the change");
+		"change 0: unknown key 'Typo' in ChangeBatch.Changes[0]");
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"Ttl\": 1, " VALUE "}"),
 		"change 0: unknown key 'Ttl' in ResourceRecordSet");
 	REFUSED(ONE("{" WWW_A ", \"TTL\": 1, \"ResourceRecords\": "

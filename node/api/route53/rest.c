@@ -1102,10 +1102,12 @@ static void op_list_tags(struct route53_rest *rest, struct op *o, bool many)
 }
 
 /* The limits a client can ask about and whether this cluster has the
- * resource at all. No count limit is enforced (zone_store, control_fsm and
- * the prober take as many zones, record sets and checks as memory holds):
- * those report R53_NO_LIMIT. What is not supported (private zones' VPCs,
- * traffic policies, reusable delegation sets) has the limit 0. */
+ * resource at all. A zone's record sets are limited by its stored
+ * MAX_RRSETS_BY_ZONE (none for zones from before 0.5.0: R53_NO_LIMIT);
+ * no other count limit is enforced (control_fsm and the prober take as
+ * many zones and checks as memory holds): those report R53_NO_LIMIT. What is
+ * not supported (private zones' VPCs, traffic policies, reusable delegation
+ * sets) has the limit 0. */
 #define R53_NO_LIMIT 9223372036854775807LL
 
 static bool limit_known(const char *type, bool account)
@@ -1751,8 +1753,13 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 				   "hosted zone.");
 			return true;
 		}
+		/* The zone's stored MAX_RRSETS_BY_ZONE (q53 zone limit);
+		 * zones from before 0.5.0 have none. */
 		send_limit(
-		    o, "GetHostedZoneLimitResponse", o->kind_arg, R53_NO_LIMIT,
+		    o, "GetHostedZoneLimitResponse", o->kind_arg,
+		    resp->get_zone->zone->max_rrsets != 0
+			? (long long)resp->get_zone->zone->max_rrsets
+			: R53_NO_LIMIT,
 		    (unsigned long long)resp->get_zone->zone->record_set_count);
 		return true;
 	case R53_ACCOUNT_LIMIT:
@@ -2695,6 +2702,7 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		    .listen = config->listen,
 		    .handler = on_request,
 		    .max_body_of = max_body_of,
+		    .limits = config->limits,
 		    .data = rest,
 		    .tls_cert_pem = cert,
 		    .tls_key_pem = key,

@@ -29,6 +29,8 @@
 
 #include <uv.h>
 
+#include "node/api/http_server.h"
+
 struct api_server;
 struct cluster_ops;
 struct route53_rest;
@@ -48,6 +50,7 @@ struct route53_rest_config {
 	const char *tls_cert_file;
 	const char *tls_key_file;
 	bool allow_plain;
+	struct http_server_limits limits; /* the listener's; 0s: defaults */
 };
 
 /* The options' consistency, before anything starts (TLS files both or

@@ -87,6 +87,13 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 	case Q53__API__REQUEST__BODY_LATENCY_SAMPLES:
 		/* A node's measured RTTs: what nodes say to each other. */
 		return "q53:ReportLatencySamples";
+	/* A hosted zone's limit: Route 53 reads it with GetHostedZoneLimit
+	 * and raises it through a support case; here an administrator's
+	 * q53 action. */
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+		return "route53:GetHostedZoneLimit";
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		return "q53:SetHostedZoneLimit";
 	/* CIDR collections (IP-based routing), as Route 53 names them. */
 	case Q53__API__REQUEST__BODY_CREATE_CIDR_COLLECTION:
 		return "route53:CreateCidrCollection";
@@ -133,6 +140,10 @@ char **rest_q53_zone_ref(Q53__Api__Request *req)
 	case Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER:
 		return req->get_zone_transfer ? &req->get_zone_transfer->zone
 					      : NULL;
+	case Q53__API__REQUEST__BODY_GET_ZONE_LIMIT:
+		return req->get_zone_limit ? &req->get_zone_limit->zone : NULL;
+	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
+		return req->set_zone_limit ? &req->set_zone_limit->zone : NULL;
 	case Q53__API__REQUEST__BODY_LIST_CHANGES:
 		/* "" = every zone: stays "" (resource "*") */
 		return req->list_changes && req->list_changes->zone &&
