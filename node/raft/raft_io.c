@@ -5,6 +5,7 @@
  * RAFT_OVER_NNG.md (shared project docs). */
 #include "node/raft/raft_io.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -70,9 +71,19 @@ struct nng_io {
 	unsigned reconnect_min_ms;
 	unsigned reconnect_max_ms;
 	unsigned send_queue;
+	void (*log)(void *data, const char *line);
+	void *log_data;
+	raft_term term_bound;
+	/* per guard verdict: when it was last logged, how many since */
+	raft_time refused_logged_ms[Q53_RAFT_GUARD_N_VERDICTS];
+	unsigned long long refused_unlogged[Q53_RAFT_GUARD_N_VERDICTS];
 
 	raft_id id;
 	char address[Q53_RAFT_MSG_ADDRESS_MAX + 1];
+	/* Our address's host when it is an IP literal: peers are dialled from
+	 * it, so that members see our connections come from our address. */
+	bool have_source;
+	nng_sockaddr source;
 	nng_socket pull;
 	bool pull_open;
 	int recv_fd; /* owned by NNG: polled, never read */
@@ -210,6 +221,7 @@ static void peer_close_socket(struct peer *peer)
 
 static int peer_open_socket(struct nng_io *impl, struct peer *peer)
 {
+	nng_dialer dialer;
 	int rv;
 
 	rv = nng_push0_open(&peer->sock);
@@ -230,8 +242,17 @@ static int peer_open_socket(struct nng_io *impl, struct peer *peer)
 	    (rv = nng_pipe_notify(peer->sock, NNG_PIPE_EV_REM_POST, pipe_event,
 				  peer)))
 		goto err_after_open;
-	/* Non-blocking: a blocking dial fails once and never retries. */
-	rv = nng_dial(peer->sock, peer->address, NULL, NNG_FLAG_NONBLOCK);
+	/* Non-blocking: a blocking dial fails once and never retries. From
+	 * our own address's IP: receivers check a member's connections come
+	 * from the IP of its address (node/raft/raft_guard.h). */
+	rv = nng_dialer_create(&dialer, peer->sock, peer->address);
+	if (rv != 0)
+		goto err_after_open;
+	if (impl->have_source &&
+	    (rv = nng_dialer_set_addr(dialer, NNG_OPT_LOCADDR,
+				      &impl->source)) != 0)
+		goto err_after_open;
+	rv = nng_dialer_start(dialer, NNG_FLAG_NONBLOCK);
 	if (rv != 0)
 		goto err_after_open;
 	return 0;
@@ -455,11 +476,64 @@ static int io_send(struct raft_io *io, struct raft_io_send *req,
 /* --- receive -----------------------------------------------------------------
  */
 
+/* The numeric IP the message's connection comes from ("" if unknown). */
+static void remote_ip(nng_msg *msg, char *ip, size_t len)
+{
+	nng_pipe pipe = nng_msg_get_pipe(msg);
+	nng_sockaddr sa;
+
+	ip[0] = '\0';
+	if (nng_pipe_id(pipe) <= 0 ||
+	    nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) != 0)
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		if (inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, (socklen_t)len) ==
+		    NULL)
+			ip[0] = '\0';
+	} else if (sa.s_family == NNG_AF_INET6) {
+		if (inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, (socklen_t)len) ==
+		    NULL)
+			ip[0] = '\0';
+	}
+}
+
+/* One line per reason per second at most, with the count left out. */
+static void log_refused(struct nng_io *impl, enum q53_raft_guard_verdict v,
+			const struct raft_message *m, const char *ip)
+{
+	raft_time now = impl->inner.time(&impl->inner);
+	const struct raft *r = impl->outer->data;
+	char line[512];
+
+	if (impl->log == NULL)
+		return;
+	if (impl->refused_logged_ms[v] != 0 &&
+	    now - impl->refused_logged_ms[v] < 1000) {
+		impl->refused_unlogged[v]++;
+		return;
+	}
+	snprintf(line, sizeof(line),
+		 "raft: refused message type %d from id %llu at %.200s "
+		 "(connection from %s), term %llu (ours %llu): %s; %llu more "
+		 "refused for this reason since the last report",
+		 (int)m->type, (unsigned long long)m->server_id,
+		 m->server_address, ip[0] != '\0' ? ip : "?",
+		 (unsigned long long)q53_raft_guard_term_of(m),
+		 (unsigned long long)(r != NULL ? r->current_term : 0),
+		 q53_raft_guard_reason(v), impl->refused_unlogged[v]);
+	impl->refused_logged_ms[v] = now != 0 ? now : 1;
+	impl->refused_unlogged[v] = 0;
+	impl->log(impl->log_data, line);
+}
+
 static void deliver(struct nng_io *impl, nng_msg *msg)
 {
 	struct q53_raft_msg_in in;
+	enum q53_raft_guard_verdict v;
+	char ip[INET6_ADDRSTRLEN];
 	int rv;
 
+	remote_ip(msg, ip, sizeof(ip));
 	rv = q53_raft_msg_decode(nng_msg_body(msg), nng_msg_len(msg), &in);
 	nng_msg_free(msg);
 	if (rv != 0 || in.message.server_id == impl->id) {
@@ -468,9 +542,20 @@ static void deliver(struct nng_io *impl, nng_msg *msg)
 		impl->stats.malformed++;
 		return;
 	}
+	/* Before raft or the compat layer look at it: non-members, forged
+	 * addresses, runaway terms (node/raft/raft_guard.h). raft_init set
+	 * outer->data to the raft instance (#1). */
+	v = q53_raft_guard_check(impl->outer->data, &in.message, ip,
+				 impl->term_bound);
+	if (v != Q53_RAFT_GUARD_OK) {
+		impl->stats.refused++;
+		impl->stats.refused_by[v]++;
+		log_refused(impl, v, &in.message, ip);
+		q53_raft_msg_discard(&in.message);
+		return;
+	}
 	impl->stats.received++;
-	/* libraft 0.15 workarounds (node/raft/raft_compat.h); raft_init
-	 * set outer->data to the raft instance (#1). */
+	/* libraft 0.15 workarounds (node/raft/raft_compat.h). */
 	q53_raft_compat_recv(&impl->compat, impl->outer->data, &in.message);
 	/* raft owns entries, conf and snapshot data from here on. */
 	impl->recv(impl->outer, &in.message);
@@ -496,6 +581,30 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
 /* --- lifecycle
  * ----------------------------------------------------------------- */
 
+/* Dial from our address's IP when it is a literal other than a wildcard. */
+static void source_of(struct nng_io *impl)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	impl->have_source = false;
+	memset(&impl->source, 0, sizeof(impl->source));
+	if (!q53_raft_guard_address_ip(impl->address, ip, sizeof(ip)))
+		return;
+	if (inet_pton(AF_INET, ip, &impl->source.s_in.sa_addr) == 1) {
+		if (impl->source.s_in.sa_addr == 0)
+			return;
+		impl->source.s_in.sa_family = NNG_AF_INET;
+		impl->have_source = true;
+	} else if (inet_pton(AF_INET6, ip, impl->source.s_in6.sa_addr) == 1) {
+		static const uint8_t any[16];
+
+		if (memcmp(impl->source.s_in6.sa_addr, any, sizeof(any)) == 0)
+			return;
+		impl->source.s_in6.sa_family = NNG_AF_INET6;
+		impl->have_source = true;
+	}
+}
+
 static int io_init(struct raft_io *io, raft_id id, const char *address)
 {
 	struct nng_io *impl = impl_of(io);
@@ -509,6 +618,7 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 	}
 	impl->id = id;
 	strcpy(impl->address, address);
+	source_of(impl);
 
 	rv = nng_pull0_open(&impl->pull);
 	if (rv != 0) {
@@ -795,6 +905,9 @@ int q53_raft_io_init(struct raft_io *io, uv_loop_t *loop,
 		impl->reconnect_max_ms = impl->reconnect_min_ms;
 	impl->send_queue =
 	    config->send_queue > 0 ? config->send_queue : DEFAULT_SEND_QUEUE;
+	impl->log = config->log;
+	impl->log_data = config->log_data;
+	impl->term_bound = config->term_bound;
 	if (impl->send_queue > 8192) /* NNG's limit for SENDBUF/RECVBUF */
 		impl->send_queue = 8192;
 

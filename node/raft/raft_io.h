@@ -23,6 +23,8 @@
 #include <raft.h>
 #include <uv.h>
 
+#include "node/raft/raft_guard.h"
+
 struct q53_raft_io_config {
 	/* raft_uv data directory; must exist and pass raft_uv's probe
 	 * (O_DIRECT or tmpfs/ZFS, Linux AIO). Copied. */
@@ -39,6 +41,13 @@ struct q53_raft_io_config {
 	/* Messages queued per peer while its pipe is busy (NNG_OPT_SENDBUF);
 	 * past that, sends are dropped (raft retries). 0 = 256. */
 	unsigned send_queue;
+	/* Messages refused at the io boundary (node/raft/raft_guard.h) are
+	 * reported here, at most one line per reason per second (with the
+	 * number left out); NULL = not reported. */
+	void (*log)(void *data, const char *line);
+	void *log_data;
+	/* The TERM_AHEAD bound; 0 = Q53_RAFT_GUARD_TERM_BOUND. */
+	raft_term term_bound;
 };
 
 /* Set up `io` (caller-owned memory, zeroed here) on `loop`. Nothing is
@@ -57,6 +66,8 @@ struct q53_raft_io_stats {
 	unsigned long long malformed; /* undecodable or claiming our own id */
 	unsigned long long pruned;    /* peers closed after leaving the
 					 configuration (raft_remove) */
+	unsigned long long refused;   /* decoded but refused by raft_guard */
+	unsigned long long refused_by[Q53_RAFT_GUARD_N_VERDICTS];
 };
 
 /* Number of peers with an open PUSH socket + dialer (for tests). */

@@ -102,6 +102,13 @@ static void rh_on_recv(struct raft_io *io, struct raft_message *m)
 	h->raft_recv(io, m);
 }
 
+static void rh_io_log(void *data, const char *line)
+{
+	struct raft_host *h = data;
+
+	cluster_log(h->id, "%s", line);
+}
+
 static int rh_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 		       raft_io_recv_cb recv)
 {
@@ -247,6 +254,8 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	}
 	proposal_batch_init(&h->proposals, &h->raft);
 	io_cfg.dir = h->data_dir;
+	io_cfg.log = rh_io_log;
+	io_cfg.log_data = h;
 	rv = q53_raft_io_init(&h->io, loop, &io_cfg);
 	if (rv != 0) {
 		snprintf(err, errlen, "raft io: %s", q53_strerror(rv));
