@@ -41,6 +41,7 @@ struct raft_host {
 	bool io_inited;
 	bool raft_inited;
 	bool closing;
+	bool removed_logged; /* the REMOVED line was written */
 
 	/* the fsm_log session of this process */
 	uint64_t client_id;
@@ -372,8 +373,23 @@ const struct raft_server *raft_host_server(struct raft_host *h, uint64_t id)
 	return NULL;
 }
 
+/* Removed from the cluster: the leader demotes a voter to STANDBY before
+ * raft_remove (node/runtime/membership.c), the last configuration the node
+ * receives. Nothing else makes a node a standby. */
+static bool rh_removed(struct raft_host *h)
+{
+	const struct raft_configuration *conf = &h->raft.configuration;
+
+	for (unsigned i = 0; i < conf->n; i++)
+		if (conf->servers[i].id == h->id)
+			return conf->servers[i].role == RAFT_STANDBY;
+	return false;
+}
+
 static const char *rh_state_name(struct raft_host *h)
 {
+	if (rh_removed(h))
+		return "removed";
 	switch (raft_state(&h->raft)) {
 	case RAFT_LEADER:
 		return "leader";
@@ -603,6 +619,15 @@ void raft_host_after_turn(struct raft_host *n)
 		rh_stop_newer_format(n, newer);
 	if (n->closing)
 		return;
+	if (!n->removed_logged && rh_removed(n)) {
+		n->removed_logged = true;
+		cluster_log(n->id,
+			    "REMOVED: this node was removed from the cluster "
+			    "(its last configuration makes it a standby); it "
+			    "no longer votes or campaigns, its data is stale "
+			    "and q53 status says \"removed\": stop it, or "
+			    "wipe its data and join it again");
+	}
 	rh_compaction_turn(n);
 	/* what raft_host_propose queued this turn: one entry
 	 * (proposal_batch.h) */

@@ -250,3 +250,36 @@ def test_non_member_barrier_entry(cluster, attacker):
         time.sleep(0.1)
     assert_undisturbed(c, leader, sts)
     assert refused_logged(target, "sender is not a member")
+
+
+def test_removed_node_stops_campaigning(cluster):
+    """RemoveNode of a follower: it kept its old configuration, campaigned
+    forever and served stale data with a normal status. Now the leader
+    demotes it to standby first: it says "removed", never becomes a
+    candidate, and the others never see its term move."""
+    c = cluster
+    leader, sts = quiet_state(c)
+    victim = next(n for n in c.members() if n.id != leader.id)
+    p = q53(leader.api, "node", "remove", victim.id, timeout_s=15)
+    assert p.returncode == 0, p.stdout + p.stderr
+    c.removed.add(victim.id)
+    deadline = time.monotonic() + 10
+    st = None
+    while time.monotonic() < deadline:
+        st = victim.status()
+        if st and st["State"] == "removed":
+            break
+        time.sleep(0.05)
+    assert st and st["State"] == "removed", st
+    # Several election timeouts: never a candidate, term unchanged.
+    term = st["Term"]
+    deadline = time.monotonic() + 4 * 0.6 + 1
+    while time.monotonic() < deadline:
+        st = victim.status()
+        assert st["State"] == "removed", st
+        assert st["Term"] == term, st
+        time.sleep(0.1)
+    assert "REMOVED: this node was removed" in victim.output()
+    write(c, "after-remove", "192.0.2.8")
+    l2, sts2 = quiet_state(c)
+    assert l2.id == leader.id
