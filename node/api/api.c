@@ -14,6 +14,7 @@
  * (#10). */
 #include "node/api/api.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -57,6 +58,7 @@ struct api_call {
 	struct api_call *next;
 	/* Loop thread only. */
 	Q53__Api__Request *req;
+	char peer_ip[INET6_ADDRSTRLEN]; /* the NNG client's IP, "" = local */
 	/* A local call (api_server_submit): not a slot; answered to this. */
 	api_local_reply_fn local_cb;
 	void *local_ctx;
@@ -70,6 +72,8 @@ struct api_server {
 	unsigned max_inflight;
 	size_t max_request_size;
 	unsigned send_timeout_ms;
+	api_admit_fn admit;
+	void *admit_data;
 
 	nng_socket sock;
 	bool sock_open;
@@ -403,6 +407,34 @@ static void call_dispatch(struct api_call *c)
 			 api_msg_op_name(r->body_case));
 }
 
+/* The IP the request's connection comes from. */
+static void call_peer_ip(struct api_call *c)
+{
+	nng_pipe pipe = nng_msg_get_pipe(c->msg);
+	nng_sockaddr sa;
+	const void *a = NULL;
+	int af = 0;
+
+	c->peer_ip[0] = '\0';
+	if (nng_pipe_id(pipe) <= 0 ||
+	    nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) != 0)
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		af = AF_INET;
+		a = &sa.s_in.sa_addr;
+	} else if (sa.s_family == NNG_AF_INET6) {
+		af = AF_INET6;
+		a = sa.s_in6.sa_addr;
+	} else {
+		/* ipc:// or inproc://: local; "-" keeps it apart from
+		 * api_server_submit's calls. */
+		snprintf(c->peer_ip, sizeof(c->peer_ip), "-");
+		return;
+	}
+	if (inet_ntop(af, a, c->peer_ip, sizeof(c->peer_ip)) == NULL)
+		c->peer_ip[0] = '\0';
+}
+
 static void call_handle_request(struct api_call *c)
 {
 	struct api_server *s = c->server;
@@ -427,6 +459,20 @@ static void call_handle_request(struct api_call *c)
 		}
 		api_reply_error_text(c, err);
 		return;
+	}
+	call_peer_ip(c);
+	/* Over NNG only: api_server_submit's callers (the REST edge) did
+	 * their own authentication. */
+	if (s->admit != NULL && c->local_cb == NULL) {
+		char why[256] = "";
+
+		if (!s->admit(s->admit_data, c->peer_ip, c->req, why,
+			      sizeof(why))) {
+			s->stats.denied++;
+			call_reply_error(c, API_ERR_ACCESS_DENIED, false, "%s",
+					 why);
+			return;
+		}
 	}
 	s->stats.requests++;
 	call_dispatch(c);
@@ -515,6 +561,8 @@ int api_server_init(struct api_server **out, uv_loop_t *loop,
 	s->max_request_size = config->max_request_size != 0
 				  ? config->max_request_size
 				  : DEFAULT_MAX_REQUEST_SIZE;
+	s->admit = config->admit;
+	s->admit_data = config->admit_data;
 	s->send_timeout_ms = config->send_timeout_ms != 0
 				 ? config->send_timeout_ms
 				 : DEFAULT_SEND_TIMEOUT_MS;

@@ -12,6 +12,7 @@
 #include "node/api/route53/rest.h"
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
+#include "node/raft/raft_guard.h"
 #include "node/runtime/admin_key.h"
 #include "node/runtime/health_votes.h"
 #include "node/runtime/membership.h"
@@ -243,6 +244,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	struct raft_host_config rh = {0};
 	struct view_publisher_config vp = {0};
 	struct api_edge_config ae = {0};
+	char src_ip[64];
 	struct membership_config mc = {0};
 	struct zone_seed_config zs = {0};
 	struct health_votes_config hv = {0};
@@ -332,6 +334,11 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rv = member_rpc_init(&n->rpc, loop);
 	if (rv != 0)
 		goto nomem_free;
+	/* Our API requests come from our raft address's IP: members admit
+	 * each other by it (node/api/peer_admit.h). */
+	if (q53_raft_guard_address_ip(n->raft_url, src_ip, sizeof(src_ip)) &&
+	    strcmp(src_ip, "0.0.0.0") != 0 && strcmp(src_ip, "::") != 0)
+		member_rpc_set_source(n->rpc, src_ip);
 
 	vp.id = n->id;
 	vp.fsm = raft_host_fsm(n->raft);

@@ -125,3 +125,63 @@ class Listener:
 
     def close(self):
         self.sock.close()
+
+
+# --- the NNG API (proto/api.proto): the members' internal requests ---------
+
+def api_request(body_field, body, version=1):
+    return f_uint(1, version) + f_bytes(body_field, body)
+
+
+def health_vote(member_id, check_id, healthy, observed_at_ms, reason="forged"):
+    body = (f_uint(1, member_id) + f_bytes(2, check_id) + f_uint(3, int(healthy))
+            + f_bytes(4, reason) + f_uint(5, observed_at_ms))
+    return api_request(29, body)
+
+
+def response_error(buf):
+    """The Response's error code (field 1), "" on success."""
+    i = 0
+    while i < len(buf):
+        key, i = _read_varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _read_varint(buf, i)
+        elif wire == 2:
+            n, i = _read_varint(buf, i)
+            if field == 1:
+                return buf[i:i + n].decode()
+            i += n
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        else:
+            break
+    return ""
+
+
+def _read_varint(buf, i):
+    n = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return n, i
+
+
+class ApiClient:
+    """REQ to a node's NNG API, dialled from source_ip."""
+
+    def __init__(self, node, source_ip):
+        self.sock = pynng.Req0(send_timeout=1000, recv_timeout=2000)
+        self.sock.dial(f"tcp://{source_ip};{node.api}", block=True)
+
+    def call(self, req):
+        self.sock.send(req)
+        return self.sock.recv()
+
+    def close(self):
+        self.sock.close()

@@ -283,3 +283,77 @@ def test_removed_node_stops_campaigning(cluster):
     write(c, "after-remove", "192.0.2.8")
     l2, sts2 = quiet_state(c)
     assert l2.id == leader.id
+
+
+def test_forged_health_votes_do_not_flip_failover(cluster):
+    """Forged HealthVotes "unhealthy" for members 1, 2 and 3 every 20 ms
+    flipped a healthy PRIMARY to the SECONDARY within 10 ms. Sent to the
+    leader's NNG API from the attacker's IP, and from member 2's IP for the
+    other members' ids: refused (AccessDenied), PRIMARY answered throughout."""
+    from health_endpoints import HTTPEndpoint
+    from raft_attacker import ApiClient, health_vote, response_error
+
+    c = cluster
+    ep = HTTPEndpoint("127.0.0.50").start()
+    clients = []
+    try:
+        api = c.nodes[1].api
+        cfg = {"IPAddress": ep.host, "Port": ep.port, "Type": "HTTP",
+               "ResourcePath": "/health", "RequestInterval": 1, "FailureThreshold": 2}
+        p = q53(api, "health", "create", "-", stdin=json.dumps(cfg))
+        assert p.returncode == 0, p.stderr
+        hid = json.loads(p.stdout)["HealthCheck"]["Id"]
+        name = f"shop.{ZONE}."
+        body = json.dumps({"Changes": [
+            {"Action": "CREATE", "ResourceRecordSet": {
+                "Name": name, "Type": "A", "TTL": 30, "SetIdentifier": "primary",
+                "Failover": "PRIMARY", "HealthCheckId": hid,
+                "ResourceRecords": [{"Value": "192.0.2.51"}]}},
+            {"Action": "CREATE", "ResourceRecordSet": {
+                "Name": name, "Type": "A", "TTL": 30, "SetIdentifier": "secondary",
+                "Failover": "SECONDARY", "ResourceRecords": [{"Value": "192.0.2.52"}]}}]})
+        p = q53(api, "change-batch", ZONE, "-", stdin=body)
+        assert p.returncode == 0, p.stderr
+        c.wait_insync(api, json.loads(p.stdout)["ChangeInfo"]["Id"])
+
+        def answers():
+            out = []
+            for n in c.members():
+                try:
+                    r = n.query(name, "A", timeout=1.0)
+                    out.append(sorted(rr.address for rs in r.answer for rr in rs))
+                except Exception:
+                    out.append(None)
+            return out
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and answers() != [["192.0.2.51"]] * 3:
+            time.sleep(0.1)
+        assert answers() == [["192.0.2.51"]] * 3
+
+        leader = c.wait_leader()
+        member2 = c.nodes[2]
+        sources = [(ATTACKER_IP, [1, 2, 3]), (member2.host, [1, 3])]
+        clients = [(ApiClient(leader, ip), ids) for ip, ids in sources]
+        errors, secondary, rounds = set(), 0, 0
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline and rounds < 120:
+            rounds += 1
+            for cl, ids in clients:
+                for mid in ids:
+                    errors.add(response_error(cl.call(
+                        health_vote(mid, hid, False, int(time.time() * 1000)))))
+            if rounds % 5 == 0:
+                secondary += sum(a == ["192.0.2.52"] for a in answers())
+            time.sleep(0.02)
+        assert secondary == 0, f"{secondary} answers went to the SECONDARY"
+        assert errors == {"AccessDenied"}, errors
+        # A second later still PRIMARY everywhere.
+        time.sleep(1.0)
+        assert answers() == [["192.0.2.51"]] * 3
+        assert "API: refused HealthVote" in leader.output() or \
+            "API: refused" in leader.output()
+    finally:
+        for cl, _ in clients:
+            cl.close()
+        ep.stop()
