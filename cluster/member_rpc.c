@@ -20,6 +20,7 @@
 
 #include "node/common/errcode.h"
 #include "node/common/nng_close.h"
+#include "node/common/peer_tls.h"
 
 #define RPC_MAX_RESPONSE     ((size_t)256 << 20)
 #define RPC_RECONNECT_MIN_MS 50
@@ -59,6 +60,7 @@ struct member_rpc {
 	unsigned n_inflight;
 	struct rpc_peer *peers;
 	bool closing;
+	nng_tls_config *tls; /* member_rpc_set_tls, NULL: plain TCP */
 	bool have_source; /* dial from this address (member_rpc_set_source) */
 	nng_sockaddr source;
 	void (*close_cb)(void *);
@@ -208,15 +210,10 @@ err_free:
 	return Q53_ENOMEM;
 }
 
-static int rpc_url(const char *address, char *url, size_t len)
+static int rpc_url(const struct member_rpc *c, const char *address, char *url,
+		   size_t len)
 {
-	int n;
-
-	if (address == NULL || address[0] == '\0')
-		return Q53_EINVAL;
-	n = snprintf(url, len, "%s%s",
-		     strstr(address, "://") != NULL ? "" : "tcp://", address);
-	return n < 0 || (size_t)n >= len ? Q53_EINVAL : 0;
+	return q53_peer_url(address, c->tls != NULL, url, len);
 }
 
 static int rpc_peer_get(struct member_rpc *c, const char *address,
@@ -227,7 +224,7 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 	nng_dialer d;
 	int rv;
 
-	rv = rpc_url(address, url, sizeof(url));
+	rv = rpc_url(c, address, url, sizeof(url));
 	if (rv != 0)
 		return rv;
 	for (p = c->peers; p != NULL; p = p->next) {
@@ -263,6 +260,8 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 	if (nng_dialer_create(&d, p->sock, p->url) != 0 ||
 	    (c->have_source &&
 	     nng_dialer_set_addr(d, NNG_OPT_LOCADDR, &c->source) != 0) ||
+	    (c->tls != NULL &&
+	     nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, c->tls) != 0) ||
 	    nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0) {
 		q53_nng_close(p->sock, Q53_NNG_CLOSE_TIMEOUT_MS);
 		free(p);
@@ -272,6 +271,11 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 	c->peers = p;
 	*out = p;
 	return 0;
+}
+
+void member_rpc_set_tls(struct member_rpc *c, nng_tls_config *tls)
+{
+	c->tls = tls;
 }
 
 int member_rpc_set_source(struct member_rpc *c, const char *ip)

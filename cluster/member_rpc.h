@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <uv.h>
 
 struct member_rpc;
@@ -34,6 +36,11 @@ typedef void (*member_rpc_cb)(void *data, int status, const uint8_t *buf,
 
 /* Allocates the client on loop (one uv_async_t). 0 or Q53_ENOMEM. */
 int member_rpc_init(struct member_rpc **out, uv_loop_t *loop);
+
+/* Mutual TLS (node/common/peer_tls.h, client mode) for peers opened from
+ * now on: "HOST:PORT" addresses are then dialled as tls+tcp://. NULL =
+ * plain TCP. Borrowed: must outlive c. */
+void member_rpc_set_tls(struct member_rpc *c, nng_tls_config *tls);
 
 /* Dial peers opened from now on from this numeric IP (port 0), NULL or ""
  * for the kernel's choice. 0 or Q53_EINVAL (not an IP literal). */

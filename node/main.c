@@ -59,6 +59,9 @@ struct q53d_cluster {
 	const char *http_tls_cert;
 	const char *http_tls_key;
 	bool http_insecure;
+	const char *peer_tls_ca;
+	const char *peer_tls_cert;
+	const char *peer_tls_key;
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -164,6 +167,13 @@ static void q53d_usage(FILE *f)
 	    "mode 0600)\n"
 	    "  --http-insecure            allow plain HTTP on a non-loopback "
 	    "address\n"
+	    "  --peer-tls-ca FILE, --peer-tls-cert FILE, --peer-tls-key FILE\n"
+	    "                             mutual TLS between members (Raft "
+	    "and the NNG API\n"
+	    "                             over tls+tcp://): the cluster CA, "
+	    "this node's\n"
+	    "                             certificate and key (PEM; "
+	    "deploy/peer-tls-certs.sh)\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -344,6 +354,9 @@ enum {
 	OPT_HTTP_TLS_CERT,
 	OPT_HTTP_TLS_KEY,
 	OPT_HTTP_INSECURE,
+	OPT_PEER_TLS_CA,
+	OPT_PEER_TLS_CERT,
+	OPT_PEER_TLS_KEY,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -380,6 +393,9 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"http", required_argument, NULL, OPT_HTTP},
 	    {"http-keys", required_argument, NULL, OPT_HTTP_KEYS},
 	    {"http-tls-cert", required_argument, NULL, OPT_HTTP_TLS_CERT},
+	    {"peer-tls-ca", required_argument, NULL, OPT_PEER_TLS_CA},
+	    {"peer-tls-cert", required_argument, NULL, OPT_PEER_TLS_CERT},
+	    {"peer-tls-key", required_argument, NULL, OPT_PEER_TLS_KEY},
 	    {"http-tls-key", required_argument, NULL, OPT_HTTP_TLS_KEY},
 	    {"http-insecure", no_argument, NULL, OPT_HTTP_INSECURE},
 	    {"join", required_argument, NULL, OPT_JOIN},
@@ -506,6 +522,15 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_HTTP_INSECURE:
 			d->cl.http_insecure = true;
+			break;
+		case OPT_PEER_TLS_CA:
+			d->cl.peer_tls_ca = optarg;
+			break;
+		case OPT_PEER_TLS_CERT:
+			d->cl.peer_tls_cert = optarg;
+			break;
+		case OPT_PEER_TLS_KEY:
+			d->cl.peer_tls_key = optarg;
 			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
@@ -969,6 +994,9 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.http_tls_cert = cl->http_tls_cert;
 	cfg.http_tls_key = cl->http_tls_key;
 	cfg.http_insecure = cl->http_insecure;
+	cfg.peer_tls_ca = cl->peer_tls_ca;
+	cfg.peer_tls_cert = cl->peer_tls_cert;
+	cfg.peer_tls_key = cl->peer_tls_key;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;

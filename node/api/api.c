@@ -74,6 +74,7 @@ struct api_server {
 	unsigned send_timeout_ms;
 	api_admit_fn admit;
 	void *admit_data;
+	nng_tls_config *tls;
 
 	nng_socket sock;
 	bool sock_open;
@@ -530,15 +531,17 @@ int api_server_submit(struct api_server *s, const uint8_t *req, size_t len,
 
 /* --- lifecycle -------------------------------------------------------- */
 
-static char *server_url(const char *listen)
+static char *server_url(const char *listen, bool tls)
 {
-	size_t n = strlen(listen);
-	bool has_scheme = strstr(listen, "://") != NULL;
-	char *url = malloc(n + sizeof("tcp://"));
+	size_t n = strlen(listen) + sizeof("tls+tcp://");
+	char *url = malloc(n);
+
 	if (url == NULL)
 		return NULL;
-	snprintf(url, n + sizeof("tcp://"), "%s%s", has_scheme ? "" : "tcp://",
-		 listen);
+	if (q53_peer_url(listen, tls, url, n) != 0) {
+		free(url);
+		return NULL;
+	}
 	return url;
 }
 
@@ -562,13 +565,14 @@ int api_server_init(struct api_server **out, uv_loop_t *loop,
 				  ? config->max_request_size
 				  : DEFAULT_MAX_REQUEST_SIZE;
 	s->admit = config->admit;
+	s->tls = config->tls;
 	s->admit_data = config->admit_data;
 	s->send_timeout_ms = config->send_timeout_ms != 0
 				 ? config->send_timeout_ms
 				 : DEFAULT_SEND_TIMEOUT_MS;
 	atomic_init(&s->inbox, NULL);
 	atomic_init(&s->closing, false);
-	s->url = server_url(config->listen);
+	s->url = server_url(config->listen, config->tls != NULL);
 	if (s->url == NULL)
 		goto err_after_alloc;
 	if (uv_async_init(loop, &s->async, server_async_cb) != 0)
@@ -647,7 +651,10 @@ int api_server_start(struct api_server *s)
 		}
 	}
 	nng_listener l;
-	if ((rv = nng_listen(s->sock, s->url, &l, 0)) != 0) {
+	if ((rv = nng_listener_create(&l, s->sock, s->url)) != 0 ||
+	    (s->tls != NULL &&
+	     (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, s->tls)) != 0) ||
+	    (rv = nng_listener_start(l, 0)) != 0) {
 		what = "listen";
 		goto err_after_open;
 	}

@@ -22,6 +22,7 @@
 
 #include <uv.h>
 
+#include "node/common/peer_tls.h"
 #include "proto/api.pb-c.h"
 
 struct api_server;
@@ -135,6 +136,9 @@ struct api_server_config {
 	size_t max_request_size;
 	/* How long a reply may wait for a slow client, in ms. 0 = 5000. */
 	unsigned send_timeout_ms;
+	/* Mutual TLS (node/common/peer_tls.h, server mode): "HOST:PORT" is
+	 * then listened on as tls+tcp://. NULL = plain TCP. */
+	nng_tls_config *tls;
 	/* Checked before each NNG request is dispatched; NULL = all. */
 	api_admit_fn admit;
 	void *admit_data;

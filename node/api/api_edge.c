@@ -87,6 +87,7 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	api_cfg.listen = c->api_address;
 	api_cfg.max_inflight = API_EDGE_MAX_INFLIGHT;
 	api_cfg.admit = edge_admit;
+	api_cfg.tls = c->tls;
 	api_cfg.admit_data = e;
 	rv = api_server_init(&e->api, loop, &backend, &api_cfg);
 	if (rv != 0) {

@@ -74,6 +74,8 @@ struct nng_io {
 	void (*log)(void *data, const char *line);
 	void *log_data;
 	raft_term term_bound;
+	nng_tls_config *tls_server; /* NULL: plain TCP */
+	nng_tls_config *tls_client;
 	/* per guard verdict: when it was last logged, how many since */
 	raft_time refused_logged_ms[Q53_RAFT_GUARD_N_VERDICTS];
 	unsigned long long refused_unlogged[Q53_RAFT_GUARD_N_VERDICTS];
@@ -251,6 +253,10 @@ static int peer_open_socket(struct nng_io *impl, struct peer *peer)
 	if (impl->have_source &&
 	    (rv = nng_dialer_set_addr(dialer, NNG_OPT_LOCADDR,
 				      &impl->source)) != 0)
+		goto err_after_open;
+	if (impl->tls_client != NULL &&
+	    (rv = nng_dialer_set_ptr(dialer, NNG_OPT_TLS_CONFIG,
+				     impl->tls_client)) != 0)
 		goto err_after_open;
 	rv = nng_dialer_start(dialer, NNG_FLAG_NONBLOCK);
 	if (rv != 0)
@@ -608,6 +614,7 @@ static void source_of(struct nng_io *impl)
 static int io_init(struct raft_io *io, raft_id id, const char *address)
 {
 	struct nng_io *impl = impl_of(io);
+	nng_listener listener;
 	int rv;
 
 	assert(impl->state == IO_NEW);
@@ -635,7 +642,12 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 		rv = RAFT_INVALID;
 		goto err_after_pull;
 	}
-	rv = nng_listen(impl->pull, address, NULL, 0);
+	rv = nng_listener_create(&listener, impl->pull, address);
+	if (rv == 0 && impl->tls_server != NULL)
+		rv = nng_listener_set_ptr(listener, NNG_OPT_TLS_CONFIG,
+					  impl->tls_server);
+	if (rv == 0)
+		rv = nng_listener_start(listener, 0);
 	if (rv != 0) {
 		snprintf(io->errmsg, sizeof(io->errmsg), "listen on %s: %s",
 			 address, nng_strerror(rv));
@@ -908,6 +920,8 @@ int q53_raft_io_init(struct raft_io *io, uv_loop_t *loop,
 	impl->log = config->log;
 	impl->log_data = config->log_data;
 	impl->term_bound = config->term_bound;
+	impl->tls_server = config->tls_server;
+	impl->tls_client = config->tls_client;
 	if (impl->send_queue > 8192) /* NNG's limit for SENDBUF/RECVBUF */
 		impl->send_queue = 8192;
 

@@ -23,6 +23,7 @@
 #include <raft.h>
 #include <uv.h>
 
+#include "node/common/peer_tls.h"
 #include "node/raft/raft_guard.h"
 
 struct q53_raft_io_config {
@@ -48,6 +49,11 @@ struct q53_raft_io_config {
 	void *log_data;
 	/* The TERM_AHEAD bound; 0 = Q53_RAFT_GUARD_TERM_BOUND. */
 	raft_term term_bound;
+	/* Mutual TLS (node/common/peer_tls.h): the listener's and the
+	 * dialers' configurations, NULL = plain TCP. Held while in use; the
+	 * address given to raft_init is then a tls+tcp:// URL. */
+	nng_tls_config *tls_server;
+	nng_tls_config *tls_client;
 };
 
 /* Set up `io` (caller-owned memory, zeroed here) on `loop`. Nothing is

@@ -11,6 +11,7 @@
 #include "node/api/api_edge.h"
 #include "node/api/route53/rest.h"
 #include "node/common/errcode.h"
+#include "node/common/peer_tls.h"
 #include "node/control/control_fsm.h"
 #include "node/raft/raft_guard.h"
 #include "node/runtime/admin_key.h"
@@ -34,6 +35,7 @@ struct cluster_node {
 	/* configuration (owned copies) */
 	uint64_t id;
 	char raft_url[CLUSTER_ADDR_MAX];
+	struct q53_peer_tls peer_tls; /* both NULL: plain TCP */
 	char *api_address;
 	char *http_address; /* NULL = no REST API */
 	char *http_keys;
@@ -225,18 +227,6 @@ static char *cn_strdup(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
-/* "HOST:PORT" -> "tcp://HOST:PORT"; URLs stay as they are. */
-static int cn_url(const char *address, char *out, size_t len)
-{
-	int w;
-
-	if (address == NULL || address[0] == '\0')
-		return Q53_EINVAL;
-	w = snprintf(out, len, "%s%s",
-		     strstr(address, "://") != NULL ? "" : "tcp://", address);
-	return w < 0 || (size_t)w >= len ? Q53_EINVAL : 0;
-}
-
 int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		      const struct cluster_node_config *cfg, char *err,
 		      size_t errlen)
@@ -309,7 +299,24 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		if (n->nameservers[i] == NULL)
 			goto nomem_free;
 	}
-	if (cn_url(cfg->raft_address, n->raft_url, sizeof(n->raft_url)) != 0) {
+	if (cfg->peer_tls_ca != NULL || cfg->peer_tls_cert != NULL ||
+	    cfg->peer_tls_key != NULL) {
+		if (cfg->peer_tls_ca == NULL || cfg->peer_tls_cert == NULL ||
+		    cfg->peer_tls_key == NULL) {
+			snprintf(err, errlen,
+				 "--peer-tls-ca, --peer-tls-cert and "
+				 "--peer-tls-key go together");
+			rv = Q53_EINVAL;
+			goto err_free;
+		}
+		rv = q53_peer_tls_load(&n->peer_tls, cfg->peer_tls_ca,
+				       cfg->peer_tls_cert, cfg->peer_tls_key,
+				       err, errlen);
+		if (rv != 0)
+			goto err_free;
+	}
+	if (q53_peer_url(cfg->raft_address, n->peer_tls.server != NULL,
+			 n->raft_url, sizeof(n->raft_url)) != 0) {
 		snprintf(err, errlen, "bad raft address '%s'",
 			 cfg->raft_address);
 		rv = Q53_EINVAL;
@@ -320,6 +327,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rh.id = n->id;
 	rh.data_dir = cfg->data_dir;
 	rh.raft_url = n->raft_url;
+	rh.peer_tls = n->peer_tls.server != NULL ? &n->peer_tls : NULL;
 	rh.snapshot_threshold = cfg->snapshot_threshold
 				    ? cfg->snapshot_threshold
 				    : CN_DEFAULT_SNAPSHOT;
@@ -334,6 +342,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rv = member_rpc_init(&n->rpc, loop);
 	if (rv != 0)
 		goto nomem_free;
+	member_rpc_set_tls(n->rpc, n->peer_tls.client);
 	/* Our API requests come from our raft address's IP: members admit
 	 * each other by it (node/api/peer_admit.h). */
 	if (q53_raft_guard_address_ip(n->raft_url, src_ip, sizeof(src_ip)) &&
@@ -382,6 +391,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		goto nomem_free;
 	ae.ops = cn_ops(n);
 	ae.rpc = n->rpc;
+	ae.tls = n->peer_tls.server;
 	ae.api_address = n->api_address;
 	ae.geoip_sha256 = n->geoip_sha256;
 	ae.geo = n->geo;
@@ -489,6 +499,7 @@ static void cn_free(struct cluster_node *n)
 	free(n->http_address);
 	free(n->http_keys);
 	free(n->http_tls_cert);
+	q53_peer_tls_free(&n->peer_tls);
 	free(n->http_tls_key);
 	admin_key_free(n->admin);
 	free(n->data_dir);

@@ -53,8 +53,14 @@ struct cluster_node_config {
 	const char *http_tls_cert; /* PEM files for HTTPS, NULL = plain */
 	const char *http_tls_key;
 	bool http_insecure; /* plain HTTP on a non-loopback address */
-	const char *join;   /* any member's API HOST:PORT, NULL = none */
-	const char *name;   /* node name, NULL = "node<ID>" */
+	/* Mutual TLS between members (node/common/peer_tls.h): the cluster
+	 * CA and this node's certificate and key, PEM files; all three or
+	 * none (NULL: plain TCP, which q53 status flags as insecure). */
+	const char *peer_tls_ca;
+	const char *peer_tls_cert;
+	const char *peer_tls_key;
+	const char *join; /* any member's API HOST:PORT, NULL = none */
+	const char *name; /* node name, NULL = "node<ID>" */
 	/* SHA-256 of the --geoip file (hex), NULL: none; borrowed for the
 	 * node's life. */
 	const char *geoip_sha256;

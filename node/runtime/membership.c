@@ -10,6 +10,7 @@
 #include "cluster/member_rpc.h"
 #include "node/api/api.h"
 #include "node/common/errcode.h"
+#include "node/common/peer_tls.h"
 #include "node/control/control_fsm.h"
 #include "proto/api.pb-c.h"
 
@@ -112,16 +113,13 @@ struct membership {
 	uint64_t join_applied_target;
 };
 
-/* "HOST:PORT" -> "tcp://HOST:PORT"; URLs stay as they are. */
-static int cn_url(const char *address, char *out, size_t len)
+/* "HOST:PORT" -> "tcp://HOST:PORT", or tls+tcp:// when this node's own
+ * raft address is (mutual TLS between members); URLs stay as they are. */
+static int cn_url(const struct membership *n, const char *address, char *out,
+		  size_t len)
 {
-	int w;
-
-	if (address == NULL || address[0] == '\0')
-		return Q53_EINVAL;
-	w = snprintf(out, len, "%s%s",
-		     strstr(address, "://") != NULL ? "" : "tcp://", address);
-	return w < 0 || (size_t)w >= len ? Q53_EINVAL : 0;
+	return q53_peer_url(address, strncmp(n->raft_url, "tls+", 4) == 0, out,
+			    len);
 }
 
 static const struct raft_server *cn_config_server(struct membership *n,
@@ -393,7 +391,7 @@ static int cn_member_parse(struct cn_member_op *op, const char *raft,
 {
 	int w;
 
-	if (cn_url(raft, op->raft_url, sizeof(op->raft_url)) != 0 ||
+	if (cn_url(op->n, raft, op->raft_url, sizeof(op->raft_url)) != 0 ||
 	    strchr(raft, '?') != NULL)
 		return Q53_EINVAL;
 	w = snprintf(op->api, sizeof(op->api), "%s", api != NULL ? api : "");

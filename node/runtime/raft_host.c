@@ -257,6 +257,10 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	io_cfg.dir = h->data_dir;
 	io_cfg.log = rh_io_log;
 	io_cfg.log_data = h;
+	if (cfg->peer_tls != NULL) {
+		io_cfg.tls_server = cfg->peer_tls->server;
+		io_cfg.tls_client = cfg->peer_tls->client;
+	}
 	rv = q53_raft_io_init(&h->io, loop, &io_cfg);
 	if (rv != 0) {
 		snprintf(err, errlen, "raft io: %s", q53_strerror(rv));

@@ -37,6 +37,8 @@ struct raft_host_config {
 	unsigned snapshot_threshold;
 	unsigned election_timeout_ms;
 	unsigned heartbeat_ms;
+	/* mutual TLS between members, NULL = plain TCP (borrowed) */
+	const struct q53_peer_tls *peer_tls;
 };
 
 /* Creates the control FSM, the fsm_log, the io and raft (nothing runs).

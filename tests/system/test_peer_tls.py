@@ -1,0 +1,118 @@
+"""Mutual TLS between members (q53d --peer-tls-ca/-cert/-key; certificates
+from deploy/peer-tls-certs.sh): a 3-node cluster whose Raft and NNG API
+traffic is tls+tcp://, and the attacker of test_peer_security.py, which
+holds no cluster certificate: plain TCP, or TLS with a certificate of its
+own CA, gets no message through, even from a member's own IP with the
+leader's id, address and current term (what the source-IP checks of
+raft_guard cannot stop). Waits are polls with deadlines."""
+import json
+import os
+import subprocess
+import time
+
+import pynng
+import pytest
+
+from cluster import Cluster, q53
+from raft_attacker import RAFT_COMMAND, append_entries, legacy_change_entry, raft_url
+from test_cli import q53d_has_api
+
+pytestmark = pytest.mark.skipif(not q53d_has_api(), reason="q53d has no --api yet")
+
+ZONE = "example.com"
+CERTS = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "peer-tls-certs.sh")
+
+
+def make_certs(d, *ids):
+    subprocess.run(["sh", CERTS, d, *map(str, ids)], check=True, capture_output=True)
+    return d
+
+
+@pytest.fixture
+def tls_cluster(tmp_path):
+    c = Cluster(str(tmp_path))
+    c.peer_tls = make_certs(str(tmp_path / "tls"), 1, 2, 3)
+    c.start(3)
+    yield c
+    bad = c.stop_all()
+    assert not bad, f"q53d exited uncleanly: {bad}"
+
+
+def write(c, name, value):
+    body = json.dumps({"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": f"{name}.{ZONE}", "Type": "A", "TTL": 60,
+        "ResourceRecords": [{"Value": value}]}}]})
+    leader = c.wait_leader()
+    p = q53(leader.api, "change-batch", ZONE, "-", stdin=body, timeout_s=15)
+    assert p.returncode == 0, p.stdout + p.stderr
+    c.wait_insync(leader.api, json.loads(p.stdout)["ChangeInfo"]["Id"])
+
+
+def serves(node, name, value):
+    try:
+        r = node.query(name, "A", timeout=1.0)
+    except Exception:
+        return False
+    return any(value in rr.to_text() for rr in r.answer)
+
+
+def test_cluster_over_mutual_tls_refuses_outsiders(tls_cluster, tmp_path):
+    c = tls_cluster
+    for n in c.members():
+        assert n.raft in n.output() and f"tls+tcp://{n.raft}" in n.output(), \
+            n.output()[-1500:]
+    p = q53(c.nodes[1].api, "zone", "create", ZONE)
+    assert p.returncode == 0, p.stderr
+    zone_id = json.loads(p.stdout)["HostedZone"]["Id"].split("/")[-1]
+    write(c, "www", "192.0.2.1")
+    # every node serves it: replication over TLS
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(
+            serves(n, f"www.{ZONE}", "192.0.2.1") for n in c.members()):
+        time.sleep(0.1)
+    assert all(serves(n, f"www.{ZONE}", "192.0.2.1") for n in c.members())
+
+    leader = c.wait_leader()
+    target = next(n for n in c.members() if n.id != leader.id)
+    st = target.status()
+    t, ci = st["Term"], st["CommitIndex"]
+    entry = legacy_change_entry(zone_id, f"forged.{ZONE}.", "A", "203.0.113.13")
+    msg = append_entries(leader.id, raft_url(leader).replace("tcp://", "tls+tcp://"),
+                         t, ci, t, ci + 1, [(t, RAFT_COMMAND, entry)])
+
+    # 1. plain TCP from the leader's own IP: no SP session comes up
+    s = pynng.Push0(send_timeout=500)
+    s.dial(f"tcp://{leader.host};{target.raft}", block=False)
+    try:
+        s.send(msg)
+        sent_plain = True
+    except pynng.Timeout:
+        sent_plain = False
+    s.close()
+    assert not sent_plain, "a plain TCP peer got a message queued to a TLS listener"
+
+    # 2. TLS with a certificate of another CA
+    rogue = make_certs(str(tmp_path / "rogue"), leader.id)
+    cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT,
+                          ca_files=[os.path.join(rogue, "ca.pem")],
+                          cert_key_file=None,
+                          own_cert_string=open(os.path.join(rogue, f"node-{leader.id}.pem")).read(),
+                          own_key_string=open(os.path.join(rogue, f"node-{leader.id}.key")).read(),
+                          auth_mode=pynng.TLSConfig.AUTH_MODE_NONE)
+    s = pynng.Push0(send_timeout=500, tls_config=cfg)
+    s.dial(f"tls+tcp://{leader.host};{target.raft}", block=False)
+    try:
+        s.send(msg)
+        sent_rogue = True
+    except pynng.Timeout:
+        sent_rogue = False
+    s.close()
+    assert not sent_rogue, "a peer with a foreign certificate got a message through"
+
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert not serves(target, f"forged.{ZONE}", "203.0.113.13")
+        time.sleep(0.1)
+    st2 = target.status()
+    assert st2["Term"] == t and st2["LeaderId"] == leader.id, st2
+    write(c, "after", "192.0.2.7")
