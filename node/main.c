@@ -62,6 +62,7 @@ struct q53d_cluster {
 	const char *peer_tls_ca;
 	const char *peer_tls_cert;
 	const char *peer_tls_key;
+	bool peer_insecure;
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -174,6 +175,10 @@ static void q53d_usage(FILE *f)
 	    "this node's\n"
 	    "                             certificate and key (PEM; "
 	    "deploy/peer-tls-certs.sh)\n"
+	    "  --peer-insecure            allow plain TCP between members on "
+	    "a non-loopback\n"
+	    "                             raft address (q53 status: "
+	    "INSECURE)\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -357,6 +362,7 @@ enum {
 	OPT_PEER_TLS_CA,
 	OPT_PEER_TLS_CERT,
 	OPT_PEER_TLS_KEY,
+	OPT_PEER_INSECURE,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -396,6 +402,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"peer-tls-ca", required_argument, NULL, OPT_PEER_TLS_CA},
 	    {"peer-tls-cert", required_argument, NULL, OPT_PEER_TLS_CERT},
 	    {"peer-tls-key", required_argument, NULL, OPT_PEER_TLS_KEY},
+	    {"peer-insecure", no_argument, NULL, OPT_PEER_INSECURE},
 	    {"http-tls-key", required_argument, NULL, OPT_HTTP_TLS_KEY},
 	    {"http-insecure", no_argument, NULL, OPT_HTTP_INSECURE},
 	    {"join", required_argument, NULL, OPT_JOIN},
@@ -531,6 +538,9 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_PEER_TLS_KEY:
 			d->cl.peer_tls_key = optarg;
+			break;
+		case OPT_PEER_INSECURE:
+			d->cl.peer_insecure = true;
 			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
@@ -997,6 +1007,7 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.peer_tls_ca = cl->peer_tls_ca;
 	cfg.peer_tls_cert = cl->peer_tls_cert;
 	cfg.peer_tls_key = cl->peer_tls_key;
+	cfg.peer_insecure = cl->peer_insecure;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;

@@ -29,8 +29,8 @@ static bool edge_admit(void *data, const char *peer_ip,
 
 	uint64_t now;
 
-	if (peer_admit(e->ops.configuration(e->ops.data), peer_ip, req, why,
-		       why_len))
+	if (peer_admit(e->ops.configuration(e->ops.data), e->fsm, peer_ip, req,
+		       why, why_len))
 		return true;
 	/* One line a second at most, with the number left out. */
 	now = uv_now(e->ops.loop);
@@ -70,6 +70,7 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	e->nameservers = (char **)c->nameservers;
 	e->n_nameservers = c->n_nameservers;
 	e->rpc = c->rpc;
+	e->peer_tls = c->tls != NULL;
 	e->member_add = c->member_add;
 	e->member_remove = c->member_remove;
 	e->data = c->data;

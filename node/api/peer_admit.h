@@ -3,8 +3,9 @@
  * checked here). The NNG API is the members' internal API: forwarded
  * writes, HealthVotes, latency samples, joins, status with indexes.
  * Members dial it from their own raft address's IP
- * (member_rpc_set_source), so without peer certificates the identity of a
- * caller is its source IP:
+ * (member_rpc_set_source: the IP of its --api address), so without peer
+ * certificates the identity of a caller is its source IP, matched against
+ * each member's raft address and API address (the FSM's node metadata):
  *
  * - a HealthVote only from the IP of the member it votes for (member_id),
  *   LatencySamples only from the IP of node_id;
@@ -25,7 +26,11 @@
 
 #include "proto/api.pb-c.h"
 
-bool peer_admit(const struct raft_configuration *conf, const char *peer_ip,
+struct control_fsm;
+
+/* fsm: the node metadata (API addresses), NULL = raft addresses only. */
+bool peer_admit(const struct raft_configuration *conf,
+		const struct control_fsm *fsm, const char *peer_ip,
 		const Q53__Api__Request *req, char *why, size_t why_len);
 
 #endif

@@ -227,6 +227,18 @@ static char *cn_strdup(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
+/* 127.0.0.0/8, ::1 or localhost: plain TCP stays on this host. */
+static bool cn_loopback(const char *address)
+{
+	char ip[64];
+
+	if (strstr(address, "localhost:") != NULL)
+		return true;
+	if (!q53_raft_guard_address_ip(address, ip, sizeof(ip)))
+		return false;
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+}
+
 int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		      const struct cluster_node_config *cfg, char *err,
 		      size_t errlen)
@@ -315,6 +327,19 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		if (rv != 0)
 			goto err_free;
 	}
+	if (n->peer_tls.server == NULL && !cfg->peer_insecure &&
+	    !cn_loopback(cfg->raft_address)) {
+		snprintf(err, errlen,
+			 "--raft %s is not a loopback address: give "
+			 "--peer-tls-ca, --peer-tls-cert and --peer-tls-key "
+			 "(mutual TLS between members), or --peer-insecure "
+			 "to run Raft and the NNG API over plain TCP anyway "
+			 "(then anyone who reaches these ports can forge "
+			 "members' messages; q53 status says INSECURE)",
+			 cfg->raft_address);
+		rv = Q53_EINVAL;
+		goto err_free;
+	}
 	if (q53_peer_url(cfg->raft_address, n->peer_tls.server != NULL,
 			 n->raft_url, sizeof(n->raft_url)) != 0) {
 		snprintf(err, errlen, "bad raft address '%s'",
@@ -343,9 +368,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	if (rv != 0)
 		goto nomem_free;
 	member_rpc_set_tls(n->rpc, n->peer_tls.client);
-	/* Our API requests come from our raft address's IP: members admit
+	/* Our API requests come from our API address's IP: members admit
 	 * each other by it (node/api/peer_admit.h). */
-	if (q53_raft_guard_address_ip(n->raft_url, src_ip, sizeof(src_ip)) &&
+	if (q53_raft_guard_address_ip(n->api_address, src_ip, sizeof(src_ip)) &&
 	    strcmp(src_ip, "0.0.0.0") != 0 && strcmp(src_ip, "::") != 0)
 		member_rpc_set_source(n->rpc, src_ip);
 

@@ -59,6 +59,8 @@ struct cluster_node_config {
 	const char *peer_tls_ca;
 	const char *peer_tls_cert;
 	const char *peer_tls_key;
+	/* plain TCP between members on a non-loopback raft address */
+	bool peer_insecure;
 	const char *join; /* any member's API HOST:PORT, NULL = none */
 	const char *name; /* node name, NULL = "node<ID>" */
 	/* SHA-256 of the --geoip file (hex), NULL: none; borrowed for the

@@ -107,6 +107,7 @@ def test_forged_append_entries_is_not_applied(cluster, attacker):
     claiming the leader's id and address from the attacker's IP."""
     c = cluster
     leader, sts = quiet_state(c)
+    assert all(s.get("PeerTransport") == "INSECURE: plain TCP" for s in sts.values()), sts
     target = next(n for n in c.members() if n.id != leader.id)
     t, ci = sts[target.id]["Term"], sts[target.id]["CommitIndex"]
     entry = legacy_change_entry(c.zone_id, f"forged.{ZONE}.", "A", "203.0.113.13")

@@ -61,6 +61,8 @@ def test_cluster_over_mutual_tls_refuses_outsiders(tls_cluster, tmp_path):
     for n in c.members():
         assert n.raft in n.output() and f"tls+tcp://{n.raft}" in n.output(), \
             n.output()[-1500:]
+    for n in c.members():
+        assert n.status()["PeerTransport"] == "mutual-tls"
     p = q53(c.nodes[1].api, "zone", "create", ZONE)
     assert p.returncode == 0, p.stderr
     zone_id = json.loads(p.stdout)["HostedZone"]["Id"].split("/")[-1]
@@ -116,3 +118,20 @@ def test_cluster_over_mutual_tls_refuses_outsiders(tls_cluster, tmp_path):
     st2 = target.status()
     assert st2["Term"] == t and st2["LeaderId"] == leader.id, st2
     write(c, "after", "192.0.2.7")
+
+
+def test_plain_tcp_needs_peer_insecure(tmp_path):
+    """Off loopback, plain TCP between members takes --peer-insecure; q53
+    status then says INSECURE (test_peer_security's plain clusters run on
+    127.0.0.x)."""
+    from q53d import free_port, q53d_binary
+    d = tmp_path / "d"
+    d.mkdir()
+    p = subprocess.run([q53d_binary(), "--data-dir", str(d), "--id", "1",
+                        "--raft", "192.0.2.1:7053",
+                        "--api", f"127.0.0.1:{free_port()}",
+                        "--http", f"127.0.0.1:{free_port()}",
+                        "--dns", f"127.0.0.1:{free_port()}"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "--peer-insecure" in p.stderr, p.stderr

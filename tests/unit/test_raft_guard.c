@@ -214,28 +214,28 @@ static void test_peer_admit(void **state)
 	req.body_case = Q53__API__REQUEST__BODY_HEALTH_VOTE;
 	req.health_vote = &hv;
 	hv.member_id = 2;
-	assert_true(peer_admit(c, "127.0.0.2", &req, why, sizeof(why)));
-	assert_false(peer_admit(c, "127.0.0.3", &req, why, sizeof(why)));
-	assert_false(peer_admit(c, "127.0.0.99", &req, why, sizeof(why)));
+	assert_true(peer_admit(c, NULL, "127.0.0.2", &req, why, sizeof(why)));
+	assert_false(peer_admit(c, NULL, "127.0.0.3", &req, why, sizeof(why)));
+	assert_false(peer_admit(c, NULL, "127.0.0.99", &req, why, sizeof(why)));
 	assert_non_null(strstr(why, "127.0.0.99"));
 	hv.member_id = 7;
-	assert_false(peer_admit(c, "127.0.0.2", &req, why, sizeof(why)));
+	assert_false(peer_admit(c, NULL, "127.0.0.2", &req, why, sizeof(why)));
 	/* local transports and unknown peers: not checked here */
-	assert_true(peer_admit(c, "", &req, why, sizeof(why)));
-	assert_true(peer_admit(c, "-", &req, why, sizeof(why)));
+	assert_true(peer_admit(c, NULL, "", &req, why, sizeof(why)));
+	assert_true(peer_admit(c, NULL, "-", &req, why, sizeof(why)));
 
 	req.body_case = Q53__API__REQUEST__BODY_STATUS;
 	req.status = &st;
-	assert_true(peer_admit(c, "127.0.0.3", &req, why, sizeof(why)));
-	assert_false(peer_admit(c, "127.0.0.99", &req, why, sizeof(why)));
+	assert_true(peer_admit(c, NULL, "127.0.0.3", &req, why, sizeof(why)));
+	assert_false(peer_admit(c, NULL, "127.0.0.99", &req, why, sizeof(why)));
 
 	req.body_case = Q53__API__REQUEST__BODY_ADD_NODE;
 	req.add_node = &an;
 	an.id = 4;
 	an.address = "127.0.0.4:7004";
-	assert_true(peer_admit(c, "127.0.0.4", &req, why, sizeof(why)));
-	assert_true(peer_admit(c, "127.0.0.1", &req, why, sizeof(why)));
-	assert_false(peer_admit(c, "127.0.0.99", &req, why, sizeof(why)));
+	assert_true(peer_admit(c, NULL, "127.0.0.4", &req, why, sizeof(why)));
+	assert_true(peer_admit(c, NULL, "127.0.0.1", &req, why, sizeof(why)));
+	assert_false(peer_admit(c, NULL, "127.0.0.99", &req, why, sizeof(why)));
 }
 
 static void test_peer_admit_names(void **state)
@@ -252,7 +252,7 @@ static void test_peer_admit_names(void **state)
 	req.body_case = Q53__API__REQUEST__BODY_STATUS;
 	req.status = &st;
 	/* host names: no IP to compare with, only TLS could tell */
-	assert_true(peer_admit(&c, "10.9.9.9", &req, why, sizeof(why)));
+	assert_true(peer_admit(&c, NULL, "10.9.9.9", &req, why, sizeof(why)));
 	raft_configuration_close(&c);
 }
 
