@@ -63,6 +63,8 @@ struct q53d_cluster {
 	const char *peer_tls_cert;
 	const char *peer_tls_key;
 	bool peer_insecure;
+	unsigned peer_max_connections;
+	unsigned peer_idle_ms;
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -179,6 +181,12 @@ static void q53d_usage(FILE *f)
 	    "a non-loopback\n"
 	    "                             raft address (q53 status: "
 	    "INSECURE)\n"
+	    "  --peer-max-connections N   connections each of the Raft and "
+	    "NNG API listeners\n"
+	    "                             takes at most (default 1024)\n"
+	    "  --peer-idle-timeout MS     close a connection that sent no "
+	    "message within MS\n"
+	    "                             of connecting (default 10000)\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -363,6 +371,8 @@ enum {
 	OPT_PEER_TLS_CERT,
 	OPT_PEER_TLS_KEY,
 	OPT_PEER_INSECURE,
+	OPT_PEER_MAX_CONNECTIONS,
+	OPT_PEER_IDLE_TIMEOUT,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -403,6 +413,10 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"peer-tls-cert", required_argument, NULL, OPT_PEER_TLS_CERT},
 	    {"peer-tls-key", required_argument, NULL, OPT_PEER_TLS_KEY},
 	    {"peer-insecure", no_argument, NULL, OPT_PEER_INSECURE},
+	    {"peer-max-connections", required_argument, NULL,
+	     OPT_PEER_MAX_CONNECTIONS},
+	    {"peer-idle-timeout", required_argument, NULL,
+	     OPT_PEER_IDLE_TIMEOUT},
 	    {"http-tls-key", required_argument, NULL, OPT_HTTP_TLS_KEY},
 	    {"http-insecure", no_argument, NULL, OPT_HTTP_INSECURE},
 	    {"join", required_argument, NULL, OPT_JOIN},
@@ -541,6 +555,17 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_PEER_INSECURE:
 			d->cl.peer_insecure = true;
+			break;
+		case OPT_PEER_MAX_CONNECTIONS:
+			if (q53d_parse_uint("--peer-max-connections", optarg, 4,
+					    1u << 20,
+					    &d->cl.peer_max_connections) != 0)
+				return -1;
+			break;
+		case OPT_PEER_IDLE_TIMEOUT:
+			if (q53d_parse_uint("--peer-idle-timeout", optarg, 100,
+					    3600000, &d->cl.peer_idle_ms) != 0)
+				return -1;
 			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
@@ -1008,6 +1033,8 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.peer_tls_cert = cl->peer_tls_cert;
 	cfg.peer_tls_key = cl->peer_tls_key;
 	cfg.peer_insecure = cl->peer_insecure;
+	cfg.peer_max_connections = cl->peer_max_connections;
+	cfg.peer_idle_ms = cl->peer_idle_ms;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;

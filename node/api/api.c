@@ -28,6 +28,7 @@
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
 #include "node/common/nng_close.h"
+#include "node/common/pipe_guard.h"
 
 #define DEFAULT_MAX_INFLIGHT	 64
 #define DEFAULT_MAX_REQUEST_SIZE ((size_t)64 << 20)
@@ -75,6 +76,9 @@ struct api_server {
 	api_admit_fn admit;
 	void *admit_data;
 	nng_tls_config *tls;
+	unsigned max_connections;
+	unsigned idle_ms;
+	struct q53_pipe_guard *guard; /* the listener's connections */
 
 	nng_socket sock;
 	bool sock_open;
@@ -475,8 +479,17 @@ static void call_handle_request(struct api_call *c)
 			return;
 		}
 	}
+	/* A connection that delivered a request it may make is not idle. */
+	if (c->local_cb == NULL)
+		q53_pipe_guard_seen(s->guard, nng_msg_get_pipe(c->msg));
 	s->stats.requests++;
 	call_dispatch(c);
+}
+
+void api_server_tick(struct api_server *s)
+{
+	if (s->sock_open && !atomic_load(&s->closing))
+		q53_pipe_guard_sweep(s->guard);
 }
 
 static void server_async_cb(uv_async_t *async)
@@ -566,6 +579,8 @@ int api_server_init(struct api_server **out, uv_loop_t *loop,
 				  : DEFAULT_MAX_REQUEST_SIZE;
 	s->admit = config->admit;
 	s->tls = config->tls;
+	s->max_connections = config->max_connections;
+	s->idle_ms = config->idle_ms;
 	s->admit_data = config->admit_data;
 	s->send_timeout_ms = config->send_timeout_ms != 0
 				 ? config->send_timeout_ms
@@ -609,6 +624,9 @@ static void server_stop_nng(struct api_server *s)
 		    Q53_NNG_CLOSE_TIMEOUT_MS); /* closes the contexts too */
 		s->sock_open = false;
 	}
+	/* After the socket: its notifications use the guard. */
+	q53_pipe_guard_free(s->guard);
+	s->guard = NULL;
 	for (unsigned i = 0; i < s->ncalls; i++)
 		if (s->calls[i].aio != NULL)
 			nng_aio_free(s->calls[i].aio);
@@ -651,6 +669,12 @@ int api_server_start(struct api_server *s)
 		}
 	}
 	nng_listener l;
+	if ((rv = q53_pipe_guard_new(&s->guard, s->sock, s->max_connections,
+				     s->idle_ms)) != 0) {
+		what = "guard connections";
+		rv = NNG_ENOMEM;
+		goto err_after_open;
+	}
 	if ((rv = nng_listener_create(&l, s->sock, s->url)) != 0 ||
 	    (s->tls != NULL &&
 	     (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, s->tls)) != 0) ||

@@ -139,10 +139,18 @@ struct api_server_config {
 	/* Mutual TLS (node/common/peer_tls.h, server mode): "HOST:PORT" is
 	 * then listened on as tls+tcp://. NULL = plain TCP. */
 	nng_tls_config *tls;
+	/* The listener's connection cap and idle timeout
+	 * (node/common/pipe_guard.h); 0 = its defaults. */
+	unsigned max_connections;
+	unsigned idle_ms;
 	/* Checked before each NNG request is dispatched; NULL = all. */
 	api_admit_fn admit;
 	void *admit_data;
 };
+
+/* Closes the NNG connections idle past the idle timeout; call a few times
+ * per timeout (api_edge_tick). */
+void api_server_tick(struct api_server *s);
 
 /* Counters since init, for tests and metrics (read on the loop thread). */
 struct api_server_stats {

@@ -89,6 +89,8 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	api_cfg.max_inflight = API_EDGE_MAX_INFLIGHT;
 	api_cfg.admit = edge_admit;
 	api_cfg.tls = c->tls;
+	api_cfg.max_connections = c->max_connections;
+	api_cfg.idle_ms = c->idle_ms;
 	api_cfg.admit_data = e;
 	rv = api_server_init(&e->api, loop, &backend, &api_cfg);
 	if (rv != 0) {
@@ -125,6 +127,8 @@ void api_edge_tick(struct api_edge *e)
 {
 	if (e->router != NULL)
 		write_router_tick(e->router);
+	if (e->api != NULL)
+		api_server_tick(e->api);
 }
 
 void api_edge_close(struct api_edge *e, void (*cb)(void *data), void *data)

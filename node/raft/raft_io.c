@@ -20,6 +20,7 @@
 
 #include "node/common/errcode.h"
 #include "node/common/nng_close.h"
+#include "node/common/pipe_guard.h"
 #include "node/raft/raft_compat.h"
 #include "node/raft/raft_msg.h"
 
@@ -75,6 +76,9 @@ struct nng_io {
 	void *log_data;
 	raft_term term_bound;
 	nng_tls_config *tls_server; /* NULL: plain TCP */
+	unsigned max_connections;
+	unsigned idle_ms;
+	struct q53_pipe_guard *guard; /* the PULL listener's connections */
 	nng_tls_config *tls_client;
 	/* per guard verdict: when it was last logged, how many since */
 	raft_time refused_logged_ms[Q53_RAFT_GUARD_N_VERDICTS];
@@ -185,8 +189,10 @@ static void tick_trampoline(struct raft_io *inner)
 	if (impl->tick != NULL)
 		impl->tick(impl->outer);
 	/* After raft's tick: a configuration change it applied is seen. */
-	if (impl->state == IO_STARTED)
+	if (impl->state == IO_STARTED) {
 		peers_prune(impl);
+		q53_pipe_guard_sweep(impl->guard);
+	}
 }
 
 static void recv_trampoline(struct raft_io *inner, struct raft_message *m)
@@ -537,6 +543,7 @@ static void deliver(struct nng_io *impl, nng_msg *msg)
 	struct q53_raft_msg_in in;
 	enum q53_raft_guard_verdict v;
 	char ip[INET6_ADDRSTRLEN];
+	nng_pipe pipe = nng_msg_get_pipe(msg);
 	int rv;
 
 	remote_ip(msg, ip, sizeof(ip));
@@ -561,6 +568,8 @@ static void deliver(struct nng_io *impl, nng_msg *msg)
 		return;
 	}
 	impl->stats.received++;
+	/* A connection that delivered a member's message is not idle. */
+	q53_pipe_guard_seen(impl->guard, pipe);
 	/* libraft 0.15 workarounds (node/raft/raft_compat.h). */
 	q53_raft_compat_recv(&impl->compat, impl->outer->data, &in.message);
 	/* raft owns entries, conf and snapshot data from here on. */
@@ -642,6 +651,14 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 		rv = RAFT_INVALID;
 		goto err_after_pull;
 	}
+	rv = q53_pipe_guard_new(&impl->guard, impl->pull, impl->max_connections,
+				impl->idle_ms);
+	if (rv != 0) {
+		snprintf(io->errmsg, sizeof(io->errmsg),
+			 "PULL connection guard: %s", q53_strerror(rv));
+		rv = RAFT_NOMEM;
+		goto err_after_pull;
+	}
 	rv = nng_listener_create(&listener, impl->pull, address);
 	if (rv == 0 && impl->tls_server != NULL)
 		rv = nng_listener_set_ptr(listener, NNG_OPT_TLS_CONFIG,
@@ -669,6 +686,8 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 
 err_after_pull:
 	q53_nng_close(impl->pull, Q53_NNG_CLOSE_TIMEOUT_MS);
+	q53_pipe_guard_free(impl->guard);
+	impl->guard = NULL;
 	return rv;
 }
 
@@ -711,6 +730,9 @@ static void reap_closed(uv_handle_t *handle)
 		q53_nng_close(impl->pull, Q53_NNG_CLOSE_TIMEOUT_MS);
 		impl->pull_open = false;
 	}
+	/* After the socket: its notifications use the guard. */
+	q53_pipe_guard_free(impl->guard);
+	impl->guard = NULL;
 	peers_close_sockets(impl);
 	raft_uv_close(&impl->inner);
 	impl->inner_alive = false;
@@ -921,6 +943,8 @@ int q53_raft_io_init(struct raft_io *io, uv_loop_t *loop,
 	impl->log_data = config->log_data;
 	impl->term_bound = config->term_bound;
 	impl->tls_server = config->tls_server;
+	impl->max_connections = config->max_connections;
+	impl->idle_ms = config->idle_ms;
 	impl->tls_client = config->tls_client;
 	if (impl->send_queue > 8192) /* NNG's limit for SENDBUF/RECVBUF */
 		impl->send_queue = 8192;
@@ -990,4 +1014,16 @@ unsigned q53_raft_io_open_peers(struct raft_io *io)
 	for (i = 0; i < impl->n_peers; i++)
 		n += impl->peers[i]->open;
 	return n;
+}
+
+void q53_raft_io_conn_stats(struct raft_io *io, unsigned *active,
+			    unsigned long long *rejected,
+			    unsigned long long *idle_closed)
+{
+	struct q53_pipe_guard_stats st;
+
+	q53_pipe_guard_stats(impl_of(io)->guard, &st);
+	*active = st.active;
+	*rejected = st.rejected;
+	*idle_closed = st.idle_closed;
 }

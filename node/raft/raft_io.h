@@ -54,6 +54,10 @@ struct q53_raft_io_config {
 	 * address given to raft_init is then a tls+tcp:// URL. */
 	nng_tls_config *tls_server;
 	nng_tls_config *tls_client;
+	/* The listener's connection cap and idle timeout
+	 * (node/common/pipe_guard.h); 0 = its defaults. */
+	unsigned max_connections;
+	unsigned idle_ms;
 };
 
 /* Set up `io` (caller-owned memory, zeroed here) on `loop`. Nothing is
@@ -75,6 +79,12 @@ struct q53_raft_io_stats {
 	unsigned long long refused;   /* decoded but refused by raft_guard */
 	unsigned long long refused_by[Q53_RAFT_GUARD_N_VERDICTS];
 };
+
+/* The PULL listener's connections: attached, refused over the cap, closed
+ * idle (node/common/pipe_guard.h). */
+void q53_raft_io_conn_stats(struct raft_io *io, unsigned *active,
+			    unsigned long long *rejected,
+			    unsigned long long *idle_closed);
 
 /* Number of peers with an open PUSH socket + dialer (for tests). */
 unsigned q53_raft_io_open_peers(struct raft_io *io);

@@ -353,6 +353,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rh.data_dir = cfg->data_dir;
 	rh.raft_url = n->raft_url;
 	rh.peer_tls = n->peer_tls.server != NULL ? &n->peer_tls : NULL;
+	rh.max_connections = cfg->peer_max_connections;
+	rh.idle_ms = cfg->peer_idle_ms;
 	rh.snapshot_threshold = cfg->snapshot_threshold
 				    ? cfg->snapshot_threshold
 				    : CN_DEFAULT_SNAPSHOT;
@@ -417,6 +419,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	ae.ops = cn_ops(n);
 	ae.rpc = n->rpc;
 	ae.tls = n->peer_tls.server;
+	ae.max_connections = cfg->peer_max_connections;
+	ae.idle_ms = cfg->peer_idle_ms;
 	ae.api_address = n->api_address;
 	ae.geoip_sha256 = n->geoip_sha256;
 	ae.geo = n->geo;

@@ -61,6 +61,10 @@ struct cluster_node_config {
 	const char *peer_tls_key;
 	/* plain TCP between members on a non-loopback raft address */
 	bool peer_insecure;
+	/* Raft and NNG API listeners: connections at most (each), and how
+	 * long a connection may stay without a message; 0 = 1024, 10000 ms */
+	unsigned peer_max_connections;
+	unsigned peer_idle_ms;
 	const char *join; /* any member's API HOST:PORT, NULL = none */
 	const char *name; /* node name, NULL = "node<ID>" */
 	/* SHA-256 of the --geoip file (hex), NULL: none; borrowed for the

@@ -257,6 +257,8 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	io_cfg.dir = h->data_dir;
 	io_cfg.log = rh_io_log;
 	io_cfg.log_data = h;
+	io_cfg.max_connections = cfg->max_connections;
+	io_cfg.idle_ms = cfg->idle_ms;
 	if (cfg->peer_tls != NULL) {
 		io_cfg.tls_server = cfg->peer_tls->server;
 		io_cfg.tls_client = cfg->peer_tls->client;
