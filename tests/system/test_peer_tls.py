@@ -135,3 +135,111 @@ def test_plain_tcp_needs_peer_insecure(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
     assert "--peer-insecure" in p.stderr, p.stderr
+
+
+def test_rolling_certificate_rotation_under_load(tmp_path):
+    """Rotation without downtime by rolling restarts, under a stream of
+    writes: (1) each node gets a new key and certificate from the same CA;
+    (2) a new CA: every node trusts both (bundle), then each gets a
+    certificate of the new CA, then every node trusts the new CA only. One
+    node restarts at a time and the others keep a quorum; every write
+    acknowledged during all of it is served by every node at the end."""
+    import shutil
+    import threading
+
+    c = Cluster(str(tmp_path))
+    live = str(tmp_path / "tls")
+    make_certs(live, 1, 2, 3)
+    c.peer_tls = live
+    acked, stop = [], threading.Event()
+    try:
+        c.start(3)
+        p = q53(c.nodes[1].api, "zone", "create", ZONE)
+        assert p.returncode == 0, p.stderr
+
+        def load():
+            i = 0
+            while not stop.is_set() and i < 2000:
+                i += 1
+                nodes = [n for n in c.members() if n.alive()]
+                if not nodes:
+                    time.sleep(0.05)
+                    continue
+                n = nodes[i % len(nodes)]
+                body = json.dumps({"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+                    "Name": f"rot{i}.{ZONE}", "Type": "A", "TTL": 60,
+                    "ResourceRecords": [{"Value": "192.0.2.77"}]}}]})
+                p = q53(n.api, "change-batch", ZONE, "-", stdin=body, timeout_s=5,
+                        proc_timeout=20)
+                if p.returncode == 0:
+                    acked.append(i)
+
+        th = threading.Thread(target=load)
+        th.start()
+
+        def roll(install):
+            for nid in (1, 2, 3):
+                node = c.nodes[nid]
+                assert node.stop() in (0, None), node.output()[-2000:]
+                install(nid)
+                node.start()
+                c.wait_leader(timeout=30)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    st = node.status()
+                    if st and st["State"] in ("leader", "follower") and st["LeaderId"]:
+                        break
+                    time.sleep(0.1)
+                n0 = len(acked)
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and len(acked) < n0 + 2:
+                    time.sleep(0.1)
+                assert len(acked) >= n0 + 2, f"writes stalled after restarting node {nid}"
+
+        def copy_node(src, nid):
+            for ext in ("pem", "key"):
+                shutil.copy(os.path.join(src, f"node-{nid}.{ext}"),
+                            os.path.join(live, f"node-{nid}.{ext}"))
+
+        # (1) new keys, same CA
+        same = str(tmp_path / "same")
+        os.makedirs(same)
+        shutil.copy(os.path.join(live, "ca.pem"), same)
+        shutil.copy(os.path.join(live, "ca.key"), same)
+        make_certs(same, 1, 2, 3)
+        roll(lambda nid: copy_node(same, nid))
+        # (2) a new CA: trust both, switch certificates, trust the new one only
+        new = make_certs(str(tmp_path / "new"), 1, 2, 3)
+        old_ca = open(os.path.join(live, "ca.pem")).read()
+        new_ca = open(os.path.join(new, "ca.pem")).read()
+        bundle = os.path.join(live, "ca.pem")
+
+        def trust(text):
+            def install(nid):
+                # the nodes share DIR/ca.pem here: written once per round
+                with open(bundle, "w") as f:
+                    f.write(text)
+            return install
+
+        roll(trust(old_ca + new_ca))
+        roll(lambda nid: copy_node(new, nid))
+        roll(trust(new_ca))
+        stop.set()
+        th.join(timeout=60)
+        assert len(acked) >= 20, acked
+        for n in c.members():
+            assert n.status()["PeerTransport"] == "mutual-tls"
+        # every acknowledged write, on every node
+        deadline = time.monotonic() + 30
+        missing = None
+        while time.monotonic() < deadline:
+            missing = [(n.id, i) for n in c.members() for i in acked
+                       if not serves(n, f"rot{i}.{ZONE}", "192.0.2.77")]
+            if not missing:
+                break
+            time.sleep(0.5)
+        assert not missing, f"acknowledged and lost: {missing[:10]} of {len(acked)}"
+    finally:
+        stop.set()
+        bad = c.stop_all()
+        assert not bad, f"q53d exited uncleanly: {bad}"
