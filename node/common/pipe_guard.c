@@ -114,7 +114,10 @@ unsigned q53_pipe_guard_sweep(struct q53_pipe_guard *g)
 	if (g == NULL)
 		return 0;
 	pthread_mutex_lock(&g->mu);
-	for (i = 0; i < g->n && n < sizeof(ids) / sizeof(ids[0]); i++)
+	/* Only under pressure (pipe_guard.h). */
+	for (i = 0;
+	     g->n > g->max / 2 && i < g->n && n < sizeof(ids) / sizeof(ids[0]);
+	     i++)
 		if (!g->slots[i].seen &&
 		    now - g->slots[i].added_ms >= g->idle_ms) {
 			ids[n++] = g->slots[i].id;

@@ -6,11 +6,14 @@
  *
  * - cap: a pipe beyond max_pipes is closed in its NNG_PIPE_EV_ADD_PRE
  *   notification (never added: the descriptor goes at once);
- * - idle: a pipe that delivered no message within idle_ms of being added is
- *   closed by the next q53_pipe_guard_sweep. A pipe that delivered one
- *   (the owner calls q53_pipe_guard_seen) stays: members' connections may
- *   idle for long (two followers talk only during elections), and a
- *   member's dialer reconnects on its own.
+ * - idle: while more than half of max_pipes are attached, a pipe that
+ *   delivered no message within idle_ms of being added is closed by the
+ *   next q53_pipe_guard_sweep. A pipe that delivered one (the owner calls
+ *   q53_pipe_guard_seen) stays: members' connections may idle for long
+ *   (two followers talk only during elections). Below half the cap nothing
+ *   is closed: a member's Raft dialer drops the first message it sends on
+ *   a new connection (raft_io.c), so closing a quiet member connection in
+ *   normal operation would cost the next election a round.
  *
  * Threads: the notifications run on NNG's threads and take the guard's
  * mutex; seen and sweep run on the owner's thread. The guard must outlive

@@ -390,7 +390,8 @@ def test_idle_sp_connections_are_capped_and_closed(tmp_path):
     descriptors). With --peer-max-connections 64 --peer-idle-timeout 6000
     its descriptors settle below the cap while all 2,000 stay open on the
     attacker's side, it keeps answering and committing, and the idle
-    connections are closed."""
+    connections are closed down to half the cap per listener (below it
+    nothing is closed: pipe_guard.h)."""
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, 4096)
@@ -443,10 +444,10 @@ def test_idle_sp_connections_are_capped_and_closed(tmp_path):
                     open_ += 1
                 except OSError:
                     pass
-            if open_ == 0:
+            if open_ <= 2 * 32:
                 break
             time.sleep(0.5)
-        assert open_ == 0, f"{open_} idle connections still open"
+        assert open_ <= 2 * 32, f"{open_} idle connections still open"
         write(c, "after", "192.0.2.6")
     finally:
         for s in socks:
