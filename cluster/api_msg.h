@@ -31,6 +31,7 @@
 #define API_ERR_UNAVAILABLE	     "Unavailable"
 #define API_ERR_NOT_IMPLEMENTED	     "NotImplemented"
 #define API_ERR_INTERNAL	     "InternalError"
+#define API_ERR_ACCESS_DENIED	     "AccessDenied"
 #define API_ERR_NO_SUCH_HEALTH_CHECK "NoSuchHealthCheck"
 
 /* Longest zone reference, change id or node address taken (bytes). */

@@ -7,6 +7,7 @@
  * is pending and by the loop thread once it is on the done list. */
 #include "cluster/member_rpc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 
 #include "node/common/errcode.h"
 #include "node/common/nng_close.h"
+#include "node/common/peer_tls.h"
 
 #define RPC_MAX_RESPONSE     ((size_t)256 << 20)
 #define RPC_RECONNECT_MIN_MS 50
@@ -58,6 +60,9 @@ struct member_rpc {
 	unsigned n_inflight;
 	struct rpc_peer *peers;
 	bool closing;
+	nng_tls_config *tls; /* member_rpc_set_tls, NULL: plain TCP */
+	bool have_source; /* dial from this address (member_rpc_set_source) */
+	nng_sockaddr source;
 	void (*close_cb)(void *);
 	void *close_data;
 };
@@ -205,15 +210,10 @@ err_free:
 	return Q53_ENOMEM;
 }
 
-static int rpc_url(const char *address, char *url, size_t len)
+static int rpc_url(const struct member_rpc *c, const char *address, char *url,
+		   size_t len)
 {
-	int n;
-
-	if (address == NULL || address[0] == '\0')
-		return Q53_EINVAL;
-	n = snprintf(url, len, "%s%s",
-		     strstr(address, "://") != NULL ? "" : "tcp://", address);
-	return n < 0 || (size_t)n >= len ? Q53_EINVAL : 0;
+	return q53_peer_url(address, c->tls != NULL, url, len);
 }
 
 static int rpc_peer_get(struct member_rpc *c, const char *address,
@@ -221,9 +221,10 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 {
 	char url[RPC_URL_MAX];
 	struct rpc_peer *p;
+	nng_dialer d;
 	int rv;
 
-	rv = rpc_url(address, url, sizeof(url));
+	rv = rpc_url(c, address, url, sizeof(url));
 	if (rv != 0)
 		return rv;
 	for (p = c->peers; p != NULL; p = p->next) {
@@ -253,8 +254,15 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 	nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, RPC_MAX_RESPONSE);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, RPC_RECONNECT_MIN_MS);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, RPC_RECONNECT_MAX_MS);
-	/* Non-blocking: the dialer keeps retrying in the background. */
-	if (nng_dial(p->sock, p->url, NULL, NNG_FLAG_NONBLOCK) != 0) {
+	/* Non-blocking: the dialer keeps retrying in the background. From
+	 * the source address when one is set: a member's API requests come
+	 * from its own address's IP (node/api/api_edge.c admits by it). */
+	if (nng_dialer_create(&d, p->sock, p->url) != 0 ||
+	    (c->have_source &&
+	     nng_dialer_set_addr(d, NNG_OPT_LOCADDR, &c->source) != 0) ||
+	    (c->tls != NULL &&
+	     nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, c->tls) != 0) ||
+	    nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0) {
 		q53_nng_close(p->sock, Q53_NNG_CLOSE_TIMEOUT_MS);
 		free(p);
 		return Q53_EINVAL;
@@ -262,6 +270,31 @@ static int rpc_peer_get(struct member_rpc *c, const char *address,
 	p->next = c->peers;
 	c->peers = p;
 	*out = p;
+	return 0;
+}
+
+void member_rpc_set_tls(struct member_rpc *c, nng_tls_config *tls)
+{
+	c->tls = tls;
+}
+
+int member_rpc_set_source(struct member_rpc *c, const char *ip)
+{
+	nng_sockaddr sa;
+
+	memset(&sa, 0, sizeof(sa));
+	if (ip == NULL || ip[0] == '\0') {
+		c->have_source = false;
+		return 0;
+	}
+	if (inet_pton(AF_INET, ip, &sa.s_in.sa_addr) == 1)
+		sa.s_in.sa_family = NNG_AF_INET;
+	else if (inet_pton(AF_INET6, ip, sa.s_in6.sa_addr) == 1)
+		sa.s_in6.sa_family = NNG_AF_INET6;
+	else
+		return Q53_EINVAL;
+	c->source = sa;
+	c->have_source = true;
 	return 0;
 }
 

@@ -7,7 +7,7 @@ BUILD_PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler libraft-dev
   libknot-dev libjansson-dev libcurl4-openssl-dev liburcu-dev libcmocka-dev
-  libmicrohttpd-dev libxml2-dev libssl-dev libmaxminddb-dev
+  libmicrohttpd-dev libxml2-dev libssl-dev libmaxminddb-dev openssl
 )
 TEST_PKGS=(
   python3 python3-venv python3-pytest python3-dnspython bind9-dnsutils knot-dnsutils

@@ -29,6 +29,10 @@ Environment: Q53_LC_DIR (state dir), Q53_LC_NET (default 127.0.0),
 Q53_LC_FIRST (host octet of node 1, default 11), Q53_LC_DNS_PORT,
 Q53_LC_RAFT_PORT, Q53_LC_API_PORT, Q53_LC_HTTP_PORT, Q53_LC_WORKERS (default 1),
 Q53_LC_ELECTION_MS / Q53_LC_HEARTBEAT_MS (default 1000 / 100),
+Q53_LC_INSECURE=1: plain TCP between the nodes (by default a new cluster's
+nodes talk mutual TLS: q53d --peer-tls-*, a CA and node certificates made by
+deploy/peer-tls-certs.sh in build/local-cluster/tls/; the choice is kept in
+build/local-cluster/transport, and a state dir from before it stays plain),
 Q53_LC_ANYCAST: q53d --anycast for every node, "{id}" replaced by the node
 id (e.g. 10.53.53.{id}/32@lo; adding addresses needs CAP_NET_ADMIN, e.g. run
 the whole cluster under `unshare -rn`); each node writes its announcement
@@ -73,6 +77,36 @@ def http_keys():
     with open(path) as f:
         akid, secret = [l.split() for l in f if l.strip() and not l.startswith("#")][0]
     return path, akid, secret
+
+
+def transport():
+    """"tls" or "insecure": chosen when the cluster is created (a state dir
+    with nodes and no choice predates it: plain, as its nodes' addresses
+    are), then kept in STATE/transport."""
+    path = os.path.join(STATE, "transport")
+    if not os.path.exists(path):
+        old = os.path.isdir(STATE) and any(
+            d.startswith("node") and os.listdir(os.path.join(STATE, d, "data"))
+            for d in os.listdir(STATE) if os.path.isdir(os.path.join(STATE, d, "data")))
+        mode = "insecure" if old or os.environ.get("Q53_LC_INSECURE") else "tls"
+        os.makedirs(STATE, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(mode + "\n")
+    with open(path) as f:
+        return f.read().strip()
+
+
+def peer_tls_args(nid):
+    """q53d's --peer-tls-* for node nid (certificate made on first use)."""
+    if transport() != "tls":
+        return []
+    d = os.path.join(STATE, "tls")
+    crt, key = os.path.join(d, f"node-{nid}.pem"), os.path.join(d, f"node-{nid}.key")
+    if not os.path.exists(crt):
+        subprocess.run(["sh", os.path.join(TOP, "deploy", "peer-tls-certs.sh"), d, str(nid)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return ["--peer-tls-ca", os.path.join(d, "ca.pem"), "--peer-tls-cert", crt,
+            "--peer-tls-key", key]
 
 
 def cli_key():
@@ -180,6 +214,7 @@ class Node:
                 "--name", f"node{self.id}", "--election-timeout", ELECTION_MS,
                 "--heartbeat", HEARTBEAT_MS,
                 "--http", self.http, "--http-keys", http_keys()[0]]
+        args += peer_tls_args(self.id)
         fresh = not os.listdir(self.data)
         if fresh and join:
             args += ["--join", join]

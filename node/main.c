@@ -64,6 +64,12 @@ struct q53d_cluster {
 	unsigned http_max_buffered_mib;
 	bool zone_record_limit_set;
 	unsigned zone_record_limit;
+	const char *peer_tls_ca;
+	const char *peer_tls_cert;
+	const char *peer_tls_key;
+	bool peer_insecure;
+	unsigned peer_max_connections;
+	unsigned peer_idle_ms;
 	const char *join;
 	const char *name;
 	const char *nameservers; /* "a,b" */
@@ -207,6 +213,24 @@ static void q53d_usage(FILE *f)
 	    "hold\n"
 	    "                             (MAX_RRSETS_BY_ZONE; default 10000, "
 	    "0 none)\n"
+	    "  --peer-tls-ca FILE, --peer-tls-cert FILE, --peer-tls-key FILE\n"
+	    "                             mutual TLS between members (Raft "
+	    "and the NNG API\n"
+	    "                             over tls+tcp://): the cluster CA, "
+	    "this node's\n"
+	    "                             certificate and key (PEM; "
+	    "deploy/peer-tls-certs.sh)\n"
+	    "  --peer-insecure            allow plain TCP between members on "
+	    "a non-loopback\n"
+	    "                             raft address (q53 status: "
+	    "INSECURE)\n"
+	    "  --peer-max-connections N   connections each of the Raft and "
+	    "NNG API listeners\n"
+	    "                             takes at most (default 1024)\n"
+	    "  --peer-idle-timeout MS     over half that, close a connection "
+	    "that sent no\n"
+	    "                             message within MS of connecting "
+	    "(default 10000)\n"
 	    "  --join HOST:PORT           ask the member with this API "
 	    "address to add this\n"
 	    "                             node; DNS is served once caught "
@@ -399,6 +423,12 @@ enum {
 	OPT_HTTP_BODY_TIMEOUT,
 	OPT_HTTP_MAX_BUFFERED,
 	OPT_ZONE_RECORD_LIMIT,
+	OPT_PEER_TLS_CA,
+	OPT_PEER_TLS_CERT,
+	OPT_PEER_TLS_KEY,
+	OPT_PEER_INSECURE,
+	OPT_PEER_MAX_CONNECTIONS,
+	OPT_PEER_IDLE_TIMEOUT,
 	OPT_JOIN,
 	OPT_NAME,
 	OPT_NAMESERVERS,
@@ -441,6 +471,14 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"http", required_argument, NULL, OPT_HTTP},
 	    {"http-keys", required_argument, NULL, OPT_HTTP_KEYS},
 	    {"http-tls-cert", required_argument, NULL, OPT_HTTP_TLS_CERT},
+	    {"peer-tls-ca", required_argument, NULL, OPT_PEER_TLS_CA},
+	    {"peer-tls-cert", required_argument, NULL, OPT_PEER_TLS_CERT},
+	    {"peer-tls-key", required_argument, NULL, OPT_PEER_TLS_KEY},
+	    {"peer-insecure", no_argument, NULL, OPT_PEER_INSECURE},
+	    {"peer-max-connections", required_argument, NULL,
+	     OPT_PEER_MAX_CONNECTIONS},
+	    {"peer-idle-timeout", required_argument, NULL,
+	     OPT_PEER_IDLE_TIMEOUT},
 	    {"http-tls-key", required_argument, NULL, OPT_HTTP_TLS_KEY},
 	    {"http-insecure", no_argument, NULL, OPT_HTTP_INSECURE},
 	    {"http-max-connections", required_argument, NULL,
@@ -656,6 +694,29 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 					    &d->cl.zone_record_limit) != 0)
 				return -1;
 			d->cl.zone_record_limit_set = true;
+			break;
+		case OPT_PEER_TLS_CA:
+			d->cl.peer_tls_ca = optarg;
+			break;
+		case OPT_PEER_TLS_CERT:
+			d->cl.peer_tls_cert = optarg;
+			break;
+		case OPT_PEER_TLS_KEY:
+			d->cl.peer_tls_key = optarg;
+			break;
+		case OPT_PEER_INSECURE:
+			d->cl.peer_insecure = true;
+			break;
+		case OPT_PEER_MAX_CONNECTIONS:
+			if (q53d_parse_uint("--peer-max-connections", optarg, 4,
+					    1u << 20,
+					    &d->cl.peer_max_connections) != 0)
+				return -1;
+			break;
+		case OPT_PEER_IDLE_TIMEOUT:
+			if (q53d_parse_uint("--peer-idle-timeout", optarg, 100,
+					    3600000, &d->cl.peer_idle_ms) != 0)
+				return -1;
 			break;
 		case OPT_JOIN:
 			d->cl.join = optarg;
@@ -1166,6 +1227,12 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.http_limits = cl->http_limits;
 	cfg.zone_record_limit_set = cl->zone_record_limit_set;
 	cfg.zone_record_limit = cl->zone_record_limit;
+	cfg.peer_tls_ca = cl->peer_tls_ca;
+	cfg.peer_tls_cert = cl->peer_tls_cert;
+	cfg.peer_tls_key = cl->peer_tls_key;
+	cfg.peer_insecure = cl->peer_insecure;
+	cfg.peer_max_connections = cl->peer_max_connections;
+	cfg.peer_idle_ms = cl->peer_idle_ms;
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;

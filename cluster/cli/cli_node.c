@@ -215,7 +215,7 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		rv = cli_print_json(json_pack(
 		    "{s:s,s:I,s:s,s:I,s:s,s:I,s:I,s:I,s:i,s:i,s:s,s:b,s:I,s:s,"
-		    "s:s,s:s,s:s}",
+		    "s:s,s:s,s:s,s:s}",
 		    "Node", cli->client.endpoint, "NodeId",
 		    (json_int_t)s->node_id, "State", s->state, "LeaderId",
 		    (json_int_t)s->leader_id, "LeaderApi", s->leader_api,
@@ -226,7 +226,8 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    "QuorumContact", (int)s->quorum_contact, "ContactAgeMs",
 		    (json_int_t)s->contact_age_ms, "GeoipSha256",
 		    s->geoip_sha256, "GeoipConsistent", s->geoip_consistent,
-		    "Site", s->site, "SiteRegion", s->site_region));
+		    "Site", s->site, "SiteRegion", s->site_region,
+		    "PeerTransport", s->peer_transport));
 	} else {
 		struct cli_table t;
 		cli_table_init(&t, 2, NULL);
@@ -263,6 +264,8 @@ int cli_node_status(struct cli *cli, int argc, char **argv)
 		    {"Version", s->version[0] ? s->version : "-"},
 		    {"GeoipSha256", s->geoip_sha256[0] ? s->geoip_sha256 : "-"},
 		    {"GeoipConsistent", s->geoip_consistent},
+		    {"PeerTransport",
+		     s->peer_transport[0] ? s->peer_transport : "-"},
 		    {"Site", s->site[0] ? s->site : "-"},
 		    {"SiteRegion", s->site_region[0] ? s->site_region : "-"},
 		};

@@ -145,6 +145,7 @@ fi
 
 args=(--data-dir "$DATA" --id "$ID" --name "$(hostname)"
       --raft "$RAFT_IP:7053" --api "$API" --http "$HTTP" --http-insecure
+      --peer-insecure
       --dns "127.0.0.1:53" --dns "$MYIP:53" --dns "$ANYCAST:53"
       --anycast "$ANYCAST/32@lo" --anycast-check "$CHECK_NAME"
       --anycast-interval "${Q53_CHECK_INTERVAL_MS:-500}"

@@ -14,6 +14,7 @@
  * (#10). */
 #include "node/api/api.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -27,6 +28,7 @@
 #include "node/common/errcode.h"
 #include "cluster/api_msg.h"
 #include "node/common/nng_close.h"
+#include "node/common/pipe_guard.h"
 
 #define DEFAULT_MAX_INFLIGHT	 64
 #define DEFAULT_MAX_REQUEST_SIZE ((size_t)64 << 20)
@@ -57,6 +59,7 @@ struct api_call {
 	struct api_call *next;
 	/* Loop thread only. */
 	Q53__Api__Request *req;
+	char peer_ip[INET6_ADDRSTRLEN]; /* the NNG client's IP, "" = local */
 	/* A local call (api_server_submit): not a slot; answered to this. */
 	api_local_reply_fn local_cb;
 	void *local_ctx;
@@ -70,6 +73,12 @@ struct api_server {
 	unsigned max_inflight;
 	size_t max_request_size;
 	unsigned send_timeout_ms;
+	api_admit_fn admit;
+	void *admit_data;
+	nng_tls_config *tls;
+	unsigned max_connections;
+	unsigned idle_ms;
+	struct q53_pipe_guard *guard; /* the listener's connections */
 
 	nng_socket sock;
 	bool sock_open;
@@ -415,6 +424,34 @@ static void call_dispatch(struct api_call *c)
 			 api_msg_op_name(r->body_case));
 }
 
+/* The IP the request's connection comes from. */
+static void call_peer_ip(struct api_call *c)
+{
+	nng_pipe pipe = nng_msg_get_pipe(c->msg);
+	nng_sockaddr sa;
+	const void *a = NULL;
+	int af = 0;
+
+	c->peer_ip[0] = '\0';
+	if (nng_pipe_id(pipe) <= 0 ||
+	    nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) != 0)
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		af = AF_INET;
+		a = &sa.s_in.sa_addr;
+	} else if (sa.s_family == NNG_AF_INET6) {
+		af = AF_INET6;
+		a = sa.s_in6.sa_addr;
+	} else {
+		/* ipc:// or inproc://: local; "-" keeps it apart from
+		 * api_server_submit's calls. */
+		snprintf(c->peer_ip, sizeof(c->peer_ip), "-");
+		return;
+	}
+	if (inet_ntop(af, a, c->peer_ip, sizeof(c->peer_ip)) == NULL)
+		c->peer_ip[0] = '\0';
+}
+
 static void call_handle_request(struct api_call *c)
 {
 	struct api_server *s = c->server;
@@ -440,8 +477,31 @@ static void call_handle_request(struct api_call *c)
 		api_reply_error_text(c, err);
 		return;
 	}
+	call_peer_ip(c);
+	/* Over NNG only: api_server_submit's callers (the REST edge) did
+	 * their own authentication. */
+	if (s->admit != NULL && c->local_cb == NULL) {
+		char why[256] = "";
+
+		if (!s->admit(s->admit_data, c->peer_ip, c->req, why,
+			      sizeof(why))) {
+			s->stats.denied++;
+			call_reply_error(c, API_ERR_ACCESS_DENIED, false, "%s",
+					 why);
+			return;
+		}
+	}
+	/* A connection that delivered a request it may make is not idle. */
+	if (c->local_cb == NULL)
+		q53_pipe_guard_seen(s->guard, nng_msg_get_pipe(c->msg));
 	s->stats.requests++;
 	call_dispatch(c);
+}
+
+void api_server_tick(struct api_server *s)
+{
+	if (s->sock_open && !atomic_load(&s->closing))
+		q53_pipe_guard_sweep(s->guard);
 }
 
 static void server_async_cb(uv_async_t *async)
@@ -496,15 +556,17 @@ int api_server_submit(struct api_server *s, const uint8_t *req, size_t len,
 
 /* --- lifecycle -------------------------------------------------------- */
 
-static char *server_url(const char *listen)
+static char *server_url(const char *listen, bool tls)
 {
-	size_t n = strlen(listen);
-	bool has_scheme = strstr(listen, "://") != NULL;
-	char *url = malloc(n + sizeof("tcp://"));
+	size_t n = strlen(listen) + sizeof("tls+tcp://");
+	char *url = malloc(n);
+
 	if (url == NULL)
 		return NULL;
-	snprintf(url, n + sizeof("tcp://"), "%s%s", has_scheme ? "" : "tcp://",
-		 listen);
+	if (q53_peer_url(listen, tls, url, n) != 0) {
+		free(url);
+		return NULL;
+	}
 	return url;
 }
 
@@ -527,12 +589,17 @@ int api_server_init(struct api_server **out, uv_loop_t *loop,
 	s->max_request_size = config->max_request_size != 0
 				  ? config->max_request_size
 				  : DEFAULT_MAX_REQUEST_SIZE;
+	s->admit = config->admit;
+	s->tls = config->tls;
+	s->max_connections = config->max_connections;
+	s->idle_ms = config->idle_ms;
+	s->admit_data = config->admit_data;
 	s->send_timeout_ms = config->send_timeout_ms != 0
 				 ? config->send_timeout_ms
 				 : DEFAULT_SEND_TIMEOUT_MS;
 	atomic_init(&s->inbox, NULL);
 	atomic_init(&s->closing, false);
-	s->url = server_url(config->listen);
+	s->url = server_url(config->listen, config->tls != NULL);
 	if (s->url == NULL)
 		goto err_after_alloc;
 	if (uv_async_init(loop, &s->async, server_async_cb) != 0)
@@ -569,6 +636,9 @@ static void server_stop_nng(struct api_server *s)
 		    Q53_NNG_CLOSE_TIMEOUT_MS); /* closes the contexts too */
 		s->sock_open = false;
 	}
+	/* After the socket: its notifications use the guard. */
+	q53_pipe_guard_free(s->guard);
+	s->guard = NULL;
 	for (unsigned i = 0; i < s->ncalls; i++)
 		if (s->calls[i].aio != NULL)
 			nng_aio_free(s->calls[i].aio);
@@ -611,7 +681,16 @@ int api_server_start(struct api_server *s)
 		}
 	}
 	nng_listener l;
-	if ((rv = nng_listen(s->sock, s->url, &l, 0)) != 0) {
+	if ((rv = q53_pipe_guard_new(&s->guard, s->sock, s->max_connections,
+				     s->idle_ms)) != 0) {
+		what = "guard connections";
+		rv = NNG_ENOMEM;
+		goto err_after_open;
+	}
+	if ((rv = nng_listener_create(&l, s->sock, s->url)) != 0 ||
+	    (s->tls != NULL &&
+	     (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, s->tls)) != 0) ||
+	    (rv = nng_listener_start(l, 0)) != 0) {
 		what = "listen";
 		goto err_after_open;
 	}

@@ -22,6 +22,7 @@
 
 #include <uv.h>
 
+#include "node/common/peer_tls.h"
 #include "proto/api.pb-c.h"
 
 struct api_server;
@@ -124,6 +125,13 @@ struct api_backend {
 	void (*zone_transfer)(void *data, struct api_call *call);
 };
 
+/* Whether a request that came over NNG from peer_ip (numeric; "-" for
+ * ipc:// or inproc://, "" unknown) is answered; false: it is refused with
+ * AccessDenied and the reason written into why[why_len]. Loop thread. */
+typedef bool (*api_admit_fn)(void *data, const char *peer_ip,
+			     const Q53__Api__Request *req, char *why,
+			     size_t why_len);
+
 struct api_server_config {
 	/* "HOST:PORT" ("[::1]:8053" for IPv6, port 0 for any free one) or
 	 * an NNG URL ("tcp://...", "ipc://..."). Copied. Required. */
@@ -136,13 +144,28 @@ struct api_server_config {
 	size_t max_request_size;
 	/* How long a reply may wait for a slow client, in ms. 0 = 5000. */
 	unsigned send_timeout_ms;
+	/* Mutual TLS (node/common/peer_tls.h, server mode): "HOST:PORT" is
+	 * then listened on as tls+tcp://. NULL = plain TCP. */
+	nng_tls_config *tls;
+	/* The listener's connection cap and idle timeout
+	 * (node/common/pipe_guard.h); 0 = its defaults. */
+	unsigned max_connections;
+	unsigned idle_ms;
+	/* Checked before each NNG request is dispatched; NULL = all. */
+	api_admit_fn admit;
+	void *admit_data;
 };
+
+/* Closes the NNG connections idle past the idle timeout; call a few times
+ * per timeout (api_edge_tick). */
+void api_server_tick(struct api_server *s);
 
 /* Counters since init, for tests and metrics (read on the loop thread). */
 struct api_server_stats {
 	unsigned long long requests;  /* decoded and given to the backend */
 	unsigned long long malformed; /* refused by api_msg_request_decode */
 	unsigned long long refused;   /* answered Unavailable while closing */
+	unsigned long long denied;    /* refused by the admit function */
 	unsigned long long replies;   /* handed to NNG */
 };
 

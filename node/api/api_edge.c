@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cluster/api_msg.h"
 #include "node/api/change_status.h"
+#include "node/api/peer_admit.h"
 #include "node/api/write_router.h"
 #include "node/api/zone_api.h"
 #include "node/common/errcode.h"
@@ -18,6 +20,33 @@
  * (issue 8). A slot is an nng_ctx + nng_aio; a request's memory exists
  * only while it is received (NNG_OPT_RECVMAXSZ still bounds each one). */
 #define API_EDGE_MAX_INFLIGHT 1024
+
+/* The NNG API's callers, by source IP (node/api/peer_admit.h). */
+static bool edge_admit(void *data, const char *peer_ip,
+		       const Q53__Api__Request *req, char *why, size_t why_len)
+{
+	struct api_edge *e = data;
+
+	uint64_t now;
+
+	if (peer_admit(e->ops.configuration(e->ops.data), e->fsm, peer_ip, req,
+		       why, why_len))
+		return true;
+	/* One line a second at most, with the number left out. */
+	now = uv_now(e->ops.loop);
+	if (e->denied_logged_ms != 0 && now - e->denied_logged_ms < 1000) {
+		e->denied_unlogged++;
+		return false;
+	}
+	fprintf(stderr,
+		"q53d[%llu]: API: refused %s from %s: %s (%llu more refused "
+		"since the last report)\n",
+		(unsigned long long)e->id, api_msg_op_name(req->body_case),
+		peer_ip, why, e->denied_unlogged);
+	e->denied_logged_ms = now != 0 ? now : 1;
+	e->denied_unlogged = 0;
+	return false;
+}
 
 int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 		  const struct api_edge_config *c, char *err, size_t errlen)
@@ -42,6 +71,7 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	e->n_nameservers = c->n_nameservers;
 	e->zone_record_limit = c->zone_record_limit;
 	e->rpc = c->rpc;
+	e->peer_tls = c->tls != NULL;
 	e->member_add = c->member_add;
 	e->member_remove = c->member_remove;
 	e->data = c->data;
@@ -58,6 +88,11 @@ int api_edge_init(struct api_edge **out, uv_loop_t *loop,
 	backend.data = e;
 	api_cfg.listen = c->api_address;
 	api_cfg.max_inflight = API_EDGE_MAX_INFLIGHT;
+	api_cfg.admit = edge_admit;
+	api_cfg.tls = c->tls;
+	api_cfg.max_connections = c->max_connections;
+	api_cfg.idle_ms = c->idle_ms;
+	api_cfg.admit_data = e;
 	rv = api_server_init(&e->api, loop, &backend, &api_cfg);
 	if (rv != 0) {
 		snprintf(err, errlen, "API server: %s", q53_strerror(rv));
@@ -93,6 +128,8 @@ void api_edge_tick(struct api_edge *e)
 {
 	if (e->router != NULL)
 		write_router_tick(e->router);
+	if (e->api != NULL)
+		api_server_tick(e->api);
 }
 
 void api_edge_close(struct api_edge *e, void (*cb)(void *data), void *data)

@@ -19,8 +19,12 @@ struct member_rpc;
 
 struct api_edge_config {
 	struct cluster_ops ops;
-	struct member_rpc *rpc;	  /* borrowed */
-	const char *api_address;  /* HOST:PORT to listen on (borrowed) */
+	struct member_rpc *rpc;	 /* borrowed */
+	const char *api_address; /* HOST:PORT to listen on (borrowed) */
+	nng_tls_config *tls;	 /* mutual TLS (server mode), NULL: plain TCP */
+	/* the listener's connection cap and idle timeout, 0 = defaults */
+	unsigned max_connections;
+	unsigned idle_ms;
 	const char *geoip_sha256; /* --geoip file's, NULL: none (borrowed) */
 	const struct geo_db *geo; /* the --geoip file, NULL: none (borrowed) */
 	char *const *nameservers; /* of new zones (borrowed) */

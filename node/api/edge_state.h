@@ -42,6 +42,10 @@ struct api_edge {
 	api_edge_member_add member_add;
 	api_edge_member_remove member_remove;
 	void *data;
+	bool peer_tls; /* members talk mutual TLS (status: peer_transport) */
+	/* NNG requests refused by peer_admit: last logged, left out since */
+	uint64_t denied_logged_ms;
+	unsigned long long denied_unlogged;
 };
 
 #endif

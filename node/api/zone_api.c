@@ -477,6 +477,8 @@ static void be_status(void *data, struct api_call *call,
 	const char *site_region;
 	st.site = (char *)control_fsm_site(n->fsm, &site_region);
 	st.site_region = (char *)site_region;
+	st.peer_transport =
+	    (char *)(n->peer_tls ? "mutual-tls" : "INSECURE: plain TCP");
 	r.body_case = Q53__API__RESPONSE__BODY_STATUS;
 	r.status = &st;
 	api_reply(call, &r);

@@ -5,6 +5,7 @@
  * RAFT_OVER_NNG.md (shared project docs). */
 #include "node/raft/raft_io.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 
 #include "node/common/errcode.h"
 #include "node/common/nng_close.h"
+#include "node/common/pipe_guard.h"
 #include "node/raft/raft_compat.h"
 #include "node/raft/raft_msg.h"
 
@@ -70,9 +72,24 @@ struct nng_io {
 	unsigned reconnect_min_ms;
 	unsigned reconnect_max_ms;
 	unsigned send_queue;
+	void (*log)(void *data, const char *line);
+	void *log_data;
+	raft_term term_bound;
+	nng_tls_config *tls_server; /* NULL: plain TCP */
+	unsigned max_connections;
+	unsigned idle_ms;
+	struct q53_pipe_guard *guard; /* the PULL listener's connections */
+	nng_tls_config *tls_client;
+	/* per guard verdict: when it was last logged, how many since */
+	raft_time refused_logged_ms[Q53_RAFT_GUARD_N_VERDICTS];
+	unsigned long long refused_unlogged[Q53_RAFT_GUARD_N_VERDICTS];
 
 	raft_id id;
 	char address[Q53_RAFT_MSG_ADDRESS_MAX + 1];
+	/* Our address's host when it is an IP literal: peers are dialled from
+	 * it, so that members see our connections come from our address. */
+	bool have_source;
+	nng_sockaddr source;
 	nng_socket pull;
 	bool pull_open;
 	int recv_fd; /* owned by NNG: polled, never read */
@@ -172,8 +189,10 @@ static void tick_trampoline(struct raft_io *inner)
 	if (impl->tick != NULL)
 		impl->tick(impl->outer);
 	/* After raft's tick: a configuration change it applied is seen. */
-	if (impl->state == IO_STARTED)
+	if (impl->state == IO_STARTED) {
 		peers_prune(impl);
+		q53_pipe_guard_sweep(impl->guard);
+	}
 }
 
 static void recv_trampoline(struct raft_io *inner, struct raft_message *m)
@@ -210,6 +229,7 @@ static void peer_close_socket(struct peer *peer)
 
 static int peer_open_socket(struct nng_io *impl, struct peer *peer)
 {
+	nng_dialer dialer;
 	int rv;
 
 	rv = nng_push0_open(&peer->sock);
@@ -230,8 +250,21 @@ static int peer_open_socket(struct nng_io *impl, struct peer *peer)
 	    (rv = nng_pipe_notify(peer->sock, NNG_PIPE_EV_REM_POST, pipe_event,
 				  peer)))
 		goto err_after_open;
-	/* Non-blocking: a blocking dial fails once and never retries. */
-	rv = nng_dial(peer->sock, peer->address, NULL, NNG_FLAG_NONBLOCK);
+	/* Non-blocking: a blocking dial fails once and never retries. From
+	 * our own address's IP: receivers check a member's connections come
+	 * from the IP of its address (node/raft/raft_guard.h). */
+	rv = nng_dialer_create(&dialer, peer->sock, peer->address);
+	if (rv != 0)
+		goto err_after_open;
+	if (impl->have_source &&
+	    (rv = nng_dialer_set_addr(dialer, NNG_OPT_LOCADDR,
+				      &impl->source)) != 0)
+		goto err_after_open;
+	if (impl->tls_client != NULL &&
+	    (rv = nng_dialer_set_ptr(dialer, NNG_OPT_TLS_CONFIG,
+				     impl->tls_client)) != 0)
+		goto err_after_open;
+	rv = nng_dialer_start(dialer, NNG_FLAG_NONBLOCK);
 	if (rv != 0)
 		goto err_after_open;
 	return 0;
@@ -455,11 +488,65 @@ static int io_send(struct raft_io *io, struct raft_io_send *req,
 /* --- receive -----------------------------------------------------------------
  */
 
+/* The numeric IP the message's connection comes from ("" if unknown). */
+static void remote_ip(nng_msg *msg, char *ip, size_t len)
+{
+	nng_pipe pipe = nng_msg_get_pipe(msg);
+	nng_sockaddr sa;
+
+	ip[0] = '\0';
+	if (nng_pipe_id(pipe) <= 0 ||
+	    nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) != 0)
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		if (inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, (socklen_t)len) ==
+		    NULL)
+			ip[0] = '\0';
+	} else if (sa.s_family == NNG_AF_INET6) {
+		if (inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, (socklen_t)len) ==
+		    NULL)
+			ip[0] = '\0';
+	}
+}
+
+/* One line per reason per second at most, with the count left out. */
+static void log_refused(struct nng_io *impl, enum q53_raft_guard_verdict v,
+			const struct raft_message *m, const char *ip)
+{
+	raft_time now = impl->inner.time(&impl->inner);
+	const struct raft *r = impl->outer->data;
+	char line[512];
+
+	if (impl->log == NULL)
+		return;
+	if (impl->refused_logged_ms[v] != 0 &&
+	    now - impl->refused_logged_ms[v] < 1000) {
+		impl->refused_unlogged[v]++;
+		return;
+	}
+	snprintf(line, sizeof(line),
+		 "raft: refused message type %d from id %llu at %.200s "
+		 "(connection from %s), term %llu (ours %llu): %s; %llu more "
+		 "refused for this reason since the last report",
+		 (int)m->type, (unsigned long long)m->server_id,
+		 m->server_address, ip[0] != '\0' ? ip : "?",
+		 (unsigned long long)q53_raft_guard_term_of(m),
+		 (unsigned long long)(r != NULL ? r->current_term : 0),
+		 q53_raft_guard_reason(v), impl->refused_unlogged[v]);
+	impl->refused_logged_ms[v] = now != 0 ? now : 1;
+	impl->refused_unlogged[v] = 0;
+	impl->log(impl->log_data, line);
+}
+
 static void deliver(struct nng_io *impl, nng_msg *msg)
 {
 	struct q53_raft_msg_in in;
+	enum q53_raft_guard_verdict v;
+	char ip[INET6_ADDRSTRLEN];
+	nng_pipe pipe = nng_msg_get_pipe(msg);
 	int rv;
 
+	remote_ip(msg, ip, sizeof(ip));
 	rv = q53_raft_msg_decode(nng_msg_body(msg), nng_msg_len(msg), &in);
 	nng_msg_free(msg);
 	if (rv != 0 || in.message.server_id == impl->id) {
@@ -468,9 +555,22 @@ static void deliver(struct nng_io *impl, nng_msg *msg)
 		impl->stats.malformed++;
 		return;
 	}
+	/* Before raft or the compat layer look at it: non-members, forged
+	 * addresses, runaway terms (node/raft/raft_guard.h). raft_init set
+	 * outer->data to the raft instance (#1). */
+	v = q53_raft_guard_check(impl->outer->data, &in.message, ip,
+				 impl->term_bound);
+	if (v != Q53_RAFT_GUARD_OK) {
+		impl->stats.refused++;
+		impl->stats.refused_by[v]++;
+		log_refused(impl, v, &in.message, ip);
+		q53_raft_msg_discard(&in.message);
+		return;
+	}
 	impl->stats.received++;
-	/* libraft 0.15 workarounds (node/raft/raft_compat.h); raft_init
-	 * set outer->data to the raft instance (#1). */
+	/* A connection that delivered a member's message is not idle. */
+	q53_pipe_guard_seen(impl->guard, pipe);
+	/* libraft 0.15 workarounds (node/raft/raft_compat.h). */
 	q53_raft_compat_recv(&impl->compat, impl->outer->data, &in.message);
 	/* raft owns entries, conf and snapshot data from here on. */
 	impl->recv(impl->outer, &in.message);
@@ -496,9 +596,34 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
 /* --- lifecycle
  * ----------------------------------------------------------------- */
 
+/* Dial from our address's IP when it is a literal other than a wildcard. */
+static void source_of(struct nng_io *impl)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	impl->have_source = false;
+	memset(&impl->source, 0, sizeof(impl->source));
+	if (!q53_raft_guard_address_ip(impl->address, ip, sizeof(ip)))
+		return;
+	if (inet_pton(AF_INET, ip, &impl->source.s_in.sa_addr) == 1) {
+		if (impl->source.s_in.sa_addr == 0)
+			return;
+		impl->source.s_in.sa_family = NNG_AF_INET;
+		impl->have_source = true;
+	} else if (inet_pton(AF_INET6, ip, impl->source.s_in6.sa_addr) == 1) {
+		static const uint8_t any[16];
+
+		if (memcmp(impl->source.s_in6.sa_addr, any, sizeof(any)) == 0)
+			return;
+		impl->source.s_in6.sa_family = NNG_AF_INET6;
+		impl->have_source = true;
+	}
+}
+
 static int io_init(struct raft_io *io, raft_id id, const char *address)
 {
 	struct nng_io *impl = impl_of(io);
+	nng_listener listener;
 	int rv;
 
 	assert(impl->state == IO_NEW);
@@ -509,6 +634,7 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 	}
 	impl->id = id;
 	strcpy(impl->address, address);
+	source_of(impl);
 
 	rv = nng_pull0_open(&impl->pull);
 	if (rv != 0) {
@@ -525,7 +651,20 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 		rv = RAFT_INVALID;
 		goto err_after_pull;
 	}
-	rv = nng_listen(impl->pull, address, NULL, 0);
+	rv = q53_pipe_guard_new(&impl->guard, impl->pull, impl->max_connections,
+				impl->idle_ms);
+	if (rv != 0) {
+		snprintf(io->errmsg, sizeof(io->errmsg),
+			 "PULL connection guard: %s", q53_strerror(rv));
+		rv = RAFT_NOMEM;
+		goto err_after_pull;
+	}
+	rv = nng_listener_create(&listener, impl->pull, address);
+	if (rv == 0 && impl->tls_server != NULL)
+		rv = nng_listener_set_ptr(listener, NNG_OPT_TLS_CONFIG,
+					  impl->tls_server);
+	if (rv == 0)
+		rv = nng_listener_start(listener, 0);
 	if (rv != 0) {
 		snprintf(io->errmsg, sizeof(io->errmsg), "listen on %s: %s",
 			 address, nng_strerror(rv));
@@ -547,6 +686,8 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
 
 err_after_pull:
 	q53_nng_close(impl->pull, Q53_NNG_CLOSE_TIMEOUT_MS);
+	q53_pipe_guard_free(impl->guard);
+	impl->guard = NULL;
 	return rv;
 }
 
@@ -589,6 +730,9 @@ static void reap_closed(uv_handle_t *handle)
 		q53_nng_close(impl->pull, Q53_NNG_CLOSE_TIMEOUT_MS);
 		impl->pull_open = false;
 	}
+	/* After the socket: its notifications use the guard. */
+	q53_pipe_guard_free(impl->guard);
+	impl->guard = NULL;
 	peers_close_sockets(impl);
 	raft_uv_close(&impl->inner);
 	impl->inner_alive = false;
@@ -795,6 +939,13 @@ int q53_raft_io_init(struct raft_io *io, uv_loop_t *loop,
 		impl->reconnect_max_ms = impl->reconnect_min_ms;
 	impl->send_queue =
 	    config->send_queue > 0 ? config->send_queue : DEFAULT_SEND_QUEUE;
+	impl->log = config->log;
+	impl->log_data = config->log_data;
+	impl->term_bound = config->term_bound;
+	impl->tls_server = config->tls_server;
+	impl->max_connections = config->max_connections;
+	impl->idle_ms = config->idle_ms;
+	impl->tls_client = config->tls_client;
 	if (impl->send_queue > 8192) /* NNG's limit for SENDBUF/RECVBUF */
 		impl->send_queue = 8192;
 
@@ -863,4 +1014,16 @@ unsigned q53_raft_io_open_peers(struct raft_io *io)
 	for (i = 0; i < impl->n_peers; i++)
 		n += impl->peers[i]->open;
 	return n;
+}
+
+void q53_raft_io_conn_stats(struct raft_io *io, unsigned *active,
+			    unsigned long long *rejected,
+			    unsigned long long *idle_closed)
+{
+	struct q53_pipe_guard_stats st;
+
+	q53_pipe_guard_stats(impl_of(io)->guard, &st);
+	*active = st.active;
+	*rejected = st.rejected;
+	*idle_closed = st.idle_closed;
 }

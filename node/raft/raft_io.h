@@ -23,6 +23,9 @@
 #include <raft.h>
 #include <uv.h>
 
+#include "node/common/peer_tls.h"
+#include "node/raft/raft_guard.h"
+
 struct q53_raft_io_config {
 	/* raft_uv data directory; must exist and pass raft_uv's probe
 	 * (O_DIRECT or tmpfs/ZFS, Linux AIO). Copied. */
@@ -39,6 +42,22 @@ struct q53_raft_io_config {
 	/* Messages queued per peer while its pipe is busy (NNG_OPT_SENDBUF);
 	 * past that, sends are dropped (raft retries). 0 = 256. */
 	unsigned send_queue;
+	/* Messages refused at the io boundary (node/raft/raft_guard.h) are
+	 * reported here, at most one line per reason per second (with the
+	 * number left out); NULL = not reported. */
+	void (*log)(void *data, const char *line);
+	void *log_data;
+	/* The TERM_AHEAD bound; 0 = Q53_RAFT_GUARD_TERM_BOUND. */
+	raft_term term_bound;
+	/* Mutual TLS (node/common/peer_tls.h): the listener's and the
+	 * dialers' configurations, NULL = plain TCP. Held while in use; the
+	 * address given to raft_init is then a tls+tcp:// URL. */
+	nng_tls_config *tls_server;
+	nng_tls_config *tls_client;
+	/* The listener's connection cap and idle timeout
+	 * (node/common/pipe_guard.h); 0 = its defaults. */
+	unsigned max_connections;
+	unsigned idle_ms;
 };
 
 /* Set up `io` (caller-owned memory, zeroed here) on `loop`. Nothing is
@@ -57,7 +76,15 @@ struct q53_raft_io_stats {
 	unsigned long long malformed; /* undecodable or claiming our own id */
 	unsigned long long pruned;    /* peers closed after leaving the
 					 configuration (raft_remove) */
+	unsigned long long refused;   /* decoded but refused by raft_guard */
+	unsigned long long refused_by[Q53_RAFT_GUARD_N_VERDICTS];
 };
+
+/* The PULL listener's connections: attached, refused over the cap, closed
+ * idle (node/common/pipe_guard.h). */
+void q53_raft_io_conn_stats(struct raft_io *io, unsigned *active,
+			    unsigned long long *rejected,
+			    unsigned long long *idle_closed);
 
 /* Number of peers with an open PUSH socket + dialer (for tests). */
 unsigned q53_raft_io_open_peers(struct raft_io *io);

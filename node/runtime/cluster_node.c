@@ -11,8 +11,10 @@
 #include "node/api/api_edge.h"
 #include "node/api/route53/rest.h"
 #include "node/common/errcode.h"
+#include "node/common/peer_tls.h"
 #include "node/control/control_fsm.h"
 #include "node/control/zone_store.h"
+#include "node/raft/raft_guard.h"
 #include "node/runtime/admin_key.h"
 #include "node/runtime/health_votes.h"
 #include "node/runtime/membership.h"
@@ -35,6 +37,7 @@ struct cluster_node {
 	/* configuration (owned copies) */
 	uint64_t id;
 	char raft_url[CLUSTER_ADDR_MAX];
+	struct q53_peer_tls peer_tls; /* both NULL: plain TCP */
 	char *api_address;
 	char *http_address; /* NULL = no REST API */
 	char *http_keys;
@@ -232,16 +235,16 @@ static char *cn_strdup(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
-/* "HOST:PORT" -> "tcp://HOST:PORT"; URLs stay as they are. */
-static int cn_url(const char *address, char *out, size_t len)
+/* 127.0.0.0/8, ::1 or localhost: plain TCP stays on this host. */
+static bool cn_loopback(const char *address)
 {
-	int w;
+	char ip[64];
 
-	if (address == NULL || address[0] == '\0')
-		return Q53_EINVAL;
-	w = snprintf(out, len, "%s%s",
-		     strstr(address, "://") != NULL ? "" : "tcp://", address);
-	return w < 0 || (size_t)w >= len ? Q53_EINVAL : 0;
+	if (strstr(address, "localhost:") != NULL)
+		return true;
+	if (!q53_raft_guard_address_ip(address, ip, sizeof(ip)))
+		return false;
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
 }
 
 int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
@@ -251,6 +254,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	struct raft_host_config rh = {0};
 	struct view_publisher_config vp = {0};
 	struct api_edge_config ae = {0};
+	char src_ip[64];
 	struct membership_config mc = {0};
 	struct zone_seed_config zs = {0};
 	struct health_votes_config hv = {0};
@@ -319,7 +323,37 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		if (n->nameservers[i] == NULL)
 			goto nomem_free;
 	}
-	if (cn_url(cfg->raft_address, n->raft_url, sizeof(n->raft_url)) != 0) {
+	if (cfg->peer_tls_ca != NULL || cfg->peer_tls_cert != NULL ||
+	    cfg->peer_tls_key != NULL) {
+		if (cfg->peer_tls_ca == NULL || cfg->peer_tls_cert == NULL ||
+		    cfg->peer_tls_key == NULL) {
+			snprintf(err, errlen,
+				 "--peer-tls-ca, --peer-tls-cert and "
+				 "--peer-tls-key go together");
+			rv = Q53_EINVAL;
+			goto err_free;
+		}
+		rv = q53_peer_tls_load(&n->peer_tls, cfg->peer_tls_ca,
+				       cfg->peer_tls_cert, cfg->peer_tls_key,
+				       err, errlen);
+		if (rv != 0)
+			goto err_free;
+	}
+	if (n->peer_tls.server == NULL && !cfg->peer_insecure &&
+	    !cn_loopback(cfg->raft_address)) {
+		snprintf(err, errlen,
+			 "--raft %s is not a loopback address: give "
+			 "--peer-tls-ca, --peer-tls-cert and --peer-tls-key "
+			 "(mutual TLS between members), or --peer-insecure "
+			 "to run Raft and the NNG API over plain TCP anyway "
+			 "(then anyone who reaches these ports can forge "
+			 "members' messages; q53 status says INSECURE)",
+			 cfg->raft_address);
+		rv = Q53_EINVAL;
+		goto err_free;
+	}
+	if (q53_peer_url(cfg->raft_address, n->peer_tls.server != NULL,
+			 n->raft_url, sizeof(n->raft_url)) != 0) {
 		snprintf(err, errlen, "bad raft address '%s'",
 			 cfg->raft_address);
 		rv = Q53_EINVAL;
@@ -330,6 +364,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rh.id = n->id;
 	rh.data_dir = cfg->data_dir;
 	rh.raft_url = n->raft_url;
+	rh.peer_tls = n->peer_tls.server != NULL ? &n->peer_tls : NULL;
+	rh.max_connections = cfg->peer_max_connections;
+	rh.idle_ms = cfg->peer_idle_ms;
 	rh.snapshot_threshold = cfg->snapshot_threshold
 				    ? cfg->snapshot_threshold
 				    : CN_DEFAULT_SNAPSHOT;
@@ -344,6 +381,12 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	rv = member_rpc_init(&n->rpc, loop);
 	if (rv != 0)
 		goto nomem_free;
+	member_rpc_set_tls(n->rpc, n->peer_tls.client);
+	/* Our API requests come from our API address's IP: members admit
+	 * each other by it (node/api/peer_admit.h). */
+	if (q53_raft_guard_address_ip(n->api_address, src_ip, sizeof(src_ip)) &&
+	    strcmp(src_ip, "0.0.0.0") != 0 && strcmp(src_ip, "::") != 0)
+		member_rpc_set_source(n->rpc, src_ip);
 
 	vp.id = n->id;
 	vp.fsm = raft_host_fsm(n->raft);
@@ -387,6 +430,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 		goto nomem_free;
 	ae.ops = cn_ops(n);
 	ae.rpc = n->rpc;
+	ae.tls = n->peer_tls.server;
+	ae.max_connections = cfg->peer_max_connections;
+	ae.idle_ms = cfg->peer_idle_ms;
 	ae.api_address = n->api_address;
 	ae.geoip_sha256 = n->geoip_sha256;
 	ae.geo = n->geo;
@@ -500,6 +546,7 @@ static void cn_free(struct cluster_node *n)
 	free(n->http_address);
 	free(n->http_keys);
 	free(n->http_tls_cert);
+	q53_peer_tls_free(&n->peer_tls);
 	free(n->http_tls_key);
 	admin_key_free(n->admin);
 	free(n->data_dir);

@@ -59,6 +59,18 @@ struct cluster_node_config {
 	 * 10,000 unless set; 0: none). */
 	bool zone_record_limit_set;
 	uint64_t zone_record_limit;
+	/* Mutual TLS between members (node/common/peer_tls.h): the cluster
+	 * CA and this node's certificate and key, PEM files; all three or
+	 * none (NULL: plain TCP, which q53 status flags as insecure). */
+	const char *peer_tls_ca;
+	const char *peer_tls_cert;
+	const char *peer_tls_key;
+	/* plain TCP between members on a non-loopback raft address */
+	bool peer_insecure;
+	/* Raft and NNG API listeners: connections at most (each), and how
+	 * long a connection may stay without a message; 0 = 1024, 10000 ms */
+	unsigned peer_max_connections;
+	unsigned peer_idle_ms;
 	const char *join; /* any member's API HOST:PORT, NULL = none */
 	const char *name; /* node name, NULL = "node<ID>" */
 	/* SHA-256 of the --geoip file (hex), NULL: none; borrowed for the

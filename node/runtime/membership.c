@@ -10,6 +10,7 @@
 #include "cluster/member_rpc.h"
 #include "node/api/api.h"
 #include "node/common/errcode.h"
+#include "node/common/peer_tls.h"
 #include "node/control/control_fsm.h"
 #include "proto/api.pb-c.h"
 
@@ -40,13 +41,24 @@ enum cn_join_state {
 /* A membership change run by the leader, one at a time (raft allows one
  * configuration change in flight). Add: RAFT_ADD -> ASSIGN_DUE (raft_assign
  * on the next tick, contract 16) -> ASSIGNING -> METADATA -> reply.
- * Remove: METADATA (RemoveNodeMetadata) -> RAFT_REMOVE -> reply. Both are
- * idempotent, so a failed one is answered as retryable. */
+ * Remove: METADATA (RemoveNodeMetadata) -> DEMOTE (raft_assign STANDBY, for
+ * a voter other than this leader) -> DEMOTE_WAIT (until the node holds the
+ * demotion, or two election timeouts) -> RAFT_REMOVE -> reply. Both are
+ * idempotent, so a failed one is answered as retryable.
+ *
+ * Why demote first: raft_remove stops replication to the node at once, so
+ * it never learns it was removed, keeps its old configuration and
+ * campaigns forever (issue 11). A standby does not campaign (libraft 0.15
+ * tickFollower: voters only) and is still replicated to, so it takes the
+ * STANDBY configuration (raft uses a configuration as soon as it is
+ * appended) before it is dropped; raft_host_status then says "removed". */
 enum cn_member_step {
 	CN_STEP_RAFT_ADD,
 	CN_STEP_ASSIGN_DUE,
 	CN_STEP_ASSIGNING,
 	CN_STEP_METADATA,
+	CN_STEP_DEMOTE,
+	CN_STEP_DEMOTE_WAIT,
 	CN_STEP_RAFT_REMOVE,
 };
 
@@ -67,7 +79,9 @@ struct cn_member_op {
 	bool in_config; /* remove: still in raft's configuration */
 	struct raft_change change;
 	unsigned assign_attempts;
-	uint64_t due; /* uv_now of the next raft_assign attempt */
+	uint64_t due; /* uv_now of the next raft_assign attempt, or the end of
+		       * DEMOTE_WAIT */
+	raft_index demote_index; /* DEMOTE_WAIT: the node must hold this */
 };
 
 struct membership {
@@ -99,16 +113,13 @@ struct membership {
 	uint64_t join_applied_target;
 };
 
-/* "HOST:PORT" -> "tcp://HOST:PORT"; URLs stay as they are. */
-static int cn_url(const char *address, char *out, size_t len)
+/* "HOST:PORT" -> "tcp://HOST:PORT", or tls+tcp:// when this node's own
+ * raft address is (mutual TLS between members); URLs stay as they are. */
+static int cn_url(const struct membership *n, const char *address, char *out,
+		  size_t len)
 {
-	int w;
-
-	if (address == NULL || address[0] == '\0')
-		return Q53_EINVAL;
-	w = snprintf(out, len, "%s%s",
-		     strstr(address, "://") != NULL ? "" : "tcp://", address);
-	return w < 0 || (size_t)w >= len ? Q53_EINVAL : 0;
+	return q53_peer_url(address, strncmp(n->raft_url, "tls+", 4) == 0, out,
+			    len);
 }
 
 static const struct raft_server *cn_config_server(struct membership *n,
@@ -238,6 +249,13 @@ static void cn_member_change_cb(struct raft_change *req, int status)
 		op->step = CN_STEP_METADATA;
 		cn_member_step(op);
 		return;
+	case CN_STEP_DEMOTE:
+		/* Contract 16: raft_remove on a later tick. */
+		op->step = CN_STEP_DEMOTE_WAIT;
+		op->demote_index = raft_last_index(op->n->raft);
+		op->due = uv_now(op->n->ops.loop) +
+			  2 * (uint64_t)op->n->raft->election_timeout;
+		return;
 	case CN_STEP_RAFT_REMOVE:
 		cn_member_end(op, NULL, NULL, NULL);
 		return;
@@ -278,7 +296,12 @@ static void cn_member_meta_done(struct proposal *s, int status,
 		return;
 	}
 	if (op->remove && op->in_config) {
-		op->step = CN_STEP_RAFT_REMOVE;
+		const struct raft_server *srv = cn_config_server(op->n, op->id);
+
+		op->step = srv != NULL && srv->role == RAFT_VOTER &&
+				   op->id != op->n->id
+			       ? CN_STEP_DEMOTE
+			       : CN_STEP_RAFT_REMOVE;
 		cn_member_step(op);
 		return;
 	}
@@ -332,6 +355,17 @@ static void cn_member_step(struct cn_member_op *op)
 			rv = cluster_propose(&n->ops, &p, NULL,
 					     cn_member_meta_done, op, NULL);
 		break;
+	case CN_STEP_DEMOTE:
+		rv = raft_assign(n->raft, &op->change, op->id, RAFT_STANDBY,
+				 cn_member_change_cb);
+		if (rv == RAFT_BADROLE) { /* not a voter any more */
+			op->step = CN_STEP_RAFT_REMOVE;
+			cn_member_step(op);
+			return;
+		}
+		break;
+	case CN_STEP_DEMOTE_WAIT:
+		return; /* the tick runs it */
 	case CN_STEP_RAFT_REMOVE:
 		rv = raft_remove(n->raft, &op->change, op->id,
 				 cn_member_change_cb);
@@ -357,7 +391,7 @@ static int cn_member_parse(struct cn_member_op *op, const char *raft,
 {
 	int w;
 
-	if (cn_url(raft, op->raft_url, sizeof(op->raft_url)) != 0 ||
+	if (cn_url(op->n, raft, op->raft_url, sizeof(op->raft_url)) != 0 ||
 	    strchr(raft, '?') != NULL)
 		return Q53_EINVAL;
 	w = snprintf(op->api, sizeof(op->api), "%s", api != NULL ? api : "");
@@ -500,12 +534,51 @@ void membership_remove(struct membership *n, struct api_call *call, uint64_t id)
 	cn_member_step(op);
 }
 
+/* The leader's replication state for server `id`: its match index. */
+static raft_index cn_match_index(struct membership *n, uint64_t id)
+{
+	struct raft *r = n->raft;
+	unsigned i;
+
+	if (raft_state(r) != RAFT_LEADER || r->leader_state.progress == NULL)
+		return 0;
+	for (i = 0; i < r->configuration.n; i++)
+		if (r->configuration.servers[i].id == id)
+			return r->leader_state.progress[i].match_index;
+	return 0;
+}
+
+/* Remove once the demoted node holds its STANDBY configuration (it then
+ * stops campaigning), or after two election timeouts (it is down). */
+static void cn_member_demote_tick(struct cn_member_op *op)
+{
+	struct membership *n = op->n;
+
+	if (cluster_closing(&n->ops) || !cluster_is_leader(&n->ops)) {
+		cn_member_end(op, API_ERR_UNAVAILABLE, "%s",
+			      "leadership lost during the membership change; "
+			      "retry");
+		return;
+	}
+	if (cn_match_index(n, op->id) < op->demote_index &&
+	    uv_now(n->ops.loop) < op->due)
+		return;
+	op->step = CN_STEP_RAFT_REMOVE;
+	cn_member_step(op);
+}
+
 /* The tick's part: deferred raft_assign, or give up when leadership went. */
 static void cn_member_tick(struct membership *n)
 {
 	struct cn_member_op *op = n->member_op;
 
-	if (op == NULL || op->step != CN_STEP_ASSIGN_DUE)
+	if (op == NULL)
+		return;
+	if (op->step == CN_STEP_DEMOTE_WAIT) {
+		cn_member_demote_tick(op);
+		return;
+	}
+	if (op->step != CN_STEP_ASSIGN_DUE)
 		return;
 	if (cluster_closing(&n->ops) || !cluster_is_leader(&n->ops)) {
 		cn_member_end(op, API_ERR_UNAVAILABLE, "%s",

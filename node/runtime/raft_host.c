@@ -41,6 +41,7 @@ struct raft_host {
 	bool io_inited;
 	bool raft_inited;
 	bool closing;
+	bool removed_logged; /* the REMOVED line was written */
 
 	/* the fsm_log session of this process */
 	uint64_t client_id;
@@ -100,6 +101,13 @@ static void rh_on_recv(struct raft_io *io, struct raft_message *m)
 	if (i < h->n_heard)
 		h->heard[i].last_ms = now;
 	h->raft_recv(io, m);
+}
+
+static void rh_io_log(void *data, const char *line)
+{
+	struct raft_host *h = data;
+
+	cluster_log(h->id, "%s", line);
 }
 
 static int rh_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
@@ -247,6 +255,14 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	}
 	proposal_batch_init(&h->proposals, &h->raft);
 	io_cfg.dir = h->data_dir;
+	io_cfg.log = rh_io_log;
+	io_cfg.log_data = h;
+	io_cfg.max_connections = cfg->max_connections;
+	io_cfg.idle_ms = cfg->idle_ms;
+	if (cfg->peer_tls != NULL) {
+		io_cfg.tls_server = cfg->peer_tls->server;
+		io_cfg.tls_client = cfg->peer_tls->client;
+	}
 	rv = q53_raft_io_init(&h->io, loop, &io_cfg);
 	if (rv != 0) {
 		snprintf(err, errlen, "raft io: %s", q53_strerror(rv));
@@ -363,8 +379,23 @@ const struct raft_server *raft_host_server(struct raft_host *h, uint64_t id)
 	return NULL;
 }
 
+/* Removed from the cluster: the leader demotes a voter to STANDBY before
+ * raft_remove (node/runtime/membership.c), the last configuration the node
+ * receives. Nothing else makes a node a standby. */
+static bool rh_removed(struct raft_host *h)
+{
+	const struct raft_configuration *conf = &h->raft.configuration;
+
+	for (unsigned i = 0; i < conf->n; i++)
+		if (conf->servers[i].id == h->id)
+			return conf->servers[i].role == RAFT_STANDBY;
+	return false;
+}
+
 static const char *rh_state_name(struct raft_host *h)
 {
+	if (rh_removed(h))
+		return "removed";
 	switch (raft_state(&h->raft)) {
 	case RAFT_LEADER:
 		return "leader";
@@ -601,6 +632,15 @@ void raft_host_after_turn(struct raft_host *n)
 		rh_stop_newer_format(n, newer);
 	if (n->closing)
 		return;
+	if (!n->removed_logged && rh_removed(n)) {
+		n->removed_logged = true;
+		cluster_log(n->id,
+			    "REMOVED: this node was removed from the cluster "
+			    "(its last configuration makes it a standby); it "
+			    "no longer votes or campaigns, its data is stale "
+			    "and q53 status says \"removed\": stop it, or "
+			    "wipe its data and join it again");
+	}
 	rh_compaction_turn(n);
 	/* what raft_host_propose queued this turn: one entry
 	 * (proposal_batch.h) */

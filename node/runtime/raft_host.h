@@ -37,6 +37,12 @@ struct raft_host_config {
 	unsigned snapshot_threshold;
 	unsigned election_timeout_ms;
 	unsigned heartbeat_ms;
+	/* mutual TLS between members, NULL = plain TCP (borrowed) */
+	const struct q53_peer_tls *peer_tls;
+	/* the Raft listener's connection cap and idle timeout, 0 = defaults
+	 * (node/common/pipe_guard.h) */
+	unsigned max_connections;
+	unsigned idle_ms;
 };
 
 /* Creates the control FSM, the fsm_log, the io and raft (nothing runs).

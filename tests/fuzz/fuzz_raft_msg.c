@@ -3,6 +3,9 @@
  * must never crash or leak (a rejected message leaves nothing allocated). A
  * message it accepts must encode again, and encoding is a fixed point:
  * decode(encode(m)) encodes to the same bytes and names the same sender.
+ * Every accepted message also goes through node/raft/raft_guard.c (what
+ * raft_io.c does before raft sees it) as received by a follower with a
+ * leader, a leader and a node still joining: a verdict, never a crash.
  *
  * Reproduce: build/fuzz/tests/fuzz/fuzz_raft_msg CRASH-FILE */
 #include <stdio.h>
@@ -10,6 +13,7 @@
 #include <string.h>
 
 #include "node/common/errcode.h"
+#include "node/raft/raft_guard.h"
 #include "node/raft/raft_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,6 +23,54 @@ static void fail(const char *why, int rv)
 	fprintf(stderr, "\n*** raft_msg invariant violated: %s (rv=%d: %s)\n",
 		why, rv, q53_strerror(rv));
 	abort();
+}
+
+/* Receivers for the guard: members 1..3 on 127.0.0.1..3; [2] has no
+ * configuration yet (joining). */
+static struct raft receivers[3];
+
+static void guard_setup(void)
+{
+	static int done;
+	static const char *addr[] = {
+	    "tcp://127.0.0.1:7001", "tcp://127.0.0.2:7002", "tcp://[::1]:7003"};
+
+	if (done)
+		return;
+	done = 1;
+	for (int r = 0; r < 2; r++) {
+		raft_configuration_init(&receivers[r].configuration);
+		for (unsigned i = 0; i < 3; i++)
+			if (raft_configuration_add(&receivers[r].configuration,
+						   i + 1, addr[i],
+						   RAFT_VOTER) != 0)
+				abort();
+		receivers[r].current_term = 7;
+	}
+	receivers[0].id = 2;
+	receivers[0].state = RAFT_FOLLOWER;
+	receivers[0].follower_state.current_leader.id = 1;
+	receivers[1].id = 1;
+	receivers[1].state = RAFT_LEADER;
+	raft_configuration_init(&receivers[2].configuration);
+	receivers[2].id = 4;
+	receivers[2].state = RAFT_FOLLOWER;
+}
+
+static void guard_check(const struct raft_message *m)
+{
+	static const char *ips[] = {"127.0.0.1", "127.0.0.2", "::1", "", NULL};
+
+	guard_setup();
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; i < 5; i++) {
+			int v = (int)q53_raft_guard_check(&receivers[r], m,
+							  ips[i], 0);
+			if (v < 0 || v >= Q53_RAFT_GUARD_N_VERDICTS)
+				fail("raft_guard: verdict out of range", v);
+			if (q53_raft_guard_reason(v) == NULL)
+				fail("raft_guard: no reason", v);
+		}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    a.address[0] == '\0' ||
 	    memchr(a.address, '\0', sizeof(a.address)) == NULL)
 		fail("decode accepted a message without a sender", 0);
+	guard_check(&a.message);
 
 	rv = q53_raft_msg_encode(&a.message, a.message.server_id, a.address,
 				 &wire1, &len1);

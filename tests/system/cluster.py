@@ -114,6 +114,11 @@ class Node:
         if self.cluster.http_tls:
             a += ["--http-tls-cert", self.cluster.http_tls[0],
                   "--http-tls-key", self.cluster.http_tls[1]]
+        if self.cluster.peer_tls:
+            d = self.cluster.peer_tls
+            a += ["--peer-tls-ca", os.path.join(d, "ca.pem"),
+                  "--peer-tls-cert", os.path.join(d, f"node-{self.id}.pem"),
+                  "--peer-tls-key", os.path.join(d, f"node-{self.id}.key")]
         for origin, path in self.cluster.seeds:
             a += ["--zone", f"{origin}={path}"]
         a += self.cluster.extra_args
@@ -194,6 +199,9 @@ class Cluster:
                     f.write(f"{akid} {secret}\n")
         self.seeds = list(seeds)
         self.extra_args = []  # appended to every node's q53d arguments
+        # mutual TLS between members: a directory of
+        # deploy/peer-tls-certs.sh (ca.pem, node-ID.pem, node-ID.key)
+        self.peer_tls = None
         self.snapshot_threshold = snapshot_threshold
         self.nodes = {}
         self.removed = set()  # ids removed from the cluster (may still run)
