@@ -33,6 +33,7 @@
 #include "node/control/latency_table.h"
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
+#include "node/dns/dns_stats.h"
 #include "node/dns/workers.h"
 #include "node/geo/geo.h"
 #include "node/zone/view.h"
@@ -90,8 +91,10 @@ struct q53d {
 	size_t naddrs;
 	struct dns_workers_config wcfg;
 	struct dns_workers *workers;
-	const char *geoip; /* --geoip FILE */
-	char site[40];	   /* --site NAME[:REGION], "" = none */
+	struct dns_stats *dns_stats; /* the workers' counters (/metrics) */
+	bool no_dns_stats;	     /* --no-dns-stats */
+	const char *geoip;	     /* --geoip FILE */
+	char site[40];		     /* --site NAME[:REGION], "" = none */
 	char site_region[40];
 	struct geo_db *geo;
 	uv_loop_t loop;
@@ -133,6 +136,8 @@ static void q53d_usage(FILE *f)
 	    "(default NAME),\n"
 	    "                             for latency routing "
 	    "([a-z0-9-], 1 to 32 characters)\n"
+	    "  --no-dns-stats             do not count queries (/metrics "
+	    "shows no q53_dns_*)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Cluster mode:\n"
@@ -355,6 +360,7 @@ enum {
 	OPT_ANYCAST_STATE,
 	OPT_ANYCAST_INTERVAL,
 	OPT_ANYCAST_DRAIN,
+	OPT_NO_DNS_STATS,
 };
 
 /* Returns 0 to run, 1 when --help/--version was handled, -1 on a usage
@@ -393,6 +399,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"anycast-state", required_argument, NULL, OPT_ANYCAST_STATE},
 	    {"anycast-interval", required_argument, NULL, OPT_ANYCAST_INTERVAL},
 	    {"anycast-drain", required_argument, NULL, OPT_ANYCAST_DRAIN},
+	    {"no-dns-stats", no_argument, NULL, OPT_NO_DNS_STATS},
 	    {NULL, 0, NULL, 0},
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -470,6 +477,9 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_GEOIP:
 			d->geoip = optarg;
+			break;
+		case OPT_NO_DNS_STATS:
+			d->no_dns_stats = true;
 			break;
 		case OPT_SITE:
 			if (q53d_parse_site(optarg, d) != 0)
@@ -972,6 +982,7 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;
+	cfg.dns_stats = d->dns_stats;
 	cfg.geoip_path = d->geo != NULL ? d->geoip : NULL;
 	cfg.site = d->site[0] != '\0' ? d->site : NULL;
 	cfg.site_region = d->site_region[0] != '\0' ? d->site_region : NULL;
@@ -1060,6 +1071,14 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	q53d_raise_nofile();
+	if (!d.no_dns_stats) {
+		if (dns_stats_new(&d.dns_stats, dns_workers_nshards(&d.wcfg)) !=
+		    0) {
+			fprintf(stderr, "q53d: out of memory\n");
+			goto out;
+		}
+		d.wcfg.stats = d.dns_stats;
+	}
 	if (d.geoip != NULL) {
 		rc = geo_open(d.geoip, &d.geo, err, sizeof(err));
 		if (rc != 0) {
@@ -1119,5 +1138,6 @@ out:
 	free(d.zones);
 	free(d.addrs);
 	geo_close(d.geo);
+	dns_stats_free(d.dns_stats);
 	return exit_code;
 }

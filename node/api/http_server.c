@@ -42,6 +42,7 @@ struct http_request {
 	bool mhd_done;	/* MHD's completed callback ran */
 	struct MHD_Response *resp;
 	unsigned status;
+	const char *operation; /* http_request_set_operation, NULL: none */
 	char peer[INET6_ADDRSTRLEN];
 	struct http_request *prev,
 	    *next; /* srv->pending: started, unanswered */
@@ -57,6 +58,7 @@ struct http_server {
 	size_t max_body;
 	size_t (*max_body_of)(void *data, const char *method, const char *path);
 	http_handler_fn handler;
+	void (*on_response)(void *data, const char *operation, unsigned status);
 	void *data;
 	int port;
 	struct http_request *pending;
@@ -243,6 +245,8 @@ void http_respond(struct http_request *r, unsigned status,
 	struct http_server *s = r->srv;
 
 	r->answered = true;
+	if (s != NULL && s->on_response != NULL)
+		s->on_response(s->data, r->operation, status);
 	if (s != NULL)
 		pending_remove(s, r);
 	if (r->mhd_done || s == NULL) {
@@ -273,6 +277,11 @@ void http_respond(struct http_request *r, unsigned status,
 }
 
 /* --- request accessors --- */
+
+void http_request_set_operation(struct http_request *r, const char *operation)
+{
+	r->operation = operation;
+}
 
 const char *http_request_method(const struct http_request *r)
 {
@@ -405,6 +414,7 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->loop = loop;
 	s->handler = config->handler;
 	s->data = config->data;
+	s->on_response = config->on_response;
 	s->max_body = config->max_body ? config->max_body : DEFAULT_MAX_BODY;
 	s->max_body_of = config->max_body_of;
 	unsigned flags =

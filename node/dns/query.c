@@ -197,6 +197,10 @@ static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
 	size_t len = HDR_LEN;
 	size_t qsec = q->question_ok ? q->qname_len + 4 : 0;
 	(void)outcap; /* >= 512 by contract; this is < 300 bytes */
+	if (p->seen != NULL) {
+		p->seen->rcode = (uint8_t)rcode;
+		p->seen->qtype = q->qtype;
+	}
 	memcpy(out, in, 2);
 	out[2] = (uint8_t)(FLAG_QR | (in[2] & (OPCODE_MASK | FLAG_RD)));
 	out[3] = (uint8_t)((in[3] & FLAG_CD) | (rcode & 0x0F));
@@ -324,7 +328,8 @@ static void choice_key(struct zone_choice_key *k, const struct query *q,
 
 static const struct zone_answer *lookup(const struct serving_view *view,
 					const struct query *q,
-					struct zone_choice_key *key)
+					struct zone_choice_key *key,
+					const struct zone **zone)
 {
 	size_t matched;
 	const struct zone *z;
@@ -333,6 +338,7 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 	    view, q->qname, q->qname_len, q->labels, q->nlabels, &matched, &z);
 	if (n == NULL)
 		return NULL;
+	*zone = z;
 	if (matched == 0) {
 		if (q->qtype == RRTYPE_DS && n == z->apex) {
 			const struct zone_node *parent =
@@ -375,6 +381,9 @@ size_t dns_query_answer_from(const struct serving_view *view,
 	q.has_ecs = false;
 	q.ecs_bad = false;
 	q.edns_flags = 0;
+	q.qtype = 0;
+	if (p->seen != NULL)
+		p->seen->zone = NULL;
 	uint16_t qdcount = rd16(in + 4);
 	uint16_t rrcount[3] = {rd16(in + 6), rd16(in + 8), rd16(in + 10)};
 	unsigned opcode = (in[2] & OPCODE_MASK) >> 3;
@@ -441,11 +450,18 @@ size_t dns_query_answer_from(const struct serving_view *view,
 				   outcap);
 
 	struct zone_choice_key key;
+	const struct zone *zone = NULL;
 	choice_key(&key, &q, rd16(in), client, p->geo);
-	const struct zone_answer *a = view ? lookup(view, &q, &key) : NULL;
+	const struct zone_answer *a =
+	    view ? lookup(view, &q, &key, &zone) : NULL;
 	if (a == NULL)
 		return write_error(p, in, &q, RCODE_REFUSED,
 				   EDE_NOT_AUTHORITATIVE, out, outcap);
+	if (p->seen != NULL) {
+		p->seen->zone = zone;
+		p->seen->rcode = a->rcode;
+		p->seen->qtype = q.qtype;
+	}
 
 	/* Size limit: RFC 6891 6.2.5 (at least 512), our own payload, and
 	 * 512 without EDNS (RFC 1035 4.2.1); TCP only by the framing. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "node/common/errcode.h"
+#include "node/dns/dns_stats.h"
 #include "node/zone/view.h"
 
 /* First read buffer of a connection; grows to the largest message seen. */
@@ -269,6 +270,8 @@ static void dns_tcp_conn_close(struct dns_tcp_pool *p, struct dns_tcp_conn *c)
 	dns_tcp_limits_release(p->limits, &c->peer);
 	dns_tcp_unlink(p, c);
 	p->count--;
+	if (p->stats != NULL)
+		dns_stats_add(&p->stats->tcp_closed, 1);
 	/* Large buffers are rare: give them back, keep the small ones. */
 	free(c->wbuf);
 	c->wbuf = NULL;
@@ -355,8 +358,14 @@ void dns_tcp_pool_accept(struct dns_tcp_pool *p, int listen_fd, uint64_t now_ms)
 				continue;
 			return; /* EAGAIN, or out of descriptors: retry later */
 		}
-		if (dns_tcp_limits_acquire(p->limits, &peer) != 0)
+		if (dns_tcp_limits_acquire(p->limits, &peer) != 0) {
+			if (p->stats != NULL)
+				dns_stats_add(
+				    &p->stats
+					 ->dropped[DNS_STATS_DROP_TCP_LIMIT],
+				    1);
 			goto err_after_accept;
+		}
 		c = dns_tcp_conn_get(p);
 		if (c == NULL)
 			goto err_after_acquire;
@@ -376,6 +385,8 @@ void dns_tcp_pool_accept(struct dns_tcp_pool *p, int listen_fd, uint64_t now_ms)
 		c->deadline = now_ms + p->idle_timeout_ms;
 		dns_tcp_append(p, c);
 		p->count++;
+		if (p->stats != NULL)
+			dns_stats_add(&p->stats->tcp_accepted, 1);
 		continue;
 
 	err_after_get:
@@ -456,8 +467,11 @@ static int dns_tcp_answer(struct dns_tcp_pool *p, struct dns_tcp_conn *c,
 		dns_tcp_touch(p, c, now_ms);
 		if (view == NULL)
 			view = serving_view_current();
+		uint64_t t0 = p->stats != NULL ? dns_stats_now_ns() : 0;
 		n = dns_query_answer_from(view, &p->params, &client, q, qlen,
 					  p->scratch + 2, DNS_MSG_MAX);
+		if (p->stats != NULL)
+			dns_stats_tcp_answered(p->stats, p->scratch + 2, n, t0);
 		if (n == 0)
 			continue;
 		p->scratch[0] = (uint8_t)(n >> 8);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "node/common/errcode.h"
+#include "node/dns/dns_stats.h"
 #include "node/zone/view.h"
 
 int dns_udp_open(const struct sockaddr *addr, socklen_t addrlen,
@@ -127,19 +128,27 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		   const struct serving_view *view)
 {
 	unsigned ntx = 0;
+	struct dns_stats_shard *st = b->stats;
+	uint64_t t0 = st != NULL ? dns_stats_now_ns() : 0;
 
 	for (int i = 0; i < n; i++) {
 		struct msghdr *rh = &b->rx[i].msg_hdr;
 		uint8_t *out = b->out + (size_t)i * b->params.udp_payload;
 		size_t len;
 
-		if (rh->msg_flags & MSG_TRUNC)
+		if (rh->msg_flags & MSG_TRUNC) {
+			if (st != NULL)
+				dns_stats_add(
+				    &st->dropped[DNS_STATS_DROP_OVERSIZE], 1);
 			continue;
+		}
 		struct dns_client client;
 		dns_client_from_sockaddr(&client, rh->msg_name);
 		len = dns_query_answer_from(
 		    view, &b->params, &client, rh->msg_iov->iov_base,
 		    b->rx[i].msg_len, out, b->params.udp_payload);
+		if (st != NULL)
+			dns_stats_count(st, DNS_STATS_UDP, out, len);
 		if (len == 0)
 			continue;
 		b->tx_iov[ntx].iov_base = out;
@@ -151,4 +160,9 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		ntx++;
 	}
 	dns_udp_send_all(fd, b->tx, ntx);
+	if (st != NULL) {
+		dns_stats_add(&st->udp_received, (uint64_t)n);
+		dns_stats_latency(st, DNS_STATS_UDP, dns_stats_now_ns() - t0,
+				  ntx);
+	}
 }

@@ -12,6 +12,7 @@
 #include "node/dns/query.h"
 
 struct serving_view;
+struct dns_stats_shard;
 
 /* Largest query we read; a longer datagram is dropped (MSG_TRUNC). */
 #define DNS_UDP_QUERY_MAX 4096
@@ -35,6 +36,9 @@ struct dns_udp_batch {
 	uint8_t *in;   /* DNS_UDP_BATCH * DNS_UDP_QUERY_MAX */
 	uint8_t *out;  /* DNS_UDP_BATCH * params.udp_payload */
 	unsigned used; /* rx headers the last recvmmsg filled (to reset) */
+	/* NULL, or this thread's counters (dns_stats.h; params.seen then
+	 * points into it). */
+	struct dns_stats_shard *stats;
 };
 
 /* Allocates the batch buffers; udp_payload is the EDNS size we advertise and

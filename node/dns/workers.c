@@ -33,6 +33,7 @@
 #include <urcu-qsbr.h>
 
 #include "node/common/errcode.h"
+#include "node/dns/dns_stats.h"
 #include "node/dns/tcp.h"
 #include "node/dns/udp.h"
 #include "node/zone/view.h"
@@ -81,6 +82,11 @@ static uint64_t dns_worker_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+size_t dns_workers_nshards(const struct dns_workers_config *cfg)
+{
+	return (size_t)cfg->nworkers * (cfg->naddrs + 1);
 }
 
 void dns_workers_format_addr(const struct sockaddr_storage *addr, char *buf,
@@ -205,6 +211,12 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		if (dns_udp_batch_init(&w->udp[i].batch, cfg->udp_payload) != 0)
 			goto err_nomem;
 		w->udp[i].batch.params.geo = cfg->geo;
+		if (cfg->stats != NULL) {
+			struct dns_stats_shard *sh = dns_stats_shard(
+			    cfg->stats, w->index * (cfg->naddrs + 1) + i);
+			w->udp[i].batch.stats = sh;
+			w->udp[i].batch.params.seen = sh ? &sh->seen : NULL;
+		}
 		rc = dns_worker_watch(w, &w->tcp[i]);
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "epoll_ctl: %s",
@@ -219,6 +231,12 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		goto err_nomem;
 	}
 	w->pool.params.geo = cfg->geo;
+	if (cfg->stats != NULL) {
+		struct dns_stats_shard *sh = dns_stats_shard(
+		    cfg->stats, w->index * (cfg->naddrs + 1) + cfg->naddrs);
+		w->pool.stats = sh;
+		w->pool.params.seen = sh ? &sh->seen : NULL;
+	}
 	w->pool_ready = true;
 	return 0;
 

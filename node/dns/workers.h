@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 struct dns_workers;
+struct dns_stats;
 struct geo_db;
 
 struct dns_workers_config {
@@ -23,7 +24,14 @@ struct dns_workers_config {
 	unsigned tcp_max_clients;     /* total over all workers, >= 1 */
 	unsigned tcp_max_per_client;  /* per client IP address, >= 1 */
 	const struct geo_db *geo;     /* --geoip (NULL: none) */
+	/* NULL, or the counters, with at least dns_workers_nshards(cfg)
+	 * shards (borrowed: must outlive the workers). */
+	struct dns_stats *stats;
 };
+
+/* The counter shards the workers of cfg write: one per UDP thread and
+ * one per TCP thread. */
+size_t dns_workers_nshards(const struct dns_workers_config *cfg);
 
 /* Opens every socket (so a bind error is reported here, before any thread
  * runs), then starts the threads. cfg is copied (addrs too). On failure

@@ -15,6 +15,7 @@
 #include "node/runtime/admin_key.h"
 #include "node/runtime/health_votes.h"
 #include "node/runtime/membership.h"
+#include "node/runtime/node_metrics.h"
 #include "node/runtime/raft_host.h"
 #include "node/runtime/view_publisher.h"
 #include "node/runtime/webhook.h"
@@ -58,6 +59,8 @@ struct cluster_node {
 	struct zone_seed *seed;
 	struct health_votes *health;
 	struct webhook *webhook;
+	struct node_metrics *metrics;
+	const struct dns_stats *dns_stats; /* borrowed (cluster_node_config) */
 	struct member_rpc *rpc; /* shared client of the members' APIs */
 	bool bootstrapped;	/* this boot created the cluster */
 
@@ -138,6 +141,18 @@ static bool cn_ops_closing(void *data)
 	struct cluster_node *n = data;
 
 	return n->closing;
+}
+
+/* GET /metrics (route53_rest_config.metrics). */
+static char *cn_metrics(void *data, size_t *len)
+{
+	struct cluster_node *n = data;
+	struct node_metrics_sources src = {
+	    .dns = n->dns_stats,
+	    .rest = n->rest,
+	};
+	raft_host_stats(n->raft, &src.raft);
+	return node_metrics_render(n->metrics, &src, len);
 }
 
 static struct cluster_ops cn_ops(struct cluster_node *n)
@@ -270,6 +285,7 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	n->api_address = cn_strdup(cfg->api_address);
 	n->geoip_sha256 = cfg->geoip_sha256;
 	n->geo = cfg->geo;
+	n->dns_stats = cfg->dns_stats;
 	n->dns_address = cn_strdup(cfg->dns_address);
 	n->http_insecure = cfg->http_insecure;
 	if (cfg->http_address != NULL &&
@@ -363,14 +379,21 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	zs.n_nameservers = n->n_nameservers;
 	if (zone_seed_new(&n->seed, &zs) != 0)
 		goto nomem_free;
+	struct cluster_ops mops = cn_ops(n);
+	if (node_metrics_new(&n->metrics, &mops) != 0)
+		goto nomem_free;
 	hv.ops = cn_ops(n);
 	hv.rpc = n->rpc;
 	hv.raft_url = n->raft_url;
+	hv.on_probe = node_metrics_on_probe;
+	hv.probe_data = n->metrics;
 	rv = health_votes_init(&n->health, &hv, err, errlen);
 	if (rv != 0)
 		goto err_free;
 	wh.ops = cn_ops(n);
 	wh.name = n->name;
+	wh.on_transition = node_metrics_on_transition;
+	wh.transition_data = n->metrics;
 	if (webhook_init(&n->webhook, &wh) != 0)
 		goto nomem_free;
 	ae.ops = cn_ops(n);
@@ -436,6 +459,8 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 		    .tls_cert_file = n->http_tls_cert,
 		    .tls_key_file = n->http_tls_key,
 		    .allow_plain = n->http_insecure,
+		    .metrics = cn_metrics,
+		    .metrics_data = n,
 		};
 		rv = route53_rest_start(&n->rest, n->loop, &rc, err, errlen);
 		if (rv != 0)
@@ -466,6 +491,7 @@ void cluster_node_status(struct cluster_node *n,
 
 static void cn_free(struct cluster_node *n)
 {
+	node_metrics_free(n->metrics);
 	void (*cb)(void *) = n->close_cb;
 	void *data = n->close_data;
 

@@ -66,6 +66,9 @@ struct cluster_node_config {
 	/* The opened --geoip file (test-answer's client locations), NULL:
 	 * none; borrowed for the node's life. */
 	const struct geo_db *geo;
+	/* The DNS workers' counters for /metrics (NULL: not counted);
+	 * borrowed for the node's life. */
+	const struct dns_stats *dns_stats;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

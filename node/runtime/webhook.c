@@ -71,6 +71,8 @@ struct webhook_node {
 	uint64_t id;
 	char *name;
 	struct webhook *webhook;
+	void (*on_transition)(void *data, const char *check_id, bool healthy);
+	void *transition_data;
 };
 
 struct webhook {
@@ -382,6 +384,8 @@ int webhook_init(struct webhook **out, const struct webhook_config *config)
 	if (n == NULL)
 		return Q53_ENOMEM;
 	n->ops = config->ops;
+	n->on_transition = config->on_transition;
+	n->transition_data = config->transition_data;
 	n->loop = config->ops.loop;
 	n->fsm = config->ops.fsm;
 	n->id = config->ops.node_id;
@@ -419,6 +423,9 @@ void webhook_after_apply(struct webhook *hook)
 	bool leader;
 
 	control_fsm_take_transitions(n->fsm, &ts);
+	for (size_t i = 0; n->on_transition != NULL && i < ts.n; i++)
+		n->on_transition(n->transition_data, ts.items[i].check_id,
+				 ts.items[i].healthy);
 	if (w == NULL || w->closing || (ts.n == 0 && ts.dropped == 0))
 		goto out;
 	leader = cluster_is_leader(&n->ops);

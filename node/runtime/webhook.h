@@ -12,6 +12,10 @@ struct webhook;
 struct webhook_config {
 	struct cluster_ops ops;
 	const char *name; /* the node's name in the body (copied) */
+	/* Optional, for /metrics: every decided transition this node
+	 * applies (leader or not). */
+	void (*on_transition)(void *data, const char *check_id, bool healthy);
+	void *transition_data;
 };
 
 /* Sets up the sender (libcurl multi on the loop; nothing runs). 0 or

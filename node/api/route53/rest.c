@@ -43,6 +43,8 @@
 #define MAX_SKEW_S 300
 #define KEYS_MAX   1024
 #define SECRET_MAX 128
+/* (operation, status) pairs counted; more fall into ("other", status) */
+#define REST_COUNTS_MAX 512
 
 struct key {
 	char akid[SIGV4_AKID_MAX + 1];
@@ -57,6 +59,15 @@ struct route53_rest {
 	const struct cluster_ops *ops; /* the FSM's access keys (NULL: none) */
 	struct cluster_ops ops_copy;
 	unsigned long long requests;
+	char *(*metrics)(void *data, size_t *len);
+	void *metrics_data;
+	/* requests answered, by operation and status (/metrics) */
+	struct rest_count {
+		const char *op;
+		unsigned status;
+		unsigned long long n;
+	} counts[REST_COUNTS_MAX];
+	size_t n_counts;
 };
 
 /* One Route 53 request waiting for the node's answer. */
@@ -2435,11 +2446,85 @@ static size_t max_body_of(void *data, const char *method, const char *path)
 		   : 0;
 }
 
+static void on_response(void *data, const char *operation, unsigned status)
+{
+	struct route53_rest *rest = data;
+	const char *op = operation != NULL ? operation : "Unknown";
+
+	for (size_t i = 0; i < rest->n_counts; i++) {
+		struct rest_count *c = &rest->counts[i];
+		if (c->status == status && strcmp(c->op, op) == 0) {
+			c->n++;
+			return;
+		}
+	}
+	if (rest->n_counts == REST_COUNTS_MAX - 1 && strcmp(op, "other") != 0) {
+		on_response(data, "other", status);
+		return;
+	}
+	rest->counts[rest->n_counts++] =
+	    (struct rest_count){.op = op, .status = status, .n = 1};
+}
+
+void route53_rest_counts(const struct route53_rest *r, route53_rest_count_fn fn,
+			 void *ctx)
+{
+	for (size_t i = 0; i < r->n_counts; i++)
+		fn(ctx, r->counts[i].op, r->counts[i].status, r->counts[i].n);
+}
+
+/* The operation a request is counted under, before it is authenticated
+ * (a refused request counts too). */
+static const char *operation_of(struct http_request *r)
+{
+	const char *path = http_request_path(r);
+	if (rest_keys_match(path))
+		return "Q53AccessKeys";
+	if (rest_q53_match(path))
+		return "Q53Api";
+	if (rest_latency_match(path))
+		return "Q53Latency";
+	struct r53_route rt;
+	r53_route_parse(http_request_method(r), path, route_query, r, &rt);
+	return r53_op_name(rt.op);
+}
+
+/* GET /metrics: Prometheus text, unauthenticated (it names zones and
+ * health checks, never records). */
+static void serve_metrics(struct route53_rest *rest, struct http_request *r)
+{
+	size_t len = 0;
+	char *text;
+
+	http_request_set_operation(r, "Metrics");
+	if (strcmp(http_request_method(r), "GET") != 0 &&
+	    strcmp(http_request_method(r), "HEAD") != 0) {
+		http_respond(r, 405, "text/plain", "GET /metrics\n", 13, NULL);
+		return;
+	}
+	text = rest->metrics(rest->metrics_data, &len);
+	if (text == NULL) {
+		http_respond(r, 503, "text/plain", "out of memory\n", 14, NULL);
+		return;
+	}
+	http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+		     len, NULL);
+	free(text);
+}
+
 static void on_request(void *data, struct http_request *r)
 {
 	struct route53_rest *rest = data;
-	struct op *o = calloc(1, sizeof(*o));
+	struct op *o;
 	char rid[40];
+
+	if (rest->metrics != NULL &&
+	    strcmp(http_request_path(r), "/metrics") == 0) {
+		serve_metrics(rest, r);
+		return;
+	}
+	http_request_set_operation(r, operation_of(r));
+	o = calloc(1, sizeof(*o));
 
 	snprintf(rid, sizeof(rid), "q53-%llx-%llx",
 		 (unsigned long long)time(NULL), ++rest->requests);
@@ -2647,6 +2732,8 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		return Q53_ENOMEM;
 	}
 	rest->api = config->api;
+	rest->metrics = config->metrics;
+	rest->metrics_data = config->metrics_data;
 	if (config->ops != NULL) {
 		rest->ops_copy = *config->ops;
 		rest->ops = &rest->ops_copy;
@@ -2668,6 +2755,7 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		struct http_server_config hc = {
 		    .listen = config->listen,
 		    .handler = on_request,
+		    .on_response = on_response,
 		    .max_body_of = max_body_of,
 		    .data = rest,
 		    .tls_cert_pem = cert,
