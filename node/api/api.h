@@ -114,6 +114,8 @@ struct api_backend {
 	/* CIDR collections (node/api/cidr_api.c): the request's body is
 	 * read from the call. */
 	void (*cidr)(void *data, struct api_call *call);
+	/* query logging configs, every kind (node/api/query_log_api.h) */
+	void (*query_logging)(void *data, struct api_call *call);
 };
 
 struct api_server_config {

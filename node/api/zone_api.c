@@ -19,6 +19,7 @@
 #include "node/api/flow_api.h"
 #include "node/api/latency_api.h"
 #include "node/api/cidr_api.h"
+#include "node/api/query_log_api.h"
 #include "node/api/tag_api.h"
 #include "node/api/zone_api.h"
 #include "node/api/edge_state.h"
@@ -268,6 +269,10 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_LIST_CIDR_LOCATIONS:
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		cidr_api_execute(n, call);
+		return;
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+	case Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING:
+		query_log_api_execute(n, call);
 		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
@@ -525,6 +530,7 @@ void zone_api_backend(struct api_backend *out)
 	flow_api_backend(&b);
 	latency_api_backend(&b);
 	cidr_api_backend(&b);
+	query_log_api_backend(&b);
 	answer_api_backend(&b);
 	*out = b;
 }

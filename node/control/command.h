@@ -73,9 +73,12 @@ enum command_type {
 	COMMAND_UPDATE_TRAFFIC_POLICY_COMMENT = 25,
 	COMMAND_DELETE_TRAFFIC_POLICY = 26,
 	COMMAND_TRAFFIC_POLICY_INSTANCE = 27,
+	/* 28..33: other features of 0.5.0 */
+	/* Query logging configs (node/control/query_log_table.h) */
+	COMMAND_CHANGE_QUERY_LOGGING = 34,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_TRAFFIC_POLICY_INSTANCE
+#define COMMAND_TYPE_MAX COMMAND_CHANGE_QUERY_LOGGING
 
 /* The command_version every typed command (11..16, 18..21) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one

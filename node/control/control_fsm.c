@@ -1,4 +1,5 @@
 #include "node/control/control_fsm.h"
+#include "node/control/query_log_table.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -154,6 +155,7 @@ struct state {
 	struct tag_table tags;	 /* of zones and checks; dropped with them */
 	struct latency_table latency; /* latency routing's */
 	struct cidr_table cidrs;      /* CIDR collections (IP-based routing) */
+	struct query_log_table qlog;  /* query logging configs */
 };
 
 struct control_fsm {
@@ -404,6 +406,7 @@ static void state_init(struct state *s)
 	tag_table_init(&s->tags);
 	latency_table_init(&s->latency);
 	cidr_table_init(&s->cidrs);
+	query_log_table_init(&s->qlog);
 }
 
 static void state_free(struct state *s)
@@ -429,6 +432,7 @@ static void state_free(struct state *s)
 	tag_table_free(&s->tags);
 	latency_table_free(&s->latency);
 	cidr_table_free(&s->cidrs);
+	query_log_table_free(&s->qlog);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1102,6 +1106,7 @@ static int apply_delete_hosted_zone(struct apply *a,
 		return reject(a, rv, "%s", err);
 	refs_drop_zone(s, info.id); /* by address: the zone is gone */
 	tag_table_drop(&s->tags, TAG_TABLE_TYPE_ZONE, c->id);
+	query_log_table_drop_zone(&s->qlog, c->id);
 	commit(a);
 	return 0;
 }
@@ -1763,6 +1768,44 @@ static int apply_flow(struct apply *a, uint16_t type, const uint8_t *payload,
 	return 0;
 }
 
+/* --- query logging (query_log_table.h) --- */
+
+static bool qlog_zone_exists(void *ctx, const char *zone_id)
+{
+	struct zone_store_info info;
+	return zone_store_get(ctx, zone_id, &info) == 0;
+}
+
+static int apply_query_logging(struct apply *a, const uint8_t *payload,
+			       size_t len)
+{
+	struct state *s = &a->f->s;
+	char err[ERR_MAX];
+	int rv = query_log_table_apply(&s->qlog, payload, len, true,
+				       qlog_zone_exists, &s->zones, err,
+				       sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv == Q53_EMALF)
+		return reject(
+		    a, rv, "InvalidInput: malformed %s command (%zu bytes)",
+		    command_type_name(COMMAND_CHANGE_QUERY_LOGGING), len);
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = query_log_table_apply(&s->qlog, payload, len, false,
+				   qlog_zone_exists, &s->zones, err,
+				   sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
 /* --- latency routing --- */
 
 static int apply_set_latency_rows(struct apply *a,
@@ -2056,6 +2099,11 @@ static int fsm_apply_cmd(struct q53_fsm *base, uint16_t type,
 		rv = apply_flow(a, type, payload, len);
 		goto done;
 	}
+	if (type == COMMAND_CHANGE_QUERY_LOGGING) {
+		cmd.pb = NULL;
+		rv = apply_query_logging(a, payload, len);
+		goto done;
+	}
 	if (given != NULL && given->type == (enum command_type)type) {
 		cmd = *given;
 		cmd.pb = NULL; /* borrowed: nothing to free */
@@ -2315,6 +2363,8 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	Q53__Command__LatencyTable *latency = NULL;
 	char ***children = NULL;
 	size_t n_votes = 0, v = 0, n_kvs = 0, kv = 0;
+	Q53__Command__QueryLoggingConfig **qlog_pb = NULL;
+	size_t n_qlog_pb = 0;
 	bool failed = false;
 	int rv;
 
@@ -2512,6 +2562,15 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		}
 		x.cidrs[i] = pc;
 	}
+	Q53__Command__FsmSnapshotExt ext = Q53__COMMAND__FSM_SNAPSHOT_EXT__INIT;
+	rv = query_log_table_to_pb(&s->qlog, &qlog_pb, &n_qlog_pb);
+	if (rv != 0)
+		goto out;
+	if (n_qlog_pb > 0) {
+		ext.query_logging = qlog_pb;
+		ext.n_query_logging = n_qlog_pb;
+		m.ext = &ext;
+	}
 	/* Features of 0.5.0 fill m.ext (FsmSnapshotExt) above this line. */
 	if (m.ext != NULL)
 		m.format = SNAPSHOT_FORMAT_EXT;
@@ -2524,6 +2583,7 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	}
 	protobuf_c_message_pack(&m.base, *buf);
 out:
+	query_log_table_pb_free(qlog_pb, n_qlog_pb);
 	latency_table_pb_free(latency);
 	for (size_t i = 0; children != NULL && i < s->n_checks; i++)
 		raft_free(children[i]);
@@ -3212,6 +3272,9 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	}
 	if (rv == 0)
 		rv = restore_cidrs(&t, m);
+	if (rv == 0 && m->ext != NULL)
+		rv = query_log_table_from_pb(&t.qlog, m->ext->query_logging,
+					     m->ext->n_query_logging);
 	if (rv == 0)
 		rv = command_flow_restore(
 		    &t.zones, m->traffic_policies, m->n_traffic_policies,
@@ -3236,6 +3299,12 @@ out:
 }
 
 /* --- lifecycle and queries --- */
+
+const struct query_log_table *
+control_fsm_query_logging(const struct control_fsm *f)
+{
+	return &f->s.qlog;
+}
 
 int control_fsm_new(struct control_fsm **out)
 {

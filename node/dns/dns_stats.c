@@ -40,7 +40,7 @@ static const char *const drop_name[DNS_STATS_DROPS] = {"malformed", "oversize",
 static const double latency_bounds[DNS_STATS_BUCKETS - 1] = {
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1};
 
-int dns_stats_new(struct dns_stats **out, size_t nshards)
+int dns_stats_new(struct dns_stats **out, size_t nshards, uint32_t ring_size)
 {
 	struct dns_stats *s = calloc(1, sizeof(*s));
 	size_t bytes = nshards * sizeof(struct dns_stats_shard);
@@ -55,6 +55,13 @@ int dns_stats_new(struct dns_stats **out, size_t nshards)
 	}
 	memset(s->shards, 0, bytes);
 	s->nshards = nshards;
+	for (size_t i = 0; ring_size > 0 && i < nshards; i++) {
+		int rv = query_log_ring_init(&s->shards[i].qlog, ring_size);
+		if (rv != 0) {
+			dns_stats_free(s);
+			return rv;
+		}
+	}
 	*out = s;
 	return 0;
 }
@@ -63,6 +70,8 @@ void dns_stats_free(struct dns_stats *s)
 {
 	if (s == NULL)
 		return;
+	for (size_t i = 0; s->shards != NULL && i < s->nshards; i++)
+		query_log_ring_free(&s->shards[i].qlog);
 	free(s->shards);
 	free(s);
 }
@@ -127,8 +136,47 @@ static unsigned zone_slot(struct dns_stats_shard *s, const struct zone *z)
 	return slot;
 }
 
+/* The query log's record of an answered query (its zone answered). */
+static void query_log(struct dns_stats_shard *s, enum dns_stats_proto proto,
+		      const struct dns_client *client, const uint8_t *resp,
+		      size_t len)
+{
+	const struct dns_query_seen *q = &s->seen;
+	struct query_log_rec *r = query_log_ring_slot(&s->qlog);
+	struct timespec ts;
+	size_t n = 0;
+
+	if (r == NULL)
+		return;
+	/* the question's name as sent (echoed uncompressed at offset 12) */
+	while (12 + n < len && resp[12 + n] != 0 && n < 254)
+		n += 1u + resp[12 + n];
+	if (12 + n >= len || n + 1 > 255 || n + 1 < q->zone->origin_len)
+		return; /* cannot happen for an answer we wrote */
+	n++;
+	memcpy(r->qname, resp + 12, n);
+	r->qname_len = (uint8_t)n;
+	r->zone_len = q->zone->origin_len;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	r->qtype = q->qtype;
+	r->rcode = q->rcode;
+	r->tcp = proto == DNS_STATS_TCP;
+	r->client_family = client != NULL ? client->family : 0;
+	if (client != NULL)
+		memcpy(r->client, client->addr, 16);
+	r->ecs_family = q->ecs_family;
+	r->ecs_source = q->ecs_source;
+	if (q->ecs_family != 0) {
+		memset(r->ecs_addr, 0, 16);
+		memcpy(r->ecs_addr, q->ecs_addr, (q->ecs_source + 7u) / 8);
+	}
+	query_log_ring_push(&s->qlog);
+}
+
 void dns_stats_count(struct dns_stats_shard *s, enum dns_stats_proto proto,
-		     const uint8_t *resp, size_t len)
+		     const struct dns_client *client, const uint8_t *resp,
+		     size_t len)
 {
 	if (len < 12) {
 		dns_stats_add(&s->dropped[DNS_STATS_DROP_MALFORMED], 1);
@@ -141,6 +189,9 @@ void dns_stats_count(struct dns_stats_shard *s, enum dns_stats_proto proto,
 		      1);
 	if (resp[2] & 0x02)
 		dns_stats_add(&s->truncated[proto], 1);
+	if (q->zone != NULL &&
+	    atomic_load_explicit(&s->qlog.enabled, memory_order_relaxed))
+		query_log(s, proto, client, resp, len);
 }
 
 void dns_stats_latency(struct dns_stats_shard *s, enum dns_stats_proto proto,
@@ -154,10 +205,11 @@ void dns_stats_latency(struct dns_stats_shard *s, enum dns_stats_proto proto,
 	dns_stats_add(&s->latency_sum_ns[proto], ns * n);
 }
 
-void dns_stats_tcp_answered(struct dns_stats_shard *s, const uint8_t *resp,
-			    size_t len, uint64_t t0)
+void dns_stats_tcp_answered(struct dns_stats_shard *s,
+			    const struct dns_client *client,
+			    const uint8_t *resp, size_t len, uint64_t t0)
 {
-	dns_stats_count(s, DNS_STATS_TCP, resp, len);
+	dns_stats_count(s, DNS_STATS_TCP, client, resp, len);
 	if (len > 0)
 		dns_stats_latency(s, DNS_STATS_TCP, dns_stats_now_ns() - t0, 1);
 }
@@ -220,7 +272,7 @@ int dns_stats_render(const struct dns_stats *s, FILE *out)
 	uint64_t lat[DNS_STATS_PROTOS][DNS_STATS_BUCKETS] = {{0}};
 	uint64_t lat_ns[DNS_STATS_PROTOS] = {0}, tc[DNS_STATS_PROTOS] = {0};
 	uint64_t drop[DNS_STATS_DROPS] = {0};
-	uint64_t udp_rx = 0, tcp_acc = 0, tcp_closed = 0;
+	uint64_t udp_rx = 0, tcp_acc = 0, tcp_closed = 0, qlog_drop = 0;
 
 	if (zs == NULL)
 		return Q53_ENOMEM;
@@ -246,6 +298,7 @@ int dns_stats_render(const struct dns_stats *s, FILE *out)
 		for (unsigned d = 0; d < DNS_STATS_DROPS; d++)
 			drop[d] += ld(&sh->dropped[d]);
 		udp_rx += ld(&sh->udp_received);
+		qlog_drop += ld(&sh->qlog.dropped);
 		tcp_acc += ld(&sh->tcp_accepted);
 		tcp_closed += ld(&sh->tcp_closed);
 	}
@@ -313,9 +366,14 @@ int dns_stats_render(const struct dns_stats *s, FILE *out)
 		"# HELP q53_dns_tcp_connections_open TCP connections open "
 		"now.\n"
 		"# TYPE q53_dns_tcp_connections_open gauge\n"
-		"q53_dns_tcp_connections_open %llu\n",
+		"q53_dns_tcp_connections_open %llu\n"
+		"# HELP q53_query_log_dropped_total Query log records dropped "
+		"because a worker's ring was full.\n"
+		"# TYPE q53_query_log_dropped_total counter\n"
+		"q53_query_log_dropped_total %llu\n",
 		(unsigned long long)udp_rx, (unsigned long long)tcp_acc,
 		(unsigned long long)(tcp_acc > tcp_closed ? tcp_acc - tcp_closed
-							  : 0));
+							  : 0),
+		(unsigned long long)qlog_drop);
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "node/dns/query.h"
+#include "node/dns/query_log_ring.h"
 
 #define DNS_STATS_ZONES	  32			/* named zone slots per shard */
 #define DNS_STATS_ZSLOTS  (DNS_STATS_ZONES + 2) /* + none, + other */
@@ -65,6 +66,9 @@ struct dns_stats_shard {
 	dns_stats_counter tcp_accepted;
 	dns_stats_counter tcp_closed;
 	struct dns_stats_zone_slot zones[DNS_STATS_ZONES];
+	/* query logging's records for the loop (empty without
+	 * --query-log-dir) */
+	struct query_log_ring qlog;
 	/* The writer's own: what the query path saw of the last query
 	 * (dns_query_params.seen points here), and the last zone's slot. */
 	struct dns_query_seen seen;
@@ -74,8 +78,10 @@ struct dns_stats_shard {
 
 struct dns_stats;
 
-/* nshards shards, zeroed. 0 or Q53_ENOMEM. Free with dns_stats_free. */
-int dns_stats_new(struct dns_stats **out, size_t nshards);
+/* nshards shards, zeroed, each with a query log ring of ring_size records
+ * (a power of two; 0: no query logging). 0 or Q53_ENOMEM / Q53_EINVAL.
+ * Free with dns_stats_free. */
+int dns_stats_new(struct dns_stats **out, size_t nshards, uint32_t ring_size);
 void dns_stats_free(struct dns_stats *s);
 size_t dns_stats_nshards(const struct dns_stats *s);
 /* Shard i (< nshards), for the thread that writes it. */
@@ -96,14 +102,17 @@ static inline uint64_t dns_stats_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* One query answered (len > 0: the answer resp[0..len); 0: dropped as
- * malformed), from s->seen. */
+/* One query from client answered (len > 0: the answer resp[0..len); 0:
+ * dropped as malformed), from s->seen; pushed to the query log ring too
+ * when it is enabled and a zone answered. */
 void dns_stats_count(struct dns_stats_shard *s, enum dns_stats_proto proto,
-		     const uint8_t *resp, size_t len);
+		     const struct dns_client *client, const uint8_t *resp,
+		     size_t len);
 /* A TCP message answered (dns_stats_count) that started at t0
  * (dns_stats_now_ns): counted with its time. */
-void dns_stats_tcp_answered(struct dns_stats_shard *s, const uint8_t *resp,
-			    size_t len, uint64_t t0);
+void dns_stats_tcp_answered(struct dns_stats_shard *s,
+			    const struct dns_client *client,
+			    const uint8_t *resp, size_t len, uint64_t t0);
 /* n queries answered in ns nanoseconds each. */
 void dns_stats_latency(struct dns_stats_shard *s, enum dns_stats_proto proto,
 		       uint64_t ns, uint64_t n);

@@ -461,6 +461,11 @@ size_t dns_query_answer_from(const struct serving_view *view,
 		p->seen->zone = zone;
 		p->seen->rcode = a->rcode;
 		p->seen->qtype = q.qtype;
+		p->seen->ecs_family = q.has_ecs ? q.ecs_family : 0;
+		if (q.has_ecs) {
+			p->seen->ecs_source = q.ecs_source;
+			memcpy(p->seen->ecs_addr, q.ecs_addr, q.ecs_addr_len);
+		}
 	}
 
 	/* Size limit: RFC 6891 6.2.5 (at least 512), our own payload, and

@@ -19,6 +19,11 @@ struct dns_query_seen {
 	const struct zone *zone; /* the zone that answered, NULL: none */
 	uint16_t qtype;		 /* 0 when the question did not parse */
 	uint8_t rcode;		 /* the full RCODE (BADVERS is 16) */
+	/* The EDNS Client Subnet asked (answered queries only): family 1
+	 * or 2 (0: none), SOURCE PREFIX-LENGTH, address bytes. */
+	uint8_t ecs_family;
+	uint8_t ecs_source;
+	uint8_t ecs_addr[16];
 };
 
 #define DNS_UDP_PAYLOAD_DEFAULT 1232

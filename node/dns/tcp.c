@@ -471,7 +471,8 @@ static int dns_tcp_answer(struct dns_tcp_pool *p, struct dns_tcp_conn *c,
 		n = dns_query_answer_from(view, &p->params, &client, q, qlen,
 					  p->scratch + 2, DNS_MSG_MAX);
 		if (p->stats != NULL)
-			dns_stats_tcp_answered(p->stats, p->scratch + 2, n, t0);
+			dns_stats_tcp_answered(p->stats, &client,
+					       p->scratch + 2, n, t0);
 		if (n == 0)
 			continue;
 		p->scratch[0] = (uint8_t)(n >> 8);

@@ -148,7 +148,7 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		    view, &b->params, &client, rh->msg_iov->iov_base,
 		    b->rx[i].msg_len, out, b->params.udp_payload);
 		if (st != NULL)
-			dns_stats_count(st, DNS_STATS_UDP, out, len);
+			dns_stats_count(st, DNS_STATS_UDP, &client, out, len);
 		if (len == 0)
 			continue;
 		b->tx_iov[ntx].iov_base = out;

@@ -16,6 +16,10 @@
 #include "node/runtime/health_votes.h"
 #include "node/runtime/membership.h"
 #include "node/runtime/node_metrics.h"
+#include "node/runtime/query_log.h"
+#include "node/control/query_log_table.h"
+#include "node/control/zone_store.h"
+#include "node/dnsdata/dname.h"
 #include "node/runtime/raft_host.h"
 #include "node/runtime/view_publisher.h"
 #include "node/runtime/webhook.h"
@@ -61,6 +65,8 @@ struct cluster_node {
 	struct webhook *webhook;
 	struct node_metrics *metrics;
 	const struct dns_stats *dns_stats; /* borrowed (cluster_node_config) */
+	struct query_log *query_log;	   /* borrowed; NULL: none */
+	uint64_t query_log_version;	   /* of the FSM's table, followed */
 	struct member_rpc *rpc; /* shared client of the members' APIs */
 	bool bootstrapped;	/* this boot created the cluster */
 
@@ -202,6 +208,38 @@ static void cn_start_serving(void *data)
 	view_publisher_start(n->views);
 }
 
+/* The query log follows the FSM's query logging configs: the zones it
+ * logs are those with a config (their apex names, from the zone store). */
+static void cn_query_log_follow(struct cluster_node *n)
+{
+	const struct query_log_table *t;
+	struct control_fsm *fsm;
+
+	if (n->query_log == NULL)
+		return;
+	fsm = raft_host_fsm(n->raft);
+	t = control_fsm_query_logging(fsm);
+	if (t->version == n->query_log_version)
+		return;
+	struct query_log_zone *z = calloc(t->n + 1, sizeof(*z));
+	size_t nz = 0;
+	if (z == NULL)
+		return; /* retried next turn */
+	for (size_t i = 0; i < t->n; i++) {
+		struct zone_store_info info;
+		if (zone_store_get(control_fsm_zone_store(fsm), t->v[i].zone_id,
+				   &info) != 0)
+			continue;
+		z[nz].origin = info.origin;
+		z[nz].origin_len = dname_wire_len(info.origin, DNAME_MAXLEN);
+		z[nz].zone_id = t->v[i].zone_id;
+		nz++;
+	}
+	if (query_log_set_zones(n->query_log, z, nz) == 0)
+		n->query_log_version = t->version;
+	free(z);
+}
+
 /* After every loop turn: rebuild what the applies dirtied, webhooks and
  * health follow the FSM, a joining node may be caught up, and followers
  * hear about new commits at once (raft_host_after_turn). */
@@ -213,6 +251,7 @@ static void cn_on_check(uv_check_t *h)
 		return;
 	view_publisher_update(n->views);
 	webhook_after_apply(n->webhook);
+	cn_query_log_follow(n);
 	health_votes_after_apply(n->health);
 	membership_after_apply(n->members);
 	api_edge_after_apply(n->edge);
@@ -286,6 +325,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	n->geoip_sha256 = cfg->geoip_sha256;
 	n->geo = cfg->geo;
 	n->dns_stats = cfg->dns_stats;
+	n->query_log = cfg->query_log;
+	n->query_log_version = UINT64_MAX;
 	n->dns_address = cn_strdup(cfg->dns_address);
 	n->http_insecure = cfg->http_insecure;
 	if (cfg->http_address != NULL &&
@@ -298,6 +339,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	      (n->http_tls_key = strdup(cfg->http_tls_key)) == NULL)))
 		goto nomem_free;
 	n->name = cn_strdup(cfg->name != NULL ? cfg->name : name);
+	if (n->query_log != NULL && n->name != NULL)
+		query_log_set_node_name(n->query_log, n->name);
 	n->data_dir = cn_strdup(cfg->data_dir);
 	if (n->data_dir == NULL)
 		goto nomem_free;

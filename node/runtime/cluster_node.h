@@ -69,6 +69,9 @@ struct cluster_node_config {
 	/* The DNS workers' counters for /metrics (NULL: not counted);
 	 * borrowed for the node's life. */
 	const struct dns_stats *dns_stats;
+	/* --query-log-dir's writer (NULL: none): the node gives it the
+	 * zones with a query logging config after applies; borrowed. */
+	struct query_log *query_log;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

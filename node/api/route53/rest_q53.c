@@ -95,6 +95,12 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 		return "route53:ListCidrLocations";
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		return "route53:ListCidrBlocks";
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+		return "route53:CreateQueryLoggingConfig";
+	case Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING:
+		return "route53:DeleteQueryLoggingConfig";
+	case Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING:
+		return "route53:ListQueryLoggingConfigs";
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		/* The operation's own Route 53 action: rest_q53_target. */
 		return "route53:GetTrafficPolicy";
@@ -121,6 +127,18 @@ char **rest_q53_zone_ref(Q53__Api__Request *req)
 	case Q53__API__REQUEST__BODY_UPDATE_ZONE_COMMENT:
 		return req->update_zone_comment
 			   ? &req->update_zone_comment->zone
+			   : NULL;
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+		return req->create_query_logging
+			   ? &req->create_query_logging->hosted_zone_id
+			   : NULL;
+	case Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING:
+		/* "" = every zone: resource "*" */
+		return req->list_query_logging &&
+			       req->list_query_logging->hosted_zone_id &&
+			       req->list_query_logging->hosted_zone_id[0] !=
+				   '\0'
+			   ? &req->list_query_logging->hosted_zone_id
 			   : NULL;
 	case Q53__API__REQUEST__BODY_LIST_CHANGES:
 		/* "" = every zone: stays "" (resource "*") */
