@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--names", type=int, default=10000)
     ap.add_argument("--query-log", action="store_true",
                     help="also: query logging on for the zone (needs --query-log-dir)")
+    ap.add_argument("--callgrind", type=int, default=0,
+                    help="also Ir/query under callgrind with N queries (0: no)")
     ap.add_argument("--report")
     a = ap.parse_args()
     a.q53d = os.path.abspath(a.q53d)
@@ -64,7 +66,8 @@ def main():
         open(zf, "w").write(zone)
         open(qf, "w").write(queries)
         for r in range(a.rounds):
-            for label, extra in configs:
+            # every other round backwards: neither config always goes first
+            for label, extra in (configs if r % 2 == 0 else configs[::-1]):
                 srv = Q53dWith(work, origin, zf, binary=a.q53d, extra=extra,
                                label=f"{label}-{r + 1}")
                 current = srv.start(prefix=["taskset", "-c", bench.SERVER_CPU])
@@ -78,6 +81,12 @@ def main():
                       file=sys.stderr, flush=True)
                 srv.stop()
                 current = None
+        irq = {}
+        for label, extra in configs if a.callgrind else ():
+            srv = Q53dWith(work, origin, zf, binary=a.q53d, extra=extra, label=f"{label}-cg")
+            cg, _ = bench.run_callgrind(srv, qf, [0, a.callgrind], 1000, work)
+            (ir0, _), (ir1, n1) = cg[0], cg[a.callgrind]
+            irq[label] = (ir1 - ir0) / n1
     finally:
         if current is not None:
             current.stop(timeout=5)
@@ -90,6 +99,12 @@ def main():
         t = statistics.median(res[label]["tcp"])
         lines.append(f"| {label} | {u:.0f} | {u / base['udp']:.3f} | {t:.0f} | "
                      f"{t / base['tcp']:.3f} |")
+    if irq:
+        lines.append("")
+        lines.append("| q53d | Ir/query (callgrind, whole process) | ratio |")
+        lines.append("|---|---|---|")
+        for label, _ in configs:
+            lines.append(f"| {label} | {irq[label]:.0f} | {irq[label] / irq['no-stats']:.3f} |")
     lines.append("")
     lines.append(f"{a.rounds} rounds, servers alternated; per round: "
                  f"{a.udp_queries} UDP queries, {a.tcp_queries} TCP (10 clients), "
