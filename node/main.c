@@ -101,8 +101,9 @@ struct q53d {
 	const char **query_log_zones; /* static mode: --query-log-zone */
 	size_t n_query_log_zones;
 	struct query_log *query_log;
-	const char *geoip; /* --geoip FILE */
-	char site[40];	   /* --site NAME[:REGION], "" = none */
+	const char *alarm_exec; /* --alarm-exec CMD */
+	const char *geoip;	/* --geoip FILE */
+	char site[40];		/* --site NAME[:REGION], "" = none */
 	char site_region[40];
 	struct geo_db *geo;
 	uv_loop_t loop;
@@ -197,6 +198,11 @@ static void q53d_usage(FILE *f)
 	    "                             ns2.q53.invalid.)\n"
 	    "  --zone ORIGIN=FILE         create the zone from FILE on first "
 	    "boot only\n"
+	    "  --alarm-exec CMD           the leader runs CMD (/bin/sh -c) "
+	    "once "
+	    "per decided\n"
+	    "                             health transition, Q53_* in its "
+	    "environment\n"
 	    "  --snapshot-threshold N     entries between Raft snapshots "
 	    "(default 1024)\n"
 	    "  --election-timeout MS      Raft election timeout (default "
@@ -382,6 +388,7 @@ enum {
 	OPT_QUERY_LOG_DIR,
 	OPT_QUERY_LOG_RING,
 	OPT_QUERY_LOG_ZONE,
+	OPT_ALARM_EXEC,
 };
 
 /* Returns 0 to run, 1 when --help/--version was handled, -1 on a usage
@@ -424,6 +431,7 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"query-log-dir", required_argument, NULL, OPT_QUERY_LOG_DIR},
 	    {"query-log-ring", required_argument, NULL, OPT_QUERY_LOG_RING},
 	    {"query-log-zone", required_argument, NULL, OPT_QUERY_LOG_ZONE},
+	    {"alarm-exec", required_argument, NULL, OPT_ALARM_EXEC},
 	    {NULL, 0, NULL, 0},
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -507,6 +515,9 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			break;
 		case OPT_QUERY_LOG_DIR:
 			d->query_log_dir = optarg;
+			break;
+		case OPT_ALARM_EXEC:
+			d->alarm_exec = optarg;
 			break;
 		case OPT_QUERY_LOG_RING:
 			if (q53d_parse_uint("--query-log-ring", optarg, 2,
@@ -1044,6 +1055,7 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;
 	cfg.dns_stats = d->dns_stats;
 	cfg.query_log = d->query_log;
+	cfg.alarm_exec = d->alarm_exec;
 	cfg.geoip_path = d->geo != NULL ? d->geoip : NULL;
 	cfg.site = d->site[0] != '\0' ? d->site : NULL;
 	cfg.site_region = d->site_region[0] != '\0' ? d->site_region : NULL;

@@ -437,6 +437,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	wh.name = n->name;
 	wh.on_transition = node_metrics_on_transition;
 	wh.transition_data = n->metrics;
+	wh.alarm_exec = cfg->alarm_exec;
+	wh.on_alarm = node_metrics_on_alarm;
+	wh.alarm_data = n->metrics;
 	if (webhook_init(&n->webhook, &wh) != 0)
 		goto nomem_free;
 	ae.ops = cn_ops(n);

@@ -72,6 +72,9 @@ struct cluster_node_config {
 	/* --query-log-dir's writer (NULL: none): the node gives it the
 	 * zones with a query logging config after applies; borrowed. */
 	struct query_log *query_log;
+	/* --alarm-exec CMD (NULL: none), run by the leader once per decided
+	 * transition (node/runtime/webhook.h). */
+	const char *alarm_exec;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

@@ -21,6 +21,7 @@ struct nm_check {
 	char id[CLUSTER_CHECK_ID_MAX + 1];
 	uint64_t probes[2];	 /* [healthy] */
 	uint64_t transitions[2]; /* [to healthy] */
+	uint64_t alarms[2][3];	 /* [exec][delivered, failed, dropped] */
 	struct prom_hist connect;
 };
 
@@ -90,6 +91,18 @@ void node_metrics_on_transition(void *data, const char *check_id, bool healthy)
 	struct nm_check *c = nm_check(data, check_id, true);
 	if (c != NULL)
 		c->transitions[healthy]++;
+}
+
+void node_metrics_on_alarm(void *data, const char *check_id, const char *target,
+			   const char *result)
+{
+	struct nm_check *c = nm_check(data, check_id, true);
+	if (c == NULL)
+		return;
+	int r = strcmp(result, "delivered") == 0 ? 0
+		: strcmp(result, "failed") == 0	 ? 1
+						 : 2;
+	c->alarms[strcmp(target, "exec") == 0][r]++;
 }
 
 static void nm_family(FILE *out, const char *name, const char *type,
@@ -250,6 +263,25 @@ static void nm_health(struct node_metrics *m, FILE *out)
 			    r ? "healthy" : "unhealthy",
 			    (unsigned long long)m->checks[i].transitions[r]);
 		}
+	static const char *const targets[] = {"webhook", "exec"};
+	static const char *const results[] = {"delivered", "failed", "dropped"};
+	nm_family(out, "q53_health_check_alarms_total", "counter",
+		  "Alarms this node sent as leader (webhook POSTs after "
+		  "their retries, --alarm-exec commands), by outcome.");
+	for (size_t i = 0; i < m->n_checks; i++)
+		for (int t = 0; t < 2; t++)
+			for (int r = 0; r < 3; r++) {
+				if (m->checks[i].alarms[t][r] == 0)
+					continue;
+				fputs("q53_health_check_alarms_total", out);
+				nm_label(out, m->checks[i].id);
+				fprintf(out,
+					",target=\"%s\",result=\"%s\"} "
+					"%llu\n",
+					targets[t], results[r],
+					(unsigned long long)m->checks[i]
+					    .alarms[t][r]);
+			}
 }
 
 static void nm_api_count(void *ctx, const char *operation, unsigned status,

@@ -33,6 +33,9 @@ void node_metrics_free(struct node_metrics *m);
 void node_metrics_on_probe(void *data, const char *check_id, bool healthy,
 			   int64_t connect_us);
 void node_metrics_on_transition(void *data, const char *check_id, bool healthy);
+/* webhook_config.on_alarm: an alarm's outcome. */
+void node_metrics_on_alarm(void *data, const char *check_id, const char *target,
+			   const char *result);
 
 struct node_metrics_sources {
 	const struct dns_stats *dns;	 /* NULL: not counted */

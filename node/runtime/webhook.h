@@ -12,6 +12,16 @@ struct webhook;
 struct webhook_config {
 	struct cluster_ops ops;
 	const char *name; /* the node's name in the body (copied) */
+	/* --alarm-exec: a command (/bin/sh -c) the leader runs once per
+	 * decided transition, with the transition in its environment
+	 * (Q53_HEALTH_CHECK_ID, Q53_STATUS, Q53_INDEX, Q53_TIME, Q53_NODE
+	 * and Q53_ALARM_JSON, the webhook's body). NULL: none. Copied. */
+	const char *alarm_exec;
+	/* Optional, for /metrics: every alarm's outcome (target "webhook"
+	 * or "exec"; result "delivered", "failed", "dropped"). */
+	void (*on_alarm)(void *data, const char *check_id, const char *target,
+			 const char *result);
+	void *alarm_data;
 	/* Optional, for /metrics: every decided transition this node
 	 * applies (leader or not). */
 	void (*on_transition)(void *data, const char *check_id, bool healthy);
