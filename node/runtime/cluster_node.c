@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cluster/member_rpc.h"
 #include "node/api/api_edge.h"
 #include "node/api/route53/rest.h"
@@ -147,6 +149,44 @@ static bool cn_ops_closing(void *data)
 	struct cluster_node *n = data;
 
 	return n->closing;
+}
+
+struct cn_alarms {
+	json_t *list;
+	const char *check_id;
+};
+
+static void cn_alarm_json(void *ctx, const struct webhook_alarm *a)
+{
+	struct cn_alarms *x = ctx;
+	if (x->check_id != NULL && strcmp(x->check_id, a->check_id) != 0)
+		return;
+	json_array_append_new(
+	    x->list,
+	    json_pack("{s:s,s:I,s:s,s:s,s:s,s:i,s:I}", "HealthCheckId",
+		      a->check_id, "Index", (json_int_t)a->index, "Status",
+		      a->healthy ? "Healthy" : "Unhealthy", "Target", a->target,
+		      "Result", a->result, "Attempts", (int)a->attempts,
+		      "TimeMs", (json_int_t)a->time_ms));
+}
+
+/* GET /q53/alarms (route53_rest_config.alarms). */
+static char *cn_alarms(void *data, const char *check_id, size_t *len)
+{
+	struct cluster_node *n = data;
+	struct cn_alarms x = {.list = json_array(), .check_id = check_id};
+	char *text = NULL;
+
+	if (x.list == NULL)
+		return NULL;
+	if (n->webhook != NULL)
+		webhook_history(n->webhook, cn_alarm_json, &x);
+	json_t *o = json_pack("{s:o}", "Alarms", x.list);
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	*len = text != NULL ? strlen(text) : 0;
+	return text;
 }
 
 /* GET /metrics (route53_rest_config.metrics). */
@@ -507,6 +547,8 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 		    .allow_plain = n->http_insecure,
 		    .metrics = cn_metrics,
 		    .metrics_data = n,
+		    .alarms = cn_alarms,
+		    .alarms_data = n,
 		};
 		rv = route53_rest_start(&n->rest, n->loop, &rc, err, errlen);
 		if (rv != 0)

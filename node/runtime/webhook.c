@@ -36,6 +36,7 @@
 
 #include "node/common/curl_loop.h"
 #include "node/common/errcode.h"
+#include "node/common/ids.h"
 #include "node/runtime/webhook.h"
 #include "node/control/control_fsm.h"
 #include "node/health/check_config.h"
@@ -61,6 +62,7 @@ struct webhook_post {
 	char *body; /* json_dumps'd, freed with free() */
 	char check_id[CLUSTER_CHECK_ID_MAX + 1];
 	uint64_t index;
+	bool healthy;
 	unsigned attempt; /* attempts started */
 	uint64_t due;	  /* uv_now of the next attempt (easy == NULL) */
 };
@@ -75,7 +77,9 @@ struct webhook_node {
 	struct webhook *webhook;
 	void (*on_transition)(void *data, const char *check_id, bool healthy);
 	void *transition_data;
-	char *alarm_exec; /* NULL: none */
+	char *alarm_exec;				   /* NULL: none */
+	struct webhook_alarm history[WEBHOOK_HISTORY_MAX]; /* a ring */
+	uint64_t history_next;
 	void (*on_alarm)(void *data, const char *check_id, const char *target,
 			 const char *result);
 	void *alarm_data;
@@ -87,6 +91,7 @@ struct alarm_proc {
 	struct webhook *w;
 	char check_id[CLUSTER_CHECK_ID_MAX + 1];
 	uint64_t index;
+	bool healthy;
 };
 
 struct webhook {
@@ -144,11 +149,22 @@ static void post_free(struct webhook_post *p)
 
 static void webhook_schedule_retry(struct webhook *w);
 
-static void alarm_outcome(struct webhook_node *n, const char *check_id,
-			  const char *target, const char *result)
+/* An alarm's outcome: counted (on_alarm) and kept in the history. */
+static void alarm_outcome_at(struct webhook_node *n, const char *check_id,
+			     uint64_t index, bool healthy, unsigned attempts,
+			     const char *target, const char *result)
 {
 	if (n->on_alarm != NULL)
 		n->on_alarm(n->alarm_data, check_id, target, result);
+	struct webhook_alarm *a =
+	    &n->history[n->history_next++ % WEBHOOK_HISTORY_MAX];
+	snprintf(a->check_id, sizeof(a->check_id), "%s", check_id);
+	a->index = index;
+	a->healthy = healthy;
+	a->attempts = attempts;
+	a->target = target;
+	a->result = result;
+	a->time_ms = ids_wall_ms();
 }
 
 static size_t on_body(char *buf, size_t size, size_t nmemb, void *userp)
@@ -221,7 +237,8 @@ static void post_finished(struct webhook_post *p, CURLcode result)
 			"health check %s: webhook for index %" PRIu64
 			" delivered (HTTP %ld)",
 			p->check_id, p->index, code);
-		alarm_outcome(n, p->check_id, "webhook", "delivered");
+		alarm_outcome_at(n, p->check_id, p->index, p->healthy,
+				 p->attempt, "webhook", "delivered");
 		post_free(p);
 		return;
 	}
@@ -234,7 +251,8 @@ static void post_finished(struct webhook_post *p, CURLcode result)
 			"health check %s: webhook for index %" PRIu64
 			" failed after %u attempts (%s)",
 			p->check_id, p->index, p->attempt, why);
-		alarm_outcome(n, p->check_id, "webhook", "failed");
+		alarm_outcome_at(n, p->check_id, p->index, p->healthy,
+				 p->attempt, "webhook", "failed");
 		post_free(p);
 		return;
 	}
@@ -375,6 +393,7 @@ static int webhook_fire(struct webhook *w,
 		return Q53_ENOMEM;
 	p->w = w;
 	p->index = t->index;
+	p->healthy = t->healthy;
 	snprintf(p->check_id, sizeof(p->check_id), "%s", t->check_id);
 	p->url = strdup(hc->config->webhook_url);
 	p->body = transition_body(w->n, t, hc);
@@ -424,13 +443,15 @@ static void alarm_proc_exit(uv_process_t *proc, int64_t status, int sig)
 			"health check %s: alarm command for index %" PRIu64
 			" done",
 			a->check_id, a->index);
-		alarm_outcome(n, a->check_id, "exec", "delivered");
+		alarm_outcome_at(n, a->check_id, a->index, a->healthy, 1,
+				 "exec", "delivered");
 	} else {
 		cn_wlog(n,
 			"health check %s: alarm command for index %" PRIu64
 			" failed (exit %lld, signal %d)",
 			a->check_id, a->index, (long long)status, sig);
-		alarm_outcome(n, a->check_id, "exec", "failed");
+		alarm_outcome_at(n, a->check_id, a->index, a->healthy, 1,
+				 "exec", "failed");
 	}
 	uv_close((uv_handle_t *)proc, alarm_proc_closed);
 }
@@ -452,7 +473,8 @@ static void alarm_exec_fire(struct webhook *w,
 			"health check %s: alarm command for index %" PRIu64
 			" dropped: %d running",
 			t->check_id, t->index, CN_ALARM_EXEC_MAX);
-		alarm_outcome(n, t->check_id, "exec", "dropped");
+		alarm_outcome_at(n, t->check_id, t->index, t->healthy, 0,
+				 "exec", "dropped");
 		free(body);
 		return;
 	}
@@ -471,7 +493,8 @@ static void alarm_exec_fire(struct webhook *w,
 			"health check %s: alarm command dropped: out of "
 			"memory",
 			t->check_id);
-		alarm_outcome(n, t->check_id, "exec", "dropped");
+		alarm_outcome_at(n, t->check_id, t->index, t->healthy, 0,
+				 "exec", "dropped");
 		goto out;
 	}
 	char *args[] = {"/bin/sh", "-c", n->alarm_exec, NULL};
@@ -497,13 +520,15 @@ static void alarm_exec_fire(struct webhook *w,
 	};
 	a->w = w;
 	a->index = t->index;
+	a->healthy = t->healthy;
 	snprintf(a->check_id, sizeof(a->check_id), "%s", t->check_id);
 	a->proc.data = a;
 	rv = uv_spawn(n->loop, &a->proc, &opt);
 	if (rv != 0) {
 		cn_wlog(n, "health check %s: alarm command: %s", t->check_id,
 			uv_strerror(rv));
-		alarm_outcome(n, t->check_id, "exec", "failed");
+		alarm_outcome_at(n, t->check_id, t->index, t->healthy, 1,
+				 "exec", "failed");
 		/* uv_spawn failed: the handle still needs closing */
 		w->n_procs++;
 		w->open++;
@@ -526,6 +551,18 @@ out:
 }
 
 /* --- API (webhook.h) --- */
+
+void webhook_history(const struct webhook *hook,
+		     void (*fn)(void *ctx, const struct webhook_alarm *a),
+		     void *ctx)
+{
+	const struct webhook_node *n = hook->n;
+	uint64_t first = n->history_next > WEBHOOK_HISTORY_MAX
+			     ? n->history_next - WEBHOOK_HISTORY_MAX
+			     : 0;
+	for (uint64_t i = first; i < n->history_next; i++)
+		fn(ctx, &n->history[i % WEBHOOK_HISTORY_MAX]);
+}
 
 int webhook_init(struct webhook **out, const struct webhook_config *config)
 {

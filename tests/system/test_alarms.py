@@ -88,6 +88,25 @@ def exec_lines(path):
         return [json.loads(l) for l in f if l.strip()]
 
 
+def signed_get(c, node, path):
+    """GET http://node/path signed (SigV4, route53) with the admin key."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    kv = dict(line.split("=", 1) for line in open(c.admin_key).read().splitlines()
+              if "=" in line)
+    creds = Credentials(kv["AWS_ACCESS_KEY_ID"], kv["AWS_SECRET_ACCESS_KEY"])
+    url = f"http://{node.http}{path}"
+    req = AWSRequest(method="GET", url=url)
+    SigV4Auth(creds, "route53", "us-east-1").add_auth(req)
+    r = urllib.request.Request(url, headers=dict(req.headers.items()), method="GET")
+    try:
+        with urllib.request.urlopen(r, timeout=5) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        raise AssertionError(f"GET {path}: {e.code} {e.read()[:500]}")
+
+
 def alarms(node, hid):
     with urllib.request.urlopen(f"http://{node.http}/metrics", timeout=5) as r:
         text = r.read().decode()
@@ -160,6 +179,18 @@ def test_webhook_retried_on_500_and_alarm_exec_once(tmp_path):
                                  f"{leader.output()[-1500:]}")
         assert got.get(("webhook", "delivered")) == 1, got
         assert ("webhook", "failed") not in got, got
+        # the history, from the leader's API (signed, administrator)
+        hist = signed_get(c, leader, f"/q53/alarms?health_check_id={hid}")["Alarms"]
+        assert sorted((a["Target"], a["Result"], a["Index"], a["Status"], a["Attempts"])
+                      for a in hist) == [("exec", "delivered", index, "Unhealthy", 1),
+                                         ("webhook", "delivered", index, "Unhealthy", 2)], hist
+        # unsigned: refused
+        try:
+            urllib.request.urlopen(f"http://{leader.http}/q53/alarms", timeout=5)
+        except urllib.error.HTTPError as e:
+            assert e.code == 403
+        else:
+            raise AssertionError("unsigned /q53/alarms answered")
     finally:
         rx.stop()
         ep.stop()

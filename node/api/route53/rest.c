@@ -61,6 +61,8 @@ struct route53_rest {
 	unsigned long long requests;
 	char *(*metrics)(void *data, size_t *len);
 	void *metrics_data;
+	char *(*alarms)(void *data, const char *check_id, size_t *len);
+	void *alarms_data;
 	/* requests answered, by operation and status (/metrics) */
 	struct rest_count {
 		const char *op;
@@ -2478,6 +2480,8 @@ void route53_rest_counts(const struct route53_rest *r, route53_rest_count_fn fn,
 static const char *operation_of(struct http_request *r)
 {
 	const char *path = http_request_path(r);
+	if (strcmp(path, "/q53/alarms") == 0)
+		return "Q53Alarms";
 	if (rest_keys_match(path))
 		return "Q53AccessKeys";
 	if (rest_q53_match(path))
@@ -2512,6 +2516,36 @@ static void serve_metrics(struct route53_rest *rest, struct http_request *r)
 	free(text);
 }
 
+/* GET /q53/alarms: the health alarms' history this node keeps (the
+ * leader's), for administrators. */
+static void serve_alarms(struct route53_rest *rest, struct op *o)
+{
+	struct http_request *r = o->r;
+	const char *headers[] = {"x-amzn-RequestId", o->request_id, NULL};
+	size_t len = 0;
+
+	struct rest_auth_target t;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.action, sizeof(t.action), "q53:ListHealthCheckAlarms");
+	snprintf(t.resource, sizeof(t.resource), "*");
+	if (!check_policy(o, o->policy, &t, NULL))
+		return;
+	if (strcmp(http_request_method(r), "GET") != 0) {
+		send_error(r, o->request_id, 405, "InvalidInput",
+			   "GET /q53/alarms[?health_check_id=ID]");
+		return;
+	}
+	char *text = rest->alarms(
+	    rest->alarms_data, http_request_query(r, "health_check_id"), &len);
+	if (text == NULL) {
+		send_error(r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		return;
+	}
+	http_respond(r, 200, "application/json", text, len, headers);
+	free(text);
+}
+
 static void on_request(void *data, struct http_request *r)
 {
 	struct route53_rest *rest = data;
@@ -2537,6 +2571,12 @@ static void on_request(void *data, struct http_request *r)
 	o->rest = rest;
 	memcpy(o->request_id, rid, sizeof(rid));
 	if (!authenticate(rest, o)) {
+		free(o);
+		return;
+	}
+	if (rest->alarms != NULL &&
+	    strcmp(http_request_path(r), "/q53/alarms") == 0) {
+		serve_alarms(rest, o);
 		free(o);
 		return;
 	}
@@ -2734,6 +2774,8 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 	rest->api = config->api;
 	rest->metrics = config->metrics;
 	rest->metrics_data = config->metrics_data;
+	rest->alarms = config->alarms;
+	rest->alarms_data = config->alarms_data;
 	if (config->ops != NULL) {
 		rest->ops_copy = *config->ops;
 		rest->ops = &rest->ops_copy;

@@ -54,6 +54,11 @@ struct route53_rest_config {
 	 * served. */
 	char *(*metrics)(void *metrics_data, size_t *len);
 	void *metrics_data;
+	/* Optional: GET /q53/alarms[?health_check_id=ID] (signed, an
+	 * administrator's key) answers with the JSON alarms(alarms_data,
+	 * check id or NULL, &len) returns (malloc'd, freed here). */
+	char *(*alarms)(void *alarms_data, const char *check_id, size_t *len);
+	void *alarms_data;
 };
 
 /* Every (operation, HTTP status) answered so far and how many times:
