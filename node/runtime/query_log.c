@@ -46,7 +46,7 @@ static const char *ql_rcode(uint8_t rc)
 	return rc == 16 ? "BADVERS" : "RCODE";
 }
 
-static void ql_qtype(uint16_t t, char *out, size_t len)
+static const char *ql_qtype(uint16_t t, char *out, size_t len)
 {
 	static const struct {
 		uint16_t t;
@@ -57,11 +57,10 @@ static void ql_qtype(uint16_t t, char *out, size_t len)
 		     {48, "DNSKEY"}, {64, "SVCB"},  {65, "HTTPS"}, {99, "SPF"},
 		     {255, "ANY"},   {257, "CAA"}};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].t == t) {
-			snprintf(out, len, "%s", names[i].n);
-			return;
-		}
+		if (names[i].t == t)
+			return names[i].n;
 	snprintf(out, len, "TYPE%u", t);
+	return out;
 }
 
 /* s as JSON string content (no quotes) into out. */
@@ -101,13 +100,80 @@ static const struct ql_zone *ql_zone_of(struct query_log *l,
 	return NULL;
 }
 
+static char *ql_put(char *o, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static char *ql_u8(char *o, unsigned v)
+{
+	if (v >= 100)
+		*o++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*o++ = (char)('0' + v / 10 % 10);
+	*o++ = (char)('0' + v % 10);
+	return o;
+}
+
+/* The query name in presentation form without the final dot, as JSON
+ * string content: letters, digits, '-', '_' and '*' as they are, every
+ * other byte as \DDD (RFC 1035 5.1; the backslash escaped for JSON). At
+ * most 255 * 5 bytes. */
+static char *ql_qname(char *o, const uint8_t *w, size_t len)
+{
+	size_t i = 0;
+	bool first = true;
+
+	while (i < len && w[i] != 0) {
+		unsigned l = w[i++];
+		if (!first)
+			*o++ = '.';
+		first = false;
+		for (unsigned k = 0; k < l && i < len; k++, i++) {
+			unsigned char c = w[i];
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			    c == '*') {
+				*o++ = (char)c;
+			} else {
+				*o++ = '\\';
+				*o++ = '\\';
+				*o++ = (char)('0' + c / 100);
+				*o++ = (char)('0' + c / 10 % 10);
+				*o++ = (char)('0' + c % 10);
+			}
+		}
+	}
+	if (first)
+		*o++ = '.';
+	return o;
+}
+
+static char *ql_ip(char *o, int family, const uint8_t *a)
+{
+	if (family == 4) {
+		for (int i = 0; i < 4; i++) {
+			if (i > 0)
+				*o++ = '.';
+			o = ql_u8(o, a[i]);
+		}
+		return o;
+	}
+	char t[INET6_ADDRSTRLEN];
+	if (family == 6 && inet_ntop(AF_INET6, a, t, sizeof(t)) != NULL)
+		return ql_put(o, t);
+	return ql_put(o, "-");
+}
+
+/* One JSON line, built by hand (the loop formats every logged query). */
 static void ql_line(void *ctx, const struct query_log_rec *r)
 {
 	struct query_log *l = ctx;
 	const struct ql_zone *z = ql_zone_of(l, r);
-	char name[DNAME_MAXLEN * 4 + 8], qname[sizeof(name) * 2];
-	char type[16], ip[INET6_ADDRSTRLEN] = "-", ecs[INET6_ADDRSTRLEN + 8];
-	uint8_t wire[255];
+	char line[2560], type[16];
+	char *o = line;
 
 	if (z == NULL || l->f == NULL)
 		return;
@@ -119,33 +185,35 @@ static void ql_line(void *ctx, const struct query_log_rec *r)
 		strftime(l->stamp, sizeof(l->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		l->stamp_sec = sec;
 	}
-	memcpy(wire, r->qname, r->qname_len);
-	dname_to_text(wire, name, sizeof(name));
-	size_t nl = strlen(name);
-	if (nl > 1 && name[nl - 1] == '.')
-		name[nl - 1] = '\0';
-	ql_json(qname, sizeof(qname), name);
-	ql_qtype(r->qtype, type, sizeof(type));
-	if (r->client_family == 4)
-		inet_ntop(AF_INET, r->client, ip, sizeof(ip));
-	else if (r->client_family == 6)
-		inet_ntop(AF_INET6, r->client, ip, sizeof(ip));
+	o = ql_put(o, "{\"version\":\"1.0\",\"query_timestamp\":\"");
+	o = ql_put(o, l->stamp);
+	*o++ = '.';
+	*o++ = (char)('0' + ms / 100);
+	*o++ = (char)('0' + ms / 10 % 10);
+	*o++ = (char)('0' + ms % 10);
+	o = ql_put(o, "Z\",\"hosted_zone_id\":\"");
+	o = ql_put(o, z->id);
+	o = ql_put(o, "\",\"query_name\":\"");
+	o = ql_qname(o, r->qname, r->qname_len);
+	o = ql_put(o, "\",\"query_type\":\"");
+	o = ql_put(o, ql_qtype(r->qtype, type, sizeof(type)));
+	o = ql_put(o, "\",\"response_code\":\"");
+	o = ql_put(o, ql_rcode(r->rcode));
+	o = ql_put(o, r->tcp ? "\",\"protocol\":\"TCP\",\"edge_location\":\""
+			     : "\",\"protocol\":\"UDP\",\"edge_location\":\"");
+	o = ql_put(o, l->node);
+	o = ql_put(o, "\",\"resolver_ip\":\"");
+	o = ql_ip(o, r->client_family, r->client);
+	o = ql_put(o, "\",\"edns_client_subnet\":\"");
 	if (r->ecs_family == 1 || r->ecs_family == 2) {
-		char a[INET6_ADDRSTRLEN];
-		inet_ntop(r->ecs_family == 1 ? AF_INET : AF_INET6, r->ecs_addr,
-			  a, sizeof(a));
-		snprintf(ecs, sizeof(ecs), "%s/%u", a, r->ecs_source);
+		o = ql_ip(o, r->ecs_family == 1 ? 4 : 6, r->ecs_addr);
+		*o++ = '/';
+		o = ql_u8(o, r->ecs_source);
 	} else {
-		snprintf(ecs, sizeof(ecs), "-");
+		*o++ = '-';
 	}
-	fprintf(l->f,
-		"{\"version\":\"1.0\",\"query_timestamp\":\"%s.%03uZ\","
-		"\"hosted_zone_id\":\"%s\",\"query_name\":\"%s\","
-		"\"query_type\":\"%s\",\"response_code\":\"%s\","
-		"\"protocol\":\"%s\",\"edge_location\":\"%s\","
-		"\"resolver_ip\":\"%s\",\"edns_client_subnet\":\"%s\"}\n",
-		l->stamp, ms, z->id, qname, type, ql_rcode(r->rcode),
-		r->tcp ? "TCP" : "UDP", l->node, ip, ecs);
+	o = ql_put(o, "\"}\n");
+	fwrite(line, 1, (size_t)(o - line), l->f);
 	l->lines++;
 }
 
