@@ -211,3 +211,48 @@ def test_full_ring_drops_are_counted(make_node):
     assert got is not None, f"lines + drops != {total}"
     lines, drops = got
     assert drops > 0 and lines > 0, got
+
+
+def test_route53_rest_api(make_node):
+    """The AWS SDK's create/get/list/delete_query_logging_config, over
+    Route 53's REST paths; the config is the one the log follows."""
+    boto3 = pytest.importorskip("boto3")
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    c, n, path = make_node()
+    zid = zone_with_www(c, n, ZONE)
+    kv = dict(line.split("=", 1) for line in open(c.admin_key).read().splitlines()
+              if "=" in line)
+    r53 = boto3.client("route53", endpoint_url=f"http://{n.http}", region_name="us-east-1",
+                       aws_access_key_id=kv["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=kv["AWS_SECRET_ACCESS_KEY"],
+                       config=Config(retries={"max_attempts": 1}))
+    arn = "arn:aws:logs:us-east-1:111111111111:log-group:/aws/route53/qlog.test"
+    got = r53.create_query_logging_config(HostedZoneId=zid, CloudWatchLogsLogGroupArn=arn)
+    cfg = got["QueryLoggingConfig"]
+    assert cfg["HostedZoneId"] == zid and cfg["CloudWatchLogsLogGroupArn"] == arn
+    assert got["Location"].endswith(f"/queryloggingconfig/{cfg['Id']}")
+    assert r53.get_query_logging_config(Id=cfg["Id"])["QueryLoggingConfig"] == cfg
+    assert r53.list_query_logging_configs()["QueryLoggingConfigs"] == [cfg]
+    assert r53.list_query_logging_configs(HostedZoneId=zid)["QueryLoggingConfigs"] == [cfg]
+    with pytest.raises(ClientError) as e:
+        r53.create_query_logging_config(HostedZoneId=zid, CloudWatchLogsLogGroupArn=arn)
+    assert e.value.response["Error"]["Code"] == "QueryLoggingConfigAlreadyExists"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    with pytest.raises(ClientError) as e:
+        r53.create_query_logging_config(HostedZoneId="ZNOSUCHZONE00000", CloudWatchLogsLogGroupArn=arn)
+    assert e.value.response["Error"]["Code"] == "NoSuchHostedZone"
+    # the q53 CLI sees the same config, and the node logs the zone
+    assert [x["Id"] for x in ok(q53(n.api, "query-logging", "list"))["QueryLoggingConfigs"]] \
+        == [cfg["Id"]]
+    deadline = time.monotonic() + 10
+    while not read_lines(path):
+        assert time.monotonic() < deadline, "nothing logged"
+        n.query(f"www.{ZONE}.", "A")
+        time.sleep(0.05)
+    assert read_lines(path)[0]["hosted_zone_id"] == zid
+    r53.delete_query_logging_config(Id=cfg["Id"])
+    with pytest.raises(ClientError) as e:
+        r53.get_query_logging_config(Id=cfg["Id"])
+    assert e.value.response["Error"]["Code"] == "NoSuchQueryLoggingConfig"
+    assert r53.list_query_logging_configs()["QueryLoggingConfigs"] == []

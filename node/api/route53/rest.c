@@ -204,6 +204,8 @@ static unsigned error_status(const char *code, const char **out_code)
 	    {"NoSuchCidrCollectionException", 404, NULL},
 	    {"NoSuchCidrLocationException", 404, NULL},
 	    {"CidrCollectionVersionMismatchException", 409, NULL},
+	    {"NoSuchQueryLoggingConfig", 404, NULL},
+	    {"QueryLoggingConfigAlreadyExists", 409, NULL},
 	    {API_ERR_UNAVAILABLE, 503, "ServiceUnavailable"},
 	    {API_ERR_NOT_LEADER, 503, "ServiceUnavailable"},
 	    {API_ERR_NOT_IMPLEMENTED, 501, "NotImplemented"},
@@ -434,6 +436,7 @@ static void xo_marker_page(struct xml_out *x, const struct op *o,
 /* --- answers --- */
 
 static bool answer_more(struct op *o, const Q53__Api__Response *resp);
+static bool answer_qlog(struct op *o, const Q53__Api__Response *resp);
 
 static void answer(struct op *o, const Q53__Api__Response *resp)
 {
@@ -1678,6 +1681,11 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 	case R53_LIST_CIDR_LOCATIONS:
 	case R53_LIST_CIDR_BLOCKS:
 		return answer_cidr(o, resp);
+	case R53_CREATE_QLC:
+	case R53_GET_QLC:
+	case R53_LIST_QLCS:
+	case R53_DELETE_QLC:
+		return answer_qlog(o, resp);
 	case R53_UPDATE_ZONE_COMMENT: {
 		const Q53__Api__UpdateZoneCommentResponse *u =
 		    resp->update_zone_comment;
@@ -1802,6 +1810,145 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 	default:
 		return false;
 	}
+}
+
+/* --- query logging configs --- */
+
+static void xo_qlog(struct xml_out *x, const Q53__Api__QueryLoggingConfig *c)
+{
+	xo_open(x, "QueryLoggingConfig");
+	xo_text(x, "Id", c->id);
+	xo_text(x, "HostedZoneId", c->hosted_zone_id);
+	xo_text(x, "CloudWatchLogsLogGroupArn",
+		c->cloud_watch_logs_log_group_arn);
+	xo_close(x);
+}
+
+static bool answer_qlog(struct op *o, const Q53__Api__Response *resp)
+{
+	struct xml_out x;
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL, NULL,
+			     NULL};
+	char location[256];
+
+	switch (o->kind) {
+	case R53_CREATE_QLC: {
+		const Q53__Api__CreateQueryLoggingConfigResponse *c =
+		    resp->create_query_logging;
+		if (c == NULL || c->config == NULL ||
+		    xo_begin(&x, "CreateQueryLoggingConfigResponse") != 0)
+			return false;
+		xo_qlog(&x, c->config);
+		snprintf(location, sizeof(location),
+			 "https://route53.amazonaws.com/2013-04-01/"
+			 "queryloggingconfig/%s",
+			 c->config->id);
+		hdr[2] = "Location";
+		hdr[3] = location;
+		xo_send(&x, o, 201, hdr);
+		return true;
+	}
+	case R53_DELETE_QLC:
+		if (xo_begin(&x, "DeleteQueryLoggingConfigResponse") != 0)
+			return false;
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_GET_QLC: {
+		const Q53__Api__ListQueryLoggingConfigsResponse *l =
+		    resp->list_query_logging;
+		const Q53__Api__QueryLoggingConfig *c = NULL;
+		for (size_t i = 0; l != NULL && i < l->n_configs; i++)
+			if (strcmp(l->configs[i]->id, o->id) == 0)
+				c = l->configs[i];
+		if (l == NULL)
+			return false;
+		if (c == NULL) {
+			send_error(o->r, o->request_id, 404,
+				   "NoSuchQueryLoggingConfig",
+				   "There is no query logging configuration "
+				   "with the ID %.80s",
+				   o->id);
+			return true;
+		}
+		if (xo_begin(&x, "GetQueryLoggingConfigResponse") != 0)
+			return false;
+		xo_qlog(&x, c);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	case R53_LIST_QLCS: {
+		const Q53__Api__ListQueryLoggingConfigsResponse *l =
+		    resp->list_query_logging;
+		if (l == NULL ||
+		    xo_begin(&x, "ListQueryLoggingConfigsResponse") != 0)
+			return false;
+		xo_open(&x, "QueryLoggingConfigs");
+		for (size_t i = 0; i < l->n_configs; i++)
+			xo_qlog(&x, l->configs[i]);
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+static void op_qlog(struct route53_rest *rest, struct op *o,
+		    const struct r53_route *rt)
+{
+	static const char *const names[] = {"HostedZoneId",
+					    "CloudWatchLogsLogGroupArn"};
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__CreateQueryLoggingConfigRequest c =
+	    Q53__API__CREATE_QUERY_LOGGING_CONFIG_REQUEST__INIT;
+	Q53__Api__DeleteQueryLoggingConfigRequest d =
+	    Q53__API__DELETE_QUERY_LOGGING_CONFIG_REQUEST__INIT;
+	Q53__Api__ListQueryLoggingConfigsRequest l =
+	    Q53__API__LIST_QUERY_LOGGING_CONFIGS_REQUEST__INIT;
+	char *v[2] = {NULL, NULL}, err[512];
+	const char *zone = http_request_query(o->r, "hostedzoneid");
+	size_t len;
+	const uint8_t *body;
+
+	switch (rt->op) {
+	case R53_CREATE_QLC:
+		body = http_request_body(o->r, &len);
+		if (r53_xml_fields(body, len, "CreateQueryLoggingConfigRequest",
+				   names, 2, v, err, sizeof(err)) != 0) {
+			send_error_text(o, err);
+			free(o);
+			return;
+		}
+		if (v[0] == NULL || v[1] == NULL) {
+			r53_fields_free(v, 2);
+			send_error(
+			    o->r, o->request_id, 400, "InvalidInput",
+			    "CreateQueryLoggingConfigRequest needs "
+			    "HostedZoneId and CloudWatchLogsLogGroupArn");
+			free(o);
+			return;
+		}
+		c.hosted_zone_id = v[0];
+		c.cloud_watch_logs_log_group_arn = v[1];
+		req.body_case = Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING;
+		req.create_query_logging = &c;
+		break;
+	case R53_DELETE_QLC:
+		d.id = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING;
+		req.delete_query_logging = &d;
+		break;
+	default: /* GET (one, from the list) and LIST */
+		l.hosted_zone_id =
+		    (char *)(rt->op == R53_LIST_QLCS && zone != NULL ? zone
+								     : "");
+		req.body_case = Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING;
+		req.list_query_logging = &l;
+		break;
+	}
+	submit(rest, o, &req);
+	r53_fields_free(v, 2);
 }
 
 /* --- CIDR collections --- */
@@ -2104,6 +2251,12 @@ static void route(struct route53_rest *rest, struct op *o)
 	case R53_LIST_CIDR_LOCATIONS:
 	case R53_LIST_CIDR_BLOCKS:
 		op_cidr(rest, o, &rt);
+		return;
+	case R53_CREATE_QLC:
+	case R53_GET_QLC:
+	case R53_LIST_QLCS:
+	case R53_DELETE_QLC:
+		op_qlog(rest, o, &rt);
 		return;
 	case R53_UNKNOWN:
 	case R53_OP_COUNT:
