@@ -10,6 +10,8 @@
 #include "node/dnsdata/rrtype.h"
 #include "node/zone/node.h"
 
+#include <urcu-qsbr.h>
+
 struct dns_stats {
 	size_t nshards;
 	struct dns_stats_shard *shards;
@@ -136,6 +138,9 @@ static unsigned zone_slot(struct dns_stats_shard *s, const struct zone *z)
 	return slot;
 }
 
+static bool zone_logged(struct dns_stats_shard *s, unsigned zs,
+			const struct zone *z);
+
 /* The query log's record of an answered query (its zone answered). */
 static void query_log(struct dns_stats_shard *s, enum dns_stats_proto proto,
 		      const struct dns_client *client, const uint8_t *resp,
@@ -190,7 +195,8 @@ void dns_stats_count(struct dns_stats_shard *s, enum dns_stats_proto proto,
 	if (resp[2] & 0x02)
 		dns_stats_add(&s->truncated[proto], 1);
 	if (q->zone != NULL &&
-	    atomic_load_explicit(&s->qlog.enabled, memory_order_relaxed))
+	    atomic_load_explicit(&s->qlog.enabled, memory_order_relaxed) &&
+	    zone_logged(s, zs, q->zone))
 		query_log(s, proto, client, resp, len);
 }
 
@@ -212,6 +218,73 @@ void dns_stats_tcp_answered(struct dns_stats_shard *s,
 	dns_stats_count(s, DNS_STATS_TCP, client, resp, len);
 	if (len > 0)
 		dns_stats_latency(s, DNS_STATS_TCP, dns_stats_now_ns() - t0, 1);
+}
+
+/* --- which zones are logged (RCU-published) --- */
+
+struct logged_zones {
+	struct rcu_head rcu;
+	uint64_t gen;
+	size_t n;
+	struct {
+		uint8_t len;
+		uint8_t name[255];
+	} z[];
+};
+
+static struct logged_zones *logged_slot;
+static uint64_t logged_gen;
+
+static void logged_free_cb(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct logged_zones, rcu));
+}
+
+int dns_stats_set_logged_zones(const uint8_t *const *origins,
+			       const size_t *lens, size_t n)
+{
+	struct logged_zones *lz = NULL, *old;
+
+	if (n > 0) {
+		lz = calloc(1, sizeof(*lz) + n * sizeof(lz->z[0]));
+		if (lz == NULL)
+			return Q53_ENOMEM;
+		lz->gen = ++logged_gen;
+		lz->n = n;
+		for (size_t i = 0; i < n; i++) {
+			size_t l = lens[i] < 255 ? lens[i] : 255;
+			lz->z[i].len = (uint8_t)l;
+			dname_lower_copy(lz->z[i].name, origins[i], l);
+		}
+	}
+	old = rcu_xchg_pointer(&logged_slot, lz);
+	if (old != NULL)
+		call_rcu(&old->rcu, logged_free_cb);
+	return 0;
+}
+
+/* Whether z (in slot zs) is logged: once per slot and generation, the
+ * names compared; the overflow slot compares every time. */
+static bool zone_logged(struct dns_stats_shard *s, unsigned zs,
+			const struct zone *z)
+{
+	const struct logged_zones *lz = rcu_dereference(logged_slot);
+	bool v = false;
+
+	if (lz == NULL)
+		return false;
+	if (s->qlog_gen != lz->gen) {
+		memset(s->qlog_verdict, 0, sizeof(s->qlog_verdict));
+		s->qlog_gen = lz->gen;
+	}
+	if (zs < DNS_STATS_ZONES && s->qlog_verdict[zs] != 0)
+		return s->qlog_verdict[zs] == 1;
+	for (size_t i = 0; i < lz->n && !v; i++)
+		v = lz->z[i].len == z->origin_len &&
+		    memcmp(lz->z[i].name, z->origin, z->origin_len) == 0;
+	if (zs < DNS_STATS_ZONES)
+		s->qlog_verdict[zs] = v ? 1 : 2;
+	return v;
 }
 
 static uint64_t ld(const dns_stats_counter *c)

@@ -74,6 +74,10 @@ struct dns_stats_shard {
 	struct dns_query_seen seen;
 	const struct zone *last_zone;
 	unsigned last_slot;
+	/* per named zone slot, for the logged zones of generation
+	 * qlog_gen: 0 unknown, 1 logged, 2 not */
+	uint64_t qlog_gen;
+	uint8_t qlog_verdict[DNS_STATS_ZONES];
 };
 
 struct dns_stats;
@@ -101,6 +105,13 @@ static inline uint64_t dns_stats_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* The zones whose queries go to the query log rings (apex names, wire,
+ * lowercase; copied), published to the workers through RCU: the old set
+ * is freed after a grace period, never waited for. n = 0: none. Loop
+ * thread. 0 or Q53_ENOMEM (the old set stays). */
+int dns_stats_set_logged_zones(const uint8_t *const *origins,
+			       const size_t *lens, size_t n);
 
 /* One query from client answered (len > 0: the answer resp[0..len); 0:
  * dropped as malformed), from s->seen; pushed to the query log ring too

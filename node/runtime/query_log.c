@@ -279,8 +279,26 @@ int query_log_set_zones(struct query_log *l, const struct query_log_zone *z,
 			size_t n)
 {
 	struct ql_zone *zs = n ? calloc(n, sizeof(*zs)) : NULL;
-	if (n > 0 && zs == NULL)
+	const uint8_t **origins = calloc(n + 1, sizeof(*origins));
+	size_t *lens = calloc(n + 1, sizeof(*lens));
+	if ((n > 0 && zs == NULL) || origins == NULL || lens == NULL) {
+		free(zs);
+		free(origins);
+		free(lens);
 		return Q53_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		origins[i] = z[i].origin;
+		lens[i] = z[i].origin_len;
+	}
+	/* The workers push only these zones' queries from now on. */
+	int rv = dns_stats_set_logged_zones(origins, lens, n);
+	free(origins);
+	free(lens);
+	if (rv != 0) {
+		free(zs);
+		return rv;
+	}
 	/* Records pushed for the old set are written by the old set. */
 	ql_drain(l);
 	for (size_t i = 0; i < n; i++) {
@@ -320,6 +338,7 @@ void query_log_close(struct query_log *l)
 		atomic_store_explicit(
 		    &dns_stats_shard(l->stats, i)->qlog.enabled, false,
 		    memory_order_relaxed);
+	(void)dns_stats_set_logged_zones(NULL, NULL, 0);
 	ql_drain(l);
 	if (l->f != NULL)
 		fclose(l->f);

@@ -178,8 +178,33 @@ def test_full_ring_drops_are_counted(make_node):
         assert time.monotonic() < deadline, "nothing logged"
         n.query(f"www.{ZONE}.", "A")
         time.sleep(0.05)
+    zone_with_www(c, n, OTHER)
     base = len(read_lines(path))
     drops0 = metric(n, "q53_query_log_dropped_total")
+
+    def burst(qname, total):
+        """Every query sent before any answer is read; the answers."""
+        wire = dns.message.make_query(qname, "A").to_wire()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        s.settimeout(2)
+        for _ in range(total):
+            s.sendto(wire, (n.host, n.dns_port))
+        answers = 0
+        try:
+            while answers < total:
+                s.recv(4096)
+                answers += 1
+        except socket.timeout:
+            pass
+        s.close()
+        return answers
+
+    # an unlogged zone's queries never reach the rings: no drop, no line
+    assert burst(f"www.{OTHER}.", 400) == 400
+    time.sleep(0.2)
+    assert metric(n, "q53_query_log_dropped_total") == drops0
+    assert len(read_lines(path)) == base
     # a burst: every query sent before any answer is read
     total = 400
     wire = dns.message.make_query(f"www.{ZONE}.", "A").to_wire()
