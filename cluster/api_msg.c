@@ -341,6 +341,30 @@ static int check_body(const Q53__Api__Request *r, char *err, size_t errlen)
 			return rv;
 		return check_page(r->list_cidr_blocks->max_results, err,
 				  errlen);
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+		if ((rv = check_name(
+			 "hosted_zone_id",
+			 r->create_query_logging
+			     ? r->create_query_logging->hosted_zone_id
+			     : NULL,
+			 true, err, errlen)) != 0)
+			return rv;
+		return check_name(
+		    "cloud_watch_logs_log_group_arn",
+		    r->create_query_logging->cloud_watch_logs_log_group_arn,
+		    false, err, errlen);
+	case Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING:
+		return check_name("id",
+				  r->delete_query_logging
+				      ? r->delete_query_logging->id
+				      : NULL,
+				  true, err, errlen);
+	case Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING:
+		return check_name("hosted_zone_id",
+				  r->list_query_logging
+				      ? r->list_query_logging->hosted_zone_id
+				      : NULL,
+				  false, err, errlen);
 	case Q53__API__REQUEST__BODY_TEST_ANSWER:
 		if ((rv = check_name(
 			 "zone", r->test_answer ? r->test_answer->zone : NULL,
@@ -568,6 +592,12 @@ const char *api_msg_op_name(Q53__Api__Request__BodyCase op)
 		return "list-cidr-locations";
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		return "list-cidr-blocks";
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+		return "create-query-logging-config";
+	case Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING:
+		return "delete-query-logging-config";
+	case Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING:
+		return "list-query-logging-configs";
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		return "traffic-flow";
 	case Q53__API__REQUEST__BODY__NOT_SET:

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,7 +35,10 @@
 #include "node/control/zone_store.h"
 #include "node/runtime/cluster_node.h"
 #include "node/dns/query.h"
+#include "node/dns/dns_stats.h"
 #include "node/dns/workers.h"
+#include "node/runtime/query_log.h"
+#include "node/zone/node.h"
 #include "node/geo/geo.h"
 #include "node/zone/view.h"
 #include "node/zone/zone.h"
@@ -101,8 +105,16 @@ struct q53d {
 	size_t naddrs;
 	struct dns_workers_config wcfg;
 	struct dns_workers *workers;
-	const char *geoip; /* --geoip FILE */
-	char site[40];	   /* --site NAME[:REGION], "" = none */
+	struct dns_stats *dns_stats;  /* the workers' counters (/metrics) */
+	bool no_dns_stats;	      /* --no-dns-stats */
+	const char *query_log_dir;    /* --query-log-dir DIR, NULL: none */
+	unsigned query_log_ring;      /* --query-log-ring N (power of two) */
+	const char **query_log_zones; /* static mode: --query-log-zone */
+	size_t n_query_log_zones;
+	struct query_log *query_log;
+	const char *alarm_exec; /* --alarm-exec CMD */
+	const char *geoip;	/* --geoip FILE */
+	char site[40];		/* --site NAME[:REGION], "" = none */
 	char site_region[40];
 	struct geo_db *geo;
 	uv_loop_t loop;
@@ -166,6 +178,18 @@ static void q53d_usage(FILE *f)
 	    "(default NAME),\n"
 	    "                             for latency routing "
 	    "([a-z0-9-], 1 to 32 characters)\n"
+	    "  --no-dns-stats             do not count queries (/metrics "
+	    "shows no q53_dns_*)\n"
+	    "  --query-log-dir DIR        query logging: JSON lines in "
+	    "DIR/queries.log for the\n"
+	    "                             zones with a query logging config "
+	    "(q53 query-logging)\n"
+	    "  --query-log-ring N         records per worker thread's ring "
+	    "(power of two,\n"
+	    "                             default 4096; a full ring drops, "
+	    "counted in /metrics)\n"
+	    "  --query-log-zone ORIGIN    static mode: log this zone's "
+	    "queries (repeatable)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Cluster mode:\n"
@@ -241,6 +265,11 @@ static void q53d_usage(FILE *f)
 	    "                             ns2.q53.invalid.)\n"
 	    "  --zone ORIGIN=FILE         create the zone from FILE on first "
 	    "boot only\n"
+	    "  --alarm-exec CMD           the leader runs CMD (/bin/sh -c) "
+	    "once "
+	    "per decided\n"
+	    "                             health transition, Q53_* in its "
+	    "environment\n"
 	    "  --snapshot-threshold N     entries between Raft snapshots "
 	    "(default 1024)\n"
 	    "  --election-timeout MS      Raft election timeout (default "
@@ -440,6 +469,11 @@ enum {
 	OPT_ANYCAST_STATE,
 	OPT_ANYCAST_INTERVAL,
 	OPT_ANYCAST_DRAIN,
+	OPT_NO_DNS_STATS,
+	OPT_QUERY_LOG_DIR,
+	OPT_QUERY_LOG_RING,
+	OPT_QUERY_LOG_ZONE,
+	OPT_ALARM_EXEC,
 };
 
 /* Returns 0 to run, 1 when --help/--version was handled, -1 on a usage
@@ -502,6 +536,11 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 	    {"anycast-state", required_argument, NULL, OPT_ANYCAST_STATE},
 	    {"anycast-interval", required_argument, NULL, OPT_ANYCAST_INTERVAL},
 	    {"anycast-drain", required_argument, NULL, OPT_ANYCAST_DRAIN},
+	    {"no-dns-stats", no_argument, NULL, OPT_NO_DNS_STATS},
+	    {"query-log-dir", required_argument, NULL, OPT_QUERY_LOG_DIR},
+	    {"query-log-ring", required_argument, NULL, OPT_QUERY_LOG_RING},
+	    {"query-log-zone", required_argument, NULL, OPT_QUERY_LOG_ZONE},
+	    {"alarm-exec", required_argument, NULL, OPT_ALARM_EXEC},
 	    {NULL, 0, NULL, 0},
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -626,6 +665,34 @@ static int q53d_parse_args(struct q53d *d, int argc, char **argv)
 			else
 				d->wcfg.version = optarg;
 			break;
+		case OPT_NO_DNS_STATS:
+			d->no_dns_stats = true;
+			break;
+		case OPT_QUERY_LOG_DIR:
+			d->query_log_dir = optarg;
+			break;
+		case OPT_ALARM_EXEC:
+			d->alarm_exec = optarg;
+			break;
+		case OPT_QUERY_LOG_RING:
+			if (q53d_parse_uint("--query-log-ring", optarg, 2,
+					    1u << 24, &d->query_log_ring) != 0)
+				return -1;
+			if ((d->query_log_ring & (d->query_log_ring - 1)) != 0)
+				return q53d_usage_error(
+				    "--query-log-ring %s: a power of two",
+				    optarg);
+			break;
+		case OPT_QUERY_LOG_ZONE: {
+			const char **z =
+			    realloc(d->query_log_zones,
+				    (d->n_query_log_zones + 1) * sizeof(*z));
+			if (z == NULL)
+				return q53d_usage_error("out of memory");
+			d->query_log_zones = z;
+			z[d->n_query_log_zones++] = optarg;
+			break;
+		}
 		case OPT_SITE:
 			if (q53d_parse_site(optarg, d) != 0)
 				return -1;
@@ -1213,6 +1280,20 @@ static int q53d_cluster_main(struct q53d *d)
 	}
 	q53d_rrl_timer_start(d);
 
+	if (d->query_log_dir != NULL) {
+		struct query_log_config qc = {
+		    .dir = d->query_log_dir,
+		    .node_name = cl->name,
+		    .stats = d->dns_stats,
+		};
+		rc = query_log_start(&d->query_log, &d->loop, &qc, err,
+				     sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "q53d: %s\n", err);
+			uv_loop_close(&d->loop);
+			return 1;
+		}
+	}
 	cfg.id = cl->id != 0 ? cl->id : 1;
 	cfg.data_dir = cl->data_dir;
 	cfg.raft_address = cl->raft != NULL ? cl->raft : "127.0.0.1:7053";
@@ -1236,6 +1317,9 @@ static int q53d_cluster_main(struct q53d *d)
 	cfg.join = cl->join;
 	cfg.name = cl->name;
 	cfg.geoip_sha256 = d->geo != NULL ? geo_sha256(d->geo) : NULL;
+	cfg.dns_stats = d->dns_stats;
+	cfg.query_log = d->query_log;
+	cfg.alarm_exec = d->alarm_exec;
 	cfg.geoip_path = d->geo != NULL ? d->geoip : NULL;
 	cfg.site = d->site[0] != '\0' ? d->site : NULL;
 	cfg.site_region = d->site_region[0] != '\0' ? d->site_region : NULL;
@@ -1284,6 +1368,8 @@ static int q53d_cluster_main(struct q53d *d)
 		dns_workers_stop(d->workers);
 		d->workers = NULL;
 	}
+	query_log_close(d->query_log);
+	d->query_log = NULL;
 	serving_view_publish(NULL);
 	uv_walk(&d->loop, q53d_walk_close, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -1292,6 +1378,62 @@ static int q53d_cluster_main(struct q53d *d)
 	if (cl->exit_code == 0)
 		fprintf(stderr, "q53d: stopped\n");
 	return cl->exit_code;
+}
+
+/* Static mode's query log: the --query-log-zone zones (each a loaded
+ * zone; its hosted zone id is its origin). 0 or -1 (reported). */
+static int q53d_static_query_log(struct q53d *d)
+{
+	struct query_log_config qc = {
+	    .dir = d->query_log_dir,
+	    .node_name = "static",
+	    .stats = d->dns_stats,
+	};
+	struct query_log_zone *z = calloc(d->n_query_log_zones + 1, sizeof(*z));
+	char err[512];
+	int rc = 0;
+
+	if (z == NULL) {
+		fprintf(stderr, "q53d: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; i < d->n_query_log_zones && rc == 0; i++) {
+		const char *want = d->query_log_zones[i];
+		size_t wl = strlen(want);
+		if (wl > 1 && want[wl - 1] == '.')
+			wl--;
+		size_t j = 0;
+		for (; j < d->nzones; j++) {
+			const char *o = d->zones[j].origin;
+			size_t ol = strlen(o);
+			if (ol > 1 && o[ol - 1] == '.')
+				ol--;
+			if (ol == wl && strncasecmp(o, want, wl) == 0)
+				break;
+		}
+		if (j == d->nzones || d->zones[j].zone == NULL) {
+			fprintf(stderr,
+				"q53d: --query-log-zone %s: no such --zone\n",
+				want);
+			rc = -1;
+			break;
+		}
+		z[i].origin = d->zones[j].zone->origin;
+		z[i].origin_len = d->zones[j].zone->origin_len;
+		z[i].zone_id = d->zones[j].origin;
+	}
+	if (rc == 0 && query_log_start(&d->query_log, &d->loop, &qc, err,
+				       sizeof(err)) != 0) {
+		fprintf(stderr, "q53d: %s\n", err);
+		rc = -1;
+	}
+	if (rc == 0 &&
+	    query_log_set_zones(d->query_log, z, d->n_query_log_zones) != 0) {
+		fprintf(stderr, "q53d: out of memory\n");
+		rc = -1;
+	}
+	free(z);
+	return rc;
 }
 
 static void q53d_cluster_free(struct q53d_cluster *cl)
@@ -1325,6 +1467,31 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	q53d_raise_nofile();
+	if (d.query_log_dir != NULL && d.no_dns_stats) {
+		fprintf(stderr, "q53d: --query-log-dir needs the DNS counters "
+				"(drop --no-dns-stats)\n");
+		exit_code = Q53D_EXIT_USAGE;
+		goto out;
+	}
+	if (d.n_query_log_zones > 0 &&
+	    (d.query_log_dir == NULL || d.cl.data_dir != NULL)) {
+		fprintf(stderr, "q53d: --query-log-zone is for static mode, "
+				"with --query-log-dir\n");
+		exit_code = Q53D_EXIT_USAGE;
+		goto out;
+	}
+	if (!d.no_dns_stats) {
+		uint32_t ring = 0;
+		if (d.query_log_dir != NULL)
+			ring = d.query_log_ring ? d.query_log_ring
+						: QUERY_LOG_RING_DEFAULT;
+		if (dns_stats_new(&d.dns_stats, dns_workers_nshards(&d.wcfg),
+				  ring) != 0) {
+			fprintf(stderr, "q53d: out of memory\n");
+			goto out;
+		}
+		d.wcfg.stats = d.dns_stats;
+	}
 	if (d.geoip != NULL) {
 		rc = geo_open(d.geoip, &d.geo, err, sizeof(err));
 		if (rc != 0) {
@@ -1353,6 +1520,8 @@ int main(int argc, char **argv)
 
 	if (q53d_load_all(&d) != 0)
 		goto out_after_loop;
+	if (d.query_log_dir != NULL && q53d_static_query_log(&d) != 0)
+		goto out_after_loop;
 
 	rc = dns_workers_start(&d.workers, &d.wcfg, err, sizeof(err));
 	if (rc != 0) {
@@ -1369,6 +1538,8 @@ int main(int argc, char **argv)
 	dns_workers_stop(d.workers);
 	d.workers = NULL;
 out_after_loop:
+	query_log_close(d.query_log);
+	d.query_log = NULL;
 	serving_view_publish(NULL);
 	uv_walk(&d.loop, q53d_walk_close, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
@@ -1386,5 +1557,7 @@ out:
 	free(d.zones);
 	free(d.addrs);
 	geo_close(d.geo);
+	dns_stats_free(d.dns_stats);
+	free(d.query_log_zones);
 	return exit_code;
 }

@@ -12,6 +12,7 @@
 #include "cluster/cli/cli_flow.h"
 #include "cluster/cli/cli_health.h"
 #include "cluster/cli/cli_cidr.h"
+#include "cluster/cli/cli_query_log.h"
 #include "cluster/cli/cli_key.h"
 #include "cluster/cli/cli_latency.h"
 #include "cluster/cli/cli_node.h"
@@ -81,6 +82,10 @@ static void usage(FILE *f)
 	    "site's\n"
 	    "                                 probers measured)\n"
 	    "CIDR collections (IP-based routing: CidrRoutingConfig)\n"
+	    "  query-logging create ZONE [--log-group-arn ARN]\n"
+	    "  query-logging delete ID\n"
+	    "  query-logging list [ZONE]     (the log: each node's "
+	    "--query-log-dir)\n"
 	    "  cidr create NAME [--caller-reference R]\n"
 	    "  cidr put ID LOCATION CIDR... [--collection-version N]\n"
 	    "  cidr delete-blocks ID LOCATION CIDR... [--collection-version "
@@ -367,6 +372,8 @@ int main(int argc, char **argv)
 		rv = cli_latency_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "cidr") == 0)
 		rv = cli_cidr_main(&cli, cargc, cargv);
+	else if (strcmp(cmd, "query-logging") == 0)
+		rv = cli_query_log_main(&cli, cargc, cargv);
 	else if (strcmp(cmd, "audit") == 0)
 		rv = cli_zone_audit(&cli, cargc, cargv);
 	else if (strcmp(cmd, "traffic-policy") == 0)

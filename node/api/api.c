@@ -414,6 +414,13 @@ static void call_dispatch(struct api_call *c)
 			break;
 		b->cidr(d, c);
 		return;
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+	case Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING:
+	case Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING:
+		if (b->query_logging == NULL)
+			break;
+		b->query_logging(d, c);
+		return;
 	case Q53__API__REQUEST__BODY__NOT_SET:
 	default:
 		break; /* api_msg_request_decode refuses these */

@@ -123,6 +123,8 @@ struct api_backend {
 	/* Outbound zone transfers (node/api/xfr_api.c): set and get, the
 	 * request's body read from the call. */
 	void (*zone_transfer)(void *data, struct api_call *call);
+	/* query logging configs, every kind (node/api/query_log_api.h) */
+	void (*query_logging)(void *data, struct api_call *call);
 };
 
 /* Whether a request that came over NNG from peer_ip (numeric; "-" for

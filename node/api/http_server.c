@@ -52,6 +52,7 @@ struct http_request {
 	bool mhd_done;	/* MHD's completed callback ran */
 	struct MHD_Response *resp;
 	unsigned status;
+	const char *operation; /* http_request_set_operation, NULL: none */
 	char peer[INET6_ADDRSTRLEN];
 	struct http_request *prev,
 	    *next; /* srv->pending: started, unanswered */
@@ -71,6 +72,7 @@ struct http_server {
 	uint64_t body_timeout_ms;
 	struct http_server_stats stats;
 	http_handler_fn handler;
+	void (*on_response)(void *data, const char *operation, unsigned status);
 	void *data;
 	int port;
 	struct http_request *pending;
@@ -355,6 +357,8 @@ void http_respond(struct http_request *r, unsigned status,
 	struct http_server *s = r->srv;
 
 	r->answered = true;
+	if (s != NULL && s->on_response != NULL)
+		s->on_response(s->data, r->operation, status);
 	if (s != NULL)
 		pending_remove(s, r);
 	if (r->mhd_done || s == NULL) {
@@ -385,6 +389,11 @@ void http_respond(struct http_request *r, unsigned status,
 }
 
 /* --- request accessors --- */
+
+void http_request_set_operation(struct http_request *r, const char *operation)
+{
+	r->operation = operation;
+}
 
 const char *http_request_method(const struct http_request *r)
 {
@@ -517,6 +526,7 @@ int http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->loop = loop;
 	s->handler = config->handler;
 	s->data = config->data;
+	s->on_response = config->on_response;
 	s->max_body = config->max_body ? config->max_body : DEFAULT_MAX_BODY;
 	s->max_body_of = config->max_body_of;
 	const struct http_server_limits *l = &config->limits;

@@ -53,6 +53,10 @@ struct http_server_config {
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
 	http_handler_fn handler;
+	/* Optional: called by every http_respond with the operation the
+	 * handler named (http_request_set_operation, NULL: none) and the
+	 * status, for counting; data is the handler's. */
+	void (*on_response)(void *data, const char *operation, unsigned status);
 	void *data;
 };
 
@@ -83,6 +87,9 @@ void http_server_stats(const struct http_server *s,
 		       struct http_server_stats *out);
 
 /* --- a request (valid until answered) --- */
+/* Names the request's operation for on_response (a string that outlives
+ * the server, e.g. a literal). */
+void http_request_set_operation(struct http_request *r, const char *operation);
 const char *http_request_method(const struct http_request *r);
 /* The path as sent, %-escapes decoded, without the query string. */
 const char *http_request_path(const struct http_request *r);

@@ -21,6 +21,7 @@
 #include "node/api/latency_api.h"
 #include "node/api/cidr_api.h"
 #include "node/api/limit_api.h"
+#include "node/api/query_log_api.h"
 #include "node/api/tag_api.h"
 #include "node/api/xfr_api.h"
 #include "node/api/zone_api.h"
@@ -284,6 +285,10 @@ void zone_api_execute(void *data, struct api_call *call)
 	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
 		limit_api_execute(n, call);
 		return;
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+	case Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING:
+		query_log_api_execute(n, call);
+		return;
 	default:
 		api_reply_error(call, API_ERR_INTERNAL, false,
 				"not a write operation");
@@ -544,6 +549,7 @@ void zone_api_backend(struct api_backend *out)
 	latency_api_backend(&b);
 	xfr_api_backend(&b);
 	cidr_api_backend(&b);
+	query_log_api_backend(&b);
 	answer_api_backend(&b);
 	limit_api_backend(&b);
 	*out = b;

@@ -77,6 +77,8 @@ const char *command_type_name(uint16_t type)
 		return "ChangeTags";
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return "UpdateHostedZoneComment";
+	case COMMAND_CHANGE_QUERY_LOGGING:
+		return "ChangeQueryLoggingConfig";
 	case COMMAND_SET_LATENCY_ROWS:
 		return "SetLatencyRows";
 	case COMMAND_LATENCY_SAMPLES:
@@ -1206,7 +1208,8 @@ bool command_type_versioned(uint16_t type)
 	       type == COMMAND_SET_ZONE_TRANSFER ||
 	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
 		type <= COMMAND_TRAFFIC_POLICY_INSTANCE) ||
-	       type == COMMAND_SET_ZONE_LIMIT;
+	       type == COMMAND_SET_ZONE_LIMIT ||
+	       type == COMMAND_CHANGE_QUERY_LOGGING;
 }
 
 uint32_t command_version_max(uint16_t type)

@@ -77,9 +77,11 @@ enum command_type {
 	/* 29..31: other 0.5.0 features */
 	/* Outbound zone transfers (node/control/xfr_config.h): */
 	COMMAND_SET_ZONE_TRANSFER = 32,
+	/* Query logging configs (node/control/query_log_table.h) */
+	COMMAND_CHANGE_QUERY_LOGGING = 34,
 };
 #define COMMAND_TYPE_MIN COMMAND_CREATE_HOSTED_ZONE
-#define COMMAND_TYPE_MAX COMMAND_SET_ZONE_TRANSFER
+#define COMMAND_TYPE_MAX COMMAND_CHANGE_QUERY_LOGGING
 
 /* The command_version every typed command (11..16, 18..21) carries: 1, or 2 for
  * a record set command holding a weighted or multivalue set, 3 for one

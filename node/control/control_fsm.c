@@ -1,4 +1,5 @@
 #include "node/control/control_fsm.h"
+#include "node/control/query_log_table.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -156,6 +157,7 @@ struct state {
 	struct latency_table latency; /* latency routing's */
 	struct cidr_table cidrs;      /* CIDR collections (IP-based routing) */
 	struct xfr_table xfr;	      /* outbound transfers (ext field 4) */
+	struct query_log_table qlog;  /* query logging configs */
 };
 
 struct control_fsm {
@@ -407,6 +409,7 @@ static void state_init(struct state *s)
 	latency_table_init(&s->latency);
 	cidr_table_init(&s->cidrs);
 	xfr_table_init(&s->xfr);
+	query_log_table_init(&s->qlog);
 }
 
 static void state_free(struct state *s)
@@ -433,6 +436,7 @@ static void state_free(struct state *s)
 	latency_table_free(&s->latency);
 	xfr_table_free(&s->xfr);
 	cidr_table_free(&s->cidrs);
+	query_log_table_free(&s->qlog);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1110,6 +1114,7 @@ static int apply_delete_hosted_zone(struct apply *a,
 	refs_drop_zone(s, info.id); /* by address: the zone is gone */
 	tag_table_drop(&s->tags, TAG_TABLE_TYPE_ZONE, c->id);
 	xfr_table_drop(&s->xfr, c->id);
+	query_log_table_drop_zone(&s->qlog, c->id);
 	commit(a);
 	return 0;
 }
@@ -1832,6 +1837,44 @@ static int apply_flow(struct apply *a, uint16_t type, const uint8_t *payload,
 	return 0;
 }
 
+/* --- query logging (query_log_table.h) --- */
+
+static bool qlog_zone_exists(void *ctx, const char *zone_id)
+{
+	struct zone_store_info info;
+	return zone_store_get(ctx, zone_id, &info) == 0;
+}
+
+static int apply_query_logging(struct apply *a, const uint8_t *payload,
+			       size_t len)
+{
+	struct state *s = &a->f->s;
+	char err[ERR_MAX];
+	int rv = query_log_table_apply(&s->qlog, payload, len, true,
+				       qlog_zone_exists, &s->zones, err,
+				       sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv == Q53_EMALF)
+		return reject(
+		    a, rv, "InvalidInput: malformed %s command (%zu bytes)",
+		    command_type_name(COMMAND_CHANGE_QUERY_LOGGING), len);
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	rv = encode_success(a);
+	if (rv != 0)
+		return rv;
+	rv = query_log_table_apply(&s->qlog, payload, len, false,
+				   qlog_zone_exists, &s->zones, err,
+				   sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv != 0)
+		return reject(a, rv, "%s", err);
+	commit(a);
+	return 0;
+}
+
 /* --- latency routing --- */
 
 static int apply_set_latency_rows(struct apply *a,
@@ -2129,6 +2172,11 @@ static int fsm_apply_cmd(struct q53_fsm *base, uint16_t type,
 		rv = apply_flow(a, type, payload, len);
 		goto done;
 	}
+	if (type == COMMAND_CHANGE_QUERY_LOGGING) {
+		cmd.pb = NULL;
+		rv = apply_query_logging(a, payload, len);
+		goto done;
+	}
 	if (given != NULL && given->type == (enum command_type)type) {
 		cmd = *given;
 		cmd.pb = NULL; /* borrowed: nothing to free */
@@ -2391,6 +2439,8 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 	char ***children = NULL;
 	Q53__Command__SnapshotZoneLimit *lim_items = NULL, **lim_ptrs = NULL;
 	size_t n_votes = 0, v = 0, n_kvs = 0, kv = 0;
+	Q53__Command__QueryLoggingConfig **qlog_pb = NULL;
+	size_t n_qlog_pb = 0;
 	bool failed = false;
 	int rv;
 
@@ -2630,6 +2680,14 @@ static int snap_pack(const struct state *s, const struct snap_zone *zones,
 		ext.n_zone_limits = k;
 		m.ext = &ext;
 	}
+	rv = query_log_table_to_pb(&s->qlog, &qlog_pb, &n_qlog_pb);
+	if (rv != 0)
+		goto out;
+	if (n_qlog_pb > 0) {
+		ext.query_logging = qlog_pb;
+		ext.n_query_logging = n_qlog_pb;
+		m.ext = &ext;
+	}
 	/* Features of 0.5.0 fill m.ext (FsmSnapshotExt) above this line. */
 	if (m.ext != NULL)
 		m.format = SNAPSHOT_FORMAT_EXT;
@@ -2645,6 +2703,7 @@ out:
 	for (size_t i = 0; xfr_pb != NULL && i < s->xfr.n; i++)
 		xfr_config_pb_free(xfr_pb[i]);
 	raft_free(xfr_pb);
+	query_log_table_pb_free(qlog_pb, n_qlog_pb);
 	latency_table_pb_free(latency);
 	for (size_t i = 0; children != NULL && i < s->n_checks; i++)
 		raft_free(children[i]);
@@ -3384,6 +3443,9 @@ static int fsm_restore(struct q53_fsm *base, const uint8_t *buf, size_t len)
 	}
 	if (rv == 0)
 		rv = restore_cidrs(&t, m);
+	if (rv == 0 && m->ext != NULL)
+		rv = query_log_table_from_pb(&t.qlog, m->ext->query_logging,
+					     m->ext->n_query_logging);
 	if (rv == 0)
 		rv = command_flow_restore(
 		    &t.zones, m->traffic_policies, m->n_traffic_policies,
@@ -3410,6 +3472,12 @@ out:
 }
 
 /* --- lifecycle and queries --- */
+
+const struct query_log_table *
+control_fsm_query_logging(const struct control_fsm *f)
+{
+	return &f->s.qlog;
+}
 
 int control_fsm_new(struct control_fsm **out)
 {

@@ -203,6 +203,11 @@ struct control_fsm_health_check {
 	size_t n_votes;
 };
 
+/* The query logging configs (node/control/query_log_table.h). */
+struct query_log_table;
+const struct query_log_table *
+control_fsm_query_logging(const struct control_fsm *f);
+
 /* Health checks by id. 0 or Q53_ENOENT. */
 size_t control_fsm_health_check_count(const struct control_fsm *f);
 int control_fsm_health_check_at(const struct control_fsm *f, size_t i,

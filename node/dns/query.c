@@ -203,6 +203,10 @@ static size_t write_error(const struct dns_query_params *p, const uint8_t *in,
 	info->wildcard = false;
 	info->has_opt = q->has_opt;
 	info->edns_flags = q->edns_flags;
+	if (p->seen != NULL) {
+		p->seen->rcode = (uint8_t)rcode;
+		p->seen->qtype = q->qtype;
+	}
 	memcpy(out, in, 2);
 	out[2] = (uint8_t)(FLAG_QR | (in[2] & (OPCODE_MASK | FLAG_RD)));
 	out[3] = (uint8_t)((in[3] & FLAG_CD) | (rcode & 0x0F));
@@ -331,7 +335,8 @@ static void choice_key(struct zone_choice_key *k, const struct query *q,
 static const struct zone_answer *lookup(const struct serving_view *view,
 					const struct query *q,
 					struct zone_choice_key *key,
-					struct dns_answer_info *info)
+					struct dns_answer_info *info,
+					const struct zone **zone)
 {
 	size_t matched;
 	const struct zone *z;
@@ -342,6 +347,7 @@ static const struct zone_answer *lookup(const struct serving_view *view,
 		return NULL;
 	if (z->origin_len <= q->qname_len)
 		info->zone_off = (uint16_t)(q->qname_len - z->origin_len);
+	*zone = z;
 	if (matched == 0) {
 		if (q->qtype == RRTYPE_DS && n == z->apex) {
 			const struct zone_node *parent =
@@ -467,6 +473,9 @@ size_t dns_query_answer_info(const struct serving_view *view,
 	q.has_ecs = false;
 	q.ecs_bad = false;
 	q.edns_flags = 0;
+	q.qtype = 0;
+	if (p->seen != NULL)
+		p->seen->zone = NULL;
 	uint16_t qdcount = rd16(in + 4);
 	uint16_t rrcount[3] = {rd16(in + 6), rd16(in + 8), rd16(in + 10)};
 	unsigned opcode = (in[2] & OPCODE_MASK) >> 3;
@@ -535,6 +544,7 @@ size_t dns_query_answer_info(const struct serving_view *view,
 				   outcap, info);
 
 	struct zone_choice_key key;
+	const struct zone *zone = NULL;
 	choice_key(&key, &q, rd16(in), client, p->geo);
 	info->qname_len = (uint16_t)q.qname_len;
 	info->zone_off = (uint16_t)(q.qname_len - 1);
@@ -542,10 +552,20 @@ size_t dns_query_answer_info(const struct serving_view *view,
 	info->has_opt = q.has_opt;
 	info->edns_flags = q.edns_flags;
 	const struct zone_answer *a =
-	    view ? lookup(view, &q, &key, info) : NULL;
+	    view ? lookup(view, &q, &key, info, &zone) : NULL;
 	if (a == NULL)
 		return write_error(p, in, &q, RCODE_REFUSED,
 				   EDE_NOT_AUTHORITATIVE, out, outcap, info);
+	if (p->seen != NULL) {
+		p->seen->zone = zone;
+		p->seen->rcode = a->rcode;
+		p->seen->qtype = q.qtype;
+		p->seen->ecs_family = q.has_ecs ? q.ecs_family : 0;
+		if (q.has_ecs) {
+			p->seen->ecs_source = q.ecs_source;
+			memcpy(p->seen->ecs_addr, q.ecs_addr, q.ecs_addr_len);
+		}
+	}
 
 	/* Size limit: RFC 6891 6.2.5 (at least 512), our own payload, and
 	 * 512 without EDNS (RFC 1035 4.2.1); TCP only by the framing. */

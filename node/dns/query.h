@@ -10,6 +10,21 @@
 
 struct serving_view;
 struct geo_db;
+struct zone;
+
+/* What the query path saw of one query, for counting
+ * (node/dns/dns_stats.h): written by dns_query_answer_from when
+ * dns_query_params.seen is set (every field, for every query it answers). */
+struct dns_query_seen {
+	const struct zone *zone; /* the zone that answered, NULL: none */
+	uint16_t qtype;		 /* 0 when the question did not parse */
+	uint8_t rcode;		 /* the full RCODE (BADVERS is 16) */
+	/* The EDNS Client Subnet asked (answered queries only): family 1
+	 * or 2 (0: none), SOURCE PREFIX-LENGTH, address bytes. */
+	uint8_t ecs_family;
+	uint8_t ecs_source;
+	uint8_t ecs_addr[16];
+};
 
 #define DNS_UDP_PAYLOAD_DEFAULT 1232
 #define DNS_MSG_MAX		65535
@@ -27,6 +42,9 @@ struct dns_query_params {
 	 * NULL: REFUSED, like every other class but IN. At most 255 bytes. */
 	const char *identity;
 	const char *version;
+	/* NULL, or where each query's zone, type and RCODE are written
+	 * (the thread's own). */
+	struct dns_query_seen *seen;
 };
 
 /* Answers the message q[0..qlen) (untrusted) from view (may be NULL: every

@@ -12,6 +12,7 @@
 
 #include "node/common/errcode.h"
 #include "node/dns/xfr_out.h"
+#include "node/dns/dns_stats.h"
 #include "node/zone/view.h"
 
 /* First read buffer of a connection; grows to the largest message seen. */
@@ -270,6 +271,8 @@ static void dns_tcp_conn_close(struct dns_tcp_pool *p, struct dns_tcp_conn *c)
 	dns_tcp_limits_release(p->limits, &c->peer);
 	dns_tcp_unlink(p, c);
 	p->count--;
+	if (p->stats != NULL)
+		dns_stats_add(&p->stats->tcp_closed, 1);
 	/* Large buffers are rare: give them back, keep the small ones. */
 	free(c->wbuf);
 	c->wbuf = NULL;
@@ -356,8 +359,14 @@ void dns_tcp_pool_accept(struct dns_tcp_pool *p, int listen_fd, uint64_t now_ms)
 				continue;
 			return; /* EAGAIN, or out of descriptors: retry later */
 		}
-		if (dns_tcp_limits_acquire(p->limits, &peer) != 0)
+		if (dns_tcp_limits_acquire(p->limits, &peer) != 0) {
+			if (p->stats != NULL)
+				dns_stats_add(
+				    &p->stats
+					 ->dropped[DNS_STATS_DROP_TCP_LIMIT],
+				    1);
 			goto err_after_accept;
+		}
 		c = dns_tcp_conn_get(p);
 		if (c == NULL)
 			goto err_after_acquire;
@@ -377,6 +386,8 @@ void dns_tcp_pool_accept(struct dns_tcp_pool *p, int listen_fd, uint64_t now_ms)
 		c->deadline = now_ms + p->idle_timeout_ms;
 		dns_tcp_append(p, c);
 		p->count++;
+		if (p->stats != NULL)
+			dns_stats_add(&p->stats->tcp_accepted, 1);
 		continue;
 
 	err_after_get:
@@ -463,8 +474,12 @@ static int dns_tcp_answer(struct dns_tcp_pool *p, struct dns_tcp_conn *c,
 		}
 		if (view == NULL)
 			view = serving_view_current();
+		uint64_t t0 = p->stats != NULL ? dns_stats_now_ns() : 0;
 		n = dns_query_answer_from(view, &p->params, &client, q, qlen,
 					  p->scratch + 2, DNS_MSG_MAX);
+		if (p->stats != NULL)
+			dns_stats_tcp_answered(p->stats, &client,
+					       p->scratch + 2, n, t0);
 		/* Only a query that gets an answer pushes the idle deadline
 		 * back: zero-length frames, runts and responses (QR=1) are
 		 * dropped and the connection still expires on time, so a

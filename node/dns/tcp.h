@@ -76,6 +76,8 @@ struct dns_tcp_pool {
 	 * so a short connection costs no malloc/free. */
 	struct dns_tcp_conn *spare;
 	size_t nspare;
+	/* NULL, or this thread's counters (node/dns/dns_stats.h). */
+	struct dns_stats_shard *stats;
 };
 
 /* epfd and limits are borrowed and must outlive the pool. udp_payload is

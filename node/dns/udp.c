@@ -9,6 +9,7 @@
 
 #include "node/common/errcode.h"
 #include "node/dns/xfr_out.h"
+#include "node/dns/dns_stats.h"
 #include "node/zone/view.h"
 
 int dns_udp_open(const struct sockaddr *addr, socklen_t addrlen,
@@ -142,6 +143,8 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 {
 	unsigned ntx = 0;
 	uint32_t now_s = 0;
+	struct dns_stats_shard *st = b->stats;
+	uint64_t t0 = st != NULL ? dns_stats_now_ns() : 0;
 
 	if (b->rrl != NULL) {
 		/* One clock read per batch (vDSO, no system call). */
@@ -154,8 +157,12 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		uint8_t *out = b->out + (size_t)i * b->params.udp_payload;
 		size_t len;
 
-		if (rh->msg_flags & MSG_TRUNC)
+		if (rh->msg_flags & MSG_TRUNC) {
+			if (st != NULL)
+				dns_stats_add(
+				    &st->dropped[DNS_STATS_DROP_OVERSIZE], 1);
 			continue;
+		}
 		/* A TSIG-signed query is answered by xfr_out's handler. */
 		if (dns_xfr_take(fd, rh->msg_name, rh->msg_iov->iov_base,
 				 b->rx[i].msg_len, false))
@@ -166,6 +173,8 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		len = dns_query_answer_info(
 		    view, &b->params, &client, rh->msg_iov->iov_base,
 		    b->rx[i].msg_len, out, b->params.udp_payload, &info);
+		if (st != NULL)
+			dns_stats_count(st, DNS_STATS_UDP, &client, out, len);
 		if (len == 0)
 			continue;
 		if (b->rrl != NULL) {
@@ -190,4 +199,9 @@ void dns_udp_reply(struct dns_udp_batch *b, int fd, int n,
 		ntx++;
 	}
 	dns_udp_send_all(fd, b->tx, ntx);
+	if (st != NULL) {
+		dns_stats_add(&st->udp_received, (uint64_t)n);
+		dns_stats_latency(st, DNS_STATS_UDP, dns_stats_now_ns() - t0,
+				  ntx);
+	}
 }

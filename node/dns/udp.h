@@ -13,6 +13,7 @@
 #include "node/dns/rrl.h"
 
 struct serving_view;
+struct dns_stats_shard;
 
 /* Largest query we read; a longer datagram is dropped (MSG_TRUNC). */
 #define DNS_UDP_QUERY_MAX 4096
@@ -39,6 +40,9 @@ struct dns_udp_batch {
 	/* Response rate limiting of this batch's thread (NULL: off). */
 	struct dns_rrl *rrl;
 	struct dns_rrl rrl_table;
+	/* NULL, or this thread's counters (dns_stats.h; params.seen then
+	 * points into it). */
+	struct dns_stats_shard *stats;
 };
 
 /* Allocates the batch buffers; udp_payload is the EDNS size we advertise and

@@ -33,6 +33,7 @@
 #include <urcu-qsbr.h>
 
 #include "node/common/errcode.h"
+#include "node/dns/dns_stats.h"
 #include "node/dns/tcp.h"
 #include "node/dns/udp.h"
 #include "node/zone/view.h"
@@ -81,6 +82,11 @@ static uint64_t dns_worker_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+size_t dns_workers_nshards(const struct dns_workers_config *cfg)
+{
+	return (size_t)cfg->nworkers * (cfg->naddrs + 1);
 }
 
 void dns_workers_format_addr(const struct sockaddr_storage *addr, char *buf,
@@ -211,6 +217,12 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 		    dns_udp_batch_rrl(&w->udp[i].batch, &ws->cfg.rrl,
 				      ws->cfg.nworkers) != 0)
 			goto err_nomem;
+		if (cfg->stats != NULL) {
+			struct dns_stats_shard *sh = dns_stats_shard(
+			    cfg->stats, w->index * (cfg->naddrs + 1) + i);
+			w->udp[i].batch.stats = sh;
+			w->udp[i].batch.params.seen = sh ? &sh->seen : NULL;
+		}
 		rc = dns_worker_watch(w, &w->tcp[i]);
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "epoll_ctl: %s",
@@ -227,6 +239,12 @@ static int dns_worker_open(struct dns_workers *ws, struct dns_worker *w,
 	w->pool.params.geo = cfg->geo;
 	w->pool.params.identity = cfg->identity;
 	w->pool.params.version = cfg->version;
+	if (cfg->stats != NULL) {
+		struct dns_stats_shard *sh = dns_stats_shard(
+		    cfg->stats, w->index * (cfg->naddrs + 1) + cfg->naddrs);
+		w->pool.stats = sh;
+		w->pool.params.seen = sh ? &sh->seen : NULL;
+	}
 	w->pool_ready = true;
 	return 0;
 

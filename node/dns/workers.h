@@ -14,6 +14,7 @@
 #include "node/dns/rrl.h"
 
 struct dns_workers;
+struct dns_stats;
 struct geo_db;
 
 struct dns_workers_config {
@@ -28,7 +29,14 @@ struct dns_workers_config {
 	struct dns_rrl_config rrl;    /* UDP response rate limiting */
 	const char *identity;	      /* CHAOS TXT hostname.bind (NULL: no) */
 	const char *version;	      /* CHAOS TXT version.bind (NULL: no) */
+	/* NULL, or the counters, with at least dns_workers_nshards(cfg)
+	 * shards (borrowed: must outlive the workers). */
+	struct dns_stats *stats;
 };
+
+/* The counter shards the workers of cfg write: one per UDP thread and
+ * one per TCP thread. */
+size_t dns_workers_nshards(const struct dns_workers_config *cfg);
 
 /* Opens every socket (so a bind error is reported here, before any thread
  * runs), then starts the threads. cfg is copied (addrs too). On failure

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cluster/member_rpc.h"
 #include "node/api/api_edge.h"
 #include "node/api/route53/rest.h"
@@ -18,6 +20,11 @@
 #include "node/runtime/admin_key.h"
 #include "node/runtime/health_votes.h"
 #include "node/runtime/membership.h"
+#include "node/runtime/node_metrics.h"
+#include "node/runtime/query_log.h"
+#include "node/control/query_log_table.h"
+#include "node/control/zone_store.h"
+#include "node/dnsdata/dname.h"
 #include "node/runtime/raft_host.h"
 #include "node/runtime/view_publisher.h"
 #include "node/runtime/webhook.h"
@@ -66,6 +73,10 @@ struct cluster_node {
 	struct health_votes *health;
 	struct webhook *webhook;
 	struct xfr_server *xfr; /* AXFR / IXFR and NOTIFY */
+	struct node_metrics *metrics;
+	const struct dns_stats *dns_stats; /* borrowed (cluster_node_config) */
+	struct query_log *query_log;	   /* borrowed; NULL: none */
+	uint64_t query_log_version;	   /* of the FSM's table, followed */
 	struct member_rpc *rpc; /* shared client of the members' APIs */
 	bool bootstrapped;	/* this boot created the cluster */
 
@@ -150,6 +161,56 @@ static bool cn_ops_closing(void *data)
 	return n->closing;
 }
 
+struct cn_alarms {
+	json_t *list;
+	const char *check_id;
+};
+
+static void cn_alarm_json(void *ctx, const struct webhook_alarm *a)
+{
+	struct cn_alarms *x = ctx;
+	if (x->check_id != NULL && strcmp(x->check_id, a->check_id) != 0)
+		return;
+	json_array_append_new(
+	    x->list,
+	    json_pack("{s:s,s:I,s:s,s:s,s:s,s:i,s:I}", "HealthCheckId",
+		      a->check_id, "Index", (json_int_t)a->index, "Status",
+		      a->healthy ? "Healthy" : "Unhealthy", "Target", a->target,
+		      "Result", a->result, "Attempts", (int)a->attempts,
+		      "TimeMs", (json_int_t)a->time_ms));
+}
+
+/* GET /q53/alarms (route53_rest_config.alarms). */
+static char *cn_alarms(void *data, const char *check_id, size_t *len)
+{
+	struct cluster_node *n = data;
+	struct cn_alarms x = {.list = json_array(), .check_id = check_id};
+	char *text = NULL;
+
+	if (x.list == NULL)
+		return NULL;
+	if (n->webhook != NULL)
+		webhook_history(n->webhook, cn_alarm_json, &x);
+	json_t *o = json_pack("{s:o}", "Alarms", x.list);
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	*len = text != NULL ? strlen(text) : 0;
+	return text;
+}
+
+/* GET /metrics (route53_rest_config.metrics). */
+static char *cn_metrics(void *data, size_t *len)
+{
+	struct cluster_node *n = data;
+	struct node_metrics_sources src = {
+	    .dns = n->dns_stats,
+	    .rest = n->rest,
+	};
+	raft_host_stats(n->raft, &src.raft);
+	return node_metrics_render(n->metrics, &src, len);
+}
+
 static struct cluster_ops cn_ops(struct cluster_node *n)
 {
 	struct cluster_ops o = {
@@ -197,6 +258,38 @@ static void cn_start_serving(void *data)
 	view_publisher_start(n->views);
 }
 
+/* The query log follows the FSM's query logging configs: the zones it
+ * logs are those with a config (their apex names, from the zone store). */
+static void cn_query_log_follow(struct cluster_node *n)
+{
+	const struct query_log_table *t;
+	struct control_fsm *fsm;
+
+	if (n->query_log == NULL)
+		return;
+	fsm = raft_host_fsm(n->raft);
+	t = control_fsm_query_logging(fsm);
+	if (t->version == n->query_log_version)
+		return;
+	struct query_log_zone *z = calloc(t->n + 1, sizeof(*z));
+	size_t nz = 0;
+	if (z == NULL)
+		return; /* retried next turn */
+	for (size_t i = 0; i < t->n; i++) {
+		struct zone_store_info info;
+		if (zone_store_get(control_fsm_zone_store(fsm), t->v[i].zone_id,
+				   &info) != 0)
+			continue;
+		z[nz].origin = info.origin;
+		z[nz].origin_len = dname_wire_len(info.origin, DNAME_MAXLEN);
+		z[nz].zone_id = t->v[i].zone_id;
+		nz++;
+	}
+	if (query_log_set_zones(n->query_log, z, nz) == 0)
+		n->query_log_version = t->version;
+	free(z);
+}
+
 /* After every loop turn: rebuild what the applies dirtied, webhooks and
  * health follow the FSM, a joining node may be caught up, and followers
  * hear about new commits at once (raft_host_after_turn). */
@@ -208,6 +301,7 @@ static void cn_on_check(uv_check_t *h)
 		return;
 	view_publisher_update(n->views);
 	webhook_after_apply(n->webhook);
+	cn_query_log_follow(n);
 	health_votes_after_apply(n->health);
 	membership_after_apply(n->members);
 	api_edge_after_apply(n->edge);
@@ -282,6 +376,9 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	n->api_address = cn_strdup(cfg->api_address);
 	n->geoip_sha256 = cfg->geoip_sha256;
 	n->geo = cfg->geo;
+	n->dns_stats = cfg->dns_stats;
+	n->query_log = cfg->query_log;
+	n->query_log_version = UINT64_MAX;
 	n->dns_address = cn_strdup(cfg->dns_address);
 	n->http_insecure = cfg->http_insecure;
 	n->http_limits = cfg->http_limits;
@@ -298,6 +395,8 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	      (n->http_tls_key = strdup(cfg->http_tls_key)) == NULL)))
 		goto nomem_free;
 	n->name = cn_strdup(cfg->name != NULL ? cfg->name : name);
+	if (n->query_log != NULL && n->name != NULL)
+		query_log_set_node_name(n->query_log, n->name);
 	n->data_dir = cn_strdup(cfg->data_dir);
 	if (n->data_dir == NULL)
 		goto nomem_free;
@@ -418,14 +517,24 @@ int cluster_node_init(struct cluster_node **out, uv_loop_t *loop,
 	zs.n_nameservers = n->n_nameservers;
 	if (zone_seed_new(&n->seed, &zs) != 0)
 		goto nomem_free;
+	struct cluster_ops mops = cn_ops(n);
+	if (node_metrics_new(&n->metrics, &mops) != 0)
+		goto nomem_free;
 	hv.ops = cn_ops(n);
 	hv.rpc = n->rpc;
 	hv.raft_url = n->raft_url;
+	hv.on_probe = node_metrics_on_probe;
+	hv.probe_data = n->metrics;
 	rv = health_votes_init(&n->health, &hv, err, errlen);
 	if (rv != 0)
 		goto err_free;
 	wh.ops = cn_ops(n);
 	wh.name = n->name;
+	wh.on_transition = node_metrics_on_transition;
+	wh.transition_data = n->metrics;
+	wh.alarm_exec = cfg->alarm_exec;
+	wh.on_alarm = node_metrics_on_alarm;
+	wh.alarm_data = n->metrics;
 	if (webhook_init(&n->webhook, &wh) != 0)
 		goto nomem_free;
 	ae.ops = cn_ops(n);
@@ -500,6 +609,10 @@ int cluster_node_start(struct cluster_node *n, char *err, size_t errlen)
 		    .tls_key_file = n->http_tls_key,
 		    .allow_plain = n->http_insecure,
 		    .limits = n->http_limits,
+		    .metrics = cn_metrics,
+		    .metrics_data = n,
+		    .alarms = cn_alarms,
+		    .alarms_data = n,
 		};
 		rv = route53_rest_start(&n->rest, n->loop, &rc, err, errlen);
 		if (rv != 0)
@@ -530,6 +643,7 @@ void cluster_node_status(struct cluster_node *n,
 
 static void cn_free(struct cluster_node *n)
 {
+	node_metrics_free(n->metrics);
 	void (*cb)(void *) = n->close_cb;
 	void *data = n->close_data;
 

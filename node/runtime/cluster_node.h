@@ -84,6 +84,15 @@ struct cluster_node_config {
 	/* The opened --geoip file (test-answer's client locations), NULL:
 	 * none; borrowed for the node's life. */
 	const struct geo_db *geo;
+	/* The DNS workers' counters for /metrics (NULL: not counted);
+	 * borrowed for the node's life. */
+	const struct dns_stats *dns_stats;
+	/* --query-log-dir's writer (NULL: none): the node gives it the
+	 * zones with a query logging config after applies; borrowed. */
+	struct query_log *query_log;
+	/* --alarm-exec CMD (NULL: none), run by the leader once per decided
+	 * transition (node/runtime/webhook.h). */
+	const char *alarm_exec;
 	/* Apex NS names of zones created through the API (>= 1). */
 	const char *const *nameservers;
 	size_t n_nameservers;

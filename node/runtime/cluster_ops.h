@@ -54,6 +54,7 @@ struct proposal {
 	/* The raft host's: the command's typed form offered to this node's
 	 * apply (command_payload.decoded), withdrawn and freed when done. */
 	uint64_t request_id;
+	uint64_t proposed_ns; /* uv_hrtime at propose (its latency) */
 	struct command *decoded;
 	void (*decoded_free)(struct command *decoded);
 };

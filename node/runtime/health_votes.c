@@ -75,6 +75,9 @@ struct cn_check {
 struct health_votes {
 	struct cluster_ops ops;
 	struct member_rpc *rpc;
+	void (*on_probe)(void *data, const char *check_id, bool healthy,
+			 int64_t connect_us);
+	void *probe_data;
 	uv_loop_t *loop;
 	struct control_fsm *fsm;
 	uint64_t id;
@@ -345,6 +348,9 @@ static void cn_on_result(void *data, const struct health_prober_event *ev)
 
 	if (c == NULL)
 		return;
+	if (n->on_probe != NULL)
+		n->on_probe(n->probe_data, ev->check_id, ev->healthy,
+			    ev->connect_us);
 	c->probes++;
 	c->last_ms = ids_wall_ms();
 	snprintf(c->last_reason, sizeof(c->last_reason), "%s", ev->reason);
@@ -409,6 +415,8 @@ int health_votes_init(struct health_votes **out,
 	}
 	n->ops = config->ops;
 	n->rpc = config->rpc;
+	n->on_probe = config->on_probe;
+	n->probe_data = config->probe_data;
 	n->loop = config->ops.loop;
 	n->fsm = config->ops.fsm;
 	n->id = config->ops.node_id;

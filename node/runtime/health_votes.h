@@ -23,6 +23,11 @@ struct health_votes_config {
 	struct cluster_ops ops;
 	struct member_rpc *rpc; /* borrowed */
 	const char *raft_url;	/* probes leave from its host */
+	/* Optional, for /metrics: every probe result of a check, its
+	 * connect time in microseconds (-1: it did not connect). */
+	void (*on_probe)(void *data, const char *check_id, bool healthy,
+			 int64_t connect_us);
+	void *probe_data;
 };
 
 /* Sets up the prober (nothing runs). 0 or a q53_err with err. */

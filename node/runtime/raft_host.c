@@ -5,6 +5,7 @@
 #include "node/runtime/raft_host.h"
 
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/random.h>
 
 #include "node/common/errcode.h"
+#include "node/common/prom_text.h"
 #include "node/control/control_fsm.h"
 #include "node/control/upgrade.h"
 #include "node/raft/raft_io.h"
@@ -23,6 +25,10 @@
 /* exit status of a node stopped at a log entry of a newer release: the
  * same as node/control/upgrade.c's for a newer command type (EX_SOFTWARE) */
 #define RH_EXIT_NEWER_FORMAT 70
+
+/* Proposal latency buckets (seconds). */
+static const double rh_proposal_bounds[] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
 struct raft_host {
 	uv_loop_t *loop;
@@ -71,6 +77,12 @@ struct raft_host {
 				  struct raft_buffer *bufs[], unsigned *n_bufs);
 	int (*fsm_restore)(struct raft_fsm *fsm, struct raft_buffer *buf);
 	uint64_t snapshot_started_ns; /* uv_hrtime at rh_fsm_snapshot */
+	/* /metrics (raft_host_stats); the encoded size is written by the
+	 * thread pool's encoding, hence atomic */
+	uint64_t leader_changes, last_leader;
+	uint64_t snapshots_taken, snapshots_installed, installed_bytes_last;
+	_Atomic uint64_t snapshot_bytes_last, snapshot_bytes_total;
+	struct prom_hist proposal_seconds;
 
 	/* the adapter's apply, wrapped to note large entries */
 	int (*fsm_apply)(struct raft_fsm *fsm, const struct raft_buffer *buf,
@@ -136,6 +148,12 @@ static size_t rh_bufs_len(struct raft_buffer *bufs, unsigned n)
 	return len;
 }
 
+static void rh_snapshot_size(struct raft_host *h, uint64_t len)
+{
+	atomic_store(&h->snapshot_bytes_last, len);
+	atomic_fetch_add(&h->snapshot_bytes_total, len);
+}
+
 /* On the loop: the whole snapshot (synchronous fsm) or its capture. */
 static int rh_fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 			   unsigned *n_bufs)
@@ -145,6 +163,11 @@ static int rh_fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 	int rv = h->fsm_snapshot(fsm, bufs, n_bufs);
 
 	h->snapshot_started_ns = t0;
+	if (rv == 0) {
+		h->snapshots_taken++;
+		if (h->fsm_snapshot_async == NULL)
+			rh_snapshot_size(h, rh_bufs_len(*bufs, *n_bufs));
+	}
 	if (rv == 0 && h->fsm_snapshot_async == NULL)
 		cluster_log(h->id,
 			    "snapshot at %llu: %zu bytes, %.1f ms on the loop",
@@ -167,6 +190,8 @@ static int rh_fsm_snapshot_async(struct raft_fsm *fsm,
 	int rv = h->fsm_snapshot_async(fsm, bufs, n_bufs);
 
 	if (rv == 0)
+		rh_snapshot_size(h, rh_bufs_len(*bufs, *n_bufs));
+	if (rv == 0)
 		cluster_log(h->id,
 			    "snapshot encoded: %zu bytes, %.1f ms off the "
 			    "loop",
@@ -181,6 +206,11 @@ static int rh_fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	uint64_t t0 = uv_hrtime();
 	size_t len = buf->len;
 	int rv = h->fsm_restore(fsm, buf);
+
+	if (rv == 0) {
+		h->snapshots_installed++;
+		h->installed_bytes_last = len;
+	}
 
 	cluster_log(h->id, "snapshot restore: %zu bytes, %.1f ms on the loop%s",
 		    len, (double)(uv_hrtime() - t0) / 1e6,
@@ -233,6 +263,9 @@ int raft_host_init(struct raft_host **out, uv_loop_t *loop,
 	h->id = cfg->id;
 	h->election_timeout_ms = cfg->election_timeout_ms;
 	h->snapshot_threshold = cfg->snapshot_threshold;
+	h->proposal_seconds.bounds_s = rh_proposal_bounds;
+	h->proposal_seconds.n =
+	    sizeof(rh_proposal_bounds) / sizeof(rh_proposal_bounds[0]) + 1;
 	h->data_dir = strdup(cfg->data_dir);
 	if (h->data_dir == NULL)
 		goto nomem;
@@ -465,8 +498,11 @@ static void cn_proposal_done(void *arg, int status,
 	struct raft_host *n = s->host;
 
 	cn_submit_unlink(n, s);
-	if (status == 0)
+	if (status == 0) {
 		n->committed_since_barrier = true;
+		prom_hist_observe(&n->proposal_seconds,
+				  (double)(uv_hrtime() - s->proposed_ns) / 1e9);
+	}
 	s->done(s, status, status == 0 ? res : NULL);
 	proposal_free(n, s);
 }
@@ -515,6 +551,7 @@ int raft_host_propose(struct raft_host *n, struct command_payload *p,
 		return Q53_ENOMEM;
 	}
 	s->request_id = cmd.request_id;
+	s->proposed_ns = uv_hrtime();
 	if (decoded != NULL &&
 	    q53_fsm_log_offer(&n->log, n->client_id, cmd.request_id, cmd.type,
 			      decoded)) {
@@ -541,6 +578,18 @@ int raft_host_propose(struct raft_host *n, struct command_payload *p,
 	if (out != NULL)
 		*out = s;
 	return 0;
+}
+
+void raft_host_stats(struct raft_host *h, struct raft_host_stats *out)
+{
+	out->applied_index = raft_last_applied(&h->raft);
+	out->leader_changes = h->leader_changes;
+	out->snapshots_taken = h->snapshots_taken;
+	out->snapshot_bytes_last = atomic_load(&h->snapshot_bytes_last);
+	out->snapshot_bytes_total = atomic_load(&h->snapshot_bytes_total);
+	out->snapshots_installed = h->snapshots_installed;
+	out->snapshot_installed_bytes_last = h->installed_bytes_last;
+	out->proposal_seconds = &h->proposal_seconds;
 }
 
 /* --- commit propagation --- */
@@ -640,6 +689,13 @@ void raft_host_after_turn(struct raft_host *n)
 			    "no longer votes or campaigns, its data is stale "
 			    "and q53 status says \"removed\": stop it, or "
 			    "wipe its data and join it again");
+	}
+	raft_id leader = 0;
+	const char *leader_addr = NULL;
+	raft_leader(&n->raft, &leader, &leader_addr);
+	if (leader != 0 && leader != n->last_leader) {
+		n->leader_changes++;
+		n->last_leader = leader;
 	}
 	rh_compaction_turn(n);
 	/* what raft_host_propose queued this turn: one entry

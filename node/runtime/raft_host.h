@@ -71,6 +71,20 @@ int raft_host_propose(struct raft_host *h, struct command_payload *p,
 const struct raft_server *raft_host_server(struct raft_host *h, uint64_t id);
 void raft_host_status(struct raft_host *h, struct cluster_raft_status *out);
 
+/* What /metrics shows of raft (node/runtime/node_metrics.h). */
+struct prom_hist;
+struct raft_host_stats {
+	uint64_t applied_index;
+	uint64_t leader_changes;       /* a new leader seen by this node */
+	uint64_t snapshots_taken;      /* by this node */
+	uint64_t snapshot_bytes_last;  /* the last one taken, encoded */
+	uint64_t snapshot_bytes_total; /* every one taken */
+	uint64_t snapshots_installed; /* restored from a leader's, or at boot */
+	uint64_t snapshot_installed_bytes_last;
+	/* proposals of this node, propose to applied here (seconds) */
+	const struct prom_hist *proposal_seconds;
+};
+void raft_host_stats(struct raft_host *h, struct raft_host_stats *out);
 /* After each loop turn: the commit-propagation barrier (see above). */
 void raft_host_after_turn(struct raft_host *h);
 

@@ -25,6 +25,7 @@
  * replaying its log) are not fired. Proxies from the environment are not
  * used; https:// certificates are verified. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 
 #include "node/common/curl_loop.h"
 #include "node/common/errcode.h"
+#include "node/common/ids.h"
 #include "node/runtime/webhook.h"
 #include "node/control/control_fsm.h"
 #include "node/health/check_config.h"
@@ -46,6 +48,7 @@
 #define CN_WEBHOOK_PENDING_MAX 256 /* POSTs in flight or waiting */
 #define CN_WEBHOOK_STALE_MS    (5 * 60 * 1000)
 #define CN_WEBHOOK_AGENT       "quorum53-webhook"
+#define CN_ALARM_EXEC_MAX      64 /* --alarm-exec processes at once */
 
 #define cn_wlog(n, ...) cluster_log((n)->id, __VA_ARGS__)
 
@@ -59,6 +62,7 @@ struct webhook_post {
 	char *body; /* json_dumps'd, freed with free() */
 	char check_id[CLUSTER_CHECK_ID_MAX + 1];
 	uint64_t index;
+	bool healthy;
 	unsigned attempt; /* attempts started */
 	uint64_t due;	  /* uv_now of the next attempt (easy == NULL) */
 };
@@ -71,6 +75,23 @@ struct webhook_node {
 	uint64_t id;
 	char *name;
 	struct webhook *webhook;
+	void (*on_transition)(void *data, const char *check_id, bool healthy);
+	void *transition_data;
+	char *alarm_exec;				   /* NULL: none */
+	struct webhook_alarm history[WEBHOOK_HISTORY_MAX]; /* a ring */
+	uint64_t history_next;
+	void (*on_alarm)(void *data, const char *check_id, const char *target,
+			 const char *result);
+	void *alarm_data;
+};
+
+/* One --alarm-exec process. */
+struct alarm_proc {
+	uv_process_t proc;
+	struct webhook *w;
+	char check_id[CLUSTER_CHECK_ID_MAX + 1];
+	uint64_t index;
+	bool healthy;
 };
 
 struct webhook {
@@ -79,6 +100,8 @@ struct webhook {
 	uv_timer_t retry_timer;
 	struct webhook_post *posts;
 	size_t n_posts;
+	unsigned n_procs; /* --alarm-exec processes running */
+	struct alarm_proc *procs[CN_ALARM_EXEC_MAX]; /* NULL: free slot */
 	unsigned open; /* the retry timer + the curl loop not closed yet */
 	bool closing;
 	void (*close_cb)(void *data);
@@ -95,6 +118,7 @@ static void webhook_maybe_free(struct webhook *w)
 	if (!w->closing || w->open != 0)
 		return;
 	free(w->n->name);
+	free(w->n->alarm_exec);
 	free(w->n);
 	free(w);
 	if (cb != NULL)
@@ -124,6 +148,24 @@ static void post_free(struct webhook_post *p)
 }
 
 static void webhook_schedule_retry(struct webhook *w);
+
+/* An alarm's outcome: counted (on_alarm) and kept in the history. */
+static void alarm_outcome_at(struct webhook_node *n, const char *check_id,
+			     uint64_t index, bool healthy, unsigned attempts,
+			     const char *target, const char *result)
+{
+	if (n->on_alarm != NULL)
+		n->on_alarm(n->alarm_data, check_id, target, result);
+	struct webhook_alarm *a =
+	    &n->history[n->history_next++ % WEBHOOK_HISTORY_MAX];
+	snprintf(a->check_id, sizeof(a->check_id), "%s", check_id);
+	a->index = index;
+	a->healthy = healthy;
+	a->attempts = attempts;
+	a->target = target;
+	a->result = result;
+	a->time_ms = ids_wall_ms();
+}
 
 static size_t on_body(char *buf, size_t size, size_t nmemb, void *userp)
 {
@@ -195,6 +237,8 @@ static void post_finished(struct webhook_post *p, CURLcode result)
 			"health check %s: webhook for index %" PRIu64
 			" delivered (HTTP %ld)",
 			p->check_id, p->index, code);
+		alarm_outcome_at(n, p->check_id, p->index, p->healthy,
+				 p->attempt, "webhook", "delivered");
 		post_free(p);
 		return;
 	}
@@ -207,6 +251,8 @@ static void post_finished(struct webhook_post *p, CURLcode result)
 			"health check %s: webhook for index %" PRIu64
 			" failed after %u attempts (%s)",
 			p->check_id, p->index, p->attempt, why);
+		alarm_outcome_at(n, p->check_id, p->index, p->healthy,
+				 p->attempt, "webhook", "failed");
 		post_free(p);
 		return;
 	}
@@ -347,6 +393,7 @@ static int webhook_fire(struct webhook *w,
 		return Q53_ENOMEM;
 	p->w = w;
 	p->index = t->index;
+	p->healthy = t->healthy;
 	snprintf(p->check_id, sizeof(p->check_id), "%s", t->check_id);
 	p->url = strdup(hc->config->webhook_url);
 	p->body = transition_body(w->n, t, hc);
@@ -370,7 +417,152 @@ err:
 	return rv;
 }
 
+/* --- --alarm-exec --- */
+
+static void alarm_proc_closed(uv_handle_t *h)
+{
+	struct alarm_proc *a = h->data;
+	struct webhook *w = a->w;
+
+	for (unsigned i = 0; i < CN_ALARM_EXEC_MAX; i++)
+		if (w->procs[i] == a)
+			w->procs[i] = NULL;
+	free(a);
+	w->n_procs--;
+	w->open--;
+	webhook_maybe_free(w);
+}
+
+static void alarm_proc_exit(uv_process_t *proc, int64_t status, int sig)
+{
+	struct alarm_proc *a = proc->data;
+	struct webhook_node *n = a->w->n;
+
+	if (status == 0 && sig == 0) {
+		cn_wlog(n,
+			"health check %s: alarm command for index %" PRIu64
+			" done",
+			a->check_id, a->index);
+		alarm_outcome_at(n, a->check_id, a->index, a->healthy, 1,
+				 "exec", "delivered");
+	} else {
+		cn_wlog(n,
+			"health check %s: alarm command for index %" PRIu64
+			" failed (exit %lld, signal %d)",
+			a->check_id, a->index, (long long)status, sig);
+		alarm_outcome_at(n, a->check_id, a->index, a->healthy, 1,
+				 "exec", "failed");
+	}
+	uv_close((uv_handle_t *)proc, alarm_proc_closed);
+}
+
+/* Runs --alarm-exec for t (not waited for: its exit is logged). */
+static void alarm_exec_fire(struct webhook *w,
+			    const struct control_fsm_transition *t,
+			    const struct control_fsm_health_check *hc)
+{
+	struct webhook_node *n = w->n;
+	char when[32], e_id[96], e_status[32], e_index[48], e_time[48];
+	char e_node[160];
+	char *body = transition_body(n, t, hc), *e_json = NULL;
+	struct alarm_proc *a = NULL;
+	int rv;
+
+	if (w->n_procs >= CN_ALARM_EXEC_MAX) {
+		cn_wlog(n,
+			"health check %s: alarm command for index %" PRIu64
+			" dropped: %d running",
+			t->check_id, t->index, CN_ALARM_EXEC_MAX);
+		alarm_outcome_at(n, t->check_id, t->index, t->healthy, 0,
+				 "exec", "dropped");
+		free(body);
+		return;
+	}
+	rfc3339(t->time_ms, when);
+	snprintf(e_id, sizeof(e_id), "Q53_HEALTH_CHECK_ID=%s", t->check_id);
+	snprintf(e_status, sizeof(e_status), "Q53_STATUS=%s",
+		 t->healthy ? "Healthy" : "Unhealthy");
+	snprintf(e_index, sizeof(e_index), "Q53_INDEX=%" PRIu64, t->index);
+	snprintf(e_time, sizeof(e_time), "Q53_TIME=%s", when);
+	snprintf(e_node, sizeof(e_node), "Q53_NODE=%.128s", n->name);
+	if (body != NULL && (e_json = malloc(strlen(body) + 16)) != NULL)
+		sprintf(e_json, "Q53_ALARM_JSON=%s", body);
+	a = calloc(1, sizeof(*a));
+	if (a == NULL || e_json == NULL) {
+		cn_wlog(n,
+			"health check %s: alarm command dropped: out of "
+			"memory",
+			t->check_id);
+		alarm_outcome_at(n, t->check_id, t->index, t->healthy, 0,
+				 "exec", "dropped");
+		goto out;
+	}
+	char *args[] = {"/bin/sh", "-c", n->alarm_exec, NULL};
+	char *env[] = {e_id,
+		       e_status,
+		       e_index,
+		       e_time,
+		       e_node,
+		       e_json,
+		       "PATH=/usr/bin:/bin",
+		       NULL};
+	uv_stdio_container_t stdio[3] = {
+	    {.flags = UV_IGNORE},
+	    {.flags = UV_INHERIT_FD, .data.fd = 2},
+	    {.flags = UV_INHERIT_FD, .data.fd = 2}};
+	uv_process_options_t opt = {
+	    .exit_cb = alarm_proc_exit,
+	    .file = "/bin/sh",
+	    .args = args,
+	    .env = env,
+	    .stdio_count = 3,
+	    .stdio = stdio,
+	};
+	a->w = w;
+	a->index = t->index;
+	a->healthy = t->healthy;
+	snprintf(a->check_id, sizeof(a->check_id), "%s", t->check_id);
+	a->proc.data = a;
+	rv = uv_spawn(n->loop, &a->proc, &opt);
+	if (rv != 0) {
+		cn_wlog(n, "health check %s: alarm command: %s", t->check_id,
+			uv_strerror(rv));
+		alarm_outcome_at(n, t->check_id, t->index, t->healthy, 1,
+				 "exec", "failed");
+		/* uv_spawn failed: the handle still needs closing */
+		w->n_procs++;
+		w->open++;
+		uv_close((uv_handle_t *)&a->proc, alarm_proc_closed);
+		a = NULL;
+		goto out;
+	}
+	w->n_procs++;
+	w->open++;
+	for (unsigned i = 0; i < CN_ALARM_EXEC_MAX; i++)
+		if (w->procs[i] == NULL) {
+			w->procs[i] = a;
+			break;
+		}
+	a = NULL;
+out:
+	free(a);
+	free(body);
+	free(e_json);
+}
+
 /* --- API (webhook.h) --- */
+
+void webhook_history(const struct webhook *hook,
+		     void (*fn)(void *ctx, const struct webhook_alarm *a),
+		     void *ctx)
+{
+	const struct webhook_node *n = hook->n;
+	uint64_t first = n->history_next > WEBHOOK_HISTORY_MAX
+			     ? n->history_next - WEBHOOK_HISTORY_MAX
+			     : 0;
+	for (uint64_t i = first; i < n->history_next; i++)
+		fn(ctx, &n->history[i % WEBHOOK_HISTORY_MAX]);
+}
 
 int webhook_init(struct webhook **out, const struct webhook_config *config)
 {
@@ -382,6 +574,15 @@ int webhook_init(struct webhook **out, const struct webhook_config *config)
 	if (n == NULL)
 		return Q53_ENOMEM;
 	n->ops = config->ops;
+	n->on_transition = config->on_transition;
+	n->transition_data = config->transition_data;
+	n->on_alarm = config->on_alarm;
+	n->alarm_data = config->alarm_data;
+	if (config->alarm_exec != NULL &&
+	    (n->alarm_exec = strdup(config->alarm_exec)) == NULL) {
+		free(n);
+		return Q53_ENOMEM;
+	}
 	n->loop = config->ops.loop;
 	n->fsm = config->ops.fsm;
 	n->id = config->ops.node_id;
@@ -419,6 +620,9 @@ void webhook_after_apply(struct webhook *hook)
 	bool leader;
 
 	control_fsm_take_transitions(n->fsm, &ts);
+	for (size_t i = 0; n->on_transition != NULL && i < ts.n; i++)
+		n->on_transition(n->transition_data, ts.items[i].check_id,
+				 ts.items[i].healthy);
 	if (w == NULL || w->closing || (ts.n == 0 && ts.dropped == 0))
 		goto out;
 	leader = cluster_is_leader(&n->ops);
@@ -431,7 +635,8 @@ void webhook_after_apply(struct webhook *hook)
 
 		if (control_fsm_health_check_get(n->fsm, t->check_id, &hc) !=
 			0 ||
-		    hc.config->webhook_url[0] == '\0')
+		    (hc.config->webhook_url[0] == '\0' &&
+		     n->alarm_exec == NULL))
 			continue;
 		if (t->time_ms + CN_WEBHOOK_STALE_MS < now) {
 			cn_wlog(n,
@@ -440,6 +645,10 @@ void webhook_after_apply(struct webhook *hook)
 				t->check_id, t->index);
 			continue;
 		}
+		if (n->alarm_exec != NULL)
+			alarm_exec_fire(w, t, &hc);
+		if (hc.config->webhook_url[0] == '\0')
+			continue;
 		if (w->n_posts >= CN_WEBHOOK_PENDING_MAX) {
 			cn_wlog(n,
 				"health check %s: webhook for index "
@@ -485,6 +694,11 @@ void webhook_close(struct webhook *hook, void (*done)(void *data), void *data)
 	w->open++; /* this function's own reference */
 	while (w->posts != NULL)
 		post_free(w->posts);
+	/* Alarm commands still running are told to stop; their exits close
+	 * them. */
+	for (unsigned i = 0; i < CN_ALARM_EXEC_MAX; i++)
+		if (w->procs[i] != NULL)
+			uv_process_kill(&w->procs[i]->proc, SIGTERM);
 	/* Every easy handle is out. */
 	curl_loop_close(w->curl, on_curl_closed, w);
 	w->curl = NULL;

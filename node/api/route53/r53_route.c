@@ -212,6 +212,17 @@ void r53_route_parse(const char *method, const char *path, r53_query_fn query,
 			op = R53_LIST_CIDR_BLOCKS;
 		if (g.n >= 2)
 			set(out->id, g.s[1]);
+	} else if (strcmp(s0, "queryloggingconfig") == 0) {
+		if (g.n == 1)
+			op = post  ? R53_CREATE_QLC
+			     : get ? R53_LIST_QLCS
+				   : R53_UNKNOWN;
+		else if (g.n == 2)
+			op = get   ? R53_GET_QLC
+			     : del ? R53_DELETE_QLC
+				   : R53_UNKNOWN;
+		if (g.n == 2)
+			set(out->id, g.s[1]);
 	} else if (strcmp(s0, "accountlimit") == 0 && g.n == 2 && get) {
 		op = R53_ACCOUNT_LIMIT;
 		set(out->kind, g.s[1]);
@@ -369,6 +380,10 @@ const char *r53_op_name(enum r53_op op)
 	    [R53_UPDATE_TPI] = "UpdateTrafficPolicyInstance",
 	    [R53_DELETE_TPI] = "DeleteTrafficPolicyInstance",
 	    [R53_TPI_COUNT] = "GetTrafficPolicyInstanceCount",
+	    [R53_CREATE_QLC] = "CreateQueryLoggingConfig",
+	    [R53_GET_QLC] = "GetQueryLoggingConfig",
+	    [R53_LIST_QLCS] = "ListQueryLoggingConfigs",
+	    [R53_DELETE_QLC] = "DeleteQueryLoggingConfig",
 	    [R53_CREATE_CIDR] = "CreateCidrCollection",
 	    [R53_CHANGE_CIDR] = "ChangeCidrCollection",
 	    [R53_DELETE_CIDR] = "DeleteCidrCollection",

@@ -57,6 +57,11 @@ enum r53_op {
 	R53_UPDATE_TPI,
 	R53_DELETE_TPI,
 	R53_TPI_COUNT,
+	/* query logging configs (id: the config's) */
+	R53_CREATE_QLC,
+	R53_GET_QLC,
+	R53_LIST_QLCS,
+	R53_DELETE_QLC,
 	R53_OP_COUNT /* not an operation: the number of kinds */
 };
 

@@ -43,6 +43,8 @@
 #define MAX_SKEW_S 300
 #define KEYS_MAX   1024
 #define SECRET_MAX 128
+/* (operation, status) pairs counted; more fall into ("other", status) */
+#define REST_COUNTS_MAX 512
 
 struct key {
 	char akid[SIGV4_AKID_MAX + 1];
@@ -57,6 +59,17 @@ struct route53_rest {
 	const struct cluster_ops *ops; /* the FSM's access keys (NULL: none) */
 	struct cluster_ops ops_copy;
 	unsigned long long requests;
+	char *(*metrics)(void *data, size_t *len);
+	void *metrics_data;
+	char *(*alarms)(void *data, const char *check_id, size_t *len);
+	void *alarms_data;
+	/* requests answered, by operation and status (/metrics) */
+	struct rest_count {
+		const char *op;
+		unsigned status;
+		unsigned long long n;
+	} counts[REST_COUNTS_MAX];
+	size_t n_counts;
 };
 
 /* One Route 53 request waiting for the node's answer. */
@@ -191,6 +204,8 @@ static unsigned error_status(const char *code, const char **out_code)
 	    {"NoSuchCidrCollectionException", 404, NULL},
 	    {"NoSuchCidrLocationException", 404, NULL},
 	    {"CidrCollectionVersionMismatchException", 409, NULL},
+	    {"NoSuchQueryLoggingConfig", 404, NULL},
+	    {"QueryLoggingConfigAlreadyExists", 409, NULL},
 	    {API_ERR_UNAVAILABLE, 503, "ServiceUnavailable"},
 	    {API_ERR_NOT_LEADER, 503, "ServiceUnavailable"},
 	    {API_ERR_NOT_IMPLEMENTED, 501, "NotImplemented"},
@@ -430,6 +445,7 @@ static void xo_marker_page(struct xml_out *x, const struct op *o,
 /* --- answers --- */
 
 static bool answer_more(struct op *o, const Q53__Api__Response *resp);
+static bool answer_qlog(struct op *o, const Q53__Api__Response *resp);
 
 static void answer(struct op *o, const Q53__Api__Response *resp)
 {
@@ -1693,6 +1709,11 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 	case R53_LIST_CIDR_LOCATIONS:
 	case R53_LIST_CIDR_BLOCKS:
 		return answer_cidr(o, resp);
+	case R53_CREATE_QLC:
+	case R53_GET_QLC:
+	case R53_LIST_QLCS:
+	case R53_DELETE_QLC:
+		return answer_qlog(o, resp);
 	case R53_UPDATE_ZONE_COMMENT: {
 		const Q53__Api__UpdateZoneCommentResponse *u =
 		    resp->update_zone_comment;
@@ -1822,6 +1843,145 @@ static bool answer_more(struct op *o, const Q53__Api__Response *resp)
 	default:
 		return false;
 	}
+}
+
+/* --- query logging configs --- */
+
+static void xo_qlog(struct xml_out *x, const Q53__Api__QueryLoggingConfig *c)
+{
+	xo_open(x, "QueryLoggingConfig");
+	xo_text(x, "Id", c->id);
+	xo_text(x, "HostedZoneId", c->hosted_zone_id);
+	xo_text(x, "CloudWatchLogsLogGroupArn",
+		c->cloud_watch_logs_log_group_arn);
+	xo_close(x);
+}
+
+static bool answer_qlog(struct op *o, const Q53__Api__Response *resp)
+{
+	struct xml_out x;
+	const char *hdr[] = {"x-amzn-RequestId", o->request_id, NULL, NULL,
+			     NULL};
+	char location[256];
+
+	switch (o->kind) {
+	case R53_CREATE_QLC: {
+		const Q53__Api__CreateQueryLoggingConfigResponse *c =
+		    resp->create_query_logging;
+		if (c == NULL || c->config == NULL ||
+		    xo_begin(&x, "CreateQueryLoggingConfigResponse") != 0)
+			return false;
+		xo_qlog(&x, c->config);
+		snprintf(location, sizeof(location),
+			 "https://route53.amazonaws.com/2013-04-01/"
+			 "queryloggingconfig/%s",
+			 c->config->id);
+		hdr[2] = "Location";
+		hdr[3] = location;
+		xo_send(&x, o, 201, hdr);
+		return true;
+	}
+	case R53_DELETE_QLC:
+		if (xo_begin(&x, "DeleteQueryLoggingConfigResponse") != 0)
+			return false;
+		xo_send(&x, o, 200, hdr);
+		return true;
+	case R53_GET_QLC: {
+		const Q53__Api__ListQueryLoggingConfigsResponse *l =
+		    resp->list_query_logging;
+		const Q53__Api__QueryLoggingConfig *c = NULL;
+		for (size_t i = 0; l != NULL && i < l->n_configs; i++)
+			if (strcmp(l->configs[i]->id, o->id) == 0)
+				c = l->configs[i];
+		if (l == NULL)
+			return false;
+		if (c == NULL) {
+			send_error(o->r, o->request_id, 404,
+				   "NoSuchQueryLoggingConfig",
+				   "There is no query logging configuration "
+				   "with the ID %.80s",
+				   o->id);
+			return true;
+		}
+		if (xo_begin(&x, "GetQueryLoggingConfigResponse") != 0)
+			return false;
+		xo_qlog(&x, c);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	case R53_LIST_QLCS: {
+		const Q53__Api__ListQueryLoggingConfigsResponse *l =
+		    resp->list_query_logging;
+		if (l == NULL ||
+		    xo_begin(&x, "ListQueryLoggingConfigsResponse") != 0)
+			return false;
+		xo_open(&x, "QueryLoggingConfigs");
+		for (size_t i = 0; i < l->n_configs; i++)
+			xo_qlog(&x, l->configs[i]);
+		xo_close(&x);
+		xo_send(&x, o, 200, hdr);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+static void op_qlog(struct route53_rest *rest, struct op *o,
+		    const struct r53_route *rt)
+{
+	static const char *const names[] = {"HostedZoneId",
+					    "CloudWatchLogsLogGroupArn"};
+	Q53__Api__Request req = Q53__API__REQUEST__INIT;
+	Q53__Api__CreateQueryLoggingConfigRequest c =
+	    Q53__API__CREATE_QUERY_LOGGING_CONFIG_REQUEST__INIT;
+	Q53__Api__DeleteQueryLoggingConfigRequest d =
+	    Q53__API__DELETE_QUERY_LOGGING_CONFIG_REQUEST__INIT;
+	Q53__Api__ListQueryLoggingConfigsRequest l =
+	    Q53__API__LIST_QUERY_LOGGING_CONFIGS_REQUEST__INIT;
+	char *v[2] = {NULL, NULL}, err[512];
+	const char *zone = http_request_query(o->r, "hostedzoneid");
+	size_t len;
+	const uint8_t *body;
+
+	switch (rt->op) {
+	case R53_CREATE_QLC:
+		body = http_request_body(o->r, &len);
+		if (r53_xml_fields(body, len, "CreateQueryLoggingConfigRequest",
+				   names, 2, v, err, sizeof(err)) != 0) {
+			send_error_text(o, err);
+			free(o);
+			return;
+		}
+		if (v[0] == NULL || v[1] == NULL) {
+			r53_fields_free(v, 2);
+			send_error(
+			    o->r, o->request_id, 400, "InvalidInput",
+			    "CreateQueryLoggingConfigRequest needs "
+			    "HostedZoneId and CloudWatchLogsLogGroupArn");
+			free(o);
+			return;
+		}
+		c.hosted_zone_id = v[0];
+		c.cloud_watch_logs_log_group_arn = v[1];
+		req.body_case = Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING;
+		req.create_query_logging = &c;
+		break;
+	case R53_DELETE_QLC:
+		d.id = o->id;
+		req.body_case = Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING;
+		req.delete_query_logging = &d;
+		break;
+	default: /* GET (one, from the list) and LIST */
+		l.hosted_zone_id =
+		    (char *)(rt->op == R53_LIST_QLCS && zone != NULL ? zone
+								     : "");
+		req.body_case = Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING;
+		req.list_query_logging = &l;
+		break;
+	}
+	submit(rest, o, &req);
+	r53_fields_free(v, 2);
 }
 
 /* --- CIDR collections --- */
@@ -2124,6 +2284,12 @@ static void route(struct route53_rest *rest, struct op *o)
 	case R53_LIST_CIDR_LOCATIONS:
 	case R53_LIST_CIDR_BLOCKS:
 		op_cidr(rest, o, &rt);
+		return;
+	case R53_CREATE_QLC:
+	case R53_GET_QLC:
+	case R53_LIST_QLCS:
+	case R53_DELETE_QLC:
+		op_qlog(rest, o, &rt);
 		return;
 	case R53_UNKNOWN:
 	case R53_OP_COUNT:
@@ -2468,11 +2634,117 @@ static size_t max_body_of(void *data, const char *method, const char *path)
 		   : 0;
 }
 
+static void on_response(void *data, const char *operation, unsigned status)
+{
+	struct route53_rest *rest = data;
+	const char *op = operation != NULL ? operation : "Unknown";
+
+	for (size_t i = 0; i < rest->n_counts; i++) {
+		struct rest_count *c = &rest->counts[i];
+		if (c->status == status && strcmp(c->op, op) == 0) {
+			c->n++;
+			return;
+		}
+	}
+	if (rest->n_counts == REST_COUNTS_MAX - 1 && strcmp(op, "other") != 0) {
+		on_response(data, "other", status);
+		return;
+	}
+	rest->counts[rest->n_counts++] =
+	    (struct rest_count){.op = op, .status = status, .n = 1};
+}
+
+void route53_rest_counts(const struct route53_rest *r, route53_rest_count_fn fn,
+			 void *ctx)
+{
+	for (size_t i = 0; i < r->n_counts; i++)
+		fn(ctx, r->counts[i].op, r->counts[i].status, r->counts[i].n);
+}
+
+/* The operation a request is counted under, before it is authenticated
+ * (a refused request counts too). */
+static const char *operation_of(struct http_request *r)
+{
+	const char *path = http_request_path(r);
+	if (strcmp(path, "/q53/alarms") == 0)
+		return "Q53Alarms";
+	if (rest_keys_match(path))
+		return "Q53AccessKeys";
+	if (rest_q53_match(path))
+		return "Q53Api";
+	if (rest_latency_match(path))
+		return "Q53Latency";
+	struct r53_route rt;
+	r53_route_parse(http_request_method(r), path, route_query, r, &rt);
+	return r53_op_name(rt.op);
+}
+
+/* GET /metrics: Prometheus text, unauthenticated (it names zones and
+ * health checks, never records). */
+static void serve_metrics(struct route53_rest *rest, struct http_request *r)
+{
+	size_t len = 0;
+	char *text;
+
+	http_request_set_operation(r, "Metrics");
+	if (strcmp(http_request_method(r), "GET") != 0 &&
+	    strcmp(http_request_method(r), "HEAD") != 0) {
+		http_respond(r, 405, "text/plain", "GET /metrics\n", 13, NULL);
+		return;
+	}
+	text = rest->metrics(rest->metrics_data, &len);
+	if (text == NULL) {
+		http_respond(r, 503, "text/plain", "out of memory\n", 14, NULL);
+		return;
+	}
+	http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+		     len, NULL);
+	free(text);
+}
+
+/* GET /q53/alarms: the health alarms' history this node keeps (the
+ * leader's), for administrators. */
+static void serve_alarms(struct route53_rest *rest, struct op *o)
+{
+	struct http_request *r = o->r;
+	const char *headers[] = {"x-amzn-RequestId", o->request_id, NULL};
+	size_t len = 0;
+
+	struct rest_auth_target t;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.action, sizeof(t.action), "q53:ListHealthCheckAlarms");
+	snprintf(t.resource, sizeof(t.resource), "*");
+	if (!check_policy(o, o->policy, &t, NULL))
+		return;
+	if (strcmp(http_request_method(r), "GET") != 0) {
+		send_error(r, o->request_id, 405, "InvalidInput",
+			   "GET /q53/alarms[?health_check_id=ID]");
+		return;
+	}
+	char *text = rest->alarms(
+	    rest->alarms_data, http_request_query(r, "health_check_id"), &len);
+	if (text == NULL) {
+		send_error(r, o->request_id, 503, "ServiceUnavailable",
+			   "out of memory; retry");
+		return;
+	}
+	http_respond(r, 200, "application/json", text, len, headers);
+	free(text);
+}
+
 static void on_request(void *data, struct http_request *r)
 {
 	struct route53_rest *rest = data;
-	struct op *o = calloc(1, sizeof(*o));
+	struct op *o;
 	char rid[40];
+
+	if (rest->metrics != NULL &&
+	    strcmp(http_request_path(r), "/metrics") == 0) {
+		serve_metrics(rest, r);
+		return;
+	}
+	http_request_set_operation(r, operation_of(r));
+	o = calloc(1, sizeof(*o));
 
 	snprintf(rid, sizeof(rid), "q53-%llx-%llx",
 		 (unsigned long long)time(NULL), ++rest->requests);
@@ -2485,6 +2757,12 @@ static void on_request(void *data, struct http_request *r)
 	o->rest = rest;
 	memcpy(o->request_id, rid, sizeof(rid));
 	if (!authenticate(rest, o)) {
+		free(o);
+		return;
+	}
+	if (rest->alarms != NULL &&
+	    strcmp(http_request_path(r), "/q53/alarms") == 0) {
+		serve_alarms(rest, o);
 		free(o);
 		return;
 	}
@@ -2680,6 +2958,10 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		return Q53_ENOMEM;
 	}
 	rest->api = config->api;
+	rest->metrics = config->metrics;
+	rest->metrics_data = config->metrics_data;
+	rest->alarms = config->alarms;
+	rest->alarms_data = config->alarms_data;
 	if (config->ops != NULL) {
 		rest->ops_copy = *config->ops;
 		rest->ops = &rest->ops_copy;
@@ -2701,6 +2983,7 @@ int route53_rest_start(struct route53_rest **out, uv_loop_t *loop,
 		struct http_server_config hc = {
 		    .listen = config->listen,
 		    .handler = on_request,
+		    .on_response = on_response,
 		    .max_body_of = max_body_of,
 		    .limits = config->limits,
 		    .data = rest,

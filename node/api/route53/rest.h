@@ -51,7 +51,25 @@ struct route53_rest_config {
 	const char *tls_key_file;
 	bool allow_plain;
 	struct http_server_limits limits; /* the listener's; 0s: defaults */
+	/* Optional: GET /metrics (unauthenticated, as Prometheus scrapes)
+	 * answers with the text metrics(metrics_data, &len) returns
+	 * (malloc'd, freed here; NULL: 503). NULL: /metrics is not
+	 * served. */
+	char *(*metrics)(void *metrics_data, size_t *len);
+	void *metrics_data;
+	/* Optional: GET /q53/alarms[?health_check_id=ID] (signed, an
+	 * administrator's key) answers with the JSON alarms(alarms_data,
+	 * check id or NULL, &len) returns (malloc'd, freed here). */
+	char *(*alarms)(void *alarms_data, const char *check_id, size_t *len);
+	void *alarms_data;
 };
+
+/* Every (operation, HTTP status) answered so far and how many times:
+ * fn(ctx, operation, status, count) per pair. Loop thread. */
+typedef void (*route53_rest_count_fn)(void *ctx, const char *operation,
+				      unsigned status, unsigned long long n);
+void route53_rest_counts(const struct route53_rest *r, route53_rest_count_fn fn,
+			 void *ctx);
 
 /* The options' consistency, before anything starts (TLS files both or
  * neither, plain HTTP only on loopback unless allowed): 0 or

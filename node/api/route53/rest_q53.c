@@ -107,6 +107,12 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 		return "route53:ListCidrLocations";
 	case Q53__API__REQUEST__BODY_LIST_CIDR_BLOCKS:
 		return "route53:ListCidrBlocks";
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+		return "route53:CreateQueryLoggingConfig";
+	case Q53__API__REQUEST__BODY_DELETE_QUERY_LOGGING:
+		return "route53:DeleteQueryLoggingConfig";
+	case Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING:
+		return "route53:ListQueryLoggingConfigs";
 	case Q53__API__REQUEST__BODY_TRAFFIC_FLOW:
 		/* The operation's own Route 53 action: rest_q53_target. */
 		return "route53:GetTrafficPolicy";
@@ -144,6 +150,18 @@ char **rest_q53_zone_ref(Q53__Api__Request *req)
 		return req->get_zone_limit ? &req->get_zone_limit->zone : NULL;
 	case Q53__API__REQUEST__BODY_SET_ZONE_LIMIT:
 		return req->set_zone_limit ? &req->set_zone_limit->zone : NULL;
+	case Q53__API__REQUEST__BODY_CREATE_QUERY_LOGGING:
+		return req->create_query_logging
+			   ? &req->create_query_logging->hosted_zone_id
+			   : NULL;
+	case Q53__API__REQUEST__BODY_LIST_QUERY_LOGGING:
+		/* "" = every zone: resource "*" */
+		return req->list_query_logging &&
+			       req->list_query_logging->hosted_zone_id &&
+			       req->list_query_logging->hosted_zone_id[0] !=
+				   '\0'
+			   ? &req->list_query_logging->hosted_zone_id
+			   : NULL;
 	case Q53__API__REQUEST__BODY_LIST_CHANGES:
 		/* "" = every zone: stays "" (resource "*") */
 		return req->list_changes && req->list_changes->zone &&
