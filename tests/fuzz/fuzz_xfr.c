@@ -116,6 +116,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rv == 0) {
 		if (x.qname_len == 0 || x.qname_len > 255)
 			abort();
+		if (x.opcode == 5) {
+			/* An RFC 2136 UPDATE's sections. */
+			struct xfr_update_rr rr[8];
+			size_t n = xfr_out_update_rrs(&x, true, rr, 8);
+			if (n > 9)
+				abort();
+			n = xfr_out_update_rrs(&x, false, rr, 8);
+			for (size_t i = 0; i < n && i < 8; i++)
+				if (rr[i].owner_len == 0 ||
+				    rr[i].owner_len > sizeof(rr[i].owner))
+					abort();
+		}
 		int v = xfr_out_verify(&x, SECRET, sizeof(SECRET));
 		if (v > 0)
 			rv = xfr_out_refuse(&x, 9, (uint16_t)v);

@@ -93,6 +93,10 @@ def test_update(cluster, tool):
     p = run_update(tool, leader, secret, [f"update delete txt.{ZONE}"])
     assert p.returncode == 0, p.stdout + p.stderr
     wait_all(c, f"txt.{ZONE}", "TXT", [])
+    # A follower does not take updates (send them to the leader).
+    f = [n for n in c.members() if n.id != leader.id][0]
+    p = run_update(tool, f, secret, [f"update add follower.{ZONE} 300 A 192.0.2.7"])
+    assert p.returncode != 0 and "REFUSED" in (p.stdout + p.stderr).upper()
     # A wrong key changes nothing.
     bad = base64.b64encode(os.urandom(32)).decode()
     p = run_update(tool, leader, bad, [f"update add evil.{ZONE} 300 A 192.0.2.66"])
