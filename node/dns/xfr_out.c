@@ -61,11 +61,14 @@ static bool classify(const uint8_t *q, size_t len, uint16_t *qtype,
 	unsigned rrs;
 
 	*signed_ = false;
-	unsigned opcode = (q[2] >> 3) & 0xf;
+	unsigned opcode;
 
+	if (len < 12 + 5)
+		return false;
 	/* QUERY, or UPDATE (RFC 2136: its zone section is the question). */
-	if (len < 12 + 5 || (q[2] & 0x80) != 0 ||
-	    (opcode != 0 && opcode != 5) || q[4] != 0 || q[5] != 1)
+	opcode = (q[2] >> 3) & 0xf;
+	if ((q[2] & 0x80) != 0 || (opcode != 0 && opcode != 5) || q[4] != 0 ||
+	    q[5] != 1)
 		return false;
 	if (!skip_name(q, len, &off) || off + 4 > len)
 		return false;
