@@ -44,10 +44,12 @@ static int print_transfer(const struct cli *cli,
 				      "Algorithm", z->keys[i]->algorithm,
 				      "Secret", z->keys[i]->secret));
 		return cli_print_json(json_pack(
-		    "{s:s,s:I,s:o,s:o}", "ZoneId", z->zone_id, "Serial",
-		    (json_int_t)z->serial, "Secondaries", sec, "Keys", keys));
+		    "{s:s,s:I,s:o,s:o,s:b}", "ZoneId", z->zone_id, "Serial",
+		    (json_int_t)z->serial, "Secondaries", sec, "Keys", keys,
+		    "AllowUpdate", z->allow_update));
 	}
-	printf("ZoneId\t%s\nSerial\t%u\n", z->zone_id, z->serial);
+	printf("ZoneId\t%s\nSerial\t%u\nAllowUpdate\t%s\n", z->zone_id,
+	       z->serial, z->allow_update ? "yes" : "no");
 	for (size_t i = 0; i < z->n_secondaries; i++)
 		printf("Secondary\t%s\n", z->secondaries[i]);
 	for (size_t i = 0; i < z->n_keys; i++)
@@ -60,17 +62,18 @@ int cli_zone_transfer(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] =
 	    "q53 zone transfer ID|NAME [--secondaries IP[:PORT],... --tsig "
-	    "NAME[:ALG[:SECRET]],...] [--off]";
+	    "NAME[:ALG[:SECRET]],...] [--allow-update] [--off]";
 	const char *secondaries = NULL, *tsig = NULL;
-	bool off = false;
+	bool off = false, allow_update = false;
 	const struct cli_opt opts[] = {
 	    {"secondaries", &secondaries, NULL},
 	    {"tsig", &tsig, NULL},
 	    {"off", NULL, &off},
+	    {"allow-update", NULL, &allow_update},
 	};
 	const char *pos[1];
 	size_t npos;
-	int rv = cli_parse_args(argc, argv, opts, 3, pos, 1, &npos, usage);
+	int rv = cli_parse_args(argc, argv, opts, 4, pos, 1, &npos, usage);
 	if (rv != CLI_EXIT_OK)
 		return rv;
 	if (npos != 1)
@@ -86,7 +89,7 @@ int cli_zone_transfer(struct cli *cli, int argc, char **argv)
 	char *sec[XFR_CLI_MAX], *ktext[XFR_CLI_MAX];
 	char *sbuf = NULL, *kbuf = NULL;
 
-	if (secondaries == NULL && tsig == NULL && !off) {
+	if (secondaries == NULL && tsig == NULL && !off && !allow_update) {
 		gt.zone = (char *)pos[0];
 		req.body_case = Q53__API__REQUEST__BODY_GET_ZONE_TRANSFER;
 		req.get_zone_transfer = &gt;
@@ -95,14 +98,14 @@ int cli_zone_transfer(struct cli *cli, int argc, char **argv)
 			return cli_usage_error("--off takes no --secondaries "
 					       "or --tsig (usage: %s)",
 					       usage);
-		if (!off && (secondaries == NULL || tsig == NULL))
-			return cli_usage_error("zone transfer needs both "
-					       "--secondaries and --tsig "
+		if (!off && tsig == NULL)
+			return cli_usage_error("zone transfer needs --tsig "
 					       "(usage: %s)",
 					       usage);
+		st.allow_update = allow_update;
 		st.zone = (char *)pos[0];
 		if (!off) {
-			sbuf = strdup(secondaries);
+			sbuf = strdup(secondaries != NULL ? secondaries : "");
 			kbuf = strdup(tsig);
 			if (sbuf == NULL || kbuf == NULL) {
 				free(sbuf);

@@ -59,6 +59,7 @@ static void xfr_reply(struct api_edge *n, struct api_call *call,
 	}
 	zt.keys = keyp;
 	zt.n_keys = c != NULL ? c->n_keys : 0;
+	zt.allow_update = c != NULL && c->allow_update;
 	if (write) {
 		r.body_case = Q53__API__RESPONSE__BODY_SET_ZONE_TRANSFER;
 		r.set_zone_transfer = &zt;
@@ -173,6 +174,7 @@ static void xfr_set(struct api_edge *n, struct api_call *call,
 			return;
 	}
 	cfg.n_keys = (uint8_t)q->n_keys;
+	cfg.allow_update = q->allow_update;
 	/* Checked here, once more by apply (the log is untrusted). */
 	if (xfr_config_check(&cfg, err, sizeof(err)) != 0) {
 		api_reply_error_text(call, err);

@@ -85,6 +85,8 @@ const char *command_type_name(uint16_t type)
 		return "LatencySamples";
 	case COMMAND_SET_ZONE_TRANSFER:
 		return "SetZoneTransfer";
+	case COMMAND_DYNAMIC_UPDATE:
+		return "DynamicUpdate";
 	case COMMAND_CREATE_CIDR_COLLECTION:
 		return "CreateCidrCollection";
 	case COMMAND_CHANGE_CIDR_COLLECTION:
@@ -719,6 +721,50 @@ int command_encode_set_zone_limit(const struct command_set_zone_limit *c,
 	return pack_payload(COMMAND_SET_ZONE_LIMIT, &m.base, out);
 }
 
+int command_encode_dynamic_update(const struct command_dynamic_update *c,
+				  struct command_payload *out)
+{
+	Q53__Command__DynamicUpdate m;
+	size_t n = c->n_prereqs + c->n_updates;
+	Q53__Command__UpdateRr *items = raft_calloc(n + 1, sizeof(*items));
+	Q53__Command__UpdateRr **ptrs = raft_calloc(n + 1, sizeof(*ptrs));
+	int rc;
+
+	if (items == NULL || ptrs == NULL) {
+		raft_free(items);
+		raft_free(ptrs);
+		return Q53_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct command_dyn_rr *r =
+		    i < c->n_prereqs ? &c->prereqs[i]
+				     : &c->updates[i - c->n_prereqs];
+		q53__command__update_rr__init(&items[i]);
+		items[i].owner.data = (uint8_t *)r->owner;
+		items[i].owner.len = r->owner_len;
+		items[i].type = r->type;
+		items[i].rclass = r->rclass;
+		items[i].ttl = r->ttl;
+		items[i].rdata.data = (uint8_t *)r->rdata;
+		items[i].rdata.len = r->rdlen;
+		ptrs[i] = &items[i];
+	}
+	q53__command__dynamic_update__init(&m);
+	m.command_version = COMMAND_VERSION_XFR;
+	m.zone_id = str_in(c->zone_id);
+	m.change_id = str_in(c->change_id);
+	m.key_name = str_in(c->key_name);
+	m.prereqs = ptrs;
+	m.n_prereqs = c->n_prereqs;
+	m.updates = ptrs + c->n_prereqs;
+	m.n_updates = c->n_updates;
+	m.time_ms = c->time_ms;
+	rc = pack_payload(COMMAND_DYNAMIC_UPDATE, &m.base, out);
+	raft_free(items);
+	raft_free(ptrs);
+	return rc;
+}
+
 int command_encode_update_zone_comment(
     const struct command_update_zone_comment *c, struct command_payload *out)
 {
@@ -997,6 +1043,8 @@ static const ProtobufCMessageDescriptor *descriptor_of(uint16_t type)
 		return &q53__command__change_cidr_collection__descriptor;
 	case COMMAND_SET_ZONE_TRANSFER:
 		return &q53__command__set_zone_transfer__descriptor;
+	case COMMAND_DYNAMIC_UPDATE:
+		return &q53__command__dynamic_update__descriptor;
 	default:
 		return NULL;
 	}
@@ -1206,6 +1254,7 @@ bool command_type_versioned(uint16_t type)
 	       type == COMMAND_SET_LATENCY_ROWS ||
 	       type == COMMAND_LATENCY_SAMPLES ||
 	       type == COMMAND_SET_ZONE_TRANSFER ||
+	       type == COMMAND_DYNAMIC_UPDATE ||
 	       (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
 		type <= COMMAND_TRAFFIC_POLICY_INSTANCE) ||
 	       type == COMMAND_SET_ZONE_LIMIT ||
@@ -1217,7 +1266,7 @@ uint32_t command_version_max(uint16_t type)
 	if (type >= COMMAND_CREATE_TRAFFIC_POLICY &&
 	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return COMMAND_VERSION_TRAFFIC_FLOW;
-	if (type == COMMAND_SET_ZONE_TRANSFER)
+	if (type == COMMAND_SET_ZONE_TRANSFER || type == COMMAND_DYNAMIC_UPDATE)
 		return COMMAND_VERSION_XFR;
 	if (type == COMMAND_SET_ZONE_LIMIT)
 		return COMMAND_VERSION_ZONE_LIMIT;
@@ -1236,7 +1285,7 @@ bool command_version_known(uint16_t type, uint32_t v)
 	if (type > COMMAND_CREATE_TRAFFIC_POLICY &&
 	    type <= COMMAND_TRAFFIC_POLICY_INSTANCE)
 		return v == COMMAND_VERSION_TRAFFIC_FLOW;
-	if (type == COMMAND_SET_ZONE_TRANSFER)
+	if (type == COMMAND_SET_ZONE_TRANSFER || type == COMMAND_DYNAMIC_UPDATE)
 		return v == COMMAND_VERSION_XFR;
 	if (type == COMMAND_SET_ZONE_LIMIT)
 		return v == COMMAND_VERSION_ZONE_LIMIT;
@@ -1646,6 +1695,44 @@ static int fill_typed(struct command *out)
 		c->zone_id = str_out(m->zone_id);
 		c->limit_type = str_out(m->limit_type);
 		c->value = m->value;
+		c->time_ms = m->time_ms;
+		return 0;
+	}
+	case COMMAND_DYNAMIC_UPDATE: {
+		const Q53__Command__DynamicUpdate *m = out->pb;
+		struct command_dynamic_update *c = &out->u.dynamic_update;
+		size_t n = m->n_prereqs + m->n_updates;
+		struct command_dyn_rr *rr;
+
+		if (m->command_version != COMMAND_VERSION_XFR || n > 65535)
+			return Q53_EMALF;
+		rr = raft_calloc(n + 1, sizeof(*rr));
+		if (rr == NULL)
+			return Q53_ENOMEM;
+		out->aux = rr;
+		for (size_t i = 0; i < n; i++) {
+			const Q53__Command__UpdateRr *x =
+			    i < m->n_prereqs ? m->prereqs[i]
+					     : m->updates[i - m->n_prereqs];
+			if (x->owner.len == 0 || x->owner.len > 255 ||
+			    x->type > 65535 || x->rclass > 65535 ||
+			    x->rdata.len > 65535)
+				return Q53_EMALF;
+			rr[i].owner = x->owner.data;
+			rr[i].owner_len = x->owner.len;
+			rr[i].type = (uint16_t)x->type;
+			rr[i].rclass = (uint16_t)x->rclass;
+			rr[i].ttl = x->ttl;
+			rr[i].rdata = x->rdata.data;
+			rr[i].rdlen = (uint16_t)x->rdata.len;
+		}
+		c->zone_id = str_out(m->zone_id);
+		c->change_id = str_out(m->change_id);
+		c->key_name = str_out(m->key_name);
+		c->prereqs = rr;
+		c->n_prereqs = m->n_prereqs;
+		c->updates = rr + m->n_prereqs;
+		c->n_updates = m->n_updates;
 		c->time_ms = m->time_ms;
 		return 0;
 	}

@@ -77,6 +77,7 @@ enum command_type {
 	/* 29..31: other 0.5.0 features */
 	/* Outbound zone transfers (node/control/xfr_config.h): */
 	COMMAND_SET_ZONE_TRANSFER = 32,
+	COMMAND_DYNAMIC_UPDATE = 33, /* RFC 2136 UPDATE (dyn_update.h) */
 	/* Query logging configs (node/control/query_log_table.h) */
 	COMMAND_CHANGE_QUERY_LOGGING = 34,
 };
@@ -269,6 +270,27 @@ struct command_update_zone_comment {
 };
 
 struct xfr_config;
+/* [33] An RFC 2136 UPDATE's records (borrowed), owners lowercase wire. */
+struct command_dyn_rr {
+	const uint8_t *owner;
+	size_t owner_len;
+	uint16_t type;
+	uint16_t rclass; /* 1 IN, 255 ANY, 254 NONE */
+	uint32_t ttl;
+	const uint8_t *rdata;
+	uint16_t rdlen;
+};
+struct command_dynamic_update {
+	const char *zone_id;
+	const char *change_id;
+	const char *key_name; /* the TSIG key that signed it */
+	const struct command_dyn_rr *prereqs;
+	size_t n_prereqs;
+	const struct command_dyn_rr *updates;
+	size_t n_updates;
+	uint64_t time_ms;
+};
+
 /* [32] config->zone_id's transfer configuration (replaced whole). */
 struct command_set_zone_transfer {
 	const struct xfr_config *config;
@@ -389,6 +411,8 @@ int command_encode_set_zone_transfer(const struct command_set_zone_transfer *c,
 				     struct command_payload *out);
 int command_encode_set_zone_limit(const struct command_set_zone_limit *c,
 				  struct command_payload *out);
+int command_encode_dynamic_update(const struct command_dynamic_update *c,
+				  struct command_payload *out);
 int command_encode_set_latency_rows(const struct command_set_latency_rows *c,
 				    struct command_payload *out);
 int command_encode_latency_samples(const struct command_latency_samples *c,
@@ -427,6 +451,7 @@ struct command {
 		struct command_create_cidr_collection create_cidr_collection;
 		struct command_change_cidr_collection change_cidr_collection;
 		struct command_set_zone_transfer set_zone_transfer;
+		struct command_dynamic_update dynamic_update;
 	} u;
 	void *pb;	/* private: the unpacked message */
 	void *pb_arena; /* private: where pb lives */

@@ -16,6 +16,7 @@
 #include "node/control/command.h"
 #include "node/control/cidr_table.h"
 #include "node/control/tag_table.h"
+#include "node/control/dyn_update.h"
 #include "node/control/xfr_config.h"
 #include "node/control/zone_store.h"
 #include "node/control/zone_store_flow.h"
@@ -1799,6 +1800,56 @@ static int apply_set_zone_transfer(struct apply *a,
 	return 0;
 }
 
+/* RFC 2136 UPDATE: the prerequisites checked here, on the state the
+ * command meets, then one change batch (dyn_update.h). */
+static int apply_dynamic_update(struct apply *a,
+				const struct command_dynamic_update *c)
+{
+	struct state *s = &a->f->s;
+	const struct xfr_config *cfg = xfr_table_get(&s->xfr, c->zone_id);
+	struct zone_store_info info;
+	struct dyn_update_plan plan;
+	char err[ERR_MAX], comment[128];
+	int rv;
+
+	if (zone_store_get(&s->zones, c->zone_id, &info) != 0)
+		return reject_no_zone(a, c->zone_id);
+	/* The key may have lost the right since the proposer checked. */
+	if (cfg == NULL || !cfg->allow_update ||
+	    xfr_config_key(cfg, c->key_name) == NULL)
+		return reject(a, Q53_EINVAL,
+			      "REFUSED: updates are not allowed with key "
+			      "%.64s",
+			      c->key_name);
+	rv = dyn_update_plan(&info, c, &plan, err, sizeof(err));
+	if (rv == Q53_ENOMEM)
+		return rv;
+	if (rv > 0)
+		return reject(a, Q53_EINVAL, "%s: %s", dyn_rcode_name(rv), err);
+	if (plan.n == 0) {
+		/* Nothing changes (RFC 2136 3.4.2: no-op updates are fine). */
+		dyn_update_plan_free(&plan);
+		rv = encode_success(a);
+		if (rv == 0)
+			commit(a);
+		return rv;
+	}
+	snprintf(comment, sizeof(comment), "RFC 2136 UPDATE (TSIG %.64s)",
+		 c->key_name);
+	struct command_change_rrsets cc = {
+	    .zone_id = c->zone_id,
+	    .change_id = c->change_id,
+	    .batch = {.comment = comment,
+		      .changes = plan.changes,
+		      .nchanges = plan.n},
+	    .time_ms = c->time_ms,
+	    .access_key_id = "",
+	};
+	rv = apply_change_rrsets(a, &cc);
+	dyn_update_plan_free(&plan);
+	return rv;
+}
+
 /* --- Traffic Flow --- */
 
 /* A Traffic Flow command (command_flow.h): the zone of a policy record
@@ -2108,6 +2159,8 @@ static int dispatch(struct apply *a, const struct command *cmd)
 		return apply_change_tags(a, &cmd->u.change_tags);
 	case COMMAND_SET_ZONE_TRANSFER:
 		return apply_set_zone_transfer(a, &cmd->u.set_zone_transfer);
+	case COMMAND_DYNAMIC_UPDATE:
+		return apply_dynamic_update(a, &cmd->u.dynamic_update);
 	case COMMAND_UPDATE_ZONE_COMMENT:
 		return apply_update_zone_comment(a,
 						 &cmd->u.update_zone_comment);

@@ -89,12 +89,20 @@ int xfr_config_check(struct xfr_config *c, char *err, size_t errlen)
 			 XFR_SECONDARIES_MAX, XFR_KEYS_MAX);
 		return Q53_EINVAL;
 	}
-	if ((c->n_sec == 0) != (c->n_keys == 0)) {
+	if ((c->n_sec > 0 || c->allow_update) && c->n_keys == 0) {
 		snprintf(err, errlen,
-			 "InvalidInput: transfers need both a secondary and "
-			 "a TSIG key (or neither, to turn them off)");
+			 "InvalidInput: transfers and updates need a TSIG key "
+			 "(none and no secondary: off)");
 		return Q53_EINVAL;
 	}
+	if (c->n_keys > 0 && c->n_sec == 0 && !c->allow_update) {
+		snprintf(err, errlen,
+			 "InvalidInput: keys without a secondary or "
+			 "--allow-update are of no use");
+		return Q53_EINVAL;
+	}
+	if (c->n_sec == 0 && c->n_keys == 0)
+		c->allow_update = false;
 	for (size_t i = 0; i < c->n_sec; i++) {
 		struct xfr_secondary *s = &c->sec[i];
 		if ((s->family != 4 && s->family != 6) || s->port == 0) {
@@ -192,7 +200,7 @@ int xfr_table_set(struct xfr_table *t, const struct xfr_config *c, char *err,
 	if (rv != 0)
 		return rv;
 	i = table_find(t, tmp.zone_id, &found);
-	if (tmp.n_sec == 0) {
+	if (tmp.n_sec == 0 && tmp.n_keys == 0) {
 		if (found) {
 			raft_free(t->v[i]);
 			memmove(&t->v[i], &t->v[i + 1],
@@ -377,6 +385,7 @@ int xfr_config_from_pb(const Q53__Command__ZoneTransferConfig *m,
 		k->secret_len = (uint8_t)x->secret.len;
 	}
 	out->n_keys = (uint8_t)m->n_keys;
+	out->allow_update = m->allow_update;
 	return xfr_config_check(out, err, errlen);
 }
 
@@ -416,6 +425,7 @@ int xfr_config_to_pb(const struct xfr_config *c,
 	}
 	p->m.keys = p->keyp;
 	p->m.n_keys = c->n_keys;
+	p->m.allow_update = c->allow_update;
 	*out = &p->m;
 	return 0;
 }

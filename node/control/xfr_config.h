@@ -39,6 +39,7 @@ struct xfr_config {
 	char zone_id[XFR_ZONE_ID_MAX + 1];
 	uint8_t n_sec;
 	uint8_t n_keys;
+	bool allow_update; /* the keys may send RFC 2136 UPDATE */
 	struct xfr_secondary sec[XFR_SECONDARIES_MAX]; /* sorted, distinct */
 	struct xfr_tsig_key keys[XFR_KEYS_MAX];	       /* by name, distinct */
 };

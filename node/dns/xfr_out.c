@@ -61,8 +61,14 @@ static bool classify(const uint8_t *q, size_t len, uint16_t *qtype,
 	unsigned rrs;
 
 	*signed_ = false;
-	if (len < 12 + 5 || (q[2] & 0x80) != 0 || ((q[2] >> 3) & 0xf) != 0 ||
-	    q[4] != 0 || q[5] != 1)
+	unsigned opcode;
+
+	if (len < 12 + 5)
+		return false;
+	/* QUERY, or UPDATE (RFC 2136: its zone section is the question). */
+	opcode = (q[2] >> 3) & 0xf;
+	if ((q[2] & 0x80) != 0 || (opcode != 0 && opcode != 5) || q[4] != 0 ||
+	    q[5] != 1)
 		return false;
 	if (!skip_name(q, len, &off) || off + 4 > len)
 		return false;
@@ -159,8 +165,10 @@ int xfr_out_open(struct xfr_out *x, const uint8_t *query, size_t len)
 	rv = knot_pkt_parse(st->query, 0);
 	if (rv != KNOT_EOK)
 		return Q53_EMALF;
+	x->opcode = knot_wire_get_opcode(st->qwire);
 	if (knot_wire_get_qr(st->qwire) ||
-	    knot_wire_get_opcode(st->qwire) != KNOT_OPCODE_QUERY ||
+	    (x->opcode != KNOT_OPCODE_QUERY &&
+	     x->opcode != KNOT_OPCODE_UPDATE) ||
 	    knot_wire_get_qdcount(st->qwire) != 1)
 		return Q53_EMALF;
 	x->qtype = knot_pkt_qtype(st->query);
@@ -197,7 +205,10 @@ int xfr_out_open(struct xfr_out *x, const uint8_t *query, size_t len)
 	}
 	/* The first message: header and the question. */
 	memcpy(st->msg, st->qwire, 12);
-	st->msg[2] = (uint8_t)(0x80 | 0x04 | (st->qwire[2] & 0x01)); /* QR AA */
+	/* QR, the request's opcode, AA (RD echoed) */
+	st->msg[2] = (uint8_t)(0x80 | (st->qwire[2] & 0x78) |
+			       (x->opcode == KNOT_OPCODE_QUERY ? 0x04 : 0) |
+			       (st->qwire[2] & 0x01));
 	st->msg[3] = 0;
 	put16(st->msg + 4, 1);
 	memset(st->msg + 6, 0, 6);
@@ -374,6 +385,40 @@ int xfr_out_rr(struct xfr_out *x, const uint8_t *owner, size_t owner_len,
 	st->ancount++;
 	x->records++;
 	return 0;
+}
+
+size_t xfr_out_update_rrs(const struct xfr_out *x, bool prereqs,
+			  struct xfr_update_rr *out, size_t cap)
+{
+	const knot_pktsection_t *sec = knot_pkt_section(
+	    x->st->query, prereqs ? KNOT_ANSWER : KNOT_AUTHORITY);
+	size_t n = 0;
+
+	for (uint16_t i = 0; i < sec->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(sec, i);
+		size_t olen = knot_dname_size(rr->owner);
+		uint16_t count = rr->rrs.count > 0 ? rr->rrs.count : 1;
+		for (uint16_t k = 0; k < count; k++) {
+			struct xfr_update_rr *u;
+			if (n == cap || olen > sizeof(out->owner))
+				return cap + 1;
+			u = &out[n++];
+			knot_dname_copy_lower(u->owner, rr->owner);
+			u->owner_len = olen;
+			u->type = rr->type;
+			u->rclass = rr->rclass;
+			u->ttl = rr->ttl;
+			u->rdata = NULL;
+			u->rdlen = 0;
+			if (rr->rrs.count > 0) {
+				const knot_rdata_t *rd =
+				    knot_rdataset_at(&rr->rrs, k);
+				u->rdata = rd->data;
+				u->rdlen = rd->len;
+			}
+		}
+	}
+	return n;
 }
 
 void xfr_out_set_rcode(struct xfr_out *x, uint8_t rcode)

@@ -52,7 +52,8 @@ struct xfr_out_state;
 struct xfr_out {
 	/* The request, once xfr_out_open succeeded. */
 	uint16_t id;
-	uint16_t qtype;	    /* XFR_QTYPE_AXFR or _IXFR */
+	uint8_t opcode;	    /* 0 QUERY, 5 UPDATE */
+	uint16_t qtype;	    /* XFR_QTYPE_AXFR or _IXFR, or any */
 	uint8_t qname[255]; /* lowercase wire */
 	size_t qname_len;
 	bool has_serial; /* IXFR: the client's SOA serial */
@@ -88,6 +89,21 @@ int xfr_out_refuse(struct xfr_out *x, uint8_t rcode, uint16_t tsig_error);
 int xfr_out_rr(struct xfr_out *x, const uint8_t *owner, size_t owner_len,
 	       uint16_t type, uint32_t ttl, const uint8_t *rdata,
 	       uint16_t rdlen);
+/* An RFC 2136 UPDATE's records (xfr_out.opcode 5): the prerequisite
+ * section (prereqs) or the update section, one entry per record; rdata
+ * points into x's request (valid until xfr_out_close), may be empty.
+ * Returns the count, cap + 1 when they do not fit. */
+struct xfr_update_rr {
+	uint8_t owner[255]; /* lowercase wire */
+	size_t owner_len;
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	uint16_t rdlen;
+};
+size_t xfr_out_update_rrs(const struct xfr_out *x, bool prereqs,
+			  struct xfr_update_rr *out, size_t cap);
 /* Sets the answer's rcode (a signed refusal of a signed query). */
 void xfr_out_set_rcode(struct xfr_out *x, uint8_t rcode);
 /* Signs the last message. 0 or Q53_ENOMEM. */

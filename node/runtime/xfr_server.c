@@ -16,6 +16,7 @@
 
 #include "node/common/errcode.h"
 #include "node/control/control_fsm.h"
+#include "node/control/dyn_update.h"
 #include "node/control/xfr_config.h"
 #include "node/control/zone_store.h"
 #include "node/dns/xfr_out.h"
@@ -140,6 +141,7 @@ struct xfr_server {
 	uint16_t next_id;
 	uint64_t applied_seen;
 	unsigned conns_closing; /* closed, their handles not yet */
+	struct command_payload update_payload; /* serve -> its caller */
 	bool closing;
 	unsigned close_pending;
 	void (*close_cb)(void *);
@@ -838,8 +840,153 @@ static bool zone_of(const struct zone_store *st, const uint8_t *qname,
 	return found;
 }
 
+/* --- RFC 2136 UPDATE (the leader proposes it; apply checks it) --- */
+
+#define XFR_UPDATE_RRS_MAX 4096
+#define XFR_LATER	   1 /* serve: the answer follows the commit */
+
+/* An UPDATE waiting for its commit: where its answer goes. Touches no
+ * xfr_server (the raft host may answer after the server closed). */
+struct xfr_update {
+	struct xfr_out x;
+	int fd; /* a dup of the worker's UDP socket */
+	struct sockaddr_storage peer;
+	uint64_t node_id;
+};
+
+static void update_answer(struct xfr_update *u, uint8_t rcode)
+{
+	xfr_out_set_rcode(&u->x, rcode);
+	if (xfr_out_finish(&u->x) == 0 && u->x.stream_len > 2)
+		(void)sendto(u->fd, u->x.stream + 2, u->x.stream_len - 2,
+			     MSG_DONTWAIT | MSG_NOSIGNAL,
+			     (const struct sockaddr *)&u->peer,
+			     u->peer.ss_family == AF_INET
+				 ? sizeof(struct sockaddr_in)
+				 : sizeof(struct sockaddr_in6));
+	close(u->fd);
+	xfr_out_close(&u->x);
+	free(u);
+}
+
+static void update_done(struct proposal *p, int status,
+			const struct q53_fsm_log_result *res)
+{
+	struct xfr_update *u = p->arg;
+	struct command_result cr;
+	uint8_t rcode = DYN_RCODE_SERVFAIL;
+
+	if (status == 0 && (res->status == Q53_FSM_LOG_APPLIED ||
+			    res->status == Q53_FSM_LOG_DUPLICATE)) {
+		if (res->code == 0)
+			rcode = 0;
+		else if (command_result_decode(res->bytes, res->len, &cr) ==
+			 0) {
+			rcode = (uint8_t)dyn_rcode_of(cr.error_name);
+			cluster_log(u->node_id, "UPDATE refused: %s: %s",
+				    cr.error_name ? cr.error_name : "",
+				    cr.error_message ? cr.error_message : "");
+			command_result_free(&cr);
+		}
+	}
+	update_answer(u, rcode);
+}
+
+/* Builds the UPDATE's command into *p (the leader only). 0 or an rcode
+ * to answer at once. */
+static int update_command(struct xfr_out *x, const struct zone_store_info *info,
+			  const struct xfr_tsig_key *key,
+			  struct command_payload *p)
+{
+	struct xfr_update_rr *pre = NULL, *upd = NULL;
+	struct command_dyn_rr *cp = NULL, *cu = NULL;
+	size_t np, nu;
+	char change_id[IDS_LEN + 1];
+	int rv = DYN_RCODE_SERVFAIL;
+
+	pre = malloc(XFR_UPDATE_RRS_MAX * sizeof(*pre));
+	upd = malloc(XFR_UPDATE_RRS_MAX * sizeof(*upd));
+	cp = malloc(XFR_UPDATE_RRS_MAX * sizeof(*cp));
+	cu = malloc(XFR_UPDATE_RRS_MAX * sizeof(*cu));
+	if (pre == NULL || upd == NULL || cp == NULL || cu == NULL)
+		goto out;
+	np = xfr_out_update_rrs(x, true, pre, XFR_UPDATE_RRS_MAX);
+	nu = xfr_out_update_rrs(x, false, upd, XFR_UPDATE_RRS_MAX);
+	if (np > XFR_UPDATE_RRS_MAX || nu > XFR_UPDATE_RRS_MAX) {
+		rv = DYN_RCODE_REFUSED;
+		goto out;
+	}
+	for (size_t i = 0; i < np + nu; i++) {
+		const struct xfr_update_rr *r = i < np ? &pre[i] : &upd[i - np];
+		struct command_dyn_rr *d = i < np ? &cp[i] : &cu[i - np];
+		*d = (struct command_dyn_rr){
+		    .owner = r->owner,
+		    .owner_len = r->owner_len,
+		    .type = r->type,
+		    .rclass = r->rclass,
+		    .ttl = r->ttl,
+		    .rdata = r->rdata,
+		    .rdlen = r->rdlen,
+		};
+	}
+	ids_new('C', change_id);
+	struct command_dynamic_update cmd = {
+	    .zone_id = info->id,
+	    .change_id = change_id,
+	    .key_name = key->name,
+	    .prereqs = cp,
+	    .n_prereqs = np,
+	    .updates = cu,
+	    .n_updates = nu,
+	    .time_ms = ids_wall_ms(),
+	};
+	rv = command_encode_dynamic_update(&cmd, p) == 0 ? 0
+							 : DYN_RCODE_SERVFAIL;
+out:
+	free(pre);
+	free(upd);
+	free(cp);
+	free(cu);
+	return rv;
+}
+
+/* An UPDATE checked so far (zone, key): refused here, or XFR_LATER with
+ * its command in s->update_payload for the caller to propose. */
+static int update_propose(struct xfr_server *s, struct xfr_out *x,
+			  const struct zone_store_info *info,
+			  const struct xfr_config *c,
+			  const struct xfr_tsig_key *key, const char *who)
+{
+	int rv;
+
+	if (!dname_equal(info->origin, x->qname)) {
+		xfr_out_set_rcode(x, 9 /* NOTAUTH: not a zone's apex */);
+		return xfr_out_finish(x);
+	}
+	if (!c->allow_update) {
+		xs_log(s, "UPDATE of %s from %s refused: not allowed",
+		       info->name, who);
+		xfr_out_set_rcode(x, DYN_RCODE_REFUSED);
+		return xfr_out_finish(x);
+	}
+	if (!cluster_is_leader(&s->ops)) {
+		/* RFC 2136 6: a secondary forwards; send it to the leader. */
+		xs_log(s, "UPDATE of %s from %s refused: not the leader",
+		       info->name, who);
+		xfr_out_set_rcode(x, DYN_RCODE_REFUSED);
+		return xfr_out_finish(x);
+	}
+	rv = update_command(x, info, key, &s->update_payload);
+	if (rv != 0) {
+		xfr_out_set_rcode(x, (uint8_t)rv);
+		return xfr_out_finish(x);
+	}
+	return XFR_LATER;
+}
+
 /* Answers one handed-over request into x: 0 when x holds the answer to
- * send, else nothing is sent. */
+ * send, XFR_LATER for an UPDATE to propose (s->update_payload), else
+ * nothing is sent. */
 static int serve(struct xfr_server *s, const uint8_t *query, size_t len,
 		 const struct sockaddr_storage *peer, bool tcp,
 		 struct xfr_out *x)
@@ -898,6 +1045,8 @@ static int serve(struct xfr_server *s, const uint8_t *query, size_t len,
 	}
 	if (rv != 0)
 		return rv;
+	if (x->opcode == 5)
+		return update_propose(s, x, &info, c, key, who);
 	if (!transfer) {
 		/* A signed query: the apex SOA, else REFUSED (signed). */
 		if (x->qtype != 6 || !dname_equal(info.origin, x->qname)) {
@@ -967,7 +1116,15 @@ static void conn_query(struct xfr_conn *c, const uint8_t *q, size_t len)
 {
 	struct xfr_out x;
 
-	if (serve(c->srv, q, len, &c->peer, true, &x) == 0 && x.stream_len > 0)
+	int rv = serve(c->srv, q, len, &c->peer, true, &x);
+
+	if (rv == XFR_LATER) {
+		/* UPDATE over TCP is not taken (UDP only, nsupdate's way). */
+		command_payload_clear(&c->srv->update_payload);
+		xfr_out_set_rcode(&x, 4 /* NOTIMP */);
+		rv = xfr_out_finish(&x);
+	}
+	if (rv == 0 && x.stream_len > 0)
 		conn_write(c, &x);
 	xfr_out_close(&x);
 }
@@ -1063,9 +1220,26 @@ err:
 static void udp_answer(struct xfr_server *s, struct xfr_job *j)
 {
 	struct xfr_out x;
+	int rv = serve(s, j->query, j->len, &j->peer, false, &x);
 
-	if (serve(s, j->query, j->len, &j->peer, false, &x) == 0 &&
-	    x.stream_len > 2)
+	if (rv == XFR_LATER) {
+		struct xfr_update *u = malloc(sizeof(*u));
+		if (u == NULL) {
+			command_payload_clear(&s->update_payload);
+			xfr_out_set_rcode(&x, DYN_RCODE_SERVFAIL);
+			rv = xfr_out_finish(&x);
+		} else {
+			u->x = x; /* moved */
+			u->fd = j->fd;
+			u->peer = j->peer;
+			u->node_id = s->ops.node_id;
+			if (cluster_propose(&s->ops, &s->update_payload, NULL,
+					    update_done, u, NULL) != 0)
+				update_answer(u, DYN_RCODE_SERVFAIL);
+			return; /* update_done answers */
+		}
+	}
+	if (rv == 0 && x.stream_len > 2)
 		(void)sendto(j->fd, x.stream + 2, x.stream_len - 2,
 			     MSG_DONTWAIT | MSG_NOSIGNAL,
 			     (const struct sockaddr *)&j->peer,

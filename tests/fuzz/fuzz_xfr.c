@@ -3,10 +3,12 @@
  * with its SOA, a signed SOA query; its TSIG checked against a fixed key
  * with libknot), a NOTIFY answer, and the stream of AXFR answer messages
  * the CLI's migration client reads (cluster/axfr_in.h, bit 6 of the mode;
- * signed with bit 0). The first byte picks a path; the
- * rest is the message. It must never crash or leak, the hand-off's quick
- * classification must agree with the full parse on what a transfer is,
- * and every answer built must be a stream of whole length-prefixed
+ * signed with bit 0), and an RFC 2136 UPDATE's sections, which with bit 5
+ * are proposed as the leader would and applied to an FSM holding the zone
+ * (node/control/dyn_update.h: prerequisites and updates at apply). The first
+ * byte picks a path; the rest is the message. It must never crash or leak, the
+ * hand-off's quick classification must agree with the full parse on what a
+ * transfer is, and every answer built must be a stream of whole length-prefixed
  * messages.
  *
  * Reproduce: build/fuzz/tests/fuzz/fuzz_xfr CRASH-FILE */
@@ -15,14 +17,116 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <raft.h>
+
 #include "cluster/axfr_in.h"
 #include "node/common/errcode.h"
+#include "node/control/command.h"
+#include "node/control/control_fsm.h"
+#include "node/control/xfr_config.h"
 #include "node/dns/xfr_out.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t SECRET[32] = "q53-fuzz-xfr-secret-0123456789ab";
 static const uint8_t OWNER[] = "\3www\7example\4test";
+
+/* An FSM holding example.test. whose key "fuzz." may update it. */
+static struct control_fsm *f;
+
+static struct control_fsm *update_fsm(void)
+{
+	static const char *const ns[] = {"ns1.example.test."};
+	struct command_payload p;
+	struct q53_fsm *b;
+	int32_t code;
+	uint8_t *out;
+	size_t len;
+
+	if (f != NULL)
+		return f;
+	if (control_fsm_new(&f) != 0)
+		abort();
+	b = control_fsm_base(f);
+	struct command_create_hosted_zone z = {.id = "Z0123456789ABC",
+					       .name = "example.test.",
+					       .nameservers = ns,
+					       .n_nameservers = 1,
+					       .time_ms = 1};
+	if (command_encode_create_hosted_zone(&z, &p) != 0 ||
+	    b->apply(b, p.type, p.data, p.len, &code, &out, &len) != 0 ||
+	    code != 0)
+		abort();
+	raft_free(out);
+	command_payload_clear(&p);
+	struct xfr_config c;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.zone_id, sizeof(c.zone_id), "Z0123456789ABC");
+	snprintf(c.keys[0].name, sizeof(c.keys[0].name), "fuzz.");
+	memcpy(c.keys[0].secret, SECRET, sizeof(SECRET));
+	c.keys[0].secret_len = sizeof(SECRET);
+	c.n_keys = 1;
+	c.allow_update = true;
+	struct command_set_zone_transfer t = {.config = &c, .time_ms = 2};
+	if (command_encode_set_zone_transfer(&t, &p) != 0 ||
+	    b->apply(b, p.type, p.data, p.len, &code, &out, &len) != 0 ||
+	    code != 0)
+		abort();
+	raft_free(out);
+	command_payload_clear(&p);
+	return f;
+}
+
+/* The UPDATE in x, as the leader proposes it, applied: apply must answer
+ * (0 or a rejection), never fail. */
+static void apply_update(const struct xfr_out *x)
+{
+	static unsigned seq;
+	static struct xfr_update_rr pre[64], upd[64];
+	struct command_dyn_rr cp[64], cu[64];
+	struct q53_fsm *b = control_fsm_base(update_fsm());
+	struct command_payload p;
+	char change_id[24];
+	int32_t code;
+	uint8_t *out = NULL;
+	size_t len, np, nu;
+
+	np = xfr_out_update_rrs(x, true, pre, 64);
+	nu = xfr_out_update_rrs(x, false, upd, 64);
+	if (np > 64 || nu > 64)
+		return;
+	for (size_t i = 0; i < np + nu; i++) {
+		const struct xfr_update_rr *r = i < np ? &pre[i] : &upd[i - np];
+		struct command_dyn_rr *d = i < np ? &cp[i] : &cu[i - np];
+		*d = (struct command_dyn_rr){.owner = r->owner,
+					     .owner_len = r->owner_len,
+					     .type = r->type,
+					     .rclass = r->rclass,
+					     .ttl = r->ttl,
+					     .rdata = r->rdata,
+					     .rdlen = r->rdlen};
+	}
+	snprintf(change_id, sizeof(change_id), "CFUZZ%u", ++seq);
+	struct command_dynamic_update u = {.zone_id = "Z0123456789ABC",
+					   .change_id = change_id,
+					   .key_name = "fuzz.",
+					   .prereqs = cp,
+					   .n_prereqs = np,
+					   .updates = cu,
+					   .n_updates = nu,
+					   .time_ms = 3};
+	if (command_encode_dynamic_update(&u, &p) != 0)
+		return;
+	if (b->apply(b, p.type, p.data, p.len, &code, &out, &len) != 0)
+		abort();
+	raft_free(out);
+	command_payload_clear(&p);
+	/* A fresh zone now and then: the state must not grow without end. */
+	if (seq % 2000 == 0) {
+		control_fsm_free(f);
+		f = NULL;
+	}
+}
 
 static int took;
 
@@ -116,6 +220,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rv == 0) {
 		if (x.qname_len == 0 || x.qname_len > 255)
 			abort();
+		if (x.opcode == 5) {
+			/* An RFC 2136 UPDATE's sections. */
+			struct xfr_update_rr rr[8];
+			size_t n = xfr_out_update_rrs(&x, true, rr, 8);
+			if (n > 9)
+				abort();
+			n = xfr_out_update_rrs(&x, false, rr, 8);
+			for (size_t i = 0; i < n && i < 8; i++)
+				if (rr[i].owner_len == 0 ||
+				    rr[i].owner_len > sizeof(rr[i].owner))
+					abort();
+			if (mode & 0x20)
+				apply_update(&x);
+		}
 		int v = xfr_out_verify(&x, SECRET, sizeof(SECRET));
 		if (v > 0)
 			rv = xfr_out_refuse(&x, 9, (uint16_t)v);

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Seeds for fuzz_xfr (tests/fuzz/corpus/xfr/): the first byte is the
-target's mode (bit 7: a NOTIFY answer; bit 0: over TCP; bit 1: refused;
+target's mode (bit 7: a NOTIFY answer; bit 6: an AXFR answer stream; bit 5: an
+UPDATE applied to an FSM; bit 0: over TCP; bit 1: refused;
 bits 2-5: records to add), the rest a message. Written with dnspython:
 signed and unsigned AXFR / IXFR / SOA requests (the fuzzer's fixed key and
 a wrong one), and nasty ones: TSIG not last, two TSIGs, compression loops,
-truncated records, a question of 0 labels, a NOTIFY answer."""
+truncated records, a question of 0 labels, a NOTIFY answer; an RFC 2136 UPDATE."""
 import os
 import struct
 
@@ -12,6 +13,7 @@ import dns.flags
 import dns.message
 import dns.rrset
 import dns.tsigkeyring
+import dns.update
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "xfr")
 KEY = dns.tsigkeyring.from_text({"fuzz.": ("hmac-sha256",
@@ -84,6 +86,23 @@ def main():
     seeds["in-wrong-id"] = b"\x40" + answer([SOA, A, SOA], qid=7)
     seeds["in-cut"] = b"\x40" + answer([SOA, A, SOA])[:-9]
     seeds["in-unsigned-wanted"] = b"\x41" + answer([SOA, A, SOA])
+    u = dns.update.UpdateMessage("example.test.")
+    u.present("www.example.test.")
+    u.absent("new.example.test.", "A")
+    u.add("new.example.test.", 300, "A", "192.0.2.5")
+    u.delete("old.example.test.")
+    u.delete("www.example.test.", "A", "192.0.2.1")
+    seeds["update-unsigned"] = b"\x01" + u.to_wire()
+    seeds["update-apply"] = b"\x20" + u.to_wire()
+    v = dns.update.UpdateMessage("example.test.")
+    v.present("www.example.test.", "A", "192.0.2.1")
+    v.add("www.example.test.", 60, "TXT", '"a"')
+    v.delete("example.test.", "NS")
+    v.delete("example.test.")
+    v.add("example.test.", 60, "SOA", "a. b. 99 1 1 1 1")
+    seeds["update-apply-apex"] = b"\x20" + v.to_wire()
+    u.use_tsig(KEY, keyname="fuzz.", algorithm="hmac-sha256")
+    seeds["update-signed"] = b"\x00" + u.to_wire()
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)

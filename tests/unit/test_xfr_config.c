@@ -22,6 +22,7 @@
 #include "node/control/command.h"
 #include "node/control/control_fsm.h"
 #include "node/control/xfr_config.h"
+#include "node/control/zone_store.h"
 #include "node/dns/xfr_out.h"
 
 #define ZID "Z0123456789ABC"
@@ -215,6 +216,110 @@ static void test_command_apply_snapshot(void **state)
 	control_fsm_free(f);
 }
 
+static struct command_payload p_update(const struct command_dyn_rr *pre,
+				       size_t np,
+				       const struct command_dyn_rr *upd,
+				       size_t nu)
+{
+	static int seq;
+	char change_id[16];
+	snprintf(change_id, sizeof(change_id), "C%d", ++seq);
+	struct command_dynamic_update u = {.zone_id = ZID,
+					   .change_id = change_id,
+					   .key_name = "xfr.key.",
+					   .prereqs = pre,
+					   .n_prereqs = np,
+					   .updates = upd,
+					   .n_updates = nu,
+					   .time_ms = 7};
+	struct command_payload p;
+	assert_int_equal(command_encode_dynamic_update(&u, &p), 0);
+	return p;
+}
+
+static size_t sets_of(struct control_fsm *f)
+{
+	struct zone_store_info info;
+	assert_int_equal(zone_store_get(control_fsm_zone_store(f), ZID, &info),
+			 0);
+	return info.nrrsets;
+}
+
+/* RFC 2136: prerequisites at apply, updates as one change batch. */
+static void test_dynamic_update(void **state)
+{
+	static const uint8_t WWW[] = "\3www\7example\3com";
+	static const uint8_t OUT[] = "\3www\7example\3org";
+	static const uint8_t A1[] = {192, 0, 2, 1}, A2[] = {192, 0, 2, 2};
+	struct control_fsm *f;
+	char name[64];
+	(void)state;
+
+	assert_int_equal(control_fsm_new(&f), 0);
+	assert_int_equal(apply(f, p_zone(), name, sizeof(name)), 0);
+	size_t base = sets_of(f); /* SOA, NS */
+	const char *const secs[] = {"192.0.2.1"};
+	struct xfr_config c = cfg_of(secs, 1, "xfr.key", 32);
+	assert_int_equal(apply(f, p_xfr(&c), name, sizeof(name)), 0);
+	struct command_dyn_rr absent = {
+	    .owner = WWW, .owner_len = sizeof(WWW), .type = 255, .rclass = 254};
+	struct command_dyn_rr add[2] = {
+	    {.owner = WWW,
+	     .owner_len = sizeof(WWW),
+	     .type = 1,
+	     .rclass = 1,
+	     .ttl = 300,
+	     .rdata = A1,
+	     .rdlen = 4},
+	    {.owner = WWW,
+	     .owner_len = sizeof(WWW),
+	     .type = 1,
+	     .rclass = 1,
+	     .ttl = 300,
+	     .rdata = A2,
+	     .rdlen = 4},
+	};
+	/* Not allowed to update: REFUSED. */
+	assert_int_not_equal(
+	    apply(f, p_update(&absent, 1, add, 2), name, sizeof(name)), 0);
+	assert_string_equal(name, "REFUSED");
+	c.allow_update = true;
+	assert_int_equal(apply(f, p_xfr(&c), name, sizeof(name)), 0);
+	assert_int_equal(
+	    apply(f, p_update(&absent, 1, add, 2), name, sizeof(name)), 0);
+	assert_int_equal(sets_of(f), base + 1);
+	/* The name is in use now. */
+	assert_int_not_equal(
+	    apply(f, p_update(&absent, 1, add, 1), name, sizeof(name)), 0);
+	assert_string_equal(name, "YXDOMAIN");
+	/* Value dependent: exactly {A1} is not the set {A1, A2}. */
+	struct command_dyn_rr exact = add[0];
+	exact.ttl = 0;
+	struct command_dyn_rr del1 = add[0];
+	del1.rclass = 254;
+	del1.ttl = 0;
+	assert_int_not_equal(
+	    apply(f, p_update(&exact, 1, &del1, 1), name, sizeof(name)), 0);
+	assert_string_equal(name, "NXRRSET");
+	struct command_dyn_rr both[2] = {add[0], add[1]};
+	both[0].ttl = both[1].ttl = 0;
+	assert_int_equal(
+	    apply(f, p_update(both, 2, &del1, 1), name, sizeof(name)), 0);
+	assert_int_equal(sets_of(f), base + 1);
+	/* Outside the zone: NOTZONE; delete the rest of the set. */
+	struct command_dyn_rr out = add[1];
+	out.owner = OUT;
+	assert_int_not_equal(
+	    apply(f, p_update(NULL, 0, &out, 1), name, sizeof(name)), 0);
+	assert_string_equal(name, "NOTZONE");
+	struct command_dyn_rr delset = {
+	    .owner = WWW, .owner_len = sizeof(WWW), .type = 1, .rclass = 255};
+	assert_int_equal(
+	    apply(f, p_update(NULL, 0, &delset, 1), name, sizeof(name)), 0);
+	assert_int_equal(sets_of(f), base);
+	control_fsm_free(f);
+}
+
 /* An AXFR query for example.com., signed with key when given. */
 static size_t make_query(uint8_t *buf, size_t cap, const knot_tsig_key_t *key)
 {
@@ -347,6 +452,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_and_check),
 	    cmocka_unit_test(test_command_apply_snapshot),
+	    cmocka_unit_test(test_dynamic_update),
 	    cmocka_unit_test(test_wire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
