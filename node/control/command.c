@@ -385,6 +385,64 @@ static size_t varint_len(uint64_t v)
  * bytes protobuf_c_message_pack gives for the whole message
  * (tests/unit/test_command.c checks that). */
 #define IMPORT_SETS_TAG 0x22u /* field 4, length-delimited */
+
+/* A set whose RecordSet message has only owner, type, ttl and rdata
+ * (every other field at its proto3 default, so protobuf-c packs none of
+ * them): encoded by hand, byte for byte what protobuf-c packs
+ * (test_command_import compares), without its descriptor walk. */
+static bool set_plain(const struct rrset_data *r)
+{
+	return (r->set_identifier == NULL || r->set_identifier[0] == '\0') &&
+	       r->failover == 0 && !r->has_weight && r->weight == 0 &&
+	       !r->multivalue &&
+	       (r->health_check_id == NULL || r->health_check_id[0] == '\0') &&
+	       r->geo_continent == NULL && r->geo_country == NULL &&
+	       r->geo_subdivision == NULL && r->cidr_collection_id == NULL &&
+	       r->cidr_location == NULL && !r->geoprox.present &&
+	       r->alias_zone_id == NULL && r->region == NULL;
+}
+
+/* The packed size of plain set r's RecordSet. */
+static size_t plain_size(const struct rrset_data *r)
+{
+	size_t n = 0;
+	if (r->owner_len > 0)
+		n += 1 + varint_len(r->owner_len) + r->owner_len;
+	if (r->type != 0)
+		n += 1 + varint_len(r->type);
+	if (r->ttl != 0)
+		n += 1 + varint_len(r->ttl);
+	for (size_t k = 0; k < r->nrdata; k++)
+		n += 1 + varint_len(r->rdata[k].len) + r->rdata[k].len;
+	return n;
+}
+
+static size_t plain_pack(const struct rrset_data *r, uint8_t *p)
+{
+	uint8_t *o = p;
+	if (r->owner_len > 0) {
+		*p++ = 0x0a; /* 1: owner */
+		p += put_varint(p, r->owner_len);
+		memcpy(p, r->owner, r->owner_len);
+		p += r->owner_len;
+	}
+	if (r->type != 0) {
+		*p++ = 0x10; /* 2: type */
+		p += put_varint(p, r->type);
+	}
+	if (r->ttl != 0) {
+		*p++ = 0x18; /* 3: ttl */
+		p += put_varint(p, r->ttl);
+	}
+	for (size_t k = 0; k < r->nrdata; k++) {
+		*p++ = 0x22; /* 4: rdata */
+		p += put_varint(p, r->rdata[k].len);
+		if (r->rdata[k].len > 0)
+			memcpy(p, r->rdata[k].data, r->rdata[k].len);
+		p += r->rdata[k].len;
+	}
+	return (size_t)(p - o);
+}
 #define IMPORT_TIME_TAG 0x28u /* field 5, varint */
 
 int command_encode_import_zone(const struct command_import_zone *c,
@@ -419,8 +477,13 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	size_t head = protobuf_c_message_get_packed_size(&m.base);
 	size_t total = head;
 	for (size_t i = 0; i < c->nsets; i++) {
-		command_set_to_pb(&c->sets[i], &set, rdata, &room);
-		size_t n = protobuf_c_message_get_packed_size(&set.base);
+		size_t n;
+		if (set_plain(&c->sets[i])) {
+			n = plain_size(&c->sets[i]);
+		} else {
+			command_set_to_pb(&c->sets[i], &set, rdata, &room);
+			n = protobuf_c_message_get_packed_size(&set.base);
+		}
 		total += 1 + varint_len(n) + n;
 	}
 	if (c->time_ms != 0)
@@ -436,6 +499,12 @@ int command_encode_import_zone(const struct command_import_zone *c,
 	}
 	p += protobuf_c_message_pack(&m.base, p);
 	for (size_t i = 0; i < c->nsets; i++) {
+		if (set_plain(&c->sets[i])) {
+			*p++ = IMPORT_SETS_TAG;
+			p += put_varint(p, plain_size(&c->sets[i]));
+			p += plain_pack(&c->sets[i], p);
+			continue;
+		}
 		command_set_to_pb(&c->sets[i], &set, rdata, &room);
 		size_t n = protobuf_c_message_get_packed_size(&set.base);
 		*p++ = IMPORT_SETS_TAG;

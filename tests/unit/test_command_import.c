@@ -137,6 +137,27 @@ static void test_import_bytes(void **state)
 	c.nsets = N;
 	c.time_ms = UINT64_MAX;
 	check(&c, 1);
+	/* Plain sets are packed by hand (set_plain): records of 0 and of
+	 * 300 bytes (two-byte lengths), an empty set identifier, TTL and type
+	 * 0, next to sets protobuf-c packs (a weight, a health check). */
+	static uint8_t big[300];
+	memset(big, 0x5a, sizeof(big));
+	struct rrset_rdata odd[] = {{big, 0}, {big, sizeof(big)}, {a1, 4}};
+	for (size_t i = 0; i < N; i++) {
+		many[i].rdata = odd + i % 2;
+		many[i].nrdata = 1 + i % 2;
+		many[i].type = (uint16_t)(i % 7);
+		many[i].ttl = i % 5 == 0 ? 0 : (uint32_t)i;
+		many[i].set_identifier = i % 11 == 0 ? "" : NULL;
+		if (i % 13 == 0) {
+			many[i].set_identifier = "w";
+			many[i].has_weight = true;
+			many[i].weight = (uint32_t)(i % 256);
+		}
+		if (i % 17 == 0)
+			many[i].health_check_id = "hc-1";
+	}
+	check(&c, 2);
 	free(many);
 }
 
