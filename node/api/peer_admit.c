@@ -87,10 +87,20 @@ bool peer_admit(const struct raft_configuration *conf,
 					      sizeof(aip)) &&
 		    strcmp(aip, peer_ip) == 0)
 			return true;
-		snprintf(why, why_len,
-			 "a node joins only from its own raft address's IP "
-			 "(this connection comes from %s)",
-			 peer_ip);
+		/* Raft and the API may be on networks of their own (the
+		 * compose file's): its API address's IP is its own too. */
+		if (req->add_node != NULL &&
+		    req->add_node->api_address != NULL &&
+		    req->add_node->api_address[0] != '\0' &&
+		    q53_raft_guard_address_ip(req->add_node->api_address, aip,
+					      sizeof(aip)) &&
+		    strcmp(aip, peer_ip) == 0)
+			return true;
+		snprintf(
+		    why, why_len,
+		    "a node joins only from its own raft or API address's IP "
+		    "(this connection comes from %s)",
+		    peer_ip);
 		return false;
 	default:
 		if (member)

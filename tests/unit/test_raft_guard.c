@@ -236,6 +236,12 @@ static void test_peer_admit(void **state)
 	assert_true(peer_admit(c, NULL, "127.0.0.4", &req, why, sizeof(why)));
 	assert_true(peer_admit(c, NULL, "127.0.0.1", &req, why, sizeof(why)));
 	assert_false(peer_admit(c, NULL, "127.0.0.99", &req, why, sizeof(why)));
+	/* Raft on a network of its own (docker-compose): the join comes
+	 * from its API address's IP. */
+	an.address = "10.55.0.4:7004";
+	an.api_address = "127.0.0.4:8004";
+	assert_true(peer_admit(c, NULL, "127.0.0.4", &req, why, sizeof(why)));
+	assert_false(peer_admit(c, NULL, "127.0.0.99", &req, why, sizeof(why)));
 }
 
 static void test_peer_admit_names(void **state)
