@@ -169,8 +169,11 @@ class Q53d(Server):
 
     def argv(self):
         host = f"[{self.addr}]" if ":" in self.addr else self.addr
+        # Q53D_EXTRA_ARGS: more q53d options, e.g. "--rrl-rate 0 --no-dns-stats"
+        # to see what rate limiting and counting cost on the query path.
         return [self.binary, "--dns", f"{host}:{self.port}",
-                "--zone", f"{self.origin}={self.zonefile}", "--workers", "1"]
+                "--zone", f"{self.origin}={self.zonefile}", "--workers", "1"] + \
+            os.environ.get("Q53D_EXTRA_ARGS", "").split()
 
 
 class Nsd(Server):
