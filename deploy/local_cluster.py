@@ -421,7 +421,12 @@ def cmd_remove(nid):
     p = subprocess.run(cli(q53bin, api, 15) + ["node", "remove", str(nid)],
                        capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
-        die(f"q53 node remove {nid} failed: {p.stderr.strip() or p.stdout.strip()}")
+        # The leader removing itself may step down before it answers; q53
+        # then retries through another node, which no longer has it.
+        out = p.stderr + p.stdout
+        nl = node_list(q53bin, exclude=(nid,)) if "NoSuchNode" in out else None
+        if nl is None or nid in [x["Id"] for x in nl]:
+            die(f"q53 node remove {nid} failed: {p.stderr.strip() or p.stdout.strip()}")
     node.removed = True
     node.save()
     rest = [m.id for m in members()]
