@@ -179,6 +179,7 @@ void zone_api_execute(void *data, struct api_call *call)
 		    .change_id = change_id,
 		    .time_ms = now,
 		    .max_rrsets = n->zone_record_limit,
+		    .access_key_id = c->access_key_id,
 		};
 		rv = command_encode_create_hosted_zone(&cmd, &p);
 		commit_reply_propose(n, call, &p, rv, cn_done_create_zone,
@@ -189,7 +190,10 @@ void zone_api_execute(void *data, struct api_call *call)
 		if (!cn_resolve(n, call, req->delete_zone->zone, zone_id))
 			return;
 		struct command_delete_hosted_zone cmd = {
-		    .id = zone_id, .change_id = change_id, .time_ms = now};
+		    .id = zone_id,
+		    .change_id = change_id,
+		    .time_ms = now,
+		    .access_key_id = req->delete_zone->access_key_id};
 		rv = command_encode_delete_hosted_zone(&cmd, &p);
 		commit_reply_propose(n, call, &p, rv, cn_done_change, zone_id);
 		return;

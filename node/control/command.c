@@ -187,6 +187,7 @@ int command_encode_create_hosted_zone(
 	m.change_id = str_in(c->change_id);
 	m.time_ms = c->time_ms;
 	m.max_rrsets = c->max_rrsets;
+	m.access_key_id = str_in(c->access_key_id);
 	return pack_payload(COMMAND_CREATE_HOSTED_ZONE, &m.base, out);
 }
 
@@ -199,6 +200,7 @@ int command_encode_delete_hosted_zone(
 	m.id = str_in(c->id);
 	m.change_id = str_in(c->change_id);
 	m.time_ms = c->time_ms;
+	m.access_key_id = str_in(c->access_key_id);
 	return pack_payload(COMMAND_DELETE_HOSTED_ZONE, &m.base, out);
 }
 
@@ -1252,6 +1254,7 @@ static void fill_command(struct command *out)
 		c->change_id = str_out(m->change_id);
 		c->time_ms = m->time_ms;
 		c->max_rrsets = m->max_rrsets;
+		c->access_key_id = str_out(m->access_key_id);
 		break;
 	}
 	case COMMAND_DELETE_HOSTED_ZONE: {
@@ -1262,6 +1265,7 @@ static void fill_command(struct command *out)
 		c->id = str_out(m->id);
 		c->change_id = str_out(m->change_id);
 		c->time_ms = m->time_ms;
+		c->access_key_id = str_out(m->access_key_id);
 		break;
 	}
 	case COMMAND_DELETE_HEALTH_CHECK: {

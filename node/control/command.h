@@ -139,7 +139,8 @@ struct command_create_hosted_zone {
 	size_t n_nameservers;
 	const char *change_id; /* optional: the change recorded */
 	uint64_t time_ms;
-	uint64_t max_rrsets; /* 0: no limit (every log before 0.5.0) */
+	uint64_t max_rrsets;	   /* 0: no limit (every log before 0.5.0) */
+	const char *access_key_id; /* who submitted it (audit); "" = local */
 };
 
 /* SetHostedZoneLimit: limit_type is COMMAND_ZONE_LIMIT_MAX_RRSETS; value
@@ -155,6 +156,7 @@ struct command_delete_hosted_zone {
 	const char *id;
 	const char *change_id;
 	uint64_t time_ms;
+	const char *access_key_id; /* who submitted it (audit); "" = local */
 };
 
 /* Typed (wire names and RDATA): change_batch_compile makes the batch. */

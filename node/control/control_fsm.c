@@ -1057,7 +1057,8 @@ static int apply_create_hosted_zone(struct apply *a,
 	rv = check_change_id(a, c->change_id, false);
 	if (rv != 0)
 		return rv;
-	rv = prepare_change(a, c->change_id, c->id, c->comment, "", c->time_ms);
+	rv = prepare_change(a, c->change_id, c->id, c->comment,
+			    c->access_key_id, c->time_ms);
 	if (rv == 0)
 		rv = prepare_dirty(a, c->id);
 	if (rv != 0)
@@ -1100,7 +1101,8 @@ static int apply_delete_hosted_zone(struct apply *a,
 	rv = check_change_id(a, c->change_id, false);
 	if (rv != 0)
 		return rv;
-	rv = prepare_change(a, c->change_id, c->id, "", "", c->time_ms);
+	rv = prepare_change(a, c->change_id, c->id, "", c->access_key_id,
+			    c->time_ms);
 	if (rv == 0)
 		rv = prepare_dirty(a, c->id);
 	if (rv == 0)

@@ -96,6 +96,7 @@ for t in "${targets[@]}"; do
     fuzz_route53_xml) max_len=16384 ;;
     fuzz_sigv4) max_len=4096 ;;
     fuzz_iam_policy) max_len=12288 ;;
+    fuzz_q53_json_body) max_len=65536 ;;
     *) max_len=8192 ;;
   esac
   if [ "$mode" = smoke ]; then

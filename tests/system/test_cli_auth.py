@@ -118,6 +118,29 @@ def test_cli_writes_signed_and_forwarded(cluster, tmp_path):
     assert p.returncode == 0 and admin in p.stdout and "local" not in p.stdout, p.stdout
 
 
+def test_zone_create_and_delete_audited_as_their_key(cluster):
+    """CreateHostedZone and DeleteHostedZone are changes too: the audit names
+    the key that made them (the admin key), on every node, before and after
+    the zone is gone; none of them says "local"."""
+    leader, (f1, f2) = followers(cluster)
+    admin = admin_id(cluster)
+    zc = ok(q53(f1.api, "zone", "create", "audited.test"))
+    zid, create_cid = zc["HostedZone"]["Id"], zc["ChangeInfo"]["Id"]
+    cluster.wait_insync(f1.api, create_cid)
+    st = ok(q53(leader.api, "get-change", create_cid))
+    assert st["ChangeInfo"]["AccessKeyId"] == admin, st
+    delete_cid = ok(q53(f2.api, "zone", "delete", zid))["ChangeInfo"]["Id"]
+    cluster.wait_insync(f2.api, delete_cid)
+    st = ok(q53(leader.api, "get-change", delete_cid))
+    assert st["ChangeInfo"]["AccessKeyId"] == admin, st
+    for n in cluster.members():
+        changes = ok(q53(n.api, "audit", "--max-items", "100"))["Changes"]
+        by_id = {ch["Id"]: ch for ch in changes}
+        for cid in (create_cid, delete_cid):
+            assert cid in by_id, (n.id, cid, changes)
+            assert by_id[cid]["AccessKeyId"] == admin, (n.id, by_id[cid])
+
+
 def test_restricted_key_only_its_txt(cluster, tmp_path):
     leader, (f1, f2) = followers(cluster)
     zid = ok(q53(leader.api, "zone", "create", "acme.test"))["HostedZone"]["Id"]

@@ -189,6 +189,26 @@ def test_certbot_key_and_audit(cluster, tmp_path):
     assert admin in p.stdout.splitlines()[1] and "local" not in p.stdout, p.stdout
 
 
+def test_zone_lifecycle_audited_as_the_rest_key(cluster):
+    """CreateHostedZone and DeleteHostedZone through Route 53's REST API
+    (boto3, on a follower: forwarded) are audited as the key that signed
+    them, on every node."""
+    leader = cluster.wait_leader()
+    f = [n for n in cluster.members() if n.id != leader.id][0]
+    r53 = client(f)
+    z = r53.create_hosted_zone(Name="rest-audit.test.", CallerReference="rest-audit-1")
+    zid = z["HostedZone"]["Id"].split("/")[-1]
+    create_cid = z["ChangeInfo"]["Id"].split("/")[-1]
+    delete_cid = r53.delete_hosted_zone(Id=zid)["ChangeInfo"]["Id"].split("/")[-1]
+    for n in cluster.members():
+        def audited(n=n):
+            p = q53(n.api, "audit", "--max-items", "100")
+            assert p.returncode == 0, p.stderr
+            by_id = {ch["Id"]: ch["AccessKeyId"] for ch in json.loads(p.stdout)["Changes"]}
+            return by_id.get(create_cid) == STATIC[0] and by_id.get(delete_cid) == STATIC[0]
+        wait_all([n], lambda _n: audited(), f"zone create/delete audited as {STATIC[0]}")
+
+
 def test_read_only_key(cluster, tmp_path):
     leader = cluster.wait_leader()
     zid = zone(leader, "readonly.test")

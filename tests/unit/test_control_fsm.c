@@ -245,6 +245,7 @@ static struct command_payload p_zone(const char *id, const char *name,
 	    .n_nameservers = 2,
 	    .change_id = change,
 	    .time_ms = 1000,
+	    .access_key_id = "AKIAZONECREATOR00001",
 	};
 	struct command_payload p;
 
@@ -457,7 +458,15 @@ static void test_command_codec(void **state)
 	assert_string_equal(c.u.create_hosted_zone.nameservers[1],
 			    "ns2.quorum53.test.");
 	assert_int_equal(c.u.create_hosted_zone.time_ms, 1000);
+	assert_string_equal(c.u.create_hosted_zone.access_key_id,
+			    "AKIAZONECREATOR00001");
 	command_free(&c);
+	/* A delete without a key (an entry of 0.5.0): "" (local). */
+	struct command_payload d = p_zone_delete(ZID, "C2");
+	assert_int_equal(command_decode(d.type, d.data, d.len, &c), 0);
+	assert_string_equal(c.u.delete_hosted_zone.access_key_id, "");
+	command_free(&c);
+	command_payload_clear(&d);
 	/* Unknown type, garbage. */
 	assert_int_equal(command_decode(99, p.data, p.len, &c), Q53_EMALF);
 	assert_int_equal(command_decode(COMMAND_CREATE_HOSTED_ZONE,

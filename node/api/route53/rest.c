@@ -883,6 +883,7 @@ static void op_create_zone(struct route53_rest *rest, struct op *o)
 		    Q53__API__CREATE_ZONE_REQUEST__INIT;
 		c.name = z.name;
 		c.caller_reference = z.caller_reference;
+		c.access_key_id = o->akid; /* the audit's submitter */
 		if (z.comment != NULL)
 			c.comment = z.comment;
 		req.body_case = Q53__API__REQUEST__BODY_CREATE_ZONE;
@@ -2187,6 +2188,7 @@ static void route(struct route53_rest *rest, struct op *o)
 		break;
 	case R53_DELETE_ZONE:
 		dz.zone = o->id;
+		dz.access_key_id = o->akid;
 		req.body_case = Q53__API__REQUEST__BODY_DELETE_ZONE;
 		req.delete_zone = &dz;
 		break;
@@ -2590,22 +2592,21 @@ static void q53_api(struct route53_rest *rest, struct op *o)
 	 * word). Restored before the request is freed. */
 	char **zone = rest_q53_zone_ref(req);
 	char *zone_was = zone != NULL ? *zone : NULL;
-	char *akid_was = NULL;
+	char **akid = rest_q53_akid_ref(req);
+	char *akid_was = akid != NULL ? *akid : NULL;
 	if (zone != NULL && *zone != NULL &&
 	    q53_resolve(rest, *zone, zone_id, sizeof(zone_id)))
 		*zone = zone_id;
-	if (req->body_case == Q53__API__REQUEST__BODY_CHANGE_BATCH) {
-		akid_was = req->change_batch->access_key_id;
-		req->change_batch->access_key_id = o->akid;
-	}
+	if (akid != NULL)
+		*akid = o->akid;
 	size_t n = q53__api__request__get_packed_size(req);
 	uint8_t *buf = malloc(n ? n : 1);
 	if (buf != NULL)
 		q53__api__request__pack(req, buf);
 	if (zone != NULL)
 		*zone = zone_was;
-	if (req->body_case == Q53__API__REQUEST__BODY_CHANGE_BATCH)
-		req->change_batch->access_key_id = akid_was;
+	if (akid != NULL)
+		*akid = akid_was;
 	if (buf == NULL ||
 	    api_server_submit(rest->api, buf, n, q53_on_reply, o) != 0) {
 		send_error(r, o->request_id, 503, "ServiceUnavailable",

@@ -85,14 +85,10 @@ bool rest_keys_match(const char *path)
 	       (path[n] == '\0' || path[n] == '/');
 }
 
-/* The create request's body: PolicyDocument (an object or its text) and
- * Description; *policy malloc'd. 0 or -1 with why. */
-static int parse_create(struct http_request *r, char **policy,
-			const char **description, json_t **root,
-			const char **why)
+int rest_keys_parse_create(const uint8_t *body, size_t len, char **policy,
+			   const char **description, json_t **root,
+			   const char **why)
 {
-	size_t len;
-	const uint8_t *body = http_request_body(r, &len);
 	json_t *doc;
 
 	*policy = NULL;
@@ -136,7 +132,10 @@ void rest_keys_handle(struct api_server *api, struct http_request *r,
 		path++;
 	if (strcmp(m, "POST") == 0 && *path == '\0') {
 		const char *description;
-		if (parse_create(r, &policy, &description, &root, &why) == 0) {
+		size_t len;
+		const uint8_t *body = http_request_body(r, &len);
+		if (rest_keys_parse_create(body, len, &policy, &description,
+					   &root, &why) == 0) {
 			c.policy_json.data = (uint8_t *)policy;
 			c.policy_json.len = strlen(policy);
 			c.description = (char *)description;

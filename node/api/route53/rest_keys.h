@@ -17,6 +17,10 @@
 #define Q53_NODE_API_ROUTE53_REST_KEYS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #define REST_KEYS_PATH "/q53/accesskeys"
 
@@ -27,6 +31,13 @@ struct http_request;
 bool rest_keys_match(const char *path);
 /* Answers r (authenticated and authorized already), now or when the node
  * answers. */
+/* The CreateAccessKey body (untrusted): PolicyDocument (an object or its
+ * text) and Description (borrowed from *root, which the caller decrefs,
+ * also after a failure); *policy malloc'd. 0, or -1 with why. */
+int rest_keys_parse_create(const uint8_t *body, size_t len, char **policy,
+			   const char **description, json_t **root,
+			   const char **why);
+
 void rest_keys_handle(struct api_server *api, struct http_request *r,
 		      const char *request_id);
 

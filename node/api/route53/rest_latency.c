@@ -110,6 +110,12 @@ struct set_rows {
 	uint32_t rtt[ROWS_MAX][REGIONS_MAX];
 };
 
+/* What a parsed set request borrows from. */
+struct rest_latency_set {
+	json_t *root;
+	struct set_rows s;
+};
+
 /* The PUT body into s / set (borrowing root). 0 or -1 with why. */
 static int parse_set(json_t *root, struct set_rows *s,
 		     Q53__Api__LatencySetRequest *set, const char **why)
@@ -161,6 +167,29 @@ static int parse_set(json_t *root, struct set_rows *s,
 	return 0;
 }
 
+int rest_latency_parse_set(const uint8_t *body, size_t len,
+			   Q53__Api__LatencySetRequest *set,
+			   struct rest_latency_set **storage, const char **why)
+{
+	struct rest_latency_set *st = calloc(1, sizeof(*st));
+
+	*storage = st;
+	if (st == NULL) {
+		*why = "out of memory; retry";
+		return -1;
+	}
+	st->root = json_loadb((const char *)body, len, 0, NULL);
+	return parse_set(st->root, &st->s, set, why);
+}
+
+void rest_latency_set_free(struct rest_latency_set *storage)
+{
+	if (storage == NULL)
+		return;
+	json_decref(storage->root);
+	free(storage);
+}
+
 void rest_latency_handle(struct api_server *api, struct http_request *r,
 			 const char *request_id)
 {
@@ -172,9 +201,8 @@ void rest_latency_handle(struct api_server *api, struct http_request *r,
 	    Q53__API__LATENCY_LIST_REQUEST__INIT;
 	Q53__Api__LatencyDeleteRequest del =
 	    Q53__API__LATENCY_DELETE_REQUEST__INIT;
-	struct set_rows *rows = NULL;
+	struct rest_latency_set *rows = NULL;
 	char cidr[128], *cidrs[1] = {cidr};
-	json_t *root = NULL;
 	const char *why = NULL;
 
 	if (*path == '/')
@@ -183,11 +211,7 @@ void rest_latency_handle(struct api_server *api, struct http_request *r,
 	    *path == '\0') {
 		size_t len;
 		const uint8_t *body = http_request_body(r, &len);
-		root = json_loadb((const char *)body, len, 0, NULL);
-		rows = malloc(sizeof(*rows));
-		if (rows == NULL)
-			why = "out of memory; retry";
-		else if (parse_set(root, rows, &set, &why) == 0) {
+		if (rest_latency_parse_set(body, len, &set, &rows, &why) == 0) {
 			why = NULL;
 			req.body_case = Q53__API__REQUEST__BODY_LATENCY_SET;
 			req.latency_set = &set;
@@ -233,6 +257,5 @@ void rest_latency_handle(struct api_server *api, struct http_request *r,
 						      : "InvalidInput",
 				why);
 	free(buf);
-	free(rows);
-	json_decref(root);
+	rest_latency_set_free(rows);
 }

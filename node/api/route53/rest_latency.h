@@ -21,6 +21,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "proto/api.pb-c.h"
 
 #define REST_LATENCY_PATH "/q53/latency"
 
@@ -35,6 +38,15 @@ void rest_latency_action(const char *method, const char *path, char *out,
 			 size_t outlen);
 /* Answers r (authenticated and authorized already), now or when the node
  * answers. */
+/* A PUT/POST body ({"Rows": [...], "ReplaceAll": b}, untrusted) into set,
+ * which borrows from *storage (free it with rest_latency_set_free, also
+ * after a failure). 0, or -1 with why (a static text). */
+struct rest_latency_set;
+int rest_latency_parse_set(const uint8_t *body, size_t len,
+			   Q53__Api__LatencySetRequest *set,
+			   struct rest_latency_set **storage, const char **why);
+void rest_latency_set_free(struct rest_latency_set *storage);
+
 void rest_latency_handle(struct api_server *api, struct http_request *r,
 			 const char *request_id);
 

@@ -121,6 +121,23 @@ const char *rest_q53_action(Q53__Api__Request__BodyCase kind)
 	}
 }
 
+char **rest_q53_akid_ref(Q53__Api__Request *req)
+{
+	switch (req->body_case) {
+	case Q53__API__REQUEST__BODY_CREATE_ZONE:
+		return req->create_zone ? &req->create_zone->access_key_id
+					: NULL;
+	case Q53__API__REQUEST__BODY_DELETE_ZONE:
+		return req->delete_zone ? &req->delete_zone->access_key_id
+					: NULL;
+	case Q53__API__REQUEST__BODY_CHANGE_BATCH:
+		return req->change_batch ? &req->change_batch->access_key_id
+					 : NULL;
+	default:
+		return NULL;
+	}
+}
+
 char **rest_q53_zone_ref(Q53__Api__Request *req)
 {
 	switch (req->body_case) {

@@ -55,4 +55,9 @@ void rest_q53_target(const Q53__Api__Request *req, rest_q53_resolve_fn resolve,
  * checked against, rest.c replaces it with the resolved id. */
 char **rest_q53_zone_ref(Q53__Api__Request *req);
 
+/* The submitter field of req (create/delete zone, change batch: the audit's
+ * access key), NULL for a kind without one. rest.c sets it to the key that
+ * signed the request, never the client's word. */
+char **rest_q53_akid_ref(Q53__Api__Request *req);
+
 #endif
