@@ -4,6 +4,7 @@ Every process is started by the test that uses it and stopped by its PID.
 Readiness is a poll-with-deadline on a real DNS query, never a sleep.
 """
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,21 +26,43 @@ def q53d_binary():
     return path
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_handed_out = set()
+_rng = random.Random(os.getpid() ^ time.monotonic_ns())
+
+
 def free_port(host="127.0.0.1"):
-    """A port free for both UDP and TCP on host (best effort)."""
+    """A port free for both UDP and TCP on host (best effort), below the
+    kernel's ephemeral range: a port the kernel picks for bind(0) can be
+    taken by any process's outgoing connection (a dialling peer, curl, a
+    resolver) before the server binds it; one below the range is only
+    taken by a process that binds it by number. Never the same port twice
+    in one test process."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(50):
+    low, high = 10000, max(10001, min(_EPHEMERAL_LOW, 65536) - 1)
+    for _ in range(200):
+        port = _rng.randint(low, high)
+        if (host, port) in _handed_out:
+            continue
         t = socket.socket(fam, socket.SOCK_STREAM)
-        t.bind((host, 0))
-        port = t.getsockname()[1]
         u = socket.socket(fam, socket.SOCK_DGRAM)
         try:
+            t.bind((host, port))
             u.bind((host, port))
         except OSError:
-            t.close()
             continue
-        u.close()
-        t.close()
+        finally:
+            t.close()
+            u.close()
+        _handed_out.add((host, port))
         return port
     raise RuntimeError("no free port")
 
