@@ -288,6 +288,8 @@ def bench_q53d(work, zonefile, records, last, args):
         return {"server": "q53d", "version": ver, "records": records, "load": load,
                 "mem": list(zip(mem_load, mem_after)), "change": summary(served),
                 "insync": summary(insync), "leader": leader.id, "load3": load3,
+                "slowest": sorted(range(len(insync)), key=lambda k: -insync[k])[:3],
+                "slowest_ms": sorted((x * 1000 for x in insync), reverse=True)[:3],
                 "leader_after": leader_after.id, "unknown": unknown}
     finally:
         if perf and perf.poll() is None:
@@ -332,7 +334,11 @@ def report(rows, args):
                              f"leader n{r['leader']} before the changes, n{r['leader_after']} after"
                              + (f"; {r['unknown']} get-change polls answered NoSuchChange "
                                 f"(leadership moved to a node that had not applied it yet)"
-                                if r['unknown'] else "") + ".")
+                                if r['unknown'] else "")
+                             + "; slowest changes to INSYNC: "
+                             + ", ".join(f"#{k} {ms:.1f} ms"
+                                         for k, ms in zip(r["slowest"], r["slowest_ms"]))
+                             + ".")
             else:
                 mem_txt, after_txt = f"{load_mb:.0f} MB", f"{mb:.0f} MB"
                 ins = ""
