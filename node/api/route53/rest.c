@@ -25,6 +25,7 @@
 #include "node/api/route53/r53_route.h"
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest_auth.h"
+#include "node/api/route53/rest_console.h"
 #include "node/api/route53/rest_keys.h"
 #include "node/api/route53/rest_q53.h"
 #include "node/api/route53/rest_latency.h"
@@ -2741,6 +2742,11 @@ static void on_request(void *data, struct http_request *r)
 	if (rest->metrics != NULL &&
 	    strcmp(http_request_path(r), "/metrics") == 0) {
 		serve_metrics(rest, r);
+		return;
+	}
+	if (rest_console_match(http_request_path(r))) {
+		/* static files; the page signs its own API requests */
+		rest_console_handle(r);
 		return;
 	}
 	http_request_set_operation(r, operation_of(r));

@@ -1,0 +1,414 @@
+"""The browser console (/console/), in headless Chromium driven by selenium,
+against a 3-node cluster:
+
+* the static files: Content-Type, Cache-Control, 404, the /console redirect,
+  no authentication needed (the page signs its own API requests);
+* sign-in with a wrong secret is refused by the API, with the right one the
+  page goes on;
+* a zone created through the form, a weighted record set (two members)
+  added through the form as one ChangeResourceRecordSets batch, shown
+  PENDING -> INSYNC; the API lists the set as given and every node answers
+  it (dnspython);
+* a key whose policy allows one zone sees that zone only;
+* a health check created in the page turns Unhealthy in its chart when its
+  endpoint stops, with the transition's log index the API reports;
+* TestDNSAnswer's form shows the node's answer;
+* at 390 px the page does not scroll sideways;
+* the cluster page lists the 3 members with the leader the API names, and
+  removes node 3.
+
+Screenshots go to the test's tmp dir (console-shots/). Every wait polls
+with a deadline; the nodes and the endpoint are stopped by their handles;
+chromedriver is quit (it ends its Chromium)."""
+import http.client
+import json
+import os
+import shutil
+import time
+
+import dns.message
+import dns.query
+import pytest
+
+from cluster import Cluster, q53
+from health_endpoints import HTTPEndpoint
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+if not (CHROMIUM and CHROMEDRIVER):
+    pytest.skip("needs Debian's chromium and chromium-driver (deploy/install-deps.sh)",
+                allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver",
+                                reason="needs selenium (tests/requirements-pypi.txt)")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+TIMEOUT = 30.0
+
+
+def wait_for(pred, what, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            got = pred()
+        except Exception as e:  # the DOM changing under us: try again
+            got, last = None, e
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout}s (last error: {last})")
+
+
+def ok(p):
+    assert p.returncode == 0, f"exit {p.returncode}: {p.stderr}"
+    return json.loads(p.stdout) if p.stdout.strip() else None
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(str(tmp_path_factory.mktemp("console"))).start(3)
+    yield c
+    bad = c.stop_all()
+    assert not bad, f"q53d exited uncleanly: {bad}"
+
+
+@pytest.fixture(scope="module")
+def admin(cluster):
+    path = cluster.admin_key
+    wait_for(lambda: os.path.exists(path), "admin-key written")
+    kv = dict(line.split("=", 1) for line in open(path).read().splitlines()
+              if "=" in line and not line.startswith("#"))
+    return kv["AWS_ACCESS_KEY_ID"], kv["AWS_SECRET_ACCESS_KEY"]
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    return tmp_path_factory.mktemp("console-shots")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    os.environ["SE_OFFLINE"] = "true"  # selenium-manager: never download a driver
+    o = webdriver.ChromeOptions()
+    o.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1280,900", "--no-first-run", "--disable-extensions",
+              "--disable-background-networking", "--disable-sync", "--no-proxy-server",
+              f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
+    d.set_page_load_timeout(30)
+    yield d
+    d.quit()
+
+
+def console_url(node, frag=""):
+    return f"http://{node.http}/console/{frag}"
+
+
+def js_errors(d):
+    """The page's script errors since the last call (refused API requests
+    are logged as "network" errors: expected in some tests)."""
+    return [e for e in d.get_log("browser")
+            if e["level"] == "SEVERE" and e.get("source") != "network"]
+
+
+def sign_in(d, node, key):
+    d.get(console_url(node))
+    d.execute_script("sessionStorage.clear()")
+    d.get(console_url(node))
+    akid = wait_for(lambda: d.find_element(By.ID, "akid"), "sign-in form")
+    wait_for(lambda: akid.is_displayed(), "sign-in form shown")
+    akid.clear()
+    akid.send_keys(key[0])
+    d.find_element(By.ID, "secret").send_keys(key[1])
+    d.find_element(By.ID, "signin-btn").click()
+
+
+def rows(d, table):
+    return d.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")
+
+
+def texts(els):
+    return [e.text for e in els]
+
+
+# --- static files ----------------------------------------------------------
+
+
+def get(node, path, method="GET"):
+    host, port = node.http.split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.request(method, path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+
+def test_static_files(cluster):
+    n = cluster.nodes[2]  # every node serves it
+    st, hd, _ = get(n, "/console")
+    assert st == 301 and hd["location"] == "/console/", (st, hd)
+    st, hd, body = get(n, "/console/")
+    assert st == 200 and hd["content-type"].startswith("text/html"), (st, hd)
+    assert hd["cache-control"] == "no-cache" and "default-src 'none'" in hd["content-security-policy"]
+    assert b'src="api.js"' in body and b"http://" not in body and b"https://" not in body
+    for name, ctype in (("api.js", "text/javascript"), ("console.js", "text/javascript"),
+                        ("chart.js", "text/javascript"), ("console.css", "text/css")):
+        st, hd, body = get(n, "/console/" + name)
+        src = open(os.path.join(os.path.dirname(__file__), "..", "..", "node", "api", "console",
+                                name), "rb").read()
+        assert st == 200 and hd["content-type"].startswith(ctype) and body == src, (name, st, hd)
+    for bad in ("/console/nope.js", "/console/../rest.c", "/console/a/b.js", "/consolex"):
+        st, _, _ = get(n, bad)
+        assert st in (403, 404), (bad, st)  # /consolex: the REST edge's own refusal
+    st, _, _ = get(n, "/console/", method="POST")
+    assert st == 405
+
+
+# --- sign-in, a zone, a weighted record set through the form ---------------------
+
+
+def test_signin_zone_weighted_insync(cluster, browser, admin, shots):
+    d = browser
+    node = cluster.nodes[1]
+    # A wrong secret: the API refuses the signature, the page stays at sign-in.
+    sign_in(d, node, (admin[0], "x" * 40))
+    err = wait_for(lambda: d.find_element(By.ID, "signin-error").text, "sign-in refused")
+    assert "SignatureDoesNotMatch" in err, err
+    assert d.find_element(By.ID, "signin").is_displayed()
+    assert d.execute_script("return sessionStorage.length") == 0
+
+    sign_in(d, node, admin)
+    wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "zones page")
+    name = f"console-{os.getpid()}.test"
+    d.find_element(By.ID, "zone-name").send_keys(name)
+    d.find_element(By.ID, "zone-comment").send_keys("made in the console")
+    d.find_element(By.ID, "zone-create").click()
+    row = wait_for(lambda: [r for r in rows(d, "zones-table")
+                            if r.get_attribute("data-zone-name") == name + "."], "zone row")[0]
+    zid = row.get_attribute("data-zone-id")
+    # the API has it, under that id
+    zones = ok(q53(cluster.nodes[3].api, "zone", "list"))
+    listed = {z["Id"].split("/")[-1]: z["Name"] for z in zones["HostedZones"]}
+    assert listed.get(zid) == name + ".", (zid, listed)
+    d.save_screenshot(str(shots / "zones.png"))
+
+    row.find_element(By.CSS_SELECTOR, "a.zone-link").click()
+    wait_for(lambda: d.find_element(By.ID, "zone-title").get_attribute("data-zone-id") == zid,
+             "zone page")
+
+    def add_weighted(setid, weight, value):
+        d.find_element(By.ID, "rr-name").send_keys("www")
+        Select(d.find_element(By.ID, "rr-type")).select_by_value("A")
+        ttl = d.find_element(By.ID, "rr-ttl")
+        ttl.clear()
+        ttl.send_keys("60")
+        d.find_element(By.ID, "rr-values").send_keys(value)
+        Select(d.find_element(By.ID, "rr-policy")).select_by_value("weighted")
+        assert d.find_element(By.ID, "rr-weight").is_displayed()
+        assert not d.find_element(By.ID, "rr-region").is_displayed()
+        d.find_element(By.ID, "rr-setid").send_keys(setid)
+        w = d.find_element(By.ID, "rr-weight")
+        w.clear()
+        w.send_keys(str(weight))
+        d.find_element(By.ID, "rr-add").click()
+
+    add_weighted("blue", 10, "192.0.2.11")
+    add_weighted("green", 5, "192.0.2.12")
+    batch = texts(d.find_elements(By.CSS_SELECTOR, "#rr-batch li"))
+    assert len(batch) == 2 and all(b.startswith(f"CREATE www.{name}. A") for b in batch), batch
+    d.find_element(By.ID, "rr-submit").click()
+    cid = wait_for(lambda: d.find_element(By.ID, "change-id").get_attribute("data-change-id"),
+                   "change submitted")
+    wait_for(lambda: "INSYNC" in d.find_element(By.ID, "change-status").text, "INSYNC shown")
+    # INSYNC is the API's word, not the page's
+    st = ok(q53(cluster.nodes[2].api, "get-change", cid))
+    assert st["ChangeInfo"]["Status"] == "INSYNC", st
+    # the table shows both members
+    got = wait_for(lambda: sorted(r.get_attribute("data-set-id") for r in rows(d, "rrsets-table")
+                                  if r.get_attribute("data-name") == f"www.{name}."),
+                   "record sets listed")
+    assert got == ["blue", "green"], got
+    d.save_screenshot(str(shots / "zone.png"))
+    # the API lists the sets as the form gave them
+    recs = ok(q53(cluster.nodes[3].api, "records", "list", zid))
+    sets = {r["SetIdentifier"]: r for r in recs["ResourceRecordSets"]
+            if r["Name"] == f"www.{name}." and r["Type"] == "A"}
+    assert sets["blue"]["Weight"] == 10 and sets["green"]["Weight"] == 5, sets
+    assert sets["blue"]["TTL"] == 60
+    assert [v["Value"] for v in sets["blue"]["ResourceRecords"]] == ["192.0.2.11"]
+    # every node answers it (INSYNC: already served)
+    for n in cluster.members():
+        r = dns.query.udp(dns.message.make_query(f"www.{name}.", "A"), n.host, port=n.dns_port,
+                          timeout=2)
+        addrs = {rr.address for rrset in r.answer for rr in rrset}
+        assert addrs and addrs <= {"192.0.2.11", "192.0.2.12"}, (n.id, r)
+
+    # TestDNSAnswer through the form: the node's own answer
+    d.get(console_url(node, "#/test"))
+    wait_for(lambda: Select(d.find_element(By.ID, "ta-zone")).first_selected_option
+             .get_attribute("value"), "zones offered")
+    Select(d.find_element(By.ID, "ta-zone")).select_by_value(zid)
+    d.find_element(By.ID, "ta-name").send_keys(f"www.{name}")
+    Select(d.find_element(By.ID, "ta-type")).select_by_value("A")
+    d.find_element(By.ID, "ta-submit").click()
+    rcode = wait_for(lambda: d.find_element(By.ID, "ta-rcode").text, "test answer")
+    assert rcode == "NOERROR"
+    data = texts(d.find_elements(By.CSS_SELECTOR, "#ta-data li"))
+    assert data and set(data) <= {"192.0.2.11", "192.0.2.12"}, data
+    errors = js_errors(d)
+    assert not errors, errors
+
+
+# --- a restricted key sees its zone only -------------------------------------------
+
+
+def test_restricted_key_sees_its_zone(cluster, browser, tmp_path, shots):
+    api = cluster.nodes[1].api
+    mine = ok(q53(api, "zone", "create", f"mine-{os.getpid()}.test"))["HostedZone"]["Id"]
+    other = ok(q53(api, "zone", "create", f"other-{os.getpid()}.test"))["HostedZone"]["Id"]
+    mine, other = mine.split("/")[-1], other.split("/")[-1]
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["route53:ListHostedZones", "route53:GetChange"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Action": "route53:*",
+         "Resource": f"arn:aws:route53:::hostedzone/{mine}"}]}
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(policy))
+    k = ok(q53(api, "key", "create", "--policy", path, "--description", "console"))["AccessKey"]
+    key = (k["AccessKeyId"], k["SecretAccessKey"])
+    node = cluster.nodes[2]
+
+    def known():  # the key applied on the node the browser talks to
+        st, _, _ = get(node, "/console/")
+        return st == 200
+    wait_for(known, "node 2 serving")
+    d = browser
+    deadline = time.monotonic() + TIMEOUT
+    while True:  # a node that has not applied the key yet refuses it (retryable)
+        sign_in(d, node, key)
+        wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed()
+                 or d.find_element(By.ID, "signin-error").text, "signed in or refused")
+        if d.find_element(By.ID, "zones-table").is_displayed():
+            break
+        assert time.monotonic() < deadline, d.find_element(By.ID, "signin-error").text
+        time.sleep(0.2)
+    ids = wait_for(lambda: [r.get_attribute("data-zone-id") for r in rows(d, "zones-table")
+                            if r.get_attribute("data-zone-id")], "the key's zones")
+    assert ids == [mine], (ids, mine, other)
+    note = d.find_element(By.ID, "zones-note").text
+    assert "not allowed" in note, note
+    d.save_screenshot(str(shots / "restricted.png"))
+    # what the API says for the other zone: denied
+    d.get(console_url(node, f"#/zone/{other}"))
+    err = wait_for(lambda: d.find_element(By.ID, "rr-error").text, "other zone refused")
+    assert "AccessDenied" in err, err
+
+
+# --- a health check's chart ------------------------------------------------------------
+
+
+def test_health_check_flips_in_chart(cluster, browser, admin, shots):
+    d = browser
+    ep = HTTPEndpoint("127.0.0.1").start()
+    try:
+        sign_in(d, cluster.nodes[1], admin)
+        wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "signed in")
+        d.get(console_url(cluster.nodes[1], "#/health"))
+        ip = wait_for(lambda: d.find_element(By.ID, "hc-ip"), "health page")
+        ip.send_keys(ep.host)
+        for fid, v in (("hc-port", ep.port), ("hc-path", "/health"), ("hc-interval", 1),
+                       ("hc-threshold", 2)):
+            e = d.find_element(By.ID, fid)
+            e.clear()
+            e.send_keys(str(v))
+        d.find_element(By.ID, "hc-create").click()
+        created = wait_for(lambda: d.find_element(By.ID, "hc-created").text, "check created")
+        hid = created.split()[1].rstrip(".")
+        chart = f".chart[data-hc-id='{hid}']"
+        wait_for(lambda: d.find_element(By.CSS_SELECTOR, chart).get_attribute("data-status")
+                 == "Healthy", "healthy in the chart")
+        st = ok(q53(cluster.nodes[1].api, "health", "status", hid))
+        assert st["Status"] == "HEALTHY", st
+        # each node's observation is a row of its own
+        wait_for(lambda: len({e.text for e in d.find_elements(By.CSS_SELECTOR, chart + " text.lbl")})
+                 == 4, "decided + 3 node rows")
+        ep.stop()
+        wait_for(lambda: d.find_element(By.CSS_SELECTOR, chart).get_attribute("data-status")
+                 == "Unhealthy", "unhealthy in the chart")
+        st = ok(q53(cluster.nodes[1].api, "health", "status", hid))
+        assert st["Status"] == "UNHEALTHY", st
+        index = st["TransitionIndex"]
+        line = d.find_element(By.CSS_SELECTOR, f"{chart} line.transition[data-index='{index}']")
+        assert line.get_attribute("data-status") == "Unhealthy"
+        decided = [e.get_attribute("class") for e in
+                   d.find_elements(By.CSS_SELECTOR, chart + " rect.seg.decided")]
+        assert "seg decided healthy" in decided and decided[-1] == "seg decided unhealthy", decided
+        d.save_screenshot(str(shots / "health.png"))
+        errors = js_errors(d)
+        assert not errors, errors
+    finally:
+        ep.stop()
+
+
+# --- a phone-sized screen --------------------------------------------------------------------
+
+
+def test_phone_width(cluster, browser, admin, shots):
+    d = browser
+    d.set_window_size(390, 844)
+    try:
+        sign_in(d, cluster.nodes[1], admin)
+        wait_for(lambda: rows(d, "zones-table") and rows(d, "zones-table")[0].get_attribute(
+            "data-zone-id"), "zones listed")
+        for frag in ("#/zones", "#/health", "#/cluster", "#/test"):
+            d.get(console_url(cluster.nodes[1], frag))
+            wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#page h1").text, frag)
+            width = d.execute_script("return document.documentElement.scrollWidth")
+            inner = d.execute_script("return window.innerWidth")
+            assert width <= inner, (frag, width, inner)
+        d.get(console_url(cluster.nodes[1], "#/zones"))
+        wait_for(lambda: rows(d, "zones-table")[0].get_attribute("data-zone-id"), "zones")
+        d.save_screenshot(str(shots / "phone.png"))
+    finally:
+        d.set_window_size(1280, 900)
+
+
+# --- the cluster page (last: it removes a node) ---------------------------------------------
+
+
+def test_cluster_page_members_and_remove(cluster, browser, admin, shots):
+    d = browser
+    sign_in(d, cluster.nodes[1], admin)
+    wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "signed in")
+    d.get(console_url(cluster.nodes[1], "#/cluster"))
+    leader = cluster.wait_leader()
+
+    def members():
+        return {int(r.get_attribute("data-node-id")): r for r in rows(d, "nodes-table")
+                if r.get_attribute("data-node-id")}
+    got = wait_for(lambda: members() if len(members()) == 3 else None, "3 members")
+    assert sorted(got) == [1, 2, 3]
+    leaders = [nid for nid, r in got.items() if "leader" in r.text.split()]
+    assert leaders == [leader.id], (leaders, leader.id)
+    st = leader.status()
+    term = d.find_element(By.CSS_SELECTOR, "#cluster-status dd[data-key='Term']").text
+    assert int(term) == st["Term"], (term, st)
+    d.save_screenshot(str(shots / "cluster.png"))
+
+    victim = 3 if leader.id != 3 else 2
+    b = got[victim].find_element(By.CSS_SELECTOR, "button.node-remove")
+    b.click()
+    wait_for(lambda: b.text == "Confirm", "asks to confirm")
+    b.click()
+    wait_for(lambda: sorted(members()) == sorted({1, 2, 3} - {victim}), "node removed")
+    cluster.removed.add(victim)
+    nodes = ok(q53(cluster.nodes[1].api, "node", "list"))["Nodes"]
+    assert victim not in [n["Id"] for n in nodes], nodes
+    errors = js_errors(d)
+    assert not errors, errors
