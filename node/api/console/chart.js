@@ -83,7 +83,10 @@ const Q53Chart = (() => {
       svg.appendChild(el("line", { x1: tx, x2: tx, y1: TOP - 4, y2: bottom - GAP,
         class: "transition", "data-index": tr.index,
         "data-status": tr.healthy ? "Healthy" : "Unhealthy" }));
-      svg.appendChild(el("text", { x: tx + 3, y: TOP - 6, class: "tlabel" },
+      // labels near the right edge end at their line
+      const right = tx > W - 110;
+      svg.appendChild(el("text", { x: right ? tx - 3 : tx + 3, y: TOP - 6, class: "tlabel",
+        "text-anchor": right ? "end" : "start" },
         `#${tr.index} ${tr.healthy ? "healthy" : "unhealthy"}`));
     }
     svg.appendChild(el("text", { x: LEFT, y: bottom + 8, class: "axis" }, clock(t0)));

@@ -462,16 +462,16 @@
 
     page.append(h("h1", { id: "zone-title", dataset: { zoneId } }, origin),
       h("p", { class: "hint" }, `${zone.id} · ${zone.count} record sets · ${zone.nameservers.join(" ")}`),
-      h("div", { class: "card" }, form),
-      h("div", { class: "card" }, h("h2", {}, "Change batch"), batchList,
-        h("div", { class: "row" }, submit, discard), status),
       h("div", { class: "card" }, h("h2", {}, "Record sets"),
-        h("div", { class: "row" }, fName, fType, h("label", { class: "row" }, "per page", pageSize)),
+        h("div", { class: "row" }, fName, fType, h("label", { class: "inline" }, "per page", pageSize)),
         h("div", { class: "table-wrap" }, h("table", { id: "rrsets-table" },
           h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", {}, "Routing"),
             h("th", { class: "wide" }, "TTL"), h("th", {}, "Values"), h("th", {}, ""))),
           tbody)),
-        h("div", { class: "row" }, prev, next, pageNote), err));
+        h("div", { class: "row" }, prev, next, pageNote), err),
+      h("div", { class: "card" }, h("h2", {}, "Change batch"), batchList,
+        h("div", { class: "row" }, submit, discard), status),
+      h("div", { class: "card" }, form));
     load();
     try {
       hcs = await Q53Api.listHealthChecks(key);
