@@ -317,6 +317,10 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 			xo_text(x, "SubdivisionCode", rs->geo_subdivision_code);
 		xo_close(x);
 	}
+	if (rs->failover != NULL && rs->failover[0] != '\0')
+		xo_text(x, "Failover", rs->failover);
+	if (rs->health_check_id != NULL && rs->health_check_id[0] != '\0')
+		xo_text(x, "HealthCheckId", rs->health_check_id);
 	if (rs->cidr_collection_id != NULL && rs->cidr_collection_id[0]) {
 		xo_open(x, "CidrRoutingConfig");
 		xo_text(x, "CollectionId", rs->cidr_collection_id);
