@@ -13,6 +13,8 @@ against a 3-node cluster:
 * failover sets (PRIMARY with a health check, SECONDARY) through the form,
   listed back by Route 53's API with their role and check, and the edit form
   filled from that listing;
+* a zone exported in the page (as `q53 zone export` prints it), edited and
+  imported back: every node answers the new file; the table sorts by name;
 * a key whose policy allows one zone sees that zone only;
 * a health check created in the page turns Unhealthy in its chart when its
   endpoint stops, with the transition's log index the API reports;
@@ -372,6 +374,55 @@ def failover_form(cluster, browser, admin, boto3, api, name, zid, ep):
         r = dns.query.udp(dns.message.make_query(f"app.{name}.", "A"), n.host, port=n.dns_port,
                           timeout=2)
         assert {rr.address for rrset in r.answer for rr in rrset} == {"192.0.2.21"}, (n.id, r)
+
+
+# --- a zone file: exported, edited, imported ------------------------------------------
+
+
+def test_zone_file_export_import(cluster, browser, admin):
+    api = cluster.nodes[1].api
+    name = f"zf-{os.getpid()}.test"
+    zid = ok(q53(api, "zone", "create", name))["HostedZone"]["Id"].split("/")[-1]
+    ok(q53(api, "change-batch", zid, "-", stdin=json.dumps({"Changes": [{
+        "Action": "CREATE", "ResourceRecordSet": {"Name": f"old.{name}", "Type": "A", "TTL": 60,
+                                                  "ResourceRecords": [{"Value": "192.0.2.31"}]}}]})))
+    d = browser
+    sign_in(d, cluster.nodes[3], admin)
+    wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "signed in")
+    d.get(console_url(cluster.nodes[3], f"#/zone/{zid}"))
+    wait_for(lambda: d.find_element(By.ID, "zone-title").get_attribute("data-zone-id") == zid,
+             "zone page")
+    d.find_element(By.ID, "zf-export").click()
+    text = wait_for(lambda: d.find_element(By.ID, "zf-text").get_attribute("value"), "exported")
+    assert f"old.{name}." in text and "192.0.2.31" in text, text
+    assert d.find_element(By.ID, "zf-download").get_attribute("download") == f"{name}.zone"
+    # what q53 exports, the page shows
+    p = q53(api, "zone", "export", zid, json_out=False)
+    assert p.returncode == 0 and p.stdout.strip() == text.strip(), (p.stdout, text)
+    # the file without old, with new: the import replaces the records
+    edited = "\n".join(line for line in text.splitlines() if not line.startswith(f"old.{name}."))
+    edited += f"\nnew.{name}. 60 IN A 192.0.2.32\n"
+    area = d.find_element(By.ID, "zf-text")
+    area.clear()
+    area.send_keys(edited)
+    d.find_element(By.ID, "zf-import").click()
+    wait_for(lambda: "INSYNC" in d.find_element(By.ID, "zf-status").text, "import INSYNC")
+    for n in cluster.members():
+        new = dns.query.udp(dns.message.make_query(f"new.{name}.", "A"), n.host,
+                            port=n.dns_port, timeout=2)
+        old = dns.query.udp(dns.message.make_query(f"old.{name}.", "A"), n.host,
+                            port=n.dns_port, timeout=2)
+        assert {rr.address for rrset in new.answer for rr in rrset} == {"192.0.2.32"}, (n.id, new)
+        assert not old.answer, (n.id, old)
+    # sorting the table by name, then reversed
+    wait_for(lambda: f"new.{name}." in [r.get_attribute("data-name") for r in rows(d, "rrsets-table")],
+             "table reloaded")
+    d.find_element(By.CSS_SELECTOR, "#rrsets-table th[data-sort='name']").click()
+    names = [r.get_attribute("data-name") for r in rows(d, "rrsets-table")]
+    assert names == sorted(names), names
+    d.find_element(By.CSS_SELECTOR, "#rrsets-table th[data-sort='name']").click()
+    names = [r.get_attribute("data-name") for r in rows(d, "rrsets-table")]
+    assert names == sorted(names, reverse=True), names
 
 
 # --- a restricted key sees its zone only -------------------------------------------

@@ -398,6 +398,17 @@ const Q53Api = (() => {
     removeNode(key, id) {
       return q53(key, 21, [[1, id]], {});
     },
+    // The zone as RFC 1035 text (absolute names).
+    exportZone(key, zone) {
+      return q53(key, 15, [[1, zone]], { zoneFile: [1, "s"] }).then((r) => r.zoneFile);
+    },
+    // Replaces the zone's records with a zone file's: one change.
+    async importZone(key, zone, text) {
+      const r = await q53(key, 14, [[1, zone], [2, text]],
+        { change: [1, { id: [1, "s"], status: [2, "u"], submittedAtMs: [3, "u"] }] });
+      const c = r.change || {};
+      return { id: c.id || "", status: c.status === 2 ? "INSYNC" : "PENDING" };
+    },
     testAnswer(key, zone, name, type, subnet, resolver) {
       const f = [[1, zone], [2, name], [3, type]];
       if (resolver) f.push([4, resolver]);

@@ -288,9 +288,25 @@
     const next = h("button", { type: "button", class: "secondary", id: "rr-next", disabled: true,
       onclick: () => { at++; load(); } }, "Next");
     const pageNote = h("span", { class: "hint", id: "rr-page" });
+    // Sorted by a column of this page (click its header; again: reversed).
+    let sortBy = null, sortDir = 1;
+    const sortKeys = { name: (s) => s.name, type: (s) => s.type, routing: (s) => routingText(s),
+      ttl: (s) => Number(s.ttl || 0), values: (s) => s.values.join(" ") };
+    const th = (label, k, cls) => h("th", { class: cls, dataset: { sort: k }, onclick: () => {
+      sortDir = sortBy === k ? -sortDir : 1;
+      sortBy = k;
+      render();
+    } }, label);
     function render() {
       const n = fName.value.trim().toLowerCase(), t = fType.value;
       const rows = shown.filter((s) => (!n || s.name.toLowerCase().includes(n)) && (!t || s.type === t));
+      if (sortBy) {
+        const kf = sortKeys[sortBy];
+        rows.sort((a, b) => (kf(a) < kf(b) ? -sortDir : kf(a) > kf(b) ? sortDir : 0));
+      }
+      for (const e of document.querySelectorAll("#rrsets-table th[data-sort]"))
+        e.textContent = e.textContent.replace(/ [▲▼]$/, "") +
+          (e.dataset.sort === sortBy ? (sortDir > 0 ? " ▲" : " ▼") : "");
       tbody.replaceChildren(...rows.map((s) => h("tr", { dataset: { name: s.name, type: s.type,
         setId: s.setIdentifier } },
         h("td", {}, s.name), h("td", {}, s.type),
@@ -447,6 +463,34 @@
         submit.disabled = false;
       }
     }
+    // Export the zone as a file; import one (it replaces every record).
+    const zfText = h("textarea", { id: "zf-text", spellcheck: "false",
+      placeholder: "a zone file (RFC 1035 text): Import replaces the zone's records with it" });
+    const zfStatus = h("p", { id: "zf-status" });
+    const zoneFile = h("div", {},
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "secondary", id: "zf-export", onclick: async () => {
+          zfStatus.replaceChildren();
+          try {
+            const text = await Q53Api.exportZone(key, zoneId);
+            zfText.value = text;
+            const url = URL.createObjectURL(new Blob([text], { type: "text/dns" }));
+            zfStatus.replaceChildren(h("a", { href: url, download: `${origin}zone`, id: "zf-download" },
+              `Download ${origin}zone`));
+          } catch (e) { zfStatus.replaceChildren(h("span", { class: "error" }, errorText(e))); }
+        } }, "Export"),
+        h("input", { type: "file", id: "zf-file", accept: ".zone,.txt,text/*", onchange: async (ev) => {
+          const file = ev.target.files[0];
+          if (file) zfText.value = await file.text();
+        } }),
+        h("button", { type: "button", class: "danger", id: "zf-import", onclick: async () => {
+          zfStatus.replaceChildren();
+          try {
+            const c = await Q53Api.importZone(key, zoneId, zfText.value);
+            watchChange(c, zfStatus, load);
+          } catch (e) { zfStatus.replaceChildren(h("span", { class: "error" }, errorText(e))); }
+        } }, "Import")),
+      zfText, zfStatus);
     const form = h("form", { id: "rr-form", onsubmit: addFromForm },
       h("h2", { id: "rr-form-title" }, "Create record set"),
       h("div", { class: "grid" }, wrap("Name", f.name), wrap("Type", f.type), wrap("TTL", f.ttl),
@@ -465,10 +509,11 @@
       h("div", { class: "card" }, h("h2", {}, "Record sets"),
         h("div", { class: "row" }, fName, fType, h("label", { class: "inline" }, "per page", pageSize)),
         h("div", { class: "table-wrap" }, h("table", { id: "rrsets-table" },
-          h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", {}, "Routing"),
-            h("th", { class: "wide" }, "TTL"), h("th", {}, "Values"), h("th", {}, ""))),
+          h("thead", {}, h("tr", {}, th("Name", "name"), th("Type", "type"), th("Routing", "routing"),
+            th("TTL", "ttl", "wide"), th("Values", "values"), h("th", {}, ""))),
           tbody)),
         h("div", { class: "row" }, prev, next, pageNote), err),
+      h("div", { class: "card" }, h("h2", {}, "Zone file"), zoneFile),
       h("div", { class: "card" }, h("h2", {}, "Change batch"), batchList,
         h("div", { class: "row" }, submit, discard), status),
       h("div", { class: "card" }, form));
@@ -569,13 +614,14 @@
         const st = h("span", { class: "hc-status" }, badge("…", "unknown"));
         const detail = h("p", { class: "hint hc-detail" });
         const chart = h("div", { class: "chart", dataset: { hcId: c.id } });
+        const alarms = h("div", { class: "hc-alarms" });
         const card = h("div", { class: "card hc", dataset: { hcId: c.id } },
           h("div", { class: "row" }, h("strong", {}, hcTarget(c)), st,
             confirmButton("Delete", async () => {
               try { await Q53Api.deleteHealthCheck(key, c.id); refresh(); } catch (e) { showError(err, e); }
             }, { class: "danger hc-delete" })),
-          h("p", { class: "hint" }, c.id), detail, chart);
-        cards[c.id] = { card, st, detail, chart };
+          h("p", { class: "hint" }, c.id), detail, chart, alarms);
+        cards[c.id] = { card, st, detail, chart, alarms };
         list.appendChild(card);
       }
       if (!checks.length) list.replaceChildren(h("p", { class: "hint" }, "No health checks."));
@@ -613,9 +659,37 @@
         ui.chart.dataset.transitions = hist.transitions.map((t) => t.index).join(" ");
       }
     }
+    // The leader's alarm history (webhook / --alarm-exec), for keys that
+    // may read it; the node asked is the one the page came from.
+    let alarmsAllowed = true;
+    async function pollAlarms() {
+      if (!alarmsAllowed) return;
+      for (const c of checks.slice(0, 20)) {
+        const ui = cards[c.id];
+        if (!ui) continue;
+        let list;
+        try {
+          list = await Q53Api.alarms(key, c.id);
+        } catch (e) {
+          if (e.status === 403) alarmsAllowed = false;
+          return;
+        }
+        if (gen !== generation) return;
+        ui.alarms.replaceChildren(...(list.length ? [h("h2", {}, "Alarms"), h("div", { class: "table-wrap" },
+          h("table", { class: "alarms" }, h("thead", {}, h("tr", {}, ["Time", "Index", "Status", "Target",
+            "Result", "Attempts"].map((x) => h("th", {}, x)))),
+          h("tbody", {}, list.map((a) => h("tr", {}, h("td", {}, new Date(a.TimeMs).toISOString()),
+            h("td", {}, String(a.Index)), h("td", {}, a.Status), h("td", {}, a.Target),
+            h("td", {}, a.Result), h("td", {}, String(a.Attempts)))))))] : []));
+      }
+    }
     page.append(h("h1", {}, "Health checks"),
       h("div", { class: "card" }, h("h2", {}, "Create"), form), err, list);
-    refresh().then(() => every(2000, poll));
+    refresh().then(() => {
+      if (gen !== generation) return;
+      every(2000, poll);
+      every(5000, pollAlarms);
+    });
     every(10000, refresh);
   }
 
