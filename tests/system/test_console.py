@@ -9,22 +9,21 @@ against a 3-node cluster:
   added through the form as one ChangeResourceRecordSets batch, shown
   PENDING -> INSYNC; the API lists the set as given and every node answers
   it (dnspython); then one member edited and the other deleted in one
-  batch (UPSERT + DELETE);
-* failover sets (PRIMARY with a health check, SECONDARY) through the form,
-  listed back by Route 53's API with their role and check, and the edit form
-  filled from that listing;
+  batch (UPSERT + DELETE); TestDNSAnswer's form shows the node's answer;
 * a zone exported in the page (as `q53 zone export` prints it), edited and
   imported back: every node answers the new file; the table sorts by name;
 * a key whose policy allows one zone sees that zone only;
 * a health check created in the page turns Unhealthy in its chart when its
   endpoint stops, with the transition's log index the API reports;
-* TestDNSAnswer's form shows the node's answer;
+* failover sets (PRIMARY with a health check, SECONDARY) through the form,
+  listed back by Route 53's API with their role and check, and the edit form
+  filled from that listing;
 * at 390 px the page does not scroll sideways;
 * the cluster page lists the 3 members with the leader the API names, and
-  removes node 3.
+  removes a follower.
 
 Screenshots go to the test's tmp dir (console-shots/). Every wait polls
-with a deadline; the nodes and the endpoint are stopped by their handles;
+with a deadline; the nodes and the endpoints are stopped by their handles;
 chromedriver is quit (it ends its Chromium)."""
 import http.client
 import json
@@ -177,6 +176,8 @@ def test_static_files(cluster):
     for bad in ("/console/nope.js", "/console/../rest.c", "/console/a/b.js", "/consolex"):
         st, _, _ = get(n, bad)
         assert st in (403, 404), (bad, st)  # /consolex: the REST edge's own refusal
+    st, hd, body = get(n, "/console/console.js", method="HEAD")
+    assert st == 200 and body == b"" and hd["content-type"].startswith("text/javascript"), (st, hd)
     st, _, _ = get(n, "/console/", method="POST")
     assert st == 405
 
@@ -305,75 +306,6 @@ def test_signin_zone_weighted_insync(cluster, browser, admin, shots):
     assert data == ["192.0.2.11"], data
     errors = js_errors(d)
     assert not errors, errors
-
-
-# --- failover through the form: the role and the check listed back ----------------
-
-
-def test_failover_form(cluster, browser, admin):
-    boto3 = pytest.importorskip("boto3", reason="needs the test venv (tests/venv.sh)")
-    api = cluster.nodes[1].api
-    name = f"fo-{os.getpid()}.test"
-    zid = ok(q53(api, "zone", "create", name))["HostedZone"]["Id"].split("/")[-1]
-    ep = TCPEndpoint("127.0.0.1").start()
-    try:
-        failover_form(cluster, browser, admin, boto3, api, name, zid, ep)
-    finally:
-        ep.stop()
-
-
-def failover_form(cluster, browser, admin, boto3, api, name, zid, ep):
-    hid = ok(q53(api, "health", "create", "-", stdin=json.dumps(
-        {"IPAddress": ep.host, "Port": ep.port, "Type": "TCP", "RequestInterval": 1,
-         "FailureThreshold": 1})))["HealthCheck"]["Id"]
-    d = browser
-    sign_in(d, cluster.nodes[2], admin)
-    wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "signed in")
-    d.get(console_url(cluster.nodes[2], f"#/zone/{zid}"))
-    wait_for(lambda: d.find_element(By.ID, "zone-title").get_attribute("data-zone-id") == zid,
-             "zone page")
-    # the health checks are offered by id
-    wait_for(lambda: hid in [o.get_attribute("value") for o in
-                             d.find_elements(By.CSS_SELECTOR, "#rr-hc option")], "check offered")
-    for setid, role, value, check in (("p", "PRIMARY", "192.0.2.21", hid),
-                                      ("s", "SECONDARY", "192.0.2.22", "")):
-        d.find_element(By.ID, "rr-name").send_keys("app")
-        d.find_element(By.ID, "rr-values").send_keys(value)
-        Select(d.find_element(By.ID, "rr-policy")).select_by_value("failover")
-        assert not d.find_element(By.ID, "rr-weight").is_displayed()
-        d.find_element(By.ID, "rr-setid").send_keys(setid)
-        Select(d.find_element(By.ID, "rr-failover")).select_by_value(role)
-        Select(d.find_element(By.ID, "rr-hc")).select_by_value(check)
-        d.find_element(By.ID, "rr-add").click()
-    d.find_element(By.ID, "rr-submit").click()
-    wait_for(lambda: "INSYNC" in d.find_element(By.ID, "change-status").text, "INSYNC shown")
-    # Route 53's listing names the role and the check (what the page reads back)
-    r53 = boto3.client("route53", endpoint_url=f"http://{cluster.nodes[3].http}",
-                       region_name="us-east-1", aws_access_key_id=admin[0],
-                       aws_secret_access_key=admin[1])
-    sets = {s["SetIdentifier"]: s for s in r53.list_resource_record_sets(
-        HostedZoneId=zid)["ResourceRecordSets"] if s["Name"] == f"app.{name}."}
-    assert sets["p"]["Failover"] == "PRIMARY" and sets["p"]["HealthCheckId"] == hid, sets
-    assert sets["s"]["Failover"] == "SECONDARY" and "HealthCheckId" not in sets["s"], sets
-    routing = wait_for(lambda: {r.get_attribute("data-set-id"): r.find_elements(
-        By.TAG_NAME, "td")[2].text for r in rows(d, "rrsets-table")
-        if r.get_attribute("data-name") == f"app.{name}."}, "failover sets listed")
-    assert routing == {"p": "failover PRIMARY [p]", "s": "failover SECONDARY [s]"}, routing
-    # Edit fills the form from the listing: the role and the check
-    [r for r in rows(d, "rrsets-table") if r.get_attribute("data-set-id") == "p"][0] \
-        .find_element(By.CSS_SELECTOR, "button.rr-edit").click()
-    assert Select(d.find_element(By.ID, "rr-policy")).first_selected_option \
-        .get_attribute("value") == "failover"
-    assert Select(d.find_element(By.ID, "rr-failover")).first_selected_option \
-        .get_attribute("value") == "PRIMARY"
-    assert Select(d.find_element(By.ID, "rr-hc")).first_selected_option \
-        .get_attribute("value") == hid
-    # every node answers the primary (its endpoint listens)
-    wait_for(lambda: ok(q53(api, "health", "status", hid))["Status"] == "HEALTHY", "healthy")
-    for n in cluster.members():
-        r = dns.query.udp(dns.message.make_query(f"app.{name}.", "A"), n.host, port=n.dns_port,
-                          timeout=2)
-        assert {rr.address for rrset in r.answer for rr in rrset} == {"192.0.2.21"}, (n.id, r)
 
 
 # --- a zone file: exported, edited, imported ------------------------------------------
@@ -514,6 +446,75 @@ def test_health_check_flips_in_chart(cluster, browser, admin, shots):
         assert not errors, errors
     finally:
         ep.stop()
+
+
+# --- failover through the form: the role and the check listed back ----------------
+
+
+def test_failover_form(cluster, browser, admin):
+    boto3 = pytest.importorskip("boto3", reason="needs the test venv (tests/venv.sh)")
+    api = cluster.nodes[1].api
+    name = f"fo-{os.getpid()}.test"
+    zid = ok(q53(api, "zone", "create", name))["HostedZone"]["Id"].split("/")[-1]
+    ep = TCPEndpoint("127.0.0.1").start()
+    try:
+        failover_form(cluster, browser, admin, boto3, api, name, zid, ep)
+    finally:
+        ep.stop()
+
+
+def failover_form(cluster, browser, admin, boto3, api, name, zid, ep):
+    hid = ok(q53(api, "health", "create", "-", stdin=json.dumps(
+        {"IPAddress": ep.host, "Port": ep.port, "Type": "TCP", "RequestInterval": 1,
+         "FailureThreshold": 1})))["HealthCheck"]["Id"]
+    d = browser
+    sign_in(d, cluster.nodes[2], admin)
+    wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "signed in")
+    d.get(console_url(cluster.nodes[2], f"#/zone/{zid}"))
+    wait_for(lambda: d.find_element(By.ID, "zone-title").get_attribute("data-zone-id") == zid,
+             "zone page")
+    # the health checks are offered by id
+    wait_for(lambda: hid in [o.get_attribute("value") for o in
+                             d.find_elements(By.CSS_SELECTOR, "#rr-hc option")], "check offered")
+    for setid, role, value, check in (("p", "PRIMARY", "192.0.2.21", hid),
+                                      ("s", "SECONDARY", "192.0.2.22", "")):
+        d.find_element(By.ID, "rr-name").send_keys("app")
+        d.find_element(By.ID, "rr-values").send_keys(value)
+        Select(d.find_element(By.ID, "rr-policy")).select_by_value("failover")
+        assert not d.find_element(By.ID, "rr-weight").is_displayed()
+        d.find_element(By.ID, "rr-setid").send_keys(setid)
+        Select(d.find_element(By.ID, "rr-failover")).select_by_value(role)
+        Select(d.find_element(By.ID, "rr-hc")).select_by_value(check)
+        d.find_element(By.ID, "rr-add").click()
+    d.find_element(By.ID, "rr-submit").click()
+    wait_for(lambda: "INSYNC" in d.find_element(By.ID, "change-status").text, "INSYNC shown")
+    # Route 53's listing names the role and the check (what the page reads back)
+    r53 = boto3.client("route53", endpoint_url=f"http://{cluster.nodes[3].http}",
+                       region_name="us-east-1", aws_access_key_id=admin[0],
+                       aws_secret_access_key=admin[1])
+    sets = {s["SetIdentifier"]: s for s in r53.list_resource_record_sets(
+        HostedZoneId=zid)["ResourceRecordSets"] if s["Name"] == f"app.{name}."}
+    assert sets["p"]["Failover"] == "PRIMARY" and sets["p"]["HealthCheckId"] == hid, sets
+    assert sets["s"]["Failover"] == "SECONDARY" and "HealthCheckId" not in sets["s"], sets
+    routing = wait_for(lambda: {r.get_attribute("data-set-id"): r.find_elements(
+        By.TAG_NAME, "td")[2].text for r in rows(d, "rrsets-table")
+        if r.get_attribute("data-name") == f"app.{name}."}, "failover sets listed")
+    assert routing == {"p": "failover PRIMARY [p]", "s": "failover SECONDARY [s]"}, routing
+    # Edit fills the form from the listing: the role and the check
+    [r for r in rows(d, "rrsets-table") if r.get_attribute("data-set-id") == "p"][0] \
+        .find_element(By.CSS_SELECTOR, "button.rr-edit").click()
+    assert Select(d.find_element(By.ID, "rr-policy")).first_selected_option \
+        .get_attribute("value") == "failover"
+    assert Select(d.find_element(By.ID, "rr-failover")).first_selected_option \
+        .get_attribute("value") == "PRIMARY"
+    assert Select(d.find_element(By.ID, "rr-hc")).first_selected_option \
+        .get_attribute("value") == hid
+    # every node answers the primary (its endpoint listens)
+    wait_for(lambda: ok(q53(api, "health", "status", hid))["Status"] == "HEALTHY", "healthy")
+    for n in cluster.members():
+        r = dns.query.udp(dns.message.make_query(f"app.{name}.", "A"), n.host, port=n.dns_port,
+                          timeout=2)
+        assert {rr.address for rrset in r.answer for rr in rrset} == {"192.0.2.21"}, (n.id, r)
 
 
 # --- a phone-sized screen --------------------------------------------------------------------
