@@ -14,7 +14,8 @@ against a 3-node cluster:
   imported back: every node answers the new file; the table sorts by name;
 * a key whose policy allows one zone sees that zone only;
 * a health check created in the page turns Unhealthy in its chart when its
-  endpoint stops, with the transition's log index the API reports;
+  endpoint stops, with the transition's log index the API reports; edited
+  in the page to a live endpoint (UpdateHealthCheck) it turns Healthy;
 * failover sets (PRIMARY with a health check, SECONDARY) through the form,
   listed back by Route 53's API with their role and check, and the edit form
   filled from that listing;
@@ -408,6 +409,7 @@ def test_restricted_key_sees_its_zone(cluster, browser, tmp_path, shots):
 def test_health_check_flips_in_chart(cluster, browser, admin, shots):
     d = browser
     ep = HTTPEndpoint("127.0.0.1").start()
+    ep2 = HTTPEndpoint("127.0.0.1")
     try:
         sign_in(d, cluster.nodes[1], admin)
         wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "signed in")
@@ -442,10 +444,35 @@ def test_health_check_flips_in_chart(cluster, browser, admin, shots):
                    d.find_elements(By.CSS_SELECTOR, chart + " rect.seg.decided")]
         assert "seg decided healthy" in decided and decided[-1] == "seg decided unhealthy", decided
         shot(d, shots / "health.png")
+
+        # Edit: the check moves to a live endpoint and turns healthy again.
+        ep2.start()
+        d.find_element(By.CSS_SELECTOR, f".hc[data-hc-id='{hid}'] button.hc-edit").click()
+        assert d.find_element(By.ID, "hc-port").get_attribute("value") == str(ep.port)
+        assert not d.find_element(By.ID, "hc-type").is_enabled()
+        port = d.find_element(By.ID, "hc-port")
+        port.clear()
+        port.send_keys(str(ep2.port))
+        d.find_element(By.ID, "hc-create").click()
+        wait_for(lambda: d.find_element(By.ID, "hc-created").text.startswith(f"Updated {hid}"),
+                 "check updated")
+        cfg = ok(q53(cluster.nodes[2].api, "health", "get", hid))["HealthCheck"]
+        assert cfg["HealthCheckConfig"]["Port"] == ep2.port, cfg
+        assert cfg["HealthCheckVersion"] == 2, cfg
+        wait_for(lambda: d.find_element(By.CSS_SELECTOR, chart).get_attribute("data-status")
+                 == "Healthy", "healthy again in the chart")
+        st = ok(q53(cluster.nodes[1].api, "health", "status", hid))
+        assert st["Status"] == "HEALTHY" and st["TransitionIndex"] > index, st
+        wait_for(lambda: d.find_elements(
+            By.CSS_SELECTOR, f"{chart} line.transition[data-index='{st['TransitionIndex']}']"),
+            "the second transition drawn")
+        assert d.find_element(By.CSS_SELECTOR, f".hc[data-hc-id='{hid}'] .hc-target").text \
+            .endswith(f":{ep2.port}/health")
         errors = js_errors(d)
         assert not errors, errors
     finally:
         ep.stop()
+        ep2.stop()
 
 
 # --- failover through the form: the role and the check listed back ----------------

@@ -376,6 +376,13 @@ const Q53Api = (() => {
         { CallerReference: ref(), HealthCheckConfig: cfg }));
       return healthCheckOf(kid(r, "HealthCheck"));
     },
+    // Route 53's UpdateHealthCheck: the fields given change (not Type or
+    // RequestInterval), at the version the page read.
+    async updateHealthCheck(key, id, version, fields) {
+      const r = await rest(key, "POST", `/healthcheck/${id}`, {}, xmlDoc("UpdateHealthCheckRequest",
+        { HealthCheckVersion: version, ...fields }));
+      return healthCheckOf(kid(r, "HealthCheck"));
+    },
     async deleteHealthCheck(key, id) {
       await rest(key, "DELETE", `/healthcheck/${id}`);
     },

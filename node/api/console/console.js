@@ -579,6 +579,35 @@
     };
     const wrap = (label, input) => h("label", {}, label, input);
     const createErr = h("p", { class: "error", id: "hc-create-error", role: "alert" });
+    let editing = null;  // the check the form updates (null: creates)
+    const submitBtn = h("button", { type: "submit", id: "hc-create" }, "Create health check");
+    const cancelBtn = h("button", { type: "button", class: "secondary", id: "hc-cancel", hidden: true,
+      onclick: () => stopEditing() }, "Cancel");
+    function stopEditing() {
+      editing = null;
+      f.type.disabled = f.interval.disabled = false;
+      submitBtn.textContent = "Create health check";
+      cancelBtn.hidden = true;
+      $("#hc-form-title").textContent = "Create";
+    }
+    function edit(c) {
+      const cfg = c.config;
+      editing = c;
+      f.type.value = cfg.Type;
+      f.ip.value = cfg.IPAddress || "";
+      f.fqdn.value = cfg.FullyQualifiedDomainName || "";
+      f.port.value = cfg.Port || "";
+      f.path.value = cfg.ResourcePath || "";
+      f.search.value = cfg.SearchString || "";
+      f.interval.value = cfg.RequestInterval || "";
+      f.threshold.value = cfg.FailureThreshold || "";
+      // Route 53 does not change these after creation
+      f.type.disabled = f.interval.disabled = true;
+      submitBtn.textContent = "Update health check";
+      cancelBtn.hidden = false;
+      $("#hc-form-title").textContent = `Edit ${c.id}`;
+      $("#hc-form").scrollIntoView({ block: "start" });
+    }
     const form = h("form", { id: "hc-form", onsubmit: async (ev) => {
       ev.preventDefault();
       createErr.textContent = "";
@@ -589,15 +618,23 @@
         SearchString: t.endsWith("STR_MATCH") ? f.search.value : "",
         RequestInterval: f.interval.value, FailureThreshold: f.threshold.value };
       try {
-        const c = await Q53Api.createHealthCheck(key, cfg);
-        $("#hc-created").textContent = `Created ${c.id}.`;
+        if (editing) {
+          delete cfg.Type;
+          delete cfg.RequestInterval;
+          const c = await Q53Api.updateHealthCheck(key, editing.id, editing.version, cfg);
+          $("#hc-created").textContent = `Updated ${c.id} (version ${c.version}).`;
+          stopEditing();
+        } else {
+          const c = await Q53Api.createHealthCheck(key, cfg);
+          $("#hc-created").textContent = `Created ${c.id}.`;
+        }
         refresh();
       } catch (e) { showError(createErr, e); }
     } },
     h("div", { class: "grid" }, wrap("Type", f.type), wrap("IP address", f.ip), wrap("Host name", f.fqdn),
       wrap("Port", f.port), wrap("Path", f.path), wrap("Search string", f.search),
       wrap("Interval (s)", f.interval), wrap("Failure threshold", f.threshold),
-      h("button", { type: "submit", id: "hc-create" }, "Create health check")),
+      h("div", { class: "row" }, submitBtn, cancelBtn)),
     createErr, h("p", { class: "ok", id: "hc-created" }));
 
     const cards = {};  // id -> {card, status, chart}
@@ -610,18 +647,26 @@
       const ids = new Set(checks.map((c) => c.id));
       for (const id of Object.keys(cards)) if (!ids.has(id)) { cards[id].card.remove(); delete cards[id]; }
       for (const c of checks) {
-        if (cards[c.id]) continue;
+        if (cards[c.id]) {
+          cards[c.id].title.textContent = hcTarget(c);
+          cards[c.id].check = c;
+          continue;
+        }
         const st = h("span", { class: "hc-status" }, badge("…", "unknown"));
         const detail = h("p", { class: "hint hc-detail" });
         const chart = h("div", { class: "chart", dataset: { hcId: c.id } });
         const alarms = h("div", { class: "hc-alarms" });
+        const title = h("strong", { class: "hc-target" }, hcTarget(c));
+        const ui = { title, check: c };
         const card = h("div", { class: "card hc", dataset: { hcId: c.id } },
-          h("div", { class: "row" }, h("strong", {}, hcTarget(c)), st,
+          h("div", { class: "row" }, title, st,
+            h("button", { type: "button", class: "secondary hc-edit", onclick: () => edit(ui.check) },
+              "Edit"),
             confirmButton("Delete", async () => {
               try { await Q53Api.deleteHealthCheck(key, c.id); refresh(); } catch (e) { showError(err, e); }
             }, { class: "danger hc-delete" })),
           h("p", { class: "hint" }, c.id), detail, chart, alarms);
-        cards[c.id] = { card, st, detail, chart, alarms };
+        cards[c.id] = Object.assign(ui, { card, st, detail, chart, alarms });
         list.appendChild(card);
       }
       if (!checks.length) list.replaceChildren(h("p", { class: "hint" }, "No health checks."));
@@ -684,7 +729,7 @@
       }
     }
     page.append(h("h1", {}, "Health checks"),
-      h("div", { class: "card" }, h("h2", {}, "Create"), form), err, list);
+      h("div", { class: "card" }, h("h2", { id: "hc-form-title" }, "Create"), form), err, list);
     refresh().then(() => {
       if (gen !== generation) return;
       every(2000, poll);
