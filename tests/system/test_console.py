@@ -554,9 +554,14 @@ def test_phone_width(cluster, browser, admin, shots):
         sign_in(d, cluster.nodes[1], admin)
         wait_for(lambda: rows(d, "zones-table") and rows(d, "zones-table")[0].get_attribute(
             "data-zone-id"), "zones listed")
-        for frag in ("#/zones", "#/health", "#/cluster", "#/test"):
+        zid = rows(d, "zones-table")[0].get_attribute("data-zone-id")
+        for frag in ("#/zones", f"#/zone/{zid}", "#/health", "#/cluster", "#/test"):
             d.get(console_url(cluster.nodes[1], frag))
             wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#page h1").text, frag)
+            if frag.startswith("#/zone/"):
+                wait_for(lambda: rows(d, "rrsets-table")[0].get_attribute("data-type"),
+                         "record sets")
+                shot(d, shots / "phone-zone.png")
             width = d.execute_script("return document.documentElement.scrollWidth")
             inner = d.execute_script("return window.innerWidth")
             assert width <= inner, (frag, width, inner)
