@@ -101,7 +101,12 @@ def browser(tmp_path_factory):
     o.binary_location = CHROMIUM
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1280,900", "--no-first-run", "--disable-extensions",
+              # nothing but the cluster on loopback: no update, safe-browsing
+              # or metrics traffic
               "--disable-background-networking", "--disable-sync", "--no-proxy-server",
+              "--disable-component-update", "--disable-domain-reliability", "--no-pings",
+              "--disable-client-side-phishing-detection", "--disable-default-apps",
+              "--metrics-recording-only", "--safebrowsing-disable-auto-update",
               f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
         o.add_argument(a)
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
