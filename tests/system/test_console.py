@@ -74,7 +74,9 @@ def ok(p):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = Cluster(str(tmp_path_factory.mktemp("console"))).start(3)
+    c = Cluster(str(tmp_path_factory.mktemp("console")))
+    c.extra_args = ["--alarm-exec", "true"]  # the leader keeps an alarm history
+    c.start(3)
     yield c
     bad = c.stop_all()
     assert not bad, f"q53d exited uncleanly: {bad}"
@@ -448,6 +450,10 @@ def test_health_check_flips_in_chart(cluster, browser, admin, shots):
         decided = [e.get_attribute("class") for e in
                    d.find_elements(By.CSS_SELECTOR, chart + " rect.seg.decided")]
         assert "seg decided healthy" in decided and decided[-1] == "seg decided unhealthy", decided
+        # the leader's alarm for that transition, listed under the chart
+        wait_for(lambda: d.find_elements(
+            By.CSS_SELECTOR, f".hc[data-hc-id='{hid}'] .hc-alarms tr[data-index='{index}']"
+            "[data-status='Unhealthy'][data-target='exec']"), "the alarm listed")
         shot(d, shots / "health.png")
 
         # Edit: the check moves to a live endpoint and turns healthy again.
@@ -473,6 +479,15 @@ def test_health_check_flips_in_chart(cluster, browser, admin, shots):
             "the second transition drawn")
         assert d.find_element(By.CSS_SELECTOR, f".hc[data-hc-id='{hid}'] .hc-target").text \
             .endswith(f":{ep2.port}/health")
+        # A new page has no samples of its own from before: the earlier
+        # transition comes from the alarm history.
+        d.refresh()
+        wait_for(lambda: d.find_elements(
+            By.CSS_SELECTOR, f"{chart} line.transition[data-index='{index}'][data-status='Unhealthy']"),
+            "the earlier transition after a reload")
+        decided = [e.get_attribute("class") for e in
+                   d.find_elements(By.CSS_SELECTOR, chart + " rect.seg.decided")]
+        assert decided[-2:] == ["seg decided unhealthy", "seg decided healthy"], decided
         errors = js_errors(d)
         assert not errors, errors
     finally:

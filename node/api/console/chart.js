@@ -52,10 +52,17 @@ const Q53Chart = (() => {
       const push = (t, st) => {
         if (!pts.length || pts[pts.length - 1][1] !== st) pts.push([t, st]);
       };
+      // before the first sample: the transitions known (alarm history)
+      if (row.key === null)
+        transitions.filter((tr) => tr.atMs >= t0 && tr.atMs < samples[0].t)
+          .sort((a, b) => a.atMs - b.atMs).forEach((tr) => push(tr.atMs, tr.healthy));
       samples.forEach((s, i) => {
         if (row.key !== null) return push(s.t, s.nodes[row.key]);
         const prev = samples[i - 1];
-        if (i === 0 && s.transitionAtMs && s.transitionAtMs < s.t) push(s.transitionAtMs, s.healthy);
+        if (i === 0 && s.transitionAtMs && s.transitionAtMs < s.t) {
+          if (s.transitionAtMs >= (pts.length ? pts[pts.length - 1][0] : 0)) push(s.transitionAtMs, s.healthy);
+          else push(s.t, s.healthy);
+        }
         else if (prev && s.transitionIndex !== prev.transitionIndex &&
                  s.transitionAtMs > prev.t && s.transitionAtMs < s.t) push(s.transitionAtMs, s.healthy);
         else push(s.t, s.healthy);

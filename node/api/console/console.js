@@ -690,7 +690,10 @@
         hist.samples.push({ t: Date.now(), healthy: s.healthy, transitionIndex: s.transitionIndex,
           transitionAtMs: s.transitionAtMs, nodes });
         if (hist.samples.length > 900) hist.samples.shift();
-        if (s.transitionIndex && !hist.transitions.some((t) => t.index === s.transitionIndex))
+        // the FSM's own time of the transition (an alarm's is its delivery's)
+        const known = hist.transitions.find((t) => t.index === s.transitionIndex);
+        if (known) known.atMs = s.transitionAtMs || known.atMs;
+        else if (s.transitionIndex)
           hist.transitions.push({ index: s.transitionIndex, atMs: s.transitionAtMs, healthy: s.healthy });
         const label = s.healthy ? "Healthy" : "Unhealthy";
         ui.st.replaceChildren(badge(label, label.toLowerCase()));
@@ -720,10 +723,16 @@
           return;
         }
         if (gen !== generation) return;
+        // each alarm names a decided transition: one on the chart too
+        const hist = (hcHistory[c.id] = hcHistory[c.id] || { samples: [], transitions: [] });
+        for (const a of list)
+          if (!hist.transitions.some((t) => t.index === a.Index))
+            hist.transitions.push({ index: a.Index, atMs: a.TimeMs, healthy: a.Status === "Healthy" });
         ui.alarms.replaceChildren(...(list.length ? [h("h2", {}, "Alarms"), h("div", { class: "table-wrap" },
           h("table", { class: "alarms" }, h("thead", {}, h("tr", {}, ["Time", "Index", "Status", "Target",
             "Result", "Attempts"].map((x) => h("th", {}, x)))),
-          h("tbody", {}, list.map((a) => h("tr", {}, h("td", {}, new Date(a.TimeMs).toISOString()),
+          h("tbody", {}, list.map((a) => h("tr", { dataset: { index: a.Index, status: a.Status,
+            target: a.Target } }, h("td", {}, new Date(a.TimeMs).toISOString()),
             h("td", {}, String(a.Index)), h("td", {}, a.Status), h("td", {}, a.Target),
             h("td", {}, a.Result), h("td", {}, String(a.Attempts)))))))] : []));
       }
