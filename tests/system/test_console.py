@@ -450,6 +450,10 @@ def test_health_check_flips_in_chart(cluster, browser, admin, shots):
         decided = [e.get_attribute("class") for e in
                    d.find_elements(By.CSS_SELECTOR, chart + " rect.seg.decided")]
         assert "seg decided healthy" in decided and decided[-1] == "seg decided unhealthy", decided
+        # every node's own prober saw it fail: each node's row turns too
+        wait_for(lambda: len(d.find_elements(
+            By.CSS_SELECTOR, f"{chart} rect.seg.node.unhealthy[data-state='UNHEALTHY']")) == 3,
+            "each node's observation unhealthy")
         # the leader's alarm for that transition, listed under the chart
         wait_for(lambda: d.find_elements(
             By.CSS_SELECTOR, f".hc[data-hc-id='{hid}'] .hc-alarms tr[data-index='{index}']"

@@ -219,7 +219,8 @@ const Q53Api = (() => {
     version: [10, "s"], quorumContact: [11, "b"] };
   const HC_NODE = { nodeId: [1, "u"], name: [2, "s"], reachable: [3, "b"],
     observedState: [4, "s"], observedReason: [5, "s"], observedAtMs: [6, "u"],
-    voted: [8, "b"], voteHealthy: [9, "b"], voteIndex: [11, "u"], appliedIndex: [13, "u"] };
+    voted: [8, "b"], voteHealthy: [9, "b"], voteIndex: [11, "u"], voteAtMs: [12, "u"],
+    appliedIndex: [13, "u"] };
   const HC_STATUS = { id: [1, "s"], healthy: [2, "b"], basis: [3, "s"], members: [4, "u"],
     reporting: [5, "u"], healthyVotes: [6, "u"], transitionIndex: [7, "u"],
     transitionAtMs: [8, "u"], appliedIndex: [9, "u"], answeredBy: [10, "u"],

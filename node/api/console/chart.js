@@ -23,7 +23,9 @@ const Q53Chart = (() => {
       : s === "UNHEALTHY" || s === false ? "unhealthy" : "unknown";
   }
 
-  // samples: [{t, healthy, transitionIndex, transitionAtMs, nodes: {name: state}}]
+  // samples: [{t, healthy, transitionIndex, transitionAtMs,
+  //            nodes: {name: {state, at}}}] (at: when that node's view
+  //            changed, if known)
   // oldest first; transitions: [{index, atMs, healthy}].
   function draw(samples, transitions, now) {
     const names = [];
@@ -46,7 +48,7 @@ const Q53Chart = (() => {
     // Each row as change points [time, state], merged when unchanged. The
     // decided status changes at its transition's own time when that fell
     // between two samples (and before the first one, it is the status its
-    // last transition set); a node's observation at the sample's.
+    // last transition set); a node's at its vote's time, else the sample's.
     const points = (row) => {
       const pts = [];
       const push = (t, st) => {
@@ -57,8 +59,12 @@ const Q53Chart = (() => {
         transitions.filter((tr) => tr.atMs >= t0 && tr.atMs < samples[0].t)
           .sort((a, b) => a.atMs - b.atMs).forEach((tr) => push(tr.atMs, tr.healthy));
       samples.forEach((s, i) => {
-        if (row.key !== null) return push(s.t, s.nodes[row.key]);
         const prev = samples[i - 1];
+        if (row.key !== null) {
+          const n = s.nodes[row.key] || { state: undefined };
+          // a node's change at its own time when that fell since the last sample
+          return push(prev && n.at > prev.t && n.at < s.t ? n.at : s.t, n.state);
+        }
         if (i === 0 && s.transitionAtMs && s.transitionAtMs < s.t) {
           if (s.transitionAtMs >= (pts.length ? pts[pts.length - 1][0] : 0)) push(s.transitionAtMs, s.healthy);
           else push(s.t, s.healthy);
@@ -75,9 +81,14 @@ const Q53Chart = (() => {
         class: "lbl" }, row.label));
       const pts = points(row);
       pts.forEach(([t, state], j) => {
-        const end = j + 1 < pts.length ? pts[j + 1][0] : now;
-        svg.appendChild(el("rect", { x: x(t), y, height: ROW,
-          width: Math.max(0.5, x(end) - x(t)),
+        const last = j + 1 === pts.length;
+        const end = last ? now : pts[j + 1][0];
+        // the current state is never narrower than a few pixels (it began
+        // at the latest sample, a moment ago)
+        const min = last ? 4 : 0.5;
+        const left = Math.min(x(t), W - RIGHT - min);
+        svg.appendChild(el("rect", { x: left, y, height: ROW,
+          width: Math.max(min, x(end) - left),
           class: `seg ${row.key === null ? "decided" : "node"} ${stateClass(state)}`,
           "data-state": state === undefined ? "" : String(state),
           "data-from": Math.round(t) }));

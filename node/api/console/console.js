@@ -686,7 +686,12 @@
         if (gen !== generation) return;
         const hist = (hcHistory[c.id] = hcHistory[c.id] || { samples: [], transitions: [] });
         const nodes = {};
-        for (const n of s.nodes) nodes[n.name || `node ${n.nodeId}`] = n.reachable ? n.observedState || "" : "";
+        // what each node sees: its vote (sent when its observation
+        // changes, so its time is the change's), else its prober's state
+        for (const n of s.nodes)
+          nodes[n.name || `node ${n.nodeId}`] = !n.reachable ? { state: "" }
+            : n.voted ? { state: n.voteHealthy ? "HEALTHY" : "UNHEALTHY", at: n.voteAtMs }
+            : { state: n.observedState || "" };
         hist.samples.push({ t: Date.now(), healthy: s.healthy, transitionIndex: s.transitionIndex,
           transitionAtMs: s.transitionAtMs, nodes });
         if (hist.samples.length > 900) hist.samples.shift();
