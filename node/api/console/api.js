@@ -274,6 +274,10 @@ const Q53Api = (() => {
       alias: alias ? { zone: text(alias, "HostedZoneId"), name: text(alias, "DNSName"),
         evaluate: text(alias, "EvaluateTargetHealth") === "true" } : null,
       policyInstance: text(el, "TrafficPolicyInstanceId"),
+      // routing the form does not edit (IP-based, geoproximity)
+      other: !!(kid(el, "CidrRoutingConfig") || kid(el, "GeoProximityLocation")),
+      // the set exactly as listed: what a DELETE of it sends back
+      raw: new XMLSerializer().serializeToString(el),
       values: kids(kid(el, "ResourceRecords"), "ResourceRecord").map((r) => text(r, "Value")),
     };
   }
@@ -350,12 +354,15 @@ const Q53Api = (() => {
           identifier: text(r, "NextRecordIdentifier") } : null,
       };
     },
-    // changes: [{action, set}] as one batch.
+    // changes: [{action, set}] as one batch. A DELETE of a listed set
+    // sends it back as listed (Route 53 deletes only an exact match).
     async changeRecordSets(key, zone, changes, comment) {
-      const body = xmlDoc("ChangeResourceRecordSetsRequest", { ChangeBatch: {
-        Comment: comment,
-        Changes: { Change: changes.map((c) => ({ Action: c.action,
-          ResourceRecordSet: rrsetXml(c.set) })) } } });
+      const xml = changes.map((c) => `<Change>${toXml({ Action: c.action })}` +
+        (c.action === "DELETE" && c.set.raw ? c.set.raw
+          : `<ResourceRecordSet>${toXml(rrsetXml(c.set))}</ResourceRecordSet>`) + "</Change>").join("");
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ChangeResourceRecordSetsRequest xmlns="${NS}">` +
+        `<ChangeBatch>${toXml({ Comment: comment })}<Changes>${xml}</Changes></ChangeBatch>` +
+        "</ChangeResourceRecordSetsRequest>";
       return changeOf(await rest(key, "POST", `/hostedzone/${zone}/rrset`, {}, body));
     },
     async getChange(key, id) {

@@ -316,7 +316,9 @@
           ? `policy record ${s.policyInstance}` : s.values.join("\n")),
         h("td", {}, (s.type === "SOA" || (s.type === "NS" && s.name === origin) || s.policyInstance) ? "" :
           h("div", { class: "row" },
-            h("button", { type: "button", class: "secondary rr-edit", onclick: () => edit(s) }, "Edit"),
+            h("button", { type: "button", class: "secondary rr-edit", onclick: () => edit(s),
+              disabled: !!(s.alias || s.other),
+              title: s.alias || s.other ? "this routing is edited with q53 or the AWS CLI" : null }, "Edit"),
             h("button", { type: "button", class: "danger rr-delete",
               onclick: () => addChange({ action: "DELETE", set: s }) }, "Delete"))))));
       if (!rows.length)
