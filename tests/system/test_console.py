@@ -12,6 +12,8 @@ against a 3-node cluster:
   batch (UPSERT + DELETE); TestDNSAnswer's form shows the node's answer;
 * a zone exported in the page (as `q53 zone export` prints it), edited and
   imported back: every node answers the new file; the table sorts by name;
+* record sets a page at a time through the API's markers, the pages
+  together the API's whole listing;
 * a key whose policy allows one zone sees that zone only;
 * a health check created in the page turns Unhealthy in its chart when its
   endpoint stops, with the transition's log index the API reports; edited
@@ -363,6 +365,43 @@ def test_zone_file_export_import(cluster, browser, admin):
     d.find_element(By.CSS_SELECTOR, "#rrsets-table th[data-sort='name']").click()
     names = [r.get_attribute("data-name") for r in rows(d, "rrsets-table")]
     assert names == sorted(names, reverse=True), names
+
+
+# --- record sets a page at a time (the API's markers) -------------------------------
+
+
+def test_record_pages(cluster, browser, admin):
+    api = cluster.nodes[1].api
+    name = f"pages-{os.getpid()}.test"
+    zid = ok(q53(api, "zone", "create", name))["HostedZone"]["Id"].split("/")[-1]
+    ok(q53(api, "change-batch", zid, "-", stdin=json.dumps({"Changes": [{
+        "Action": "CREATE", "ResourceRecordSet": {
+            "Name": f"h{i:02d}.{name}", "Type": "A", "TTL": 60,
+            "ResourceRecords": [{"Value": f"192.0.2.{i}"}]}} for i in range(30)]})))
+    listed = [(r["Name"], r["Type"]) for r in
+              ok(q53(api, "records", "list", zid))["ResourceRecordSets"]]
+    assert len(listed) == 32, listed  # with the SOA and NS
+    d = browser
+    sign_in(d, cluster.nodes[1], admin)
+    wait_for(lambda: d.find_element(By.ID, "zones-table").is_displayed(), "signed in")
+    d.get(console_url(cluster.nodes[1], f"#/zone/{zid}"))
+    wait_for(lambda: len(rows(d, "rrsets-table")) == 32, "one page of 100")
+    Select(d.find_element(By.ID, "rr-page-size")).select_by_value("25")
+
+    def page():
+        return [(r.get_attribute("data-name"), r.get_attribute("data-type"))
+                for r in rows(d, "rrsets-table")]
+    first = wait_for(lambda: (lambda p: p if len(p) == 25 else None)(page()), "a page of 25")
+    assert not d.find_element(By.ID, "rr-prev").is_enabled()
+    d.find_element(By.ID, "rr-next").click()
+    second = wait_for(lambda: (lambda p: p if p and p != first else None)(page()), "page 2")
+    assert first + second == listed, (first, second, listed)  # in the API's order
+    assert not d.find_element(By.ID, "rr-next").is_enabled()
+    d.find_element(By.ID, "rr-prev").click()
+    wait_for(lambda: page() == first, "back to page 1")
+    # the filters work on the page shown
+    d.find_element(By.ID, "rr-filter-name").send_keys("h0")
+    assert page() == [x for x in first if x[0].startswith("h0")], page()
 
 
 # --- a restricted key sees its zone only -------------------------------------------
