@@ -12,6 +12,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   python3 python3-venv python3-pytest python3-dnspython bind9-dnsutils knot-dnsutils
   knot nsd gdnsd bind9 dnsperf valgrind iproute2 procps linux-perf strace
+  chromium chromium-driver
 )
 
 want=()

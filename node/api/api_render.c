@@ -196,6 +196,10 @@ static void record_set_free(Q53__Api__RecordSet *rs)
 		free(rs->cidr_location_name);
 	if (rs->traffic_policy_instance_id != protobuf_c_empty_string)
 		free(rs->traffic_policy_instance_id);
+	if (rs->failover != protobuf_c_empty_string)
+		free(rs->failover);
+	if (rs->health_check_id != protobuf_c_empty_string)
+		free(rs->health_check_id);
 }
 
 void api_render_records_free(Q53__Api__ListRecordsResponse *out)
@@ -297,6 +301,24 @@ static int render_record_set(Q53__Api__RecordSet *out,
 		}
 		if (oom)
 			return Q53_ENOMEM;
+	}
+	enum change_failover failover = zone_store_rrset_failover(rs);
+	if (failover != CHANGE_FAILOVER_NONE) {
+		out->failover =
+		    strdup(failover == CHANGE_FAILOVER_PRIMARY ? "PRIMARY"
+							       : "SECONDARY");
+		if (out->failover == NULL) {
+			out->failover = (char *)protobuf_c_empty_string;
+			return Q53_ENOMEM;
+		}
+	}
+	const char *hc = zone_store_rrset_health_check(rs);
+	if (hc != NULL && hc[0] != '\0') {
+		out->health_check_id = strdup(hc);
+		if (out->health_check_id == NULL) {
+			out->health_check_id = (char *)protobuf_c_empty_string;
+			return Q53_ENOMEM;
+		}
 	}
 	struct zone_store_alias a;
 	if (zone_store_rrset_alias(rs, &a)) {

@@ -5,7 +5,9 @@
  * decoded URL does). Invariants: never a crash or a read past the path;
  * ids and kinds NUL-terminated within their buffers and free of '/'; an
  * unknown route has no parameters; a page size within the operation's
- * bounds.
+ * bounds. The same path through the console's file lookup
+ * (rest_console_lookup): a file only for "/console/NAME" with NAME in the
+ * embedded table, never a name holding '/'.
  *
  * Reproduce: build/fuzz/tests/fuzz/fuzz_route53_route CRASH-FILE */
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "cluster/api_msg.h"
 #include "node/api/route53/r53_route.h"
+#include "node/api/route53/rest_console.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -101,6 +104,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (again.op != rt.op || strcmp(again.id, rt.id) != 0 ||
 	    again.max_items != rt.max_items)
 		fail("routing is not a function of its input");
+
+	const struct rest_console_file *f;
+	const char *type;
+	int rv = rest_console_lookup(path, &f, &type);
+	if (rv == 0) {
+		if (f == NULL || type == NULL ||
+		    strncmp(path, "/console/", 9) != 0 ||
+		    strchr(path + 9, '/') != NULL ||
+		    (path[9] != '\0' && strcmp(path + 9, f->name) != 0))
+			fail("a console file for a path that does not name it");
+	} else if (f != NULL || (rv == 1 && strcmp(path, "/console") != 0)) {
+		fail("a console answer for a path that is no console file");
+	}
 	free(buf);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "node/api/route53/r53_route.h"
 #include "node/api/route53/r53_xml.h"
 #include "node/api/route53/rest_auth.h"
+#include "node/api/route53/rest_console.h"
 #include "node/api/route53/rest_keys.h"
 #include "node/api/route53/rest_q53.h"
 #include "node/api/route53/rest_latency.h"
@@ -316,6 +317,10 @@ static void xo_rrset(struct xml_out *x, const Q53__Api__RecordSet *rs)
 			xo_text(x, "SubdivisionCode", rs->geo_subdivision_code);
 		xo_close(x);
 	}
+	if (rs->failover != NULL && rs->failover[0] != '\0')
+		xo_text(x, "Failover", rs->failover);
+	if (rs->health_check_id != NULL && rs->health_check_id[0] != '\0')
+		xo_text(x, "HealthCheckId", rs->health_check_id);
 	if (rs->cidr_collection_id != NULL && rs->cidr_collection_id[0]) {
 		xo_open(x, "CidrRoutingConfig");
 		xo_text(x, "CollectionId", rs->cidr_collection_id);
@@ -2742,6 +2747,11 @@ static void on_request(void *data, struct http_request *r)
 	if (rest->metrics != NULL &&
 	    strcmp(http_request_path(r), "/metrics") == 0) {
 		serve_metrics(rest, r);
+		return;
+	}
+	if (rest_console_match(http_request_path(r))) {
+		/* static files; the page signs its own API requests */
+		rest_console_handle(r);
 		return;
 	}
 	http_request_set_operation(r, operation_of(r));
